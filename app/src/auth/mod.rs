@@ -1,0 +1,128 @@
+//! Login and the session. The login page posts to `/api/auth/login`, which binds
+//! this phone's device to the user; the session cookie is HttpOnly, so the app
+//! keeps who is logged in (and their device id) in IndexedDB to open offline.
+
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use crate::client::use_client;
+use crate::i18n::{use_locale, use_t};
+use leptos::prelude::*;
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let state = use_client();
+    let username = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<crate::error::ErrorBody>);
+    let busy = RwSignal::new(false);
+    let navigate = leptos_router::hooks::use_navigate();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        let (u, p) = (username.get_untracked(), password.get_untracked());
+        let navigate = navigate.clone();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match login(state, u, p).await {
+                Ok(home) => navigate(home, Default::default()),
+                Err(body) => error.set(Some(body)),
+            }
+            busy.set(false);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (u, p, navigate, state);
+    };
+
+    view! {
+        <div class="login-card card">
+            <h1>{move || tr("login.title")}</h1>
+            <p class="muted">{move || tr("login.subtitle")}</p>
+            <form class="form" on:submit=submit>
+                <div class="field">
+                    <label for="username">{move || tr("login.username")}</label>
+                    <input
+                        id="username"
+                        data-testid="login-username"
+                        autocomplete="username"
+                        autocapitalize="none"
+                        required
+                        prop:value=move || username.get()
+                        on:input=move |ev| username.set(event_target_value(&ev))
+                    />
+                </div>
+                <div class="field">
+                    <label for="password">{move || tr("login.password")}</label>
+                    <input
+                        id="password"
+                        type="password"
+                        data-testid="login-password"
+                        autocomplete="current-password"
+                        required
+                        prop:value=move || password.get()
+                        on:input=move |ev| password.set(event_target_value(&ev))
+                    />
+                </div>
+                <Show when=move || error.get().is_some()>
+                    <p class="error-banner" role="alert" data-testid="login-error">
+                        {move || error.get().map(|b| crate::i18n::error_text(lang.get(), &b)).unwrap_or_default()}
+                    </p>
+                </Show>
+                <div class="form-actions">
+                    <button type="submit" class="btn btn-primary" data-testid="login-submit" disabled=move || busy.get()>
+                        {move || tr("login.submit")}
+                    </button>
+                </div>
+            </form>
+        </div>
+    }
+}
+
+/// Logs in, binds this phone's device for the user (reusing the one they had on
+/// this phone, so their queue stays theirs) and returns where to go next.
+#[cfg(feature = "hydrate")]
+async fn login(state: crate::client::ClientState, username: String, password: String) -> Result<&'static str, crate::error::ErrorBody> {
+    use crate::client::{browser, http};
+    use crate::error::ErrorBody;
+    use crate::sync::{LoginRequest, LoginResponse};
+    let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let db = crate::offline::db().await.map_err(storage)?;
+    let key = username.trim().to_lowercase();
+    let device = match db.device_for(&key).await.map_err(storage)? {
+        Some(d) => d,
+        None => crate::visits::local::new_uuid_v7(browser::now_ms()).to_string(),
+    };
+    let request = LoginRequest { username: key.clone(), password, device_id: uuid::Uuid::parse_str(&device).ok() };
+    let response: LoginResponse = http::post_json("/api/auth/login", &request).await.map_err(|e| e.body())?;
+    db.set_device_for(&response.user.username, &device).await.map_err(storage)?;
+    let session = crate::offline::Session { user: response.user.clone(), device_id: device.clone() };
+    db.set_session(&session).await.map_err(storage)?;
+    let inspector = response.user.has(crate::model::Role::Inspector);
+    state.device_id.set(Some(device));
+    state.user.set(Some(response.user));
+    state.sync.set(crate::client::SyncStatus::Idle);
+    crate::client::request_sync(state);
+    Ok(if inspector { "/" } else { "/review" })
+}
+
+/// Ends the session on the server and on the phone. Queued changes stay in the
+/// outbox under this user's device and go out at their next login.
+#[cfg(feature = "hydrate")]
+pub async fn logout(state: crate::client::ClientState) {
+    let _: Result<serde_json::Value, _> = crate::client::http::post_json("/api/auth/logout", &()).await;
+    if let Ok(db) = crate::offline::db().await {
+        let _ = db.clear_session().await;
+    }
+    state.user.set(None);
+    state.device_id.set(None);
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href("/login");
+    }
+}

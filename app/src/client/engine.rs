@@ -1,0 +1,117 @@
+//! The phone's sync engine: drain the outbox in seq order in bounded batches,
+//! then pull every page after the cursor. One leader per origin (Web Lock), so
+//! two tabs never push the same seq twice. Runs on app open, on `online`, when the
+//! page becomes visible, on a timer, after a save and on demand.
+
+use super::{browser, http, ClientState, SyncStatus};
+use crate::error::ErrorBody;
+use crate::offline::{self, OfflineError, Session};
+use crate::sync::{PullResponse, PushRequest, PushResponse, MUTATION_SCHEMA_VERSION};
+use leptos::prelude::Set;
+use std::cell::Cell;
+
+/// Mutations per push: well under the server's limit, small enough for a weak link.
+const PUSH_BATCH: u32 = 100;
+/// Re-sync while the app is open, in case an event was missed.
+const TIMER_MS: u32 = 60_000;
+
+thread_local! {
+    static RUNNING: Cell<bool> = const { Cell::new(false) };
+}
+
+enum Failure {
+    Offline(OfflineError),
+    Http(http::HttpError),
+}
+
+impl From<OfflineError> for Failure {
+    fn from(e: OfflineError) -> Self {
+        Failure::Offline(e)
+    }
+}
+
+impl From<http::HttpError> for Failure {
+    fn from(e: http::HttpError) -> Self {
+        Failure::Http(e)
+    }
+}
+
+/// Wires the triggers once, at the root.
+pub fn start(state: ClientState) {
+    state.online.set(browser::is_online());
+    browser::on_window_event("online", move || {
+        state.online.set(true);
+        leptos::task::spawn_local(sync_now(state));
+    });
+    browser::on_window_event("offline", move || state.online.set(false));
+    browser::on_document_event("visibilitychange", move || {
+        if browser::document_visible() {
+            leptos::task::spawn_local(sync_now(state));
+        }
+    });
+    leptos::prelude::set_interval(
+        move || leptos::task::spawn_local(sync_now(state)),
+        std::time::Duration::from_millis(TIMER_MS as u64),
+    );
+}
+
+pub async fn sync_now(state: ClientState) {
+    if RUNNING.with(|r| r.replace(true)) {
+        return;
+    }
+    if browser::is_online() {
+        browser::with_lock("khaosat-sync", move || async move {
+            run_reporting(state).await;
+        })
+        .await;
+    }
+    RUNNING.with(|r| r.set(false));
+}
+
+async fn run_reporting(state: ClientState) {
+    let session = match offline::db().await {
+        Ok(db) => db.session().await.ok().flatten(),
+        Err(_) => None,
+    };
+    let Some(session) = session else { return };
+    state.sync.set(SyncStatus::Syncing);
+    let outcome = run(&session, state).await;
+    state.sync.set(match outcome {
+        Ok(()) => SyncStatus::Ok,
+        Err(Failure::Http(e)) if e.status() == 401 => SyncStatus::LoginRequired,
+        Err(Failure::Http(e)) => SyncStatus::Error(e.body()),
+        Err(Failure::Offline(e)) => SyncStatus::Error(ErrorBody::new(e.code(), e.to_string())),
+    });
+    state.bump();
+}
+
+async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
+    let db = offline::db().await?;
+    let device_id = uuid::Uuid::parse_str(&session.device_id)
+        .map_err(|_| OfflineError::Decode("device id is not a UUID".into()))?;
+    // Records first, then (in a later release) photo bytes.
+    loop {
+        let batch = db.outbox(&session.device_id, PUSH_BATCH).await?;
+        if batch.is_empty() {
+            break;
+        }
+        let request = PushRequest {
+            device_id,
+            schema_version: MUTATION_SCHEMA_VERSION,
+            mutations: batch.iter().map(|e| e.mutation.clone()).collect(),
+        };
+        let response: PushResponse = http::post_json("/api/sync/push", &request).await?;
+        db.apply_push_results(&session.user.id, &session.device_id, &batch, &response.results).await?;
+        state.bump();
+    }
+    let mut cursor = db.cursor(&session.user.id).await?;
+    loop {
+        let page: PullResponse = http::get_json(&format!("/api/sync/pull?cursor={cursor}")).await?;
+        db.apply_pull(session, &page).await?;
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    Ok(())
+}

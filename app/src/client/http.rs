@@ -1,0 +1,73 @@
+//! JSON over fetch, with the server's error bodies decoded for the UI.
+
+use crate::error::ErrorBody;
+use serde::{de::DeserializeOwned, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
+
+#[derive(Debug, Clone)]
+pub enum HttpError {
+    /// No answer: offline, or the server is unreachable.
+    Network,
+    /// The server answered with an error body.
+    Api { status: u16, body: ErrorBody },
+}
+
+impl HttpError {
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            HttpError::Network => ErrorBody::new("network.unreachable", "the server could not be reached"),
+            HttpError::Api { body, .. } => body.clone(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            HttpError::Network => 0,
+            HttpError::Api { status, .. } => *status,
+        }
+    }
+}
+
+async fn send<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, HttpError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    let headers = web_sys::Headers::new().map_err(|_| HttpError::Network)?;
+    headers.set("Accept", "application/json").map_err(|_| HttpError::Network)?;
+    if let Some(body) = &body {
+        headers.set("Content-Type", "application/json").map_err(|_| HttpError::Network)?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&headers);
+    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| HttpError::Network)?;
+    let window = web_sys::window().ok_or(HttpError::Network)?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
+        .await
+        .map_err(|_| HttpError::Network)?;
+    let response: web_sys::Response = response.unchecked_into();
+    let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| HttpError::Network)?)
+        .await
+        .map_err(|_| HttpError::Network)?
+        .as_string()
+        .unwrap_or_default();
+    let status = response.status();
+    if (200..300).contains(&status) {
+        serde_json::from_str(&text).map_err(|e| HttpError::Api {
+            status,
+            body: ErrorBody::new("response.unreadable", format!("unexpected response: {e}")),
+        })
+    } else {
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| ErrorBody::new("http.status", format!("HTTP {status}")).with("status", status));
+        Err(HttpError::Api { status, body })
+    }
+}
+
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, HttpError> {
+    let body = serde_json::to_string(body).map_err(|_| HttpError::Network)?;
+    send("POST", url, Some(body)).await
+}
+
+pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, HttpError> {
+    send("GET", url, None).await
+}

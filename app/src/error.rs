@@ -1,0 +1,189 @@
+//! Errors as they cross the wire: every error body is `{code, params, message}`.
+//! `code` is stable and is what the UI translates; `message` is English for logs
+//! and API users.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The JSON error body every endpoint returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self { code: code.to_string(), params: BTreeMap::new(), message: message.into() }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(key.to_string(), value.into());
+        self
+    }
+}
+
+/// Every failure the server can answer with. Each variant documents its status.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// 400: the request body or query could not be parsed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: no valid session.
+    #[error("not logged in")]
+    Unauthenticated,
+    /// 401: wrong username or password (one answer for both, no enumeration).
+    #[error("wrong username or password")]
+    BadCredentials,
+    /// 403: logged in, but not allowed to do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// 404: no such record (or not visible to the caller).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// 409: a device's mutations arrived with a gap; nothing was applied.
+    #[error("sequence gap: expected seq {expected}, got {got}")]
+    SeqGap { expected: i64, got: i64 },
+    /// 409: the phone's app speaks a mutation schema the server no longer accepts.
+    #[error("mutation schema version {got} is too old; update the app")]
+    SchemaTooOld { got: u32, min: u32 },
+    /// 413: the batch or body is larger than the server accepts.
+    #[error("too large: {what} (limit {limit})")]
+    TooLarge { what: &'static str, limit: usize },
+    /// 422: well-formed but invalid content; the body says which field and why.
+    #[error("invalid: {}", .0.message)]
+    Invalid(ErrorBody),
+    /// 500: a database failure; details go to the log, never to the client.
+    #[cfg(feature = "ssr")]
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// 500: anything else that is our fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest(_) => 400,
+            AppError::Unauthenticated | AppError::BadCredentials => 401,
+            AppError::Forbidden(_) => 403,
+            AppError::NotFound(_) => 404,
+            AppError::SeqGap { .. } | AppError::SchemaTooOld { .. } => 409,
+            AppError::TooLarge { .. } => 413,
+            AppError::Invalid(_) => 422,
+            #[cfg(feature = "ssr")]
+            AppError::Database(_) => 500,
+            AppError::Internal(_) => 500,
+        }
+    }
+
+    /// The body the client sees. Internal errors say only that something went wrong;
+    /// the details are logged by the HTTP layer.
+    pub fn body(&self) -> ErrorBody {
+        match self {
+            AppError::BadRequest(m) => ErrorBody::new("request.malformed", m.clone()),
+            AppError::Unauthenticated => {
+                ErrorBody::new("auth.required", "log in to continue")
+            }
+            AppError::BadCredentials => {
+                ErrorBody::new("auth.bad_credentials", "wrong username or password")
+            }
+            AppError::Forbidden(m) => ErrorBody::new("auth.forbidden", m.clone()),
+            AppError::NotFound(what) => {
+                ErrorBody::new("not_found", format!("{what} not found")).with("what", what.clone())
+            }
+            AppError::SeqGap { expected, got } => ErrorBody::new(
+                "sync.seq_gap",
+                format!("mutations must arrive in order: expected seq {expected}, got {got}"),
+            )
+            .with("expected", *expected)
+            .with("got", *got),
+            AppError::SchemaTooOld { got, min } => ErrorBody::new(
+                "sync.update_app",
+                format!("this app sends schema version {got}; the server needs {min} or newer; update the app"),
+            )
+            .with("got", *got)
+            .with("min", *min),
+            AppError::TooLarge { what, limit } => ErrorBody::new(
+                "request.too_large",
+                format!("{what} is over the limit of {limit}"),
+            )
+            .with("what", *what)
+            .with("limit", *limit),
+            AppError::Invalid(body) => body.clone(),
+            #[cfg(feature = "ssr")]
+            AppError::Database(_) => ErrorBody::new("internal", "something went wrong"),
+            AppError::Internal(_) => ErrorBody::new("internal", "something went wrong"),
+        }
+    }
+}
+
+/// The error type of server functions: the same `{code, params, message}` body,
+/// so the UI translates it like any other API error.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FnError(pub ErrorBody);
+
+impl std::fmt::Display for FnError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for FnError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        FnError(ErrorBody::new("network.unreachable", value.to_string()))
+    }
+}
+
+impl From<AppError> for FnError {
+    fn from(e: AppError) -> Self {
+        #[cfg(feature = "ssr")]
+        if e.status() >= 500 {
+            tracing::error!(error = %e, "server function failed");
+        }
+        FnError(e.body())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl axum::response::IntoResponse for AppError {
+    fn into_response(self) -> axum::response::Response {
+        let status = axum::http::StatusCode::from_u16(self.status())
+            .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(self.body())).into_response();
+        // The logging middleware reads this to log internals without leaking them.
+        if status.is_server_error() {
+            response.extensions_mut().insert(InternalDetail(self.to_string()));
+        }
+        response
+    }
+}
+
+/// What went wrong inside, for the log only.
+#[cfg(feature = "ssr")]
+#[derive(Clone, Debug)]
+pub struct InternalDetail(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_details() {
+        let body = AppError::Internal("disk full at /var/secret".into()).body();
+        assert_eq!(body.code, "internal");
+        assert!(!body.message.contains("secret"));
+    }
+
+    #[test]
+    fn a_seq_gap_names_the_expected_seq() {
+        let e = AppError::SeqGap { expected: 4, got: 6 };
+        assert_eq!(e.status(), 409);
+        assert_eq!(e.body().params["expected"], 4);
+    }
+}

@@ -1,0 +1,72 @@
+//! Formatting that must read the same on the server page and on the phone:
+//! VND with "." thousands separators, and dates in Vietnam time (UTC+7, no DST).
+
+/// "12.500.000 ₫".
+pub fn vnd(amount: i64) -> String {
+    let digits = amount.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 4);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('.');
+        }
+        out.push(ch);
+    }
+    if amount < 0 {
+        out.insert(0, '-');
+    }
+    out.push_str(" ₫");
+    out
+}
+
+const VIETNAM_OFFSET_MS: i64 = 7 * 3600 * 1000;
+
+/// Civil date (y, m, d) from days since 1970-01-01 (Howard Hinnant's algorithm);
+/// avoids a date crate in the wasm bundle.
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// "dd/mm/yyyy" in Vietnam time for a UTC timestamp in milliseconds.
+pub fn date_vn(utc_ms: i64) -> String {
+    let local = utc_ms + VIETNAM_OFFSET_MS;
+    let (y, m, d) = civil_from_days(local.div_euclid(86_400_000));
+    format!("{d:02}/{m:02}/{y:04}")
+}
+
+/// "dd/mm/yyyy HH:MM" in Vietnam time.
+pub fn datetime_vn(utc_ms: i64) -> String {
+    let local = utc_ms + VIETNAM_OFFSET_MS;
+    let secs_of_day = local.rem_euclid(86_400_000) / 1000;
+    format!("{} {:02}:{:02}", date_vn(utc_ms), secs_of_day / 3600, (secs_of_day / 60) % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_uses_dots_between_thousands() {
+        assert_eq!(vnd(12_500_000), "12.500.000 ₫");
+        assert_eq!(vnd(0), "0 ₫");
+        assert_eq!(vnd(999), "999 ₫");
+        assert_eq!(vnd(1_000), "1.000 ₫");
+        assert_eq!(vnd(-1_500_000), "-1.500.000 ₫");
+    }
+
+    #[test]
+    fn dates_are_shown_in_vietnam_time() {
+        // 2019-12-23T17:30:00Z is already 24/12 in Hà Nội.
+        assert_eq!(date_vn(1_577_122_200_000), "24/12/2019");
+        assert_eq!(datetime_vn(1_577_122_200_000), "24/12/2019 00:30");
+        assert_eq!(date_vn(0), "01/01/1970");
+    }
+}

@@ -1,0 +1,156 @@
+//! Form definitions. A visit records `(form id, version)`; versions are immutable
+//! once published so an old visit always renders with the form it was filled in.
+
+use serde::{Deserialize, Serialize};
+
+/// Text in both UI languages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Text {
+    pub vi: String,
+    pub en: String,
+}
+
+impl Text {
+    pub fn get(&self, lang: crate::i18n::Lang) -> &str {
+        match lang {
+            crate::i18n::Lang::Vi => &self.vi,
+            crate::i18n::Lang::En => &self.en,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormDefinition {
+    pub id: String,
+    pub version: i32,
+    pub title: Text,
+    pub sections: Vec<Section>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Section {
+    pub key: String,
+    pub title: Text,
+    pub fields: Vec<Field>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    LongText,
+    Integer,
+    Decimal,
+    Money,
+    Date,
+    SelectOne,
+    SelectMany,
+    YesNo,
+    Geopoint,
+    Photo,
+    Note,
+    Repeat,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Field {
+    pub key: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    pub label: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Text>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_length: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_length: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub choices: Vec<Choice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relevant: Option<String>,
+    /// Child fields of a repeat group.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+}
+
+/// Visit header fields travel in the same mutation maps as answers, so no form
+/// may define a field with one of these keys.
+pub const RESERVED_KEYS: &[&str] =
+    &["form_id", "form_version", "proposal_id", "facility_id", "started_at"];
+
+impl FormDefinition {
+    /// Every top-level field in order.
+    pub fn fields(&self) -> impl Iterator<Item = &Field> {
+        self.sections.iter().flat_map(|s| s.fields.iter())
+    }
+
+    pub fn field(&self, key: &str) -> Option<&Field> {
+        self.fields().find(|f| f.key == key)
+    }
+
+    /// Checks what a definition must satisfy before it is stored: unique keys, no
+    /// reserved key, choices where choices are needed, expressions that parse.
+    /// The message names the field and what is wrong.
+    pub fn check(&self) -> Result<(), String> {
+        if self.id.trim().is_empty() {
+            return Err("the form has no id".into());
+        }
+        if self.version < 1 {
+            return Err(format!("form version must be 1 or more, not {}", self.version));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for field in self.fields() {
+            check_field(field, &mut seen)?;
+            for child in &field.fields {
+                check_field(child, &mut std::collections::BTreeSet::new())?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> Result<(), String> {
+    let key = &field.key;
+    let valid_key = !key.is_empty()
+        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !key.starts_with(|c: char| c.is_ascii_digit());
+    if !valid_key {
+        return Err(format!("field key \"{key}\" must be snake_case ASCII"));
+    }
+    if RESERVED_KEYS.contains(&key.as_str()) {
+        return Err(format!("field key \"{key}\" is reserved for the visit header"));
+    }
+    if !seen.insert(key.clone()) {
+        return Err(format!("field key \"{key}\" is used twice"));
+    }
+    let needs_choices = matches!(field.kind, FieldType::SelectOne | FieldType::SelectMany);
+    if needs_choices && field.choices.is_empty() {
+        return Err(format!("field \"{key}\" is a select field without choices"));
+    }
+    if field.kind == FieldType::Repeat && field.fields.is_empty() {
+        return Err(format!("repeat group \"{key}\" has no fields"));
+    }
+    if let (Some(min), Some(max)) = (field.min, field.max) {
+        if min > max {
+            return Err(format!("field \"{key}\": min {min} is greater than max {max}"));
+        }
+    }
+    if let Some(expr) = &field.relevant {
+        super::expr::parse(expr).map_err(|e| format!("field \"{key}\": relevant: {e}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! The `relevant` expression language: decides whether a field is shown.
+//!
+//! Grammar (lowest precedence first):
+//! ```text
+//! or   := and ("or" and)*
+//! and  := not ("and" not)*
+//! not  := "not" not | cmp
+//! cmp  := atom (("==" | "!=" | "<" | "<=" | ">" | ">=") atom)?
+//! atom := 'string' | number | true | false | field_key | "(" or ")"
+//! ```
+//! A field with no answer is `null`; comparisons with `null` are false except
+//! `!=`, so `team_suggestion != 'not_supported'` hides nothing until answered.
+
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Str(String),
+    Num(f64),
+    Ident(String),
+    Op(&'static str),
+    LParen,
+    RParen,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Expr {
+    Lit(Value),
+    Field(String),
+    Not(Box<Expr>),
+    And(Box<Expr>, Box<Expr>),
+    Or(Box<Expr>, Box<Expr>),
+    Cmp(&'static str, Box<Expr>, Box<Expr>),
+}
+
+fn tokenize(src: &str) -> Result<Vec<Token>, String> {
+    let chars: Vec<char> = src.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        match c {
+            ' ' | '\t' | '\n' => i += 1,
+            '(' => {
+                out.push(Token::LParen);
+                i += 1
+            }
+            ')' => {
+                out.push(Token::RParen);
+                i += 1
+            }
+            '\'' => {
+                let start = i + 1;
+                let end = chars[start..].iter().position(|&c| c == '\'').ok_or("unterminated string")?;
+                out.push(Token::Str(chars[start..start + end].iter().collect()));
+                i = start + end + 1;
+            }
+            '=' | '!' | '<' | '>' => {
+                let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
+                let op = match two.as_str() {
+                    "==" => "==",
+                    "!=" => "!=",
+                    "<=" => "<=",
+                    ">=" => ">=",
+                    _ if c == '<' => "<",
+                    _ if c == '>' => ">",
+                    _ => return Err(format!("unexpected \"{c}\" at {i}")),
+                };
+                i += op.len();
+                out.push(Token::Op(op));
+            }
+            c if c.is_ascii_digit() || c == '-' => {
+                let start = i;
+                i += 1;
+                while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
+                    i += 1;
+                }
+                let s: String = chars[start..i].iter().collect();
+                out.push(Token::Num(s.parse().map_err(|_| format!("bad number \"{s}\""))?));
+            }
+            c if c.is_ascii_alphabetic() || c == '_' => {
+                let start = i;
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {
+                    i += 1;
+                }
+                out.push(Token::Ident(chars[start..i].iter().collect()));
+            }
+            _ => return Err(format!("unexpected \"{c}\" at {i}")),
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn keyword(&mut self, word: &str) -> bool {
+        if matches!(self.peek(), Some(Token::Ident(w)) if w == word) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn or(&mut self) -> Result<Expr, String> {
+        let mut left = self.and()?;
+        while self.keyword("or") {
+            left = Expr::Or(Box::new(left), Box::new(self.and()?));
+        }
+        Ok(left)
+    }
+
+    fn and(&mut self) -> Result<Expr, String> {
+        let mut left = self.not()?;
+        while self.keyword("and") {
+            left = Expr::And(Box::new(left), Box::new(self.not()?));
+        }
+        Ok(left)
+    }
+
+    fn not(&mut self) -> Result<Expr, String> {
+        if self.keyword("not") {
+            return Ok(Expr::Not(Box::new(self.not()?)));
+        }
+        self.cmp()
+    }
+
+    fn cmp(&mut self) -> Result<Expr, String> {
+        let left = self.atom()?;
+        if let Some(Token::Op(op)) = self.peek().cloned() {
+            self.pos += 1;
+            let right = self.atom()?;
+            return Ok(Expr::Cmp(op, Box::new(left), Box::new(right)));
+        }
+        Ok(left)
+    }
+
+    fn atom(&mut self) -> Result<Expr, String> {
+        let token = self.peek().cloned().ok_or("expression ends too early")?;
+        self.pos += 1;
+        match token {
+            Token::Str(s) => Ok(Expr::Lit(Value::String(s))),
+            Token::Num(n) => Ok(Expr::Lit(serde_json::json!(n))),
+            Token::Ident(w) if w == "true" => Ok(Expr::Lit(Value::Bool(true))),
+            Token::Ident(w) if w == "false" => Ok(Expr::Lit(Value::Bool(false))),
+            Token::Ident(w) if matches!(w.as_str(), "and" | "or" | "not") => {
+                Err(format!("\"{w}\" needs something before it"))
+            }
+            Token::Ident(w) => Ok(Expr::Field(w)),
+            Token::LParen => {
+                let inner = self.or()?;
+                if self.peek() != Some(&Token::RParen) {
+                    return Err("missing \")\"".into());
+                }
+                self.pos += 1;
+                Ok(inner)
+            }
+            other => Err(format!("unexpected {other:?}")),
+        }
+    }
+}
+
+pub fn parse(src: &str) -> Result<Expr, String> {
+    let mut p = Parser { tokens: tokenize(src)?, pos: 0 };
+    let expr = p.or()?;
+    if p.pos != p.tokens.len() {
+        return Err(format!("unexpected {:?} after the expression", p.tokens[p.pos]));
+    }
+    Ok(expr)
+}
+
+fn value(expr: &Expr, answers: &BTreeMap<String, Value>) -> Value {
+    match expr {
+        Expr::Lit(v) => v.clone(),
+        Expr::Field(k) => answers.get(k).cloned().unwrap_or(Value::Null),
+        other => Value::Bool(truthy(other, answers)),
+    }
+}
+
+fn truthy(expr: &Expr, answers: &BTreeMap<String, Value>) -> bool {
+    match expr {
+        Expr::Not(e) => !truthy(e, answers),
+        Expr::And(a, b) => truthy(a, answers) && truthy(b, answers),
+        Expr::Or(a, b) => truthy(a, answers) || truthy(b, answers),
+        Expr::Cmp(op, a, b) => {
+            let (a, b) = (value(a, answers), value(b, answers));
+            if a.is_null() || b.is_null() {
+                return *op == "!=" && a != b;
+            }
+            match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => match *op {
+                    "==" => x == y,
+                    "!=" => x != y,
+                    "<" => x < y,
+                    "<=" => x <= y,
+                    ">" => x > y,
+                    _ => x >= y,
+                },
+                _ => match *op {
+                    "==" => a == b,
+                    "!=" => a != b,
+                    _ => false,
+                },
+            }
+        }
+        e => match value(e, answers) {
+            Value::Bool(b) => b,
+            Value::Null => false,
+            Value::String(s) => !s.is_empty() && s != "no",
+            Value::Number(n) => n.as_f64() != Some(0.0),
+            _ => true,
+        },
+    }
+}
+
+/// Whether a field with this `relevant` expression is shown. A missing expression
+/// means always; one that does not parse (refused at upload) also shows the field,
+/// so nothing is ever hidden by mistake.
+pub fn is_relevant(relevant: Option<&str>, answers: &BTreeMap<String, Value>) -> bool {
+    match relevant.map(parse) {
+        None | Some(Err(_)) => true,
+        Some(Ok(expr)) => truthy(&expr, answers),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn answers(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    }
+
+    #[test]
+    fn the_suggested_amount_shows_unless_not_supported() {
+        let rule = Some("team_suggestion != 'not_supported'");
+        assert!(is_relevant(rule, &answers(&[("team_suggestion", json!("provincial"))])));
+        assert!(!is_relevant(rule, &answers(&[("team_suggestion", json!("not_supported"))])));
+    }
+
+    #[test]
+    fn numbers_compare_numerically_and_missing_answers_are_false() {
+        let rule = Some("workforce >= 10 and not (industry == 'other')");
+        assert!(is_relevant(rule, &answers(&[("workforce", json!(10)), ("industry", json!("processing"))])));
+        assert!(!is_relevant(rule, &answers(&[("workforce", json!(9))])));
+        assert!(!is_relevant(rule, &answers(&[])));
+    }
+
+    #[test]
+    fn bad_expressions_are_reported_with_a_reason() {
+        assert!(parse("a == ").is_err());
+        assert!(parse("(a == 'x'").unwrap_err().contains(")"));
+        assert!(parse("a = 'x'").is_err());
+        assert!(parse("'open").is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! Survey forms: versioned definitions (data, not code), the rules that check an
+//! answer, and the expression language for conditional visibility. One
+//! implementation, used by the phone while typing and by the server on every mutation.
+
+/// The form definition types (mirrors the JSON files in `data/forms/`).
+pub mod definition;
+/// Per-answer checks: types, ranges, lengths, choices.
+pub mod rules;
+/// The small expression language of `relevant` (conditional visibility).
+pub mod expr;
+
+pub use definition::{Choice, Field, FieldType, FormDefinition, Section, Text};

@@ -1,0 +1,203 @@
+//! Checks one answer against its field: type, range, length, choice. Required and
+//! conditional rules are checked at finalize, not here (DESIGN.md: an inspector may
+//! save a half-filled form).
+
+use super::{Field, FieldType};
+use crate::error::ErrorBody;
+use serde_json::Value;
+
+fn invalid(field: &Field, code: &str, message: String) -> ErrorBody {
+    ErrorBody::new(code, message).with("field", field.key.clone())
+}
+
+/// `null` clears an answer and is always allowed here.
+pub fn check_value(field: &Field, value: &Value) -> Result<(), ErrorBody> {
+    if value.is_null() {
+        return Ok(());
+    }
+    let key = &field.key;
+    match field.kind {
+        FieldType::Text | FieldType::LongText => {
+            let s = value.as_str().ok_or_else(|| {
+                invalid(field, "form.expected_text", format!("field \"{key}\" expects text"))
+            })?;
+            let len = s.chars().count();
+            let max = field.max_length.unwrap_or(if field.kind == FieldType::Text { 500 } else { 10_000 });
+            if len > max {
+                return Err(invalid(
+                    field,
+                    "form.too_long",
+                    format!("field \"{key}\" is {len} characters; the limit is {max}"),
+                )
+                .with("max", max));
+            }
+            if let Some(min) = field.min_length {
+                if len < min && len > 0 {
+                    return Err(invalid(
+                        field,
+                        "form.too_short",
+                        format!("field \"{key}\" needs at least {min} characters"),
+                    )
+                    .with("min", min));
+                }
+            }
+            Ok(())
+        }
+        FieldType::Integer | FieldType::Money => {
+            let n = value.as_i64().ok_or_else(|| {
+                invalid(field, "form.expected_integer", format!("field \"{key}\" expects a whole number"))
+            })?;
+            if field.kind == FieldType::Money && n < 0 {
+                return Err(invalid(field, "form.negative_money", format!("field \"{key}\" cannot be negative")));
+            }
+            check_range(field, n as f64)
+        }
+        FieldType::Decimal => {
+            let n = value.as_f64().filter(|n| n.is_finite()).ok_or_else(|| {
+                invalid(field, "form.expected_number", format!("field \"{key}\" expects a number"))
+            })?;
+            check_range(field, n)
+        }
+        FieldType::Date => {
+            let s = value.as_str().unwrap_or_default();
+            if parse_iso_date(s).is_none() {
+                return Err(invalid(field, "form.expected_date", format!("field \"{key}\" expects a date (YYYY-MM-DD)")));
+            }
+            Ok(())
+        }
+        FieldType::SelectOne => {
+            let s = value.as_str().unwrap_or_default();
+            if !field.choices.iter().any(|c| c.value == s) {
+                return Err(invalid(field, "form.unknown_choice", format!("field \"{key}\" has no choice \"{s}\""))
+                    .with("choice", s));
+            }
+            Ok(())
+        }
+        FieldType::SelectMany => {
+            let items = value.as_array().ok_or_else(|| {
+                invalid(field, "form.expected_list", format!("field \"{key}\" expects a list of choices"))
+            })?;
+            for item in items {
+                let s = item.as_str().unwrap_or_default();
+                if !field.choices.iter().any(|c| c.value == s) {
+                    return Err(invalid(field, "form.unknown_choice", format!("field \"{key}\" has no choice \"{s}\""))
+                        .with("choice", s));
+                }
+            }
+            Ok(())
+        }
+        FieldType::YesNo => match value.as_str() {
+            Some("yes") | Some("no") => Ok(()),
+            _ => Err(invalid(field, "form.expected_yes_no", format!("field \"{key}\" expects \"yes\" or \"no\""))),
+        },
+        FieldType::Geopoint => {
+            let lat = value.get("lat").and_then(Value::as_f64);
+            let lon = value.get("lon").and_then(Value::as_f64);
+            match (lat, lon) {
+                (Some(lat), Some(lon)) if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) => Ok(()),
+                _ => Err(invalid(field, "form.expected_geopoint", format!("field \"{key}\" expects {{lat, lon}} in range"))),
+            }
+        }
+        FieldType::Photo => {
+            let ok = value.as_array().is_some_and(|a| a.iter().all(|v| v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())));
+            if ok {
+                Ok(())
+            } else {
+                Err(invalid(field, "form.expected_photo_ids", format!("field \"{key}\" expects a list of photo ids")))
+            }
+        }
+        FieldType::Note | FieldType::Repeat => Err(invalid(
+            field,
+            "form.not_answerable",
+            format!("field \"{key}\" does not take a value (notes are read-only; repeat rows are their own records)"),
+        )),
+    }
+}
+
+fn check_range(field: &Field, n: f64) -> Result<(), ErrorBody> {
+    let key = &field.key;
+    if let Some(min) = field.min {
+        if n < min {
+            return Err(invalid(field, "form.below_min", format!("field \"{key}\" must be at least {min}")).with("min", min));
+        }
+    }
+    if let Some(max) = field.max {
+        if n > max {
+            return Err(invalid(field, "form.above_max", format!("field \"{key}\" must be at most {max}")).with("max", max));
+        }
+    }
+    Ok(())
+}
+
+/// `YYYY-MM-DD` to (y, m, d), rejecting impossible dates.
+pub fn parse_iso_date(s: &str) -> Option<(i32, u32, u32)> {
+    let mut parts = s.splitn(3, '-');
+    let y: i32 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if s.len() != 10 || !(1900..=2200).contains(&y) || !(1..=12).contains(&m) {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1];
+    (1..=days).contains(&d).then_some((y, m, d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn field(kind: &str, extra: Value) -> Field {
+        let mut v = json!({"key": "f", "type": kind, "label": {"vi": "F", "en": "F"},
+            "choices": [{"value": "a", "label": {"vi": "A", "en": "A"}}]});
+        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn an_integer_field_refuses_text_and_out_of_range_numbers() {
+        let f = field("integer", json!({"min": 0, "max": 100}));
+        assert!(check_value(&f, &json!(25)).is_ok());
+        assert_eq!(check_value(&f, &json!("25")).unwrap_err().code, "form.expected_integer");
+        assert_eq!(check_value(&f, &json!(101)).unwrap_err().code, "form.above_max");
+        assert_eq!(check_value(&f, &json!(-1)).unwrap_err().code, "form.below_min");
+        assert_eq!(check_value(&f, &json!(2.5)).unwrap_err().code, "form.expected_integer");
+    }
+
+    #[test]
+    fn a_text_longer_than_its_limit_is_refused_counting_characters_not_bytes() {
+        let f = field("text", json!({"max_length": 3}));
+        assert!(check_value(&f, &json!("Lục")).is_ok());
+        assert_eq!(check_value(&f, &json!("Lụcc")).unwrap_err().code, "form.too_long");
+    }
+
+    #[test]
+    fn select_fields_accept_only_their_choices() {
+        assert!(check_value(&field("select_one", json!({})), &json!("a")).is_ok());
+        assert!(check_value(&field("select_one", json!({})), &json!("b")).is_err());
+        assert!(check_value(&field("select_many", json!({})), &json!(["a"])).is_ok());
+        assert!(check_value(&field("select_many", json!({})), &json!(["a", "z"])).is_err());
+    }
+
+    #[test]
+    fn money_is_whole_non_negative_dong() {
+        let f = field("money", json!({}));
+        assert!(check_value(&f, &json!(12_500_000)).is_ok());
+        assert!(check_value(&f, &json!(-5)).is_err());
+        assert!(check_value(&f, &json!(1.5)).is_err());
+    }
+
+    #[test]
+    fn dates_must_exist() {
+        let f = field("date", json!({}));
+        assert!(check_value(&f, &json!("2020-02-29")).is_ok());
+        assert!(check_value(&f, &json!("2019-02-29")).is_err());
+        assert!(check_value(&f, &json!("23/12/2019")).is_err());
+    }
+
+    #[test]
+    fn null_clears_any_answer() {
+        assert!(check_value(&field("integer", json!({})), &Value::Null).is_ok());
+    }
+}

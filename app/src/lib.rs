@@ -1,0 +1,58 @@
+//! khaosat's Leptos app: components, routes, server functions and the types both
+//! sides share. Built twice: `hydrate` for the phone (wasm32) and `ssr` for the server.
+#![recursion_limit = "256"]
+
+/// Root component, router and the HTML shell.
+pub mod root;
+/// Error bodies `{code, params, message}` shared by server and phone, and the
+/// server-side error enum that maps them to HTTP statuses.
+pub mod error;
+/// Compiled-in locale files and the `t()` lookup (Vietnamese first).
+pub mod i18n;
+/// Domain types: administrative units, facilities, proposals, users and roles.
+pub mod model;
+/// Versioned survey form definitions and their validation rules.
+pub mod forms;
+/// The sync contract: mutations, push/pull messages and the hybrid logical clock.
+pub mod sync;
+/// The diacritic-insensitive search fold shared by server and phone.
+pub mod search;
+/// Display helpers for VND and Vietnam time that must agree on both sides.
+pub mod format;
+/// Login page and the session that the server checks on every request.
+pub mod auth;
+/// The inspector's proposal list (what they were sent to survey).
+pub mod proposals;
+/// Visits: the survey form screen and the phone's list of its own visits.
+pub mod visits;
+/// The supervisor's review pages.
+pub mod review;
+/// Browser state shared by every screen: who is logged in, network and sync status.
+pub mod client;
+
+/// Typed IndexedDB access for the phone (the only module that touches IndexedDB).
+#[cfg(feature = "hydrate")]
+pub mod offline;
+/// The server's shared state (database, clock, options).
+#[cfg(feature = "ssr")]
+pub mod state;
+/// All SQL and the merge engine; compiled only into the server.
+#[cfg(feature = "ssr")]
+pub mod store;
+
+/// Entry point for server-rendered pages: attach to the HTML the server sent.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(root::App);
+}
+
+/// Entry point for the offline shell: the service worker served a page without
+/// server-rendered content, so the app builds its DOM from scratch.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(root::App);
+}

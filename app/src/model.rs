@@ -1,0 +1,204 @@
+//! Domain types shared by the server and the phone. IDs are UUIDv7 strings made
+//! where the record is born (the phone, for anything an inspector creates).
+
+use serde::{Deserialize, Serialize};
+
+/// A node of the administrative tree (province, district, commune). Units are data,
+/// loaded from files: the 2025 reform removed districts, so nothing may assume a depth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AdminUnit {
+    /// Official unit code, e.g. "213" for Thành phố Bắc Giang.
+    pub code: String,
+    /// Bare name without the kind, e.g. "Lục Ngạn".
+    pub name: String,
+    /// Vietnamese kind of unit: tỉnh, thành phố, huyện, phường, xã, thị trấn.
+    pub kind: String,
+    pub level: UnitLevel,
+    pub parent: Option<String>,
+}
+
+impl AdminUnit {
+    /// "huyện Lục Ngạn", as people write it.
+    pub fn full_name(&self) -> String {
+        format!("{} {}", self.kind, self.name)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnitLevel {
+    Province,
+    District,
+    Commune,
+}
+
+impl UnitLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnitLevel::Province => "province",
+            UnitLevel::District => "district",
+            UnitLevel::Commune => "commune",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "province" => Some(UnitLevel::Province),
+            "district" => Some(UnitLevel::District),
+            "commune" => Some(UnitLevel::Commune),
+            _ => None,
+        }
+    }
+}
+
+/// A rural industrial facility (cơ sở công nghiệp nông thôn).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Facility {
+    pub id: String,
+    pub name: String,
+    pub owner_name: Option<String>,
+    pub address: Option<String>,
+    pub commune_code: Option<String>,
+    pub district_code: String,
+    pub industry_group: String,
+    pub phone: Option<String>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub workforce: Option<i64>,
+    pub main_products: Option<String>,
+}
+
+/// A proposal (đề án) registered by a district for a year's extension budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Proposal {
+    pub id: String,
+    pub year: i32,
+    pub district_code: String,
+    pub facility_id: String,
+    pub title: String,
+    pub support_kind: String,
+    /// Integer đồng.
+    pub requested_amount: i64,
+    pub status: String,
+}
+
+/// The roles a person can hold; one person may hold several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Inspector,
+    Supervisor,
+    Administrator,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Inspector => "inspector",
+            Role::Supervisor => "supervisor",
+            Role::Administrator => "administrator",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "inspector" => Some(Role::Inspector),
+            "supervisor" => Some(Role::Supervisor),
+            "administrator" => Some(Role::Administrator),
+            _ => None,
+        }
+    }
+}
+
+/// Who is logged in, as the phone keeps it (also offline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserInfo {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub roles: Vec<Role>,
+    /// Unit codes the user is assigned to (everything under them is in scope).
+    pub units: Vec<String>,
+}
+
+impl UserInfo {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+}
+
+/// Review state of a visit; only the server changes it, through validated commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    InProgress,
+    Submitted,
+    NeedsChanges,
+    Approved,
+    Rejected,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::InProgress => "in_progress",
+            ReviewState::Submitted => "submitted",
+            ReviewState::NeedsChanges => "needs_changes",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "in_progress" => Some(ReviewState::InProgress),
+            "submitted" => Some(ReviewState::Submitted),
+            "needs_changes" => Some(ReviewState::NeedsChanges),
+            "approved" => Some(ReviewState::Approved),
+            "rejected" => Some(ReviewState::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// A visit as the server knows it: header plus the current value of each answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitRecord {
+    pub id: String,
+    pub form_id: String,
+    pub form_version: i32,
+    pub proposal_id: Option<String>,
+    pub facility_id: Option<String>,
+    pub owner_id: String,
+    pub review_state: ReviewState,
+    /// Answers by field key, each with the version the server holds.
+    pub answers: std::collections::BTreeMap<String, serde_json::Value>,
+    pub versions: std::collections::BTreeMap<String, i64>,
+    /// Phone's own time of creation (ms since epoch, UTC), as the phone said.
+    pub created_at_ms: i64,
+    /// Server's time of first receipt: the phone's clock may be wrong.
+    pub received_at_ms: i64,
+}
+
+/// One line of the supervisor's visit list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitSummary {
+    pub id: String,
+    pub proposal_title: Option<String>,
+    pub facility_name: Option<String>,
+    pub district_name: Option<String>,
+    pub inspector: String,
+    pub review_state: ReviewState,
+    pub received_at_ms: i64,
+    pub answers: i64,
+}
+
+/// Everything a supervisor's visit page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VisitDetail {
+    pub visit: VisitRecord,
+    pub form: crate::forms::FormDefinition,
+    pub proposal: Option<Proposal>,
+    pub facility: Option<Facility>,
+    pub inspector: String,
+}

@@ -1,0 +1,449 @@
+//! `OfflineDb`: the only door to IndexedDB. Store names and the schema version are
+//! constants here; callers get typed methods and `OfflineError`, never a `JsValue`.
+//!
+//! Values are stored as JSON strings under explicit string keys: one encoding
+//! shared with the server's types, no per-store key paths to keep in step.
+//! Records that belong to a user (proposals, facilities, visits) are keyed
+//! `"{user_id}:{id}"`, so two people sharing a phone never see each other's data.
+//!
+//! Schema log:
+//! - v1: meta, units, forms, facilities, proposals, visits, outbox.
+
+use crate::model::{AdminUnit, Facility, Proposal, UserInfo};
+use crate::sync::{Hlc, MutationResult, PullResponse, PulledRecord};
+use crate::visits::local::{absorb_server_copy, outbox_key, LocalVisit, OutboxEntry, SyncState};
+use crate::forms::FormDefinition;
+use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use wasm_bindgen::{JsCast, JsValue};
+
+pub const DB_NAME: &str = "khaosat";
+pub const SCHEMA_VERSION: u32 = 1;
+
+const META: &str = "meta";
+const UNITS: &str = "units";
+const FORMS: &str = "forms";
+const FACILITIES: &str = "facilities";
+const PROPOSALS: &str = "proposals";
+const VISITS: &str = "visits";
+const OUTBOX: &str = "outbox";
+const ALL_STORES: &[&str] = &[META, UNITS, FORMS, FACILITIES, PROPOSALS, VISITS, OUTBOX];
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OfflineError {
+    #[error("IndexedDB: {0}")]
+    Idb(String),
+    #[error("stored data could not be read: {0}")]
+    Decode(String),
+    #[error("the phone's storage is full")]
+    QuotaExceeded,
+}
+
+impl OfflineError {
+    /// The locale code the UI shows for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            OfflineError::Idb(_) => "offline.storage_failed",
+            OfflineError::Decode(_) => "offline.corrupt",
+            OfflineError::QuotaExceeded => "offline.quota",
+        }
+    }
+}
+
+impl From<rexie::Error> for OfflineError {
+    fn from(e: rexie::Error) -> Self {
+        let text = e.to_string();
+        if text.contains("Quota") {
+            OfflineError::QuotaExceeded
+        } else {
+            OfflineError::Idb(text)
+        }
+    }
+}
+
+fn js_err(e: JsValue) -> OfflineError {
+    let text = e
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| format!("{}: {}", e.name(), e.message()))
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"));
+    if text.contains("Quota") {
+        OfflineError::QuotaExceeded
+    } else {
+        OfflineError::Idb(text)
+    }
+}
+
+type Result<T> = std::result::Result<T, OfflineError>;
+
+fn encode<T: Serialize>(value: &T) -> Result<JsValue> {
+    serde_json::to_string(value).map(|s| JsValue::from_str(&s)).map_err(|e| OfflineError::Decode(e.to_string()))
+}
+
+fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T> {
+    let text = value.as_string().ok_or_else(|| OfflineError::Decode("not a string".into()))?;
+    serde_json::from_str(&text).map_err(|e| OfflineError::Decode(e.to_string()))
+}
+
+fn key(k: &str) -> JsValue {
+    JsValue::from_str(k)
+}
+
+fn prefix_range(prefix: &str) -> Result<KeyRange> {
+    KeyRange::bound(&key(prefix), &key(&format!("{prefix}\u{ffff}")), Some(false), Some(false)).map_err(|e| OfflineError::Idb(e.to_string()))
+}
+
+/// Who is logged in on this phone, kept so the app opens offline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Session {
+    pub user: UserInfo,
+    pub device_id: String,
+}
+
+/// Keys of the `meta` store.
+enum Meta<'a> {
+    Session,
+    /// The device id a user got on this phone (kept after logout: their queue stays theirs).
+    Device(&'a str),
+    /// Last seq allocated by a device.
+    Seq(&'a str),
+    /// Pull cursor of a user.
+    Cursor(&'a str),
+    Hlc,
+}
+
+impl Meta<'_> {
+    fn key(&self) -> String {
+        match self {
+            Meta::Session => "session".into(),
+            Meta::Device(username) => format!("device:{username}"),
+            Meta::Seq(device) => format!("seq:{device}"),
+            Meta::Cursor(user) => format!("cursor:{user}"),
+            Meta::Hlc => "hlc".into(),
+        }
+    }
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    // web-sys only exposes transaction options behind an unstable cfg; this is the
+    // same IDBDatabase.transaction(stores, mode, {durability}) call.
+    #[wasm_bindgen(js_name = IDBDatabase)]
+    type StrictCapableDb;
+
+    #[wasm_bindgen(method, catch, js_name = transaction)]
+    fn transaction_with_options(
+        this: &StrictCapableDb,
+        stores: &js_sys::Array,
+        mode: &str,
+        options: &JsValue,
+    ) -> std::result::Result<web_sys::IdbTransaction, JsValue>;
+}
+
+pub struct OfflineDb {
+    rexie: Rexie,
+    /// A second connection to the same database, for the one transaction rexie
+    /// cannot open: an explicit save with `durability: "strict"`.
+    raw: web_sys::IdbDatabase,
+}
+
+async fn await_request(req: &web_sys::IdbRequest) -> Result<JsValue> {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        req.set_onsuccess(Some(&resolve));
+        req.set_onerror(Some(&reject));
+    });
+    wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|_| {
+        req.error().ok().flatten().map(|e| js_err(e.into())).unwrap_or_else(|| OfflineError::Idb("request failed".into()))
+    })?;
+    req.result().map_err(js_err)
+}
+
+impl OfflineDb {
+    pub async fn open() -> Result<OfflineDb> {
+        Self::open_named(DB_NAME).await
+    }
+
+    /// Opens (creating or upgrading) a database; tests use their own names.
+    pub async fn open_named(name: &str) -> Result<OfflineDb> {
+        let mut builder = Rexie::builder(name).version(SCHEMA_VERSION);
+        for store in ALL_STORES {
+            builder = builder.add_object_store(ObjectStore::new(store));
+        }
+        let rexie = builder.build().await?;
+        let factory = web_sys::window()
+            .ok_or_else(|| OfflineError::Idb("no window".into()))?
+            .indexed_db()
+            .map_err(js_err)?
+            .ok_or_else(|| OfflineError::Idb("IndexedDB is not available".into()))?;
+        let request = factory.open_with_u32(name, SCHEMA_VERSION).map_err(js_err)?;
+        let raw: web_sys::IdbDatabase = await_request(&request).await?.unchecked_into();
+        Ok(OfflineDb { rexie, raw })
+    }
+
+    pub fn close(self) {
+        self.raw.close();
+        self.rexie.close();
+    }
+
+    async fn get<T: DeserializeOwned>(&self, store: &str, k: &str) -> Result<Option<T>> {
+        let tx = self.rexie.transaction(&[store], TransactionMode::ReadOnly)?;
+        let value = tx.store(store)?.get(key(k)).await?;
+        value.map(decode).transpose()
+    }
+
+    async fn all<T: DeserializeOwned>(&self, store: &str, prefix: Option<&str>) -> Result<Vec<T>> {
+        let tx = self.rexie.transaction(&[store], TransactionMode::ReadOnly)?;
+        let range = prefix.map(prefix_range).transpose()?;
+        let values = tx.store(store)?.get_all(range, None).await?;
+        values.into_iter().map(decode).collect()
+    }
+
+    async fn put<T: Serialize>(&self, store: &str, k: &str, value: &T) -> Result<()> {
+        let tx = self.rexie.transaction(&[store], TransactionMode::ReadWrite)?;
+        tx.store(store)?.put(&encode(value)?, Some(&key(k))).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    pub async fn session(&self) -> Result<Option<Session>> {
+        self.get(META, &Meta::Session.key()).await
+    }
+
+    pub async fn set_session(&self, session: &Session) -> Result<()> {
+        self.put(META, &Meta::Session.key(), session).await
+    }
+
+    /// Forgets who is logged in; queued data and the user's device stay.
+    pub async fn clear_session(&self) -> Result<()> {
+        let tx = self.rexie.transaction(&[META], TransactionMode::ReadWrite)?;
+        tx.store(META)?.delete(key(&Meta::Session.key())).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    pub async fn device_for(&self, username: &str) -> Result<Option<String>> {
+        self.get(META, &Meta::Device(username).key()).await
+    }
+
+    pub async fn set_device_for(&self, username: &str, device_id: &str) -> Result<()> {
+        self.put(META, &Meta::Device(username).key(), &device_id.to_string()).await
+    }
+
+    pub async fn cursor(&self, user_id: &str) -> Result<i64> {
+        Ok(self.get(META, &Meta::Cursor(user_id).key()).await?.unwrap_or(0))
+    }
+
+    pub async fn last_seq(&self, device_id: &str) -> Result<i64> {
+        Ok(self.get(META, &Meta::Seq(device_id).key()).await?.unwrap_or(0))
+    }
+
+    pub async fn hlc(&self) -> Result<Hlc> {
+        Ok(self.get(META, &Meta::Hlc.key()).await?.unwrap_or_default())
+    }
+
+    pub async fn units(&self) -> Result<Vec<AdminUnit>> {
+        self.all(UNITS, None).await
+    }
+
+    pub async fn proposals(&self, user_id: &str) -> Result<Vec<Proposal>> {
+        self.all(PROPOSALS, Some(&format!("{user_id}:"))).await
+    }
+
+    pub async fn facilities(&self, user_id: &str) -> Result<Vec<Facility>> {
+        self.all(FACILITIES, Some(&format!("{user_id}:"))).await
+    }
+
+    pub async fn form(&self, id: &str, version: i32) -> Result<Option<FormDefinition>> {
+        self.get(FORMS, &format!("{id}@{version:06}")).await
+    }
+
+    /// The newest version of a form this phone has.
+    pub async fn current_form(&self, id: &str) -> Result<Option<FormDefinition>> {
+        let forms: Vec<FormDefinition> = self.all(FORMS, Some(&format!("{id}@"))).await?;
+        Ok(forms.into_iter().max_by_key(|f| f.version))
+    }
+
+    pub async fn visit(&self, user_id: &str, id: &str) -> Result<Option<LocalVisit>> {
+        self.get(VISITS, &format!("{user_id}:{id}")).await
+    }
+
+    pub async fn visits(&self, user_id: &str) -> Result<Vec<LocalVisit>> {
+        self.all(VISITS, Some(&format!("{user_id}:"))).await
+    }
+
+    /// Autosave: the draft only, no mutations (DESIGN.md).
+    pub async fn put_draft(&self, user_id: &str, visit: &LocalVisit) -> Result<()> {
+        self.put(VISITS, &format!("{user_id}:{}", visit.id), visit).await
+    }
+
+    /// Explicit save: the visit, its new mutations, the device's seq counter and
+    /// the clock in ONE transaction with strict durability, resolved only once the
+    /// transaction has completed (so the UI may then say "saved").
+    pub async fn save_visit(&self, user_id: &str, visit: &LocalVisit, entries: &[OutboxEntry], device_id: &str, hlc: Hlc) -> Result<()> {
+        let stores = js_sys::Array::of3(&key(VISITS), &key(OUTBOX), &key(META));
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &key("durability"), &key("strict")).map_err(js_err)?;
+        let tx = self.raw.unchecked_ref::<StrictCapableDb>().transaction_with_options(&stores, "readwrite", &options).map_err(js_err)?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        let write = || -> std::result::Result<(), JsValue> {
+            let visits = tx.object_store(VISITS)?;
+            let outbox = tx.object_store(OUTBOX)?;
+            let meta = tx.object_store(META)?;
+            let enc = |v: &dyn erased::Encode| v.encode_js();
+            visits.put_with_key(&enc(visit)?, &key(&format!("{user_id}:{}", visit.id)))?;
+            let mut last = None;
+            for entry in entries {
+                outbox.put_with_key(&enc(entry)?, &key(&entry.key()))?;
+                last = Some(entry.mutation.seq);
+            }
+            if let Some(seq) = last {
+                meta.put_with_key(&enc(&seq)?, &key(&Meta::Seq(device_id).key()))?;
+            }
+            meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let _ = tx.abort();
+            return Err(js_err(e));
+        }
+        wasm_bindgen_futures::JsFuture::from(done).await.map_err(|_| {
+            tx.error().map(|e| js_err(e.into())).unwrap_or_else(|| OfflineError::Idb("save was aborted".into()))
+        })?;
+        Ok(())
+    }
+
+    /// The device's queued mutations in seq order, at most `limit`.
+    pub async fn outbox(&self, device_id: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
+        let tx = self.rexie.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let values = tx.store(OUTBOX)?.get_all(Some(prefix_range(&format!("{device_id}:"))?), Some(limit)).await?;
+        values.into_iter().map(decode).collect()
+    }
+
+    pub async fn outbox_len(&self, device_id: &str) -> Result<u32> {
+        let tx = self.rexie.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        Ok(tx.store(OUTBOX)?.count(Some(prefix_range(&format!("{device_id}:"))?)).await?)
+    }
+
+    /// Records a push's results: acknowledged entries leave the outbox, refusals
+    /// are written onto their visit, and a visit with nothing left queued is synced.
+    pub async fn apply_push_results(&self, user_id: &str, device_id: &str, sent: &[OutboxEntry], results: &[MutationResult]) -> Result<()> {
+        let tx = self.rexie.transaction(&[OUTBOX, VISITS], TransactionMode::ReadWrite)?;
+        let outbox = tx.store(OUTBOX)?;
+        let visits = tx.store(VISITS)?;
+        let by_seq: BTreeMap<i64, &OutboxEntry> = sent.iter().map(|e| (e.mutation.seq, e)).collect();
+        let mut touched = BTreeSet::new();
+        let mut refusals = BTreeMap::new();
+        for result in results {
+            let Some(entry) = by_seq.get(&result.seq()) else { continue };
+            outbox.delete(key(&outbox_key(device_id, result.seq()))).await?;
+            touched.insert(entry.visit_id.clone());
+            if let MutationResult::Refused { error, .. } = result {
+                refusals.insert(entry.visit_id.clone(), error.clone());
+            }
+        }
+        let remaining: Vec<OutboxEntry> = outbox
+            .get_all(Some(prefix_range(&format!("{device_id}:"))?), None)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        for visit_id in touched {
+            let k = format!("{user_id}:{visit_id}");
+            let Some(value) = visits.get(key(&k)).await? else { continue };
+            let mut visit: LocalVisit = decode(value)?;
+            if let Some(error) = refusals.remove(&visit_id) {
+                visit.sync_state = SyncState::Refused;
+                visit.refusal = Some(error);
+            } else if visit.sync_state == SyncState::Queued && !remaining.iter().any(|e| e.visit_id == visit_id) {
+                visit.sync_state = SyncState::Synced;
+            }
+            visits.put(&encode(&visit)?, Some(&key(&k))).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Stores a pull page and advances the cursor in one transaction, so a page is
+    /// either fully taken in or pulled again.
+    pub async fn apply_pull(&self, session: &Session, page: &PullResponse) -> Result<()> {
+        let user_id = &session.user.id;
+        let tx = self.rexie.transaction(ALL_STORES, TransactionMode::ReadWrite)?;
+        let pending: BTreeSet<String> = tx
+            .store(OUTBOX)?
+            .get_all(Some(prefix_range(&format!("{}:", session.device_id))?), None)
+            .await?
+            .into_iter()
+            .map(decode::<OutboxEntry>)
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .map(|e| e.visit_id)
+            .collect();
+        for change in &page.changes {
+            match &change.record {
+                PulledRecord::Unit(u) => tx.store(UNITS)?.put(&encode(u)?, Some(&key(&u.code))).await.map(|_| ())?,
+                PulledRecord::Form(f) => {
+                    tx.store(FORMS)?.put(&encode(f)?, Some(&key(&format!("{}@{:06}", f.id, f.version)))).await.map(|_| ())?
+                }
+                PulledRecord::Facility(f) => {
+                    tx.store(FACILITIES)?.put(&encode(f)?, Some(&key(&format!("{user_id}:{}", f.id)))).await.map(|_| ())?
+                }
+                PulledRecord::Proposal(p) => {
+                    tx.store(PROPOSALS)?.put(&encode(p)?, Some(&key(&format!("{user_id}:{}", p.id)))).await.map(|_| ())?
+                }
+                PulledRecord::Visit(v) => {
+                    let store = tx.store(VISITS)?;
+                    let k = format!("{user_id}:{}", v.id);
+                    let local: Option<LocalVisit> = store.get(key(&k)).await?.map(decode).transpose()?;
+                    let merged = absorb_server_copy(local, v, &session.user.username, pending.contains(&v.id));
+                    store.put(&encode(&merged)?, Some(&key(&k))).await.map(|_| ())?
+                }
+                PulledRecord::Deleted(d) => {
+                    let store = match d.entity.as_str() {
+                        "visit" => VISITS,
+                        "facility" => FACILITIES,
+                        "proposal" => PROPOSALS,
+                        _ => continue,
+                    };
+                    tx.store(store)?.delete(key(&format!("{user_id}:{}", d.id))).await?
+                }
+            }
+        }
+        tx.store(META)?.put(&encode(&page.cursor)?, Some(&key(&Meta::Cursor(user_id).key()))).await?;
+        tx.done().await?;
+        Ok(())
+    }
+}
+
+/// Object-safe JSON encoding for the raw transaction's closure.
+mod erased {
+    pub trait Encode {
+        fn encode_js(&self) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+    }
+    impl<T: serde::Serialize> Encode for T {
+        fn encode_js(&self) -> Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue> {
+            serde_json::to_string(self)
+                .map(|s| wasm_bindgen::JsValue::from_str(&s))
+                .map_err(|e| wasm_bindgen::JsValue::from_str(&e.to_string()))
+        }
+    }
+}
+
+thread_local! {
+    static SHARED: RefCell<Option<Rc<OfflineDb>>> = const { RefCell::new(None) };
+}
+
+/// The app's one open database, opened on first use.
+pub async fn db() -> Result<Rc<OfflineDb>> {
+    if let Some(db) = SHARED.with(|s| s.borrow().clone()) {
+        return Ok(db);
+    }
+    let opened = Rc::new(OfflineDb::open().await?);
+    Ok(SHARED.with(|s| s.borrow_mut().get_or_insert(opened).clone()))
+}

@@ -1,0 +1,159 @@
+//! The inspector's home: the proposals of their districts (from IndexedDB, so it
+//! works offline) with a diacritic-insensitive filter, and their own visits.
+
+use crate::client::use_client;
+use crate::i18n::use_t;
+use crate::model::{AdminUnit, Facility, Proposal, Role};
+use crate::root::Loading;
+use crate::visits::VisitList;
+use leptos::prelude::*;
+
+/// A proposal with what the list shows beside it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposalRow {
+    pub proposal: Proposal,
+    pub facility: Option<Facility>,
+    pub district: Option<AdminUnit>,
+    pub search: String,
+}
+
+pub fn rows(proposals: Vec<Proposal>, facilities: &[Facility], units: &[AdminUnit]) -> Vec<ProposalRow> {
+    let mut rows: Vec<ProposalRow> = proposals
+        .into_iter()
+        .map(|p| {
+            let facility = facilities.iter().find(|f| f.id == p.facility_id).cloned();
+            let district = units.iter().find(|u| u.code == p.district_code).cloned();
+            let search = crate::search::fold(&format!(
+                "{} {} {}",
+                p.title,
+                facility.as_ref().map(|f| f.name.as_str()).unwrap_or(""),
+                district.as_ref().map(|d| d.full_name()).unwrap_or_default()
+            ));
+            ProposalRow { proposal: p, facility, district, search }
+        })
+        .collect();
+    rows.sort_by(|a, b| (&a.proposal.district_code, &a.proposal.title).cmp(&(&b.proposal.district_code, &b.proposal.title)));
+    rows
+}
+
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    let navigate = leptos_router::hooks::use_navigate();
+    // Not logged in on this phone: to the login page. Supervisors without an
+    // inspector role go to the review list.
+    Effect::new(move |_| {
+        if !state.loaded.get() {
+            return;
+        }
+        match state.user.get() {
+            None => navigate("/login", Default::default()),
+            Some(u) if !u.has(Role::Inspector) => navigate("/review", Default::default()),
+            Some(_) => {}
+        }
+    });
+    view! {
+        <Show when=move || state.loaded.get() && state.user.get().is_some() fallback=|| view! { <Loading/> }>
+            <section>
+                <h1>{move || tr("home.proposals")}</h1>
+                <ProposalList/>
+            </section>
+            <section>
+                <h2>{move || tr("home.my_visits")}</h2>
+                <VisitList/>
+            </section>
+        </Show>
+    }
+}
+
+#[component]
+fn ProposalList() -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    let query = RwSignal::new(String::new());
+    let rows = LocalResource::new(move || {
+        let _ = state.data_version.get();
+        let user = state.user.get();
+        async move {
+            let Some(user) = user else { return Vec::new() };
+            load_rows(&user.id).await
+        }
+    });
+    let filtered = move || {
+        let q = query.get();
+        rows.get().unwrap_or_default().into_iter().filter(|r| crate::search::matches(&r.search, &q)).collect::<Vec<_>>()
+    };
+    view! {
+        <div class="toolbar">
+            <input
+                type="search"
+                data-testid="proposal-search"
+                placeholder=move || tr("home.search")
+                prop:value=move || query.get()
+                on:input=move |ev| query.set(event_target_value(&ev))
+            />
+        </div>
+        <Show
+            when=move || !filtered().is_empty()
+            fallback=move || view! { <p class="empty-state">{move || tr("home.no_proposals")}</p> }
+        >
+            <ul class="list" data-testid="proposal-list">
+                <For each=filtered key=|r| r.proposal.id.clone() let:row>
+                    <ProposalItem row=row/>
+                </For>
+            </ul>
+        </Show>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn load_rows(user_id: &str) -> Vec<ProposalRow> {
+    let Ok(db) = crate::offline::db().await else { return Vec::new() };
+    let proposals = db.proposals(user_id).await.unwrap_or_default();
+    let facilities = db.facilities(user_id).await.unwrap_or_default();
+    let units = db.units().await.unwrap_or_default();
+    rows(proposals, &facilities, &units)
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn load_rows(_user_id: &str) -> Vec<ProposalRow> {
+    Vec::new()
+}
+
+#[component]
+fn ProposalItem(row: ProposalRow) -> impl IntoView {
+    let tr = use_t();
+    let state = use_client();
+    let navigate = leptos_router::hooks::use_navigate();
+    let proposal_id = row.proposal.id.clone();
+    let facility_id = row.proposal.facility_id.clone();
+    let start = move |_| {
+        let (proposal_id, facility_id, navigate) = (proposal_id.clone(), facility_id.clone(), navigate.clone());
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            if let Some(id) = crate::visits::start_visit(state, proposal_id, facility_id).await {
+                navigate(&format!("/visits/{id}"), Default::default());
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (proposal_id, facility_id, navigate, state);
+    };
+    view! {
+        <li class="list-item" data-testid="proposal-item" data-proposal-id=row.proposal.id.clone()>
+            <div class="item-title">{row.proposal.title.clone()}</div>
+            <div class="item-meta">
+                {row.facility.as_ref().map(|f| f.name.clone()).unwrap_or_default()}
+                " · "
+                {row.district.as_ref().map(|d| d.full_name()).unwrap_or_default()}
+                " · "
+                <span class="money">{crate::format::vnd(row.proposal.requested_amount)}</span>
+            </div>
+            <div class="item-badges">
+                <button class="btn btn-primary btn-small" data-testid="start-visit" on:click=start>
+                    {move || tr("home.start_visit")}
+                </button>
+            </div>
+        </li>
+    }
+}

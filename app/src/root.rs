@@ -1,0 +1,174 @@
+//! The root component, the router and the server-rendered HTML shell.
+
+use crate::auth::LoginPage;
+use crate::client::{use_client, ClientState, SyncStatus};
+use crate::i18n::{use_t, Lang, Locale};
+use crate::proposals::HomePage;
+use crate::review::{ReviewDetailPage, ReviewListPage};
+use crate::visits::VisitPage;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+
+/// The document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="vi">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="theme-color" content="#0b6e4f"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="icon" href="/icons/favicon.svg" type="image/svg+xml"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let locale = Locale(RwSignal::new(Lang::Vi));
+    provide_context(locale);
+    let state = ClientState::new();
+    provide_context(state);
+
+    // Browser only: read who is logged in from IndexedDB, wire sync, mark hydration.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        start_in_browser(state, locale);
+    });
+    Effect::new(move |_| {
+        let lang = locale.0.get();
+        #[cfg(feature = "hydrate")]
+        crate::client::browser::set_html_attribute("lang", lang.code());
+        let _ = lang;
+    });
+
+    let tr = use_t();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/khaosat.css"/>
+        <Title text=move || tr("app.title")/>
+        <Router>
+            <Header/>
+            <main class="page">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/visits/:id") view=VisitPage/>
+                    <Route path=path!("/review") view=ReviewListPage/>
+                    <Route path=path!("/review/visits/:id") view=ReviewDetailPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn start_in_browser(state: ClientState, locale: Locale) {
+    use crate::client::{browser, engine};
+    if let Some(lang) = browser::local_storage_get("khaosat.lang") {
+        locale.0.set(Lang::parse(&lang));
+    }
+    browser::register_service_worker();
+    engine::start(state);
+    leptos::task::spawn_local(async move {
+        if let Ok(db) = crate::offline::db().await {
+            if let Ok(Some(session)) = db.session().await {
+                state.device_id.set(Some(session.device_id.clone()));
+                state.user.set(Some(session.user));
+            }
+        }
+        state.loaded.set(true);
+        browser::set_html_attribute("data-hydrated", "true");
+        engine::sync_now(state).await;
+    });
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let state = use_client();
+    let Locale(lang) = crate::i18n::use_locale();
+    let tr = use_t();
+    let sync_text = move || match state.sync.get() {
+        SyncStatus::Idle => tr("sync.idle"),
+        SyncStatus::Syncing => tr("sync.syncing"),
+        SyncStatus::Ok => tr("sync.ok"),
+        SyncStatus::LoginRequired => tr("sync.login_required"),
+        SyncStatus::Error(body) => crate::i18n::error_text(lang.get(), &body),
+    };
+    let toggle_lang = move |_| {
+        let next = lang.get_untracked().other();
+        lang.set(next);
+        #[cfg(feature = "hydrate")]
+        crate::client::browser::local_storage_set("khaosat.lang", next.code());
+    };
+    let logout = move |_| {
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(crate::auth::logout(state));
+    };
+    view! {
+        <header class="app-header" data-testid="app-header">
+            <a href="/" class="app-title">{move || tr("app.short_title")}</a>
+            <div class="header-actions">
+                <span
+                    class="network-status"
+                    data-testid="network-status"
+                    data-online=move || state.online.get().to_string()
+                >
+                    {move || if state.online.get() { tr("network.online") } else { tr("network.offline") }}
+                </span>
+                <Show when=move || state.user.get().is_some()>
+                    <span class="sync-status" data-testid="sync-status" data-state=move || state.sync.get().as_str()>
+                        {sync_text}
+                    </span>
+                    <button
+                        class="btn btn-small btn-secondary"
+                        data-testid="sync-button"
+                        on:click=move |_| crate::client::request_sync(state)
+                    >
+                        {move || tr("sync.now")}
+                    </button>
+                    <span class="user-name" data-testid="user-name">
+                        {move || state.user.get().map(|u| u.display_name).unwrap_or_default()}
+                    </span>
+                    <button class="btn btn-small btn-secondary" data-testid="logout-button" on:click=logout>
+                        {move || tr("auth.logout")}
+                    </button>
+                </Show>
+                <button class="btn btn-small lang-switch" data-testid="lang-switch" on:click=toggle_lang>
+                    {move || tr("app.other_language")}
+                </button>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    let tr = use_t();
+    view! {
+        <div class="empty-state">
+            <h1>{move || tr("app.not_found")}</h1>
+            <A href="/">{move || tr("app.go_home")}</A>
+        </div>
+    }
+}
+
+/// Placeholder while IndexedDB is read after hydration: identical on the server
+/// and in the first client render, so hydration never mismatches.
+#[component]
+pub fn Loading() -> impl IntoView {
+    let tr = use_t();
+    view! { <p class="muted" data-testid="loading">{move || tr("app.loading")}</p> }
+}

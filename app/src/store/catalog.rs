@@ -1,0 +1,153 @@
+//! Facilities and proposals: the central proposal database the office keeps and
+//! the phones receive (scoped to the inspector's units).
+
+use super::{changes, col, now_ms, units, Tx};
+use crate::error::AppError;
+use crate::model::{Facility, Proposal};
+use crate::search::fold;
+use sqlx::any::AnyRow;
+
+async fn unit_path(tx: &mut Tx, code: &str) -> Result<String, AppError> {
+    units::path_of(tx, code).await?.ok_or_else(|| {
+        AppError::Invalid(
+            crate::error::ErrorBody::new("unit.unknown", format!("no administrative unit with code {code}"))
+                .with("unit", code.to_string()),
+        )
+    })
+}
+
+pub async fn upsert_facility(tx: &mut Tx, f: &Facility) -> Result<(), AppError> {
+    let path = match &f.commune_code {
+        Some(commune) => unit_path(tx, commune).await?,
+        None => unit_path(tx, &f.district_code).await?,
+    };
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO facilities (id, name, owner_name, address, commune_code, district_code, industry_group, phone,
+           lat, lon, workforce, main_products, search, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+         ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner_name = excluded.owner_name,
+           address = excluded.address, commune_code = excluded.commune_code, district_code = excluded.district_code,
+           industry_group = excluded.industry_group, phone = excluded.phone, lat = excluded.lat, lon = excluded.lon,
+           workforce = excluded.workforce, main_products = excluded.main_products, search = excluded.search,
+           updated_at = excluded.updated_at",
+    )
+    .bind(&f.id)
+    .bind(&f.name)
+    .bind(f.owner_name.clone())
+    .bind(f.address.clone())
+    .bind(f.commune_code.clone())
+    .bind(&f.district_code)
+    .bind(&f.industry_group)
+    .bind(f.phone.clone())
+    .bind(f.lat)
+    .bind(f.lon)
+    .bind(f.workforce)
+    .bind(f.main_products.clone())
+    .bind(fold(&format!("{} {} {}", f.name, f.owner_name.as_deref().unwrap_or(""), f.address.as_deref().unwrap_or(""))))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    changes::append(tx, "facility", &f.id, Some(&path), None).await
+}
+
+pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> {
+    let path = unit_path(tx, &p.district_code).await?;
+    let facility_name = sqlx::query("SELECT name FROM facilities WHERE id = $1")
+        .bind(&p.facility_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| col::<String>(&r, "name"))
+        .transpose()?
+        .ok_or_else(|| AppError::NotFound(format!("facility {}", p.facility_id)))?;
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO proposals (id, year, district_code, facility_id, title, support_kind, requested_amount, status,
+           search, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+         ON CONFLICT (id) DO UPDATE SET year = excluded.year, district_code = excluded.district_code,
+           facility_id = excluded.facility_id, title = excluded.title, support_kind = excluded.support_kind,
+           requested_amount = excluded.requested_amount, status = excluded.status, search = excluded.search,
+           updated_at = excluded.updated_at",
+    )
+    .bind(&p.id)
+    .bind(p.year as i64)
+    .bind(&p.district_code)
+    .bind(&p.facility_id)
+    .bind(&p.title)
+    .bind(&p.support_kind)
+    .bind(p.requested_amount)
+    .bind(&p.status)
+    .bind(fold(&format!("{} {}", p.title, facility_name)))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    changes::append(tx, "proposal", &p.id, Some(&path), None).await
+}
+
+const FACILITY_COLUMNS: &str = "id, name, owner_name, address, commune_code, district_code, industry_group, phone, lat, lon, workforce, main_products";
+
+fn facility(row: &AnyRow) -> Result<Facility, AppError> {
+    Ok(Facility {
+        id: col(row, "id")?,
+        name: col(row, "name")?,
+        owner_name: col(row, "owner_name")?,
+        address: col(row, "address")?,
+        commune_code: col(row, "commune_code")?,
+        district_code: col(row, "district_code")?,
+        industry_group: col(row, "industry_group")?,
+        phone: col(row, "phone")?,
+        lat: col(row, "lat")?,
+        lon: col(row, "lon")?,
+        workforce: col(row, "workforce")?,
+        main_products: col(row, "main_products")?,
+    })
+}
+
+const PROPOSAL_COLUMNS: &str = "id, year, district_code, facility_id, title, support_kind, requested_amount, status";
+
+fn proposal(row: &AnyRow) -> Result<Proposal, AppError> {
+    Ok(Proposal {
+        id: col(row, "id")?,
+        year: col::<i64>(row, "year")? as i32,
+        district_code: col(row, "district_code")?,
+        facility_id: col(row, "facility_id")?,
+        title: col(row, "title")?,
+        support_kind: col(row, "support_kind")?,
+        requested_amount: col(row, "requested_amount")?,
+        status: col(row, "status")?,
+    })
+}
+
+pub async fn facility_by_id<'c, E>(exec: E, id: &str) -> Result<Option<Facility>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row = sqlx::query(&format!("SELECT {FACILITY_COLUMNS} FROM facilities WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(exec)
+        .await?;
+    row.as_ref().map(facility).transpose()
+}
+
+pub async fn proposal_by_id<'c, E>(exec: E, id: &str) -> Result<Option<Proposal>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row = sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(exec)
+        .await?;
+    row.as_ref().map(proposal).transpose()
+}
+
+/// Proposals per district for a year, for the plan's first check.
+pub async fn proposal_counts(db: &super::Db, year: i32) -> Result<Vec<(String, i64)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT district_code, COUNT(*) AS n FROM proposals WHERE year = $1 GROUP BY district_code ORDER BY district_code",
+    )
+    .bind(year as i64)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(|r| Ok((col(r, "district_code")?, col(r, "n")?))).collect()
+}

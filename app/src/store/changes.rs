@@ -1,0 +1,45 @@
+//! The change log: every write appends `(entity, record_id)` with its scope, and
+//! pull pages through it by `seq`.
+//!
+//! PostgreSQL hands out sequence values at insert time but makes them visible at
+//! commit, so a pager could see seq 11 before seq 10 commits and skip 10 forever.
+//! Appenders therefore serialise on a transaction-scoped advisory lock taken
+//! before the insert: the next writer can only draw its seq after the previous
+//! one committed, so visibility follows seq order. SQLite has a single writer.
+
+use super::{Engine, Tx};
+use crate::error::AppError;
+
+const CHANGE_LOG_LOCK: i64 = 0x6b68_616f_7361_74; // "khaosat"
+
+pub async fn append(
+    tx: &mut Tx,
+    entity: &str,
+    record_id: &str,
+    unit_path: Option<&str>,
+    owner_id: Option<&str>,
+) -> Result<(), AppError> {
+    if engine_of(tx) == Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CHANGE_LOG_LOCK).execute(&mut **tx).await?;
+    }
+    sqlx::query(
+        "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(entity)
+    .bind(record_id)
+    .bind(unit_path.map(str::to_string))
+    .bind(owner_id.map(str::to_string))
+    .bind(super::now_ms())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn engine_of(tx: &Tx) -> Engine {
+    let conn: &sqlx::AnyConnection = tx;
+    if conn.backend_name().eq_ignore_ascii_case("postgresql") || conn.backend_name().eq_ignore_ascii_case("postgres") {
+        Engine::Postgres
+    } else {
+        Engine::Sqlite
+    }
+}

@@ -1,0 +1,76 @@
+//! Form definitions: immutable versions, one marked current per form.
+
+use super::{changes, col, now_ms, Db, Tx};
+use crate::error::{AppError, ErrorBody};
+use crate::forms::FormDefinition;
+
+/// Stores a new version and makes it current. A version that exists already is
+/// accepted only if identical (loading the default form twice is harmless);
+/// changing a published version is refused, because visits were filled in with it.
+pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
+    form.check().map_err(|m| AppError::Invalid(ErrorBody::new("form.invalid_definition", m)))?;
+    let json = serde_json::to_string(form).map_err(|e| AppError::Internal(e.to_string()))?;
+    let mut tx = db.begin_write().await?;
+    let existing = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
+        .bind(&form.id)
+        .bind(form.version as i64)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(row) = existing {
+        let stored: String = col(&row, "definition")?;
+        let stored: FormDefinition = serde_json::from_str(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
+        if &stored != form {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "form.version_exists",
+                    format!("form {} version {} exists with other content; publish a new version", form.id, form.version),
+                )
+                .with("version", form.version),
+            ));
+        }
+        return Ok(false);
+    }
+    sqlx::query("UPDATE forms SET is_current = 0 WHERE form_id = $1").bind(&form.id).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO forms (form_id, version, definition, is_current, created_at) VALUES ($1, $2, $3, 1, $4)")
+        .bind(&form.id)
+        .bind(form.version as i64)
+        .bind(&json)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+    changes::append(&mut tx, "form", &format!("{}@{}", form.id, form.version), None, None).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn get(tx: &mut Tx, form_id: &str, version: i64) -> Result<Option<FormDefinition>, AppError> {
+    let row = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
+        .bind(form_id)
+        .bind(version)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|r| {
+        let s: String = col(&r, "definition")?;
+        serde_json::from_str(&s).map_err(|e| AppError::Internal(format!("stored form is not valid: {e}")))
+    })
+    .transpose()
+}
+
+/// Loads a form by its change-log id `form@version`.
+pub async fn get_by_key<'c, E>(exec: E, key: &str) -> Result<Option<FormDefinition>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let Some((id, version)) = key.rsplit_once('@') else { return Ok(None) };
+    let version: i64 = version.parse().unwrap_or(-1);
+    let row = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
+        .bind(id)
+        .bind(version)
+        .fetch_optional(exec)
+        .await?;
+    row.map(|r| {
+        let s: String = col(&r, "definition")?;
+        serde_json::from_str(&s).map_err(|e| AppError::Internal(format!("stored form is not valid: {e}")))
+    })
+    .transpose()
+}

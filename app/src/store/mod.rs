@@ -1,0 +1,143 @@
+//! All SQL lives here, one file per aggregate; handlers and server functions call
+//! these functions and never write SQL themselves. One store serves SQLite (the
+//! embedded default) and PostgreSQL (scale-out) through sqlx's `Any` driver: the
+//! SQL is written in the subset both accept (`$n` parameters, 64-bit integers,
+//! `ON CONFLICT`, `RETURNING`), and where the engines must differ `Engine` says so.
+//!
+//! Runtime queries rather than `query!` macros: the macros need a live database
+//! of each engine (or committed offline data) at compile time, and the store
+//! tests run against both engines anyway.
+
+/// Administrative units: loading a tree file, listing.
+pub mod units;
+/// Accounts, roles, unit assignments, sessions and devices.
+pub mod users;
+/// Facilities and proposals: the central proposal database.
+pub mod catalog;
+/// Versioned form definitions.
+pub mod forms;
+/// The change log that pull pages through.
+pub mod changes;
+/// Push: exactly-once application of mutations with field-level merge.
+pub mod push;
+/// Pull: scoped pages of changes after a cursor.
+pub mod pull;
+/// Visits as the office reads them.
+pub mod visits;
+/// Demo and bootstrap data from the files in `data/`.
+pub mod seed;
+
+use crate::error::AppError;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Transaction};
+
+pub type Tx = Transaction<'static, Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "sqlite",
+            Engine::Postgres => "postgresql",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub engine: Engine,
+}
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
+
+impl Db {
+    /// Connects to `sqlite://…` or `postgres://…`. SQLite files are created when
+    /// missing and switched to WAL (readers never block the writer); synchronous
+    /// stays FULL so an acknowledged push survives a power cut, not only a crash.
+    pub async fn connect(url: &str) -> Result<Db, AppError> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Engine::Postgres
+        } else {
+            return Err(AppError::Internal(format!(
+                "database URL must start with sqlite: or postgres:, not {}",
+                url.split(':').next().unwrap_or_default()
+            )));
+        };
+        let url = if engine == Engine::Sqlite && !url.contains("mode=") {
+            let sep = if url.contains('?') { '&' } else { '?' };
+            format!("{url}{sep}mode=rwc")
+        } else {
+            url.to_string()
+        };
+        let max = if engine == Engine::Sqlite { 8 } else { 16 };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if engine == Engine::Sqlite {
+                        use sqlx::Executor;
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        if engine == Engine::Sqlite {
+            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+        }
+        Ok(Db { pool, engine })
+    }
+
+    pub async fn migrate(&self) -> Result<(), AppError> {
+        let migrator = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await.map_err(|e| AppError::Internal(format!("migration failed: {e}")))
+    }
+
+    /// Checks the database answers (for `/api/health`).
+    pub async fn ping(&self) -> Result<(), AppError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// A write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails
+    /// with SQLITE_BUSY instead of waiting when another writer got there first.
+    pub async fn begin_write(&self) -> Result<Tx, AppError> {
+        let tx = match self.engine {
+            Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Engine::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+}
+
+/// Milliseconds since the epoch, UTC, from the server's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+/// Reads a column, turning a type mismatch into an internal error.
+pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, AppError>
+where
+    T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
+{
+    use sqlx::Row;
+    row.try_get(name).map_err(AppError::from)
+}

@@ -1,0 +1,94 @@
+//! Bootstrap and demo data. The unit tree and the default form are loaded on
+//! every start (idempotent); the demo's people, facilities and proposals only
+//! into an empty database started with `--demo`.
+
+use super::{catalog, forms, units, users, Db};
+use crate::error::AppError;
+use crate::forms::FormDefinition;
+use crate::model::{Facility, Proposal, Role};
+use serde::Deserialize;
+
+pub const UNITS_BAC_GIANG_2020: &str = include_str!("../../../data/units/bac-giang-2020.json");
+pub const DEFAULT_FORM: &str = include_str!("../../../data/forms/khuyen-cong-v1.json");
+pub const DEMO_BAC_GIANG_2020: &str = include_str!("../../../data/demo/bac-giang-2020.json");
+
+#[derive(Deserialize)]
+struct DemoFile {
+    password: String,
+    users: Vec<DemoUser>,
+    facilities: Vec<Facility>,
+    proposals: Vec<DemoProposal>,
+}
+
+#[derive(Deserialize)]
+struct DemoUser {
+    username: String,
+    display_name: String,
+    roles: Vec<Role>,
+    units: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct DemoProposal {
+    id: String,
+    year: i32,
+    district_code: String,
+    facility_id: String,
+    title: String,
+    support_kind: String,
+    requested_amount: i64,
+}
+
+fn parse<T: serde::de::DeserializeOwned>(what: &str, src: &str) -> Result<T, AppError> {
+    serde_json::from_str(src).map_err(|e| AppError::Internal(format!("{what} is not valid: {e}")))
+}
+
+/// Loads the administrative units and the default form.
+pub async fn bootstrap(db: &Db) -> Result<(), AppError> {
+    if units::count(db).await? == 0 {
+        units::load_tree(db, &parse("data/units/bac-giang-2020.json", UNITS_BAC_GIANG_2020)?).await?;
+    }
+    let form: FormDefinition = parse("data/forms/khuyen-cong-v1.json", DEFAULT_FORM)?;
+    forms::publish(db, &form).await?;
+    Ok(())
+}
+
+/// Loads the demo into an empty database; returns false when there were users already.
+pub async fn demo(db: &Db) -> Result<bool, AppError> {
+    if users::count(db).await? > 0 {
+        return Ok(false);
+    }
+    let demo: DemoFile = parse("data/demo/bac-giang-2020.json", DEMO_BAC_GIANG_2020)?;
+    let mut tx = db.begin_write().await?;
+    for f in &demo.facilities {
+        catalog::upsert_facility(&mut tx, f).await?;
+    }
+    for p in &demo.proposals {
+        let proposal = Proposal {
+            id: p.id.clone(),
+            year: p.year,
+            district_code: p.district_code.clone(),
+            facility_id: p.facility_id.clone(),
+            title: p.title.clone(),
+            support_kind: p.support_kind.clone(),
+            requested_amount: p.requested_amount,
+            status: "registered".into(),
+        };
+        catalog::upsert_proposal(&mut tx, &proposal).await?;
+    }
+    tx.commit().await?;
+    for u in &demo.users {
+        users::create(
+            db,
+            users::NewUser {
+                username: &u.username,
+                display_name: &u.display_name,
+                password: &demo.password,
+                roles: &u.roles,
+                units: &u.units,
+            },
+        )
+        .await?;
+    }
+    Ok(true)
+}

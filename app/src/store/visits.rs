@@ -1,0 +1,101 @@
+//! Visits as the office reads them: the current state of each visit, assembled
+//! from its header and its merged field values.
+
+use super::{col, Db};
+use crate::error::AppError;
+use crate::model::{ReviewState, VisitRecord, VisitSummary};
+use std::collections::BTreeMap;
+
+/// The visit and whether it is deleted (a tombstone).
+pub async fn record<'c, E>(exec: E, id: &str) -> Result<Option<(VisitRecord, bool)>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
+{
+    let row = sqlx::query(
+        "SELECT id, form_id, form_version, proposal_id, facility_id, owner_id, review_state, created_at, received_at, deleted_at
+         FROM visits WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(exec)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut answers = BTreeMap::new();
+    let mut versions = BTreeMap::new();
+    let fields = sqlx::query("SELECT field, value, version FROM field_values WHERE entity = 'visit' AND record_id = $1")
+        .bind(id)
+        .fetch_all(exec)
+        .await?;
+    for f in fields {
+        let key: String = col(&f, "field")?;
+        let value: String = col(&f, "value")?;
+        answers.insert(key.clone(), serde_json::from_str(&value).unwrap_or(serde_json::Value::Null));
+        versions.insert(key, col::<i64>(&f, "version")?);
+    }
+    let state: String = col(&row, "review_state")?;
+    let visit = VisitRecord {
+        id: col(&row, "id")?,
+        form_id: col(&row, "form_id")?,
+        form_version: col::<i64>(&row, "form_version")? as i32,
+        proposal_id: col(&row, "proposal_id")?,
+        facility_id: col(&row, "facility_id")?,
+        owner_id: col(&row, "owner_id")?,
+        review_state: ReviewState::parse(&state).unwrap_or(ReviewState::InProgress),
+        answers,
+        versions,
+        created_at_ms: col(&row, "created_at")?,
+        received_at_ms: col(&row, "received_at")?,
+    };
+    Ok(Some((visit, col::<Option<i64>>(&row, "deleted_at")?.is_some())))
+}
+
+/// The supervisor's list, newest first.
+pub async fn list_for_review(db: &Db, limit: i64) -> Result<Vec<VisitSummary>, AppError> {
+    let rows = sqlx::query(
+        "SELECT v.id, p.title AS proposal_title, f.name AS facility_name, d.kind AS district_kind, d.name AS district_name,
+                u.display_name AS inspector, v.review_state, v.received_at,
+                (SELECT COUNT(*) FROM field_values fv WHERE fv.entity = 'visit' AND fv.record_id = v.id) AS answers
+         FROM visits v
+         JOIN users u ON u.id = v.owner_id
+         LEFT JOIN proposals p ON p.id = v.proposal_id
+         LEFT JOIN facilities f ON f.id = v.facility_id
+         LEFT JOIN admin_units d ON d.code = v.district_code
+         WHERE v.deleted_at IS NULL
+         ORDER BY v.received_at DESC, v.id
+         LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let state: String = col(r, "review_state")?;
+            let kind: Option<String> = col(r, "district_kind")?;
+            let name: Option<String> = col(r, "district_name")?;
+            Ok(VisitSummary {
+                id: col(r, "id")?,
+                proposal_title: col(r, "proposal_title")?,
+                facility_name: col(r, "facility_name")?,
+                district_name: name.map(|n| format!("{} {n}", kind.unwrap_or_default())),
+                inspector: col(r, "inspector")?,
+                review_state: ReviewState::parse(&state).unwrap_or(ReviewState::InProgress),
+                received_at_ms: col(r, "received_at")?,
+                answers: col(r, "answers")?,
+            })
+        })
+        .collect()
+}
+
+pub async fn inspector_name(db: &Db, user_id: &str) -> Result<String, AppError> {
+    let row = sqlx::query("SELECT display_name FROM users WHERE id = $1").bind(user_id).fetch_optional(&db.pool).await?;
+    row.map(|r| col(&r, "display_name")).transpose().map(Option::unwrap_or_default)
+}
+
+/// Counts for assertions and health: visits, field values, mutations, change log rows.
+pub async fn table_counts(db: &Db) -> Result<BTreeMap<&'static str, i64>, AppError> {
+    let mut out = BTreeMap::new();
+    for table in ["visits", "field_values", "mutations", "change_log", "conflicts"] {
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(&db.pool).await?;
+        out.insert(table, col(&row, "n")?);
+    }
+    Ok(out)
+}

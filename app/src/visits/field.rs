@@ -1,0 +1,244 @@
+//! One form field: the right input for its type, its label and hint in the
+//! current language, and its own check while typing (the same rules the server
+//! applies). Inputs hold their own text, so numbers can be typed as "12.500.000".
+
+use crate::forms::{rules::check_value, Field, FieldType};
+use crate::i18n::{error_text, use_locale, use_t};
+use leptos::prelude::*;
+use serde_json::Value;
+
+/// Turns what the input holds into the answer stored for the field. Text that is
+/// not a number stays text, so the check can say what is wrong with it.
+pub fn parse_input(kind: FieldType, raw: &str) -> Option<Value> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return None;
+    }
+    Some(match kind {
+        FieldType::Integer | FieldType::Money => {
+            let digits: String = trimmed.chars().filter(|c| !matches!(c, '.' | ' ' | '₫' | '\u{a0}')).collect();
+            digits.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(trimmed))
+        }
+        FieldType::Decimal => trimmed
+            .replace(',', ".")
+            .parse::<f64>()
+            .ok()
+            .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
+            .unwrap_or_else(|| Value::from(trimmed)),
+        _ => Value::from(raw.to_string()),
+    })
+}
+
+/// What an input shows for a stored answer.
+pub fn display_value(value: &Option<Value>) -> String {
+    match value {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[component]
+pub fn FieldInput(
+    field: Field,
+    value: Option<Value>,
+    #[prop(into)] on_change: Callback<(String, Option<Value>)>,
+) -> impl IntoView {
+    let crate::i18n::Locale(lang) = use_locale();
+    let tr = use_t();
+    let error = RwSignal::new(None::<crate::error::ErrorBody>);
+    let key = field.key.clone();
+    let testid = format!("field-{}", field.key);
+    let id = format!("f-{}", field.key);
+    let check = {
+        let field = field.clone();
+        move |v: &Option<Value>| error.set(v.as_ref().and_then(|v| check_value(&field, v).err()))
+    };
+    check(&value);
+    let current = RwSignal::new(value.clone());
+    let emit = {
+        let key = key.clone();
+        let check = check.clone();
+        move |v: Option<Value>| {
+            check(&v);
+            current.set(v.clone());
+            on_change.run((key.clone(), v));
+        }
+    };
+    let kind = field.kind;
+    let label = field.label.clone();
+    let hint = field.hint.clone();
+    let required = field.required;
+    let initial = display_value(&value);
+
+    let input = match kind {
+        FieldType::Note => view! { <p class="notice">{move || hint.clone().unwrap_or_else(|| label.clone()).get(lang.get()).to_string()}</p> }.into_any(),
+        FieldType::LongText => {
+            let emit = emit.clone();
+            view! {
+                <textarea id=id.clone() data-testid=testid.clone() rows="4"
+                    on:input=move |ev| emit(parse_input(kind, &event_target_value(&ev)))>{initial.clone()}</textarea>
+            }
+            .into_any()
+        }
+        FieldType::SelectOne | FieldType::YesNo => {
+            let choices: Vec<(String, crate::forms::Text)> = if kind == FieldType::YesNo {
+                vec![
+                    ("yes".into(), crate::forms::Text { vi: crate::i18n::t(crate::i18n::Lang::Vi, "field.yes"), en: crate::i18n::t(crate::i18n::Lang::En, "field.yes") }),
+                    ("no".into(), crate::forms::Text { vi: crate::i18n::t(crate::i18n::Lang::Vi, "field.no"), en: crate::i18n::t(crate::i18n::Lang::En, "field.no") }),
+                ]
+            } else {
+                field.choices.iter().map(|c| (c.value.clone(), c.label.clone())).collect()
+            };
+            let emit = emit.clone();
+            let options = choices
+                .into_iter()
+                .map(|(value, text)| {
+                    let selected = value == initial;
+                    view! { <option value=value.clone() selected=selected>{move || text.get(lang.get()).to_string()}</option> }
+                })
+                .collect_view();
+            view! {
+                <select id=id.clone() data-testid=testid.clone()
+                    on:change=move |ev| emit(parse_input(kind, &event_target_value(&ev)))>
+                    <option value="">{move || tr("field.choose")}</option>
+                    {options}
+                </select>
+            }
+            .into_any()
+        }
+        FieldType::SelectMany => {
+            let selected = RwSignal::new(match &value {
+                Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>(),
+                _ => Vec::new(),
+            });
+            let boxes = field
+                .choices
+                .iter()
+                .map(|c| {
+                    let value = c.value.clone();
+                    let text = c.label.clone();
+                    let checked = selected.with_untracked(|s| s.contains(&value));
+                    let emit = emit.clone();
+                    let box_id = format!("{}-{}", testid, c.value);
+                    view! {
+                        <label class="choice">
+                            <input type="checkbox" data-testid=box_id checked=checked on:change=move |ev| {
+                                let on = event_target_checked(&ev);
+                                selected.update(|s| {
+                                    s.retain(|v| v != &value);
+                                    if on {
+                                        s.push(value.clone());
+                                    }
+                                });
+                                let now = selected.get_untracked();
+                                emit(if now.is_empty() { None } else { Some(Value::from(now)) });
+                            }/>
+                            {move || text.get(lang.get()).to_string()}
+                        </label>
+                    }
+                })
+                .collect_view();
+            view! { <div data-testid=testid.clone()>{boxes}</div> }.into_any()
+        }
+        FieldType::Geopoint => {
+            let (lat0, lon0) = match &value {
+                Some(v) => (
+                    v.get("lat").map(|x| x.to_string()).unwrap_or_default(),
+                    v.get("lon").map(|x| x.to_string()).unwrap_or_default(),
+                ),
+                None => (String::new(), String::new()),
+            };
+            let lat = RwSignal::new(lat0.clone());
+            let lon = RwSignal::new(lon0.clone());
+            let emit_point = {
+                let emit = emit.clone();
+                move || {
+                    let parse = |s: String| s.trim().replace(',', ".").parse::<f64>().ok();
+                    match (parse(lat.get_untracked()), parse(lon.get_untracked())) {
+                        (Some(a), Some(b)) => emit(Some(serde_json::json!({"lat": a, "lon": b}))),
+                        _ if lat.get_untracked().trim().is_empty() && lon.get_untracked().trim().is_empty() => emit(None),
+                        _ => emit(Some(Value::from("?"))),
+                    }
+                }
+            };
+            let emit_lat = emit_point.clone();
+            view! {
+                <div class="geopoint" data-testid=testid.clone()>
+                    <input inputmode="decimal" placeholder=move || tr("field.latitude") value=lat0
+                        on:input=move |ev| { lat.set(event_target_value(&ev)); emit_lat(); }/>
+                    <input inputmode="decimal" placeholder=move || tr("field.longitude") value=lon0
+                        on:input=move |ev| { lon.set(event_target_value(&ev)); emit_point(); }/>
+                </div>
+            }
+            .into_any()
+        }
+        FieldType::Photo | FieldType::Repeat => {
+            let note = if kind == FieldType::Photo { "field.photo_later" } else { "field.repeat_later" };
+            view! { <p class="notice muted" data-testid=testid.clone()>{move || tr(note)}</p> }.into_any()
+        }
+        _ => {
+            let (input_type, mode) = match kind {
+                FieldType::Date => ("date", "text"),
+                FieldType::Integer | FieldType::Money => ("text", "numeric"),
+                FieldType::Decimal => ("text", "decimal"),
+                _ => ("text", "text"),
+            };
+            let emit = emit.clone();
+            view! {
+                <input id=id.clone() type=input_type inputmode=mode data-testid=testid.clone() value=initial.clone()
+                    on:input=move |ev| emit(parse_input(kind, &event_target_value(&ev)))/>
+            }
+            .into_any()
+        }
+    };
+
+    let label_view = (kind != FieldType::Note).then(|| {
+        let label = field.label.clone();
+        let for_id = id.clone();
+        view! {
+            <label for=for_id>
+                {move || label.get(lang.get()).to_string()}
+                {required.then(|| view! { <span class="required" aria-hidden="true">" *"</span> })}
+            </label>
+        }
+    });
+    let hint_view = (kind != FieldType::Note).then(|| field.hint.clone()).flatten().map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> });
+    // Money is typed as digits; the amount is echoed as people read it (12.500.000 ₫).
+    let money_view = (kind == FieldType::Money).then(|| {
+        view! {
+            <p class="hint money" data-testid=format!("{testid}-formatted")>
+                {move || current.get().and_then(|v| v.as_i64()).map(crate::format::vnd).unwrap_or_default()}
+            </p>
+        }
+    });
+    view! {
+        <div class="field" data-field=key>
+            {label_view}
+            {hint_view}
+            {input}
+            {money_view}
+            <Show when=move || error.get().is_some()>
+                <p class="field-error" role="alert">{move || error.get().map(|b| error_text(lang.get(), &b)).unwrap_or_default()}</p>
+            </Show>
+        </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_may_be_typed_with_thousands_dots() {
+        assert_eq!(parse_input(FieldType::Money, "12.500.000"), Some(Value::from(12_500_000)));
+        assert_eq!(parse_input(FieldType::Integer, " 25 "), Some(Value::from(25)));
+        assert_eq!(parse_input(FieldType::Integer, "abc"), Some(Value::from("abc")));
+        assert_eq!(parse_input(FieldType::Integer, "  "), None);
+    }
+
+    #[test]
+    fn decimals_accept_a_comma() {
+        assert_eq!(parse_input(FieldType::Decimal, "2,5"), Some(serde_json::json!(2.5)));
+    }
+}

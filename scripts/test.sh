@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Quick start, command 2: installs what is missing and runs every test:
+#   data checks, Rust unit + integration tests (SQLite and PostgreSQL),
+#   wasm-bindgen-test in headless Chromium (IndexedDB), and the end-to-end
+#   Playwright suite against the release build (what users get).
+# Every suite runs even when an earlier one failed; the exit code says if any did.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+repo_root="$(pwd)"
+source scripts/install-tools.sh
+set -e
+install_tools
+source scripts/postgres.sh
+start_postgres
+set +e
+
+failed=()
+suite() {
+  local name="$1"; shift
+  printf '\n\033[1m== %s ==\033[0m\n' "$name"
+  local start=$SECONDS
+  if "$@"; then
+    printf '== %s: ok (%ss) ==\n' "$name" "$((SECONDS - start))"
+  else
+    printf '== %s: FAILED (%ss) ==\n' "$name" "$((SECONDS - start))"
+    failed+=("$name")
+  fi
+}
+
+export CHROMEDRIVER=/usr/bin/chromedriver
+export WASM_BINDGEN_TEST_TIMEOUT=120
+
+suite "data files" python3 data/check_data.py
+suite "release build (cargo leptos build --release)" cargo leptos build --release
+suite "rust tests (app, server; SQLite + PostgreSQL)" cargo nextest run --workspace --features app/ssr --no-fail-fast
+suite "wasm tests (IndexedDB in headless Chromium)" \
+  cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
+suite "end-to-end (Playwright, Chromium, release build)" \
+  env KHAOSAT_BIN=target/server-release/khaosat LEPTOS_SITE_ROOT=target/site tests/run-e2e.sh
+
+echo
+if [ ${#failed[@]} -eq 0 ]; then
+  echo "khaosat: all suites passed"
+else
+  echo "khaosat: failed suites: ${failed[*]}"
+  exit 1
+fi

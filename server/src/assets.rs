@@ -1,0 +1,155 @@
+//! The built site: hashed bundle names (cargo-leptos `hash-files`), the service
+//! worker rendered with this build's version and precache list, the offline
+//! shell page, and brotli/gzip copies of every text asset made once at start-up.
+
+use leptos::config::LeptosOptions;
+use std::path::{Path, PathBuf};
+
+pub const OUTPUT_NAME: &str = "khaosat";
+
+#[derive(Debug, Clone)]
+pub struct Site {
+    pub root: PathBuf,
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+    pub hashed: bool,
+    /// Changes with every build: names the service worker's cache.
+    pub version: String,
+    pub service_worker: String,
+    pub shell_html: String,
+}
+
+/// `hash.txt` as cargo-leptos writes it beside the server binary.
+fn read_hashes() -> Option<(String, String, String)> {
+    let path = std::env::current_exe().ok()?.parent()?.join("hash.txt");
+    let text = std::fs::read_to_string(path).ok()?;
+    let get = |name: &str| {
+        text.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == name).map(|(_, v)| v.trim().to_string()))
+    };
+    Some((get("js")?, get("wasm")?, get("css")?))
+}
+
+impl Site {
+    pub fn load(root: &Path) -> Result<Site, String> {
+        let (js, wasm, css, hashed) = match read_hashes() {
+            Some((js, wasm, css)) => (
+                format!("{OUTPUT_NAME}.{js}.js"),
+                format!("{OUTPUT_NAME}.{wasm}.wasm"),
+                format!("{OUTPUT_NAME}.{css}.css"),
+                true,
+            ),
+            None => (format!("{OUTPUT_NAME}.js"), format!("{OUTPUT_NAME}.wasm"), format!("{OUTPUT_NAME}.css"), false),
+        };
+        let pkg = root.join("pkg");
+        if !pkg.join(&js).exists() {
+            return Err(format!(
+                "the built app is missing ({}); build it with `cargo leptos build --release`, or set LEPTOS_SITE_ROOT",
+                pkg.join(&js).display()
+            ));
+        }
+        let version = {
+            use sha2::{Digest, Sha256};
+            let digest = Sha256::digest(format!("{}:{js}:{wasm}:{css}", env!("CARGO_PKG_VERSION")));
+            hex::encode(&digest[..6])
+        };
+        let template = std::fs::read_to_string(root.join("sw.js")).map_err(|e| format!("service worker template missing: {e}"))?;
+        let precache = [
+            "/offline-shell".to_string(),
+            format!("/pkg/{js}"),
+            format!("/pkg/{wasm}"),
+            format!("/pkg/{css}"),
+            "/manifest.webmanifest".into(),
+            "/icons/icon-192.png".into(),
+            "/icons/icon-512.png".into(),
+            "/icons/favicon.svg".into(),
+        ];
+        let service_worker = template
+            .replace("__KHAOSAT_VERSION__", &version)
+            .replace("__KHAOSAT_PRECACHE__", &serde_json::to_string(&precache).unwrap_or_default());
+        let shell_html = shell_html(&js, &wasm, &css);
+        Ok(Site { root: root.to_path_buf(), js, wasm, css, hashed, version, service_worker, shell_html })
+    }
+
+    pub fn leptos_options(&self) -> LeptosOptions {
+        LeptosOptions::builder()
+            .output_name(OUTPUT_NAME)
+            .site_root(self.root.display().to_string())
+            .site_pkg_dir("pkg")
+            .hash_files(self.hashed)
+            .build()
+    }
+}
+
+/// The page the service worker serves for any navigation it cannot fetch: no
+/// server-rendered content, so the app mounts (not hydrates) and reads IndexedDB.
+fn shell_html(js: &str, wasm: &str, css: &str) -> String {
+    format!(
+        r##"<!DOCTYPE html>
+<html lang="vi"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="theme-color" content="#0b6e4f"><link rel="manifest" href="/manifest.webmanifest">
+<link rel="icon" href="/icons/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/pkg/{css}">
+<link rel="modulepreload" href="/pkg/{js}"><link rel="preload" href="/pkg/{wasm}" as="fetch" type="application/wasm" crossorigin>
+<title>Khảo sát khuyến công</title>
+<script type="module">import init, {{ mount }} from '/pkg/{js}'; init({{ module_or_path: '/pkg/{wasm}' }}).then(() => mount());</script>
+</head><body></body></html>
+"##
+    )
+}
+
+const COMPRESSIBLE: &[&str] = &["js", "wasm", "css", "svg", "webmanifest", "json", "html", "txt"];
+
+/// Writes `file.br` and `file.gz` beside each text asset that lacks a fresh copy.
+/// Written to a temporary name and renamed, so a half-written file is never served.
+pub fn precompress(root: &Path) -> std::io::Result<usize> {
+    let mut made = 0;
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+            if !COMPRESSIBLE.contains(&ext) {
+                continue;
+            }
+            let modified = std::fs::metadata(&path)?.modified()?;
+            for (suffix, compress) in [("br", brotli_bytes as fn(&[u8]) -> Vec<u8>), ("gz", gzip_bytes)] {
+                let target = PathBuf::from(format!("{}.{suffix}", path.display()));
+                let fresh = std::fs::metadata(&target).and_then(|m| m.modified()).map(|t| t >= modified).unwrap_or(false);
+                if fresh {
+                    continue;
+                }
+                let data = std::fs::read(&path)?;
+                let tmp = PathBuf::from(format!("{}.{suffix}.tmp", path.display()));
+                std::fs::write(&tmp, compress(&data))?;
+                std::fs::rename(&tmp, &target)?;
+                made += 1;
+            }
+        }
+    }
+    Ok(made)
+}
+
+fn brotli_bytes(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let _ = brotli::BrotliCompress(&mut std::io::Cursor::new(data), &mut out, &params);
+    out
+}
+
+fn gzip_bytes(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let _ = encoder.write_all(data);
+    encoder.finish().unwrap_or_default()
+}
+
+pub fn precompress_in_background(root: PathBuf) {
+    tokio::task::spawn_blocking(move || match precompress(&root) {
+        Ok(n) => tracing::info!("precompressed {n} asset files"),
+        Err(e) => tracing::warn!("precompressing assets failed: {e}"),
+    });
+}

@@ -1,0 +1,103 @@
+//! The command line.
+
+use crate::config::{DatabaseArgs, ServeConfig};
+use app::model::Role;
+use clap::{Parser, Subcommand};
+use std::io::Read;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "khaosat", version, about = "Offline-first field surveys for industrial-extension funding")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeConfig,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the app and the API (the default).
+    Serve(ServeConfig),
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Create an account; the password is read from standard input.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// inspector, supervisor or administrator (repeat for several).
+        #[arg(long = "role", required = true)]
+        roles: Vec<String>,
+        /// Official code of an administrative unit the user covers (repeatable).
+        #[arg(long = "unit")]
+        units: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+pub async fn run() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => crate::startup::serve(cli.serve).await,
+        Some(Command::Serve(config)) => crate::startup::serve(config).await,
+        Some(Command::User { action: UserAction::Create { username, roles, units, display_name, db, .. } }) => {
+            create_user(username, roles, units, display_name, db).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("khaosat: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn create_user(
+    username: String,
+    roles: Vec<String>,
+    units: Vec<String>,
+    display_name: Option<String>,
+    db: DatabaseArgs,
+) -> Result<(), String> {
+    let roles: Vec<Role> = roles
+        .iter()
+        .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role \"{r}\"; use inspector, supervisor or administrator")))
+        .collect::<Result<_, _>>()?;
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password).map_err(|e| format!("could not read the password: {e}"))?;
+    let password = password.trim_end_matches(['\n', '\r']);
+    let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
+    let id = app::store::users::create(
+        &db,
+        app::store::users::NewUser {
+            username: &username,
+            display_name: display_name.as_deref().unwrap_or(&username),
+            password,
+            roles: &roles,
+            units: &units,
+        },
+    )
+    .await
+    .map_err(|e| e.body().message)?;
+    println!("created user {username} ({id})");
+    Ok(())
+}

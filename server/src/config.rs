@@ -1,0 +1,52 @@
+//! Settings. Every flag has a `KHAOSAT_*` variable so deployments need no arguments.
+
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Address to listen on.
+    #[arg(long, env = "KHAOSAT_ADDR", default_value = "127.0.0.1:3000")]
+    pub addr: String,
+    /// Where the SQLite database and photos live (created if missing).
+    #[arg(long, env = "KHAOSAT_DATA_DIR", default_value = "data-dir")]
+    pub data_dir: PathBuf,
+    /// Database URL; default: sqlite in the data directory. postgres://… for PostgreSQL.
+    #[arg(long, env = "KHAOSAT_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Load the demo (Bắc Giang 2020: 37 proposals and demo accounts) into an empty database.
+    #[arg(long, env = "KHAOSAT_DEMO")]
+    pub demo: bool,
+    /// Built site (cargo-leptos output): pkg/, icons, manifest, service worker.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+    /// Mark the session cookie Secure (HTTPS, or behind a TLS-terminating proxy).
+    #[arg(long, env = "KHAOSAT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+}
+
+impl ServeConfig {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("khaosat.db").display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    #[arg(long, env = "KHAOSAT_DATA_DIR", default_value = "data-dir")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "KHAOSAT_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl DatabaseArgs {
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("khaosat.db").display()),
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! The router. A `fn router(state) -> Router` so tests can drive it with
+//! `oneshot`, without a socket.
+
+use crate::assets::Site;
+use app::state::AppState;
+use axum::http::{header, HeaderValue, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use leptos::prelude::provide_context;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use tower_http::services::ServeDir;
+
+pub fn router(state: AppState, site: Arc<Site>) -> Router {
+    let routes = generate_route_list(app::root::App);
+    let options = state.leptos_options.clone();
+    let context_state = state.clone();
+    let api = crate::api::router();
+    let sw = site.clone();
+    let shell = site.clone();
+    let static_files = ServeDir::new(&site.root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(tower::service_fn(|_req: Request<axum::body::Body>| async {
+            Ok::<_, std::convert::Infallible>(
+                (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Không tìm thấy / Not found")
+                    .into_response(),
+            )
+        }));
+    Router::new()
+        .nest("/api", api)
+        .route(
+            "/sw.js",
+            get(move || async move {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        // The browser must see a new worker as soon as it is deployed.
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    sw.service_worker.clone(),
+                )
+            }),
+        )
+        .route(
+            "/offline-shell",
+            get(move || async move {
+                ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], shell.shell_html.clone())
+            }),
+        )
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || app::root::shell(options.clone()),
+        )
+        .fallback_service(static_files)
+        .layer(axum::middleware::map_response(cache_headers))
+        .layer(axum::middleware::from_fn(log_internal_errors))
+        .with_state(state)
+}
+
+/// Hashed bundle files never change: cache them for a year. Everything else is
+/// revalidated, so a deployment is seen at once.
+async fn cache_headers(uri: axum::http::Uri, mut response: Response) -> Response {
+    let path = uri.path();
+    let value = if path.starts_with("/pkg/") && response.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else if path.starts_with("/api/") {
+        "no-store"
+    } else {
+        "no-cache"
+    };
+    response.headers_mut().entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static(value));
+    response
+}
+
+/// Server errors say only "something went wrong" to the client; the reason is
+/// logged here, once.
+async fn log_internal_errors(request: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let response = next.run(request).await;
+    if let Some(detail) = response.extensions().get::<app::error::InternalDetail>() {
+        tracing::error!(%method, %path, status = %response.status(), "{}", detail.0);
+    }
+    response
+}
+
+/// Used by `api` handlers: a typed JSON body from raw bytes, after the session
+/// check, so a request without a session gets 401 before its body is judged.
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, app::error::AppError> {
+    serde_json::from_slice(bytes).map_err(|e| app::error::AppError::BadRequest(format!("the JSON body is not valid: {e}")))
+}
+

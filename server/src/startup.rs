@@ -1,0 +1,59 @@
+//! Start-up: database, migrations, bootstrap data, assets, then serve.
+
+use crate::config::ServeConfig;
+use app::state::AppState;
+use app::store::Db;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Opens (creating the data directory for SQLite), migrates and bootstraps.
+pub async fn open_database(data_dir: &Path, url: &str) -> Result<Db, String> {
+    if url.starts_with("sqlite:") {
+        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    }
+    let db = Db::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    db.migrate().await.map_err(|e| e.to_string())?;
+    app::store::seed::bootstrap(&db).await.map_err(|e| format!("loading bootstrap data failed: {e}"))?;
+    Ok(db)
+}
+
+pub async fn serve(config: ServeConfig) -> Result<(), String> {
+    let db = open_database(&config.data_dir, &config.database_url()).await?;
+    if config.demo && app::store::seed::demo(&db).await.map_err(|e| format!("loading the demo failed: {e}"))? {
+        tracing::info!("demo data loaded (Bắc Giang 2020; every demo account's password is khaosat-demo)");
+    }
+    let site = crate::assets::Site::load(&config.site_root)?;
+    crate::assets::precompress_in_background(config.site_root.clone());
+    let state = AppState {
+        db,
+        clock: Arc::new(Default::default()),
+        leptos_options: site.leptos_options(),
+        secure_cookies: config.secure_cookies,
+    };
+    let router = crate::routes::router(state, Arc::new(site));
+    let listener = tokio::net::TcpListener::bind(&config.addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("khaosat listening on http://{local}");
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// SIGINT or SIGTERM: stop accepting, let requests in flight finish.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}

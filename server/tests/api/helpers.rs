@@ -1,0 +1,155 @@
+//! `spawn_app()`: a fresh database (SQLite file in a temp dir, demo loaded) and
+//! the real router; requests go through `oneshot`, no socket.
+
+use app::state::AppState;
+use app::store::Db;
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub router: axum::Router,
+    pub db: Db,
+    _dir: tempfile::TempDir,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// The session cookie set by a login.
+    pub fn cookie(&self) -> String {
+        let set = self.headers.get(header::SET_COOKIE).expect("a Set-Cookie header").to_str().unwrap();
+        set.split(';').next().unwrap().to_string()
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
+    let db = server::startup::open_database(dir.path(), &url).await.unwrap();
+    assert!(app::store::seed::demo(&db).await.unwrap());
+    let site = server::assets::Site {
+        root: dir.path().to_path_buf(),
+        js: "khaosat.js".into(),
+        wasm: "khaosat.wasm".into(),
+        css: "khaosat.css".into(),
+        hashed: false,
+        version: "test".into(),
+        service_worker: "// sw".into(),
+        shell_html: "<!DOCTYPE html><html></html>".into(),
+    };
+    let state = AppState {
+        db: db.clone(),
+        clock: Arc::new(Default::default()),
+        leptos_options: site.leptos_options(),
+        secure_cookies: false,
+    };
+    let router = server::routes::router(state, Arc::new(site));
+    TestApp { router, db, _dir: dir }
+}
+
+impl TestApp {
+    pub async fn request(&self, method: Method, uri: &str, cookie: Option<&str>, body: Option<Vec<u8>>) -> TestResponse {
+        let mut builder = Request::builder().method(method).uri(uri);
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        if body.is_some() {
+            builder = builder.header(header::CONTENT_TYPE, "application/json");
+        }
+        let request = builder.body(body.map(Body::from).unwrap_or_else(Body::empty)).unwrap();
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
+        TestResponse { status, headers, body }
+    }
+
+    pub async fn post_json(&self, uri: &str, cookie: Option<&str>, body: &Value) -> TestResponse {
+        self.request(Method::POST, uri, cookie, Some(serde_json::to_vec(body).unwrap())).await
+    }
+
+    pub async fn get(&self, uri: &str, cookie: Option<&str>) -> TestResponse {
+        self.request(Method::GET, uri, cookie, None).await
+    }
+
+    /// Logs in a demo user with a fresh device; returns (cookie, device id).
+    pub async fn login(&self, username: &str) -> (String, String) {
+        let device = uuid::Uuid::now_v7().to_string();
+        let response = self
+            .post_json("/api/auth/login", None, &serde_json::json!({"username": username, "password": "khaosat-demo", "device_id": device}))
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+        (response.cookie(), device)
+    }
+
+    /// Pulls every page for a user.
+    pub async fn pull_all(&self, cookie: &str) -> Vec<Value> {
+        let mut cursor = 0;
+        let mut changes = Vec::new();
+        loop {
+            let page = self.get(&format!("/api/sync/pull?cursor={cursor}"), Some(cookie)).await;
+            assert_eq!(page.status, StatusCode::OK, "{}", page.text());
+            let page = page.json();
+            changes.extend(page["changes"].as_array().unwrap().iter().cloned());
+            cursor = page["cursor"].as_i64().unwrap();
+            if !page["has_more"].as_bool().unwrap() {
+                return changes;
+            }
+        }
+    }
+
+    pub async fn counts(&self) -> std::collections::BTreeMap<&'static str, i64> {
+        app::store::visits::table_counts(&self.db).await.unwrap()
+    }
+}
+
+/// The id of the first proposal of a district in the demo.
+pub fn demo_proposal(district: &str) -> String {
+    let demo: Value = serde_json::from_str(app::store::seed::DEMO_BAC_GIANG_2020).unwrap();
+    demo["proposals"].as_array().unwrap().iter().find(|p| p["district_code"] == district).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// A push body creating a visit for `proposal` with the given answers (one
+/// mutation per answer, the first carrying the header), seqs from `first_seq`.
+pub fn visit_push(device: &str, visit_id: &str, proposal: &str, first_seq: i64, answers: &[(&str, Value)]) -> Value {
+    let mut mutations = Vec::new();
+    for (i, (key, value)) in answers.iter().enumerate() {
+        let mut fields = serde_json::Map::new();
+        if i == 0 {
+            fields.insert("form_id".into(), "khuyen-cong".into());
+            fields.insert("form_version".into(), 1.into());
+            fields.insert("proposal_id".into(), proposal.into());
+        }
+        fields.insert(key.to_string(), value.clone());
+        mutations.push(serde_json::json!({
+            "seq": first_seq + i as i64,
+            "mutation_id": uuid::Uuid::now_v7().to_string(),
+            "kind": "upsert",
+            "entity": "visit",
+            "record_id": visit_id,
+            "fields": fields,
+            "hlc": app::sync::Hlc::new(app::store::now_ms(), i as u32).encode(),
+            "base_version": 0
+        }));
+    }
+    serde_json::json!({"device_id": device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION, "mutations": mutations})
+}

@@ -1,0 +1,116 @@
+// The `test` every spec imports: browser problems printed and enforced, plus helpers.
+//
+// Every browser context a test touches (the default one and those made with
+// `newContext`) is watched: console errors (pages and the service worker) are printed
+// into the test output, and an uncaught page error fails the test, because a release
+// build whose WASM trapped or never hydrated must not pass quietly.
+
+import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
+
+export { expect };
+
+/** What went wrong in the browsers of one test. */
+export class BrowserProblems {
+  readonly pageErrors: string[] = [];
+  readonly consoleErrors: string[] = [];
+
+  /** Starts printing and recording the problems of `context`, labelled e.g. "phone". */
+  watch(context: BrowserContext, label: string): void {
+    const watchPage = (page: Page) => {
+      page.on('pageerror', (error) => {
+        const line = `[browser ${label}] pageerror at ${page.url()}: ${error.stack ?? error.message}`;
+        this.pageErrors.push(line);
+        console.log(line);
+      });
+    };
+    context.pages().forEach(watchPage);
+    context.on('page', watchPage);
+    // Context-level console covers every page and the service worker.
+    context.on('console', (message) => {
+      if (message.type() !== 'error') return;
+      const where = message.location();
+      const source = where.url ? ` (${where.url}:${where.lineNumber})` : '';
+      const line = `[browser ${label}] console.error: ${message.text()}${source}`;
+      this.consoleErrors.push(line);
+      console.log(line);
+    });
+  }
+
+  /** Throws when a page error happened: called after each test. */
+  assertNoPageErrors(): void {
+    if (this.pageErrors.length > 0) {
+      throw new Error(`uncaught errors in the page:\n${this.pageErrors.join('\n')}`);
+    }
+  }
+}
+
+type MakeContext = (options?: BrowserContextOptions & { label?: string }) => Promise<BrowserContext>;
+
+interface Fixtures {
+  browserProblems: BrowserProblems;
+  /** A new, watched context with the project's defaults; closed after the test. */
+  newContext: MakeContext;
+}
+
+export const test = base.extend<Fixtures>({
+  // The global setup publishes the server's URL through the environment.
+  baseURL: async ({ baseURL }, use) => {
+    await use(process.env.KHAOSAT_BASE_URL ?? baseURL);
+  },
+
+  browserProblems: [
+    async ({}, use) => {
+      const problems = new BrowserProblems();
+      await use(problems);
+      problems.assertNoPageErrors();
+    },
+    { auto: true },
+  ],
+
+  context: async ({ context, browserProblems }, use) => {
+    browserProblems.watch(context, 'default');
+    await use(context);
+  },
+
+  newContext: async ({ browser, baseURL, locale, timezoneId, browserProblems }, use) => {
+    const made: BrowserContext[] = [];
+    await use(async (options = {}) => {
+      const { label, ...contextOptions } = options;
+      const context = await newWatchedContext(browser, browserProblems, label ?? `context${made.length + 1}`, {
+        baseURL,
+        locale,
+        timezoneId,
+        ...contextOptions,
+      });
+      made.push(context);
+      return context;
+    });
+    for (const context of made) await context.close().catch(() => undefined);
+  },
+});
+
+async function newWatchedContext(
+  browser: Browser,
+  problems: BrowserProblems,
+  label: string,
+  options: BrowserContextOptions,
+): Promise<BrowserContext> {
+  const context = await browser.newContext(options);
+  problems.watch(context, label);
+  return context;
+}
+
+/** A phone of the kind inspectors carry. */
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 360, height: 740 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 2,
+};
+
+/** An office screen of the kind supervisors use. */
+export const DESKTOP: BrowserContextOptions = {
+  viewport: { width: 1280, height: 800 },
+  isMobile: false,
+  hasTouch: false,
+};
