@@ -7,7 +7,7 @@ use crate::proposals::HomePage;
 use crate::review::{ReviewDetailPage, ReviewListPage};
 use crate::visits::VisitPage;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
     path,
@@ -25,6 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="manifest" href="/manifest.webmanifest"/>
                 <link rel="icon" href="/icons/favicon.svg" type="image/svg+xml"/>
                 <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <leptos_meta::HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <leptos_meta::MetaTags/>
             </head>
@@ -57,7 +58,6 @@ pub fn App() -> impl IntoView {
 
     let tr = use_t();
     view! {
-        <Stylesheet id="leptos" href="/pkg/khaosat.css"/>
         <Title text=move || tr("app.title")/>
         <Router>
             <Header/>
