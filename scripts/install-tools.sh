@@ -34,7 +34,7 @@ apt_install() {
 # A crate whose own lock file no longer resolves on this registry or this Rust
 # (1.95): take the published source, pin one dependency back, install --locked.
 install_patched() {
-  local name="$1" version="$2" dep="$3" precise="$4"
+  local name="$1" version="$2" dep="$3" precise="$4" features="${5:-}"
   local crate
   crate="$(ls ~/.cargo/registry/cache/*/"$name-$version.crate" 2>/dev/null | head -n 1 || true)"
   if [ -z "$crate" ]; then
@@ -47,7 +47,7 @@ install_patched() {
   local work
   work="$(mktemp -d)"
   tar xzf "$crate" -C "$work"
-  (cd "$work/$name-$version" && cargo update -p "$dep" --precise "$precise" >/dev/null 2>&1 && cargo install --path . --locked --quiet)
+  (cd "$work/$name-$version" && cargo update -p "$dep" --precise "$precise" >/dev/null 2>&1 && cargo install --path . --locked --quiet $features)
   rm -rf "$work"
 }
 
@@ -66,7 +66,7 @@ install_tools() {
 
   if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION" ]; then
     log "installing cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION (about 15 minutes, once per machine)"
-    install_patched cargo-leptos "$KHAOSAT_CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1
+    install_patched cargo-leptos "$KHAOSAT_CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1 "--features no_downloads"
   fi
 
   # npm packages of the end-to-end tests and the release build's wasm-opt, from

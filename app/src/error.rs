@@ -16,7 +16,11 @@ pub struct ErrorBody {
 
 impl ErrorBody {
     pub fn new(code: &str, message: impl Into<String>) -> Self {
-        Self { code: code.to_string(), params: BTreeMap::new(), message: message.into() }
+        Self {
+            code: code.to_string(),
+            params: BTreeMap::new(),
+            message: message.into(),
+        }
     }
 
     pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
@@ -158,7 +162,9 @@ impl axum::response::IntoResponse for AppError {
         let mut response = (status, axum::Json(self.body())).into_response();
         // The logging middleware reads this to log internals without leaking them.
         if status.is_server_error() {
-            response.extensions_mut().insert(InternalDetail(self.to_string()));
+            response
+                .extensions_mut()
+                .insert(InternalDetail(self.to_string()));
         }
         response
     }
@@ -182,7 +188,10 @@ mod tests {
 
     #[test]
     fn a_seq_gap_names_the_expected_seq() {
-        let e = AppError::SeqGap { expected: 4, got: 6 };
+        let e = AppError::SeqGap {
+            expected: 4,
+            got: 6,
+        };
         assert_eq!(e.status(), 409);
         assert_eq!(e.body().params["expected"], 4);
     }

@@ -46,7 +46,12 @@ pub fn date_vn(utc_ms: i64) -> String {
 pub fn datetime_vn(utc_ms: i64) -> String {
     let local = utc_ms + VIETNAM_OFFSET_MS;
     let secs_of_day = local.rem_euclid(86_400_000) / 1000;
-    format!("{} {:02}:{:02}", date_vn(utc_ms), secs_of_day / 3600, (secs_of_day / 60) % 60)
+    format!(
+        "{} {:02}:{:02}",
+        date_vn(utc_ms),
+        secs_of_day / 3600,
+        (secs_of_day / 60) % 60
+    )
 }
 
 #[cfg(test)]

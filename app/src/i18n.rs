@@ -42,7 +42,11 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut HashMap<String, St
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 flatten(&key, v, out);
             }
         }
@@ -61,7 +65,8 @@ fn table(lang: Lang) -> &'static HashMap<String, String> {
         Lang::En => (&EN, include_str!("../locales/en.json")),
     };
     cell.get_or_init(|| {
-        let value: serde_json::Value = serde_json::from_str(src).expect("locale file is valid JSON");
+        let value: serde_json::Value =
+            serde_json::from_str(src).expect("locale file is valid JSON");
         let mut out = HashMap::new();
         flatten("", &value, &mut out);
         out
@@ -138,6 +143,9 @@ mod tests {
         let body = crate::error::ErrorBody::new("sync.seq_gap", "x").with("expected", 4);
         assert!(error_text(Lang::Vi, &body).contains('4'));
         let unknown = crate::error::ErrorBody::new("no.such.code", "x");
-        assert_eq!(error_text(Lang::En, &unknown), t(Lang::En, "errors.unknown"));
+        assert_eq!(
+            error_text(Lang::En, &unknown),
+            t(Lang::En, "errors.unknown")
+        );
     }
 }

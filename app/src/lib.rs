@@ -2,33 +2,33 @@
 //! sides share. Built twice: `hydrate` for the phone (wasm32) and `ssr` for the server.
 #![recursion_limit = "256"]
 
-/// Root component, router and the HTML shell.
-pub mod root;
+/// Login page and the session that the server checks on every request.
+pub mod auth;
+/// Browser state shared by every screen: who is logged in, network and sync status.
+pub mod client;
 /// Error bodies `{code, params, message}` shared by server and phone, and the
 /// server-side error enum that maps them to HTTP statuses.
 pub mod error;
+/// Display helpers for VND and Vietnam time that must agree on both sides.
+pub mod format;
+/// Versioned survey form definitions and their validation rules.
+pub mod forms;
 /// Compiled-in locale files and the `t()` lookup (Vietnamese first).
 pub mod i18n;
 /// Domain types: administrative units, facilities, proposals, users and roles.
 pub mod model;
-/// Versioned survey form definitions and their validation rules.
-pub mod forms;
-/// The sync contract: mutations, push/pull messages and the hybrid logical clock.
-pub mod sync;
-/// The diacritic-insensitive search fold shared by server and phone.
-pub mod search;
-/// Display helpers for VND and Vietnam time that must agree on both sides.
-pub mod format;
-/// Login page and the session that the server checks on every request.
-pub mod auth;
 /// The inspector's proposal list (what they were sent to survey).
 pub mod proposals;
-/// Visits: the survey form screen and the phone's list of its own visits.
-pub mod visits;
 /// The supervisor's review pages.
 pub mod review;
-/// Browser state shared by every screen: who is logged in, network and sync status.
-pub mod client;
+/// Root component, router and the HTML shell.
+pub mod root;
+/// The diacritic-insensitive search fold shared by server and phone.
+pub mod search;
+/// The sync contract: mutations, push/pull messages and the hybrid logical clock.
+pub mod sync;
+/// Visits: the survey form screen and the phone's list of its own visits.
+pub mod visits;
 
 /// Typed IndexedDB access for the phone (the only module that touches IndexedDB).
 #[cfg(feature = "hydrate")]

@@ -9,10 +9,10 @@
 //! Schema log:
 //! - v1: meta, units, forms, facilities, proposals, visits, outbox.
 
+use crate::forms::FormDefinition;
 use crate::model::{AdminUnit, Facility, Proposal, UserInfo};
 use crate::sync::{Hlc, MutationResult, PullResponse, PulledRecord};
 use crate::visits::local::{absorb_server_copy, outbox_key, LocalVisit, OutboxEntry, SyncState};
-use crate::forms::FormDefinition;
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::cell::RefCell;
@@ -80,11 +80,15 @@ fn js_err(e: JsValue) -> OfflineError {
 type Result<T> = std::result::Result<T, OfflineError>;
 
 fn encode<T: Serialize>(value: &T) -> Result<JsValue> {
-    serde_json::to_string(value).map(|s| JsValue::from_str(&s)).map_err(|e| OfflineError::Decode(e.to_string()))
+    serde_json::to_string(value)
+        .map(|s| JsValue::from_str(&s))
+        .map_err(|e| OfflineError::Decode(e.to_string()))
 }
 
 fn decode<T: DeserializeOwned>(value: JsValue) -> Result<T> {
-    let text = value.as_string().ok_or_else(|| OfflineError::Decode("not a string".into()))?;
+    let text = value
+        .as_string()
+        .ok_or_else(|| OfflineError::Decode("not a string".into()))?;
     serde_json::from_str(&text).map_err(|e| OfflineError::Decode(e.to_string()))
 }
 
@@ -93,7 +97,13 @@ fn key(k: &str) -> JsValue {
 }
 
 fn prefix_range(prefix: &str) -> Result<KeyRange> {
-    KeyRange::bound(&key(prefix), &key(&format!("{prefix}\u{ffff}")), Some(false), Some(false)).map_err(|e| OfflineError::Idb(e.to_string()))
+    KeyRange::bound(
+        &key(prefix),
+        &key(&format!("{prefix}\u{ffff}")),
+        Some(false),
+        Some(false),
+    )
+    .map_err(|e| OfflineError::Idb(e.to_string()))
 }
 
 /// Who is logged in on this phone, kept so the app opens offline.
@@ -155,9 +165,15 @@ async fn await_request(req: &web_sys::IdbRequest) -> Result<JsValue> {
         req.set_onsuccess(Some(&resolve));
         req.set_onerror(Some(&reject));
     });
-    wasm_bindgen_futures::JsFuture::from(promise).await.map_err(|_| {
-        req.error().ok().flatten().map(|e| js_err(e.into())).unwrap_or_else(|| OfflineError::Idb("request failed".into()))
-    })?;
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|_| {
+            req.error()
+                .ok()
+                .flatten()
+                .map(|e| js_err(e.into()))
+                .unwrap_or_else(|| OfflineError::Idb("request failed".into()))
+        })?;
     req.result().map_err(js_err)
 }
 
@@ -178,7 +194,9 @@ impl OfflineDb {
             .indexed_db()
             .map_err(js_err)?
             .ok_or_else(|| OfflineError::Idb("IndexedDB is not available".into()))?;
-        let request = factory.open_with_u32(name, SCHEMA_VERSION).map_err(js_err)?;
+        let request = factory
+            .open_with_u32(name, SCHEMA_VERSION)
+            .map_err(js_err)?;
         let raw: web_sys::IdbDatabase = await_request(&request).await?.unchecked_into();
         Ok(OfflineDb { rexie, raw })
     }
@@ -189,20 +207,26 @@ impl OfflineDb {
     }
 
     async fn get<T: DeserializeOwned>(&self, store: &str, k: &str) -> Result<Option<T>> {
-        let tx = self.rexie.transaction(&[store], TransactionMode::ReadOnly)?;
+        let tx = self
+            .rexie
+            .transaction(&[store], TransactionMode::ReadOnly)?;
         let value = tx.store(store)?.get(key(k)).await?;
         value.map(decode).transpose()
     }
 
     async fn all<T: DeserializeOwned>(&self, store: &str, prefix: Option<&str>) -> Result<Vec<T>> {
-        let tx = self.rexie.transaction(&[store], TransactionMode::ReadOnly)?;
+        let tx = self
+            .rexie
+            .transaction(&[store], TransactionMode::ReadOnly)?;
         let range = prefix.map(prefix_range).transpose()?;
         let values = tx.store(store)?.get_all(range, None).await?;
         values.into_iter().map(decode).collect()
     }
 
     async fn put<T: Serialize>(&self, store: &str, k: &str, value: &T) -> Result<()> {
-        let tx = self.rexie.transaction(&[store], TransactionMode::ReadWrite)?;
+        let tx = self
+            .rexie
+            .transaction(&[store], TransactionMode::ReadWrite)?;
         tx.store(store)?.put(&encode(value)?, Some(&key(k))).await?;
         tx.done().await?;
         Ok(())
@@ -218,7 +242,9 @@ impl OfflineDb {
 
     /// Forgets who is logged in; queued data and the user's device stay.
     pub async fn clear_session(&self) -> Result<()> {
-        let tx = self.rexie.transaction(&[META], TransactionMode::ReadWrite)?;
+        let tx = self
+            .rexie
+            .transaction(&[META], TransactionMode::ReadWrite)?;
         tx.store(META)?.delete(key(&Meta::Session.key())).await?;
         tx.done().await?;
         Ok(())
@@ -229,19 +255,47 @@ impl OfflineDb {
     }
 
     pub async fn set_device_for(&self, username: &str, device_id: &str) -> Result<()> {
-        self.put(META, &Meta::Device(username).key(), &device_id.to_string()).await
+        self.put(META, &Meta::Device(username).key(), &device_id.to_string())
+            .await
     }
 
     pub async fn cursor(&self, user_id: &str) -> Result<i64> {
-        Ok(self.get(META, &Meta::Cursor(user_id).key()).await?.unwrap_or(0))
+        Ok(self
+            .get(META, &Meta::Cursor(user_id).key())
+            .await?
+            .unwrap_or(0))
     }
 
     pub async fn last_seq(&self, device_id: &str) -> Result<i64> {
-        Ok(self.get(META, &Meta::Seq(device_id).key()).await?.unwrap_or(0))
+        Ok(self
+            .get(META, &Meta::Seq(device_id).key())
+            .await?
+            .unwrap_or(0))
     }
 
     pub async fn hlc(&self) -> Result<Hlc> {
         Ok(self.get(META, &Meta::Hlc.key()).await?.unwrap_or_default())
+    }
+
+    /// Takes in the server's clock (every response carries it), so the phone's
+    /// next stamps order after everything it has seen, even with a slow clock.
+    pub async fn merge_clock(&self, remote: Hlc, now_ms: i64) -> Result<Hlc> {
+        let tx = self
+            .rexie
+            .transaction(&[META], TransactionMode::ReadWrite)?;
+        let store = tx.store(META)?;
+        let mut clock: Hlc = store
+            .get(key(&Meta::Hlc.key()))
+            .await?
+            .map(decode)
+            .transpose()?
+            .unwrap_or_default();
+        clock.merge(remote, now_ms);
+        store
+            .put(&encode(&clock)?, Some(&key(&Meta::Hlc.key())))
+            .await?;
+        tx.done().await?;
+        Ok(clock)
     }
 
     pub async fn units(&self) -> Result<Vec<AdminUnit>> {
@@ -276,17 +330,29 @@ impl OfflineDb {
 
     /// Autosave: the draft only, no mutations (DESIGN.md).
     pub async fn put_draft(&self, user_id: &str, visit: &LocalVisit) -> Result<()> {
-        self.put(VISITS, &format!("{user_id}:{}", visit.id), visit).await
+        self.put(VISITS, &format!("{user_id}:{}", visit.id), visit)
+            .await
     }
 
     /// Explicit save: the visit, its new mutations, the device's seq counter and
     /// the clock in ONE transaction with strict durability, resolved only once the
     /// transaction has completed (so the UI may then say "saved").
-    pub async fn save_visit(&self, user_id: &str, visit: &LocalVisit, entries: &[OutboxEntry], device_id: &str, hlc: Hlc) -> Result<()> {
+    pub async fn save_visit(
+        &self,
+        user_id: &str,
+        visit: &LocalVisit,
+        entries: &[OutboxEntry],
+        device_id: &str,
+        hlc: Hlc,
+    ) -> Result<()> {
         let stores = js_sys::Array::of3(&key(VISITS), &key(OUTBOX), &key(META));
         let options = js_sys::Object::new();
         js_sys::Reflect::set(&options, &key("durability"), &key("strict")).map_err(js_err)?;
-        let tx = self.raw.unchecked_ref::<StrictCapableDb>().transaction_with_options(&stores, "readwrite", &options).map_err(js_err)?;
+        let tx = self
+            .raw
+            .unchecked_ref::<StrictCapableDb>()
+            .transaction_with_options(&stores, "readwrite", &options)
+            .map_err(js_err)?;
         let done = js_sys::Promise::new(&mut |resolve, reject| {
             tx.set_oncomplete(Some(&resolve));
             tx.set_onerror(Some(&reject));
@@ -313,36 +379,63 @@ impl OfflineDb {
             let _ = tx.abort();
             return Err(js_err(e));
         }
-        wasm_bindgen_futures::JsFuture::from(done).await.map_err(|_| {
-            tx.error().map(|e| js_err(e.into())).unwrap_or_else(|| OfflineError::Idb("save was aborted".into()))
-        })?;
+        wasm_bindgen_futures::JsFuture::from(done)
+            .await
+            .map_err(|_| {
+                tx.error()
+                    .map(|e| js_err(e.into()))
+                    .unwrap_or_else(|| OfflineError::Idb("save was aborted".into()))
+            })?;
         Ok(())
     }
 
     /// The device's queued mutations in seq order, at most `limit`.
     pub async fn outbox(&self, device_id: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
-        let tx = self.rexie.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
-        let values = tx.store(OUTBOX)?.get_all(Some(prefix_range(&format!("{device_id}:"))?), Some(limit)).await?;
+        let tx = self
+            .rexie
+            .transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let values = tx
+            .store(OUTBOX)?
+            .get_all(Some(prefix_range(&format!("{device_id}:"))?), Some(limit))
+            .await?;
         values.into_iter().map(decode).collect()
     }
 
     pub async fn outbox_len(&self, device_id: &str) -> Result<u32> {
-        let tx = self.rexie.transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
-        Ok(tx.store(OUTBOX)?.count(Some(prefix_range(&format!("{device_id}:"))?)).await?)
+        let tx = self
+            .rexie
+            .transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        Ok(tx
+            .store(OUTBOX)?
+            .count(Some(prefix_range(&format!("{device_id}:"))?))
+            .await?)
     }
 
     /// Records a push's results: acknowledged entries leave the outbox, refusals
     /// are written onto their visit, and a visit with nothing left queued is synced.
-    pub async fn apply_push_results(&self, user_id: &str, device_id: &str, sent: &[OutboxEntry], results: &[MutationResult]) -> Result<()> {
-        let tx = self.rexie.transaction(&[OUTBOX, VISITS], TransactionMode::ReadWrite)?;
+    pub async fn apply_push_results(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        sent: &[OutboxEntry],
+        results: &[MutationResult],
+    ) -> Result<()> {
+        let tx = self
+            .rexie
+            .transaction(&[OUTBOX, VISITS], TransactionMode::ReadWrite)?;
         let outbox = tx.store(OUTBOX)?;
         let visits = tx.store(VISITS)?;
-        let by_seq: BTreeMap<i64, &OutboxEntry> = sent.iter().map(|e| (e.mutation.seq, e)).collect();
+        let by_seq: BTreeMap<i64, &OutboxEntry> =
+            sent.iter().map(|e| (e.mutation.seq, e)).collect();
         let mut touched = BTreeSet::new();
         let mut refusals = BTreeMap::new();
         for result in results {
-            let Some(entry) = by_seq.get(&result.seq()) else { continue };
-            outbox.delete(key(&outbox_key(device_id, result.seq()))).await?;
+            let Some(entry) = by_seq.get(&result.seq()) else {
+                continue;
+            };
+            outbox
+                .delete(key(&outbox_key(device_id, result.seq())))
+                .await?;
             touched.insert(entry.visit_id.clone());
             if let MutationResult::Refused { error, .. } = result {
                 refusals.insert(entry.visit_id.clone(), error.clone());
@@ -356,12 +449,16 @@ impl OfflineDb {
             .collect::<Result<_>>()?;
         for visit_id in touched {
             let k = format!("{user_id}:{visit_id}");
-            let Some(value) = visits.get(key(&k)).await? else { continue };
+            let Some(value) = visits.get(key(&k)).await? else {
+                continue;
+            };
             let mut visit: LocalVisit = decode(value)?;
             if let Some(error) = refusals.remove(&visit_id) {
                 visit.sync_state = SyncState::Refused;
                 visit.refusal = Some(error);
-            } else if visit.sync_state == SyncState::Queued && !remaining.iter().any(|e| e.visit_id == visit_id) {
+            } else if visit.sync_state == SyncState::Queued
+                && !remaining.iter().any(|e| e.visit_id == visit_id)
+            {
                 visit.sync_state = SyncState::Synced;
             }
             visits.put(&encode(&visit)?, Some(&key(&k))).await?;
@@ -374,10 +471,15 @@ impl OfflineDb {
     /// either fully taken in or pulled again.
     pub async fn apply_pull(&self, session: &Session, page: &PullResponse) -> Result<()> {
         let user_id = &session.user.id;
-        let tx = self.rexie.transaction(ALL_STORES, TransactionMode::ReadWrite)?;
+        let tx = self
+            .rexie
+            .transaction(ALL_STORES, TransactionMode::ReadWrite)?;
         let pending: BTreeSet<String> = tx
             .store(OUTBOX)?
-            .get_all(Some(prefix_range(&format!("{}:", session.device_id))?), None)
+            .get_all(
+                Some(prefix_range(&format!("{}:", session.device_id))?),
+                None,
+            )
             .await?
             .into_iter()
             .map(decode::<OutboxEntry>)
@@ -387,22 +489,44 @@ impl OfflineDb {
             .collect();
         for change in &page.changes {
             match &change.record {
-                PulledRecord::Unit(u) => tx.store(UNITS)?.put(&encode(u)?, Some(&key(&u.code))).await.map(|_| ())?,
-                PulledRecord::Form(f) => {
-                    tx.store(FORMS)?.put(&encode(f)?, Some(&key(&format!("{}@{:06}", f.id, f.version)))).await.map(|_| ())?
-                }
-                PulledRecord::Facility(f) => {
-                    tx.store(FACILITIES)?.put(&encode(f)?, Some(&key(&format!("{user_id}:{}", f.id)))).await.map(|_| ())?
-                }
-                PulledRecord::Proposal(p) => {
-                    tx.store(PROPOSALS)?.put(&encode(p)?, Some(&key(&format!("{user_id}:{}", p.id)))).await.map(|_| ())?
-                }
+                PulledRecord::Unit(u) => tx
+                    .store(UNITS)?
+                    .put(&encode(u)?, Some(&key(&u.code)))
+                    .await
+                    .map(|_| ())?,
+                PulledRecord::Form(f) => tx
+                    .store(FORMS)?
+                    .put(
+                        &encode(f)?,
+                        Some(&key(&format!("{}@{:06}", f.id, f.version))),
+                    )
+                    .await
+                    .map(|_| ())?,
+                PulledRecord::Facility(f) => tx
+                    .store(FACILITIES)?
+                    .put(&encode(f)?, Some(&key(&format!("{user_id}:{}", f.id))))
+                    .await
+                    .map(|_| ())?,
+                PulledRecord::Proposal(p) => tx
+                    .store(PROPOSALS)?
+                    .put(&encode(p)?, Some(&key(&format!("{user_id}:{}", p.id))))
+                    .await
+                    .map(|_| ())?,
                 PulledRecord::Visit(v) => {
                     let store = tx.store(VISITS)?;
                     let k = format!("{user_id}:{}", v.id);
-                    let local: Option<LocalVisit> = store.get(key(&k)).await?.map(decode).transpose()?;
-                    let merged = absorb_server_copy(local, v, &session.user.username, pending.contains(&v.id));
-                    store.put(&encode(&merged)?, Some(&key(&k))).await.map(|_| ())?
+                    let local: Option<LocalVisit> =
+                        store.get(key(&k)).await?.map(decode).transpose()?;
+                    let merged = absorb_server_copy(
+                        local,
+                        v,
+                        &session.user.username,
+                        pending.contains(&v.id),
+                    );
+                    store
+                        .put(&encode(&merged)?, Some(&key(&k)))
+                        .await
+                        .map(|_| ())?
                 }
                 PulledRecord::Deleted(d) => {
                     let store = match d.entity.as_str() {
@@ -411,11 +535,18 @@ impl OfflineDb {
                         "proposal" => PROPOSALS,
                         _ => continue,
                     };
-                    tx.store(store)?.delete(key(&format!("{user_id}:{}", d.id))).await?
+                    tx.store(store)?
+                        .delete(key(&format!("{user_id}:{}", d.id)))
+                        .await?
                 }
             }
         }
-        tx.store(META)?.put(&encode(&page.cursor)?, Some(&key(&Meta::Cursor(user_id).key()))).await?;
+        tx.store(META)?
+            .put(
+                &encode(&page.cursor)?,
+                Some(&key(&Meta::Cursor(user_id).key())),
+            )
+            .await?;
         tx.done().await?;
         Ok(())
     }

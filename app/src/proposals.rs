@@ -17,7 +17,11 @@ pub struct ProposalRow {
     pub search: String,
 }
 
-pub fn rows(proposals: Vec<Proposal>, facilities: &[Facility], units: &[AdminUnit]) -> Vec<ProposalRow> {
+pub fn rows(
+    proposals: Vec<Proposal>,
+    facilities: &[Facility],
+    units: &[AdminUnit],
+) -> Vec<ProposalRow> {
     let mut rows: Vec<ProposalRow> = proposals
         .into_iter()
         .map(|p| {
@@ -29,10 +33,18 @@ pub fn rows(proposals: Vec<Proposal>, facilities: &[Facility], units: &[AdminUni
                 facility.as_ref().map(|f| f.name.as_str()).unwrap_or(""),
                 district.as_ref().map(|d| d.full_name()).unwrap_or_default()
             ));
-            ProposalRow { proposal: p, facility, district, search }
+            ProposalRow {
+                proposal: p,
+                facility,
+                district,
+                search,
+            }
         })
         .collect();
-    rows.sort_by(|a, b| (&a.proposal.district_code, &a.proposal.title).cmp(&(&b.proposal.district_code, &b.proposal.title)));
+    rows.sort_by(|a, b| {
+        (&a.proposal.district_code, &a.proposal.title)
+            .cmp(&(&b.proposal.district_code, &b.proposal.title))
+    });
     rows
 }
 
@@ -82,7 +94,11 @@ fn ProposalList() -> impl IntoView {
     });
     let filtered = move || {
         let q = query.get();
-        rows.get().unwrap_or_default().into_iter().filter(|r| crate::search::matches(&r.search, &q)).collect::<Vec<_>>()
+        rows.get()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|r| crate::search::matches(&r.search, &q))
+            .collect::<Vec<_>>()
     };
     view! {
         <div class="toolbar">
@@ -109,7 +125,9 @@ fn ProposalList() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 async fn load_rows(user_id: &str) -> Vec<ProposalRow> {
-    let Ok(db) = crate::offline::db().await else { return Vec::new() };
+    let Ok(db) = crate::offline::db().await else {
+        return Vec::new();
+    };
     let proposals = db.proposals(user_id).await.unwrap_or_default();
     let facilities = db.facilities(user_id).await.unwrap_or_default();
     let units = db.units().await.unwrap_or_default();
@@ -129,7 +147,8 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
     let proposal_id = row.proposal.id.clone();
     let facility_id = row.proposal.facility_id.clone();
     let start = move |_| {
-        let (proposal_id, facility_id, navigate) = (proposal_id.clone(), facility_id.clone(), navigate.clone());
+        let (proposal_id, facility_id, navigate) =
+            (proposal_id.clone(), facility_id.clone(), navigate.clone());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             if let Some(id) = crate::visits::start_visit(state, proposal_id, facility_id).await {

@@ -21,13 +21,23 @@ pub async fn get_visit(id: String) -> Result<VisitDetail, FnError> {
     use crate::model::Role;
     let (state, _) = crate::auth::session::require(&[Role::Supervisor]).await?;
     let db = &state.db;
-    let (visit, deleted) = crate::store::visits::record(&db.pool, &id).await?.ok_or_else(|| AppError::NotFound("visit".into()))?;
+    let (visit, deleted) = crate::store::visits::record(&db.pool, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("visit".into()))?;
     if deleted {
         return Err(AppError::NotFound("visit".into()).into());
     }
-    let form = crate::store::forms::get_by_key(&db.pool, &format!("{}@{}", visit.form_id, visit.form_version))
-        .await?
-        .ok_or_else(|| AppError::Internal(format!("form {} v{} missing", visit.form_id, visit.form_version)))?;
+    let form = crate::store::forms::get_by_key(
+        &db.pool,
+        &format!("{}@{}", visit.form_id, visit.form_version),
+    )
+    .await?
+    .ok_or_else(|| {
+        AppError::Internal(format!(
+            "form {} v{} missing",
+            visit.form_id, visit.form_version
+        ))
+    })?;
     let proposal = match &visit.proposal_id {
         Some(p) => crate::store::catalog::proposal_by_id(&db.pool, p).await?,
         None => None,
@@ -37,7 +47,13 @@ pub async fn get_visit(id: String) -> Result<VisitDetail, FnError> {
         None => None,
     };
     let inspector = crate::store::visits::inspector_name(db, &visit.owner_id).await?;
-    Ok(VisitDetail { visit, form, proposal, facility, inspector })
+    Ok(VisitDetail {
+        visit,
+        form,
+        proposal,
+        facility,
+        inspector,
+    })
 }
 
 #[component]
@@ -90,21 +106,40 @@ pub fn ReviewListPage() -> impl IntoView {
 }
 
 /// An answer as the supervisor reads it: choices by their label, money in VND.
-fn show_answer(field: &crate::forms::Field, value: &serde_json::Value, lang: crate::i18n::Lang) -> String {
+fn show_answer(
+    field: &crate::forms::Field,
+    value: &serde_json::Value,
+    lang: crate::i18n::Lang,
+) -> String {
     let choice = |v: &str| {
-        field.choices.iter().find(|c| c.value == v).map(|c| c.label.get(lang).to_string()).unwrap_or_else(|| v.to_string())
+        field
+            .choices
+            .iter()
+            .find(|c| c.value == v)
+            .map(|c| c.label.get(lang).to_string())
+            .unwrap_or_else(|| v.to_string())
     };
     match (field.kind, value) {
-        (FieldType::Money, serde_json::Value::Number(n)) => n.as_i64().map(crate::format::vnd).unwrap_or_else(|| n.to_string()),
-        (FieldType::YesNo, serde_json::Value::String(s)) => crate::i18n::t(lang, if s == "yes" { "field.yes" } else { "field.no" }),
-        (FieldType::SelectOne, serde_json::Value::String(s)) => choice(s),
-        (FieldType::SelectMany, serde_json::Value::Array(items)) => {
-            items.iter().filter_map(|v| v.as_str()).map(choice).collect::<Vec<_>>().join(", ")
+        (FieldType::Money, serde_json::Value::Number(n)) => n
+            .as_i64()
+            .map(crate::format::vnd)
+            .unwrap_or_else(|| n.to_string()),
+        (FieldType::YesNo, serde_json::Value::String(s)) => {
+            crate::i18n::t(lang, if s == "yes" { "field.yes" } else { "field.no" })
         }
-        (FieldType::Date, serde_json::Value::String(s)) => match crate::forms::rules::parse_iso_date(s) {
-            Some((y, m, d)) => format!("{d:02}/{m:02}/{y:04}"),
-            None => s.clone(),
-        },
+        (FieldType::SelectOne, serde_json::Value::String(s)) => choice(s),
+        (FieldType::SelectMany, serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str())
+            .map(choice)
+            .collect::<Vec<_>>()
+            .join(", "),
+        (FieldType::Date, serde_json::Value::String(s)) => {
+            match crate::forms::rules::parse_iso_date(s) {
+                Some((y, m, d)) => format!("{d:02}/{m:02}/{y:04}"),
+                None => s.clone(),
+            }
+        }
         (_, serde_json::Value::String(s)) => s.clone(),
         (_, other) => other.to_string(),
     }
@@ -115,7 +150,10 @@ pub fn ReviewDetailPage() -> impl IntoView {
     let tr = use_t();
     let crate::i18n::Locale(lang) = use_locale();
     let params = leptos_router::hooks::use_params_map();
-    let detail = Resource::new(move || params.read().get("id").unwrap_or_default(), get_visit);
+    let detail = Resource::new(
+        move || params.read().get("id").unwrap_or_default(),
+        get_visit,
+    );
     view! {
         <Suspense fallback=|| view! { <crate::root::Loading/> }>
             {move || detail.get().map(|result| match result {

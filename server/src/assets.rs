@@ -25,7 +25,11 @@ fn read_hashes() -> Option<(String, String, String)> {
     let path = std::env::current_exe().ok()?.parent()?.join("hash.txt");
     let text = std::fs::read_to_string(path).ok()?;
     let get = |name: &str| {
-        text.lines().find_map(|l| l.split_once(':').filter(|(k, _)| k.trim() == name).map(|(_, v)| v.trim().to_string()))
+        text.lines().find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.trim() == name)
+                .map(|(_, v)| v.trim().to_string())
+        })
     };
     Some((get("js")?, get("wasm")?, get("css")?))
 }
@@ -39,7 +43,12 @@ impl Site {
                 format!("{OUTPUT_NAME}.{css}.css"),
                 true,
             ),
-            None => (format!("{OUTPUT_NAME}.js"), format!("{OUTPUT_NAME}.wasm"), format!("{OUTPUT_NAME}.css"), false),
+            None => (
+                format!("{OUTPUT_NAME}.js"),
+                format!("{OUTPUT_NAME}.wasm"),
+                format!("{OUTPUT_NAME}.css"),
+                false,
+            ),
         };
         let pkg = root.join("pkg");
         if !pkg.join(&js).exists() {
@@ -53,7 +62,8 @@ impl Site {
             let digest = Sha256::digest(format!("{}:{js}:{wasm}:{css}", env!("CARGO_PKG_VERSION")));
             hex::encode(&digest[..6])
         };
-        let template = std::fs::read_to_string(root.join("sw.js")).map_err(|e| format!("service worker template missing: {e}"))?;
+        let template = std::fs::read_to_string(root.join("sw.js"))
+            .map_err(|e| format!("service worker template missing: {e}"))?;
         let precache = [
             "/offline-shell".to_string(),
             format!("/pkg/{js}"),
@@ -64,11 +74,21 @@ impl Site {
             "/icons/icon-512.png".into(),
             "/icons/favicon.svg".into(),
         ];
-        let service_worker = template
-            .replace("__KHAOSAT_VERSION__", &version)
-            .replace("__KHAOSAT_PRECACHE__", &serde_json::to_string(&precache).unwrap_or_default());
+        let service_worker = template.replace("__KHAOSAT_VERSION__", &version).replace(
+            "__KHAOSAT_PRECACHE__",
+            &serde_json::to_string(&precache).unwrap_or_default(),
+        );
         let shell_html = shell_html(&js, &wasm, &css);
-        Ok(Site { root: root.to_path_buf(), js, wasm, css, hashed, version, service_worker, shell_html })
+        Ok(Site {
+            root: root.to_path_buf(),
+            js,
+            wasm,
+            css,
+            hashed,
+            version,
+            service_worker,
+            shell_html,
+        })
     }
 
     pub fn leptos_options(&self) -> LeptosOptions {
@@ -97,7 +117,16 @@ fn shell_html(js: &str, wasm: &str, css: &str) -> String {
     )
 }
 
-const COMPRESSIBLE: &[&str] = &["js", "wasm", "css", "svg", "webmanifest", "json", "html", "txt"];
+const COMPRESSIBLE: &[&str] = &[
+    "js",
+    "wasm",
+    "css",
+    "svg",
+    "webmanifest",
+    "json",
+    "html",
+    "txt",
+];
 
 /// Writes `file.br` and `file.gz` beside each text asset that lacks a fresh copy.
 /// Written to a temporary name and renamed, so a half-written file is never served.
@@ -111,14 +140,23 @@ pub fn precompress(root: &Path) -> std::io::Result<usize> {
                 stack.push(path);
                 continue;
             }
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .unwrap_or_default();
             if !COMPRESSIBLE.contains(&ext) {
                 continue;
             }
             let modified = std::fs::metadata(&path)?.modified()?;
-            for (suffix, compress) in [("br", brotli_bytes as fn(&[u8]) -> Vec<u8>), ("gz", gzip_bytes)] {
+            for (suffix, compress) in [
+                ("br", brotli_bytes as fn(&[u8]) -> Vec<u8>),
+                ("gz", gzip_bytes),
+            ] {
                 let target = PathBuf::from(format!("{}.{suffix}", path.display()));
-                let fresh = std::fs::metadata(&target).and_then(|m| m.modified()).map(|t| t >= modified).unwrap_or(false);
+                let fresh = std::fs::metadata(&target)
+                    .and_then(|m| m.modified())
+                    .map(|t| t >= modified)
+                    .unwrap_or(false);
                 if fresh {
                     continue;
                 }
@@ -135,7 +173,11 @@ pub fn precompress(root: &Path) -> std::io::Result<usize> {
 
 fn brotli_bytes(data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 11,
+        lgwin: 22,
+        ..Default::default()
+    };
     let _ = brotli::BrotliCompress(&mut std::io::Cursor::new(data), &mut out, &params);
     out
 }

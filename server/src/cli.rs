@@ -7,7 +7,11 @@ use std::io::Read;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "khaosat", version, about = "Offline-first field surveys for industrial-extension funding")]
+#[command(
+    name = "khaosat",
+    version,
+    about = "Offline-first field surveys for industrial-extension funding"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -51,16 +55,25 @@ enum UserAction {
 pub async fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
         None => crate::startup::serve(cli.serve).await,
         Some(Command::Serve(config)) => crate::startup::serve(config).await,
-        Some(Command::User { action: UserAction::Create { username, roles, units, display_name, db, .. } }) => {
-            create_user(username, roles, units, display_name, db).await
-        }
+        Some(Command::User {
+            action:
+                UserAction::Create {
+                    username,
+                    roles,
+                    units,
+                    display_name,
+                    db,
+                    ..
+                },
+        }) => create_user(username, roles, units, display_name, db).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -80,10 +93,16 @@ async fn create_user(
 ) -> Result<(), String> {
     let roles: Vec<Role> = roles
         .iter()
-        .map(|r| Role::parse(r).ok_or_else(|| format!("unknown role \"{r}\"; use inspector, supervisor or administrator")))
+        .map(|r| {
+            Role::parse(r).ok_or_else(|| {
+                format!("unknown role \"{r}\"; use inspector, supervisor or administrator")
+            })
+        })
         .collect::<Result<_, _>>()?;
     let mut password = String::new();
-    std::io::stdin().read_to_string(&mut password).map_err(|e| format!("could not read the password: {e}"))?;
+    std::io::stdin()
+        .read_to_string(&mut password)
+        .map_err(|e| format!("could not read the password: {e}"))?;
     let password = password.trim_end_matches(['\n', '\r']);
     let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
     let id = app::store::users::create(

@@ -1,15 +1,15 @@
 //! khaosat's server: configuration, command line, router, the HTTP API and the
 //! static assets of the offline shell. SQL lives in `app::store`, never here.
 
+/// Thin HTTP handlers of `/api/*`: parse, authorize, call the store.
+pub mod api;
+/// Built assets: hashed file names, precompression, the service worker and the offline shell.
+pub mod assets;
 /// The command line: `serve` (default) and `user create`.
 pub mod cli;
 /// Settings from flags and `KHAOSAT_*` environment variables.
 pub mod config;
 /// The router: API, server-rendered pages, server functions and static files.
 pub mod routes;
-/// Thin HTTP handlers of `/api/*`: parse, authorize, call the store.
-pub mod api;
-/// Built assets: hashed file names, precompression, the service worker and the offline shell.
-pub mod assets;
 /// Start-up: open the database, migrate, load bootstrap and demo data.
 pub mod startup;

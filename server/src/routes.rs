@@ -24,7 +24,11 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
         .precompressed_gzip()
         .fallback(tower::service_fn(|_req: Request<axum::body::Body>| async {
             Ok::<_, std::convert::Infallible>(
-                (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], "Không tìm thấy / Not found")
+                (
+                    StatusCode::NOT_FOUND,
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    "Không tìm thấy / Not found",
+                )
                     .into_response(),
             )
         }));
@@ -46,7 +50,13 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
         .route(
             "/offline-shell",
             get(move || async move {
-                ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], shell.shell_html.clone())
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                        (header::CACHE_CONTROL, "no-cache"),
+                    ],
+                    shell.shell_html.clone(),
+                )
             }),
         )
         .leptos_routes_with_context(
@@ -72,13 +82,19 @@ async fn cache_headers(uri: axum::http::Uri, mut response: Response) -> Response
     } else {
         "no-cache"
     };
-    response.headers_mut().entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static(value));
+    response
+        .headers_mut()
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static(value));
     response
 }
 
 /// Server errors say only "something went wrong" to the client; the reason is
 /// logged here, once.
-async fn log_internal_errors(request: Request<axum::body::Body>, next: axum::middleware::Next) -> Response {
+async fn log_internal_errors(
+    request: Request<axum::body::Body>,
+    next: axum::middleware::Next,
+) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let response = next.run(request).await;
@@ -91,6 +107,6 @@ async fn log_internal_errors(request: Request<axum::body::Body>, next: axum::mid
 /// Used by `api` handlers: a typed JSON body from raw bytes, after the session
 /// check, so a request without a session gets 401 before its body is judged.
 pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, app::error::AppError> {
-    serde_json::from_slice(bytes).map_err(|e| app::error::AppError::BadRequest(format!("the JSON body is not valid: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| app::error::AppError::BadRequest(format!("the JSON body is not valid: {e}")))
 }
-

@@ -9,18 +9,29 @@ use std::sync::Arc;
 /// Opens (creating the data directory for SQLite), migrates and bootstraps.
 pub async fn open_database(data_dir: &Path, url: &str) -> Result<Db, String> {
     if url.starts_with("sqlite:") {
-        std::fs::create_dir_all(data_dir).map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     }
-    let db = Db::connect(url).await.map_err(|e| format!("cannot open the database: {e}"))?;
+    let db = Db::connect(url)
+        .await
+        .map_err(|e| format!("cannot open the database: {e}"))?;
     db.migrate().await.map_err(|e| e.to_string())?;
-    app::store::seed::bootstrap(&db).await.map_err(|e| format!("loading bootstrap data failed: {e}"))?;
+    app::store::seed::bootstrap(&db)
+        .await
+        .map_err(|e| format!("loading bootstrap data failed: {e}"))?;
     Ok(db)
 }
 
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
     let db = open_database(&config.data_dir, &config.database_url()).await?;
-    if config.demo && app::store::seed::demo(&db).await.map_err(|e| format!("loading the demo failed: {e}"))? {
-        tracing::info!("demo data loaded (Bắc Giang 2020; every demo account's password is khaosat-demo)");
+    if config.demo
+        && app::store::seed::demo(&db)
+            .await
+            .map_err(|e| format!("loading the demo failed: {e}"))?
+    {
+        tracing::info!(
+            "demo data loaded (Bắc Giang 2020; every demo account's password is khaosat-demo)"
+        );
     }
     let site = crate::assets::Site::load(&config.site_root)?;
     crate::assets::precompress_in_background(config.site_root.clone());
@@ -36,10 +47,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("khaosat listening on http://{local}");
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| e.to_string())
 }
 
 /// SIGINT or SIGTERM: stop accepting, let requests in flight finish.

@@ -88,7 +88,11 @@ pub fn LoginPage() -> impl IntoView {
 /// Logs in, binds this phone's device for the user (reusing the one they had on
 /// this phone, so their queue stays theirs) and returns where to go next.
 #[cfg(feature = "hydrate")]
-async fn login(state: crate::client::ClientState, username: String, password: String) -> Result<&'static str, crate::error::ErrorBody> {
+async fn login(
+    state: crate::client::ClientState,
+    username: String,
+    password: String,
+) -> Result<&'static str, crate::error::ErrorBody> {
     use crate::client::{browser, http};
     use crate::error::ErrorBody;
     use crate::sync::{LoginRequest, LoginResponse};
@@ -99,10 +103,21 @@ async fn login(state: crate::client::ClientState, username: String, password: St
         Some(d) => d,
         None => crate::visits::local::new_uuid_v7(browser::now_ms()).to_string(),
     };
-    let request = LoginRequest { username: key.clone(), password, device_id: uuid::Uuid::parse_str(&device).ok() };
-    let response: LoginResponse = http::post_json("/api/auth/login", &request).await.map_err(|e| e.body())?;
-    db.set_device_for(&response.user.username, &device).await.map_err(storage)?;
-    let session = crate::offline::Session { user: response.user.clone(), device_id: device.clone() };
+    let request = LoginRequest {
+        username: key.clone(),
+        password,
+        device_id: uuid::Uuid::parse_str(&device).ok(),
+    };
+    let response: LoginResponse = http::post_json("/api/auth/login", &request)
+        .await
+        .map_err(|e| e.body())?;
+    db.set_device_for(&response.user.username, &device)
+        .await
+        .map_err(storage)?;
+    let session = crate::offline::Session {
+        user: response.user.clone(),
+        device_id: device.clone(),
+    };
     db.set_session(&session).await.map_err(storage)?;
     let inspector = response.user.has(crate::model::Role::Inspector);
     state.device_id.set(Some(device));
@@ -116,7 +131,8 @@ async fn login(state: crate::client::ClientState, username: String, password: St
 /// outbox under this user's device and go out at their next login.
 #[cfg(feature = "hydrate")]
 pub async fn logout(state: crate::client::ClientState) {
-    let _: Result<serde_json::Value, _> = crate::client::http::post_json("/api/auth/logout", &()).await;
+    let _: Result<serde_json::Value, _> =
+        crate::client::http::post_json("/api/auth/logout", &()).await;
     if let Ok(db) = crate::offline::db().await {
         let _ = db.clear_session().await;
     }

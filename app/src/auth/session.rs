@@ -32,15 +32,23 @@ pub fn clear_cookie(secure: bool) -> String {
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
-pub async fn user_from_headers(state: &AppState, headers: &HeaderMap) -> Result<UserInfo, AppError> {
+pub async fn user_from_headers(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<UserInfo, AppError> {
     let token = token(headers).ok_or(AppError::Unauthenticated)?;
-    crate::store::users::session_user(&state.db, &token).await?.ok_or(AppError::Unauthenticated)
+    crate::store::users::session_user(&state.db, &token)
+        .await?
+        .ok_or(AppError::Unauthenticated)
 }
 
 /// For server functions: the logged-in user with one of `roles`, or the error.
 pub async fn require(roles: &[Role]) -> Result<(AppState, UserInfo), AppError> {
-    let state = leptos::prelude::use_context::<AppState>().ok_or_else(|| AppError::Internal("no app state".into()))?;
-    let headers: HeaderMap = leptos_axum::extract().await.map_err(|e| AppError::Internal(e.to_string()))?;
+    let state = leptos::prelude::use_context::<AppState>()
+        .ok_or_else(|| AppError::Internal("no app state".into()))?;
+    let headers: HeaderMap = leptos_axum::extract()
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
     let user = user_from_headers(&state, &headers).await?;
     if !roles.iter().any(|r| user.has(*r)) {
         return Err(AppError::Forbidden("your role does not allow this".into()));

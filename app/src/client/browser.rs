@@ -8,7 +8,9 @@ pub fn now_ms() -> i64 {
 }
 
 pub fn is_online() -> bool {
-    web_sys::window().map(|w| w.navigator().on_line()).unwrap_or(true)
+    web_sys::window()
+        .map(|w| w.navigator().on_line())
+        .unwrap_or(true)
 }
 
 /// Adds an event listener for the page's lifetime.
@@ -36,13 +38,20 @@ pub fn document_visible() -> bool {
 }
 
 pub fn set_html_attribute(name: &str, value: &str) {
-    if let Some(el) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.document_element()) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
         let _ = el.set_attribute(name, value);
     }
 }
 
 pub fn local_storage_get(key: &str) -> Option<String> {
-    web_sys::window()?.local_storage().ok()??.get_item(key).ok()?
+    web_sys::window()?
+        .local_storage()
+        .ok()??
+        .get_item(key)
+        .ok()?
 }
 
 pub fn local_storage_set(key: &str, value: &str) {
@@ -89,7 +98,9 @@ where
             Ok(JsValue::UNDEFINED)
         })
     });
-    let Ok(promise) = request.call2(&locks, &JsValue::from_str(name), callback.as_ref()) else { return };
+    let Ok(promise) = request.call2(&locks, &JsValue::from_str(name), callback.as_ref()) else {
+        return;
+    };
     let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await;
     drop(callback);
 }

@@ -101,13 +101,22 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
             mutations: batch.iter().map(|e| e.mutation.clone()).collect(),
         };
         let response: PushResponse = http::post_json("/api/sync/push", &request).await?;
-        db.apply_push_results(&session.user.id, &session.device_id, &batch, &response.results).await?;
+        db.apply_push_results(
+            &session.user.id,
+            &session.device_id,
+            &batch,
+            &response.results,
+        )
+        .await?;
+        db.merge_clock(response.server_hlc, browser::now_ms())
+            .await?;
         state.bump();
     }
     let mut cursor = db.cursor(&session.user.id).await?;
     loop {
         let page: PullResponse = http::get_json(&format!("/api/sync/pull?cursor={cursor}")).await?;
         db.apply_pull(session, &page).await?;
+        db.merge_clock(page.server_hlc, browser::now_ms()).await?;
         cursor = page.cursor;
         if !page.has_more {
             break;

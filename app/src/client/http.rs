@@ -15,7 +15,9 @@ pub enum HttpError {
 impl HttpError {
     pub fn body(&self) -> ErrorBody {
         match self {
-            HttpError::Network => ErrorBody::new("network.unreachable", "the server could not be reached"),
+            HttpError::Network => {
+                ErrorBody::new("network.unreachable", "the server could not be reached")
+            }
             HttpError::Api { body, .. } => body.clone(),
         }
     }
@@ -28,28 +30,38 @@ impl HttpError {
     }
 }
 
-async fn send<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>) -> Result<T, HttpError> {
+async fn send<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<String>,
+) -> Result<T, HttpError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
     let headers = web_sys::Headers::new().map_err(|_| HttpError::Network)?;
-    headers.set("Accept", "application/json").map_err(|_| HttpError::Network)?;
+    headers
+        .set("Accept", "application/json")
+        .map_err(|_| HttpError::Network)?;
     if let Some(body) = &body {
-        headers.set("Content-Type", "application/json").map_err(|_| HttpError::Network)?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|_| HttpError::Network)?;
         init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
-    let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| HttpError::Network)?;
+    let request =
+        web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| HttpError::Network)?;
     let window = web_sys::window().ok_or(HttpError::Network)?;
     let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(|_| HttpError::Network)?;
     let response: web_sys::Response = response.unchecked_into();
-    let text = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| HttpError::Network)?)
-        .await
-        .map_err(|_| HttpError::Network)?
-        .as_string()
-        .unwrap_or_default();
+    let text =
+        wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| HttpError::Network)?)
+            .await
+            .map_err(|_| HttpError::Network)?
+            .as_string()
+            .unwrap_or_default();
     let status = response.status();
     if (200..300).contains(&status) {
         serde_json::from_str(&text).map_err(|e| HttpError::Api {
@@ -57,13 +69,17 @@ async fn send<T: DeserializeOwned>(method: &str, url: &str, body: Option<String>
             body: ErrorBody::new("response.unreadable", format!("unexpected response: {e}")),
         })
     } else {
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| ErrorBody::new("http.status", format!("HTTP {status}")).with("status", status));
+        let body = serde_json::from_str(&text).unwrap_or_else(|_| {
+            ErrorBody::new("http.status", format!("HTTP {status}")).with("status", status)
+        });
         Err(HttpError::Api { status, body })
     }
 }
 
-pub async fn post_json<B: Serialize, T: DeserializeOwned>(url: &str, body: &B) -> Result<T, HttpError> {
+pub async fn post_json<B: Serialize, T: DeserializeOwned>(
+    url: &str,
+    body: &B,
+) -> Result<T, HttpError> {
     let body = serde_json::to_string(body).map_err(|_| HttpError::Network)?;
     send("POST", url, Some(body)).await
 }

@@ -9,9 +9,9 @@ use leptos::prelude::*;
 #[cfg(feature = "hydrate")]
 pub mod browser;
 #[cfg(feature = "hydrate")]
-pub mod http;
-#[cfg(feature = "hydrate")]
 pub mod engine;
+#[cfg(feature = "hydrate")]
+pub mod http;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncStatus {

@@ -89,8 +89,13 @@ pub struct Field {
 
 /// Visit header fields travel in the same mutation maps as answers, so no form
 /// may define a field with one of these keys.
-pub const RESERVED_KEYS: &[&str] =
-    &["form_id", "form_version", "proposal_id", "facility_id", "started_at"];
+pub const RESERVED_KEYS: &[&str] = &[
+    "form_id",
+    "form_version",
+    "proposal_id",
+    "facility_id",
+    "started_at",
+];
 
 impl FormDefinition {
     /// Every top-level field in order.
@@ -110,7 +115,10 @@ impl FormDefinition {
             return Err("the form has no id".into());
         }
         if self.version < 1 {
-            return Err(format!("form version must be 1 or more, not {}", self.version));
+            return Err(format!(
+                "form version must be 1 or more, not {}",
+                self.version
+            ));
         }
         let mut seen = std::collections::BTreeSet::new();
         for field in self.fields() {
@@ -126,13 +134,17 @@ impl FormDefinition {
 fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> Result<(), String> {
     let key = &field.key;
     let valid_key = !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !key.starts_with(|c: char| c.is_ascii_digit());
     if !valid_key {
         return Err(format!("field key \"{key}\" must be snake_case ASCII"));
     }
     if RESERVED_KEYS.contains(&key.as_str()) {
-        return Err(format!("field key \"{key}\" is reserved for the visit header"));
+        return Err(format!(
+            "field key \"{key}\" is reserved for the visit header"
+        ));
     }
     if !seen.insert(key.clone()) {
         return Err(format!("field key \"{key}\" is used twice"));
@@ -146,7 +158,9 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
     }
     if let (Some(min), Some(max)) = (field.min, field.max) {
         if min > max {
-            return Err(format!("field \"{key}\": min {min} is greater than max {max}"));
+            return Err(format!(
+                "field \"{key}\": min {min} is greater than max {max}"
+            ));
         }
     }
     if let Some(expr) = &field.relevant {

@@ -52,7 +52,10 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
             }
             '\'' => {
                 let start = i + 1;
-                let end = chars[start..].iter().position(|&c| c == '\'').ok_or("unterminated string")?;
+                let end = chars[start..]
+                    .iter()
+                    .position(|&c| c == '\'')
+                    .ok_or("unterminated string")?;
                 out.push(Token::Str(chars[start..start + end].iter().collect()));
                 i = start + end + 1;
             }
@@ -77,7 +80,9 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
                     i += 1;
                 }
                 let s: String = chars[start..i].iter().collect();
-                out.push(Token::Num(s.parse().map_err(|_| format!("bad number \"{s}\""))?));
+                out.push(Token::Num(
+                    s.parse().map_err(|_| format!("bad number \"{s}\""))?,
+                ));
             }
             c if c.is_ascii_alphabetic() || c == '_' => {
                 let start = i;
@@ -170,10 +175,16 @@ impl Parser {
 }
 
 pub fn parse(src: &str) -> Result<Expr, String> {
-    let mut p = Parser { tokens: tokenize(src)?, pos: 0 };
+    let mut p = Parser {
+        tokens: tokenize(src)?,
+        pos: 0,
+    };
     let expr = p.or()?;
     if p.pos != p.tokens.len() {
-        return Err(format!("unexpected {:?} after the expression", p.tokens[p.pos]));
+        return Err(format!(
+            "unexpected {:?} after the expression",
+            p.tokens[p.pos]
+        ));
     }
     Ok(expr)
 }
@@ -238,20 +249,32 @@ mod tests {
     use serde_json::json;
 
     fn answers(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     #[test]
     fn the_suggested_amount_shows_unless_not_supported() {
         let rule = Some("team_suggestion != 'not_supported'");
-        assert!(is_relevant(rule, &answers(&[("team_suggestion", json!("provincial"))])));
-        assert!(!is_relevant(rule, &answers(&[("team_suggestion", json!("not_supported"))])));
+        assert!(is_relevant(
+            rule,
+            &answers(&[("team_suggestion", json!("provincial"))])
+        ));
+        assert!(!is_relevant(
+            rule,
+            &answers(&[("team_suggestion", json!("not_supported"))])
+        ));
     }
 
     #[test]
     fn numbers_compare_numerically_and_missing_answers_are_false() {
         let rule = Some("workforce >= 10 and not (industry == 'other')");
-        assert!(is_relevant(rule, &answers(&[("workforce", json!(10)), ("industry", json!("processing"))])));
+        assert!(is_relevant(
+            rule,
+            &answers(&[("workforce", json!(10)), ("industry", json!("processing"))])
+        ));
         assert!(!is_relevant(rule, &answers(&[("workforce", json!(9))])));
         assert!(!is_relevant(rule, &answers(&[])));
     }

@@ -4,9 +4,9 @@
 
 /// The form definition types (mirrors the JSON files in `data/forms/`).
 pub mod definition;
-/// Per-answer checks: types, ranges, lengths, choices.
-pub mod rules;
 /// The small expression language of `relevant` (conditional visibility).
 pub mod expr;
+/// Per-answer checks: types, ranges, lengths, choices.
+pub mod rules;
 
 pub use definition::{Choice, Field, FieldType, FormDefinition, Section, Text};

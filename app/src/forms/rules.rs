@@ -118,12 +118,22 @@ fn check_range(field: &Field, n: f64) -> Result<(), ErrorBody> {
     let key = &field.key;
     if let Some(min) = field.min {
         if n < min {
-            return Err(invalid(field, "form.below_min", format!("field \"{key}\" must be at least {min}")).with("min", min));
+            return Err(invalid(
+                field,
+                "form.below_min",
+                format!("field \"{key}\" must be at least {min}"),
+            )
+            .with("min", min));
         }
     }
     if let Some(max) = field.max {
         if n > max {
-            return Err(invalid(field, "form.above_max", format!("field \"{key}\" must be at most {max}")).with("max", max));
+            return Err(invalid(
+                field,
+                "form.above_max",
+                format!("field \"{key}\" must be at most {max}"),
+            )
+            .with("max", max));
         }
     }
     Ok(())
@@ -139,7 +149,20 @@ pub fn parse_iso_date(s: &str) -> Option<(i32, u32, u32)> {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m as usize - 1];
+    let days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ][m as usize - 1];
     (1..=days).contains(&d).then_some((y, m, d))
 }
 
@@ -151,7 +174,9 @@ mod tests {
     fn field(kind: &str, extra: Value) -> Field {
         let mut v = json!({"key": "f", "type": kind, "label": {"vi": "F", "en": "F"},
             "choices": [{"value": "a", "label": {"vi": "A", "en": "A"}}]});
-        v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        v.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         serde_json::from_value(v).unwrap()
     }
 
@@ -159,17 +184,32 @@ mod tests {
     fn an_integer_field_refuses_text_and_out_of_range_numbers() {
         let f = field("integer", json!({"min": 0, "max": 100}));
         assert!(check_value(&f, &json!(25)).is_ok());
-        assert_eq!(check_value(&f, &json!("25")).unwrap_err().code, "form.expected_integer");
-        assert_eq!(check_value(&f, &json!(101)).unwrap_err().code, "form.above_max");
-        assert_eq!(check_value(&f, &json!(-1)).unwrap_err().code, "form.below_min");
-        assert_eq!(check_value(&f, &json!(2.5)).unwrap_err().code, "form.expected_integer");
+        assert_eq!(
+            check_value(&f, &json!("25")).unwrap_err().code,
+            "form.expected_integer"
+        );
+        assert_eq!(
+            check_value(&f, &json!(101)).unwrap_err().code,
+            "form.above_max"
+        );
+        assert_eq!(
+            check_value(&f, &json!(-1)).unwrap_err().code,
+            "form.below_min"
+        );
+        assert_eq!(
+            check_value(&f, &json!(2.5)).unwrap_err().code,
+            "form.expected_integer"
+        );
     }
 
     #[test]
     fn a_text_longer_than_its_limit_is_refused_counting_characters_not_bytes() {
         let f = field("text", json!({"max_length": 3}));
         assert!(check_value(&f, &json!("Lục")).is_ok());
-        assert_eq!(check_value(&f, &json!("Lụcc")).unwrap_err().code, "form.too_long");
+        assert_eq!(
+            check_value(&f, &json!("Lụcc")).unwrap_err().code,
+            "form.too_long"
+        );
     }
 
     #[test]

@@ -10,8 +10,11 @@ use sqlx::any::AnyRow;
 async fn unit_path(tx: &mut Tx, code: &str) -> Result<String, AppError> {
     units::path_of(tx, code).await?.ok_or_else(|| {
         AppError::Invalid(
-            crate::error::ErrorBody::new("unit.unknown", format!("no administrative unit with code {code}"))
-                .with("unit", code.to_string()),
+            crate::error::ErrorBody::new(
+                "unit.unknown",
+                format!("no administrative unit with code {code}"),
+            )
+            .with("unit", code.to_string()),
         )
     })
 }
@@ -104,7 +107,8 @@ fn facility(row: &AnyRow) -> Result<Facility, AppError> {
     })
 }
 
-const PROPOSAL_COLUMNS: &str = "id, year, district_code, facility_id, title, support_kind, requested_amount, status";
+const PROPOSAL_COLUMNS: &str =
+    "id, year, district_code, facility_id, title, support_kind, requested_amount, status";
 
 fn proposal(row: &AnyRow) -> Result<Proposal, AppError> {
     Ok(Proposal {
@@ -123,10 +127,12 @@ pub async fn facility_by_id<'c, E>(exec: E, id: &str) -> Result<Option<Facility>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let row = sqlx::query(&format!("SELECT {FACILITY_COLUMNS} FROM facilities WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(exec)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {FACILITY_COLUMNS} FROM facilities WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(exec)
+    .await?;
     row.as_ref().map(facility).transpose()
 }
 
@@ -134,10 +140,12 @@ pub async fn proposal_by_id<'c, E>(exec: E, id: &str) -> Result<Option<Proposal>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let row = sqlx::query(&format!("SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(exec)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(exec)
+    .await?;
     row.as_ref().map(proposal).transpose()
 }
 
@@ -149,5 +157,7 @@ pub async fn proposal_counts(db: &super::Db, year: i32) -> Result<Vec<(String, i
     .bind(year as i64)
     .fetch_all(&db.pool)
     .await?;
-    rows.iter().map(|r| Ok((col(r, "district_code")?, col(r, "n")?))).collect()
+    rows.iter()
+        .map(|r| Ok((col(r, "district_code")?, col(r, "n")?)))
+        .collect()
 }

@@ -20,7 +20,10 @@ pub async fn append(
     owner_id: Option<&str>,
 ) -> Result<(), AppError> {
     if engine_of(tx) == Engine::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CHANGE_LOG_LOCK).execute(&mut **tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHANGE_LOG_LOCK)
+            .execute(&mut **tx)
+            .await?;
     }
     sqlx::query(
         "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
@@ -37,7 +40,9 @@ pub async fn append(
 
 fn engine_of(tx: &Tx) -> Engine {
     let conn: &sqlx::AnyConnection = tx;
-    if conn.backend_name().eq_ignore_ascii_case("postgresql") || conn.backend_name().eq_ignore_ascii_case("postgres") {
+    if conn.backend_name().eq_ignore_ascii_case("postgresql")
+        || conn.backend_name().eq_ignore_ascii_case("postgres")
+    {
         Engine::Postgres
     } else {
         Engine::Sqlite

@@ -8,7 +8,8 @@ use crate::forms::FormDefinition;
 /// accepted only if identical (loading the default form twice is harmless);
 /// changing a published version is refused, because visits were filled in with it.
 pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
-    form.check().map_err(|m| AppError::Invalid(ErrorBody::new("form.invalid_definition", m)))?;
+    form.check()
+        .map_err(|m| AppError::Invalid(ErrorBody::new("form.invalid_definition", m)))?;
     let json = serde_json::to_string(form).map_err(|e| AppError::Internal(e.to_string()))?;
     let mut tx = db.begin_write().await?;
     let existing = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
@@ -18,19 +19,26 @@ pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
         .await?;
     if let Some(row) = existing {
         let stored: String = col(&row, "definition")?;
-        let stored: FormDefinition = serde_json::from_str(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
+        let stored: FormDefinition =
+            serde_json::from_str(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
         if &stored != form {
             return Err(AppError::Invalid(
                 ErrorBody::new(
                     "form.version_exists",
-                    format!("form {} version {} exists with other content; publish a new version", form.id, form.version),
+                    format!(
+                        "form {} version {} exists with other content; publish a new version",
+                        form.id, form.version
+                    ),
                 )
                 .with("version", form.version),
             ));
         }
         return Ok(false);
     }
-    sqlx::query("UPDATE forms SET is_current = 0 WHERE form_id = $1").bind(&form.id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE forms SET is_current = 0 WHERE form_id = $1")
+        .bind(&form.id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO forms (form_id, version, definition, is_current, created_at) VALUES ($1, $2, $3, 1, $4)")
         .bind(&form.id)
         .bind(form.version as i64)
@@ -38,12 +46,23 @@ pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
         .bind(now_ms())
         .execute(&mut *tx)
         .await?;
-    changes::append(&mut tx, "form", &format!("{}@{}", form.id, form.version), None, None).await?;
+    changes::append(
+        &mut tx,
+        "form",
+        &format!("{}@{}", form.id, form.version),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(true)
 }
 
-pub async fn get(tx: &mut Tx, form_id: &str, version: i64) -> Result<Option<FormDefinition>, AppError> {
+pub async fn get(
+    tx: &mut Tx,
+    form_id: &str,
+    version: i64,
+) -> Result<Option<FormDefinition>, AppError> {
     let row = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
         .bind(form_id)
         .bind(version)
@@ -51,7 +70,8 @@ pub async fn get(tx: &mut Tx, form_id: &str, version: i64) -> Result<Option<Form
         .await?;
     row.map(|r| {
         let s: String = col(&r, "definition")?;
-        serde_json::from_str(&s).map_err(|e| AppError::Internal(format!("stored form is not valid: {e}")))
+        serde_json::from_str(&s)
+            .map_err(|e| AppError::Internal(format!("stored form is not valid: {e}")))
     })
     .transpose()
 }
@@ -61,7 +81,9 @@ pub async fn get_by_key<'c, E>(exec: E, key: &str) -> Result<Option<FormDefiniti
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let Some((id, version)) = key.rsplit_once('@') else { return Ok(None) };
+    let Some((id, version)) = key.rsplit_once('@') else {
+        return Ok(None);
+    };
     let version: i64 = version.parse().unwrap_or(-1);
     let row = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
         .bind(id)
@@ -70,7 +92,8 @@ where
         .await?;
     row.map(|r| {
         let s: String = col(&r, "definition")?;
-        serde_json::from_str(&s).map_err(|e| AppError::Internal(format!("stored form is not valid: {e}")))
+        serde_json::from_str(&s)
+            .map_err(|e| AppError::Internal(format!("stored form is not valid: {e}")))
     })
     .transpose()
 }

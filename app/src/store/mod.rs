@@ -8,24 +8,24 @@
 //! of each engine (or committed offline data) at compile time, and the store
 //! tests run against both engines anyway.
 
+/// Facilities and proposals: the central proposal database.
+pub mod catalog;
+/// The change log that pull pages through.
+pub mod changes;
+/// Versioned form definitions.
+pub mod forms;
+/// Pull: scoped pages of changes after a cursor.
+pub mod pull;
+/// Push: exactly-once application of mutations with field-level merge.
+pub mod push;
+/// Demo and bootstrap data from the files in `data/`.
+pub mod seed;
 /// Administrative units: loading a tree file, listing.
 pub mod units;
 /// Accounts, roles, unit assignments, sessions and devices.
 pub mod users;
-/// Facilities and proposals: the central proposal database.
-pub mod catalog;
-/// Versioned form definitions.
-pub mod forms;
-/// The change log that pull pages through.
-pub mod changes;
-/// Push: exactly-once application of mutations with field-level merge.
-pub mod push;
-/// Pull: scoped pages of changes after a cursor.
-pub mod pull;
 /// Visits as the office reads them.
 pub mod visits;
-/// Demo and bootstrap data from the files in `data/`.
-pub mod seed;
 
 use crate::error::AppError;
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -55,7 +55,8 @@ pub struct Db {
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/postgres");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+    sqlx::migrate!("src/store/migrations/postgres");
 
 impl Db {
     /// Connects to `sqlite://…` or `postgres://…`. SQLite files are created when
@@ -86,7 +87,8 @@ impl Db {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
                         use sqlx::Executor;
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;").await?;
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                            .await?;
                     }
                     Ok(())
                 })
@@ -94,7 +96,9 @@ impl Db {
             .connect(&url)
             .await?;
         if engine == Engine::Sqlite {
-            sqlx::query("PRAGMA journal_mode = WAL").execute(&pool).await?;
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&pool)
+                .await?;
         }
         Ok(Db { pool, engine })
     }
@@ -104,7 +108,10 @@ impl Db {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator.run(&self.pool).await.map_err(|e| AppError::Internal(format!("migration failed: {e}")))
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| AppError::Internal(format!("migration failed: {e}")))
     }
 
     /// Checks the database answers (for `/api/health`).

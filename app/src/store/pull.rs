@@ -7,7 +7,13 @@ use crate::error::AppError;
 use crate::model::{Role, UserInfo};
 use crate::sync::{Change, DeletedRecord, Hlc, PullResponse, PulledRecord};
 
-pub async fn pull(db: &Db, user: &UserInfo, cursor: i64, limit: usize, server_hlc: Hlc) -> Result<PullResponse, AppError> {
+pub async fn pull(
+    db: &Db,
+    user: &UserInfo,
+    cursor: i64,
+    limit: usize,
+    server_hlc: Hlc,
+) -> Result<PullResponse, AppError> {
     let sees_all = user.has(Role::Supervisor) || user.has(Role::Administrator);
     // Unit-scoped rows match when the record's path lies under one of the user's
     // units; own visits match by owner; rows with neither (units, forms) go to all.
@@ -22,29 +28,49 @@ pub async fn pull(db: &Db, user: &UserInfo, cursor: i64, limit: usize, server_hl
                 WHERE uu.user_id = $2 AND c.unit_path LIKE a.path || '%'))))
          ORDER BY c.seq LIMIT $3"
     };
-    let rows = sqlx::query(sql).bind(cursor).bind(&user.id).bind(limit as i64 + 1).fetch_all(&db.pool).await?;
+    let rows = sqlx::query(sql)
+        .bind(cursor)
+        .bind(&user.id)
+        .bind(limit as i64 + 1)
+        .fetch_all(&db.pool)
+        .await?;
     let has_more = rows.len() > limit;
     let mut page: Vec<(i64, String, String)> = Vec::with_capacity(rows.len().min(limit));
     for row in rows.iter().take(limit) {
-        page.push((col(row, "seq")?, col(row, "entity")?, col(row, "record_id")?));
+        page.push((
+            col(row, "seq")?,
+            col(row, "entity")?,
+            col(row, "record_id")?,
+        ));
     }
     let next_cursor = page.last().map(|(seq, _, _)| *seq).unwrap_or(cursor);
     // Keep only the last mention of each record in this page.
     let mut seen = std::collections::HashSet::new();
-    let mut latest: Vec<&(i64, String, String)> = page.iter().rev().filter(|(_, e, id)| seen.insert((e.clone(), id.clone()))).collect();
+    let mut latest: Vec<&(i64, String, String)> = page
+        .iter()
+        .rev()
+        .filter(|(_, e, id)| seen.insert((e.clone(), id.clone())))
+        .collect();
     latest.reverse();
 
     let mut changes = Vec::with_capacity(latest.len());
     for (seq, entity, id) in latest {
         let record = match entity.as_str() {
             "unit" => units::get(&db.pool, id).await?.map(PulledRecord::Unit),
-            "form" => forms::get_by_key(&db.pool, id).await?.map(PulledRecord::Form),
-            "facility" => catalog::facility_by_id(&db.pool, id).await?.map(PulledRecord::Facility),
-            "proposal" => catalog::proposal_by_id(&db.pool, id).await?.map(PulledRecord::Proposal),
+            "form" => forms::get_by_key(&db.pool, id)
+                .await?
+                .map(PulledRecord::Form),
+            "facility" => catalog::facility_by_id(&db.pool, id)
+                .await?
+                .map(PulledRecord::Facility),
+            "proposal" => catalog::proposal_by_id(&db.pool, id)
+                .await?
+                .map(PulledRecord::Proposal),
             "visit" => match visits::record(&db.pool, id).await? {
-                Some((_, true)) | None => {
-                    Some(PulledRecord::Deleted(DeletedRecord { entity: entity.clone(), id: id.clone() }))
-                }
+                Some((_, true)) | None => Some(PulledRecord::Deleted(DeletedRecord {
+                    entity: entity.clone(),
+                    id: id.clone(),
+                })),
                 Some((v, false)) => Some(PulledRecord::Visit(v)),
             },
             _ => None,
@@ -53,5 +79,10 @@ pub async fn pull(db: &Db, user: &UserInfo, cursor: i64, limit: usize, server_hl
             changes.push(Change { seq: *seq, record });
         }
     }
-    Ok(PullResponse { changes, cursor: next_cursor, has_more, server_hlc })
+    Ok(PullResponse {
+        changes,
+        cursor: next_cursor,
+        has_more,
+        server_hlc,
+    })
 }

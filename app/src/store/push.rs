@@ -7,7 +7,10 @@ use super::{changes, col, now_ms, users, Db, Engine, Tx};
 use crate::error::{AppError, ErrorBody};
 use crate::forms::{definition::RESERVED_KEYS, rules};
 use crate::model::{Role, UserInfo};
-use crate::sync::{hlc::MAX_FUTURE_SKEW_MS, Entity, Hlc, Mutation, MutationKind, MutationResult, PushRequest, PushResponse};
+use crate::sync::{
+    hlc::MAX_FUTURE_SKEW_MS, Entity, Hlc, Mutation, MutationKind, MutationResult, PushRequest,
+    PushResponse,
+};
 use crate::sync::{MAX_BATCH, MUTATION_SCHEMA_VERSION};
 use serde_json::Value;
 use std::sync::Mutex;
@@ -38,9 +41,17 @@ impl ServerClock {
     }
 }
 
-pub async fn push(db: &Db, clock: &ServerClock, user: &UserInfo, req: &PushRequest) -> Result<PushResponse, AppError> {
+pub async fn push(
+    db: &Db,
+    clock: &ServerClock,
+    user: &UserInfo,
+    req: &PushRequest,
+) -> Result<PushResponse, AppError> {
     if req.schema_version + 1 < MUTATION_SCHEMA_VERSION {
-        return Err(AppError::SchemaTooOld { got: req.schema_version, min: MUTATION_SCHEMA_VERSION - 1 });
+        return Err(AppError::SchemaTooOld {
+            got: req.schema_version,
+            min: MUTATION_SCHEMA_VERSION - 1,
+        });
     }
     if req.schema_version > MUTATION_SCHEMA_VERSION {
         return Err(AppError::BadRequest(format!(
@@ -49,13 +60,24 @@ pub async fn push(db: &Db, clock: &ServerClock, user: &UserInfo, req: &PushReque
         )));
     }
     if req.mutations.len() > MAX_BATCH {
-        return Err(AppError::TooLarge { what: "mutations in one push", limit: MAX_BATCH });
+        return Err(AppError::TooLarge {
+            what: "mutations in one push",
+            limit: MAX_BATCH,
+        });
     }
     let device_id = req.device_id.to_string();
     let device = users::device(db, &device_id).await?;
     match device {
-        None => return Err(AppError::Forbidden("unknown device; log in on this phone first".into())),
-        Some(d) if d.user_id != user.id => return Err(AppError::Forbidden("this device belongs to another user".into())),
+        None => {
+            return Err(AppError::Forbidden(
+                "unknown device; log in on this phone first".into(),
+            ))
+        }
+        Some(d) if d.user_id != user.id => {
+            return Err(AppError::Forbidden(
+                "this device belongs to another user".into(),
+            ))
+        }
         Some(d) if d.revoked => return Err(AppError::Forbidden("this device was revoked".into())),
         Some(_) => {}
     }
@@ -69,24 +91,36 @@ pub async fn push(db: &Db, clock: &ServerClock, user: &UserInfo, req: &PushReque
         // Row lock: two pushes of one device serialise here.
         Engine::Postgres => "SELECT last_seq FROM devices WHERE device_id = $1 FOR UPDATE",
     };
-    let row = sqlx::query(lock).bind(&device_id).fetch_one(&mut *tx).await?;
+    let row = sqlx::query(lock)
+        .bind(&device_id)
+        .fetch_one(&mut *tx)
+        .await?;
     let mut last_seq: i64 = col(&row, "last_seq")?;
     let mut results = Vec::with_capacity(mutations.len());
     for m in mutations {
         if m.seq <= last_seq {
-            results.push(MutationResult::Duplicate { seq: m.seq, mutation_id: m.mutation_id });
+            results.push(MutationResult::Duplicate {
+                seq: m.seq,
+                mutation_id: m.mutation_id,
+            });
             continue;
         }
         if m.seq != last_seq + 1 {
             tx.rollback().await?;
-            return Err(AppError::SeqGap { expected: last_seq + 1, got: m.seq });
+            return Err(AppError::SeqGap {
+                expected: last_seq + 1,
+                got: m.seq,
+            });
         }
         let seen = sqlx::query("SELECT 1 AS one FROM mutations WHERE mutation_id = $1")
             .bind(m.mutation_id.to_string())
             .fetch_optional(&mut *tx)
             .await?;
         if seen.is_some() {
-            results.push(MutationResult::Duplicate { seq: m.seq, mutation_id: m.mutation_id });
+            results.push(MutationResult::Duplicate {
+                seq: m.seq,
+                mutation_id: m.mutation_id,
+            });
             last_seq = m.seq;
             continue;
         }
@@ -100,7 +134,10 @@ pub async fn push(db: &Db, clock: &ServerClock, user: &UserInfo, req: &PushReque
         };
         let (status, error) = match &outcome {
             Ok(()) => ("applied", None),
-            Err(body) => ("refused", Some(serde_json::to_string(body).unwrap_or_default())),
+            Err(body) => (
+                "refused",
+                Some(serde_json::to_string(body).unwrap_or_default()),
+            ),
         };
         sqlx::query(
             "INSERT INTO mutations (mutation_id, device_id, seq, entity, record_id, kind, fields, hlc, original_hlc,
@@ -126,8 +163,15 @@ pub async fn push(db: &Db, clock: &ServerClock, user: &UserInfo, req: &PushReque
         .execute(&mut *tx)
         .await?;
         results.push(match outcome {
-            Ok(()) => MutationResult::Applied { seq: m.seq, mutation_id: m.mutation_id },
-            Err(error) => MutationResult::Refused { seq: m.seq, mutation_id: m.mutation_id, error },
+            Ok(()) => MutationResult::Applied {
+                seq: m.seq,
+                mutation_id: m.mutation_id,
+            },
+            Err(error) => MutationResult::Refused {
+                seq: m.seq,
+                mutation_id: m.mutation_id,
+                error,
+            },
         });
         last_seq = m.seq;
     }
@@ -138,7 +182,11 @@ pub async fn push(db: &Db, clock: &ServerClock, user: &UserInfo, req: &PushReque
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(PushResponse { results, last_seq, server_hlc: clock.now() })
+    Ok(PushResponse {
+        results,
+        last_seq,
+        server_hlc: clock.now(),
+    })
 }
 
 /// What validation found out about the visit, so `apply` need not ask again.
@@ -183,70 +231,134 @@ async fn in_scope(tx: &mut Tx, user: &UserInfo, path: &str) -> Result<bool, AppE
 
 /// Checks one mutation. `Ok(Err(body))` is a refusal (stored, queue moves on);
 /// `Err` is a failure of ours and aborts the batch.
-async fn validate(tx: &mut Tx, user: &UserInfo, m: &Mutation) -> Result<Result<Plan, ErrorBody>, AppError> {
+async fn validate(
+    tx: &mut Tx,
+    user: &UserInfo,
+    m: &Mutation,
+) -> Result<Result<Plan, ErrorBody>, AppError> {
     match m.entity {
         Entity::Visit => validate_visit(tx, user, m).await,
     }
 }
 
-async fn validate_visit(tx: &mut Tx, user: &UserInfo, m: &Mutation) -> Result<Result<Plan, ErrorBody>, AppError> {
+async fn validate_visit(
+    tx: &mut Tx,
+    user: &UserInfo,
+    m: &Mutation,
+) -> Result<Result<Plan, ErrorBody>, AppError> {
     let id = m.record_id.to_string();
-    let existing = sqlx::query("SELECT owner_id, form_id, form_version, unit_path, deleted_at FROM visits WHERE id = $1")
-        .bind(&id)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let existing = sqlx::query(
+        "SELECT owner_id, form_id, form_version, unit_path, deleted_at FROM visits WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&mut **tx)
+    .await?;
     let (form_id, form_version, create, unit_path) = match existing {
         Some(row) => {
             let owner: String = col(&row, "owner_id")?;
             if owner != user.id {
-                return Ok(Err(refuse("visit.not_yours", "this visit belongs to another inspector")));
+                return Ok(Err(refuse(
+                    "visit.not_yours",
+                    "this visit belongs to another inspector",
+                )));
             }
             if col::<Option<i64>>(&row, "deleted_at")?.is_some() {
                 return Ok(Err(refuse("visit.deleted", "this visit was deleted")));
             }
             let form_id: String = col(&row, "form_id")?;
             let form_version: i64 = col(&row, "form_version")?;
-            for (key, stored) in [("form_id", Value::from(form_id.clone())), ("form_version", Value::from(form_version))] {
+            for (key, stored) in [
+                ("form_id", Value::from(form_id.clone())),
+                ("form_version", Value::from(form_version)),
+            ] {
                 if let Some(sent) = m.fields.get(key) {
                     if *sent != stored {
-                        return Ok(Err(refuse("visit.header_immutable", format!("{key} of a visit cannot change"))
-                            .with("field", key)));
+                        return Ok(Err(refuse(
+                            "visit.header_immutable",
+                            format!("{key} of a visit cannot change"),
+                        )
+                        .with("field", key)));
                     }
                 }
             }
-            (form_id, form_version, None, col::<Option<String>>(&row, "unit_path")?)
+            (
+                form_id,
+                form_version,
+                None,
+                col::<Option<String>>(&row, "unit_path")?,
+            )
         }
         None => {
             if m.kind == MutationKind::Delete {
-                return Ok(Err(refuse("visit.unknown", "there is no such visit to delete")));
+                return Ok(Err(refuse(
+                    "visit.unknown",
+                    "there is no such visit to delete",
+                )));
             }
             let Some(form_id) = m.fields.get("form_id").and_then(Value::as_str) else {
-                return Ok(Err(refuse("visit.header_missing", "a new visit needs form_id and form_version").with("field", "form_id")));
+                return Ok(Err(refuse(
+                    "visit.header_missing",
+                    "a new visit needs form_id and form_version",
+                )
+                .with("field", "form_id")));
             };
             let Some(form_version) = m.fields.get("form_version").and_then(Value::as_i64) else {
-                return Ok(Err(refuse("visit.header_missing", "a new visit needs form_id and form_version").with("field", "form_version")));
+                return Ok(Err(refuse(
+                    "visit.header_missing",
+                    "a new visit needs form_id and form_version",
+                )
+                .with("field", "form_version")));
             };
-            let proposal_id = m.fields.get("proposal_id").and_then(Value::as_str).map(str::to_string);
-            let mut facility_id = m.fields.get("facility_id").and_then(Value::as_str).map(str::to_string);
+            let proposal_id = m
+                .fields
+                .get("proposal_id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            let mut facility_id = m
+                .fields
+                .get("facility_id")
+                .and_then(Value::as_str)
+                .map(str::to_string);
             let district_code = if let Some(pid) = &proposal_id {
                 let Some(p) = super::catalog::proposal_by_id(&mut **tx, pid).await? else {
-                    return Ok(Err(refuse("visit.unknown_proposal", format!("no proposal {pid}")).with("field", "proposal_id")));
+                    return Ok(Err(refuse(
+                        "visit.unknown_proposal",
+                        format!("no proposal {pid}"),
+                    )
+                    .with("field", "proposal_id")));
                 };
                 facility_id.get_or_insert(p.facility_id.clone());
                 p.district_code
             } else if let Some(fid) = &facility_id {
                 let Some(f) = super::catalog::facility_by_id(&mut **tx, fid).await? else {
-                    return Ok(Err(refuse("visit.unknown_facility", format!("no facility {fid}")).with("field", "facility_id")));
+                    return Ok(Err(refuse(
+                        "visit.unknown_facility",
+                        format!("no facility {fid}"),
+                    )
+                    .with("field", "facility_id")));
                 };
                 f.district_code
             } else {
-                return Ok(Err(refuse("visit.header_missing", "a new visit needs a proposal_id or a facility_id").with("field", "proposal_id")));
+                return Ok(Err(refuse(
+                    "visit.header_missing",
+                    "a new visit needs a proposal_id or a facility_id",
+                )
+                .with("field", "proposal_id")));
             };
-            let path = super::units::path_of(tx, &district_code).await?.unwrap_or_default();
+            let path = super::units::path_of(tx, &district_code)
+                .await?
+                .unwrap_or_default();
             if !in_scope(tx, user, &path).await? {
-                return Ok(Err(refuse("visit.out_of_scope", "this proposal is outside your districts")));
+                return Ok(Err(refuse(
+                    "visit.out_of_scope",
+                    "this proposal is outside your districts",
+                )));
             }
-            let created_at = m.fields.get("started_at").and_then(Value::as_i64).unwrap_or(m.hlc.ms);
+            let created_at = m
+                .fields
+                .get("started_at")
+                .and_then(Value::as_i64)
+                .unwrap_or(m.hlc.ms);
             let create = NewVisit {
                 form_id: form_id.to_string(),
                 form_version,
@@ -259,7 +371,10 @@ async fn validate_visit(tx: &mut Tx, user: &UserInfo, m: &Mutation) -> Result<Re
         }
     };
     let Some(form) = super::forms::get(tx, &form_id, form_version).await? else {
-        return Ok(Err(refuse("visit.unknown_form", format!("no form {form_id} version {form_version}"))));
+        return Ok(Err(refuse(
+            "visit.unknown_form",
+            format!("no form {form_id} version {form_version}"),
+        )));
     };
     let mut answers = Vec::new();
     for (key, value) in &m.fields {
@@ -267,18 +382,32 @@ async fn validate_visit(tx: &mut Tx, user: &UserInfo, m: &Mutation) -> Result<Re
             continue;
         }
         let Some(field) = form.field(key) else {
-            return Ok(Err(refuse("form.unknown_field", format!("form {form_id} v{form_version} has no field \"{key}\""))
-                .with("field", key.clone())));
+            return Ok(Err(refuse(
+                "form.unknown_field",
+                format!("form {form_id} v{form_version} has no field \"{key}\""),
+            )
+            .with("field", key.clone())));
         };
         if let Err(body) = rules::check_value(field, value) {
             return Ok(Err(body));
         }
         answers.push((key.clone(), value.clone()));
     }
-    Ok(Ok(Plan { create, unit_path, answers }))
+    Ok(Ok(Plan {
+        create,
+        unit_path,
+        answers,
+    }))
 }
 
-async fn apply(tx: &mut Tx, user: &UserInfo, device_id: &str, m: &Mutation, hlc: Hlc, plan: Plan) -> Result<(), AppError> {
+async fn apply(
+    tx: &mut Tx,
+    user: &UserInfo,
+    device_id: &str,
+    m: &Mutation,
+    hlc: Hlc,
+    plan: Plan,
+) -> Result<(), AppError> {
     let id = m.record_id.to_string();
     if let Some(v) = &plan.create {
         sqlx::query(
@@ -301,7 +430,11 @@ async fn apply(tx: &mut Tx, user: &UserInfo, device_id: &str, m: &Mutation, hlc:
         .await?;
     }
     if m.kind == MutationKind::Delete {
-        sqlx::query("UPDATE visits SET deleted_at = $1 WHERE id = $2").bind(now_ms()).bind(&id).execute(&mut **tx).await?;
+        sqlx::query("UPDATE visits SET deleted_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
     }
     for (field, value) in &plan.answers {
         merge_field(tx, "visit", &id, field, value, m, hlc, device_id).await?;
@@ -349,12 +482,27 @@ async fn merge_field(
     let stored_device: String = col(&stored, "device_id")?;
     let stored_value: String = col(&stored, "value")?;
     let concurrent = m.base_version < version;
-    let incoming_wins = !concurrent || (hlc.encode(), device_id) > (stored_hlc.clone(), stored_device.as_str());
+    let incoming_wins =
+        !concurrent || (hlc.encode(), device_id) > (stored_hlc.clone(), stored_device.as_str());
     if concurrent {
         let (winner, loser) = if incoming_wins {
-            ((value_json.clone(), hlc.encode(), device_id.to_string()), (stored_value.clone(), stored_hlc.clone(), stored_device.clone()))
+            (
+                (value_json.clone(), hlc.encode(), device_id.to_string()),
+                (
+                    stored_value.clone(),
+                    stored_hlc.clone(),
+                    stored_device.clone(),
+                ),
+            )
         } else {
-            ((stored_value.clone(), stored_hlc.clone(), stored_device.clone()), (value_json.clone(), hlc.encode(), device_id.to_string()))
+            (
+                (
+                    stored_value.clone(),
+                    stored_hlc.clone(),
+                    stored_device.clone(),
+                ),
+                (value_json.clone(), hlc.encode(), device_id.to_string()),
+            )
         };
         if winner.0 != loser.0 {
             sqlx::query(

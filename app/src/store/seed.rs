@@ -46,7 +46,11 @@ fn parse<T: serde::de::DeserializeOwned>(what: &str, src: &str) -> Result<T, App
 /// Loads the administrative units and the default form.
 pub async fn bootstrap(db: &Db) -> Result<(), AppError> {
     if units::count(db).await? == 0 {
-        units::load_tree(db, &parse("data/units/bac-giang-2020.json", UNITS_BAC_GIANG_2020)?).await?;
+        units::load_tree(
+            db,
+            &parse("data/units/bac-giang-2020.json", UNITS_BAC_GIANG_2020)?,
+        )
+        .await?;
     }
     let form: FormDefinition = parse("data/forms/khuyen-cong-v1.json", DEFAULT_FORM)?;
     forms::publish(db, &form).await?;

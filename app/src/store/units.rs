@@ -21,15 +21,20 @@ impl UnitTreeFile {
     /// Each unit's path from the root ("24/213/07210/"), refusing unknown parents
     /// and cycles with the offending code in the message.
     pub fn paths(&self) -> Result<HashMap<String, String>, AppError> {
-        let parents: HashMap<&str, Option<&str>> =
-            self.units.iter().map(|u| (u.code.as_str(), u.parent.as_deref())).collect();
+        let parents: HashMap<&str, Option<&str>> = self
+            .units
+            .iter()
+            .map(|u| (u.code.as_str(), u.parent.as_deref()))
+            .collect();
         let mut out = HashMap::new();
         for unit in &self.units {
             let mut chain = vec![unit.code.as_str()];
             let mut cursor = unit.parent.as_deref();
             while let Some(code) = cursor {
                 if chain.contains(&code) || chain.len() > 16 {
-                    return Err(AppError::Internal(format!("unit tree has a cycle at {code}")));
+                    return Err(AppError::Internal(format!(
+                        "unit tree has a cycle at {code}"
+                    )));
                 }
                 chain.push(code);
                 cursor = *parents.get(code).ok_or_else(|| {
@@ -37,7 +42,10 @@ impl UnitTreeFile {
                 })?;
             }
             chain.reverse();
-            out.insert(unit.code.clone(), chain.iter().map(|c| format!("{c}/")).collect());
+            out.insert(
+                unit.code.clone(),
+                chain.iter().map(|c| format!("{c}/")).collect(),
+            );
         }
         Ok(out)
     }
@@ -57,7 +65,12 @@ pub async fn load_tree(db: &Db, file: &UnitTreeFile) -> Result<usize, AppError> 
     Ok(units.len())
 }
 
-async fn upsert(tx: &mut Tx, file: &UnitTreeFile, unit: &AdminUnit, path: &str) -> Result<(), AppError> {
+async fn upsert(
+    tx: &mut Tx,
+    file: &UnitTreeFile,
+    unit: &AdminUnit,
+    path: &str,
+) -> Result<(), AppError> {
     sqlx::query(
         "INSERT INTO admin_units (code, name, kind, level, parent_code, path, tree, effective_from, effective_to, search)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -82,7 +95,9 @@ async fn upsert(tx: &mut Tx, file: &UnitTreeFile, unit: &AdminUnit, path: &str) 
 }
 
 pub async fn count(db: &Db) -> Result<i64, AppError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM admin_units").fetch_one(&db.pool).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM admin_units")
+        .fetch_one(&db.pool)
+        .await?;
     col(&row, "n")
 }
 
@@ -92,7 +107,8 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<AdminUnit, AppError> {
         code: col(row, "code")?,
         name: col(row, "name")?,
         kind: col(row, "kind")?,
-        level: UnitLevel::parse(&level).ok_or_else(|| AppError::Internal(format!("bad level {level}")))?,
+        level: UnitLevel::parse(&level)
+            .ok_or_else(|| AppError::Internal(format!("bad level {level}")))?,
         parent: col(row, "parent_code")?,
     })
 }
@@ -101,22 +117,27 @@ pub async fn get<'c, E>(exec: E, code: &str) -> Result<Option<AdminUnit>, AppErr
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let row = sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units WHERE code = $1")
-        .bind(code)
-        .fetch_optional(exec)
-        .await?;
+    let row =
+        sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units WHERE code = $1")
+            .bind(code)
+            .fetch_optional(exec)
+            .await?;
     row.as_ref().map(from_row).transpose()
 }
 
 pub async fn list(db: &Db) -> Result<Vec<AdminUnit>, AppError> {
-    let rows = sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units ORDER BY path")
-        .fetch_all(&db.pool)
-        .await?;
+    let rows =
+        sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units ORDER BY path")
+            .fetch_all(&db.pool)
+            .await?;
     rows.iter().map(from_row).collect()
 }
 
 /// The path of a unit, for scoping records that belong to it.
 pub async fn path_of(tx: &mut Tx, code: &str) -> Result<Option<String>, AppError> {
-    let row = sqlx::query("SELECT path FROM admin_units WHERE code = $1").bind(code).fetch_optional(&mut **tx).await?;
+    let row = sqlx::query("SELECT path FROM admin_units WHERE code = $1")
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?;
     row.as_ref().map(|r| col(r, "path")).transpose()
 }

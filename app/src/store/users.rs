@@ -11,8 +11,10 @@ pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     use argon2::password_hash::{PasswordHasher, SaltString};
     let mut salt_bytes = [0u8; 16];
-    getrandom::fill(&mut salt_bytes).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| AppError::Internal(e.to_string()))?;
+    getrandom::fill(&mut salt_bytes)
+        .map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt_bytes).map_err(|e| AppError::Internal(e.to_string()))?;
     argon2::Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -22,7 +24,11 @@ pub fn hash_password(password: &str) -> Result<String, AppError> {
 pub fn verify_password(password: &str, hash: &str) -> bool {
     use argon2::password_hash::{PasswordHash, PasswordVerifier};
     PasswordHash::new(hash)
-        .map(|parsed| argon2::Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            argon2::Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -63,10 +69,14 @@ pub async fn create(db: &Db, user: NewUser<'_>) -> Result<String, AppError> {
     let hash = hash_password(user.password)?;
     let id = uuid::Uuid::now_v7().to_string();
     let mut tx = db.begin_write().await?;
-    let exists = sqlx::query("SELECT id FROM users WHERE username = $1").bind(&username).fetch_optional(&mut *tx).await?;
+    let exists = sqlx::query("SELECT id FROM users WHERE username = $1")
+        .bind(&username)
+        .fetch_optional(&mut *tx)
+        .await?;
     if exists.is_some() {
         return Err(AppError::Invalid(
-            crate::error::ErrorBody::new("user.exists", format!("user {username} already exists")).with("username", username),
+            crate::error::ErrorBody::new("user.exists", format!("user {username} already exists"))
+                .with("username", username),
         ));
     }
     sqlx::query("INSERT INTO users (id, username, display_name, password_hash, active, created_at) VALUES ($1, $2, $3, $4, 1, $5)")
@@ -87,8 +97,11 @@ pub async fn create(db: &Db, user: NewUser<'_>) -> Result<String, AppError> {
     for unit in user.units {
         if super::units::path_of(&mut tx, unit).await?.is_none() {
             return Err(AppError::Invalid(
-                crate::error::ErrorBody::new("user.unknown_unit", format!("no administrative unit with code {unit}"))
-                    .with("unit", unit.clone()),
+                crate::error::ErrorBody::new(
+                    "user.unknown_unit",
+                    format!("no administrative unit with code {unit}"),
+                )
+                .with("unit", unit.clone()),
             ));
         }
         sqlx::query("INSERT INTO user_units (user_id, unit_code) VALUES ($1, $2)")
@@ -102,7 +115,9 @@ pub async fn create(db: &Db, user: NewUser<'_>) -> Result<String, AppError> {
 }
 
 pub async fn count(db: &Db) -> Result<i64, AppError> {
-    let row = sqlx::query("SELECT COUNT(*) AS n FROM users").fetch_one(&db.pool).await?;
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM users")
+        .fetch_one(&db.pool)
+        .await?;
     col(&row, "n")
 }
 
@@ -115,23 +130,32 @@ async fn load_info(db: &Db, row: &AnyRow) -> Result<UserInfo, AppError> {
         .iter()
         .filter_map(|r| col::<String>(r, "role").ok().and_then(|s| Role::parse(&s)))
         .collect();
-    let units = sqlx::query("SELECT unit_code FROM user_units WHERE user_id = $1 ORDER BY unit_code")
-        .bind(&id)
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| col(r, "unit_code"))
-        .collect::<Result<_, _>>()?;
-    Ok(UserInfo { id, username: col(row, "username")?, display_name: col(row, "display_name")?, roles, units })
+    let units =
+        sqlx::query("SELECT unit_code FROM user_units WHERE user_id = $1 ORDER BY unit_code")
+            .bind(&id)
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| col(r, "unit_code"))
+            .collect::<Result<_, _>>()?;
+    Ok(UserInfo {
+        id,
+        username: col(row, "username")?,
+        display_name: col(row, "display_name")?,
+        roles,
+        units,
+    })
 }
 
 /// Checks a username and password. Unknown user and wrong password give the same
 /// error after the same work.
 pub async fn authenticate(db: &Db, username: &str, password: &str) -> Result<UserInfo, AppError> {
-    let row = sqlx::query("SELECT id, username, display_name, password_hash, active FROM users WHERE username = $1")
-        .bind(username.trim().to_lowercase())
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, username, display_name, password_hash, active FROM users WHERE username = $1",
+    )
+    .bind(username.trim().to_lowercase())
+    .fetch_optional(&db.pool)
+    .await?;
     let Some(row) = row else {
         let _ = verify_password(password, decoy_hash());
         return Err(AppError::BadCredentials);
@@ -165,7 +189,9 @@ pub async fn bind_device(db: &Db, user_id: &str, device_id: &str) -> Result<(), 
             let owner: String = col(&row, "user_id")?;
             let revoked: Option<i64> = col(&row, "revoked_at")?;
             if owner != user_id {
-                return Err(AppError::Forbidden("this device belongs to another user".into()));
+                return Err(AppError::Forbidden(
+                    "this device belongs to another user".into(),
+                ));
             }
             if revoked.is_some() {
                 return Err(AppError::Forbidden("this device was revoked".into()));
@@ -209,7 +235,11 @@ fn token_hash(token: &str) -> String {
 }
 
 /// Opens a session and returns the token for the cookie.
-pub async fn open_session(db: &Db, user_id: &str, device_id: Option<&str>) -> Result<String, AppError> {
+pub async fn open_session(
+    db: &Db,
+    user_id: &str,
+    device_id: Option<&str>,
+) -> Result<String, AppError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
     let token = hex::encode(bytes);
@@ -251,6 +281,9 @@ pub async fn session_user(db: &Db, token: &str) -> Result<Option<UserInfo>, AppE
 }
 
 pub async fn close_session(db: &Db, token: &str) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(token_hash(token)).execute(&db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }

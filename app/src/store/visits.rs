@@ -21,14 +21,19 @@ where
     let Some(row) = row else { return Ok(None) };
     let mut answers = BTreeMap::new();
     let mut versions = BTreeMap::new();
-    let fields = sqlx::query("SELECT field, value, version FROM field_values WHERE entity = 'visit' AND record_id = $1")
-        .bind(id)
-        .fetch_all(exec)
-        .await?;
+    let fields = sqlx::query(
+        "SELECT field, value, version FROM field_values WHERE entity = 'visit' AND record_id = $1",
+    )
+    .bind(id)
+    .fetch_all(exec)
+    .await?;
     for f in fields {
         let key: String = col(&f, "field")?;
         let value: String = col(&f, "value")?;
-        answers.insert(key.clone(), serde_json::from_str(&value).unwrap_or(serde_json::Value::Null));
+        answers.insert(
+            key.clone(),
+            serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+        );
         versions.insert(key, col::<i64>(&f, "version")?);
     }
     let state: String = col(&row, "review_state")?;
@@ -45,7 +50,10 @@ where
         created_at_ms: col(&row, "created_at")?,
         received_at_ms: col(&row, "received_at")?,
     };
-    Ok(Some((visit, col::<Option<i64>>(&row, "deleted_at")?.is_some())))
+    Ok(Some((
+        visit,
+        col::<Option<i64>>(&row, "deleted_at")?.is_some(),
+    )))
 }
 
 /// The supervisor's list, newest first.
@@ -86,15 +94,28 @@ pub async fn list_for_review(db: &Db, limit: i64) -> Result<Vec<VisitSummary>, A
 }
 
 pub async fn inspector_name(db: &Db, user_id: &str) -> Result<String, AppError> {
-    let row = sqlx::query("SELECT display_name FROM users WHERE id = $1").bind(user_id).fetch_optional(&db.pool).await?;
-    row.map(|r| col(&r, "display_name")).transpose().map(Option::unwrap_or_default)
+    let row = sqlx::query("SELECT display_name FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.map(|r| col(&r, "display_name"))
+        .transpose()
+        .map(Option::unwrap_or_default)
 }
 
 /// Counts for assertions and health: visits, field values, mutations, change log rows.
 pub async fn table_counts(db: &Db) -> Result<BTreeMap<&'static str, i64>, AppError> {
     let mut out = BTreeMap::new();
-    for table in ["visits", "field_values", "mutations", "change_log", "conflicts"] {
-        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}")).fetch_one(&db.pool).await?;
+    for table in [
+        "visits",
+        "field_values",
+        "mutations",
+        "change_log",
+        "conflicts",
+    ] {
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&db.pool)
+            .await?;
         out.insert(table, col(&row, "n")?);
     }
     Ok(out)

@@ -57,7 +57,10 @@ impl Hlc {
         if ms.len() != 15 || counter.len() != 6 {
             return None;
         }
-        Some(Hlc { ms: ms.parse().ok()?, counter: counter.parse().ok()? })
+        Some(Hlc {
+            ms: ms.parse().ok()?,
+            counter: counter.parse().ok()?,
+        })
     }
 }
 
@@ -76,7 +79,8 @@ impl Serialize for Hlc {
 impl<'de> Deserialize<'de> for Hlc {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Hlc::decode(&s).ok_or_else(|| serde::de::Error::custom("hlc must look like 000001577000000000-000000"))
+        Hlc::decode(&s)
+            .ok_or_else(|| serde::de::Error::custom("hlc must look like 000001577000000000-000000"))
     }
 }
 

@@ -68,11 +68,21 @@ pub struct PushRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum MutationResult {
-    Applied { seq: i64, mutation_id: uuid::Uuid },
+    Applied {
+        seq: i64,
+        mutation_id: uuid::Uuid,
+    },
     /// Seen before (seq at or below the device's last_seq): nothing done again.
-    Duplicate { seq: i64, mutation_id: uuid::Uuid },
+    Duplicate {
+        seq: i64,
+        mutation_id: uuid::Uuid,
+    },
     /// Failed validation: stored with the reason, and the queue moves on.
-    Refused { seq: i64, mutation_id: uuid::Uuid, error: crate::error::ErrorBody },
+    Refused {
+        seq: i64,
+        mutation_id: uuid::Uuid,
+        error: crate::error::ErrorBody,
+    },
 }
 
 impl MutationResult {

@@ -16,8 +16,14 @@ pub fn parse_input(kind: FieldType, raw: &str) -> Option<Value> {
     }
     Some(match kind {
         FieldType::Integer | FieldType::Money => {
-            let digits: String = trimmed.chars().filter(|c| !matches!(c, '.' | ' ' | '₫' | '\u{a0}')).collect();
-            digits.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::from(trimmed))
+            let digits: String = trimmed
+                .chars()
+                .filter(|c| !matches!(c, '.' | ' ' | '₫' | '\u{a0}'))
+                .collect();
+            digits
+                .parse::<i64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::from(trimmed))
         }
         FieldType::Decimal => trimmed
             .replace(',', ".")
@@ -203,7 +209,10 @@ pub fn FieldInput(
             </label>
         }
     });
-    let hint_view = (kind != FieldType::Note).then(|| field.hint.clone()).flatten().map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> });
+    let hint_view = (kind != FieldType::Note)
+        .then(|| field.hint.clone())
+        .flatten()
+        .map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> });
     // Money is typed as digits; the amount is echoed as people read it (12.500.000 ₫).
     let money_view = (kind == FieldType::Money).then(|| {
         view! {
@@ -231,14 +240,26 @@ mod tests {
 
     #[test]
     fn money_may_be_typed_with_thousands_dots() {
-        assert_eq!(parse_input(FieldType::Money, "12.500.000"), Some(Value::from(12_500_000)));
-        assert_eq!(parse_input(FieldType::Integer, " 25 "), Some(Value::from(25)));
-        assert_eq!(parse_input(FieldType::Integer, "abc"), Some(Value::from("abc")));
+        assert_eq!(
+            parse_input(FieldType::Money, "12.500.000"),
+            Some(Value::from(12_500_000))
+        );
+        assert_eq!(
+            parse_input(FieldType::Integer, " 25 "),
+            Some(Value::from(25))
+        );
+        assert_eq!(
+            parse_input(FieldType::Integer, "abc"),
+            Some(Value::from("abc"))
+        );
         assert_eq!(parse_input(FieldType::Integer, "  "), None);
     }
 
     #[test]
     fn decimals_accept_a_comma() {
-        assert_eq!(parse_input(FieldType::Decimal, "2,5"), Some(serde_json::json!(2.5)));
+        assert_eq!(
+            parse_input(FieldType::Decimal, "2,5"),
+            Some(serde_json::json!(2.5))
+        );
     }
 }

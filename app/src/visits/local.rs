@@ -65,7 +65,15 @@ pub struct LocalVisit {
 }
 
 impl LocalVisit {
-    pub fn new(id: String, form_id: String, form_version: i32, proposal_id: Option<String>, facility_id: Option<String>, owner: String, now_ms: i64) -> Self {
+    pub fn new(
+        id: String,
+        form_id: String,
+        form_version: i32,
+        proposal_id: Option<String>,
+        facility_id: Option<String>,
+        owner: String,
+        now_ms: i64,
+    ) -> Self {
         Self {
             id,
             form_id,
@@ -115,7 +123,13 @@ pub fn outbox_key(device_id: &str, seq: i64) -> String {
 /// the visit header), numbered from `next_seq`. Returns the mutations and the
 /// updated visit; the caller writes both and the new seq counter in ONE
 /// transaction, so a crash leaves either all of it or none.
-pub fn save(visit: &LocalVisit, device_id: &str, next_seq: i64, clock: &mut Hlc, now_ms: i64) -> (LocalVisit, Vec<OutboxEntry>) {
+pub fn save(
+    visit: &LocalVisit,
+    device_id: &str,
+    next_seq: i64,
+    clock: &mut Hlc,
+    now_ms: i64,
+) -> (LocalVisit, Vec<OutboxEntry>) {
     let mut out = Vec::new();
     let mut seq = next_seq;
     let mut header_fields = BTreeMap::new();
@@ -182,7 +196,12 @@ pub fn save(visit: &LocalVisit, device_id: &str, next_seq: i64, clock: &mut Hlc,
 /// Takes in the server's copy of a visit. Versions and review state always come
 /// from the server; answers only when this phone has nothing unsent for the
 /// visit, so a pull can never overwrite what the inspector has not yet pushed.
-pub fn absorb_server_copy(local: Option<LocalVisit>, server: &VisitRecord, owner_username: &str, pending: bool) -> LocalVisit {
+pub fn absorb_server_copy(
+    local: Option<LocalVisit>,
+    server: &VisitRecord,
+    owner_username: &str,
+    pending: bool,
+) -> LocalVisit {
     let mut visit = local.unwrap_or_else(|| {
         let mut v = LocalVisit::new(
             server.id.clone(),
@@ -201,7 +220,12 @@ pub fn absorb_server_copy(local: Option<LocalVisit>, server: &VisitRecord, owner
     visit.header_sent = true;
     let untouched = visit.answers == visit.saved;
     if !pending && untouched {
-        let answers: BTreeMap<String, Value> = server.answers.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let answers: BTreeMap<String, Value> = server
+            .answers
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if answers != visit.saved && visit.sync_state == SyncState::Synced {
             // Another phone's or a supervisor's value won on the server.
             visit.sync_state = SyncState::Synced;
@@ -218,7 +242,11 @@ pub fn absorb_server_copy(local: Option<LocalVisit>, server: &VisitRecord, owner
 /// A UUIDv7 from a millisecond timestamp and fresh randomness (the phone's
 /// `Date.now()`, since `SystemTime` panics on wasm32).
 pub fn new_uuid_v7(now_ms: i64) -> uuid::Uuid {
-    let ts = uuid::Timestamp::from_unix(uuid::NoContext, (now_ms / 1000) as u64, ((now_ms % 1000) * 1_000_000) as u32);
+    let ts = uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        (now_ms / 1000) as u64,
+        ((now_ms % 1000) * 1_000_000) as u32,
+    );
     uuid::Uuid::new_v7(ts)
 }
 
@@ -246,7 +274,10 @@ mod tests {
         v.answers.insert("main_products".into(), json!("Nồi hơi"));
         let mut clock = Hlc::default();
         let (saved, out) = save(&v, "dev", 7, &mut clock, 2_000);
-        assert_eq!(out.iter().map(|e| e.mutation.seq).collect::<Vec<_>>(), vec![7, 8]);
+        assert_eq!(
+            out.iter().map(|e| e.mutation.seq).collect::<Vec<_>>(),
+            vec![7, 8]
+        );
         assert_eq!(out[0].mutation.fields["form_id"], json!("khuyen-cong"));
         assert!(!out[1].mutation.fields.contains_key("form_id"));
         assert_eq!(saved.sync_state, SyncState::Queued);

@@ -1,10 +1,10 @@
 //! Visits on the phone: the survey form screen (autosaved draft, explicit save
 //! into the outbox) and the list of the inspector's own visits.
 
-/// The phone's copy of a visit and the save/absorb logic (plain Rust).
-pub mod local;
 /// Rendering one form field and reading its input back.
 mod field;
+/// The phone's copy of a visit and the save/absorb logic (plain Rust).
+pub mod local;
 
 use crate::client::use_client;
 use crate::error::ErrorBody;
@@ -20,13 +20,25 @@ pub const DEFAULT_FORM_ID: &str = "khuyen-cong";
 
 /// Creates a local draft visit for a proposal and returns its id.
 #[cfg(feature = "hydrate")]
-pub async fn start_visit(state: crate::client::ClientState, proposal_id: String, facility_id: String) -> Option<String> {
+pub async fn start_visit(
+    state: crate::client::ClientState,
+    proposal_id: String,
+    facility_id: String,
+) -> Option<String> {
     let user = state.user.get_untracked()?;
     let db = crate::offline::db().await.ok()?;
     let form = db.current_form(DEFAULT_FORM_ID).await.ok()??;
     let now = crate::client::browser::now_ms();
     let id = local::new_uuid_v7(now).to_string();
-    let visit = LocalVisit::new(id.clone(), form.id, form.version, Some(proposal_id), Some(facility_id), user.username, now);
+    let visit = LocalVisit::new(
+        id.clone(),
+        form.id,
+        form.version,
+        Some(proposal_id),
+        Some(facility_id),
+        user.username,
+        now,
+    );
     db.put_draft(&user.id, &visit).await.ok()?;
     state.bump();
     Some(id)
@@ -74,11 +86,18 @@ pub fn VisitPage() -> impl IntoView {
         let Some(user) = state.user.get() else { return };
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let Ok(db) = crate::offline::db().await else { return };
+            let Ok(db) = crate::offline::db().await else {
+                return;
+            };
             match db.visit(&user.id, &id).await {
                 Ok(Some(stored)) => {
                     if form.get_untracked().is_none() {
-                        form.set(db.form(&stored.form_id, stored.form_version).await.ok().flatten());
+                        form.set(
+                            db.form(&stored.form_id, stored.form_version)
+                                .await
+                                .ok()
+                                .flatten(),
+                        );
                     }
                     visit.update(|current| match current {
                         Some(v) if v.id == stored.id && v.answers != stored.answers => {
@@ -122,15 +141,25 @@ pub fn VisitPage() -> impl IntoView {
     };
 
     let save = move |_| {
-        let Some(current) = visit.get_untracked() else { return };
-        let Some(def) = form.get_untracked() else { return };
+        let Some(current) = visit.get_untracked() else {
+            return;
+        };
+        let Some(def) = form.get_untracked() else {
+            return;
+        };
         let invalid = def.fields().any(|f| {
             is_relevant(f.relevant.as_deref(), &current.answers)
-                && current.answers.get(&f.key).is_some_and(|v| crate::forms::rules::check_value(f, v).is_err())
+                && current
+                    .answers
+                    .get(&f.key)
+                    .is_some_and(|v| crate::forms::rules::check_value(f, v).is_err())
         });
         if invalid {
             save_state.set(SaveState::Error);
-            save_error.set(Some(ErrorBody::new("form.fix_errors", "fix the marked fields first")));
+            save_error.set(Some(ErrorBody::new(
+                "form.fix_errors",
+                "fix the marked fields first",
+            )));
             return;
         }
         save_state.set(SaveState::Saving);
@@ -184,7 +213,8 @@ pub fn VisitPage() -> impl IntoView {
                 view! { <Loading/> }.into_any()
             };
         };
-        let initial = visit.with_untracked(|v| v.as_ref().map(|v| v.answers.clone()).unwrap_or_default());
+        let initial =
+            visit.with_untracked(|v| v.as_ref().map(|v| v.answers.clone()).unwrap_or_default());
         let sections = def
             .sections
             .iter()
@@ -246,13 +276,22 @@ pub fn VisitPage() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 fn autosave(state: crate::client::ClientState, visit: RwSignal<Option<LocalVisit>>) {
-    let Some(user) = state.user.get_untracked() else { return };
-    let Some(current) = visit.get_untracked() else { return };
+    let Some(user) = state.user.get_untracked() else {
+        return;
+    };
+    let Some(current) = visit.get_untracked() else {
+        return;
+    };
     leptos::task::spawn_local(async move {
         if let Ok(db) = crate::offline::db().await {
             // Read-modify-write: only the draft's answers and focus come from the
             // screen; sync state and versions stay as the sync engine left them.
-            let mut stored = db.visit(&user.id, &current.id).await.ok().flatten().unwrap_or_else(|| current.clone());
+            let mut stored = db
+                .visit(&user.id, &current.id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| current.clone());
             stored.answers = current.answers.clone();
             stored.focus = current.focus.clone();
             stored.updated_at_ms = crate::client::browser::now_ms();
@@ -267,19 +306,34 @@ fn autosave(_state: crate::client::ClientState, _visit: RwSignal<Option<LocalVis
 /// Explicit save: mutations for every field changed since the last save, written
 /// with the draft and the seq counter in one strict transaction.
 #[cfg(feature = "hydrate")]
-async fn save_visit(state: crate::client::ClientState, current: LocalVisit) -> Result<LocalVisit, ErrorBody> {
+async fn save_visit(
+    state: crate::client::ClientState,
+    current: LocalVisit,
+) -> Result<LocalVisit, ErrorBody> {
     let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let user = state.user.get_untracked().ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
-    let device = state.device_id.get_untracked().ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let user = state
+        .user
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let device = state
+        .device_id
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
     let db = crate::offline::db().await.map_err(storage)?;
-    let mut base = db.visit(&user.id, &current.id).await.map_err(storage)?.unwrap_or_else(|| current.clone());
+    let mut base = db
+        .visit(&user.id, &current.id)
+        .await
+        .map_err(storage)?
+        .unwrap_or_else(|| current.clone());
     base.answers = current.answers.clone();
     base.focus = current.focus.clone();
     let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
     let mut clock = db.hlc().await.map_err(storage)?;
     let now = crate::client::browser::now_ms();
     let (saved, entries) = local::save(&base, &device, next_seq, &mut clock, now);
-    db.save_visit(&user.id, &saved, &entries, &device, clock).await.map_err(storage)?;
+    db.save_visit(&user.id, &saved, &entries, &device, clock)
+        .await
+        .map_err(storage)?;
     Ok(saved)
 }
 

@@ -12,11 +12,18 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
-pub async fn push(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Json<PushResponse>, AppError> {
+pub async fn push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<PushResponse>, AppError> {
     let user = session::user_from_headers(&state, &headers).await?;
     let bytes = axum::body::to_bytes(body, MAX_PUSH_BYTES)
         .await
-        .map_err(|_| AppError::TooLarge { what: "push body (bytes)", limit: MAX_PUSH_BYTES })?;
+        .map_err(|_| AppError::TooLarge {
+            what: "push body (bytes)",
+            limit: MAX_PUSH_BYTES,
+        })?;
     let request: PushRequest = parse_json(&bytes)?;
     let response = app::store::push::push(&state.db, &state.clock, &user, &request).await?;
     Ok(Json(response))
@@ -40,6 +47,7 @@ pub async fn pull(
         return Err(AppError::BadRequest("cursor cannot be negative".into()));
     }
     let limit = query.limit.unwrap_or(PULL_PAGE).clamp(1, PULL_PAGE);
-    let response = app::store::pull::pull(&state.db, &user, query.cursor, limit, state.clock.now()).await?;
+    let response =
+        app::store::pull::pull(&state.db, &user, query.cursor, limit, state.clock.now()).await?;
     Ok(Json(response))
 }

@@ -7,7 +7,11 @@ async fn login_sets_an_http_only_session_cookie_and_returns_the_user() {
     let app = spawn_app().await;
     let device = uuid::Uuid::now_v7().to_string();
     let response = app
-        .post_json("/api/auth/login", None, &json!({"username": "ksv1", "password": "khaosat-demo", "device_id": device}))
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"username": "ksv1", "password": "khaosat-demo", "device_id": device}),
+        )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let set_cookie = response.headers["set-cookie"].to_str().unwrap().to_string();
@@ -27,8 +31,20 @@ async fn login_sets_an_http_only_session_cookie_and_returns_the_user() {
 #[tokio::test]
 async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     let app = spawn_app().await;
-    let wrong = app.post_json("/api/auth/login", None, &json!({"username": "ksv1", "password": "sai-mat-khau"})).await;
-    let unknown = app.post_json("/api/auth/login", None, &json!({"username": "nobody", "password": "sai-mat-khau"})).await;
+    let wrong = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"username": "ksv1", "password": "sai-mat-khau"}),
+        )
+        .await;
+    let unknown = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"username": "nobody", "password": "sai-mat-khau"}),
+        )
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.json(), unknown.json());
     assert_eq!(wrong.json()["code"], "auth.bad_credentials");
@@ -40,7 +56,11 @@ async fn a_device_of_another_user_is_refused_at_login() {
     let app = spawn_app().await;
     let (_, device) = app.login("ksv1").await;
     let response = app
-        .post_json("/api/auth/login", None, &json!({"username": "ksv2", "password": "khaosat-demo", "device_id": device}))
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"username": "ksv2", "password": "khaosat-demo", "device_id": device}),
+        )
         .await;
     assert_eq!(response.status, StatusCode::FORBIDDEN);
 }
@@ -49,15 +69,27 @@ async fn a_device_of_another_user_is_refused_at_login() {
 async fn logout_ends_the_session() {
     let app = spawn_app().await;
     let (cookie, _) = app.login("ksv1").await;
-    let out = app.post_json("/api/auth/logout", Some(&cookie), &json!({})).await;
+    let out = app
+        .post_json("/api/auth/logout", Some(&cookie), &json!({}))
+        .await;
     assert_eq!(out.status, StatusCode::OK);
-    assert_eq!(app.get("/api/auth/me", Some(&cookie)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/auth/me", Some(&cookie)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
 async fn malformed_login_json_is_a_400_with_a_reason() {
     let app = spawn_app().await;
-    let response = app.request(axum::http::Method::POST, "/api/auth/login", None, Some(b"{\"username\":".to_vec())).await;
+    let response = app
+        .request(
+            axum::http::Method::POST,
+            "/api/auth/login",
+            None,
+            Some(b"{\"username\":".to_vec()),
+        )
+        .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.json()["code"], "request.malformed");
 }
@@ -77,11 +109,23 @@ async fn the_cli_bootstrap_creates_a_user_who_can_log_in() {
     )
     .await
     .unwrap();
-    let ok = app.post_json("/api/auth/login", None, &json!({"username": "admin2", "password": "mot-mat-khau-dai"})).await;
+    let ok = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"username": "admin2", "password": "mot-mat-khau-dai"}),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::OK);
     let short = app::store::users::create(
         &app.db,
-        app::store::users::NewUser { username: "x", display_name: "x", password: "short", roles: &[], units: &[] },
+        app::store::users::NewUser {
+            username: "x",
+            display_name: "x",
+            password: "short",
+            roles: &[],
+            units: &[],
+        },
     )
     .await;
     assert_eq!(short.unwrap_err().body().code, "user.password_too_short");

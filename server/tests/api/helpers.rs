@@ -24,7 +24,8 @@ pub struct TestResponse {
 
 impl TestResponse {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
     }
 
     pub fn text(&self) -> String {
@@ -33,7 +34,12 @@ impl TestResponse {
 
     /// The session cookie set by a login.
     pub fn cookie(&self) -> String {
-        let set = self.headers.get(header::SET_COOKIE).expect("a Set-Cookie header").to_str().unwrap();
+        let set = self
+            .headers
+            .get(header::SET_COOKIE)
+            .expect("a Set-Cookie header")
+            .to_str()
+            .unwrap();
         set.split(';').next().unwrap().to_string()
     }
 }
@@ -41,7 +47,9 @@ impl TestResponse {
 pub async fn spawn_app() -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
-    let db = server::startup::open_database(dir.path(), &url).await.unwrap();
+    let db = server::startup::open_database(dir.path(), &url)
+        .await
+        .unwrap();
     assert!(app::store::seed::demo(&db).await.unwrap());
     let site = server::assets::Site {
         root: dir.path().to_path_buf(),
@@ -60,11 +68,21 @@ pub async fn spawn_app() -> TestApp {
         secure_cookies: false,
     };
     let router = server::routes::router(state, Arc::new(site));
-    TestApp { router, db, _dir: dir }
+    TestApp {
+        router,
+        db,
+        _dir: dir,
+    }
 }
 
 impl TestApp {
-    pub async fn request(&self, method: Method, uri: &str, cookie: Option<&str>, body: Option<Vec<u8>>) -> TestResponse {
+    pub async fn request(
+        &self,
+        method: Method,
+        uri: &str,
+        cookie: Option<&str>,
+        body: Option<Vec<u8>>,
+    ) -> TestResponse {
         let mut builder = Request::builder().method(method).uri(uri);
         if let Some(cookie) = cookie {
             builder = builder.header(header::COOKIE, cookie);
@@ -72,16 +90,34 @@ impl TestApp {
         if body.is_some() {
             builder = builder.header(header::CONTENT_TYPE, "application/json");
         }
-        let request = builder.body(body.map(Body::from).unwrap_or_else(Body::empty)).unwrap();
+        let request = builder
+            .body(body.map(Body::from).unwrap_or_else(Body::empty))
+            .unwrap();
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes().to_vec();
-        TestResponse { status, headers, body }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn post_json(&self, uri: &str, cookie: Option<&str>, body: &Value) -> TestResponse {
-        self.request(Method::POST, uri, cookie, Some(serde_json::to_vec(body).unwrap())).await
+        self.request(
+            Method::POST,
+            uri,
+            cookie,
+            Some(serde_json::to_vec(body).unwrap()),
+        )
+        .await
     }
 
     pub async fn get(&self, uri: &str, cookie: Option<&str>) -> TestResponse {
@@ -103,7 +139,9 @@ impl TestApp {
         let mut cursor = 0;
         let mut changes = Vec::new();
         loop {
-            let page = self.get(&format!("/api/sync/pull?cursor={cursor}"), Some(cookie)).await;
+            let page = self
+                .get(&format!("/api/sync/pull?cursor={cursor}"), Some(cookie))
+                .await;
             assert_eq!(page.status, StatusCode::OK, "{}", page.text());
             let page = page.json();
             changes.extend(page["changes"].as_array().unwrap().iter().cloned());
@@ -122,7 +160,12 @@ impl TestApp {
 /// The id of the first proposal of a district in the demo.
 pub fn demo_proposal(district: &str) -> String {
     let demo: Value = serde_json::from_str(app::store::seed::DEMO_BAC_GIANG_2020).unwrap();
-    demo["proposals"].as_array().unwrap().iter().find(|p| p["district_code"] == district).unwrap()["id"]
+    demo["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["district_code"] == district)
+        .unwrap()["id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -130,7 +173,13 @@ pub fn demo_proposal(district: &str) -> String {
 
 /// A push body creating a visit for `proposal` with the given answers (one
 /// mutation per answer, the first carrying the header), seqs from `first_seq`.
-pub fn visit_push(device: &str, visit_id: &str, proposal: &str, first_seq: i64, answers: &[(&str, Value)]) -> Value {
+pub fn visit_push(
+    device: &str,
+    visit_id: &str,
+    proposal: &str,
+    first_seq: i64,
+    answers: &[(&str, Value)],
+) -> Value {
     let mut mutations = Vec::new();
     for (i, (key, value)) in answers.iter().enumerate() {
         let mut fields = serde_json::Map::new();

@@ -13,32 +13,51 @@ async fn an_inspector_pulls_the_proposals_of_their_districts_only() {
     let changes = app.pull_all(&cookie).await;
     let proposals = of_entity(&changes, "proposal");
     assert_eq!(proposals.len(), 11);
-    assert!(proposals.iter().all(|p| p["record"]["district_code"] == "213"));
+    assert!(proposals
+        .iter()
+        .all(|p| p["record"]["district_code"] == "213"));
     let facilities = of_entity(&changes, "facility");
     assert_eq!(facilities.len(), 11);
-    assert!(of_entity(&changes, "form").iter().any(|f| f["record"]["id"] == "khuyen-cong"));
+    assert!(of_entity(&changes, "form")
+        .iter()
+        .any(|f| f["record"]["id"] == "khuyen-cong"));
     assert_eq!(of_entity(&changes, "unit").len(), 51);
 
     let (cookie5, _) = app.login("ksv5").await; // 219 (3) and 220 (1)
-    assert_eq!(of_entity(&app.pull_all(&cookie5).await, "proposal").len(), 4);
+    assert_eq!(
+        of_entity(&app.pull_all(&cookie5).await, "proposal").len(),
+        4
+    );
 }
 
 #[tokio::test]
 async fn a_supervisor_pulls_all_37_proposals() {
     let app = spawn_app().await;
     let (cookie, _) = app.login("giamsat").await;
-    assert_eq!(of_entity(&app.pull_all(&cookie).await, "proposal").len(), 37);
+    assert_eq!(
+        of_entity(&app.pull_all(&cookie).await, "proposal").len(),
+        37
+    );
 }
 
 #[tokio::test]
 async fn pages_are_bounded_and_the_cursor_moves_forward() {
     let app = spawn_app().await;
     let (cookie, _) = app.login("giamsat").await;
-    let first = app.get("/api/sync/pull?cursor=0&limit=10", Some(&cookie)).await.json();
+    let first = app
+        .get("/api/sync/pull?cursor=0&limit=10", Some(&cookie))
+        .await
+        .json();
     assert_eq!(first["changes"].as_array().unwrap().len(), 10);
     assert_eq!(first["has_more"], true);
     let cursor = first["cursor"].as_i64().unwrap();
-    let second = app.get(&format!("/api/sync/pull?cursor={cursor}&limit=10"), Some(&cookie)).await.json();
+    let second = app
+        .get(
+            &format!("/api/sync/pull?cursor={cursor}&limit=10"),
+            Some(&cookie),
+        )
+        .await
+        .json();
     assert!(second["changes"][0]["seq"].as_i64().unwrap() > cursor);
 }
 
@@ -48,8 +67,19 @@ async fn own_visits_come_back_and_other_inspectors_visits_do_not() {
     let (cookie1, device1) = app.login("ksv1").await;
     let (cookie2, _) = app.login("ksv2").await;
     let visit = uuid::Uuid::now_v7().to_string();
-    let body = visit_push(&device1, &visit, &demo_proposal("213"), 1, &[("workforce", json!(25))]);
-    assert_eq!(app.post_json("/api/sync/push", Some(&cookie1), &body).await.status, StatusCode::OK);
+    let body = visit_push(
+        &device1,
+        &visit,
+        &demo_proposal("213"),
+        1,
+        &[("workforce", json!(25))],
+    );
+    assert_eq!(
+        app.post_json("/api/sync/push", Some(&cookie1), &body)
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     let mine = app.pull_all(&cookie1).await;
     let visits = of_entity(&mine, "visit");
@@ -62,7 +92,15 @@ async fn own_visits_come_back_and_other_inspectors_visits_do_not() {
 #[tokio::test]
 async fn pull_without_a_session_is_a_401() {
     let app = spawn_app().await;
-    assert_eq!(app.get("/api/sync/pull?cursor=0", None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/sync/pull?cursor=0", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let (cookie, _) = app.login("ksv1").await;
-    assert_eq!(app.get("/api/sync/pull?cursor=-1", Some(&cookie)).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        app.get("/api/sync/pull?cursor=-1", Some(&cookie))
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
 }

@@ -7,11 +7,27 @@ async fn a_supervisor_lists_synced_visits_with_their_answers() {
     let app = spawn_app().await;
     let (cookie, device) = app.login("ksv1").await;
     let visit = uuid::Uuid::now_v7().to_string();
-    let body = visit_push(&device, &visit, &demo_proposal("213"), 1, &[("workforce", json!(25)), ("main_products", json!("Nồi hơi công nghiệp"))]);
+    let body = visit_push(
+        &device,
+        &visit,
+        &demo_proposal("213"),
+        1,
+        &[
+            ("workforce", json!(25)),
+            ("main_products", json!("Nồi hơi công nghiệp")),
+        ],
+    );
     app.post_json("/api/sync/push", Some(&cookie), &body).await;
 
     let (supervisor, _) = app.login("giamsat").await;
-    let list = app.request(Method::POST, "/rpc/list_visits", Some(&supervisor), Some(Vec::new())).await;
+    let list = app
+        .request(
+            Method::POST,
+            "/rpc/list_visits",
+            Some(&supervisor),
+            Some(Vec::new()),
+        )
+        .await;
     assert_eq!(list.status, StatusCode::OK, "{}", list.text());
     let list = list.json();
     assert_eq!(list.as_array().unwrap().len(), 1);
@@ -22,8 +38,13 @@ async fn a_supervisor_lists_synced_visits_with_their_answers() {
     // The server-rendered pages show it too.
     let page = app.get("/review", Some(&supervisor)).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.text().contains(&visit), "the review page lists the visit");
-    let detail = app.get(&format!("/review/visits/{visit}"), Some(&supervisor)).await;
+    assert!(
+        page.text().contains(&visit),
+        "the review page lists the visit"
+    );
+    let detail = app
+        .get(&format!("/review/visits/{visit}"), Some(&supervisor))
+        .await;
     assert!(detail.text().contains("Nồi hơi công nghiệp"));
 }
 
@@ -31,9 +52,23 @@ async fn a_supervisor_lists_synced_visits_with_their_answers() {
 async fn an_inspector_cannot_use_the_review_functions() {
     let app = spawn_app().await;
     let (cookie, _) = app.login("ksv1").await;
-    let list = app.request(Method::POST, "/rpc/list_visits", Some(&cookie), Some(Vec::new())).await;
+    let list = app
+        .request(
+            Method::POST,
+            "/rpc/list_visits",
+            Some(&cookie),
+            Some(Vec::new()),
+        )
+        .await;
     assert!(list.status.is_client_error() || list.status.is_server_error());
-    assert_eq!(list.json()["0"]["code"].as_str().or(list.json()["code"].as_str()), Some("auth.forbidden"));
-    let anonymous = app.request(Method::POST, "/rpc/list_visits", None, Some(Vec::new())).await;
+    assert_eq!(
+        list.json()["0"]["code"]
+            .as_str()
+            .or(list.json()["code"].as_str()),
+        Some("auth.forbidden")
+    );
+    let anonymous = app
+        .request(Method::POST, "/rpc/list_visits", None, Some(Vec::new()))
+        .await;
     assert!(anonymous.text().contains("auth.required"));
 }
