@@ -8,12 +8,8 @@ pub struct ServeConfig {
     /// Address to listen on.
     #[arg(long, env = "KHAOSAT_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: String,
-    /// Where the SQLite database and photos live (created if missing).
-    #[arg(long, env = "KHAOSAT_DATA_DIR", default_value = "data-dir")]
-    pub data_dir: PathBuf,
-    /// Database URL; default: sqlite in the data directory. postgres://… for PostgreSQL.
-    #[arg(long, env = "KHAOSAT_DATABASE_URL")]
-    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub db: DatabaseArgs,
     /// Load the demo (Bắc Giang 2020: 37 proposals and demo accounts) into an empty database.
     #[arg(long, env = "KHAOSAT_DEMO")]
     pub demo: bool,
@@ -25,19 +21,13 @@ pub struct ServeConfig {
     pub secure_cookies: bool,
 }
 
-impl ServeConfig {
-    pub fn database_url(&self) -> String {
-        match &self.database_url {
-            Some(url) => url.clone(),
-            None => format!("sqlite://{}", self.data_dir.join("khaosat.db").display()),
-        }
-    }
-}
-
+/// Where the data lives; shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
+    /// Where the SQLite database and photos live (created if missing).
     #[arg(long, env = "KHAOSAT_DATA_DIR", default_value = "data-dir")]
     pub data_dir: PathBuf,
+    /// Database URL; default: sqlite in the data directory. postgres://… for PostgreSQL.
     #[arg(long, env = "KHAOSAT_DATABASE_URL")]
     pub database_url: Option<String>,
 }

@@ -23,7 +23,7 @@ pub async fn open_database(data_dir: &Path, url: &str) -> Result<Db, String> {
 }
 
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
-    let db = open_database(&config.data_dir, &config.database_url()).await?;
+    let db = open_database(&config.db.data_dir, &config.db.database_url()).await?;
     if config.demo
         && app::store::seed::demo(&db)
             .await

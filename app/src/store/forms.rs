@@ -58,15 +58,18 @@ pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
     Ok(true)
 }
 
-pub async fn get(
-    tx: &mut Tx,
+pub async fn get<'c, E>(
+    exec: E,
     form_id: &str,
     version: i64,
-) -> Result<Option<FormDefinition>, AppError> {
+) -> Result<Option<FormDefinition>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     let row = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
         .bind(form_id)
         .bind(version)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(exec)
         .await?;
     row.map(|r| {
         let s: String = col(&r, "definition")?;
@@ -81,19 +84,8 @@ pub async fn get_by_key<'c, E>(exec: E, key: &str) -> Result<Option<FormDefiniti
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let Some((id, version)) = key.rsplit_once('@') else {
-        return Ok(None);
-    };
-    let version: i64 = version.parse().unwrap_or(-1);
-    let row = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
-        .bind(id)
-        .bind(version)
-        .fetch_optional(exec)
-        .await?;
-    row.map(|r| {
-        let s: String = col(&r, "definition")?;
-        serde_json::from_str(&s)
-            .map_err(|e| AppError::Internal(format!("stored form is not valid: {e}")))
-    })
-    .transpose()
+    match key.rsplit_once('@').map(|(id, v)| (id, v.parse::<i64>())) {
+        Some((id, Ok(version))) => get(exec, id, version).await,
+        _ => Ok(None),
+    }
 }

@@ -20,6 +20,8 @@ pub mod pull;
 pub mod push;
 /// Demo and bootstrap data from the files in `data/`.
 pub mod seed;
+/// Throw-away PostgreSQL databases for tests.
+pub mod testing;
 /// Administrative units: loading a tree file, listing.
 pub mod units;
 /// Accounts, roles, unit assignments, sessions and devices.

@@ -370,7 +370,7 @@ async fn validate_visit(
             (form_id.to_string(), form_version, Some(create), Some(path))
         }
     };
-    let Some(form) = super::forms::get(tx, &form_id, form_version).await? else {
+    let Some(form) = super::forms::get(&mut **tx, &form_id, form_version).await? else {
         return Ok(Err(refuse(
             "visit.unknown_form",
             format!("no form {form_id} version {form_version}"),

@@ -1,10 +1,8 @@
-use crate::helpers::spawn_app;
+use crate::helpers::TestApp;
 use axum::http::StatusCode;
 use serde_json::json;
 
-#[tokio::test]
-async fn login_sets_an_http_only_session_cookie_and_returns_the_user() {
-    let app = spawn_app().await;
+async fn login_sets_an_http_only_session_cookie_and_returns_the_user(app: TestApp) {
     let device = uuid::Uuid::now_v7().to_string();
     let response = app
         .post_json(
@@ -28,9 +26,7 @@ async fn login_sets_an_http_only_session_cookie_and_returns_the_user() {
     assert_eq!(me.json()["username"], "ksv1");
 }
 
-#[tokio::test]
-async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
-    let app = spawn_app().await;
+async fn a_wrong_password_and_an_unknown_user_get_the_same_answer(app: TestApp) {
     let wrong = app
         .post_json(
             "/api/auth/login",
@@ -51,9 +47,7 @@ async fn a_wrong_password_and_an_unknown_user_get_the_same_answer() {
     assert!(wrong.headers.get("set-cookie").is_none());
 }
 
-#[tokio::test]
-async fn a_device_of_another_user_is_refused_at_login() {
-    let app = spawn_app().await;
+async fn a_device_of_another_user_is_refused_at_login(app: TestApp) {
     let (_, device) = app.login("ksv1").await;
     let response = app
         .post_json(
@@ -65,9 +59,7 @@ async fn a_device_of_another_user_is_refused_at_login() {
     assert_eq!(response.status, StatusCode::FORBIDDEN);
 }
 
-#[tokio::test]
-async fn logout_ends_the_session() {
-    let app = spawn_app().await;
+async fn logout_ends_the_session(app: TestApp) {
     let (cookie, _) = app.login("ksv1").await;
     let out = app
         .post_json("/api/auth/logout", Some(&cookie), &json!({}))
@@ -79,9 +71,7 @@ async fn logout_ends_the_session() {
     );
 }
 
-#[tokio::test]
-async fn malformed_login_json_is_a_400_with_a_reason() {
-    let app = spawn_app().await;
+async fn malformed_login_json_is_a_400_with_a_reason(app: TestApp) {
     let response = app
         .request(
             axum::http::Method::POST,
@@ -94,9 +84,7 @@ async fn malformed_login_json_is_a_400_with_a_reason() {
     assert_eq!(response.json()["code"], "request.malformed");
 }
 
-#[tokio::test]
-async fn the_cli_bootstrap_creates_a_user_who_can_log_in() {
-    let app = spawn_app().await;
+async fn the_cli_bootstrap_creates_a_user_who_can_log_in(app: TestApp) {
     app::store::users::create(
         &app.db,
         app::store::users::NewUser {
@@ -130,3 +118,12 @@ async fn the_cli_bootstrap_creates_a_user_who_can_log_in() {
     .await;
     assert_eq!(short.unwrap_err().body().code, "user.password_too_short");
 }
+
+crate::engine_tests!(
+    login_sets_an_http_only_session_cookie_and_returns_the_user,
+    a_wrong_password_and_an_unknown_user_get_the_same_answer,
+    a_device_of_another_user_is_refused_at_login,
+    logout_ends_the_session,
+    malformed_login_json_is_a_400_with_a_reason,
+    the_cli_bootstrap_creates_a_user_who_can_log_in
+);

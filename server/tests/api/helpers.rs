@@ -1,5 +1,6 @@
-//! `spawn_app()`: a fresh database (SQLite file in a temp dir, demo loaded) and
-//! the real router; requests go through `oneshot`, no socket.
+//! `spawn_app(engine)`: a fresh database with the demo loaded — a SQLite file in
+//! a temp dir, or a PostgreSQL database of its own that is dropped afterwards —
+//! and the real router; requests go through `oneshot`, no socket.
 
 use app::state::AppState;
 use app::store::Db;
@@ -14,6 +15,76 @@ pub struct TestApp {
     pub router: axum::Router,
     pub db: Db,
     _dir: tempfile::TempDir,
+    _postgres: Option<PostgresDatabase>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum TestEngine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed test (an `async fn(TestApp)`) once per engine: the store's
+/// SQL may differ per engine, its behaviour may not.
+#[macro_export]
+macro_rules! engine_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::TestEngine::Sqlite).await).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::spawn_app($crate::helpers::TestEngine::Postgres).await).await
+                }
+            )*
+        }
+    };
+}
+
+/// A database of one test on the shared PostgreSQL server, dropped with the test.
+pub struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    async fn create() -> (PostgresDatabase, String) {
+        let admin_url = std::env::var("KHAOSAT_TEST_POSTGRES_URL").expect(
+            "KHAOSAT_TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts PostgreSQL and sets it",
+        );
+        let name = format!("khaosat_test_{}", uuid::Uuid::now_v7().simple());
+        app::store::testing::create_database(&admin_url, &name)
+            .await
+            .expect("create the test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        (PostgresDatabase { admin_url, name }, url)
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop runs inside the test's runtime; do the async work on a thread of its own.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(app::store::testing::drop_database(&admin_url, &name))
+        })
+        .join();
+    }
 }
 
 pub struct TestResponse {
@@ -44,9 +115,18 @@ impl TestResponse {
     }
 }
 
-pub async fn spawn_app() -> TestApp {
+pub async fn spawn_app(engine: TestEngine) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
+    let (postgres, url) = match engine {
+        TestEngine::Sqlite => (
+            None,
+            format!("sqlite://{}", dir.path().join("khaosat.db").display()),
+        ),
+        TestEngine::Postgres => {
+            let (database, url) = PostgresDatabase::create().await;
+            (Some(database), url)
+        }
+    };
     let db = server::startup::open_database(dir.path(), &url)
         .await
         .unwrap();
@@ -72,6 +152,7 @@ pub async fn spawn_app() -> TestApp {
         router,
         db,
         _dir: dir,
+        _postgres: postgres,
     }
 }
 

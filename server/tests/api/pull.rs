@@ -1,4 +1,4 @@
-use crate::helpers::{demo_proposal, spawn_app, visit_push};
+use crate::helpers::{demo_proposal, visit_push, TestApp};
 use axum::http::StatusCode;
 use serde_json::{json, Value};
 
@@ -6,9 +6,7 @@ fn of_entity<'a>(changes: &'a [Value], entity: &str) -> Vec<&'a Value> {
     changes.iter().filter(|c| c["entity"] == entity).collect()
 }
 
-#[tokio::test]
-async fn an_inspector_pulls_the_proposals_of_their_districts_only() {
-    let app = spawn_app().await;
+async fn an_inspector_pulls_the_proposals_of_their_districts_only(app: TestApp) {
     let (cookie, _) = app.login("ksv1").await; // 213 (11 proposals) and 218 (none)
     let changes = app.pull_all(&cookie).await;
     let proposals = of_entity(&changes, "proposal");
@@ -30,9 +28,7 @@ async fn an_inspector_pulls_the_proposals_of_their_districts_only() {
     );
 }
 
-#[tokio::test]
-async fn a_supervisor_pulls_all_37_proposals() {
-    let app = spawn_app().await;
+async fn a_supervisor_pulls_all_37_proposals(app: TestApp) {
     let (cookie, _) = app.login("giamsat").await;
     assert_eq!(
         of_entity(&app.pull_all(&cookie).await, "proposal").len(),
@@ -40,9 +36,7 @@ async fn a_supervisor_pulls_all_37_proposals() {
     );
 }
 
-#[tokio::test]
-async fn pages_are_bounded_and_the_cursor_moves_forward() {
-    let app = spawn_app().await;
+async fn pages_are_bounded_and_the_cursor_moves_forward(app: TestApp) {
     let (cookie, _) = app.login("giamsat").await;
     let first = app
         .get("/api/sync/pull?cursor=0&limit=10", Some(&cookie))
@@ -61,9 +55,7 @@ async fn pages_are_bounded_and_the_cursor_moves_forward() {
     assert!(second["changes"][0]["seq"].as_i64().unwrap() > cursor);
 }
 
-#[tokio::test]
-async fn own_visits_come_back_and_other_inspectors_visits_do_not() {
-    let app = spawn_app().await;
+async fn own_visits_come_back_and_other_inspectors_visits_do_not(app: TestApp) {
     let (cookie1, device1) = app.login("ksv1").await;
     let (cookie2, _) = app.login("ksv2").await;
     let visit = uuid::Uuid::now_v7().to_string();
@@ -89,9 +81,7 @@ async fn own_visits_come_back_and_other_inspectors_visits_do_not() {
     assert!(of_entity(&app.pull_all(&cookie2).await, "visit").is_empty());
 }
 
-#[tokio::test]
-async fn pull_without_a_session_is_a_401() {
-    let app = spawn_app().await;
+async fn pull_without_a_session_is_a_401(app: TestApp) {
     assert_eq!(
         app.get("/api/sync/pull?cursor=0", None).await.status,
         StatusCode::UNAUTHORIZED
@@ -104,3 +94,11 @@ async fn pull_without_a_session_is_a_401() {
         StatusCode::BAD_REQUEST
     );
 }
+
+crate::engine_tests!(
+    an_inspector_pulls_the_proposals_of_their_districts_only,
+    a_supervisor_pulls_all_37_proposals,
+    pages_are_bounded_and_the_cursor_moves_forward,
+    own_visits_come_back_and_other_inspectors_visits_do_not,
+    pull_without_a_session_is_a_401
+);

@@ -1,10 +1,8 @@
-use crate::helpers::{demo_proposal, spawn_app, visit_push};
+use crate::helpers::{demo_proposal, visit_push, TestApp};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-#[tokio::test]
-async fn a_pushed_visit_is_stored_and_pushing_the_same_batch_again_changes_nothing() {
-    let app = spawn_app().await;
+async fn a_pushed_visit_is_stored_and_pushing_the_same_batch_again_changes_nothing(app: TestApp) {
     let (cookie, device) = app.login("ksv1").await;
     let visit = uuid::Uuid::now_v7().to_string();
     let body = visit_push(
@@ -50,9 +48,7 @@ async fn a_pushed_visit_is_stored_and_pushing_the_same_batch_again_changes_nothi
     assert_eq!(stored.answers["main_products"], json!("Nồi hơi"));
 }
 
-#[tokio::test]
-async fn a_gap_in_seqs_is_refused_and_nothing_is_applied() {
-    let app = spawn_app().await;
+async fn a_gap_in_seqs_is_refused_and_nothing_is_applied(app: TestApp) {
     let (cookie, device) = app.login("ksv1").await;
     let body = visit_push(
         &device,
@@ -68,9 +64,7 @@ async fn a_gap_in_seqs_is_refused_and_nothing_is_applied() {
     assert_eq!(app.counts().await["visits"], 0);
 }
 
-#[tokio::test]
-async fn an_invalid_answer_is_refused_with_a_reason_and_the_queue_moves_on() {
-    let app = spawn_app().await;
+async fn an_invalid_answer_is_refused_with_a_reason_and_the_queue_moves_on(app: TestApp) {
     let (cookie, device) = app.login("ksv1").await;
     let visit = uuid::Uuid::now_v7().to_string();
     let body = visit_push(
@@ -98,9 +92,7 @@ async fn an_invalid_answer_is_refused_with_a_reason_and_the_queue_moves_on() {
     assert_eq!(stored.answers["workforce"], json!(25));
 }
 
-#[tokio::test]
-async fn an_inspector_cannot_create_a_visit_outside_their_districts() {
-    let app = spawn_app().await;
+async fn an_inspector_cannot_create_a_visit_outside_their_districts(app: TestApp) {
     let (cookie, device) = app.login("ksv1").await;
     let body = visit_push(
         &device,
@@ -121,9 +113,7 @@ async fn an_inspector_cannot_create_a_visit_outside_their_districts() {
     assert_eq!(app.counts().await["visits"], 0);
 }
 
-#[tokio::test]
-async fn malformed_json_is_a_400_with_a_message_and_stores_nothing() {
-    let app = spawn_app().await;
+async fn malformed_json_is_a_400_with_a_message_and_stores_nothing(app: TestApp) {
     let (cookie, _) = app.login("ksv1").await;
     let before = app.counts().await;
     let response = app
@@ -141,9 +131,7 @@ async fn malformed_json_is_a_400_with_a_message_and_stores_nothing() {
     assert_eq!(app.counts().await, before);
 }
 
-#[tokio::test]
-async fn a_push_without_a_session_is_a_401_and_stores_nothing() {
-    let app = spawn_app().await;
+async fn a_push_without_a_session_is_a_401_and_stores_nothing(app: TestApp) {
     let (_, device) = app.login("ksv1").await;
     let before = app.counts().await;
     let body = visit_push(
@@ -169,9 +157,7 @@ async fn a_push_without_a_session_is_a_401_and_stores_nothing() {
     assert_eq!(app.counts().await, before);
 }
 
-#[tokio::test]
-async fn a_push_for_another_users_device_is_forbidden() {
-    let app = spawn_app().await;
+async fn a_push_for_another_users_device_is_forbidden(app: TestApp) {
     let (_, device_of_ksv1) = app.login("ksv1").await;
     let (cookie_of_ksv2, _) = app.login("ksv2").await;
     let body = visit_push(
@@ -188,9 +174,7 @@ async fn a_push_for_another_users_device_is_forbidden() {
     assert_eq!(app.counts().await["visits"], 0);
 }
 
-#[tokio::test]
-async fn an_oversized_body_is_a_413_naming_the_limit() {
-    let app = spawn_app().await;
+async fn an_oversized_body_is_a_413_naming_the_limit(app: TestApp) {
     let (cookie, _) = app.login("ksv1").await;
     let huge = vec![b' '; app::sync::MAX_PUSH_BYTES + 10];
     let response = app
@@ -203,9 +187,7 @@ async fn an_oversized_body_is_a_413_naming_the_limit() {
     );
 }
 
-#[tokio::test]
-async fn an_unknown_field_is_refused() {
-    let app = spawn_app().await;
+async fn an_unknown_field_is_refused(app: TestApp) {
     let (cookie, device) = app.login("ksv1").await;
     let body = visit_push(
         &device,
@@ -223,3 +205,15 @@ async fn an_unknown_field_is_refused() {
         "form.unknown_field"
     );
 }
+
+crate::engine_tests!(
+    a_pushed_visit_is_stored_and_pushing_the_same_batch_again_changes_nothing,
+    a_gap_in_seqs_is_refused_and_nothing_is_applied,
+    an_invalid_answer_is_refused_with_a_reason_and_the_queue_moves_on,
+    an_inspector_cannot_create_a_visit_outside_their_districts,
+    malformed_json_is_a_400_with_a_message_and_stores_nothing,
+    a_push_without_a_session_is_a_401_and_stores_nothing,
+    a_push_for_another_users_device_is_forbidden,
+    an_oversized_body_is_a_413_naming_the_limit,
+    an_unknown_field_is_refused
+);

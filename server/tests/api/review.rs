@@ -1,10 +1,8 @@
-use crate::helpers::{demo_proposal, spawn_app, visit_push};
+use crate::helpers::{demo_proposal, visit_push, TestApp};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
-#[tokio::test]
-async fn a_supervisor_lists_synced_visits_with_their_answers() {
-    let app = spawn_app().await;
+async fn a_supervisor_lists_synced_visits_with_their_answers(app: TestApp) {
     let (cookie, device) = app.login("ksv1").await;
     let visit = uuid::Uuid::now_v7().to_string();
     let body = visit_push(
@@ -48,9 +46,7 @@ async fn a_supervisor_lists_synced_visits_with_their_answers() {
     assert!(detail.text().contains("Nồi hơi công nghiệp"));
 }
 
-#[tokio::test]
-async fn an_inspector_cannot_use_the_review_functions() {
-    let app = spawn_app().await;
+async fn an_inspector_cannot_use_the_review_functions(app: TestApp) {
     let (cookie, _) = app.login("ksv1").await;
     let list = app
         .request(
@@ -72,3 +68,8 @@ async fn an_inspector_cannot_use_the_review_functions() {
         .await;
     assert!(anonymous.text().contains("auth.required"));
 }
+
+crate::engine_tests!(
+    a_supervisor_lists_synced_visits_with_their_answers,
+    an_inspector_cannot_use_the_review_functions
+);
