@@ -47,7 +47,11 @@ install_patched() {
   local work
   work="$(mktemp -d)"
   tar xzf "$crate" -C "$work"
-  (cd "$work/$name-$version" && cargo update -p "$dep" --precise "$precise" >/dev/null 2>&1 && cargo install --path . --locked --quiet $features)
+  # Without LTO and with parallel codegen the tool builds in 19 instead of 23
+  # minutes on 2 cores; it runs for seconds per build, so speed there matters less.
+  (cd "$work/$name-$version" && cargo update -p "$dep" --precise "$precise" >/dev/null 2>&1 &&
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+      cargo install --path . --locked --quiet $features)
   rm -rf "$work"
 }
 

@@ -36,7 +36,15 @@ fn read_hashes() -> Option<(String, String, String)> {
 
 impl Site {
     pub fn load(root: &Path) -> Result<Site, String> {
-        let (js, wasm, css, hashed) = match read_hashes() {
+        Self::load_with_hashes(root, read_hashes())
+    }
+
+    /// `hashes`: (js, wasm, css) content hashes, or None for unhashed names.
+    pub fn load_with_hashes(
+        root: &Path,
+        hashes: Option<(String, String, String)>,
+    ) -> Result<Site, String> {
+        let (js, wasm, css, hashed) = match hashes {
             Some((js, wasm, css)) => (
                 format!("{OUTPUT_NAME}.{js}.js"),
                 format!("{OUTPUT_NAME}.{wasm}.wasm"),

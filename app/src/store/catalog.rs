@@ -148,16 +148,3 @@ where
     .await?;
     row.as_ref().map(proposal).transpose()
 }
-
-/// Proposals per district for a year, for the plan's first check.
-pub async fn proposal_counts(db: &super::Db, year: i32) -> Result<Vec<(String, i64)>, AppError> {
-    let rows = sqlx::query(
-        "SELECT district_code, COUNT(*) AS n FROM proposals WHERE year = $1 GROUP BY district_code ORDER BY district_code",
-    )
-    .bind(year as i64)
-    .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| Ok((col(r, "district_code")?, col(r, "n")?)))
-        .collect()
-}

@@ -125,14 +125,6 @@ where
     row.as_ref().map(from_row).transpose()
 }
 
-pub async fn list(db: &Db) -> Result<Vec<AdminUnit>, AppError> {
-    let rows =
-        sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units ORDER BY path")
-            .fetch_all(&db.pool)
-            .await?;
-    rows.iter().map(from_row).collect()
-}
-
 /// The path of a unit, for scoping records that belong to it.
 pub async fn path_of(tx: &mut Tx, code: &str) -> Result<Option<String>, AppError> {
     let row = sqlx::query("SELECT path FROM admin_units WHERE code = $1")

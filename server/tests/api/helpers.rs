@@ -157,6 +157,17 @@ pub async fn spawn_app(engine: TestEngine) -> TestApp {
 }
 
 impl TestApp {
+    /// The same app and database, served with another built site.
+    pub fn router_with_site(&self, site: server::assets::Site) -> axum::Router {
+        let state = AppState {
+            db: self.db.clone(),
+            clock: Arc::new(Default::default()),
+            leptos_options: site.leptos_options(),
+            secure_cookies: false,
+        };
+        server::routes::router(state, Arc::new(site))
+    }
+
     pub async fn request(
         &self,
         method: Method,

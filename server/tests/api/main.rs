@@ -1,9 +1,12 @@
-//! Integration tests of the HTTP API against a real SQLite file per test (and
-//! PostgreSQL where noted), driving the router with `oneshot`.
+//! Integration tests of the server: the HTTP API through `oneshot` against a real
+//! database per test (every store-backed test runs on SQLite and on PostgreSQL),
+//! the built assets, and the command line.
 
 mod helpers;
 
+mod assets;
 mod auth;
+mod cli;
 mod health;
 mod pull;
 mod push;

@@ -1,0 +1,152 @@
+//! The shell's static assets: precompressed, cached for a year when hashed, and
+//! an installable manifest whose icons are what it says they are.
+
+use crate::helpers::TestApp;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use std::path::Path;
+use tower::ServiceExt;
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
+}
+
+/// A site with one hashed bundle file, precompressed as the server does at start-up.
+fn site_with_bundle(dir: &Path) -> server::assets::Site {
+    std::fs::create_dir_all(dir.join("pkg")).unwrap();
+    std::fs::write(
+        dir.join("pkg/khaosat.abc123.js"),
+        "export function hydrate() {}\n".repeat(200),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("sw.js"),
+        "const VERSION = \"__KHAOSAT_VERSION__\"; const PRECACHE = __KHAOSAT_PRECACHE__;",
+    )
+    .unwrap();
+    server::assets::precompress(dir).unwrap();
+    server::assets::Site {
+        root: dir.to_path_buf(),
+        js: "khaosat.abc123.js".into(),
+        wasm: "khaosat.abc123.wasm".into(),
+        css: "khaosat.abc123.css".into(),
+        hashed: true,
+        version: "v1".into(),
+        service_worker: "// sw".into(),
+        shell_html: String::new(),
+    }
+}
+
+async fn get(
+    router: &axum::Router,
+    uri: &str,
+    encoding: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let request = Request::builder()
+        .method(Method::GET)
+        .uri(uri)
+        .header(header::ACCEPT_ENCODING, encoding)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let (parts, body) = response.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+async fn hashed_bundles_are_served_precompressed_and_cached_for_a_year(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with_bundle(dir.path());
+    let router = app.router_with_site(site);
+
+    let (status, headers, body) = get(&router, "/pkg/khaosat.abc123.js", "gzip, br").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    assert!(
+        body.len() < 200,
+        "brotli copy served ({} bytes)",
+        body.len()
+    );
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+
+    let (_, headers, _) = get(&router, "/pkg/khaosat.abc123.js", "gzip").await;
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+
+    let (status, headers, _) = get(&router, "/sw.js", "br").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
+}
+
+#[test]
+fn the_service_worker_names_its_cache_after_the_build() {
+    let dir = tempfile::tempdir().unwrap();
+    site_with_bundle(dir.path());
+    let site = server::assets::Site::load_with_hashes(
+        dir.path(),
+        Some(("abc123".into(), "abc123".into(), "abc123".into())),
+    )
+    .unwrap();
+    assert!(site.service_worker.contains(&site.version));
+    assert!(site.service_worker.contains("/pkg/khaosat.abc123.wasm"));
+    assert!(site.service_worker.contains("/offline-shell"));
+    let other = server::assets::Site::load_with_hashes(
+        dir.path(),
+        Some(("abc123".into(), "def456".into(), "abc123".into())),
+    )
+    .unwrap();
+    assert_ne!(
+        site.version, other.version,
+        "a new build must get a new cache"
+    );
+}
+
+#[test]
+fn the_manifest_is_installable_with_real_icons() {
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo_root().join("public/manifest.webmanifest")).unwrap(),
+    )
+    .unwrap();
+    for key in [
+        "name",
+        "short_name",
+        "start_url",
+        "display",
+        "theme_color",
+        "icons",
+    ] {
+        assert!(manifest.get(key).is_some(), "manifest lacks {key}");
+    }
+    assert_eq!(manifest["display"], "standalone");
+    assert_eq!(manifest["lang"], "vi");
+    let icons = manifest["icons"].as_array().unwrap();
+    assert!(icons
+        .iter()
+        .any(|i| i["purpose"].as_str().unwrap_or("any").contains("maskable")));
+    for size in [192u32, 512] {
+        assert!(
+            icons.iter().any(|i| i["sizes"] == format!("{size}x{size}")),
+            "no {size}px icon"
+        );
+    }
+    for icon in icons.iter().filter(|i| i["type"] == "image/png") {
+        let path = repo_root()
+            .join("public")
+            .join(icon["src"].as_str().unwrap().trim_start_matches('/'));
+        let image = image::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let declared = icon["sizes"].as_str().unwrap();
+        assert_eq!(
+            format!("{}x{}", image.width(), image.height()),
+            declared,
+            "{}",
+            path.display()
+        );
+    }
+}
+
+crate::engine_tests!(hashed_bundles_are_served_precompressed_and_cached_for_a_year);

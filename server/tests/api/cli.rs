@@ -1,0 +1,88 @@
+//! `khaosat user create` bootstraps accounts on a fresh database.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn create_user(data_dir: &std::path::Path, args: &[&str], password: &str) -> std::process::Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .args(["user", "create", "--password-stdin", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env_remove("KHAOSAT_DATABASE_URL")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(password.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_create_makes_an_account_that_can_log_in_on_a_fresh_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = create_user(
+        dir.path(),
+        &[
+            "--username",
+            "Admin",
+            "--role",
+            "administrator",
+            "--unit",
+            "24",
+        ],
+        "mot-mat-khau-rat-dai\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
+    let db = app::store::Db::connect(&url).await.unwrap();
+    let user = app::store::users::authenticate(&db, "admin", "mot-mat-khau-rat-dai")
+        .await
+        .unwrap();
+    assert_eq!(user.roles, vec![app::model::Role::Administrator]);
+    assert_eq!(user.units, vec!["24".to_string()]);
+    // A fresh database without --demo has the units and the default form, no demo.
+    assert_eq!(app::store::units::count(&db).await.unwrap(), 51);
+    assert_eq!(app::store::users::count(&db).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn user_create_refuses_bad_input_with_a_reason_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str, &str); 3] = [
+        (
+            &["--username", "a", "--role", "inspector"],
+            "short",
+            "at least 10 characters",
+        ),
+        (
+            &["--username", "b", "--role", "boss"],
+            "mot-mat-khau-dai",
+            "unknown role",
+        ),
+        (
+            &["--username", "c", "--role", "inspector", "--unit", "999"],
+            "mot-mat-khau-dai",
+            "no administrative unit with code 999",
+        ),
+    ];
+    for (args, password, reason) in cases {
+        let out = create_user(dir.path(), args, password);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(reason), "{stderr}");
+    }
+    let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
+    let db = app::store::Db::connect(&url).await.unwrap();
+    assert_eq!(app::store::users::count(&db).await.unwrap(), 0);
+}
