@@ -10,7 +10,7 @@
 use super::{Engine, Tx};
 use crate::error::AppError;
 
-const CHANGE_LOG_LOCK: i64 = 0x6b68_616f_7361_74; // "khaosat"
+const CHANGE_LOG_LOCK: i64 = 0x006b_6861_6f73_6174; // "khaosat"
 
 pub async fn append(
     tx: &mut Tx,

@@ -1,6 +1,6 @@
 //! Form definitions: immutable versions, one marked current per form.
 
-use super::{changes, col, now_ms, Db, Tx};
+use super::{changes, col, now_ms, Db};
 use crate::error::{AppError, ErrorBody};
 use crate::forms::FormDefinition;
 

@@ -352,7 +352,7 @@ pub fn VisitList() -> impl IntoView {
     });
     let list = move || {
         let mut v = visits.get().unwrap_or_default();
-        v.sort_by(|a, b| b.updated_at_ms.cmp(&a.updated_at_ms));
+        v.sort_by_key(|v| std::cmp::Reverse(v.updated_at_ms));
         v
     };
     view! {
