@@ -17,6 +17,9 @@ const TIMER_MS: u32 = 60_000;
 
 thread_local! {
     static RUNNING: Cell<bool> = const { Cell::new(false) };
+    /// A sync was asked for while one ran (e.g. a save): run once more after it,
+    /// so the new mutations leave the phone now rather than at the next timer.
+    static AGAIN: Cell<bool> = const { Cell::new(false) };
 }
 
 enum Failure {
@@ -57,13 +60,20 @@ pub fn start(state: ClientState) {
 
 pub async fn sync_now(state: ClientState) {
     if RUNNING.with(|r| r.replace(true)) {
+        AGAIN.with(|a| a.set(true));
         return;
     }
-    if browser::is_online() {
-        browser::with_lock("khaosat-sync", move || async move {
-            run_reporting(state).await;
-        })
-        .await;
+    loop {
+        AGAIN.with(|a| a.set(false));
+        if browser::is_online() {
+            browser::with_lock("khaosat-sync", move || async move {
+                run_reporting(state).await;
+            })
+            .await;
+        }
+        if !AGAIN.with(|a| a.get()) {
+            break;
+        }
     }
     RUNNING.with(|r| r.set(false));
 }
