@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 /// The JSON error body every endpoint returns.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub code: String,
     #[serde(default)]
@@ -53,6 +54,9 @@ pub enum AppError {
     /// 409: the phone's app speaks a mutation schema the server no longer accepts.
     #[error("mutation schema version {got} is too old; update the app")]
     SchemaTooOld { got: u32, min: u32 },
+    /// 410: the pull cursor is older than the tombstone retention; resync from 0.
+    #[error("cursor {cursor} is older than the compaction horizon {horizon}")]
+    CursorExpired { cursor: i64, horizon: i64 },
     /// 413: the batch or body is larger than the server accepts.
     #[error("too large: {what} (limit {limit})")]
     TooLarge { what: &'static str, limit: usize },
@@ -76,6 +80,7 @@ impl AppError {
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::SeqGap { .. } | AppError::SchemaTooOld { .. } => 409,
+            AppError::CursorExpired { .. } => 410,
             AppError::TooLarge { .. } => 413,
             AppError::Invalid(_) => 422,
             #[cfg(feature = "ssr")]
@@ -111,6 +116,12 @@ impl AppError {
             )
             .with("got", *got)
             .with("min", *min),
+            AppError::CursorExpired { cursor, horizon } => ErrorBody::new(
+                "sync.cursor_expired",
+                format!("pull cursor {cursor} is older than the server keeps deletions (up to change {horizon}); pull again from cursor 0"),
+            )
+            .with("cursor", *cursor)
+            .with("horizon", *horizon),
             AppError::TooLarge { what, limit } => ErrorBody::new(
                 "request.too_large",
                 format!("{what} is over the limit of {limit}"),
@@ -128,6 +139,7 @@ impl AppError {
 /// The error type of server functions: the same `{code, params, message}` body,
 /// so the UI translates it like any other API error.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct FnError(pub ErrorBody);
 
 impl std::fmt::Display for FnError {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A node of the administrative tree (province, district, commune). Units are data,
 /// loaded from files: the 2025 reform removed districts, so nothing may assume a depth.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct AdminUnit {
     /// Official unit code, e.g. "213" for Thành phố Bắc Giang.
     pub code: String,
@@ -25,6 +26,7 @@ impl AdminUnit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UnitLevel {
     Province,
@@ -53,6 +55,7 @@ impl UnitLevel {
 
 /// A rural industrial facility (cơ sở công nghiệp nông thôn).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Facility {
     pub id: String,
     pub name: String,
@@ -66,10 +69,15 @@ pub struct Facility {
     pub lon: Option<f64>,
     pub workforce: Option<i64>,
     pub main_products: Option<String>,
+    /// Per field edited in the field, the server's version: the base of a phone's
+    /// next edit. Fields only the office ever set are absent (version 0).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub versions: std::collections::BTreeMap<String, i64>,
 }
 
 /// A proposal (đề án) registered by a district for a year's extension budget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Proposal {
     pub id: String,
     pub year: i32,
@@ -84,6 +92,7 @@ pub struct Proposal {
 
 /// The roles a person can hold; one person may hold several.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Inspector,
@@ -112,6 +121,7 @@ impl Role {
 
 /// Who is logged in, as the phone keeps it (also offline).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct UserInfo {
     pub id: String,
     pub username: String,
@@ -129,6 +139,7 @@ impl UserInfo {
 
 /// Review state of a visit; only the server changes it, through validated commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ReviewState {
     InProgress,
@@ -163,6 +174,7 @@ impl ReviewState {
 
 /// A visit as the server knows it: header plus the current value of each answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct VisitRecord {
     pub id: String,
     pub form_id: String,
@@ -178,10 +190,41 @@ pub struct VisitRecord {
     pub created_at_ms: i64,
     /// Server's time of first receipt: the phone's clock may be wrong.
     pub received_at_ms: i64,
+    /// Repeat-group rows (child records with their own IDs), oldest first.
+    #[serde(default)]
+    pub rows: Vec<VisitRow>,
+    /// Review transitions with the supervisor's comments, oldest first.
+    #[serde(default)]
+    pub review: Vec<ReviewEvent>,
+}
+
+/// One row of a repeat group (e.g. one machine), a child record of a visit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct VisitRow {
+    pub id: String,
+    pub group: String,
+    pub answers: std::collections::BTreeMap<String, serde_json::Value>,
+    pub versions: std::collections::BTreeMap<String, i64>,
+    pub created_at_ms: i64,
+}
+
+/// A review transition: who moved the visit from one state to another, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ReviewEvent {
+    pub from: ReviewState,
+    pub to: ReviewState,
+    pub comment: Option<String>,
+    /// The form field the comment is about, when it is about one.
+    pub field: Option<String>,
+    pub by: String,
+    pub at_ms: i64,
 }
 
 /// One line of the supervisor's visit list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct VisitSummary {
     pub id: String,
     pub proposal_title: Option<String>,
@@ -195,6 +238,7 @@ pub struct VisitSummary {
 
 /// Everything a supervisor's visit page shows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct VisitDetail {
     pub visit: VisitRecord,
     pub form: crate::forms::FormDefinition,

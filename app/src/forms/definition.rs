@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Text in both UI languages.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Text {
     pub vi: String,
     pub en: String,
@@ -20,6 +21,7 @@ impl Text {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct FormDefinition {
     pub id: String,
     pub version: i32,
@@ -28,6 +30,7 @@ pub struct FormDefinition {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Section {
     pub key: String,
     pub title: Text,
@@ -35,6 +38,7 @@ pub struct Section {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     Text,
@@ -53,12 +57,14 @@ pub enum FieldType {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Choice {
     pub value: String,
     pub label: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Field {
     pub key: String,
     #[serde(rename = "type")]

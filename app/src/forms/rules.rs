@@ -114,6 +114,43 @@ pub fn check_value(field: &Field, value: &Value) -> Result<(), ErrorBody> {
     }
 }
 
+/// Whether an answer counts as given for `required`: not null, not blank text,
+/// not an empty selection or photo list.
+fn is_answered(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::String(s)) => !s.trim().is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// The finalize check (DESIGN.md: required and conditional rules apply when a visit
+/// is submitted, not on every save). `rows` counts the live rows per repeat group.
+/// A required field hidden by its `relevant` rule is not required. Returns the keys
+/// of every missing answer, in form order, so the phone can mark them all at once.
+pub fn missing_required(
+    form: &super::FormDefinition,
+    answers: &std::collections::BTreeMap<String, Value>,
+    rows: &std::collections::BTreeMap<String, usize>,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    for field in form.fields() {
+        if !field.required || !super::expr::is_relevant(field.relevant.as_deref(), answers) {
+            continue;
+        }
+        let given = match field.kind {
+            FieldType::Note => true,
+            FieldType::Repeat => rows.get(&field.key).copied().unwrap_or(0) > 0,
+            _ => is_answered(answers.get(&field.key)),
+        };
+        if !given {
+            missing.push(field.key.clone());
+        }
+    }
+    missing
+}
+
 fn check_range(field: &Field, n: f64) -> Result<(), ErrorBody> {
     let key = &field.key;
     if let Some(min) = field.min {
@@ -178,6 +215,38 @@ mod tests {
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn finalize_requires_relevant_required_answers_and_rows() {
+        let form: crate::forms::FormDefinition = serde_json::from_value(json!({
+            "id": "f", "version": 1, "title": {"vi": "F", "en": "F"},
+            "sections": [{"key": "s", "title": {"vi": "S", "en": "S"}, "fields": [
+                {"key": "name", "type": "text", "label": {"vi": "N", "en": "N"}, "required": true},
+                {"key": "supported", "type": "yes_no", "label": {"vi": "S", "en": "S"}},
+                {"key": "amount", "type": "money", "label": {"vi": "A", "en": "A"}, "required": true,
+                 "relevant": "supported == 'yes'"},
+                {"key": "machines", "type": "repeat", "label": {"vi": "M", "en": "M"}, "required": true,
+                 "fields": [{"key": "model", "type": "text", "label": {"vi": "M", "en": "M"}}]}
+            ]}]
+        }))
+        .unwrap();
+        let mut answers = std::collections::BTreeMap::new();
+        let mut rows = std::collections::BTreeMap::new();
+        assert_eq!(
+            missing_required(&form, &answers, &rows),
+            vec!["name", "machines"]
+        );
+        answers.insert("name".into(), json!("   "));
+        answers.insert("supported".into(), json!("yes"));
+        assert_eq!(
+            missing_required(&form, &answers, &rows),
+            vec!["name", "amount", "machines"]
+        );
+        answers.insert("name".into(), json!("Cơ sở"));
+        answers.insert("supported".into(), json!("no"));
+        rows.insert("machines".to_string(), 1);
+        assert!(missing_required(&form, &answers, &rows).is_empty());
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub async fn upsert_facility(tx: &mut Tx, f: &Facility) -> Result<(), AppError> 
     .bind(f.lon)
     .bind(f.workforce)
     .bind(f.main_products.clone())
-    .bind(fold(&format!("{} {} {}", f.name, f.owner_name.as_deref().unwrap_or(""), f.address.as_deref().unwrap_or(""))))
+    .bind(facility_search(f))
     .bind(now)
     .execute(&mut **tx)
     .await?;
@@ -104,7 +104,119 @@ fn facility(row: &AnyRow) -> Result<Facility, AppError> {
         lon: col(row, "lon")?,
         workforce: col(row, "workforce")?,
         main_products: col(row, "main_products")?,
+        versions: Default::default(),
     })
+}
+
+/// The unit path a facility is scoped by: its commune's, else its district's.
+pub async fn facility_path(tx: &mut Tx, id: &str) -> Result<String, AppError> {
+    let row = sqlx::query(
+        "SELECT COALESCE(c.path, d.path) AS path FROM facilities f
+         JOIN admin_units d ON d.code = f.district_code
+         LEFT JOIN admin_units c ON c.code = f.commune_code WHERE f.id = $1",
+    )
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    col(&row, "path")
+}
+
+/// Field edits from phones are merged per field in `field_values`; this writes
+/// the winning values into the facility's columns, which the office reads.
+pub async fn materialize_facility(tx: &mut Tx, id: &str) -> Result<(), AppError> {
+    let Some(mut f) = facility_by_id(&mut **tx, id).await? else {
+        return Ok(());
+    };
+    let rows = sqlx::query(
+        "SELECT field, value FROM field_values WHERE entity = 'facility' AND record_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        let field: String = col(&row, "field")?;
+        let value: serde_json::Value =
+            serde_json::from_str(&col::<String>(&row, "value")?).unwrap_or_default();
+        let text = || value.as_str().map(str::to_string);
+        match field.as_str() {
+            "name" => f.name = text().unwrap_or_default(),
+            "owner_name" => f.owner_name = text(),
+            "address" => f.address = text(),
+            "commune_code" => f.commune_code = text(),
+            "district_code" => f.district_code = text().unwrap_or_default(),
+            "industry_group" => f.industry_group = text().unwrap_or_default(),
+            "phone" => f.phone = text(),
+            "lat" => f.lat = value.as_f64(),
+            "lon" => f.lon = value.as_f64(),
+            "workforce" => f.workforce = value.as_i64(),
+            "main_products" => f.main_products = text(),
+            _ => {}
+        }
+    }
+    sqlx::query(
+        "UPDATE facilities SET name = $1, owner_name = $2, address = $3, commune_code = $4, district_code = $5,
+           industry_group = $6, phone = $7, lat = $8, lon = $9, workforce = $10, main_products = $11, search = $12,
+           updated_at = $13 WHERE id = $14",
+    )
+    .bind(&f.name)
+    .bind(f.owner_name.clone())
+    .bind(f.address.clone())
+    .bind(f.commune_code.clone())
+    .bind(&f.district_code)
+    .bind(&f.industry_group)
+    .bind(f.phone.clone())
+    .bind(f.lat)
+    .bind(f.lon)
+    .bind(f.workforce)
+    .bind(f.main_products.clone())
+    .bind(facility_search(&f))
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn facility_search(f: &Facility) -> String {
+    fold(&format!(
+        "{} {} {}",
+        f.name,
+        f.owner_name.as_deref().unwrap_or(""),
+        f.address.as_deref().unwrap_or("")
+    ))
+}
+
+/// A facility with the versions of its field-edited values, and whether it is
+/// deleted, as pull sends it.
+pub async fn facility_for_pull<'c, E>(
+    exec: E,
+    id: &str,
+) -> Result<Option<(Facility, bool, String)>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
+{
+    let row = sqlx::query(&format!(
+        "SELECT {FACILITY_COLUMNS}, deleted_at,
+           (SELECT COALESCE(c.path, d.path) FROM admin_units d LEFT JOIN admin_units c ON c.code = facilities.commune_code
+            WHERE d.code = facilities.district_code) AS path
+         FROM facilities WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(exec)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut f = facility(&row)?;
+    for v in sqlx::query(
+        "SELECT field, version FROM field_values WHERE entity = 'facility' AND record_id = $1",
+    )
+    .bind(id)
+    .fetch_all(exec)
+    .await?
+    {
+        f.versions.insert(col(&v, "field")?, col(&v, "version")?);
+    }
+    let deleted = col::<Option<i64>>(&row, "deleted_at")?.is_some();
+    Ok(Some((f, deleted, col(&row, "path")?)))
 }
 
 const PROPOSAL_COLUMNS: &str =
@@ -128,7 +240,7 @@ where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
     let row = sqlx::query(&format!(
-        "SELECT {FACILITY_COLUMNS} FROM facilities WHERE id = $1"
+        "SELECT {FACILITY_COLUMNS} FROM facilities WHERE id = $1 AND deleted_at IS NULL"
     ))
     .bind(id)
     .fetch_optional(exec)

@@ -89,3 +89,36 @@ where
         _ => Ok(None),
     }
 }
+
+/// Whether a phone of this user should hold the form version `form@version`: the
+/// current version, or one a visit it can see was made with (DESIGN.md, "Pull").
+/// `owner` is None for supervisors, who see every visit.
+pub async fn wanted(db: &super::Db, key: &str, owner: Option<&str>) -> Result<bool, AppError> {
+    let Some((id, Ok(version))) = key.rsplit_once('@').map(|(id, v)| (id, v.parse::<i64>())) else {
+        return Ok(false);
+    };
+    let row = sqlx::query(
+        "SELECT 1 AS one FROM forms f WHERE f.form_id = $1 AND f.version = $2 AND (f.is_current = 1 OR EXISTS (
+           SELECT 1 FROM visits v WHERE v.form_id = f.form_id AND v.form_version = f.version
+             AND v.deleted_at IS NULL AND ($3 = '' OR v.owner_id = $3)))",
+    )
+    .bind(id)
+    .bind(version)
+    .bind(owner.unwrap_or(""))
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Whether `form@version` is the current version of its form.
+pub async fn is_current(tx: &mut super::Tx, form_id: &str, version: i64) -> Result<bool, AppError> {
+    let row = sqlx::query("SELECT is_current FROM forms WHERE form_id = $1 AND version = $2")
+        .bind(form_id)
+        .bind(version)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(match row {
+        Some(r) => col::<i64>(&r, "is_current")? == 1,
+        None => false,
+    })
+}

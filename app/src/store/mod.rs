@@ -8,16 +8,24 @@
 //! of each engine (or committed offline data) at compile time, and the store
 //! tests run against both engines anyway.
 
+/// Validation and application of one mutation, per entity.
+pub mod apply;
 /// Facilities and proposals: the central proposal database.
 pub mod catalog;
 /// The change log that pull pages through.
 pub mod changes;
+/// Tombstone compaction and the pull horizon.
+pub mod compact;
 /// Versioned form definitions.
 pub mod forms;
+/// Field-level last-writer-wins with kept conflicts.
+pub mod merge;
 /// Pull: scoped pages of changes after a cursor.
 pub mod pull;
 /// Push: exactly-once application of mutations with field-level merge.
 pub mod push;
+/// Review transitions: commands checked against the current state.
+pub mod review;
 /// Demo and bootstrap data from the files in `data/`.
 pub mod seed;
 /// Throw-away PostgreSQL databases for tests.

@@ -1,6 +1,7 @@
 //! Pull: the changes after a cursor that the user may see, a bounded page at a
 //! time. Each change carries the record's current state, so a record changed
-//! twice inside one page is sent once.
+//! twice inside one page is sent once. A record that left the user's scope (a
+//! facility moved to another district) or was deleted arrives as `Deleted`.
 
 use super::{catalog, col, forms, units, visits, Db};
 use crate::error::AppError;
@@ -14,6 +15,13 @@ pub async fn pull(
     limit: usize,
     server_hlc: Hlc,
 ) -> Result<PullResponse, AppError> {
+    if cursor < 0 {
+        return Err(AppError::BadRequest("cursor must be 0 or more".into()));
+    }
+    let horizon = super::compact::horizon(db).await?;
+    if cursor > 0 && cursor < horizon {
+        return Err(AppError::CursorExpired { cursor, horizon });
+    }
     let sees_all = user.has(Role::Supervisor) || user.has(Role::Administrator);
     // Unit-scoped rows match when the record's path lies under one of the user's
     // units; own visits match by owner; rows with neither (units, forms) go to all.
@@ -53,25 +61,45 @@ pub async fn pull(
         .collect();
     latest.reverse();
 
+    let unit_paths = if sees_all {
+        Vec::new()
+    } else {
+        user_paths(db, &user.id).await?
+    };
+    let visible = |path: &str| sees_all || unit_paths.iter().any(|p| path.starts_with(p.as_str()));
+    let deleted = |entity: &str, id: &str| {
+        Some(PulledRecord::Deleted(DeletedRecord {
+            entity: entity.to_string(),
+            id: id.to_string(),
+        }))
+    };
+    let owner_filter = (!sees_all).then_some(user.id.as_str());
+
     let mut changes = Vec::with_capacity(latest.len());
     for (seq, entity, id) in latest {
         let record = match entity.as_str() {
             "unit" => units::get(&db.pool, id).await?.map(PulledRecord::Unit),
-            "form" => forms::get_by_key(&db.pool, id)
-                .await?
-                .map(PulledRecord::Form),
-            "facility" => catalog::facility_by_id(&db.pool, id)
-                .await?
-                .map(PulledRecord::Facility),
+            "form" => {
+                if forms::wanted(db, id, owner_filter).await? {
+                    forms::get_by_key(&db.pool, id)
+                        .await?
+                        .map(PulledRecord::Form)
+                } else {
+                    None
+                }
+            }
+            "facility" => match catalog::facility_for_pull(&db.pool, id).await? {
+                Some((f, false, path)) if visible(&path) => Some(PulledRecord::Facility(f)),
+                _ => deleted(entity, id),
+            },
             "proposal" => catalog::proposal_by_id(&db.pool, id)
                 .await?
                 .map(PulledRecord::Proposal),
             "visit" => match visits::record(&db.pool, id).await? {
-                Some((_, true)) | None => Some(PulledRecord::Deleted(DeletedRecord {
-                    entity: entity.clone(),
-                    id: id.clone(),
-                })),
-                Some((v, false)) => Some(PulledRecord::Visit(v)),
+                Some((v, false)) if sees_all || v.owner_id == user.id => {
+                    Some(PulledRecord::Visit(v))
+                }
+                _ => deleted(entity, id),
             },
             _ => None,
         };
@@ -85,4 +113,14 @@ pub async fn pull(
         has_more,
         server_hlc,
     })
+}
+
+async fn user_paths(db: &Db, user_id: &str) -> Result<Vec<String>, AppError> {
+    sqlx::query("SELECT a.path FROM user_units uu JOIN admin_units a ON a.code = uu.unit_code WHERE uu.user_id = $1")
+        .bind(user_id)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| col(r, "path"))
+        .collect()
 }

@@ -287,3 +287,27 @@ pub async fn close_session(db: &Db, token: &str) -> Result<(), AppError> {
         .await?;
     Ok(())
 }
+
+pub async fn info_by_id(db: &Db, id: &str) -> Result<Option<UserInfo>, AppError> {
+    let row = sqlx::query("SELECT id, username, display_name FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        Some(row) => load_info(db, &row).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Stops a device's sync (a lost phone). Its queued data can still come in
+/// through an import of the phone's backup file.
+pub async fn revoke_device(db: &Db, device_id: &str) -> Result<bool, AppError> {
+    let done = sqlx::query(
+        "UPDATE devices SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(device_id)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}

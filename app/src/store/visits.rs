@@ -49,11 +49,62 @@ where
         versions,
         created_at_ms: col(&row, "created_at")?,
         received_at_ms: col(&row, "received_at")?,
+        rows: rows(exec, id).await?,
+        review: super::review::events(exec, id).await?,
     };
     Ok(Some((
         visit,
         col::<Option<i64>>(&row, "deleted_at")?.is_some(),
     )))
+}
+
+/// The live repeat-group rows of a visit with their values, oldest first.
+async fn rows<'c, E>(exec: E, visit_id: &str) -> Result<Vec<crate::model::VisitRow>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
+{
+    let heads = sqlx::query(
+        "SELECT id, group_key, created_at FROM visit_rows WHERE visit_id = $1 AND deleted_at IS NULL ORDER BY created_at, id",
+    )
+    .bind(visit_id)
+    .fetch_all(exec)
+    .await?;
+    if heads.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = sqlx::query(
+        "SELECT fv.record_id, fv.field, fv.value, fv.version FROM field_values fv
+         JOIN visit_rows r ON r.id = fv.record_id
+         WHERE fv.entity = 'visit_row' AND r.visit_id = $1",
+    )
+    .bind(visit_id)
+    .fetch_all(exec)
+    .await?;
+    let mut out: Vec<crate::model::VisitRow> = heads
+        .iter()
+        .map(|h| {
+            Ok(crate::model::VisitRow {
+                id: col(h, "id")?,
+                group: col(h, "group_key")?,
+                answers: BTreeMap::new(),
+                versions: BTreeMap::new(),
+                created_at_ms: col(h, "created_at")?,
+            })
+        })
+        .collect::<Result<_, AppError>>()?;
+    for v in values {
+        let record: String = col(&v, "record_id")?;
+        if let Some(row) = out.iter_mut().find(|r| r.id == record) {
+            let field: String = col(&v, "field")?;
+            let value: String = col(&v, "value")?;
+            row.answers.insert(
+                field.clone(),
+                serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+            );
+            row.versions.insert(field, col(&v, "version")?);
+        }
+    }
+    Ok(out)
 }
 
 /// The supervisor's list, newest first.

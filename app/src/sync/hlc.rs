@@ -76,6 +76,21 @@ impl Serialize for Hlc {
     }
 }
 
+#[cfg(feature = "ssr")]
+impl schemars::JsonSchema for Hlc {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Hlc".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9]{15}-[0-9]{6}$",
+            "description": "Hybrid logical clock: milliseconds since the epoch (15 digits), a dash, a counter (6 digits)"
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Hlc {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;

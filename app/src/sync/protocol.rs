@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The mutation schema this build speaks. The server accepts this and the one before.
-pub const MUTATION_SCHEMA_VERSION: u32 = 1;
+/// Version 2 added repeat-group rows, facilities, the submit command and `lost`.
+pub const MUTATION_SCHEMA_VERSION: u32 = 2;
 /// Most mutations in one push; the phone sends at most this many per request.
 pub const MAX_BATCH: usize = 500;
 /// Largest push body the server reads.
@@ -16,30 +17,53 @@ pub const MAX_PUSH_BYTES: usize = 2 * 1024 * 1024;
 pub const PULL_PAGE: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum MutationKind {
     /// Set the given fields (creating the record if it does not exist).
     Upsert,
     /// Delete the record (a tombstone).
     Delete,
+    /// Finalize a visit: the server checks required and conditional rules and moves
+    /// it to `submitted`. A command, never a last-writer-wins field.
+    Submit,
+}
+
+impl MutationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MutationKind::Upsert => "upsert",
+            MutationKind::Delete => "delete",
+            MutationKind::Submit => "submit",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Entity {
     Visit,
+    /// A row of a repeat group: a child record of a visit with its own ID. Its
+    /// first mutation carries `visit_id` and `group`.
+    VisitRow,
+    /// A facility: created on site when it is not yet registered, or corrected.
+    Facility,
 }
 
 impl Entity {
     pub fn as_str(self) -> &'static str {
         match self {
             Entity::Visit => "visit",
+            Entity::VisitRow => "visit_row",
+            Entity::Facility => "facility",
         }
     }
 }
 
 /// One change made on a phone. IDs are UUIDv7 made on the phone.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Mutation {
     /// The device's own counter: 1, 2, 3… without gaps.
@@ -58,6 +82,7 @@ pub struct Mutation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PushRequest {
     pub device_id: uuid::Uuid,
@@ -66,17 +91,19 @@ pub struct PushRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum MutationResult {
     Applied {
         seq: i64,
         mutation_id: uuid::Uuid,
+        /// Fields where another phone's concurrent value won; this phone's value
+        /// is kept in conflicts for a supervisor.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        lost: Vec<String>,
     },
     /// Seen before (seq at or below the device's last_seq): nothing done again.
-    Duplicate {
-        seq: i64,
-        mutation_id: uuid::Uuid,
-    },
+    Duplicate { seq: i64, mutation_id: uuid::Uuid },
     /// Failed validation: stored with the reason, and the queue moves on.
     Refused {
         seq: i64,
@@ -96,6 +123,7 @@ impl MutationResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct PushResponse {
     pub results: Vec<MutationResult>,
     pub last_seq: i64,
@@ -104,6 +132,7 @@ pub struct PushResponse {
 
 /// One record in a pull page: its current state, or its deletion.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 #[serde(tag = "entity", content = "record", rename_all = "snake_case")]
 pub enum PulledRecord {
     Unit(AdminUnit),
@@ -116,12 +145,14 @@ pub enum PulledRecord {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct DeletedRecord {
     pub entity: String,
     pub id: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Change {
     /// Server change sequence; the next pull's cursor is the last one seen.
     pub seq: i64,
@@ -130,6 +161,7 @@ pub struct Change {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct PullResponse {
     pub changes: Vec<Change>,
     pub cursor: i64,
@@ -139,6 +171,7 @@ pub struct PullResponse {
 
 /// `POST /api/auth/login`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct LoginRequest {
     pub username: String,
     pub password: String,
@@ -146,6 +179,7 @@ pub struct LoginRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct LoginResponse {
     pub user: crate::model::UserInfo,
     pub device_id: Option<uuid::Uuid>,
@@ -153,8 +187,39 @@ pub struct LoginResponse {
 
 /// `GET /api/health`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Health {
     pub status: String,
     pub version: String,
     pub engine: String,
+}
+
+/// The field app's backup of its outbox ("Xuất dữ liệu"): replayed by
+/// `POST /api/sync/import` under the original device and seqs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ExportFile {
+    /// Always `khaosat-outbox`.
+    pub format: String,
+    pub schema_version: u32,
+    pub device_id: uuid::Uuid,
+    /// Who was logged in on the phone (informative; the server trusts the device row).
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub exported_at_ms: Option<i64>,
+    pub mutations: Vec<Mutation>,
+}
+
+pub const EXPORT_FORMAT: &str = "khaosat-outbox";
+
+/// Result of an import: per-mutation results (a seq already used by another
+/// mutation is refused with `import.seq_taken`) and the device's new last_seq.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ImportResponse {
+    pub results: Vec<MutationResult>,
+    pub last_seq: i64,
+    pub server_hlc: Hlc,
 }

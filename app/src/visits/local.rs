@@ -325,6 +325,8 @@ mod tests {
             versions: [("workforce".to_string(), 2)].into(),
             created_at_ms: 0,
             received_at_ms: 0,
+            rows: vec![],
+            review: vec![],
         };
         let merged = absorb_server_copy(Some(v), &server, "ksv1", true);
         assert_eq!(merged.answers["workforce"], json!(30));

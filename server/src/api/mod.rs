@@ -2,7 +2,11 @@
 
 /// Login and logout.
 pub mod auth;
-/// Push and pull.
+/// The OpenAPI document of the sync API.
+pub mod openapi;
+/// Review decisions on visits.
+pub mod review;
+/// Push, pull and import.
 pub mod sync;
 
 use app::state::AppState;
@@ -20,6 +24,9 @@ pub fn router() -> Router<AppState> {
         .route("/auth/me", get(auth::me))
         .route("/sync/push", post(sync::push))
         .route("/sync/pull", get(sync::pull))
+        .route("/sync/import", post(sync::import))
+        .route("/visits/{id}/review", post(review::decide))
+        .route("/openapi.json", get(openapi::serve))
         .fallback(|| async { app::error::AppError::NotFound("API endpoint".into()) })
 }
 

@@ -5,7 +5,9 @@ use crate::routes::parse_json;
 use app::auth::session;
 use app::error::AppError;
 use app::state::AppState;
-use app::sync::{PullResponse, PushRequest, PushResponse, MAX_PUSH_BYTES, PULL_PAGE};
+use app::sync::{
+    ExportFile, ImportResponse, PullResponse, PushRequest, PushResponse, MAX_PUSH_BYTES, PULL_PAGE,
+};
 use axum::body::Body;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
@@ -26,6 +28,26 @@ pub async fn push(
         })?;
     let request: PushRequest = parse_json(&bytes)?;
     let response = app::store::push::push(&state.db, &state.clock, &user, &request).await?;
+    Ok(Json(response))
+}
+
+/// Largest backup file `import` reads: a phone's whole outbox after weeks offline.
+pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+
+pub async fn import(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<ImportResponse>, AppError> {
+    let user = session::user_from_headers(&state, &headers).await?;
+    let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
+        .await
+        .map_err(|_| AppError::TooLarge {
+            what: "backup file (bytes)",
+            limit: MAX_IMPORT_BYTES,
+        })?;
+    let file: ExportFile = parse_json(&bytes)?;
+    let response = app::store::push::import(&state.db, &state.clock, &user, &file).await?;
     Ok(Json(response))
 }
 

@@ -1,0 +1,810 @@
+//! Validation and application of one mutation, per entity. A refusal is
+//! `Ok(Err(body))`: stored with its reason, and the device's queue moves on. An
+//! `Err` is a failure of ours and aborts the whole batch.
+//!
+//! Per mutation the server checks types, ranges, lengths and ownership; required
+//! and conditional rules wait for `submit` (an inspector may save half a form).
+
+use super::merge::{merge_field, Outcome, Write};
+use super::{catalog, changes, col, forms, now_ms, review, units, Tx};
+use crate::error::{AppError, ErrorBody};
+use crate::forms::{definition::RESERVED_KEYS, rules, FieldType, FormDefinition};
+use crate::model::{ReviewState, Role, UserInfo};
+use crate::sync::{Entity, Hlc, Mutation, MutationKind};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Keys the first mutation of a repeat-group row carries besides its answers.
+pub const ROW_HEADER_KEYS: &[&str] = &["visit_id", "group"];
+
+/// What a phone needs to hear about an applied mutation.
+pub struct Applied {
+    /// Fields where a concurrent value from another phone won.
+    pub lost: Vec<String>,
+}
+
+pub type Verdict = Result<Applied, ErrorBody>;
+
+/// The author of a mutation: the device's owner (also during an import made by a
+/// supervisor) and the device that made it.
+pub struct Author<'a> {
+    pub user: &'a UserInfo,
+    pub device_id: &'a str,
+}
+
+fn refuse(code: &str, message: impl Into<String>) -> ErrorBody {
+    ErrorBody::new(code, message)
+}
+
+pub async fn apply(
+    tx: &mut Tx,
+    who: &Author<'_>,
+    m: &Mutation,
+    hlc: Hlc,
+) -> Result<Verdict, AppError> {
+    match m.entity {
+        Entity::Visit => visit(tx, who, m, hlc).await,
+        Entity::VisitRow => visit_row(tx, who, m, hlc).await,
+        Entity::Facility => facility(tx, who, m, hlc).await,
+    }
+}
+
+/// Whether a unit path lies under one of the user's units; supervisors and
+/// administrators see the whole province.
+pub async fn in_scope(tx: &mut Tx, user: &UserInfo, path: &str) -> Result<bool, AppError> {
+    if user.has(Role::Supervisor) || user.has(Role::Administrator) {
+        return Ok(true);
+    }
+    let rows = sqlx::query(
+        "SELECT a.path FROM user_units uu JOIN admin_units a ON a.code = uu.unit_code WHERE uu.user_id = $1",
+    )
+    .bind(&user.id)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        let unit_path: String = col(&row, "path")?;
+        if path.starts_with(&unit_path) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Merges answer fields and returns those this phone lost.
+async fn merge_all(
+    tx: &mut Tx,
+    entity: &str,
+    record_id: &str,
+    answers: &[(&String, &Value)],
+    m: &Mutation,
+    hlc: Hlc,
+    device_id: &str,
+) -> Result<Vec<String>, AppError> {
+    let mutation_id = m.mutation_id.to_string();
+    let mut lost = Vec::new();
+    for (field, value) in answers {
+        let outcome = merge_field(
+            tx,
+            &Write {
+                entity,
+                record_id,
+                field,
+                value,
+                base_version: m.base_version,
+                hlc,
+                device_id,
+                mutation_id: &mutation_id,
+            },
+        )
+        .await?;
+        if outcome == Outcome::Lost {
+            lost.push((*field).clone());
+        }
+    }
+    Ok(lost)
+}
+
+/// A visit's header as the store keeps it.
+struct VisitHead {
+    owner_id: String,
+    form_id: String,
+    form_version: i64,
+    unit_path: Option<String>,
+    deleted: bool,
+    state: ReviewState,
+}
+
+async fn visit_head(tx: &mut Tx, id: &str) -> Result<Option<VisitHead>, AppError> {
+    let row = sqlx::query(
+        "SELECT owner_id, form_id, form_version, unit_path, deleted_at, review_state FROM visits WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| {
+        Ok(VisitHead {
+            owner_id: col(&row, "owner_id")?,
+            form_id: col(&row, "form_id")?,
+            form_version: col(&row, "form_version")?,
+            unit_path: col(&row, "unit_path")?,
+            deleted: col::<Option<i64>>(&row, "deleted_at")?.is_some(),
+            state: ReviewState::parse(&col::<String>(&row, "review_state")?)
+                .unwrap_or(ReviewState::InProgress),
+        })
+    })
+    .transpose()
+}
+
+/// The checks every change to an existing visit (or one of its rows) passes.
+fn may_change(head: &VisitHead, user: &UserInfo, kind: MutationKind) -> Result<(), ErrorBody> {
+    if head.owner_id != user.id {
+        return Err(refuse(
+            "visit.not_yours",
+            "this visit belongs to another inspector",
+        ));
+    }
+    if head.deleted {
+        return Err(refuse("visit.deleted", "this visit was deleted"));
+    }
+    if kind != MutationKind::Submit && !review::editable(head.state) {
+        return Err(refuse(
+            "visit.locked",
+            format!(
+                "this visit is {} and can no longer be changed on the phone",
+                head.state.as_str()
+            ),
+        )
+        .with("state", head.state.as_str()));
+    }
+    Ok(())
+}
+
+/// Checks answer fields against the form; returns them without header keys.
+fn check_answers<'m>(
+    form: &FormDefinition,
+    fields: &'m BTreeMap<String, Value>,
+    skip: &[&str],
+) -> Result<Vec<(&'m String, &'m Value)>, ErrorBody> {
+    let mut answers = Vec::new();
+    for (key, value) in fields {
+        if skip.contains(&key.as_str()) {
+            continue;
+        }
+        let Some(field) = form.field(key) else {
+            return Err(refuse(
+                "form.unknown_field",
+                format!("form {} v{} has no field \"{key}\"", form.id, form.version),
+            )
+            .with("field", key.clone()));
+        };
+        rules::check_value(field, value)?;
+        answers.push((key, value));
+    }
+    Ok(answers)
+}
+
+async fn load_form(
+    tx: &mut Tx,
+    form_id: &str,
+    version: i64,
+) -> Result<Result<FormDefinition, ErrorBody>, AppError> {
+    Ok(forms::get(&mut **tx, form_id, version)
+        .await?
+        .ok_or_else(|| {
+            refuse(
+                "visit.unknown_form",
+                format!("no form {form_id} version {version}"),
+            )
+        }))
+}
+
+macro_rules! refused {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(body) => return Ok(Err(body)),
+        }
+    };
+}
+
+async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<Verdict, AppError> {
+    let id = m.record_id.to_string();
+    let user = who.user;
+    let Some(head) = visit_head(tx, &id).await? else {
+        return match m.kind {
+            MutationKind::Upsert => create_visit(tx, who, m, hlc).await,
+            MutationKind::Delete | MutationKind::Submit => Ok(Err(refuse(
+                "visit.unknown",
+                "there is no such visit on the server",
+            ))),
+        };
+    };
+    refused!(may_change(&head, user, m.kind));
+    for (key, stored) in [
+        ("form_id", Value::from(head.form_id.clone())),
+        ("form_version", Value::from(head.form_version)),
+    ] {
+        if let Some(sent) = m.fields.get(key) {
+            if *sent != stored {
+                return Ok(Err(refuse(
+                    "visit.header_immutable",
+                    format!("{key} of a visit cannot change"),
+                )
+                .with("field", key)));
+            }
+        }
+    }
+    let form = refused!(load_form(tx, &head.form_id, head.form_version).await?);
+    let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
+    let lost = merge_all(tx, "visit", &id, &answers, m, hlc, who.device_id).await?;
+    match m.kind {
+        MutationKind::Upsert => {}
+        MutationKind::Delete => {
+            sqlx::query("UPDATE visits SET deleted_at = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        MutationKind::Submit => {
+            if !review::allowed(head.state, ReviewState::Submitted) {
+                return Ok(Err(refuse(
+                    "review.bad_transition",
+                    format!(
+                        "a visit that is {} cannot be submitted",
+                        head.state.as_str()
+                    ),
+                )
+                .with("from", head.state.as_str())
+                .with("to", "submitted")));
+            }
+            let missing = missing_answers(tx, &id, &form).await?;
+            if let Some(first) = missing.first() {
+                return Ok(Err(refuse(
+                    "visit.incomplete",
+                    format!("required answers are missing: {}", missing.join(", ")),
+                )
+                .with("field", first.clone())
+                .with("fields", missing.clone())));
+            }
+            review::record_transition(
+                tx,
+                &id,
+                head.state,
+                ReviewState::Submitted,
+                None,
+                None,
+                &user.id,
+            )
+            .await?;
+        }
+    }
+    changes::append(
+        tx,
+        "visit",
+        &id,
+        head.unit_path.as_deref(),
+        Some(&head.owner_id),
+    )
+    .await?;
+    Ok(Ok(Applied { lost }))
+}
+
+/// Required answers (shown by their `relevant` rule) still missing from the
+/// stored visit, including repeat groups without a live row.
+async fn missing_answers(
+    tx: &mut Tx,
+    id: &str,
+    form: &FormDefinition,
+) -> Result<Vec<String>, AppError> {
+    let mut answers = BTreeMap::new();
+    for row in sqlx::query(
+        "SELECT field, value FROM field_values WHERE entity = 'visit' AND record_id = $1",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        let value: String = col(&row, "value")?;
+        answers.insert(
+            col::<String>(&row, "field")?,
+            serde_json::from_str(&value).unwrap_or(Value::Null),
+        );
+    }
+    let mut rows = BTreeMap::new();
+    for row in sqlx::query(
+        "SELECT group_key, COUNT(*) AS n FROM visit_rows WHERE visit_id = $1 AND deleted_at IS NULL GROUP BY group_key",
+    )
+    .bind(id)
+    .fetch_all(&mut **tx)
+    .await?
+    {
+        rows.insert(col::<String>(&row, "group_key")?, col::<i64>(&row, "n")? as usize);
+    }
+    Ok(rules::missing_required(form, &answers, &rows))
+}
+
+async fn create_visit(
+    tx: &mut Tx,
+    who: &Author<'_>,
+    m: &Mutation,
+    hlc: Hlc,
+) -> Result<Verdict, AppError> {
+    let id = m.record_id.to_string();
+    let user = who.user;
+    let Some(form_id) = m.fields.get("form_id").and_then(Value::as_str) else {
+        return Ok(Err(refuse(
+            "visit.header_missing",
+            "a new visit needs form_id and form_version",
+        )
+        .with("field", "form_id")));
+    };
+    let Some(form_version) = m.fields.get("form_version").and_then(Value::as_i64) else {
+        return Ok(Err(refuse(
+            "visit.header_missing",
+            "a new visit needs form_id and form_version",
+        )
+        .with("field", "form_version")));
+    };
+    let proposal_id = m
+        .fields
+        .get("proposal_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut facility_id = m
+        .fields
+        .get("facility_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let district_code = if let Some(pid) = &proposal_id {
+        let Some(p) = catalog::proposal_by_id(&mut **tx, pid).await? else {
+            return Ok(Err(refuse(
+                "visit.unknown_proposal",
+                format!("no proposal {pid}"),
+            )
+            .with("field", "proposal_id")));
+        };
+        facility_id.get_or_insert(p.facility_id.clone());
+        p.district_code
+    } else if let Some(fid) = &facility_id {
+        let Some(f) = catalog::facility_by_id(&mut **tx, fid).await? else {
+            return Ok(Err(refuse(
+                "visit.unknown_facility",
+                format!("no facility {fid}"),
+            )
+            .with("field", "facility_id")));
+        };
+        f.district_code
+    } else {
+        return Ok(Err(refuse(
+            "visit.header_missing",
+            "a new visit needs a proposal_id or a facility_id",
+        )
+        .with("field", "proposal_id")));
+    };
+    let path = units::path_of(tx, &district_code)
+        .await?
+        .unwrap_or_default();
+    if !in_scope(tx, user, &path).await? {
+        return Ok(Err(refuse(
+            "visit.out_of_scope",
+            "this proposal is outside your districts",
+        )));
+    }
+    let form = refused!(load_form(tx, form_id, form_version).await?);
+    let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
+    let created_at = m
+        .fields
+        .get("started_at")
+        .and_then(Value::as_i64)
+        .unwrap_or(m.hlc.ms);
+    sqlx::query(
+        "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id, district_code,
+           unit_path, review_state, created_at, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'in_progress', $10, $11)",
+    )
+    .bind(&id)
+    .bind(form_id)
+    .bind(form_version)
+    .bind(proposal_id)
+    .bind(facility_id)
+    .bind(&user.id)
+    .bind(who.device_id)
+    .bind(&district_code)
+    .bind(&path)
+    .bind(created_at)
+    .bind(now_ms())
+    .execute(&mut **tx)
+    .await?;
+    let lost = merge_all(tx, "visit", &id, &answers, m, hlc, who.device_id).await?;
+    if !forms::is_current(tx, form_id, form_version).await? {
+        // An older version now in use: the phones that see this visit need it too.
+        let key = format!("{form_id}@{form_version}");
+        changes::append(tx, "form", &key, None, Some(&user.id)).await?;
+    }
+    changes::append(tx, "visit", &id, Some(&path), Some(&user.id)).await?;
+    Ok(Ok(Applied { lost }))
+}
+
+async fn visit_row(
+    tx: &mut Tx,
+    who: &Author<'_>,
+    m: &Mutation,
+    hlc: Hlc,
+) -> Result<Verdict, AppError> {
+    let id = m.record_id.to_string();
+    let existing =
+        sqlx::query("SELECT visit_id, group_key, deleted_at FROM visit_rows WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let sent_visit = m.fields.get("visit_id").and_then(Value::as_str);
+    let sent_group = m.fields.get("group").and_then(Value::as_str);
+    let (visit_id, group, exists) = match existing {
+        Some(row) => {
+            if col::<Option<i64>>(&row, "deleted_at")?.is_some() {
+                return Ok(Err(refuse("row.deleted", "this row was deleted")));
+            }
+            let visit_id: String = col(&row, "visit_id")?;
+            let group: String = col(&row, "group_key")?;
+            if sent_visit.is_some_and(|v| v != visit_id) || sent_group.is_some_and(|g| g != group) {
+                return Ok(Err(refuse(
+                    "row.header_immutable",
+                    "a row cannot move to another visit or group",
+                )));
+            }
+            (visit_id, group, true)
+        }
+        None => {
+            if m.kind != MutationKind::Upsert {
+                return Ok(Err(refuse(
+                    "row.unknown",
+                    "there is no such row on the server",
+                )));
+            }
+            let (Some(v), Some(g)) = (sent_visit, sent_group) else {
+                return Ok(Err(refuse(
+                    "row.header_missing",
+                    "a new row needs visit_id and group",
+                )
+                .with(
+                    "field",
+                    if sent_visit.is_none() {
+                        "visit_id"
+                    } else {
+                        "group"
+                    },
+                )));
+            };
+            (v.to_string(), g.to_string(), false)
+        }
+    };
+    if m.kind == MutationKind::Submit {
+        return Ok(Err(refuse(
+            "row.not_submittable",
+            "submit the visit, not one of its rows",
+        )));
+    }
+    let Some(head) = visit_head(tx, &visit_id).await? else {
+        return Ok(Err(refuse(
+            "visit.unknown",
+            "there is no such visit on the server",
+        )));
+    };
+    refused!(may_change(&head, who.user, MutationKind::Upsert));
+    let form = refused!(load_form(tx, &head.form_id, head.form_version).await?);
+    let Some(group_field) = form.field(&group).filter(|f| f.kind == FieldType::Repeat) else {
+        return Ok(Err(refuse(
+            "row.unknown_group",
+            format!(
+                "form {} v{} has no repeat group \"{group}\"",
+                form.id, form.version
+            ),
+        )
+        .with("field", group.clone())));
+    };
+    let child_form = FormDefinition {
+        id: form.id.clone(),
+        version: form.version,
+        title: form.title.clone(),
+        sections: vec![crate::forms::definition::Section {
+            key: group.clone(),
+            title: group_field.label.clone(),
+            fields: group_field.fields.clone(),
+        }],
+    };
+    let answers = refused!(check_answers(&child_form, &m.fields, ROW_HEADER_KEYS));
+    if !exists {
+        sqlx::query(
+            "INSERT INTO visit_rows (id, visit_id, group_key, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(&visit_id)
+        .bind(&group)
+        .bind(m.hlc.ms)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let lost = merge_all(tx, "visit_row", &id, &answers, m, hlc, who.device_id).await?;
+    match m.kind {
+        MutationKind::Delete => {
+            sqlx::query("UPDATE visit_rows SET deleted_at = $1 WHERE id = $2")
+                .bind(now_ms())
+                .bind(&id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        MutationKind::Submit | MutationKind::Upsert => {}
+    }
+    // A row travels inside its visit: the phone pulls the visit again.
+    changes::append(
+        tx,
+        "visit",
+        &visit_id,
+        head.unit_path.as_deref(),
+        Some(&head.owner_id),
+    )
+    .await?;
+    Ok(Ok(Applied { lost }))
+}
+
+/// What each facility field accepts.
+enum FacilityField {
+    Text(usize),
+    Unit,
+    Phone,
+    Coordinate(f64),
+    Count,
+}
+
+fn facility_field(key: &str) -> Option<FacilityField> {
+    use FacilityField::*;
+    Some(match key {
+        "name" | "owner_name" | "industry_group" => Text(200),
+        "address" => Text(500),
+        "main_products" => Text(1000),
+        "commune_code" | "district_code" => Unit,
+        "phone" => Phone,
+        "lat" => Coordinate(90.0),
+        "lon" => Coordinate(180.0),
+        "workforce" => Count,
+        _ => return None,
+    })
+}
+
+fn check_facility_value(key: &str, value: &Value) -> Result<(), ErrorBody> {
+    let Some(kind) = facility_field(key) else {
+        return Err(refuse(
+            "form.unknown_field",
+            format!("a facility has no field \"{key}\""),
+        )
+        .with("field", key));
+    };
+    if value.is_null() {
+        return if matches!(key, "name" | "district_code" | "industry_group") {
+            Err(refuse(
+                "facility.required",
+                format!("a facility's {key} cannot be cleared"),
+            )
+            .with("field", key))
+        } else {
+            Ok(())
+        };
+    }
+    let bad = |code: &str, message: String| Err(refuse(code, message).with("field", key));
+    match kind {
+        FacilityField::Text(_) | FacilityField::Unit if !value.is_string() => bad(
+            "form.expected_text",
+            format!("field \"{key}\" expects text"),
+        ),
+        FacilityField::Text(max) => {
+            let len = value.as_str().unwrap_or_default().chars().count();
+            if len > max {
+                Err(refuse(
+                    "form.too_long",
+                    format!("field \"{key}\" is {len} characters; the limit is {max}"),
+                )
+                .with("field", key)
+                .with("max", max))
+            } else {
+                Ok(())
+            }
+        }
+        FacilityField::Unit => Ok(()),
+        FacilityField::Phone => {
+            let ok = value.as_str().is_some_and(|s| {
+                let digits = s.chars().filter(char::is_ascii_digit).count();
+                (8..=15).contains(&digits)
+                    && s.chars()
+                        .all(|c| c.is_ascii_digit() || " +.-()".contains(c))
+            });
+            if ok {
+                Ok(())
+            } else {
+                bad(
+                    "facility.bad_phone",
+                    format!("field \"{key}\" expects a phone number of 8 to 15 digits"),
+                )
+            }
+        }
+        FacilityField::Coordinate(limit) => match value.as_f64() {
+            Some(x) if (-limit..=limit).contains(&x) => Ok(()),
+            _ => bad(
+                "form.expected_number",
+                format!("field \"{key}\" expects a number from -{limit} to {limit}"),
+            ),
+        },
+        FacilityField::Count => match value.as_i64() {
+            Some(n) if (0..=1_000_000).contains(&n) => Ok(()),
+            _ => bad(
+                "form.expected_integer",
+                format!("field \"{key}\" expects a whole number from 0 to 1000000"),
+            ),
+        },
+    }
+}
+
+async fn facility(
+    tx: &mut Tx,
+    who: &Author<'_>,
+    m: &Mutation,
+    hlc: Hlc,
+) -> Result<Verdict, AppError> {
+    let id = m.record_id.to_string();
+    let user = who.user;
+    if m.kind == MutationKind::Submit {
+        return Ok(Err(refuse(
+            "facility.not_submittable",
+            "only visits are submitted",
+        )));
+    }
+    for (key, value) in &m.fields {
+        refused!(check_facility_value(key, value));
+    }
+    let existing = sqlx::query(
+        "SELECT district_code, commune_code, created_by, deleted_at FROM facilities WHERE id = $1",
+    )
+    .bind(&id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let current = match &existing {
+        Some(row) => {
+            if col::<Option<i64>>(row, "deleted_at")?.is_some() {
+                return Ok(Err(refuse("facility.deleted", "this facility was deleted")));
+            }
+            Some((
+                col::<String>(row, "district_code")?,
+                col::<Option<String>>(row, "commune_code")?,
+                col::<Option<String>>(row, "created_by")?,
+            ))
+        }
+        None => None,
+    };
+    if current.is_none() {
+        if m.kind != MutationKind::Upsert {
+            return Ok(Err(refuse(
+                "facility.unknown",
+                "there is no such facility on the server",
+            )));
+        }
+        for key in ["name", "district_code", "industry_group"] {
+            if m.fields.get(key).is_none_or(Value::is_null) {
+                return Ok(Err(refuse(
+                    "facility.required",
+                    format!("a new facility needs {key}"),
+                )
+                .with("field", key)));
+            }
+        }
+    }
+    let old_path = match &current {
+        Some(_) => Some(catalog::facility_path(tx, &id).await?),
+        None => None,
+    };
+    if let Some(old) = &old_path {
+        if !in_scope(tx, user, old).await? {
+            return Ok(Err(refuse(
+                "facility.out_of_scope",
+                "this facility is outside your districts",
+            )));
+        }
+    }
+    // Where it will be after this change: both codes must exist, the commune must
+    // lie in the district, and the place must be in the inspector's scope.
+    let district = match m.fields.get("district_code").and_then(Value::as_str) {
+        Some(d) => d.to_string(),
+        None => current.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+    };
+    let commune = match m.fields.get("commune_code") {
+        Some(Value::String(c)) => Some(c.clone()),
+        Some(_) => None,
+        None => current.as_ref().and_then(|c| c.1.clone()),
+    };
+    let Some(district_path) = units::path_of(tx, &district).await? else {
+        return Ok(Err(refuse(
+            "unit.unknown",
+            format!("no administrative unit with code {district}"),
+        )
+        .with("unit", district.clone())
+        .with("field", "district_code")));
+    };
+    let path = match &commune {
+        Some(c) => {
+            let Some(p) = units::path_of(tx, c).await? else {
+                return Ok(Err(refuse(
+                    "unit.unknown",
+                    format!("no administrative unit with code {c}"),
+                )
+                .with("unit", c.clone())
+                .with("field", "commune_code")));
+            };
+            if !p.starts_with(&district_path) {
+                return Ok(Err(refuse(
+                    "facility.commune_outside_district",
+                    format!("commune {c} is not in district {district}"),
+                )
+                .with("field", "commune_code")));
+            }
+            p
+        }
+        None => district_path,
+    };
+    if !in_scope(tx, user, &path).await? {
+        return Ok(Err(refuse(
+            "facility.out_of_scope",
+            "this facility is outside your districts",
+        )));
+    }
+    if m.kind == MutationKind::Delete {
+        let created_by = current.as_ref().and_then(|c| c.2.clone());
+        if created_by.as_deref() != Some(user.id.as_str()) {
+            return Ok(Err(refuse(
+                "facility.not_deletable",
+                "only a facility you added in the field can be deleted; registered ones stay",
+            )));
+        }
+        let used = sqlx::query(
+            "SELECT 1 AS one FROM proposals WHERE facility_id = $1
+             UNION ALL SELECT 1 AS one FROM visits WHERE facility_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(&id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if used.is_some() {
+            return Ok(Err(refuse(
+                "facility.in_use",
+                "this facility has proposals or visits; it cannot be deleted",
+            )));
+        }
+        sqlx::query("UPDATE facilities SET deleted_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+        changes::append(tx, "facility", &id, Some(&path), None).await?;
+        return Ok(Ok(Applied { lost: vec![] }));
+    }
+    let now = now_ms();
+    if current.is_none() {
+        sqlx::query(
+            "INSERT INTO facilities (id, name, district_code, industry_group, search, created_at, updated_at, created_by)
+             VALUES ($1, '', $2, '', '', $3, $3, $4)",
+        )
+        .bind(&id)
+        .bind(&district)
+        .bind(now)
+        .bind(&user.id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let answers: Vec<(&String, &Value)> = m.fields.iter().collect();
+    let lost = merge_all(tx, "facility", &id, &answers, m, hlc, who.device_id).await?;
+    catalog::materialize_facility(tx, &id).await?;
+    let final_path = catalog::facility_path(tx, &id).await?;
+    if let Some(old) = old_path.filter(|old| *old != final_path) {
+        // It moved: phones of the old place must hear it left their scope.
+        changes::append(tx, "facility", &id, Some(&old), None).await?;
+    }
+    changes::append(tx, "facility", &id, Some(&final_path), None).await?;
+    Ok(Ok(Applied { lost }))
+}

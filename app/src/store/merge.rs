@@ -1,0 +1,154 @@
+//! Field-level last-writer-wins with kept conflicts (DESIGN.md, "Merge policy").
+//!
+//! Each stored field keeps (version, hlc, device). An incoming value whose writer
+//! had seen the current version (base_version >= version), or that comes from the
+//! device that wrote the current value (a device's mutations arrive in seq order,
+//! so it has seen its own), simply replaces it. Otherwise the two edits were
+//! concurrent: the higher (hlc, device_id) wins and the other value goes to
+//! `conflicts`. Every version a field ever had goes to `field_history`.
+
+use super::{col, now_ms, Tx};
+use crate::error::AppError;
+use crate::sync::Hlc;
+use serde_json::Value;
+
+/// One incoming field value and who wrote it.
+pub struct Write<'a> {
+    pub entity: &'a str,
+    pub record_id: &'a str,
+    pub field: &'a str,
+    pub value: &'a Value,
+    pub base_version: i64,
+    pub hlc: Hlc,
+    pub device_id: &'a str,
+    pub mutation_id: &'a str,
+}
+
+/// What became of an incoming value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It is now the field's value.
+    Won,
+    /// A concurrent value with a higher (hlc, device) stays; the incoming one is
+    /// kept in `conflicts`.
+    Lost,
+}
+
+pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError> {
+    let value_json = w.value.to_string();
+    let hlc = w.hlc.encode();
+    let stored = sqlx::query(
+        "SELECT value, version, hlc, device_id, mutation_id FROM field_values
+         WHERE entity = $1 AND record_id = $2 AND field = $3",
+    )
+    .bind(w.entity)
+    .bind(w.record_id)
+    .bind(w.field)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(stored) = stored else {
+        sqlx::query(
+            "INSERT INTO field_values (entity, record_id, field, value, version, hlc, device_id, mutation_id)
+             VALUES ($1, $2, $3, $4, 1, $5, $6, $7)",
+        )
+        .bind(w.entity)
+        .bind(w.record_id)
+        .bind(w.field)
+        .bind(&value_json)
+        .bind(&hlc)
+        .bind(w.device_id)
+        .bind(w.mutation_id)
+        .execute(&mut **tx)
+        .await?;
+        history(tx, w, 1, &value_json).await?;
+        return Ok(Outcome::Won);
+    };
+    let version: i64 = col(&stored, "version")?;
+    let stored_hlc: String = col(&stored, "hlc")?;
+    let stored_device: String = col(&stored, "device_id")?;
+    let stored_value: String = col(&stored, "value")?;
+    let stored_mutation: String = col(&stored, "mutation_id")?;
+    let concurrent = w.base_version < version && stored_device != w.device_id;
+    let incoming_wins =
+        !concurrent || (hlc.as_str(), w.device_id) > (stored_hlc.as_str(), stored_device.as_str());
+    if concurrent && stored_value != value_json {
+        let incoming = (
+            value_json.as_str(),
+            hlc.as_str(),
+            w.device_id,
+            w.mutation_id,
+        );
+        let kept = (
+            stored_value.as_str(),
+            stored_hlc.as_str(),
+            stored_device.as_str(),
+            stored_mutation.as_str(),
+        );
+        let (winner, loser) = if incoming_wins {
+            (incoming, kept)
+        } else {
+            (kept, incoming)
+        };
+        sqlx::query(
+            "INSERT INTO conflicts (entity, record_id, field, base_version, winner_value, winner_hlc, winner_device,
+               loser_value, loser_hlc, loser_device, loser_mutation_id, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(w.entity)
+        .bind(w.record_id)
+        .bind(w.field)
+        .bind(w.base_version)
+        .bind(winner.0)
+        .bind(winner.1)
+        .bind(winner.2)
+        .bind(loser.0)
+        .bind(loser.1)
+        .bind(loser.2)
+        .bind(loser.3)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !incoming_wins {
+        return Ok(if stored_value == value_json {
+            Outcome::Won
+        } else {
+            Outcome::Lost
+        });
+    }
+    sqlx::query(
+        "UPDATE field_values SET value = $1, version = $2, hlc = $3, device_id = $4, mutation_id = $5
+         WHERE entity = $6 AND record_id = $7 AND field = $8",
+    )
+    .bind(&value_json)
+    .bind(version + 1)
+    .bind(&hlc)
+    .bind(w.device_id)
+    .bind(w.mutation_id)
+    .bind(w.entity)
+    .bind(w.record_id)
+    .bind(w.field)
+    .execute(&mut **tx)
+    .await?;
+    history(tx, w, version + 1, &value_json).await?;
+    Ok(Outcome::Won)
+}
+
+async fn history(tx: &mut Tx, w: &Write<'_>, version: i64, value: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO field_history (entity, record_id, field, version, value, hlc, device_id, mutation_id, base_version)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(w.entity)
+    .bind(w.record_id)
+    .bind(w.field)
+    .bind(version)
+    .bind(value)
+    .bind(w.hlc.encode())
+    .bind(w.device_id)
+    .bind(w.mutation_id)
+    .bind(w.base_version)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! `POST /api/visits/{id}/review`: a supervisor sends a submitted visit back
+//! (with a comment), approves or rejects it. A command checked against the
+//! visit's current state, never a field a phone could overwrite.
+
+use crate::routes::parse_json;
+use app::auth::session;
+use app::error::AppError;
+use app::model::{ReviewState, VisitRecord};
+use app::state::AppState;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::Json;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    pub to: ReviewState,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub field: Option<String>,
+}
+
+pub async fn decide(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<VisitRecord>, AppError> {
+    let user = session::user_from_headers(&state, &headers).await?;
+    let bytes = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map_err(|_| AppError::TooLarge {
+            what: "review body (bytes)",
+            limit: 64 * 1024,
+        })?;
+    let decision: Decision = parse_json(&bytes)?;
+    app::store::review::decide(
+        &state.db,
+        &user,
+        &id,
+        decision.to,
+        decision.comment.as_deref(),
+        decision.field.as_deref(),
+    )
+    .await?;
+    let (visit, _) = app::store::visits::record(&state.db.pool, &id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("visit".into()))?;
+    Ok(Json(visit))
+}
