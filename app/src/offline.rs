@@ -12,11 +12,13 @@
 use crate::forms::FormDefinition;
 use crate::model::{AdminUnit, Facility, Proposal, UserInfo};
 use crate::sync::{Hlc, MutationResult, PullResponse, PulledRecord};
-use crate::visits::local::{absorb_server_copy, outbox_key, LocalVisit, OutboxEntry, SyncState};
+use crate::visits::local::{
+    absorb_server_copy, after_push, keep_on_resync, settle_push, LocalVisit, OutboxEntry,
+};
 use rexie::{KeyRange, ObjectStore, Rexie, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -425,21 +427,9 @@ impl OfflineDb {
             .transaction(&[OUTBOX, VISITS], TransactionMode::ReadWrite)?;
         let outbox = tx.store(OUTBOX)?;
         let visits = tx.store(VISITS)?;
-        let by_seq: BTreeMap<i64, &OutboxEntry> =
-            sent.iter().map(|e| (e.mutation.seq, e)).collect();
-        let mut touched = BTreeSet::new();
-        let mut refusals = BTreeMap::new();
-        for result in results {
-            let Some(entry) = by_seq.get(&result.seq()) else {
-                continue;
-            };
-            outbox
-                .delete(key(&outbox_key(device_id, result.seq())))
-                .await?;
-            touched.insert(entry.visit_id.clone());
-            if let MutationResult::Refused { error, .. } = result {
-                refusals.insert(entry.visit_id.clone(), error.clone());
-            }
+        let (done, per_visit) = settle_push(sent, results);
+        for entry in done {
+            outbox.delete(key(&entry.key())).await?;
         }
         let remaining: Vec<OutboxEntry> = outbox
             .get_all(Some(prefix_range(&format!("{device_id}:"))?), None)
@@ -447,22 +437,63 @@ impl OfflineDb {
             .into_iter()
             .map(decode)
             .collect::<Result<_>>()?;
-        for visit_id in touched {
+        for (visit_id, results) in per_visit {
             let k = format!("{user_id}:{visit_id}");
             let Some(value) = visits.get(key(&k)).await? else {
                 continue;
             };
-            let mut visit: LocalVisit = decode(value)?;
-            if let Some(error) = refusals.remove(&visit_id) {
-                visit.sync_state = SyncState::Refused;
-                visit.refusal = Some(error);
-            } else if visit.sync_state == SyncState::Queued
-                && !remaining.iter().any(|e| e.visit_id == visit_id)
-            {
-                visit.sync_state = SyncState::Synced;
-            }
+            let visit: LocalVisit = decode(value)?;
+            let still_queued = remaining.iter().any(|e| e.visit_id == visit_id);
+            let visit = after_push(visit, &results, still_queued);
             visits.put(&encode(&visit)?, Some(&key(&k))).await?;
         }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Prepares a full resync after the server said the cursor is too old (410):
+    /// in one transaction, forgets the server's records this user holds (units,
+    /// facilities, proposals, and visits the server fully has) and sets the cursor
+    /// to 0. The outbox and every unsent, unsaved, refused or conflicting visit
+    /// stay; forms stay too (versions never change, and local visits need them).
+    pub async fn reset_for_resync(&self, session: &Session) -> Result<()> {
+        let user_id = &session.user.id;
+        let tx = self.rexie.transaction(
+            &[META, UNITS, FACILITIES, PROPOSALS, VISITS, OUTBOX],
+            TransactionMode::ReadWrite,
+        )?;
+        let pending: BTreeSet<String> = tx
+            .store(OUTBOX)?
+            .get_all(
+                Some(prefix_range(&format!("{}:", session.device_id))?),
+                None,
+            )
+            .await?
+            .into_iter()
+            .map(decode::<OutboxEntry>)
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .map(|e| e.visit_id)
+            .collect();
+        tx.store(UNITS)?.clear().await?;
+        let mine = prefix_range(&format!("{user_id}:"))?;
+        tx.store(FACILITIES)?.delete(mine.clone().into()).await?;
+        tx.store(PROPOSALS)?.delete(mine.into()).await?;
+        let visits = tx.store(VISITS)?;
+        let local: Vec<LocalVisit> = visits
+            .get_all(Some(prefix_range(&format!("{user_id}:"))?), None)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        for v in local {
+            if !keep_on_resync(&v, pending.contains(&v.id)) {
+                visits.delete(key(&format!("{user_id}:{}", v.id))).await?;
+            }
+        }
+        tx.store(META)?
+            .put(&encode(&0i64)?, Some(&key(&Meta::Cursor(user_id).key())))
+            .await?;
         tx.done().await?;
         Ok(())
     }

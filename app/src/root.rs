@@ -102,7 +102,10 @@ fn Header() -> impl IntoView {
     let tr = use_t();
     let sync_text = move || match state.sync.get() {
         SyncStatus::Idle => tr("sync.idle"),
-        SyncStatus::Syncing => tr("sync.syncing"),
+        SyncStatus::Syncing => match state.progress.get() {
+            Some((sent, total)) => format!("{} {sent}/{total}", tr("sync.syncing")),
+            None => tr("sync.syncing"),
+        },
         SyncStatus::Ok => tr("sync.ok"),
         SyncStatus::LoginRequired => tr("sync.login_required"),
         SyncStatus::Error(body) => crate::i18n::error_text(lang.get(), &body),
@@ -132,6 +135,14 @@ fn Header() -> impl IntoView {
                     <span class="sync-status" data-testid="sync-status" data-state=move || state.sync.get().as_str()>
                         {sync_text}
                     </span>
+                    <Show when=move || state.progress.get().is_some()>
+                        <progress
+                            class="sync-progress"
+                            data-testid="sync-progress"
+                            max=move || state.progress.get().map(|p| p.1).unwrap_or(1)
+                            value=move || state.progress.get().map(|p| p.0).unwrap_or(0)
+                        ></progress>
+                    </Show>
                     <button
                         class="btn btn-small btn-secondary"
                         data-testid="sync-button"

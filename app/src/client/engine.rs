@@ -3,7 +3,7 @@
 //! two tabs never push the same seq twice. Runs on app open, on `online`, when the
 //! page becomes visible, on a timer, after a save and on demand.
 
-use super::{browser, http, ClientState, SyncStatus};
+use super::{backoff_ms, browser, http, ClientState, SyncStatus};
 use crate::error::ErrorBody;
 use crate::offline::{self, OfflineError, Session};
 use crate::sync::{PullResponse, PushRequest, PushResponse, MUTATION_SCHEMA_VERSION};
@@ -20,6 +20,25 @@ thread_local! {
     /// A sync was asked for while one ran (e.g. a save): run once more after it,
     /// so the new mutations leave the phone now rather than at the next timer.
     static AGAIN: Cell<bool> = const { Cell::new(false) };
+    /// Failed runs in a row, for the retry backoff.
+    static FAILURES: Cell<u32> = const { Cell::new(0) };
+    /// A retry is already scheduled.
+    static RETRY_PENDING: Cell<bool> = const { Cell::new(false) };
+}
+
+fn schedule_retry(state: ClientState) {
+    if RETRY_PENDING.with(|p| p.replace(true)) {
+        return;
+    }
+    let failures = FAILURES.with(|f| f.get());
+    let delay = backoff_ms(failures, js_sys::Math::random());
+    leptos::prelude::set_timeout(
+        move || {
+            RETRY_PENDING.with(|p| p.set(false));
+            leptos::task::spawn_local(sync_now(state));
+        },
+        std::time::Duration::from_millis(delay as u64),
+    );
 }
 
 enum Failure {
@@ -66,10 +85,18 @@ pub async fn sync_now(state: ClientState) {
     loop {
         AGAIN.with(|a| a.set(false));
         if browser::is_online() {
+            let retry = std::rc::Rc::new(Cell::new(false));
+            let flag = retry.clone();
             browser::with_lock("khaosat-sync", move || async move {
-                run_reporting(state).await;
+                flag.set(run_reporting(state).await);
             })
             .await;
+            if retry.get() {
+                FAILURES.with(|f| f.set(f.get().saturating_add(1)));
+                schedule_retry(state);
+            } else {
+                FAILURES.with(|f| f.set(0));
+            }
         }
         if !AGAIN.with(|a| a.get()) {
             break;
@@ -78,14 +105,19 @@ pub async fn sync_now(state: ClientState) {
     RUNNING.with(|r| r.set(false));
 }
 
-async fn run_reporting(state: ClientState) {
+/// One sync run; returns whether it failed in a way worth retrying soon (no
+/// answer, or a server error). A refusal such as a revoked device waits for the
+/// timer or the next trigger instead of hammering the server.
+async fn run_reporting(state: ClientState) -> bool {
     let session = match offline::db().await {
         Ok(db) => db.session().await.ok().flatten(),
         Err(_) => None,
     };
-    let Some(session) = session else { return };
+    let Some(session) = session else { return false };
     state.sync.set(SyncStatus::Syncing);
     let outcome = run(&session, state).await;
+    state.progress.set(None);
+    let retry = matches!(&outcome, Err(Failure::Http(e)) if e.status() == 0 || e.status() >= 500);
     state.sync.set(match outcome {
         Ok(()) => SyncStatus::Ok,
         Err(Failure::Http(e)) if e.status() == 401 => SyncStatus::LoginRequired,
@@ -93,6 +125,7 @@ async fn run_reporting(state: ClientState) {
         Err(Failure::Offline(e)) => SyncStatus::Error(ErrorBody::new(e.code(), e.to_string())),
     });
     state.bump();
+    retry
 }
 
 async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
@@ -100,11 +133,16 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
     let device_id = uuid::Uuid::parse_str(&session.device_id)
         .map_err(|_| OfflineError::Decode("device id is not a UUID".into()))?;
     // Records first, then (in a later release) photo bytes.
+    let total = db.outbox_len(&session.device_id).await?;
+    let mut sent = 0u32;
     loop {
         let batch = db.outbox(&session.device_id, PUSH_BATCH).await?;
         if batch.is_empty() {
             break;
         }
+        state
+            .progress
+            .set(Some((sent, total.max(sent + batch.len() as u32))));
         let request = PushRequest {
             device_id,
             schema_version: MUTATION_SCHEMA_VERSION,
@@ -120,11 +158,26 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
         .await?;
         db.merge_clock(response.server_hlc, browser::now_ms())
             .await?;
+        sent += batch.len() as u32;
         state.bump();
     }
+    state.progress.set(None);
     let mut cursor = db.cursor(&session.user.id).await?;
+    let mut resynced = false;
     loop {
-        let page: PullResponse = http::get_json(&format!("/api/sync/pull?cursor={cursor}")).await?;
+        let page: PullResponse =
+            match http::get_json(&format!("/api/sync/pull?cursor={cursor}")).await {
+                // The server compacted deletions this phone never saw: start
+                // over from 0, keeping everything not yet on the server.
+                Err(e) if e.status() == 410 && !resynced => {
+                    db.reset_for_resync(session).await?;
+                    resynced = true;
+                    cursor = 0;
+                    state.bump();
+                    continue;
+                }
+                other => other?,
+            };
         db.apply_pull(session, &page).await?;
         db.merge_clock(page.server_hlc, browser::now_ms()).await?;
         cursor = page.cursor;

@@ -43,6 +43,8 @@ pub struct ClientState {
     pub device_id: RwSignal<Option<String>>,
     pub online: RwSignal<bool>,
     pub sync: RwSignal<SyncStatus>,
+    /// While pushing: (mutations sent, mutations queued when the run began).
+    pub progress: RwSignal<Option<(u32, u32)>>,
     /// Bumped whenever local data changed, so lists read IndexedDB again.
     pub data_version: RwSignal<u64>,
 }
@@ -55,6 +57,7 @@ impl ClientState {
             device_id: RwSignal::new(None),
             online: RwSignal::new(true),
             sync: RwSignal::new(SyncStatus::Idle),
+            progress: RwSignal::new(None),
             data_version: RwSignal::new(0),
         }
     }
@@ -80,4 +83,31 @@ pub fn request_sync(state: ClientState) {
     leptos::task::spawn_local(engine::sync_now(state));
     #[cfg(not(feature = "hydrate"))]
     let _ = state;
+}
+
+/// First retry after a failed sync; doubles per failure up to `MAX_BACKOFF_MS`.
+const FIRST_BACKOFF_MS: u32 = 2_000;
+const MAX_BACKOFF_MS: u32 = 300_000;
+
+/// Delay before retry number `failures` (1, 2, …): exponential with ±20 % jitter
+/// (`jitter` in 0..1), so phones that lost the same link do not return in lockstep.
+pub fn backoff_ms(failures: u32, jitter: f64) -> u32 {
+    let base = FIRST_BACKOFF_MS.saturating_mul(1 << failures.saturating_sub(1).min(16));
+    let base = base.min(MAX_BACKOFF_MS) as f64;
+    (base * (0.8 + 0.4 * jitter.clamp(0.0, 1.0))) as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff_ms;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_five_minutes() {
+        assert_eq!(backoff_ms(1, 0.5), 2_000);
+        assert_eq!(backoff_ms(2, 0.5), 4_000);
+        assert_eq!(backoff_ms(5, 0.5), 32_000);
+        assert_eq!(backoff_ms(30, 0.5), 300_000);
+        assert!(backoff_ms(3, 0.0) < backoff_ms(3, 1.0));
+        assert!(backoff_ms(3, 1.0) <= 9_600);
+    }
 }

@@ -94,6 +94,7 @@ async fn merge_all(
                 hlc,
                 device_id,
                 mutation_id: &mutation_id,
+                seq: m.seq,
             },
         )
         .await?;

@@ -2,8 +2,8 @@
 //!
 //! Each stored field keeps (version, hlc, device). An incoming value whose writer
 //! had seen the current version (base_version >= version), or that comes from the
-//! device that wrote the current value (a device's mutations arrive in seq order,
-//! so it has seen its own), simply replaces it. Otherwise the two edits were
+//! device that wrote the current value with a lower seq (a device has seen its own
+//! edits), simply replaces it. Otherwise the two edits were
 //! concurrent: the higher (hlc, device_id) wins and the other value goes to
 //! `conflicts`. Every version a field ever had goes to `field_history`.
 
@@ -22,6 +22,8 @@ pub struct Write<'a> {
     pub hlc: Hlc,
     pub device_id: &'a str,
     pub mutation_id: &'a str,
+    /// The writing device's seq for this mutation.
+    pub seq: i64,
 }
 
 /// What became of an incoming value.
@@ -68,9 +70,23 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     let stored_device: String = col(&stored, "device_id")?;
     let stored_value: String = col(&stored, "value")?;
     let stored_mutation: String = col(&stored, "mutation_id")?;
-    let concurrent = w.base_version < version && stored_device != w.device_id;
-    let incoming_wins =
-        !concurrent || (hlc.as_str(), w.device_id) > (stored_hlc.as_str(), stored_device.as_str());
+    let same_device = stored_device == w.device_id;
+    let concurrent = w.base_version < version && !same_device;
+    let incoming_wins = if same_device {
+        // A device's own edits are ordered by its seq, whatever its clock did; an
+        // older one arriving late (a backup imported after a newer push) does not
+        // undo the newer one, which its own author made after it.
+        let stored_seq = sqlx::query("SELECT seq FROM mutations WHERE mutation_id = $1")
+            .bind(&stored_mutation)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| col::<i64>(&r, "seq"))
+            .transpose()?
+            .unwrap_or(0);
+        w.seq > stored_seq
+    } else {
+        !concurrent || (hlc.as_str(), w.device_id) > (stored_hlc.as_str(), stored_device.as_str())
+    };
     if concurrent && stored_value != value_json {
         let incoming = (
             value_json.as_str(),

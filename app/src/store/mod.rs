@@ -65,7 +65,7 @@ pub struct Db {
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
+pub(crate) static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator =
     sqlx::migrate!("src/store/migrations/postgres");
 
 impl Db {
@@ -151,7 +151,7 @@ pub fn now_ms() -> i64 {
 }
 
 /// Reads a column, turning a type mismatch into an internal error.
-pub(crate) fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, AppError>
+pub fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, AppError>
 where
     T: sqlx::Decode<'r, Any> + sqlx::Type<Any>,
 {

@@ -4,7 +4,7 @@
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewState, VisitRecord};
-use crate::sync::{Entity, Hlc, Mutation, MutationKind};
+use crate::sync::{Entity, Hlc, Mutation, MutationKind, MutationResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -57,6 +57,10 @@ pub struct LocalVisit {
     pub header_sent: bool,
     pub sync_state: SyncState,
     pub refusal: Option<ErrorBody>,
+    /// Fields whose value from this phone lost to a concurrent edit on another
+    /// phone (kept in the server's conflicts for a supervisor).
+    #[serde(default)]
+    pub lost_fields: Vec<String>,
     pub review_state: ReviewState,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
@@ -87,6 +91,7 @@ impl LocalVisit {
             header_sent: false,
             sync_state: SyncState::Draft,
             refusal: None,
+            lost_fields: Vec::new(),
             review_state: ReviewState::InProgress,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
@@ -189,8 +194,69 @@ pub fn save(
     if !out.is_empty() {
         saved.sync_state = SyncState::Queued;
         saved.refusal = None;
+        saved.lost_fields.clear();
     }
     (saved, out)
+}
+
+/// What a push response settles: the outbox entries it answered (to delete) and,
+/// per visit, the results that concern it. Results for seqs not in `sent` are
+/// ignored: they cannot be routed.
+pub fn settle_push<'a>(
+    sent: &'a [OutboxEntry],
+    results: &'a [MutationResult],
+) -> (
+    Vec<&'a OutboxEntry>,
+    BTreeMap<String, Vec<&'a MutationResult>>,
+) {
+    let by_seq: BTreeMap<i64, &OutboxEntry> = sent.iter().map(|e| (e.mutation.seq, e)).collect();
+    let mut done = Vec::new();
+    let mut per_visit: BTreeMap<String, Vec<&MutationResult>> = BTreeMap::new();
+    for result in results {
+        if let Some(entry) = by_seq.get(&result.seq()) {
+            done.push(*entry);
+            per_visit
+                .entry(entry.visit_id.clone())
+                .or_default()
+                .push(result);
+        }
+    }
+    (done, per_visit)
+}
+
+/// A visit after the server answered some of its mutations. A refusal shows its
+/// reason; a field that lost a concurrent edit marks a conflict; otherwise the
+/// visit is synced once none of its mutations is left in the outbox.
+pub fn after_push(
+    mut visit: LocalVisit,
+    results: &[&MutationResult],
+    still_queued: bool,
+) -> LocalVisit {
+    for result in results {
+        match result {
+            MutationResult::Refused { error, .. } => {
+                visit.sync_state = SyncState::Refused;
+                visit.refusal = Some(error.clone());
+            }
+            MutationResult::Applied { lost, .. } if !lost.is_empty() => {
+                for field in lost {
+                    if !visit.lost_fields.contains(field) {
+                        visit.lost_fields.push(field.clone());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if visit.sync_state == SyncState::Refused {
+        return visit;
+    }
+    if !visit.lost_fields.is_empty() {
+        visit.sync_state = SyncState::Conflict;
+    } else if visit.sync_state == SyncState::Queued && !still_queued {
+        visit.sync_state = SyncState::Synced;
+    }
+    visit
 }
 
 /// Takes in the server's copy of a visit. Versions and review state always come
@@ -237,6 +303,13 @@ pub fn absorb_server_copy(
         visit.sync_state = SyncState::Synced;
     }
     visit
+}
+
+/// Whether a full resync (after the server answered 410) keeps this local visit.
+/// Only a visit the server fully has may go: it comes back in the full pull if it
+/// still exists. Anything unsent, unsaved, refused or in conflict stays.
+pub fn keep_on_resync(visit: &LocalVisit, pending: bool) -> bool {
+    pending || visit.has_unsaved_changes() || visit.sync_state != SyncState::Synced
 }
 
 /// A UUIDv7 from a millisecond timestamp and fresh randomness (the phone's
@@ -332,6 +405,70 @@ mod tests {
         assert_eq!(merged.answers["workforce"], json!(30));
         assert_eq!(merged.versions["workforce"], 2);
         assert_eq!(merged.review_state, ReviewState::NeedsChanges);
+    }
+
+    #[test]
+    fn push_results_route_to_their_visits() {
+        let mut v = visit();
+        v.answers.insert("workforce".into(), json!(25));
+        v.answers.insert("main_products".into(), json!("Nồi"));
+        let mut clock = Hlc::default();
+        let (saved, out) = save(&v, "dev", 1, &mut clock, 2_000);
+        let results = vec![
+            MutationResult::Applied {
+                seq: 1,
+                mutation_id: out[0].mutation.mutation_id,
+                lost: vec![],
+            },
+            MutationResult::Applied {
+                seq: 2,
+                mutation_id: out[1].mutation.mutation_id,
+                lost: vec!["workforce".into()],
+            },
+            MutationResult::Duplicate {
+                seq: 99,
+                mutation_id: out[1].mutation.mutation_id,
+            },
+        ];
+        let (done, per_visit) = settle_push(&out, &results);
+        assert_eq!(done.len(), 2, "a result for an unknown seq settles nothing");
+        let after = after_push(saved.clone(), &per_visit[&saved.id], false);
+        assert_eq!(after.sync_state, SyncState::Conflict);
+        assert_eq!(after.lost_fields, vec!["workforce".to_string()]);
+
+        let clean = after_push(saved.clone(), &per_visit[&saved.id][..1], true);
+        assert_eq!(
+            clean.sync_state,
+            SyncState::Queued,
+            "still queued: not synced yet"
+        );
+        let clean = after_push(saved.clone(), &per_visit[&saved.id][..1], false);
+        assert_eq!(clean.sync_state, SyncState::Synced);
+
+        let refused = MutationResult::Refused {
+            seq: 1,
+            mutation_id: out[0].mutation.mutation_id,
+            error: ErrorBody::new("form.too_long", "too long"),
+        };
+        let after = after_push(saved, &[&refused], false);
+        assert_eq!(after.sync_state, SyncState::Refused);
+        assert_eq!(after.refusal.unwrap().code, "form.too_long");
+    }
+
+    #[test]
+    fn a_full_resync_drops_only_what_the_server_has() {
+        let mut v = visit();
+        v.header_sent = true;
+        v.sync_state = SyncState::Synced;
+        assert!(!keep_on_resync(&v, false));
+        assert!(keep_on_resync(&v, true), "queued mutations keep it");
+        let mut draft = v.clone();
+        draft.answers.insert("workforce".into(), json!(3));
+        assert!(keep_on_resync(&draft, false), "unsaved edits keep it");
+        let mut refused = v.clone();
+        refused.sync_state = SyncState::Refused;
+        assert!(keep_on_resync(&refused, false));
+        assert!(keep_on_resync(&visit(), false), "a never-sent draft stays");
     }
 
     #[test]

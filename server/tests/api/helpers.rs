@@ -60,7 +60,7 @@ impl PostgresDatabase {
             "KHAOSAT_TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts PostgreSQL and sets it",
         );
         let name = format!("khaosat_test_{}", uuid::Uuid::now_v7().simple());
-        app::store::testing::create_database(&admin_url, &name)
+        app::store::testing::create_migrated_database(&admin_url, &name)
             .await
             .expect("create the test database");
         let base = admin_url

@@ -3,11 +3,15 @@
 //! the built assets, and the command line.
 
 mod helpers;
+mod phone;
 
 mod assets;
 mod auth;
 mod cli;
+mod exactly_once;
 mod health;
+mod merge;
 mod pull;
 mod push;
+mod records;
 mod review;
