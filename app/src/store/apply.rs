@@ -809,3 +809,51 @@ async fn facility(
     changes::append(tx, "facility", &id, Some(&final_path), None).await?;
     Ok(Ok(Applied { lost }))
 }
+
+/// Appends a change for a record so the phones that see it pull it again. Used
+/// when a push turns out to be a retry (duplicates): the phone may have pulled
+/// the record while its own change was still queued, kept its local answers,
+/// and would otherwise never receive the merged state.
+pub async fn touch(
+    tx: &mut Tx,
+    entity: crate::sync::Entity,
+    record_id: &str,
+) -> Result<(), AppError> {
+    match entity {
+        Entity::Visit | Entity::VisitRow => {
+            let visit_id = if entity == Entity::VisitRow {
+                let row = sqlx::query("SELECT visit_id FROM visit_rows WHERE id = $1")
+                    .bind(record_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                match row {
+                    Some(r) => col::<String>(&r, "visit_id")?,
+                    None => return Ok(()),
+                }
+            } else {
+                record_id.to_string()
+            };
+            if let Some(head) = visit_head(tx, &visit_id).await? {
+                changes::append(
+                    tx,
+                    "visit",
+                    &visit_id,
+                    head.unit_path.as_deref(),
+                    Some(&head.owner_id),
+                )
+                .await?;
+            }
+        }
+        Entity::Facility => {
+            let exists = sqlx::query("SELECT 1 AS one FROM facilities WHERE id = $1")
+                .bind(record_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            if exists.is_some() {
+                let path = catalog::facility_path(tx, record_id).await?;
+                changes::append(tx, "facility", record_id, Some(&path), None).await?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -48,3 +48,12 @@ fn engine_of(tx: &Tx) -> Engine {
         Engine::Sqlite
     }
 }
+
+/// The newest change sequence (0 on an empty log): where a client that needs
+/// nothing older starts.
+pub async fn head(db: &super::Db) -> Result<i64, AppError> {
+    let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM change_log")
+        .fetch_one(&db.pool)
+        .await?;
+    super::col(&row, "seq")
+}

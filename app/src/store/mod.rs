@@ -97,7 +97,9 @@ impl Db {
                 Box::pin(async move {
                     if engine == Engine::Sqlite {
                         use sqlx::Executor;
-                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;")
+                        // Writers queue on the lock rather than fail: a burst of
+                        // phones syncing at once must wait, not lose a push to a 500.
+                        conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 60000;")
                             .await?;
                     }
                     Ok(())

@@ -200,6 +200,7 @@ async fn apply_batch(
     let mut last_seq: i64 = col(&row, "last_seq")?;
     let mut results = Vec::with_capacity(mutations.len());
     let mut previous: Option<i64> = None;
+    let mut retried = std::collections::BTreeSet::new();
     for m in mutations {
         let duplicate = MutationResult::Duplicate {
             seq: m.seq,
@@ -218,6 +219,7 @@ async fn apply_batch(
         match mode {
             Mode::Push => {
                 if m.seq <= last_seq {
+                    retried.insert((m.entity.as_str(), m.record_id));
                     results.push(duplicate);
                     continue;
                 }
@@ -268,6 +270,15 @@ async fn apply_batch(
     }
     if mode == Mode::Import {
         last_seq = contiguous_seq(&mut tx, device_id, last_seq).await?;
+    }
+    // A retry: the phone may have missed the merged state (see `apply::touch`).
+    for (_, record) in &retried {
+        let entity = batch
+            .iter()
+            .find(|m| m.record_id == *record)
+            .map(|m| m.entity)
+            .unwrap_or(crate::sync::Entity::Visit);
+        apply::touch(&mut tx, entity, &record.to_string()).await?;
     }
     sqlx::query("UPDATE devices SET last_seq = $1, last_seen_at = $2 WHERE device_id = $3")
         .bind(last_seq)
