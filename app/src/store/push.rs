@@ -286,6 +286,9 @@ async fn apply_batch(
         .bind(device_id)
         .execute(&mut *tx)
         .await?;
+    if let Some(delay) = fault_delay() {
+        tokio::time::sleep(delay).await;
+    }
     tx.commit().await?;
     Ok((results, last_seq))
 }
@@ -374,4 +377,17 @@ async fn apply_one(
 async fn savepoint(tx: &mut Tx, sql: &str) -> Result<(), AppError> {
     sqlx::query(sql).execute(&mut **tx).await?;
     Ok(())
+}
+
+/// Fault injection for the crash test: `KHAOSAT_FAULT_PUSH_DELAY_MS` holds every
+/// push transaction open that long before it commits, so a SIGKILL can be aimed
+/// at an open transaction. Unset in production.
+fn fault_delay() -> Option<std::time::Duration> {
+    static DELAY: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    *DELAY.get_or_init(|| {
+        std::env::var("KHAOSAT_FAULT_PUSH_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis)
+    })
 }

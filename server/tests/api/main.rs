@@ -3,11 +3,13 @@
 //! the built assets, and the command line.
 
 mod helpers;
+mod openapi;
 mod phone;
 
 mod assets;
 mod auth;
 mod cli;
+mod crash;
 mod cursor;
 mod exactly_once;
 mod health;
