@@ -111,3 +111,82 @@ async fn data_survives_closing_and_reopening_the_database() {
         "Trần Văn Hùng"
     );
 }
+
+/// After a 410 the app forgets what the server fully has and pulls from 0; the
+/// outbox and every unsent or refused visit must come through untouched.
+#[wasm_bindgen_test]
+async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
+    use app::model::{Facility, ReviewState, VisitRecord};
+    use app::sync::{Change, PullResponse, PulledRecord};
+    let db = OfflineDb::open_named(&fresh_name("resync")).await.unwrap();
+    let session = Session {
+        user: UserInfo {
+            id: "u1".into(),
+            username: "ksv1".into(),
+            display_name: "KSV 1".into(),
+            roles: vec![Role::Inspector],
+            units: vec!["213".into()],
+        },
+        device_id: "dev-1".into(),
+    };
+    // A visit the server has (synced), one queued, and a facility from the server.
+    let synced_id = "01900000-0000-7000-8000-0000000000a1";
+    let server_copy = VisitRecord {
+        id: synced_id.into(),
+        form_id: "khuyen-cong".into(),
+        form_version: 1,
+        proposal_id: None,
+        facility_id: Some("f1".into()),
+        owner_id: "u1".into(),
+        review_state: ReviewState::InProgress,
+        answers: [("workforce".to_string(), json!(3))].into(),
+        versions: [("workforce".to_string(), 1)].into(),
+        created_at_ms: 1,
+        received_at_ms: 2,
+        rows: vec![],
+        review: vec![],
+    };
+    let facility = Facility {
+        id: "f1".into(),
+        name: "Cơ sở".into(),
+        owner_name: None,
+        address: None,
+        commune_code: None,
+        district_code: "213".into(),
+        industry_group: "food".into(),
+        phone: None,
+        lat: None,
+        lon: None,
+        workforce: None,
+        main_products: None,
+        versions: Default::default(),
+    };
+    let page = PullResponse {
+        changes: vec![
+            Change { seq: 1, record: PulledRecord::Visit(server_copy) },
+            Change { seq: 2, record: PulledRecord::Facility(facility) },
+        ],
+        cursor: 2,
+        has_more: false,
+        server_hlc: Hlc::new(5, 0),
+    };
+    db.apply_pull(&session, &page).await.unwrap();
+    let mut queued = visit("01900000-0000-7000-8000-0000000000a2");
+    queued.answers.insert("workforce".into(), json!(9));
+    let mut clock = Hlc::default();
+    let (saved, entries) = save(&queued, "dev-1", 1, &mut clock, 3_000);
+    db.save_visit("u1", &saved, &entries, "dev-1", clock).await.unwrap();
+    let mut synced = db.visit("u1", synced_id).await.unwrap().unwrap();
+    synced.sync_state = SyncState::Synced;
+    db.put_draft("u1", &synced).await.unwrap();
+    assert_eq!(db.cursor("u1").await.unwrap(), 2);
+
+    db.reset_for_resync(&session).await.unwrap();
+
+    assert_eq!(db.cursor("u1").await.unwrap(), 0, "pull starts over");
+    assert_eq!(db.outbox("dev-1", 100).await.unwrap().len(), entries.len(), "outbox intact");
+    assert!(db.visit("u1", &queued.id).await.unwrap().is_some(), "the queued visit stays");
+    assert!(db.visit("u1", synced_id).await.unwrap().is_none(), "the server's copy comes back with the pull");
+    assert!(db.facilities("u1").await.unwrap().is_empty());
+    assert_eq!(db.last_seq("dev-1").await.unwrap(), entries.len() as i64, "seq counter intact");
+}

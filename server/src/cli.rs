@@ -28,6 +28,14 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Remove deletions older than the retention now (the server also does it
+    /// every six hours).
+    Compact {
+        #[arg(long, env = "KHAOSAT_TOMBSTONE_RETENTION_DAYS", default_value_t = app::store::compact::DEFAULT_RETENTION_DAYS)]
+        retention_days: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -63,6 +71,7 @@ pub async fn run() -> ExitCode {
     let result = match cli.command {
         None => crate::startup::serve(cli.serve).await,
         Some(Command::Serve(config)) => crate::startup::serve(config).await,
+        Some(Command::Compact { retention_days, db }) => compact(retention_days, db).await,
         Some(Command::User {
             action:
                 UserAction::Create {
@@ -118,5 +127,18 @@ async fn create_user(
     .await
     .map_err(|e| e.body().message)?;
     println!("created user {username} ({id})");
+    Ok(())
+}
+
+async fn compact(retention_days: i64, db: DatabaseArgs) -> Result<(), String> {
+    if retention_days < 1 {
+        return Err("the retention must be at least one day".into());
+    }
+    let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
+    let report = crate::startup::compact_once(&db, retention_days).await?;
+    println!(
+        "removed {} visits, {} rows and {} facilities deleted more than {retention_days} days ago; cursors below {} must resync",
+        report.visits, report.rows, report.facilities, report.horizon
+    );
     Ok(())
 }

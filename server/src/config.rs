@@ -19,6 +19,10 @@ pub struct ServeConfig {
     /// Mark the session cookie Secure (HTTPS, or behind a TLS-terminating proxy).
     #[arg(long, env = "KHAOSAT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Days a deletion is kept for phones to hear of it; older ones are compacted
+    /// and a phone whose cursor predates them resyncs from zero.
+    #[arg(long, env = "KHAOSAT_TOMBSTONE_RETENTION_DAYS", default_value_t = app::store::compact::DEFAULT_RETENTION_DAYS)]
+    pub tombstone_retention_days: i64,
 }
 
 /// Where the data lives; shared by every subcommand that opens the database.

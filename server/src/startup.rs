@@ -41,6 +41,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         leptos_options: site.leptos_options(),
         secure_cookies: config.secure_cookies,
     };
+    spawn_compaction(state.db.clone(), config.tombstone_retention_days);
     let router = crate::routes::router(state, Arc::new(site));
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await
@@ -54,6 +55,37 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(|e| e.to_string())
+}
+
+/// Removes tombstones older than the retention, once.
+pub async fn compact_once(db: &Db, retention_days: i64) -> Result<app::store::compact::Report, String> {
+    let cutoff = app::store::now_ms() - retention_days.max(1) * 86_400_000;
+    app::store::compact::compact(db, cutoff)
+        .await
+        .map_err(|e| format!("compaction failed: {e}"))
+}
+
+/// Compaction every six hours, first a minute after start. Several server
+/// processes may all run it: it is one transaction and idempotent.
+fn spawn_compaction(db: Db, retention_days: i64) {
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
+        loop {
+            every.tick().await;
+            match compact_once(&db, retention_days).await {
+                Ok(r) if r.visits + r.rows + r.facilities > 0 => tracing::info!(
+                    "compacted {} visits, {} rows, {} facilities; horizon {}",
+                    r.visits,
+                    r.rows,
+                    r.facilities,
+                    r.horizon
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("{e}"),
+            }
+        }
+    });
 }
 
 /// SIGINT or SIGTERM: stop accepting, let requests in flight finish.

@@ -202,6 +202,10 @@ pub fn VisitPage() -> impl IntoView {
                     </span>
                 </p>
                 {refusal.map(|text| view! { <p class="error-banner" data-testid="visit-refusal">{text}</p> })}
+                {(!v.lost_fields.is_empty()).then(|| {
+                    let text = tr("visit.conflict").replace("{fields}", &v.lost_fields.join(", "));
+                    view! { <p class="warning-banner" data-testid="visit-conflict">{text}</p> }
+                })}
             }
         })
     };

@@ -86,3 +86,26 @@ async fn user_create_refuses_bad_input_with_a_reason_and_creates_nothing() {
     let db = app::store::Db::connect(&url).await.unwrap();
     assert_eq!(app::store::users::count(&db).await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn compact_removes_old_deletions_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
+    let db = server::startup::open_database(dir.path(), &url).await.unwrap();
+    assert!(app::store::seed::demo(&db).await.unwrap());
+    db.pool.close().await;
+    let run = |days: &str| {
+        Command::new(env!("CARGO_BIN_EXE_khaosat"))
+            .args(["compact", "--retention-days", days, "--data-dir"])
+            .arg(dir.path())
+            .env_remove("KHAOSAT_DATABASE_URL")
+            .output()
+            .unwrap()
+    };
+    let out = run("180");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("removed 0 visits"));
+    let out = run("0");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least one day"));
+}
