@@ -96,7 +96,11 @@ pub fn error_text(lang: Lang, body: &crate::error::ErrorBody) -> String {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Array(items) => items
                 .iter()
-                .map(|i| i.as_str().map(str::to_string).unwrap_or_else(|| i.to_string()))
+                .map(|i| {
+                    i.as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| i.to_string())
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
             other => other.to_string(),

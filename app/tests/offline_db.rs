@@ -163,19 +163,27 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
     };
     let page = PullResponse {
         changes: vec![
-            Change { seq: 1, record: PulledRecord::Visit(server_copy) },
-            Change { seq: 2, record: PulledRecord::Facility(facility) },
+            Change {
+                seq: 1,
+                record: PulledRecord::Visit(server_copy),
+            },
+            Change {
+                seq: 2,
+                record: PulledRecord::Facility(facility),
+            },
         ],
         cursor: 2,
         has_more: false,
         server_hlc: Hlc::new(5, 0),
     };
-    db.apply_pull(&session, &page).await.unwrap();
+    db.apply_pull(&session, &page, 10).await.unwrap();
     let mut queued = visit("01900000-0000-7000-8000-0000000000a2");
     queued.answers.insert("workforce".into(), json!(9));
     let mut clock = Hlc::default();
     let (saved, entries) = save(&queued, "dev-1", 1, &mut clock, 3_000);
-    db.save_visit("u1", &saved, &entries, "dev-1", clock).await.unwrap();
+    db.save_visit("u1", &saved, &entries, "dev-1", clock)
+        .await
+        .unwrap();
     let mut synced = db.visit("u1", synced_id).await.unwrap().unwrap();
     synced.sync_state = SyncState::Synced;
     db.put_draft("u1", &synced).await.unwrap();
@@ -184,9 +192,23 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
     db.reset_for_resync(&session).await.unwrap();
 
     assert_eq!(db.cursor("u1").await.unwrap(), 0, "pull starts over");
-    assert_eq!(db.outbox("dev-1", 100).await.unwrap().len(), entries.len(), "outbox intact");
-    assert!(db.visit("u1", &queued.id).await.unwrap().is_some(), "the queued visit stays");
-    assert!(db.visit("u1", synced_id).await.unwrap().is_none(), "the server's copy comes back with the pull");
+    assert_eq!(
+        db.outbox("dev-1", 100).await.unwrap().len(),
+        entries.len(),
+        "outbox intact"
+    );
+    assert!(
+        db.visit("u1", &queued.id).await.unwrap().is_some(),
+        "the queued visit stays"
+    );
+    assert!(
+        db.visit("u1", synced_id).await.unwrap().is_none(),
+        "the server's copy comes back with the pull"
+    );
     assert!(db.facilities("u1").await.unwrap().is_empty());
-    assert_eq!(db.last_seq("dev-1").await.unwrap(), entries.len() as i64, "seq counter intact");
+    assert_eq!(
+        db.last_seq("dev-1").await.unwrap(),
+        entries.len() as i64,
+        "seq counter intact"
+    );
 }

@@ -28,6 +28,19 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Add N synthetic facilities with one proposal each to a district, for
+    /// load tests and benchmarks (never on a production database).
+    BulkDemo {
+        #[arg(long, default_value_t = 10_000)]
+        proposals: usize,
+        /// Official district code (default: TP Bắc Giang, inspector ksv1's).
+        #[arg(long, default_value = "213")]
+        district: String,
+        #[arg(long, default_value_t = 2020)]
+        year: i32,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
     /// Remove deletions older than the retention now (the server also does it
     /// every six hours).
     Compact {
@@ -72,6 +85,12 @@ pub async fn run() -> ExitCode {
         None => crate::startup::serve(cli.serve).await,
         Some(Command::Serve(config)) => crate::startup::serve(config).await,
         Some(Command::Compact { retention_days, db }) => compact(retention_days, db).await,
+        Some(Command::BulkDemo {
+            proposals,
+            district,
+            year,
+            db,
+        }) => bulk_demo(proposals, &district, year, db).await,
         Some(Command::User {
             action:
                 UserAction::Create {
@@ -140,5 +159,17 @@ async fn compact(retention_days: i64, db: DatabaseArgs) -> Result<(), String> {
         "removed {} visits, {} rows and {} facilities deleted more than {retention_days} days ago; cursors below {} must resync",
         report.visits, report.rows, report.facilities, report.horizon
     );
+    Ok(())
+}
+
+async fn bulk_demo(n: usize, district: &str, year: i32, db: DatabaseArgs) -> Result<(), String> {
+    let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
+    app::store::seed::demo(&db)
+        .await
+        .map_err(|e| format!("loading the demo failed: {e}"))?;
+    let added = app::store::seed::bulk(&db, district, n, year)
+        .await
+        .map_err(|e| e.body().message)?;
+    println!("added {added} facilities and proposals to district {district}");
     Ok(())
 }

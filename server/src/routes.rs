@@ -16,7 +16,15 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
     let routes = generate_route_list(app::root::App);
     let options = state.leptos_options.clone();
     let context_state = state.clone();
-    let api = crate::api::router();
+    // JSON compresses ~10×: an initial pull of 10,000 proposals is 6.7 MB raw.
+    // gzip only: brotli here would need a second brotli crate version.
+    let api = crate::api::router().layer(
+        tower_http::compression::CompressionLayer::new()
+            .gzip(true)
+            .no_br()
+            .no_deflate()
+            .no_zstd(),
+    );
     let sw = site.clone();
     let shell = site.clone();
     let static_files = ServeDir::new(&site.root)

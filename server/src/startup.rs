@@ -58,7 +58,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
 }
 
 /// Removes tombstones older than the retention, once.
-pub async fn compact_once(db: &Db, retention_days: i64) -> Result<app::store::compact::Report, String> {
+pub async fn compact_once(
+    db: &Db,
+    retention_days: i64,
+) -> Result<app::store::compact::Report, String> {
     let cutoff = app::store::now_ms() - retention_days.max(1) * 86_400_000;
     app::store::compact::compact(db, cutoff)
         .await

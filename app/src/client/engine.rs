@@ -128,6 +128,10 @@ async fn run_reporting(state: ClientState) -> bool {
     retry
 }
 
+async fn pull_page(cursor: i64) -> Result<PullResponse, http::HttpError> {
+    http::get_json(&format!("/api/sync/pull?cursor={cursor}")).await
+}
+
 async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
     let db = offline::db().await?;
     let device_id = uuid::Uuid::parse_str(&session.device_id)
@@ -162,28 +166,34 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
         state.bump();
     }
     state.progress.set(None);
-    let mut cursor = db.cursor(&session.user.id).await?;
     let mut resynced = false;
+    let cursor = db.cursor(&session.user.id).await?;
+    let mut response = pull_page(cursor).await;
     loop {
-        let page: PullResponse =
-            match http::get_json(&format!("/api/sync/pull?cursor={cursor}")).await {
-                // The server compacted deletions this phone never saw: start
-                // over from 0, keeping everything not yet on the server.
-                Err(e) if e.status() == 410 && !resynced => {
-                    db.reset_for_resync(session).await?;
-                    resynced = true;
-                    cursor = 0;
-                    state.bump();
-                    continue;
-                }
-                other => other?,
-            };
-        db.apply_pull(session, &page).await?;
-        db.merge_clock(page.server_hlc, browser::now_ms()).await?;
-        cursor = page.cursor;
+        let page = match response {
+            // The server compacted deletions this phone never saw: start over
+            // from 0, keeping everything not yet on the server.
+            Err(e) if e.status() == 410 && !resynced => {
+                db.reset_for_resync(session).await?;
+                resynced = true;
+                state.bump();
+                response = pull_page(0).await;
+                continue;
+            }
+            other => other?,
+        };
         if !page.has_more {
+            db.apply_pull(session, &page, browser::now_ms()).await?;
             break;
         }
+        // Fetch the next page while this one is stored: the network and
+        // IndexedDB work at the same time.
+        let (stored, next) = futures::join!(
+            db.apply_pull(session, &page, browser::now_ms()),
+            pull_page(page.cursor)
+        );
+        stored?;
+        response = next;
     }
     Ok(())
 }

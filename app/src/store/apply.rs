@@ -26,10 +26,56 @@ pub struct Applied {
 pub type Verdict = Result<Applied, ErrorBody>;
 
 /// The author of a mutation: the device's owner (also during an import made by a
-/// supervisor) and the device that made it.
+/// supervisor) and the device that made it; and the change-log entries the batch
+/// owes, written once per record when the batch ends (a phone pulls a record's
+/// current state, so one entry per record and batch is enough).
 pub struct Author<'a> {
     pub user: &'a UserInfo,
     pub device_id: &'a str,
+    pub changes: std::sync::Mutex<Vec<changes::Entry>>,
+    /// Form versions are immutable: parse each once per batch, not per mutation.
+    forms: std::sync::Mutex<BTreeMap<(String, i64), std::sync::Arc<FormDefinition>>>,
+}
+
+impl<'a> Author<'a> {
+    pub fn new(user: &'a UserInfo, device_id: &'a str) -> Self {
+        Author {
+            user,
+            device_id,
+            changes: Default::default(),
+            forms: Default::default(),
+        }
+    }
+
+    fn change(&self, entity: &str, id: &str, path: Option<&str>, owner: Option<&str>) {
+        let entry = changes::Entry {
+            entity: entity.to_string(),
+            record_id: id.to_string(),
+            unit_path: path.map(str::to_string),
+            owner_id: owner.map(str::to_string),
+        };
+        let mut pending = self.changes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = pending.iter().position(|e| *e == entry) {
+            pending.remove(i);
+        }
+        pending.push(entry);
+    }
+
+    /// Writes the deferred change-log entries (call before commit).
+    pub async fn flush_changes(&self, tx: &mut Tx) -> Result<(), AppError> {
+        let pending = std::mem::take(&mut *self.changes.lock().unwrap_or_else(|p| p.into_inner()));
+        for e in pending {
+            changes::append(
+                tx,
+                &e.entity,
+                &e.record_id,
+                e.unit_path.as_deref(),
+                e.owner_id.as_deref(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 fn refuse(code: &str, message: impl Into<String>) -> ErrorBody {
@@ -186,17 +232,31 @@ fn check_answers<'m>(
 
 async fn load_form(
     tx: &mut Tx,
+    who: &Author<'_>,
     form_id: &str,
     version: i64,
-) -> Result<Result<FormDefinition, ErrorBody>, AppError> {
-    Ok(forms::get(&mut **tx, form_id, version)
-        .await?
-        .ok_or_else(|| {
-            refuse(
-                "visit.unknown_form",
-                format!("no form {form_id} version {version}"),
-            )
-        }))
+) -> Result<Result<std::sync::Arc<FormDefinition>, ErrorBody>, AppError> {
+    let key = (form_id.to_string(), version);
+    if let Some(form) = who
+        .forms
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .get(&key)
+    {
+        return Ok(Ok(form.clone()));
+    }
+    let Some(form) = forms::get(&mut **tx, form_id, version).await? else {
+        return Ok(Err(refuse(
+            "visit.unknown_form",
+            format!("no form {form_id} version {version}"),
+        )));
+    };
+    let form = std::sync::Arc::new(form);
+    who.forms
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(key, form.clone());
+    Ok(Ok(form))
 }
 
 macro_rules! refused {
@@ -235,7 +295,7 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
             }
         }
     }
-    let form = refused!(load_form(tx, &head.form_id, head.form_version).await?);
+    let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
     let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
     let lost = merge_all(tx, "visit", &id, &answers, m, hlc, who.device_id).await?;
     match m.kind {
@@ -280,14 +340,12 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
             .await?;
         }
     }
-    changes::append(
-        tx,
+    who.change(
         "visit",
         &id,
         head.unit_path.as_deref(),
         Some(&head.owner_id),
-    )
-    .await?;
+    );
     Ok(Ok(Applied { lost }))
 }
 
@@ -392,7 +450,7 @@ async fn create_visit(
             "this proposal is outside your districts",
         )));
     }
-    let form = refused!(load_form(tx, form_id, form_version).await?);
+    let form = refused!(load_form(tx, who, form_id, form_version).await?);
     let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
     let created_at = m
         .fields
@@ -421,9 +479,9 @@ async fn create_visit(
     if !forms::is_current(tx, form_id, form_version).await? {
         // An older version now in use: the phones that see this visit need it too.
         let key = format!("{form_id}@{form_version}");
-        changes::append(tx, "form", &key, None, Some(&user.id)).await?;
+        who.change("form", &key, None, Some(&user.id));
     }
-    changes::append(tx, "visit", &id, Some(&path), Some(&user.id)).await?;
+    who.change("visit", &id, Some(&path), Some(&user.id));
     Ok(Ok(Applied { lost }))
 }
 
@@ -493,7 +551,7 @@ async fn visit_row(
         )));
     };
     refused!(may_change(&head, who.user, MutationKind::Upsert));
-    let form = refused!(load_form(tx, &head.form_id, head.form_version).await?);
+    let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
     let Some(group_field) = form.field(&group).filter(|f| f.kind == FieldType::Repeat) else {
         return Ok(Err(refuse(
             "row.unknown_group",
@@ -538,14 +596,12 @@ async fn visit_row(
         MutationKind::Submit | MutationKind::Upsert => {}
     }
     // A row travels inside its visit: the phone pulls the visit again.
-    changes::append(
-        tx,
+    who.change(
         "visit",
         &visit_id,
         head.unit_path.as_deref(),
         Some(&head.owner_id),
-    )
-    .await?;
+    );
     Ok(Ok(Applied { lost }))
 }
 
@@ -782,7 +838,7 @@ async fn facility(
             .bind(&id)
             .execute(&mut **tx)
             .await?;
-        changes::append(tx, "facility", &id, Some(&path), None).await?;
+        who.change("facility", &id, Some(&path), None);
         return Ok(Ok(Applied { lost: vec![] }));
     }
     let now = now_ms();
@@ -804,9 +860,9 @@ async fn facility(
     let final_path = catalog::facility_path(tx, &id).await?;
     if let Some(old) = old_path.filter(|old| *old != final_path) {
         // It moved: phones of the old place must hear it left their scope.
-        changes::append(tx, "facility", &id, Some(&old), None).await?;
+        who.change("facility", &id, Some(&old), None);
     }
-    changes::append(tx, "facility", &id, Some(&final_path), None).await?;
+    who.change("facility", &id, Some(&final_path), None);
     Ok(Ok(Applied { lost }))
 }
 
@@ -816,6 +872,7 @@ async fn facility(
 /// and would otherwise never receive the merged state.
 pub async fn touch(
     tx: &mut Tx,
+    who: &Author<'_>,
     entity: crate::sync::Entity,
     record_id: &str,
 ) -> Result<(), AppError> {
@@ -834,14 +891,12 @@ pub async fn touch(
                 record_id.to_string()
             };
             if let Some(head) = visit_head(tx, &visit_id).await? {
-                changes::append(
-                    tx,
+                who.change(
                     "visit",
                     &visit_id,
                     head.unit_path.as_deref(),
                     Some(&head.owner_id),
-                )
-                .await?;
+                );
             }
         }
         Entity::Facility => {
@@ -851,7 +906,7 @@ pub async fn touch(
                 .await?;
             if exists.is_some() {
                 let path = catalog::facility_path(tx, record_id).await?;
-                changes::append(tx, "facility", record_id, Some(&path), None).await?;
+                who.change("facility", record_id, Some(&path), None);
             }
         }
     }

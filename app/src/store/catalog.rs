@@ -186,39 +186,6 @@ fn facility_search(f: &Facility) -> String {
     ))
 }
 
-/// A facility with the versions of its field-edited values, and whether it is
-/// deleted, as pull sends it.
-pub async fn facility_for_pull<'c, E>(
-    exec: E,
-    id: &str,
-) -> Result<Option<(Facility, bool, String)>, AppError>
-where
-    E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
-{
-    let row = sqlx::query(&format!(
-        "SELECT {FACILITY_COLUMNS}, deleted_at,
-           (SELECT COALESCE(c.path, d.path) FROM admin_units d LEFT JOIN admin_units c ON c.code = facilities.commune_code
-            WHERE d.code = facilities.district_code) AS path
-         FROM facilities WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(exec)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let mut f = facility(&row)?;
-    for v in sqlx::query(
-        "SELECT field, version FROM field_values WHERE entity = 'facility' AND record_id = $1",
-    )
-    .bind(id)
-    .fetch_all(exec)
-    .await?
-    {
-        f.versions.insert(col(&v, "field")?, col(&v, "version")?);
-    }
-    let deleted = col::<Option<i64>>(&row, "deleted_at")?.is_some();
-    Ok(Some((f, deleted, col(&row, "path")?)))
-}
-
 const PROPOSAL_COLUMNS: &str =
     "id, year, district_code, facility_id, title, support_kind, requested_amount, status";
 
@@ -259,4 +226,76 @@ where
     .fetch_optional(exec)
     .await?;
     row.as_ref().map(proposal).transpose()
+}
+
+fn in_list(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Many facilities at once for a pull page: (facility, deleted, scope path).
+pub async fn facilities_for_pull(
+    db: &super::Db,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, (Facility, bool, String)>, AppError> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(200) {
+        let sql = format!(
+            "SELECT {FACILITY_COLUMNS}, deleted_at,
+               (SELECT COALESCE(c.path, d.path) FROM admin_units d LEFT JOIN admin_units c ON c.code = facilities.commune_code
+                WHERE d.code = facilities.district_code) AS path
+             FROM facilities WHERE id IN ({})",
+            in_list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&db.pool).await? {
+            let f = facility(&row)?;
+            let deleted = col::<Option<i64>>(&row, "deleted_at")?.is_some();
+            out.insert(f.id.clone(), (f, deleted, col(&row, "path")?));
+        }
+        let sql = format!(
+            "SELECT record_id, field, version FROM field_values WHERE entity = 'facility' AND record_id IN ({})",
+            in_list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&db.pool).await? {
+            let id: String = col(&row, "record_id")?;
+            if let Some((f, _, _)) = out.get_mut(&id) {
+                f.versions
+                    .insert(col(&row, "field")?, col(&row, "version")?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Many proposals at once for a pull page.
+pub async fn proposals_by_ids(
+    db: &super::Db,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Proposal>, AppError> {
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(200) {
+        let sql = format!(
+            "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id IN ({})",
+            in_list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&db.pool).await? {
+            let p = proposal(&row)?;
+            out.insert(p.id.clone(), p);
+        }
+    }
+    Ok(out)
 }

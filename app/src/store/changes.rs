@@ -10,6 +10,15 @@
 use super::{Engine, Tx};
 use crate::error::AppError;
 
+/// A change-log entry a batch owes, written at its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub entity: String,
+    pub record_id: String,
+    pub unit_path: Option<String>,
+    pub owner_id: Option<String>,
+}
+
 const CHANGE_LOG_LOCK: i64 = 0x006b_6861_6f73_6174; // "khaosat"
 
 pub async fn append(

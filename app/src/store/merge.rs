@@ -40,7 +40,7 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     let value_json = w.value.to_string();
     let hlc = w.hlc.encode();
     let stored = sqlx::query(
-        "SELECT value, version, hlc, device_id, mutation_id FROM field_values
+        "SELECT value, version, hlc, device_id, mutation_id, device_seq FROM field_values
          WHERE entity = $1 AND record_id = $2 AND field = $3",
     )
     .bind(w.entity)
@@ -50,8 +50,8 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     .await?;
     let Some(stored) = stored else {
         sqlx::query(
-            "INSERT INTO field_values (entity, record_id, field, value, version, hlc, device_id, mutation_id)
-             VALUES ($1, $2, $3, $4, 1, $5, $6, $7)",
+            "INSERT INTO field_values (entity, record_id, field, value, version, hlc, device_id, mutation_id, device_seq)
+             VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8)",
         )
         .bind(w.entity)
         .bind(w.record_id)
@@ -60,6 +60,7 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
         .bind(&hlc)
         .bind(w.device_id)
         .bind(w.mutation_id)
+        .bind(w.seq)
         .execute(&mut **tx)
         .await?;
         history(tx, w, 1, &value_json).await?;
@@ -76,13 +77,17 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
         // A device's own edits are ordered by its seq, whatever its clock did; an
         // older one arriving late (a backup imported after a newer push) does not
         // undo the newer one, which its own author made after it.
-        let stored_seq = sqlx::query("SELECT seq FROM mutations WHERE mutation_id = $1")
-            .bind(&stored_mutation)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| col::<i64>(&r, "seq"))
-            .transpose()?
-            .unwrap_or(0);
+        let mut stored_seq: i64 = col(&stored, "device_seq")?;
+        if stored_seq == 0 {
+            // Written before the column existed: ask the mutation log.
+            stored_seq = sqlx::query("SELECT seq FROM mutations WHERE mutation_id = $1")
+                .bind(&stored_mutation)
+                .fetch_optional(&mut **tx)
+                .await?
+                .map(|r| col::<i64>(&r, "seq"))
+                .transpose()?
+                .unwrap_or(0);
+        }
         w.seq > stored_seq
     } else {
         !concurrent || (hlc.as_str(), w.device_id) > (stored_hlc.as_str(), stored_device.as_str())
@@ -133,7 +138,7 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
         });
     }
     sqlx::query(
-        "UPDATE field_values SET value = $1, version = $2, hlc = $3, device_id = $4, mutation_id = $5
+        "UPDATE field_values SET value = $1, version = $2, hlc = $3, device_id = $4, mutation_id = $5, device_seq = $9
          WHERE entity = $6 AND record_id = $7 AND field = $8",
     )
     .bind(&value_json)
@@ -144,6 +149,7 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     .bind(w.entity)
     .bind(w.record_id)
     .bind(w.field)
+    .bind(w.seq)
     .execute(&mut **tx)
     .await?;
     history(tx, w, version + 1, &value_json).await?;

@@ -75,6 +75,17 @@ pub async fn pull(
     };
     let owner_filter = (!sees_all).then_some(user.id.as_str());
 
+    // Facilities and proposals are most of an initial pull: fetch them per page.
+    let ids_of = |entity: &str| -> Vec<&str> {
+        latest
+            .iter()
+            .filter(|(_, e, _)| e == entity)
+            .map(|(_, _, id)| id.as_str())
+            .collect()
+    };
+    let facilities = catalog::facilities_for_pull(db, &ids_of("facility")).await?;
+    let mut proposals = catalog::proposals_by_ids(db, &ids_of("proposal")).await?;
+
     let mut changes = Vec::with_capacity(latest.len());
     for (seq, entity, id) in latest {
         let record = match entity.as_str() {
@@ -88,13 +99,11 @@ pub async fn pull(
                     None
                 }
             }
-            "facility" => match catalog::facility_for_pull(&db.pool, id).await? {
-                Some((f, false, path)) if visible(&path) => Some(PulledRecord::Facility(f)),
+            "facility" => match facilities.get(id.as_str()) {
+                Some((f, false, path)) if visible(path) => Some(PulledRecord::Facility(f.clone())),
                 _ => deleted(entity, id),
             },
-            "proposal" => catalog::proposal_by_id(&db.pool, id)
-                .await?
-                .map(PulledRecord::Proposal),
+            "proposal" => proposals.remove(id.as_str()).map(PulledRecord::Proposal),
             "visit" => match visits::record(&db.pool, id).await? {
                 Some((v, false)) if sees_all || v.owner_id == user.id => {
                     Some(PulledRecord::Visit(v))

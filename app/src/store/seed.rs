@@ -96,3 +96,51 @@ pub async fn demo(db: &Db) -> Result<bool, AppError> {
     }
     Ok(true)
 }
+
+/// Load-testing data: `n` facilities, each with one proposal, in `district`
+/// (spread over its communes), for benchmarks of the initial pull. Names are
+/// numbered so the data is recognisably synthetic.
+pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize, AppError> {
+    use crate::model::{Facility, Proposal};
+    let communes: Vec<String> =
+        sqlx::query("SELECT code FROM admin_units WHERE parent_code = $1 ORDER BY code")
+            .bind(district)
+            .fetch_all(&db.pool)
+            .await?
+            .iter()
+            .map(|r| super::col(r, "code"))
+            .collect::<Result<_, _>>()?;
+    let mut tx = db.begin_write().await?;
+    for i in 0..n {
+        let now = super::now_ms();
+        let facility = Facility {
+            id: crate::visits::local::new_uuid_v7(now).to_string(),
+            name: format!("Cơ sở thử tải số {i}"),
+            owner_name: Some(format!("Chủ cơ sở {i}")),
+            address: Some(format!("Thôn {}, xã thử", i % 50)),
+            commune_code: communes.get(i % communes.len().max(1)).cloned(),
+            district_code: district.to_string(),
+            industry_group: ["mechanical", "food", "handicraft", "textile"][i % 4].to_string(),
+            phone: None,
+            lat: Some(21.2 + (i % 100) as f64 * 0.001),
+            lon: Some(106.1 + (i % 100) as f64 * 0.001),
+            workforce: Some(5 + (i % 90) as i64),
+            main_products: Some("Sản phẩm thử tải".into()),
+            versions: Default::default(),
+        };
+        catalog::upsert_facility(&mut tx, &facility).await?;
+        let proposal = Proposal {
+            id: crate::visits::local::new_uuid_v7(now).to_string(),
+            year,
+            district_code: district.to_string(),
+            facility_id: facility.id.clone(),
+            title: format!("Đề án thử tải số {i}: hỗ trợ máy móc thiết bị"),
+            support_kind: "machinery".into(),
+            requested_amount: 100_000_000 + (i as i64 % 50) * 10_000_000,
+            status: "registered".into(),
+        };
+        catalog::upsert_proposal(&mut tx, &proposal).await?;
+    }
+    tx.commit().await?;
+    Ok(n)
+}

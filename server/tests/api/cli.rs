@@ -91,7 +91,9 @@ async fn user_create_refuses_bad_input_with_a_reason_and_creates_nothing() {
 async fn compact_removes_old_deletions_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("khaosat.db").display());
-    let db = server::startup::open_database(dir.path(), &url).await.unwrap();
+    let db = server::startup::open_database(dir.path(), &url)
+        .await
+        .unwrap();
     assert!(app::store::seed::demo(&db).await.unwrap());
     db.pool.close().await;
     let run = |days: &str| {
@@ -103,7 +105,11 @@ async fn compact_removes_old_deletions_from_the_command_line() {
             .unwrap()
     };
     let out = run("180");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("removed 0 visits"));
     let out = run("0");
     assert!(!out.status.success());

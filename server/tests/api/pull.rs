@@ -100,5 +100,35 @@ crate::engine_tests!(
     a_supervisor_pulls_all_37_proposals,
     pages_are_bounded_and_the_cursor_moves_forward,
     own_visits_come_back_and_other_inspectors_visits_do_not,
-    pull_without_a_session_is_a_401
+    pull_without_a_session_is_a_401,
+    pull_pages_are_gzipped_for_clients_that_accept_it
 );
+
+/// Pull pages are large JSON: a phone that accepts gzip gets them compressed.
+async fn pull_pages_are_gzipped_for_clients_that_accept_it(app: TestApp) {
+    use tower::ServiceExt;
+    let (cookie, _) = app.login("ksv1").await;
+    let request = axum::http::Request::get("/api/sync/pull?cursor=0")
+        .header("cookie", &cookie)
+        .header("accept-encoding", "gzip")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-encoding"], "gzip");
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let mut json = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut json)
+        .unwrap();
+    let page: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert!(!page["changes"].as_array().unwrap().is_empty());
+    assert!(
+        bytes.len() * 3 < json.len(),
+        "{} compressed vs {} raw",
+        bytes.len(),
+        json.len()
+    );
+}

@@ -75,5 +75,9 @@ CREATE TABLE sync_state (
 );
 INSERT INTO sync_state (key, value) VALUES ('compacted_through', 0);
 
+-- The writing device's seq of each field value: a device's own edits are
+-- ordered by seq, so a late older one (an import) cannot undo a newer one.
+ALTER TABLE field_values ADD COLUMN device_seq BIGINT NOT NULL DEFAULT 0;
+
 CREATE INDEX change_log_created ON change_log(created_at);
 CREATE INDEX mutations_record ON mutations(entity, record_id);
