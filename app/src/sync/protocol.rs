@@ -14,7 +14,7 @@ pub const MAX_BATCH: usize = 500;
 /// Largest push body the server reads.
 pub const MAX_PUSH_BYTES: usize = 2 * 1024 * 1024;
 /// Most changes in one pull page.
-pub const PULL_PAGE: usize = 500;
+pub const PULL_PAGE: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
