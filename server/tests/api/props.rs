@@ -442,6 +442,7 @@ async fn no_silent_loss(
             .await
             .unwrap()
             .is_some();
+    let encoded = value.to_string();
     let position = history
         .iter()
         .position(|h| col::<String>(h, "mutation_id").unwrap() == mutation);
@@ -452,14 +453,14 @@ async fn no_silent_loss(
             let version: i64 = col(&history[i], "version").unwrap();
             col::<String>(next, "device_id").unwrap() == device
                 || col::<i64>(next, "base_version").unwrap() >= version
-                || col::<String>(next, "value").unwrap() == value.to_string()
+                || col::<String>(next, "value").unwrap() == encoded
                 || kept
         }
         // Never became the value: it lost on arrival (kept), or equalled the value there.
         None => {
             kept || history
                 .iter()
-                .any(|h| col::<String>(h, "value").unwrap() == value.to_string())
+                .any(|h| col::<String>(h, "value").unwrap() == encoded)
         }
     };
     prop_assert!(

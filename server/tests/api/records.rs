@@ -16,15 +16,12 @@ async fn visit_of(app: &TestApp, id: &str) -> app::model::VisitRecord {
 }
 
 fn pulled<'a>(changes: &'a [Value], entity: &str, id: &str) -> Option<&'a Value> {
-    changes
-        .iter()
-        .filter(|c| {
-            c["entity"] == entity && c["record"]["id"] == id
-                || c["entity"] == "deleted"
-                    && c["record"]["entity"] == entity
-                    && c["record"]["id"] == id
-        })
-        .last()
+    changes.iter().rev().find(|c| {
+        c["entity"] == entity && c["record"]["id"] == id
+            || c["entity"] == "deleted"
+                && c["record"]["entity"] == entity
+                && c["record"]["id"] == id
+    })
 }
 
 async fn repeat_rows_from_two_phones_are_separate_child_records(app: TestApp) {
