@@ -462,19 +462,7 @@ impl OfflineDb {
             &[META, UNITS, FACILITIES, PROPOSALS, VISITS, OUTBOX],
             TransactionMode::ReadWrite,
         )?;
-        let pending: BTreeSet<String> = tx
-            .store(OUTBOX)?
-            .get_all(
-                Some(prefix_range(&format!("{}:", session.device_id))?),
-                None,
-            )
-            .await?
-            .into_iter()
-            .map(decode::<OutboxEntry>)
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .map(|e| e.visit_id)
-            .collect();
+        let pending = queued_visits(&tx.store(OUTBOX)?, &session.device_id).await?;
         tx.store(UNITS)?.clear().await?;
         let mine = prefix_range(&format!("{user_id}:"))?;
         tx.store(FACILITIES)?.delete(mine.clone().into()).await?;
@@ -513,19 +501,7 @@ impl OfflineDb {
         let tx = self
             .rexie
             .transaction(ALL_STORES, TransactionMode::ReadWrite)?;
-        let pending: BTreeSet<String> = tx
-            .store(OUTBOX)?
-            .get_all(
-                Some(prefix_range(&format!("{}:", session.device_id))?),
-                None,
-            )
-            .await?
-            .into_iter()
-            .map(decode::<OutboxEntry>)
-            .collect::<Result<Vec<_>>>()?
-            .into_iter()
-            .map(|e| e.visit_id)
-            .collect();
+        let pending = queued_visits(&tx.store(OUTBOX)?, &session.device_id).await?;
         let (units, forms, facilities, proposals, visits) = (
             tx.store(UNITS)?,
             tx.store(FORMS)?,
@@ -594,6 +570,19 @@ impl OfflineDb {
         tx.done().await?;
         Ok(())
     }
+}
+
+/// The visits with mutations still in a device's outbox.
+async fn queued_visits(outbox: &Store, device_id: &str) -> Result<BTreeSet<String>> {
+    Ok(outbox
+        .get_all(Some(prefix_range(&format!("{device_id}:"))?), None)
+        .await?
+        .into_iter()
+        .map(decode::<OutboxEntry>)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .map(|e| e.visit_id)
+        .collect())
 }
 
 /// One write of a pull page, issued together with the others.

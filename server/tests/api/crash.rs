@@ -136,6 +136,22 @@ fn http(
     Ok((status, cookie, body))
 }
 
+/// Logs the phone's user in on its device; returns the session cookie.
+fn login(port: u16, device: &str) -> String {
+    let body = json!({"username": "ksv1", "password": "khaosat-demo", "device_id": device});
+    let (status, cookie, text) = http(
+        port,
+        "POST",
+        "/api/auth/login",
+        None,
+        Some(&body),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text}");
+    cookie.expect("a session cookie")
+}
+
 fn batch(device: &str, first_seq: i64, visit: &str, proposal: &str, n: i64) -> Value {
     let mutations: Vec<Value> = (0..n)
         .map(|i| {
@@ -173,18 +189,7 @@ fn sigkill_during_pushes_leaves_every_batch_whole() {
 
     while kills < KILLS {
         let mut server = start(&data, &site);
-        let login = json!({"username": "ksv1", "password": "khaosat-demo", "device_id": device});
-        let (status, cookie, body) = http(
-            server.port,
-            "POST",
-            "/api/auth/login",
-            None,
-            Some(&login),
-            Duration::from_secs(10),
-        )
-        .unwrap();
-        assert_eq!(status, 200, "{body}");
-        let cookie = cookie.unwrap();
+        let cookie = login(server.port, &device);
         // First the batch left without an answer by the last kill: whole or nothing.
         if let Some(retry) = pending.take() {
             let (status, _, body) = http(
@@ -248,16 +253,7 @@ fn sigkill_during_pushes_leaves_every_batch_whole() {
 
     // Converge: resend the unanswered batch, then check the database.
     let mut server = start(&data, &site);
-    let login = json!({"username": "ksv1", "password": "khaosat-demo", "device_id": device});
-    let (_, cookie, _) = http(
-        server.port,
-        "POST",
-        "/api/auth/login",
-        None,
-        Some(&login),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let cookie = Some(login(server.port, &device));
     if let Some(retry) = pending.take() {
         let (status, _, _) = http(
             server.port,
