@@ -14,6 +14,23 @@ use crate::sync::{Entity, Hlc, Mutation, MutationKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The columns of a buffered mutation-log row.
+pub const MUTATION_COLUMNS: &[&str] = &[
+    "mutation_id",
+    "device_id",
+    "seq",
+    "entity",
+    "record_id",
+    "kind",
+    "fields",
+    "hlc",
+    "original_hlc",
+    "base_version",
+    "status",
+    "error",
+    "received_at",
+];
+
 /// Keys the first mutation of a repeat-group row carries besides its answers.
 pub const ROW_HEADER_KEYS: &[&str] = &["visit_id", "group"];
 
@@ -35,6 +52,10 @@ pub struct Author<'a> {
     pub changes: std::sync::Mutex<Vec<changes::Entry>>,
     /// Form versions are immutable: parse each once per batch, not per mutation.
     forms: std::sync::Mutex<BTreeMap<(String, i64), std::sync::Arc<FormDefinition>>>,
+    /// Field-history and mutation-log rows, written together before commit.
+    pub history: super::rows::Buffer,
+    pub log: super::rows::Buffer,
+    heads: std::sync::Mutex<std::collections::HashMap<String, VisitHead>>,
 }
 
 impl<'a> Author<'a> {
@@ -44,6 +65,9 @@ impl<'a> Author<'a> {
             device_id,
             changes: Default::default(),
             forms: Default::default(),
+            history: super::rows::Buffer::new("field_history", super::merge::HISTORY_COLUMNS),
+            log: super::rows::Buffer::new("mutations", MUTATION_COLUMNS),
+            heads: Default::default(),
         }
     }
 
@@ -61,8 +85,15 @@ impl<'a> Author<'a> {
         pending.push(entry);
     }
 
-    /// Writes the deferred change-log entries (call before commit).
-    pub async fn flush_changes(&self, tx: &mut Tx) -> Result<(), AppError> {
+    /// Writes the buffered history and mutation rows and the deferred change-log
+    /// entries (call before commit).
+    pub async fn flush(&self, tx: &mut Tx) -> Result<(), AppError> {
+        self.history.flush(tx).await?;
+        self.log.flush(tx).await?;
+        self.flush_changes(tx).await
+    }
+
+    async fn flush_changes(&self, tx: &mut Tx) -> Result<(), AppError> {
         let pending = std::mem::take(&mut *self.changes.lock().unwrap_or_else(|p| p.into_inner()));
         for e in pending {
             changes::append(
@@ -119,6 +150,7 @@ pub async fn in_scope(tx: &mut Tx, user: &UserInfo, path: &str) -> Result<bool, 
 /// Merges answer fields and returns those this phone lost.
 async fn merge_all(
     tx: &mut Tx,
+    who: &Author<'_>,
     entity: &str,
     record_id: &str,
     answers: &[(&String, &Value)],
@@ -141,6 +173,7 @@ async fn merge_all(
                 device_id,
                 mutation_id: &mutation_id,
                 seq: m.seq,
+                history: &who.history,
             },
         )
         .await?;
@@ -152,7 +185,8 @@ async fn merge_all(
 }
 
 /// A visit's header as the store keeps it.
-struct VisitHead {
+#[derive(Clone)]
+pub struct VisitHead {
     owner_id: String,
     form_id: String,
     form_version: i64,
@@ -161,7 +195,35 @@ struct VisitHead {
     state: ReviewState,
 }
 
-async fn visit_head(tx: &mut Tx, id: &str) -> Result<Option<VisitHead>, AppError> {
+/// The header of a visit, read once per batch: most mutations of a batch edit
+/// the same few visits. Whatever changes a header (create, delete, submit)
+/// drops it from the batch's cache.
+async fn visit_head(
+    tx: &mut Tx,
+    who: &Author<'_>,
+    id: &str,
+) -> Result<Option<VisitHead>, AppError> {
+    if let Some(head) = who.heads.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+        return Ok(Some(head.clone()));
+    }
+    let head = read_visit_head(tx, id).await?;
+    if let Some(h) = &head {
+        who.heads
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(id.to_string(), h.clone());
+    }
+    Ok(head)
+}
+
+fn forget_head(who: &Author<'_>, id: &str) {
+    who.heads
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(id);
+}
+
+async fn read_visit_head(tx: &mut Tx, id: &str) -> Result<Option<VisitHead>, AppError> {
     let row = sqlx::query(
         "SELECT owner_id, form_id, form_version, unit_path, deleted_at, review_state FROM visits WHERE id = $1",
     )
@@ -271,7 +333,7 @@ macro_rules! refused {
 async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<Verdict, AppError> {
     let id = m.record_id.to_string();
     let user = who.user;
-    let Some(head) = visit_head(tx, &id).await? else {
+    let Some(head) = visit_head(tx, who, &id).await? else {
         return match m.kind {
             MutationKind::Upsert => create_visit(tx, who, m, hlc).await,
             MutationKind::Delete | MutationKind::Submit => Ok(Err(refuse(
@@ -297,7 +359,7 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
     }
     let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
     let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
-    let lost = merge_all(tx, "visit", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc, who.device_id).await?;
     match m.kind {
         MutationKind::Upsert => {}
         MutationKind::Delete => {
@@ -306,6 +368,7 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
                 .bind(&id)
                 .execute(&mut **tx)
                 .await?;
+            forget_head(who, &id);
         }
         MutationKind::Submit => {
             if !review::allowed(head.state, ReviewState::Submitted) {
@@ -338,6 +401,7 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
                 &user.id,
             )
             .await?;
+            forget_head(who, &id);
         }
     }
     who.change(
@@ -475,7 +539,7 @@ async fn create_visit(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    let lost = merge_all(tx, "visit", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc, who.device_id).await?;
     if !forms::is_current(tx, form_id, form_version).await? {
         // An older version now in use: the phones that see this visit need it too.
         let key = format!("{form_id}@{form_version}");
@@ -544,7 +608,7 @@ async fn visit_row(
             "submit the visit, not one of its rows",
         )));
     }
-    let Some(head) = visit_head(tx, &visit_id).await? else {
+    let Some(head) = visit_head(tx, who, &visit_id).await? else {
         return Ok(Err(refuse(
             "visit.unknown",
             "there is no such visit on the server",
@@ -584,7 +648,7 @@ async fn visit_row(
         .execute(&mut **tx)
         .await?;
     }
-    let lost = merge_all(tx, "visit_row", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "visit_row", &id, &answers, m, hlc, who.device_id).await?;
     match m.kind {
         MutationKind::Delete => {
             sqlx::query("UPDATE visit_rows SET deleted_at = $1 WHERE id = $2")
@@ -855,7 +919,7 @@ async fn facility(
         .await?;
     }
     let answers: Vec<(&String, &Value)> = m.fields.iter().collect();
-    let lost = merge_all(tx, "facility", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "facility", &id, &answers, m, hlc, who.device_id).await?;
     catalog::materialize_facility(tx, &id).await?;
     let final_path = catalog::facility_path(tx, &id).await?;
     if let Some(old) = old_path.filter(|old| *old != final_path) {
@@ -890,7 +954,7 @@ pub async fn touch(
             } else {
                 record_id.to_string()
             };
-            if let Some(head) = visit_head(tx, &visit_id).await? {
+            if let Some(head) = visit_head(tx, who, &visit_id).await? {
                 who.change(
                     "visit",
                     &visit_id,

@@ -24,6 +24,8 @@ pub struct Write<'a> {
     pub mutation_id: &'a str,
     /// The writing device's seq for this mutation.
     pub seq: i64,
+    /// Where field-history rows wait for the end of the batch.
+    pub history: &'a super::rows::Buffer,
 }
 
 /// What became of an incoming value.
@@ -156,21 +158,31 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     Ok(Outcome::Won)
 }
 
-async fn history(tx: &mut Tx, w: &Write<'_>, version: i64, value: &str) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO field_history (entity, record_id, field, version, value, hlc, device_id, mutation_id, base_version)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(w.entity)
-    .bind(w.record_id)
-    .bind(w.field)
-    .bind(version)
-    .bind(value)
-    .bind(w.hlc.encode())
-    .bind(w.device_id)
-    .bind(w.mutation_id)
-    .bind(w.base_version)
-    .execute(&mut **tx)
-    .await?;
+async fn history(_tx: &mut Tx, w: &Write<'_>, version: i64, value: &str) -> Result<(), AppError> {
+    use super::rows::Param::{Int, Text};
+    w.history.push(vec![
+        Text(w.entity.to_string()),
+        Text(w.record_id.to_string()),
+        Text(w.field.to_string()),
+        Int(version),
+        Text(value.to_string()),
+        Text(w.hlc.encode()),
+        Text(w.device_id.to_string()),
+        Text(w.mutation_id.to_string()),
+        Int(w.base_version),
+    ]);
     Ok(())
 }
+
+/// The columns of a buffered field-history row, in `history`'s order.
+pub const HISTORY_COLUMNS: &[&str] = &[
+    "entity",
+    "record_id",
+    "field",
+    "version",
+    "value",
+    "hlc",
+    "device_id",
+    "mutation_id",
+    "base_version",
+];

@@ -26,6 +26,8 @@ pub mod pull;
 pub mod push;
 /// Review transitions: commands checked against the current state.
 pub mod review;
+/// Rows buffered by a push batch and written with multi-row INSERTs.
+pub mod rows;
 /// Demo and bootstrap data from the files in `data/`.
 pub mod seed;
 /// Throw-away PostgreSQL databases for tests.

@@ -277,6 +277,9 @@ async fn apply_batch(
             last_seq = m.seq;
         }
     }
+    // Buffered rows go in now: the import's seq walk below reads them.
+    author.history.flush(&mut tx).await?;
+    author.log.flush(&mut tx).await?;
     if mode == Mode::Import {
         last_seq = contiguous_seq(&mut tx, device_id, last_seq).await?;
     }
@@ -289,7 +292,7 @@ async fn apply_batch(
             .unwrap_or(crate::sync::Entity::Visit);
         apply::touch(&mut tx, author, entity, &record.to_string()).await?;
     }
-    author.flush_changes(&mut tx).await?;
+    author.flush(&mut tx).await?;
     sqlx::query("UPDATE devices SET last_seq = $1, last_seen_at = $2 WHERE device_id = $3")
         .bind(last_seq)
         .bind(now_ms())
@@ -333,6 +336,7 @@ async fn apply_one(
     // answers first and then checks the whole visit: a refused submit must leave
     // nothing behind, so it runs inside a savepoint.
     let guarded = m.kind == crate::sync::MutationKind::Submit;
+    let buffered = author.history.len();
     if guarded {
         savepoint(tx, "SAVEPOINT mutation").await?;
     }
@@ -340,6 +344,7 @@ async fn apply_one(
     if guarded {
         if verdict.is_err() {
             savepoint(tx, "ROLLBACK TO SAVEPOINT mutation").await?;
+            author.history.truncate(buffered);
         }
         savepoint(tx, "RELEASE SAVEPOINT mutation").await?;
     }
@@ -350,26 +355,22 @@ async fn apply_one(
             Some(serde_json::to_string(body).unwrap_or_default()),
         ),
     };
-    sqlx::query(
-        "INSERT INTO mutations (mutation_id, device_id, seq, entity, record_id, kind, fields, hlc, original_hlc,
-           base_version, status, error, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(m.mutation_id.to_string())
-    .bind(author.device_id)
-    .bind(m.seq)
-    .bind(m.entity.as_str())
-    .bind(m.record_id.to_string())
-    .bind(m.kind.as_str())
-    .bind(serde_json::to_string(&m.fields).unwrap_or_default())
-    .bind(hlc.encode())
-    .bind(original.map(|h| h.encode()))
-    .bind(m.base_version)
-    .bind(status)
-    .bind(error)
-    .bind(now_ms())
-    .execute(&mut **tx)
-    .await?;
+    use super::rows::Param::{Int, MaybeText, Text};
+    author.log.push(vec![
+        Text(m.mutation_id.to_string()),
+        Text(author.device_id.to_string()),
+        Int(m.seq),
+        Text(m.entity.as_str().to_string()),
+        Text(m.record_id.to_string()),
+        Text(m.kind.as_str().to_string()),
+        Text(serde_json::to_string(&m.fields).unwrap_or_default()),
+        Text(hlc.encode()),
+        MaybeText(original.map(|h| h.encode())),
+        Int(m.base_version),
+        Text(status.to_string()),
+        MaybeText(error),
+        Int(now_ms()),
+    ]);
     Ok(match verdict {
         Ok(applied) => MutationResult::Applied {
             seq: m.seq,
