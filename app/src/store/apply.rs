@@ -156,9 +156,9 @@ async fn merge_all(
     answers: &[(&String, &Value)],
     m: &Mutation,
     hlc: Hlc,
-    device_id: &str,
 ) -> Result<Vec<String>, AppError> {
     let mutation_id = m.mutation_id.to_string();
+    let device_id = who.device_id;
     let mut lost = Vec::new();
     for (field, value) in answers {
         let outcome = merge_field(
@@ -359,7 +359,7 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
     }
     let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
     let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
-    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc).await?;
     match m.kind {
         MutationKind::Upsert => {}
         MutationKind::Delete => {
@@ -539,7 +539,7 @@ async fn create_visit(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc).await?;
     if !forms::is_current(tx, form_id, form_version).await? {
         // An older version now in use: the phones that see this visit need it too.
         let key = format!("{form_id}@{form_version}");
@@ -648,7 +648,7 @@ async fn visit_row(
         .execute(&mut **tx)
         .await?;
     }
-    let lost = merge_all(tx, who, "visit_row", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "visit_row", &id, &answers, m, hlc).await?;
     match m.kind {
         MutationKind::Delete => {
             sqlx::query("UPDATE visit_rows SET deleted_at = $1 WHERE id = $2")
@@ -919,7 +919,7 @@ async fn facility(
         .await?;
     }
     let answers: Vec<(&String, &Value)> = m.fields.iter().collect();
-    let lost = merge_all(tx, who, "facility", &id, &answers, m, hlc, who.device_id).await?;
+    let lost = merge_all(tx, who, "facility", &id, &answers, m, hlc).await?;
     catalog::materialize_facility(tx, &id).await?;
     let final_path = catalog::facility_path(tx, &id).await?;
     if let Some(old) = old_path.filter(|old| *old != final_path) {

@@ -253,13 +253,13 @@ fn sigkill_during_pushes_leaves_every_batch_whole() {
 
     // Converge: resend the unanswered batch, then check the database.
     let mut server = start(&data, &site);
-    let cookie = Some(login(server.port, &device));
+    let cookie = login(server.port, &device);
     if let Some(retry) = pending.take() {
         let (status, _, _) = http(
             server.port,
             "POST",
             "/api/sync/push",
-            Some(&cookie.unwrap()),
+            Some(&cookie),
             Some(&retry),
             Duration::from_secs(30),
         )
