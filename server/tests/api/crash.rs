@@ -152,6 +152,21 @@ fn login(port: u16, device: &str) -> String {
     cookie.expect("a session cookie")
 }
 
+/// Sends a batch the phone got no answer for; expects 200 and returns the body.
+fn resend(port: u16, cookie: &str, batch: &Value) -> Value {
+    let (status, _, body) = http(
+        port,
+        "POST",
+        "/api/sync/push",
+        Some(cookie),
+        Some(batch),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
 fn batch(device: &str, first_seq: i64, visit: &str, proposal: &str, n: i64) -> Value {
     let mutations: Vec<Value> = (0..n)
         .map(|i| {
@@ -192,17 +207,7 @@ fn sigkill_during_pushes_leaves_every_batch_whole() {
         let cookie = login(server.port, &device);
         // First the batch left without an answer by the last kill: whole or nothing.
         if let Some(retry) = pending.take() {
-            let (status, _, body) = http(
-                server.port,
-                "POST",
-                "/api/sync/push",
-                Some(&cookie),
-                Some(&retry),
-                Duration::from_secs(30),
-            )
-            .unwrap();
-            assert_eq!(status, 200, "{body}");
-            let body: Value = serde_json::from_str(&body).unwrap();
+            let body = resend(server.port, &cookie, &retry);
             let statuses: std::collections::BTreeSet<&str> = body["results"]
                 .as_array()
                 .unwrap()
@@ -255,16 +260,7 @@ fn sigkill_during_pushes_leaves_every_batch_whole() {
     let mut server = start(&data, &site);
     let cookie = login(server.port, &device);
     if let Some(retry) = pending.take() {
-        let (status, _, _) = http(
-            server.port,
-            "POST",
-            "/api/sync/push",
-            Some(&cookie),
-            Some(&retry),
-            Duration::from_secs(30),
-        )
-        .unwrap();
-        assert_eq!(status, 200);
+        resend(server.port, &cookie, &retry);
     }
     server.child.kill().unwrap();
     server.child.wait().unwrap();
