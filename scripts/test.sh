@@ -36,10 +36,17 @@ suite "formatting (rustfmt)" cargo fmt --all -- --check
 
 suite "release build (cargo leptos build --release)" cargo leptos build --release
 suite "rust tests (app, server; SQLite + PostgreSQL)" cargo nextest run --workspace --features app/ssr --no-fail-fast
+# Chromium leaves an ~80 MB profile in $TMPDIR whenever chromedriver kills it; keep
+# those inside target/ and drop them afterwards so repeated runs do not fill the disk.
+browser_tmp="$repo_root/target/browser-tmp"
+mkdir -p "$browser_tmp"
 suite "wasm tests (IndexedDB in headless Chromium)" \
+  env TMPDIR="$browser_tmp" \
   cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 suite "end-to-end (Playwright, Chromium, release build)" \
-  env KHAOSAT_BIN=target/server-release/khaosat LEPTOS_SITE_ROOT=target/site tests/run-e2e.sh
+  env TMPDIR="$browser_tmp" KHAOSAT_BIN=target/server-release/khaosat LEPTOS_SITE_ROOT=target/site \
+  tests/run-e2e.sh
+rm -rf "$browser_tmp"
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then
