@@ -45,6 +45,12 @@ pub enum AppError {
     /// 403: logged in, but not allowed to do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
+    /// 403 with a specific code (CSRF, revoked device, password change required).
+    #[error("denied: {}", .0.message)]
+    Denied(ErrorBody),
+    /// 429: too many failed logins; try again after the given seconds.
+    #[error("too many failed logins; retry after {retry_after_s} s")]
+    RateLimited { retry_after_s: u64 },
     /// 404: no such record (or not visible to the caller).
     #[error("not found: {0}")]
     NotFound(String),
@@ -77,7 +83,8 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => 400,
             AppError::Unauthenticated | AppError::BadCredentials => 401,
-            AppError::Forbidden(_) => 403,
+            AppError::Forbidden(_) | AppError::Denied(_) => 403,
+            AppError::RateLimited { .. } => 429,
             AppError::NotFound(_) => 404,
             AppError::SeqGap { .. } | AppError::SchemaTooOld { .. } => 409,
             AppError::CursorExpired { .. } => 410,
@@ -101,6 +108,12 @@ impl AppError {
                 ErrorBody::new("auth.bad_credentials", "wrong username or password")
             }
             AppError::Forbidden(m) => ErrorBody::new("auth.forbidden", m.clone()),
+            AppError::Denied(body) => body.clone(),
+            AppError::RateLimited { retry_after_s } => ErrorBody::new(
+                "auth.rate_limited",
+                format!("too many failed logins: wait {retry_after_s} seconds before trying again"),
+            )
+            .with("retry_after_s", *retry_after_s),
             AppError::NotFound(what) => {
                 ErrorBody::new("not_found", format!("{what} not found")).with("what", what.clone())
             }
@@ -159,8 +172,17 @@ impl leptos::server_fn::error::FromServerFnError for FnError {
 impl From<AppError> for FnError {
     fn from(e: AppError) -> Self {
         #[cfg(feature = "ssr")]
-        if e.status() >= 500 {
-            tracing::error!(error = %e, "server function failed");
+        {
+            if e.status() >= 500 {
+                tracing::error!(error = %e, "server function failed");
+            }
+            // Server functions answer with the error's own status (401, 403, 404,
+            // 422…), not a blanket 500, so clients and the guard tests see it.
+            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                if let Ok(status) = axum::http::StatusCode::from_u16(e.status()) {
+                    options.set_status(status);
+                }
+            }
         }
         FnError(e.body())
     }
@@ -172,6 +194,12 @@ impl axum::response::IntoResponse for AppError {
         let status = axum::http::StatusCode::from_u16(self.status())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(self.body())).into_response();
+        if let AppError::RateLimited { retry_after_s } = &self {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(*retry_after_s),
+            );
+        }
         // The logging middleware reads this to log internals without leaking them.
         if status.is_server_error() {
             response

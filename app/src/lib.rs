@@ -2,8 +2,14 @@
 //! sides share. Built twice: `hydrate` for the phone (wasm32) and `ssr` for the server.
 #![recursion_limit = "256"]
 
+/// Account administration: server functions and their types.
+pub mod accounts;
+/// The administrator's screens.
+pub mod admin;
 /// Login page and the session that the server checks on every request.
 pub mod auth;
+/// The phone's backup file of its unsent changes, for a refused or handed-over phone.
+pub mod backup;
 /// Browser state shared by every screen: who is logged in, network and sync status.
 pub mod client;
 /// Error bodies `{code, params, message}` shared by server and phone, and the

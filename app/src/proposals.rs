@@ -75,6 +75,11 @@ pub fn HomePage() -> impl IntoView {
                 <h2>{move || tr("home.my_visits")}</h2>
                 <VisitList/>
             </section>
+            <section class="backup-section" data-testid="home-backup">
+                <h2>{move || tr("home.backup_title")}</h2>
+                <p class="muted">{move || tr("home.backup_hint")}</p>
+                <crate::backup::BackupButton/>
+            </section>
         </Show>
     }
 }

@@ -1,8 +1,11 @@
 //! The root component, the router and the server-rendered HTML shell.
 
-use crate::auth::LoginPage;
-use crate::client::{use_client, ClientState, SyncStatus};
+use crate::admin::AdminUsersPage;
+use crate::auth::{ChangePasswordPage, LoginPage, LogoutButton};
+use crate::backup::BackupButton;
+use crate::client::{use_client, ClientState, SyncAlert, SyncStatus};
 use crate::i18n::{use_t, Lang, Locale};
+use crate::model::Role;
 use crate::proposals::HomePage;
 use crate::review::{ReviewDetailPage, ReviewListPage};
 use crate::visits::VisitPage;
@@ -68,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visits/:id") view=VisitPage/>
                     <Route path=path!("/review") view=ReviewListPage/>
                     <Route path=path!("/review/visits/:id") view=ReviewDetailPage/>
+                    <Route path=path!("/admin") view=AdminUsersPage/>
+                    <Route path=path!("/account/password") view=ChangePasswordPage/>
                 </Routes>
             </main>
         </Router>
@@ -116,10 +121,6 @@ fn Header() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         crate::client::browser::local_storage_set("khaosat.lang", next.code());
     };
-    let logout = move |_| {
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(crate::auth::logout(state));
-    };
     view! {
         <header class="app-header" data-testid="app-header">
             <a href="/" class="app-title">{move || tr("app.short_title")}</a>
@@ -153,15 +154,64 @@ fn Header() -> impl IntoView {
                     <span class="user-name" data-testid="user-name">
                         {move || state.user.get().map(|u| u.display_name).unwrap_or_default()}
                     </span>
-                    <button class="btn btn-small btn-secondary" data-testid="logout-button" on:click=logout>
-                        {move || tr("auth.logout")}
-                    </button>
+                    <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Administrator))>
+                        <a href="/admin" class="btn btn-small" data-testid="admin-link">{move || tr("admin.link")}</a>
+                    </Show>
+                    <LogoutButton/>
                 </Show>
                 <button class="btn btn-small lang-switch" data-testid="lang-switch" on:click=toggle_lang>
                     {move || tr("app.other_language")}
                 </button>
             </div>
         </header>
+        <SyncAlertBanner/>
+    }
+}
+
+/// What sync needs from the person, under the header on every page: log in
+/// again (401), back up a revoked phone (403 `device.revoked`), or choose a new
+/// password. Only the alert and the user are tracked here; texts are reactive
+/// inside, so a language switch does not remount the backup button.
+#[component]
+fn SyncAlertBanner() -> impl IntoView {
+    let state = use_client();
+    let Locale(lang) = crate::i18n::use_locale();
+    let tr = use_t();
+    let pathname = leptos_router::hooks::use_location().pathname;
+    move || {
+        // Read the alert first so the memo stays subscribed (and keeps latching)
+        // even while nobody is logged in.
+        let alert = state.alert.get();
+        state.user.get()?;
+        let banner = match alert {
+            SyncAlert::None => return None,
+            SyncAlert::Relogin => view! {
+                <div class="warning-banner" role="alert" data-testid="relogin-banner">
+                    {move || tr("sync.relogin_banner")}
+                    " "
+                    <Show when=move || pathname.get() != "/login">
+                        <A href="/login">{move || tr("sync.relogin_link")}</A>
+                    </Show>
+                </div>
+            }
+            .into_any(),
+            SyncAlert::Revoked(body) => view! {
+                <div class="error-banner" role="alert" data-testid="device-revoked-banner">
+                    <p>{move || crate::i18n::error_text(lang.get(), &body)}</p>
+                    <BackupButton/>
+                </div>
+            }
+            .into_any(),
+            SyncAlert::PasswordChange => view! {
+                <div class="warning-banner" role="alert" data-testid="password-change-banner">
+                    {move || tr("errors.auth.password_change_required")}
+                    " "
+                    <A href="/account/password?required=1">{move || tr("sync.change_password_link")}</A>
+                </div>
+            }
+            .into_any(),
+        };
+        Some(banner)
     }
 }
 

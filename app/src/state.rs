@@ -2,6 +2,7 @@
 
 use crate::store::{push::ServerClock, Db};
 use leptos::prelude::LeptosOptions;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -9,8 +10,32 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<ServerClock>,
     pub leptos_options: LeptosOptions,
+    pub security: Arc<Security>,
+}
+
+/// Session and network settings of a deployment.
+#[derive(Debug, Clone)]
+pub struct Security {
     /// Send the session cookie with `Secure` (served over HTTPS, or behind a TLS proxy).
     pub secure_cookies: bool,
+    /// How long a session lasts without use; each use slides it forward.
+    pub session_ttl_ms: i64,
+    /// Proxies whose `X-Forwarded-For` is believed (the client address of rate
+    /// limits and the audit trail).
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Send `Strict-Transport-Security` (the server itself serves TLS).
+    pub hsts: bool,
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            secure_cookies: false,
+            session_ttl_ms: crate::store::users::DEFAULT_SESSION_TTL_MS,
+            trusted_proxies: Vec::new(),
+            hsts: false,
+        }
+    }
 }
 
 impl axum::extract::FromRef<AppState> for LeptosOptions {

@@ -17,12 +17,42 @@ pub struct ServeConfig {
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
     /// Mark the session cookie Secure (HTTPS, or behind a TLS-terminating proxy).
+    /// Implied by --tls-cert.
     #[arg(long, env = "KHAOSAT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Days a session lasts without use (sliding): a field trip.
+    #[arg(long, env = "KHAOSAT_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: i64,
+    /// Address of a reverse proxy whose X-Forwarded-For is trusted (repeat or
+    /// comma-separate). Without one, the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        env = "KHAOSAT_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// PEM certificate chain: serve HTTPS (needs --tls-key).
+    #[arg(long, env = "KHAOSAT_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "KHAOSAT_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Days a deletion is kept for phones to hear of it; older ones are compacted
     /// and a phone whose cursor predates them resyncs from zero.
     #[arg(long, env = "KHAOSAT_TOMBSTONE_RETENTION_DAYS", default_value_t = app::store::compact::DEFAULT_RETENTION_DAYS)]
     pub tombstone_retention_days: i64,
+}
+
+impl ServeConfig {
+    pub fn security(&self) -> app::state::Security {
+        let tls = self.tls_cert.is_some();
+        app::state::Security {
+            secure_cookies: self.secure_cookies || tls,
+            session_ttl_ms: self.session_days.clamp(1, 365) * 24 * 3600 * 1000,
+            trusted_proxies: self.trusted_proxies.clone(),
+            hsts: tls,
+        }
+    }
 }
 
 /// Where the data lives; shared by every subcommand that opens the database.

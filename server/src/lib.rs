@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! khaosat's server: configuration, command line, router, the HTTP API and the
 //! static assets of the offline shell. SQL lives in `app::store`, never here.
 
@@ -11,5 +12,7 @@ pub mod cli;
 pub mod config;
 /// The router: API, server-rendered pages, server functions and static files.
 pub mod routes;
+/// The request guard (session, CSRF, password change) and the strict headers.
+pub mod security;
 /// Start-up: open the database, migrate, load bootstrap and demo data.
 pub mod startup;

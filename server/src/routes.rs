@@ -74,8 +74,16 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             move || app::root::shell(options.clone()),
         )
         .fallback_service(static_files)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::guard::guard,
+        ))
         .layer(axum::middleware::map_response(cache_headers))
         .layer(axum::middleware::from_fn(log_internal_errors))
+        .layer(axum::middleware::from_fn_with_state(
+            state.security.hsts,
+            crate::security::headers::security_headers,
+        ))
         .with_state(state)
 }
 

@@ -39,10 +39,13 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         db,
         clock: Arc::new(Default::default()),
         leptos_options: site.leptos_options(),
-        secure_cookies: config.secure_cookies,
+        security: Arc::new(config.security()),
     };
     spawn_compaction(state.db.clone(), config.tombstone_retention_days);
     let router = crate::routes::router(state, Arc::new(site));
+    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
+        return serve_tls(&config.addr, cert, key, router).await;
+    }
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
@@ -55,6 +58,43 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(|e| e.to_string())
+}
+
+/// HTTPS with rustls (ring provider): a phone needs a secure context for the
+/// service worker, storage, camera and geolocation.
+async fn serve_tls(
+    addr: &str,
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    router: axum::Router,
+) -> Result<(), String> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
+        .await
+        .map_err(|e| {
+            format!(
+                "cannot read the TLS certificate {} or key {}: {e}",
+                cert.display(),
+                key.display()
+            )
+        })?;
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!("khaosat listening on https://{local}");
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    axum_server::from_tcp_rustls(listener, tls)
+        .map_err(|e| format!("cannot serve TLS on {addr}: {e}"))?
+        .handle(handle)
+        .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Removes tombstones older than the retention, once.

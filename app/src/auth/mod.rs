@@ -2,10 +2,18 @@
 //! this phone's device to the user; the session cookie is HttpOnly, so the app
 //! keeps who is logged in (and their device id) in IndexedDB to open offline.
 
+/// The header's logout button, which warns before leaving unsent changes.
+pub mod logout;
+/// Changing one's own password (required after an administrator set it).
+pub mod password;
 #[cfg(feature = "ssr")]
 pub mod session;
 
-use crate::client::use_client;
+pub use logout::LogoutButton;
+pub use password::ChangePasswordPage;
+
+use crate::backup::BackupButton;
+use crate::client::{use_client, SyncAlert};
 use crate::i18n::{use_locale, use_t};
 use leptos::prelude::*;
 
@@ -19,6 +27,17 @@ pub fn LoginPage() -> impl IntoView {
     let error = RwSignal::new(None::<crate::error::ErrorBody>);
     let busy = RwSignal::new(false);
     let navigate = leptos_router::hooks::use_navigate();
+    // The server ended the session (401) but this phone still holds it: the
+    // same person logs in again, and their queue goes out right after.
+    let relogin = move || state.alert.get() == SyncAlert::Relogin && state.user.get().is_some();
+    Effect::new(move |_| {
+        let relogin = state.alert.get() == SyncAlert::Relogin;
+        if let Some(user) = state.user.get().filter(|_| relogin) {
+            if username.get_untracked().is_empty() {
+                username.set(user.username);
+            }
+        }
+    });
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -45,6 +64,9 @@ pub fn LoginPage() -> impl IntoView {
         <div class="login-card card">
             <h1>{move || tr("login.title")}</h1>
             <p class="muted">{move || tr("login.subtitle")}</p>
+            <Show when=relogin>
+                <p class="notice" data-testid="login-relogin-note">{move || tr("login.relogin_note")}</p>
+            </Show>
             <form class="form" on:submit=submit>
                 <div class="field">
                     <label for="username">{move || tr("login.username")}</label>
@@ -81,6 +103,11 @@ pub fn LoginPage() -> impl IntoView {
                     </button>
                 </div>
             </form>
+            // The server refused this user's device on this phone (revoked): their
+            // queue can still leave as a file, logged in or not.
+            <Show when=move || error.get().is_some_and(|b| b.code == "device.revoked")>
+                <BackupButton username=username.get_untracked()/>
+            </Show>
         </div>
     }
 }
@@ -120,11 +147,22 @@ async fn login(
     };
     db.set_session(&session).await.map_err(storage)?;
     let inspector = response.user.has(crate::model::Role::Inspector);
+    let admin_only = response.user.roles == [crate::model::Role::Administrator];
     state.device_id.set(Some(device));
     state.user.set(Some(response.user));
     state.sync.set(crate::client::SyncStatus::Idle);
     crate::client::request_sync(state);
-    Ok(if inspector { "/" } else { "/review" })
+    // A password an administrator set is replaced before anything else; sync is
+    // refused (403 auth.password_change_required) until then and the queue waits.
+    Ok(if response.must_change_password {
+        "/account/password?required=1"
+    } else if inspector {
+        "/"
+    } else if admin_only {
+        "/admin"
+    } else {
+        "/review"
+    })
 }
 
 /// Ends the session on the server and on the phone. Queued changes stay in the

@@ -1,10 +1,13 @@
-//! The session behind a request: cookie in, user out. Used by the HTTP handlers
-//! and by server functions alike.
+//! The session behind a request: cookie in, caller out. The server's guard
+//! middleware looks the session up once per request and puts the `Caller` in
+//! the request's extensions; handlers and server functions take it from there.
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::model::{Role, UserInfo};
-use crate::state::AppState;
+use crate::state::{AppState, Security};
+use crate::store::audit::Actor;
 use axum::http::HeaderMap;
+use std::net::IpAddr;
 
 pub const COOKIE: &str = "khaosat_session";
 
@@ -20,38 +23,127 @@ pub fn token(headers: &HeaderMap) -> Option<String> {
         .filter(|v| !v.is_empty() && v.len() <= 128)
 }
 
-/// The cookie that carries a new session (HttpOnly, SameSite=Lax, sliding 30 days).
-pub fn set_cookie(token: &str, secure: bool) -> String {
-    let max_age = crate::store::users::SESSION_TTL_MS / 1000;
-    let secure = if secure { "; Secure" } else { "" };
+/// The cookie that carries a session: HttpOnly, SameSite=Lax, Max-Age the
+/// session's lifetime, Secure when the deployment is served over HTTPS.
+pub fn set_cookie(token: &str, security: &Security) -> String {
+    let max_age = security.session_ttl_ms / 1000;
+    let secure = if security.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
-pub fn clear_cookie(secure: bool) -> String {
-    let secure = if secure { "; Secure" } else { "" };
+pub fn clear_cookie(security: &Security) -> String {
+    let secure = if security.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
-pub async fn user_from_headers(
-    state: &AppState,
-    headers: &HeaderMap,
-) -> Result<UserInfo, AppError> {
-    let token = token(headers).ok_or(AppError::Unauthenticated)?;
-    crate::store::users::session_user(&state.db, &token)
-        .await?
-        .ok_or(AppError::Unauthenticated)
+/// Who is asking, as the guard found them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserInfo,
+    /// The raw token, only to send the cookie again when the session slides.
+    pub token: String,
+    pub token_hash: String,
+    /// The phone the session was opened on, if any.
+    pub device_id: Option<String>,
+    pub device_revoked: bool,
+    pub must_change_password: bool,
+    pub ip: Option<IpAddr>,
+    /// The session's expiry moved forward on this request.
+    pub extended: bool,
 }
 
-/// For server functions: the logged-in user with one of `roles`, or the error.
-pub async fn require(roles: &[Role]) -> Result<(AppState, UserInfo), AppError> {
+impl Caller {
+    /// The actor for the audit trail.
+    pub fn audit(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user.id.clone()),
+            ip: self.ip.map(|ip| ip.to_string()),
+        }
+    }
+
+    pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
+        if roles.iter().any(|r| self.user.has(*r)) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden("your role does not allow this".into()))
+        }
+    }
+
+    /// Sync needs a phone that is still allowed to sync.
+    pub fn require_live_device(&self) -> Result<(), AppError> {
+        if self.device_revoked {
+            return Err(device_revoked());
+        }
+        Ok(())
+    }
+}
+
+pub fn device_revoked() -> AppError {
+    AppError::Denied(ErrorBody::new(
+        "device.revoked",
+        "an administrator revoked this phone: it can no longer sync; export its data (backup file) and ask a supervisor to import it",
+    ))
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// The session behind a token, sliding it forward; None when it is unknown,
+/// expired, or its account was deactivated.
+pub async fn lookup(
+    state: &AppState,
+    token: &str,
+    ip: Option<IpAddr>,
+) -> Result<Option<Caller>, AppError> {
+    let found =
+        crate::store::users::session(&state.db, token, state.security.session_ttl_ms).await?;
+    Ok(found.map(|s| Caller {
+        user: s.user,
+        token: token.to_string(),
+        token_hash: s.token_hash,
+        device_id: s.device_id,
+        device_revoked: s.device_revoked,
+        must_change_password: s.must_change_password,
+        ip,
+        extended: s.extended,
+    }))
+}
+
+/// For server functions: the caller with one of `roles`, or the error. A page
+/// rendered on the server calls its server functions directly; the page's
+/// request went through the same guard, so the caller is there too.
+pub async fn require_caller(roles: &[Role]) -> Result<(AppState, Caller), AppError> {
     let state = leptos::prelude::use_context::<AppState>()
         .ok_or_else(|| AppError::Internal("no app state".into()))?;
-    let headers: HeaderMap = leptos_axum::extract()
+    let caller: Caller = leptos_axum::extract()
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-    let user = user_from_headers(&state, &headers).await?;
-    if !roles.iter().any(|r| user.has(*r)) {
-        return Err(AppError::Forbidden("your role does not allow this".into()));
-    }
-    Ok((state, user))
+        .map_err(|_| AppError::Unauthenticated)?;
+    caller.require(roles)?;
+    Ok((state, caller))
+}
+
+/// For server functions that only need the user.
+pub async fn require(roles: &[Role]) -> Result<(AppState, UserInfo), AppError> {
+    let (state, caller) = require_caller(roles).await?;
+    Ok((state, caller.user))
 }

@@ -43,6 +43,8 @@ pub struct ClientState {
     pub device_id: RwSignal<Option<String>>,
     pub online: RwSignal<bool>,
     pub sync: RwSignal<SyncStatus>,
+    /// Derived from `sync`: the banner to show (see `SyncAlert`).
+    pub alert: Memo<SyncAlert>,
     /// While pushing: (mutations sent, mutations queued when the run began).
     pub progress: RwSignal<Option<(u32, u32)>>,
     /// Bumped whenever local data changed, so lists read IndexedDB again.
@@ -51,12 +53,16 @@ pub struct ClientState {
 
 impl ClientState {
     pub fn new() -> Self {
+        let sync = RwSignal::new(SyncStatus::Idle);
         Self {
             loaded: RwSignal::new(false),
             user: RwSignal::new(None),
             device_id: RwSignal::new(None),
             online: RwSignal::new(true),
-            sync: RwSignal::new(SyncStatus::Idle),
+            sync,
+            alert: Memo::new(move |previous: Option<&SyncAlert>| {
+                previous.cloned().unwrap_or_default().after(&sync.get())
+            }),
             progress: RwSignal::new(None),
             data_version: RwSignal::new(0),
         }
@@ -70,6 +76,40 @@ impl ClientState {
 impl Default for ClientState {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+/// What sync needs from the person, shown as a banner. Kept while a new run is
+/// in progress, so the banner (and the backup button in it) does not flicker
+/// off at every timer run.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SyncAlert {
+    #[default]
+    None,
+    /// 401: the session ended; the queue is kept for the next login.
+    Relogin,
+    /// 403 `device.revoked`: this phone may no longer sync; back up its queue.
+    Revoked(ErrorBody),
+    /// 403 `auth.password_change_required`: an administrator reset the password.
+    PasswordChange,
+}
+
+impl SyncAlert {
+    /// The alert once sync reports `status`. A run in progress keeps the last
+    /// alert; so does an error that says nothing about the account (no answer,
+    /// a server fault). `Idle` is what login sets, so a login clears it.
+    pub fn after(self, status: &SyncStatus) -> SyncAlert {
+        match status {
+            SyncStatus::Syncing => self,
+            SyncStatus::Idle | SyncStatus::Ok => SyncAlert::None,
+            SyncStatus::LoginRequired => SyncAlert::Relogin,
+            SyncStatus::Error(body) => match body.code.as_str() {
+                "device.revoked" => SyncAlert::Revoked(body.clone()),
+                "auth.password_change_required" => SyncAlert::PasswordChange,
+                "network.unreachable" | "internal" | "http.status" => self,
+                _ => SyncAlert::None,
+            },
+        }
     }
 }
 
@@ -100,6 +140,38 @@ pub fn backoff_ms(failures: u32, jitter: f64) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::backoff_ms;
+    use super::{SyncAlert, SyncStatus};
+    use crate::error::ErrorBody;
+
+    fn error(code: &str) -> SyncStatus {
+        SyncStatus::Error(ErrorBody::new(code, "x"))
+    }
+
+    #[test]
+    fn a_revoked_device_stays_alerted_while_the_next_run_is_in_progress() {
+        let alert = SyncAlert::None.after(&error("device.revoked"));
+        assert!(matches!(alert, SyncAlert::Revoked(_)));
+        let alert = alert.after(&SyncStatus::Syncing);
+        assert!(matches!(alert, SyncAlert::Revoked(_)));
+        let alert = alert.after(&error("network.unreachable"));
+        assert!(matches!(alert, SyncAlert::Revoked(_)));
+    }
+
+    #[test]
+    fn a_login_or_a_good_sync_clears_the_alert() {
+        let alert = SyncAlert::None.after(&SyncStatus::LoginRequired);
+        assert_eq!(alert, SyncAlert::Relogin);
+        assert_eq!(alert.clone().after(&SyncStatus::Idle), SyncAlert::None);
+        assert_eq!(alert.after(&SyncStatus::Ok), SyncAlert::None);
+    }
+
+    #[test]
+    fn a_password_reset_asks_for_a_new_password() {
+        assert_eq!(
+            SyncAlert::Relogin.after(&error("auth.password_change_required")),
+            SyncAlert::PasswordChange
+        );
+    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_five_minutes() {

@@ -398,7 +398,10 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
                 ReviewState::Submitted,
                 None,
                 None,
-                &user.id,
+                &super::audit::Actor {
+                    user_id: Some(user.id.clone()),
+                    ip: None,
+                },
             )
             .await?;
             forget_head(who, &id);

@@ -8,8 +8,12 @@
 //! of each engine (or committed offline data) at compile time, and the store
 //! tests run against both engines anyway.
 
+/// Account administration and passwords.
+pub mod accounts;
 /// Validation and application of one mutation, per entity.
 pub mod apply;
+/// The audit trail.
+pub mod audit;
 /// Facilities and proposals: the central proposal database.
 pub mod catalog;
 /// The change log that pull pages through.
@@ -18,6 +22,8 @@ pub mod changes;
 pub mod compact;
 /// Versioned form definitions.
 pub mod forms;
+/// Failed-login counters (rate limits shared by every server process).
+pub mod login_limits;
 /// Field-level last-writer-wins with kept conflicts.
 pub mod merge;
 /// Pull: scoped pages of changes after a cursor.

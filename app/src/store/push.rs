@@ -87,11 +87,7 @@ pub async fn push(
                 "this device belongs to another user".into(),
             ))
         }
-        Some(d) if d.revoked => {
-            return Err(AppError::Forbidden(
-                "this device was revoked; export its data from the phone and ask a supervisor to import it".into(),
-            ))
-        }
+        Some(d) if d.revoked => return Err(crate::auth::session::device_revoked()),
         Some(_) => {}
     }
     let author = Author::new(user, &device_id);

@@ -34,8 +34,9 @@ pub(super) async fn record_transition(
     to: ReviewState,
     comment: Option<&str>,
     field: Option<&str>,
-    user_id: &str,
+    actor: &super::audit::Actor,
 ) -> Result<(), AppError> {
+    let user_id = actor.user_id.as_deref().unwrap_or_default();
     let now = now_ms();
     let submitted = (to == ReviewState::Submitted).then_some(now);
     sqlx::query(
@@ -59,17 +60,14 @@ pub(super) async fn record_transition(
     .bind(now)
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO audit_log (at, user_id, action, entity, record_id, detail) VALUES ($1, $2, 'review', 'visit', $3, $4)",
+    super::audit::record(
+        &mut **tx,
+        actor,
+        "review",
+        "visit",
+        visit_id,
+        serde_json::json!({"from": from.as_str(), "to": to.as_str(), "comment": comment, "field": field}),
     )
-    .bind(now)
-    .bind(user_id)
-    .bind(visit_id)
-    .bind(
-        serde_json::json!({"from": from.as_str(), "to": to.as_str(), "comment": comment, "field": field})
-            .to_string(),
-    )
-    .execute(&mut **tx)
     .await?;
     Ok(())
 }
@@ -83,6 +81,7 @@ pub async fn decide(
     to: ReviewState,
     comment: Option<&str>,
     field: Option<&str>,
+    ip: Option<&str>,
 ) -> Result<(), AppError> {
     if !user.has(Role::Supervisor) {
         return Err(AppError::Forbidden(
@@ -135,7 +134,11 @@ pub async fn decide(
             .with("to", to.as_str()),
         ));
     }
-    record_transition(&mut tx, visit_id, from, to, comment, field, &user.id).await?;
+    let actor = super::audit::Actor {
+        user_id: Some(user.id.clone()),
+        ip: ip.map(str::to_string),
+    };
+    record_transition(&mut tx, visit_id, from, to, comment, field, &actor).await?;
     let path: Option<String> = col(&row, "unit_path")?;
     let owner: String = col(&row, "owner_id")?;
     changes::append(&mut tx, "visit", visit_id, path.as_deref(), Some(&owner)).await?;

@@ -125,6 +125,16 @@ where
     row.as_ref().map(from_row).transpose()
 }
 
+/// Every unit, province first, then by code.
+pub async fn all(db: &Db) -> Result<Vec<AdminUnit>, AppError> {
+    sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units ORDER BY path, code")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(from_row)
+        .collect()
+}
+
 /// The path of a unit, for scoping records that belong to it.
 pub async fn path_of(tx: &mut Tx, code: &str) -> Result<Option<String>, AppError> {
     let row = sqlx::query("SELECT path FROM admin_units WHERE code = $1")

@@ -5,8 +5,8 @@ use crate::error::AppError;
 use crate::model::{Role, UserInfo};
 use sqlx::any::AnyRow;
 
-/// How long a phone's session lasts without use: a field trip.
-pub const SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
+/// How long a phone's session lasts without use by default: a field trip.
+pub const DEFAULT_SESSION_TTL_MS: i64 = 30 * 24 * 3600 * 1000;
 
 pub fn hash_password(password: &str) -> Result<String, AppError> {
     use argon2::password_hash::{PasswordHasher, SaltString};
@@ -49,67 +49,20 @@ pub struct NewUser<'a> {
 
 pub const MIN_PASSWORD_LEN: usize = 10;
 
+/// Creates an account whose password was chosen by its owner (the command line,
+/// the demo): no forced change at first login. Administrators use
+/// `accounts::create_account`, which forces one.
 pub async fn create(db: &Db, user: NewUser<'_>) -> Result<String, AppError> {
-    let username = user.username.trim().to_lowercase();
-    if username.is_empty() || username.len() > 64 {
-        return Err(AppError::Invalid(crate::error::ErrorBody::new(
-            "user.bad_username",
-            "username must be 1 to 64 characters",
-        )));
-    }
-    if user.password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(AppError::Invalid(
-            crate::error::ErrorBody::new(
-                "user.password_too_short",
-                format!("password must be at least {MIN_PASSWORD_LEN} characters"),
-            )
-            .with("min", MIN_PASSWORD_LEN),
-        ));
-    }
-    let hash = hash_password(user.password)?;
-    let id = uuid::Uuid::now_v7().to_string();
+    super::accounts::check_password(user.password)?;
+    let account = super::accounts::validate(
+        user.username,
+        user.display_name,
+        None,
+        user.roles,
+        user.units,
+    )?;
     let mut tx = db.begin_write().await?;
-    let exists = sqlx::query("SELECT id FROM users WHERE username = $1")
-        .bind(&username)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if exists.is_some() {
-        return Err(AppError::Invalid(
-            crate::error::ErrorBody::new("user.exists", format!("user {username} already exists"))
-                .with("username", username),
-        ));
-    }
-    sqlx::query("INSERT INTO users (id, username, display_name, password_hash, active, created_at) VALUES ($1, $2, $3, $4, 1, $5)")
-        .bind(&id)
-        .bind(&username)
-        .bind(user.display_name)
-        .bind(&hash)
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?;
-    for role in user.roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-            .bind(&id)
-            .bind(role.as_str())
-            .execute(&mut *tx)
-            .await?;
-    }
-    for unit in user.units {
-        if super::units::path_of(&mut tx, unit).await?.is_none() {
-            return Err(AppError::Invalid(
-                crate::error::ErrorBody::new(
-                    "user.unknown_unit",
-                    format!("no administrative unit with code {unit}"),
-                )
-                .with("unit", unit.clone()),
-            ));
-        }
-        sqlx::query("INSERT INTO user_units (user_id, unit_code) VALUES ($1, $2)")
-            .bind(&id)
-            .bind(unit)
-            .execute(&mut *tx)
-            .await?;
-    }
+    let id = super::accounts::insert(&mut tx, &account, user.password, false).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -147,25 +100,61 @@ async fn load_info(db: &Db, row: &AnyRow) -> Result<UserInfo, AppError> {
     })
 }
 
-/// Checks a username and password. Unknown user and wrong password give the same
-/// error after the same work.
-pub async fn authenticate(db: &Db, username: &str, password: &str) -> Result<UserInfo, AppError> {
-    let row = sqlx::query(
-        "SELECT id, username, display_name, password_hash, active FROM users WHERE username = $1",
-    )
-    .bind(username.trim().to_lowercase())
-    .fetch_optional(&db.pool)
-    .await?;
+/// A successful login.
+pub struct LoginOk {
+    pub user: UserInfo,
+    pub must_change_password: bool,
+}
+
+/// Checks a login (a username, or the phone number of an account) and password.
+/// Unknown account, wrong password and deactivated account give the same error
+/// after the same work: nobody learns which accounts exist.
+pub async fn check_login(db: &Db, login: &str, password: &str) -> Result<LoginOk, AppError> {
+    const SELECT: &str =
+        "SELECT id, username, display_name, password_hash, active, must_change_password FROM users";
+    let username = super::accounts::normalize_username(login);
+    let mut row = sqlx::query(&format!("{SELECT} WHERE username = $1"))
+        .bind(&username)
+        .fetch_optional(&db.pool)
+        .await?;
+    if row.is_none() {
+        if let Some(phone) = super::accounts::normalize_phone(login) {
+            row = sqlx::query(&format!("{SELECT} WHERE phone = $1"))
+                .bind(phone)
+                .fetch_optional(&db.pool)
+                .await?;
+        }
+    }
     let Some(row) = row else {
-        let _ = verify_password(password, decoy_hash());
+        let _ = super::accounts::verify_password_blocking(
+            password.to_string(),
+            decoy_hash().to_string(),
+        )
+        .await;
         return Err(AppError::BadCredentials);
     };
     let hash: String = col(&row, "password_hash")?;
     let active: i64 = col(&row, "active")?;
-    if !verify_password(password, &hash) || active == 0 {
+    let verified = super::accounts::verify_password_blocking(password.to_string(), hash).await;
+    if !verified || active == 0 {
         return Err(AppError::BadCredentials);
     }
-    load_info(db, &row).await
+    let must_change_password = col::<i64>(&row, "must_change_password")? != 0;
+    let user = load_info(db, &row).await?;
+    sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(&user.id)
+        .execute(&db.pool)
+        .await?;
+    Ok(LoginOk {
+        user,
+        must_change_password,
+    })
+}
+
+/// `check_login` for callers that only need the user.
+pub async fn authenticate(db: &Db, username: &str, password: &str) -> Result<UserInfo, AppError> {
+    check_login(db, username, password).await.map(|ok| ok.user)
 }
 
 /// Binds a phone's device to the user at login. A device already bound to
@@ -194,7 +183,7 @@ pub async fn bind_device(db: &Db, user_id: &str, device_id: &str) -> Result<(), 
                 ));
             }
             if revoked.is_some() {
-                return Err(AppError::Forbidden("this device was revoked".into()));
+                return Err(crate::auth::session::device_revoked());
             }
             sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE device_id = $2")
                 .bind(now_ms())
@@ -229,38 +218,70 @@ pub async fn device(db: &Db, device_id: &str) -> Result<Option<DeviceInfo>, AppE
     .transpose()
 }
 
-fn token_hash(token: &str) -> String {
+pub fn token_hash(token: &str) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Opens a session and returns the token for the cookie.
+/// Opens a session and returns the token for the cookie. A token the request
+/// already carried is closed first: a session id planted before login (session
+/// fixation) is never the one that gets logged in.
 pub async fn open_session(
     db: &Db,
     user_id: &str,
     device_id: Option<&str>,
+    ttl_ms: i64,
+    replacing: Option<&str>,
 ) -> Result<String, AppError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
     let token = hex::encode(bytes);
     let now = now_ms();
+    let mut tx = db.begin_write().await?;
+    if let Some(old) = replacing {
+        sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(token_hash(old))
+            .execute(&mut *tx)
+            .await?;
+    }
+    // Expired sessions of this user go as a new one opens: the table stays small
+    // without a sweeper.
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND expires_at <= $2")
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("INSERT INTO sessions (token_hash, user_id, device_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(token_hash(&token))
         .bind(user_id)
         .bind(device_id.map(str::to_string))
         .bind(now)
-        .bind(now + SESSION_TTL_MS)
-        .execute(&db.pool)
+        .bind(now + ttl_ms)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(token)
 }
 
-/// The user behind a session token, sliding its expiry forward on use.
-pub async fn session_user(db: &Db, token: &str) -> Result<Option<UserInfo>, AppError> {
+/// A live session as the guard sees it.
+pub struct SessionFound {
+    pub user: UserInfo,
+    pub token_hash: String,
+    pub device_id: Option<String>,
+    pub device_revoked: bool,
+    pub must_change_password: bool,
+    /// The expiry was moved forward by this lookup.
+    pub extended: bool,
+}
+
+/// The session behind a token, sliding its expiry forward on use; None when it
+/// is unknown, expired, or its account is deactivated.
+pub async fn session(db: &Db, token: &str, ttl_ms: i64) -> Result<Option<SessionFound>, AppError> {
     let hash = token_hash(token);
     let now = now_ms();
     let row = sqlx::query(
-        "SELECT u.id, u.username, u.display_name, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id
+        "SELECT u.id, u.username, u.display_name, u.must_change_password, s.expires_at, s.device_id, d.revoked_at
+         FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN devices d ON d.device_id = s.device_id
          WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.active = 1",
     )
     .bind(&hash)
@@ -270,14 +291,22 @@ pub async fn session_user(db: &Db, token: &str) -> Result<Option<UserInfo>, AppE
     let Some(row) = row else { return Ok(None) };
     let expires_at: i64 = col(&row, "expires_at")?;
     // Extend at most once an hour, so reads do not turn into writes on every request.
-    if expires_at - now < SESSION_TTL_MS - 3_600_000 {
+    let extended = expires_at - now < ttl_ms - 3_600_000;
+    if extended {
         sqlx::query("UPDATE sessions SET expires_at = $1 WHERE token_hash = $2")
-            .bind(now + SESSION_TTL_MS)
+            .bind(now + ttl_ms)
             .bind(&hash)
             .execute(&db.pool)
             .await?;
     }
-    load_info(db, &row).await.map(Some)
+    Ok(Some(SessionFound {
+        user: load_info(db, &row).await?,
+        token_hash: hash,
+        device_id: col(&row, "device_id")?,
+        device_revoked: col::<Option<i64>>(&row, "revoked_at")?.is_some(),
+        must_change_password: col::<i64>(&row, "must_change_password")? != 0,
+        extended,
+    }))
 }
 
 pub async fn close_session(db: &Db, token: &str) -> Result<(), AppError> {

@@ -183,6 +183,28 @@ pub struct LoginRequest {
 pub struct LoginResponse {
     pub user: crate::model::UserInfo,
     pub device_id: Option<uuid::Uuid>,
+    /// An administrator set this password: the app asks for a new one before
+    /// anything else (the server refuses other calls until then).
+    #[serde(default)]
+    pub must_change_password: bool,
+}
+
+/// `POST /api/auth/password`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// `GET /api/auth/me`: the user, and whether their password must change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct MeResponse {
+    #[serde(flatten)]
+    pub user: crate::model::UserInfo,
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// `GET /api/health`.

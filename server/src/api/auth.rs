@@ -1,67 +1,161 @@
-//! `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/auth/me`.
+//! `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/auth/me`,
+//! `POST /api/auth/password`.
 
 use crate::routes::parse_json;
-use app::auth::session;
+use crate::security::client_addr::ClientAddr;
+use app::auth::session::{self, Caller};
 use app::error::AppError;
 use app::state::AppState;
-use app::sync::{LoginRequest, LoginResponse};
+use app::store::audit::{self, Actor};
+use app::store::login_limits::{self, Scope};
+use app::sync::{ChangePasswordRequest, LoginRequest, LoginResponse};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
-use axum::Json;
+use axum::{Extension, Json};
+use serde_json::json;
 
-/// Largest login body read; anything bigger is not a login.
-const LOGIN_BODY_LIMIT: usize = 4 * 1024;
+/// Largest login or password body read; anything bigger is not a login.
+const AUTH_BODY_LIMIT: usize = 4 * 1024;
 
-pub async fn login(
-    State(state): State<AppState>,
-    body: Bytes,
-) -> Result<impl IntoResponse, AppError> {
-    if body.len() > LOGIN_BODY_LIMIT {
+fn check_size(body: &Bytes, what: &'static str) -> Result<(), AppError> {
+    if body.len() > AUTH_BODY_LIMIT {
         return Err(AppError::TooLarge {
-            what: "login body",
-            limit: LOGIN_BODY_LIMIT,
+            what,
+            limit: AUTH_BODY_LIMIT,
         });
     }
+    Ok(())
+}
+
+/// Logs in. Rate limited per account and per client address (see
+/// `store::login_limits`); a locked key is refused before the password is
+/// checked. Any session the request carried is replaced, never reused.
+pub async fn login(
+    State(state): State<AppState>,
+    Extension(ClientAddr(ip)): Extension<ClientAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, AppError> {
+    check_size(&body, "login body")?;
     let request: LoginRequest = parse_json(&body)?;
-    let user =
-        app::store::users::authenticate(&state.db, &request.username, &request.password).await?;
+    let account = app::store::accounts::normalize_username(&request.username);
+    let address = ip.map(|ip| ip.to_string());
+    let mut keys = vec![(Scope::Account, account.as_str())];
+    if let Some(address) = &address {
+        keys.push((Scope::Address, address.as_str()));
+    }
+    let now = app::store::now_ms();
+    if let Some(retry_after_s) = login_limits::locked_for(&state.db, &keys, now).await? {
+        return Err(AppError::RateLimited { retry_after_s });
+    }
+    let ok = match app::store::users::check_login(&state.db, &request.username, &request.password)
+        .await
+    {
+        Ok(ok) => ok,
+        Err(AppError::BadCredentials) => {
+            login_limits::record_failure(&state.db, &keys, now).await?;
+            let actor = Actor {
+                user_id: None,
+                ip: address.clone(),
+            };
+            // The attempted name, cut short: a password typed into the username
+            // box should not sit in the audit trail whole.
+            let attempted: String = account.chars().take(64).collect();
+            audit::record(
+                &state.db.pool,
+                &actor,
+                "auth.login_failed",
+                "user",
+                &attempted,
+                json!({"username": attempted}),
+            )
+            .await?;
+            return Err(AppError::BadCredentials);
+        }
+        Err(e) => return Err(e),
+    };
+    login_limits::clear(&state.db, Scope::Account, &account).await?;
     let device_id = request.device_id.map(|d| d.to_string());
     if let Some(device) = &device_id {
-        app::store::users::bind_device(&state.db, &user.id, device).await?;
+        app::store::users::bind_device(&state.db, &ok.user.id, device).await?;
     }
-    let token = app::store::users::open_session(&state.db, &user.id, device_id.as_deref()).await?;
-    let cookie = session::set_cookie(&token, state.secure_cookies);
+    let token = app::store::users::open_session(
+        &state.db,
+        &ok.user.id,
+        device_id.as_deref(),
+        state.security.session_ttl_ms,
+        session::token(&headers).as_deref(),
+    )
+    .await?;
+    let actor = Actor {
+        user_id: Some(ok.user.id.clone()),
+        ip: address,
+    };
+    audit::record(
+        &state.db.pool,
+        &actor,
+        "auth.login",
+        "user",
+        &ok.user.id,
+        json!({"device_id": device_id}),
+    )
+    .await?;
+    let cookie = session::set_cookie(&token, &state.security);
     Ok((
         [(header::SET_COOKIE, cookie)],
         Json(LoginResponse {
-            user,
+            user: ok.user,
             device_id: request.device_id,
+            must_change_password: ok.must_change_password,
         }),
     ))
 }
 
 pub async fn logout(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
 ) -> Result<impl IntoResponse, AppError> {
-    if let Some(token) = session::token(&headers) {
-        app::store::users::close_session(&state.db, &token).await?;
-    }
+    app::store::users::close_session(&state.db, &caller.token).await?;
+    audit::record(
+        &state.db.pool,
+        &caller.audit(),
+        "auth.logout",
+        "user",
+        &caller.user.id,
+        json!({}),
+    )
+    .await?;
     Ok((
-        [(
-            header::SET_COOKIE,
-            session::clear_cookie(state.secure_cookies),
-        )],
-        Json(serde_json::json!({"status": "ok"})),
+        [(header::SET_COOKIE, session::clear_cookie(&state.security))],
+        Json(json!({"status": "ok"})),
     ))
 }
 
-pub async fn me(
+pub async fn me(caller: Caller) -> Json<app::sync::MeResponse> {
+    Json(app::sync::MeResponse {
+        user: caller.user,
+        must_change_password: caller.must_change_password,
+    })
+}
+
+/// Changes the caller's own password; their other sessions end.
+pub async fn change_password(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
+    body: Bytes,
 ) -> Result<impl IntoResponse, AppError> {
-    let user = session::user_from_headers(&state, &headers).await?;
-    Ok(Json(user))
+    check_size(&body, "password body")?;
+    let request: ChangePasswordRequest = parse_json(&body)?;
+    app::store::accounts::change_password(
+        &state.db,
+        &caller.audit(),
+        &caller.user.id,
+        &request.current_password,
+        &request.new_password,
+        &caller.token_hash,
+    )
+    .await?;
+    Ok(Json(json!({"status": "ok"})))
 }

@@ -3,13 +3,12 @@
 //! visit's current state, never a field a phone could overwrite.
 
 use crate::routes::parse_json;
-use app::auth::session;
+use app::auth::session::Caller;
 use app::error::AppError;
 use app::model::{ReviewState, VisitRecord};
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
@@ -26,10 +25,9 @@ pub struct Decision {
 pub async fn decide(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Body,
 ) -> Result<Json<VisitRecord>, AppError> {
-    let user = session::user_from_headers(&state, &headers).await?;
     let bytes = axum::body::to_bytes(body, 64 * 1024)
         .await
         .map_err(|_| AppError::TooLarge {
@@ -39,11 +37,12 @@ pub async fn decide(
     let decision: Decision = parse_json(&bytes)?;
     app::store::review::decide(
         &state.db,
-        &user,
+        &caller.user,
         &id,
         decision.to,
         decision.comment.as_deref(),
         decision.field.as_deref(),
+        caller.ip.map(|ip| ip.to_string()).as_deref(),
     )
     .await?;
     let (visit, _) = app::store::visits::record(&state.db.pool, &id)

@@ -2,24 +2,27 @@
 //! (401), body size and parsing (413/400), then device ownership (403) in the store.
 
 use crate::routes::parse_json;
-use app::auth::session;
+use app::auth::session::Caller;
 use app::error::AppError;
+use app::model::Role;
 use app::state::AppState;
 use app::sync::{
     ExportFile, ImportResponse, PullResponse, PushRequest, PushResponse, MAX_PUSH_BYTES, PULL_PAGE,
 };
 use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
+/// Who syncs: inspectors, and supervisors who also go to the field. An
+/// administrator-only account has no field data.
+const SYNC_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
+
 pub async fn push(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Body,
 ) -> Result<Json<PushResponse>, AppError> {
-    let user = session::user_from_headers(&state, &headers).await?;
     let bytes = axum::body::to_bytes(body, MAX_PUSH_BYTES)
         .await
         .map_err(|_| AppError::TooLarge {
@@ -27,7 +30,8 @@ pub async fn push(
             limit: MAX_PUSH_BYTES,
         })?;
     let request: PushRequest = parse_json(&bytes)?;
-    let response = app::store::push::push(&state.db, &state.clock, &user, &request).await?;
+    caller.require(SYNC_ROLES)?;
+    let response = app::store::push::push(&state.db, &state.clock, &caller.user, &request).await?;
     Ok(Json(response))
 }
 
@@ -36,10 +40,9 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
 pub async fn import(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     body: Body,
 ) -> Result<Json<ImportResponse>, AppError> {
-    let user = session::user_from_headers(&state, &headers).await?;
     let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
         .await
         .map_err(|_| AppError::TooLarge {
@@ -47,7 +50,7 @@ pub async fn import(
             limit: MAX_IMPORT_BYTES,
         })?;
     let file: ExportFile = parse_json(&bytes)?;
-    let response = app::store::push::import(&state.db, &state.clock, &user, &file).await?;
+    let response = app::store::push::import(&state.db, &state.clock, &caller.user, &file).await?;
     Ok(Json(response))
 }
 
@@ -60,16 +63,23 @@ pub struct PullQuery {
 
 pub async fn pull(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    caller: Caller,
     query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PullResponse>, AppError> {
-    let user = session::user_from_headers(&state, &headers).await?;
     let Query(query) = query.map_err(|e| AppError::BadRequest(format!("bad query: {e}")))?;
+    caller.require(SYNC_ROLES)?;
+    caller.require_live_device()?;
     if query.cursor < 0 {
         return Err(AppError::BadRequest("cursor cannot be negative".into()));
     }
     let limit = query.limit.unwrap_or(PULL_PAGE).clamp(1, PULL_PAGE);
-    let response =
-        app::store::pull::pull(&state.db, &user, query.cursor, limit, state.clock.now()).await?;
+    let response = app::store::pull::pull(
+        &state.db,
+        &caller.user,
+        query.cursor,
+        limit,
+        state.clock.now(),
+    )
+    .await?;
     Ok(Json(response))
 }

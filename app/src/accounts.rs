@@ -1,0 +1,142 @@
+//! Account administration: the administrator's server functions for users,
+//! roles, unit assignments, password resets, deactivation and devices, plus the
+//! audit trail. The screens are in `admin`; the SQL is in `store::users`.
+
+use crate::error::FnError;
+use crate::model::{AdminUnit, Role};
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+/// One account as the administrator sees it. Never carries a password hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountSummary {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub roles: Vec<Role>,
+    pub units: Vec<String>,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub created_at_ms: i64,
+    pub last_login_ms: Option<i64>,
+    /// Devices bound to the account, revoked ones included.
+    pub devices: i64,
+}
+
+/// What the administrator fills in to create an account.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct NewAccount {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    /// A first password; the user must change it at first login.
+    pub password: String,
+    pub roles: Vec<Role>,
+    pub units: Vec<String>,
+}
+
+/// The editable part of an account (roles, units, name, phone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountUpdate {
+    pub id: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub roles: Vec<Role>,
+    pub units: Vec<String>,
+}
+
+/// A phone (browser profile) bound to an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceSummary {
+    pub device_id: String,
+    pub created_at_ms: i64,
+    pub last_seen_at_ms: Option<i64>,
+    /// Highest mutation seq the server has from it.
+    pub last_seq: i64,
+    pub revoked_at_ms: Option<i64>,
+}
+
+/// One line of the audit trail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub at_ms: i64,
+    /// Username of who did it; None for an anonymous failed login.
+    pub actor: Option<String>,
+    pub action: String,
+    pub entity: String,
+    pub record_id: String,
+    /// JSON text: old → new values, or the attempted username.
+    pub detail: String,
+    /// Client address the request came from, when known.
+    pub ip: Option<String>,
+}
+
+#[cfg(feature = "ssr")]
+async fn admin() -> Result<(crate::state::AppState, crate::auth::session::Caller), FnError> {
+    Ok(crate::auth::session::require_caller(&[Role::Administrator]).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "list_accounts")]
+pub async fn list_accounts() -> Result<Vec<AccountSummary>, FnError> {
+    let (state, _) = admin().await?;
+    Ok(crate::store::accounts::list(&state.db).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "create_account", input = Json)]
+pub async fn create_account(account: NewAccount) -> Result<AccountSummary, FnError> {
+    let (state, caller) = admin().await?;
+    Ok(crate::store::accounts::create_account(&state.db, &caller.audit(), &account).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "update_account", input = Json)]
+pub async fn update_account(update: AccountUpdate) -> Result<AccountSummary, FnError> {
+    let (state, caller) = admin().await?;
+    Ok(crate::store::accounts::update_account(&state.db, &caller.audit(), &update).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "set_account_active", input = Json)]
+pub async fn set_account_active(id: String, active: bool) -> Result<AccountSummary, FnError> {
+    let (state, caller) = admin().await?;
+    Ok(crate::store::accounts::set_active(&state.db, &caller.audit(), &id, active).await?)
+}
+
+/// Sets a temporary password; the user must change it at their next login, and
+/// every session they had ends.
+#[server(prefix = "/rpc", endpoint = "reset_password", input = Json)]
+pub async fn reset_password(id: String, new_password: String) -> Result<AccountSummary, FnError> {
+    let (state, caller) = admin().await?;
+    Ok(
+        crate::store::accounts::reset_password(&state.db, &caller.audit(), &id, &new_password)
+            .await?,
+    )
+}
+
+#[server(prefix = "/rpc", endpoint = "list_devices", input = Json)]
+pub async fn list_devices(user_id: String) -> Result<Vec<DeviceSummary>, FnError> {
+    let (state, _) = admin().await?;
+    Ok(crate::store::accounts::devices_of(&state.db, &user_id).await?)
+}
+
+/// Stops a device's sync at once (403 with a reason on its next push or pull).
+/// The phone keeps its unsynced data and can export it for an import.
+#[server(prefix = "/rpc", endpoint = "revoke_device", input = Json)]
+pub async fn revoke_device(device_id: String) -> Result<DeviceSummary, FnError> {
+    let (state, caller) = admin().await?;
+    Ok(crate::store::accounts::revoke_device(&state.db, &caller.audit(), &device_id).await?)
+}
+
+/// Units an account can be assigned to (province, districts, communes).
+#[server(prefix = "/rpc", endpoint = "assignable_units")]
+pub async fn assignable_units() -> Result<Vec<AdminUnit>, FnError> {
+    let (state, _) = admin().await?;
+    Ok(crate::store::units::all(&state.db).await?)
+}
+
+/// The newest audit entries, newest first (at most `limit`, 500 at most).
+#[server(prefix = "/rpc", endpoint = "audit_trail", input = Json)]
+pub async fn audit_trail(limit: u32) -> Result<Vec<AuditEntry>, FnError> {
+    let (state, _) = admin().await?;
+    Ok(crate::store::audit::recent(&state.db, limit.min(500)).await?)
+}

@@ -1,0 +1,201 @@
+//! The header's logout button. Logging out never deletes anything: unsent changes
+//! stay in this phone's outbox under the user's device and go out at their next
+//! login here. But a user who leaves changes unsent must know they are still only
+//! on this phone, so with a non-empty outbox the button warns, offers to sync, and
+//! asks twice before logging out.
+
+use crate::client::use_client;
+use crate::i18n::use_t;
+use leptos::prelude::*;
+
+/// What this phone holds that the server has not acknowledged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum Unsent {
+    Count(u32),
+    /// The phone's storage could not be read: there may be changes.
+    Unknown,
+}
+
+impl Unsent {
+    /// For `data-count`, which the end-to-end tests read.
+    fn attr(self) -> String {
+        match self {
+            Unsent::Count(n) => n.to_string(),
+            Unsent::Unknown => "unknown".into(),
+        }
+    }
+}
+
+/// The warning's text, or the confirm button's, with the count filled in.
+fn unsent_text(
+    tr: impl Fn(&str) -> String,
+    unsent: Option<Unsent>,
+    key: &str,
+    unknown_key: &str,
+) -> String {
+    match unsent {
+        Some(Unsent::Count(n)) => tr(key).replace("{count}", &n.to_string()),
+        Some(Unsent::Unknown) => tr(unknown_key),
+        None => String::new(),
+    }
+}
+
+#[component]
+pub fn LogoutButton() -> impl IntoView {
+    let tr = use_t();
+    let state = use_client();
+    // Some while the warning is open.
+    let warning = RwSignal::new(None::<Unsent>);
+    // True once "log out anyway" was clicked: the second, explicit step.
+    let confirming = RwSignal::new(false);
+    let busy = RwSignal::new(false);
+    let first_action = NodeRef::<leptos::html::Button>::new();
+
+    let close = move || {
+        warning.set(None);
+        confirming.set(false);
+    };
+    let click = move |_| {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match unsent(state).await {
+                Unsent::Count(0) => crate::auth::logout(state).await,
+                found => {
+                    confirming.set(false);
+                    warning.set(Some(found));
+                    busy.set(false);
+                }
+            }
+        });
+    };
+    let confirm = move |_| {
+        busy.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(crate::auth::logout(state));
+    };
+
+    // An alert dialog takes the focus; its first (and safest) action gets it.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if warning.get().is_some() {
+            if let Some(button) = first_action.get() {
+                let _ = button.focus();
+            }
+        }
+    });
+
+    view! {
+        <span class="logout">
+            <button
+                type="button"
+                class="btn btn-small btn-secondary"
+                data-testid="logout-button"
+                aria-haspopup="dialog"
+                disabled=move || busy.get()
+                on:click=click
+            >
+                {move || tr("auth.logout")}
+            </button>
+            <Show when=move || warning.get().is_some()>
+                <div
+                    class="logout-warning"
+                    role="alertdialog"
+                    aria-labelledby="logout-warning-title"
+                    aria-describedby="logout-warning-text"
+                    data-testid="logout-warning"
+                    data-count=move || warning.get().map(Unsent::attr).unwrap_or_default()
+                >
+                    <p class="logout-warning-title" id="logout-warning-title">{move || tr("logout.title")}</p>
+                    <p id="logout-warning-text" data-testid="logout-warning-text">
+                        {move || unsent_text(tr, warning.get(), "logout.unsent", "logout.unsent_unknown")}
+                    </p>
+                    <p class="hint">{move || tr("logout.advice")}</p>
+                    <div class="logout-actions">
+                        <button
+                            type="button"
+                            class="btn btn-primary"
+                            data-testid="logout-sync"
+                            node_ref=first_action
+                            on:click=move |_| {
+                                close();
+                                crate::client::request_sync(state);
+                            }
+                        >
+                            {move || tr("logout.sync")}
+                        </button>
+                        <button type="button" class="btn btn-secondary" data-testid="logout-cancel" on:click=move |_| close()>
+                            {move || tr("logout.cancel")}
+                        </button>
+                        {move || if confirming.get() {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="btn btn-danger"
+                                    data-testid="logout-confirm"
+                                    disabled=move || busy.get()
+                                    on:click=confirm
+                                >
+                                    {move || unsent_text(tr, warning.get(), "logout.confirm", "logout.confirm_unknown")}
+                                </button>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <button
+                                    type="button"
+                                    class="btn btn-secondary"
+                                    data-testid="logout-anyway"
+                                    on:click=move |_| confirming.set(true)
+                                >
+                                    {move || tr("logout.anyway")}
+                                </button>
+                            }.into_any()
+                        }}
+                    </div>
+                </div>
+            </Show>
+        </span>
+    }
+}
+
+/// How many changes this user's device still has queued.
+#[cfg(feature = "hydrate")]
+async fn unsent(state: crate::client::ClientState) -> Unsent {
+    let Some(device) = state.device_id.get_untracked() else {
+        return Unsent::Count(0);
+    };
+    match crate::offline::db().await {
+        Ok(db) => db
+            .outbox_len(&device)
+            .await
+            .map(Unsent::Count)
+            .unwrap_or(Unsent::Unknown),
+        Err(_) => Unsent::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tr(key: &str) -> String {
+        match key {
+            "k" => "{count} thay đổi".to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    #[test]
+    fn the_warning_names_how_many_changes_stay_on_the_phone() {
+        assert_eq!(
+            unsent_text(tr, Some(Unsent::Count(3)), "k", "u"),
+            "3 thay đổi"
+        );
+        assert_eq!(unsent_text(tr, Some(Unsent::Unknown), "k", "u"), "u");
+        assert_eq!(Unsent::Count(3).attr(), "3");
+    }
+}

@@ -1,0 +1,301 @@
+//! The phone's backup file ("Sao lưu"): every change still in this device's
+//! outbox, written as an `ExportFile` that a supervisor replays with
+//! `POST /api/sync/import` under the original device and seqs. For a phone whose
+//! sync is refused (device revoked by an administrator) and before a phone is
+//! handed to someone else.
+//!
+//! Building the file and its name is plain Rust, tested natively; reading
+//! IndexedDB and the download itself compile only for `hydrate`.
+
+use crate::error::ErrorBody;
+use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::sync::{ExportFile, Mutation, EXPORT_FORMAT, MUTATION_SCHEMA_VERSION};
+use crate::visits::local::OutboxEntry;
+use leptos::prelude::*;
+
+/// The backup of a device's queued mutations, in seq order. The outbox already
+/// reads in seq order (zero-padded keys); sorting again keeps the file valid
+/// for import whatever order the entries came in.
+pub fn export_file(
+    device_id: uuid::Uuid,
+    username: &str,
+    entries: &[OutboxEntry],
+    now_ms: i64,
+) -> ExportFile {
+    let mut mutations: Vec<Mutation> = entries.iter().map(|e| e.mutation.clone()).collect();
+    mutations.sort_by_key(|m| m.seq);
+    ExportFile {
+        format: EXPORT_FORMAT.to_string(),
+        schema_version: MUTATION_SCHEMA_VERSION,
+        device_id,
+        username: Some(username.to_string()),
+        exported_at_ms: Some(now_ms),
+        mutations,
+    }
+}
+
+/// `khaosat-backup-<username>-<yyyy-mm-dd-hhmm>.json`, in Vietnam time (what the
+/// inspector's watch says). Usernames are already safe in a file name; anything
+/// else is replaced all the same, since the name reaches the phone's file system.
+pub fn file_name(username: &str, now_ms: i64) -> String {
+    let mut safe: String = username
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if safe.is_empty() {
+        safe.push_str("unknown");
+    }
+    format!("khaosat-backup-{safe}-{}.json", stamp_vn(now_ms))
+}
+
+/// "yyyy-mm-dd-hhmm" in Vietnam time, rearranged from the shared display format
+/// ("dd/mm/yyyy HH:MM") so the offset and calendar maths stay in `format`.
+fn stamp_vn(utc_ms: i64) -> String {
+    let shown = crate::format::datetime_vn(utc_ms);
+    let parts: Vec<&str> = shown.split(['/', ' ', ':']).collect();
+    match parts.as_slice() {
+        [d, m, y, hh, mi] => format!("{y}-{m}-{d}-{hh}{mi}"),
+        _ => utc_ms.to_string(),
+    }
+}
+
+/// Exports this phone's unsent changes as a file and says how many went into it.
+///
+/// Without `username` it backs up the logged-in session's device; with one (the
+/// login page, when the server refused that user's device) it backs up the
+/// device that user had on this phone, session or not.
+///
+/// # Server-Side Rendering
+/// Renders the button only; the export runs in the browser after a click.
+#[component]
+pub fn BackupButton(#[prop(optional, into)] username: Option<String>) -> impl IntoView {
+    let tr = use_t();
+    let Locale(lang) = use_locale();
+    let busy = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<Result<usize, ErrorBody>>);
+    let export = move |_| {
+        #[cfg(feature = "hydrate")]
+        start_export(username.clone(), busy, outcome);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &username;
+    };
+    view! {
+        <div class="backup" data-testid="backup">
+            <button
+                type="button"
+                class="btn btn-small btn-secondary"
+                data-testid="backup-export"
+                disabled=move || busy.get()
+                on:click=export
+            >
+                {move || if busy.get() { tr("backup.exporting") } else { tr("backup.export") }}
+            </button>
+            {move || {
+                outcome
+                    .get()
+                    .map(|result| match result {
+                        Ok(count) => {
+                            view! {
+                                <p class="notice" role="status" data-testid="backup-done" data-count=count.to_string()>
+                                    {move || tr("backup.done").replace("{count}", &count.to_string())}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                        Err(body) => {
+                            view! {
+                                <p class="error-banner" role="alert" data-testid="backup-error">
+                                    {move || error_text(lang.get(), &body)}
+                                </p>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn start_export(
+    username: Option<String>,
+    busy: RwSignal<bool>,
+    outcome: RwSignal<Option<Result<usize, ErrorBody>>>,
+) {
+    if busy.get_untracked() {
+        return;
+    }
+    busy.set(true);
+    outcome.set(None);
+    leptos::task::spawn_local(async move {
+        outcome.set(Some(export_now(username).await));
+        busy.set(false);
+    });
+}
+
+/// Reads the whole outbox of the device and hands the file to the browser.
+/// Read-only: the outbox stays as it is, so the queue still goes out if the
+/// phone may sync again (the server skips seqs it already has).
+#[cfg(feature = "hydrate")]
+async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
+    use crate::offline::OfflineError;
+    let storage = |e: OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let no_data = || ErrorBody::new("backup.no_data", "this phone holds no data to back up");
+    let db = crate::offline::db().await.map_err(storage)?;
+    let (username, device) = match username {
+        // The same key the login page stores the device under.
+        Some(name) => {
+            let key = name.trim().to_lowercase();
+            let device = db
+                .device_for(&key)
+                .await
+                .map_err(storage)?
+                .ok_or_else(no_data)?;
+            (key, device)
+        }
+        None => {
+            let session = db.session().await.map_err(storage)?.ok_or_else(no_data)?;
+            (session.user.username, session.device_id)
+        }
+    };
+    let device_id = uuid::Uuid::parse_str(&device)
+        .map_err(|_| storage(OfflineError::Decode("device id is not a UUID".into())))?;
+    // Everything queued: getAll's count is an unsigned long, so u32::MAX means all.
+    let entries = db.outbox(&device, u32::MAX).await.map_err(storage)?;
+    let now = crate::client::browser::now_ms();
+    let file = export_file(device_id, &username, &entries, now);
+    let failed = |detail: String| ErrorBody::new("backup.download_failed", detail);
+    let json = serde_json::to_string_pretty(&file).map_err(|e| failed(e.to_string()))?;
+    download(&file_name(&username, now), &json).map_err(|e| failed(format!("{e:?}")))?;
+    Ok(file.mutations.len())
+}
+
+/// Saves `json` as a file: a Blob URL clicked through a temporary `<a download>`.
+#[cfg(feature = "hydrate")]
+fn download(name: &str, json: &str) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::{JsCast, JsValue};
+    let parts = js_sys::Array::of1(&JsValue::from_str(json));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/json");
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or_else(|| JsValue::from_str("no document"))?;
+    let body = document
+        .body()
+        .ok_or_else(|| JsValue::from_str("no body"))?;
+    let anchor: web_sys::HtmlAnchorElement = document
+        .create_element("a")?
+        .dyn_into()
+        .map_err(JsValue::from)?;
+    anchor.set_href(&url);
+    anchor.set_download(name);
+    anchor.set_attribute("hidden", "")?;
+    // Firefox only follows a click on an anchor that is in the document.
+    body.append_child(&anchor)?;
+    anchor.click();
+    anchor.remove();
+    // Revoked later, not now: Safari reads the Blob after `click()` returns, and
+    // a revoked URL there saves an empty or failed download.
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(60),
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{Entity, Hlc, MutationKind};
+    use std::collections::BTreeMap;
+
+    fn entry(device: &str, seq: i64) -> OutboxEntry {
+        OutboxEntry {
+            device_id: device.to_string(),
+            visit_id: "v1".to_string(),
+            mutation: Mutation {
+                seq,
+                mutation_id: uuid::Uuid::from_u128(1000 + seq as u128),
+                kind: MutationKind::Upsert,
+                entity: Entity::Visit,
+                record_id: uuid::Uuid::from_u128(7),
+                fields: BTreeMap::from([("q1".to_string(), serde_json::json!(seq))]),
+                hlc: Hlc::new(1_700_000_000_000, seq as u32),
+                base_version: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn the_backup_holds_every_queued_mutation_in_seq_order() {
+        // Arrange
+        let device = uuid::Uuid::from_u128(42);
+        let entries = vec![
+            entry(&device.to_string(), 3),
+            entry(&device.to_string(), 1),
+            entry(&device.to_string(), 2),
+        ];
+
+        // Act
+        let file = export_file(device, "lan.nguyen", &entries, 1_577_122_200_000);
+
+        // Assert
+        assert_eq!(file.format, "khaosat-outbox");
+        assert_eq!(file.schema_version, MUTATION_SCHEMA_VERSION);
+        assert_eq!(file.device_id, device);
+        assert_eq!(file.username.as_deref(), Some("lan.nguyen"));
+        assert_eq!(file.exported_at_ms, Some(1_577_122_200_000));
+        let seqs: Vec<i64> = file.mutations.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn the_backup_reads_back_as_the_import_format() {
+        let device = uuid::Uuid::from_u128(42);
+        let file = export_file(device, "lan.nguyen", &[entry(&device.to_string(), 1)], 5);
+
+        let text = serde_json::to_string_pretty(&file).unwrap();
+        let read: ExportFile = serde_json::from_str(&text).unwrap();
+
+        assert_eq!(read, file);
+    }
+
+    #[test]
+    fn an_empty_outbox_still_makes_a_valid_file() {
+        let file = export_file(uuid::Uuid::from_u128(42), "lan.nguyen", &[], 5);
+
+        assert!(file.mutations.is_empty());
+        assert_eq!(file.format, EXPORT_FORMAT);
+    }
+
+    #[test]
+    fn the_file_name_carries_the_user_and_vietnam_time() {
+        // 2019-12-23T17:30:00Z is already 24/12 00:30 in Hà Nội.
+        assert_eq!(
+            file_name("lan.nguyen", 1_577_122_200_000),
+            "khaosat-backup-lan.nguyen-2019-12-24-0030.json"
+        );
+    }
+
+    #[test]
+    fn the_file_name_keeps_vietnamese_letters_and_replaces_path_characters() {
+        assert_eq!(
+            file_name("nguyễn/../x y", 0),
+            "khaosat-backup-nguyễn_.._x_y-1970-01-01-0700.json"
+        );
+        assert_eq!(
+            file_name("", 0),
+            "khaosat-backup-unknown-1970-01-01-0700.json"
+        );
+    }
+}

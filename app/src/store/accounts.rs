@@ -1,0 +1,690 @@
+//! Account administration and passwords: create, edit roles and units,
+//! deactivate, reset and change passwords, list and revoke devices. Every change
+//! is written to the audit trail in the same transaction.
+
+use super::audit::{self, Actor};
+use super::users::{hash_password, verify_password, MIN_PASSWORD_LEN};
+use super::{col, now_ms, Db, Tx};
+use crate::accounts::{AccountSummary, AccountUpdate, DeviceSummary, NewAccount};
+use crate::error::{AppError, ErrorBody};
+use crate::model::Role;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// Longest password accepted: argon2 would take any length, but nobody types more.
+pub const MAX_PASSWORD_LEN: usize = 256;
+pub const MAX_USERNAME_LEN: usize = 64;
+pub const MAX_DISPLAY_NAME_LEN: usize = 200;
+
+fn invalid(code: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(ErrorBody::new(code, message))
+}
+
+/// The one spelling of a username: trimmed, NFC, lower case. "Nguyễn" typed on
+/// a phone that sends NFD is the same account as the NFC one.
+pub fn normalize_username(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    raw.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// Letters (any script), digits and `. _ - @`: no spaces, slashes or quotes, so a
+/// username is safe in a URL, a file name and a log line.
+pub fn check_username(username: &str) -> Result<(), AppError> {
+    let len = username.chars().count();
+    let ok_chars = username
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+    if len == 0 || len > MAX_USERNAME_LEN || !ok_chars {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "user.bad_username",
+                format!("a username is 1 to {MAX_USERNAME_LEN} letters, digits or . _ - @"),
+            )
+            .with("max", MAX_USERNAME_LEN),
+        ));
+    }
+    Ok(())
+}
+
+/// A Vietnamese phone number in its national form ("0912345678"), from what a
+/// person types: spaces, dots, dashes and a +84 or 84 prefix are accepted.
+pub fn normalize_phone(raw: &str) -> Option<String> {
+    let compact: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
+        .collect();
+    let national = if let Some(rest) = compact.strip_prefix("+84") {
+        format!("0{rest}")
+    } else if compact.len() == 11 && compact.starts_with("84") {
+        format!("0{}", &compact[2..])
+    } else {
+        compact
+    };
+    let digits = national.chars().all(|c| c.is_ascii_digit());
+    (digits && national.starts_with('0') && (10..=11).contains(&national.len())).then_some(national)
+}
+
+fn check_phone(raw: Option<&str>) -> Result<Option<String>, AppError> {
+    match raw.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(None),
+        Some(p) => normalize_phone(p).map(Some).ok_or_else(|| {
+            invalid(
+                "user.bad_phone",
+                "a phone number is 10 or 11 digits starting with 0 (or +84)",
+            )
+        }),
+    }
+}
+
+pub fn check_password(password: &str) -> Result<(), AppError> {
+    let len = password.chars().count();
+    if len < MIN_PASSWORD_LEN {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "user.password_too_short",
+                format!("a password must be at least {MIN_PASSWORD_LEN} characters"),
+            )
+            .with("min", MIN_PASSWORD_LEN),
+        ));
+    }
+    if len > MAX_PASSWORD_LEN {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "user.password_too_long",
+                format!("a password must be at most {MAX_PASSWORD_LEN} characters"),
+            )
+            .with("max", MAX_PASSWORD_LEN),
+        ));
+    }
+    Ok(())
+}
+
+fn check_display_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    let len = name.chars().count();
+    if len == 0 || len > MAX_DISPLAY_NAME_LEN || name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "user.bad_display_name",
+                format!("a display name is 1 to {MAX_DISPLAY_NAME_LEN} characters"),
+            )
+            .with("max", MAX_DISPLAY_NAME_LEN),
+        ));
+    }
+    Ok(name.to_string())
+}
+
+fn check_roles(roles: &[Role], units: &[String]) -> Result<(), AppError> {
+    if roles.is_empty() {
+        return Err(invalid(
+            "user.no_roles",
+            "an account needs at least one role",
+        ));
+    }
+    if roles.contains(&Role::Inspector) && units.is_empty() {
+        return Err(invalid(
+            "user.no_units",
+            "an inspector needs at least one administrative unit",
+        ));
+    }
+    Ok(())
+}
+
+/// Account fields after validation, ready to store.
+pub struct ValidAccount {
+    pub username: String,
+    pub display_name: String,
+    pub phone: Option<String>,
+    pub roles: Vec<Role>,
+    pub units: Vec<String>,
+}
+
+pub fn validate(
+    username: &str,
+    display_name: &str,
+    phone: Option<&str>,
+    roles: &[Role],
+    units: &[String],
+) -> Result<ValidAccount, AppError> {
+    let username = normalize_username(username);
+    check_username(&username)?;
+    let display_name = check_display_name(display_name)?;
+    let phone = check_phone(phone)?;
+    let mut roles = roles.to_vec();
+    roles.sort_by_key(|r| r.as_str());
+    roles.dedup();
+    let mut units: Vec<String> = units.iter().map(|u| u.trim().to_string()).collect();
+    units.sort();
+    units.dedup();
+    check_roles(&roles, &units)?;
+    Ok(ValidAccount {
+        username,
+        display_name,
+        phone,
+        roles,
+        units,
+    })
+}
+
+async fn check_phone_free(
+    tx: &mut Tx,
+    phone: &Option<String>,
+    except: &str,
+) -> Result<(), AppError> {
+    if let Some(phone) = phone {
+        let taken = sqlx::query("SELECT id FROM users WHERE phone = $1 AND id <> $2")
+            .bind(phone.as_str())
+            .bind(except)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if taken.is_some() {
+            return Err(invalid(
+                "user.phone_taken",
+                "another account has this phone number",
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn write_roles_and_units(
+    tx: &mut Tx,
+    id: &str,
+    account: &ValidAccount,
+) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM user_units WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    for role in &account.roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+            .bind(id)
+            .bind(role.as_str())
+            .execute(&mut **tx)
+            .await?;
+    }
+    for unit in &account.units {
+        if super::units::path_of(tx, unit).await?.is_none() {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "user.unknown_unit",
+                    format!("no administrative unit with code {unit}"),
+                )
+                .with("unit", unit.clone()),
+            ));
+        }
+        sqlx::query("INSERT INTO user_units (user_id, unit_code) VALUES ($1, $2)")
+            .bind(id)
+            .bind(unit)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Inserts a validated account in `tx`; returns its id.
+pub async fn insert(
+    tx: &mut Tx,
+    account: &ValidAccount,
+    password: &str,
+    must_change_password: bool,
+) -> Result<String, AppError> {
+    check_password(password)?;
+    let exists = sqlx::query("SELECT id FROM users WHERE username = $1")
+        .bind(&account.username)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if exists.is_some() {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "user.exists",
+                format!("an account named {} already exists", account.username),
+            )
+            .with("username", account.username.clone()),
+        ));
+    }
+    check_phone_free(tx, &account.phone, "").await?;
+    let hash = hash_password_blocking(password.to_string()).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO users (id, username, display_name, password_hash, active, must_change_password, created_at, phone)
+         VALUES ($1, $2, $3, $4, 1, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&account.username)
+    .bind(&account.display_name)
+    .bind(&hash)
+    .bind(i64::from(must_change_password))
+    .bind(now_ms())
+    .bind(account.phone.clone())
+    .execute(&mut **tx)
+    .await?;
+    write_roles_and_units(tx, &id, account).await?;
+    Ok(id)
+}
+
+/// argon2 costs tens of milliseconds of CPU: keep it off the async workers.
+pub async fn hash_password_blocking(password: String) -> Result<String, AppError> {
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| AppError::Internal(format!("hashing task failed: {e}")))?
+}
+
+pub async fn verify_password_blocking(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// An administrator creates an account; its first password must be changed at
+/// the first login.
+pub async fn create_account(
+    db: &Db,
+    actor: &Actor,
+    new: &NewAccount,
+) -> Result<AccountSummary, AppError> {
+    check_password(&new.password)?;
+    let account = validate(
+        &new.username,
+        &new.display_name,
+        new.phone.as_deref(),
+        &new.roles,
+        &new.units,
+    )?;
+    let mut tx = db.begin_write().await?;
+    let id = insert(&mut tx, &account, &new.password, true).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "user.created",
+        "user",
+        &id,
+        json!({"username": account.username, "roles": role_names(&account.roles), "units": account.units}),
+    )
+    .await?;
+    tx.commit().await?;
+    summary(db, &id).await
+}
+
+fn role_names(roles: &[Role]) -> Vec<&'static str> {
+    roles.iter().map(|r| r.as_str()).collect()
+}
+
+fn not_found() -> AppError {
+    AppError::NotFound("account".into())
+}
+
+/// Refuses an administrator taking away their own access: the last door out of
+/// a province's system should not close by a slip of the mouse.
+fn check_not_self_lockout(actor: &Actor, id: &str, keeps_admin: bool) -> Result<(), AppError> {
+    if actor.user_id.as_deref() == Some(id) && !keeps_admin {
+        return Err(invalid(
+            "user.self_lockout",
+            "you cannot remove your own administrator role or deactivate yourself; ask another administrator",
+        ));
+    }
+    Ok(())
+}
+
+pub async fn update_account(
+    db: &Db,
+    actor: &Actor,
+    update: &AccountUpdate,
+) -> Result<AccountSummary, AppError> {
+    let before = summary(db, &update.id).await?;
+    let account = validate(
+        &before.username,
+        &update.display_name,
+        update.phone.as_deref(),
+        &update.roles,
+        &update.units,
+    )?;
+    check_not_self_lockout(
+        actor,
+        &update.id,
+        account.roles.contains(&Role::Administrator),
+    )?;
+    let mut tx = db.begin_write().await?;
+    check_phone_free(&mut tx, &account.phone, &update.id).await?;
+    sqlx::query("UPDATE users SET display_name = $1, phone = $2 WHERE id = $3")
+        .bind(&account.display_name)
+        .bind(account.phone.clone())
+        .bind(&update.id)
+        .execute(&mut *tx)
+        .await?;
+    write_roles_and_units(&mut tx, &update.id, &account).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "user.updated",
+        "user",
+        &update.id,
+        json!({
+            "old": {"display_name": before.display_name, "phone": before.phone, "roles": role_names(&before.roles), "units": before.units},
+            "new": {"display_name": account.display_name, "phone": account.phone, "roles": role_names(&account.roles), "units": account.units},
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    summary(db, &update.id).await
+}
+
+/// Deactivating ends every session of the account at once; reactivating lets
+/// it log in again.
+pub async fn set_active(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    active: bool,
+) -> Result<AccountSummary, AppError> {
+    summary(db, id).await?;
+    check_not_self_lockout(actor, id, active)?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+        .bind(i64::from(active))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    if !active {
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let action = if active {
+        "user.reactivated"
+    } else {
+        "user.deactivated"
+    };
+    audit::record(&mut *tx, actor, action, "user", id, json!({})).await?;
+    tx.commit().await?;
+    summary(db, id).await
+}
+
+/// An administrator sets a temporary password: every session of the account
+/// ends and the user must choose a new password at the next login.
+pub async fn reset_password(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    new_password: &str,
+) -> Result<AccountSummary, AppError> {
+    summary(db, id).await?;
+    check_password(new_password)?;
+    let hash = hash_password_blocking(new_password.to_string()).await?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 1 WHERE id = $2")
+        .bind(&hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "user.password_reset",
+        "user",
+        id,
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    summary(db, id).await
+}
+
+/// A user changes their own password. Their other sessions end (a lost phone
+/// stops being logged in); the session they used stays.
+pub async fn change_password(
+    db: &Db,
+    actor: &Actor,
+    user_id: &str,
+    current: &str,
+    new: &str,
+    keep_session_hash: &str,
+) -> Result<(), AppError> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1 AND active = 1")
+        .bind(user_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let hash: String = col(&row, "password_hash")?;
+    if !verify_password_blocking(current.to_string(), hash).await {
+        return Err(invalid(
+            "password.wrong_current",
+            "the current password is not right",
+        ));
+    }
+    check_password(new)?;
+    if new == current {
+        return Err(invalid(
+            "password.unchanged",
+            "the new password must differ from the current one",
+        ));
+    }
+    let hash = hash_password_blocking(new.to_string()).await?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 0 WHERE id = $2")
+        .bind(&hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(keep_session_hash)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "auth.password_changed",
+        "user",
+        user_id,
+        json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Roles and units of many users, two queries in all.
+async fn roles_and_units(
+    db: &Db,
+) -> Result<(BTreeMap<String, Vec<Role>>, BTreeMap<String, Vec<String>>), AppError> {
+    let mut roles: BTreeMap<String, Vec<Role>> = BTreeMap::new();
+    for r in sqlx::query("SELECT user_id, role FROM user_roles ORDER BY role")
+        .fetch_all(&db.pool)
+        .await?
+    {
+        if let Some(role) = Role::parse(&col::<String>(&r, "role")?) {
+            roles.entry(col(&r, "user_id")?).or_default().push(role);
+        }
+    }
+    let mut units: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for r in sqlx::query("SELECT user_id, unit_code FROM user_units ORDER BY unit_code")
+        .fetch_all(&db.pool)
+        .await?
+    {
+        units
+            .entry(col(&r, "user_id")?)
+            .or_default()
+            .push(col(&r, "unit_code")?);
+    }
+    Ok((roles, units))
+}
+
+const SUMMARY_SELECT: &str =
+    "SELECT u.id, u.username, u.display_name, u.phone, u.active, u.must_change_password,
+        u.created_at, u.last_login_at,
+        (SELECT COUNT(*) FROM devices d WHERE d.user_id = u.id) AS devices
+     FROM users u";
+
+fn summary_from_row(
+    row: &sqlx::any::AnyRow,
+    roles: &mut BTreeMap<String, Vec<Role>>,
+    units: &mut BTreeMap<String, Vec<String>>,
+) -> Result<AccountSummary, AppError> {
+    let id: String = col(row, "id")?;
+    Ok(AccountSummary {
+        roles: roles.remove(&id).unwrap_or_default(),
+        units: units.remove(&id).unwrap_or_default(),
+        username: col(row, "username")?,
+        display_name: col(row, "display_name")?,
+        phone: col(row, "phone")?,
+        active: col::<i64>(row, "active")? != 0,
+        must_change_password: col::<i64>(row, "must_change_password")? != 0,
+        created_at_ms: col(row, "created_at")?,
+        last_login_ms: col(row, "last_login_at")?,
+        devices: col(row, "devices")?,
+        id,
+    })
+}
+
+pub async fn list(db: &Db) -> Result<Vec<AccountSummary>, AppError> {
+    let (mut roles, mut units) = roles_and_units(db).await?;
+    let rows = sqlx::query(&format!("{SUMMARY_SELECT} ORDER BY u.username"))
+        .fetch_all(&db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| summary_from_row(r, &mut roles, &mut units))
+        .collect()
+}
+
+pub async fn summary(db: &Db, id: &str) -> Result<AccountSummary, AppError> {
+    let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE u.id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .ok_or_else(not_found)?;
+    let (mut roles, mut units) = roles_and_units(db).await?;
+    summary_from_row(&row, &mut roles, &mut units)
+}
+
+fn device_from_row(r: &sqlx::any::AnyRow) -> Result<DeviceSummary, AppError> {
+    Ok(DeviceSummary {
+        device_id: col(r, "device_id")?,
+        created_at_ms: col(r, "created_at")?,
+        last_seen_at_ms: col(r, "last_seen_at")?,
+        last_seq: col(r, "last_seq")?,
+        revoked_at_ms: col(r, "revoked_at")?,
+    })
+}
+
+pub async fn devices_of(db: &Db, user_id: &str) -> Result<Vec<DeviceSummary>, AppError> {
+    summary(db, user_id).await?;
+    sqlx::query(
+        "SELECT device_id, created_at, last_seen_at, last_seq, revoked_at FROM devices
+         WHERE user_id = $1 ORDER BY created_at DESC",
+    )
+    .bind(user_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(device_from_row)
+    .collect()
+}
+
+/// Revokes a device (a lost or handed-over phone): its sync is refused from now
+/// on; what it had already sent stays, and its backup file can still be imported.
+pub async fn revoke_device(
+    db: &Db,
+    actor: &Actor,
+    device_id: &str,
+) -> Result<DeviceSummary, AppError> {
+    let mut tx = db.begin_write().await?;
+    let row = sqlx::query("SELECT user_id, revoked_at FROM devices WHERE device_id = $1")
+        .bind(device_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| AppError::NotFound("device".into()))?;
+    if col::<Option<i64>>(&row, "revoked_at")?.is_none() {
+        sqlx::query("UPDATE devices SET revoked_at = $1 WHERE device_id = $2")
+            .bind(now_ms())
+            .bind(device_id)
+            .execute(&mut *tx)
+            .await?;
+        let owner: String = col(&row, "user_id")?;
+        audit::record(
+            &mut *tx,
+            actor,
+            "device.revoked",
+            "device",
+            device_id,
+            json!({"owner": owner}),
+        )
+        .await?;
+    }
+    let row = sqlx::query(
+        "SELECT device_id, created_at, last_seen_at, last_seq, revoked_at FROM devices WHERE device_id = $1",
+    )
+    .bind(device_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    device_from_row(&row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phone_numbers_are_stored_in_national_form() {
+        for typed in [
+            "0912345678",
+            "0912 345 678",
+            "+84912345678",
+            "84912345678",
+            "091.234.5678",
+        ] {
+            assert_eq!(
+                normalize_phone(typed).as_deref(),
+                Some("0912345678"),
+                "{typed}"
+            );
+        }
+        assert_eq!(
+            normalize_phone("02043855123").as_deref(),
+            Some("02043855123")
+        );
+        for bad in ["12345", "0912abc678", "", "+1 555 0100", "09123456789012"] {
+            assert_eq!(normalize_phone(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn nfd_and_nfc_usernames_are_the_same_account() {
+        let nfc = "nguyễn.văn";
+        let nfd = "nguye\u{0302}\u{0303}n.va\u{0306}n";
+        assert_ne!(nfc, nfd);
+        assert_eq!(normalize_username(nfd), normalize_username(nfc));
+        assert_eq!(normalize_username("  KSV1 "), "ksv1");
+    }
+
+    #[test]
+    fn usernames_refuse_paths_quotes_and_spaces() {
+        for bad in ["../etc", "a b", "x'--", "", "a/b", &"a".repeat(65)] {
+            assert!(check_username(bad).is_err(), "{bad}");
+        }
+        for ok in ["ksv1", "nguyễn.văn", "thu_ha-2@bg"] {
+            assert!(check_username(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn an_inspector_needs_a_unit_and_everyone_a_role() {
+        assert!(
+            matches!(check_roles(&[], &[]), Err(AppError::Invalid(b)) if b.code == "user.no_roles")
+        );
+        assert!(
+            matches!(check_roles(&[Role::Inspector], &[]), Err(AppError::Invalid(b)) if b.code == "user.no_units")
+        );
+        assert!(check_roles(&[Role::Supervisor], &[]).is_ok());
+    }
+}

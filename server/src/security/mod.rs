@@ -1,0 +1,16 @@
+//! The request guard and the response headers that every route goes through.
+//!
+//! Order of checks, for every request: authentication (401), CSRF (403), then the
+//! handler parses the body (400/413) and authorizes (403). The order matters: an
+//! anonymous caller learns nothing about a route's body format or permissions.
+
+/// Who is calling from where: the TCP peer, or the forwarded client behind a
+/// trusted proxy.
+pub mod client_addr;
+/// The Origin check for state-changing requests.
+pub mod csrf;
+/// Session, CSRF and password-change checks before any handler runs.
+pub mod guard;
+/// Content-Security-Policy (with hashes of the page's inline scripts) and the
+/// other strict headers.
+pub mod headers;
