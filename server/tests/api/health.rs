@@ -11,7 +11,11 @@ async fn health_reports_status_version_and_engine(app: TestApp) {
 }
 
 async fn an_unknown_api_path_is_a_json_404(app: TestApp) {
-    let response = app.get("/api/no-such-thing", None).await;
+    // Without a session every non-public path is 401: nothing is learnt by probing.
+    let anonymous = app.get("/api/no-such-thing", None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let (cookie, _) = app.login("ksv1").await;
+    let response = app.get("/api/no-such-thing", Some(&cookie)).await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert_eq!(response.json()["code"], "not_found");
 }

@@ -131,21 +131,12 @@ pub async fn spawn_app(engine: TestEngine) -> TestApp {
         .await
         .unwrap();
     assert!(app::store::seed::demo(&db).await.unwrap());
-    let site = server::assets::Site {
-        root: dir.path().to_path_buf(),
-        js: "khaosat.js".into(),
-        wasm: "khaosat.wasm".into(),
-        css: "khaosat.css".into(),
-        hashed: false,
-        version: "test".into(),
-        service_worker: "// sw".into(),
-        shell_html: "<!DOCTYPE html><html></html>".into(),
-    };
+    let site = test_site(dir.path());
     let state = AppState {
         db: db.clone(),
         clock: Arc::new(Default::default()),
         leptos_options: site.leptos_options(),
-        secure_cookies: false,
+        security: Default::default(),
     };
     let router = server::routes::router(state, Arc::new(site));
     TestApp {
@@ -156,14 +147,43 @@ pub async fn spawn_app(engine: TestEngine) -> TestApp {
     }
 }
 
+/// A stand-in for the built site: the shell renders, the bundle files are fake.
+fn test_site(root: &std::path::Path) -> server::assets::Site {
+    server::assets::Site {
+        root: root.to_path_buf(),
+        js: "khaosat.js".into(),
+        wasm: "khaosat.wasm".into(),
+        css: "khaosat.css".into(),
+        hashed: false,
+        version: "test".into(),
+        service_worker: "// sw".into(),
+        shell_html: "<!DOCTYPE html><html></html>".into(),
+    }
+}
+
 impl TestApp {
+    /// The same app and database behind a trusted reverse proxy at `proxy`.
+    pub fn router_with_trusted_proxy(&self, proxy: std::net::IpAddr) -> axum::Router {
+        let site = test_site(self._dir.path());
+        let state = AppState {
+            db: self.db.clone(),
+            clock: Arc::new(Default::default()),
+            leptos_options: site.leptos_options(),
+            security: Arc::new(app::state::Security {
+                trusted_proxies: vec![proxy],
+                ..Default::default()
+            }),
+        };
+        server::routes::router(state, Arc::new(site))
+    }
+
     /// The same app and database, served with another built site.
     pub fn router_with_site(&self, site: server::assets::Site) -> axum::Router {
         let state = AppState {
             db: self.db.clone(),
             clock: Arc::new(Default::default()),
             leptos_options: site.leptos_options(),
-            secure_cookies: false,
+            security: Default::default(),
         };
         server::routes::router(state, Arc::new(site))
     }

@@ -8,6 +8,7 @@ mod phone;
 
 mod assets;
 mod auth;
+mod authz_matrix;
 mod cli;
 mod crash;
 mod cursor;
@@ -19,3 +20,5 @@ mod pull;
 mod push;
 mod records;
 mod review;
+mod security;
+mod tls;

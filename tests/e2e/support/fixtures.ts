@@ -3,7 +3,9 @@
 // Every browser context a test touches (the default one and those made with
 // `newContext`) is watched: console errors (pages and the service worker) are printed
 // into the test output, and an uncaught page error fails the test, because a release
-// build whose WASM trapped or never hydrated must not pass quietly.
+// build whose WASM trapped or never hydrated must not pass quietly. A Content
+// Security Policy violation fails the test too: the policy must allow everything
+// the app really does, and nothing more.
 
 import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 
@@ -32,6 +34,7 @@ export class BrowserProblems {
       const source = where.url ? ` (${where.url}:${where.lineNumber})` : '';
       const line = `[browser ${label}] console.error: ${message.text()}${source}`;
       this.consoleErrors.push(line);
+      if (/Content Security Policy/i.test(message.text())) this.pageErrors.push(`CSP violation: ${line}`);
       console.log(line);
     });
   }
@@ -39,7 +42,7 @@ export class BrowserProblems {
   /** Throws when a page error happened: called after each test. */
   assertNoPageErrors(): void {
     if (this.pageErrors.length > 0) {
-      throw new Error(`uncaught errors in the page:\n${this.pageErrors.join('\n')}`);
+      throw new Error(`uncaught errors or CSP violations in the page:\n${this.pageErrors.join('\n')}`);
     }
   }
 }

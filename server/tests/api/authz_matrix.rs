@@ -1,0 +1,358 @@
+//! Who may call what: one row per API route and per server function with the
+//! outcome for each kind of caller, checked against the router's own table so
+//! that a route added without a row fails. Then the data scope of inspectors:
+//! what one inspector can see and touch of another's work.
+
+use crate::helpers::{demo_proposal, TestApp};
+use crate::phone::{statuses, Phone};
+use crate::security::{expect_error, login, no_leak, ok, outcome, req, rpc, Req, PW};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Decided past authorization: anything but 401, 403 or a server error.
+    Allowed,
+    /// Exactly this status, with `auth.required` (401) or `auth.forbidden` (403).
+    Denied(u16),
+}
+
+const OK: Outcome = Outcome::Allowed;
+const NO: Outcome = Outcome::Denied(403);
+const ANON: Outcome = Outcome::Denied(401);
+
+/// The callers, in the order of the columns of `MATRIX`: anonymous, inspector A
+/// (units 213, 218), inspector B (223, 222), supervisor, administrator.
+const CALLERS: [Option<&str>; 5] = [
+    None,
+    Some("ksv1"),
+    Some("ksv2"),
+    Some("giamsat"),
+    Some("quantri"),
+];
+
+const PUBLIC: [Outcome; 5] = [OK, OK, OK, OK, OK];
+const LOGGED_IN: [Outcome; 5] = [ANON, OK, OK, OK, OK];
+const FIELD: [Outcome; 5] = [ANON, OK, OK, OK, NO];
+const SUPERVISOR: [Outcome; 5] = [ANON, NO, NO, OK, NO];
+const ADMIN: [Outcome; 5] = [ANON, NO, NO, NO, OK];
+
+#[rustfmt::skip]
+const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
+    ("GET",  "/api/health",                PUBLIC),
+    ("GET",  "/api/openapi.json",          PUBLIC),
+    ("POST", "/api/auth/login",            PUBLIC),
+    ("GET",  "/api/auth/me",               LOGGED_IN),
+    ("POST", "/api/auth/logout",           LOGGED_IN),
+    ("POST", "/api/auth/password",         LOGGED_IN),
+    ("POST", "/api/sync/push",             FIELD),
+    ("GET",  "/api/sync/pull",             FIELD),
+    // The phone's owner (ksv1) or a supervisor.
+    ("POST", "/api/sync/import",           [ANON, OK, NO, OK, NO]),
+    ("POST", "/api/visits/{id}/review",    SUPERVISOR),
+    ("POST", "/rpc/list_visits",           SUPERVISOR),
+    ("POST", "/rpc/get_visit",             SUPERVISOR),
+    ("POST", "/rpc/list_accounts",         ADMIN),
+    ("POST", "/rpc/create_account",        ADMIN),
+    ("POST", "/rpc/update_account",        ADMIN),
+    ("POST", "/rpc/set_account_active",    ADMIN),
+    ("POST", "/rpc/reset_password",        ADMIN),
+    ("POST", "/rpc/list_devices",          ADMIN),
+    ("POST", "/rpc/revoke_device",         ADMIN),
+    ("POST", "/rpc/assignable_units",      ADMIN),
+    ("POST", "/rpc/audit_trail",           ADMIN),
+];
+
+async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) {
+    let _ = &app; // the server function registry is complete once the app exists
+    let routes = all_routes();
+    let served: BTreeSet<(String, String)> = routes
+        .iter()
+        .map(|(m, p, _)| (m.clone(), p.clone()))
+        .collect();
+    assert_eq!(
+        served.len(),
+        routes.len(),
+        "a route is listed twice: {routes:?}"
+    );
+    let rows: BTreeSet<(String, String)> = MATRIX
+        .iter()
+        .map(|(m, p, _)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(rows.len(), MATRIX.len(), "a row is listed twice");
+    assert_eq!(
+        rows, served,
+        "MATRIX must have exactly one row per route in server::api::ROUTES and per server function"
+    );
+    // Public in the route table means open to everyone in the matrix, and back.
+    let public: BTreeSet<&str> = routes
+        .iter()
+        .filter(|r| r.2)
+        .map(|r| r.1.as_str())
+        .collect();
+    let open: BTreeSet<&str> = MATRIX
+        .iter()
+        .filter(|r| r.2 == PUBLIC)
+        .map(|r| r.1)
+        .collect();
+    assert_eq!(public, open);
+    assert_eq!(
+        open,
+        BTreeSet::from(["/api/health", "/api/openapi.json", "/api/auth/login"])
+    );
+}
+
+async fn every_caller_gets_exactly_the_access_of_its_row(app: TestApp) {
+    let fx = fixture(&app).await;
+    // Logging out and logging in end the caller's session: those rows go last.
+    let mut rows: Vec<_> = MATRIX.iter().collect();
+    rows.sort_by_key(|(_, path, _)| match *path {
+        "/api/auth/logout" => 1,
+        "/api/auth/login" => 2,
+        _ => 0,
+    });
+    let mut wrong = Vec::new();
+    for (column, username) in CALLERS.into_iter().enumerate() {
+        let session = match username {
+            Some(username) => Some(app.login(username).await),
+            None => None,
+        };
+        let caller = Caller {
+            username,
+            cookie: session.as_ref().map(|(cookie, _)| cookie.as_str()),
+            device: session
+                .as_ref()
+                .map_or(fx.ksv1_device.as_str(), |(_, device)| device.as_str()),
+        };
+        for &&(method, path, expected) in &rows {
+            let r = route_request(method, path, &fx, &caller)
+                .send(&app.router)
+                .await;
+            let who = username.unwrap_or("anonymous");
+            let (status, code) = outcome(&r);
+            let right = match expected[column] {
+                Outcome::Allowed => !matches!(status, 401 | 403) && status < 500,
+                Outcome::Denied(denied) => {
+                    let want = if denied == 401 {
+                        "auth.required"
+                    } else {
+                        "auth.forbidden"
+                    };
+                    no_leak(&r);
+                    status == denied && code == want
+                }
+            };
+            if !right {
+                let text = r.text();
+                wrong.push(format!(
+                    "{who} {method} {path}: expected {:?}, got {status} {text}",
+                    expected[column]
+                ));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+async fn an_inspectors_pull_stays_inside_their_districts(app: TestApp) {
+    let mut one = Phone::login(&app, "ksv1").await;
+    let mut two = Phone::login(&app, "ksv2").await;
+    let (v1, v2) = (
+        uuid::Uuid::now_v7().to_string(),
+        uuid::Uuid::now_v7().to_string(),
+    );
+    let m1 = one.new_visit(&v1, &demo_proposal("213"), json!({"workforce": 25}));
+    assert_eq!(statuses(&one.push_ok(&app, &[m1]).await), ["applied"]);
+    let m2 = two.new_visit(&v2, &demo_proposal("223"), json!({"workforce": 7}));
+    assert_eq!(statuses(&two.push_ok(&app, &[m2]).await), ["applied"]);
+
+    for (phone, districts, own, other) in [
+        (&one, ["213", "218"], &v1, &v2),
+        (&two, ["223", "222"], &v2, &v1),
+    ] {
+        let changes = app.pull_all(&phone.cookie).await;
+        let scoped = [records(&changes, "facility"), records(&changes, "proposal")].concat();
+        assert!(!scoped.is_empty());
+        for record in scoped.into_iter().filter(|r| r.is_object()) {
+            let district = record["district_code"].as_str().unwrap();
+            assert!(
+                districts.contains(&district),
+                "{districts:?} pulled {record}"
+            );
+        }
+        let visits: Vec<&str> = records(&changes, "visit")
+            .iter()
+            .filter_map(|v| v["id"].as_str())
+            .collect();
+        assert_eq!(visits, [own.as_str()]);
+        let all = serde_json::to_string(&changes).unwrap();
+        assert!(
+            !all.contains(other.as_str()),
+            "the other inspector's visit leaked into a pull"
+        );
+    }
+}
+
+async fn another_inspector_can_neither_see_nor_review_nor_change_a_visit(app: TestApp) {
+    let mut one = Phone::login(&app, "ksv1").await;
+    let mut two = Phone::login(&app, "ksv2").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let secret = "Nồi hơi bí mật";
+    let first = one.new_visit(
+        &visit,
+        &demo_proposal("213"),
+        json!({"workforce": 25, "main_products": secret}),
+    );
+    one.push_ok(&app, &[first]).await;
+    let as_two = |r: Req| r.cookie(Some(&two.cookie)).send(&app.router);
+
+    let review =
+        req("POST", &format!("/api/visits/{visit}/review")).json(&json!({"to": "approved"}));
+    expect_error(&as_two(review).await, 403, "auth.forbidden");
+    expect_error(
+        &as_two(rpc("get_visit", json!({"id": visit}))).await,
+        403,
+        "auth.forbidden",
+    );
+    expect_error(
+        &as_two(rpc("list_visits", json!({}))).await,
+        403,
+        "auth.forbidden",
+    );
+    let import = req("POST", "/api/sync/import").json(&export_file(&one.device));
+    expect_error(&as_two(import).await, 403, "auth.forbidden");
+    let push_as_one = req("POST", "/api/sync/push").json(&one.body(&[]));
+    expect_error(&as_two(push_as_one).await, 403, "auth.forbidden");
+    let pulled = app.pull_all(&two.cookie).await;
+    assert!(!serde_json::to_string(&pulled).unwrap().contains(&visit));
+    for page in ["/review".to_string(), format!("/review/visits/{visit}")] {
+        let text = app.get(&page, Some(&two.cookie)).await.text();
+        assert!(
+            !text.contains(secret),
+            "{page} shows another inspector's answers"
+        );
+    }
+
+    // Through their own phone the change is refused, and nothing changes.
+    let change = two.mutation("visit", "upsert", &visit, json!({"workforce": 99}), 1);
+    let results = two.push_ok(&app, &[change]).await;
+    assert_eq!(statuses(&results), ["refused"]);
+    assert_eq!(results[0]["error"]["code"], "visit.not_yours");
+    let (stored, _) = app::store::visits::record(&app.db.pool, &visit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.answers["workforce"], json!(25));
+}
+
+crate::engine_tests!(
+    the_matrix_has_a_row_for_every_route_and_server_function,
+    every_caller_gets_exactly_the_access_of_its_row,
+    an_inspectors_pull_stays_inside_their_districts,
+    another_inspector_can_neither_see_nor_review_nor_change_a_visit
+);
+
+// ---- helpers (shared with security) ----
+
+/// Every (method, path, public) the server answers: the API route table and the
+/// registered server functions.
+pub(crate) fn all_routes() -> Vec<(String, String, bool)> {
+    let api = server::api::ROUTES
+        .iter()
+        .map(|r| (r.method.to_string(), r.path.to_string(), r.public));
+    let functions = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, method)| (method.as_str().to_string(), path.to_string(), false));
+    api.chain(functions).collect()
+}
+
+/// What the requests of the matrix refer to.
+pub(crate) struct Fixture {
+    /// A visit of ksv1 (district 213), in progress.
+    pub visit: String,
+    /// ksv1's phone, which pushed `visit`.
+    pub ksv1_device: String,
+    /// The account the administrator's calls change (nobody else uses it).
+    pub ksv5_id: String,
+    pub ksv5_device: String,
+}
+
+pub(crate) async fn fixture(app: &TestApp) -> Fixture {
+    let mut phone = Phone::login(app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 25}));
+    assert_eq!(statuses(&phone.push_ok(app, &[first]).await), ["applied"]);
+    let ksv5 = ok(&login(app, "ksv5", PW, "192.0.2.250:1000").await);
+    Fixture {
+        visit,
+        ksv1_device: phone.device,
+        ksv5_id: ksv5["user"]["id"].as_str().unwrap().to_string(),
+        ksv5_device: ksv5["device_id"].as_str().unwrap().to_string(),
+    }
+}
+
+/// Who makes a request: anonymous callers have no cookie and use ksv1's phone.
+pub(crate) struct Caller<'a> {
+    pub username: Option<&'a str>,
+    pub cookie: Option<&'a str>,
+    pub device: &'a str,
+}
+
+/// A minimal well-formed request for a route, so that authorization decides.
+pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Caller) -> Req {
+    let request = match (method, path) {
+        ("GET", "/api/sync/pull") => req("GET", "/api/sync/pull?cursor=0&limit=1"),
+        ("GET", _) if !path.contains('{') => req("GET", path),
+        ("POST", "/api/auth/login") => req("POST", path)
+            .json(&json!({"username": caller.username.unwrap_or("ksv3"), "password": PW})),
+        ("POST", "/api/auth/logout") => req("POST", path).json(&json!({})),
+        // A wrong current password: past authorization it is a 422.
+        ("POST", "/api/auth/password") => req("POST", path)
+            .json(&json!({"current_password": "khong-phai-mat-khau", "new_password": "mat-khau-moi-du-dai"})),
+        ("POST", "/api/sync/push") => req("POST", path).json(&json!({
+            "device_id": caller.device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION, "mutations": []
+        })),
+        ("POST", "/api/sync/import") => req("POST", path).json(&export_file(&fx.ksv1_device)),
+        // In progress → approved is not a transition: past authorization it is a 422.
+        ("POST", "/api/visits/{id}/review") => {
+            req("POST", &format!("/api/visits/{}/review", fx.visit)).json(&json!({"to": "approved"}))
+        }
+        ("POST", _) if path.starts_with("/rpc/") => {
+            let name = &path["/rpc/".len()..];
+            rpc(name, rpc_args(name, fx))
+        }
+        _ => panic!("no request for {method} {path}: add one to route_request"),
+    };
+    request.cookie(caller.cookie)
+}
+
+fn rpc_args(name: &str, fx: &Fixture) -> Value {
+    match name {
+        "list_visits" | "list_accounts" | "assignable_units" => json!({}),
+        "get_visit" => json!({"id": fx.visit}),
+        "create_account" => json!({"account": {"username": "ma.tran", "display_name": "Ma Trận",
+            "phone": null, "password": "mat-khau-dau-tien-1", "roles": ["inspector"], "units": ["213"]}}),
+        "update_account" => json!({"update": {"id": fx.ksv5_id, "display_name": "Ngô Văn Toàn",
+            "phone": null, "roles": ["inspector"], "units": ["219", "220"]}}),
+        "set_account_active" => json!({"id": fx.ksv5_id, "active": true}),
+        "reset_password" => json!({"id": fx.ksv5_id, "new_password": "mat-khau-tam-thoi-9"}),
+        "list_devices" => json!({"user_id": fx.ksv5_id}),
+        "revoke_device" => json!({"device_id": fx.ksv5_device}),
+        "audit_trail" => json!({"limit": 5}),
+        _ => panic!("no arguments for server function {name}: add them to rpc_args"),
+    }
+}
+
+/// The records of one entity in pulled changes.
+fn records<'a>(changes: &'a [Value], entity: &str) -> Vec<&'a Value> {
+    changes
+        .iter()
+        .filter(|c| c["entity"] == entity)
+        .map(|c| &c["record"])
+        .collect()
+}
+
+/// An empty backup file of a phone.
+fn export_file(device: &str) -> Value {
+    json!({"format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "device_id": device, "username": "ksv1", "mutations": []})
+}

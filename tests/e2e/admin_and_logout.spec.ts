@@ -1,0 +1,160 @@
+// Accounts and logout. An administrator creates an inspector with a first password,
+// and the new inspector must choose their own at first login. An inspector who logs
+// out with changes unsent is warned, asked twice, and finds the changes still queued
+// on the phone at their next login, where they sync.
+
+import { DESKTOP, PHONE, expect, test } from './support/fixtures';
+import { PROPOSALS_BY_DISTRICT, proposalsInScope } from './support/demo';
+import { ensureServiceWorkerControls } from './support/serviceWorker';
+import { AdminPage } from './pages/AdminPage';
+import { HomePage } from './pages/HomePage';
+import { LoginPage } from './pages/LoginPage';
+import { LogoutWarning } from './pages/LogoutWarning';
+import { PasswordPage } from './pages/PasswordPage';
+import { VisitPage } from './pages/VisitPage';
+
+/** The demo administrator (data/demo/bac-giang-2020.json). */
+const ADMINISTRATOR = 'quantri';
+
+test.describe('on an office screen', () => {
+  test.use({ ...DESKTOP });
+
+  test('an administrator creates an inspector, who must change the first password at first login', async ({ page }) => {
+    // Two logins, an account and a password change (two argon2 hashes) on 2 slow cores.
+    test.slow();
+    const login = new LoginPage(page);
+    const admin = new AdminPage(page);
+    const home = new HomePage(page);
+    const password = new PasswordPage(page);
+    const logout = new LogoutWarning(page);
+    // The server is shared by every spec of the run: a name and a phone (unique on the
+    // server) that no other spec can have taken.
+    const stamp = Date.now();
+    const username = `ksvmoi${stamp.toString(36)}`;
+    const phone = `09${String(stamp % 100_000_000).padStart(8, '0')}`;
+    const firstPassword = 'mat-khau-ban-dau-1';
+    const ownPassword = 'mat-khau-rieng-2025';
+
+    await test.step('the administrator creates an inspector account for TP Bắc Giang (213)', async () => {
+      await login.goto();
+      await login.loginAs(ADMINISTRATOR);
+      await admin.goto();
+      await admin.createAccount({
+        username,
+        displayName: 'Vũ Thị Hồng Nhung',
+        phone,
+        password: firstPassword,
+        roles: ['inspector'],
+        units: ['213'],
+      });
+      const row = admin.accountRow(username);
+      await expect(row, 'the new account must be listed').toBeVisible();
+      await expect(admin.error).toHaveCount(0);
+      await expect(admin.created).toContainText(username);
+      await expect(row).toHaveAttribute('data-active', 'true');
+      await expect(row, 'a first password must be changed').toHaveAttribute('data-must-change', 'true');
+      await expect(row.getByTestId('account-units')).toHaveText('213');
+      await expect(admin.createForm.getByTestId('new-username'), 'the form is cleared after a creation').toHaveValue('');
+    });
+
+    await test.step('the administrator logs out at once: nothing is unsent', async () => {
+      await logout.click(logout.button);
+      await login.expectShown();
+    });
+
+    await test.step('the new inspector logs in with the first password and is sent to change it', async () => {
+      await login.submitCredentials(username, firstPassword);
+      await password.expectShown({ required: true });
+    });
+
+    await test.step('a repeat that does not match is refused before anything is sent', async () => {
+      await password.change(firstPassword, ownPassword, `${ownPassword}x`);
+      await expect(password.error).toBeVisible();
+      await expect(password.changed).toHaveCount(0);
+      await expect(page).toHaveURL((url) => url.pathname === '/account/password');
+    });
+
+    await test.step('the inspector chooses an own password and lands on the home with the district proposals', async () => {
+      await password.change(firstPassword, ownPassword);
+      await expect(password.changed).toBeVisible();
+      await home.expectShown();
+      // The first sync ran before the change; sync again rather than wait for a retry.
+      await home.click(home.syncButton);
+      await home.expectProposalCount(PROPOSALS_BY_DISTRICT['213']);
+    });
+
+    await test.step('the next login with the own password asks for no change', async () => {
+      await logout.click(logout.button);
+      await login.expectShown();
+      await login.loginAs(username, ownPassword);
+      await home.expectShown();
+    });
+  });
+});
+
+test.describe('on a phone', () => {
+  test.use({ ...PHONE });
+
+  test('logging out with unsent changes warns, asks twice, and keeps them for the next login', async ({ page, context }) => {
+    test.slow();
+    const login = new LoginPage(page);
+    const home = new HomePage(page);
+    const visit = new VisitPage(page);
+    const logout = new LogoutWarning(page);
+    let visitId = '';
+    let unsent = 0;
+
+    await test.step('an inspector saves a visit offline: it waits in the outbox', async () => {
+      await login.goto();
+      await login.loginAs('ksv1');
+      await home.expectShown();
+      await home.expectProposalCount(proposalsInScope('ksv1'));
+      // Going offline only makes sense once the service worker serves the shell.
+      await ensureServiceWorkerControls(page, () => home.waitHydrated());
+      visitId = await home.startVisit(home.proposalItems.first());
+      await visit.fillField('workforce', '17');
+      await context.setOffline(true);
+      await visit.save();
+      await visit.expectSyncState('queued');
+    });
+
+    await test.step('logout warns with the number of unsent changes; cancel keeps the inspector in', async () => {
+      unsent = await logout.openWarning();
+      expect(unsent, 'the saved visit is in the outbox').toBeGreaterThan(0);
+      await expect(logout.panel).toHaveAttribute('role', 'alertdialog');
+      await expect(logout.text).toContainText(String(unsent));
+      await logout.click(logout.cancel);
+      await expect(logout.panel).toHaveCount(0);
+      await expect(home.userName).not.toBeEmpty();
+      await expect(page).toHaveURL((url) => url.pathname === `/visits/${visitId}`);
+    });
+
+    await test.step('"log out anyway" only asks again; nothing happens until the explicit confirmation', async () => {
+      expect(await logout.openWarning()).toBe(unsent);
+      await logout.click(logout.anyway);
+      await expect(logout.confirm).toBeVisible();
+      await expect(logout.confirm, 'the confirmation names what stays on the phone').toContainText(String(unsent));
+      await expect(logout.anyway).toHaveCount(0);
+      await expect(page).toHaveURL((url) => url.pathname === `/visits/${visitId}`);
+      await expect(home.userName).not.toBeEmpty();
+      await logout.click(logout.confirm);
+      // Offline: the service worker serves the login's shell.
+      await login.expectShown();
+    });
+
+    await test.step('back online, ksv1 logs in again and the queued visit is still there and syncs', async () => {
+      await context.setOffline(false);
+      await expect(home.networkStatus).toHaveAttribute('data-online', 'true');
+      await login.loginAs('ksv1');
+      await home.expectShown();
+      await expect(home.visitItem(visitId), 'the change kept on the phone must still be there').toBeVisible();
+      await expect(
+        home.visitItem(visitId),
+        'the login must push what the previous session left queued',
+      ).toHaveAttribute('data-sync-state', 'synced', { timeout: 15_000 });
+      await visit.goto(visitId);
+      await expect(visit.field('workforce')).toHaveValue('17');
+      await visit.expectSyncState('synced');
+    });
+  });
+});
