@@ -33,6 +33,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
             "demo data loaded (Bắc Giang 2020; every demo account's password is khaosat-demo)"
         );
     }
+    tokio::task::spawn_blocking(app::store::users::prepare_decoy);
     let site = crate::assets::Site::load(&config.site_root)?;
     crate::assets::precompress_in_background(config.site_root.clone());
     let state = AppState {

@@ -39,6 +39,12 @@ fn decoy_hash() -> &'static str {
     DECOY.get_or_init(|| hash_password("decoy password that matches nothing").unwrap_or_default())
 }
 
+/// Computes the decoy hash now, at start-up, so the first unknown username
+/// after a start does not take one argon2 hash longer than a wrong password.
+pub fn prepare_decoy() {
+    let _ = decoy_hash();
+}
+
 pub struct NewUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,

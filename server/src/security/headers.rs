@@ -103,7 +103,7 @@ pub async fn security_headers(State(hsts): State<bool>, request: Request, next: 
     set(
         &mut response,
         HeaderName::from_static("permissions-policy"),
-        "camera=(self), geolocation=(self), microphone=(), payment=(), usb=(), interest-cohort=()",
+        "camera=(self), geolocation=(self), microphone=(), payment=(), usb=()",
     );
     set(
         &mut response,
