@@ -79,6 +79,15 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// 403 for a phone an administrator revoked: it may no longer sync, but its
+    /// data can still leave as a backup file.
+    pub fn device_revoked() -> AppError {
+        AppError::Denied(ErrorBody::new(
+            "device.revoked",
+            "an administrator revoked this phone: it can no longer sync; export its data (backup file) and ask a supervisor to import it",
+        ))
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             AppError::BadRequest(_) => 400,

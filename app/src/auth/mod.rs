@@ -80,18 +80,13 @@ pub fn LoginPage() -> impl IntoView {
                         on:input=move |ev| username.set(event_target_value(&ev))
                     />
                 </div>
-                <div class="field">
-                    <label for="password">{move || tr("login.password")}</label>
-                    <input
-                        id="password"
-                        type="password"
-                        data-testid="login-password"
-                        autocomplete="current-password"
-                        required
-                        prop:value=move || password.get()
-                        on:input=move |ev| password.set(event_target_value(&ev))
-                    />
-                </div>
+                <PasswordField
+                    id="password"
+                    testid="login-password"
+                    label=Signal::derive(move || tr("login.password"))
+                    autocomplete="current-password"
+                    value=password
+                />
                 <Show when=move || error.get().is_some()>
                     <p class="error-banner" role="alert" data-testid="login-error">
                         {move || error.get().map(|b| crate::i18n::error_text(lang.get(), &b)).unwrap_or_default()}
@@ -108,6 +103,38 @@ pub fn LoginPage() -> impl IntoView {
             <Show when=move || error.get().is_some_and(|b| b.code == "device.revoked")>
                 <BackupButton username=username.get_untracked()/>
             </Show>
+        </div>
+    }
+}
+
+/// A labelled, required password input bound to `value`, with an optional hint
+/// that screen readers announce with the field. The login and the password page
+/// share it.
+#[component]
+pub(crate) fn PasswordField(
+    id: &'static str,
+    testid: &'static str,
+    label: Signal<String>,
+    autocomplete: &'static str,
+    value: RwSignal<String>,
+    #[prop(optional)] hint: Option<Signal<String>>,
+) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    let described_by = hint.is_some().then(|| hint_id.clone());
+    view! {
+        <div class="field">
+            <label for=id>{move || label.get()}</label>
+            {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{move || hint.get()}</p> })}
+            <input
+                id=id
+                type="password"
+                data-testid=testid
+                autocomplete=autocomplete
+                aria-describedby=described_by
+                required
+                prop:value=move || value.get()
+                on:input=move |ev| value.set(event_target_value(&ev))
+            />
         </div>
     }
 }

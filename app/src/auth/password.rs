@@ -2,6 +2,7 @@
 //! administrator set a first or temporary password (`?required=1`, where the login
 //! sends the user), and open to anyone logged in at other times.
 
+use super::PasswordField;
 use crate::client::use_client;
 use crate::error::ErrorBody;
 use crate::i18n::{error_text, use_locale, use_t};
@@ -128,44 +129,28 @@ pub fn ChangePasswordPage() -> impl IntoView {
                     readonly
                     prop:value=move || state.user.get().map(|u| u.username).unwrap_or_default()
                 />
-                <div class="field">
-                    <label for="current-password">{move || tr("password.current")}</label>
-                    <input
-                        id="current-password"
-                        type="password"
-                        data-testid="current-password"
-                        autocomplete="current-password"
-                        required
-                        prop:value=move || current.get()
-                        on:input=move |ev| current.set(event_target_value(&ev))
-                    />
-                </div>
-                <div class="field">
-                    <label for="new-password">{move || tr("password.new")}</label>
-                    <p class="hint" id="password-rule">{rule}</p>
-                    <input
-                        id="new-password"
-                        type="password"
-                        data-testid="new-password"
-                        autocomplete="new-password"
-                        aria-describedby="password-rule"
-                        required
-                        prop:value=move || new_password.get()
-                        on:input=move |ev| new_password.set(event_target_value(&ev))
-                    />
-                </div>
-                <div class="field">
-                    <label for="repeat-password">{move || tr("password.repeat")}</label>
-                    <input
-                        id="repeat-password"
-                        type="password"
-                        data-testid="repeat-password"
-                        autocomplete="new-password"
-                        required
-                        prop:value=move || repeat.get()
-                        on:input=move |ev| repeat.set(event_target_value(&ev))
-                    />
-                </div>
+                <PasswordField
+                    id="current-password"
+                    testid="current-password"
+                    label=Signal::derive(move || tr("password.current"))
+                    autocomplete="current-password"
+                    value=current
+                />
+                <PasswordField
+                    id="new-password"
+                    testid="new-password"
+                    label=Signal::derive(move || tr("password.new"))
+                    autocomplete="new-password"
+                    value=new_password
+                    hint=Signal::derive(rule)
+                />
+                <PasswordField
+                    id="repeat-password"
+                    testid="repeat-password"
+                    label=Signal::derive(move || tr("password.repeat"))
+                    autocomplete="new-password"
+                    value=repeat
+                />
                 <Show when=move || error.get().is_some()>
                     <p class="error-banner" role="alert" data-testid="password-error">
                         {move || error.get().map(|b| error_text(lang.get(), &b)).unwrap_or_default()}

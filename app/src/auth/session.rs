@@ -2,7 +2,7 @@
 //! middleware looks the session up once per request and puts the `Caller` in
 //! the request's extensions; handlers and server functions take it from there.
 
-use crate::error::{AppError, ErrorBody};
+use crate::error::AppError;
 use crate::model::{Role, UserInfo};
 use crate::state::{AppState, Security};
 use crate::store::audit::Actor;
@@ -80,17 +80,10 @@ impl Caller {
     /// Sync needs a phone that is still allowed to sync.
     pub fn require_live_device(&self) -> Result<(), AppError> {
         if self.device_revoked {
-            return Err(device_revoked());
+            return Err(AppError::device_revoked());
         }
         Ok(())
     }
-}
-
-pub fn device_revoked() -> AppError {
-    AppError::Denied(ErrorBody::new(
-        "device.revoked",
-        "an administrator revoked this phone: it can no longer sync; export its data (backup file) and ask a supervisor to import it",
-    ))
 }
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Caller {

@@ -87,7 +87,7 @@ pub async fn push(
                 "this device belongs to another user".into(),
             ))
         }
-        Some(d) if d.revoked => return Err(crate::auth::session::device_revoked()),
+        Some(d) if d.revoked => return Err(AppError::device_revoked()),
         Some(_) => {}
     }
     let author = Author::new(user, &device_id);

@@ -189,7 +189,7 @@ pub async fn bind_device(db: &Db, user_id: &str, device_id: &str) -> Result<(), 
                 ));
             }
             if revoked.is_some() {
-                return Err(crate::auth::session::device_revoked());
+                return Err(AppError::device_revoked());
             }
             sqlx::query("UPDATE devices SET last_seen_at = $1 WHERE device_id = $2")
                 .bind(now_ms())
@@ -332,17 +332,4 @@ pub async fn info_by_id(db: &Db, id: &str) -> Result<Option<UserInfo>, AppError>
         Some(row) => load_info(db, &row).await.map(Some),
         None => Ok(None),
     }
-}
-
-/// Stops a device's sync (a lost phone). Its queued data can still come in
-/// through an import of the phone's backup file.
-pub async fn revoke_device(db: &Db, device_id: &str) -> Result<bool, AppError> {
-    let done = sqlx::query(
-        "UPDATE devices SET revoked_at = $1 WHERE device_id = $2 AND revoked_at IS NULL",
-    )
-    .bind(now_ms())
-    .bind(device_id)
-    .execute(&db.pool)
-    .await?;
-    Ok(done.rows_affected() > 0)
 }

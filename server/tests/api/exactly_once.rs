@@ -254,9 +254,10 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
     }
     // Seqs 1–2 reached the server; then the phone was lost and its device revoked.
     phone.push_ok(&app, &all[..2]).await;
-    assert!(app::store::users::revoke_device(&app.db, &phone.device)
+    let revoked = app::store::accounts::revoke_device(&app.db, &Default::default(), &phone.device)
         .await
-        .unwrap());
+        .unwrap();
+    assert!(revoked.revoked_at_ms.is_some());
     let r = phone.push(&app, &all[2..]).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.json()["message"].as_str().unwrap().contains("revoked"));

@@ -115,6 +115,25 @@ impl TestResponse {
     }
 }
 
+/// Sends one request through a router and reads the whole answer.
+pub async fn send(router: &axum::Router, request: Request<Body>) -> TestResponse {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec();
+    TestResponse {
+        status,
+        headers,
+        body,
+    }
+}
+
 pub async fn spawn_app(engine: TestEngine) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let (postgres, url) = match engine {
@@ -205,21 +224,7 @@ impl TestApp {
         let request = builder
             .body(body.map(Body::from).unwrap_or_else(Body::empty))
             .unwrap();
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        send(&self.router, request).await
     }
 
     pub async fn post_json(&self, uri: &str, cookie: Option<&str>, body: &Value) -> TestResponse {

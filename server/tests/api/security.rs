@@ -9,12 +9,10 @@ use crate::phone::Phone;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Method, Request};
-use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
-use tower::ServiceExt;
 
 pub(crate) const PW: &str = "khaosat-demo";
 /// The Host every CSRF test sends; the same origin is `http://{HOST}`.
@@ -847,20 +845,7 @@ impl Req {
         if let Some(peer) = self.peer {
             request.extensions_mut().insert(ConnectInfo(peer));
         }
-        let response = router.clone().oneshot(request).await.unwrap();
-        let (status, headers) = (response.status(), response.headers().clone());
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec();
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+        crate::helpers::send(router, request).await
     }
 }
 
