@@ -13,6 +13,12 @@ self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
 });
 
+// A new version installs and then waits: it takes over only when the person
+// agrees in the app ("update now"), never in the middle of a form.
+self.addEventListener("message", (event) => {
+  if (event.data && event.data.type === "skip_waiting") self.skipWaiting();
+});
+
 self.addEventListener("activate", (event) => {
   event.waitUntil(
     caches

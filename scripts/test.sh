@@ -42,7 +42,7 @@ browser_tmp="$repo_root/target/browser-tmp"
 mkdir -p "$browser_tmp"
 suite "wasm tests (IndexedDB in headless Chromium)" \
   env TMPDIR="$browser_tmp" \
-  cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
+  cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db --test form_rules_table
 suite "end-to-end (Playwright, Chromium, release build)" \
   env TMPDIR="$browser_tmp" KHAOSAT_BIN=target/server-release/khaosat LEPTOS_SITE_ROOT=target/site \
   tests/run-e2e.sh

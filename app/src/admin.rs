@@ -127,6 +127,7 @@ pub fn AdminUsersPage() -> impl IntoView {
 
     view! {
         <h1>{move || tr("admin.title")}</h1>
+        <p><a href="/admin/forms" data-testid="forms-admin-link">{move || tr("forms.title")}</a></p>
         <section class="admin-section">
             <h2>{move || tr("admin.accounts")}</h2>
             <Transition fallback=|| view! { <Loading/> }>

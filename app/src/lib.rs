@@ -14,7 +14,11 @@ pub mod backup;
 pub mod client;
 /// Error bodies `{code, params, message}` shared by server and phone, and the
 /// server-side error enum that maps them to HTTP statuses.
+/// Persistent storage, quota, stale unsynced data, the iOS seven-day wipe.
+pub mod durability;
 pub mod error;
+/// Form versions for administrators: list and upload.
+pub mod form_admin;
 /// Display helpers for VND and Vietnam time that must agree on both sides.
 pub mod format;
 /// Versioned survey form definitions and their validation rules.

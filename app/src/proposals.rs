@@ -70,11 +70,13 @@ pub fn HomePage() -> impl IntoView {
             <section>
                 <h1>{move || tr("home.proposals")}</h1>
                 <ProposalList/>
+                <crate::visits::OnSiteVisit/>
             </section>
             <section>
                 <h2>{move || tr("home.my_visits")}</h2>
                 <VisitList/>
             </section>
+            <crate::durability::DurabilityPanel/>
             <section class="backup-section" data-testid="home-backup">
                 <h2>{move || tr("home.backup_title")}</h2>
                 <p class="muted">{move || tr("home.backup_hint")}</p>

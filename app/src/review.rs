@@ -7,6 +7,7 @@ use crate::forms::FieldType;
 use crate::i18n::{error_text, use_locale, use_t};
 use crate::model::{VisitDetail, VisitSummary};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 #[server(prefix = "/rpc", endpoint = "list_visits")]
 pub async fn list_visits() -> Result<Vec<VisitSummary>, FnError> {
@@ -54,6 +55,30 @@ pub async fn get_visit(id: String) -> Result<VisitDetail, FnError> {
         facility,
         inspector,
     })
+}
+
+/// A supervisor's decision: send back (a comment is required, optionally about one
+/// field), approve or reject. Checked against the visit's current state.
+#[server(prefix = "/rpc", endpoint = "decide_visit", input = Json)]
+pub async fn decide_visit(
+    id: String,
+    to: crate::model::ReviewState,
+    comment: Option<String>,
+    field: Option<String>,
+) -> Result<(), FnError> {
+    use crate::model::Role;
+    let (state, caller) = crate::auth::session::require_caller(&[Role::Supervisor]).await?;
+    crate::store::review::decide(
+        &state.db,
+        &caller.user,
+        &id,
+        to,
+        comment.as_deref(),
+        field.as_deref().filter(|f| !f.is_empty()),
+        caller.ip.map(|ip| ip.to_string()).as_deref(),
+    )
+    .await?;
+    Ok(())
 }
 
 #[component]
@@ -150,9 +175,10 @@ pub fn ReviewDetailPage() -> impl IntoView {
     let tr = use_t();
     let crate::i18n::Locale(lang) = use_locale();
     let params = leptos_router::hooks::use_params_map();
+    let decided = RwSignal::new(0u32);
     let detail = Resource::new(
-        move || params.read().get("id").unwrap_or_default(),
-        get_visit,
+        move || (params.read().get("id").unwrap_or_default(), decided.get()),
+        |(id, _)| get_visit(id),
     );
     view! {
         <Suspense fallback=|| view! { <crate::root::Loading/> }>
@@ -170,6 +196,11 @@ pub fn ReviewDetailPage() -> impl IntoView {
                     view! {
                         <article data-testid="review-visit-detail">
                             <h1>{d.proposal.as_ref().map(|p| p.title.clone()).unwrap_or_else(|| tr("review.visit"))}</h1>
+                            <p>
+                                <span class=format!("badge badge-{}", d.visit.review_state.as_str().replace('_', "-")) data-testid="review-state" data-state=d.visit.review_state.as_str()>
+                                    {tr(&format!("review_state.{}", d.visit.review_state.as_str()))}
+                                </span>
+                            </p>
                             <p class="muted">
                                 {d.facility.as_ref().map(|f| f.name.clone()).unwrap_or_default()}
                                 " · " {tr("review.inspector")} ": " {d.inspector.clone()}
@@ -180,11 +211,146 @@ pub fn ReviewDetailPage() -> impl IntoView {
                             })}
                             <p class="muted">{format!("{} · v{}", d.form.title.get(lang_now), d.form.version)}</p>
                             <dl class="answer-list">{answers}</dl>
+                            {rows_view(&d, lang_now)}
+                            <ReviewHistory events=d.visit.review.clone()/>
+                            {(d.visit.review_state == crate::model::ReviewState::Submitted).then(|| view! {
+                                <ReviewDecision visit_id=d.visit.id.clone() form=d.form.clone() decided=decided/>
+                            })}
                             <a href="/review">{tr("review.back")}</a>
                         </article>
                     }.into_any()
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Repeat-group rows (e.g. the machines), one table per group.
+fn rows_view(d: &VisitDetail, lang: crate::i18n::Lang) -> impl IntoView {
+    d.form
+        .fields()
+        .filter(|f| f.kind == FieldType::Repeat)
+        .filter_map(|group| {
+            let rows: Vec<_> = d
+                .visit
+                .rows
+                .iter()
+                .filter(|r| r.group == group.key)
+                .collect();
+            (!rows.is_empty()).then(|| {
+                let head = group
+                    .fields
+                    .iter()
+                    .map(|c| view! { <th>{c.label.get(lang).to_string()}</th> })
+                    .collect_view();
+                let body = rows
+                    .iter()
+                    .map(|row| {
+                        let cells = group
+                            .fields
+                            .iter()
+                            .map(|c| {
+                                let shown = row
+                                    .answers
+                                    .get(&c.key)
+                                    .filter(|v| !v.is_null())
+                                    .map(|v| show_answer(c, v, lang))
+                                    .unwrap_or_default();
+                                view! { <td>{shown}</td> }
+                            })
+                            .collect_view();
+                        view! { <tr data-testid="review-row">{cells}</tr> }
+                    })
+                    .collect_view();
+                view! {
+                    <h2>{group.label.get(lang).to_string()}</h2>
+                    <table class="data-table" data-testid=format!("review-rows-{}", group.key)>
+                        <thead><tr>{head}</tr></thead>
+                        <tbody>{body}</tbody>
+                    </table>
+                }
+            })
+        })
+        .collect_view()
+}
+
+#[component]
+fn ReviewHistory(events: Vec<crate::model::ReviewEvent>) -> impl IntoView {
+    let tr = use_t();
+    (!events.is_empty()).then(|| {
+        let items = events
+            .into_iter()
+            .map(|e| {
+                view! {
+                    <li>
+                        {crate::format::datetime_vn(e.at_ms)} " · " {e.by.clone()} ": "
+                        {tr(&format!("review_state.{}", e.from.as_str()))} " → "
+                        {tr(&format!("review_state.{}", e.to.as_str()))}
+                        {e.comment.clone().map(|c| view! { <q>{c}</q> })}
+                    </li>
+                }
+            })
+            .collect_view();
+        view! {
+            <h2>{tr("review.history")}</h2>
+            <ul class="review-history" data-testid="review-history">{items}</ul>
+        }
+    })
+}
+
+/// Send back with a comment (optionally about one field), approve or reject.
+#[component]
+fn ReviewDecision(
+    visit_id: String,
+    form: crate::forms::FormDefinition,
+    decided: RwSignal<u32>,
+) -> impl IntoView {
+    use crate::model::ReviewState;
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let comment = RwSignal::new(String::new());
+    let field = RwSignal::new(String::new());
+    let decide = Action::new(move |to: &ReviewState| {
+        let (id, to) = (visit_id.clone(), *to);
+        let (c, f) = (comment.get_untracked(), field.get_untracked());
+        async move {
+            let result = decide_visit(id, to, Some(c), Some(f)).await;
+            if result.is_ok() {
+                decided.update(|n| *n += 1);
+            }
+            result
+        }
+    });
+    let options = form
+        .fields()
+        .filter(|f| f.kind != FieldType::Note)
+        .map(|f| {
+            let (key, label) = (f.key.clone(), f.label.clone());
+            view! { <option value=key>{move || label.get(lang.get()).to_string()}</option> }
+        })
+        .collect_view();
+    view! {
+        <section class="review-decision" data-testid="review-decision">
+            <h2>{move || tr("review.decide")}</h2>
+            <label for="review-comment">{move || tr("review.comment")}</label>
+            <textarea id="review-comment" rows="3" data-testid="review-comment"
+                prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
+            <label for="review-field">{move || tr("review.about_field")}</label>
+            <select id="review-field" data-testid="review-field" on:change=move |ev| field.set(event_target_value(&ev))>
+                <option value="">{move || tr("review.whole_visit")}</option>
+                {options}
+            </select>
+            <div class="form-actions">
+                <button class="btn" data-testid="review-send-back" disabled=move || decide.pending().get()
+                    on:click=move |_| { decide.dispatch(ReviewState::NeedsChanges); }>{move || tr("review.send_back")}</button>
+                <button class="btn btn-primary" data-testid="review-approve" disabled=move || decide.pending().get()
+                    on:click=move |_| { decide.dispatch(ReviewState::Approved); }>{move || tr("review.approve")}</button>
+                <button class="btn btn-danger" data-testid="review-reject" disabled=move || decide.pending().get()
+                    on:click=move |_| { decide.dispatch(ReviewState::Rejected); }>{move || tr("review.reject")}</button>
+            </div>
+            {move || decide.value().get().and_then(|r| r.err()).map(|FnError(body)| view! {
+                <p class="error-banner" role="alert" data-testid="review-decision-error">{error_text(lang.get(), &body)}</p>
+            })}
+        </section>
     }
 }

@@ -72,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/review") view=ReviewListPage/>
                     <Route path=path!("/review/visits/:id") view=ReviewDetailPage/>
                     <Route path=path!("/admin") view=AdminUsersPage/>
+                    <Route path=path!("/admin/forms") view=crate::form_admin::FormsAdminPage/>
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
                 </Routes>
             </main>
@@ -85,7 +86,7 @@ fn start_in_browser(state: ClientState, locale: Locale) {
     if let Some(lang) = browser::local_storage_get("khaosat.lang") {
         locale.0.set(Lang::parse(&lang));
     }
-    browser::register_service_worker();
+    browser::register_service_worker(move || state.update_ready.set(true));
     engine::start(state);
     leptos::task::spawn_local(async move {
         if let Ok(db) = crate::offline::db().await {
@@ -165,6 +166,25 @@ fn Header() -> impl IntoView {
             </div>
         </header>
         <SyncAlertBanner/>
+        <UpdateBanner/>
+    }
+}
+
+/// A new version is ready: it activates only when the person says so.
+#[component]
+fn UpdateBanner() -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    view! {
+        <Show when=move || state.update_ready.get()>
+            <div class="notice update-banner" role="status" data-testid="update-banner">
+                <span>{move || tr("app.update_ready")}</span>
+                <button class="btn btn-primary btn-small" data-testid="update-now" on:click=move |_| {
+                    #[cfg(feature = "hydrate")]
+                    crate::client::browser::activate_waiting_worker();
+                }>{move || tr("app.update_now")}</button>
+            </div>
+        </Show>
     }
 }
 

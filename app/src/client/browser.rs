@@ -60,12 +60,99 @@ pub fn local_storage_set(key: &str, value: &str) {
     }
 }
 
-/// Registers the service worker that serves the offline shell.
-pub fn register_service_worker() {
-    if let Some(window) = web_sys::window() {
-        let container = window.navigator().service_worker();
-        let _ = container.register("/sw.js");
-    }
+/// Registers the service worker that serves the offline shell, and calls
+/// `on_update` when a new version has installed and waits. It waits for the
+/// person's consent (`activate_waiting_worker`): taking over by itself could
+/// reload a form being filled.
+pub fn register_service_worker(on_update: impl Fn() + 'static) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let container = window.navigator().service_worker();
+    let promise = container.register("/sw.js");
+    let on_update = std::rc::Rc::new(on_update);
+    wasm_bindgen_futures::spawn_local(async move {
+        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(promise).await else {
+            return;
+        };
+        let controlled = || {
+            web_sys::window()
+                .and_then(|w| {
+                    js_sys::Reflect::get(&w.navigator().service_worker(), &"controller".into()).ok()
+                })
+                .is_some_and(|c| !c.is_null() && !c.is_undefined())
+        };
+        let waiting = |r: &JsValue| {
+            js_sys::Reflect::get(r, &"waiting".into())
+                .map(|w| !w.is_null() && !w.is_undefined())
+                .unwrap_or(false)
+        };
+        if waiting(&registration) && controlled() {
+            on_update();
+        }
+        let target: web_sys::EventTarget = registration.clone().unchecked_into();
+        let reg = registration.clone();
+        let found = Closure::<dyn FnMut()>::new(move || {
+            let Ok(installing) = js_sys::Reflect::get(&reg, &"installing".into()) else {
+                return;
+            };
+            if installing.is_null() || installing.is_undefined() {
+                return;
+            }
+            let worker = installing.clone();
+            let on_update = on_update.clone();
+            let changed = Closure::<dyn FnMut()>::new(move || {
+                let state = js_sys::Reflect::get(&worker, &"state".into())
+                    .ok()
+                    .and_then(|s| s.as_string());
+                if state.as_deref() == Some("installed") && controlled() {
+                    on_update();
+                }
+            });
+            let worker_target: web_sys::EventTarget = installing.unchecked_into();
+            let _ = worker_target
+                .add_event_listener_with_callback("statechange", changed.as_ref().unchecked_ref());
+            changed.forget();
+        });
+        let _ =
+            target.add_event_listener_with_callback("updatefound", found.as_ref().unchecked_ref());
+        found.forget();
+    });
+}
+
+/// The person agreed to update: the waiting worker takes over and the page
+/// reloads once it controls the page (drafts are already in IndexedDB).
+pub fn activate_waiting_worker() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let container = window.navigator().service_worker();
+    let reload = Closure::<dyn FnMut()>::new(|| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.location().reload();
+        }
+    });
+    let _ = container
+        .add_event_listener_with_callback("controllerchange", reload.as_ref().unchecked_ref());
+    reload.forget();
+    wasm_bindgen_futures::spawn_local(async move {
+        let Some(promise) = call_method(&container.into(), "getRegistration", &[]) else {
+            return;
+        };
+        let Ok(promise) = promise.dyn_into::<js_sys::Promise>() else {
+            return;
+        };
+        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(promise).await else {
+            return;
+        };
+        if let Ok(waiting) = js_sys::Reflect::get(&registration, &"waiting".into()) {
+            if !waiting.is_null() && !waiting.is_undefined() {
+                let message = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&message, &"type".into(), &"skip_waiting".into());
+                call_method(&waiting, "postMessage", &[message.into()]);
+            }
+        }
+    });
 }
 
 /// Runs `f` while holding the origin-wide Web Lock `name`, so that two tabs of the
@@ -103,4 +190,126 @@ where
     };
     let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise)).await;
     drop(callback);
+}
+
+/// Calls `obj[name](...args)` when it exists; `None` when the browser lacks it.
+fn call_method(obj: &JsValue, name: &str, args: &[JsValue]) -> Option<JsValue> {
+    let f = js_sys::Reflect::get(obj, &JsValue::from_str(name)).ok()?;
+    let f: js_sys::Function = f.dyn_into().ok()?;
+    let array = js_sys::Array::new();
+    for a in args {
+        array.push(a);
+    }
+    f.apply(obj, &array).ok()
+}
+
+fn number(obj: &JsValue, name: &str) -> Option<f64> {
+    js_sys::Reflect::get(obj, &JsValue::from_str(name))
+        .ok()?
+        .as_f64()
+}
+
+/// A GPS fix: latitude, longitude and accuracy in metres.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Fix {
+    pub lat: f64,
+    pub lon: f64,
+    pub accuracy: f64,
+}
+
+/// Why there is no fix, as a message key (`geo.denied`, `geo.unavailable`, `geo.timeout`).
+pub async fn current_position(timeout_ms: u32) -> Result<Fix, &'static str> {
+    let navigator: JsValue = web_sys::window()
+        .ok_or("geo.unavailable")?
+        .navigator()
+        .into();
+    let geo = js_sys::Reflect::get(&navigator, &JsValue::from_str("geolocation"))
+        .ok()
+        .filter(|g| !g.is_undefined())
+        .ok_or("geo.unavailable")?;
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"enableHighAccuracy".into(), &JsValue::TRUE);
+        let _ = js_sys::Reflect::set(&options, &"timeout".into(), &JsValue::from(timeout_ms));
+        let _ = js_sys::Reflect::set(&options, &"maximumAge".into(), &JsValue::from(30_000));
+        call_method(
+            &geo,
+            "getCurrentPosition",
+            &[resolve.into(), reject.into(), options.into()],
+        );
+    });
+    match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(position) => {
+            let coords =
+                js_sys::Reflect::get(&position, &"coords".into()).map_err(|_| "geo.unavailable")?;
+            Ok(Fix {
+                lat: number(&coords, "latitude").ok_or("geo.unavailable")?,
+                lon: number(&coords, "longitude").ok_or("geo.unavailable")?,
+                accuracy: number(&coords, "accuracy").unwrap_or(f64::NAN),
+            })
+        }
+        Err(error) => Err(match number(&error, "code") {
+            Some(1.0) => "geo.denied",
+            Some(3.0) => "geo.timeout",
+            _ => "geo.unavailable",
+        }),
+    }
+}
+
+fn storage_manager() -> Option<JsValue> {
+    let navigator: JsValue = web_sys::window()?.navigator().into();
+    js_sys::Reflect::get(&navigator, &JsValue::from_str("storage"))
+        .ok()
+        .filter(|s| !s.is_undefined())
+}
+
+async fn await_promise(value: Option<JsValue>) -> Option<JsValue> {
+    let promise: js_sys::Promise = value?.dyn_into().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise).await.ok()
+}
+
+/// Asks the browser to keep this site's storage under pressure
+/// (`navigator.storage.persist()`); `None` where the API does not exist.
+pub async fn request_persistent_storage() -> Option<bool> {
+    let storage = storage_manager()?;
+    await_promise(call_method(&storage, "persist", &[]))
+        .await?
+        .as_bool()
+}
+
+pub async fn storage_persisted() -> Option<bool> {
+    let storage = storage_manager()?;
+    await_promise(call_method(&storage, "persisted", &[]))
+        .await?
+        .as_bool()
+}
+
+/// `navigator.storage.estimate()`: (bytes used, quota).
+pub async fn storage_estimate() -> Option<(f64, f64)> {
+    let storage = storage_manager()?;
+    let estimate = await_promise(call_method(&storage, "estimate", &[])).await?;
+    Some((number(&estimate, "usage")?, number(&estimate, "quota")?))
+}
+
+/// iOS / iPadOS Safari outside an installed home-screen app: storage may be wiped
+/// after seven days without a visit.
+pub fn ios_browser_tab() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    let ua = window.navigator().user_agent().unwrap_or_default();
+    let ios = ua.contains("iPhone")
+        || ua.contains("iPad")
+        || (ua.contains("Macintosh") && window.navigator().max_touch_points() > 1);
+    let standalone = js_sys::Reflect::get(&window.navigator(), &"standalone".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+        || window
+            .match_media("(display-mode: standalone)")
+            .ok()
+            .flatten()
+            .map(|m| m.matches())
+            .unwrap_or(false);
+    ios && !standalone
 }

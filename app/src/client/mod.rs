@@ -49,6 +49,8 @@ pub struct ClientState {
     pub progress: RwSignal<Option<(u32, u32)>>,
     /// Bumped whenever local data changed, so lists read IndexedDB again.
     pub data_version: RwSignal<u64>,
+    /// A new version of the app has installed and waits for consent.
+    pub update_ready: RwSignal<bool>,
 }
 
 impl ClientState {
@@ -65,6 +67,7 @@ impl ClientState {
             }),
             progress: RwSignal::new(None),
             data_version: RwSignal::new(0),
+            update_ready: RwSignal::new(false),
         }
     }
 

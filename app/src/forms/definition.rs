@@ -93,6 +93,17 @@ pub struct Field {
     pub fields: Vec<Field>,
 }
 
+/// One stored version of a form, as the administrator's list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FormVersion {
+    pub id: String,
+    pub version: i32,
+    pub title: Text,
+    pub fields: i64,
+    pub current: bool,
+    pub created_at_ms: i64,
+}
+
 /// Visit header fields travel in the same mutation maps as answers, so no form
 /// may define a field with one of these keys.
 pub const RESERVED_KEYS: &[&str] = &[
@@ -168,6 +179,15 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
                 "field \"{key}\": min {min} is greater than max {max}"
             ));
         }
+    }
+    if let Some(pattern) = &field.pattern {
+        if !matches!(field.kind, FieldType::Text | FieldType::LongText) {
+            return Err(format!(
+                "field \"{key}\": a pattern applies only to text fields"
+            ));
+        }
+        super::rules::compile_pattern(pattern)
+            .map_err(|e| format!("field \"{key}\": pattern does not compile: {e}"))?;
     }
     if let Some(expr) = &field.relevant {
         super::expr::parse(expr).map_err(|e| format!("field \"{key}\": relevant: {e}"))?;

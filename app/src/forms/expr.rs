@@ -233,6 +233,17 @@ fn truthy(expr: &Expr, answers: &BTreeMap<String, Value>) -> bool {
     }
 }
 
+/// Parses a `relevant` expression once, for a screen that evaluates it on every
+/// keystroke. `None` (always shown) when absent or unparseable.
+pub fn compile(relevant: Option<&str>) -> Option<Expr> {
+    relevant.and_then(|src| parse(src).ok())
+}
+
+/// Evaluates a compiled `relevant` expression.
+pub fn shown(expr: Option<&Expr>, answers: &BTreeMap<String, Value>) -> bool {
+    expr.is_none_or(|e| truthy(e, answers))
+}
+
 /// Whether a field with this `relevant` expression is shown. A missing expression
 /// means always; one that does not parse (refused at upload) also shows the field,
 /// so nothing is ever hidden by mistake.

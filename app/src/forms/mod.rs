@@ -9,4 +9,4 @@ pub mod expr;
 /// Per-answer checks: types, ranges, lengths, choices.
 pub mod rules;
 
-pub use definition::{Choice, Field, FieldType, FormDefinition, Section, Text};
+pub use definition::{Choice, Field, FieldType, FormDefinition, FormVersion, Section, Text};

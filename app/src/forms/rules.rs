@@ -31,6 +31,9 @@ pub fn check_value(field: &Field, value: &Value) -> Result<(), ErrorBody> {
                 )
                 .with("max", max));
             }
+            if let Some(pattern) = &field.pattern {
+                check_pattern(field, pattern, s)?;
+            }
             if let Some(min) = field.min_length {
                 if len < min && len > 0 {
                     return Err(invalid(
@@ -112,6 +115,44 @@ pub fn check_value(field: &Field, value: &Value) -> Result<(), ErrorBody> {
             format!("field \"{key}\" does not take a value (notes are read-only; repeat rows are their own records)"),
         )),
     }
+}
+
+/// A `pattern` must match the whole answer (anchored), as in XLSForm's `regex()`.
+/// The same `regex-lite` engine runs on the phone and on the server, so a value the
+/// phone accepts is never refused for its pattern.
+fn check_pattern(field: &Field, pattern: &str, s: &str) -> Result<(), ErrorBody> {
+    if s.is_empty() {
+        return Ok(());
+    }
+    let re = compile_pattern(pattern).map_err(|e| {
+        invalid(
+            field,
+            "form.bad_pattern",
+            format!("field \"{}\": pattern does not compile: {e}", field.key),
+        )
+    })?;
+    if re.is_match(s) {
+        Ok(())
+    } else {
+        Err(invalid(
+            field,
+            "form.pattern",
+            format!(
+                "field \"{}\" does not match the pattern {pattern}",
+                field.key
+            ),
+        )
+        .with("pattern", pattern))
+    }
+}
+
+/// Compiles a field pattern anchored at both ends, with a size limit so an
+/// uploaded form cannot make every check slow.
+pub fn compile_pattern(pattern: &str) -> Result<regex_lite::Regex, String> {
+    regex_lite::RegexBuilder::new(&format!("^(?:{pattern})$"))
+        .size_limit(1 << 16)
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// Whether an answer counts as given for `required`: not null, not blank text,

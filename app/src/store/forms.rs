@@ -8,8 +8,18 @@ use crate::forms::FormDefinition;
 /// accepted only if identical (loading the default form twice is harmless);
 /// changing a published version is refused, because visits were filled in with it.
 pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
-    form.check()
-        .map_err(|m| AppError::Invalid(ErrorBody::new("form.invalid_definition", m)))?;
+    publish_as(db, None, form).await
+}
+
+/// `publish`, recorded in the audit trail when an administrator does it.
+pub async fn publish_as(
+    db: &Db,
+    actor: Option<&super::audit::Actor>,
+    form: &FormDefinition,
+) -> Result<bool, AppError> {
+    form.check().map_err(|m| {
+        AppError::Invalid(ErrorBody::new("form.invalid_definition", m.clone()).with("detail", m))
+    })?;
     let json = serde_json::to_string(form).map_err(|e| AppError::Internal(e.to_string()))?;
     let mut tx = db.begin_write().await?;
     let existing = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")
@@ -35,6 +45,25 @@ pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
         }
         return Ok(false);
     }
+    let newest = sqlx::query("SELECT MAX(version) AS v FROM forms WHERE form_id = $1")
+        .bind(&form.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if let Some(newest) = col::<Option<i64>>(&newest, "v")? {
+        if newest > form.version as i64 {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "form.version_older",
+                    format!(
+                        "form {} is at version {newest}; a new version must be higher",
+                        form.id
+                    ),
+                )
+                .with("version", form.version)
+                .with("current", newest),
+            ));
+        }
+    }
     sqlx::query("UPDATE forms SET is_current = 0 WHERE form_id = $1")
         .bind(&form.id)
         .execute(&mut *tx)
@@ -54,8 +83,52 @@ pub async fn publish(db: &Db, form: &FormDefinition) -> Result<bool, AppError> {
         None,
     )
     .await?;
+    if let Some(actor) = actor {
+        super::audit::record(
+            &mut *tx,
+            actor,
+            "form.publish",
+            "form",
+            &format!("{}@{}", form.id, form.version),
+            serde_json::json!({"fields": form.fields().count()}),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Whether any version of the form is stored.
+pub async fn exists(db: &Db, form_id: &str) -> Result<bool, AppError> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM forms WHERE form_id = $1")
+        .bind(form_id)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(col::<i64>(&row, "n")? > 0)
+}
+
+/// Every stored version, newest first within a form.
+pub async fn list(db: &Db) -> Result<Vec<crate::forms::FormVersion>, AppError> {
+    let rows = sqlx::query(
+        "SELECT form_id, version, definition, is_current, created_at FROM forms ORDER BY form_id, version DESC",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let definition: String = col(&row, "definition")?;
+        let form: FormDefinition =
+            serde_json::from_str(&definition).map_err(|e| AppError::Internal(e.to_string()))?;
+        out.push(crate::forms::FormVersion {
+            id: col(&row, "form_id")?,
+            version: col::<i64>(&row, "version")? as i32,
+            title: form.title.clone(),
+            fields: form.fields().count() as i64,
+            current: col::<i64>(&row, "is_current")? != 0,
+            created_at_ms: col(&row, "created_at")?,
+        });
+    }
+    Ok(out)
 }
 
 pub async fn get<'c, E>(

@@ -52,8 +52,12 @@ pub async fn bootstrap(db: &Db) -> Result<(), AppError> {
         )
         .await?;
     }
+    // The built-in form seeds an empty database only: once it exists, its versions
+    // are the administrators' (uploaded on /admin/forms), never the binary's.
     let form: FormDefinition = parse("data/forms/khuyen-cong-v1.json", DEFAULT_FORM)?;
-    forms::publish(db, &form).await?;
+    if !forms::exists(db, &form.id).await? {
+        forms::publish(db, &form).await?;
+    }
     Ok(())
 }
 

@@ -31,8 +31,44 @@ pub fn parse_input(kind: FieldType, raw: &str) -> Option<Value> {
             .ok()
             .and_then(|n| serde_json::Number::from_f64(n).map(Value::Number))
             .unwrap_or_else(|| Value::from(trimmed)),
+        FieldType::Date => parse_vn_date(trimmed)
+            .map(Value::from)
+            .unwrap_or_else(|| Value::from(trimmed)),
         _ => Value::from(raw.to_string()),
     })
+}
+
+/// A date typed the Vietnamese way (dd/mm/yyyy, also d/m/yyyy, dd-mm-yyyy or
+/// dd.mm.yyyy) as the ISO date the answer stores. `None` when it is no real date.
+pub fn parse_vn_date(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split(['/', '-', '.']).map(str::trim).collect();
+    let [d, m, y] = parts.as_slice() else {
+        return None;
+    };
+    if y.len() != 4 {
+        return None;
+    }
+    let iso = format!(
+        "{:04}-{:02}-{:02}",
+        y.parse::<i32>().ok()?,
+        m.parse::<u32>().ok()?,
+        d.parse::<u32>().ok()?
+    );
+    crate::forms::rules::parse_iso_date(&iso).map(|_| iso)
+}
+
+/// What the input shows for a stored answer of this type: dates as dd/mm/yyyy.
+pub fn display_for(kind: FieldType, value: &Option<Value>) -> String {
+    if kind == FieldType::Date {
+        if let Some((y, m, d)) = value
+            .as_ref()
+            .and_then(Value::as_str)
+            .and_then(crate::forms::rules::parse_iso_date)
+        {
+            return format!("{d:02}/{m:02}/{y:04}");
+        }
+    }
+    display_value(value)
 }
 
 /// What an input shows for a stored answer.
@@ -49,13 +85,17 @@ pub fn FieldInput(
     field: Field,
     value: Option<Value>,
     #[prop(into)] on_change: Callback<(String, Option<Value>)>,
+    /// Distinguishes the same field in several repeat rows (`{row id}/`).
+    #[prop(optional, into)]
+    scope: String,
 ) -> impl IntoView {
     let crate::i18n::Locale(lang) = use_locale();
     let tr = use_t();
     let error = RwSignal::new(None::<crate::error::ErrorBody>);
     let key = field.key.clone();
     let testid = format!("field-{}", field.key);
-    let id = format!("f-{}", field.key);
+    let id = format!("f-{}{}", scope.replace('/', "-"), field.key);
+    let data_field = format!("{scope}{}", field.key);
     let check = {
         let field = field.clone();
         move |v: &Option<Value>| error.set(v.as_ref().and_then(|v| check_value(&field, v).err()))
@@ -75,7 +115,7 @@ pub fn FieldInput(
     let label = field.label.clone();
     let hint = field.hint.clone();
     let required = field.required;
-    let initial = display_value(&value);
+    let initial = display_for(field.kind, &value);
 
     let input = match kind {
         FieldType::Note => view! { <p class="notice">{move || hint.clone().unwrap_or_else(|| label.clone()).get(lang.get()).to_string()}</p> }.into_any(),
@@ -148,51 +188,103 @@ pub fn FieldInput(
             view! { <div data-testid=testid.clone()>{boxes}</div> }.into_any()
         }
         FieldType::Geopoint => {
-            let (lat0, lon0) = match &value {
-                Some(v) => (
-                    v.get("lat").map(|x| x.to_string()).unwrap_or_default(),
-                    v.get("lon").map(|x| x.to_string()).unwrap_or_default(),
-                ),
-                None => (String::new(), String::new()),
+            let coordinate = |name: &str| {
+                value
+                    .as_ref()
+                    .and_then(|v| v.get(name))
+                    .and_then(Value::as_f64)
+                    .map(|x| x.to_string())
+                    .unwrap_or_default()
             };
-            let lat = RwSignal::new(lat0.clone());
-            let lon = RwSignal::new(lon0.clone());
+            let lat = RwSignal::new(coordinate("lat"));
+            let lon = RwSignal::new(coordinate("lon"));
+            let accuracy = RwSignal::new(value.as_ref().and_then(|v| v.get("accuracy")).and_then(Value::as_f64));
+            let locating = RwSignal::new(false);
+            let gps_error = RwSignal::new(None::<&'static str>);
             let emit_point = {
                 let emit = emit.clone();
                 move || {
                     let parse = |s: String| s.trim().replace(',', ".").parse::<f64>().ok();
                     match (parse(lat.get_untracked()), parse(lon.get_untracked())) {
-                        (Some(a), Some(b)) => emit(Some(serde_json::json!({"lat": a, "lon": b}))),
+                        (Some(a), Some(b)) => {
+                            let mut point = serde_json::json!({"lat": a, "lon": b});
+                            if let Some(acc) = accuracy.get_untracked().filter(|a| a.is_finite()) {
+                                point["accuracy"] = serde_json::json!(acc.round());
+                            }
+                            emit(Some(point))
+                        }
                         _ if lat.get_untracked().trim().is_empty() && lon.get_untracked().trim().is_empty() => emit(None),
                         _ => emit(Some(Value::from("?"))),
                     }
                 }
             };
             let emit_lat = emit_point.clone();
+            let emit_lon = emit_point.clone();
+            let accuracy_id = format!("{testid}-accuracy");
+            let gps_error_id = format!("{testid}-gps-error");
+            let locate = move |_| {
+                locating.set(true);
+                gps_error.set(None);
+                #[cfg(feature = "hydrate")]
+                {
+                    let emit_point = emit_point.clone();
+                    leptos::task::spawn_local(async move {
+                        match crate::client::browser::current_position(20_000).await {
+                            Ok(fix) => {
+                                lat.set(format!("{:.6}", fix.lat));
+                                lon.set(format!("{:.6}", fix.lon));
+                                accuracy.set(Some(fix.accuracy));
+                                emit_point();
+                            }
+                            Err(key) => gps_error.set(Some(key)),
+                        }
+                        locating.set(false);
+                    });
+                }
+            };
             view! {
                 <div class="geopoint" data-testid=testid.clone()>
-                    <input inputmode="decimal" placeholder=move || tr("field.latitude") value=lat0
-                        on:input=move |ev| { lat.set(event_target_value(&ev)); emit_lat(); }/>
-                    <input inputmode="decimal" placeholder=move || tr("field.longitude") value=lon0
-                        on:input=move |ev| { lon.set(event_target_value(&ev)); emit_point(); }/>
+                    <button type="button" class="btn" data-testid=format!("{testid}-gps") on:click=locate disabled=move || locating.get()>
+                        {move || if locating.get() { tr("geo.locating") } else { tr("geo.use_gps") }}
+                    </button>
+                    <Show when=move || accuracy.get().is_some_and(|a| a.is_finite())>
+                        <p class="hint" data-testid=accuracy_id.clone()>
+                            {move || tr("geo.accuracy").replace("{m}", &format!("{:.0}", accuracy.get().unwrap_or_default()))}
+                        </p>
+                    </Show>
+                    <Show when=move || gps_error.get().is_some()>
+                        <p class="field-error" role="alert" data-testid=gps_error_id.clone()>
+                            {move || gps_error.get().map(|k| tr(k)).unwrap_or_default()}
+                        </p>
+                    </Show>
+                    <div class="geopoint-manual">
+                        <input inputmode="decimal" aria-label=move || tr("field.latitude") placeholder=move || tr("field.latitude")
+                            data-testid=format!("{testid}-lat") prop:value=move || lat.get()
+                            on:input=move |ev| { lat.set(event_target_value(&ev)); accuracy.set(None); emit_lat(); }/>
+                        <input inputmode="decimal" aria-label=move || tr("field.longitude") placeholder=move || tr("field.longitude")
+                            data-testid=format!("{testid}-lon") prop:value=move || lon.get()
+                            on:input=move |ev| { lon.set(event_target_value(&ev)); accuracy.set(None); emit_lon(); }/>
+                    </div>
                 </div>
             }
             .into_any()
         }
         FieldType::Photo | FieldType::Repeat => {
-            let note = if kind == FieldType::Photo { "field.photo_later" } else { "field.repeat_later" };
-            view! { <p class="notice muted" data-testid=testid.clone()>{move || tr(note)}</p> }.into_any()
+            // Repeat groups are rendered by the visit page (rows are records of their
+            // own); photo capture arrives with the photo issue.
+            view! { <p class="notice muted" data-testid=testid.clone()>{move || tr("field.photo_later")}</p> }.into_any()
         }
         _ => {
             let (input_type, mode) = match kind {
-                FieldType::Date => ("date", "text"),
+                FieldType::Date => ("text", "numeric"),
                 FieldType::Integer | FieldType::Money => ("text", "numeric"),
                 FieldType::Decimal => ("text", "decimal"),
                 _ => ("text", "text"),
             };
             let emit = emit.clone();
+            let placeholder = (kind == FieldType::Date).then_some("dd/mm/yyyy");
             view! {
-                <input id=id.clone() type=input_type inputmode=mode data-testid=testid.clone() value=initial.clone()
+                <input id=id.clone() type=input_type inputmode=mode data-testid=testid.clone() value=initial.clone() placeholder=placeholder
                     on:input=move |ev| emit(parse_input(kind, &event_target_value(&ev)))/>
             }
             .into_any()
@@ -222,7 +314,7 @@ pub fn FieldInput(
         }
     });
     view! {
-        <div class="field" data-field=key>
+        <div class="field" data-field=data_field data-key=key>
             {label_view}
             {hint_view}
             {input}
@@ -253,6 +345,31 @@ mod tests {
             Some(Value::from("abc"))
         );
         assert_eq!(parse_input(FieldType::Integer, "  "), None);
+    }
+
+    #[test]
+    fn dates_are_typed_day_first_and_stored_iso() {
+        assert_eq!(parse_vn_date("05/03/2025").as_deref(), Some("2025-03-05"));
+        assert_eq!(parse_vn_date("5/3/2025").as_deref(), Some("2025-03-05"));
+        assert_eq!(parse_vn_date("29.02.2024").as_deref(), Some("2024-02-29"));
+        assert_eq!(parse_vn_date("29/02/2023"), None);
+        assert_eq!(
+            parse_vn_date("2025-03-05"),
+            None,
+            "ISO typed by hand is not day-first"
+        );
+        assert_eq!(
+            parse_input(FieldType::Date, "31/12/2024"),
+            Some(Value::from("2024-12-31"))
+        );
+        assert_eq!(
+            parse_input(FieldType::Date, "31/13/2024"),
+            Some(Value::from("31/13/2024"))
+        );
+        assert_eq!(
+            display_for(FieldType::Date, &Some(Value::from("2024-12-31"))),
+            "31/12/2024"
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 
 use crate::error::ErrorBody;
-use crate::model::{ReviewState, VisitRecord};
+use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
 use crate::sync::{Entity, Hlc, Mutation, MutationKind, MutationResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -66,6 +66,59 @@ pub struct LocalVisit {
     pub updated_at_ms: i64,
     /// The field in view when the draft was last written, to reopen it there.
     pub focus: Option<String>,
+    /// Repeat-group rows (child records with their own IDs), in the order added.
+    #[serde(default)]
+    pub rows: Vec<LocalRow>,
+    /// The supervisor's review transitions and comments, from the server.
+    #[serde(default)]
+    pub review: Vec<ReviewEvent>,
+    /// Finalize was pressed; the submit command waits in the outbox.
+    #[serde(default)]
+    pub submit_queued: bool,
+    /// A facility found on site (not in the register): its fields, sent as a
+    /// facility record before the visit's header at the first save.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub new_facility: BTreeMap<String, Value>,
+    #[serde(default)]
+    pub facility_sent: bool,
+}
+
+/// One row of a repeat group on the phone: a draft like the visit's own answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalRow {
+    pub id: String,
+    pub group: String,
+    pub answers: BTreeMap<String, Value>,
+    pub saved: BTreeMap<String, Value>,
+    pub versions: BTreeMap<String, i64>,
+    /// Whether the row's header (visit_id, group) has gone into a mutation.
+    pub header_sent: bool,
+    /// Removed by the inspector; becomes a delete at the next save.
+    pub deleted: bool,
+    pub created_at_ms: i64,
+}
+
+impl LocalRow {
+    pub fn new(id: String, group: String, now_ms: i64) -> Self {
+        Self {
+            id,
+            group,
+            answers: BTreeMap::new(),
+            saved: BTreeMap::new(),
+            versions: BTreeMap::new(),
+            header_sent: false,
+            deleted: false,
+            created_at_ms: now_ms,
+        }
+    }
+
+    fn unsaved(&self) -> bool {
+        if self.deleted {
+            self.header_sent
+        } else {
+            self.answers != self.saved || !self.header_sent
+        }
+    }
 }
 
 impl LocalVisit {
@@ -96,13 +149,80 @@ impl LocalVisit {
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
             focus: None,
+            rows: Vec::new(),
+            review: Vec::new(),
+            submit_queued: false,
+            new_facility: BTreeMap::new(),
+            facility_sent: false,
         }
     }
 
     /// Whether the draft holds changes that no explicit save has captured.
     pub fn has_unsaved_changes(&self) -> bool {
-        self.answers != self.saved || !self.header_sent
+        self.answers != self.saved
+            || !self.header_sent
+            || self.rows.iter().any(LocalRow::unsaved)
+            || (!self.new_facility.is_empty() && !self.facility_sent)
     }
+
+    /// Live rows per repeat group, for the finalize check.
+    pub fn row_counts(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for row in self.rows.iter().filter(|r| !r.deleted) {
+            *counts.entry(row.group.clone()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Whether the phone may still change it: the server refuses edits to a visit
+    /// that is submitted, approved or rejected.
+    pub fn editable(&self) -> bool {
+        !self.submit_queued
+            && matches!(
+                self.review_state,
+                ReviewState::InProgress | ReviewState::NeedsChanges
+            )
+    }
+
+    /// The supervisor's latest send-back, when the visit waits for changes.
+    pub fn send_back(&self) -> Option<&ReviewEvent> {
+        (self.review_state == ReviewState::NeedsChanges)
+            .then(|| {
+                self.review
+                    .iter()
+                    .rev()
+                    .find(|e| e.to == ReviewState::NeedsChanges)
+            })
+            .flatten()
+    }
+}
+
+/// The draft on screen written over the stored copy: only what the inspector
+/// edits (answers, rows' answers, added and removed rows, the field in view)
+/// comes from the screen; versions and sync state stay as the sync engine left them.
+pub fn take_draft(mut stored: LocalVisit, screen: &LocalVisit) -> LocalVisit {
+    stored.answers = screen.answers.clone();
+    stored.focus = screen.focus.clone();
+    let mut rows = Vec::with_capacity(screen.rows.len());
+    for row in &screen.rows {
+        match stored.rows.iter().find(|r| r.id == row.id) {
+            Some(kept) => {
+                let mut kept = kept.clone();
+                kept.answers = row.answers.clone();
+                kept.deleted = row.deleted;
+                rows.push(kept);
+            }
+            None => rows.push(row.clone()),
+        }
+    }
+    // A row the screen never saw (absorbed from the server meanwhile) stays.
+    for row in &stored.rows {
+        if !screen.rows.iter().any(|r| r.id == row.id) {
+            rows.push(row.clone());
+        }
+    }
+    stored.rows = rows;
+    stored
 }
 
 /// A mutation waiting to be pushed, with what the phone needs to route its result.
@@ -124,8 +244,9 @@ pub fn outbox_key(device_id: &str, seq: i64) -> String {
     format!("{device_id}:{seq:012}")
 }
 
-/// An explicit save: one mutation per changed field (the first save also carries
-/// the visit header), numbered from `next_seq`. Returns the mutations and the
+/// An explicit save: one mutation per changed field of the visit and of each
+/// repeat row (the first save of each also carries its header), a delete per
+/// removed row, and with `submit` the finalize command last, numbered from `next_seq`. Returns the mutations and the
 /// updated visit; the caller writes both and the new seq counter in ONE
 /// transaction, so a crash leaves either all of it or none.
 pub fn save(
@@ -134,6 +255,17 @@ pub fn save(
     next_seq: i64,
     clock: &mut Hlc,
     now_ms: i64,
+) -> (LocalVisit, Vec<OutboxEntry>) {
+    save_with(visit, device_id, next_seq, clock, now_ms, false)
+}
+
+pub fn save_with(
+    visit: &LocalVisit,
+    device_id: &str,
+    next_seq: i64,
+    clock: &mut Hlc,
+    now_ms: i64,
+    submit: bool,
 ) -> (LocalVisit, Vec<OutboxEntry>) {
     let mut out = Vec::new();
     let mut seq = next_seq;
@@ -160,16 +292,22 @@ pub fn save(
             changed.push((key, Value::Null));
         }
     }
-    let mut push = |fields: BTreeMap<String, Value>, base_version: i64, seq: &mut i64| {
+    let mut push_one = |out: &mut Vec<OutboxEntry>,
+                        entity: Entity,
+                        kind: MutationKind,
+                        record_id: &str,
+                        fields: BTreeMap<String, Value>,
+                        base_version: i64,
+                        seq: &mut i64| {
         out.push(OutboxEntry {
             device_id: device_id.to_string(),
             visit_id: visit.id.clone(),
             mutation: Mutation {
                 seq: *seq,
                 mutation_id: new_uuid_v7(now_ms),
-                kind: MutationKind::Upsert,
-                entity: Entity::Visit,
-                record_id: uuid::Uuid::parse_str(&visit.id).unwrap_or_else(|_| new_uuid_v7(now_ms)),
+                kind,
+                entity,
+                record_id: uuid::Uuid::parse_str(record_id).unwrap_or_else(|_| new_uuid_v7(now_ms)),
                 fields,
                 hlc: clock.tick(now_ms),
                 base_version,
@@ -177,20 +315,126 @@ pub fn save(
         });
         *seq += 1;
     };
+    if !visit.new_facility.is_empty() && !visit.facility_sent {
+        if let Some(facility) = &visit.facility_id {
+            push_one(
+                &mut out,
+                Entity::Facility,
+                MutationKind::Upsert,
+                facility,
+                visit.new_facility.clone(),
+                0,
+                &mut seq,
+            );
+        }
+    }
+    let mut push = |out: &mut Vec<OutboxEntry>,
+                    fields: BTreeMap<String, Value>,
+                    base_version: i64,
+                    seq: &mut i64| {
+        push_one(
+            out,
+            Entity::Visit,
+            MutationKind::Upsert,
+            &visit.id,
+            fields,
+            base_version,
+            seq,
+        )
+    };
     if changed.is_empty() && !header_fields.is_empty() {
-        push(header_fields.clone(), 0, &mut seq);
+        push(&mut out, header_fields.clone(), 0, &mut seq);
         header_fields.clear();
     }
     for (key, value) in changed {
         let mut fields = std::mem::take(&mut header_fields);
         fields.insert(key.clone(), value);
         let base = visit.versions.get(key).copied().unwrap_or(0);
-        push(fields, base, &mut seq);
+        push(&mut out, fields, base, &mut seq);
+    }
+    for row in &visit.rows {
+        if row.deleted {
+            if row.header_sent {
+                push_one(
+                    &mut out,
+                    Entity::VisitRow,
+                    MutationKind::Delete,
+                    &row.id,
+                    BTreeMap::new(),
+                    0,
+                    &mut seq,
+                );
+            }
+            continue;
+        }
+        let mut header = BTreeMap::new();
+        if !row.header_sent {
+            header.insert("visit_id".to_string(), Value::from(visit.id.clone()));
+            header.insert("group".to_string(), Value::from(row.group.clone()));
+        }
+        let mut changed: Vec<(&String, Value)> = row
+            .answers
+            .iter()
+            .filter(|(k, v)| row.saved.get(*k) != Some(*v))
+            .map(|(k, v)| (k, v.clone()))
+            .collect();
+        for key in row.saved.keys() {
+            if !row.answers.contains_key(key) {
+                changed.push((key, Value::Null));
+            }
+        }
+        if changed.is_empty() && !header.is_empty() {
+            push_one(
+                &mut out,
+                Entity::VisitRow,
+                MutationKind::Upsert,
+                &row.id,
+                std::mem::take(&mut header),
+                0,
+                &mut seq,
+            );
+        }
+        for (key, value) in changed {
+            let mut fields = std::mem::take(&mut header);
+            fields.insert(key.clone(), value);
+            let base = row.versions.get(key).copied().unwrap_or(0);
+            push_one(
+                &mut out,
+                Entity::VisitRow,
+                MutationKind::Upsert,
+                &row.id,
+                fields,
+                base,
+                &mut seq,
+            );
+        }
+    }
+    if submit {
+        push_one(
+            &mut out,
+            Entity::Visit,
+            MutationKind::Submit,
+            &visit.id,
+            BTreeMap::new(),
+            0,
+            &mut seq,
+        );
     }
     let mut saved = visit.clone();
     saved.saved = visit.answers.clone();
     saved.header_sent = true;
     saved.updated_at_ms = now_ms;
+    saved.rows.retain(|r| !r.deleted);
+    if saved.facility_id.is_some() {
+        saved.facility_sent = true;
+    }
+    for row in &mut saved.rows {
+        row.saved = row.answers.clone();
+        row.header_sent = true;
+    }
+    if submit {
+        saved.submit_queued = true;
+    }
     if !out.is_empty() {
         saved.sync_state = SyncState::Queued;
         saved.refusal = None;
@@ -283,8 +527,22 @@ pub fn absorb_server_copy(
     });
     visit.versions = server.versions.clone();
     visit.review_state = server.review_state;
+    visit.review = server.review.clone();
     visit.header_sent = true;
-    let untouched = visit.answers == visit.saved;
+    if !pending {
+        // The submit command has been answered (accepted or refused).
+        visit.submit_queued = false;
+    }
+    for row in &mut visit.rows {
+        if let Some(theirs) = server.rows.iter().find(|r| r.id == row.id) {
+            row.versions = theirs.versions.clone();
+            row.header_sent = true;
+        }
+    }
+    let untouched = visit.answers == visit.saved && !visit.rows.iter().any(LocalRow::unsaved);
+    if !pending && untouched {
+        visit.rows = server.rows.iter().map(row_from_server).collect();
+    }
     if !pending && untouched {
         let answers: BTreeMap<String, Value> = server
             .answers
@@ -303,6 +561,25 @@ pub fn absorb_server_copy(
         visit.sync_state = SyncState::Synced;
     }
     visit
+}
+
+fn row_from_server(row: &VisitRow) -> LocalRow {
+    let answers: BTreeMap<String, Value> = row
+        .answers
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    LocalRow {
+        id: row.id.clone(),
+        group: row.group.clone(),
+        saved: answers.clone(),
+        answers,
+        versions: row.versions.clone(),
+        header_sent: true,
+        deleted: false,
+        created_at_ms: row.created_at_ms,
+    }
 }
 
 /// Whether a full resync (after the server answered 410) keeps this local visit.
@@ -469,6 +746,121 @@ mod tests {
         refused.sync_state = SyncState::Refused;
         assert!(keep_on_resync(&refused, false));
         assert!(keep_on_resync(&visit(), false), "a never-sent draft stays");
+    }
+
+    #[test]
+    fn rows_become_child_mutations_after_the_visit_and_submit_comes_last() {
+        let mut v = visit();
+        v.answers.insert("workforce".into(), json!(25));
+        let mut row = LocalRow::new(
+            "01900000-0000-7000-8000-0000000000a1".into(),
+            "equipment".into(),
+            1_500,
+        );
+        row.answers.insert("machine_name".into(), json!("Máy cưa"));
+        row.answers.insert("machine_year".into(), json!(2019));
+        v.rows.push(row);
+        let mut clock = Hlc::default();
+        let (saved, out) = save_with(&v, "dev", 1, &mut clock, 2_000, true);
+        let kinds: Vec<_> = out
+            .iter()
+            .map(|e| (e.mutation.entity, e.mutation.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            vec![
+                (Entity::Visit, MutationKind::Upsert),
+                (Entity::VisitRow, MutationKind::Upsert),
+                (Entity::VisitRow, MutationKind::Upsert),
+                (Entity::Visit, MutationKind::Submit),
+            ]
+        );
+        assert_eq!(out[1].mutation.fields["visit_id"], json!(v.id));
+        assert_eq!(out[1].mutation.fields["group"], json!("equipment"));
+        assert!(
+            !out[2].mutation.fields.contains_key("group"),
+            "the header goes once"
+        );
+        assert!(
+            out.iter().all(|e| e.visit_id == v.id),
+            "row results route to the visit"
+        );
+        assert!(saved.submit_queued && !saved.editable());
+        assert!(!saved.has_unsaved_changes());
+
+        // Removing a sent row is a delete; removing a never-sent row is nothing.
+        let mut next = saved.clone();
+        next.submit_queued = false;
+        next.rows[0].deleted = true;
+        next.rows.push({
+            let mut r = LocalRow::new(
+                "01900000-0000-7000-8000-0000000000a2".into(),
+                "equipment".into(),
+                3_000,
+            );
+            r.deleted = true;
+            r
+        });
+        let (after, out) = save(&next, "dev", 5, &mut clock, 4_000);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].mutation.kind, MutationKind::Delete);
+        assert_eq!(out[0].mutation.seq, 5);
+        assert!(after.rows.is_empty());
+    }
+
+    #[test]
+    fn a_facility_found_on_site_goes_before_the_visit_that_names_it() {
+        let mut v = visit();
+        v.facility_id = Some("01900000-0000-7000-8000-0000000000f1".into());
+        v.new_facility
+            .insert("name".into(), json!("Xưởng mộc Hòa Bình"));
+        v.new_facility.insert("district_code".into(), json!("213"));
+        v.new_facility
+            .insert("industry_group".into(), json!("handicrafts"));
+        assert!(v.has_unsaved_changes());
+        let mut clock = Hlc::default();
+        let (saved, out) = save(&v, "dev", 1, &mut clock, 2_000);
+        assert_eq!(out[0].mutation.entity, Entity::Facility);
+        assert_eq!(
+            out[0].mutation.record_id.to_string(),
+            "01900000-0000-7000-8000-0000000000f1"
+        );
+        assert_eq!(out[1].mutation.entity, Entity::Visit);
+        assert_eq!(
+            out[1].mutation.fields["facility_id"],
+            json!("01900000-0000-7000-8000-0000000000f1")
+        );
+        assert!(saved.facility_sent);
+        let (_, again) = save(&saved, "dev", 3, &mut clock, 3_000);
+        assert!(again.is_empty(), "the facility is sent once");
+    }
+
+    #[test]
+    fn the_screen_draft_keeps_the_sync_engines_versions() {
+        let mut stored = visit();
+        let mut row = LocalRow::new("r1".into(), "equipment".into(), 1);
+        row.versions.insert("machine_name".into(), 4);
+        row.header_sent = true;
+        stored.rows.push(row.clone());
+        stored.versions.insert("workforce".into(), 2);
+        let mut screen = visit();
+        let mut edited = row.clone();
+        edited.versions.clear();
+        edited
+            .answers
+            .insert("machine_name".into(), json!("Lò sấy"));
+        screen.rows.push(edited);
+        screen
+            .rows
+            .push(LocalRow::new("r2".into(), "equipment".into(), 2));
+        screen.answers.insert("workforce".into(), json!(9));
+        screen.focus = Some("r2/machine_name".into());
+        let merged = take_draft(stored, &screen);
+        assert_eq!(merged.versions["workforce"], 2);
+        assert_eq!(merged.rows[0].versions["machine_name"], 4);
+        assert_eq!(merged.rows[0].answers["machine_name"], json!("Lò sấy"));
+        assert_eq!(merged.rows.len(), 2);
+        assert_eq!(merged.focus.as_deref(), Some("r2/machine_name"));
     }
 
     #[test]

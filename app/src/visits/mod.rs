@@ -3,8 +3,12 @@
 
 /// Rendering one form field and reading its input back.
 mod field;
+/// The inspector's visits on this phone: state, facility, district, age, search.
+mod list;
 /// The phone's copy of a visit and the save/absorb logic (plain Rust).
 pub mod local;
+/// Starting a visit for a facility found on site (not in the register).
+mod on_site;
 
 use crate::client::use_client;
 use crate::error::ErrorBody;
@@ -13,7 +17,9 @@ use crate::i18n::{error_text, use_locale, use_t};
 use crate::root::Loading;
 use field::FieldInput;
 use leptos::prelude::*;
+pub use list::{visit_rows, VisitList, VisitListRow};
 use local::LocalVisit;
+pub use on_site::OnSiteVisit;
 
 /// The form every new visit uses (its newest version on the phone).
 pub const DEFAULT_FORM_ID: &str = "khuyen-cong";
@@ -64,6 +70,87 @@ impl SaveState {
     }
 }
 
+/// The phone's clock (0 on the server, where these screens only render).
+pub fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        crate::client::browser::now_ms()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0
+    }
+}
+
+/// Every required answer still missing at finalize: the server's own check
+/// (`missing_required`) plus required fields inside live repeat rows, as
+/// `group/field` keys. The phone checks first so the inspector sees the whole list
+/// at once instead of one refusal per sync.
+pub fn missing_for_finalize(form: &FormDefinition, visit: &LocalVisit) -> Vec<String> {
+    let mut missing =
+        crate::forms::rules::missing_required(form, &visit.answers, &visit.row_counts());
+    for group in form
+        .fields()
+        .filter(|f| f.kind == crate::forms::FieldType::Repeat)
+    {
+        if !is_relevant(group.relevant.as_deref(), &visit.answers) {
+            continue;
+        }
+        for row in visit
+            .rows
+            .iter()
+            .filter(|r| r.group == group.key && !r.deleted)
+        {
+            for child in group.fields.iter().filter(|c| c.required) {
+                let given = row.answers.get(&child.key).is_some_and(|v| match v {
+                    serde_json::Value::String(s) => !s.trim().is_empty(),
+                    serde_json::Value::Null => false,
+                    _ => true,
+                });
+                let key = format!("{}/{}", group.key, child.key);
+                if !given && !missing.contains(&key) {
+                    missing.push(key);
+                }
+            }
+        }
+    }
+    missing
+}
+
+/// Answers on screen that break a rule (the same check the server makes on save).
+fn has_invalid_answers(form: &FormDefinition, visit: &LocalVisit) -> bool {
+    let bad = |field: &crate::forms::Field,
+               answers: &std::collections::BTreeMap<String, serde_json::Value>| {
+        is_relevant(field.relevant.as_deref(), answers)
+            && answers
+                .get(&field.key)
+                .is_some_and(|v| crate::forms::rules::check_value(field, v).is_err())
+    };
+    form.fields().any(|f| bad(f, &visit.answers))
+        || form
+            .fields()
+            .filter(|f| f.kind == crate::forms::FieldType::Repeat)
+            .any(|group| {
+                visit
+                    .rows
+                    .iter()
+                    .filter(|r| r.group == group.key && !r.deleted)
+                    .any(|row| group.fields.iter().any(|c| bad(c, &row.answers)))
+            })
+}
+
+/// The label of a missing key (`field` or `group/field`) in the current language.
+fn missing_label(form: &FormDefinition, key: &str, lang: crate::i18n::Lang) -> String {
+    let (group, child) = key.split_once('/').unwrap_or((key, ""));
+    let Some(field) = form.field(group) else {
+        return key.to_string();
+    };
+    match field.fields.iter().find(|c| c.key == child) {
+        Some(c) => format!("{} › {}", field.label.get(lang), c.label.get(lang)),
+        None => field.label.get(lang).to_string(),
+    }
+}
+
 #[component]
 pub fn VisitPage() -> impl IntoView {
     let state = use_client();
@@ -76,6 +163,7 @@ pub fn VisitPage() -> impl IntoView {
     let missing = RwSignal::new(false);
     let save_state = RwSignal::new(SaveState::Idle);
     let save_error = RwSignal::new(None::<ErrorBody>);
+    let incomplete = RwSignal::new(Vec::<String>::new());
     let autosave_generation = StoredValue::new(0u64);
 
     // Load, and after every sync take in the new sync state without touching
@@ -100,11 +188,14 @@ pub fn VisitPage() -> impl IntoView {
                         );
                     }
                     visit.update(|current| match current {
-                        Some(v) if v.id == stored.id && v.answers != stored.answers => {
+                        Some(v) if v.id == stored.id && v.has_unsaved_changes() => {
                             v.sync_state = stored.sync_state;
                             v.refusal = stored.refusal.clone();
                             v.versions = stored.versions.clone();
                             v.review_state = stored.review_state;
+                            v.review = stored.review.clone();
+                            v.submit_queued = stored.submit_queued;
+                            v.lost_fields = stored.lost_fields.clone();
                         }
                         _ => *current = Some(stored),
                     });
@@ -116,18 +207,9 @@ pub fn VisitPage() -> impl IntoView {
         let _ = (id, user);
     });
 
-    let set_answer = move |(key, value): (String, Option<serde_json::Value>)| {
-        visit.update(|v| {
-            if let Some(v) = v {
-                match value {
-                    Some(value) => v.answers.insert(key.clone(), value),
-                    None => v.answers.remove(&key),
-                };
-                v.focus = Some(key.clone());
-            }
-        });
+    // Autosave: the draft only, within a second of the last change.
+    let schedule_autosave = move || {
         save_state.set(SaveState::Idle);
-        // Autosave: the draft only, within a second of the last keystroke.
         autosave_generation.update_value(|g| *g += 1);
         let generation = autosave_generation.get_value();
         set_timeout(
@@ -140,21 +222,64 @@ pub fn VisitPage() -> impl IntoView {
         );
     };
 
-    let save = move |_| {
+    let set_answer = move |(key, value): (String, Option<serde_json::Value>)| {
+        visit.update(|v| {
+            if let Some(v) = v {
+                match value {
+                    Some(value) => v.answers.insert(key.clone(), value),
+                    None => v.answers.remove(&key),
+                };
+                v.focus = Some(key.clone());
+            }
+        });
+        schedule_autosave();
+    };
+    let set_row_answer =
+        move |(row_id, key, value): (String, String, Option<serde_json::Value>)| {
+            visit.update(|v| {
+                if let Some(v) = v {
+                    if let Some(row) = v.rows.iter_mut().find(|r| r.id == row_id) {
+                        match value {
+                            Some(value) => row.answers.insert(key.clone(), value),
+                            None => row.answers.remove(&key),
+                        };
+                    }
+                    v.focus = Some(format!("{row_id}/{key}"));
+                }
+            });
+            schedule_autosave();
+        };
+    let add_row = move |group: String| {
+        let now = now_ms();
+        let id = local::new_uuid_v7(now).to_string();
+        visit.update(|v| {
+            if let Some(v) = v {
+                v.rows.push(local::LocalRow::new(id.clone(), group, now));
+                v.focus = Some(format!("{id}/"));
+            }
+        });
+        schedule_autosave();
+    };
+    let remove_row = move |row_id: String| {
+        visit.update(|v| {
+            if let Some(row) = v
+                .as_mut()
+                .and_then(|v| v.rows.iter_mut().find(|r| r.id == row_id))
+            {
+                row.deleted = true;
+            }
+        });
+        schedule_autosave();
+    };
+
+    let run_save = move |submit: bool| {
         let Some(current) = visit.get_untracked() else {
             return;
         };
         let Some(def) = form.get_untracked() else {
             return;
         };
-        let invalid = def.fields().any(|f| {
-            is_relevant(f.relevant.as_deref(), &current.answers)
-                && current
-                    .answers
-                    .get(&f.key)
-                    .is_some_and(|v| crate::forms::rules::check_value(f, v).is_err())
-        });
-        if invalid {
+        if has_invalid_answers(&def, &current) {
             save_state.set(SaveState::Error);
             save_error.set(Some(ErrorBody::new(
                 "form.fix_errors",
@@ -162,11 +287,23 @@ pub fn VisitPage() -> impl IntoView {
             )));
             return;
         }
+        if submit {
+            let gaps = missing_for_finalize(&def, &current);
+            incomplete.set(gaps.clone());
+            if !gaps.is_empty() {
+                save_state.set(SaveState::Error);
+                save_error.set(Some(ErrorBody::new(
+                    "visit.incomplete_local",
+                    "required answers are missing",
+                )));
+                return;
+            }
+        }
         save_state.set(SaveState::Saving);
         save_error.set(None);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            match save_visit(state, current).await {
+            match save_visit(state, current, submit).await {
                 Ok(saved) => {
                     visit.set(Some(saved));
                     save_state.set(SaveState::Saved);
@@ -181,12 +318,15 @@ pub fn VisitPage() -> impl IntoView {
         });
     };
 
+    let editable = Memo::new(move |_| visit.with(|v| v.as_ref().is_some_and(LocalVisit::editable)));
     // The form is built once per visit: fields keep their own input state, so a
     // keystroke never re-renders the form (and never steals focus).
     let loaded_id = Memo::new(move |_| visit.with(|v| v.as_ref().map(|v| v.id.clone())));
     let status = move || {
         visit.get().map(|v| {
             let refusal = v.refusal.clone().map(|b| error_text(lang.get(), &b));
+            let send_back = v.send_back().cloned();
+            let def = form.get();
             view! {
                 <p class="muted">
                     <span
@@ -197,10 +337,28 @@ pub fn VisitPage() -> impl IntoView {
                         {tr(&format!("sync_state.{}", v.sync_state.as_str()))}
                     </span>
                     " "
-                    <span class=format!("badge badge-{}", v.review_state.as_str().replace('_', "-"))>
+                    <span
+                        class=format!("badge badge-{}", v.review_state.as_str().replace('_', "-"))
+                        data-testid="visit-review-state"
+                        data-state=v.review_state.as_str()
+                    >
                         {tr(&format!("review_state.{}", v.review_state.as_str()))}
                     </span>
                 </p>
+                {v.submit_queued.then(|| view! { <p class="notice" data-testid="visit-submit-queued">{tr("visit.submit_queued")}</p> })}
+                {send_back.map(|event| {
+                    let about = event
+                        .field
+                        .as_deref()
+                        .and_then(|k| def.as_ref().map(|d| missing_label(d, k, lang.get())));
+                    view! {
+                        <div class="warning-banner" data-testid="visit-send-back" role="status">
+                            <strong>{tr("visit.send_back").replace("{who}", &event.by)}</strong>
+                            {about.map(|a| view! { <p>{tr("visit.send_back_field")} ": " {a}</p> })}
+                            <p data-testid="visit-send-back-comment">{event.comment.clone().unwrap_or_default()}</p>
+                        </div>
+                    }
+                })}
                 {refusal.map(|text| view! { <p class="error-banner" data-testid="visit-refusal">{text}</p> })}
                 {(!v.lost_fields.is_empty()).then(|| {
                     let text = tr("visit.conflict").replace("{fields}", &v.lost_fields.join(", "));
@@ -228,15 +386,24 @@ pub fn VisitPage() -> impl IntoView {
                     .iter()
                     .map(|f| {
                         let field = f.clone();
-                        let value = initial.get(&f.key).cloned();
-                        let relevant = f.relevant.clone();
-                        let shown = Memo::new(move |_| {
-                            visit.with(|v| v.as_ref().map(|v| is_relevant(relevant.as_deref(), &v.answers)).unwrap_or(true))
-                        });
-                        view! {
-                            <Show when=move || shown.get()>
-                                <FieldInput field=field.clone() value=value.clone() on_change=set_answer/>
-                            </Show>
+                        let input = if f.kind == crate::forms::FieldType::Repeat {
+                            view! {
+                                <RepeatGroup field=field visit=visit on_change=set_row_answer on_add=add_row on_remove=remove_row/>
+                            }
+                            .into_any()
+                        } else {
+                            view! { <FieldInput field=field value=initial.get(&f.key).cloned() on_change=set_answer/> }.into_any()
+                        };
+                        match crate::forms::expr::compile(f.relevant.as_deref()) {
+                            None => input,
+                            Some(expr) => {
+                                let shown = Memo::new(move |_| {
+                                    visit.with(|v| v.as_ref().map(|v| crate::forms::expr::shown(Some(&expr), &v.answers)).unwrap_or(true))
+                                });
+                                // Hidden, not removed: the input keeps its text if the
+                                // answer that hid it is changed back.
+                                view! { <div class:hidden=move || !shown.get()>{input}</div> }.into_any()
+                            }
                         }
                     })
                     .collect_view();
@@ -250,18 +417,54 @@ pub fn VisitPage() -> impl IntoView {
             })
             .collect_view();
         let title = def.title.clone();
+        #[cfg(feature = "hydrate")]
+        restore_focus(visit.with_untracked(|v| v.as_ref().and_then(|v| v.focus.clone())));
         view! {
             <h1>{move || title.get(lang.get()).to_string()}</h1>
             {status}
-            <form class="form" data-testid="visit-form" on:submit=|ev| ev.prevent_default()>
-                {sections}
+            <form class="form" data-testid="visit-form" on:submit=|ev| ev.prevent_default()
+                on:focusin=move |ev| {
+                    if let Some(key) = focused_field(&ev) {
+                        visit.update(|v| if let Some(v) = v { v.focus = Some(key) });
+                    }
+                }>
+                <fieldset class="form-body" disabled=move || !editable.get()>
+                    {sections}
+                </fieldset>
             </form>
         }
         .into_any()
     };
 
+    let incomplete_view = move || {
+        let gaps = incomplete.get();
+        let def = form.get()?;
+        (!gaps.is_empty()).then(|| {
+            let items = gaps
+                .iter()
+                .map(|k| {
+                    let target = format!("[data-field=\"{}\"]", k.split('/').next().unwrap_or(k));
+                    view! {
+                        <li><a href="#" data-target=target.clone() on:click=move |ev| {
+                            ev.prevent_default();
+                            #[cfg(feature = "hydrate")]
+                            scroll_to(&target);
+                        }>{missing_label(&def, k, lang.get())}</a></li>
+                    }
+                })
+                .collect_view();
+            view! {
+                <div class="error-banner" data-testid="visit-incomplete" role="alert">
+                    <p>{tr("visit.incomplete")}</p>
+                    <ul>{items}</ul>
+                </div>
+            }
+        })
+    };
+
     view! {
         {body}
+        {incomplete_view}
         <div class="form-actions">
             <span class="save-status" data-testid="save-status" data-state=move || save_state.get().as_str()>
                 {move || match save_state.get() {
@@ -271,11 +474,159 @@ pub fn VisitPage() -> impl IntoView {
                     SaveState::Error => save_error.get().map(|b| error_text(lang.get(), &b)).unwrap_or_default(),
                 }}
             </span>
-            <button class="btn btn-primary" data-testid="save-button" on:click=save disabled=move || visit.get().is_none()>
-                {move || tr("visit.save")}
-            </button>
+            <Show when=move || editable.get()>
+                <button class="btn" data-testid="save-button" on:click=move |_| run_save(false)>
+                    {move || tr("visit.save")}
+                </button>
+                <button class="btn btn-primary" data-testid="finalize-button" on:click=move |_| run_save(true)>
+                    {move || if visit.with(|v| v.as_ref().is_some_and(|v| v.review_state == crate::model::ReviewState::NeedsChanges)) {
+                        tr("visit.resubmit")
+                    } else {
+                        tr("visit.finalize")
+                    }}
+                </button>
+            </Show>
         </div>
     }
+}
+
+/// One repeat group: its rows (child records, each with its own ID) and the
+/// buttons to add and remove rows. Rows re-render only when added or removed.
+#[component]
+fn RepeatGroup(
+    field: crate::forms::Field,
+    visit: RwSignal<Option<LocalVisit>>,
+    #[prop(into)] on_change: Callback<(String, String, Option<serde_json::Value>)>,
+    #[prop(into)] on_add: Callback<String>,
+    #[prop(into)] on_remove: Callback<String>,
+) -> impl IntoView {
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let group = field.key.clone();
+    let ids = {
+        let group = group.clone();
+        Memo::new(move |_| {
+            visit.with(|v| {
+                v.as_ref()
+                    .map(|v| {
+                        v.rows
+                            .iter()
+                            .filter(|r| r.group == group && !r.deleted)
+                            .map(|r| r.id.clone())
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default()
+            })
+        })
+    };
+    let label = field.label.clone();
+    let hint = field.hint.clone();
+    let children = field.fields.clone();
+    let add_group = group.clone();
+    view! {
+        <fieldset class="repeat" data-testid=format!("repeat-{group}") data-field=group.clone()>
+            <legend>{move || label.get(lang.get()).to_string()}</legend>
+            {hint.map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> })}
+            <For each=move || ids.get() key=|id| id.clone() let:id>
+                {
+                    let answers = visit.with_untracked(|v| {
+                        v.as_ref()
+                            .and_then(|v| v.rows.iter().find(|r| r.id == id))
+                            .map(|r| r.answers.clone())
+                            .unwrap_or_default()
+                    });
+                    let fields = children
+                        .iter()
+                        .map(|child| {
+                            let row_id = id.clone();
+                            view! {
+                                <FieldInput
+                                    field=child.clone()
+                                    value=answers.get(&child.key).cloned()
+                                    scope=format!("{id}/")
+                                    on_change=move |(k, v): (String, Option<serde_json::Value>)| on_change.run((row_id.clone(), k, v))
+                                />
+                            }
+                        })
+                        .collect_view();
+                    let number = {
+                        let id = id.clone();
+                        move || ids.with(|all| all.iter().position(|x| *x == id).map(|p| p + 1).unwrap_or(0))
+                    };
+                    let confirming = RwSignal::new(false);
+                    let remove_id = id.clone();
+                    view! {
+                        <div class="repeat-row" data-testid="repeat-row" data-row-id=id.clone()>
+                            <div class="repeat-row-head">
+                                <strong>{move || tr("repeat.row").replace("{n}", &number().to_string())}</strong>
+                                <button type="button" class="btn btn-small" data-testid="repeat-row-remove"
+                                    on:click=move |_| {
+                                        if confirming.get_untracked() {
+                                            on_remove.run(remove_id.clone());
+                                        } else {
+                                            confirming.set(true);
+                                        }
+                                    }>
+                                    {move || if confirming.get() { tr("repeat.remove_confirm") } else { tr("repeat.remove") }}
+                                </button>
+                            </div>
+                            {fields}
+                        </div>
+                    }
+                }
+            </For>
+            <button type="button" class="btn" data-testid=format!("repeat-{group}-add") on:click=move |_| on_add.run(add_group.clone())>
+                {move || tr("repeat.add")}
+            </button>
+        </fieldset>
+    }
+}
+
+/// The `data-field` of the field holding the focused input (`row id/key` in rows).
+#[cfg(feature = "hydrate")]
+fn focused_field(ev: &leptos::ev::FocusEvent) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
+    target
+        .closest("[data-field]")
+        .ok()??
+        .get_attribute("data-field")
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn focused_field(_ev: &leptos::ev::FocusEvent) -> Option<String> {
+    None
+}
+
+#[cfg(feature = "hydrate")]
+fn scroll_to(selector: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+    {
+        el.scroll_into_view();
+        if let Ok(Some(input)) = el.query_selector("input, textarea, select") {
+            use wasm_bindgen::JsCast;
+            if let Ok(input) = input.dyn_into::<web_sys::HtmlElement>() {
+                let _ = input.focus();
+            }
+        }
+    }
+}
+
+/// Reopens a draft where the inspector left it: the field last in view, once the
+/// form is in the page.
+#[cfg(feature = "hydrate")]
+fn restore_focus(focus: Option<String>) {
+    let Some(focus) = focus else { return };
+    request_animation_frame(move || {
+        let selector = if let Some(row) = focus.strip_suffix('/') {
+            format!("[data-row-id=\"{row}\"]")
+        } else {
+            format!("[data-field=\"{focus}\"]")
+        };
+        scroll_to(&selector);
+    });
 }
 
 #[cfg(feature = "hydrate")]
@@ -288,18 +639,17 @@ fn autosave(state: crate::client::ClientState, visit: RwSignal<Option<LocalVisit
     };
     leptos::task::spawn_local(async move {
         if let Ok(db) = crate::offline::db().await {
-            // Read-modify-write: only the draft's answers and focus come from the
-            // screen; sync state and versions stay as the sync engine left them.
-            let mut stored = db
+            // Read-modify-write: only what the inspector edits comes from the screen;
+            // sync state and versions stay as the sync engine left them.
+            let stored = db
                 .visit(&user.id, &current.id)
                 .await
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| current.clone());
-            stored.answers = current.answers.clone();
-            stored.focus = current.focus.clone();
-            stored.updated_at_ms = crate::client::browser::now_ms();
-            let _ = db.put_draft(&user.id, &stored).await;
+            let mut draft = local::take_draft(stored, &current);
+            draft.updated_at_ms = crate::client::browser::now_ms();
+            let _ = db.put_draft(&user.id, &draft).await;
         }
     });
 }
@@ -307,12 +657,14 @@ fn autosave(state: crate::client::ClientState, visit: RwSignal<Option<LocalVisit
 #[cfg(not(feature = "hydrate"))]
 fn autosave(_state: crate::client::ClientState, _visit: RwSignal<Option<LocalVisit>>) {}
 
-/// Explicit save: mutations for every field changed since the last save, written
-/// with the draft and the seq counter in one strict transaction.
+/// Explicit save (and with `submit`, finalize): mutations for every field and row
+/// changed since the last save, written with the draft and the seq counter in one
+/// strict transaction.
 #[cfg(feature = "hydrate")]
 async fn save_visit(
     state: crate::client::ClientState,
     current: LocalVisit,
+    submit: bool,
 ) -> Result<LocalVisit, ErrorBody> {
     let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let user = state
@@ -324,74 +676,18 @@ async fn save_visit(
         .get_untracked()
         .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
     let db = crate::offline::db().await.map_err(storage)?;
-    let mut base = db
+    let stored = db
         .visit(&user.id, &current.id)
         .await
         .map_err(storage)?
         .unwrap_or_else(|| current.clone());
-    base.answers = current.answers.clone();
-    base.focus = current.focus.clone();
+    let base = local::take_draft(stored, &current);
     let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
     let mut clock = db.hlc().await.map_err(storage)?;
     let now = crate::client::browser::now_ms();
-    let (saved, entries) = local::save(&base, &device, next_seq, &mut clock, now);
+    let (saved, entries) = local::save_with(&base, &device, next_seq, &mut clock, now, submit);
     db.save_visit(&user.id, &saved, &entries, &device, clock)
         .await
         .map_err(storage)?;
     Ok(saved)
-}
-
-/// The inspector's own visits on this phone, with their sync state.
-#[component]
-pub fn VisitList() -> impl IntoView {
-    let state = use_client();
-    let tr = use_t();
-    let visits = LocalResource::new(move || {
-        let _ = state.data_version.get();
-        let user = state.user.get();
-        async move {
-            let Some(user) = user else { return Vec::new() };
-            load_visits(&user.id).await
-        }
-    });
-    let list = move || {
-        let mut v = visits.get().unwrap_or_default();
-        v.sort_by_key(|v| std::cmp::Reverse(v.updated_at_ms));
-        v
-    };
-    view! {
-        <Show
-            when=move || !list().is_empty()
-            fallback=move || view! { <p class="empty-state">{move || tr("home.no_visits")}</p> }
-        >
-            <ul class="list" data-testid="visit-list">
-                <For each=list key=|v| (v.id.clone(), v.sync_state.as_str(), v.updated_at_ms) let:v>
-                    <li class="list-item" data-testid="visit-item" data-visit-id=v.id.clone() data-sync-state=v.sync_state.as_str()>
-                        <a href=format!("/visits/{}", v.id)>
-                            <div class="item-title">{crate::format::datetime_vn(v.created_at_ms)}</div>
-                            <div class="item-meta">{format!("{} {}", v.answers.len(), tr("home.answers"))}</div>
-                        </a>
-                        <div class="item-badges">
-                            <span class=format!("badge badge-{}", v.sync_state.as_str())>
-                                {tr(&format!("sync_state.{}", v.sync_state.as_str()))}
-                            </span>
-                        </div>
-                    </li>
-                </For>
-            </ul>
-        </Show>
-    }
-}
-
-#[cfg(feature = "hydrate")]
-async fn load_visits(user_id: &str) -> Vec<LocalVisit> {
-    match crate::offline::db().await {
-        Ok(db) => db.visits(user_id).await.unwrap_or_default(),
-        Err(_) => Vec::new(),
-    }
-}
-
-#[cfg(not(feature = "hydrate"))]
-async fn load_visits(_user_id: &str) -> Vec<LocalVisit> {
-    Vec::new()
 }

@@ -52,6 +52,9 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/api/visits/{id}/review",    SUPERVISOR),
     ("POST", "/rpc/list_visits",           SUPERVISOR),
     ("POST", "/rpc/get_visit",             SUPERVISOR),
+    ("POST", "/rpc/decide_visit",          SUPERVISOR),
+    ("POST", "/rpc/list_forms",            ADMIN),
+    ("POST", "/rpc/publish_form",          ADMIN),
     ("POST", "/rpc/list_accounts",         ADMIN),
     ("POST", "/rpc/create_account",        ADMIN),
     ("POST", "/rpc/update_account",        ADMIN),
@@ -329,6 +332,13 @@ fn rpc_args(name: &str, fx: &Fixture) -> Value {
     match name {
         "list_visits" | "list_accounts" | "assignable_units" => json!({}),
         "get_visit" => json!({"id": fx.visit}),
+        // In progress → approved is not a transition: past authorization it is a 422.
+        "decide_visit" => json!({"id": fx.visit, "to": "approved", "comment": null, "field": null}),
+        "list_forms" => json!({}),
+        // Version 1 again, unchanged: accepted as a no-op.
+        "publish_form" => {
+            json!({"definition": include_str!("../../../data/forms/khuyen-cong-v1.json")})
+        }
         "create_account" => json!({"account": {"username": "ma.tran", "display_name": "Ma Trận",
             "phone": null, "password": "mat-khau-dau-tien-1", "roles": ["inspector"], "units": ["213"]}}),
         "update_account" => json!({"update": {"id": fx.ksv5_id, "display_name": "Ngô Văn Toàn",

@@ -13,6 +13,7 @@ mod cli;
 mod crash;
 mod cursor;
 mod exactly_once;
+mod forms;
 mod health;
 mod merge;
 mod props;

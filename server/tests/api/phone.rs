@@ -95,6 +95,7 @@ pub fn complete_answers() -> Value {
             Integer => json!(12),
             Money => json!(150_000_000),
             SelectOne => json!(field.choices[0].value),
+            Date => json!("2020-06-15"),
             _ => continue,
         };
         if field.required {

@@ -21,6 +21,21 @@ export class ReviewPage extends BasePage {
     return this.detail.getByTestId(`answer-${key}`);
   }
 
+  /** data-state of the visit's review state on its page. */
+  get state(): Locator {
+    return this.detail.getByTestId('review-state');
+  }
+  async sendBack(comment: string, field?: string): Promise<void> {
+    await this.fill(this.byTestId('review-comment'), comment);
+    if (field) await this.byTestId('review-field').selectOption(field);
+    await this.click(this.byTestId('review-send-back'));
+    await expect(this.state).toHaveAttribute('data-state', 'needs_changes');
+  }
+  async approve(): Promise<void> {
+    await this.click(this.byTestId('review-approve'));
+    await expect(this.state).toHaveAttribute('data-state', 'approved');
+  }
+
   async goto(): Promise<void> {
     await this.open('/review');
     await expect(this.visitList).toBeVisible();

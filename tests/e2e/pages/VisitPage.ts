@@ -25,6 +25,47 @@ export class VisitPage extends BasePage {
     return this.byTestId('visit-sync-state');
   }
 
+  /** The whole field block (label, input, error), hidden when its rule says so. */
+  fieldBox(key: string): Locator {
+    return this.form.locator(`[data-key="${key}"]`).first();
+  }
+  /** data-state="in_progress|submitted|needs_changes|approved|rejected" */
+  get reviewState(): Locator {
+    return this.byTestId('visit-review-state');
+  }
+  get finalizeButton(): Locator {
+    return this.byTestId('finalize-button');
+  }
+  get incomplete(): Locator {
+    return this.byTestId('visit-incomplete');
+  }
+  get sendBack(): Locator {
+    return this.byTestId('visit-send-back');
+  }
+  repeatRows(group: string): Locator {
+    return this.byTestId(`repeat-${group}`).getByTestId('repeat-row');
+  }
+  /** A field inside the n-th row (0-based) of a repeat group. */
+  rowField(group: string, row: number, key: string): Locator {
+    return this.repeatRows(group).nth(row).getByTestId(`field-${key}`);
+  }
+  async addRow(group: string): Promise<void> {
+    const before = await this.repeatRows(group).count();
+    await this.click(this.byTestId(`repeat-${group}-add`));
+    await expect(this.repeatRows(group)).toHaveCount(before + 1);
+  }
+  async select(key: string, value: string): Promise<void> {
+    await this.waitHydrated();
+    await this.field(key).selectOption(value);
+  }
+  /** The data-field of the field holding the keyboard focus. */
+  async focusedField(): Promise<string | null> {
+    return this.page.evaluate(() => document.activeElement?.closest('[data-field]')?.getAttribute('data-field') ?? null);
+  }
+  async expectReviewState(state: string, timeout?: number): Promise<void> {
+    await expect(this.reviewState).toHaveAttribute('data-state', state, { timeout });
+  }
+
   async goto(visitId: string): Promise<void> {
     await this.open(`/visits/${visitId}`);
     await expect(this.form).toBeVisible();

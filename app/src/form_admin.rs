@@ -1,0 +1,170 @@
+//! Form versions for administrators: the list of published versions and the
+//! upload of a new one (JSON). An invalid definition is refused with what is wrong
+//! and where; a published version never changes, because visits were filled in with it.
+
+use crate::error::FnError;
+use crate::forms::FormVersion;
+use crate::i18n::{error_text, use_locale, use_t};
+use crate::root::Loading;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+
+/// Largest form definition accepted (the default form is ~25 KB).
+pub const MAX_FORM_BYTES: usize = 200 * 1024;
+
+#[server(prefix = "/rpc", endpoint = "list_forms")]
+pub async fn list_forms() -> Result<Vec<FormVersion>, FnError> {
+    use crate::model::Role;
+    let (state, _) = crate::auth::session::require(&[Role::Administrator]).await?;
+    Ok(crate::store::forms::list(&state.db).await?)
+}
+
+/// Publishes a new form version from its JSON text. Phones receive it on their
+/// next pull; visits already started keep the version they were started with.
+#[server(prefix = "/rpc", endpoint = "publish_form", input = Json)]
+pub async fn publish_form(definition: String) -> Result<FormVersion, FnError> {
+    use crate::error::AppError;
+    use crate::model::Role;
+    let (state, caller) = crate::auth::session::require_caller(&[Role::Administrator]).await?;
+    let form = parse_definition(&definition).map_err(AppError::Invalid)?;
+    crate::store::forms::publish_as(&state.db, Some(&caller.audit()), &form).await?;
+    crate::store::forms::list(&state.db)
+        .await?
+        .into_iter()
+        .find(|f| f.id == form.id && f.version == form.version)
+        .ok_or_else(|| AppError::Internal("published form not found".into()).into())
+}
+
+/// Reads a definition, saying where the JSON is wrong (line, column, what).
+pub fn parse_definition(
+    text: &str,
+) -> Result<crate::forms::FormDefinition, crate::error::ErrorBody> {
+    use crate::error::ErrorBody;
+    if text.len() > MAX_FORM_BYTES {
+        return Err(ErrorBody::new(
+            "form.too_large",
+            format!("a form definition may be at most {MAX_FORM_BYTES} bytes"),
+        )
+        .with("limit", MAX_FORM_BYTES));
+    }
+    let form: crate::forms::FormDefinition = serde_json::from_str(text).map_err(|e| {
+        let detail = format!("line {}, column {}: {e}", e.line(), e.column());
+        ErrorBody::new("form.invalid_definition", detail.clone()).with("detail", detail)
+    })?;
+    form.check()
+        .map_err(|m| ErrorBody::new("form.invalid_definition", m.clone()).with("detail", m))?;
+    Ok(form)
+}
+
+#[component]
+pub fn FormsAdminPage() -> impl IntoView {
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let reload = RwSignal::new(0u32);
+    let forms = Resource::new(move || reload.get(), |_| list_forms());
+    let text = RwSignal::new(String::new());
+    let publish = Action::new(|definition: &String| publish_form(definition.clone()));
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = publish.value().get() {
+            reload.update(|n| *n += 1);
+            text.set(String::new());
+        }
+    });
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let input: Option<web_sys::HtmlInputElement> =
+                ev.target().and_then(|t| t.dyn_into().ok());
+            if let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) {
+                leptos::task::spawn_local(async move {
+                    if let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                        text.set(value.as_string().unwrap_or_default());
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = ev;
+    };
+    view! {
+        <h1>{move || tr("forms.title")}</h1>
+        <p><a href="/admin">{move || tr("forms.back")}</a></p>
+        <section class="admin-section">
+            <h2>{move || tr("forms.versions")}</h2>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || forms.get().map(|result| match result {
+                    Err(FnError(body)) => view! { <p class="error-banner" role="alert">{error_text(lang.get(), &body)}</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="data-table" data-testid="form-versions">
+                            <thead><tr>
+                                <th>{tr("forms.form")}</th>
+                                <th class="num">{tr("forms.version")}</th>
+                                <th class="num">{tr("forms.fields")}</th>
+                                <th>{tr("forms.published")}</th>
+                                <th></th>
+                            </tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|f| view! {
+                                    <tr data-testid="form-version" data-form=f.id.clone() data-version=f.version>
+                                        <td>{f.title.get(lang.get()).to_string()} <div class="muted">{f.id.clone()}</div></td>
+                                        <td class="num">{f.version}</td>
+                                        <td class="num">{f.fields}</td>
+                                        <td>{crate::format::datetime_vn(f.created_at_ms)}</td>
+                                        <td>{f.current.then(|| view! { <span class="badge badge-synced">{tr("forms.current")}</span> })}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any(),
+                })}
+            </Transition>
+        </section>
+        <section class="admin-section">
+            <h2>{move || tr("forms.upload")}</h2>
+            <p class="hint">{move || tr("forms.upload_hint")}</p>
+            <label for="form-file">{move || tr("forms.file")}</label>
+            <input id="form-file" type="file" accept="application/json,.json" data-testid="form-file" on:change=on_file/>
+            <label for="form-json">{move || tr("forms.json")}</label>
+            <textarea id="form-json" rows="12" class="mono" data-testid="form-json"
+                prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            <button class="btn btn-primary" data-testid="form-publish"
+                disabled=move || publish.pending().get() || text.with(|t| t.trim().is_empty())
+                on:click=move |_| { publish.dispatch(text.get_untracked()); }>
+                {move || tr("forms.publish")}
+            </button>
+            {move || publish.value().get().map(|result| match result {
+                Ok(f) => view! {
+                    <p class="notice" role="status" data-testid="form-published">
+                        {tr("forms.published_ok").replace("{id}", &f.id).replace("{version}", &f.version.to_string())}
+                    </p>
+                }.into_any(),
+                Err(FnError(body)) => view! {
+                    <p class="error-banner" role="alert" data-testid="form-error">{error_text(lang.get(), &body)}</p>
+                }.into_any(),
+            })}
+        </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_definition_says_where_and_what() {
+        let e = parse_definition("{\"id\": \"x\", \"version\": 1,\n \"title\": 3}").unwrap_err();
+        assert_eq!(e.code, "form.invalid_definition");
+        assert!(e.message.contains("line 2"), "{}", e.message);
+        let default = include_str!("../../data/forms/khuyen-cong-v1.json");
+        let mut v: serde_json::Value = serde_json::from_str(default).unwrap();
+        v["sections"][1]["fields"][1]["key"] = serde_json::json!("main_products");
+        let e = parse_definition(&v.to_string()).unwrap_err();
+        assert!(
+            e.message.contains("\"main_products\" is used twice"),
+            "{}",
+            e.message
+        );
+        assert!(parse_definition(default).is_ok());
+    }
+}

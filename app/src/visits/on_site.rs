@@ -1,0 +1,273 @@
+//! A visit for a facility found on site, not in the register: the inspector names
+//! it, picks its district and industry group, and the survey starts at once. The
+//! facility is a record made on the phone (its own UUIDv7) that syncs with the
+//! visit's first save, before the visit that refers to it.
+
+#[cfg(feature = "hydrate")]
+use super::local::{self, LocalVisit};
+use crate::client::use_client;
+use crate::i18n::{use_locale, use_t};
+use crate::model::{AdminUnit, UnitLevel};
+use leptos::prelude::*;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The facility fields the form asks for, checked before the visit starts (the
+/// server applies the same limits).
+pub fn facility_fields(
+    name: &str,
+    district: &str,
+    industry: &str,
+    owner: &str,
+    address: &str,
+    phone: &str,
+) -> Result<BTreeMap<String, Value>, &'static str> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err("on_site.need_name");
+    }
+    if name.chars().count() > 200 || owner.chars().count() > 200 || address.chars().count() > 500 {
+        return Err("on_site.too_long");
+    }
+    if district.is_empty() {
+        return Err("on_site.need_district");
+    }
+    if industry.is_empty() {
+        return Err("on_site.need_industry");
+    }
+    let phone = phone.trim();
+    if !phone.is_empty() {
+        let digits = phone.chars().filter(char::is_ascii_digit).count();
+        if !(8..=15).contains(&digits)
+            || !phone
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +.-()".contains(c))
+        {
+            return Err("on_site.bad_phone");
+        }
+    }
+    let mut fields = BTreeMap::new();
+    fields.insert("name".to_string(), Value::from(name));
+    fields.insert("district_code".to_string(), Value::from(district));
+    fields.insert("industry_group".to_string(), Value::from(industry));
+    for (key, value) in [
+        ("owner_name", owner.trim()),
+        ("address", address.trim()),
+        ("phone", phone),
+    ] {
+        if !value.is_empty() {
+            fields.insert(key.to_string(), Value::from(value));
+        }
+    }
+    Ok(fields)
+}
+
+/// The districts an inspector may create a facility in: those of their units.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub fn districts_in_scope(units: &[AdminUnit], scope: &[String]) -> Vec<AdminUnit> {
+    let mut out: Vec<AdminUnit> = units
+        .iter()
+        .filter(|u| u.level == UnitLevel::District)
+        .filter(|u| {
+            scope.iter().any(|s| {
+                *s == u.code
+                    || u.parent.as_deref() == Some(s.as_str())
+                    || units
+                        .iter()
+                        .any(|c| c.code == *s && c.parent.as_deref() == Some(u.code.as_str()))
+            })
+        })
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+#[component]
+pub fn OnSiteVisit() -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let navigate = leptos_router::hooks::use_navigate();
+    let open = RwSignal::new(false);
+    let name = RwSignal::new(String::new());
+    let district = RwSignal::new(String::new());
+    let industry = RwSignal::new(String::new());
+    let owner = RwSignal::new(String::new());
+    let address = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<&'static str>);
+    let choices = LocalResource::new(move || {
+        // Units and the form may arrive with the first pull, after this renders.
+        let _ = state.data_version.get();
+        let user = state.user.get();
+        async move { load_choices(user).await }
+    });
+    let start = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let fields = match facility_fields(
+            &name.get_untracked(),
+            &district.get_untracked(),
+            &industry.get_untracked(),
+            &owner.get_untracked(),
+            &address.get_untracked(),
+            &phone.get_untracked(),
+        ) {
+            Ok(f) => f,
+            Err(key) => return error.set(Some(key)),
+        };
+        error.set(None);
+        let navigate = navigate.clone();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            match start_on_site(state, fields).await {
+                Some(id) => navigate(&format!("/visits/{id}"), Default::default()),
+                None => error.set(Some("on_site.failed")),
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (fields, navigate);
+    };
+    view! {
+        <section class="on-site" data-testid="on-site">
+            <Show when=move || open.get() fallback=move || view! {
+                <button class="btn btn-secondary" data-testid="on-site-open" on:click=move |_| open.set(true)>
+                    {move || tr("on_site.open")}
+                </button>
+            }>
+                <h2>{move || tr("on_site.title")}</h2>
+                <p class="hint">{move || tr("on_site.hint")}</p>
+                <form class="form" data-testid="on-site-form" on:submit=start.clone()>
+                    <label for="os-name">{move || tr("on_site.name")} <span class="required">" *"</span></label>
+                    <input id="os-name" data-testid="on-site-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                    <label for="os-district">{move || tr("on_site.district")} <span class="required">" *"</span></label>
+                    <select id="os-district" data-testid="on-site-district" on:change=move |ev| district.set(event_target_value(&ev))>
+                        <option value="">{move || tr("field.choose")}</option>
+                        {move || choices.get().map(|(districts, _)| districts.into_iter().map(|d| {
+                            let label = d.full_name();
+                            let selected = district.get_untracked() == d.code;
+                            view! { <option value=d.code selected=selected>{label}</option> }
+                        }).collect_view())}
+                    </select>
+                    <label for="os-industry">{move || tr("on_site.industry")} <span class="required">" *"</span></label>
+                    <select id="os-industry" data-testid="on-site-industry" on:change=move |ev| industry.set(event_target_value(&ev))>
+                        <option value="">{move || tr("field.choose")}</option>
+                        {move || choices.get().map(|(_, groups)| groups.into_iter().map(|c| {
+                            let label = c.label.get(lang.get()).to_string();
+                            let selected = industry.get_untracked() == c.value;
+                            view! { <option value=c.value selected=selected>{label}</option> }
+                        }).collect_view())}
+                    </select>
+                    <label for="os-owner">{move || tr("on_site.owner")}</label>
+                    <input id="os-owner" data-testid="on-site-owner" prop:value=move || owner.get() on:input=move |ev| owner.set(event_target_value(&ev))/>
+                    <label for="os-address">{move || tr("on_site.address")}</label>
+                    <input id="os-address" data-testid="on-site-address" prop:value=move || address.get() on:input=move |ev| address.set(event_target_value(&ev))/>
+                    <label for="os-phone">{move || tr("on_site.phone")}</label>
+                    <input id="os-phone" type="tel" inputmode="tel" data-testid="on-site-phone" prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev))/>
+                    <Show when=move || error.get().is_some()>
+                        <p class="field-error" role="alert" data-testid="on-site-error">{move || error.get().map(|k| tr(k)).unwrap_or_default()}</p>
+                    </Show>
+                    <div class="form-actions">
+                        <button type="button" class="btn" on:click=move |_| open.set(false)>{move || tr("on_site.cancel")}</button>
+                        <button type="submit" class="btn btn-primary" data-testid="on-site-start">{move || tr("on_site.start")}</button>
+                    </div>
+                </form>
+            </Show>
+        </section>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn load_choices(
+    user: Option<crate::model::UserInfo>,
+) -> (Vec<AdminUnit>, Vec<crate::forms::Choice>) {
+    let Some(user) = user else {
+        return (Vec::new(), Vec::new());
+    };
+    let Ok(db) = crate::offline::db().await else {
+        return (Vec::new(), Vec::new());
+    };
+    let units = db.units().await.unwrap_or_default();
+    let groups = db
+        .current_form(super::DEFAULT_FORM_ID)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|f| f.field("industry_group").map(|f| f.choices.clone()))
+        .unwrap_or_default();
+    (districts_in_scope(&units, &user.units), groups)
+}
+
+#[cfg(not(feature = "hydrate"))]
+async fn load_choices(
+    _user: Option<crate::model::UserInfo>,
+) -> (Vec<AdminUnit>, Vec<crate::forms::Choice>) {
+    (Vec::new(), Vec::new())
+}
+
+/// Creates the local draft of a visit for a new facility; returns the visit id.
+#[cfg(feature = "hydrate")]
+async fn start_on_site(
+    state: crate::client::ClientState,
+    facility: BTreeMap<String, Value>,
+) -> Option<String> {
+    let user = state.user.get_untracked()?;
+    let db = crate::offline::db().await.ok()?;
+    let form = db.current_form(super::DEFAULT_FORM_ID).await.ok()??;
+    let now = crate::client::browser::now_ms();
+    let id = local::new_uuid_v7(now).to_string();
+    let facility_id = local::new_uuid_v7(now).to_string();
+    let mut visit = LocalVisit::new(
+        id.clone(),
+        form.id,
+        form.version,
+        None,
+        Some(facility_id),
+        user.username,
+        now,
+    );
+    visit.new_facility = facility;
+    db.put_draft(&user.id, &visit).await.ok()?;
+    state.bump();
+    Some(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_facility_needs_a_name_a_district_and_an_industry_group() {
+        assert_eq!(
+            facility_fields(" ", "213", "other", "", "", ""),
+            Err("on_site.need_name")
+        );
+        assert_eq!(
+            facility_fields("Xưởng", "", "other", "", "", ""),
+            Err("on_site.need_district")
+        );
+        assert_eq!(
+            facility_fields("Xưởng", "213", "", "", "", ""),
+            Err("on_site.need_industry")
+        );
+        assert_eq!(
+            facility_fields("Xưởng", "213", "other", "", "", "12"),
+            Err("on_site.bad_phone")
+        );
+        let ok = facility_fields(
+            " Xưởng mộc ",
+            "213",
+            "handicrafts",
+            "",
+            "thôn Đông",
+            "0912 345 678",
+        )
+        .unwrap();
+        assert_eq!(ok["name"], "Xưởng mộc");
+        assert_eq!(ok["address"], "thôn Đông");
+        assert!(
+            !ok.contains_key("owner_name"),
+            "blank optional fields are left out"
+        );
+    }
+}

@@ -1,0 +1,202 @@
+// The field app end to end: a full visit filled offline (conditional fields, a date,
+// GPS, a repeat group), a reload in the middle that reopens the exact draft, finalize
+// with the missing answers listed, sync, a supervisor's send-back with a comment, the
+// fix made offline and resubmitted, and the approval. Then a visit for a facility
+// found on site.
+
+import { DESKTOP, PHONE, expect, test } from './support/fixtures';
+import { SUPERVISOR } from './support/demo';
+import { ensureServiceWorkerControls } from './support/serviceWorker';
+import { HomePage } from './pages/HomePage';
+import { LoginPage } from './pages/LoginPage';
+import { ReviewPage } from './pages/ReviewPage';
+import { VisitPage } from './pages/VisitPage';
+
+const GPS = { latitude: 21.273112, longitude: 106.194611, accuracy: 12 };
+
+test.use({ ...PHONE, geolocation: GPS, permissions: ['geolocation'] });
+
+/** Autosave runs within a second of the last change; give it that second. */
+async function letAutosaveRun(visit: VisitPage): Promise<void> {
+  await visit.page.waitForTimeout(1_500);
+}
+
+test('a visit filled offline with rows and conditions survives a reload, is sent back, fixed offline and approved', async ({
+  page,
+  context,
+  newContext,
+}) => {
+  const login = new LoginPage(page);
+  const home = new HomePage(page);
+  const visit = new VisitPage(page);
+
+  await page.goto('/');
+  await login.expectShown();
+  await login.loginAs('ksv1');
+  await home.expectShown();
+  await ensureServiceWorkerControls(page, () => home.waitHydrated());
+  await context.setOffline(true);
+
+  const visitId = await home.startVisit(home.proposalItems.first());
+  await expect(visit.form).toBeVisible();
+
+  await test.step('conditional fields follow the earlier answers', async () => {
+    await expect(visit.fieldBox('name_actual')).toBeHidden();
+    await visit.select('name_confirmed', 'no');
+    await expect(visit.fieldBox('name_actual')).toBeVisible();
+    await visit.fillField('name_actual', 'Công ty TNHH Cơ khí Hòa Phát Bắc Giang');
+    await visit.select('owner_confirmed', 'yes');
+    await visit.select('address_confirmed', 'yes');
+    await expect(visit.fieldBox('owner_actual')).toBeHidden();
+  });
+
+  await test.step('a date is typed day first; a wrong one is refused on the spot', async () => {
+    await visit.fillField('visit_date', '31/02/2020');
+    await expect(visit.fieldBox('visit_date').getByRole('alert')).toContainText('ngày/tháng/năm');
+    await visit.fillField('visit_date', '15/06/2020');
+    await expect(visit.fieldBox('visit_date').getByRole('alert')).toHaveCount(0);
+  });
+
+  await test.step('GPS fills the location with its accuracy; the phone pattern is checked', async () => {
+    await visit.click(page.getByTestId('field-location-gps'));
+    await expect(page.getByTestId('field-location-accuracy')).toContainText('±12 m');
+    await expect(page.getByTestId('field-location-lat')).toHaveValue('21.273112');
+    await visit.fillField('phone', 'gọi chủ cơ sở');
+    await expect(visit.fieldBox('phone').getByRole('alert')).toContainText('định dạng');
+    await visit.fillField('phone', '0204 3854 123');
+    await expect(visit.fieldBox('phone').getByRole('alert')).toHaveCount(0);
+  });
+
+  await test.step('production, workforce and two machines in the repeat group', async () => {
+    await visit.fillField('main_products', 'Máy tuốt lúa, máy cày mini');
+    await visit.select('industry_group', 'mechanical');
+    await visit.fillField('workforce', '25');
+    await visit.addRow('equipment');
+    await visit.fill(visit.rowField('equipment', 0, 'name'), 'Máy tiện CNC');
+    await visit.fill(visit.rowField('equipment', 0, 'year_made'), '2018');
+    await visit.addRow('equipment');
+    await visit.fill(visit.rowField('equipment', 1, 'name'), 'Máy hàn bán tự động');
+    await letAutosaveRun(visit);
+  });
+
+  await test.step('a reload in the middle of the form reopens the exact draft, at the field in view', async () => {
+    await visit.reload();
+    await expect(visit.form).toBeVisible();
+    await expect(visit.field('name_actual')).toHaveValue('Công ty TNHH Cơ khí Hòa Phát Bắc Giang');
+    await expect(visit.field('visit_date')).toHaveValue('15/06/2020');
+    await expect(visit.field('workforce')).toHaveValue('25');
+    await expect(visit.repeatRows('equipment')).toHaveCount(2);
+    await expect(visit.rowField('equipment', 0, 'name')).toHaveValue('Máy tiện CNC');
+    await expect(visit.rowField('equipment', 1, 'name')).toHaveValue('Máy hàn bán tự động');
+    await expect.poll(() => visit.focusedField()).toMatch(/\/name$/);
+    await visit.expectSyncState('draft');
+  });
+
+  await test.step('finalize lists every missing required answer and sends nothing', async () => {
+    await visit.click(visit.finalizeButton);
+    await expect(visit.incomplete).toBeVisible();
+    await expect(visit.incomplete).toContainText('Lý do');
+    await visit.expectSyncState('draft');
+  });
+
+  await test.step('the rest filled, finalize queues the visit offline and locks it', async () => {
+    await visit.select('support_kind', 'machinery');
+    await visit.fillField('requested_amount', '150.000.000');
+    await expect(page.getByTestId('field-requested_amount-formatted')).toHaveText(/150\.000\.000\s₫/);
+    await visit.fillField('reason', 'Thay máy tiện cũ để tăng năng suất');
+    await visit.select('spillover_effect', 'high');
+    await visit.select('feasibility', 'medium');
+    await visit.select('scale', 'small');
+    await visit.select('team_suggestion', 'provincial');
+    await visit.fillField('suggested_amount', '120000000');
+    await visit.fillField('team_members', 'Nguyễn Văn An, Trần Thị Bình');
+    await visit.click(visit.finalizeButton);
+    await expect(page.getByTestId('visit-submit-queued')).toBeVisible();
+    await visit.expectSyncState('queued');
+    await expect(visit.field('workforce')).toBeDisabled();
+  });
+
+  await test.step('online, it syncs and is submitted', async () => {
+    await context.setOffline(false);
+    await visit.expectSyncState('synced', 15_000);
+    await visit.expectReviewState('submitted', 15_000);
+  });
+
+  const office = await newContext({ ...DESKTOP, label: 'desktop' });
+  const officePage = await office.newPage();
+  const review = new ReviewPage(officePage);
+  await test.step('the supervisor sees the rows and sends it back with a comment on a field', async () => {
+    const supervisorLogin = new LoginPage(officePage);
+    await supervisorLogin.goto();
+    await supervisorLogin.loginAs(SUPERVISOR);
+    await review.ensureShown();
+    await review.openVisit(visitId);
+    await expect(review.detail.getByTestId('review-row')).toHaveCount(2);
+    await expect(review.answer('visit_date')).toHaveText('15/06/2020');
+    await review.sendBack('Số lao động chưa khớp bảng lương, kiểm tra lại.', 'workforce');
+  });
+
+  await test.step('the phone shows the send-back with its comment and unlocks the form', async () => {
+    await visit.click(home.syncButton);
+    await visit.expectReviewState('needs_changes', 15_000);
+    await expect(visit.sendBack).toContainText('Số lao động chưa khớp bảng lương');
+    await expect(visit.sendBack).toContainText('Số lao động');
+    await expect(visit.field('workforce')).toBeEnabled();
+  });
+
+  await test.step('fixed offline and resubmitted, it goes back for review', async () => {
+    await context.setOffline(true);
+    await visit.fillField('workforce', '31');
+    await visit.click(visit.finalizeButton);
+    await visit.expectSyncState('queued');
+    await context.setOffline(false);
+    await visit.expectSyncState('synced', 15_000);
+    await visit.expectReviewState('submitted', 15_000);
+  });
+
+  await test.step('the supervisor sees the new answer and approves', async () => {
+    await review.reload();
+    await expect(review.answer('workforce')).toHaveText('31');
+    await expect(review.detail.getByTestId('review-history')).toContainText('Số lao động chưa khớp');
+    await review.approve();
+  });
+});
+
+test('a visit for a facility found on site carries the new facility to the server', async ({ page, newContext }) => {
+  const login = new LoginPage(page);
+  const home = new HomePage(page);
+  const visit = new VisitPage(page);
+  await page.goto('/');
+  await login.expectShown();
+  await login.loginAs('ksv1');
+  await home.expectShown();
+
+  await home.click(page.getByTestId('on-site-open'));
+  await home.click(page.getByTestId('on-site-start'));
+  await expect(page.getByTestId('on-site-error')).toContainText('tên cơ sở');
+  await home.fill(page.getByTestId('on-site-name'), 'Xưởng mộc Hòa Bình');
+  await page.getByTestId('on-site-district').selectOption('213');
+  await page.getByTestId('on-site-industry').selectOption('handicrafts');
+  await home.fill(page.getByTestId('on-site-phone'), '0912 345 678');
+  await home.click(page.getByTestId('on-site-start'));
+  await expect(page).toHaveURL(/\/visits\//);
+  const visitId = new URL(page.url()).pathname.split('/').pop() ?? '';
+  await visit.waitHydrated();
+  await visit.fillField('main_products', 'Bàn ghế gỗ mỹ nghệ');
+  await visit.save();
+  await visit.expectSyncState('synced', 15_000);
+
+  await home.goto();
+  await home.fill(page.getByTestId('visit-search'), 'hoa binh');
+  await expect(home.visitItems).toHaveCount(1);
+  await expect(home.visitItem(visitId)).toContainText('Xưởng mộc Hòa Bình');
+
+  const office = await newContext({ ...DESKTOP, label: 'desktop' });
+  const officePage = await office.newPage();
+  const review = new ReviewPage(officePage);
+  const supervisorLogin = new LoginPage(officePage);
+  await supervisorLogin.goto();
+  await supervisorLogin.loginAs(SUPERVISOR);
+  await review.ensureShown();
+  await expect(review.visitItem(visitId)).toContainText('Xưởng mộc Hòa Bình');
+});
