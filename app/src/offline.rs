@@ -23,7 +23,10 @@ use std::rc::Rc;
 use wasm_bindgen::{JsCast, JsValue};
 
 pub const DB_NAME: &str = "khaosat";
-pub const SCHEMA_VERSION: u32 = 1;
+/// 1: the first release. 2: adds `photos` (photo blobs with their metadata).
+/// Every store listed in `ALL_STORES` survives an upgrade; rexie deletes the
+/// stores a new version no longer lists, so a store is never dropped from it.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const META: &str = "meta";
 const UNITS: &str = "units";
@@ -32,7 +35,10 @@ const FACILITIES: &str = "facilities";
 const PROPOSALS: &str = "proposals";
 const VISITS: &str = "visits";
 const OUTBOX: &str = "outbox";
-const ALL_STORES: &[&str] = &[META, UNITS, FORMS, FACILITIES, PROPOSALS, VISITS, OUTBOX];
+const PHOTOS: &str = "photos";
+const ALL_STORES: &[&str] = &[
+    META, UNITS, FORMS, FACILITIES, PROPOSALS, VISITS, OUTBOX, PHOTOS,
+];
 
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum OfflineError {
@@ -155,11 +161,29 @@ extern "C" {
     ) -> std::result::Result<web_sys::IdbTransaction, JsValue>;
 }
 
-pub struct OfflineDb {
+/// One open connection pair to the database.
+struct Conn {
     rexie: Rexie,
     /// A second connection to the same database, for the one transaction rexie
     /// cannot open: an explicit save with `durability: "strict"`.
     raw: web_sys::IdbDatabase,
+}
+
+/// The database. iOS Safari can close the connection while the app is in the
+/// background; the next transaction then fails with InvalidStateError. Every
+/// transaction goes through `tx`/`strict_tx`, which reopen the connection and
+/// retry once before reporting the error.
+pub struct OfflineDb {
+    name: String,
+    conn: std::cell::RefCell<Option<std::rc::Rc<Conn>>>,
+}
+
+/// Whether an error means the connection is gone (closed by the browser or by us).
+fn connection_lost(text: &str) -> bool {
+    text.contains("InvalidStateError")
+        || text.contains("closing")
+        || text.contains("closed")
+        || text.contains("Connection to Indexed Database server lost")
 }
 
 async fn await_request(req: &web_sys::IdbRequest) -> Result<JsValue> {
@@ -179,6 +203,30 @@ async fn await_request(req: &web_sys::IdbRequest) -> Result<JsValue> {
     req.result().map_err(js_err)
 }
 
+async fn connect(name: &str) -> Result<Conn> {
+    let mut builder = Rexie::builder(name).version(SCHEMA_VERSION);
+    for store in ALL_STORES {
+        builder = builder.add_object_store(ObjectStore::new(store));
+    }
+    let rexie = builder.build().await?;
+    let factory = web_sys::window()
+        .ok_or_else(|| OfflineError::Idb("no window".into()))?
+        .indexed_db()
+        .map_err(js_err)?
+        .ok_or_else(|| OfflineError::Idb("IndexedDB is not available".into()))?;
+    let request = factory
+        .open_with_u32(name, SCHEMA_VERSION)
+        .map_err(js_err)?;
+    let raw: web_sys::IdbDatabase = await_request(&request).await?.unchecked_into();
+    // A newer app version in another tab must be able to upgrade the schema: let
+    // go of this connection when it asks (rexie does the same for its own).
+    let closing = raw.clone();
+    let on_change = wasm_bindgen::closure::Closure::<dyn FnMut()>::new(move || closing.close());
+    raw.set_onversionchange(Some(on_change.as_ref().unchecked_ref()));
+    on_change.forget();
+    Ok(Conn { rexie, raw })
+}
+
 impl OfflineDb {
     pub async fn open() -> Result<OfflineDb> {
         Self::open_named(DB_NAME).await
@@ -186,49 +234,96 @@ impl OfflineDb {
 
     /// Opens (creating or upgrading) a database; tests use their own names.
     pub async fn open_named(name: &str) -> Result<OfflineDb> {
-        let mut builder = Rexie::builder(name).version(SCHEMA_VERSION);
-        for store in ALL_STORES {
-            builder = builder.add_object_store(ObjectStore::new(store));
-        }
-        let rexie = builder.build().await?;
-        let factory = web_sys::window()
-            .ok_or_else(|| OfflineError::Idb("no window".into()))?
-            .indexed_db()
-            .map_err(js_err)?
-            .ok_or_else(|| OfflineError::Idb("IndexedDB is not available".into()))?;
-        let request = factory
-            .open_with_u32(name, SCHEMA_VERSION)
-            .map_err(js_err)?;
-        let raw: web_sys::IdbDatabase = await_request(&request).await?.unchecked_into();
-        Ok(OfflineDb { rexie, raw })
+        let conn = connect(name).await?;
+        Ok(OfflineDb {
+            name: name.to_string(),
+            conn: std::cell::RefCell::new(Some(std::rc::Rc::new(conn))),
+        })
     }
 
     pub fn close(self) {
-        self.raw.close();
-        self.rexie.close();
+        self.drop_connection();
+    }
+
+    /// Closes the connection the way a backgrounded iOS Safari does; the next call
+    /// reopens it. Public for the wasm test of that recovery.
+    pub fn drop_connection(&self) {
+        if let Some(conn) = self.conn.borrow_mut().take() {
+            conn.raw.close();
+            if let Ok(conn) = std::rc::Rc::try_unwrap(conn) {
+                conn.rexie.close();
+            }
+        }
+    }
+
+    /// Closes only the second (strict-save) connection, leaving the handle in
+    /// place: the next strict save meets a real InvalidStateError. For tests.
+    pub fn close_raw_connection(&self) {
+        if let Some(conn) = self.conn.borrow().as_ref() {
+            conn.raw.close();
+        }
+    }
+
+    async fn reopen(&self) -> Result<std::rc::Rc<Conn>> {
+        self.drop_connection();
+        let conn = std::rc::Rc::new(connect(&self.name).await?);
+        *self.conn.borrow_mut() = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn current(&self) -> Result<std::rc::Rc<Conn>> {
+        let existing = self.conn.borrow().clone();
+        match existing {
+            Some(conn) => Ok(conn),
+            None => self.reopen().await,
+        }
+    }
+
+    /// A rexie transaction, reopening a lost connection once.
+    async fn tx(&self, stores: &[&str], mode: TransactionMode) -> Result<rexie::Transaction> {
+        let conn = self.current().await?;
+        match conn.rexie.transaction(stores, mode) {
+            Ok(tx) => Ok(tx),
+            Err(e) if connection_lost(&e.to_string()) => {
+                Ok(self.reopen().await?.rexie.transaction(stores, mode)?)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A read-write transaction with `durability: "strict"`, reopening a lost
+    /// connection once.
+    async fn strict_tx(&self, stores: &js_sys::Array) -> Result<web_sys::IdbTransaction> {
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &key("durability"), &key("strict")).map_err(js_err)?;
+        let open = |conn: &Conn| {
+            conn.raw
+                .unchecked_ref::<StrictCapableDb>()
+                .transaction_with_options(stores, "readwrite", &options)
+                .map_err(js_err)
+        };
+        let conn = self.current().await?;
+        match open(&conn) {
+            Err(OfflineError::Idb(text)) if connection_lost(&text) => open(&*self.reopen().await?),
+            other => other,
+        }
     }
 
     async fn get<T: DeserializeOwned>(&self, store: &str, k: &str) -> Result<Option<T>> {
-        let tx = self
-            .rexie
-            .transaction(&[store], TransactionMode::ReadOnly)?;
+        let tx = self.tx(&[store], TransactionMode::ReadOnly).await?;
         let value = tx.store(store)?.get(key(k)).await?;
         value.map(decode).transpose()
     }
 
     async fn all<T: DeserializeOwned>(&self, store: &str, prefix: Option<&str>) -> Result<Vec<T>> {
-        let tx = self
-            .rexie
-            .transaction(&[store], TransactionMode::ReadOnly)?;
+        let tx = self.tx(&[store], TransactionMode::ReadOnly).await?;
         let range = prefix.map(prefix_range).transpose()?;
         let values = tx.store(store)?.get_all(range, None).await?;
         values.into_iter().map(decode).collect()
     }
 
     async fn put<T: Serialize>(&self, store: &str, k: &str, value: &T) -> Result<()> {
-        let tx = self
-            .rexie
-            .transaction(&[store], TransactionMode::ReadWrite)?;
+        let tx = self.tx(&[store], TransactionMode::ReadWrite).await?;
         tx.store(store)?.put(&encode(value)?, Some(&key(k))).await?;
         tx.done().await?;
         Ok(())
@@ -244,9 +339,7 @@ impl OfflineDb {
 
     /// Forgets who is logged in; queued data and the user's device stay.
     pub async fn clear_session(&self) -> Result<()> {
-        let tx = self
-            .rexie
-            .transaction(&[META], TransactionMode::ReadWrite)?;
+        let tx = self.tx(&[META], TransactionMode::ReadWrite).await?;
         tx.store(META)?.delete(key(&Meta::Session.key())).await?;
         tx.done().await?;
         Ok(())
@@ -282,9 +375,7 @@ impl OfflineDb {
     /// Takes in the server's clock (every response carries it), so the phone's
     /// next stamps order after everything it has seen, even with a slow clock.
     pub async fn merge_clock(&self, remote: Hlc, now_ms: i64) -> Result<Hlc> {
-        let tx = self
-            .rexie
-            .transaction(&[META], TransactionMode::ReadWrite)?;
+        let tx = self.tx(&[META], TransactionMode::ReadWrite).await?;
         let store = tx.store(META)?;
         let mut clock: Hlc = store
             .get(key(&Meta::Hlc.key()))
@@ -348,13 +439,7 @@ impl OfflineDb {
         hlc: Hlc,
     ) -> Result<()> {
         let stores = js_sys::Array::of3(&key(VISITS), &key(OUTBOX), &key(META));
-        let options = js_sys::Object::new();
-        js_sys::Reflect::set(&options, &key("durability"), &key("strict")).map_err(js_err)?;
-        let tx = self
-            .raw
-            .unchecked_ref::<StrictCapableDb>()
-            .transaction_with_options(&stores, "readwrite", &options)
-            .map_err(js_err)?;
+        let tx = self.strict_tx(&stores).await?;
         let done = js_sys::Promise::new(&mut |resolve, reject| {
             tx.set_oncomplete(Some(&resolve));
             tx.set_onerror(Some(&reject));
@@ -393,9 +478,7 @@ impl OfflineDb {
 
     /// The device's queued mutations in seq order, at most `limit`.
     pub async fn outbox(&self, device_id: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
-        let tx = self
-            .rexie
-            .transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
         let values = tx
             .store(OUTBOX)?
             .get_all(Some(prefix_range(&format!("{device_id}:"))?), Some(limit))
@@ -404,9 +487,7 @@ impl OfflineDb {
     }
 
     pub async fn outbox_len(&self, device_id: &str) -> Result<u32> {
-        let tx = self
-            .rexie
-            .transaction(&[OUTBOX], TransactionMode::ReadOnly)?;
+        let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
         Ok(tx
             .store(OUTBOX)?
             .count(Some(prefix_range(&format!("{device_id}:"))?))
@@ -423,8 +504,8 @@ impl OfflineDb {
         results: &[MutationResult],
     ) -> Result<()> {
         let tx = self
-            .rexie
-            .transaction(&[OUTBOX, VISITS], TransactionMode::ReadWrite)?;
+            .tx(&[OUTBOX, VISITS], TransactionMode::ReadWrite)
+            .await?;
         let outbox = tx.store(OUTBOX)?;
         let visits = tx.store(VISITS)?;
         let (done, per_visit) = settle_push(sent, results);
@@ -458,10 +539,12 @@ impl OfflineDb {
     /// stay; forms stay too (versions never change, and local visits need them).
     pub async fn reset_for_resync(&self, session: &Session) -> Result<()> {
         let user_id = &session.user.id;
-        let tx = self.rexie.transaction(
-            &[META, UNITS, FACILITIES, PROPOSALS, VISITS, OUTBOX],
-            TransactionMode::ReadWrite,
-        )?;
+        let tx = self
+            .tx(
+                &[META, UNITS, FACILITIES, PROPOSALS, VISITS, OUTBOX],
+                TransactionMode::ReadWrite,
+            )
+            .await?;
         let pending = queued_visits(&tx.store(OUTBOX)?, &session.device_id).await?;
         tx.store(UNITS)?.clear().await?;
         let mine = prefix_range(&format!("{user_id}:"))?;
@@ -498,9 +581,7 @@ impl OfflineDb {
         now_ms: i64,
     ) -> Result<()> {
         let user_id = &session.user.id;
-        let tx = self
-            .rexie
-            .transaction(ALL_STORES, TransactionMode::ReadWrite)?;
+        let tx = self.tx(ALL_STORES, TransactionMode::ReadWrite).await?;
         let pending = queued_visits(&tx.store(OUTBOX)?, &session.device_id).await?;
         let (units, forms, facilities, proposals, visits) = (
             tx.store(UNITS)?,

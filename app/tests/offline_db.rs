@@ -212,3 +212,141 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
         "seq counter intact"
     );
 }
+
+/// iOS Safari may close the IndexedDB connection while the app is backgrounded:
+/// the next call reopens it and succeeds, for reads and for the strict save.
+#[wasm_bindgen_test]
+async fn a_lost_connection_is_reopened_and_the_call_retried() {
+    let db = OfflineDb::open_named(&fresh_name("lost")).await.unwrap();
+    let mut v = visit("01900000-0000-7000-8000-000000000010");
+    v.answers.insert("workforce".into(), json!(7));
+    db.put_draft("u1", &v).await.unwrap();
+
+    db.drop_connection();
+    assert_eq!(db.visit("u1", &v.id).await.unwrap(), Some(v.clone()));
+
+    // The strict-save connection closed under a live handle: a real InvalidStateError.
+    db.close_raw_connection();
+    let mut clock = Hlc::default();
+    let (saved, entries) = save(&v, "dev-1", 1, &mut clock, 2_000);
+    db.save_visit("u1", &saved, &entries, "dev-1", clock)
+        .await
+        .expect("the save reopens the connection and succeeds");
+    assert_eq!(db.outbox_len("dev-1").await.unwrap(), entries.len() as u32);
+}
+
+/// The previous release's database (schema 1) with a queued mutation and a draft
+/// opens under the current schema with both intact.
+#[wasm_bindgen_test]
+async fn a_schema_upgrade_keeps_queued_data() {
+    use app::visits::local::OutboxEntry;
+    let name = fresh_name("upgrade");
+    let v = {
+        let mut v = visit("01900000-0000-7000-8000-000000000011");
+        v.answers.insert("workforce".into(), json!(9));
+        v
+    };
+    let mut clock = Hlc::default();
+    let (saved, entries) = save(&v, "dev-1", 1, &mut clock, 2_000);
+    {
+        let mut builder = rexie::Rexie::builder(&name).version(1);
+        for store in [
+            "meta",
+            "units",
+            "forms",
+            "facilities",
+            "proposals",
+            "visits",
+            "outbox",
+        ] {
+            builder = builder.add_object_store(rexie::ObjectStore::new(store));
+        }
+        let v1 = builder.build().await.unwrap();
+        let tx = v1
+            .transaction(
+                &["visits", "outbox", "meta"],
+                rexie::TransactionMode::ReadWrite,
+            )
+            .unwrap();
+        let json = |value: &dyn Fn() -> String| wasm_bindgen::JsValue::from_str(&value());
+        tx.store("visits")
+            .unwrap()
+            .put(
+                &json(&|| serde_json::to_string(&saved).unwrap()),
+                Some(&format!("u1:{}", saved.id).into()),
+            )
+            .await
+            .unwrap();
+        for entry in &entries {
+            tx.store("outbox")
+                .unwrap()
+                .put(
+                    &json(&|| serde_json::to_string(entry).unwrap()),
+                    Some(&entry.key().into()),
+                )
+                .await
+                .unwrap();
+        }
+        tx.store("meta")
+            .unwrap()
+            .put(&json(&|| "1".to_string()), Some(&"seq:dev-1".into()))
+            .await
+            .unwrap();
+        tx.done().await.unwrap();
+        v1.close();
+    }
+    let db = OfflineDb::open_named(&name).await.unwrap();
+    let queued: Vec<OutboxEntry> = db.outbox("dev-1", 100).await.unwrap();
+    assert_eq!(queued, entries);
+    assert_eq!(db.last_seq("dev-1").await.unwrap(), 1);
+    assert_eq!(db.visit("u1", &v.id).await.unwrap(), Some(saved));
+}
+
+/// A draft with repeat rows, saved with finalize: rows become child mutations
+/// after the visit's, the submit command comes last, and the stored draft reads
+/// back locked (submit queued) with its rows.
+#[wasm_bindgen_test]
+async fn a_finalized_draft_with_rows_is_stored_with_its_mutations_in_order() {
+    use app::sync::{Entity, MutationKind};
+    use app::visits::local::{save_with, LocalRow};
+    let db = OfflineDb::open_named(&fresh_name("rows")).await.unwrap();
+    let mut v = visit("01900000-0000-7000-8000-000000000012");
+    v.answers.insert("workforce".into(), json!(25));
+    let mut row = LocalRow::new(
+        "01900000-0000-7000-8000-0000000000b1".into(),
+        "equipment".into(),
+        1_500,
+    );
+    row.answers.insert("name".into(), json!("Máy tiện CNC"));
+    v.rows.push(row);
+    v.focus = Some("01900000-0000-7000-8000-0000000000b1/name".into());
+    db.put_draft("u1", &v).await.unwrap();
+    assert_eq!(
+        db.visit("u1", &v.id).await.unwrap(),
+        Some(v.clone()),
+        "the draft with its rows and focus"
+    );
+
+    let mut clock = Hlc::default();
+    let (saved, entries) = save_with(&v, "dev-1", 1, &mut clock, 2_000, true);
+    db.save_visit("u1", &saved, &entries, "dev-1", clock)
+        .await
+        .unwrap();
+    let queued = db.outbox("dev-1", 100).await.unwrap();
+    let shape: Vec<_> = queued
+        .iter()
+        .map(|e| (e.mutation.seq, e.mutation.entity, e.mutation.kind))
+        .collect();
+    assert_eq!(
+        shape,
+        vec![
+            (1, Entity::Visit, MutationKind::Upsert),
+            (2, Entity::VisitRow, MutationKind::Upsert),
+            (3, Entity::Visit, MutationKind::Submit),
+        ]
+    );
+    let stored = db.visit("u1", &v.id).await.unwrap().unwrap();
+    assert!(stored.submit_queued && !stored.editable());
+    assert_eq!(stored.rows.len(), 1);
+    assert!(!stored.has_unsaved_changes());
+}
