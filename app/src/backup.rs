@@ -1,6 +1,7 @@
 //! The phone's backup file ("Sao lưu"): every change still in this device's
-//! outbox, written as an `ExportFile` that a supervisor replays with
-//! `POST /api/sync/import` under the original device and seqs. For a phone whose
+//! outbox, written as a ZIP archive (`sync::archive`) that the owner on any phone,
+//! or a supervisor, sends to `POST /api/sync/import`, which replays it under the
+//! original device and seqs. For a phone whose
 //! sync is refused (device revoked by an administrator) and before a phone is
 //! handed to someone else.
 //!
@@ -34,7 +35,7 @@ pub fn export_file(
     }
 }
 
-/// `khaosat-backup-<username>-<yyyy-mm-dd-hhmm>.json`, in Vietnam time (what the
+/// `khaosat-backup-<username>-<yyyy-mm-dd-hhmm>.zip`, in Vietnam time (what the
 /// inspector's watch says). Usernames are already safe in a file name; anything
 /// else is replaced all the same, since the name reaches the phone's file system.
 pub fn file_name(username: &str, now_ms: i64) -> String {
@@ -51,7 +52,7 @@ pub fn file_name(username: &str, now_ms: i64) -> String {
     if safe.is_empty() {
         safe.push_str("unknown");
     }
-    format!("khaosat-backup-{safe}-{}.json", stamp_vn(now_ms))
+    format!("khaosat-backup-{safe}-{}.zip", stamp_vn(now_ms))
 }
 
 /// "yyyy-mm-dd-hhmm" in Vietnam time, rearranged from the shared display format
@@ -166,24 +167,91 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
     };
     let device_id = uuid::Uuid::parse_str(&device)
         .map_err(|_| storage(OfflineError::Decode("device id is not a UUID".into())))?;
-    // Everything queued: getAll's count is an unsigned long, so u32::MAX means all.
-    let entries = db.outbox(&device, u32::MAX).await.map_err(storage)?;
     let now = crate::client::browser::now_ms();
-    let file = export_file(device_id, &username, &entries, now);
     let failed = |detail: String| ErrorBody::new("backup.download_failed", detail);
-    let json = serde_json::to_string_pretty(&file).map_err(|e| failed(e.to_string()))?;
-    download(&file_name(&username, now), &json).map_err(|e| failed(format!("{e:?}")))?;
-    Ok(file.mutations.len())
+    let (parts, count) = archive_pieces(&db, &device, device_id, &username, now)
+        .await
+        .map_err(storage)?;
+    download(&file_name(&username, now), &parts).map_err(|e| failed(format!("{e:?}")))?;
+    Ok(count)
 }
 
-/// Saves `json` as a file: a Blob URL clicked through a temporary `<a download>`.
+/// The backup archive as byte pieces for a Blob: the outbox is read and encoded
+/// a page at a time, so neither the mutations nor the archive are ever one
+/// buffer in the app's memory (the browser assembles the Blob).
 #[cfg(feature = "hydrate")]
-fn download(name: &str, json: &str) -> Result<(), wasm_bindgen::JsValue> {
+pub async fn archive_pieces(
+    db: &crate::offline::OfflineDb,
+    device: &str,
+    device_id: uuid::Uuid,
+    username: &str,
+    now: i64,
+) -> Result<(js_sys::Array, usize), crate::offline::OfflineError> {
+    use crate::sync::archive::{self, EntryBuilder, Manifest, ZipPieces};
+    const PAGE: u32 = 500;
+    let piece = |bytes: &[u8]| js_sys::Uint8Array::from(bytes);
+    let data = js_sys::Array::new();
+    let mut builder = EntryBuilder::default();
+    let (mut count, mut first, mut last) = (0usize, None, None::<i64>);
+    loop {
+        let page = db.outbox_after(device, last.unwrap_or(0), PAGE).await?;
+        let Some(end) = page.last().map(|e| e.mutation.seq) else {
+            break;
+        };
+        first = first.or(page.first().map(|e| e.mutation.seq));
+        let mutations: Vec<_> = page.iter().map(|e| e.mutation.clone()).collect();
+        let lines = archive::ndjson_lines(&mutations);
+        builder.update(&lines);
+        data.push(&piece(&lines));
+        count += page.len();
+        last = Some(end);
+        if page.len() < PAGE as usize {
+            break;
+        }
+    }
+    let (crc, size) = builder.finish();
+    let mut zip = ZipPieces::default();
+    let bad = |e: archive::ArchiveError| crate::offline::OfflineError::Idb(e.to_string());
+    let parts = js_sys::Array::new();
+    parts.push(&piece(
+        &zip.header(archive::MUTATIONS, crc, size).map_err(bad)?,
+    ));
+    for p in data.iter() {
+        parts.push(&p);
+    }
+    let manifest = Manifest {
+        format: archive::ARCHIVE_FORMAT.into(),
+        version: archive::ARCHIVE_VERSION,
+        schema_version: MUTATION_SCHEMA_VERSION,
+        device_id,
+        username: Some(username.to_string()),
+        exported_at_ms: Some(now),
+        mutations: count as u64,
+        first_seq: first,
+        last_seq: last,
+        photos: Vec::new(),
+    };
+    let manifest = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
+    parts.push(&piece(
+        &zip.header(
+            archive::MANIFEST,
+            crc32fast::hash(&manifest),
+            manifest.len() as u64,
+        )
+        .map_err(bad)?,
+    ));
+    parts.push(&piece(&manifest));
+    parts.push(&piece(&zip.finish()));
+    Ok((parts, count))
+}
+
+/// Saves the pieces as one file: a Blob URL clicked through a temporary `<a download>`.
+#[cfg(feature = "hydrate")]
+fn download(name: &str, parts: &js_sys::Array) -> Result<(), wasm_bindgen::JsValue> {
     use wasm_bindgen::{JsCast, JsValue};
-    let parts = js_sys::Array::of1(&JsValue::from_str(json));
     let options = web_sys::BlobPropertyBag::new();
-    options.set_type("application/json");
-    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    options.set_type("application/zip");
+    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(parts, &options)?;
     let url = web_sys::Url::create_object_url_with_blob(&blob)?;
     let document = web_sys::window()
         .and_then(|w| w.document())
@@ -211,6 +279,106 @@ fn download(name: &str, json: &str) -> Result<(), wasm_bindgen::JsValue> {
         std::time::Duration::from_secs(60),
     );
     Ok(())
+}
+
+/// What an import did: how many changes were new, already there, refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportCounts {
+    pub applied: usize,
+    pub duplicate: usize,
+    pub refused: usize,
+}
+
+impl ImportCounts {
+    pub fn of(results: &[crate::sync::MutationResult]) -> Self {
+        use crate::sync::MutationResult::*;
+        let mut c = Self::default();
+        for r in results {
+            match r {
+                Applied { .. } => c.applied += 1,
+                Duplicate { .. } => c.duplicate += 1,
+                Refused { .. } => c.refused += 1,
+            }
+        }
+        c
+    }
+}
+
+/// Sends a backup file (from this or another phone) to the server, which
+/// replays it under its original device and seqs: a phone that never synced
+/// gets its work in this way, and nothing is applied twice.
+#[component]
+pub fn ImportBackup() -> impl IntoView {
+    let tr = use_t();
+    let Locale(lang) = use_locale();
+    let busy = RwSignal::new(false);
+    let outcome = RwSignal::new(None::<Result<ImportCounts, ErrorBody>>);
+    let state = crate::client::use_client();
+    let on_file = move |ev: leptos::ev::Event| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let input: Option<web_sys::HtmlInputElement> =
+                ev.target().and_then(|t| t.dyn_into().ok());
+            let Some(input) = input else { return };
+            let Some(file) = input.files().and_then(|f| f.get(0)) else {
+                return;
+            };
+            input.set_value("");
+            busy.set(true);
+            outcome.set(None);
+            leptos::task::spawn_local(async move {
+                outcome.set(Some(upload(file).await));
+                busy.set(false);
+                state.bump();
+                crate::client::request_sync(state);
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, state);
+    };
+    view! {
+        <div class="backup-import" data-testid="backup-import">
+            <label for="backup-file" class="btn btn-small btn-secondary">
+                {move || if busy.get() { tr("backup.importing") } else { tr("backup.import") }}
+            </label>
+            <input id="backup-file" type="file" accept=".zip,.json,application/zip,application/json"
+                class="visually-hidden" data-testid="backup-import-file" on:change=on_file disabled=move || busy.get()/>
+            {move || outcome.get().map(|result| match result {
+                Ok(c) => view! {
+                    <p class="notice" role="status" data-testid="backup-imported"
+                        data-applied=c.applied.to_string() data-duplicate=c.duplicate.to_string() data-refused=c.refused.to_string()>
+                        {move || tr("backup.imported")
+                            .replace("{applied}", &c.applied.to_string())
+                            .replace("{duplicate}", &c.duplicate.to_string())
+                            .replace("{refused}", &c.refused.to_string())}
+                    </p>
+                }.into_any(),
+                Err(body) => view! {
+                    <p class="error-banner" role="alert" data-testid="backup-import-error">{move || error_text(lang.get(), &body)}</p>
+                }.into_any(),
+            })}
+        </div>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|_| ErrorBody::new("backup.unreadable", "the file could not be read"))?;
+    let bytes = js_sys::Uint8Array::new(&buffer);
+    let zip = bytes.length() >= 2 && bytes.get_index(0) == b'P' && bytes.get_index(1) == b'K';
+    let content_type = if zip {
+        "application/zip"
+    } else {
+        "application/json"
+    };
+    let response: crate::sync::ImportResponse =
+        crate::client::http::post_bytes("/api/sync/import", content_type, &bytes)
+            .await
+            .map_err(|e| e.body())?;
+    Ok(ImportCounts::of(&response.results))
 }
 
 #[cfg(test)]
@@ -283,7 +451,7 @@ mod tests {
         // 2019-12-23T17:30:00Z is already 24/12 00:30 in Hà Nội.
         assert_eq!(
             file_name("lan.nguyen", 1_577_122_200_000),
-            "khaosat-backup-lan.nguyen-2019-12-24-0030.json"
+            "khaosat-backup-lan.nguyen-2019-12-24-0030.zip"
         );
     }
 
@@ -291,11 +459,11 @@ mod tests {
     fn the_file_name_keeps_vietnamese_letters_and_replaces_path_characters() {
         assert_eq!(
             file_name("nguyễn/../x y", 0),
-            "khaosat-backup-nguyễn_.._x_y-1970-01-01-0700.json"
+            "khaosat-backup-nguyễn_.._x_y-1970-01-01-0700.zip"
         );
         assert_eq!(
             file_name("", 0),
-            "khaosat-backup-unknown-1970-01-01-0700.json"
+            "khaosat-backup-unknown-1970-01-01-0700.zip"
         );
     }
 }

@@ -486,6 +486,26 @@ impl OfflineDb {
         values.into_iter().map(decode).collect()
     }
 
+    /// Queued mutations after `after_seq`, in seq order, at most `limit`: the
+    /// backup reads the outbox page by page.
+    pub async fn outbox_after(
+        &self,
+        device_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>> {
+        let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
+        let range = KeyRange::bound(
+            &key(&crate::visits::local::outbox_key(device_id, after_seq + 1)),
+            &key(&format!("{device_id}:\u{ffff}")),
+            Some(false),
+            Some(false),
+        )
+        .map_err(|e| OfflineError::Idb(e.to_string()))?;
+        let values = tx.store(OUTBOX)?.get_all(Some(range), Some(limit)).await?;
+        values.into_iter().map(decode).collect()
+    }
+
     pub async fn outbox_len(&self, device_id: &str) -> Result<u32> {
         let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
         Ok(tx

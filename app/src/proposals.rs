@@ -81,6 +81,7 @@ pub fn HomePage() -> impl IntoView {
                 <h2>{move || tr("home.backup_title")}</h2>
                 <p class="muted">{move || tr("home.backup_hint")}</p>
                 <crate::backup::BackupButton/>
+                <crate::backup::ImportBackup/>
             </section>
         </Show>
     }

@@ -88,6 +88,11 @@ pub fn ReviewListPage() -> impl IntoView {
     let visits = Resource::new(|| (), |_| list_visits());
     view! {
         <h1>{move || tr("review.title")}</h1>
+        <details class="review-import">
+            <summary>{move || tr("review.import_backup")}</summary>
+            <p class="hint">{move || tr("review.import_hint")}</p>
+            <crate::backup::ImportBackup/>
+        </details>
         <Suspense fallback=|| view! { <crate::root::Loading/> }>
             {move || visits.get().map(|result| match result {
                 Err(FnError(body)) => view! { <p class="error-banner" data-testid="review-error">{error_text(lang.get(), &body)}</p> }.into_any(),

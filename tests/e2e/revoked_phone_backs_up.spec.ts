@@ -70,12 +70,14 @@ test('a revoked phone stops syncing, says why, and still backs up its unsent vis
   await test.step('the backup file holds the unsent visit, ready for an import', async () => {
     const banner = page.getByTestId('device-revoked-banner');
     const [download] = await Promise.all([page.waitForEvent('download'), banner.getByTestId('backup-export').click()]);
-    expect(download.suggestedFilename()).toMatch(new RegExp(`^khaosat-backup-${INSPECTOR}-.*\\.json$`));
-    const file = JSON.parse(await readFile((await download.path())!, 'utf8'));
-    expect(file.format).toBe('khaosat-outbox');
-    expect(file.username).toBe(INSPECTOR);
-    const records = (file.mutations as Array<{ record_id: string }>).map((m) => m.record_id);
-    expect(records, 'the unsent visit is in the file').toContain(visitId);
+    expect(download.suggestedFilename()).toMatch(new RegExp(`^khaosat-backup-${INSPECTOR}-.*\\.zip$`));
+    const archive = await readFile((await download.path())!);
+    expect(archive.subarray(0, 4).toString('latin1'), 'a ZIP archive').toBe('PK\x03\x04');
+    // Stored entries: the manifest and the mutation lines are readable in place.
+    const text = archive.toString('utf8');
+    expect(text).toContain('"format": "khaosat-backup"');
+    expect(text).toContain(`"username": "${INSPECTOR}"`);
+    expect(text, 'the unsent visit is in the file').toContain(`"record_id":"${visitId}"`);
     await expect(banner.getByTestId('backup-done')).toBeVisible();
   });
 });

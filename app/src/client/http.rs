@@ -35,6 +35,24 @@ async fn send<T: DeserializeOwned>(
     url: &str,
     body: Option<String>,
 ) -> Result<T, HttpError> {
+    let body = body.map(|b| ("application/json", JsValue::from_str(&b)));
+    send_raw(method, url, body).await
+}
+
+/// POSTs bytes (a file the person chose) with their content type.
+pub async fn post_bytes<T: DeserializeOwned>(
+    url: &str,
+    content_type: &'static str,
+    body: &js_sys::Uint8Array,
+) -> Result<T, HttpError> {
+    send_raw("POST", url, Some((content_type, body.clone().into()))).await
+}
+
+async fn send_raw<T: DeserializeOwned>(
+    method: &str,
+    url: &str,
+    body: Option<(&'static str, JsValue)>,
+) -> Result<T, HttpError> {
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     init.set_credentials(web_sys::RequestCredentials::SameOrigin);
@@ -42,11 +60,11 @@ async fn send<T: DeserializeOwned>(
     headers
         .set("Accept", "application/json")
         .map_err(|_| HttpError::Network)?;
-    if let Some(body) = &body {
+    if let Some((content_type, body)) = &body {
         headers
-            .set("Content-Type", "application/json")
+            .set("Content-Type", content_type)
             .map_err(|_| HttpError::Network)?;
-        init.set_body(&JsValue::from_str(body));
+        init.set_body(body);
     }
     init.set_headers(&headers);
     let request =

@@ -522,7 +522,9 @@ pub fn absorb_server_copy(
             owner_username.to_string(),
             server.created_at_ms,
         );
+        // Made elsewhere (another phone, an imported backup): what the server has.
         v.header_sent = true;
+        v.sync_state = SyncState::Synced;
         v
     });
     visit.versions = server.versions.clone();
@@ -678,6 +680,14 @@ mod tests {
             rows: vec![],
             review: vec![],
         };
+        let fresh = absorb_server_copy(None, &server, "ksv1", false);
+        assert_eq!(
+            fresh.sync_state,
+            SyncState::Synced,
+            "a visit made elsewhere is synced, not a draft"
+        );
+        assert_eq!(fresh.answers["workforce"], json!(25));
+        assert!(!fresh.has_unsaved_changes());
         let merged = absorb_server_copy(Some(v), &server, "ksv1", true);
         assert_eq!(merged.answers["workforce"], json!(30));
         assert_eq!(merged.versions["workforce"], 2);

@@ -49,7 +49,17 @@ pub async fn import(
             what: "backup file (bytes)",
             limit: MAX_IMPORT_BYTES,
         })?;
-    let file: ExportFile = parse_json(&bytes)?;
+    // The phone's backup is a ZIP archive; the earlier JSON file still imports.
+    let file: ExportFile = if app::sync::archive::looks_like_zip(&bytes) {
+        app::sync::archive::read_export(&bytes).map_err(|e| {
+            AppError::Invalid(
+                app::error::ErrorBody::new("import.bad_archive", e.to_string())
+                    .with("detail", e.to_string()),
+            )
+        })?
+    } else {
+        parse_json(&bytes)?
+    };
     let response = app::store::push::import(&state.db, &state.clock, &caller.user, &file).await?;
     Ok(Json(response))
 }

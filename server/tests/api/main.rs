@@ -6,6 +6,7 @@ mod helpers;
 mod openapi;
 mod phone;
 
+mod archive;
 mod assets;
 mod auth;
 mod authz_matrix;

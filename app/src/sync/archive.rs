@@ -1,0 +1,432 @@
+//! The backup archive: a plain ZIP (stored entries, UTF-8 names) that any
+//! operating system opens, holding
+//!
+//! - `mutations.ndjson`: the device's queued mutations, one JSON object per line,
+//!   in seq order (written page by page, never as one string);
+//! - `photos/<sha256>.<ext>`: the photo bytes, named by their hash (from the photo
+//!   issue on);
+//! - `manifest.json`: format, version, device, user, time, and the count and
+//!   CRC-32 of what the other entries hold.
+//!
+//! The writer produces byte pieces the browser assembles into a Blob, so the
+//! phone never holds the archive as one buffer; the reader checks every CRC and
+//! bound before the server trusts a byte.
+
+use super::{ExportFile, Mutation};
+use serde::{Deserialize, Serialize};
+
+/// `format` of the manifest.
+pub const ARCHIVE_FORMAT: &str = "khaosat-backup";
+/// Version of the archive layout; readers refuse a newer one with a clear message.
+pub const ARCHIVE_VERSION: u32 = 1;
+pub const MANIFEST: &str = "manifest.json";
+pub const MUTATIONS: &str = "mutations.ndjson";
+/// Most entries a reader accepts (mutations are one entry; photos one each).
+const MAX_ENTRIES: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub schema_version: u32,
+    pub device_id: uuid::Uuid,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub exported_at_ms: Option<i64>,
+    /// First and last seq in `mutations.ndjson`, and how many lines it has.
+    pub mutations: u64,
+    #[serde(default)]
+    pub first_seq: Option<i64>,
+    #[serde(default)]
+    pub last_seq: Option<i64>,
+    #[serde(default)]
+    pub photos: Vec<PhotoEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoEntry {
+    pub sha256: String,
+    pub path: String,
+    pub size: u64,
+}
+
+/// Why an archive cannot be imported; the message says what to do.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ArchiveError {
+    #[error("the file is not a khaosat backup archive: {0}")]
+    NotAnArchive(String),
+    #[error("the archive is damaged: {0}")]
+    Damaged(String),
+    #[error("this backup was made by a newer app (archive version {0}); update the server")]
+    TooNew(u32),
+}
+
+/// One entry of the archive being written: its name and where it starts.
+struct Written {
+    name: String,
+    crc: u32,
+    size: u32,
+    offset: u32,
+}
+
+/// Writes a stored ZIP as a sequence of byte pieces. Each entry's data is given
+/// as pieces with its CRC-32 and size known in advance (`EntryBuilder`), so
+/// headers need no seeking and nothing is buffered twice.
+#[derive(Default)]
+pub struct ZipPieces {
+    offset: u64,
+    entries: Vec<Written>,
+}
+
+/// Accumulates the CRC-32 and size of an entry's data as its pieces are made.
+#[derive(Default)]
+pub struct EntryBuilder {
+    hasher: crc32fast::Hasher,
+    size: u64,
+}
+
+impl EntryBuilder {
+    pub fn update(&mut self, piece: &[u8]) {
+        self.hasher.update(piece);
+        self.size += piece.len() as u64;
+    }
+
+    pub fn finish(self) -> (u32, u64) {
+        (self.hasher.finalize(), self.size)
+    }
+}
+
+const DOS_DATE_1980: u16 = (1 << 5) | 1; // 1980-01-01: the timestamp means nothing here
+const UTF8_NAMES: u16 = 1 << 11;
+
+impl ZipPieces {
+    /// The local header that must come right before an entry's data.
+    pub fn header(&mut self, name: &str, crc: u32, size: u64) -> Result<Vec<u8>, ArchiveError> {
+        let size32 = u32::try_from(size)
+            .map_err(|_| ArchiveError::Damaged(format!("{name} is over 4 GB")))?;
+        let offset = u32::try_from(self.offset)
+            .map_err(|_| ArchiveError::Damaged("archive over 4 GB".into()))?;
+        let mut h = Vec::with_capacity(30 + name.len());
+        h.extend_from_slice(&0x0403_4b50u32.to_le_bytes());
+        h.extend_from_slice(&20u16.to_le_bytes());
+        h.extend_from_slice(&UTF8_NAMES.to_le_bytes());
+        h.extend_from_slice(&0u16.to_le_bytes()); // stored
+        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(&DOS_DATE_1980.to_le_bytes());
+        h.extend_from_slice(&crc.to_le_bytes());
+        h.extend_from_slice(&size32.to_le_bytes());
+        h.extend_from_slice(&size32.to_le_bytes());
+        h.extend_from_slice(&(name.len() as u16).to_le_bytes());
+        h.extend_from_slice(&0u16.to_le_bytes());
+        h.extend_from_slice(name.as_bytes());
+        self.entries.push(Written {
+            name: name.to_string(),
+            crc,
+            size: size32,
+            offset,
+        });
+        self.offset += h.len() as u64 + size;
+        Ok(h)
+    }
+
+    /// The central directory and end record, after the last entry.
+    pub fn finish(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        for e in &self.entries {
+            out.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
+            out.extend_from_slice(&20u16.to_le_bytes());
+            out.extend_from_slice(&20u16.to_le_bytes());
+            out.extend_from_slice(&UTF8_NAMES.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(&0u16.to_le_bytes());
+            out.extend_from_slice(&DOS_DATE_1980.to_le_bytes());
+            out.extend_from_slice(&e.crc.to_le_bytes());
+            out.extend_from_slice(&e.size.to_le_bytes());
+            out.extend_from_slice(&e.size.to_le_bytes());
+            out.extend_from_slice(&(e.name.len() as u16).to_le_bytes());
+            out.extend_from_slice(&[0; 8]); // extra, comment, disk, internal attributes
+            out.extend_from_slice(&0u32.to_le_bytes());
+            out.extend_from_slice(&e.offset.to_le_bytes());
+            out.extend_from_slice(e.name.as_bytes());
+        }
+        let count = self.entries.len() as u16;
+        let cd_offset = self.offset as u32;
+        let cd_size = out.len() as u32;
+        out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+        out.extend_from_slice(&[0; 4]);
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&cd_size.to_le_bytes());
+        out.extend_from_slice(&cd_offset.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out
+    }
+}
+
+/// A page of mutations as `mutations.ndjson` lines.
+pub fn ndjson_lines(mutations: &[Mutation]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for m in mutations {
+        // A Mutation always serializes; its fields are JSON values already.
+        out.extend_from_slice(serde_json::to_string(m).unwrap_or_default().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Builds a whole archive in memory: for tests and small files on the server.
+/// The phone writes the same pieces into a Blob instead.
+pub fn write_archive(manifest: &Manifest, mutations: &[Mutation]) -> Vec<u8> {
+    let mut zip = ZipPieces::default();
+    let mut out = Vec::new();
+    let lines = ndjson_lines(mutations);
+    let mut data = EntryBuilder::default();
+    data.update(&lines);
+    let (crc, size) = data.finish();
+    out.extend(zip.header(MUTATIONS, crc, size).expect("small"));
+    out.extend(&lines);
+    let manifest = serde_json::to_vec_pretty(manifest).unwrap_or_default();
+    out.extend(
+        zip.header(MANIFEST, crc32fast::hash(&manifest), manifest.len() as u64)
+            .expect("small"),
+    );
+    out.extend(&manifest);
+    out.extend(zip.finish());
+    out
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// Whether the bytes start like a ZIP file.
+pub fn looks_like_zip(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
+}
+
+/// The entries of a stored ZIP: (name, data), each CRC-checked.
+pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, ArchiveError> {
+    let damaged = |what: &str| ArchiveError::Damaged(what.to_string());
+    // The end record is in the last 22 + 65,535 bytes (its comment is at most that).
+    let search_from = bytes.len().saturating_sub(22 + 65_535);
+    let eocd = (search_from..bytes.len().saturating_sub(21))
+        .rev()
+        .find(|&i| u32_at(bytes, i) == Some(0x0605_4b50))
+        .ok_or_else(|| ArchiveError::NotAnArchive("no ZIP end record".into()))?;
+    let count = u16_at(bytes, eocd + 10).ok_or_else(|| damaged("end record"))? as usize;
+    let cd_size = u32_at(bytes, eocd + 12).ok_or_else(|| damaged("end record"))? as usize;
+    let cd_offset = u32_at(bytes, eocd + 16).ok_or_else(|| damaged("end record"))? as usize;
+    if count > MAX_ENTRIES || cd_offset.checked_add(cd_size).is_none_or(|end| end > eocd) {
+        return Err(damaged("the central directory is out of bounds"));
+    }
+    let mut entries = Vec::with_capacity(count);
+    let mut at = cd_offset;
+    for _ in 0..count {
+        if u32_at(bytes, at) != Some(0x0201_4b50) {
+            return Err(damaged("a central directory entry is broken"));
+        }
+        let method = u16_at(bytes, at + 10).ok_or_else(|| damaged("entry"))?;
+        let crc = u32_at(bytes, at + 16).ok_or_else(|| damaged("entry"))?;
+        let size = u32_at(bytes, at + 20).ok_or_else(|| damaged("entry"))? as usize;
+        let stored_size = u32_at(bytes, at + 24).ok_or_else(|| damaged("entry"))? as usize;
+        let name_len = u16_at(bytes, at + 28).ok_or_else(|| damaged("entry"))? as usize;
+        let extra_len = u16_at(bytes, at + 30).ok_or_else(|| damaged("entry"))? as usize;
+        let comment_len = u16_at(bytes, at + 32).ok_or_else(|| damaged("entry"))? as usize;
+        let local = u32_at(bytes, at + 42).ok_or_else(|| damaged("entry"))? as usize;
+        let name = bytes
+            .get(at + 46..at + 46 + name_len)
+            .and_then(|n| std::str::from_utf8(n).ok())
+            .ok_or_else(|| damaged("an entry name is not UTF-8"))?
+            .to_string();
+        if method != 0 || size != stored_size {
+            return Err(ArchiveError::NotAnArchive(format!(
+                "{name} is compressed (method {method}); import the file exactly as the app exported it"
+            )));
+        }
+        if u32_at(bytes, local) != Some(0x0403_4b50) {
+            return Err(damaged(&format!("the local header of {name} is missing")));
+        }
+        let local_name = u16_at(bytes, local + 26).ok_or_else(|| damaged("local header"))? as usize;
+        let local_extra =
+            u16_at(bytes, local + 28).ok_or_else(|| damaged("local header"))? as usize;
+        if bytes.get(local + 30..local + 30 + local_name) != Some(name.as_bytes()) {
+            return Err(damaged(&format!(
+                "the local header of {name} names another file"
+            )));
+        }
+        let start = local + 30 + local_name + local_extra;
+        let data = bytes
+            .get(start..start.checked_add(size).ok_or_else(|| damaged("size"))?)
+            .ok_or_else(|| damaged(&format!("{name} is cut short")))?;
+        if crc32fast::hash(data) != crc {
+            return Err(damaged(&format!("{name} does not match its checksum")));
+        }
+        entries.push((name, data));
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    Ok(entries)
+}
+
+/// Reads a backup archive into the import format (photos are handled by the
+/// photo pipeline; their bytes are not part of `ExportFile`).
+pub fn read_export(bytes: &[u8]) -> Result<ExportFile, ArchiveError> {
+    let entries = read_entries(bytes)?;
+    let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
+    let manifest: Manifest = serde_json::from_slice(
+        find(MANIFEST).ok_or_else(|| ArchiveError::NotAnArchive("no manifest.json".into()))?,
+    )
+    .map_err(|e| ArchiveError::Damaged(format!("manifest.json: {e}")))?;
+    if manifest.format != ARCHIVE_FORMAT {
+        return Err(ArchiveError::NotAnArchive(format!(
+            "format is \"{}\"",
+            manifest.format
+        )));
+    }
+    if manifest.version > ARCHIVE_VERSION {
+        return Err(ArchiveError::TooNew(manifest.version));
+    }
+    let lines =
+        find(MUTATIONS).ok_or_else(|| ArchiveError::Damaged("no mutations.ndjson".into()))?;
+    let mut mutations = Vec::new();
+    for (i, line) in lines.split(|&b| b == b'\n').enumerate() {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let m: Mutation = serde_json::from_slice(line)
+            .map_err(|e| ArchiveError::Damaged(format!("mutations.ndjson line {}: {e}", i + 1)))?;
+        mutations.push(m);
+    }
+    if mutations.len() as u64 != manifest.mutations {
+        return Err(ArchiveError::Damaged(format!(
+            "the manifest counts {} mutations, the file holds {}",
+            manifest.mutations,
+            mutations.len()
+        )));
+    }
+    Ok(ExportFile {
+        format: super::EXPORT_FORMAT.to_string(),
+        schema_version: manifest.schema_version,
+        device_id: manifest.device_id,
+        username: manifest.username,
+        exported_at_ms: manifest.exported_at_ms,
+        mutations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sync::{Entity, Hlc, MutationKind};
+
+    fn mutation(seq: i64) -> Mutation {
+        Mutation {
+            seq,
+            mutation_id: uuid::Uuid::from_u128(seq as u128),
+            kind: MutationKind::Upsert,
+            entity: Entity::Visit,
+            record_id: uuid::Uuid::from_u128(77),
+            fields: [(
+                "main_products".to_string(),
+                serde_json::json!(format!("Nồi hơi {seq}")),
+            )]
+            .into(),
+            hlc: Hlc::new(1_700_000_000_000, seq as u32),
+            base_version: 0,
+        }
+    }
+
+    fn manifest(n: u64) -> Manifest {
+        Manifest {
+            format: ARCHIVE_FORMAT.into(),
+            version: ARCHIVE_VERSION,
+            schema_version: crate::sync::MUTATION_SCHEMA_VERSION,
+            device_id: uuid::Uuid::from_u128(42),
+            username: Some("ksv1".into()),
+            exported_at_ms: Some(5),
+            mutations: n,
+            first_seq: Some(1),
+            last_seq: Some(n as i64),
+            photos: vec![],
+        }
+    }
+
+    #[test]
+    fn an_archive_reads_back_as_the_export_it_was_made_from() {
+        let mutations: Vec<Mutation> = (1..=3).map(mutation).collect();
+        let bytes = write_archive(&manifest(3), &mutations);
+        assert!(looks_like_zip(&bytes));
+        let file = read_export(&bytes).unwrap();
+        assert_eq!(file.mutations, mutations);
+        assert_eq!(file.device_id, uuid::Uuid::from_u128(42));
+        assert_eq!(file.format, crate::sync::EXPORT_FORMAT);
+        let names: Vec<String> = read_entries(&bytes)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        assert_eq!(names, [MUTATIONS, MANIFEST]);
+    }
+
+    #[test]
+    fn a_damaged_or_foreign_archive_is_refused_with_the_reason() {
+        let bytes = write_archive(&manifest(2), &[mutation(1), mutation(2)]);
+        // One byte of the data flipped: the checksum catches it.
+        let mut flipped = bytes.clone();
+        flipped[60] ^= 0x20;
+        assert!(
+            matches!(read_export(&flipped), Err(ArchiveError::Damaged(m)) if m.contains("checksum"))
+        );
+        let mut renamed = bytes.clone();
+        renamed[40] ^= 0x20;
+        assert!(
+            matches!(read_export(&renamed), Err(ArchiveError::Damaged(m)) if m.contains("names another"))
+        );
+        // Cut short.
+        assert!(read_export(&bytes[..bytes.len() / 2]).is_err());
+        // A count that does not match.
+        let wrong = write_archive(&manifest(5), &[mutation(1)]);
+        assert!(
+            matches!(read_export(&wrong), Err(ArchiveError::Damaged(m)) if m.contains("counts 5"))
+        );
+        // From a newer app.
+        let mut newer = manifest(0);
+        newer.version = ARCHIVE_VERSION + 1;
+        assert_eq!(
+            read_export(&write_archive(&newer, &[])),
+            Err(ArchiveError::TooNew(ARCHIVE_VERSION + 1))
+        );
+        assert!(matches!(
+            read_export(b"not a zip at all"),
+            Err(ArchiveError::NotAnArchive(_))
+        ));
+    }
+
+    #[test]
+    fn pieces_written_page_by_page_make_the_same_archive() {
+        let mutations: Vec<Mutation> = (1..=5).map(mutation).collect();
+        let pages: Vec<Vec<u8>> = mutations.chunks(2).map(ndjson_lines).collect();
+        let mut data = EntryBuilder::default();
+        for p in &pages {
+            data.update(p);
+        }
+        let (crc, size) = data.finish();
+        let mut zip = ZipPieces::default();
+        let mut out = zip.header(MUTATIONS, crc, size).unwrap();
+        for p in &pages {
+            out.extend(p);
+        }
+        let m = serde_json::to_vec_pretty(&manifest(5)).unwrap();
+        out.extend(
+            zip.header(MANIFEST, crc32fast::hash(&m), m.len() as u64)
+                .unwrap(),
+        );
+        out.extend(&m);
+        out.extend(zip.finish());
+        assert_eq!(out, write_archive(&manifest(5), &mutations));
+    }
+}

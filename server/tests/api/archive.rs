@@ -1,0 +1,90 @@
+//! `POST /api/sync/import` with the phone's backup archive (a stored ZIP): it
+//! replays like the JSON file, a second import is all duplicates, and a damaged
+//! archive is refused with the reason and changes nothing.
+
+use crate::helpers::{demo_proposal, TestApp};
+use crate::phone::{statuses, Phone};
+use crate::security::{expect_error, ok, req};
+use app::sync::archive::{write_archive, Manifest, ARCHIVE_FORMAT, ARCHIVE_VERSION};
+use serde_json::json;
+
+fn archive(phone: &Phone, mutations: &[serde_json::Value]) -> Vec<u8> {
+    let mutations: Vec<app::sync::Mutation> = mutations
+        .iter()
+        .map(|m| serde_json::from_value(m.clone()).unwrap())
+        .collect();
+    let manifest = Manifest {
+        format: ARCHIVE_FORMAT.into(),
+        version: ARCHIVE_VERSION,
+        schema_version: app::sync::MUTATION_SCHEMA_VERSION,
+        device_id: phone.device.parse().unwrap(),
+        username: Some("ksv1".into()),
+        exported_at_ms: Some(1),
+        mutations: mutations.len() as u64,
+        first_seq: mutations.first().map(|m| m.seq),
+        last_seq: mutations.last().map(|m| m.seq),
+        photos: vec![],
+    };
+    write_archive(&manifest, &mutations)
+}
+
+async fn a_backup_archive_imports_once_and_a_damaged_one_changes_nothing(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 25}));
+    let second = phone.mutation(
+        "visit",
+        "upsert",
+        &visit,
+        json!({"main_products": "Nồi hơi"}),
+        0,
+    );
+    let bytes = archive(&phone, &[first, second]);
+    let send = |body: Vec<u8>| {
+        req("POST", "/api/sync/import")
+            .bytes("application/zip", body)
+            .cookie(Some(&phone.cookie))
+            .send(&app.router)
+    };
+
+    let mut damaged = bytes.clone();
+    let at = damaged.len() / 3;
+    damaged[at] ^= 0x01;
+    let before = app.counts().await;
+    let r = send(damaged).await;
+    expect_error(&r, 422, "import.bad_archive");
+    assert!(
+        r.json()["params"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("damaged"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        app.counts().await,
+        before,
+        "nothing applied from a damaged archive"
+    );
+
+    let once = ok(&send(bytes.clone()).await);
+    assert_eq!(
+        statuses(once["results"].as_array().unwrap()),
+        ["applied", "applied"]
+    );
+    let twice = ok(&send(bytes).await);
+    assert_eq!(
+        statuses(twice["results"].as_array().unwrap()),
+        ["duplicate", "duplicate"]
+    );
+
+    let (supervisor, _) = app.login("giamsat").await;
+    let list = ok(&crate::security::rpc("list_visits", json!({}))
+        .cookie(Some(&supervisor))
+        .send(&app.router)
+        .await);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["answers"], 2);
+}
+
+crate::engine_tests!(a_backup_archive_imports_once_and_a_damaged_one_changes_nothing);

@@ -1,0 +1,82 @@
+// A phone's unsent work exported offline as a backup archive, imported on a fresh
+// browser profile by the same inspector: the server gets the visit once, a second
+// import changes nothing, and the first phone's later sync adds no duplicate.
+
+import { DESKTOP, PHONE, expect, test } from './support/fixtures';
+import { SUPERVISOR } from './support/demo';
+import { ensureServiceWorkerControls } from './support/serviceWorker';
+import { HomePage } from './pages/HomePage';
+import { LoginPage } from './pages/LoginPage';
+import { ReviewPage } from './pages/ReviewPage';
+import { VisitPage } from './pages/VisitPage';
+
+test.use({ ...PHONE });
+
+test('a backup exported offline imports on a fresh profile with the same visits and no duplicates', async ({
+  page,
+  context,
+  newContext,
+}) => {
+  const home = new HomePage(page);
+  const visit = new VisitPage(page);
+  await page.goto('/');
+  await new LoginPage(page).expectShown();
+  await new LoginPage(page).loginAs('ksv2');
+  await home.expectShown();
+  await ensureServiceWorkerControls(page, () => home.waitHydrated());
+
+  await context.setOffline(true);
+  const visitId = await home.startVisit(home.proposalItems.first());
+  await visit.fillField('workforce', '18');
+  await visit.fillField('main_products', 'Gạch không nung');
+  await visit.save();
+  await visit.expectSyncState('queued');
+
+  await home.goto();
+  const backup = page.getByTestId('home-backup');
+  const [download] = await Promise.all([page.waitForEvent('download'), home.click(backup.getByTestId('backup-export'))]);
+  expect(download.suggestedFilename()).toMatch(/^khaosat-backup-ksv2-.*\.zip$/);
+  const file = (await download.path())!;
+  const exported = Number(await backup.getByTestId('backup-done').getAttribute('data-count'));
+  expect(exported, 'the header and two answers').toBeGreaterThanOrEqual(2);
+
+  const other = await newContext({ ...PHONE, label: 'fresh-phone' });
+  const otherPage = await other.newPage();
+  const otherHome = new HomePage(otherPage);
+  await otherPage.goto('/');
+  await new LoginPage(otherPage).expectShown();
+  await new LoginPage(otherPage).loginAs('ksv2');
+  await otherHome.expectShown();
+  const otherBackup = otherPage.getByTestId('home-backup');
+
+  await test.step('the import applies every change once', async () => {
+    await otherBackup.getByTestId('backup-import-file').setInputFiles(file);
+    const result = otherBackup.getByTestId('backup-imported');
+    await expect(result).toHaveAttribute('data-applied', String(exported));
+    await expect(result).toHaveAttribute('data-duplicate', '0');
+    await expect(result).toHaveAttribute('data-refused', '0');
+    // The imported visit comes down to the new phone with the next pull.
+    await expect(otherHome.visitItem(visitId)).toHaveAttribute('data-sync-state', 'synced', { timeout: 15_000 });
+  });
+
+  await test.step('the same file again changes nothing', async () => {
+    await otherBackup.getByTestId('backup-import-file').setInputFiles(file);
+    const result = otherBackup.getByTestId('backup-imported');
+    await expect(result).toHaveAttribute('data-duplicate', String(exported));
+    await expect(result).toHaveAttribute('data-applied', '0');
+  });
+
+  await test.step('the first phone syncs later without creating anything twice', async () => {
+    await context.setOffline(false);
+    await expect(home.visitItem(visitId)).toHaveAttribute('data-sync-state', 'synced', { timeout: 15_000 });
+    const office = await newContext({ ...DESKTOP, label: 'desktop' });
+    const officePage = await office.newPage();
+    const review = new ReviewPage(officePage);
+    await new LoginPage(officePage).goto();
+    await new LoginPage(officePage).loginAs(SUPERVISOR);
+    await review.ensureShown();
+    await expect(review.visitItem(visitId)).toHaveCount(1);
+    await review.openVisit(visitId);
+    await expect(review.answer('workforce')).toHaveText('18');
+  });
+});
