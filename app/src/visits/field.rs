@@ -254,7 +254,7 @@ pub fn FieldInput(
                     </Show>
                     <Show when=move || gps_error.get().is_some()>
                         <p class="field-error" role="alert" data-testid=gps_error_id.clone()>
-                            {move || gps_error.get().map(|k| tr(k)).unwrap_or_default()}
+                            {move || gps_error.get().map(&tr).unwrap_or_default()}
                         </p>
                     </Show>
                     <div class="geopoint-manual">

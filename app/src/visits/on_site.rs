@@ -165,7 +165,7 @@ pub fn OnSiteVisit() -> impl IntoView {
                     <label for="os-phone">{move || tr("on_site.phone")}</label>
                     <input id="os-phone" type="tel" inputmode="tel" data-testid="on-site-phone" prop:value=move || phone.get() on:input=move |ev| phone.set(event_target_value(&ev))/>
                     <Show when=move || error.get().is_some()>
-                        <p class="field-error" role="alert" data-testid="on-site-error">{move || error.get().map(|k| tr(k)).unwrap_or_default()}</p>
+                        <p class="field-error" role="alert" data-testid="on-site-error">{move || error.get().map(&tr).unwrap_or_default()}</p>
                     </Show>
                     <div class="form-actions">
                         <button type="button" class="btn" on:click=move |_| open.set(false)>{move || tr("on_site.cancel")}</button>
