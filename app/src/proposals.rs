@@ -131,14 +131,23 @@ fn ProposalList() -> impl IntoView {
     }
 }
 
+/// What the phone knows of the catalog in a user's scope: proposals, facilities
+/// and units (empty when IndexedDB cannot be read).
+#[cfg(feature = "hydrate")]
+pub async fn load_catalog(user_id: &str) -> (Vec<Proposal>, Vec<Facility>, Vec<AdminUnit>) {
+    let Ok(db) = crate::offline::db().await else {
+        return Default::default();
+    };
+    (
+        db.proposals(user_id).await.unwrap_or_default(),
+        db.facilities(user_id).await.unwrap_or_default(),
+        db.units().await.unwrap_or_default(),
+    )
+}
+
 #[cfg(feature = "hydrate")]
 async fn load_rows(user_id: &str) -> Vec<ProposalRow> {
-    let Ok(db) = crate::offline::db().await else {
-        return Vec::new();
-    };
-    let proposals = db.proposals(user_id).await.unwrap_or_default();
-    let facilities = db.facilities(user_id).await.unwrap_or_default();
-    let units = db.units().await.unwrap_or_default();
+    let (proposals, facilities, units) = load_catalog(user_id).await;
     rows(proposals, &facilities, &units)
 }
 

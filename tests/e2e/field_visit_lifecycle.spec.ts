@@ -34,6 +34,12 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
   await login.expectShown();
   await login.loginAs('ksv1');
   await home.expectShown();
+  await test.step('the home says how safe the data is: persistent storage asked for, a gauge', async () => {
+    await expect(page.getByTestId('storage-persisted')).toHaveAttribute('data-persisted', /^(true|false)$/);
+    await expect(page.getByTestId('storage-gauge')).toContainText('MB');
+    await expect(page.getByTestId('unsynced-stale')).toHaveCount(0);
+    await expect(page.getByTestId('ios-install'), 'not an iPhone').toHaveCount(0);
+  });
   await ensureServiceWorkerControls(page, () => home.waitHydrated());
   await context.setOffline(true);
 
@@ -199,4 +205,20 @@ test('a visit for a facility found on site carries the new facility to the serve
   await supervisorLogin.loginAs(SUPERVISOR);
   await review.ensureShown();
   await expect(review.visitItem(visitId)).toContainText('Xưởng mộc Hòa Bình');
+});
+
+test.describe('on an iPhone in Safari (not installed)', () => {
+  test.use({
+    userAgent:
+      'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1',
+  });
+
+  test('the home warns about the seven-day wipe and says how to install', async ({ page }) => {
+    const login = new LoginPage(page);
+    await page.goto('/');
+    await login.expectShown();
+    await login.loginAs('ksv3');
+    await new HomePage(page).expectShown();
+    await expect(page.getByTestId('ios-install')).toContainText('Thêm vào MH chính');
+  });
 });

@@ -151,9 +151,7 @@ async fn load(user_id: &str) -> Vec<VisitListRow> {
         return Vec::new();
     };
     let visits = db.visits(user_id).await.unwrap_or_default();
-    let proposals = db.proposals(user_id).await.unwrap_or_default();
-    let facilities = db.facilities(user_id).await.unwrap_or_default();
-    let units = db.units().await.unwrap_or_default();
+    let (proposals, facilities, units) = crate::proposals::load_catalog(user_id).await;
     visit_rows(visits, &proposals, &facilities, &units)
 }
 

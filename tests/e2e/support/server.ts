@@ -34,6 +34,14 @@ export interface KhaosatServer {
 export interface StartOptions {
   /** Label used in log lines and the temp directory name. */
   name?: string;
+  /** Another built site (default: $LEPTOS_SITE_ROOT or target/site). */
+  siteRoot?: string;
+  /** A fixed port, e.g. to restart "the same server" on the same origin. */
+  port?: number;
+  /** An existing data directory to serve (kept on stop); default: a fresh one. */
+  dataDir?: string;
+  /** Keep the data directory on stop, so another server can take it over. */
+  keepData?: boolean;
 }
 
 /** The server binary: `$KHAOSAT_BIN` (relative paths from the repo root) or the release build. */
@@ -97,17 +105,18 @@ export async function startServer(options: StartOptions = {}): Promise<KhaosatSe
         '(cargo leptos build --release) or point KHAOSAT_BIN at a binary.',
     );
   }
-  const siteRoot = process.env.LEPTOS_SITE_ROOT ?? 'target/site';
+  const siteRoot = options.siteRoot ?? process.env.LEPTOS_SITE_ROOT ?? 'target/site';
   if (!existsSync(resolve(REPO_ROOT, siteRoot))) {
     console.warn(`[khaosat ${name}] warning: site root ${resolve(REPO_ROOT, siteRoot)} does not exist`);
   }
 
   const runDir = mkdtempSync(join(tmpdir(), `khaosat-e2e-${name}-`));
-  const dataDir = join(runDir, 'data');
-  mkdirSync(dataDir);
+  const ownData = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? join(runDir, 'data');
+  if (ownData) mkdirSync(dataDir);
   const logFile = join(runDir, 'server.log');
   const log = createWriteStream(logFile);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const baseURL = `http://127.0.0.1:${port}`;
 
   const child = spawn(binary, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
@@ -174,7 +183,8 @@ export async function startServer(options: StartOptions = {}): Promise<KhaosatSe
       }
       process.removeListener('exit', reap);
       log.end();
-      if (process.env.KHAOSAT_E2E_KEEP_DATA !== '1') rmSync(dataDir, { recursive: true, force: true });
+      const keep = process.env.KHAOSAT_E2E_KEEP_DATA === '1' || options.keepData || !ownData;
+      if (!keep) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }
