@@ -148,6 +148,9 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await expect(visit.sendBack).toContainText('Số lao động chưa khớp bảng lương');
     await expect(visit.sendBack).toContainText('Số lao động');
     await expect(visit.field('workforce')).toBeEnabled();
+    // The field the comment is about is one tap away.
+    await visit.click(page.getByTestId('visit-send-back-field'));
+    await expect(visit.field('workforce')).toBeFocused();
   });
 
   await test.step('fixed offline and resubmitted, it goes back for review', async () => {

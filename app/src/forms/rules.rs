@@ -166,26 +166,47 @@ fn is_answered(value: Option<&Value>) -> bool {
     }
 }
 
+/// A live row of a repeat group, as the finalize check sees it.
+pub struct RowAnswers<'a> {
+    pub group: &'a str,
+    pub answers: &'a std::collections::BTreeMap<String, Value>,
+}
+
 /// The finalize check (DESIGN.md: required and conditional rules apply when a visit
-/// is submitted, not on every save). `rows` counts the live rows per repeat group.
-/// A required field hidden by its `relevant` rule is not required. Returns the keys
-/// of every missing answer, in form order, so the phone can mark them all at once.
+/// is submitted, not on every save), the same on the phone and on the server.
+/// `rows` are the live rows of every repeat group. A required field hidden by its
+/// `relevant` rule is not required; a required repeat group needs a row, and each
+/// row its own required answers (reported as `group/field`, `relevant` evaluated
+/// on the row). Returns every missing key in form order, so the phone can list
+/// them all at once.
 pub fn missing_required(
     form: &super::FormDefinition,
     answers: &std::collections::BTreeMap<String, Value>,
-    rows: &std::collections::BTreeMap<String, usize>,
+    rows: &[RowAnswers<'_>],
 ) -> Vec<String> {
     let mut missing = Vec::new();
     for field in form.fields() {
-        if !field.required || !super::expr::is_relevant(field.relevant.as_deref(), answers) {
+        if !super::expr::is_relevant(field.relevant.as_deref(), answers) {
             continue;
         }
-        let given = match field.kind {
-            FieldType::Note => true,
-            FieldType::Repeat => rows.get(&field.key).copied().unwrap_or(0) > 0,
-            _ => is_answered(answers.get(&field.key)),
-        };
-        if !given {
+        if field.kind == FieldType::Repeat {
+            let live: Vec<&RowAnswers> = rows.iter().filter(|r| r.group == field.key).collect();
+            if field.required && live.is_empty() {
+                missing.push(field.key.clone());
+            }
+            for child in field.fields.iter().filter(|c| c.required) {
+                let gap = live.iter().any(|row| {
+                    super::expr::is_relevant(child.relevant.as_deref(), row.answers)
+                        && !is_answered(row.answers.get(&child.key))
+                });
+                if gap {
+                    missing.push(format!("{}/{}", field.key, child.key));
+                }
+            }
+            continue;
+        }
+        let given = field.kind == FieldType::Note || is_answered(answers.get(&field.key));
+        if field.required && !given {
             missing.push(field.key.clone());
         }
     }
@@ -268,26 +289,36 @@ mod tests {
                 {"key": "amount", "type": "money", "label": {"vi": "A", "en": "A"}, "required": true,
                  "relevant": "supported == 'yes'"},
                 {"key": "machines", "type": "repeat", "label": {"vi": "M", "en": "M"}, "required": true,
-                 "fields": [{"key": "model", "type": "text", "label": {"vi": "M", "en": "M"}}]}
+                 "fields": [{"key": "model", "type": "text", "label": {"vi": "M", "en": "M"}, "required": true}]}
             ]}]
         }))
         .unwrap();
         let mut answers = std::collections::BTreeMap::new();
-        let mut rows = std::collections::BTreeMap::new();
         assert_eq!(
-            missing_required(&form, &answers, &rows),
+            missing_required(&form, &answers, &[]),
             vec!["name", "machines"]
         );
         answers.insert("name".into(), json!("   "));
         answers.insert("supported".into(), json!("yes"));
         assert_eq!(
-            missing_required(&form, &answers, &rows),
+            missing_required(&form, &answers, &[]),
             vec!["name", "amount", "machines"]
         );
         answers.insert("name".into(), json!("Cơ sở"));
         answers.insert("supported".into(), json!("no"));
-        rows.insert("machines".to_string(), 1);
-        assert!(missing_required(&form, &answers, &rows).is_empty());
+        let blank = std::collections::BTreeMap::new();
+        let filled: std::collections::BTreeMap<String, Value> =
+            [("model".to_string(), json!("Máy tiện"))].into();
+        let row = |answers| RowAnswers {
+            group: "machines",
+            answers,
+        };
+        assert_eq!(
+            missing_required(&form, &answers, &[row(&filled), row(&blank)]),
+            vec!["machines/model"],
+            "every live row needs its required answers"
+        );
+        assert!(missing_required(&form, &answers, &[row(&filled)]).is_empty());
     }
 
     #[test]

@@ -417,7 +417,8 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
 }
 
 /// Required answers (shown by their `relevant` rule) still missing from the
-/// stored visit, including repeat groups without a live row.
+/// stored visit, including repeat groups without a live row and required
+/// answers missing inside a live row (`group/field`).
 async fn missing_answers(
     tx: &mut Tx,
     id: &str,
@@ -437,17 +438,35 @@ async fn missing_answers(
             serde_json::from_str(&value).unwrap_or(Value::Null),
         );
     }
-    let mut rows = BTreeMap::new();
+    // Live rows with their answers (a row without answers yet has one NULL line).
+    let mut rows: BTreeMap<String, (String, BTreeMap<String, Value>)> = BTreeMap::new();
     for row in sqlx::query(
-        "SELECT group_key, COUNT(*) AS n FROM visit_rows WHERE visit_id = $1 AND deleted_at IS NULL GROUP BY group_key",
+        "SELECT r.id, r.group_key, v.field, v.value FROM visit_rows r \
+         LEFT JOIN field_values v ON v.entity = 'visit_row' AND v.record_id = r.id \
+         WHERE r.visit_id = $1 AND r.deleted_at IS NULL",
     )
     .bind(id)
     .fetch_all(&mut **tx)
     .await?
     {
-        rows.insert(col::<String>(&row, "group_key")?, col::<i64>(&row, "n")? as usize);
+        let entry = rows
+            .entry(col::<String>(&row, "id")?)
+            .or_insert_with(|| (String::new(), BTreeMap::new()));
+        entry.0 = col::<String>(&row, "group_key")?;
+        if let (Some(field), Some(value)) = (
+            col::<Option<String>>(&row, "field")?,
+            col::<Option<String>>(&row, "value")?,
+        ) {
+            entry
+                .1
+                .insert(field, serde_json::from_str(&value).unwrap_or(Value::Null));
+        }
     }
-    Ok(rules::missing_required(form, &answers, &rows))
+    let live: Vec<rules::RowAnswers> = rows
+        .values()
+        .map(|(group, answers)| rules::RowAnswers { group, answers })
+        .collect();
+    Ok(rules::missing_required(form, &answers, &live))
 }
 
 async fn create_visit(

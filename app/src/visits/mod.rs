@@ -82,39 +82,20 @@ pub fn now_ms() -> i64 {
     }
 }
 
-/// Every required answer still missing at finalize: the server's own check
-/// (`missing_required`) plus required fields inside live repeat rows, as
-/// `group/field` keys. The phone checks first so the inspector sees the whole list
-/// at once instead of one refusal per sync.
+/// Every required answer still missing at finalize: the same check the server
+/// makes on the submit command, run first on the phone so the inspector sees
+/// the whole list at once instead of one refusal per sync.
 pub fn missing_for_finalize(form: &FormDefinition, visit: &LocalVisit) -> Vec<String> {
-    let mut missing =
-        crate::forms::rules::missing_required(form, &visit.answers, &visit.row_counts());
-    for group in form
-        .fields()
-        .filter(|f| f.kind == crate::forms::FieldType::Repeat)
-    {
-        if !is_relevant(group.relevant.as_deref(), &visit.answers) {
-            continue;
-        }
-        for row in visit
-            .rows
-            .iter()
-            .filter(|r| r.group == group.key && !r.deleted)
-        {
-            for child in group.fields.iter().filter(|c| c.required) {
-                let given = row.answers.get(&child.key).is_some_and(|v| match v {
-                    serde_json::Value::String(s) => !s.trim().is_empty(),
-                    serde_json::Value::Null => false,
-                    _ => true,
-                });
-                let key = format!("{}/{}", group.key, child.key);
-                if !given && !missing.contains(&key) {
-                    missing.push(key);
-                }
-            }
-        }
-    }
-    missing
+    let rows: Vec<crate::forms::rules::RowAnswers> = visit
+        .rows
+        .iter()
+        .filter(|r| !r.deleted)
+        .map(|r| crate::forms::rules::RowAnswers {
+            group: &r.group,
+            answers: &r.answers,
+        })
+        .collect();
+    crate::forms::rules::missing_required(form, &visit.answers, &rows)
 }
 
 /// Answers on screen that break a rule (the same check the server makes on save).
@@ -347,14 +328,24 @@ pub fn VisitPage() -> impl IntoView {
                 </p>
                 {v.submit_queued.then(|| view! { <p class="notice" data-testid="visit-submit-queued">{tr("visit.submit_queued")}</p> })}
                 {send_back.map(|event| {
-                    let about = event
-                        .field
-                        .as_deref()
-                        .and_then(|k| def.as_ref().map(|d| missing_label(d, k, lang.get())));
+                    let about = event.field.as_deref().and_then(|k| {
+                        def.as_ref().map(|d| (missing_label(d, k, lang.get()), format!("[data-field=\"{k}\"]")))
+                    });
                     view! {
                         <div class="warning-banner" data-testid="visit-send-back" role="status">
                             <strong>{tr("visit.send_back").replace("{who}", &event.by)}</strong>
-                            {about.map(|a| view! { <p>{tr("visit.send_back_field")} ": " {a}</p> })}
+                            {about.map(|(label, target)| view! {
+                                <p>
+                                    {tr("visit.send_back_field")} ": "
+                                    <a href="#" data-testid="visit-send-back-field" on:click=move |ev| {
+                                        ev.prevent_default();
+                                        #[cfg(feature = "hydrate")]
+                                        scroll_to(&target);
+                                        #[cfg(not(feature = "hydrate"))]
+                                        let _ = &target;
+                                    }>{label}</a>
+                                </p>
+                            })}
                             <p data-testid="visit-send-back-comment">{event.comment.clone().unwrap_or_default()}</p>
                         </div>
                     }

@@ -255,7 +255,43 @@ async fn a_send_back_from_the_visit_page_reaches_the_phone_with_its_comment(app:
     ok(&decide("approved", Value::Null).send(&app.router).await);
 }
 
+async fn finalize_needs_the_required_answers_inside_every_live_row(app: TestApp) {
+    let mut ksv1 = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let create = ksv1.new_visit(&visit, &demo_proposal("213"), complete_answers());
+    let row = uuid::Uuid::now_v7().to_string();
+    let machine = ksv1.mutation(
+        "visit_row",
+        "upsert",
+        &row,
+        json!({"visit_id": visit, "group": "equipment", "year_made": 2018}),
+        0,
+    );
+    let submit = ksv1.mutation("visit", "submit", &visit, json!({}), 0);
+    let results = ksv1.push_ok(&app, &[create, machine, submit]).await;
+    assert_eq!(statuses(&results), ["applied", "applied", "refused"]);
+    assert_eq!(results[2]["error"]["code"], "visit.incomplete");
+    assert_eq!(
+        results[2]["error"]["params"]["fields"],
+        json!(["equipment/name"])
+    );
+
+    let named = ksv1.mutation(
+        "visit_row",
+        "upsert",
+        &row,
+        json!({"name": "Máy tiện CNC"}),
+        0,
+    );
+    let again = ksv1.mutation("visit", "submit", &visit, json!({}), 0);
+    assert_eq!(
+        statuses(&ksv1.push_ok(&app, &[named, again]).await),
+        ["applied", "applied"]
+    );
+}
+
 crate::engine_tests!(
+    finalize_needs_the_required_answers_inside_every_live_row,
     an_invalid_form_upload_is_refused_naming_the_field_and_the_problem,
     a_new_version_reaches_phones_and_old_visits_keep_theirs,
     pushed_answers_that_break_a_rule_are_refused_naming_field_and_rule,
