@@ -10,30 +10,7 @@
 
 use crate::error::ErrorBody;
 use crate::i18n::{error_text, use_locale, use_t, Locale};
-use crate::sync::{ExportFile, Mutation, EXPORT_FORMAT, MUTATION_SCHEMA_VERSION};
-use crate::visits::local::OutboxEntry;
 use leptos::prelude::*;
-
-/// The backup of a device's queued mutations, in seq order. The outbox already
-/// reads in seq order (zero-padded keys); sorting again keeps the file valid
-/// for import whatever order the entries came in.
-pub fn export_file(
-    device_id: uuid::Uuid,
-    username: &str,
-    entries: &[OutboxEntry],
-    now_ms: i64,
-) -> ExportFile {
-    let mut mutations: Vec<Mutation> = entries.iter().map(|e| e.mutation.clone()).collect();
-    mutations.sort_by_key(|m| m.seq);
-    ExportFile {
-        format: EXPORT_FORMAT.to_string(),
-        schema_version: MUTATION_SCHEMA_VERSION,
-        device_id,
-        username: Some(username.to_string()),
-        exported_at_ms: Some(now_ms),
-        mutations,
-    }
-}
 
 /// `khaosat-backup-<username>-<yyyy-mm-dd-hhmm>.zip`, in Vietnam time (what the
 /// inspector's watch says). Usernames are already safe in a file name; anything
@@ -222,7 +199,7 @@ pub async fn archive_pieces(
     let manifest = Manifest {
         format: archive::ARCHIVE_FORMAT.into(),
         version: archive::ARCHIVE_VERSION,
-        schema_version: MUTATION_SCHEMA_VERSION,
+        schema_version: crate::sync::MUTATION_SCHEMA_VERSION,
         device_id,
         username: Some(username.to_string()),
         exported_at_ms: Some(now),
@@ -384,66 +361,39 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::{Entity, Hlc, MutationKind};
-    use std::collections::BTreeMap;
 
-    fn entry(device: &str, seq: i64) -> OutboxEntry {
-        OutboxEntry {
-            device_id: device.to_string(),
-            visit_id: "v1".to_string(),
-            mutation: Mutation {
-                seq,
-                mutation_id: uuid::Uuid::from_u128(1000 + seq as u128),
-                kind: MutationKind::Upsert,
-                entity: Entity::Visit,
-                record_id: uuid::Uuid::from_u128(7),
-                fields: BTreeMap::from([("q1".to_string(), serde_json::json!(seq))]),
-                hlc: Hlc::new(1_700_000_000_000, seq as u32),
-                base_version: 0,
+    #[test]
+    fn an_import_is_summed_up_by_what_happened_to_each_change() {
+        use crate::sync::MutationResult::*;
+        let id = uuid::Uuid::from_u128(1);
+        let results = [
+            Applied {
+                seq: 1,
+                mutation_id: id,
+                lost: vec![],
             },
-        }
-    }
-
-    #[test]
-    fn the_backup_holds_every_queued_mutation_in_seq_order() {
-        // Arrange
-        let device = uuid::Uuid::from_u128(42);
-        let entries = vec![
-            entry(&device.to_string(), 3),
-            entry(&device.to_string(), 1),
-            entry(&device.to_string(), 2),
+            Duplicate {
+                seq: 2,
+                mutation_id: id,
+            },
+            Duplicate {
+                seq: 3,
+                mutation_id: id,
+            },
+            Refused {
+                seq: 4,
+                mutation_id: id,
+                error: ErrorBody::new("form.too_long", "x"),
+            },
         ];
-
-        // Act
-        let file = export_file(device, "lan.nguyen", &entries, 1_577_122_200_000);
-
-        // Assert
-        assert_eq!(file.format, "khaosat-outbox");
-        assert_eq!(file.schema_version, MUTATION_SCHEMA_VERSION);
-        assert_eq!(file.device_id, device);
-        assert_eq!(file.username.as_deref(), Some("lan.nguyen"));
-        assert_eq!(file.exported_at_ms, Some(1_577_122_200_000));
-        let seqs: Vec<i64> = file.mutations.iter().map(|m| m.seq).collect();
-        assert_eq!(seqs, vec![1, 2, 3]);
-    }
-
-    #[test]
-    fn the_backup_reads_back_as_the_import_format() {
-        let device = uuid::Uuid::from_u128(42);
-        let file = export_file(device, "lan.nguyen", &[entry(&device.to_string(), 1)], 5);
-
-        let text = serde_json::to_string_pretty(&file).unwrap();
-        let read: ExportFile = serde_json::from_str(&text).unwrap();
-
-        assert_eq!(read, file);
-    }
-
-    #[test]
-    fn an_empty_outbox_still_makes_a_valid_file() {
-        let file = export_file(uuid::Uuid::from_u128(42), "lan.nguyen", &[], 5);
-
-        assert!(file.mutations.is_empty());
-        assert_eq!(file.format, EXPORT_FORMAT);
+        assert_eq!(
+            ImportCounts::of(&results),
+            ImportCounts {
+                applied: 1,
+                duplicate: 2,
+                refused: 1
+            }
+        );
     }
 
     #[test]
