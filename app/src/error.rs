@@ -69,6 +69,10 @@ pub enum AppError {
     /// 422: well-formed but invalid content; the body says which field and why.
     #[error("invalid: {}", .0.message)]
     Invalid(ErrorBody),
+    /// A status a protocol prescribes (tus: 409 offset mismatch, 410 gone, 412
+    /// unsupported version, 415 wrong content type, 460 checksum mismatch).
+    #[error("{}: {}", .status, .body.message)]
+    Protocol { status: u16, body: ErrorBody },
     /// 500: a database failure; details go to the log, never to the client.
     #[cfg(feature = "ssr")]
     #[error("database error: {0}")]
@@ -99,6 +103,7 @@ impl AppError {
             AppError::CursorExpired { .. } => 410,
             AppError::TooLarge { .. } => 413,
             AppError::Invalid(_) => 422,
+            AppError::Protocol { status, .. } => *status,
             #[cfg(feature = "ssr")]
             AppError::Database(_) => 500,
             AppError::Internal(_) => 500,
@@ -151,6 +156,7 @@ impl AppError {
             .with("what", *what)
             .with("limit", *limit),
             AppError::Invalid(body) => body.clone(),
+            AppError::Protocol { body, .. } => body.clone(),
             #[cfg(feature = "ssr")]
             AppError::Database(_) => ErrorBody::new("internal", "something went wrong"),
             AppError::Internal(_) => ErrorBody::new("internal", "something went wrong"),

@@ -27,6 +27,9 @@ pub mod forms;
 pub mod i18n;
 /// Domain types: administrative units, facilities, proposals, users and roles.
 pub mod model;
+/// Photos: the attach_photo record, statuses, EXIF and header parsing, and (on
+/// the server) the storage interface.
+pub mod photos;
 /// The inspector's proposal list (what they were sent to survey).
 pub mod proposals;
 /// The supervisor's review pages.

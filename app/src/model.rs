@@ -196,6 +196,9 @@ pub struct VisitRecord {
     /// Review transitions with the supervisor's comments, oldest first.
     #[serde(default)]
     pub review: Vec<ReviewEvent>,
+    /// Live photos with their server status, oldest first.
+    #[serde(default)]
+    pub photos: Vec<crate::photos::PhotoRecord>,
 }
 
 /// One row of a repeat group (e.g. one machine), a child record of a visit.

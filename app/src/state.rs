@@ -11,6 +11,8 @@ pub struct AppState {
     pub clock: Arc<ServerClock>,
     pub leptos_options: LeptosOptions,
     pub security: Arc<Security>,
+    /// Photo storage and limits.
+    pub photos: Arc<crate::photos::storage::Photos>,
 }
 
 /// Session and network settings of a deployment.

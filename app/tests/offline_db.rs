@@ -145,6 +145,7 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
         received_at_ms: 2,
         rows: vec![],
         review: vec![],
+        photos: vec![],
     };
     let facility = Facility {
         id: "f1".into(),

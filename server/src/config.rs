@@ -41,9 +41,34 @@ pub struct ServeConfig {
     /// and a phone whose cursor predates them resyncs from zero.
     #[arg(long, env = "KHAOSAT_TOMBSTONE_RETENTION_DAYS", default_value_t = app::store::compact::DEFAULT_RETENTION_DAYS)]
     pub tombstone_retention_days: i64,
+    /// Where photos live (default: `photos/` in the data directory).
+    #[arg(long, env = "KHAOSAT_PHOTO_DIR")]
+    pub photo_dir: Option<PathBuf>,
+    /// Largest photo upload, in bytes (answered 413 above it).
+    #[arg(long, env = "KHAOSAT_MAX_PHOTO_BYTES", default_value_t = app::photos::storage::DEFAULT_MAX_BYTES)]
+    pub max_photo_bytes: u64,
+    /// Largest image decoded, in megapixels (larger images are refused).
+    #[arg(long, env = "KHAOSAT_MAX_PHOTO_MEGAPIXELS", default_value_t = 100)]
+    pub max_photo_megapixels: u64,
+    /// Days an interrupted photo upload may be resumed.
+    #[arg(long, env = "KHAOSAT_UPLOAD_EXPIRY_DAYS", default_value_t = 7)]
+    pub upload_expiry_days: i64,
 }
 
 impl ServeConfig {
+    pub fn photos(&self) -> Result<app::photos::storage::Photos, String> {
+        let dir = self
+            .photo_dir
+            .clone()
+            .unwrap_or_else(|| self.db.data_dir.join("photos"));
+        let mut photos = app::photos::storage::Photos::on_disk(&dir)
+            .map_err(|e| format!("cannot use {} for photos: {e}", dir.display()))?;
+        photos.max_bytes = self.max_photo_bytes.max(1);
+        photos.max_pixels = self.max_photo_megapixels.clamp(1, 1000) * 1_000_000;
+        photos.upload_ttl_ms = self.upload_expiry_days.clamp(1, 365) * 24 * 3600 * 1000;
+        Ok(photos)
+    }
+
     pub fn security(&self) -> app::state::Security {
         let tls = self.tls_cert.is_some();
         app::state::Security {

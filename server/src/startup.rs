@@ -41,8 +41,10 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         clock: Arc::new(Default::default()),
         leptos_options: site.leptos_options(),
         security: Arc::new(config.security()),
+        photos: Arc::new(config.photos()?),
     };
     spawn_compaction(state.db.clone(), config.tombstone_retention_days);
+    crate::images::spawn_housekeeping(state.clone());
     let router = crate::routes::router(state, Arc::new(site));
     if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
         return serve_tls(&config.addr, cert, key, router).await;

@@ -91,6 +91,9 @@ pub struct Field {
     /// Child fields of a repeat group.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<Field>,
+    /// Photo fields: longest side after the phone's downscale (default 2048 px).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_px: Option<u32>,
 }
 
 /// One stored version of a form, as the administrator's list shows it.
@@ -191,6 +194,19 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
     }
     if let Some(expr) = &field.relevant {
         super::expr::parse(expr).map_err(|e| format!("field \"{key}\": relevant: {e}"))?;
+    }
+    if let Some(px) = field.max_px {
+        let (lo, hi) = crate::photos::MAX_PX_RANGE;
+        if field.kind != FieldType::Photo {
+            return Err(format!(
+                "field \"{key}\": max_px applies only to photo fields"
+            ));
+        }
+        if !(lo..=hi).contains(&px) {
+            return Err(format!(
+                "field \"{key}\": max_px must be between {lo} and {hi}, not {px}"
+            ));
+        }
     }
     Ok(())
 }

@@ -117,6 +117,12 @@ pub async fn compact(db: &Db, cutoff_ms: i64) -> Result<Report, AppError> {
         }
         exec(&mut tx, "DELETE FROM visit_rows WHERE visit_id = $1", id).await?;
         exec(&mut tx, "DELETE FROM review_events WHERE visit_id = $1", id).await?;
+        exec(
+            &mut tx,
+            "DELETE FROM uploads WHERE photo_id IN (SELECT id FROM photos WHERE visit_id = $1)",
+            id,
+        )
+        .await?;
         exec(&mut tx, "DELETE FROM photos WHERE visit_id = $1", id).await?;
         drop_fields(&mut tx, "visit", id).await?;
         let seq = drop_log(&mut tx, "visit", id).await?;

@@ -26,6 +26,8 @@ pub mod forms;
 pub mod login_limits;
 /// Field-level last-writer-wins with kept conflicts.
 pub mod merge;
+/// Photos, their image verdicts and their resumable uploads.
+pub mod photos;
 /// Pull: scoped pages of changes after a cursor.
 pub mod pull;
 /// Push: exactly-once application of mutations with field-level merge.

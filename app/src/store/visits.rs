@@ -51,6 +51,7 @@ where
         received_at_ms: col(&row, "received_at")?,
         rows: rows(exec, id).await?,
         review: super::review::events(exec, id).await?,
+        photos: super::photos::for_visit(exec, id).await?,
     };
     Ok(Some((
         visit,

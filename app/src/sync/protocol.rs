@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// The mutation schema this build speaks. The server accepts this and the one before.
-/// Version 2 added repeat-group rows, facilities, the submit command and `lost`.
-pub const MUTATION_SCHEMA_VERSION: u32 = 2;
+/// Version 2 added repeat-group rows, facilities, the submit command and `lost`;
+/// version 3 photos (`attach_photo`).
+pub const MUTATION_SCHEMA_VERSION: u32 = 3;
 /// Most mutations in one push; the phone sends at most this many per request.
 pub const MAX_BATCH: usize = 500;
 /// Largest push body the server reads.
@@ -49,6 +50,10 @@ pub enum Entity {
     VisitRow,
     /// A facility: created on site when it is not yet registered, or corrected.
     Facility,
+    /// A photo of a visit. Its first upsert is `attach_photo`: `visit_id`,
+    /// `field`, `sha256`, `size`, `content_type`, and the caption, capture time
+    /// and location with their sources; the bytes follow through tus.
+    Photo,
 }
 
 impl Entity {
@@ -57,6 +62,7 @@ impl Entity {
             Entity::Visit => "visit",
             Entity::VisitRow => "visit_row",
             Entity::Facility => "facility",
+            Entity::Photo => "photo",
         }
     }
 }

@@ -679,6 +679,7 @@ mod tests {
             received_at_ms: 0,
             rows: vec![],
             review: vec![],
+            photos: vec![],
         };
         let fresh = absorb_server_copy(None, &server, "ksv1", false);
         assert_eq!(

@@ -5,16 +5,20 @@
 pub mod auth;
 /// The OpenAPI document of the sync API.
 pub mod openapi;
+/// Photo records and their image files.
+pub mod photos;
 /// Review decisions on visits.
 pub mod review;
 /// Push, pull and import.
 pub mod sync;
+/// tus 1.0 uploads of photo bytes.
+pub mod uploads;
 
 use app::state::AppState;
 use app::store::Engine;
 use app::sync::Health;
 use axum::extract::State;
-use axum::routing::{get, post, MethodRouter};
+use axum::routing::{delete, get, head, options, patch, post, MethodRouter};
 use axum::{Json, Router};
 
 /// One route of the API. The router is built from `ROUTES`, and the guard and
@@ -48,6 +52,14 @@ pub const ROUTES: &[RouteSpec] = &[
     route("POST", "/api/sync/import", false),
     route("POST", "/api/visits/{id}/review", false),
     route("GET", "/api/openapi.json", true),
+    // tus asks that OPTIONS answer without credentials: it only lists features.
+    route("OPTIONS", "/api/uploads/", true),
+    route("POST", "/api/uploads/", false),
+    route("HEAD", "/api/uploads/{id}", false),
+    route("PATCH", "/api/uploads/{id}", false),
+    route("DELETE", "/api/uploads/{id}", false),
+    route("GET", "/api/photos/{id}", false),
+    route("GET", "/api/photos/{id}/{size}", false),
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -62,6 +74,13 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("POST", "/api/sync/import") => post(sync::import),
         ("POST", "/api/visits/{id}/review") => post(review::decide),
         ("GET", "/api/openapi.json") => get(openapi::serve),
+        ("OPTIONS", "/api/uploads/") => options(uploads::options),
+        ("POST", "/api/uploads/") => post(uploads::create),
+        ("HEAD", "/api/uploads/{id}") => head(uploads::head),
+        ("PATCH", "/api/uploads/{id}") => patch(uploads::patch),
+        ("DELETE", "/api/uploads/{id}") => delete(uploads::terminate),
+        ("GET", "/api/photos/{id}") => get(photos::get),
+        ("GET", "/api/photos/{id}/{size}") => get(photos::file),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }

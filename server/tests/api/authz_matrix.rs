@@ -36,6 +36,10 @@ const LOGGED_IN: [Outcome; 5] = [ANON, OK, OK, OK, OK];
 const FIELD: [Outcome; 5] = [ANON, OK, OK, OK, NO];
 const SUPERVISOR: [Outcome; 5] = [ANON, NO, NO, OK, NO];
 const ADMIN: [Outcome; 5] = [ANON, NO, NO, NO, OK];
+/// Only the visit's inspector (ksv1) sends its photo bytes.
+const OWNER: [Outcome; 5] = [ANON, OK, NO, NO, NO];
+/// The visit's inspector and supervisors see its photos.
+const OWNER_OR_SUPERVISOR: [Outcome; 5] = [ANON, OK, NO, OK, NO];
 
 #[rustfmt::skip]
 const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
@@ -50,6 +54,13 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     // The phone's owner (ksv1) or a supervisor.
     ("POST", "/api/sync/import",           [ANON, OK, NO, OK, NO]),
     ("POST", "/api/visits/{id}/review",    SUPERVISOR),
+    ("OPTIONS", "/api/uploads/",           PUBLIC),
+    ("POST", "/api/uploads/",              OWNER),
+    ("HEAD", "/api/uploads/{id}",          OWNER),
+    ("PATCH", "/api/uploads/{id}",         OWNER),
+    ("DELETE", "/api/uploads/{id}",        OWNER),
+    ("GET",  "/api/photos/{id}",           OWNER_OR_SUPERVISOR),
+    ("GET",  "/api/photos/{id}/{size}",    OWNER_OR_SUPERVISOR),
     ("POST", "/rpc/list_visits",           SUPERVISOR),
     ("POST", "/rpc/get_visit",             SUPERVISOR),
     ("POST", "/rpc/decide_visit",          SUPERVISOR),
@@ -101,7 +112,12 @@ async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) 
     assert_eq!(public, open);
     assert_eq!(
         open,
-        BTreeSet::from(["/api/health", "/api/openapi.json", "/api/auth/login"])
+        BTreeSet::from([
+            "/api/health",
+            "/api/openapi.json",
+            "/api/auth/login",
+            "/api/uploads/"
+        ])
     );
 }
 
@@ -142,7 +158,8 @@ async fn every_caller_gets_exactly_the_access_of_its_row(app: TestApp) {
                         "auth.forbidden"
                     };
                     no_leak(&r);
-                    status == denied && code == want
+                    // A HEAD answer has no body to carry the code.
+                    status == denied && (method == "HEAD" || code == want)
                 }
             };
             if !right {
@@ -277,6 +294,10 @@ pub(crate) struct Fixture {
     /// The account the administrator's calls change (nobody else uses it).
     pub ksv5_id: String,
     pub ksv5_device: String,
+    /// A photo attached to `visit`, its size, and an upload of it by ksv1.
+    pub photo: String,
+    pub photo_len: usize,
+    pub upload: String,
 }
 
 pub(crate) async fn fixture(app: &TestApp) -> Fixture {
@@ -285,7 +306,22 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
     let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 25}));
     assert_eq!(statuses(&phone.push_ok(app, &[first]).await), ["applied"]);
     let ksv5 = ok(&login(app, "ksv5", PW, "192.0.2.250:1000").await);
+    let bytes = crate::uploads::marked_jpeg(32, 32);
+    let photo = uuid::Uuid::now_v7().to_string();
+    let attach = phone.mutation("photo", "upsert", &photo, json!({
+        "visit_id": visit, "field": "evidence_photos", "sha256": crate::uploads::sha256_hex(&bytes),
+        "size": bytes.len(), "content_type": "image/jpeg"}), 0);
+    assert_eq!(statuses(&phone.push_ok(app, &[attach]).await), ["applied"]);
+    let created = tus_create(&photo, bytes.len())
+        .cookie(Some(&phone.cookie))
+        .send(&app.router)
+        .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let upload = crate::uploads::header(&created, "location");
     Fixture {
+        photo,
+        photo_len: bytes.len(),
+        upload,
         visit,
         ksv1_device: phone.device,
         ksv5_id: ksv5["user"]["id"].as_str().unwrap().to_string(),
@@ -323,9 +359,35 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
             let name = &path["/rpc/".len()..];
             rpc(name, rpc_args(name, fx))
         }
+        ("OPTIONS", "/api/uploads/") => req("OPTIONS", path),
+        ("POST", "/api/uploads/") => tus_create(&fx.photo, fx.photo_len),
+        ("HEAD", "/api/uploads/{id}") => req("HEAD", &fx.upload).header("tus-resumable", "1.0.0"),
+        ("PATCH", "/api/uploads/{id}") => req("PATCH", &fx.upload)
+            .header("tus-resumable", "1.0.0")
+            .header("upload-offset", "0")
+            .bytes("application/offset+octet-stream", vec![0xFF]),
+        ("DELETE", "/api/uploads/{id}") => {
+            req("DELETE", &fx.upload).header("tus-resumable", "1.0.0")
+        }
+        ("GET", "/api/photos/{id}") => req("GET", &format!("/api/photos/{}", fx.photo)),
+        ("GET", "/api/photos/{id}/{size}") => {
+            req("GET", &format!("/api/photos/{}/thumb", fx.photo))
+        }
         _ => panic!("no request for {method} {path}: add one to route_request"),
     };
     request.cookie(caller.cookie)
+}
+
+/// A tus creation request for `photo` (no bytes yet).
+fn tus_create(photo: &str, length: usize) -> Req {
+    use base64::Engine as _;
+    req("POST", "/api/uploads/")
+        .header("tus-resumable", "1.0.0")
+        .header("upload-length", &length.to_string())
+        .header(
+            "upload-metadata",
+            &format!("photo_id {}", base64::engine::general_purpose::STANDARD.encode(photo)),
+        )
 }
 
 fn rpc_args(name: &str, fx: &Fixture) -> Value {

@@ -13,6 +13,7 @@ use tower::ServiceExt;
 
 pub struct TestApp {
     pub router: axum::Router,
+    pub state: app::state::AppState,
     pub db: Db,
     _dir: tempfile::TempDir,
     _postgres: Option<PostgresDatabase>,
@@ -151,15 +152,18 @@ pub async fn spawn_app(engine: TestEngine) -> TestApp {
         .unwrap();
     assert!(app::store::seed::demo(&db).await.unwrap());
     let site = test_site(dir.path());
+    let photos = Arc::new(app::photos::storage::Photos::on_disk(dir.path().join("photos")).unwrap());
     let state = AppState {
         db: db.clone(),
         clock: Arc::new(Default::default()),
         leptos_options: site.leptos_options(),
         security: Default::default(),
+        photos: photos.clone(),
     };
-    let router = server::routes::router(state, Arc::new(site));
+    let router = server::routes::router(state.clone(), Arc::new(site));
     TestApp {
         router,
+        state,
         db,
         _dir: dir,
         _postgres: postgres,
@@ -192,6 +196,18 @@ impl TestApp {
                 trusted_proxies: vec![proxy],
                 ..Default::default()
             }),
+            photos: self.state.photos.clone(),
+        };
+        server::routes::router(state, Arc::new(site))
+    }
+
+    /// The same app and database with other photo settings.
+    pub fn router_with_photos(&self, photos: app::photos::storage::Photos) -> axum::Router {
+        let site = test_site(self._dir.path());
+        let state = AppState {
+            photos: Arc::new(photos),
+            leptos_options: site.leptos_options(),
+            ..self.state.clone()
         };
         server::routes::router(state, Arc::new(site))
     }
@@ -203,6 +219,7 @@ impl TestApp {
             clock: Arc::new(Default::default()),
             leptos_options: site.leptos_options(),
             security: Default::default(),
+            photos: self.state.photos.clone(),
         };
         server::routes::router(state, Arc::new(site))
     }

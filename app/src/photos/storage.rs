@@ -1,0 +1,262 @@
+//! Photo bytes behind one small interface. The pipeline and the upload handler
+//! only see `PhotoStorage`; the local disk is the default, and an object store
+//! can be added for scale-out without touching either.
+//!
+//! Two kinds of things are stored: partial uploads (by upload ID, appended to
+//! while bytes arrive) and finished objects (by key, content-addressed: the same
+//! bytes uploaded twice are one object). An object appears whole or not at all:
+//! written to a temporary file, flushed to disk, then renamed into place, so a
+//! crash never leaves a visit pointing at a partial file.
+//!
+//! The methods block: callers run them on tokio's blocking pool.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+pub trait PhotoStorage: Send + Sync + 'static {
+    /// Writes `bytes` at `offset` of a partial upload, first cutting off
+    /// anything after `offset` (bytes an interrupted request wrote but the
+    /// database never acknowledged), and makes them durable before returning.
+    fn write_partial(&self, upload_id: &str, offset: u64, bytes: &[u8]) -> io::Result<()>;
+    /// Reads a partial upload from the start.
+    fn read_partial(&self, upload_id: &str) -> io::Result<Box<dyn Read + Send>>;
+    /// Forgets a partial upload (missing is fine).
+    fn delete_partial(&self, upload_id: &str) -> io::Result<()>;
+    /// Turns a complete partial upload into the object `key`. If the object
+    /// exists already (same content hash), the partial is simply dropped.
+    fn promote_partial(&self, upload_id: &str, key: &str) -> io::Result<()>;
+    /// Stores an object whole, unless it exists already.
+    fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()>;
+    fn get(&self, key: &str) -> io::Result<Vec<u8>>;
+    fn exists(&self, key: &str) -> io::Result<bool>;
+}
+
+/// Files under one directory: `partial/<upload id>` and `objects/<key>`.
+pub struct LocalDisk {
+    root: PathBuf,
+}
+
+impl LocalDisk {
+    pub fn new(root: impl Into<PathBuf>) -> io::Result<LocalDisk> {
+        let root = root.into();
+        std::fs::create_dir_all(root.join("partial"))?;
+        std::fs::create_dir_all(root.join("objects"))?;
+        std::fs::create_dir_all(root.join("tmp"))?;
+        Ok(LocalDisk { root })
+    }
+
+    fn partial(&self, upload_id: &str) -> io::Result<PathBuf> {
+        Ok(self.root.join("partial").join(safe_name(upload_id)?))
+    }
+
+    fn object(&self, key: &str) -> io::Result<PathBuf> {
+        // Keys look like `original/<sha256>.jpg`: at most one directory level.
+        let mut path = self.root.join("objects");
+        for part in key.split('/') {
+            path.push(safe_name(part)?);
+        }
+        Ok(path)
+    }
+
+    fn temp(&self) -> PathBuf {
+        let n = uuid::Uuid::now_v7();
+        self.root.join("tmp").join(n.to_string())
+    }
+}
+
+/// Only plain names reach the file system: no separators, no `..`, nothing empty.
+fn safe_name(name: &str) -> io::Result<&str> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name != "."
+        && name != ".."
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(name)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a storage name: {name:?}"),
+        ))
+    }
+}
+
+/// Renames `from` to `to` durably: the directory entry is flushed too.
+fn rename_durably(from: &Path, to: &Path) -> io::Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::rename(from, to)?;
+    if let Some(dir) = to.parent() {
+        // Directories cannot be opened for sync on every platform; on Linux they can.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+impl PhotoStorage for LocalDisk {
+    fn write_partial(&self, upload_id: &str, offset: u64, bytes: &[u8]) -> io::Result<()> {
+        let path = self.partial(upload_id)?;
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        if file.metadata()?.len() != offset {
+            file.set_len(offset)?;
+        }
+        file.seek(SeekFrom::Start(offset))?;
+        file.write_all(bytes)?;
+        file.sync_data()
+    }
+
+    fn read_partial(&self, upload_id: &str) -> io::Result<Box<dyn Read + Send>> {
+        Ok(Box::new(io::BufReader::new(std::fs::File::open(
+            self.partial(upload_id)?,
+        )?)))
+    }
+
+    fn delete_partial(&self, upload_id: &str) -> io::Result<()> {
+        match std::fs::remove_file(self.partial(upload_id)?) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
+
+    fn promote_partial(&self, upload_id: &str, key: &str) -> io::Result<()> {
+        let from = self.partial(upload_id)?;
+        let to = self.object(key)?;
+        if to.exists() {
+            return self.delete_partial(upload_id);
+        }
+        std::fs::File::open(&from)?.sync_all()?;
+        rename_durably(&from, &to)
+    }
+
+    fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()> {
+        let to = self.object(key)?;
+        if to.exists() {
+            return Ok(());
+        }
+        let temp = self.temp();
+        let result = (|| {
+            let mut file = std::fs::File::create(&temp)?;
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            rename_durably(&temp, &to)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result
+    }
+
+    fn get(&self, key: &str) -> io::Result<Vec<u8>> {
+        std::fs::read(self.object(key)?)
+    }
+
+    fn exists(&self, key: &str) -> io::Result<bool> {
+        Ok(self.object(key)?.exists())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk() -> (tempfile_dir::Dir, LocalDisk) {
+        let dir = tempfile_dir::Dir::new();
+        let disk = LocalDisk::new(dir.path()).unwrap();
+        (dir, disk)
+    }
+
+    /// A throw-away directory without a dev-dependency.
+    mod tempfile_dir {
+        pub struct Dir(std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                let p = std::env::temp_dir().join(format!("khaosat-storage-{}", uuid::Uuid::now_v7()));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+            pub fn path(&self) -> &std::path::Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_rewritten_offset_drops_the_unacknowledged_tail() {
+        let (_d, disk) = disk();
+        disk.write_partial("u1", 0, b"hello").unwrap();
+        // A cut request wrote " wor" that the database never acknowledged.
+        disk.write_partial("u1", 5, b" wor").unwrap();
+        disk.write_partial("u1", 5, b" world").unwrap();
+        let mut text = String::new();
+        disk.read_partial("u1").unwrap().read_to_string(&mut text).unwrap();
+        assert_eq!(text, "hello world");
+        disk.write_partial("u1", 5, b"!").unwrap();
+        let mut text = String::new();
+        disk.read_partial("u1").unwrap().read_to_string(&mut text).unwrap();
+        assert_eq!(text, "hello!");
+    }
+
+    #[test]
+    fn promoting_the_same_bytes_twice_keeps_one_object() {
+        let (_d, disk) = disk();
+        disk.write_partial("a", 0, b"bytes").unwrap();
+        disk.promote_partial("a", "original/abc.jpg").unwrap();
+        disk.write_partial("b", 0, b"bytes").unwrap();
+        disk.promote_partial("b", "original/abc.jpg").unwrap();
+        assert_eq!(disk.get("original/abc.jpg").unwrap(), b"bytes");
+        assert!(disk.read_partial("b").is_err(), "the duplicate partial is gone");
+    }
+
+    #[test]
+    fn names_cannot_leave_the_root() {
+        let (_d, disk) = disk();
+        assert!(disk.put("../x", b"no").is_err());
+        assert!(disk.put("a/../../x", b"no").is_err());
+        assert!(disk.write_partial("../../etc", 0, b"no").is_err());
+        assert!(disk.put("", b"no").is_err());
+    }
+}
+
+/// Photo settings of a deployment, shared by the upload handler and the pipeline.
+pub struct Photos {
+    pub storage: std::sync::Arc<dyn PhotoStorage>,
+    /// Largest photo upload in bytes (413 above it).
+    pub max_bytes: u64,
+    /// How long an unfinished upload may be resumed.
+    pub upload_ttl_ms: i64,
+    /// Largest image the pipeline decodes, in pixels (width × height).
+    pub max_pixels: u64,
+}
+
+/// 25 MB: a 50 MP camera JPEG fits; anything larger is not a phone photo.
+pub const DEFAULT_MAX_BYTES: u64 = 25 * 1000 * 1000;
+/// An interrupted upload may resume for a week (a field trip).
+pub const DEFAULT_UPLOAD_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
+/// 100 megapixels.
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+impl Photos {
+    /// The local-disk default under `dir`.
+    pub fn on_disk(dir: impl Into<PathBuf>) -> io::Result<Photos> {
+        Ok(Photos {
+            storage: std::sync::Arc::new(LocalDisk::new(dir)?),
+            max_bytes: DEFAULT_MAX_BYTES,
+            upload_ttl_ms: DEFAULT_UPLOAD_TTL_MS,
+            max_pixels: DEFAULT_MAX_PIXELS,
+        })
+    }
+}

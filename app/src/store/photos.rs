@@ -1,0 +1,394 @@
+//! Photos and their resumable uploads: the `attach_photo` record, the image
+//! verdict, and the tus upload state that every server process shares.
+
+use super::{changes, col, now_ms, Db, Tx};
+use crate::error::{AppError, ErrorBody};
+use crate::photos::{PhotoRecord, PhotoStatus};
+use sqlx::any::AnyRow;
+
+const PHOTO_COLUMNS: &str = "id, visit_id, field, sha256, size, content_type, caption, taken_at, time_source, lat, lon, accuracy_m, location_source, status, status_detail, width, height, created_at";
+
+fn photo_of(row: &AnyRow) -> Result<PhotoRecord, AppError> {
+    let status = PhotoStatus::parse(&col::<String>(row, "status")?);
+    let detail: Option<String> = col(row, "status_detail")?;
+    Ok(PhotoRecord {
+        id: col(row, "id")?,
+        visit_id: col(row, "visit_id")?,
+        field: col(row, "field")?,
+        sha256: col(row, "sha256")?,
+        size: col(row, "size")?,
+        content_type: col(row, "content_type")?,
+        caption: col(row, "caption")?,
+        taken_at_ms: col(row, "taken_at")?,
+        time_source: col(row, "time_source")?,
+        lat: col(row, "lat")?,
+        lon: col(row, "lon")?,
+        accuracy_m: col(row, "accuracy_m")?,
+        location_source: col(row, "location_source")?,
+        status,
+        problem: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        width: col(row, "width")?,
+        height: col(row, "height")?,
+        created_at_ms: col(row, "created_at")?,
+    })
+}
+
+/// A new photo as its first `attach_photo` describes it.
+pub struct NewPhoto<'a> {
+    pub id: &'a str,
+    pub visit_id: &'a str,
+    pub owner_id: &'a str,
+    pub field: &'a str,
+    pub sha256: &'a str,
+    pub size: i64,
+    pub content_type: &'a str,
+    pub created_at: i64,
+}
+
+/// The metadata an `attach_photo` may set or change later.
+#[derive(Default)]
+pub struct PhotoMeta {
+    pub caption: Option<Option<String>>,
+    pub taken_at_ms: Option<Option<i64>>,
+    pub time_source: Option<Option<String>>,
+    pub lat: Option<Option<f64>>,
+    pub lon: Option<Option<f64>>,
+    pub accuracy_m: Option<Option<f64>>,
+    pub location_source: Option<Option<String>>,
+}
+
+pub async fn insert(tx: &mut Tx, p: &NewPhoto<'_>) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO photos (id, visit_id, owner_id, field, sha256, size, content_type, status, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'waiting', $8, $8)",
+    )
+    .bind(p.id)
+    .bind(p.visit_id)
+    .bind(p.owner_id)
+    .bind(p.field)
+    .bind(p.sha256)
+    .bind(p.size)
+    .bind(p.content_type)
+    .bind(p.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Writes the metadata keys a change carried (one statement per key: a change
+/// carries only what was edited).
+pub async fn set_meta(tx: &mut Tx, id: &str, meta: &PhotoMeta) -> Result<(), AppError> {
+    macro_rules! set {
+        ($value:expr, $column:literal) => {
+            if let Some(v) = &$value {
+                sqlx::query(concat!("UPDATE photos SET ", $column, " = $1, updated_at = $2 WHERE id = $3"))
+                    .bind(v.clone())
+                    .bind(now_ms())
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        };
+    }
+    set!(meta.caption, "caption");
+    set!(meta.taken_at_ms, "taken_at");
+    set!(meta.time_source, "time_source");
+    set!(meta.lat, "lat");
+    set!(meta.lon, "lon");
+    set!(meta.accuracy_m, "accuracy_m");
+    set!(meta.location_source, "location_source");
+    Ok(())
+}
+
+pub async fn mark_deleted(tx: &mut Tx, id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE photos SET deleted_at = $1, updated_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// What a change to an existing photo is checked against.
+pub struct PhotoHead {
+    pub visit_id: String,
+    pub field: String,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub deleted: bool,
+}
+
+pub async fn head(tx: &mut Tx, id: &str) -> Result<Option<PhotoHead>, AppError> {
+    let row = sqlx::query(
+        "SELECT visit_id, field, sha256, size, content_type, deleted_at FROM photos WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| {
+        Ok(PhotoHead {
+            visit_id: col(&r, "visit_id")?,
+            field: col(&r, "field")?,
+            sha256: col(&r, "sha256")?,
+            size: col(&r, "size")?,
+            content_type: col(&r, "content_type")?,
+            deleted: col::<Option<i64>>(&r, "deleted_at")?.is_some(),
+        })
+    })
+    .transpose()
+}
+
+/// The live photos of a visit, oldest first (they travel inside the visit).
+pub async fn for_visit<'c, E>(exec: E, visit_id: &str) -> Result<Vec<PhotoRecord>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let sql = format!(
+        "SELECT {PHOTO_COLUMNS} FROM photos WHERE visit_id = $1 AND deleted_at IS NULL ORDER BY created_at, id"
+    );
+    sqlx::query(&sql)
+        .bind(visit_id)
+        .fetch_all(exec)
+        .await?
+        .iter()
+        .map(photo_of)
+        .collect()
+}
+
+/// Who may see or send a photo: its visit's owner, scope and state.
+#[derive(Debug, Clone)]
+pub struct PhotoAccess {
+    pub owner_id: String,
+    pub unit_path: Option<String>,
+    pub deleted: bool,
+    /// Where the original is, once bytes and hash matched.
+    pub object_key: Option<String>,
+}
+
+/// A photo with what its access checks need.
+pub async fn get(db: &Db, id: &str) -> Result<Option<(PhotoRecord, PhotoAccess)>, AppError> {
+    let sql = format!(
+        "SELECT {cols}, p.deleted_at AS photo_deleted, p.object_key, v.owner_id AS visit_owner, v.unit_path, v.deleted_at AS visit_deleted
+         FROM photos p JOIN visits v ON v.id = p.visit_id WHERE p.id = $1",
+        cols = PHOTO_COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&db.pool).await? else {
+        return Ok(None);
+    };
+    let access = PhotoAccess {
+        owner_id: col(&row, "visit_owner")?,
+        unit_path: col(&row, "unit_path")?,
+        deleted: col::<Option<i64>>(&row, "photo_deleted")?.is_some()
+            || col::<Option<i64>>(&row, "visit_deleted")?.is_some(),
+        object_key: col(&row, "object_key")?,
+    };
+    Ok(Some((photo_of(&row)?, access)))
+}
+
+/// The image pipeline's answer about one photo.
+pub struct Verdict {
+    pub status: PhotoStatus,
+    pub problem: Option<ErrorBody>,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub exif_taken_at: Option<i64>,
+    pub exif_lat: Option<f64>,
+    pub exif_lon: Option<f64>,
+}
+
+/// Bytes and hash matched: the original is stored under `object_key`; the
+/// pipeline runs next (and again after a restart while the status is `received`).
+pub async fn set_received(db: &Db, id: &str, object_key: &str) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "UPDATE photos SET status = 'received', object_key = $1, status_detail = NULL, updated_at = $2 WHERE id = $3",
+    )
+    .bind(object_key)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    touch_visit_of(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records the verdict and tells phones to pull the visit again. A photo the
+/// record did not date or place takes its time and position from its own EXIF.
+pub async fn set_verdict(db: &Db, id: &str, v: &Verdict) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let detail = v
+        .problem
+        .as_ref()
+        .map(|p| serde_json::to_string(p).unwrap_or_default());
+    sqlx::query(
+        "UPDATE photos SET status = $1, status_detail = $2, width = $3, height = $4,
+           exif_taken_at = $5, exif_lat = $6, exif_lon = $7, updated_at = $8 WHERE id = $9",
+    )
+    .bind(v.status.as_str())
+    .bind(detail)
+    .bind(v.width)
+    .bind(v.height)
+    .bind(v.exif_taken_at)
+    .bind(v.exif_lat)
+    .bind(v.exif_lon)
+    .bind(now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE photos SET taken_at = exif_taken_at, time_source = 'exif' WHERE id = $1 AND taken_at IS NULL AND exif_taken_at IS NOT NULL",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "UPDATE photos SET lat = exif_lat, lon = exif_lon, location_source = 'exif' WHERE id = $1 AND lat IS NULL AND exif_lat IS NOT NULL AND exif_lon IS NOT NULL",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    touch_visit_of(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A change-log entry for the photo's visit: the status travels inside it.
+async fn touch_visit_of(tx: &mut Tx, photo_id: &str) -> Result<(), AppError> {
+    let row = sqlx::query(
+        "SELECT v.id, v.unit_path, v.owner_id FROM photos p JOIN visits v ON v.id = p.visit_id WHERE p.id = $1",
+    )
+    .bind(photo_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(r) = row {
+        let id: String = col(&r, "id")?;
+        let path: Option<String> = col(&r, "unit_path")?;
+        let owner: String = col(&r, "owner_id")?;
+        changes::append(tx, "visit", &id, path.as_deref(), Some(&owner)).await?;
+    }
+    Ok(())
+}
+
+/// Photos whose bytes arrived but whose verdict was never written (the server
+/// stopped mid-pipeline): start-up runs the pipeline on them again.
+pub async fn awaiting_verdict(db: &Db) -> Result<Vec<(String, String)>, AppError> {
+    sqlx::query("SELECT id, object_key FROM photos WHERE status = 'received' AND object_key IS NOT NULL")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((col(r, "id")?, col(r, "object_key")?)))
+        .collect()
+}
+
+/// One tus upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upload {
+    pub id: String,
+    pub photo_id: String,
+    pub user_id: String,
+    pub length: i64,
+    pub offset: i64,
+    /// The client's `Upload-Metadata` header, as sent (echoed by HEAD).
+    pub metadata: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub completed_at: Option<i64>,
+    /// Terminated, expired or refused: answers 410 from then on.
+    pub ended_at: Option<i64>,
+}
+
+fn upload_of(r: &AnyRow) -> Result<Upload, AppError> {
+    Ok(Upload {
+        id: col(r, "id")?,
+        photo_id: col(r, "photo_id")?,
+        user_id: col(r, "user_id")?,
+        length: col(r, "length")?,
+        offset: col(r, "upload_offset")?,
+        metadata: col(r, "metadata")?,
+        created_at: col(r, "created_at")?,
+        expires_at: col(r, "expires_at")?,
+        completed_at: col(r, "completed_at")?,
+        ended_at: col(r, "ended_at")?,
+    })
+}
+
+pub async fn create_upload(db: &Db, u: &Upload) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO uploads (id, photo_id, user_id, length, upload_offset, metadata, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&u.id)
+    .bind(&u.photo_id)
+    .bind(&u.user_id)
+    .bind(u.length)
+    .bind(u.offset)
+    .bind(&u.metadata)
+    .bind(u.created_at)
+    .bind(u.expires_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn upload(db: &Db, id: &str) -> Result<Option<Upload>, AppError> {
+    sqlx::query("SELECT * FROM uploads WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(upload_of)
+        .transpose()
+}
+
+/// Moves the acknowledged offset from `from` to `to`; false when another
+/// request moved it first (the caller answers 409).
+pub async fn advance(db: &Db, id: &str, from: i64, to: i64) -> Result<bool, AppError> {
+    let done = sqlx::query(
+        "UPDATE uploads SET upload_offset = $1 WHERE id = $2 AND upload_offset = $3 AND ended_at IS NULL",
+    )
+    .bind(to)
+    .bind(id)
+    .bind(from)
+    .execute(&db.pool)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn complete_upload(db: &Db, id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE uploads SET completed_at = $1 WHERE id = $2")
+        .bind(now_ms())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Ends an upload (terminated, or refused because the whole file's hash did
+/// not match): it answers 410 from now on.
+pub async fn end_upload(db: &Db, id: &str) -> Result<(), AppError> {
+    sqlx::query("UPDATE uploads SET ended_at = $1 WHERE id = $2 AND ended_at IS NULL")
+        .bind(now_ms())
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Unfinished uploads past their expiry, to end and whose partial bytes to drop.
+pub async fn expired_uploads(db: &Db, now: i64) -> Result<Vec<String>, AppError> {
+    sqlx::query(
+        "SELECT id FROM uploads WHERE expires_at < $1 AND completed_at IS NULL AND ended_at IS NULL",
+    )
+    .bind(now)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| col(r, "id"))
+    .collect()
+}

@@ -1,0 +1,98 @@
+//! `GET /api/photos/{id}` (the photo's record and status) and its image files.
+//! The visit's inspector and supervisors may see them, as with the visit itself.
+
+use app::auth::session::Caller;
+use app::error::{AppError, ErrorBody};
+use app::model::Role;
+use app::photos::{PhotoRecord, PhotoStatus};
+use app::state::AppState;
+use app::store::photos::{self as store, PhotoAccess};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<(PhotoRecord, PhotoAccess), AppError> {
+    let found = match uuid::Uuid::parse_str(id) {
+        Ok(_) => store::get(&state.db, id).await?,
+        Err(_) => None,
+    };
+    let Some((photo, access)) = found.filter(|(_, a)| !a.deleted) else {
+        return Err(AppError::NotFound("photo".into()));
+    };
+    if access.owner_id != caller.user.id && !caller.user.has(Role::Supervisor) {
+        return Err(AppError::Forbidden("this photo belongs to another inspector's visit".into()));
+    }
+    Ok((photo, access))
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<PhotoRecord>, AppError> {
+    Ok(Json(visible(&state, &caller, &id).await?.0))
+}
+
+/// `thumb` (~320 px), `display` (~1600 px) or `original`. A photo whose bytes
+/// have not arrived is 409; a bad one is 422 with the verdict.
+pub async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, size)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let (photo, access) = visible(&state, &caller, &id).await?;
+    let key = match (size.as_str(), photo.status) {
+        (_, PhotoStatus::Bad) => {
+            let body = photo.problem.unwrap_or_else(|| {
+                ErrorBody::new("photo.bad", "this file is not a usable image")
+            });
+            // A real image of a format we do not take is 415; a broken one 422.
+            return Err(if body.code == "photo.unsupported_format" {
+                AppError::Protocol { status: 415, body }
+            } else {
+                AppError::Invalid(body)
+            });
+        }
+        ("original", PhotoStatus::Ok | PhotoStatus::Received) => access.object_key,
+        ("thumb", PhotoStatus::Ok) => Some(crate::images::thumb_key(&photo.sha256)),
+        ("display", PhotoStatus::Ok) => Some(crate::images::display_key(&photo.sha256)),
+        ("thumb" | "display" | "original", _) => {
+            return Err(AppError::Protocol {
+                status: 409,
+                body: ErrorBody::new(
+                    "photo.not_ready",
+                    "the photo's bytes have not all arrived or are still being processed",
+                )
+                .with("status", photo.status.as_str()),
+            })
+        }
+        _ => return Err(AppError::NotFound("photo size (thumb, display or original)".into())),
+    };
+    let Some(key) = key else {
+        return Err(AppError::NotFound("photo file".into()));
+    };
+    let storage = state.photos.storage.clone();
+    let bytes = tokio::task::spawn_blocking(move || storage.get(&key))
+        .await
+        .map_err(|e| AppError::Internal(format!("reading stopped: {e}")))?
+        .map_err(|e| AppError::Internal(format!("cannot read a stored photo: {e}")))?;
+    let content_type = if size == "original" {
+        photo.content_type.clone()
+    } else {
+        "image/jpeg".to_string()
+    };
+    let mut r = bytes.into_response();
+    let hs = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&content_type) {
+        hs.insert(header::CONTENT_TYPE, v);
+    }
+    // A photo's bytes never change (a retake is a new photo): the browser may
+    // keep them, but only for this user.
+    hs.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    hs.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    Ok(r)
+}

@@ -1,0 +1,419 @@
+//! The image pipeline: judge an uploaded photo, then write its display size and
+//! thumbnail. Every refusal has a code naming the problem; nothing here panics
+//! or runs unbounded on hostile input: the header is read before any decode, the
+//! pixel count and the decoder's allocations are capped, decodes run one or two
+//! at a time on the blocking pool, and a decode that runs too long is abandoned.
+
+use app::error::ErrorBody;
+use app::photos::exif::{self, ExifInfo, Format};
+use app::photos::PhotoStatus;
+use app::state::AppState;
+use app::store::photos::{self as store, Verdict};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use std::io::Cursor;
+use std::time::Duration;
+
+/// Longest side of the display size and of the thumbnail.
+pub const DISPLAY_PX: u32 = 1600;
+pub const THUMB_PX: u32 = 320;
+const JPEG_QUALITY: u8 = 82;
+/// Decoder allocations, whatever the pixel cap (the output buffer counts).
+const MAX_ALLOC: u64 = 512 * 1024 * 1024;
+/// A 100 MP JPEG decodes in a few seconds here; a minute means something is wrong.
+const DECODE_TIMEOUT: Duration = Duration::from_secs(60);
+/// EXIF times carry no zone unless OffsetTimeOriginal says so: Vietnam is UTC+7
+/// all year.
+const DEFAULT_OFFSET_MINUTES: i32 = 7 * 60;
+
+/// Why a file is not a usable photo.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Problem {
+    Empty,
+    NotAnImage,
+    Unsupported(Format),
+    TooManyPixels { width: u32, height: u32, limit: u64 },
+    Truncated,
+    Corrupt(String),
+    BadExif(&'static str),
+    TooMuchMemory,
+    Timeout,
+}
+
+impl Problem {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::Empty => "photo.empty",
+            Problem::NotAnImage => "photo.not_an_image",
+            Problem::Unsupported(_) => "photo.unsupported_format",
+            Problem::TooManyPixels { .. } => "photo.too_many_pixels",
+            Problem::Truncated => "photo.truncated",
+            Problem::Corrupt(_) => "photo.corrupt",
+            Problem::BadExif(_) => "photo.bad_exif",
+            Problem::TooMuchMemory => "photo.too_much_memory",
+            Problem::Timeout => "photo.decode_timeout",
+        }
+    }
+
+    /// 415 for a real image of a format we do not take; 422 for the rest.
+    pub fn status(&self) -> u16 {
+        match self {
+            Problem::Unsupported(_) => 415,
+            _ => 422,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        let message = match self {
+            Problem::Empty => "the file is empty (0 bytes)".to_string(),
+            Problem::NotAnImage => {
+                "the file is not an image (it is not JPEG, PNG or WebP; perhaps a web page or a document renamed .jpg)".to_string()
+            }
+            Problem::Unsupported(f) => format!(
+                "{} images are not accepted: send JPEG, PNG or WebP",
+                f.mime().unwrap_or("this kind of")
+            ),
+            Problem::TooManyPixels { width, height, limit } => format!(
+                "the image declares {width}×{height} pixels ({} MP); the limit is {} MP",
+                (*width as u64 * *height as u64) / 1_000_000,
+                limit / 1_000_000
+            ),
+            Problem::Truncated => "the file is cut short: part of the image is missing; take or send it again".to_string(),
+            Problem::Corrupt(why) => format!("the image data is damaged: {why}"),
+            Problem::BadExif(why) => format!("the photo's EXIF metadata is damaged: {why}"),
+            Problem::TooMuchMemory => "decoding the image would need more memory than allowed".to_string(),
+            Problem::Timeout => "decoding the image took too long".to_string(),
+        };
+        let mut body = ErrorBody::new(self.code(), message);
+        if let Problem::TooManyPixels { width, height, limit } = self {
+            body = body
+                .with("width", *width)
+                .with("height", *height)
+                .with("limit_mp", *limit / 1_000_000);
+        }
+        if let Problem::Unsupported(f) = self {
+            body = body.with("format", f.mime().unwrap_or_default());
+        }
+        body
+    }
+}
+
+/// A judged, usable photo and its derivatives (JPEG).
+pub struct Derived {
+    pub width: u32,
+    pub height: u32,
+    pub exif: ExifInfo,
+    pub display: Vec<u8>,
+    pub thumb: Vec<u8>,
+}
+
+/// The quick checks that need no decode: emptiness, format, completeness,
+/// declared size and EXIF. Returns the format, declared size and EXIF.
+pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<(Format, exif::Dimensions, ExifInfo), Problem> {
+    if bytes.is_empty() {
+        return Err(Problem::Empty);
+    }
+    let format = exif::sniff(bytes);
+    match format {
+        Format::Jpeg | Format::Png | Format::Webp => {}
+        Format::Unknown => return Err(Problem::NotAnImage),
+        other => return Err(Problem::Unsupported(other)),
+    }
+    let dims = exif::dimensions(bytes).ok_or_else(|| {
+        if bytes.len() < 64 {
+            Problem::Truncated
+        } else {
+            Problem::Corrupt("the header does not say the image's size".into())
+        }
+    })?;
+    if dims.width == 0 || dims.height == 0 {
+        return Err(Problem::Corrupt("the header declares a zero size".into()));
+    }
+    if dims.width as u64 * dims.height as u64 > max_pixels {
+        return Err(Problem::TooManyPixels {
+            width: dims.width,
+            height: dims.height,
+            limit: max_pixels,
+        });
+    }
+    if !complete(format, bytes) {
+        return Err(Problem::Truncated);
+    }
+    let info = match format {
+        Format::Jpeg => exif::jpeg_exif(bytes)
+            .map_err(|exif::ExifError::Broken(why)| Problem::BadExif(why))?
+            .unwrap_or_default(),
+        _ => ExifInfo::default(),
+    };
+    Ok((format, dims, info))
+}
+
+/// Whether the file ends where its format says it should: a JPEG has an EOI
+/// marker after its scan data, a PNG an IEND chunk, a WebP all the bytes its
+/// RIFF header counts. Decoders often paint a cut file grey instead of failing.
+fn complete(format: Format, bytes: &[u8]) -> bool {
+    match format {
+        Format::Jpeg => jpeg_scan_start(bytes)
+            .is_some_and(|sos| bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])),
+        Format::Png => bytes.windows(4).rev().take(64).any(|w| w == b"IEND"),
+        Format::Webp => bytes
+            .get(4..8)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+            .is_some_and(|riff| riff.saturating_add(8) <= bytes.len()),
+        _ => false,
+    }
+}
+
+/// The offset of the first SOS segment (entropy-coded data follows it).
+fn jpeg_scan_start(bytes: &[u8]) -> Option<usize> {
+    let mut i = 2;
+    loop {
+        let marker = *bytes.get(i + 1)?;
+        if *bytes.get(i)? != 0xFF {
+            return None;
+        }
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0xDA {
+            return Some(i);
+        }
+        if (0xD0..=0xD9).contains(&marker) || marker == 0x01 {
+            i += 2;
+            continue;
+        }
+        let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
+        if len < 2 {
+            return None;
+        }
+        i = i.checked_add(2 + len)?;
+    }
+}
+
+/// Judges and derives, on the calling (blocking) thread.
+pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
+    let (format, dims, mut info) = inspect(bytes, max_pixels)?;
+    // Some decoders read the data before checking `max_alloc`: judge the output
+    // buffer from the header first.
+    if dims.width as u64 * dims.height as u64 * bytes_per_pixel(format, bytes) > MAX_ALLOC {
+        return Err(Problem::TooMuchMemory);
+    }
+    let mut reader = ImageReader::with_format(
+        Cursor::new(bytes),
+        match format {
+            Format::Png => ImageFormat::Png,
+            Format::Webp => ImageFormat::WebP,
+            _ => ImageFormat::Jpeg,
+        },
+    );
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_ALLOC);
+    limits.max_image_width = Some(u16::MAX as u32);
+    limits.max_image_height = Some(u16::MAX as u32);
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().map_err(problem_of)?;
+    let (w, h) = decoder.dimensions();
+    if w as u64 * h as u64 > max_pixels {
+        return Err(Problem::TooManyPixels {
+            width: w,
+            height: h,
+            limit: max_pixels,
+        });
+    }
+    // Not every decoder enforces `max_alloc` before reading the data: the
+    // output buffer alone must fit.
+    if decoder.total_bytes() > MAX_ALLOC {
+        return Err(Problem::TooMuchMemory);
+    }
+    if format != Format::Jpeg {
+        if let Ok(Some(raw)) = decoder.exif_metadata() {
+            info = exif::parse_tiff(&raw).map_err(|exif::ExifError::Broken(why)| Problem::BadExif(why))?;
+        }
+    }
+    let mut image = DynamicImage::from_decoder(decoder).map_err(problem_of)?;
+    if let Some(o) = info.orientation.and_then(image::metadata::Orientation::from_exif) {
+        image.apply_orientation(o);
+    }
+    let (width, height) = (image.width(), image.height());
+    let display = shrink(&image, DISPLAY_PX);
+    let thumb = shrink(&display, THUMB_PX);
+    Ok(Derived {
+        width,
+        height,
+        exif: info,
+        display: jpeg(&display)?,
+        thumb: jpeg(&thumb)?,
+    })
+}
+
+/// Bytes per decoded pixel, from the header (PNG: colour type and bit depth).
+fn bytes_per_pixel(format: Format, bytes: &[u8]) -> u64 {
+    match format {
+        Format::Png => {
+            let depth = u64::from(bytes.get(24).copied().unwrap_or(8)).max(8) / 8;
+            let channels = match bytes.get(25).copied().unwrap_or(6) {
+                0 => 1,
+                4 => 2,
+                2 => 3,
+                _ => 4, // RGBA, and palettes expand to RGB(A)
+            };
+            depth * channels
+        }
+        Format::Jpeg => 3,
+        _ => 4,
+    }
+}
+
+fn shrink(image: &DynamicImage, px: u32) -> DynamicImage {
+    let (w, h) = app::photos::fit_within(image.width(), image.height(), px);
+    if (w, h) == (image.width(), image.height()) {
+        image.clone()
+    } else {
+        // Area averaging: fast, and as good as a windowed filter when shrinking.
+        image.thumbnail_exact(w, h)
+    }
+}
+
+fn jpeg(image: &DynamicImage) -> Result<Vec<u8>, Problem> {
+    let mut out = Vec::new();
+    let rgb = image.to_rgb8();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+        .encode_image(&rgb)
+        .map_err(|e| Problem::Corrupt(format!("could not write the display size: {e}")))?;
+    Ok(out)
+}
+
+fn problem_of(e: image::ImageError) -> Problem {
+    use image::error::{ImageError, LimitErrorKind};
+    match e {
+        ImageError::Limits(l) => match l.kind() {
+            LimitErrorKind::InsufficientMemory => Problem::TooMuchMemory,
+            _ => Problem::Corrupt("the image's size is beyond what can be decoded".into()),
+        },
+        ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Problem::Truncated
+        }
+        ImageError::Unsupported(u) => Problem::Corrupt(u.to_string()),
+        other => {
+            let text = other.to_string();
+            if text.to_ascii_lowercase().contains("eof") || text.contains("end of") {
+                Problem::Truncated
+            } else {
+                Problem::Corrupt(text)
+            }
+        }
+    }
+}
+
+/// One or two decodes at once: a 100 MP image takes hundreds of MB while it
+/// decodes, and a burst of uploads must not take the server's memory.
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Object keys of a photo's files, by content hash.
+pub fn original_key(sha256: &str, format: Format) -> String {
+    format!("original/{sha256}.{}", format.extension())
+}
+pub fn display_key(sha256: &str) -> String {
+    format!("display/{sha256}.jpg")
+}
+pub fn thumb_key(sha256: &str) -> String {
+    format!("thumb/{sha256}.jpg")
+}
+
+/// Runs the pipeline on a photo whose original is stored under `object_key` and
+/// records the verdict. Derivatives are written before the verdict says `ok`, so
+/// an `ok` photo always has all three files.
+pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key: &str) {
+    let result = judge(state, sha256, object_key).await;
+    let verdict = match result {
+        Ok(d) => Verdict {
+            status: PhotoStatus::Ok,
+            problem: None,
+            width: Some(d.0 as i64),
+            height: Some(d.1 as i64),
+            exif_taken_at: d.2.taken_local.map(|t| {
+                t.to_epoch_ms(d.2.offset_minutes.unwrap_or(DEFAULT_OFFSET_MINUTES))
+            }),
+            exif_lat: d.2.lat,
+            exif_lon: d.2.lon,
+        },
+        Err(p) => Verdict {
+            status: PhotoStatus::Bad,
+            problem: Some(p.body()),
+            width: None,
+            height: None,
+            exif_taken_at: None,
+            exif_lat: None,
+            exif_lon: None,
+        },
+    };
+    if let Err(e) = store::set_verdict(&state.db, photo_id, &verdict).await {
+        // Left `received`: start-up runs the pipeline again.
+        tracing::error!(photo = %photo_id, "could not record the image verdict: {e}");
+    }
+}
+
+async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<(u32, u32, ExifInfo), Problem> {
+    let _permit = DECODES.acquire().await.map_err(|_| Problem::Timeout)?;
+    let storage = state.photos.storage.clone();
+    let max_pixels = state.photos.max_pixels;
+    let (sha, key) = (sha256.to_string(), object_key.to_string());
+    let work = tokio::task::spawn_blocking(move || -> Result<(u32, u32, ExifInfo), Problem> {
+        let bytes = storage
+            .get(&key)
+            .map_err(|e| Problem::Corrupt(format!("the stored original cannot be read: {e}")))?;
+        let derived = derive(&bytes, max_pixels)?;
+        let stored = storage
+            .put(&display_key(&sha), &derived.display)
+            .and_then(|_| storage.put(&thumb_key(&sha), &derived.thumb));
+        if let Err(e) = stored {
+            return Err(Problem::Corrupt(format!("could not store the display size: {e}")));
+        }
+        Ok((derived.width, derived.height, derived.exif))
+    });
+    match tokio::time::timeout(DECODE_TIMEOUT, work).await {
+        Err(_) => Err(Problem::Timeout),
+        Ok(Err(join)) => Err(Problem::Corrupt(format!("the decoder failed: {join}"))),
+        Ok(Ok(result)) => result,
+    }
+}
+
+/// At start-up, the pipeline for photos whose verdict a stop interrupted; then
+/// hourly, the end of uploads past their expiry and their partial bytes.
+pub fn spawn_housekeeping(state: AppState) {
+    tokio::spawn(async move {
+        match store::awaiting_verdict(&state.db).await {
+            Ok(list) => {
+                for (id, key) in list {
+                    let sha = key
+                        .rsplit('/')
+                        .next()
+                        .and_then(|f| f.split('.').next())
+                        .unwrap_or_default()
+                        .to_string();
+                    process(&state, &id, &sha, &key).await;
+                }
+            }
+            Err(e) => tracing::warn!("cannot list photos awaiting a verdict: {e}"),
+        }
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = expire_uploads(&state).await {
+                tracing::warn!("upload expiry failed: {e}");
+            }
+        }
+    });
+}
+
+/// Ends every upload past its expiry and drops its partial bytes.
+pub async fn expire_uploads(state: &AppState) -> Result<usize, app::error::AppError> {
+    let ids = store::expired_uploads(&state.db, app::store::now_ms()).await?;
+    for id in &ids {
+        store::end_upload(&state.db, id).await?;
+        let storage = state.photos.storage.clone();
+        let id = id.clone();
+        let _ = tokio::task::spawn_blocking(move || storage.delete_partial(&id)).await;
+    }
+    Ok(ids.len())
+}

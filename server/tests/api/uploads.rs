@@ -1,0 +1,482 @@
+//! Photo bytes through tus 1.0 at `/api/uploads/`: the happy path with the
+//! verdict reaching pull and `GET /api/photos/{id}`, every protocol error as tus
+//! specifies it, a whole-file hash mismatch that starts over, and an upload cut
+//! at twenty random offsets that completes with the right SHA-256.
+
+use crate::helpers::{demo_proposal, TestApp, TestResponse};
+use crate::phone::{statuses, Phone};
+use crate::security::{expect_error, req, Req};
+use app::photos::exif::{build_tiff, insert_app1, ExifInfo, LocalDateTime};
+use axum::body::Body;
+use axum::http::Request;
+use base64::Engine as _;
+use serde_json::{json, Value};
+use sha2::Digest;
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// A JPEG of `w`×`h`: grey with a red block in the top-left corner.
+pub(crate) fn marked_jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        if x < w / 4 && y < h / 4 {
+            image::Rgb([230, 20, 20])
+        } else {
+            image::Rgb([128, 128, 128])
+        }
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A logged-in inspector with a visit that has a photo field.
+pub(crate) struct Field {
+    pub phone: Phone,
+    pub visit: String,
+}
+
+pub(crate) async fn field(app: &TestApp, username: &str) -> Field {
+    let mut phone = Phone::login(app, username).await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let district = if username == "ksv2" { "223" } else { "213" };
+    let m = phone.new_visit(&visit, &demo_proposal(district), json!({"workforce": 25}));
+    assert_eq!(statuses(&phone.push_ok(app, &[m]).await), ["applied"]);
+    Field { phone, visit }
+}
+
+impl Field {
+    /// Pushes `attach_photo` for `bytes` (plus any extra metadata); returns the photo ID.
+    pub async fn attach(&mut self, app: &TestApp, bytes: &[u8], extra: Value) -> String {
+        let id = uuid::Uuid::now_v7().to_string();
+        let mut fields = json!({
+            "visit_id": self.visit, "field": "evidence_photos", "sha256": sha256_hex(bytes),
+            "size": bytes.len(), "content_type": "image/jpeg", "caption": "Máy dập"
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            fields[k] = v.clone();
+        }
+        let m = self.phone.mutation("photo", "upsert", &id, fields, 0);
+        let results = self.phone.push_ok(app, &[m]).await;
+        assert_eq!(statuses(&results), ["applied"], "{results:?}");
+        id
+    }
+
+    pub fn create(&self, photo: &str, length: usize) -> Req {
+        req("POST", "/api/uploads/")
+            .header("tus-resumable", "1.0.0")
+            .header("upload-length", &length.to_string())
+            .header(
+                "upload-metadata",
+                &format!("photo_id {},filename {}", b64(photo.as_bytes()), b64("ảnh.jpg".as_bytes())),
+            )
+            .cookie(Some(&self.phone.cookie))
+    }
+
+    /// Creates an upload and returns its path.
+    pub async fn created(&self, app: &TestApp, photo: &str, length: usize) -> String {
+        let r = self.create(photo, length).send(&app.router).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(header(&r, "tus-resumable"), "1.0.0");
+        assert_eq!(header(&r, "upload-offset"), "0");
+        assert!(header(&r, "upload-expires").ends_with("GMT"));
+        header(&r, "location")
+    }
+
+    pub fn patch(&self, url: &str, offset: usize, bytes: &[u8]) -> Req {
+        req("PATCH", url)
+            .header("tus-resumable", "1.0.0")
+            .header("upload-offset", &offset.to_string())
+            .header(
+                "upload-checksum",
+                &format!("sha1 {}", b64(&sha1::Sha1::digest(bytes))),
+            )
+            .bytes("application/offset+octet-stream", bytes.to_vec())
+            .cookie(Some(&self.phone.cookie))
+    }
+
+    pub async fn head(&self, app: &TestApp, url: &str) -> TestResponse {
+        req("HEAD", url)
+            .header("tus-resumable", "1.0.0")
+            .cookie(Some(&self.phone.cookie))
+            .send(&app.router)
+            .await
+    }
+
+    /// Uploads `bytes` in chunks of `chunk`; returns the final answer.
+    pub async fn upload(&self, app: &TestApp, photo: &str, bytes: &[u8], chunk: usize) -> TestResponse {
+        let url = self.created(app, photo, bytes.len()).await;
+        let mut offset = 0;
+        loop {
+            let end = (offset + chunk).min(bytes.len());
+            let r = self.patch(&url, offset, &bytes[offset..end]).send(&app.router).await;
+            if r.status != 204 || end == bytes.len() {
+                return r;
+            }
+            assert_eq!(header(&r, "upload-offset"), end.to_string());
+            offset = end;
+        }
+    }
+
+    pub async fn photo(&self, app: &TestApp, id: &str) -> Value {
+        let r = app.get(&format!("/api/photos/{id}"), Some(&self.phone.cookie)).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        r.json()
+    }
+}
+
+pub(crate) fn header(r: &TestResponse, name: &str) -> String {
+    r.headers
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    // Landscape pixels, stored rotated: EXIF orientation 6 (turn 90° clockwise).
+    let taken = LocalDateTime { year: 2026, month: 3, day: 5, hour: 14, minute: 30, second: 0 };
+    let exif = ExifInfo {
+        orientation: Some(6),
+        taken_local: Some(taken),
+        offset_minutes: None,
+        lat: Some(21.2731),
+        lon: Some(106.1946),
+    };
+    let bytes = insert_app1(&marked_jpeg(2400, 1200), &build_tiff(&exif)).unwrap();
+    let photo = f.attach(&app, &bytes, json!({})).await;
+
+    let r = req("OPTIONS", "/api/uploads/").send(&app.router).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(header(&r, "tus-version"), "1.0.0");
+    for ext in ["creation", "creation-with-upload", "checksum", "termination", "expiration"] {
+        assert!(header(&r, "tus-extension").split(',').any(|e| e == ext), "{ext}");
+    }
+    assert!(header(&r, "tus-checksum-algorithm").contains("sha1"));
+    assert_eq!(header(&r, "tus-max-size"), "25000000");
+
+    let before = f.photo(&app, &photo).await;
+    assert_eq!(before["status"], "waiting");
+    let r = f.upload(&app, &photo, &bytes, 64 * 1024).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(header(&r, "upload-offset"), bytes.len().to_string());
+
+    let got = f.photo(&app, &photo).await;
+    assert_eq!(got["status"], "ok", "{got}");
+    // Orientation applied: 2400×1200 stored, 1200×2400 shown.
+    assert_eq!((got["width"].as_i64(), got["height"].as_i64()), (Some(1200), Some(2400)));
+    // The record gave no time or place: the file's EXIF fills them (+07:00).
+    assert_eq!(got["taken_at_ms"], 1_772_695_800_000i64);
+    assert_eq!(got["time_source"], "exif");
+    assert!((got["lat"].as_f64().unwrap() - 21.2731).abs() < 1e-4);
+    assert_eq!(got["location_source"], "exif");
+    assert_eq!(got["caption"], "Máy dập");
+
+    for (size, longest) in [("display", 1600), ("thumb", 320)] {
+        let r = app.get(&format!("/api/photos/{photo}/{size}"), Some(&f.phone.cookie)).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(header(&r, "content-type"), "image/jpeg");
+        let img = image::load_from_memory(&r.body).unwrap().to_rgb8();
+        assert_eq!(img.height(), longest, "{size} is portrait after orientation");
+        assert_eq!(img.width(), longest / 2);
+        // The red corner went from top-left to top-right.
+        let p = img.get_pixel(img.width() - 1 - img.width() / 16, img.height() / 16);
+        assert!(p[0] > 180 && p[1] < 90, "{size}: {p:?}");
+    }
+    let r = app.get(&format!("/api/photos/{photo}/original"), Some(&f.phone.cookie)).await;
+    assert_eq!(sha256_hex(&r.body), sha256_hex(&bytes));
+
+    // Pull carries the photo inside its visit, with its status.
+    let changes = app.pull_all(&f.phone.cookie).await;
+    let visit = changes
+        .iter()
+        .rev()
+        .find(|c| c["entity"] == "visit" && c["record"]["id"] == f.visit.as_str())
+        .expect("the visit comes down again");
+    let photos = visit["record"]["photos"].as_array().unwrap();
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0]["id"], photo.as_str());
+    assert_eq!(photos[0]["status"], "ok");
+
+    // The supervisor sees it; another inspector does not.
+    let (supervisor, _) = app.login("giamsat").await;
+    assert_eq!(app.get(&format!("/api/photos/{photo}/thumb"), Some(&supervisor)).await.status, 200);
+    let (other, _) = app.login("ksv2").await;
+    let r = app.get(&format!("/api/photos/{photo}"), Some(&other)).await;
+    expect_error(&r, 403, "auth.forbidden");
+}
+
+async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(64, 48);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let url = f.created(&app, &photo, bytes.len()).await;
+    let cookie = Some(f.phone.cookie.as_str());
+
+    // 412: no or another protocol version.
+    let r = req("HEAD", &url).cookie(cookie).send(&app.router).await;
+    assert_eq!(r.status, 412);
+    let r = Req::replace_header(f.create(&photo, bytes.len()), "tus-resumable", "0.2.2")
+        .send(&app.router)
+        .await;
+    assert_eq!(r.status, 412);
+    assert_eq!(header(&r, "tus-resumable"), "1.0.0");
+
+    // 415: bytes that are not application/offset+octet-stream.
+    let r = req("PATCH", &url)
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", "0")
+        .bytes("image/jpeg", bytes.clone())
+        .cookie(cookie)
+        .send(&app.router)
+        .await;
+    expect_error(&r, 415, "upload.content_type");
+
+    // 460: a chunk that does not match its checksum; the offset stays.
+    let r = f.patch(&url, 0, &bytes[..10]);
+    let r = Req::replace_header(r, "upload-checksum", &format!("sha1 {}", b64(&sha1::Sha1::digest(b"other")))).send(&app.router).await;
+    expect_error(&r, 460, "upload.checksum_mismatch");
+    assert_eq!(header(&f.head(&app, &url).await, "upload-offset"), "0");
+    // 400: a checksum algorithm we do not know.
+    let r = Req::replace_header(f.patch(&url, 0, &bytes[..10]), "upload-checksum", "md5 AAAA").send(&app.router).await;
+    expect_error(&r, 400, "request.malformed");
+
+    // 409: the wrong offset; the offset stays.
+    let r = f.patch(&url, 0, &bytes[..10]).send(&app.router).await;
+    assert_eq!(r.status, 204);
+    let r = f.patch(&url, 5, &bytes[5..20]).send(&app.router).await;
+    expect_error(&r, 409, "upload.offset_mismatch");
+    assert_eq!(r.json()["params"]["offset"], 10);
+    let h = f.head(&app, &url).await;
+    assert_eq!(h.status, 200);
+    assert_eq!(header(&h, "upload-offset"), "10");
+    assert_eq!(header(&h, "upload-length"), bytes.len().to_string());
+    assert_eq!(header(&h, "cache-control"), "no-store");
+    assert!(header(&h, "upload-metadata").contains("photo_id "));
+
+    // 413: past the declared length, and a declared length over the limit.
+    let mut long = bytes[10..].to_vec();
+    long.push(0);
+    let r = f.patch(&url, 10, &long).send(&app.router).await;
+    expect_error(&r, 413, "request.too_large");
+    assert_eq!(header(&f.head(&app, &url).await, "upload-offset"), "10");
+    let r = Req::replace_header(f.create(&photo, 1), "upload-length", "25000001").send(&app.router).await;
+    expect_error(&r, 413, "request.too_large");
+    assert_eq!(r.json()["params"]["limit"], 25_000_000);
+
+    // Creation needs a known photo of the caller, its exact size, and photo_id.
+    let r = f.create(&photo, bytes.len() + 1).send(&app.router).await;
+    expect_error(&r, 422, "upload.size_mismatch");
+    let r = f.create(&uuid::Uuid::now_v7().to_string(), 10).send(&app.router).await;
+    expect_error(&r, 422, "upload.unknown_photo");
+    let r = Req::replace_header(f.create(&photo, bytes.len()), "upload-metadata", "filename YS5qcGc=").send(&app.router).await;
+    expect_error(&r, 400, "request.malformed");
+    let r = Req::replace_header(f.create(&photo, bytes.len()), "upload-length", "").send(&app.router).await;
+    expect_error(&r, 400, "request.malformed");
+    let other = Phone::login(&app, "ksv2").await;
+    let r = Req::replace_header(f.create(&photo, bytes.len()), "cookie", &other.cookie).send(&app.router).await;
+    expect_error(&r, 403, "auth.forbidden");
+    let r = req("HEAD", &url).header("tus-resumable", "1.0.0").cookie(Some(&other.cookie)).send(&app.router).await;
+    assert_eq!(r.status, 403);
+
+    // Termination: 204, then 410 for everything; an unknown upload is 404.
+    let r = req("DELETE", &url).header("tus-resumable", "1.0.0").cookie(cookie).send(&app.router).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(f.head(&app, &url).await.status, 410);
+    let r = f.patch(&url, 10, &bytes[10..]).send(&app.router).await;
+    expect_error(&r, 410, "upload.gone");
+    let r = f.head(&app, &format!("/api/uploads/{}", uuid::Uuid::now_v7())).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(f.head(&app, "/api/uploads/..%2F..%2Fetc").await.status, 404);
+
+    // Creation-with-upload: the whole photo in the POST.
+    let r = f
+        .create(&photo, bytes.len())
+        .bytes("application/offset+octet-stream", bytes.clone())
+        .send(&app.router)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+    assert_eq!(header(&r, "upload-offset"), bytes.len().to_string());
+    assert_eq!(f.photo(&app, &photo).await["status"], "ok");
+}
+
+async fn an_expired_upload_is_gone(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(32, 32);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let mut photos = app::photos::storage::Photos::on_disk(tempfile::tempdir().unwrap().keep()).unwrap();
+    photos.upload_ttl_ms = -1;
+    let router = app.router_with_photos(photos);
+    let r = f.create(&photo, bytes.len()).send(&router).await;
+    assert_eq!(r.status, 201);
+    let url = header(&r, "location");
+    let r = f.patch(&url, 0, &bytes).send(&router).await;
+    expect_error(&r, 410, "upload.expired");
+    let r = req("HEAD", &url).header("tus-resumable", "1.0.0").cookie(Some(&f.phone.cookie)).send(&router).await;
+    assert_eq!(r.status, 410);
+}
+
+async fn a_file_that_does_not_match_its_record_is_refused_and_starts_over(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(80, 60);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let mut wrong = bytes.clone();
+    let last = wrong.len() - 3;
+    wrong[last] ^= 0xFF;
+    let url = f.created(&app, &photo, bytes.len()).await;
+    let r = f.patch(&url, 0, &wrong).send(&app.router).await;
+    expect_error(&r, 460, "upload.sha256_mismatch");
+    assert_eq!(f.head(&app, &url).await.status, 410, "the phone must start over");
+    assert_eq!(f.photo(&app, &photo).await["status"], "waiting");
+    let r = f.upload(&app, &photo, &bytes, 1 << 20).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(f.photo(&app, &photo).await["status"], "ok");
+}
+
+/// A body that sends `bytes` and then fails, as a dropped connection does.
+fn cut_body(bytes: Vec<u8>) -> Body {
+    let pieces: Vec<Result<axum::body::Bytes, std::io::Error>> = bytes
+        .chunks(16 * 1024)
+        .map(|c| Ok(axum::body::Bytes::copy_from_slice(c)))
+        .chain(std::iter::once(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "cut",
+        ))))
+        .collect();
+    Body::from_stream(futures_util::stream::iter(pieces))
+}
+
+/// A 5 MB upload cut at 20 random offsets, in chunks with checksums (the
+/// phone's way) and as one long request per attempt (tus-js-client's default).
+async fn an_upload_cut_at_twenty_random_offsets_completes_with_the_right_hash(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let size = 5 * 1024 * 1024;
+    let bytes: Vec<u8> = (0..size).map(|_| next() as u8).collect();
+    for (chunk, checksum) in [(512 * 1024, true), (size, false)] {
+        let mut bytes = bytes.clone();
+        bytes[0] = chunk as u8; // two different files
+        let photo = f.attach(&app, &bytes, json!({})).await;
+        let url = f.created(&app, &photo, size).await;
+        let mut cuts: Vec<usize> = (0..20).map(|_| 1 + next() as usize % (size - 1)).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let (mut offset, mut sent) = (0usize, 0usize);
+        let mut pending = cuts.clone().into_iter().peekable();
+        while offset < size {
+            let end = (offset + chunk).min(size);
+            let cut = pending.next_if(|c| *c > offset && *c < end);
+            let upto = cut.unwrap_or(end);
+            let mut request = Request::builder()
+                .method("PATCH")
+                .uri(url.as_str())
+                .header("tus-resumable", "1.0.0")
+                .header("upload-offset", offset.to_string())
+                .header("content-type", "application/offset+octet-stream")
+                .header("cookie", f.phone.cookie.as_str());
+            if checksum {
+                let sum = b64(&sha1::Sha1::digest(&bytes[offset..end]));
+                request = request.header("upload-checksum", format!("sha1 {sum}"));
+            }
+            let body = match cut {
+                Some(_) => cut_body(bytes[offset..upto].to_vec()),
+                None => Body::from(bytes[offset..end].to_vec()),
+            };
+            sent += upto - offset;
+            let r = crate::helpers::send(&app.router, request.body(body).unwrap()).await;
+            if cut.is_none() {
+                assert_eq!(r.status, 204, "{}", r.text());
+            }
+            // Skip cut points already behind us (several inside one chunk).
+            while pending.next_if(|c| *c <= offset).is_some() {}
+            let h = f.head(&app, &url).await;
+            let acked: usize = header(&h, "upload-offset").parse().unwrap();
+            assert!(acked >= offset && acked <= upto, "{acked} outside {offset}..={upto}");
+            if !checksum && cut.is_some() {
+                assert_eq!(acked, upto, "without a checksum every byte that arrived counts");
+            }
+            offset = acked;
+        }
+        assert!(
+            sent <= size + cuts.len() * chunk,
+            "sent {sent} for {size} with {} cuts of chunk {chunk}",
+            cuts.len()
+        );
+        let r = app.get(&format!("/api/photos/{photo}/original"), Some(&f.phone.cookie)).await;
+        expect_error(&r, 422, "photo.not_an_image");
+        let got = f.photo(&app, &photo).await;
+        assert_eq!(got["status"], "bad");
+        assert_eq!(got["problem"]["code"], "photo.not_an_image");
+        let stored = app.state.photos.storage.get(&format!("original/{}.bin", sha256_hex(&bytes))).unwrap();
+        assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
+    }
+}
+
+async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(16, 16);
+    let photo = f.attach(&app, &bytes, json!({"taken_at_ms": 1_772_695_800_000i64, "time_source": "device",
+        "lat": 21.3, "lon": 106.2, "accuracy_m": 12.0, "location_source": "gps"})).await;
+    let cases = [
+        (json!({"sha256": "0".repeat(64)}), "photo.fixed"),
+        (json!({"caption": "x".repeat(501)}), "photo.bad_value"),
+        (json!({"lat": 95.0}), "photo.bad_value"),
+        (json!({"time_source": "guess"}), "photo.bad_value"),
+        (json!({"colour": "red"}), "photo.unknown_key"),
+    ];
+    for (fields, code) in cases {
+        let m = f.phone.mutation("photo", "upsert", &photo, fields.clone(), 0);
+        let results = f.phone.push_ok(&app, &[m]).await;
+        assert_eq!(results[0]["error"]["code"], code, "{fields}");
+    }
+    let new = uuid::Uuid::now_v7().to_string();
+    for (fields, code) in [
+        (json!({"visit_id": f.visit, "field": "workforce", "sha256": sha256_hex(b"x"), "size": 1, "content_type": "image/jpeg"}), "photo.unknown_field"),
+        (json!({"visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"x"), "size": 0, "content_type": "image/jpeg"}), "photo.bad_value"),
+        (json!({"visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"x"), "size": 1, "content_type": "image/gif"}), "photo.bad_value"),
+        (json!({"visit_id": f.visit, "field": "evidence_photos"}), "photo.header_missing"),
+    ] {
+        let m = f.phone.mutation("photo", "upsert", &new, fields.clone(), 0);
+        let results = f.phone.push_ok(&app, &[m]).await;
+        assert_eq!(results[0]["error"]["code"], code, "{fields}");
+    }
+    // Another inspector cannot attach to this visit.
+    let mut other = Phone::login(&app, "ksv2").await;
+    let m = other.mutation("photo", "upsert", &uuid::Uuid::now_v7().to_string(), json!({
+        "visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"y"), "size": 1, "content_type": "image/jpeg"}), 0);
+    assert_eq!(other.push_ok(&app, &[m]).await[0]["error"]["code"], "visit.not_yours");
+
+    // The caption may change; a removal hides the photo.
+    let m = f.phone.mutation("photo", "upsert", &photo, json!({"caption": "Lò nung"}), 0);
+    assert_eq!(statuses(&f.phone.push_ok(&app, &[m]).await), ["applied"]);
+    let got = f.photo(&app, &photo).await;
+    assert_eq!(got["caption"], "Lò nung");
+    assert_eq!(got["time_source"], "device");
+    assert_eq!(got["accuracy_m"], 12.0);
+    let m = f.phone.mutation("photo", "delete", &photo, json!({}), 0);
+    assert_eq!(statuses(&f.phone.push_ok(&app, &[m]).await), ["applied"]);
+    let r = app.get(&format!("/api/photos/{photo}"), Some(&f.phone.cookie)).await;
+    assert_eq!(r.status, 404);
+}
+
+crate::engine_tests!(
+    a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get,
+    every_protocol_error_is_answered_as_tus_specifies,
+    an_expired_upload_is_gone,
+    a_file_that_does_not_match_its_record_is_refused_and_starts_over,
+    an_upload_cut_at_twenty_random_offsets_completes_with_the_right_hash,
+    photo_records_are_checked_and_fixed_once_attached,
+);
