@@ -11,6 +11,9 @@
 # npm installs run with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1: the browser is Debian's
 # /usr/bin/chromium (apt-get install chromium; override with CHROMIUM_PATH). Never run
 # `npx playwright install` here: it downloads a browser build, which this network refuses.
+#
+# Python tools (tuspy, for e2e/tus_interop.spec.ts) go into a venv at tests/.venv from
+# the pins of interop/requirements.txt; that needs `python3 -m venv` (python3-venv).
 set -euo pipefail
 
 tests_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -44,5 +47,29 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   npm ci --no-audit --no-fund
   echo "$want" > "$stamp"
 fi
+
+# A Python venv at tests/.venv for the Python tus client (tuspy) of
+# e2e/tus_interop.spec.ts, with the pins of interop/requirements.txt, installed
+# only when the venv was not set up from this exact requirements file.
+venv="$tests_dir/.venv"
+if [[ -e "$venv" ]] && ! "$venv/bin/python" -c 'import pip' 2>/dev/null; then
+  echo "run-e2e: $venv is broken (no working python or pip); making it again" >&2
+  rm -rf "$venv"
+fi
+if [[ ! -e "$venv" ]]; then
+  if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    echo "run-e2e: cannot make the Python venv at $venv: 'python3 -m venv' is unavailable" >&2
+    echo "run-e2e: install it (apt-get install -y python3 python3-venv) and run again" >&2
+    exit 1
+  fi
+  python3 -m venv "$venv"
+fi
+py_stamp="$venv/.khaosat-requirements.sha256"
+py_want="$(sha256sum interop/requirements.txt | cut -d' ' -f1)"
+if [[ ! -f "$py_stamp" || "$(cat "$py_stamp")" != "$py_want" ]]; then
+  "$venv/bin/python" -m pip install --disable-pip-version-check --no-input --quiet -r interop/requirements.txt
+  echo "$py_want" > "$py_stamp"
+fi
+export KHAOSAT_PYTHON="$venv/bin/python"
 
 exec npx --no-install playwright test "$@"

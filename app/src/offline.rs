@@ -8,8 +8,11 @@
 //!
 //! Schema log:
 //! - v1: meta, units, forms, facilities, proposals, visits, outbox.
+//! - v2: photos: `{user_id}:{photo_id}` the record (JSON), `blob:{photo_id}` the
+//!   downscaled JPEG as a Blob.
 
 use crate::forms::FormDefinition;
+use crate::photos::local::LocalPhoto;
 use crate::model::{AdminUnit, Facility, Proposal, UserInfo};
 use crate::sync::{Hlc, MutationResult, PullResponse, PulledRecord};
 use crate::visits::local::{
@@ -552,6 +555,143 @@ impl OfflineDb {
         Ok(())
     }
 
+    /// Runs `write` in one strict read-write transaction over `stores` and waits
+    /// until it has completed (or failed).
+    async fn strict_write(
+        &self,
+        stores: &[&str],
+        write: impl FnOnce(&web_sys::IdbTransaction) -> std::result::Result<(), JsValue>,
+    ) -> Result<()> {
+        let names = js_sys::Array::new();
+        for s in stores {
+            names.push(&key(s));
+        }
+        let tx = self.strict_tx(&names).await?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        if let Err(e) = write(&tx) {
+            let _ = tx.abort();
+            return Err(js_err(e));
+        }
+        wasm_bindgen_futures::JsFuture::from(done)
+            .await
+            .map_err(|_| {
+                tx.error()
+                    .map(|e| js_err(e.into()))
+                    .unwrap_or_else(|| OfflineError::Idb("the write was aborted".into()))
+            })?;
+        Ok(())
+    }
+
+    /// A captured photo: its bytes, its record and its `attach_photo` change,
+    /// with the seq counter and the clock, in ONE strict transaction.
+    pub async fn attach_photo(
+        &self,
+        user_id: &str,
+        photo: &LocalPhoto,
+        blob: &web_sys::Blob,
+        entry: &OutboxEntry,
+        device_id: &str,
+        hlc: Hlc,
+    ) -> Result<()> {
+        let meta_key = format!("{user_id}:{}", photo.id);
+        let blob_key = photo_blob_key(&photo.id);
+        self.strict_write(&[PHOTOS, OUTBOX, META], |tx| {
+            let enc = |v: &dyn erased::Encode| v.encode_js();
+            let photos = tx.object_store(PHOTOS)?;
+            photos.put_with_key(blob, &key(&blob_key))?;
+            photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
+            tx.object_store(OUTBOX)?
+                .put_with_key(&enc(entry)?, &key(&entry.key()))?;
+            let meta = tx.object_store(META)?;
+            meta.put_with_key(&enc(&entry.mutation.seq)?, &key(&Meta::Seq(device_id).key()))?;
+            meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// A caption change or a removal, queued with its change. A removed
+    /// photo's bytes go at once (the change tells the server).
+    pub async fn change_photo(
+        &self,
+        user_id: &str,
+        photo: &LocalPhoto,
+        entry: &OutboxEntry,
+        device_id: &str,
+        hlc: Hlc,
+        remove: bool,
+    ) -> Result<()> {
+        let meta_key = format!("{user_id}:{}", photo.id);
+        let blob_key = photo_blob_key(&photo.id);
+        self.strict_write(&[PHOTOS, OUTBOX, META], |tx| {
+            let enc = |v: &dyn erased::Encode| v.encode_js();
+            let photos = tx.object_store(PHOTOS)?;
+            if remove {
+                photos.delete(&key(&meta_key))?;
+                photos.delete(&key(&blob_key))?;
+            } else {
+                photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
+            }
+            tx.object_store(OUTBOX)?
+                .put_with_key(&enc(entry)?, &key(&entry.key()))?;
+            let meta = tx.object_store(META)?;
+            meta.put_with_key(&enc(&entry.mutation.seq)?, &key(&Meta::Seq(device_id).key()))?;
+            meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Undoes an `attach_photo` whose stored bytes did not hash back to the
+    /// photo's SHA-256 (iOS has corrupted Blobs in IndexedDB): nothing of it
+    /// may sync.
+    pub async fn forget_photo(&self, user_id: &str, photo_id: &str, entry: &OutboxEntry) -> Result<()> {
+        let tx = self
+            .tx(&[PHOTOS, OUTBOX], TransactionMode::ReadWrite)
+            .await?;
+        let photos = tx.store(PHOTOS)?;
+        photos.delete(key(&format!("{user_id}:{photo_id}"))).await?;
+        photos.delete(key(&photo_blob_key(photo_id))).await?;
+        tx.store(OUTBOX)?.delete(key(&entry.key())).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    pub async fn put_photo(&self, user_id: &str, photo: &LocalPhoto) -> Result<()> {
+        self.put(PHOTOS, &format!("{user_id}:{}", photo.id), photo)
+            .await
+    }
+
+    /// The photo's stored bytes, if this phone has them.
+    pub async fn photo_blob(&self, photo_id: &str) -> Result<Option<web_sys::Blob>> {
+        let tx = self.tx(&[PHOTOS], TransactionMode::ReadOnly).await?;
+        let value = tx.store(PHOTOS)?.get(key(&photo_blob_key(photo_id))).await?;
+        Ok(value.and_then(|v| v.dyn_into::<web_sys::Blob>().ok()))
+    }
+
+    /// The user's photos, of one visit or all.
+    pub async fn photos(&self, user_id: &str, visit_id: Option<&str>) -> Result<Vec<LocalPhoto>> {
+        let all: Vec<LocalPhoto> = self.all(PHOTOS, Some(&format!("{user_id}:"))).await?;
+        Ok(all
+            .into_iter()
+            .filter(|p| visit_id.is_none_or(|v| p.visit_id == v))
+            .collect())
+    }
+
+    /// The records with changes still in the outbox: their photos' bytes wait.
+    pub async fn queued_records(&self, device_id: &str) -> Result<BTreeSet<String>> {
+        Ok(self
+            .outbox(device_id, u32::MAX)
+            .await?
+            .into_iter()
+            .map(|e| e.mutation.record_id.to_string())
+            .collect())
+    }
+
     /// Prepares a full resync after the server said the cursor is too old (410):
     /// in one transaction, forgets the server's records this user holds (units,
     /// facilities, proposals, and visits the server fully has) and sets the cursor
@@ -641,6 +781,21 @@ impl OfflineDb {
                         pending.contains(&v.id),
                     );
                     writes.push(Write::Put(&visits, encode(&merged)?, key(&k)));
+                    // Photo statuses travel inside their visit.
+                    let photos = tx.store(PHOTOS)?;
+                    for server in &v.photos {
+                        let pk = format!("{user_id}:{}", server.id);
+                        let local: Option<LocalPhoto> =
+                            photos.get(key(&pk)).await?.map(decode).transpose()?;
+                        let photo = match local {
+                            Some(mut p) => {
+                                p.absorb(server);
+                                p
+                            }
+                            None => LocalPhoto::from_server(server),
+                        };
+                        photos.put(&encode(&photo)?, Some(&key(&pk))).await?;
+                    }
                 }
                 PulledRecord::Deleted(d) => {
                     let store = match d.entity.as_str() {
@@ -700,6 +855,11 @@ impl Write<'_> {
         }
         Ok(())
     }
+}
+
+/// Photo bytes sit beside their records, under a key no user ID can take.
+fn photo_blob_key(photo_id: &str) -> String {
+    format!("blob:{photo_id}")
 }
 
 /// Object-safe JSON encoding for the raw transaction's closure.

@@ -192,6 +192,7 @@ pub fn ReviewDetailPage() -> impl IntoView {
                 Ok(d) => {
                     let lang_now = lang.get();
                     let answers = d.form.fields()
+                        .filter(|f| f.kind != crate::forms::FieldType::Photo)
                         .filter_map(|f| d.visit.answers.get(&f.key).filter(|v| !v.is_null()).map(|v| (f.clone(), v.clone())))
                         .map(|(f, v)| view! {
                             <dt>{f.label.get(lang_now).to_string()}</dt>
@@ -217,6 +218,10 @@ pub fn ReviewDetailPage() -> impl IntoView {
                             <p class="muted">{format!("{} · v{}", d.form.title.get(lang_now), d.form.version)}</p>
                             <dl class="answer-list">{answers}</dl>
                             {rows_view(&d, lang_now)}
+                            {(!d.visit.photos.is_empty()).then(|| view! {
+                                <h2>{tr("photo.gallery")}</h2>
+                                <crate::photos::view::PhotoGallery photos=d.visit.photos.clone() lang=lang_now/>
+                            })}
                             <ReviewHistory events=d.visit.review.clone()/>
                             {(d.visit.review_state == crate::model::ReviewState::Submitted).then(|| view! {
                                 <ReviewDecision visit_id=d.visit.id.clone() form=d.form.clone() decided=decided/>

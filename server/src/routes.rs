@@ -102,6 +102,14 @@ async fn cache_headers(uri: axum::http::Uri, mut response: Response) -> Response
         .headers_mut()
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static(value));
+    // tus wants its version on every answer of the upload endpoint, including
+    // the guard's 401 and 403.
+    if path.starts_with("/api/uploads") {
+        response.headers_mut().insert(
+            header::HeaderName::from_static("tus-resumable"),
+            HeaderValue::from_static(crate::api::uploads::TUS_VERSION),
+        );
+    }
     response
 }
 

@@ -209,6 +209,17 @@ fn number(obj: &JsValue, name: &str) -> Option<f64> {
         .as_f64()
 }
 
+/// Waits `ms` milliseconds (a backoff between attempts).
+pub async fn sleep_ms(ms: u32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms as i32);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// A GPS fix: latitude, longitude and accuracy in metres.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Fix {

@@ -136,7 +136,7 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
     let db = offline::db().await?;
     let device_id = uuid::Uuid::parse_str(&session.device_id)
         .map_err(|_| OfflineError::Decode("device id is not a UUID".into()))?;
-    // Records first, then (in a later release) photo bytes.
+    // Records first, then photo bytes.
     let total = db.outbox_len(&session.device_id).await?;
     let mut sent = 0u32;
     loop {
@@ -166,6 +166,20 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
         state.bump();
     }
     state.progress.set(None);
+    pull_all(&db, session, state).await?;
+    // Photo bytes after every record; then the verdicts of finished photos.
+    let uploads = crate::photos::upload::run(session, state).await;
+    if uploads.completed {
+        pull_all(&db, session, state).await?;
+    }
+    if uploads.network_failed {
+        return Err(Failure::Http(http::HttpError::Network));
+    }
+    Ok(())
+}
+
+/// Every pull page after the cursor, stored as it arrives.
+async fn pull_all(db: &offline::OfflineDb, session: &Session, state: ClientState) -> Result<(), Failure> {
     let mut resynced = false;
     let cursor = db.cursor(&session.user.id).await?;
     let mut response = pull_page(cursor).await;

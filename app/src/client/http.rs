@@ -105,3 +105,63 @@ pub async fn post_json<B: Serialize, T: DeserializeOwned>(
 pub async fn get_json<T: DeserializeOwned>(url: &str) -> Result<T, HttpError> {
     send("GET", url, None).await
 }
+
+/// An answer of `raw`: status, headers and body text, whatever the status.
+pub struct RawResponse {
+    pub status: u16,
+    headers: web_sys::Headers,
+    pub text: String,
+}
+
+impl RawResponse {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).ok().flatten()
+    }
+
+    /// The server's error body, or one naming the status.
+    pub fn error_body(&self) -> ErrorBody {
+        serde_json::from_str(&self.text).unwrap_or_else(|_| {
+            ErrorBody::new("http.status", format!("HTTP {}", self.status)).with("status", self.status)
+        })
+    }
+}
+
+/// Any request with its own headers (the tus client): `Err` only when no
+/// answer arrived at all.
+pub async fn raw(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&JsValue>,
+) -> Result<RawResponse, HttpError> {
+    let init = web_sys::RequestInit::new();
+    init.set_method(method);
+    init.set_credentials(web_sys::RequestCredentials::SameOrigin);
+    let hs = web_sys::Headers::new().map_err(|_| HttpError::Network)?;
+    for (name, value) in headers {
+        hs.set(name, value).map_err(|_| HttpError::Network)?;
+    }
+    init.set_headers(&hs);
+    if let Some(body) = body {
+        init.set_body(body);
+    }
+    let request =
+        web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| HttpError::Network)?;
+    let window = web_sys::window().ok_or(HttpError::Network)?;
+    let response: web_sys::Response =
+        wasm_bindgen_futures::JsFuture::from(window.fetch_with_request(&request))
+            .await
+            .map_err(|_| HttpError::Network)?
+            .unchecked_into();
+    let text =
+        wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| HttpError::Network)?)
+            .await
+            .map_err(|_| HttpError::Network)?
+            .as_string()
+            .unwrap_or_default();
+    Ok(RawResponse {
+        status: response.status(),
+        headers: response.headers(),
+        text,
+    })
+}

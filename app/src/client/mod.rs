@@ -47,6 +47,8 @@ pub struct ClientState {
     pub alert: Memo<SyncAlert>,
     /// While pushing: (mutations sent, mutations queued when the run began).
     pub progress: RwSignal<Option<(u32, u32)>>,
+    /// While photo bytes travel: (bytes acknowledged, bytes of all photos to send).
+    pub uploads: RwSignal<Option<(i64, i64)>>,
     /// Bumped whenever local data changed, so lists read IndexedDB again.
     pub data_version: RwSignal<u64>,
     /// A new version of the app has installed and waits for consent.
@@ -66,6 +68,7 @@ impl ClientState {
                 previous.cloned().unwrap_or_default().after(&sync.get())
             }),
             progress: RwSignal::new(None),
+            uploads: RwSignal::new(None),
             data_version: RwSignal::new(0),
             update_ready: RwSignal::new(false),
         }

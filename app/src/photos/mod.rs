@@ -6,6 +6,16 @@
 /// Header sniffing, declared dimensions and the EXIF fields we use (std only, so
 /// it ships in the wasm bundle without an image library).
 pub mod exif;
+/// A photo as the phone keeps it, with its upload's progress.
+pub mod local;
+/// Capture on the phone: downscale with the browser's decoder, hash, metadata.
+#[cfg(feature = "hydrate")]
+pub mod capture;
+/// The phone's tus client: resumable, adaptive, one photo never blocks another.
+#[cfg(feature = "hydrate")]
+pub mod upload;
+/// The photo field on the visit form and the supervisor's gallery.
+pub mod view;
 /// Where photo bytes live: one small interface, the local disk by default.
 #[cfg(feature = "ssr")]
 pub mod storage;

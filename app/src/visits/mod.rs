@@ -382,6 +382,8 @@ pub fn VisitPage() -> impl IntoView {
                                 <RepeatGroup field=field visit=visit on_change=set_row_answer on_add=add_row on_remove=remove_row/>
                             }
                             .into_any()
+                        } else if f.kind == crate::forms::FieldType::Photo {
+                            view! { <crate::photos::view::PhotoField field=field visit=visit editable=editable/> }.into_any()
                         } else {
                             view! { <FieldInput field=field value=initial.get(&f.key).cloned() on_change=set_answer/> }.into_any()
                         };
@@ -652,7 +654,7 @@ fn autosave(_state: crate::client::ClientState, _visit: RwSignal<Option<LocalVis
 /// changed since the last save, written with the draft and the seq counter in one
 /// strict transaction.
 #[cfg(feature = "hydrate")]
-async fn save_visit(
+pub(crate) async fn save_visit(
     state: crate::client::ClientState,
     current: LocalVisit,
     submit: bool,

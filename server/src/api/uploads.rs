@@ -36,12 +36,43 @@ fn h(name: &'static str) -> HeaderName {
     HeaderName::from_static(name)
 }
 
-/// Adds `Tus-Resumable` to every answer, errors included.
+/// Adds `Tus-Resumable` to every answer, errors included; a 412 also lists
+/// the versions this server speaks.
 fn tus(mut response: Response) -> Response {
+    let hs = response.headers_mut();
+    hs.insert(h("tus-resumable"), HeaderValue::from_static(TUS_VERSION));
+    if response.status() == StatusCode::PRECONDITION_FAILED {
+        response
+            .headers_mut()
+            .insert(h("tus-version"), HeaderValue::from_static(TUS_VERSION));
+    }
     response
-        .headers_mut()
-        .insert(h("tus-resumable"), HeaderValue::from_static(TUS_VERSION));
-    response
+}
+
+/// `POST /api/uploads/{id}` with `X-HTTP-Method-Override` (clients behind
+/// proxies that drop PATCH or DELETE): the overridden method, as tus requires.
+pub async fn overridden(
+    state: State<AppState>,
+    caller: Caller,
+    id: Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match header_str(&headers, "x-http-method-override").map(str::to_ascii_uppercase).as_deref() {
+        Some("PATCH") => patch(state, caller, id, headers, body).await,
+        Some("DELETE") => terminate(state, caller, id, headers).await,
+        Some("HEAD") => head(state, caller, id, headers).await,
+        _ => tus(
+            AppError::Protocol {
+                status: 405,
+                body: ErrorBody::new(
+                    "upload.method",
+                    "POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE",
+                ),
+            }
+            .into_response(),
+        ),
+    }
 }
 
 fn protocol(status: u16, code: &str, message: impl Into<String>) -> AppError {
@@ -58,14 +89,16 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
     match header_str(headers, "tus-resumable") {
         Some(TUS_VERSION) => Ok(()),
-        other => Err(protocol(
-            412,
-            "upload.unsupported_version",
-            format!(
-                "this server speaks tus {TUS_VERSION}; the request said {}",
-                other.unwrap_or("nothing (Tus-Resumable header missing)")
+        other => Err(AppError::Protocol {
+            status: 412,
+            body: ErrorBody::new(
+                "upload.unsupported_version",
+                format!(
+                    "this server speaks tus {TUS_VERSION}; the request said {}",
+                    other.unwrap_or("nothing (Tus-Resumable header missing)")
+                ),
             ),
-        )),
+        }),
     }
 }
 

@@ -58,6 +58,7 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/api/uploads/",              OWNER),
     ("HEAD", "/api/uploads/{id}",          OWNER),
     ("PATCH", "/api/uploads/{id}",         OWNER),
+    ("POST", "/api/uploads/{id}",          OWNER),
     ("DELETE", "/api/uploads/{id}",        OWNER),
     ("GET",  "/api/photos/{id}",           OWNER_OR_SUPERVISOR),
     ("GET",  "/api/photos/{id}/{size}",    OWNER_OR_SUPERVISOR),
@@ -366,6 +367,9 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
             .header("tus-resumable", "1.0.0")
             .header("upload-offset", "0")
             .bytes("application/offset+octet-stream", vec![0xFF]),
+        ("POST", "/api/uploads/{id}") => req("POST", &fx.upload)
+            .header("tus-resumable", "1.0.0")
+            .header("x-http-method-override", "HEAD"),
         ("DELETE", "/api/uploads/{id}") => {
             req("DELETE", &fx.upload).header("tus-resumable", "1.0.0")
         }

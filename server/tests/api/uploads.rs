@@ -228,6 +228,11 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
         .await;
     assert_eq!(r.status, 412);
     assert_eq!(header(&r, "tus-resumable"), "1.0.0");
+    assert_eq!(header(&r, "tus-version"), "1.0.0");
+    // The guard's refusals carry the version too.
+    let r = req("HEAD", &url).header("tus-resumable", "1.0.0").send(&app.router).await;
+    assert_eq!((r.status.as_u16(), header(&r, "tus-resumable")), (401, "1.0.0".into()));
+
 
     // 415: bytes that are not application/offset+octet-stream.
     let r = req("PATCH", &url)
@@ -271,6 +276,18 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
     expect_error(&r, 413, "request.too_large");
     assert_eq!(r.json()["params"]["limit"], 25_000_000);
 
+    // X-HTTP-Method-Override stands for PATCH behind proxies that drop it.
+    let r = req("POST", &url)
+        .header("tus-resumable", "1.0.0")
+        .header("x-http-method-override", "PATCH")
+        .header("upload-offset", "10")
+        .bytes("application/offset+octet-stream", bytes[10..13].to_vec())
+        .cookie(cookie)
+        .send(&app.router)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(header(&r, "upload-offset"), "13");
+
     // Creation needs a known photo of the caller, its exact size, and photo_id.
     let r = f.create(&photo, bytes.len() + 1).send(&app.router).await;
     expect_error(&r, 422, "upload.size_mismatch");
@@ -290,7 +307,7 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
     let r = req("DELETE", &url).header("tus-resumable", "1.0.0").cookie(cookie).send(&app.router).await;
     assert_eq!(r.status, 204);
     assert_eq!(f.head(&app, &url).await.status, 410);
-    let r = f.patch(&url, 10, &bytes[10..]).send(&app.router).await;
+    let r = f.patch(&url, 13, &bytes[13..]).send(&app.router).await;
     expect_error(&r, 410, "upload.gone");
     let r = f.head(&app, &format!("/api/uploads/{}", uuid::Uuid::now_v7())).await;
     assert_eq!(r.status, 404);

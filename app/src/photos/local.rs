@@ -1,0 +1,404 @@
+//! A photo as the phone keeps it: the attach_photo metadata, the upload's
+//! progress (URL and acknowledged offset, so it resumes after a dropped link, a
+//! closed tab or a restart), and the server's verdict once pulled. The bytes
+//! are a Blob stored beside it in IndexedDB. Pure logic, tested natively.
+
+use super::{PhotoRecord, PhotoStatus};
+use crate::error::ErrorBody;
+use crate::sync::{Entity, Hlc, Mutation, MutationKind};
+use crate::visits::local::OutboxEntry;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalPhoto {
+    pub id: String,
+    pub visit_id: String,
+    pub field: String,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    pub caption: Option<String>,
+    pub taken_at_ms: Option<i64>,
+    pub time_source: String,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub accuracy_m: Option<f64>,
+    pub location_source: String,
+    /// Pixel size of the stored (downscaled) file.
+    pub width: u32,
+    pub height: u32,
+    /// What the camera's file weighed before the downscale.
+    #[serde(default)]
+    pub original_size: i64,
+    pub created_at_ms: i64,
+    /// The bytes are on this phone (a photo another phone took has none).
+    #[serde(default)]
+    pub has_blob: bool,
+    #[serde(default)]
+    pub upload: UploadState,
+    /// The server's view, once pulled.
+    #[serde(default)]
+    pub server_status: Option<PhotoStatus>,
+    #[serde(default)]
+    pub problem: Option<ErrorBody>,
+}
+
+/// Where the bytes' journey stands.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// The tus upload's URL once created.
+    pub url: Option<String>,
+    /// Bytes the server acknowledged.
+    pub offset: i64,
+    /// The server has every byte and the hash matched.
+    pub done: bool,
+    /// Why the last attempt failed (kept until the next success).
+    pub error: Option<ErrorBody>,
+    /// The server refused the bytes for good (e.g. over its size limit):
+    /// retrying cannot help; the inspector retakes or removes the photo.
+    #[serde(default)]
+    pub refused: bool,
+}
+
+impl LocalPhoto {
+    /// The `attach_photo` fields.
+    pub fn attach_fields(&self) -> BTreeMap<String, Value> {
+        let mut f = BTreeMap::new();
+        f.insert("visit_id".into(), Value::from(self.visit_id.clone()));
+        f.insert("field".into(), Value::from(self.field.clone()));
+        f.insert("sha256".into(), Value::from(self.sha256.clone()));
+        f.insert("size".into(), Value::from(self.size));
+        f.insert("content_type".into(), Value::from(self.content_type.clone()));
+        f.insert("caption".into(), self.caption.clone().map_or(Value::Null, Value::from));
+        f.insert("taken_at_ms".into(), self.taken_at_ms.map_or(Value::Null, Value::from));
+        f.insert("time_source".into(), Value::from(self.time_source.clone()));
+        let num = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or(Value::Null, Value::from);
+        f.insert("lat".into(), num(self.lat));
+        f.insert("lon".into(), num(self.lon));
+        f.insert("accuracy_m".into(), num(self.accuracy_m));
+        f.insert("location_source".into(), Value::from(self.location_source.clone()));
+        f
+    }
+
+    /// Whether the sync engine should send (or resume sending) the bytes.
+    pub fn needs_upload(&self) -> bool {
+        self.has_blob && !self.upload.done && !self.upload.refused
+    }
+
+    /// A short state for the UI and tests: waiting, uploading, sent, ok, bad, refused.
+    pub fn state(&self) -> &'static str {
+        match (self.server_status, &self.upload) {
+            (Some(PhotoStatus::Bad), _) => "bad",
+            (Some(PhotoStatus::Ok), _) => "ok",
+            (_, u) if u.refused => "refused",
+            (_, u) if u.done => "sent",
+            (_, u) if u.offset > 0 => "uploading",
+            _ => "waiting",
+        }
+    }
+
+    /// Takes the server's view of this photo (status and verdict); the phone's
+    /// own metadata and upload progress stay.
+    pub fn absorb(&mut self, server: &PhotoRecord) {
+        self.server_status = Some(server.status);
+        self.problem = server.problem.clone();
+        if matches!(server.status, PhotoStatus::Ok | PhotoStatus::Bad | PhotoStatus::Received) {
+            self.upload.done = true;
+            self.upload.offset = self.size;
+            self.upload.error = None;
+        }
+        if self.caption.is_none() {
+            self.caption = server.caption.clone();
+        }
+    }
+
+    /// A photo the phone first hears of from the server (another phone, a
+    /// reinstall): metadata only, shown from the server's thumbnail.
+    pub fn from_server(server: &PhotoRecord) -> LocalPhoto {
+        let mut photo = LocalPhoto {
+            id: server.id.clone(),
+            visit_id: server.visit_id.clone(),
+            field: server.field.clone(),
+            sha256: server.sha256.clone(),
+            size: server.size,
+            content_type: server.content_type.clone(),
+            caption: server.caption.clone(),
+            taken_at_ms: server.taken_at_ms,
+            time_source: server.time_source.clone().unwrap_or_else(|| "device".into()),
+            lat: server.lat,
+            lon: server.lon,
+            accuracy_m: server.accuracy_m,
+            location_source: server.location_source.clone().unwrap_or_else(|| "none".into()),
+            width: server.width.unwrap_or(0) as u32,
+            height: server.height.unwrap_or(0) as u32,
+            original_size: server.size,
+            created_at_ms: server.created_at_ms,
+            has_blob: false,
+            upload: UploadState::default(),
+            server_status: None,
+            problem: None,
+        };
+        photo.absorb(server);
+        photo
+    }
+}
+
+fn entry(device_id: &str, visit_id: &str, mutation: Mutation) -> OutboxEntry {
+    OutboxEntry {
+        device_id: device_id.to_string(),
+        visit_id: visit_id.to_string(),
+        mutation,
+    }
+}
+
+/// The outbox entry that attaches a photo.
+pub fn attach_entry(photo: &LocalPhoto, device_id: &str, seq: i64, hlc: Hlc, mutation_id: uuid::Uuid) -> OutboxEntry {
+    entry(
+        device_id,
+        &photo.visit_id,
+        Mutation {
+            seq,
+            mutation_id,
+            kind: MutationKind::Upsert,
+            entity: Entity::Photo,
+            record_id: uuid::Uuid::parse_str(&photo.id).unwrap_or_default(),
+            fields: photo.attach_fields(),
+            hlc,
+            base_version: 0,
+        },
+    )
+}
+
+/// A caption change, or (with `remove`) the photo's removal.
+pub fn change_entry(
+    photo: &LocalPhoto,
+    device_id: &str,
+    seq: i64,
+    hlc: Hlc,
+    mutation_id: uuid::Uuid,
+    remove: bool,
+) -> OutboxEntry {
+    let mut fields = BTreeMap::new();
+    let kind = if remove {
+        MutationKind::Delete
+    } else {
+        fields.insert("caption".into(), photo.caption.clone().map_or(Value::Null, Value::from));
+        MutationKind::Upsert
+    };
+    entry(
+        device_id,
+        &photo.visit_id,
+        Mutation {
+            seq,
+            mutation_id,
+            kind,
+            entity: Entity::Photo,
+            record_id: uuid::Uuid::parse_str(&photo.id).unwrap_or_default(),
+            fields,
+            hlc,
+            base_version: 0,
+        },
+    )
+}
+
+/// The chunk size of the next PATCH: start small on an unknown rural link,
+/// double after each success up to `MAX_CHUNK`, halve after a failure.
+pub const FIRST_CHUNK: u32 = 64 * 1024;
+pub const MIN_CHUNK: u32 = 16 * 1024;
+pub const MAX_CHUNK: u32 = 2 * 1024 * 1024;
+
+pub fn next_chunk(current: u32, succeeded: bool) -> u32 {
+    if succeeded {
+        current.saturating_mul(2).min(MAX_CHUNK)
+    } else {
+        (current / 2).max(MIN_CHUNK)
+    }
+}
+
+/// What an upload answer means for the photo.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UploadVerdict {
+    /// Keep going (or retry soon) from this offset.
+    Continue,
+    /// The upload URL is gone (404/410) or the whole file did not match: start
+    /// again from byte 0 with a new upload.
+    Restart,
+    /// The server will never take these bytes (413, 415, 422): stop and say why.
+    Refused,
+    /// No answer or a server error: retry later with backoff.
+    Retry,
+}
+
+pub fn verdict_for(status: u16, code: &str) -> UploadVerdict {
+    match status {
+        200..=299 => UploadVerdict::Continue,
+        // 409: ask HEAD for the real offset; 460 on a chunk: send it again.
+        409 | 423 => UploadVerdict::Continue,
+        460 if code == "upload.sha256_mismatch" => UploadVerdict::Restart,
+        460 => UploadVerdict::Continue,
+        404 | 410 => UploadVerdict::Restart,
+        413 | 415 | 422 | 400 | 403 => UploadVerdict::Refused,
+        _ => UploadVerdict::Retry,
+    }
+}
+
+/// Total progress over photos still to send: (bytes acknowledged, bytes in all).
+pub fn progress(photos: &[LocalPhoto]) -> (i64, i64) {
+    photos
+        .iter()
+        .filter(|p| p.has_blob && !p.upload.refused && p.server_status != Some(PhotoStatus::Ok))
+        .fold((0, 0), |(done, all), p| {
+            let acked = if p.upload.done { p.size } else { p.upload.offset };
+            (done + acked, all + p.size)
+        })
+}
+
+/// Standard base64 with padding (tus headers), without a crate in the bundle.
+pub fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (chunk[0] as u32) << 16
+            | (*chunk.get(1).unwrap_or(&0) as u32) << 8
+            | *chunk.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn photo() -> LocalPhoto {
+        LocalPhoto {
+            id: "01900000-0000-7000-8000-000000000001".into(),
+            visit_id: "01900000-0000-7000-8000-000000000002".into(),
+            field: "evidence_photos".into(),
+            sha256: "a".repeat(64),
+            size: 1000,
+            content_type: "image/jpeg".into(),
+            caption: Some("Máy dập".into()),
+            taken_at_ms: Some(1_772_695_800_000),
+            time_source: "exif".into(),
+            lat: Some(21.27),
+            lon: Some(106.19),
+            accuracy_m: None,
+            location_source: "exif".into(),
+            width: 2048,
+            height: 1536,
+            original_size: 6_000_000,
+            created_at_ms: 1_772_695_900_000,
+            has_blob: true,
+            upload: UploadState::default(),
+            server_status: None,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn attach_carries_every_key_the_server_accepts() {
+        let e = attach_entry(&photo(), "dev", 7, Hlc::new(5, 0), uuid::Uuid::nil());
+        assert_eq!(e.mutation.entity, Entity::Photo);
+        assert_eq!(e.mutation.seq, 7);
+        assert_eq!(e.visit_id, photo().visit_id);
+        for key in e.mutation.fields.keys() {
+            assert!(crate::photos::ATTACH_KEYS.contains(&key.as_str()), "{key}");
+        }
+        for key in crate::photos::FIXED_KEYS {
+            assert!(e.mutation.fields.contains_key(*key), "{key}");
+        }
+        assert_eq!(e.mutation.fields["accuracy_m"], Value::Null);
+    }
+
+    #[test]
+    fn removal_is_a_delete_and_a_caption_edit_only_the_caption() {
+        let p = photo();
+        let d = change_entry(&p, "dev", 1, Hlc::new(1, 0), uuid::Uuid::nil(), true);
+        assert_eq!(d.mutation.kind, MutationKind::Delete);
+        assert!(d.mutation.fields.is_empty());
+        let c = change_entry(&p, "dev", 2, Hlc::new(1, 0), uuid::Uuid::nil(), false);
+        assert_eq!(c.mutation.fields.keys().collect::<Vec<_>>(), ["caption"]);
+    }
+
+    #[test]
+    fn base64_matches_the_standard_alphabet_and_padding() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(&[0xfb, 0xff, 0xfe]), "+//+");
+        assert_eq!(base64("ảnh".as_bytes()), "4bqjbmg=");
+    }
+
+    #[test]
+    fn chunks_grow_on_success_and_shrink_on_failure_within_bounds() {
+        let mut c = FIRST_CHUNK;
+        for _ in 0..10 {
+            c = next_chunk(c, true);
+        }
+        assert_eq!(c, MAX_CHUNK);
+        for _ in 0..20 {
+            c = next_chunk(c, false);
+        }
+        assert_eq!(c, MIN_CHUNK);
+    }
+
+    #[test]
+    fn answers_decide_between_continue_restart_refuse_and_retry() {
+        assert_eq!(verdict_for(204, ""), UploadVerdict::Continue);
+        assert_eq!(verdict_for(409, "upload.offset_mismatch"), UploadVerdict::Continue);
+        assert_eq!(verdict_for(460, "upload.checksum_mismatch"), UploadVerdict::Continue);
+        assert_eq!(verdict_for(460, "upload.sha256_mismatch"), UploadVerdict::Restart);
+        assert_eq!(verdict_for(410, "upload.expired"), UploadVerdict::Restart);
+        assert_eq!(verdict_for(404, "not_found"), UploadVerdict::Restart);
+        assert_eq!(verdict_for(413, "request.too_large"), UploadVerdict::Refused);
+        assert_eq!(verdict_for(0, ""), UploadVerdict::Retry);
+        assert_eq!(verdict_for(503, ""), UploadVerdict::Retry);
+    }
+
+    #[test]
+    fn the_servers_verdict_is_absorbed_and_progress_counts_what_is_left() {
+        let mut a = photo();
+        a.upload.offset = 400;
+        let mut b = photo();
+        b.id = "b".into();
+        assert_eq!(progress(&[a.clone(), b.clone()]), (400, 2000));
+        assert_eq!(a.state(), "uploading");
+        let server = PhotoRecord {
+            id: a.id.clone(),
+            visit_id: a.visit_id.clone(),
+            field: a.field.clone(),
+            sha256: a.sha256.clone(),
+            size: a.size,
+            content_type: a.content_type.clone(),
+            caption: None,
+            taken_at_ms: None,
+            time_source: None,
+            lat: None,
+            lon: None,
+            accuracy_m: None,
+            location_source: None,
+            status: PhotoStatus::Bad,
+            problem: Some(ErrorBody::new("photo.truncated", "cut")),
+            width: None,
+            height: None,
+            created_at_ms: 1,
+        };
+        a.absorb(&server);
+        assert_eq!(a.state(), "bad");
+        assert!(a.upload.done && !a.needs_upload());
+        assert_eq!(a.caption.as_deref(), Some("Máy dập"), "the phone's caption stays");
+        let remote = LocalPhoto::from_server(&server);
+        assert!(!remote.has_blob && !remote.needs_upload());
+        assert_eq!(progress(&[a, b]), (1000, 2000));
+    }
+}

@@ -1,0 +1,404 @@
+//! The photo field on the visit form (capture, thumbnails from the stored
+//! Blob, caption, time and place, upload progress and the server's verdict) and
+//! the supervisor's gallery.
+
+use super::local::LocalPhoto;
+use super::PhotoRecord;
+use crate::client::use_client;
+use crate::error::ErrorBody;
+use crate::forms::Field;
+use crate::i18n::{error_text, use_locale, use_t, Lang};
+use crate::visits::local::LocalVisit;
+use leptos::prelude::*;
+
+/// "21.27310, 106.19460 (GPS ±12 m)" with where it came from.
+pub fn place_text(lat: Option<f64>, lon: Option<f64>, accuracy: Option<f64>, source: Option<&str>, tr: &dyn Fn(&str) -> String) -> String {
+    match (lat, lon) {
+        (Some(lat), Some(lon)) => {
+            let source = tr(&format!("photo.source_{}", source.unwrap_or("gps")));
+            match accuracy.filter(|a| a.is_finite()) {
+                Some(a) => format!("{lat:.5}, {lon:.5} ({source} ±{} m)", a.round()),
+                None => format!("{lat:.5}, {lon:.5} ({source})"),
+            }
+        }
+        _ => tr("photo.no_place"),
+    }
+}
+
+fn time_text(ms: Option<i64>, source: Option<&str>, tr: &dyn Fn(&str) -> String) -> String {
+    match ms {
+        Some(ms) => format!(
+            "{} ({})",
+            crate::format::datetime_vn(ms),
+            tr(&format!("photo.source_{}", source.unwrap_or("device")))
+        ),
+        None => String::new(),
+    }
+}
+
+/// The photo field of a visit: take or choose photos, see them offline.
+#[component]
+pub fn PhotoField(
+    field: Field,
+    visit: RwSignal<Option<LocalVisit>>,
+    editable: Memo<bool>,
+) -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let key = field.key.clone();
+    let photos = RwSignal::new(Vec::<LocalPhoto>::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let max_px = field.max_px.unwrap_or(super::DEFAULT_MAX_PX);
+
+    {
+        let key = key.clone();
+        Effect::new(move |_| {
+            let _ = state.data_version.get();
+            let visit_id = visit.with(|v| v.as_ref().map(|v| v.id.clone()));
+            let (Some(user), Some(visit_id)) = (state.user.get(), visit_id) else { return };
+            #[cfg(feature = "hydrate")]
+            {
+                let key = key.clone();
+                leptos::task::spawn_local(async move {
+                    if let Ok(db) = crate::offline::db().await {
+                        if let Ok(mut list) = db.photos(&user.id, Some(&visit_id)).await {
+                            list.retain(|p| p.field == key);
+                            list.sort_by_key(|p| p.created_at_ms);
+                            photos.set(list);
+                        }
+                    }
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (user, visit_id, &key);
+        });
+    }
+
+    let on_files = {
+        let key = key.clone();
+        move |ev: leptos::ev::Event| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                let Some(input) = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                else {
+                    return;
+                };
+                let files: Vec<web_sys::File> = input
+                    .files()
+                    .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
+                    .unwrap_or_default();
+                input.set_value("");
+                if files.is_empty() {
+                    return;
+                }
+                busy.set(true);
+                error.set(None);
+                let key = key.clone();
+                leptos::task::spawn_local(async move {
+                    if let Err(e) = attach_files(state, visit, key, files, max_px).await {
+                        error.set(Some(e));
+                    }
+                    busy.set(false);
+                    state.bump();
+                    crate::client::request_sync(state);
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (ev, &key, max_px);
+        }
+    };
+    let label = field.label.clone();
+    let hint = field.hint.clone();
+    let required = field.required;
+    let testid = format!("field-{key}");
+    let on_camera = on_files.clone();
+    view! {
+        <div class="field photo-field" data-field=key.clone() data-testid=testid>
+            <span class="label">
+                {move || label.get(lang.get()).to_string()}
+                {required.then(|| view! { <span class="required" aria-hidden="true">" *"</span> })}
+            </span>
+            {hint.map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> })}
+            <Show when=move || editable.get()>
+                <div class="photo-actions">
+                    <label class="btn">
+                        {move || tr("photo.take")}
+                        <input type="file" accept="image/*" capture="environment" multiple class="visually-hidden"
+                            data-testid="photo-input-camera" on:change=on_camera.clone()/>
+                    </label>
+                    <label class="btn">
+                        {move || tr("photo.choose")}
+                        <input type="file" accept="image/*" multiple class="visually-hidden"
+                            data-testid="photo-input-gallery" on:change=on_files.clone()/>
+                    </label>
+                </div>
+            </Show>
+            {move || busy.get().then(|| view! { <p class="notice" data-testid="photo-busy">{tr("photo.processing")}</p> })}
+            {move || error.get().map(|e| view! { <p class="error-banner" data-testid="photo-error" role="alert">{error_text(lang.get(), &e)}</p> })}
+            <ul class="photo-list" data-testid="photo-list">
+                <For each=move || photos.get() key=|p| (p.id.clone(), p.state(), p.upload.offset, p.caption.clone()) let:photo>
+                    <PhotoItem photo=photo visit=visit editable=editable/>
+                </For>
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+fn PhotoItem(photo: LocalPhoto, visit: RwSignal<Option<LocalVisit>>, editable: Memo<bool>) -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let src = RwSignal::new(None::<String>);
+    let confirm = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    {
+        // The thumbnail renders offline, from the stored Blob.
+        let id = photo.id.clone();
+        let has_blob = photo.has_blob;
+        let server_ok = photo.server_status == Some(super::PhotoStatus::Ok);
+        leptos::task::spawn_local(async move {
+            let blob = if has_blob {
+                match crate::offline::db().await {
+                    Ok(db) => db.photo_blob(&id).await.ok().flatten(),
+                    Err(_) => None,
+                }
+            } else {
+                None
+            };
+            match blob {
+                Some(blob) => src.set(web_sys::Url::create_object_url_with_blob(&blob).ok()),
+                None if server_ok => src.set(Some(format!("/api/photos/{id}/thumb"))),
+                None => {}
+            }
+        });
+        on_cleanup(move || {
+            if let Some(url) = src.get_untracked().filter(|u| u.starts_with("blob:")) {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+        });
+    }
+    let state_name = photo.state();
+    let percent = if photo.size > 0 { photo.upload.offset * 100 / photo.size } else { 0 };
+    let problem = photo.problem.clone().or_else(|| {
+        photo.upload.error.clone().filter(|_| photo.upload.refused)
+    });
+    let time = time_text(photo.taken_at_ms, Some(&photo.time_source), &tr);
+    let place = place_text(photo.lat, photo.lon, photo.accuracy_m, Some(&photo.location_source), &tr);
+    let caption = photo.caption.clone().unwrap_or_default();
+    let edit_photo = photo.clone();
+    let on_caption = move |ev: leptos::ev::Event| {
+        let mut changed = edit_photo.clone();
+        let text = event_target_value(&ev).trim().to_string();
+        changed.caption = (!text.is_empty()).then_some(text);
+        if changed.caption == edit_photo.caption {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let _ = change_photo(state, visit, changed, false).await;
+            state.bump();
+            crate::client::request_sync(state);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (changed, visit, state);
+    };
+    let remove_photo = photo.clone();
+    let on_remove = move |_| {
+        if !confirm.get_untracked() {
+            confirm.set(true);
+            return;
+        }
+        let removed = remove_photo.clone();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let _ = change_photo(state, visit, removed, true).await;
+            state.bump();
+            crate::client::request_sync(state);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (removed, visit, state);
+    };
+    let alt = tr("photo.alt");
+    view! {
+        <li class="photo-item" data-testid="photo-item" data-photo-id=photo.id.clone() data-state=state_name>
+            {move || src.get().map(|s| view! { <img class="photo-thumb" src=s alt=alt.clone() data-testid="photo-thumb"/> })}
+            <div class="photo-meta">
+                <span class=format!("badge badge-photo-{state_name}") data-testid="photo-state">
+                    {move || tr(&format!("photo.state_{state_name}"))}
+                    {(state_name == "uploading").then(|| format!(" {percent}%"))}
+                </span>
+                <span class="muted" data-testid="photo-time">{time}</span>
+                <span class="muted" data-testid="photo-place">{place}</span>
+                {problem.map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
+                <input type="text" class="photo-caption" data-testid="photo-caption" maxlength="500"
+                    placeholder=move || tr("photo.caption") value=caption
+                    prop:disabled=move || !editable.get() on:change=on_caption/>
+                <Show when=move || editable.get()>
+                    <button type="button" class="btn btn-small" data-testid="photo-remove" on:click=on_remove.clone()>
+                        {move || if confirm.get() { tr("photo.remove_confirm") } else { tr("photo.remove") }}
+                    </button>
+                </Show>
+            </div>
+        </li>
+    }
+}
+
+/// The visit must exist on the server before its photos, and the field's
+/// answer lists them after: save, attach each photo (bytes, record and change
+/// in one transaction, checked by hashing the stored bytes back), save again.
+#[cfg(feature = "hydrate")]
+async fn attach_files(
+    state: crate::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+    field: String,
+    files: Vec<web_sys::File>,
+    max_px: u32,
+) -> Result<(), ErrorBody> {
+    let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let (user, device) = who(state)?;
+    let current = visit.get_untracked().ok_or_else(|| ErrorBody::new("visit.missing", "no visit"))?;
+    let saved = crate::visits::save_visit(state, current, false).await?;
+    let visit_id = saved.id.clone();
+    visit.set(Some(saved));
+    let db = crate::offline::db().await.map_err(storage)?;
+    let mut added = Vec::new();
+    let mut failure = None;
+    for file in files {
+        let now = crate::client::browser::now_ms();
+        let id = crate::visits::local::new_uuid_v7(now).to_string();
+        let captured = match super::capture::capture(&file, id.clone(), visit_id.clone(), field.clone(), max_px).await {
+            Ok(c) => c,
+            Err(e) => {
+                failure = Some(e);
+                continue;
+            }
+        };
+        let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
+        let mut clock = db.hlc().await.map_err(storage)?;
+        let hlc = clock.tick(now);
+        let entry = super::local::attach_entry(&captured.photo, &device, next_seq, hlc, crate::visits::local::new_uuid_v7(now));
+        db.attach_photo(&user, &captured.photo, &captured.blob, &entry, &device, clock)
+            .await
+            .map_err(storage)?;
+        let stored = match db.photo_blob(&id).await.map_err(storage)? {
+            Some(blob) => super::capture::blob_bytes(&blob).await.ok(),
+            None => None,
+        };
+        let hash = match stored {
+            Some(bytes) => super::capture::digest_hex("SHA-256", &bytes).await.ok(),
+            None => None,
+        };
+        if hash.as_deref() != Some(captured.photo.sha256.as_str()) {
+            let _ = db.forget_photo(&user, &id, &entry).await;
+            failure = Some(ErrorBody::new(
+                "photo.storage_corrupt",
+                "the phone stored this photo wrongly; take it again",
+            ));
+            continue;
+        }
+        added.push(id);
+    }
+    if !added.is_empty() {
+        set_field_photos(state, visit, &field, |ids| ids.extend(added)).await?;
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+#[cfg(feature = "hydrate")]
+fn who(state: crate::client::ClientState) -> Result<(String, String), ErrorBody> {
+    let user = state.user.get_untracked().ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let device = state.device_id.get_untracked().ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    Ok((user.id, device))
+}
+
+/// Changes the field's list of photo IDs and saves the visit (one change).
+#[cfg(feature = "hydrate")]
+async fn set_field_photos(
+    state: crate::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+    field: &str,
+    edit: impl FnOnce(&mut Vec<String>),
+) -> Result<(), ErrorBody> {
+    let Some(mut current) = visit.get_untracked() else { return Ok(()) };
+    let mut ids: Vec<String> = current
+        .answers
+        .get(field)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    edit(&mut ids);
+    if ids.is_empty() {
+        current.answers.remove(field);
+    } else {
+        current.answers.insert(field.to_string(), serde_json::json!(ids));
+    }
+    let saved = crate::visits::save_visit(state, current, false).await?;
+    visit.set(Some(saved));
+    Ok(())
+}
+
+/// A caption edit, or (with `remove`) the photo's removal from the visit.
+#[cfg(feature = "hydrate")]
+async fn change_photo(
+    state: crate::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+    photo: LocalPhoto,
+    remove: bool,
+) -> Result<(), ErrorBody> {
+    let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let (user, device) = who(state)?;
+    let db = crate::offline::db().await.map_err(storage)?;
+    let now = crate::client::browser::now_ms();
+    let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
+    let mut clock = db.hlc().await.map_err(storage)?;
+    let hlc = clock.tick(now);
+    let entry = super::local::change_entry(&photo, &device, next_seq, hlc, crate::visits::local::new_uuid_v7(now), remove);
+    db.change_photo(&user, &photo, &entry, &device, clock, remove)
+        .await
+        .map_err(storage)?;
+    if remove {
+        set_field_photos(state, visit, &photo.field, |ids| ids.retain(|i| *i != photo.id)).await?;
+    }
+    Ok(())
+}
+
+/// The supervisor's view of a visit's photos: thumbnails that open the display
+/// size, the original on demand, caption, time and place, and any verdict.
+#[component]
+pub fn PhotoGallery(photos: Vec<PhotoRecord>, lang: Lang) -> impl IntoView {
+    let tr = use_t();
+    let items = photos
+        .into_iter()
+        .map(|p| {
+            let time = time_text(p.taken_at_ms, p.time_source.as_deref(), &tr);
+            let place = place_text(p.lat, p.lon, p.accuracy_m, p.location_source.as_deref(), &tr);
+            let ok = p.status == super::PhotoStatus::Ok;
+            let problem = p.problem.clone().map(|b| error_text(lang, &b));
+            view! {
+                <figure class="gallery-item" data-testid="gallery-photo" data-photo-id=p.id.clone() data-status=p.status.as_str()>
+                    {ok.then(|| view! {
+                        <a href=p.display_url() target="_blank" rel="noopener">
+                            <img src=p.thumb_url() loading="lazy" alt=p.caption.clone().unwrap_or_default() data-testid="gallery-thumb"/>
+                        </a>
+                    })}
+                    <figcaption>
+                        {p.caption.clone().map(|c| view! { <strong data-testid="gallery-caption">{c}</strong> })}
+                        <span class="muted" data-testid="gallery-time">{time}</span>
+                        <span class="muted" data-testid="gallery-place">{place}</span>
+                        {ok.then(|| view! { <a href=p.original_url() data-testid="gallery-original">{tr("photo.original")}</a> })}
+                        {(!ok).then(|| view! {
+                            <span class="badge" data-testid="gallery-status">{tr(&format!("photo.server_{}", p.status.as_str()))}</span>
+                        })}
+                        {problem.map(|t| view! { <p class="error-banner">{t}</p> })}
+                    </figcaption>
+                </figure>
+            }
+        })
+        .collect_view();
+    view! { <div class="gallery" data-testid="gallery">{items}</div> }
+}
