@@ -196,6 +196,35 @@ pub async fn archive_pieces(
     for p in data.iter() {
         parts.push(&p);
     }
+    // Photos the server has not confirmed: their bytes, one entry each, the
+    // stored Blob itself as the entry's data (read once, for its CRC).
+    let mut photos: Vec<archive::PhotoEntry> = Vec::new();
+    let user_id = db.session().await?.map(|s| s.user.id).unwrap_or_default();
+    for photo in db.photos(&user_id, None).await? {
+        if !photo.has_blob
+            || photo.server_status == Some(crate::photos::PhotoStatus::Ok)
+            || photos.iter().any(|p| p.sha256 == photo.sha256)
+        {
+            continue;
+        }
+        let Some(blob) = db.photo_blob(&photo.id).await? else {
+            continue;
+        };
+        let bytes = crate::photos::capture::blob_bytes(&blob)
+            .await
+            .map_err(|e| crate::offline::OfflineError::Idb(e.message))?;
+        let path = format!("photos/{}.jpg", photo.sha256);
+        parts.push(&piece(
+            &zip.header(&path, crc32fast::hash(&bytes), bytes.len() as u64)
+                .map_err(bad)?,
+        ));
+        parts.push(&blob);
+        photos.push(archive::PhotoEntry {
+            sha256: photo.sha256.clone(),
+            path,
+            size: bytes.len() as u64,
+        });
+    }
     let manifest = Manifest {
         format: archive::ARCHIVE_FORMAT.into(),
         version: archive::ARCHIVE_VERSION,
@@ -206,7 +235,7 @@ pub async fn archive_pieces(
         mutations: count as u64,
         first_seq: first,
         last_seq: last,
-        photos: Vec::new(),
+        photos,
     };
     let manifest = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
     parts.push(&piece(

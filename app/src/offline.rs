@@ -12,8 +12,8 @@
 //!   downscaled JPEG as a Blob.
 
 use crate::forms::FormDefinition;
-use crate::photos::local::LocalPhoto;
 use crate::model::{AdminUnit, Facility, Proposal, UserInfo};
+use crate::photos::local::LocalPhoto;
 use crate::sync::{Hlc, MutationResult, PullResponse, PulledRecord};
 use crate::visits::local::{
     absorb_server_copy, after_push, keep_on_resync, settle_push, LocalVisit, OutboxEntry,
@@ -607,7 +607,10 @@ impl OfflineDb {
             tx.object_store(OUTBOX)?
                 .put_with_key(&enc(entry)?, &key(&entry.key()))?;
             let meta = tx.object_store(META)?;
-            meta.put_with_key(&enc(&entry.mutation.seq)?, &key(&Meta::Seq(device_id).key()))?;
+            meta.put_with_key(
+                &enc(&entry.mutation.seq)?,
+                &key(&Meta::Seq(device_id).key()),
+            )?;
             meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
             Ok(())
         })
@@ -639,7 +642,10 @@ impl OfflineDb {
             tx.object_store(OUTBOX)?
                 .put_with_key(&enc(entry)?, &key(&entry.key()))?;
             let meta = tx.object_store(META)?;
-            meta.put_with_key(&enc(&entry.mutation.seq)?, &key(&Meta::Seq(device_id).key()))?;
+            meta.put_with_key(
+                &enc(&entry.mutation.seq)?,
+                &key(&Meta::Seq(device_id).key()),
+            )?;
             meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
             Ok(())
         })
@@ -649,7 +655,12 @@ impl OfflineDb {
     /// Undoes an `attach_photo` whose stored bytes did not hash back to the
     /// photo's SHA-256 (iOS has corrupted Blobs in IndexedDB): nothing of it
     /// may sync.
-    pub async fn forget_photo(&self, user_id: &str, photo_id: &str, entry: &OutboxEntry) -> Result<()> {
+    pub async fn forget_photo(
+        &self,
+        user_id: &str,
+        photo_id: &str,
+        entry: &OutboxEntry,
+    ) -> Result<()> {
         let tx = self
             .tx(&[PHOTOS, OUTBOX], TransactionMode::ReadWrite)
             .await?;
@@ -669,7 +680,10 @@ impl OfflineDb {
     /// The photo's stored bytes, if this phone has them.
     pub async fn photo_blob(&self, photo_id: &str) -> Result<Option<web_sys::Blob>> {
         let tx = self.tx(&[PHOTOS], TransactionMode::ReadOnly).await?;
-        let value = tx.store(PHOTOS)?.get(key(&photo_blob_key(photo_id))).await?;
+        let value = tx
+            .store(PHOTOS)?
+            .get(key(&photo_blob_key(photo_id)))
+            .await?;
         Ok(value.and_then(|v| v.dyn_into::<web_sys::Blob>().ok()))
     }
 

@@ -84,7 +84,12 @@ impl Problem {
             Problem::Timeout => "decoding the image took too long".to_string(),
         };
         let mut body = ErrorBody::new(self.code(), message);
-        if let Problem::TooManyPixels { width, height, limit } = self {
+        if let Problem::TooManyPixels {
+            width,
+            height,
+            limit,
+        } = self
+        {
             body = body
                 .with("width", *width)
                 .with("height", *height)
@@ -108,7 +113,10 @@ pub struct Derived {
 
 /// The quick checks that need no decode: emptiness, format, completeness,
 /// declared size and EXIF. Returns the format, declared size and EXIF.
-pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<(Format, exif::Dimensions, ExifInfo), Problem> {
+pub fn inspect(
+    bytes: &[u8],
+    max_pixels: u64,
+) -> Result<(Format, exif::Dimensions, ExifInfo), Problem> {
     if bytes.is_empty() {
         return Err(Problem::Empty);
     }
@@ -227,11 +235,15 @@ pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
     }
     if format != Format::Jpeg {
         if let Ok(Some(raw)) = decoder.exif_metadata() {
-            info = exif::parse_tiff(&raw).map_err(|exif::ExifError::Broken(why)| Problem::BadExif(why))?;
+            info = exif::parse_tiff(&raw)
+                .map_err(|exif::ExifError::Broken(why)| Problem::BadExif(why))?;
         }
     }
     let mut image = DynamicImage::from_decoder(decoder).map_err(problem_of)?;
-    if let Some(o) = info.orientation.and_then(image::metadata::Orientation::from_exif) {
+    if let Some(o) = info
+        .orientation
+        .and_then(image::metadata::Orientation::from_exif)
+    {
         image.apply_orientation(o);
     }
     let (width, height) = (image.width(), image.height());
@@ -331,9 +343,10 @@ pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key:
             problem: None,
             width: Some(d.0 as i64),
             height: Some(d.1 as i64),
-            exif_taken_at: d.2.taken_local.map(|t| {
-                t.to_epoch_ms(d.2.offset_minutes.unwrap_or(DEFAULT_OFFSET_MINUTES))
-            }),
+            exif_taken_at: d
+                .2
+                .taken_local
+                .map(|t| t.to_epoch_ms(d.2.offset_minutes.unwrap_or(DEFAULT_OFFSET_MINUTES))),
             exif_lat: d.2.lat,
             exif_lon: d.2.lon,
         },
@@ -353,7 +366,11 @@ pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key:
     }
 }
 
-async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<(u32, u32, ExifInfo), Problem> {
+async fn judge(
+    state: &AppState,
+    sha256: &str,
+    object_key: &str,
+) -> Result<(u32, u32, ExifInfo), Problem> {
     let _permit = DECODES.acquire().await.map_err(|_| Problem::Timeout)?;
     let storage = state.photos.storage.clone();
     let max_pixels = state.photos.max_pixels;
@@ -367,7 +384,9 @@ async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<(u32,
             .put(&display_key(&sha), &derived.display)
             .and_then(|_| storage.put(&thumb_key(&sha), &derived.thumb));
         if let Err(e) = stored {
-            return Err(Problem::Corrupt(format!("could not store the display size: {e}")));
+            return Err(Problem::Corrupt(format!(
+                "could not store the display size: {e}"
+            )));
         }
         Ok((derived.width, derived.height, derived.exif))
     });
@@ -378,10 +397,20 @@ async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<(u32,
     }
 }
 
-/// At start-up, the pipeline for photos whose verdict a stop interrupted; then
-/// hourly, the end of uploads past their expiry and their partial bytes.
+/// At start-up, the uploads and pipelines a stop interrupted; then hourly, the
+/// end of uploads past their expiry and their partial bytes.
 pub fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
+        match store::stalled_uploads(&state.db).await {
+            Ok(list) => {
+                for upload in list {
+                    if let Err(e) = crate::api::uploads::finish_stalled(&state, &upload).await {
+                        tracing::warn!(upload = %upload.id, "cannot finish an interrupted upload: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot list interrupted uploads: {e}"),
+        }
         match store::awaiting_verdict(&state.db).await {
             Ok(list) => {
                 for (id, key) in list {

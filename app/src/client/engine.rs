@@ -179,7 +179,11 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
 }
 
 /// Every pull page after the cursor, stored as it arrives.
-async fn pull_all(db: &offline::OfflineDb, session: &Session, state: ClientState) -> Result<(), Failure> {
+async fn pull_all(
+    db: &offline::OfflineDb,
+    session: &Session,
+    state: ClientState,
+) -> Result<(), Failure> {
     let mut resynced = false;
     let cursor = db.cursor(&session.user.id).await?;
     let mut response = pull_page(cursor).await;

@@ -121,7 +121,8 @@ impl RawResponse {
     /// The server's error body, or one naming the status.
     pub fn error_body(&self) -> ErrorBody {
         serde_json::from_str(&self.text).unwrap_or_else(|_| {
-            ErrorBody::new("http.status", format!("HTTP {}", self.status)).with("status", self.status)
+            ErrorBody::new("http.status", format!("HTTP {}", self.status))
+                .with("status", self.status)
         })
     }
 }

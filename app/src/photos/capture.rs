@@ -59,7 +59,9 @@ pub async fn digest(algorithm: &str, bytes: &[u8]) -> Result<Vec<u8>, ErrorBody>
     let promise = subtle
         .digest_with_str_and_buffer_source(algorithm, &data)
         .map_err(js_err("photo.no_crypto"))?;
-    let out = JsFuture::from(promise).await.map_err(js_err("photo.no_crypto"))?;
+    let out = JsFuture::from(promise)
+        .await
+        .map_err(js_err("photo.no_crypto"))?;
     Ok(js_sys::Uint8Array::new(&out).to_vec())
 }
 
@@ -73,7 +75,10 @@ pub async fn check_room(needed: f64) -> Result<(), ErrorBody> {
                 "the phone's storage for this app is nearly full",
             )
             .with("free_mb", (free.max(0.0) / 1_048_576.0).round())
-            .with("needed_mb", ((MIN_FREE_BYTES + needed) / 1_048_576.0).round()));
+            .with(
+                "needed_mb",
+                ((MIN_FREE_BYTES + needed) / 1_048_576.0).round(),
+            ));
         }
     }
     Ok(())
@@ -181,7 +186,12 @@ pub async fn capture(
     let (lat, lon, accuracy_m, location_source) = match (info.lat, info.lon) {
         (Some(lat), Some(lon)) => (Some(lat), Some(lon), None, "exif"),
         _ => match browser::current_position(8_000).await {
-            Ok(fix) => (Some(fix.lat), Some(fix.lon), Some(fix.accuracy).filter(|a| a.is_finite()), "gps"),
+            Ok(fix) => (
+                Some(fix.lat),
+                Some(fix.lon),
+                Some(fix.accuracy).filter(|a| a.is_finite()),
+                "gps",
+            ),
             Err(_) => (None, None, None, "none"),
         },
     };

@@ -70,15 +70,27 @@ impl LocalPhoto {
         f.insert("field".into(), Value::from(self.field.clone()));
         f.insert("sha256".into(), Value::from(self.sha256.clone()));
         f.insert("size".into(), Value::from(self.size));
-        f.insert("content_type".into(), Value::from(self.content_type.clone()));
-        f.insert("caption".into(), self.caption.clone().map_or(Value::Null, Value::from));
-        f.insert("taken_at_ms".into(), self.taken_at_ms.map_or(Value::Null, Value::from));
+        f.insert(
+            "content_type".into(),
+            Value::from(self.content_type.clone()),
+        );
+        f.insert(
+            "caption".into(),
+            self.caption.clone().map_or(Value::Null, Value::from),
+        );
+        f.insert(
+            "taken_at_ms".into(),
+            self.taken_at_ms.map_or(Value::Null, Value::from),
+        );
         f.insert("time_source".into(), Value::from(self.time_source.clone()));
         let num = |v: Option<f64>| v.filter(|x| x.is_finite()).map_or(Value::Null, Value::from);
         f.insert("lat".into(), num(self.lat));
         f.insert("lon".into(), num(self.lon));
         f.insert("accuracy_m".into(), num(self.accuracy_m));
-        f.insert("location_source".into(), Value::from(self.location_source.clone()));
+        f.insert(
+            "location_source".into(),
+            Value::from(self.location_source.clone()),
+        );
         f
     }
 
@@ -104,7 +116,10 @@ impl LocalPhoto {
     pub fn absorb(&mut self, server: &PhotoRecord) {
         self.server_status = Some(server.status);
         self.problem = server.problem.clone();
-        if matches!(server.status, PhotoStatus::Ok | PhotoStatus::Bad | PhotoStatus::Received) {
+        if matches!(
+            server.status,
+            PhotoStatus::Ok | PhotoStatus::Bad | PhotoStatus::Received
+        ) {
             self.upload.done = true;
             self.upload.offset = self.size;
             self.upload.error = None;
@@ -126,11 +141,17 @@ impl LocalPhoto {
             content_type: server.content_type.clone(),
             caption: server.caption.clone(),
             taken_at_ms: server.taken_at_ms,
-            time_source: server.time_source.clone().unwrap_or_else(|| "device".into()),
+            time_source: server
+                .time_source
+                .clone()
+                .unwrap_or_else(|| "device".into()),
             lat: server.lat,
             lon: server.lon,
             accuracy_m: server.accuracy_m,
-            location_source: server.location_source.clone().unwrap_or_else(|| "none".into()),
+            location_source: server
+                .location_source
+                .clone()
+                .unwrap_or_else(|| "none".into()),
             width: server.width.unwrap_or(0) as u32,
             height: server.height.unwrap_or(0) as u32,
             original_size: server.size,
@@ -154,7 +175,13 @@ fn entry(device_id: &str, visit_id: &str, mutation: Mutation) -> OutboxEntry {
 }
 
 /// The outbox entry that attaches a photo.
-pub fn attach_entry(photo: &LocalPhoto, device_id: &str, seq: i64, hlc: Hlc, mutation_id: uuid::Uuid) -> OutboxEntry {
+pub fn attach_entry(
+    photo: &LocalPhoto,
+    device_id: &str,
+    seq: i64,
+    hlc: Hlc,
+    mutation_id: uuid::Uuid,
+) -> OutboxEntry {
     entry(
         device_id,
         &photo.visit_id,
@@ -184,7 +211,10 @@ pub fn change_entry(
     let kind = if remove {
         MutationKind::Delete
     } else {
-        fields.insert("caption".into(), photo.caption.clone().map_or(Value::Null, Value::from));
+        fields.insert(
+            "caption".into(),
+            photo.caption.clone().map_or(Value::Null, Value::from),
+        );
         MutationKind::Upsert
     };
     entry(
@@ -250,7 +280,11 @@ pub fn progress(photos: &[LocalPhoto]) -> (i64, i64) {
         .iter()
         .filter(|p| p.has_blob && !p.upload.refused && p.server_status != Some(PhotoStatus::Ok))
         .fold((0, 0), |(done, all), p| {
-            let acked = if p.upload.done { p.size } else { p.upload.offset };
+            let acked = if p.upload.done {
+                p.size
+            } else {
+                p.upload.offset
+            };
             (done + acked, all + p.size)
         })
 }
@@ -355,12 +389,24 @@ mod tests {
     #[test]
     fn answers_decide_between_continue_restart_refuse_and_retry() {
         assert_eq!(verdict_for(204, ""), UploadVerdict::Continue);
-        assert_eq!(verdict_for(409, "upload.offset_mismatch"), UploadVerdict::Continue);
-        assert_eq!(verdict_for(460, "upload.checksum_mismatch"), UploadVerdict::Continue);
-        assert_eq!(verdict_for(460, "upload.sha256_mismatch"), UploadVerdict::Restart);
+        assert_eq!(
+            verdict_for(409, "upload.offset_mismatch"),
+            UploadVerdict::Continue
+        );
+        assert_eq!(
+            verdict_for(460, "upload.checksum_mismatch"),
+            UploadVerdict::Continue
+        );
+        assert_eq!(
+            verdict_for(460, "upload.sha256_mismatch"),
+            UploadVerdict::Restart
+        );
         assert_eq!(verdict_for(410, "upload.expired"), UploadVerdict::Restart);
         assert_eq!(verdict_for(404, "not_found"), UploadVerdict::Restart);
-        assert_eq!(verdict_for(413, "request.too_large"), UploadVerdict::Refused);
+        assert_eq!(
+            verdict_for(413, "request.too_large"),
+            UploadVerdict::Refused
+        );
         assert_eq!(verdict_for(0, ""), UploadVerdict::Retry);
         assert_eq!(verdict_for(503, ""), UploadVerdict::Retry);
     }
@@ -396,7 +442,11 @@ mod tests {
         a.absorb(&server);
         assert_eq!(a.state(), "bad");
         assert!(a.upload.done && !a.needs_upload());
-        assert_eq!(a.caption.as_deref(), Some("Máy dập"), "the phone's caption stays");
+        assert_eq!(
+            a.caption.as_deref(),
+            Some("Máy dập"),
+            "the phone's caption stays"
+        );
         let remote = LocalPhoto::from_server(&server);
         assert!(!remote.has_blob && !remote.needs_upload());
         assert_eq!(progress(&[a, b]), (1000, 2000));

@@ -3,22 +3,22 @@
 //! travels with the visit's records; the bytes follow through tus at
 //! `/api/uploads/` and end with an image verdict, the photo's `status`.
 
+/// Capture on the phone: downscale with the browser's decoder, hash, metadata.
+#[cfg(feature = "hydrate")]
+pub mod capture;
 /// Header sniffing, declared dimensions and the EXIF fields we use (std only, so
 /// it ships in the wasm bundle without an image library).
 pub mod exif;
 /// A photo as the phone keeps it, with its upload's progress.
 pub mod local;
-/// Capture on the phone: downscale with the browser's decoder, hash, metadata.
-#[cfg(feature = "hydrate")]
-pub mod capture;
+/// Where photo bytes live: one small interface, the local disk by default.
+#[cfg(feature = "ssr")]
+pub mod storage;
 /// The phone's tus client: resumable, adaptive, one photo never blocks another.
 #[cfg(feature = "hydrate")]
 pub mod upload;
 /// The photo field on the visit form and the supervisor's gallery.
 pub mod view;
-/// Where photo bytes live: one small interface, the local disk by default.
-#[cfg(feature = "ssr")]
-pub mod storage;
 
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +138,9 @@ impl PhotoRecord {
 
 /// Whether `s` is a lowercase hex SHA-256.
 pub fn is_sha256_hex(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == 64
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The target size of a downscale: the longest side at most `max_px`, aspect kept,

@@ -164,73 +164,6 @@ impl PhotoStorage for LocalDisk {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn disk() -> (tempfile_dir::Dir, LocalDisk) {
-        let dir = tempfile_dir::Dir::new();
-        let disk = LocalDisk::new(dir.path()).unwrap();
-        (dir, disk)
-    }
-
-    /// A throw-away directory without a dev-dependency.
-    mod tempfile_dir {
-        pub struct Dir(std::path::PathBuf);
-        impl Dir {
-            pub fn new() -> Dir {
-                let p = std::env::temp_dir().join(format!("khaosat-storage-{}", uuid::Uuid::now_v7()));
-                std::fs::create_dir_all(&p).unwrap();
-                Dir(p)
-            }
-            pub fn path(&self) -> &std::path::Path {
-                &self.0
-            }
-        }
-        impl Drop for Dir {
-            fn drop(&mut self) {
-                let _ = std::fs::remove_dir_all(&self.0);
-            }
-        }
-    }
-
-    #[test]
-    fn a_rewritten_offset_drops_the_unacknowledged_tail() {
-        let (_d, disk) = disk();
-        disk.write_partial("u1", 0, b"hello").unwrap();
-        // A cut request wrote " wor" that the database never acknowledged.
-        disk.write_partial("u1", 5, b" wor").unwrap();
-        disk.write_partial("u1", 5, b" world").unwrap();
-        let mut text = String::new();
-        disk.read_partial("u1").unwrap().read_to_string(&mut text).unwrap();
-        assert_eq!(text, "hello world");
-        disk.write_partial("u1", 5, b"!").unwrap();
-        let mut text = String::new();
-        disk.read_partial("u1").unwrap().read_to_string(&mut text).unwrap();
-        assert_eq!(text, "hello!");
-    }
-
-    #[test]
-    fn promoting_the_same_bytes_twice_keeps_one_object() {
-        let (_d, disk) = disk();
-        disk.write_partial("a", 0, b"bytes").unwrap();
-        disk.promote_partial("a", "original/abc.jpg").unwrap();
-        disk.write_partial("b", 0, b"bytes").unwrap();
-        disk.promote_partial("b", "original/abc.jpg").unwrap();
-        assert_eq!(disk.get("original/abc.jpg").unwrap(), b"bytes");
-        assert!(disk.read_partial("b").is_err(), "the duplicate partial is gone");
-    }
-
-    #[test]
-    fn names_cannot_leave_the_root() {
-        let (_d, disk) = disk();
-        assert!(disk.put("../x", b"no").is_err());
-        assert!(disk.put("a/../../x", b"no").is_err());
-        assert!(disk.write_partial("../../etc", 0, b"no").is_err());
-        assert!(disk.put("", b"no").is_err());
-    }
-}
-
 /// Photo settings of a deployment, shared by the upload handler and the pipeline.
 pub struct Photos {
     pub storage: std::sync::Arc<dyn PhotoStorage>,
@@ -258,5 +191,82 @@ impl Photos {
             upload_ttl_ms: DEFAULT_UPLOAD_TTL_MS,
             max_pixels: DEFAULT_MAX_PIXELS,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn disk() -> (tempfile_dir::Dir, LocalDisk) {
+        let dir = tempfile_dir::Dir::new();
+        let disk = LocalDisk::new(dir.path()).unwrap();
+        (dir, disk)
+    }
+
+    /// A throw-away directory without a dev-dependency.
+    mod tempfile_dir {
+        pub struct Dir(std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                let p =
+                    std::env::temp_dir().join(format!("khaosat-storage-{}", uuid::Uuid::now_v7()));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+            pub fn path(&self) -> &std::path::Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn a_rewritten_offset_drops_the_unacknowledged_tail() {
+        let (_d, disk) = disk();
+        disk.write_partial("u1", 0, b"hello").unwrap();
+        // A cut request wrote " wor" that the database never acknowledged.
+        disk.write_partial("u1", 5, b" wor").unwrap();
+        disk.write_partial("u1", 5, b" world").unwrap();
+        let mut text = String::new();
+        disk.read_partial("u1")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "hello world");
+        disk.write_partial("u1", 5, b"!").unwrap();
+        let mut text = String::new();
+        disk.read_partial("u1")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "hello!");
+    }
+
+    #[test]
+    fn promoting_the_same_bytes_twice_keeps_one_object() {
+        let (_d, disk) = disk();
+        disk.write_partial("a", 0, b"bytes").unwrap();
+        disk.promote_partial("a", "original/abc.jpg").unwrap();
+        disk.write_partial("b", 0, b"bytes").unwrap();
+        disk.promote_partial("b", "original/abc.jpg").unwrap();
+        assert_eq!(disk.get("original/abc.jpg").unwrap(), b"bytes");
+        assert!(
+            disk.read_partial("b").is_err(),
+            "the duplicate partial is gone"
+        );
+    }
+
+    #[test]
+    fn names_cannot_leave_the_root() {
+        let (_d, disk) = disk();
+        assert!(disk.put("../x", b"no").is_err());
+        assert!(disk.put("a/../../x", b"no").is_err());
+        assert!(disk.write_partial("../../etc", 0, b"no").is_err());
+        assert!(disk.put("", b"no").is_err());
     }
 }

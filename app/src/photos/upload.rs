@@ -6,11 +6,11 @@
 //! tab or a phone restart. One failing photo blocks nothing else.
 
 use super::capture::{blob_bytes, digest};
+use super::local::base64 as b64;
 use super::local::{next_chunk, verdict_for, LocalPhoto, UploadVerdict, FIRST_CHUNK};
 use crate::client::{http, ClientState};
 use crate::error::ErrorBody;
 use crate::offline::{self, OfflineDb, Session};
-use super::local::base64 as b64;
 use leptos::prelude::Set;
 use std::cell::Cell;
 
@@ -42,7 +42,10 @@ pub async fn run(session: &Session, state: ClientState) -> Outcome {
     let Ok(photos) = db.photos(&session.user.id, None).await else {
         return outcome;
     };
-    let queued = db.queued_records(&session.device_id).await.unwrap_or_default();
+    let queued = db
+        .queued_records(&session.device_id)
+        .await
+        .unwrap_or_default();
     let mut todo: Vec<LocalPhoto> = photos
         .iter()
         .filter(|p| p.needs_upload() && !queued.contains(&p.id))
@@ -57,7 +60,11 @@ pub async fn run(session: &Session, state: ClientState) -> Outcome {
     for photo in todo.iter_mut() {
         let start = photo.upload.offset;
         let result = upload_one(&db, &session.user.id, photo, state, done_before, total.1).await;
-        done_before += if photo.upload.done { photo.size - start } else { photo.upload.offset - start };
+        done_before += if photo.upload.done {
+            photo.size - start
+        } else {
+            photo.upload.offset - start
+        };
         match result {
             Ok(true) => outcome.completed = true,
             Ok(false) => {}
@@ -96,11 +103,20 @@ async fn upload_one(
         }
         let step = step(photo, &blob, &mut ask_offset).await;
         match step {
-            Step::Progress => {
-                attempts = 0;
-                photo.upload.error = None;
+            Step::Progress(advanced) => {
+                // Only moving bytes resets the attempts: a HEAD that answers
+                // between failing PATCHes must not keep the loop alive forever.
+                if advanced {
+                    attempts = 0;
+                    photo.upload.error = None;
+                }
                 save(db, user_id, photo).await;
-                let acked = if photo.upload.done { photo.size } else { photo.upload.offset };
+                state.bump();
+                let acked = if photo.upload.done {
+                    photo.size
+                } else {
+                    photo.upload.offset
+                };
                 state.uploads.set(Some((done_before + acked, total)));
                 if photo.upload.done {
                     return Ok(true);
@@ -139,7 +155,8 @@ async fn upload_one(
 }
 
 enum Step {
-    Progress,
+    /// The request succeeded; `true` when bytes (or a new upload) moved forward.
+    Progress(bool),
     Failed(UploadVerdict, ErrorBody),
 }
 
@@ -165,15 +182,22 @@ async fn step(photo: &mut LocalPhoto, blob: &web_sys::Blob, ask_offset: &mut boo
             b64(photo.content_type.as_bytes())
         );
         let length = photo.size.to_string();
-        let headers = [TUS, ("Upload-Length", length.as_str()), ("Upload-Metadata", metadata.as_str())];
+        let headers = [
+            TUS,
+            ("Upload-Length", length.as_str()),
+            ("Upload-Metadata", metadata.as_str()),
+        ];
         return match http::raw("POST", ENDPOINT, &headers, None).await {
             Ok(r) if r.status == 201 => match r.header("Location") {
                 Some(location) => {
                     photo.upload.url = Some(location);
                     photo.upload.offset = 0;
-                    Step::Progress
+                    Step::Progress(true)
                 }
-                None => Step::Failed(UploadVerdict::Retry, ErrorBody::new("upload.no_location", "no Location")),
+                None => Step::Failed(
+                    UploadVerdict::Retry,
+                    ErrorBody::new("upload.no_location", "no Location"),
+                ),
             },
             Ok(r) => failed(&r),
             Err(_) => network(),
@@ -182,14 +206,17 @@ async fn step(photo: &mut LocalPhoto, blob: &web_sys::Blob, ask_offset: &mut boo
     if *ask_offset {
         return match http::raw("HEAD", &url, &[TUS], None).await {
             Ok(r) if r.status == 200 => {
-                let offset = r.header("Upload-Offset").and_then(|o| o.parse().ok()).unwrap_or(0);
+                let offset = r
+                    .header("Upload-Offset")
+                    .and_then(|o| o.parse().ok())
+                    .unwrap_or(0);
                 photo.upload.offset = offset;
                 *ask_offset = false;
                 // Every byte is there: the upload finished before the answer was lost.
                 if offset >= photo.size {
                     photo.upload.done = true;
                 }
-                Step::Progress
+                Step::Progress(false)
             }
             // A HEAD answer has no body: judge by the status alone.
             Ok(r) => Step::Failed(
@@ -222,12 +249,15 @@ async fn step(photo: &mut LocalPhoto, blob: &web_sys::Blob, ask_offset: &mut boo
     let body: wasm_bindgen::JsValue = js_sys::Uint8Array::from(bytes.as_slice()).into();
     match http::raw("PATCH", &url, &headers, Some(&body)).await {
         Ok(r) if r.status == 204 => {
-            photo.upload.offset = r.header("Upload-Offset").and_then(|o| o.parse().ok()).unwrap_or(end);
+            photo.upload.offset = r
+                .header("Upload-Offset")
+                .and_then(|o| o.parse().ok())
+                .unwrap_or(end);
             if photo.upload.offset >= photo.size {
                 photo.upload.done = true;
             }
             CHUNK.with(|c| c.set(next_chunk(c.get(), true)));
-            Step::Progress
+            Step::Progress(true)
         }
         Ok(r) => failed(&r),
         Err(_) => network(),

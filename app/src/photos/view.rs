@@ -12,7 +12,13 @@ use crate::visits::local::LocalVisit;
 use leptos::prelude::*;
 
 /// "21.27310, 106.19460 (GPS ±12 m)" with where it came from.
-pub fn place_text(lat: Option<f64>, lon: Option<f64>, accuracy: Option<f64>, source: Option<&str>, tr: &dyn Fn(&str) -> String) -> String {
+pub fn place_text(
+    lat: Option<f64>,
+    lon: Option<f64>,
+    accuracy: Option<f64>,
+    source: Option<&str>,
+    tr: &dyn Fn(&str) -> String,
+) -> String {
     match (lat, lon) {
         (Some(lat), Some(lon)) => {
             let source = tr(&format!("photo.source_{}", source.unwrap_or("gps")));
@@ -57,7 +63,9 @@ pub fn PhotoField(
         Effect::new(move |_| {
             let _ = state.data_version.get();
             let visit_id = visit.with(|v| v.as_ref().map(|v| v.id.clone()));
-            let (Some(user), Some(visit_id)) = (state.user.get(), visit_id) else { return };
+            let (Some(user), Some(visit_id)) = (state.user.get(), visit_id) else {
+                return;
+            };
             #[cfg(feature = "hydrate")]
             {
                 let key = key.clone();
@@ -150,7 +158,11 @@ pub fn PhotoField(
 }
 
 #[component]
-fn PhotoItem(photo: LocalPhoto, visit: RwSignal<Option<LocalVisit>>, editable: Memo<bool>) -> impl IntoView {
+fn PhotoItem(
+    photo: LocalPhoto,
+    visit: RwSignal<Option<LocalVisit>>,
+    editable: Memo<bool>,
+) -> impl IntoView {
     let state = use_client();
     let tr = use_t();
     let crate::i18n::Locale(lang) = use_locale();
@@ -184,12 +196,23 @@ fn PhotoItem(photo: LocalPhoto, visit: RwSignal<Option<LocalVisit>>, editable: M
         });
     }
     let state_name = photo.state();
-    let percent = if photo.size > 0 { photo.upload.offset * 100 / photo.size } else { 0 };
-    let problem = photo.problem.clone().or_else(|| {
-        photo.upload.error.clone().filter(|_| photo.upload.refused)
-    });
+    let percent = if photo.size > 0 {
+        photo.upload.offset * 100 / photo.size
+    } else {
+        0
+    };
+    let problem = photo
+        .problem
+        .clone()
+        .or_else(|| photo.upload.error.clone().filter(|_| photo.upload.refused));
     let time = time_text(photo.taken_at_ms, Some(&photo.time_source), &tr);
-    let place = place_text(photo.lat, photo.lon, photo.accuracy_m, Some(&photo.location_source), &tr);
+    let place = place_text(
+        photo.lat,
+        photo.lon,
+        photo.accuracy_m,
+        Some(&photo.location_source),
+        &tr,
+    );
     let caption = photo.caption.clone().unwrap_or_default();
     let edit_photo = photo.clone();
     let on_caption = move |ev: leptos::ev::Event| {
@@ -262,7 +285,9 @@ async fn attach_files(
 ) -> Result<(), ErrorBody> {
     let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let (user, device) = who(state)?;
-    let current = visit.get_untracked().ok_or_else(|| ErrorBody::new("visit.missing", "no visit"))?;
+    let current = visit
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("visit.missing", "no visit"))?;
     let saved = crate::visits::save_visit(state, current, false).await?;
     let visit_id = saved.id.clone();
     visit.set(Some(saved));
@@ -272,7 +297,15 @@ async fn attach_files(
     for file in files {
         let now = crate::client::browser::now_ms();
         let id = crate::visits::local::new_uuid_v7(now).to_string();
-        let captured = match super::capture::capture(&file, id.clone(), visit_id.clone(), field.clone(), max_px).await {
+        let captured = match super::capture::capture(
+            &file,
+            id.clone(),
+            visit_id.clone(),
+            field.clone(),
+            max_px,
+        )
+        .await
+        {
             Ok(c) => c,
             Err(e) => {
                 failure = Some(e);
@@ -282,10 +315,23 @@ async fn attach_files(
         let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
         let mut clock = db.hlc().await.map_err(storage)?;
         let hlc = clock.tick(now);
-        let entry = super::local::attach_entry(&captured.photo, &device, next_seq, hlc, crate::visits::local::new_uuid_v7(now));
-        db.attach_photo(&user, &captured.photo, &captured.blob, &entry, &device, clock)
-            .await
-            .map_err(storage)?;
+        let entry = super::local::attach_entry(
+            &captured.photo,
+            &device,
+            next_seq,
+            hlc,
+            crate::visits::local::new_uuid_v7(now),
+        );
+        db.attach_photo(
+            &user,
+            &captured.photo,
+            &captured.blob,
+            &entry,
+            &device,
+            clock,
+        )
+        .await
+        .map_err(storage)?;
         let stored = match db.photo_blob(&id).await.map_err(storage)? {
             Some(blob) => super::capture::blob_bytes(&blob).await.ok(),
             None => None,
@@ -312,8 +358,14 @@ async fn attach_files(
 
 #[cfg(feature = "hydrate")]
 fn who(state: crate::client::ClientState) -> Result<(String, String), ErrorBody> {
-    let user = state.user.get_untracked().ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
-    let device = state.device_id.get_untracked().ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let user = state
+        .user
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let device = state
+        .device_id
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
     Ok((user.id, device))
 }
 
@@ -325,7 +377,9 @@ async fn set_field_photos(
     field: &str,
     edit: impl FnOnce(&mut Vec<String>),
 ) -> Result<(), ErrorBody> {
-    let Some(mut current) = visit.get_untracked() else { return Ok(()) };
+    let Some(mut current) = visit.get_untracked() else {
+        return Ok(());
+    };
     let mut ids: Vec<String> = current
         .answers
         .get(field)
@@ -335,7 +389,9 @@ async fn set_field_photos(
     if ids.is_empty() {
         current.answers.remove(field);
     } else {
-        current.answers.insert(field.to_string(), serde_json::json!(ids));
+        current
+            .answers
+            .insert(field.to_string(), serde_json::json!(ids));
     }
     let saved = crate::visits::save_visit(state, current, false).await?;
     visit.set(Some(saved));
@@ -357,12 +413,22 @@ async fn change_photo(
     let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
     let mut clock = db.hlc().await.map_err(storage)?;
     let hlc = clock.tick(now);
-    let entry = super::local::change_entry(&photo, &device, next_seq, hlc, crate::visits::local::new_uuid_v7(now), remove);
+    let entry = super::local::change_entry(
+        &photo,
+        &device,
+        next_seq,
+        hlc,
+        crate::visits::local::new_uuid_v7(now),
+        remove,
+    );
     db.change_photo(&user, &photo, &entry, &device, clock, remove)
         .await
         .map_err(storage)?;
     if remove {
-        set_field_photos(state, visit, &photo.field, |ids| ids.retain(|i| *i != photo.id)).await?;
+        set_field_photos(state, visit, &photo.field, |ids| {
+            ids.retain(|i| *i != photo.id)
+        })
+        .await?;
     }
     Ok(())
 }

@@ -1028,7 +1028,10 @@ async fn photo(tx: &mut Tx, who: &Author<'_>, m: &Mutation) -> Result<Verdict, A
     if let Some(key) = m.fields.keys().find(|k| !ATTACH_KEYS.contains(&k.as_str())) {
         return Ok(Err(refuse(
             "photo.unknown_key",
-            format!("a photo has no \"{key}\"; allowed: {}", ATTACH_KEYS.join(", ")),
+            format!(
+                "a photo has no \"{key}\"; allowed: {}",
+                ATTACH_KEYS.join(", ")
+            ),
         )
         .with("field", key.clone())));
     }
@@ -1050,7 +1053,9 @@ async fn photo(tx: &mut Tx, who: &Author<'_>, m: &Mutation) -> Result<Verdict, A
                 if m.fields.get(k).is_some_and(|sent| *sent != v) {
                     return Ok(Err(refuse(
                         "photo.fixed",
-                        format!("a photo's {k} cannot change once attached; a retake is a new photo"),
+                        format!(
+                            "a photo's {k} cannot change once attached; a retake is a new photo"
+                        ),
                     )
                     .with("field", k)));
                 }
@@ -1059,7 +1064,10 @@ async fn photo(tx: &mut Tx, who: &Author<'_>, m: &Mutation) -> Result<Verdict, A
         }
         None => {
             if m.kind != MutationKind::Upsert {
-                return Ok(Err(refuse("photo.unknown", "there is no such photo on the server")));
+                return Ok(Err(refuse(
+                    "photo.unknown",
+                    "there is no such photo on the server",
+                )));
             }
             if let Some(k) = FIXED_KEYS.iter().find(|k| !m.fields.contains_key(**k)) {
                 return Ok(Err(refuse(
@@ -1078,19 +1086,30 @@ async fn photo(tx: &mut Tx, who: &Author<'_>, m: &Mutation) -> Result<Verdict, A
         }
     };
     let Some(head) = visit_head(tx, who, &visit_id).await? else {
-        return Ok(Err(refuse("visit.unknown", "there is no such visit on the server")));
+        return Ok(Err(refuse(
+            "visit.unknown",
+            "there is no such visit on the server",
+        )));
     };
     refused!(may_change(&head, who.user, MutationKind::Upsert));
     let bad = |k: &str, why: &str| {
-        Ok(Err(refuse("photo.bad_value", format!("{k}: {why}")).with("field", k)))
+        Ok(Err(
+            refuse("photo.bad_value", format!("{k}: {why}")).with("field", k)
+        ))
     };
     if existing.is_none() {
         let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
         let field = text("field").unwrap_or_default();
-        if !form.fields().any(|f| f.key == field && f.kind == FieldType::Photo) {
+        if !form
+            .fields()
+            .any(|f| f.key == field && f.kind == FieldType::Photo)
+        {
             return Ok(Err(refuse(
                 "photo.unknown_field",
-                format!("form {} v{} has no photo field \"{field}\"", form.id, form.version),
+                format!(
+                    "form {} v{} has no photo field \"{field}\"",
+                    form.id, form.version
+                ),
             )
             .with("field", field.to_string())));
         }
@@ -1104,7 +1123,10 @@ async fn photo(tx: &mut Tx, who: &Author<'_>, m: &Mutation) -> Result<Verdict, A
         }
         let content_type = text("content_type").unwrap_or_default();
         if !photos::ACCEPTED_TYPES.contains(&content_type) {
-            return bad("content_type", "must be image/jpeg, image/png or image/webp");
+            return bad(
+                "content_type",
+                "must be image/jpeg, image/png or image/webp",
+            );
         }
         super::photos::insert(
             tx,
@@ -1150,7 +1172,9 @@ fn photo_meta(
     let mut meta = super::photos::PhotoMeta::default();
     let opt = |k: &str| fields.get(k).map(|v| (!v.is_null()).then_some(v));
     if let Some(v) = opt("caption") {
-        let v = v.map(|v| v.as_str().ok_or(("caption", "must be text"))).transpose()?;
+        let v = v
+            .map(|v| v.as_str().ok_or(("caption", "must be text")))
+            .transpose()?;
         if v.is_some_and(|c| c.chars().count() > MAX_CAPTION) {
             return Err(("caption", "is longer than 500 characters"));
         }
@@ -1161,17 +1185,30 @@ fn photo_meta(
         let limit = super::now_ms() + 24 * 3600 * 1000;
         let v = v
             .map(|v| v.as_i64().filter(|t| (946_684_800_000..=limit).contains(t)))
-            .map(|t| t.ok_or(("taken_at_ms", "must be a time in ms since 1970 between 2000 and now")))
+            .map(|t| {
+                t.ok_or((
+                    "taken_at_ms",
+                    "must be a time in ms since 1970 between 2000 and now",
+                ))
+            })
             .transpose()?;
         meta.taken_at_ms = Some(v);
     }
     for (key, allowed, slot) in [
         ("time_source", TIME_SOURCES, &mut meta.time_source),
-        ("location_source", LOCATION_SOURCES, &mut meta.location_source),
+        (
+            "location_source",
+            LOCATION_SOURCES,
+            &mut meta.location_source,
+        ),
     ] {
         if let Some(v) = opt(key) {
             let v = v
-                .map(|v| v.as_str().filter(|s| allowed.contains(s)).ok_or((key, "is not a known source")))
+                .map(|v| {
+                    v.as_str()
+                        .filter(|s| allowed.contains(s))
+                        .ok_or((key, "is not a known source"))
+                })
                 .transpose()?;
             *slot = Some(v.map(str::to_string));
         }

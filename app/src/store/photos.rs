@@ -81,12 +81,16 @@ pub async fn set_meta(tx: &mut Tx, id: &str, meta: &PhotoMeta) -> Result<(), App
     macro_rules! set {
         ($value:expr, $column:literal) => {
             if let Some(v) = &$value {
-                sqlx::query(concat!("UPDATE photos SET ", $column, " = $1, updated_at = $2 WHERE id = $3"))
-                    .bind(v.clone())
-                    .bind(now_ms())
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(concat!(
+                    "UPDATE photos SET ",
+                    $column,
+                    " = $1, updated_at = $2 WHERE id = $3"
+                ))
+                .bind(v.clone())
+                .bind(now_ms())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
             }
         };
     }
@@ -278,12 +282,14 @@ async fn touch_visit_of(tx: &mut Tx, photo_id: &str) -> Result<(), AppError> {
 /// Photos whose bytes arrived but whose verdict was never written (the server
 /// stopped mid-pipeline): start-up runs the pipeline on them again.
 pub async fn awaiting_verdict(db: &Db) -> Result<Vec<(String, String)>, AppError> {
-    sqlx::query("SELECT id, object_key FROM photos WHERE status = 'received' AND object_key IS NOT NULL")
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| Ok((col(r, "id")?, col(r, "object_key")?)))
-        .collect()
+    sqlx::query(
+        "SELECT id, object_key FROM photos WHERE status = 'received' AND object_key IS NOT NULL",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((col(r, "id")?, col(r, "object_key")?)))
+    .collect()
 }
 
 /// One tus upload.
@@ -390,5 +396,37 @@ pub async fn expired_uploads(db: &Db, now: i64) -> Result<Vec<String>, AppError>
     .await?
     .iter()
     .map(|r| col(r, "id"))
+    .collect()
+}
+
+/// Photos of `owner_id` still waiting for these bytes (a backup archive brings
+/// them when the phone could not upload).
+pub async fn waiting_by_hash(
+    db: &Db,
+    sha256: &str,
+    owner_id: &str,
+) -> Result<Vec<String>, AppError> {
+    sqlx::query(
+        "SELECT id FROM photos WHERE sha256 = $1 AND owner_id = $2 AND status = 'waiting' AND deleted_at IS NULL",
+    )
+    .bind(sha256)
+    .bind(owner_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| col(r, "id"))
+    .collect()
+}
+
+/// Uploads with every byte acknowledged that never finished (the server
+/// stopped between the last byte and the verdict).
+pub async fn stalled_uploads(db: &Db) -> Result<Vec<Upload>, AppError> {
+    sqlx::query(
+        "SELECT * FROM uploads WHERE upload_offset = length AND completed_at IS NULL AND ended_at IS NULL",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(upload_of)
     .collect()
 }

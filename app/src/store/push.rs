@@ -153,6 +153,7 @@ pub async fn import(
         results,
         last_seq,
         server_hlc: clock.now(),
+        photos: 0,
     })
 }
 

@@ -178,6 +178,15 @@ pub fn ndjson_lines(mutations: &[Mutation]) -> Vec<u8> {
 /// Builds a whole archive in memory: for tests and small files on the server.
 /// The phone writes the same pieces into a Blob instead.
 pub fn write_archive(manifest: &Manifest, mutations: &[Mutation]) -> Vec<u8> {
+    write_archive_with_photos(manifest, mutations, &[])
+}
+
+/// The archive with photo entries (`manifest.photos` must list them).
+pub fn write_archive_with_photos(
+    manifest: &Manifest,
+    mutations: &[Mutation],
+    photos: &[(&str, &[u8])],
+) -> Vec<u8> {
     let mut zip = ZipPieces::default();
     let mut out = Vec::new();
     let lines = ndjson_lines(mutations);
@@ -186,6 +195,13 @@ pub fn write_archive(manifest: &Manifest, mutations: &[Mutation]) -> Vec<u8> {
     let (crc, size) = data.finish();
     out.extend(zip.header(MUTATIONS, crc, size).expect("small"));
     out.extend(&lines);
+    for (path, bytes) in photos {
+        out.extend(
+            zip.header(path, crc32fast::hash(bytes), bytes.len() as u64)
+                .expect("small"),
+        );
+        out.extend(*bytes);
+    }
     let manifest = serde_json::to_vec_pretty(manifest).unwrap_or_default();
     out.extend(
         zip.header(MANIFEST, crc32fast::hash(&manifest), manifest.len() as u64)
@@ -270,6 +286,35 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, ArchiveError> 
         at += 46 + name_len + extra_len + comment_len;
     }
     Ok(entries)
+}
+
+/// The photo entries the manifest lists, each checked to be present with its
+/// declared size (the server checks each hash before storing anything).
+pub fn read_photos(bytes: &[u8]) -> Result<Vec<(PhotoEntry, &[u8])>, ArchiveError> {
+    let entries = read_entries(bytes)?;
+    let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
+    let manifest: Manifest = serde_json::from_slice(
+        find(MANIFEST).ok_or_else(|| ArchiveError::NotAnArchive("no manifest.json".into()))?,
+    )
+    .map_err(|e| ArchiveError::Damaged(format!("manifest.json: {e}")))?;
+    manifest
+        .photos
+        .into_iter()
+        .map(|p| {
+            let data = find(&p.path).ok_or_else(|| {
+                ArchiveError::Damaged(format!("{} is listed but missing", p.path))
+            })?;
+            if data.len() as u64 != p.size {
+                return Err(ArchiveError::Damaged(format!(
+                    "{} holds {} bytes, the manifest says {}",
+                    p.path,
+                    data.len(),
+                    p.size
+                )));
+            }
+            Ok((p, data))
+        })
+        .collect()
 }
 
 /// Reads a backup archive into the import format (photos are handled by the

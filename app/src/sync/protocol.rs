@@ -250,4 +250,7 @@ pub struct ImportResponse {
     pub results: Vec<MutationResult>,
     pub last_seq: i64,
     pub server_hlc: Hlc,
+    /// Photos whose bytes came in the archive and completed them.
+    #[serde(default)]
+    pub photos: u64,
 }

@@ -12,7 +12,11 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
-async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<(PhotoRecord, PhotoAccess), AppError> {
+async fn visible(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<(PhotoRecord, PhotoAccess), AppError> {
     let found = match uuid::Uuid::parse_str(id) {
         Ok(_) => store::get(&state.db, id).await?,
         Err(_) => None,
@@ -21,7 +25,9 @@ async fn visible(state: &AppState, caller: &Caller, id: &str) -> Result<(PhotoRe
         return Err(AppError::NotFound("photo".into()));
     };
     if access.owner_id != caller.user.id && !caller.user.has(Role::Supervisor) {
-        return Err(AppError::Forbidden("this photo belongs to another inspector's visit".into()));
+        return Err(AppError::Forbidden(
+            "this photo belongs to another inspector's visit".into(),
+        ));
     }
     Ok((photo, access))
 }
@@ -44,9 +50,9 @@ pub async fn file(
     let (photo, access) = visible(&state, &caller, &id).await?;
     let key = match (size.as_str(), photo.status) {
         (_, PhotoStatus::Bad) => {
-            let body = photo.problem.unwrap_or_else(|| {
-                ErrorBody::new("photo.bad", "this file is not a usable image")
-            });
+            let body = photo
+                .problem
+                .unwrap_or_else(|| ErrorBody::new("photo.bad", "this file is not a usable image"));
             // A real image of a format we do not take is 415; a broken one 422.
             return Err(if body.code == "photo.unsupported_format" {
                 AppError::Protocol { status: 415, body }
@@ -67,7 +73,11 @@ pub async fn file(
                 .with("status", photo.status.as_str()),
             })
         }
-        _ => return Err(AppError::NotFound("photo size (thumb, display or original)".into())),
+        _ => {
+            return Err(AppError::NotFound(
+                "photo size (thumb, display or original)".into(),
+            ))
+        }
     };
     let Some(key) = key else {
         return Err(AppError::NotFound("photo file".into()));
@@ -93,6 +103,9 @@ pub async fn file(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=31536000, immutable"),
     );
-    hs.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    hs.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     Ok(r)
 }

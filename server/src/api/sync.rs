@@ -60,7 +60,22 @@ pub async fn import(
     } else {
         parse_json(&bytes)?
     };
-    let response = app::store::push::import(&state.db, &state.clock, &caller.user, &file).await?;
+    let mut response =
+        app::store::push::import(&state.db, &state.clock, &caller.user, &file).await?;
+    // The archive's photo bytes, for photos its changes attached and that still
+    // wait for them (the owner is the device's user, whoever imports).
+    if app::sync::archive::looks_like_zip(&bytes) {
+        let owner = app::store::users::device(&state.db, &file.device_id.to_string())
+            .await?
+            .map(|d| d.user_id);
+        if let (Some(owner), Ok(photos)) = (owner, app::sync::archive::read_photos(&bytes)) {
+            for (entry, data) in photos {
+                response.photos +=
+                    crate::api::uploads::receive_whole(&state, &owner, &entry.sha256, data).await?
+                        as u64;
+            }
+        }
+    }
     Ok(Json(response))
 }
 

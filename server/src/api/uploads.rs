@@ -58,20 +58,21 @@ pub async fn overridden(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match header_str(&headers, "x-http-method-override").map(str::to_ascii_uppercase).as_deref() {
+    match header_str(&headers, "x-http-method-override")
+        .map(str::to_ascii_uppercase)
+        .as_deref()
+    {
         Some("PATCH") => patch(state, caller, id, headers, body).await,
         Some("DELETE") => terminate(state, caller, id, headers).await,
         Some("HEAD") => head(state, caller, id, headers).await,
-        _ => tus(
-            AppError::Protocol {
-                status: 405,
-                body: ErrorBody::new(
-                    "upload.method",
-                    "POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE",
-                ),
-            }
-            .into_response(),
-        ),
+        _ => tus(AppError::Protocol {
+            status: 405,
+            body: ErrorBody::new(
+                "upload.method",
+                "POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE",
+            ),
+        }
+        .into_response()),
     }
 }
 
@@ -83,7 +84,10 @@ fn protocol(status: u16, code: &str, message: impl Into<String>) -> AppError {
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
 }
 
 fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
@@ -103,7 +107,9 @@ fn check_version(headers: &HeaderMap) -> Result<(), AppError> {
 }
 
 fn http_date(ms: i64) -> String {
-    httpdate::fmt_http_date(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64))
+    httpdate::fmt_http_date(
+        std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64),
+    )
 }
 
 /// `OPTIONS /api/uploads/`: what this server supports (public, as tus asks).
@@ -112,7 +118,10 @@ pub async fn options(State(state): State<AppState>) -> Response {
     let hs = r.headers_mut();
     hs.insert(h("tus-version"), HeaderValue::from_static(TUS_VERSION));
     hs.insert(h("tus-extension"), HeaderValue::from_static(EXTENSIONS));
-    hs.insert(h("tus-checksum-algorithm"), HeaderValue::from_static(CHECKSUM_ALGORITHMS));
+    hs.insert(
+        h("tus-checksum-algorithm"),
+        HeaderValue::from_static(CHECKSUM_ALGORITHMS),
+    );
     hs.insert(h("tus-max-size"), HeaderValue::from(state.photos.max_bytes));
     tus(r)
 }
@@ -136,7 +145,9 @@ fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, AppError> {
             None => String::new(),
         };
         if key.is_empty() || key.contains(' ') {
-            return Err(AppError::BadRequest("Upload-Metadata: a key is empty".into()));
+            return Err(AppError::BadRequest(
+                "Upload-Metadata: a key is empty".into(),
+            ));
         }
         out.push((key, value));
     }
@@ -144,7 +155,11 @@ fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, AppError> {
 }
 
 /// The photo an upload is for, if the caller may send its bytes.
-async fn writable_photo(state: &AppState, caller: &Caller, photo_id: &str) -> Result<app::photos::PhotoRecord, AppError> {
+async fn writable_photo(
+    state: &AppState,
+    caller: &Caller,
+    photo_id: &str,
+) -> Result<app::photos::PhotoRecord, AppError> {
     let Some((photo, access)) = store::get(&state.db, photo_id).await? else {
         return Err(AppError::Invalid(
             ErrorBody::new(
@@ -160,7 +175,11 @@ async fn writable_photo(state: &AppState, caller: &Caller, photo_id: &str) -> Re
         ));
     }
     if access.deleted {
-        return Err(protocol(410, "upload.photo_removed", "this photo or its visit was removed"));
+        return Err(protocol(
+            410,
+            "upload.photo_removed",
+            "this photo or its visit was removed",
+        ));
     }
     Ok(photo)
 }
@@ -178,11 +197,17 @@ pub async fn create(
         .unwrap_or_else(IntoResponse::into_response))
 }
 
-async fn create_inner(state: &AppState, caller: &Caller, headers: &HeaderMap, body: Body) -> Result<Response, AppError> {
+async fn create_inner(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, AppError> {
     check_version(headers)?;
     if headers.contains_key("upload-defer-length") {
         return Err(AppError::BadRequest(
-            "Upload-Defer-Length is not supported: a photo's size is known; send Upload-Length".into(),
+            "Upload-Defer-Length is not supported: a photo's size is known; send Upload-Length"
+                .into(),
         ));
     }
     let length: i64 = header_str(headers, "upload-length")
@@ -190,27 +215,36 @@ async fn create_inner(state: &AppState, caller: &Caller, headers: &HeaderMap, bo
         .parse()
         .ok()
         .filter(|n| *n >= 0)
-        .ok_or_else(|| AppError::BadRequest("Upload-Length must be a whole number of bytes".into()))?;
+        .ok_or_else(|| {
+            AppError::BadRequest("Upload-Length must be a whole number of bytes".into())
+        })?;
     if length as u64 > state.photos.max_bytes {
         return Err(AppError::TooLarge {
             what: "photo (bytes)",
             limit: state.photos.max_bytes as usize,
         });
     }
-    let raw_meta = header_str(headers, "upload-metadata").unwrap_or_default().to_string();
+    let raw_meta = header_str(headers, "upload-metadata")
+        .unwrap_or_default()
+        .to_string();
     let meta = parse_metadata(&raw_meta)?;
     let photo_id = meta
         .iter()
         .find(|(k, _)| k == "photo_id")
         .map(|(_, v)| v.clone())
         .filter(|v| uuid::Uuid::parse_str(v).is_ok())
-        .ok_or_else(|| AppError::BadRequest("Upload-Metadata must carry photo_id (the photo's UUID)".into()))?;
+        .ok_or_else(|| {
+            AppError::BadRequest("Upload-Metadata must carry photo_id (the photo's UUID)".into())
+        })?;
     let photo = writable_photo(state, caller, &photo_id).await?;
     if photo.size != length {
         return Err(AppError::Invalid(
             ErrorBody::new(
                 "upload.size_mismatch",
-                format!("Upload-Length is {length} but the photo's record says {} bytes", photo.size),
+                format!(
+                    "Upload-Length is {length} but the photo's record says {} bytes",
+                    photo.size
+                ),
             )
             .with("expected", photo.size)
             .with("got", length),
@@ -218,8 +252,8 @@ async fn create_inner(state: &AppState, caller: &Caller, headers: &HeaderMap, bo
     }
     // creation-with-upload: bytes come with their tus content type (a client
     // may stream them without a Content-Length).
-    let typed = header_str(headers, "content-type")
-        .is_some_and(|ct| ct.starts_with(OFFSET_OCTET_STREAM));
+    let typed =
+        header_str(headers, "content-type").is_some_and(|ct| ct.starts_with(OFFSET_OCTET_STREAM));
     let has_body = typed || header_str(headers, "content-length").is_some_and(|l| l != "0");
     if has_body {
         check_content_type(headers)?;
@@ -247,7 +281,8 @@ async fn create_inner(state: &AppState, caller: &Caller, headers: &HeaderMap, bo
     let hs = r.headers_mut();
     hs.insert(
         header::LOCATION,
-        HeaderValue::from_str(&format!("/api/uploads/{}", upload.id)).expect("a UUID is a valid header"),
+        HeaderValue::from_str(&format!("/api/uploads/{}", upload.id))
+            .expect("a UUID is a valid header"),
     );
     hs.insert(h("upload-offset"), HeaderValue::from(offset));
     if let Ok(v) = HeaderValue::from_str(&http_date(upload.expires_at)) {
@@ -262,7 +297,10 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
         return Err(protocol(
             415,
             "upload.content_type",
-            format!("upload bytes must be sent as {OFFSET_OCTET_STREAM}, not {}", if ct.is_empty() { "nothing" } else { ct }),
+            format!(
+                "upload bytes must be sent as {OFFSET_OCTET_STREAM}, not {}",
+                if ct.is_empty() { "nothing" } else { ct }
+            ),
         ));
     }
     Ok(())
@@ -278,14 +316,24 @@ async fn live_upload(state: &AppState, caller: &Caller, id: &str) -> Result<Uplo
         return Err(AppError::NotFound("upload".into()));
     };
     if upload.user_id != caller.user.id {
-        return Err(AppError::Forbidden("this upload belongs to another user".into()));
+        return Err(AppError::Forbidden(
+            "this upload belongs to another user".into(),
+        ));
     }
     if upload.ended_at.is_some() {
-        return Err(protocol(410, "upload.gone", "this upload was ended; create a new one"));
+        return Err(protocol(
+            410,
+            "upload.gone",
+            "this upload was ended; create a new one",
+        ));
     }
     if upload.completed_at.is_none() && upload.expires_at < app::store::now_ms() {
         store::end_upload(&state.db, &upload.id).await?;
-        return Err(protocol(410, "upload.expired", "this upload expired; create a new one"));
+        return Err(protocol(
+            410,
+            "upload.expired",
+            "this upload expired; create a new one",
+        ));
     }
     Ok(upload)
 }
@@ -300,6 +348,7 @@ pub async fn head(
     let result = async {
         check_version(&headers)?;
         let upload = live_upload(&state, &caller, &id).await?;
+        finish_stalled(&state, &upload).await?;
         let mut r = StatusCode::OK.into_response();
         let hs = r.headers_mut();
         hs.insert(h("upload-offset"), HeaderValue::from(upload.offset));
@@ -321,7 +370,8 @@ pub async fn head(
     // HEAD answers carry no body: keep the status and headers of an error.
     let mut r = tus(result.unwrap_or_else(IntoResponse::into_response));
     if r.status() != StatusCode::OK {
-        r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     r
 }
@@ -341,22 +391,31 @@ pub async fn patch(
         let offset: i64 = header_str(&headers, "upload-offset")
             .and_then(|v| v.parse().ok())
             .filter(|n: &i64| *n >= 0)
-            .ok_or_else(|| AppError::BadRequest("Upload-Offset is required (a whole number)".into()))?;
+            .ok_or_else(|| {
+                AppError::BadRequest("Upload-Offset is required (a whole number)".into())
+            })?;
         if offset != upload.offset {
             return Err(AppError::Protocol {
                 status: 409,
                 body: ErrorBody::new(
                     "upload.offset_mismatch",
-                    format!("the upload is at byte {}, not {offset}: ask HEAD and continue from there", upload.offset),
+                    format!(
+                        "the upload is at byte {}, not {offset}: ask HEAD and continue from there",
+                        upload.offset
+                    ),
                 )
                 .with("offset", upload.offset),
             });
         }
-        if upload.completed_at.is_some() {
+        if upload.completed_at.is_some() || upload.offset == upload.length {
+            finish_stalled(&state, &upload).await?;
             return Ok(no_content(upload.offset, None));
         }
         let offset = receive(&state, &upload, &headers, body).await?;
-        Ok(no_content(offset, (offset < upload.length).then_some(upload.expires_at)))
+        Ok(no_content(
+            offset,
+            (offset < upload.length).then_some(upload.expires_at),
+        ))
     }
     .await;
     tus(result.unwrap_or_else(IntoResponse::into_response))
@@ -364,7 +423,8 @@ pub async fn patch(
 
 fn no_content(offset: i64, expires: Option<i64>) -> Response {
     let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut().insert(h("upload-offset"), HeaderValue::from(offset));
+    r.headers_mut()
+        .insert(h("upload-offset"), HeaderValue::from(offset));
     if let Some(v) = expires.and_then(|e| HeaderValue::from_str(&http_date(e)).ok()) {
         r.headers_mut().insert(h("upload-expires"), v);
     }
@@ -457,7 +517,12 @@ impl Checksum {
 
 /// Writes a request's bytes from the upload's offset; returns the new offset.
 /// Finishes the upload when the last byte has arrived.
-async fn receive(state: &AppState, upload: &Upload, headers: &HeaderMap, mut body: Body) -> Result<i64, AppError> {
+async fn receive(
+    state: &AppState,
+    upload: &Upload,
+    headers: &HeaderMap,
+    mut body: Body,
+) -> Result<i64, AppError> {
     let Some(_writing) = Writing::claim(&upload.id) else {
         return Err(AppError::Protocol {
             status: 409,
@@ -478,7 +543,9 @@ async fn receive(state: &AppState, upload: &Upload, headers: &HeaderMap, mut bod
     loop {
         match body.frame().await {
             Some(Ok(frame)) => {
-                let Ok(data) = frame.into_data() else { continue };
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
                 if written + (pending.len() + data.len()) as i64 > upload.length {
                     return Err(AppError::TooLarge {
                         what: "bytes past the declared Upload-Length",
@@ -490,7 +557,8 @@ async fn receive(state: &AppState, upload: &Upload, headers: &HeaderMap, mut bod
                 }
                 pending.extend_from_slice(&data);
                 if pending.len() >= BLOCK {
-                    written = write_block(state, upload, written, std::mem::take(&mut pending)).await?;
+                    written =
+                        write_block(state, upload, written, std::mem::take(&mut pending)).await?;
                     if checksum.is_none() {
                         acked = advance(state, upload, acked, written).await?;
                     }
@@ -526,12 +594,39 @@ async fn receive(state: &AppState, upload: &Upload, headers: &HeaderMap, mut bod
         acked = advance(state, upload, acked, written).await?;
     }
     if !cut && acked == upload.length {
-        finish(state, upload).await?;
+        finish_detached(state, upload).await?;
     }
     Ok(acked)
 }
 
-async fn write_block(state: &AppState, upload: &Upload, at: i64, bytes: Vec<u8>) -> Result<i64, AppError> {
+/// Runs `finish` on its own task: a client that hangs up after its last byte
+/// (and so drops this request) must not leave a complete upload unfinished.
+async fn finish_detached(state: &AppState, upload: &Upload) -> Result<(), AppError> {
+    let (state, upload) = (state.clone(), upload.clone());
+    tokio::spawn(async move { finish(&state, &upload).await })
+        .await
+        .map_err(|e| AppError::Internal(format!("finishing stopped: {e}")))?
+}
+
+/// An upload whose every byte is acknowledged but that never finished (the
+/// server stopped in between): finish it now. Used by HEAD, PATCH and start-up.
+pub async fn finish_stalled(state: &AppState, upload: &Upload) -> Result<(), AppError> {
+    if upload.completed_at.is_some() || upload.offset != upload.length || upload.ended_at.is_some()
+    {
+        return Ok(());
+    }
+    let Some(_writing) = Writing::claim(&upload.id) else {
+        return Ok(()); // another request of this process is on it
+    };
+    finish_detached(state, upload).await
+}
+
+async fn write_block(
+    state: &AppState,
+    upload: &Upload,
+    at: i64,
+    bytes: Vec<u8>,
+) -> Result<i64, AppError> {
     let storage = state.photos.storage.clone();
     let id = upload.id.clone();
     let len = bytes.len() as i64;
@@ -546,13 +641,24 @@ async fn advance(state: &AppState, upload: &Upload, from: i64, to: i64) -> Resul
     if store::advance(&state.db, &upload.id, from, to).await? {
         Ok(to)
     } else {
-        Err(protocol(409, "upload.offset_mismatch", "another request moved this upload; ask HEAD"))
+        Err(protocol(
+            409,
+            "upload.offset_mismatch",
+            "another request moved this upload; ask HEAD",
+        ))
     }
 }
 
 /// All bytes are in: check the whole file against the photo's SHA-256, store it
 /// by content hash, then judge it.
 async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppError> {
+    // Finished meanwhile (another process, or a retried request): nothing to do.
+    if store::upload(&state.db, &upload.id)
+        .await?
+        .is_none_or(|u| u.completed_at.is_some() || u.ended_at.is_some())
+    {
+        return Ok(());
+    }
     let Some((photo, _)) = store::get(&state.db, &upload.photo_id).await? else {
         return Err(AppError::NotFound("photo".into()));
     };
@@ -605,4 +711,35 @@ async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppError> {
     store::set_received(&state.db, &photo.id, &key).await?;
     crate::images::process(state, &photo.id, &sha, &key).await;
     Ok(())
+}
+
+/// Bytes that arrived whole another way (a backup archive): stored by content
+/// hash and judged, for every photo of `owner_id` waiting for exactly them.
+/// Returns how many photos they completed; bytes that do not hash to `sha256`
+/// complete none.
+pub async fn receive_whole(
+    state: &AppState,
+    owner_id: &str,
+    sha256: &str,
+    bytes: &[u8],
+) -> Result<usize, AppError> {
+    if hex::encode(sha2::Sha256::digest(bytes)) != sha256 {
+        return Ok(0);
+    }
+    let waiting = store::waiting_by_hash(&state.db, sha256, owner_id).await?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let key = crate::images::original_key(sha256, exif::sniff(bytes));
+    let storage = state.photos.storage.clone();
+    let (k, data) = (key.clone(), bytes.to_vec());
+    tokio::task::spawn_blocking(move || storage.put(&k, &data))
+        .await
+        .map_err(|e| AppError::Internal(format!("storing stopped: {e}")))?
+        .map_err(|e| AppError::Internal(format!("cannot store the photo: {e}")))?;
+    for id in &waiting {
+        store::set_received(&state.db, id, &key).await?;
+        crate::images::process(state, id, sha256, &key).await;
+    }
+    Ok(waiting.len())
 }

@@ -87,4 +87,75 @@ async fn a_backup_archive_imports_once_and_a_damaged_one_changes_nothing(app: Te
     assert_eq!(list[0]["answers"], 2);
 }
 
-crate::engine_tests!(a_backup_archive_imports_once_and_a_damaged_one_changes_nothing);
+/// A phone that could not upload (revoked, or never online again) gives its
+/// photos to the backup: the import completes them, judged like an upload.
+async fn a_backup_archive_brings_the_photos_the_phone_could_not_send(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let photo = uuid::Uuid::now_v7().to_string();
+    let bytes = crate::uploads::marked_jpeg(300, 200);
+    let sha = crate::uploads::sha256_hex(&bytes);
+    let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 25}));
+    let attach = phone.mutation(
+        "photo",
+        "upsert",
+        &photo,
+        json!({
+        "visit_id": visit, "field": "evidence_photos", "sha256": sha, "size": bytes.len(),
+        "content_type": "image/jpeg", "caption": "Xưởng cơ khí"}),
+        0,
+    );
+    let mutations: Vec<app::sync::Mutation> = [first, attach]
+        .iter()
+        .map(|m| serde_json::from_value(m.clone()).unwrap())
+        .collect();
+    let path = format!("photos/{sha}.jpg");
+    let manifest = Manifest {
+        format: ARCHIVE_FORMAT.into(),
+        version: ARCHIVE_VERSION,
+        schema_version: app::sync::MUTATION_SCHEMA_VERSION,
+        device_id: phone.device.parse().unwrap(),
+        username: Some("ksv1".into()),
+        exported_at_ms: Some(1),
+        mutations: 2,
+        first_seq: Some(1),
+        last_seq: Some(2),
+        photos: vec![app::sync::archive::PhotoEntry {
+            sha256: sha.clone(),
+            path: path.clone(),
+            size: bytes.len() as u64,
+        }],
+    };
+    let zip = app::sync::archive::write_archive_with_photos(
+        &manifest,
+        &mutations,
+        &[(path.as_str(), bytes.as_slice())],
+    );
+    // A supervisor imports it for the phone.
+    let (supervisor, _) = app.login("giamsat").await;
+    let r = req("POST", "/api/sync/import")
+        .bytes("application/zip", zip.clone())
+        .cookie(Some(&supervisor))
+        .send(&app.router)
+        .await;
+    let body = ok(&r);
+    assert_eq!(body["photos"], 1, "{body}");
+    let got = app
+        .get(&format!("/api/photos/{photo}"), Some(&supervisor))
+        .await
+        .json();
+    assert_eq!(got["status"], "ok", "{got}");
+    assert_eq!(got["caption"], "Xưởng cơ khí");
+    // Again: nothing left waiting, nothing stored twice.
+    let r = req("POST", "/api/sync/import")
+        .bytes("application/zip", zip)
+        .cookie(Some(&supervisor))
+        .send(&app.router)
+        .await;
+    assert_eq!(ok(&r)["photos"], 0);
+}
+
+crate::engine_tests!(
+    a_backup_archive_imports_once_and_a_damaged_one_changes_nothing,
+    a_backup_archive_brings_the_photos_the_phone_could_not_send,
+);

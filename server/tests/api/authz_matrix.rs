@@ -309,9 +309,15 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
     let ksv5 = ok(&login(app, "ksv5", PW, "192.0.2.250:1000").await);
     let bytes = crate::uploads::marked_jpeg(32, 32);
     let photo = uuid::Uuid::now_v7().to_string();
-    let attach = phone.mutation("photo", "upsert", &photo, json!({
+    let attach = phone.mutation(
+        "photo",
+        "upsert",
+        &photo,
+        json!({
         "visit_id": visit, "field": "evidence_photos", "sha256": crate::uploads::sha256_hex(&bytes),
-        "size": bytes.len(), "content_type": "image/jpeg"}), 0);
+        "size": bytes.len(), "content_type": "image/jpeg"}),
+        0,
+    );
     assert_eq!(statuses(&phone.push_ok(app, &[attach]).await), ["applied"]);
     let created = tus_create(&photo, bytes.len())
         .cookie(Some(&phone.cookie))
@@ -390,7 +396,10 @@ fn tus_create(photo: &str, length: usize) -> Req {
         .header("upload-length", &length.to_string())
         .header(
             "upload-metadata",
-            &format!("photo_id {}", base64::engine::general_purpose::STANDARD.encode(photo)),
+            &format!(
+                "photo_id {}",
+                base64::engine::general_purpose::STANDARD.encode(photo)
+            ),
         )
 }
 

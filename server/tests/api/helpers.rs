@@ -152,7 +152,8 @@ pub async fn spawn_app(engine: TestEngine) -> TestApp {
         .unwrap();
     assert!(app::store::seed::demo(&db).await.unwrap());
     let site = test_site(dir.path());
-    let photos = Arc::new(app::photos::storage::Photos::on_disk(dir.path().join("photos")).unwrap());
+    let photos =
+        Arc::new(app::photos::storage::Photos::on_disk(dir.path().join("photos")).unwrap());
     let state = AppState {
         db: db.clone(),
         clock: Arc::new(Default::default()),

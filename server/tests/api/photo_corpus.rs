@@ -56,7 +56,9 @@ fn jpeg_declaring(w: u16, h: u16) -> Vec<u8> {
     out.extend_from_slice(&h.to_be_bytes());
     out.extend_from_slice(&w.to_be_bytes());
     out.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
-    out.extend_from_slice(&[0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0]);
+    out.extend_from_slice(&[
+        0xFF, 0xDA, 0x00, 0x0C, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3F, 0,
+    ]);
     out.extend_from_slice(&[0x12, 0x34, 0x56, 0xFF, 0xD9]);
     out
 }
@@ -65,7 +67,10 @@ async fn every_bad_file_gets_its_verdict_and_none_becomes_a_photo(app: TestApp) 
     let mut f = field(&app, "ksv1").await;
     let good = marked_jpeg(640, 480);
     let png_ok = real_png(50, 40);
-    let mut broken_exif_tiff = build_tiff(&ExifInfo { orientation: Some(6), ..Default::default() });
+    let mut broken_exif_tiff = build_tiff(&ExifInfo {
+        orientation: Some(6),
+        ..Default::default()
+    });
     broken_exif_tiff[4..8].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes()); // IFD0 far outside
     let gif = b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;".to_vec();
     let mut random = Vec::with_capacity(100_000);
@@ -77,40 +82,107 @@ async fn every_bad_file_gets_its_verdict_and_none_becomes_a_photo(app: TestApp) 
         random.push(s as u8);
     }
     let corpus: Vec<(&str, Vec<u8>, u16, &str)> = vec![
-        ("truncated JPEG", good[..good.len() * 2 / 3].to_vec(), 422, "photo.truncated"),
-        ("truncated PNG", png_ok[..png_ok.len() - 20].to_vec(), 422, "photo.truncated"),
-        ("a JPEG header alone", good[..200].to_vec(), 422, "photo.truncated"),
+        (
+            "truncated JPEG",
+            good[..good.len() * 2 / 3].to_vec(),
+            422,
+            "photo.truncated",
+        ),
+        (
+            "truncated PNG",
+            png_ok[..png_ok.len() - 20].to_vec(),
+            422,
+            "photo.truncated",
+        ),
+        (
+            "a JPEG header alone",
+            good[..200].to_vec(),
+            422,
+            "photo.truncated",
+        ),
         ("random bytes", random, 422, "photo.not_an_image"),
-        ("HTML renamed .jpg", b"<!DOCTYPE html><html><body>404 Not Found</body></html>".to_vec(), 422, "photo.not_an_image"),
-        ("JPEG declaring 65535x65535", jpeg_declaring(65535, 65535), 422, "photo.too_many_pixels"),
+        (
+            "HTML renamed .jpg",
+            b"<!DOCTYPE html><html><body>404 Not Found</body></html>".to_vec(),
+            422,
+            "photo.not_an_image",
+        ),
+        (
+            "JPEG declaring 65535x65535",
+            jpeg_declaring(65535, 65535),
+            422,
+            "photo.too_many_pixels",
+        ),
         // 20000² 1-bit pixels: 50 MB of zeros inflate from ~50 kB.
-        ("decompression bomb", png(20_000, 20_000, 0, 1, 20_000 * 2_501), 422, "photo.too_many_pixels"),
+        (
+            "decompression bomb",
+            png(20_000, 20_000, 0, 1, 20_000 * 2_501),
+            422,
+            "photo.too_many_pixels",
+        ),
         // Under the pixel cap, but 16-bit RGBA needs 800 MB to decode.
-        ("memory bomb", png(10_000, 10_000, 6, 16, 1000), 422, "photo.too_much_memory"),
-        ("broken EXIF", insert_app1(&good, &broken_exif_tiff).unwrap(), 422, "photo.bad_exif"),
+        (
+            "memory bomb",
+            png(10_000, 10_000, 6, 16, 1000),
+            422,
+            "photo.too_much_memory",
+        ),
+        (
+            "broken EXIF",
+            insert_app1(&good, &broken_exif_tiff).unwrap(),
+            422,
+            "photo.bad_exif",
+        ),
         ("GIF", gif, 415, "photo.unsupported_format"),
     ];
     for (name, bytes, status, code) in &corpus {
         let photo = f.attach(&app, bytes, json!({})).await;
         let started = std::time::Instant::now();
         let r = f.upload(&app, &photo, bytes, 1 << 20).await;
-        assert_eq!(r.status, 204, "{name}: bytes and hash match, so the upload itself succeeds");
-        assert!(started.elapsed().as_secs() < 60, "{name} took {:?}", started.elapsed());
+        assert_eq!(
+            r.status, 204,
+            "{name}: bytes and hash match, so the upload itself succeeds"
+        );
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "{name} took {:?}",
+            started.elapsed()
+        );
         let got = f.photo(&app, &photo).await;
         assert_eq!(got["status"], "bad", "{name}: {got}");
         assert_eq!(got["problem"]["code"], *code, "{name}: {got}");
-        assert!(got["problem"]["message"].as_str().unwrap().len() > 20, "{name}");
+        assert!(
+            got["problem"]["message"].as_str().unwrap().len() > 20,
+            "{name}"
+        );
         for size in ["thumb", "display"] {
-            let r = app.get(&format!("/api/photos/{photo}/{size}"), Some(&f.phone.cookie)).await;
+            let r = app
+                .get(
+                    &format!("/api/photos/{photo}/{size}"),
+                    Some(&f.phone.cookie),
+                )
+                .await;
             expect_error(&r, *status, code);
         }
     }
     // Zero bytes cannot even be attached.
-    let m = f.phone.mutation("photo", "upsert", &uuid::Uuid::now_v7().to_string(), json!({
+    let m = f.phone.mutation(
+        "photo",
+        "upsert",
+        &uuid::Uuid::now_v7().to_string(),
+        json!({
         "visit_id": f.visit, "field": "evidence_photos", "sha256": crate::uploads::sha256_hex(b""),
-        "size": 0, "content_type": "image/jpeg"}), 0);
-    assert_eq!(f.phone.push_ok(&app, &[m]).await[0]["error"]["code"], "photo.bad_value");
-    assert!(matches!(server::images::derive(&[], 100_000_000), Err(server::images::Problem::Empty)));
+        "size": 0, "content_type": "image/jpeg"}),
+        0,
+    );
+    assert_eq!(
+        f.phone.push_ok(&app, &[m]).await[0]["error"]["code"],
+        "photo.bad_value"
+    );
+    assert!(matches!(
+        server::images::derive(&[], 100_000_000),
+        Err(server::images::Problem::Empty)
+    ));
 
     // The server kept serving, and good files still pass.
     assert_eq!(app.get("/api/health", None).await.status, 200);
@@ -131,7 +203,10 @@ async fn every_bad_file_gets_its_verdict_and_none_becomes_a_photo(app: TestApp) 
         .iter()
         .filter(|p| p["status"] == "ok")
         .count();
-    assert_eq!(ok, 2, "only the two good files are usable photos on the visit");
+    assert_eq!(
+        ok, 2,
+        "only the two good files are usable photos on the visit"
+    );
 }
 
 /// Where the stored image's top-left corner ends up once orientation `o` is applied.
@@ -148,15 +223,27 @@ fn corner_after(o: u8) -> (bool, bool) {
 async fn each_exif_orientation_comes_out_the_right_way_up(app: TestApp) {
     let mut f = field(&app, "ksv1").await;
     for o in 1..=8u8 {
-        let tiff = build_tiff(&ExifInfo { orientation: Some(o), ..Default::default() });
+        let tiff = build_tiff(&ExifInfo {
+            orientation: Some(o),
+            ..Default::default()
+        });
         let bytes = insert_app1(&marked_jpeg(400, 200), &tiff).unwrap();
         let photo = f.attach(&app, &bytes, json!({})).await;
         assert_eq!(f.upload(&app, &photo, &bytes, 1 << 20).await.status, 204);
         let got = f.photo(&app, &photo).await;
         assert_eq!(got["status"], "ok", "orientation {o}: {got}");
         let (w, h) = if o >= 5 { (200, 400) } else { (400, 200) };
-        assert_eq!((got["width"].as_i64(), got["height"].as_i64()), (Some(w), Some(h)), "orientation {o}");
-        let r = app.get(&format!("/api/photos/{photo}/display"), Some(&f.phone.cookie)).await;
+        assert_eq!(
+            (got["width"].as_i64(), got["height"].as_i64()),
+            (Some(w), Some(h)),
+            "orientation {o}"
+        );
+        let r = app
+            .get(
+                &format!("/api/photos/{photo}/display"),
+                Some(&f.phone.cookie),
+            )
+            .await;
         let img = image::load_from_memory(&r.body).unwrap().to_rgb8();
         assert_eq!((img.width() as i64, img.height() as i64), (w, h));
         let (right, bottom) = corner_after(o);
@@ -166,9 +253,15 @@ async fn each_exif_orientation_comes_out_the_right_way_up(app: TestApp) {
             *img.get_pixel(x, y)
         };
         let red = at(right, bottom);
-        assert!(red[0] > 180 && red[1] < 90, "orientation {o}: expected red at {right},{bottom}, got {red:?}");
+        assert!(
+            red[0] > 180 && red[1] < 90,
+            "orientation {o}: expected red at {right},{bottom}, got {red:?}"
+        );
         let grey = at(!right, !bottom);
-        assert!(grey[0] < 160 && grey[1] > 100, "orientation {o}: opposite corner {grey:?}");
+        assert!(
+            grey[0] < 160 && grey[1] > 100,
+            "orientation {o}: opposite corner {grey:?}"
+        );
     }
 }
 

@@ -75,7 +75,11 @@ impl Field {
             .header("upload-length", &length.to_string())
             .header(
                 "upload-metadata",
-                &format!("photo_id {},filename {}", b64(photo.as_bytes()), b64("ảnh.jpg".as_bytes())),
+                &format!(
+                    "photo_id {},filename {}",
+                    b64(photo.as_bytes()),
+                    b64("ảnh.jpg".as_bytes())
+                ),
             )
             .cookie(Some(&self.phone.cookie))
     }
@@ -111,12 +115,21 @@ impl Field {
     }
 
     /// Uploads `bytes` in chunks of `chunk`; returns the final answer.
-    pub async fn upload(&self, app: &TestApp, photo: &str, bytes: &[u8], chunk: usize) -> TestResponse {
+    pub async fn upload(
+        &self,
+        app: &TestApp,
+        photo: &str,
+        bytes: &[u8],
+        chunk: usize,
+    ) -> TestResponse {
         let url = self.created(app, photo, bytes.len()).await;
         let mut offset = 0;
         loop {
             let end = (offset + chunk).min(bytes.len());
-            let r = self.patch(&url, offset, &bytes[offset..end]).send(&app.router).await;
+            let r = self
+                .patch(&url, offset, &bytes[offset..end])
+                .send(&app.router)
+                .await;
             if r.status != 204 || end == bytes.len() {
                 return r;
             }
@@ -126,7 +139,9 @@ impl Field {
     }
 
     pub async fn photo(&self, app: &TestApp, id: &str) -> Value {
-        let r = app.get(&format!("/api/photos/{id}"), Some(&self.phone.cookie)).await;
+        let r = app
+            .get(&format!("/api/photos/{id}"), Some(&self.phone.cookie))
+            .await;
         assert_eq!(r.status, 200, "{}", r.text());
         r.json()
     }
@@ -142,7 +157,14 @@ pub(crate) fn header(r: &TestResponse, name: &str) -> String {
 async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: TestApp) {
     let mut f = field(&app, "ksv1").await;
     // Landscape pixels, stored rotated: EXIF orientation 6 (turn 90° clockwise).
-    let taken = LocalDateTime { year: 2026, month: 3, day: 5, hour: 14, minute: 30, second: 0 };
+    let taken = LocalDateTime {
+        year: 2026,
+        month: 3,
+        day: 5,
+        hour: 14,
+        minute: 30,
+        second: 0,
+    };
     let exif = ExifInfo {
         orientation: Some(6),
         taken_local: Some(taken),
@@ -156,8 +178,17 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
     let r = req("OPTIONS", "/api/uploads/").send(&app.router).await;
     assert_eq!(r.status, 204);
     assert_eq!(header(&r, "tus-version"), "1.0.0");
-    for ext in ["creation", "creation-with-upload", "checksum", "termination", "expiration"] {
-        assert!(header(&r, "tus-extension").split(',').any(|e| e == ext), "{ext}");
+    for ext in [
+        "creation",
+        "creation-with-upload",
+        "checksum",
+        "termination",
+        "expiration",
+    ] {
+        assert!(
+            header(&r, "tus-extension").split(',').any(|e| e == ext),
+            "{ext}"
+        );
     }
     assert!(header(&r, "tus-checksum-algorithm").contains("sha1"));
     assert_eq!(header(&r, "tus-max-size"), "25000000");
@@ -171,7 +202,10 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
     let got = f.photo(&app, &photo).await;
     assert_eq!(got["status"], "ok", "{got}");
     // Orientation applied: 2400×1200 stored, 1200×2400 shown.
-    assert_eq!((got["width"].as_i64(), got["height"].as_i64()), (Some(1200), Some(2400)));
+    assert_eq!(
+        (got["width"].as_i64(), got["height"].as_i64()),
+        (Some(1200), Some(2400))
+    );
     // The record gave no time or place: the file's EXIF fills them (+07:00).
     assert_eq!(got["taken_at_ms"], 1_772_695_800_000i64);
     assert_eq!(got["time_source"], "exif");
@@ -180,17 +214,31 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
     assert_eq!(got["caption"], "Máy dập");
 
     for (size, longest) in [("display", 1600), ("thumb", 320)] {
-        let r = app.get(&format!("/api/photos/{photo}/{size}"), Some(&f.phone.cookie)).await;
+        let r = app
+            .get(
+                &format!("/api/photos/{photo}/{size}"),
+                Some(&f.phone.cookie),
+            )
+            .await;
         assert_eq!(r.status, 200);
         assert_eq!(header(&r, "content-type"), "image/jpeg");
         let img = image::load_from_memory(&r.body).unwrap().to_rgb8();
-        assert_eq!(img.height(), longest, "{size} is portrait after orientation");
+        assert_eq!(
+            img.height(),
+            longest,
+            "{size} is portrait after orientation"
+        );
         assert_eq!(img.width(), longest / 2);
         // The red corner went from top-left to top-right.
         let p = img.get_pixel(img.width() - 1 - img.width() / 16, img.height() / 16);
         assert!(p[0] > 180 && p[1] < 90, "{size}: {p:?}");
     }
-    let r = app.get(&format!("/api/photos/{photo}/original"), Some(&f.phone.cookie)).await;
+    let r = app
+        .get(
+            &format!("/api/photos/{photo}/original"),
+            Some(&f.phone.cookie),
+        )
+        .await;
     assert_eq!(sha256_hex(&r.body), sha256_hex(&bytes));
 
     // Pull carries the photo inside its visit, with its status.
@@ -207,7 +255,12 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
 
     // The supervisor sees it; another inspector does not.
     let (supervisor, _) = app.login("giamsat").await;
-    assert_eq!(app.get(&format!("/api/photos/{photo}/thumb"), Some(&supervisor)).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/api/photos/{photo}/thumb"), Some(&supervisor))
+            .await
+            .status,
+        200
+    );
     let (other, _) = app.login("ksv2").await;
     let r = app.get(&format!("/api/photos/{photo}"), Some(&other)).await;
     expect_error(&r, 403, "auth.forbidden");
@@ -230,9 +283,14 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
     assert_eq!(header(&r, "tus-resumable"), "1.0.0");
     assert_eq!(header(&r, "tus-version"), "1.0.0");
     // The guard's refusals carry the version too.
-    let r = req("HEAD", &url).header("tus-resumable", "1.0.0").send(&app.router).await;
-    assert_eq!((r.status.as_u16(), header(&r, "tus-resumable")), (401, "1.0.0".into()));
-
+    let r = req("HEAD", &url)
+        .header("tus-resumable", "1.0.0")
+        .send(&app.router)
+        .await;
+    assert_eq!(
+        (r.status.as_u16(), header(&r, "tus-resumable")),
+        (401, "1.0.0".into())
+    );
 
     // 415: bytes that are not application/offset+octet-stream.
     let r = req("PATCH", &url)
@@ -246,11 +304,23 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
 
     // 460: a chunk that does not match its checksum; the offset stays.
     let r = f.patch(&url, 0, &bytes[..10]);
-    let r = Req::replace_header(r, "upload-checksum", &format!("sha1 {}", b64(&sha1::Sha1::digest(b"other")))).send(&app.router).await;
+    let r = Req::replace_header(
+        r,
+        "upload-checksum",
+        &format!("sha1 {}", b64(&sha1::Sha1::digest(b"other"))),
+    )
+    .send(&app.router)
+    .await;
     expect_error(&r, 460, "upload.checksum_mismatch");
     assert_eq!(header(&f.head(&app, &url).await, "upload-offset"), "0");
     // 400: a checksum algorithm we do not know.
-    let r = Req::replace_header(f.patch(&url, 0, &bytes[..10]), "upload-checksum", "md5 AAAA").send(&app.router).await;
+    let r = Req::replace_header(
+        f.patch(&url, 0, &bytes[..10]),
+        "upload-checksum",
+        "md5 AAAA",
+    )
+    .send(&app.router)
+    .await;
     expect_error(&r, 400, "request.malformed");
 
     // 409: the wrong offset; the offset stays.
@@ -272,7 +342,9 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
     let r = f.patch(&url, 10, &long).send(&app.router).await;
     expect_error(&r, 413, "request.too_large");
     assert_eq!(header(&f.head(&app, &url).await, "upload-offset"), "10");
-    let r = Req::replace_header(f.create(&photo, 1), "upload-length", "25000001").send(&app.router).await;
+    let r = Req::replace_header(f.create(&photo, 1), "upload-length", "25000001")
+        .send(&app.router)
+        .await;
     expect_error(&r, 413, "request.too_large");
     assert_eq!(r.json()["params"]["limit"], 25_000_000);
 
@@ -291,25 +363,48 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
     // Creation needs a known photo of the caller, its exact size, and photo_id.
     let r = f.create(&photo, bytes.len() + 1).send(&app.router).await;
     expect_error(&r, 422, "upload.size_mismatch");
-    let r = f.create(&uuid::Uuid::now_v7().to_string(), 10).send(&app.router).await;
+    let r = f
+        .create(&uuid::Uuid::now_v7().to_string(), 10)
+        .send(&app.router)
+        .await;
     expect_error(&r, 422, "upload.unknown_photo");
-    let r = Req::replace_header(f.create(&photo, bytes.len()), "upload-metadata", "filename YS5qcGc=").send(&app.router).await;
+    let r = Req::replace_header(
+        f.create(&photo, bytes.len()),
+        "upload-metadata",
+        "filename YS5qcGc=",
+    )
+    .send(&app.router)
+    .await;
     expect_error(&r, 400, "request.malformed");
-    let r = Req::replace_header(f.create(&photo, bytes.len()), "upload-length", "").send(&app.router).await;
+    let r = Req::replace_header(f.create(&photo, bytes.len()), "upload-length", "")
+        .send(&app.router)
+        .await;
     expect_error(&r, 400, "request.malformed");
     let other = Phone::login(&app, "ksv2").await;
-    let r = Req::replace_header(f.create(&photo, bytes.len()), "cookie", &other.cookie).send(&app.router).await;
+    let r = Req::replace_header(f.create(&photo, bytes.len()), "cookie", &other.cookie)
+        .send(&app.router)
+        .await;
     expect_error(&r, 403, "auth.forbidden");
-    let r = req("HEAD", &url).header("tus-resumable", "1.0.0").cookie(Some(&other.cookie)).send(&app.router).await;
+    let r = req("HEAD", &url)
+        .header("tus-resumable", "1.0.0")
+        .cookie(Some(&other.cookie))
+        .send(&app.router)
+        .await;
     assert_eq!(r.status, 403);
 
     // Termination: 204, then 410 for everything; an unknown upload is 404.
-    let r = req("DELETE", &url).header("tus-resumable", "1.0.0").cookie(cookie).send(&app.router).await;
+    let r = req("DELETE", &url)
+        .header("tus-resumable", "1.0.0")
+        .cookie(cookie)
+        .send(&app.router)
+        .await;
     assert_eq!(r.status, 204);
     assert_eq!(f.head(&app, &url).await.status, 410);
     let r = f.patch(&url, 13, &bytes[13..]).send(&app.router).await;
     expect_error(&r, 410, "upload.gone");
-    let r = f.head(&app, &format!("/api/uploads/{}", uuid::Uuid::now_v7())).await;
+    let r = f
+        .head(&app, &format!("/api/uploads/{}", uuid::Uuid::now_v7()))
+        .await;
     assert_eq!(r.status, 404);
     assert_eq!(f.head(&app, "/api/uploads/..%2F..%2Fetc").await.status, 404);
 
@@ -328,7 +423,8 @@ async fn an_expired_upload_is_gone(app: TestApp) {
     let mut f = field(&app, "ksv1").await;
     let bytes = marked_jpeg(32, 32);
     let photo = f.attach(&app, &bytes, json!({})).await;
-    let mut photos = app::photos::storage::Photos::on_disk(tempfile::tempdir().unwrap().keep()).unwrap();
+    let mut photos =
+        app::photos::storage::Photos::on_disk(tempfile::tempdir().unwrap().keep()).unwrap();
     photos.upload_ttl_ms = -1;
     let router = app.router_with_photos(photos);
     let r = f.create(&photo, bytes.len()).send(&router).await;
@@ -336,7 +432,11 @@ async fn an_expired_upload_is_gone(app: TestApp) {
     let url = header(&r, "location");
     let r = f.patch(&url, 0, &bytes).send(&router).await;
     expect_error(&r, 410, "upload.expired");
-    let r = req("HEAD", &url).header("tus-resumable", "1.0.0").cookie(Some(&f.phone.cookie)).send(&router).await;
+    let r = req("HEAD", &url)
+        .header("tus-resumable", "1.0.0")
+        .cookie(Some(&f.phone.cookie))
+        .send(&router)
+        .await;
     assert_eq!(r.status, 410);
 }
 
@@ -350,7 +450,11 @@ async fn a_file_that_does_not_match_its_record_is_refused_and_starts_over(app: T
     let url = f.created(&app, &photo, bytes.len()).await;
     let r = f.patch(&url, 0, &wrong).send(&app.router).await;
     expect_error(&r, 460, "upload.sha256_mismatch");
-    assert_eq!(f.head(&app, &url).await.status, 410, "the phone must start over");
+    assert_eq!(
+        f.head(&app, &url).await.status,
+        410,
+        "the phone must start over"
+    );
     assert_eq!(f.photo(&app, &photo).await["status"], "waiting");
     let r = f.upload(&app, &photo, &bytes, 1 << 20).await;
     assert_eq!(r.status, 204);
@@ -421,9 +525,15 @@ async fn an_upload_cut_at_twenty_random_offsets_completes_with_the_right_hash(ap
             while pending.next_if(|c| *c <= offset).is_some() {}
             let h = f.head(&app, &url).await;
             let acked: usize = header(&h, "upload-offset").parse().unwrap();
-            assert!(acked >= offset && acked <= upto, "{acked} outside {offset}..={upto}");
+            assert!(
+                acked >= offset && acked <= upto,
+                "{acked} outside {offset}..={upto}"
+            );
             if !checksum && cut.is_some() {
-                assert_eq!(acked, upto, "without a checksum every byte that arrived counts");
+                assert_eq!(
+                    acked, upto,
+                    "without a checksum every byte that arrived counts"
+                );
             }
             offset = acked;
         }
@@ -432,12 +542,22 @@ async fn an_upload_cut_at_twenty_random_offsets_completes_with_the_right_hash(ap
             "sent {sent} for {size} with {} cuts of chunk {chunk}",
             cuts.len()
         );
-        let r = app.get(&format!("/api/photos/{photo}/original"), Some(&f.phone.cookie)).await;
+        let r = app
+            .get(
+                &format!("/api/photos/{photo}/original"),
+                Some(&f.phone.cookie),
+            )
+            .await;
         expect_error(&r, 422, "photo.not_an_image");
         let got = f.photo(&app, &photo).await;
         assert_eq!(got["status"], "bad");
         assert_eq!(got["problem"]["code"], "photo.not_an_image");
-        let stored = app.state.photos.storage.get(&format!("original/{}.bin", sha256_hex(&bytes))).unwrap();
+        let stored = app
+            .state
+            .photos
+            .storage
+            .get(&format!("original/{}.bin", sha256_hex(&bytes)))
+            .unwrap();
         assert_eq!(sha256_hex(&stored), sha256_hex(&bytes));
     }
 }
@@ -445,8 +565,14 @@ async fn an_upload_cut_at_twenty_random_offsets_completes_with_the_right_hash(ap
 async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
     let mut f = field(&app, "ksv1").await;
     let bytes = marked_jpeg(16, 16);
-    let photo = f.attach(&app, &bytes, json!({"taken_at_ms": 1_772_695_800_000i64, "time_source": "device",
-        "lat": 21.3, "lon": 106.2, "accuracy_m": 12.0, "location_source": "gps"})).await;
+    let photo = f
+        .attach(
+            &app,
+            &bytes,
+            json!({"taken_at_ms": 1_772_695_800_000i64, "time_source": "device",
+        "lat": 21.3, "lon": 106.2, "accuracy_m": 12.0, "location_source": "gps"}),
+        )
+        .await;
     let cases = [
         (json!({"sha256": "0".repeat(64)}), "photo.fixed"),
         (json!({"caption": "x".repeat(501)}), "photo.bad_value"),
@@ -455,16 +581,30 @@ async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
         (json!({"colour": "red"}), "photo.unknown_key"),
     ];
     for (fields, code) in cases {
-        let m = f.phone.mutation("photo", "upsert", &photo, fields.clone(), 0);
+        let m = f
+            .phone
+            .mutation("photo", "upsert", &photo, fields.clone(), 0);
         let results = f.phone.push_ok(&app, &[m]).await;
         assert_eq!(results[0]["error"]["code"], code, "{fields}");
     }
     let new = uuid::Uuid::now_v7().to_string();
     for (fields, code) in [
-        (json!({"visit_id": f.visit, "field": "workforce", "sha256": sha256_hex(b"x"), "size": 1, "content_type": "image/jpeg"}), "photo.unknown_field"),
-        (json!({"visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"x"), "size": 0, "content_type": "image/jpeg"}), "photo.bad_value"),
-        (json!({"visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"x"), "size": 1, "content_type": "image/gif"}), "photo.bad_value"),
-        (json!({"visit_id": f.visit, "field": "evidence_photos"}), "photo.header_missing"),
+        (
+            json!({"visit_id": f.visit, "field": "workforce", "sha256": sha256_hex(b"x"), "size": 1, "content_type": "image/jpeg"}),
+            "photo.unknown_field",
+        ),
+        (
+            json!({"visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"x"), "size": 0, "content_type": "image/jpeg"}),
+            "photo.bad_value",
+        ),
+        (
+            json!({"visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"x"), "size": 1, "content_type": "image/gif"}),
+            "photo.bad_value",
+        ),
+        (
+            json!({"visit_id": f.visit, "field": "evidence_photos"}),
+            "photo.header_missing",
+        ),
     ] {
         let m = f.phone.mutation("photo", "upsert", &new, fields.clone(), 0);
         let results = f.phone.push_ok(&app, &[m]).await;
@@ -474,10 +614,15 @@ async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
     let mut other = Phone::login(&app, "ksv2").await;
     let m = other.mutation("photo", "upsert", &uuid::Uuid::now_v7().to_string(), json!({
         "visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"y"), "size": 1, "content_type": "image/jpeg"}), 0);
-    assert_eq!(other.push_ok(&app, &[m]).await[0]["error"]["code"], "visit.not_yours");
+    assert_eq!(
+        other.push_ok(&app, &[m]).await[0]["error"]["code"],
+        "visit.not_yours"
+    );
 
     // The caption may change; a removal hides the photo.
-    let m = f.phone.mutation("photo", "upsert", &photo, json!({"caption": "Lò nung"}), 0);
+    let m = f
+        .phone
+        .mutation("photo", "upsert", &photo, json!({"caption": "Lò nung"}), 0);
     assert_eq!(statuses(&f.phone.push_ok(&app, &[m]).await), ["applied"]);
     let got = f.photo(&app, &photo).await;
     assert_eq!(got["caption"], "Lò nung");
@@ -485,11 +630,58 @@ async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
     assert_eq!(got["accuracy_m"], 12.0);
     let m = f.phone.mutation("photo", "delete", &photo, json!({}), 0);
     assert_eq!(statuses(&f.phone.push_ok(&app, &[m]).await), ["applied"]);
-    let r = app.get(&format!("/api/photos/{photo}"), Some(&f.phone.cookie)).await;
+    let r = app
+        .get(&format!("/api/photos/{photo}"), Some(&f.phone.cookie))
+        .await;
     assert_eq!(r.status, 404);
 }
 
+/// The server stopped (or the client hung up) after the last byte was
+/// acknowledged and before the verdict: the next HEAD finishes the upload, and
+/// so does start-up for one nobody asks about.
+async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    for via_head in [true, false] {
+        let bytes = marked_jpeg(if via_head { 120 } else { 140 }, 90);
+        let photo = f.attach(&app, &bytes, json!({})).await;
+        let url = f.created(&app, &photo, bytes.len()).await;
+        let id = url.rsplit('/').next().unwrap().to_string();
+        // As a request dropped between writing and finishing leaves it.
+        app.state
+            .photos
+            .storage
+            .write_partial(&id, 0, &bytes)
+            .unwrap();
+        assert!(
+            app::store::photos::advance(&app.db, &id, 0, bytes.len() as i64)
+                .await
+                .unwrap()
+        );
+        assert_eq!(f.photo(&app, &photo).await["status"], "waiting");
+        if via_head {
+            let h = f.head(&app, &url).await;
+            assert_eq!(header(&h, "upload-offset"), bytes.len().to_string());
+        } else {
+            for upload in app::store::photos::stalled_uploads(&app.db).await.unwrap() {
+                server::api::uploads::finish_stalled(&app.state, &upload)
+                    .await
+                    .unwrap();
+            }
+        }
+        assert_eq!(
+            f.photo(&app, &photo).await["status"],
+            "ok",
+            "finished via HEAD: {via_head}"
+        );
+    }
+    assert!(app::store::photos::stalled_uploads(&app.db)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 crate::engine_tests!(
+    an_upload_interrupted_after_its_last_byte_finishes_later,
     a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get,
     every_protocol_error_is_answered_as_tus_specifies,
     an_expired_upload_is_gone,
