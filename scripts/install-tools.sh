@@ -57,6 +57,10 @@ install_patched() {
 
 install_tools() {
   apt_install ca-certificates chromium chromium-driver brotli postgresql
+  # The e2e suite's Python tus client (tuspy) lives in a venv.
+  if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_install python3 python3-venv
+  fi
 
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
     log "rustup target add wasm32-unknown-unknown"

@@ -35,6 +35,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Bytes as megabytes with a decimal comma, the Vietnamese way: "1,4 MB".
+pub fn megabytes(bytes: i64) -> String {
+    let tenths = (bytes.max(0) as f64 / 100_000.0).round() as i64;
+    format!("{},{} MB", tenths / 10, tenths % 10)
+}
+
 /// "dd/mm/yyyy" in Vietnam time for a UTC timestamp in milliseconds.
 pub fn date_vn(utc_ms: i64) -> String {
     let local = utc_ms + VIETNAM_OFFSET_MS;
@@ -57,6 +63,13 @@ pub fn datetime_vn(utc_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn megabytes_use_a_decimal_comma() {
+        assert_eq!(megabytes(0), "0,0 MB");
+        assert_eq!(megabytes(1_449_999), "1,4 MB");
+        assert_eq!(megabytes(25_000_000), "25,0 MB");
+    }
 
     #[test]
     fn money_uses_dots_between_thousands() {

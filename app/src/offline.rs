@@ -604,15 +604,7 @@ impl OfflineDb {
             let photos = tx.object_store(PHOTOS)?;
             photos.put_with_key(blob, &key(&blob_key))?;
             photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
-            tx.object_store(OUTBOX)?
-                .put_with_key(&enc(entry)?, &key(&entry.key()))?;
-            let meta = tx.object_store(META)?;
-            meta.put_with_key(
-                &enc(&entry.mutation.seq)?,
-                &key(&Meta::Seq(device_id).key()),
-            )?;
-            meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
-            Ok(())
+            queue_entry(tx, entry, device_id, hlc)
         })
         .await
     }
@@ -639,15 +631,7 @@ impl OfflineDb {
             } else {
                 photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
             }
-            tx.object_store(OUTBOX)?
-                .put_with_key(&enc(entry)?, &key(&entry.key()))?;
-            let meta = tx.object_store(META)?;
-            meta.put_with_key(
-                &enc(&entry.mutation.seq)?,
-                &key(&Meta::Seq(device_id).key()),
-            )?;
-            meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
-            Ok(())
+            queue_entry(tx, entry, device_id, hlc)
         })
         .await
     }
@@ -869,6 +853,26 @@ impl Write<'_> {
         }
         Ok(())
     }
+}
+
+/// Inside a raw transaction: one outbox entry with the device's seq counter
+/// and the clock, so the change and its numbering are written together.
+fn queue_entry(
+    tx: &web_sys::IdbTransaction,
+    entry: &OutboxEntry,
+    device_id: &str,
+    hlc: Hlc,
+) -> std::result::Result<(), JsValue> {
+    let enc = |v: &dyn erased::Encode| v.encode_js();
+    tx.object_store(OUTBOX)?
+        .put_with_key(&enc(entry)?, &key(&entry.key()))?;
+    let meta = tx.object_store(META)?;
+    meta.put_with_key(
+        &enc(&entry.mutation.seq)?,
+        &key(&Meta::Seq(device_id).key()),
+    )?;
+    meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
+    Ok(())
 }
 
 /// Photo bytes sit beside their records, under a key no user ID can take.

@@ -145,6 +145,22 @@ fn Header() -> impl IntoView {
                             value=move || state.progress.get().map(|p| p.0).unwrap_or(0)
                         ></progress>
                     </Show>
+                    <Show when=move || state.uploads.get().is_some()>
+                        <span class="upload-status" data-testid="upload-progress-text">
+                            {move || {
+                                let (done, total) = state.uploads.get().unwrap_or((0, 0));
+                                tr("photo.uploads")
+                                    .replace("{done}", &crate::format::megabytes(done))
+                                    .replace("{total}", &crate::format::megabytes(total))
+                            }}
+                        </span>
+                        <progress
+                            class="sync-progress"
+                            data-testid="upload-progress"
+                            max=move || state.uploads.get().map(|p| p.1.max(1) as f64).unwrap_or(1.0)
+                            value=move || state.uploads.get().map(|p| p.0 as f64).unwrap_or(0.0)
+                        ></progress>
+                    </Show>
                     <button
                         class="btn btn-small btn-secondary"
                         data-testid="sync-button"

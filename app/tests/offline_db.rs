@@ -396,3 +396,145 @@ async fn the_backup_archive_holds_the_whole_outbox_in_seq_order() {
             .collect::<Vec<_>>()
     );
 }
+
+fn test_session() -> Session {
+    Session {
+        user: UserInfo {
+            id: "u1".into(),
+            username: "ksv1".into(),
+            display_name: "KSV 1".into(),
+            roles: vec![Role::Inspector],
+            units: vec!["213".into()],
+        },
+        device_id: "01900000-0000-7000-8000-0000000000e1".into(),
+    }
+}
+
+async fn blob_to_vec(blob: &web_sys::Blob) -> Vec<u8> {
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.unwrap();
+    js_sys::Uint8Array::new(&buffer).to_vec()
+}
+
+/// A photo's bytes, record and attach change are stored together and read
+/// back exactly; the server's verdict arrives inside its visit; the backup
+/// carries the bytes; a removal takes bytes and record away and queues the delete.
+#[wasm_bindgen_test]
+async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed() {
+    use app::model::{ReviewState, VisitRecord};
+    use app::photos::local::{attach_entry, change_entry, LocalPhoto, UploadState};
+    use app::photos::{PhotoRecord, PhotoStatus};
+    use app::sync::{Change, PullResponse, PulledRecord};
+    let db = OfflineDb::open_named(&fresh_name("photo")).await.unwrap();
+    let session = test_session();
+    db.set_session(&session).await.unwrap();
+    let device = session.device_id.clone();
+    let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let sha = app::photos::capture::digest_hex("SHA-256", &bytes).await.unwrap();
+    let visit_id = "01900000-0000-7000-8000-0000000000e2";
+    let photo = LocalPhoto {
+        id: "01900000-0000-7000-8000-0000000000e3".into(),
+        visit_id: visit_id.into(),
+        field: "evidence_photos".into(),
+        sha256: sha.clone(),
+        size: bytes.len() as i64,
+        content_type: "image/jpeg".into(),
+        caption: Some("Máy tiện".into()),
+        taken_at_ms: Some(1_772_695_800_000),
+        time_source: "exif".into(),
+        lat: Some(21.27),
+        lon: Some(106.19),
+        accuracy_m: None,
+        location_source: "exif".into(),
+        width: 2048,
+        height: 1536,
+        original_size: 6_000_000,
+        created_at_ms: 1_772_695_900_000,
+        has_blob: true,
+        upload: UploadState::default(),
+        server_status: None,
+        problem: None,
+    };
+    let mut clock = Hlc::default();
+    let hlc = clock.tick(3_000);
+    let entry = attach_entry(&photo, &device, 1, hlc, uuid::Uuid::from_u128(1));
+    db.attach_photo("u1", &photo, &blob, &entry, &device, clock)
+        .await
+        .unwrap();
+    let stored = db.photo_blob(&photo.id).await.unwrap().expect("bytes stored");
+    assert_eq!(blob_to_vec(&stored).await, bytes);
+    assert_eq!(db.photos("u1", Some(visit_id)).await.unwrap(), vec![photo.clone()]);
+    assert!(db.photos("u2", None).await.unwrap().is_empty());
+    assert_eq!(db.last_seq(&device).await.unwrap(), 1);
+    assert!(db.queued_records(&device).await.unwrap().contains(&photo.id));
+
+    // The backup holds the bytes the server has not confirmed.
+    let (pieces, _) = app::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_000)
+        .await
+        .unwrap();
+    let zip = blob_to_vec(&web_sys::Blob::new_with_blob_sequence(&pieces).unwrap()).await;
+    let photos = app::sync::archive::read_photos(&zip).expect("the archive reads back");
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0].0.sha256, sha);
+    assert_eq!(photos[0].1, bytes.as_slice());
+
+    // The verdict comes down inside the visit.
+    let record = PhotoRecord {
+        id: photo.id.clone(),
+        visit_id: visit_id.into(),
+        field: photo.field.clone(),
+        sha256: sha.clone(),
+        size: photo.size,
+        content_type: "image/jpeg".into(),
+        caption: Some("Máy tiện".into()),
+        taken_at_ms: photo.taken_at_ms,
+        time_source: Some("exif".into()),
+        lat: photo.lat,
+        lon: photo.lon,
+        accuracy_m: None,
+        location_source: Some("exif".into()),
+        status: PhotoStatus::Ok,
+        problem: None,
+        width: Some(2048),
+        height: Some(1536),
+        created_at_ms: 1,
+    };
+    let visit_record = VisitRecord {
+        id: visit_id.into(),
+        form_id: "khuyen-cong".into(),
+        form_version: 1,
+        proposal_id: None,
+        facility_id: None,
+        owner_id: "u1".into(),
+        review_state: ReviewState::InProgress,
+        answers: Default::default(),
+        versions: Default::default(),
+        created_at_ms: 1,
+        received_at_ms: 1,
+        rows: vec![],
+        review: vec![],
+        photos: vec![record],
+    };
+    let page = PullResponse {
+        changes: vec![Change { seq: 1, record: PulledRecord::Visit(visit_record) }],
+        cursor: 1,
+        has_more: false,
+        server_hlc: Hlc::new(3_000, 0),
+    };
+    db.apply_pull(&session, &page, 3_000).await.unwrap();
+    let judged = &db.photos("u1", None).await.unwrap()[0];
+    assert_eq!(judged.state(), "ok");
+    assert!(judged.has_blob, "the phone keeps its own bytes");
+
+    // Removal: bytes and record go, the delete is queued after the attach.
+    let hlc = clock.tick(4_000);
+    let delete = change_entry(&photo, &device, 2, hlc, uuid::Uuid::from_u128(2), true);
+    db.change_photo("u1", &photo, &delete, &device, clock, true)
+        .await
+        .unwrap();
+    assert!(db.photo_blob(&photo.id).await.unwrap().is_none());
+    assert!(db.photos("u1", None).await.unwrap().is_empty());
+    let outbox = db.outbox(&device, 10).await.unwrap();
+    assert_eq!(outbox.iter().map(|e| e.mutation.seq).collect::<Vec<_>>(), [1, 2]);
+}

@@ -112,8 +112,13 @@ wire.length = 0;
 await page.context().setOffline(false);
 await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 150, downloadThroughput: 4_000_000 / 8, uploadThroughput: UP_BPS });
 const t0 = Date.now();
-// Cut the link once, a third of the way in.
-setTimeout(async () => { await page.context().setOffline(true); setTimeout(() => page.context().setOffline(false), 5_000); }, (bytes / UP_BPS) * 1000 / 3);
+// Cut the link once, a third of the way in, for 5 s (through the same CDP
+// emulation, so the throttling comes back with the link).
+const throttled = { offline: false, latency: 150, downloadThroughput: 4_000_000 / 8, uploadThroughput: UP_BPS };
+setTimeout(async () => {
+  await cdp.send('Network.emulateNetworkConditions', { ...throttled, offline: true });
+  setTimeout(() => cdp.send('Network.emulateNetworkConditions', throttled), 5_000);
+}, (bytes / UP_BPS) * 1000 / 3);
 await syncUntilOk(photos.length + target.length, Math.max(600_000, (bytes / UP_BPS) * 4000));
 const took = (Date.now() - t0) / 1000;
 const ideal = bytes / UP_BPS;

@@ -134,6 +134,7 @@ test('photos attached offline survive a reload, resume after a cut connection an
     await context.setOffline(false);
     await expect.poll(() => patches.filter((p) => p.aborted).length, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
     await expect(items.nth(0)).toHaveAttribute('data-state', 'uploading');
+    await expect(page.getByTestId('upload-progress-text')).toContainText('Đang gửi ảnh');
   });
 
   await test.step('the link comes back: the upload resumes from an offset above 0 and both photos are judged ok', async () => {

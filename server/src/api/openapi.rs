@@ -56,6 +56,13 @@ fn operation(
     op
 }
 
+/// Required request headers of a tus operation.
+fn tus_headers(names: &[&str]) -> Value {
+    let mut list = vec![json!({"name": "Tus-Resumable", "in": "header", "required": true, "schema": {"const": "1.0.0"}})];
+    list.extend(names.iter().map(|n| json!({"name": n, "in": "header", "required": true, "schema": {"type": "string"}})));
+    Value::Array(list)
+}
+
 /// The whole document, built once.
 pub fn document() -> &'static Value {
     static DOC: OnceLock<Value> = OnceLock::new();
@@ -108,6 +115,37 @@ fn build() -> Value {
               ("403", "Neither the device's owner nor a supervisor"), ("404", "Unknown device"),
               ("409", "Backup made by an app too old"), ("413", "File over the limit")],
             json!([]))},
+        "/api/photos/{id}": {"get": operation(
+            "A photo's record and the image verdict (its status)", None,
+            ("The photo", body::<app::photos::PhotoRecord>(&mut gen)),
+            &[("401", "Not logged in"), ("403", "Another inspector's visit"), ("404", "No such photo")],
+            json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}]))},
+        "/api/uploads/": {
+            "options": {"summary": "tus 1.0 capabilities (Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm)", "security": [],
+                "responses": {"204": {"description": "Capabilities in the headers"}}},
+            "post": {"summary": "tus creation (and creation-with-upload) for a photo: Upload-Length, Upload-Metadata with photo_id",
+                "parameters": tus_headers(&["Upload-Length", "Upload-Metadata"]),
+                "responses": {"201": {"description": "Location of the upload, Upload-Offset, Upload-Expires"},
+                    "400": {"description": "Missing Upload-Length or photo_id"}, "403": {"description": "Not the photo's inspector"},
+                    "412": {"description": "Another tus version"}, "413": {"description": "Over Tus-Max-Size"},
+                    "415": {"description": "Body not application/offset+octet-stream"},
+                    "422": {"description": "Unknown photo, or Upload-Length not the photo's size"}}}
+        },
+        "/api/uploads/{id}": {
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}],
+            "head": {"summary": "The acknowledged Upload-Offset (Cache-Control: no-store)",
+                "responses": {"200": {"description": "Upload-Offset, Upload-Length, Upload-Expires"},
+                    "404": {"description": "Unknown upload"}, "410": {"description": "Terminated or expired"}}},
+            "patch": {"summary": "Bytes at Upload-Offset, optionally with Upload-Checksum (sha1 or sha256)",
+                "parameters": tus_headers(&["Upload-Offset"]),
+                "responses": {"204": {"description": "New Upload-Offset; the last byte is answered once the file's SHA-256 matches the photo's record"},
+                    "409": {"description": "Upload-Offset is not the upload's offset (unchanged)"},
+                    "410": {"description": "Terminated or expired"}, "413": {"description": "Past Upload-Length"},
+                    "415": {"description": "Not application/offset+octet-stream"},
+                    "460": {"description": "Checksum mismatch (the request's bytes, or the whole file: upload.sha256_mismatch ends the upload)"}}},
+            "delete": {"summary": "tus termination",
+                "responses": {"204": {"description": "Terminated"}, "410": {"description": "Already ended"}}}
+        },
     });
     let schemas = gen.take_definitions(true);
     json!({
