@@ -411,7 +411,9 @@ fn test_session() -> Session {
 }
 
 async fn blob_to_vec(blob: &web_sys::Blob) -> Vec<u8> {
-    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer()).await.unwrap();
+    let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
+        .await
+        .unwrap();
     js_sys::Uint8Array::new(&buffer).to_vec()
 }
 
@@ -431,7 +433,9 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
-    let sha = app::photos::capture::digest_hex("SHA-256", &bytes).await.unwrap();
+    let sha = app::photos::capture::digest_hex("SHA-256", &bytes)
+        .await
+        .unwrap();
     let visit_id = "01900000-0000-7000-8000-0000000000e2";
     let photo = LocalPhoto {
         id: "01900000-0000-7000-8000-0000000000e3".into(),
@@ -462,17 +466,29 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
     db.attach_photo("u1", &photo, &blob, &entry, &device, clock)
         .await
         .unwrap();
-    let stored = db.photo_blob(&photo.id).await.unwrap().expect("bytes stored");
+    let stored = db
+        .photo_blob(&photo.id)
+        .await
+        .unwrap()
+        .expect("bytes stored");
     assert_eq!(blob_to_vec(&stored).await, bytes);
-    assert_eq!(db.photos("u1", Some(visit_id)).await.unwrap(), vec![photo.clone()]);
+    assert_eq!(
+        db.photos("u1", Some(visit_id)).await.unwrap(),
+        vec![photo.clone()]
+    );
     assert!(db.photos("u2", None).await.unwrap().is_empty());
     assert_eq!(db.last_seq(&device).await.unwrap(), 1);
-    assert!(db.queued_records(&device).await.unwrap().contains(&photo.id));
+    assert!(db
+        .queued_records(&device)
+        .await
+        .unwrap()
+        .contains(&photo.id));
 
     // The backup holds the bytes the server has not confirmed.
-    let (pieces, _) = app::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_000)
-        .await
-        .unwrap();
+    let (pieces, _) =
+        app::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_000)
+            .await
+            .unwrap();
     let zip = blob_to_vec(&web_sys::Blob::new_with_blob_sequence(&pieces).unwrap()).await;
     let photos = app::sync::archive::read_photos(&zip).expect("the archive reads back");
     assert_eq!(photos.len(), 1);
@@ -517,7 +533,10 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         photos: vec![record],
     };
     let page = PullResponse {
-        changes: vec![Change { seq: 1, record: PulledRecord::Visit(visit_record) }],
+        changes: vec![Change {
+            seq: 1,
+            record: PulledRecord::Visit(visit_record),
+        }],
         cursor: 1,
         has_more: false,
         server_hlc: Hlc::new(3_000, 0),
@@ -536,5 +555,8 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
     assert!(db.photo_blob(&photo.id).await.unwrap().is_none());
     assert!(db.photos("u1", None).await.unwrap().is_empty());
     let outbox = db.outbox(&device, 10).await.unwrap();
-    assert_eq!(outbox.iter().map(|e| e.mutation.seq).collect::<Vec<_>>(), [1, 2]);
+    assert_eq!(
+        outbox.iter().map(|e| e.mutation.seq).collect::<Vec<_>>(),
+        [1, 2]
+    );
 }

@@ -58,8 +58,12 @@ fn operation(
 
 /// Required request headers of a tus operation.
 fn tus_headers(names: &[&str]) -> Value {
-    let mut list = vec![json!({"name": "Tus-Resumable", "in": "header", "required": true, "schema": {"const": "1.0.0"}})];
-    list.extend(names.iter().map(|n| json!({"name": n, "in": "header", "required": true, "schema": {"type": "string"}})));
+    let mut list = vec![
+        json!({"name": "Tus-Resumable", "in": "header", "required": true, "schema": {"const": "1.0.0"}}),
+    ];
+    list.extend(names.iter().map(
+        |n| json!({"name": n, "in": "header", "required": true, "schema": {"type": "string"}}),
+    ));
     Value::Array(list)
 }
 
