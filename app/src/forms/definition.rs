@@ -176,6 +176,13 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
     if field.kind == FieldType::Repeat && field.fields.is_empty() {
         return Err(format!("repeat group \"{key}\" has no fields"));
     }
+    // Photos are records of their visit: a row cannot hold them (yet).
+    if let Some(child) = field.fields.iter().find(|c| c.kind == FieldType::Photo) {
+        return Err(format!(
+            "repeat group \"{key}\": photo field \"{}\" must be on the visit, not inside a repeat group",
+            child.key
+        ));
+    }
     if let (Some(min), Some(max)) = (field.min, field.max) {
         if min > max {
             return Err(format!(

@@ -68,6 +68,53 @@ async fn an_invalid_form_upload_is_refused_naming_the_field_and_the_problem(app:
     expect_error(&r, 422, "form.invalid_definition");
     assert!(r.text().contains("relevant"), "{}", r.text());
 
+    // Photo fields: max_px only on them and within range, never inside a row.
+    let photo_at = |form: &serde_json::Value| -> (usize, usize) {
+        for (s, section) in form["sections"].as_array().unwrap().iter().enumerate() {
+            for (f, field) in section["fields"].as_array().unwrap().iter().enumerate() {
+                if field["type"] == "photo" {
+                    return (s, f);
+                }
+            }
+        }
+        panic!("the default form has a photo field")
+    };
+    let (ps, pf) = photo_at(&default_form());
+    for (edit, expected) in [
+        (
+            json!({"max_px": 100}),
+            "max_px must be between 320 and 8192",
+        ),
+        (
+            json!({"type": "text", "max_px": 1024}),
+            "max_px applies only to photo fields",
+        ),
+    ] {
+        let mut form = default_form();
+        form["version"] = json!(2);
+        for (k, v) in edit.as_object().unwrap() {
+            form["sections"][ps]["fields"][pf][k] = v.clone();
+        }
+        let r = publish(&app, &admin, &form.to_string()).await;
+        expect_error(&r, 422, "form.invalid_definition");
+        assert!(r.text().contains(expected), "{}", r.text());
+    }
+    let mut photo_in_row = default_form();
+    photo_in_row["version"] = json!(2);
+    let repeat = photo_in_row["sections"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .flat_map(|s| s["fields"].as_array_mut().unwrap().iter_mut())
+        .find(|f| f["type"] == "repeat")
+        .expect("the default form has a repeat group");
+    repeat["fields"].as_array_mut().unwrap().push(json!({
+        "key": "machine_photo", "type": "photo", "label": {"vi": "Ảnh máy", "en": "Machine photo"}
+    }));
+    let r = publish(&app, &admin, &photo_in_row.to_string()).await;
+    expect_error(&r, 422, "form.invalid_definition");
+    assert!(r.text().contains("inside a repeat group"), "{}", r.text());
+
     let mut changed_v1 = default_form();
     changed_v1["title"]["vi"] = json!("Phiếu khác");
     expect_error(
