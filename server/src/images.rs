@@ -440,9 +440,11 @@ pub async fn expire_uploads(state: &AppState) -> Result<usize, app::error::AppEr
     let ids = store::expired_uploads(&state.db, app::store::now_ms()).await?;
     for id in &ids {
         store::end_upload(&state.db, id).await?;
-        let storage = state.photos.storage.clone();
         let id = id.clone();
-        let _ = tokio::task::spawn_blocking(move || storage.delete_partial(&id)).await;
+        let _ = crate::api::uploads::on_storage(state, "dropping an expired upload", move |s| {
+            s.delete_partial(&id)
+        })
+        .await;
     }
     Ok(ids.len())
 }

@@ -82,11 +82,9 @@ pub async fn file(
     let Some(key) = key else {
         return Err(AppError::NotFound("photo file".into()));
     };
-    let storage = state.photos.storage.clone();
-    let bytes = tokio::task::spawn_blocking(move || storage.get(&key))
-        .await
-        .map_err(|e| AppError::Internal(format!("reading stopped: {e}")))?
-        .map_err(|e| AppError::Internal(format!("cannot read a stored photo: {e}")))?;
+    let bytes =
+        crate::api::uploads::on_storage(&state, "reading a stored photo", move |s| s.get(&key))
+            .await?;
     let content_type = if size == "original" {
         photo.content_type.clone()
     } else {

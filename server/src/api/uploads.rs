@@ -443,9 +443,11 @@ pub async fn terminate(
         check_version(&headers)?;
         let upload = live_upload(&state, &caller, &id).await?;
         store::end_upload(&state.db, &upload.id).await?;
-        let storage = state.photos.storage.clone();
         let uid = upload.id.clone();
-        let _ = tokio::task::spawn_blocking(move || storage.delete_partial(&uid)).await;
+        let _ = on_storage(&state, "dropping the partial upload", move |s| {
+            s.delete_partial(&uid)
+        })
+        .await;
         Ok::<_, AppError>(StatusCode::NO_CONTENT.into_response())
     }
     .await;
@@ -627,13 +629,12 @@ async fn write_block(
     at: i64,
     bytes: Vec<u8>,
 ) -> Result<i64, AppError> {
-    let storage = state.photos.storage.clone();
     let id = upload.id.clone();
     let len = bytes.len() as i64;
-    tokio::task::spawn_blocking(move || storage.write_partial(&id, at as u64, &bytes))
-        .await
-        .map_err(|e| AppError::Internal(format!("upload writer stopped: {e}")))?
-        .map_err(|e| AppError::Internal(format!("cannot store upload bytes: {e}")))?;
+    on_storage(state, "storing upload bytes", move |s| {
+        s.write_partial(&id, at as u64, &bytes)
+    })
+    .await?;
     Ok(at + len)
 }
 
@@ -687,9 +688,11 @@ async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppError> {
     .map_err(|e| AppError::Internal(format!("cannot read the upload: {e}")))?;
     if sha != photo.sha256 {
         store::end_upload(&state.db, &upload.id).await?;
-        let storage = state.photos.storage.clone();
         let id = upload.id.clone();
-        let _ = tokio::task::spawn_blocking(move || storage.delete_partial(&id)).await;
+        let _ = on_storage(state, "dropping the partial upload", move |s| {
+            s.delete_partial(&id)
+        })
+        .await;
         return Err(AppError::Protocol {
             status: 460,
             body: ErrorBody::new(
@@ -701,12 +704,11 @@ async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppError> {
         });
     }
     let key = crate::images::original_key(&sha, exif::sniff(&head));
-    let storage = state.photos.storage.clone();
     let (id, k) = (upload.id.clone(), key.clone());
-    tokio::task::spawn_blocking(move || storage.promote_partial(&id, &k))
-        .await
-        .map_err(|e| AppError::Internal(format!("storing stopped: {e}")))?
-        .map_err(|e| AppError::Internal(format!("cannot store the photo: {e}")))?;
+    on_storage(state, "storing the photo", move |s| {
+        s.promote_partial(&id, &k)
+    })
+    .await?;
     store::complete_upload(&state.db, &upload.id).await?;
     store::set_received(&state.db, &photo.id, &key).await?;
     crate::images::process(state, &photo.id, &sha, &key).await;
@@ -731,15 +733,25 @@ pub async fn receive_whole(
         return Ok(0);
     }
     let key = crate::images::original_key(sha256, exif::sniff(bytes));
-    let storage = state.photos.storage.clone();
     let (k, data) = (key.clone(), bytes.to_vec());
-    tokio::task::spawn_blocking(move || storage.put(&k, &data))
-        .await
-        .map_err(|e| AppError::Internal(format!("storing stopped: {e}")))?
-        .map_err(|e| AppError::Internal(format!("cannot store the photo: {e}")))?;
+    on_storage(state, "storing the photo", move |s| s.put(&k, &data)).await?;
     for id in &waiting {
         store::set_received(&state.db, id, &key).await?;
         crate::images::process(state, id, sha256, &key).await;
     }
     Ok(waiting.len())
+}
+
+/// A blocking call on photo storage, run on tokio's blocking pool; `what`
+/// names it in the (logged, never shown) error.
+pub(crate) async fn on_storage<T: Send + 'static>(
+    state: &AppState,
+    what: &'static str,
+    f: impl FnOnce(&dyn app::photos::storage::PhotoStorage) -> std::io::Result<T> + Send + 'static,
+) -> Result<T, AppError> {
+    let storage = state.photos.storage.clone();
+    tokio::task::spawn_blocking(move || f(storage.as_ref()))
+        .await
+        .map_err(|e| AppError::Internal(format!("{what} stopped: {e}")))?
+        .map_err(|e| AppError::Internal(format!("{what} failed: {e}")))
 }
