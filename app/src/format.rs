@@ -35,6 +35,24 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Days since 1970-01-01 of a civil date (the inverse of `civil_from_days`).
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 } as i64;
+    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The first millisecond of a day in Vietnam time (`YYYY-MM-DD`), or None if the
+/// text is not a real date.
+pub fn vietnam_day_start_ms(iso: &str) -> Option<i64> {
+    let (y, m, d) = crate::forms::rules::parse_iso_date(iso)?;
+    Some(days_from_civil(i64::from(y), m, d) * 86_400_000 - VIETNAM_OFFSET_MS)
+}
+
 /// Bytes as megabytes with a decimal comma, the Vietnamese way: "1,4 MB".
 pub fn megabytes(bytes: i64) -> String {
     let tenths = (bytes.max(0) as f64 / 100_000.0).round() as i64;
@@ -63,6 +81,17 @@ pub fn datetime_vn(utc_ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vietnam_day_starts_at_17h_utc_the_day_before() {
+        for days in [-800_000, -1, 0, 1, 18_262, 20_000, 800_000] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+        // 2020-01-01 00:00 in Hà Nội is 2019-12-31 17:00 UTC.
+        assert_eq!(vietnam_day_start_ms("2020-01-01"), Some(1_577_811_600_000));
+        assert_eq!(vietnam_day_start_ms("2020-02-30"), None);
+    }
 
     #[test]
     fn megabytes_use_a_decimal_comma() {

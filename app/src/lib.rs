@@ -12,6 +12,8 @@ pub mod auth;
 pub mod backup;
 /// Browser state shared by every screen: who is logged in, network and sync status.
 pub mod client;
+/// The supervisor's console as data: visit list query, conflicts, proposals and plan.
+pub mod console;
 /// Error bodies `{code, params, message}` shared by server and phone, and the
 /// server-side error enum that maps them to HTTP statuses.
 /// Persistent storage, quota, stale unsynced data, the iOS seven-day wipe.
@@ -30,6 +32,8 @@ pub mod model;
 /// Photos: the attach_photo record, statuses, EXIF and header parsing, and (on
 /// the server) the storage interface.
 pub mod photos;
+/// The proposal page and the year's plan.
+pub mod plan;
 /// The inspector's proposal list (what they were sent to survey).
 pub mod proposals;
 /// The supervisor's review pages.

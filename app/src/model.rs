@@ -230,6 +230,7 @@ pub struct ReviewEvent {
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct VisitSummary {
     pub id: String,
+    pub proposal_id: Option<String>,
     pub proposal_title: Option<String>,
     pub facility_name: Option<String>,
     pub district_name: Option<String>,
@@ -237,6 +238,15 @@ pub struct VisitSummary {
     pub review_state: ReviewState,
     pub received_at_ms: i64,
     pub answers: i64,
+    /// Industry group of the facility.
+    #[serde(default)]
+    pub industry_group: Option<String>,
+    /// Live photos of the visit.
+    #[serde(default)]
+    pub photos: i64,
+    /// Conflicts on the visit's fields no supervisor has resolved yet.
+    #[serde(default)]
+    pub open_conflicts: i64,
 }
 
 /// Everything a supervisor's visit page shows.

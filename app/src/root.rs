@@ -71,6 +71,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/visits/:id") view=VisitPage/>
                     <Route path=path!("/review") view=ReviewListPage/>
                     <Route path=path!("/review/visits/:id") view=ReviewDetailPage/>
+                    <Route path=path!("/review/proposals/:id") view=crate::plan::ProposalPage/>
+                    <Route path=path!("/plan") view=crate::plan::PlanPage/>
                     <Route path=path!("/admin") view=AdminUsersPage/>
                     <Route path=path!("/admin/forms") view=crate::form_admin::FormsAdminPage/>
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
@@ -171,6 +173,10 @@ fn Header() -> impl IntoView {
                     <span class="user-name" data-testid="user-name">
                         {move || state.user.get().map(|u| u.display_name).unwrap_or_default()}
                     </span>
+                    <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Supervisor))>
+                        <a href="/review" class="btn btn-small" data-testid="review-link">{move || tr("review.link")}</a>
+                        <a href="/plan" class="btn btn-small" data-testid="plan-link">{move || tr("plan.link")}</a>
+                    </Show>
                     <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Administrator))>
                         <a href="/admin" class="btn btn-small" data-testid="admin-link">{move || tr("admin.link")}</a>
                     </Show>

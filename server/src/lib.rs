@@ -10,6 +10,8 @@ pub mod assets;
 pub mod cli;
 /// Settings from flags and `KHAOSAT_*` environment variables.
 pub mod config;
+/// The office's export files: XLSX and CSV rows, and photo ZIPs.
+pub mod exports;
 /// The image pipeline: verdicts, EXIF orientation, display size and thumbnail.
 pub mod images;
 /// The router: API, server-rendered pages, server functions and static files.

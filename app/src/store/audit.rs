@@ -51,6 +51,28 @@ pub async fn recent(db: &Db, limit: u32) -> Result<Vec<AuditEntry>, AppError> {
     .bind(i64::from(limit))
     .fetch_all(&db.pool)
     .await?;
+    entries(&rows)
+}
+
+/// Everything recorded about one record (a visit, a proposal), oldest first.
+pub async fn for_record(
+    db: &Db,
+    entity: &str,
+    record_id: &str,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let rows = sqlx::query(
+        "SELECT a.at, u.username, a.action, a.entity, a.record_id, a.detail, a.ip
+         FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
+         WHERE a.entity = $1 AND a.record_id = $2 ORDER BY a.id",
+    )
+    .bind(entity)
+    .bind(record_id)
+    .fetch_all(&db.pool)
+    .await?;
+    entries(&rows)
+}
+
+fn entries(rows: &[sqlx::any::AnyRow]) -> Result<Vec<AuditEntry>, AppError> {
     rows.iter()
         .map(|r| {
             Ok(AuditEntry {

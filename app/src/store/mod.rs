@@ -20,6 +20,10 @@ pub mod catalog;
 pub mod changes;
 /// Tombstone compaction and the pull horizon.
 pub mod compact;
+/// Conflicts on visit fields and the supervisor's resolution.
+pub mod conflicts;
+/// The supervisor's visit list, its filters and a visit's review extras.
+pub mod console;
 /// Versioned form definitions.
 pub mod forms;
 /// Failed-login counters (rate limits shared by every server process).
@@ -28,6 +32,8 @@ pub mod login_limits;
 pub mod merge;
 /// Photos, their image verdicts and their resumable uploads.
 pub mod photos;
+/// Recommendations on proposals, the year's plan and budget.
+pub mod plan;
 /// Pull: scoped pages of changes after a cursor.
 pub mod pull;
 /// Push: exactly-once application of mutations with field-level merge.

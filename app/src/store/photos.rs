@@ -430,3 +430,89 @@ pub async fn stalled_uploads(db: &Db) -> Result<Vec<Upload>, AppError> {
     .map(upload_of)
     .collect()
 }
+
+/// A stored photo as an export lists it: where its bytes are and what it shows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ExportPhoto {
+    pub photo_id: String,
+    pub visit_id: String,
+    pub proposal_id: Option<String>,
+    pub proposal_title: Option<String>,
+    pub facility: Option<String>,
+    pub district_code: Option<String>,
+    pub district: Option<String>,
+    pub caption: Option<String>,
+    pub taken_at_ms: Option<i64>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+    #[serde(skip)]
+    pub object_key: String,
+}
+
+/// Which photos an export takes: those of one proposal, or of a district
+/// (optionally one year's proposals).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PhotoScope {
+    Proposal(String),
+    District { code: String, year: Option<i32> },
+}
+
+/// The usable (`ok`) photos of live visits in scope, by district, proposal, visit
+/// and capture order.
+pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<ExportPhoto>, AppError> {
+    let (clause, key, year) = match scope {
+        PhotoScope::Proposal(id) => ("v.proposal_id = $1", id.clone(), None),
+        PhotoScope::District { code, year } => ("v.district_code = $1", code.clone(), *year),
+    };
+    let year_clause = if year.is_some() {
+        "AND p.year = $2"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT ph.id, ph.visit_id, v.proposal_id, p.title, f.name AS facility, v.district_code,
+                d.kind AS district_kind, d.name AS district_name, ph.caption, ph.taken_at, ph.lat, ph.lon,
+                ph.sha256, ph.size, ph.content_type, ph.object_key
+         FROM photos ph
+         JOIN visits v ON v.id = ph.visit_id
+         LEFT JOIN proposals p ON p.id = v.proposal_id
+         LEFT JOIN facilities f ON f.id = v.facility_id
+         LEFT JOIN admin_units d ON d.code = v.district_code
+         WHERE {clause} {year_clause} AND ph.deleted_at IS NULL AND v.deleted_at IS NULL
+           AND ph.status = 'ok' AND ph.object_key IS NOT NULL
+         ORDER BY v.district_code, p.title, v.received_at, ph.taken_at, ph.created_at, ph.id"
+    );
+    let mut query = sqlx::query(&sql).bind(key);
+    if let Some(y) = year {
+        query = query.bind(i64::from(y));
+    }
+    query
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: Option<String> = col(r, "district_kind")?;
+            let name: Option<String> = col(r, "district_name")?;
+            Ok(ExportPhoto {
+                photo_id: col(r, "id")?,
+                visit_id: col(r, "visit_id")?,
+                proposal_id: col(r, "proposal_id")?,
+                proposal_title: col(r, "title")?,
+                facility: col(r, "facility")?,
+                district_code: col(r, "district_code")?,
+                district: name.map(|n| format!("{} {n}", kind.unwrap_or_default())),
+                caption: col(r, "caption")?,
+                taken_at_ms: col(r, "taken_at")?,
+                lat: col(r, "lat")?,
+                lon: col(r, "lon")?,
+                sha256: col(r, "sha256")?,
+                size: col(r, "size")?,
+                content_type: col(r, "content_type")?,
+                object_key: col(r, "object_key")?,
+            })
+        })
+        .collect()
+}

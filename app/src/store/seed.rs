@@ -148,3 +148,89 @@ pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize,
     tx.commit().await?;
     Ok(n)
 }
+
+/// Load-testing visits: one per proposal of `year` (up to `n`), owned by
+/// `username` on a bench device, with a few answers, review states in rotation
+/// and receipt times spread over 90 days, for benchmarks of the console.
+pub async fn bulk_visits(db: &Db, username: &str, n: usize, year: i32) -> Result<usize, AppError> {
+    let user = sqlx::query("SELECT id FROM users WHERE username = $1")
+        .bind(username)
+        .fetch_one(&db.pool)
+        .await?;
+    let user_id: String = super::col(&user, "id")?;
+    let proposals = sqlx::query(
+        "SELECT p.id, p.facility_id, p.district_code, a.path FROM proposals p
+         JOIN admin_units a ON a.code = p.district_code WHERE p.year = $1 ORDER BY p.id LIMIT $2",
+    )
+    .bind(i64::from(year))
+    .bind(n as i64)
+    .fetch_all(&db.pool)
+    .await?;
+    let now = super::now_ms();
+    let device = format!("bench-{}", crate::visits::local::new_uuid_v7(now));
+    let mut tx = db.begin_write().await?;
+    sqlx::query("INSERT INTO devices (device_id, user_id, created_at) VALUES ($1, $2, $3)")
+        .bind(&device)
+        .bind(&user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+    let states = [
+        "submitted",
+        "in_progress",
+        "approved",
+        "needs_changes",
+        "rejected",
+    ];
+    for (i, p) in proposals.iter().enumerate() {
+        let received = now - (i as i64 % 90) * 86_400_000 - i as i64;
+        let id = crate::visits::local::new_uuid_v7(received).to_string();
+        sqlx::query(
+            "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id,
+               district_code, unit_path, review_state, created_at, received_at)
+             VALUES ($1, 'khuyen-cong', 1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+        )
+        .bind(&id)
+        .bind(super::col::<String>(p, "id")?)
+        .bind(super::col::<String>(p, "facility_id")?)
+        .bind(&user_id)
+        .bind(&device)
+        .bind(super::col::<String>(p, "district_code")?)
+        .bind(super::col::<String>(p, "path")?)
+        .bind(states[i % states.len()])
+        .bind(received)
+        .execute(&mut *tx)
+        .await?;
+        let answers = [
+            ("workforce", serde_json::json!(5 + i % 90)),
+            (
+                "main_products",
+                serde_json::json!(format!("Sản phẩm thử tải {i}")),
+            ),
+            (
+                "team_suggestion",
+                serde_json::json!(["provincial", "national", "not_supported"][i % 3]),
+            ),
+            (
+                "location",
+                serde_json::json!({"lat": 21.2 + (i % 100) as f64 * 0.001, "lon": 106.1}),
+            ),
+        ];
+        for (field, value) in answers {
+            sqlx::query(
+                "INSERT INTO field_values (entity, record_id, field, value, version, hlc, device_id, mutation_id)
+                 VALUES ('visit', $1, $2, $3, 1, $4, $5, $6)",
+            )
+            .bind(&id)
+            .bind(field)
+            .bind(value.to_string())
+            .bind(crate::sync::Hlc::new(received, 0).encode())
+            .bind(&device)
+            .bind(format!("bench-{id}-{field}"))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(proposals.len())
+}

@@ -108,41 +108,19 @@ where
     Ok(out)
 }
 
-/// The supervisor's list, newest first.
+/// The newest `limit` visits (the plain list older clients and tests read; the
+/// console's filtered list is `console::search`).
 pub async fn list_for_review(db: &Db, limit: i64) -> Result<Vec<VisitSummary>, AppError> {
-    let rows = sqlx::query(
-        "SELECT v.id, p.title AS proposal_title, f.name AS facility_name, d.kind AS district_kind, d.name AS district_name,
-                u.display_name AS inspector, v.review_state, v.received_at,
-                (SELECT COUNT(*) FROM field_values fv WHERE fv.entity = 'visit' AND fv.record_id = v.id) AS answers
-         FROM visits v
-         JOIN users u ON u.id = v.owner_id
-         LEFT JOIN proposals p ON p.id = v.proposal_id
-         LEFT JOIN facilities f ON f.id = v.facility_id
-         LEFT JOIN admin_units d ON d.code = v.district_code
-         WHERE v.deleted_at IS NULL
-         ORDER BY v.received_at DESC, v.id
-         LIMIT $1",
+    let ids: Vec<String> = sqlx::query(
+        "SELECT id FROM visits WHERE deleted_at IS NULL ORDER BY received_at DESC, id LIMIT $1",
     )
     .bind(limit)
     .fetch_all(&db.pool)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            let state: String = col(r, "review_state")?;
-            let kind: Option<String> = col(r, "district_kind")?;
-            let name: Option<String> = col(r, "district_name")?;
-            Ok(VisitSummary {
-                id: col(r, "id")?,
-                proposal_title: col(r, "proposal_title")?,
-                facility_name: col(r, "facility_name")?,
-                district_name: name.map(|n| format!("{} {n}", kind.unwrap_or_default())),
-                inspector: col(r, "inspector")?,
-                review_state: ReviewState::parse(&state).unwrap_or(ReviewState::InProgress),
-                received_at_ms: col(r, "received_at")?,
-                answers: col(r, "answers")?,
-            })
-        })
-        .collect()
+    .await?
+    .iter()
+    .map(|r| col(r, "id"))
+    .collect::<Result<_, _>>()?;
+    super::console::summaries(db, &ids).await
 }
 
 pub async fn inspector_name(db: &Db, user_id: &str) -> Result<String, AppError> {

@@ -3,6 +3,8 @@
 
 /// Login, logout, the current user and password change.
 pub mod auth;
+/// XLSX, CSV and ZIP exports for the office.
+pub mod exports;
 /// The OpenAPI document of the sync API.
 pub mod openapi;
 /// Photo records and their image files.
@@ -61,6 +63,11 @@ pub const ROUTES: &[RouteSpec] = &[
     route("DELETE", "/api/uploads/{id}", false),
     route("GET", "/api/photos/{id}", false),
     route("GET", "/api/photos/{id}/{size}", false),
+    route("GET", "/api/exports/visits.xlsx", false),
+    route("GET", "/api/exports/visits.csv", false),
+    route("GET", "/api/exports/plan.xlsx", false),
+    route("GET", "/api/exports/plan.csv", false),
+    route("GET", "/api/exports/photos.zip", false),
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -83,6 +90,11 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("DELETE", "/api/uploads/{id}") => delete(uploads::terminate),
         ("GET", "/api/photos/{id}") => get(photos::get),
         ("GET", "/api/photos/{id}/{size}") => get(photos::file),
+        ("GET", "/api/exports/visits.xlsx") => get(exports::visits_xlsx),
+        ("GET", "/api/exports/visits.csv") => get(exports::visits_csv),
+        ("GET", "/api/exports/plan.xlsx") => get(exports::plan_xlsx),
+        ("GET", "/api/exports/plan.csv") => get(exports::plan_csv),
+        ("GET", "/api/exports/photos.zip") => get(exports::photos_zip),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }

@@ -63,6 +63,19 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("GET",  "/api/photos/{id}",           OWNER_OR_SUPERVISOR),
     ("GET",  "/api/photos/{id}/{size}",    OWNER_OR_SUPERVISOR),
     ("POST", "/rpc/list_visits",           SUPERVISOR),
+    ("POST", "/rpc/search_visits",         SUPERVISOR),
+    ("POST", "/rpc/visit_filter_choices",  SUPERVISOR),
+    ("POST", "/rpc/visit_extras",          SUPERVISOR),
+    ("POST", "/rpc/resolve_conflict",      SUPERVISOR),
+    ("POST", "/rpc/get_proposal",          SUPERVISOR),
+    ("POST", "/rpc/recommend",             SUPERVISOR),
+    ("POST", "/rpc/get_plan",              SUPERVISOR),
+    ("POST", "/rpc/set_budget",            ADMIN),
+    ("GET",  "/api/exports/visits.xlsx",   SUPERVISOR),
+    ("GET",  "/api/exports/visits.csv",    SUPERVISOR),
+    ("GET",  "/api/exports/plan.xlsx",     SUPERVISOR),
+    ("GET",  "/api/exports/plan.csv",      SUPERVISOR),
+    ("GET",  "/api/exports/photos.zip",    SUPERVISOR),
     ("POST", "/rpc/get_visit",             SUPERVISOR),
     ("POST", "/rpc/decide_visit",          SUPERVISOR),
     ("POST", "/rpc/list_forms",            ADMIN),
@@ -347,6 +360,10 @@ pub(crate) struct Caller<'a> {
 pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Caller) -> Req {
     let request = match (method, path) {
         ("GET", "/api/sync/pull") => req("GET", "/api/sync/pull?cursor=0&limit=1"),
+        ("GET", "/api/exports/plan.xlsx" | "/api/exports/plan.csv") => {
+            req("GET", &format!("{path}?year=2020"))
+        }
+        ("GET", "/api/exports/photos.zip") => req("GET", &format!("{path}?district=213")),
         ("GET", _) if !path.contains('{') => req("GET", path),
         ("POST", "/api/auth/login") => req("POST", path)
             .json(&json!({"username": caller.username.unwrap_or("ksv3"), "password": PW})),
@@ -423,6 +440,17 @@ fn rpc_args(name: &str, fx: &Fixture) -> Value {
         "list_devices" => json!({"user_id": fx.ksv5_id}),
         "revoke_device" => json!({"device_id": fx.ksv5_device}),
         "audit_trail" => json!({"limit": 5}),
+        "search_visits" => json!({"query": {"q": "nồi hơi"}}),
+        "visit_filter_choices" => json!({}),
+        "visit_extras" => json!({"id": fx.visit}),
+        // No such conflict: past authorization it is a 404.
+        "resolve_conflict" => json!({"id": 999_999, "value": "x"}),
+        "get_proposal" => json!({"id": demo_proposal("213")}),
+        // A fraction of a đồng: past authorization it is a 422.
+        "recommend" => json!({"id": demo_proposal("213"), "recommendation": "provincial",
+            "amount": 1.5, "rationale": null}),
+        "get_plan" => json!({"year": "2020"}),
+        "set_budget" => json!({"year": 2020, "amount": 1.5}),
         _ => panic!("no arguments for server function {name}: add them to rpc_args"),
     }
 }

@@ -11,6 +11,7 @@ mod assets;
 mod auth;
 mod authz_matrix;
 mod cli;
+mod console;
 mod crash;
 mod cursor;
 mod exactly_once;

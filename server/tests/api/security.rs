@@ -861,11 +861,15 @@ impl Req {
 }
 
 /// Server functions whose arguments are form-encoded (`PostUrl`); the others take JSON.
-const FORM_FNS: [&str; 4] = [
+const FORM_FNS: [&str; 8] = [
     "list_visits",
     "get_visit",
     "list_accounts",
     "assignable_units",
+    "visit_filter_choices",
+    "visit_extras",
+    "get_proposal",
+    "get_plan",
 ];
 
 /// A call of server function `name` with `args` (an object of argument names).

@@ -1,0 +1,186 @@
+//! Conflicts a supervisor settles: two phones edited one field concurrently, the
+//! merge kept one value and filed the other here. The supervisor's choice is an
+//! ordinary field write (a new version the phones pull), not a special state.
+
+use super::{changes, col, now_ms, Db};
+use crate::console::ConflictView;
+use crate::error::{AppError, ErrorBody};
+use crate::model::{Role, UserInfo};
+use crate::sync::Hlc;
+use serde_json::Value;
+
+/// The unresolved conflicts on a visit and its repeat-group rows, oldest first.
+pub async fn open_for_visit(db: &Db, visit_id: &str) -> Result<Vec<ConflictView>, AppError> {
+    let rows = sqlx::query(
+        "SELECT c.id, c.entity, c.record_id, c.field, c.base_version, c.winner_value, c.winner_hlc, c.loser_value,
+                c.loser_hlc, wu.display_name AS winner_name, lu.display_name AS loser_name, h.value AS base_value
+         FROM conflicts c
+         LEFT JOIN devices wd ON wd.device_id = c.winner_device
+         LEFT JOIN users wu ON wu.id = wd.user_id
+         LEFT JOIN devices ld ON ld.device_id = c.loser_device
+         LEFT JOIN users lu ON lu.id = ld.user_id
+         LEFT JOIN field_history h ON h.entity = c.entity AND h.record_id = c.record_id AND h.field = c.field
+              AND h.version = c.base_version
+         WHERE c.resolved_at IS NULL
+           AND (c.record_id = $1 OR c.record_id IN (SELECT r.id FROM visit_rows r WHERE r.visit_id = $1))
+         ORDER BY c.id",
+    )
+    .bind(visit_id)
+    .fetch_all(&db.pool)
+    .await?;
+    let json = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
+    let at = |s: String| Hlc::decode(&s).map(|h| h.ms).unwrap_or(0);
+    rows.iter()
+        .map(|r| {
+            Ok(ConflictView {
+                id: col(r, "id")?,
+                entity: col(r, "entity")?,
+                record_id: col(r, "record_id")?,
+                field: col(r, "field")?,
+                base: json(col(r, "base_value")?),
+                mine: json(col(r, "loser_value")?).unwrap_or(Value::Null),
+                mine_by: col::<Option<String>>(r, "loser_name")?.unwrap_or_default(),
+                mine_at_ms: at(col(r, "loser_hlc")?),
+                theirs: json(col(r, "winner_value")?).unwrap_or(Value::Null),
+                theirs_by: col::<Option<String>>(r, "winner_name")?.unwrap_or_default(),
+                theirs_at_ms: at(col(r, "winner_hlc")?),
+            })
+        })
+        .collect()
+}
+
+/// Stores the supervisor's value for a conflicted field and marks every open
+/// conflict on that field resolved. The value is checked against the field's
+/// definition in the form version the visit used.
+pub async fn resolve(
+    db: &Db,
+    user: &UserInfo,
+    conflict_id: i64,
+    value: &Value,
+    ip: Option<&str>,
+) -> Result<(), AppError> {
+    if !user.has(Role::Supervisor) {
+        return Err(AppError::Forbidden(
+            "only a supervisor resolves conflicts".into(),
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    let c =
+        sqlx::query("SELECT entity, record_id, field, resolved_at FROM conflicts WHERE id = $1")
+            .bind(conflict_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| AppError::NotFound("conflict".into()))?;
+    if col::<Option<i64>>(&c, "resolved_at")?.is_some() {
+        return Err(AppError::Invalid(ErrorBody::new(
+            "conflict.resolved",
+            "this conflict was already resolved; reload the visit",
+        )));
+    }
+    let entity: String = col(&c, "entity")?;
+    let record_id: String = col(&c, "record_id")?;
+    let field: String = col(&c, "field")?;
+    let visit_id: String = if entity == "visit_row" {
+        sqlx::query("SELECT visit_id FROM visit_rows WHERE id = $1")
+            .bind(&record_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map(|r| col(&r, "visit_id"))??
+    } else {
+        record_id.clone()
+    };
+    let visit =
+        sqlx::query("SELECT form_id, form_version, unit_path, owner_id FROM visits WHERE id = $1")
+            .bind(&visit_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let form = super::forms::get_by_key(
+        &mut *tx,
+        &format!(
+            "{}@{}",
+            col::<String>(&visit, "form_id")?,
+            col::<i64>(&visit, "form_version")?
+        ),
+    )
+    .await?
+    .ok_or_else(|| AppError::Internal("the visit's form is missing".into()))?;
+    let definition = form
+        .fields()
+        .flat_map(|f| std::iter::once(f).chain(f.fields.iter()))
+        .find(|f| f.key == field);
+    if let Some(definition) = definition {
+        crate::forms::rules::check_value(definition, value).map_err(|e| {
+            AppError::Invalid(
+                ErrorBody::new(
+                    "conflict.invalid_value",
+                    format!("the value does not fit the field: {}", e.message),
+                )
+                .with("reason", e.message.clone()),
+            )
+        })?;
+    }
+    let current = sqlx::query(
+        "SELECT value, version FROM field_values WHERE entity = $1 AND record_id = $2 AND field = $3",
+    )
+    .bind(&entity)
+    .bind(&record_id)
+    .bind(&field)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (old, version) = match &current {
+        Some(r) => (
+            serde_json::from_str::<Value>(&col::<String>(r, "value")?).unwrap_or(Value::Null),
+            col::<i64>(r, "version")?,
+        ),
+        None => (Value::Null, 0),
+    };
+    let history = super::rows::Buffer::new("field_history", super::merge::HISTORY_COLUMNS);
+    let mutation_id = format!("office-{}", uuid::Uuid::now_v7());
+    // The supervisor has seen the stored version (base = version), so this is a
+    // plain replacement whatever the clocks say, never a new conflict.
+    super::merge::merge_field(
+        &mut tx,
+        &super::merge::Write {
+            entity: &entity,
+            record_id: &record_id,
+            field: &field,
+            value,
+            base_version: version,
+            hlc: Hlc::new(now_ms(), 0),
+            device_id: &format!("office:{}", user.id),
+            mutation_id: &mutation_id,
+            seq: 0,
+            history: &history,
+        },
+    )
+    .await?;
+    history.flush(&mut tx).await?;
+    sqlx::query(
+        "UPDATE conflicts SET resolved_at = $1, resolved_by = $2
+         WHERE entity = $3 AND record_id = $4 AND field = $5 AND resolved_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(&user.id)
+    .bind(&entity)
+    .bind(&record_id)
+    .bind(&field)
+    .execute(&mut *tx)
+    .await?;
+    super::audit::record(
+        &mut *tx,
+        &super::audit::Actor {
+            user_id: Some(user.id.clone()),
+            ip: ip.map(str::to_string),
+        },
+        "resolve_conflict",
+        "visit",
+        &visit_id,
+        serde_json::json!({"field": field, "record": record_id, "old": old, "new": value}),
+    )
+    .await?;
+    let path: Option<String> = col(&visit, "unit_path")?;
+    let owner: String = col(&visit, "owner_id")?;
+    changes::append(&mut tx, "visit", &visit_id, path.as_deref(), Some(&owner)).await?;
+    tx.commit().await?;
+    Ok(())
+}

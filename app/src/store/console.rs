@@ -1,0 +1,377 @@
+//! The supervisor's visit list (filters, search, order, pages, counts per state),
+//! its filter choices, and the extra facts of one visit: conflicts, what changed
+//! since the last send-back, GPS distance, audit trail.
+//!
+//! The list runs in two steps: the filtered, ordered page of IDs first, then the
+//! displayed columns for those IDs only, so per-visit counts are never computed
+//! for rows that are not shown.
+
+use super::rows::Param;
+use super::{col, Db};
+use crate::console::{
+    ChangedField, FilterChoices, VisitPage, VisitQuery, VisitReviewExtras, VisitSort,
+};
+use crate::error::{AppError, ErrorBody};
+use crate::model::{ReviewState, UserInfo, VisitSummary};
+use sqlx::any::AnyArguments;
+use sqlx::Arguments;
+use std::collections::{BTreeMap, HashMap};
+
+/// Joins every filter and order may need.
+const FROM: &str = "FROM visits v
+     JOIN users u ON u.id = v.owner_id
+     LEFT JOIN proposals p ON p.id = v.proposal_id
+     LEFT JOIN facilities f ON f.id = v.facility_id
+     LEFT JOIN admin_units d ON d.code = v.district_code";
+
+/// A WHERE clause with its parameters, numbered as they are added.
+#[derive(Default)]
+struct Filter {
+    clauses: Vec<String>,
+    params: Vec<Param>,
+}
+
+impl Filter {
+    fn param(&mut self, p: Param) -> String {
+        self.params.push(p);
+        format!("${}", self.params.len())
+    }
+
+    fn text(&mut self, clause: impl FnOnce(&str) -> String, value: &str) {
+        let n = self.param(Param::Text(value.to_string()));
+        self.clauses.push(clause(&n));
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("AND {}", self.clauses.join(" AND "))
+        }
+    }
+
+    fn args(&self) -> AnyArguments<'static> {
+        let mut args = AnyArguments::default();
+        for p in &self.params {
+            let _ = match p {
+                Param::Text(s) => args.add(s.clone()),
+                Param::MaybeText(s) => args.add(s.clone()),
+                Param::Int(i) => args.add(*i),
+            };
+        }
+        args
+    }
+}
+
+fn bad_date(which: &str, value: &str) -> AppError {
+    AppError::Invalid(
+        ErrorBody::new(
+            "console.bad_date",
+            format!("{which} must be a date as YYYY-MM-DD, not {value:?}"),
+        )
+        .with("value", value),
+    )
+}
+
+/// Every filter but the review state (the counts per state ignore it).
+fn filter(q: &VisitQuery) -> Result<Filter, AppError> {
+    let mut f = Filter::default();
+    if let Some(d) = &q.district {
+        f.text(|n| format!("v.district_code = {n}"), d);
+    }
+    if let Some(c) = &q.commune {
+        f.text(|n| format!("f.commune_code = {n}"), c);
+    }
+    if let Some(i) = &q.industry {
+        f.text(|n| format!("f.industry_group = {n}"), i);
+    }
+    if let Some(u) = &q.inspector {
+        f.text(|n| format!("v.owner_id = {n}"), u);
+    }
+    if let Some(from) = &q.from {
+        let ms = crate::format::vietnam_day_start_ms(from).ok_or_else(|| bad_date("from", from))?;
+        let n = f.param(Param::Int(ms));
+        f.clauses.push(format!("v.received_at >= {n}"));
+    }
+    if let Some(to) = &q.to {
+        let ms = crate::format::vietnam_day_start_ms(to).ok_or_else(|| bad_date("to", to))?;
+        let n = f.param(Param::Int(ms + 86_400_000));
+        f.clauses.push(format!("v.received_at < {n}"));
+    }
+    if let Some(has) = q.has_photos {
+        f.clauses.push(format!(
+            "{} EXISTS (SELECT 1 FROM photos ph WHERE ph.visit_id = v.id AND ph.deleted_at IS NULL)",
+            if has { "" } else { "NOT" }
+        ));
+    }
+    if let Some(has) = q.has_conflicts {
+        f.clauses.push(format!(
+            "{} EXISTS (SELECT 1 FROM conflicts c WHERE c.resolved_at IS NULL
+               AND (c.record_id = v.id OR c.record_id IN (SELECT r.id FROM visit_rows r WHERE r.visit_id = v.id)))",
+            if has { "" } else { "NOT" }
+        ));
+    }
+    if let Some(words) = &q.q {
+        for word in crate::search::fold(words).split_whitespace().take(8) {
+            let escaped = word
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            f.text(
+                |n| {
+                    format!(
+                        "(COALESCE(p.search, '') || ' ' || COALESCE(f.search, '') || ' ' || COALESCE(d.search, '')) LIKE {n} ESCAPE '\\'"
+                    )
+                },
+                &format!("%{escaped}%"),
+            );
+        }
+    }
+    Ok(f)
+}
+
+fn order_by(q: &VisitQuery) -> String {
+    let column = match q.sort {
+        VisitSort::Received => "v.received_at",
+        VisitSort::Proposal => "COALESCE(p.title, f.name, '')",
+        VisitSort::District => "COALESCE(d.name, '')",
+        VisitSort::Inspector => "u.display_name",
+        VisitSort::State => "v.review_state",
+    };
+    let dir = if q.desc { "DESC" } else { "ASC" };
+    format!("ORDER BY {column} {dir}, v.received_at {dir}, v.id {dir}")
+}
+
+/// One page of the list with the total and the counts per state.
+pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPage, AppError> {
+    let f = filter(q)?;
+    let count_sql = format!(
+        "SELECT v.review_state, COUNT(*) AS n {FROM} WHERE v.deleted_at IS NULL {} GROUP BY v.review_state",
+        f.sql()
+    );
+    let mut counts = BTreeMap::new();
+    for r in sqlx::query_with(&count_sql, f.args())
+        .fetch_all(&db.pool)
+        .await?
+    {
+        counts.insert(col::<String>(&r, "review_state")?, col::<i64>(&r, "n")?);
+    }
+    let total = match q.state {
+        Some(s) => counts.get(s.as_str()).copied().unwrap_or(0),
+        None => counts.values().sum(),
+    };
+    let mut f = f;
+    if let Some(s) = q.state {
+        f.text(|n| format!("v.review_state = {n}"), s.as_str());
+    }
+    let limit = f.param(Param::Int(i64::from(q.per_page)));
+    let offset = f.param(Param::Int(i64::from(q.page - 1) * i64::from(q.per_page)));
+    let page_sql = format!(
+        "SELECT v.id {FROM} WHERE v.deleted_at IS NULL {} {} LIMIT {limit} OFFSET {offset}",
+        f.sql(),
+        order_by(q)
+    );
+    let ids: Vec<String> = sqlx::query_with(&page_sql, f.args())
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect::<Result<_, _>>()?;
+    Ok(VisitPage {
+        items: summaries(db, &ids).await?,
+        total,
+        counts,
+        page: q.page,
+        per_page: q.per_page,
+    })
+}
+
+/// The list's columns for these visits, in the order given.
+pub async fn summaries(db: &Db, ids: &[String]) -> Result<Vec<VisitSummary>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT v.id, v.proposal_id, p.title AS proposal_title, f.name AS facility_name, f.industry_group,
+                d.kind AS district_kind, d.name AS district_name, u.display_name AS inspector, v.review_state,
+                v.received_at,
+                (SELECT COUNT(*) FROM field_values fv WHERE fv.entity = 'visit' AND fv.record_id = v.id) AS answers,
+                (SELECT COUNT(*) FROM photos ph WHERE ph.visit_id = v.id AND ph.deleted_at IS NULL) AS photos,
+                (SELECT COUNT(*) FROM conflicts c WHERE c.resolved_at IS NULL
+                   AND (c.record_id = v.id OR c.record_id IN (SELECT r.id FROM visit_rows r WHERE r.visit_id = v.id))) AS open_conflicts
+         {FROM} WHERE v.id IN ({})",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    let mut by_id: HashMap<String, VisitSummary> = HashMap::new();
+    for r in query.fetch_all(&db.pool).await? {
+        let s = summary(&r)?;
+        by_id.insert(s.id.clone(), s);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+fn summary(r: &sqlx::any::AnyRow) -> Result<VisitSummary, AppError> {
+    let state: String = col(r, "review_state")?;
+    let kind: Option<String> = col(r, "district_kind")?;
+    let name: Option<String> = col(r, "district_name")?;
+    Ok(VisitSummary {
+        id: col(r, "id")?,
+        proposal_id: col(r, "proposal_id")?,
+        proposal_title: col(r, "proposal_title")?,
+        facility_name: col(r, "facility_name")?,
+        district_name: name.map(|n| format!("{} {n}", kind.unwrap_or_default())),
+        inspector: col(r, "inspector")?,
+        review_state: ReviewState::parse(&state).unwrap_or(ReviewState::InProgress),
+        received_at_ms: col(r, "received_at")?,
+        answers: col(r, "answers")?,
+        industry_group: col(r, "industry_group")?,
+        photos: col(r, "photos")?,
+        open_conflicts: col(r, "open_conflicts")?,
+    })
+}
+
+/// Every visit the query matches, page after page, for an export: `each` gets
+/// pages of at most `MAX_PER_PAGE` so memory stays flat however many there are.
+pub async fn for_each_page<F>(
+    db: &Db,
+    user: &UserInfo,
+    q: &VisitQuery,
+    mut each: F,
+) -> Result<i64, AppError>
+where
+    F: FnMut(Vec<VisitSummary>) -> Result<(), AppError>,
+{
+    let mut q = q.clone();
+    q.per_page = crate::console::MAX_PER_PAGE;
+    q.page = 1;
+    let mut seen = 0;
+    loop {
+        let page = search(db, user, &q).await?;
+        let n = page.items.len();
+        seen += n as i64;
+        each(page.items)?;
+        if n < q.per_page as usize {
+            return Ok(seen);
+        }
+        q.page += 1;
+    }
+}
+
+pub async fn filter_choices(db: &Db, _user: &UserInfo) -> Result<FilterChoices, AppError> {
+    let units = super::units::all(db).await?;
+    let (districts, communes) = units
+        .into_iter()
+        .filter(|u| u.level != crate::model::UnitLevel::Province)
+        .partition(|u| u.level == crate::model::UnitLevel::District);
+    let inspectors = sqlx::query(
+        "SELECT DISTINCT u.id, u.display_name FROM users u JOIN visits v ON v.owner_id = u.id
+         WHERE v.deleted_at IS NULL ORDER BY u.display_name",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((col(r, "id")?, col(r, "display_name")?)))
+    .collect::<Result<_, AppError>>()?;
+    Ok(FilterChoices {
+        districts,
+        communes,
+        inspectors,
+    })
+}
+
+/// Conflicts, changes since the last send-back, distance and audit of a visit.
+pub async fn extras(
+    db: &Db,
+    _user: &UserInfo,
+    visit_id: &str,
+) -> Result<VisitReviewExtras, AppError> {
+    let (visit, deleted) = super::visits::record(&db.pool, visit_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("visit".into()))?;
+    if deleted {
+        return Err(AppError::NotFound("visit".into()));
+    }
+    let sent_back = visit
+        .review
+        .iter()
+        .rev()
+        .find(|e| e.to == ReviewState::NeedsChanges)
+        .map(|e| e.at_ms);
+    let (changed, new_photos) = match sent_back {
+        Some(at) => (
+            changed_since(db, visit_id, at).await?,
+            visit
+                .photos
+                .iter()
+                .filter(|p| p.created_at_ms > at)
+                .map(|p| p.id.clone())
+                .collect(),
+        ),
+        None => (Vec::new(), Vec::new()),
+    };
+    let facility = match &visit.facility_id {
+        Some(id) => super::catalog::facility_by_id(&db.pool, id).await?,
+        None => None,
+    };
+    let distance_m = visit
+        .answers
+        .get("location")
+        .and_then(crate::console::geopoint)
+        .zip(facility.and_then(|f| f.lat.zip(f.lon)))
+        .map(|((a, b), (c, d))| crate::console::distance_m(a, b, c, d));
+    Ok(VisitReviewExtras {
+        conflicts: super::conflicts::open_for_visit(db, visit_id).await?,
+        changed,
+        new_photos,
+        distance_m,
+        audit: super::audit::for_record(db, "visit", visit_id).await?,
+    })
+}
+
+/// Answers whose value now differs from what it was when the visit was sent back
+/// at `at`: the last version received before then is "before".
+async fn changed_since(db: &Db, visit_id: &str, at: i64) -> Result<Vec<ChangedField>, AppError> {
+    let rows = sqlx::query(
+        "SELECT h.field, h.version, h.value, m.received_at
+         FROM field_history h LEFT JOIN mutations m ON m.mutation_id = h.mutation_id
+         WHERE h.entity = 'visit' AND h.record_id = $1
+         ORDER BY h.field, h.version",
+    )
+    .bind(visit_id)
+    .fetch_all(&db.pool)
+    .await?;
+    // Per field: (value at the send-back, latest value, changed after it?).
+    let mut fields: BTreeMap<String, (Option<String>, String, bool)> = BTreeMap::new();
+    for r in rows {
+        let field: String = col(&r, "field")?;
+        let value: String = col(&r, "value")?;
+        // Office writes (conflict resolutions) have no mutation row: they count
+        // as after the send-back only if they are the newest version.
+        let received: Option<i64> = col(&r, "received_at")?;
+        let after = received.is_none_or(|t| t > at);
+        let entry = fields.entry(field).or_insert((None, String::new(), false));
+        if after {
+            entry.2 = true;
+        } else {
+            entry.0 = Some(value.clone());
+        }
+        entry.1 = value;
+    }
+    let json = |s: &str| serde_json::from_str(s).unwrap_or(serde_json::Value::Null);
+    Ok(fields
+        .into_iter()
+        .filter(|(_, (before, after, changed))| {
+            *changed && before.as_deref() != Some(after.as_str())
+        })
+        .map(|(field, (before, after, _))| ChangedField {
+            field,
+            before: before.as_deref().map(json),
+            after: json(&after),
+        })
+        .collect())
+}

@@ -1,0 +1,456 @@
+//! The supervisor's recommendation on a proposal, the year's plan built from
+//! those recommendations alone, and the province's budget an administrator sets.
+
+use super::{col, now_ms, Db};
+use crate::console::{
+    Plan, PlanCell, PlanProposal, ProposalDetail, ProposalVisit, Recommendation,
+    RecommendationRecord,
+};
+use crate::error::{AppError, ErrorBody};
+use crate::model::{Role, UserInfo};
+use serde_json::Value;
+
+/// Longest rationale kept (a paragraph or two of a funding memo).
+const MAX_RATIONALE: usize = 4000;
+
+fn invalid(code: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(ErrorBody::new(code, message))
+}
+
+/// An amount of money as typed: a whole, non-negative number of đồng. `prefix` is
+/// the error family (`recommend`, `budget`).
+pub fn whole_dong(value: &Value, prefix: &str) -> Result<i64, AppError> {
+    let amount = match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i,
+            None => match n.as_f64() {
+                // 2e9 from a client that sends every number as a float.
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+                Some(f) if f.fract() != 0.0 => {
+                    return Err(AppError::Invalid(
+                        ErrorBody::new(
+                            &format!("{prefix}.amount_not_whole"),
+                            format!("{n} is not a whole number of đồng"),
+                        )
+                        .with("amount", n.to_string()),
+                    ))
+                }
+                _ => {
+                    return Err(invalid(
+                        &format!("{prefix}.amount_not_whole"),
+                        format!("{n} is not an amount of đồng this system can hold"),
+                    ))
+                }
+            },
+        },
+        Value::String(s) => {
+            let digits: String = s
+                .chars()
+                .filter(|c| !matches!(c, '.' | ' ' | '\u{a0}'))
+                .collect();
+            digits.parse::<i64>().map_err(|_| {
+                AppError::Invalid(
+                    ErrorBody::new(
+                        &format!("{prefix}.amount_not_whole"),
+                        format!("{s:?} is not a whole number of đồng"),
+                    )
+                    .with("amount", s.clone()),
+                )
+            })?
+        }
+        other => {
+            return Err(invalid(
+                &format!("{prefix}.amount_not_whole"),
+                format!("expected an amount in đồng, got {other}"),
+            ))
+        }
+    };
+    if amount < 0 {
+        return Err(invalid(
+            &format!("{prefix}.amount_negative"),
+            "an amount cannot be negative",
+        ));
+    }
+    Ok(amount)
+}
+
+fn record(row: &sqlx::any::AnyRow) -> Result<Option<RecommendationRecord>, AppError> {
+    let rec: Option<String> = col(row, "recommendation")?;
+    Ok(match rec.as_deref().and_then(Recommendation::parse) {
+        Some(recommendation) => Some(RecommendationRecord {
+            recommendation,
+            amount: col::<Option<i64>>(row, "recommended_amount")?.unwrap_or(0),
+            rationale: col(row, "recommendation_note")?,
+            by: col(row, "recommended_by_name")?,
+            at_ms: col(row, "recommended_at")?,
+        }),
+        None => None,
+    })
+}
+
+async fn current<'c, E>(exec: E, id: &str) -> Result<(i64, Option<RecommendationRecord>), AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    let row = sqlx::query(
+        "SELECT p.requested_amount, p.recommendation, p.recommended_amount, p.recommendation_note,
+                u.display_name AS recommended_by_name, p.recommended_at
+         FROM proposals p LEFT JOIN users u ON u.id = p.recommended_by WHERE p.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(exec)
+    .await?
+    .ok_or_else(|| AppError::NotFound("proposal".into()))?;
+    Ok((col(&row, "requested_amount")?, record(&row)?))
+}
+
+/// Records the supervisor's recommendation after checking it makes sense: an
+/// amount for funding, a reason for more than was asked or for no support, and
+/// an approved visit behind any funding.
+pub async fn recommend(
+    db: &Db,
+    user: &UserInfo,
+    id: &str,
+    recommendation: Recommendation,
+    amount: Option<&Value>,
+    rationale: Option<&str>,
+    ip: Option<&str>,
+) -> Result<(), AppError> {
+    if !user.has(Role::Supervisor) {
+        return Err(AppError::Forbidden(
+            "only a supervisor recommends funding".into(),
+        ));
+    }
+    let rationale = rationale.map(str::trim).filter(|r| !r.is_empty());
+    if rationale.is_some_and(|r| r.chars().count() > MAX_RATIONALE) {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "recommend.rationale_too_long",
+                format!("the rationale is over {MAX_RATIONALE} characters"),
+            )
+            .with("max", MAX_RATIONALE as i64),
+        ));
+    }
+    let amount = match amount.filter(|v| !v.is_null()) {
+        Some(v) => Some(whole_dong(v, "recommend")?),
+        None => None,
+    };
+    let mut tx = db.begin_write().await?;
+    let (requested, old) = current(&mut *tx, id).await?;
+    let amount = match recommendation {
+        Recommendation::Provincial | Recommendation::National => {
+            let amount = amount.filter(|a| *a > 0).ok_or_else(|| {
+                invalid(
+                    "recommend.amount_required",
+                    "funding needs the recommended amount in đồng",
+                )
+            })?;
+            if amount > requested && rationale.is_none() {
+                return Err(AppError::Invalid(
+                    ErrorBody::new(
+                        "recommend.over_requested_needs_rationale",
+                        format!(
+                            "{amount} đồng is more than the {requested} requested: give the reason"
+                        ),
+                    )
+                    .with("amount", crate::format::vnd(amount))
+                    .with("requested", crate::format::vnd(requested)),
+                ));
+            }
+            let approved = sqlx::query(
+                "SELECT COUNT(*) AS n FROM visits WHERE proposal_id = $1 AND review_state = 'approved' AND deleted_at IS NULL",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if col::<i64>(&approved, "n")? == 0 {
+                return Err(invalid(
+                    "recommend.needs_approved_visit",
+                    "approve a visit of this proposal before recommending funding",
+                ));
+            }
+            amount
+        }
+        Recommendation::NotSupported => {
+            if amount.is_some_and(|a| a != 0) {
+                return Err(invalid(
+                    "recommend.not_supported_amount",
+                    "a proposal that is not supported gets no amount",
+                ));
+            }
+            if rationale.is_none() {
+                return Err(invalid(
+                    "recommend.rationale_required",
+                    "say why the proposal is not supported",
+                ));
+            }
+            0
+        }
+    };
+    let now = now_ms();
+    sqlx::query(
+        "UPDATE proposals SET recommendation = $1, recommended_amount = $2, recommendation_note = $3,
+           recommended_by = $4, recommended_at = $5, updated_at = $5 WHERE id = $6",
+    )
+    .bind(recommendation.as_str())
+    .bind(amount)
+    .bind(rationale.map(str::to_string))
+    .bind(&user.id)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    let summary = |r: &Option<RecommendationRecord>| {
+        r.as_ref().map(|r| {
+            serde_json::json!({
+                "recommendation": r.recommendation.as_str(),
+                "amount": r.amount,
+                "rationale": r.rationale,
+            })
+        })
+    };
+    super::audit::record(
+        &mut *tx,
+        &super::audit::Actor {
+            user_id: Some(user.id.clone()),
+            ip: ip.map(str::to_string),
+        },
+        "recommend",
+        "proposal",
+        id,
+        serde_json::json!({
+            "old": summary(&old),
+            "new": {"recommendation": recommendation.as_str(), "amount": amount, "rationale": rationale},
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The proposal with its facility, visits (with the team's suggestion), the
+/// recommendation and its audit trail.
+pub async fn proposal_detail(
+    db: &Db,
+    _user: &UserInfo,
+    id: &str,
+) -> Result<ProposalDetail, AppError> {
+    let proposal = super::catalog::proposal_by_id(&db.pool, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("proposal".into()))?;
+    let facility = super::catalog::facility_by_id(&db.pool, &proposal.facility_id).await?;
+    let district_name = super::units::get(&db.pool, &proposal.district_code)
+        .await?
+        .map(|u| u.full_name());
+    let (_, recommendation) = current(&db.pool, id).await?;
+    let ids: Vec<String> = sqlx::query(
+        "SELECT id FROM visits WHERE proposal_id = $1 AND deleted_at IS NULL ORDER BY received_at",
+    )
+    .bind(id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| col(r, "id"))
+    .collect::<Result<_, _>>()?;
+    let mut visits = Vec::new();
+    for summary in super::console::summaries(db, &ids).await? {
+        let answers = sqlx::query(
+            "SELECT field, value FROM field_values WHERE entity = 'visit' AND record_id = $1
+             AND field IN ('team_suggestion', 'suggested_amount')",
+        )
+        .bind(&summary.id)
+        .fetch_all(&db.pool)
+        .await?;
+        let mut visit = ProposalVisit {
+            summary,
+            team_suggestion: None,
+            suggested_amount: None,
+        };
+        for a in answers {
+            let value: Value =
+                serde_json::from_str(&col::<String>(&a, "value")?).unwrap_or(Value::Null);
+            match col::<String>(&a, "field")?.as_str() {
+                "team_suggestion" => visit.team_suggestion = value.as_str().map(str::to_string),
+                _ => visit.suggested_amount = value.as_i64(),
+            }
+        }
+        visits.push(visit);
+    }
+    Ok(ProposalDetail {
+        proposal,
+        facility,
+        district_name,
+        visits,
+        recommendation,
+        audit: super::audit::for_record(db, "proposal", id).await?,
+    })
+}
+
+/// The year's plan: cells by district × industry group × funding source (or
+/// `pending`), every proposal behind them, and the budget.
+pub async fn plan(db: &Db, _user: &UserInfo, year: i32) -> Result<Plan, AppError> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.title, f.name AS facility_name, p.district_code, d.kind AS district_kind,
+                d.name AS district_name, f.industry_group, p.requested_amount,
+                COALESCE(p.recommendation, 'pending') AS source, COALESCE(p.recommended_amount, 0) AS recommended
+         FROM proposals p
+         JOIN facilities f ON f.id = p.facility_id
+         LEFT JOIN admin_units d ON d.code = p.district_code
+         WHERE p.year = $1
+         ORDER BY p.district_code, f.industry_group, p.title, p.id",
+    )
+    .bind(i64::from(year))
+    .fetch_all(&db.pool)
+    .await?;
+    let mut proposals = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let kind: Option<String> = col(r, "district_kind")?;
+        let name: Option<String> = col(r, "district_name")?;
+        let code: String = col(r, "district_code")?;
+        proposals.push(PlanProposal {
+            id: col(r, "id")?,
+            title: col(r, "title")?,
+            facility_name: col(r, "facility_name")?,
+            district_name: name
+                .map(|n| format!("{} {n}", kind.unwrap_or_default()))
+                .unwrap_or_else(|| code.clone()),
+            district_code: code,
+            industry_group: col(r, "industry_group")?,
+            requested_amount: col(r, "requested_amount")?,
+            source: col(r, "source")?,
+            recommended_amount: col(r, "recommended")?,
+        });
+    }
+    let mut cells: Vec<PlanCell> = Vec::new();
+    for p in &proposals {
+        match cells.iter_mut().find(|c| {
+            c.district_code == p.district_code
+                && c.industry_group == p.industry_group
+                && c.source == p.source
+        }) {
+            Some(c) => {
+                c.count += 1;
+                c.requested += p.requested_amount;
+                c.recommended += p.recommended_amount;
+            }
+            None => cells.push(PlanCell {
+                district_code: p.district_code.clone(),
+                district_name: p.district_name.clone(),
+                industry_group: p.industry_group.clone(),
+                source: p.source.clone(),
+                count: 1,
+                requested: p.requested_amount,
+                recommended: p.recommended_amount,
+            }),
+        }
+    }
+    let budget = sqlx::query("SELECT amount FROM budgets WHERE year = $1")
+        .bind(i64::from(year))
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| col::<i64>(&r, "amount"))
+        .transpose()?;
+    Ok(Plan {
+        year,
+        cells,
+        proposals,
+        budget,
+    })
+}
+
+/// An administrator sets the province's extension budget for a year.
+pub async fn set_budget(
+    db: &Db,
+    user: &UserInfo,
+    year: i32,
+    amount: &Value,
+    ip: Option<&str>,
+) -> Result<(), AppError> {
+    if !user.has(Role::Administrator) {
+        return Err(AppError::Forbidden(
+            "only an administrator sets the budget".into(),
+        ));
+    }
+    if !(2000..=2100).contains(&year) {
+        return Err(AppError::Invalid(
+            ErrorBody::new("budget.bad_year", format!("{year} is not a plan year"))
+                .with("year", i64::from(year)),
+        ));
+    }
+    let amount = whole_dong(amount, "budget")?;
+    let mut tx = db.begin_write().await?;
+    let old = sqlx::query("SELECT amount FROM budgets WHERE year = $1")
+        .bind(i64::from(year))
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| col::<i64>(&r, "amount"))
+        .transpose()?;
+    let now = now_ms();
+    sqlx::query(
+        "INSERT INTO budgets (year, amount, updated_by, updated_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (year) DO UPDATE SET amount = excluded.amount, updated_by = excluded.updated_by,
+           updated_at = excluded.updated_at",
+    )
+    .bind(i64::from(year))
+    .bind(amount)
+    .bind(&user.id)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
+    super::audit::record(
+        &mut *tx,
+        &super::audit::Actor {
+            user_id: Some(user.id.clone()),
+            ip: ip.map(str::to_string),
+        },
+        "set_budget",
+        "budget",
+        &year.to_string(),
+        serde_json::json!({"old": old, "new": amount}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn code(e: AppError) -> String {
+        e.body().code
+    }
+
+    #[test]
+    fn an_amount_must_be_a_whole_non_negative_number_of_dong() {
+        assert_eq!(
+            whole_dong(&json!(1_500_000), "recommend").unwrap(),
+            1_500_000
+        );
+        assert_eq!(
+            whole_dong(&json!(2.0e9), "recommend").unwrap(),
+            2_000_000_000
+        );
+        assert_eq!(
+            whole_dong(&json!("1.500.000"), "recommend").unwrap(),
+            1_500_000
+        );
+        assert_eq!(
+            code(whole_dong(&json!(1500.5), "recommend").unwrap_err()),
+            "recommend.amount_not_whole"
+        );
+        assert_eq!(
+            code(whole_dong(&json!("1500,5"), "budget").unwrap_err()),
+            "budget.amount_not_whole"
+        );
+        assert_eq!(
+            code(whole_dong(&json!(-1), "recommend").unwrap_err()),
+            "recommend.amount_negative"
+        );
+        assert_eq!(
+            code(whole_dong(&json!(true), "recommend").unwrap_err()),
+            "recommend.amount_not_whole"
+        );
+    }
+}

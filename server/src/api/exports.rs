@@ -1,0 +1,214 @@
+//! `GET /api/exports/*`: the visit list and the plan as XLSX or CSV, and photos
+//! as a ZIP. Supervisors only. Each file is built on disk and streamed back, so
+//! memory stays flat whatever the size.
+
+use crate::exports::{self, Csv, Sink};
+use app::auth::session::Caller;
+use app::console::VisitQuery;
+use app::error::{AppError, ErrorBody};
+use app::model::Role;
+use app::state::AppState;
+use app::store::photos::PhotoScope;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::Uri;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+/// Most visits one export takes; a larger one should be narrowed by filters.
+pub const MAX_EXPORT_VISITS: i64 = 100_000;
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const CSV: &str = "text/csv; charset=utf-8";
+const ZIP: &str = "application/zip";
+
+/// Streams a finished temporary file (already unlinked: it disappears when the
+/// response is done).
+fn file_response(file: std::fs::File, content_type: &'static str, name: &str) -> Response {
+    let stream =
+        tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 64 * 1024);
+    let mut r = Body::from_stream(stream).into_response();
+    let hs = r.headers_mut();
+    hs.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+        hs.insert(header::CONTENT_DISPOSITION, v);
+    }
+    r
+}
+
+/// The query string, parsed only after the role check: a caller who may not
+/// export learns nothing from a malformed query.
+fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, AppError> {
+    Query::<T>::try_from_uri(uri)
+        .map(|Query(q)| q)
+        .map_err(|e| AppError::BadRequest(format!("the query is not valid: {}", e.body_text())))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| AppError::Internal(format!("export task failed: {e}")))?
+}
+
+/// The visits the query matches, every page, as rows of `sink` after a header.
+async fn visit_rows(
+    state: &AppState,
+    caller: &Caller,
+    query: VisitQuery,
+    sink: &mut (dyn Sink + Send),
+) -> Result<(), AppError> {
+    let query = query.normalized();
+    let first = app::store::console::search(
+        &state.db,
+        &caller.user,
+        &VisitQuery {
+            per_page: 1,
+            ..query.clone()
+        },
+    )
+    .await?;
+    if first.total > MAX_EXPORT_VISITS {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "export.too_many",
+                format!(
+                    "{} visits match; narrow the filters to at most {MAX_EXPORT_VISITS}",
+                    first.total
+                ),
+            )
+            .with("limit", MAX_EXPORT_VISITS)
+            .with("count", first.total),
+        ));
+    }
+    sink.row(&exports::visit_header())?;
+    app::store::console::for_each_page(&state.db, &caller.user, &query, |page| {
+        page.iter()
+            .try_for_each(|v| sink.row(&exports::visit_row(v)))
+    })
+    .await?;
+    Ok(())
+}
+
+pub async fn visits_xlsx(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    caller.require(&[Role::Supervisor])?;
+    let query: VisitQuery = query(&uri)?;
+    let mut book = exports::new_workbook();
+    {
+        let mut sheet = exports::open_sheet(&mut book, "Phiếu khảo sát", exports::VISIT_WIDTHS)?;
+        visit_rows(&state, &caller, query, &mut sheet).await?;
+    }
+    let file = blocking(move || exports::save(book)).await?;
+    Ok(file_response(file, XLSX, "khaosat-phieu-khao-sat.xlsx"))
+}
+
+pub async fn visits_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    caller.require(&[Role::Supervisor])?;
+    let query: VisitQuery = query(&uri)?;
+    let mut csv = Csv::new()?;
+    visit_rows(&state, &caller, query, &mut csv).await?;
+    Ok(file_response(
+        csv.finish()?,
+        CSV,
+        "khaosat-phieu-khao-sat.csv",
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct YearQuery {
+    pub year: i32,
+}
+
+pub async fn plan_xlsx(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    caller.require(&[Role::Supervisor])?;
+    let q: YearQuery = query(&uri)?;
+    let plan = app::store::plan::plan(&state.db, &caller.user, q.year).await?;
+    let file = blocking(move || exports::plan_xlsx(&plan)).await?;
+    Ok(file_response(
+        file,
+        XLSX,
+        &format!("khaosat-ke-hoach-{}.xlsx", q.year),
+    ))
+}
+
+/// The plan's full breakdown (district × industry group × source) as CSV.
+pub async fn plan_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    caller.require(&[Role::Supervisor])?;
+    let q: YearQuery = query(&uri)?;
+    let plan = app::store::plan::plan(&state.db, &caller.user, q.year).await?;
+    let mut csv = Csv::new()?;
+    exports::plan_cells(&plan, &mut csv)?;
+    Ok(file_response(
+        csv.finish()?,
+        CSV,
+        &format!("khaosat-ke-hoach-{}.csv", q.year),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PhotoQuery {
+    pub district: Option<String>,
+    pub year: Option<i32>,
+    pub proposal: Option<String>,
+}
+
+pub async fn photos_zip(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    caller.require(&[Role::Supervisor])?;
+    let q: PhotoQuery = query(&uri)?;
+    let (scope, title, name) = match (q.proposal, q.district) {
+        (Some(id), None) => {
+            let p = app::store::catalog::proposal_by_id(&state.db.pool, &id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("proposal".into()))?;
+            let name = format!(
+                "khaosat-anh-de-an-{}.zip",
+                &id[id.len().saturating_sub(8)..]
+            );
+            (PhotoScope::Proposal(id), p.title, name)
+        }
+        (None, Some(code)) => {
+            let unit = app::store::units::get(&state.db.pool, &code)
+                .await?
+                .ok_or_else(|| AppError::NotFound("district".into()))?;
+            let name = format!("khaosat-anh-{code}.zip");
+            (
+                PhotoScope::District { code, year: q.year },
+                unit.full_name(),
+                name,
+            )
+        }
+        _ => {
+            return Err(AppError::BadRequest(
+                "give either proposal=<id> or district=<code> (with an optional year)".into(),
+            ))
+        }
+    };
+    let photos = app::store::photos::for_export(&state.db, &scope).await?;
+    let storage = state.photos.storage.clone();
+    let file = blocking(move || exports::photos_zip(storage.as_ref(), &title, &photos)).await?;
+    Ok(file_response(file, ZIP, &name))
+}
