@@ -472,7 +472,9 @@ pub async fn recommend(
 #[server(prefix = "/rpc", endpoint = "get_plan")]
 pub async fn get_plan(year: i32) -> Result<Plan, FnError> {
     use crate::model::Role;
-    let (state, user) = crate::auth::session::require(&[Role::Supervisor]).await?;
+    // Administrators read it too: they set the budget on this page.
+    let (state, user) =
+        crate::auth::session::require(&[Role::Supervisor, Role::Administrator]).await?;
     Ok(crate::store::plan::plan(&state.db, &user, year).await?)
 }
 

@@ -138,7 +138,7 @@ fn query_from(map: &ParamsMap) -> VisitQuery {
         sort: text("sort")
             .and_then(|s| VisitSort::parse(&s))
             .unwrap_or_default(),
-        desc: flag("desc").unwrap_or(false),
+        desc: flag("desc").unwrap_or(true),
         page: map.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
         per_page: console::PER_PAGE,
     }

@@ -175,6 +175,9 @@ fn Header() -> impl IntoView {
                     </span>
                     <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Supervisor))>
                         <a href="/review" class="btn btn-small" data-testid="review-link">{move || tr("review.link")}</a>
+                    </Show>
+                    // Administrators set the budget on the plan page.
+                    <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Supervisor) || u.has(Role::Administrator))>
                         <a href="/plan" class="btn btn-small" data-testid="plan-link">{move || tr("plan.link")}</a>
                     </Show>
                     <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Administrator))>

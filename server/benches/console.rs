@@ -46,7 +46,7 @@ fn queries() -> Vec<(&'static str, VisitQuery)> {
         (
             "search 2 words",
             VisitQuery {
-                q: Some("thu tai 1234".into()),
+                q: Some("thu tai 123".into()),
                 ..q()
             },
         ),

@@ -1,14 +1,16 @@
 // The field app end to end: a full visit filled offline (conditional fields, a date,
 // GPS, a repeat group), a reload in the middle that reopens the exact draft, finalize
 // with the missing answers listed, sync, a supervisor's send-back with a comment, the
-// fix made offline and resubmitted, and the approval. Then a visit for a facility
-// found on site.
+// fix made offline and resubmitted with what changed shown, the approval, and a
+// recommendation that moves the plan's totals and its XLSX export. Then a visit for
+// a facility found on site.
 
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
+import { PlanPage, rowOf } from './pages/PlanPage';
 import { ReviewPage } from './pages/ReviewPage';
 import { VisitPage } from './pages/VisitPage';
 
@@ -136,6 +138,12 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await supervisorLogin.goto();
     await supervisorLogin.loginAs(SUPERVISOR);
     await review.ensureShown();
+    // The count per state is a filter: submitted visits only, kept in the URL.
+    const submitted = officePage.getByTestId('state-count-submitted');
+    await expect(submitted).toHaveAttribute('data-count', /^[1-9]/);
+    await review.click(submitted);
+    await expect(officePage).toHaveURL(/[?&]state=submitted/);
+    await expect(review.visitItem(visitId)).toBeVisible();
     await review.openVisit(visitId);
     await expect(review.detail.getByTestId('review-row')).toHaveCount(2);
     await expect(review.answer('visit_date')).toHaveText('15/06/2020');
@@ -163,11 +171,53 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await visit.expectReviewState('submitted', 15_000);
   });
 
-  await test.step('the supervisor sees the new answer and approves', async () => {
+  await test.step('the supervisor sees what changed since the send-back and approves', async () => {
     await review.reload();
     await expect(review.answer('workforce')).toHaveText('31');
+    await expect(review.answer('workforce')).toHaveAttribute('data-changed', 'true');
+    const changed = review.detail.getByTestId('changed-since-sendback');
+    await expect(changed.getByTestId('changed-before')).toHaveText('25');
+    await expect(changed.getByTestId('changed-after')).toHaveText('31');
     await expect(review.detail.getByTestId('review-history')).toContainText('Số lao động chưa khớp');
+    await expect(review.detail.getByTestId('visit-distance')).toBeVisible();
     await review.approve();
+  });
+
+  const plan = new PlanPage(officePage);
+  const proposalId = ((await review.detail.getByTestId('proposal-link').getAttribute('href')) ?? '').split('/').pop() ?? '';
+  const before = await test.step('the plan before the decision', async () => {
+    await plan.openPlan(2020);
+    expect(await plan.districtCount('213'), 'the seed has 11 proposals in TP Bắc Giang').toBe(11);
+    return plan.districtCell('213', 'provincial');
+  });
+
+  await test.step('a fraction of a đồng is refused in Vietnamese and nothing is recorded', async () => {
+    await plan.openProposal(proposalId);
+    await expect(plan.proposal.getByTestId('team-suggestion')).toHaveAttribute('data-source', 'provincial');
+    await plan.recommend('provincial', '100000000,5', 'Đề án có tác động lan tỏa.');
+    await expect(plan.recommendError).toContainText('số nguyên đồng');
+    await plan.reload();
+    await expect(plan.current).toHaveAttribute('data-source', 'pending');
+  });
+
+  await test.step('the supervisor recommends provincial funding', async () => {
+    await plan.recommend('provincial', '100.000.000', 'Đề án có tác động lan tỏa, hiệu quả, thiết thực.');
+    await expect(plan.current).toHaveAttribute('data-source', 'provincial');
+    await expect(plan.current).toHaveAttribute('data-amount', '100000000');
+    await expect(plan.byTestId('proposal-audit')).toContainText('provincial');
+  });
+
+  await test.step('the plan and its XLSX export count the decision', async () => {
+    await plan.openPlan(2020);
+    expect(await plan.districtCell('213', 'provincial')).toEqual({
+      count: before.count + 1,
+      amount: before.amount + 100_000_000,
+    });
+    expect(await plan.districtCount('213')).toBe(11);
+    const sheets = await plan.downloadXlsx();
+    const row = rowOf(sheets['Theo huyện'], 'thành phố Bắc Giang');
+    expect(row.slice(1, 3)).toEqual([before.count + 1, before.amount + 100_000_000]);
+    expect(rowOf(sheets['Danh sách đề án'], 'Đề án').length).toBeGreaterThan(5);
   });
 });
 

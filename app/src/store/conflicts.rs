@@ -13,12 +13,15 @@ use serde_json::Value;
 pub async fn open_for_visit(db: &Db, visit_id: &str) -> Result<Vec<ConflictView>, AppError> {
     let rows = sqlx::query(
         "SELECT c.id, c.entity, c.record_id, c.field, c.base_version, c.winner_value, c.winner_hlc, c.loser_value,
-                c.loser_hlc, wu.display_name AS winner_name, lu.display_name AS loser_name, h.value AS base_value
+                c.loser_hlc, COALESCE(wu.display_name, wo.display_name) AS winner_name,
+                COALESCE(lu.display_name, lo.display_name) AS loser_name, h.value AS base_value
          FROM conflicts c
          LEFT JOIN devices wd ON wd.device_id = c.winner_device
          LEFT JOIN users wu ON wu.id = wd.user_id
          LEFT JOIN devices ld ON ld.device_id = c.loser_device
          LEFT JOIN users lu ON lu.id = ld.user_id
+         LEFT JOIN users wo ON 'office:' || wo.id = c.winner_device
+         LEFT JOIN users lo ON 'office:' || lo.id = c.loser_device
          LEFT JOIN field_history h ON h.entity = c.entity AND h.record_id = c.record_id AND h.field = c.field
               AND h.version = c.base_version
          WHERE c.resolved_at IS NULL
@@ -78,6 +81,15 @@ pub async fn resolve(
         )));
     }
     let entity: String = col(&c, "entity")?;
+    if entity != "visit" && entity != "visit_row" {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "conflict.not_a_visit",
+                "only conflicts on a visit's answers are resolved here",
+            )
+            .with("entity", entity),
+        ));
+    }
     let record_id: String = col(&c, "record_id")?;
     let field: String = col(&c, "field")?;
     let visit_id: String = if entity == "visit_row" {
@@ -138,7 +150,7 @@ pub async fn resolve(
     let mutation_id = format!("office-{}", uuid::Uuid::now_v7());
     // The supervisor has seen the stored version (base = version), so this is a
     // plain replacement whatever the clocks say, never a new conflict.
-    super::merge::merge_field(
+    let outcome = super::merge::merge_field(
         &mut tx,
         &super::merge::Write {
             entity: &entity,
@@ -149,11 +161,21 @@ pub async fn resolve(
             hlc: Hlc::new(now_ms(), 0),
             device_id: &format!("office:{}", user.id),
             mutation_id: &mutation_id,
-            seq: 0,
+            // The office "device" orders its own writes by time: a later
+            // resolution by the same supervisor must replace an earlier one.
+            seq: now_ms(),
             history: &history,
         },
     )
     .await?;
+    if outcome != super::merge::Outcome::Won {
+        // A phone's edit landed in between: nothing is written (the
+        // transaction is dropped); the supervisor looks again.
+        return Err(AppError::Invalid(ErrorBody::new(
+            "conflict.changed",
+            "the field changed while you were choosing; reload the visit and choose again",
+        )));
+    }
     history.flush(&mut tx).await?;
     sqlx::query(
         "UPDATE conflicts SET resolved_at = $1, resolved_by = $2

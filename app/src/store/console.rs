@@ -17,18 +17,48 @@ use sqlx::any::AnyArguments;
 use sqlx::Arguments;
 use std::collections::{BTreeMap, HashMap};
 
-/// Joins every filter and order may need.
+/// Every join the list's columns need.
 const FROM: &str = "FROM visits v
      JOIN users u ON u.id = v.owner_id
      LEFT JOIN proposals p ON p.id = v.proposal_id
      LEFT JOIN facilities f ON f.id = v.facility_id
      LEFT JOIN admin_units d ON d.code = v.district_code";
 
+/// Joins a filter or an order may need, added only when one does: with none, the
+/// counts and the newest-first page read the visits table and its indexes alone.
+#[derive(Default, Clone, Copy)]
+struct Joins {
+    facility: bool,
+    proposal: bool,
+    district: bool,
+    user: bool,
+}
+
+impl Joins {
+    fn sql(self) -> String {
+        let mut out = String::from("FROM visits v");
+        if self.user {
+            out.push_str(" JOIN users u ON u.id = v.owner_id");
+        }
+        if self.proposal {
+            out.push_str(" LEFT JOIN proposals p ON p.id = v.proposal_id");
+        }
+        if self.facility {
+            out.push_str(" LEFT JOIN facilities f ON f.id = v.facility_id");
+        }
+        if self.district {
+            out.push_str(" LEFT JOIN admin_units d ON d.code = v.district_code");
+        }
+        out
+    }
+}
+
 /// A WHERE clause with its parameters, numbered as they are added.
 #[derive(Default)]
 struct Filter {
     clauses: Vec<String>,
     params: Vec<Param>,
+    joins: Joins,
 }
 
 impl Filter {
@@ -80,9 +110,11 @@ fn filter(q: &VisitQuery) -> Result<Filter, AppError> {
         f.text(|n| format!("v.district_code = {n}"), d);
     }
     if let Some(c) = &q.commune {
+        f.joins.facility = true;
         f.text(|n| format!("f.commune_code = {n}"), c);
     }
     if let Some(i) = &q.industry {
+        f.joins.facility = true;
         f.text(|n| format!("f.industry_group = {n}"), i);
     }
     if let Some(u) = &q.inspector {
@@ -112,6 +144,9 @@ fn filter(q: &VisitQuery) -> Result<Filter, AppError> {
         ));
     }
     if let Some(words) = &q.q {
+        // Each word must occur in the proposal, the facility or the district. The
+        // subqueries scan one folded column each, once, rather than a
+        // concatenation per visit row.
         for word in crate::search::fold(words).split_whitespace().take(8) {
             let escaped = word
                 .replace('\\', "\\\\")
@@ -120,7 +155,9 @@ fn filter(q: &VisitQuery) -> Result<Filter, AppError> {
             f.text(
                 |n| {
                     format!(
-                        "(COALESCE(p.search, '') || ' ' || COALESCE(f.search, '') || ' ' || COALESCE(d.search, '')) LIKE {n} ESCAPE '\\'"
+                        "(v.proposal_id IN (SELECT id FROM proposals WHERE search LIKE {n} ESCAPE '\\')
+                          OR v.facility_id IN (SELECT id FROM facilities WHERE search LIKE {n} ESCAPE '\\')
+                          OR v.district_code IN (SELECT code FROM admin_units WHERE search LIKE {n} ESCAPE '\\'))"
                     )
                 },
                 &format!("%{escaped}%"),
@@ -130,23 +167,71 @@ fn filter(q: &VisitQuery) -> Result<Filter, AppError> {
     Ok(f)
 }
 
-fn order_by(q: &VisitQuery) -> String {
+/// The ORDER BY clause and the joins it needs.
+fn order_by(q: &VisitQuery) -> (String, Joins) {
+    let mut joins = Joins::default();
     let column = match q.sort {
         VisitSort::Received => "v.received_at",
-        VisitSort::Proposal => "COALESCE(p.title, f.name, '')",
-        VisitSort::District => "COALESCE(d.name, '')",
-        VisitSort::Inspector => "u.display_name",
+        VisitSort::Proposal => {
+            joins.proposal = true;
+            joins.facility = true;
+            "COALESCE(p.title, f.name, '')"
+        }
+        VisitSort::District => {
+            joins.district = true;
+            "COALESCE(d.name, '')"
+        }
+        VisitSort::Inspector => {
+            joins.user = true;
+            "u.display_name"
+        }
         VisitSort::State => "v.review_state",
     };
     let dir = if q.desc { "DESC" } else { "ASC" };
-    format!("ORDER BY {column} {dir}, v.received_at {dir}, v.id {dir}")
+    (
+        format!("ORDER BY {column} {dir}, v.received_at {dir}, v.id {dir}"),
+        joins,
+    )
+}
+
+/// The IDs of one page of the list (every filter, the state included).
+async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, AppError> {
+    let mut f = Filter {
+        clauses: f.clauses.clone(),
+        params: f.params.clone(),
+        joins: f.joins,
+    };
+    if let Some(s) = q.state {
+        f.text(|n| format!("v.review_state = {n}"), s.as_str());
+    }
+    let (order, sort_joins) = order_by(q);
+    let joins = Joins {
+        facility: f.joins.facility || sort_joins.facility,
+        proposal: f.joins.proposal || sort_joins.proposal,
+        district: f.joins.district || sort_joins.district,
+        user: f.joins.user || sort_joins.user,
+    };
+    let limit = f.param(Param::Int(i64::from(q.per_page)));
+    let offset = f.param(Param::Int(i64::from(q.page - 1) * i64::from(q.per_page)));
+    let sql = format!(
+        "SELECT v.id {} WHERE v.deleted_at IS NULL {} {order} LIMIT {limit} OFFSET {offset}",
+        joins.sql(),
+        f.sql(),
+    );
+    sqlx::query_with(&sql, f.args())
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect()
 }
 
 /// One page of the list with the total and the counts per state.
 pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPage, AppError> {
     let f = filter(q)?;
     let count_sql = format!(
-        "SELECT v.review_state, COUNT(*) AS n {FROM} WHERE v.deleted_at IS NULL {} GROUP BY v.review_state",
+        "SELECT v.review_state, COUNT(*) AS n {} WHERE v.deleted_at IS NULL {} GROUP BY v.review_state",
+        f.joins.sql(),
         f.sql()
     );
     let mut counts = BTreeMap::new();
@@ -160,23 +245,7 @@ pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPa
         Some(s) => counts.get(s.as_str()).copied().unwrap_or(0),
         None => counts.values().sum(),
     };
-    let mut f = f;
-    if let Some(s) = q.state {
-        f.text(|n| format!("v.review_state = {n}"), s.as_str());
-    }
-    let limit = f.param(Param::Int(i64::from(q.per_page)));
-    let offset = f.param(Param::Int(i64::from(q.page - 1) * i64::from(q.per_page)));
-    let page_sql = format!(
-        "SELECT v.id {FROM} WHERE v.deleted_at IS NULL {} {} LIMIT {limit} OFFSET {offset}",
-        f.sql(),
-        order_by(q)
-    );
-    let ids: Vec<String> = sqlx::query_with(&page_sql, f.args())
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| col(r, "id"))
-        .collect::<Result<_, _>>()?;
+    let ids = page_ids(db, q, &f).await?;
     Ok(VisitPage {
         items: summaries(db, &ids).await?,
         total,
@@ -184,6 +253,21 @@ pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPa
         page: q.page,
         per_page: q.per_page,
     })
+}
+
+/// How many visits match the query (for an export's limit).
+pub async fn count(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<i64, AppError> {
+    let mut f = filter(q)?;
+    if let Some(s) = q.state {
+        f.text(|n| format!("v.review_state = {n}"), s.as_str());
+    }
+    let sql = format!(
+        "SELECT COUNT(*) AS n {} WHERE v.deleted_at IS NULL {}",
+        f.joins.sql(),
+        f.sql()
+    );
+    let row = sqlx::query_with(&sql, f.args()).fetch_one(&db.pool).await?;
+    col(&row, "n")
 }
 
 /// The list's columns for these visits, in the order given.
@@ -237,9 +321,10 @@ fn summary(r: &sqlx::any::AnyRow) -> Result<VisitSummary, AppError> {
 
 /// Every visit the query matches, page after page, for an export: `each` gets
 /// pages of at most `MAX_PER_PAGE` so memory stays flat however many there are.
+/// Pages are read without the counts; a page shorter than asked ends the run.
 pub async fn for_each_page<F>(
     db: &Db,
-    user: &UserInfo,
+    _user: &UserInfo,
     q: &VisitQuery,
     mut each: F,
 ) -> Result<i64, AppError>
@@ -249,12 +334,14 @@ where
     let mut q = q.clone();
     q.per_page = crate::console::MAX_PER_PAGE;
     q.page = 1;
+    let f = filter(&q)?;
     let mut seen = 0;
     loop {
-        let page = search(db, user, &q).await?;
-        let n = page.items.len();
-        seen += n as i64;
-        each(page.items)?;
+        let ids = page_ids(db, &q, &f).await?;
+        let n = ids.len();
+        let page = summaries(db, &ids).await?;
+        seen += page.len() as i64;
+        each(page)?;
         if n < q.per_page as usize {
             return Ok(seen);
         }
@@ -329,7 +416,7 @@ pub async fn extras(
         changed,
         new_photos,
         distance_m,
-        audit: super::audit::for_record(db, "visit", visit_id).await?,
+        audit: without_addresses(super::audit::for_record(db, "visit", visit_id).await?),
     })
 }
 
@@ -337,7 +424,7 @@ pub async fn extras(
 /// at `at`: the last version received before then is "before".
 async fn changed_since(db: &Db, visit_id: &str, at: i64) -> Result<Vec<ChangedField>, AppError> {
     let rows = sqlx::query(
-        "SELECT h.field, h.version, h.value, m.received_at
+        "SELECT h.field, h.version, h.value, h.hlc, m.received_at
          FROM field_history h LEFT JOIN mutations m ON m.mutation_id = h.mutation_id
          WHERE h.entity = 'visit' AND h.record_id = $1
          ORDER BY h.field, h.version",
@@ -350,10 +437,12 @@ async fn changed_since(db: &Db, visit_id: &str, at: i64) -> Result<Vec<ChangedFi
     for r in rows {
         let field: String = col(&r, "field")?;
         let value: String = col(&r, "value")?;
-        // Office writes (conflict resolutions) have no mutation row: they count
-        // as after the send-back only if they are the newest version.
+        // Office writes (conflict resolutions) have no mutation row; their HLC
+        // is the server's own clock.
         let received: Option<i64> = col(&r, "received_at")?;
-        let after = received.is_none_or(|t| t > at);
+        let hlc: String = col(&r, "hlc")?;
+        let when = received.or_else(|| crate::sync::Hlc::decode(&hlc).map(|h| h.ms));
+        let after = when.is_none_or(|t| t > at);
         let entry = fields.entry(field).or_insert((None, String::new(), false));
         if after {
             entry.2 = true;
@@ -374,4 +463,15 @@ async fn changed_since(db: &Db, visit_id: &str, at: i64) -> Result<Vec<ChangedFi
             after: json(&after),
         })
         .collect())
+}
+
+/// Audit entries as a supervisor sees them: client addresses stay with the
+/// administrators' audit trail.
+pub fn without_addresses(
+    entries: Vec<crate::accounts::AuditEntry>,
+) -> Vec<crate::accounts::AuditEntry> {
+    entries
+        .into_iter()
+        .map(|e| crate::accounts::AuditEntry { ip: None, ..e })
+        .collect()
 }

@@ -13,6 +13,31 @@ use serde_json::Value;
 /// Longest rationale kept (a paragraph or two of a funding memo).
 const MAX_RATIONALE: usize = 4000;
 
+/// Largest amount accepted (a million billion đồng): far above any budget, and
+/// sums of many such amounts still fit an i64.
+const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+/// "1500000", "1.500.000" or "1 500 000" as a number; None for anything else,
+/// such as "1.5" or "1500,5" (a decimal comma: not a whole number of đồng).
+fn grouped_digits(s: &str) -> Option<i64> {
+    let compact: String = s
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}'))
+        .collect();
+    let mut groups = compact.split('.');
+    let first = groups.next()?;
+    let rest: Vec<&str> = groups.collect();
+    let all_digits = |g: &str| !g.is_empty() && g.chars().all(|c| c.is_ascii_digit());
+    let grouped_ok =
+        rest.is_empty() || (first.len() <= 3 && rest.iter().all(|g| g.len() == 3 && all_digits(g)));
+    if !all_digits(first) || !grouped_ok {
+        return None;
+    }
+    let joined: String = std::iter::once(first).chain(rest).collect();
+    joined.parse().ok()
+}
+
 fn invalid(code: &str, message: impl Into<String>) -> AppError {
     AppError::Invalid(ErrorBody::new(code, message))
 }
@@ -43,21 +68,15 @@ pub fn whole_dong(value: &Value, prefix: &str) -> Result<i64, AppError> {
                 }
             },
         },
-        Value::String(s) => {
-            let digits: String = s
-                .chars()
-                .filter(|c| !matches!(c, '.' | ' ' | '\u{a0}'))
-                .collect();
-            digits.parse::<i64>().map_err(|_| {
-                AppError::Invalid(
-                    ErrorBody::new(
-                        &format!("{prefix}.amount_not_whole"),
-                        format!("{s:?} is not a whole number of đồng"),
-                    )
-                    .with("amount", s.clone()),
+        Value::String(s) => grouped_digits(s).ok_or_else(|| {
+            AppError::Invalid(
+                ErrorBody::new(
+                    &format!("{prefix}.amount_not_whole"),
+                    format!("{s:?} is not a whole number of đồng"),
                 )
-            })?
-        }
+                .with("amount", s.clone()),
+            )
+        })?,
         other => {
             return Err(invalid(
                 &format!("{prefix}.amount_not_whole"),
@@ -65,6 +84,12 @@ pub fn whole_dong(value: &Value, prefix: &str) -> Result<i64, AppError> {
             ))
         }
     };
+    if amount > MAX_AMOUNT {
+        return Err(invalid(
+            &format!("{prefix}.amount_too_large"),
+            format!("{amount} đồng is more than this system accepts"),
+        ));
+    }
     if amount < 0 {
         return Err(invalid(
             &format!("{prefix}.amount_negative"),
@@ -282,7 +307,9 @@ pub async fn proposal_detail(
         district_name,
         visits,
         recommendation,
-        audit: super::audit::for_record(db, "proposal", id).await?,
+        audit: super::console::without_addresses(
+            super::audit::for_record(db, "proposal", id).await?,
+        ),
     })
 }
 
@@ -443,6 +470,21 @@ mod tests {
         assert_eq!(
             code(whole_dong(&json!("1500,5"), "budget").unwrap_err()),
             "budget.amount_not_whole"
+        );
+        assert_eq!(
+            whole_dong(&json!("1 500 000"), "budget").unwrap(),
+            1_500_000
+        );
+        for bad in ["1.5", "1500.5", "1.50.000", ".500", "12a", ""] {
+            assert_eq!(
+                code(whole_dong(&json!(bad), "budget").unwrap_err()),
+                "budget.amount_not_whole",
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            code(whole_dong(&json!(i64::MAX), "recommend").unwrap_err()),
+            "recommend.amount_too_large"
         );
         assert_eq!(
             code(whole_dong(&json!(-1), "recommend").unwrap_err()),

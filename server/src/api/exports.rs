@@ -19,6 +19,11 @@ use serde::Deserialize;
 /// Most visits one export takes; a larger one should be narrowed by filters.
 pub const MAX_EXPORT_VISITS: i64 = 100_000;
 
+/// Most photos in one ZIP (the classic format counts entries in 16 bits).
+const MAX_ZIP_ENTRIES: usize = 65_000;
+/// Largest photo ZIP: the classic format's offsets are 32 bits.
+const MAX_ZIP_BYTES: i64 = 4_000_000_000;
+
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const CSV: &str = "text/csv; charset=utf-8";
 const ZIP: &str = "application/zip";
@@ -61,26 +66,15 @@ async fn visit_rows(
     sink: &mut (dyn Sink + Send),
 ) -> Result<(), AppError> {
     let query = query.normalized();
-    let first = app::store::console::search(
-        &state.db,
-        &caller.user,
-        &VisitQuery {
-            per_page: 1,
-            ..query.clone()
-        },
-    )
-    .await?;
-    if first.total > MAX_EXPORT_VISITS {
+    let total = app::store::console::count(&state.db, &caller.user, &query).await?;
+    if total > MAX_EXPORT_VISITS {
         return Err(AppError::Invalid(
             ErrorBody::new(
                 "export.too_many",
-                format!(
-                    "{} visits match; narrow the filters to at most {MAX_EXPORT_VISITS}",
-                    first.total
-                ),
+                format!("{total} visits match; narrow the filters to at most {MAX_EXPORT_VISITS}"),
             )
             .with("limit", MAX_EXPORT_VISITS)
-            .with("count", first.total),
+            .with("count", total),
         ));
     }
     sink.row(&exports::visit_header())?;
@@ -184,17 +178,20 @@ pub async fn photos_zip(
             let p = app::store::catalog::proposal_by_id(&state.db.pool, &id)
                 .await?
                 .ok_or_else(|| AppError::NotFound("proposal".into()))?;
-            let name = format!(
-                "khaosat-anh-de-an-{}.zip",
-                &id[id.len().saturating_sub(8)..]
-            );
+            let tail: String = id
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .take(12)
+                .collect();
+            let name = format!("khaosat-anh-de-an-{tail}.zip");
             (PhotoScope::Proposal(id), p.title, name)
         }
         (None, Some(code)) => {
             let unit = app::store::units::get(&state.db.pool, &code)
                 .await?
                 .ok_or_else(|| AppError::NotFound("district".into()))?;
-            let name = format!("khaosat-anh-{code}.zip");
+            let safe: String = code.chars().filter(char::is_ascii_alphanumeric).collect();
+            let name = format!("khaosat-anh-{safe}.zip");
             (
                 PhotoScope::District { code, year: q.year },
                 unit.full_name(),
@@ -208,6 +205,22 @@ pub async fn photos_zip(
         }
     };
     let photos = app::store::photos::for_export(&state.db, &scope).await?;
+    // The ZIP has no ZIP64 records: refuse up front what would not fit rather
+    // than fail after reading gigabytes.
+    let bytes: i64 = photos.iter().map(|p| p.size + 1024).sum();
+    if photos.len() >= MAX_ZIP_ENTRIES || bytes >= MAX_ZIP_BYTES {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "export.too_large",
+                format!(
+                    "{} photos ({} MB) do not fit one ZIP; export one proposal or one year at a time",
+                    photos.len(),
+                    bytes / 1_000_000
+                ),
+            )
+            .with("count", photos.len() as i64),
+        ));
+    }
     let storage = state.photos.storage.clone();
     let file = blocking(move || exports::photos_zip(storage.as_ref(), &title, &photos)).await?;
     Ok(file_response(file, ZIP, &name))

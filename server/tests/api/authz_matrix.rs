@@ -69,7 +69,7 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/rpc/resolve_conflict",      SUPERVISOR),
     ("POST", "/rpc/get_proposal",          SUPERVISOR),
     ("POST", "/rpc/recommend",             SUPERVISOR),
-    ("POST", "/rpc/get_plan",              SUPERVISOR),
+    ("POST", "/rpc/get_plan",              [ANON, NO, NO, OK, OK]),
     ("POST", "/rpc/set_budget",            ADMIN),
     ("GET",  "/api/exports/visits.xlsx",   SUPERVISOR),
     ("GET",  "/api/exports/visits.csv",    SUPERVISOR),

@@ -207,6 +207,8 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change(app
     )
     .await;
     assert_eq!(error_code(&r), "conflict.invalid_value");
+    // Edited offline before the resolution, pushed after it.
+    let late = phone_b.mutation("visit", "upsert", &visit, json!({"workforce": 16}), 1);
     let r = call(
         &app,
         &phone_a.cookie.clone(),
@@ -260,6 +262,36 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change(app
     assert_eq!(
         search(&app, &boss, json!({"has_conflicts": true})).await["total"],
         0
+    );
+
+    // The late edit loses to the supervisor's newer value and is kept as a
+    // conflict; choosing it the second time writes it.
+    phone_b.push_ok(&app, &[late]).await;
+    let extras = ok(&call(&app, &boss, "visit_extras", json!({"id": visit})).await);
+    let conflict = &extras["conflicts"][0];
+    assert_eq!(
+        (&conflict["theirs"], &conflict["mine"]),
+        (&json!(13), &json!(16))
+    );
+    assert_eq!(
+        conflict["theirs_by"], "Nguyễn Thị Thu Hà",
+        "the office's own value"
+    );
+    let id = conflict["id"].as_i64().unwrap();
+    ok(&call(
+        &app,
+        &boss,
+        "resolve_conflict",
+        json!({"id": id, "value": 16}),
+    )
+    .await);
+    let (record, _) = app::store::visits::record(&app.db.pool, &visit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.answers["workforce"], 16,
+        "a second resolution is written too"
     );
 }
 
