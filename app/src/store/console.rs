@@ -104,7 +104,7 @@ fn bad_date(which: &str, value: &str) -> AppError {
 }
 
 /// Every filter but the review state (the counts per state ignore it).
-fn filter(q: &VisitQuery) -> Result<Filter, AppError> {
+fn filter(q: &VisitQuery, engine: super::Engine) -> Result<Filter, AppError> {
     let mut f = Filter::default();
     if let Some(d) = &q.district {
         f.text(|n| format!("v.district_code = {n}"), d);
@@ -146,21 +146,23 @@ fn filter(q: &VisitQuery) -> Result<Filter, AppError> {
     if let Some(words) = &q.q {
         // Each word must occur in the proposal, the facility or the district. The
         // subqueries scan one folded column each, once, rather than a
-        // concatenation per visit row.
+        // concatenation per visit row; a plain substring test is several times
+        // faster than LIKE and needs no escaping (the columns are folded already).
+        let contains = match engine {
+            super::Engine::Sqlite => |n: &str| format!("instr(search, {n}) > 0"),
+            super::Engine::Postgres => |n: &str| format!("strpos(search, {n}) > 0"),
+        };
         for word in crate::search::fold(words).split_whitespace().take(8) {
-            let escaped = word
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
             f.text(
                 |n| {
+                    let c = contains(n);
                     format!(
-                        "(v.proposal_id IN (SELECT id FROM proposals WHERE search LIKE {n} ESCAPE '\\')
-                          OR v.facility_id IN (SELECT id FROM facilities WHERE search LIKE {n} ESCAPE '\\')
-                          OR v.district_code IN (SELECT code FROM admin_units WHERE search LIKE {n} ESCAPE '\\'))"
+                        "(v.proposal_id IN (SELECT id FROM proposals WHERE {c})
+                          OR v.facility_id IN (SELECT id FROM facilities WHERE {c})
+                          OR v.district_code IN (SELECT code FROM admin_units WHERE {c}))"
                     )
                 },
-                &format!("%{escaped}%"),
+                word,
             );
         }
     }
@@ -228,7 +230,7 @@ async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, Ap
 
 /// One page of the list with the total and the counts per state.
 pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPage, AppError> {
-    let f = filter(q)?;
+    let f = filter(q, db.engine)?;
     let count_sql = format!(
         "SELECT v.review_state, COUNT(*) AS n {} WHERE v.deleted_at IS NULL {} GROUP BY v.review_state",
         f.joins.sql(),
@@ -257,7 +259,7 @@ pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPa
 
 /// How many visits match the query (for an export's limit).
 pub async fn count(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<i64, AppError> {
-    let mut f = filter(q)?;
+    let mut f = filter(q, db.engine)?;
     if let Some(s) = q.state {
         f.text(|n| format!("v.review_state = {n}"), s.as_str());
     }
@@ -334,7 +336,7 @@ where
     let mut q = q.clone();
     q.per_page = crate::console::MAX_PER_PAGE;
     q.page = 1;
-    let f = filter(&q)?;
+    let f = filter(&q, db.engine)?;
     let mut seen = 0;
     loop {
         let ids = page_ids(db, &q, &f).await?;

@@ -111,6 +111,24 @@ pub async fn decide(
         )));
     }
     let mut tx = db.begin_write().await?;
+    if let Some(photo) = field.and_then(|f| f.strip_prefix("photo:")) {
+        let found = sqlx::query(
+            "SELECT 1 AS one FROM photos WHERE id = $1 AND visit_id = $2 AND deleted_at IS NULL",
+        )
+        .bind(photo)
+        .bind(visit_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if found.is_none() {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "review.photo_not_on_visit",
+                    "the comment is pinned to a photo that is not on this visit",
+                )
+                .with("photo", photo),
+            ));
+        }
+    }
     let row = sqlx::query(
         "SELECT review_state, unit_path, owner_id FROM visits WHERE id = $1 AND deleted_at IS NULL",
     )

@@ -328,8 +328,10 @@ pub fn VisitPage() -> impl IntoView {
                 </p>
                 {v.submit_queued.then(|| view! { <p class="notice" data-testid="visit-submit-queued">{tr("visit.submit_queued")}</p> })}
                 {send_back.map(|event| {
-                    let about = event.field.as_deref().and_then(|k| {
-                        def.as_ref().map(|d| (missing_label(d, k, lang.get()), format!("[data-field=\"{k}\"]")))
+                    let about = event.field.as_deref().and_then(|k| match k.strip_prefix("photo:") {
+                        // A comment pinned to one photo: the link shows that photo.
+                        Some(photo) => Some((tr("visit.send_back_photo"), format!("[data-photo-id=\"{photo}\"]"))),
+                        None => def.as_ref().map(|d| (missing_label(d, k, lang.get()), format!("[data-field=\"{k}\"]"))),
                     });
                     view! {
                         <div class="warning-banner" data-testid="visit-send-back" role="status">

@@ -817,6 +817,22 @@ async fn visit_exports_neutralise_formulas_and_photo_zips_match_their_manifest(a
         assert_eq!(r.status, 204, "{}", r.text());
         sent.insert(id, bytes);
     }
+    // A comment may be pinned to one of the visit's photos, not another's.
+    let review = format!("/api/visits/{}/review", f.visit);
+    let first = sent.keys().next().unwrap().clone();
+    for (field, code) in [
+        (format!("photo:{visit}"), "review.photo_not_on_visit"),
+        (format!("photo:{first}"), "review.bad_transition"),
+    ] {
+        let r = app
+            .post_json(
+                &review,
+                Some(&boss),
+                &json!({"to": "needs_changes", "comment": "Ảnh mờ", "field": field}),
+            )
+            .await;
+        assert_eq!(error_code(&r), code);
+    }
     let with_photos = search(&app, &boss, json!({"has_photos": true})).await;
     assert_eq!(ids(&with_photos), [f.visit.clone()]);
     for uri in [
