@@ -193,7 +193,9 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
 
   await test.step('a fraction of a đồng is refused in Vietnamese and nothing is recorded', async () => {
     await plan.openProposal(proposalId);
-    await expect(plan.proposal.getByTestId('team-suggestion')).toHaveAttribute('data-source', 'provincial');
+    // Other tests may have visited the same proposal: look at this visit's line.
+    const line = plan.proposal.locator(`[data-testid="proposal-visit"][data-visit-id="${visitId}"]`);
+    await expect(line.getByTestId('team-suggestion')).toHaveAttribute('data-source', 'provincial');
     await plan.recommend('provincial', '100000000,5', 'Đề án có tác động lan tỏa.');
     await expect(plan.recommendError).toContainText('số nguyên đồng');
     await plan.reload();
