@@ -472,10 +472,10 @@ fn VisitResults(page: VisitPage, nav: ListNav) -> impl IntoView {
         <StateCounts counts=page.counts nav=nav/>
         {table}
         <nav class="pager" aria-label=tr("review.pages")>
-            <button type="button" class="btn btn-small" data-testid="page-prev" disabled=current <= 1
+            <button type="button" class="btn btn-small" data-testid="page-prev" disabled={current <= 1}
                 on:click=move |_| nav.change(|q| q.page = current - 1)>{tr("review.page_prev")}</button>
             <span data-testid="page-info" data-page=current data-pages=pages data-total=page.total>{info}</span>
-            <button type="button" class="btn btn-small" data-testid="page-next" disabled=current >= pages
+            <button type="button" class="btn btn-small" data-testid="page-next" disabled={current >= pages}
                 on:click=move |_| nav.change(|q| q.page = current + 1)>{tr("review.page_next")}</button>
         </nav>
     }

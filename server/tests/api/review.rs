@@ -40,6 +40,16 @@ async fn a_supervisor_lists_synced_visits_with_their_answers(app: TestApp) {
         page.text().contains(&visit),
         "the review page lists the visit"
     );
+    // The pager's buttons are buttons, not view-macro source leaking as text.
+    let html = page.text();
+    let next = html
+        .find("data-testid=\"page-next\"")
+        .expect("a next-page button");
+    let label = &html[next..next + html[next..].find("</button>").unwrap()];
+    assert!(
+        !label.contains("q.page") && label.contains("disabled"),
+        "{label}"
+    );
     let detail = app
         .get(&format!("/review/visits/{visit}"), Some(&supervisor))
         .await;
