@@ -169,8 +169,12 @@ async fn run(engine: &str, url: &str, dir: &std::path::Path, visits: usize) {
     let mut book = exports::new_workbook();
     let mut rows = 0;
     {
-        let mut sheet =
-            exports::open_sheet(&mut book, "Phiếu khảo sát", exports::VISIT_WIDTHS).unwrap();
+        let mut sheet = exports::open_sheet(
+            &mut book,
+            &exports::text("sheet_visits"),
+            exports::VISIT_WIDTHS,
+        )
+        .unwrap();
         sheet.row(&exports::visit_header()).unwrap();
         rows += app::store::console::for_each_page(&db, &user, &everything, |page| {
             page.iter()

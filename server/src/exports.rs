@@ -189,6 +189,11 @@ pub fn new_workbook() -> Workbook {
     Workbook::new()
 }
 
+/// An export's fixed text (headers, sheet names, totals) from the locale files.
+pub fn text(key: &str) -> String {
+    t(LANG, &format!("export.{key}"))
+}
+
 fn label(prefix: &str, value: &str) -> String {
     let key = format!("{prefix}.{value}");
     let text = t(LANG, &key);
@@ -213,19 +218,19 @@ pub const VISIT_WIDTHS: &[f64] = &[18.0, 50.0, 36.0, 24.0, 22.0, 24.0, 16.0, 8.0
 
 pub fn visit_header() -> Vec<Cell> {
     [
-        "Nhận lúc",
-        "Đề án",
-        "Cơ sở",
-        "Huyện/thành phố",
-        "Nhóm ngành nghề",
-        "Người khảo sát",
-        "Trạng thái",
-        "Số ảnh",
-        "Xung đột",
-        "Mã phiếu",
+        "received",
+        "proposal",
+        "facility",
+        "district",
+        "industry",
+        "inspector",
+        "state",
+        "photos",
+        "conflicts",
+        "visit_id",
     ]
     .into_iter()
-    .map(Cell::text)
+    .map(|key| Cell::Text(text(key)))
     .collect()
 }
 
@@ -262,16 +267,20 @@ pub const SOURCES: [&str; 4] = ["provincial", "national", "not_supported", "pend
 fn by_key(
     plan: &Plan,
     key: impl Fn(&PlanCell) -> (String, String),
-    first: &str,
+    first: &str, // locale key of the first column
     out: &mut dyn Sink,
 ) -> Result<(), AppError> {
-    let mut header = vec![Cell::text(first)];
+    let mut header = vec![Cell::Text(text(first))];
     for s in SOURCES {
-        header.push(Cell::Text(format!("{}: số đề án", source_label(s))));
-        header.push(Cell::Text(format!("{}: kinh phí", source_label(s))));
+        header.push(Cell::Text(
+            text("source_count").replace("{source}", &source_label(s)),
+        ));
+        header.push(Cell::Text(
+            text("source_amount").replace("{source}", &source_label(s)),
+        ));
     }
-    header.push(Cell::text("Tổng số đề án"));
-    header.push(Cell::text("Tổng kinh phí đề nghị"));
+    header.push(Cell::Text(text("total_count")));
+    header.push(Cell::Text(text("total_requested")));
     out.row(&header)?;
     let mut keys: Vec<(String, String)> = plan.cells.iter().map(&key).collect();
     keys.sort();
@@ -291,14 +300,14 @@ fn by_key(
     for (k, name) in &keys {
         out.row(&line(name.clone(), &|c| &key(c).0 == k))?;
     }
-    out.row(&line("Tổng cộng".into(), &|_| true))
+    out.row(&line(text("total"), &|_| true))
 }
 
 pub fn plan_by_district(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
     by_key(
         plan,
         |c| (c.district_code.clone(), c.district_name.clone()),
-        "Huyện/thành phố",
+        "district",
         out,
     )
 }
@@ -307,7 +316,7 @@ pub fn plan_by_industry(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError>
     by_key(
         plan,
         |c| (c.industry_group.clone(), industry_label(&c.industry_group)),
-        "Nhóm ngành nghề",
+        "industry",
         out,
     )
 }
@@ -316,14 +325,14 @@ pub fn plan_by_industry(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError>
 pub fn plan_cells(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
     out.row(
         &[
-            "Huyện/thành phố",
-            "Nhóm ngành nghề",
-            "Nguồn kinh phí",
-            "Số đề án",
-            "Kinh phí đề nghị",
-            "Kinh phí đề xuất",
+            "district",
+            "industry",
+            "source",
+            "count",
+            "requested",
+            "recommended",
         ]
-        .map(Cell::text),
+        .map(|key| Cell::Text(text(key))),
     )?;
     let mut cells: Vec<&PlanCell> = plan.cells.iter().collect();
     cells.sort_by_key(|c| {
@@ -345,7 +354,7 @@ pub fn plan_cells(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
     }
     let all = plan.totals(|_| true);
     out.row(&[
-        Cell::text("Tổng cộng"),
+        Cell::Text(text("total")),
         Cell::text(""),
         Cell::text(""),
         Cell::Count(all.count),
@@ -357,15 +366,15 @@ pub fn plan_cells(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
 pub fn plan_proposals(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
     out.row(
         &[
-            "Đề án",
-            "Cơ sở",
-            "Huyện/thành phố",
-            "Nhóm ngành nghề",
-            "Kinh phí đề nghị",
-            "Nguồn kinh phí",
-            "Kinh phí đề xuất",
+            "proposal",
+            "facility",
+            "district",
+            "industry",
+            "requested",
+            "source",
+            "recommended",
         ]
-        .map(Cell::text),
+        .map(|key| Cell::Text(text(key))),
     )?;
     for p in &plan.proposals {
         out.row(&[
@@ -384,20 +393,17 @@ pub fn plan_proposals(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
 /// The budget sheet: the province's budget, what the provincial recommendations
 /// use, and what is left.
 pub fn plan_budget(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
-    out.row(&[Cell::text("Năm"), Cell::Count(i64::from(plan.year))])?;
+    out.row(&[Cell::Text(text("year")), Cell::Count(i64::from(plan.year))])?;
     let used = plan.provincial_total();
     match plan.budget {
         Some(b) => {
-            out.row(&[Cell::text("Ngân sách khuyến công tỉnh"), Cell::Money(b)])?;
-            out.row(&[Cell::text("Đề xuất kinh phí tỉnh"), Cell::Money(used)])?;
-            out.row(&[Cell::text("Còn lại"), Cell::Money(b - used)])
+            out.row(&[Cell::Text(text("budget")), Cell::Money(b)])?;
+            out.row(&[Cell::Text(text("provincial_used")), Cell::Money(used)])?;
+            out.row(&[Cell::Text(text("remaining")), Cell::Money(b - used)])
         }
         None => {
-            out.row(&[
-                Cell::text("Ngân sách khuyến công tỉnh"),
-                Cell::text("chưa đặt"),
-            ])?;
-            out.row(&[Cell::text("Đề xuất kinh phí tỉnh"), Cell::Money(used)])
+            out.row(&[Cell::Text(text("budget")), Cell::Text(text("not_set"))])?;
+            out.row(&[Cell::Text(text("provincial_used")), Cell::Money(used)])
         }
     }
 }
@@ -408,25 +414,25 @@ pub fn plan_xlsx(plan: &Plan) -> Result<File, AppError> {
     let wide = [
         26.0, 12.0, 18.0, 12.0, 18.0, 12.0, 18.0, 12.0, 18.0, 12.0, 20.0,
     ];
-    sheet(&mut book, "Theo huyện", &wide, |s| {
+    sheet(&mut book, &text("sheet_by_district"), &wide, |s| {
         plan_by_district(plan, s)
     })?;
-    sheet(&mut book, "Theo nhóm ngành", &wide, |s| {
+    sheet(&mut book, &text("sheet_by_industry"), &wide, |s| {
         plan_by_industry(plan, s)
     })?;
     sheet(
         &mut book,
-        "Chi tiết",
+        &text("sheet_detail"),
         &[26.0, 22.0, 26.0, 10.0, 20.0, 20.0],
         |s| plan_cells(plan, s),
     )?;
     sheet(
         &mut book,
-        "Danh sách đề án",
+        &text("sheet_proposals"),
         &[60.0, 36.0, 26.0, 22.0, 20.0, 26.0, 20.0],
         |s| plan_proposals(plan, s),
     )?;
-    sheet(&mut book, "Ngân sách", &[30.0, 22.0], |s| {
+    sheet(&mut book, &text("sheet_budget"), &[30.0, 22.0], |s| {
         plan_budget(plan, s)
     })?;
     save(book)

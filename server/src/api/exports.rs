@@ -95,7 +95,11 @@ pub async fn visits_xlsx(
     let query: VisitQuery = query(&uri)?;
     let mut book = exports::new_workbook();
     {
-        let mut sheet = exports::open_sheet(&mut book, "Phiếu khảo sát", exports::VISIT_WIDTHS)?;
+        let mut sheet = exports::open_sheet(
+            &mut book,
+            &exports::text("sheet_visits"),
+            exports::VISIT_WIDTHS,
+        )?;
         visit_rows(&state, &caller, query, &mut sheet).await?;
     }
     let file = blocking(move || exports::save(book)).await?;
