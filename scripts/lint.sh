@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Lints for developers (run before committing): rustfmt, and clippy -D warnings
-# for both feature sets (the server build and the wasm build). Not part of the
-# test command: from cold, clippy's separate check builds take 11 minutes on 2
-# cores, which would push the test command past its 40-minute budget.
+# for both feature sets (the server build and the wasm build). The test command
+# runs the same checks; this is the quick way to run only them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cargo fmt --all -- --check

@@ -5,6 +5,8 @@
 # password khaosat-demo. Flags after the command go to `khaosat serve`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+source scripts/cache.sh
+use_build_cache
 source scripts/install-tools.sh
 install_tools
 cargo leptos build --release

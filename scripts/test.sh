@@ -7,6 +7,8 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 repo_root="$(pwd)"
+source scripts/cache.sh
+use_build_cache
 source scripts/install-tools.sh
 set -e
 install_tools
@@ -31,11 +33,19 @@ export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=120
 
 suite "data files" python3 data/check_data.py
-# clippy for both feature sets is scripts/lint.sh: its cold check builds cost 11 min.
 suite "formatting (rustfmt)" cargo fmt --all -- --check
 
 suite "release build (cargo leptos build --release)" cargo leptos build --release
+# Test hooks (fault injection, throw-away databases) are for test builds only.
+suite "release binary holds no test hooks" \
+  bash -c '! grep -aq KHAOSAT_FAULT target/server-release/khaosat'
 suite "rust tests (app, server; SQLite + PostgreSQL)" cargo nextest run --workspace --features app/ssr --no-fail-fast
+# Both feature sets, every target. After the builds above, so only the
+# workspace's own crates are checked when the cache is warm.
+suite "clippy (server and tests, -D warnings)" \
+  cargo clippy --workspace --features app/ssr --all-targets -- -D warnings
+suite "clippy (wasm app and its tests, -D warnings)" \
+  cargo clippy -p app --features hydrate --target wasm32-unknown-unknown --lib --tests -- -D warnings
 # Chromium leaves an ~80 MB profile in $TMPDIR whenever chromedriver kills it; keep
 # those inside target/ and drop them afterwards so repeated runs do not fill the disk.
 browser_tmp="$repo_root/target/browser-tmp"
@@ -47,6 +57,7 @@ suite "end-to-end (Playwright, Chromium, release build)" \
   env TMPDIR="$browser_tmp" KHAOSAT_BIN=target/server-release/khaosat LEPTOS_SITE_ROOT=target/site \
   tests/run-e2e.sh
 rm -rf "$browser_tmp"
+trim_build_cache
 
 echo
 if [ ${#failed[@]} -eq 0 ]; then

@@ -51,6 +51,13 @@ pub enum AppError {
     /// 429: too many failed logins; try again after the given seconds.
     #[error("too many failed logins; retry after {retry_after_s} s")]
     RateLimited { retry_after_s: u64 },
+    /// 503: the server is at its limit for this kind of work (password checks);
+    /// try again after the given seconds.
+    #[error("busy with {what}; retry after {retry_after_s} s")]
+    Busy {
+        what: &'static str,
+        retry_after_s: u64,
+    },
     /// 404: no such record (or not visible to the caller).
     #[error("not found: {0}")]
     NotFound(String),
@@ -102,6 +109,7 @@ impl AppError {
             AppError::SeqGap { .. } | AppError::SchemaTooOld { .. } => 409,
             AppError::CursorExpired { .. } => 410,
             AppError::TooLarge { .. } => 413,
+            AppError::Busy { .. } => 503,
             AppError::Invalid(_) => 422,
             AppError::Protocol { status, .. } => *status,
             #[cfg(feature = "ssr")]
@@ -155,6 +163,11 @@ impl AppError {
             )
             .with("what", *what)
             .with("limit", *limit),
+            AppError::Busy { what, retry_after_s } => ErrorBody::new(
+                "server.busy",
+                format!("the server is busy with {what}: try again in {retry_after_s} seconds"),
+            )
+            .with("retry_after_s", *retry_after_s),
             AppError::Invalid(body) => body.clone(),
             AppError::Protocol { body, .. } => body.clone(),
             #[cfg(feature = "ssr")]
@@ -179,8 +192,53 @@ impl std::fmt::Display for FnError {
 impl leptos::server_fn::error::FromServerFnError for FnError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
+    /// On the server these are the framework's own failures before or after
+    /// our code ran: arguments that do not decode are the caller's mistake
+    /// (400 `request.malformed`), never a 500 that looks like a network
+    /// problem. On the phone they are what the network did.
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
-        FnError(ErrorBody::new("network.unreachable", value.to_string()))
+        use leptos::server_fn::error::ServerFnErrorErr as E;
+        let (status, body) = match &value {
+            // On the server, `Deserialization` is the request's arguments
+            // failing to decode (invalid UTF-8, a number out of range).
+            #[cfg(feature = "ssr")]
+            E::Deserialization(why) => (
+                400,
+                ErrorBody::new(
+                    "request.malformed",
+                    format!("the request's arguments could not be read: {why}"),
+                ),
+            ),
+            E::Args(why) | E::MissingArg(why) => (
+                400,
+                ErrorBody::new(
+                    "request.malformed",
+                    format!("the request's arguments could not be read: {why}"),
+                ),
+            ),
+            E::UnsupportedRequestMethod(why) => (
+                405,
+                ErrorBody::new("request.malformed", format!("method not allowed: {why}")),
+            ),
+            _ => (
+                500,
+                ErrorBody::new("network.unreachable", value.to_string()),
+            ),
+        };
+        #[cfg(feature = "ssr")]
+        {
+            if status >= 500 {
+                tracing::error!(error = %value, "server function failed in the framework");
+            }
+            if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                if let Ok(status) = axum::http::StatusCode::from_u16(status) {
+                    options.set_status(status);
+                }
+            }
+        }
+        #[cfg(not(feature = "ssr"))]
+        let _ = status;
+        FnError(body)
     }
 }
 
@@ -209,14 +267,16 @@ impl axum::response::IntoResponse for AppError {
         let status = axum::http::StatusCode::from_u16(self.status())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let AppError::RateLimited { retry_after_s } = &self {
+        if let AppError::RateLimited { retry_after_s } | AppError::Busy { retry_after_s, .. } =
+            &self
+        {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(*retry_after_s),
             );
         }
         // The logging middleware reads this to log internals without leaking them.
-        if status.is_server_error() {
+        if status == axum::http::StatusCode::INTERNAL_SERVER_ERROR {
             response
                 .extensions_mut()
                 .insert(InternalDetail(self.to_string()));

@@ -1212,17 +1212,34 @@ pub fn audit_detail(detail: &str) -> String {
     }
 }
 
-/// Repeat-group rows (e.g. the machines), one table per group.
+/// Rows of a repeat group shown at first, and added by each "more" tap: a
+/// long inventory stays a page a supervisor can read and a phone can render.
+const ROWS_PAGE: usize = 50;
+
+/// Repeat-group rows (e.g. the machines), one table per group, paged.
 fn rows_view(d: &VisitDetail, lang: crate::i18n::Lang) -> impl IntoView {
     d.form
         .fields()
         .filter(|f| f.kind == FieldType::Repeat)
         .filter_map(|group| {
-            let rows: Vec<_> = d
+            let rows: Vec<Vec<String>> = d
                 .visit
                 .rows
                 .iter()
                 .filter(|r| r.group == group.key)
+                .map(|row| {
+                    group
+                        .fields
+                        .iter()
+                        .map(|c| {
+                            row.answers
+                                .get(&c.key)
+                                .filter(|v| !v.is_null())
+                                .map(|v| show_answer(c, v, lang))
+                                .unwrap_or_default()
+                        })
+                        .collect()
+                })
                 .collect();
             (!rows.is_empty()).then(|| {
                 let head = group
@@ -1230,31 +1247,44 @@ fn rows_view(d: &VisitDetail, lang: crate::i18n::Lang) -> impl IntoView {
                     .iter()
                     .map(|c| view! { <th>{c.label.get(lang).to_string()}</th> })
                     .collect_view();
-                let body = rows
-                    .iter()
-                    .map(|row| {
-                        let cells = group
-                            .fields
-                            .iter()
-                            .map(|c| {
-                                let shown = row
-                                    .answers
-                                    .get(&c.key)
-                                    .filter(|v| !v.is_null())
-                                    .map(|v| show_answer(c, v, lang))
-                                    .unwrap_or_default();
-                                view! { <td>{shown}</td> }
+                let total = rows.len();
+                let shown = RwSignal::new(ROWS_PAGE.min(total));
+                let rows = StoredValue::new(rows);
+                let body = move || {
+                    rows.with_value(|rows| {
+                        rows.iter()
+                            .take(shown.get())
+                            .map(|cells| {
+                                let cells = cells
+                                    .iter()
+                                    .map(|c| view! { <td>{c.clone()}</td> })
+                                    .collect_view();
+                                view! { <tr data-testid="review-row">{cells}</tr> }
                             })
-                            .collect_view();
-                        view! { <tr data-testid="review-row">{cells}</tr> }
+                            .collect_view()
                     })
-                    .collect_view();
+                };
+                let key = group.key.clone();
                 view! {
                     <h2>{group.label.get(lang).to_string()}</h2>
-                    <table class="data-table" data-testid=format!("review-rows-{}", group.key)>
-                        <thead><tr>{head}</tr></thead>
-                        <tbody>{body}</tbody>
-                    </table>
+                    <p class="muted" data-testid=format!("review-rows-{key}-count")>
+                        {move || t(lang, "review.rows_shown")
+                            .replace("{shown}", &shown.get().to_string())
+                            .replace("{total}", &total.to_string())}
+                    </p>
+                    <div class="table-scroll">
+                        <table class="data-table" data-testid=format!("review-rows-{key}")>
+                            <thead><tr>{head}</tr></thead>
+                            <tbody>{body}</tbody>
+                        </table>
+                    </div>
+                    <Show when=move || { shown.get() < total }>
+                        <button type="button" class="btn" data-testid=format!("review-rows-{key}-more")
+                            on:click=move |_| shown.update(|n| *n = (*n + ROWS_PAGE).min(total))>
+                            {move || t(lang, "review.rows_more")
+                                .replace("{n}", &ROWS_PAGE.min(total - shown.get()).to_string())}
+                        </button>
+                    </Show>
                 }
             })
         })

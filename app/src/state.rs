@@ -27,6 +27,14 @@ pub struct Security {
     pub trusted_proxies: Vec<IpAddr>,
     /// Send `Strict-Transport-Security` (the server itself serves TLS).
     pub hsts: bool,
+    /// The origins (`scheme://host:port`, normalised) whose state-changing
+    /// requests are accepted. Empty: the server's own scheme with the request's
+    /// Host (a server listening on every address, reached by any name).
+    pub public_origins: Vec<String>,
+    /// The scheme the server itself speaks, for the empty-list case.
+    pub scheme: &'static str,
+    /// A request body that sends nothing for this long is abandoned (408).
+    pub body_idle_timeout: std::time::Duration,
 }
 
 impl Default for Security {
@@ -36,6 +44,9 @@ impl Default for Security {
             session_ttl_ms: crate::store::users::DEFAULT_SESSION_TTL_MS,
             trusted_proxies: Vec::new(),
             hsts: false,
+            public_origins: Vec::new(),
+            scheme: "http",
+            body_idle_timeout: std::time::Duration::from_secs(30),
         }
     }
 }

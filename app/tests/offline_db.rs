@@ -459,6 +459,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         upload: UploadState::default(),
         server_status: None,
         problem: None,
+        warnings: Vec::new(),
     };
     let mut clock = Hlc::default();
     let hlc = clock.tick(3_000);
@@ -512,6 +513,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         location_source: Some("exif".into()),
         status: PhotoStatus::Ok,
         problem: None,
+        warnings: Vec::new(),
         width: Some(2048),
         height: Some(1536),
         created_at_ms: 1,

@@ -10,7 +10,8 @@
 use app::console::{VisitQuery, VisitSort};
 use app::model::{ReviewState, UserInfo};
 use app::store::{col, Db};
-use server::exports::{self, Csv, Sink};
+use server::api::exports::{visits_file, Format};
+use std::io::Read;
 use std::time::Instant;
 
 const RUNS: usize = 60;
@@ -61,7 +62,14 @@ fn queries() -> Vec<(&'static str, VisitQuery)> {
             },
         ),
         (
-            "has conflicts / no photos",
+            "has conflicts",
+            VisitQuery {
+                has_conflicts: Some(true),
+                ..q()
+            },
+        ),
+        (
+            "no conflicts / no photos",
             VisitQuery {
                 has_conflicts: Some(false),
                 has_photos: Some(false),
@@ -77,6 +85,33 @@ fn queries() -> Vec<(&'static str, VisitQuery)> {
             },
         ),
     ]
+}
+
+/// Rows of the XLSX's first sheet (header included).
+fn xlsx_rows(file: std::fs::File) -> i64 {
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let mut xml = String::new();
+    zip.by_name("xl/worksheets/sheet1.xml")
+        .unwrap()
+        .read_to_string(&mut xml)
+        .unwrap();
+    xml.matches("<row ").count() as i64
+}
+
+/// Records of a CSV (header included): CRLF ends a record, a quoted field may hold LF.
+fn csv_records(mut file: std::fs::File) -> i64 {
+    let mut text = String::new();
+    file.read_to_string(&mut text).unwrap();
+    let (mut quoted, mut records, mut prev) = (false, 0, '\0');
+    for c in text.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '\n' if !quoted && prev == '\r' => records += 1,
+            _ => {}
+        }
+        prev = c;
+    }
+    records
 }
 
 fn day_ago(days: i64) -> String {
@@ -144,6 +179,10 @@ async fn run(engine: &str, url: &str, dir: &std::path::Path, visits: usize) {
             let t = Instant::now();
             let page = app::store::console::search(&db, &user, &q).await.unwrap();
             times.push(t.elapsed().as_secs_f64() * 1000.0);
+            // The work timed: a full page, or what is left of the matches.
+            let skipped = i64::from(page.page.saturating_sub(1)) * i64::from(page.per_page);
+            let expected = (page.total - skipped).clamp(0, i64::from(page.per_page));
+            assert_eq!(page.items.len() as i64, expected, "{name}: a short page");
             total = page.total;
         }
         times.sort_by(f64::total_cmp);
@@ -163,43 +202,31 @@ async fn run(engine: &str, url: &str, dir: &std::path::Path, visits: usize) {
 
     // The exports, through the same code as the handlers.
     let everything = VisitQuery::default().normalized();
+    let expected = app::store::console::count(&db, &user, &everything)
+        .await
+        .unwrap();
+    assert!(expected >= visits as i64, "{expected} visits seeded");
     let before = rss_mb();
     reset_peak();
     let t = Instant::now();
-    let mut book = exports::new_workbook();
-    let mut rows = 0;
-    {
-        let mut sheet = exports::open_sheet(
-            &mut book,
-            &exports::text("sheet_visits"),
-            exports::VISIT_WIDTHS,
-        )
-        .unwrap();
-        sheet.row(&exports::visit_header()).unwrap();
-        rows += app::store::console::for_each_page(&db, &user, &everything, |page| {
-            page.iter()
-                .try_for_each(|v| sheet.row(&exports::visit_row(v)))
-        })
+    let file = visits_file(&db, &user, everything.clone(), Format::Xlsx)
         .await
         .unwrap();
-    }
-    let file = exports::save(book).unwrap();
     let xlsx_s = t.elapsed().as_secs_f64();
     let xlsx_peak = peak_mb();
     let xlsx_size = file.metadata().unwrap().len();
+    let rows = xlsx_rows(file) - 1;
+    assert_eq!(rows, expected, "every visit is a row of the XLSX");
     reset_peak();
     let t = Instant::now();
-    let mut csv = Csv::new().unwrap();
-    csv.row(&exports::visit_header()).unwrap();
-    app::store::console::for_each_page(&db, &user, &everything, |page| {
-        page.iter()
-            .try_for_each(|v| csv.row(&exports::visit_row(v)))
-    })
-    .await
-    .unwrap();
-    let csv_size = csv.finish().unwrap().metadata().unwrap().len();
+    let file = visits_file(&db, &user, everything, Format::Csv)
+        .await
+        .unwrap();
     let csv_s = t.elapsed().as_secs_f64();
     let csv_peak = peak_mb();
+    let csv_size = file.metadata().unwrap().len();
+    let csv_rows = csv_records(file) - 1;
+    assert_eq!(csv_rows, expected, "every visit is a row of the CSV");
     println!(
         "EXPORT | {engine} | {rows} visits | XLSX {xlsx_s:.2} s, {:.0} KB, peak RSS {xlsx_peak:.0} MB (+{:.0} MB over {before:.0}) | CSV {csv_s:.2} s, {:.0} KB, peak RSS {csv_peak:.0} MB",
         xlsx_size as f64 / 1024.0,

@@ -108,9 +108,34 @@ async fn merge_rate(db: &Db, batches: &[Vec<Mutation>]) -> f64 {
         let response = app::store::push::push(db, &clock, &user, &request)
             .await
             .unwrap();
-        assert_eq!(response.results.len(), batch.len());
+        // The work timed: every mutation applied, none refused or skipped.
+        let applied = response
+            .results
+            .iter()
+            .filter(|r| matches!(r, app::sync::MutationResult::Applied { .. }))
+            .count();
+        assert_eq!(
+            applied,
+            batch.len(),
+            "a mutation was not applied: {:?}",
+            response
+                .results
+                .iter()
+                .find(|r| !matches!(r, app::sync::MutationResult::Applied { .. }))
+        );
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    assert_eq!(stored_mutations(db).await, n as i64);
+    rate
+}
+
+/// Mutations the log holds: the same on both sides when both did the work.
+async fn stored_mutations(db: &Db) -> i64 {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM mutations")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    col(&row, "n").unwrap()
 }
 
 /// The same rows the merge writes (field value upserts, field history, mutation
@@ -121,19 +146,24 @@ async fn raw_rate(db: &Db, visits: &[uuid::Uuid], batches: &[Vec<Mutation>]) -> 
     app::store::users::bind_device(db, &user.id, &device)
         .await
         .unwrap();
-    // The visit headers exist already, as they would after the first batch.
     let proposal = proposal();
-    for v in visits {
-        sqlx::query("INSERT INTO visits (id, form_id, form_version, proposal_id, owner_id, device_id, district_code, unit_path, review_state, created_at, received_at)
-                     VALUES ($1, 'khuyen-cong', 1, $2, $3, $4, '213', '24/213/', 'in_progress', 0, 0)")
-            .bind(v.to_string()).bind(&proposal).bind(&user.id).bind(&device)
-            .execute(&db.pool).await.unwrap();
-    }
     let n: usize = batches.iter().map(Vec::len).sum();
     let mut versions: std::collections::HashMap<(uuid::Uuid, String), i64> = Default::default();
+    let mut created = std::collections::HashSet::new();
     let start = Instant::now();
     for batch in batches {
         let mut tx = db.begin_write().await.unwrap();
+        // The visit headers, inside the timed region and the batch's
+        // transaction, as the merge creates them from the first mutations.
+        for m in batch {
+            if visits.contains(&m.record_id) && created.insert(m.record_id) {
+                sqlx::query("INSERT INTO visits (id, form_id, form_version, proposal_id, owner_id, device_id, district_code, unit_path, review_state, created_at, received_at)
+                             VALUES ($1, 'khuyen-cong', 1, $2, $3, $4, '213', '24/213/', 'in_progress', $5, $5)")
+                    .bind(m.record_id.to_string()).bind(&proposal).bind(&user.id).bind(&device)
+                    .bind(app::store::now_ms())
+                    .execute(&mut *tx).await.unwrap();
+            }
+        }
         // Bind-parameter limits: SQLite allows 32,766, PostgreSQL 65,535; chunk at 100 rows.
         for chunk in batch.chunks(100) {
             let mut fv = String::from("INSERT INTO field_values (entity, record_id, field, value, version, hlc, device_id, mutation_id) VALUES ");
@@ -264,7 +294,10 @@ async fn raw_rate(db: &Db, visits: &[uuid::Uuid], batches: &[Vec<Mutation>]) -> 
             .unwrap();
         tx.commit().await.unwrap();
     }
-    n as f64 / start.elapsed().as_secs_f64()
+    let rate = n as f64 / start.elapsed().as_secs_f64();
+    assert_eq!(stored_mutations(db).await, n as i64);
+    assert_eq!(created.len(), visits.len());
+    rate
 }
 
 async fn run(engine: &str, url: impl Fn(&str) -> String, total: usize) {

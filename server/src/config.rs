@@ -50,6 +50,33 @@ pub struct ServeConfig {
     /// Largest image decoded, in megapixels (larger images are refused).
     #[arg(long, env = "KHAOSAT_MAX_PHOTO_MEGAPIXELS", default_value_t = 100)]
     pub max_photo_megapixels: u64,
+    /// The public origin(s) of the app, `scheme://host[:port]` (repeat or
+    /// comma-separate): state-changing requests from any other origin are
+    /// refused. Default: the listen address with this server's scheme (and
+    /// `localhost` for a loopback address); on 0.0.0.0, the request's Host with
+    /// this server's scheme. Behind a TLS proxy, set the https origin users open.
+    #[arg(
+        long = "public-origin",
+        env = "KHAOSAT_PUBLIC_ORIGINS",
+        value_delimiter = ','
+    )]
+    pub public_origins: Vec<String>,
+    /// Memory all password checks may use at once, in MiB (19 MiB each; logins
+    /// beyond it queue, then get 503 with Retry-After).
+    #[arg(long, env = "KHAOSAT_PASSWORD_MEMORY_MB", default_value_t = 64)]
+    pub password_memory_mb: usize,
+    /// Connections one client address may hold at once (a trusted proxy has no
+    /// cap); past it a new connection is answered 503 and closed.
+    #[arg(long, env = "KHAOSAT_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = crate::serve::DEFAULT_PER_ADDRESS)]
+    pub max_connections_per_address: usize,
+    /// Seconds a client may take to send a request's head, and a keep-alive
+    /// connection may stay idle between requests.
+    #[arg(long, env = "KHAOSAT_HEADER_TIMEOUT_SECS", default_value_t = 20)]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may go without sending a byte before the
+    /// request is abandoned (408).
+    #[arg(long, env = "KHAOSAT_BODY_TIMEOUT_SECS", default_value_t = 30)]
+    pub body_timeout_secs: u64,
     /// Days an interrupted photo upload may be resumed.
     #[arg(long, env = "KHAOSAT_UPLOAD_EXPIRY_DAYS", default_value_t = 7)]
     pub upload_expiry_days: i64,
@@ -69,14 +96,32 @@ impl ServeConfig {
         Ok(photos)
     }
 
-    pub fn security(&self) -> app::state::Security {
+    pub fn security(&self) -> Result<app::state::Security, String> {
         let tls = self.tls_cert.is_some();
-        app::state::Security {
+        let scheme = if tls { "https" } else { "http" };
+        let public_origins = if self.public_origins.is_empty() {
+            crate::security::csrf::default_origins(&self.addr, scheme)
+        } else {
+            self.public_origins
+                .iter()
+                .map(|o| {
+                    crate::security::csrf::normalize_origin(o).ok_or_else(|| {
+                        format!("--public-origin {o:?} is not an origin like https://khaosat.example or http://192.168.1.20:3000")
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        Ok(app::state::Security {
             secure_cookies: self.secure_cookies || tls,
             session_ttl_ms: self.session_days.clamp(1, 365) * 24 * 3600 * 1000,
             trusted_proxies: self.trusted_proxies.clone(),
             hsts: tls,
-        }
+            public_origins,
+            scheme,
+            body_idle_timeout: std::time::Duration::from_secs(
+                self.body_timeout_secs.clamp(1, 3600),
+            ),
+        })
     }
 }
 

@@ -21,13 +21,23 @@ const LANG: Lang = Lang::Vi;
 /// Number format of money cells: whole đồng with thousands separators.
 const VND_FORMAT: &str = "#,##0\" đ\"";
 
-/// A text cell that a spreadsheet would read as a formula (`=`, `+`, `-`, `@`, or
-/// a leading tab or carriage return some programs skip) gets a leading
-/// apostrophe, so an answer typed on a phone can never run in the office.
+/// A CSV text cell that a spreadsheet would read as a formula gets a leading
+/// apostrophe, so an answer typed on a phone can never run in the office:
+/// `=`, `+`, `-`, `@` first, also after leading spaces (which spreadsheets
+/// skip), and a leading tab or carriage return. XLSX cells are typed strings
+/// and never run: they are written as typed (`Sheet`).
 pub fn neutralise(text: &str) -> Cow<'_, str> {
-    match text.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => Cow::Owned(format!("'{text}")),
-        _ => Cow::Borrowed(text),
+    let starts_control = text.starts_with(['\t', '\r', '\n']);
+    let first = text.trim_start().chars().next();
+    if starts_control
+        || matches!(
+            first,
+            Some('=' | '+' | '-' | '@' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}')
+        )
+    {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        Cow::Borrowed(text)
     }
 }
 
@@ -80,8 +90,10 @@ impl Csv {
     }
 }
 
+/// Quoted when it holds a separator: `,`, and `;`, which Excel in Vietnamese
+/// (and most European) locales splits on, so `a;=1+2` would become a formula cell.
 fn csv_field(text: &str) -> Cow<'_, str> {
-    if text.contains([',', '"', '\n', '\r']) {
+    if text.contains([',', ';', '"', '\n', '\r']) {
         Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
     } else {
         Cow::Borrowed(text)
@@ -118,12 +130,14 @@ impl Sink for Sheet<'_> {
             match cell {
                 Cell::Text(s) if self.row == 0 => {
                     self.sheet
-                        .write_string_with_format(self.row, c, neutralise(s), &self.header)
+                        .write_string_with_format(self.row, c, s, &self.header)
                         .map_err(xlsx_error)?;
                 }
+                // A string cell is text to Excel and LibreOffice whatever it
+                // starts with: no apostrophe on "+84 912…".
                 Cell::Text(s) => {
                     self.sheet
-                        .write_string(self.row, c, neutralise(s))
+                        .write_string(self.row, c, s)
                         .map_err(xlsx_error)?;
                 }
                 Cell::Count(n) => {
@@ -566,12 +580,38 @@ mod tests {
 
     #[test]
     fn cells_that_would_run_as_formulas_are_neutralised() {
-        for bad in ["=1+2", "+84912", "-2", "@SUM(A1)", "\t=x", "\r=x"] {
-            assert_eq!(neutralise(bad), format!("'{bad}"));
+        for bad in [
+            "=1+2",
+            "+84912",
+            "-2",
+            "@SUM(A1)",
+            "\t=x",
+            "\r=x",
+            "  =HYPERLINK(\"x\")",
+            " \u{a0}+1",
+            "\n=1",
+            "\u{FF1D}1+1",
+        ] {
+            assert_eq!(neutralise(bad), format!("'{bad}"), "{bad:?}");
         }
-        for fine in ["Hòa Phát", "1 + 2", "", "'already"] {
+        for fine in ["Hòa Phát", "1 + 2", "", "'already", "a;b", "x=1"] {
             assert_eq!(neutralise(fine), fine);
         }
+    }
+
+    #[test]
+    fn a_semicolon_is_quoted_so_excel_with_a_vietnamese_list_separator_keeps_one_cell() {
+        assert_eq!(csv_field("Máy;=1+2"), "\"Máy;=1+2\"");
+        let mut csv = Csv::new().unwrap();
+        csv.row(&[
+            Cell::text("a;=cmd|' /C calc'!A0"),
+            Cell::text("  =1+2"),
+            Cell::Count(3),
+        ])
+        .unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut csv.finish().unwrap(), &mut text).unwrap();
+        assert_eq!(text, "\u{feff}\"a;=cmd|' /C calc'!A0\",'  =1+2,3\r\n");
     }
 
     #[test]

@@ -11,6 +11,7 @@ use app::state::AppState;
 use app::store::photos::{self as store, Verdict};
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// Longest side of the display size and of the thumbnail.
@@ -19,8 +20,6 @@ pub const THUMB_PX: u32 = 320;
 const JPEG_QUALITY: u8 = 82;
 /// Decoder allocations, whatever the pixel cap (the output buffer counts).
 const MAX_ALLOC: u64 = 512 * 1024 * 1024;
-/// A 100 MP JPEG decodes in a few seconds here; a minute means something is wrong.
-const DECODE_TIMEOUT: Duration = Duration::from_secs(60);
 /// EXIF times carry no zone unless OffsetTimeOriginal says so: Vietnam is UTC+7
 /// all year.
 const DEFAULT_OFFSET_MINUTES: i32 = 7 * 60;
@@ -34,7 +33,6 @@ pub enum Problem {
     TooManyPixels { width: u32, height: u32, limit: u64 },
     Truncated,
     Corrupt(String),
-    BadExif(&'static str),
     TooMuchMemory,
     Timeout,
 }
@@ -48,7 +46,6 @@ impl Problem {
             Problem::TooManyPixels { .. } => "photo.too_many_pixels",
             Problem::Truncated => "photo.truncated",
             Problem::Corrupt(_) => "photo.corrupt",
-            Problem::BadExif(_) => "photo.bad_exif",
             Problem::TooMuchMemory => "photo.too_much_memory",
             Problem::Timeout => "photo.decode_timeout",
         }
@@ -79,7 +76,6 @@ impl Problem {
             ),
             Problem::Truncated => "the file is cut short: part of the image is missing; take or send it again".to_string(),
             Problem::Corrupt(why) => format!("the image data is damaged: {why}"),
-            Problem::BadExif(why) => format!("the photo's EXIF metadata is damaged: {why}"),
             Problem::TooMuchMemory => "decoding the image would need more memory than allowed".to_string(),
             Problem::Timeout => "decoding the image took too long".to_string(),
         };
@@ -107,16 +103,32 @@ pub struct Derived {
     pub width: u32,
     pub height: u32,
     pub exif: ExifInfo,
+    /// Why the file's EXIF was not used, when it was not: damaged metadata
+    /// never costs a photo whose pixels decode.
+    pub exif_problem: Option<&'static str>,
     pub display: Vec<u8>,
     pub thumb: Vec<u8>,
 }
 
+/// What the quick checks found.
+pub struct Inspected {
+    pub format: Format,
+    pub dims: exif::Dimensions,
+    pub exif: ExifInfo,
+    pub exif_problem: Option<&'static str>,
+}
+
+/// EXIF from the bytes a container carries: WebP's `EXIF` chunk (and some
+/// PNG `eXIf` writers) put JPEG's `Exif\0\0` before the TIFF header.
+fn exif_of_block(raw: &[u8]) -> Result<ExifInfo, &'static str> {
+    let tiff = raw.strip_prefix(b"Exif\0\0".as_slice()).unwrap_or(raw);
+    exif::parse_tiff(tiff).map_err(|exif::ExifError::Broken(why)| why)
+}
+
 /// The quick checks that need no decode: emptiness, format, completeness,
-/// declared size and EXIF. Returns the format, declared size and EXIF.
-pub fn inspect(
-    bytes: &[u8],
-    max_pixels: u64,
-) -> Result<(Format, exif::Dimensions, ExifInfo), Problem> {
+/// declared size and EXIF. Damaged EXIF is noted, not refused: the pixels
+/// decide whether a photo is usable.
+pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, Problem> {
     if bytes.is_empty() {
         return Err(Problem::Empty);
     }
@@ -146,13 +158,19 @@ pub fn inspect(
     if !complete(format, bytes) {
         return Err(Problem::Truncated);
     }
-    let info = match format {
-        Format::Jpeg => exif::jpeg_exif(bytes)
-            .map_err(|exif::ExifError::Broken(why)| Problem::BadExif(why))?
-            .unwrap_or_default(),
-        _ => ExifInfo::default(),
+    let (exif, exif_problem) = match format {
+        Format::Jpeg => match exif::jpeg_exif(bytes) {
+            Ok(info) => (info.unwrap_or_default(), None),
+            Err(exif::ExifError::Broken(why)) => (ExifInfo::default(), Some(why)),
+        },
+        _ => (ExifInfo::default(), None),
     };
-    Ok((format, dims, info))
+    Ok(Inspected {
+        format,
+        dims,
+        exif,
+        exif_problem,
+    })
 }
 
 /// Whether the file ends where its format says it should: a JPEG has an EOI
@@ -200,7 +218,12 @@ fn jpeg_scan_start(bytes: &[u8]) -> Option<usize> {
 
 /// Judges and derives, on the calling (blocking) thread.
 pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
-    let (format, dims, mut info) = inspect(bytes, max_pixels)?;
+    let Inspected {
+        format,
+        dims,
+        exif: mut info,
+        mut exif_problem,
+    } = inspect(bytes, max_pixels)?;
     // Some decoders read the data before checking `max_alloc`: judge the output
     // buffer from the header first.
     if dims.width as u64 * dims.height as u64 * bytes_per_pixel(format, bytes) > MAX_ALLOC {
@@ -235,8 +258,10 @@ pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
     }
     if format != Format::Jpeg {
         if let Ok(Some(raw)) = decoder.exif_metadata() {
-            info = exif::parse_tiff(&raw)
-                .map_err(|exif::ExifError::Broken(why)| Problem::BadExif(why))?;
+            match exif_of_block(&raw) {
+                Ok(parsed) => info = parsed,
+                Err(why) => exif_problem = Some(why),
+            }
         }
     }
     let mut image = DynamicImage::from_decoder(decoder).map_err(problem_of)?;
@@ -253,6 +278,7 @@ pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
         width,
         height,
         exif: info,
+        exif_problem,
         display: jpeg(&display)?,
         thumb: jpeg(&thumb)?,
     })
@@ -318,8 +344,35 @@ fn problem_of(e: image::ImageError) -> Problem {
 }
 
 /// One or two decodes at once: a 100 MP image takes hundreds of MB while it
-/// decodes, and a burst of uploads must not take the server's memory.
-static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// decodes, and a burst of uploads must not take the server's memory. The
+/// permit travels into the blocking task and is released when the decode
+/// really ends, not when the caller stops waiting for it.
+pub const MAX_DECODES: usize = 2;
+static DECODES: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_DECODES);
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// Decodes running now, and the most that ever ran at once in this process.
+pub fn decodes_running() -> (usize, usize) {
+    (RUNNING.load(Ordering::SeqCst), PEAK.load(Ordering::SeqCst))
+}
+
+/// Counts a decode while it runs on its blocking thread.
+struct Running;
+
+impl Running {
+    fn start() -> Running {
+        let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        PEAK.fetch_max(now, Ordering::SeqCst);
+        Running
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Object keys of a photo's files, by content hash.
 pub fn original_key(sha256: &str, format: Format) -> String {
@@ -338,21 +391,32 @@ pub fn thumb_key(sha256: &str) -> String {
 pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key: &str) {
     let result = judge(state, sha256, object_key).await;
     let verdict = match result {
-        Ok(d) => Verdict {
-            status: PhotoStatus::Ok,
-            problem: None,
-            width: Some(d.0 as i64),
-            height: Some(d.1 as i64),
-            exif_taken_at: d
-                .2
-                .taken_local
-                .map(|t| t.to_epoch_ms(d.2.offset_minutes.unwrap_or(DEFAULT_OFFSET_MINUTES))),
-            exif_lat: d.2.lat,
-            exif_lon: d.2.lon,
-        },
+        Ok(j) => {
+            let (exif_taken_at, mut warnings) = exif_time(&j.exif, app::store::now_ms());
+            if let Some(why) = j.exif_problem {
+                warnings.push(
+                    ErrorBody::new(
+                        "photo.exif_unreadable",
+                        format!("the photo's EXIF metadata is damaged and was ignored ({why}); its time and place come from the phone"),
+                    )
+                    .with("reason", why),
+                );
+            }
+            Verdict {
+                status: PhotoStatus::Ok,
+                problem: None,
+                warnings,
+                width: Some(j.width as i64),
+                height: Some(j.height as i64),
+                exif_taken_at,
+                exif_lat: j.exif.lat,
+                exif_lon: j.exif.lon,
+            }
+        }
         Err(p) => Verdict {
             status: PhotoStatus::Bad,
             problem: Some(p.body()),
+            warnings: Vec::new(),
             width: None,
             height: None,
             exif_taken_at: None,
@@ -366,16 +430,49 @@ pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key:
     }
 }
 
-async fn judge(
-    state: &AppState,
-    sha256: &str,
-    object_key: &str,
-) -> Result<(u32, u32, ExifInfo), Problem> {
-    let _permit = DECODES.acquire().await.map_err(|_| Problem::Timeout)?;
+/// The capture time a file's EXIF gives, under the same bound as a time the
+/// phone sends (after 2000, at most a day ahead of the server): a camera with
+/// a wrong clock must not date the evidence. An implausible time is dropped
+/// with a warning.
+pub fn exif_time(info: &ExifInfo, now_ms: i64) -> (Option<i64>, Vec<ErrorBody>) {
+    let Some(local) = info.taken_local else {
+        return (None, Vec::new());
+    };
+    let ms = local.to_epoch_ms(info.offset_minutes.unwrap_or(DEFAULT_OFFSET_MINUTES));
+    if app::photos::plausible_capture_time(ms, now_ms) {
+        return (Some(ms), Vec::new());
+    }
+    let written = format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        local.year, local.month, local.day, local.hour, local.minute
+    );
+    let warning = ErrorBody::new(
+        "photo.exif_time_implausible",
+        format!("the photo's EXIF says it was taken at {written}, which cannot be right (before 2000 or in the future); that time was ignored"),
+    )
+    .with("exif_time", written);
+    (None, vec![warning])
+}
+
+/// What the pipeline learnt from a usable photo.
+pub struct Judged {
+    pub width: u32,
+    pub height: u32,
+    pub exif: ExifInfo,
+    pub exif_problem: Option<&'static str>,
+}
+
+/// Decodes the stored original on the blocking pool, at most `MAX_DECODES` at
+/// once, and writes its display size and thumbnail.
+pub async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<Judged, Problem> {
+    let permit = DECODES.acquire().await.map_err(|_| Problem::Timeout)?;
     let storage = state.photos.storage.clone();
     let max_pixels = state.photos.max_pixels;
     let (sha, key) = (sha256.to_string(), object_key.to_string());
-    let work = tokio::task::spawn_blocking(move || -> Result<(u32, u32, ExifInfo), Problem> {
+    let work = tokio::task::spawn_blocking(move || -> Result<Judged, Problem> {
+        // Held until this closure returns, even after the caller's timeout.
+        let _permit = permit;
+        let _running = Running::start();
         let bytes = storage
             .get(&key)
             .map_err(|e| Problem::Corrupt(format!("the stored original cannot be read: {e}")))?;
@@ -388,9 +485,14 @@ async fn judge(
                 "could not store the display size: {e}"
             )));
         }
-        Ok((derived.width, derived.height, derived.exif))
+        Ok(Judged {
+            width: derived.width,
+            height: derived.height,
+            exif: derived.exif,
+            exif_problem: derived.exif_problem,
+        })
     });
-    match tokio::time::timeout(DECODE_TIMEOUT, work).await {
+    match tokio::time::timeout(state.photos.decode_timeout, work).await {
         Err(_) => Err(Problem::Timeout),
         Ok(Err(join)) => Err(Problem::Corrupt(format!("the decoder failed: {join}"))),
         Ok(Ok(result)) => result,

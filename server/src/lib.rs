@@ -18,5 +18,7 @@ pub mod images;
 pub mod routes;
 /// The request guard (session, CSRF, password change) and the strict headers.
 pub mod security;
+/// Connections: per-address cap, TLS, header and idle timeouts, graceful stop.
+pub mod serve;
 /// Start-up: open the database, migrate, load bootstrap and demo data.
 pub mod startup;

@@ -78,6 +78,12 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             state.clone(),
             crate::security::guard::guard,
         ))
+        // Outside the guard: a body over its route's limit is refused before
+        // even the session is looked up.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::limits::limit_bodies,
+        ))
         .layer(axum::middleware::map_response(cache_headers))
         .layer(axum::middleware::from_fn(log_internal_errors))
         .layer(axum::middleware::from_fn_with_state(
@@ -124,13 +130,57 @@ async fn log_internal_errors(
     let response = next.run(request).await;
     if let Some(detail) = response.extensions().get::<app::error::InternalDetail>() {
         tracing::error!(%method, %path, status = %response.status(), "{}", detail.0);
+    } else if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        // Not one of ours (a page render, a server function's framework
+        // error): still never a silent 500.
+        tracing::error!(%method, %path, status = %response.status(), "answered a server error; its cause was logged above, if known");
     }
     response
 }
 
 /// Used by `api` handlers: a typed JSON body from raw bytes, after the session
 /// check, so a request without a session gets 401 before its body is judged.
-pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, app::error::AppError> {
+/// The body must say it is JSON: text/plain is what a cross-site HTML form
+/// can send without a preflight.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    headers: &axum::http::HeaderMap,
+    bytes: &[u8],
+) -> Result<T, app::error::AppError> {
+    require_content_type(headers, &["application/json"])?;
     serde_json::from_slice(bytes)
         .map_err(|e| app::error::AppError::BadRequest(format!("the JSON body is not valid: {e}")))
+}
+
+/// 415 unless the body's media type (parameters aside) is one of `accepted`.
+pub fn require_content_type(
+    headers: &axum::http::HeaderMap,
+    accepted: &[&str],
+) -> Result<(), app::error::AppError> {
+    let sent = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .unwrap_or_default();
+    if accepted.contains(&sent.as_str()) {
+        return Ok(());
+    }
+    Err(app::error::AppError::Protocol {
+        status: 415,
+        body: app::error::ErrorBody::new(
+            "request.unsupported_media_type",
+            format!(
+                "the body must be sent as {} (Content-Type was {})",
+                accepted.join(" or "),
+                if sent.is_empty() { "missing" } else { &sent }
+            ),
+        )
+        .with("accepted", accepted.to_vec())
+        .with("got", sent),
+    })
 }

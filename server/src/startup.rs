@@ -33,6 +33,8 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
             "demo data loaded (Bắc Giang 2020; every demo account's password is khaosat-demo)"
         );
     }
+    let slots = app::auth::argon::configure(config.password_memory_mb.max(19) * 1024 * 1024);
+    tracing::info!("password checks: {slots} at once");
     tokio::task::spawn_blocking(app::store::users::prepare_decoy);
     let site = crate::assets::Site::load(&config.site_root)?;
     crate::assets::precompress_in_background(config.site_root.clone());
@@ -40,62 +42,29 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         db,
         clock: Arc::new(Default::default()),
         leptos_options: site.leptos_options(),
-        security: Arc::new(config.security()),
+        security: Arc::new(config.security()?),
         photos: Arc::new(config.photos()?),
     };
     spawn_compaction(state.db.clone(), config.tombstone_retention_days);
     crate::images::spawn_housekeeping(state.clone());
     let router = crate::routes::router(state, Arc::new(site));
-    if let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) {
-        return serve_tls(&config.addr, cert, key, router).await;
-    }
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(crate::serve::tls_config(cert, key).await?),
+        _ => None,
+    };
     let listener = tokio::net::TcpListener::bind(&config.addr)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", config.addr))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!("khaosat listening on http://{local}");
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| e.to_string())
-}
-
-/// HTTPS with rustls (ring provider): a phone needs a secure context for the
-/// service worker, storage, camera and geolocation.
-async fn serve_tls(
-    addr: &str,
-    cert: &std::path::Path,
-    key: &std::path::Path,
-    router: axum::Router,
-) -> Result<(), String> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
-        .await
-        .map_err(|e| {
-            format!(
-                "cannot read the TLS certificate {} or key {}: {e}",
-                cert.display(),
-                key.display()
-            )
-        })?;
-    let listener =
-        std::net::TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!("khaosat listening on https://{local}");
-    let handle = axum_server::Handle::new();
-    let stopper = handle.clone();
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-    });
-    axum_server::from_tcp_rustls(listener, tls)
-        .map_err(|e| format!("cannot serve TLS on {addr}: {e}"))?
-        .handle(handle)
-        .serve(router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("khaosat listening on {scheme}://{local}");
+    let limits = crate::serve::ConnectionLimits {
+        header_read: std::time::Duration::from_secs(config.header_timeout_secs.clamp(1, 3600)),
+        per_address: config.max_connections_per_address.max(1),
+        exempt: config.trusted_proxies.clone(),
+        ..Default::default()
+    };
+    crate::serve::serve(listener, router, tls, limits, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
 }

@@ -2,6 +2,9 @@
 //! this phone's device to the user; the session cookie is HttpOnly, so the app
 //! keeps who is logged in (and their device id) in IndexedDB to open offline.
 
+/// Password hashing in a bounded number of slots with reused memory.
+#[cfg(feature = "ssr")]
+pub mod argon;
 /// The header's logout button, which warns before leaving unsent changes.
 pub mod logout;
 /// Changing one's own password (required after an administrator set it).

@@ -94,6 +94,26 @@ pub struct Field {
     /// Photo fields: longest side after the phone's downscale (default 2048 px).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_px: Option<u32>,
+    /// Repeat groups: most live rows a visit may hold (default
+    /// `DEFAULT_MAX_ROWS`, at most `MAX_ROWS_LIMIT`). Checked on the phone
+    /// before a row is added and by the server when one arrives.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_rows: Option<u32>,
+}
+
+/// Rows a repeat group holds unless its definition says otherwise: far more
+/// than any real inventory of machines, and pages that stay readable.
+pub const DEFAULT_MAX_ROWS: u32 = 200;
+/// The most an administrator may allow.
+pub const MAX_ROWS_LIMIT: u32 = 1000;
+
+impl Field {
+    /// The row cap of a repeat group.
+    pub fn row_limit(&self) -> usize {
+        self.max_rows
+            .unwrap_or(DEFAULT_MAX_ROWS)
+            .min(MAX_ROWS_LIMIT) as usize
+    }
 }
 
 /// One stored version of a form, as the administrator's list shows it.
@@ -201,6 +221,18 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
     }
     if let Some(expr) = &field.relevant {
         super::expr::parse(expr).map_err(|e| format!("field \"{key}\": relevant: {e}"))?;
+    }
+    if let Some(rows) = field.max_rows {
+        if field.kind != FieldType::Repeat {
+            return Err(format!(
+                "field \"{key}\": max_rows applies only to repeat groups"
+            ));
+        }
+        if !(1..=MAX_ROWS_LIMIT).contains(&rows) {
+            return Err(format!(
+                "field \"{key}\": max_rows must be between 1 and {MAX_ROWS_LIMIT}, not {rows}"
+            ));
+        }
     }
     if let Some(px) = field.max_px {
         let (lo, hi) = crate::photos::MAX_PX_RANGE;

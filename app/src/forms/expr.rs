@@ -14,6 +14,15 @@
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// Deepest nesting of `not` and parentheses. The parser and the evaluator
+/// recurse once per level; an uploaded form must not be able to overflow the
+/// stack of the server or of a phone. Real conditions nest two or three deep.
+pub const MAX_NESTING: usize = 32;
+
+/// Most tokens in one expression. `and`/`or` chains are parsed in a loop but
+/// build a tree as deep as they are long, which evaluation walks recursively.
+pub const MAX_TOKENS: usize = 400;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Token {
     Str(String),
@@ -100,6 +109,7 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -134,9 +144,23 @@ impl Parser {
 
     fn not(&mut self) -> Result<Expr, String> {
         if self.keyword("not") {
-            return Ok(Expr::Not(Box::new(self.not()?)));
+            let inner = self.nested(Self::not)?;
+            return Ok(Expr::Not(Box::new(inner)));
         }
         self.cmp()
+    }
+
+    /// One level deeper, refused past `MAX_NESTING`.
+    fn nested(&mut self, rule: fn(&mut Self) -> Result<Expr, String>) -> Result<Expr, String> {
+        if self.depth >= MAX_NESTING {
+            return Err(format!(
+                "nested more than {MAX_NESTING} levels deep (\"not\" and parentheses); simplify the condition"
+            ));
+        }
+        self.depth += 1;
+        let result = rule(self);
+        self.depth -= 1;
+        result
     }
 
     fn cmp(&mut self) -> Result<Expr, String> {
@@ -162,7 +186,7 @@ impl Parser {
             }
             Token::Ident(w) => Ok(Expr::Field(w)),
             Token::LParen => {
-                let inner = self.or()?;
+                let inner = self.nested(Self::or)?;
                 if self.peek() != Some(&Token::RParen) {
                     return Err("missing \")\"".into());
                 }
@@ -175,9 +199,17 @@ impl Parser {
 }
 
 pub fn parse(src: &str) -> Result<Expr, String> {
+    let tokens = tokenize(src)?;
+    if tokens.len() > MAX_TOKENS {
+        return Err(format!(
+            "{} parts, more than the {MAX_TOKENS} a condition may have; split it or simplify it",
+            tokens.len()
+        ));
+    }
     let mut p = Parser {
-        tokens: tokenize(src)?,
+        tokens,
         pos: 0,
+        depth: 0,
     };
     let expr = p.or()?;
     if p.pos != p.tokens.len() {
@@ -296,5 +328,33 @@ mod tests {
         assert!(parse("(a == 'x'").unwrap_err().contains(")"));
         assert!(parse("a = 'x'").is_err());
         assert!(parse("'open").is_err());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_with_a_reason_instead_of_overflowing_the_stack() {
+        // Hostile depths are refused by their length before any recursion.
+        for hostile in [
+            format!("{}a == 1", "not ".repeat(100_000)),
+            format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000)),
+            format!("{}a", "not (".repeat(20_000)),
+        ] {
+            assert!(parse(&hostile).is_err());
+        }
+        // Within the length limit, the nesting limit speaks.
+        let nots = format!("{}a == 1", "not ".repeat(40));
+        assert!(parse(&nots).unwrap_err().contains("nested more than 32"));
+        let parens = format!("{}a{}", "(".repeat(40), ")".repeat(40));
+        assert!(parse(&parens).unwrap_err().contains("nested more than 32"));
+        // Still within bounds: parses and evaluates.
+        let ok = format!("{}a == 1{}", "not (".repeat(16), ")".repeat(16));
+        assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn very_long_chains_are_refused() {
+        let chain = vec!["a == 1"; 10_000].join(" and ");
+        assert!(parse(&chain).unwrap_err().contains("more than the 400"));
+        let short = vec!["a == 1"; 50].join(" or ");
+        assert!(is_relevant(Some(&short), &answers(&[("a", json!(1))])));
     }
 }

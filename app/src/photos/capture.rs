@@ -218,6 +218,7 @@ pub async fn capture(
             upload: UploadState::default(),
             server_status: None,
             problem: None,
+            warnings: Vec::new(),
         },
         blob,
     })

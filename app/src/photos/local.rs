@@ -43,6 +43,9 @@ pub struct LocalPhoto {
     pub server_status: Option<PhotoStatus>,
     #[serde(default)]
     pub problem: Option<ErrorBody>,
+    /// The server's warnings about a usable photo (damaged EXIF ignored, …).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<ErrorBody>,
 }
 
 /// Where the bytes' journey stands.
@@ -116,6 +119,7 @@ impl LocalPhoto {
     pub fn absorb(&mut self, server: &PhotoRecord) {
         self.server_status = Some(server.status);
         self.problem = server.problem.clone();
+        self.warnings = server.warnings.clone();
         if matches!(
             server.status,
             PhotoStatus::Ok | PhotoStatus::Bad | PhotoStatus::Received
@@ -160,6 +164,7 @@ impl LocalPhoto {
             upload: UploadState::default(),
             server_status: None,
             problem: None,
+            warnings: Vec::new(),
         };
         photo.absorb(server);
         photo
@@ -335,6 +340,7 @@ mod tests {
             upload: UploadState::default(),
             server_status: None,
             problem: None,
+            warnings: Vec::new(),
         }
     }
 
@@ -435,6 +441,7 @@ mod tests {
             location_source: None,
             status: PhotoStatus::Bad,
             problem: Some(ErrorBody::new("photo.truncated", "cut")),
+            warnings: Vec::new(),
             width: None,
             height: None,
             created_at_ms: 1,

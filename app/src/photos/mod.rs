@@ -117,6 +117,12 @@ pub struct PhotoRecord {
     /// Why a photo is `bad`: a stable code (`photo.truncated`, …) and a message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub problem: Option<crate::error::ErrorBody>,
+    /// What a usable photo's reviewer should know: EXIF that was damaged and
+    /// ignored (`photo.exif_unreadable`), an impossible EXIF time
+    /// (`photo.exif_time_implausible`), a capture more than a year before the
+    /// visit (`photo.taken_long_before_visit`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<crate::error::ErrorBody>,
     /// Pixel size after orientation, once the pipeline has read it.
     pub width: Option<i64>,
     pub height: Option<i64>,
@@ -134,6 +140,19 @@ impl PhotoRecord {
     pub fn original_url(&self) -> String {
         format!("/api/photos/{}/original", self.id)
     }
+}
+
+/// 2000-01-01T00:00:00Z: photos older than this are a broken clock.
+pub const EARLIEST_CAPTURE_MS: i64 = 946_684_800_000;
+/// How far ahead of the server a capture time may be (time zones, slow clocks).
+pub const MAX_CAPTURE_AHEAD_MS: i64 = 24 * 3600 * 1000;
+/// A capture time more than this before its visit began is shown to the
+/// supervisor as suspicious (an old photo passed off as today's).
+pub const OLD_CAPTURE_WARNING_MS: i64 = 365 * 24 * 3600 * 1000;
+
+/// Whether a capture time is believable, from the phone or from EXIF alike.
+pub fn plausible_capture_time(taken_at_ms: i64, now_ms: i64) -> bool {
+    (EARLIEST_CAPTURE_MS..=now_ms.saturating_add(MAX_CAPTURE_AHEAD_MS)).contains(&taken_at_ms)
 }
 
 /// Whether `s` is a lowercase hex SHA-256.
@@ -171,6 +190,17 @@ mod tests {
         assert_eq!(fit_within(6000, 8000, 2048), (1536, 2048));
         assert_eq!(fit_within(1000, 500, 2048), (1000, 500));
         assert_eq!(fit_within(65535, 1, 2048), (2048, 1));
+    }
+
+    #[test]
+    fn capture_times_before_2000_or_over_a_day_ahead_are_implausible() {
+        let now = 1_800_000_000_000;
+        assert!(plausible_capture_time(now, now));
+        assert!(plausible_capture_time(now + MAX_CAPTURE_AHEAD_MS, now));
+        assert!(!plausible_capture_time(now + MAX_CAPTURE_AHEAD_MS + 1, now));
+        assert!(!plausible_capture_time(4_094_334_610_000, now));
+        assert!(!plausible_capture_time(EARLIEST_CAPTURE_MS - 1, now));
+        assert!(plausible_capture_time(EARLIEST_CAPTURE_MS, now));
     }
 
     #[test]

@@ -28,6 +28,9 @@ pub trait PhotoStorage: Send + Sync + 'static {
     /// Stores an object whole, unless it exists already.
     fn put(&self, key: &str, bytes: &[u8]) -> io::Result<()>;
     fn get(&self, key: &str) -> io::Result<Vec<u8>>;
+    /// An object as a reader, with its length: for streaming it to a client
+    /// without holding it in memory.
+    fn open(&self, key: &str) -> io::Result<(u64, Box<dyn Read + Send>)>;
     fn exists(&self, key: &str) -> io::Result<bool>;
 }
 
@@ -159,6 +162,12 @@ impl PhotoStorage for LocalDisk {
         std::fs::read(self.object(key)?)
     }
 
+    fn open(&self, key: &str) -> io::Result<(u64, Box<dyn Read + Send>)> {
+        let file = std::fs::File::open(self.object(key)?)?;
+        let len = file.metadata()?.len();
+        Ok((len, Box::new(file)))
+    }
+
     fn exists(&self, key: &str) -> io::Result<bool> {
         Ok(self.object(key)?.exists())
     }
@@ -173,6 +182,9 @@ pub struct Photos {
     pub upload_ttl_ms: i64,
     /// Largest image the pipeline decodes, in pixels (width × height).
     pub max_pixels: u64,
+    /// How long the pipeline waits for one decode before calling it hung. The
+    /// decode itself cannot be stopped: it keeps its permit until it ends.
+    pub decode_timeout: std::time::Duration,
 }
 
 /// 25 MB: a 50 MP camera JPEG fits; anything larger is not a phone photo.
@@ -181,6 +193,8 @@ pub const DEFAULT_MAX_BYTES: u64 = 25 * 1000 * 1000;
 pub const DEFAULT_UPLOAD_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 /// 100 megapixels.
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+/// A 100 MP JPEG decodes in a few seconds here; a minute means something is wrong.
+pub const DEFAULT_DECODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl Photos {
     /// The local-disk default under `dir`.
@@ -190,6 +204,7 @@ impl Photos {
             max_bytes: DEFAULT_MAX_BYTES,
             upload_ttl_ms: DEFAULT_UPLOAD_TTL_MS,
             max_pixels: DEFAULT_MAX_PIXELS,
+            decode_timeout: DEFAULT_DECODE_TIMEOUT,
         })
     }
 }

@@ -213,6 +213,7 @@ fn PhotoItem(
         Some(&photo.location_source),
         &tr,
     );
+    let warnings = photo.warnings.clone();
     let caption = photo.caption.clone().unwrap_or_default();
     let edit_photo = photo.clone();
     let on_caption = move |ev: leptos::ev::Event| {
@@ -259,6 +260,7 @@ fn PhotoItem(
                 <span class="muted" data-testid="photo-time">{time}</span>
                 <span class="muted" data-testid="photo-place">{place}</span>
                 {problem.map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
+                {warnings.into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
                 <input type="text" class="photo-caption" data-testid="photo-caption" maxlength="500"
                     placeholder=move || tr("photo.caption") value=caption
                     prop:disabled=move || !editable.get() on:change=on_caption/>
@@ -445,6 +447,11 @@ pub fn PhotoGallery(photos: Vec<PhotoRecord>, lang: Lang) -> impl IntoView {
             let place = place_text(p.lat, p.lon, p.accuracy_m, p.location_source.as_deref(), &tr);
             let ok = p.status == super::PhotoStatus::Ok;
             let problem = p.problem.clone().map(|b| error_text(lang, &b));
+            let warnings: Vec<(String, String)> = p
+                .warnings
+                .iter()
+                .map(|w| (w.code.clone(), error_text(lang, w)))
+                .collect();
             view! {
                 <figure class="gallery-item" data-testid="gallery-photo" data-photo-id=p.id.clone() data-status=p.status.as_str()>
                     {ok.then(|| view! {
@@ -461,6 +468,7 @@ pub fn PhotoGallery(photos: Vec<PhotoRecord>, lang: Lang) -> impl IntoView {
                             <span class="badge" data-testid="gallery-status">{tr(&format!("photo.server_{}", p.status.as_str()))}</span>
                         })}
                         {problem.map(|t| view! { <p class="error-banner">{t}</p> })}
+                        {warnings.into_iter().map(|(code, t)| view! { <p class="warning-banner" data-testid="gallery-warning" data-code=code>{t}</p> }).collect_view()}
                     </figcaption>
                 </figure>
             }

@@ -3,7 +3,7 @@
 //! is written to the audit trail in the same transaction.
 
 use super::audit::{self, Actor};
-use super::users::{hash_password, verify_password, MIN_PASSWORD_LEN};
+use super::users::MIN_PASSWORD_LEN;
 use super::{col, now_ms, Db, Tx};
 use crate::accounts::{AccountSummary, AccountUpdate, DeviceSummary, NewAccount};
 use crate::error::{AppError, ErrorBody};
@@ -267,17 +267,14 @@ pub async fn insert(
     Ok(id)
 }
 
-/// argon2 costs tens of milliseconds of CPU: keep it off the async workers.
+/// argon2 costs tens of milliseconds of CPU and 19 MiB: it runs on the
+/// blocking pool in one of a bounded number of slots (`auth::argon`).
 pub async fn hash_password_blocking(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_password(&password))
-        .await
-        .map_err(|e| AppError::Internal(format!("hashing task failed: {e}")))?
+    crate::auth::argon::hash(password).await
 }
 
-pub async fn verify_password_blocking(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .unwrap_or(false)
+pub async fn verify_password_blocking(password: String, hash: String) -> Result<bool, AppError> {
+    crate::auth::argon::verify(password, hash).await
 }
 
 /// An administrator creates an account; its first password must be changed at
@@ -455,7 +452,7 @@ pub async fn change_password(
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let hash: String = col(&row, "password_hash")?;
-    if !verify_password_blocking(current.to_string(), hash).await {
+    if !verify_password_blocking(current.to_string(), hash).await? {
         return Err(invalid(
             "password.wrong_current",
             "the current password is not right",

@@ -191,6 +191,8 @@ pub struct VisitHead {
     owner_id: String,
     form_id: String,
     form_version: i64,
+    proposal_id: Option<String>,
+    facility_id: Option<String>,
     unit_path: Option<String>,
     deleted: bool,
     state: ReviewState,
@@ -226,7 +228,7 @@ fn forget_head(who: &Author<'_>, id: &str) {
 
 async fn read_visit_head(tx: &mut Tx, id: &str) -> Result<Option<VisitHead>, AppError> {
     let row = sqlx::query(
-        "SELECT owner_id, form_id, form_version, unit_path, deleted_at, review_state FROM visits WHERE id = $1",
+        "SELECT owner_id, form_id, form_version, proposal_id, facility_id, unit_path, deleted_at, review_state FROM visits WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(&mut **tx)
@@ -236,6 +238,8 @@ async fn read_visit_head(tx: &mut Tx, id: &str) -> Result<Option<VisitHead>, App
             owner_id: col(&row, "owner_id")?,
             form_id: col(&row, "form_id")?,
             form_version: col(&row, "form_version")?,
+            proposal_id: col(&row, "proposal_id")?,
+            facility_id: col(&row, "facility_id")?,
             unit_path: col(&row, "unit_path")?,
             deleted: col::<Option<i64>>(&row, "deleted_at")?.is_some(),
             state: ReviewState::parse(&col::<String>(&row, "review_state")?)
@@ -347,8 +351,12 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
     for (key, stored) in [
         ("form_id", Value::from(head.form_id.clone())),
         ("form_version", Value::from(head.form_version)),
+        ("proposal_id", Value::from(head.proposal_id.clone())),
+        ("facility_id", Value::from(head.facility_id.clone())),
     ] {
-        if let Some(sent) = m.fields.get(key) {
+        // A phone resends its header until the first push is acknowledged:
+        // the same values are fine, other ones would move the visit.
+        if let Some(sent) = m.fields.get(key).filter(|v| !v.is_null()) {
             if *sent != stored {
                 return Ok(Err(refuse(
                     "visit.header_immutable",
@@ -510,6 +518,16 @@ async fn create_visit(
             )
             .with("field", "proposal_id")));
         };
+        // The visit surveys the proposal's own facility: another one (of
+        // another district, say) would file evidence under the wrong place.
+        if facility_id.as_ref().is_some_and(|f| *f != p.facility_id) {
+            return Ok(Err(refuse(
+                "visit.facility_mismatch",
+                "this facility is not the proposal's; a visit for a proposal surveys the proposal's facility",
+            )
+            .with("field", "facility_id")
+            .with("expected", p.facility_id.clone())));
+        }
         facility_id.get_or_insert(p.facility_id.clone());
         p.district_code
     } else if let Some(fid) = &facility_id {
@@ -660,6 +678,24 @@ async fn visit_row(
         }],
     };
     let answers = refused!(check_answers(&child_form, &m.fields, ROW_HEADER_KEYS));
+    if !exists && m.kind == MutationKind::Upsert {
+        let limit = group_field.row_limit();
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM visit_rows WHERE visit_id = $1 AND group_key = $2 AND deleted_at IS NULL",
+        )
+        .bind(&visit_id)
+        .bind(&group)
+        .fetch_one(&mut **tx)
+        .await?;
+        if live as usize >= limit {
+            return Ok(Err(refuse(
+                "row.too_many",
+                format!("repeat group \"{group}\" already has {live} rows, the most this form allows ({limit})"),
+            )
+            .with("field", group.clone())
+            .with("max", limit)));
+        }
+    }
     if !exists {
         sqlx::query(
             "INSERT INTO visit_rows (id, visit_id, group_key, created_at) VALUES ($1, $2, $3, $4)",
@@ -1182,9 +1218,12 @@ fn photo_meta(
     }
     if let Some(v) = opt("taken_at_ms") {
         // Photos older than 2000 or a day in the future are a broken clock.
-        let limit = super::now_ms() + 24 * 3600 * 1000;
+        let now = super::now_ms();
         let v = v
-            .map(|v| v.as_i64().filter(|t| (946_684_800_000..=limit).contains(t)))
+            .map(|v| {
+                v.as_i64()
+                    .filter(|t| crate::photos::plausible_capture_time(*t, now))
+            })
             .map(|t| {
                 t.ok_or((
                     "taken_at_ms",

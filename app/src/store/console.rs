@@ -324,14 +324,15 @@ fn summary(r: &sqlx::any::AnyRow) -> Result<VisitSummary, AppError> {
 /// Every visit the query matches, page after page, for an export: `each` gets
 /// pages of at most `MAX_PER_PAGE` so memory stays flat however many there are.
 /// Pages are read without the counts; a page shorter than asked ends the run.
-pub async fn for_each_page<F>(
+pub async fn for_each_page<F, Fut>(
     db: &Db,
     _user: &UserInfo,
     q: &VisitQuery,
     mut each: F,
 ) -> Result<i64, AppError>
 where
-    F: FnMut(Vec<VisitSummary>) -> Result<(), AppError>,
+    F: FnMut(Vec<VisitSummary>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AppError>>,
 {
     let mut q = q.clone();
     q.per_page = crate::console::MAX_PER_PAGE;
@@ -343,7 +344,7 @@ where
         let n = ids.len();
         let page = summaries(db, &ids).await?;
         seen += page.len() as i64;
-        each(page)?;
+        each(page).await?;
         if n < q.per_page as usize {
             return Ok(seen);
         }

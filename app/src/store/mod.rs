@@ -44,7 +44,8 @@ pub mod review;
 pub mod rows;
 /// Demo and bootstrap data from the files in `data/`.
 pub mod seed;
-/// Throw-away PostgreSQL databases for tests.
+/// Throw-away PostgreSQL databases for tests (feature `testing`: test builds only).
+#[cfg(feature = "testing")]
 pub mod testing;
 /// Administrative units: loading a tree file, listing.
 pub mod units;

@@ -6,7 +6,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::photos::{PhotoRecord, PhotoStatus};
 use sqlx::any::AnyRow;
 
-const PHOTO_COLUMNS: &str = "id, visit_id, field, sha256, size, content_type, caption, taken_at, time_source, lat, lon, accuracy_m, location_source, status, status_detail, width, height, created_at";
+const PHOTO_COLUMNS: &str = "id, visit_id, field, sha256, size, content_type, caption, taken_at, time_source, lat, lon, accuracy_m, location_source, status, status_detail, warnings, width, height, created_at";
 
 fn photo_of(row: &AnyRow) -> Result<PhotoRecord, AppError> {
     let status = PhotoStatus::parse(&col::<String>(row, "status")?);
@@ -27,6 +27,9 @@ fn photo_of(row: &AnyRow) -> Result<PhotoRecord, AppError> {
         location_source: col(row, "location_source")?,
         status,
         problem: detail.and_then(|d| serde_json::from_str(&d).ok()),
+        warnings: col::<Option<String>>(row, "warnings")?
+            .and_then(|w| serde_json::from_str(&w).ok())
+            .unwrap_or_default(),
         width: col(row, "width")?,
         height: col(row, "height")?,
         created_at_ms: col(row, "created_at")?,
@@ -198,6 +201,8 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<(PhotoRecord, PhotoAccess)>
 pub struct Verdict {
     pub status: PhotoStatus,
     pub problem: Option<ErrorBody>,
+    /// Things a reviewer should know about a usable photo.
+    pub warnings: Vec<ErrorBody>,
     pub width: Option<i64>,
     pub height: Option<i64>,
     pub exif_taken_at: Option<i64>,
@@ -257,9 +262,48 @@ pub async fn set_verdict(db: &Db, id: &str, v: &Verdict) -> Result<(), AppError>
     .bind(id)
     .execute(&mut *tx)
     .await?;
+    let mut warnings = v.warnings.clone();
+    if v.status == PhotoStatus::Ok {
+        warnings.extend(capture_long_before_visit(&mut tx, id).await?);
+    }
+    let warnings =
+        (!warnings.is_empty()).then(|| serde_json::to_string(&warnings).unwrap_or_default());
+    sqlx::query("UPDATE photos SET warnings = $1 WHERE id = $2")
+        .bind(warnings)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     touch_visit_of(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A photo dated by its EXIF (the file's or the phone's reading of it) more
+/// than a year before its visit began: perhaps an old picture, not today's.
+async fn capture_long_before_visit(tx: &mut Tx, id: &str) -> Result<Option<ErrorBody>, AppError> {
+    let row = sqlx::query(
+        "SELECT p.taken_at, p.time_source, v.created_at FROM photos p JOIN visits v ON v.id = p.visit_id WHERE p.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let taken: Option<i64> = col(&r, "taken_at")?;
+    let source: Option<String> = col(&r, "time_source")?;
+    let visit_started: i64 = col(&r, "created_at")?;
+    Ok(taken
+        .filter(|t| {
+            source.as_deref() == Some("exif")
+                && *t < visit_started - crate::photos::OLD_CAPTURE_WARNING_MS
+        })
+        .map(|t| {
+            let days = (visit_started - t) / 86_400_000;
+            ErrorBody::new(
+                "photo.taken_long_before_visit",
+                format!("the photo's EXIF says it was taken {days} days before the visit began"),
+            )
+            .with("days", days)
+        }))
 }
 
 /// A change-log entry for the photo's visit: the status travels inside it.
@@ -415,6 +459,22 @@ pub async fn waiting_by_hash(
     .await?
     .iter()
     .map(|r| col(r, "id"))
+    .collect()
+}
+
+/// The hashes of an owner's photos still waiting for their bytes.
+pub async fn waiting_hashes(
+    db: &Db,
+    owner_id: &str,
+) -> Result<std::collections::HashSet<String>, AppError> {
+    sqlx::query(
+        "SELECT DISTINCT sha256 FROM photos WHERE owner_id = $1 AND status = 'waiting' AND deleted_at IS NULL",
+    )
+    .bind(owner_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| col(r, "sha256"))
     .collect()
 }
 

@@ -47,6 +47,18 @@ impl ServerClock {
     }
 }
 
+/// A device counts its changes 1, 2, 3…: a seq below 1 is a broken client,
+/// not a duplicate to wave through.
+fn check_seqs(mutations: &[Mutation]) -> Result<(), AppError> {
+    match mutations.iter().find(|m| m.seq < 1) {
+        Some(m) => Err(AppError::BadRequest(format!(
+            "seq must be 1 or more; mutation {} has seq {}",
+            m.mutation_id, m.seq
+        ))),
+        None => Ok(()),
+    }
+}
+
 fn check_schema(version: u32) -> Result<(), AppError> {
     if version + 1 < MUTATION_SCHEMA_VERSION {
         return Err(AppError::SchemaTooOld {
@@ -69,6 +81,7 @@ pub async fn push(
     req: &PushRequest,
 ) -> Result<PushResponse, AppError> {
     check_schema(req.schema_version)?;
+    check_seqs(&req.mutations)?;
     if req.mutations.len() > MAX_BATCH {
         return Err(AppError::TooLarge {
             what: "mutations in one push",
@@ -114,6 +127,7 @@ pub async fn import(
         )));
     }
     check_schema(file.schema_version)?;
+    check_seqs(&file.mutations)?;
     if file.mutations.len() > MAX_IMPORT {
         return Err(AppError::TooLarge {
             what: "mutations in one import",
@@ -296,6 +310,7 @@ async fn apply_batch(
         .bind(device_id)
         .execute(&mut *tx)
         .await?;
+    #[cfg(feature = "testing")]
     if let Some(delay) = fault_delay() {
         tokio::time::sleep(delay).await;
     }
@@ -389,7 +404,8 @@ async fn savepoint(tx: &mut Tx, sql: &str) -> Result<(), AppError> {
 
 /// Fault injection for the crash test: `KHAOSAT_FAULT_PUSH_DELAY_MS` holds every
 /// push transaction open that long before it commits, so a SIGKILL can be aimed
-/// at an open transaction. Unset in production.
+/// at an open transaction. Compiled only into test builds (feature `testing`).
+#[cfg(feature = "testing")]
 fn fault_delay() -> Option<std::time::Duration> {
     static DELAY: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
     *DELAY.get_or_init(|| {

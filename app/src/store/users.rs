@@ -112,10 +112,23 @@ pub struct LoginOk {
     pub must_change_password: bool,
 }
 
-/// Checks a login (a username, or the phone number of an account) and password.
-/// Unknown account, wrong password and deactivated account give the same error
-/// after the same work: nobody learns which accounts exist.
-pub async fn check_login(db: &Db, login: &str, password: &str) -> Result<LoginOk, AppError> {
+/// The account a typed login names (a username, or the phone number of an
+/// account in any spelling), before any password is checked.
+pub struct LoginAccount {
+    row: AnyRow,
+    pub id: String,
+}
+
+impl LoginAccount {
+    /// The key the per-account failure counter uses: the account itself, so
+    /// "0912345678", "+84 912 345 678" and the username share one counter.
+    pub fn limit_key(&self) -> String {
+        format!("id:{}", self.id)
+    }
+}
+
+/// Finds the account a login names, if any.
+pub async fn find_login(db: &Db, login: &str) -> Result<Option<LoginAccount>, AppError> {
     const SELECT: &str =
         "SELECT id, username, display_name, password_hash, active, must_change_password FROM users";
     let username = super::accounts::normalize_username(login);
@@ -131,17 +144,37 @@ pub async fn check_login(db: &Db, login: &str, password: &str) -> Result<LoginOk
                 .await?;
         }
     }
-    let Some(row) = row else {
-        let _ = super::accounts::verify_password_blocking(
-            password.to_string(),
-            decoy_hash().to_string(),
-        )
-        .await;
+    row.map(|row| {
+        Ok(LoginAccount {
+            id: col(&row, "id")?,
+            row,
+        })
+    })
+    .transpose()
+}
+
+/// Checks a login (a username, or the phone number of an account) and password.
+/// Unknown account, wrong password and deactivated account give the same error
+/// after the same work: nobody learns which accounts exist.
+pub async fn check_login(db: &Db, login: &str, password: &str) -> Result<LoginOk, AppError> {
+    let account = find_login(db, login).await?;
+    check_password_of(db, account, password).await
+}
+
+/// The password half of `check_login`, for a caller that resolved the account
+/// first (to key the login limits on it).
+pub async fn check_password_of(
+    db: &Db,
+    account: Option<LoginAccount>,
+    password: &str,
+) -> Result<LoginOk, AppError> {
+    let Some(LoginAccount { row, .. }) = account else {
+        let _ = crate::auth::argon::verify(password.to_string(), decoy_hash().to_string()).await?;
         return Err(AppError::BadCredentials);
     };
     let hash: String = col(&row, "password_hash")?;
     let active: i64 = col(&row, "active")?;
-    let verified = super::accounts::verify_password_blocking(password.to_string(), hash).await;
+    let verified = crate::auth::argon::verify(password.to_string(), hash).await?;
     if !verified || active == 0 {
         return Err(AppError::BadCredentials);
     }

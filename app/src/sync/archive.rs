@@ -21,8 +21,10 @@ pub const ARCHIVE_FORMAT: &str = "khaosat-backup";
 pub const ARCHIVE_VERSION: u32 = 1;
 pub const MANIFEST: &str = "manifest.json";
 pub const MUTATIONS: &str = "mutations.ndjson";
-/// Most entries a reader accepts (mutations are one entry; photos one each).
-const MAX_ENTRIES: usize = 100_000;
+/// Most entries a reader accepts (mutations and the manifest are one entry
+/// each; photos one each). A phone's backup holds tens to hundreds of photos;
+/// the 64 MB import limit cannot hold more than a few thousand real ones.
+pub const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -288,79 +290,122 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, ArchiveError> 
     Ok(entries)
 }
 
-/// The photo entries the manifest lists, each checked to be present with its
-/// declared size (the server checks each hash before storing anything).
-pub fn read_photos(bytes: &[u8]) -> Result<Vec<(PhotoEntry, &[u8])>, ArchiveError> {
-    let entries = read_entries(bytes)?;
-    let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
-    let manifest: Manifest = serde_json::from_slice(
-        find(MANIFEST).ok_or_else(|| ArchiveError::NotAnArchive("no manifest.json".into()))?,
-    )
-    .map_err(|e| ArchiveError::Damaged(format!("manifest.json: {e}")))?;
-    manifest
-        .photos
-        .into_iter()
-        .map(|p| {
-            let data = find(&p.path).ok_or_else(|| {
-                ArchiveError::Damaged(format!("{} is listed but missing", p.path))
-            })?;
-            if data.len() as u64 != p.size {
-                return Err(ArchiveError::Damaged(format!(
-                    "{} holds {} bytes, the manifest says {}",
-                    p.path,
-                    data.len(),
-                    p.size
-                )));
-            }
-            Ok((p, data))
-        })
-        .collect()
+/// An archive's entries by name, read and CRC-checked once. Lookups are by
+/// hash, so an archive of many entries costs time in proportion to its size,
+/// never to the product of its entries and the manifest's photos.
+pub struct Archive<'a> {
+    entries: std::collections::HashMap<String, &'a [u8]>,
+    manifest: Manifest,
 }
 
-/// Reads a backup archive into the import format (photos are handled by the
-/// photo pipeline; their bytes are not part of `ExportFile`).
-pub fn read_export(bytes: &[u8]) -> Result<ExportFile, ArchiveError> {
-    let entries = read_entries(bytes)?;
-    let find = |name: &str| entries.iter().find(|(n, _)| n == name).map(|(_, d)| *d);
-    let manifest: Manifest = serde_json::from_slice(
-        find(MANIFEST).ok_or_else(|| ArchiveError::NotAnArchive("no manifest.json".into()))?,
-    )
-    .map_err(|e| ArchiveError::Damaged(format!("manifest.json: {e}")))?;
-    if manifest.format != ARCHIVE_FORMAT {
-        return Err(ArchiveError::NotAnArchive(format!(
-            "format is \"{}\"",
-            manifest.format
-        )));
-    }
-    if manifest.version > ARCHIVE_VERSION {
-        return Err(ArchiveError::TooNew(manifest.version));
-    }
-    let lines =
-        find(MUTATIONS).ok_or_else(|| ArchiveError::Damaged("no mutations.ndjson".into()))?;
-    let mut mutations = Vec::new();
-    for (i, line) in lines.split(|&b| b == b'\n').enumerate() {
-        if line.iter().all(u8::is_ascii_whitespace) {
-            continue;
+impl<'a> Archive<'a> {
+    /// Reads the entries and the manifest; refuses duplicate names (which of
+    /// two `mutations.ndjson` would be the backup?).
+    pub fn open(bytes: &'a [u8]) -> Result<Archive<'a>, ArchiveError> {
+        let list = read_entries(bytes)?;
+        let mut entries = std::collections::HashMap::with_capacity(list.len());
+        for (name, data) in list {
+            if entries.insert(name.clone(), data).is_some() {
+                return Err(ArchiveError::Damaged(format!("{name} appears twice")));
+            }
         }
-        let m: Mutation = serde_json::from_slice(line)
-            .map_err(|e| ArchiveError::Damaged(format!("mutations.ndjson line {}: {e}", i + 1)))?;
-        mutations.push(m);
+        let manifest: Manifest = serde_json::from_slice(
+            entries
+                .get(MANIFEST)
+                .ok_or_else(|| ArchiveError::NotAnArchive("no manifest.json".into()))?,
+        )
+        .map_err(|e| ArchiveError::Damaged(format!("manifest.json: {e}")))?;
+        // Each listed photo is an entry of its own: a manifest listing more
+        // photos than there are entries is not a phone's backup.
+        if manifest.photos.len() > entries.len().saturating_sub(2) {
+            return Err(ArchiveError::Damaged(format!(
+                "the manifest lists {} photos but the archive holds {} entries",
+                manifest.photos.len(),
+                entries.len()
+            )));
+        }
+        Ok(Archive { entries, manifest })
     }
-    if mutations.len() as u64 != manifest.mutations {
-        return Err(ArchiveError::Damaged(format!(
-            "the manifest counts {} mutations, the file holds {}",
-            manifest.mutations,
-            mutations.len()
-        )));
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
     }
-    Ok(ExportFile {
-        format: super::EXPORT_FORMAT.to_string(),
-        schema_version: manifest.schema_version,
-        device_id: manifest.device_id,
-        username: manifest.username,
-        exported_at_ms: manifest.exported_at_ms,
-        mutations,
-    })
+
+    /// The photo entries the manifest lists, each checked to be present with
+    /// its declared size (the server checks each hash before storing anything).
+    pub fn photos(&self) -> Result<Vec<(PhotoEntry, &'a [u8])>, ArchiveError> {
+        self.manifest
+            .photos
+            .iter()
+            .map(|p| {
+                let data = *self.entries.get(&p.path).ok_or_else(|| {
+                    ArchiveError::Damaged(format!("{} is listed but missing", p.path))
+                })?;
+                if data.len() as u64 != p.size {
+                    return Err(ArchiveError::Damaged(format!(
+                        "{} holds {} bytes, the manifest says {}",
+                        p.path,
+                        data.len(),
+                        p.size
+                    )));
+                }
+                Ok((p.clone(), data))
+            })
+            .collect()
+    }
+
+    /// The archive in the import format (photo bytes are not part of it).
+    pub fn export(&self) -> Result<ExportFile, ArchiveError> {
+        let manifest = &self.manifest;
+        if manifest.format != ARCHIVE_FORMAT {
+            return Err(ArchiveError::NotAnArchive(format!(
+                "format is \"{}\"",
+                manifest.format
+            )));
+        }
+        if manifest.version > ARCHIVE_VERSION {
+            return Err(ArchiveError::TooNew(manifest.version));
+        }
+        let lines = self
+            .entries
+            .get(MUTATIONS)
+            .ok_or_else(|| ArchiveError::Damaged("no mutations.ndjson".into()))?;
+        let mut mutations = Vec::new();
+        for (i, line) in lines.split(|&b| b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let m: Mutation = serde_json::from_slice(line).map_err(|e| {
+                ArchiveError::Damaged(format!("mutations.ndjson line {}: {e}", i + 1))
+            })?;
+            mutations.push(m);
+        }
+        if mutations.len() as u64 != manifest.mutations {
+            return Err(ArchiveError::Damaged(format!(
+                "the manifest counts {} mutations, the file holds {}",
+                manifest.mutations,
+                mutations.len()
+            )));
+        }
+        Ok(ExportFile {
+            format: super::EXPORT_FORMAT.to_string(),
+            schema_version: manifest.schema_version,
+            device_id: manifest.device_id,
+            username: manifest.username.clone(),
+            exported_at_ms: manifest.exported_at_ms,
+            mutations,
+        })
+    }
+}
+
+/// The photo entries the manifest lists (see `Archive::photos`).
+pub fn read_photos(bytes: &[u8]) -> Result<Vec<(PhotoEntry, &[u8])>, ArchiveError> {
+    Archive::open(bytes)?.photos()
+}
+
+/// Reads a backup archive into the import format (see `Archive::export`).
+pub fn read_export(bytes: &[u8]) -> Result<ExportFile, ArchiveError> {
+    Archive::open(bytes)?.export()
 }
 
 #[cfg(test)]

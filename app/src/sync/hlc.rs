@@ -16,6 +16,14 @@ pub struct Hlc {
 /// re-stamps it: a wrong clock must not win every conflict.
 pub const MAX_FUTURE_SKEW_MS: i64 = 60_000;
 
+/// The largest counter the 6-digit encoding holds. Past it the clock moves its
+/// physical part one millisecond on instead: a 7-digit counter would not decode
+/// on a phone and would sort wrongly as a string.
+pub const MAX_COUNTER: u32 = 999_999;
+
+/// The largest physical part the 15-digit encoding holds (year 33658).
+pub const MAX_MS: i64 = 999_999_999_999_999;
+
 impl Hlc {
     pub fn new(ms: i64, counter: u32) -> Self {
         Self { ms, counter }
@@ -24,10 +32,9 @@ impl Hlc {
     /// A new local event at physical time `now_ms`.
     pub fn tick(&mut self, now_ms: i64) -> Hlc {
         if now_ms > self.ms {
-            self.ms = now_ms;
-            self.counter = 0;
+            self.set(now_ms, 0);
         } else {
-            self.counter += 1;
+            self.set(self.ms, u64::from(self.counter) + 1);
         }
         *self
     }
@@ -35,26 +42,50 @@ impl Hlc {
     /// Merges a timestamp received from elsewhere (receive event).
     pub fn merge(&mut self, remote: Hlc, now_ms: i64) -> Hlc {
         let max_ms = now_ms.max(self.ms).max(remote.ms);
-        self.counter = if max_ms == self.ms && max_ms == remote.ms {
-            self.counter.max(remote.counter) + 1
+        let next = |c: u32| u64::from(c) + 1;
+        let counter = if max_ms == self.ms && max_ms == remote.ms {
+            next(self.counter.max(remote.counter))
         } else if max_ms == self.ms {
-            self.counter + 1
+            next(self.counter)
         } else if max_ms == remote.ms {
-            remote.counter + 1
+            next(remote.counter)
         } else {
             0
         };
-        self.ms = max_ms;
+        self.set(max_ms, counter);
         *self
     }
 
-    pub fn encode(&self) -> String {
-        format!("{:015}-{:06}", self.ms.max(0), self.counter)
+    /// Stores `(ms, counter)` within the encodable range: a counter past
+    /// `MAX_COUNTER` becomes the next millisecond with counter 0, which is
+    /// still later than every stamp of `ms`. Remote stamps come from decoding,
+    /// so their counters never exceed `MAX_COUNTER` and one carry is enough.
+    fn set(&mut self, ms: i64, counter: u64) {
+        let ms = ms.clamp(0, MAX_MS);
+        if counter > u64::from(MAX_COUNTER) && ms < MAX_MS {
+            self.ms = ms + 1;
+            self.counter = 0;
+        } else {
+            self.ms = ms;
+            // Only at the end of the encodable time, in 33658, may it saturate.
+            self.counter = counter.min(u64::from(MAX_COUNTER)) as u32;
+        }
     }
 
+    pub fn encode(&self) -> String {
+        format!(
+            "{:015}-{:06}",
+            self.ms.clamp(0, MAX_MS),
+            self.counter.min(MAX_COUNTER)
+        )
+    }
+
+    /// Exactly 15 digits, a dash, 6 digits: anything else (a sign, a wider
+    /// counter) would break the rule that string order is time order.
     pub fn decode(s: &str) -> Option<Hlc> {
         let (ms, counter) = s.split_once('-')?;
-        if ms.len() != 15 || counter.len() != 6 {
+        let digits = |p: &str, n: usize| p.len() == n && p.bytes().all(|b| b.is_ascii_digit());
+        if !digits(ms, 15) || !digits(counter, 6) {
             return None;
         }
         Some(Hlc {
@@ -122,11 +153,113 @@ mod tests {
     }
 
     #[test]
+    fn a_remote_stamp_at_the_largest_counter_moves_the_clock_to_the_next_millisecond() {
+        let mut server = Hlc::new(1_000, 3);
+        let remote = Hlc::decode("000000000001000-999999").unwrap();
+        let merged = server.merge(remote, 900);
+        assert_eq!(merged, Hlc::new(1_001, 0));
+        assert_eq!(merged.encode(), "000000000001001-000000");
+        assert!(merged.encode() > remote.encode());
+        assert_eq!(Hlc::decode(&merged.encode()), Some(merged));
+        let next = server.tick(900);
+        assert!(next > merged && next.encode() > merged.encode());
+    }
+
+    #[test]
+    fn ticking_past_the_largest_counter_carries_into_the_milliseconds() {
+        let mut h = Hlc::new(5_000, MAX_COUNTER);
+        assert_eq!(h.tick(4_000), Hlc::new(5_001, 0));
+    }
+
+    #[test]
+    fn signs_and_wide_counters_do_not_decode() {
+        assert_eq!(Hlc::decode("000000000001000-1000000"), None);
+        assert_eq!(Hlc::decode("+00000000001000-000001"), None);
+        assert_eq!(Hlc::decode("000000000001000-+00001"), None);
+        assert_eq!(Hlc::decode("000000000001000000001"), None);
+    }
+
+    #[test]
     fn merge_moves_past_the_remote_stamp() {
         let mut h = Hlc::new(1000, 0);
         let remote = Hlc::new(5000, 7);
         let merged = h.merge(remote, 2000);
         assert!(merged > remote);
         assert!(h.tick(2000) > merged);
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn stamp() -> impl Strategy<Value = Hlc> {
+            // Small ranges make equal milliseconds and full counters common.
+            (
+                prop_oneof![
+                    0i64..5,
+                    1_577_000_000_000i64..1_577_000_000_005,
+                    Just(MAX_MS)
+                ],
+                prop_oneof![0u32..3, MAX_COUNTER - 2..=MAX_COUNTER],
+            )
+                .prop_map(|(ms, counter)| Hlc::new(ms, counter))
+        }
+
+        #[derive(Debug, Clone)]
+        enum Event {
+            Tick(i64),
+            Merge(Hlc, i64),
+        }
+
+        fn event() -> impl Strategy<Value = Event> {
+            prop_oneof![
+                (0i64..6).prop_map(Event::Tick),
+                (1_577_000_000_000i64..1_577_000_000_006).prop_map(Event::Tick),
+                (stamp(), 1_577_000_000_000i64..1_577_000_000_006)
+                    .prop_map(|(h, now)| Event::Merge(h, now)),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn encode_then_decode_gives_the_same_stamp(h in stamp()) {
+                let text = h.encode();
+                prop_assert_eq!(text.len(), 22);
+                prop_assert_eq!(Hlc::decode(&text), Some(h));
+            }
+
+            #[test]
+            fn string_order_is_stamp_order(a in stamp(), b in stamp()) {
+                prop_assert_eq!(a.cmp(&b), a.encode().cmp(&b.encode()));
+            }
+
+            #[test]
+            fn every_event_moves_the_clock_forward_and_stays_encodable(
+                start in stamp(),
+                events in proptest::collection::vec(event(), 1..60),
+            ) {
+                let mut clock = start;
+                let mut last = start;
+                for e in events {
+                    let next = match e {
+                        Event::Tick(now) => clock.tick(now),
+                        Event::Merge(remote, now) => {
+                            let merged = clock.merge(remote, now);
+                            // Receiving never goes backwards past what was received.
+                            if remote.ms < MAX_MS || remote.counter < MAX_COUNTER {
+                                prop_assert!(merged > remote, "{merged:?} <= {remote:?}");
+                            }
+                            merged
+                        }
+                    };
+                    if last.ms < MAX_MS || last.counter < MAX_COUNTER {
+                        prop_assert!(next > last, "{next:?} <= {last:?}");
+                    }
+                    prop_assert!(next.counter <= MAX_COUNTER);
+                    prop_assert_eq!(Hlc::decode(&next.encode()), Some(next));
+                    last = next;
+                }
+            }
+        }
     }
 }

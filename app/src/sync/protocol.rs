@@ -73,6 +73,7 @@ impl Entity {
 #[serde(deny_unknown_fields)]
 pub struct Mutation {
     /// The device's own counter: 1, 2, 3… without gaps.
+    #[cfg_attr(feature = "ssr", schemars(range(min = 1)))]
     pub seq: i64,
     pub mutation_id: uuid::Uuid,
     pub kind: MutationKind,

@@ -518,6 +518,9 @@ fn RepeatGroup(
     let hint = field.hint.clone();
     let children = field.fields.clone();
     let add_group = group.clone();
+    let limit = field.row_limit();
+    let full = move || ids.with(|all| all.len() >= limit);
+    let full_id = format!("repeat-{group}-full");
     view! {
         <fieldset class="repeat" data-testid=format!("repeat-{group}") data-field=group.clone()>
             <legend>{move || label.get(lang.get()).to_string()}</legend>
@@ -570,9 +573,16 @@ fn RepeatGroup(
                     }
                 }
             </For>
-            <button type="button" class="btn" data-testid=format!("repeat-{group}-add") on:click=move |_| on_add.run(add_group.clone())>
+            <button type="button" class="btn" data-testid=format!("repeat-{group}-add")
+                prop:disabled=full
+                on:click=move |_| if !full() { on_add.run(add_group.clone()) }>
                 {move || tr("repeat.add")}
             </button>
+            <Show when=full>
+                <p class="hint" data-testid=full_id.clone()>
+                    {move || tr("repeat.full").replace("{max}", &limit.to_string())}
+                </p>
+            </Show>
         </fieldset>
     }
 }

@@ -9,7 +9,7 @@ use app::state::AppState;
 use app::store::audit::{self, Actor};
 use app::store::login_limits::{self, Scope};
 use app::sync::{ChangePasswordRequest, LoginRequest, LoginResponse};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
@@ -17,16 +17,11 @@ use axum::{Extension, Json};
 use serde_json::json;
 
 /// Largest login or password body read; anything bigger is not a login.
-const AUTH_BODY_LIMIT: usize = 4 * 1024;
+const AUTH_BODY_LIMIT: usize = super::AUTH_BODY;
 
-fn check_size(body: &Bytes, what: &'static str) -> Result<(), AppError> {
-    if body.len() > AUTH_BODY_LIMIT {
-        return Err(AppError::TooLarge {
-            what,
-            limit: AUTH_BODY_LIMIT,
-        });
-    }
-    Ok(())
+/// Reads a login or password body, never more than `AUTH_BODY_LIMIT` bytes.
+async fn read(body: Body, what: &'static str) -> Result<axum::body::Bytes, AppError> {
+    crate::security::limits::read_body(body, AUTH_BODY_LIMIT, what).await
 }
 
 /// Logs in. Rate limited per account and per client address (see
@@ -36,11 +31,19 @@ pub async fn login(
     State(state): State<AppState>,
     Extension(ClientAddr(ip)): Extension<ClientAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<impl IntoResponse, AppError> {
-    check_size(&body, "login body")?;
-    let request: LoginRequest = parse_json(&body)?;
-    let account = app::store::accounts::normalize_username(&request.username);
+    let body = read(body, "login body").await?;
+    let request: LoginRequest = parse_json(&headers, &body)?;
+    let typed = app::store::accounts::normalize_username(&request.username);
+    // The failure counter belongs to the account a name resolves to, so its
+    // spellings (username, 0912…, +84 912…, 0912.345.678) share five guesses;
+    // a name that is no account keeps a counter of its own.
+    let found = app::store::users::find_login(&state.db, &request.username).await?;
+    let account = found
+        .as_ref()
+        .map(app::store::users::LoginAccount::limit_key)
+        .unwrap_or_else(|| typed.clone());
     let address = ip.map(|ip| ip.to_string());
     let mut keys = vec![(Scope::Account, account.as_str())];
     if let Some(address) = &address {
@@ -50,9 +53,7 @@ pub async fn login(
     if let Some(retry_after_s) = login_limits::locked_for(&state.db, &keys, now).await? {
         return Err(AppError::RateLimited { retry_after_s });
     }
-    let ok = match app::store::users::check_login(&state.db, &request.username, &request.password)
-        .await
-    {
+    let ok = match app::store::users::check_password_of(&state.db, found, &request.password).await {
         Ok(ok) => ok,
         Err(AppError::BadCredentials) => {
             login_limits::record_failure(&state.db, &keys, now).await?;
@@ -62,7 +63,7 @@ pub async fn login(
             };
             // The attempted name, cut short: a password typed into the username
             // box should not sit in the audit trail whole.
-            let attempted: String = account.chars().take(64).collect();
+            let attempted: String = typed.chars().take(64).collect();
             audit::record(
                 &state.db.pool,
                 &actor,
@@ -144,10 +145,11 @@ pub async fn me(caller: Caller) -> Json<app::sync::MeResponse> {
 pub async fn change_password(
     State(state): State<AppState>,
     caller: Caller,
-    body: Bytes,
+    headers: HeaderMap,
+    body: Body,
 ) -> Result<impl IntoResponse, AppError> {
-    check_size(&body, "password body")?;
-    let request: ChangePasswordRequest = parse_json(&body)?;
+    let body = read(body, "password body").await?;
+    let request: ChangePasswordRequest = parse_json(&headers, &body)?;
     app::store::accounts::change_password(
         &state.db,
         &caller.audit(),

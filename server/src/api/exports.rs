@@ -7,6 +7,7 @@ use app::auth::session::Caller;
 use app::console::VisitQuery;
 use app::error::{AppError, ErrorBody};
 use app::model::Role;
+use app::model::VisitSummary;
 use app::state::AppState;
 use app::store::photos::PhotoScope;
 use axum::body::Body;
@@ -58,15 +59,25 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| AppError::Internal(format!("export task failed: {e}")))?
 }
 
-/// The visits the query matches, every page, as rows of `sink` after a header.
-async fn visit_rows(
-    state: &AppState,
-    caller: &Caller,
+/// The two spreadsheet formats of the visit list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    Csv,
+}
+
+/// The visits the query matches, every page, written as a file. Pages are read
+/// here and handed to a writer on the blocking pool (two pages in flight at
+/// most): the spreadsheet encoding and the disk writes never hold an async
+/// worker, and memory stays flat whatever the size.
+pub async fn visits_file(
+    db: &app::store::Db,
+    user: &app::model::UserInfo,
     query: VisitQuery,
-    sink: &mut (dyn Sink + Send),
-) -> Result<(), AppError> {
+    format: Format,
+) -> Result<std::fs::File, AppError> {
     let query = query.normalized();
-    let total = app::store::console::count(&state.db, &caller.user, &query).await?;
+    let total = app::store::console::count(db, user, &query).await?;
     if total > MAX_EXPORT_VISITS {
         return Err(AppError::Invalid(
             ErrorBody::new(
@@ -77,13 +88,51 @@ async fn visit_rows(
             .with("count", total),
         ));
     }
-    sink.row(&exports::visit_header())?;
-    app::store::console::for_each_page(&state.db, &caller.user, &query, |page| {
-        page.iter()
-            .try_for_each(|v| sink.row(&exports::visit_row(v)))
+    let (pages, mut receive) = tokio::sync::mpsc::channel::<Vec<VisitSummary>>(2);
+    let writer = tokio::task::spawn_blocking(move || -> Result<std::fs::File, AppError> {
+        let mut write = |sink: &mut dyn Sink| -> Result<(), AppError> {
+            sink.row(&exports::visit_header())?;
+            while let Some(page) = receive.blocking_recv() {
+                page.iter()
+                    .try_for_each(|v| sink.row(&exports::visit_row(v)))?;
+            }
+            Ok(())
+        };
+        match format {
+            Format::Csv => {
+                let mut csv = Csv::new()?;
+                write(&mut csv)?;
+                csv.finish()
+            }
+            Format::Xlsx => {
+                let mut book = exports::new_workbook();
+                {
+                    let mut sheet = exports::open_sheet(
+                        &mut book,
+                        &exports::text("sheet_visits"),
+                        exports::VISIT_WIDTHS,
+                    )?;
+                    write(&mut sheet)?;
+                }
+                exports::save(book)
+            }
+        }
+    });
+    let fed = app::store::console::for_each_page(db, user, &query, |page| {
+        let pages = pages.clone();
+        async move {
+            // A closed channel means the writer failed: its error is reported below.
+            let _ = pages.send(page).await;
+            Ok(())
+        }
     })
-    .await?;
-    Ok(())
+    .await;
+    drop(pages);
+    let file = writer
+        .await
+        .map_err(|e| AppError::Internal(format!("export writer stopped: {e}")))??;
+    fed?;
+    Ok(file)
 }
 
 pub async fn visits_xlsx(
@@ -93,16 +142,7 @@ pub async fn visits_xlsx(
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
     let query: VisitQuery = query(&uri)?;
-    let mut book = exports::new_workbook();
-    {
-        let mut sheet = exports::open_sheet(
-            &mut book,
-            &exports::text("sheet_visits"),
-            exports::VISIT_WIDTHS,
-        )?;
-        visit_rows(&state, &caller, query, &mut sheet).await?;
-    }
-    let file = blocking(move || exports::save(book)).await?;
+    let file = visits_file(&state.db, &caller.user, query, Format::Xlsx).await?;
     Ok(file_response(file, XLSX, "khaosat-phieu-khao-sat.xlsx"))
 }
 
@@ -113,13 +153,8 @@ pub async fn visits_csv(
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
     let query: VisitQuery = query(&uri)?;
-    let mut csv = Csv::new()?;
-    visit_rows(&state, &caller, query, &mut csv).await?;
-    Ok(file_response(
-        csv.finish()?,
-        CSV,
-        "khaosat-phieu-khao-sat.csv",
-    ))
+    let file = visits_file(&state.db, &caller.user, query, Format::Csv).await?;
+    Ok(file_response(file, CSV, "khaosat-phieu-khao-sat.csv"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,10 +188,14 @@ pub async fn plan_csv(
     caller.require(&[Role::Supervisor])?;
     let q: YearQuery = query(&uri)?;
     let plan = app::store::plan::plan(&state.db, &caller.user, q.year).await?;
-    let mut csv = Csv::new()?;
-    exports::plan_cells(&plan, &mut csv)?;
+    let file = blocking(move || {
+        let mut csv = Csv::new()?;
+        exports::plan_cells(&plan, &mut csv)?;
+        csv.finish()
+    })
+    .await?;
     Ok(file_response(
-        csv.finish()?,
+        file,
         CSV,
         &format!("khaosat-ke-hoach-{}.csv", q.year),
     ))

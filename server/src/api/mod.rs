@@ -33,41 +33,89 @@ pub struct RouteSpec {
     pub path: &'static str,
     /// Answers without a session.
     pub public: bool,
+    /// The largest body the route reads; a larger declared length is 413
+    /// before anything is read (`security::limits`).
+    pub body: BodyLimit,
 }
 
-const fn route(method: &'static str, path: &'static str, public: bool) -> RouteSpec {
+/// How large a route's request body may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLimit {
+    Bytes(usize),
+    /// The deployment's largest photo (`--max-photo-bytes`).
+    Photo,
+}
+
+impl BodyLimit {
+    /// Routes that read no body still tolerate a few stray bytes.
+    pub const NONE: usize = 1024;
+}
+
+const NONE: BodyLimit = BodyLimit::Bytes(BodyLimit::NONE);
+/// Login and password bodies: two short strings and a device id.
+pub const AUTH_BODY: usize = 4 * 1024;
+/// A review decision with its comment.
+pub const REVIEW_BODY: usize = 64 * 1024;
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    public: bool,
+    body: BodyLimit,
+) -> RouteSpec {
     RouteSpec {
         method,
         path,
         public,
+        body,
     }
 }
 
 pub const ROUTES: &[RouteSpec] = &[
-    route("GET", "/api/health", true),
-    route("POST", "/api/auth/login", true),
-    route("POST", "/api/auth/logout", false),
-    route("GET", "/api/auth/me", false),
-    route("POST", "/api/auth/password", false),
-    route("POST", "/api/sync/push", false),
-    route("GET", "/api/sync/pull", false),
-    route("POST", "/api/sync/import", false),
-    route("POST", "/api/visits/{id}/review", false),
-    route("GET", "/api/openapi.json", true),
+    route("GET", "/api/health", true, NONE),
+    route("POST", "/api/auth/login", true, BodyLimit::Bytes(AUTH_BODY)),
+    route("POST", "/api/auth/logout", false, NONE),
+    route("GET", "/api/auth/me", false, NONE),
+    route(
+        "POST",
+        "/api/auth/password",
+        false,
+        BodyLimit::Bytes(AUTH_BODY),
+    ),
+    route(
+        "POST",
+        "/api/sync/push",
+        false,
+        BodyLimit::Bytes(app::sync::MAX_PUSH_BYTES),
+    ),
+    route("GET", "/api/sync/pull", false, NONE),
+    route(
+        "POST",
+        "/api/sync/import",
+        false,
+        BodyLimit::Bytes(sync::MAX_IMPORT_BYTES),
+    ),
+    route(
+        "POST",
+        "/api/visits/{id}/review",
+        false,
+        BodyLimit::Bytes(REVIEW_BODY),
+    ),
+    route("GET", "/api/openapi.json", true, NONE),
     // tus asks that OPTIONS answer without credentials: it only lists features.
-    route("OPTIONS", "/api/uploads/", true),
-    route("POST", "/api/uploads/", false),
-    route("HEAD", "/api/uploads/{id}", false),
-    route("POST", "/api/uploads/{id}", false),
-    route("PATCH", "/api/uploads/{id}", false),
-    route("DELETE", "/api/uploads/{id}", false),
-    route("GET", "/api/photos/{id}", false),
-    route("GET", "/api/photos/{id}/{size}", false),
-    route("GET", "/api/exports/visits.xlsx", false),
-    route("GET", "/api/exports/visits.csv", false),
-    route("GET", "/api/exports/plan.xlsx", false),
-    route("GET", "/api/exports/plan.csv", false),
-    route("GET", "/api/exports/photos.zip", false),
+    route("OPTIONS", "/api/uploads/", true, NONE),
+    route("POST", "/api/uploads/", false, BodyLimit::Photo),
+    route("HEAD", "/api/uploads/{id}", false, NONE),
+    route("POST", "/api/uploads/{id}", false, BodyLimit::Photo),
+    route("PATCH", "/api/uploads/{id}", false, BodyLimit::Photo),
+    route("DELETE", "/api/uploads/{id}", false, NONE),
+    route("GET", "/api/photos/{id}", false, NONE),
+    route("GET", "/api/photos/{id}/{size}", false, NONE),
+    route("GET", "/api/exports/visits.xlsx", false, NONE),
+    route("GET", "/api/exports/visits.csv", false, NONE),
+    route("GET", "/api/exports/plan.xlsx", false, NONE),
+    route("GET", "/api/exports/plan.csv", false, NONE),
+    route("GET", "/api/exports/photos.zip", false, NONE),
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {

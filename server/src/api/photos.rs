@@ -82,16 +82,18 @@ pub async fn file(
     let Some(key) = key else {
         return Err(AppError::NotFound("photo file".into()));
     };
-    let bytes =
-        crate::api::uploads::on_storage(&state, "reading a stored photo", move |s| s.get(&key))
+    let (len, reader) =
+        crate::api::uploads::on_storage(&state, "opening a stored photo", move |s| s.open(&key))
             .await?;
     let content_type = if size == "original" {
         photo.content_type.clone()
     } else {
         "image/jpeg".to_string()
     };
-    let mut r = bytes.into_response();
+    // Streamed: an original may be 25 MB, and many may be asked for at once.
+    let mut r = axum::body::Body::from_stream(stream_reader(reader)).into_response();
     let hs = r.headers_mut();
+    hs.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         hs.insert(header::CONTENT_TYPE, v);
     }
@@ -106,4 +108,37 @@ pub async fn file(
         HeaderValue::from_static("nosniff"),
     );
     Ok(r)
+}
+
+/// Chunks of a blocking reader, read on the blocking pool a few chunks ahead
+/// of the client: memory per response stays at a few hundred kilobytes.
+pub fn stream_reader(
+    mut reader: Box<dyn std::io::Read + Send>,
+) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
+    const CHUNK: usize = 64 * 1024;
+    let (send, receive) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
+    tokio::task::spawn_blocking(move || loop {
+        let mut buf = vec![0u8; CHUNK];
+        match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                buf.truncate(n);
+                // The client went away: stop reading.
+                if send.blocking_send(Ok(buf.into())).is_err() {
+                    break;
+                }
+            }
+            Err(e) => {
+                let _ = send.blocking_send(Err(e));
+                break;
+            }
+        }
+    });
+    tokio_stream_of(receive)
+}
+
+fn tokio_stream_of<T>(
+    mut receive: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures_util::Stream<Item = T> {
+    futures_util::stream::poll_fn(move |cx| receive.poll_recv(cx))
 }

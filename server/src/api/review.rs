@@ -26,15 +26,12 @@ pub async fn decide(
     State(state): State<AppState>,
     Path(id): Path<String>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Json<VisitRecord>, AppError> {
-    let bytes = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map_err(|_| AppError::TooLarge {
-            what: "review body (bytes)",
-            limit: 64 * 1024,
-        })?;
-    let decision: Decision = parse_json(&bytes)?;
+    let bytes =
+        crate::security::limits::read_body(body, super::REVIEW_BODY, "review body (bytes)").await?;
+    let decision: Decision = parse_json(&headers, &bytes)?;
     app::store::review::decide(
         &state.db,
         &caller.user,

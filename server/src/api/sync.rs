@@ -1,7 +1,8 @@
 //! `POST /api/sync/push` and `GET /api/sync/pull`. Order of checks: session
 //! (401), body size and parsing (413/400), then device ownership (403) in the store.
 
-use crate::routes::parse_json;
+use crate::routes::{parse_json, require_content_type};
+use crate::security::limits::read_body;
 use app::auth::session::Caller;
 use app::error::AppError;
 use app::model::Role;
@@ -11,6 +12,7 @@ use app::sync::{
 };
 use axum::body::Body;
 use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
@@ -21,15 +23,11 @@ const SYNC_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
 pub async fn push(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<PushResponse>, AppError> {
-    let bytes = axum::body::to_bytes(body, MAX_PUSH_BYTES)
-        .await
-        .map_err(|_| AppError::TooLarge {
-            what: "push body (bytes)",
-            limit: MAX_PUSH_BYTES,
-        })?;
-    let request: PushRequest = parse_json(&bytes)?;
+    let bytes = read_body(body, MAX_PUSH_BYTES, "push body (bytes)").await?;
+    let request: PushRequest = parse_json(&headers, &bytes)?;
     caller.require(SYNC_ROLES)?;
     let response = app::store::push::push(&state.db, &state.clock, &caller.user, &request).await?;
     Ok(Json(response))
@@ -41,42 +39,100 @@ pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
+    headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ImportResponse>, AppError> {
-    let bytes = axum::body::to_bytes(body, MAX_IMPORT_BYTES)
-        .await
-        .map_err(|_| AppError::TooLarge {
-            what: "backup file (bytes)",
-            limit: MAX_IMPORT_BYTES,
-        })?;
-    // The phone's backup is a ZIP archive; the earlier JSON file still imports.
-    let file: ExportFile = if app::sync::archive::looks_like_zip(&bytes) {
-        app::sync::archive::read_export(&bytes).map_err(|e| {
-            AppError::Invalid(
-                app::error::ErrorBody::new("import.bad_archive", e.to_string())
-                    .with("detail", e.to_string()),
-            )
-        })?
-    } else {
-        parse_json(&bytes)?
-    };
+    require_content_type(
+        &headers,
+        &[
+            "application/zip",
+            "application/octet-stream",
+            "application/json",
+        ],
+    )?;
+    let bytes = read_body(body, MAX_IMPORT_BYTES, "backup file (bytes)").await?;
+    // Reading a 64 MB archive (CRCs, JSON, an index of its entries) is CPU
+    // work: it runs on the blocking pool, within a time budget, never on the
+    // async workers that answer everyone else.
+    let zipped = app::sync::archive::looks_like_zip(&bytes);
+    let parsing = bytes.clone();
+    let json_headers = headers.clone();
+    let parsed = tokio::time::timeout(
+        IMPORT_PARSE_BUDGET,
+        tokio::task::spawn_blocking(move || -> Result<ParsedImport, AppError> {
+            if !zipped {
+                let file: ExportFile = parse_json(&json_headers, &parsing)?;
+                return Ok((file, Vec::new()));
+            }
+            let archive = app::sync::archive::Archive::open(&parsing).map_err(bad_archive)?;
+            let file = archive.export().map_err(bad_archive)?;
+            let base = parsing.as_ptr() as usize;
+            let photos = archive
+                .photos()
+                .map_err(bad_archive)?
+                .into_iter()
+                .map(|(entry, data)| {
+                    let at = data.as_ptr() as usize - base;
+                    (entry, at..at + data.len())
+                })
+                .collect();
+            Ok((file, photos))
+        }),
+    )
+    .await
+    .map_err(|_| {
+        AppError::Invalid(app::error::ErrorBody::new(
+            "import.too_slow",
+            format!(
+                "reading this backup took longer than {} seconds; it is not a phone's backup",
+                IMPORT_PARSE_BUDGET.as_secs()
+            ),
+        ))
+    })?
+    .map_err(|e| AppError::Internal(format!("reading a backup stopped: {e}")))??;
+    let (file, photos) = parsed;
     let mut response =
         app::store::push::import(&state.db, &state.clock, &caller.user, &file).await?;
     // The archive's photo bytes, for photos its changes attached and that still
-    // wait for them (the owner is the device's user, whoever imports).
-    if app::sync::archive::looks_like_zip(&bytes) {
+    // wait for them (the owner is the device's user, whoever imports). One
+    // query finds which hashes wait; only those are hashed and stored.
+    if !photos.is_empty() {
         let owner = app::store::users::device(&state.db, &file.device_id.to_string())
             .await?
             .map(|d| d.user_id);
-        if let (Some(owner), Ok(photos)) = (owner, app::sync::archive::read_photos(&bytes)) {
-            for (entry, data) in photos {
-                response.photos +=
-                    crate::api::uploads::receive_whole(&state, &owner, &entry.sha256, data).await?
-                        as u64;
+        if let Some(owner) = owner {
+            let waiting = app::store::photos::waiting_hashes(&state.db, &owner).await?;
+            for (entry, range) in photos {
+                if !waiting.contains(&entry.sha256) {
+                    continue;
+                }
+                response.photos += crate::api::uploads::receive_whole(
+                    &state,
+                    &owner,
+                    &entry.sha256,
+                    bytes.slice(range),
+                )
+                .await? as u64;
             }
         }
     }
     Ok(Json(response))
+}
+
+/// The import format and, for an archive, where each listed photo's bytes are.
+type ParsedImport = (
+    ExportFile,
+    Vec<(app::sync::archive::PhotoEntry, std::ops::Range<usize>)>,
+);
+
+/// How long reading one backup may take: a real 64 MB archive takes about a second.
+const IMPORT_PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
+fn bad_archive(e: app::sync::archive::ArchiveError) -> AppError {
+    AppError::Invalid(
+        app::error::ErrorBody::new("import.bad_archive", e.to_string())
+            .with("detail", e.to_string()),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +153,15 @@ pub async fn pull(
     if query.cursor < 0 {
         return Err(AppError::BadRequest("cursor cannot be negative".into()));
     }
-    let limit = query.limit.unwrap_or(PULL_PAGE).clamp(1, PULL_PAGE);
+    let limit = match query.limit {
+        None => PULL_PAGE,
+        Some(n) if (1..=PULL_PAGE).contains(&n) => n,
+        Some(n) => {
+            return Err(AppError::BadRequest(format!(
+                "limit must be between 1 and {PULL_PAGE}, not {n}"
+            )))
+        }
+    };
     let response = app::store::pull::pull(
         &state.db,
         &caller.user,

@@ -127,9 +127,32 @@ pub async fn options(State(state): State<AppState>) -> Response {
 }
 
 /// `Upload-Metadata`: comma-separated `key base64value` pairs (value optional).
+/// Largest `Upload-Metadata` header kept: a photo ID and a file name with
+/// room to spare. The metadata is stored and echoed in every HEAD answer.
+pub const MAX_METADATA_BYTES: usize = 2048;
+/// Most keys in `Upload-Metadata` (photo_id, filename, filetype, name, …).
+pub const MAX_METADATA_KEYS: usize = 16;
+
 fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, AppError> {
-    let mut out = Vec::new();
-    for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    if raw.len() > MAX_METADATA_BYTES {
+        return Err(AppError::TooLarge {
+            what: "Upload-Metadata header (bytes)",
+            limit: MAX_METADATA_BYTES,
+        });
+    }
+    let pairs: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if pairs.len() > MAX_METADATA_KEYS {
+        return Err(AppError::TooLarge {
+            what: "Upload-Metadata keys",
+            limit: MAX_METADATA_KEYS,
+        });
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for pair in pairs {
         let mut parts = pair.splitn(2, ' ');
         let key = parts.next().unwrap_or_default().to_string();
         let value = match parts.next() {
@@ -148,6 +171,11 @@ fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, AppError> {
             return Err(AppError::BadRequest(
                 "Upload-Metadata: a key is empty".into(),
             ));
+        }
+        if out.iter().any(|(k, _)| *k == key) {
+            return Err(AppError::BadRequest(format!(
+                "Upload-Metadata: the key \"{key}\" appears twice"
+            )));
         }
         out.push((key, value));
     }
@@ -723,18 +751,26 @@ pub async fn receive_whole(
     state: &AppState,
     owner_id: &str,
     sha256: &str,
-    bytes: &[u8],
+    bytes: axum::body::Bytes,
 ) -> Result<usize, AppError> {
-    if hex::encode(sha2::Sha256::digest(bytes)) != sha256 {
+    // Hashing megabytes is CPU work: off the async workers, with the store.
+    let expected = sha256.to_string();
+    let checked = bytes.clone();
+    let matches = tokio::task::spawn_blocking(move || {
+        hex::encode(sha2::Sha256::digest(&checked)) == expected
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing a photo stopped: {e}")))?;
+    if !matches {
         return Ok(0);
     }
     let waiting = store::waiting_by_hash(&state.db, sha256, owner_id).await?;
     if waiting.is_empty() {
         return Ok(0);
     }
-    let key = crate::images::original_key(sha256, exif::sniff(bytes));
-    let (k, data) = (key.clone(), bytes.to_vec());
-    on_storage(state, "storing the photo", move |s| s.put(&k, &data)).await?;
+    let key = crate::images::original_key(sha256, exif::sniff(&bytes));
+    let k = key.clone();
+    on_storage(state, "storing the photo", move |s| s.put(&k, &bytes)).await?;
     for id in &waiting {
         store::set_received(&state.db, id, &key).await?;
         crate::images::process(state, id, sha256, &key).await;

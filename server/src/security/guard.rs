@@ -8,9 +8,6 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Largest body a server function reads: forms and account edits, not files.
-const RPC_BODY_LIMIT: usize = 256 * 1024;
-
 /// Routes that answer without a session. Pages and static files (everything
 /// outside `/api/` and `/rpc/`) are public too: the shell holds no data.
 fn is_public(method: &Method, path: &str) -> bool {
@@ -21,9 +18,15 @@ fn is_public(method: &Method, path: &str) -> bool {
     if method == Method::OPTIONS && path.starts_with("/api/uploads") {
         return true;
     }
+    // HEAD is GET without the body: a public GET answers it too.
+    let method = if method == Method::HEAD {
+        "GET"
+    } else {
+        method.as_str()
+    };
     crate::api::ROUTES
         .iter()
-        .any(|r| r.public && r.path == path && r.method == method.as_str())
+        .any(|r| r.public && r.path == path && r.method == method)
 }
 
 /// What a session whose password must change may still do.
@@ -53,7 +56,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         return AppError::Unauthenticated.into_response();
     }
     if csrf::is_state_changing(&method) {
-        if let Err(e) = csrf::check(request.headers()) {
+        if let Err(e) = csrf::check(request.headers(), &state.security) {
             return e.into_response();
         }
     }
@@ -79,13 +82,24 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     // and CSRF checks, as the API handlers bound theirs.
     if path.starts_with("/rpc/") {
         let (parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, RPC_BODY_LIMIT).await else {
-            return AppError::TooLarge {
-                what: "request body (bytes)",
-                limit: RPC_BODY_LIMIT,
-            }
-            .into_response();
+        let limit = super::limits::RPC_BODY_LIMIT;
+        let bytes = match super::limits::read_body(body, limit, "request body (bytes)").await {
+            Ok(bytes) => bytes,
+            Err(e) => return e.into_response(),
         };
+        // Form-encoded arguments are decoded leniently by the framework
+        // (invalid UTF-8 becomes U+FFFD): refuse them here instead.
+        let form = parts
+            .headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if form && !form_is_utf8(&bytes) {
+            return AppError::BadRequest(
+                "the form-encoded arguments are not valid UTF-8 text".into(),
+            )
+            .into_response();
+        }
         request = Request::from_parts(parts, axum::body::Body::from(bytes));
     }
     let mut response = next.run(request).await;
@@ -97,4 +111,59 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         }
     }
     response
+}
+
+/// Whether every key and value of an `application/x-www-form-urlencoded`
+/// body decodes (percent escapes and `+`) to UTF-8.
+fn form_is_utf8(body: &[u8]) -> bool {
+    let mut decoded = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        match body[i] {
+            b'&' | b'=' => {
+                if std::str::from_utf8(&decoded).is_err() {
+                    return false;
+                }
+                decoded.clear();
+                i += 1;
+            }
+            b'%' => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (
+                    body.get(i + 1).and_then(|b| hex(*b)),
+                    body.get(i + 2).and_then(|b| hex(*b)),
+                ) {
+                    (Some(h), Some(l)) => {
+                        decoded.push((h * 16 + l) as u8);
+                        i += 3;
+                    }
+                    _ => return false,
+                }
+            }
+            b'+' => {
+                decoded.push(b' ');
+                i += 1;
+            }
+            b => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    std::str::from_utf8(&decoded).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::form_is_utf8;
+
+    #[test]
+    fn form_bodies_must_decode_to_utf8() {
+        assert!(form_is_utf8(b"id=abc&q=H%C3%B2a+Ph%C3%A1t"));
+        assert!(form_is_utf8(b""));
+        assert!(!form_is_utf8(b"id=%ff"));
+        assert!(!form_is_utf8(b"id=%C3"));
+        assert!(!form_is_utf8(b"id=%zz"));
+        assert!(!form_is_utf8(b"id=\xff"));
+    }
 }

@@ -64,6 +64,7 @@ fn set(response: &mut Response, name: HeaderName, value: &str) {
 /// Adds the strict headers to every response; HTML bodies are read to hash
 /// their inline scripts into the policy.
 pub async fn security_headers(State(hsts): State<bool>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
     let response = next.run(request).await;
     let is_html = response
         .headers()
@@ -82,9 +83,27 @@ pub async fn security_headers(State(hsts): State<bool>, request: Request, next: 
                 set(&mut response, header::CONTENT_SECURITY_POLICY, &policy);
                 response
             }
-            Err(_) => {
-                let mut response = Response::from_parts(parts, Body::empty());
+            Err(e) => {
+                // Pages are paged well below this; reaching it is a bug to see
+                // in the log, with a page a person can read.
+                tracing::error!(
+                    path = %path,
+                    "an HTML page could not be read to hash its scripts (over {MAX_HTML_BYTES} bytes?): {e}"
+                );
+                parts.headers.remove(header::CONTENT_LENGTH);
+                let mut response = Response::from_parts(
+                    parts,
+                    Body::from(
+                        "<!DOCTYPE html><meta charset=\"utf-8\"><title>khaosat</title>\
+                         <p>Trang quá lớn để hiển thị. / This page is too large to show.</p>",
+                    ),
+                );
                 *response.status_mut() = axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                set(
+                    &mut response,
+                    header::CONTENT_SECURITY_POLICY,
+                    &content_security_policy(&[]),
+                );
                 response
             }
         }

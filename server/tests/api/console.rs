@@ -792,7 +792,31 @@ async fn visit_exports_neutralise_formulas_and_photo_zips_match_their_manifest(a
     let rows = &xlsx["Phiếu khảo sát"];
     assert_eq!(rows.len(), 3);
     let line = rows.iter().find(|r| r[9] == visit).unwrap();
-    assert!(line[2].starts_with("'="), "{line:?}");
+    // A string cell cannot run: written as typed, no apostrophe, no formula.
+    assert_eq!(line[2], "=HYPERLINK(\"http://x\",\"bấm\")", "{line:?}");
+    let raw = download(
+        &app,
+        &boss,
+        "/api/exports/visits.xlsx?district=213",
+        "application/vnd.openxmlformats",
+    )
+    .await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(raw)).unwrap();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        if entry
+            .name()
+            .unwrap_or_default()
+            .starts_with("xl/worksheets/")
+        {
+            let mut xml = String::new();
+            std::io::Read::read_to_string(&mut entry, &mut xml).unwrap();
+            assert!(
+                !xml.contains("<f>") && !xml.contains("<f "),
+                "no formula cells"
+            );
+        }
+    }
     let filtered = read_csv(
         &download(
             &app,

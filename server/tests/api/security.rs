@@ -18,11 +18,11 @@ pub(crate) const PW: &str = "khaosat-demo";
 /// The Host every CSRF test sends; the same origin is `http://{HOST}`.
 pub(crate) const HOST: &str = "localhost:3000";
 const EVIL: &str = "http://evil.example";
-const JSON: &str = "application/json";
-const FIRST: &str = "mat-khau-dau-tien-1";
+pub(crate) const JSON: &str = "application/json";
+pub(crate) const FIRST: &str = "mat-khau-dau-tien-1";
 const TEMP: &str = "mat-khau-tam-thoi-2";
 const NEW: &str = "mat-khau-moi-cua-toi-3";
-const WRONG: &str = "sai-mat-khau-bi-mat";
+pub(crate) const WRONG: &str = "sai-mat-khau-bi-mat";
 const DEMO_USERS: [&str; 7] = ["giamsat", "ksv1", "ksv2", "ksv3", "ksv4", "ksv5", "quantri"];
 /// "nguyễn.văn" composed (NFC) and decomposed (NFD).
 const NFC: &str = "nguy\u{1ec5}n.v\u{103}n";
@@ -225,7 +225,7 @@ async fn same_origin_and_origin_less_writes_pass_and_reads_are_not_checked(app: 
     );
 }
 
-async fn checks_run_in_order_authentication_origin_body_authorization(app: TestApp) {
+async fn checks_run_in_order_size_authentication_origin_body_authorization(app: TestApp) {
     let (ksv1, _) = app.login("ksv1").await;
     let (admin, admin_device) = app.login("quantri").await;
     let junk = || b"{\"device_id\":".to_vec();
@@ -236,11 +236,13 @@ async fn checks_run_in_order_authentication_origin_body_authorization(app: TestA
         401,
         "auth.required",
     );
+    // A body over the route's limit is refused before anything else, the
+    // session lookup included: it tells nothing but the published limit.
     let huge = vec![b' '; 3 * 1024 * 1024];
     expect_error(
         &send(push(None).bytes(JSON, huge)).await,
-        401,
-        "auth.required",
+        413,
+        "request.too_large",
     );
     let r = send(push(Some(&ksv1)).bytes(JSON, junk()).origin(EVIL)).await;
     expect_error(&r, 403, "csrf.origin");
@@ -761,7 +763,7 @@ crate::engine_tests!(
     forwarded_for_counts_only_behind_a_trusted_proxy,
     cross_origin_writes_are_refused_even_with_a_valid_session,
     same_origin_and_origin_less_writes_pass_and_reads_are_not_checked,
-    checks_run_in_order_authentication_origin_body_authorization,
+    checks_run_in_order_size_authentication_origin_body_authorization,
     changing_the_password_ends_the_other_sessions,
     a_reset_password_ends_sessions_and_must_be_changed_before_anything_else,
     a_deactivated_account_is_shut_out_at_once,
@@ -887,7 +889,7 @@ pub(crate) fn rpc(name: &str, args: Value) -> Req {
     request.form(&pairs.join("&"))
 }
 
-async fn call(app: &TestApp, cookie: &str, name: &str, args: Value) -> TestResponse {
+pub(crate) async fn call(app: &TestApp, cookie: &str, name: &str, args: Value) -> TestResponse {
     rpc(name, args).cookie(Some(cookie)).send(&app.router).await
 }
 
@@ -907,7 +909,12 @@ pub(crate) async fn login(
 }
 
 /// A login that must succeed: (cookie, response body).
-async fn logged_in(app: &TestApp, username: &str, password: &str, peer: &str) -> (String, Value) {
+pub(crate) async fn logged_in(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    peer: &str,
+) -> (String, Value) {
     let r = login(app, username, password, peer).await;
     let body = ok(&r);
     (r.cookie(), body)
@@ -923,7 +930,7 @@ fn empty_push(device: &str) -> Value {
     json!({"device_id": device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION, "mutations": []})
 }
 
-fn new_account(username: &str) -> Value {
+pub(crate) fn new_account(username: &str) -> Value {
     json!({"username": username, "display_name": "Kiểm Tra", "phone": null, "password": FIRST,
         "roles": ["inspector"], "units": ["213"]})
 }
@@ -1006,7 +1013,7 @@ fn no_secret(r: &TestResponse, secrets: &[&str]) {
 }
 
 #[track_caller]
-fn expect_rate_limited(r: &TestResponse) {
+pub(crate) fn expect_rate_limited(r: &TestResponse) {
     expect_error(r, 429, "auth.rate_limited");
     let after: u64 = header(r, "retry-after")
         .parse()
