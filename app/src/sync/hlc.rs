@@ -188,6 +188,8 @@ mod tests {
         assert!(h.tick(2000) > merged);
     }
 
+    // proptest runs natively; the wasm32 unit-test build has no proptest.
+    #[cfg(not(target_arch = "wasm32"))]
     mod properties {
         use super::super::*;
         use proptest::prelude::*;
