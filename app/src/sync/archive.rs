@@ -239,7 +239,12 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, ArchiveError> 
     let count = u16_at(bytes, eocd + 10).ok_or_else(|| damaged("end record"))? as usize;
     let cd_size = u32_at(bytes, eocd + 12).ok_or_else(|| damaged("end record"))? as usize;
     let cd_offset = u32_at(bytes, eocd + 16).ok_or_else(|| damaged("end record"))? as usize;
-    if count > MAX_ENTRIES || cd_offset.checked_add(cd_size).is_none_or(|end| end > eocd) {
+    if count > MAX_ENTRIES {
+        return Err(ArchiveError::NotAnArchive(format!(
+            "it holds {count} files, more than a phone's backup ({MAX_ENTRIES} at most)"
+        )));
+    }
+    if cd_offset.checked_add(cd_size).is_none_or(|end| end > eocd) {
         return Err(damaged("the central directory is out of bounds"));
     }
     let mut entries = Vec::with_capacity(count);
@@ -428,6 +433,59 @@ mod tests {
             hlc: Hlc::new(1_700_000_000_000, seq as u32),
             base_version: 0,
         }
+    }
+
+    /// An archive of `entries` one-byte photo files whose manifest lists `listed`
+    /// photos (the first `entries` of them real).
+    fn many_photos(entries: usize, listed: usize) -> Vec<u8> {
+        let names: Vec<String> = (0..entries)
+            .map(|i| format!("photos/{i:064}.jpg"))
+            .collect();
+        let data = [7u8];
+        let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &data[..])).collect();
+        let mut m = manifest(0);
+        m.photos = (0..listed)
+            .map(|i| PhotoEntry {
+                sha256: format!("{:064}", i % entries.max(1)),
+                path: format!("photos/{:064}.jpg", i % entries.max(1)),
+                size: 1,
+            })
+            .collect();
+        write_archive_with_photos(&m, &[], &files)
+    }
+
+    #[test]
+    fn many_entries_are_found_by_name_and_the_caps_hold() {
+        // Within the caps: every listed photo is found (by hash, not by scan).
+        let fine = many_photos(MAX_ENTRIES - 2, MAX_ENTRIES - 2);
+        let archive = Archive::open(&fine).unwrap();
+        assert_eq!(archive.photos().unwrap().len(), MAX_ENTRIES - 2);
+        // More files than any phone's backup: refused before reading them.
+        let crowded = many_photos(MAX_ENTRIES, 0);
+        assert!(matches!(
+            Archive::open(&crowded).err(),
+            Some(ArchiveError::NotAnArchive(m)) if m.contains("more than a phone's backup")
+        ));
+        // A manifest listing more photos than the archive holds files.
+        let inflated = many_photos(10, 60_000);
+        assert!(matches!(
+            Archive::open(&inflated).err(),
+            Some(ArchiveError::Damaged(m)) if m.contains("lists 60000 photos")
+        ));
+    }
+
+    #[test]
+    fn a_name_that_appears_twice_is_refused() {
+        let data = [1u8];
+        let twice = write_archive_with_photos(
+            &manifest(0),
+            &[],
+            &[("photos/a.jpg", &data[..]), ("photos/a.jpg", &data[..])],
+        );
+        assert!(matches!(
+            Archive::open(&twice).err(),
+            Some(ArchiveError::Damaged(m)) if m.contains("appears twice")
+        ));
     }
 
     fn manifest(n: u64) -> Manifest {

@@ -400,7 +400,36 @@ async fn rows_of_a_repeat_group_stop_at_the_forms_cap_and_the_page_pages_them(ap
     assert!(html.contains("review-rows-equipment-more"));
 }
 
+async fn behind_a_tls_proxy_only_the_configured_public_origin_may_write(app: TestApp) {
+    let (cookie, device) = app.login("ksv1").await;
+    let router = app.router_with_security(app::state::Security {
+        public_origins: vec!["https://khaosat.example:443".into()],
+        ..Default::default()
+    });
+    let push = |origin: &str| {
+        req("POST", "/api/sync/push")
+            .cookie(Some(&cookie))
+            .json(&json!({"device_id": device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION, "mutations": []}))
+            // The proxy forwards to the plain-HTTP server under its own Host.
+            .header("host", "127.0.0.1:3000")
+            .header("origin", origin)
+    };
+    assert_eq!(
+        push("https://khaosat.example").send(&router).await.status,
+        200
+    );
+    for foreign in [
+        "http://khaosat.example",
+        "https://khaosat.example:8443",
+        "http://127.0.0.1:3000",
+        "https://evil.example",
+    ] {
+        expect_error(&push(foreign).send(&router).await, 403, "csrf.origin");
+    }
+}
+
 crate::engine_tests!(
+    behind_a_tls_proxy_only_the_configured_public_origin_may_write,
     a_stamp_with_the_largest_counter_never_makes_the_server_emit_a_wider_one,
     a_form_nested_past_reason_is_refused_with_a_form_error,
     a_visit_for_a_proposal_must_survey_that_proposals_facility,

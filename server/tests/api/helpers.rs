@@ -202,6 +202,17 @@ impl TestApp {
         server::routes::router(state, Arc::new(site))
     }
 
+    /// The same app and database with other security settings.
+    pub fn router_with_security(&self, security: app::state::Security) -> axum::Router {
+        let site = test_site(self._dir.path());
+        let state = AppState {
+            security: Arc::new(security),
+            leptos_options: site.leptos_options(),
+            ..self.state.clone()
+        };
+        server::routes::router(state, Arc::new(site))
+    }
+
     /// The same app and database with other photo settings.
     pub fn router_with_photos(&self, photos: app::photos::storage::Photos) -> axum::Router {
         let site = test_site(self._dir.path());

@@ -168,7 +168,15 @@ async fn cross_origin_writes_are_refused_even_with_a_valid_session(app: TestApp)
     let (ksv1, device) = app.login("ksv1").await;
     let (admin, _) = app.login("quantri").await;
     let before = accounts(&app, &admin).await.len();
-    for origin in [EVIL, "null", "http://localhost:3001"] {
+    // Another site, a sandboxed frame, another port, and the same host under
+    // another scheme: none is this app.
+    for origin in [
+        EVIL,
+        "null",
+        "http://localhost:3001",
+        "https://localhost:3000",
+        "https://localhost",
+    ] {
         let requests = [
             req("POST", "/api/auth/logout")
                 .cookie(Some(&ksv1))

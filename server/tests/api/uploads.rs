@@ -240,6 +240,9 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
         )
         .await;
     assert_eq!(sha256_hex(&r.body), sha256_hex(&bytes));
+    // Streamed from storage in chunks, with its length announced up front.
+    assert!(bytes.len() > 64 * 1024, "more than one chunk");
+    assert_eq!(header(&r, "content-length"), bytes.len().to_string());
 
     // Pull carries the photo inside its visit, with its status.
     let changes = app.pull_all(&f.phone.cookie).await;
