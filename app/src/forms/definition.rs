@@ -249,3 +249,49 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form_with(repeat: serde_json::Value) -> FormDefinition {
+        serde_json::from_value(serde_json::json!({
+            "id": "f", "version": 1, "title": {"vi": "F", "en": "F"},
+            "sections": [{"key": "s", "title": {"vi": "S", "en": "S"}, "fields": [repeat]}]
+        }))
+        .unwrap()
+    }
+
+    fn machines(max_rows: Option<u32>) -> serde_json::Value {
+        let mut field = serde_json::json!({
+            "key": "machines", "type": "repeat", "label": {"vi": "Máy", "en": "Machines"},
+            "fields": [{"key": "name", "type": "text", "label": {"vi": "Tên", "en": "Name"}}]
+        });
+        if let Some(n) = max_rows {
+            field["max_rows"] = serde_json::json!(n);
+        }
+        field
+    }
+
+    #[test]
+    fn a_repeat_group_holds_200_rows_unless_its_form_says_otherwise() {
+        let plain = form_with(machines(None));
+        assert!(plain.check().is_ok());
+        assert_eq!(plain.field("machines").unwrap().row_limit(), 200);
+        let small = form_with(machines(Some(5)));
+        assert!(small.check().is_ok());
+        assert_eq!(small.field("machines").unwrap().row_limit(), 5);
+    }
+
+    #[test]
+    fn max_rows_outside_1_to_1000_or_off_a_repeat_group_is_refused() {
+        for bad in [0, 1001] {
+            let e = form_with(machines(Some(bad))).check().unwrap_err();
+            assert!(e.contains("max_rows must be between 1 and 1000"), "{e}");
+        }
+        let on_text = form_with(serde_json::json!({
+            "key": "name", "type": "text", "label": {"vi": "T", "en": "T"}, "max_rows": 3
+        }));
+        assert!(on_text.check().unwrap_err().contains("only to repeat groups"));
+    }
+}
