@@ -292,6 +292,9 @@ mod tests {
         let on_text = form_with(serde_json::json!({
             "key": "name", "type": "text", "label": {"vi": "T", "en": "T"}, "max_rows": 3
         }));
-        assert!(on_text.check().unwrap_err().contains("only to repeat groups"));
+        assert!(on_text
+            .check()
+            .unwrap_err()
+            .contains("only to repeat groups"));
     }
 }

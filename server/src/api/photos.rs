@@ -110,35 +110,33 @@ pub async fn file(
     Ok(r)
 }
 
-/// Chunks of a blocking reader, read on the blocking pool a few chunks ahead
-/// of the client: memory per response stays at a few hundred kilobytes.
+/// Chunks of a blocking reader, each read on the blocking pool when the client
+/// asks for it: memory per response stays at one chunk, and a slow client
+/// holds no blocking thread while it reads (500 slow downloads must not starve
+/// the decodes and password checks that share that pool).
 pub fn stream_reader(
-    mut reader: Box<dyn std::io::Read + Send>,
+    reader: Box<dyn std::io::Read + Send>,
 ) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
     const CHUNK: usize = 64 * 1024;
-    let (send, receive) = tokio::sync::mpsc::channel::<std::io::Result<axum::body::Bytes>>(4);
-    tokio::task::spawn_blocking(move || loop {
-        let mut buf = vec![0u8; CHUNK];
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                buf.truncate(n);
-                // The client went away: stop reading.
-                if send.blocking_send(Ok(buf.into())).is_err() {
-                    break;
-                }
-            }
-            Err(e) => {
-                let _ = send.blocking_send(Err(e));
-                break;
-            }
+    futures_util::stream::unfold(Some(reader), |state| async move {
+        let mut reader = state?;
+        let read = tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; CHUNK];
+            let n = reader.read(&mut buf);
+            (
+                reader,
+                n.map(|n| {
+                    buf.truncate(n);
+                    buf
+                }),
+            )
+        })
+        .await;
+        match read {
+            Ok((_, Ok(buf))) if buf.is_empty() => None,
+            Ok((reader, Ok(buf))) => Some((Ok(buf.into()), Some(reader))),
+            Ok((_, Err(e))) => Some((Err(e), None)),
+            Err(e) => Some((Err(std::io::Error::other(e)), None)),
         }
-    });
-    tokio_stream_of(receive)
-}
-
-fn tokio_stream_of<T>(
-    mut receive: tokio::sync::mpsc::Receiver<T>,
-) -> impl futures_util::Stream<Item = T> {
-    futures_util::stream::poll_fn(move |cx| receive.poll_recv(cx))
+    })
 }
