@@ -656,9 +656,74 @@ impl OfflineDb {
         Ok(())
     }
 
-    pub async fn put_photo(&self, user_id: &str, photo: &LocalPhoto) -> Result<()> {
-        self.put(PHOTOS, &format!("{user_id}:{}", photo.id), photo)
+    /// A new caption for a photo, queued as its change. The record is read and
+    /// written in ONE strict transaction, and the change's seq and clock come
+    /// from that same transaction: an upload writing its progress meanwhile,
+    /// or another save numbering its own change, can neither undo the caption
+    /// nor take its seq. `None` (nothing written) when the photo is gone.
+    pub async fn caption_photo(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        photo_id: &str,
+        caption: Option<String>,
+        mutation_id: uuid::Uuid,
+        now_ms: i64,
+    ) -> Result<Option<LocalPhoto>> {
+        let names = js_sys::Array::of3(&key(PHOTOS), &key(OUTBOX), &key(META));
+        let tx = self.strict_tx(&names).await?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        let written = caption_in(
+            &tx,
+            user_id,
+            device_id,
+            photo_id,
+            caption,
+            mutation_id,
+            now_ms,
+        )
+        .await;
+        let photo = match written {
+            Ok(Some(photo)) => photo,
+            other => {
+                let _ = tx.abort();
+                return other;
+            }
+        };
+        wasm_bindgen_futures::JsFuture::from(done)
             .await
+            .map_err(|_| {
+                tx.error()
+                    .map(|e| js_err(e.into()))
+                    .unwrap_or_else(|| OfflineError::Idb("the caption was not saved".into()))
+            })?;
+        Ok(Some(photo))
+    }
+
+    /// An upload's progress: only `upload` changes, read and written in one
+    /// transaction, so a caption typed meanwhile stays and a photo removed
+    /// meanwhile does not come back.
+    pub async fn save_upload(
+        &self,
+        user_id: &str,
+        photo_id: &str,
+        upload: &crate::photos::local::UploadState,
+    ) -> Result<()> {
+        let tx = self.tx(&[PHOTOS], TransactionMode::ReadWrite).await?;
+        let photos = tx.store(PHOTOS)?;
+        let k = key(&format!("{user_id}:{photo_id}"));
+        let Some(value) = photos.get(k.clone()).await? else {
+            return Ok(());
+        };
+        let mut photo: LocalPhoto = decode(value)?;
+        photo.upload = upload.clone();
+        photos.put(&encode(&photo)?, Some(&k)).await?;
+        tx.done().await?;
+        Ok(())
     }
 
     /// The photo's stored bytes, if this phone has them.
@@ -873,6 +938,70 @@ fn queue_entry(
     )?;
     meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
     Ok(())
+}
+
+/// Inside `caption_photo`'s transaction: read the record, the seq counter and
+/// the clock, then write the new caption and its change. Every read is awaited
+/// inside the transaction (its requests keep it open), as rexie does.
+async fn caption_in(
+    tx: &web_sys::IdbTransaction,
+    user_id: &str,
+    device_id: &str,
+    photo_id: &str,
+    caption: Option<String>,
+    mutation_id: uuid::Uuid,
+    now_ms: i64,
+) -> Result<Option<LocalPhoto>> {
+    let photos = tx.object_store(PHOTOS).map_err(js_err)?;
+    let meta = tx.object_store(META).map_err(js_err)?;
+    let photo_key = key(&format!("{user_id}:{photo_id}"));
+    let Some(mut photo) = read::<LocalPhoto>(&photos, &photo_key).await? else {
+        return Ok(None);
+    };
+    let seq: i64 = read(&meta, &key(&Meta::Seq(device_id).key()))
+        .await?
+        .unwrap_or(0);
+    let mut clock: Hlc = read(&meta, &key(&Meta::Hlc.key()))
+        .await?
+        .unwrap_or_default();
+    let hlc = clock.tick(now_ms);
+    photo.caption = caption;
+    let entry =
+        crate::photos::local::change_entry(&photo, device_id, seq + 1, hlc, mutation_id, false);
+    let write = || -> std::result::Result<(), JsValue> {
+        let enc = |v: &dyn erased::Encode| v.encode_js();
+        photos.put_with_key(&enc(&photo)?, &photo_key)?;
+        queue_entry(tx, &entry, device_id, clock)
+    };
+    write().map_err(js_err)?;
+    Ok(Some(photo))
+}
+
+/// One `get` inside a raw transaction, awaited; `None` when the key is absent.
+async fn read<T: DeserializeOwned>(
+    store: &web_sys::IdbObjectStore,
+    k: &JsValue,
+) -> Result<Option<T>> {
+    let request = store.get(k).map_err(js_err)?;
+    let finished = js_sys::Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    wasm_bindgen_futures::JsFuture::from(finished)
+        .await
+        .map_err(|_| {
+            request
+                .error()
+                .ok()
+                .flatten()
+                .map(|e| js_err(e.into()))
+                .unwrap_or_else(|| OfflineError::Idb("a read failed".into()))
+        })?;
+    let value = request.result().map_err(js_err)?;
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    decode(value).map(Some)
 }
 
 /// Photo bytes sit beside their records, under a key no user ID can take.

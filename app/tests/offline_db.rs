@@ -562,3 +562,144 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         [1, 2]
     );
 }
+
+/// A caption typed while the photo uploads: the caption's write and the
+/// upload's progress each change only their own part of the record, even when
+/// they run at the same moment; each caption change takes its own seq; a photo
+/// removed meanwhile is neither brought back by progress nor captioned.
+#[wasm_bindgen_test]
+async fn a_caption_and_upload_progress_written_together_both_stay() {
+    use app::photos::local::{attach_entry, change_entry, LocalPhoto, UploadState};
+    let db = OfflineDb::open_named(&fresh_name("caption")).await.unwrap();
+    let session = test_session();
+    db.set_session(&session).await.unwrap();
+    let device = session.device_id.clone();
+    let bytes: Vec<u8> = (0..1_000u32).map(|i| (i % 251) as u8).collect();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let photo = LocalPhoto {
+        id: "01900000-0000-7000-8000-0000000000f3".into(),
+        visit_id: "01900000-0000-7000-8000-0000000000f2".into(),
+        field: "evidence_photos".into(),
+        sha256: "a".repeat(64),
+        size: 300_000,
+        content_type: "image/jpeg".into(),
+        caption: None,
+        taken_at_ms: None,
+        time_source: "device".into(),
+        lat: None,
+        lon: None,
+        accuracy_m: None,
+        location_source: "none".into(),
+        width: 2048,
+        height: 1536,
+        original_size: 300_000,
+        created_at_ms: 1_772_695_900_000,
+        has_blob: true,
+        upload: UploadState::default(),
+        server_status: None,
+        problem: None,
+        warnings: Vec::new(),
+    };
+    let mut clock = Hlc::default();
+    let hlc = clock.tick(3_000);
+    let attach = attach_entry(&photo, &device, 1, hlc, uuid::Uuid::from_u128(1));
+    db.attach_photo("u1", &photo, &blob, &attach, &device, clock)
+        .await
+        .unwrap();
+    let progress = |offset: i64| UploadState {
+        url: Some("/api/uploads/x".into()),
+        offset,
+        done: offset >= photo.size,
+        error: None,
+        refused: false,
+    };
+
+    // Progress and a caption at the same moment: both land.
+    let first_chunk = progress(65_536);
+    let (saved, captioned) = futures::join!(
+        db.save_upload("u1", &photo.id, &first_chunk),
+        db.caption_photo(
+            "u1",
+            &device,
+            &photo.id,
+            Some("Máy móc".into()),
+            uuid::Uuid::from_u128(2),
+            4_000
+        )
+    );
+    saved.unwrap();
+    assert_eq!(
+        captioned.unwrap().and_then(|p| p.caption).as_deref(),
+        Some("Máy móc")
+    );
+    let stored = &db.photos("u1", None).await.unwrap()[0];
+    assert_eq!(stored.caption.as_deref(), Some("Máy móc"));
+    assert_eq!(stored.upload.offset, 65_536);
+
+    // Later progress keeps the caption; two captions at once take seq 3 and 4.
+    db.save_upload("u1", &photo.id, &progress(photo.size))
+        .await
+        .unwrap();
+    let (a, b) = futures::join!(
+        db.caption_photo(
+            "u1",
+            &device,
+            &photo.id,
+            Some("Máy móc hiện có".into()),
+            uuid::Uuid::from_u128(3),
+            5_000
+        ),
+        db.caption_photo(
+            "u1",
+            &device,
+            &photo.id,
+            Some("Máy móc hiện có trong xưởng".into()),
+            uuid::Uuid::from_u128(4),
+            5_000
+        )
+    );
+    assert!(a.unwrap().is_some() && b.unwrap().is_some());
+    let stored = &db.photos("u1", None).await.unwrap()[0];
+    assert_eq!(
+        stored.caption.as_deref(),
+        Some("Máy móc hiện có trong xưởng")
+    );
+    assert!(stored.upload.done, "the caption kept the finished upload");
+    let outbox = db.outbox(&device, 10).await.unwrap();
+    assert_eq!(
+        outbox.iter().map(|e| e.mutation.seq).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    let last = &outbox[3].mutation;
+    assert_eq!(last.fields.keys().collect::<Vec<_>>(), ["caption"]);
+    assert_eq!(last.fields["caption"], json!("Máy móc hiện có trong xưởng"));
+    assert!(last.hlc > outbox[2].mutation.hlc, "the clock moves on");
+    assert_eq!(db.last_seq(&device).await.unwrap(), 4);
+
+    // Removed: progress does not bring the record back, a caption queues nothing.
+    let mut clock = db.hlc().await.unwrap();
+    let hlc = clock.tick(6_000);
+    let delete = change_entry(&photo, &device, 5, hlc, uuid::Uuid::from_u128(5), true);
+    db.change_photo("u1", &photo, &delete, &device, clock, true)
+        .await
+        .unwrap();
+    db.save_upload("u1", &photo.id, &progress(65_536))
+        .await
+        .unwrap();
+    assert!(db.photos("u1", None).await.unwrap().is_empty());
+    let gone = db
+        .caption_photo(
+            "u1",
+            &device,
+            &photo.id,
+            Some("x".into()),
+            uuid::Uuid::from_u128(6),
+            7_000,
+        )
+        .await
+        .unwrap();
+    assert!(gone.is_none());
+    assert_eq!(db.outbox(&device, 10).await.unwrap().len(), 5);
+    assert_eq!(db.last_seq(&device).await.unwrap(), 5);
+}

@@ -43,7 +43,7 @@ test('a new version waits for consent and never reloads a form being filled', as
   await ensureServiceWorkerControls(page, () => home.waitHydrated());
   await home.startVisit(home.proposalItems.first());
   await visit.fillField('workforce', '12');
-  await page.waitForTimeout(1_500); // autosave of the draft
+  await visit.waitDraftSaved();
   await page.evaluate(() => ((window as unknown as { sameDocument: boolean }).sameDocument = true));
 
   await test.step('the next release is deployed on the same address', async () => {
@@ -57,10 +57,13 @@ test('a new version waits for consent and never reloads a form being filled', as
 
   await test.step('it waits: a banner asks, and the form is untouched', async () => {
     await expect(page.getByTestId('update-banner')).toBeVisible({ timeout: 20_000 });
-    await page.waitForTimeout(1_000);
+    // The new worker has installed and stays "installed" (waiting): only its
+    // activation would reload the page, and nothing but the button activates it.
+    await expect
+      .poll(() => page.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.waiting?.state ?? null))
+      .toBe('installed');
     expect(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument)).toBe(true);
     await expect(visit.field('workforce')).toHaveValue('12');
-    expect(await page.evaluate(async () => Boolean((await navigator.serviceWorker.getRegistration())?.waiting))).toBe(true);
   });
 
   await test.step('on consent it activates, reloads, and the draft is back', async () => {

@@ -18,11 +18,6 @@ const GPS = { latitude: 21.273112, longitude: 106.194611, accuracy: 12 };
 
 test.use({ ...PHONE, geolocation: GPS, permissions: ['geolocation'] });
 
-/** Autosave runs within a second of the last change; give it that second. */
-async function letAutosaveRun(visit: VisitPage): Promise<void> {
-  await visit.page.waitForTimeout(1_500);
-}
-
 test('a visit filled offline with rows and conditions survives a reload, is sent back, fixed offline and approved', async ({
   page,
   context,
@@ -84,7 +79,7 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await visit.fill(visit.rowField('equipment', 0, 'year_made'), '2018');
     await visit.addRow('equipment');
     await visit.fill(visit.rowField('equipment', 1, 'name'), 'Máy hàn bán tự động');
-    await letAutosaveRun(visit);
+    await visit.waitDraftSaved();
   });
 
   await test.step('a reload in the middle of the form reopens the exact draft, at the field in view', async () => {

@@ -8,43 +8,14 @@
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
 import { withExif } from './support/exif';
+import { makeJpeg } from './support/images';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { VisitPage } from './pages/VisitPage';
-import type { Page } from '@playwright/test';
 
 const GPS = { latitude: 20.95, longitude: 105.85, accuracy: 30 };
 test.use({ ...PHONE, geolocation: GPS, permissions: ['geolocation'] });
-
-/** A JPEG drawn by Chromium: a gradient with a red block in the top-left corner. */
-async function makeJpeg(page: Page, width: number, height: number, quality: number): Promise<Buffer> {
-  const b64 = await page.evaluate(
-    async ({ width, height, quality }) => {
-      const canvas = new OffscreenCanvas(width, height);
-      const ctx = canvas.getContext('2d')!;
-      const g = ctx.createLinearGradient(0, 0, width, height);
-      g.addColorStop(0, '#406080');
-      g.addColorStop(1, '#c0c0a0');
-      ctx.fillStyle = g;
-      ctx.fillRect(0, 0, width, height);
-      ctx.fillStyle = '#e01010';
-      ctx.fillRect(0, 0, width / 4, height / 4);
-      // Some detail, so the file is not trivially small.
-      for (let i = 0; i < 400; i++) {
-        ctx.fillStyle = `hsl(${(i * 37) % 360} 60% 50%)`;
-        ctx.fillRect(((i * 7919) % width), ((i * 104729) % height), width / 40, height / 40);
-      }
-      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality });
-      const bytes = new Uint8Array(await blob.arrayBuffer());
-      let binary = '';
-      for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-      return btoa(binary);
-    },
-    { width, height, quality },
-  );
-  return Buffer.from(b64, 'base64');
-}
 
 test('photos attached offline survive a reload, resume after a cut connection and reach the supervisor upright', async ({
   page,
@@ -105,10 +76,10 @@ test('photos attached offline survive a reload, resume after a cut connection an
     expect(sizes).toEqual([[2048, 1536], [1200, 1600]]);
     await items.nth(1).getByTestId('photo-caption').fill('Biển hiệu nhà xưởng');
     await items.nth(1).getByTestId('photo-caption').press('Tab');
+    await visit.waitCaptionSaved(items.nth(1));
   });
 
   await test.step('a reload offline keeps both photos and their thumbnails', async () => {
-    await page.waitForTimeout(1_000);
     await visit.reload();
     await expect(items).toHaveCount(2);
     await expect(items.nth(1).getByTestId('photo-caption')).toHaveValue('Biển hiệu nhà xưởng');

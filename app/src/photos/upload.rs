@@ -76,8 +76,10 @@ pub async fn run(session: &Session, state: ClientState) -> Outcome {
     outcome
 }
 
+/// Writes the upload's progress only: the caption the inspector may be typing
+/// while the bytes go belongs to the record in IndexedDB, not to this copy.
 async fn save(db: &OfflineDb, user_id: &str, photo: &LocalPhoto) {
-    let _ = db.put_photo(user_id, photo).await;
+    let _ = db.save_upload(user_id, &photo.id, &photo.upload).await;
 }
 
 /// One photo: create or find the upload, then PATCH from its offset. `Ok(true)`

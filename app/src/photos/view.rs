@@ -42,6 +42,11 @@ fn time_text(ms: Option<i64>, source: Option<&str>, tr: &dyn Fn(&str) -> String)
     }
 }
 
+/// How long the caption waits after the last keystroke before it is written
+/// to IndexedDB (a blur or Enter writes it at once). Like the draft's autosave:
+/// a caption typed and never left is still on the phone after a reload.
+const CAPTION_SAVE_DELAY_MS: u64 = 600;
+
 /// The photo field of a visit: take or choose photos, see them offline.
 #[component]
 pub fn PhotoField(
@@ -57,15 +62,21 @@ pub fn PhotoField(
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ErrorBody>);
     let max_px = field.max_px.unwrap_or(super::DEFAULT_MAX_PX);
+    // Only the visit's identity matters here, not every keystroke in its form.
+    let visit_id = Memo::new(move |_| visit.with(|v| v.as_ref().map(|v| v.id.clone())));
+    // Each upload chunk reloads the list; a read that started before a newer one
+    // (and before a caption write) must not land after it.
+    let load_generation = StoredValue::new(0u64);
 
     {
         let key = key.clone();
         Effect::new(move |_| {
             let _ = state.data_version.get();
-            let visit_id = visit.with(|v| v.as_ref().map(|v| v.id.clone()));
-            let (Some(user), Some(visit_id)) = (state.user.get(), visit_id) else {
+            let (Some(user), Some(visit_id)) = (state.user.get(), visit_id.get()) else {
                 return;
             };
+            load_generation.update_value(|g| *g += 1);
+            let generation = load_generation.get_value();
             #[cfg(feature = "hydrate")]
             {
                 let key = key.clone();
@@ -74,13 +85,17 @@ pub fn PhotoField(
                         if let Ok(mut list) = db.photos(&user.id, Some(&visit_id)).await {
                             list.retain(|p| p.field == key);
                             list.sort_by_key(|p| p.created_at_ms);
-                            photos.set(list);
+                            if load_generation.get_value() == generation
+                                && photos.with_untracked(|current| *current != list)
+                            {
+                                photos.set(list);
+                            }
                         }
                     }
                 });
             }
             #[cfg(not(feature = "hydrate"))]
-            let _ = (user, visit_id, &key);
+            let _ = (user, visit_id, &key, generation);
         });
     }
 
@@ -149,45 +164,84 @@ pub fn PhotoField(
             {move || busy.get().then(|| view! { <p class="notice" data-testid="photo-busy">{tr("photo.processing")}</p> })}
             {move || error.get().map(|e| view! { <p class="error-banner" data-testid="photo-error" role="alert">{error_text(lang.get(), &e)}</p> })}
             <ul class="photo-list" data-testid="photo-list">
-                <For each=move || photos.get() key=|p| (p.id.clone(), p.state(), p.upload.offset, p.caption.clone()) let:photo>
-                    <PhotoItem photo=photo visit=visit editable=editable/>
+                // Keyed by the photo alone: an item is made once, and progress,
+                // state and verdict update inside it, so the caption input the
+                // inspector is typing in is never replaced (nor its focus lost).
+                <For each=move || photos.get() key=|p| p.id.clone() let:photo>
+                    <PhotoItem initial=photo photos=photos visit=visit editable=editable/>
                 </For>
             </ul>
         </div>
     }
 }
 
+/// A caption as stored: trimmed, and none rather than empty.
+fn caption_value(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// One photo of the field. Made once per photo: what changes while it uploads
+/// (state, percent, the server's verdict) is read from `photos` by its ID and
+/// updates only the parts that show it. The caption input owns its text; what
+/// the inspector types is written to IndexedDB (and queued for the server)
+/// after a pause in typing or on leaving the input, whatever the upload does.
 #[component]
 fn PhotoItem(
-    photo: LocalPhoto,
+    initial: LocalPhoto,
+    photos: RwSignal<Vec<LocalPhoto>>,
     visit: RwSignal<Option<LocalVisit>>,
     editable: Memo<bool>,
 ) -> impl IntoView {
     let state = use_client();
     let tr = use_t();
     let crate::i18n::Locale(lang) = use_locale();
+    let id = initial.id.clone();
+    let initial_caption = initial.caption.clone();
+    let photo = {
+        let id = id.clone();
+        // While the item is being removed the list no longer has it: keep the last.
+        Memo::new(move |previous: Option<&LocalPhoto>| {
+            photos
+                .with(|list| list.iter().find(|p| p.id == id).cloned())
+                .or_else(|| previous.cloned())
+                .unwrap_or_else(|| initial.clone())
+        })
+    };
     let src = RwSignal::new(None::<String>);
     let confirm = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     {
-        // The thumbnail renders offline, from the stored Blob.
-        let id = photo.id.clone();
-        let has_blob = photo.has_blob;
-        let server_ok = photo.server_status == Some(super::PhotoStatus::Ok);
-        leptos::task::spawn_local(async move {
-            let blob = if has_blob {
-                match crate::offline::db().await {
-                    Ok(db) => db.photo_blob(&id).await.ok().flatten(),
-                    Err(_) => None,
-                }
-            } else {
-                None
-            };
-            match blob {
-                Some(blob) => src.set(web_sys::Url::create_object_url_with_blob(&blob).ok()),
-                None if server_ok => src.set(Some(format!("/api/photos/{id}/thumb"))),
-                None => {}
+        // The thumbnail renders offline, from the stored Blob; a photo another
+        // phone took shows the server's thumbnail once the server judged it ok.
+        let source = Memo::new(move |_| {
+            photo.with(|p| (p.has_blob, p.server_status == Some(super::PhotoStatus::Ok)))
+        });
+        let id = id.clone();
+        Effect::new(move |_| {
+            let (has_blob, server_ok) = source.get();
+            if src.get_untracked().is_some() {
+                return;
             }
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let blob = if has_blob {
+                    match crate::offline::db().await {
+                        Ok(db) => db.photo_blob(&id).await.ok().flatten(),
+                        Err(_) => None,
+                    }
+                } else {
+                    None
+                };
+                if src.try_get_untracked().flatten().is_some() {
+                    return;
+                }
+                match blob {
+                    Some(blob) => src.set(web_sys::Url::create_object_url_with_blob(&blob).ok()),
+                    None if server_ok => src.set(Some(format!("/api/photos/{id}/thumb"))),
+                    None => {}
+                }
+            });
         });
         on_cleanup(move || {
             if let Some(url) = src.get_untracked().filter(|u| u.starts_with("blob:")) {
@@ -195,53 +249,155 @@ fn PhotoItem(
             }
         });
     }
-    let state_name = photo.state();
-    let percent = if photo.size > 0 {
-        photo.upload.offset * 100 / photo.size
-    } else {
-        0
+    let state_name = Memo::new(move |_| photo.with(LocalPhoto::state));
+    let percent = Memo::new(move |_| {
+        photo.with(|p| {
+            if p.size > 0 {
+                p.upload.offset * 100 / p.size
+            } else {
+                0
+            }
+        })
+    });
+    let problem = Memo::new(move |_| {
+        photo.with(|p| {
+            p.problem
+                .clone()
+                .or_else(|| p.upload.error.clone().filter(|_| p.upload.refused))
+        })
+    });
+    let time = move || photo.with(|p| time_text(p.taken_at_ms, Some(&p.time_source), &tr));
+    let place = move || {
+        photo.with(|p| place_text(p.lat, p.lon, p.accuracy_m, Some(&p.location_source), &tr))
     };
-    let problem = photo
-        .problem
-        .clone()
-        .or_else(|| photo.upload.error.clone().filter(|_| photo.upload.refused));
-    let time = time_text(photo.taken_at_ms, Some(&photo.time_source), &tr);
-    let place = place_text(
-        photo.lat,
-        photo.lon,
-        photo.accuracy_m,
-        Some(&photo.location_source),
-        &tr,
-    );
-    let warnings = photo.warnings.clone();
-    let caption = photo.caption.clone().unwrap_or_default();
-    let edit_photo = photo.clone();
-    let on_caption = move |ev: leptos::ev::Event| {
-        let mut changed = edit_photo.clone();
-        let text = event_target_value(&ev).trim().to_string();
-        changed.caption = (!text.is_empty()).then_some(text);
-        if changed.caption == edit_photo.caption {
+    let warnings = Memo::new(move |_| photo.with(|p| p.warnings.clone()));
+
+    // The caption: `draft` is what the input holds, `saved` what IndexedDB
+    // holds as far as this item knows. The input's value is never bound to a
+    // signal, so no re-render can put back older text.
+    let input_ref = NodeRef::<leptos::html::Input>::new();
+    let draft = RwSignal::new(initial_caption.clone().unwrap_or_default());
+    let saved = RwSignal::new(initial_caption.clone());
+    let saving = RwSignal::new(false);
+    let caption_error = RwSignal::new(None::<ErrorBody>);
+    let debounce = StoredValue::new(0u64);
+    let photo_id = StoredValue::new(id.clone());
+    let caption_saved =
+        Memo::new(move |_| !saving.get() && caption_value(&draft.get()) == saved.get());
+    // One writer per item: a write in flight picks up newer text when it ends.
+    let save_caption = move || {
+        if saving.get_untracked() {
+            return;
+        }
+        saving.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            // The item may go (a removal, leaving the screen) while a write is
+            // in flight: its signals are then gone, and `on_cleanup` took over.
+            while let (Some(text), Some(known), Some(id)) = (
+                draft.try_get_untracked(),
+                saved.try_get_untracked(),
+                photo_id.try_get_value(),
+            ) {
+                let target = caption_value(&text);
+                if target == known {
+                    break;
+                }
+                match write_caption(state, &id, target.clone()).await {
+                    Ok(true) => {
+                        saved.set(target);
+                        caption_error.set(None);
+                        state.bump();
+                        crate::client::request_sync(state);
+                    }
+                    // The photo was removed meanwhile: nothing to caption.
+                    Ok(false) => break,
+                    Err(e) => {
+                        caption_error.set(Some(e));
+                        break;
+                    }
+                }
+            }
+            saving.set(false);
+        });
+    };
+    // A caption changed elsewhere (the server's, for a photo this phone did
+    // not caption) shows, unless the inspector is editing this one.
+    Effect::new(move |_| {
+        let stored = photo.with(|p| p.caption.clone());
+        if stored == saved.get_untracked()
+            || saving.get_untracked()
+            || caption_value(&draft.get_untracked()) != saved.get_untracked()
+        {
             return;
         }
         #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            let _ = change_photo(state, visit, changed, false).await;
-            state.bump();
-            crate::client::request_sync(state);
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (changed, visit, state);
+        {
+            let Some(input) = input_ref.get_untracked() else {
+                return;
+            };
+            let focused = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element())
+                .is_some_and(|active| {
+                    let input: &web_sys::Element = &input;
+                    active == *input
+                });
+            if focused {
+                return;
+            }
+            input.set_value(stored.as_deref().unwrap_or_default());
+        }
+        draft.set(stored.clone().unwrap_or_default());
+        saved.set(stored);
+    });
+    let on_caption_input = move |ev: leptos::ev::Event| {
+        draft.set(event_target_value(&ev));
+        debounce.update_value(|g| *g += 1);
+        let generation = debounce.get_value();
+        set_timeout(
+            move || {
+                if debounce.try_get_value() == Some(generation) {
+                    save_caption();
+                }
+            },
+            std::time::Duration::from_millis(CAPTION_SAVE_DELAY_MS),
+        );
     };
-    let remove_photo = photo.clone();
+    let on_caption_change = move |_: leptos::ev::Event| {
+        debounce.update_value(|g| *g += 1);
+        save_caption();
+    };
+    // Leaving the screen inside the pause: the text still goes to IndexedDB.
+    on_cleanup(move || {
+        #[cfg(feature = "hydrate")]
+        if let (Some(text), Some(known), Some(id)) = (
+            draft.try_get_untracked(),
+            saved.try_get_untracked(),
+            photo_id.try_get_value(),
+        ) {
+            let target = caption_value(&text);
+            if target != known {
+                leptos::task::spawn_local(async move {
+                    if write_caption(state, &id, target).await.is_ok() {
+                        crate::client::request_sync(state);
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = photo_id;
+    });
+
     let on_remove = move |_| {
         if !confirm.get_untracked() {
             confirm.set(true);
             return;
         }
-        let removed = remove_photo.clone();
+        let removed = photo.get_untracked();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let _ = change_photo(state, visit, removed, true).await;
+            let _ = remove_photo(state, visit, removed).await;
             state.bump();
             crate::client::request_sync(state);
         });
@@ -250,22 +406,25 @@ fn PhotoItem(
     };
     let alt = tr("photo.alt");
     view! {
-        <li class="photo-item" data-testid="photo-item" data-photo-id=photo.id.clone() data-state=state_name>
+        <li class="photo-item" data-testid="photo-item" data-photo-id=id.clone() data-state=move || state_name.get()>
             {move || src.get().map(|s| view! { <img class="photo-thumb" src=s alt=alt.clone() data-testid="photo-thumb"/> })}
             <div class="photo-meta">
-                <span class=format!("badge badge-photo-{state_name}") data-testid="photo-state">
-                    {move || tr(&format!("photo.state_{state_name}"))}
-                    {(state_name == "uploading").then(|| format!(" {percent}%"))}
+                <span class=move || format!("badge badge-photo-{}", state_name.get()) data-testid="photo-state"
+                    data-percent=move || percent.get().to_string()>
+                    {move || tr(&format!("photo.state_{}", state_name.get()))}
+                    {move || (state_name.get() == "uploading").then(|| format!(" {}%", percent.get()))}
                 </span>
                 <span class="muted" data-testid="photo-time">{time}</span>
                 <span class="muted" data-testid="photo-place">{place}</span>
-                {problem.map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
-                {warnings.into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
-                <input type="text" class="photo-caption" data-testid="photo-caption" maxlength="500"
-                    placeholder=move || tr("photo.caption") value=caption
-                    prop:disabled=move || !editable.get() on:change=on_caption/>
+                {move || problem.get().map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
+                {move || warnings.get().into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
+                <input type="text" class="photo-caption" data-testid="photo-caption" maxlength=super::MAX_CAPTION.to_string()
+                    node_ref=input_ref placeholder=move || tr("photo.caption") value=initial_caption.unwrap_or_default()
+                    data-caption-saved=move || caption_saved.get().to_string()
+                    prop:disabled=move || !editable.get() on:input=on_caption_input on:change=on_caption_change/>
+                {move || caption_error.get().map(|e| view! { <p class="error-banner" data-testid="photo-caption-error" role="alert">{error_text(lang.get(), &e)}</p> })}
                 <Show when=move || editable.get()>
-                    <button type="button" class="btn btn-small" data-testid="photo-remove" on:click=on_remove.clone()>
+                    <button type="button" class="btn btn-small" data-testid="photo-remove" on:click=on_remove>
                         {move || if confirm.get() { tr("photo.remove_confirm") } else { tr("photo.remove") }}
                     </button>
                 </Show>
@@ -400,13 +559,40 @@ async fn set_field_photos(
     Ok(())
 }
 
-/// A caption edit, or (with `remove`) the photo's removal from the visit.
+/// Writes a caption and queues its change, in one transaction that reads the
+/// photo's current record (see `OfflineDb::caption_photo`). `false` when the
+/// photo is no longer on the phone.
 #[cfg(feature = "hydrate")]
-async fn change_photo(
+async fn write_caption(
+    state: crate::client::ClientState,
+    photo_id: &str,
+    caption: Option<String>,
+) -> Result<bool, ErrorBody> {
+    let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let (user, device) = who(state)?;
+    let db = crate::offline::db().await.map_err(storage)?;
+    let now = crate::client::browser::now_ms();
+    let written = db
+        .caption_photo(
+            &user,
+            &device,
+            photo_id,
+            caption,
+            crate::visits::local::new_uuid_v7(now),
+            now,
+        )
+        .await
+        .map_err(storage)?;
+    Ok(written.is_some())
+}
+
+/// The photo's removal from the visit: its record and bytes go, the change is
+/// queued, and the field's answer no longer lists it.
+#[cfg(feature = "hydrate")]
+async fn remove_photo(
     state: crate::client::ClientState,
     visit: RwSignal<Option<LocalVisit>>,
     photo: LocalPhoto,
-    remove: bool,
 ) -> Result<(), ErrorBody> {
     let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let (user, device) = who(state)?;
@@ -421,18 +607,15 @@ async fn change_photo(
         next_seq,
         hlc,
         crate::visits::local::new_uuid_v7(now),
-        remove,
+        true,
     );
-    db.change_photo(&user, &photo, &entry, &device, clock, remove)
+    db.change_photo(&user, &photo, &entry, &device, clock, true)
         .await
         .map_err(storage)?;
-    if remove {
-        set_field_photos(state, visit, &photo.field, |ids| {
-            ids.retain(|i| *i != photo.id)
-        })
-        .await?;
-    }
-    Ok(())
+    set_field_photos(state, visit, &photo.field, |ids| {
+        ids.retain(|i| *i != photo.id)
+    })
+    .await
 }
 
 /// The supervisor's view of a visit's photos: thumbnails that open the display

@@ -23,6 +23,9 @@ pub use on_site::OnSiteVisit;
 
 /// The form every new visit uses (its newest version on the phone).
 pub const DEFAULT_FORM_ID: &str = "khuyen-cong";
+/// The draft is written this long after the last change: typing does not
+/// write on every keystroke, and a change is on the phone within a second.
+const AUTOSAVE_DELAY_MS: u64 = 600;
 
 /// Creates a local draft visit for a proposal and returns its id.
 #[cfg(feature = "hydrate")]
@@ -146,6 +149,11 @@ pub fn VisitPage() -> impl IntoView {
     let save_error = RwSignal::new(None::<ErrorBody>);
     let incomplete = RwSignal::new(Vec::<String>::new());
     let autosave_generation = StoredValue::new(0u64);
+    // What the form shows as `data-draft-pending` and `data-draft-saved-at`: a
+    // change not yet in IndexedDB, and the `updated_at_ms` of the last draft
+    // written there (set only once the write has completed).
+    let draft_pending = RwSignal::new(false);
+    let draft_saved_at = RwSignal::new(None::<i64>);
 
     // Load, and after every sync take in the new sync state without touching
     // answers the inspector is typing.
@@ -191,15 +199,28 @@ pub fn VisitPage() -> impl IntoView {
     // Autosave: the draft only, within a second of the last change.
     let schedule_autosave = move || {
         save_state.set(SaveState::Idle);
+        draft_pending.set(true);
         autosave_generation.update_value(|g| *g += 1);
         let generation = autosave_generation.get_value();
         set_timeout(
             move || {
-                if autosave_generation.get_value() == generation {
-                    autosave(state, visit);
+                #[cfg(feature = "hydrate")]
+                if autosave_generation.try_get_value() == Some(generation) {
+                    leptos::task::spawn_local(async move {
+                        let saved_at = autosave(state, visit).await;
+                        if let Some(at) = saved_at {
+                            draft_saved_at.set(Some(at));
+                        }
+                        // A change made during the write has its own autosave coming.
+                        if autosave_generation.try_get_value() == Some(generation) {
+                            draft_pending.set(false);
+                        }
+                    });
                 }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = (state, visit, generation, draft_saved_at);
             },
-            std::time::Duration::from_millis(600),
+            std::time::Duration::from_millis(AUTOSAVE_DELAY_MS),
         );
     };
 
@@ -418,6 +439,8 @@ pub fn VisitPage() -> impl IntoView {
             <h1>{move || title.get(lang.get()).to_string()}</h1>
             {status}
             <form class="form" data-testid="visit-form" on:submit=|ev| ev.prevent_default()
+                data-draft-pending=move || draft_pending.get().to_string()
+                data-draft-saved-at=move || draft_saved_at.get().map(|at| at.to_string())
                 on:focusin=move |ev| {
                     if let Some(key) = focused_field(&ev) {
                         visit.update(|v| if let Some(v) = v { v.focus = Some(key) });
@@ -634,33 +657,29 @@ fn restore_focus(focus: Option<String>) {
     });
 }
 
+/// Writes the draft as the screen has it; the draft's `updated_at_ms` once
+/// IndexedDB has it, `None` when nothing was written.
 #[cfg(feature = "hydrate")]
-fn autosave(state: crate::client::ClientState, visit: RwSignal<Option<LocalVisit>>) {
-    let Some(user) = state.user.get_untracked() else {
-        return;
-    };
-    let Some(current) = visit.get_untracked() else {
-        return;
-    };
-    leptos::task::spawn_local(async move {
-        if let Ok(db) = crate::offline::db().await {
-            // Read-modify-write: only what the inspector edits comes from the screen;
-            // sync state and versions stay as the sync engine left them.
-            let stored = db
-                .visit(&user.id, &current.id)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| current.clone());
-            let mut draft = local::take_draft(stored, &current);
-            draft.updated_at_ms = crate::client::browser::now_ms();
-            let _ = db.put_draft(&user.id, &draft).await;
-        }
-    });
+async fn autosave(
+    state: crate::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+) -> Option<i64> {
+    let user = state.user.get_untracked()?;
+    let current = visit.try_get_untracked().flatten()?;
+    let db = crate::offline::db().await.ok()?;
+    // Read-modify-write: only what the inspector edits comes from the screen;
+    // sync state and versions stay as the sync engine left them.
+    let stored = db
+        .visit(&user.id, &current.id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| current.clone());
+    let mut draft = local::take_draft(stored, &current);
+    draft.updated_at_ms = crate::client::browser::now_ms();
+    db.put_draft(&user.id, &draft).await.ok()?;
+    Some(draft.updated_at_ms)
 }
-
-#[cfg(not(feature = "hydrate"))]
-fn autosave(_state: crate::client::ClientState, _visit: RwSignal<Option<LocalVisit>>) {}
 
 /// Explicit save (and with `submit`, finalize): mutations for every field and row
 /// changed since the last save, written with the draft and the seq counter in one

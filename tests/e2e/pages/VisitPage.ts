@@ -75,6 +75,33 @@ export class VisitPage extends BasePage {
     await this.fill(this.field(key), value);
   }
 
+  /**
+   * Waits until every change made so far is in the draft in IndexedDB: no autosave
+   * pending (data-draft-pending="false") and a draft written (data-draft-saved-at,
+   * its updated_at_ms, set only once the write has completed). A change sets
+   * pending at once, so calling this right after typing waits for that change.
+   */
+  async waitDraftSaved(): Promise<void> {
+    await expect(this.form, 'the draft must reach IndexedDB').toHaveAttribute('data-draft-pending', 'false');
+    await expect(this.form).toHaveAttribute('data-draft-saved-at', /^\d+$/);
+  }
+
+  /** The photos of a photo field, in the order they were taken. */
+  photoItems(key: string): Locator {
+    return this.field(key).getByTestId('photo-item');
+  }
+  /** The photo item with this ID. */
+  photoItem(photoId: string): Locator {
+    return this.form.locator(`[data-testid="photo-item"][data-photo-id="${photoId}"]`);
+  }
+  /** Waits until the caption typed into a photo item is in IndexedDB (and queued). */
+  async waitCaptionSaved(item: Locator): Promise<void> {
+    await expect(item.getByTestId('photo-caption'), 'the caption must reach IndexedDB').toHaveAttribute(
+      'data-caption-saved',
+      'true',
+    );
+  }
+
   /** Clicks save and waits until the app says the save is durable. */
   async save(): Promise<void> {
     await this.click(this.saveButton);
