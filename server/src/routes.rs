@@ -147,8 +147,44 @@ pub fn parse_json<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<T, app::error::AppError> {
     require_content_type(headers, &["application/json"])?;
-    serde_json::from_slice(bytes)
-        .map_err(|e| app::error::AppError::BadRequest(format!("the JSON body is not valid: {e}")))
+    serde_json::from_slice(bytes).or_else(|e| {
+        // JSON has one number type: `3.0` is the whole number 3 (JSON Schema
+        // calls it an integer too), which serde refuses for an integer field.
+        // Only a body that failed is read again, with such numbers made whole.
+        let mut value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|_| bad_json(&e))?;
+        if !whole_numbers(&mut value) {
+            return Err(bad_json(&e));
+        }
+        serde_json::from_value(value).map_err(|_| bad_json(&e))
+    })
+}
+
+fn bad_json(e: &serde_json::Error) -> app::error::AppError {
+    app::error::AppError::BadRequest(format!("the JSON body is not valid: {e}"))
+}
+
+/// Rewrites every number written with a zero fraction (`3.0`, `1e3`) that an
+/// `f64` holds exactly as the integer it is; whether any was rewritten.
+fn whole_numbers(value: &mut serde_json::Value) -> bool {
+    use serde_json::Value;
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    match value {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() <= EXACT => {
+                *value = Value::from(f as i64);
+                true
+            }
+            _ => false,
+        },
+        Value::Array(items) => items
+            .iter_mut()
+            .fold(false, |any, v| whole_numbers(v) | any),
+        Value::Object(map) => map
+            .values_mut()
+            .fold(false, |any, v| whole_numbers(v) | any),
+        _ => false,
+    }
 }
 
 /// 415 unless the body's media type (parameters aside) is one of `accepted`.
@@ -183,4 +219,28 @@ pub fn require_content_type(
         .with("accepted", accepted.to_vec())
         .with("got", sent),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::{header, HeaderMap};
+
+    #[derive(serde::Deserialize, Debug)]
+    struct T {
+        seq: i64,
+        version: u32,
+    }
+
+    #[test]
+    fn numbers_with_a_zero_fraction_are_whole() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+        let t: T = super::parse_json(&headers, br#"{"seq": 3.0, "version": 1e2}"#).unwrap();
+        assert_eq!((t.seq, t.version), (3, 100));
+        // A real fraction is still refused, with serde's own message.
+        let e = super::parse_json::<T>(&headers, br#"{"seq": 3.5, "version": 1}"#).unwrap_err();
+        assert!(format!("{e:?}").contains("3.5"), "{e:?}");
+        let e = super::parse_json::<T>(&headers, br#"{"seq": 1e300, "version": 1}"#).unwrap_err();
+        assert!(format!("{e:?}").contains("not valid"), "{e:?}");
+    }
 }

@@ -230,6 +230,7 @@ pub struct Health {
 #[serde(deny_unknown_fields)]
 pub struct ExportFile {
     /// Always `khaosat-outbox`.
+    #[cfg_attr(feature = "ssr", schemars(extend("const" = "khaosat-outbox")))]
     pub format: String,
     pub schema_version: u32,
     pub device_id: uuid::Uuid,

@@ -157,7 +157,7 @@ pub async fn visits_csv(
     Ok(file_response(file, CSV, "khaosat-phieu-khao-sat.csv"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct YearQuery {
     pub year: i32,
@@ -201,7 +201,7 @@ pub async fn plan_csv(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhotoQuery {
     pub district: Option<String>,
@@ -216,7 +216,9 @@ pub async fn photos_zip(
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
     let q: PhotoQuery = query(&uri)?;
-    let (scope, title, name) = match (q.proposal, q.district) {
+    // Blank parameters (from form controls) count as absent.
+    let blank = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let (scope, title, name) = match (blank(q.proposal), blank(q.district)) {
         (Some(id), None) => {
             let p = app::store::catalog::proposal_by_id(&state.db.pool, &id)
                 .await?
@@ -241,10 +243,12 @@ pub async fn photos_zip(
                 name,
             )
         }
+        // Well-formed, but a rule the query's schema cannot say: 422.
         _ => {
-            return Err(AppError::BadRequest(
-                "give either proposal=<id> or district=<code> (with an optional year)".into(),
-            ))
+            return Err(AppError::Invalid(ErrorBody::new(
+                "export.scope_required",
+                "give either proposal=<id> or district=<code> (with an optional year)",
+            )))
         }
     };
     let photos = app::store::photos::for_export(&state.db, &scope).await?;

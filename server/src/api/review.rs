@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::Json;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
     pub to: ReviewState,

@@ -55,6 +55,13 @@ pub async fn import(
     // work: it runs on the blocking pool, within a time budget, never on the
     // async workers that answer everyone else.
     let zipped = app::sync::archive::looks_like_zip(&bytes);
+    let sent_as_json = require_content_type(&headers, &["application/json"]).is_ok();
+    if !zipped && !sent_as_json {
+        let why = "the file is not a ZIP archive: not a backup the app wrote";
+        return Err(AppError::Invalid(
+            app::error::ErrorBody::new("import.bad_archive", why).with("detail", why),
+        ));
+    }
     let parsing = bytes.clone();
     let json_headers = headers.clone();
     let parsed = tokio::time::timeout(

@@ -65,11 +65,15 @@ pub async fn overridden(
         Some("PATCH") => patch(state, caller, id, headers, body).await,
         Some("DELETE") => terminate(state, caller, id, headers).await,
         Some("HEAD") => head(state, caller, id, headers).await,
+        None => tus(AppError::BadRequest(
+            "POST to an upload needs X-HTTP-Method-Override: PATCH, DELETE or HEAD".into(),
+        )
+        .into_response()),
         _ => tus(AppError::Protocol {
             status: 405,
             body: ErrorBody::new(
                 "upload.method",
-                "POST to an upload needs X-HTTP-Method-Override: PATCH or DELETE",
+                "X-HTTP-Method-Override on an upload may only be PATCH, DELETE or HEAD",
             ),
         }
         .into_response()),

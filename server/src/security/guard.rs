@@ -9,7 +9,11 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 /// Routes that answer without a session. Pages and static files (everything
-/// outside `/api/` and `/rpc/`) are public too: the shell holds no data.
+/// outside `/api/` and `/rpc/`) are public too: the shell holds no data. So is
+/// a method an `/api/` path does not have: the router answers 405 with `Allow`
+/// and no handler runs; the paths and their methods are public in the OpenAPI
+/// document anyway. A path no route has stays private (401): probing without a
+/// session learns nothing more.
 fn is_public(method: &Method, path: &str) -> bool {
     if !path.starts_with("/api/") && !path.starts_with("/rpc/") && path != "/api" && path != "/rpc"
     {
@@ -18,15 +22,50 @@ fn is_public(method: &Method, path: &str) -> bool {
     if method == Method::OPTIONS && path.starts_with("/api/uploads") {
         return true;
     }
-    // HEAD is GET without the body: a public GET answers it too.
-    let method = if method == Method::HEAD {
+    if !path.starts_with("/api/") {
+        return false;
+    }
+    // HEAD is GET without the body: a GET route answers it too.
+    let method = if method == Method::HEAD && !routed("HEAD", path) {
         "GET"
     } else {
         method.as_str()
     };
+    let mut matching = crate::api::ROUTES
+        .iter()
+        .filter(|r| r.method == method && path_matches(r.path, path))
+        .peekable();
+    if matching.peek().is_none() {
+        return crate::api::ROUTES
+            .iter()
+            .any(|r| path_matches(r.path, path));
+    }
+    matching.any(|r| r.public)
+}
+
+fn routed(method: &str, path: &str) -> bool {
     crate::api::ROUTES
         .iter()
-        .any(|r| r.public && r.path == path && r.method == method)
+        .any(|r| r.method == method && path_matches(r.path, path))
+}
+
+/// Whether `path` is an instance of the route `pattern` (`{name}` stands for
+/// one non-empty segment, as in axum).
+fn path_matches(pattern: &str, path: &str) -> bool {
+    let mut want = pattern.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return true,
+            (Some(w), Some(h)) if w.starts_with('{') && w.ends_with('}') => {
+                if h.is_empty() {
+                    return false;
+                }
+            }
+            (Some(w), Some(h)) if w == h => {}
+            _ => return false,
+        }
+    }
 }
 
 /// What a session whose password must change may still do.
@@ -155,7 +194,44 @@ fn form_is_utf8(body: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::form_is_utf8;
+    use super::{form_is_utf8, is_public, path_matches};
+    use axum::http::Method;
+
+    #[test]
+    fn routes_match_their_patterns() {
+        assert!(path_matches("/api/photos/{id}", "/api/photos/abc"));
+        assert!(!path_matches("/api/photos/{id}", "/api/photos/"));
+        assert!(!path_matches("/api/photos/{id}", "/api/photos/a/thumb"));
+        assert!(path_matches(
+            "/api/photos/{id}/{size}",
+            "/api/photos/a/thumb"
+        ));
+        assert!(path_matches("/api/uploads/", "/api/uploads/"));
+        assert!(!path_matches("/api/uploads/", "/api/uploads"));
+    }
+
+    #[test]
+    fn only_public_routes_and_unrouted_requests_pass_without_a_session() {
+        assert!(is_public(&Method::GET, "/api/health"));
+        assert!(is_public(&Method::HEAD, "/api/health"));
+        assert!(is_public(&Method::POST, "/api/auth/login"));
+        // A method the path does not have: the router answers 405, no handler runs.
+        assert!(is_public(&Method::PUT, "/api/health"));
+        assert!(is_public(&Method::GET, "/api/auth/login"));
+        assert!(is_public(&Method::PUT, "/api/photos/x"));
+        // A path no route has stays private.
+        assert!(!is_public(&Method::GET, "/api/no-such-thing"));
+        assert!(!is_public(&Method::GET, "/api/photos"));
+        // Private routes, whatever the method's spelling.
+        assert!(!is_public(&Method::GET, "/api/auth/me"));
+        assert!(!is_public(&Method::HEAD, "/api/auth/me"));
+        assert!(!is_public(&Method::HEAD, "/api/uploads/x"));
+        assert!(!is_public(&Method::GET, "/api/photos/x/thumb"));
+        assert!(!is_public(&Method::POST, "/api/uploads/"));
+        assert!(!is_public(&Method::POST, "/api/visits/x/review"));
+        assert!(!is_public(&Method::POST, "/rpc/anything"));
+        assert!(!is_public(&Method::PUT, "/rpc/anything"));
+    }
 
     #[test]
     fn form_bodies_must_decode_to_utf8() {

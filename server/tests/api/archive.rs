@@ -47,6 +47,10 @@ async fn a_backup_archive_imports_once_and_a_damaged_one_changes_nothing(app: Te
             .send(&app.router)
     };
 
+    // Bytes that are not a ZIP at all, sent as one: 422, not a JSON complaint.
+    let r = send(b"\x89PNG\r\n\x1a\n not a backup".to_vec()).await;
+    expect_error(&r, 422, "import.bad_archive");
+
     let mut damaged = bytes.clone();
     let at = damaged.len() / 3;
     damaged[at] ^= 0x01;

@@ -22,28 +22,11 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// `khaosat serve` on SQLite with a stand-in site, plus `args`.
 fn start(args: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
-    let site = dir.path().join("site");
-    std::fs::create_dir_all(site.join("pkg")).unwrap();
-    for f in ["khaosat.js", "khaosat.wasm", "khaosat.css"] {
-        std::fs::write(site.join("pkg").join(f), "/* test */").unwrap();
-    }
-    std::fs::write(
-        site.join("sw.js"),
-        "// __KHAOSAT_VERSION__ __KHAOSAT_PRECACHE__",
-    )
-    .unwrap();
-    let port = free_port();
+    let site = crate::helpers::fake_site(dir.path());
+    let port = crate::helpers::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_khaosat"))
         .args([
             "serve",

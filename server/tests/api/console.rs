@@ -897,7 +897,15 @@ async fn visit_exports_neutralise_formulas_and_photo_zips_match_their_manifest(a
     .await;
     let zip = zip::ZipArchive::new(std::io::Cursor::new(empty)).unwrap();
     assert_eq!(zip.len(), 1, "just the manifest");
-    let r = app.get("/api/exports/photos.zip", Some(&boss)).await;
+    // Neither scope (blank ones count as absent) nor both: 422, a rule no schema says.
+    for q in ["", "?district=&proposal=", "?district=213&proposal=x"] {
+        let r = app
+            .get(&format!("/api/exports/photos.zip{q}"), Some(&boss))
+            .await;
+        assert_eq!(r.status, 422, "{q}");
+        assert_eq!(r.json()["code"], "export.scope_required");
+    }
+    let r = app.get("/api/exports/photos.zip?year=x", Some(&boss)).await;
     assert_eq!(r.status, 400);
 }
 

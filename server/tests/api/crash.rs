@@ -21,30 +21,8 @@ struct Server {
     port: u16,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn fake_site(dir: &std::path::Path) -> std::path::PathBuf {
-    let site = dir.join("site");
-    std::fs::create_dir_all(site.join("pkg")).unwrap();
-    for f in ["khaosat.js", "khaosat.wasm", "khaosat.css"] {
-        std::fs::write(site.join("pkg").join(f), "/* test */").unwrap();
-    }
-    std::fs::write(
-        site.join("sw.js"),
-        "// __KHAOSAT_VERSION__ __KHAOSAT_PRECACHE__",
-    )
-    .unwrap();
-    site
-}
-
 fn start(data: &std::path::Path, site: &std::path::Path) -> Server {
-    let port = free_port();
+    let port = crate::helpers::free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_khaosat"))
         .args([
             "serve",
@@ -186,7 +164,7 @@ fn batch(device: &str, first_seq: i64, visit: &str, proposal: &str, n: i64) -> V
 fn sigkill_during_pushes_leaves_every_batch_whole() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let site = fake_site(dir.path());
+    let site = crate::helpers::fake_site(dir.path());
     let proposal = crate::helpers::demo_proposal("213");
     let device = uuid::Uuid::now_v7().to_string();
     let visit = uuid::Uuid::now_v7().to_string();

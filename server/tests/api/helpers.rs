@@ -348,3 +348,28 @@ pub fn visit_push(
     }
     serde_json::json!({"device_id": device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION, "mutations": mutations})
 }
+
+/// A free loopback port, for tests that start the real binary.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A stand-in for the built site under `dir` (the binary refuses to start
+/// without one), for tests that start the real binary.
+pub fn fake_site(dir: &std::path::Path) -> std::path::PathBuf {
+    let site = dir.join("site");
+    std::fs::create_dir_all(site.join("pkg")).unwrap();
+    for f in ["khaosat.js", "khaosat.wasm", "khaosat.css"] {
+        std::fs::write(site.join("pkg").join(f), "/* test */").unwrap();
+    }
+    std::fs::write(
+        site.join("sw.js"),
+        "// __KHAOSAT_VERSION__ __KHAOSAT_PRECACHE__",
+    )
+    .unwrap();
+    site
+}

@@ -81,6 +81,28 @@ async fn only_the_public_routes_answer_without_a_session(app: TestApp) {
     }
 }
 
+/// A method a documented path does not have is 405 with `Allow`, with or
+/// without a session (the OpenAPI document lists every path's methods anyway);
+/// a path no route has stays 401 without one.
+async fn a_method_a_path_does_not_have_is_405_with_allow(app: TestApp) {
+    let same = format!("http://{HOST}");
+    for (method, uri) in [
+        ("PUT", "/api/health"),
+        ("GET", "/api/auth/login"),
+        ("DELETE", "/api/auth/me"),
+        ("PUT", "/api/photos/0190a0a0-0000-7000-8000-000000000000"),
+    ] {
+        let r = req(method, uri).origin(&same).send(&app.router).await;
+        assert_eq!(r.status.as_u16(), 405, "{method} {uri}");
+        assert!(
+            !header(&r, "allow").is_empty(),
+            "{method} {uri} says what it allows"
+        );
+    }
+    let r = req("GET", "/api/photos").send(&app.router).await;
+    assert_eq!(outcome(&r), (401_u16, "auth.required".to_string()));
+}
+
 // ---- login limits ----
 
 async fn five_failures_lock_an_account_even_against_the_right_password(app: TestApp) {
@@ -765,6 +787,7 @@ async fn usernames_are_compared_after_nfc_normalisation(app: TestApp) {
 crate::engine_tests!(
     a_login_renews_the_token_and_matches_usernames_case_insensitively,
     only_the_public_routes_answer_without_a_session,
+    a_method_a_path_does_not_have_is_405_with_allow,
     five_failures_lock_an_account_even_against_the_right_password,
     a_successful_login_clears_the_accounts_counter,
     five_failures_lock_an_address_and_another_address_is_free,

@@ -14,14 +14,6 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A self-signed certificate for 127.0.0.1 and localhost.
 fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -77,17 +69,8 @@ fn curl(cert: &std::path::Path, args: &[&str]) -> std::process::Output {
 fn the_server_speaks_https_with_hsts_and_secure_cookies() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = self_signed(dir.path());
-    let site = dir.path().join("site");
-    std::fs::create_dir_all(site.join("pkg")).unwrap();
-    for f in ["khaosat.js", "khaosat.wasm", "khaosat.css"] {
-        std::fs::write(site.join("pkg").join(f), "/* test */").unwrap();
-    }
-    std::fs::write(
-        site.join("sw.js"),
-        "// __KHAOSAT_VERSION__ __KHAOSAT_PRECACHE__",
-    )
-    .unwrap();
-    let port = free_port();
+    let site = crate::helpers::fake_site(dir.path());
+    let port = crate::helpers::free_port();
     let _server = Server(
         Command::new(env!("CARGO_BIN_EXE_khaosat"))
             .args([
