@@ -233,8 +233,22 @@ fn spec_summary(op: &Value) -> String {
     op["summary"].as_str().unwrap_or_default().to_string()
 }
 
-pub async fn serve() -> Json<Value> {
-    Json(document().clone())
+/// The document for a deployment: tus creation says its own Tus-Max-Size
+/// (`--max-photo-bytes`) as Upload-Length's maximum.
+pub fn for_deployment(max_photo_bytes: u64) -> Value {
+    let mut doc = document().clone();
+    if let Some(params) = doc["paths"]["/api/uploads/"]["post"]["parameters"].as_array_mut() {
+        for p in params.iter_mut().filter(|p| p["name"] == "Upload-Length") {
+            p["schema"]["maximum"] = json!(max_photo_bytes);
+        }
+    }
+    doc
+}
+
+pub async fn serve(
+    axum::extract::State(state): axum::extract::State<app::state::AppState>,
+) -> Json<Value> {
+    Json(for_deployment(state.photos.max_bytes))
 }
 
 #[cfg(test)]
@@ -311,6 +325,19 @@ mod tests {
             page["schema"]["type"] == "integer",
             "no null in a query: {page}"
         );
+    }
+
+    #[test]
+    fn upload_length_says_the_deployments_limit() {
+        let doc = for_deployment(1234);
+        let params = doc["paths"]["/api/uploads/"]["post"]["parameters"]
+            .as_array()
+            .unwrap();
+        let length = params
+            .iter()
+            .find(|p| p["name"] == "Upload-Length")
+            .unwrap();
+        assert_eq!(length["schema"]["maximum"], 1234);
     }
 
     #[test]
