@@ -2,6 +2,12 @@
 //! the audit trail, response headers and hostile input. Every test names the
 //! status and the error code it expects. The request helpers at the bottom are
 //! shared with `authz_matrix`.
+//!
+//! One file (about 1,150 lines) because its request builder (`req`, `Req`,
+//! `expect_error`) is what `authz_matrix`, `uploads`, `hardening`, `archive`, `console` and
+//! `forms` import;
+//! the next split moves those helpers into `helpers.rs` and the tests into
+//! sessions / login limits / CSRF / accounts files.
 
 use crate::authz_matrix::{all_routes, fixture, route_request, Caller};
 use crate::helpers::{demo_proposal, TestApp, TestResponse};

@@ -2,6 +2,10 @@
 //! verdict reaching pull and `GET /api/photos/{id}`, every protocol error as tus
 //! specifies it, a whole-file hash mismatch that starts over, and an upload cut
 //! at twenty random offsets that completes with the right SHA-256.
+//!
+//! One file (about 700 lines): every test drives the same tus fixture (a
+//! synced photo record plus create/patch/head helpers defined here), and the
+//! protocol-error test walks the whole state machine in order.
 
 use crate::helpers::{demo_proposal, TestApp, TestResponse};
 use crate::phone::{statuses, Phone};
