@@ -2,7 +2,8 @@
 # Quick start, command 2: installs what is missing and runs every test:
 #   data checks, rustfmt, Rust unit + integration tests (SQLite and PostgreSQL),
 #   wasm-bindgen-test in headless Chromium (IndexedDB), and the end-to-end
-#   Playwright suite against the release build (what users get).
+#   Playwright suite against the release bundle (what phones get) served by the
+#   test build of the server.
 # Every suite runs even when an earlier one failed; the exit code says if any did.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -17,6 +18,14 @@ start_postgres
 set +e
 
 failed=()
+release_has_no_test_hooks() {
+  local release tests
+  release="$(cargo tree -q -p server -e normal,build -i app --target all --depth 0 -f '{f}')"
+  tests="$(cargo tree -q -p server -e normal,build,dev -i app --target all --depth 0 -f '{f}')"
+  echo "app features: release [$release], test build [$tests]"
+  [[ ",$release," != *,testing,* && ",$tests," == *,testing,* ]]
+}
+
 suite() {
   local name="$1"; shift
   printf '\n\033[1m== %s ==\033[0m\n' "$name"
@@ -35,10 +44,16 @@ export WASM_BINDGEN_TEST_TIMEOUT=120
 suite "data files" python3 data/check_data.py
 suite "formatting (rustfmt)" cargo fmt --all -- --check
 
-suite "release build (cargo leptos build --release)" cargo leptos build --release
-# Test hooks (fault injection, throw-away databases) are for test builds only.
-suite "release binary holds no test hooks" \
-  bash -c '! grep -aq KHAOSAT_FAULT target/server-release/khaosat'
+# The phone's bundle as users get it (wasm-release: size-optimised, LTO, wasm-opt).
+# The server the end-to-end suite drives is the test build below: the Rust tests
+# compile it anyway, and a second, release-profile compile of the app and server
+# crates was the largest part of a run after a small change (see BENCHMARKS.md).
+suite "release bundle (cargo leptos build --release --frontend-only)" \
+  cargo leptos build --release --frontend-only
+# Test hooks (fault injection, throw-away databases) are for test builds only: the
+# feature set a release build resolves must not enable them, while the test build's
+# must (else this check could not fail).
+suite "release build enables no test hooks" release_has_no_test_hooks
 suite "rust tests (app, server; SQLite + PostgreSQL)" cargo nextest run --workspace --features app/ssr --no-fail-fast
 # Both feature sets, every target. After the builds above, so only the
 # workspace's own crates are checked when the cache is warm.
@@ -53,8 +68,13 @@ mkdir -p "$browser_tmp"
 suite "wasm tests (IndexedDB in headless Chromium)" \
   env TMPDIR="$browser_tmp" \
   cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db --test form_rules_table
-suite "end-to-end (Playwright, Chromium, release build)" \
-  env TMPDIR="$browser_tmp" KHAOSAT_BIN=target/server-release/khaosat LEPTOS_SITE_ROOT=target/site \
+# The test build of the server (it has the test hooks the crash tests use) beside
+# the release bundle's hash file, which it reads from its own directory.
+e2e_bin="$repo_root/target/e2e/khaosat"
+mkdir -p "$(dirname "$e2e_bin")"
+cp target/debug/khaosat target/server-release/hash.txt "$(dirname "$e2e_bin")/" 2>/dev/null
+suite "end-to-end (Playwright, Chromium, release bundle)" \
+  env TMPDIR="$browser_tmp" KHAOSAT_BIN="$e2e_bin" LEPTOS_SITE_ROOT=target/site \
   tests/run-e2e.sh
 rm -rf "$browser_tmp"
 trim_build_cache
