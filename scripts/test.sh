@@ -20,8 +20,9 @@ set +e
 failed=()
 release_has_no_test_hooks() {
   local release tests
-  release="$(cargo tree -q -p server -e normal,build -i app --target all --depth 0 -f '{f}')"
-  tests="$(cargo tree -q -p server -e normal,build,dev -i app --target all --depth 0 -f '{f}')"
+  # --depth 0 prints the crate's own line first (then section headers).
+  release="$(cargo tree -q -p server -e normal,build -i app --target all --depth 0 -f '{f}' | head -n 1)"
+  tests="$(cargo tree -q -p server -e normal,build,dev -i app --target all --depth 0 -f '{f}' | head -n 1)"
   echo "app features: release [$release], test build [$tests]"
   [[ ",$release," != *,testing,* && ",$tests," == *,testing,* ]]
 }
