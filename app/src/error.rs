@@ -30,6 +30,36 @@ impl ErrorBody {
     }
 }
 
+/// One problem in an uploaded file, where a person sees it in Excel: the 1-based
+/// row (the header is row 1) and the column's name. `code` and `params` are
+/// translated like an error body's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct RowProblem {
+    pub row: usize,
+    #[serde(default)]
+    pub column: Option<String>,
+    pub code: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_json::Value>,
+}
+
+impl RowProblem {
+    pub fn new(row: usize, column: Option<&str>, code: &str) -> Self {
+        Self {
+            row,
+            column: column.map(str::to_string),
+            code: code.to_string(),
+            params: BTreeMap::new(),
+        }
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.insert(key.to_string(), value.into());
+        self
+    }
+}
+
 /// Every failure the server can answer with. Each variant documents its status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

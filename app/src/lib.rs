@@ -29,6 +29,9 @@ pub mod forms;
 pub mod i18n;
 /// Domain types: administrative units, facilities, proposals, users and roles.
 pub mod model;
+/// The office's capabilities (unit trees; later the registry, review, plan and
+/// admin move here): server-side file intake and the checks behind it.
+pub mod office;
 /// Photos: the attach_photo record, statuses, EXIF and header parsing, and (on
 /// the server) the storage interface.
 pub mod photos;

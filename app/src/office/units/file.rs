@@ -1,0 +1,301 @@
+//! Checks a unit tree file (`code,name,kind,level,parent_code`) and a mapping file
+//! between two trees (`old_code,new_code`), as tables read by `office::sheet`.
+//! A file is taken whole or refused whole: every problem is listed with its row
+//! and column, so a clerk can fix them all in one pass.
+
+use super::super::sheet::{Row, Table};
+use crate::error::RowProblem;
+use crate::model::{AdminUnit, UnitLevel};
+use crate::search::fold;
+use std::collections::{HashMap, HashSet};
+
+/// Data rows per unit file: a whole country's 2020 tree has about 11,300 units.
+pub const MAX_UNIT_ROWS: usize = 20_000;
+/// Bytes per unit file, checked before it is read.
+pub const MAX_UNIT_FILE_BYTES: usize = 5 * 1024 * 1024;
+
+/// Column names as files write them: the English header, or Vietnamese ones
+/// (compared without diacritics, case, spaces or underscores).
+const TREE_COLUMNS: [(&str, &[&str]); 5] = [
+    ("code", &["code", "ma", "ma don vi", "ma dvhc"]),
+    ("name", &["name", "ten", "ten don vi", "ten dvhc"]),
+    ("kind", &["kind", "loai", "loai hinh", "loai don vi"]),
+    ("level", &["level", "cap", "cap hanh chinh"]),
+    (
+        "parent_code",
+        &[
+            "parent_code",
+            "parent",
+            "ma cap tren",
+            "ma don vi cap tren",
+            "ma cha",
+        ],
+    ),
+];
+
+const MAPPING_COLUMNS: [(&str, &[&str]); 2] = [
+    (
+        "old_code",
+        &["old_code", "ma cu", "ma don vi cu", "ma dvhc cu"],
+    ),
+    (
+        "new_code",
+        &["new_code", "ma moi", "ma don vi moi", "ma dvhc moi"],
+    ),
+];
+
+fn key(header: &str) -> String {
+    fold(header)
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '_')
+        .collect()
+}
+
+/// The position of each wanted column, or a problem for each that is missing.
+fn columns<const N: usize>(
+    table: &Table,
+    wanted: &[(&'static str, &[&str]); N],
+    optional: &[&str],
+    problems: &mut Vec<RowProblem>,
+) -> Option<[Option<usize>; N]> {
+    let found: Vec<String> = table.header.iter().map(|h| key(h)).collect();
+    let mut out = [None; N];
+    for (i, (name, aliases)) in wanted.iter().enumerate() {
+        out[i] = found
+            .iter()
+            .position(|h| aliases.iter().any(|a| key(a) == *h));
+        if out[i].is_none() && !optional.contains(name) {
+            problems.push(RowProblem::new(1, None, "units.missing_column").with("column", *name));
+        }
+    }
+    problems.is_empty().then_some(out)
+}
+
+fn parse_level(text: &str) -> Option<UnitLevel> {
+    match key(text).trim_start_matches("cap") {
+        "province" | "tinh" | "thanhpho" | "tinhthanhpho" => Some(UnitLevel::Province),
+        "district" | "huyen" | "quanhuyen" => Some(UnitLevel::District),
+        "commune" | "xa" | "phuongxa" | "xaphuong" => Some(UnitLevel::Commune),
+        _ => None,
+    }
+}
+
+fn good_code(code: &str) -> bool {
+    !code.is_empty() && code.len() <= 16 && code.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Which levels may sit under which: a commune under a district (2020) or
+/// directly under a province (2025, no district level).
+fn fits(child: UnitLevel, parent: UnitLevel) -> bool {
+    matches!(
+        (child, parent),
+        (UnitLevel::District, UnitLevel::Province)
+            | (UnitLevel::Commune, UnitLevel::District)
+            | (UnitLevel::Commune, UnitLevel::Province)
+    )
+}
+
+/// The units of a tree file, parents before children, or every problem in it.
+pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
+    let mut problems = Vec::new();
+    let Some([code_at, name_at, kind_at, level_at, parent_at]) =
+        columns(table, &TREE_COLUMNS, &[], &mut problems)
+    else {
+        return Err(problems);
+    };
+    let at = |row: &Row, col: Option<usize>| row.cell(col.expect("checked")).to_string();
+    let mut units: Vec<(usize, AdminUnit)> = Vec::new();
+    let mut first_row: HashMap<String, usize> = HashMap::new();
+    for row in &table.rows {
+        let code = at(row, code_at);
+        let name = at(row, name_at);
+        let kind = at(row, kind_at);
+        let level_text = at(row, level_at);
+        let parent = at(row, parent_at);
+        let problem = |column: &str, code: &str| RowProblem::new(row.number, Some(column), code);
+        if code.is_empty() {
+            problems.push(problem("code", "units.empty"));
+        } else if !good_code(&code) {
+            problems.push(problem("code", "units.bad_code").with("value", code.clone()));
+        } else if let Some(first) = first_row.get(&code) {
+            problems.push(
+                problem("code", "units.duplicate_code")
+                    .with("value", code.clone())
+                    .with("first_row", *first),
+            );
+        } else {
+            first_row.insert(code.clone(), row.number);
+        }
+        if name.is_empty() {
+            problems.push(problem("name", "units.empty"));
+        }
+        if kind.is_empty() {
+            problems.push(problem("kind", "units.empty"));
+        }
+        let level = parse_level(&level_text);
+        if level.is_none() {
+            problems.push(problem("level", "units.bad_level").with("value", level_text));
+        }
+        if !parent.is_empty() && !good_code(&parent) {
+            problems.push(problem("parent_code", "units.bad_code").with("value", parent.clone()));
+        }
+        units.push((
+            row.number,
+            AdminUnit {
+                code,
+                name,
+                kind,
+                level: level.unwrap_or(UnitLevel::Commune),
+                parent: (!parent.is_empty()).then_some(parent),
+            },
+        ));
+    }
+    let by_code: HashMap<&str, &AdminUnit> = units
+        .iter()
+        .rev() // the first row of a duplicate code wins, as reported above
+        .map(|(_, u)| (u.code.as_str(), u))
+        .collect();
+    // Levels that did not parse were reported; they take part in no other check.
+    let level_known: HashSet<&str> = units
+        .iter()
+        .zip(&table.rows)
+        .filter(|(_, r)| parse_level(r.cell(level_at.expect("checked"))).is_some())
+        .map(|((_, u), _)| u.code.as_str())
+        .collect();
+    for (row, unit) in &units {
+        let known = level_known.contains(unit.code.as_str());
+        match unit.parent.as_deref() {
+            None if known && unit.level != UnitLevel::Province => problems.push(
+                RowProblem::new(*row, Some("parent_code"), "units.missing_parent")
+                    .with("level", unit.level.as_str()),
+            ),
+            None => {}
+            Some(parent) => match by_code.get(parent) {
+                None => problems.push(
+                    RowProblem::new(*row, Some("parent_code"), "units.unknown_parent")
+                        .with("value", parent),
+                ),
+                Some(p) if known && level_known.contains(parent) && !fits(unit.level, p.level) => {
+                    problems.push(
+                        RowProblem::new(*row, Some("level"), "units.level_mismatch")
+                            .with("level", unit.level.as_str())
+                            .with("parent", parent)
+                            .with("parent_level", p.level.as_str()),
+                    )
+                }
+                Some(_) => {}
+            },
+        }
+    }
+    // Cycles: a walk up from any unit that comes back to a unit already on it.
+    let row_of: HashMap<&str, usize> = units.iter().map(|(r, u)| (u.code.as_str(), *r)).collect();
+    let mut reported: HashSet<&str> = HashSet::new();
+    for (row, unit) in &units {
+        let mut seen = vec![unit.code.as_str()];
+        let mut cursor = unit.parent.as_deref();
+        while let Some(code) = cursor {
+            if seen.contains(&code) {
+                let cycle: Vec<&str> =
+                    seen[seen.iter().position(|c| *c == code).unwrap()..].to_vec();
+                if cycle.iter().all(|c| reported.insert(*c)) {
+                    problems.push(
+                        RowProblem::new(
+                            row_of.get(code).copied().unwrap_or(*row),
+                            Some("parent_code"),
+                            "units.cycle",
+                        )
+                        .with("codes", cycle.join(" → ")),
+                    );
+                }
+                break;
+            }
+            seen.push(code);
+            cursor = by_code.get(code).and_then(|u| u.parent.as_deref());
+        }
+    }
+    if table.rows.is_empty() {
+        problems.push(RowProblem::new(1, None, "units.no_rows"));
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.row);
+        return Err(problems);
+    }
+    // Parents first: depth from the root, then the file's order.
+    let depth: HashMap<&str, usize> = by_code
+        .keys()
+        .map(|code| {
+            let mut d = 0;
+            let mut cursor = by_code[code].parent.as_deref();
+            while let Some(c) = cursor {
+                d += 1;
+                cursor = by_code[c].parent.as_deref();
+            }
+            (*code, d)
+        })
+        .collect();
+    let mut order: Vec<(usize, usize)> = units
+        .iter()
+        .enumerate()
+        .map(|(i, (_, u))| (depth[u.code.as_str()], i))
+        .collect();
+    order.sort();
+    drop(depth);
+    drop(by_code);
+    drop(level_known);
+    let mut slots: Vec<Option<AdminUnit>> = units.into_iter().map(|(_, u)| Some(u)).collect();
+    Ok(order
+        .into_iter()
+        .map(|(_, i)| slots[i].take().expect("each index once"))
+        .collect())
+}
+
+/// The pairs of a mapping file from the `old` tree's codes to the `new` tree's,
+/// or every problem in it. The same old code may map to several new ones (a
+/// commune split between two) and several old codes to one (a merger).
+pub fn check_mapping(
+    table: &Table,
+    old: &HashSet<String>,
+    new: &HashSet<String>,
+) -> Result<Vec<(String, String)>, Vec<RowProblem>> {
+    let mut problems = Vec::new();
+    let Some([old_at, new_at]) = columns(table, &MAPPING_COLUMNS, &[], &mut problems) else {
+        return Err(problems);
+    };
+    let mut pairs = Vec::new();
+    let mut first_row: HashMap<(String, String), usize> = HashMap::new();
+    for row in &table.rows {
+        let from = row.cell(old_at.expect("checked")).to_string();
+        let to = row.cell(new_at.expect("checked")).to_string();
+        for (column, code, tree) in [("old_code", &from, old), ("new_code", &to, new)] {
+            if code.is_empty() {
+                problems.push(RowProblem::new(row.number, Some(column), "units.empty"));
+            } else if !tree.contains(code.as_str()) {
+                problems.push(
+                    RowProblem::new(row.number, Some(column), "units.mapping_unknown_code")
+                        .with("value", code.clone()),
+                );
+            }
+        }
+        if let Some(first) = first_row.get(&(from.clone(), to.clone())) {
+            problems.push(
+                RowProblem::new(row.number, Some("old_code"), "units.duplicate_pair")
+                    .with("first_row", *first),
+            );
+        } else {
+            first_row.insert((from.clone(), to.clone()), row.number);
+        }
+        pairs.push((from, to));
+    }
+    if table.rows.is_empty() {
+        problems.push(RowProblem::new(1, None, "units.no_rows"));
+    }
+    if problems.is_empty() {
+        Ok(pairs)
+    } else {
+        Err(problems)
+    }
+}
+
+#[cfg(test)]
+#[path = "file_tests.rs"]
+mod tests;
