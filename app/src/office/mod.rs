@@ -1,8 +1,37 @@
 //! The office: what supervisors and administrators use at their desks. Each
 //! capability is a folder holding its checks, server functions and screens.
 
+/// The registry of facilities and proposals and its spreadsheet intake.
+pub mod registry;
 /// Spreadsheets offices send (CSV, XLSX) read as tables of text.
 #[cfg(feature = "ssr")]
 pub mod sheet;
 /// Administrative unit trees, their files and the mapping between trees.
 pub mod units;
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use crate::i18n::{t, Lang};
+
+    /// Every problem code the file checks can produce reads as a sentence in both
+    /// languages (a code without a text would show the clerk a key).
+    #[test]
+    fn every_problem_code_is_translated() {
+        let sources = [
+            include_str!("units/file.rs"),
+            include_str!("registry/rows.rs"),
+        ];
+        let pattern = regex_lite::Regex::new(r#""((?:units|registry)\.[a-z_]+)""#).unwrap();
+        let codes: Vec<&str> = sources
+            .iter()
+            .flat_map(|s| pattern.captures_iter(s).map(|c| c.get(1).unwrap().as_str()))
+            .collect();
+        assert!(codes.len() >= 20, "found only {codes:?}");
+        for code in codes {
+            for lang in [Lang::Vi, Lang::En] {
+                let key = format!("errors.{code}");
+                assert_ne!(t(lang, &key), key, "{code} has no {lang:?} text");
+            }
+        }
+    }
+}
