@@ -22,3 +22,5 @@ pub mod security;
 pub mod serve;
 /// Start-up: open the database, migrate, load bootstrap and demo data.
 pub mod startup;
+/// Spreadsheet templates offices fill in (registry intake).
+pub mod templates;

@@ -25,13 +25,17 @@ const MAX_ZIP_ENTRIES: usize = 65_000;
 /// Largest photo ZIP: the classic format's offsets are 32 bits.
 const MAX_ZIP_BYTES: i64 = 4_000_000_000;
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const CSV: &str = "text/csv; charset=utf-8";
 const ZIP: &str = "application/zip";
 
 /// Streams a finished temporary file (already unlinked: it disappears when the
 /// response is done).
-fn file_response(file: std::fs::File, content_type: &'static str, name: &str) -> Response {
+pub(crate) fn file_response(
+    file: std::fs::File,
+    content_type: &'static str,
+    name: &str,
+) -> Response {
     let stream =
         tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 64 * 1024);
     let mut r = Body::from_stream(stream).into_response();
@@ -51,7 +55,7 @@ fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, AppError> {
         .map_err(|e| AppError::BadRequest(format!("the query is not valid: {}", e.body_text())))
 }
 
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
     tokio::task::spawn_blocking(f)

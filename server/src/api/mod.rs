@@ -9,6 +9,8 @@ pub mod exports;
 pub mod openapi;
 /// Photo records and their image files.
 pub mod photos;
+/// The registry of facilities and proposals: the intake template.
+pub mod registry;
 /// Review decisions on visits.
 pub mod review;
 /// Push, pull and import.
@@ -116,6 +118,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/exports/plan.xlsx", false, NONE),
     route("GET", "/api/exports/plan.csv", false, NONE),
     route("GET", "/api/exports/photos.zip", false, NONE),
+    route("GET", "/api/registry/template.xlsx", false, NONE),
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -143,6 +146,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/api/exports/plan.xlsx") => get(exports::plan_xlsx),
         ("GET", "/api/exports/plan.csv") => get(exports::plan_csv),
         ("GET", "/api/exports/photos.zip") => get(exports::photos_zip),
+        ("GET", "/api/registry/template.xlsx") => get(registry::template),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }

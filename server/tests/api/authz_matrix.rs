@@ -36,6 +36,8 @@ const LOGGED_IN: [Outcome; 5] = [ANON, OK, OK, OK, OK];
 const FIELD: [Outcome; 5] = [ANON, OK, OK, OK, NO];
 const SUPERVISOR: [Outcome; 5] = [ANON, NO, NO, OK, NO];
 const ADMIN: [Outcome; 5] = [ANON, NO, NO, NO, OK];
+/// Both office roles: supervisors and administrators.
+const OFFICE: [Outcome; 5] = [ANON, NO, NO, OK, OK];
 /// Only the visit's inspector (ksv1) sends its photo bytes.
 const OWNER: [Outcome; 5] = [ANON, OK, NO, NO, NO];
 /// The visit's inspector and supervisors see its photos.
@@ -76,6 +78,7 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("GET",  "/api/exports/plan.xlsx",     SUPERVISOR),
     ("GET",  "/api/exports/plan.csv",      SUPERVISOR),
     ("GET",  "/api/exports/photos.zip",    SUPERVISOR),
+    ("GET",  "/api/registry/template.xlsx", OFFICE),
     ("POST", "/rpc/get_visit",             SUPERVISOR),
     ("POST", "/rpc/decide_visit",          SUPERVISOR),
     ("POST", "/rpc/list_forms",            ADMIN),

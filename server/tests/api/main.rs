@@ -25,6 +25,7 @@ mod props;
 mod pull;
 mod push;
 mod records;
+mod registry;
 mod review;
 mod security;
 mod tls;

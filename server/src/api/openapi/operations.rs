@@ -341,6 +341,12 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             .params(query_of::<exports::YearQuery>(gen, &["year"]))
             .errors(&[(400, "A missing or malformed year"), supervisors])
         }
+        ("GET", "/api/registry/template.xlsx") => Op::new(
+            "The registry intake template: the columns the intake reads, and a sheet \
+             saying what each takes",
+            (200, "The file", Content::File(&[XLSX])),
+        )
+        .errors(&[(403, "Supervisors and administrators only")]),
         ("GET", "/api/exports/photos.zip") => Op::new(
             "The photos of one proposal, or of one district (optionally one year), as a ZIP",
             (200, "The archive", Content::File(&["application/zip"])),
