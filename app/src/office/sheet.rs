@@ -50,6 +50,8 @@ pub enum SheetError {
     Empty,
     #[error("the spreadsheet cannot be read: {0}")]
     Unreadable(String),
+    #[error("the spreadsheet expands to more than {limit} bytes")]
+    Expands { limit: usize },
 }
 
 /// Which legacy encoding a CSV may use besides UTF-8 and UTF-16.
@@ -73,10 +75,36 @@ pub fn read(
         return Err(SheetError::TooLarge { limit: max_bytes });
     }
     if bytes.starts_with(b"PK\x03\x04") {
+        expanded_within(bytes, max_bytes.saturating_mul(EXPANSION))?;
         read_xlsx(bytes, max_rows)
     } else {
         read_csv(&decode(bytes, legacy)?, max_rows)
     }
+}
+
+/// How many times its own size an XLSX may expand to. Real sheets compress 5–10
+/// times; a ZIP bomb compresses a thousand.
+const EXPANSION: usize = 20;
+
+/// Inflates every member of the ZIP once, counting, and stops past `limit`:
+/// member headers may lie about their sizes, and the spreadsheet reader loads
+/// some members (the shared strings) whole.
+fn expanded_within(bytes: &[u8], limit: usize) -> Result<(), SheetError> {
+    use std::io::Read;
+    let unreadable = |e: &dyn std::fmt::Display| SheetError::Unreadable(e.to_string());
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut total = 0usize;
+    for i in 0..zip.len() {
+        let member = zip.by_index(i).map_err(|e| unreadable(&e))?;
+        let budget = (limit - total) as u64 + 1;
+        let read = std::io::copy(&mut member.take(budget), &mut std::io::sink())
+            .map_err(|e| unreadable(&e))?;
+        total += read as usize;
+        if total > limit {
+            return Err(SheetError::Expands { limit });
+        }
+    }
+    Ok(())
 }
 
 /// The file's text; nothing is parsed before its rows are counted.

@@ -145,6 +145,27 @@ fn xlsx_rows_are_limited_by_the_sheet_dimensions() {
 }
 
 #[test]
+fn a_zip_bomb_is_refused_before_the_spreadsheet_reader_sees_it() {
+    use std::io::Write;
+    // 30 MB of zeros deflate to about 30 KB: under the 1 MB file limit, over the
+    // 20 MB it may expand to. The member claims to be the shared strings.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/sharedStrings.xml", options).unwrap();
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..30 {
+        zip.write_all(&zeros).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    assert!(bytes.len() < 1 << 20, "{}", bytes.len());
+    assert_eq!(
+        read(&bytes, 1 << 20, 10, Legacy::None).unwrap_err(),
+        SheetError::Expands { limit: 20 << 20 }
+    );
+}
+
+#[test]
 fn a_broken_zip_is_unreadable_not_a_panic() {
     let err = read(b"PK\x03\x04garbage", 1 << 20, 10, Legacy::None).unwrap_err();
     assert!(matches!(err, SheetError::Unreadable(_)), "{err:?}");
