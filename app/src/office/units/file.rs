@@ -71,6 +71,27 @@ fn columns<const N: usize>(
     problems.is_empty().then_some(out)
 }
 
+/// Names each problem's column as the file's header writes it ("Mã cấp trên",
+/// not `parent_code`), so the clerk finds it in their sheet.
+fn as_written<const N: usize>(
+    mut problems: Vec<RowProblem>,
+    table: &Table,
+    wanted: &[(&'static str, &[&str]); N],
+    at: &[Option<usize>; N],
+) -> Vec<RowProblem> {
+    for p in &mut problems {
+        let written = wanted
+            .iter()
+            .zip(at)
+            .find(|((key, _), _)| Some(*key) == p.column.as_deref())
+            .and_then(|(_, pos)| pos.and_then(|i| table.header.get(i)));
+        if let Some(header) = written {
+            p.column = Some(header.clone());
+        }
+    }
+    problems
+}
+
 fn parse_level(text: &str) -> Option<UnitLevel> {
     match key(text).trim_start_matches("cap") {
         "province" | "tinh" | "thanhpho" | "tinhthanhpho" => Some(UnitLevel::Province),
@@ -98,11 +119,10 @@ fn fits(child: UnitLevel, parent: UnitLevel) -> bool {
 /// The units of a tree file, parents before children, or every problem in it.
 pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
     let mut problems = Vec::new();
-    let Some([code_at, name_at, kind_at, level_at, parent_at]) =
-        columns(table, &TREE_COLUMNS, &[], &mut problems)
-    else {
+    let Some(positions) = columns(table, &TREE_COLUMNS, &[], &mut problems) else {
         return Err(problems);
     };
+    let [code_at, name_at, kind_at, level_at, parent_at] = positions;
     let at = |row: &Row, col: Option<usize>| row.cell(col.expect("checked")).to_string();
     let mut units: Vec<(usize, AdminUnit)> = Vec::new();
     let mut first_row: HashMap<String, usize> = HashMap::new();
@@ -218,7 +238,7 @@ pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
     }
     if !problems.is_empty() {
         problems.sort_by_key(|p| p.row);
-        return Err(problems);
+        return Err(as_written(problems, table, &TREE_COLUMNS, &positions));
     }
     // Parents first: depth from the root, then the file's order.
     let depth: HashMap<&str, usize> = by_code
@@ -258,9 +278,10 @@ pub fn check_mapping(
     new: &HashSet<String>,
 ) -> Result<Vec<(String, String)>, Vec<RowProblem>> {
     let mut problems = Vec::new();
-    let Some([old_at, new_at]) = columns(table, &MAPPING_COLUMNS, &[], &mut problems) else {
+    let Some(positions) = columns(table, &MAPPING_COLUMNS, &[], &mut problems) else {
         return Err(problems);
     };
+    let [old_at, new_at] = positions;
     let mut pairs = Vec::new();
     let mut first_row: HashMap<(String, String), usize> = HashMap::new();
     for row in &table.rows {
@@ -292,7 +313,7 @@ pub fn check_mapping(
     if problems.is_empty() {
         Ok(pairs)
     } else {
-        Err(problems)
+        Err(as_written(problems, table, &MAPPING_COLUMNS, &positions))
     }
 }
 

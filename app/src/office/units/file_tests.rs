@@ -94,6 +94,13 @@ fn vietnamese_headers_and_levels_are_accepted() {
     .unwrap();
     assert_eq!(units[1].level, UnitLevel::Commune);
     assert_eq!(units[1].parent.as_deref(), Some("24"));
+    // Problems name the column as the file's header writes it.
+    let all = check_tree(&table(
+        "Mã,Tên,Loại,Cấp,Mã cấp trên\n24,,tỉnh,tỉnh,\n07210,Bắc Giang,phường,xã,99\n",
+    ))
+    .unwrap_err();
+    let columns: Vec<&str> = all.iter().filter_map(|p| p.column.as_deref()).collect();
+    assert_eq!(columns, ["Tên", "Mã cấp trên"]);
 }
 
 #[test]
