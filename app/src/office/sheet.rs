@@ -82,6 +82,11 @@ pub fn read(
     }
 }
 
+/// Columns read per row; cells further right are ignored (every file khaosat
+/// reads has at most a dozen columns), so a row of a million empty cells costs
+/// nothing.
+pub const MAX_COLUMNS: usize = 64;
+
 /// How many times its own size an XLSX may expand to. Real sheets compress 5–10
 /// times; a ZIP bomb compresses a thousand.
 const EXPANSION: usize = 20;
@@ -180,7 +185,12 @@ fn read_csv(text: &str, max_rows: usize) -> Result<Table, SheetError> {
             .filter(|b| **b == b'\n')
             .count();
         counted = start.max(counted);
-        records.push((line, record.iter().map(clean).collect::<Vec<_>>()));
+        let cells = record
+            .iter()
+            .take(MAX_COLUMNS)
+            .map(clean)
+            .collect::<Vec<_>>();
+        records.push((line, cells));
     }
     table(records)
 }
@@ -224,6 +234,9 @@ fn read_xlsx(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
     while let Some(cell) = cells.next_cell().map_err(unreadable)? {
         let (row, col) = cell.get_position();
         let (row, col) = (row as usize + 1, col as usize);
+        if col >= MAX_COLUMNS {
+            continue;
+        }
         // A sheet whose declared dimensions understate its cells is cut off here.
         if grid.len() > max_rows + 1 || row > max_rows + 1 + dims.start.0 as usize {
             return Err(SheetError::TooManyRows { limit: max_rows });

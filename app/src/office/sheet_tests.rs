@@ -166,6 +166,26 @@ fn a_zip_bomb_is_refused_before_the_spreadsheet_reader_sees_it() {
 }
 
 #[test]
+fn cells_beyond_the_column_limit_are_ignored() {
+    let wide = format!(
+        "code,name{}\n24,x{}\n",
+        ",".repeat(100_000),
+        ",y".repeat(100_000)
+    );
+    let t = read(wide.as_bytes(), 1 << 20, 10, Legacy::None).unwrap();
+    assert_eq!(t.header.len(), MAX_COLUMNS);
+    assert_eq!(t.rows[0].cells.len(), MAX_COLUMNS);
+    assert_eq!(t.rows[0].cell(1), "x");
+    let bytes = xlsx(|sheet| {
+        sheet.write_string(0, 0, "code").unwrap();
+        sheet.write_string(0, 200, "far").unwrap();
+        sheet.write_string(1, 0, "24").unwrap();
+    });
+    let t = read(&bytes, 1 << 20, 10, Legacy::None).unwrap();
+    assert_eq!(t.header, vec!["code"]);
+}
+
+#[test]
 fn a_broken_zip_is_unreadable_not_a_panic() {
     let err = read(b"PK\x03\x04garbage", 1 << 20, 10, Legacy::None).unwrap_err();
     assert!(matches!(err, SheetError::Unreadable(_)), "{err:?}");
