@@ -89,7 +89,7 @@ fn role_names(tr: impl Fn(&str) -> String, roles: &[Role]) -> String {
 /// reform removed the district level).
 fn tree_order(units: &[AdminUnit]) -> Vec<(usize, AdminUnit)> {
     fn children(
-        parent: &str,
+        parent: &AdminUnit,
         depth: usize,
         units: &[AdminUnit],
         out: &mut Vec<(usize, AdminUnit)>,
@@ -98,20 +98,24 @@ fn tree_order(units: &[AdminUnit]) -> Vec<(usize, AdminUnit)> {
         if depth > 8 {
             return;
         }
-        for unit in units.iter().filter(|u| u.parent.as_deref() == Some(parent)) {
+        for unit in units
+            .iter()
+            .filter(|u| u.tree == parent.tree && u.parent.as_deref() == Some(parent.code.as_str()))
+        {
             out.push((depth, unit.clone()));
-            children(&unit.code, depth + 1, units, out);
+            children(unit, depth + 1, units, out);
         }
     }
-    let codes: HashSet<&str> = units.iter().map(|u| u.code.as_str()).collect();
+    let keys: HashSet<String> = units.iter().map(AdminUnit::key).collect();
     let mut out = Vec::with_capacity(units.len());
-    // Roots: units whose parent is not in the list (the province).
-    for root in units
-        .iter()
-        .filter(|u| u.parent.as_deref().is_none_or(|p| !codes.contains(p)))
-    {
+    // Roots: units whose parent is not in the list (each tree's province).
+    for root in units.iter().filter(|u| {
+        u.parent
+            .as_deref()
+            .is_none_or(|p| !keys.contains(&crate::model::unit_key(&u.tree, p)))
+    }) {
         out.push((0, root.clone()));
-        children(&root.code, 1, units, &mut out);
+        children(root, 1, units, &mut out);
     }
     out
 }
@@ -175,6 +179,18 @@ fn AccountTable(accounts: Vec<AccountSummary>, units: Arc<Vec<AdminUnit>>) -> An
     .into_any()
 }
 
+/// "thành phố Bắc Giang (213)" for each unit key an account holds; a key whose
+/// unit is not in the list is shown as it is.
+fn unit_labels(units: &[AdminUnit], keys: &[String]) -> String {
+    keys.iter()
+        .map(|key| match units.iter().find(|u| u.key() == *key) {
+            Some(u) => format!("{} ({})", u.full_name(), u.code),
+            None => key.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// One account, and below it its edit panel when open.
 #[component]
 fn AccountRow(account: AccountSummary, units: Arc<Vec<AdminUnit>>) -> AnyView {
@@ -220,7 +236,7 @@ fn AccountRow(account: AccountSummary, units: Arc<Vec<AdminUnit>>) -> AnyView {
             <td>{account.display_name.clone()}</td>
             <td>{account.phone.clone().unwrap_or_default()}</td>
             <td data-testid="account-roles">{move || role_names(tr, &roles)}</td>
-            <td data-testid="account-units">{account.units.join(", ")}</td>
+            <td data-testid="account-units">{unit_labels(&units, &account.units)}</td>
             <td class="badges">{status} " " {must_change}</td>
             <td class="num" data-testid="account-devices">{account.devices}</td>
             <td>
@@ -738,7 +754,8 @@ fn RolePicker(selected: RwSignal<Vec<Role>>, prefix: &'static str) -> impl IntoV
     view! { <div class="role-picker">{boxes}</div> }
 }
 
-/// One checkbox per unit (value = unit code), indented as a tree.
+/// One checkbox per unit (value = its key, "tree/code"), indented as a tree;
+/// each tree's root names the tree.
 #[component]
 fn UnitPicker(
     units: Arc<Vec<AdminUnit>>,
@@ -748,13 +765,14 @@ fn UnitPicker(
     let boxes = tree_order(&units)
         .into_iter()
         .map(|(depth, unit)| {
-            let code = unit.code.clone();
-            let checked_code = unit.code.clone();
+            let code = unit.key();
+            let checked_code = unit.key();
+            let tree_name = (depth == 0).then(|| unit.tree.clone());
             view! {
                 <label class=format!("choice unit-choice unit-depth-{}", depth.min(3))>
                     <input
                         type="checkbox"
-                        value=unit.code.clone()
+                        value=unit.key()
                         prop:checked=move || selected.with(|s| s.contains(&checked_code))
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);
@@ -768,6 +786,7 @@ fn UnitPicker(
                     />
                     <span>{unit.full_name()}</span>
                     <span class="muted unit-code">{unit.code.clone()}</span>
+                    {tree_name.map(|t| view! { <span class="muted unit-tree">{t}</span> })}
                 </label>
             }
         })
@@ -834,6 +853,7 @@ mod tests {
 
     fn unit(code: &str, level: UnitLevel, parent: Option<&str>) -> AdminUnit {
         AdminUnit {
+            tree: String::new(),
             code: code.into(),
             name: code.into(),
             kind: "x".into(),

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct AdminUnit {
+    /// The tree the unit belongs to ("bac-giang-2020"): codes are reused across
+    /// trees, so a unit is (tree, code).
+    #[serde(default)]
+    pub tree: String,
     /// Official unit code, e.g. "213" for Thành phố Bắc Giang.
     pub code: String,
     /// Bare name without the kind, e.g. "Lục Ngạn".
@@ -23,6 +27,22 @@ impl AdminUnit {
     pub fn full_name(&self) -> String {
         format!("{} {}", self.kind, self.name)
     }
+
+    /// "bac-giang-2020/213": how accounts name the units they are assigned.
+    pub fn key(&self) -> String {
+        unit_key(&self.tree, &self.code)
+    }
+
+    /// Whether this is the unit a record of `tree` names by `code` (records
+    /// and units a phone stored before trees were named carry an empty tree).
+    pub fn is(&self, tree: &str, code: &str) -> bool {
+        self.code == code && (tree.is_empty() || self.tree.is_empty() || self.tree == tree)
+    }
+}
+
+/// The key of unit `code` of `tree`, as account scopes write it.
+pub fn unit_key(tree: &str, code: &str) -> String {
+    format!("{tree}/{code}")
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,8 +81,12 @@ pub struct Facility {
     pub name: String,
     pub owner_name: Option<String>,
     pub address: Option<String>,
+    /// The unit tree its commune and district belong to.
+    #[serde(default)]
+    pub unit_tree: String,
     pub commune_code: Option<String>,
-    pub district_code: String,
+    /// Absent in trees without districts (2025 on).
+    pub district_code: Option<String>,
     pub industry_group: String,
     pub phone: Option<String>,
     pub lat: Option<f64>,
@@ -81,13 +105,40 @@ pub struct Facility {
 pub struct Proposal {
     pub id: String,
     pub year: i32,
-    pub district_code: String,
+    /// The unit tree of the year it was registered in.
+    #[serde(default)]
+    pub unit_tree: String,
+    /// The district that registered it (trees with districts).
+    pub district_code: Option<String>,
+    /// The commune that registered it (trees without districts).
+    #[serde(default)]
+    pub commune_code: Option<String>,
     pub facility_id: String,
     pub title: String,
     pub support_kind: String,
     /// Integer đồng.
     pub requested_amount: i64,
     pub status: String,
+}
+
+impl Proposal {
+    /// The unit it was registered by: its district, or in trees without
+    /// districts its commune.
+    pub fn registered_by(&self) -> Option<&str> {
+        self.district_code
+            .as_deref()
+            .or(self.commune_code.as_deref())
+    }
+}
+
+impl Facility {
+    /// Its district, or in trees without districts its commune: the unit lists
+    /// are grouped by.
+    pub fn area(&self) -> Option<&str> {
+        self.district_code
+            .as_deref()
+            .or(self.commune_code.as_deref())
+    }
 }
 
 /// The roles a person can hold; one person may hold several.
@@ -127,7 +178,8 @@ pub struct UserInfo {
     pub username: String,
     pub display_name: String,
     pub roles: Vec<Role>,
-    /// Unit codes the user is assigned to (everything under them is in scope).
+    /// Keys ("tree/code") of the units the user is assigned to: everything under
+    /// them, and what the mappings between trees join to them, is in scope.
     pub units: Vec<String>,
 }
 

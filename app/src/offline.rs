@@ -816,7 +816,13 @@ impl OfflineDb {
         let mut writes = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
             match &change.record {
-                PulledRecord::Unit(u) => writes.push(Write::Put(&units, encode(u)?, key(&u.code))),
+                PulledRecord::Unit(u) => {
+                    // Units were keyed by bare code before trees were named.
+                    if !u.tree.is_empty() {
+                        writes.push(Write::Delete(&units, key(&u.code)));
+                    }
+                    writes.push(Write::Put(&units, encode(u)?, key(&u.key())))
+                }
                 PulledRecord::Form(f) => writes.push(Write::Put(
                     &forms,
                     encode(f)?,

@@ -162,7 +162,7 @@ fn ProposalView(
                 <dl class="fact-list">
                     {facility_facts}
                     <dt>{tr("review.district")}</dt>
-                    <dd data-testid="proposal-district">{p.district_name.clone().unwrap_or_else(|| proposal.district_code.clone())}</dd>
+                    <dd data-testid="proposal-district">{p.district_name.clone().unwrap_or_else(|| proposal.registered_by().unwrap_or_default().to_string())}</dd>
                     <dt>{tr("plan.year")}</dt>
                     <dd>{proposal.year}</dd>
                     <dt>{tr("plan.support_kind")}</dt>

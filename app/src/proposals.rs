@@ -26,7 +26,10 @@ pub fn rows(
         .into_iter()
         .map(|p| {
             let facility = facilities.iter().find(|f| f.id == p.facility_id).cloned();
-            let district = units.iter().find(|u| u.code == p.district_code).cloned();
+            let district = p
+                .registered_by()
+                .and_then(|code| units.iter().find(|u| u.is(&p.unit_tree, code)))
+                .cloned();
             let search = crate::search::fold(&format!(
                 "{} {} {}",
                 p.title,

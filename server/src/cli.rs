@@ -28,6 +28,11 @@ enum Command {
         #[command(subcommand)]
         action: UserAction,
     },
+    /// Load administrative units: a tree, or a mapping between two trees.
+    Units {
+        #[command(subcommand)]
+        action: UnitsAction,
+    },
     /// Add N synthetic facilities with one proposal each to a district, for
     /// load tests and benchmarks (never on a production database).
     BulkDemo {
@@ -46,6 +51,36 @@ enum Command {
     Compact {
         #[arg(long, env = "KHAOSAT_TOMBSTONE_RETENTION_DAYS", default_value_t = app::store::compact::DEFAULT_RETENTION_DAYS)]
         retention_days: i64,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum UnitsAction {
+    /// Load a unit tree (`code,name,kind,level,parent_code`, CSV or XLSX) with
+    /// --tree and --effective-from, or a mapping between two loaded trees
+    /// (`old_code,new_code`) with --from and --to. A file with any problem is
+    /// refused whole, every problem listed.
+    Import {
+        file: std::path::PathBuf,
+        /// Name of the tree, e.g. bac-ninh-2025.
+        #[arg(long, requires = "effective_from", conflicts_with_all = ["from", "to"])]
+        tree: Option<String>,
+        /// The day the tree took effect, YYYY-MM-DD.
+        #[arg(long)]
+        effective_from: Option<String>,
+        /// The tree the mapping's old codes belong to.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// The tree the mapping's new codes belong to.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// List the loaded trees.
+    List {
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -85,6 +120,7 @@ pub async fn run() -> ExitCode {
         None => crate::startup::serve(cli.serve).await,
         Some(Command::Serve(config)) => crate::startup::serve(config).await,
         Some(Command::Compact { retention_days, db }) => compact(retention_days, db).await,
+        Some(Command::Units { action }) => units(action).await,
         Some(Command::BulkDemo {
             proposals,
             district,
@@ -172,4 +208,104 @@ async fn bulk_demo(n: usize, district: &str, year: i32, db: DatabaseArgs) -> Res
         .map_err(|e| e.body().message)?;
     println!("added {added} facilities and proposals to district {district}");
     Ok(())
+}
+
+/// Problems print in Vietnamese when the terminal's locale is Vietnamese.
+fn cli_lang() -> app::i18n::Lang {
+    let locale = std::env::var("LC_ALL")
+        .or_else(|_| std::env::var("LANG"))
+        .unwrap_or_default();
+    if locale.starts_with("vi") {
+        app::i18n::Lang::Vi
+    } else {
+        app::i18n::Lang::En
+    }
+}
+
+async fn units(action: UnitsAction) -> Result<(), String> {
+    use app::office::units::import::{describe, import_mapping, import_tree, ImportError};
+    match action {
+        UnitsAction::List { db } => {
+            let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
+            for tree in app::store::units::trees(&db)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                println!(
+                    "{}\t{}\t{} units",
+                    tree.name, tree.effective_from, tree.units
+                );
+            }
+            Ok(())
+        }
+        UnitsAction::Import {
+            file,
+            tree,
+            effective_from,
+            from,
+            to,
+            db,
+        } => {
+            let bytes = read_bounded(&file)?;
+            let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
+            let (done, what) =
+                match (tree, from, to) {
+                    (Some(tree), _, _) => (
+                        import_tree(
+                            &db,
+                            &tree,
+                            effective_from.as_deref().unwrap_or_default(),
+                            &bytes,
+                        )
+                        .await,
+                        format!("tree {tree}"),
+                    ),
+                    (None, Some(from), Some(to)) => (
+                        import_mapping(&db, &from, &to, &bytes).await,
+                        format!("mapping {from} -> {to}"),
+                    ),
+                    _ => return Err(
+                        "give --tree NAME --effective-from YYYY-MM-DD, or --from TREE --to TREE"
+                            .into(),
+                    ),
+                };
+            match done {
+                Ok(loaded) => {
+                    println!("loaded {what}: {} rows", loaded.rows);
+                    Ok(())
+                }
+                Err(ImportError::Refused(problems)) => {
+                    let lang = cli_lang();
+                    for p in &problems {
+                        eprintln!("{}", describe(lang, p));
+                    }
+                    Err(format!(
+                        "{} refused: {} problem(s); nothing was stored",
+                        file.display(),
+                        problems.len()
+                    ))
+                }
+                Err(ImportError::Failed(e)) => Err(e.to_string()),
+            }
+        }
+    }
+}
+
+/// The file's bytes, refused before reading when it is larger than any unit
+/// file may be.
+fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    let limit = app::office::units::file::MAX_UNIT_FILE_BYTES as u64;
+    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    if size > limit {
+        return Err(format!(
+            "{}: {size} bytes; a unit file may be at most {limit} bytes",
+            path.display()
+        ));
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
 }

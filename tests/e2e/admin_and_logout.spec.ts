@@ -45,7 +45,7 @@ test.describe('on an office screen', () => {
         phone,
         password: firstPassword,
         roles: ['inspector'],
-        units: ['213'],
+        units: ['bac-giang-2020/213'],
       });
       const row = admin.accountRow(username);
       await expect(row, 'the new account must be listed').toBeVisible();
@@ -53,7 +53,7 @@ test.describe('on an office screen', () => {
       await expect(admin.created).toContainText(username);
       await expect(row).toHaveAttribute('data-active', 'true');
       await expect(row, 'a first password must be changed').toHaveAttribute('data-must-change', 'true');
-      await expect(row.getByTestId('account-units')).toHaveText('213');
+      await expect(row.getByTestId('account-units')).toContainText('(213)');
       await expect(admin.createForm.getByTestId('new-username'), 'the form is cleared after a creation').toHaveValue('');
     });
 

@@ -231,7 +231,7 @@ test('a visit for a facility found on site carries the new facility to the serve
   await home.click(page.getByTestId('on-site-start'));
   await expect(page.getByTestId('on-site-error')).toContainText('tên cơ sở');
   await home.fill(page.getByTestId('on-site-name'), 'Xưởng mộc Hòa Bình');
-  await page.getByTestId('on-site-district').selectOption('213');
+  await page.getByTestId('on-site-district').selectOption('bac-giang-2020/213');
   await page.getByTestId('on-site-industry').selectOption('handicrafts');
   await home.fill(page.getByTestId('on-site-phone'), '0912 345 678');
   await home.click(page.getByTestId('on-site-start'));

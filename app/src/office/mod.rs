@@ -19,6 +19,7 @@ mod tests {
     fn every_problem_code_is_translated() {
         let sources = [
             include_str!("units/file.rs"),
+            include_str!("units/import.rs"),
             include_str!("registry/rows.rs"),
         ];
         let pattern = regex_lite::Regex::new(r#""((?:units|registry)\.[a-z_]+)""#).unwrap();

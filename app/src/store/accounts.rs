@@ -187,10 +187,12 @@ async fn check_phone_free(
     Ok(())
 }
 
+/// Writes the roles and units and puts the units' keys ("tree/code") into
+/// `account`, whatever form the references came in.
 async fn write_roles_and_units(
     tx: &mut Tx,
     id: &str,
-    account: &ValidAccount,
+    account: &mut ValidAccount,
 ) -> Result<(), AppError> {
     sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
         .bind(id)
@@ -207,29 +209,55 @@ async fn write_roles_and_units(
             .execute(&mut **tx)
             .await?;
     }
+    let mut keys = Vec::with_capacity(account.units.len());
     for unit in &account.units {
-        if super::units::path_of(tx, unit).await?.is_none() {
-            return Err(AppError::Invalid(
-                ErrorBody::new(
-                    "user.unknown_unit",
-                    format!("no administrative unit with code {unit}"),
-                )
-                .with("unit", unit.clone()),
-            ));
+        let (tree, code) = match super::units::resolve_ref(tx, unit).await? {
+            Ok(Some(found)) => found,
+            Ok(None) => {
+                return Err(AppError::Invalid(
+                    ErrorBody::new(
+                        "user.unknown_unit",
+                        format!("no administrative unit with code {unit}"),
+                    )
+                    .with("unit", unit.clone()),
+                ))
+            }
+            Err(candidates) => {
+                return Err(AppError::Invalid(
+                    ErrorBody::new(
+                        "user.ambiguous_unit",
+                        format!(
+                            "several unit trees have a unit {unit}; name one of {}",
+                            candidates.join(", ")
+                        ),
+                    )
+                    .with("unit", unit.clone())
+                    .with("candidates", candidates.join(", ")),
+                ))
+            }
+        };
+        let key = crate::model::unit_key(&tree, &code);
+        if keys.contains(&key) {
+            continue;
         }
-        sqlx::query("INSERT INTO user_units (user_id, unit_code) VALUES ($1, $2)")
+        sqlx::query("INSERT INTO user_units (user_id, unit_tree, unit_code) VALUES ($1, $2, $3)")
             .bind(id)
-            .bind(unit)
+            .bind(&tree)
+            .bind(&code)
             .execute(&mut **tx)
             .await?;
+        keys.push(key);
     }
+    super::units::refresh_scopes(tx, Some(id)).await?;
+    keys.sort();
+    account.units = keys;
     Ok(())
 }
 
 /// Inserts a validated account in `tx`; returns its id.
 pub async fn insert(
     tx: &mut Tx,
-    account: &ValidAccount,
+    account: &mut ValidAccount,
     password: &str,
     must_change_password: bool,
 ) -> Result<String, AppError> {
@@ -285,7 +313,7 @@ pub async fn create_account(
     new: &NewAccount,
 ) -> Result<AccountSummary, AppError> {
     check_password(&new.password)?;
-    let account = validate(
+    let mut account = validate(
         &new.username,
         &new.display_name,
         new.phone.as_deref(),
@@ -293,7 +321,7 @@ pub async fn create_account(
         &new.units,
     )?;
     let mut tx = db.begin_write().await?;
-    let id = insert(&mut tx, &account, &new.password, true).await?;
+    let id = insert(&mut tx, &mut account, &new.password, true).await?;
     audit::record(
         &mut *tx,
         actor,
@@ -333,7 +361,7 @@ pub async fn update_account(
     update: &AccountUpdate,
 ) -> Result<AccountSummary, AppError> {
     let before = summary(db, &update.id).await?;
-    let account = validate(
+    let mut account = validate(
         &before.username,
         &update.display_name,
         update.phone.as_deref(),
@@ -353,7 +381,7 @@ pub async fn update_account(
         .bind(&update.id)
         .execute(&mut *tx)
         .await?;
-    write_roles_and_units(&mut tx, &update.id, &account).await?;
+    write_roles_and_units(&mut tx, &update.id, &mut account).await?;
     audit::record(
         &mut *tx,
         actor,
@@ -504,14 +532,19 @@ async fn roles_and_units(
         }
     }
     let mut units: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for r in sqlx::query("SELECT user_id, unit_code FROM user_units ORDER BY unit_code")
-        .fetch_all(&db.pool)
-        .await?
+    for r in sqlx::query(
+        "SELECT user_id, unit_tree, unit_code FROM user_units ORDER BY unit_tree, unit_code",
+    )
+    .fetch_all(&db.pool)
+    .await?
     {
         units
             .entry(col(&r, "user_id")?)
             .or_default()
-            .push(col(&r, "unit_code")?);
+            .push(crate::model::unit_key(
+                &col::<String>(&r, "unit_tree")?,
+                &col::<String>(&r, "unit_code")?,
+            ));
     }
     Ok((roles, units))
 }

@@ -127,25 +127,15 @@ pub async fn apply(
     }
 }
 
-/// Whether a unit path lies under one of the user's units; supervisors and
-/// administrators see the whole province.
+/// Whether a unit path lies under one of the user's scope paths (their units
+/// and those mapped to them in other trees); supervisors and administrators
+/// see the whole province.
 pub async fn in_scope(tx: &mut Tx, user: &UserInfo, path: &str) -> Result<bool, AppError> {
     if user.has(Role::Supervisor) || user.has(Role::Administrator) {
         return Ok(true);
     }
-    let rows = sqlx::query(
-        "SELECT a.path FROM user_units uu JOIN admin_units a ON a.code = uu.unit_code WHERE uu.user_id = $1",
-    )
-    .bind(&user.id)
-    .fetch_all(&mut **tx)
-    .await?;
-    for row in rows {
-        let unit_path: String = col(&row, "path")?;
-        if path.starts_with(&unit_path) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let paths = super::units::scope_paths(&mut **tx, &user.id).await?;
+    Ok(paths.iter().any(|p| path.starts_with(p.as_str())))
 }
 
 /// Merges answer fields and returns those this phone lost.
@@ -510,7 +500,8 @@ async fn create_visit(
         .get("facility_id")
         .and_then(Value::as_str)
         .map(str::to_string);
-    let district_code = if let Some(pid) = &proposal_id {
+    // The visit is placed where its proposal (or facility) is, in its tree.
+    let (tree, district_code, path) = if let Some(pid) = &proposal_id {
         let Some(p) = catalog::proposal_by_id(&mut **tx, pid).await? else {
             return Ok(Err(refuse(
                 "visit.unknown_proposal",
@@ -529,7 +520,8 @@ async fn create_visit(
             .with("expected", p.facility_id.clone())));
         }
         facility_id.get_or_insert(p.facility_id.clone());
-        p.district_code
+        let path = catalog::stored_proposal_path(tx, &p).await?;
+        (p.unit_tree, p.district_code, path)
     } else if let Some(fid) = &facility_id {
         let Some(f) = catalog::facility_by_id(&mut **tx, fid).await? else {
             return Ok(Err(refuse(
@@ -538,7 +530,8 @@ async fn create_visit(
             )
             .with("field", "facility_id")));
         };
-        f.district_code
+        let path = catalog::facility_path(tx, fid).await?;
+        (f.unit_tree, f.district_code, path)
     } else {
         return Ok(Err(refuse(
             "visit.header_missing",
@@ -546,9 +539,6 @@ async fn create_visit(
         )
         .with("field", "proposal_id")));
     };
-    let path = units::path_of(tx, &district_code)
-        .await?
-        .unwrap_or_default();
     if !in_scope(tx, user, &path).await? {
         return Ok(Err(refuse(
             "visit.out_of_scope",
@@ -563,9 +553,9 @@ async fn create_visit(
         .and_then(Value::as_i64)
         .unwrap_or(m.hlc.ms);
     sqlx::query(
-        "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id, district_code,
-           unit_path, review_state, created_at, received_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'in_progress', $10, $11)",
+        "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id, unit_tree,
+           district_code, unit_path, review_state, created_at, received_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'in_progress', $11, $12)",
     )
     .bind(&id)
     .bind(form_id)
@@ -574,7 +564,8 @@ async fn create_visit(
     .bind(facility_id)
     .bind(&user.id)
     .bind(who.device_id)
-    .bind(&district_code)
+    .bind(&tree)
+    .bind(district_code)
     .bind(&path)
     .bind(created_at)
     .bind(now_ms())
@@ -743,7 +734,7 @@ fn facility_field(key: &str) -> Option<FacilityField> {
         "name" | "owner_name" | "industry_group" => Text(200),
         "address" => Text(500),
         "main_products" => Text(1000),
-        "commune_code" | "district_code" => Unit,
+        "commune_code" | "district_code" | "unit_tree" => Unit,
         "phone" => Phone,
         "lat" => Coordinate(90.0),
         "lon" => Coordinate(180.0),
@@ -842,7 +833,7 @@ async fn facility(
         refused!(check_facility_value(key, value));
     }
     let existing = sqlx::query(
-        "SELECT district_code, commune_code, created_by, deleted_at FROM facilities WHERE id = $1",
+        "SELECT unit_tree, district_code, commune_code, created_by, deleted_at FROM facilities WHERE id = $1",
     )
     .bind(&id)
     .fetch_optional(&mut **tx)
@@ -852,11 +843,12 @@ async fn facility(
             if col::<Option<i64>>(row, "deleted_at")?.is_some() {
                 return Ok(Err(refuse("facility.deleted", "this facility was deleted")));
             }
-            Some((
-                col::<String>(row, "district_code")?,
-                col::<Option<String>>(row, "commune_code")?,
-                col::<Option<String>>(row, "created_by")?,
-            ))
+            Some(Placed {
+                tree: col(row, "unit_tree")?,
+                district: col(row, "district_code")?,
+                commune: col(row, "commune_code")?,
+                created_by: col(row, "created_by")?,
+            })
         }
         None => None,
     };
@@ -867,7 +859,7 @@ async fn facility(
                 "there is no such facility on the server",
             )));
         }
-        for key in ["name", "district_code", "industry_group"] {
+        for key in ["name", "industry_group"] {
             if m.fields.get(key).is_none_or(Value::is_null) {
                 return Ok(Err(refuse(
                     "facility.required",
@@ -889,46 +881,67 @@ async fn facility(
             )));
         }
     }
-    // Where it will be after this change: both codes must exist, the commune must
-    // lie in the district, and the place must be in the inspector's scope.
-    let district = match m.fields.get("district_code").and_then(Value::as_str) {
-        Some(d) => d.to_string(),
-        None => current.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+    let field = |key: &str| match m.fields.get(key) {
+        Some(Value::String(c)) => Some(Some(c.clone())),
+        Some(_) => Some(None),
+        None => None,
     };
-    let commune = match m.fields.get("commune_code") {
-        Some(Value::String(c)) => Some(c.clone()),
-        Some(_) => None,
-        None => current.as_ref().and_then(|c| c.1.clone()),
-    };
-    let Some(district_path) = units::path_of(tx, &district).await? else {
+    let district =
+        field("district_code").unwrap_or_else(|| current.as_ref().and_then(|c| c.district.clone()));
+    let commune =
+        field("commune_code").unwrap_or_else(|| current.as_ref().and_then(|c| c.commune.clone()));
+    let Some(unit) = commune.clone().or(district.clone()) else {
         return Ok(Err(refuse(
-            "unit.unknown",
-            format!("no administrative unit with code {district}"),
+            "facility.required",
+            "a facility needs a district_code or a commune_code",
         )
-        .with("unit", district.clone())
         .with("field", "district_code")));
     };
-    let path = match &commune {
-        Some(c) => {
-            let Some(p) = units::path_of(tx, c).await? else {
-                return Ok(Err(refuse(
-                    "unit.unknown",
-                    format!("no administrative unit with code {c}"),
-                )
-                .with("unit", c.clone())
-                .with("field", "commune_code")));
-            };
-            if !p.starts_with(&district_path) {
-                return Ok(Err(refuse(
-                    "facility.commune_outside_district",
-                    format!("commune {c} is not in district {district}"),
-                )
-                .with("field", "commune_code")));
-            }
-            p
+    // The tree is fixed when the facility is made: the phone names it, or (a
+    // phone that predates named trees) it is the oldest tree holding the code.
+    let tree = match (&current, field("unit_tree")) {
+        (Some(c), Some(Some(t))) if t != c.tree => {
+            return Ok(Err(refuse(
+                "facility.tree_fixed",
+                "a facility stays in the unit tree it was registered under",
+            )
+            .with("field", "unit_tree")))
         }
-        None => district_path,
+        (Some(c), _) => c.tree.clone(),
+        (None, Some(Some(t))) => t,
+        (None, _) => units::oldest_tree_with(tx, &unit)
+            .await?
+            .unwrap_or_default(),
     };
+    // Where it will be after this change: both codes must exist in the tree,
+    // the commune must lie in the district, and the place must be in scope.
+    let mut paths = Vec::new();
+    for (key, code) in [("district_code", &district), ("commune_code", &commune)] {
+        let Some(code) = code else { continue };
+        let Some(p) = units::path_of(tx, &tree, code).await? else {
+            return Ok(Err(refuse(
+                "unit.unknown",
+                format!("no administrative unit with code {code} in tree {tree}"),
+            )
+            .with("unit", code.clone())
+            .with("field", key)));
+        };
+        paths.push(p);
+    }
+    if let [district_path, commune_path] = paths.as_slice() {
+        if !commune_path.starts_with(district_path.as_str()) {
+            return Ok(Err(refuse(
+                "facility.commune_outside_district",
+                format!(
+                    "commune {} is not in district {}",
+                    commune.clone().unwrap_or_default(),
+                    district.clone().unwrap_or_default()
+                ),
+            )
+            .with("field", "commune_code")));
+        }
+    }
+    let path = paths.pop().expect("one unit at least");
     if !in_scope(tx, user, &path).await? {
         return Ok(Err(refuse(
             "facility.out_of_scope",
@@ -936,7 +949,7 @@ async fn facility(
         )));
     }
     if m.kind == MutationKind::Delete {
-        let created_by = current.as_ref().and_then(|c| c.2.clone());
+        let created_by = current.as_ref().and_then(|c| c.created_by.clone());
         if created_by.as_deref() != Some(user.id.as_str()) {
             return Ok(Err(refuse(
                 "facility.not_deletable",
@@ -967,11 +980,14 @@ async fn facility(
     let now = now_ms();
     if current.is_none() {
         sqlx::query(
-            "INSERT INTO facilities (id, name, district_code, industry_group, search, created_at, updated_at, created_by)
-             VALUES ($1, '', $2, '', '', $3, $3, $4)",
+            "INSERT INTO facilities (id, name, unit_tree, district_code, commune_code, industry_group, search,
+               created_at, updated_at, created_by)
+             VALUES ($1, '', $2, $3, $4, '', '', $5, $5, $6)",
         )
         .bind(&id)
-        .bind(&district)
+        .bind(&tree)
+        .bind(district.clone())
+        .bind(commune.clone())
         .bind(now)
         .bind(&user.id)
         .execute(&mut **tx)
@@ -987,6 +1003,14 @@ async fn facility(
     }
     who.change("facility", &id, Some(&final_path), None);
     Ok(Ok(Applied { lost }))
+}
+
+/// Where a stored facility is, as a mutation on it starts.
+struct Placed {
+    tree: String,
+    district: Option<String>,
+    commune: Option<String>,
+    created_by: Option<String>,
 }
 
 /// Appends a change for a record so the phones that see it pull it again. Used

@@ -7,30 +7,73 @@ use crate::model::{Facility, Proposal};
 use crate::search::fold;
 use sqlx::any::AnyRow;
 
-async fn unit_path(tx: &mut Tx, code: &str) -> Result<String, AppError> {
-    units::path_of(tx, code).await?.ok_or_else(|| {
-        AppError::Invalid(
-            crate::error::ErrorBody::new(
-                "unit.unknown",
-                format!("no administrative unit with code {code}"),
-            )
-            .with("unit", code.to_string()),
+async fn unit_path(tx: &mut Tx, tree: &str, code: &str) -> Result<String, AppError> {
+    units::path_of(tx, tree, code)
+        .await?
+        .ok_or_else(|| unknown_unit(tree, code))
+}
+
+fn unknown_unit(tree: &str, code: &str) -> AppError {
+    AppError::Invalid(
+        crate::error::ErrorBody::new(
+            "unit.unknown",
+            format!("no administrative unit with code {code} in tree {tree}"),
         )
-    })
+        .with("unit", code.to_string())
+        .with("tree", tree.to_string()),
+    )
+}
+
+/// The tree a record names its units in: its own, or for records from phones
+/// that predate named trees, the oldest tree holding the code (the only one
+/// there was).
+async fn record_tree(tx: &mut Tx, tree: &str, code: &str) -> Result<String, AppError> {
+    if !tree.is_empty() {
+        return Ok(tree.to_string());
+    }
+    units::oldest_tree_with(tx, code)
+        .await?
+        .ok_or_else(|| unknown_unit(tree, code))
+}
+
+/// The tree and scope path of a record placed in `commune` or `district`
+/// (the commune's when both), every named unit checked against the tree.
+async fn placement(
+    tx: &mut Tx,
+    tree: &str,
+    commune: Option<&str>,
+    district: Option<&str>,
+) -> Result<(String, String), AppError> {
+    let Some(unit) = commune.or(district) else {
+        return Err(AppError::Invalid(crate::error::ErrorBody::new(
+            "unit.missing",
+            "a facility or proposal needs a commune or a district",
+        )));
+    };
+    let tree = record_tree(tx, tree, unit).await?;
+    let path = unit_path(tx, &tree, unit).await?;
+    if let (Some(_), Some(district)) = (commune, district) {
+        unit_path(tx, &tree, district).await?;
+    }
+    Ok((tree, path))
 }
 
 pub async fn upsert_facility(tx: &mut Tx, f: &Facility) -> Result<(), AppError> {
-    let path = match &f.commune_code {
-        Some(commune) => unit_path(tx, commune).await?,
-        None => unit_path(tx, &f.district_code).await?,
-    };
+    let (tree, path) = placement(
+        tx,
+        &f.unit_tree,
+        f.commune_code.as_deref(),
+        f.district_code.as_deref(),
+    )
+    .await?;
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO facilities (id, name, owner_name, address, commune_code, district_code, industry_group, phone,
-           lat, lon, workforce, main_products, search, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)
+        "INSERT INTO facilities (id, name, owner_name, address, unit_tree, commune_code, district_code, industry_group,
+           phone, lat, lon, workforce, main_products, search, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)
          ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner_name = excluded.owner_name,
-           address = excluded.address, commune_code = excluded.commune_code, district_code = excluded.district_code,
+           address = excluded.address, unit_tree = excluded.unit_tree, commune_code = excluded.commune_code,
+           district_code = excluded.district_code,
            industry_group = excluded.industry_group, phone = excluded.phone, lat = excluded.lat, lon = excluded.lon,
            workforce = excluded.workforce, main_products = excluded.main_products, search = excluded.search,
            updated_at = excluded.updated_at",
@@ -39,8 +82,9 @@ pub async fn upsert_facility(tx: &mut Tx, f: &Facility) -> Result<(), AppError> 
     .bind(&f.name)
     .bind(f.owner_name.clone())
     .bind(f.address.clone())
+    .bind(&tree)
     .bind(f.commune_code.clone())
-    .bind(&f.district_code)
+    .bind(f.district_code.clone())
     .bind(&f.industry_group)
     .bind(f.phone.clone())
     .bind(f.lat)
@@ -54,8 +98,51 @@ pub async fn upsert_facility(tx: &mut Tx, f: &Facility) -> Result<(), AppError> 
     changes::append(tx, "facility", &f.id, Some(&path), None).await
 }
 
+/// The scope path of a proposal: its facility's commune when that lies in the
+/// unit that registered it (so an inspector of the commune, or of a unit the
+/// commune maps to in another tree, sees it), else that unit's.
+async fn proposal_path(
+    tx: &mut Tx,
+    unit_path: String,
+    facility_id: &str,
+) -> Result<String, AppError> {
+    let facility = sqlx::query(
+        "SELECT a.path FROM facilities f
+         JOIN admin_units a ON a.tree = f.unit_tree AND a.code = COALESCE(f.commune_code, f.district_code)
+         WHERE f.id = $1",
+    )
+    .bind(facility_id)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| col::<String>(&r, "path"))
+    .transpose()?;
+    Ok(facility
+        .filter(|f| f.starts_with(&unit_path))
+        .unwrap_or(unit_path))
+}
+
+/// The scope path of a stored proposal (see `proposal_path`).
+pub async fn stored_proposal_path(tx: &mut Tx, p: &Proposal) -> Result<String, AppError> {
+    let unit = p
+        .commune_code
+        .as_deref()
+        .or(p.district_code.as_deref())
+        .unwrap_or_default();
+    let unit_path = units::path_of(tx, &p.unit_tree, unit)
+        .await?
+        .unwrap_or_default();
+    proposal_path(tx, unit_path, &p.facility_id).await
+}
+
 pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> {
-    let path = unit_path(tx, &p.district_code).await?;
+    let (tree, unit_path) = placement(
+        tx,
+        &p.unit_tree,
+        p.commune_code.as_deref(),
+        p.district_code.as_deref(),
+    )
+    .await?;
+    let path = proposal_path(tx, unit_path, &p.facility_id).await?;
     let facility_name = sqlx::query("SELECT name FROM facilities WHERE id = $1")
         .bind(&p.facility_id)
         .fetch_optional(&mut **tx)
@@ -65,17 +152,20 @@ pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> 
         .ok_or_else(|| AppError::NotFound(format!("facility {}", p.facility_id)))?;
     let now = now_ms();
     sqlx::query(
-        "INSERT INTO proposals (id, year, district_code, facility_id, title, support_kind, requested_amount, status,
-           search, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-         ON CONFLICT (id) DO UPDATE SET year = excluded.year, district_code = excluded.district_code,
+        "INSERT INTO proposals (id, year, unit_tree, district_code, commune_code, facility_id, title, support_kind,
+           requested_amount, status, search, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
+         ON CONFLICT (id) DO UPDATE SET year = excluded.year, unit_tree = excluded.unit_tree,
+           district_code = excluded.district_code, commune_code = excluded.commune_code,
            facility_id = excluded.facility_id, title = excluded.title, support_kind = excluded.support_kind,
            requested_amount = excluded.requested_amount, status = excluded.status, search = excluded.search,
            updated_at = excluded.updated_at",
     )
     .bind(&p.id)
     .bind(p.year as i64)
-    .bind(&p.district_code)
+    .bind(&tree)
+    .bind(p.district_code.clone())
+    .bind(p.commune_code.clone())
     .bind(&p.facility_id)
     .bind(&p.title)
     .bind(&p.support_kind)
@@ -88,7 +178,7 @@ pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> 
     changes::append(tx, "proposal", &p.id, Some(&path), None).await
 }
 
-const FACILITY_COLUMNS: &str = "id, name, owner_name, address, commune_code, district_code, industry_group, phone, lat, lon, workforce, main_products";
+const FACILITY_COLUMNS: &str = "id, name, owner_name, address, unit_tree, commune_code, district_code, industry_group, phone, lat, lon, workforce, main_products";
 
 fn facility(row: &AnyRow) -> Result<Facility, AppError> {
     Ok(Facility {
@@ -96,6 +186,7 @@ fn facility(row: &AnyRow) -> Result<Facility, AppError> {
         name: col(row, "name")?,
         owner_name: col(row, "owner_name")?,
         address: col(row, "address")?,
+        unit_tree: col(row, "unit_tree")?,
         commune_code: col(row, "commune_code")?,
         district_code: col(row, "district_code")?,
         industry_group: col(row, "industry_group")?,
@@ -111,9 +202,9 @@ fn facility(row: &AnyRow) -> Result<Facility, AppError> {
 /// The unit path a facility is scoped by: its commune's, else its district's.
 pub async fn facility_path(tx: &mut Tx, id: &str) -> Result<String, AppError> {
     let row = sqlx::query(
-        "SELECT COALESCE(c.path, d.path) AS path FROM facilities f
-         JOIN admin_units d ON d.code = f.district_code
-         LEFT JOIN admin_units c ON c.code = f.commune_code WHERE f.id = $1",
+        "SELECT a.path FROM facilities f
+         JOIN admin_units a ON a.tree = f.unit_tree AND a.code = COALESCE(f.commune_code, f.district_code)
+         WHERE f.id = $1",
     )
     .bind(id)
     .fetch_one(&mut **tx)
@@ -143,7 +234,7 @@ pub async fn materialize_facility(tx: &mut Tx, id: &str) -> Result<(), AppError>
             "owner_name" => f.owner_name = text(),
             "address" => f.address = text(),
             "commune_code" => f.commune_code = text(),
-            "district_code" => f.district_code = text().unwrap_or_default(),
+            "district_code" => f.district_code = text(),
             "industry_group" => f.industry_group = text().unwrap_or_default(),
             "phone" => f.phone = text(),
             "lat" => f.lat = value.as_f64(),
@@ -162,7 +253,7 @@ pub async fn materialize_facility(tx: &mut Tx, id: &str) -> Result<(), AppError>
     .bind(f.owner_name.clone())
     .bind(f.address.clone())
     .bind(f.commune_code.clone())
-    .bind(&f.district_code)
+    .bind(f.district_code.clone())
     .bind(&f.industry_group)
     .bind(f.phone.clone())
     .bind(f.lat)
@@ -187,13 +278,15 @@ fn facility_search(f: &Facility) -> String {
 }
 
 const PROPOSAL_COLUMNS: &str =
-    "id, year, district_code, facility_id, title, support_kind, requested_amount, status";
+    "id, year, unit_tree, district_code, commune_code, facility_id, title, support_kind, requested_amount, status";
 
 fn proposal(row: &AnyRow) -> Result<Proposal, AppError> {
     Ok(Proposal {
         id: col(row, "id")?,
         year: col::<i64>(row, "year")? as i32,
+        unit_tree: col(row, "unit_tree")?,
         district_code: col(row, "district_code")?,
+        commune_code: col(row, "commune_code")?,
         facility_id: col(row, "facility_id")?,
         title: col(row, "title")?,
         support_kind: col(row, "support_kind")?,
@@ -244,8 +337,8 @@ pub async fn facilities_for_pull(
     for chunk in ids.chunks(200) {
         let sql = format!(
             "SELECT {FACILITY_COLUMNS}, deleted_at,
-               (SELECT COALESCE(c.path, d.path) FROM admin_units d LEFT JOIN admin_units c ON c.code = facilities.commune_code
-                WHERE d.code = facilities.district_code) AS path
+               (SELECT a.path FROM admin_units a WHERE a.tree = facilities.unit_tree
+                  AND a.code = COALESCE(facilities.commune_code, facilities.district_code)) AS path
              FROM facilities WHERE id IN ({})",
             in_list(1, chunk.len())
         );

@@ -28,12 +28,7 @@ pub async fn append(
     unit_path: Option<&str>,
     owner_id: Option<&str>,
 ) -> Result<(), AppError> {
-    if engine_of(tx) == Engine::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(CHANGE_LOG_LOCK)
-            .execute(&mut **tx)
-            .await?;
-    }
+    lock(tx).await?;
     sqlx::query(
         "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
     )
@@ -44,6 +39,18 @@ pub async fn append(
     .bind(super::now_ms())
     .execute(&mut **tx)
     .await?;
+    Ok(())
+}
+
+/// Takes the appenders' lock (PostgreSQL; SQLite has a single writer). Call it
+/// before any INSERT INTO change_log.
+pub(super) async fn lock(tx: &mut Tx) -> Result<(), AppError> {
+    if engine_of(tx) == Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CHANGE_LOG_LOCK)
+            .execute(&mut **tx)
+            .await?;
+    }
     Ok(())
 }
 

@@ -22,7 +22,7 @@ const FROM: &str = "FROM visits v
      JOIN users u ON u.id = v.owner_id
      LEFT JOIN proposals p ON p.id = v.proposal_id
      LEFT JOIN facilities f ON f.id = v.facility_id
-     LEFT JOIN admin_units d ON d.code = v.district_code";
+     LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code";
 
 /// Joins a filter or an order may need, added only when one does: with none, the
 /// counts and the newest-first page read the visits table and its indexes alone.
@@ -47,7 +47,9 @@ impl Joins {
             out.push_str(" LEFT JOIN facilities f ON f.id = v.facility_id");
         }
         if self.district {
-            out.push_str(" LEFT JOIN admin_units d ON d.code = v.district_code");
+            out.push_str(
+                " LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code",
+            );
         }
         out
     }
@@ -103,15 +105,43 @@ fn bad_date(which: &str, value: &str) -> AppError {
     )
 }
 
+/// Narrows to visits of facilities under unit `reference` ("tree/code", or a
+/// bare code of the oldest tree) or under the units mapped to it in other trees.
+async fn unit_clause(db: &Db, f: &mut Filter, reference: &str) -> Result<(), AppError> {
+    let unit = super::units::get(&db.pool, reference).await?;
+    let paths = match unit {
+        Some(u) => super::units::related_paths(db, &u.tree, &u.code).await?,
+        None => vec![],
+    };
+    if paths.is_empty() {
+        f.clauses.push("1 = 0".into());
+        return Ok(());
+    }
+    let likes: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let n = f.param(Param::Text(p.clone()));
+            format!("a.path LIKE {n} || '%'")
+        })
+        .collect();
+    f.clauses.push(format!(
+        "v.facility_id IN (SELECT r.id FROM facilities r JOIN admin_units a
+           ON a.tree = r.unit_tree AND a.code = COALESCE(r.commune_code, r.district_code)
+           WHERE {})",
+        likes.join(" OR ")
+    ));
+    Ok(())
+}
+
 /// Every filter but the review state (the counts per state ignore it).
-fn filter(q: &VisitQuery, engine: super::Engine) -> Result<Filter, AppError> {
+async fn filter(db: &Db, q: &VisitQuery) -> Result<Filter, AppError> {
+    let engine = db.engine;
     let mut f = Filter::default();
     if let Some(d) = &q.district {
-        f.text(|n| format!("v.district_code = {n}"), d);
+        unit_clause(db, &mut f, d).await?;
     }
     if let Some(c) = &q.commune {
-        f.joins.facility = true;
-        f.text(|n| format!("f.commune_code = {n}"), c);
+        unit_clause(db, &mut f, c).await?;
     }
     if let Some(i) = &q.industry {
         f.joins.facility = true;
@@ -159,7 +189,8 @@ fn filter(q: &VisitQuery, engine: super::Engine) -> Result<Filter, AppError> {
                     format!(
                         "(v.proposal_id IN (SELECT id FROM proposals WHERE {c})
                           OR v.facility_id IN (SELECT id FROM facilities WHERE {c})
-                          OR v.district_code IN (SELECT code FROM admin_units WHERE {c}))"
+                          OR EXISTS (SELECT 1 FROM admin_units a WHERE a.tree = v.unit_tree
+                                     AND a.code = v.district_code AND {c}))"
                     )
                 },
                 word,
@@ -230,7 +261,7 @@ async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, Ap
 
 /// One page of the list with the total and the counts per state.
 pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPage, AppError> {
-    let f = filter(q, db.engine)?;
+    let f = filter(db, q).await?;
     let count_sql = format!(
         "SELECT v.review_state, COUNT(*) AS n {} WHERE v.deleted_at IS NULL {} GROUP BY v.review_state",
         f.joins.sql(),
@@ -259,7 +290,7 @@ pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPa
 
 /// How many visits match the query (for an export's limit).
 pub async fn count(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<i64, AppError> {
-    let mut f = filter(q, db.engine)?;
+    let mut f = filter(db, q).await?;
     if let Some(s) = q.state {
         f.text(|n| format!("v.review_state = {n}"), s.as_str());
     }
@@ -337,7 +368,7 @@ where
     let mut q = q.clone();
     q.per_page = crate::console::MAX_PER_PAGE;
     q.page = 1;
-    let f = filter(&q, db.engine)?;
+    let f = filter(db, &q).await?;
     let mut seen = 0;
     loop {
         let ids = page_ids(db, &q, &f).await?;

@@ -137,7 +137,54 @@ impl Db {
             Engine::Sqlite => &SQLITE_MIGRATIONS,
             Engine::Postgres => &POSTGRES_MIGRATIONS,
         };
-        migrator
+        let failed =
+            |e: sqlx::migrate::MigrateError| AppError::Internal(format!("migration failed: {e}"));
+        if self.engine == Engine::Postgres {
+            return migrator.run(&self.pool).await.map_err(failed);
+        }
+        // SQLite rebuilds a table to change its keys, which it only allows with
+        // foreign keys off (the pragma is ignored inside a transaction, so it is
+        // set on the connection the migrations run on); every key is checked
+        // before the connection goes back to the pool.
+        use sqlx::Executor;
+        let mut conn = self.pool.acquire().await?;
+        conn.execute("PRAGMA foreign_keys = OFF").await?;
+        let ran = migrator.run(&mut *conn).await.map_err(failed);
+        let broken = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *conn)
+            .await;
+        conn.execute("PRAGMA foreign_keys = ON").await?;
+        ran?;
+        let broken = broken?;
+        if !broken.is_empty() {
+            return Err(AppError::Internal(format!(
+                "migration failed: {} rows break a foreign key",
+                broken.len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Runs the migrations through `version` only: a database as an older
+    /// release left it, for upgrade tests.
+    #[cfg(feature = "testing")]
+    pub async fn migrate_through(&self, version: i64) -> Result<(), AppError> {
+        let all = match self.engine {
+            Engine::Sqlite => &SQLITE_MIGRATIONS,
+            Engine::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        let older = sqlx::migrate::Migrator {
+            migrations: std::borrow::Cow::Owned(
+                all.iter()
+                    .filter(|m| m.version <= version)
+                    .cloned()
+                    .collect(),
+            ),
+            ignore_missing: false,
+            locking: true,
+            no_tx: false,
+        };
+        older
             .run(&self.pool)
             .await
             .map_err(|e| AppError::Internal(format!("migration failed: {e}")))

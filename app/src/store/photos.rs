@@ -517,7 +517,11 @@ pub struct ExportPhoto {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PhotoScope {
     Proposal(String),
-    District { code: String, year: Option<i32> },
+    /// A unit's key ("tree/code", or a bare code of the oldest tree).
+    District {
+        code: String,
+        year: Option<i32>,
+    },
 }
 
 /// The usable (`ok`) photos of live visits in scope, by district, proposal, visit
@@ -525,7 +529,14 @@ pub enum PhotoScope {
 pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<ExportPhoto>, AppError> {
     let (clause, key, year) = match scope {
         PhotoScope::Proposal(id) => ("v.proposal_id = $1", id.clone(), None),
-        PhotoScope::District { code, year } => ("v.district_code = $1", code.clone(), *year),
+        PhotoScope::District { code, year } => (
+            "v.unit_tree || '/' || v.district_code = $1",
+            match super::units::get(&db.pool, code).await? {
+                Some(unit) => unit.key(),
+                None => code.clone(),
+            },
+            *year,
+        ),
     };
     let year_clause = if year.is_some() {
         "AND p.year = $2"
@@ -540,7 +551,7 @@ pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<Export
          JOIN visits v ON v.id = ph.visit_id
          LEFT JOIN proposals p ON p.id = v.proposal_id
          LEFT JOIN facilities f ON f.id = v.facility_id
-         LEFT JOIN admin_units d ON d.code = v.district_code
+         LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code
          WHERE {clause} {year_clause} AND ph.deleted_at IS NULL AND v.deleted_at IS NULL
            AND ph.status = 'ok' AND ph.object_key IS NOT NULL
          ORDER BY v.district_code, p.title, v.received_at, ph.taken_at, ph.created_at, ph.id"

@@ -264,9 +264,15 @@ pub async fn proposal_detail(
         .await?
         .ok_or_else(|| AppError::NotFound("proposal".into()))?;
     let facility = super::catalog::facility_by_id(&db.pool, &proposal.facility_id).await?;
-    let district_name = super::units::get(&db.pool, &proposal.district_code)
-        .await?
-        .map(|u| u.full_name());
+    let unit = proposal
+        .district_code
+        .as_deref()
+        .or(proposal.commune_code.as_deref())
+        .unwrap_or_default();
+    let district_name =
+        super::units::get(&db.pool, &crate::model::unit_key(&proposal.unit_tree, unit))
+            .await?
+            .map(|u| u.full_name());
     let (_, recommendation) = current(&db.pool, id).await?;
     let ids: Vec<String> = sqlx::query(
         "SELECT id FROM visits WHERE proposal_id = $1 AND deleted_at IS NULL ORDER BY received_at",
@@ -317,14 +323,15 @@ pub async fn proposal_detail(
 /// `pending`), every proposal behind them, and the budget.
 pub async fn plan(db: &Db, _user: &UserInfo, year: i32) -> Result<Plan, AppError> {
     let rows = sqlx::query(
-        "SELECT p.id, p.title, f.name AS facility_name, p.district_code, d.kind AS district_kind,
+        "SELECT p.id, p.title, f.name AS facility_name, COALESCE(p.district_code, p.commune_code) AS district_code,
+                d.kind AS district_kind,
                 d.name AS district_name, f.industry_group, p.requested_amount,
                 COALESCE(p.recommendation, 'pending') AS source, COALESCE(p.recommended_amount, 0) AS recommended
          FROM proposals p
          JOIN facilities f ON f.id = p.facility_id
-         LEFT JOIN admin_units d ON d.code = p.district_code
+         LEFT JOIN admin_units d ON d.tree = p.unit_tree AND d.code = COALESCE(p.district_code, p.commune_code)
          WHERE p.year = $1
-         ORDER BY p.district_code, f.industry_group, p.title, p.id",
+         ORDER BY COALESCE(p.district_code, p.commune_code), f.industry_group, p.title, p.id",
     )
     .bind(i64::from(year))
     .fetch_all(&db.pool)

@@ -24,7 +24,8 @@ pub async fn pull(
     }
     let sees_all = user.has(Role::Supervisor) || user.has(Role::Administrator);
     // Unit-scoped rows match when the record's path lies under one of the user's
-    // units; own visits match by owner; rows with neither (units, forms) go to all.
+    // scope paths (their units and the units mapped to them in other trees); own
+    // visits match by owner; rows with neither (units, forms) go to all.
     let sql = if sees_all {
         "SELECT seq, entity, record_id FROM change_log WHERE seq > $1 AND ($2 = $2) ORDER BY seq LIMIT $3"
     } else {
@@ -32,8 +33,7 @@ pub async fn pull(
          WHERE c.seq > $1 AND (
            c.owner_id = $2
            OR (c.owner_id IS NULL AND (c.unit_path IS NULL OR EXISTS (
-                SELECT 1 FROM user_units uu JOIN admin_units a ON a.code = uu.unit_code
-                WHERE uu.user_id = $2 AND c.unit_path LIKE a.path || '%'))))
+                SELECT 1 FROM user_scope s WHERE s.user_id = $2 AND c.unit_path LIKE s.path || '%'))))
          ORDER BY c.seq LIMIT $3"
     };
     let rows = sqlx::query(sql)
@@ -125,11 +125,5 @@ pub async fn pull(
 }
 
 async fn user_paths(db: &Db, user_id: &str) -> Result<Vec<String>, AppError> {
-    sqlx::query("SELECT a.path FROM user_units uu JOIN admin_units a ON a.code = uu.unit_code WHERE uu.user_id = $1")
-        .bind(user_id)
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(|r| col(r, "path"))
-        .collect()
+    units::scope_paths(&db.pool, user_id).await
 }

@@ -75,7 +75,9 @@ pub async fn demo(db: &Db) -> Result<bool, AppError> {
         let proposal = Proposal {
             id: p.id.clone(),
             year: p.year,
-            district_code: p.district_code.clone(),
+            unit_tree: String::new(),
+            district_code: Some(p.district_code.clone()),
+            commune_code: None,
             facility_id: p.facility_id.clone(),
             title: p.title.clone(),
             support_kind: p.support_kind.clone(),
@@ -106,14 +108,20 @@ pub async fn demo(db: &Db) -> Result<bool, AppError> {
 /// numbered so the data is recognisably synthetic.
 pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize, AppError> {
     use crate::model::{Facility, Proposal};
-    let communes: Vec<String> =
-        sqlx::query("SELECT code FROM admin_units WHERE parent_code = $1 ORDER BY code")
-            .bind(district)
-            .fetch_all(&db.pool)
-            .await?
-            .iter()
-            .map(|r| super::col(r, "code"))
-            .collect::<Result<_, _>>()?;
+    let unit = units::get(&db.pool, district)
+        .await?
+        .ok_or_else(|| AppError::Internal(format!("no unit {district}")))?;
+    let communes: Vec<String> = sqlx::query(
+        "SELECT code FROM admin_units WHERE tree = $1 AND parent_code = $2 ORDER BY code",
+    )
+    .bind(&unit.tree)
+    .bind(&unit.code)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| super::col(r, "code"))
+    .collect::<Result<_, _>>()?;
+    let district = unit.code.as_str();
     let mut tx = db.begin_write().await?;
     for i in 0..n {
         let now = super::now_ms();
@@ -122,8 +130,9 @@ pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize,
             name: format!("Cơ sở thử tải số {i}"),
             owner_name: Some(format!("Chủ cơ sở {i}")),
             address: Some(format!("Thôn {}, xã thử", i % 50)),
+            unit_tree: unit.tree.clone(),
             commune_code: communes.get(i % communes.len().max(1)).cloned(),
-            district_code: district.to_string(),
+            district_code: Some(district.to_string()),
             industry_group: ["mechanical", "food", "handicraft", "textile"][i % 4].to_string(),
             phone: None,
             lat: Some(21.2 + (i % 100) as f64 * 0.001),
@@ -136,7 +145,9 @@ pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize,
         let proposal = Proposal {
             id: crate::visits::local::new_uuid_v7(now).to_string(),
             year,
-            district_code: district.to_string(),
+            unit_tree: unit.tree.clone(),
+            district_code: Some(district.to_string()),
+            commune_code: None,
             facility_id: facility.id.clone(),
             title: format!("Đề án thử tải số {i}: hỗ trợ máy móc thiết bị"),
             support_kind: "machinery".into(),
@@ -159,8 +170,9 @@ pub async fn bulk_visits(db: &Db, username: &str, n: usize, year: i32) -> Result
         .await?;
     let user_id: String = super::col(&user, "id")?;
     let proposals = sqlx::query(
-        "SELECT p.id, p.facility_id, p.district_code, a.path FROM proposals p
-         JOIN admin_units a ON a.code = p.district_code WHERE p.year = $1 ORDER BY p.id LIMIT $2",
+        "SELECT p.id, p.facility_id, p.unit_tree, p.district_code, a.path FROM proposals p
+         JOIN admin_units a ON a.tree = p.unit_tree AND a.code = COALESCE(p.commune_code, p.district_code)
+         WHERE p.year = $1 ORDER BY p.id LIMIT $2",
     )
     .bind(i64::from(year))
     .bind(n as i64)
@@ -187,15 +199,16 @@ pub async fn bulk_visits(db: &Db, username: &str, n: usize, year: i32) -> Result
         let id = crate::visits::local::new_uuid_v7(received).to_string();
         sqlx::query(
             "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id,
-               district_code, unit_path, review_state, created_at, received_at)
-             VALUES ($1, 'khuyen-cong', 1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+               unit_tree, district_code, unit_path, review_state, created_at, received_at)
+             VALUES ($1, 'khuyen-cong', 1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
         )
         .bind(&id)
         .bind(super::col::<String>(p, "id")?)
         .bind(super::col::<String>(p, "facility_id")?)
         .bind(&user_id)
         .bind(&device)
-        .bind(super::col::<String>(p, "district_code")?)
+        .bind(super::col::<String>(p, "unit_tree")?)
+        .bind(super::col::<Option<String>>(p, "district_code")?)
         .bind(super::col::<String>(p, "path")?)
         .bind(states[i % states.len()])
         .bind(received)

@@ -130,3 +130,55 @@ fn migrations_checksum() -> String {
     }
     hex::encode(&hash.finalize()[..6])
 }
+
+/// Rows as releases through migration 0006 wrote them, before unit trees were
+/// named: bare codes, paths without the tree. A district inspector (`u1`,
+/// 213) with a phone, a facility in a ward of 213 and one in 215, a proposal,
+/// a visit with a review event, and their change-log entries.
+pub async fn write_rows_before_unit_trees(db: &super::Db) -> Result<(), AppError> {
+    let statements = [
+        "INSERT INTO admin_units (code, name, kind, level, parent_code, path, tree, effective_from, effective_to, search) VALUES
+           ('24', 'Bắc Giang', 'tỉnh', 'province', NULL, '24/', 'bac-giang-2020', '2020-01-01', NULL, 'tinh bac giang')",
+        "INSERT INTO admin_units (code, name, kind, level, parent_code, path, tree, effective_from, effective_to, search) VALUES
+           ('213', 'Bắc Giang', 'thành phố', 'district', '24', '24/213/', 'bac-giang-2020', '2020-01-01', NULL, 'thanh pho bac giang')",
+        "INSERT INTO admin_units (code, name, kind, level, parent_code, path, tree, effective_from, effective_to, search) VALUES
+           ('215', 'Lục Ngạn', 'huyện', 'district', '24', '24/215/', 'bac-giang-2020', '2020-01-01', NULL, 'huyen luc ngan')",
+        "INSERT INTO admin_units (code, name, kind, level, parent_code, path, tree, effective_from, effective_to, search) VALUES
+           ('07201', 'Thọ Xương', 'phường', 'commune', '213', '24/213/07201/', 'bac-giang-2020', '2020-01-01', NULL, 'phuong tho xuong')",
+        "INSERT INTO users (id, username, display_name, password_hash, created_at) VALUES ('u1', 'ksv', 'KSV', 'x', 0)",
+        "INSERT INTO user_roles (user_id, role) VALUES ('u1', 'inspector')",
+        "INSERT INTO user_units (user_id, unit_code) VALUES ('u1', '213')",
+        "INSERT INTO devices (device_id, user_id, created_at) VALUES ('d1', 'u1', 0)",
+        "INSERT INTO facilities (id, name, commune_code, district_code, industry_group, search, created_at, updated_at) VALUES
+           ('f1', 'Cơ sở Thọ Xương', '07201', '213', 'food', 'co so tho xuong', 0, 0)",
+        "INSERT INTO facilities (id, name, commune_code, district_code, industry_group, search, created_at, updated_at) VALUES
+           ('f2', 'Cơ sở Lục Ngạn', NULL, '215', 'food', 'co so luc ngan', 0, 0)",
+        "INSERT INTO proposals (id, year, district_code, facility_id, title, support_kind, requested_amount, search, created_at, updated_at) VALUES
+           ('p1', 2020, '213', 'f1', 'Đề án', 'machinery', 1000, 'de an', 0, 0)",
+        "INSERT INTO forms (form_id, version, definition, is_current, created_at) VALUES ('f', 1, '{}', 1, 0)",
+        "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id, district_code, unit_path,
+           review_state, created_at, received_at) VALUES ('v1', 'f', 1, 'p1', 'f1', 'u1', 'd1', '213', '24/213/', 'submitted', 0, 0)",
+        "INSERT INTO review_events (visit_id, from_state, to_state, user_id, at) VALUES ('v1', 'in_progress', 'submitted', 'u1', 0)",
+        "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ('unit', '213', NULL, NULL, 0)",
+        "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ('facility', 'f1', '24/213/07201/', NULL, 0)",
+        "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ('facility', 'f2', '24/215/', NULL, 0)",
+        "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ('proposal', 'p1', '24/213/', NULL, 0)",
+        "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ('visit', 'v1', '24/213/', 'u1', 0)",
+    ];
+    let mut tx = db.begin_write().await?;
+    for sql in statements {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The scope path of each visit, by id (upgrade tests).
+pub async fn visit_paths(db: &super::Db) -> Result<Vec<(String, Option<String>)>, AppError> {
+    sqlx::query("SELECT id, unit_path FROM visits ORDER BY id")
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|r| Ok((super::col(r, "id")?, super::col(r, "unit_path")?)))
+        .collect()
+}

@@ -1,13 +1,18 @@
-//! Administrative units. A tree arrives as a data file and can be reloaded or
-//! replaced without code changes (the 2025 reform removed the district level).
+//! Administrative units, their trees and the mappings between trees. A unit is
+//! (tree, code): codes are reused across trees, and a record keeps the tree it
+//! was made under, so loading a new tree changes the meaning of nothing stored.
+//! Paths start with the tree ("bac-giang-2020/24/213/07210/"): scopes are
+//! prefixes, and one tree's scope never matches another's records. What links
+//! the trees is `unit_mappings`; each account's scope (`user_scope`) holds its
+//! units' paths and those the mappings join to them.
 
-use super::{changes, col, Db, Tx};
+use super::{changes, col, now_ms, Db, Tx};
 use crate::error::AppError;
-use crate::model::{AdminUnit, UnitLevel};
+use crate::model::{unit_key, AdminUnit, UnitLevel};
 use serde::Deserialize;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-/// The file format of `data/units/*.json`.
+/// The file format of `data/units/*.json` (the built-in tree).
 #[derive(Debug, Deserialize)]
 pub struct UnitTreeFile {
     pub tree: String,
@@ -17,81 +22,324 @@ pub struct UnitTreeFile {
     pub units: Vec<AdminUnit>,
 }
 
-impl UnitTreeFile {
-    /// Each unit's path from the root ("24/213/07210/"), refusing unknown parents
-    /// and cycles with the offending code in the message.
-    pub fn paths(&self) -> Result<HashMap<String, String>, AppError> {
-        let parents: HashMap<&str, Option<&str>> = self
-            .units
-            .iter()
-            .map(|u| (u.code.as_str(), u.parent.as_deref()))
-            .collect();
-        let mut out = HashMap::new();
-        for unit in &self.units {
-            let mut chain = vec![unit.code.as_str()];
-            let mut cursor = unit.parent.as_deref();
-            while let Some(code) = cursor {
-                if chain.contains(&code) || chain.len() > 16 {
-                    return Err(AppError::Internal(format!(
-                        "unit tree has a cycle at {code}"
-                    )));
-                }
-                chain.push(code);
-                cursor = *parents.get(code).ok_or_else(|| {
-                    AppError::Internal(format!("unit {} names unknown parent {code}", unit.code))
-                })?;
-            }
-            chain.reverse();
-            out.insert(
-                unit.code.clone(),
-                chain.iter().map(|c| format!("{c}/")).collect(),
-            );
-        }
-        Ok(out)
-    }
+/// A loaded tree, as the administrator's screens list it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TreeSummary {
+    pub name: String,
+    pub effective_from: String,
+    pub units: i64,
 }
 
-/// Inserts or updates every unit of the tree in one transaction.
-pub async fn load_tree(db: &Db, file: &UnitTreeFile) -> Result<usize, AppError> {
-    let paths = file.paths()?;
-    let mut tx = db.begin_write().await?;
-    // Parents before children, so the foreign key holds at every insert.
-    let mut units: Vec<&AdminUnit> = file.units.iter().collect();
-    units.sort_by_key(|u| paths[&u.code].len());
-    for unit in &units {
-        upsert(&mut tx, file, unit, &paths[&unit.code]).await?;
+/// Tree names are part of every path and every account's unit keys: lowercase
+/// letters, digits and dashes ("bac-ninh-2025"), nothing LIKE treats specially.
+pub fn good_tree_name(name: &str) -> bool {
+    (1..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Each unit's path from the root, without the tree ("24/213/07210/"); the
+/// units must already be checked (known parents, no cycles).
+fn paths(units: &[AdminUnit]) -> Result<HashMap<String, String>, AppError> {
+    let parents: HashMap<&str, Option<&str>> = units
+        .iter()
+        .map(|u| (u.code.as_str(), u.parent.as_deref()))
+        .collect();
+    let mut out = HashMap::new();
+    for unit in units {
+        let mut chain = vec![unit.code.as_str()];
+        let mut cursor = unit.parent.as_deref();
+        while let Some(code) = cursor {
+            if chain.contains(&code) || chain.len() > 16 {
+                return Err(AppError::Internal(format!(
+                    "unit tree has a cycle at {code}"
+                )));
+            }
+            chain.push(code);
+            cursor = *parents.get(code).ok_or_else(|| {
+                AppError::Internal(format!("unit {} names unknown parent {code}", unit.code))
+            })?;
+        }
+        chain.reverse();
+        out.insert(
+            unit.code.clone(),
+            chain.iter().map(|c| format!("{c}/")).collect(),
+        );
     }
+    Ok(out)
+}
+
+/// What a tree file would change in a tree already stored: stored units may be
+/// renamed and new ones added, but none may vanish or move (the records under
+/// them keep their paths). Each problem names the unit's code.
+pub async fn conflicts_with_stored(
+    db: &Db,
+    tree: &str,
+    units: &[AdminUnit],
+) -> Result<Vec<(String, &'static str)>, AppError> {
+    let incoming: HashMap<&str, &AdminUnit> = units.iter().map(|u| (u.code.as_str(), u)).collect();
+    let mut out = Vec::new();
+    for stored in in_tree(db, tree).await? {
+        match incoming.get(stored.code.as_str()) {
+            None => out.push((stored.code.clone(), "units.removed_from_tree")),
+            Some(u) if u.parent != stored.parent || u.level != stored.level => {
+                out.push((stored.code.clone(), "units.moved_in_tree"))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Loads (or extends) a tree in one transaction: its record, every unit, and
+/// the scopes that depend on it. The units must be checked.
+pub async fn load(
+    db: &Db,
+    tree: &str,
+    effective_from: &str,
+    effective_to: Option<&str>,
+    units: &[AdminUnit],
+) -> Result<usize, AppError> {
+    let paths = paths(units)?;
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO unit_trees (name, effective_from, effective_to, loaded_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (name) DO UPDATE SET effective_from = excluded.effective_from,
+           effective_to = excluded.effective_to, loaded_at = excluded.loaded_at",
+    )
+    .bind(tree)
+    .bind(effective_from)
+    .bind(effective_to.map(str::to_string))
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    // Parents before children, so the foreign key holds at every insert.
+    let mut ordered: Vec<&AdminUnit> = units.iter().collect();
+    ordered.sort_by_key(|u| paths[&u.code].len());
+    for unit in &ordered {
+        upsert(
+            &mut tx,
+            tree,
+            effective_from,
+            effective_to,
+            unit,
+            &paths[&unit.code],
+        )
+        .await?;
+    }
+    refresh_scopes(&mut tx, None).await?;
     tx.commit().await?;
-    Ok(units.len())
+    Ok(ordered.len())
+}
+
+/// Loads the built-in tree file.
+pub async fn load_tree(db: &Db, file: &UnitTreeFile) -> Result<usize, AppError> {
+    load(
+        db,
+        &file.tree,
+        &file.effective_from,
+        file.effective_to.as_deref(),
+        &file.units,
+    )
+    .await
 }
 
 async fn upsert(
     tx: &mut Tx,
-    file: &UnitTreeFile,
+    tree: &str,
+    effective_from: &str,
+    effective_to: Option<&str>,
     unit: &AdminUnit,
     path: &str,
 ) -> Result<(), AppError> {
-    sqlx::query(
-        "INSERT INTO admin_units (code, name, kind, level, parent_code, path, tree, effective_from, effective_to, search)
+    let unit = AdminUnit {
+        tree: tree.to_string(),
+        ..unit.clone()
+    };
+    let changed = sqlx::query(
+        "INSERT INTO admin_units (tree, code, name, kind, level, parent_code, path, effective_from, effective_to, search)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (code) DO UPDATE SET name = excluded.name, kind = excluded.kind, level = excluded.level,
-           parent_code = excluded.parent_code, path = excluded.path, tree = excluded.tree,
-           effective_from = excluded.effective_from, effective_to = excluded.effective_to, search = excluded.search",
+         ON CONFLICT (tree, code) DO UPDATE SET name = excluded.name, kind = excluded.kind, level = excluded.level,
+           parent_code = excluded.parent_code, path = excluded.path,
+           effective_from = excluded.effective_from, effective_to = excluded.effective_to, search = excluded.search
+         WHERE admin_units.name <> excluded.name OR admin_units.kind <> excluded.kind
+           OR admin_units.level <> excluded.level OR admin_units.path <> excluded.path
+           OR admin_units.effective_from <> excluded.effective_from",
     )
+    .bind(tree)
     .bind(&unit.code)
     .bind(&unit.name)
     .bind(&unit.kind)
     .bind(unit.level.as_str())
     .bind(unit.parent.clone())
-    .bind(path)
-    .bind(&file.tree)
-    .bind(&file.effective_from)
-    .bind(file.effective_to.clone())
+    .bind(format!("{tree}/{path}"))
+    .bind(effective_from)
+    .bind(effective_to.map(str::to_string))
     .bind(crate::search::fold(&unit.full_name()))
     .execute(&mut **tx)
-    .await?;
-    changes::append(tx, "unit", &unit.code, None, None).await?;
+    .await?
+    .rows_affected();
+    // Phones hear of a unit only when it is new or changed: reloading the same
+    // file sends nothing.
+    if changed > 0 {
+        changes::append(tx, "unit", &unit.key(), None, None).await?;
+    }
     Ok(())
+}
+
+/// Replaces the mapping from `old_tree` to `new_tree` with `pairs` (codes
+/// already checked against both trees) and widens the scopes it joins. Loading
+/// the same pairs again changes nothing.
+pub async fn load_mapping(
+    db: &Db,
+    old_tree: &str,
+    new_tree: &str,
+    pairs: &[(String, String)],
+) -> Result<usize, AppError> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM unit_mappings WHERE old_tree = $1 AND new_tree = $2")
+        .bind(old_tree)
+        .bind(new_tree)
+        .execute(&mut *tx)
+        .await?;
+    let unique: HashSet<&(String, String)> = pairs.iter().collect();
+    for (old, new) in &unique {
+        sqlx::query(
+            "INSERT INTO unit_mappings (old_tree, old_code, new_tree, new_code) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(old_tree)
+        .bind(old)
+        .bind(new_tree)
+        .bind(new)
+        .execute(&mut *tx)
+        .await?;
+    }
+    refresh_scopes(&mut tx, None).await?;
+    tx.commit().await?;
+    Ok(unique.len())
+}
+
+/// Recomputes the scope paths of one account (or of all) from its units and
+/// the mappings, and re-announces the facilities and proposals under paths an
+/// account gained: a phone's cursor is past them, and it must still receive them.
+pub async fn refresh_scopes(tx: &mut Tx, user_id: Option<&str>) -> Result<(), AppError> {
+    let before: HashSet<(String, String)> =
+        scope_rows(tx, "SELECT user_id, path FROM user_scope", user_id).await?;
+    let after: HashSet<(String, String)> = scope_rows(tx, SCOPE_SQL, user_id).await?;
+    for (user, path) in before.difference(&after) {
+        sqlx::query("DELETE FROM user_scope WHERE user_id = $1 AND path = $2")
+            .bind(user)
+            .bind(path)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let mut gained: Vec<&String> = Vec::new();
+    for (user, path) in after.difference(&before) {
+        sqlx::query("INSERT INTO user_scope (user_id, path) VALUES ($1, $2)")
+            .bind(user)
+            .bind(path)
+            .execute(&mut **tx)
+            .await?;
+        // Only a phone that already pulled has a cursor past the records.
+        let has_phone = sqlx::query("SELECT 1 AS one FROM devices WHERE user_id = $1 LIMIT 1")
+            .bind(user)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+        if has_phone {
+            gained.push(path);
+        }
+    }
+    gained.sort();
+    gained.dedup();
+    // A path under another gained one is announced with it.
+    let mut roots: Vec<&String> = Vec::new();
+    for path in gained {
+        if !roots.iter().any(|r| path.starts_with(r.as_str())) {
+            roots.push(path);
+        }
+    }
+    if roots.is_empty() {
+        return Ok(());
+    }
+    changes::lock(tx).await?;
+    for root in roots {
+        // Proposals are announced at their facility's place, which is where
+        // (or under where) their scope path lies.
+        for (entity, from) in [
+            (
+                "facility",
+                "facilities r JOIN facilities f ON f.id = r.id AND f.deleted_at IS NULL",
+            ),
+            (
+                "proposal",
+                "proposals r JOIN facilities f ON f.id = r.facility_id",
+            ),
+        ] {
+            sqlx::query(&format!(
+                "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at)
+                 SELECT '{entity}', r.id, a.path, NULL, $1 FROM {from}
+                 JOIN admin_units a ON a.tree = f.unit_tree AND a.code = COALESCE(f.commune_code, f.district_code)
+                 WHERE a.path LIKE $2 || '%' ORDER BY r.id"
+            ))
+            .bind(now_ms())
+            .bind(root)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// An account's scope: each assigned unit's path; and for every unit under an
+/// assigned one, the units a mapping joins it to in another tree, either way
+/// (a 2025 commune brings the 2020 wards merged into it, a 2020 ward the 2025
+/// commune it became).
+const SCOPE_SQL: &str = "
+    SELECT uu.user_id, a.path FROM user_units uu
+      JOIN admin_units a ON a.tree = uu.unit_tree AND a.code = uu.unit_code
+    UNION
+    SELECT uu.user_id, n.path FROM user_units uu
+      JOIN admin_units a ON a.tree = uu.unit_tree AND a.code = uu.unit_code
+      JOIN admin_units o ON o.tree = a.tree AND o.path LIKE a.path || '%'
+      JOIN unit_mappings m ON m.old_tree = o.tree AND m.old_code = o.code
+      JOIN admin_units n ON n.tree = m.new_tree AND n.code = m.new_code
+    UNION
+    SELECT uu.user_id, o.path FROM user_units uu
+      JOIN admin_units a ON a.tree = uu.unit_tree AND a.code = uu.unit_code
+      JOIN admin_units n ON n.tree = a.tree AND n.path LIKE a.path || '%'
+      JOIN unit_mappings m ON m.new_tree = n.tree AND m.new_code = n.code
+      JOIN admin_units o ON o.tree = m.old_tree AND o.code = m.old_code";
+
+async fn scope_rows(
+    tx: &mut Tx,
+    sql: &str,
+    user_id: Option<&str>,
+) -> Result<HashSet<(String, String)>, AppError> {
+    let sql = format!("SELECT user_id, path FROM ({sql}) s WHERE ($1 = '' OR user_id = $1)");
+    sqlx::query(&sql)
+        .bind(user_id.unwrap_or(""))
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((col(r, "user_id")?, col(r, "path")?)))
+        .collect()
+}
+
+/// The unit paths an account sees records under.
+pub async fn scope_paths<'c, E>(exec: E, user_id: &str) -> Result<Vec<String>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query("SELECT path FROM user_scope WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_all(exec)
+        .await?
+        .iter()
+        .map(|r| col(r, "path"))
+        .collect()
 }
 
 pub async fn count(db: &Db) -> Result<i64, AppError> {
@@ -101,9 +349,12 @@ pub async fn count(db: &Db) -> Result<i64, AppError> {
     col(&row, "n")
 }
 
+const UNIT_COLUMNS: &str = "tree, code, name, kind, level, parent_code";
+
 fn from_row(row: &sqlx::any::AnyRow) -> Result<AdminUnit, AppError> {
     let level: String = col(row, "level")?;
     Ok(AdminUnit {
+        tree: col(row, "tree")?,
         code: col(row, "code")?,
         name: col(row, "name")?,
         kind: col(row, "kind")?,
@@ -113,33 +364,171 @@ fn from_row(row: &sqlx::any::AnyRow) -> Result<AdminUnit, AppError> {
     })
 }
 
-pub async fn get<'c, E>(exec: E, code: &str) -> Result<Option<AdminUnit>, AppError>
+/// A unit by its key ("tree/code"); a bare code (change-log entries written
+/// before trees were named) means the oldest tree holding it.
+pub async fn get<'c, E>(exec: E, key: &str) -> Result<Option<AdminUnit>, AppError>
 where
     E: sqlx::Executor<'c, Database = sqlx::Any>,
 {
-    let row =
-        sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units WHERE code = $1")
+    let row = match key.split_once('/') {
+        Some((tree, code)) => {
+            sqlx::query(&format!(
+                "SELECT {UNIT_COLUMNS} FROM admin_units WHERE tree = $1 AND code = $2"
+            ))
+            .bind(tree)
             .bind(code)
             .fetch_optional(exec)
-            .await?;
+            .await?
+        }
+        None => {
+            sqlx::query(
+                "SELECT a.tree, a.code, a.name, a.kind, a.level, a.parent_code
+                 FROM admin_units a JOIN unit_trees t ON t.name = a.tree
+                 WHERE a.code = $1 ORDER BY t.effective_from, t.name LIMIT 1",
+            )
+            .bind(key)
+            .fetch_optional(exec)
+            .await?
+        }
+    };
     row.as_ref().map(from_row).transpose()
 }
 
-/// Every unit, province first, then by code.
+/// Every unit of every tree, each tree's province first.
 pub async fn all(db: &Db) -> Result<Vec<AdminUnit>, AppError> {
-    sqlx::query("SELECT code, name, kind, level, parent_code FROM admin_units ORDER BY path, code")
-        .fetch_all(&db.pool)
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
+    sqlx::query(&format!(
+        "SELECT {UNIT_COLUMNS} FROM admin_units ORDER BY path, code"
+    ))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// The units of one tree.
+pub async fn in_tree(db: &Db, tree: &str) -> Result<Vec<AdminUnit>, AppError> {
+    sqlx::query(&format!(
+        "SELECT {UNIT_COLUMNS} FROM admin_units WHERE tree = $1 ORDER BY path"
+    ))
+    .bind(tree)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+/// The loaded trees, oldest first, with their unit counts.
+pub async fn trees(db: &Db) -> Result<Vec<TreeSummary>, AppError> {
+    sqlx::query(
+        "SELECT t.name, t.effective_from, (SELECT COUNT(*) FROM admin_units a WHERE a.tree = t.name) AS n
+         FROM unit_trees t ORDER BY t.effective_from, t.name",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(TreeSummary {
+            name: col(r, "name")?,
+            effective_from: col(r, "effective_from")?,
+            units: col(r, "n")?,
+        })
+    })
+    .collect()
+}
+
+/// The mapping pairs from `old_tree` to `new_tree`.
+pub async fn mapping(
+    db: &Db,
+    old_tree: &str,
+    new_tree: &str,
+) -> Result<Vec<(String, String)>, AppError> {
+    sqlx::query(
+        "SELECT old_code, new_code FROM unit_mappings WHERE old_tree = $1 AND new_tree = $2
+         ORDER BY old_code, new_code",
+    )
+    .bind(old_tree)
+    .bind(new_tree)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((col(r, "old_code")?, col(r, "new_code")?)))
+    .collect()
 }
 
 /// The path of a unit, for scoping records that belong to it.
-pub async fn path_of(tx: &mut Tx, code: &str) -> Result<Option<String>, AppError> {
-    let row = sqlx::query("SELECT path FROM admin_units WHERE code = $1")
+pub async fn path_of(tx: &mut Tx, tree: &str, code: &str) -> Result<Option<String>, AppError> {
+    let row = sqlx::query("SELECT path FROM admin_units WHERE tree = $1 AND code = $2")
+        .bind(tree)
         .bind(code)
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref().map(|r| col(r, "path")).transpose()
+}
+
+/// The oldest tree holding `code`: what a bare code meant before trees were
+/// named (records and phones from then know only one tree).
+pub async fn oldest_tree_with(tx: &mut Tx, code: &str) -> Result<Option<String>, AppError> {
+    let row = sqlx::query(
+        "SELECT a.tree FROM admin_units a JOIN unit_trees t ON t.name = a.tree
+         WHERE a.code = $1 ORDER BY t.effective_from, t.name LIMIT 1",
+    )
+    .bind(code)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.as_ref().map(|r| col(r, "tree")).transpose()
+}
+
+/// The (tree, code) an account's unit reference names: "tree/code", or a bare
+/// code that only one tree holds. The inner `Err` lists the keys of an
+/// ambiguous code's units.
+pub async fn resolve_ref(
+    tx: &mut Tx,
+    reference: &str,
+) -> Result<Result<Option<(String, String)>, Vec<String>>, AppError> {
+    if let Some((tree, code)) = reference.split_once('/') {
+        let found = path_of(tx, tree, code).await?;
+        return Ok(Ok(found.map(|_| (tree.to_string(), code.to_string()))));
+    }
+    let trees = sqlx::query("SELECT tree FROM admin_units WHERE code = $1 ORDER BY tree")
+        .bind(reference)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| col::<String>(r, "tree"))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(match trees.as_slice() {
+        [] => Ok(None),
+        [tree] => Ok(Some((tree.clone(), reference.to_string()))),
+        _ => Err(trees.iter().map(|t| unit_key(t, reference)).collect()),
+    })
+}
+
+/// The paths a filter on unit (tree, code) covers: its own, and those the
+/// mappings join to it or to any unit under it, in either direction (filtering
+/// by the 2025 phường Bắc Giang also finds the 2020 wards merged into it).
+pub async fn related_paths(db: &Db, tree: &str, code: &str) -> Result<Vec<String>, AppError> {
+    sqlx::query(
+        "SELECT a.path FROM admin_units a WHERE a.tree = $1 AND a.code = $2
+         UNION
+         SELECT n.path FROM admin_units a
+           JOIN admin_units o ON o.tree = a.tree AND o.path LIKE a.path || '%'
+           JOIN unit_mappings m ON m.old_tree = o.tree AND m.old_code = o.code
+           JOIN admin_units n ON n.tree = m.new_tree AND n.code = m.new_code
+         WHERE a.tree = $1 AND a.code = $2
+         UNION
+         SELECT o.path FROM admin_units a
+           JOIN admin_units n ON n.tree = a.tree AND n.path LIKE a.path || '%'
+           JOIN unit_mappings m ON m.new_tree = n.tree AND m.new_code = n.code
+           JOIN admin_units o ON o.tree = m.old_tree AND o.code = m.old_code
+         WHERE a.tree = $1 AND a.code = $2",
+    )
+    .bind(tree)
+    .bind(code)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| col(r, "path"))
+    .collect()
 }

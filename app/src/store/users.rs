@@ -60,7 +60,7 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 /// `accounts::create_account`, which forces one.
 pub async fn create(db: &Db, user: NewUser<'_>) -> Result<String, AppError> {
     super::accounts::check_password(user.password)?;
-    let account = super::accounts::validate(
+    let mut account = super::accounts::validate(
         user.username,
         user.display_name,
         None,
@@ -68,7 +68,7 @@ pub async fn create(db: &Db, user: NewUser<'_>) -> Result<String, AppError> {
         user.units,
     )?;
     let mut tx = db.begin_write().await?;
-    let id = super::accounts::insert(&mut tx, &account, user.password, false).await?;
+    let id = super::accounts::insert(&mut tx, &mut account, user.password, false).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -89,14 +89,20 @@ async fn load_info(db: &Db, row: &AnyRow) -> Result<UserInfo, AppError> {
         .iter()
         .filter_map(|r| col::<String>(r, "role").ok().and_then(|s| Role::parse(&s)))
         .collect();
-    let units =
-        sqlx::query("SELECT unit_code FROM user_units WHERE user_id = $1 ORDER BY unit_code")
-            .bind(&id)
-            .fetch_all(&db.pool)
-            .await?
-            .iter()
-            .map(|r| col(r, "unit_code"))
-            .collect::<Result<_, _>>()?;
+    let units = sqlx::query(
+        "SELECT unit_tree, unit_code FROM user_units WHERE user_id = $1 ORDER BY unit_tree, unit_code",
+    )
+    .bind(&id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(crate::model::unit_key(
+            &col::<String>(r, "unit_tree")?,
+            &col::<String>(r, "unit_code")?,
+        ))
+    })
+    .collect::<Result<_, AppError>>()?;
     Ok(UserInfo {
         id,
         username: col(row, "username")?,

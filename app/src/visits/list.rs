@@ -46,12 +46,17 @@ pub fn visit_rows(
                 .map(|f| f.name.clone())
                 .or_else(|| on_site("name"))
                 .unwrap_or_default();
-            let district_code = proposal
-                .map(|p| p.district_code.clone())
-                .or_else(|| facility.map(|f| f.district_code.clone()))
-                .or_else(|| on_site("district_code"));
-            let district = district_code
-                .and_then(|c| units.iter().find(|u| u.code == c))
+            let place = proposal
+                .and_then(|p| Some((p.unit_tree.clone(), p.registered_by()?.to_string())))
+                .or_else(|| {
+                    facility.and_then(|f| Some((f.unit_tree.clone(), f.area()?.to_string())))
+                })
+                .or_else(|| {
+                    let code = on_site("district_code").or_else(|| on_site("commune_code"))?;
+                    Some((on_site("unit_tree").unwrap_or_default(), code))
+                });
+            let district = place
+                .and_then(|(tree, code)| units.iter().find(|u| u.is(&tree, &code)))
                 .map(|u| u.full_name())
                 .unwrap_or_default();
             let title = proposal
@@ -183,6 +188,7 @@ mod tests {
             .insert("district_code".into(), serde_json::json!("220"));
         on_site.updated_at_ms = 9;
         let units = vec![AdminUnit {
+            tree: String::new(),
             code: "220".into(),
             name: "Lục Ngạn".into(),
             kind: "huyện".into(),

@@ -48,7 +48,16 @@ pub fn facility_fields(
     }
     let mut fields = BTreeMap::new();
     fields.insert("name".to_string(), Value::from(name));
-    fields.insert("district_code".to_string(), Value::from(district));
+    // `district` is the unit's key ("tree/code"): the tree travels with it.
+    match district.split_once('/') {
+        Some((tree, code)) => {
+            fields.insert("unit_tree".to_string(), Value::from(tree));
+            fields.insert("district_code".to_string(), Value::from(code));
+        }
+        None => {
+            fields.insert("district_code".to_string(), Value::from(district));
+        }
+    }
     fields.insert("industry_group".to_string(), Value::from(industry));
     for (key, value) in [
         ("owner_name", owner.trim()),
@@ -70,11 +79,17 @@ pub fn districts_in_scope(units: &[AdminUnit], scope: &[String]) -> Vec<AdminUni
         .filter(|u| u.level == UnitLevel::District)
         .filter(|u| {
             scope.iter().any(|s| {
-                *s == u.code
-                    || u.parent.as_deref() == Some(s.as_str())
-                    || units
-                        .iter()
-                        .any(|c| c.code == *s && c.parent.as_deref() == Some(u.code.as_str()))
+                let parent_key = u
+                    .parent
+                    .as_deref()
+                    .map(|p| crate::model::unit_key(&u.tree, p));
+                *s == u.key()
+                    || parent_key.as_deref() == Some(s.as_str())
+                    || units.iter().any(|c| {
+                        c.key() == *s
+                            && c.tree == u.tree
+                            && c.parent.as_deref() == Some(u.code.as_str())
+                    })
             })
         })
         .cloned()
@@ -145,8 +160,8 @@ pub fn OnSiteVisit() -> impl IntoView {
                         <option value="">{move || tr("field.choose")}</option>
                         {move || choices.get().map(|(districts, _)| districts.into_iter().map(|d| {
                             let label = d.full_name();
-                            let selected = district.get_untracked() == d.code;
-                            view! { <option value=d.code selected=selected>{label}</option> }
+                            let selected = district.get_untracked() == d.key();
+                            view! { <option value=d.key() selected=selected>{label}</option> }
                         }).collect_view())}
                     </select>
                     <label for="os-industry">{move || tr("on_site.industry")} <span class="required">" *"</span></label>

@@ -18,7 +18,10 @@ async fn login_sets_an_http_only_session_cookie_and_returns_the_user(app: TestAp
     let body = response.json();
     assert_eq!(body["user"]["username"], "ksv1");
     assert_eq!(body["user"]["roles"], json!(["inspector"]));
-    assert_eq!(body["user"]["units"], json!(["213", "218"]));
+    assert_eq!(
+        body["user"]["units"],
+        json!(["bac-giang-2020/213", "bac-giang-2020/218"])
+    );
     assert_eq!(body["device_id"], device);
 
     let me = app.get("/api/auth/me", Some(&response.cookie())).await;

@@ -50,7 +50,7 @@ async fn user_create_makes_an_account_that_can_log_in_on_a_fresh_database() {
         .await
         .unwrap();
     assert_eq!(user.roles, vec![app::model::Role::Administrator]);
-    assert_eq!(user.units, vec!["24".to_string()]);
+    assert_eq!(user.units, vec!["bac-giang-2020/24".to_string()]);
     // A fresh database without --demo has the units and the default form, no demo.
     assert_eq!(app::store::units::count(&db).await.unwrap(), 51);
     assert_eq!(app::store::users::count(&db).await.unwrap(), 1);
@@ -114,4 +114,112 @@ async fn compact_removes_old_deletions_from_the_command_line() {
     let out = run("0");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least one day"));
+}
+
+fn khaosat(data_dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("KHAOSAT_DATABASE_URL")
+        .env("LANG", "vi_VN.UTF-8")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn units_import_loads_trees_and_mappings_and_refuses_bad_files_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../data/units/");
+    let out = khaosat(
+        dir.path(),
+        &[
+            "units",
+            "import",
+            &format!("{data}vn-2025-bac-ninh.csv"),
+            "--tree",
+            "bac-ninh-2025",
+            "--effective-from",
+            "2025-07-01",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "loaded tree bac-ninh-2025: 100 rows"
+    );
+    // The full 2020 file extends the built-in 2020 tree (51 units) to 220.
+    let out = khaosat(
+        dir.path(),
+        &[
+            "units",
+            "import",
+            &format!("{data}vn-2020-bac-giang.csv"),
+            "--tree",
+            "bac-giang-2020",
+            "--effective-from",
+            "2020-01-01",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = khaosat(
+        dir.path(),
+        &[
+            "units",
+            "import",
+            &format!("{data}bac-giang-2020-to-2025.csv"),
+            "--from",
+            "bac-giang-2020",
+            "--to",
+            "bac-ninh-2025",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("209 rows"));
+
+    // A bad file: every problem on stderr by row and column, in the terminal's
+    // language, a failing exit, and nothing stored.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "Mã,Tên,Loại,Cấp,Mã cấp trên\n90,Thử,tỉnh,province,\n9001,,xã,commune,90\n9002,Hai,xã,commune,9999\n",
+    )
+    .unwrap();
+    let out = khaosat(
+        dir.path(),
+        &[
+            "units",
+            "import",
+            bad.to_str().unwrap(),
+            "--tree",
+            "thu-nghiem",
+            "--effective-from",
+            "2026-01-01",
+        ],
+    );
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Dòng 3, cột “Tên”: Ô này không được để trống."),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Dòng 4, cột “Mã cấp trên”"), "{stderr}");
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    let listed = khaosat(dir.path(), &["units", "list"]);
+    assert_eq!(
+        String::from_utf8_lossy(&listed.stdout),
+        "bac-giang-2020\t2020-01-01\t220 units\nbac-ninh-2025\t2025-07-01\t100 units\n"
+    );
 }

@@ -29,4 +29,5 @@ mod registry;
 mod review;
 mod security;
 mod tls;
+mod units;
 mod uploads;

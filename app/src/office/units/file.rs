@@ -162,6 +162,7 @@ pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
         units.push((
             row.number,
             AdminUnit {
+                tree: String::new(),
                 code,
                 name,
                 kind,

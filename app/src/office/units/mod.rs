@@ -4,3 +4,6 @@
 /// Checking tree and mapping files, every problem by row and column.
 #[cfg(feature = "ssr")]
 pub mod file;
+/// Loading a checked tree or mapping file into the store.
+#[cfg(feature = "ssr")]
+pub mod import;

@@ -1,0 +1,588 @@
+//! Unit trees keyed by (tree, code): the three real files load, reused codes
+//! keep two meanings, refused files store nothing, and the 2020 → 2025
+//! mapping carries inspectors' scopes and the office's filters across trees.
+
+use crate::helpers::{visit_push, TestApp};
+use crate::security::call;
+use app::error::{AppError, RowProblem};
+use app::model::{Facility, Proposal, Role};
+use app::office::units::import::{import_mapping, import_tree, ImportError};
+use app::store::{catalog, units, users};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+
+const TREE_2020: &[u8] = include_bytes!("../../../data/units/vn-2020-bac-giang.csv");
+const TREE_2025: &[u8] = include_bytes!("../../../data/units/vn-2025-bac-ninh.csv");
+const MAPPING: &[u8] = include_bytes!("../../../data/units/bac-giang-2020-to-2025.csv");
+const OLD: &str = "bac-giang-2020";
+const NEW: &str = "bac-ninh-2025";
+
+async fn load_real_files(app: &TestApp) {
+    let loaded = |r: Result<app::office::units::import::Loaded, ImportError>| match r {
+        Ok(l) => l.rows,
+        Err(e) => panic!("{e:?}"),
+    };
+    assert_eq!(
+        loaded(import_tree(&app.db, OLD, "2020-01-01", TREE_2020).await),
+        220
+    );
+    assert_eq!(
+        loaded(import_tree(&app.db, NEW, "2025-07-01", TREE_2025).await),
+        100
+    );
+    assert_eq!(
+        loaded(import_mapping(&app.db, OLD, NEW, MAPPING).await),
+        209
+    );
+}
+
+/// What a refused file must leave untouched.
+async fn snapshot(app: &TestApp) -> (i64, Vec<units::TreeSummary>, usize, i64) {
+    let seq = sqlx::query_scalar::<_, i64>("SELECT COALESCE(MAX(seq), 0) FROM change_log")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let trees = units::trees(&app.db).await.unwrap();
+    let mapped = match trees.iter().any(|t| t.name == NEW) {
+        true => units::mapping(&app.db, OLD, NEW).await.unwrap().len(),
+        false => 0,
+    };
+    (units::count(&app.db).await.unwrap(), trees, mapped, seq)
+}
+
+async fn name_of(app: &TestApp, key: &str) -> String {
+    units::get(&app.db.pool, key).await.unwrap().unwrap().name
+}
+
+async fn the_real_files_load_and_reused_codes_keep_both_meanings(app: TestApp) {
+    let facility_before = catalog::facility_by_id(&app.db.pool, &demo_facility_in("07201"))
+        .await
+        .unwrap()
+        .unwrap();
+    load_real_files(&app).await;
+    let trees = units::trees(&app.db).await.unwrap();
+    let summary: Vec<(&str, i64)> = trees.iter().map(|t| (t.name.as_str(), t.units)).collect();
+    assert_eq!(summary, vec![(OLD, 220), (NEW, 100)]);
+
+    assert_eq!(name_of(&app, "bac-giang-2020/24").await, "Bắc Giang");
+    assert_eq!(name_of(&app, "bac-ninh-2025/24").await, "Bắc Ninh");
+    assert_eq!(name_of(&app, "bac-giang-2020/07210").await, "Hoàng Văn Thụ");
+    assert_eq!(name_of(&app, "bac-ninh-2025/07210").await, "Bắc Giang");
+    // A bare code is what records meant before trees were named: the oldest tree.
+    assert_eq!(name_of(&app, "07210").await, "Hoàng Văn Thụ");
+    let merged: BTreeSet<String> = units::mapping(&app.db, OLD, NEW)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, new)| new == "07210")
+        .map(|(old, _)| old)
+        .collect();
+    assert_eq!(merged.len(), 9, "{merged:?}");
+
+    // What was stored keeps its tree and its meaning.
+    let facility_after = catalog::facility_by_id(&app.db.pool, &facility_before.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(facility_after, facility_before);
+    assert_eq!(facility_after.unit_tree, OLD);
+
+    // Loading the same files again changes nothing, not even the change log.
+    let before = snapshot(&app).await;
+    load_real_files(&app).await;
+    assert_eq!(snapshot(&app).await, before);
+}
+
+fn problems(result: Result<app::office::units::import::Loaded, ImportError>) -> Vec<RowProblem> {
+    match result {
+        Err(ImportError::Refused(p)) => p,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+async fn a_refused_file_is_refused_whole_with_every_problem_and_stores_nothing(app: TestApp) {
+    import_tree(&app.db, NEW, "2025-07-01", TREE_2025)
+        .await
+        .unwrap();
+    let before = snapshot(&app).await;
+    let header = "code,name,kind,level,parent_code\n";
+    // (what, file, expected code, cells it must name as (row, column))
+    type Case<'a> = (&'a str, Vec<u8>, &'a str, Vec<(usize, &'a str)>);
+    let cases: Vec<Case> = vec![
+        (
+            "unknown parent",
+            format!("{header}90,Thử,tỉnh,province,\n9001,Một,xã,commune,9999\n").into_bytes(),
+            "units.unknown_parent",
+            vec![(3, "parent_code")],
+        ),
+        (
+            "cycle",
+            format!("{header}90,Thử,tỉnh,province,\n9001,Một,huyện,district,9002\n9002,Hai,huyện,district,9001\n").into_bytes(),
+            "units.cycle",
+            vec![],
+        ),
+        (
+            "duplicate code",
+            format!("{header}90,Thử,tỉnh,province,\n9001,Một,xã,commune,90\n9001,Hai,xã,commune,90\n").into_bytes(),
+            "units.duplicate_code",
+            vec![(4, "code")],
+        ),
+        (
+            "level that does not fit its parent",
+            format!("{header}90,Thử,tỉnh,province,\n9001,Một,xã,commune,90\n9002,Hai,huyện,district,9001\n").into_bytes(),
+            "units.level_mismatch",
+            vec![(4, "level")],
+        ),
+        (
+            "empty name",
+            format!("{header}90,Thử,tỉnh,province,\n9001,,xã,commune,90\n").into_bytes(),
+            "units.empty",
+            vec![(3, "name")],
+        ),
+        (
+            "not UTF-8",
+            [header.as_bytes(), b"90,Th\xff,t\xecnh,province,\n"].concat(),
+            "units.not_utf8",
+            vec![],
+        ),
+    ];
+    for (what, bytes, code, cells) in cases {
+        let found = problems(import_tree(&app.db, "thu-nghiem", "2026-01-01", &bytes).await);
+        assert!(found.iter().any(|p| p.code == code), "{what}: {found:?}");
+        for (row, column) in cells {
+            assert!(
+                found
+                    .iter()
+                    .any(|p| p.code == code && p.row == row && p.column.as_deref() == Some(column)),
+                "{what}: expected {code} at row {row}, column {column}: {found:?}"
+            );
+        }
+        assert_eq!(snapshot(&app).await, before, "{what} stored something");
+    }
+
+    // Every problem of a file at once, not the first only.
+    let many = format!("{header}90,Thử,tỉnh,province,\n9001,,xã,commune,90\n9002,Hai,xã,commune,9999\n9002,Ba,xã,commune,90\n");
+    let found = problems(import_tree(&app.db, "thu-nghiem", "2026-01-01", many.as_bytes()).await);
+    let codes: BTreeSet<&str> = found.iter().map(|p| p.code.as_str()).collect();
+    assert!(
+        codes.is_superset(&BTreeSet::from([
+            "units.empty",
+            "units.unknown_parent",
+            "units.duplicate_code"
+        ])),
+        "{found:?}"
+    );
+
+    // A tree already loaded may grow, never lose or move a unit.
+    let shrunk = format!("{header}24,Bắc Ninh,tỉnh,province,\n");
+    let found = problems(import_tree(&app.db, NEW, "2025-07-01", shrunk.as_bytes()).await);
+    assert_eq!(found.len(), 99, "{:?}", &found[..3]);
+    assert!(found.iter().all(|p| p.code == "units.removed_from_tree"));
+
+    // A mapping row naming a code its tree does not have.
+    let mapping = "old_code,new_code\n07201,07210\n99999,07210\n07210,88888\n";
+    let found = problems(import_mapping(&app.db, OLD, NEW, mapping.as_bytes()).await);
+    let at: Vec<(usize, Option<&str>, &str)> = found
+        .iter()
+        .map(|p| (p.row, p.column.as_deref(), p.code.as_str()))
+        .collect();
+    assert_eq!(
+        at,
+        vec![
+            (3, Some("old_code"), "units.mapping_unknown_code"),
+            (4, Some("new_code"), "units.mapping_unknown_code"),
+        ]
+    );
+    // A mapping to a tree that is not loaded, and bad names and dates.
+    let found = problems(import_mapping(&app.db, OLD, "chua-co", mapping.as_bytes()).await);
+    assert_eq!(found[0].code, "units.unknown_tree");
+    let found = problems(import_tree(&app.db, "Bắc Ninh", "1/7/2025", TREE_2025).await);
+    let codes: Vec<&str> = found.iter().map(|p| p.code.as_str()).collect();
+    assert_eq!(
+        codes,
+        vec!["units.bad_tree_name", "units.bad_effective_from"]
+    );
+    assert_eq!(snapshot(&app).await, before);
+}
+
+/// The demo facility (first one) registered in 2020 commune `commune`.
+fn demo_facility_in(commune: &str) -> String {
+    demo()["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["commune_code"] == commune)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+fn demo() -> Value {
+    serde_json::from_str(app::store::seed::DEMO_BAC_GIANG_2020).unwrap()
+}
+
+/// The demo's facilities and proposals in 2020 communes the mapping merges
+/// into 2025 commune `new_code`.
+async fn demo_records_merged_into(
+    app: &TestApp,
+    new_code: &str,
+) -> (BTreeSet<String>, BTreeSet<String>) {
+    let old: BTreeSet<String> = units::mapping(&app.db, OLD, NEW)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, new)| new == new_code)
+        .map(|(old, _)| old)
+        .collect();
+    let demo = demo();
+    let facilities: BTreeSet<String> = demo["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["commune_code"].as_str().is_some_and(|c| old.contains(c)))
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    let proposals = demo["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| facilities.contains(p["facility_id"].as_str().unwrap()))
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    (facilities, proposals)
+}
+
+async fn inspector(app: &TestApp, username: &str, units: &[&str]) -> Result<String, AppError> {
+    users::create(
+        &app.db,
+        users::NewUser {
+            username,
+            display_name: username,
+            password: "khaosat-demo",
+            roles: &[Role::Inspector],
+            units: &units.iter().map(|u| u.to_string()).collect::<Vec<_>>(),
+        },
+    )
+    .await
+}
+
+fn ids(changes: &[Value], entity: &str) -> BTreeSet<String> {
+    changes
+        .iter()
+        .filter(|c| c["entity"] == entity && c["record"]["id"].is_string())
+        .map(|c| c["record"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn pull_from(app: &TestApp, cookie: &str, mut cursor: i64) -> (Vec<Value>, i64) {
+    let mut changes = Vec::new();
+    loop {
+        let page = app
+            .get(&format!("/api/sync/pull?cursor={cursor}"), Some(cookie))
+            .await
+            .json();
+        changes.extend(page["changes"].as_array().unwrap().iter().cloned());
+        cursor = page["cursor"].as_i64().unwrap();
+        if page["has_more"] == false {
+            return (changes, cursor);
+        }
+    }
+}
+
+async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
+    import_tree(&app.db, OLD, "2020-01-01", TREE_2020)
+        .await
+        .unwrap();
+    import_tree(&app.db, NEW, "2025-07-01", TREE_2025)
+        .await
+        .unwrap();
+    // An inspector of the 2025 phường Bắc Giang pulls before the mapping is
+    // loaded: nothing of 2020 is theirs yet.
+    inspector(&app, "ksv-bac-giang", &["bac-ninh-2025/07210"])
+        .await
+        .unwrap();
+    let (cookie, _) = app.login("ksv-bac-giang").await;
+    let (first, cursor) = pull_from(&app, &cookie, 0).await;
+    assert!(ids(&first, "facility").is_empty());
+    assert!(ids(&first, "proposal").is_empty());
+
+    import_mapping(&app.db, OLD, NEW, MAPPING).await.unwrap();
+    let (facilities, proposals) = demo_records_merged_into(&app, "07210").await;
+    assert_eq!(facilities.len(), 9);
+    // The phone's cursor is past those records; it still receives them.
+    let (later, _) = pull_from(&app, &cookie, cursor).await;
+    assert_eq!(ids(&later, "facility"), facilities);
+    assert_eq!(ids(&later, "proposal"), proposals);
+    // A fresh phone of the same inspector gets exactly the same.
+    let (fresh, _) = app.login("ksv-bac-giang").await;
+    let all = app.pull_all(&fresh).await;
+    assert_eq!(ids(&all, "facility"), facilities);
+    assert_eq!(ids(&all, "proposal"), proposals);
+
+    // The reverse: a facility and a 2026 proposal registered on the 2025
+    // tree reach the inspector of a 2020 ward merged into that commune, and
+    // not an inspector of unrelated districts.
+    let mut tx = app.db.begin_write().await.unwrap();
+    let facility = Facility {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: "Hợp tác xã Mây tre Bắc Giang mới".into(),
+        owner_name: None,
+        address: None,
+        unit_tree: NEW.into(),
+        commune_code: Some("07210".into()),
+        district_code: None,
+        industry_group: "handicrafts".into(),
+        phone: None,
+        lat: None,
+        lon: None,
+        workforce: None,
+        main_products: None,
+        versions: Default::default(),
+    };
+    catalog::upsert_facility(&mut tx, &facility).await.unwrap();
+    let proposal = Proposal {
+        id: uuid::Uuid::now_v7().to_string(),
+        year: 2026,
+        unit_tree: NEW.into(),
+        district_code: None,
+        commune_code: Some("07210".into()),
+        facility_id: facility.id.clone(),
+        title: "Hỗ trợ máy đan mây".into(),
+        support_kind: "machinery".into(),
+        requested_amount: 150_000_000,
+        status: "registered".into(),
+    };
+    catalog::upsert_proposal(&mut tx, &proposal).await.unwrap();
+    tx.commit().await.unwrap();
+
+    inspector(&app, "ksv-tho-xuong", &["bac-giang-2020/07201"])
+        .await
+        .unwrap();
+    let (ward, _) = app.login("ksv-tho-xuong").await;
+    let seen = app.pull_all(&ward).await;
+    assert!(ids(&seen, "facility").contains(&facility.id));
+    assert!(ids(&seen, "proposal").contains(&proposal.id));
+    let pulled = seen
+        .iter()
+        .find(|c| c["record"]["id"] == proposal.id.as_str())
+        .unwrap();
+    assert_eq!(pulled["record"]["unit_tree"], NEW);
+    assert_eq!(pulled["record"]["commune_code"], "07210");
+    let (other, _) = app.login("ksv5").await;
+    let theirs = app.pull_all(&other).await;
+    assert!(!ids(&theirs, "facility").contains(&facility.id));
+    assert!(!ids(&theirs, "proposal").contains(&proposal.id));
+
+    // A bare code two trees share is refused with both candidates named.
+    match inspector(&app, "ksv-mo-ho", &["07210"]).await {
+        Err(AppError::Invalid(body)) => {
+            assert_eq!(body.code, "user.ambiguous_unit");
+            assert_eq!(
+                body.params["candidates"],
+                json!("bac-giang-2020/07210, bac-ninh-2025/07210")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+async fn office_filters_find_visits_across_the_mapping(app: TestApp) {
+    load_real_files(&app).await;
+    // ksv1 surveys a proposal at a facility of 2020 ward Thọ Xương (07201),
+    // merged into 2025 phường Bắc Giang (07210).
+    let facility = demo_facility_in("07201");
+    let proposal = demo()["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["facility_id"] == facility.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (cookie, device) = app.login("ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let pushed = app
+        .post_json(
+            "/api/sync/push",
+            Some(&cookie),
+            &visit_push(&device, &visit, &proposal, 1, &[("workforce", json!(12))]),
+        )
+        .await;
+    assert_eq!(pushed.status, 200, "{}", pushed.text());
+
+    let (boss, _) = app.login("giamsat").await;
+    let found = |query: Value| {
+        let app = &app;
+        let boss = boss.clone();
+        async move {
+            let r = call(app, &boss, "search_visits", json!({ "query": query })).await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            r.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["id"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    let query = |commune: &str| json!({"commune": commune, "sort": "received", "desc": true, "page": 1, "per_page": 50});
+    assert_eq!(
+        found(query("bac-ninh-2025/07210")).await,
+        vec![visit.clone()]
+    );
+    assert_eq!(
+        found(query("bac-giang-2020/07201")).await,
+        vec![visit.clone()]
+    );
+    // The 2020 ward Hoàng Văn Thụ (07210) is another place than Thọ Xương.
+    assert!(found(query("bac-giang-2020/07210")).await.is_empty());
+    // Another 2025 commune holds none of it.
+    let other = units::mapping(&app.db, OLD, NEW)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(_, new)| new)
+        .find(|new| new != "07210")
+        .unwrap();
+    assert!(found(query(&format!("bac-ninh-2025/{other}")))
+        .await
+        .is_empty());
+    // The district filter of 2020 also reaches it.
+    let by_district = json!({"district": "bac-giang-2020/213", "sort": "received", "desc": true, "page": 1, "per_page": 50});
+    assert_eq!(found(by_district).await, vec![visit]);
+}
+
+crate::engine_tests!(
+    the_real_files_load_and_reused_codes_keep_both_meanings,
+    a_refused_file_is_refused_whole_with_every_problem_and_stores_nothing,
+    scopes_reach_across_the_mapping_both_ways,
+    office_filters_find_visits_across_the_mapping,
+);
+
+/// A database an older release filled upgrades in place: every record gets
+/// its tree, every path the tree's name, every key still holds, and the
+/// inspector's phone still receives exactly its records.
+async fn upgrade_keeps_what_was_stored(db: app::store::Db) {
+    use app::store::testing;
+    db.migrate_through(6).await.unwrap();
+    testing::write_rows_before_unit_trees(&db).await.unwrap();
+    db.migrate().await.unwrap();
+
+    assert_eq!(
+        units::trees(&db)
+            .await
+            .unwrap()
+            .iter()
+            .map(|t| (t.name.as_str(), t.units))
+            .collect::<Vec<_>>(),
+        vec![(OLD, 4)]
+    );
+    assert_eq!(
+        units::get(&db.pool, "bac-giang-2020/07201")
+            .await
+            .unwrap()
+            .unwrap()
+            .name,
+        "Thọ Xương"
+    );
+    assert_eq!(
+        units::scope_paths(&db.pool, "u1").await.unwrap(),
+        vec!["bac-giang-2020/24/213/"]
+    );
+    let f1 = catalog::facility_by_id(&db.pool, "f1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            f1.unit_tree.as_str(),
+            f1.district_code.as_deref(),
+            f1.commune_code.as_deref()
+        ),
+        (OLD, Some("213"), Some("07201"))
+    );
+    let p1 = catalog::proposal_by_id(&db.pool, "p1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (p1.unit_tree.as_str(), p1.district_code.as_deref()),
+        (OLD, Some("213"))
+    );
+    assert_eq!(
+        testing::visit_paths(&db).await.unwrap(),
+        vec![("v1".to_string(), Some("bac-giang-2020/24/213/".to_string()))]
+    );
+    let user = app::model::UserInfo {
+        id: "u1".into(),
+        username: "ksv".into(),
+        display_name: "KSV".into(),
+        roles: vec![Role::Inspector],
+        units: vec!["bac-giang-2020/213".into()],
+    };
+    let page = app::store::pull::pull(&db, &user, 0, 100, app::sync::Hlc { ms: 1, counter: 0 })
+        .await
+        .unwrap();
+    let got: BTreeSet<(String, String)> = page
+        .changes
+        .iter()
+        .map(|c| {
+            let v = serde_json::to_value(&c.record).unwrap();
+            (
+                v["entity"].as_str().unwrap_or_default().to_string(),
+                v["record"]["id"]
+                    .as_str()
+                    .or(v["record"]["code"].as_str())
+                    .unwrap_or_default()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let want: BTreeSet<(String, String)> = [
+        ("facility", "f1"),
+        ("proposal", "p1"),
+        ("visit", "v1"),
+        ("unit", "24"),
+        ("unit", "213"),
+        ("unit", "215"),
+        ("unit", "07201"),
+    ]
+    .iter()
+    .map(|(e, id)| (e.to_string(), id.to_string()))
+    .collect();
+    assert_eq!(got, want, "{:?}", page.changes);
+    // Units are sent again with their tree, for phones that keyed them by code.
+    assert!(page.changes.iter().all(|c| match &c.record {
+        app::sync::PulledRecord::Unit(u) => u.tree == OLD,
+        _ => true,
+    }));
+}
+
+#[tokio::test]
+async fn a_sqlite_database_of_an_older_release_upgrades_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = app::store::Db::connect(&format!("sqlite://{}", dir.path().join("old.db").display()))
+        .await
+        .unwrap();
+    upgrade_keeps_what_was_stored(db).await;
+}
+
+#[tokio::test]
+async fn a_postgres_database_of_an_older_release_upgrades_in_place() {
+    let admin = std::env::var("KHAOSAT_TEST_POSTGRES_URL").expect("KHAOSAT_TEST_POSTGRES_URL");
+    let name = format!("khaosat_upgrade_{}", uuid::Uuid::now_v7().simple());
+    app::store::testing::create_database(&admin, &name)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').unwrap().0;
+    let db = app::store::Db::connect(&format!("{base}/{name}"))
+        .await
+        .unwrap();
+    upgrade_keeps_what_was_stored(db.clone()).await;
+    db.pool.close().await;
+    app::store::testing::drop_database(&admin, &name)
+        .await
+        .unwrap();
+}
