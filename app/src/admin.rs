@@ -148,6 +148,7 @@ pub fn AdminUsersPage() -> impl IntoView {
             </Transition>
         </section>
         <NewAccountForm units=units/>
+        <crate::office::years::YearsSection/>
         <AuditTrail/>
     }
 }

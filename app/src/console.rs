@@ -296,6 +296,15 @@ pub struct PlanCell {
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct Plan {
     pub year: i32,
+    /// What `district_code`/`district_name` of the cells and proposals name:
+    /// `district` (trees with districts), `commune` (trees without), or
+    /// `former_district` (the districts of an older tree, through the mapping).
+    #[serde(default)]
+    pub grouped_by: String,
+    /// Whether the year's tree has an older tree mapped into it, so the plan
+    /// can also be grouped by former district.
+    #[serde(default)]
+    pub has_former: bool,
     pub cells: Vec<PlanCell>,
     pub proposals: Vec<PlanProposal>,
     /// The province's extension budget for the year (integer đồng), if set.
@@ -469,13 +478,29 @@ pub async fn recommend(
     Ok(())
 }
 
+/// `by`: absent for the year's own units, `former_district` to group a year
+/// on a newer tree by the districts of the older one.
 #[server(prefix = "/rpc", endpoint = "get_plan")]
-pub async fn get_plan(year: i32) -> Result<Plan, FnError> {
+pub async fn get_plan(year: i32, by: Option<String>) -> Result<Plan, FnError> {
     use crate::model::Role;
     // Administrators read it too: they set the budget on this page.
     let (state, user) =
         crate::auth::session::require(&[Role::Supervisor, Role::Administrator]).await?;
-    Ok(crate::store::plan::plan(&state.db, &user, year).await?)
+    let former = match by.as_deref() {
+        None | Some("") | Some("unit") => false,
+        Some("former_district") => true,
+        Some(other) => {
+            return Err(crate::error::AppError::Invalid(
+                crate::error::ErrorBody::new(
+                    "plan.bad_grouping",
+                    format!("group by unit or former_district, not {other}"),
+                )
+                .with("value", other.to_string()),
+            )
+            .into())
+        }
+    };
+    Ok(crate::store::plan::plan(&state.db, &user, year, former).await?)
 }
 
 /// An administrator sets the province's extension budget for a year.
@@ -555,6 +580,8 @@ mod tests {
         };
         let plan = Plan {
             year: 2020,
+            grouped_by: "district".into(),
+            has_former: false,
             cells: vec![
                 cell("213", "provincial", 2, 300),
                 cell("213", "national", 1, 1000),

@@ -119,6 +119,11 @@ pub struct Proposal {
     /// Integer đồng.
     pub requested_amount: i64,
     pub status: String,
+    /// The form version its year's visits start on (set when phones pull it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub form_version: Option<i32>,
 }
 
 impl Proposal {

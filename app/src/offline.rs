@@ -402,6 +402,10 @@ impl OfflineDb {
         self.all(PROPOSALS, Some(&format!("{user_id}:"))).await
     }
 
+    pub async fn proposal(&self, user_id: &str, id: &str) -> Result<Option<Proposal>> {
+        self.get(PROPOSALS, &format!("{user_id}:{id}")).await
+    }
+
     pub async fn facilities(&self, user_id: &str) -> Result<Vec<Facility>> {
         self.all(FACILITIES, Some(&format!("{user_id}:"))).await
     }

@@ -408,12 +408,14 @@ pub fn PlanPage() -> impl IntoView {
     let Locale(lang) = use_locale();
     let query = use_query_map();
     let year = Memo::new(move |_| query.with(year_from));
+    // `by=former_district` groups a year on a newer tree by the old districts.
+    let by = Memo::new(move |_| query.with(|q| q.get("by").filter(|b| b == "former_district")));
     // Bumped after the budget is saved; `budget_saved` outlives the reload.
     let version = RwSignal::new(0u32);
     let budget_saved = RwSignal::new(false);
     let plan = Resource::new(
-        move || (year.get(), version.get()),
-        |(year, _)| console::get_plan(year),
+        move || (year.get(), version.get(), by.get()),
+        |(year, _, by)| console::get_plan(year, by),
     );
     let navigate = use_navigate();
     let change_year = move |ev: leptos::ev::Event| {
@@ -433,6 +435,18 @@ pub fn PlanPage() -> impl IntoView {
                     <input type="number" min="2000" max="2100" step="1" data-testid="plan-year"
                         prop:value=move || year.get().to_string() on:change=change_year/>
                 </label>
+                {move || plan.get().and_then(Result::ok).filter(|p| p.has_former).map(|p| {
+                    let y = p.year;
+                    let former = p.grouped_by == "former_district";
+                    view! {
+                        <span class="segmented" role="group" data-testid="plan-grouping">
+                            <a class="btn btn-small" class:btn-primary=!former data-testid="plan-by-unit"
+                                href=format!("/plan?year={y}")>{tr("plan.by_unit")}</a>
+                            <a class="btn btn-small" class:btn-primary=former data-testid="plan-by-former-district"
+                                href=format!("/plan?year={y}&by=former_district")>{tr("plan.by_former_district")}</a>
+                        </span>
+                    }
+                })}
                 <a class="btn btn-small btn-secondary" data-testid="export-plan-xlsx" download
                     href=move || format!("/api/exports/plan.xlsx?year={}", year.get())>{move || tr("plan.export_xlsx")}</a>
                 <a class="btn btn-small btn-secondary" data-testid="export-plan-csv" download
@@ -448,6 +462,15 @@ pub fn PlanPage() -> impl IntoView {
                 })}
             </Suspense>
         </div>
+    }
+}
+
+/// The header of the column a plan is grouped by.
+fn unit_header(grouped_by: &str) -> &'static str {
+    match grouped_by {
+        "commune" => "plan.grouped_commune",
+        "former_district" => "plan.grouped_former_district",
+        _ => "review.district",
     }
 }
 
@@ -542,8 +565,11 @@ fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
                     <td class="num" data-testid="plan-district-count" data-district=code.clone()>{all.count}</td>
                     <td class="money">{vnd(funded.recommended)}</td>
                     <td>
-                        <a data-testid="export-district-photos" data-district=code.clone() download
-                            href=format!("/api/exports/photos.zip?district={code}&year={}", plan.year)>{tr("plan.photos_zip")}</a>
+                        // A former district spans units of another tree: no one place to zip.
+                        {(plan.grouped_by != "former_district").then(|| view! {
+                            <a data-testid="export-district-photos" data-district=code.clone() download
+                                href=format!("/api/exports/photos.zip?district={code}&year={}", plan.year)>{tr("plan.photos_zip")}</a>
+                        })}
                     </td>
                 </tr>
             }
@@ -561,7 +587,7 @@ fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
             <table class="data-table plan-table" data-testid="plan-by-district">
                 <thead>
                     <tr>
-                        <th>{tr("review.district")}</th>
+                        <th>{tr(unit_header(&plan.grouped_by))}</th>
                         {source_headers(lang)}
                         <th class="num">{tr("plan.total_count")}</th>
                         <th class="money">{tr("plan.total_recommended")}</th>
@@ -679,7 +705,7 @@ fn by_district_industry(plan: &Plan, lang: Lang) -> impl IntoView {
             <table class="data-table plan-table" data-testid="plan-detail">
                 <thead>
                     <tr>
-                        <th>{tr("review.district")}</th>
+                        <th>{tr(unit_header(&plan.grouped_by))}</th>
                         <th>{tr("plan.industry")}</th>
                         {source_headers(lang)}
                         <th class="num">{tr("plan.total_count")}</th>
@@ -719,7 +745,7 @@ fn proposal_list(plan: &Plan, lang: Lang) -> impl IntoView {
                 <thead>
                     <tr>
                         <th>{tr("review.proposal")}</th>
-                        <th>{tr("review.district")}</th>
+                        <th>{tr(unit_header(&plan.grouped_by))}</th>
                         <th>{tr("plan.industry")}</th>
                         <th class="money">{tr("review.requested")}</th>
                         <th>{tr("plan.source_label")}</th>

@@ -44,9 +44,17 @@ pub fn rows(
             }
         })
         .collect();
+    // Year by year (an open older year is work still to finish), then by the
+    // unit that registered the proposal and its title.
     rows.sort_by(|a, b| {
-        (&a.proposal.district_code, &a.proposal.title)
-            .cmp(&(&b.proposal.district_code, &b.proposal.title))
+        let key = |r: &ProposalRow| {
+            (
+                r.proposal.year,
+                r.proposal.registered_by().unwrap_or_default().to_string(),
+                r.proposal.title.clone(),
+            )
+        };
+        key(a).cmp(&key(b))
     });
     rows
 }

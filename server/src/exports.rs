@@ -317,11 +317,25 @@ fn by_key(
     out.row(&line(text("total"), &|_| true))
 }
 
+/// The locale key naming the units a plan is grouped by (its first column).
+fn unit_column(plan: &Plan) -> &'static str {
+    match plan.grouped_by.as_str() {
+        "commune" => "commune",
+        "former_district" => "former_district",
+        _ => "district",
+    }
+}
+
+/// The sheet name of a plan's units table.
+fn unit_sheet(plan: &Plan) -> String {
+    text(&format!("sheet_by_{}", unit_column(plan)))
+}
+
 pub fn plan_by_district(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
     by_key(
         plan,
         |c| (c.district_code.clone(), c.district_name.clone()),
-        "district",
+        unit_column(plan),
         out,
     )
 }
@@ -339,7 +353,7 @@ pub fn plan_by_industry(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError>
 pub fn plan_cells(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
     out.row(
         &[
-            "district",
+            unit_column(plan),
             "industry",
             "source",
             "count",
@@ -423,14 +437,28 @@ pub fn plan_budget(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
 }
 
 /// The whole plan as a workbook: one sheet per view.
-pub fn plan_xlsx(plan: &Plan) -> Result<File, AppError> {
+/// The plan workbook. `former` is the same plan grouped by the districts of
+/// the older tree (a year on a tree another is mapped into): its tables come
+/// right after the year's own.
+pub fn plan_xlsx(plan: &Plan, former: Option<&Plan>) -> Result<File, AppError> {
     let mut book = new_workbook();
     let wide = [
         26.0, 12.0, 18.0, 12.0, 18.0, 12.0, 18.0, 12.0, 18.0, 12.0, 20.0,
     ];
-    sheet(&mut book, &text("sheet_by_district"), &wide, |s| {
+    sheet(&mut book, &unit_sheet(plan), &wide, |s| {
         plan_by_district(plan, s)
     })?;
+    if let Some(former) = former {
+        sheet(&mut book, &unit_sheet(former), &wide, |s| {
+            plan_by_district(former, s)
+        })?;
+        sheet(
+            &mut book,
+            &text("sheet_detail_former_district"),
+            &[26.0, 22.0, 26.0, 10.0, 20.0, 20.0],
+            |s| plan_cells(former, s),
+        )?;
+    }
     sheet(&mut book, &text("sheet_by_industry"), &wide, |s| {
         plan_by_industry(plan, s)
     })?;

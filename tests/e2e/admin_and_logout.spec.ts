@@ -4,7 +4,7 @@
 // on the phone at their next login, where they sync.
 
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
-import { PROPOSALS_BY_DISTRICT, proposalsInScope } from './support/demo';
+import { PROPOSALS_2026_BY_DISTRICT, PROPOSALS_BY_DISTRICT, proposalsInScope } from './support/demo';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { AdminPage } from './pages/AdminPage';
 import { HomePage } from './pages/HomePage';
@@ -80,7 +80,7 @@ test.describe('on an office screen', () => {
       await home.expectShown();
       // The first sync ran before the change; sync again rather than wait for a retry.
       await home.click(home.syncButton);
-      await home.expectProposalCount(PROPOSALS_BY_DISTRICT['213']);
+      await home.expectProposalCount(PROPOSALS_BY_DISTRICT['213'] + PROPOSALS_2026_BY_DISTRICT['213']);
     });
 
     await test.step('the next login with the own password asks for no change', async () => {

@@ -30,11 +30,11 @@ test('a visit saved offline on a phone syncs when the network returns and reache
     await login.loginAs('ksv1');
     await home.expectShown();
     // ksv1 covers TP Bắc Giang (213: 11 proposals) and Lục Nam (218: none).
-    expect(proposalsInScope('ksv1')).toBe(11);
-    await home.expectProposalCount(11);
+    expect(proposalsInScope('ksv1'), '11 of 2020 and 2 of 2026').toBe(13);
+    await home.expectProposalCount(13);
     // Going offline only makes sense once the service worker serves the shell.
     await ensureServiceWorkerControls(page, () => home.waitHydrated());
-    await home.expectProposalCount(11);
+    await home.expectProposalCount(13);
   });
 
   let visitId = '';
@@ -63,7 +63,7 @@ test('a visit saved offline on a phone syncs when the network returns and reache
   await test.step('offline, the home still lists the proposals and the queued visit', async () => {
     await home.goto();
     await expect(home.networkStatus).toHaveAttribute('data-online', 'false');
-    await home.expectProposalCount(11);
+    await home.expectProposalCount(13);
     await expect(home.visitItem(visitId)).toBeVisible();
     await expect(home.visitItem(visitId)).toHaveAttribute('data-sync-state', 'queued');
   });

@@ -8,6 +8,8 @@ pub mod registry;
 pub mod sheet;
 /// Administrative unit trees, their files and the mapping between trees.
 pub mod units;
+/// Survey rounds: opening and closing a year.
+pub mod years;
 
 #[cfg(all(test, feature = "ssr"))]
 mod tests {

@@ -338,6 +338,7 @@ async fn visit(tx: &mut Tx, who: &Author<'_>, m: &Mutation, hlc: Hlc) -> Result<
         };
     };
     refused!(may_change(&head, user, m.kind));
+    refused!(super::years::check_visit_writable(tx, head.proposal_id.as_deref()).await?);
     for (key, stored) in [
         ("form_id", Value::from(head.form_id.clone())),
         ("form_version", Value::from(head.form_version)),
@@ -539,6 +540,7 @@ async fn create_visit(
         )
         .with("field", "proposal_id")));
     };
+    refused!(super::years::check_visit_writable(tx, proposal_id.as_deref()).await?);
     if !in_scope(tx, user, &path).await? {
         return Ok(Err(refuse(
             "visit.out_of_scope",
@@ -647,6 +649,7 @@ async fn visit_row(
         )));
     };
     refused!(may_change(&head, who.user, MutationKind::Upsert));
+    refused!(super::years::check_visit_writable(tx, head.proposal_id.as_deref()).await?);
     let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
     let Some(group_field) = form.field(&group).filter(|f| f.kind == FieldType::Repeat) else {
         return Ok(Err(refuse(
@@ -1152,6 +1155,7 @@ async fn photo(tx: &mut Tx, who: &Author<'_>, m: &Mutation) -> Result<Verdict, A
         )));
     };
     refused!(may_change(&head, who.user, MutationKind::Upsert));
+    refused!(super::years::check_visit_writable(tx, head.proposal_id.as_deref()).await?);
     let bad = |k: &str, why: &str| {
         Ok(Err(
             refuse("photo.bad_value", format!("{k}: {why}")).with("field", k)

@@ -135,9 +135,24 @@ pub async fn stored_proposal_path(tx: &mut Tx, p: &Proposal) -> Result<String, A
 }
 
 pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> {
+    // A proposal belongs to an open year and names units of the year's tree.
+    let year = super::years::open_year(tx, p.year).await?;
+    if !p.unit_tree.is_empty() && p.unit_tree != year.unit_tree {
+        return Err(AppError::Invalid(
+            crate::error::ErrorBody::new(
+                "proposal.wrong_tree",
+                format!(
+                    "a proposal of {} uses units of tree {}",
+                    p.year, year.unit_tree
+                ),
+            )
+            .with("year", p.year)
+            .with("tree", year.unit_tree.clone()),
+        ));
+    }
     let (tree, unit_path) = placement(
         tx,
-        &p.unit_tree,
+        &year.unit_tree,
         p.commune_code.as_deref(),
         p.district_code.as_deref(),
     )
@@ -292,6 +307,8 @@ fn proposal(row: &AnyRow) -> Result<Proposal, AppError> {
         support_kind: col(row, "support_kind")?,
         requested_amount: col(row, "requested_amount")?,
         status: col(row, "status")?,
+        form_id: None,
+        form_version: None,
     })
 }
 
@@ -370,15 +387,23 @@ pub async fn facilities_for_pull(
     Ok(out)
 }
 
-/// Many proposals at once for a pull page.
+/// Many proposals at once for a pull page, each with whether its year is
+/// open and its year's form version filled in.
 pub async fn proposals_by_ids(
     db: &super::Db,
     ids: &[&str],
-) -> Result<std::collections::HashMap<String, Proposal>, AppError> {
+) -> Result<std::collections::HashMap<String, (Proposal, bool)>, AppError> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
+        let columns = PROPOSAL_COLUMNS
+            .split(", ")
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "SELECT {PROPOSAL_COLUMNS} FROM proposals WHERE id IN ({})",
+            "SELECT {columns}, y.form_id AS year_form, y.form_version AS year_form_version,
+               COALESCE(y.is_open, 0) AS year_open
+             FROM proposals p LEFT JOIN survey_years y ON y.year = p.year WHERE p.id IN ({})",
             in_list(1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
@@ -386,8 +411,11 @@ pub async fn proposals_by_ids(
             q = q.bind(*id);
         }
         for row in q.fetch_all(&db.pool).await? {
-            let p = proposal(&row)?;
-            out.insert(p.id.clone(), p);
+            let mut p = proposal(&row)?;
+            p.form_id = col(&row, "year_form")?;
+            p.form_version = col::<Option<i64>>(&row, "year_form_version")?.map(|v| v as i32);
+            let open = col::<i64>(&row, "year_open")? == 1;
+            out.insert(p.id.clone(), (p, open));
         }
     }
     Ok(out)

@@ -164,7 +164,8 @@ where
 }
 
 /// Whether a phone of this user should hold the form version `form@version`: the
-/// current version, or one a visit it can see was made with (DESIGN.md, "Pull").
+/// current version, one an open year starts its visits on, or one a visit it
+/// can see was made with (DESIGN.md, "Pull").
 /// `owner` is None for supervisors, who see every visit.
 pub async fn wanted(db: &super::Db, key: &str, owner: Option<&str>) -> Result<bool, AppError> {
     let Some((id, Ok(version))) = key.rsplit_once('@').map(|(id, v)| (id, v.parse::<i64>())) else {
@@ -173,7 +174,8 @@ pub async fn wanted(db: &super::Db, key: &str, owner: Option<&str>) -> Result<bo
     let row = sqlx::query(
         "SELECT 1 AS one FROM forms f WHERE f.form_id = $1 AND f.version = $2 AND (f.is_current = 1 OR EXISTS (
            SELECT 1 FROM visits v WHERE v.form_id = f.form_id AND v.form_version = f.version
-             AND v.deleted_at IS NULL AND ($3 = '' OR v.owner_id = $3)))",
+             AND v.deleted_at IS NULL AND ($3 = '' OR v.owner_id = $3)) OR EXISTS (
+           SELECT 1 FROM survey_years y WHERE y.is_open = 1 AND y.form_id = f.form_id AND y.form_version = f.version))",
     )
     .bind(id)
     .bind(version)

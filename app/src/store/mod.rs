@@ -53,6 +53,8 @@ pub mod units;
 pub mod users;
 /// Visits as the office reads them.
 pub mod visits;
+/// Survey rounds (years): open, close, and the checks that depend on them.
+pub mod years;
 
 use crate::error::AppError;
 use sqlx::any::{AnyPoolOptions, AnyRow};

@@ -529,14 +529,17 @@ pub enum PhotoScope {
 pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<ExportPhoto>, AppError> {
     let (clause, key, year) = match scope {
         PhotoScope::Proposal(id) => ("v.proposal_id = $1", id.clone(), None),
-        PhotoScope::District { code, year } => (
-            "v.unit_tree || '/' || v.district_code = $1",
-            match super::units::get(&db.pool, code).await? {
-                Some(unit) => unit.key(),
-                None => code.clone(),
-            },
-            *year,
-        ),
+        PhotoScope::District { code, year } => {
+            // Everything under the unit: a 2020 district, or a 2025 commune.
+            let path = match super::units::get(&db.pool, code).await? {
+                Some(unit) => super::units::path_of_unit(db, &unit.tree, &unit.code).await?,
+                None => None,
+            };
+            let Some(path) = path else {
+                return Ok(Vec::new());
+            };
+            ("v.unit_path LIKE $1 || '%'", path, *year)
+        }
     };
     let year_clause = if year.is_some() {
         "AND p.year = $2"

@@ -319,12 +319,58 @@ pub async fn proposal_detail(
     })
 }
 
-/// The year's plan: cells by district × industry group × funding source (or
+/// The districts of the older tree whose communes a mapping merged into unit
+/// `code` of `tree` ("huyện Lục Ngạn", or several joined when the unit took
+/// communes of more than one), as (codes, names) joined for one plan row.
+async fn former_districts(
+    db: &Db,
+    tree: &str,
+    code: &str,
+) -> Result<Option<(String, String)>, AppError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT d.code, d.kind, d.name FROM unit_mappings m
+         JOIN admin_units o ON o.tree = m.old_tree AND o.code = m.old_code
+         JOIN admin_units d ON d.tree = o.tree AND d.code = o.parent_code AND d.level = 'district'
+         WHERE m.new_tree = $1 AND m.new_code = $2 ORDER BY d.code",
+    )
+    .bind(tree)
+    .bind(code)
+    .fetch_all(&db.pool)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut codes = Vec::new();
+    let mut names = Vec::new();
+    for r in &rows {
+        codes.push(col::<String>(r, "code")?);
+        names.push(format!(
+            "{} {}",
+            col::<String>(r, "kind")?,
+            col::<String>(r, "name")?
+        ));
+    }
+    Ok(Some((codes.join("+"), names.join(" / "))))
+}
+
+/// The year's plan: cells by district (or commune, in trees without districts;
+/// or former district with `former`) × industry group × funding source (or
 /// `pending`), every proposal behind them, and the budget.
-pub async fn plan(db: &Db, _user: &UserInfo, year: i32) -> Result<Plan, AppError> {
+pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<Plan, AppError> {
+    let tree = super::years::get(&db.pool, year)
+        .await?
+        .map(|y| y.unit_tree);
+    let has_former = match &tree {
+        Some(t) => sqlx::query("SELECT 1 AS one FROM unit_mappings WHERE new_tree = $1 LIMIT 1")
+            .bind(t)
+            .fetch_optional(&db.pool)
+            .await?
+            .is_some(),
+        None => false,
+    };
     let rows = sqlx::query(
         "SELECT p.id, p.title, f.name AS facility_name, COALESCE(p.district_code, p.commune_code) AS district_code,
-                d.kind AS district_kind,
+                p.unit_tree, p.district_code IS NULL AS by_commune, d.kind AS district_kind,
                 d.name AS district_name, f.industry_group, p.requested_amount,
                 COALESCE(p.recommendation, 'pending') AS source, COALESCE(p.recommended_amount, 0) AS recommended
          FROM proposals p
@@ -337,22 +383,53 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32) -> Result<Plan, AppError
     .fetch_all(&db.pool)
     .await?;
     let mut proposals = Vec::with_capacity(rows.len());
+    let mut any_commune = false;
+    let mut former_of: std::collections::HashMap<(String, String), Option<(String, String)>> =
+        Default::default();
     for r in &rows {
         let kind: Option<String> = col(r, "district_kind")?;
         let name: Option<String> = col(r, "district_name")?;
-        let code: String = col(r, "district_code")?;
+        let mut code: String = col(r, "district_code")?;
+        let mut name = name
+            .map(|n| format!("{} {n}", kind.unwrap_or_default()))
+            .unwrap_or_else(|| code.clone());
+        // SQLite answers the IS NULL as an integer, PostgreSQL as a boolean.
+        let by_commune = col::<bool>(r, "by_commune")
+            .or_else(|_| col::<i64>(r, "by_commune").map(|n| n != 0))?;
+        any_commune |= by_commune;
+        if former && by_commune {
+            let unit_tree: String = col(r, "unit_tree")?;
+            let key = (unit_tree, code.clone());
+            if !former_of.contains_key(&key) {
+                let found = former_districts(db, &key.0, &key.1).await?;
+                former_of.insert(key.clone(), found);
+            }
+            if let Some((codes, names)) = &former_of[&key] {
+                code = codes.clone();
+                name = names.clone();
+            }
+        }
         proposals.push(PlanProposal {
             id: col(r, "id")?,
             title: col(r, "title")?,
             facility_name: col(r, "facility_name")?,
-            district_name: name
-                .map(|n| format!("{} {n}", kind.unwrap_or_default()))
-                .unwrap_or_else(|| code.clone()),
+            district_name: name,
             district_code: code,
             industry_group: col(r, "industry_group")?,
             requested_amount: col(r, "requested_amount")?,
             source: col(r, "source")?,
             recommended_amount: col(r, "recommended")?,
+        });
+    }
+    if former {
+        // Grouped rows were sorted by the year's units: sort by the new key.
+        proposals.sort_by(|a, b| {
+            (&a.district_code, &a.industry_group, &a.title, &a.id).cmp(&(
+                &b.district_code,
+                &b.industry_group,
+                &b.title,
+                &b.id,
+            ))
         });
     }
     let mut cells: Vec<PlanCell> = Vec::new();
@@ -384,8 +461,15 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32) -> Result<Plan, AppError
         .await?
         .map(|r| col::<i64>(&r, "amount"))
         .transpose()?;
+    let grouped_by = match (former && has_former, any_commune) {
+        (true, _) => "former_district",
+        (false, true) => "commune",
+        (false, false) => "district",
+    };
     Ok(Plan {
         year,
+        grouped_by: grouped_by.into(),
+        has_former,
         cells,
         proposals,
         budget,

@@ -103,7 +103,11 @@ pub async fn pull(
                 Some((f, false, path)) if visible(path) => Some(PulledRecord::Facility(f.clone())),
                 _ => deleted(entity, id),
             },
-            "proposal" => proposals.remove(id.as_str()).map(PulledRecord::Proposal),
+            // A closed year's proposals leave the phones.
+            "proposal" => match proposals.remove(id.as_str()) {
+                Some((p, true)) => Some(PulledRecord::Proposal(p)),
+                _ => deleted(entity, id),
+            },
             "visit" => match visits::record(&db.pool, id).await? {
                 Some((v, false)) if sees_all || v.owner_id == user.id => {
                     Some(PulledRecord::Visit(v))

@@ -11,6 +11,12 @@ use serde::Deserialize;
 pub const UNITS_BAC_GIANG_2020: &str = include_str!("../../../data/units/bac-giang-2020.json");
 pub const DEFAULT_FORM: &str = include_str!("../../../data/forms/khuyen-cong-v1.json");
 pub const DEMO_BAC_GIANG_2020: &str = include_str!("../../../data/demo/bac-giang-2020.json");
+pub const DEMO_BAC_NINH_2026: &str = include_str!("../../../data/demo/bac-ninh-2026.json");
+/// The real unit files (`data/units/SOURCES.md`): the demo loads both trees.
+pub const UNITS_2020_FILE: &[u8] = include_bytes!("../../../data/units/vn-2020-bac-giang.csv");
+pub const UNITS_2025_FILE: &[u8] = include_bytes!("../../../data/units/vn-2025-bac-ninh.csv");
+pub const MAPPING_2020_2025_FILE: &[u8] =
+    include_bytes!("../../../data/units/bac-giang-2020-to-2025.csv");
 
 #[derive(Deserialize)]
 struct DemoFile {
@@ -18,6 +24,25 @@ struct DemoFile {
     users: Vec<DemoUser>,
     facilities: Vec<Facility>,
     proposals: Vec<DemoProposal>,
+}
+
+/// The demo's second year, on the 2025 tree.
+#[derive(Deserialize)]
+struct DemoYear {
+    year: i32,
+    tree: String,
+    facilities: Vec<Facility>,
+    proposals: Vec<DemoYearProposal>,
+}
+
+#[derive(Deserialize)]
+struct DemoYearProposal {
+    id: String,
+    facility_id: String,
+    commune_code: String,
+    title: String,
+    support_kind: String,
+    requested_amount: i64,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +92,14 @@ pub async fn demo(db: &Db) -> Result<bool, AppError> {
         return Ok(false);
     }
     let demo: DemoFile = parse("data/demo/bac-giang-2020.json", DEMO_BAC_GIANG_2020)?;
+    for year in demo
+        .proposals
+        .iter()
+        .map(|p| p.year)
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        super::years::ensure_open(db, year, "bac-giang-2020").await?;
+    }
     let mut tx = db.begin_write().await?;
     for f in &demo.facilities {
         catalog::upsert_facility(&mut tx, f).await?;
@@ -83,10 +116,13 @@ pub async fn demo(db: &Db) -> Result<bool, AppError> {
             support_kind: p.support_kind.clone(),
             requested_amount: p.requested_amount,
             status: "registered".into(),
+            form_id: None,
+            form_version: None,
         };
         catalog::upsert_proposal(&mut tx, &proposal).await?;
     }
     tx.commit().await?;
+    demo_second_year(db).await?;
     for u in &demo.users {
         users::create(
             db,
@@ -101,6 +137,53 @@ pub async fn demo(db: &Db) -> Result<bool, AppError> {
         .await?;
     }
     Ok(true)
+}
+
+/// Both real unit trees with their mapping, and 2026 opened on the 2025 tree
+/// with a handful of proposals, some at facilities registered in 2020: the
+/// running demo exercises both trees.
+async fn demo_second_year(db: &Db) -> Result<(), AppError> {
+    use crate::office::units::import::{import_mapping, import_tree, ImportError};
+    let failed = |what: &str, e: ImportError| AppError::Internal(format!("{what}: {e:?}"));
+    import_tree(db, "bac-giang-2020", "2020-01-01", UNITS_2020_FILE)
+        .await
+        .map_err(|e| failed("data/units/vn-2020-bac-giang.csv", e))?;
+    import_tree(db, "bac-ninh-2025", "2025-07-01", UNITS_2025_FILE)
+        .await
+        .map_err(|e| failed("data/units/vn-2025-bac-ninh.csv", e))?;
+    import_mapping(
+        db,
+        "bac-giang-2020",
+        "bac-ninh-2025",
+        MAPPING_2020_2025_FILE,
+    )
+    .await
+    .map_err(|e| failed("data/units/bac-giang-2020-to-2025.csv", e))?;
+    let demo: DemoYear = parse("data/demo/bac-ninh-2026.json", DEMO_BAC_NINH_2026)?;
+    super::years::ensure_open(db, demo.year, &demo.tree).await?;
+    let mut tx = db.begin_write().await?;
+    for f in &demo.facilities {
+        catalog::upsert_facility(&mut tx, f).await?;
+    }
+    for p in &demo.proposals {
+        let proposal = Proposal {
+            id: p.id.clone(),
+            year: demo.year,
+            unit_tree: demo.tree.clone(),
+            district_code: None,
+            commune_code: Some(p.commune_code.clone()),
+            facility_id: p.facility_id.clone(),
+            title: p.title.clone(),
+            support_kind: p.support_kind.clone(),
+            requested_amount: p.requested_amount,
+            status: "registered".into(),
+            form_id: None,
+            form_version: None,
+        };
+        catalog::upsert_proposal(&mut tx, &proposal).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Load-testing data: `n` facilities, each with one proposal, in `district`
@@ -122,6 +205,7 @@ pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize,
     .map(|r| super::col(r, "code"))
     .collect::<Result<_, _>>()?;
     let district = unit.code.as_str();
+    super::years::ensure_open(db, year, &unit.tree).await?;
     let mut tx = db.begin_write().await?;
     for i in 0..n {
         let now = super::now_ms();
@@ -153,6 +237,8 @@ pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize,
             support_kind: "machinery".into(),
             requested_amount: 100_000_000 + (i as i64 % 50) * 10_000_000,
             status: "registered".into(),
+            form_id: None,
+            form_version: None,
         };
         catalog::upsert_proposal(&mut tx, &proposal).await?;
     }

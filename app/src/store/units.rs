@@ -467,6 +467,16 @@ pub async fn path_of(tx: &mut Tx, tree: &str, code: &str) -> Result<Option<Strin
     row.as_ref().map(|r| col(r, "path")).transpose()
 }
 
+/// The path of a unit, outside a transaction.
+pub async fn path_of_unit(db: &Db, tree: &str, code: &str) -> Result<Option<String>, AppError> {
+    let row = sqlx::query("SELECT path FROM admin_units WHERE tree = $1 AND code = $2")
+        .bind(tree)
+        .bind(code)
+        .fetch_optional(&db.pool)
+        .await?;
+    row.as_ref().map(|r| col(r, "path")).transpose()
+}
+
 /// The oldest tree holding `code`: what a bare code meant before trees were
 /// named (records and phones from then know only one tree).
 pub async fn oldest_tree_with(tx: &mut Tx, code: &str) -> Result<Option<String>, AppError> {

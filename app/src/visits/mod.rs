@@ -36,7 +36,19 @@ pub async fn start_visit(
 ) -> Option<String> {
     let user = state.user.get_untracked()?;
     let db = crate::offline::db().await.ok()?;
-    let form = db.current_form(DEFAULT_FORM_ID).await.ok()??;
+    // The proposal's year names the form version its visits start on; a phone
+    // that does not hold it (yet) uses the newest it has.
+    let year_form = match db.proposal(&user.id, &proposal_id).await.ok().flatten() {
+        Some(p) => match (p.form_id, p.form_version) {
+            (Some(id), Some(version)) => db.form(&id, version).await.ok().flatten(),
+            _ => None,
+        },
+        None => None,
+    };
+    let form = match year_form {
+        Some(form) => form,
+        None => db.current_form(DEFAULT_FORM_ID).await.ok()??,
+    };
     let now = crate::client::browser::now_ms();
     let id = local::new_uuid_v7(now).to_string();
     let visit = LocalVisit::new(

@@ -174,8 +174,12 @@ pub async fn plan_xlsx(
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
     let q: YearQuery = query(&uri)?;
-    let plan = app::store::plan::plan(&state.db, &caller.user, q.year).await?;
-    let file = blocking(move || exports::plan_xlsx(&plan)).await?;
+    let plan = app::store::plan::plan(&state.db, &caller.user, q.year, false).await?;
+    let former = match plan.has_former {
+        true => Some(app::store::plan::plan(&state.db, &caller.user, q.year, true).await?),
+        false => None,
+    };
+    let file = blocking(move || exports::plan_xlsx(&plan, former.as_ref())).await?;
     Ok(file_response(
         file,
         XLSX,
@@ -191,7 +195,7 @@ pub async fn plan_csv(
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
     let q: YearQuery = query(&uri)?;
-    let plan = app::store::plan::plan(&state.db, &caller.user, q.year).await?;
+    let plan = app::store::plan::plan(&state.db, &caller.user, q.year, false).await?;
     let file = blocking(move || {
         let mut csv = Csv::new()?;
         exports::plan_cells(&plan, &mut csv)?;

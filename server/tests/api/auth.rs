@@ -95,7 +95,7 @@ async fn the_cli_bootstrap_creates_a_user_who_can_log_in(app: TestApp) {
             display_name: "Quản trị 2",
             password: "mot-mat-khau-dai",
             roles: &[app::model::Role::Administrator],
-            units: &["24".to_string()],
+            units: &["bac-giang-2020/24".to_string()],
         },
     )
     .await

@@ -92,6 +92,9 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/rpc/revoke_device",         ADMIN),
     ("POST", "/rpc/assignable_units",      ADMIN),
     ("POST", "/rpc/audit_trail",           ADMIN),
+    ("POST", "/rpc/list_years",            OFFICE),
+    ("POST", "/rpc/open_year",             ADMIN),
+    ("POST", "/rpc/close_year",            ADMIN),
 ];
 
 async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) {
@@ -203,19 +206,21 @@ async fn an_inspectors_pull_stays_inside_their_districts(app: TestApp) {
     let m2 = two.new_visit(&v2, &demo_proposal("223"), json!({"workforce": 7}));
     assert_eq!(statuses(&two.push_ok(&app, &[m2]).await), ["applied"]);
 
-    for (phone, districts, own, other) in [
-        (&one, ["213", "218"], &v1, &v2),
-        (&two, ["223", "222"], &v2, &v1),
+    // 2026 records are on the 2025 tree: the communes the mapping forms from
+    // each inspector's 2020 districts.
+    for (phone, districts, communes_2025, own, other) in [
+        (&one, ["213", "218"], vec!["07210"], &v1, &v2),
+        (&two, ["223", "222"], vec!["07795", "07840"], &v2, &v1),
     ] {
         let changes = app.pull_all(&phone.cookie).await;
         let scoped = [records(&changes, "facility"), records(&changes, "proposal")].concat();
         assert!(!scoped.is_empty());
         for record in scoped.into_iter().filter(|r| r.is_object()) {
-            let district = record["district_code"].as_str().unwrap();
-            assert!(
-                districts.contains(&district),
-                "{districts:?} pulled {record}"
-            );
+            let allowed = match record["district_code"].as_str() {
+                Some(district) => districts.contains(&district),
+                None => communes_2025.contains(&record["commune_code"].as_str().unwrap()),
+            };
+            assert!(allowed, "{districts:?} pulled {record}");
         }
         let visits: Vec<&str> = records(&changes, "visit")
             .iter()
@@ -454,6 +459,12 @@ fn rpc_args(name: &str, fx: &Fixture) -> Value {
             "amount": 1.5, "rationale": null}),
         "get_plan" => json!({"year": "2020"}),
         "set_budget" => json!({"year": 2020, "amount": 1.5}),
+        "list_years" => json!({}),
+        // 2020 is open already: past authorization it is a 422.
+        "open_year" => json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020",
+            "form_id": "khuyen-cong", "form_version": 1}}),
+        // Never opened: past authorization it is a 422.
+        "close_year" => json!({"year": 1999, "confirm": false}),
         _ => panic!("no arguments for server function {name}: add them to rpc_args"),
     }
 }

@@ -43,7 +43,12 @@ fn error_code(r: &crate::helpers::TestResponse) -> String {
 }
 
 /// A visit of `proposal` submitted with every required answer.
-async fn submitted(app: &TestApp, phone: &mut Phone, proposal: &str, extra: Value) -> String {
+pub(crate) async fn submitted(
+    app: &TestApp,
+    phone: &mut Phone,
+    proposal: &str,
+    extra: Value,
+) -> String {
     let visit = uuid::Uuid::now_v7().to_string();
     let mut answers = complete_answers();
     for (k, v) in extra.as_object().unwrap() {
@@ -58,7 +63,7 @@ async fn submitted(app: &TestApp, phone: &mut Phone, proposal: &str, extra: Valu
     visit
 }
 
-async fn decide(app: &TestApp, boss: &str, visit: &str, to: &str, comment: &str) {
+pub(crate) async fn decide(app: &TestApp, boss: &str, visit: &str, to: &str, comment: &str) {
     let r = app
         .post_json(
             &format!("/api/visits/{visit}/review"),
@@ -378,7 +383,7 @@ async fn extras_audit(app: &TestApp, boss: &str, visit: &str) -> Vec<(String, St
 }
 
 /// The rows of every sheet of an XLSX file, as text, by sheet name.
-fn read_xlsx(bytes: &[u8]) -> BTreeMap<String, Vec<Vec<String>>> {
+pub(crate) fn read_xlsx(bytes: &[u8]) -> BTreeMap<String, Vec<Vec<String>>> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
     let mut text = |name: &str| -> Option<String> {
         let mut s = String::new();
@@ -513,7 +518,12 @@ fn read_csv(bytes: &[u8]) -> Vec<Vec<String>> {
     rows
 }
 
-async fn download(app: &TestApp, cookie: &str, uri: &str, content_type: &str) -> Vec<u8> {
+pub(crate) async fn download(
+    app: &TestApp,
+    cookie: &str,
+    uri: &str,
+    content_type: &str,
+) -> Vec<u8> {
     let r = app.get(uri, Some(cookie)).await;
     assert_eq!(r.status, 200, "{uri}: {}", r.text());
     assert!(

@@ -31,3 +31,4 @@ mod security;
 mod tls;
 mod units;
 mod uploads;
+mod years;

@@ -7,19 +7,28 @@ fn of_entity<'a>(changes: &'a [Value], entity: &str) -> Vec<&'a Value> {
 }
 
 async fn an_inspector_pulls_the_proposals_of_their_districts_only(app: TestApp) {
-    let (cookie, _) = app.login("ksv1").await; // 213 (11 proposals) and 218 (none)
+    // 213 (11 proposals of 2020) and 218 (none); through the mapping, the two
+    // 2026 proposals of phường Bắc Giang (07210, formed from 213's wards).
+    let (cookie, _) = app.login("ksv1").await;
     let changes = app.pull_all(&cookie).await;
     let proposals = of_entity(&changes, "proposal");
-    assert_eq!(proposals.len(), 11);
-    assert!(proposals
+    assert_eq!(proposals.len(), 13);
+    let (old, new): (Vec<&Value>, Vec<&Value>) =
+        proposals.iter().partition(|p| p["record"]["year"] == 2020);
+    assert_eq!(old.len(), 11);
+    assert!(old.iter().all(|p| p["record"]["district_code"] == "213"));
+    assert!(new
         .iter()
-        .all(|p| p["record"]["district_code"] == "213"));
+        .all(|p| p["record"]["unit_tree"] == "bac-ninh-2025"
+            && p["record"]["commune_code"] == "07210"));
+    // The 2020 facilities of 213, and the one registered in 07210 in 2026.
     let facilities = of_entity(&changes, "facility");
-    assert_eq!(facilities.len(), 11);
+    assert_eq!(facilities.len(), 12);
     assert!(of_entity(&changes, "form")
         .iter()
         .any(|f| f["record"]["id"] == "khuyen-cong"));
-    assert_eq!(of_entity(&changes, "unit").len(), 51);
+    // Both real trees: 220 units of 2020 and 100 of 2025.
+    assert_eq!(of_entity(&changes, "unit").len(), 320);
 
     let (cookie5, _) = app.login("ksv5").await; // 219 (3) and 220 (1)
     assert_eq!(
@@ -28,11 +37,12 @@ async fn an_inspector_pulls_the_proposals_of_their_districts_only(app: TestApp) 
     );
 }
 
-async fn a_supervisor_pulls_all_37_proposals(app: TestApp) {
+async fn a_supervisor_pulls_all_42_proposals(app: TestApp) {
+    // 37 of 2020 and 5 of 2026.
     let (cookie, _) = app.login("giamsat").await;
     assert_eq!(
         of_entity(&app.pull_all(&cookie).await, "proposal").len(),
-        37
+        42
     );
 }
 
@@ -97,7 +107,7 @@ async fn pull_without_a_session_is_a_401(app: TestApp) {
 
 crate::engine_tests!(
     an_inspector_pulls_the_proposals_of_their_districts_only,
-    a_supervisor_pulls_all_37_proposals,
+    a_supervisor_pulls_all_42_proposals,
     pages_are_bounded_and_the_cursor_moves_forward,
     own_visits_come_back_and_other_inspectors_visits_do_not,
     pull_without_a_session_is_a_401,

@@ -298,6 +298,11 @@ async fn pull_sends_the_current_form_and_every_version_in_use(app: TestApp) {
         serde_json::from_str(app::store::seed::DEFAULT_FORM).unwrap();
     v2.version = 2;
     assert!(app::store::forms::publish(&app.db, &v2).await.unwrap());
+    // v3 becomes current; v2 is neither current, nor an open year's form (the
+    // demo's years start visits on v1), nor in use.
+    let mut v3 = v2.clone();
+    v3.version = 3;
+    assert!(app::store::forms::publish(&app.db, &v3).await.unwrap());
     let forms = |changes: Vec<Value>| {
         let mut v: Vec<i64> = changes
             .iter()
@@ -309,17 +314,13 @@ async fn pull_sends_the_current_form_and_every_version_in_use(app: TestApp) {
     };
     assert_eq!(
         forms(app.pull_all(&ksv1.cookie).await),
-        [1, 2],
-        "v1 is used by ksv1's visit"
+        [1, 3],
+        "v1 is used by ksv1's visit and the open years"
     );
     let (ksv5, _) = app.login("ksv5").await;
-    assert_eq!(
-        forms(app.pull_all(&ksv5).await),
-        [2],
-        "nobody in ksv5's scope uses v1"
-    );
+    assert_eq!(forms(app.pull_all(&ksv5).await), [1, 3], "nobody uses v2");
     let (boss, _) = app.login("giamsat").await;
-    assert_eq!(forms(app.pull_all(&boss).await), [1, 2]);
+    assert_eq!(forms(app.pull_all(&boss).await), [1, 3]);
 }
 
 crate::engine_tests!(

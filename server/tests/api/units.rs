@@ -291,38 +291,64 @@ async fn pull_from(app: &TestApp, cookie: &str, mut cursor: i64) -> (Vec<Value>,
 }
 
 async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
-    import_tree(&app.db, OLD, "2020-01-01", TREE_2020)
+    // The demo loads both trees and their mapping; start from a mapping that
+    // joins nothing to phường Bắc Giang (07210).
+    import_mapping(&app.db, OLD, NEW, b"old_code,new_code\n07291,07288\n")
         .await
         .unwrap();
-    import_tree(&app.db, NEW, "2025-07-01", TREE_2025)
-        .await
-        .unwrap();
-    // An inspector of the 2025 phường Bắc Giang pulls before the mapping is
-    // loaded: nothing of 2020 is theirs yet.
+    // An inspector of the 2025 phường Bắc Giang pulls before the full mapping
+    // is loaded: nothing of 2020 is theirs yet, only what 2026 registered there.
     inspector(&app, "ksv-bac-giang", &["bac-ninh-2025/07210"])
         .await
         .unwrap();
     let (cookie, _) = app.login("ksv-bac-giang").await;
     let (first, cursor) = pull_from(&app, &cookie, 0).await;
-    assert!(ids(&first, "facility").is_empty());
-    assert!(ids(&first, "proposal").is_empty());
+    let demo_2026: Value = serde_json::from_str(app::store::seed::DEMO_BAC_NINH_2026).unwrap();
+    let registered_2026: BTreeSet<String> = demo_2026["facilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["commune_code"] == "07210")
+        .map(|f| f["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids(&first, "facility"), registered_2026);
 
     import_mapping(&app.db, OLD, NEW, MAPPING).await.unwrap();
     let (facilities, proposals) = demo_records_merged_into(&app, "07210").await;
     assert_eq!(facilities.len(), 9);
-    // The phone's cursor is past those records; it still receives them.
+    let proposals_2026: BTreeSet<String> = demo_2026["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["commune_code"] == "07210")
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(proposals_2026.len(), 2);
+    // The phone's cursor is past those records; it still receives them (and
+    // again a 2026 proposal at one of those facilities, which it had).
     let (later, _) = pull_from(&app, &cookie, cursor).await;
     assert_eq!(ids(&later, "facility"), facilities);
-    assert_eq!(ids(&later, "proposal"), proposals);
-    // A fresh phone of the same inspector gets exactly the same.
+    let again = ids(&later, "proposal");
+    assert!(again.is_superset(&proposals), "{again:?}");
+    assert!(again
+        .difference(&proposals)
+        .all(|p| proposals_2026.contains(p)));
+    // A fresh phone of the same inspector gets them with the 2026 ones.
     let (fresh, _) = app.login("ksv-bac-giang").await;
     let all = app.pull_all(&fresh).await;
-    assert_eq!(ids(&all, "facility"), facilities);
-    assert_eq!(ids(&all, "proposal"), proposals);
+    let mut every = facilities.clone();
+    every.extend(registered_2026.iter().cloned());
+    assert_eq!(ids(&all, "facility"), every);
+    let mut every = proposals.clone();
+    every.extend(proposals_2026);
+    assert_eq!(ids(&all, "proposal"), every);
 
     // The reverse: a facility and a 2026 proposal registered on the 2025
     // tree reach the inspector of a 2020 ward merged into that commune, and
     // not an inspector of unrelated districts.
+    app::store::years::ensure_open(&app.db, 2026, NEW)
+        .await
+        .unwrap();
     let mut tx = app.db.begin_write().await.unwrap();
     let facility = Facility {
         id: uuid::Uuid::now_v7().to_string(),
@@ -352,6 +378,8 @@ async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
         support_kind: "machinery".into(),
         requested_amount: 150_000_000,
         status: "registered".into(),
+        form_id: None,
+        form_version: None,
     };
     catalog::upsert_proposal(&mut tx, &proposal).await.unwrap();
     tx.commit().await.unwrap();

@@ -17,6 +17,19 @@ export const PROPOSALS_BY_DISTRICT: Readonly<Record<string, number>> = {
   '223': 5,
 };
 
+/**
+ * 2026 proposals (on the 2025 tree, data/demo/bac-ninh-2026.json) each inspector
+ * sees through the 2020 → 2025 mapping: phường Bắc Giang (07210) is formed from
+ * wards of 213, xã Yên Thế (07288) from 215, phường Nếnh (07795) from 222 and
+ * xã Hiệp Hòa (07840) from 223.
+ */
+export const PROPOSALS_2026_BY_DISTRICT: Readonly<Record<string, number>> = {
+  '213': 2,
+  '215': 1,
+  '222': 1,
+  '223': 1,
+};
+
 /** The inspectors and the district codes they are scoped to. */
 export const INSPECTORS: Readonly<Record<string, readonly string[]>> = {
   ksv1: ['213', '218'],
@@ -32,7 +45,10 @@ export const SUPERVISOR = 'giamsat';
 export function proposalsInScope(username: string): number {
   const units = INSPECTORS[username];
   if (!units) throw new Error(`${username} is not a demo inspector`);
-  return units.reduce((sum, code) => sum + (PROPOSALS_BY_DISTRICT[code] ?? 0), 0);
+  return units.reduce(
+    (sum, code) => sum + (PROPOSALS_BY_DISTRICT[code] ?? 0) + (PROPOSALS_2026_BY_DISTRICT[code] ?? 0),
+    0,
+  );
 }
 
 /** A lowercase UUID (any version) as the app puts it in URLs. */

@@ -1,0 +1,310 @@
+//! Survey rounds. A year is opened by an administrator on a unit tree and a
+//! form version; proposals are registered into an open year only, phones hold
+//! the proposals of open years, and a closed year's visits are kept read-only.
+
+use super::audit::{self, Actor};
+use super::{catalog, changes, col, now_ms, Db, Tx};
+use crate::error::{AppError, ErrorBody};
+use crate::office::years::{CloseOutcome, SurveyYear, YearOpening};
+use serde_json::json;
+
+const COLUMNS: &str = "year, unit_tree, form_id, form_version, is_open, opened_at, closed_at";
+
+fn from_row(r: &sqlx::any::AnyRow) -> Result<SurveyYear, AppError> {
+    Ok(SurveyYear {
+        year: col::<i64>(r, "year")? as i32,
+        unit_tree: col(r, "unit_tree")?,
+        form_id: col(r, "form_id")?,
+        form_version: col::<i64>(r, "form_version")? as i32,
+        open: col::<i64>(r, "is_open")? == 1,
+        opened_at_ms: col(r, "opened_at")?,
+        closed_at_ms: col(r, "closed_at")?,
+    })
+}
+
+/// Every year, newest first.
+pub async fn list(db: &Db) -> Result<Vec<SurveyYear>, AppError> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM survey_years ORDER BY year DESC"
+    ))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub async fn get<'c, E>(exec: E, year: i32) -> Result<Option<SurveyYear>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM survey_years WHERE year = $1"
+    ))
+    .bind(i64::from(year))
+    .fetch_optional(exec)
+    .await?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// The open year `year`, or the reason a proposal cannot be registered in it.
+pub async fn open_year(tx: &mut Tx, year: i32) -> Result<SurveyYear, AppError> {
+    match get(&mut **tx, year).await? {
+        Some(y) if y.open => Ok(y),
+        Some(_) => Err(AppError::Invalid(
+            ErrorBody::new("year.closed", format!("the survey year {year} is closed"))
+                .with("year", year),
+        )),
+        None => Err(AppError::Invalid(
+            ErrorBody::new(
+                "year.not_opened",
+                format!(
+                    "the survey year {year} has not been opened; an administrator opens it first"
+                ),
+            )
+            .with("year", year),
+        )),
+    }
+}
+
+/// Opens a year on a tree and a form version, or reopens a closed one (its
+/// tree stays: its proposals were registered on it).
+pub async fn open(db: &Db, actor: &Actor, req: &YearOpening) -> Result<SurveyYear, AppError> {
+    if !(2000..=2100).contains(&req.year) {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "year.out_of_range",
+                "a survey year is between 2000 and 2100",
+            )
+            .with("year", req.year),
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    let tree_known = sqlx::query("SELECT 1 AS one FROM unit_trees WHERE name = $1")
+        .bind(&req.unit_tree)
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if !tree_known {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "year.unknown_tree",
+                format!("there is no unit tree {}", req.unit_tree),
+            )
+            .with("tree", req.unit_tree.clone()),
+        ));
+    }
+    let form_known = sqlx::query("SELECT 1 AS one FROM forms WHERE form_id = $1 AND version = $2")
+        .bind(&req.form_id)
+        .bind(i64::from(req.form_version))
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some();
+    if !form_known {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "year.unknown_form",
+                format!(
+                    "there is no form {} version {}",
+                    req.form_id, req.form_version
+                ),
+            )
+            .with("form", format!("{}@{}", req.form_id, req.form_version)),
+        ));
+    }
+    let before = get(&mut *tx, req.year).await?;
+    if let Some(b) = &before {
+        if b.open {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "year.already_open",
+                    format!("the survey year {} is open", req.year),
+                )
+                .with("year", req.year),
+            ));
+        }
+        if b.unit_tree != req.unit_tree && has_proposals(&mut tx, req.year).await? {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "year.tree_fixed",
+                    format!(
+                        "the year {} has proposals on tree {}; it reopens on that tree",
+                        req.year, b.unit_tree
+                    ),
+                )
+                .with("tree", b.unit_tree.clone()),
+            ));
+        }
+    }
+    sqlx::query(
+        "INSERT INTO survey_years (year, unit_tree, form_id, form_version, is_open, opened_by, opened_at, closed_at)
+         VALUES ($1, $2, $3, $4, 1, $5, $6, NULL)
+         ON CONFLICT (year) DO UPDATE SET unit_tree = excluded.unit_tree, form_id = excluded.form_id,
+           form_version = excluded.form_version, is_open = 1, opened_by = excluded.opened_by,
+           opened_at = excluded.opened_at, closed_at = NULL",
+    )
+    .bind(i64::from(req.year))
+    .bind(&req.unit_tree)
+    .bind(&req.form_id)
+    .bind(i64::from(req.form_version))
+    .bind(actor.user_id.clone())
+    .bind(now_ms())
+    .execute(&mut *tx)
+    .await?;
+    // Phones need the year's form version even when it is not the newest, and
+    // a reopened year's proposals again.
+    changes::append(
+        &mut tx,
+        "form",
+        &format!("{}@{}", req.form_id, req.form_version),
+        None,
+        None,
+    )
+    .await?;
+    announce_proposals(&mut tx, req.year).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "year.opened",
+        "year",
+        &req.year.to_string(),
+        json!({"unit_tree": req.unit_tree, "form": format!("{}@{}", req.form_id, req.form_version),
+               "reopened": before.is_some()}),
+    )
+    .await?;
+    tx.commit().await?;
+    get(&db.pool, req.year)
+        .await?
+        .ok_or_else(|| AppError::Internal("the year just opened is missing".into()))
+}
+
+async fn has_proposals(tx: &mut Tx, year: i32) -> Result<bool, AppError> {
+    Ok(
+        sqlx::query("SELECT 1 AS one FROM proposals WHERE year = $1 LIMIT 1")
+            .bind(i64::from(year))
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Appends a change for every proposal of the year at its scope path, so
+/// phones in scope pull it again (as deleted once the year is closed).
+async fn announce_proposals(tx: &mut Tx, year: i32) -> Result<(), AppError> {
+    let ids: Vec<String> = sqlx::query("SELECT id FROM proposals WHERE year = $1 ORDER BY id")
+        .bind(i64::from(year))
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect::<Result<_, _>>()?;
+    for id in ids {
+        let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
+            continue;
+        };
+        let path = catalog::stored_proposal_path(tx, &p).await?;
+        changes::append(tx, "proposal", &id, Some(&path), None).await?;
+    }
+    Ok(())
+}
+
+/// Closes a year. Visits still in progress, submitted or sent back are
+/// listed and the year stays open unless `confirm` is set.
+pub async fn close(
+    db: &Db,
+    actor: &Actor,
+    year: i32,
+    confirm: bool,
+) -> Result<CloseOutcome, AppError> {
+    let mut tx = db.begin_write().await?;
+    let y = open_year(&mut tx, year).await?;
+    let unfinished: Vec<String> = sqlx::query(
+        "SELECT v.id FROM visits v JOIN proposals p ON p.id = v.proposal_id
+         WHERE p.year = $1 AND v.deleted_at IS NULL
+           AND v.review_state IN ('in_progress', 'submitted', 'needs_changes')
+         ORDER BY v.received_at",
+    )
+    .bind(i64::from(year))
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|r| col(r, "id"))
+    .collect::<Result<_, _>>()?;
+    if !unfinished.is_empty() && !confirm {
+        drop(tx);
+        let visits = super::console::summaries(db, &unfinished).await?;
+        return Ok(CloseOutcome::Unfinished { visits });
+    }
+    sqlx::query("UPDATE survey_years SET is_open = 0, closed_at = $1 WHERE year = $2")
+        .bind(now_ms())
+        .bind(i64::from(year))
+        .execute(&mut *tx)
+        .await?;
+    announce_proposals(&mut tx, year).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "year.closed",
+        "year",
+        &year.to_string(),
+        json!({"unit_tree": y.unit_tree, "unfinished_visits": unfinished.len()}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CloseOutcome::Closed)
+}
+
+/// Refuses a change to a visit of a proposal whose year is closed.
+pub async fn check_visit_writable(
+    tx: &mut Tx,
+    proposal_id: Option<&str>,
+) -> Result<Result<(), ErrorBody>, AppError> {
+    let Some(id) = proposal_id else {
+        return Ok(Ok(()));
+    };
+    let row = sqlx::query(
+        "SELECT y.year FROM proposals p JOIN survey_years y ON y.year = p.year
+         WHERE p.id = $1 AND y.is_open = 0",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(r) => {
+            let year: i64 = col(&r, "year")?;
+            Err(ErrorBody::new(
+                "year.closed",
+                format!("the survey year {year} is closed; its visits are kept as they are"),
+            )
+            .with("year", year))
+        }
+        None => Ok(()),
+    })
+}
+
+/// Opens `year` on `tree` with the current default form when it is not open
+/// yet (the demo and load-test data).
+pub async fn ensure_open(db: &Db, year: i32, tree: &str) -> Result<(), AppError> {
+    if get(&db.pool, year).await?.is_some_and(|y| y.open) {
+        return Ok(());
+    }
+    let form = sqlx::query(
+        "SELECT form_id, version FROM forms WHERE is_current = 1 ORDER BY form_id LIMIT 1",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    open(
+        db,
+        &Actor::default(),
+        &YearOpening {
+            year,
+            unit_tree: tree.to_string(),
+            form_id: col(&form, "form_id")?,
+            form_version: col::<i64>(&form, "version")? as i32,
+        },
+    )
+    .await
+    .map(|_| ())
+}
