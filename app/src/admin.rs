@@ -149,6 +149,7 @@ pub fn AdminUsersPage() -> impl IntoView {
         </section>
         <NewAccountForm units=units/>
         <crate::office::years::YearsSection/>
+        <crate::office::units::UnitsSection/>
         <AuditTrail/>
     }
 }

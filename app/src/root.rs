@@ -73,6 +73,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/review/visits/:id") view=ReviewDetailPage/>
                     <Route path=path!("/review/proposals/:id") view=crate::plan::ProposalPage/>
                     <Route path=path!("/plan") view=crate::plan::PlanPage/>
+                    <Route path=path!("/registry") view=crate::office::registry::RegistryPage/>
                     <Route path=path!("/admin") view=AdminUsersPage/>
                     <Route path=path!("/admin/forms") view=crate::form_admin::FormsAdminPage/>
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
@@ -179,6 +180,7 @@ fn Header() -> impl IntoView {
                     // Administrators set the budget on the plan page.
                     <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Supervisor) || u.has(Role::Administrator))>
                         <a href="/plan" class="btn btn-small" data-testid="plan-link">{move || tr("plan.link")}</a>
+                        <a href="/registry" class="btn btn-small" data-testid="registry-link">{move || tr("registry.link")}</a>
                     </Show>
                     <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Administrator))>
                         <a href="/admin" class="btn btn-small" data-testid="admin-link">{move || tr("admin.link")}</a>

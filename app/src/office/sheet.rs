@@ -157,9 +157,10 @@ fn delimiter(text: &str) -> u8 {
 
 fn read_csv(text: &str, max_rows: usize) -> Result<Table, SheetError> {
     let bytes = text.as_bytes();
-    // Line breaks bound the records from above (quoted cells may hold more).
+    // A file of n line breaks holds at most n + 1 records (the last line may
+    // have none); only past the limit are quotes counted to be sure.
     let lines = bytes.iter().filter(|b| **b == b'\n').count();
-    if lines > max_rows + 1 && count_records(bytes) > max_rows + 1 {
+    if lines > max_rows && count_records(bytes) > max_rows + 1 {
         return Err(SheetError::TooManyRows { limit: max_rows });
     }
     let mut reader = csv::ReaderBuilder::new()

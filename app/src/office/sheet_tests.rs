@@ -63,6 +63,25 @@ fn utf16_and_tab_separated_text_is_read() {
 }
 
 #[test]
+fn a_last_row_without_a_line_break_counts_toward_the_limit() {
+    // Eleven data rows, the last one unterminated: as many line breaks as the
+    // limit allows rows, one record more.
+    let eleven = "code".to_string() + &"\n1".repeat(11);
+    assert_eq!(
+        read(eleven.as_bytes(), 1 << 20, 10, Legacy::None).unwrap_err(),
+        SheetError::TooManyRows { limit: 10 }
+    );
+    let ten = "code".to_string() + &"\n1".repeat(10);
+    assert_eq!(
+        read(ten.as_bytes(), 1 << 20, 10, Legacy::None)
+            .unwrap()
+            .rows
+            .len(),
+        10
+    );
+}
+
+#[test]
 fn limits_hold_before_cells_are_read() {
     let big = "code\n".to_string() + &"1\n".repeat(11);
     assert_eq!(

@@ -38,6 +38,8 @@ pub mod plan;
 pub mod pull;
 /// Push: exactly-once application of mutations with field-level merge.
 pub mod push;
+/// The registry intake's matching reads and its own columns.
+pub mod registry;
 /// Review transitions: commands checked against the current state.
 pub mod review;
 /// Rows buffered by a push batch and written with multi-row INSERTs.

@@ -22,13 +22,7 @@ pub struct UnitTreeFile {
     pub units: Vec<AdminUnit>,
 }
 
-/// A loaded tree, as the administrator's screens list it.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct TreeSummary {
-    pub name: String,
-    pub effective_from: String,
-    pub units: i64,
-}
+pub use crate::office::units::TreeSummary;
 
 /// Tree names are part of every path and every account's unit keys: lowercase
 /// letters, digits and dashes ("bac-ninh-2025"), nothing LIKE treats specially.

@@ -49,7 +49,7 @@ pub(crate) fn file_response(
 
 /// The query string, parsed only after the role check: a caller who may not
 /// export learns nothing from a malformed query.
-fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, AppError> {
+pub(crate) fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, AppError> {
     Query::<T>::try_from_uri(uri)
         .map(|Query(q)| q)
         .map_err(|e| AppError::BadRequest(format!("the query is not valid: {}", e.body_text())))

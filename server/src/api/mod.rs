@@ -9,12 +9,14 @@ pub mod exports;
 pub mod openapi;
 /// Photo records and their image files.
 pub mod photos;
-/// The registry of facilities and proposals: the intake template.
+/// The registry of facilities and proposals: the intake template and intake.
 pub mod registry;
 /// Review decisions on visits.
 pub mod review;
 /// Push, pull and import.
 pub mod sync;
+/// Loading unit trees and mappings.
+pub mod units;
 /// tus 1.0 uploads of photo bytes.
 pub mod uploads;
 
@@ -119,6 +121,18 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/exports/plan.csv", false, NONE),
     route("GET", "/api/exports/photos.zip", false, NONE),
     route("GET", "/api/registry/template.xlsx", false, NONE),
+    route(
+        "POST",
+        "/api/registry/intake",
+        false,
+        BodyLimit::Bytes(app::office::registry::rows::MAX_INTAKE_BYTES),
+    ),
+    route(
+        "POST",
+        "/api/units/import",
+        false,
+        BodyLimit::Bytes(app::office::units::file::MAX_UNIT_FILE_BYTES),
+    ),
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -147,6 +161,8 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/api/exports/plan.csv") => get(exports::plan_csv),
         ("GET", "/api/exports/photos.zip") => get(exports::photos_zip),
         ("GET", "/api/registry/template.xlsx") => get(registry::template),
+        ("POST", "/api/registry/intake") => post(registry::intake),
+        ("POST", "/api/units/import") => post(units::import),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }

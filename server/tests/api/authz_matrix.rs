@@ -79,6 +79,8 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("GET",  "/api/exports/plan.csv",      SUPERVISOR),
     ("GET",  "/api/exports/photos.zip",    SUPERVISOR),
     ("GET",  "/api/registry/template.xlsx", OFFICE),
+    ("POST", "/api/registry/intake",       OFFICE),
+    ("POST", "/api/units/import",          ADMIN),
     ("POST", "/rpc/get_visit",             SUPERVISOR),
     ("POST", "/rpc/decide_visit",          SUPERVISOR),
     ("POST", "/rpc/list_forms",            ADMIN),
@@ -95,6 +97,7 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/rpc/list_years",            OFFICE),
     ("POST", "/rpc/open_year",             ADMIN),
     ("POST", "/rpc/close_year",            ADMIN),
+    ("POST", "/rpc/list_unit_trees",       ADMIN),
 ];
 
 async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) {
@@ -383,6 +386,18 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
             "device_id": caller.device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION, "mutations": []
         })),
         ("POST", "/api/sync/import") => req("POST", path).json(&export_file(&fx.ksv1_device)),
+        // A preview (no commit) of a file with one refused row: 200, nothing stored.
+        ("POST", "/api/registry/intake") => req("POST", path).bytes(
+            "text/csv",
+            "Tên cơ sở,Xã/phường (mã hoặc tên),Nhóm ngành,Tên đề án,Hình thức hỗ trợ,Kinh phí đề nghị (đồng),Năm\nCơ sở A,99999,food,Đề án,machinery,1000000,2020\n"
+                .as_bytes()
+                .to_vec(),
+        ),
+        // A cycle: past authorization it is a 422 and nothing is stored.
+        ("POST", "/api/units/import") => req("POST", "/api/units/import?tree=thu-nghiem&effective_from=2026-01-01").bytes(
+            "text/csv",
+            b"code,name,kind,level,parent_code\n1,A,huyen,district,2\n2,B,huyen,district,1\n".to_vec(),
+        ),
         // In progress → approved is not a transition: past authorization it is a 422.
         ("POST", "/api/visits/{id}/review") => {
             req("POST", &format!("/api/visits/{}/review", fx.visit)).json(&json!({"to": "approved"}))
@@ -459,7 +474,7 @@ fn rpc_args(name: &str, fx: &Fixture) -> Value {
             "amount": 1.5, "rationale": null}),
         "get_plan" => json!({"year": "2020"}),
         "set_budget" => json!({"year": 2020, "amount": 1.5}),
-        "list_years" => json!({}),
+        "list_years" | "list_unit_trees" => json!({}),
         // 2020 is open already: past authorization it is a 422.
         "open_year" => json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020",
             "form_id": "khuyen-cong", "form_version": 1}}),

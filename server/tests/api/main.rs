@@ -19,6 +19,7 @@ mod exactly_once;
 mod forms;
 mod hardening;
 mod health;
+mod intake;
 mod merge;
 mod photo_corpus;
 mod props;

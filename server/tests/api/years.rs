@@ -225,7 +225,7 @@ async fn a_year_takes_its_proposals_on_its_own_tree_and_form(app: TestApp) {
         unit_tree: "bac-ninh-2025".into(),
         commune_code: Some("07210".into()),
         district_code: None,
-        industry_group: "food".into(),
+        industry_group: "processing".into(),
         phone: None,
         lat: None,
         lon: None,

@@ -158,22 +158,9 @@ pub async fn import_mapping(
     Ok(Loaded { rows: pairs.len() })
 }
 
-/// One problem as a line a person reads: "Dòng 12, cột “Mã cấp trên”: …".
+/// One problem as a line a person reads (see `office::describe_problem`).
 pub fn describe(lang: crate::i18n::Lang, p: &RowProblem) -> String {
-    use crate::i18n::{error_text, t};
-    let mut body = crate::error::ErrorBody::new(&p.code, "");
-    for (k, v) in &p.params {
-        body = body.with(k, v.clone());
-    }
-    let text = error_text(lang, &body);
-    let place = match (p.row, &p.column) {
-        (0, _) => t(lang, "office.where_file"),
-        (row, Some(column)) => t(lang, "office.where_cell")
-            .replace("{row}", &row.to_string())
-            .replace("{column}", column),
-        (row, None) => t(lang, "office.where_row").replace("{row}", &row.to_string()),
-    };
-    format!("{place}: {text}")
+    crate::office::describe_problem(lang, p)
 }
 
 #[cfg(test)]

@@ -118,6 +118,15 @@ fn render(spec: &RouteSpec, op: Op) -> Value {
             }
             out["requestBody"] = json!({"required": true, "content": body});
         }
+        Body::Sheet => {
+            out["requestBody"] = json!({"required": true, "content": content(
+                &[
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    "text/csv",
+                    "application/octet-stream",
+                ],
+                json!({"type": "string", "format": "binary"}))})
+        }
         Body::Bytes { required } => {
             out["requestBody"] = json!({"required": required, "content": content(
                 &["application/offset+octet-stream"],

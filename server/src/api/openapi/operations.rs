@@ -19,6 +19,8 @@ pub(super) enum Body {
     Bytes {
         required: bool,
     },
+    /// A spreadsheet: XLSX, or CSV (UTF-8 or Windows-1258), as sent.
+    Sheet,
 }
 
 /// What a successful response carries.
@@ -347,6 +349,34 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (200, "The file", Content::File(&[XLSX])),
         )
         .errors(&[(403, "Supervisors and administrators only")]),
+        ("POST", "/api/registry/intake") => Op::new(
+            "Bulk intake of facilities and proposals from the template's XLSX or CSV: a preview of \
+             every row's fate, or with commit=true the whole file applied (or nothing)",
+            (200, "Each row's fate, the counts and every problem", json_ok::<app::office::registry::intake::IntakeReport>(gen)),
+        )
+        .params(query_of::<super::super::registry::IntakeQuery>(gen, &[]))
+        .body(Body::Sheet)
+        .errors(&[
+            (400, "A malformed query"),
+            (403, "Supervisors and administrators only"),
+            (422, "A file that is not a readable table (registry.unreadable, registry.not_text, \
+                   registry.too_many_rows, registry.expands), or a commit of a file with \
+                   problems (registry.file_refused, every problem in params.problems)"),
+        ]),
+        ("POST", "/api/units/import") => Op::new(
+            "Load an administrative unit tree (tree, effective_from) or a mapping between two \
+             loaded trees (from, to) from CSV or XLSX",
+            (200, "The rows loaded", json_ok::<super::super::units::ImportResult>(gen)),
+        )
+        .params(query_of::<super::super::units::ImportQuery>(gen, &[]))
+        .body(Body::Sheet)
+        .errors(&[
+            (400, "A malformed query"),
+            (403, "Administrators only"),
+            (422, "Neither a tree nor a mapping named (units.import_target), or a file with \
+                   problems (units.file_refused, every problem by row and column in \
+                   params.problems); nothing is stored"),
+        ]),
         ("GET", "/api/exports/photos.zip") => Op::new(
             "The photos of one proposal, or of one district (optionally one year), as a ZIP",
             (200, "The archive", Content::File(&["application/zip"])),

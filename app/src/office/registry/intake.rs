@@ -1,0 +1,619 @@
+//! Bulk intake: a district or commune office's spreadsheet becomes facilities
+//! and proposals in two steps. The preview says each row's fate (a new or a
+//! matched facility, a new, updated or unchanged proposal, or why it is
+//! refused); the commit applies the same file all at once, or nothing.
+//! Importing the same file again changes nothing.
+//!
+//! A facility is matched by its tax code, else by its name (without
+//! diacritics) in the same commune, where a commune of another tree that the
+//! mapping joins to it counts as the same place. A proposal is matched by its
+//! external reference within its year, else by its facility and title.
+
+use crate::error::RowProblem;
+use serde::{Deserialize, Serialize};
+
+/// What the preview or the commit found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct IntakeReport {
+    /// Whether this was the commit (and it was applied).
+    pub committed: bool,
+    pub counts: IntakeCounts,
+    /// Every row that can be applied, in file order.
+    pub rows: Vec<RowFate>,
+    /// Every problem, by row and column (row 0: the file as a whole). A file
+    /// with any is not committed.
+    pub problems: Vec<RowProblem>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct IntakeCounts {
+    pub rows: usize,
+    pub new_facilities: usize,
+    pub matched_facilities: usize,
+    pub new_proposals: usize,
+    pub updated_proposals: usize,
+    pub unchanged_proposals: usize,
+    pub refused_rows: usize,
+}
+
+/// One row's fate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct RowFate {
+    pub row: usize,
+    pub year: i32,
+    /// The commune as resolved in the year's tree: "phường Bắc Giang (07210)".
+    pub commune: String,
+    pub facility: FacilityFate,
+    pub proposal: ProposalFate,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum FacilityFate {
+    /// Registered by this file.
+    New { name: String },
+    /// The same new facility as an earlier row of the file.
+    SameAsRow { row: usize, name: String },
+    /// An existing facility, matched by tax code or by name in the commune
+    /// (or a commune the mapping joins to it).
+    Matched {
+        id: String,
+        name: String,
+        by: MatchedBy,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MatchedBy {
+    TaxCode,
+    Name,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProposalFate {
+    New,
+    /// An existing proposal whose listed fields the row changes.
+    Update {
+        id: String,
+        fields: Vec<String>,
+    },
+    Unchanged {
+        id: String,
+    },
+}
+
+#[cfg(feature = "ssr")]
+pub use server::{intake, IntakeError};
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::*;
+    use crate::error::AppError;
+    use crate::model::{AdminUnit, Facility, Proposal, UnitLevel};
+    use crate::office::registry::rows::{
+        check_rows, IntakeRow, COLUMNS, MAX_INTAKE_BYTES, MAX_INTAKE_ROWS,
+    };
+    use crate::office::sheet::{self, Legacy, SheetError};
+    use crate::office::years::SurveyYear;
+    use crate::search::fold;
+    use crate::store::audit::{self, Actor};
+    use crate::store::registry::{self as reg, FacilityKey, ProposalKey};
+    use crate::store::{catalog, units, years, Db};
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    /// Why nothing was stored.
+    #[derive(Debug)]
+    pub enum IntakeError {
+        /// The file cannot be read as a table at all.
+        Unreadable(RowProblem),
+        Failed(AppError),
+    }
+
+    impl From<AppError> for IntakeError {
+        fn from(e: AppError) -> Self {
+            IntakeError::Failed(e)
+        }
+    }
+
+    fn header(key: &str) -> &'static str {
+        COLUMNS
+            .iter()
+            .find(|c| c.key == key)
+            .map_or("", |c| c.header)
+    }
+
+    fn problem(row: usize, column: &str, code: &str) -> RowProblem {
+        RowProblem::new(row, Some(header(column)), code)
+    }
+
+    fn sheet_problem(e: SheetError) -> RowProblem {
+        let file = |code: &str| RowProblem::new(0, None, code);
+        match e {
+            SheetError::TooLarge { limit } => file("registry.too_large").with("limit", limit),
+            SheetError::TooManyRows { limit } => {
+                file("registry.too_many_rows").with("limit", limit)
+            }
+            SheetError::NotUtf8 { row } | SheetError::NotText { row } => {
+                RowProblem::new(row, None, "registry.not_text").with("row", row)
+            }
+            SheetError::Empty => file("registry.no_rows"),
+            SheetError::Unreadable(detail) => file("registry.unreadable").with("detail", detail),
+            SheetError::Expands { limit } => file("registry.expands").with("limit", limit),
+        }
+    }
+
+    /// A year's tree as the intake resolves communes in it.
+    struct YearUnits {
+        year: SurveyYear,
+        by_code: HashMap<String, AdminUnit>,
+        /// Communes by folded name and by folded "kind name".
+        by_name: HashMap<String, Vec<String>>,
+        /// For each commune, the (tree, code) places that count as the same:
+        /// itself and what the mapping joins to it either way.
+        same_place: HashMap<String, Vec<(String, String)>>,
+    }
+
+    async fn year_units(db: &Db, year: SurveyYear) -> Result<YearUnits, AppError> {
+        let all = units::in_tree(db, &year.unit_tree).await?;
+        let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
+        for u in all.iter().filter(|u| u.level == UnitLevel::Commune) {
+            for key in [fold(&u.name), fold(&u.full_name())] {
+                let codes = by_name.entry(key).or_default();
+                if !codes.contains(&u.code) {
+                    codes.push(u.code.clone());
+                }
+            }
+        }
+        let mut same_place: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for (old_tree, old_code, new_tree, new_code) in
+            reg::mappings_touching(db, &year.unit_tree).await?
+        {
+            if new_tree == year.unit_tree {
+                same_place
+                    .entry(new_code)
+                    .or_default()
+                    .push((old_tree, old_code));
+            } else {
+                same_place
+                    .entry(old_code)
+                    .or_default()
+                    .push((new_tree, new_code));
+            }
+        }
+        Ok(YearUnits {
+            by_code: all.into_iter().map(|u| (u.code.clone(), u)).collect(),
+            by_name,
+            same_place,
+            year,
+        })
+    }
+
+    /// The commune a row names, by code or by an unambiguous name.
+    fn commune<'u>(units: &'u YearUnits, row: &IntakeRow) -> Result<&'u AdminUnit, RowProblem> {
+        let text = row.commune.trim();
+        if let Some(u) = units.by_code.get(text) {
+            if u.level == UnitLevel::Commune {
+                return Ok(u);
+            }
+        }
+        let codes = units.by_name.get(&fold(text)).cloned().unwrap_or_default();
+        match codes.as_slice() {
+            [code] => Ok(&units.by_code[code]),
+            [] => Err(problem(row.row, "commune", "registry.unknown_commune")
+                .with("value", text.to_string())
+                .with("tree", units.year.unit_tree.clone())),
+            several => Err(problem(row.row, "commune", "registry.ambiguous_commune")
+                .with("value", text.to_string())
+                .with(
+                    "candidates",
+                    several
+                        .iter()
+                        .map(|c| format!("{} ({c})", units.by_code[c].full_name()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                )),
+        }
+    }
+
+    /// A decided row, with what the commit needs.
+    struct Decided {
+        fate: RowFate,
+        row: IntakeRow,
+        tree: String,
+        commune: String,
+        district: Option<String>,
+    }
+
+    /// Every row's fate against the store as it is now.
+    async fn decide(
+        db: &Db,
+        rows: Vec<IntakeRow>,
+        mut problems: Vec<RowProblem>,
+    ) -> Result<(Vec<Decided>, Vec<RowProblem>), AppError> {
+        let mut years_units: BTreeMap<i32, Option<YearUnits>> = BTreeMap::new();
+        let mut proposals: BTreeMap<i32, Vec<ProposalKey>> = BTreeMap::new();
+        for year in rows.iter().map(|r| r.year).collect::<HashSet<_>>() {
+            let found = match years::get(&db.pool, year).await? {
+                Some(y) if y.open => Some(year_units(db, y).await?),
+                _ => None,
+            };
+            years_units.insert(year, found);
+            proposals.insert(year, reg::proposals_of_year(db, year).await?);
+        }
+        let facilities = reg::facilities(db).await?;
+        let by_tax: HashMap<&str, &FacilityKey> = facilities
+            .iter()
+            .filter_map(|f| f.tax_code.as_deref().map(|t| (t, f)))
+            .collect();
+        let mut by_place_name: HashMap<(String, String, String), Vec<&FacilityKey>> =
+            HashMap::new();
+        for f in &facilities {
+            if let Some(c) = &f.commune_code {
+                by_place_name
+                    .entry((f.unit_tree.clone(), c.clone(), fold(&f.name)))
+                    .or_default()
+                    .push(f);
+            }
+        }
+        // New facilities of this file, by tax code and by (tree, commune, name).
+        let mut new_by_tax: HashMap<String, usize> = HashMap::new();
+        let mut new_by_name: HashMap<(String, String, String), usize> = HashMap::new();
+        let mut refs_seen: HashMap<(i32, String), usize> = HashMap::new();
+        let mut decided = Vec::with_capacity(rows.len());
+        for row in rows {
+            let Some(units) = years_units.get(&row.year).and_then(Option::as_ref) else {
+                problems.push(
+                    problem(row.row, "year", "registry.year_not_open").with("year", row.year),
+                );
+                continue;
+            };
+            let commune = match commune(units, &row) {
+                Ok(c) => c,
+                Err(p) => {
+                    problems.push(p);
+                    continue;
+                }
+            };
+            // A reference names one proposal of the year: a second row with it
+            // is refused before it can register anything.
+            if let Some(r) = &row.external_ref {
+                if let Some(first) = refs_seen.get(&(row.year, r.clone())) {
+                    problems.push(
+                        problem(row.row, "external_ref", "registry.duplicate_ref")
+                            .with("first_row", *first)
+                            .with("value", r.clone()),
+                    );
+                    continue;
+                }
+                refs_seen.insert((row.year, r.clone()), row.row);
+            }
+            let tree = units.year.unit_tree.clone();
+            let name_key = fold(&row.facility_name);
+            // Facility: tax code, else name in the commune or a mapped one.
+            let mut places = vec![(tree.clone(), commune.code.clone())];
+            places.extend(
+                units
+                    .same_place
+                    .get(&commune.code)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            let facility = if let Some(f) = row.tax_code.as_deref().and_then(|t| by_tax.get(t)) {
+                FacilityFate::Matched {
+                    id: f.id.clone(),
+                    name: f.name.clone(),
+                    by: MatchedBy::TaxCode,
+                }
+            } else {
+                let mut found: Vec<&FacilityKey> = places
+                    .iter()
+                    .flat_map(|(t, c)| {
+                        by_place_name
+                            .get(&(t.clone(), c.clone(), name_key.clone()))
+                            .cloned()
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                found.sort_by(|a, b| a.id.cmp(&b.id));
+                found.dedup_by(|a, b| a.id == b.id);
+                match found.as_slice() {
+                    [f] => FacilityFate::Matched {
+                        id: f.id.clone(),
+                        name: f.name.clone(),
+                        by: MatchedBy::Name,
+                    },
+                    [] => {
+                        let earlier = row
+                            .tax_code
+                            .as_ref()
+                            .and_then(|t| new_by_tax.get(t))
+                            .or_else(|| {
+                                new_by_name.get(&(
+                                    tree.clone(),
+                                    commune.code.clone(),
+                                    name_key.clone(),
+                                ))
+                            })
+                            .copied();
+                        match earlier {
+                            Some(first) => FacilityFate::SameAsRow {
+                                row: first,
+                                name: row.facility_name.clone(),
+                            },
+                            None => {
+                                if let Some(t) = &row.tax_code {
+                                    new_by_tax.insert(t.clone(), row.row);
+                                }
+                                new_by_name.insert(
+                                    (tree.clone(), commune.code.clone(), name_key.clone()),
+                                    row.row,
+                                );
+                                FacilityFate::New {
+                                    name: row.facility_name.clone(),
+                                }
+                            }
+                        }
+                    }
+                    several => {
+                        problems.push(
+                            problem(row.row, "facility_name", "registry.ambiguous_facility").with(
+                                "candidates",
+                                several
+                                    .iter()
+                                    .map(|f| f.name.clone())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            ),
+                        );
+                        continue;
+                    }
+                }
+            };
+            // Proposal: external reference in the year, else facility and title.
+            let facility_id = match &facility {
+                FacilityFate::Matched { id, .. } => Some(id.as_str()),
+                _ => None,
+            };
+            let year_proposals = &proposals[&row.year];
+            let existing = match &row.external_ref {
+                Some(r) => year_proposals
+                    .iter()
+                    .find(|p| p.external_ref.as_deref() == Some(r.as_str())),
+                None => facility_id.and_then(|fid| {
+                    year_proposals.iter().find(|p| {
+                        p.facility_id == fid
+                            && p.external_ref.is_none()
+                            && fold(&p.title) == fold(&row.title)
+                    })
+                }),
+            };
+            let proposal = match existing {
+                None => ProposalFate::New,
+                Some(p) => {
+                    let mut fields = Vec::new();
+                    if p.title != row.title {
+                        fields.push("title".to_string());
+                    }
+                    if p.support_kind != row.support_kind {
+                        fields.push("support_kind".to_string());
+                    }
+                    if p.requested_amount != row.requested_amount {
+                        fields.push("requested_amount".to_string());
+                    }
+                    if facility_id != Some(p.facility_id.as_str()) {
+                        fields.push("facility".to_string());
+                    }
+                    if fields.is_empty() {
+                        ProposalFate::Unchanged { id: p.id.clone() }
+                    } else {
+                        ProposalFate::Update {
+                            id: p.id.clone(),
+                            fields,
+                        }
+                    }
+                }
+            };
+            let district = commune
+                .parent
+                .as_ref()
+                .filter(|p| {
+                    units
+                        .by_code
+                        .get(*p)
+                        .is_some_and(|u| u.level == UnitLevel::District)
+                })
+                .cloned();
+            decided.push(Decided {
+                fate: RowFate {
+                    row: row.row,
+                    year: row.year,
+                    commune: format!("{} ({})", commune.full_name(), commune.code),
+                    facility,
+                    proposal,
+                },
+                commune: commune.code.clone(),
+                district,
+                tree,
+                row,
+            });
+        }
+        Ok((decided, problems))
+    }
+
+    fn counts(decided: &[Decided], problems: &[RowProblem], rows: usize) -> IntakeCounts {
+        let mut c = IntakeCounts {
+            rows,
+            ..Default::default()
+        };
+        for d in decided {
+            match d.fate.facility {
+                FacilityFate::New { .. } => c.new_facilities += 1,
+                FacilityFate::Matched { .. } => c.matched_facilities += 1,
+                FacilityFate::SameAsRow { .. } => {}
+            }
+            match d.fate.proposal {
+                ProposalFate::New => c.new_proposals += 1,
+                ProposalFate::Update { .. } => c.updated_proposals += 1,
+                ProposalFate::Unchanged { .. } => c.unchanged_proposals += 1,
+            }
+        }
+        c.refused_rows = problems
+            .iter()
+            .filter(|p| p.row > 1)
+            .map(|p| p.row)
+            .collect::<HashSet<_>>()
+            .len();
+        c
+    }
+
+    /// Intakes read at once: a 20 MB workbook takes a few hundred MB while
+    /// it is read, so a burst of uploads waits its turn rather than exhausting
+    /// the server's memory.
+    static READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+    /// Reads, checks and matches an intake file; with `commit`, applies it
+    /// in one transaction when it has no problem at all.
+    pub async fn intake(
+        db: &Db,
+        actor: &Actor,
+        bytes: Vec<u8>,
+        commit: bool,
+    ) -> Result<IntakeReport, IntakeError> {
+        let permit = tokio::time::timeout(std::time::Duration::from_secs(20), READERS.acquire())
+            .await
+            .map_err(|_| AppError::Busy {
+                what: "registry intake",
+                retry_after_s: 20,
+            })?
+            .map_err(|_| AppError::Internal("the intake readers were closed".into()))?;
+        // Reading and checking the sheet is CPU work: off the async workers,
+        // holding the permit until it is done.
+        let read = tokio::task::spawn_blocking(move || {
+            let table = sheet::read(&bytes, MAX_INTAKE_BYTES, MAX_INTAKE_ROWS, Legacy::Cp1258)?;
+            let (rows, problems) = check_rows(&table);
+            Ok::<_, SheetError>((table.rows.len(), rows, problems))
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("the intake reader failed: {e}")))?;
+        drop(permit);
+        let (total, rows, problems) =
+            read.map_err(|e| IntakeError::Unreadable(sheet_problem(e)))?;
+        let (decided, mut problems) = decide(db, rows, problems).await?;
+        problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+        let counts = counts(&decided, &problems, total);
+        let mut report = IntakeReport {
+            committed: false,
+            counts,
+            rows: decided.iter().map(|d| d.fate.clone()).collect(),
+            problems,
+        };
+        if !commit || !report.problems.is_empty() {
+            return Ok(report);
+        }
+        apply(db, actor, &decided, &report.counts).await?;
+        report.committed = true;
+        Ok(report)
+    }
+
+    async fn apply(
+        db: &Db,
+        actor: &Actor,
+        decided: &[Decided],
+        counts: &IntakeCounts,
+    ) -> Result<(), AppError> {
+        let mut tx = db.begin_write().await?;
+        let now = crate::store::now_ms();
+        let mut new_ids: HashMap<usize, String> = HashMap::new();
+        for d in decided {
+            let r = &d.row;
+            let facility_id = match &d.fate.facility {
+                FacilityFate::Matched { id, .. } => {
+                    if let Some(t) = &r.tax_code {
+                        reg::set_tax_code(&mut tx, id, t).await?;
+                    }
+                    id.clone()
+                }
+                FacilityFate::SameAsRow { row, .. } => new_ids[row].clone(),
+                FacilityFate::New { .. } => {
+                    let id = crate::visits::local::new_uuid_v7(now).to_string();
+                    let facility = Facility {
+                        id: id.clone(),
+                        name: r.facility_name.clone(),
+                        owner_name: r.owner_name.clone(),
+                        address: r.address.clone(),
+                        unit_tree: d.tree.clone(),
+                        commune_code: Some(d.commune.clone()),
+                        district_code: d.district.clone(),
+                        industry_group: r.industry_group.clone(),
+                        phone: r.phone.clone(),
+                        lat: None,
+                        lon: None,
+                        workforce: None,
+                        main_products: None,
+                        versions: Default::default(),
+                    };
+                    catalog::upsert_facility(&mut tx, &facility).await?;
+                    if let Some(t) = &r.tax_code {
+                        reg::set_tax_code(&mut tx, &id, t).await?;
+                    }
+                    new_ids.insert(r.row, id.clone());
+                    id
+                }
+            };
+            let (id, status) = match &d.fate.proposal {
+                ProposalFate::Unchanged { .. } => continue,
+                ProposalFate::New => (
+                    crate::visits::local::new_uuid_v7(now).to_string(),
+                    "registered".to_string(),
+                ),
+                ProposalFate::Update { id, .. } => {
+                    let status = catalog::proposal_by_id(&mut *tx, id)
+                        .await?
+                        .map(|p| p.status)
+                        .unwrap_or_else(|| "registered".into());
+                    (id.clone(), status)
+                }
+            };
+            let proposal = Proposal {
+                id: id.clone(),
+                year: r.year,
+                unit_tree: d.tree.clone(),
+                district_code: d.district.clone(),
+                commune_code: Some(d.commune.clone()),
+                facility_id,
+                title: r.title.clone(),
+                support_kind: r.support_kind.clone(),
+                requested_amount: r.requested_amount,
+                status,
+                form_id: None,
+                form_version: None,
+            };
+            catalog::upsert_proposal(&mut tx, &proposal).await?;
+            if let Some(external) = &r.external_ref {
+                reg::set_external_ref(&mut tx, &id, external).await?;
+            }
+        }
+        audit::record(
+            &mut *tx,
+            actor,
+            "registry.imported",
+            "registry",
+            &decided
+                .first()
+                .map(|d| d.row.year.to_string())
+                .unwrap_or_default(),
+            serde_json::to_value(counts).unwrap_or_default(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
