@@ -254,11 +254,18 @@ pub struct ProposalVisit {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProposalDetail {
     pub proposal: Proposal,
+    /// False once the office deactivated it (phones no longer hold it).
+    #[serde(default = "yes")]
+    pub active: bool,
     pub facility: Option<Facility>,
     pub district_name: Option<String>,
     pub visits: Vec<ProposalVisit>,
     pub recommendation: Option<RecommendationRecord>,
     pub audit: Vec<crate::accounts::AuditEntry>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A proposal line of the plan's list.

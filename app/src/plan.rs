@@ -184,6 +184,7 @@ fn ProposalView(
                 <a class="btn btn-small btn-secondary" data-testid="export-proposal-photos" download
                     href=format!("/api/exports/photos.zip?proposal={}", proposal.id)>{tr("plan.export_photos")}</a>
             </p>
+            <crate::office::registry::edit::ProposalEditPanel proposal=proposal.clone() active=p.active version=version/>
             <AuditList entries=p.audit.clone() testid="proposal-audit"/>
             <p class="back-links">
                 <a href=format!("/plan?year={}", proposal.year) data-testid="plan-link-back">

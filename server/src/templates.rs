@@ -76,6 +76,38 @@ pub fn registry_template() -> Result<File, AppError> {
     save(book)
 }
 
+/// A year's registry in the template's layout (labels in Vietnamese, amounts
+/// as numbers): importing it again changes nothing.
+pub fn registry_export(rows: &[app::store::registry::ExportRow]) -> Result<File, AppError> {
+    let mut book = new_workbook();
+    let widths: Vec<f64> = COLUMNS.iter().map(|_| 24.0).collect();
+    let mut sheet = open_sheet(&mut book, "Đăng ký", &widths)?;
+    let header: Vec<Cell> = COLUMNS
+        .iter()
+        .map(|c| Cell::Text(c.header.into()))
+        .collect();
+    sheet.row(&header)?;
+    let opt = |v: &Option<String>| text(v.as_deref().unwrap_or(""));
+    for r in rows {
+        sheet.row(&[
+            text(&r.facility_name),
+            opt(&r.owner_name),
+            opt(&r.address),
+            opt(&r.commune),
+            opt(&r.tax_code),
+            text(&t(Lang::Vi, &format!("industry.{}", r.industry_group))),
+            opt(&r.phone),
+            text(&r.title),
+            text(&t(Lang::Vi, &format!("support_kind.{}", r.support_kind))),
+            Cell::Count(r.requested_amount),
+            Cell::Count(i64::from(r.year)),
+            opt(&r.external_ref),
+        ])?;
+    }
+    drop(sheet);
+    save(book)
+}
+
 fn text(s: &str) -> Cell {
     Cell::Text(s.to_string())
 }

@@ -387,8 +387,8 @@ pub async fn facilities_for_pull(
     Ok(out)
 }
 
-/// Many proposals at once for a pull page, each with whether its year is
-/// open and its year's form version filled in.
+/// Many proposals at once for a pull page, each with whether phones hold it
+/// (its year is open and it is active) and its year's form version filled in.
 pub async fn proposals_by_ids(
     db: &super::Db,
     ids: &[&str],
@@ -402,7 +402,7 @@ pub async fn proposals_by_ids(
             .join(", ");
         let sql = format!(
             "SELECT {columns}, y.form_id AS year_form, y.form_version AS year_form_version,
-               COALESCE(y.is_open, 0) AS year_open
+               COALESCE(y.is_open, 0) * p.active AS year_open
              FROM proposals p LEFT JOIN survey_years y ON y.year = p.year WHERE p.id IN ({})",
             in_list(1, chunk.len())
         );

@@ -307,8 +307,15 @@ pub async fn proposal_detail(
         }
         visits.push(visit);
     }
+    let active = sqlx::query("SELECT active FROM proposals WHERE id = $1")
+        .bind(id)
+        .fetch_one(&db.pool)
+        .await
+        .map(|r| col::<i64>(&r, "active"))??
+        == 1;
     Ok(ProposalDetail {
         proposal,
+        active,
         facility,
         district_name,
         visits,
@@ -376,7 +383,7 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
          FROM proposals p
          JOIN facilities f ON f.id = p.facility_id
          LEFT JOIN admin_units d ON d.tree = p.unit_tree AND d.code = COALESCE(p.district_code, p.commune_code)
-         WHERE p.year = $1
+         WHERE p.year = $1 AND p.active = 1
          ORDER BY COALESCE(p.district_code, p.commune_code), f.industry_group, p.title, p.id",
     )
     .bind(i64::from(year))

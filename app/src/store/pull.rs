@@ -103,7 +103,7 @@ pub async fn pull(
                 Some((f, false, path)) if visible(path) => Some(PulledRecord::Facility(f.clone())),
                 _ => deleted(entity, id),
             },
-            // A closed year's proposals leave the phones.
+            // A closed year's proposals, and deactivated ones, leave the phones.
             "proposal" => match proposals.remove(id.as_str()) {
                 Some((p, true)) => Some(PulledRecord::Proposal(p)),
                 _ => deleted(entity, id),

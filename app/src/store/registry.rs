@@ -116,3 +116,163 @@ pub async fn set_external_ref(
         .await?;
     Ok(())
 }
+
+/// One proposal of a year as the intake template writes it: the export reads
+/// back through the intake as a file that changes nothing.
+#[derive(Debug, Clone)]
+pub struct ExportRow {
+    pub facility_name: String,
+    pub owner_name: Option<String>,
+    pub address: Option<String>,
+    /// The proposal's commune, or its facility's when the facility is of the
+    /// year's tree: a code the intake resolves in that tree.
+    pub commune: Option<String>,
+    pub tax_code: Option<String>,
+    pub industry_group: String,
+    pub phone: Option<String>,
+    pub title: String,
+    pub support_kind: String,
+    pub requested_amount: i64,
+    pub year: i32,
+    pub external_ref: Option<String>,
+}
+
+/// The proposals of a year with their facilities, in a stable order.
+pub async fn export_rows(db: &Db, year: i32) -> Result<Vec<ExportRow>, AppError> {
+    sqlx::query(
+        "SELECT f.name, f.owner_name, f.address, f.tax_code, f.industry_group, f.phone,
+                COALESCE(p.commune_code, CASE WHEN f.unit_tree = p.unit_tree THEN f.commune_code END) AS commune,
+                p.title, p.support_kind, p.requested_amount, p.year, p.external_ref
+         FROM proposals p JOIN facilities f ON f.id = p.facility_id
+         WHERE p.year = $1 ORDER BY COALESCE(p.commune_code, p.district_code), f.name, p.title, p.id",
+    )
+    .bind(i64::from(year))
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ExportRow {
+            facility_name: col(r, "name")?,
+            owner_name: col(r, "owner_name")?,
+            address: col(r, "address")?,
+            commune: col(r, "commune")?,
+            tax_code: col(r, "tax_code")?,
+            industry_group: col(r, "industry_group")?,
+            phone: col(r, "phone")?,
+            title: col(r, "title")?,
+            support_kind: col(r, "support_kind")?,
+            requested_amount: col(r, "requested_amount")?,
+            year: col::<i64>(r, "year")? as i32,
+            external_ref: col(r, "external_ref")?,
+        })
+    })
+    .collect()
+}
+
+fn invalid(code: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(crate::error::ErrorBody::new(code, message))
+}
+
+/// Changes a proposal's title, kind of support and requested amount, with the
+/// same checks as the intake; audited old → new, and sent to phones in scope.
+pub async fn update_proposal(
+    db: &Db,
+    actor: &super::audit::Actor,
+    edit: &crate::office::registry::edit::ProposalEdit,
+) -> Result<(), AppError> {
+    use crate::office::registry::rows::SUPPORT_KINDS;
+    let title = edit.title.trim();
+    if title.is_empty() {
+        return Err(invalid(
+            "proposal.title_required",
+            "a proposal needs a title",
+        ));
+    }
+    if title.chars().count() > 300 {
+        return Err(AppError::Invalid(
+            crate::error::ErrorBody::new(
+                "proposal.title_too_long",
+                "a title is at most 300 characters",
+            )
+            .with("max", 300),
+        ));
+    }
+    if !SUPPORT_KINDS.contains(&edit.support_kind.as_str()) {
+        return Err(AppError::Invalid(
+            crate::error::ErrorBody::new("proposal.unknown_support_kind", "not a kind of support")
+                .with("value", edit.support_kind.clone()),
+        ));
+    }
+    let amount = super::plan::whole_dong(&edit.requested_amount, "proposal")?;
+    let mut tx = db.begin_write().await?;
+    let Some(before) = super::catalog::proposal_by_id(&mut *tx, &edit.id).await? else {
+        return Err(AppError::NotFound("proposal".into()));
+    };
+    // A closed year's registry is history: its proposals stay as they were.
+    super::years::open_year(&mut tx, before.year).await?;
+    let after = crate::model::Proposal {
+        title: title.to_string(),
+        support_kind: edit.support_kind.clone(),
+        requested_amount: amount,
+        ..before.clone()
+    };
+    if after == before {
+        return Ok(());
+    }
+    super::catalog::upsert_proposal(&mut tx, &after).await?;
+    super::audit::record(
+        &mut *tx,
+        actor,
+        "proposal.updated",
+        "proposal",
+        &edit.id,
+        serde_json::json!({
+            "old": {"title": before.title, "support_kind": before.support_kind, "requested_amount": before.requested_amount},
+            "new": {"title": after.title, "support_kind": after.support_kind, "requested_amount": after.requested_amount},
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deactivates (or reactivates) a proposal: phones drop it at their next pull
+/// (it arrives as deleted), its visits and history stay.
+pub async fn set_proposal_active(
+    db: &Db,
+    actor: &super::audit::Actor,
+    id: &str,
+    active: bool,
+) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let Some(p) = super::catalog::proposal_by_id(&mut *tx, id).await? else {
+        return Err(AppError::NotFound("proposal".into()));
+    };
+    super::years::open_year(&mut tx, p.year).await?;
+    let changed = sqlx::query("UPDATE proposals SET active = $1 WHERE id = $2 AND active <> $1")
+        .bind(i64::from(active))
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Ok(());
+    }
+    let path = super::catalog::stored_proposal_path(&mut tx, &p).await?;
+    super::changes::append(&mut tx, "proposal", id, Some(&path), None).await?;
+    super::audit::record(
+        &mut *tx,
+        actor,
+        if active {
+            "proposal.reactivated"
+        } else {
+            "proposal.deactivated"
+        },
+        "proposal",
+        id,
+        serde_json::json!({"old": {"active": !active}, "new": {"active": active}}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -121,6 +121,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/exports/plan.csv", false, NONE),
     route("GET", "/api/exports/photos.zip", false, NONE),
     route("GET", "/api/registry/template.xlsx", false, NONE),
+    route("GET", "/api/registry/export.xlsx", false, NONE),
     route(
         "POST",
         "/api/registry/intake",
@@ -161,6 +162,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/api/exports/plan.csv") => get(exports::plan_csv),
         ("GET", "/api/exports/photos.zip") => get(exports::photos_zip),
         ("GET", "/api/registry/template.xlsx") => get(registry::template),
+        ("GET", "/api/registry/export.xlsx") => get(registry::export),
         ("POST", "/api/registry/intake") => post(registry::intake),
         ("POST", "/api/units/import") => post(units::import),
         (method, path) => unreachable!("no handler for {method} {path}"),

@@ -72,3 +72,21 @@ pub async fn intake(
     }
     Ok(Json(report))
 }
+
+/// A year's registry as the intake template (a round trip: importing the
+/// file again changes nothing).
+pub async fn export(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    caller.require(&[Role::Supervisor, Role::Administrator])?;
+    let q: super::exports::YearQuery = super::exports::query(&uri)?;
+    let rows = app::store::registry::export_rows(&state.db, q.year).await?;
+    let file = blocking(move || crate::templates::registry_export(&rows)).await?;
+    Ok(file_response(
+        file,
+        XLSX,
+        &format!("khaosat-danh-muc-{}.xlsx", q.year),
+    ))
+}

@@ -80,6 +80,7 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("GET",  "/api/exports/photos.zip",    SUPERVISOR),
     ("GET",  "/api/registry/template.xlsx", OFFICE),
     ("POST", "/api/registry/intake",       OFFICE),
+    ("GET",  "/api/registry/export.xlsx",  OFFICE),
     ("POST", "/api/units/import",          ADMIN),
     ("POST", "/rpc/get_visit",             SUPERVISOR),
     ("POST", "/rpc/decide_visit",          SUPERVISOR),
@@ -98,6 +99,8 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/rpc/open_year",             ADMIN),
     ("POST", "/rpc/close_year",            ADMIN),
     ("POST", "/rpc/list_unit_trees",       ADMIN),
+    ("POST", "/rpc/update_proposal",       OFFICE),
+    ("POST", "/rpc/set_proposal_active",   OFFICE),
 ];
 
 async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) {
@@ -375,6 +378,7 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
             req("GET", &format!("{path}?year=2020"))
         }
         ("GET", "/api/exports/photos.zip") => req("GET", &format!("{path}?district=213")),
+        ("GET", "/api/registry/export.xlsx") => req("GET", &format!("{path}?year=2026")),
         ("GET", _) if !path.contains('{') => req("GET", path),
         ("POST", "/api/auth/login") => req("POST", path)
             .json(&json!({"username": caller.username.unwrap_or("ksv3"), "password": PW})),
@@ -475,6 +479,13 @@ fn rpc_args(name: &str, fx: &Fixture) -> Value {
         "get_plan" => json!({"year": "2020"}),
         "set_budget" => json!({"year": 2020, "amount": 1.5}),
         "list_years" | "list_unit_trees" => json!({}),
+        // A fraction of a đồng: past authorization it is a 422.
+        "update_proposal" => json!({"edit": {"id": demo_proposal("213"), "title": "Đề án",
+            "support_kind": "machinery", "requested_amount": 1.5}}),
+        // No such proposal: past authorization it is a 404.
+        "set_proposal_active" => {
+            json!({"id": "01900000-0000-7000-8000-000000000000", "active": true})
+        }
         // 2020 is open already: past authorization it is a 422.
         "open_year" => json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020",
             "form_id": "khuyen-cong", "form_version": 1}}),

@@ -602,7 +602,40 @@ async fn windows_1258_csv_formulas_and_limits(app: TestApp) {
     );
 }
 
+/// A year's registry exported in the template's layout imports again as a
+/// file that changes nothing: every proposal unchanged, every facility found.
+async fn the_registry_export_round_trips(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    for year in [2026, 2020] {
+        let bytes = crate::console::download(
+            &app,
+            &boss,
+            &format!("/api/registry/export.xlsx?year={year}"),
+            XLSX,
+        )
+        .await;
+        let before = proposal_count(&app).await;
+        let report = ok(&post(&app, &boss, bytes, true, XLSX).await);
+        let c = &report["counts"];
+        let expected = if year == 2026 { 5 } else { 37 };
+        assert_eq!(report["problems"], serde_json::json!([]), "{year}");
+        assert_eq!(c["rows"], expected, "{year}");
+        assert_eq!(
+            (
+                c["new_facilities"].as_u64(),
+                c["new_proposals"].as_u64(),
+                c["updated_proposals"].as_u64()
+            ),
+            (Some(0), Some(0), Some(0)),
+            "{year}: {report}"
+        );
+        assert_eq!(c["unchanged_proposals"], expected);
+        assert_eq!(proposal_count(&app).await, before);
+    }
+}
+
 crate::engine_tests!(
+    the_registry_export_round_trips,
     a_300_row_workbook_is_previewed_exactly_committed_whole_and_reimported_as_a_no_op,
     windows_1258_csv_formulas_and_limits,
 );

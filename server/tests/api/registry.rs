@@ -30,4 +30,165 @@ async fn the_intake_template_downloads_and_reads_back_as_the_intakes_columns(app
     assert_eq!(r.status, 401);
 }
 
-crate::engine_tests!(the_intake_template_downloads_and_reads_back_as_the_intakes_columns);
+/// The office edits a proposal (checked, audited old → new, pulled by the
+/// phones in scope) and deactivates it (phones drop it, its visit stays, the
+/// plan leaves it out), then brings it back.
+async fn a_proposal_is_edited_and_deactivated_with_its_visits_kept(app: TestApp) {
+    use crate::helpers::{demo_proposal, visit_push};
+    use crate::security::call;
+    use serde_json::json;
+    let proposal = demo_proposal("213");
+    let (boss, _) = app.login("giamsat").await;
+    let (ksv1, device) = app.login("ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let pushed = app
+        .post_json(
+            "/api/sync/push",
+            Some(&ksv1),
+            &visit_push(&device, &visit, &proposal, 1, &[("workforce", json!(9))]),
+        )
+        .await;
+    assert_eq!(pushed.status, 200);
+    let cursor = |changes: &[serde_json::Value]| {
+        changes
+            .iter()
+            .map(|c| c["seq"].as_i64().unwrap())
+            .max()
+            .unwrap_or(0)
+    };
+    let first = app.pull_all(&ksv1).await;
+    let mut seen = cursor(&first);
+    let edit = |amount: serde_json::Value| {
+        json!({"edit": {"id": proposal, "title": "Hỗ trợ lò hơi tiết kiệm năng lượng",
+        "support_kind": "demonstration_model", "requested_amount": amount}})
+    };
+    for (amount, code) in [
+        (json!(1.5), "proposal.amount_not_whole"),
+        (json!("1,5 triệu"), "proposal.amount_not_whole"),
+        (json!(-5), "proposal.amount_negative"),
+    ] {
+        let r = call(&app, &boss, "update_proposal", edit(amount)).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(r.json()["code"], code);
+    }
+    let bad_kind = json!({"edit": {"id": proposal, "title": "X", "support_kind": "cho vay", "requested_amount": 1}});
+    assert_eq!(
+        call(&app, &boss, "update_proposal", bad_kind).await.json()["code"],
+        "proposal.unknown_support_kind"
+    );
+    // Inspectors do not edit the registry.
+    assert_eq!(
+        call(&app, &ksv1, "update_proposal", edit(json!("900.000.000")))
+            .await
+            .status,
+        403
+    );
+
+    let r = call(&app, &boss, "update_proposal", edit(json!("900.000.000"))).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let page = app
+        .get(&format!("/api/sync/pull?cursor={seen}"), Some(&ksv1))
+        .await
+        .json();
+    let updated = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["record"]["id"] == proposal.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(updated["record"]["requested_amount"], 900_000_000);
+    assert_eq!(updated["record"]["support_kind"], "demonstration_model");
+    seen = page["cursor"].as_i64().unwrap();
+    let detail =
+        crate::security::ok(&call(&app, &boss, "get_proposal", json!({"id": proposal})).await);
+    let audit = detail["audit"].as_array().unwrap();
+    let entry = audit
+        .iter()
+        .find(|e| e["action"] == "proposal.updated")
+        .unwrap();
+    let change: serde_json::Value =
+        serde_json::from_str(entry["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(change["new"]["requested_amount"], 900_000_000);
+    assert_eq!(change["old"]["support_kind"], "machinery");
+
+    // Deactivated: phones drop it, its visit stays, the plan leaves it out.
+    let plan_count = |plan: &serde_json::Value| plan["proposals"].as_array().unwrap().len();
+    let before = plan_count(&crate::security::ok(
+        &call(&app, &boss, "get_plan", json!({"year": "2020"})).await,
+    ));
+    assert_eq!(
+        call(
+            &app,
+            &boss,
+            "set_proposal_active",
+            json!({"id": proposal, "active": false})
+        )
+        .await
+        .status,
+        200
+    );
+    let page = app
+        .get(&format!("/api/sync/pull?cursor={seen}"), Some(&ksv1))
+        .await
+        .json();
+    let gone = page["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["record"]["id"] == proposal.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(gone["entity"], "deleted");
+    let everything = app.pull_all(&ksv1).await;
+    assert!(everything
+        .iter()
+        .any(|c| c["entity"] == "visit" && c["record"]["id"] == visit.as_str()));
+    assert!(!everything
+        .iter()
+        .any(|c| c["entity"] == "proposal" && c["record"]["id"] == proposal.as_str()));
+    let after = plan_count(&crate::security::ok(
+        &call(&app, &boss, "get_plan", json!({"year": "2020"})).await,
+    ));
+    assert_eq!(after, before - 1);
+    let detail =
+        crate::security::ok(&call(&app, &boss, "get_proposal", json!({"id": proposal})).await);
+    assert_eq!(detail["active"], false);
+    // And back.
+    assert_eq!(
+        call(
+            &app,
+            &boss,
+            "set_proposal_active",
+            json!({"id": proposal, "active": true})
+        )
+        .await
+        .status,
+        200
+    );
+    assert!(app
+        .pull_all(&ksv1)
+        .await
+        .iter()
+        .any(|c| c["entity"] == "proposal" && c["record"]["id"] == proposal.as_str()));
+    let actions: Vec<String> =
+        crate::security::ok(&call(&app, &boss, "get_proposal", json!({"id": proposal})).await)
+            ["audit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap().to_string())
+            .collect();
+    for a in [
+        "proposal.updated",
+        "proposal.deactivated",
+        "proposal.reactivated",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} in {actions:?}");
+    }
+}
+
+crate::engine_tests!(
+    the_intake_template_downloads_and_reads_back_as_the_intakes_columns,
+    a_proposal_is_edited_and_deactivated_with_its_visits_kept,
+);

@@ -15,15 +15,7 @@ pub const MAX_INTAKE_ROWS: usize = 20_000;
 /// Bytes per intake file, checked before it is read.
 pub const MAX_INTAKE_BYTES: usize = 20 * 1024 * 1024;
 
-/// Kinds of support a proposal asks for (`support_kind.<value>` labels).
-pub const SUPPORT_KINDS: [&str; 6] = [
-    "machinery",
-    "demonstration_model",
-    "training",
-    "trade_promotion",
-    "consulting",
-    "other",
-];
+pub use super::SUPPORT_KINDS;
 
 /// A column of the template: its key, the header the template writes, other
 /// headers accepted (compared without diacritics, case or spaces), and whether

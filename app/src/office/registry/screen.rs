@@ -51,6 +51,18 @@ pub fn RegistryPage() -> impl IntoView {
     let chosen = StoredValue::new(None::<Chosen>);
     let report = RwSignal::new(None::<IntakeReport>);
     let error = RwSignal::new(None::<ErrorBody>);
+    // The year whose registry downloads: the newest, until another is chosen.
+    let years = Resource::new(|| (), |_| crate::office::years::list_years());
+    let export_year = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if export_year.get_untracked().is_empty() {
+            if let Some(Ok(o)) = years.get() {
+                if let Some(y) = o.years.first() {
+                    export_year.set(y.year.to_string());
+                }
+            }
+        }
+    });
 
     let on_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
@@ -115,6 +127,20 @@ pub fn RegistryPage() -> impl IntoView {
             <div class="toolbar">
                 <a class="btn btn-small btn-secondary" href="/api/registry/template.xlsx" download data-testid="registry-template">
                     {move || tr("registry.template")}
+                </a>
+                <label class="filter">
+                    <span>{move || tr("plan.year")}</span>
+                    <select data-testid="registry-year" on:change=move |ev| export_year.set(event_target_value(&ev))>
+                        {move || years.get().and_then(Result::ok).map(|o| o.years.into_iter().map(|y| {
+                            let value = y.year.to_string();
+                            let selected = export_year.get_untracked() == value;
+                            view! { <option value=value.clone() selected=selected>{value.clone()}</option> }
+                        }).collect_view())}
+                    </select>
+                </label>
+                <a class="btn btn-small btn-secondary" download data-testid="registry-export"
+                    href=move || format!("/api/registry/export.xlsx?year={}", export_year.get())>
+                    {move || tr("registry.export").replace("{year}", &export_year.get())}
                 </a>
                 <label for="registry-file" class="btn btn-small btn-primary">
                     {move || if busy.get() { tr("registry.uploading") } else { tr("registry.choose_file") }}

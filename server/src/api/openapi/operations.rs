@@ -349,6 +349,12 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (200, "The file", Content::File(&[XLSX])),
         )
         .errors(&[(403, "Supervisors and administrators only")]),
+        ("GET", "/api/registry/export.xlsx") => Op::new(
+            "A year's registry in the intake template's layout; importing it again changes nothing",
+            (200, "The file", Content::File(&[XLSX])),
+        )
+        .params(query_of::<exports::YearQuery>(gen, &["year"]))
+        .errors(&[(400, "A missing or malformed year"), (403, "Supervisors and administrators only")]),
         ("POST", "/api/registry/intake") => Op::new(
             "Bulk intake of facilities and proposals from the template's XLSX or CSV: a preview of \
              every row's fate, or with commit=true the whole file applied (or nothing)",

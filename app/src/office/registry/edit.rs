@@ -1,0 +1,132 @@
+//! The office edits a registered proposal (title, kind of support, requested
+//! amount) or deactivates it. Every change is audited with old → new values
+//! and reaches the phones in scope through the normal pull; a deactivated
+//! proposal arrives there as deleted, and its visits are kept.
+
+use crate::error::FnError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+/// What the office may change on a proposal. The amount is as typed (a
+/// number or "1.500.000"); a fraction of a đồng is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ProposalEdit {
+    pub id: String,
+    pub title: String,
+    pub support_kind: String,
+    pub requested_amount: serde_json::Value,
+}
+
+#[server(prefix = "/rpc", endpoint = "update_proposal", input = Json)]
+pub async fn update_proposal(edit: ProposalEdit) -> Result<(), FnError> {
+    let (state, caller) = crate::auth::session::require_caller(&[
+        crate::model::Role::Supervisor,
+        crate::model::Role::Administrator,
+    ])
+    .await?;
+    Ok(crate::store::registry::update_proposal(&state.db, &caller.audit(), &edit).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "set_proposal_active", input = Json)]
+pub async fn set_proposal_active(id: String, active: bool) -> Result<(), FnError> {
+    let (state, caller) = crate::auth::session::require_caller(&[
+        crate::model::Role::Supervisor,
+        crate::model::Role::Administrator,
+    ])
+    .await?;
+    Ok(
+        crate::store::registry::set_proposal_active(&state.db, &caller.audit(), &id, active)
+            .await?,
+    )
+}
+
+/// The office's edit panel on a proposal's page.
+#[component]
+pub fn ProposalEditPanel(
+    proposal: crate::model::Proposal,
+    active: bool,
+    version: RwSignal<u32>,
+) -> impl IntoView {
+    use crate::error::ErrorBody;
+    use crate::i18n::{error_text, use_locale, use_t, Locale};
+    use crate::office::registry::SUPPORT_KINDS;
+    let tr = use_t();
+    let Locale(lang) = use_locale();
+    let title = RwSignal::new(proposal.title.clone());
+    let kind = RwSignal::new(proposal.support_kind.clone());
+    let amount = RwSignal::new(proposal.requested_amount.to_string());
+    let error = RwSignal::new(None::<ErrorBody>);
+    let id = proposal.id.clone();
+    let save = Action::new(move |edit: &ProposalEdit| {
+        let edit = edit.clone();
+        async move {
+            match update_proposal(edit).await {
+                Ok(()) => version.update(|v| *v += 1),
+                Err(FnError(body)) => error.set(Some(body)),
+            }
+        }
+    });
+    let toggle = Action::new(move |(id, on): &(String, bool)| {
+        let (id, on) = (id.clone(), *on);
+        async move {
+            match set_proposal_active(id, on).await {
+                Ok(()) => version.update(|v| *v += 1),
+                Err(FnError(body)) => error.set(Some(body)),
+            }
+        }
+    });
+    let submit = {
+        let id = id.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            error.set(None);
+            save.dispatch(ProposalEdit {
+                id: id.clone(),
+                title: title.get_untracked(),
+                support_kind: kind.get_untracked(),
+                requested_amount: serde_json::Value::String(amount.get_untracked()),
+            });
+        }
+    };
+    view! {
+        <section class="card proposal-edit" data-testid="proposal-edit" data-active=active.to_string()>
+            <h2>{move || tr("registry.edit_title")}</h2>
+            {(!active).then(|| view! { <p class="notice" data-testid="proposal-inactive">{move || tr("registry.inactive")}</p> })}
+            <form class="form" on:submit=submit>
+                <div class="field">
+                    <label for="edit-title">{move || tr("registry.edit_proposal_title")}</label>
+                    <input id="edit-title" data-testid="edit-title" required prop:value=move || title.get()
+                        on:input=move |ev| title.set(event_target_value(&ev))/>
+                </div>
+                <div class="field">
+                    <label for="edit-kind">{move || tr("plan.support_kind")}</label>
+                    <select id="edit-kind" data-testid="edit-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        {SUPPORT_KINDS.iter().map(|k| {
+                            let selected = kind.get_untracked() == *k;
+                            view! { <option value=*k selected=selected>{move || tr(&format!("support_kind.{k}"))}</option> }
+                        }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="edit-amount">{move || tr("review.requested")}</label>
+                    <input id="edit-amount" data-testid="edit-amount" inputmode="numeric" prop:value=move || amount.get()
+                        on:input=move |ev| amount.set(event_target_value(&ev))/>
+                </div>
+                <Show when=move || error.get().is_some()>
+                    <p class="error-banner" role="alert" data-testid="proposal-edit-error">
+                        {move || error.get().map(|b| error_text(lang.get(), &b)).unwrap_or_default()}
+                    </p>
+                </Show>
+                <div class="admin-actions">
+                    <button type="submit" class="btn btn-primary" data-testid="proposal-save">{move || tr("registry.save")}</button>
+                    <button type="button" class="btn" data-testid="proposal-toggle-active"
+                        on:click=move |_| { toggle.dispatch((id.clone(), !active)); }>
+                        {move || if active { tr("registry.deactivate") } else { tr("registry.reactivate") }}
+                    </button>
+                </div>
+            </form>
+        </section>
+    }
+}
