@@ -24,7 +24,9 @@ test('a registry file is previewed, committed and reaches the inspector in scope
   ].join('\r\n');
 
   await test.step('the supervisor previews the file: two new facilities, two new proposals', async () => {
-    await new LoginPage(page).loginAs('giamsat');
+    const login = new LoginPage(page);
+    await login.goto();
+    await login.loginAs('giamsat');
     await page.goto('/registry');
     await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
     await page.getByTestId('registry-file').setInputFiles({ name: 'dang-ky.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
@@ -46,7 +48,9 @@ test('a registry file is previewed, committed and reaches the inspector in scope
   const home = new HomePage(phone);
   const ids: string[] = [];
   await test.step(`${INSPECTOR}'s phone lists them after its pull`, async () => {
-    await new LoginPage(phone).loginAs(INSPECTOR);
+    const login = new LoginPage(phone);
+    await login.goto();
+    await login.loginAs(INSPECTOR);
     await home.expectShown();
     for (const title of titles) {
       const item = home.proposalItems.filter({ hasText: title });
