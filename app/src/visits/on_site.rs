@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 pub fn facility_fields(
     name: &str,
     district: &str,
+    commune: bool,
     industry: &str,
     owner: &str,
     address: &str,
@@ -48,14 +49,20 @@ pub fn facility_fields(
     }
     let mut fields = BTreeMap::new();
     fields.insert("name".to_string(), Value::from(name));
-    // `district` is the unit's key ("tree/code"): the tree travels with it.
+    // `district` is the unit's key ("tree/code"): the tree travels with it. In
+    // a tree without districts (2025 on) the place is a commune.
+    let unit_field = if commune {
+        "commune_code"
+    } else {
+        "district_code"
+    };
     match district.split_once('/') {
         Some((tree, code)) => {
             fields.insert("unit_tree".to_string(), Value::from(tree));
-            fields.insert("district_code".to_string(), Value::from(code));
+            fields.insert(unit_field.to_string(), Value::from(code));
         }
         None => {
-            fields.insert("district_code".to_string(), Value::from(district));
+            fields.insert(unit_field.to_string(), Value::from(district));
         }
     }
     fields.insert("industry_group".to_string(), Value::from(industry));
@@ -71,18 +78,23 @@ pub fn facility_fields(
     Ok(fields)
 }
 
-/// The districts an inspector may create a facility in: those of their units.
+/// Where an inspector may register a facility found on site: the districts of
+/// their units; and in a tree without districts (2025 on), the communes of
+/// their units (a province unit brings all of its communes).
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub fn districts_in_scope(units: &[AdminUnit], scope: &[String]) -> Vec<AdminUnit> {
+    let key_of = |tree: &str, code: &str| crate::model::unit_key(tree, code);
+    let has_districts = |tree: &str| {
+        units
+            .iter()
+            .any(|u| u.tree == tree && u.level == UnitLevel::District)
+    };
     let mut out: Vec<AdminUnit> = units
         .iter()
         .filter(|u| u.level == UnitLevel::District)
         .filter(|u| {
             scope.iter().any(|s| {
-                let parent_key = u
-                    .parent
-                    .as_deref()
-                    .map(|p| crate::model::unit_key(&u.tree, p));
+                let parent_key = u.parent.as_deref().map(|p| key_of(&u.tree, p));
                 *s == u.key()
                     || parent_key.as_deref() == Some(s.as_str())
                     || units.iter().any(|c| {
@@ -94,6 +106,22 @@ pub fn districts_in_scope(units: &[AdminUnit], scope: &[String]) -> Vec<AdminUni
         })
         .cloned()
         .collect();
+    out.extend(
+        units
+            .iter()
+            .filter(|u| {
+                u.level == UnitLevel::Commune && !u.tree.is_empty() && !has_districts(&u.tree)
+            })
+            .filter(|u| {
+                scope.iter().any(|s| {
+                    *s == u.key()
+                        || u.parent
+                            .as_deref()
+                            .is_some_and(|p| *s == key_of(&u.tree, p))
+                })
+            })
+            .cloned(),
+    );
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
@@ -120,9 +148,19 @@ pub fn OnSiteVisit() -> impl IntoView {
     });
     let start = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        let chosen = district.get_untracked();
+        let commune = choices
+            .get_untracked()
+            .map(|(places, _)| {
+                places
+                    .iter()
+                    .any(|u| u.key() == chosen && u.level == UnitLevel::Commune)
+            })
+            .unwrap_or(false);
         let fields = match facility_fields(
             &name.get_untracked(),
-            &district.get_untracked(),
+            &chosen,
+            commune,
             &industry.get_untracked(),
             &owner.get_untracked(),
             &address.get_untracked(),
@@ -254,24 +292,25 @@ mod tests {
     #[test]
     fn a_facility_needs_a_name_a_district_and_an_industry_group() {
         assert_eq!(
-            facility_fields(" ", "213", "other", "", "", ""),
+            facility_fields(" ", "213", false, "other", "", "", ""),
             Err("on_site.need_name")
         );
         assert_eq!(
-            facility_fields("Xưởng", "", "other", "", "", ""),
+            facility_fields("Xưởng", "", false, "other", "", "", ""),
             Err("on_site.need_district")
         );
         assert_eq!(
-            facility_fields("Xưởng", "213", "", "", "", ""),
+            facility_fields("Xưởng", "213", false, "", "", "", ""),
             Err("on_site.need_industry")
         );
         assert_eq!(
-            facility_fields("Xưởng", "213", "other", "", "", "12"),
+            facility_fields("Xưởng", "213", false, "other", "", "", "12"),
             Err("on_site.bad_phone")
         );
         let ok = facility_fields(
             " Xưởng mộc ",
             "213",
+            false,
             "handicrafts",
             "",
             "thôn Đông",
@@ -284,5 +323,48 @@ mod tests {
             !ok.contains_key("owner_name"),
             "blank optional fields are left out"
         );
+    }
+
+    fn unit(tree: &str, code: &str, level: UnitLevel, parent: Option<&str>) -> AdminUnit {
+        AdminUnit {
+            tree: tree.into(),
+            code: code.into(),
+            name: format!("Đơn vị {code}"),
+            kind: "xã".into(),
+            level,
+            parent: parent.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn an_inspector_of_a_tree_without_districts_registers_facilities_in_communes() {
+        use UnitLevel::*;
+        let units = vec![
+            unit("bac-giang-2020", "24", Province, None),
+            unit("bac-giang-2020", "213", District, Some("24")),
+            unit("bac-giang-2020", "07201", Commune, Some("213")),
+            unit("bac-ninh-2025", "24", Province, None),
+            unit("bac-ninh-2025", "07210", Commune, Some("24")),
+            unit("bac-ninh-2025", "07288", Commune, Some("24")),
+        ];
+        let keys = |scope: &[&str]| -> Vec<String> {
+            let scope: Vec<String> = scope.iter().map(|s| s.to_string()).collect();
+            districts_in_scope(&units, &scope)
+                .iter()
+                .map(AdminUnit::key)
+                .collect()
+        };
+        assert_eq!(keys(&["bac-giang-2020/213"]), vec!["bac-giang-2020/213"]);
+        assert_eq!(keys(&["bac-ninh-2025/07210"]), vec!["bac-ninh-2025/07210"]);
+        // A 2025 province unit: all its communes; never the 2020 tree's "24".
+        assert_eq!(
+            keys(&["bac-ninh-2025/24"]),
+            vec!["bac-ninh-2025/07210", "bac-ninh-2025/07288"]
+        );
+        let fields =
+            facility_fields("Xưởng", "bac-ninh-2025/07210", true, "other", "", "", "").unwrap();
+        assert_eq!(fields["commune_code"], "07210");
+        assert_eq!(fields["unit_tree"], "bac-ninh-2025");
+        assert!(!fields.contains_key("district_code"));
     }
 }

@@ -482,7 +482,66 @@ async fn office_filters_find_visits_across_the_mapping(app: TestApp) {
     assert_eq!(found(by_district).await, vec![visit]);
 }
 
+/// An inspector of a 2025 commune registers a facility found on site in that
+/// commune (no district in that tree) and surveys it; a commune outside their
+/// scope, or a district code in the 2025 tree, is refused.
+async fn a_facility_found_on_site_is_registered_in_a_2025_commune(app: TestApp) {
+    use crate::phone::{statuses, Phone};
+    inspector(&app, "ksv-tan-an", &["bac-ninh-2025/07682"])
+        .await
+        .unwrap();
+    let mut phone = Phone::login(&app, "ksv-tan-an").await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let fields = json!({"name": "Xưởng ép viên nén", "unit_tree": NEW, "commune_code": "07682", "industry_group": "processing"});
+    let create = phone.mutation("facility", "upsert", &id, fields, 0);
+    let visit = uuid::Uuid::now_v7().to_string();
+    let survey = phone.mutation(
+        "visit",
+        "upsert",
+        &visit,
+        json!({"form_id": "khuyen-cong", "form_version": 1, "facility_id": id, "workforce": 4}),
+        0,
+    );
+    assert_eq!(
+        statuses(&phone.push_ok(&app, &[create, survey]).await),
+        ["applied", "applied"]
+    );
+    let stored = catalog::facility_by_id(&app.db.pool, &id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            stored.unit_tree.as_str(),
+            stored.commune_code.as_deref(),
+            stored.district_code
+        ),
+        (NEW, Some("07682"), None)
+    );
+    for (fields, code) in [
+        (
+            json!({"name": "Nơi khác", "unit_tree": NEW, "commune_code": "07210", "industry_group": "other"}),
+            "facility.out_of_scope",
+        ),
+        (
+            json!({"name": "Mã huyện cũ", "unit_tree": NEW, "district_code": "221", "industry_group": "other"}),
+            "unit.unknown",
+        ),
+    ] {
+        let m = phone.mutation(
+            "facility",
+            "upsert",
+            &uuid::Uuid::now_v7().to_string(),
+            fields,
+            0,
+        );
+        let result = phone.push_ok(&app, &[m]).await;
+        assert_eq!(result[0]["error"]["code"], code);
+    }
+}
+
 crate::engine_tests!(
+    a_facility_found_on_site_is_registered_in_a_2025_commune,
     the_real_files_load_and_reused_codes_keep_both_meanings,
     a_refused_file_is_refused_whole_with_every_problem_and_stores_nothing,
     scopes_reach_across_the_mapping_both_ways,
