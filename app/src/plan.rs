@@ -436,18 +436,6 @@ pub fn PlanPage() -> impl IntoView {
                     <input type="number" min="2000" max="2100" step="1" data-testid="plan-year"
                         prop:value=move || year.get().to_string() on:change=change_year/>
                 </label>
-                {move || plan.get().and_then(Result::ok).filter(|p| p.has_former).map(|p| {
-                    let y = p.year;
-                    let former = p.grouped_by == "former_district";
-                    view! {
-                        <span class="segmented" role="group" data-testid="plan-grouping">
-                            <a class="btn btn-small" class:btn-primary=!former data-testid="plan-by-unit"
-                                href=format!("/plan?year={y}")>{tr("plan.by_unit")}</a>
-                            <a class="btn btn-small" class:btn-primary=former data-testid="plan-by-former-district"
-                                href=format!("/plan?year={y}&by=former_district")>{tr("plan.by_former_district")}</a>
-                        </span>
-                    }
-                })}
                 <a class="btn btn-small btn-secondary" data-testid="export-plan-xlsx" download
                     href=move || format!("/api/exports/plan.xlsx?year={}", year.get())>{move || tr("plan.export_xlsx")}</a>
                 <a class="btn btn-small btn-secondary" data-testid="export-plan-csv" download
@@ -483,6 +471,19 @@ fn PlanView(
     lang: Lang,
 ) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
+    // Inside the page's Suspense: the server and the hydrating browser render it alike.
+    let grouping = plan.has_former.then(|| {
+        let y = plan.year;
+        let former = plan.grouped_by == "former_district";
+        view! {
+            <p class="segmented" role="group" data-testid="plan-grouping">
+                <a class="btn btn-small" class:btn-primary=!former data-testid="plan-by-unit"
+                    href=format!("/plan?year={y}")>{tr("plan.by_unit")}</a>
+                <a class="btn btn-small" class:btn-primary=former data-testid="plan-by-former-district"
+                    href=format!("/plan?year={y}&by=former_district")>{tr("plan.by_former_district")}</a>
+            </p>
+        }
+    });
     let budget = view! {
         <BudgetPanel year=plan.year budget=plan.budget used=plan.provincial_total() version=version saved=saved lang=lang/>
     };
@@ -494,6 +495,7 @@ fn PlanView(
         .into_any();
     }
     view! {
+        {grouping}
         {budget}
         <h2>{tr("plan.by_district")}</h2>
         {by_district(&plan, lang)}

@@ -52,7 +52,9 @@ pub fn RegistryPage() -> impl IntoView {
     let report = RwSignal::new(None::<IntakeReport>);
     let error = RwSignal::new(None::<ErrorBody>);
     // The year whose registry downloads: the newest, until another is chosen.
-    let years = Resource::new(|| (), |_| crate::office::years::list_years());
+    // Loaded in the browser only: the page renders the same on the server and
+    // at hydration, and the list fills in after.
+    let years = LocalResource::new(crate::office::years::list_years);
     let export_year = RwSignal::new(String::new());
     Effect::new(move |_| {
         if export_year.get_untracked().is_empty() {
