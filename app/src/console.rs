@@ -2,6 +2,8 @@
 //! side by side, what changed since a send-back, the recommendation on a proposal
 //! and the year's plan. Shared by the server functions below, the REST exports and
 //! the pages in `review` and `plan`.
+//!
+//! One file (607 lines): the office's contract types and their server functions, which issue 16 moves into each office capability's folder (review, plan).
 
 use crate::error::FnError;
 use crate::model::{Facility, Proposal, ReviewState, VisitSummary};

@@ -10,6 +10,8 @@
 //! - v1: meta, units, forms, facilities, proposals, visits, outbox.
 //! - v2: photos: `{user_id}:{photo_id}` the record (JSON), `blob:{photo_id}` the
 //!   downscaled JPEG as a Blob.
+//!
+//! One file (1048 lines): every IndexedDB store goes through this one OfflineDb and its upgrade path; issue 16 splits it per store.
 
 use crate::forms::FormDefinition;
 use crate::model::{AdminUnit, Facility, Proposal, UserInfo};

@@ -2,6 +2,8 @@
 //! recommendation) and the year's plan: proposals by district, industry group and
 //! funding source against the province's extension budget. Server-rendered from
 //! the server functions in `console`; the recommendation is the plan's only input.
+//!
+//! One file (935 lines): the plan and proposal pages share their labels and tables; issue 16 moves them into office/plan/ as separate views.
 
 use crate::client::use_client;
 use crate::console::{self, Plan, PlanCell, ProposalDetail, Recommendation, Totals};

@@ -223,7 +223,8 @@ fn cli_lang() -> app::i18n::Lang {
 }
 
 async fn units(action: UnitsAction) -> Result<(), String> {
-    use app::office::units::import::{describe, import_mapping, import_tree, ImportError};
+    use app::office::describe_problem as describe;
+    use app::office::units::import::{import_mapping, import_tree, ImportError};
     match action {
         UnitsAction::List { db } => {
             let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;

@@ -6,6 +6,8 @@
 //! Everything is written to an anonymous temporary file and streamed from there:
 //! an export of tens of thousands of visits never sits in memory as one buffer.
 //! XLSX sheets use the writer's constant-memory mode (rows go to disk as written).
+//!
+//! One file (653 lines): the CSV and XLSX sinks are shared by every export; issue 16 splits CSV / XLSX / ZIP.
 
 use app::console::{Plan, PlanCell};
 use app::error::AppError;

@@ -5,6 +5,8 @@
 //! The list runs in two steps: the filtered, ordered page of IDs first, then the
 //! displayed columns for those IDs only, so per-visit counts are never computed
 //! for rows that are not shown.
+//!
+//! One file (512 lines): the visit list's filter builder and its queries belong together; its extras split with issue 16's review folder.
 
 use super::rows::Param;
 use super::{col, Db};

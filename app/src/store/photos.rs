@@ -1,5 +1,7 @@
 //! Photos and their resumable uploads: the `attach_photo` record, the image
 //! verdict, and the tus upload state that every server process shares.
+//!
+//! One file (593 lines): photo records, verdicts, uploads and exports share one table's columns; they split with issue 16.
 
 use super::{changes, col, now_ms, Db, Tx};
 use crate::error::{AppError, ErrorBody};

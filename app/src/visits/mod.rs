@@ -1,5 +1,7 @@
 //! Visits on the phone: the survey form screen (autosaved draft, explicit save
 //! into the outbox) and the list of the inspector's own visits.
+//!
+//! One file (730 lines): the visit page and its editor state; issue 16 splits it into an editor hook and views.
 
 /// Rendering one form field and reading its input back.
 mod field;

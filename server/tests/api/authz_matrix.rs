@@ -2,6 +2,8 @@
 //! outcome for each kind of caller, checked against the router's own table so
 //! that a route added without a row fails. Then the data scope of inspectors:
 //! what one inspector can see and touch of another's work.
+//!
+//! One file (512 lines): one matrix of every route and caller: splitting it would let a route escape it.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};

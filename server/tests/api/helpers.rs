@@ -282,7 +282,12 @@ impl TestApp {
 
     /// Pulls every page for a user.
     pub async fn pull_all(&self, cookie: &str) -> Vec<Value> {
-        let mut cursor = 0;
+        self.pull_from(cookie, 0).await.0
+    }
+
+    /// Pulls every page after `cursor`, as a phone that synced before does;
+    /// returns the changes and the cursor it ends at.
+    pub async fn pull_from(&self, cookie: &str, mut cursor: i64) -> (Vec<Value>, i64) {
         let mut changes = Vec::new();
         loop {
             let page = self
@@ -293,7 +298,7 @@ impl TestApp {
             changes.extend(page["changes"].as_array().unwrap().iter().cloned());
             cursor = page["cursor"].as_i64().unwrap();
             if !page["has_more"].as_bool().unwrap() {
-                return changes;
+                return (changes, cursor);
             }
         }
     }

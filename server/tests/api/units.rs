@@ -1,6 +1,8 @@
 //! Unit trees keyed by (tree, code): the three real files load, reused codes
 //! keep two meanings, refused files store nothing, and the 2020 → 2025
 //! mapping carries inspectors' scopes and the office's filters across trees.
+//!
+//! One file (676 lines): the tests share the real unit files, the pull helpers and the demo lookups.
 
 use crate::helpers::{visit_push, TestApp};
 use crate::security::call;
@@ -275,21 +277,6 @@ fn ids(changes: &[Value], entity: &str) -> BTreeSet<String> {
         .collect()
 }
 
-async fn pull_from(app: &TestApp, cookie: &str, mut cursor: i64) -> (Vec<Value>, i64) {
-    let mut changes = Vec::new();
-    loop {
-        let page = app
-            .get(&format!("/api/sync/pull?cursor={cursor}"), Some(cookie))
-            .await
-            .json();
-        changes.extend(page["changes"].as_array().unwrap().iter().cloned());
-        cursor = page["cursor"].as_i64().unwrap();
-        if page["has_more"] == false {
-            return (changes, cursor);
-        }
-    }
-}
-
 async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
     // The demo loads both trees and their mapping; start from a mapping that
     // joins nothing to phường Bắc Giang (07210).
@@ -302,7 +289,7 @@ async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
         .await
         .unwrap();
     let (cookie, _) = app.login("ksv-bac-giang").await;
-    let (first, cursor) = pull_from(&app, &cookie, 0).await;
+    let (first, cursor) = app.pull_from(&cookie, 0).await;
     let demo_2026: Value = serde_json::from_str(app::store::seed::DEMO_BAC_NINH_2026).unwrap();
     let registered_2026: BTreeSet<String> = demo_2026["facilities"]
         .as_array()
@@ -326,7 +313,7 @@ async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
     assert_eq!(proposals_2026.len(), 2);
     // The phone's cursor is past those records; it still receives them (and
     // again a 2026 proposal at one of those facilities, which it had).
-    let (later, _) = pull_from(&app, &cookie, cursor).await;
+    let (later, _) = app.pull_from(&cookie, cursor).await;
     assert_eq!(ids(&later, "facility"), facilities);
     let again = ids(&later, "proposal");
     assert!(again.is_superset(&proposals), "{again:?}");

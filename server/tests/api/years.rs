@@ -1,6 +1,8 @@
 //! Survey years: opened on a tree and a form version, proposals registered into
 //! open years only, phones holding open years' proposals only, and a closed
 //! year's visits kept read-only. Closing with unfinished visits asks first.
+//!
+//! One file (413 lines): the tests share the year fixtures and the 2026 demo.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::Phone;
@@ -19,21 +21,6 @@ fn ok(r: &crate::helpers::TestResponse) -> Value {
 
 fn proposal_changes<'a>(changes: &'a [Value], id: &str) -> Vec<&'a Value> {
     changes.iter().filter(|c| c["record"]["id"] == id).collect()
-}
-
-async fn pull_from(app: &TestApp, cookie: &str, mut cursor: i64) -> (Vec<Value>, i64) {
-    let mut changes = Vec::new();
-    loop {
-        let page = app
-            .get(&format!("/api/sync/pull?cursor={cursor}"), Some(cookie))
-            .await
-            .json();
-        changes.extend(page["changes"].as_array().unwrap().iter().cloned());
-        cursor = page["cursor"].as_i64().unwrap();
-        if page["has_more"] == false {
-            return (changes, cursor);
-        }
-    }
 }
 
 async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(app: TestApp) {
@@ -66,7 +53,7 @@ async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(a
     let visit = uuid::Uuid::now_v7().to_string();
     let first = phone.new_visit(&visit, &proposal, json!({"workforce": 12}));
     assert_eq!(phone.push_ok(&app, &[first]).await[0]["status"], "applied");
-    let (before, cursor) = pull_from(&app, &phone.cookie, 0).await;
+    let (before, cursor) = app.pull_from(&phone.cookie, 0).await;
     assert_eq!(
         proposal_changes(&before, &proposal)[0]["entity"],
         "proposal"
@@ -106,12 +93,12 @@ async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(a
     assert!(!years::get(&app.db.pool, 2020).await.unwrap().unwrap().open);
 
     // The year's proposals leave the phone; its own visit stays.
-    let (after, cursor2) = pull_from(&app, &phone.cookie, cursor).await;
+    let (after, cursor2) = app.pull_from(&phone.cookie, cursor).await;
     let gone = proposal_changes(&after, &proposal);
     assert_eq!(gone.len(), 1, "{after:?}");
     assert_eq!(gone[0]["entity"], "deleted");
     assert_eq!(gone[0]["record"]["entity"], "proposal");
-    let (all, _) = pull_from(&app, &phone.cookie, 0).await;
+    let (all, _) = app.pull_from(&phone.cookie, 0).await;
     assert!(all
         .iter()
         .any(|c| c["entity"] == "visit" && c["record"]["id"] == visit.as_str()));
@@ -153,7 +140,7 @@ async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(a
     )
     .await;
     assert_eq!(ok(&reopened)["open"], true);
-    let (back, _) = pull_from(&app, &phone.cookie, cursor2).await;
+    let (back, _) = app.pull_from(&phone.cookie, cursor2).await;
     assert_eq!(proposal_changes(&back, &proposal)[0]["entity"], "proposal");
 
     // Every step is in the audit trail.

@@ -158,11 +158,6 @@ pub async fn import_mapping(
     Ok(Loaded { rows: pairs.len() })
 }
 
-/// One problem as a line a person reads (see `office::describe_problem`).
-pub fn describe(lang: crate::i18n::Lang, p: &RowProblem) -> String {
-    crate::office::describe_problem(lang, p)
-}
-
 #[cfg(test)]
 mod tests {
     use super::good_date;
