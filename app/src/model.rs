@@ -256,6 +256,10 @@ pub struct VisitRecord {
     /// Live photos with their server status, oldest first.
     #[serde(default)]
     pub photos: Vec<crate::photos::PhotoRecord>,
+    /// Its proposal's survey year is closed: the visit is kept as it is, for
+    /// reading only.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub year_closed: bool,
 }
 
 /// One row of a repeat group (e.g. one machine), a child record of a visit.

@@ -148,6 +148,7 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
         rows: vec![],
         review: vec![],
         photos: vec![],
+        year_closed: false,
     };
     let facility = Facility {
         id: "f1".into(),
@@ -536,6 +537,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         rows: vec![],
         review: vec![],
         photos: vec![record],
+        year_closed: false,
     };
     let page = PullResponse {
         changes: vec![Change {

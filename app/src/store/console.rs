@@ -184,19 +184,33 @@ async fn filter(db: &Db, q: &VisitQuery) -> Result<Filter, AppError> {
             super::Engine::Sqlite => |n: &str| format!("instr(search, {n}) > 0"),
             super::Engine::Postgres => |n: &str| format!("strpos(search, {n}) > 0"),
         };
+        let mut all_words = Vec::new();
         for word in crate::search::fold(words).split_whitespace().take(8) {
-            f.text(
-                |n| {
-                    let c = contains(n);
-                    format!(
-                        "(v.proposal_id IN (SELECT id FROM proposals WHERE {c})
-                          OR v.facility_id IN (SELECT id FROM facilities WHERE {c})
-                          OR EXISTS (SELECT 1 FROM admin_units a WHERE a.tree = v.unit_tree
-                                     AND a.code = v.district_code AND {c}))"
-                    )
-                },
-                word,
-            );
+            let n = f.param(Param::Text(word.to_string()));
+            let c = contains(&n);
+            all_words.push(format!(
+                "(v.proposal_id IN (SELECT id FROM proposals WHERE {c})
+                  OR v.facility_id IN (SELECT id FROM facilities WHERE {c})
+                  OR EXISTS (SELECT 1 FROM admin_units a WHERE a.tree = v.unit_tree
+                             AND a.code = v.district_code AND {c}))"
+            ));
+        }
+        // Or the words name a place: the visit is there, in any tree.
+        let places: Vec<String> = super::units::paths_named(db, words)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let n = f.param(Param::Text(p));
+                format!("v.unit_path LIKE {n} || '%'")
+            })
+            .collect();
+        if !all_words.is_empty() {
+            let words = all_words.join(" AND ");
+            f.clauses.push(if places.is_empty() {
+                words
+            } else {
+                format!("(({words}) OR {})", places.join(" OR "))
+            });
         }
     }
     Ok(f)

@@ -24,6 +24,8 @@ pub mod compact;
 pub mod conflicts;
 /// The supervisor's visit list, its filters and a visit's review extras.
 pub mod console;
+/// The office's register of facilities: search, edits, deactivation.
+pub mod facilities;
 /// Versioned form definitions.
 pub mod forms;
 /// Failed-login counters (rate limits shared by every server process).

@@ -173,14 +173,12 @@ fn invalid(code: &str, message: impl Into<String>) -> AppError {
     AppError::Invalid(crate::error::ErrorBody::new(code, message))
 }
 
-/// Changes a proposal's title, kind of support and requested amount, with the
-/// same checks as the intake; audited old → new, and sent to phones in scope.
-pub async fn update_proposal(
-    db: &Db,
-    actor: &super::audit::Actor,
+/// A proposal's title, kind of support and amount checked as the intake
+/// checks them: (trimmed title, whole đồng).
+pub fn check_edit(
     edit: &crate::office::registry::edit::ProposalEdit,
-) -> Result<(), AppError> {
-    use crate::office::registry::rows::SUPPORT_KINDS;
+) -> Result<(String, i64), AppError> {
+    use crate::office::registry::SUPPORT_KINDS;
     let title = edit.title.trim();
     if title.is_empty() {
         return Err(invalid(
@@ -204,6 +202,17 @@ pub async fn update_proposal(
         ));
     }
     let amount = super::plan::whole_dong(&edit.requested_amount, "proposal")?;
+    Ok((title.to_string(), amount))
+}
+
+/// Changes a proposal's title, kind of support and requested amount, with the
+/// same checks as the intake; audited old → new, and sent to phones in scope.
+pub async fn update_proposal(
+    db: &Db,
+    actor: &super::audit::Actor,
+    edit: &crate::office::registry::edit::ProposalEdit,
+) -> Result<(), AppError> {
+    let (title, amount) = check_edit(edit)?;
     let mut tx = db.begin_write().await?;
     let Some(before) = super::catalog::proposal_by_id(&mut *tx, &edit.id).await? else {
         return Err(AppError::NotFound("proposal".into()));
@@ -211,7 +220,7 @@ pub async fn update_proposal(
     // A closed year's registry is history: its proposals stay as they were.
     super::years::open_year(&mut tx, before.year).await?;
     let after = crate::model::Proposal {
-        title: title.to_string(),
+        title,
         support_kind: edit.support_kind.clone(),
         requested_amount: amount,
         ..before.clone()

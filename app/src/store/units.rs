@@ -538,3 +538,50 @@ pub async fn related_paths(db: &Db, tree: &str, code: &str) -> Result<Vec<String
     .map(|r| col(r, "path"))
     .collect()
 }
+
+/// The paths a place name typed into a search covers: the units below the
+/// province whose name holds `phrase` (diacritics ignored), and every unit the
+/// mappings join to them, so "Bắc Giang" finds the 2025 phường and the 2020
+/// wards merged into it. Empty when the phrase is too short to name a place or
+/// names so many units (say "xã") that it says nothing about where.
+pub async fn paths_named(db: &Db, phrase: &str) -> Result<Vec<String>, AppError> {
+    const MOST_UNITS: usize = 20;
+    let phrase = crate::search::fold(phrase)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if phrase.chars().count() < 3 {
+        return Ok(vec![]);
+    }
+    let contains = match db.engine {
+        super::Engine::Sqlite => "instr(search, $1) > 0",
+        super::Engine::Postgres => "strpos(search, $1) > 0",
+    };
+    let named = sqlx::query(&format!(
+        "SELECT tree, code FROM admin_units WHERE level <> 'province' AND {contains}
+         ORDER BY tree, code LIMIT {}",
+        MOST_UNITS + 1
+    ))
+    .bind(&phrase)
+    .fetch_all(&db.pool)
+    .await?;
+    if named.len() > MOST_UNITS {
+        return Ok(vec![]);
+    }
+    let mut paths = std::collections::BTreeSet::new();
+    for row in &named {
+        let tree: String = col(row, "tree")?;
+        let code: String = col(row, "code")?;
+        paths.extend(related_paths(db, &tree, &code).await?);
+    }
+    // A path under another one adds nothing to a prefix match.
+    let all: Vec<String> = paths.into_iter().collect();
+    Ok(all
+        .iter()
+        .filter(|p| {
+            !all.iter()
+                .any(|q| q != *p && p.starts_with(&format!("{q}/")))
+        })
+        .cloned()
+        .collect())
+}

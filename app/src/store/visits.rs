@@ -12,7 +12,9 @@ where
     E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
 {
     let row = sqlx::query(
-        "SELECT id, form_id, form_version, proposal_id, facility_id, owner_id, review_state, created_at, received_at, deleted_at
+        "SELECT id, form_id, form_version, proposal_id, facility_id, owner_id, review_state, created_at, received_at, deleted_at,
+           (SELECT COUNT(*) FROM proposals p JOIN survey_years y ON y.year = p.year
+            WHERE p.id = visits.proposal_id AND y.is_open = 0) AS year_closed
          FROM visits WHERE id = $1",
     )
     .bind(id)
@@ -52,6 +54,7 @@ where
         rows: rows(exec, id).await?,
         review: super::review::events(exec, id).await?,
         photos: super::photos::for_visit(exec, id).await?,
+        year_closed: col::<i64>(&row, "year_closed")? > 0,
     };
     Ok(Some((
         visit,

@@ -207,6 +207,21 @@ async fn announce_proposals(tx: &mut Tx, year: i32) -> Result<(), AppError> {
         let path = catalog::stored_proposal_path(tx, &p).await?;
         changes::append(tx, "proposal", &id, Some(&path), None).await?;
     }
+    // The year's visits are re-sent too: phones hold them read-only while
+    // the year is closed, and editable again when it reopens.
+    let visits = sqlx::query(
+        "SELECT v.id, v.unit_path, v.owner_id FROM visits v JOIN proposals p ON p.id = v.proposal_id
+         WHERE p.year = $1 AND v.deleted_at IS NULL ORDER BY v.id",
+    )
+    .bind(i64::from(year))
+    .fetch_all(&mut **tx)
+    .await?;
+    for v in &visits {
+        let id: String = col(v, "id")?;
+        let path: Option<String> = col(v, "unit_path")?;
+        let owner: String = col(v, "owner_id")?;
+        changes::append(tx, "visit", &id, path.as_deref(), Some(&owner)).await?;
+    }
     Ok(())
 }
 

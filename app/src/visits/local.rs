@@ -81,6 +81,9 @@ pub struct LocalVisit {
     pub new_facility: BTreeMap<String, Value>,
     #[serde(default)]
     pub facility_sent: bool,
+    /// Its survey year is closed: kept for reading, no longer changed.
+    #[serde(default)]
+    pub year_closed: bool,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -154,6 +157,7 @@ impl LocalVisit {
             submit_queued: false,
             new_facility: BTreeMap::new(),
             facility_sent: false,
+            year_closed: false,
         }
     }
 
@@ -175,9 +179,10 @@ impl LocalVisit {
     }
 
     /// Whether the phone may still change it: the server refuses edits to a visit
-    /// that is submitted, approved or rejected.
+    /// that is submitted, approved or rejected, or whose survey year is closed.
     pub fn editable(&self) -> bool {
         !self.submit_queued
+            && !self.year_closed
             && matches!(
                 self.review_state,
                 ReviewState::InProgress | ReviewState::NeedsChanges
@@ -530,6 +535,7 @@ pub fn absorb_server_copy(
     visit.versions = server.versions.clone();
     visit.review_state = server.review_state;
     visit.review = server.review.clone();
+    visit.year_closed = server.year_closed;
     visit.header_sent = true;
     if !pending {
         // The submit command has been answered (accepted or refused).
@@ -680,6 +686,7 @@ mod tests {
             rows: vec![],
             review: vec![],
             photos: vec![],
+            year_closed: false,
         };
         let fresh = absorb_server_copy(None, &server, "ksv1", false);
         assert_eq!(
@@ -693,6 +700,45 @@ mod tests {
         assert_eq!(merged.answers["workforce"], json!(30));
         assert_eq!(merged.versions["workforce"], 2);
         assert_eq!(merged.review_state, ReviewState::NeedsChanges);
+    }
+
+    #[test]
+    fn a_visit_of_a_closed_year_is_kept_for_reading_only() {
+        let mut v = visit();
+        v.header_sent = true;
+        v.answers.insert("workforce".into(), json!(30));
+        v.saved = v.answers.clone();
+        assert!(v.editable());
+        let server = VisitRecord {
+            id: v.id.clone(),
+            form_id: v.form_id.clone(),
+            form_version: 1,
+            proposal_id: None,
+            facility_id: None,
+            owner_id: "u".into(),
+            review_state: ReviewState::InProgress,
+            answers: [("workforce".to_string(), json!(30))].into(),
+            versions: [("workforce".to_string(), 1)].into(),
+            created_at_ms: 0,
+            received_at_ms: 0,
+            rows: vec![],
+            review: vec![],
+            photos: vec![],
+            year_closed: true,
+        };
+        let closed = absorb_server_copy(Some(v), &server, "ksv1", false);
+        assert!(!closed.editable());
+        assert_eq!(closed.answers["workforce"], json!(30), "its answers stay");
+        let reopened = absorb_server_copy(
+            Some(closed),
+            &VisitRecord {
+                year_closed: false,
+                ..server
+            },
+            "ksv1",
+            false,
+        );
+        assert!(reopened.editable());
     }
 
     #[test]

@@ -362,6 +362,7 @@ pub fn VisitPage() -> impl IntoView {
                     </span>
                 </p>
                 {v.submit_queued.then(|| view! { <p class="notice" data-testid="visit-submit-queued">{tr("visit.submit_queued")}</p> })}
+                {v.year_closed.then(|| view! { <p class="notice" data-testid="visit-year-closed">{tr("visit.year_closed")}</p> })}
                 {send_back.map(|event| {
                     let about = event.field.as_deref().and_then(|k| match k.strip_prefix("photo:") {
                         // A comment pinned to one photo: the link shows that photo.

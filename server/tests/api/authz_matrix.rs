@@ -103,6 +103,12 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/rpc/list_unit_trees",       ADMIN),
     ("POST", "/rpc/update_proposal",       OFFICE),
     ("POST", "/rpc/set_proposal_active",   OFFICE),
+    ("POST", "/rpc/find_facilities",       OFFICE),
+    ("POST", "/rpc/get_facility",          OFFICE),
+    ("POST", "/rpc/save_facility",         OFFICE),
+    ("POST", "/rpc/set_facility_active",   OFFICE),
+    ("POST", "/rpc/create_proposal",       OFFICE),
+    ("POST", "/rpc/registry_units",        OFFICE),
 ];
 
 async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) {
@@ -480,13 +486,30 @@ fn rpc_args(name: &str, fx: &Fixture) -> Value {
             "amount": 1.5, "rationale": null}),
         "get_plan" => json!({"year": "2020"}),
         "set_budget" => json!({"year": 2020, "amount": 1.5}),
-        "list_years" | "list_unit_trees" => json!({}),
+        "list_years" | "list_unit_trees" | "registry_units" => json!({}),
         // A fraction of a đồng: past authorization it is a 422.
         "update_proposal" => json!({"edit": {"id": demo_proposal("213"), "title": "Đề án",
             "support_kind": "machinery", "requested_amount": 1.5}}),
         // No such proposal: past authorization it is a 404.
         "set_proposal_active" => {
             json!({"id": "01900000-0000-7000-8000-000000000000", "active": true})
+        }
+        "find_facilities" => json!({"query": "Hòa Phát", "inactive": false}),
+        "get_facility" => json!({"id": "016ebef8-b438-704a-8191-9c86a9849b88"}),
+        // An unknown unit: past authorization it is a 422.
+        "save_facility" => {
+            json!({"draft": {"id": null, "name": "Cơ sở", "owner_name": "", "address": "",
+            "unit": "bac-giang-2020/99999", "industry_group": "other", "phone": "", "tax_code": "",
+            "main_products": ""}})
+        }
+        // No such facility: past authorization it is a 404.
+        "set_facility_active" => {
+            json!({"id": "01900000-0000-7000-8000-000000000000", "active": true})
+        }
+        // A fraction of a đồng: past authorization it is a 422.
+        "create_proposal" => {
+            json!({"proposal": {"facility_id": "016ebef8-b438-704a-8191-9c86a9849b88",
+            "year": 2020, "unit": "", "title": "Đề án", "support_kind": "machinery", "requested_amount": 1.5}})
         }
         // 2020 is open already: past authorization it is a 422.
         "open_year" => json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020",

@@ -435,7 +435,14 @@ async fn a_300_row_workbook_is_previewed_exactly_committed_whole_and_reimported_
             .await
             .unwrap()
     };
+    let audit = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM audit_log")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap()
+    };
     let log_before = seq().await;
+    let audit_before = audit().await;
     let second = ok(&post(&app, &boss, xlsx(&good), true, XLSX).await);
     let c = &second["counts"];
     assert_eq!(
@@ -452,6 +459,11 @@ async fn a_300_row_workbook_is_previewed_exactly_committed_whole_and_reimported_
         seq().await,
         log_before,
         "a no-op import appends no change for phones"
+    );
+    assert_eq!(
+        audit().await,
+        audit_before,
+        "nor an entry in the audit trail"
     );
 
     // The new proposals reach the inspectors in scope: ksv1 (TP Bắc Giang,
@@ -478,14 +490,14 @@ async fn a_300_row_workbook_is_previewed_exactly_committed_whole_and_reimported_
         .await
         .iter()
         .any(|c| c["record"]["title"] == "Hỗ trợ máy móc thiết bị 0"));
-    // The commit is audited.
+    // The commit is audited; the no-op re-import left no entry.
     let audited = sqlx::query_scalar::<_, i64>(
         "SELECT COUNT(*) FROM audit_log WHERE action = 'registry.imported'",
     )
     .fetch_one(&app.db.pool)
     .await
     .unwrap();
-    assert_eq!(audited, 2);
+    assert_eq!(audited, 1);
 }
 
 /// Text as Windows-1258 holds it: letters it has precomposed stay, the others

@@ -16,6 +16,7 @@ mod console;
 mod crash;
 mod cursor;
 mod exactly_once;
+mod facilities;
 mod forms;
 mod hardening;
 mod health;

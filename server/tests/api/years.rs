@@ -98,6 +98,13 @@ async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(a
     assert_eq!(gone.len(), 1, "{after:?}");
     assert_eq!(gone[0]["entity"], "deleted");
     assert_eq!(gone[0]["record"]["entity"], "proposal");
+    // Its visit comes again, marked for reading only.
+    let again: Vec<&Value> = after
+        .iter()
+        .filter(|c| c["entity"] == "visit" && c["record"]["id"] == visit.as_str())
+        .collect();
+    assert_eq!(again.len(), 1, "{after:?}");
+    assert_eq!(again[0]["record"]["year_closed"], true);
     let (all, _) = app.pull_from(&phone.cookie, 0).await;
     assert!(all
         .iter()
@@ -142,6 +149,11 @@ async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(a
     assert_eq!(ok(&reopened)["open"], true);
     let (back, _) = app.pull_from(&phone.cookie, cursor2).await;
     assert_eq!(proposal_changes(&back, &proposal)[0]["entity"], "proposal");
+    let visit_back = back
+        .iter()
+        .find(|c| c["entity"] == "visit" && c["record"]["id"] == visit.as_str())
+        .expect("the visit comes again, editable");
+    assert!(visit_back["record"].get("year_closed").is_none());
 
     // Every step is in the audit trail.
     let audit = ok(&call(&app, &admin, "audit_trail", json!({"limit": 20})).await);

@@ -228,6 +228,8 @@ mod server {
     /// A decided row, with what the commit needs.
     struct Decided {
         fate: RowFate,
+        /// The row gives a matched facility a tax code it does not have yet.
+        new_tax_code: bool,
         row: IntakeRow,
         tree: String,
         commune: String,
@@ -251,6 +253,8 @@ mod server {
             proposals.insert(year, reg::proposals_of_year(db, year).await?);
         }
         let facilities = reg::facilities(db).await?;
+        let by_id: HashMap<&str, &FacilityKey> =
+            facilities.iter().map(|f| (f.id.as_str(), f)).collect();
         let by_tax: HashMap<&str, &FacilityKey> = facilities
             .iter()
             .filter_map(|f| f.tax_code.as_deref().map(|t| (t, f)))
@@ -379,6 +383,15 @@ mod server {
                     }
                 }
             };
+            let new_tax_code = match &facility {
+                FacilityFate::Matched { id, .. } => {
+                    row.tax_code.is_some()
+                        && by_id
+                            .get(id.as_str())
+                            .is_some_and(|f| f.tax_code != row.tax_code)
+                }
+                _ => false,
+            };
             // Proposal: external reference in the year, else facility and title.
             let facility_id = match &facility {
                 FacilityFate::Matched { id, .. } => Some(id.as_str()),
@@ -434,6 +447,7 @@ mod server {
                 })
                 .cloned();
             decided.push(Decided {
+                new_tax_code,
                 fate: RowFate {
                     row: row.row,
                     year: row.year,
@@ -520,7 +534,13 @@ mod server {
         if !commit || !report.problems.is_empty() {
             return Ok(report);
         }
-        apply(db, actor, &decided, &report.counts).await?;
+        // The same file again changes nothing, not even the audit trail.
+        let c = &report.counts;
+        let changes = c.new_facilities + c.new_proposals + c.updated_proposals > 0
+            || decided.iter().any(|d| d.new_tax_code);
+        if changes {
+            apply(db, actor, &decided, &report.counts).await?;
+        }
         report.committed = true;
         Ok(report)
     }
@@ -538,7 +558,7 @@ mod server {
             let r = &d.row;
             let facility_id = match &d.fate.facility {
                 FacilityFate::Matched { id, .. } => {
-                    if let Some(t) = &r.tax_code {
+                    if let Some(t) = r.tax_code.as_ref().filter(|_| d.new_tax_code) {
                         reg::set_tax_code(&mut tx, id, t).await?;
                     }
                     id.clone()

@@ -21,3 +21,12 @@ mod screen;
 pub use screen::RegistryPage;
 /// Editing and deactivating one proposal from the office.
 pub mod edit;
+/// The office's register of facilities and a proposal registered at one.
+pub mod facilities;
+/// The checks of a facility the office registers or edits.
+#[cfg(feature = "ssr")]
+pub mod facility_check;
+/// The register's search, list and facility panel.
+mod facility_panel;
+mod register_screen;
+pub use register_screen::FacilityRegister;

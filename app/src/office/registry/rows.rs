@@ -152,7 +152,7 @@ fn choice(text: &str, values: &[&str], label_prefix: &str) -> Option<String> {
 }
 
 /// A Vietnamese tax code: 10 digits, or 10 and a 3-digit branch ("0101234567-001").
-fn good_tax_code(text: &str) -> bool {
+pub fn good_tax_code(text: &str) -> bool {
     let (main, branch) = text.split_once('-').unwrap_or((text, "000"));
     main.len() == 10
         && branch.len() == 3

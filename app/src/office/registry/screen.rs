@@ -125,6 +125,8 @@ pub fn RegistryPage() -> impl IntoView {
     view! {
         <div class="console registry-page" data-testid="registry-page">
             <h1>{move || tr("registry.title")}</h1>
+            <super::FacilityRegister/>
+            <h2>{move || tr("registry.intake_title")}</h2>
             <p class="hint">{move || tr("registry.hint")}</p>
             <div class="toolbar">
                 <a class="btn btn-small btn-secondary" href="/api/registry/template.xlsx" download data-testid="registry-template">

@@ -1,0 +1,136 @@
+//! The office's register of facilities: find one (by name, owner, address,
+//! tax code or place, across unit trees), register one, edit it, deactivate
+//! it, and register a proposal at it. Edits go through the same field-level
+//! merge as the phones' edits, so an office change and a phone's offline edit
+//! of the same field meet as a kept conflict, never a silent overwrite.
+
+use crate::error::FnError;
+use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
+use serde::{Deserialize, Serialize};
+
+/// A facility as the office creates or edits it. `unit` is the commune (or,
+/// in a tree whose communes are not loaded, the district) as "tree/code";
+/// the tree of an existing facility never changes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct FacilityDraft {
+    /// Absent: register a new facility.
+    pub id: Option<String>,
+    pub name: String,
+    pub owner_name: String,
+    pub address: String,
+    pub unit: String,
+    pub industry_group: String,
+    pub phone: String,
+    pub tax_code: String,
+    pub main_products: String,
+}
+
+/// One facility in the office's register.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct FacilityEntry {
+    pub facility: crate::model::Facility,
+    pub tax_code: Option<String>,
+    /// "Phường Bắc Giang, Tỉnh Bắc Ninh": the facility's place in its tree.
+    pub place: String,
+    /// The tree's unit key of its commune or district ("tree/code").
+    pub unit: String,
+    pub active: bool,
+    /// Registered in the field by an inspector (not by the office).
+    pub found_on_site: bool,
+}
+
+/// A facility's page in the register: the facility and its proposals.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct FacilityDetail {
+    pub entry: FacilityEntry,
+    pub proposals: Vec<ProposalLine>,
+}
+
+/// A proposal as a facility's page lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ProposalLine {
+    pub id: String,
+    pub year: i32,
+    pub title: String,
+    pub support_kind: String,
+    pub requested_amount: i64,
+    pub status: String,
+    pub active: bool,
+}
+
+/// A proposal registered at a facility from the office. `unit` (the commune
+/// as "tree/code" in the year's tree) may be left empty when the facility's
+/// own commune, or the one its commune maps to, is in the year's tree.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct NewProposal {
+    pub facility_id: String,
+    pub year: i32,
+    pub unit: String,
+    pub title: String,
+    pub support_kind: String,
+    /// A number or "1.500.000"; a fraction of a đồng is refused.
+    pub requested_amount: serde_json::Value,
+}
+
+/// How many facilities a search returns at most.
+pub const MAX_FOUND: usize = 100;
+
+#[cfg(feature = "ssr")]
+async fn office() -> Result<(crate::state::AppState, crate::auth::session::Caller), FnError> {
+    crate::auth::session::require_caller(&[
+        crate::model::Role::Supervisor,
+        crate::model::Role::Administrator,
+    ])
+    .await
+    .map_err(FnError::from)
+}
+
+/// Facilities whose name, owner, address or tax code holds every word of
+/// `query`, or whose place is named by it (in any tree: the 2025 "Bắc Giang"
+/// finds the 2020 wards merged into it); inactive ones too when asked.
+#[server(prefix = "/rpc", endpoint = "find_facilities", input = Json)]
+pub async fn find_facilities(query: String, inactive: bool) -> Result<Vec<FacilityEntry>, FnError> {
+    let (state, _) = office().await?;
+    Ok(crate::store::facilities::find(&state.db, &query, inactive, MAX_FOUND).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "get_facility", input = Json)]
+pub async fn get_facility(id: String) -> Result<FacilityDetail, FnError> {
+    let (state, _) = office().await?;
+    Ok(crate::store::facilities::detail(&state.db, &id).await?)
+}
+
+/// Registers a facility or saves an edit; returns its ID.
+#[server(prefix = "/rpc", endpoint = "save_facility", input = Json)]
+pub async fn save_facility(draft: FacilityDraft) -> Result<String, FnError> {
+    let (state, caller) = office().await?;
+    Ok(crate::store::facilities::save(&state.db, &caller.user, &caller.audit(), &draft).await?)
+}
+
+/// Deactivates a facility (phones drop it; its history stays) or brings it back.
+#[server(prefix = "/rpc", endpoint = "set_facility_active", input = Json)]
+pub async fn set_facility_active(id: String, active: bool) -> Result<(), FnError> {
+    let (state, caller) = office().await?;
+    Ok(crate::store::facilities::set_active(&state.db, &caller.audit(), &id, active).await?)
+}
+
+/// Registers a proposal at a facility in an open year; returns its ID.
+#[server(prefix = "/rpc", endpoint = "create_proposal", input = Json)]
+pub async fn create_proposal(proposal: NewProposal) -> Result<String, FnError> {
+    let (state, caller) = office().await?;
+    Ok(crate::store::facilities::create_proposal(&state.db, &caller.audit(), &proposal).await?)
+}
+
+/// The units a facility may be placed in: every loaded tree's districts and
+/// communes (the screen offers those of the tree it works in).
+#[server(prefix = "/rpc", endpoint = "registry_units")]
+pub async fn registry_units() -> Result<Vec<crate::model::AdminUnit>, FnError> {
+    let (state, _) = office().await?;
+    Ok(crate::store::units::all(&state.db).await?)
+}

@@ -1,0 +1,329 @@
+//! The office's register of facilities: registration, edits merged per field
+//! with the phones' edits, deactivation, proposals registered at a facility,
+//! and search by place across the 2020 and 2025 trees.
+
+use crate::helpers::TestApp;
+use crate::security::{call, ok};
+use serde_json::{json, Value};
+
+/// Hòa Phát, registered in 2020 in phường Thọ Xương (07201), merged in 2025
+/// into phường Bắc Giang (07210).
+const HOA_PHAT: &str = "016ebef8-b438-704a-8191-9c86a9849b88";
+/// Xương Giang co-operative, registered in 2026 in the 2025 phường Bắc Giang.
+const XUONG_GIANG: &str = "019b2f10-4c00-7a10-8a01-2b5e1d7f0001";
+
+fn draft(name: &str, unit: &str) -> Value {
+    json!({"id": null, "name": name, "owner_name": "Trần Văn Bình", "address": "tổ 5, phường Bắc Giang",
+        "unit": unit, "industry_group": "processing", "phone": "0912 345 678",
+        "tax_code": "2400123456", "main_products": "Bánh đa"})
+}
+
+fn facility_in<'a>(changes: &'a [Value], id: &str) -> Option<&'a Value> {
+    changes
+        .iter()
+        .rev()
+        .find(|c| c["record"]["id"] == id || c["id"] == id)
+}
+
+fn found(app_result: &Value) -> Vec<String> {
+    app_result
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["facility"]["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Registered, edited and deactivated from the office: checked like every
+/// other way in, audited, pulled by the inspectors whose scope holds the
+/// place (across the mapping), and merged with a phone's offline edit of the
+/// same field as a kept conflict.
+async fn the_office_registers_edits_and_deactivates_a_facility_that_phones_follow(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let (admin, _) = app.login("quantri").await;
+    let (ksv1, device) = app.login("ksv1").await;
+    let (ksv4, _) = app.login("ksv4").await;
+
+    // Refused drafts store nothing.
+    let mut bad = draft("Bánh đa Kế", "bac-ninh-2025/99999");
+    let r = call(&app, &boss, "save_facility", json!({ "draft": bad })).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "unit.unknown");
+    bad["unit"] = "bac-ninh-2025/07210".into();
+    bad["industry_group"] = "bakery".into();
+    assert_eq!(
+        call(&app, &boss, "save_facility", json!({ "draft": bad }))
+            .await
+            .json()["code"],
+        "facility.unknown_industry"
+    );
+    let r = call(
+        &app,
+        &ksv1,
+        "save_facility",
+        json!({"draft": draft("X", "bac-ninh-2025/07210")}),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+
+    let created = call(
+        &app,
+        &boss,
+        "save_facility",
+        json!({"draft": draft("Bánh đa Kế", "bac-ninh-2025/07210")}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let id = created.json().as_str().unwrap().to_string();
+    // The same tax code twice would make the intake's matching ambiguous.
+    let twice = call(
+        &app,
+        &boss,
+        "save_facility",
+        json!({"draft": draft("Bánh đa Kế 2", "bac-ninh-2025/07210")}),
+    )
+    .await;
+    assert_eq!(twice.json()["code"], "facility.tax_code_taken");
+    assert_eq!(twice.json()["params"]["other"], "Bánh đa Kế");
+
+    // ksv1 holds the 2020 district 213, which the mapping joins to 07210.
+    let (changes, cursor) = app.pull_from(&ksv1, 0).await;
+    let pulled = facility_in(&changes, &id).expect("ksv1 pulls the new facility");
+    assert_eq!(pulled["record"]["phone"], "0912345678");
+    assert_eq!(pulled["record"]["unit_tree"], "bac-ninh-2025");
+    assert!(facility_in(&app.pull_all(&ksv4).await, &id).is_none());
+
+    // The office renames it; the phone, offline since its pull, renames it too.
+    let mut edit = draft("Cơ sở Bánh đa Kế", "bac-ninh-2025/07210");
+    edit["id"] = id.clone().into();
+    edit["tax_code"] = "".into();
+    let saved = call(&app, &boss, "save_facility", json!({ "draft": edit })).await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let (after_edit, cursor) = app.pull_from(&ksv1, cursor).await;
+    let pulled = facility_in(&after_edit, &id).expect("the edit reaches the phone");
+    assert_eq!(pulled["record"]["name"], "Cơ sở Bánh đa Kế");
+    assert_eq!(pulled["record"]["versions"]["name"], 1);
+    let phone_edit = json!({"device_id": device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "mutations": [{"seq": 1, "mutation_id": uuid::Uuid::now_v7().to_string(), "kind": "upsert",
+            "entity": "facility", "record_id": id, "fields": {"name": "Bánh đa Kế Dĩnh"},
+            "hlc": app::sync::Hlc::new(app::store::now_ms() + 1000, 0).encode(), "base_version": 0}]});
+    let pushed = app
+        .post_json("/api/sync/push", Some(&ksv1), &phone_edit)
+        .await;
+    assert_eq!(pushed.status, 200, "{}", pushed.text());
+    let conflicts: i64 = sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM conflicts WHERE entity = 'facility' AND record_id = $1 AND field = 'name'",
+    )
+    .bind(&id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(conflicts, 1, "the office's value is kept as the other side");
+
+    // Deactivated: phones drop it, the register lists it only when asked.
+    assert_eq!(
+        call(
+            &app,
+            &boss,
+            "set_facility_active",
+            json!({"id": id, "active": false})
+        )
+        .await
+        .status,
+        200
+    );
+    let (gone, _) = app.pull_from(&ksv1, cursor).await;
+    assert_eq!(facility_in(&gone, &id).unwrap()["entity"], "deleted");
+    let active_only = ok(&call(
+        &app,
+        &boss,
+        "find_facilities",
+        json!({"query": "banh da", "inactive": false}),
+    )
+    .await);
+    assert!(!found(&active_only).contains(&id));
+    let all = ok(&call(
+        &app,
+        &boss,
+        "find_facilities",
+        json!({"query": "banh da", "inactive": true}),
+    )
+    .await);
+    assert!(found(&all).contains(&id));
+    assert_eq!(all[0]["active"], false);
+    let r = call(&app, &boss, "save_facility", json!({ "draft": edit })).await;
+    assert_eq!(r.json()["code"], "facility.inactive");
+    assert_eq!(
+        call(
+            &app,
+            &boss,
+            "set_facility_active",
+            json!({"id": id, "active": true})
+        )
+        .await
+        .status,
+        200
+    );
+    assert!(facility_in(&app.pull_all(&ksv1).await, &id).is_some_and(|c| c["entity"] == "facility"));
+
+    // A facility with a proposal of an open year stays.
+    let r = call(
+        &app,
+        &boss,
+        "set_facility_active",
+        json!({"id": XUONG_GIANG, "active": false}),
+    )
+    .await;
+    assert_eq!(r.json()["code"], "facility.has_open_proposals");
+
+    let trail = ok(&call(&app, &admin, "audit_trail", json!({"limit": 50})).await);
+    let actions: Vec<&str> = trail
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["entity_id"] == id.as_str() || e["entity"] == "facility")
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in [
+        "facility.created",
+        "facility.updated",
+        "facility.deactivated",
+        "facility.reactivated",
+    ] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+}
+
+/// A proposal of 2026 registered at a facility of 2020 is placed in the
+/// 2025 commune the facility's ward became, and reaches the inspector.
+async fn a_proposal_at_a_2020_facility_lands_in_the_2025_commune_its_ward_became(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let (ksv1, _) = app.login("ksv1").await;
+    let proposal = |year: i32, unit: &str| {
+        json!({"proposal": {"facility_id": HOA_PHAT, "year": year, "unit": unit,
+            "title": "Hỗ trợ máy cắt plasma CNC", "support_kind": "machinery", "requested_amount": "1.200.000.000"}})
+    };
+    for (year, unit, code) in [
+        (2030, "", "year.not_opened"),
+        (2026, "bac-giang-2020/07201", "proposal.wrong_tree"),
+        (2026, "bac-ninh-2025/99999", "unit.unknown"),
+    ] {
+        let r = call(&app, &boss, "create_proposal", proposal(year, unit)).await;
+        assert_eq!(r.status, 422, "{}", r.text());
+        assert_eq!(r.json()["code"], code, "{year} {unit}");
+    }
+    assert_eq!(
+        call(&app, &ksv1, "create_proposal", proposal(2026, ""))
+            .await
+            .status,
+        403
+    );
+    let created = call(&app, &boss, "create_proposal", proposal(2026, "")).await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let id = created.json().as_str().unwrap().to_string();
+    let detail = ok(&call(&app, &boss, "get_proposal", json!({ "id": id })).await);
+    assert_eq!(detail["proposal"]["unit_tree"], "bac-ninh-2025");
+    assert_eq!(detail["proposal"]["commune_code"], "07210");
+    assert_eq!(detail["proposal"]["requested_amount"], 1_200_000_000i64);
+    let pulled = app.pull_all(&ksv1).await;
+    assert!(pulled
+        .iter()
+        .any(|c| c["entity"] == "proposal" && c["record"]["id"] == id.as_str()));
+    let facility = ok(&call(&app, &boss, "get_facility", json!({"id": HOA_PHAT})).await);
+    let years: Vec<i64> = facility["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["year"].as_i64().unwrap())
+        .collect();
+    assert!(years.contains(&2026) && years.contains(&2020), "{years:?}");
+    assert_eq!(
+        facility["entry"]["place"],
+        "Phường Thọ Xương, Thành phố Bắc Giang, Tỉnh Bắc Giang"
+    );
+}
+
+/// Typing a place finds what is there in either tree: the 2025 phường Bắc
+/// Giang finds the 2020 facility in Thọ Xương, and Thọ Xương finds the 2026
+/// co-operative; the visit list searches the same way.
+async fn a_place_name_finds_facilities_and_visits_across_the_mapping(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let find = |q: &'static str| {
+        let app = &app;
+        let boss = boss.clone();
+        async move {
+            found(&ok(&call(
+                app,
+                &boss,
+                "find_facilities",
+                json!({"query": q, "inactive": false}),
+            )
+            .await))
+        }
+    };
+    let bac_giang = find("phường Bắc Giang").await;
+    assert!(bac_giang.contains(&HOA_PHAT.to_string()), "{bac_giang:?}");
+    assert!(bac_giang.contains(&XUONG_GIANG.to_string()));
+    let tho_xuong = find("Tho Xuong").await;
+    assert!(
+        tho_xuong.contains(&XUONG_GIANG.to_string()),
+        "{tho_xuong:?}"
+    );
+    // Not a place: words of the name, owner or address.
+    assert_eq!(
+        find("Xương Giang chế biến").await,
+        vec![XUONG_GIANG.to_string()]
+    );
+    // Somewhere else entirely.
+    assert!(!find("Lục Ngạn").await.contains(&HOA_PHAT.to_string()));
+
+    let (ksv1, device) = app.login("ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let proposal = crate::helpers::demo_proposal("213");
+    let pushed = app
+        .post_json(
+            "/api/sync/push",
+            Some(&ksv1),
+            &crate::helpers::visit_push(&device, &visit, &proposal, 1, &[("workforce", json!(5))]),
+        )
+        .await;
+    assert_eq!(pushed.status, 200);
+    // The first 2020 proposal of district 213 is Hòa Phát's, in Thọ Xương.
+    assert_eq!(
+        ok(&call(&app, &boss, "get_proposal", json!({"id": proposal})).await)["proposal"]
+            ["facility_id"],
+        HOA_PHAT
+    );
+    let page = ok(&call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"q": "phường Bắc Giang"}}),
+    )
+    .await);
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&visit.as_str()), "{ids:?}");
+    let page = ok(&call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"q": "Lục Ngạn"}}),
+    )
+    .await);
+    assert!(!page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["id"] == visit.as_str()));
+}
+
+crate::engine_tests!(
+    the_office_registers_edits_and_deactivates_a_facility_that_phones_follow,
+    a_proposal_at_a_2020_facility_lands_in_the_2025_commune_its_ward_became,
+    a_place_name_finds_facilities_and_visits_across_the_mapping,
+);
