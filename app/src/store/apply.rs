@@ -97,17 +97,7 @@ impl<'a> Author<'a> {
 
     async fn flush_changes(&self, tx: &mut Tx) -> Result<(), AppError> {
         let pending = std::mem::take(&mut *self.changes.lock().unwrap_or_else(|p| p.into_inner()));
-        for e in pending {
-            changes::append(
-                tx,
-                &e.entity,
-                &e.record_id,
-                e.unit_path.as_deref(),
-                e.owner_id.as_deref(),
-            )
-            .await?;
-        }
-        Ok(())
+        changes::append_many(tx, &pending).await
     }
 }
 

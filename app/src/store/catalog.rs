@@ -285,7 +285,8 @@ pub async fn materialize_facility(tx: &mut Tx, id: &str) -> Result<(), AppError>
     Ok(())
 }
 
-fn facility_search(f: &Facility) -> String {
+/// The folded text a facility is searched by.
+pub fn facility_search(f: &Facility) -> String {
     fold(&format!(
         "{} {} {}",
         f.name,

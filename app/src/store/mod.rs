@@ -28,6 +28,8 @@ pub mod console;
 pub mod facilities;
 /// Versioned form definitions.
 pub mod forms;
+/// The registry intake's commit, written in bulk.
+pub mod intake;
 /// Failed-login counters (rate limits shared by every server process).
 pub mod login_limits;
 /// Field-level last-writer-wins with kept conflicts.

@@ -108,7 +108,7 @@ mod server {
     use crate::search::fold;
     use crate::store::audit::{self, Actor};
     use crate::store::registry::{self as reg, FacilityKey, ProposalKey};
-    use crate::store::{catalog, units, years, Db};
+    use crate::store::{units, years, Db};
     use std::collections::{BTreeMap, HashMap, HashSet};
 
     /// Why nothing was stored.
@@ -236,6 +236,38 @@ mod server {
         district: Option<String>,
     }
 
+    /// A year's proposals, found by external reference, or by facility and
+    /// folded title among those without one (the first of equals, as stored).
+    struct YearProposals {
+        all: Vec<ProposalKey>,
+        by_ref: HashMap<String, usize>,
+        by_title: HashMap<(String, String), usize>,
+    }
+
+    impl YearProposals {
+        fn new(all: Vec<ProposalKey>) -> Self {
+            let mut by_ref = HashMap::new();
+            let mut by_title = HashMap::new();
+            for (i, p) in all.iter().enumerate() {
+                match &p.external_ref {
+                    Some(r) => {
+                        by_ref.entry(r.clone()).or_insert(i);
+                    }
+                    None => {
+                        by_title
+                            .entry((p.facility_id.clone(), fold(&p.title)))
+                            .or_insert(i);
+                    }
+                }
+            }
+            YearProposals {
+                all,
+                by_ref,
+                by_title,
+            }
+        }
+    }
+
     /// Every row's fate against the store as it is now.
     async fn decide(
         db: &Db,
@@ -243,14 +275,17 @@ mod server {
         mut problems: Vec<RowProblem>,
     ) -> Result<(Vec<Decided>, Vec<RowProblem>), AppError> {
         let mut years_units: BTreeMap<i32, Option<YearUnits>> = BTreeMap::new();
-        let mut proposals: BTreeMap<i32, Vec<ProposalKey>> = BTreeMap::new();
+        let mut proposals: BTreeMap<i32, YearProposals> = BTreeMap::new();
         for year in rows.iter().map(|r| r.year).collect::<HashSet<_>>() {
             let found = match years::get(&db.pool, year).await? {
                 Some(y) if y.open => Some(year_units(db, y).await?),
                 _ => None,
             };
             years_units.insert(year, found);
-            proposals.insert(year, reg::proposals_of_year(db, year).await?);
+            proposals.insert(
+                year,
+                YearProposals::new(reg::proposals_of_year(db, year).await?),
+            );
         }
         let facilities = reg::facilities(db).await?;
         let by_id: HashMap<&str, &FacilityKey> =
@@ -397,19 +432,17 @@ mod server {
                 FacilityFate::Matched { id, .. } => Some(id.as_str()),
                 _ => None,
             };
-            let year_proposals = &proposals[&row.year];
+            let index = &proposals[&row.year];
             let existing = match &row.external_ref {
-                Some(r) => year_proposals
-                    .iter()
-                    .find(|p| p.external_ref.as_deref() == Some(r.as_str())),
+                Some(r) => index.by_ref.get(r.as_str()).copied(),
                 None => facility_id.and_then(|fid| {
-                    year_proposals.iter().find(|p| {
-                        p.facility_id == fid
-                            && p.external_ref.is_none()
-                            && fold(&p.title) == fold(&row.title)
-                    })
+                    index
+                        .by_title
+                        .get(&(fid.to_string(), fold(&row.title)))
+                        .copied()
                 }),
-            };
+            }
+            .map(|i| &index.all[i]);
             let proposal = match existing {
                 None => ProposalFate::New,
                 Some(p) => {
@@ -551,17 +584,17 @@ mod server {
         decided: &[Decided],
         counts: &IntakeCounts,
     ) -> Result<(), AppError> {
-        let mut tx = db.begin_write().await?;
         let now = crate::store::now_ms();
-        let mut new_ids: HashMap<usize, String> = HashMap::new();
+        let mut commit = crate::store::intake::Commit::default();
+        let mut new_ids: HashMap<usize, (String, String)> = HashMap::new();
         for d in decided {
             let r = &d.row;
-            let facility_id = match &d.fate.facility {
-                FacilityFate::Matched { id, .. } => {
+            let (facility_id, facility_name) = match &d.fate.facility {
+                FacilityFate::Matched { id, name, .. } => {
                     if let Some(t) = r.tax_code.as_ref().filter(|_| d.new_tax_code) {
-                        reg::set_tax_code(&mut tx, id, t).await?;
+                        commit.tax_codes.push((id.clone(), t.clone()));
                     }
-                    id.clone()
+                    (id.clone(), name.clone())
                 }
                 FacilityFate::SameAsRow { row, .. } => new_ids[row].clone(),
                 FacilityFate::New { .. } => {
@@ -582,30 +615,13 @@ mod server {
                         main_products: None,
                         versions: Default::default(),
                     };
-                    catalog::upsert_facility(&mut tx, &facility).await?;
-                    if let Some(t) = &r.tax_code {
-                        reg::set_tax_code(&mut tx, &id, t).await?;
-                    }
-                    new_ids.insert(r.row, id.clone());
-                    id
+                    commit.new_facilities.push((facility, r.tax_code.clone()));
+                    new_ids.insert(r.row, (id.clone(), r.facility_name.clone()));
+                    (id, r.facility_name.clone())
                 }
             };
-            let (id, status) = match &d.fate.proposal {
-                ProposalFate::Unchanged { .. } => continue,
-                ProposalFate::New => (
-                    crate::visits::local::new_uuid_v7(now).to_string(),
-                    "registered".to_string(),
-                ),
-                ProposalFate::Update { id, .. } => {
-                    let status = catalog::proposal_by_id(&mut *tx, id)
-                        .await?
-                        .map(|p| p.status)
-                        .unwrap_or_else(|| "registered".into());
-                    (id.clone(), status)
-                }
-            };
-            let proposal = Proposal {
-                id: id.clone(),
+            let mut proposal = Proposal {
+                id: String::new(),
                 year: r.year,
                 unit_tree: d.tree.clone(),
                 district_code: d.district.clone(),
@@ -614,15 +630,30 @@ mod server {
                 title: r.title.clone(),
                 support_kind: r.support_kind.clone(),
                 requested_amount: r.requested_amount,
-                status,
+                status: "registered".into(),
                 form_id: None,
                 form_version: None,
             };
-            catalog::upsert_proposal(&mut tx, &proposal).await?;
-            if let Some(external) = &r.external_ref {
-                reg::set_external_ref(&mut tx, &id, external).await?;
+            match &d.fate.proposal {
+                ProposalFate::Unchanged { .. } => {}
+                ProposalFate::New => {
+                    proposal.id = crate::visits::local::new_uuid_v7(now).to_string();
+                    commit
+                        .new_proposals
+                        .push((proposal, facility_name, r.external_ref.clone()));
+                }
+                ProposalFate::Update { id, .. } => {
+                    proposal.id = id.clone();
+                    commit.updated_proposals.push((
+                        proposal,
+                        facility_name,
+                        r.external_ref.clone(),
+                    ));
+                }
             }
         }
+        let mut tx = db.begin_write().await?;
+        crate::store::intake::write(&mut tx, &commit).await?;
         audit::record(
             &mut *tx,
             actor,
