@@ -55,6 +55,17 @@ self.addEventListener("fetch", (event) => {
   }
 
   event.respondWith(
-    caches.match(request, { cacheName: CACHE }).then((cached) => cached || fetch(request)),
+    caches.match(request, { cacheName: CACHE }).then((cached) => {
+      if (cached) return cached;
+      return fetch(request).then((response) => {
+        // An office page's code (a lazy route's WASM chunk) is not precached: a
+        // phone never needs it. Kept once fetched, so the office opens offline too.
+        if (response.ok && url.pathname.startsWith("/pkg/")) {
+          const copy = response.clone();
+          caches.open(CACHE).then((cache) => cache.put(request, copy));
+        }
+        return response;
+      });
+    }),
   );
 });

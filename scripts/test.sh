@@ -49,8 +49,12 @@ suite "formatting (rustfmt)" cargo fmt --all -- --check
 # The server the end-to-end suite drives is the test build below: the Rust tests
 # compile it anyway, and a second, release-profile compile of the app and server
 # crates was the largest part of a run after a small change (see BENCHMARKS.md).
-suite "release bundle (cargo leptos build --release --frontend-only)" \
-  cargo leptos build --release --frontend-only
+suite "release bundle (cargo leptos build --release --frontend-only --split)" \
+  cargo leptos build --release --frontend-only --split
+# What a phone downloads before /login works, against the recorded number
+# (tests/bench/first_load_budget.json): bytes, not a timing.
+suite "phone first-load size (brotli, at most 5 % above the recorded number)" \
+  node tests/bench/bundle_size.mjs target/site target/server-release/hash.txt
 # Test hooks (fault injection, throw-away databases) are for test builds only: the
 # feature set a release build resolves must not enable them, while the test build's
 # must (else this check could not fail).

@@ -65,7 +65,8 @@ pub mod store;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(root::App);
+    // Waits for the chunk of a lazy (office) route before hydrating it.
+    leptos::mount::hydrate_lazy(root::App);
 }
 
 /// Entry point for the offline shell: the service worker served a page without

@@ -1,19 +1,17 @@
 //! The root component, the router and the server-rendered HTML shell.
 
-use crate::admin::AdminUsersPage;
 use crate::auth::{ChangePasswordPage, LoginPage, LogoutButton};
 use crate::backup::BackupButton;
 use crate::client::{use_client, ClientState, SyncAlert, SyncStatus};
 use crate::i18n::{use_t, Lang, Locale};
 use crate::model::Role;
 use crate::proposals::HomePage;
-use crate::review::{ReviewDetailPage, ReviewListPage};
 use crate::visits::VisitPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    path,
+    lazy_route, path, Lazy, LazyRoute,
 };
 
 /// The document the server renders around the app.
@@ -69,19 +67,47 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/visits/:id") view=VisitPage/>
-                    <Route path=path!("/review") view=ReviewListPage/>
-                    <Route path=path!("/review/visits/:id") view=ReviewDetailPage/>
-                    <Route path=path!("/review/proposals/:id") view=crate::plan::ProposalPage/>
-                    <Route path=path!("/plan") view=crate::plan::PlanPage/>
-                    <Route path=path!("/registry") view=crate::office::registry::RegistryPage/>
-                    <Route path=path!("/admin") view=AdminUsersPage/>
-                    <Route path=path!("/admin/forms") view=crate::form_admin::FormsAdminPage/>
+                    <Route path=path!("/review") view={Lazy::<ReviewListRoute>::new()}/>
+                    <Route path=path!("/review/visits/:id") view={Lazy::<ReviewDetailRoute>::new()}/>
+                    <Route path=path!("/review/proposals/:id") view={Lazy::<ProposalRoute>::new()}/>
+                    <Route path=path!("/plan") view={Lazy::<PlanRoute>::new()}/>
+                    <Route path=path!("/registry") view={Lazy::<RegistryRoute>::new()}/>
+                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()}/>
+                    <Route path=path!("/admin/forms") view={Lazy::<FormsAdminRoute>::new()}/>
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
                 </Routes>
             </main>
         </Router>
     }
 }
+
+/// An office page whose code the phone never loads: under `cargo leptos build
+/// --split` each is a WASM chunk fetched (and then cached by the service
+/// worker) the first time a supervisor or administrator opens it.
+macro_rules! office_route {
+    ($route:ident, $page:path) => {
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+
+office_route!(ReviewListRoute, crate::review::ReviewListPage);
+office_route!(ReviewDetailRoute, crate::review::ReviewDetailPage);
+office_route!(ProposalRoute, crate::plan::ProposalPage);
+office_route!(PlanRoute, crate::plan::PlanPage);
+office_route!(RegistryRoute, crate::office::registry::RegistryPage);
+office_route!(AdminRoute, crate::admin::AdminUsersPage);
+office_route!(FormsAdminRoute, crate::form_admin::FormsAdminPage);
 
 #[cfg(feature = "hydrate")]
 fn start_in_browser(state: ClientState, locale: Locale) {

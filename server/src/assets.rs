@@ -13,6 +13,11 @@ pub struct Site {
     pub js: String,
     pub wasm: String,
     pub css: String,
+    /// Under `cargo leptos build --split`: the chunk loader the main JS
+    /// imports, and the manifest naming each lazy route's chunks. Both are
+    /// precached (the field app needs the loader to start offline); the
+    /// office's chunks are not, so a phone never downloads them.
+    pub split: Vec<String>,
     pub hashed: bool,
     /// Changes with every build: names the service worker's cache.
     pub version: String,
@@ -20,18 +25,50 @@ pub struct Site {
     pub shell_html: String,
 }
 
-/// `hash.txt` as cargo-leptos writes it beside the server binary.
-fn read_hashes() -> Option<(String, String, String)> {
-    let path = std::env::current_exe().ok()?.parent()?.join("hash.txt");
-    let text = std::fs::read_to_string(path).ok()?;
-    let get = |name: &str| {
-        text.lines().find_map(|l| {
-            l.split_once(':')
-                .filter(|(k, _)| k.trim() == name)
-                .map(|(_, v)| v.trim().to_string())
+/// The content hashes of a built site, as cargo-leptos writes them to
+/// `hash.txt` beside the server binary.
+#[derive(Debug, Clone, Default)]
+pub struct Hashes {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
+    /// The split chunk loader's and manifest's (`--split` builds only).
+    pub split: Option<String>,
+    pub manifest: Option<String>,
+}
+
+impl Hashes {
+    /// All three bundle files with the same hash (tests).
+    pub fn all(hash: &str) -> Hashes {
+        Hashes {
+            js: hash.into(),
+            wasm: hash.into(),
+            css: hash.into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Hashes> {
+        let get = |name: &str| {
+            text.lines().find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.trim() == name)
+                    .map(|(_, v)| v.trim().to_string())
+            })
+        };
+        Some(Hashes {
+            js: get("js")?,
+            wasm: get("wasm")?,
+            css: get("css")?,
+            split: get("split"),
+            manifest: get("manifest"),
         })
-    };
-    Some((get("js")?, get("wasm")?, get("css")?))
+    }
+}
+
+fn read_hashes() -> Option<Hashes> {
+    let path = std::env::current_exe().ok()?.parent()?.join("hash.txt");
+    Hashes::parse(&std::fs::read_to_string(path).ok()?)
 }
 
 impl Site {
@@ -39,16 +76,24 @@ impl Site {
         Self::load_with_hashes(root, read_hashes())
     }
 
-    /// `hashes`: (js, wasm, css) content hashes, or None for unhashed names.
-    pub fn load_with_hashes(
-        root: &Path,
-        hashes: Option<(String, String, String)>,
-    ) -> Result<Site, String> {
+    /// `hashes`: the bundle's content hashes, or None for unhashed names.
+    pub fn load_with_hashes(root: &Path, hashes: Option<Hashes>) -> Result<Site, String> {
+        let split: Vec<String> = hashes
+            .iter()
+            .flat_map(|h| {
+                let loader = h.split.as_ref().map(|s| format!("__wasm_split.{s}.js"));
+                let manifest = h
+                    .manifest
+                    .as_ref()
+                    .map(|m| format!("__wasm_split_manifest.{m}.json"));
+                loader.into_iter().chain(manifest)
+            })
+            .collect();
         let (js, wasm, css, hashed) = match hashes {
-            Some((js, wasm, css)) => (
-                format!("{OUTPUT_NAME}.{js}.js"),
-                format!("{OUTPUT_NAME}.{wasm}.wasm"),
-                format!("{OUTPUT_NAME}.{css}.css"),
+            Some(h) => (
+                format!("{OUTPUT_NAME}.{}.js", h.js),
+                format!("{OUTPUT_NAME}.{}.wasm", h.wasm),
+                format!("{OUTPUT_NAME}.{}.css", h.css),
                 true,
             ),
             None => (
@@ -67,12 +112,16 @@ impl Site {
         }
         let version = {
             use sha2::{Digest, Sha256};
-            let digest = Sha256::digest(format!("{}:{js}:{wasm}:{css}", env!("CARGO_PKG_VERSION")));
+            let digest = Sha256::digest(format!(
+                "{}:{js}:{wasm}:{css}:{}",
+                env!("CARGO_PKG_VERSION"),
+                split.join(":")
+            ));
             hex::encode(&digest[..6])
         };
         let template = std::fs::read_to_string(root.join("sw.js"))
             .map_err(|e| format!("service worker template missing: {e}"))?;
-        let precache = [
+        let mut precache = vec![
             "/offline-shell".to_string(),
             format!("/pkg/{js}"),
             format!("/pkg/{wasm}"),
@@ -82,6 +131,7 @@ impl Site {
             "/icons/icon-512.png".into(),
             "/icons/favicon.svg".into(),
         ];
+        precache.extend(split.iter().map(|f| format!("/pkg/{f}")));
         let service_worker = template.replace("__KHAOSAT_VERSION__", &version).replace(
             "__KHAOSAT_PRECACHE__",
             &serde_json::to_string(&precache).unwrap_or_default(),
@@ -92,6 +142,7 @@ impl Site {
             js,
             wasm,
             css,
+            split,
             hashed,
             version,
             service_worker,

@@ -30,6 +30,7 @@ fn site_with_bundle(dir: &Path) -> server::assets::Site {
         js: "khaosat.abc123.js".into(),
         wasm: "khaosat.abc123.wasm".into(),
         css: "khaosat.abc123.css".into(),
+        split: vec![],
         hashed: true,
         version: "v1".into(),
         service_worker: "// sw".into(),
@@ -89,7 +90,7 @@ fn the_service_worker_names_its_cache_after_the_build() {
     site_with_bundle(dir.path());
     let site = server::assets::Site::load_with_hashes(
         dir.path(),
-        Some(("abc123".into(), "abc123".into(), "abc123".into())),
+        Some(server::assets::Hashes::all("abc123")),
     )
     .unwrap();
     assert!(site.service_worker.contains(&site.version));
@@ -97,13 +98,52 @@ fn the_service_worker_names_its_cache_after_the_build() {
     assert!(site.service_worker.contains("/offline-shell"));
     let other = server::assets::Site::load_with_hashes(
         dir.path(),
-        Some(("abc123".into(), "def456".into(), "abc123".into())),
+        Some(server::assets::Hashes {
+            wasm: "def456".into(),
+            ..server::assets::Hashes::all("abc123")
+        }),
     )
     .unwrap();
     assert_ne!(
         site.version, other.version,
         "a new build must get a new cache"
     );
+}
+
+/// A `--split` build: the chunk loader the main JS imports is precached (the
+/// field app cannot start offline without it), with the chunk manifest; the
+/// chunks themselves are not (a phone never needs the office's).
+#[test]
+fn a_split_build_precaches_its_chunk_loader_and_no_chunk() {
+    let hashes =
+        server::assets::Hashes::parse("js: aaa\nwasm: bbb\ncss: ccc\nmanifest: ddd\nsplit: eee\n")
+            .unwrap();
+    assert_eq!(hashes.split.as_deref(), Some("eee"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+    std::fs::write(dir.path().join("pkg/khaosat.aaa.js"), "").unwrap();
+    std::fs::write(
+        dir.path().join("sw.js"),
+        "const PRECACHE = __KHAOSAT_PRECACHE__;",
+    )
+    .unwrap();
+    let site = server::assets::Site::load_with_hashes(dir.path(), Some(hashes.clone())).unwrap();
+    assert!(site.service_worker.contains("/pkg/__wasm_split.eee.js"));
+    assert!(site
+        .service_worker
+        .contains("/pkg/__wasm_split_manifest.ddd.json"));
+    assert!(!site.service_worker.contains("/pkg/split_"));
+    assert!(!site.service_worker.contains("/pkg/chunk_"));
+    let unsplit = server::assets::Site::load_with_hashes(
+        dir.path(),
+        Some(server::assets::Hashes {
+            split: None,
+            manifest: None,
+            ..hashes
+        }),
+    )
+    .unwrap();
+    assert_ne!(site.version, unsplit.version);
 }
 
 #[test]

@@ -178,6 +178,7 @@ fn test_site(root: &std::path::Path) -> server::assets::Site {
         js: "khaosat.js".into(),
         wasm: "khaosat.wasm".into(),
         css: "khaosat.css".into(),
+        split: vec![],
         hashed: false,
         version: "test".into(),
         service_worker: "// sw".into(),
