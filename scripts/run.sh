@@ -9,6 +9,6 @@ source scripts/cache.sh
 use_build_cache
 source scripts/install-tools.sh
 install_tools
-cargo leptos build --release --split
+cargo leptos build --release --split --lib-features hydrate --lib-features split
 export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-target/site}"
 exec target/server-release/khaosat serve --demo "$@"

@@ -50,7 +50,7 @@ suite "formatting (rustfmt)" cargo fmt --all -- --check
 # compile it anyway, and a second, release-profile compile of the app and server
 # crates was the largest part of a run after a small change (see BENCHMARKS.md).
 suite "release bundle (cargo leptos build --release --frontend-only --split)" \
-  cargo leptos build --release --frontend-only --split
+  cargo leptos build --release --frontend-only --split --lib-features hydrate --lib-features split
 # What a phone downloads before /login works, against the recorded number
 # (tests/bench/first_load_budget.json): bytes, not a timing.
 suite "phone first-load size (brotli, at most 5 % above the recorded number)" \

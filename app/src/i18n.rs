@@ -124,6 +124,17 @@ pub fn use_t() -> impl Fn(&str) -> String + Copy + Send + Sync + 'static {
     move |key: &str| t(lang.get(), key)
 }
 
+/// The label of an industry group; an unknown group shows its code.
+pub fn industry_label(lang: Lang, group: &str) -> String {
+    let key = format!("industry.{group}");
+    let label = t(lang, &key);
+    if label == key {
+        group.to_string()
+    } else {
+        label
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

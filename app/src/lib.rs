@@ -4,8 +4,6 @@
 
 /// Account administration: server functions and their types.
 pub mod accounts;
-/// The administrator's screens.
-pub mod admin;
 /// Login page and the session that the server checks on every request.
 pub mod auth;
 /// The phone's backup file of its unsent changes, for a refused or handed-over phone.
@@ -14,13 +12,13 @@ pub mod backup;
 pub mod client;
 /// The supervisor's console as data: visit list query, conflicts, proposals and plan.
 pub mod console;
+/// Domain rules without SQL: usernames, phones, passwords, display names.
+pub mod domain;
 /// Error bodies `{code, params, message}` shared by server and phone, and the
 /// server-side error enum that maps them to HTTP statuses.
 /// Persistent storage, quota, stale unsynced data, the iOS seven-day wipe.
 pub mod durability;
 pub mod error;
-/// Form versions for administrators: list and upload.
-pub mod form_admin;
 /// Display helpers for VND and Vietnam time that must agree on both sides.
 pub mod format;
 /// Versioned survey form definitions and their validation rules.
@@ -29,18 +27,16 @@ pub mod forms;
 pub mod i18n;
 /// Domain types: administrative units, facilities, proposals, users and roles.
 pub mod model;
+/// Money as people type it: whole đồng, Vietnamese digit grouping.
+pub mod money;
 /// The office's capabilities (unit trees; later the registry, review, plan and
 /// admin move here): server-side file intake and the checks behind it.
 pub mod office;
 /// Photos: the attach_photo record, statuses, EXIF and header parsing, and (on
 /// the server) the storage interface.
 pub mod photos;
-/// The proposal page and the year's plan.
-pub mod plan;
 /// The inspector's proposal list (what they were sent to survey).
 pub mod proposals;
-/// The supervisor's review pages.
-pub mod review;
 /// Root component, router and the HTML shell.
 pub mod root;
 /// The diacritic-insensitive search fold shared by server and phone.

@@ -320,3 +320,12 @@ pub struct VisitDetail {
     pub facility: Option<Facility>,
     pub inspector: String,
 }
+
+/// Industry groups of the register, in the form's order (`industry.<value>` labels).
+pub const INDUSTRIES: [&str; 5] = [
+    "processing",
+    "building_materials",
+    "mechanical",
+    "handicrafts",
+    "other",
+];

@@ -11,8 +11,65 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    lazy_route, path, Lazy, LazyRoute,
+    path,
 };
+#[cfg(any(feature = "ssr", feature = "split"))]
+use leptos_router::{lazy_route, Lazy, LazyRoute};
+
+/// An office page whose code the phone never loads: in a `--split` build
+/// (`cargo leptos build --split --lib-features hydrate --lib-features split`)
+/// each is a WASM chunk fetched, then cached by the service worker, the first
+/// time a supervisor or administrator opens it. Builds of the browser code
+/// without the splitter (the wasm tests) get plain routes: a lazy function
+/// makes the module import the splitter's loader, which only `--split` writes.
+/// The server always renders them as lazy routes (the same markup, plus the
+/// chunks' preload links when the build has them).
+macro_rules! office_route {
+    ($route:ident, $page:path) => {
+        #[cfg(any(feature = "ssr", feature = "split"))]
+        struct $route;
+
+        #[cfg(any(feature = "ssr", feature = "split"))]
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+
+        #[cfg(not(any(feature = "ssr", feature = "split")))]
+        #[allow(non_snake_case)]
+        fn $route() -> impl IntoView {
+            view! { <$page/> }
+        }
+    };
+}
+
+/// The view of an office route (see `office_route!`).
+#[cfg(any(feature = "ssr", feature = "split"))]
+macro_rules! office_view {
+    ($route:ident) => {
+        Lazy::<$route>::new()
+    };
+}
+#[cfg(not(any(feature = "ssr", feature = "split")))]
+macro_rules! office_view {
+    ($route:ident) => {
+        $route
+    };
+}
+
+office_route!(ReviewListRoute, crate::office::review::ReviewListPage);
+office_route!(ReviewDetailRoute, crate::office::review::ReviewDetailPage);
+office_route!(ProposalRoute, crate::office::plan::ProposalPage);
+office_route!(PlanRoute, crate::office::plan::PlanPage);
+office_route!(RegistryRoute, crate::office::registry::RegistryPage);
+office_route!(AdminRoute, crate::office::admin::AdminUsersPage);
+office_route!(FormsAdminRoute, crate::office::admin::FormsAdminPage);
 
 /// The document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,47 +124,19 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/visits/:id") view=VisitPage/>
-                    <Route path=path!("/review") view={Lazy::<ReviewListRoute>::new()}/>
-                    <Route path=path!("/review/visits/:id") view={Lazy::<ReviewDetailRoute>::new()}/>
-                    <Route path=path!("/review/proposals/:id") view={Lazy::<ProposalRoute>::new()}/>
-                    <Route path=path!("/plan") view={Lazy::<PlanRoute>::new()}/>
-                    <Route path=path!("/registry") view={Lazy::<RegistryRoute>::new()}/>
-                    <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()}/>
-                    <Route path=path!("/admin/forms") view={Lazy::<FormsAdminRoute>::new()}/>
+                    <Route path=path!("/review") view={office_view!(ReviewListRoute)}/>
+                    <Route path=path!("/review/visits/:id") view={office_view!(ReviewDetailRoute)}/>
+                    <Route path=path!("/review/proposals/:id") view={office_view!(ProposalRoute)}/>
+                    <Route path=path!("/plan") view={office_view!(PlanRoute)}/>
+                    <Route path=path!("/registry") view={office_view!(RegistryRoute)}/>
+                    <Route path=path!("/admin") view={office_view!(AdminRoute)}/>
+                    <Route path=path!("/admin/forms") view={office_view!(FormsAdminRoute)}/>
                     <Route path=path!("/account/password") view=ChangePasswordPage/>
                 </Routes>
             </main>
         </Router>
     }
 }
-
-/// An office page whose code the phone never loads: under `cargo leptos build
-/// --split` each is a WASM chunk fetched (and then cached by the service
-/// worker) the first time a supervisor or administrator opens it.
-macro_rules! office_route {
-    ($route:ident, $page:path) => {
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
-            }
-        }
-    };
-}
-
-office_route!(ReviewListRoute, crate::review::ReviewListPage);
-office_route!(ReviewDetailRoute, crate::review::ReviewDetailPage);
-office_route!(ProposalRoute, crate::plan::ProposalPage);
-office_route!(PlanRoute, crate::plan::PlanPage);
-office_route!(RegistryRoute, crate::office::registry::RegistryPage);
-office_route!(AdminRoute, crate::admin::AdminUsersPage);
-office_route!(FormsAdminRoute, crate::form_admin::FormsAdminPage);
 
 #[cfg(feature = "hydrate")]
 fn start_in_browser(state: ClientState, locale: Locale) {

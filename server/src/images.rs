@@ -506,7 +506,7 @@ pub fn spawn_housekeeping(state: AppState) {
         match store::stalled_uploads(&state.db).await {
             Ok(list) => {
                 for upload in list {
-                    if let Err(e) = crate::api::uploads::finish_stalled(&state, &upload).await {
+                    if let Err(e) = crate::photo_bytes::finish_stalled(&state, &upload).await {
                         tracing::warn!(upload = %upload.id, "cannot finish an interrupted upload: {e}");
                     }
                 }
@@ -543,7 +543,7 @@ pub async fn expire_uploads(state: &AppState) -> Result<usize, app::error::AppEr
     for id in &ids {
         store::end_upload(&state.db, id).await?;
         let id = id.clone();
-        let _ = crate::api::uploads::on_storage(state, "dropping an expired upload", move |s| {
+        let _ = crate::photo_bytes::on_storage(state, "dropping an expired upload", move |s| {
             s.delete_partial(&id)
         })
         .await;

@@ -6,8 +6,8 @@
 use crate::exports::{new_workbook, open_sheet, save, Cell, Sink};
 use app::error::AppError;
 use app::i18n::{t, Lang};
+use app::model::INDUSTRIES;
 use app::office::registry::rows::{COLUMNS, SUPPORT_KINDS};
-use app::review::INDUSTRIES;
 use std::fs::File;
 
 /// A filled row for the instructions, valid against the intake's checks.

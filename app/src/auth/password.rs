@@ -9,10 +9,7 @@ use crate::i18n::{error_text, use_locale, use_t};
 use crate::model::{Role, UserInfo};
 use leptos::prelude::*;
 
-/// Shortest password accepted. The server enforces the same limit
-/// (`store::users::MIN_PASSWORD_LEN`, compiled only into the server); this copy
-/// only spares a round trip and shows the rule.
-const MIN_PASSWORD_LEN: usize = 10;
+use crate::domain::MIN_PASSWORD_LEN;
 
 /// How long the success message stays before the user is taken to their start page.
 #[cfg(feature = "hydrate")]

@@ -1,8 +1,15 @@
 //! The office: what supervisors and administrators use at their desks. Each
 //! capability is a folder holding its checks, server functions and screens.
+//! Their pages are lazy routes: the phone's bundle does not carry them.
 
+/// Accounts, devices, forms and the audit trail (`/admin`, `/admin/forms`).
+pub mod admin;
+/// The proposal page, the year's plan and the budget.
+pub mod plan;
 /// The registry of facilities and proposals and its spreadsheet intake.
 pub mod registry;
+/// The supervisor's review of visits: the list, one visit, conflicts, audit.
+pub mod review;
 /// Spreadsheets offices send (CSV, XLSX) read as tables of text.
 #[cfg(feature = "ssr")]
 pub mod sheet;

@@ -1,119 +1,33 @@
 //! Account administration and passwords: create, edit roles and units,
 //! deactivate, reset and change passwords, list and revoke devices. Every change
-//! is written to the audit trail in the same transaction.
-//!
-//! One file (721 lines): validation and SQL for one aggregate; issue 16 moves the SQL-free rules (usernames, phones, passwords) into domain newtypes.
+//! is written to the audit trail in the same transaction. The rules a
+//! username, phone, password or name must meet are `crate::domain`'s.
 
 use super::audit::{self, Actor};
-use super::users::MIN_PASSWORD_LEN;
 use super::{col, now_ms, Db, Tx};
 use crate::accounts::{AccountSummary, AccountUpdate, DeviceSummary, NewAccount};
+use crate::domain::{DisplayName, Password, Phone, Username};
 use crate::error::{AppError, ErrorBody};
 use crate::model::Role;
 use serde_json::json;
 use std::collections::BTreeMap;
 
-/// Longest password accepted: argon2 would take any length, but nobody types more.
-pub const MAX_PASSWORD_LEN: usize = 256;
-pub const MAX_USERNAME_LEN: usize = 64;
-pub const MAX_DISPLAY_NAME_LEN: usize = 200;
-
 fn invalid(code: &str, message: impl Into<String>) -> AppError {
     AppError::Invalid(ErrorBody::new(code, message))
-}
-
-/// The one spelling of a username: trimmed, NFC, lower case. "Nguyễn" typed on
-/// a phone that sends NFD is the same account as the NFC one.
-pub fn normalize_username(raw: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
-    raw.trim().nfc().collect::<String>().to_lowercase()
-}
-
-/// Letters (any script), digits and `. _ - @`: no spaces, slashes or quotes, so a
-/// username is safe in a URL, a file name and a log line.
-pub fn check_username(username: &str) -> Result<(), AppError> {
-    let len = username.chars().count();
-    let ok_chars = username
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
-    if len == 0 || len > MAX_USERNAME_LEN || !ok_chars {
-        return Err(AppError::Invalid(
-            ErrorBody::new(
-                "user.bad_username",
-                format!("a username is 1 to {MAX_USERNAME_LEN} letters, digits or . _ - @"),
-            )
-            .with("max", MAX_USERNAME_LEN),
-        ));
-    }
-    Ok(())
-}
-
-/// A Vietnamese phone number in its national form ("0912345678"), from what a
-/// person types: spaces, dots, dashes and a +84 or 84 prefix are accepted.
-pub fn normalize_phone(raw: &str) -> Option<String> {
-    let compact: String = raw
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')'))
-        .collect();
-    let national = if let Some(rest) = compact.strip_prefix("+84") {
-        format!("0{rest}")
-    } else if compact.len() == 11 && compact.starts_with("84") {
-        format!("0{}", &compact[2..])
-    } else {
-        compact
-    };
-    let digits = national.chars().all(|c| c.is_ascii_digit());
-    (digits && national.starts_with('0') && (10..=11).contains(&national.len())).then_some(national)
 }
 
 fn check_phone(raw: Option<&str>) -> Result<Option<String>, AppError> {
     match raw.map(str::trim).filter(|p| !p.is_empty()) {
         None => Ok(None),
-        Some(p) => normalize_phone(p).map(Some).ok_or_else(|| {
-            invalid(
-                "user.bad_phone",
-                "a phone number is 10 or 11 digits starting with 0 (or +84)",
-            )
-        }),
+        Some(p) => Phone::parse(p)
+            .map(|p| Some(p.into_string()))
+            .ok_or_else(|| {
+                invalid(
+                    "user.bad_phone",
+                    "a phone number is 10 or 11 digits starting with 0 (or +84)",
+                )
+            }),
     }
-}
-
-pub fn check_password(password: &str) -> Result<(), AppError> {
-    let len = password.chars().count();
-    if len < MIN_PASSWORD_LEN {
-        return Err(AppError::Invalid(
-            ErrorBody::new(
-                "user.password_too_short",
-                format!("a password must be at least {MIN_PASSWORD_LEN} characters"),
-            )
-            .with("min", MIN_PASSWORD_LEN),
-        ));
-    }
-    if len > MAX_PASSWORD_LEN {
-        return Err(AppError::Invalid(
-            ErrorBody::new(
-                "user.password_too_long",
-                format!("a password must be at most {MAX_PASSWORD_LEN} characters"),
-            )
-            .with("max", MAX_PASSWORD_LEN),
-        ));
-    }
-    Ok(())
-}
-
-fn check_display_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    let len = name.chars().count();
-    if len == 0 || len > MAX_DISPLAY_NAME_LEN || name.chars().any(char::is_control) {
-        return Err(AppError::Invalid(
-            ErrorBody::new(
-                "user.bad_display_name",
-                format!("a display name is 1 to {MAX_DISPLAY_NAME_LEN} characters"),
-            )
-            .with("max", MAX_DISPLAY_NAME_LEN),
-        ));
-    }
-    Ok(name.to_string())
 }
 
 fn check_roles(roles: &[Role], units: &[String]) -> Result<(), AppError> {
@@ -148,9 +62,8 @@ pub fn validate(
     roles: &[Role],
     units: &[String],
 ) -> Result<ValidAccount, AppError> {
-    let username = normalize_username(username);
-    check_username(&username)?;
-    let display_name = check_display_name(display_name)?;
+    let username = Username::parse(username)?.into_string();
+    let display_name = DisplayName::parse(display_name)?.into_string();
     let phone = check_phone(phone)?;
     let mut roles = roles.to_vec();
     roles.sort_by_key(|r| r.as_str());
@@ -263,7 +176,7 @@ pub async fn insert(
     password: &str,
     must_change_password: bool,
 ) -> Result<String, AppError> {
-    check_password(password)?;
+    Password::check(password)?;
     let exists = sqlx::query("SELECT id FROM users WHERE username = $1")
         .bind(&account.username)
         .fetch_optional(&mut **tx)
@@ -314,7 +227,7 @@ pub async fn create_account(
     actor: &Actor,
     new: &NewAccount,
 ) -> Result<AccountSummary, AppError> {
-    check_password(&new.password)?;
+    Password::check(&new.password)?;
     let mut account = validate(
         &new.username,
         &new.display_name,
@@ -441,7 +354,7 @@ pub async fn reset_password(
     new_password: &str,
 ) -> Result<AccountSummary, AppError> {
     summary(db, id).await?;
-    check_password(new_password)?;
+    Password::check(new_password)?;
     let hash = hash_password_blocking(new_password.to_string()).await?;
     let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE users SET password_hash = $1, must_change_password = 1 WHERE id = $2")
@@ -488,7 +401,7 @@ pub async fn change_password(
             "the current password is not right",
         ));
     }
-    check_password(new)?;
+    Password::check(new)?;
     if new == current {
         return Err(invalid(
             "password.unchanged",
@@ -665,49 +578,6 @@ pub async fn revoke_device(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn phone_numbers_are_stored_in_national_form() {
-        for typed in [
-            "0912345678",
-            "0912 345 678",
-            "+84912345678",
-            "84912345678",
-            "091.234.5678",
-        ] {
-            assert_eq!(
-                normalize_phone(typed).as_deref(),
-                Some("0912345678"),
-                "{typed}"
-            );
-        }
-        assert_eq!(
-            normalize_phone("02043855123").as_deref(),
-            Some("02043855123")
-        );
-        for bad in ["12345", "0912abc678", "", "+1 555 0100", "09123456789012"] {
-            assert_eq!(normalize_phone(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn nfd_and_nfc_usernames_are_the_same_account() {
-        let nfc = "nguyễn.văn";
-        let nfd = "nguye\u{0302}\u{0303}n.va\u{0306}n";
-        assert_ne!(nfc, nfd);
-        assert_eq!(normalize_username(nfd), normalize_username(nfc));
-        assert_eq!(normalize_username("  KSV1 "), "ksv1");
-    }
-
-    #[test]
-    fn usernames_refuse_paths_quotes_and_spaces() {
-        for bad in ["../etc", "a b", "x'--", "", "a/b", &"a".repeat(65)] {
-            assert!(check_username(bad).is_err(), "{bad}");
-        }
-        for ok in ["ksv1", "nguyễn.văn", "thu_ha-2@bg"] {
-            assert!(check_username(ok).is_ok(), "{ok}");
-        }
-    }
 
     #[test]
     fn an_inspector_needs_a_unit_and_everyone_a_role() {

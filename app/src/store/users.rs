@@ -53,13 +53,13 @@ pub struct NewUser<'a> {
     pub units: &'a [String],
 }
 
-pub const MIN_PASSWORD_LEN: usize = 10;
+pub use crate::domain::MIN_PASSWORD_LEN;
 
 /// Creates an account whose password was chosen by its owner (the command line,
 /// the demo): no forced change at first login. Administrators use
 /// `accounts::create_account`, which forces one.
 pub async fn create(db: &Db, user: NewUser<'_>) -> Result<String, AppError> {
-    super::accounts::check_password(user.password)?;
+    crate::domain::Password::check(user.password)?;
     let mut account = super::accounts::validate(
         user.username,
         user.display_name,
@@ -137,13 +137,15 @@ impl LoginAccount {
 pub async fn find_login(db: &Db, login: &str) -> Result<Option<LoginAccount>, AppError> {
     const SELECT: &str =
         "SELECT id, username, display_name, password_hash, active, must_change_password FROM users";
-    let username = super::accounts::normalize_username(login);
+    let username = crate::domain::Username::normalize(login);
     let mut row = sqlx::query(&format!("{SELECT} WHERE username = $1"))
         .bind(&username)
         .fetch_optional(&db.pool)
         .await?;
     if row.is_none() {
-        if let Some(phone) = super::accounts::normalize_phone(login) {
+        if let Some(phone) =
+            crate::domain::Phone::parse(login).map(crate::domain::Phone::into_string)
+        {
             row = sqlx::query(&format!("{SELECT} WHERE phone = $1"))
                 .bind(phone)
                 .fetch_optional(&db.pool)

@@ -35,7 +35,7 @@ pub async fn login(
 ) -> Result<impl IntoResponse, AppError> {
     let body = read(body, "login body").await?;
     let request: LoginRequest = parse_json(&headers, &body)?;
-    let typed = app::store::accounts::normalize_username(&request.username);
+    let typed = app::domain::Username::normalize(&request.username);
     // The failure counter belongs to the account a name resolves to, so its
     // spellings (username, 0912…, +84 912…, 0912.345.678) share five guesses;
     // a name that is no account keeps a counter of its own.

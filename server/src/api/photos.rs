@@ -83,7 +83,7 @@ pub async fn file(
         return Err(AppError::NotFound("photo file".into()));
     };
     let (len, reader) =
-        crate::api::uploads::on_storage(&state, "opening a stored photo", move |s| s.open(&key))
+        crate::photo_bytes::on_storage(&state, "opening a stored photo", move |s| s.open(&key))
             .await?;
     let content_type = if size == "original" {
         photo.content_type.clone()

@@ -113,7 +113,7 @@ pub async fn import(
                 if !waiting.contains(&entry.sha256) {
                     continue;
                 }
-                response.photos += crate::api::uploads::receive_whole(
+                response.photos += crate::photo_bytes::receive_whole(
                     &state,
                     &owner,
                     &entry.sha256,

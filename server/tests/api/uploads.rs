@@ -683,7 +683,7 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
             assert_eq!(header(&h, "upload-offset"), bytes.len().to_string());
         } else {
             for upload in app::store::photos::stalled_uploads(&app.db).await.unwrap() {
-                server::api::uploads::finish_stalled(&app.state, &upload)
+                server::photo_bytes::finish_stalled(&app.state, &upload)
                     .await
                     .unwrap();
             }

@@ -49,7 +49,7 @@ pub fn check_draft(d: &FacilityDraft) -> Result<CheckedDraft, AppError> {
             ));
         }
     }
-    if !crate::review::INDUSTRIES.contains(&d.industry_group.as_str()) {
+    if !crate::model::INDUSTRIES.contains(&d.industry_group.as_str()) {
         return Err(AppError::Invalid(
             ErrorBody::new(
                 "facility.unknown_industry",
@@ -62,15 +62,17 @@ pub fn check_draft(d: &FacilityDraft) -> Result<CheckedDraft, AppError> {
     let phone = match text(&d.phone) {
         None => None,
         Some(raw) => Some(
-            crate::store::accounts::normalize_phone(&raw).ok_or_else(|| {
-                AppError::Invalid(
-                    ErrorBody::new(
-                        "facility.bad_phone_number",
-                        "a phone number has 10 or 11 digits starting with 0 (or +84)",
+            crate::domain::Phone::parse(&raw)
+                .map(crate::domain::Phone::into_string)
+                .ok_or_else(|| {
+                    AppError::Invalid(
+                        ErrorBody::new(
+                            "facility.bad_phone_number",
+                            "a phone number has 10 or 11 digits starting with 0 (or +84)",
+                        )
+                        .with("field", "phone"),
                     )
-                    .with("field", "phone"),
-                )
-            })?,
+                })?,
         ),
     };
     let tax_code = text(&d.tax_code);

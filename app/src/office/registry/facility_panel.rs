@@ -131,7 +131,7 @@ fn FacilityForm(
     let industry = RwSignal::new(
         f.as_ref()
             .map(|f| f.industry_group.clone())
-            .unwrap_or_else(|| crate::review::INDUSTRIES[0].to_string()),
+            .unwrap_or_else(|| crate::model::INDUSTRIES[0].to_string()),
     );
     let all_trees = trees(&units);
     let tree = RwSignal::new(
@@ -228,9 +228,9 @@ fn FacilityForm(
             <div class="field">
                 <label for="fac-industry">{move || tr("registry.industry")}</label>
                 <select id="fac-industry" data-testid="fac-industry" on:change=move |ev| industry.set(event_target_value(&ev))>
-                    {crate::review::INDUSTRIES.iter().map(|g| {
+                    {crate::model::INDUSTRIES.iter().map(|g| {
                         let selected = industry.get_untracked() == *g;
-                        view! { <option value=*g selected=selected>{move || crate::review::industry_label(lang.get(), g)}</option> }
+                        view! { <option value=*g selected=selected>{move || crate::i18n::industry_label(lang.get(), g)}</option> }
                     }).collect_view()}
                 </select>
             </div>

@@ -38,7 +38,7 @@ pub fn FacilityRegister() -> impl IntoView {
         let id = e.facility.id.clone();
         let row_id = id.clone();
         let industry =
-            crate::review::industry_label(lang.get_untracked(), &e.facility.industry_group);
+            crate::i18n::industry_label(lang.get_untracked(), &e.facility.industry_group);
         view! {
             <tr data-testid="facility-row" data-id=row_id data-active=e.active.to_string()>
                 <td>{e.facility.name.clone()}

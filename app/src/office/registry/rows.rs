@@ -7,7 +7,7 @@
 use super::super::sheet::{Row, Table};
 use crate::error::RowProblem;
 use crate::i18n::{t, Lang};
-use crate::plan::{parse_amount, Amount};
+use crate::money::{parse_amount, Amount};
 use crate::search::fold;
 
 /// Data rows per intake file.
@@ -243,7 +243,7 @@ fn check_row(row: &Row, at: &[Option<usize>], problems: &mut Vec<RowProblem>) ->
     let phone = match optional("phone") {
         None => None,
         Some(raw) => {
-            let national = crate::store::accounts::normalize_phone(&raw);
+            let national = crate::domain::Phone::parse(&raw).map(crate::domain::Phone::into_string);
             if national.is_none() {
                 problem!("phone", "registry.bad_phone");
             }
@@ -252,7 +252,7 @@ fn check_row(row: &Row, at: &[Option<usize>], problems: &mut Vec<RowProblem>) ->
     };
     let industry_group = choice(
         &cell("industry_group"),
-        &crate::review::INDUSTRIES,
+        &crate::model::INDUSTRIES,
         "industry",
     );
     if industry_group.is_none() && !cell("industry_group").is_empty() {

@@ -156,7 +156,7 @@ mod tests {
         let e = parse_definition("{\"id\": \"x\", \"version\": 1,\n \"title\": 3}").unwrap_err();
         assert_eq!(e.code, "form.invalid_definition");
         assert!(e.message.contains("line 2"), "{}", e.message);
-        let default = include_str!("../../data/forms/khuyen-cong-v1.json");
+        let default = include_str!("../../../../data/forms/khuyen-cong-v1.json");
         let mut v: serde_json::Value = serde_json::from_str(default).unwrap();
         v["sections"][1]["fields"][1]["key"] = serde_json::json!("main_products");
         let e = parse_definition(&v.to_string()).unwrap_err();

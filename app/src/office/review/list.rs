@@ -1,0 +1,460 @@
+//! The visit list: its query kept in the URL (reload and back keep the
+//! filters), filters by place across unit trees, counts per state, the page
+//! of results and the exports of what is filtered.
+//!
+//! One file (460 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
+
+use super::*;
+
+/// The list's query as the URL holds it, so reload and back keep the filters.
+pub(super) fn query_from(map: &ParamsMap) -> VisitQuery {
+    let text = |k: &str| map.get(k).filter(|v| !v.trim().is_empty());
+    let flag = |k: &str| map.get(k).and_then(|v| v.parse::<bool>().ok());
+    VisitQuery {
+        district: text("district"),
+        commune: text("commune"),
+        industry: text("industry"),
+        inspector: text("inspector"),
+        from: text("from"),
+        to: text("to"),
+        state: text("state").and_then(|s| ReviewState::parse(&s)),
+        has_photos: flag("has_photos"),
+        has_conflicts: flag("has_conflicts"),
+        q: text("q"),
+        sort: text("sort")
+            .and_then(|s| VisitSort::parse(&s))
+            .unwrap_or_default(),
+        desc: flag("desc").unwrap_or(true),
+        page: map.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
+        per_page: console::PER_PAGE,
+    }
+    .normalized()
+}
+
+/// The list's URL for a query: the exports' query string plus the page.
+pub(super) fn list_url(q: &VisitQuery) -> String {
+    let mut qs = console::query_string(q);
+    if q.page > 1 {
+        if !qs.is_empty() {
+            qs.push('&');
+        }
+        qs.push_str(&format!("page={}", q.page));
+    }
+    if qs.is_empty() {
+        "/review".into()
+    } else {
+        format!("/review?{qs}")
+    }
+}
+
+pub(super) fn export_url(file: &str, q: &VisitQuery) -> String {
+    let qs = console::query_string(q);
+    if qs.is_empty() {
+        format!("/api/exports/{file}")
+    } else {
+        format!("/api/exports/{file}?{qs}")
+    }
+}
+
+pub(super) fn non_empty(v: String) -> Option<String> {
+    (!v.trim().is_empty()).then_some(v)
+}
+
+/// Where the list goes when a control changes: a new URL (so back works), on the
+/// first page unless the change is the page itself.
+#[derive(Clone, Copy)]
+pub(super) struct ListNav {
+    query: Memo<VisitQuery>,
+    go: Callback<String>,
+}
+
+impl ListNav {
+    fn change(self, edit: impl FnOnce(&mut VisitQuery)) {
+        let mut q = self.query.get_untracked();
+        q.page = 1;
+        edit(&mut q);
+        if q != self.query.get_untracked() {
+            self.go.run(list_url(&q));
+        }
+    }
+
+    fn with<T>(self, read: impl FnOnce(&VisitQuery) -> T) -> T {
+        self.query.with(read)
+    }
+}
+
+#[component]
+pub fn ReviewListPage() -> impl IntoView {
+    let tr = use_t();
+    let Locale(lang) = use_locale();
+    let query_map = use_query_map();
+    let query = Memo::new(move |_| query_map.with(query_from));
+    let navigate = use_navigate();
+    let go = Callback::new(move |url: String| {
+        navigate(
+            &url,
+            NavigateOptions {
+                scroll: false,
+                ..Default::default()
+            },
+        )
+    });
+    let nav = ListNav { query, go };
+    let page = Resource::new(move || query.get(), console::search_visits);
+    view! {
+        <div class="console" data-testid="review-list-page">
+            <h1>{move || tr("review.title")}</h1>
+            <VisitFilters nav=nav/>
+            <Transition fallback=|| view! { <crate::root::Loading/> }>
+                {move || page.get().map(|result| match result {
+                    Err(FnError(body)) => view! {
+                        <p class="error-banner" data-testid="review-error">{error_text(lang.get(), &body)}</p>
+                    }.into_any(),
+                    Ok(p) => view! { <VisitResults page=p nav=nav/> }.into_any(),
+                })}
+            </Transition>
+            <p class="export-links">
+                <a class="btn btn-small btn-secondary" data-testid="export-visits-xlsx" download
+                    href=move || query.with(|q| export_url("visits.xlsx", q))>{move || tr("review.export_xlsx")}</a>
+                <a class="btn btn-small btn-secondary" data-testid="export-visits-csv" download
+                    href=move || query.with(|q| export_url("visits.csv", q))>{move || tr("review.export_csv")}</a>
+            </p>
+            <details class="review-import">
+                <summary>{move || tr("review.import_backup")}</summary>
+                <p class="hint">{move || tr("review.import_hint")}</p>
+                <crate::backup::ImportBackup/>
+            </details>
+        </div>
+    }
+}
+
+/// The filter bar. Every control writes the URL; the URL is the only state.
+#[component]
+pub(super) fn VisitFilters(nav: ListNav) -> impl IntoView {
+    let tr = use_t();
+    let Locale(lang) = use_locale();
+    let search = NodeRef::<leptos::html::Input>::new();
+    let apply_search = move || {
+        if let Some(input) = search.get_untracked() {
+            nav.change(|q| q.q = non_empty(input.value()));
+        }
+    };
+    view! {
+        <form class="filter-bar" data-testid="review-filters" on:submit=move |ev| {
+            ev.prevent_default();
+            apply_search();
+        }>
+            <label class="filter filter-q">
+                <span>{move || tr("review.filter.q")}</span>
+                <input type="search" data-testid="filter-q" node_ref=search
+                    placeholder=move || tr("review.filter.q_hint")
+                    prop:value=move || nav.with(|q| q.q.clone().unwrap_or_default())
+                    on:change=move |_| apply_search()/>
+            </label>
+            <UnitFilters nav=nav/>
+            <label class="filter">
+                <span>{move || tr("review.filter.industry")}</span>
+                <select data-testid="filter-industry" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    nav.change(|q| q.industry = non_empty(v));
+                }>
+                    <option value="">{move || tr("review.filter.all")}</option>
+                    {INDUSTRIES.into_iter().map(|g| view! {
+                        <option value=g selected=move || nav.with(|q| q.industry.as_deref() == Some(g)) prop:selected=move || nav.with(|q| q.industry.as_deref() == Some(g))>
+                            {move || industry_label(lang.get(), g)}
+                        </option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="filter">
+                <span>{move || tr("review.filter.from")}</span>
+                <input type="date" data-testid="filter-from"
+                    prop:value=move || nav.with(|q| q.from.clone().unwrap_or_default())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        nav.change(|q| q.from = non_empty(v));
+                    }/>
+            </label>
+            <label class="filter">
+                <span>{move || tr("review.filter.to")}</span>
+                <input type="date" data-testid="filter-to"
+                    prop:value=move || nav.with(|q| q.to.clone().unwrap_or_default())
+                    on:change=move |ev| {
+                        let v = event_target_value(&ev);
+                        nav.change(|q| q.to = non_empty(v));
+                    }/>
+            </label>
+            <label class="filter">
+                <span>{move || tr("review.state")}</span>
+                <select data-testid="filter-state" on:change=move |ev| {
+                    let v = event_target_value(&ev);
+                    nav.change(|q| q.state = ReviewState::parse(&v));
+                }>
+                    <option value="">{move || tr("review.filter.all")}</option>
+                    {STATES.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || nav.with(|q| q.state == Some(s)) prop:selected=move || nav.with(|q| q.state == Some(s))>
+                            {move || tr(&format!("review_state.{}", s.as_str()))}
+                        </option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="filter">
+                <span>{move || tr("review.filter.photos")}</span>
+                <select data-testid="filter-has-photos" on:change=move |ev| {
+                    let v = event_target_value(&ev).parse().ok();
+                    nav.change(|q| q.has_photos = v);
+                }>
+                    <option value="" selected=move || nav.with(|q| q.has_photos.is_none()) prop:selected=move || nav.with(|q| q.has_photos.is_none())>{move || tr("review.filter.all")}</option>
+                    <option value="true" selected=move || nav.with(|q| q.has_photos == Some(true)) prop:selected=move || nav.with(|q| q.has_photos == Some(true))>{move || tr("review.filter.with_photos")}</option>
+                    <option value="false" selected=move || nav.with(|q| q.has_photos == Some(false)) prop:selected=move || nav.with(|q| q.has_photos == Some(false))>{move || tr("review.filter.without_photos")}</option>
+                </select>
+            </label>
+            <label class="filter">
+                <span>{move || tr("review.filter.conflicts")}</span>
+                <select data-testid="filter-has-conflicts" on:change=move |ev| {
+                    let v = event_target_value(&ev).parse().ok();
+                    nav.change(|q| q.has_conflicts = v);
+                }>
+                    <option value="" selected=move || nav.with(|q| q.has_conflicts.is_none()) prop:selected=move || nav.with(|q| q.has_conflicts.is_none())>{move || tr("review.filter.all")}</option>
+                    <option value="true" selected=move || nav.with(|q| q.has_conflicts == Some(true)) prop:selected=move || nav.with(|q| q.has_conflicts == Some(true))>{move || tr("review.filter.with_conflicts")}</option>
+                    <option value="false" selected=move || nav.with(|q| q.has_conflicts == Some(false)) prop:selected=move || nav.with(|q| q.has_conflicts == Some(false))>{move || tr("review.filter.without_conflicts")}</option>
+                </select>
+            </label>
+            <label class="filter">
+                <span>{move || tr("review.sort.label")}</span>
+                <select data-testid="sort" on:change=move |ev| {
+                    let v = VisitSort::parse(&event_target_value(&ev)).unwrap_or_default();
+                    nav.change(|q| q.sort = v);
+                }>
+                    {VisitSort::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || nav.with(|q| q.sort == s) prop:selected=move || nav.with(|q| q.sort == s)>
+                            {move || tr(&format!("review.sort.{}", s.as_str()))}
+                        </option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <div class="filter filter-actions">
+                <button type="button" class="btn btn-small btn-secondary" data-testid="sort-desc"
+                    aria-pressed=move || nav.with(|q| q.desc).to_string()
+                    on:click=move |_| nav.change(|q| q.desc = !q.desc)>
+                    {move || if nav.with(|q| q.desc) { tr("review.sort.desc") } else { tr("review.sort.asc") }}
+                </button>
+                <button type="submit" class="btn btn-small btn-primary" data-testid="filter-apply">
+                    {move || tr("review.filter.apply")}
+                </button>
+                <a class="btn btn-small" href="/review" data-testid="filter-clear">{move || tr("review.filter.clear")}</a>
+            </div>
+        </form>
+    }
+}
+
+/// District, commune and inspector: their choices come from the server.
+#[component]
+pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
+    let tr = use_t();
+    let choices = Resource::new(|| (), |_| console::visit_filter_choices());
+    view! {
+        <Transition fallback=|| ()>
+            {move || choices.get().map(|result| {
+                let choices = result.unwrap_or_default();
+                let districts = choices.districts.clone();
+                let communes = StoredValue::new(choices.communes.clone());
+                let inspectors = choices.inspectors.clone();
+                view! {
+                    <label class="filter">
+                        <span>{move || tr("review.district")}</span>
+                        <select data-testid="filter-district" on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            nav.change(|q| {
+                                q.district = non_empty(v);
+                                q.commune = None;
+                            });
+                        }>
+                            <option value="">{move || tr("review.filter.all")}</option>
+                            {districts.into_iter().map(|u| {
+                                let code = u.code.clone();
+                                let sel = Signal::derive(move || nav.with(|q| q.district.as_deref() == Some(code.as_str())));
+                                view! {
+                                    <option value=u.code.clone() selected=move || sel.get() prop:selected=move || sel.get()>
+                                        {u.full_name()}
+                                    </option>
+                                }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <label class="filter">
+                        <span>{move || tr("review.filter.commune")}</span>
+                        <select data-testid="filter-commune" on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            nav.change(|q| q.commune = non_empty(v));
+                        }>
+                            <option value="">{move || tr("review.filter.all")}</option>
+                            // Only the chosen district's communes; all of them before one is chosen.
+                            {move || {
+                                let district = nav.with(|q| q.district.clone());
+                                communes.with_value(|all| all.iter()
+                                    .filter(|c| district.is_none() || c.parent == district)
+                                    .map(|u| {
+                                        let code = u.code.clone();
+                                        let sel = Signal::derive(move || nav.with(|q| q.commune.as_deref() == Some(code.as_str())));
+                                        view! {
+                                            <option value=u.code.clone() selected=move || sel.get() prop:selected=move || sel.get()>
+                                                {u.full_name()}
+                                            </option>
+                                        }
+                                    })
+                                    .collect_view())
+                            }}
+                        </select>
+                    </label>
+                    <label class="filter">
+                        <span>{move || tr("review.inspector")}</span>
+                        <select data-testid="filter-inspector" on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            nav.change(|q| q.inspector = non_empty(v));
+                        }>
+                            <option value="">{move || tr("review.filter.all")}</option>
+                            {inspectors.into_iter().map(|(id, name)| {
+                                let key = id.clone();
+                                let sel = Signal::derive(move || nav.with(|q| q.inspector.as_deref() == Some(key.as_str())));
+                                view! {
+                                    <option value=id selected=move || sel.get() prop:selected=move || sel.get()>
+                                        {name}
+                                    </option>
+                                }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// Counts per state, the table and the pager of one page of results.
+#[component]
+pub(super) fn VisitResults(page: VisitPage, nav: ListNav) -> impl IntoView {
+    let tr = use_t();
+    let filtered = nav
+        .query
+        .with_untracked(|q| *q != VisitQuery::default().normalized());
+    let pages = ((page.total.max(0) as u64).div_ceil(page.per_page.max(1) as u64)).max(1) as u32;
+    let current = page.page.max(1);
+    let table = if page.items.is_empty() {
+        let empty = if filtered {
+            "review.no_match"
+        } else {
+            "review.empty"
+        };
+        view! { <p class="empty-state" data-testid="review-empty">{tr(empty)}</p> }.into_any()
+    } else {
+        view! { <VisitTable items=page.items/> }.into_any()
+    };
+    let info = tr("review.page_info")
+        .replace("{page}", &current.to_string())
+        .replace("{pages}", &pages.to_string())
+        .replace("{total}", &page.total.to_string());
+    view! {
+        <StateCounts counts=page.counts nav=nav/>
+        {table}
+        <nav class="pager" aria-label=tr("review.pages")>
+            <button type="button" class="btn btn-small" data-testid="page-prev" disabled={current <= 1}
+                on:click=move |_| nav.change(|q| q.page = current - 1)>{tr("review.page_prev")}</button>
+            <span data-testid="page-info" data-page=current data-pages=pages data-total=page.total>{info}</span>
+            <button type="button" class="btn btn-small" data-testid="page-next" disabled={current >= pages}
+                on:click=move |_| nav.change(|q| q.page = current + 1)>{tr("review.page_next")}</button>
+        </nav>
+    }
+}
+
+/// "Chờ duyệt 12": a chip per state that filters the list to it.
+#[component]
+pub(super) fn StateCounts(
+    counts: std::collections::BTreeMap<String, i64>,
+    nav: ListNav,
+) -> impl IntoView {
+    let tr = use_t();
+    let all: i64 = counts.values().sum();
+    let chips = STATES
+        .into_iter()
+        .map(|s| {
+            let n = counts.get(s.as_str()).copied().unwrap_or(0);
+            let active = nav.query.with_untracked(|q| q.state == Some(s));
+            view! {
+                <button type="button" class=format!("chip chip-{}", s.as_str().replace('_', "-"))
+                    data-testid=format!("state-count-{}", s.as_str()) data-count=n
+                    aria-pressed=active.to_string()
+                    on:click=move |_| nav.change(|q| q.state = Some(s))>
+                    {tr(&format!("review_state.{}", s.as_str()))} " " <span class="chip-count">{n}</span>
+                </button>
+            }
+        })
+        .collect_view();
+    let none = nav.query.with_untracked(|q| q.state.is_none());
+    view! {
+        <div class="state-counts" role="group" aria-label=tr("review.state")>
+            <button type="button" class="chip" data-testid="state-count-all" data-count=all
+                aria-pressed=none.to_string()
+                on:click=move |_| nav.change(|q| q.state = None)>
+                {tr("review.filter.all")} " " <span class="chip-count">{all}</span>
+            </button>
+            {chips}
+        </div>
+    }
+}
+
+#[component]
+pub(super) fn VisitTable(items: Vec<VisitSummary>) -> impl IntoView {
+    let tr = use_t();
+    let rows = items
+        .into_iter()
+        .map(|v| {
+            let conflicts_class = if v.open_conflicts > 0 { "num conflicts-open" } else { "num" };
+            view! {
+                <tr data-testid="review-visit-item" data-visit-id=v.id.clone()>
+                    <td>{crate::format::datetime_vn(v.received_at_ms)}</td>
+                    <td>
+                        <a href=format!("/review/visits/{}", v.id)>
+                            {v.proposal_title.clone().or(v.facility_name.clone()).unwrap_or_else(|| v.id.clone())}
+                        </a>
+                        <div class="muted">{v.facility_name.clone().unwrap_or_default()}</div>
+                    </td>
+                    <td>{v.district_name.clone().unwrap_or_default()}</td>
+                    <td>{v.inspector.clone()}</td>
+                    <td><StateBadge state=v.review_state/></td>
+                    <td class="num" data-testid="visit-photos">{v.photos}</td>
+                    <td class=conflicts_class data-testid="visit-conflicts">{v.open_conflicts}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="table-scroll">
+            <table class="data-table" data-testid="review-visit-list">
+                <thead>
+                    <tr>
+                        <th>{tr("review.received")}</th>
+                        <th>{tr("review.proposal")}</th>
+                        <th>{tr("review.district")}</th>
+                        <th>{tr("review.inspector")}</th>
+                        <th>{tr("review.state")}</th>
+                        <th class="num">{tr("review.photos")}</th>
+                        <th class="num">{tr("review.conflicts")}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+}
+
+/// A review state as a coloured badge (colour and border: never colour alone).
+#[component]
+pub fn StateBadge(state: ReviewState) -> impl IntoView {
+    let tr = use_t();
+    view! {
+        <span class=format!("badge badge-{}", state.as_str().replace('_', "-")) data-state=state.as_str()>
+            {move || tr(&format!("review_state.{}", state.as_str()))}
+        </span>
+    }
+}

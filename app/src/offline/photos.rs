@@ -1,0 +1,201 @@
+//! Photos: their records and downscaled bytes, captions, uploads.
+
+use super::*;
+
+impl OfflineDb {
+    /// A captured photo: its bytes, its record and its `attach_photo` change,
+    /// with the seq counter and the clock, in ONE strict transaction.
+    pub async fn attach_photo(
+        &self,
+        user_id: &str,
+        photo: &LocalPhoto,
+        blob: &web_sys::Blob,
+        entry: &OutboxEntry,
+        device_id: &str,
+        hlc: Hlc,
+    ) -> Result<()> {
+        let meta_key = format!("{user_id}:{}", photo.id);
+        let blob_key = photo_blob_key(&photo.id);
+        self.strict_write(&[PHOTOS, OUTBOX, META], |tx| {
+            let enc = |v: &dyn erased::Encode| v.encode_js();
+            let photos = tx.object_store(PHOTOS)?;
+            photos.put_with_key(blob, &key(&blob_key))?;
+            photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
+            queue_entry(tx, entry, device_id, hlc)
+        })
+        .await
+    }
+
+    /// A caption change or a removal, queued with its change. A removed
+    /// photo's bytes go at once (the change tells the server).
+    pub async fn change_photo(
+        &self,
+        user_id: &str,
+        photo: &LocalPhoto,
+        entry: &OutboxEntry,
+        device_id: &str,
+        hlc: Hlc,
+        remove: bool,
+    ) -> Result<()> {
+        let meta_key = format!("{user_id}:{}", photo.id);
+        let blob_key = photo_blob_key(&photo.id);
+        self.strict_write(&[PHOTOS, OUTBOX, META], |tx| {
+            let enc = |v: &dyn erased::Encode| v.encode_js();
+            let photos = tx.object_store(PHOTOS)?;
+            if remove {
+                photos.delete(&key(&meta_key))?;
+                photos.delete(&key(&blob_key))?;
+            } else {
+                photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
+            }
+            queue_entry(tx, entry, device_id, hlc)
+        })
+        .await
+    }
+
+    /// Undoes an `attach_photo` whose stored bytes did not hash back to the
+    /// photo's SHA-256 (iOS has corrupted Blobs in IndexedDB): nothing of it
+    /// may sync.
+    pub async fn forget_photo(
+        &self,
+        user_id: &str,
+        photo_id: &str,
+        entry: &OutboxEntry,
+    ) -> Result<()> {
+        let tx = self
+            .tx(&[PHOTOS, OUTBOX], TransactionMode::ReadWrite)
+            .await?;
+        let photos = tx.store(PHOTOS)?;
+        photos.delete(key(&format!("{user_id}:{photo_id}"))).await?;
+        photos.delete(key(&photo_blob_key(photo_id))).await?;
+        tx.store(OUTBOX)?.delete(key(&entry.key())).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// A new caption for a photo, queued as its change. The record is read and
+    /// written in ONE strict transaction, and the change's seq and clock come
+    /// from that same transaction: an upload writing its progress meanwhile,
+    /// or another save numbering its own change, can neither undo the caption
+    /// nor take its seq. `None` (nothing written) when the photo is gone.
+    pub async fn caption_photo(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        photo_id: &str,
+        caption: Option<String>,
+        mutation_id: uuid::Uuid,
+        now_ms: i64,
+    ) -> Result<Option<LocalPhoto>> {
+        let names = js_sys::Array::of3(&key(PHOTOS), &key(OUTBOX), &key(META));
+        let tx = self.strict_tx(&names).await?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        let written = caption_in(
+            &tx,
+            user_id,
+            device_id,
+            photo_id,
+            caption,
+            mutation_id,
+            now_ms,
+        )
+        .await;
+        let photo = match written {
+            Ok(Some(photo)) => photo,
+            other => {
+                let _ = tx.abort();
+                return other;
+            }
+        };
+        wasm_bindgen_futures::JsFuture::from(done)
+            .await
+            .map_err(|_| {
+                tx.error()
+                    .map(|e| js_err(e.into()))
+                    .unwrap_or_else(|| OfflineError::Idb("the caption was not saved".into()))
+            })?;
+        Ok(Some(photo))
+    }
+
+    /// An upload's progress: only `upload` changes, read and written in one
+    /// transaction, so a caption typed meanwhile stays and a photo removed
+    /// meanwhile does not come back.
+    pub async fn save_upload(
+        &self,
+        user_id: &str,
+        photo_id: &str,
+        upload: &crate::photos::local::UploadState,
+    ) -> Result<()> {
+        let tx = self.tx(&[PHOTOS], TransactionMode::ReadWrite).await?;
+        let photos = tx.store(PHOTOS)?;
+        let k = key(&format!("{user_id}:{photo_id}"));
+        let Some(value) = photos.get(k.clone()).await? else {
+            return Ok(());
+        };
+        let mut photo: LocalPhoto = decode(value)?;
+        photo.upload = upload.clone();
+        photos.put(&encode(&photo)?, Some(&k)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// The photo's stored bytes, if this phone has them.
+    pub async fn photo_blob(&self, photo_id: &str) -> Result<Option<web_sys::Blob>> {
+        let tx = self.tx(&[PHOTOS], TransactionMode::ReadOnly).await?;
+        let value = tx
+            .store(PHOTOS)?
+            .get(key(&photo_blob_key(photo_id)))
+            .await?;
+        Ok(value.and_then(|v| v.dyn_into::<web_sys::Blob>().ok()))
+    }
+
+    /// The user's photos, of one visit or all.
+    pub async fn photos(&self, user_id: &str, visit_id: Option<&str>) -> Result<Vec<LocalPhoto>> {
+        let all: Vec<LocalPhoto> = self.all(PHOTOS, Some(&format!("{user_id}:"))).await?;
+        Ok(all
+            .into_iter()
+            .filter(|p| visit_id.is_none_or(|v| p.visit_id == v))
+            .collect())
+    }
+}
+
+/// Inside `caption_photo`'s transaction: read the record, the seq counter and
+/// the clock, then write the new caption and its change. Every read is awaited
+/// inside the transaction (its requests keep it open), as rexie does.
+async fn caption_in(
+    tx: &web_sys::IdbTransaction,
+    user_id: &str,
+    device_id: &str,
+    photo_id: &str,
+    caption: Option<String>,
+    mutation_id: uuid::Uuid,
+    now_ms: i64,
+) -> Result<Option<LocalPhoto>> {
+    let photos = tx.object_store(PHOTOS).map_err(js_err)?;
+    let meta = tx.object_store(META).map_err(js_err)?;
+    let photo_key = key(&format!("{user_id}:{photo_id}"));
+    let Some(mut photo) = read::<LocalPhoto>(&photos, &photo_key).await? else {
+        return Ok(None);
+    };
+    let seq: i64 = read(&meta, &key(&Meta::Seq(device_id).key()))
+        .await?
+        .unwrap_or(0);
+    let mut clock: Hlc = read(&meta, &key(&Meta::Hlc.key()))
+        .await?
+        .unwrap_or_default();
+    let hlc = clock.tick(now_ms);
+    photo.caption = caption;
+    let entry =
+        crate::photos::local::change_entry(&photo, device_id, seq + 1, hlc, mutation_id, false);
+    let write = || -> std::result::Result<(), JsValue> {
+        let enc = |v: &dyn erased::Encode| v.encode_js();
+        photos.put_with_key(&enc(&photo)?, &photo_key)?;
+        queue_entry(tx, &entry, device_id, clock)
+    };
+    write().map_err(js_err)?;
+    Ok(Some(photo))
+}

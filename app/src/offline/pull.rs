@@ -1,0 +1,186 @@
+//! A pull page taken in (records put, deletions applied, the cursor moved
+//! in one transaction) and the full resync after the server said 410.
+
+use super::*;
+
+impl OfflineDb {
+    /// The records with changes still in the outbox: their photos' bytes wait.
+    pub async fn queued_records(&self, device_id: &str) -> Result<BTreeSet<String>> {
+        Ok(self
+            .outbox(device_id, u32::MAX)
+            .await?
+            .into_iter()
+            .map(|e| e.mutation.record_id.to_string())
+            .collect())
+    }
+
+    /// Prepares a full resync after the server said the cursor is too old (410):
+    /// in one transaction, forgets the server's records this user holds (units,
+    /// facilities, proposals, and visits the server fully has) and sets the cursor
+    /// to 0. The outbox and every unsent, unsaved, refused or conflicting visit
+    /// stay; forms stay too (versions never change, and local visits need them).
+    pub async fn reset_for_resync(&self, session: &Session) -> Result<()> {
+        let user_id = &session.user.id;
+        let tx = self
+            .tx(
+                &[META, UNITS, FACILITIES, PROPOSALS, VISITS, OUTBOX],
+                TransactionMode::ReadWrite,
+            )
+            .await?;
+        let pending = queued_visits(&tx.store(OUTBOX)?, &session.device_id).await?;
+        tx.store(UNITS)?.clear().await?;
+        let mine = prefix_range(&format!("{user_id}:"))?;
+        tx.store(FACILITIES)?.delete(mine.clone().into()).await?;
+        tx.store(PROPOSALS)?.delete(mine.into()).await?;
+        let visits = tx.store(VISITS)?;
+        let local: Vec<LocalVisit> = visits
+            .get_all(Some(prefix_range(&format!("{user_id}:"))?), None)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        for v in local {
+            if !keep_on_resync(&v, pending.contains(&v.id)) {
+                visits.delete(key(&format!("{user_id}:{}", v.id))).await?;
+            }
+        }
+        tx.store(META)?
+            .put(&encode(&0i64)?, Some(&key(&Meta::Cursor(user_id).key())))
+            .await?;
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Stores a pull page, advances the cursor and merges the server's clock in
+    /// one transaction, so a page is either fully taken in or pulled again. The
+    /// puts are all issued before any is awaited: IndexedDB queues them in the
+    /// transaction, and waiting for each in turn made a 500-record page cost
+    /// ~200 ms more in Chromium.
+    pub async fn apply_pull(
+        &self,
+        session: &Session,
+        page: &PullResponse,
+        now_ms: i64,
+    ) -> Result<()> {
+        let user_id = &session.user.id;
+        let tx = self.tx(ALL_STORES, TransactionMode::ReadWrite).await?;
+        let pending = queued_visits(&tx.store(OUTBOX)?, &session.device_id).await?;
+        let (units, forms, facilities, proposals, visits) = (
+            tx.store(UNITS)?,
+            tx.store(FORMS)?,
+            tx.store(FACILITIES)?,
+            tx.store(PROPOSALS)?,
+            tx.store(VISITS)?,
+        );
+        let mut writes = Vec::with_capacity(page.changes.len());
+        for change in &page.changes {
+            match &change.record {
+                PulledRecord::Unit(u) => {
+                    // Units were keyed by bare code before trees were named.
+                    if !u.tree.is_empty() {
+                        writes.push(Write::Delete(&units, key(&u.code)));
+                    }
+                    writes.push(Write::Put(&units, encode(u)?, key(&u.key())))
+                }
+                PulledRecord::Form(f) => writes.push(Write::Put(
+                    &forms,
+                    encode(f)?,
+                    key(&format!("{}@{:06}", f.id, f.version)),
+                )),
+                PulledRecord::Facility(f) => writes.push(Write::Put(
+                    &facilities,
+                    encode(f)?,
+                    key(&format!("{user_id}:{}", f.id)),
+                )),
+                PulledRecord::Proposal(p) => writes.push(Write::Put(
+                    &proposals,
+                    encode(p)?,
+                    key(&format!("{user_id}:{}", p.id)),
+                )),
+                PulledRecord::Visit(v) => {
+                    // Read-modify-write: the local draft decides what is kept.
+                    let k = format!("{user_id}:{}", v.id);
+                    let local: Option<LocalVisit> =
+                        visits.get(key(&k)).await?.map(decode).transpose()?;
+                    let merged = absorb_server_copy(
+                        local,
+                        v,
+                        &session.user.username,
+                        pending.contains(&v.id),
+                    );
+                    writes.push(Write::Put(&visits, encode(&merged)?, key(&k)));
+                    // Photo statuses travel inside their visit.
+                    let photos = tx.store(PHOTOS)?;
+                    for server in &v.photos {
+                        let pk = format!("{user_id}:{}", server.id);
+                        let local: Option<LocalPhoto> =
+                            photos.get(key(&pk)).await?.map(decode).transpose()?;
+                        let photo = match local {
+                            Some(mut p) => {
+                                p.absorb(server);
+                                p
+                            }
+                            None => LocalPhoto::from_server(server),
+                        };
+                        photos.put(&encode(&photo)?, Some(&key(&pk))).await?;
+                    }
+                }
+                PulledRecord::Deleted(d) => {
+                    let store = match d.entity.as_str() {
+                        "visit" => &visits,
+                        "facility" => &facilities,
+                        "proposal" => &proposals,
+                        _ => continue,
+                    };
+                    writes.push(Write::Delete(store, key(&format!("{user_id}:{}", d.id))));
+                }
+            }
+        }
+        let meta = tx.store(META)?;
+        let mut clock: Hlc = meta
+            .get(key(&Meta::Hlc.key()))
+            .await?
+            .map(decode)
+            .transpose()?
+            .unwrap_or_default();
+        clock.merge(page.server_hlc, now_ms);
+        writes.push(Write::Put(&meta, encode(&clock)?, key(&Meta::Hlc.key())));
+        writes.push(Write::Put(
+            &meta,
+            encode(&page.cursor)?,
+            key(&Meta::Cursor(user_id).key()),
+        ));
+        futures::future::try_join_all(writes.iter().map(Write::run)).await?;
+        tx.done().await?;
+        Ok(())
+    }
+}
+
+/// The visits with mutations still in a device's outbox.
+async fn queued_visits(outbox: &Store, device_id: &str) -> Result<BTreeSet<String>> {
+    Ok(outbox
+        .get_all(Some(prefix_range(&format!("{device_id}:"))?), None)
+        .await?
+        .into_iter()
+        .map(decode::<OutboxEntry>)
+        .collect::<Result<Vec<_>>>()?
+        .into_iter()
+        .map(|e| e.visit_id)
+        .collect())
+}
+
+/// One write of a pull page, issued together with the others.
+enum Write<'s> {
+    Put(&'s Store, JsValue, JsValue),
+    Delete(&'s Store, JsValue),
+}
+
+impl Write<'_> {
+    async fn run(&self) -> Result<()> {
+        match self {
+            Write::Put(store, value, k) => store.put(value, Some(k)).await.map(|_| ())?,
+            Write::Delete(store, k) => store.delete(k.clone()).await?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! The server's records the phone holds (units, forms, facilities,
+//! proposals), the inspector's visits, and the outbox of their changes.
+
+use super::*;
+
+impl OfflineDb {
+    pub async fn units(&self) -> Result<Vec<AdminUnit>> {
+        self.all(UNITS, None).await
+    }
+
+    pub async fn proposals(&self, user_id: &str) -> Result<Vec<Proposal>> {
+        self.all(PROPOSALS, Some(&format!("{user_id}:"))).await
+    }
+
+    pub async fn proposal(&self, user_id: &str, id: &str) -> Result<Option<Proposal>> {
+        self.get(PROPOSALS, &format!("{user_id}:{id}")).await
+    }
+
+    pub async fn facilities(&self, user_id: &str) -> Result<Vec<Facility>> {
+        self.all(FACILITIES, Some(&format!("{user_id}:"))).await
+    }
+
+    pub async fn form(&self, id: &str, version: i32) -> Result<Option<FormDefinition>> {
+        self.get(FORMS, &format!("{id}@{version:06}")).await
+    }
+
+    /// The newest version of a form this phone has.
+    pub async fn current_form(&self, id: &str) -> Result<Option<FormDefinition>> {
+        let forms: Vec<FormDefinition> = self.all(FORMS, Some(&format!("{id}@"))).await?;
+        Ok(forms.into_iter().max_by_key(|f| f.version))
+    }
+
+    pub async fn visit(&self, user_id: &str, id: &str) -> Result<Option<LocalVisit>> {
+        self.get(VISITS, &format!("{user_id}:{id}")).await
+    }
+
+    pub async fn visits(&self, user_id: &str) -> Result<Vec<LocalVisit>> {
+        self.all(VISITS, Some(&format!("{user_id}:"))).await
+    }
+
+    /// Autosave: the draft only, no mutations (DESIGN.md).
+    pub async fn put_draft(&self, user_id: &str, visit: &LocalVisit) -> Result<()> {
+        self.put(VISITS, &format!("{user_id}:{}", visit.id), visit)
+            .await
+    }
+
+    /// Explicit save: the visit, its new mutations, the device's seq counter and
+    /// the clock in ONE transaction with strict durability, resolved only once the
+    /// transaction has completed (so the UI may then say "saved").
+    pub async fn save_visit(
+        &self,
+        user_id: &str,
+        visit: &LocalVisit,
+        entries: &[OutboxEntry],
+        device_id: &str,
+        hlc: Hlc,
+    ) -> Result<()> {
+        let stores = js_sys::Array::of3(&key(VISITS), &key(OUTBOX), &key(META));
+        let tx = self.strict_tx(&stores).await?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        let write = || -> std::result::Result<(), JsValue> {
+            let visits = tx.object_store(VISITS)?;
+            let outbox = tx.object_store(OUTBOX)?;
+            let meta = tx.object_store(META)?;
+            let enc = |v: &dyn erased::Encode| v.encode_js();
+            visits.put_with_key(&enc(visit)?, &key(&format!("{user_id}:{}", visit.id)))?;
+            let mut last = None;
+            for entry in entries {
+                outbox.put_with_key(&enc(entry)?, &key(&entry.key()))?;
+                last = Some(entry.mutation.seq);
+            }
+            if let Some(seq) = last {
+                meta.put_with_key(&enc(&seq)?, &key(&Meta::Seq(device_id).key()))?;
+            }
+            meta.put_with_key(&enc(&hlc)?, &key(&Meta::Hlc.key()))?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let _ = tx.abort();
+            return Err(js_err(e));
+        }
+        wasm_bindgen_futures::JsFuture::from(done)
+            .await
+            .map_err(|_| {
+                tx.error()
+                    .map(|e| js_err(e.into()))
+                    .unwrap_or_else(|| OfflineError::Idb("save was aborted".into()))
+            })?;
+        Ok(())
+    }
+
+    /// The device's queued mutations in seq order, at most `limit`.
+    pub async fn outbox(&self, device_id: &str, limit: u32) -> Result<Vec<OutboxEntry>> {
+        let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
+        let values = tx
+            .store(OUTBOX)?
+            .get_all(Some(prefix_range(&format!("{device_id}:"))?), Some(limit))
+            .await?;
+        values.into_iter().map(decode).collect()
+    }
+
+    /// Queued mutations after `after_seq`, in seq order, at most `limit`: the
+    /// backup reads the outbox page by page.
+    pub async fn outbox_after(
+        &self,
+        device_id: &str,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<OutboxEntry>> {
+        let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
+        let range = KeyRange::bound(
+            &key(&crate::visits::local::outbox_key(device_id, after_seq + 1)),
+            &key(&format!("{device_id}:\u{ffff}")),
+            Some(false),
+            Some(false),
+        )
+        .map_err(|e| OfflineError::Idb(e.to_string()))?;
+        let values = tx.store(OUTBOX)?.get_all(Some(range), Some(limit)).await?;
+        values.into_iter().map(decode).collect()
+    }
+
+    pub async fn outbox_len(&self, device_id: &str) -> Result<u32> {
+        let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
+        Ok(tx
+            .store(OUTBOX)?
+            .count(Some(prefix_range(&format!("{device_id}:"))?))
+            .await?)
+    }
+
+    /// Records a push's results: acknowledged entries leave the outbox, refusals
+    /// are written onto their visit, and a visit with nothing left queued is synced.
+    pub async fn apply_push_results(
+        &self,
+        user_id: &str,
+        device_id: &str,
+        sent: &[OutboxEntry],
+        results: &[MutationResult],
+    ) -> Result<()> {
+        let tx = self
+            .tx(&[OUTBOX, VISITS], TransactionMode::ReadWrite)
+            .await?;
+        let outbox = tx.store(OUTBOX)?;
+        let visits = tx.store(VISITS)?;
+        let (done, per_visit) = settle_push(sent, results);
+        for entry in done {
+            outbox.delete(key(&entry.key())).await?;
+        }
+        let remaining: Vec<OutboxEntry> = outbox
+            .get_all(Some(prefix_range(&format!("{device_id}:"))?), None)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        for (visit_id, results) in per_visit {
+            let k = format!("{user_id}:{visit_id}");
+            let Some(value) = visits.get(key(&k)).await? else {
+                continue;
+            };
+            let visit: LocalVisit = decode(value)?;
+            let still_queued = remaining.iter().any(|e| e.visit_id == visit_id);
+            let visit = after_push(visit, &results, still_queued);
+            visits.put(&encode(&visit)?, Some(&key(&k))).await?;
+        }
+        tx.done().await?;
+        Ok(())
+    }
+
+    /// Runs `write` in one strict read-write transaction over `stores` and waits
+    /// until it has completed (or failed).
+    pub(super) async fn strict_write(
+        &self,
+        stores: &[&str],
+        write: impl FnOnce(&web_sys::IdbTransaction) -> std::result::Result<(), JsValue>,
+    ) -> Result<()> {
+        let names = js_sys::Array::new();
+        for s in stores {
+            names.push(&key(s));
+        }
+        let tx = self.strict_tx(&names).await?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        if let Err(e) = write(&tx) {
+            let _ = tx.abort();
+            return Err(js_err(e));
+        }
+        wasm_bindgen_futures::JsFuture::from(done)
+            .await
+            .map_err(|_| {
+                tx.error()
+                    .map(|e| js_err(e.into()))
+                    .unwrap_or_else(|| OfflineError::Idb("the write was aborted".into()))
+            })?;
+        Ok(())
+    }
+}

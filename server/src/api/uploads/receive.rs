@@ -1,0 +1,121 @@
+//! A PATCH's bytes written block by block from the upload's offset, each
+//! block acknowledged as it lands (or, with a checksum, all at once), and the
+//! upload finished when its last byte arrives.
+
+use super::*;
+
+/// Writes a request's bytes from the upload's offset; returns the new offset.
+/// Finishes the upload when the last byte has arrived.
+pub(super) async fn receive(
+    state: &AppState,
+    upload: &Upload,
+    headers: &HeaderMap,
+    mut body: Body,
+) -> Result<i64, AppError> {
+    let Some(_writing) = Writing::claim(&upload.id) else {
+        return Err(AppError::Protocol {
+            status: 409,
+            body: ErrorBody::new(
+                "upload.busy",
+                "another request is still writing this upload; ask HEAD and continue from its offset",
+            )
+            .with("offset", upload.offset),
+        });
+    };
+    let mut checksum = Checksum::parse(headers)?;
+    let start = upload.offset;
+    // `written`: on storage; `acked`: in the database (without a checksum the
+    // two move together, block by block).
+    let (mut written, mut acked) = (start, start);
+    let mut pending: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut cut = false;
+    loop {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                if written + (pending.len() + data.len()) as i64 > upload.length {
+                    return Err(AppError::TooLarge {
+                        what: "bytes past the declared Upload-Length",
+                        limit: upload.length as usize,
+                    });
+                }
+                if let Some(c) = checksum.as_mut() {
+                    c.update(&data);
+                }
+                pending.extend_from_slice(&data);
+                if pending.len() >= BLOCK {
+                    written =
+                        write_block(state, upload, written, std::mem::take(&mut pending)).await?;
+                    if checksum.is_none() {
+                        acked = advance(state, upload, acked, written).await?;
+                    }
+                }
+            }
+            Some(Err(_)) => {
+                cut = true;
+                break;
+            }
+            None => break,
+        }
+    }
+    if cut && checksum.is_some() {
+        // A checksum covers the whole request: none of a cut request counts.
+        return Ok(acked);
+    }
+    if !pending.is_empty() {
+        written = write_block(state, upload, written, pending).await?;
+    }
+    if let Some(c) = checksum {
+        if !c.matches() {
+            return Err(AppError::Protocol {
+                status: 460,
+                body: ErrorBody::new(
+                    "upload.checksum_mismatch",
+                    "the bytes of this request do not match its Upload-Checksum; send them again",
+                )
+                .with("offset", acked),
+            });
+        }
+    }
+    if written != acked {
+        acked = advance(state, upload, acked, written).await?;
+    }
+    if !cut && acked == upload.length {
+        finish_detached(state, upload).await?;
+    }
+    Ok(acked)
+}
+
+pub(super) async fn write_block(
+    state: &AppState,
+    upload: &Upload,
+    at: i64,
+    bytes: Vec<u8>,
+) -> Result<i64, AppError> {
+    let id = upload.id.clone();
+    let len = bytes.len() as i64;
+    on_storage(state, "storing upload bytes", move |s| {
+        s.write_partial(&id, at as u64, &bytes)
+    })
+    .await?;
+    Ok(at + len)
+}
+
+pub(super) async fn advance(
+    state: &AppState,
+    upload: &Upload,
+    from: i64,
+    to: i64,
+) -> Result<i64, AppError> {
+    if store::advance(&state.db, &upload.id, from, to).await? {
+        Ok(to)
+    } else {
+        Err(protocol(
+            409,
+            "upload.offset_mismatch",
+            "another request moved this upload; ask HEAD",
+        ))
+    }
+}

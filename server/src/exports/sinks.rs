@@ -1,0 +1,144 @@
+//! Where rows go: a CSV file (UTF-8 with a BOM, formula-looking cells
+//! neutralised) or an XLSX sheet in constant-memory mode, both on disk.
+
+use super::*;
+
+/// Where rows go: an XLSX sheet or a CSV file. Both take the header first.
+pub trait Sink: Send {
+    fn row(&mut self, cells: &[Cell]) -> Result<(), AppError>;
+}
+
+/// CSV: comma-separated, CRLF lines, quotes where needed, UTF-8 with BOM.
+pub struct Csv {
+    out: BufWriter<File>,
+}
+
+impl Csv {
+    pub fn new() -> Result<Csv, AppError> {
+        let mut out = BufWriter::new(tempfile::tempfile().map_err(io_error)?);
+        out.write_all("\u{feff}".as_bytes()).map_err(io_error)?;
+        Ok(Csv { out })
+    }
+
+    pub fn finish(self) -> Result<File, AppError> {
+        let mut file = self
+            .out
+            .into_inner()
+            .map_err(|e| io_error(e.into_error()))?;
+        file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+        Ok(file)
+    }
+}
+
+/// Quoted when it holds a separator: `,`, and `;`, which Excel in Vietnamese
+/// (and most European) locales splits on, so `a;=1+2` would become a formula cell.
+pub(super) fn csv_field(text: &str) -> Cow<'_, str> {
+    if text.contains([',', ';', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", text.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+impl Sink for Csv {
+    fn row(&mut self, cells: &[Cell]) -> Result<(), AppError> {
+        let line = cells
+            .iter()
+            .map(|c| match c {
+                Cell::Text(s) => csv_field(&neutralise(s)).into_owned(),
+                Cell::Count(n) | Cell::Money(n) => n.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        self.out.write_all(line.as_bytes()).map_err(io_error)?;
+        self.out.write_all(b"\r\n").map_err(io_error)
+    }
+}
+
+/// One worksheet being written row by row.
+pub struct Sheet<'a> {
+    sheet: &'a mut Worksheet,
+    row: u32,
+    header: Format,
+    money: Format,
+}
+
+impl Sink for Sheet<'_> {
+    fn row(&mut self, cells: &[Cell]) -> Result<(), AppError> {
+        for (i, cell) in cells.iter().enumerate() {
+            let c = i as u16;
+            match cell {
+                Cell::Text(s) if self.row == 0 => {
+                    self.sheet
+                        .write_string_with_format(self.row, c, s, &self.header)
+                        .map_err(xlsx_error)?;
+                }
+                // A string cell is text to Excel and LibreOffice whatever it
+                // starts with: no apostrophe on "+84 912…".
+                Cell::Text(s) => {
+                    self.sheet
+                        .write_string(self.row, c, s)
+                        .map_err(xlsx_error)?;
+                }
+                Cell::Count(n) => {
+                    self.sheet
+                        .write_number(self.row, c, *n as f64)
+                        .map_err(xlsx_error)?;
+                }
+                Cell::Money(n) => {
+                    self.sheet
+                        .write_number_with_format(self.row, c, *n as f64, &self.money)
+                        .map_err(xlsx_error)?;
+                }
+            }
+        }
+        self.row += 1;
+        Ok(())
+    }
+}
+
+/// Adds a constant-memory sheet named `name` with column widths.
+pub fn open_sheet<'a>(
+    book: &'a mut Workbook,
+    name: &str,
+    widths: &[f64],
+) -> Result<Sheet<'a>, AppError> {
+    let ws = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_error)?;
+    ws.set_name(name).map_err(xlsx_error)?;
+    for (i, w) in widths.iter().enumerate() {
+        ws.set_column_width(i as u16, *w).map_err(xlsx_error)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    Ok(Sheet {
+        sheet: ws,
+        row: 0,
+        header: Format::new().set_bold(),
+        money: Format::new().set_num_format(VND_FORMAT),
+    })
+}
+
+/// A sheet filled at once by `fill`.
+pub(super) fn sheet(
+    book: &mut Workbook,
+    name: &str,
+    widths: &[f64],
+    fill: impl FnOnce(&mut Sheet) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    fill(&mut open_sheet(book, name, widths)?)
+}
+
+/// The finished workbook in a temporary file, rewound for reading.
+pub fn save(mut book: Workbook) -> Result<File, AppError> {
+    let file = tempfile::tempfile().map_err(io_error)?;
+    let mut writer = BufWriter::new(file);
+    book.save_to_writer(&mut writer).map_err(xlsx_error)?;
+    let mut file = writer.into_inner().map_err(|e| io_error(e.into_error()))?;
+    file.seek(SeekFrom::Start(0)).map_err(io_error)?;
+    Ok(file)
+}
+
+pub fn new_workbook() -> Workbook {
+    Workbook::new()
+}

@@ -1,0 +1,174 @@
+//! Photo bytes on their way into storage, for the tus handlers and the
+//! background jobs alike: the per-process claim on an upload being written,
+//! finishing a complete upload (its SHA-256 against the photo's record, the
+//! original stored by content hash, the image pipeline), bytes that arrive
+//! whole (a backup archive), and storage calls run on the blocking pool.
+
+use app::error::{AppError, ErrorBody};
+use app::photos::exif;
+use app::state::AppState;
+use app::store::photos::{self as store, Upload};
+use sha2::Digest;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// Uploads some request of this process is writing: a second request for the
+/// same upload waits for the client to ask HEAD again (409), rather than
+/// interleaving writes.
+static WRITING: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+pub(crate) struct Writing(String);
+
+impl Writing {
+    pub(crate) fn claim(id: &str) -> Option<Writing> {
+        let mut set = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+        set.get_or_insert_with(HashSet::new)
+            .insert(id.to_string())
+            .then(|| Writing(id.to_string()))
+    }
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        let mut set = WRITING.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(set) = set.as_mut() {
+            set.remove(&self.0);
+        }
+    }
+}
+
+/// Runs `finish` on its own task: a client that hangs up after its last byte
+/// (and so drops this request) must not leave a complete upload unfinished.
+pub(crate) async fn finish_detached(state: &AppState, upload: &Upload) -> Result<(), AppError> {
+    let (state, upload) = (state.clone(), upload.clone());
+    tokio::spawn(async move { finish(&state, &upload).await })
+        .await
+        .map_err(|e| AppError::Internal(format!("finishing stopped: {e}")))?
+}
+
+/// An upload whose every byte is acknowledged but that never finished (the
+/// server stopped in between): finish it now. Used by HEAD, PATCH and start-up.
+pub async fn finish_stalled(state: &AppState, upload: &Upload) -> Result<(), AppError> {
+    if upload.completed_at.is_some() || upload.offset != upload.length || upload.ended_at.is_some()
+    {
+        return Ok(());
+    }
+    let Some(_writing) = Writing::claim(&upload.id) else {
+        return Ok(()); // another request of this process is on it
+    };
+    finish_detached(state, upload).await
+}
+
+/// All bytes are in: check the whole file against the photo's SHA-256, store it
+/// by content hash, then judge it.
+pub(crate) async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppError> {
+    // Finished meanwhile (another process, or a retried request): nothing to do.
+    if store::upload(&state.db, &upload.id)
+        .await?
+        .is_none_or(|u| u.completed_at.is_some() || u.ended_at.is_some())
+    {
+        return Ok(());
+    }
+    let Some((photo, _)) = store::get(&state.db, &upload.photo_id).await? else {
+        return Err(AppError::NotFound("photo".into()));
+    };
+    let storage = state.photos.storage.clone();
+    let id = upload.id.clone();
+    let (sha, head) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, Vec<u8>)> {
+        use std::io::Read;
+        let mut reader = storage.read_partial(&id)?;
+        let mut hasher = sha2::Sha256::new();
+        let mut head = Vec::new();
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let n = reader.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 64 {
+                head.extend_from_slice(&buf[..n.min(64 - head.len())]);
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok((hex::encode(hasher.finalize()), head))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing stopped: {e}")))?
+    .map_err(|e| AppError::Internal(format!("cannot read the upload: {e}")))?;
+    if sha != photo.sha256 {
+        store::end_upload(&state.db, &upload.id).await?;
+        let id = upload.id.clone();
+        let _ = on_storage(state, "dropping the partial upload", move |s| {
+            s.delete_partial(&id)
+        })
+        .await;
+        return Err(AppError::Protocol {
+            status: 460,
+            body: ErrorBody::new(
+                "upload.sha256_mismatch",
+                "the file's SHA-256 does not match the photo's record: upload it again from the start",
+            )
+            .with("expected", photo.sha256.clone())
+            .with("got", sha),
+        });
+    }
+    let key = crate::images::original_key(&sha, exif::sniff(&head));
+    let (id, k) = (upload.id.clone(), key.clone());
+    on_storage(state, "storing the photo", move |s| {
+        s.promote_partial(&id, &k)
+    })
+    .await?;
+    store::complete_upload(&state.db, &upload.id).await?;
+    store::set_received(&state.db, &photo.id, &key).await?;
+    crate::images::process(state, &photo.id, &sha, &key).await;
+    Ok(())
+}
+
+/// Bytes that arrived whole another way (a backup archive): stored by content
+/// hash and judged, for every photo of `owner_id` waiting for exactly them.
+/// Returns how many photos they completed; bytes that do not hash to `sha256`
+/// complete none.
+pub async fn receive_whole(
+    state: &AppState,
+    owner_id: &str,
+    sha256: &str,
+    bytes: axum::body::Bytes,
+) -> Result<usize, AppError> {
+    // Hashing megabytes is CPU work: off the async workers, with the store.
+    let expected = sha256.to_string();
+    let checked = bytes.clone();
+    let matches = tokio::task::spawn_blocking(move || {
+        hex::encode(sha2::Sha256::digest(&checked)) == expected
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("hashing a photo stopped: {e}")))?;
+    if !matches {
+        return Ok(0);
+    }
+    let waiting = store::waiting_by_hash(&state.db, sha256, owner_id).await?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let key = crate::images::original_key(sha256, exif::sniff(&bytes));
+    let k = key.clone();
+    on_storage(state, "storing the photo", move |s| s.put(&k, &bytes)).await?;
+    for id in &waiting {
+        store::set_received(&state.db, id, &key).await?;
+        crate::images::process(state, id, sha256, &key).await;
+    }
+    Ok(waiting.len())
+}
+
+/// A blocking call on photo storage, run on tokio's blocking pool; `what`
+/// names it in the (logged, never shown) error.
+pub(crate) async fn on_storage<T: Send + 'static>(
+    state: &AppState,
+    what: &'static str,
+    f: impl FnOnce(&dyn app::photos::storage::PhotoStorage) -> std::io::Result<T> + Send + 'static,
+) -> Result<T, AppError> {
+    let storage = state.photos.storage.clone();
+    tokio::task::spawn_blocking(move || f(storage.as_ref()))
+        .await
+        .map_err(|e| AppError::Internal(format!("{what} stopped: {e}")))?
+        .map_err(|e| AppError::Internal(format!("{what} failed: {e}")))
+}
