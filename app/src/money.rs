@@ -1,6 +1,7 @@
 //! Amounts of money as people type them, read the Vietnamese way: "1.500.000"
 //! is one and a half million đồng, and a fraction of a đồng is never money.
 
+use crate::error::{AppError, ErrorBody};
 use serde_json::Value;
 
 /// An amount as typed, read the Vietnamese way (see `parse_amount`).
@@ -56,6 +57,92 @@ pub fn parse_amount(text: &str) -> Result<Option<Amount>, ()> {
     }
     let whole: i64 = groups.concat().parse().map_err(|_| ())?;
     Ok(Some(Amount::Whole(sign * whole)))
+}
+
+fn invalid(code: &str, message: impl Into<String>) -> AppError {
+    AppError::Invalid(ErrorBody::new(code, message))
+}
+
+/// Largest amount accepted (a million billion đồng): far above any budget, and
+/// sums of many such amounts still fit an i64.
+const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+
+/// "1500000", "1.500.000" or "1 500 000" as a number; None for anything else,
+/// such as "1.5" or "1500,5" (a decimal comma: not a whole number of đồng).
+fn grouped_digits(s: &str) -> Option<i64> {
+    let compact: String = s
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '\u{a0}'))
+        .collect();
+    let mut groups = compact.split('.');
+    let first = groups.next()?;
+    let rest: Vec<&str> = groups.collect();
+    let all_digits = |g: &str| !g.is_empty() && g.chars().all(|c| c.is_ascii_digit());
+    let grouped_ok =
+        rest.is_empty() || (first.len() <= 3 && rest.iter().all(|g| g.len() == 3 && all_digits(g)));
+    if !all_digits(first) || !grouped_ok {
+        return None;
+    }
+    let joined: String = std::iter::once(first).chain(rest).collect();
+    joined.parse().ok()
+}
+
+/// An amount of money as typed: a whole, non-negative number of đồng. `prefix` is
+/// the error family (`recommend`, `budget`).
+pub fn whole_dong(value: &Value, prefix: &str) -> Result<i64, AppError> {
+    let amount = match value {
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => i,
+            None => match n.as_f64() {
+                // 2e9 from a client that sends every number as a float.
+                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+                Some(f) if f.fract() != 0.0 => {
+                    return Err(AppError::Invalid(
+                        ErrorBody::new(
+                            &format!("{prefix}.amount_not_whole"),
+                            format!("{n} is not a whole number of đồng"),
+                        )
+                        .with("amount", n.to_string()),
+                    ))
+                }
+                _ => {
+                    return Err(invalid(
+                        &format!("{prefix}.amount_not_whole"),
+                        format!("{n} is not an amount of đồng this system can hold"),
+                    ))
+                }
+            },
+        },
+        Value::String(s) => grouped_digits(s).ok_or_else(|| {
+            AppError::Invalid(
+                ErrorBody::new(
+                    &format!("{prefix}.amount_not_whole"),
+                    format!("{s:?} is not a whole number of đồng"),
+                )
+                .with("amount", s.clone()),
+            )
+        })?,
+        other => {
+            return Err(invalid(
+                &format!("{prefix}.amount_not_whole"),
+                format!("expected an amount in đồng, got {other}"),
+            ))
+        }
+    };
+    if amount > MAX_AMOUNT {
+        return Err(invalid(
+            &format!("{prefix}.amount_too_large"),
+            format!("{amount} đồng is more than this system accepts"),
+        ));
+    }
+    if amount < 0 {
+        return Err(invalid(
+            &format!("{prefix}.amount_negative"),
+            "an amount cannot be negative",
+        ));
+    }
+    Ok(amount)
 }
 
 #[cfg(test)]

@@ -201,7 +201,7 @@ pub fn check_edit(
                 .with("value", edit.support_kind.clone()),
         ));
     }
-    let amount = super::plan::whole_dong(&edit.requested_amount, "proposal")?;
+    let amount = crate::money::whole_dong(&edit.requested_amount, "proposal")?;
     Ok((title.to_string(), amount))
 }
 
