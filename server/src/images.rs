@@ -3,6 +3,8 @@
 //! or runs unbounded on hostile input: the header is read before any decode, the
 //! pixel count and the decoder's allocations are capped, decodes run one or two
 //! at a time on the blocking pool, and a decode that runs too long is abandoned.
+//!
+//! One file (552 lines): the verdict, the derivatives and the jobs that resume them after a restart share one permit and one storage path scheme.
 
 use app::error::ErrorBody;
 use app::photos::exif::{self, ExifInfo, Format};

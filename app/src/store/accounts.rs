@@ -2,6 +2,8 @@
 //! deactivate, reset and change passwords, list and revoke devices. Every change
 //! is written to the audit trail in the same transaction. The rules a
 //! username, phone, password or name must meet are `crate::domain`'s.
+//!
+//! One file (592 lines): every account change checks the same rules and writes its audit entry in the same transaction; the SQL-free rules are `crate::domain`.
 
 use super::audit::{self, Actor};
 use super::{col, now_ms, Db, Tx};

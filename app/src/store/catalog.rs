@@ -197,7 +197,8 @@ pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> 
 
 const FACILITY_COLUMNS: &str = "id, name, owner_name, address, unit_tree, commune_code, district_code, industry_group, phone, lat, lon, workforce, main_products";
 
-fn facility(row: &AnyRow) -> Result<Facility, AppError> {
+/// A facility from a row holding `FACILITY_COLUMNS`.
+pub(super) fn facility(row: &AnyRow) -> Result<Facility, AppError> {
     Ok(Facility {
         id: col(row, "id")?,
         name: col(row, "name")?,

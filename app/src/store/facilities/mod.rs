@@ -5,7 +5,7 @@
 use super::audit::{self, Actor};
 use super::{catalog, changes, col, now_ms, units, Db, Tx};
 use crate::error::{AppError, ErrorBody};
-use crate::model::{AdminUnit, Facility, UnitLevel};
+use crate::model::{AdminUnit, UnitLevel};
 use crate::office::registry::facilities::{FacilityDetail, FacilityEntry, ProposalLine};
 use serde_json::json;
 use std::collections::HashMap;
@@ -56,22 +56,7 @@ fn entry(
     row: &sqlx::any::AnyRow,
     units: &HashMap<(String, String), AdminUnit>,
 ) -> Result<FacilityEntry, AppError> {
-    let facility = Facility {
-        id: col(row, "id")?,
-        name: col(row, "name")?,
-        owner_name: col(row, "owner_name")?,
-        address: col(row, "address")?,
-        unit_tree: col(row, "unit_tree")?,
-        commune_code: col(row, "commune_code")?,
-        district_code: col(row, "district_code")?,
-        industry_group: col(row, "industry_group")?,
-        phone: col(row, "phone")?,
-        lat: col(row, "lat")?,
-        lon: col(row, "lon")?,
-        workforce: col(row, "workforce")?,
-        main_products: col(row, "main_products")?,
-        versions: Default::default(),
-    };
+    let facility = catalog::facility(row)?;
     let code = facility
         .commune_code
         .clone()
