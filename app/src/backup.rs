@@ -120,7 +120,11 @@ fn start_export(
 /// Reads the whole outbox of the device and hands the file to the browser.
 /// Read-only: the outbox stays as it is, so the queue still goes out if the
 /// phone may sync again (the server skips seqs it already has).
+///
+/// In a `--split` build the archive writer is a precached chunk
+/// (`field_backup_export`), outside what `/login` downloads.
 #[cfg(feature = "hydrate")]
+#[cfg_attr(feature = "split", leptos::lazy(field_backup_export))]
 async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
     use crate::offline::OfflineError;
     let storage = |e: OfflineError| ErrorBody::new(e.code(), e.to_string());

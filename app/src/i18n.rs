@@ -1,5 +1,6 @@
-//! UI text lives in `locales/vi.json` and `locales/en.json`, compiled in (the app
-//! must work offline), keys grouped by screen. Vietnamese is the default.
+//! UI text lives in `locales/vi.json` and `locales/en.json`, keys grouped by
+//! screen. Vietnamese is the default and compiled in everywhere (the app must
+//! work offline); the browser fetches English when a person chooses it.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -57,36 +58,107 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut HashMap<String, St
     }
 }
 
-fn table(lang: Lang) -> &'static HashMap<String, String> {
-    static VI: OnceLock<HashMap<String, String>> = OnceLock::new();
-    static EN: OnceLock<HashMap<String, String>> = OnceLock::new();
-    let (cell, src) = match lang {
-        Lang::Vi => (&VI, include_str!("../locales/vi.json")),
-        Lang::En => (&EN, include_str!("../locales/en.json")),
+/// Vietnamese is compiled into every build: it is what a phone shows first,
+/// offline, before anything else loads.
+const VI_SOURCE: &str = include_str!("../locales/vi.json");
+
+/// English is compiled into the server and the tests. The browser fetches it
+/// from `/locales/en.json` (the server serves this text; the service worker
+/// precaches it) the first time a person chooses English: the phone's first
+/// download carries one language, not two.
+#[cfg(not(feature = "hydrate"))]
+pub const EN_SOURCE: &str = include_str!("../locales/en.json");
+
+static VI: OnceLock<HashMap<String, String>> = OnceLock::new();
+static EN: OnceLock<HashMap<String, String>> = OnceLock::new();
+
+fn parse_locale(src: &str) -> Result<HashMap<String, String>, serde_json::Error> {
+    let value: serde_json::Value = serde_json::from_str(src)?;
+    let mut out = HashMap::new();
+    flatten("", &value, &mut out);
+    Ok(out)
+}
+
+/// The table of `lang`, or None while English has not been fetched yet.
+fn table(lang: Lang) -> Option<&'static HashMap<String, String>> {
+    match lang {
+        Lang::Vi => {
+            Some(VI.get_or_init(|| parse_locale(VI_SOURCE).expect("vi.json is valid JSON")))
+        }
+        #[cfg(not(feature = "hydrate"))]
+        Lang::En => {
+            Some(EN.get_or_init(|| parse_locale(EN_SOURCE).expect("en.json is valid JSON")))
+        }
+        #[cfg(feature = "hydrate")]
+        Lang::En => EN.get(),
+    }
+}
+
+/// Whether the texts of `lang` are at hand (always, except English in the
+/// browser before [`load`] fetched it).
+pub fn is_loaded(lang: Lang) -> bool {
+    table(lang).is_some()
+}
+
+/// Fetches the texts of `lang` if the browser does not hold them yet. The
+/// locale signal must switch to a language only once this succeeded, so no
+/// screen ever renders keys or half a translation.
+#[cfg(feature = "hydrate")]
+pub async fn load(lang: Lang) -> Result<(), crate::error::ErrorBody> {
+    if is_loaded(lang) {
+        return Ok(());
+    }
+    let value: serde_json::Value =
+        crate::client::http::get_json(&format!("/locales/{}.json", lang.code()))
+            .await
+            .map_err(|e| e.body())?;
+    let mut out = HashMap::new();
+    flatten("", &value, &mut out);
+    let _ = EN.set(out);
+    Ok(())
+}
+
+/// Switches the interface to `lang`, fetching its texts first when needed,
+/// and remembers the choice on this phone. On failure (offline before English
+/// was ever cached) the language and the remembered choice stay as they were.
+#[cfg(feature = "hydrate")]
+pub fn switch(locale: Locale, lang: Lang) {
+    let apply = move || {
+        locale.0.set(lang);
+        crate::client::browser::local_storage_set("khaosat.lang", lang.code());
     };
-    cell.get_or_init(|| {
-        let value: serde_json::Value =
-            serde_json::from_str(src).expect("locale file is valid JSON");
-        let mut out = HashMap::new();
-        flatten("", &value, &mut out);
-        out
-    })
+    if is_loaded(lang) {
+        apply();
+        return;
+    }
+    leptos::task::spawn_local(async move {
+        match load(lang).await {
+            Ok(()) => apply(),
+            Err(body) => {
+                leptos::logging::warn!("{} texts unavailable: {}", lang.code(), body.message)
+            }
+        }
+    });
 }
 
 /// The text for `key`; falls back to Vietnamese, then to the key itself so a
 /// missing translation is visible rather than blank.
 pub fn t(lang: Lang, key: &str) -> String {
     table(lang)
-        .get(key)
-        .or_else(|| table(Lang::Vi).get(key))
+        .and_then(|t| t.get(key))
+        .or_else(|| table(Lang::Vi).and_then(|t| t.get(key)))
         .cloned()
         .unwrap_or_else(|| key.to_string())
+}
+
+fn has(lang: Lang, key: &str) -> bool {
+    table(lang).is_some_and(|t| t.contains_key(key))
 }
 
 /// Text for an error body: `errors.<code>` from the locale, `{name}` filled from params.
 pub fn error_text(lang: Lang, body: &crate::error::ErrorBody) -> String {
     let key = format!("errors.{}", body.code);
-    let mut text = if table(lang).contains_key(&key) || table(Lang::Vi).contains_key(&key) {
+    let mut text = if has(lang, &key) || has(Lang::Vi, &key) {
         t(lang, &key)
     } else {
         t(lang, "errors.unknown")
@@ -140,7 +212,7 @@ mod tests {
     use super::*;
 
     fn keys(lang: Lang) -> std::collections::BTreeSet<String> {
-        table(lang).keys().cloned().collect()
+        table(lang).expect("compiled in").keys().cloned().collect()
     }
 
     #[test]

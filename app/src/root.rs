@@ -1,12 +1,10 @@
 //! The root component, the router and the server-rendered HTML shell.
 
-use crate::auth::{ChangePasswordPage, LoginPage, LogoutButton};
+use crate::auth::{LoginPage, LogoutButton};
 use crate::backup::BackupButton;
 use crate::client::{use_client, ClientState, SyncAlert, SyncStatus};
 use crate::i18n::{use_t, Lang, Locale};
 use crate::model::Role;
-use crate::proposals::HomePage;
-use crate::visits::VisitPage;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 use leptos_router::{
@@ -14,62 +12,179 @@ use leptos_router::{
     path,
 };
 #[cfg(any(feature = "ssr", feature = "split"))]
-use leptos_router::{lazy_route, Lazy, LazyRoute};
+use leptos_router::{Lazy, LazyRoute};
 
-/// An office page whose code the phone never loads: in a `--split` build
+/// Pages whose code is not in the main WASM module. In a `--split` build
 /// (`cargo leptos build --split --lib-features hydrate --lib-features split`)
-/// each is a WASM chunk fetched, then cached by the service worker, the first
-/// time a supervisor or administrator opens it. Builds of the browser code
-/// without the splitter (the wasm tests) get plain routes: a lazy function
-/// makes the module import the splitter's loader, which only `--split` writes.
-/// The server always renders them as lazy routes (the same markup, plus the
-/// chunks' preload links when the build has them).
-macro_rules! office_route {
-    ($route:ident, $page:path) => {
+/// the field's pages are one lazy function and the office's pages another, so
+/// `/login` hydrates from the main module alone:
+///
+/// - `field_pages` (home, visit, password) and the other `field_…` pieces
+///   (the sync run, the backup writer) are listed by the server in the
+///   service worker's precache (`server/src/assets.rs` keeps manifest entries
+///   named `field_…`): a phone opens them offline from a cold start.
+/// - `office_pages` is fetched, then kept by the service worker, the first
+///   time a supervisor or administrator opens any office page; a phone never
+///   asks for it.
+///
+/// One lazy function per side rather than one per route: the splitter makes a
+/// chunk for every set of split points that shares code, and ten routes made
+/// 260 chunks (144 for the home page alone, each instantiated on its own,
+/// four seconds of an offline start on a slow phone). Two sides make a handful.
+///
+/// Builds of the browser code without the splitter (the wasm tests) get plain
+/// routes: a lazy function makes the module import the splitter's loader,
+/// which only `--split` writes. The server always renders lazy routes (the
+/// same markup, plus the chunks' preload links when the build has them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldPage {
+    Home,
+    Visit,
+    Password,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OfficePage {
+    ReviewList,
+    ReviewDetail,
+    Proposal,
+    Plan,
+    Registry,
+    Users,
+    Forms,
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy(field_pages))]
+fn field_page(page: FieldPage) -> AnyView {
+    match page {
+        FieldPage::Home => view! { <crate::proposals::HomePage/> }.into_any(),
+        FieldPage::Visit => view! { <crate::visits::VisitPage/> }.into_any(),
+        FieldPage::Password => view! { <crate::auth::ChangePasswordPage/> }.into_any(),
+    }
+}
+
+#[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy(office_pages))]
+fn office_page(page: OfficePage) -> AnyView {
+    use crate::office::{admin, plan, registry, review};
+    match page {
+        OfficePage::ReviewList => view! { <review::ReviewListPage/> }.into_any(),
+        OfficePage::ReviewDetail => view! { <review::ReviewDetailPage/> }.into_any(),
+        OfficePage::Proposal => view! { <plan::ProposalPage/> }.into_any(),
+        OfficePage::Plan => view! { <plan::PlanPage/> }.into_any(),
+        OfficePage::Registry => view! { <registry::RegistryPage/> }.into_any(),
+        OfficePage::Users => view! { <admin::AdminUsersPage/> }.into_any(),
+        OfficePage::Forms => view! { <admin::FormsAdminPage/> }.into_any(),
+    }
+}
+
+/// A route whose view is `$load($page)`: a lazy route where the splitter
+/// runs, a plain view elsewhere (see above). `$preload` is the loader that
+/// `#[lazy]` generates for `$load` (`__preload_<name>`).
+macro_rules! lazy_page {
+    ($route:ident, $load:ident, $preload:ident, $page:expr) => {
         #[cfg(any(feature = "ssr", feature = "split"))]
         struct $route;
 
         #[cfg(any(feature = "ssr", feature = "split"))]
-        #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
                 $route
             }
 
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
+            async fn view(_this: Self) -> AnyView {
+                $load($page).await
+            }
+
+            // `hydrate_lazy` loads the matched route's chunk before it
+            // hydrates; without this the page hydrates against nothing.
+            async fn preload() {
+                #[cfg(all(feature = "split", target_arch = "wasm32"))]
+                $preload().await;
             }
         }
 
         #[cfg(not(any(feature = "ssr", feature = "split")))]
         #[allow(non_snake_case)]
         fn $route() -> impl IntoView {
-            view! { <$page/> }
+            $load($page)
         }
     };
 }
 
-/// The view of an office route (see `office_route!`).
+/// The view of a lazy page (see `lazy_page!`).
 #[cfg(any(feature = "ssr", feature = "split"))]
-macro_rules! office_view {
+macro_rules! lazy_view {
     ($route:ident) => {
         Lazy::<$route>::new()
     };
 }
 #[cfg(not(any(feature = "ssr", feature = "split")))]
-macro_rules! office_view {
+macro_rules! lazy_view {
     ($route:ident) => {
         $route
     };
 }
 
-office_route!(ReviewListRoute, crate::office::review::ReviewListPage);
-office_route!(ReviewDetailRoute, crate::office::review::ReviewDetailPage);
-office_route!(ProposalRoute, crate::office::plan::ProposalPage);
-office_route!(PlanRoute, crate::office::plan::PlanPage);
-office_route!(RegistryRoute, crate::office::registry::RegistryPage);
-office_route!(AdminRoute, crate::office::admin::AdminUsersPage);
-office_route!(FormsAdminRoute, crate::office::admin::FormsAdminPage);
+lazy_page!(
+    FieldHomeRoute,
+    field_page,
+    __preload_field_page,
+    FieldPage::Home
+);
+lazy_page!(
+    FieldVisitRoute,
+    field_page,
+    __preload_field_page,
+    FieldPage::Visit
+);
+lazy_page!(
+    FieldPasswordRoute,
+    field_page,
+    __preload_field_page,
+    FieldPage::Password
+);
+lazy_page!(
+    ReviewListRoute,
+    office_page,
+    __preload_office_page,
+    OfficePage::ReviewList
+);
+lazy_page!(
+    ReviewDetailRoute,
+    office_page,
+    __preload_office_page,
+    OfficePage::ReviewDetail
+);
+lazy_page!(
+    ProposalRoute,
+    office_page,
+    __preload_office_page,
+    OfficePage::Proposal
+);
+lazy_page!(
+    PlanRoute,
+    office_page,
+    __preload_office_page,
+    OfficePage::Plan
+);
+lazy_page!(
+    RegistryRoute,
+    office_page,
+    __preload_office_page,
+    OfficePage::Registry
+);
+lazy_page!(
+    AdminRoute,
+    office_page,
+    __preload_office_page,
+    OfficePage::Users
+);
+lazy_page!(
+    FormsAdminRoute,
+    office_page,
+    __preload_office_page,
+    OfficePage::Forms
+);
 
 /// The document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -121,17 +236,17 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main class="page">
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/") view={lazy_view!(FieldHomeRoute)}/>
                     <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/visits/:id") view=VisitPage/>
-                    <Route path=path!("/review") view={office_view!(ReviewListRoute)}/>
-                    <Route path=path!("/review/visits/:id") view={office_view!(ReviewDetailRoute)}/>
-                    <Route path=path!("/review/proposals/:id") view={office_view!(ProposalRoute)}/>
-                    <Route path=path!("/plan") view={office_view!(PlanRoute)}/>
-                    <Route path=path!("/registry") view={office_view!(RegistryRoute)}/>
-                    <Route path=path!("/admin") view={office_view!(AdminRoute)}/>
-                    <Route path=path!("/admin/forms") view={office_view!(FormsAdminRoute)}/>
-                    <Route path=path!("/account/password") view=ChangePasswordPage/>
+                    <Route path=path!("/visits/:id") view={lazy_view!(FieldVisitRoute)}/>
+                    <Route path=path!("/review") view={lazy_view!(ReviewListRoute)}/>
+                    <Route path=path!("/review/visits/:id") view={lazy_view!(ReviewDetailRoute)}/>
+                    <Route path=path!("/review/proposals/:id") view={lazy_view!(ProposalRoute)}/>
+                    <Route path=path!("/plan") view={lazy_view!(PlanRoute)}/>
+                    <Route path=path!("/registry") view={lazy_view!(RegistryRoute)}/>
+                    <Route path=path!("/admin") view={lazy_view!(AdminRoute)}/>
+                    <Route path=path!("/admin/forms") view={lazy_view!(FormsAdminRoute)}/>
+                    <Route path=path!("/account/password") view={lazy_view!(FieldPasswordRoute)}/>
                 </Routes>
             </main>
         </Router>
@@ -142,7 +257,7 @@ pub fn App() -> impl IntoView {
 fn start_in_browser(state: ClientState, locale: Locale) {
     use crate::client::{browser, engine};
     if let Some(lang) = browser::local_storage_get("khaosat.lang") {
-        locale.0.set(Lang::parse(&lang));
+        crate::i18n::switch(locale, Lang::parse(&lang));
     }
     browser::register_service_worker(move || state.update_ready.set(true));
     engine::start(state);
@@ -176,9 +291,10 @@ fn Header() -> impl IntoView {
     };
     let toggle_lang = move |_| {
         let next = lang.get_untracked().other();
-        lang.set(next);
         #[cfg(feature = "hydrate")]
-        crate::client::browser::local_storage_set("khaosat.lang", next.code());
+        crate::i18n::switch(Locale(lang), next);
+        #[cfg(not(feature = "hydrate"))]
+        lang.set(next);
     };
     view! {
         <header class="app-header" data-testid="app-header">
@@ -215,8 +331,8 @@ fn Header() -> impl IntoView {
                         <progress
                             class="sync-progress"
                             data-testid="upload-progress"
-                            max=move || state.uploads.get().map(|p| p.1.max(1) as f64).unwrap_or(1.0)
-                            value=move || state.uploads.get().map(|p| p.0 as f64).unwrap_or(0.0)
+                            max=move || state.uploads.get().map(|p| p.1.max(1)).unwrap_or(1)
+                            value=move || state.uploads.get().map(|p| p.0).unwrap_or(0)
                         ></progress>
                     </Show>
                     <button

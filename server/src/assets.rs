@@ -14,9 +14,10 @@ pub struct Site {
     pub wasm: String,
     pub css: String,
     /// Under `cargo leptos build --split`: the chunk loader the main JS
-    /// imports, and the manifest naming each lazy route's chunks. Both are
-    /// precached (the field app needs the loader to start offline); the
-    /// office's chunks are not, so a phone never downloads them.
+    /// imports, the manifest naming each lazy piece's chunks, and every chunk
+    /// of a field piece (see [`field_chunks`]). All are precached, so the
+    /// field app starts offline; the office's chunks are not, so a phone never
+    /// downloads them.
     pub split: Vec<String>,
     pub hashed: bool,
     /// Changes with every build: names the service worker's cache.
@@ -89,6 +90,16 @@ impl Site {
                 loader.into_iter().chain(manifest)
             })
             .collect();
+        let mut split = split;
+        if let Some(manifest) = split
+            .iter()
+            .find(|f| f.starts_with("__wasm_split_manifest."))
+        {
+            let path = root.join("pkg").join(manifest);
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("the split manifest {} is unreadable: {e}", path.display()))?;
+            split.extend(field_chunks(&text)?);
+        }
         let (js, wasm, css, hashed) = match hashes {
             Some(h) => (
                 format!("{OUTPUT_NAME}.{}.js", h.js),
@@ -123,6 +134,7 @@ impl Site {
             .map_err(|e| format!("service worker template missing: {e}"))?;
         let mut precache = vec![
             "/offline-shell".to_string(),
+            ENGLISH_PATH.to_string(),
             format!("/pkg/{js}"),
             format!("/pkg/{wasm}"),
             format!("/pkg/{css}"),
@@ -158,6 +170,38 @@ impl Site {
             .hash_files(self.hashed)
             .build()
     }
+}
+
+/// The chunk files of every lazy piece the field app runs (pages and
+/// functions named `field_…` in `app/src/root.rs` and beside them), from the
+/// splitter's manifest (`{"__<name>_<hash>": ["chunk_3.<hash>", …]}`), each
+/// once. A phone precaches them: offline from a cold start
+/// it must never need a file it has not got.
+pub fn field_chunks(manifest: &str) -> Result<Vec<String>, String> {
+    let entries: serde_json::Map<String, serde_json::Value> = serde_json::from_str(manifest)
+        .map_err(|e| format!("the split manifest is not a JSON object: {e}"))?;
+    let mut files = Vec::new();
+    // Lazy routes are named `__<route>_view_<hash>`, lazy functions `<name>_<hash>`.
+    for (name, chunks) in entries
+        .iter()
+        .filter(|(n, _)| n.trim_start_matches('_').starts_with("field_"))
+    {
+        let chunks = chunks
+            .as_array()
+            .ok_or_else(|| format!("the split manifest's {name} is not a list"))?;
+        for chunk in chunks {
+            let file = format!(
+                "{}.wasm",
+                chunk
+                    .as_str()
+                    .ok_or_else(|| format!("the split manifest's {name} lists a non-string"))?
+            );
+            if !files.contains(&file) {
+                files.push(file);
+            }
+        }
+    }
+    Ok(files)
 }
 
 /// The page the service worker serves for any navigation it cannot fetch: no
@@ -228,6 +272,31 @@ pub fn precompress(root: &Path) -> std::io::Result<usize> {
         }
     }
     Ok(made)
+}
+
+/// Where the browser fetches English (see `app::i18n`): the server's own copy,
+/// so the text a phone gets is always the build it runs.
+pub const ENGLISH_PATH: &str = "/locales/en.json";
+
+/// The English locale, brotli-compressed once when the browser accepts it.
+pub fn english_locale(headers: &axum::http::HeaderMap) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    static BROTLI: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    let accepts_br = headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| coding.split(';').next().map(str::trim) == Some("br"));
+    let json = (header::CONTENT_TYPE, "application/json; charset=utf-8");
+    let vary = (header::VARY, "accept-encoding");
+    if accepts_br {
+        let body = BROTLI.get_or_init(|| brotli_bytes(app::i18n::EN_SOURCE.as_bytes()));
+        ([json, vary, (header::CONTENT_ENCODING, "br")], body.clone()).into_response()
+    } else {
+        ([json, vary], app::i18n::EN_SOURCE).into_response()
+    }
 }
 
 fn brotli_bytes(data: &[u8]) -> Vec<u8> {

@@ -56,6 +56,12 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             }),
         )
         .route(
+            crate::assets::ENGLISH_PATH,
+            get(|headers: axum::http::HeaderMap| async move {
+                crate::assets::english_locale(&headers)
+            }),
+        )
+        .route(
             "/offline-shell",
             get(move || async move {
                 (

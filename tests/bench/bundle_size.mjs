@@ -3,8 +3,9 @@
 // tests/bench/first_load_budget.json: brotli (quality 11, as the server
 // precompresses) of what /login needs before it hydrates — the main JS, the
 // main WASM, the stylesheet and, in a split build, the chunk loader the main
-// JS imports. Office chunks (`split_*`, `chunk_*`) are not counted: a phone
-// never loads them.
+// JS imports. Lazy chunks (`split_*`, `chunk_*`) are not counted: /login
+// never loads them (the field's are precached after it hydrated, the office's
+// never reach a phone).
 //
 // Usage: node bench/bundle_size.mjs SITE_ROOT HASH_FILE [--update]
 //   e.g. node bench/bundle_size.mjs ../target/site ../target/server-release/hash.txt

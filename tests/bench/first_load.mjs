@@ -3,7 +3,15 @@
 //
 // Usage: node bench/first_load.mjs BASE_URL [--path /login] [--timeout 60000]
 //                                  [--sw-wait 15000] [--budget BYTES] [--json FILE]
-//   e.g. node bench/first_load.mjs http://127.0.0.1:3000
+//                                  [--as USER:PASSWORD [--offline-starts N]]
+//   e.g. node bench/first_load.mjs http://127.0.0.1:3000 --as ksv3:khaosat-demo
+//
+// With --as, the same profile then logs in through the form and the table goes on
+// until the inspector's home lists their proposals: what the login submit and the
+// home page cost on the wire (the home page's code, the login and the first pull).
+// Then, with --offline-starts N, the network goes off and the page is reloaded N
+// times with the CPU throttled 4x (CDP Emulation.setCPUThrottlingRate), timing
+// each from navigation to the proposal list, and the median is printed.
 //
 // A fresh browser context (empty HTTP cache, no service worker) opens BASE_URL+path. The
 // page's own requests are measured through the Chrome DevTools Protocol: Network.enable,
@@ -46,11 +54,13 @@ function parseArgs(argv) {
     else if (arg === '--sw-wait') options.swWait = Number(value());
     else if (arg === '--budget') options.budget = Number(value());
     else if (arg === '--json') options.json = value();
+    else if (arg === '--as') options.as = value();
+    else if (arg === '--offline-starts') options.offlineStarts = Number(value());
     else if (arg === '-h' || arg === '--help') options.help = true;
     else positional.push(arg);
   }
   if (options.help || positional.length !== 1) {
-    console.error('usage: node bench/first_load.mjs BASE_URL [--path /login] [--timeout MS] [--sw-wait MS] [--budget BYTES] [--json FILE]');
+    console.error('usage: node bench/first_load.mjs BASE_URL [--path /login] [--timeout MS] [--sw-wait MS] [--budget BYTES] [--json FILE] [--as USER:PASSWORD [--offline-starts N]]');
     process.exit(options.help ? 0 : 64);
   }
   options.base = positional[0].replace(/\/+$/, '');
@@ -217,10 +227,15 @@ async function main() {
     console.log(`  total: ${workerTotal} bytes (${kb(workerTotal)})`);
     console.log(`\nfirst visit, page + service worker: ${pageTotal + workerTotal} bytes (${kb(pageTotal + workerTotal)})`);
 
+    let home;
+    if (options.as) {
+      home = await inspectorHome(page, cdp, requests, options);
+    }
+
     if (options.json) {
       writeFileSync(
         options.json,
-        `${JSON.stringify({ url, hydrated, hydrationMs: hydratedAt - startedAt, acceptEncoding, pageTotal, workerTotal, page: beforeHydration, afterHydration, worker: workerRequests }, null, 2)}\n`,
+        `${JSON.stringify({ url, hydrated, hydrationMs: hydratedAt - startedAt, acceptEncoding, pageTotal, workerTotal, page: beforeHydration, afterHydration, worker: workerRequests, home }, null, 2)}\n`,
       );
     }
     await context.close();
@@ -232,6 +247,46 @@ async function main() {
   } finally {
     await browser.close();
   }
+}
+
+/** Logs in through the form on the hydrated /login and measures until the home page lists proposals. */
+async function inspectorHome(page, cdp, requests, options) {
+  const [user, password] = options.as.split(':');
+  const from = Date.now();
+  await page.getByTestId('login-username').fill(user);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('proposal-item').first().waitFor({ timeout: options.timeout });
+  const listedAt = Date.now();
+  const proposals = await page.getByTestId('proposal-item').count();
+  const settleUntil = Date.now() + 5_000;
+  while (Date.now() < settleUntil && [...requests.values()].some((row) => row.startedAt >= from && row.startedAt <= listedAt && !row.done)) {
+    await new Promise((wait) => setTimeout(wait, 50));
+  }
+  const rows = [...requests.values()].filter((row) => row.url && row.startedAt >= from && row.startedAt <= listedAt);
+  const network = rows.filter((row) => row.source === 'network');
+  const total = network.reduce((sum, row) => sum + row.encoded, 0);
+  printTable(`after the login submit until ${user}'s home listed ${proposals} proposals (${listedAt - from} ms)`, rows, options.base);
+  console.log(`  total: ${total} bytes (${kb(total)}) in ${network.length} network requests (responses from the worker's cache not counted)`);
+  if (proposals === 0) throw new Error('the home page listed no proposal');
+
+  const starts = [];
+  if (options.offlineStarts) {
+    await page.context().setOffline(true);
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+    for (let i = 0; i < options.offlineStarts; i += 1) {
+      const started = Date.now();
+      await page.reload({ waitUntil: 'commit' });
+      await page.getByTestId('proposal-item').first().waitFor({ timeout: options.timeout });
+      starts.push(Date.now() - started);
+    }
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 });
+    await page.context().setOffline(false);
+    const sorted = [...starts].sort((a, b) => a - b);
+    const median = sorted[Math.floor(sorted.length / 2)];
+    console.log(`\noffline start at 4x CPU throttle, navigation to proposal list, ${starts.length} runs: ${starts.join(', ')} ms; median ${median} ms`);
+  }
+  return { user, proposals, ms: listedAt - from, total, requests: rows, offlineStartsMs: starts };
 }
 
 main().catch((error) => {

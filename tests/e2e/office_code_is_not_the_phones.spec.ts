@@ -1,7 +1,10 @@
-// The phone's bundle carries the field app only: the office's pages are lazy
-// routes whose WASM chunks (`/pkg/split_*`, `/pkg/chunk_*`) a supervisor's
-// browser fetches the first time an office page opens and the service worker
-// keeps, while a phone working offline from a cold start never asks for one.
+// The phone's bundle carries what /login needs only. The office's pages are one
+// lazy function whose WASM chunks (`/pkg/split_office_pages*`, `/pkg/chunk_*`) a
+// supervisor's browser fetches the first time an office page opens and the
+// service worker keeps, while a phone working offline from a cold start never
+// asks for one. The field's own lazy pieces (its pages, the sync run, the backup
+// writer) and the English texts are precached: offline from a cold start, all of
+// them open.
 
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
@@ -9,7 +12,7 @@ import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { VisitPage } from './pages/VisitPage';
-import type { BrowserContext } from '@playwright/test';
+import type { BrowserContext, Page } from '@playwright/test';
 
 const CHUNK = /\/pkg\/(split_|chunk_)[^/]*\.wasm$/;
 
@@ -43,8 +46,8 @@ test('a supervisor loads the office code the first time, then from the cache, al
   await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
   await expect(page.getByTestId('review-list-page')).toBeVisible();
   await expect
-    .poll(() => chunks.filter((c) => /split___review_list_route/.test(c.url)).length, {
-      message: 'the review list is its own chunk, fetched when the page opens',
+    .poll(() => chunks.filter((c) => /split_office_pages/.test(c.url)).length, {
+      message: 'the office pages are one chunk, fetched when the first office page opens',
     })
     .toBeGreaterThan(0);
   // The service worker kept it.
@@ -54,7 +57,7 @@ test('a supervisor loads the office code the first time, then from the cache, al
         for (const name of await caches.keys()) {
           const cache = await caches.open(name);
           const keys = await cache.keys();
-          if (keys.some((r) => r.url.includes('split___review_list_route'))) return true;
+          if (keys.some((r) => r.url.includes('split_office_pages'))) return true;
         }
         return false;
       }),
@@ -66,10 +69,20 @@ test('a supervisor loads the office code the first time, then from the cache, al
   await context.setOffline(true);
   await page.goto('/review');
   await expect(page.getByTestId('review-list-page')).toBeVisible({ timeout: 30_000 });
-  const offline = chunks.slice(before).filter((c) => /split___review_list_route/.test(c.url));
+  const offline = chunks.slice(before).filter((c) => /split_office_pages/.test(c.url));
   expect(offline.every((c) => !c.network), `answered by the cache: ${JSON.stringify(offline)}`).toBe(true);
   await context.setOffline(false);
 });
+
+/** The paths the service worker precaches, from the worker the server renders. */
+async function precacheList(page: Page): Promise<Set<string>> {
+  const text = await (await page.request.get('/sw.js')).text();
+  const list = text.match(/const PRECACHE = (\[[^\]]*\]);/);
+  expect(list, 'the worker names its precache').not.toBeNull();
+  return new Set(JSON.parse(list![1]) as string[]);
+}
+
+const OFFICE_ROUTE = /split_office_pages/;
 
 test('a phone offline from a cold start never asks for office code', async ({ newContext }) => {
   const context = await newContext({ ...PHONE, label: 'phone' });
@@ -82,9 +95,17 @@ test('a phone offline from a cold start never asks for office code', async ({ ne
   await login.loginAs('ksv3');
   await home.expectShown();
   await ensureServiceWorkerControls(page, () => home.waitHydrated());
-  expect(chunks, 'logging in and listing proposals loads no office chunk').toEqual([]);
+  const precache = await precacheList(page);
+  const fieldChunks = [...precache].filter((p) => CHUNK.test(p));
+  expect(fieldChunks.some((p) => /split_field_pages/.test(p)), 'the field pages are a precached chunk').toBe(true);
+  expect(fieldChunks.some((p) => /split_field_sync_run/.test(p)), 'the sync run is a precached chunk').toBe(true);
+  expect(fieldChunks.filter((p) => OFFICE_ROUTE.test(p)), 'no office page is precached').toEqual([]);
+  /** Chunks the phone asked for that are not the field's: office code. */
+  const notField = () => chunks.filter((c) => !precache.has(new URL(c.url).pathname));
+  expect(notField(), 'logging in and listing proposals loads no office chunk').toEqual([]);
 
   await context.setOffline(true);
+  const offlineFrom = chunks.length;
   await page.reload();
   await home.expectShown();
   await home.waitHydrated();
@@ -97,6 +118,14 @@ test('a phone offline from a cold start never asks for office code', async ({ ne
     await expect(field.getByTestId('photo-item')).toHaveCount(1, { timeout: 30_000 });
     await visit.save();
   });
+  await test.step('switches to English, which the service worker holds', async () => {
+    await home.click(page.getByTestId('lang-switch'));
+    await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+    await expect(page.getByTestId('lang-switch')).toHaveText('Tiếng Việt');
+    await expect(page.locator('.app-title')).toHaveText('Survey');
+    await home.click(page.getByTestId('lang-switch'));
+    await expect(page.locator('html')).toHaveAttribute('lang', 'vi');
+  });
   await test.step('and backs up the phone', async () => {
     await home.goto();
     await home.expectShown();
@@ -104,6 +133,9 @@ test('a phone offline from a cold start never asks for office code', async ({ ne
     const [download] = await Promise.all([page.waitForEvent('download'), home.click(backup.getByTestId('backup-export'))]);
     expect(download.suggestedFilename()).toMatch(/^khaosat-backup-ksv3-.*\.zip$/);
   });
-  expect(chunks, 'the field app never needs an office chunk').toEqual([]);
+  expect(notField(), 'the field app never needs an office chunk').toEqual([]);
+  const offline = chunks.slice(offlineFrom);
+  expect(offline.length, 'offline, the field pages came from their chunks').toBeGreaterThan(0);
+  expect(offline.filter((c) => c.network), 'offline, every chunk came from the cache').toEqual([]);
   await context.setOffline(false);
 });

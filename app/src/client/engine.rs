@@ -113,7 +113,16 @@ async fn run_reporting(state: ClientState) -> bool {
         Ok(db) => db.session().await.ok().flatten(),
         Err(_) => None,
     };
+    // Nobody logged in (the login page): nothing to send, and no sync code to load.
     let Some(session) = session else { return false };
+    run_for(session, state).await
+}
+
+/// The run itself. In a `--split` build this is a chunk (`field_sync_run`,
+/// precached like the field pages): push, pull and photo upload with their
+/// serde code are not part of what `/login` downloads.
+#[cfg_attr(feature = "split", leptos::lazy(field_sync_run))]
+async fn run_for(session: Session, state: ClientState) -> bool {
     state.sync.set(SyncStatus::Syncing);
     let outcome = run(&session, state).await;
     state.progress.set(None);

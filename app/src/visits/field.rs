@@ -128,20 +128,23 @@ pub fn FieldInput(
             .into_any()
         }
         FieldType::SelectOne | FieldType::YesNo => {
-            let choices: Vec<(String, crate::forms::Text)> = if kind == FieldType::YesNo {
-                vec![
-                    ("yes".into(), crate::forms::Text { vi: crate::i18n::t(crate::i18n::Lang::Vi, "field.yes"), en: crate::i18n::t(crate::i18n::Lang::En, "field.yes") }),
-                    ("no".into(), crate::forms::Text { vi: crate::i18n::t(crate::i18n::Lang::Vi, "field.no"), en: crate::i18n::t(crate::i18n::Lang::En, "field.no") }),
-                ]
+            // Yes/no labels come from the locale at render time: English is
+            // fetched on demand in the browser, so it may arrive after this.
+            let choices: Vec<(String, Result<crate::forms::Text, &'static str>)> = if kind == FieldType::YesNo {
+                vec![("yes".into(), Err("field.yes")), ("no".into(), Err("field.no"))]
             } else {
-                field.choices.iter().map(|c| (c.value.clone(), c.label.clone())).collect()
+                field.choices.iter().map(|c| (c.value.clone(), Ok(c.label.clone()))).collect()
             };
             let emit = emit.clone();
             let options = choices
                 .into_iter()
                 .map(|(value, text)| {
                     let selected = value == initial;
-                    view! { <option value=value.clone() selected=selected>{move || text.get(lang.get()).to_string()}</option> }
+                    let label = move || match &text {
+                        Ok(text) => text.get(lang.get()).to_string(),
+                        Err(key) => tr(key),
+                    };
+                    view! { <option value=value.clone() selected=selected>{label}</option> }
                 })
                 .collect_view();
             view! {

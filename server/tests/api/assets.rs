@@ -84,6 +84,41 @@ async fn hashed_bundles_are_served_precompressed_and_cached_for_a_year(app: Test
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
 }
 
+/// English is not in the phone's first download: the browser fetches it from
+/// the server (brotli when accepted), and the service worker precaches it so a
+/// phone can switch language offline.
+async fn english_is_served_to_the_browser_on_demand(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let router = app.router_with_site(site_with_bundle(dir.path()));
+    let (status, headers, body) = get(&router, "/locales/en.json", "gzip, br;q=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+    assert_eq!(headers[header::VARY], "accept-encoding");
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut body.as_slice(), &mut plain).unwrap();
+    assert_eq!(plain, app::i18n::EN_SOURCE.as_bytes());
+    assert!(
+        body.len() * 3 < plain.len(),
+        "compressed: {} of {}",
+        body.len(),
+        plain.len()
+    );
+
+    let (status, headers, body) = get(&router, "/locales/en.json", "gzip").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(value["login"]["submit"], "Log in", "{value}");
+
+    let hashes = server::assets::Hashes::all("abc123");
+    let site = server::assets::Site::load_with_hashes(dir.path(), Some(hashes)).unwrap();
+    assert!(
+        site.service_worker.contains("\"/locales/en.json\""),
+        "{}",
+        site.service_worker
+    );
+}
+
 #[test]
 fn the_service_worker_names_its_cache_after_the_build() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,10 +146,11 @@ fn the_service_worker_names_its_cache_after_the_build() {
 }
 
 /// A `--split` build: the chunk loader the main JS imports is precached (the
-/// field app cannot start offline without it), with the chunk manifest; the
-/// chunks themselves are not (a phone never needs the office's).
+/// field app cannot start offline without it), with the chunk manifest and
+/// every chunk a field piece needs; the office's own chunks are not (a phone
+/// never needs them), and a chunk both share is listed once.
 #[test]
-fn a_split_build_precaches_its_chunk_loader_and_no_chunk() {
+fn a_split_build_precaches_its_loader_and_the_field_chunks_only() {
     let hashes =
         server::assets::Hashes::parse("js: aaa\nwasm: bbb\ncss: ccc\nmanifest: ddd\nsplit: eee\n")
             .unwrap();
@@ -123,17 +159,39 @@ fn a_split_build_precaches_its_chunk_loader_and_no_chunk() {
     std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
     std::fs::write(dir.path().join("pkg/khaosat.aaa.js"), "").unwrap();
     std::fs::write(
+        dir.path().join("pkg/__wasm_split_manifest.ddd.json"),
+        r#"{
+            "__field_home_route_view_1": ["chunk_1.h1", "chunk_2.h2", "split___field_home_route_view_1.h3"],
+            "field_sync_run_2": ["chunk_2.h2", "split_field_sync_run_2.h4"],
+            "__admin_route_view_3": ["chunk_2.h2", "chunk_9.h9", "split___admin_route_view_3.h5"]
+        }"#,
+    )
+    .unwrap();
+    std::fs::write(
         dir.path().join("sw.js"),
         "const PRECACHE = __KHAOSAT_PRECACHE__;",
     )
     .unwrap();
     let site = server::assets::Site::load_with_hashes(dir.path(), Some(hashes.clone())).unwrap();
-    assert!(site.service_worker.contains("/pkg/__wasm_split.eee.js"));
-    assert!(site
-        .service_worker
-        .contains("/pkg/__wasm_split_manifest.ddd.json"));
-    assert!(!site.service_worker.contains("/pkg/split_"));
-    assert!(!site.service_worker.contains("/pkg/chunk_"));
+    let sw = &site.service_worker;
+    assert!(sw.contains("/pkg/__wasm_split.eee.js"));
+    assert!(sw.contains("/pkg/__wasm_split_manifest.ddd.json"));
+    for field in [
+        "chunk_1.h1.wasm",
+        "split___field_home_route_view_1.h3.wasm",
+        "split_field_sync_run_2.h4.wasm",
+    ] {
+        assert!(
+            sw.contains(&format!("\"/pkg/{field}\"")),
+            "{field} precached: {sw}"
+        );
+    }
+    assert_eq!(sw.matches("/pkg/chunk_2.h2.wasm").count(), 1, "{sw}");
+    assert!(
+        !sw.contains("chunk_9"),
+        "an office-only chunk is not precached: {sw}"
+    );
+    assert!(!sw.contains("split___admin"), "{sw}");
     let unsplit = server::assets::Site::load_with_hashes(
         dir.path(),
         Some(server::assets::Hashes {
@@ -144,6 +202,27 @@ fn a_split_build_precaches_its_chunk_loader_and_no_chunk() {
     )
     .unwrap();
     assert_ne!(site.version, unsplit.version);
+}
+
+/// A manifest that is not what the splitter writes stops the server at start
+/// with a message, rather than serving a worker that cannot start offline.
+#[test]
+fn a_broken_split_manifest_is_refused_with_its_reason() {
+    assert!(server::assets::field_chunks("[]")
+        .unwrap_err()
+        .contains("not a JSON object"));
+    assert!(
+        server::assets::field_chunks(r#"{"__field_x_1": "chunk_1"}"#)
+            .unwrap_err()
+            .contains("__field_x_1 is not a list")
+    );
+    assert_eq!(
+        server::assets::field_chunks(
+            r#"{"__field_x_1": ["chunk_1.a"], "__plan_2": ["chunk_2.b"]}"#
+        )
+        .unwrap(),
+        vec!["chunk_1.a.wasm".to_string()]
+    );
 }
 
 #[test]
@@ -189,4 +268,7 @@ fn the_manifest_is_installable_with_real_icons() {
     }
 }
 
-crate::engine_tests!(hashed_bundles_are_served_precompressed_and_cached_for_a_year);
+crate::engine_tests!(
+    hashed_bundles_are_served_precompressed_and_cached_for_a_year,
+    english_is_served_to_the_browser_on_demand
+);
