@@ -109,7 +109,7 @@ pub async fn load(lang: Lang) -> Result<(), crate::error::ErrorBody> {
         return Ok(());
     }
     let value: serde_json::Value =
-        crate::client::http::get_json(&format!("/locales/{}.json", lang.code()))
+        crate::field::client::http::get_json(&format!("/locales/{}.json", lang.code()))
             .await
             .map_err(|e| e.body())?;
     let mut out = HashMap::new();
@@ -125,7 +125,7 @@ pub async fn load(lang: Lang) -> Result<(), crate::error::ErrorBody> {
 pub fn switch(locale: Locale, lang: Lang) {
     let apply = move || {
         locale.0.set(lang);
-        crate::client::browser::local_storage_set("khaosat.lang", lang.code());
+        crate::field::client::browser::local_storage_set("khaosat.lang", lang.code());
     };
     if is_loaded(lang) {
         apply();

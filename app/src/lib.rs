@@ -2,53 +2,51 @@
 //! sides share. Built twice: `hydrate` for the phone (wasm32) and `ssr` for the server.
 #![recursion_limit = "256"]
 
-/// Account administration: server functions and their types.
-pub mod accounts;
-/// Login page and the session that the server checks on every request.
+// The contract and domain both sides share: forms and their rules, the sync
+// protocol and its clock, the domain model and its rules, errors, formatting,
+// i18n, the search fold, photo records with EXIF and header parsing.
+
+/// Login, logout and password pages, and the session the server checks on
+/// every request (used by phone and office alike).
 pub mod auth;
-/// The phone's backup file of its unsent changes, for a refused or handed-over phone.
-pub mod backup;
-/// Browser state shared by every screen: who is logged in, network and sync status.
-pub mod client;
-/// The supervisor's console as data: visit list query, conflicts, proposals and plan.
-pub mod console;
 /// Domain rules without SQL: usernames, phones, passwords, display names.
 pub mod domain;
 /// Error bodies `{code, params, message}` shared by server and phone, and the
 /// server-side error enum that maps them to HTTP statuses.
-/// Persistent storage, quota, stale unsynced data, the iOS seven-day wipe.
-pub mod durability;
 pub mod error;
 /// Display helpers for VND and Vietnam time that must agree on both sides.
 pub mod format;
 /// Versioned survey form definitions and their validation rules.
 pub mod forms;
-/// Compiled-in locale files and the `t()` lookup (Vietnamese first).
+/// Vietnamese compiled in, English fetched on demand in the browser.
 pub mod i18n;
 /// Domain types: administrative units, facilities, proposals, users and roles.
 pub mod model;
 /// Money as people type it: whole đồng, Vietnamese digit grouping.
 pub mod money;
-/// The office's capabilities (unit trees; later the registry, review, plan and
-/// admin move here): server-side file intake and the checks behind it.
-pub mod office;
-/// Photos: the attach_photo record, statuses, EXIF and header parsing, and (on
-/// the server) the storage interface.
+/// Photos: the attach_photo record, statuses, EXIF and header parsing, the
+/// photo widgets, and (on the server) the storage interface.
 pub mod photos;
-/// The inspector's proposal list (what they were sent to survey).
-pub mod proposals;
-/// Root component, router and the HTML shell.
-pub mod root;
 /// The diacritic-insensitive search fold shared by server and phone.
 pub mod search;
 /// The sync contract: mutations, push/pull messages and the hybrid logical clock.
 pub mod sync;
-/// Visits: the survey form screen and the phone's list of its own visits.
-pub mod visits;
 
-/// Typed IndexedDB access for the phone (the only module that touches IndexedDB).
-#[cfg(feature = "hydrate")]
-pub mod offline;
+// The two apps.
+
+/// The field app on the inspector's phone: home and proposals, visits, photo
+/// capture and upload, the offline database, the sync engine, durability and
+/// backup.
+pub mod field;
+/// The office console: review, plan, administration, the registry, unit trees
+/// and years, each a folder with its contract (server functions and their
+/// types), its components and, where it reads files, its checks.
+pub mod office;
+/// Root component, router (lazy field and office pages) and the HTML shell.
+pub mod root;
+
+// The server's side.
+
 /// The server's shared state (database, clock, options).
 #[cfg(feature = "ssr")]
 pub mod state;

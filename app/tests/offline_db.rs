@@ -4,10 +4,10 @@
 //! One file (707 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
+use app::field::offline::{OfflineDb, Session};
+use app::field::visits::local::{save, LocalVisit, SyncState};
 use app::model::{Role, UserInfo};
-use app::offline::{OfflineDb, Session};
 use app::sync::Hlc;
-use app::visits::local::{save, LocalVisit, SyncState};
 use serde_json::json;
 use wasm_bindgen_test::*;
 
@@ -244,7 +244,7 @@ async fn a_lost_connection_is_reopened_and_the_call_retried() {
 /// opens under the current schema with both intact.
 #[wasm_bindgen_test]
 async fn a_schema_upgrade_keeps_queued_data() {
-    use app::visits::local::OutboxEntry;
+    use app::field::visits::local::OutboxEntry;
     let name = fresh_name("upgrade");
     let v = {
         let mut v = visit("01900000-0000-7000-8000-000000000011");
@@ -312,8 +312,8 @@ async fn a_schema_upgrade_keeps_queued_data() {
 /// back locked (submit queued) with its rows.
 #[wasm_bindgen_test]
 async fn a_finalized_draft_with_rows_is_stored_with_its_mutations_in_order() {
+    use app::field::visits::local::{save_with, LocalRow};
     use app::sync::{Entity, MutationKind};
-    use app::visits::local::{save_with, LocalRow};
     let db = OfflineDb::open_named(&fresh_name("rows")).await.unwrap();
     let mut v = visit("01900000-0000-7000-8000-000000000012");
     v.answers.insert("workforce".into(), json!(25));
@@ -360,8 +360,8 @@ async fn a_finalized_draft_with_rows_is_stored_with_its_mutations_in_order() {
 /// three pages) reads back on the server side as exactly the outbox.
 #[wasm_bindgen_test]
 async fn the_backup_archive_holds_the_whole_outbox_in_seq_order() {
+    use app::field::visits::local::OutboxEntry;
     use app::sync::archive::read_export;
-    use app::visits::local::OutboxEntry;
     let db = OfflineDb::open_named(&fresh_name("archive")).await.unwrap();
     let device = "01900000-0000-7000-8000-0000000000d1";
     let v = visit("01900000-0000-7000-8000-000000000013");
@@ -379,7 +379,7 @@ async fn the_backup_archive_holds_the_whole_outbox_in_seq_order() {
         .unwrap();
 
     let (pieces, count) =
-        app::backup::archive_pieces(&db, device, device.parse().unwrap(), "ksv1", 5_000)
+        app::field::backup::archive_pieces(&db, device, device.parse().unwrap(), "ksv1", 5_000)
             .await
             .unwrap();
     assert_eq!(count, 1_100);
@@ -426,8 +426,8 @@ async fn blob_to_vec(blob: &web_sys::Blob) -> Vec<u8> {
 /// carries the bytes; a removal takes bytes and record away and queues the delete.
 #[wasm_bindgen_test]
 async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed() {
+    use app::field::photos::local::{attach_entry, change_entry, LocalPhoto, UploadState};
     use app::model::{ReviewState, VisitRecord};
-    use app::photos::local::{attach_entry, change_entry, LocalPhoto, UploadState};
     use app::photos::{PhotoRecord, PhotoStatus};
     use app::sync::{Change, PullResponse, PulledRecord};
     let db = OfflineDb::open_named(&fresh_name("photo")).await.unwrap();
@@ -437,7 +437,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
     let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 31 % 251) as u8).collect();
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
-    let sha = app::photos::capture::digest_hex("SHA-256", &bytes)
+    let sha = app::field::photos::capture::digest_hex("SHA-256", &bytes)
         .await
         .unwrap();
     let visit_id = "01900000-0000-7000-8000-0000000000e2";
@@ -491,7 +491,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
 
     // The backup holds the bytes the server has not confirmed.
     let (pieces, _) =
-        app::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_000)
+        app::field::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_000)
             .await
             .unwrap();
     let zip = blob_to_vec(&web_sys::Blob::new_with_blob_sequence(&pieces).unwrap()).await;
@@ -574,7 +574,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
 /// removed meanwhile is neither brought back by progress nor captioned.
 #[wasm_bindgen_test]
 async fn a_caption_and_upload_progress_written_together_both_stay() {
-    use app::photos::local::{attach_entry, change_entry, LocalPhoto, UploadState};
+    use app::field::photos::local::{attach_entry, change_entry, LocalPhoto, UploadState};
     let db = OfflineDb::open_named(&fresh_name("caption")).await.unwrap();
     let session = test_session();
     db.set_session(&session).await.unwrap();

@@ -7,8 +7,8 @@
 //! (KHAOSAT_BENCH_VISITS=N to change the 10,000 default).
 //! Not a test: it prints tables and never fails on a slow result.
 
-use app::console::{VisitQuery, VisitSort};
 use app::model::{ReviewState, UserInfo};
+use app::office::review::contract::{VisitQuery, VisitSort};
 use app::store::{col, Db};
 use server::api::exports::{visits_file, Format};
 use std::io::Read;

@@ -11,6 +11,7 @@ use app::photos::exif::{self, ExifInfo, Format};
 use app::photos::PhotoStatus;
 use app::state::AppState;
 use app::store::photos::{self as store, Verdict};
+use app::store::uploads as upload_store;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -505,7 +506,7 @@ pub async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<J
 /// end of uploads past their expiry and their partial bytes.
 pub fn spawn_housekeeping(state: AppState) {
     tokio::spawn(async move {
-        match store::stalled_uploads(&state.db).await {
+        match upload_store::stalled_uploads(&state.db).await {
             Ok(list) => {
                 for upload in list {
                     if let Err(e) = crate::photo_bytes::finish_stalled(&state, &upload).await {
@@ -541,9 +542,9 @@ pub fn spawn_housekeeping(state: AppState) {
 
 /// Ends every upload past its expiry and drops its partial bytes.
 pub async fn expire_uploads(state: &AppState) -> Result<usize, app::error::AppError> {
-    let ids = store::expired_uploads(&state.db, app::store::now_ms()).await?;
+    let ids = upload_store::expired_uploads(&state.db, app::store::now_ms()).await?;
     for id in &ids {
-        store::end_upload(&state.db, id).await?;
+        upload_store::end_upload(&state.db, id).await?;
         let id = id.clone();
         let _ = crate::photo_bytes::on_storage(state, "dropping an expired upload", move |s| {
             s.delete_partial(&id)

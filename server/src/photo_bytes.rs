@@ -7,7 +7,8 @@
 use app::error::{AppError, ErrorBody};
 use app::photos::exif;
 use app::state::AppState;
-use app::store::photos::{self as store, Upload};
+use app::store::photos as store;
+use app::store::uploads::{self as upload_store, Upload};
 use sha2::Digest;
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -63,7 +64,7 @@ pub async fn finish_stalled(state: &AppState, upload: &Upload) -> Result<(), App
 /// by content hash, then judge it.
 pub(crate) async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppError> {
     // Finished meanwhile (another process, or a retried request): nothing to do.
-    if store::upload(&state.db, &upload.id)
+    if upload_store::upload(&state.db, &upload.id)
         .await?
         .is_none_or(|u| u.completed_at.is_some() || u.ended_at.is_some())
     {
@@ -96,7 +97,7 @@ pub(crate) async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppE
     .map_err(|e| AppError::Internal(format!("hashing stopped: {e}")))?
     .map_err(|e| AppError::Internal(format!("cannot read the upload: {e}")))?;
     if sha != photo.sha256 {
-        store::end_upload(&state.db, &upload.id).await?;
+        upload_store::end_upload(&state.db, &upload.id).await?;
         let id = upload.id.clone();
         let _ = on_storage(state, "dropping the partial upload", move |s| {
             s.delete_partial(&id)
@@ -118,7 +119,7 @@ pub(crate) async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppE
         s.promote_partial(&id, &k)
     })
     .await?;
-    store::complete_upload(&state.db, &upload.id).await?;
+    upload_store::complete_upload(&state.db, &upload.id).await?;
     store::set_received(&state.db, &photo.id, &key).await?;
     crate::images::process(state, &photo.id, &sha, &key).await;
     Ok(())

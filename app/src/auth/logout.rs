@@ -4,7 +4,7 @@
 //! on this phone, so with a non-empty outbox the button warns, offers to sync, and
 //! asks twice before logging out.
 
-use crate::client::use_client;
+use crate::field::client::use_client;
 use crate::i18n::use_t;
 use leptos::prelude::*;
 
@@ -123,7 +123,7 @@ pub fn LogoutButton() -> impl IntoView {
                             node_ref=first_action
                             on:click=move |_| {
                                 close();
-                                crate::client::request_sync(state);
+                                crate::field::client::request_sync(state);
                             }
                         >
                             {move || tr("logout.sync")}
@@ -164,11 +164,11 @@ pub fn LogoutButton() -> impl IntoView {
 
 /// How many changes this user's device still has queued.
 #[cfg(feature = "hydrate")]
-async fn unsent(state: crate::client::ClientState) -> Unsent {
+async fn unsent(state: crate::field::client::ClientState) -> Unsent {
     let Some(device) = state.device_id.get_untracked() else {
         return Unsent::Count(0);
     };
-    match crate::offline::db().await {
+    match crate::field::offline::db().await {
         Ok(db) => db
             .outbox_len(&device)
             .await

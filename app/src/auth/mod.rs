@@ -15,8 +15,8 @@ pub mod session;
 pub use logout::LogoutButton;
 pub use password::ChangePasswordPage;
 
-use crate::backup::BackupButton;
-use crate::client::{use_client, SyncAlert};
+use crate::field::backup::BackupButton;
+use crate::field::client::{use_client, SyncAlert};
 use crate::i18n::{use_locale, use_t};
 use leptos::prelude::*;
 
@@ -146,19 +146,19 @@ pub(crate) fn PasswordField(
 /// this phone, so their queue stays theirs) and returns where to go next.
 #[cfg(feature = "hydrate")]
 async fn login(
-    state: crate::client::ClientState,
+    state: crate::field::client::ClientState,
     username: String,
     password: String,
 ) -> Result<&'static str, crate::error::ErrorBody> {
-    use crate::client::{browser, http};
     use crate::error::ErrorBody;
+    use crate::field::client::{browser, http};
     use crate::sync::{LoginRequest, LoginResponse};
-    let storage = |e: crate::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let db = crate::offline::db().await.map_err(storage)?;
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let db = crate::field::offline::db().await.map_err(storage)?;
     let key = username.trim().to_lowercase();
     let device = match db.device_for(&key).await.map_err(storage)? {
         Some(d) => d,
-        None => crate::visits::local::new_uuid_v7(browser::now_ms()).to_string(),
+        None => crate::sync::new_uuid_v7(browser::now_ms()).to_string(),
     };
     let request = LoginRequest {
         username: key.clone(),
@@ -171,7 +171,7 @@ async fn login(
     db.set_device_for(&response.user.username, &device)
         .await
         .map_err(storage)?;
-    let session = crate::offline::Session {
+    let session = crate::field::offline::Session {
         user: response.user.clone(),
         device_id: device.clone(),
     };
@@ -180,8 +180,8 @@ async fn login(
     let admin_only = response.user.roles == [crate::model::Role::Administrator];
     state.device_id.set(Some(device));
     state.user.set(Some(response.user));
-    state.sync.set(crate::client::SyncStatus::Idle);
-    crate::client::request_sync(state);
+    state.sync.set(crate::field::client::SyncStatus::Idle);
+    crate::field::client::request_sync(state);
     // A password an administrator set is replaced before anything else; sync is
     // refused (403 auth.password_change_required) until then and the queue waits.
     Ok(if response.must_change_password {
@@ -198,10 +198,10 @@ async fn login(
 /// Ends the session on the server and on the phone. Queued changes stay in the
 /// outbox under this user's device and go out at their next login.
 #[cfg(feature = "hydrate")]
-pub async fn logout(state: crate::client::ClientState) {
+pub async fn logout(state: crate::field::client::ClientState) {
     let _: Result<serde_json::Value, _> =
-        crate::client::http::post_json("/api/auth/logout", &()).await;
-    if let Ok(db) = crate::offline::db().await {
+        crate::field::client::http::post_json("/api/auth/logout", &()).await;
+    if let Ok(db) = crate::field::offline::db().await {
         let _ = db.clear_session().await;
     }
     state.user.set(None);

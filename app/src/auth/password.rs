@@ -3,8 +3,8 @@
 //! sends the user), and open to anyone logged in at other times.
 
 use super::PasswordField;
-use crate::client::use_client;
 use crate::error::ErrorBody;
+use crate::field::client::use_client;
 use crate::i18n::{error_text, use_locale, use_t};
 use crate::model::{Role, UserInfo};
 use leptos::prelude::*;
@@ -91,7 +91,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                     changed.set(true);
                     // Sync was refused until now (auth.password_change_required):
                     // the queue goes out at once, not at the next timer tick.
-                    crate::client::request_sync(state);
+                    crate::field::client::request_sync(state);
                     let home = home_for(state.user.get_untracked().as_ref());
                     set_timeout(
                         move || navigate(home, Default::default()),
@@ -171,7 +171,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
 /// `POST /api/auth/password` with the current and the new password.
 #[cfg(feature = "hydrate")]
 async fn change_password(current: String, new: String) -> Result<(), ErrorBody> {
-    use crate::client::http::{post_json, HttpError};
+    use crate::field::client::http::{post_json, HttpError};
     let body = serde_json::json!({ "current_password": current, "new_password": new });
     match post_json::<_, serde_json::Value>("/api/auth/password", &body).await {
         Ok(_) => Ok(()),

@@ -3,21 +3,14 @@
 //! travels with the visit's records; the bytes follow through tus at
 //! `/api/uploads/` and end with an image verdict, the photo's `status`.
 
-/// Capture on the phone: downscale with the browser's decoder, hash, metadata.
-#[cfg(feature = "hydrate")]
-pub mod capture;
 /// Header sniffing, declared dimensions and the EXIF fields we use (std only, so
 /// it ships in the wasm bundle without an image library).
 pub mod exif;
-/// A photo as the phone keeps it, with its upload's progress.
-pub mod local;
 /// Where photo bytes live: one small interface, the local disk by default.
 #[cfg(feature = "ssr")]
 pub mod storage;
-/// The phone's tus client: resumable, adaptive, one photo never blocks another.
-#[cfg(feature = "hydrate")]
-pub mod upload;
-/// The photo field on the visit form and the supervisor's gallery.
+/// The photo field on the visit form and the supervisor's gallery (the phone's
+/// capture, upload and local record are in `crate::field::photos`).
 pub mod view;
 
 use serde::{Deserialize, Serialize};

@@ -7,10 +7,10 @@
 
 use super::audit::{self, Actor};
 use super::{col, now_ms, Db, Tx};
-use crate::accounts::{AccountSummary, AccountUpdate, DeviceSummary, NewAccount};
 use crate::domain::{DisplayName, Password, Phone, Username};
 use crate::error::{AppError, ErrorBody};
 use crate::model::Role;
+use crate::office::admin::contract::{AccountSummary, AccountUpdate, DeviceSummary, NewAccount};
 use serde_json::json;
 use std::collections::BTreeMap;
 

@@ -2,8 +2,8 @@
 //! account and role changes, device revocations and review decisions.
 
 use super::{col, now_ms, Db};
-use crate::accounts::AuditEntry;
 use crate::error::AppError;
+use crate::office::admin::contract::AuditEntry;
 use sqlx::Any;
 
 /// Who is acting and from which address; `user_id` is None for a failed login

@@ -3,9 +3,9 @@
 //! ordinary field write (a new version the phones pull), not a special state.
 
 use super::{changes, col, now_ms, Db};
-use crate::console::ConflictView;
 use crate::error::{AppError, ErrorBody};
 use crate::model::{Role, UserInfo};
+use crate::office::review::contract::ConflictView;
 use crate::sync::Hlc;
 use serde_json::Value;
 

@@ -22,8 +22,10 @@ pub mod changes;
 pub mod compact;
 /// Conflicts on visit fields and the supervisor's resolution.
 pub mod conflicts;
-/// The supervisor's visit list, its filters and a visit's review extras.
+/// The supervisor's visit list and its filters.
 pub mod console;
+/// The facts the review shows beside one visit: conflicts, changes, audit.
+pub mod extras;
 /// The office's register of facilities: search, edits, deactivation.
 pub mod facilities;
 /// Versioned form definitions.
@@ -34,7 +36,7 @@ pub mod intake;
 pub mod login_limits;
 /// Field-level last-writer-wins with kept conflicts.
 pub mod merge;
-/// Photos, their image verdicts and their resumable uploads.
+/// Photos and their image verdicts.
 pub mod photos;
 /// Recommendations on proposals, the year's plan and budget.
 pub mod plan;
@@ -55,6 +57,8 @@ pub mod seed;
 pub mod testing;
 /// Administrative units: loading a tree file, listing.
 pub mod units;
+/// Resumable (tus) uploads, shared by every server process.
+pub mod uploads;
 /// Accounts, roles, unit assignments, sessions and devices.
 pub mod users;
 /// Visits as the office reads them.

@@ -1,16 +1,18 @@
 //! The supervisor's recommendation on a proposal, the year's plan built from
 //! those recommendations alone, and the province's budget an administrator sets.
 //!
-//! One file (597 lines): recommendations, the plan and its groupings read the same proposals; they split with issue 16's plan folder.
+//! One file (about 460 lines of code): a recommendation, the proposal page and
+//! the plan's groupings read the same proposal and recommendation columns
+//! through the same helpers (`record`, `former_districts`).
 
 use super::{col, now_ms, Db};
-use crate::console::{
-    Plan, PlanCell, PlanProposal, ProposalDetail, ProposalVisit, Recommendation,
-    RecommendationRecord,
-};
 use crate::error::{AppError, ErrorBody};
 use crate::model::{Role, UserInfo};
 use crate::money::whole_dong;
+use crate::office::plan::contract::{
+    Plan, PlanCell, PlanProposal, ProposalDetail, ProposalVisit, Recommendation,
+    RecommendationRecord,
+};
 use serde_json::Value;
 
 /// Longest rationale kept (a paragraph or two of a funding memo).
@@ -241,7 +243,7 @@ pub async fn proposal_detail(
         district_name,
         visits,
         recommendation,
-        audit: super::console::without_addresses(
+        audit: super::extras::without_addresses(
             super::audit::for_record(db, "proposal", id).await?,
         ),
     })

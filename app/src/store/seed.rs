@@ -210,7 +210,7 @@ pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize,
     for i in 0..n {
         let now = super::now_ms();
         let facility = Facility {
-            id: crate::visits::local::new_uuid_v7(now).to_string(),
+            id: crate::sync::new_uuid_v7(now).to_string(),
             name: format!("Cơ sở thử tải số {i}"),
             owner_name: Some(format!("Chủ cơ sở {i}")),
             address: Some(format!("Thôn {}, xã thử", i % 50)),
@@ -233,7 +233,7 @@ pub async fn bulk(db: &Db, district: &str, n: usize, year: i32) -> Result<usize,
         };
         catalog::upsert_facility(&mut tx, &facility).await?;
         let proposal = Proposal {
-            id: crate::visits::local::new_uuid_v7(now).to_string(),
+            id: crate::sync::new_uuid_v7(now).to_string(),
             year,
             unit_tree: unit.tree.clone(),
             district_code: Some(district.to_string()),
@@ -271,7 +271,7 @@ pub async fn bulk_visits(db: &Db, username: &str, n: usize, year: i32) -> Result
     .fetch_all(&db.pool)
     .await?;
     let now = super::now_ms();
-    let device = format!("bench-{}", crate::visits::local::new_uuid_v7(now));
+    let device = format!("bench-{}", crate::sync::new_uuid_v7(now));
     let mut tx = db.begin_write().await?;
     sqlx::query("INSERT INTO devices (device_id, user_id, created_at) VALUES ($1, $2, $3)")
         .bind(&device)
@@ -288,7 +288,7 @@ pub async fn bulk_visits(db: &Db, username: &str, n: usize, year: i32) -> Result
     ];
     for (i, p) in proposals.iter().enumerate() {
         let received = now - (i as i64 % 90) * 86_400_000 - i as i64;
-        let id = crate::visits::local::new_uuid_v7(received).to_string();
+        let id = crate::sync::new_uuid_v7(received).to_string();
         sqlx::query(
             "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id,
                unit_tree, district_code, unit_path, review_state, created_at, received_at)

@@ -4,10 +4,10 @@
 
 use crate::exports::{self, Csv, Sink};
 use app::auth::session::Caller;
-use app::console::VisitQuery;
 use app::error::{AppError, ErrorBody};
 use app::model::Role;
 use app::model::VisitSummary;
+use app::office::review::contract::VisitQuery;
 use app::state::AppState;
 use app::store::photos::PhotoScope;
 use axum::body::Body;

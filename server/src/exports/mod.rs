@@ -7,10 +7,10 @@
 //! an export of tens of thousands of visits never sits in memory as one buffer.
 //! XLSX sheets use the writer's constant-memory mode (rows go to disk as written).
 
-use app::console::{Plan, PlanCell};
 use app::error::AppError;
 use app::i18n::{t, Lang};
 use app::model::VisitSummary;
+use app::office::plan::contract::{Plan, PlanCell};
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::borrow::Cow;
 use std::fs::File;

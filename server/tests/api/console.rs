@@ -560,7 +560,7 @@ async fn recommendations_are_checked_and_make_the_plan_and_its_exports(app: Test
 
     // The seed: every proposal of 2020 is pending, counted by district.
     let plan = ok(&call(&app, &boss, "get_plan", json!({"year": "2020"})).await);
-    let plan: app::console::Plan = serde_json::from_value(plan).unwrap();
+    let plan: app::office::plan::contract::Plan = serde_json::from_value(plan).unwrap();
     let mut by_district: BTreeMap<String, i64> = BTreeMap::new();
     for c in &plan.cells {
         *by_district.entry(c.district_name.clone()).or_default() += c.count;
@@ -698,7 +698,7 @@ async fn recommendations_are_checked_and_make_the_plan_and_its_exports(app: Test
     )
     .await);
 
-    let plan: app::console::Plan =
+    let plan: app::office::plan::contract::Plan =
         serde_json::from_value(ok(
             &call(&app, &boss, "get_plan", json!({"year": "2020"})).await
         ))

@@ -1,5 +1,5 @@
 //! Property test of the whole sync loop: the real store (push, merge, pull) and the
-//! phone's real outbox and merge code (`app::visits::local`, the same functions the
+//! phone's real outbox and merge code (`app::field::visits::local`, the same functions the
 //! wasm app calls), with no model of either. 3–10 phones of two inspectors, clocks
 //! up to ±24 h off, make random edits and sync through dropped requests, lost
 //! responses, duplicated and reordered batches and partitions (a phone that simply
@@ -16,13 +16,13 @@
 //! `KHAOSAT_PROP_CASES=100000 cargo nextest run -p server --features app/ssr -E 'test(sync_properties)'`;
 //! the seed is printed, and `KHAOSAT_PROP_SEED=<seed>` replays a run.
 
+use app::field::visits::local::{
+    absorb_server_copy, after_push, save, settle_push, LocalVisit, OutboxEntry,
+};
 use app::model::UserInfo;
 use app::store::push::ServerClock;
 use app::store::{col, Db};
 use app::sync::{Hlc, MutationResult, PulledRecord, PushRequest, MUTATION_SCHEMA_VERSION};
-use app::visits::local::{
-    absorb_server_copy, after_push, save, settle_push, LocalVisit, OutboxEntry,
-};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use serde_json::{json, Value};

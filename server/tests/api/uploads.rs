@@ -673,7 +673,7 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
             .write_partial(&id, 0, &bytes)
             .unwrap();
         assert!(
-            app::store::photos::advance(&app.db, &id, 0, bytes.len() as i64)
+            app::store::uploads::advance(&app.db, &id, 0, bytes.len() as i64)
                 .await
                 .unwrap()
         );
@@ -682,7 +682,7 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
             let h = f.head(&app, &url).await;
             assert_eq!(header(&h, "upload-offset"), bytes.len().to_string());
         } else {
-            for upload in app::store::photos::stalled_uploads(&app.db).await.unwrap() {
+            for upload in app::store::uploads::stalled_uploads(&app.db).await.unwrap() {
                 server::photo_bytes::finish_stalled(&app.state, &upload)
                     .await
                     .unwrap();
@@ -694,7 +694,7 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
             "finished via HEAD: {via_head}"
         );
     }
-    assert!(app::store::photos::stalled_uploads(&app.db)
+    assert!(app::store::uploads::stalled_uploads(&app.db)
         .await
         .unwrap()
         .is_empty());

@@ -4,15 +4,15 @@
 //! trail. Server-rendered from the server functions in `accounts`, which check
 //! the role: this screen shows what they answer. `/admin/forms` is `forms`.
 
-use crate::accounts::{
-    assignable_units, audit_trail, create_account, list_accounts, list_devices, reset_password,
-    revoke_device, set_account_active, update_account, AccountSummary, AccountUpdate,
-    DeviceSummary, NewAccount,
-};
 use crate::domain::MIN_PASSWORD_LEN;
 use crate::error::{ErrorBody, FnError};
 use crate::i18n::{error_text, use_locale, use_t, Locale};
 use crate::model::{AdminUnit, Role};
+use crate::office::admin::contract::{
+    assignable_units, audit_trail, create_account, list_accounts, list_devices, reset_password,
+    revoke_device, set_account_active, update_account, AccountSummary, AccountUpdate,
+    DeviceSummary, NewAccount,
+};
 use crate::root::Loading;
 use accounts::AccountTable;
 use leptos::prelude::*;
@@ -24,6 +24,8 @@ use std::sync::Arc;
 mod accounts;
 /// The audit trail.
 mod audit;
+/// Account administration's server functions and their types (the store imports these).
+pub mod contract;
 /// A phone of an account, and revoking it.
 mod devices;
 /// Publishing form versions (`/admin/forms`).

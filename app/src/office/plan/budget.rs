@@ -73,7 +73,7 @@ pub(super) fn BudgetForm(
     let save = Action::new(move |value: &Value| {
         let value = value.clone();
         async move {
-            let result = console::set_budget(year, value).await;
+            let result = contract::set_budget(year, value).await;
             if result.is_ok() {
                 saved.set(true);
                 version.update(|n| *n += 1);

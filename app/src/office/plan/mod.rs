@@ -3,20 +3,22 @@
 //! funding source against the province's extension budget. Server-rendered from
 //! the server functions in `console`; the recommendation is the plan's only input.
 
-use crate::client::use_client;
-use crate::console::{self, Plan, PlanCell, ProposalDetail, Recommendation, Totals};
 use crate::error::{ErrorBody, FnError};
+use crate::field::client::use_client;
 use crate::format::vnd;
 use crate::i18n::{error_text, industry_label, t, use_locale, use_t, Lang, Locale};
 use crate::model::{Role, INDUSTRIES};
 use crate::money::{parse_amount, Amount};
 use crate::office::review::{AuditList, StateBadge};
+use contract::{Plan, PlanCell, ProposalDetail, Recommendation, Totals};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use serde_json::Value;
 
 /// The province's budget for the year and how much of it is recommended.
 mod budget;
+/// The plan's server functions and the types they carry (the store imports these).
+pub mod contract;
 /// The year's plan: tables by unit, industry and source, and the proposal list.
 mod page;
 /// One proposal: its visits, the team's suggestions, the recommendation.

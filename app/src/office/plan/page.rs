@@ -25,7 +25,7 @@ pub fn PlanPage() -> impl IntoView {
     let budget_saved = RwSignal::new(false);
     let plan = Resource::new(
         move || (year.get(), version.get(), by.get()),
-        |(year, _, by)| console::get_plan(year, by),
+        |(year, _, by)| contract::get_plan(year, by),
     );
     let navigate = use_navigate();
     let change_year = move |ev: leptos::ev::Event| {

@@ -13,7 +13,7 @@ pub fn ProposalPage() -> impl IntoView {
     let saved = RwSignal::new(false);
     let detail = Resource::new(
         move || (params.read().get("id").unwrap_or_default(), version.get()),
-        |(id, _)| console::get_proposal(id),
+        |(id, _)| contract::get_proposal(id),
     );
     view! {
         <Suspense fallback=|| view! { <crate::root::Loading/> }>
@@ -95,7 +95,7 @@ pub(super) fn ProposalView(
 
 /// The proposal's visits, each with the team's suggestion beside it.
 #[component]
-pub(super) fn ProposalVisits(visits: Vec<console::ProposalVisit>, lang: Lang) -> impl IntoView {
+pub(super) fn ProposalVisits(visits: Vec<contract::ProposalVisit>, lang: Lang) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
     if visits.is_empty() {
         return view! { <p class="muted" data-testid="proposal-no-visits">{tr("plan.no_visits")}</p> }
@@ -216,7 +216,7 @@ pub(super) fn RecommendForm(
         move |input: &(Recommendation, Option<Value>, Option<String>)| {
             let (id, (recommendation, amount, rationale)) = (id.clone(), input.clone());
             async move {
-                let result = console::recommend(id, recommendation, amount, rationale).await;
+                let result = contract::recommend(id, recommendation, amount, rationale).await;
                 if result.is_ok() {
                     saved.set(true);
                     version.update(|n| *n += 1);

@@ -598,7 +598,7 @@ mod server {
                 }
                 FacilityFate::SameAsRow { row, .. } => new_ids[row].clone(),
                 FacilityFate::New { .. } => {
-                    let id = crate::visits::local::new_uuid_v7(now).to_string();
+                    let id = crate::sync::new_uuid_v7(now).to_string();
                     let facility = Facility {
                         id: id.clone(),
                         name: r.facility_name.clone(),
@@ -637,7 +637,7 @@ mod server {
             match &d.fate.proposal {
                 ProposalFate::Unchanged { .. } => {}
                 ProposalFate::New => {
-                    proposal.id = crate::visits::local::new_uuid_v7(now).to_string();
+                    proposal.id = crate::sync::new_uuid_v7(now).to_string();
                     commit
                         .new_proposals
                         .push((proposal, facility_name, r.external_ref.clone()));

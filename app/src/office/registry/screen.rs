@@ -22,7 +22,7 @@ async fn send(bytes: &js_sys::Uint8Array, commit: bool) -> Result<IntakeReport, 
     } else {
         "text/csv"
     };
-    crate::client::http::post_bytes(
+    crate::field::client::http::post_bytes(
         &format!("/api/registry/intake?commit={commit}"),
         content_type,
         bytes,

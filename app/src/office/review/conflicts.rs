@@ -124,7 +124,7 @@ pub(super) fn ConflictItem(
     let resolve = Action::new(move |value: &Value| {
         let value = value.clone();
         async move {
-            let result = console::resolve_conflict(id, value).await;
+            let result = contract::resolve_conflict(id, value).await;
             if result.is_ok() {
                 decided.update(|n| *n += 1);
             }

@@ -55,7 +55,7 @@ pub fn ReviewDetailPage() -> impl IntoView {
     let decided = RwSignal::new(0u32);
     let key = move || (params.read().get("id").unwrap_or_default(), decided.get());
     let detail = Resource::new(key, |(id, _)| get_visit(id));
-    let extras = Resource::new(key, |(id, _)| console::visit_extras(id));
+    let extras = Resource::new(key, |(id, _)| contract::visit_extras(id));
     view! {
         <Suspense fallback=|| view! { <crate::root::Loading/> }>
             {move || {
@@ -262,13 +262,13 @@ pub(super) fn coords_text((lat, lon): (f64, f64)) -> String {
 /// Where the visit was recorded against where the facility is registered.
 pub(super) fn location_view(d: &VisitDetail, distance: Option<f64>, lang: Lang) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
-    let here = d.visit.answers.get("location").and_then(console::geopoint);
+    let here = d.visit.answers.get("location").and_then(contract::geopoint);
     let registered = d.facility.as_ref().and_then(|f| Some((f.lat?, f.lon?)));
     let distance = distance.or(match (here, registered) {
-        (Some(a), Some(b)) => Some(console::distance_m(a.0, a.1, b.0, b.1)),
+        (Some(a), Some(b)) => Some(contract::distance_m(a.0, a.1, b.0, b.1)),
         _ => None,
     });
-    let far = distance.is_some_and(|m| m > console::DISTANCE_WARNING_M);
+    let far = distance.is_some_and(|m| m > contract::DISTANCE_WARNING_M);
     let none = || tr("review.location.none");
     view! {
         <section class="fact-panel" data-testid="visit-location">
@@ -286,7 +286,7 @@ pub(super) fn location_view(d: &VisitDetail, distance: Option<f64>, lang: Lang) 
             </dl>
             {far.then(|| view! {
                 <p class="warning-banner" role="alert" data-testid="distance-warning">
-                    {tr("review.location.far").replace("{limit}", &distance_text(console::DISTANCE_WARNING_M))}
+                    {tr("review.location.far").replace("{limit}", &distance_text(contract::DISTANCE_WARNING_M))}
                 </p>
             })}
         </section>

@@ -26,14 +26,14 @@ pub(super) fn query_from(map: &ParamsMap) -> VisitQuery {
             .unwrap_or_default(),
         desc: flag("desc").unwrap_or(true),
         page: map.get("page").and_then(|p| p.parse().ok()).unwrap_or(1),
-        per_page: console::PER_PAGE,
+        per_page: contract::PER_PAGE,
     }
     .normalized()
 }
 
 /// The list's URL for a query: the exports' query string plus the page.
 pub(super) fn list_url(q: &VisitQuery) -> String {
-    let mut qs = console::query_string(q);
+    let mut qs = contract::query_string(q);
     if q.page > 1 {
         if !qs.is_empty() {
             qs.push('&');
@@ -48,7 +48,7 @@ pub(super) fn list_url(q: &VisitQuery) -> String {
 }
 
 pub(super) fn export_url(file: &str, q: &VisitQuery) -> String {
-    let qs = console::query_string(q);
+    let qs = contract::query_string(q);
     if qs.is_empty() {
         format!("/api/exports/{file}")
     } else {
@@ -100,7 +100,7 @@ pub fn ReviewListPage() -> impl IntoView {
         )
     });
     let nav = ListNav { query, go };
-    let page = Resource::new(move || query.get(), console::search_visits);
+    let page = Resource::new(move || query.get(), contract::search_visits);
     view! {
         <div class="console" data-testid="review-list-page">
             <h1>{move || tr("review.title")}</h1>
@@ -122,7 +122,7 @@ pub fn ReviewListPage() -> impl IntoView {
             <details class="review-import">
                 <summary>{move || tr("review.import_backup")}</summary>
                 <p class="hint">{move || tr("review.import_hint")}</p>
-                <crate::backup::ImportBackup/>
+                <crate::field::backup::ImportBackup/>
             </details>
         </div>
     }
@@ -252,7 +252,7 @@ pub(super) fn VisitFilters(nav: ListNav) -> impl IntoView {
 #[component]
 pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
     let tr = use_t();
-    let choices = Resource::new(|| (), |_| console::visit_filter_choices());
+    let choices = Resource::new(|| (), |_| contract::visit_filter_choices());
     view! {
         <Transition fallback=|| ()>
             {move || choices.get().map(|result| {

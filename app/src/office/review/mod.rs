@@ -4,13 +4,13 @@
 //! to the facility and the audit trail. Server-rendered from server functions
 //! (the office is online); loaded by the browser as lazy chunks (`root.rs`).
 
-use crate::accounts::AuditEntry;
-use crate::console::{self, ConflictView, VisitPage, VisitQuery, VisitReviewExtras, VisitSort};
 use crate::error::{ErrorBody, FnError};
 use crate::forms::{Field, FieldType, FormDefinition};
 use crate::i18n::{error_text, industry_label, t, use_locale, use_t, Lang, Locale};
 use crate::model::{ReviewState, VisitDetail, VisitSummary, INDUSTRIES};
+use crate::office::admin::contract::AuditEntry;
 use crate::photos::PhotoRecord;
+use contract::{ConflictView, VisitPage, VisitQuery, VisitReviewExtras, VisitSort};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -23,6 +23,8 @@ use std::collections::BTreeSet;
 mod audit;
 /// Conflicting edits and the supervisor's choice between them.
 mod conflicts;
+/// The review's server functions and the types they carry (the store imports these).
+pub mod contract;
 /// One visit under review: answers, rows, location, history, decision.
 mod detail;
 /// The visit list: filters in the URL, counts per state, pages, exports.

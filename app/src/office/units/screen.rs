@@ -17,7 +17,7 @@ async fn upload(query: String, file: web_sys::File) -> Result<usize, ErrorBody> 
         .await
         .map_err(|_| ErrorBody::new("units.unreadable", ""))?;
     let bytes = js_sys::Uint8Array::new(&buffer);
-    let loaded: Loaded = crate::client::http::post_bytes(
+    let loaded: Loaded = crate::field::client::http::post_bytes(
         &format!("/api/units/import?{query}"),
         "application/octet-stream",
         &bytes,

@@ -68,7 +68,7 @@ pub async fn save(
     let (commune, district) = codes(unit, &units);
     let mut tx = db.begin_write().await?;
     let Some(id) = &draft.id else {
-        let id = crate::visits::local::new_uuid_v7(now_ms()).to_string();
+        let id = crate::sync::new_uuid_v7(now_ms()).to_string();
         if let Some(t) = &d.tax_code {
             refuse_taken_tax_code(&mut tx, t, &id).await?;
         }

@@ -94,7 +94,7 @@ pub async fn create_proposal(db: &Db, actor: &Actor, p: &NewProposal) -> Result<
             )
         })?;
     let (commune, district) = codes(unit, &units);
-    let id = crate::visits::local::new_uuid_v7(now_ms()).to_string();
+    let id = crate::sync::new_uuid_v7(now_ms()).to_string();
     let proposal = crate::model::Proposal {
         id: id.clone(),
         year: p.year,

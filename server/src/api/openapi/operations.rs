@@ -327,7 +327,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
                 else { "The supervisor's visit list, filtered, as an Excel workbook" },
                 (200, "The file", Content::File(if csv { &["text/csv"] } else { &[XLSX] })),
             )
-            .params(query_of::<app::console::VisitQuery>(gen, &[]))
+            .params(query_of::<app::office::review::contract::VisitQuery>(gen, &[]))
             .errors(&[
                 (400, "A query that is not valid (unknown parameter, bad value)"),
                 supervisors,

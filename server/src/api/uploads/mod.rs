@@ -15,7 +15,8 @@ use crate::photo_bytes::{finish_detached, finish_stalled, on_storage, Writing};
 use app::auth::session::Caller;
 use app::error::{AppError, ErrorBody};
 use app::state::AppState;
-use app::store::photos::{self as store, Upload};
+use app::store::photos as store;
+use app::store::uploads::{self as upload_store, Upload};
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -217,7 +218,7 @@ async fn create_inner(
         completed_at: None,
         ended_at: None,
     };
-    store::create_upload(&state.db, &upload).await?;
+    upload_store::create_upload(&state.db, &upload).await?;
     let offset = if has_body {
         receive(state, &upload, headers, body).await?
     } else {
@@ -240,7 +241,7 @@ async fn create_inner(
 /// The caller's live upload: 404 unknown, 403 someone else's, 410 ended or expired.
 async fn live_upload(state: &AppState, caller: &Caller, id: &str) -> Result<Upload, AppError> {
     let upload = match uuid::Uuid::parse_str(id) {
-        Ok(_) => store::upload(&state.db, id).await?,
+        Ok(_) => upload_store::upload(&state.db, id).await?,
         Err(_) => None,
     };
     let Some(upload) = upload else {
@@ -259,7 +260,7 @@ async fn live_upload(state: &AppState, caller: &Caller, id: &str) -> Result<Uplo
         ));
     }
     if upload.completed_at.is_none() && upload.expires_at < app::store::now_ms() {
-        store::end_upload(&state.db, &upload.id).await?;
+        upload_store::end_upload(&state.db, &upload.id).await?;
         return Err(protocol(
             410,
             "upload.expired",
@@ -373,7 +374,7 @@ pub async fn terminate(
     let result = async {
         check_version(&headers)?;
         let upload = live_upload(&state, &caller, &id).await?;
-        store::end_upload(&state.db, &upload.id).await?;
+        upload_store::end_upload(&state.db, &upload.id).await?;
         let uid = upload.id.clone();
         let _ = on_storage(&state, "dropping the partial upload", move |s| {
             s.delete_partial(&uid)

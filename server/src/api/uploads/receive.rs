@@ -109,7 +109,7 @@ pub(super) async fn advance(
     from: i64,
     to: i64,
 ) -> Result<i64, AppError> {
-    if store::advance(&state.db, &upload.id, from, to).await? {
+    if upload_store::advance(&state.db, &upload.id, from, to).await? {
         Ok(to)
     } else {
         Err(protocol(

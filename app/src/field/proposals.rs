@@ -1,11 +1,11 @@
 //! The inspector's home: the proposals of their districts (from IndexedDB, so it
 //! works offline) with a diacritic-insensitive filter, and their own visits.
 
-use crate::client::use_client;
+use crate::field::client::use_client;
+use crate::field::visits::VisitList;
 use crate::i18n::use_t;
 use crate::model::{AdminUnit, Facility, Proposal, Role};
 use crate::root::Loading;
-use crate::visits::VisitList;
 use leptos::prelude::*;
 
 /// A proposal with what the list shows beside it.
@@ -81,18 +81,18 @@ pub fn HomePage() -> impl IntoView {
             <section>
                 <h1>{move || tr("home.proposals")}</h1>
                 <ProposalList/>
-                <crate::visits::OnSiteVisit/>
+                <crate::field::visits::OnSiteVisit/>
             </section>
             <section>
                 <h2>{move || tr("home.my_visits")}</h2>
                 <VisitList/>
             </section>
-            <crate::durability::DurabilityPanel/>
+            <crate::field::durability::DurabilityPanel/>
             <section class="backup-section" data-testid="home-backup">
                 <h2>{move || tr("home.backup_title")}</h2>
                 <p class="muted">{move || tr("home.backup_hint")}</p>
-                <crate::backup::BackupButton/>
-                <crate::backup::ImportBackup/>
+                <crate::field::backup::BackupButton/>
+                <crate::field::backup::ImportBackup/>
             </section>
         </Show>
     }
@@ -146,7 +146,7 @@ fn ProposalList() -> impl IntoView {
 /// and units (empty when IndexedDB cannot be read).
 #[cfg(feature = "hydrate")]
 pub async fn load_catalog(user_id: &str) -> (Vec<Proposal>, Vec<Facility>, Vec<AdminUnit>) {
-    let Ok(db) = crate::offline::db().await else {
+    let Ok(db) = crate::field::offline::db().await else {
         return Default::default();
     };
     (
@@ -179,7 +179,9 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
             (proposal_id.clone(), facility_id.clone(), navigate.clone());
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            if let Some(id) = crate::visits::start_visit(state, proposal_id, facility_id).await {
+            if let Some(id) =
+                crate::field::visits::start_visit(state, proposal_id, facility_id).await
+            {
                 navigate(&format!("/visits/{id}"), Default::default());
             }
         });

@@ -8,9 +8,9 @@
 use super::capture::{blob_bytes, digest};
 use super::local::base64 as b64;
 use super::local::{next_chunk, verdict_for, LocalPhoto, UploadVerdict, FIRST_CHUNK};
-use crate::client::{http, ClientState};
 use crate::error::ErrorBody;
-use crate::offline::{self, OfflineDb, Session};
+use crate::field::client::{http, ClientState};
+use crate::field::offline::{self, OfflineDb, Session};
 use leptos::prelude::Set;
 use std::cell::Cell;
 
@@ -101,7 +101,7 @@ async fn upload_one(
     while attempts < ATTEMPTS {
         if attempts > 0 {
             // Backoff: 0.5 s, 1 s, 2 s… between attempts on one photo.
-            crate::client::browser::sleep_ms(500 * (1 << attempts.min(4))).await;
+            crate::field::client::browser::sleep_ms(500 * (1 << attempts.min(4))).await;
         }
         let step = step(photo, &blob, &mut ask_offset).await;
         match step {

@@ -113,7 +113,10 @@ impl OfflineDb {
     ) -> Result<Vec<OutboxEntry>> {
         let tx = self.tx(&[OUTBOX], TransactionMode::ReadOnly).await?;
         let range = KeyRange::bound(
-            &key(&crate::visits::local::outbox_key(device_id, after_seq + 1)),
+            &key(&crate::field::visits::local::outbox_key(
+                device_id,
+                after_seq + 1,
+            )),
             &key(&format!("{device_id}:\u{ffff}")),
             Some(false),
             Some(false),

@@ -5,7 +5,7 @@
 
 #[cfg(feature = "hydrate")]
 use super::local::{self, LocalVisit};
-use crate::client::use_client;
+use crate::field::client::use_client;
 use crate::i18n::{use_locale, use_t};
 use crate::model::{AdminUnit, UnitLevel};
 use leptos::prelude::*;
@@ -237,7 +237,7 @@ async fn load_choices(
     let Some(user) = user else {
         return (Vec::new(), Vec::new());
     };
-    let Ok(db) = crate::offline::db().await else {
+    let Ok(db) = crate::field::offline::db().await else {
         return (Vec::new(), Vec::new());
     };
     let units = db.units().await.unwrap_or_default();
@@ -261,13 +261,13 @@ async fn load_choices(
 /// Creates the local draft of a visit for a new facility; returns the visit id.
 #[cfg(feature = "hydrate")]
 async fn start_on_site(
-    state: crate::client::ClientState,
+    state: crate::field::client::ClientState,
     facility: BTreeMap<String, Value>,
 ) -> Option<String> {
     let user = state.user.get_untracked()?;
-    let db = crate::offline::db().await.ok()?;
+    let db = crate::field::offline::db().await.ok()?;
     let form = db.current_form(super::DEFAULT_FORM_ID).await.ok()??;
-    let now = crate::client::browser::now_ms();
+    let now = crate::field::client::browser::now_ms();
     let id = local::new_uuid_v7(now).to_string();
     let facility_id = local::new_uuid_v7(now).to_string();
     let mut visit = LocalVisit::new(

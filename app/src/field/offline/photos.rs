@@ -128,7 +128,7 @@ impl OfflineDb {
         &self,
         user_id: &str,
         photo_id: &str,
-        upload: &crate::photos::local::UploadState,
+        upload: &crate::field::photos::local::UploadState,
     ) -> Result<()> {
         let tx = self.tx(&[PHOTOS], TransactionMode::ReadWrite).await?;
         let photos = tx.store(PHOTOS)?;
@@ -189,8 +189,14 @@ async fn caption_in(
         .unwrap_or_default();
     let hlc = clock.tick(now_ms);
     photo.caption = caption;
-    let entry =
-        crate::photos::local::change_entry(&photo, device_id, seq + 1, hlc, mutation_id, false);
+    let entry = crate::field::photos::local::change_entry(
+        &photo,
+        device_id,
+        seq + 1,
+        hlc,
+        mutation_id,
+        false,
+    );
     let write = || -> std::result::Result<(), JsValue> {
         let enc = |v: &dyn erased::Encode| v.encode_js();
         photos.put_with_key(&enc(&photo)?, &photo_key)?;

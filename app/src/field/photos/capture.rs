@@ -5,11 +5,11 @@
 //! original's EXIF when present, else from the phone's clock and GPS, with the
 //! source recorded. The `image` crate stays out of the wasm build.
 
-use super::exif::{self, ExifInfo, Format};
 use super::local::{LocalPhoto, UploadState};
-use super::{fit_within, swaps_axes, JPEG_QUALITY};
-use crate::client::browser;
 use crate::error::ErrorBody;
+use crate::field::client::browser;
+use crate::photos::exif::{self, ExifInfo, Format};
+use crate::photos::{fit_within, swaps_axes, JPEG_QUALITY};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 

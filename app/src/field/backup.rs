@@ -126,10 +126,10 @@ fn start_export(
 #[cfg(feature = "hydrate")]
 #[cfg_attr(feature = "split", leptos::lazy(field_backup_export))]
 async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
-    use crate::offline::OfflineError;
+    use crate::field::offline::OfflineError;
     let storage = |e: OfflineError| ErrorBody::new(e.code(), e.to_string());
     let no_data = || ErrorBody::new("backup.no_data", "this phone holds no data to back up");
-    let db = crate::offline::db().await.map_err(storage)?;
+    let db = crate::field::offline::db().await.map_err(storage)?;
     let (username, device) = match username {
         // The same key the login page stores the device under.
         Some(name) => {
@@ -148,7 +148,7 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
     };
     let device_id = uuid::Uuid::parse_str(&device)
         .map_err(|_| storage(OfflineError::Decode("device id is not a UUID".into())))?;
-    let now = crate::client::browser::now_ms();
+    let now = crate::field::client::browser::now_ms();
     let failed = |detail: String| ErrorBody::new("backup.download_failed", detail);
     let (parts, count) = archive_pieces(&db, &device, device_id, &username, now)
         .await
@@ -162,12 +162,12 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
 /// buffer in the app's memory (the browser assembles the Blob).
 #[cfg(feature = "hydrate")]
 pub async fn archive_pieces(
-    db: &crate::offline::OfflineDb,
+    db: &crate::field::offline::OfflineDb,
     device: &str,
     device_id: uuid::Uuid,
     username: &str,
     now: i64,
-) -> Result<(js_sys::Array, usize), crate::offline::OfflineError> {
+) -> Result<(js_sys::Array, usize), crate::field::offline::OfflineError> {
     use crate::sync::archive::{self, EntryBuilder, Manifest, ZipPieces};
     const PAGE: u32 = 500;
     let piece = |bytes: &[u8]| js_sys::Uint8Array::from(bytes);
@@ -192,7 +192,7 @@ pub async fn archive_pieces(
     }
     let (crc, size) = builder.finish();
     let mut zip = ZipPieces::default();
-    let bad = |e: archive::ArchiveError| crate::offline::OfflineError::Idb(e.to_string());
+    let bad = |e: archive::ArchiveError| crate::field::offline::OfflineError::Idb(e.to_string());
     let parts = js_sys::Array::new();
     parts.push(&piece(
         &zip.header(archive::MUTATIONS, crc, size).map_err(bad)?,
@@ -214,9 +214,9 @@ pub async fn archive_pieces(
         let Some(blob) = db.photo_blob(&photo.id).await? else {
             continue;
         };
-        let bytes = crate::photos::capture::blob_bytes(&blob)
+        let bytes = crate::field::photos::capture::blob_bytes(&blob)
             .await
-            .map_err(|e| crate::offline::OfflineError::Idb(e.message))?;
+            .map_err(|e| crate::field::offline::OfflineError::Idb(e.message))?;
         let path = format!("photos/{}.jpg", photo.sha256);
         parts.push(&piece(
             &zip.header(&path, crc32fast::hash(&bytes), bytes.len() as u64)
@@ -323,7 +323,7 @@ pub fn ImportBackup() -> impl IntoView {
     let Locale(lang) = use_locale();
     let busy = RwSignal::new(false);
     let outcome = RwSignal::new(None::<Result<ImportCounts, ErrorBody>>);
-    let state = crate::client::use_client();
+    let state = crate::field::client::use_client();
     let on_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
@@ -341,7 +341,7 @@ pub fn ImportBackup() -> impl IntoView {
                 outcome.set(Some(upload(file).await));
                 busy.set(false);
                 state.bump();
-                crate::client::request_sync(state);
+                crate::field::client::request_sync(state);
             });
         }
         #[cfg(not(feature = "hydrate"))]
@@ -385,68 +385,12 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
         "application/json"
     };
     let response: crate::sync::ImportResponse =
-        crate::client::http::post_bytes("/api/sync/import", content_type, &bytes)
+        crate::field::client::http::post_bytes("/api/sync/import", content_type, &bytes)
             .await
             .map_err(|e| e.body())?;
     Ok(ImportCounts::of(&response.results))
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_import_is_summed_up_by_what_happened_to_each_change() {
-        use crate::sync::MutationResult::*;
-        let id = uuid::Uuid::from_u128(1);
-        let results = [
-            Applied {
-                seq: 1,
-                mutation_id: id,
-                lost: vec![],
-            },
-            Duplicate {
-                seq: 2,
-                mutation_id: id,
-            },
-            Duplicate {
-                seq: 3,
-                mutation_id: id,
-            },
-            Refused {
-                seq: 4,
-                mutation_id: id,
-                error: ErrorBody::new("form.too_long", "x"),
-            },
-        ];
-        assert_eq!(
-            ImportCounts::of(&results),
-            ImportCounts {
-                applied: 1,
-                duplicate: 2,
-                refused: 1
-            }
-        );
-    }
-
-    #[test]
-    fn the_file_name_carries_the_user_and_vietnam_time() {
-        // 2019-12-23T17:30:00Z is already 24/12 00:30 in Hà Nội.
-        assert_eq!(
-            file_name("lan.nguyen", 1_577_122_200_000),
-            "khaosat-backup-lan.nguyen-2019-12-24-0030.zip"
-        );
-    }
-
-    #[test]
-    fn the_file_name_keeps_vietnamese_letters_and_replaces_path_characters() {
-        assert_eq!(
-            file_name("nguyễn/../x y", 0),
-            "khaosat-backup-nguyễn_.._x_y-1970-01-01-0700.zip"
-        );
-        assert_eq!(
-            file_name("", 0),
-            "khaosat-backup-unknown-1970-01-01-0700.zip"
-        );
-    }
-}
+#[path = "backup_tests.rs"]
+mod tests;

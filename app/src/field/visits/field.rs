@@ -232,7 +232,7 @@ pub fn FieldInput(
                 {
                     let emit_point = emit_point.clone();
                     leptos::task::spawn_local(async move {
-                        match crate::client::browser::current_position(20_000).await {
+                        match crate::field::client::browser::current_position(20_000).await {
                             Ok(fix) => {
                                 lat.set(format!("{:.6}", fix.lat));
                                 lon.set(format!("{:.6}", fix.lon));

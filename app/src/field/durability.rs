@@ -3,7 +3,7 @@
 //! for more than a day, and on iOS outside an installed app the seven-day wipe.
 //! Plain rules here; the panel reads the browser and IndexedDB.
 
-use crate::client::use_client;
+use crate::field::client::use_client;
 use crate::i18n::use_t;
 use leptos::prelude::*;
 
@@ -66,7 +66,7 @@ pub fn DurabilityPanel() -> impl IntoView {
         let device = state.device_id.get();
         async move { read(user, device).await }
     });
-    let now = crate::visits::now_ms();
+    let now = crate::field::visits::now_ms();
     move || {
         let d = info.get().unwrap_or_default();
         let persisted = d.persisted.map(|p| {
@@ -108,7 +108,7 @@ pub fn DurabilityPanel() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 async fn read(user: Option<crate::model::UserInfo>, device: Option<String>) -> Durability {
-    use crate::client::browser;
+    use crate::field::client::browser;
     const ASKED: &str = "khaosat.persist_asked";
     // Ask once, at the first login on this phone; afterwards only read the answer
     // (asking again on every page would nag on browsers that prompt).
@@ -119,7 +119,7 @@ async fn read(user: Option<crate::model::UserInfo>, device: Option<String>) -> D
         browser::storage_persisted().await
     };
     let mut oldest = None::<i64>;
-    if let (Some(user), Ok(db)) = (user, crate::offline::db().await) {
+    if let (Some(user), Ok(db)) = (user, crate::field::offline::db().await) {
         if let Some(device) = device {
             if let Ok(entries) = db.outbox(&device, 1).await {
                 oldest = entries.first().map(|e| e.mutation.hlc.ms);

@@ -3,7 +3,7 @@
 //! proposals ("Luc Ngan" finds "Lục Ngạn"). Reads IndexedDB only: works offline.
 
 use super::local::LocalVisit;
-use crate::client::use_client;
+use crate::field::client::use_client;
 use crate::i18n::use_t;
 use crate::model::{AdminUnit, Facility, Proposal};
 use leptos::prelude::*;
@@ -152,11 +152,11 @@ pub fn VisitList() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 async fn load(user_id: &str) -> Vec<VisitListRow> {
-    let Ok(db) = crate::offline::db().await else {
+    let Ok(db) = crate::field::offline::db().await else {
         return Vec::new();
     };
     let visits = db.visits(user_id).await.unwrap_or_default();
-    let (proposals, facilities, units) = crate::proposals::load_catalog(user_id).await;
+    let (proposals, facilities, units) = crate::field::proposals::load_catalog(user_id).await;
     visit_rows(visits, &proposals, &facilities, &units)
 }
 

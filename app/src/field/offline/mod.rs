@@ -13,13 +13,13 @@
 //!
 //! One file (422 lines): the connection with its retry, and the encodings every store module uses.
 
-use crate::forms::FormDefinition;
-use crate::model::{AdminUnit, Facility, Proposal, UserInfo};
-use crate::photos::local::LocalPhoto;
-use crate::sync::{Hlc, MutationResult, PullResponse, PulledRecord};
-use crate::visits::local::{
+use crate::field::photos::local::LocalPhoto;
+use crate::field::visits::local::{
     absorb_server_copy, after_push, keep_on_resync, settle_push, LocalVisit, OutboxEntry,
 };
+use crate::forms::FormDefinition;
+use crate::model::{AdminUnit, Facility, Proposal, UserInfo};
+use crate::sync::{Hlc, MutationResult, PullResponse, PulledRecord};
 use rexie::{KeyRange, ObjectStore, Rexie, Store, TransactionMode};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::cell::RefCell;

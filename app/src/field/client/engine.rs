@@ -5,7 +5,7 @@
 
 use super::{backoff_ms, browser, http, ClientState, SyncStatus};
 use crate::error::ErrorBody;
-use crate::offline::{self, OfflineError, Session};
+use crate::field::offline::{self, OfflineError, Session};
 use crate::sync::{PullResponse, PushRequest, PushResponse, MUTATION_SCHEMA_VERSION};
 use leptos::prelude::Set;
 use std::cell::Cell;
@@ -177,7 +177,7 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
     state.progress.set(None);
     pull_all(&db, session, state).await?;
     // Photo bytes after every record; then the verdicts of finished photos.
-    let uploads = crate::photos::upload::run(session, state).await;
+    let uploads = crate::field::photos::upload::run(session, state).await;
     if uploads.completed {
         pull_all(&db, session, state).await?;
     }

@@ -599,16 +599,7 @@ pub fn keep_on_resync(visit: &LocalVisit, pending: bool) -> bool {
     pending || visit.has_unsaved_changes() || visit.sync_state != SyncState::Synced
 }
 
-/// A UUIDv7 from a millisecond timestamp and fresh randomness (the phone's
-/// `Date.now()`, since `SystemTime` panics on wasm32).
-pub fn new_uuid_v7(now_ms: i64) -> uuid::Uuid {
-    let ts = uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        (now_ms / 1000) as u64,
-        ((now_ms % 1000) * 1_000_000) as u32,
-    );
-    uuid::Uuid::new_v7(ts)
-}
+pub use crate::sync::new_uuid_v7;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,7 @@
-//! Account administration: the administrator's server functions for users,
-//! roles, unit assignments, password resets, deactivation and devices, plus the
-//! audit trail. The screens are in `admin`; the SQL is in `store::users`.
+//! The administration's contract: the administrator's server functions for
+//! users, roles, unit assignments, password resets, deactivation and devices,
+//! plus the audit trail. The screens are beside it; the SQL is in
+//! `store::users`.
 
 use crate::error::FnError;
 use crate::model::{AdminUnit, Role};

@@ -1,0 +1,58 @@
+//! Tests of `backup.rs`, kept beside it so the module reads as code.
+
+use super::*;
+
+#[test]
+fn an_import_is_summed_up_by_what_happened_to_each_change() {
+    use crate::sync::MutationResult::*;
+    let id = uuid::Uuid::from_u128(1);
+    let results = [
+        Applied {
+            seq: 1,
+            mutation_id: id,
+            lost: vec![],
+        },
+        Duplicate {
+            seq: 2,
+            mutation_id: id,
+        },
+        Duplicate {
+            seq: 3,
+            mutation_id: id,
+        },
+        Refused {
+            seq: 4,
+            mutation_id: id,
+            error: ErrorBody::new("form.too_long", "x"),
+        },
+    ];
+    assert_eq!(
+        ImportCounts::of(&results),
+        ImportCounts {
+            applied: 1,
+            duplicate: 2,
+            refused: 1
+        }
+    );
+}
+
+#[test]
+fn the_file_name_carries_the_user_and_vietnam_time() {
+    // 2019-12-23T17:30:00Z is already 24/12 00:30 in Hà Nội.
+    assert_eq!(
+        file_name("lan.nguyen", 1_577_122_200_000),
+        "khaosat-backup-lan.nguyen-2019-12-24-0030.zip"
+    );
+}
+
+#[test]
+fn the_file_name_keeps_vietnamese_letters_and_replaces_path_characters() {
+    assert_eq!(
+        file_name("nguyễn/../x y", 0),
+        "khaosat-backup-nguyễn_.._x_y-1970-01-01-0700.zip"
+    );
+    assert_eq!(
+        file_name("", 0),
+        "khaosat-backup-unknown-1970-01-01-0700.zip"
+    );
+}

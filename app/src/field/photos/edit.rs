@@ -1,0 +1,195 @@
+//! What the photo field writes on the phone: new photos from the picker or
+//! the camera, the field's photo list, captions and removals, each with its
+//! outbox entries in one IndexedDB transaction.
+
+use super::local::LocalPhoto;
+use crate::error::ErrorBody;
+use crate::field::visits::local::LocalVisit;
+use leptos::prelude::*;
+
+/// The visit must exist on the server before its photos, and the field's
+/// answer lists them after: save, attach each photo (bytes, record and change
+/// in one transaction, checked by hashing the stored bytes back), save again.
+#[cfg(feature = "hydrate")]
+pub(super) async fn attach_files(
+    state: crate::field::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+    field: String,
+    files: Vec<web_sys::File>,
+    max_px: u32,
+) -> Result<(), ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let (user, device) = who(state)?;
+    let current = visit
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("visit.missing", "no visit"))?;
+    let saved = crate::field::visits::save_visit(state, current, false).await?;
+    let visit_id = saved.id.clone();
+    visit.set(Some(saved));
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    let mut added = Vec::new();
+    let mut failure = None;
+    for file in files {
+        let now = crate::field::client::browser::now_ms();
+        let id = crate::sync::new_uuid_v7(now).to_string();
+        let captured = match crate::field::photos::capture::capture(
+            &file,
+            id.clone(),
+            visit_id.clone(),
+            field.clone(),
+            max_px,
+        )
+        .await
+        {
+            Ok(c) => c,
+            Err(e) => {
+                failure = Some(e);
+                continue;
+            }
+        };
+        let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
+        let mut clock = db.hlc().await.map_err(storage)?;
+        let hlc = clock.tick(now);
+        let entry = crate::field::photos::local::attach_entry(
+            &captured.photo,
+            &device,
+            next_seq,
+            hlc,
+            crate::sync::new_uuid_v7(now),
+        );
+        db.attach_photo(
+            &user,
+            &captured.photo,
+            &captured.blob,
+            &entry,
+            &device,
+            clock,
+        )
+        .await
+        .map_err(storage)?;
+        let stored = match db.photo_blob(&id).await.map_err(storage)? {
+            Some(blob) => crate::field::photos::capture::blob_bytes(&blob).await.ok(),
+            None => None,
+        };
+        let hash = match stored {
+            Some(bytes) => crate::field::photos::capture::digest_hex("SHA-256", &bytes)
+                .await
+                .ok(),
+            None => None,
+        };
+        if hash.as_deref() != Some(captured.photo.sha256.as_str()) {
+            let _ = db.forget_photo(&user, &id, &entry).await;
+            failure = Some(ErrorBody::new(
+                "photo.storage_corrupt",
+                "the phone stored this photo wrongly; take it again",
+            ));
+            continue;
+        }
+        added.push(id);
+    }
+    if !added.is_empty() {
+        set_field_photos(state, visit, &field, |ids| ids.extend(added)).await?;
+    }
+    failure.map_or(Ok(()), Err)
+}
+
+#[cfg(feature = "hydrate")]
+fn who(state: crate::field::client::ClientState) -> Result<(String, String), ErrorBody> {
+    let user = state
+        .user
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let device = state
+        .device_id
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    Ok((user.id, device))
+}
+
+/// Changes the field's list of photo IDs and saves the visit (one change).
+#[cfg(feature = "hydrate")]
+pub(super) async fn set_field_photos(
+    state: crate::field::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+    field: &str,
+    edit: impl FnOnce(&mut Vec<String>),
+) -> Result<(), ErrorBody> {
+    let Some(mut current) = visit.get_untracked() else {
+        return Ok(());
+    };
+    let mut ids: Vec<String> = current
+        .answers
+        .get(field)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    edit(&mut ids);
+    if ids.is_empty() {
+        current.answers.remove(field);
+    } else {
+        current
+            .answers
+            .insert(field.to_string(), serde_json::json!(ids));
+    }
+    let saved = crate::field::visits::save_visit(state, current, false).await?;
+    visit.set(Some(saved));
+    Ok(())
+}
+
+/// Writes a caption and queues its change, in one transaction that reads the
+/// photo's current record (see `OfflineDb::caption_photo`). `false` when the
+/// photo is no longer on the phone.
+#[cfg(feature = "hydrate")]
+pub(super) async fn write_caption(
+    state: crate::field::client::ClientState,
+    photo_id: &str,
+    caption: Option<String>,
+) -> Result<bool, ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let (user, device) = who(state)?;
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    let now = crate::field::client::browser::now_ms();
+    let written = db
+        .caption_photo(
+            &user,
+            &device,
+            photo_id,
+            caption,
+            crate::sync::new_uuid_v7(now),
+            now,
+        )
+        .await
+        .map_err(storage)?;
+    Ok(written.is_some())
+}
+
+/// The photo's removal from the visit: its record and bytes go, the change is
+/// queued, and the field's answer no longer lists it.
+#[cfg(feature = "hydrate")]
+pub(super) async fn remove_photo(
+    state: crate::field::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+    photo: LocalPhoto,
+) -> Result<(), ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let (user, device) = who(state)?;
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    let now = crate::field::client::browser::now_ms();
+    let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
+    let mut clock = db.hlc().await.map_err(storage)?;
+    let hlc = clock.tick(now);
+    let entry = crate::field::photos::local::change_entry(
+        &photo,
+        &device,
+        next_seq,
+        hlc,
+        crate::sync::new_uuid_v7(now),
+        true,
+    );
+    db.change_photo(&user, &photo, &entry, &device, clock, true)
+        .await
+        .map_err(storage)?;
+    set_field_photos(state, visit, &photo.field, |ids| {
+        ids.retain(|i| *i != photo.id)
+    })
+    .await
+}

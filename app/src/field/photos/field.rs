@@ -1,0 +1,410 @@
+//! The photo field on the visit form: take or choose photos, see them
+//! offline from the stored Blob, caption, time and place, upload progress and
+//! the server's verdict. What the buttons write is in `edit.rs`.
+
+#[cfg(feature = "hydrate")]
+use super::edit::{attach_files, remove_photo, write_caption};
+use super::local::LocalPhoto;
+use crate::error::ErrorBody;
+use crate::field::client::use_client;
+use crate::field::visits::local::LocalVisit;
+use crate::forms::Field;
+use crate::i18n::{error_text, use_locale, use_t};
+use crate::photos::view::{place_text, time_text};
+use leptos::prelude::*;
+
+/// How long the caption waits after the last keystroke before it is written
+/// to IndexedDB (a blur or Enter writes it at once). Like the draft's autosave:
+/// a caption typed and never left is still on the phone after a reload.
+const CAPTION_SAVE_DELAY_MS: u64 = 600;
+
+/// The photo field of a visit: take or choose photos, see them offline.
+#[component]
+pub fn PhotoField(
+    field: Field,
+    visit: RwSignal<Option<LocalVisit>>,
+    editable: Memo<bool>,
+) -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let key = field.key.clone();
+    let photos = RwSignal::new(Vec::<LocalPhoto>::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<ErrorBody>);
+    let max_px = field.max_px.unwrap_or(crate::photos::DEFAULT_MAX_PX);
+    // Only the visit's identity matters here, not every keystroke in its form.
+    let visit_id = Memo::new(move |_| visit.with(|v| v.as_ref().map(|v| v.id.clone())));
+    // Each upload chunk reloads the list; a read that started before a newer one
+    // (and before a caption write) must not land after it.
+    let load_generation = StoredValue::new(0u64);
+
+    {
+        let key = key.clone();
+        Effect::new(move |_| {
+            let _ = state.data_version.get();
+            let (Some(user), Some(visit_id)) = (state.user.get(), visit_id.get()) else {
+                return;
+            };
+            load_generation.update_value(|g| *g += 1);
+            let generation = load_generation.get_value();
+            #[cfg(feature = "hydrate")]
+            {
+                let key = key.clone();
+                leptos::task::spawn_local(async move {
+                    if let Ok(db) = crate::field::offline::db().await {
+                        if let Ok(mut list) = db.photos(&user.id, Some(&visit_id)).await {
+                            list.retain(|p| p.field == key);
+                            list.sort_by_key(|p| p.created_at_ms);
+                            if load_generation.get_value() == generation
+                                && photos.with_untracked(|current| *current != list)
+                            {
+                                photos.set(list);
+                            }
+                        }
+                    }
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (user, visit_id, &key, generation);
+        });
+    }
+
+    let on_files = {
+        let key = key.clone();
+        move |ev: leptos::ev::Event| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                let Some(input) = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+                else {
+                    return;
+                };
+                let files: Vec<web_sys::File> = input
+                    .files()
+                    .map(|list| (0..list.length()).filter_map(|i| list.get(i)).collect())
+                    .unwrap_or_default();
+                input.set_value("");
+                if files.is_empty() {
+                    return;
+                }
+                busy.set(true);
+                error.set(None);
+                let key = key.clone();
+                leptos::task::spawn_local(async move {
+                    if let Err(e) = attach_files(state, visit, key, files, max_px).await {
+                        error.set(Some(e));
+                    }
+                    busy.set(false);
+                    state.bump();
+                    crate::field::client::request_sync(state);
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (ev, &key, max_px);
+        }
+    };
+    let label = field.label.clone();
+    let hint = field.hint.clone();
+    let required = field.required;
+    let testid = format!("field-{key}");
+    let on_camera = on_files.clone();
+    view! {
+        <div class="field photo-field" data-field=key.clone() data-testid=testid>
+            <span class="label">
+                {move || label.get(lang.get()).to_string()}
+                {required.then(|| view! { <span class="required" aria-hidden="true">" *"</span> })}
+            </span>
+            {hint.map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> })}
+            <Show when=move || editable.get()>
+                <div class="photo-actions">
+                    <label class="btn">
+                        {move || tr("photo.take")}
+                        <input type="file" accept="image/*" capture="environment" multiple class="visually-hidden"
+                            data-testid="photo-input-camera" on:change=on_camera.clone()/>
+                    </label>
+                    <label class="btn">
+                        {move || tr("photo.choose")}
+                        <input type="file" accept="image/*" multiple class="visually-hidden"
+                            data-testid="photo-input-gallery" on:change=on_files.clone()/>
+                    </label>
+                </div>
+            </Show>
+            {move || busy.get().then(|| view! { <p class="notice" data-testid="photo-busy">{tr("photo.processing")}</p> })}
+            {move || error.get().map(|e| view! { <p class="error-banner" data-testid="photo-error" role="alert">{error_text(lang.get(), &e)}</p> })}
+            <ul class="photo-list" data-testid="photo-list">
+                // Keyed by the photo alone: an item is made once, and progress,
+                // state and verdict update inside it, so the caption input the
+                // inspector is typing in is never replaced (nor its focus lost).
+                <For each=move || photos.get() key=|p| p.id.clone() let:photo>
+                    <PhotoItem initial=photo photos=photos visit=visit editable=editable/>
+                </For>
+            </ul>
+        </div>
+    }
+}
+
+/// A caption as stored: trimmed, and none rather than empty.
+fn caption_value(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_string())
+}
+
+/// One photo of the field. Made once per photo: what changes while it uploads
+/// (state, percent, the server's verdict) is read from `photos` by its ID and
+/// updates only the parts that show it. The caption input owns its text; what
+/// the inspector types is written to IndexedDB (and queued for the server)
+/// after a pause in typing or on leaving the input, whatever the upload does.
+#[component]
+fn PhotoItem(
+    initial: LocalPhoto,
+    photos: RwSignal<Vec<LocalPhoto>>,
+    visit: RwSignal<Option<LocalVisit>>,
+    editable: Memo<bool>,
+) -> impl IntoView {
+    let state = use_client();
+    let tr = use_t();
+    let crate::i18n::Locale(lang) = use_locale();
+    let id = initial.id.clone();
+    let initial_caption = initial.caption.clone();
+    let photo = {
+        let id = id.clone();
+        // While the item is being removed the list no longer has it: keep the last.
+        Memo::new(move |previous: Option<&LocalPhoto>| {
+            photos
+                .with(|list| list.iter().find(|p| p.id == id).cloned())
+                .or_else(|| previous.cloned())
+                .unwrap_or_else(|| initial.clone())
+        })
+    };
+    let src = RwSignal::new(None::<String>);
+    let confirm = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    {
+        // The thumbnail renders offline, from the stored Blob; a photo another
+        // phone took shows the server's thumbnail once the server judged it ok.
+        let source = Memo::new(move |_| {
+            photo.with(|p| {
+                (
+                    p.has_blob,
+                    p.server_status == Some(crate::photos::PhotoStatus::Ok),
+                )
+            })
+        });
+        let id = id.clone();
+        Effect::new(move |_| {
+            let (has_blob, server_ok) = source.get();
+            if src.get_untracked().is_some() {
+                return;
+            }
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let blob = if has_blob {
+                    match crate::field::offline::db().await {
+                        Ok(db) => db.photo_blob(&id).await.ok().flatten(),
+                        Err(_) => None,
+                    }
+                } else {
+                    None
+                };
+                if src.try_get_untracked().flatten().is_some() {
+                    return;
+                }
+                match blob {
+                    Some(blob) => src.set(web_sys::Url::create_object_url_with_blob(&blob).ok()),
+                    None if server_ok => src.set(Some(format!("/api/photos/{id}/thumb"))),
+                    None => {}
+                }
+            });
+        });
+        on_cleanup(move || {
+            if let Some(url) = src.get_untracked().filter(|u| u.starts_with("blob:")) {
+                let _ = web_sys::Url::revoke_object_url(&url);
+            }
+        });
+    }
+    let state_name = Memo::new(move |_| photo.with(LocalPhoto::state));
+    let percent = Memo::new(move |_| {
+        photo.with(|p| {
+            if p.size > 0 {
+                p.upload.offset * 100 / p.size
+            } else {
+                0
+            }
+        })
+    });
+    let problem = Memo::new(move |_| {
+        photo.with(|p| {
+            p.problem
+                .clone()
+                .or_else(|| p.upload.error.clone().filter(|_| p.upload.refused))
+        })
+    });
+    let time = move || photo.with(|p| time_text(p.taken_at_ms, Some(&p.time_source), &tr));
+    let place = move || {
+        photo.with(|p| place_text(p.lat, p.lon, p.accuracy_m, Some(&p.location_source), &tr))
+    };
+    let warnings = Memo::new(move |_| photo.with(|p| p.warnings.clone()));
+
+    // The caption: `draft` is what the input holds, `saved` what IndexedDB
+    // holds as far as this item knows. The input's value is never bound to a
+    // signal, so no re-render can put back older text.
+    let input_ref = NodeRef::<leptos::html::Input>::new();
+    let draft = RwSignal::new(initial_caption.clone().unwrap_or_default());
+    let saved = RwSignal::new(initial_caption.clone());
+    let saving = RwSignal::new(false);
+    let caption_error = RwSignal::new(None::<ErrorBody>);
+    let debounce = StoredValue::new(0u64);
+    let photo_id = StoredValue::new(id.clone());
+    let caption_saved =
+        Memo::new(move |_| !saving.get() && caption_value(&draft.get()) == saved.get());
+    // One writer per item: a write in flight picks up newer text when it ends.
+    let save_caption = move || {
+        if saving.get_untracked() {
+            return;
+        }
+        saving.set(true);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            // The item may go (a removal, leaving the screen) while a write is
+            // in flight: its signals are then gone, and `on_cleanup` took over.
+            while let (Some(text), Some(known), Some(id)) = (
+                draft.try_get_untracked(),
+                saved.try_get_untracked(),
+                photo_id.try_get_value(),
+            ) {
+                let target = caption_value(&text);
+                if target == known {
+                    break;
+                }
+                match write_caption(state, &id, target.clone()).await {
+                    Ok(true) => {
+                        saved.set(target);
+                        caption_error.set(None);
+                        state.bump();
+                        crate::field::client::request_sync(state);
+                    }
+                    // The photo was removed meanwhile: nothing to caption.
+                    Ok(false) => break,
+                    Err(e) => {
+                        caption_error.set(Some(e));
+                        break;
+                    }
+                }
+            }
+            saving.set(false);
+        });
+    };
+    // A caption changed elsewhere (the server's, for a photo this phone did
+    // not caption) shows, unless the inspector is editing this one.
+    Effect::new(move |_| {
+        let stored = photo.with(|p| p.caption.clone());
+        if stored == saved.get_untracked()
+            || saving.get_untracked()
+            || caption_value(&draft.get_untracked()) != saved.get_untracked()
+        {
+            return;
+        }
+        #[cfg(feature = "hydrate")]
+        {
+            let Some(input) = input_ref.get_untracked() else {
+                return;
+            };
+            let focused = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.active_element())
+                .is_some_and(|active| {
+                    let input: &web_sys::Element = &input;
+                    active == *input
+                });
+            if focused {
+                return;
+            }
+            input.set_value(stored.as_deref().unwrap_or_default());
+        }
+        draft.set(stored.clone().unwrap_or_default());
+        saved.set(stored);
+    });
+    let on_caption_input = move |ev: leptos::ev::Event| {
+        draft.set(event_target_value(&ev));
+        debounce.update_value(|g| *g += 1);
+        let generation = debounce.get_value();
+        set_timeout(
+            move || {
+                if debounce.try_get_value() == Some(generation) {
+                    save_caption();
+                }
+            },
+            std::time::Duration::from_millis(CAPTION_SAVE_DELAY_MS),
+        );
+    };
+    let on_caption_change = move |_: leptos::ev::Event| {
+        debounce.update_value(|g| *g += 1);
+        save_caption();
+    };
+    // Leaving the screen inside the pause: the text still goes to IndexedDB.
+    on_cleanup(move || {
+        #[cfg(feature = "hydrate")]
+        if let (Some(text), Some(known), Some(id)) = (
+            draft.try_get_untracked(),
+            saved.try_get_untracked(),
+            photo_id.try_get_value(),
+        ) {
+            let target = caption_value(&text);
+            if target != known {
+                leptos::task::spawn_local(async move {
+                    if write_caption(state, &id, target).await.is_ok() {
+                        crate::field::client::request_sync(state);
+                    }
+                });
+            }
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = photo_id;
+    });
+
+    let on_remove = move |_| {
+        if !confirm.get_untracked() {
+            confirm.set(true);
+            return;
+        }
+        let removed = photo.get_untracked();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let _ = remove_photo(state, visit, removed).await;
+            state.bump();
+            crate::field::client::request_sync(state);
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (removed, visit, state);
+    };
+    let alt = tr("photo.alt");
+    view! {
+        <li class="photo-item" data-testid="photo-item" data-photo-id=id.clone() data-state=move || state_name.get()>
+            {move || src.get().map(|s| view! { <img class="photo-thumb" src=s alt=alt.clone() data-testid="photo-thumb"/> })}
+            <div class="photo-meta">
+                <span class=move || format!("badge badge-photo-{}", state_name.get()) data-testid="photo-state"
+                    data-percent=move || percent.get().to_string()>
+                    {move || tr(&format!("photo.state_{}", state_name.get()))}
+                    {move || (state_name.get() == "uploading").then(|| format!(" {}%", percent.get()))}
+                </span>
+                <span class="muted" data-testid="photo-time">{time}</span>
+                <span class="muted" data-testid="photo-place">{place}</span>
+                {move || problem.get().map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
+                {move || warnings.get().into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
+                <input type="text" class="photo-caption" data-testid="photo-caption" maxlength=crate::photos::MAX_CAPTION.to_string()
+                    node_ref=input_ref placeholder=move || tr("photo.caption") value=initial_caption.unwrap_or_default()
+                    data-caption-saved=move || caption_saved.get().to_string()
+                    prop:disabled=move || !editable.get() on:input=on_caption_input on:change=on_caption_change/>
+                {move || caption_error.get().map(|e| view! { <p class="error-banner" data-testid="photo-caption-error" role="alert">{error_text(lang.get(), &e)}</p> })}
+                <Show when=move || editable.get()>
+                    <button type="button" class="btn btn-small" data-testid="photo-remove" on:click=on_remove>
+                        {move || if confirm.get() { tr("photo.remove_confirm") } else { tr("photo.remove") }}
+                    </button>
+                </Show>
+            </div>
+        </li>
+    }
+}

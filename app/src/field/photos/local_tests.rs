@@ -1,0 +1,145 @@
+//! Tests of `local.rs`, kept beside it so the module reads as code.
+
+use super::*;
+
+fn photo() -> LocalPhoto {
+    LocalPhoto {
+        id: "01900000-0000-7000-8000-000000000001".into(),
+        visit_id: "01900000-0000-7000-8000-000000000002".into(),
+        field: "evidence_photos".into(),
+        sha256: "a".repeat(64),
+        size: 1000,
+        content_type: "image/jpeg".into(),
+        caption: Some("Máy dập".into()),
+        taken_at_ms: Some(1_772_695_800_000),
+        time_source: "exif".into(),
+        lat: Some(21.27),
+        lon: Some(106.19),
+        accuracy_m: None,
+        location_source: "exif".into(),
+        width: 2048,
+        height: 1536,
+        original_size: 6_000_000,
+        created_at_ms: 1_772_695_900_000,
+        has_blob: true,
+        upload: UploadState::default(),
+        server_status: None,
+        problem: None,
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn attach_carries_every_key_the_server_accepts() {
+    let e = attach_entry(&photo(), "dev", 7, Hlc::new(5, 0), uuid::Uuid::nil());
+    assert_eq!(e.mutation.entity, Entity::Photo);
+    assert_eq!(e.mutation.seq, 7);
+    assert_eq!(e.visit_id, photo().visit_id);
+    for key in e.mutation.fields.keys() {
+        assert!(crate::photos::ATTACH_KEYS.contains(&key.as_str()), "{key}");
+    }
+    for key in crate::photos::FIXED_KEYS {
+        assert!(e.mutation.fields.contains_key(*key), "{key}");
+    }
+    assert_eq!(e.mutation.fields["accuracy_m"], Value::Null);
+}
+
+#[test]
+fn removal_is_a_delete_and_a_caption_edit_only_the_caption() {
+    let p = photo();
+    let d = change_entry(&p, "dev", 1, Hlc::new(1, 0), uuid::Uuid::nil(), true);
+    assert_eq!(d.mutation.kind, MutationKind::Delete);
+    assert!(d.mutation.fields.is_empty());
+    let c = change_entry(&p, "dev", 2, Hlc::new(1, 0), uuid::Uuid::nil(), false);
+    assert_eq!(c.mutation.fields.keys().collect::<Vec<_>>(), ["caption"]);
+}
+
+#[test]
+fn base64_matches_the_standard_alphabet_and_padding() {
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(&[0xfb, 0xff, 0xfe]), "+//+");
+    assert_eq!(base64("ảnh".as_bytes()), "4bqjbmg=");
+}
+
+#[test]
+fn chunks_grow_on_success_and_shrink_on_failure_within_bounds() {
+    let mut c = FIRST_CHUNK;
+    for _ in 0..10 {
+        c = next_chunk(c, true);
+    }
+    assert_eq!(c, MAX_CHUNK);
+    for _ in 0..20 {
+        c = next_chunk(c, false);
+    }
+    assert_eq!(c, MIN_CHUNK);
+}
+
+#[test]
+fn answers_decide_between_continue_restart_refuse_and_retry() {
+    assert_eq!(verdict_for(204, ""), UploadVerdict::Continue);
+    assert_eq!(
+        verdict_for(409, "upload.offset_mismatch"),
+        UploadVerdict::Continue
+    );
+    assert_eq!(
+        verdict_for(460, "upload.checksum_mismatch"),
+        UploadVerdict::Continue
+    );
+    assert_eq!(
+        verdict_for(460, "upload.sha256_mismatch"),
+        UploadVerdict::Restart
+    );
+    assert_eq!(verdict_for(410, "upload.expired"), UploadVerdict::Restart);
+    assert_eq!(verdict_for(404, "not_found"), UploadVerdict::Restart);
+    assert_eq!(
+        verdict_for(413, "request.too_large"),
+        UploadVerdict::Refused
+    );
+    assert_eq!(verdict_for(0, ""), UploadVerdict::Retry);
+    assert_eq!(verdict_for(503, ""), UploadVerdict::Retry);
+}
+
+#[test]
+fn the_servers_verdict_is_absorbed_and_progress_counts_what_is_left() {
+    let mut a = photo();
+    a.upload.offset = 400;
+    let mut b = photo();
+    b.id = "b".into();
+    assert_eq!(progress(&[a.clone(), b.clone()]), (400, 2000));
+    assert_eq!(a.state(), "uploading");
+    let server = PhotoRecord {
+        id: a.id.clone(),
+        visit_id: a.visit_id.clone(),
+        field: a.field.clone(),
+        sha256: a.sha256.clone(),
+        size: a.size,
+        content_type: a.content_type.clone(),
+        caption: None,
+        taken_at_ms: None,
+        time_source: None,
+        lat: None,
+        lon: None,
+        accuracy_m: None,
+        location_source: None,
+        status: PhotoStatus::Bad,
+        problem: Some(ErrorBody::new("photo.truncated", "cut")),
+        warnings: Vec::new(),
+        width: None,
+        height: None,
+        created_at_ms: 1,
+    };
+    a.absorb(&server);
+    assert_eq!(a.state(), "bad");
+    assert!(a.upload.done && !a.needs_upload());
+    assert_eq!(
+        a.caption.as_deref(),
+        Some("Máy dập"),
+        "the phone's caption stays"
+    );
+    let remote = LocalPhoto::from_server(&server);
+    assert!(!remote.has_blob && !remote.needs_upload());
+    assert_eq!(progress(&[a, b]), (1000, 2000));
+}

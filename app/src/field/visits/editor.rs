@@ -1,0 +1,330 @@
+//! The visit editor: the state of one visit being filled (the visit, its
+//! form, the draft's autosave and the explicit save) as a `Copy` handle the
+//! page's views share. No markup here.
+
+use super::local::{self, LocalVisit};
+use super::{missing_for_finalize, now_ms};
+use crate::error::ErrorBody;
+use crate::field::client::ClientState;
+use crate::forms::{expr::is_relevant, FormDefinition};
+use leptos::prelude::*;
+
+/// The draft is written this long after the last change: typing does not
+/// write on every keystroke, and a change is on the phone within a second.
+const AUTOSAVE_DELAY_MS: u64 = 600;
+
+#[derive(Clone, Copy, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+pub(super) enum SaveState {
+    Idle,
+    Saving,
+    Saved,
+    Error,
+}
+
+impl SaveState {
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            SaveState::Idle => "idle",
+            SaveState::Saving => "saving",
+            SaveState::Saved => "saved",
+            SaveState::Error => "error",
+        }
+    }
+}
+
+/// One visit being edited. Every field is a signal, so the handle is `Copy`
+/// and each view reads only what it shows.
+#[derive(Clone, Copy)]
+pub(super) struct VisitEditor {
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    state: ClientState,
+    pub visit: RwSignal<Option<LocalVisit>>,
+    pub form: RwSignal<Option<FormDefinition>>,
+    /// The visit is not on this phone.
+    pub missing: RwSignal<bool>,
+    pub save_state: RwSignal<SaveState>,
+    pub save_error: RwSignal<Option<ErrorBody>>,
+    /// Required answers still missing at the last finalize attempt.
+    pub incomplete: RwSignal<Vec<String>>,
+    /// What the form shows as `data-draft-pending` and `data-draft-saved-at`:
+    /// a change not yet in IndexedDB, and the `updated_at_ms` of the last
+    /// draft written there (set only once the write has completed).
+    pub draft_pending: RwSignal<bool>,
+    pub draft_saved_at: RwSignal<Option<i64>>,
+    autosave_generation: StoredValue<u64>,
+    pub editable: Memo<bool>,
+}
+
+impl VisitEditor {
+    /// Loads the visit named by `visit_id`, and after every sync takes in the
+    /// new sync state without touching answers the inspector is typing.
+    pub fn new(state: ClientState, visit_id: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        let visit = RwSignal::new(None::<LocalVisit>);
+        let form = RwSignal::new(None::<FormDefinition>);
+        let missing = RwSignal::new(false);
+        Effect::new(move |_| {
+            let _ = state.data_version.get();
+            let id = visit_id();
+            let Some(user) = state.user.get() else { return };
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                let Ok(db) = crate::field::offline::db().await else {
+                    return;
+                };
+                match db.visit(&user.id, &id).await {
+                    Ok(Some(stored)) => {
+                        if form.get_untracked().is_none() {
+                            form.set(
+                                db.form(&stored.form_id, stored.form_version)
+                                    .await
+                                    .ok()
+                                    .flatten(),
+                            );
+                        }
+                        visit.update(|current| match current {
+                            Some(v) if v.id == stored.id && v.has_unsaved_changes() => {
+                                v.sync_state = stored.sync_state;
+                                v.refusal = stored.refusal.clone();
+                                v.versions = stored.versions.clone();
+                                v.review_state = stored.review_state;
+                                v.review = stored.review.clone();
+                                v.submit_queued = stored.submit_queued;
+                                v.lost_fields = stored.lost_fields.clone();
+                            }
+                            _ => *current = Some(stored),
+                        });
+                    }
+                    _ => missing.set(true),
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (id, user);
+        });
+        VisitEditor {
+            state,
+            visit,
+            form,
+            missing,
+            save_state: RwSignal::new(SaveState::Idle),
+            save_error: RwSignal::new(None),
+            incomplete: RwSignal::new(Vec::new()),
+            draft_pending: RwSignal::new(false),
+            draft_saved_at: RwSignal::new(None),
+            autosave_generation: StoredValue::new(0),
+            editable: Memo::new(move |_| {
+                visit.with(|v| v.as_ref().is_some_and(LocalVisit::editable))
+            }),
+        }
+    }
+
+    /// Autosave: the draft only, within a second of the last change.
+    fn schedule_autosave(self) {
+        self.save_state.set(SaveState::Idle);
+        self.draft_pending.set(true);
+        self.autosave_generation.update_value(|g| *g += 1);
+        let generation = self.autosave_generation.get_value();
+        set_timeout(
+            move || {
+                #[cfg(feature = "hydrate")]
+                if self.autosave_generation.try_get_value() == Some(generation) {
+                    leptos::task::spawn_local(async move {
+                        let saved_at = autosave(self.state, self.visit).await;
+                        if let Some(at) = saved_at {
+                            self.draft_saved_at.set(Some(at));
+                        }
+                        // A change made during the write has its own autosave coming.
+                        if self.autosave_generation.try_get_value() == Some(generation) {
+                            self.draft_pending.set(false);
+                        }
+                    });
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = generation;
+            },
+            std::time::Duration::from_millis(AUTOSAVE_DELAY_MS),
+        );
+    }
+
+    pub fn set_answer(self, (key, value): (String, Option<serde_json::Value>)) {
+        self.visit.update(|v| {
+            if let Some(v) = v {
+                match value {
+                    Some(value) => v.answers.insert(key.clone(), value),
+                    None => v.answers.remove(&key),
+                };
+                v.focus = Some(key.clone());
+            }
+        });
+        self.schedule_autosave();
+    }
+
+    pub fn set_row_answer(self, (row_id, key, value): (String, String, Option<serde_json::Value>)) {
+        self.visit.update(|v| {
+            if let Some(v) = v {
+                if let Some(row) = v.rows.iter_mut().find(|r| r.id == row_id) {
+                    match value {
+                        Some(value) => row.answers.insert(key.clone(), value),
+                        None => row.answers.remove(&key),
+                    };
+                }
+                v.focus = Some(format!("{row_id}/{key}"));
+            }
+        });
+        self.schedule_autosave();
+    }
+
+    pub fn add_row(self, group: String) {
+        let now = now_ms();
+        let id = local::new_uuid_v7(now).to_string();
+        self.visit.update(|v| {
+            if let Some(v) = v {
+                v.rows.push(local::LocalRow::new(id.clone(), group, now));
+                v.focus = Some(format!("{id}/"));
+            }
+        });
+        self.schedule_autosave();
+    }
+
+    pub fn remove_row(self, row_id: String) {
+        self.visit.update(|v| {
+            if let Some(row) = v
+                .as_mut()
+                .and_then(|v| v.rows.iter_mut().find(|r| r.id == row_id))
+            {
+                row.deleted = true;
+            }
+        });
+        self.schedule_autosave();
+    }
+
+    /// Explicit save, and with `submit` finalize: refused on the phone while an
+    /// answer breaks a rule or (finalizing) a required answer is missing.
+    pub fn save(self, submit: bool) {
+        let Some(current) = self.visit.get_untracked() else {
+            return;
+        };
+        let Some(def) = self.form.get_untracked() else {
+            return;
+        };
+        if has_invalid_answers(&def, &current) {
+            self.save_state.set(SaveState::Error);
+            self.save_error.set(Some(ErrorBody::new(
+                "form.fix_errors",
+                "fix the marked fields first",
+            )));
+            return;
+        }
+        if submit {
+            let gaps = missing_for_finalize(&def, &current);
+            self.incomplete.set(gaps.clone());
+            if !gaps.is_empty() {
+                self.save_state.set(SaveState::Error);
+                self.save_error.set(Some(ErrorBody::new(
+                    "visit.incomplete_local",
+                    "required answers are missing",
+                )));
+                return;
+            }
+        }
+        self.save_state.set(SaveState::Saving);
+        self.save_error.set(None);
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let state = self.state;
+            match save_visit(state, current, submit).await {
+                Ok(saved) => {
+                    self.visit.set(Some(saved));
+                    self.save_state.set(SaveState::Saved);
+                    state.bump();
+                    crate::field::client::request_sync(state);
+                }
+                Err(body) => {
+                    self.save_state.set(SaveState::Error);
+                    self.save_error.set(Some(body));
+                }
+            }
+        });
+    }
+}
+
+/// Answers on screen that break a rule (the same check the server makes on save).
+fn has_invalid_answers(form: &FormDefinition, visit: &LocalVisit) -> bool {
+    let bad = |field: &crate::forms::Field,
+               answers: &std::collections::BTreeMap<String, serde_json::Value>| {
+        is_relevant(field.relevant.as_deref(), answers)
+            && answers
+                .get(&field.key)
+                .is_some_and(|v| crate::forms::rules::check_value(field, v).is_err())
+    };
+    form.fields().any(|f| bad(f, &visit.answers))
+        || form
+            .fields()
+            .filter(|f| f.kind == crate::forms::FieldType::Repeat)
+            .any(|group| {
+                visit
+                    .rows
+                    .iter()
+                    .filter(|r| r.group == group.key && !r.deleted)
+                    .any(|row| group.fields.iter().any(|c| bad(c, &row.answers)))
+            })
+}
+
+/// Writes the draft as the screen has it; the draft's `updated_at_ms` once
+/// IndexedDB has it, `None` when nothing was written.
+#[cfg(feature = "hydrate")]
+pub(super) async fn autosave(
+    state: crate::field::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+) -> Option<i64> {
+    let user = state.user.get_untracked()?;
+    let current = visit.try_get_untracked().flatten()?;
+    let db = crate::field::offline::db().await.ok()?;
+    // Read-modify-write: only what the inspector edits comes from the screen;
+    // sync state and versions stay as the sync engine left them.
+    let stored = db
+        .visit(&user.id, &current.id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| current.clone());
+    let mut draft = local::take_draft(stored, &current);
+    draft.updated_at_ms = crate::field::client::browser::now_ms();
+    db.put_draft(&user.id, &draft).await.ok()?;
+    Some(draft.updated_at_ms)
+}
+
+/// Explicit save (and with `submit`, finalize): mutations for every field and row
+/// changed since the last save, written with the draft and the seq counter in one
+/// strict transaction.
+#[cfg(feature = "hydrate")]
+pub(crate) async fn save_visit(
+    state: crate::field::client::ClientState,
+    current: LocalVisit,
+    submit: bool,
+) -> Result<LocalVisit, ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let user = state
+        .user
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let device = state
+        .device_id
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    let stored = db
+        .visit(&user.id, &current.id)
+        .await
+        .map_err(storage)?
+        .unwrap_or_else(|| current.clone());
+    let base = local::take_draft(stored, &current);
+    let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
+    let mut clock = db.hlc().await.map_err(storage)?;
+    let now = crate::field::client::browser::now_ms();
+    let (saved, entries) = local::save_with(&base, &device, next_seq, &mut clock, now, submit);
+    db.save_visit(&user.id, &saved, &entries, &device, clock)
+        .await
+        .map_err(storage)?;
+    Ok(saved)
+}

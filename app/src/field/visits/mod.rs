@@ -1,0 +1,159 @@
+//! Visits on the phone: the survey form screen (autosaved draft, explicit save
+//! into the outbox) and the list of the inspector's own visits.
+//!
+//! The page is the editor (`editor.rs`: state, autosave, save), its views
+//! (`page.rs`) and the repeat groups (`repeat.rs`).
+
+/// The state of one visit being edited, its autosave and its explicit save.
+mod editor;
+/// Rendering one form field and reading its input back.
+mod field;
+/// The inspector's visits on this phone: state, facility, district, age, search.
+mod list;
+/// The phone's copy of a visit and the save/absorb logic (plain Rust).
+pub mod local;
+/// Starting a visit for a facility found on site (not in the register).
+mod on_site;
+/// The visit page's views.
+mod page;
+/// One repeat group of the form.
+mod repeat;
+
+use crate::forms::FormDefinition;
+#[cfg(feature = "hydrate")]
+use leptos::prelude::*;
+pub use list::{visit_rows, VisitList, VisitListRow};
+use local::LocalVisit;
+pub use on_site::OnSiteVisit;
+
+/// The form every new visit uses (its newest version on the phone).
+pub const DEFAULT_FORM_ID: &str = "khuyen-cong";
+
+/// Creates a local draft visit for a proposal and returns its id.
+#[cfg(feature = "hydrate")]
+pub async fn start_visit(
+    state: crate::field::client::ClientState,
+    proposal_id: String,
+    facility_id: String,
+) -> Option<String> {
+    let user = state.user.get_untracked()?;
+    let db = crate::field::offline::db().await.ok()?;
+    // The proposal's year names the form version its visits start on; a phone
+    // that does not hold it (yet) uses the newest it has.
+    let year_form = match db.proposal(&user.id, &proposal_id).await.ok().flatten() {
+        Some(p) => match (p.form_id, p.form_version) {
+            (Some(id), Some(version)) => db.form(&id, version).await.ok().flatten(),
+            _ => None,
+        },
+        None => None,
+    };
+    let form = match year_form {
+        Some(form) => form,
+        None => db.current_form(DEFAULT_FORM_ID).await.ok()??,
+    };
+    let now = crate::field::client::browser::now_ms();
+    let id = local::new_uuid_v7(now).to_string();
+    let visit = LocalVisit::new(
+        id.clone(),
+        form.id,
+        form.version,
+        Some(proposal_id),
+        Some(facility_id),
+        user.username,
+        now,
+    );
+    db.put_draft(&user.id, &visit).await.ok()?;
+    state.bump();
+    Some(id)
+}
+
+/// The phone's clock (0 on the server, where these screens only render).
+pub fn now_ms() -> i64 {
+    #[cfg(feature = "hydrate")]
+    {
+        crate::field::client::browser::now_ms()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        0
+    }
+}
+
+/// Every required answer still missing at finalize: the same check the server
+/// makes on the submit command, run first on the phone so the inspector sees
+/// the whole list at once instead of one refusal per sync.
+pub fn missing_for_finalize(form: &FormDefinition, visit: &LocalVisit) -> Vec<String> {
+    let rows: Vec<crate::forms::rules::RowAnswers> = visit
+        .rows
+        .iter()
+        .filter(|r| !r.deleted)
+        .map(|r| crate::forms::rules::RowAnswers {
+            group: &r.group,
+            answers: &r.answers,
+        })
+        .collect();
+    crate::forms::rules::missing_required(form, &visit.answers, &rows)
+}
+
+/// The label of a missing key (`field` or `group/field`) in the current language.
+pub(super) fn missing_label(form: &FormDefinition, key: &str, lang: crate::i18n::Lang) -> String {
+    let (group, child) = key.split_once('/').unwrap_or((key, ""));
+    let Some(field) = form.field(group) else {
+        return key.to_string();
+    };
+    match field.fields.iter().find(|c| c.key == child) {
+        Some(c) => format!("{} › {}", field.label.get(lang), c.label.get(lang)),
+        None => field.label.get(lang).to_string(),
+    }
+}
+
+/// The `data-field` of the field holding the focused input (`row id/key` in rows).
+#[cfg(feature = "hydrate")]
+pub(super) fn focused_field(ev: &leptos::ev::FocusEvent) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
+    target
+        .closest("[data-field]")
+        .ok()??
+        .get_attribute("data-field")
+}
+
+#[cfg(not(feature = "hydrate"))]
+pub(super) fn focused_field(_ev: &leptos::ev::FocusEvent) -> Option<String> {
+    None
+}
+
+#[cfg(feature = "hydrate")]
+pub(super) fn scroll_to(selector: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten())
+    {
+        el.scroll_into_view();
+        if let Ok(Some(input)) = el.query_selector("input, textarea, select") {
+            use wasm_bindgen::JsCast;
+            if let Ok(input) = input.dyn_into::<web_sys::HtmlElement>() {
+                let _ = input.focus();
+            }
+        }
+    }
+}
+
+/// Reopens a draft where the inspector left it: the field last in view, once the
+/// form is in the page.
+#[cfg(feature = "hydrate")]
+pub(super) fn restore_focus(focus: Option<String>) {
+    let Some(focus) = focus else { return };
+    request_animation_frame(move || {
+        let selector = if let Some(row) = focus.strip_suffix('/') {
+            format!("[data-row-id=\"{row}\"]")
+        } else {
+            format!("[data-field=\"{focus}\"]")
+        };
+        scroll_to(&selector);
+    });
+}
+
+#[cfg(feature = "hydrate")]
+pub(crate) use editor::save_visit;
+pub use page::VisitPage;

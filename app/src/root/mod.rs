@@ -1,0 +1,130 @@
+//! The root component, the router and the server-rendered HTML shell.
+
+use crate::auth::LoginPage;
+use crate::field::client::ClientState;
+use crate::i18n::{use_t, Lang, Locale};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Title};
+#[cfg(any(feature = "ssr", feature = "split"))]
+use leptos_router::Lazy;
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    path,
+};
+
+/// The lazy field and office pages, and the `lazy_view!` the routes use.
+#[macro_use]
+mod pages;
+/// The header, and the banners under it on every page.
+mod header;
+
+use header::Header;
+#[allow(unused_imports)]
+use pages::*;
+
+/// The document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="vi">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="theme-color" content="#0b6e4f"/>
+                <link rel="manifest" href="/manifest.webmanifest"/>
+                <link rel="icon" href="/icons/favicon.svg" type="image/svg+xml"/>
+                <link rel="apple-touch-icon" href="/icons/icon-192.png"/>
+                <leptos_meta::HashedStylesheet options=options.clone() id="leptos"/>
+                <HydrationScripts options/>
+                <leptos_meta::MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let locale = Locale(RwSignal::new(Lang::Vi));
+    provide_context(locale);
+    let state = ClientState::new();
+    provide_context(state);
+
+    // Browser only: read who is logged in from IndexedDB, wire sync, mark hydration.
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        start_in_browser(state, locale);
+    });
+    Effect::new(move |_| {
+        let lang = locale.0.get();
+        #[cfg(feature = "hydrate")]
+        crate::field::client::browser::set_html_attribute("lang", lang.code());
+        let _ = lang;
+    });
+
+    let tr = use_t();
+    view! {
+        <Title text=move || tr("app.title")/>
+        <Router>
+            <Header/>
+            <main class="page">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view={lazy_view!(FieldHomeRoute)}/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/visits/:id") view={lazy_view!(FieldVisitRoute)}/>
+                    <Route path=path!("/review") view={lazy_view!(ReviewListRoute)}/>
+                    <Route path=path!("/review/visits/:id") view={lazy_view!(ReviewDetailRoute)}/>
+                    <Route path=path!("/review/proposals/:id") view={lazy_view!(ProposalRoute)}/>
+                    <Route path=path!("/plan") view={lazy_view!(PlanRoute)}/>
+                    <Route path=path!("/registry") view={lazy_view!(RegistryRoute)}/>
+                    <Route path=path!("/admin") view={lazy_view!(AdminRoute)}/>
+                    <Route path=path!("/admin/forms") view={lazy_view!(FormsAdminRoute)}/>
+                    <Route path=path!("/account/password") view={lazy_view!(FieldPasswordRoute)}/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn start_in_browser(state: ClientState, locale: Locale) {
+    use crate::field::client::{browser, engine};
+    if let Some(lang) = browser::local_storage_get("khaosat.lang") {
+        crate::i18n::switch(locale, Lang::parse(&lang));
+    }
+    browser::register_service_worker(move || state.update_ready.set(true));
+    engine::start(state);
+    leptos::task::spawn_local(async move {
+        if let Ok(db) = crate::field::offline::db().await {
+            if let Ok(Some(session)) = db.session().await {
+                state.device_id.set(Some(session.device_id.clone()));
+                state.user.set(Some(session.user));
+            }
+        }
+        state.loaded.set(true);
+        browser::set_html_attribute("data-hydrated", "true");
+        engine::sync_now(state).await;
+    });
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    let tr = use_t();
+    view! {
+        <div class="empty-state">
+            <h1>{move || tr("app.not_found")}</h1>
+            <A href="/">{move || tr("app.go_home")}</A>
+        </div>
+    }
+}
+
+/// Placeholder while IndexedDB is read after hydration: identical on the server
+/// and in the first client render, so hydration never mismatches.
+#[component]
+pub fn Loading() -> impl IntoView {
+    let tr = use_t();
+    view! { <p class="muted" data-testid="loading">{move || tr("app.loading")}</p> }
+}
