@@ -24,6 +24,7 @@ test('a backup exported offline imports on a fresh profile with the same visits 
   await new LoginPage(page).loginAs('ksv2');
   await home.expectShown();
   await ensureServiceWorkerControls(page, () => home.waitHydrated());
+  await home.expectSynced();
 
   await context.setOffline(true);
   const visitId = await home.startVisit(home.proposalItems.first());

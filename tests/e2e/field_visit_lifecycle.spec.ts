@@ -38,6 +38,7 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await expect(page.getByTestId('ios-install'), 'not an iPhone').toHaveCount(0);
   });
   await ensureServiceWorkerControls(page, () => home.waitHydrated());
+  await home.expectSynced();
   await context.setOffline(true);
 
   const visitId = await home.startVisit(home.proposalItems.first());

@@ -102,6 +102,7 @@ test('a phone offline from a cold start never asks for office code', async ({ ne
   expect(fieldChunks.filter((p) => OFFICE_ROUTE.test(p)), 'no office page is precached').toEqual([]);
   /** Chunks the phone asked for that are not the field's: office code. */
   const notField = () => chunks.filter((c) => !precache.has(new URL(c.url).pathname));
+  await home.expectSynced();
   expect(notField(), 'logging in and listing proposals loads no office chunk').toEqual([]);
 
   await context.setOffline(true);

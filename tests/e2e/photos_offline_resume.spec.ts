@@ -32,6 +32,7 @@ test('photos attached offline survive a reload, resume after a cut connection an
   await login.loginAs('ksv1');
   await home.expectShown();
   await ensureServiceWorkerControls(page, () => home.waitHydrated());
+  await home.expectSynced();
 
   const big = await makeJpeg(page, 8000, 6000, 0.92);
   expect(big.length, 'the 48 MP JPEG is a real camera-sized file').toBeGreaterThan(500_000);

@@ -58,6 +58,12 @@ export class HomePage extends BasePage {
     await expect(this.header).toBeVisible();
   }
 
+  /** The first pull after login has landed (it runs from the sync chunk): the header says synced and proposals are listed. */
+  async expectSynced(): Promise<void> {
+    await expect(this.syncStatus).toHaveAttribute('data-state', 'ok', { timeout: 30_000 });
+    await expect(this.proposalItems.first()).toBeVisible();
+  }
+
   async expectProposalCount(count: number): Promise<void> {
     await expect(this.proposalItems, `the home must list exactly ${count} proposals`).toHaveCount(count);
   }
