@@ -15,6 +15,9 @@
 //! Default: 1,000 cases on SQLite and 100 on PostgreSQL. More:
 //! `KHAOSAT_PROP_CASES=100000 cargo nextest run -p server --features app/ssr -E 'test(sync_properties)'`;
 //! the seed is printed, and `KHAOSAT_PROP_SEED=<seed>` replays a run.
+//!
+//! One file (about 550 lines): the property test, its simulated phones and
+//! network faults, and the invariants it checks are one model.
 
 use app::field::visits::local::{
     absorb_server_copy, after_push, save, settle_push, LocalVisit, OutboxEntry,

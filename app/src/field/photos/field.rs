@@ -1,6 +1,10 @@
 //! The photo field on the visit form: take or choose photos, see them
 //! offline from the stored Blob, caption, time and place, upload progress and
 //! the server's verdict. What the buttons write is in `edit.rs`.
+//!
+//! One file (about 410 lines): the photo field and its `PhotoItem` share the
+//! caption's save state and the upload progress; what they write is already in
+//! `edit.rs`.
 
 #[cfg(feature = "hydrate")]
 use super::edit::{attach_files, remove_photo, write_caption};
