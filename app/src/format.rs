@@ -3,19 +3,7 @@
 
 /// "12.500.000 ₫".
 pub fn vnd(amount: i64) -> String {
-    let digits = amount.unsigned_abs().to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 4);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('.');
-        }
-        out.push(ch);
-    }
-    if amount < 0 {
-        out.insert(0, '-');
-    }
-    out.push_str(" ₫");
-    out
+    format!("{} ₫", thousands(amount))
 }
 
 const VIETNAM_OFFSET_MS: i64 = 7 * 3600 * 1000;
@@ -66,6 +54,70 @@ pub fn date_vn(utc_ms: i64) -> String {
     format!("{d:02}/{m:02}/{y:04}")
 }
 
+/// "HH:MM:SS" in Vietnam time.
+pub fn time_vn(utc_ms: i64) -> String {
+    let secs_of_day = (utc_ms + VIETNAM_OFFSET_MS).rem_euclid(86_400_000) / 1000;
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs_of_day / 3600,
+        (secs_of_day / 60) % 60,
+        secs_of_day % 60
+    )
+}
+
+/// Bytes as a person reads a storage size: "850 MB", "1.023 MB", "10,0 GB"
+/// (binary units, Vietnamese separators: dots between thousands, a decimal comma).
+pub fn storage_size(bytes: f64) -> String {
+    const MIB: f64 = 1024.0 * 1024.0;
+    let mb = bytes.max(0.0) / MIB;
+    if mb >= 1024.0 {
+        let tenths = (mb / 1024.0 * 10.0).round() as i64;
+        return format!("{},{} GB", thousands(tenths / 10), tenths % 10);
+    }
+    if mb >= 100.0 {
+        return format!("{} MB", thousands(mb.round() as i64));
+    }
+    let tenths = (mb * 10.0).round() as i64;
+    format!("{},{} MB", tenths / 10, tenths % 10)
+}
+
+/// "1.234,75": a number the Vietnamese way, dots between thousands and a
+/// decimal comma, with no trailing zeros (at most six decimals).
+pub fn decimal_vn(n: f64) -> String {
+    if !n.is_finite() {
+        return n.to_string();
+    }
+    let text = format!("{:.6}", n.abs());
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let fraction = fraction.trim_end_matches('0');
+    let whole: i64 = whole.parse().unwrap_or(0);
+    let sign = if n < 0.0 && (whole != 0 || !fraction.is_empty()) {
+        "-"
+    } else {
+        ""
+    };
+    match fraction {
+        "" => format!("{sign}{}", thousands(whole)),
+        f => format!("{sign}{},{f}", thousands(whole)),
+    }
+}
+
+/// "1.234.567": dots between thousands, the Vietnamese way.
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(c);
+    }
+    if n < 0 {
+        out.insert(0, '-');
+    }
+    out
+}
+
 /// "dd/mm/yyyy HH:MM" in Vietnam time.
 pub fn datetime_vn(utc_ms: i64) -> String {
     let local = utc_ms + VIETNAM_OFFSET_MS;
@@ -98,6 +150,36 @@ mod tests {
         assert_eq!(megabytes(0), "0,0 MB");
         assert_eq!(megabytes(1_449_999), "1,4 MB");
         assert_eq!(megabytes(25_000_000), "25,0 MB");
+    }
+
+    #[test]
+    fn storage_sizes_switch_to_gigabytes_above_1024_megabytes() {
+        const MIB: f64 = 1024.0 * 1024.0;
+        assert_eq!(storage_size(0.0), "0,0 MB");
+        assert_eq!(storage_size(12.5 * MIB), "12,5 MB");
+        assert_eq!(storage_size(850.4 * MIB), "850 MB");
+        assert_eq!(storage_size(1023.0 * MIB), "1.023 MB");
+        assert_eq!(storage_size(1024.0 * MIB), "1,0 GB");
+        // What a 10 GB quota read as before: "10243 MB".
+        assert_eq!(storage_size(10243.0 * MIB), "10,0 GB");
+        assert_eq!(storage_size(123_456.0 * MIB), "120,6 GB");
+    }
+
+    #[test]
+    fn decimals_use_a_comma_and_dots_between_thousands() {
+        assert_eq!(decimal_vn(350.5), "350,5");
+        assert_eq!(decimal_vn(1234.75), "1.234,75");
+        assert_eq!(decimal_vn(1_000_000.0), "1.000.000");
+        assert_eq!(decimal_vn(0.1 + 0.2), "0,3");
+        assert_eq!(decimal_vn(-2.5), "-2,5");
+        assert_eq!(decimal_vn(0.0), "0");
+    }
+
+    #[test]
+    fn times_of_day_are_vietnam_time() {
+        // 2026-12-03 07:05:09 UTC is 14:05:09 in Hà Nội.
+        let ms = (days_from_civil(2026, 12, 3) * 86_400 + 7 * 3600 + 5 * 60 + 9) * 1000;
+        assert_eq!(time_vn(ms), "14:05:09");
     }
 
     #[test]

@@ -188,9 +188,18 @@ pub struct UserInfo {
     pub units: Vec<String>,
 }
 
+/// Who syncs a phone: inspectors, and supervisors who also go to the field. An
+/// administrator-only account has no field data, so its browser never pulls.
+pub const FIELD_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
+
 impl UserInfo {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(&role)
+    }
+
+    /// Whether this account's browser keeps field data and syncs it.
+    pub fn syncs(&self) -> bool {
+        FIELD_ROLES.iter().any(|r| self.has(*r))
     }
 }
 

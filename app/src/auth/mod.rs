@@ -20,16 +20,69 @@ use crate::field::client::{use_client, SyncAlert};
 use crate::i18n::{use_locale, use_t};
 use leptos::prelude::*;
 
+/// Where a person goes once logged in: a password an administrator set is
+/// replaced first; inspectors to their proposals, administrators without
+/// field or review work to accounts, supervisors to the review list. The app
+/// and the login form's redirect share it.
+pub fn destination(user: &crate::model::UserInfo, must_change_password: bool) -> &'static str {
+    use crate::model::Role;
+    if must_change_password {
+        "/account/password?required=1"
+    } else if user.has(Role::Inspector) {
+        "/"
+    } else if user.has(Role::Supervisor) {
+        "/review"
+    } else {
+        "/admin"
+    }
+}
+
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let tr = use_t();
     let crate::i18n::Locale(lang) = use_locale();
     let state = use_client();
-    let username = RwSignal::new(String::new());
+    // Back from the HTML form's post (the app had not loaded): the name typed
+    // and what went wrong come in the query; the password is typed again.
+    let query = leptos_router::hooks::use_query_map();
+    let typed = query
+        .with_untracked(|q| q.get("username"))
+        .unwrap_or_default();
+    let refused = query.with_untracked(|q| {
+        q.get("error").map(|code| {
+            let body = crate::error::ErrorBody::new(&code, "");
+            match q.get("retry_after_s").and_then(|s| s.parse::<u64>().ok()) {
+                Some(wait) => body.with("retry_after_s", wait),
+                None => body,
+            }
+        })
+    });
+    // Back from the form's successful post: the server holds the session; the
+    // app binds this phone's device to it, then goes where a login goes.
+    let signed_in = query.with_untracked(|q| q.get("signed_in").is_some());
+    let username = RwSignal::new(typed.clone());
     let password = RwSignal::new(String::new());
-    let error = RwSignal::new(None::<crate::error::ErrorBody>);
+    let error = RwSignal::new(refused);
     let busy = RwSignal::new(false);
+    // False in the server's HTML and until the app runs: the page says it is
+    // still loading, and the form posts by itself if tapped meanwhile.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     let navigate = leptos_router::hooks::use_navigate();
+    let adopting = RwSignal::new(signed_in);
+    #[cfg(feature = "hydrate")]
+    if signed_in {
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match adopt_server_session(state).await {
+                Ok(next) => navigate(next, Default::default()),
+                Err(body) => {
+                    error.set(Some(body));
+                    adopting.set(false);
+                }
+            }
+        });
+    }
     // The server ended the session (401) but this phone still holds it: the
     // same person logs in again, and their queue goes out right after.
     let relogin = move || state.alert.get() == SyncAlert::Relogin && state.user.get().is_some();
@@ -70,21 +123,29 @@ pub fn LoginPage() -> impl IntoView {
             <Show when=relogin>
                 <p class="notice" data-testid="login-relogin-note">{move || tr("login.relogin_note")}</p>
             </Show>
-            <form class="form" on:submit=submit>
+            <p class="notice" role="status" data-testid="login-loading" hidden=move || hydrated.get() && !adopting.get()>
+                {move || if adopting.get() { tr("login.finishing") } else { tr("login.app_loading") }}
+            </p>
+            // method and action make it a plain HTML form until the app has
+            // loaded: a tap on a slow link logs in instead of wiping the fields.
+            <form class="form" method="post" action="/api/auth/login" on:submit=submit>
                 <div class="field">
                     <label for="username">{move || tr("login.username")}</label>
                     <input
                         id="username"
+                        name="username"
                         data-testid="login-username"
                         autocomplete="username"
                         autocapitalize="none"
                         required
+                        value=typed
                         prop:value=move || username.get()
                         on:input=move |ev| username.set(event_target_value(&ev))
                     />
                 </div>
                 <PasswordField
                     id="password"
+                    name="password"
                     testid="login-password"
                     label=Signal::derive(move || tr("login.password"))
                     autocomplete="current-password"
@@ -121,6 +182,9 @@ pub(crate) fn PasswordField(
     autocomplete: &'static str,
     value: RwSignal<String>,
     #[prop(optional)] hint: Option<Signal<String>>,
+    /// The form field's name, for a form that also posts without the app.
+    #[prop(optional)]
+    name: Option<&'static str>,
 ) -> impl IntoView {
     let hint_id = format!("{id}-hint");
     let described_by = hint.is_some().then(|| hint_id.clone());
@@ -130,6 +194,7 @@ pub(crate) fn PasswordField(
             {hint.map(|hint| view! { <p class="hint" id=hint_id.clone()>{move || hint.get()}</p> })}
             <input
                 id=id
+                name=name
                 type="password"
                 data-testid=testid
                 autocomplete=autocomplete
@@ -176,23 +241,54 @@ async fn login(
         device_id: device.clone(),
     };
     db.set_session(&session).await.map_err(storage)?;
-    let inspector = response.user.has(crate::model::Role::Inspector);
-    let admin_only = response.user.roles == [crate::model::Role::Administrator];
+    let next = destination(&response.user, response.must_change_password);
     state.device_id.set(Some(device));
     state.user.set(Some(response.user));
     state.sync.set(crate::field::client::SyncStatus::Idle);
     crate::field::client::request_sync(state);
     // A password an administrator set is replaced before anything else; sync is
     // refused (403 auth.password_change_required) until then and the queue waits.
-    Ok(if response.must_change_password {
-        "/account/password?required=1"
-    } else if inspector {
-        "/"
-    } else if admin_only {
-        "/admin"
-    } else {
-        "/review"
-    })
+    Ok(next)
+}
+
+/// The login form posted before the app loaded: the server holds a session
+/// (cookie) that this phone does not know yet. Adopt it as a login from the app
+/// would: this phone's device for the user (the one it had, so a queue left by
+/// an earlier session stays theirs) is bound to the session and kept in
+/// IndexedDB; returns where to go next.
+#[cfg(feature = "hydrate")]
+async fn adopt_server_session(
+    state: crate::field::client::ClientState,
+) -> Result<&'static str, crate::error::ErrorBody> {
+    use crate::error::ErrorBody;
+    use crate::field::client::{browser, http};
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    let me: crate::sync::MeResponse = http::get_json("/api/auth/me").await.map_err(|e| e.body())?;
+    let device = match db.device_for(&me.user.username).await.map_err(storage)? {
+        Some(d) => d,
+        None => crate::sync::new_uuid_v7(browser::now_ms()).to_string(),
+    };
+    let request = crate::sync::DeviceRequest {
+        device_id: uuid::Uuid::parse_str(&device)
+            .map_err(|_| ErrorBody::new("internal", "device id is not a UUID"))?,
+    };
+    let _: serde_json::Value = http::post_json("/api/auth/device", &request)
+        .await
+        .map_err(|e| e.body())?;
+    db.set_device_for(&me.user.username, &device)
+        .await
+        .map_err(storage)?;
+    let session = crate::field::offline::Session {
+        user: me.user.clone(),
+        device_id: device.clone(),
+    };
+    db.set_session(&session).await.map_err(storage)?;
+    state.device_id.set(Some(device));
+    state.user.set(Some(me.user.clone()));
+    state.sync.set(crate::field::client::SyncStatus::Idle);
+    crate::field::client::request_sync(state);
+    Ok(destination(&me.user, me.must_change_password))
 }
 
 /// Ends the session on the server and on the phone. Queued changes stay in the

@@ -36,17 +36,6 @@ pub fn stale(oldest_unsynced_ms: Option<i64>, now_ms: i64) -> bool {
     oldest_unsynced_ms.is_some_and(|t| now_ms - t > STALE_AFTER_MS)
 }
 
-/// "12,5 MB": bytes the way Vietnamese write numbers.
-pub fn megabytes(bytes: f64) -> String {
-    let mb = bytes / (1024.0 * 1024.0);
-    let text = if mb >= 100.0 {
-        format!("{mb:.0}")
-    } else {
-        format!("{mb:.1}")
-    };
-    format!("{} MB", text.replace('.', ","))
-}
-
 /// What the panel shows, read once per data change.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Durability {
@@ -78,7 +67,7 @@ pub fn DurabilityPanel() -> impl IntoView {
             view! {
                 <div class="storage-gauge" data-testid="storage-gauge">
                     <label for="storage-meter">
-                        {tr("storage.used").replace("{used}", &megabytes(usage)).replace("{quota}", &megabytes(quota))}
+                        {tr("storage.used").replace("{used}", &crate::format::storage_size(usage)).replace("{quota}", &crate::format::storage_size(quota))}
                     </label>
                     <meter id="storage-meter" min="0" max=quota value=usage high=quota * HIGH_USE_SHARE></meter>
                     {full.then(|| view! { <p class="error-banner" role="alert" data-testid="storage-nearly-full">{tr("storage.nearly_full")}</p> })}
@@ -95,7 +84,7 @@ pub fn DurabilityPanel() -> impl IntoView {
         });
         let ios = d.ios_tab.then(|| view! { <p class="warning-banner" data-testid="ios-install">{tr("storage.ios_install")}</p> });
         view! {
-            <section class="storage-panel" data-testid="storage-panel">
+            <section class="storage-panel" id="storage" data-testid="storage-panel">
                 <h2>{tr("storage.title")}</h2>
                 {stale_view}
                 {ios}
@@ -169,11 +158,5 @@ mod tests {
         assert!(!stale(None, 10 * STALE_AFTER_MS));
         assert!(!stale(Some(0), STALE_AFTER_MS));
         assert!(stale(Some(0), STALE_AFTER_MS + 1));
-    }
-
-    #[test]
-    fn megabytes_use_a_decimal_comma() {
-        assert_eq!(megabytes(12.5 * 1024.0 * 1024.0), "12,5 MB");
-        assert_eq!(megabytes(2048.0 * 1024.0 * 1024.0), "2048 MB");
     }
 }

@@ -65,15 +65,17 @@ pub fn HomePage() -> impl IntoView {
     let tr = use_t();
     let navigate = leptos_router::hooks::use_navigate();
     // Not logged in on this phone: to the login page. Supervisors without an
-    // inspector role go to the review list.
+    // inspector role go to the review list, administrators without either to
+    // their accounts page.
     Effect::new(move |_| {
         if !state.loaded.get() {
             return;
         }
         match state.user.get() {
             None => navigate("/login", Default::default()),
-            Some(u) if !u.has(Role::Inspector) => navigate("/review", Default::default()),
-            Some(_) => {}
+            Some(u) if u.has(Role::Inspector) => {}
+            Some(u) if u.has(Role::Supervisor) => navigate("/review", Default::default()),
+            Some(_) => navigate("/admin", Default::default()),
         }
     });
     view! {

@@ -297,4 +297,42 @@ mod tests {
             .unwrap_err()
             .contains("only to repeat groups"));
     }
+
+    /// A hint is a promise about the rule: the example it gives passes the
+    /// field's checks, and it never says "no spaces" of a pattern that takes
+    /// them (the phone field said "viết liền" while "0912 345 678" passed).
+    #[test]
+    fn the_default_forms_hints_agree_with_their_rules() {
+        let form: FormDefinition =
+            serde_json::from_str(include_str!("../../../data/forms/khuyen-cong-v1.json")).unwrap();
+        let mut examples = 0;
+        for field in form.fields().filter(|f| f.pattern.is_some()) {
+            let hint = field
+                .hint
+                .as_ref()
+                .expect("a patterned field explains its pattern");
+            let pattern = field.pattern.as_deref().unwrap();
+            let takes_spaces =
+                crate::forms::rules::check_value(field, &serde_json::json!("0912 345 678")).is_ok();
+            for (text, marker, no_spaces) in [
+                (&hint.vi, "ví dụ ", "viết liền"),
+                (&hint.en, "e.g. ", "no spaces"),
+            ] {
+                assert!(
+                    !(takes_spaces && text.contains(no_spaces)),
+                    "{}: the hint {text:?} forbids spaces that {pattern:?} accepts",
+                    field.key
+                );
+                let example = text.split(marker).nth(1).expect("a hint with an example");
+                let value = serde_json::json!(example.trim_end_matches('.'));
+                assert!(
+                    crate::forms::rules::check_value(field, &value).is_ok(),
+                    "{}: the hint's example {example:?} fails {pattern:?}",
+                    field.key
+                );
+                examples += 1;
+            }
+        }
+        assert!(examples >= 2, "the phone field's hint was not checked");
+    }
 }

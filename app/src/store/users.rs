@@ -243,6 +243,35 @@ pub async fn bind_device(db: &Db, user_id: &str, device_id: &str) -> Result<(), 
     Ok(())
 }
 
+/// Binds a device to a session opened without one (the login form posted
+/// before the app loaded): the device becomes the user's, as at a login from
+/// the app. A session already bound to another device keeps it.
+pub async fn attach_device(
+    db: &Db,
+    user_id: &str,
+    session_token_hash: &str,
+    device_id: &str,
+) -> Result<(), AppError> {
+    bind_device(db, user_id, device_id).await?;
+    let done = sqlx::query(
+        "UPDATE sessions SET device_id = $1 WHERE token_hash = $2 AND (device_id IS NULL OR device_id = $1)",
+    )
+    .bind(device_id)
+    .bind(session_token_hash)
+    .execute(&db.pool)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AppError::Protocol {
+            status: 409,
+            body: crate::error::ErrorBody::new(
+                "auth.device_mismatch",
+                "this session is already bound to another device; log in again on this phone",
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// The owner of a device, and whether it may still sync.
 pub struct DeviceInfo {
     pub user_id: String,

@@ -185,6 +185,15 @@ pub struct LoginRequest {
     pub device_id: Option<uuid::Uuid>,
 }
 
+/// `POST /api/auth/device`: bind this phone's device to a session the login
+/// form opened before the app had loaded.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DeviceRequest {
+    pub device_id: uuid::Uuid,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
 pub struct LoginResponse {

@@ -1,5 +1,6 @@
-//! `POST /api/auth/login`, `POST /api/auth/logout`, `GET /api/auth/me`,
-//! `POST /api/auth/password`.
+//! `POST /api/auth/login` (JSON from the app, or the login page's own HTML
+//! form before the app has loaded), `POST /api/auth/device`,
+//! `POST /api/auth/logout`, `GET /api/auth/me`, `POST /api/auth/password`.
 
 use crate::routes::parse_json;
 use crate::security::client_addr::ClientAddr;
@@ -11,8 +12,8 @@ use app::store::login_limits::{self, Scope};
 use app::sync::{ChangePasswordRequest, LoginRequest, LoginResponse};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap};
-use axum::response::IntoResponse;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::json;
 
@@ -24,17 +25,92 @@ async fn read(body: Body, what: &'static str) -> Result<axum::body::Bytes, AppEr
     crate::security::limits::read_body(body, AUTH_BODY_LIMIT, what).await
 }
 
-/// Logs in. Rate limited per account and per client address (see
-/// `store::login_limits`); a locked key is refused before the password is
-/// checked. Any session the request carried is replaced, never reused.
+/// The login page's fields, posted by the browser itself when a person taps
+/// "Đăng nhập" before the app's code has loaded (a slow link).
+#[derive(Debug, serde::Deserialize)]
+struct LoginForm {
+    username: String,
+    password: String,
+}
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// Logs in, from the app (JSON in, JSON out) or from the plain HTML form
+/// (form in, a 303 redirect out). Both go through the same body limit, Origin
+/// check, rate limits and password check.
 pub async fn login(
     State(state): State<AppState>,
     Extension(ClientAddr(ip)): Extension<ClientAddr>,
     headers: HeaderMap,
     body: Body,
-) -> Result<impl IntoResponse, AppError> {
+) -> Result<Response, AppError> {
     let body = read(body, "login body").await?;
-    let request: LoginRequest = parse_json(&headers, &body)?;
+    if crate::routes::require_content_type(&headers, &[FORM]).is_err() {
+        let request: LoginRequest = parse_json(&headers, &body)?;
+        return login_with(&state, ip, &headers, request)
+            .await
+            .map(IntoResponse::into_response);
+    }
+    // A form post: the answer is a page to go to, never a JSON body the person
+    // would see as text. Failures go back to the login page with the name
+    // typed (never the password) and the error's code for it to say.
+    let outcome = match serde_urlencoded::from_bytes::<LoginForm>(&body) {
+        Ok(form) => {
+            let request = LoginRequest {
+                username: form.username.clone(),
+                password: form.password,
+                device_id: None,
+            };
+            login_with(&state, ip, &headers, request)
+                .await
+                .map_err(|e| (e, form.username))
+        }
+        Err(e) => Err((
+            AppError::BadRequest(format!("the login form is not valid: {e}")),
+            String::new(),
+        )),
+    };
+    Ok(match outcome {
+        Ok((cookie, Json(_))) => {
+            // The login page, loaded again, adopts the session (it binds this
+            // phone's device, which the form could not carry) and goes on
+            // where a login from the app goes.
+            (
+                StatusCode::SEE_OTHER,
+                cookie,
+                [(header::LOCATION, "/login?signed_in=1")],
+            )
+                .into_response()
+        }
+        Err((error, username)) => {
+            let body = error.body();
+            let mut query = vec![("error", body.code.clone())];
+            if let Some(wait) = body.params.get("retry_after_s") {
+                query.push(("retry_after_s", wait.to_string()));
+            }
+            let username: String = username.chars().take(64).collect();
+            if !username.is_empty() {
+                query.push(("username", username));
+            }
+            let query = serde_urlencoded::to_string(&query).unwrap_or_default();
+            (
+                StatusCode::SEE_OTHER,
+                [(header::LOCATION, format!("/login?{query}"))],
+            )
+                .into_response()
+        }
+    })
+}
+
+/// Logs in. Rate limited per account and per client address (see
+/// `store::login_limits`); a locked key is refused before the password is
+/// checked. Any session the request carried is replaced, never reused.
+async fn login_with(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    request: LoginRequest,
+) -> Result<([(header::HeaderName, String); 1], Json<LoginResponse>), AppError> {
     let typed = app::domain::Username::normalize(&request.username);
     // The failure counter belongs to the account a name resolves to, so its
     // spellings (username, 0912…, +84 912…, 0912.345.678) share five guesses;
@@ -87,7 +163,7 @@ pub async fn login(
         &ok.user.id,
         device_id.as_deref(),
         state.security.session_ttl_ms,
-        session::token(&headers).as_deref(),
+        session::token(headers).as_deref(),
     )
     .await?;
     let actor = Actor {
@@ -112,6 +188,31 @@ pub async fn login(
             must_change_password: ok.must_change_password,
         }),
     ))
+}
+
+/// `POST /api/auth/device`: the app, loaded after a form login, binds this
+/// phone's device to the session (the form could not carry it).
+pub async fn device(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<impl IntoResponse, AppError> {
+    let body = read(body, "device body").await?;
+    let request: app::sync::DeviceRequest = parse_json(&headers, &body)?;
+    let device_id = request.device_id.to_string();
+    app::store::users::attach_device(&state.db, &caller.user.id, &caller.token_hash, &device_id)
+        .await?;
+    audit::record(
+        &state.db.pool,
+        &caller.audit(),
+        "auth.device_bound",
+        "user",
+        &caller.user.id,
+        json!({"device_id": device_id}),
+    )
+    .await?;
+    Ok(Json(json!({"status": "ok"})))
 }
 
 pub async fn logout(

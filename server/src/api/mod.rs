@@ -78,6 +78,12 @@ const fn route(
 pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/health", true, NONE),
     route("POST", "/api/auth/login", true, BodyLimit::Bytes(AUTH_BODY)),
+    route(
+        "POST",
+        "/api/auth/device",
+        false,
+        BodyLimit::Bytes(AUTH_BODY),
+    ),
     route("POST", "/api/auth/logout", false, NONE),
     route("GET", "/api/auth/me", false, NONE),
     route(
@@ -140,6 +146,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
     match (spec.method, spec.path) {
         ("GET", "/api/health") => get(health),
         ("POST", "/api/auth/login") => post(auth::login),
+        ("POST", "/api/auth/device") => post(auth::device),
         ("POST", "/api/auth/logout") => post(auth::logout),
         ("GET", "/api/auth/me") => get(auth::me),
         ("POST", "/api/auth/password") => post(auth::change_password),

@@ -16,9 +16,8 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
-/// Who syncs: inspectors, and supervisors who also go to the field. An
-/// administrator-only account has no field data.
-const SYNC_ROLES: &[Role] = &[Role::Inspector, Role::Supervisor];
+/// Who syncs (the phone asks the same question before it pulls).
+const SYNC_ROLES: &[Role] = app::model::FIELD_ROLES;
 
 pub async fn push(
     State(state): State<AppState>,

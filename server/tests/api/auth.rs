@@ -122,7 +122,150 @@ async fn the_cli_bootstrap_creates_a_user_who_can_log_in(app: TestApp) {
     assert_eq!(short.unwrap_err().body().code, "user.password_too_short");
 }
 
+/// The login page's HTML form, posted by the browser before the app loaded
+/// (issue 17): the same login, answered with a redirect instead of JSON.
+async fn the_login_form_logs_in_and_sends_the_page_back_to_be_adopted(app: TestApp) {
+    use crate::security::req;
+    let post = |body: &str, peer: &str| {
+        req("POST", "/api/auth/login")
+            .form(body)
+            .peer(peer)
+            .send(&app.router)
+    };
+    let cases = [
+        ("ksv1", "/login?signed_in=1"),
+        ("giamsat", "/login?signed_in=1"),
+        ("quantri", "/login?signed_in=1"),
+    ];
+    for (i, (user, to)) in cases.into_iter().enumerate() {
+        let r = post(
+            &format!("username={user}&password=khaosat-demo"),
+            &format!("192.0.2.{}:1000", 120 + i),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{user}: {}", r.text());
+        assert_eq!(r.headers["location"], to, "{user}");
+        let cookie = r.cookie();
+        assert!(r.headers["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("HttpOnly"));
+        let me = app.get("/api/auth/me", Some(&cookie)).await;
+        assert_eq!(me.json()["username"], user);
+    }
+}
+
+async fn a_refused_login_form_goes_back_to_the_login_page_with_the_name_and_the_reason(
+    app: TestApp,
+) {
+    use crate::security::req;
+    let peer = "192.0.2.130:1000";
+    let r = req("POST", "/api/auth/login")
+        .form("username=Ksv1&password=sai+mat+khau")
+        .peer(peer)
+        .send(&app.router)
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        r.headers["location"],
+        "/login?error=auth.bad_credentials&username=Ksv1"
+    );
+    assert!(r.headers.get("set-cookie").is_none());
+    // The same limits as the app's login: the fifth failure locks, and the form says how long.
+    for _ in 0..4 {
+        req("POST", "/api/auth/login")
+            .form("username=ksv1&password=x")
+            .peer(peer)
+            .send(&app.router)
+            .await;
+    }
+    let r = req("POST", "/api/auth/login")
+        .form("username=ksv1&password=khaosat-demo")
+        .peer(peer)
+        .send(&app.router)
+        .await;
+    let location = r.headers["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with("/login?error=auth.rate_limited&retry_after_s="),
+        "{location}"
+    );
+    // A form without the fields is refused, and says so.
+    let r = req("POST", "/api/auth/login")
+        .form("user=ksv1")
+        .peer("192.0.2.131:1000")
+        .send(&app.router)
+        .await;
+    assert_eq!(r.headers["location"], "/login?error=request.malformed");
+}
+
+async fn a_login_form_from_another_site_is_refused(app: TestApp) {
+    use crate::security::req;
+    let r = req("POST", "/api/auth/login")
+        .form("username=ksv1&password=khaosat-demo")
+        .origin("https://evil.example")
+        .send(&app.router)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(r.headers.get("set-cookie").is_none());
+}
+
+/// The app, loaded after a form login, binds this phone's device; then it syncs.
+async fn the_app_binds_its_device_to_a_form_session(app: TestApp) {
+    use crate::security::req;
+    let r = req("POST", "/api/auth/login")
+        .form("username=ksv1&password=khaosat-demo")
+        .peer("192.0.2.140:1000")
+        .send(&app.router)
+        .await;
+    let cookie = r.cookie();
+    let device = uuid::Uuid::now_v7().to_string();
+    let bound = app
+        .post_json(
+            "/api/auth/device",
+            Some(&cookie),
+            &json!({"device_id": device}),
+        )
+        .await;
+    assert_eq!(bound.status, StatusCode::OK, "{}", bound.text());
+    assert_eq!(
+        app.get("/api/sync/pull?cursor=0", Some(&cookie))
+            .await
+            .status,
+        StatusCode::OK
+    );
+    // Once bound, the session keeps its device.
+    let other = uuid::Uuid::now_v7().to_string();
+    let again = app
+        .post_json(
+            "/api/auth/device",
+            Some(&cookie),
+            &json!({"device_id": other}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.json()["code"], "auth.device_mismatch");
+    // Another user's device is never taken over.
+    let (_, ksv2_device) = app.login("ksv2").await;
+    let r = req("POST", "/api/auth/login")
+        .form("username=ksv1&password=khaosat-demo")
+        .peer("192.0.2.141:1000")
+        .send(&app.router)
+        .await;
+    let stolen = app
+        .post_json(
+            "/api/auth/device",
+            Some(&r.cookie()),
+            &json!({"device_id": ksv2_device}),
+        )
+        .await;
+    assert_eq!(stolen.status, StatusCode::FORBIDDEN);
+}
+
 crate::engine_tests!(
+    the_login_form_logs_in_and_sends_the_page_back_to_be_adopted,
+    a_refused_login_form_goes_back_to_the_login_page_with_the_name_and_the_reason,
+    a_login_form_from_another_site_is_refused,
+    the_app_binds_its_device_to_a_form_session,
     login_sets_an_http_only_session_cookie_and_returns_the_user,
     a_wrong_password_and_an_unknown_user_get_the_same_answer,
     a_device_of_another_user_is_refused_at_login,

@@ -51,6 +51,7 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("GET",  "/api/openapi.json",          PUBLIC),
     ("POST", "/api/auth/login",            PUBLIC),
     ("GET",  "/api/auth/me",               LOGGED_IN),
+    ("POST", "/api/auth/device",           LOGGED_IN),
     ("POST", "/api/auth/logout",           LOGGED_IN),
     ("POST", "/api/auth/password",         LOGGED_IN),
     ("POST", "/api/sync/push",             FIELD),
@@ -77,8 +78,8 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/rpc/set_budget",            ADMIN),
     ("GET",  "/api/exports/visits.xlsx",   SUPERVISOR),
     ("GET",  "/api/exports/visits.csv",    SUPERVISOR),
-    ("GET",  "/api/exports/plan.xlsx",     SUPERVISOR),
-    ("GET",  "/api/exports/plan.csv",      SUPERVISOR),
+    ("GET",  "/api/exports/plan.xlsx",     OFFICE),
+    ("GET",  "/api/exports/plan.csv",      OFFICE),
     ("GET",  "/api/exports/photos.zip",    SUPERVISOR),
     ("GET",  "/api/registry/template.xlsx", OFFICE),
     ("POST", "/api/registry/intake",       OFFICE),
@@ -391,6 +392,8 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
         ("POST", "/api/auth/login") => req("POST", path)
             .json(&json!({"username": caller.username.unwrap_or("ksv3"), "password": PW})),
         ("POST", "/api/auth/logout") => req("POST", path).json(&json!({})),
+        // The device the caller's session already has: past authorization, a 200.
+        ("POST", "/api/auth/device") => req("POST", path).json(&json!({"device_id": caller.device})),
         // A wrong current password: past authorization it is a 422.
         ("POST", "/api/auth/password") => req("POST", path)
             .json(&json!({"current_password": "khong-phai-mat-khau", "new_password": "mat-khau-moi-du-dai"})),

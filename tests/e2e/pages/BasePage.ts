@@ -26,7 +26,23 @@ export abstract class BasePage {
 
   async click(target: Locator): Promise<void> {
     await this.waitHydrated();
+    await this.revealInMenu(target);
     await target.click();
+  }
+
+  /**
+   * On a phone the header keeps one line: names, office links, language and
+   * logout sit behind the menu button. A control in the menu is revealed the way
+   * a person would, by opening the menu first.
+   */
+  async revealInMenu(target: Locator): Promise<void> {
+    const inMenu = await target
+      .evaluate((el) => el.closest('[data-testid="header-menu"]') !== null, undefined, { timeout: 10_000 })
+      .catch(() => false);
+    if (inMenu && !(await target.isVisible())) {
+      await this.byTestId('header-menu-button').click();
+      await expect(target).toBeVisible();
+    }
   }
 
   async fill(target: Locator, value: string): Promise<void> {

@@ -32,6 +32,9 @@ fn schedule_retry(state: ClientState) {
     }
     let failures = FAILURES.with(|f| f.get());
     let delay = backoff_ms(failures, js_sys::Math::random());
+    state
+        .retry_at
+        .set(Some(browser::now_ms() + i64::from(delay)));
     leptos::prelude::set_timeout(
         move || {
             RETRY_PENDING.with(|p| p.set(false));
@@ -96,6 +99,7 @@ pub async fn sync_now(state: ClientState) {
                 schedule_retry(state);
             } else {
                 FAILURES.with(|f| f.set(0));
+                state.retry_at.set(None);
             }
         }
         if !AGAIN.with(|a| a.get()) {
@@ -115,6 +119,11 @@ async fn run_reporting(state: ClientState) -> bool {
     };
     // Nobody logged in (the login page): nothing to send, and no sync code to load.
     let Some(session) = session else { return false };
+    // An administrator-only account has nothing to sync, and the server would
+    // refuse it: asking would only put a permanent error in the header.
+    if !session.user.syncs() {
+        return false;
+    }
     run_for(session, state).await
 }
 
@@ -127,6 +136,9 @@ async fn run_for(session: Session, state: ClientState) -> bool {
     let outcome = run(&session, state).await;
     state.progress.set(None);
     let retry = matches!(&outcome, Err(Failure::Http(e)) if e.status() == 0 || e.status() >= 500);
+    state
+        .reachable
+        .set(!matches!(&outcome, Err(Failure::Http(e)) if e.status() == 0));
     state.sync.set(match outcome {
         Ok(()) => SyncStatus::Ok,
         Err(Failure::Http(e)) if e.status() == 401 => SyncStatus::LoginRequired,

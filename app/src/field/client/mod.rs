@@ -25,6 +25,12 @@ pub enum SyncStatus {
 }
 
 impl SyncStatus {
+    /// The last run got no answer although the phone says it is online: Wi-Fi
+    /// without internet, a captive portal, a server that is down.
+    pub fn unreachable(&self) -> bool {
+        matches!(self, SyncStatus::Error(body) if body.code == "network.unreachable")
+    }
+
     pub fn as_str(&self) -> &'static str {
         match self {
             SyncStatus::Idle => "idle",
@@ -53,6 +59,12 @@ pub struct ClientState {
     pub data_version: RwSignal<u64>,
     /// A new version of the app has installed and waits for consent.
     pub update_ready: RwSignal<bool>,
+    /// When the next automatic try runs after a failed sync (UTC ms), for the
+    /// header's "the server cannot be reached, next try at …".
+    pub retry_at: RwSignal<Option<i64>>,
+    /// False from a sync run that got no answer until one that got any answer:
+    /// the header keeps saying "server unreachable" while retries run.
+    pub reachable: RwSignal<bool>,
 }
 
 impl ClientState {
@@ -71,6 +83,8 @@ impl ClientState {
             uploads: RwSignal::new(None),
             data_version: RwSignal::new(0),
             update_ready: RwSignal::new(false),
+            retry_at: RwSignal::new(None),
+            reachable: RwSignal::new(true),
         }
     }
 

@@ -136,7 +136,7 @@ pub fn VisitList() -> impl IntoView {
                             </div>
                         </a>
                         <div class="item-badges">
-                            <span class=format!("badge badge-{}", r.visit.sync_state.as_str())>
+                            <span class=format!("badge badge-sync badge-{}", r.visit.sync_state.as_str())>
                                 {tr(&format!("sync_state.{}", r.visit.sync_state.as_str()))}
                             </span>
                             <span class=format!("badge badge-{}", r.visit.review_state.as_str().replace('_', "-"))>

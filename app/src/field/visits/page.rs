@@ -48,7 +48,7 @@ pub fn VisitPage() -> impl IntoView {
             view! {
                 <p class="muted">
                     <span
-                        class=format!("badge badge-{}", v.sync_state.as_str())
+                        class=format!("badge badge-sync badge-{}", v.sync_state.as_str())
                         data-testid="visit-sync-state"
                         data-state=v.sync_state.as_str()
                     >

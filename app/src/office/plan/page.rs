@@ -3,6 +3,7 @@
 
 use super::budget::*;
 use super::*;
+use crate::office::download::DownloadLink;
 
 pub(super) fn year_from(query: &leptos_router::params::ParamsMap) -> i32 {
     query
@@ -45,10 +46,10 @@ pub fn PlanPage() -> impl IntoView {
                     <input type="number" min="2000" max="2100" step="1" data-testid="plan-year"
                         prop:value=move || year.get().to_string() on:change=change_year/>
                 </label>
-                <a class="btn btn-small btn-secondary" data-testid="export-plan-xlsx" download
-                    href=move || format!("/api/exports/plan.xlsx?year={}", year.get())>{move || tr("plan.export_xlsx")}</a>
-                <a class="btn btn-small btn-secondary" data-testid="export-plan-csv" download
-                    href=move || format!("/api/exports/plan.csv?year={}", year.get())>{move || tr("plan.export_csv")}</a>
+                <DownloadLink testid="export-plan-xlsx" href=Signal::derive(move || format!("/api/exports/plan.xlsx?year={}", year.get()))
+                    label=Signal::derive(move || tr("plan.export_xlsx"))/>
+                <DownloadLink testid="export-plan-csv" href=Signal::derive(move || format!("/api/exports/plan.csv?year={}", year.get()))
+                    label=Signal::derive(move || tr("plan.export_csv"))/>
             </div>
             <Suspense fallback=|| view! { <crate::root::Loading/> }>
                 {move || plan.get().map(|result| {
@@ -156,6 +157,12 @@ pub(super) fn source_headers(lang: Lang) -> impl IntoView {
 
 /// Districts as rows, sources as columns, a total per district and for the province.
 pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
+    // Photos are supervisors' to take away; an administrator sees no link that
+    // would only be refused.
+    let zips = crate::field::client::use_client()
+        .user
+        .get_untracked()
+        .is_some_and(|u| u.has(crate::model::Role::Supervisor));
     let tr = move |key: &str| t(lang, key);
     let rows = plan
         .districts()
@@ -176,11 +183,12 @@ pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
                     {cells}
                     <td class="num" data-testid="plan-district-count" data-district=code.clone()>{all.count}</td>
                     <td class="money">{vnd(funded.recommended)}</td>
-                    <td>
+                    <td data-district=code.clone()>
                         // A former district spans units of another tree: no one place to zip.
-                        {(plan.grouped_by != "former_district").then(|| view! {
-                            <a data-testid="export-district-photos" data-district=code.clone() download
-                                href=format!("/api/exports/photos.zip?district={code}&year={}", plan.year)>{tr("plan.photos_zip")}</a>
+                        {(zips && plan.grouped_by != "former_district").then(|| view! {
+                            <DownloadLink testid="export-district-photos" class=""
+                                href=format!("/api/exports/photos.zip?district={code}&year={}", plan.year)
+                                label=tr("plan.photos_zip")/>
                         })}
                     </td>
                 </tr>

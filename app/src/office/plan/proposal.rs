@@ -2,6 +2,7 @@
 //! recommendation (source, whole-đồng amount, rationale), audited.
 
 use super::*;
+use crate::office::download::DownloadLink;
 
 #[component]
 pub fn ProposalPage() -> impl IntoView {
@@ -77,8 +78,8 @@ pub(super) fn ProposalView(
                 <RecommendForm p=p.clone() version=version saved=saved lang=lang/>
             </section>
             <p class="export-links">
-                <a class="btn btn-small btn-secondary" data-testid="export-proposal-photos" download
-                    href=format!("/api/exports/photos.zip?proposal={}", proposal.id)>{tr("plan.export_photos")}</a>
+                <DownloadLink testid="export-proposal-photos" href=format!("/api/exports/photos.zip?proposal={}", proposal.id)
+                    label=tr("plan.export_photos")/>
             </p>
             <crate::office::registry::edit::ProposalEditPanel proposal=proposal.clone() active=p.active version=version/>
             <AuditList entries=p.audit.clone() testid="proposal-audit"/>

@@ -5,6 +5,7 @@
 use super::intake::{FacilityFate, IntakeReport, MatchedBy, ProposalFate};
 use crate::error::ErrorBody;
 use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::office::download::DownloadLink;
 use leptos::prelude::*;
 
 /// The file chosen, kept for the commit after the preview.
@@ -129,9 +130,8 @@ pub fn RegistryPage() -> impl IntoView {
             <h2>{move || tr("registry.intake_title")}</h2>
             <p class="hint">{move || tr("registry.hint")}</p>
             <div class="toolbar">
-                <a class="btn btn-small btn-secondary" href="/api/registry/template.xlsx" download data-testid="registry-template">
-                    {move || tr("registry.template")}
-                </a>
+                <DownloadLink testid="registry-template" href="/api/registry/template.xlsx".to_string()
+                    label=Signal::derive(move || tr("registry.template"))/>
                 <label class="filter">
                     <span>{move || tr("plan.year")}</span>
                     <select data-testid="registry-year" on:change=move |ev| export_year.set(event_target_value(&ev))>
@@ -142,10 +142,9 @@ pub fn RegistryPage() -> impl IntoView {
                         }).collect_view())}
                     </select>
                 </label>
-                <a class="btn btn-small btn-secondary" download data-testid="registry-export"
-                    href=move || format!("/api/registry/export.xlsx?year={}", export_year.get())>
-                    {move || tr("registry.export").replace("{year}", &export_year.get())}
-                </a>
+                <DownloadLink testid="registry-export"
+                    href=Signal::derive(move || format!("/api/registry/export.xlsx?year={}", export_year.get()))
+                    label=Signal::derive(move || tr("registry.export").replace("{year}", &export_year.get()))/>
                 <label for="registry-file" class="btn btn-small btn-primary">
                     {move || if busy.get() { tr("registry.uploading") } else { tr("registry.choose_file") }}
                 </label>

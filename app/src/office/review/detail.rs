@@ -7,7 +7,9 @@
 use super::*;
 use super::{audit::*, conflicts::*};
 
-/// An answer as the supervisor reads it: choices by their label, money in VND.
+/// An answer as the supervisor reads it: choices by their label, money in
+/// VND, numbers with Vietnamese separators, dates dd/mm/yyyy, a position as
+/// coordinates with their accuracy, yes/no in words, photos counted.
 pub(super) fn show_answer(
     field: &crate::forms::Field,
     value: &serde_json::Value,
@@ -42,9 +44,62 @@ pub(super) fn show_answer(
                 None => s.clone(),
             }
         }
+        (FieldType::Decimal | FieldType::Integer, serde_json::Value::Number(n)) => n
+            .as_f64()
+            .map(crate::format::decimal_vn)
+            .unwrap_or_else(|| n.to_string()),
+        (FieldType::YesNo, serde_json::Value::Bool(b)) => {
+            crate::i18n::t(lang, if *b { "field.yes" } else { "field.no" })
+        }
+        (FieldType::Geopoint, point) => match contract::geopoint(point) {
+            Some(here) => geopoint_text(here, point, lang),
+            None => point.to_string(),
+        },
+        (FieldType::Photo, serde_json::Value::Array(items)) => {
+            crate::i18n::t(lang, "review.photo_count").replace("{n}", &items.len().to_string())
+        }
         (_, serde_json::Value::String(s)) => s.clone(),
         (_, other) => other.to_string(),
     }
+}
+
+/// "21.381230, 106.550120 (± 12 m)": decimal points in coordinates, as map
+/// apps take them when pasted.
+pub(super) fn geopoint_text(here: (f64, f64), point: &serde_json::Value, lang: Lang) -> String {
+    let coords = coords_text(here);
+    match point.get("accuracy").and_then(|a| a.as_f64()) {
+        Some(m) => format!(
+            "{coords} ({})",
+            t(lang, "review.accuracy").replace("{m}", &crate::format::decimal_vn(m.round()))
+        ),
+        None => coords,
+    }
+}
+
+/// A map at the point, in a new tab (OpenStreetMap: no account, no key).
+pub(super) fn map_url((lat, lon): (f64, f64)) -> String {
+    format!("https://www.openstreetmap.org/?mlat={lat:.6}&mlon={lon:.6}#map=17/{lat:.6}/{lon:.6}")
+}
+
+/// An answer's cell: the text, and for a position a link to a map.
+pub(super) fn answer_view(
+    field: &crate::forms::Field,
+    value: &serde_json::Value,
+    lang: Lang,
+) -> impl IntoView {
+    let text = show_answer(field, value, lang);
+    let map = (field.kind == FieldType::Geopoint)
+        .then(|| contract::geopoint(value))
+        .flatten()
+        .map(|here| {
+            view! {
+                " "
+                <a href=map_url(here) target="_blank" rel="noopener noreferrer" data-testid="answer-map-link">
+                    {t(lang, "review.open_map")}
+                </a>
+            }
+        });
+    view! { {text} {map} }
 }
 
 #[component]
@@ -105,7 +160,7 @@ pub(super) fn VisitReview(
             let flag = is_changed.then_some("true");
             view! {
                 <dt class=class>{f.label.get(lang).to_string()}</dt>
-                <dd class=class data-changed=flag data-testid=format!("answer-{}", f.key)>{show_answer(f, v, lang)}</dd>
+                <dd class=class data-changed=flag data-testid=format!("answer-{}", f.key)>{answer_view(f, v, lang)}</dd>
             }
         })
         .collect_view();

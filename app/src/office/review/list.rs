@@ -5,6 +5,7 @@
 //! One file (460 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
 
 use super::*;
+use crate::office::download::DownloadLink;
 
 /// The list's query as the URL holds it, so reload and back keep the filters.
 pub(super) fn query_from(map: &ParamsMap) -> VisitQuery {
@@ -114,10 +115,10 @@ pub fn ReviewListPage() -> impl IntoView {
                 })}
             </Transition>
             <p class="export-links">
-                <a class="btn btn-small btn-secondary" data-testid="export-visits-xlsx" download
-                    href=move || query.with(|q| export_url("visits.xlsx", q))>{move || tr("review.export_xlsx")}</a>
-                <a class="btn btn-small btn-secondary" data-testid="export-visits-csv" download
-                    href=move || query.with(|q| export_url("visits.csv", q))>{move || tr("review.export_csv")}</a>
+                <DownloadLink testid="export-visits-xlsx" href=Signal::derive(move || query.with(|q| export_url("visits.xlsx", q)))
+                    label=Signal::derive(move || tr("review.export_xlsx"))/>
+                <DownloadLink testid="export-visits-csv" href=Signal::derive(move || query.with(|q| export_url("visits.csv", q)))
+                    label=Signal::derive(move || tr("review.export_csv"))/>
             </p>
             <details class="review-import">
                 <summary>{move || tr("review.import_backup")}</summary>

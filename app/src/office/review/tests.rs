@@ -1,6 +1,6 @@
 //! Unit tests of the review pages' pure helpers.
 
-use super::{conflicts::*, list::*};
+use super::{conflicts::*, detail::*, list::*};
 
 use super::*;
 
@@ -61,4 +61,45 @@ fn the_list_url_keeps_the_filters_and_the_page() {
         ..Default::default()
     };
     assert_eq!(list_url(&q), "/review?state=submitted&page=2");
+}
+
+fn field_of(kind: &str) -> Field {
+    serde_json::from_value(serde_json::json!({
+        "key": "k", "type": kind, "label": {"vi": "K", "en": "K"},
+        "choices": [{"value": "co_khi", "label": {"vi": "Cơ khí", "en": "Mechanical"}}]
+    }))
+    .unwrap()
+}
+
+/// Issue 17: the supervisor read `{"accuracy":12.0,"lat":…}` and "350.5" for
+/// a decimal typed "350,5". Every type reads as a person writes it.
+#[test]
+fn every_answer_type_reads_as_a_person_writes_it() {
+    use serde_json::json;
+    let show = |kind: &str, v: Value| show_answer(&field_of(kind), &v, Lang::Vi);
+    assert_eq!(show("decimal", json!(350.5)), "350,5");
+    assert_eq!(show("decimal", json!(12345.25)), "12.345,25");
+    assert_eq!(show("integer", json!(1250)), "1.250");
+    assert_eq!(show("money", json!(12500000)), "12.500.000 ₫");
+    assert_eq!(show("date", json!("2026-06-15")), "15/06/2026");
+    assert_eq!(show("select_one", json!("co_khi")), "Cơ khí");
+    assert_eq!(show("select_many", json!(["co_khi"])), "Cơ khí");
+    assert_eq!(show("yes_no", json!("yes")), "Có");
+    assert_eq!(show("yes_no", json!(false)), "Không");
+    assert_eq!(
+        show(
+            "geopoint",
+            json!({"lat": 21.38123, "lon": 106.55012, "accuracy": 12.0})
+        ),
+        "21.381230, 106.550120 (sai số ± 12 m)"
+    );
+    assert_eq!(
+        show("geopoint", json!({"lat": 21.0, "lon": 106.0})),
+        "21.000000, 106.000000"
+    );
+    assert_eq!(show("photo", json!(["a", "b"])), "2 ảnh");
+    assert_eq!(
+        map_url((21.38123, 106.55012)),
+        "https://www.openstreetmap.org/?mlat=21.381230&mlon=106.550120#map=17/21.381230/106.550120"
+    );
 }

@@ -171,7 +171,10 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (200, "Server and database answer", json_ok::<Health>(gen)),
         ),
         ("POST", "/api/auth/login") => Op::new(
-            "Log in with username and password; binds the phone's device id",
+            "Log in with username and password; binds the phone's device id. The login page's \
+             HTML form may post the same fields as application/x-www-form-urlencoded: the answer \
+             is then a 303 to /login?signed_in=1 (the app binds its device there and goes on), or \
+             back to /login?error=CODE",
             (200, "Logged in; the session cookie is set", json_ok::<LoginResponse>(gen)),
         )
         .body(json_body::<LoginRequest>(gen))
@@ -180,6 +183,16 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (403, "The device is bound to another user or revoked"),
             (429, "Too many failed logins for this account or address (Retry-After)"),
             (503, "Every password check is busy (Retry-After)"),
+        ]),
+        ("POST", "/api/auth/device") => Op::new(
+            "Bind this phone's device to the session (after a login through the HTML form, \
+             which cannot carry one)",
+            (200, "Bound", status_ok()),
+        )
+        .body(json_body::<app::sync::DeviceRequest>(gen))
+        .errors(&[
+            (403, "The device is bound to another user or revoked"),
+            (409, "The session is already bound to another device"),
         ]),
         ("POST", "/api/auth/logout") => Op::new(
             "End this session; the cookie is cleared",
@@ -343,7 +356,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
                 (200, "The file", Content::File(if csv { &["text/csv"] } else { &[XLSX] })),
             )
             .params(query_of::<exports::YearQuery>(gen, &["year"]))
-            .errors(&[(400, "A missing or malformed year"), supervisors])
+            .errors(&[(400, "A missing or malformed year"), (403, "Supervisors and administrators only")])
         }
         ("GET", "/api/registry/template.xlsx") => Op::new(
             "The registry intake template: the columns the intake reads, and a sheet \
