@@ -81,6 +81,33 @@ pub fn storage_size(bytes: f64) -> String {
     format!("{},{} MB", tenths / 10, tenths % 10)
 }
 
+/// "15/06/2026" for the ISO date "2026-06-15" (what a date filter shows).
+pub fn iso_to_vn(iso: &str) -> String {
+    match crate::forms::rules::parse_iso_date(iso) {
+        Some((y, m, d)) => format!("{d:02}/{m:02}/{y:04}"),
+        None => iso.to_string(),
+    }
+}
+
+/// A date typed day first, as Vietnamese write it ("15/6/2026", "15-06-2026",
+/// "15.06.2026"), or already ISO: the ISO date, or `None` when it is no date.
+pub fn parse_date_vn(text: &str) -> Option<String> {
+    let text = text.trim();
+    if crate::forms::rules::parse_iso_date(text).is_some() {
+        return Some(text.to_string());
+    }
+    let parts: Vec<&str> = text.split(['/', '-', '.']).map(str::trim).collect();
+    let [d, m, y] = parts.as_slice() else {
+        return None;
+    };
+    if y.len() != 4 || d.is_empty() || m.is_empty() || d.len() > 2 || m.len() > 2 {
+        return None;
+    }
+    let (d, m, y): (u32, u32, i32) = (d.parse().ok()?, m.parse().ok()?, y.parse().ok()?);
+    let iso = format!("{y:04}-{m:02}-{d:02}");
+    crate::forms::rules::parse_iso_date(&iso).map(|_| iso)
+}
+
 /// "1.234,75": a number the Vietnamese way, dots between thousands and a
 /// decimal comma, with no trailing zeros (at most six decimals).
 pub fn decimal_vn(n: f64) -> String {
@@ -173,6 +200,27 @@ mod tests {
         assert_eq!(decimal_vn(0.1 + 0.2), "0,3");
         assert_eq!(decimal_vn(-2.5), "-2,5");
         assert_eq!(decimal_vn(0.0), "0");
+    }
+
+    #[test]
+    fn dates_are_typed_and_shown_day_first() {
+        assert_eq!(parse_date_vn("15/06/2026").as_deref(), Some("2026-06-15"));
+        assert_eq!(parse_date_vn(" 1/6/2026 ").as_deref(), Some("2026-06-01"));
+        assert_eq!(parse_date_vn("01-06-2026").as_deref(), Some("2026-06-01"));
+        assert_eq!(parse_date_vn("01.06.2026").as_deref(), Some("2026-06-01"));
+        assert_eq!(parse_date_vn("2026-06-01").as_deref(), Some("2026-06-01"));
+        assert_eq!(parse_date_vn("29/02/2024").as_deref(), Some("2024-02-29"));
+        for bad in [
+            "31/02/2026",
+            "06/15/2026",
+            "15/06/26",
+            "",
+            "hôm qua",
+            "1/1/1/2026",
+        ] {
+            assert_eq!(parse_date_vn(bad), None, "{bad}");
+        }
+        assert_eq!(iso_to_vn("2026-06-15"), "15/06/2026");
     }
 
     #[test]

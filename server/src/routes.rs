@@ -12,6 +12,34 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tower_http::services::ServeDir;
 
+/// No route and no file: a page a browser asked for gets the app's shell with
+/// a 404 (the app says "not found" in the person's language, with a way home,
+/// a title and the document's language); anything else a short text.
+fn not_found_page(site: &Site, req: &Request<axum::body::Body>) -> Response {
+    let wants_page = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    if wants_page {
+        return (
+            StatusCode::NOT_FOUND,
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (header::CACHE_CONTROL, "no-cache"),
+            ],
+            site.shell_html.clone(),
+        )
+            .into_response();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Không tìm thấy / Not found",
+    )
+        .into_response()
+}
+
 pub fn router(state: AppState, site: Arc<Site>) -> Router {
     let routes = generate_route_list(app::root::App);
     let options = state.leptos_options.clone();
@@ -27,18 +55,13 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
     );
     let sw = site.clone();
     let shell = site.clone();
+    let not_found = site.clone();
     let static_files = ServeDir::new(&site.root)
         .precompressed_br()
         .precompressed_gzip()
-        .fallback(tower::service_fn(|_req: Request<axum::body::Body>| async {
-            Ok::<_, std::convert::Infallible>(
-                (
-                    StatusCode::NOT_FOUND,
-                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                    "Không tìm thấy / Not found",
-                )
-                    .into_response(),
-            )
+        .fallback(tower::service_fn(move |req: Request<axum::body::Body>| {
+            let site = not_found.clone();
+            async move { Ok::<_, std::convert::Infallible>(not_found_page(&site, &req)) }
         }));
     Router::new()
         .nest("/api", api)

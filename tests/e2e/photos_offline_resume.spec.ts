@@ -161,6 +161,32 @@ test('photos attached offline survive a reload, resume after a cut connection an
     const bigRecord = records.find((r) => r.caption !== 'Biển hiệu nhà xưởng');
     expect([bigRecord.width, bigRecord.height]).toEqual([2048, 1536]);
     expect(bigRecord.size, 'the phone sends a fraction of the camera file').toBeLessThan(big.length / 3);
+
+    // The full size opens in the page, whole (it opened in a new tab, cropped).
+    await officePage.getByTestId('gallery-open').first().click();
+    const viewer = officePage.getByTestId('photo-viewer');
+    await expect(viewer).toBeVisible();
+    await expect(viewer).toHaveAttribute('role', 'dialog');
+    await expect(officePage.getByTestId('viewer-close')).toBeFocused();
+    const image = officePage.getByTestId('viewer-image');
+    await expect.poll(() => image.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    const fits = await image.evaluate((img: HTMLImageElement) => {
+      const r = img.getBoundingClientRect();
+      return r.left >= 0 && r.top >= 0 && r.right <= innerWidth && r.bottom <= innerHeight && r.width > 100;
+    });
+    expect(fits, 'the whole photo is on screen').toBe(true);
+    await expect(officePage.getByTestId('viewer-position')).toHaveText('Ảnh 1 / 2');
+    const first = await viewer.getAttribute('data-photo-id');
+    await officePage.keyboard.press('ArrowRight');
+    await expect(viewer).toHaveAttribute('data-index', '1');
+    await expect(viewer).not.toHaveAttribute('data-photo-id', first!);
+    await expect(officePage.getByTestId('viewer-time')).not.toBeEmpty();
+    await expect(officePage.getByTestId('viewer-original')).toHaveAttribute('href', /\/api\/photos\//);
+    await officePage.keyboard.press('ArrowRight');
+    await expect(viewer, 'past the last photo comes the first').toHaveAttribute('data-index', '0');
+    await officePage.keyboard.press('Escape');
+    await expect(viewer).toHaveCount(0);
+    await expect(officePage.getByTestId('gallery-open').first(), 'focus returns to the photo').toBeFocused();
     await office.close();
   });
 });

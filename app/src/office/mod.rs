@@ -4,6 +4,8 @@
 
 /// Accounts, devices, forms and the audit trail (`/admin`, `/admin/forms`).
 pub mod admin;
+/// A date field that reads and takes dd/mm/yyyy in every browser.
+pub mod date_input;
 /// Links to the server's files that say on screen why a file could not be made.
 pub mod download;
 /// The proposal page, the year's plan and the budget.

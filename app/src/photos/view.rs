@@ -37,28 +37,44 @@ pub fn time_text(ms: Option<i64>, source: Option<&str>, tr: &dyn Fn(&str) -> Str
     }
 }
 
-/// The supervisor's view of a visit's photos: thumbnails that open the display
-/// size, the original on demand, caption, time and place, and any verdict.
+/// The supervisor's view of a visit's photos: thumbnails that open an in-page
+/// viewer (the display size, whole, with caption, time and place, a link to
+/// the original; arrow keys and swipes move between the visit's photos,
+/// Escape closes), and any verdict. The viewer replaces a new tab, where the
+/// Content-Security-Policy kept the browser's own viewer styles out and a
+/// 1600×1200 photo showed cropped.
 #[component]
 pub fn PhotoGallery(photos: Vec<PhotoRecord>, lang: Lang) -> impl IntoView {
     let tr = use_t();
+    let viewing = RwSignal::new(None::<usize>);
+    let viewable: Vec<PhotoRecord> = photos
+        .iter()
+        .filter(|p| p.status == super::PhotoStatus::Ok)
+        .cloned()
+        .collect();
+    let count = viewable.len();
     let items = photos
         .into_iter()
         .map(|p| {
             let time = time_text(p.taken_at_ms, p.time_source.as_deref(), &tr);
             let place = place_text(p.lat, p.lon, p.accuracy_m, p.location_source.as_deref(), &tr);
             let ok = p.status == super::PhotoStatus::Ok;
+            let index = viewable.iter().position(|v| v.id == p.id);
             let problem = p.problem.clone().map(|b| error_text(lang, &b));
             let warnings: Vec<(String, String)> = p
                 .warnings
                 .iter()
                 .map(|w| (w.code.clone(), error_text(lang, w)))
                 .collect();
+            let name = photo_name(&p, index.unwrap_or(0), &tr);
             view! {
                 <figure class="gallery-item" data-testid="gallery-photo" data-photo-id=p.id.clone() data-status=p.status.as_str()>
                     {ok.then(|| view! {
-                        <a href=p.display_url() target="_blank" rel="noopener">
-                            <img src=p.thumb_url() loading="lazy" alt=p.caption.clone().unwrap_or_default() data-testid="gallery-thumb"/>
+                        <a href=p.display_url() aria-label=name.clone() data-testid="gallery-open" on:click=move |ev| {
+                            ev.prevent_default();
+                            viewing.set(index);
+                        }>
+                            <img src=p.thumb_url() loading="lazy" alt=name.clone() data-testid="gallery-thumb"/>
                         </a>
                     })}
                     <figcaption>
@@ -76,5 +92,131 @@ pub fn PhotoGallery(photos: Vec<PhotoRecord>, lang: Lang) -> impl IntoView {
             }
         })
         .collect_view();
-    view! { <div class="gallery" data-testid="gallery">{items}</div> }
+    view! {
+        <div class="gallery" data-testid="gallery">{items}</div>
+        <PhotoViewer photos=viewable viewing=viewing count=count/>
+    }
+}
+
+/// "Ảnh 2: Biển hiệu nhà xưởng": a name for a photo, caption or not.
+fn photo_name(p: &PhotoRecord, index: usize, tr: &dyn Fn(&str) -> String) -> String {
+    let number = tr("photo.number").replace("{n}", &(index + 1).to_string());
+    match p.caption.as_deref().filter(|c| !c.trim().is_empty()) {
+        Some(c) => format!("{number}: {c}"),
+        None => number,
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn focus_thumbnail(index: usize) {
+    use wasm_bindgen::JsCast;
+    let thumb = leptos::prelude::document()
+        .query_selector_all("[data-testid=gallery-open]")
+        .ok()
+        .and_then(|all| all.get(index as u32))
+        .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok());
+    if let Some(el) = thumb {
+        let _ = el.focus();
+    }
+}
+
+/// The in-page viewer: a modal dialog over the page.
+#[component]
+fn PhotoViewer(
+    photos: Vec<PhotoRecord>,
+    viewing: RwSignal<Option<usize>>,
+    count: usize,
+) -> impl IntoView {
+    let tr = use_t();
+    let close_ref = NodeRef::<leptos::html::Button>::new();
+    let photos = StoredValue::new(photos);
+    let step = move |delta: isize| {
+        if count == 0 {
+            return;
+        }
+        viewing.update(|v| {
+            if let Some(i) = v {
+                *i = (*i as isize + delta).rem_euclid(count as isize) as usize;
+            }
+        });
+    };
+    let touch_x = RwSignal::new(None::<i32>);
+    // Focus moves into the dialog when it opens, and back to the photo's
+    // thumbnail when it closes.
+    let last = StoredValue::new(None::<usize>);
+    Effect::new(move |_| {
+        let now = viewing.get();
+        #[cfg(feature = "hydrate")]
+        match now {
+            Some(_) => {
+                if let Some(button) = close_ref.get() {
+                    let _ = button.focus();
+                }
+            }
+            None => {
+                if let Some(i) = last.get_value() {
+                    focus_thumbnail(i);
+                }
+            }
+        }
+        last.set_value(now);
+    });
+    move || {
+        let index = viewing.get()?;
+        let p = photos.with_value(|ps| ps.get(index).cloned())?;
+        let time = time_text(p.taken_at_ms, p.time_source.as_deref(), &tr);
+        let place = place_text(
+            p.lat,
+            p.lon,
+            p.accuracy_m,
+            p.location_source.as_deref(),
+            &tr,
+        );
+        let name = photo_name(&p, index, &tr);
+        let position = tr("photo.position")
+            .replace("{n}", &(index + 1).to_string())
+            .replace("{total}", &count.to_string());
+        Some(view! {
+            <div class="photo-viewer" role="dialog" aria-modal="true" aria-label=name.clone()
+                data-testid="photo-viewer" data-index=index data-photo-id=p.id.clone()
+                on:keydown=move |ev| match ev.key().as_str() {
+                    "Escape" => viewing.set(None),
+                    "ArrowRight" => step(1),
+                    "ArrowLeft" => step(-1),
+                    _ => {}
+                }
+                on:pointerdown=move |ev| touch_x.set(Some(ev.client_x()))
+                on:pointerup=move |ev| {
+                    // A swipe (finger or mouse drag) of 50 px or more moves on.
+                    if let Some(a) = touch_x.get_untracked() {
+                        let b = ev.client_x();
+                        if b - a > 50 { step(-1) } else if a - b > 50 { step(1) }
+                    }
+                    touch_x.set(None);
+                }>
+                <div class="viewer-bar">
+                    <span data-testid="viewer-position">{position}</span>
+                    <button type="button" class="btn btn-small" node_ref=close_ref data-testid="viewer-close"
+                        on:click=move |_| viewing.set(None)>{tr("photo.close")}</button>
+                </div>
+                <img class="viewer-image" src=p.display_url() alt=name.clone() data-testid="viewer-image"/>
+                <div class="viewer-caption">
+                    {p.caption.clone().map(|c| view! { <strong data-testid="viewer-caption">{c}</strong> })}
+                    <span data-testid="viewer-time">{time}</span>
+                    <span data-testid="viewer-place">{place}</span>
+                    <a href=p.original_url() data-testid="viewer-original">{tr("photo.original")}</a>
+                </div>
+                {(count > 1).then(|| view! {
+                    <div class="viewer-nav">
+                        <button type="button" class="btn" data-testid="viewer-previous" on:click=move |_| step(-1)>
+                            {tr("photo.previous")}
+                        </button>
+                        <button type="button" class="btn" data-testid="viewer-next" on:click=move |_| step(1)>
+                            {tr("photo.next")}
+                        </button>
+                    </div>
+                })}
+            </div>
+        })
+    }
 }

@@ -8,6 +8,7 @@
 // the app really does, and nothing more.
 
 import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
+import { axeFindings } from './accessibility';
 
 export { expect };
 
@@ -51,6 +52,8 @@ type MakeContext = (options?: BrowserContextOptions & { label?: string }) => Pro
 
 interface Fixtures {
   browserProblems: BrowserProblems;
+  /** axe-core on the page's last state, after every test that passed. */
+  accessibleAtTheEnd: void;
   /** A new, watched context with the project's defaults; closed after the test. */
   newContext: MakeContext;
 }
@@ -66,6 +69,30 @@ export const test = base.extend<Fixtures>({
       const problems = new BrowserProblems();
       await use(problems);
       problems.assertNoPageErrors();
+    },
+    { auto: true },
+  ],
+
+  accessibleAtTheEnd: [
+    async ({ page, baseURL }, use, testInfo) => {
+      await use();
+      if (testInfo.status !== testInfo.expectedStatus || page.isClosed()) return;
+      const base = process.env.KHAOSAT_BASE_URL ?? baseURL ?? '';
+      if (!base || !page.url().startsWith(base)) return;
+      let serious;
+      try {
+        serious = await axeFindings(page, `${testInfo.title} (last state)`);
+      } catch (error) {
+        // A page mid-navigation or with its server stopped on purpose: nothing to check.
+        console.log(`[axe] last state not checked: ${error}`);
+        return;
+      }
+      expect(
+        serious,
+        `the last state of the test has serious or critical accessibility violations:\n${serious
+          .map((f) => `${f.impact} ${f.id}: ${f.help}\n    at ${f.targets.join('\n    at ')}`)
+          .join('\n')}`,
+      ).toEqual([]);
     },
     { auto: true },
   ],

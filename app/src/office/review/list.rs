@@ -5,6 +5,7 @@
 //! One file (460 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
 
 use super::*;
+use crate::office::date_input::DateInput;
 use crate::office::download::DownloadLink;
 
 /// The list's query as the URL holds it, so reload and back keep the filters.
@@ -169,21 +170,15 @@ pub(super) fn VisitFilters(nav: ListNav) -> impl IntoView {
             </label>
             <label class="filter">
                 <span>{move || tr("review.filter.from")}</span>
-                <input type="date" data-testid="filter-from"
-                    prop:value=move || nav.with(|q| q.from.clone().unwrap_or_default())
-                    on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        nav.change(|q| q.from = non_empty(v));
-                    }/>
+                <DateInput testid="filter-from"
+                    value=Signal::derive(move || nav.with(|q| q.from.clone().unwrap_or_default()))
+                    on_change=move |v| nav.change(|q| q.from = non_empty(v))/>
             </label>
             <label class="filter">
                 <span>{move || tr("review.filter.to")}</span>
-                <input type="date" data-testid="filter-to"
-                    prop:value=move || nav.with(|q| q.to.clone().unwrap_or_default())
-                    on:change=move |ev| {
-                        let v = event_target_value(&ev);
-                        nav.change(|q| q.to = non_empty(v));
-                    }/>
+                <DateInput testid="filter-to"
+                    value=Signal::derive(move || nav.with(|q| q.to.clone().unwrap_or_default()))
+                    on_change=move |v| nav.change(|q| q.to = non_empty(v))/>
             </label>
             <label class="filter">
                 <span>{move || tr("review.state")}</span>
