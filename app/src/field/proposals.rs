@@ -15,6 +15,33 @@ pub struct ProposalRow {
     pub facility: Option<Facility>,
     pub district: Option<AdminUnit>,
     pub search: String,
+    /// This inspector's visits of the proposal on this phone, newest first.
+    pub visits: Vec<VisitMark>,
+}
+
+/// What a proposal's card says of one of its visits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitMark {
+    pub id: String,
+    pub sync_state: &'static str,
+    pub review_state: crate::model::ReviewState,
+    pub updated_at_ms: i64,
+}
+
+/// Hangs each visit on its proposal's row, newest first.
+pub fn attach_visits(
+    rows: &mut [ProposalRow],
+    mut visits: Vec<VisitMark>,
+    proposal_of: impl Fn(&VisitMark) -> Option<String>,
+) {
+    visits.sort_by_key(|v| std::cmp::Reverse(v.updated_at_ms));
+    for v in visits {
+        if let Some(pid) = proposal_of(&v) {
+            if let Some(row) = rows.iter_mut().find(|r| r.proposal.id == pid) {
+                row.visits.push(v);
+            }
+        }
+    }
 }
 
 pub fn rows(
@@ -22,10 +49,14 @@ pub fn rows(
     facilities: &[Facility],
     units: &[AdminUnit],
 ) -> Vec<ProposalRow> {
+    let by_id: std::collections::HashMap<&str, &Facility> =
+        facilities.iter().map(|f| (f.id.as_str(), f)).collect();
     let mut rows: Vec<ProposalRow> = proposals
         .into_iter()
         .map(|p| {
-            let facility = facilities.iter().find(|f| f.id == p.facility_id).cloned();
+            // Indexed lookups: a province's 10,000 proposals against as many
+            // facilities would otherwise be 10⁸ comparisons on a phone.
+            let facility = by_id.get(p.facility_id.as_str()).map(|f| (*f).clone());
             let district = p
                 .registered_by()
                 .and_then(|code| units.iter().find(|u| u.is(&p.unit_tree, code)))
@@ -41,6 +72,7 @@ pub fn rows(
                 facility,
                 district,
                 search,
+                visits: Vec::new(),
             }
         })
         .collect();
@@ -80,12 +112,19 @@ pub fn HomePage() -> impl IntoView {
     });
     view! {
         <Show when=move || state.loaded.get() && state.user.get().is_some() fallback=|| view! { <Loading/> }>
-            <section>
+            // The inspector's own visits and the phone's storage are one tap
+            // away, not below every proposal.
+            <nav class="home-sections" aria-label=move || tr("home.sections") data-testid="home-sections">
+                <a href="#proposals" class="btn btn-small btn-secondary">{move || tr("home.proposals")}</a>
+                <a href="#my-visits" class="btn btn-small btn-secondary" data-testid="jump-my-visits">{move || tr("home.my_visits")}</a>
+                <a href="#storage" class="btn btn-small btn-secondary" data-testid="jump-storage">{move || tr("storage.title")}</a>
+            </nav>
+            <section id="proposals">
                 <h1>{move || tr("home.proposals")}</h1>
                 <ProposalList/>
                 <crate::field::visits::OnSiteVisit/>
             </section>
-            <section>
+            <section id="my-visits">
                 <h2>{move || tr("home.my_visits")}</h2>
                 <VisitList/>
             </section>
@@ -113,36 +152,58 @@ fn ProposalList() -> impl IntoView {
             load_rows(&user.id).await
         }
     });
-    let filtered = move || {
+    // Filtered once per change of the rows or the search, not per reader.
+    let filtered = Memo::new(move |_| {
         let q = query.get();
         rows.get()
             .unwrap_or_default()
             .into_iter()
             .filter(|r| crate::search::matches(&r.search, &q))
             .collect::<Vec<_>>()
-    };
+    });
+    // A province can hold 10,000 proposals: the list draws a page of them and
+    // draws more on demand; the search always covers all of them.
+    let shown = RwSignal::new(PAGE);
+    Effect::new(move |_| {
+        query.track();
+        shown.set(PAGE);
+    });
+    let visible =
+        move || filtered.with(|f| f.iter().take(shown.get()).cloned().collect::<Vec<_>>());
+    let more = move || filtered.with(|f| f.len().saturating_sub(shown.get()));
     view! {
         <div class="toolbar">
             <input
                 type="search"
                 data-testid="proposal-search"
+                aria-label=move || tr("home.search")
                 placeholder=move || tr("home.search")
                 prop:value=move || query.get()
                 on:input=move |ev| query.set(event_target_value(&ev))
             />
         </div>
         <Show
-            when=move || !filtered().is_empty()
+            when=move || filtered.with(|f| !f.is_empty())
             fallback=move || view! { <p class="empty-state">{move || tr("home.no_proposals")}</p> }
         >
             <ul class="list" data-testid="proposal-list">
-                <For each=filtered key=|r| r.proposal.id.clone() let:row>
+                // Keyed by the visits too: a saved or reviewed visit redraws its card.
+                <For each=visible key=|r| (r.proposal.id.clone(), r.visits.iter().map(|v| (v.id.clone(), v.sync_state, v.review_state.as_str())).collect::<Vec<_>>()) let:row>
                     <ProposalItem row=row/>
                 </For>
             </ul>
+            <Show when=move || { more() > 0 }>
+                <button class="btn btn-secondary show-more" data-testid="show-more-proposals"
+                    on:click=move |_| shown.update(|n| *n += PAGE)>
+                    {move || tr("home.show_more").replace("{n}", &more().min(PAGE).to_string()).replace("{left}", &more().to_string())}
+                </button>
+            </Show>
         </Show>
     }
 }
+
+/// Proposal cards drawn at a time.
+const PAGE: usize = 100;
 
 /// What the phone knows of the catalog in a user's scope: proposals, facilities
 /// and units (empty when IndexedDB cannot be read).
@@ -161,7 +222,26 @@ pub async fn load_catalog(user_id: &str) -> (Vec<Proposal>, Vec<Facility>, Vec<A
 #[cfg(feature = "hydrate")]
 async fn load_rows(user_id: &str) -> Vec<ProposalRow> {
     let (proposals, facilities, units) = load_catalog(user_id).await;
-    rows(proposals, &facilities, &units)
+    let mut rows = rows(proposals, &facilities, &units);
+    let visits = match crate::field::offline::db().await {
+        Ok(db) => db.visits(user_id).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let owner: std::collections::HashMap<String, String> = visits
+        .iter()
+        .filter_map(|v| Some((v.id.clone(), v.proposal_id.clone()?)))
+        .collect();
+    let marks = visits
+        .iter()
+        .map(|v| VisitMark {
+            id: v.id.clone(),
+            sync_state: v.sync_state.as_str(),
+            review_state: v.review_state,
+            updated_at_ms: v.updated_at_ms,
+        })
+        .collect();
+    attach_visits(&mut rows, marks, |m| owner.get(&m.id).cloned());
+    rows
 }
 
 #[cfg(not(feature = "hydrate"))]
@@ -176,22 +256,49 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
     let navigate = leptos_router::hooks::use_navigate();
     let proposal_id = row.proposal.id.clone();
     let facility_id = row.proposal.facility_id.clone();
-    let start = move |_| {
-        let (proposal_id, facility_id, navigate) =
-            (proposal_id.clone(), facility_id.clone(), navigate.clone());
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            if let Some(id) =
-                crate::field::visits::start_visit(state, proposal_id, facility_id).await
-            {
-                navigate(&format!("/visits/{id}"), Default::default());
-            }
-        });
-        #[cfg(not(feature = "hydrate"))]
-        let _ = (proposal_id, facility_id, navigate, state);
+    let latest = row.visits.first().map(|v| v.id.clone());
+    let has_visit = latest.is_some();
+    // A second visit of the same proposal is easy to start by mistake: ask.
+    let asking = RwSignal::new(false);
+    let start = {
+        let navigate = navigate.clone();
+        move || {
+            let (proposal_id, facility_id, navigate) =
+                (proposal_id.clone(), facility_id.clone(), navigate.clone());
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                if let Some(id) =
+                    crate::field::visits::start_visit(state, proposal_id, facility_id).await
+                {
+                    navigate(&format!("/visits/{id}"), Default::default());
+                }
+            });
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (proposal_id, facility_id, navigate, state);
+        }
     };
+    let start_again = start.clone();
+    let question_id = format!("again-{}", row.proposal.id);
+    let marks = row
+        .visits
+        .iter()
+        .map(|v| {
+            let review = v.review_state.as_str();
+            view! {
+                <span class=format!("badge badge-sync badge-{}", v.sync_state)
+                    data-testid="proposal-visit-sync" data-state=v.sync_state>
+                    {tr(&format!("sync_state.{}", v.sync_state))}
+                </span>
+                <span class=format!("badge badge-{}", review.replace('_', "-"))
+                    data-testid="proposal-visit-review" data-state=review>
+                    {tr(&format!("review_state.{review}"))}
+                </span>
+            }
+        })
+        .collect_view();
     view! {
-        <li class="list-item" data-testid="proposal-item" data-proposal-id=row.proposal.id.clone()>
+        <li class="list-item" data-testid="proposal-item" data-proposal-id=row.proposal.id.clone()
+            data-visits=row.visits.len()>
             <div class="item-title">{row.proposal.title.clone()}</div>
             <div class="item-meta">
                 {row.facility.as_ref().map(|f| f.name.clone()).unwrap_or_default()}
@@ -201,10 +308,83 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
                 <span class="money">{crate::format::vnd(row.proposal.requested_amount)}</span>
             </div>
             <div class="item-badges">
-                <button class="btn btn-primary btn-small" data-testid="start-visit" on:click=start>
-                    {move || tr("home.start_visit")}
+                {marks}
+                {latest.map(|id| view! {
+                    <a class="btn btn-primary btn-small" data-testid="open-visit" href=format!("/visits/{id}")>
+                        {move || tr("home.open_visit")}
+                    </a>
+                })}
+                <button class=if has_visit { "btn btn-secondary btn-small" } else { "btn btn-primary btn-small" }
+                    data-testid="start-visit"
+                    on:click=move |_| if has_visit { asking.set(true) } else { start() }>
+                    {move || if has_visit { tr("home.start_again") } else { tr("home.start_visit") }}
                 </button>
             </div>
+            <Show when=move || asking.get()>
+                <div class="confirm-panel" role="alertdialog" aria-labelledby=question_id.clone()
+                    data-testid="confirm-new-visit-panel">
+                    <p id=question_id.clone()>{move || tr("home.start_again_question")}</p>
+                    <div class="admin-actions">
+                        <button class="btn btn-primary btn-small" data-testid="confirm-new-visit" on:click={
+                            let start_again = start_again.clone();
+                            move |_| {
+                                asking.set(false);
+                                start_again();
+                            }
+                        }>{move || tr("home.start_again_yes")}</button>
+                        <button class="btn btn-secondary btn-small" data-testid="cancel-new-visit"
+                            on:click=move |_| asking.set(false)>{move || tr("home.start_again_no")}</button>
+                    </div>
+                </div>
+            </Show>
         </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{attach_visits, ProposalRow, VisitMark};
+    use crate::model::{Proposal, ReviewState};
+
+    fn row(id: &str) -> ProposalRow {
+        let proposal: Proposal = serde_json::from_value(serde_json::json!({
+            "id": id, "facility_id": "f", "year": 2026, "title": id, "requested_amount": 1,
+            "unit_tree": "t", "support_kind": "k", "status": "s"
+        }))
+        .unwrap();
+        ProposalRow {
+            proposal,
+            facility: None,
+            district: None,
+            search: String::new(),
+            visits: Vec::new(),
+        }
+    }
+
+    fn mark(id: &str, at: i64) -> VisitMark {
+        VisitMark {
+            id: id.into(),
+            sync_state: "synced",
+            review_state: ReviewState::InProgress,
+            updated_at_ms: at,
+        }
+    }
+
+    #[test]
+    fn each_card_gets_its_own_visits_newest_first() {
+        let mut rows = vec![row("p1"), row("p2")];
+        let owner = |m: &VisitMark| match m.id.as_str() {
+            "a" | "c" => Some("p1".to_string()),
+            "b" => Some("p2".to_string()),
+            _ => None,
+        };
+        attach_visits(
+            &mut rows,
+            vec![mark("a", 1), mark("b", 2), mark("c", 3), mark("lone", 4)],
+            owner,
+        );
+        let ids = |r: &ProposalRow| r.visits.iter().map(|v| v.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&rows[0]), ["c", "a"]);
+        assert_eq!(ids(&rows[1]), ["b"]);
     }
 }

@@ -72,6 +72,12 @@ export class HomePage extends BasePage {
   async startVisit(proposal: Locator): Promise<string> {
     await this.click(proposal.getByTestId('start-visit'));
     const visitUrl = new RegExp(`/visits/(${UUID.source})$`);
+    // A proposal that already has a visit on the phone asks before a second one.
+    const confirm = proposal.getByTestId('confirm-new-visit');
+    await expect
+      .poll(async () => visitUrl.test(new URL(this.page.url()).pathname) || (await confirm.isVisible()))
+      .toBe(true);
+    if (await confirm.isVisible()) await this.click(confirm);
     await expect(this.page).toHaveURL(visitUrl);
     const match = visitUrl.exec(new URL(this.page.url()).pathname);
     if (!match) throw new Error(`not a visit URL: ${this.page.url()}`);
