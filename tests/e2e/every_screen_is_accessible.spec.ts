@@ -125,6 +125,15 @@ test.describe('on an office screen', () => {
     await expect(page).toHaveURL((url) => url.pathname === '/admin');
     await expect(new AdminPage(page).accountRows.first()).toBeVisible();
     await expectAccessible(page, 'administration');
+    // The audit trail reads as sentences and narrows by what was done.
+    const rows = page.getByTestId('audit-row');
+    await page.getByTestId('audit-filter-action').selectOption('auth');
+    await expect(rows.first()).toHaveAttribute('data-action', /^auth\./);
+    const actions = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
+    expect(actions.every((a) => a?.startsWith('auth.'))).toBe(true);
+    await expect(rows.first().getByTestId('audit-what')).toContainText('đăng nhập');
+    await expect(rows.first().getByTestId('audit-what')).not.toContainText('auth.');
+    await page.getByTestId('audit-filter-action').selectOption('');
     await login.open('/admin/forms');
     await expectAccessible(page, 'forms');
   });

@@ -41,16 +41,85 @@ where
     Ok(())
 }
 
-/// The newest `limit` entries, newest first, with the actor's username.
-pub async fn recent(db: &Db, limit: u32) -> Result<Vec<AuditEntry>, AppError> {
-    let rows = sqlx::query(
-        "SELECT a.at, u.username, a.action, a.entity, a.record_id, a.detail, a.ip
-         FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
-         ORDER BY a.id DESC LIMIT $1",
-    )
-    .bind(i64::from(limit))
-    .fetch_all(&db.pool)
-    .await?;
+/// The actor's username and the record's name beside each entry.
+const ENTRY_SELECT: &str =
+    "SELECT a.at, u.username, a.action, a.entity, a.record_id, a.detail, a.ip,
+        COALESCE(f.name, p.title, ru.display_name, vf.name) AS record_name
+ FROM audit_log a
+ LEFT JOIN users u ON u.id = a.user_id
+ LEFT JOIN facilities f ON a.entity = 'facility' AND f.id = a.record_id
+ LEFT JOIN proposals p ON a.entity = 'proposal' AND p.id = a.record_id
+ LEFT JOIN users ru ON a.entity = 'user' AND ru.id = a.record_id
+ LEFT JOIN visits v ON a.entity = 'visit' AND v.id = a.record_id
+ LEFT JOIN facilities vf ON vf.id = v.facility_id";
+
+/// The newest `limit` entries that pass `filter`, newest first.
+pub async fn recent(
+    db: &Db,
+    limit: u32,
+    filter: &crate::office::admin::contract::AuditFilter,
+) -> Result<Vec<AuditEntry>, AppError> {
+    let blank = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let day = |v: &Option<String>, what: &str| -> Result<Option<i64>, AppError> {
+        match blank(v) {
+            None => Ok(None),
+            Some(iso) => crate::format::vietnam_day_start_ms(&iso)
+                .map(Some)
+                .ok_or_else(|| {
+                    AppError::BadRequest(format!("{what} must be a YYYY-MM-DD date, not {iso:?}"))
+                }),
+        }
+    };
+    let mut conditions = Vec::new();
+    enum Arg {
+        Text(String),
+        Int(i64),
+    }
+    let mut params: Vec<Arg> = Vec::new();
+    if let Some(user) = blank(&filter.user) {
+        params.push(Arg::Text(user.to_lowercase()));
+        conditions.push(format!("u.username = ${}", params.len()));
+    }
+    if let Some(action) = blank(&filter.action) {
+        params.push(Arg::Text(action.clone()));
+        let exact = params.len();
+        params.push(Arg::Text(format!("{action}.%")));
+        conditions.push(format!(
+            "(a.action = ${exact} OR a.action LIKE ${})",
+            params.len()
+        ));
+    }
+    if let Some(from) = day(&filter.from, "from")? {
+        params.push(Arg::Int(from));
+        conditions.push(format!("a.at >= ${}", params.len()));
+    }
+    if let Some(to) = day(&filter.to, "to")? {
+        params.push(Arg::Int(to + 86_400_000));
+        conditions.push(format!("a.at < ${}", params.len()));
+    }
+    let filter_sql = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conditions.join(" AND "))
+    };
+    params.push(Arg::Int(i64::from(limit)));
+    let sql = format!(
+        "{ENTRY_SELECT}{filter_sql} ORDER BY a.id DESC LIMIT ${}",
+        params.len()
+    );
+    let mut query = sqlx::query(&sql);
+    for param in params {
+        query = match param {
+            Arg::Text(s) => query.bind(s),
+            Arg::Int(n) => query.bind(n),
+        };
+    }
+    let rows = query.fetch_all(&db.pool).await?;
     entries(&rows)
 }
 
@@ -60,15 +129,12 @@ pub async fn for_record(
     entity: &str,
     record_id: &str,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    let rows = sqlx::query(
-        "SELECT a.at, u.username, a.action, a.entity, a.record_id, a.detail, a.ip
-         FROM audit_log a LEFT JOIN users u ON u.id = a.user_id
-         WHERE a.entity = $1 AND a.record_id = $2 ORDER BY a.id",
-    )
-    .bind(entity)
-    .bind(record_id)
-    .fetch_all(&db.pool)
-    .await?;
+    let sql = format!("{ENTRY_SELECT} WHERE a.entity = $1 AND a.record_id = $2 ORDER BY a.id");
+    let rows = sqlx::query(&sql)
+        .bind(entity)
+        .bind(record_id)
+        .fetch_all(&db.pool)
+        .await?;
     entries(&rows)
 }
 
@@ -83,6 +149,7 @@ fn entries(rows: &[sqlx::any::AnyRow]) -> Result<Vec<AuditEntry>, AppError> {
                 record_id: col(r, "record_id")?,
                 detail: col(r, "detail")?,
                 ip: col(r, "ip")?,
+                record_name: col(r, "record_name")?,
             })
         })
         .collect()

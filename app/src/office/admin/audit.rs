@@ -1,6 +1,26 @@
-//! The audit trail: who did what, from where, old → new.
+//! The audit trail as sentences: when, who, did what, to which record
+//! (named and linked), the old → new values and from where; narrowed by who,
+//! what and when.
 
 use super::*;
+use crate::office::admin::contract::AuditFilter;
+use crate::office::date_input::DateInput;
+use crate::office::review::{action_text, audit_detail, record_view};
+
+/// Action groups the filter offers: a code's first part, or a whole code.
+const GROUPS: [&str; 11] = [
+    "auth",
+    "user",
+    "device",
+    "facility",
+    "proposal",
+    "review",
+    "recommend",
+    "form",
+    "year",
+    "registry",
+    "import",
+];
 
 /// The newest audit entries. On the admin page it loads again after every change.
 #[component]
@@ -8,45 +28,87 @@ pub fn AuditTrail() -> impl IntoView {
     let tr = use_t();
     let Locale(lang) = use_locale();
     let reload = use_context::<AdminState>().map(|a| a.reload);
+    let filter = RwSignal::new(AuditFilter::default());
+    let user_input = RwSignal::new(String::new());
     let entries = Resource::new(
-        move || reload.map(|r| r.get()).unwrap_or(0),
-        |_| audit_trail(AUDIT_LIMIT),
+        move || (reload.map(|r| r.get()).unwrap_or(0), filter.get()),
+        |(_, filter)| audit_trail(AUDIT_LIMIT, filter),
     );
+    let set = move |f: fn(&mut AuditFilter, Option<String>), v: String| {
+        filter.update(|q| f(q, Some(v).filter(|s| !s.trim().is_empty())))
+    };
     view! {
         <section class="admin-section" data-testid="audit-section">
             <h2>{move || tr("admin.audit.title")}</h2>
+            <form class="filter-bar" data-testid="audit-filters" on:submit=move |ev| {
+                ev.prevent_default();
+                set(|q, v| q.user = v, user_input.get_untracked());
+            }>
+                <label class="filter">
+                    <span>{move || tr("admin.audit.filter_user")}</span>
+                    <input type="search" data-testid="audit-filter-user" autocapitalize="none"
+                        prop:value=move || user_input.get()
+                        on:input=move |ev| user_input.set(event_target_value(&ev))
+                        on:change=move |ev| set(|q, v| q.user = v, event_target_value(&ev))/>
+                </label>
+                <label class="filter">
+                    <span>{move || tr("admin.audit.filter_action")}</span>
+                    <select data-testid="audit-filter-action" on:change=move |ev| set(|q, v| q.action = v, event_target_value(&ev))>
+                        <option value="">{move || tr("audit_group.all")}</option>
+                        {GROUPS.into_iter().map(|g| view! {
+                            <option value=g>{move || tr(&format!("audit_group.{g}"))}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label class="filter">
+                    <span>{move || tr("admin.audit.filter_from")}</span>
+                    <DateInput testid="audit-filter-from"
+                        value=Signal::derive(move || filter.with(|q| q.from.clone().unwrap_or_default()))
+                        on_change=move |v| set(|q, v| q.from = v, v)/>
+                </label>
+                <label class="filter">
+                    <span>{move || tr("admin.audit.filter_to")}</span>
+                    <DateInput testid="audit-filter-to"
+                        value=Signal::derive(move || filter.with(|q| q.to.clone().unwrap_or_default()))
+                        on_change=move |v| set(|q, v| q.to = v, v)/>
+                </label>
+            </form>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || entries.get().map(|result| match result {
                     Err(FnError(body)) => view! {
                         <p class="error-banner" data-testid="audit-error">{error_text(lang.get(), &body)}</p>
                     }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty-state">{tr("admin.audit.empty")}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="audit-empty">{tr("admin.audit.empty")}</p> }.into_any(),
                     Ok(list) => view! {
+                        <div class="table-scroll">
                         <table class="data-table audit-table" data-testid="audit-trail">
                             <thead>
                                 <tr>
                                     <th>{tr("admin.audit.at")}</th>
                                     <th>{tr("admin.audit.actor")}</th>
-                                    <th>{tr("admin.audit.action")}</th>
-                                    <th>{tr("admin.audit.entity")}</th>
-                                    <th>{tr("admin.audit.record")}</th>
+                                    <th>{tr("admin.audit.what")}</th>
+                                    <th>{tr("admin.audit.record_label")}</th>
+                                    <th>{tr("admin.audit.detail")}</th>
                                     <th>{tr("admin.audit.ip")}</th>
                                 </tr>
                             </thead>
                             <tbody>
-                                {list.into_iter().map(|entry| view! {
-                                    <tr data-testid="audit-row" data-action=entry.action.clone()>
-                                        <td>{crate::format::datetime_vn(entry.at_ms)}</td>
-                                        <td>{entry.actor.clone().unwrap_or_else(|| tr("admin.audit.anonymous"))}</td>
-                                        <td><code>{entry.action.clone()}</code></td>
-                                        <td>{entry.entity.clone()}</td>
-                                        // The detail (old → new values) is JSON: a tooltip, not a column.
-                                        <td><code class="record-id" title=entry.detail.clone()>{entry.record_id.clone()}</code></td>
-                                        <td>{entry.ip.clone().unwrap_or_default()}</td>
-                                    </tr>
+                                {list.into_iter().map(|entry| {
+                                    let l = lang.get_untracked();
+                                    view! {
+                                        <tr data-testid="audit-row" data-action=entry.action.clone()>
+                                            <td>{crate::format::datetime_vn(entry.at_ms)}</td>
+                                            <td>{entry.actor.clone().unwrap_or_else(|| tr("admin.audit.anonymous"))}</td>
+                                            <td data-testid="audit-what">{action_text(l, &entry.action)}</td>
+                                            <td data-testid="audit-record">{record_view(l, &entry)}</td>
+                                            <td class="audit-detail" data-testid="audit-detail">{audit_detail(&entry.detail)}</td>
+                                            <td>{entry.ip.clone().unwrap_or_else(|| tr("admin.audit.no_address"))}</td>
+                                        </tr>
+                                    }
                                 }).collect_view()}
                             </tbody>
                         </table>
+                        </div>
                     }.into_any(),
                 })}
             </Transition>

@@ -72,6 +72,27 @@ pub struct AuditEntry {
     pub detail: String,
     /// Client address the request came from, when known.
     pub ip: Option<String>,
+    /// What the record is called (a facility's name, a proposal's title, a
+    /// user's name, the facility a visit was of), when it still exists.
+    #[serde(default)]
+    pub record_name: Option<String>,
+}
+
+/// Which audit entries the administrator asks for; every filter is optional.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct AuditFilter {
+    /// The username of who did it.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// An action code, or its first part ("auth" for every auth.* action).
+    #[serde(default)]
+    pub action: Option<String>,
+    /// ISO dates, Vietnam time, both days included.
+    #[serde(default)]
+    pub from: Option<String>,
+    #[serde(default)]
+    pub to: Option<String>,
 }
 
 #[cfg(feature = "ssr")]
@@ -135,9 +156,13 @@ pub async fn assignable_units() -> Result<Vec<AdminUnit>, FnError> {
     Ok(crate::store::units::all(&state.db).await?)
 }
 
-/// The newest audit entries, newest first (at most `limit`, 500 at most).
+/// The newest audit entries, newest first (at most `limit`, 500 at most),
+/// narrowed by who, what and when.
 #[server(prefix = "/rpc", endpoint = "audit_trail", input = Json)]
-pub async fn audit_trail(limit: u32) -> Result<Vec<AuditEntry>, FnError> {
+pub async fn audit_trail(
+    limit: u32,
+    #[server(default)] filter: AuditFilter,
+) -> Result<Vec<AuditEntry>, FnError> {
     let (state, _) = admin().await?;
-    Ok(crate::store::audit::recent(&state.db, limit.min(500)).await?)
+    Ok(crate::store::audit::recent(&state.db, limit.min(500), &filter).await?)
 }

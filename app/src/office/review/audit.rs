@@ -3,10 +3,52 @@
 use super::detail::*;
 use super::*;
 
+/// An action as a person says it ("đăng nhập", "duyệt phiếu"), or its code
+/// when the app does not know it yet.
+pub fn action_text(lang: Lang, action: &str) -> String {
+    let key = format!("audit_action.{action}");
+    match t(lang, &key) {
+        text if text == key => action.to_string(),
+        text => text,
+    }
+}
+
+/// The record an entry is about: its kind and name, linked where the office
+/// has a page for it; a record without a name shows the start of its id.
+pub fn record_view(lang: Lang, e: &AuditEntry) -> impl IntoView {
+    let kind = match t(lang, &format!("audit_entity.{}", e.entity)) {
+        text if text.starts_with("audit_entity.") => e.entity.clone(),
+        text => text,
+    };
+    let short: String = e.record_id.chars().take(8).collect();
+    let name = e
+        .record_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(|| {
+            if e.record_id.chars().count() > 8 {
+                format!("{short}…")
+            } else {
+                e.record_id.clone()
+            }
+        });
+    let href = match e.entity.as_str() {
+        "proposal" => Some(format!("/review/proposals/{}", e.record_id)),
+        "visit" => Some(format!("/review/visits/{}", e.record_id)),
+        _ => None,
+    };
+    let name = match href {
+        Some(href) => view! { <a href=href data-testid="audit-record-link">{name}</a> }.into_any(),
+        None => view! { <span>{name}</span> }.into_any(),
+    };
+    view! { <span class="muted">{kind}": "</span>{name} }
+}
+
 /// Audit entries of a record: when, who, what, and the old → new values.
 #[component]
 pub fn AuditList(entries: Vec<AuditEntry>, testid: &'static str) -> impl IntoView {
     let tr = use_t();
+    let Locale(lang) = use_locale();
     let body = if entries.is_empty() {
         view! { <p class="muted">{move || tr("review.audit.empty")}</p> }.into_any()
     } else {
@@ -17,7 +59,7 @@ pub fn AuditList(entries: Vec<AuditEntry>, testid: &'static str) -> impl IntoVie
                     <tr data-testid="audit-entry" data-action=e.action.clone()>
                         <td>{crate::format::datetime_vn(e.at_ms)}</td>
                         <td>{e.actor.clone().unwrap_or_else(|| tr("admin.audit.anonymous"))}</td>
-                        <td><code>{e.action.clone()}</code></td>
+                        <td>{action_text(lang.get_untracked(), &e.action)}</td>
                         <td class="audit-detail" title=e.detail.clone()>{audit_detail(&e.detail)}</td>
                     </tr>
                 }

@@ -30,7 +30,7 @@ mod detail;
 /// The visit list: filters in the URL, counts per state, pages, exports.
 mod list;
 
-pub use audit::{audit_detail, AuditList};
+pub use audit::{action_text, audit_detail, record_view, AuditList};
 pub use detail::{distance_text, ReviewDetailPage};
 pub use list::{ReviewListPage, StateBadge};
 

@@ -103,3 +103,50 @@ fn every_answer_type_reads_as_a_person_writes_it() {
         "https://www.openstreetmap.org/?mlat=21.381230&mlon=106.550120#map=17/21.381230/106.550120"
     );
 }
+
+/// Every action the server records reads as words in both languages (the
+/// trail showed `auth.login`, `review`, `recommend`).
+#[test]
+fn every_recorded_action_reads_as_words() {
+    let actions = [
+        "auth.login",
+        "auth.login_failed",
+        "auth.logout",
+        "auth.password_changed",
+        "auth.device_bound",
+        "device.revoked",
+        "facility.created",
+        "facility.updated",
+        "facility.deactivated",
+        "facility.reactivated",
+        "form.publish",
+        "proposal.created",
+        "proposal.updated",
+        "proposal.deactivated",
+        "proposal.reactivated",
+        "recommend",
+        "registry.imported",
+        "resolve_conflict",
+        "review",
+        "set_budget",
+        "user.created",
+        "user.updated",
+        "user.deactivated",
+        "user.reactivated",
+        "user.password_reset",
+        "year.opened",
+        "year.closed",
+        "import",
+    ];
+    for action in actions {
+        for lang in [Lang::Vi, Lang::En] {
+            assert_ne!(
+                action_text(lang, action),
+                action,
+                "{action} has no {lang:?} words"
+            );
+        }
+    }
+    assert_eq!(action_text(Lang::Vi, "review"), "duyệt phiếu");
+    assert_eq!(action_text(Lang::Vi, "some.new_action"), "some.new_action");
+}
