@@ -106,6 +106,30 @@ test.describe('on an office screen', () => {
     await login.open('/plan?year=2020');
     await expect(page.getByTestId('plan-by-district')).toBeVisible();
     await expectAccessible(page, 'plan');
+    await test.step('the plan draws its amounts as charts and prints on A4 without its controls', async () => {
+      const chart = page.getByTestId('plan-chart-district');
+      await expect(chart.locator('svg[role="img"] > title')).toContainText('theo địa bàn');
+      const rows = await page.getByTestId('plan-by-district').getByTestId('plan-district').count();
+      const bars = chart.getByTestId('chart-bar');
+      await expect(bars).toHaveCount(rows);
+      // Bar lengths follow the amounts: the largest total has the longest bar.
+      const sizes = await bars.evaluateAll((els) =>
+        els.map((e) => [Number(e.getAttribute('data-total')), Number(e.getAttribute('data-width'))]),
+      );
+      const longest = sizes.reduce((a, b) => (b[1] > a[1] ? b : a));
+      expect(longest[0]).toBe(Math.max(...sizes.map((s) => s[0])));
+      for (const [total, width] of sizes) {
+        if (longest[0] > 0) expect(Math.abs(width / longest[1] - total / longest[0])).toBeLessThan(0.01);
+      }
+      await expect(page.getByTestId('plan-chart-industry').getByTestId('chart-bar').first()).toBeVisible();
+      await page.emulateMedia({ media: 'print' });
+      await expect(page.getByTestId('app-header')).toBeHidden();
+      await expect(page.getByTestId('export-plan-xlsx')).toBeHidden();
+      await expect(chart).toBeVisible();
+      const pdf = await page.pdf({ format: 'A4' });
+      expect(pdf.length, 'the plan prints').toBeGreaterThan(10_000);
+      await page.emulateMedia({ media: 'screen' });
+    });
     const proposal = page.locator('a[href^="/review/proposals/"]').first();
     await login.click(proposal);
     await expect(page.getByTestId('proposal-detail')).toBeVisible();

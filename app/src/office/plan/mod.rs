@@ -17,6 +17,8 @@ use serde_json::Value;
 
 /// The province's budget for the year and how much of it is recommended.
 mod budget;
+/// Bar charts of the plan, as inline SVG.
+mod chart;
 /// The plan's server functions and the types they carry (the store imports these).
 pub mod contract;
 /// The year's plan: tables by unit, industry and source, and the proposal list.

@@ -108,8 +108,10 @@ pub(super) fn PlanView(
         {grouping}
         {budget}
         <h2>{tr("plan.by_district")}</h2>
+        {super::chart::bar_chart(&super::chart::district_bars(&plan), "plan-chart-district", tr("plan.chart.by_unit_title").replace("{year}", &plan.year.to_string()), lang)}
         {by_district(&plan, lang)}
         <h2>{tr("plan.by_industry")}</h2>
+        {super::chart::bar_chart(&super::chart::industry_bars(&plan, lang), "plan-chart-industry", tr("plan.chart.by_industry_title").replace("{year}", &plan.year.to_string()), lang)}
         {by_industry(&plan, lang)}
         <h2>{tr("plan.by_district_industry")}</h2>
         {by_district_industry(&plan, lang)}
