@@ -394,11 +394,18 @@ async function oneRun(browser, options, baseURL, index) {
       // What the inspector sees: the home list reloads its rows after the sync.
       const listDeadline = Date.now() + options.listTimeout;
       while (Date.now() < listDeadline) {
-        const shown = await page
-          .evaluate(() => document.querySelectorAll('[data-testid="proposal-item"]').length)
-          .catch(() => 0);
+        // The list draws 100 cards at a time (issue 17) with a "show more"
+        // button once it holds more: all rows are loaded when the first page
+        // is drawn and the button says how many are left.
+        const { shown, more } = await page
+          .evaluate(() => ({
+            shown: document.querySelectorAll('[data-testid="proposal-item"]').length,
+            more: document.querySelector('[data-testid="show-more-proposals"]') !== null,
+          }))
+          .catch(() => ({ shown: 0, more: false }));
         result.listItems = shown;
-        if (shown >= options.proposals) {
+        const page_ = Math.min(options.proposals, 100);
+        if (shown >= page_ && (options.proposals <= 100 || more)) {
           result.listShown = Date.now() - t0;
           break;
         }
