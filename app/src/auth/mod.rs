@@ -233,19 +233,8 @@ async fn login(
     let response: LoginResponse = http::post_json("/api/auth/login", &request)
         .await
         .map_err(|e| e.body())?;
-    db.set_device_for(&response.user.username, &device)
-        .await
-        .map_err(storage)?;
-    let session = crate::field::offline::Session {
-        user: response.user.clone(),
-        device_id: device.clone(),
-    };
-    db.set_session(&session).await.map_err(storage)?;
     let next = destination(&response.user, response.must_change_password);
-    state.device_id.set(Some(device));
-    state.user.set(Some(response.user));
-    state.sync.set(crate::field::client::SyncStatus::Idle);
-    crate::field::client::request_sync(state);
+    keep_session(&db, state, response.user, device).await?;
     // A password an administrator set is replaced before anything else; sync is
     // refused (403 auth.password_change_required) until then and the queue waits.
     Ok(next)
@@ -276,19 +265,37 @@ async fn adopt_server_session(
     let _: serde_json::Value = http::post_json("/api/auth/device", &request)
         .await
         .map_err(|e| e.body())?;
-    db.set_device_for(&me.user.username, &device)
+    let next = destination(&me.user, me.must_change_password);
+    keep_session(&db, state, me.user, device).await?;
+    Ok(next)
+}
+
+/// After either login: this phone's device for the user and the session go
+/// into IndexedDB (so the app opens offline), then into the app's state, and
+/// the queue syncs.
+#[cfg(feature = "hydrate")]
+async fn keep_session(
+    db: &crate::field::offline::OfflineDb,
+    state: crate::field::client::ClientState,
+    user: crate::model::UserInfo,
+    device: String,
+) -> Result<(), crate::error::ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| {
+        crate::error::ErrorBody::new(e.code(), e.to_string())
+    };
+    db.set_device_for(&user.username, &device)
         .await
         .map_err(storage)?;
     let session = crate::field::offline::Session {
-        user: me.user.clone(),
+        user: user.clone(),
         device_id: device.clone(),
     };
     db.set_session(&session).await.map_err(storage)?;
     state.device_id.set(Some(device));
-    state.user.set(Some(me.user.clone()));
+    state.user.set(Some(user));
     state.sync.set(crate::field::client::SyncStatus::Idle);
     crate::field::client::request_sync(state);
-    Ok(destination(&me.user, me.must_change_password))
+    Ok(())
 }
 
 /// Ends the session on the server and on the phone. Queued changes stay in the

@@ -3,7 +3,7 @@
 //! that a route added without a row fails. Then the data scope of inspectors:
 //! what one inspector can see and touch of another's work.
 //!
-//! One file (512 lines): one matrix of every route and caller: splitting it would let a route escape it.
+//! One file (539 lines): one matrix of every route and caller: splitting it would let a route escape it.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};

@@ -2,7 +2,7 @@
 //! filters), filters by place across unit trees, counts per state, the page
 //! of results and the exports of what is filtered.
 //!
-//! One file (460 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
+//! One file (456 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
 
 use super::*;
 use crate::office::date_input::DateInput;
