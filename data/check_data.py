@@ -8,6 +8,9 @@ Files checked (paths relative to this script's directory):
   units/bac-giang-2020.json  administrative units tree (province > district > commune)
   demo/bac-giang-2020.json   demo users, facilities and 2020 proposals
   forms/khuyen-cong-v1.json  default survey form definition, version 1
+
+forms/khuyen-cong-v1.xlsx is the same form as an XLSForm; a Rust test
+(app: office::admin::xlsform) checks that it imports to the JSON.
 """
 import json
 import os

@@ -33,6 +33,11 @@ enum Command {
         #[command(subcommand)]
         action: UnitsAction,
     },
+    /// Survey forms as XLSForm spreadsheets (ODK, KoboToolbox).
+    Forms {
+        #[command(subcommand)]
+        action: FormsAction,
+    },
     /// Add N synthetic facilities with one proposal each to a district, for
     /// load tests and benchmarks (never on a production database).
     BulkDemo {
@@ -87,6 +92,33 @@ enum UnitsAction {
 }
 
 #[derive(Subcommand)]
+enum FormsAction {
+    /// Convert an XLSForm workbook and publish it as a new version (the same
+    /// checks as the administrator's screen). A file with any problem is
+    /// refused whole, every problem listed; nothing is stored.
+    Import {
+        file: std::path::PathBuf,
+        /// Only check and print the definition as JSON; publish nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+    /// Write a published version as an XLSForm workbook.
+    Export {
+        #[arg(long)]
+        form_id: String,
+        #[arg(long)]
+        version: i64,
+        /// Where to write the .xlsx.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Subcommand)]
 enum UserAction {
     /// Create an account; the password is read from standard input.
     Create {
@@ -121,6 +153,7 @@ pub async fn run() -> ExitCode {
         Some(Command::Serve(config)) => crate::startup::serve(config).await,
         Some(Command::Compact { retention_days, db }) => compact(retention_days, db).await,
         Some(Command::Units { action }) => units(action).await,
+        Some(Command::Forms { action }) => forms(action).await,
         Some(Command::BulkDemo {
             proposals,
             district,
@@ -292,15 +325,90 @@ async fn units(action: UnitsAction) -> Result<(), String> {
     }
 }
 
+async fn forms(action: FormsAction) -> Result<(), String> {
+    use app::office::admin::xlsform;
+    match action {
+        FormsAction::Import { file, dry_run, db } => {
+            let bytes = read_limited(&file, xlsform::MAX_XLSFORM_BYTES as u64)?;
+            let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
+            let published = app::store::forms::list(&db)
+                .await
+                .map_err(|e| e.to_string())?;
+            let next = |id: &str| {
+                published
+                    .iter()
+                    .filter(|f| f.id == id)
+                    .map(|f| f.version + 1)
+                    .max()
+                    .unwrap_or(1)
+            };
+            let imported = match xlsform::import(&bytes, next) {
+                Ok(imported) => imported,
+                Err(problems) => {
+                    for line in xlsform::lines(&problems, cli_lang()) {
+                        eprintln!("{line}");
+                    }
+                    return Err(format!(
+                        "{} refused: {} problem(s); nothing was stored",
+                        file.display(),
+                        problems.len()
+                    ));
+                }
+            };
+            for line in xlsform::lines(&imported.notes, cli_lang()) {
+                eprintln!("note: {line}");
+            }
+            let form = imported.definition;
+            if dry_run {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&form).map_err(|e| e.to_string())?
+                );
+                return Ok(());
+            }
+            app::store::forms::publish(&db, &form)
+                .await
+                .map_err(|e| e.body().message)?;
+            println!(
+                "published {} version {} ({} questions)",
+                form.id,
+                form.version,
+                form.fields().count()
+            );
+            Ok(())
+        }
+        FormsAction::Export {
+            form_id,
+            version,
+            out,
+            db,
+        } => {
+            let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
+            let form = app::store::forms::get(&db.pool, &form_id, version)
+                .await
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("no form {form_id} version {version}"))?;
+            let bytes = xlsform::export(&form)?;
+            std::fs::write(&out, bytes).map_err(|e| format!("{}: {e}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+    }
+}
+
 /// The file's bytes, refused before reading when it is larger than any unit
 /// file may be.
 fn read_bounded(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    let limit = app::office::units::file::MAX_UNIT_FILE_BYTES as u64;
+    read_limited(path, app::office::units::file::MAX_UNIT_FILE_BYTES as u64)
+}
+
+/// The file's bytes, refused before reading when larger than `limit`.
+fn read_limited(path: &std::path::Path, limit: u64) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let size = file.metadata().map_err(|e| e.to_string())?.len();
     if size > limit {
         return Err(format!(
-            "{}: {size} bytes; a unit file may be at most {limit} bytes",
+            "{}: {size} bytes; this file may be at most {limit} bytes",
             path.display()
         ));
     }

@@ -6,6 +6,7 @@
 //          [--site-root target/site] [--proposals 10000] [--district 213] [--user ksv1]
 //          [--password khaosat-demo] [--runs 3] [--port PORT] [--timeout 120000]
 //          [--list-timeout 60000] [--goal-ms 5000] [--pages] [--keep] [--json FILE]
+//          [--scroll-cards 1000] [--cpu 4]
 //   e.g. (from the repository root) node tests/bench/initial_pull.mjs
 //
 // The script prepares its own server: a temporary data directory, `khaosat bulk-demo`
@@ -26,6 +27,14 @@
 // download (first → last byte), and the client's gap before the next pull (parse, the
 // IndexedDB transaction, the clock merge). Finally, separately, the time until the home
 // list shows N proposal items (the app reloads its rows after the sync is ok).
+//
+// With --scroll-cards N, each run then measures the list as an inspector uses it on
+// a slow phone: the CPU throttled --cpu times (DevTools' Emulation.setCPUThrottlingRate),
+// "Hiện thêm" clicked until N cards are drawn (each click timed until its cards are in
+// the DOM), then the page scrolled from top to bottom 600 px per animation frame (a
+// fling) while every frame's duration is recorded: median, p95 and longest frame, and
+// how many frames missed 60 fps (> 16.7 ms) and 30 fps (> 33.3 ms). The cards drawn
+// and the distance scrolled are checked, so a list that drew less cannot look faster.
 //
 // Not a test: it prints per-run tables, a markdown table for BENCHMARKS.md and whether
 // the goal is met, and exits 0; 1 only when a run's sync never completed.
@@ -57,7 +66,7 @@ const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch:
 const USAGE =
   'usage: node tests/bench/initial_pull.mjs [--bin PATH] [--site-root DIR] [--proposals N] [--district CODE] ' +
   '[--user NAME] [--password PW] [--runs 3] [--port PORT] [--timeout MS] [--list-timeout MS] [--goal-ms MS] ' +
-  '[--pages] [--keep] [--json FILE]';
+  '[--pages] [--keep] [--json FILE] [--scroll-cards N] [--cpu 4]';
 
 function parseArgs(argv) {
   const options = {
@@ -75,6 +84,8 @@ function parseArgs(argv) {
     pages: true,
     keep: false,
     json: undefined,
+    scrollCards: 0,
+    cpu: 4,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const arg = argv[i];
@@ -103,6 +114,8 @@ function parseArgs(argv) {
     else if (arg === '--no-pages') options.pages = false;
     else if (arg === '--keep') options.keep = true;
     else if (arg === '--json') options.json = value();
+    else if (arg === '--scroll-cards') options.scrollCards = Math.floor(number());
+    else if (arg === '--cpu') options.cpu = Math.max(1, number());
     else if (arg === '-h' || arg === '--help') {
       console.log(USAGE);
       process.exit(0);
@@ -413,6 +426,10 @@ async function oneRun(browser, options, baseURL, index) {
       }
     }
 
+    if (result.listShown !== undefined && options.scrollCards > 0) {
+      result.scroll = await scrollFrames(page, options);
+    }
+
     await Promise.all(pulls.map((row) => row.done));
     result.pulls = pulls.map((row) => {
       const timing = row.request.timing();
@@ -450,6 +467,64 @@ async function oneRun(browser, options, baseURL, index) {
     await context.close().catch(() => undefined);
   }
   return result;
+}
+
+/** "Show more" until N cards, then a fling to the bottom, frames timed (see the top). */
+async function scrollFrames(page, options) {
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Emulation.setCPUThrottlingRate', { rate: options.cpu });
+  const count = () => page.evaluate(() => document.querySelectorAll('[data-testid="proposal-item"]').length);
+  const clicks = [];
+  try {
+    let shown = await count();
+    while (shown < options.scrollCards) {
+      const more = page.getByTestId('show-more-proposals');
+      if ((await more.count()) === 0) break;
+      const started = Date.now();
+      await more.click();
+      const want = shown + 1;
+      while ((shown = await count()) < want) await sleep(10);
+      clicks.push(Date.now() - started);
+    }
+    const frames = await page.evaluate(
+      () =>
+        new Promise((done) => {
+          window.scrollTo(0, 0);
+          const deltas = [];
+          let last = performance.now();
+          const start = window.scrollY;
+          const step = () => {
+            const now = performance.now();
+            deltas.push(now - last);
+            last = now;
+            const bottom = document.documentElement.scrollHeight - window.innerHeight;
+            if (window.scrollY >= bottom - 1) {
+              done({ deltas: deltas.slice(1), distance: window.scrollY - start, height: document.documentElement.scrollHeight });
+              return;
+            }
+            window.scrollBy(0, 600);
+            requestAnimationFrame(step);
+          };
+          requestAnimationFrame(step);
+        }),
+    );
+    const sorted = [...frames.deltas].sort((a, b) => a - b);
+    const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length - 1) * p))];
+    return {
+      cards: await count(),
+      clicks,
+      frames: sorted.length,
+      distance: frames.distance,
+      height: frames.height,
+      median: pct(0.5),
+      p95: pct(0.95),
+      max: sorted.at(-1),
+      over16: sorted.filter((d) => d > 1000 / 60).length,
+      over33: sorted.filter((d) => d > 1000 / 30).length,
+    };
+  } finally {
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 1 }).catch(() => undefined);
+  }
 }
 
 function printRun(result, options) {
@@ -493,6 +568,15 @@ function printRun(result, options) {
   if (result.problems.length) {
     console.log(`  browser console (${result.problems.length} errors/warnings):`);
     for (const line of result.problems.slice(0, 20)) console.log(`    ${line}`);
+  }
+  if (result.scroll) {
+    const f = result.scroll;
+    console.log(
+      `  scroll at ${options.cpu}× CPU: ${int(f.cards)} cards drawn (${f.clicks.length} "Hiện thêm" clicks, median ${ms(median(f.clicks))}, ` +
+        `longest ${ms(Math.max(0, ...f.clicks))}); fling of ${int(Math.round(f.distance))} px in ${f.frames} frames: ` +
+        `median ${ms(f.median)}, p95 ${ms(f.p95)}, longest ${ms(f.max)}, ${f.over16} frames > 16.7 ms, ${f.over33} > 33.3 ms`,
+    );
+    if (f.cards < options.scrollCards) console.log(`  NOTE: only ${f.cards} of ${options.scrollCards} cards were drawn`);
   }
 }
 

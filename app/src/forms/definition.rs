@@ -99,6 +99,14 @@ pub struct Field {
     /// before a row is added and by the server when one arrives.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_rows: Option<u32>,
+    /// Said instead of the generic "required" text when the answer is missing
+    /// at finalize (XLSForm's `required_message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_message: Option<Text>,
+    /// Said instead of the generic rule text when an answer breaks the field's
+    /// range, length or pattern (XLSForm's `constraint_message`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub constraint_message: Option<Text>,
 }
 
 /// Rows a repeat group holds unless its definition says otherwise: far more
@@ -145,6 +153,21 @@ impl FormDefinition {
 
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields().find(|f| f.key == key)
+    }
+
+    /// Writes every condition in its one canonical spelling (`expr::print`), so
+    /// that a published form exported to XLSForm imports to the identical text.
+    pub fn canonicalize(&mut self) {
+        fn fix(f: &mut Field) {
+            if let Some(r) = f.relevant.as_mut() {
+                *r = super::expr::canonical(r);
+            }
+            f.fields.iter_mut().for_each(fix);
+        }
+        self.sections
+            .iter_mut()
+            .flat_map(|s| s.fields.iter_mut())
+            .for_each(fix);
     }
 
     /// Checks what a definition must satisfy before it is stored: unique keys, no

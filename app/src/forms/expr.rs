@@ -7,9 +7,14 @@
 //! not  := "not" not | cmp
 //! cmp  := atom (("==" | "!=" | "<" | "<=" | ">" | ">=") atom)?
 //! atom := 'string' | number | true | false | field_key | "(" or ")"
+//!       | "selected" "(" field_key "," 'string' ")"
 //! ```
 //! A field with no answer is `null`; comparisons with `null` are false except
 //! `!=`, so `team_suggestion != 'not_supported'` hides nothing until answered.
+//! The one exception is the empty string: an unanswered field equals `''`, as
+//! it does in XLSForm (`${x} != ''` means "answered").
+//! `selected(f, 'v')` is true when the multiple choice `f` holds `v` (or the
+//! single choice `f` is `v`).
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -31,6 +36,7 @@ enum Token {
     Op(&'static str),
     LParen,
     RParen,
+    Comma,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,6 +47,8 @@ pub enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
     Cmp(&'static str, Box<Expr>, Box<Expr>),
+    /// `selected(field, 'value')`.
+    Selected(String, String),
 }
 
 fn tokenize(src: &str) -> Result<Vec<Token>, String> {
@@ -57,6 +65,10 @@ fn tokenize(src: &str) -> Result<Vec<Token>, String> {
             }
             ')' => {
                 out.push(Token::RParen);
+                i += 1
+            }
+            ',' => {
+                out.push(Token::Comma);
                 i += 1
             }
             '\'' => {
@@ -184,6 +196,29 @@ impl Parser {
             Token::Ident(w) if matches!(w.as_str(), "and" | "or" | "not") => {
                 Err(format!("\"{w}\" needs something before it"))
             }
+            Token::Ident(w) if w == "selected" && self.peek() == Some(&Token::LParen) => {
+                self.pos += 1;
+                let (field, comma, value, close) = (
+                    self.tokens.get(self.pos).cloned(),
+                    self.tokens.get(self.pos + 1).cloned(),
+                    self.tokens.get(self.pos + 2).cloned(),
+                    self.tokens.get(self.pos + 3).cloned(),
+                );
+                match (field, comma, value, close) {
+                    (
+                        Some(Token::Ident(f)),
+                        Some(Token::Comma),
+                        Some(Token::Str(v)),
+                        Some(Token::RParen),
+                    ) => {
+                        self.pos += 4;
+                        Ok(Expr::Selected(f, v))
+                    }
+                    _ => Err(
+                        "selected() takes a field and a 'value': selected(field, 'value')".into(),
+                    ),
+                }
+            }
             Token::Ident(w) => Ok(Expr::Field(w)),
             Token::LParen => {
                 let inner = self.nested(Self::or)?;
@@ -234,8 +269,19 @@ fn truthy(expr: &Expr, answers: &BTreeMap<String, Value>) -> bool {
         Expr::Not(e) => !truthy(e, answers),
         Expr::And(a, b) => truthy(a, answers) && truthy(b, answers),
         Expr::Or(a, b) => truthy(a, answers) || truthy(b, answers),
+        Expr::Selected(field, choice) => match answers.get(field) {
+            Some(Value::Array(items)) => items.iter().any(|v| v.as_str() == Some(choice)),
+            Some(Value::String(s)) => s == choice,
+            _ => false,
+        },
         Expr::Cmp(op, a, b) => {
-            let (a, b) = (value(a, answers), value(b, answers));
+            let (mut a, mut b) = (value(a, answers), value(b, answers));
+            let blank = Value::String(String::new());
+            if a.is_null() && b == blank {
+                a = blank.clone();
+            } else if b.is_null() && a == blank {
+                b = blank;
+            }
             if a.is_null() || b.is_null() {
                 return *op == "!=" && a != b;
             }
@@ -263,6 +309,131 @@ fn truthy(expr: &Expr, answers: &BTreeMap<String, Value>) -> bool {
             _ => true,
         },
     }
+}
+
+/// Every field an expression reads, in order of appearance.
+pub fn fields(expr: &Expr) -> Vec<&str> {
+    let mut out = Vec::new();
+    fn walk<'a>(e: &'a Expr, out: &mut Vec<&'a str>) {
+        match e {
+            Expr::Lit(_) => {}
+            Expr::Field(k) | Expr::Selected(k, _) => out.push(k),
+            Expr::Not(a) => walk(a, out),
+            Expr::And(a, b) | Expr::Or(a, b) | Expr::Cmp(_, a, b) => {
+                walk(a, out);
+                walk(b, out);
+            }
+        }
+    }
+    walk(expr, &mut out);
+    out
+}
+
+/// How an expression is written out: khaosat's own syntax, or XPath as
+/// XLSForm writes it (`${field}`, `=`, `not(...)`, `true()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    Khaosat,
+    XPath,
+}
+
+/// Writes an expression back as text with only the parentheses it needs
+/// (`not` always takes them, as people write it). Parsing the text gives the
+/// same tree, so a stored condition has one canonical spelling.
+pub fn print(expr: &Expr, syntax: Syntax) -> String {
+    // Precedence: or 1, and 2, not 3, comparison 4, atom 5.
+    fn level(e: &Expr) -> u8 {
+        match e {
+            Expr::Or(..) => 1,
+            Expr::And(..) => 2,
+            Expr::Not(_) => 3,
+            Expr::Cmp(..) => 4,
+            _ => 5,
+        }
+    }
+    fn go(e: &Expr, min: u8, x: Syntax, out: &mut String) {
+        let wrap = level(e) < min;
+        if wrap {
+            out.push('(');
+        }
+        match e {
+            Expr::Lit(v) => out.push_str(&literal(v, x)),
+            Expr::Field(k) if x == Syntax::XPath => out.push_str(&format!("${{{k}}}")),
+            Expr::Field(k) => out.push_str(k),
+            Expr::Selected(k, v) => {
+                let field = if x == Syntax::XPath {
+                    format!("${{{k}}}")
+                } else {
+                    k.clone()
+                };
+                out.push_str(&format!("selected({field}, {})", quote(v)));
+            }
+            Expr::Not(a) => {
+                out.push_str(if x == Syntax::XPath { "not(" } else { "not (" });
+                go(a, 1, x, out);
+                out.push(')');
+            }
+            Expr::Or(a, b) | Expr::And(a, b) => {
+                let (word, lvl) = if matches!(e, Expr::Or(..)) {
+                    ("or", 1)
+                } else {
+                    ("and", 2)
+                };
+                go(a, lvl, x, out);
+                out.push_str(&format!(" {word} "));
+                go(b, lvl + 1, x, out);
+            }
+            Expr::Cmp(op, a, b) => {
+                let op = if x == Syntax::XPath && *op == "==" {
+                    "="
+                } else {
+                    op
+                };
+                go(a, 5, x, out);
+                out.push_str(&format!(" {op} "));
+                go(b, 5, x, out);
+            }
+        }
+        if wrap {
+            out.push(')');
+        }
+    }
+    let mut out = String::new();
+    go(expr, 1, syntax, &mut out);
+    out
+}
+
+/// A literal as both syntaxes write it (no escapes exist in either: a text
+/// holding `'` is written in double quotes, which khaosat's parser does not
+/// read, so such literals only travel to XPath).
+fn literal(v: &Value, x: Syntax) -> String {
+    match v {
+        Value::String(s) => quote(s),
+        Value::Bool(b) if x == Syntax::XPath => format!("{b}()"),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            Some(f) => f.to_string(),
+            None => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+fn quote(s: &str) -> String {
+    if s.contains('\'') {
+        format!("\"{s}\"")
+    } else {
+        format!("'{s}'")
+    }
+}
+
+/// The canonical spelling of a condition (see [`print`]); text that does not
+/// parse is returned as it is, for the definition check to refuse.
+pub fn canonical(src: &str) -> String {
+    parse(src)
+        .map(|e| print(&e, Syntax::Khaosat))
+        .unwrap_or_else(|_| src.to_string())
 }
 
 /// Parses a `relevant` expression once, for a screen that evaluates it on every
@@ -348,6 +519,61 @@ mod tests {
         // Still within bounds: parses and evaluates.
         let ok = format!("{}a == 1{}", "not (".repeat(16), ")".repeat(16));
         assert!(parse(&ok).is_ok());
+    }
+
+    #[test]
+    fn selected_reads_multiple_and_single_choices() {
+        let rule = Some("selected(support, 'machines') and not (size == 'large')");
+        assert!(is_relevant(
+            rule,
+            &answers(&[("support", json!(["training", "machines"]))])
+        ));
+        assert!(!is_relevant(
+            rule,
+            &answers(&[("support", json!(["training"]))])
+        ));
+        assert!(is_relevant(
+            rule,
+            &answers(&[("support", json!("machines"))])
+        ));
+        assert!(!is_relevant(rule, &answers(&[])));
+        assert!(parse("selected(support)")
+            .unwrap_err()
+            .contains("selected(field, 'value')"));
+    }
+
+    #[test]
+    fn an_unanswered_field_equals_the_empty_string() {
+        assert!(is_relevant(Some("name == ''"), &answers(&[])));
+        assert!(!is_relevant(Some("name != ''"), &answers(&[])));
+        assert!(is_relevant(
+            Some("name != ''"),
+            &answers(&[("name", json!("A"))])
+        ));
+    }
+
+    #[test]
+    fn printing_gives_back_the_same_tree_in_both_syntaxes() {
+        for src in [
+            "team_suggestion != 'not_supported'",
+            "a == 1 and not (b == 'x' or c >= 2.5)",
+            "(a == 1 or b == 2) and c < 3",
+            "a == 1 or b == 2 and c == 3",
+            "not (not (a))",
+            "selected(s, 'v') or flag == true",
+            "x == -4",
+        ] {
+            let tree = parse(src).unwrap();
+            let text = print(&tree, Syntax::Khaosat);
+            assert_eq!(parse(&text).unwrap(), tree, "{src} printed as {text}");
+            assert_eq!(canonical(&text), text, "canonical is a fixed point");
+        }
+        let tree = parse("a == 1 and not (selected(s, 'v') or b == true)").unwrap();
+        assert_eq!(
+            print(&tree, Syntax::XPath),
+            "${a} = 1 and not(selected(${s}, 'v') or ${b} = true())"
+        );
+        assert_eq!(canonical("not(a==1)"), "not (a == 1)");
     }
 
     #[test]

@@ -217,6 +217,35 @@ fn count_records(bytes: &[u8]) -> usize {
     records + usize::from(open)
 }
 
+/// Reads every sheet of an XLSX workbook, in the workbook's order, with its
+/// name; a sheet with no text is left out. The same limits as [`read`], each
+/// sheet's rows counted before its cells are read.
+pub fn read_workbook(
+    bytes: &[u8],
+    max_bytes: usize,
+    max_rows: usize,
+) -> Result<Vec<(String, Table)>, SheetError> {
+    use calamine::{Reader, Xlsx};
+    if bytes.len() > max_bytes {
+        return Err(SheetError::TooLarge { limit: max_bytes });
+    }
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(SheetError::Unreadable("not an XLSX workbook".into()));
+    }
+    expanded_within(bytes, max_bytes.saturating_mul(EXPANSION))?;
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
+        .map_err(|e: calamine::XlsxError| SheetError::Unreadable(e.to_string()))?;
+    let mut sheets = Vec::new();
+    for name in book.sheet_names() {
+        match read_sheet(&mut book, &name, max_rows) {
+            Ok(table) => sheets.push((name, table)),
+            Err(SheetError::Empty) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sheets)
+}
+
 fn read_xlsx(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
     use calamine::{Reader, Xlsx};
     let unreadable = |e: calamine::XlsxError| SheetError::Unreadable(e.to_string());
@@ -226,7 +255,16 @@ fn read_xlsx(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
         .first()
         .cloned()
         .ok_or(SheetError::Empty)?;
-    let mut cells = book.worksheet_cells_reader(&name).map_err(unreadable)?;
+    read_sheet(&mut book, &name, max_rows)
+}
+
+fn read_sheet(
+    book: &mut calamine::Xlsx<Cursor<&[u8]>>,
+    name: &str,
+    max_rows: usize,
+) -> Result<Table, SheetError> {
+    let unreadable = |e: calamine::XlsxError| SheetError::Unreadable(e.to_string());
+    let mut cells = book.worksheet_cells_reader(name).map_err(unreadable)?;
     let dims = cells.dimensions();
     if dims.end.0 as usize > max_rows + dims.start.0 as usize {
         return Err(SheetError::TooManyRows { limit: max_rows });

@@ -5,6 +5,8 @@
 pub mod auth;
 /// XLSX, CSV and ZIP exports for the office.
 pub mod exports;
+/// Forms as XLSForm spreadsheets: import to preview, export of a version.
+pub mod forms;
 /// The OpenAPI document of the sync API.
 pub mod openapi;
 /// Photo records and their image files.
@@ -140,6 +142,13 @@ pub const ROUTES: &[RouteSpec] = &[
         false,
         BodyLimit::Bytes(app::office::units::file::MAX_UNIT_FILE_BYTES),
     ),
+    route(
+        "POST",
+        "/api/forms/xlsform",
+        false,
+        BodyLimit::Bytes(app::office::admin::xlsform::MAX_XLSFORM_BYTES),
+    ),
+    route("GET", "/api/forms/xlsform.xlsx", false, NONE),
 ];
 
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
@@ -172,6 +181,8 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/api/registry/export.xlsx") => get(registry::export),
         ("POST", "/api/registry/intake") => post(registry::intake),
         ("POST", "/api/units/import") => post(units::import),
+        ("POST", "/api/forms/xlsform") => post(forms::import),
+        ("GET", "/api/forms/xlsform.xlsx") => get(forms::export),
         (method, path) => unreachable!("no handler for {method} {path}"),
     }
 }

@@ -85,6 +85,8 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/api/registry/intake",       OFFICE),
     ("GET",  "/api/registry/export.xlsx",  OFFICE),
     ("POST", "/api/units/import",          ADMIN),
+    ("POST", "/api/forms/xlsform",         ADMIN),
+    ("GET",  "/api/forms/xlsform.xlsx",    ADMIN),
     ("POST", "/rpc/get_visit",             SUPERVISOR),
     ("POST", "/rpc/decide_visit",          SUPERVISOR),
     ("POST", "/rpc/list_forms",            ADMIN),
@@ -388,6 +390,7 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
         }
         ("GET", "/api/exports/photos.zip") => req("GET", &format!("{path}?district=213")),
         ("GET", "/api/registry/export.xlsx") => req("GET", &format!("{path}?year=2026")),
+        ("GET", "/api/forms/xlsform.xlsx") => req("GET", &format!("{path}?form_id=khuyen-cong&version=1")),
         ("GET", _) if !path.contains('{') => req("GET", path),
         ("POST", "/api/auth/login") => req("POST", path)
             .json(&json!({"username": caller.username.unwrap_or("ksv3"), "password": PW})),
@@ -412,6 +415,11 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
         ("POST", "/api/units/import") => req("POST", "/api/units/import?tree=thu-nghiem&effective_from=2026-01-01").bytes(
             "text/csv",
             b"code,name,kind,level,parent_code\n1,A,huyen,district,2\n2,B,huyen,district,1\n".to_vec(),
+        ),
+        // Not a workbook: past authorization it is a 422 and nothing is stored.
+        ("POST", "/api/forms/xlsform") => req("POST", path).bytes(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            b"not a workbook".to_vec(),
         ),
         // In progress → approved is not a transition: past authorization it is a 422.
         ("POST", "/api/visits/{id}/review") => {

@@ -223,3 +223,66 @@ fn units_import_loads_trees_and_mappings_and_refuses_bad_files_whole() {
         "bac-giang-2020\t2020-01-01\t220 units\nbac-ninh-2025\t2025-07-01\t100 units\n"
     );
 }
+
+/// `khaosat forms import` checks a workbook (every problem printed, in
+/// Vietnamese under a Vietnamese locale, nothing stored) or publishes it;
+/// `khaosat forms export` writes a version back as an XLSForm of itself.
+#[test]
+fn forms_import_and_export_xlsform_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let kobo = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../app/tests/xlsform/kobo_style.xlsx"
+    );
+    let bad = dir.path().join("bad.xlsx");
+    std::fs::write(&bad, b"not a workbook").unwrap();
+    let out = khaosat(dir.path(), &["forms", "import", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Không đọc được tệp"), "{err}");
+    assert!(err.contains("nothing was stored"), "{err}");
+
+    let out = khaosat(dir.path(), &["forms", "import", kobo, "--dry-run"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (printed["id"].as_str(), printed["version"].as_i64()),
+        (Some("khuyen-cong"), Some(2))
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("note: survey!2 type (A)"));
+
+    let out = khaosat(dir.path(), &["forms", "import", kobo]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("published khuyen-cong version 2"));
+
+    let exported = dir.path().join("v2.xlsx");
+    let out = khaosat(
+        dir.path(),
+        &[
+            "forms",
+            "export",
+            "--form-id",
+            "khuyen-cong",
+            "--version",
+            "2",
+            "--out",
+            exported.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let again =
+        app::office::admin::xlsform::import(&std::fs::read(&exported).unwrap(), |_| 99).unwrap();
+    assert_eq!(serde_json::to_value(&again.definition).unwrap(), printed);
+}

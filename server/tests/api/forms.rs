@@ -337,7 +337,159 @@ async fn finalize_needs_the_required_answers_inside_every_live_row(app: TestApp)
     );
 }
 
+// ---- XLSForm ----
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const KOBO_STYLE: &[u8] = include_bytes!("../../../app/tests/xlsform/kobo_style.xlsx");
+
+async fn convert(app: &TestApp, cookie: &str, bytes: Vec<u8>) -> crate::helpers::TestResponse {
+    crate::security::req("POST", "/api/forms/xlsform")
+        .bytes(XLSX, bytes)
+        .cookie(Some(cookie))
+        .send(&app.router)
+        .await
+}
+
+/// The Kobo-style workbook converts, publishes through `publish_form`, comes
+/// back as an XLSForm of itself, and a visit pushed against it is judged by
+/// its rules: the regex constraint, required answers inside rows, and a
+/// `selected()` condition deciding what finalize asks for.
+async fn an_xlsform_is_converted_published_exported_and_its_rules_hold(app: TestApp) {
+    let (admin, _) = app.login("quantri").await;
+    let before = app.counts().await;
+
+    let r = convert(&app, &admin, KOBO_STYLE.to_vec()).await;
+    let imported = ok(&r);
+    let definition = imported["definition"].clone();
+    assert_eq!(definition["id"], "khuyen-cong");
+    assert_eq!(definition["version"], 2);
+    let codes: Vec<&str> = imported["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "xlsform.setting_ignored",
+            "xlsform.metadata",
+            "xlsform.metadata",
+            "xlsform.metadata"
+        ]
+    );
+    assert_eq!(app.counts().await, before, "a conversion stores nothing");
+
+    let (inspector, _) = app.login("ksv1").await;
+    let r = convert(&app, &inspector, KOBO_STYLE.to_vec()).await;
+    expect_error(&r, 403, "auth.forbidden");
+
+    // Every problem of a refused file at once, in both languages.
+    let r = convert(&app, &admin, b"not a workbook".to_vec()).await;
+    expect_error(&r, 422, "forms.xlsform_refused");
+    let problems = &r.json()["params"]["problems"];
+    assert_eq!(problems[0]["code"], "xlsform.unreadable");
+    assert!(problems[0]["message"]["vi"]
+        .as_str()
+        .unwrap()
+        .starts_with("Không đọc được tệp"));
+    let too_big = vec![b'x'; app::office::admin::xlsform::MAX_XLSFORM_BYTES + 1];
+    assert_eq!(convert(&app, &admin, too_big).await.status.as_u16(), 413);
+
+    let published = ok(&publish(&app, &admin, &definition.to_string()).await);
+    assert_eq!(
+        (
+            published["version"].as_i64(),
+            published["current"].as_bool()
+        ),
+        (Some(2), Some(true))
+    );
+
+    // The published version downloads as a workbook that converts to itself.
+    let r = crate::security::req(
+        "GET",
+        "/api/forms/xlsform.xlsx?form_id=khuyen-cong&version=2",
+    )
+    .cookie(Some(&admin))
+    .send(&app.router)
+    .await;
+    assert_eq!(r.status.as_u16(), 200, "{}", r.text());
+    let again = ok(&convert(&app, &admin, r.body.clone()).await);
+    assert_eq!(again["definition"], definition);
+    let missing = crate::security::req(
+        "GET",
+        "/api/forms/xlsform.xlsx?form_id=khuyen-cong&version=9",
+    )
+    .cookie(Some(&admin))
+    .send(&app.router)
+    .await;
+    assert_eq!(missing.status.as_u16(), 404);
+
+    // A phone's visit on version 2 is held to the file's rules.
+    let mut ksv1 = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let answers = |phone: &str| {
+        json!({"nguoi_tra_loi": "Nguyễn Thị Hoa", "so_lao_dong": 12, "ho_tro": ["dao_tao"],
+               "de_xuat": "no", "dien_thoai": phone, "form_version": 2})
+    };
+    let bad = ksv1.new_visit(&visit, &demo_proposal("213"), answers("912"));
+    let results = ksv1.push_ok(&app, &[bad]).await;
+    assert_eq!(results[0]["error"]["code"], "form.pattern", "{results:?}");
+    let create = ksv1.new_visit(&visit, &demo_proposal("213"), answers("0912345678"));
+    let row = uuid::Uuid::now_v7().to_string();
+    let machine = ksv1.mutation(
+        "visit_row",
+        "upsert",
+        &row,
+        json!({"visit_id": visit, "group": "may", "tinh_trang": "hong"}),
+        0,
+    );
+    let submit = ksv1.mutation("visit", "submit", &visit, json!({}), 0);
+    let results = ksv1.push_ok(&app, &[create, machine, submit]).await;
+    assert_eq!(statuses(&results), ["applied", "applied", "refused"]);
+    assert_eq!(
+        results[2]["error"]["params"]["fields"],
+        json!(["may/ten_may"])
+    );
+
+    // Asking for machinery makes its question required (selected()).
+    let more = ksv1.mutation(
+        "visit",
+        "upsert",
+        &visit,
+        json!({"ho_tro": ["dao_tao", "may_moc"]}),
+        1,
+    );
+    let named = ksv1.mutation(
+        "visit_row",
+        "upsert",
+        &row,
+        json!({"ten_may": "Máy nghiền"}),
+        1,
+    );
+    let submit = ksv1.mutation("visit", "submit", &visit, json!({}), 0);
+    let results = ksv1.push_ok(&app, &[more, named, submit]).await;
+    assert_eq!(statuses(&results), ["applied", "applied", "refused"]);
+    assert_eq!(
+        results[2]["error"]["params"]["fields"],
+        json!(["may_moc_khac"])
+    );
+    let answered = ksv1.mutation(
+        "visit",
+        "upsert",
+        &visit,
+        json!({"may_moc_khac": "Máy ép"}),
+        2,
+    );
+    let submit = ksv1.mutation("visit", "submit", &visit, json!({}), 0);
+    assert_eq!(
+        statuses(&ksv1.push_ok(&app, &[answered, submit]).await),
+        ["applied", "applied"]
+    );
+}
+
 crate::engine_tests!(
+    an_xlsform_is_converted_published_exported_and_its_rules_hold,
     finalize_needs_the_required_answers_inside_every_live_row,
     an_invalid_form_upload_is_refused_naming_the_field_and_the_problem,
     a_new_version_reaches_phones_and_old_visits_keep_theirs,

@@ -115,6 +115,7 @@ pub fn FieldInput(
     let label = field.label.clone();
     let hint = field.hint.clone();
     let required = field.required;
+    let constraint_message = StoredValue::new(field.constraint_message.clone());
     let initial = display_for(field.kind, &value);
 
     let input = match kind {
@@ -323,10 +324,23 @@ pub fn FieldInput(
             {input}
             {money_view}
             <Show when=move || error.get().is_some()>
-                <p class="field-error" role="alert">{move || error.get().map(|b| error_text(lang.get(), &b)).unwrap_or_default()}</p>
+                <p class="field-error" role="alert">{move || error.get().map(|b| constraint_message.with_value(|own| match own {
+                    // The form's own words for a broken rule; a wrong type keeps the generic text.
+                    Some(m) if is_rule_error(&b.code) => m.get(lang.get()).to_string(),
+                    _ => error_text(lang.get(), &b),
+                })).unwrap_or_default()}</p>
             </Show>
         </div>
     }
+}
+
+/// Errors that come from the field's constraint (range, length, pattern), which
+/// the form may word itself, as opposed to an answer of the wrong type.
+pub fn is_rule_error(code: &str) -> bool {
+    matches!(
+        code,
+        "form.below_min" | "form.above_max" | "form.too_long" | "form.too_short" | "form.pattern"
+    )
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 /// The state of one visit being edited, its autosave and its explicit save.
 mod editor;
 /// Rendering one form field and reading its input back.
-mod field;
+pub mod field;
 /// The inspector's visits on this phone: state, facility, district, age, search.
 mod list;
 /// The phone's copy of a visit and the save/absorb logic (plain Rust).
@@ -101,9 +101,20 @@ pub(super) fn missing_label(form: &FormDefinition, key: &str, lang: crate::i18n:
     let Some(field) = form.field(group) else {
         return key.to_string();
     };
-    match field.fields.iter().find(|c| c.key == child) {
-        Some(c) => format!("{} › {}", field.label.get(lang), c.label.get(lang)),
-        None => field.label.get(lang).to_string(),
+    let (label, message) = match field.fields.iter().find(|c| c.key == child) {
+        Some(c) => (
+            format!("{} › {}", field.label.get(lang), c.label.get(lang)),
+            c.required_message.as_ref(),
+        ),
+        None => (
+            field.label.get(lang).to_string(),
+            field.required_message.as_ref(),
+        ),
+    };
+    // The form's own reason, when its author wrote one (XLSForm required_message).
+    match message {
+        Some(m) => format!("{label}: {}", m.get(lang)),
+        None => label,
     }
 }
 
@@ -157,3 +168,35 @@ pub(super) fn restore_focus(focus: Option<String>) {
 #[cfg(feature = "hydrate")]
 pub(crate) use editor::save_visit;
 pub use page::VisitPage;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A form's own `required_message` (XLSForm) is said with the missing
+    /// field's name, in the phone's language; without one, the label alone.
+    #[test]
+    fn a_missing_answer_reads_with_the_forms_own_reason() {
+        let form: FormDefinition = serde_json::from_value(serde_json::json!({
+            "id": "f", "version": 1, "title": {"vi": "F", "en": "F"},
+            "sections": [{"key": "s", "title": {"vi": "S", "en": "S"}, "fields": [
+                {"key": "name", "type": "text", "label": {"vi": "Tên", "en": "Name"}, "required": true,
+                 "required_message": {"vi": "Cần tên cơ sở", "en": "The name is needed"}},
+                {"key": "m", "type": "repeat", "label": {"vi": "Máy", "en": "Machines"}, "fields": [
+                    {"key": "model", "type": "text", "label": {"vi": "Kiểu", "en": "Model"}, "required": true}
+                ]}
+            ]}]
+        }))
+        .unwrap();
+        use crate::i18n::Lang;
+        assert_eq!(missing_label(&form, "name", Lang::Vi), "Tên: Cần tên cơ sở");
+        assert_eq!(
+            missing_label(&form, "name", Lang::En),
+            "Name: The name is needed"
+        );
+        assert_eq!(
+            missing_label(&form, "m/model", Lang::En),
+            "Machines › Model"
+        );
+    }
+}

@@ -166,3 +166,27 @@ pub async fn audit_trail(
     let (state, _) = admin().await?;
     Ok(crate::store::audit::recent(&state.db, limit.min(500), &filter).await?)
 }
+
+/// One problem of an XLSForm, where a person finds it in Excel: the sheet, the
+/// row number on the left and the column's heading (with its letter).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct XlsformProblem {
+    pub sheet: String,
+    /// 1-based, as Excel numbers rows; 0 when the problem is the file's.
+    pub row: usize,
+    /// The column's heading and letter, e.g. `relevant (F)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    pub code: String,
+    /// The sentence in both languages; the screen shows the admin's.
+    pub message: crate::forms::Text,
+}
+
+/// An XLSForm converted for a preview, with what was left out of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct XlsformImport {
+    pub definition: crate::forms::FormDefinition,
+    pub notes: Vec<XlsformProblem>,
+}

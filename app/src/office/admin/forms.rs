@@ -5,6 +5,7 @@
 use crate::error::FnError;
 use crate::forms::FormVersion;
 use crate::i18n::{error_text, use_locale, use_t};
+use crate::office::download::DownloadLink;
 use crate::root::Loading;
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -47,13 +48,24 @@ pub fn parse_definition(
         )
         .with("limit", MAX_FORM_BYTES));
     }
-    let form: crate::forms::FormDefinition = serde_json::from_str(text).map_err(|e| {
+    let mut form: crate::forms::FormDefinition = serde_json::from_str(text).map_err(|e| {
         let detail = format!("line {}, column {}: {e}", e.line(), e.column());
         ErrorBody::new("form.invalid_definition", detail.clone()).with("detail", detail)
     })?;
+    form.canonicalize();
     form.check()
         .map_err(|m| ErrorBody::new("form.invalid_definition", m.clone()).with("detail", m))?;
     Ok(form)
+}
+
+/// A query value, percent-encoded.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 #[component]
@@ -103,6 +115,7 @@ pub fn FormsAdminPage() -> impl IntoView {
                                 <th class="num">{tr("forms.fields")}</th>
                                 <th>{tr("forms.published")}</th>
                                 <th></th>
+                                <th></th>
                             </tr></thead>
                             <tbody>
                                 {list.into_iter().map(|f| view! {
@@ -112,6 +125,10 @@ pub fn FormsAdminPage() -> impl IntoView {
                                         <td class="num">{f.fields}</td>
                                         <td>{crate::format::datetime_vn(f.created_at_ms)}</td>
                                         <td>{f.current.then(|| view! { <span class="badge badge-synced">{tr("forms.current")}</span> })}</td>
+                                        <td>
+                                            <DownloadLink testid="form-xlsform" label=Signal::derive(move || tr("forms.download_xlsform"))
+                                                href=format!("/api/forms/xlsform.xlsx?form_id={}&version={}", encode(&f.id), f.version)/>
+                                        </td>
                                     </tr>
                                 }).collect_view()}
                             </tbody>
@@ -120,6 +137,7 @@ pub fn FormsAdminPage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <super::form_preview::XlsformSection on_published=move |_| reload.update(|n| *n += 1)/>
         <section class="admin-section">
             <h2>{move || tr("forms.upload")}</h2>
             <p class="hint">{move || tr("forms.upload_hint")}</p>

@@ -28,10 +28,15 @@ mod audit;
 pub mod contract;
 /// A phone of an account, and revoking it.
 mod devices;
+/// The XLSForm upload with its preview.
+mod form_preview;
 /// Publishing form versions (`/admin/forms`).
 pub mod forms;
 /// A new account, and the role and unit pickers the forms share.
 mod new_account;
+/// XLSForm spreadsheets to form definitions and back (server only).
+#[cfg(feature = "ssr")]
+pub mod xlsform;
 
 pub use audit::AuditTrail;
 pub use forms::FormsAdminPage;

@@ -398,6 +398,29 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
                    problems (units.file_refused, every problem by row and column in \
                    params.problems); nothing is stored"),
         ]),
+        ("POST", "/api/forms/xlsform") => Op::new(
+            "Convert an XLSForm workbook (survey, choices, settings sheets) to a form \
+             definition to preview; nothing is stored (publish it with publish_form)",
+            (200, "The definition, and what was left out of the file (notes)",
+             json_ok::<app::office::admin::xlsform::Imported>(gen)),
+        )
+        .body(Body::Sheet)
+        .errors(&[
+            (403, "Administrators only"),
+            (413, "A workbook larger than 2 MiB"),
+            (422, "A file with problems (forms.xlsform_refused, every problem by sheet, row \
+                   and column, in Vietnamese and English, in params.problems)"),
+        ]),
+        ("GET", "/api/forms/xlsform.xlsx") => Op::new(
+            "A published form version as an XLSForm workbook that imports to the same definition",
+            (200, "The file", Content::File(&[XLSX])),
+        )
+        .params(query_of::<super::super::forms::FormQuery>(gen, &[]))
+        .errors(&[
+            (400, "A malformed query"),
+            (403, "Administrators only"),
+            (404, "No such form version"),
+        ]),
         ("GET", "/api/exports/photos.zip") => Op::new(
             "The photos of one proposal, or of one district (optionally one year), as a ZIP",
             (200, "The archive", Content::File(&["application/zip"])),
