@@ -1,3 +1,5 @@
+//! One file: one clap tree and one short function per subcommand.
+//!
 //! The command line.
 
 use crate::config::{DatabaseArgs, ServeConfig};
@@ -334,14 +336,7 @@ async fn forms(action: FormsAction) -> Result<(), String> {
             let published = app::store::forms::list(&db)
                 .await
                 .map_err(|e| e.to_string())?;
-            let next = |id: &str| {
-                published
-                    .iter()
-                    .filter(|f| f.id == id)
-                    .map(|f| f.version + 1)
-                    .max()
-                    .unwrap_or(1)
-            };
+            let next = |id: &str| app::store::forms::next_version(&published, id);
             let imported = match xlsform::import(&bytes, next) {
                 Ok(imported) => imported,
                 Err(problems) => {

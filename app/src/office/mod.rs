@@ -23,6 +23,16 @@ pub mod units;
 pub mod years;
 
 /// One file problem as a line a person reads: "Dòng 12, cột “Mã cấp trên”: …".
+/// A value for a URL query, percent-encoded (unit tree names, form ids).
+pub fn query_value(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 pub fn describe_problem(lang: crate::i18n::Lang, p: &crate::error::RowProblem) -> String {
     use crate::i18n::{error_text, t};
     let mut body = crate::error::ErrorBody::new(&p.code, "");

@@ -108,6 +108,17 @@ pub async fn exists(db: &Db, form_id: &str) -> Result<bool, AppError> {
 }
 
 /// Every stored version, newest first within a form.
+/// The version a new upload of `form_id` gets when it names none: the newest
+/// published one plus one (1 for a new form).
+pub fn next_version(published: &[crate::forms::FormVersion], form_id: &str) -> i32 {
+    published
+        .iter()
+        .filter(|f| f.id == form_id)
+        .map(|f| f.version + 1)
+        .max()
+        .unwrap_or(1)
+}
+
 pub async fn list(db: &Db) -> Result<Vec<crate::forms::FormVersion>, AppError> {
     let rows = sqlx::query(
         "SELECT form_id, version, definition, is_current, created_at FROM forms ORDER BY form_id, version DESC",

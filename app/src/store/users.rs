@@ -1,3 +1,6 @@
+//! One file: accounts, sessions and devices are written in the same
+//! transactions (login binds a device, deactivation ends sessions).
+//!
 //! Accounts, roles, unit assignments, sessions and devices.
 //!
 //! One file (about 410 lines): a session and the device it is bound to change in

@@ -27,14 +27,7 @@ pub async fn import(
     caller.require(&[Role::Administrator])?;
     let bytes = crate::security::limits::read_body(body, MAX_XLSFORM_BYTES, "XLSForm").await?;
     let published = app::store::forms::list(&state.db).await?;
-    let next = move |id: &str| {
-        published
-            .iter()
-            .filter(|f| f.id == id)
-            .map(|f| f.version + 1)
-            .max()
-            .unwrap_or(1)
-    };
+    let next = move |id: &str| app::store::forms::next_version(&published, id);
     // Reading a workbook is CPU work: off the async threads.
     let converted = tokio::task::spawn_blocking(move || xlsform::import(&bytes, next))
         .await

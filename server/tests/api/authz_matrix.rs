@@ -1,3 +1,6 @@
+//! One file: the matrix and the request that reaches each route are read
+//! together, row by row.
+//!
 //! Who may call what: one row per API route and per server function with the
 //! outcome for each kind of caller, checked against the router's own table so
 //! that a route added without a row fails. Then the data scope of inspectors:

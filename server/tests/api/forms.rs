@@ -1,3 +1,6 @@
+//! One file: every test publishes forms and pushes visits through the
+//! same helpers; the XLSForm test ends with the same push rules.
+//!
 //! Form versions uploaded by an administrator, the rules a pushed answer must
 //! keep (pattern, date), and the supervisor's send-back through the page's server
 //! function reaching the phone's pull.

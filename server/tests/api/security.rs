@@ -1,3 +1,6 @@
+//! One file: the security tests share one request builder (`req`) that
+//! the authorization matrix uses too; each test names the attack it checks.
+//!
 //! Security: sessions, login limits, CSRF, passwords, account administration,
 //! the audit trail, response headers and hostile input. Every test names the
 //! status and the error code it expects. The request helpers at the bottom are

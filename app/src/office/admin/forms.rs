@@ -58,16 +58,6 @@ pub fn parse_definition(
     Ok(form)
 }
 
-/// A query value, percent-encoded.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[component]
 pub fn FormsAdminPage() -> impl IntoView {
     let tr = use_t();
@@ -127,7 +117,7 @@ pub fn FormsAdminPage() -> impl IntoView {
                                         <td>{f.current.then(|| view! { <span class="badge badge-synced">{tr("forms.current")}</span> })}</td>
                                         <td>
                                             <DownloadLink testid="form-xlsform" label=Signal::derive(move || tr("forms.download_xlsform"))
-                                                href=format!("/api/forms/xlsform.xlsx?form_id={}&version={}", encode(&f.id), f.version)/>
+                                                href=format!("/api/forms/xlsform.xlsx?form_id={}&version={}", crate::office::query_value(&f.id), f.version)/>
                                         </td>
                                     </tr>
                                 }).collect_view()}

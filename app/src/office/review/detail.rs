@@ -1,3 +1,6 @@
+//! One file: the visit page's answers, rows, location and decision panel
+//! read one loaded visit; split, each part would re-pass it whole.
+//!
 //! One visit under review: its answers rendered with the form version it
 //! was filled in, its repeat rows, location and distance to the facility,
 //! what changed since a send-back, its history and the decision.

@@ -1,3 +1,6 @@
+//! One file: the filters, counts, table and export links all read and
+//! write the one query kept in the URL.
+//!
 //! The visit list: its query kept in the URL (reload and back keep the
 //! filters), filters by place across unit trees, counts per state, the page
 //! of results and the exports of what is filtered.

@@ -27,15 +27,6 @@ async fn upload(query: String, file: web_sys::File) -> Result<usize, ErrorBody> 
     Ok(loaded.rows)
 }
 
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 #[component]
 pub fn UnitsSection() -> impl IntoView {
     let tr = use_t();
@@ -65,14 +56,14 @@ pub fn UnitsSection() -> impl IntoView {
             let query = if mapping.get_untracked() {
                 format!(
                     "from={}&to={}",
-                    encode(&from.get_untracked()),
-                    encode(&to.get_untracked())
+                    crate::office::query_value(&from.get_untracked()),
+                    crate::office::query_value(&to.get_untracked())
                 )
             } else {
                 format!(
                     "tree={}&effective_from={}",
-                    encode(tree.get_untracked().trim()),
-                    encode(effective.get_untracked().trim())
+                    crate::office::query_value(tree.get_untracked().trim()),
+                    crate::office::query_value(effective.get_untracked().trim())
                 )
             };
             busy.set(true);
@@ -92,7 +83,6 @@ pub fn UnitsSection() -> impl IntoView {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     };
-    let _ = encode;
 
     let problems = move || -> Vec<RowProblem> {
         error

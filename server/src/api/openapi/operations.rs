@@ -1,3 +1,6 @@
+//! One file: one match arm per route, kept beside each other so a route
+//! without its description is easy to see.
+//!
 //! What each route of `api::ROUTES` is: its summary, parameters, body and the
 //! answers that are its own. The answers routes share are added in `super`.
 //!
