@@ -59,8 +59,9 @@ pub mod store;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Waits for the chunk of a lazy (office) route before hydrating it.
-    leptos::mount::hydrate_lazy(root::App);
+    // Waits for the chunk of a lazy route before hydrating it, and holds back
+    // state read from the browser until the whole page has hydrated.
+    root::hydration::hydrate_body();
 }
 
 /// Entry point for the offline shell: the service worker served a page without

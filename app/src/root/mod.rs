@@ -17,6 +17,9 @@ use leptos_router::{
 mod pages;
 /// The header, and the banners under it on every page.
 mod header;
+/// When the server's HTML has been hydrated.
+#[cfg(feature = "hydrate")]
+pub(crate) mod hydration;
 
 use header::Header;
 #[allow(unused_imports)]
@@ -92,17 +95,22 @@ pub fn App() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 fn start_in_browser(state: ClientState, locale: Locale) {
     use crate::field::client::{browser, engine};
-    if let Some(lang) = browser::local_storage_get("khaosat.lang") {
-        crate::i18n::switch(locale, Lang::parse(&lang));
-    }
-    browser::register_service_worker(move || state.update_ready.set(true));
-    engine::start(state);
     leptos::task::spawn_local(async move {
-        if let Ok(db) = crate::field::offline::db().await {
-            if let Ok(Some(session)) = db.session().await {
-                state.device_id.set(Some(session.device_id.clone()));
-                state.user.set(Some(session.user));
-            }
+        // Read while the page's chunk loads; shown only once it has hydrated,
+        // against the server's HTML (see `hydration`).
+        let session = match crate::field::offline::db().await {
+            Ok(db) => db.session().await.ok().flatten(),
+            Err(_) => None,
+        };
+        hydration::finished().await;
+        if let Some(lang) = browser::local_storage_get("khaosat.lang") {
+            crate::i18n::switch(locale, Lang::parse(&lang));
+        }
+        browser::register_service_worker(move || state.update_ready.set(true));
+        engine::start(state);
+        if let Some(session) = session {
+            state.device_id.set(Some(session.device_id.clone()));
+            state.user.set(Some(session.user));
         }
         state.loaded.set(true);
         browser::set_html_attribute("data-hydrated", "true");
