@@ -13,6 +13,15 @@ pub struct AppState {
     pub security: Arc<Security>,
     /// Photo storage and limits.
     pub photos: Arc<crate::photos::storage::Photos>,
+    /// What this process is doing among several.
+    pub runtime: Arc<Runtime>,
+}
+
+/// This process's part among several sharing one database.
+#[derive(Debug, Default)]
+pub struct Runtime {
+    /// True while this process holds the background jobs' lease.
+    pub leads_jobs: std::sync::atomic::AtomicBool,
 }
 
 /// Session and network settings of a deployment.

@@ -15,7 +15,6 @@ use app::store::uploads as upload_store;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
 /// Longest side of the display size and of the thumbnail.
 pub const DISPLAY_PX: u32 = 1600;
@@ -502,42 +501,33 @@ pub async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<J
     }
 }
 
-/// At start-up, the uploads and pipelines a stop interrupted; then hourly, the
-/// end of uploads past their expiry and their partial bytes.
-pub fn spawn_housekeeping(state: AppState) {
-    tokio::spawn(async move {
-        match upload_store::stalled_uploads(&state.db).await {
-            Ok(list) => {
-                for upload in list {
-                    if let Err(e) = crate::photo_bytes::finish_stalled(&state, &upload).await {
-                        tracing::warn!(upload = %upload.id, "cannot finish an interrupted upload: {e}");
-                    }
+/// The uploads and pipelines a stop interrupted: run by the process that takes
+/// over the background jobs (see `jobs`).
+pub async fn resume_interrupted(state: &AppState) {
+    match upload_store::stalled_uploads(&state.db).await {
+        Ok(list) => {
+            for upload in list {
+                if let Err(e) = crate::photo_bytes::finish_stalled(state, &upload).await {
+                    tracing::warn!(upload = %upload.id, "cannot finish an interrupted upload: {e}");
                 }
             }
-            Err(e) => tracing::warn!("cannot list interrupted uploads: {e}"),
         }
-        match store::awaiting_verdict(&state.db).await {
-            Ok(list) => {
-                for (id, key) in list {
-                    let sha = key
-                        .rsplit('/')
-                        .next()
-                        .and_then(|f| f.split('.').next())
-                        .unwrap_or_default()
-                        .to_string();
-                    process(&state, &id, &sha, &key).await;
-                }
-            }
-            Err(e) => tracing::warn!("cannot list photos awaiting a verdict: {e}"),
-        }
-        let mut every = tokio::time::interval(Duration::from_secs(3600));
-        loop {
-            every.tick().await;
-            if let Err(e) = expire_uploads(&state).await {
-                tracing::warn!("upload expiry failed: {e}");
+        Err(e) => tracing::warn!("cannot list interrupted uploads: {e}"),
+    }
+    match store::awaiting_verdict(&state.db).await {
+        Ok(list) => {
+            for (id, key) in list {
+                let sha = key
+                    .rsplit('/')
+                    .next()
+                    .and_then(|f| f.split('.').next())
+                    .unwrap_or_default()
+                    .to_string();
+                process(state, &id, &sha, &key).await;
             }
         }
-    });
+        Err(e) => tracing::warn!("cannot list photos awaiting a verdict: {e}"),
+    }
 }
 
 /// Ends every upload past its expiry and drops its partial bytes.

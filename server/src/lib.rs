@@ -14,6 +14,8 @@ pub mod config;
 pub mod exports;
 /// The image pipeline: verdicts, EXIF orientation, display size and thumbnail.
 pub mod images;
+/// Background jobs on one process at a time (a lease in the database).
+pub mod jobs;
 /// Photo bytes into storage: finishing uploads, whole bytes, storage calls.
 pub mod photo_bytes;
 /// The router: API, server-rendered pages, server functions and static files.

@@ -29,8 +29,9 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_PER_ADDRESS: usize = 256;
 /// Connections the process holds at once: well inside its file descriptors.
 pub const MAX_CONNECTIONS: usize = 8192;
-/// How long a stop waits for requests in flight.
-const DRAIN: Duration = Duration::from_secs(10);
+/// How long a stop (SIGTERM) waits for requests in flight: an upload chunk
+/// from a phone on a slow link takes this long at worst.
+const DRAIN: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
@@ -109,7 +110,7 @@ fn too_many() -> Vec<u8> {
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then lets requests
-/// in flight finish (up to ten seconds).
+/// in flight finish (up to `DRAIN`).
 pub async fn serve(
     listener: TcpListener,
     router: Router,

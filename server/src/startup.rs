@@ -6,26 +6,36 @@ use app::store::Db;
 use std::path::Path;
 use std::sync::Arc;
 
-/// Opens (creating the data directory for SQLite), migrates and bootstraps.
+/// Opens (creating the data directory for SQLite), migrates and bootstraps,
+/// under the start-up lock.
 pub async fn open_database(data_dir: &Path, url: &str) -> Result<Db, String> {
+    let db = connect(data_dir, url).await?;
+    let lock = db.lock_startup(data_dir).await.map_err(|e| e.to_string())?;
+    prepare(&db, false).await?;
+    lock.release().await.map_err(|e| e.to_string())?;
+    Ok(db)
+}
+
+async fn connect(data_dir: &Path, url: &str) -> Result<Db, String> {
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
     }
-    let db = Db::connect(url)
+    Db::connect(url)
         .await
-        .map_err(|e| format!("cannot open the database: {e}"))?;
-    db.migrate().await.map_err(|e| e.to_string())?;
-    app::store::seed::bootstrap(&db)
-        .await
-        .map_err(|e| format!("loading bootstrap data failed: {e}"))?;
-    Ok(db)
+        .map_err(|e| format!("cannot open the database: {e}"))
 }
 
-pub async fn serve(config: ServeConfig) -> Result<(), String> {
-    let db = open_database(&config.db.data_dir, &config.db.database_url()).await?;
-    if config.demo
-        && app::store::seed::demo(&db)
+/// Migrations, bootstrap data and (with `demo`) the demo. Called under the
+/// start-up lock: processes starting together on an empty database would
+/// otherwise all load the unit tree and the demo, and all but one would fail.
+async fn prepare(db: &Db, demo: bool) -> Result<(), String> {
+    db.migrate().await.map_err(|e| e.to_string())?;
+    app::store::seed::bootstrap(db)
+        .await
+        .map_err(|e| format!("loading bootstrap data failed: {e}"))?;
+    if demo
+        && app::store::seed::demo(db)
             .await
             .map_err(|e| format!("loading the demo failed: {e}"))?
     {
@@ -33,6 +43,61 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
             "demo data loaded (Bắc Giang 2020; every demo account's password is khaosat-demo)"
         );
     }
+    Ok(())
+}
+
+/// Refuses a photo store that is not the one the database was started with
+/// (see `Identity`); marks a new one. Called under the start-up lock, so two
+/// processes starting on a new installation agree on one marker.
+pub async fn check_photo_store(
+    db: &Db,
+    storage: std::sync::Arc<dyn app::photos::storage::PhotoStorage>,
+) -> Result<(), String> {
+    use app::photos::storage::Identity;
+    use app::store::service;
+    let failed = |e: app::error::AppError| format!("cannot check the photo store: {e}");
+    let recorded = service::photo_store_id(db).await.map_err(failed)?;
+    let sample = match recorded {
+        Some(_) => None,
+        None => service::some_photo_key(db).await.map_err(failed)?,
+    };
+    let store = storage.clone();
+    let (marker, holds) = tokio::task::spawn_blocking(move || {
+        let marker = store.identity()?;
+        let holds = sample.map(|key| store.exists(&key)).transpose()?;
+        Ok::<_, std::io::Error>((marker, holds))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot read the photo store {}: {e}", storage.describe()))?;
+    match Identity::decide(recorded.as_deref(), marker.as_deref(), holds) {
+        Identity::Same => Ok(()),
+        Identity::Mark(id) => {
+            if marker.as_deref() != Some(id.as_str()) {
+                let (store, mark) = (storage.clone(), id.clone());
+                tokio::task::spawn_blocking(move || store.set_identity(&mark))
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .map_err(|e| {
+                        format!("cannot mark the photo store {}: {e}", storage.describe())
+                    })?;
+            }
+            service::set_photo_store_id(db, &id).await.map_err(failed)?;
+            tracing::info!(store = %storage.describe(), "photo store {id}");
+            Ok(())
+        }
+        Identity::Refuse(why) => Err(why.message(&storage.describe())),
+    }
+}
+
+pub async fn serve(config: ServeConfig) -> Result<(), String> {
+    let data_dir = &config.db.data_dir;
+    let db = connect(data_dir, &config.db.database_url()).await?;
+    let photos = config.photos()?;
+    let lock = db.lock_startup(data_dir).await.map_err(|e| e.to_string())?;
+    prepare(&db, config.demo).await?;
+    check_photo_store(&db, photos.storage.clone()).await?;
+    lock.release().await.map_err(|e| e.to_string())?;
     let slots = app::auth::argon::configure(config.password_memory_mb.max(19) * 1024 * 1024);
     tracing::info!("password checks: {slots} at once");
     tokio::task::spawn_blocking(app::store::users::prepare_decoy);
@@ -43,10 +108,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         clock: Arc::new(Default::default()),
         leptos_options: site.leptos_options(),
         security: Arc::new(config.security()?),
-        photos: Arc::new(config.photos()?),
+        photos: Arc::new(photos),
+        runtime: Default::default(),
     };
-    spawn_compaction(state.db.clone(), config.tombstone_retention_days);
-    crate::images::spawn_housekeeping(state.clone());
+    let jobs = crate::jobs::spawn(state.clone(), config.tombstone_retention_days);
+    let state_for_jobs = state.clone();
     let router = crate::routes::router(state, Arc::new(site));
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(crate::serve::tls_config(cert, key).await?),
@@ -64,9 +130,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         exempt: config.trusted_proxies.clone(),
         ..Default::default()
     };
-    crate::serve::serve(listener, router, tls, limits, shutdown_signal())
+    let served = crate::serve::serve(listener, router, tls, limits, shutdown_signal())
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    jobs.release(&state_for_jobs).await;
+    served
 }
 
 /// Removes tombstones older than the retention, once.
@@ -80,27 +148,19 @@ pub async fn compact_once(
         .map_err(|e| format!("compaction failed: {e}"))
 }
 
-/// Compaction every six hours, first a minute after start. Several server
-/// processes may all run it: it is one transaction and idempotent.
-fn spawn_compaction(db: Db, retention_days: i64) {
-    tokio::spawn(async move {
-        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(6 * 3600));
-        loop {
-            every.tick().await;
-            match compact_once(&db, retention_days).await {
-                Ok(r) if r.visits + r.rows + r.facilities > 0 => tracing::info!(
-                    "compacted {} visits, {} rows, {} facilities; horizon {}",
-                    r.visits,
-                    r.rows,
-                    r.facilities,
-                    r.horizon
-                ),
-                Ok(_) => {}
-                Err(e) => tracing::warn!("{e}"),
-            }
-        }
-    });
+/// One compaction, logged (the background jobs run it every six hours).
+pub async fn compact_and_log(db: &Db, retention_days: i64) {
+    match compact_once(db, retention_days).await {
+        Ok(r) if r.visits + r.rows + r.facilities > 0 => tracing::info!(
+            "compacted {} visits, {} rows, {} facilities; horizon {}",
+            r.visits,
+            r.rows,
+            r.facilities,
+            r.horizon
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!("{e}"),
+    }
 }
 
 /// SIGINT or SIGTERM: stop accepting, let requests in flight finish.

@@ -32,6 +32,92 @@ pub trait PhotoStorage: Send + Sync + 'static {
     /// without holding it in memory.
     fn open(&self, key: &str) -> io::Result<(u64, Box<dyn Read + Send>)>;
     fn exists(&self, key: &str) -> io::Result<bool>;
+    /// The marker naming this store (see [`Identity`]), if it has one.
+    fn identity(&self) -> io::Result<Option<String>>;
+    /// Marks the store with `id`, durably.
+    fn set_identity(&self, id: &str) -> io::Result<()>;
+    /// Where the store is, for an operator reading a message.
+    fn describe(&self) -> String;
+}
+
+/// What a process does with the photo store it was given, from the identity
+/// the database recorded and the marker the store holds. A process pointed at
+/// another directory than the one the database was started with would accept
+/// uploads whose bytes the other processes never see (a resumed upload then
+/// ends in `upload.sha256_mismatch`): it refuses to start instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Both agree.
+    Same,
+    /// A new installation (or one from before markers whose photos are in
+    /// this store): mark the store and record `id`.
+    Mark(String),
+    /// The store is not the database's: refuse, with the reason.
+    Refuse(IdentityMismatch),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityMismatch {
+    /// The database names store `expected`; this one is unmarked.
+    Unmarked { expected: String },
+    /// The database names `expected`; this store is `found`.
+    Other { expected: String, found: String },
+    /// The database has no marker but photos this store lacks; the store is
+    /// `found` (None when unmarked).
+    PhotosElsewhere { found: Option<String> },
+}
+
+impl Identity {
+    /// `recorded`: the database's marker; `marker`: the store's; `holds_photos`:
+    /// for an unmarked database, whether the store holds its photos (None when
+    /// the database has none).
+    pub fn decide(
+        recorded: Option<&str>,
+        marker: Option<&str>,
+        holds_photos: Option<bool>,
+    ) -> Identity {
+        match (recorded, marker) {
+            (Some(r), Some(m)) if r == m => Identity::Same,
+            (Some(r), Some(m)) => Identity::Refuse(IdentityMismatch::Other {
+                expected: r.to_string(),
+                found: m.to_string(),
+            }),
+            (Some(r), None) => Identity::Refuse(IdentityMismatch::Unmarked {
+                expected: r.to_string(),
+            }),
+            (None, found) => match (holds_photos, found) {
+                (Some(false), found) => Identity::Refuse(IdentityMismatch::PhotosElsewhere {
+                    found: found.map(str::to_string),
+                }),
+                (_, Some(m)) => Identity::Mark(m.to_string()),
+                (_, None) => Identity::Mark(uuid::Uuid::now_v7().to_string()),
+            },
+        }
+    }
+}
+
+impl IdentityMismatch {
+    /// What the operator reads when the process refuses to start.
+    pub fn message(&self, store: &str) -> String {
+        match self {
+            IdentityMismatch::Unmarked { expected } => format!(
+                "the photo store {store} is not the one this database was started with: it has no \
+                 store-id marker, the database expects store {expected}. Point --photo-dir (or \
+                 --photo-store) at the store whose store-id file says {expected}, shared by every \
+                 server process, or restore it from a backup (khaosat restore)."
+            ),
+            IdentityMismatch::Other { expected, found } => format!(
+                "the photo store {store} belongs to another database (its store-id is {found}; this \
+                 database expects {expected}). Point --photo-dir (or --photo-store) at the store \
+                 whose store-id file says {expected}."
+            ),
+            IdentityMismatch::PhotosElsewhere { found } => format!(
+                "the photo store {store}{} does not hold this database's photos. Point --photo-dir \
+                 (or --photo-store) at the directory that does.",
+                found.as_ref().map(|f| format!(" (store-id {f})")).unwrap_or_default()
+            ),
+        }
+    }
 }
 
 /// Files under one directory: `partial/<upload id>` and `objects/<key>`.
@@ -171,7 +257,30 @@ impl PhotoStorage for LocalDisk {
     fn exists(&self, key: &str) -> io::Result<bool> {
         Ok(self.object(key)?.exists())
     }
+
+    fn identity(&self) -> io::Result<Option<String>> {
+        match std::fs::read_to_string(self.root.join(IDENTITY_FILE)) {
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn set_identity(&self, id: &str) -> io::Result<()> {
+        let temp = self.temp();
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(format!("{id}\n").as_bytes())?;
+        file.sync_all()?;
+        rename_durably(&temp, &self.root.join(IDENTITY_FILE))
+    }
+
+    fn describe(&self) -> String {
+        self.root.display().to_string()
+    }
 }
+
+/// The marker file at the top of a local photo directory.
+const IDENTITY_FILE: &str = "store-id";
 
 /// Photo settings of a deployment, shared by the upload handler and the pipeline.
 pub struct Photos {
@@ -283,5 +392,65 @@ mod tests {
         assert!(disk.put("a/../../x", b"no").is_err());
         assert!(disk.write_partial("../../etc", 0, b"no").is_err());
         assert!(disk.put("", b"no").is_err());
+    }
+
+    #[test]
+    fn a_store_marks_itself_once_and_keeps_its_mark() {
+        let (_dir, disk) = disk();
+        assert_eq!(disk.identity().unwrap(), None);
+        disk.set_identity("store-1").unwrap();
+        assert_eq!(disk.identity().unwrap().as_deref(), Some("store-1"));
+    }
+
+    #[test]
+    fn a_process_refuses_a_photo_store_that_is_not_its_databases() {
+        use IdentityMismatch::*;
+        // A new installation: a fresh marker.
+        assert!(matches!(
+            Identity::decide(None, None, None),
+            Identity::Mark(_)
+        ));
+        // Before markers: the store that holds the database's photos is adopted.
+        assert!(matches!(
+            Identity::decide(None, None, Some(true)),
+            Identity::Mark(_)
+        ));
+        assert_eq!(
+            Identity::decide(None, Some("s"), Some(true)),
+            Identity::Mark("s".into())
+        );
+        assert_eq!(
+            Identity::decide(None, Some("s"), None),
+            Identity::Mark("s".into())
+        );
+        // …and one that does not, refused.
+        assert_eq!(
+            Identity::decide(None, None, Some(false)),
+            Identity::Refuse(PhotosElsewhere { found: None })
+        );
+        assert_eq!(Identity::decide(Some("a"), Some("a"), None), Identity::Same);
+        // Another process's empty directory: the failure issue 19 measured.
+        assert_eq!(
+            Identity::decide(Some("a"), None, None),
+            Identity::Refuse(Unmarked {
+                expected: "a".into()
+            })
+        );
+        assert_eq!(
+            Identity::decide(Some("a"), Some("b"), Some(true)),
+            Identity::Refuse(Other {
+                expected: "a".into(),
+                found: "b".into()
+            })
+        );
+        let message = Unmarked {
+            expected: "a".into(),
+        }
+        .message("/srv/photos");
+        assert!(
+            message.contains("/srv/photos")
+                && message.contains("--photo-dir")
+                && message.contains('a')
+        );
     }
 }

@@ -52,6 +52,8 @@ pub mod review;
 pub mod rows;
 /// Demo and bootstrap data from the files in `data/`.
 pub mod seed;
+/// Several processes on one database: start-up lock, job leases, store identity.
+pub mod service;
 /// Throw-away PostgreSQL databases for tests (feature `testing`: test builds only).
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -232,6 +232,22 @@ pub struct Health {
     pub engine: String,
 }
 
+/// `GET /api/ready`: whether this process can serve (200) or not (503), and
+/// which of its dependencies answered. A load balancer takes a process out of
+/// rotation on 503.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct Ready {
+    /// `ready` or `not_ready`.
+    pub status: String,
+    /// `ok`, or `unreachable`.
+    pub database: String,
+    /// `ok`, `unreachable`, or `not_this_database` (the store's marker differs).
+    pub photo_store: String,
+    /// Whether this process runs the background jobs now.
+    pub runs_background_jobs: bool,
+}
+
 /// The field app's backup of its outbox ("Xuất dữ liệu"): replayed by
 /// `POST /api/sync/import` under the original device and seqs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

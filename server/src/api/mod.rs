@@ -79,6 +79,7 @@ const fn route(
 
 pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/health", true, NONE),
+    route("GET", "/api/ready", true, NONE),
     route("POST", "/api/auth/login", true, BodyLimit::Bytes(AUTH_BODY)),
     route(
         "POST",
@@ -154,6 +155,7 @@ pub const ROUTES: &[RouteSpec] = &[
 fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
     match (spec.method, spec.path) {
         ("GET", "/api/health") => get(health),
+        ("GET", "/api/ready") => get(ready),
         ("POST", "/api/auth/login") => post(auth::login),
         ("POST", "/api/auth/device") => post(auth::device),
         ("POST", "/api/auth/logout") => post(auth::logout),
@@ -209,6 +211,49 @@ async fn health(State(state): State<AppState>) -> Result<Json<Health>, app::erro
         }
         .into(),
     }))
+}
+
+/// Database and photo store, each asked once; 503 when either fails. Public,
+/// like `/api/health`: it tells a load balancer only ok or not.
+async fn ready(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let database = match state.db.ping().await {
+        Ok(()) => "ok",
+        Err(e) => {
+            tracing::warn!("not ready: the database does not answer: {e}");
+            "unreachable"
+        }
+    };
+    let recorded = app::store::service::photo_store_id(&state.db)
+        .await
+        .ok()
+        .flatten();
+    let storage = state.photos.storage.clone();
+    let photo_store = match tokio::task::spawn_blocking(move || storage.identity()).await {
+        Ok(Ok(found)) if found.is_some() && (recorded.is_none() || found == recorded) => "ok",
+        Ok(Ok(_)) => "not_this_database",
+        Ok(Err(e)) => {
+            tracing::warn!("not ready: the photo store does not answer: {e}");
+            "unreachable"
+        }
+        Err(_) => "unreachable",
+    };
+    let ok = database == "ok" && photo_store == "ok";
+    let body = app::sync::Ready {
+        status: if ok { "ready" } else { "not_ready" }.into(),
+        database: database.into(),
+        photo_store: photo_store.into(),
+        runs_background_jobs: state
+            .runtime
+            .leads_jobs
+            .load(std::sync::atomic::Ordering::Relaxed),
+    };
+    let status = if ok {
+        axum::http::StatusCode::OK
+    } else {
+        axum::http::StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 #[cfg(test)]

@@ -51,6 +51,7 @@ const OWNER_OR_SUPERVISOR: [Outcome; 5] = [ANON, OK, NO, OK, NO];
 #[rustfmt::skip]
 const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("GET",  "/api/health",                PUBLIC),
+    ("GET",  "/api/ready",                 PUBLIC),
     ("GET",  "/api/openapi.json",          PUBLIC),
     ("POST", "/api/auth/login",            PUBLIC),
     ("GET",  "/api/auth/me",               LOGGED_IN),
@@ -154,6 +155,7 @@ async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) 
         open,
         BTreeSet::from([
             "/api/health",
+            "/api/ready",
             "/api/openapi.json",
             "/api/auth/login",
             "/api/uploads/"

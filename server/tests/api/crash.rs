@@ -59,7 +59,7 @@ fn start(data: &std::path::Path, site: &std::path::Path) -> Server {
 }
 
 /// A minimal HTTP/1.1 client: (status, Set-Cookie, body).
-fn http(
+pub(crate) fn http(
     port: u16,
     method: &str,
     path: &str,
@@ -115,7 +115,7 @@ fn http(
 }
 
 /// Logs the phone's user in on its device; returns the session cookie.
-fn login(port: u16, device: &str) -> String {
+pub(crate) fn login(port: u16, device: &str) -> String {
     let body = json!({"username": "ksv1", "password": "khaosat-demo", "device_id": device});
     let (status, cookie, text) = http(
         port,
@@ -145,7 +145,7 @@ fn resend(port: u16, cookie: &str, batch: &Value) -> Value {
     serde_json::from_str(&body).unwrap()
 }
 
-fn batch(device: &str, first_seq: i64, visit: &str, proposal: &str, n: i64) -> Value {
+pub(crate) fn batch(device: &str, first_seq: i64, visit: &str, proposal: &str, n: i64) -> Value {
     let mutations: Vec<Value> = (0..n)
         .map(|i| {
             let mut fields = json!({"workforce": first_seq + i});

@@ -154,12 +154,16 @@ pub async fn spawn_app(engine: TestEngine) -> TestApp {
     let site = test_site(dir.path());
     let photos =
         Arc::new(app::photos::storage::Photos::on_disk(dir.path().join("photos")).unwrap());
+    server::startup::check_photo_store(&db, photos.storage.clone())
+        .await
+        .unwrap();
     let state = AppState {
         db: db.clone(),
         clock: Arc::new(Default::default()),
         leptos_options: site.leptos_options(),
         security: Default::default(),
         photos: photos.clone(),
+        runtime: Default::default(),
     };
     let router = server::routes::router(state.clone(), Arc::new(site));
     TestApp {
@@ -199,6 +203,7 @@ impl TestApp {
                 ..Default::default()
             }),
             photos: self.state.photos.clone(),
+            runtime: Default::default(),
         };
         server::routes::router(state, Arc::new(site))
     }
@@ -233,6 +238,7 @@ impl TestApp {
             leptos_options: site.leptos_options(),
             security: Default::default(),
             photos: self.state.photos.clone(),
+            runtime: Default::default(),
         };
         server::routes::router(state, Arc::new(site))
     }

@@ -30,6 +30,7 @@ mod records;
 mod registry;
 mod review;
 mod security;
+mod service;
 mod tls;
 mod units;
 mod uploads;

@@ -9,7 +9,7 @@
 use super::super::{exports, review, RouteSpec};
 use app::sync::{
     ChangePasswordRequest, ExportFile, Health, ImportResponse, LoginRequest, LoginResponse,
-    MeResponse, PullResponse, PushRequest, PushResponse,
+    MeResponse, PullResponse, PushRequest, PushResponse, Ready,
 };
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{json, Value};
@@ -173,6 +173,11 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             "Liveness and database check",
             (200, "Server and database answer", json_ok::<Health>(gen)),
         ),
+        ("GET", "/api/ready") => Op::new(
+            "Readiness for a load balancer: this process reaches the database and its photo store",
+            (200, "Ready to serve", json_ok::<Ready>(gen)),
+        )
+        .errors(&[(503, "The database or the photo store does not answer")]),
         ("POST", "/api/auth/login") => Op::new(
             "Log in with username and password; binds the phone's device id. The login page's \
              HTML form may post the same fields as application/x-www-form-urlencoded: the answer \

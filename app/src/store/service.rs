@@ -1,0 +1,164 @@
+//! Running several server processes on one database: the start-up lock (so
+//! migrations and seeding run once), leases for background jobs (so they run
+//! on one process at a time) and the photo store's identity.
+
+use super::{Db, Engine};
+use crate::error::AppError;
+use sqlx::Row;
+use std::path::Path;
+
+/// The PostgreSQL advisory lock key of start-up ("khaosat" in ASCII, trimmed).
+const STARTUP_LOCK_KEY: i64 = 0x6b68_616f_7361;
+
+/// Held while one process migrates and seeds; the others wait for it.
+pub enum StartupLock {
+    /// The session holding `pg_advisory_lock`; closing it releases the lock.
+    Postgres(Option<sqlx::pool::PoolConnection<sqlx::Any>>),
+    /// An exclusive `flock` on `startup.lock` beside the SQLite file.
+    Sqlite(std::fs::File),
+}
+
+impl Db {
+    /// Waits until no other process is starting on this database. SQLite
+    /// locks a file in `data_dir` (processes sharing a SQLite file share
+    /// that directory); PostgreSQL takes a session advisory lock.
+    pub async fn lock_startup(&self, data_dir: &Path) -> Result<StartupLock, AppError> {
+        match self.engine {
+            Engine::Postgres => {
+                let mut conn = self.pool.acquire().await?;
+                sqlx::query("SELECT pg_advisory_lock($1) IS NOT NULL AS locked")
+                    .bind(STARTUP_LOCK_KEY)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok(StartupLock::Postgres(Some(conn)))
+            }
+            Engine::Sqlite => {
+                let path = data_dir.join("startup.lock");
+                let file = tokio::task::spawn_blocking(move || {
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&path)?;
+                    file.lock()?;
+                    Ok::<_, std::io::Error>(file)
+                })
+                .await
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .map_err(|e| AppError::Internal(format!("cannot lock startup.lock: {e}")))?;
+                Ok(StartupLock::Sqlite(file))
+            }
+        }
+    }
+}
+
+impl StartupLock {
+    /// Lets the next process start.
+    pub async fn release(mut self) -> Result<(), AppError> {
+        match &mut self {
+            StartupLock::Postgres(conn) => {
+                if let Some(mut conn) = conn.take() {
+                    sqlx::query("SELECT pg_advisory_unlock($1) AS unlocked")
+                        .bind(STARTUP_LOCK_KEY)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                }
+            }
+            StartupLock::Sqlite(file) => file
+                .unlock()
+                .map_err(|e| AppError::Internal(format!("cannot unlock startup.lock: {e}")))?,
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StartupLock {
+    fn drop(&mut self) {
+        // A start-up that failed half-way: close the session rather than hand a
+        // connection that still holds the lock back to the pool.
+        if let StartupLock::Postgres(conn) = self {
+            if let Some(conn) = conn.take() {
+                drop(conn.detach());
+            }
+        }
+    }
+}
+
+/// Takes or renews the lease `name` for `holder` until `now + ttl_ms`. True when
+/// `holder` holds it: it held it already, or nobody did, or the last holder let
+/// it run out.
+pub async fn take_lease(
+    db: &Db,
+    name: &str,
+    holder: &str,
+    now: i64,
+    ttl_ms: i64,
+) -> Result<bool, AppError> {
+    let row = sqlx::query(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
+         WHERE leases.holder = excluded.holder OR leases.expires_at <= $4
+         RETURNING holder",
+    )
+    .bind(name)
+    .bind(holder)
+    .bind(now + ttl_ms)
+    .bind(now)
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Gives the lease up (a process stopping cleanly): another takes it at once.
+pub async fn drop_lease(db: &Db, name: &str, holder: &str) -> Result<(), AppError> {
+    sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+        .bind(name)
+        .bind(holder)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Who holds the lease `name` now (for `/api/ready` and tests).
+pub async fn lease_holder(db: &Db, name: &str, now: i64) -> Result<Option<String>, AppError> {
+    let row = sqlx::query("SELECT holder FROM leases WHERE name = $1 AND expires_at > $2")
+        .bind(name)
+        .bind(now)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.get::<String, _>("holder")))
+}
+
+const PHOTO_STORE_ID: &str = "photo_store_id";
+
+/// The identity of the photo store this database was started with.
+pub async fn photo_store_id(db: &Db) -> Result<Option<String>, AppError> {
+    let row = sqlx::query("SELECT value FROM service_settings WHERE key = $1")
+        .bind(PHOTO_STORE_ID)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.get::<String, _>("value")))
+}
+
+/// Records the photo store's identity; never replaces one already recorded.
+pub async fn set_photo_store_id(db: &Db, id: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "INSERT INTO service_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(PHOTO_STORE_ID)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The object key of one stored photo, if any: an unmarked photo store that
+/// holds it is the one this database used before stores were marked.
+pub async fn some_photo_key(db: &Db) -> Result<Option<String>, AppError> {
+    let row = sqlx::query(
+        "SELECT object_key FROM photos WHERE object_key IS NOT NULL ORDER BY id LIMIT 1",
+    )
+    .fetch_optional(&db.pool)
+    .await?;
+    Ok(row.map(|r| r.get::<String, _>("object_key")))
+}

@@ -1,0 +1,452 @@
+//! Several server processes on one database, as an operator runs them: the
+//! real binary started together on an empty database (migrations and the demo
+//! run once), a process given another photo directory (refused), the
+//! background jobs' lease (one holder, handed over on SIGTERM and after a
+//! kill), and SIGTERM letting a push in flight finish.
+
+use crate::crash::{batch, http, login};
+use crate::helpers::{fake_site, free_port};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// One `khaosat serve`, its port and its log file.
+struct Process {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Process {
+    fn start(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Process {
+        let port = free_port();
+        let log = dir.join(format!("{name}.log"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_khaosat"));
+        command
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .env("LEPTOS_SITE_ROOT", fake_site(dir))
+            .env_remove("KHAOSAT_DATABASE_URL")
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new().append(true).open(&log).unwrap(),
+            ));
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        Process {
+            child: command.spawn().unwrap(),
+            port,
+            log,
+        }
+    }
+
+    /// Waits until `/api/health` answers 200; Err with the log when the process exits first.
+    fn healthy(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Err(format!("exited with {status}: {}", self.log_text()));
+            }
+            if let Ok((200, _, _)) = http(
+                self.port,
+                "GET",
+                "/api/health",
+                None,
+                None,
+                Duration::from_secs(2),
+            ) {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!("no answer within 60 s: {}", self.log_text()))
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    fn ready(&self) -> (u16, Value) {
+        let (status, _, body) = http(
+            self.port,
+            "GET",
+            "/api/ready",
+            None,
+            None,
+            Duration::from_secs(10),
+        )
+        .unwrap();
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    fn leads_jobs(&self) -> bool {
+        self.ready().1["runs_background_jobs"] == true
+    }
+
+    fn sigterm(&self) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits (up to `secs`) until `check` holds.
+fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("{what}: not within {secs} s");
+}
+
+/// An empty PostgreSQL database of this test (not migrated), dropped after it.
+struct EmptyPostgres {
+    admin: String,
+    name: String,
+    url: String,
+    rt: tokio::runtime::Runtime,
+}
+
+impl EmptyPostgres {
+    fn create() -> EmptyPostgres {
+        let admin = std::env::var("KHAOSAT_TEST_POSTGRES_URL")
+            .expect("KHAOSAT_TEST_POSTGRES_URL is not set: run scripts/test.sh");
+        let name = format!("khaosat_test_{}", uuid::Uuid::now_v7().simple());
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(app::store::testing::create_database(&admin, &name))
+            .unwrap();
+        let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+        let url = format!("{base}/{name}");
+        EmptyPostgres {
+            admin,
+            name,
+            url,
+            rt,
+        }
+    }
+
+    /// Sessions of this database inside an open transaction (a push held by
+    /// the fault delay).
+    fn open_transactions(&self) -> i64 {
+        self.rt.block_on(async {
+            let db = app::store::Db::connect(&self.admin).await.unwrap();
+            let row = sqlx::query(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = $1 AND state = 'idle in transaction'",
+            )
+            .bind(&self.name)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+            app::store::col::<i64>(&row, "n").unwrap()
+        })
+    }
+}
+
+impl Drop for EmptyPostgres {
+    fn drop(&mut self) {
+        let _ = self
+            .rt
+            .block_on(app::store::testing::drop_database(&self.admin, &self.name));
+    }
+}
+
+/// Four processes started at once with `--demo` on one empty database: all
+/// serve, and exactly one loaded the demo (issue 19 saw one exit 5 times in 5).
+fn started_together(dir: &Path, per_process: impl Fn(usize) -> Vec<String>) {
+    let mut processes: Vec<Process> = (0..4)
+        .map(|i| {
+            let args = per_process(i);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            Process::start(dir, &format!("p{i}"), &args, &[])
+        })
+        .collect();
+    for p in &mut processes {
+        p.healthy().unwrap();
+    }
+    let seeded = processes
+        .iter()
+        .filter(|p| p.log_text().contains("demo data loaded"))
+        .count();
+    assert_eq!(seeded, 1, "the demo is loaded by one process");
+    for p in &processes {
+        let (status, body) = p.ready();
+        assert_eq!(status, 200, "{body}");
+        // The demo is whole: a demo inspector logs in on every process.
+        login(p.port, &uuid::Uuid::now_v7().to_string());
+    }
+    let leaders = processes.iter().filter(|p| p.leads_jobs()).count();
+    assert!(leaders <= 1, "{leaders} processes run the background jobs");
+}
+
+#[test]
+fn sqlite_processes_started_together_on_an_empty_database_all_serve_and_seed_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    started_together(dir.path(), |_| {
+        vec!["--demo".into(), "--data-dir".into(), data.clone()]
+    });
+}
+
+#[test]
+fn postgres_processes_started_together_on_an_empty_database_all_serve_and_seed_it_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = EmptyPostgres::create();
+    let photos = dir.path().join("photos").display().to_string();
+    let base = dir.path().to_path_buf();
+    started_together(dir.path(), |i| {
+        vec![
+            "--demo".into(),
+            "--database-url".into(),
+            pg.url.clone(),
+            "--data-dir".into(),
+            base.join(format!("data{i}")).display().to_string(),
+            "--photo-dir".into(),
+            photos.clone(),
+        ]
+    });
+}
+
+#[test]
+fn a_process_given_another_photo_directory_refuses_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let first = dir.path().join("photos-a").display().to_string();
+    let other = dir.path().join("photos-b").display().to_string();
+    let with = |photos: &str| {
+        vec!["--demo", "--data-dir", &data, "--photo-dir", photos]
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let args = with(&first);
+    let mut p = Process::start(
+        dir.path(),
+        "first",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    p.healthy().unwrap();
+    let marker = std::fs::read_to_string(Path::new(&first).join("store-id")).unwrap();
+    drop(p);
+
+    let args = with(&other);
+    let mut q = Process::start(
+        dir.path(),
+        "other",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    let refused = q
+        .healthy()
+        .expect_err("a process on another photo directory must not start");
+    assert!(
+        refused.contains("is not the one this database was started with"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains(marker.trim()),
+        "the message names the store to use: {refused}"
+    );
+    assert!(
+        !Path::new(&other).join("store-id").exists(),
+        "the wrong directory is not marked"
+    );
+
+    let args = with(&first);
+    let mut r = Process::start(
+        dir.path(),
+        "again",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    r.healthy().unwrap();
+    assert_eq!(r.ready().0, 200);
+}
+
+/// Two processes on PostgreSQL sharing a photo directory; a push held open
+/// by the fault delay when the first gets SIGTERM finishes and is answered,
+/// the process exits, and the second takes the background jobs over.
+#[test]
+fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let pg = EmptyPostgres::create();
+    let photos = dir.path().join("photos").display().to_string();
+    let args = |i: usize| {
+        vec![
+            "--demo".to_string(),
+            "--database-url".into(),
+            pg.url.clone(),
+            "--data-dir".into(),
+            dir.path().join(format!("data{i}")).display().to_string(),
+            "--photo-dir".into(),
+            photos.clone(),
+        ]
+    };
+    let a_args = args(0);
+    let mut a = Process::start(
+        dir.path(),
+        "a",
+        &a_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[("KHAOSAT_FAULT_PUSH_DELAY_MS", "1500")],
+    );
+    a.healthy().unwrap();
+    eventually(30, "the first process takes the background jobs", || {
+        a.leads_jobs()
+    });
+    let b_args = args(1);
+    let mut b = Process::start(
+        dir.path(),
+        "b",
+        &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    b.healthy().unwrap();
+    assert!(!b.leads_jobs(), "one process runs the background jobs");
+
+    let device = uuid::Uuid::now_v7().to_string();
+    let cookie = login(a.port, &device);
+    let visit = uuid::Uuid::now_v7().to_string();
+    let pushed = batch(&device, 1, &visit, &crate::helpers::demo_proposal("213"), 5);
+    let port = a.port;
+    let push = std::thread::spawn(move || {
+        http(
+            port,
+            "POST",
+            "/api/sync/push",
+            Some(&cookie),
+            Some(&pushed),
+            Duration::from_secs(60),
+        )
+    });
+    eventually(30, "the push holds its transaction open", || {
+        pg.open_transactions() > 0
+    });
+    a.sigterm();
+    let (status, _, body) = push
+        .join()
+        .unwrap()
+        .expect("the push in flight is answered");
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        answer["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "applied"),
+        "{answer}"
+    );
+    let exit = a.child.wait().unwrap();
+    assert!(exit.success(), "a SIGTERM stop is clean: {exit}");
+
+    // The other process has the visit, and the background jobs within one renewal.
+    let cookie = login(b.port, &device);
+    let (status, _, _) = http(
+        b.port,
+        "GET",
+        "/api/sync/pull?cursor=0&limit=500",
+        Some(&cookie),
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    eventually(
+        25,
+        "the second process takes the background jobs over",
+        || b.leads_jobs(),
+    );
+    let log = a.log_text();
+    assert!(
+        log.contains("this process runs the background jobs"),
+        "{log}"
+    );
+
+    // A killed leader: its lease runs out and the jobs come back to a live process.
+    let c_args = args(2);
+    let mut c = Process::start(
+        dir.path(),
+        "c",
+        &c_args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    c.healthy().unwrap();
+    b.child.kill().unwrap();
+    b.child.wait().unwrap();
+    eventually(
+        60,
+        "a process takes the jobs over from a killed one",
+        || c.leads_jobs(),
+    );
+}
+
+/// The lease behind the background jobs, on each engine.
+async fn a_lease_has_one_holder_until_it_runs_out_or_is_given_up(app: crate::helpers::TestApp) {
+    use app::store::service::{drop_lease, lease_holder, take_lease};
+    let db = &app.db;
+    let t = 1_000_000;
+    assert!(take_lease(db, "jobs", "a", t, 30_000).await.unwrap());
+    assert!(
+        !take_lease(db, "jobs", "b", t + 1, 30_000).await.unwrap(),
+        "held by a"
+    );
+    // a renews; b still waits.
+    assert!(take_lease(db, "jobs", "a", t + 10_000, 30_000)
+        .await
+        .unwrap());
+    assert!(
+        !take_lease(db, "jobs", "b", t + 35_000, 30_000)
+            .await
+            .unwrap(),
+        "renewed until t + 40 s"
+    );
+    assert_eq!(
+        lease_holder(db, "jobs", t + 35_000)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("a")
+    );
+    // a stops renewing: b takes over once it has run out.
+    assert!(take_lease(db, "jobs", "b", t + 40_000, 30_000)
+        .await
+        .unwrap());
+    assert!(!take_lease(db, "jobs", "a", t + 41_000, 30_000)
+        .await
+        .unwrap());
+    // Given up: the next taker has it at once; another lease is independent.
+    drop_lease(db, "jobs", "a").await.unwrap();
+    assert_eq!(
+        lease_holder(db, "jobs", t + 41_000)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("b"),
+        "only the holder gives it up"
+    );
+    drop_lease(db, "jobs", "b").await.unwrap();
+    assert!(take_lease(db, "jobs", "c", t + 42_000, 30_000)
+        .await
+        .unwrap());
+    assert!(take_lease(db, "backups", "a", t + 42_000, 30_000)
+        .await
+        .unwrap());
+}
+
+crate::engine_tests!(a_lease_has_one_holder_until_it_runs_out_or_is_given_up);
