@@ -80,9 +80,58 @@ pub struct ServeConfig {
     /// Days an interrupted photo upload may be resumed.
     #[arg(long, env = "KHAOSAT_UPLOAD_EXPIRY_DAYS", default_value_t = 7)]
     pub upload_expiry_days: i64,
+    /// Scheduled backups go into new directories here (the process running
+    /// the background jobs writes them; see `khaosat backup`).
+    #[arg(long, env = "KHAOSAT_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+    /// How often to back up: `24h`, `30m`, `7d` or seconds (`90s`).
+    #[arg(long, env = "KHAOSAT_BACKUP_EVERY", default_value = "24h", value_parser = parse_every)]
+    pub backup_every: std::time::Duration,
+    /// How many scheduled backups to keep (older ones are deleted).
+    #[arg(long, env = "KHAOSAT_BACKUP_KEEP", default_value_t = 14)]
+    pub backup_keep: usize,
+}
+
+/// `24h`, `30m`, `7d`, `90s`: a whole number and one unit.
+pub fn parse_every(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a duration: write e.g. 24h, 30m, 7d or 90s"))?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => {
+            return Err(format!(
+                "\"{text}\" has no unit: write e.g. 24h, 30m, 7d or 90s"
+            ))
+        }
+    };
+    if n == 0 {
+        return Err("the interval must be longer than zero".into());
+    }
+    Ok(std::time::Duration::from_secs(n * seconds))
 }
 
 impl ServeConfig {
+    /// Scheduled backups, when `--backup-dir` is set.
+    pub fn backups(&self) -> Option<crate::jobs::BackupSchedule> {
+        self.backup_dir
+            .clone()
+            .map(|dir| crate::jobs::BackupSchedule {
+                dir,
+                every: self.backup_every,
+                keep: self.backup_keep.max(1),
+                url: self.db.database_url(),
+            })
+    }
+
     pub fn photos(&self) -> Result<app::photos::storage::Photos, String> {
         let dir = self
             .photo_dir
@@ -141,6 +190,23 @@ impl DatabaseArgs {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("khaosat.db").display()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_every;
+    use std::time::Duration;
+
+    #[test]
+    fn backup_intervals_read_as_operators_write_them() {
+        assert_eq!(parse_every("24h"), Ok(Duration::from_secs(86_400)));
+        assert_eq!(parse_every("30m"), Ok(Duration::from_secs(1_800)));
+        assert_eq!(parse_every("7d"), Ok(Duration::from_secs(604_800)));
+        assert_eq!(parse_every(" 90s "), Ok(Duration::from_secs(90)));
+        for bad in ["24", "h", "0h", "1.5h", "-1h", "24 hours"] {
+            assert!(parse_every(bad).is_err(), "{bad}");
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Background jobs, on one server process at a time.
 //!
-//! Compaction, upload expiry, finishing stalled uploads and the photo pipeline
-//! after a restart run on the holder of the lease `background-jobs` (a row in
+//! Compaction, upload expiry, finishing stalled uploads, the photo pipeline
+//! after a restart and scheduled backups run on the holder of the lease `background-jobs` (a row in
 //! the database, so SQLite and PostgreSQL work alike). The holder renews it
 //! every 10 s for 30 s; a process that dies stops renewing and another takes
 //! over within 30 s, starting with the work the dead one left. A process that
@@ -20,6 +20,16 @@ const RENEW_EVERY: Duration = Duration::from_secs(10);
 const COMPACT_FIRST: Duration = Duration::from_secs(60);
 const COMPACT_EVERY: Duration = Duration::from_secs(6 * 3600);
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
+
+/// `--backup-dir`, `--backup-every`, `--backup-keep`.
+#[derive(Debug, Clone)]
+pub struct BackupSchedule {
+    pub dir: std::path::PathBuf,
+    pub every: Duration,
+    pub keep: usize,
+    /// The database's URL, for `pg_dump`.
+    pub url: String,
+}
 
 /// This process's side of the lease.
 #[derive(Clone)]
@@ -43,7 +53,7 @@ impl Jobs {
 }
 
 /// Starts renewing the lease and running the jobs while it is held.
-pub fn spawn(state: AppState, retention_days: i64) -> Jobs {
+pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedule>) -> Jobs {
     let holder = format!("{}-{}", std::process::id(), uuid::Uuid::now_v7().simple());
     let (tell, leading) = watch::channel(false);
     let db = state.db.clone();
@@ -88,6 +98,9 @@ pub fn spawn(state: AppState, retention_days: i64) -> Jobs {
             let start = Instant::now();
             let mut expire_at = start;
             let mut compact_at = start + COMPACT_FIRST;
+            // The schedule survives restarts and a change of holder: the next
+            // backup is due `every` after the newest one in the directory.
+            let mut backup_at = backups.as_ref().map(|b| start + b.due_in());
             while *watching.borrow() {
                 let now = Instant::now();
                 if now >= expire_at {
@@ -102,7 +115,15 @@ pub fn spawn(state: AppState, retention_days: i64) -> Jobs {
                     crate::startup::compact_and_log(&state.db, retention_days).await;
                     compact_at = now + COMPACT_EVERY;
                 }
-                let next = expire_at.min(compact_at);
+                if let (Some(at), Some(schedule)) = (backup_at, &backups) {
+                    if now >= at {
+                        schedule.run(&state).await;
+                        backup_at = Some(Instant::now() + schedule.every);
+                    }
+                }
+                let next = expire_at
+                    .min(compact_at)
+                    .min(backup_at.unwrap_or(compact_at));
                 tokio::select! {
                     _ = tokio::time::sleep_until(next) => {}
                     changed = watching.changed() => if changed.is_err() { return },
@@ -111,4 +132,65 @@ pub fn spawn(state: AppState, retention_days: i64) -> Jobs {
         }
     });
     jobs
+}
+
+impl BackupSchedule {
+    /// The complete backups in the directory (those with a manifest), oldest
+    /// first, with the time each was taken.
+    fn complete(&self) -> Vec<(i64, std::path::PathBuf)> {
+        let mut found: Vec<(i64, std::path::PathBuf)> = std::fs::read_dir(&self.dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|entry| {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let at: i64 = name.strip_prefix("backup-")?.parse().ok()?;
+                entry
+                    .path()
+                    .join("manifest.json")
+                    .exists()
+                    .then(|| (at, entry.path()))
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    fn due_in(&self) -> Duration {
+        let newest = self.complete().last().map(|(at, _)| *at);
+        let since = newest
+            .map(|at| (app::store::now_ms() - at).max(0) as u64)
+            .map(Duration::from_millis);
+        match since {
+            Some(since) if since < self.every => self.every - since,
+            _ => Duration::ZERO,
+        }
+    }
+
+    async fn run(&self, state: &AppState) {
+        let at = app::store::now_ms();
+        let to = self.dir.join(format!("backup-{at}"));
+        let started = std::time::Instant::now();
+        match crate::backup::backup(&state.db, &self.url, state.photos.storage.clone(), &to).await {
+            Ok(manifest) => tracing::info!(
+                dir = %to.display(),
+                "scheduled backup: {} visits, {} photo files in {:.1} s",
+                manifest.records.get("visits").copied().unwrap_or(0),
+                manifest.photos.len(),
+                started.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                tracing::warn!(dir = %to.display(), "scheduled backup failed: {e}");
+                let _ = std::fs::remove_dir_all(&to);
+                return;
+            }
+        }
+        let complete = self.complete();
+        let drop = complete.len().saturating_sub(self.keep);
+        for (_, old) in complete.into_iter().take(drop) {
+            if let Err(e) = std::fs::remove_dir_all(&old) {
+                tracing::warn!(dir = %old.display(), "cannot delete an old backup: {e}");
+            }
+        }
+    }
 }

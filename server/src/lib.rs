@@ -6,6 +6,8 @@
 pub mod api;
 /// Built assets: hashed file names, precompression, the service worker and the offline shell.
 pub mod assets;
+/// `khaosat backup` and `khaosat restore`: a database snapshot and the photos, with a manifest.
+pub mod backup;
 /// The command line: `serve` (default) and `user create`.
 pub mod cli;
 /// Settings from flags and `KHAOSAT_*` environment variables.
@@ -18,6 +20,8 @@ pub mod images;
 pub mod jobs;
 /// Photo bytes into storage: finishing uploads, whole bytes, storage calls.
 pub mod photo_bytes;
+/// One log line per request, with a request id.
+pub mod request_log;
 /// The router: API, server-rendered pages, server functions and static files.
 pub mod routes;
 /// The request guard (session, CSRF, password change) and the strict headers.

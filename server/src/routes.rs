@@ -119,6 +119,7 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             state.security.hsts,
             crate::security::headers::security_headers,
         ))
+        .layer(axum::middleware::from_fn(crate::request_log::log_requests))
         .with_state(state)
 }
 

@@ -39,9 +39,8 @@ async fn prepare(db: &Db, demo: bool) -> Result<(), String> {
             .await
             .map_err(|e| format!("loading the demo failed: {e}"))?
     {
-        tracing::info!(
-            "demo data loaded (Bắc Giang 2020; every demo account's password is khaosat-demo)"
-        );
+        // The password is in the README, never in a log.
+        tracing::info!("demo data loaded (Bắc Giang 2020; demo accounts as in the README)");
     }
     Ok(())
 }
@@ -111,7 +110,11 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         photos: Arc::new(photos),
         runtime: Default::default(),
     };
-    let jobs = crate::jobs::spawn(state.clone(), config.tombstone_retention_days);
+    let jobs = crate::jobs::spawn(
+        state.clone(),
+        config.tombstone_retention_days,
+        config.backups(),
+    );
     let state_for_jobs = state.clone();
     let router = crate::routes::router(state, Arc::new(site));
     let tls = match (&config.tls_cert, &config.tls_key) {

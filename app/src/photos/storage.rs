@@ -32,6 +32,8 @@ pub trait PhotoStorage: Send + Sync + 'static {
     /// without holding it in memory.
     fn open(&self, key: &str) -> io::Result<(u64, Box<dyn Read + Send>)>;
     fn exists(&self, key: &str) -> io::Result<bool>;
+    /// Every finished object's key (for backups), sorted.
+    fn list(&self) -> io::Result<Vec<String>>;
     /// The marker naming this store (see [`Identity`]), if it has one.
     fn identity(&self) -> io::Result<Option<String>>;
     /// Marks the store with `id`, durably.
@@ -258,6 +260,27 @@ impl PhotoStorage for LocalDisk {
         Ok(self.object(key)?.exists())
     }
 
+    fn list(&self) -> io::Result<Vec<String>> {
+        // Keys have at most one directory level (see `object`).
+        let mut keys = Vec::new();
+        for entry in std::fs::read_dir(self.root.join("objects"))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type()?.is_dir() {
+                for inner in std::fs::read_dir(entry.path())? {
+                    let inner = inner?;
+                    if inner.file_type()?.is_file() {
+                        keys.push(format!("{name}/{}", inner.file_name().to_string_lossy()));
+                    }
+                }
+            } else {
+                keys.push(name);
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+
     fn identity(&self) -> io::Result<Option<String>> {
         match std::fs::read_to_string(self.root.join(IDENTITY_FILE)) {
             Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
@@ -392,6 +415,16 @@ mod tests {
         assert!(disk.put("a/../../x", b"no").is_err());
         assert!(disk.write_partial("../../etc", 0, b"no").is_err());
         assert!(disk.put("", b"no").is_err());
+    }
+
+    #[test]
+    fn a_store_lists_its_finished_objects_only() {
+        let (_dir, disk) = disk();
+        disk.put("original/b.jpg", b"b").unwrap();
+        disk.put("thumb/a.jpg", b"a").unwrap();
+        disk.write_partial("u1", 0, b"half").unwrap();
+        disk.set_identity("s").unwrap();
+        assert_eq!(disk.list().unwrap(), ["original/b.jpg", "thumb/a.jpg"]);
     }
 
     #[test]

@@ -162,3 +162,89 @@ pub async fn some_photo_key(db: &Db) -> Result<Option<String>, AppError> {
     .await?;
     Ok(row.map(|r| r.get::<String, _>("object_key")))
 }
+
+/// The tables a backup counts, parents first: a restore checks that each
+/// holds as many rows as when the snapshot was taken.
+pub const COUNTED_TABLES: &[&str] = &[
+    "users",
+    "admin_units",
+    "forms",
+    "survey_years",
+    "facilities",
+    "proposals",
+    "visits",
+    "visit_rows",
+    "field_values",
+    "photos",
+    "conflicts",
+    "review_events",
+    "mutations",
+    "change_log",
+    "audit_log",
+    "budgets",
+];
+
+/// Rows per table of [`COUNTED_TABLES`].
+pub async fn record_counts(db: &Db) -> Result<std::collections::BTreeMap<String, i64>, AppError> {
+    let mut counts = std::collections::BTreeMap::new();
+    for table in COUNTED_TABLES {
+        // The names come from the constant above, never from input.
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&db.pool)
+            .await?;
+        counts.insert(table.to_string(), row.get::<i64, _>("n"));
+    }
+    Ok(counts)
+}
+
+/// A consistent copy of a SQLite database at `path` (which must not exist),
+/// taken while writers go on: `VACUUM INTO` reads one snapshot.
+pub async fn snapshot_sqlite(db: &Db, path: &Path) -> Result<(), AppError> {
+    if db.engine != Engine::Sqlite {
+        return Err(AppError::Internal("snapshot_sqlite on PostgreSQL".into()));
+    }
+    sqlx::query("VACUUM INTO $1")
+        .bind(path.display().to_string())
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Whether the database holds no tables at all (a restore target).
+pub async fn is_empty(db: &Db) -> Result<bool, AppError> {
+    let sql = match db.engine {
+        Engine::Sqlite => "SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'table'",
+        Engine::Postgres => {
+            "SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = current_schema()"
+        }
+    };
+    let row = sqlx::query(sql).fetch_one(&db.pool).await?;
+    Ok(row.get::<i64, _>("n") == 0)
+}
+
+/// A PostgreSQL transaction whose snapshot `pg_dump --snapshot` can share:
+/// the counts read in it and the dump see the same data while writers go on.
+pub async fn begin_exported_snapshot(db: &Db) -> Result<(super::Tx, String), AppError> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    let row = sqlx::query("SELECT pg_export_snapshot() AS id")
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok((tx, row.get::<String, _>("id")))
+}
+
+/// [`record_counts`] inside a transaction (the exported snapshot's).
+pub async fn record_counts_in(
+    tx: &mut super::Tx,
+) -> Result<std::collections::BTreeMap<String, i64>, AppError> {
+    let mut counts = std::collections::BTreeMap::new();
+    for table in COUNTED_TABLES {
+        let row = sqlx::query(&format!("SELECT COUNT(*) AS n FROM {table}"))
+            .fetch_one(&mut **tx)
+            .await?;
+        counts.insert(table.to_string(), row.get::<i64, _>("n"));
+    }
+    Ok(counts)
+}

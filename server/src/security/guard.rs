@@ -114,6 +114,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         .as_ref()
         .filter(|c| c.extended)
         .map(|c| session::set_cookie(&c.token, &state.security));
+    let user_id = caller.as_ref().map(|c| c.user.id.clone());
     if let Some(caller) = caller {
         request.extensions_mut().insert::<Caller>(caller);
     }
@@ -142,6 +143,11 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
         request = Request::from_parts(parts, axum::body::Body::from(bytes));
     }
     let mut response = next.run(request).await;
+    if let Some(id) = user_id {
+        response
+            .extensions_mut()
+            .insert(crate::request_log::LoggedUser(id));
+    }
     if let Some(cookie) = refresh {
         if !response.headers().contains_key(header::SET_COOKIE) {
             if let Ok(value) = HeaderValue::from_str(&cookie) {

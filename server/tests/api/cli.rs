@@ -286,3 +286,81 @@ fn forms_import_and_export_xlsform_from_the_command_line() {
         app::office::admin::xlsform::import(&std::fs::read(&exported).unwrap(), |_| 99).unwrap();
     assert_eq!(serde_json::to_value(&again.definition).unwrap(), printed);
 }
+
+/// `khaosat backup` and `khaosat restore` from the command line (SQLite): the
+/// restore says what it checked, and refuses a database that has data.
+#[test]
+fn backup_and_restore_commands_round_trip_and_refuse_a_used_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_khaosat"))
+            .args(args)
+            .env_remove("KHAOSAT_DATABASE_URL")
+            .env_remove("KHAOSAT_PHOTO_DIR")
+            .output()
+            .unwrap()
+    };
+    let source = dir.path().join("source");
+    let made = run(&[
+        "bulk-demo",
+        "--proposals",
+        "20",
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let to = dir.path().join("backup");
+    let out = run(&[
+        "backup",
+        "--to",
+        to.to_str().unwrap(),
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backed up"));
+    let again = run(&[
+        "backup",
+        "--to",
+        to.to_str().unwrap(),
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(
+        !again.status.success(),
+        "a backup never writes into a used directory"
+    );
+
+    let target = dir.path().join("target");
+    let out = run(&[
+        "restore",
+        "--from",
+        to.to_str().unwrap(),
+        "--data-dir",
+        target.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("every hash and row count checked"));
+    let out = run(&[
+        "restore",
+        "--from",
+        to.to_str().unwrap(),
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("not empty"), "{message}");
+}

@@ -13,6 +13,8 @@ use tower::ServiceExt;
 
 pub struct TestApp {
     pub router: axum::Router,
+    /// The database's URL (for tools such as `pg_dump`).
+    pub url: String,
     pub state: app::state::AppState,
     pub db: Db,
     _dir: tempfile::TempDir,
@@ -56,6 +58,22 @@ pub struct PostgresDatabase {
 }
 
 impl PostgresDatabase {
+    /// An empty database (no tables): a restore target.
+    pub async fn create_empty() -> (PostgresDatabase, String) {
+        let admin_url = std::env::var("KHAOSAT_TEST_POSTGRES_URL")
+            .expect("KHAOSAT_TEST_POSTGRES_URL is not set: run scripts/test.sh");
+        let name = format!("khaosat_test_{}", uuid::Uuid::now_v7().simple());
+        app::store::testing::create_database(&admin_url, &name)
+            .await
+            .expect("create the test database");
+        let base = admin_url
+            .rsplit_once('/')
+            .map(|(base, _)| base)
+            .unwrap_or(&admin_url);
+        let url = format!("{base}/{name}");
+        (PostgresDatabase { admin_url, name }, url)
+    }
+
     async fn create() -> (PostgresDatabase, String) {
         let admin_url = std::env::var("KHAOSAT_TEST_POSTGRES_URL").expect(
             "KHAOSAT_TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts PostgreSQL and sets it",
@@ -135,6 +153,35 @@ pub async fn send(router: &axum::Router, request: Request<Body>) -> TestResponse
     }
 }
 
+/// An app over a database and photo store made elsewhere (a restored backup),
+/// keeping `dir` and `postgres` alive with it.
+pub fn app_over(
+    db: Db,
+    url: String,
+    photos: Arc<app::photos::storage::Photos>,
+    dir: tempfile::TempDir,
+    postgres: Option<PostgresDatabase>,
+) -> TestApp {
+    let site = test_site(dir.path());
+    let state = AppState {
+        db: db.clone(),
+        clock: Arc::new(Default::default()),
+        leptos_options: site.leptos_options(),
+        security: Default::default(),
+        photos,
+        runtime: Default::default(),
+    };
+    let router = server::routes::router(state.clone(), Arc::new(site));
+    TestApp {
+        router,
+        url,
+        state,
+        db,
+        _dir: dir,
+        _postgres: postgres,
+    }
+}
+
 pub async fn spawn_app(engine: TestEngine) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let (postgres, url) = match engine {
@@ -168,6 +215,7 @@ pub async fn spawn_app(engine: TestEngine) -> TestApp {
     let router = server::routes::router(state.clone(), Arc::new(site));
     TestApp {
         router,
+        url,
         state,
         db,
         _dir: dir,

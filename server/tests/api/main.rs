@@ -10,6 +10,7 @@ mod archive;
 mod assets;
 mod auth;
 mod authz_matrix;
+mod backup;
 mod cli;
 mod connections;
 mod console;

@@ -450,3 +450,127 @@ async fn a_lease_has_one_holder_until_it_runs_out_or_is_given_up(app: crate::hel
 }
 
 crate::engine_tests!(a_lease_has_one_holder_until_it_runs_out_or_is_given_up);
+
+/// `--backup-every` on the process running the background jobs: backups
+/// appear on schedule, complete (with a manifest), and only the newest
+/// `--backup-keep` stay.
+#[test]
+fn scheduled_backups_are_written_by_the_jobs_holder_and_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let backups = dir.path().join("backups");
+    let args = [
+        "--demo",
+        "--data-dir",
+        &data,
+        "--backup-dir",
+        &backups.display().to_string(),
+        "--backup-every",
+        "1s",
+        "--backup-keep",
+        "2",
+    ]
+    .map(String::from);
+    let mut p = Process::start(
+        dir.path(),
+        "scheduled",
+        &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        &[],
+    );
+    p.healthy().unwrap();
+    eventually(60, "three scheduled backups", || {
+        p.log_text().matches("scheduled backup:").count() >= 3
+    });
+    // Stopped, so no backup is between its manifest and the pruning.
+    p.sigterm();
+    p.child.wait().unwrap();
+    let kept: Vec<_> = std::fs::read_dir(&backups)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().join("manifest.json").exists())
+        .collect();
+    assert!(kept.len() <= 2, "only the newest two stay: {kept:?}");
+    let manifest = server::backup::read_manifest(&kept[0].path()).unwrap();
+    assert_eq!(manifest.engine, "sqlite");
+    assert!(manifest.records["users"] > 0);
+}
+
+/// One JSON log line per request with its id (also sent back), route,
+/// status, duration and user; no password or session token anywhere.
+#[test]
+fn requests_are_logged_once_each_with_an_id_and_no_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let args = ["--demo", "--log-format", "json", "--data-dir", &data];
+    let mut p = Process::start(dir.path(), "logged", &args, &[]);
+    p.healthy().unwrap();
+    let device = uuid::Uuid::now_v7().to_string();
+    let cookie = login(p.port, &device);
+    let token = cookie.split_once('=').unwrap().1.to_string();
+    let (status, _, _) = http(
+        p.port,
+        "GET",
+        "/api/auth/me",
+        Some(&cookie),
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(status, 200);
+    // The id comes back in a header (a proxy's own id is kept).
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", p.port)).unwrap();
+    use std::io::{Read, Write};
+    stream
+        .write_all(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: from-the-proxy-1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: from-the-proxy-1"),
+        "{answer}"
+    );
+    p.sigterm();
+    p.child.wait().unwrap();
+
+    let log = p.log_text();
+    assert!(
+        !log.contains("khaosat-demo"),
+        "the demo password is in the log"
+    );
+    assert!(!log.contains(&token), "a session token is in the log");
+    let requests: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["target"] == "khaosat::request")
+        .collect();
+    let me = requests
+        .iter()
+        .find(|r| r["fields"]["route"] == "/api/auth/me")
+        .unwrap_or_else(|| panic!("no line for /api/auth/me in {log}"));
+    assert_eq!(me["fields"]["status"], 200);
+    assert_eq!(me["fields"]["method"], "GET");
+    assert!(!me["fields"]["user"].as_str().unwrap().is_empty(), "{me}");
+    assert!(
+        me["fields"]["ms"].as_str().unwrap().parse::<f64>().unwrap() >= 0.0,
+        "{me}"
+    );
+    assert_eq!(me["fields"]["request_id"].as_str().unwrap().len(), 32);
+    let login_line = requests
+        .iter()
+        .find(|r| r["fields"]["route"] == "/api/auth/login")
+        .unwrap();
+    assert_eq!(login_line["fields"]["status"], 200);
+    assert!(requests
+        .iter()
+        .any(|r| r["fields"]["request_id"] == "from-the-proxy-1"));
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r["fields"]["route"] == "/api/auth/me")
+            .count(),
+        1,
+        "one line per request"
+    );
+}

@@ -1,0 +1,366 @@
+//! `khaosat backup --to DIR` and `khaosat restore --from DIR`.
+//!
+//! A backup directory holds:
+//! - `database.sqlite` (SQLite, `VACUUM INTO`: one consistent snapshot taken
+//!   while phones keep pushing) or `database.pgdump` (PostgreSQL, `pg_dump
+//!   --format=custom` sharing the snapshot of a transaction that also counted
+//!   the rows);
+//! - `photos/<key>`: every finished object of the photo store, copied as a
+//!   stream and hashed on the way;
+//! - `manifest.json`, written last (a directory without it is not a backup):
+//!   engine, the photo store's identity, rows per table in the snapshot, and
+//!   every photo object with its SHA-256 and size.
+//!
+//! Objects are content-addressed and written before any record names them,
+//! so every photo the snapshot refers to is in the store when it is listed.
+//! A restore goes into an empty database and an empty store, checks every
+//! photo's hash and every table's row count, and marks the store with the
+//! backed-up identity so the restored database accepts it.
+
+use app::photos::storage::PhotoStorage;
+use app::store::{service, Db, Engine};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const FORMAT: &str = "khaosat-backup";
+const VERSION: u32 = 1;
+const MANIFEST: &str = "manifest.json";
+const SQLITE_FILE: &str = "database.sqlite";
+const PG_FILE: &str = "database.pgdump";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub created_at_ms: i64,
+    /// `sqlite` or `postgresql`: a backup restores into the same engine.
+    pub engine: String,
+    pub database: String,
+    pub photo_store_id: Option<String>,
+    /// Rows per table in the database snapshot.
+    pub records: BTreeMap<String, i64>,
+    pub photos: Vec<PhotoEntry>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhotoEntry {
+    pub key: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Writes a backup of `db` (reached at `url`) and `storage` into `to`, which
+/// must be missing or empty.
+pub async fn backup(
+    db: &Db,
+    url: &str,
+    storage: Arc<dyn PhotoStorage>,
+    to: &Path,
+) -> Result<Manifest, String> {
+    prepare_target(to)?;
+    let (database, records) = match db.engine {
+        Engine::Sqlite => {
+            let file = to.join(SQLITE_FILE);
+            service::snapshot_sqlite(db, &file)
+                .await
+                .map_err(|e| format!("the database snapshot failed: {e}"))?;
+            // Counted in the copy itself: these are the snapshot's rows.
+            let copy = Db::connect(&format!("sqlite://{}", file.display()))
+                .await
+                .map_err(|e| format!("cannot read the snapshot: {e}"))?;
+            let records = service::record_counts(&copy)
+                .await
+                .map_err(|e| e.to_string())?;
+            copy.pool.close().await;
+            (SQLITE_FILE, records)
+        }
+        Engine::Postgres => {
+            let (mut tx, snapshot) = service::begin_exported_snapshot(db)
+                .await
+                .map_err(|e| format!("cannot start the snapshot: {e}"))?;
+            let records = service::record_counts_in(&mut tx)
+                .await
+                .map_err(|e| e.to_string())?;
+            let file = to.join(PG_FILE);
+            let mut dump = std::process::Command::new("pg_dump");
+            dump.arg("--format=custom")
+                .arg(format!("--snapshot={snapshot}"))
+                .arg("--no-owner")
+                .arg("--no-privileges")
+                .arg(format!("--file={}", file.display()))
+                .arg(format!("--dbname={url}"));
+            run(dump, "pg_dump").await?;
+            tx.commit().await.map_err(|e| e.to_string())?;
+            (PG_FILE, records)
+        }
+    };
+    let photo_store_id = service::photo_store_id(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let dir = to.join("photos");
+    let photos = tokio::task::spawn_blocking(move || copy_photos_out(storage.as_ref(), &dir))
+        .await
+        .map_err(|e| e.to_string())??;
+    let manifest = Manifest {
+        format: FORMAT.into(),
+        version: VERSION,
+        created_at_ms: app::store::now_ms(),
+        engine: db.engine.name().into(),
+        database: database.into(),
+        photo_store_id,
+        records,
+        photos,
+    };
+    write_durably(
+        &to.join(MANIFEST),
+        &serde_json::to_vec_pretty(&manifest).map_err(|e| e.to_string())?,
+    )
+    .map_err(|e| format!("cannot write the manifest: {e}"))?;
+    Ok(manifest)
+}
+
+/// Restores the backup in `from` into the empty database at `url` (SQLite
+/// files live under `data_dir`) and the empty `storage`.
+pub async fn restore(
+    from: &Path,
+    url: &str,
+    data_dir: &Path,
+    storage: Arc<dyn PhotoStorage>,
+) -> Result<Manifest, String> {
+    let manifest = read_manifest(from)?;
+    let engine = if url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgresql"
+    };
+    if manifest.engine != engine {
+        return Err(format!(
+            "this backup is of a {} database; restore it into {} (the engines' files differ)",
+            manifest.engine, manifest.engine
+        ));
+    }
+    let store = storage.clone();
+    let (objects, marker) = tokio::task::spawn_blocking(move || {
+        Ok::<_, std::io::Error>((store.list()?, store.identity()?))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot read the photo store: {e}"))?;
+    if !objects.is_empty() || marker.is_some() {
+        return Err(format!(
+            "the photo store {} is not empty: restore into an empty one",
+            storage.describe()
+        ));
+    }
+    match engine {
+        "sqlite" => restore_sqlite(from, url, data_dir).await?,
+        _ => {
+            let db = Db::connect(url)
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            if !service::is_empty(&db).await.map_err(|e| e.to_string())? {
+                return Err("the database is not empty: restore into an empty one".into());
+            }
+            db.pool.close().await;
+            let mut load = std::process::Command::new("pg_restore");
+            load.arg("--no-owner")
+                .arg("--no-privileges")
+                .arg("--exit-on-error")
+                .arg(format!("--dbname={url}"))
+                .arg(from.join(PG_FILE));
+            run(load, "pg_restore").await?;
+        }
+    }
+    let (dir, entries, store, id) = (
+        from.join("photos"),
+        manifest.photos.clone(),
+        storage.clone(),
+        manifest.photo_store_id.clone(),
+    );
+    tokio::task::spawn_blocking(move || {
+        copy_photos_in(store.as_ref(), &dir, &entries, id.as_deref())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let db = crate::startup::open_database(data_dir, url).await?;
+    let counts = service::record_counts(&db)
+        .await
+        .map_err(|e| e.to_string())?;
+    if counts != manifest.records {
+        return Err(format!(
+            "the restored database's rows differ from the backup's: {counts:?} against {:?}",
+            manifest.records
+        ));
+    }
+    Ok(manifest)
+}
+
+pub fn read_manifest(from: &Path) -> Result<Manifest, String> {
+    let bytes = std::fs::read(from.join(MANIFEST)).map_err(|e| {
+        format!(
+            "{} is not a finished khaosat backup (no {MANIFEST}: {e})",
+            from.display()
+        )
+    })?;
+    let manifest: Manifest =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{MANIFEST} cannot be read: {e}"))?;
+    if manifest.format != FORMAT || manifest.version != VERSION {
+        return Err(format!(
+            "{MANIFEST} is not a khaosat backup of version {VERSION} (format {}, version {})",
+            manifest.format, manifest.version
+        ));
+    }
+    Ok(manifest)
+}
+
+fn prepare_target(to: &Path) -> Result<(), String> {
+    if to.exists()
+        && std::fs::read_dir(to)
+            .map_err(|e| format!("cannot read {}: {e}", to.display()))?
+            .next()
+            .is_some()
+    {
+        return Err(format!(
+            "{} is not empty: back up into a new directory",
+            to.display()
+        ));
+    }
+    std::fs::create_dir_all(to.join("photos"))
+        .map_err(|e| format!("cannot create {}: {e}", to.display()))
+}
+
+async fn restore_sqlite(from: &Path, url: &str, data_dir: &Path) -> Result<(), String> {
+    let target = sqlite_path(url)?;
+    if target.exists() && std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0) > 0 {
+        let db = Db::connect(url)
+            .await
+            .map_err(|e| format!("cannot open the database: {e}"))?;
+        let empty = service::is_empty(&db).await.map_err(|e| e.to_string())?;
+        db.pool.close().await;
+        if !empty {
+            return Err(format!(
+                "the database {} is not empty: restore into an empty one",
+                target.display()
+            ));
+        }
+    }
+    std::fs::create_dir_all(target.parent().unwrap_or(data_dir)).map_err(|e| e.to_string())?;
+    let temp = target.with_extension("restoring");
+    std::fs::copy(from.join(SQLITE_FILE), &temp)
+        .map_err(|e| format!("cannot copy the database: {e}"))?;
+    std::fs::File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| e.to_string())?;
+    for stale in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{stale}", target.display()));
+    }
+    std::fs::rename(&temp, &target).map_err(|e| format!("cannot put the database in place: {e}"))
+}
+
+/// The file of a `sqlite://path?options` URL.
+fn sqlite_path(url: &str) -> Result<PathBuf, String> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| format!("not a SQLite URL: {url}"))?;
+    Ok(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
+}
+
+fn copy_photos_out(storage: &dyn PhotoStorage, dir: &Path) -> Result<Vec<PhotoEntry>, String> {
+    let keys = storage
+        .list()
+        .map_err(|e| format!("cannot list the photo store: {e}"))?;
+    let mut entries = Vec::with_capacity(keys.len());
+    for key in keys {
+        let (_, mut reader) = storage
+            .open(&key)
+            .map_err(|e| format!("cannot read photo {key}: {e}"))?;
+        let path = dir.join(&key);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        let mut out = std::fs::File::create(&path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let (sha256, size) = copy_hashing(&mut reader, &mut out)
+            .map_err(|e| format!("cannot copy photo {key}: {e}"))?;
+        out.sync_all().map_err(|e| e.to_string())?;
+        entries.push(PhotoEntry { key, sha256, size });
+    }
+    Ok(entries)
+}
+
+fn copy_photos_in(
+    storage: &dyn PhotoStorage,
+    dir: &Path,
+    entries: &[PhotoEntry],
+    identity: Option<&str>,
+) -> Result<(), String> {
+    for entry in entries {
+        let path = dir.join(&entry.key);
+        let mut bytes = Vec::with_capacity(entry.size as usize);
+        std::fs::File::open(&path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(|e| format!("the backup lacks photo {}: {e}", entry.key))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        if sha256 != entry.sha256 || bytes.len() as u64 != entry.size {
+            return Err(format!(
+                "photo {} in the backup is damaged: SHA-256 {sha256}, the manifest says {}",
+                entry.key, entry.sha256
+            ));
+        }
+        storage
+            .put(&entry.key, &bytes)
+            .map_err(|e| format!("cannot store photo {}: {e}", entry.key))?;
+    }
+    if let Some(id) = identity {
+        storage
+            .set_identity(id)
+            .map_err(|e| format!("cannot mark the photo store: {e}"))?;
+    }
+    Ok(())
+}
+
+fn copy_hashing(reader: &mut dyn Read, out: &mut dyn Write) -> std::io::Result<(String, u64)> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        out.write_all(&buf[..n])?;
+        size += n as u64;
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let temp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&temp)?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path)
+}
+
+/// Runs a PostgreSQL client tool; its error output becomes the message.
+async fn run(mut command: std::process::Command, name: &'static str) -> Result<(), String> {
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot run {name} (install postgresql-client): {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} failed ({}): {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}

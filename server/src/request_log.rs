@@ -1,0 +1,80 @@
+//! One log line per request: its id (taken from a proxy's `X-Request-Id`
+//! when it is a plain token, made here otherwise, and sent back in the same
+//! header), method, route, status, duration and user id. The route is the
+//! router's pattern (`/api/photos/{id}`) or, for files, the path without its
+//! query: query strings and headers may carry secrets and are never logged.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Who made the request, as the session guard found them.
+#[derive(Debug, Clone)]
+pub struct LoggedUser(pub String);
+
+/// A request id a proxy may pass on: short, and only characters that cannot
+/// forge a log line.
+fn acceptable(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+pub async fn log_requests(mut request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().simple().to_string());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| request.uri().path().to_string());
+    let mut response = next.run(request).await;
+    let user = response
+        .extensions()
+        .get::<LoggedUser>()
+        .map(|u| u.0.clone())
+        .unwrap_or_default();
+    let status = response.status().as_u16();
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "khaosat::request",
+        request_id = %id,
+        %method,
+        route = %route,
+        status,
+        ms = format_args!("{ms:.1}"),
+        user = %user,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_plain_tokens_are_taken_as_request_ids() {
+        assert!(super::acceptable("4bf92f3577b34da6a3ce929d0e0e4736"));
+        assert!(super::acceptable("req-1.2_3"));
+        for bad in ["", "a b", "x\nforged=1", &"a".repeat(65), "ä"] {
+            assert!(!super::acceptable(bad), "{bad:?}");
+        }
+    }
+}
