@@ -9,6 +9,10 @@
 //! crash never leaves a visit pointing at a partial file.
 //!
 //! The methods block: callers run them on tokio's blocking pool.
+//!
+//! One file (about 490 lines, half of them tests): the interface, its local-disk
+//! implementation and the identity rule that decides whether a store belongs
+//! to a database are read together.
 
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

@@ -3,6 +3,9 @@
 //! run once), a process given another photo directory (refused), the
 //! background jobs' lease (one holder, handed over on SIGTERM and after a
 //! kill), and SIGTERM letting a push in flight finish.
+//!
+//! One file (about 580 lines): every test here starts the real binary and
+//! shares the small process harness at the top.
 
 use crate::crash::{batch, http, login};
 use crate::helpers::{fake_site, free_port};
