@@ -1,6 +1,9 @@
 //! `spawn_app(engine)`: a fresh database with the demo loaded — a SQLite file in
 //! a temp dir, or a PostgreSQL database of its own that is dropped afterwards —
 //! and the real router; requests go through `oneshot`, no socket.
+//!
+//! One file (about 430 lines): every test module imports its app, engines,
+//! requests and demo fixtures from here, so they stay in one place.
 
 use app::state::AppState;
 use app::store::Db;
@@ -58,35 +61,34 @@ pub struct PostgresDatabase {
 }
 
 impl PostgresDatabase {
-    /// An empty database (no tables): a restore target.
-    pub async fn create_empty() -> (PostgresDatabase, String) {
-        let admin_url = std::env::var("KHAOSAT_TEST_POSTGRES_URL")
-            .expect("KHAOSAT_TEST_POSTGRES_URL is not set: run scripts/test.sh");
-        let name = format!("khaosat_test_{}", uuid::Uuid::now_v7().simple());
-        app::store::testing::create_database(&admin_url, &name)
-            .await
-            .expect("create the test database");
-        let base = admin_url
-            .rsplit_once('/')
-            .map(|(base, _)| base)
-            .unwrap_or(&admin_url);
-        let url = format!("{base}/{name}");
-        (PostgresDatabase { admin_url, name }, url)
-    }
-
-    async fn create() -> (PostgresDatabase, String) {
+    /// A new database name on the test server, and its URL.
+    fn named() -> (String, String, String) {
         let admin_url = std::env::var("KHAOSAT_TEST_POSTGRES_URL").expect(
             "KHAOSAT_TEST_POSTGRES_URL is not set: run scripts/test.sh, which starts PostgreSQL and sets it",
         );
         let name = format!("khaosat_test_{}", uuid::Uuid::now_v7().simple());
-        app::store::testing::create_migrated_database(&admin_url, &name)
-            .await
-            .expect("create the test database");
         let base = admin_url
             .rsplit_once('/')
             .map(|(base, _)| base)
             .unwrap_or(&admin_url);
         let url = format!("{base}/{name}");
+        (admin_url, name, url)
+    }
+
+    /// An empty database (no tables): a restore target.
+    pub async fn create_empty() -> (PostgresDatabase, String) {
+        let (admin_url, name, url) = Self::named();
+        app::store::testing::create_database(&admin_url, &name)
+            .await
+            .expect("create the test database");
+        (PostgresDatabase { admin_url, name }, url)
+    }
+
+    async fn create() -> (PostgresDatabase, String) {
+        let (admin_url, name, url) = Self::named();
+        app::store::testing::create_migrated_database(&admin_url, &name)
+            .await
+            .expect("create the test database");
         (PostgresDatabase { admin_url, name }, url)
     }
 }
