@@ -223,6 +223,7 @@ fn count_records(bytes: &[u8]) -> usize {
 pub fn read_workbook(
     bytes: &[u8],
     max_bytes: usize,
+    max_expanded: usize,
     max_rows: usize,
 ) -> Result<Vec<(String, Table)>, SheetError> {
     use calamine::{Reader, Xlsx};
@@ -232,7 +233,7 @@ pub fn read_workbook(
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(SheetError::Unreadable("not an XLSX workbook".into()));
     }
-    expanded_within(bytes, max_bytes.saturating_mul(EXPANSION))?;
+    expanded_within(bytes, max_expanded)?;
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes))
         .map_err(|e: calamine::XlsxError| SheetError::Unreadable(e.to_string()))?;
     let mut sheets = Vec::new();

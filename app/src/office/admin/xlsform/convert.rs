@@ -54,6 +54,31 @@ pub(super) struct Ctx<'a> {
     pub default_lang: Lang,
     pub problems: Vec<Problem>,
     pub notes: Vec<Note>,
+    /// Every name given so far (groups, repeats and questions share one
+    /// namespace, as in pyxform), with the row that gave it first.
+    pub names: HashMap<String, usize>,
+}
+
+impl Ctx<'_> {
+    /// Takes `name` for `row`; false (and a problem naming the first row) when
+    /// an earlier row has it.
+    pub(super) fn claim(&mut self, name: &str, at: Place, row: usize) -> bool {
+        match self.names.get(name) {
+            Some(&first) if first != row => {
+                let first = first.to_string();
+                self.problem(
+                    at,
+                    "xlsform.name_twice",
+                    &[("name", name), ("first", &first)],
+                );
+                false
+            }
+            _ => {
+                self.names.insert(name.to_string(), row);
+                true
+            }
+        }
+    }
 }
 
 impl Ctx<'_> {
@@ -108,6 +133,7 @@ pub fn definition(
         default_lang: Lang::Vi,
         problems: Vec::new(),
         notes: Vec::new(),
+        names: HashMap::new(),
     };
     let settings = settings(&mut ctx);
     unknown_languages(&mut ctx);
@@ -356,6 +382,8 @@ fn survey(ctx: &mut Ctx, lists: &HashMap<String, Vec<Choice>>) -> (Vec<Section>,
                 }
                 if name.is_empty() {
                     ctx.problem(at("name"), "xlsform.no_name", &[]);
+                } else {
+                    ctx.claim(&name, at("name"), row.number);
                 }
                 let title = ctx.text(&sheet, row, "label").unwrap_or(Text {
                     vi: name.clone(),

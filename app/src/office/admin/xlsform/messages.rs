@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 
 fn pair(code: &str) -> (&'static str, &'static str) {
     match code {
-        "xlsform.too_large" => ("Tệp lớn hơn {limit} byte.", "The file is larger than {limit} bytes."),
+        "xlsform.too_large" => ("Tệp lớn hơn {limit} MB.", "The file is larger than {limit} MB."),
         "xlsform.too_many_rows" => ("Một trang tính có hơn {limit} dòng.", "A sheet has more than {limit} rows."),
-        "xlsform.expands" => ("Tệp giải nén ra hơn {limit} byte; đây không phải bảng tính bình thường.", "The file expands to more than {limit} bytes; it is not an ordinary spreadsheet."),
+        "xlsform.expands" => ("Tệp giải nén ra hơn {limit} MB; đây không phải bảng tính bình thường.", "The file expands to more than {limit} MB; it is not an ordinary spreadsheet."),
         "xlsform.unreadable" => ("Không đọc được tệp như một bảng tính XLSX ({detail}). Hãy lưu lại bằng Excel dưới dạng .xlsx.", "The file cannot be read as an XLSX workbook ({detail}). Save it from Excel as .xlsx."),
         "xlsform.no_survey" => ("Tệp không có trang tính “survey”: đây không phải một XLSForm.", "The file has no “survey” sheet: it is not an XLSForm."),
         "xlsform.no_form_id" => ("Thiếu form_id: thêm trang tính “settings” có cột form_id (ví dụ khuyen_cong).", "form_id is missing: add a “settings” sheet with a form_id column (e.g. khuyen_cong)."),
@@ -19,6 +19,7 @@ fn pair(code: &str) -> (&'static str, &'static str) {
         "xlsform.choice_no_list" => ("Lựa chọn thiếu list_name.", "The choice has no list_name."),
         "xlsform.choice_name" => ("Tên lựa chọn “{value}” không hợp lệ: cần có, không chứa dấu cách hay dấu nháy.", "Choice name “{value}” is not valid: it must be given, without spaces or quotes."),
         "xlsform.no_label" => ("“{name}” thiếu nhãn (label).", "“{name}” has no label."),
+        "xlsform.name_twice" => ("Tên “{name}” đã dùng ở dòng {first}; mỗi câu hỏi, nhóm và lặp cần một tên riêng.", "The name “{name}” is already used on row {first}; every question, group and repeat needs its own name."),
         "xlsform.choice_twice" => ("Lựa chọn “{value}” xuất hiện hai lần trong danh sách {list}.", "Choice “{value}” appears twice in list {list}."),
         "xlsform.column" => ("Cột “{column}” không được hỗ trợ; xoá cột hoặc để trống.", "Column “{column}” is not supported; delete it or leave it empty."),
         "xlsform.column.calculation" => ("Khảo sát không tự tính câu trả lời (calculation): hãy hỏi trực tiếp giá trị, hoặc tính khi xuất dữ liệu.", "khaosat does not compute answers (calculation): ask for the value, or compute it in the export."),

@@ -26,6 +26,9 @@ pub use write::export;
 
 /// Largest workbook accepted (a form of a thousand questions is ~150 KB).
 pub const MAX_XLSFORM_BYTES: usize = 2 * 1024 * 1024;
+/// Most bytes the workbook's members may inflate to, all together: a form's
+/// XML is a few hundred KB, a ZIP bomb disguised as XLSX is gigabytes.
+pub const MAX_XLSFORM_EXPANDED: usize = 20 * 1024 * 1024;
 /// Rows per sheet read at most.
 pub const MAX_XLSFORM_ROWS: usize = 5_000;
 

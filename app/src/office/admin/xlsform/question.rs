@@ -202,6 +202,8 @@ pub(super) fn field_of(
     } else if crate::forms::definition::RESERVED_KEYS.contains(&name.as_str()) {
         ctx.problem(at("name"), "xlsform.reserved_name", &[("name", &name)]);
         ok = false;
+    } else if !ctx.claim(&name, at("name"), row.number) {
+        ok = false;
     }
     let label = ctx.text(sheet, row, "label");
     let hint = ctx.text(sheet, row, "hint");

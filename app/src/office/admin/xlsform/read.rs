@@ -143,17 +143,17 @@ fn column(heading: &str, index: usize) -> Column {
 
 fn sheet_problem(e: SheetError) -> Problem {
     let limit = |n: usize| n.to_string();
+    // The byte limits are whole mebibytes; a person reads "20 MB".
+    let mb = |n: usize| (n / (1024 * 1024)).to_string();
     let file = Place::file();
     match e {
         SheetError::TooLarge { limit: n } => {
-            file.problem("xlsform.too_large", &[("limit", &limit(n))])
+            file.problem("xlsform.too_large", &[("limit", &mb(n))])
         }
         SheetError::TooManyRows { limit: n } => {
             file.problem("xlsform.too_many_rows", &[("limit", &limit(n))])
         }
-        SheetError::Expands { limit: n } => {
-            file.problem("xlsform.expands", &[("limit", &limit(n))])
-        }
+        SheetError::Expands { limit: n } => file.problem("xlsform.expands", &[("limit", &mb(n))]),
         other => file.problem("xlsform.unreadable", &[("detail", &other.to_string())]),
     }
 }
@@ -161,8 +161,13 @@ fn sheet_problem(e: SheetError) -> Problem {
 /// Reads the workbook; a file that is no XLSX, or has no `survey` sheet, is one
 /// problem.
 pub fn workbook(bytes: &[u8]) -> Result<Book, Vec<Problem>> {
-    let sheets = sheet::read_workbook(bytes, super::MAX_XLSFORM_BYTES, super::MAX_XLSFORM_ROWS)
-        .map_err(|e| vec![sheet_problem(e)])?;
+    let sheets = sheet::read_workbook(
+        bytes,
+        super::MAX_XLSFORM_BYTES,
+        super::MAX_XLSFORM_EXPANDED,
+        super::MAX_XLSFORM_ROWS,
+    )
+    .map_err(|e| vec![sheet_problem(e)])?;
     let mut survey = None;
     let mut choices = None;
     let mut settings = None;

@@ -210,3 +210,72 @@ fn problems_read_in_both_languages_with_their_place() {
     let en = super::lines(&problems, crate::i18n::Lang::En);
     assert!(en[0].contains("does not compute answers"), "{}", en[0]);
 }
+
+#[test]
+fn a_name_given_twice_is_refused_on_the_second_row_naming_the_first() {
+    let spec = serde_json::json!({
+        "survey": [
+            ["type", "name", "label"],
+            ["begin group", "co_so", "Cơ sở"],
+            ["text", "ten", "Tên"],
+            ["end group", "", ""],
+            ["begin repeat", "may", "Máy"],
+            ["text", "ten", "Tên máy"],
+            ["end repeat", "", ""],
+            ["integer", "co_so", "Số"]
+        ],
+        "settings": [["form_id"], ["f"]]
+    });
+    let problems = import(&workbook(&spec), next_version).unwrap_err();
+    let briefs: Vec<Value> = problems.iter().map(brief).collect();
+    assert_eq!(
+        briefs,
+        vec![
+            serde_json::json!(["survey", 6, "name", "xlsform.name_twice"]),
+            serde_json::json!(["survey", 8, "name", "xlsform.name_twice"]),
+        ]
+    );
+    assert!(
+        problems[0].message.vi.contains("dòng 3"),
+        "{:?}",
+        problems[0]
+    );
+    assert!(
+        problems[1].message.en.contains("row 2"),
+        "{:?}",
+        problems[1]
+    );
+}
+
+#[test]
+fn a_zip_bomb_dressed_as_xlsx_is_refused_past_twenty_megabytes_expanded() {
+    use std::io::Write;
+    // 21 MB of zeros deflate to about 21 KB, well under the 2 MB file limit.
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("xl/worksheets/sheet1.xml", options).unwrap();
+    let zeros = vec![b' '; 1 << 20];
+    for _ in 0..21 {
+        zip.write_all(&zeros).unwrap();
+    }
+    let bytes = zip.finish().unwrap().into_inner();
+    assert!(bytes.len() < MAX_XLSFORM_BYTES / 10, "{}", bytes.len());
+    let p = import(&bytes, next_version).unwrap_err();
+    assert_eq!((p.len(), p[0].code.as_str()), (1, "xlsform.expands"));
+    assert!(p[0].message.en.contains("more than 20 MB"), "{:?}", p[0]);
+}
+
+#[test]
+fn a_sheet_of_more_than_five_thousand_rows_is_refused_before_it_is_read() {
+    let mut survey = vec![serde_json::json!(["type", "name", "label"])];
+    for i in 0..=MAX_XLSFORM_ROWS {
+        survey.push(serde_json::json!(["note", format!("n{i}"), "x"]));
+    }
+    let spec = serde_json::json!({"survey": survey, "settings": [["form_id"], ["f"]]});
+    let p = import(&workbook(&spec), next_version).unwrap_err();
+    assert_eq!((p.len(), p[0].code.as_str()), (1, "xlsform.too_many_rows"));
+    survey.pop();
+    let spec = serde_json::json!({"survey": survey, "settings": [["form_id"], ["f"]]});
+    assert!(import(&workbook(&spec), next_version).is_ok());
+}
