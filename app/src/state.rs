@@ -44,6 +44,9 @@ pub struct Security {
     pub scheme: &'static str,
     /// A request body that sends nothing for this long is abandoned (408).
     pub body_idle_timeout: std::time::Duration,
+    /// SHA-256 of the token `/metrics` asks for on the app's address (`None`:
+    /// not served there). The digest, so the token is in no debug print.
+    pub metrics_token: Option<[u8; 32]>,
 }
 
 impl Default for Security {
@@ -56,6 +59,7 @@ impl Default for Security {
             public_origins: Vec::new(),
             scheme: "http",
             body_idle_timeout: std::time::Duration::from_secs(30),
+            metrics_token: None,
         }
     }
 }

@@ -27,7 +27,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the app and the API (the default).
-    Serve(ServeConfig),
+    Serve(Box<ServeConfig>),
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -182,7 +182,7 @@ pub async fn run() -> ExitCode {
     }
     let result = match cli.command {
         None => crate::startup::serve(cli.serve).await,
-        Some(Command::Serve(config)) => crate::startup::serve(config).await,
+        Some(Command::Serve(config)) => crate::startup::serve(*config).await,
         Some(Command::Compact { retention_days, db }) => compact(retention_days, db).await,
         Some(Command::Backup { to, photo_dir, db }) => backup(to, photo_dir, db).await,
         Some(Command::Restore {

@@ -90,6 +90,15 @@ pub struct ServeConfig {
     /// How many scheduled backups to keep (older ones are deleted).
     #[arg(long, env = "KHAOSAT_BACKUP_KEEP", default_value_t = 14)]
     pub backup_keep: usize,
+    /// Serve `/metrics` on the app's address to callers sending
+    /// `Authorization: Bearer <token>` (prefer the environment variable: a
+    /// flag shows in the process list).
+    #[arg(long, env = "KHAOSAT_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve `/metrics` with no token on this address of its own (one only the
+    /// monitoring network reaches, e.g. 10.0.0.5:9464).
+    #[arg(long, env = "KHAOSAT_METRICS_ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 /// `24h`, `30m`, `7d`, `90s`: a whole number and one unit.
@@ -170,6 +179,12 @@ impl ServeConfig {
             body_idle_timeout: std::time::Duration::from_secs(
                 self.body_timeout_secs.clamp(1, 3600),
             ),
+            metrics_token: self
+                .metrics_token
+                .as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(crate::telemetry::token_digest),
         })
     }
 }

@@ -391,7 +391,12 @@ pub fn thumb_key(sha256: &str) -> String {
 /// records the verdict. Derivatives are written before the verdict says `ok`, so
 /// an `ok` photo always has all three files.
 pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key: &str) {
+    let started = std::time::Instant::now();
     let result = judge(state, sha256, object_key).await;
+    crate::telemetry::photo_judged(
+        result.as_ref().map(|_| ()).map_err(Problem::code),
+        started.elapsed(),
+    );
     let verdict = match result {
         Ok(j) => {
             let (exif_taken_at, mut warnings) = exif_time(&j.exif, app::store::now_ms());

@@ -95,6 +95,7 @@ pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedul
                 }
             }
             crate::images::resume_interrupted(&state).await;
+            crate::telemetry::job_ran("resume_photos", true);
             let start = Instant::now();
             let mut expire_at = start;
             let mut compact_at = start + COMPACT_FIRST;
@@ -104,7 +105,9 @@ pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedul
             while *watching.borrow() {
                 let now = Instant::now();
                 if now >= expire_at {
-                    match crate::images::expire_uploads(&state).await {
+                    let expired = crate::images::expire_uploads(&state).await;
+                    crate::telemetry::job_ran("upload_expiry", expired.is_ok());
+                    match expired {
                         Ok(n) if n > 0 => tracing::info!("{n} expired uploads ended"),
                         Ok(_) => {}
                         Err(e) => tracing::warn!("upload expiry failed: {e}"),
@@ -112,7 +115,8 @@ pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedul
                     expire_at = now + EXPIRE_EVERY;
                 }
                 if now >= compact_at {
-                    crate::startup::compact_and_log(&state.db, retention_days).await;
+                    let ok = crate::startup::compact_and_log(&state.db, retention_days).await;
+                    crate::telemetry::job_ran("compaction", ok);
                     compact_at = now + COMPACT_EVERY;
                 }
                 if let (Some(at), Some(schedule)) = (backup_at, &backups) {
@@ -180,11 +184,13 @@ impl BackupSchedule {
                 started.elapsed().as_secs_f64()
             ),
             Err(e) => {
+                crate::telemetry::job_ran("backup", false);
                 tracing::warn!(dir = %to.display(), "scheduled backup failed: {e}");
                 let _ = std::fs::remove_dir_all(&to);
                 return;
             }
         }
+        crate::telemetry::job_ran("backup", true);
         let complete = self.complete();
         let drop = complete.len().saturating_sub(self.keep);
         for (_, old) in complete.into_iter().take(drop) {

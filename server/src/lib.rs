@@ -30,5 +30,7 @@ pub mod security;
 pub mod serve;
 /// Start-up: open the database, migrate, load bootstrap and demo data.
 pub mod startup;
+/// Prometheus metrics: what is measured, and `/metrics`.
+pub mod telemetry;
 /// Spreadsheet templates offices fill in (registry intake).
 pub mod templates;

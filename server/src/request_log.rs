@@ -38,11 +38,20 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
         request.headers_mut().insert(REQUEST_ID, value);
     }
     let method = request.method().clone();
-    let route = request
+    let matched = request
         .extensions()
         .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| request.uri().path().to_string());
+        .map(|m| m.as_str().to_string());
+    // Metrics need a bounded set of routes: every unrouted path (static files,
+    // not found) is one series; the log keeps the path itself.
+    let series = matched.clone().unwrap_or_else(|| {
+        if request.uri().path().starts_with("/pkg/") {
+            "/pkg/*".to_string()
+        } else {
+            "(static or not found)".to_string()
+        }
+    });
+    let route = matched.unwrap_or_else(|| request.uri().path().to_string());
     let mut response = next.run(request).await;
     let user = response
         .extensions()
@@ -50,7 +59,9 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
         .map(|u| u.0.clone())
         .unwrap_or_default();
     let status = response.status().as_u16();
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    crate::telemetry::request(method.as_str(), &series, status, took);
+    let ms = took.as_secs_f64() * 1000.0;
     tracing::info!(
         target: "khaosat::request",
         request_id = %id,

@@ -41,6 +41,7 @@ fn not_found_page(site: &Site, req: &Request<axum::body::Body>) -> Response {
 }
 
 pub fn router(state: AppState, site: Arc<Site>) -> Router {
+    crate::telemetry::handle();
     let routes = generate_route_list(app::root::App);
     let options = state.leptos_options.clone();
     let context_state = state.clone();
@@ -65,6 +66,7 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
         }));
     Router::new()
         .nest("/api", api)
+        .route("/metrics", get(crate::telemetry::scrape))
         .route(
             "/sw.js",
             get(move || async move {

@@ -141,6 +141,7 @@ pub async fn serve(
         };
         let Some(slot) = Slot::claim(&registry, peer.ip(), &limits) else {
             tracing::warn!(peer = %peer.ip(), "connection refused: too many from this address");
+            crate::telemetry::limited("connections");
             if tls.is_none() {
                 tokio::spawn(async move {
                     let mut stream = stream;

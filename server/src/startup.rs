@@ -116,6 +116,21 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         config.backups(),
     );
     let state_for_jobs = state.clone();
+    let metrics = match config.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen for metrics on {addr}: {e}"))?;
+            tracing::info!("metrics on http://{addr}/metrics");
+            let router = crate::telemetry::listener_router(state.clone());
+            Some(tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::warn!("the metrics listener stopped: {e}");
+                }
+            }))
+        }
+        None => None,
+    };
     let router = crate::routes::router(state, Arc::new(site));
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(crate::serve::tls_config(cert, key).await?),
@@ -137,6 +152,9 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string());
     jobs.release(&state_for_jobs).await;
+    if let Some(metrics) = metrics {
+        metrics.abort();
+    }
     served
 }
 
@@ -151,18 +169,26 @@ pub async fn compact_once(
         .map_err(|e| format!("compaction failed: {e}"))
 }
 
-/// One compaction, logged (the background jobs run it every six hours).
-pub async fn compact_and_log(db: &Db, retention_days: i64) {
+/// One compaction, logged (the background jobs run it every six hours);
+/// false when it failed.
+pub async fn compact_and_log(db: &Db, retention_days: i64) -> bool {
     match compact_once(db, retention_days).await {
-        Ok(r) if r.visits + r.rows + r.facilities > 0 => tracing::info!(
-            "compacted {} visits, {} rows, {} facilities; horizon {}",
-            r.visits,
-            r.rows,
-            r.facilities,
-            r.horizon
-        ),
-        Ok(_) => {}
-        Err(e) => tracing::warn!("{e}"),
+        Ok(r) => {
+            if r.visits + r.rows + r.facilities > 0 {
+                tracing::info!(
+                    "compacted {} visits, {} rows, {} facilities; horizon {}",
+                    r.visits,
+                    r.rows,
+                    r.facilities,
+                    r.horizon
+                );
+            }
+            true
+        }
+        Err(e) => {
+            tracing::warn!("{e}");
+            false
+        }
     }
 }
 

@@ -127,11 +127,13 @@ async fn login_with(
     }
     let now = app::store::now_ms();
     if let Some(retry_after_s) = login_limits::locked_for(&state.db, &keys, now).await? {
+        crate::telemetry::limited("login");
         return Err(AppError::RateLimited { retry_after_s });
     }
     let ok = match app::store::users::check_password_of(&state.db, found, &request.password).await {
         Ok(ok) => ok,
         Err(AppError::BadCredentials) => {
+            crate::telemetry::login_failed();
             login_limits::record_failure(&state.db, &keys, now).await?;
             let actor = Actor {
                 user_id: None,

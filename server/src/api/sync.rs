@@ -29,6 +29,7 @@ pub async fn push(
     let request: PushRequest = parse_json(&headers, &bytes)?;
     caller.require(SYNC_ROLES)?;
     let response = app::store::push::push(&state.db, &state.clock, &caller.user, &request).await?;
+    crate::telemetry::pushed(&response.results);
     Ok(Json(response))
 }
 
@@ -99,6 +100,7 @@ pub async fn import(
     let (file, photos) = parsed;
     let mut response =
         app::store::push::import(&state.db, &state.clock, &caller.user, &file).await?;
+    crate::telemetry::pushed(&response.results);
     // The archive's photo bytes, for photos its changes attached and that still
     // wait for them (the owner is the device's user, whoever imports). One
     // query finds which hashes wait; only those are hashed and stored.
@@ -176,5 +178,6 @@ pub async fn pull(
         state.clock.now(),
     )
     .await?;
+    crate::telemetry::pulled(response.changes.len());
     Ok(Json(response))
 }

@@ -23,6 +23,7 @@ mod hardening;
 mod health;
 mod intake;
 mod merge;
+mod metrics;
 mod photo_corpus;
 mod props;
 mod pull;

@@ -499,12 +499,23 @@ fn scheduled_backups_are_written_by_the_jobs_holder_and_pruned() {
 }
 
 /// One JSON log line per request with its id (also sent back), route,
-/// status, duration and user; no password or session token anywhere.
+/// status, duration and user; no password or session token anywhere; the
+/// same requests counted on `--metrics-addr`.
 #[test]
 fn requests_are_logged_once_each_with_an_id_and_no_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data").display().to_string();
-    let args = ["--demo", "--log-format", "json", "--data-dir", &data];
+    let metrics_port = free_port();
+    let metrics_addr = format!("127.0.0.1:{metrics_port}");
+    let args = [
+        "--demo",
+        "--log-format",
+        "json",
+        "--data-dir",
+        &data,
+        "--metrics-addr",
+        &metrics_addr,
+    ];
     let mut p = Process::start(dir.path(), "logged", &args, &[]);
     p.healthy().unwrap();
     let device = uuid::Uuid::now_v7().to_string();
@@ -534,6 +545,24 @@ fn requests_are_logged_once_each_with_an_id_and_no_secrets() {
             .contains("x-request-id: from-the-proxy-1"),
         "{answer}"
     );
+    // The metrics address answers with no token and counts the same requests;
+    // the app's address does not serve them without a token configured.
+    let get = |port: u16, path: &str| http(port, "GET", path, None, None, Duration::from_secs(10));
+    let (status, _, metrics) = get(metrics_port, "/metrics").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains(
+            r#"khaosat_http_requests_total{method="GET",route="/api/auth/me",status="200"} 1"#
+        ),
+        "{metrics}"
+    );
+    eventually(30, "the jobs holder resumes stalled photos once", || {
+        get(metrics_port, "/metrics")
+            .unwrap()
+            .2
+            .contains(r#"khaosat_background_job_runs_total{job="resume_photos",outcome="ok"} 1"#)
+    });
+    assert_eq!(get(p.port, "/metrics").unwrap().0, 404);
     p.sigterm();
     p.child.wait().unwrap();
 

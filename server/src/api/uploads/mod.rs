@@ -219,6 +219,7 @@ async fn create_inner(
         ended_at: None,
     };
     upload_store::create_upload(&state.db, &upload).await?;
+    crate::telemetry::upload_created();
     let offset = if has_body {
         receive(state, &upload, headers, body).await?
     } else {

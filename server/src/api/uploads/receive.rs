@@ -12,6 +12,7 @@ pub(super) async fn receive(
     headers: &HeaderMap,
     mut body: Body,
 ) -> Result<i64, AppError> {
+    let _active = crate::telemetry::ActiveUpload::start();
     let Some(_writing) = Writing::claim(&upload.id) else {
         return Err(AppError::Protocol {
             status: 409,
@@ -100,6 +101,7 @@ pub(super) async fn write_block(
         s.write_partial(&id, at as u64, &bytes)
     })
     .await?;
+    crate::telemetry::upload_bytes(len as usize);
     Ok(at + len)
 }
 
