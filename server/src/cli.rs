@@ -67,6 +67,8 @@ enum Command {
         #[arg(long, env = "KHAOSAT_PHOTO_DIR")]
         photo_dir: Option<std::path::PathBuf>,
         #[command(flatten)]
+        secret: crate::config::PassphraseArgs,
+        #[command(flatten)]
         db: DatabaseArgs,
     },
     /// Restore a backup into an empty database (same engine) and an empty
@@ -76,6 +78,8 @@ enum Command {
         from: std::path::PathBuf,
         #[arg(long, env = "KHAOSAT_PHOTO_DIR")]
         photo_dir: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        secret: crate::config::PassphraseArgs,
         #[command(flatten)]
         db: DatabaseArgs,
     },
@@ -184,12 +188,18 @@ pub async fn run() -> ExitCode {
         None => crate::startup::serve(cli.serve).await,
         Some(Command::Serve(config)) => crate::startup::serve(*config).await,
         Some(Command::Compact { retention_days, db }) => compact(retention_days, db).await,
-        Some(Command::Backup { to, photo_dir, db }) => backup(to, photo_dir, db).await,
+        Some(Command::Backup {
+            to,
+            photo_dir,
+            secret,
+            db,
+        }) => backup(to, photo_dir, secret, db).await,
         Some(Command::Restore {
             from,
             photo_dir,
+            secret,
             db,
-        }) => restore(from, photo_dir, db).await,
+        }) => restore(from, photo_dir, secret, db).await,
         Some(Command::Units { action }) => units(action).await,
         Some(Command::Forms { action }) => forms(action).await,
         Some(Command::BulkDemo {
@@ -269,18 +279,25 @@ fn photo_store(
 async fn backup(
     to: std::path::PathBuf,
     photo_dir: Option<std::path::PathBuf>,
+    secret: crate::config::PassphraseArgs,
     args: DatabaseArgs,
 ) -> Result<(), String> {
+    let passphrase = secret.passphrase()?;
     let storage = photo_store(photo_dir, &args)?;
     let url = args.database_url();
     let db = crate::startup::open_database(&args.data_dir, &url).await?;
     let started = std::time::Instant::now();
-    let manifest = crate::backup::backup(&db, &url, storage, &to).await?;
+    let manifest = crate::backup::backup(&db, &url, storage, &to, passphrase.as_ref()).await?;
     println!(
-        "backed up {} visits and {} photo files into {} in {:.1} s",
+        "backed up {} visits and {} photo files into {}{} in {:.1} s",
         manifest.records.get("visits").copied().unwrap_or(0),
         manifest.photos.len(),
         to.display(),
+        if manifest.encrypted {
+            ", encrypted"
+        } else {
+            ""
+        },
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -289,12 +306,20 @@ async fn backup(
 async fn restore(
     from: std::path::PathBuf,
     photo_dir: Option<std::path::PathBuf>,
+    secret: crate::config::PassphraseArgs,
     args: DatabaseArgs,
 ) -> Result<(), String> {
+    let passphrase = secret.passphrase()?;
     let storage = photo_store(photo_dir, &args)?;
     let started = std::time::Instant::now();
-    let manifest =
-        crate::backup::restore(&from, &args.database_url(), &args.data_dir, storage).await?;
+    let manifest = crate::backup::restore(
+        &from,
+        &args.database_url(),
+        &args.data_dir,
+        storage,
+        passphrase.as_ref(),
+    )
+    .await?;
     println!(
         "restored {} visits and {} photo files from {} in {:.1} s; every hash and row count checked",
         manifest.records.get("visits").copied().unwrap_or(0),

@@ -90,6 +90,8 @@ pub struct ServeConfig {
     /// How many scheduled backups to keep (older ones are deleted).
     #[arg(long, env = "KHAOSAT_BACKUP_KEEP", default_value_t = 14)]
     pub backup_keep: usize,
+    #[command(flatten)]
+    pub backup_secret: PassphraseArgs,
     /// Serve `/metrics` on the app's address to callers sending
     /// `Authorization: Bearer <token>` (prefer the environment variable: a
     /// flag shows in the process list).
@@ -130,7 +132,7 @@ pub fn parse_every(text: &str) -> Result<std::time::Duration, String> {
 
 impl ServeConfig {
     /// Scheduled backups, when `--backup-dir` is set.
-    pub fn backups(&self) -> Option<crate::jobs::BackupSchedule> {
+    pub fn backups(&self) -> Result<Option<crate::jobs::BackupSchedule>, String> {
         self.backup_dir
             .clone()
             .map(|dir| crate::jobs::BackupSchedule {
@@ -138,7 +140,13 @@ impl ServeConfig {
                 every: self.backup_every,
                 keep: self.backup_keep.max(1),
                 url: self.db.database_url(),
+                passphrase: None,
             })
+            .map(|mut schedule| {
+                schedule.passphrase = self.backup_secret.passphrase()?;
+                Ok(schedule)
+            })
+            .transpose()
     }
 
     pub fn photos(&self) -> Result<app::photos::storage::Photos, String> {
@@ -186,6 +194,28 @@ impl ServeConfig {
                 .filter(|t| !t.is_empty())
                 .map(crate::telemetry::token_digest),
         })
+    }
+}
+
+/// The passphrase that encrypts backups (and opens them for a restore).
+#[derive(Debug, Clone, Args)]
+pub struct PassphraseArgs {
+    /// A file holding the backup passphrase (at least 12 characters): the
+    /// backup is encrypted with age, and a restore needs the same passphrase.
+    #[arg(long, env = "KHAOSAT_BACKUP_PASSPHRASE_FILE")]
+    pub passphrase_file: Option<PathBuf>,
+    /// The passphrase itself, from the environment only (never a flag: the
+    /// process list would show it).
+    #[arg(skip = std::env::var("KHAOSAT_BACKUP_PASSPHRASE").ok())]
+    pub passphrase_env: Option<String>,
+}
+
+impl PassphraseArgs {
+    pub fn passphrase(&self) -> Result<Option<crate::backup::Passphrase>, String> {
+        crate::backup::Passphrase::from_sources(
+            self.passphrase_file.as_deref(),
+            self.passphrase_env.as_deref(),
+        )
     }
 }
 

@@ -29,6 +29,8 @@ pub struct BackupSchedule {
     pub keep: usize,
     /// The database's URL, for `pg_dump`.
     pub url: String,
+    /// Encrypts every backup when set.
+    pub passphrase: Option<crate::backup::Passphrase>,
 }
 
 /// This process's side of the lease.
@@ -175,7 +177,15 @@ impl BackupSchedule {
         let at = app::store::now_ms();
         let to = self.dir.join(format!("backup-{at}"));
         let started = std::time::Instant::now();
-        match crate::backup::backup(&state.db, &self.url, state.photos.storage.clone(), &to).await {
+        match crate::backup::backup(
+            &state.db,
+            &self.url,
+            state.photos.storage.clone(),
+            &to,
+            self.passphrase.as_ref(),
+        )
+        .await
+        {
             Ok(manifest) => tracing::info!(
                 dir = %to.display(),
                 "scheduled backup: {} visits, {} photo files in {:.1} s",

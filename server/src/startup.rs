@@ -113,7 +113,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     let jobs = crate::jobs::spawn(
         state.clone(),
         config.tombstone_retention_days,
-        config.backups(),
+        config.backups()?,
     );
     let state_for_jobs = state.clone();
     let metrics = match config.metrics_addr {

@@ -7,6 +7,7 @@ use crate::helpers::{app_over, demo_proposal, PostgresDatabase, TestApp, TestEng
 use crate::phone::{statuses, Phone};
 use crate::uploads::{field, marked_jpeg};
 use serde_json::{json, Value};
+use server::backup::Passphrase;
 use sha2::Digest;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -50,13 +51,29 @@ async fn fresh(engine: TestEngine) -> (tempfile::TempDir, String, Option<Postgre
 async fn restored(
     from: &std::path::Path,
     engine: TestEngine,
+    passphrase: Option<&Passphrase>,
 ) -> (TestApp, server::backup::Manifest) {
     let (dir, url, pg) = fresh(engine).await;
     let photos =
         Arc::new(app::photos::storage::Photos::on_disk(dir.path().join("photos")).unwrap());
-    let manifest = server::backup::restore(from, &url, dir.path(), photos.storage.clone())
-        .await
-        .unwrap();
+    if let Some(given) = passphrase {
+        // The wrong passphrase first: refused before anything is written.
+        let wrong = Passphrase::new("không phải mật khẩu này").unwrap();
+        let refused =
+            server::backup::restore(from, &url, dir.path(), photos.storage.clone(), Some(&wrong))
+                .await
+                .unwrap_err();
+        assert_eq!(refused, "the passphrase does not open this backup");
+        let refused = server::backup::restore(from, &url, dir.path(), photos.storage.clone(), None)
+            .await
+            .unwrap_err();
+        assert!(refused.contains("encrypted"), "{refused}");
+        let _ = given;
+    }
+    let manifest =
+        server::backup::restore(from, &url, dir.path(), photos.storage.clone(), passphrase)
+            .await
+            .unwrap();
     let db = server::startup::open_database(dir.path(), &url)
         .await
         .unwrap();
@@ -118,7 +135,7 @@ async fn a_backup_taken_during_pushes_restores_every_record_and_photo(app: TestA
         pushed
     };
     let backing_up = async {
-        let manifest = server::backup::backup(&app.db, &app.url, storage, &target)
+        let manifest = server::backup::backup(&app.db, &app.url, storage, &target, None)
             .await
             .unwrap();
         stop.set(true);
@@ -138,7 +155,7 @@ async fn a_backup_taken_during_pushes_restores_every_record_and_photo(app: TestA
 
     // Restored into a fresh engine: what was there before the backup is all
     // there, unchanged, and nothing is there that the source never had.
-    let (copy, _) = restored(&target, engine).await;
+    let (copy, _) = restored(&target, engine, None).await;
     let got = records(&copy).await;
     for (key, value) in &before {
         if key != "office/visits.csv" {
@@ -167,17 +184,69 @@ async fn a_backup_taken_during_pushes_restores_every_record_and_photo(app: TestA
 
     // Once the pushes have stopped, a second backup restores to exactly the source.
     let second = to.path().join("second");
-    let written =
-        server::backup::backup(&app.db, &app.url, app.state.photos.storage.clone(), &second)
-            .await
-            .unwrap();
+    let written = server::backup::backup(
+        &app.db,
+        &app.url,
+        app.state.photos.storage.clone(),
+        &second,
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         written.records,
         app::store::service::record_counts(&app.db).await.unwrap()
     );
-    let (copy, manifest) = restored(&second, engine).await;
+    let (copy, manifest) = restored(&second, engine, None).await;
     assert_eq!(manifest, written);
     assert_eq!(records(&copy).await, records(&app).await);
+
+    // Encrypted with a passphrase: no plaintext in the backup (nor left beside
+    // the live database), and it restores to the same records and photos.
+    let sealed = to.path().join("sealed");
+    let passphrase = Passphrase::new("mật khẩu sao lưu của tỉnh 2026").unwrap();
+    let encrypted = server::backup::backup(
+        &app.db,
+        &app.url,
+        app.state.photos.storage.clone(),
+        &sealed,
+        Some(&passphrase),
+    )
+    .await
+    .unwrap();
+    assert!(encrypted.encrypted);
+    assert_eq!(encrypted.photos, written.photos);
+    let database = std::fs::read(sealed.join(&encrypted.database)).unwrap();
+    assert!(database.starts_with(b"age-encryption.org/v1"));
+    let original = encrypted
+        .photos
+        .iter()
+        .find(|p| p.key.starts_with("original/"))
+        .unwrap();
+    let stored = std::fs::read(sealed.join("photos").join(&original.key)).unwrap();
+    assert!(stored.starts_with(b"age-encryption.org/v1"));
+    assert!(!stored
+        .windows(64)
+        .any(|w| jpeg.windows(64).next() == Some(w)));
+    let live = app
+        .url
+        .strip_prefix("sqlite://")
+        .map(|path| std::path::Path::new(path).parent().unwrap().to_path_buf());
+    let beside: Vec<String> = live
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(dir).unwrap())
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".backup-"))
+        .collect();
+    assert!(beside.is_empty(), "plaintext left behind: {beside:?}");
+    let (copy, manifest) = restored(&sealed, engine, Some(&passphrase)).await;
+    assert_eq!(manifest, encrypted);
+    assert_eq!(records(&copy).await, records(&app).await);
+    let (_, mut reader) = copy.state.photos.storage.open(&original.key).unwrap();
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut reader, &mut bytes).unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), original.sha256);
 
     // A damaged photo in a backup is refused by name, and nothing is half restored into a store.
     let entry = manifest
@@ -188,7 +257,7 @@ async fn a_backup_taken_during_pushes_restores_every_record_and_photo(app: TestA
     std::fs::write(second.join("photos").join(&entry.key), b"not the photo").unwrap();
     let (dir, url, _pg) = fresh(engine).await;
     let photos = app::photos::storage::Photos::on_disk(dir.path().join("photos")).unwrap();
-    let refused = server::backup::restore(&second, &url, dir.path(), photos.storage.clone())
+    let refused = server::backup::restore(&second, &url, dir.path(), photos.storage.clone(), None)
         .await
         .unwrap_err();
     assert!(
@@ -201,6 +270,7 @@ async fn a_backup_taken_during_pushes_restores_every_record_and_photo(app: TestA
         &app.url,
         dir.path(),
         Arc::new(app::photos::storage::LocalDisk::new(dir.path().join("other")).unwrap()),
+        None,
     )
     .await
     .unwrap_err();

@@ -297,6 +297,7 @@ fn backup_and_restore_commands_round_trip_and_refuse_a_used_database() {
             .args(args)
             .env_remove("KHAOSAT_DATABASE_URL")
             .env_remove("KHAOSAT_PHOTO_DIR")
+            .env_remove("KHAOSAT_BACKUP_PASSPHRASE")
             .output()
             .unwrap()
     };
@@ -363,4 +364,59 @@ fn backup_and_restore_commands_round_trip_and_refuse_a_used_database() {
     assert!(!out.status.success());
     let message = String::from_utf8_lossy(&out.stderr);
     assert!(message.contains("not empty"), "{message}");
+
+    // Encrypted: the passphrase from a file; a restore needs the same one.
+    let secret = dir.path().join("passphrase");
+    std::fs::write(&secret, "một câu dài mà chỉ tỉnh biết\n").unwrap();
+    let sealed = dir.path().join("sealed");
+    let with_secret = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--passphrase-file", secret.to_str().unwrap()]);
+        run(&all)
+    };
+    let out = with_secret(&[
+        "backup",
+        "--to",
+        sealed.to_str().unwrap(),
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(", encrypted"));
+    let opened = dir.path().join("opened");
+    let restore = [
+        "restore",
+        "--from",
+        sealed.to_str().unwrap(),
+        "--data-dir",
+        opened.to_str().unwrap(),
+    ];
+    let out = run(&restore);
+    assert!(!out.status.success());
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(message.contains("--passphrase-file"), "{message}");
+    let out = with_secret(&restore);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let short = dir.path().join("short");
+    std::fs::write(&short, "ngắn").unwrap();
+    let out = run(&[
+        "backup",
+        "--to",
+        dir.path().join("never").to_str().unwrap(),
+        "--data-dir",
+        source.to_str().unwrap(),
+        "--passphrase-file",
+        short.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12"));
+    assert!(!dir.path().join("never").exists());
 }

@@ -9,7 +9,9 @@
 //!   stream and hashed on the way;
 //! - `manifest.json`, written last (a directory without it is not a backup):
 //!   engine, the photo store's identity, rows per table in the snapshot, and
-//!   every photo object with its SHA-256 and size.
+//!   every photo object with its SHA-256 and size;
+//! - with a passphrase, `key.age`, and every other file above is age
+//!   ciphertext (see `seal`); the manifest's hashes are of the plaintext.
 //!
 //! Objects are content-addressed and written before any record names them,
 //! so every photo the snapshot refers to is in the store when it is listed.
@@ -17,12 +19,19 @@
 //! photo's hash and every table's row count, and marks the store with the
 //! backed-up identity so the restored database accepts it.
 
+mod files;
+mod seal;
+mod tools;
+
+use files::{copy_photos_in, copy_photos_out, open_sealed, write_durably, write_sealed, Staging};
+pub use seal::Passphrase;
+use seal::Seal;
+use tools::{dump_sealed, restore_sealed, run};
+
 use app::photos::storage::PhotoStorage;
 use app::store::{service, Db, Engine};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,6 +40,7 @@ const VERSION: u32 = 1;
 const MANIFEST: &str = "manifest.json";
 const SQLITE_FILE: &str = "database.sqlite";
 const PG_FILE: &str = "database.pgdump";
+const KEY_FILE: &str = "key.age";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -44,6 +54,9 @@ pub struct Manifest {
     /// Rows per table in the database snapshot.
     pub records: BTreeMap<String, i64>,
     pub photos: Vec<PhotoEntry>,
+    /// The files are encrypted (`key.age` opens them with the passphrase).
+    #[serde(default)]
+    pub encrypted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -54,17 +67,39 @@ pub struct PhotoEntry {
 }
 
 /// Writes a backup of `db` (reached at `url`) and `storage` into `to`, which
-/// must be missing or empty.
+/// must be missing or empty; encrypted when a passphrase is given.
 pub async fn backup(
     db: &Db,
     url: &str,
     storage: Arc<dyn PhotoStorage>,
     to: &Path,
+    passphrase: Option<&Passphrase>,
 ) -> Result<Manifest, String> {
     prepare_target(to)?;
+    let seal = match passphrase {
+        Some(p) => {
+            let (seal, key) = Seal::new(p)?;
+            write_durably(&to.join(KEY_FILE), &key)
+                .map_err(|e| format!("cannot write the backup's key: {e}"))?;
+            Some(Arc::new(seal))
+        }
+        None => None,
+    };
     let (database, records) = match db.engine {
         Engine::Sqlite => {
-            let file = to.join(SQLITE_FILE);
+            // Encrypted, the snapshot is taken beside the live database (the
+            // server's own disk) and only ciphertext reaches the backup.
+            let staging = match &seal {
+                Some(_) => Some(Staging(
+                    sqlite_path(url)?
+                        .with_extension(format!("backup-{}", uuid::Uuid::now_v7().simple())),
+                )),
+                None => None,
+            };
+            let file = staging
+                .as_ref()
+                .map(|s| s.0.clone())
+                .unwrap_or_else(|| to.join(SQLITE_FILE));
             service::snapshot_sqlite(db, &file)
                 .await
                 .map_err(|e| format!("the database snapshot failed: {e}"))?;
@@ -76,6 +111,17 @@ pub async fn backup(
                 .await
                 .map_err(|e| e.to_string())?;
             copy.pool.close().await;
+            if let Some(seal) = &seal {
+                let (seal, out) = (seal.clone(), to.join(SQLITE_FILE));
+                tokio::task::spawn_blocking(move || {
+                    let mut input = std::fs::File::open(&file)?;
+                    write_sealed(&seal, &out, &mut input).map(drop)
+                })
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| format!("cannot encrypt the database: {e}"))?;
+            }
+            drop(staging);
             (SQLITE_FILE, records)
         }
         Engine::Postgres => {
@@ -91,9 +137,15 @@ pub async fn backup(
                 .arg(format!("--snapshot={snapshot}"))
                 .arg("--no-owner")
                 .arg("--no-privileges")
-                .arg(format!("--file={}", file.display()))
                 .arg(format!("--dbname={url}"));
-            run(dump, "pg_dump").await?;
+            match &seal {
+                // Encrypted as it streams out of pg_dump: no plaintext on disk.
+                Some(seal) => dump_sealed(dump, seal.clone(), file).await?,
+                None => {
+                    dump.arg(format!("--file={}", file.display()));
+                    run(dump, "pg_dump").await?
+                }
+            }
             tx.commit().await.map_err(|e| e.to_string())?;
             (PG_FILE, records)
         }
@@ -102,9 +154,12 @@ pub async fn backup(
         .await
         .map_err(|e| e.to_string())?;
     let dir = to.join("photos");
-    let photos = tokio::task::spawn_blocking(move || copy_photos_out(storage.as_ref(), &dir))
-        .await
-        .map_err(|e| e.to_string())??;
+    let sealing = seal.clone();
+    let photos = tokio::task::spawn_blocking(move || {
+        copy_photos_out(storage.as_ref(), &dir, sealing.as_deref())
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     let manifest = Manifest {
         format: FORMAT.into(),
         version: VERSION,
@@ -114,6 +169,7 @@ pub async fn backup(
         photo_store_id,
         records,
         photos,
+        encrypted: seal.is_some(),
     };
     write_durably(
         &to.join(MANIFEST),
@@ -124,14 +180,33 @@ pub async fn backup(
 }
 
 /// Restores the backup in `from` into the empty database at `url` (SQLite
-/// files live under `data_dir`) and the empty `storage`.
+/// files live under `data_dir`) and the empty `storage`; an encrypted backup
+/// needs its passphrase.
 pub async fn restore(
     from: &Path,
     url: &str,
     data_dir: &Path,
     storage: Arc<dyn PhotoStorage>,
+    passphrase: Option<&Passphrase>,
 ) -> Result<Manifest, String> {
     let manifest = read_manifest(from)?;
+    // Opened before anything is touched: a wrong passphrase changes nothing.
+    let seal = match (manifest.encrypted, passphrase) {
+        (false, _) => None,
+        (true, None) => {
+            return Err("this backup is encrypted: give its passphrase with --passphrase-file or KHAOSAT_BACKUP_PASSPHRASE".into())
+        }
+        (true, Some(p)) => {
+            let key = std::fs::read(from.join(KEY_FILE))
+                .map_err(|e| format!("the encrypted backup lacks {KEY_FILE}: {e}"))?;
+            let (key, p) = (key, p.clone());
+            Some(Arc::new(
+                tokio::task::spawn_blocking(move || Seal::open(&key, &p))
+                    .await
+                    .map_err(|e| e.to_string())??,
+            ))
+        }
+    };
     let engine = if url.starts_with("sqlite:") {
         "sqlite"
     } else {
@@ -157,7 +232,7 @@ pub async fn restore(
         ));
     }
     match engine {
-        "sqlite" => restore_sqlite(from, url, data_dir).await?,
+        "sqlite" => restore_sqlite(from, url, data_dir, seal.clone()).await?,
         _ => {
             let db = Db::connect(url)
                 .await
@@ -170,9 +245,14 @@ pub async fn restore(
             load.arg("--no-owner")
                 .arg("--no-privileges")
                 .arg("--exit-on-error")
-                .arg(format!("--dbname={url}"))
-                .arg(from.join(PG_FILE));
-            run(load, "pg_restore").await?;
+                .arg(format!("--dbname={url}"));
+            match &seal {
+                Some(seal) => restore_sealed(load, seal.clone(), from.join(PG_FILE)).await?,
+                None => {
+                    load.arg(from.join(PG_FILE));
+                    run(load, "pg_restore").await?
+                }
+            }
         }
     }
     let (dir, entries, store, id) = (
@@ -182,7 +262,13 @@ pub async fn restore(
         manifest.photo_store_id.clone(),
     );
     tokio::task::spawn_blocking(move || {
-        copy_photos_in(store.as_ref(), &dir, &entries, id.as_deref())
+        copy_photos_in(
+            store.as_ref(),
+            &dir,
+            &entries,
+            id.as_deref(),
+            seal.as_deref(),
+        )
     })
     .await
     .map_err(|e| e.to_string())??;
@@ -233,7 +319,12 @@ fn prepare_target(to: &Path) -> Result<(), String> {
         .map_err(|e| format!("cannot create {}: {e}", to.display()))
 }
 
-async fn restore_sqlite(from: &Path, url: &str, data_dir: &Path) -> Result<(), String> {
+async fn restore_sqlite(
+    from: &Path,
+    url: &str,
+    data_dir: &Path,
+    seal: Option<Arc<Seal>>,
+) -> Result<(), String> {
     let target = sqlite_path(url)?;
     if target.exists() && std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0) > 0 {
         let db = Db::connect(url)
@@ -250,8 +341,15 @@ async fn restore_sqlite(from: &Path, url: &str, data_dir: &Path) -> Result<(), S
     }
     std::fs::create_dir_all(target.parent().unwrap_or(data_dir)).map_err(|e| e.to_string())?;
     let temp = target.with_extension("restoring");
-    std::fs::copy(from.join(SQLITE_FILE), &temp)
-        .map_err(|e| format!("cannot copy the database: {e}"))?;
+    let (source, copy) = (from.join(SQLITE_FILE), temp.clone());
+    tokio::task::spawn_blocking(move || {
+        let mut input = open_sealed(seal.as_deref(), &source)?;
+        let mut out = std::fs::File::create(&copy)?;
+        std::io::copy(&mut input, &mut out).map(drop)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot copy the database: {e}"))?;
     std::fs::File::open(&temp)
         .and_then(|f| f.sync_all())
         .map_err(|e| e.to_string())?;
@@ -268,99 +366,4 @@ fn sqlite_path(url: &str) -> Result<PathBuf, String> {
         .or_else(|| url.strip_prefix("sqlite:"))
         .ok_or_else(|| format!("not a SQLite URL: {url}"))?;
     Ok(PathBuf::from(rest.split('?').next().unwrap_or(rest)))
-}
-
-fn copy_photos_out(storage: &dyn PhotoStorage, dir: &Path) -> Result<Vec<PhotoEntry>, String> {
-    let keys = storage
-        .list()
-        .map_err(|e| format!("cannot list the photo store: {e}"))?;
-    let mut entries = Vec::with_capacity(keys.len());
-    for key in keys {
-        let (_, mut reader) = storage
-            .open(&key)
-            .map_err(|e| format!("cannot read photo {key}: {e}"))?;
-        let path = dir.join(&key);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-        }
-        let mut out = std::fs::File::create(&path)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-        let (sha256, size) = copy_hashing(&mut reader, &mut out)
-            .map_err(|e| format!("cannot copy photo {key}: {e}"))?;
-        out.sync_all().map_err(|e| e.to_string())?;
-        entries.push(PhotoEntry { key, sha256, size });
-    }
-    Ok(entries)
-}
-
-fn copy_photos_in(
-    storage: &dyn PhotoStorage,
-    dir: &Path,
-    entries: &[PhotoEntry],
-    identity: Option<&str>,
-) -> Result<(), String> {
-    for entry in entries {
-        let path = dir.join(&entry.key);
-        let mut bytes = Vec::with_capacity(entry.size as usize);
-        std::fs::File::open(&path)
-            .and_then(|mut f| f.read_to_end(&mut bytes))
-            .map_err(|e| format!("the backup lacks photo {}: {e}", entry.key))?;
-        let sha256 = hex::encode(Sha256::digest(&bytes));
-        if sha256 != entry.sha256 || bytes.len() as u64 != entry.size {
-            return Err(format!(
-                "photo {} in the backup is damaged: SHA-256 {sha256}, the manifest says {}",
-                entry.key, entry.sha256
-            ));
-        }
-        storage
-            .put(&entry.key, &bytes)
-            .map_err(|e| format!("cannot store photo {}: {e}", entry.key))?;
-    }
-    if let Some(id) = identity {
-        storage
-            .set_identity(id)
-            .map_err(|e| format!("cannot mark the photo store: {e}"))?;
-    }
-    Ok(())
-}
-
-fn copy_hashing(reader: &mut dyn Read, out: &mut dyn Write) -> std::io::Result<(String, u64)> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 * 1024];
-    let mut size = 0u64;
-    loop {
-        let n = reader.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        out.write_all(&buf[..n])?;
-        size += n as u64;
-    }
-    Ok((hex::encode(hasher.finalize()), size))
-}
-
-fn write_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let temp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&temp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&temp, path)
-}
-
-/// Runs a PostgreSQL client tool; its error output becomes the message.
-async fn run(mut command: std::process::Command, name: &'static str) -> Result<(), String> {
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot run {name} (install postgresql-client): {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name} failed ({}): {}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
-    }
 }
