@@ -13,6 +13,10 @@ use_build_cache
 source scripts/install-tools.sh
 set -e
 install_tools
+# Debian's nginx and openssl: the TLS proxy (and its test certificate) in front of
+# two servers in e2e/two_servers_behind_a_tls_proxy.spec.ts. The spec runs its own
+# nginx from a temp directory; the package's service is never used.
+apt_install nginx openssl
 source scripts/postgres.sh
 start_postgres
 set +e

@@ -42,6 +42,8 @@ export interface StartOptions {
   dataDir?: string;
   /** Keep the data directory on stop, so another server can take it over. */
   keepData?: boolean;
+  /** More `serve` arguments, e.g. `['--database-url', url]` (two_servers_behind_a_tls_proxy). */
+  args?: readonly string[];
 }
 
 /** The server binary: `$KHAOSAT_BIN` (relative paths from the repo root) or the release build. */
@@ -119,7 +121,8 @@ export async function startServer(options: StartOptions = {}): Promise<KhaosatSe
   const port = options.port ?? (await freePort());
   const baseURL = `http://127.0.0.1:${port}`;
 
-  const child = spawn(binary, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir], {
+  const args = ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(options.args ?? [])];
+  const child = spawn(binary, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot },
     stdio: ['ignore', 'pipe', 'pipe'],
