@@ -2,7 +2,7 @@
 //! real binary started together on an empty database (migrations and the demo
 //! run once), a process given another photo directory (refused), the
 //! background jobs' lease (one holder, handed over on SIGTERM and after a
-//! kill), and SIGTERM letting a push in flight finish.
+//! kill), and SIGTERM letting a push and an upload chunk in flight finish.
 //!
 //! One file (about 580 lines): every test here starts the real binary and
 //! shares the small process harness at the top.
@@ -605,4 +605,200 @@ fn requests_are_logged_once_each_with_an_id_and_no_secrets() {
         1,
         "one line per request"
     );
+}
+
+/// A JPEG of noise (it does not compress): `side`² pixels, about 1 MB at 1000.
+fn noise_jpeg(side: u32) -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let img = image::RgbImage::from_fn(side, side, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+    });
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A raw HTTP request with tus headers; returns (status, lower-cased head).
+fn tus(
+    port: u16,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    headers: &[(&str, String)],
+) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\nCookie: {cookie}\r\nContent-Length: 0\r\n");
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
+
+fn header_value(head: &str, name: &str) -> Option<String> {
+    head.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+        .map(|v| v.trim().to_string())
+}
+
+/// SIGTERM while an upload chunk is half sent: the process stops taking
+/// connections but receives the rest of the chunk and answers it; the phone
+/// then resumes on the other process from that offset, and the photo is whole.
+#[test]
+fn sigterm_lets_an_upload_chunk_in_flight_finish_and_the_upload_resumes_elsewhere() {
+    use base64::Engine as _;
+    use sha2::Digest as _;
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let pg = EmptyPostgres::create();
+    let photos = dir.path().join("photos").display().to_string();
+    let args = |i: usize| {
+        vec![
+            "--demo".to_string(),
+            "--database-url".into(),
+            pg.url.clone(),
+            "--data-dir".into(),
+            dir.path().join(format!("data{i}")).display().to_string(),
+            "--photo-dir".into(),
+            photos.clone(),
+        ]
+    };
+    let (a_args, b_args) = (args(0), args(1));
+    let mut a = Process::start(dir.path(), "a", &strs(&a_args), &[]);
+    a.healthy().unwrap();
+    let mut b = Process::start(dir.path(), "b", &strs(&b_args), &[]);
+    b.healthy().unwrap();
+
+    // A visit with a photo record, pushed through the first process.
+    let device = uuid::Uuid::now_v7().to_string();
+    let cookie = login(a.port, &device);
+    let visit = uuid::Uuid::now_v7().to_string();
+    let mut pushed = batch(&device, 1, &visit, &crate::helpers::demo_proposal("213"), 1);
+    let bytes = noise_jpeg(1000);
+    assert!(bytes.len() > 1_000_000, "{}", bytes.len());
+    let photo = uuid::Uuid::now_v7().to_string();
+    pushed["mutations"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "seq": 2, "mutation_id": uuid::Uuid::now_v7(), "kind": "upsert", "entity": "photo",
+            "record_id": photo, "base_version": 0,
+            "hlc": app::sync::Hlc::new(app::store::now_ms(), 9).encode(),
+            "fields": {"visit_id": visit, "field": "evidence_photos",
+                       "sha256": hex::encode(sha2::Sha256::digest(&bytes)), "size": bytes.len(),
+                       "content_type": "image/jpeg", "caption": "Máy dập"}
+        }));
+    let (status, _, body) = http(
+        a.port,
+        "POST",
+        "/api/sync/push",
+        Some(&cookie),
+        Some(&pushed),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("refused"), "{body}");
+
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let (status, head) = tus(
+        a.port,
+        "POST",
+        "/api/uploads/",
+        &cookie,
+        &[
+            ("Upload-Length", bytes.len().to_string()),
+            ("Upload-Metadata", format!("photo_id {}", b64(&photo))),
+        ],
+    );
+    assert_eq!(status, 201, "{head}");
+    let location = header_value(&head, "location").expect("a location");
+
+    // One PATCH for the first 800 KB; 600 KB of it sent, then SIGTERM.
+    let chunk = 800_000;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", a.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let head = format!("PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\nCookie: {cookie}\r\nUpload-Offset: 0\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {chunk}\r\n\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&bytes[..600_000]).unwrap();
+    stream.flush().unwrap();
+    // The bytes are arriving: the other process sees the offset move.
+    let offset_on_b = || {
+        let (status, head) = tus(b.port, "HEAD", &location, &cookie, &[]);
+        assert_eq!(status, 200, "{head}");
+        header_value(&head, "upload-offset")
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+    };
+    eventually(30, "the first blocks of the chunk are acknowledged", || {
+        offset_on_b() > 0
+    });
+    a.sigterm();
+    eventually(30, "the stopping process takes no new connections", || {
+        std::net::TcpStream::connect(("127.0.0.1", a.port)).is_err()
+    });
+    stream.write_all(&bytes[600_000..chunk]).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let answer = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 204"), "{answer}");
+    assert_eq!(
+        header_value(&answer, "upload-offset"),
+        Some(chunk.to_string())
+    );
+    let exit = a.child.wait().unwrap();
+    assert!(exit.success(), "a SIGTERM stop is clean: {exit}");
+
+    // The phone resumes on the other process from the offset it was given.
+    assert_eq!(offset_on_b(), chunk);
+    let cookie_b = login(b.port, &device);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", b.port)).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let rest = &bytes[chunk..];
+    let head = format!("PATCH {location} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTus-Resumable: 1.0.0\r\nCookie: {cookie_b}\r\nUpload-Offset: {chunk}\r\nContent-Type: application/offset+octet-stream\r\nContent-Length: {}\r\n\r\n", rest.len());
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(rest).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let answer = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 204"), "{answer}");
+    let (status, _, body) = http(
+        b.port,
+        "GET",
+        &format!("/api/photos/{photo}"),
+        Some(&cookie_b),
+        None,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{body}");
+    let record: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(record["status"], "ok", "{record}");
+}
+
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
 }
