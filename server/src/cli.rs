@@ -66,6 +66,9 @@ enum Command {
         /// The photo store (default: photos in the data directory).
         #[arg(long, env = "KHAOSAT_PHOTO_DIR")]
         photo_dir: Option<std::path::PathBuf>,
+        /// Photos in S3-compatible storage, `s3://bucket/prefix` (see `serve`).
+        #[arg(long, env = "KHAOSAT_PHOTO_STORE", conflicts_with = "photo_dir")]
+        photo_store: Option<String>,
         #[command(flatten)]
         secret: crate::config::PassphraseArgs,
         #[command(flatten)]
@@ -78,6 +81,9 @@ enum Command {
         from: std::path::PathBuf,
         #[arg(long, env = "KHAOSAT_PHOTO_DIR")]
         photo_dir: Option<std::path::PathBuf>,
+        /// Photos in S3-compatible storage, `s3://bucket/prefix` (see `serve`).
+        #[arg(long, env = "KHAOSAT_PHOTO_STORE", conflicts_with = "photo_dir")]
+        photo_store: Option<String>,
         #[command(flatten)]
         secret: crate::config::PassphraseArgs,
         #[command(flatten)]
@@ -191,15 +197,17 @@ pub async fn run() -> ExitCode {
         Some(Command::Backup {
             to,
             photo_dir,
+            photo_store,
             secret,
             db,
-        }) => backup(to, photo_dir, secret, db).await,
+        }) => backup(to, photo_dir, photo_store, secret, db).await,
         Some(Command::Restore {
             from,
             photo_dir,
+            photo_store,
             secret,
             db,
-        }) => restore(from, photo_dir, secret, db).await,
+        }) => restore(from, photo_dir, photo_store, secret, db).await,
         Some(Command::Units { action }) => units(action).await,
         Some(Command::Forms { action }) => forms(action).await,
         Some(Command::BulkDemo {
@@ -266,24 +274,16 @@ async fn create_user(
     Ok(())
 }
 
-fn photo_store(
-    photo_dir: Option<std::path::PathBuf>,
-    db: &DatabaseArgs,
-) -> Result<std::sync::Arc<dyn app::photos::storage::PhotoStorage>, String> {
-    let dir = photo_dir.unwrap_or_else(|| db.data_dir.join("photos"));
-    app::photos::storage::Photos::on_disk(&dir)
-        .map(|p| p.storage)
-        .map_err(|e| format!("cannot use {} for photos: {e}", dir.display()))
-}
-
 async fn backup(
     to: std::path::PathBuf,
     photo_dir: Option<std::path::PathBuf>,
+    photo_store: Option<String>,
     secret: crate::config::PassphraseArgs,
     args: DatabaseArgs,
 ) -> Result<(), String> {
     let passphrase = secret.passphrase()?;
-    let storage = photo_store(photo_dir, &args)?;
+    let storage =
+        crate::config::open_photo_store(photo_dir, photo_store.as_deref(), &args.data_dir)?;
     let url = args.database_url();
     let db = crate::startup::open_database(&args.data_dir, &url).await?;
     let started = std::time::Instant::now();
@@ -306,11 +306,13 @@ async fn backup(
 async fn restore(
     from: std::path::PathBuf,
     photo_dir: Option<std::path::PathBuf>,
+    photo_store: Option<String>,
     secret: crate::config::PassphraseArgs,
     args: DatabaseArgs,
 ) -> Result<(), String> {
     let passphrase = secret.passphrase()?;
-    let storage = photo_store(photo_dir, &args)?;
+    let storage =
+        crate::config::open_photo_store(photo_dir, photo_store.as_deref(), &args.data_dir)?;
     let started = std::time::Instant::now();
     let manifest = crate::backup::restore(
         &from,

@@ -44,6 +44,12 @@ pub struct ServeConfig {
     /// Where photos live (default: `photos/` in the data directory).
     #[arg(long, env = "KHAOSAT_PHOTO_DIR")]
     pub photo_dir: Option<PathBuf>,
+    /// Photos in S3-compatible object storage instead, `s3://bucket/prefix`
+    /// (endpoint, region and keys from `AWS_ENDPOINT_URL`, `AWS_REGION`,
+    /// `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`; `AWS_ALLOW_HTTP=true` for
+    /// a plain-HTTP endpoint). Needed by processes that share no disk.
+    #[arg(long, env = "KHAOSAT_PHOTO_STORE", conflicts_with = "photo_dir")]
+    pub photo_store: Option<String>,
     /// Largest photo upload, in bytes (answered 413 above it).
     #[arg(long, env = "KHAOSAT_MAX_PHOTO_BYTES", default_value_t = app::photos::storage::DEFAULT_MAX_BYTES)]
     pub max_photo_bytes: u64,
@@ -150,12 +156,12 @@ impl ServeConfig {
     }
 
     pub fn photos(&self) -> Result<app::photos::storage::Photos, String> {
-        let dir = self
-            .photo_dir
-            .clone()
-            .unwrap_or_else(|| self.db.data_dir.join("photos"));
-        let mut photos = app::photos::storage::Photos::on_disk(&dir)
-            .map_err(|e| format!("cannot use {} for photos: {e}", dir.display()))?;
+        let storage = open_photo_store(
+            self.photo_dir.clone(),
+            self.photo_store.as_deref(),
+            &self.db.data_dir,
+        )?;
+        let mut photos = app::photos::storage::Photos::with_storage(storage);
         photos.max_bytes = self.max_photo_bytes.max(1);
         photos.max_pixels = self.max_photo_megapixels.clamp(1, 1000) * 1_000_000;
         photos.upload_ttl_ms = self.upload_expiry_days.clamp(1, 365) * 24 * 3600 * 1000;
@@ -194,6 +200,30 @@ impl ServeConfig {
                 .filter(|t| !t.is_empty())
                 .map(crate::telemetry::token_digest),
         })
+    }
+}
+
+/// The photo store of `--photo-dir` (default: `photos/` in the data
+/// directory) or `--photo-store s3://…`.
+pub fn open_photo_store(
+    photo_dir: Option<PathBuf>,
+    photo_store: Option<&str>,
+    data_dir: &std::path::Path,
+) -> Result<std::sync::Arc<dyn app::photos::storage::PhotoStorage>, String> {
+    use app::photos::s3::{S3Location, S3Store};
+    match photo_store {
+        Some(url) => {
+            let location = S3Location::parse(url)?;
+            S3Store::from_env(location)
+                .map(|s| std::sync::Arc::new(s) as _)
+                .map_err(|e| format!("cannot use {url} for photos: {e}"))
+        }
+        None => {
+            let dir = photo_dir.unwrap_or_else(|| data_dir.join("photos"));
+            app::photos::storage::LocalDisk::new(&dir)
+                .map(|s| std::sync::Arc::new(s) as _)
+                .map_err(|e| format!("cannot use {} for photos: {e}", dir.display()))
+        }
     }
 }
 

@@ -6,6 +6,8 @@
 /// Header sniffing, declared dimensions and the EXIF fields we use (std only, so
 /// it ships in the wasm bundle without an image library).
 pub mod exif;
+#[cfg(feature = "ssr")]
+pub mod s3;
 /// Where photo bytes live: one small interface, the local disk by default.
 #[cfg(feature = "ssr")]
 pub mod storage;

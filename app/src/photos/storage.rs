@@ -335,13 +335,20 @@ pub const DEFAULT_DECODE_TIMEOUT: std::time::Duration = std::time::Duration::fro
 impl Photos {
     /// The local-disk default under `dir`.
     pub fn on_disk(dir: impl Into<PathBuf>) -> io::Result<Photos> {
-        Ok(Photos {
-            storage: std::sync::Arc::new(LocalDisk::new(dir)?),
+        Ok(Photos::with_storage(std::sync::Arc::new(LocalDisk::new(
+            dir,
+        )?)))
+    }
+
+    /// Any store (S3 for several processes), with the default limits.
+    pub fn with_storage(storage: std::sync::Arc<dyn PhotoStorage>) -> Photos {
+        Photos {
+            storage,
             max_bytes: DEFAULT_MAX_BYTES,
             upload_ttl_ms: DEFAULT_UPLOAD_TTL_MS,
             max_pixels: DEFAULT_MAX_PIXELS,
             decode_timeout: DEFAULT_DECODE_TIMEOUT,
-        })
+        }
     }
 }
 

@@ -135,6 +135,17 @@ impl ZipPieces {
         Ok(h)
     }
 
+    /// Where the CRC sits in a local header, for a writer that learns it only
+    /// after streaming the entry's data (it seeks back and writes it there).
+    pub const CRC_AT: u64 = 14;
+
+    /// The last entry's CRC, known once its data has been written.
+    pub fn set_last_crc(&mut self, crc: u32) {
+        if let Some(last) = self.entries.last_mut() {
+            last.crc = crc;
+        }
+    }
+
     /// The central directory and end record, after the last entry.
     pub fn finish(self) -> Vec<u8> {
         let mut out = Vec::new();

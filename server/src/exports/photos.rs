@@ -2,6 +2,7 @@
 //! named by unit path and facility, with a manifest.
 
 use super::*;
+use std::io::Read;
 
 /// Name of the manifest inside a photos ZIP.
 pub const PHOTO_MANIFEST: &str = "manifest.json";
@@ -75,8 +76,10 @@ pub fn photos_zip(
     let mut missing = Vec::new();
     let mut per_folder: std::collections::HashMap<String, usize> = Default::default();
     for p in photos {
-        let bytes = match storage.get(&p.object_key) {
-            Ok(b) => b,
+        // Streamed from the store (an original may be 25 MB, in S3): the
+        // header goes first with the size, the CRC is written back after.
+        let (size, mut reader) = match storage.open(&p.object_key) {
+            Ok(opened) => opened,
             Err(e) => {
                 tracing::warn!(photo = %p.photo_id, "photo bytes unreadable for export: {e}");
                 missing.push(p.photo_id.clone());
@@ -91,12 +94,31 @@ pub fn photos_zip(
         let n = per_folder.entry(folder).or_insert(0);
         *n += 1;
         let name = photo_path(p, *n);
-        let mut entry = EntryBuilder::default();
-        entry.update(&bytes);
-        let (crc, size) = entry.finish();
-        out.write_all(&zip.header(&name, crc, size).map_err(zip_error)?)
+        let at = out.stream_position().map_err(io_error)?;
+        out.write_all(&zip.header(&name, 0, size).map_err(zip_error)?)
             .map_err(io_error)?;
-        out.write_all(&bytes).map_err(io_error)?;
+        let mut entry = EntryBuilder::default();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = reader.read(&mut buf).map_err(io_error)?;
+            if n == 0 {
+                break;
+            }
+            entry.update(&buf[..n]);
+            out.write_all(&buf[..n]).map_err(io_error)?;
+        }
+        let (crc, written) = entry.finish();
+        if written != size {
+            return Err(AppError::Internal(format!(
+                "photo {} changed size while it was exported ({written} of {size} bytes)",
+                p.photo_id
+            )));
+        }
+        zip.set_last_crc(crc);
+        out.seek(SeekFrom::Start(at + ZipPieces::CRC_AT))
+            .and_then(|_| out.write_all(&crc.to_le_bytes()))
+            .and_then(|_| out.seek(SeekFrom::End(0)))
+            .map_err(io_error)?;
         let mut record = serde_json::to_value(p).unwrap_or_default();
         record["file"] = serde_json::Value::String(name);
         files.push(record);

@@ -34,7 +34,9 @@ async fn records(app: &TestApp) -> BTreeMap<String, Value> {
 }
 
 /// A fresh engine of the same kind, empty, with an empty photo directory.
-async fn fresh(engine: TestEngine) -> (tempfile::TempDir, String, Option<PostgresDatabase>) {
+pub(crate) async fn fresh(
+    engine: TestEngine,
+) -> (tempfile::TempDir, String, Option<PostgresDatabase>) {
     let dir = tempfile::tempdir().unwrap();
     match engine {
         TestEngine::Sqlite => {

@@ -24,6 +24,7 @@ mod health;
 mod intake;
 mod merge;
 mod metrics;
+mod object_store;
 mod photo_corpus;
 mod props;
 mod pull;

@@ -4,7 +4,7 @@
 //! background jobs' lease (one holder, handed over on SIGTERM and after a
 //! kill), and SIGTERM letting a push and an upload chunk in flight finish.
 //!
-//! One file (about 580 lines): every test here starts the real binary and
+//! One file (about 850 lines): every test here starts the real binary and
 //! shares the small process harness at the top.
 
 use crate::crash::{batch, http, login};
@@ -801,4 +801,49 @@ fn sigterm_lets_an_upload_chunk_in_flight_finish_and_the_upload_resumes_elsewher
 
 fn strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
+}
+
+/// The real binary with `--photo-store s3://…` and the usual `AWS_*`
+/// variables, against s3s-fs: it marks the bucket, says it is ready, and a
+/// process given another prefix (or a local directory) refuses to start.
+#[test]
+fn a_process_keeps_photos_in_object_storage_and_refuses_another_prefix() {
+    let s3 = crate::object_store::S3Server::start();
+    let endpoint = s3.endpoint();
+    let env = s3.env(&endpoint);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let with = |store: &str| {
+        vec![
+            "--demo".to_string(),
+            "--data-dir".into(),
+            data.clone(),
+            "--photo-store".into(),
+            store.to_string(),
+        ]
+    };
+    let args = with("s3://khaosat/tinh");
+    let mut p = Process::start(dir.path(), "s3", &strs(&args), &env);
+    p.healthy().unwrap();
+    let (status, ready) = p.ready();
+    assert_eq!(status, 200, "{ready}");
+    assert_eq!(ready["photo_store"], "ok", "{ready}");
+    drop(p);
+
+    let args = with("s3://khaosat/tinh-khac");
+    let mut q = Process::start(dir.path(), "other-prefix", &strs(&args), &env);
+    let refused = q.healthy().expect_err("another prefix must not start");
+    assert!(refused.contains("s3://khaosat/tinh-khac"), "{refused}");
+    let args = vec!["--demo".to_string(), "--data-dir".into(), data.clone()];
+    let mut r = Process::start(dir.path(), "local", &strs(&args), &env);
+    let refused = r.healthy().expect_err("a local directory must not start");
+    assert!(
+        refused.contains("is not the one this database was started with"),
+        "{refused}"
+    );
+
+    let args = with("s3://khaosat/tinh");
+    let mut again = Process::start(dir.path(), "again", &strs(&args), &env);
+    again.healthy().unwrap();
 }

@@ -111,10 +111,15 @@ impl Field {
     }
 
     pub async fn head(&self, app: &TestApp, url: &str) -> TestResponse {
+        self.head_on(&app.router, url).await
+    }
+
+    /// HEAD through another router (another process's photo store).
+    pub async fn head_on(&self, router: &axum::Router, url: &str) -> TestResponse {
         req("HEAD", url)
             .header("tus-resumable", "1.0.0")
             .cookie(Some(&self.phone.cookie))
-            .send(&app.router)
+            .send(router)
             .await
     }
 
