@@ -1,28 +1,32 @@
 // Two khaosat processes behind Debian's nginx, as a deployment runs them (issue 19):
-// one PostgreSQL database, one photo directory, nginx terminating TLS with a test
-// certificate and balancing round robin, each process with --trusted-proxy and the
-// public https origin. The whole phone path goes through the proxy: login, pull,
+// one PostgreSQL database, photos in S3-compatible object storage (s3s-fs, one
+// bucket, `--photo-store s3://khaosat/e2e-…`) and no disk shared between the
+// processes (each its own --data-dir, no --photo-dir), nginx terminating TLS with a
+// test certificate and balancing round robin, each process with --trusted-proxy and
+// the public https origin. The whole phone path goes through the proxy: login, pull,
 // push, a photo upload, the supervisor's review. While the photo uploads, the
 // connection is cut (page.route holds the second PATCH and aborts it) and the
 // process that acknowledged the bytes so far is killed (SIGKILL) at that moment,
 // so the upload can only resume on the other process. Nothing may be lost: every
 // answer (the ones pushed before the kill and the ones given after it), the photo
 // with exactly the bytes the phone sent, and the review; the survivor ends up running
-// the background jobs.
+// the background jobs. The photo's original is an object in the bucket with those
+// bytes, no upload block is left there, and neither process's data directory holds
+// any photo.
 //
 // Which process served what comes from nginx's access log ($upstream_addr), checked
 // against each process's own request log through the request id nginx passes on.
 
 import type { BrowserContext, Route } from '@playwright/test';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR, proposalsInScope } from './support/demo';
 import { makeJpeg } from './support/images';
 import { NGINX_BINARY, answeredBy, startTlsProxy, type ProxiedRequest, type TlsProxy } from './support/nginx';
 import { adminUrl, createTestDatabase, type TestDatabase } from './support/postgres';
+import { s3sFsBinary, startS3Server, type S3Server } from './support/s3';
 import { freePort, startServer, type KhaosatServer } from './support/server';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
@@ -80,6 +84,18 @@ function logged(server: KhaosatServer, id: string): boolean {
     });
 }
 
+const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+/** Every file under `dir`, with its path relative to `dir`. */
+function filesUnder(dir: string, base = dir): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return filesUnder(path, base);
+    return entry.isFile() ? [path.slice(base.length + 1)] : [];
+  });
+}
+
 /** `GET /api/ready` of one process, straight to it (not through nginx). */
 async function readiness(server: KhaosatServer): Promise<{ status: string; runs_background_jobs: boolean }> {
   const response = await fetch(`${server.baseURL}/api/ready`);
@@ -93,23 +109,32 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
   const admin = adminUrl();
   requireOrSkip('missing' in admin ? admin.missing : undefined);
   requireOrSkip(existsSync(NGINX_BINARY) ? undefined : `no nginx at ${NGINX_BINARY} (apt-get install -y nginx)`);
+  requireOrSkip(
+    s3sFsBinary() ? undefined : 'no s3s-fs (cargo install s3s-fs@0.14.1 --locked --features binary, as scripts/test.sh does)',
+  );
   if (!('url' in admin)) return;
 
   let database: TestDatabase | undefined;
   let proxy: TlsProxy | undefined;
+  let s3: S3Server | undefined;
   const servers: KhaosatServer[] = [];
   const contexts: BrowserContext[] = [];
-  const photoDir = mkdtempSync(join(tmpdir(), 'khaosat-e2e-shared-photos-'));
+  // The processes' photo store: a prefix of its own in the bucket, as another
+  // installation sharing the bucket would have.
+  const prefix = `e2e-${randomBytes(4).toString('hex')}`;
   try {
     database = createTestDatabase(admin.url, 'two_servers');
+    // Listening (TCP) before the processes start: their start-up checks the store.
+    s3 = await startS3Server({ bucket: 'khaosat' });
+    const bucket = s3;
     const proxyPort = await freePort();
     const publicOrigin = `https://127.0.0.1:${proxyPort}`;
     const db = database;
 
-    await test.step('two processes start together on one empty database and photo directory; nginx balances them', async () => {
+    await test.step('two processes start together on one empty database and one bucket, sharing no disk; nginx balances them', async () => {
       const flags = [
         '--database-url', db.url,
-        '--photo-dir', photoDir,
+        '--photo-store', `s3://${bucket.bucket}/${prefix}`,
         '--trusted-proxy', '127.0.0.1',
         '--public-origin', publicOrigin,
         '--secure-cookies',
@@ -118,10 +143,12 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
       // Started at once: the start-up lock makes one migrate and load the demo.
       servers.push(
         ...(await Promise.all([
-          startServer({ name: 'one', args: flags }),
-          startServer({ name: 'two', args: flags }),
+          startServer({ name: 'one', args: flags, env: bucket.env() }),
+          startServer({ name: 'two', args: flags, env: bucket.env() }),
         ])),
       );
+      expect(servers[0].dataDir).not.toBe(servers[1].dataDir);
+      expect(bucket.objects(prefix), 'the first start marked the store').toEqual(['store-id']);
       proxy = await startTlsProxy({ port: proxyPort, upstreams: servers.map((s) => `127.0.0.1:${s.port}`) });
       expect(proxy.url).toBe(publicOrigin);
       await expect
@@ -183,7 +210,24 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
 
     await test.step('round robin: both processes served the phone, as nginx and their own logs say', async () => {
       // The phone's, not the proxy's start-up check.
-      const api = tls.requests().filter((r) => r.uri.startsWith('/api/') && r.uri !== '/api/health');
+      const phoneApi = () => tls.requests().filter((r) => r.uri.startsWith('/api/') && r.uri !== '/api/health');
+      // Round robin counts the page's assets too, so login, pull and push may all
+      // have gone to one process; each further sync run sends the next API request
+      // to the other one.
+      await expect
+        .poll(
+          async () => {
+            const upstreams = [...new Set(phoneApi().map(answeredBy))].sort();
+            if (upstreams.length < servers.length && (await home.syncStatus.getAttribute('data-state')) !== 'syncing') {
+              await home.syncButton.click();
+            }
+            return upstreams;
+          },
+          { message: "both processes served some of the phone's API requests", timeout: 30_000, intervals: [500] },
+        )
+        .toEqual(servers.map(addr).sort());
+      await expect(home.syncStatus).toHaveAttribute('data-state', 'ok', { timeout: 30_000 });
+      const api = phoneApi();
       for (const server of servers) {
         const served = api.filter((r) => answeredBy(r) === addr(server));
         expect(served.length, `${addr(server)} served some of the phone's API requests`).toBeGreaterThan(0);
@@ -282,6 +326,11 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
           { message: 'the photo reaches the server and is judged ok', timeout: 120_000, intervals: [2_000] },
         )
         .toBe('ok');
+      // The blocks are put together and deleted before the photo is judged.
+      expect(
+        bucket.objects(prefix).filter((key) => key.startsWith('uploads/')),
+        'no upload block is left in the bucket once the photo is ok',
+      ).toEqual([]);
       const first = patches[0];
       const resumed = patches.find((p, i) => i > 1 && !p.cut);
       expect(resumed, 'a PATCH after the cut').toBeDefined();
@@ -300,6 +349,8 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
       expect([...servedBy].sort(), "the upload's requests were served by both processes").toEqual([addr(dead), addr(alive)].sort());
     });
 
+    let sent = Buffer.alloc(0);
+    let photoSha = '';
     await test.step('the supervisor reviews every answer and the photo, byte for byte, and approves', async () => {
       const office = await newContext({ ...DESKTOP, ...TRUST_TEST_CERTIFICATE, baseURL: tls.url, label: 'desktop' });
       contexts.push(office);
@@ -326,7 +377,7 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
       const record = await (await officePage.request.get(`/api/photos/${photoId}`)).json();
       expect(record.status).toBe('ok');
       // The bytes the phone sent, put together from the chunks that went through.
-      const sent = Buffer.alloc(record.size);
+      sent = Buffer.alloc(record.size);
       let end = 0;
       for (const patch of patches.filter((p) => !p.cut).sort((a, b) => a.offset - b.offset)) {
         expect(patch.offset, 'the chunks follow each other').toBe(end);
@@ -337,10 +388,29 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
       const original = await officePage.request.get(`/api/photos/${photoId}/original`);
       expect(original.status()).toBe(200);
       const stored = await original.body();
-      expect(createHash('sha256').update(stored).digest('hex')).toBe(record.sha256);
+      expect(sha256(stored)).toBe(record.sha256);
+      expect(sha256(sent), 'the phone sent the bytes of its record').toBe(record.sha256);
       expect(stored.equals(sent), 'the stored original is exactly what the phone sent').toBe(true);
+      photoSha = record.sha256;
 
       await review.approve();
+    });
+
+    await test.step('the photo lives in the bucket, not on either process\'s disk', async () => {
+      const objects = bucket.objects(prefix);
+      expect(objects, 'the original, by content hash').toContain(`photos/original/${photoSha}.jpg`);
+      const original = bucket.read(`${prefix}/photos/original/${photoSha}.jpg`);
+      expect(original.equals(sent), 'the object holds exactly the bytes the phone sent').toBe(true);
+      expect(objects.filter((key) => key.startsWith('uploads/')), 'no upload block left').toEqual([]);
+      expect(objects.filter((key) => key.startsWith('photos/')).length, 'its display copy and thumbnail too').toBeGreaterThan(1);
+      for (const server of [dead, alive]) {
+        const kept = filesUnder(server.dataDir);
+        expect(kept.filter((f) => /(^|\/)(photos|uploads)\//.test(f)), `no photo directory in ${server.dataDir}`).toEqual([]);
+        expect(
+          kept.filter((f) => sha256(readFileSync(join(server.dataDir, f))) === photoSha),
+          `the photo's bytes are nowhere in ${server.dataDir}`,
+        ).toEqual([]);
+      }
     });
 
     await test.step('the phone hears of the approval through the survivor', async () => {
@@ -363,7 +433,7 @@ test('two processes behind a TLS proxy serve the whole phone path, and killing o
     for (const context of contexts) await context.close().catch(() => undefined);
     await proxy?.stop();
     for (const server of servers) await server.stop();
-    rmSync(photoDir, { recursive: true, force: true });
+    await s3?.stop();
     database?.drop();
   }
 });

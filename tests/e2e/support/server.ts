@@ -44,6 +44,8 @@ export interface StartOptions {
   keepData?: boolean;
   /** More `serve` arguments, e.g. `['--database-url', url]` (two_servers_behind_a_tls_proxy). */
   args?: readonly string[];
+  /** More environment variables for the process, e.g. the `AWS_*` of `--photo-store s3://…`. */
+  env?: Readonly<Record<string, string>>;
 }
 
 /** The server binary: `$KHAOSAT_BIN` (relative paths from the repo root) or the release build. */
@@ -124,7 +126,7 @@ export async function startServer(options: StartOptions = {}): Promise<KhaosatSe
   const args = ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--data-dir', dataDir, ...(options.args ?? [])];
   const child = spawn(binary, args, {
     cwd: REPO_ROOT,
-    env: { ...process.env, LEPTOS_SITE_ROOT: siteRoot },
+    env: { ...process.env, ...options.env, LEPTOS_SITE_ROOT: siteRoot },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // Stream the server's output to the console too when asked (noisy, but handy locally).
