@@ -135,6 +135,7 @@ const demo = JSON.parse(
 const inspectors = demo.users.filter((u) => u.roles.includes('inspector'));
 const proposalsOf = (user) => demo.proposals.filter((p) => user.units.includes(p.district_code)).map((p) => p.id);
 const devices = [];
+console.error(`logging ${phones} phones in`);
 for (let i = 0; i < phones; i += 8) {
   await Promise.all(
     Array.from({ length: Math.min(8, phones - i) }, async (_, k) => {
@@ -155,6 +156,7 @@ for (let i = 0; i < phones; i += 8) {
   );
 }
 
+console.error(`${devices.length} phones logged in and pulled; pushing`);
 // Timed: every phone pushes its batches in turn, all phones at once.
 const latencies = [];
 let applied = 0;

@@ -26,11 +26,18 @@ impl Db {
         match self.engine {
             Engine::Postgres => {
                 let mut conn = self.pool.acquire().await?;
-                sqlx::query("SELECT pg_advisory_lock($1) IS NOT NULL AS locked")
-                    .bind(STARTUP_LOCK_KEY)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Ok(StartupLock::Postgres(Some(conn)))
+                // Tried, not awaited in one statement: a process waiting its
+                // turn is not a slow query, and sqlx would log it as one.
+                loop {
+                    let row = sqlx::query("SELECT pg_try_advisory_lock($1) AS locked")
+                        .bind(STARTUP_LOCK_KEY)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    if row.try_get::<bool, _>("locked")? {
+                        return Ok(StartupLock::Postgres(Some(conn)));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
             }
             Engine::Sqlite => {
                 let path = data_dir.join("startup.lock");
