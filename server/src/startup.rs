@@ -90,6 +90,8 @@ pub async fn check_photo_store(
 }
 
 pub async fn serve(config: ServeConfig) -> Result<(), String> {
+    // Before anything can count: the background jobs start before the router.
+    crate::telemetry::handle();
     let data_dir = &config.db.data_dir;
     let db = connect(data_dir, &config.db.database_url()).await?;
     let photos = config.photos()?;

@@ -110,17 +110,18 @@ impl Drop for S3Server {
     }
 }
 
-/// A JPEG of noise (it does not compress), larger than one 5 MiB part.
-fn large_jpeg() -> Vec<u8> {
+/// A JPEG of noise (it does not compress): `side`² pixels, about 1.1 MB at
+/// 1000 and quality 90, over one 5 MiB part at 2200.
+pub(crate) fn noise_jpeg(side: u32, quality: u8) -> Vec<u8> {
     let mut state = 0x2545_f491_4f6c_dd1du64;
-    let img = image::RgbImage::from_fn(2200, 2200, |_, _| {
+    let img = image::RgbImage::from_fn(side, side, |_, _| {
         state ^= state << 13;
         state ^= state >> 7;
         state ^= state << 17;
         image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
     });
     let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
         .encode_image(&img)
         .unwrap();
     out
@@ -136,7 +137,7 @@ async fn an_upload_resumes_on_another_process_through_object_storage(app: TestAp
     let on_first = app.router_with_photos(Photos::with_storage(first.clone()));
     let on_second = app.router_with_photos(Photos::with_storage(second.clone()));
     let mut f = field(&app, "ksv1").await;
-    let bytes = large_jpeg();
+    let bytes = noise_jpeg(2200, 85);
     assert!(bytes.len() > 5 * 1024 * 1024 + 1, "{}", bytes.len());
     let photo = f.attach(&app, &bytes, serde_json::json!({})).await;
 

@@ -289,18 +289,7 @@ fn a_process_given_another_photo_directory_refuses_to_start() {
 fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process() {
     let dir = tempfile::tempdir().unwrap();
     let pg = EmptyPostgres::create();
-    let photos = dir.path().join("photos").display().to_string();
-    let args = |i: usize| {
-        vec![
-            "--demo".to_string(),
-            "--database-url".into(),
-            pg.url.clone(),
-            "--data-dir".into(),
-            dir.path().join(format!("data{i}")).display().to_string(),
-            "--photo-dir".into(),
-            photos.clone(),
-        ]
-    };
+    let args = |i: usize| on_shared_postgres(dir.path(), &pg, i);
     let a_args = args(0);
     let mut a = Process::start(
         dir.path(),
@@ -607,22 +596,6 @@ fn requests_are_logged_once_each_with_an_id_and_no_secrets() {
     );
 }
 
-/// A JPEG of noise (it does not compress): `side`² pixels, about 1 MB at 1000.
-fn noise_jpeg(side: u32) -> Vec<u8> {
-    let mut state = 0x9e37_79b9_7f4a_7c15u64;
-    let img = image::RgbImage::from_fn(side, side, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
-    });
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-        .encode_image(&img)
-        .unwrap();
-    out
-}
-
 /// A raw HTTP request with tus headers; returns (status, lower-cased head).
 fn tus(
     port: u16,
@@ -669,18 +642,7 @@ fn sigterm_lets_an_upload_chunk_in_flight_finish_and_the_upload_resumes_elsewher
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let pg = EmptyPostgres::create();
-    let photos = dir.path().join("photos").display().to_string();
-    let args = |i: usize| {
-        vec![
-            "--demo".to_string(),
-            "--database-url".into(),
-            pg.url.clone(),
-            "--data-dir".into(),
-            dir.path().join(format!("data{i}")).display().to_string(),
-            "--photo-dir".into(),
-            photos.clone(),
-        ]
-    };
+    let args = |i: usize| on_shared_postgres(dir.path(), &pg, i);
     let (a_args, b_args) = (args(0), args(1));
     let mut a = Process::start(dir.path(), "a", &strs(&a_args), &[]);
     a.healthy().unwrap();
@@ -692,7 +654,7 @@ fn sigterm_lets_an_upload_chunk_in_flight_finish_and_the_upload_resumes_elsewher
     let cookie = login(a.port, &device);
     let visit = uuid::Uuid::now_v7().to_string();
     let mut pushed = batch(&device, 1, &visit, &crate::helpers::demo_proposal("213"), 1);
-    let bytes = noise_jpeg(1000);
+    let bytes = crate::object_store::noise_jpeg(1000, 90);
     assert!(bytes.len() > 1_000_000, "{}", bytes.len());
     let photo = uuid::Uuid::now_v7().to_string();
     pushed["mutations"]
@@ -846,4 +808,18 @@ fn a_process_keeps_photos_in_object_storage_and_refuses_another_prefix() {
     let args = with("s3://khaosat/tinh");
     let mut again = Process::start(dir.path(), "again", &strs(&args), &env);
     again.healthy().unwrap();
+}
+
+/// `serve` arguments of process `i` of several on one PostgreSQL database and
+/// one photo directory.
+fn on_shared_postgres(dir: &Path, pg: &EmptyPostgres, i: usize) -> Vec<String> {
+    vec![
+        "--demo".to_string(),
+        "--database-url".into(),
+        pg.url.clone(),
+        "--data-dir".into(),
+        dir.join(format!("data{i}")).display().to_string(),
+        "--photo-dir".into(),
+        dir.join("photos").display().to_string(),
+    ]
 }
