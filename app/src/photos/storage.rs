@@ -1,6 +1,6 @@
 //! Photo bytes behind one small interface. The pipeline and the upload handler
-//! only see `PhotoStorage`; the local disk is the default, and an object store
-//! can be added for scale-out without touching either.
+//! only see `PhotoStorage`; the local disk is the default, and S3-compatible
+//! object storage (`s3.rs`) serves processes that share no disk.
 //!
 //! Two kinds of things are stored: partial uploads (by upload ID, appended to
 //! while bytes arrive) and finished objects (by key, content-addressed: the same

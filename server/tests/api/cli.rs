@@ -1,4 +1,9 @@
-//! `khaosat user create` bootstraps accounts on a fresh database.
+//! The `khaosat` subcommands as an operator runs them, on the real binary:
+//! `user create` bootstraps accounts, `units` and `forms` import and export,
+//! `backup` and `restore` round-trip (plain and encrypted).
+//!
+//! One file (about 420 lines): each test drives the binary the same way and
+//! reads its output; a folder would split one small harness across files.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
