@@ -95,7 +95,7 @@ pub(super) async fn lock(tx: &mut Tx) -> Result<(), AppError> {
     Ok(())
 }
 
-fn engine_of(tx: &Tx) -> Engine {
+pub(super) fn engine_of(tx: &Tx) -> Engine {
     let conn: &sqlx::AnyConnection = tx;
     if conn.backend_name().eq_ignore_ascii_case("postgresql")
         || conn.backend_name().eq_ignore_ascii_case("postgres")
