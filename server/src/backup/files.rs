@@ -127,12 +127,27 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-/// A plaintext file beside the live database, removed however the backup ends.
+/// A plaintext file beside the live database, removed however the backup ends,
+/// with the files SQLite keeps beside it.
 pub(super) struct Staging(pub PathBuf);
 
 impl Drop for Staging {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+        remove_sqlite_sidecars(&self.0);
+    }
+}
+
+/// Removes the `-wal`, `-shm` and `-journal` files of a SQLite database nothing
+/// has open any more. Counting the snapshot's rows opens it in WAL mode, and
+/// SQLite deletes those files only when the connection closing last knows it
+/// is last: two of the pool's connections closing at once can both leave them
+/// (seen under load). Nothing was written through them, so they hold no data.
+pub(super) fn remove_sqlite_sidecars(database: &Path) {
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut name = database.as_os_str().to_owned();
+        name.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(name));
     }
 }
 

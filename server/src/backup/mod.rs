@@ -111,6 +111,7 @@ pub async fn backup(
                 .await
                 .map_err(|e| e.to_string())?;
             copy.pool.close().await;
+            files::remove_sqlite_sidecars(&file);
             if let Some(seal) = &seal {
                 let (seal, out) = (seal.clone(), to.join(SQLITE_FILE));
                 tokio::task::spawn_blocking(move || {
