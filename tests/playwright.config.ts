@@ -1,4 +1,4 @@
-// Playwright for khaosat: the system's Chromium, one worker, our own server.
+// Playwright for khaosat: the system's Chromium, two workers, our own servers.
 //
 // Never `npx playwright install`: the browser is Debian's /usr/bin/chromium (override
 // with CHROMIUM_PATH), and installs run with PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1.
@@ -10,14 +10,33 @@ import { defineConfig } from '@playwright/test';
 
 const CI = Boolean(process.env.CI);
 
+// Specs that start servers of their own (and never use the shared one) run
+// beside the specs on the shared demo server, one of each at a time. Specs on the
+// shared server expect its data as the specs before them left it, so they never
+// overlap each other.
+const OWN_SERVER_SPECS = [
+  '**/a_2026_year_from_register_to_plan.spec.ts',
+  '**/api_fuzz.spec.ts',
+  '**/app_update_waits_for_consent.spec.ts',
+  '**/forms_come_from_a_spreadsheet.spec.ts',
+  '**/reload_offline_after_server_stops.spec.ts',
+  '**/two_servers_behind_a_tls_proxy.spec.ts',
+];
+
 export default defineConfig({
   testDir: './e2e',
   testMatch: '**/*.spec.ts',
   outputDir: './test-results',
   globalSetup: './e2e/support/global-setup.ts',
-  // The machine has 2 slow cores and the server is shared: one test at a time.
-  workers: 1,
+  // Two slow cores: one spec on the shared server and one on servers of its own
+  // at a time. A third group (the shared specs in two halves, two demo servers)
+  // was no faster and timed out: the cores are busy (BENCHMARKS.md).
+  workers: 2,
   fullyParallel: false,
+  projects: [
+    { name: 'shared-server', testIgnore: OWN_SERVER_SPECS, workers: 1 },
+    { name: 'own-servers', testMatch: OWN_SERVER_SPECS, workers: 1 },
+  ],
   forbidOnly: CI,
   retries: 0,
   timeout: 60_000,
