@@ -76,7 +76,7 @@ install_tools() {
   fi
 
   if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION" ]; then
-    log "installing cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION (about 15 minutes, once per machine)"
+    log "installing cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION (about 10 minutes, once per machine)"
     install_patched cargo-leptos "$KHAOSAT_CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1 "--features no_downloads"
   fi
 
