@@ -18,7 +18,7 @@ wasm="${1:-target/front/wasm32-unknown-unknown/wasm-release/app.wasm}"
 work="target/split-contents"
 cli="$work/bin/wasm-split-cli"
 if [ ! -x "$cli" ]; then
-  src="$(ls -d ~/.cargo/registry/src/*/wasm_split_cli_support-0.2.3 | head -n 1)"
+  src="$(ls -d ~/.cargo/registry/src/*/wasm_split_cli_support-0.2.3 2>/dev/null | head -n 1 || true)"
   [ -n "$src" ] || { echo "no wasm_split_cli_support 0.2.3 in Cargo's registry: build the release bundle first" >&2; exit 1; }
   rm -rf "$work/src" && mkdir -p "$work" && cp -r "$src" "$work/src"
   sed -i 's/tracing_subscriber::fmt::init();/tracing_subscriber::fmt().with_max_level(tracing::Level::TRACE).with_writer(std::io::stderr).with_ansi(false).init();/' \

@@ -59,8 +59,14 @@ interface Fixtures {
 }
 
 export const test = base.extend<Fixtures>({
-  // The global setup publishes the server's URL through the environment.
-  baseURL: async ({ baseURL }, use) => {
+  // The global setup publishes the server's URL through the environment. The
+  // specs that start servers of their own run beside the shared server's specs
+  // (playwright.config.ts), so they get no default URL: each passes its own.
+  baseURL: async ({ baseURL }, use, testInfo) => {
+    if (testInfo.project.metadata?.sharedServer === false) {
+      await use(undefined);
+      return;
+    }
     await use(process.env.KHAOSAT_BASE_URL ?? baseURL);
   },
 
@@ -77,7 +83,7 @@ export const test = base.extend<Fixtures>({
     async ({ page, baseURL }, use, testInfo) => {
       await use();
       if (testInfo.status !== testInfo.expectedStatus || page.isClosed()) return;
-      const base = process.env.KHAOSAT_BASE_URL ?? baseURL ?? '';
+      const base = baseURL ?? '';
       if (!base || !page.url().startsWith(base)) return;
       let serious;
       try {
