@@ -20,6 +20,7 @@ const OWN_SERVER_SPECS = [
   '**/app_update_waits_for_consent.spec.ts',
   '**/forms_come_from_a_spreadsheet.spec.ts',
   '**/reload_offline_after_server_stops.spec.ts',
+  '**/release_update_is_a_delta.spec.ts',
   '**/two_servers_behind_a_tls_proxy.spec.ts',
 ];
 

@@ -24,6 +24,8 @@ pub struct Site {
     pub version: String,
     pub service_worker: String,
     pub shell_html: String,
+    /// Deltas from earlier releases' bundle files, once start-up has made them.
+    pub deltas: std::sync::Arc<crate::release_deltas::ReleaseDeltas>,
 }
 
 /// The content hashes of a built site, as cargo-leptos writes them to
@@ -159,6 +161,7 @@ impl Site {
             version,
             service_worker,
             shell_html,
+            deltas: Default::default(),
         })
     }
 
@@ -317,9 +320,28 @@ fn gzip_bytes(data: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap_or_default()
 }
 
-pub fn precompress_in_background(root: PathBuf) {
-    tokio::task::spawn_blocking(move || match precompress(&root) {
-        Ok(n) => tracing::info!("precompressed {n} asset files"),
-        Err(e) => tracing::warn!("precompressing assets failed: {e}"),
+/// The brotli and gzip copies, then the deltas from the releases remembered in
+/// `data_dir` (which need the brotli sizes to judge each delta against).
+pub fn precompress_in_background(site: &Site, data_dir: &Path) {
+    let root = site.root.clone();
+    let releases = data_dir.join("releases");
+    let deltas = site.deltas.clone();
+    tokio::task::spawn_blocking(move || {
+        if let Err(e) = crate::release_deltas::remember(&root.join("pkg"), &releases) {
+            tracing::warn!("remembering this release's bundle failed: {e}");
+        }
+        match precompress(&root) {
+            Ok(n) => tracing::info!("precompressed {n} asset files"),
+            Err(e) => tracing::warn!("precompressing assets failed: {e}"),
+        }
+        match crate::release_deltas::prepare(&root.join("pkg"), &releases, &deltas) {
+            Ok(p) => tracing::info!(
+                "release deltas ready: {} files, {} B instead of {} B of brotli",
+                p.deltas,
+                p.delta_bytes,
+                p.brotli_bytes
+            ),
+            Err(e) => tracing::warn!("release deltas failed: {e}"),
+        }
     });
 }

@@ -20,6 +20,8 @@ pub mod images;
 pub mod jobs;
 /// Photo bytes into storage: finishing uploads, whole bytes, storage calls.
 pub mod photo_bytes;
+/// Release updates as deltas: each bundle file compressed against the one before it (dcz).
+pub mod release_deltas;
 /// One log line per request, with a request id.
 pub mod request_log;
 /// The router: API, server-rendered pages, server functions and static files.

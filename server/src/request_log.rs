@@ -1,6 +1,6 @@
 //! One log line per request: its id (taken from a proxy's `X-Request-Id`
 //! when it is a plain token, made here otherwise, and sent back in the same
-//! header), method, route, status, duration and user id. The route is the
+//! header), method, route, status, content encoding, duration and user id. The route is the
 //! router's pattern (`/api/photos/{id}`) or, for files, the path without its
 //! query: query strings and headers may carry secrets and are never logged.
 
@@ -59,6 +59,13 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
         .map(|u| u.0.clone())
         .unwrap_or_default();
     let status = response.status().as_u16();
+    // How static files went out (br, gzip, or dcz: a delta from the release before).
+    let encoding = response
+        .headers()
+        .get(axum::http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     let took = started.elapsed();
     crate::telemetry::request(method.as_str(), &series, status, took);
     let ms = took.as_secs_f64() * 1000.0;
@@ -68,6 +75,7 @@ pub async fn log_requests(mut request: Request, next: Next) -> Response {
         %method,
         route = %route,
         status,
+        encoding = %encoding,
         ms = format_args!("{ms:.1}"),
         user = %user,
         "request"

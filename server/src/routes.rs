@@ -57,6 +57,7 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
     let sw = site.clone();
     let shell = site.clone();
     let not_found = site.clone();
+    let deltas = site.deltas.clone();
     let static_files = ServeDir::new(&site.root)
         .precompressed_br()
         .precompressed_gzip()
@@ -105,6 +106,10 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             move || app::root::shell(options.clone()),
         )
         .fallback_service(static_files)
+        .layer(axum::middleware::from_fn_with_state(
+            deltas,
+            crate::release_deltas::serve,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::security::guard::guard,

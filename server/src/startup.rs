@@ -103,7 +103,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     tracing::info!("password checks: {slots} at once");
     tokio::task::spawn_blocking(app::store::users::prepare_decoy);
     let site = crate::assets::Site::load(&config.site_root)?;
-    crate::assets::precompress_in_background(config.site_root.clone());
+    crate::assets::precompress_in_background(&site, data_dir);
     let state = AppState {
         db,
         clock: Arc::new(Default::default()),

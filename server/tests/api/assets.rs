@@ -35,6 +35,7 @@ fn site_with_bundle(dir: &Path) -> server::assets::Site {
         version: "v1".into(),
         service_worker: "// sw".into(),
         shell_html: String::new(),
+        deltas: Default::default(),
     }
 }
 
@@ -268,7 +269,132 @@ fn the_manifest_is_installable_with_real_icons() {
     }
 }
 
+/// A module that changes a little from one release to the next.
+fn module(release: u8) -> Vec<u8> {
+    let mut bytes: Vec<u8> = (0..60_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    bytes[30_000..30_050].fill(release);
+    bytes
+}
+
+async fn get_with(
+    router: &axum::Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder().method(Method::GET).uri(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    (
+        parts.status,
+        parts.headers,
+        body.collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+/// After a release, a browser that holds the last release's module gets the
+/// new one as a delta from it (dcz); any other request gets the file as before,
+/// marked as the dictionary for the next release.
+async fn a_new_release_is_sent_as_a_delta_from_the_module_the_browser_holds(app: TestApp) {
+    use base64::Engine;
+    use server::release_deltas::{decode, sha256};
+    let dir = tempfile::tempdir().unwrap();
+    let releases = dir.path().join("data/releases");
+    let site = site_with_bundle(dir.path());
+    // The release before: served once, so the server remembers its module.
+    std::fs::write(dir.path().join("pkg/khaosat.r1.wasm"), module(1)).unwrap();
+    server::release_deltas::prepare(&dir.path().join("pkg"), &releases, &site.deltas).unwrap();
+    std::fs::remove_file(dir.path().join("pkg/khaosat.r1.wasm")).unwrap();
+    std::fs::write(dir.path().join("pkg/khaosat.r2.wasm"), module(2)).unwrap();
+    server::assets::precompress(dir.path()).unwrap();
+    let report =
+        server::release_deltas::prepare(&dir.path().join("pkg"), &releases, &site.deltas).unwrap();
+    assert_eq!(report.deltas, 1, "{report:?}");
+    let router = app.router_with_site(site);
+
+    let held = format!(
+        ":{}:",
+        base64::engine::general_purpose::STANDARD.encode(sha256(&module(1)))
+    );
+    let browser = [
+        ("accept-encoding", "gzip, deflate, br, zstd, dcb, dcz"),
+        ("available-dictionary", held.as_str()),
+    ];
+    let (status, headers, body) = get_with(&router, "/pkg/khaosat.r2.wasm", &browser).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "dcz");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        headers["use-as-dictionary"],
+        "match=\"/pkg/khaosat.*.wasm\""
+    );
+    assert!(headers[header::VARY]
+        .to_str()
+        .unwrap()
+        .contains("available-dictionary"));
+    assert_eq!(decode(&module(1), &body).unwrap(), module(2));
+    assert!(body.len() < 1_000, "a delta of {} B", body.len());
+
+    // Without dcz, with a dictionary the server never made a delta from, or
+    // for a part of the file: brotli, as before, still naming the dictionary.
+    let other = format!(
+        ":{}:",
+        base64::engine::general_purpose::STANDARD.encode(sha256(b"another build"))
+    );
+    for headers in [
+        vec![
+            ("accept-encoding", "gzip, br"),
+            ("available-dictionary", held.as_str()),
+        ],
+        vec![
+            ("accept-encoding", "br, dcz"),
+            ("available-dictionary", other.as_str()),
+        ],
+        vec![("accept-encoding", "br, dcz")],
+        vec![
+            ("accept-encoding", "br, dcz"),
+            ("available-dictionary", "garbage"),
+        ],
+    ] {
+        let (status, got, body) = get_with(&router, "/pkg/khaosat.r2.wasm", &headers).await;
+        assert_eq!(status, StatusCode::OK, "{headers:?}");
+        assert_eq!(got[header::CONTENT_ENCODING], "br", "{headers:?}");
+        assert_eq!(got["use-as-dictionary"], "match=\"/pkg/khaosat.*.wasm\"");
+        let mut plain = Vec::new();
+        brotli::BrotliDecompress(&mut body.as_slice(), &mut plain).unwrap();
+        assert_eq!(plain, module(2));
+    }
+    let mut ranged = browser.to_vec();
+    ranged.push(("range", "bytes=0-99"));
+    let (status, got, _) = get_with(&router, "/pkg/khaosat.r2.wasm", &ranged).await;
+    assert_ne!(
+        got.get(header::CONTENT_ENCODING).map(|v| v.as_bytes()),
+        Some(&b"dcz"[..])
+    );
+    assert!(status.is_success(), "{status}");
+
+    // Files that are not hashed modules are not dictionaries; a missing one is a 404.
+    let (_, got, _) = get_with(&router, "/pkg/khaosat.abc123.js", &browser).await;
+    assert!(got.get("use-as-dictionary").is_none());
+    let (status, got, _) = get_with(&router, "/pkg/khaosat.r1.wasm", &browser).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(got.get("use-as-dictionary").is_none());
+}
+
 crate::engine_tests!(
     hashed_bundles_are_served_precompressed_and_cached_for_a_year,
-    english_is_served_to_the_browser_on_demand
+    english_is_served_to_the_browser_on_demand,
+    a_new_release_is_sent_as_a_delta_from_the_module_the_browser_holds
 );

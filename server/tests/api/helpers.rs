@@ -237,6 +237,7 @@ fn test_site(root: &std::path::Path) -> server::assets::Site {
         version: "test".into(),
         service_worker: "// sw".into(),
         shell_html: "<!DOCTYPE html><html></html>".into(),
+        deltas: Default::default(),
     }
 }
 

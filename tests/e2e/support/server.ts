@@ -44,6 +44,8 @@ export interface StartOptions {
   keepData?: boolean;
   /** More `serve` arguments, e.g. `['--database-url', url]` (two_servers_behind_a_tls_proxy). */
   args?: readonly string[];
+  /** Another server binary (its directory's `hash.txt` names the bundle), e.g. a release before. */
+  binary?: string;
   /** More environment variables for the process, e.g. the `AWS_*` of `--photo-store s3://…`. */
   env?: Readonly<Record<string, string>>;
 }
@@ -100,7 +102,7 @@ async function healthy(baseURL: string): Promise<boolean> {
 /** Spawns `khaosat serve --demo` from the repo root and resolves once `/api/health` says ok. */
 export async function startServer(options: StartOptions = {}): Promise<KhaosatServer> {
   const name = options.name ?? 'server';
-  const binary = serverBinary();
+  const binary = options.binary ?? serverBinary();
   try {
     accessSync(binary, constants.X_OK);
   } catch {
