@@ -44,13 +44,23 @@ async fn get(
     uri: &str,
     encoding: &str,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let request = Request::builder()
-        .method(Method::GET)
-        .uri(uri)
-        .header(header::ACCEPT_ENCODING, encoding)
-        .body(axum::body::Body::empty())
+    get_with(router, uri, &[("accept-encoding", encoding)]).await
+}
+
+async fn get_with(
+    router: &axum::Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder().method(Method::GET).uri(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(axum::body::Body::empty()).unwrap())
+        .await
         .unwrap();
-    let response = router.clone().oneshot(request).await.unwrap();
     let (parts, body) = response.into_parts();
     (
         parts.status,
@@ -276,28 +286,6 @@ fn module(release: u8) -> Vec<u8> {
         .collect();
     bytes[30_000..30_050].fill(release);
     bytes
-}
-
-async fn get_with(
-    router: &axum::Router,
-    uri: &str,
-    headers: &[(&str, &str)],
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let mut request = Request::builder().method(Method::GET).uri(uri);
-    for (k, v) in headers {
-        request = request.header(*k, *v);
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(axum::body::Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let (parts, body) = response.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.unwrap().to_bytes().to_vec(),
-    )
 }
 
 /// After a release, a browser that holds the last release's module gets the
