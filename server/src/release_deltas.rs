@@ -14,6 +14,7 @@
 //! start-up, after the brotli copies. A request never compresses anything: it
 //! gets a delta that is ready, or the file as before.
 
+use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -37,16 +38,16 @@ type Key = (String, [u8; 32]);
 /// whole `dcz` body. Empty until start-up has made them.
 #[derive(Debug, Default)]
 pub struct ReleaseDeltas {
-    ready: RwLock<HashMap<Key, Arc<[u8]>>>,
+    ready: RwLock<HashMap<Key, Bytes>>,
 }
 
 impl ReleaseDeltas {
-    pub fn get(&self, file: &str, dictionary: &[u8; 32]) -> Option<Arc<[u8]>> {
+    pub fn get(&self, file: &str, dictionary: &[u8; 32]) -> Option<Bytes> {
         let ready = self.ready.read().unwrap_or_else(|e| e.into_inner());
         ready.get(&(file.to_string(), *dictionary)).cloned()
     }
 
-    fn replace(&self, deltas: HashMap<Key, Arc<[u8]>>) {
+    fn replace(&self, deltas: HashMap<Key, Bytes>) {
         *self.ready.write().unwrap_or_else(|e| e.into_inner()) = deltas;
     }
 }
@@ -256,7 +257,7 @@ pub fn prepare(pkg: &Path, releases: &Path, deltas: &ReleaseDeltas) -> std::io::
             report.deltas += 1;
             report.delta_bytes += body.len() as u64;
             report.brotli_bytes += brotli;
-            ready.insert((file.clone(), hash), Arc::from(body));
+            ready.insert((file.clone(), hash), Bytes::from(body));
         }
     }
     for entry in std::fs::read_dir(&made_dir)? {
@@ -335,7 +336,7 @@ pub async fn serve(
                         HeaderValue::from_static("accept-encoding, available-dictionary"),
                     ),
                 ],
-                body.to_vec(),
+                body,
             )
                 .into_response();
             if let Some(value) = use_as_dictionary(&file) {

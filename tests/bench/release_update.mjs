@@ -14,6 +14,7 @@
 // byte for byte against the new file, so a number here is a working update.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -26,6 +27,10 @@ if (!oldSite || !newSite) {
   process.exit(64);
 }
 const binary = binArg ?? resolve(repo, process.env.KHAOSAT_BIN ?? 'target/e2e/khaosat');
+if (spawnSync('zstd', ['--version']).status !== 0) {
+  console.error('the zstd CLI decodes each delta to check it: apt-get install zstd');
+  process.exit(1);
+}
 const work = mkdtempSync(join(tmpdir(), 'khaosat-release-update-'));
 const data = join(work, 'data');
 
@@ -85,11 +90,10 @@ try {
     if (delta) {
       const hash = delta.slice(file.length + 1, -'.dcz'.length);
       const stem = file.split('.')[0];
-      const dictionary = readdirSync(join(data, 'releases')).map((f) => join(data, 'releases', f)).find((p) => {
-        if (!p.endsWith('.wasm') || !p.split('/').pop().startsWith(`${stem}.`)) return false;
-        const sum = spawnSync('sha256sum', [p], { encoding: 'utf8' }).stdout.split(' ')[0];
-        return sum === hash;
-      });
+      const dictionary = readdirSync(join(data, 'releases'))
+        .filter((f) => f.endsWith('.wasm') && f.startsWith(`${stem}.`))
+        .map((f) => join(data, 'releases', f))
+        .find((p) => createHash('sha256').update(readFileSync(p)).digest('hex') === hash);
       const body = readFileSync(join(deltas, delta));
       const decoded = spawnSync('zstd', ['-d', '-q', '-c', `--patch-from=${dictionary}`], { input: body.subarray(40), maxBuffer: 64 << 20 });
       if (decoded.status !== 0 || !decoded.stdout.equals(readFileSync(join(newSite, 'pkg', file)))) {
@@ -112,7 +116,8 @@ try {
     const set = rows.filter(pick);
     const brotli = set.filter((r) => !r.kept).reduce((t, r) => t + r.brotli, 0);
     const update = set.filter((r) => !r.kept).reduce((t, r) => t + (r.dcz ?? r.brotli), 0);
-    console.log(`${label}, changed files: ${brotli} B brotli, ${update} B as an update with deltas (${((100 * update) / brotli).toFixed(1)} %)`);
+    const share = brotli ? ` (${((100 * update) / brotli).toFixed(1)} %)` : '';
+    console.log(`${label}, changed files: ${brotli} B brotli, ${update} B as an update with deltas${share}`);
   }
 } finally {
   rmSync(work, { recursive: true, force: true });

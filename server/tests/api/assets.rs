@@ -3,9 +3,7 @@
 
 use crate::helpers::TestApp;
 use axum::http::{header, Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use std::path::Path;
-use tower::ServiceExt;
 
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
@@ -56,17 +54,9 @@ async fn get_with(
     for (k, v) in headers {
         request = request.header(*k, *v);
     }
-    let response = router
-        .clone()
-        .oneshot(request.body(axum::body::Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let (parts, body) = response.into_parts();
-    (
-        parts.status,
-        parts.headers,
-        body.collect().await.unwrap().to_bytes().to_vec(),
-    )
+    let response =
+        crate::helpers::send(router, request.body(axum::body::Body::empty()).unwrap()).await;
+    (response.status, response.headers, response.body)
 }
 
 async fn hashed_bundles_are_served_precompressed_and_cached_for_a_year(app: TestApp) {

@@ -2,7 +2,7 @@
 //! a temp dir, or a PostgreSQL database of its own that is dropped afterwards —
 //! and the real router; requests go through `oneshot`, no socket.
 //!
-//! One file (about 430 lines): every test module imports its app, engines,
+//! One file (about 440 lines): every test module imports its app, engines,
 //! requests and demo fixtures from here, so they stay in one place.
 
 use app::state::AppState;
