@@ -266,7 +266,36 @@ fn the_manifest_is_installable_with_real_icons() {
             "{}",
             path.display()
         );
+        // The indexed PNGs carry their alpha in a tRNS chunk: the rounded
+        // corners of an "any" icon stay see-through, a maskable one is full-bleed.
+        let rgba = image.to_rgba8();
+        let corner = rgba.get_pixel(0, 0)[3];
+        let centre = rgba.get_pixel(image.width() / 2, image.height() / 2)[3];
+        let maskable = icon["purpose"]
+            .as_str()
+            .unwrap_or("any")
+            .contains("maskable");
+        assert_eq!(
+            (corner, centre),
+            (if maskable { 255 } else { 0 }, 255),
+            "{}",
+            path.display()
+        );
     }
+    // Every phone downloads these two on its first visit (the service
+    // worker's precache): 47 KB as RGBA, 17 KB as indexed colour.
+    let precached: u64 = ["icon-192.png", "icon-512.png"]
+        .iter()
+        .map(|name| {
+            std::fs::metadata(repo_root().join("public/icons").join(name))
+                .unwrap()
+                .len()
+        })
+        .sum();
+    assert!(
+        precached <= 20_000,
+        "the precached icons weigh {precached} B; write them with scripts/make_icons.py"
+    );
 }
 
 /// A module that changes a little from one release to the next.

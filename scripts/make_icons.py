@@ -7,9 +7,16 @@ white on deep green. The same primitives are rendered to PNG with Pillow (drawn 
 
 Usage (from the repository root):
     python3 -m venv /tmp/iconvenv && /tmp/iconvenv/bin/pip install pillow
-    /tmp/iconvenv/bin/python public/icons/make_icons.py
+    /tmp/iconvenv/bin/python scripts/make_icons.py
 
 Output is deterministic: re-running produces identical files.
+
+The PNGs are indexed (256 colours): every pixel is the green, white, a blend of
+the two (the glyph's anti-aliased edges, with the filter's slight overshoot past
+the green) or the green with some alpha (the rounded corners). That is a third
+of the bytes of RGBA at no visible cost (at most 10/255 on a channel, on a few
+edge pixels), and the 192 and 512 icons are in the service worker's precache,
+which every phone downloads on its first visit.
 """
 
 import math
@@ -17,7 +24,7 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
-OUT = Path(__file__).resolve().parent
+OUT = Path(__file__).resolve().parent.parent / "public" / "icons"
 GREEN = (0x0B, 0x6E, 0x4F, 255)
 WHITE = (255, 255, 255, 255)
 SS = 4  # supersampling factor
@@ -119,6 +126,38 @@ def render_png(size, maskable):
     return img.resize((size, size), Image.LANCZOS)
 
 
+# The palette: OPAQUE entries on the line from a little darker than the green
+# (T0 < 0, the filter's overshoot) to white, then ALPHA entries of the green
+# from transparent to opaque.
+OPAQUE, ALPHA, T0 = 176, 80, -0.35
+
+
+def to_indexed(img):
+    """The RGBA image as a palette image with per-entry transparency (tRNS)."""
+    palette, alphas = [], []
+    for i in range(OPAQUE):
+        t = T0 + (1 - T0) * i / (OPAQUE - 1)
+        palette += [max(0, min(255, round(g + (255 - g) * t))) for g in GREEN[:3]]
+        alphas.append(255)
+    for i in range(ALPHA):
+        palette += GREEN[:3]
+        alphas.append(round(255 * i / (ALPHA - 1)))
+    out = Image.new("P", img.size)
+    out.putpalette(palette)
+    src, dst = img.load(), out.load()
+    for y in range(img.height):
+        for x in range(img.width):
+            *rgb, a = src[x, y]
+            if a == 255:
+                t = sum((c - g) / (255 - g) for c, g in zip(rgb, GREEN)) / 3
+                t = max(T0, min(1.0, t))
+                dst[x, y] = round((t - T0) / (1 - T0) * (OPAQUE - 1))
+            else:
+                dst[x, y] = OPAQUE + round(a / 255 * (ALPHA - 1))
+    out.info["transparency"] = bytes(alphas)
+    return out
+
+
 def fmt(v):
     return f"{v:.2f}".rstrip("0").rstrip(".")
 
@@ -167,7 +206,8 @@ def main():
                                  ("icon-512.png", 512, False),
                                  ("icon-maskable-512.png", 512, True)):
         # optimize=True keeps files small; no metadata, so output is reproducible.
-        render_png(size, maskable).save(OUT / name, optimize=True)
+        icon = to_indexed(render_png(size, maskable))
+        icon.save(OUT / name, optimize=True, transparency=icon.info["transparency"])
     (OUT / "favicon.svg").write_text(render_svg(), encoding="utf-8")
 
 
