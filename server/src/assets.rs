@@ -123,29 +123,42 @@ impl Site {
                 pkg.join(&js).display()
             ));
         }
-        let version = {
-            use sha2::{Digest, Sha256};
-            let digest = Sha256::digest(format!(
-                "{}:{js}:{wasm}:{css}:{}",
-                env!("CARGO_PKG_VERSION"),
-                split.join(":")
-            ));
-            hex::encode(&digest[..6])
-        };
         let template = std::fs::read_to_string(root.join("sw.js"))
             .map_err(|e| format!("service worker template missing: {e}"))?;
+        // Files whose names carry no content hash: their bytes go into the
+        // version, so a release that changes only them (an English text, an
+        // icon) still gives phones a new worker and a fresh precache.
+        let unhashed = [
+            "/manifest.webmanifest",
+            "/icons/icon-192.png",
+            "/icons/icon-512.png",
+            "/icons/favicon.svg",
+        ];
         let mut precache = vec![
             "/offline-shell".to_string(),
             ENGLISH_PATH.to_string(),
             format!("/pkg/{js}"),
             format!("/pkg/{wasm}"),
             format!("/pkg/{css}"),
-            "/manifest.webmanifest".into(),
-            "/icons/icon-192.png".into(),
-            "/icons/icon-512.png".into(),
-            "/icons/favicon.svg".into(),
         ];
+        precache.extend(unhashed.iter().map(|path| path.to_string()));
         precache.extend(split.iter().map(|f| format!("/pkg/{f}")));
+        let version = {
+            use sha2::{Digest, Sha256};
+            let mut digest = Sha256::new();
+            digest.update(format!(
+                "{}:{js}:{wasm}:{css}:{}",
+                env!("CARGO_PKG_VERSION"),
+                split.join(":")
+            ));
+            digest.update(Sha256::digest(app::i18n::EN_SOURCE));
+            for path in unhashed {
+                // A missing file is the worker's to report (its install fails).
+                let bytes = std::fs::read(root.join(&path[1..])).unwrap_or_default();
+                digest.update(Sha256::digest(&bytes));
+            }
+            hex::encode(&digest.finalize()[..6])
+        };
         let service_worker = template.replace("__KHAOSAT_VERSION__", &version).replace(
             "__KHAOSAT_PRECACHE__",
             &serde_json::to_string(&precache).unwrap_or_default(),

@@ -144,6 +144,24 @@ fn the_service_worker_names_its_cache_after_the_build() {
         site.version, other.version,
         "a new build must get a new cache"
     );
+
+    // A release that changes only a file without a hash in its name (here an
+    // icon) must reach phones too: their worker sees new bytes and re-caches.
+    let load = || {
+        server::assets::Site::load_with_hashes(
+            dir.path(),
+            Some(server::assets::Hashes::all("abc123")),
+        )
+        .unwrap()
+        .version
+    };
+    std::fs::create_dir_all(dir.path().join("icons")).unwrap();
+    std::fs::write(dir.path().join("icons/icon-192.png"), b"the old icon").unwrap();
+    let before = load();
+    assert_ne!(before, site.version);
+    assert_eq!(load(), before, "the same files give the same version");
+    std::fs::write(dir.path().join("icons/icon-192.png"), b"the new icon").unwrap();
+    assert_ne!(load(), before, "a new icon must get a new cache");
 }
 
 /// A `--split` build: the chunk loader the main JS imports is precached (the
