@@ -85,6 +85,112 @@ async fn hashed_bundles_are_served_precompressed_and_cached_for_a_year(app: Test
     assert_eq!(headers[header::CACHE_CONTROL], "no-cache");
 }
 
+/// Right after a start the brotli copies are still being made: a bundle file
+/// without its copy goes out gzipped on the fly, never whole, and a part of it
+/// (`Range`) still comes as the bytes asked for.
+async fn a_file_without_its_brotli_copy_yet_is_gzipped_on_the_fly(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let site = site_with_bundle(dir.path());
+    let module: Vec<u8> = b"(module)".repeat(20_000);
+    std::fs::write(dir.path().join("pkg/khaosat.abc123.wasm"), &module).unwrap();
+    let router = app.router_with_site(site);
+
+    let (status, headers, body) = get(&router, "/pkg/khaosat.abc123.wasm", "gzip, br").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert!(body.len() < module.len() / 10, "{} B", body.len());
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(body.as_slice()),
+        &mut plain,
+    )
+    .unwrap();
+    assert_eq!(plain, module);
+    assert_eq!(
+        headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+
+    let (status, headers, body) = get_with(
+        &router,
+        "/pkg/khaosat.abc123.wasm",
+        &[("accept-encoding", "gzip, br"), ("range", "bytes=8-15")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert_eq!(body, b"(module)");
+
+    // Once the copies are made they are what goes out.
+    server::assets::precompress(dir.path()).unwrap();
+    let (_, headers, _) = get(&router, "/pkg/khaosat.abc123.wasm", "gzip, br").await;
+    assert_eq!(headers[header::CONTENT_ENCODING], "br");
+}
+
+/// A server-rendered page goes out gzipped when the browser accepts it (the
+/// review list is 70 KB of HTML), and as it is when it does not.
+async fn pages_are_gzipped_for_browsers_that_accept_it(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    site_with_bundle(dir.path());
+    // Unhashed names: the page renderer reads a hashed build's names from
+    // beside the test binary.
+    std::fs::write(
+        dir.path().join("pkg/khaosat.js"),
+        "export function hydrate() {}",
+    )
+    .unwrap();
+    let site = server::assets::Site::load_with_hashes(dir.path(), None).unwrap();
+    let router = app.router_with_site(site);
+
+    let (status, headers, body) = get(&router, "/login", "gzip, deflate, br, zstd").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    assert!(headers[header::VARY]
+        .to_str()
+        .unwrap()
+        .contains("accept-encoding"));
+    let mut html = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(body.as_slice()),
+        &mut html,
+    )
+    .unwrap();
+    assert!(html.contains("<form"), "{html}");
+    // The policy still names the page's inline scripts: they were hashed
+    // before the page was compressed.
+    let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    for hash in server::security::headers::inline_script_hashes(&html) {
+        assert!(policy.contains(&format!("'sha256-{hash}'")), "{policy}");
+    }
+
+    let (status, headers, body) = get(&router, "/login", "identity").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.get(header::CONTENT_ENCODING).is_none());
+    assert!(String::from_utf8(body).unwrap().contains("<form"));
+
+    // The not-found page is the offline shell: one inline script, allowed.
+    let (status, headers, body) = get_with(
+        &router,
+        "/nothing-here",
+        &[("accept", "text/html"), ("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    let mut html = String::new();
+    std::io::Read::read_to_string(
+        &mut flate2::read::GzDecoder::new(body.as_slice()),
+        &mut html,
+    )
+    .unwrap();
+    let hashes = server::security::headers::inline_script_hashes(&html);
+    assert_eq!(hashes.len(), 1, "{html}");
+    assert!(headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .contains(&format!("'sha256-{}'", hashes[0])));
+}
+
 /// English is not in the phone's first download: the browser fetches it from
 /// the server (brotli when accepted), and the service worker precaches it so a
 /// phone can switch language offline.
@@ -105,7 +211,18 @@ async fn english_is_served_to_the_browser_on_demand(app: TestApp) {
         plain.len()
     );
 
+    // Without brotli: gzip, and as it is to a client that takes neither.
     let (status, headers, body) = get(&router, "/locales/en.json", "gzip").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(body.as_slice()),
+        &mut plain,
+    )
+    .unwrap();
+    assert_eq!(plain, app::i18n::EN_SOURCE.as_bytes());
+    let (status, headers, body) = get(&router, "/locales/en.json", "identity").await;
     assert_eq!(status, StatusCode::OK);
     assert!(headers.get(header::CONTENT_ENCODING).is_none());
     let value: serde_json::Value = serde_json::from_slice(&body).unwrap();
@@ -420,6 +537,8 @@ async fn a_new_release_is_sent_as_a_delta_from_the_module_the_browser_holds(app:
 
 crate::engine_tests!(
     hashed_bundles_are_served_precompressed_and_cached_for_a_year,
+    a_file_without_its_brotli_copy_yet_is_gzipped_on_the_fly,
+    pages_are_gzipped_for_browsers_that_accept_it,
     english_is_served_to_the_browser_on_demand,
     a_new_release_is_sent_as_a_delta_from_the_module_the_browser_holds
 );
