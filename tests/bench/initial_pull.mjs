@@ -2,6 +2,9 @@
 // Time for an inspector's first sync: from the login submit until the phone holds every
 // proposal and facility of its units in IndexedDB.
 //
+// One file (about 710 lines): a benchmark others run by hand, so it carries its own
+// server set-up, browser driving and report rather than importing them.
+//
 // Usage: node tests/bench/initial_pull.mjs [--bin target/server-release/khaosat]
 //          [--site-root target/site] [--proposals 10000] [--district 213] [--user ksv1]
 //          [--password khaosat-demo] [--runs 3] [--port PORT] [--timeout 120000]

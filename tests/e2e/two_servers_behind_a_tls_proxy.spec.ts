@@ -1,4 +1,8 @@
-// Two khaosat processes behind Debian's nginx, as a deployment runs them (issue 19):
+// Two khaosat processes behind Debian's nginx, as a deployment runs them (issue 19).
+// One file (about 440 lines): one scenario whose steps depend on each other, with the
+// nginx, S3 and certificate set-up only it uses.
+//
+// The set-up:
 // one PostgreSQL database, photos in S3-compatible object storage (s3s-fs, one
 // bucket, `--photo-store s3://khaosat/e2e-…`) and no disk shared between the
 // processes (each its own --data-dir, no --photo-dir), nginx terminating TLS with a

@@ -1,6 +1,9 @@
 //! Photos: the `attach_photo` record, the image verdict, the photos waiting
 //! for their bytes, and what the exports list. The tus upload state is in
 //! `uploads`.
+//!
+//! One file (about 480 lines): every query here reads or writes the `photos`
+//! table through the one column list and row reader at the top.
 
 use super::{changes, col, now_ms, Db, Tx};
 use crate::error::{AppError, ErrorBody};

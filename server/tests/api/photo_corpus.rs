@@ -3,6 +3,9 @@
 //! server answers directly), none crashes or hangs the server, and none becomes
 //! a usable photo on its visit. Then each EXIF orientation 1–8 comes out the
 //! right way up.
+//!
+//! One file (about 550 lines): the tests share the hand-built PNG, JPEG and
+//! WebP writers at the top, which exist to make files no encoder would.
 
 use crate::helpers::TestApp;
 use crate::security::expect_error;
