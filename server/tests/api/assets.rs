@@ -59,6 +59,13 @@ async fn get_with(
     (response.status, response.headers, response.body)
 }
 
+/// The body of a gzipped answer, decoded.
+fn gunzip(body: &[u8]) -> Vec<u8> {
+    let mut plain = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(body), &mut plain).unwrap();
+    plain
+}
+
 async fn hashed_bundles_are_served_precompressed_and_cached_for_a_year(app: TestApp) {
     let dir = tempfile::tempdir().unwrap();
     let site = site_with_bundle(dir.path());
@@ -99,12 +106,7 @@ async fn a_file_without_its_brotli_copy_yet_is_gzipped_on_the_fly(app: TestApp) 
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
     assert!(body.len() < module.len() / 10, "{} B", body.len());
-    let mut plain = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(body.as_slice()),
-        &mut plain,
-    )
-    .unwrap();
+    let plain = gunzip(&body);
     assert_eq!(plain, module);
     assert_eq!(
         headers[header::CACHE_CONTROL],
@@ -149,12 +151,7 @@ async fn pages_are_gzipped_for_browsers_that_accept_it(app: TestApp) {
         .to_str()
         .unwrap()
         .contains("accept-encoding"));
-    let mut html = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(body.as_slice()),
-        &mut html,
-    )
-    .unwrap();
+    let html = String::from_utf8(gunzip(&body)).unwrap();
     assert!(html.contains("<form"), "{html}");
     // The policy still names the page's inline scripts: they were hashed
     // before the page was compressed.
@@ -177,12 +174,7 @@ async fn pages_are_gzipped_for_browsers_that_accept_it(app: TestApp) {
     .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
-    let mut html = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(body.as_slice()),
-        &mut html,
-    )
-    .unwrap();
+    let html = String::from_utf8(gunzip(&body)).unwrap();
     let hashes = server::security::headers::inline_script_hashes(&html);
     assert_eq!(hashes.len(), 1, "{html}");
     assert!(headers[header::CONTENT_SECURITY_POLICY]
@@ -215,12 +207,7 @@ async fn english_is_served_to_the_browser_on_demand(app: TestApp) {
     let (status, headers, body) = get(&router, "/locales/en.json", "gzip").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
-    let mut plain = Vec::new();
-    std::io::Read::read_to_end(
-        &mut flate2::read::GzDecoder::new(body.as_slice()),
-        &mut plain,
-    )
-    .unwrap();
+    let plain = gunzip(&body);
     assert_eq!(plain, app::i18n::EN_SOURCE.as_bytes());
     let (status, headers, body) = get(&router, "/locales/en.json", "identity").await;
     assert_eq!(status, StatusCode::OK);
