@@ -251,43 +251,61 @@ const COMPRESSIBLE: &[&str] = &[
 /// Written to a temporary name and renamed, so a half-written file is never served.
 pub fn precompress(root: &Path) -> std::io::Result<usize> {
     let mut made = 0;
+    for path in compressible_files(root)? {
+        let modified = std::fs::metadata(&path)?.modified()?;
+        for (suffix, compress) in [
+            ("br", brotli_bytes as fn(&[u8]) -> Vec<u8>),
+            ("gz", gzip_bytes),
+        ] {
+            let target = PathBuf::from(format!("{}.{suffix}", path.display()));
+            let fresh = std::fs::metadata(&target)
+                .and_then(|m| m.modified())
+                .map(|t| t >= modified)
+                .unwrap_or(false);
+            if fresh {
+                continue;
+            }
+            let data = std::fs::read(&path)?;
+            let tmp = PathBuf::from(format!("{}.{suffix}.tmp", path.display()));
+            std::fs::write(&tmp, compress(&data))?;
+            std::fs::rename(&tmp, &target)?;
+            made += 1;
+        }
+    }
+    Ok(made)
+}
+
+/// The text assets under `root`, in the order their copies are made: what
+/// `/login` loads (the main module, its JS and CSS, the chunk loader), then
+/// the rest of the bundle, then the other files. A new release's copies take
+/// about 20 s and a file goes out gzipped on the fly until its copy is there
+/// (see `routes`), so the first load gets brotli within seconds of a start.
+pub fn compressible_files(root: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir)? {
             let path = entry?.path();
             if path.is_dir() {
                 stack.push(path);
-                continue;
-            }
-            let ext = path
+            } else if path
                 .extension()
                 .and_then(|e| e.to_str())
-                .unwrap_or_default();
-            if !COMPRESSIBLE.contains(&ext) {
-                continue;
-            }
-            let modified = std::fs::metadata(&path)?.modified()?;
-            for (suffix, compress) in [
-                ("br", brotli_bytes as fn(&[u8]) -> Vec<u8>),
-                ("gz", gzip_bytes),
-            ] {
-                let target = PathBuf::from(format!("{}.{suffix}", path.display()));
-                let fresh = std::fs::metadata(&target)
-                    .and_then(|m| m.modified())
-                    .map(|t| t >= modified)
-                    .unwrap_or(false);
-                if fresh {
-                    continue;
-                }
-                let data = std::fs::read(&path)?;
-                let tmp = PathBuf::from(format!("{}.{suffix}.tmp", path.display()));
-                std::fs::write(&tmp, compress(&data))?;
-                std::fs::rename(&tmp, &target)?;
-                made += 1;
+                .is_some_and(|ext| COMPRESSIBLE.contains(&ext))
+            {
+                files.push(path);
             }
         }
     }
-    Ok(made)
+    let pkg = root.join("pkg");
+    let urgency = |path: &Path| match path.strip_prefix(&pkg).map(|p| p.to_string_lossy()) {
+        Ok(name) if name.starts_with(&format!("{OUTPUT_NAME}.")) => 0,
+        Ok(name) if name.starts_with("__wasm_split") => 0,
+        Ok(_) => 1,
+        Err(_) => 2,
+    };
+    files.sort_by(|a, b| urgency(a).cmp(&urgency(b)).then_with(|| a.cmp(b)));
+    Ok(files)
 }
 
 /// Where the browser fetches English (see `app::i18n`): the server's own copy,

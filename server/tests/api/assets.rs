@@ -129,6 +129,48 @@ async fn a_file_without_its_brotli_copy_yet_is_gzipped_on_the_fly(app: TestApp) 
     assert_eq!(headers[header::CONTENT_ENCODING], "br");
 }
 
+/// After a start the copies of what `/login` loads are made first, so the
+/// on-the-fly gzip above lasts seconds for them, not the whole 20 s.
+#[test]
+fn the_first_load_gets_its_brotli_copies_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("pkg")).unwrap();
+    std::fs::create_dir_all(root.join("icons")).unwrap();
+    for file in [
+        "manifest.webmanifest",
+        "icons/favicon.svg",
+        "icons/icon-192.png",
+        "pkg/chunk_13.a.wasm",
+        "pkg/split_field_pages_1.b.wasm",
+        "pkg/khaosat.c.wasm",
+        "pkg/__wasm_split.d.js",
+        "pkg/khaosat.e.js",
+        "pkg/khaosat.f.css",
+        "pkg/khaosat.c.wasm.br",
+    ] {
+        std::fs::write(root.join(file), b"x").unwrap();
+    }
+    let order: Vec<String> = server::assets::compressible_files(root)
+        .unwrap()
+        .iter()
+        .map(|p| p.strip_prefix(root).unwrap().display().to_string())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "pkg/__wasm_split.d.js",
+            "pkg/khaosat.c.wasm",
+            "pkg/khaosat.e.js",
+            "pkg/khaosat.f.css",
+            "pkg/chunk_13.a.wasm",
+            "pkg/split_field_pages_1.b.wasm",
+            "icons/favicon.svg",
+            "manifest.webmanifest",
+        ]
+    );
+}
+
 /// A server-rendered page goes out gzipped when the browser accepts it (the
 /// review list is 70 KB of HTML), and as it is when it does not.
 async fn pages_are_gzipped_for_browsers_that_accept_it(app: TestApp) {
