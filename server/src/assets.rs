@@ -266,7 +266,16 @@ pub fn precompress(root: &Path) -> std::io::Result<usize> {
                 continue;
             }
             let data = std::fs::read(&path)?;
-            let tmp = PathBuf::from(format!("{}.{suffix}.tmp", path.display()));
+            // Several processes may start on one site directory together:
+            // each writes its own temporary file, so none renames another's
+            // half-written copy into place.
+            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+            let tmp = PathBuf::from(format!(
+                "{}.{suffix}.{}-{}.tmp",
+                path.display(),
+                std::process::id(),
+                WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ));
             std::fs::write(&tmp, compress(&data))?;
             std::fs::rename(&tmp, &target)?;
             made += 1;

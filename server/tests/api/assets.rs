@@ -174,6 +174,58 @@ fn the_first_load_gets_its_brotli_copies_first() {
     );
 }
 
+/// Processes started together on one site directory all make the copies at
+/// once: each must finish, and every copy must be whole.
+#[test]
+fn processes_precompressing_one_site_together_leave_whole_copies() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+    let module: Vec<u8> = (0..120_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x3f)
+        .collect();
+    std::fs::write(dir.path().join("pkg/khaosat.a.wasm"), &module).unwrap();
+    let root = dir.path().to_path_buf();
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let root = root.clone();
+            std::thread::spawn(move || server::assets::precompress(&root))
+        })
+        .collect();
+    for run in runs {
+        run.join()
+            .unwrap()
+            .expect("every process finishes its copies");
+    }
+    let mut plain = Vec::new();
+    let br = std::fs::read(dir.path().join("pkg/khaosat.a.wasm.br")).unwrap();
+    brotli::BrotliDecompress(&mut br.as_slice(), &mut plain).unwrap();
+    assert_eq!(plain, module);
+    let gz = std::fs::read(dir.path().join("pkg/khaosat.a.wasm.gz")).unwrap();
+    assert_eq!(gunzip(&gz), module);
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("pkg"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".tmp"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+
+    // The race itself is too quick to catch every time, so the same thing
+    // deterministically: another process holds its temporary copies (one a
+    // directory, so writing into it would fail; one half-written). This
+    // process writes neither, and they stay as they were.
+    std::fs::write(dir.path().join("pkg/khaosat.b.wasm"), &module).unwrap();
+    std::fs::create_dir(dir.path().join("pkg/khaosat.b.wasm.br.tmp")).unwrap();
+    let theirs = dir.path().join("pkg/khaosat.b.wasm.gz.99999-0.tmp");
+    std::fs::write(&theirs, b"half a copy").unwrap();
+    server::assets::precompress(dir.path())
+        .expect("another process's temporary files are not ours");
+    let br = std::fs::read(dir.path().join("pkg/khaosat.b.wasm.br")).unwrap();
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut br.as_slice(), &mut plain).unwrap();
+    assert_eq!(plain, module);
+    assert_eq!(std::fs::read(&theirs).unwrap(), b"half a copy");
+}
+
 /// A server-rendered page goes out gzipped when the browser accepts it (the
 /// review list is 70 KB of HTML), and as it is when it does not.
 async fn pages_are_gzipped_for_browsers_that_accept_it(app: TestApp) {
