@@ -266,22 +266,28 @@ pub fn precompress(root: &Path) -> std::io::Result<usize> {
                 continue;
             }
             let data = std::fs::read(&path)?;
-            // Several processes may start on one site directory together:
-            // each writes its own temporary file, so none renames another's
-            // half-written copy into place.
-            static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-            let tmp = PathBuf::from(format!(
-                "{}.{suffix}.{}-{}.tmp",
-                path.display(),
-                std::process::id(),
-                WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-            ));
-            std::fs::write(&tmp, compress(&data))?;
-            std::fs::rename(&tmp, &target)?;
+            atomic_write(&target, &compress(&data))?;
             made += 1;
         }
     }
     Ok(made)
+}
+
+/// Written to a temporary file of its own and renamed, so no one reads half a
+/// file. Several processes may start on one site or data directory together:
+/// the name carries the process and a counter, so none renames another's
+/// half-written file into place.
+pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let tmp = PathBuf::from(format!(
+        "{}.{}-{}.tmp",
+        path.display(),
+        std::process::id(),
+        WRITES.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
 }
 
 /// The text assets under `root`, in the order their copies are made: what

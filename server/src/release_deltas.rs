@@ -186,7 +186,7 @@ pub fn remember(pkg: &Path, releases: &Path) -> std::io::Result<Vec<String>> {
                 .open(&kept)?
                 .set_modified(std::time::SystemTime::now())?;
         } else {
-            atomic_write(&kept, &std::fs::read(pkg.join(file))?)?;
+            crate::assets::atomic_write(&kept, &std::fs::read(pkg.join(file))?)?;
         }
     }
     Ok(current)
@@ -247,7 +247,7 @@ pub fn prepare(pkg: &Path, releases: &Path, deltas: &ReleaseDeltas) -> std::io::
                             Vec::new()
                         }
                     };
-                    atomic_write(&made, &body)?;
+                    crate::assets::atomic_write(&made, &body)?;
                     body
                 }
             };
@@ -291,14 +291,6 @@ fn remove(path: &Path) -> std::io::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
     }
-}
-
-/// Written to a temporary name and renamed: a process that shares the data
-/// directory never reads half a file.
-fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = PathBuf::from(format!("{}.{}.tmp", path.display(), std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
 }
 
 /// The `/pkg/*.wasm` answers: a ready delta when the browser holds the

@@ -1,7 +1,7 @@
 //! The shell's static assets: precompressed, cached for a year when hashed, and
 //! an installable manifest whose icons are what it says they are.
 //!
-//! One file (about 570 lines): every test builds the same made-up site
+//! One file (about 630 lines): every test builds the same made-up site
 //! (`site_with_bundle`) and reads the answers through the same few helpers.
 
 use crate::helpers::TestApp;
