@@ -1,6 +1,7 @@
 //! `spawn_app(engine)`: a fresh database with the demo loaded — a SQLite file in
-//! a temp dir, or a PostgreSQL database of its own that is dropped afterwards —
-//! and the real router; requests go through `oneshot`, no socket.
+//! a temp dir, or a PostgreSQL database of its own that is dropped afterwards,
+//! each a copy of one loaded once per test run — and the real router; requests
+//! go through `oneshot`, no socket.
 //!
 //! One file (about 440 lines): every test module imports its app, engines,
 //! requests and demo fixtures from here, so they stay in one place.
@@ -84,9 +85,10 @@ impl PostgresDatabase {
         (PostgresDatabase { admin_url, name }, url)
     }
 
-    async fn create() -> (PostgresDatabase, String) {
+    /// A database with the migrations, bootstrap data and demo loaded.
+    async fn create_seeded() -> (PostgresDatabase, String) {
         let (admin_url, name, url) = Self::named();
-        app::store::testing::create_migrated_database(&admin_url, &name)
+        app::store::testing::create_seeded_database(&admin_url, &name)
             .await
             .expect("create the test database");
         (PostgresDatabase { admin_url, name }, url)
@@ -187,19 +189,26 @@ pub fn app_over(
 pub async fn spawn_app(engine: TestEngine) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let (postgres, url) = match engine {
-        TestEngine::Sqlite => (
-            None,
-            format!("sqlite://{}", dir.path().join("khaosat.db").display()),
-        ),
+        TestEngine::Sqlite => {
+            let file = dir.path().join("khaosat.db");
+            app::store::testing::copy_seeded_sqlite(&file)
+                .await
+                .expect("copy the seeded database");
+            (None, format!("sqlite://{}", file.display()))
+        }
         TestEngine::Postgres => {
-            let (database, url) = PostgresDatabase::create().await;
+            let (database, url) = PostgresDatabase::create_seeded().await;
             (Some(database), url)
         }
     };
+    // Start-up as the server does it; the copy already holds the demo.
     let db = server::startup::open_database(dir.path(), &url)
         .await
         .unwrap();
-    assert!(app::store::seed::demo(&db).await.unwrap());
+    assert!(
+        !app::store::seed::demo(&db).await.unwrap(),
+        "the copy holds the demo"
+    );
     let site = test_site(dir.path());
     let photos =
         Arc::new(app::photos::storage::Photos::on_disk(dir.path().join("photos")).unwrap());
