@@ -16,7 +16,8 @@ use tokio::time::Instant;
 
 pub const LEASE: &str = "background-jobs";
 const TTL_MS: i64 = 30_000;
-const RENEW_EVERY: Duration = Duration::from_secs(10);
+/// Renewed three times per lease, so one late renewal never loses it.
+const RENEWALS_PER_LEASE: i64 = 3;
 const COMPACT_FIRST: Duration = Duration::from_secs(60);
 const COMPACT_EVERY: Duration = Duration::from_secs(6 * 3600);
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
@@ -61,12 +62,14 @@ pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedul
     let db = state.db.clone();
     let runtime = state.runtime.clone();
     let me = holder.clone();
+    let ttl_ms = service::lease_ms(TTL_MS);
     tokio::spawn(async move {
-        let mut every = tokio::time::interval(RENEW_EVERY);
+        let renew_every = Duration::from_millis((ttl_ms / RENEWALS_PER_LEASE) as u64);
+        let mut every = tokio::time::interval(renew_every);
         loop {
             every.tick().await;
             let held =
-                match service::take_lease(&db, LEASE, &me, app::store::now_ms(), TTL_MS).await {
+                match service::take_lease(&db, LEASE, &me, app::store::now_ms(), ttl_ms).await {
                     Ok(held) => held,
                     Err(e) => {
                         tracing::warn!("cannot renew the background jobs' lease: {e}");

@@ -91,6 +91,21 @@ impl Drop for StartupLock {
     }
 }
 
+/// How long a lease lasts: `ttl_ms`, or `KHAOSAT_FAULT_LEASE_MS` in test builds,
+/// so a process test sees a killed holder's lease run out in seconds rather than
+/// half a minute. Compiled only into test builds (feature `testing`).
+pub fn lease_ms(ttl_ms: i64) -> i64 {
+    #[cfg(feature = "testing")]
+    if let Some(ms) = std::env::var("KHAOSAT_FAULT_LEASE_MS")
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|ms| *ms > 0)
+    {
+        return ms;
+    }
+    ttl_ms
+}
+
 /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`. True when
 /// `holder` holds it: it held it already, or nobody did, or the last holder let
 /// it run out.

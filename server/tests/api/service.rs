@@ -144,6 +144,19 @@ impl EmptyPostgres {
         }
     }
 
+    /// Who holds the background jobs' lease now.
+    fn jobs_holder(&self) -> Option<String> {
+        self.rt.block_on(async {
+            let db = app::store::Db::connect(&self.url).await.unwrap();
+            let holder =
+                app::store::service::lease_holder(&db, server::jobs::LEASE, app::store::now_ms())
+                    .await
+                    .unwrap();
+            db.pool.close().await;
+            holder
+        })
+    }
+
     /// Sessions of this database inside an open transaction (a push held by
     /// the fault delay).
     fn open_transactions(&self) -> i64 {
@@ -285,8 +298,13 @@ fn a_process_given_another_photo_directory_refuses_to_start() {
 /// Two processes on PostgreSQL sharing a photo directory; a push held open
 /// by the fault delay when the first gets SIGTERM finishes and is answered,
 /// the process exits, and the second takes the background jobs over.
+///
+/// Leases last 6 s here (30 s in a real server), so the last part, a killed
+/// holder's lease running out, takes seconds. It is still long enough that a
+/// process stalled by a busy machine keeps its lease while it renews every 2 s.
 #[test]
 fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process() {
+    const LEASE: (&str, &str) = ("KHAOSAT_FAULT_LEASE_MS", "6000");
     let dir = tempfile::tempdir().unwrap();
     let pg = EmptyPostgres::create();
     let args = |i: usize| on_shared_postgres(dir.path(), &pg, i);
@@ -295,7 +313,7 @@ fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process()
         dir.path(),
         "a",
         &a_args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &[("KHAOSAT_FAULT_PUSH_DELAY_MS", "1500")],
+        &[("KHAOSAT_FAULT_PUSH_DELAY_MS", "1500"), LEASE],
     );
     a.healthy().unwrap();
     eventually(30, "the first process takes the background jobs", || {
@@ -306,7 +324,7 @@ fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process()
         dir.path(),
         "b",
         &b_args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &[],
+        &[LEASE],
     );
     b.healthy().unwrap();
     assert!(!b.leads_jobs(), "one process runs the background jobs");
@@ -344,8 +362,18 @@ fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process()
             .all(|r| r["status"] == "applied"),
         "{answer}"
     );
+    let a_pid = a.child.id();
     let exit = a.child.wait().unwrap();
     assert!(exit.success(), "a SIGTERM stop is clean: {exit}");
+    // It gave its lease up as it stopped (holders are named `<pid>-…`); left to
+    // run out, the lease would still be its own for seconds.
+    let holder = pg.jobs_holder();
+    assert!(
+        !holder
+            .as_deref()
+            .is_some_and(|h| h.starts_with(&format!("{a_pid}-"))),
+        "the stopped process still holds the jobs: {holder:?}"
+    );
 
     // The other process has the visit, and the background jobs within one renewal.
     let cookie = login(b.port, &device);
@@ -376,7 +404,7 @@ fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process()
         dir.path(),
         "c",
         &c_args.iter().map(String::as_str).collect::<Vec<_>>(),
-        &[],
+        &[LEASE],
     );
     c.healthy().unwrap();
     b.child.kill().unwrap();
@@ -729,8 +757,18 @@ fn sigterm_lets_an_upload_chunk_in_flight_finish_and_the_upload_resumes_elsewher
         header_value(&answer, "upload-offset"),
         Some(chunk.to_string())
     );
+    let a_pid = a.child.id();
     let exit = a.child.wait().unwrap();
     assert!(exit.success(), "a SIGTERM stop is clean: {exit}");
+    // It gave its lease up as it stopped (holders are named `<pid>-…`); left to
+    // run out, the lease would still be its own for seconds.
+    let holder = pg.jobs_holder();
+    assert!(
+        !holder
+            .as_deref()
+            .is_some_and(|h| h.starts_with(&format!("{a_pid}-"))),
+        "the stopped process still holds the jobs: {holder:?}"
+    );
 
     // The phone resumes on the other process from the offset it was given.
     assert_eq!(offset_on_b(), chunk);
