@@ -19,7 +19,8 @@ pub struct Site {
     /// field app starts offline; the office's chunks are not, so a phone never
     /// downloads them.
     pub split: Vec<String>,
-    pub hashed: bool,
+    /// The `hash.txt` the bundle names come from; None for names without hashes.
+    pub hash_file: Option<PathBuf>,
     /// Changes with every build: names the service worker's cache.
     pub version: String,
     pub service_worker: String,
@@ -28,55 +29,15 @@ pub struct Site {
     pub deltas: std::sync::Arc<crate::release_deltas::ReleaseDeltas>,
 }
 
-/// The content hashes of a built site, as cargo-leptos writes them to
-/// `hash.txt` beside the server binary.
-#[derive(Debug, Clone, Default)]
-pub struct Hashes {
-    pub js: String,
-    pub wasm: String,
-    pub css: String,
-    /// The split chunk loader's and manifest's (`--split` builds only).
-    pub split: Option<String>,
-    pub manifest: Option<String>,
-}
-
-impl Hashes {
-    /// All three bundle files with the same hash (tests).
-    pub fn all(hash: &str) -> Hashes {
-        Hashes {
-            js: hash.into(),
-            wasm: hash.into(),
-            css: hash.into(),
-            ..Default::default()
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Hashes> {
-        let get = |name: &str| {
-            text.lines().find_map(|l| {
-                l.split_once(':')
-                    .filter(|(k, _)| k.trim() == name)
-                    .map(|(_, v)| v.trim().to_string())
-            })
-        };
-        Some(Hashes {
-            js: get("js")?,
-            wasm: get("wasm")?,
-            css: get("css")?,
-            split: get("split"),
-            manifest: get("manifest"),
-        })
-    }
-}
-
-fn read_hashes() -> Option<Hashes> {
-    let path = std::env::current_exe().ok()?.parent()?.join("hash.txt");
-    Hashes::parse(&std::fs::read_to_string(path).ok()?)
-}
+pub use crate::bundle_hashes::Hashes;
 
 impl Site {
-    pub fn load(root: &Path) -> Result<Site, String> {
-        Self::load_with_hashes(root, read_hashes())
+    /// The site at `root`; its hashes from `hash_file` (`--hash-file`), else
+    /// `hash.txt` beside the binary or in `root`.
+    pub fn load(root: &Path, hash_file: Option<&Path>) -> Result<Site, String> {
+        let hashes =
+            crate::bundle_hashes::locate(hash_file, crate::bundle_hashes::beside_binary(), root)?;
+        Self::load_with_hashes(root, hashes)
     }
 
     /// `hashes`: the bundle's content hashes, or None for unhashed names.
@@ -102,22 +63,39 @@ impl Site {
                 .map_err(|e| format!("the split manifest {} is unreadable: {e}", path.display()))?;
             split.extend(field_chunks(&text)?);
         }
-        let (js, wasm, css, hashed) = match hashes {
+        let (js, wasm, css, hash_file) = match hashes {
             Some(h) => (
                 format!("{OUTPUT_NAME}.{}.js", h.js),
                 format!("{OUTPUT_NAME}.{}.wasm", h.wasm),
                 format!("{OUTPUT_NAME}.{}.css", h.css),
-                true,
+                Some(h.file.unwrap_or_else(|| PathBuf::from("hash.txt"))),
             ),
             None => (
                 format!("{OUTPUT_NAME}.js"),
                 format!("{OUTPUT_NAME}.wasm"),
                 format!("{OUTPUT_NAME}.css"),
-                false,
+                None,
             ),
         };
+        let hashed = hash_file.is_some();
         let pkg = root.join("pkg");
         if !pkg.join(&js).exists() {
+            if !hashed && crate::bundle_hashes::holds_hashed_bundle(&pkg, OUTPUT_NAME) {
+                return Err(format!(
+                    "{} holds a build with hashed file names, but no hash.txt says which: copy the \
+                     hash.txt that cargo-leptos wrote beside the server binary \
+                     (target/server-release/hash.txt) beside this binary or into {}, or pass --hash-file",
+                    pkg.display(),
+                    root.display()
+                ));
+            }
+            if hashed {
+                return Err(format!(
+                    "the hash file names {}, which is not there: is it the hash.txt of the build in {}?",
+                    pkg.join(&js).display(),
+                    root.display()
+                ));
+            }
             return Err(format!(
                 "the built app is missing ({}); build it with `cargo leptos build --release`, or set LEPTOS_SITE_ROOT",
                 pkg.join(&js).display()
@@ -170,7 +148,7 @@ impl Site {
             wasm,
             css,
             split,
-            hashed,
+            hash_file,
             version,
             service_worker,
             shell_html,
@@ -179,12 +157,18 @@ impl Site {
     }
 
     pub fn leptos_options(&self) -> LeptosOptions {
-        LeptosOptions::builder()
+        let mut options = LeptosOptions::builder()
             .output_name(OUTPUT_NAME)
             .site_root(self.root.display().to_string())
             .site_pkg_dir("pkg")
-            .hash_files(self.hashed)
-            .build()
+            .hash_files(self.hash_file.is_some())
+            .build();
+        if let Some(file) = &self.hash_file {
+            // Leptos joins it to the binary's directory: an absolute path
+            // replaces that, so a hash file found elsewhere is the one it reads.
+            options.hash_file = file.to_string_lossy().into();
+        }
+        options
     }
 }
 

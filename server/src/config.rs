@@ -16,6 +16,10 @@ pub struct ServeConfig {
     /// Built site (cargo-leptos output): pkg/, icons, manifest, service worker.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
+    /// The `hash.txt` naming the site's bundle files. Default: beside this
+    /// binary (where cargo-leptos writes it), else in the site root.
+    #[arg(long, env = "KHAOSAT_HASH_FILE")]
+    pub hash_file: Option<PathBuf>,
     /// Mark the session cookie Secure (HTTPS, or behind a TLS-terminating proxy).
     /// Implied by --tls-cert.
     #[arg(long, env = "KHAOSAT_SECURE_COOKIES")]

@@ -8,6 +8,8 @@ pub mod api;
 pub mod assets;
 /// `khaosat backup` and `khaosat restore`: a database snapshot and the photos, with a manifest.
 pub mod backup;
+/// Where the site's bundle hashes (`hash.txt`) come from.
+pub mod bundle_hashes;
 /// The command line: `serve` (default) and `user create`.
 pub mod cli;
 /// Settings from flags and `KHAOSAT_*` environment variables.

@@ -120,7 +120,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     let slots = app::auth::argon::configure(config.password_memory_mb.max(19) * 1024 * 1024);
     tracing::info!("password checks: {slots} at once");
     tokio::task::spawn_blocking(app::store::users::prepare_decoy);
-    let site = crate::assets::Site::load(&config.site_root)?;
+    let site = crate::assets::Site::load(&config.site_root, config.hash_file.as_deref())?;
     crate::assets::precompress_in_background(&site, data_dir);
     let state = AppState {
         db,

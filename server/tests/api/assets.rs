@@ -32,7 +32,7 @@ fn site_with_bundle(dir: &Path) -> server::assets::Site {
         wasm: "khaosat.abc123.wasm".into(),
         css: "khaosat.abc123.css".into(),
         split: vec![],
-        hashed: true,
+        hash_file: Some("hash.txt".into()),
         version: "v1".into(),
         service_worker: "// sw".into(),
         shell_html: String::new(),

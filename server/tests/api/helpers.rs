@@ -242,7 +242,7 @@ fn test_site(root: &std::path::Path) -> server::assets::Site {
         wasm: "khaosat.wasm".into(),
         css: "khaosat.css".into(),
         split: vec![],
-        hashed: false,
+        hash_file: None,
         version: "test".into(),
         service_worker: "// sw".into(),
         shell_html: "<!DOCTYPE html><html></html>".into(),

@@ -11,6 +11,7 @@ mod assets;
 mod auth;
 mod authz_matrix;
 mod backup;
+mod bundle_hashes;
 mod cli;
 mod connections;
 mod console;
