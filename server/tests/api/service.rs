@@ -106,6 +106,22 @@ impl Drop for Process {
     }
 }
 
+/// Waits for a process sent SIGTERM to exit, and checks that the stop was
+/// clean and gave the background jobs' lease up (holders are named `<pid>-…`);
+/// left to run out, the lease would still be the process's for seconds.
+fn exits_cleanly_letting_go_of_the_jobs(p: &mut Process, pg: &EmptyPostgres) {
+    let pid = p.child.id();
+    let exit = p.child.wait().unwrap();
+    assert!(exit.success(), "a SIGTERM stop is clean: {exit}");
+    let holder = pg.jobs_holder();
+    assert!(
+        !holder
+            .as_deref()
+            .is_some_and(|h| h.starts_with(&format!("{pid}-"))),
+        "the stopped process still holds the jobs: {holder:?}"
+    );
+}
+
 /// Waits (up to `secs`) until `check` holds.
 fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -362,18 +378,7 @@ fn sigterm_finishes_the_push_in_flight_and_hands_the_jobs_to_the_other_process()
             .all(|r| r["status"] == "applied"),
         "{answer}"
     );
-    let a_pid = a.child.id();
-    let exit = a.child.wait().unwrap();
-    assert!(exit.success(), "a SIGTERM stop is clean: {exit}");
-    // It gave its lease up as it stopped (holders are named `<pid>-…`); left to
-    // run out, the lease would still be its own for seconds.
-    let holder = pg.jobs_holder();
-    assert!(
-        !holder
-            .as_deref()
-            .is_some_and(|h| h.starts_with(&format!("{a_pid}-"))),
-        "the stopped process still holds the jobs: {holder:?}"
-    );
+    exits_cleanly_letting_go_of_the_jobs(&mut a, &pg);
 
     // The other process has the visit, and the background jobs within one renewal.
     let cookie = login(b.port, &device);
@@ -757,18 +762,7 @@ fn sigterm_lets_an_upload_chunk_in_flight_finish_and_the_upload_resumes_elsewher
         header_value(&answer, "upload-offset"),
         Some(chunk.to_string())
     );
-    let a_pid = a.child.id();
-    let exit = a.child.wait().unwrap();
-    assert!(exit.success(), "a SIGTERM stop is clean: {exit}");
-    // It gave its lease up as it stopped (holders are named `<pid>-…`); left to
-    // run out, the lease would still be its own for seconds.
-    let holder = pg.jobs_holder();
-    assert!(
-        !holder
-            .as_deref()
-            .is_some_and(|h| h.starts_with(&format!("{a_pid}-"))),
-        "the stopped process still holds the jobs: {holder:?}"
-    );
+    exits_cleanly_letting_go_of_the_jobs(&mut a, &pg);
 
     // The phone resumes on the other process from the offset it was given.
     assert_eq!(offset_on_b(), chunk);
