@@ -3,7 +3,7 @@
 //! each a copy of one loaded once per test run — and the real router; requests
 //! go through `oneshot`, no socket.
 //!
-//! One file (about 440 lines): every test module imports its app, engines,
+//! One file (about 450 lines): every test module imports its app, engines,
 //! requests and demo fixtures from here, so they stay in one place.
 
 use app::state::AppState;

@@ -4,7 +4,7 @@
 //! background jobs' lease (one holder, handed over on SIGTERM and after a
 //! kill), and SIGTERM letting a push and an upload chunk in flight finish.
 //!
-//! One file (about 830 lines): every test here starts the real binary and
+//! One file (about 860 lines): every test here starts the real binary and
 //! shares the small process harness at the top.
 
 use crate::crash::{batch, http, login};
