@@ -152,6 +152,9 @@ test.describe('on an office screen', () => {
     // The audit trail reads as sentences and narrows by what was done.
     const rows = page.getByTestId('audit-row');
     await page.getByTestId('audit-filter-action').selectOption('auth');
+    // The unfiltered list stays on screen while the filtered one loads, and its
+    // first row is often a login too: wait for the list that was asked for.
+    await expect(page.getByTestId('audit-trail')).toHaveAttribute('data-filter-action', 'auth');
     await expect(rows.first()).toHaveAttribute('data-action', /^auth\./);
     const actions = await rows.evaluateAll((els) => els.map((e) => e.getAttribute('data-action')));
     expect(actions.every((a) => a?.startsWith('auth.'))).toBe(true);

@@ -32,7 +32,13 @@ pub fn AuditTrail() -> impl IntoView {
     let user_input = RwSignal::new(String::new());
     let entries = Resource::new(
         move || (reload.map(|r| r.get()).unwrap_or(0), filter.get()),
-        |(_, filter)| audit_trail(AUDIT_LIMIT, filter),
+        // The list carries the group it was asked for: the table names it, so
+        // a reader (or a test) can tell the new list from the one still shown
+        // while it loads.
+        |(_, filter)| async move {
+            let action = filter.action.clone().unwrap_or_default();
+            (action, audit_trail(AUDIT_LIMIT, filter).await)
+        },
     );
     let set = move |f: fn(&mut AuditFilter, Option<String>), v: String| {
         filter.update(|q| f(q, Some(v).filter(|s| !s.trim().is_empty())))
@@ -74,14 +80,14 @@ pub fn AuditTrail() -> impl IntoView {
                 </label>
             </form>
             <Transition fallback=|| view! { <Loading/> }>
-                {move || entries.get().map(|result| match result {
+                {move || entries.get().map(|(action, result)| match result {
                     Err(FnError(body)) => view! {
                         <p class="error-banner" data-testid="audit-error">{error_text(lang.get(), &body)}</p>
                     }.into_any(),
                     Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="audit-empty">{tr("admin.audit.empty")}</p> }.into_any(),
                     Ok(list) => view! {
                         <div class="table-scroll">
-                        <table class="data-table audit-table" data-testid="audit-trail">
+                        <table class="data-table audit-table" data-testid="audit-trail" data-filter-action=action>
                             <thead>
                                 <tr>
                                     <th>{tr("admin.audit.at")}</th>
