@@ -119,10 +119,7 @@ fn run_key() -> String {
 }
 
 fn now_secs() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    (super::now_ms() / 1000).max(0) as u64
 }
 
 async fn load_demo(db: &super::Db) -> Result<(), AppError> {

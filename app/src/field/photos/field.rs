@@ -41,7 +41,7 @@ pub fn PhotoField(
     let visit_id = Memo::new(move |_| visit.with(|v| v.as_ref().map(|v| v.id.clone())));
     // Each upload chunk reloads the list; a read that started before a newer one
     // (and before a caption write) must not land after it.
-    let load_generation = StoredValue::new(0u64);
+    let reads = crate::field::newest::Reads::default();
 
     {
         let key = key.clone();
@@ -50,27 +50,26 @@ pub fn PhotoField(
             let (Some(user), Some(visit_id)) = (state.user.get(), visit_id.get()) else {
                 return;
             };
-            load_generation.update_value(|g| *g += 1);
-            let generation = load_generation.get_value();
+            let read = reads.start();
             #[cfg(feature = "hydrate")]
             {
                 let key = key.clone();
                 leptos::task::spawn_local(async move {
-                    if let Ok(db) = crate::field::offline::db().await {
-                        if let Ok(mut list) = db.photos(&user.id, Some(&visit_id)).await {
-                            list.retain(|p| p.field == key);
-                            list.sort_by_key(|p| p.created_at_ms);
-                            if load_generation.get_value() == generation
-                                && photos.with_untracked(|current| *current != list)
-                            {
-                                photos.set(list);
-                            }
+                    let Ok(db) = crate::field::offline::db().await else {
+                        return;
+                    };
+                    let found = read.newest(db.photos(&user.id, Some(&visit_id))).await;
+                    if let Some(Ok(mut list)) = found {
+                        list.retain(|p| p.field == key);
+                        list.sort_by_key(|p| p.created_at_ms);
+                        if photos.with_untracked(|current| *current != list) {
+                            photos.set(list);
                         }
                     }
                 });
             }
             #[cfg(not(feature = "hydrate"))]
-            let _ = (user, visit_id, &key, generation);
+            let _ = (user, visit_id, &key, read);
         });
     }
 

@@ -63,24 +63,37 @@ impl VisitEditor {
         let visit = RwSignal::new(None::<LocalVisit>);
         let form = RwSignal::new(None::<FormDefinition>);
         let missing = RwSignal::new(false);
+        // A sync bumps `data_version` after its push and again after its pull;
+        // the read started by the first may finish last.
+        let reads = crate::field::newest::Reads::default();
         Effect::new(move |_| {
             let _ = state.data_version.get();
             let id = visit_id();
             let Some(user) = state.user.get() else { return };
+            let read = reads.start();
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
                 let Ok(db) = crate::field::offline::db().await else {
                     return;
                 };
-                match db.visit(&user.id, &id).await {
-                    Ok(Some(stored)) => {
-                        if form.get_untracked().is_none() {
-                            form.set(
-                                db.form(&stored.form_id, stored.form_version)
-                                    .await
-                                    .ok()
-                                    .flatten(),
-                            );
+                let found = read.newest(async {
+                    let stored = db.visit(&user.id, &id).await.ok().flatten()?;
+                    let new_form = match form.get_untracked() {
+                        Some(_) => None,
+                        None => db
+                            .form(&stored.form_id, stored.form_version)
+                            .await
+                            .ok()
+                            .flatten(),
+                    };
+                    Some((stored, new_form))
+                });
+                match found.await {
+                    None => {}
+                    Some(None) => missing.set(true),
+                    Some(Some((stored, new_form))) => {
+                        if new_form.is_some() {
+                            form.set(new_form);
                         }
                         visit.update(|current| match current {
                             Some(v) if v.id == stored.id && v.has_unsaved_changes() => {
@@ -95,11 +108,10 @@ impl VisitEditor {
                             _ => *current = Some(stored),
                         });
                     }
-                    _ => missing.set(true),
                 }
             });
             #[cfg(not(feature = "hydrate"))]
-            let _ = (id, user);
+            let _ = (id, user, read);
         });
         VisitEditor {
             state,
