@@ -244,10 +244,23 @@ impl VisitEditor {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let state = self.state;
-            match save_visit(state, current, submit).await {
+            match save_visit(state, current.clone(), submit).await {
                 Ok(saved) => {
-                    self.visit.set(Some(saved));
-                    self.save_state.set(SaveState::Saved);
+                    let mut edited = false;
+                    self.visit.update(|screen| match screen {
+                        Some(s) if s.id == saved.id => {
+                            *s = super::during_save::after_save(saved, &current, s);
+                            edited = s.has_unsaved_changes();
+                        }
+                        // The page has moved on to another visit.
+                        _ => {}
+                    });
+                    // An edit made during the save has its autosave coming.
+                    self.save_state.set(if edited {
+                        SaveState::Idle
+                    } else {
+                        SaveState::Saved
+                    });
                     state.bump();
                     crate::field::client::request_sync(state);
                 }

@@ -4,6 +4,9 @@
 //! The page is the editor (`editor.rs`: state, autosave, save), its views
 //! (`page.rs`) and the repeat groups (`repeat.rs`).
 
+/// Edits made while an explicit save ran, kept on screen after it.
+#[cfg(any(feature = "hydrate", test))]
+mod during_save;
 /// The state of one visit being edited, its autosave and its explicit save.
 mod editor;
 /// Rendering one form field and reading its input back.
