@@ -21,11 +21,12 @@ pub(super) async fn attach_files(
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let (user, device) = who(state)?;
     let current = visit
-        .get_untracked()
+        .try_get_untracked()
+        .flatten()
         .ok_or_else(|| ErrorBody::new("visit.missing", "no visit"))?;
-    let saved = crate::field::visits::save_visit(state, current, false).await?;
+    let saved = crate::field::visits::save_visit(state, current.clone(), false).await?;
     let visit_id = saved.id.clone();
-    visit.set(Some(saved));
+    crate::field::visits::during_save::show_saved(visit, saved, &current);
     let db = crate::field::offline::db().await.map_err(storage)?;
     let mut added = Vec::new();
     let mut failure = None;
@@ -88,7 +89,7 @@ pub(super) async fn attach_files(
         added.push(id);
     }
     if !added.is_empty() {
-        set_field_photos(state, visit, &field, |ids| ids.extend(added)).await?;
+        set_field_photos(state, visit, &visit_id, &field, |ids| ids.extend(added)).await?;
     }
     failure.map_or(Ok(()), Err)
 }
@@ -107,16 +108,35 @@ fn who(state: crate::field::client::ClientState) -> Result<(String, String), Err
 }
 
 /// Changes the field's list of photo IDs and saves the visit (one change).
+/// Storing photos takes seconds, and the inspector may leave the visit
+/// meanwhile: the page's signal is then gone (or shows another visit), and
+/// the visit's copy on the phone is changed instead.
 #[cfg(feature = "hydrate")]
 pub(super) async fn set_field_photos(
     state: crate::field::client::ClientState,
     visit: RwSignal<Option<LocalVisit>>,
+    visit_id: &str,
     field: &str,
     edit: impl FnOnce(&mut Vec<String>),
 ) -> Result<(), ErrorBody> {
-    let Some(mut current) = visit.get_untracked() else {
-        return Ok(());
+    let on_screen = visit
+        .try_get_untracked()
+        .flatten()
+        .filter(|v| v.id == visit_id);
+    let began = match on_screen {
+        Some(v) => v,
+        None => {
+            let storage =
+                |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+            let (user, _) = who(state)?;
+            let db = crate::field::offline::db().await.map_err(storage)?;
+            match db.visit(&user, visit_id).await.map_err(storage)? {
+                Some(stored) => stored,
+                None => return Ok(()),
+            }
+        }
     };
+    let mut current = began.clone();
     let mut ids: Vec<String> = current
         .answers
         .get(field)
@@ -131,7 +151,7 @@ pub(super) async fn set_field_photos(
             .insert(field.to_string(), serde_json::json!(ids));
     }
     let saved = crate::field::visits::save_visit(state, current, false).await?;
-    visit.set(Some(saved));
+    crate::field::visits::during_save::show_saved(visit, saved, &began);
     Ok(())
 }
 
@@ -188,7 +208,7 @@ pub(super) async fn remove_photo(
     db.change_photo(&user, &photo, &entry, &device, clock, true)
         .await
         .map_err(storage)?;
-    set_field_photos(state, visit, &photo.field, |ids| {
+    set_field_photos(state, visit, &photo.visit_id, &photo.field, |ids| {
         ids.retain(|i| *i != photo.id)
     })
     .await

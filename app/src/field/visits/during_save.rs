@@ -8,16 +8,37 @@ use super::local::LocalVisit;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The visit the screen shows once a save has written `saved` from `sent`:
-/// the save's state (what was saved, sync state, versions, rows sent) with
-/// every edit made on `screen` since `sent` put back on top, as a draft the
-/// next save will carry.
-pub fn after_save(saved: LocalVisit, sent: &LocalVisit, screen: &LocalVisit) -> LocalVisit {
+/// Puts a finished save on screen (see `after_save`); whether the screen
+/// still holds edits the save did not carry. Leaves a screen that has moved
+/// on to another visit alone.
+#[cfg(feature = "hydrate")]
+pub(crate) fn show_saved(
+    visit: leptos::prelude::RwSignal<Option<LocalVisit>>,
+    saved: LocalVisit,
+    began: &LocalVisit,
+) -> bool {
+    use leptos::prelude::Update;
+    let mut edited = false;
+    visit.update(|screen| {
+        if let Some(s) = screen.as_mut().filter(|s| s.id == saved.id) {
+            *s = after_save(saved, began, s);
+            edited = s.has_unsaved_changes();
+        }
+    });
+    edited
+}
+
+/// The visit the screen shows once a save has written `saved`: the save's
+/// state (what was saved, sync state, versions, rows sent) with every edit
+/// made on `screen` since the save `began` put back on top, as a draft the
+/// next save will carry. `began` is the screen when the save started, which
+/// is not always what it saved (the photo field saves a new photo list).
+pub fn after_save(saved: LocalVisit, began: &LocalVisit, screen: &LocalVisit) -> LocalVisit {
     let mut out = saved;
-    put_back(&mut out.answers, &sent.answers, &screen.answers);
+    put_back(&mut out.answers, &began.answers, &screen.answers);
     out.focus = screen.focus.clone();
     for row in &screen.rows {
-        let before = sent.rows.iter().find(|r| r.id == row.id);
+        let before = began.rows.iter().find(|r| r.id == row.id);
         let kept = out.rows.iter_mut().find(|r| r.id == row.id);
         match (before, kept) {
             (Some(before), Some(kept)) => {
@@ -108,6 +129,23 @@ mod tests {
             .flat_map(|e| e.mutation.fields.keys().cloned())
             .collect();
         assert_eq!(sent_keys, ["owner", "workforce", "main_products"]);
+    }
+
+    #[test]
+    fn what_the_save_changed_itself_is_not_undone_by_the_screen() {
+        // The photo field saves the screen with a new photo list; the screen
+        // still has the old list, and that is no edit of the inspector's.
+        let began = visit();
+        let mut sent = began.clone();
+        sent.answers.insert("photos".into(), json!(["ph-1"]));
+        let saved = saved_from(&sent);
+        let mut screen = began.clone();
+        screen.answers.insert("workforce".into(), json!(26));
+
+        let shown = after_save(saved, &began, &screen);
+        assert_eq!(shown.answers["photos"], json!(["ph-1"]));
+        assert_eq!(shown.answers["workforce"], json!(26));
+        assert_eq!(shown.saved["workforce"], json!(25));
     }
 
     #[test]

@@ -78,13 +78,14 @@ impl VisitEditor {
                 };
                 let found = read.newest(async {
                     let stored = db.visit(&user.id, &id).await.ok().flatten()?;
-                    let new_form = match form.get_untracked() {
-                        Some(_) => None,
-                        None => db
+                    // A read can outlive the page: the form is then gone too.
+                    let new_form = match form.try_get_untracked() {
+                        Some(None) => db
                             .form(&stored.form_id, stored.form_version)
                             .await
                             .ok()
                             .flatten(),
+                        _ => None,
                     };
                     Some((stored, new_form))
                 });
@@ -95,15 +96,10 @@ impl VisitEditor {
                         if new_form.is_some() {
                             form.set(new_form);
                         }
+                        // Answers being typed stay; the rest is the stored copy's.
                         visit.update(|current| match current {
                             Some(v) if v.id == stored.id && v.has_unsaved_changes() => {
-                                v.sync_state = stored.sync_state;
-                                v.refusal = stored.refusal.clone();
-                                v.versions = stored.versions.clone();
-                                v.review_state = stored.review_state;
-                                v.review = stored.review.clone();
-                                v.submit_queued = stored.submit_queued;
-                                v.lost_fields = stored.lost_fields.clone();
+                                *v = local::take_draft(stored, v);
                             }
                             _ => *current = Some(stored),
                         });
@@ -246,15 +242,7 @@ impl VisitEditor {
             let state = self.state;
             match save_visit(state, current.clone(), submit).await {
                 Ok(saved) => {
-                    let mut edited = false;
-                    self.visit.update(|screen| match screen {
-                        Some(s) if s.id == saved.id => {
-                            *s = super::during_save::after_save(saved, &current, s);
-                            edited = s.has_unsaved_changes();
-                        }
-                        // The page has moved on to another visit.
-                        _ => {}
-                    });
+                    let edited = super::during_save::show_saved(self.visit, saved, &current);
                     // An edit made during the save has its autosave coming.
                     self.save_state.set(if edited {
                         SaveState::Idle

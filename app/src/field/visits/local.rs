@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (927 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 970 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -207,8 +207,25 @@ impl LocalVisit {
 /// The draft on screen written over the stored copy: only what the inspector
 /// edits (answers, rows' answers, added and removed rows, the field in view)
 /// comes from the screen; versions and sync state stay as the sync engine left them.
+///
+/// An answer saved into the stored copy by another writer since the screen
+/// last saw a save (the photo field finishing after its page was left, a pull
+/// taking in another phone's value) stands, unless the screen changed that
+/// same answer: the screen's copy of it is only older, not an edit.
 pub fn take_draft(mut stored: LocalVisit, screen: &LocalVisit) -> LocalVisit {
-    stored.answers = screen.answers.clone();
+    let mut answers = screen.answers.clone();
+    let keys: std::collections::BTreeSet<&String> =
+        stored.saved.keys().chain(screen.saved.keys()).collect();
+    for key in keys {
+        let base = screen.saved.get(key);
+        if stored.saved.get(key) != base && screen.answers.get(key) == base {
+            match stored.answers.get(key) {
+                Some(theirs) => answers.insert(key.clone(), theirs.clone()),
+                None => answers.remove(key),
+            };
+        }
+    }
+    stored.answers = answers;
     stored.focus = screen.focus.clone();
     let mut rows = Vec::with_capacity(screen.rows.len());
     for row in &screen.rows {
@@ -911,6 +928,40 @@ mod tests {
         assert_eq!(merged.rows[0].answers["machine_name"], json!("Lò sấy"));
         assert_eq!(merged.rows.len(), 2);
         assert_eq!(merged.focus.as_deref(), Some("r2/machine_name"));
+    }
+
+    #[test]
+    fn an_answer_saved_by_another_writer_stands_unless_the_screen_changed_it() {
+        let mut screen = visit();
+        screen.answers.insert("workforce".into(), json!(25));
+        screen.answers.insert("owner".into(), json!("Lê Văn B"));
+        screen.saved = screen.answers.clone();
+        // Saved meanwhile by the photo field, with the page gone: a new photo
+        // list, a new owner and the workforce cleared.
+        let mut stored = screen.clone();
+        stored
+            .answers
+            .insert("evidence_photos".into(), json!(["ph-1"]));
+        stored.answers.insert("owner".into(), json!("Lê Thị C"));
+        stored.answers.remove("workforce");
+        stored.saved = stored.answers.clone();
+        // The screen, loaded before that save, changes only the owner.
+        screen.answers.insert("owner".into(), json!("Lê Văn Bình"));
+
+        let merged = take_draft(stored.clone(), &screen);
+        assert_eq!(merged.answers["evidence_photos"], json!(["ph-1"]));
+        assert!(!merged.answers.contains_key("workforce"));
+        assert_eq!(merged.answers["owner"], json!("Lê Văn Bình"));
+        assert_eq!(merged.saved, stored.saved);
+        let (_, out) = save(&merged, "dev", 1, &mut Hlc::default(), 2_000);
+        let sent: Vec<_> = out
+            .iter()
+            .flat_map(|e| e.mutation.fields.keys().cloned())
+            .filter(|k| {
+                k != "form_id" && k != "form_version" && k != "proposal_id" && k != "started_at"
+            })
+            .collect();
+        assert_eq!(sent, ["owner"], "only the inspector's edit is sent");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 /// Edits made while an explicit save ran, kept on screen after it.
 #[cfg(any(feature = "hydrate", test))]
-mod during_save;
+pub(crate) mod during_save;
 /// The state of one visit being edited, its autosave and its explicit save.
 mod editor;
 /// Rendering one form field and reading its input back.

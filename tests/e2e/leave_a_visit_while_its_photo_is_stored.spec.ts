@@ -1,0 +1,70 @@
+// A photo chosen just before the inspector leaves the visit: the phone goes on
+// decoding, shrinking and storing it after the visit page has gone. It must
+// not crash the app (the page's signals are gone by then), and the photo must
+// still be listed in its field's answer, which is what the server gets. The
+// photo is large (12 MP of noise), so storing it takes far longer than the tap
+// on the header's link; the spec checks that the photo was not listed yet just
+// before that tap.
+
+import { PHONE, expect, test } from './support/fixtures';
+import { makeJpeg } from './support/images';
+import { HomePage } from './pages/HomePage';
+import { LoginPage } from './pages/LoginPage';
+import { VisitPage } from './pages/VisitPage';
+
+test.use({ ...PHONE, geolocation: { latitude: 21.29, longitude: 106.2, accuracy: 20 }, permissions: ['geolocation'] });
+
+test('a photo still being stored when the inspector leaves the visit is kept in its field', async ({ page }) => {
+  test.setTimeout(120_000);
+  const login = new LoginPage(page);
+  const home = new HomePage(page);
+  const visit = new VisitPage(page);
+
+  await page.goto('/');
+  await login.expectShown();
+  await login.loginAs('ksv1');
+  await home.expectSynced();
+  const visitId = await home.startVisit(home.proposalItems.first());
+  // Every value of the photo field's answer the phone pushes, in order.
+  const pushedPhotoLists: unknown[] = [];
+  page.on('request', (request) => {
+    if (request.method() !== 'POST' || !request.url().endsWith('/api/sync/push')) return;
+    const body = request.postDataJSON() as { mutations: Array<{ record_id: string; fields: Record<string, unknown> }> };
+    for (const m of body.mutations) {
+      if (m.record_id === visitId && 'evidence_photos' in m.fields) pushedPhotoLists.push(m.fields.evidence_photos);
+    }
+  });
+  await visit.fillField('main_products', 'Gạch nung');
+  await visit.save();
+
+  await test.step('the photo is chosen and the visit left at once', async () => {
+    const photo = await makeJpeg(page, 4000, 3000, 0.8, { noise: true });
+    const items = visit.photoItems('evidence_photos');
+    await visit.field('evidence_photos').getByTestId('photo-input-gallery').setInputFiles({
+      name: 'IMG_LO_GACH.jpg',
+      mimeType: 'image/jpeg',
+      buffer: photo,
+    });
+    expect(await items.count(), 'the visit is left before its photo is stored').toBe(0);
+    await page.locator('header a.app-title').click();
+    await home.expectShown();
+  });
+
+  await test.step('back in the visit, the photo is there and the answer the server gets lists it', async () => {
+    const item = home.visitItem(visitId);
+    await expect(item).toBeVisible();
+    await home.click(item.locator('a').first());
+    await expect(visit.form).toBeVisible();
+    const photos = visit.photoItems('evidence_photos');
+    await expect(photos).toHaveCount(1, { timeout: 60_000 });
+    const photoId = await photos.first().getAttribute('data-photo-id');
+    // An explicit save from a screen read before the photo was listed must not
+    // take it out again.
+    await visit.save();
+    await expect
+      .poll(() => pushedPhotoLists.at(-1), { message: 'the last pushed answer lists the photo', timeout: 30_000 })
+      .toEqual([photoId]);
+    await visit.expectSyncState('synced', 30_000);
+    expect(pushedPhotoLists.at(-1)).toEqual([photoId]);
+  });
+});
