@@ -62,7 +62,8 @@ pub fn PhotoField(
                     if let Some(Ok(mut list)) = found {
                         list.retain(|p| p.field == key);
                         list.sort_by_key(|p| p.created_at_ms);
-                        if photos.with_untracked(|current| *current != list) {
+                        // The page may have gone while the read ran.
+                        if photos.try_with_untracked(|current| *current != list) == Some(true) {
                             photos.set(list);
                         }
                     }

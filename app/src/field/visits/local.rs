@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 970 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,010 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -211,28 +211,21 @@ impl LocalVisit {
 /// An answer saved into the stored copy by another writer since the screen
 /// last saw a save (the photo field finishing after its page was left, a pull
 /// taking in another phone's value) stands, unless the screen changed that
-/// same answer: the screen's copy of it is only older, not an edit.
+/// same answer: the screen's copy of it is only older, not an edit. Rows'
+/// answers are merged the same way.
 pub fn take_draft(mut stored: LocalVisit, screen: &LocalVisit) -> LocalVisit {
-    let mut answers = screen.answers.clone();
-    let keys: std::collections::BTreeSet<&String> =
-        stored.saved.keys().chain(screen.saved.keys()).collect();
-    for key in keys {
-        let base = screen.saved.get(key);
-        if stored.saved.get(key) != base && screen.answers.get(key) == base {
-            match stored.answers.get(key) {
-                Some(theirs) => answers.insert(key.clone(), theirs.clone()),
-                None => answers.remove(key),
-            };
-        }
-    }
-    stored.answers = answers;
+    stored.answers = merge_answers(
+        (&screen.answers, &screen.saved),
+        (&stored.answers, &stored.saved),
+    );
     stored.focus = screen.focus.clone();
     let mut rows = Vec::with_capacity(screen.rows.len());
     for row in &screen.rows {
         match stored.rows.iter().find(|r| r.id == row.id) {
             Some(kept) => {
                 let mut kept = kept.clone();
-                kept.answers = row.answers.clone();
+                kept.answers =
+                    merge_answers((&row.answers, &row.saved), (&kept.answers, &kept.saved));
                 kept.deleted = row.deleted;
                 rows.push(kept);
             }
@@ -588,6 +581,28 @@ pub fn absorb_server_copy(
         visit.sync_state = SyncState::Synced;
     }
     visit
+}
+
+/// The screen's answers, except where the stored copy's saved value moved on
+/// from what the screen last saw saved and the screen left that answer alone.
+/// Each side is (answers, saved).
+fn merge_answers(
+    (screen, screen_saved): (&BTreeMap<String, Value>, &BTreeMap<String, Value>),
+    (stored, stored_saved): (&BTreeMap<String, Value>, &BTreeMap<String, Value>),
+) -> BTreeMap<String, Value> {
+    let mut answers = screen.clone();
+    let keys: std::collections::BTreeSet<&String> =
+        stored_saved.keys().chain(screen_saved.keys()).collect();
+    for key in keys {
+        let base = screen_saved.get(key);
+        if stored_saved.get(key) != base && screen.get(key) == base {
+            match stored.get(key) {
+                Some(theirs) => answers.insert(key.clone(), theirs.clone()),
+                None => answers.remove(key),
+            };
+        }
+    }
+    answers
 }
 
 fn row_from_server(row: &VisitRow) -> LocalRow {
@@ -962,6 +977,29 @@ mod tests {
             })
             .collect();
         assert_eq!(sent, ["owner"], "only the inspector's edit is sent");
+    }
+
+    #[test]
+    fn a_rows_answer_taken_in_by_a_pull_is_not_undone_by_the_next_autosave() {
+        let mut row = LocalRow::new("r1".into(), "equipment".into(), 1);
+        row.answers.insert("machine_name".into(), json!("Lò sấy"));
+        row.answers.insert("power_kw".into(), json!(15));
+        row.saved = row.answers.clone();
+        row.header_sent = true;
+        let mut screen = visit();
+        screen.rows.push(row.clone());
+        // A pull took in a supervisor's correction of the power.
+        let mut stored = screen.clone();
+        stored.rows[0].answers.insert("power_kw".into(), json!(18));
+        stored.rows[0].saved = stored.rows[0].answers.clone();
+        // The screen, still waiting for its autosave, renamed the machine.
+        screen.rows[0]
+            .answers
+            .insert("machine_name".into(), json!("Lò sấy gỗ"));
+
+        let merged = take_draft(stored, &screen);
+        assert_eq!(merged.rows[0].answers["power_kw"], json!(18));
+        assert_eq!(merged.rows[0].answers["machine_name"], json!("Lò sấy gỗ"));
     }
 
     #[test]
