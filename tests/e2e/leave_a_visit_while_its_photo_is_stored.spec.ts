@@ -4,7 +4,8 @@
 // still be listed in its field's answer, which is what the server gets. The
 // photo is large (12 MP of noise), so storing it takes far longer than the tap
 // on the header's link; the spec checks that the photo was not listed yet just
-// before that tap.
+// before that tap. The second test chooses a second photo while the first is
+// stored; both must end up in the answer (the two list changes take turns).
 
 import { PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
@@ -67,4 +68,42 @@ test('a photo still being stored when the inspector leaves the visit is kept in 
     await visit.expectSyncState('synced', 30_000);
     expect(pushedPhotoLists.at(-1)).toEqual([photoId]);
   });
+});
+
+test('two photos chosen in turn while the first is still being stored are both listed', async ({ page }) => {
+  test.setTimeout(120_000);
+  const login = new LoginPage(page);
+  const home = new HomePage(page);
+  const visit = new VisitPage(page);
+
+  await page.goto('/');
+  await login.expectShown();
+  await login.loginAs('ksv1');
+  await home.expectSynced();
+  const visitId = await home.startVisit(home.proposalItems.first());
+  const pushedPhotoLists: unknown[] = [];
+  page.on('request', (request) => {
+    if (request.method() !== 'POST' || !request.url().endsWith('/api/sync/push')) return;
+    const body = request.postDataJSON() as { mutations: Array<{ record_id: string; fields: Record<string, unknown> }> };
+    for (const m of body.mutations) {
+      if (m.record_id === visitId && 'evidence_photos' in m.fields) pushedPhotoLists.push(m.fields.evidence_photos);
+    }
+  });
+
+  const input = visit.field('evidence_photos').getByTestId('photo-input-gallery');
+  const photos = visit.photoItems('evidence_photos');
+  const first = await makeJpeg(page, 4000, 3000, 0.8, { noise: true });
+  const second = await makeJpeg(page, 4000, 3000, 0.8, { noise: true });
+  await input.setInputFiles({ name: 'IMG_1.jpg', mimeType: 'image/jpeg', buffer: first });
+  expect(await photos.count(), 'the second is chosen while the first is being stored').toBe(0);
+  await input.setInputFiles({ name: 'IMG_2.jpg', mimeType: 'image/jpeg', buffer: second });
+  await expect(photos).toHaveCount(2, { timeout: 60_000 });
+  const ids = await photos.evaluateAll((items) => items.map((item) => item.getAttribute('data-photo-id')));
+  await expect(page.getByTestId('photo-busy')).toHaveCount(0, { timeout: 60_000 });
+  await expect
+    .poll(() => (pushedPhotoLists.at(-1) as string[] | undefined)?.slice().sort(), {
+      message: 'the last pushed answer lists both photos',
+      timeout: 30_000,
+    })
+    .toEqual(ids.slice().sort());
 });

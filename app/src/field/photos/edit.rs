@@ -107,6 +107,14 @@ fn who(state: crate::field::client::ClientState) -> Result<(String, String), Err
     Ok((user.id, device))
 }
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// One list change at a time: a second photo chosen while the first is
+    /// stored would otherwise read the list before the first is in it, and
+    /// its save would leave the first out.
+    static LIST_CHANGES: std::rc::Rc<futures::lock::Mutex<()>> = Default::default();
+}
+
 /// Changes the field's list of photo IDs and saves the visit (one change).
 /// Storing photos takes seconds, and the inspector may leave the visit
 /// meanwhile: the page's signal is then gone (or shows another visit), and
@@ -119,6 +127,8 @@ pub(super) async fn set_field_photos(
     field: &str,
     edit: impl FnOnce(&mut Vec<String>),
 ) -> Result<(), ErrorBody> {
+    let turn = LIST_CHANGES.with(std::rc::Rc::clone);
+    let _turn = turn.lock().await;
     let on_screen = visit
         .try_get_untracked()
         .flatten()
