@@ -12,21 +12,21 @@ import { makeJpeg } from './support/images';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { VisitPage } from './pages/VisitPage';
+import type { Page } from '@playwright/test';
 
 test.use({ ...PHONE, geolocation: { latitude: 21.29, longitude: 106.2, accuracy: 20 }, permissions: ['geolocation'] });
 
-test('a photo still being stored when the inspector leaves the visit is kept in its field', async ({ page }) => {
-  test.setTimeout(120_000);
+/** Logs ksv1 in, starts a visit, and records every value of its photo field's
+ *  answer that the phone pushes, in order. */
+async function startVisit(page: Page) {
   const login = new LoginPage(page);
   const home = new HomePage(page);
   const visit = new VisitPage(page);
-
   await page.goto('/');
   await login.expectShown();
   await login.loginAs('ksv1');
   await home.expectSynced();
   const visitId = await home.startVisit(home.proposalItems.first());
-  // Every value of the photo field's answer the phone pushes, in order.
   const pushedPhotoLists: unknown[] = [];
   page.on('request', (request) => {
     if (request.method() !== 'POST' || !request.url().endsWith('/api/sync/push')) return;
@@ -35,6 +35,12 @@ test('a photo still being stored when the inspector leaves the visit is kept in 
       if (m.record_id === visitId && 'evidence_photos' in m.fields) pushedPhotoLists.push(m.fields.evidence_photos);
     }
   });
+  return { home, visit, visitId, pushedPhotoLists };
+}
+
+test('a photo still being stored when the inspector leaves the visit is kept in its field', async ({ page }) => {
+  test.setTimeout(120_000);
+  const { home, visit, visitId, pushedPhotoLists } = await startVisit(page);
   await visit.fillField('main_products', 'Gạch nung');
   await visit.save();
 
@@ -72,24 +78,7 @@ test('a photo still being stored when the inspector leaves the visit is kept in 
 
 test('two photos chosen in turn while the first is still being stored are both listed', async ({ page }) => {
   test.setTimeout(120_000);
-  const login = new LoginPage(page);
-  const home = new HomePage(page);
-  const visit = new VisitPage(page);
-
-  await page.goto('/');
-  await login.expectShown();
-  await login.loginAs('ksv1');
-  await home.expectSynced();
-  const visitId = await home.startVisit(home.proposalItems.first());
-  const pushedPhotoLists: unknown[] = [];
-  page.on('request', (request) => {
-    if (request.method() !== 'POST' || !request.url().endsWith('/api/sync/push')) return;
-    const body = request.postDataJSON() as { mutations: Array<{ record_id: string; fields: Record<string, unknown> }> };
-    for (const m of body.mutations) {
-      if (m.record_id === visitId && 'evidence_photos' in m.fields) pushedPhotoLists.push(m.fields.evidence_photos);
-    }
-  });
-
+  const { visit, pushedPhotoLists } = await startVisit(page);
   const input = visit.field('evidence_photos').getByTestId('photo-input-gallery');
   const photos = visit.photoItems('evidence_photos');
   const first = await makeJpeg(page, 4000, 3000, 0.8, { noise: true });
