@@ -109,7 +109,7 @@ impl VisitEditor {
             #[cfg(not(feature = "hydrate"))]
             let _ = (id, user, read);
         });
-        VisitEditor {
+        let editor = VisitEditor {
             state,
             visit,
             form,
@@ -123,6 +123,27 @@ impl VisitEditor {
             editable: Memo::new(move |_| {
                 visit.with(|v| v.as_ref().is_some_and(LocalVisit::editable))
             }),
+        };
+        editor.flush_when_leaving();
+        editor
+    }
+
+    /// The last change reaches IndexedDB when the page goes away, or the app
+    /// is hidden (the camera, a call, the home screen), or the tab is closed.
+    fn flush_when_leaving(self) {
+        on_cleanup(move || self.flush_draft());
+        #[cfg(feature = "hydrate")]
+        {
+            let hidden = window_event_listener_untyped("visibilitychange", move |_| {
+                if !crate::field::client::browser::document_visible() {
+                    self.flush_draft();
+                }
+            });
+            let pagehide = window_event_listener_untyped("pagehide", move |_| self.flush_draft());
+            on_cleanup(move || {
+                hidden.remove();
+                pagehide.remove();
+            });
         }
     }
 
@@ -134,24 +155,48 @@ impl VisitEditor {
         let generation = self.autosave_generation.get_value();
         set_timeout(
             move || {
-                #[cfg(feature = "hydrate")]
                 if self.autosave_generation.try_get_value() == Some(generation) {
-                    leptos::task::spawn_local(async move {
-                        let saved_at = autosave(self.state, self.visit).await;
-                        if let Some(at) = saved_at {
-                            self.draft_saved_at.set(Some(at));
-                        }
-                        // A change made during the write has its own autosave coming.
-                        if self.autosave_generation.try_get_value() == Some(generation) {
-                            self.draft_pending.set(false);
-                        }
-                    });
+                    self.write_draft(generation);
                 }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = generation;
             },
             std::time::Duration::from_millis(AUTOSAVE_DELAY_MS),
         );
+    }
+
+    /// Writes a change still waiting for its autosave at once, because the
+    /// page is going: to another page (its timer would find the page gone), or
+    /// behind the camera or the home screen, where the phone may freeze the
+    /// timer or close the tab.
+    fn flush_draft(self) {
+        if self.draft_pending.try_get_untracked() != Some(true) {
+            return;
+        }
+        // The timer's write is no longer needed.
+        self.autosave_generation.try_update_value(|g| *g += 1);
+        if let Some(generation) = self.autosave_generation.try_get_value() {
+            self.write_draft(generation);
+        }
+    }
+
+    /// Writes the draft as the screen has it now; `generation` is the change
+    /// it covers, so a later change keeps the form marked pending.
+    fn write_draft(self, generation: u64) {
+        let Some(Some(current)) = self.visit.try_get_untracked() else {
+            return;
+        };
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let saved_at = autosave(self.state, current).await;
+            if let Some(at) = saved_at {
+                self.draft_saved_at.set(Some(at));
+            }
+            // A change made during the write has its own autosave coming.
+            if self.autosave_generation.try_get_value() == Some(generation) {
+                self.draft_pending.set(false);
+            }
+        });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (current, generation);
     }
 
     pub fn set_answer(self, (key, value): (String, Option<serde_json::Value>)) {
@@ -288,10 +333,9 @@ fn has_invalid_answers(form: &FormDefinition, visit: &LocalVisit) -> bool {
 #[cfg(feature = "hydrate")]
 pub(super) async fn autosave(
     state: crate::field::client::ClientState,
-    visit: RwSignal<Option<LocalVisit>>,
+    current: LocalVisit,
 ) -> Option<i64> {
     let user = state.user.get_untracked()?;
-    let current = visit.try_get_untracked().flatten()?;
     let db = crate::field::offline::db().await.ok()?;
     // Read-modify-write: only what the inspector edits comes from the screen;
     // sync state and versions stay as the sync engine left them.

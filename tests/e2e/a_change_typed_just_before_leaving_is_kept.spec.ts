@@ -1,0 +1,64 @@
+// The form writes a change to IndexedDB 600 ms after the last keystroke. An
+// inspector who types the last answer and at once taps away (to the home
+// page, the camera, the phone's home screen) must not lose it: the page
+// writes what is pending as it goes, and when it is hidden. The page clock is
+// paused here, so the autosave's timer never fires and only those writes can
+// keep the change.
+
+import { PHONE, expect, test } from './support/fixtures';
+import { HomePage } from './pages/HomePage';
+import { LoginPage } from './pages/LoginPage';
+import { VisitPage } from './pages/VisitPage';
+import type { Page } from '@playwright/test';
+
+test.use({ ...PHONE });
+
+/** ksv1's new visit, open, with the page clock installed (still running). */
+async function openNewVisit(page: Page) {
+  await page.clock.install();
+  const login = new LoginPage(page);
+  const home = new HomePage(page);
+  const visit = new VisitPage(page);
+  await page.goto('/');
+  await login.expectShown();
+  await login.loginAs('ksv1');
+  await home.expectSynced();
+  const visitId = await home.startVisit(home.proposalItems.first());
+  await expect(visit.form).toBeVisible();
+  return { home, visit, visitId };
+}
+
+test('an answer typed just before going to the home page is there on return', async ({ page }) => {
+  const { home, visit, visitId } = await openNewVisit(page);
+  await page.clock.pauseAt(Date.now() + 60_000);
+  await visit.fillField('main_products', 'Nón lá làng Chuông');
+  await expect(visit.form, 'the autosave is waiting for its timer').toHaveAttribute('data-draft-pending', 'true');
+  await page.locator('header a.app-title').click();
+  await home.expectShown();
+
+  const item = home.visitItem(visitId);
+  await expect(item).toBeVisible();
+  await home.click(item.locator('a').first());
+  await expect(visit.form).toBeVisible();
+  await expect(visit.field('main_products')).toHaveValue('Nón lá làng Chuông');
+  // The checks every spec ends with wait on the app's timers.
+  await page.clock.resume();
+});
+
+test('an answer typed just before the app is hidden reaches IndexedDB at once', async ({ page }) => {
+  const { visit } = await openNewVisit(page);
+  await page.clock.pauseAt(Date.now() + 60_000);
+  await visit.fillField('main_products', 'Mây tre đan Phú Vinh');
+  await expect(visit.form).toHaveAttribute('data-draft-pending', 'true');
+  // What a phone does when the camera or the home screen comes up.
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  });
+  await expect(visit.form, 'written without its timer').toHaveAttribute('data-draft-pending', 'false');
+
+  await page.clock.resume();
+  await visit.reload();
+  await expect(visit.field('main_products')).toHaveValue('Mây tre đan Phú Vinh');
+});
