@@ -1,11 +1,12 @@
 // The form writes a change to IndexedDB 600 ms after the last keystroke. An
 // inspector who types the last answer and at once taps away (to the home
 // page, the camera, the phone's home screen) must not lose it: the page
-// writes what is pending as it goes, and when it is hidden. The page clock is
-// paused here, so the autosave's timer never fires and only those writes can
-// keep the change.
+// writes what is pending as it goes, and when it is hidden (a photo's caption
+// too). The page clock is paused here, so the autosave's timer never fires and
+// only those writes can keep the change.
 
 import { PHONE, expect, test } from './support/fixtures';
+import { makeJpeg } from './support/images';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { VisitPage } from './pages/VisitPage';
@@ -26,6 +27,15 @@ async function openNewVisit(page: Page) {
   const visitId = await home.startVisit(home.proposalItems.first());
   await expect(visit.form).toBeVisible();
   return { home, visit, visitId };
+}
+
+/** What a phone does when the camera or the home screen comes up. */
+async function hide(page: Page) {
+  await page.evaluate(() => {
+    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
+    Object.defineProperty(document, 'hidden', { value: true, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
+  });
 }
 
 test('an answer typed just before going to the home page is there on return', async ({ page }) => {
@@ -50,15 +60,30 @@ test('an answer typed just before the app is hidden reaches IndexedDB at once', 
   await page.clock.pauseAt(Date.now() + 60_000);
   await visit.fillField('main_products', 'Mây tre đan Phú Vinh');
   await expect(visit.form).toHaveAttribute('data-draft-pending', 'true');
-  // What a phone does when the camera or the home screen comes up.
-  await page.evaluate(() => {
-    Object.defineProperty(document, 'visibilityState', { value: 'hidden', configurable: true });
-    Object.defineProperty(document, 'hidden', { value: true, configurable: true });
-    document.dispatchEvent(new Event('visibilitychange', { bubbles: true }));
-  });
+  await hide(page);
   await expect(visit.form, 'written without its timer').toHaveAttribute('data-draft-pending', 'false');
 
   await page.clock.resume();
   await visit.reload();
   await expect(visit.field('main_products')).toHaveValue('Mây tre đan Phú Vinh');
+});
+
+test('a caption typed just before the app is hidden reaches IndexedDB at once', async ({ page }) => {
+  const { visit } = await openNewVisit(page);
+  await visit.field('evidence_photos').getByTestId('photo-input-gallery').setInputFiles({
+    name: 'IMG_BIEN_HIEU.jpg',
+    mimeType: 'image/jpeg',
+    buffer: await makeJpeg(page, 800, 600, 0.8),
+  });
+  const item = visit.photoItems('evidence_photos').first();
+  await expect(item).toBeVisible({ timeout: 30_000 });
+  await page.clock.pauseAt(Date.now() + 60_000);
+  await item.getByTestId('photo-caption').pressSequentially('Biển hiệu xưởng');
+  await expect(item.getByTestId('photo-caption')).toHaveAttribute('data-caption-saved', 'false');
+  await hide(page);
+  await visit.waitCaptionSaved(item);
+
+  await page.clock.resume();
+  await visit.reload();
+  await expect(visit.photoItems('evidence_photos').first().getByTestId('photo-caption')).toHaveValue('Biển hiệu xưởng');
 });

@@ -2,7 +2,7 @@
 //! offline from the stored Blob, caption, time and place, upload progress and
 //! the server's verdict. What the buttons write is in `edit.rs`.
 //!
-//! One file (about 410 lines): the photo field and its `PhotoItem` share the
+//! One file (about 430 lines): the photo field and its `PhotoItem` share the
 //! caption's save state and the upload progress; what they write is already in
 //! `edit.rs`.
 
@@ -348,6 +348,25 @@ fn PhotoItem(
         debounce.update_value(|g| *g += 1);
         save_caption();
     };
+    // Hidden behind the camera or the home screen, where the pause's timer
+    // may never run: the text goes now, as the visit's draft does.
+    #[cfg(feature = "hydrate")]
+    {
+        let write_now = move || {
+            debounce.update_value(|g| *g += 1);
+            save_caption();
+        };
+        let hidden = window_event_listener_untyped("visibilitychange", move |_| {
+            if !crate::field::client::browser::document_visible() {
+                write_now();
+            }
+        });
+        let pagehide = window_event_listener_untyped("pagehide", move |_| write_now());
+        on_cleanup(move || {
+            hidden.remove();
+            pagehide.remove();
+        });
+    }
     // Leaving the screen inside the pause: the text still goes to IndexedDB.
     on_cleanup(move || {
         #[cfg(feature = "hydrate")]
