@@ -112,7 +112,30 @@ thread_local! {
     /// One list change at a time: a second photo chosen while the first is
     /// stored would otherwise read the list before the first is in it, and
     /// its save would leave the first out.
-    static LIST_CHANGES: std::rc::Rc<futures::lock::Mutex<()>> = Default::default();
+    static LIST_BUSY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// The turn of one list change, given back when dropped (an error too). A
+/// waiting change looks again every 50 ms: two photos at once are rare, and
+/// an async lock would add its code to the phone's bundle.
+#[cfg(feature = "hydrate")]
+struct ListTurn;
+
+#[cfg(feature = "hydrate")]
+impl ListTurn {
+    async fn take() -> Self {
+        while LIST_BUSY.with(|busy| busy.replace(true)) {
+            crate::field::client::browser::sleep_ms(50).await;
+        }
+        ListTurn
+    }
+}
+
+#[cfg(feature = "hydrate")]
+impl Drop for ListTurn {
+    fn drop(&mut self) {
+        LIST_BUSY.with(|busy| busy.set(false));
+    }
 }
 
 /// Changes the field's list of photo IDs and saves the visit (one change).
@@ -127,8 +150,7 @@ pub(super) async fn set_field_photos(
     field: &str,
     edit: impl FnOnce(&mut Vec<String>),
 ) -> Result<(), ErrorBody> {
-    let turn = LIST_CHANGES.with(std::rc::Rc::clone);
-    let _turn = turn.lock().await;
+    let _turn = ListTurn::take().await;
     let on_screen = visit
         .try_get_untracked()
         .flatten()

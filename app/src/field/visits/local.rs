@@ -591,8 +591,12 @@ fn merge_answers(
     (stored, stored_saved): (&BTreeMap<String, Value>, &BTreeMap<String, Value>),
 ) -> BTreeMap<String, Value> {
     let mut answers = screen.clone();
-    let keys: std::collections::BTreeSet<&String> =
-        stored_saved.keys().chain(screen_saved.keys()).collect();
+    // Each key once; no set type, which would add its code to the phone's bundle.
+    let keys = stored_saved.keys().chain(
+        screen_saved
+            .keys()
+            .filter(|k| !stored_saved.contains_key(*k)),
+    );
     for key in keys {
         let base = screen_saved.get(key);
         if stored_saved.get(key) != base && screen.get(key) == base {
