@@ -7,9 +7,7 @@
 
 import { PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
-import { HomePage } from './pages/HomePage';
-import { LoginPage } from './pages/LoginPage';
-import { VisitPage } from './pages/VisitPage';
+import { startNewVisit } from './support/newVisit';
 import type { Page } from '@playwright/test';
 
 test.use({ ...PHONE });
@@ -17,16 +15,7 @@ test.use({ ...PHONE });
 /** ksv1's new visit, open, with the page clock installed (still running). */
 async function openNewVisit(page: Page) {
   await page.clock.install();
-  const login = new LoginPage(page);
-  const home = new HomePage(page);
-  const visit = new VisitPage(page);
-  await page.goto('/');
-  await login.expectShown();
-  await login.loginAs('ksv1');
-  await home.expectSynced();
-  const visitId = await home.startVisit(home.proposalItems.first());
-  await expect(visit.form).toBeVisible();
-  return { home, visit, visitId };
+  return startNewVisit(page);
 }
 
 /** What a phone does when the camera or the home screen comes up. */

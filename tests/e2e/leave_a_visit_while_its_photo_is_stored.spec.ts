@@ -9,24 +9,15 @@
 
 import { PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
-import { HomePage } from './pages/HomePage';
-import { LoginPage } from './pages/LoginPage';
-import { VisitPage } from './pages/VisitPage';
+import { startNewVisit } from './support/newVisit';
 import type { Page } from '@playwright/test';
 
 test.use({ ...PHONE, geolocation: { latitude: 21.29, longitude: 106.2, accuracy: 20 }, permissions: ['geolocation'] });
 
 /** Logs ksv1 in, starts a visit, and records every value of its photo field's
  *  answer that the phone pushes, in order. */
-async function startVisit(page: Page) {
-  const login = new LoginPage(page);
-  const home = new HomePage(page);
-  const visit = new VisitPage(page);
-  await page.goto('/');
-  await login.expectShown();
-  await login.loginAs('ksv1');
-  await home.expectSynced();
-  const visitId = await home.startVisit(home.proposalItems.first());
+async function startVisitRecordingPushes(page: Page) {
+  const { home, visit, visitId } = await startNewVisit(page);
   const pushedPhotoLists: unknown[] = [];
   page.on('request', (request) => {
     if (request.method() !== 'POST' || !request.url().endsWith('/api/sync/push')) return;
@@ -40,7 +31,7 @@ async function startVisit(page: Page) {
 
 test('a photo still being stored when the inspector leaves the visit is kept in its field', async ({ page }) => {
   test.setTimeout(120_000);
-  const { home, visit, visitId, pushedPhotoLists } = await startVisit(page);
+  const { home, visit, visitId, pushedPhotoLists } = await startVisitRecordingPushes(page);
   await visit.fillField('main_products', 'Gạch nung');
   await visit.save();
 
@@ -78,7 +69,7 @@ test('a photo still being stored when the inspector leaves the visit is kept in 
 
 test('two photos chosen in turn while the first is still being stored are both listed', async ({ page }) => {
   test.setTimeout(120_000);
-  const { visit, pushedPhotoLists } = await startVisit(page);
+  const { visit, pushedPhotoLists } = await startVisitRecordingPushes(page);
   const input = visit.field('evidence_photos').getByTestId('photo-input-gallery');
   const photos = visit.photoItems('evidence_photos');
   const first = await makeJpeg(page, 4000, 3000, 0.8, { noise: true });
