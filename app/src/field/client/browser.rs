@@ -37,6 +37,24 @@ pub fn document_visible() -> bool {
         .unwrap_or(true)
 }
 
+/// Runs `f` whenever the page may not come back: hidden behind the camera, a
+/// call or the home screen (where timers may freeze or the tab be closed), and
+/// on `pagehide`. The listeners go with the reactive owner that called this.
+pub fn on_leaving(f: impl Fn() + Clone + 'static) {
+    use leptos::prelude::on_cleanup;
+    let write = f.clone();
+    let hidden = leptos::prelude::window_event_listener_untyped("visibilitychange", move |_| {
+        if !document_visible() {
+            write();
+        }
+    });
+    let pagehide = leptos::prelude::window_event_listener_untyped("pagehide", move |_| f());
+    on_cleanup(move || {
+        hidden.remove();
+        pagehide.remove();
+    });
+}
+
 pub fn set_html_attribute(name: &str, value: &str) {
     if let Some(el) = web_sys::window()
         .and_then(|w| w.document())

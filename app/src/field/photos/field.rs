@@ -356,16 +356,7 @@ fn PhotoItem(
             debounce.update_value(|g| *g += 1);
             save_caption();
         };
-        let hidden = window_event_listener_untyped("visibilitychange", move |_| {
-            if !crate::field::client::browser::document_visible() {
-                write_now();
-            }
-        });
-        let pagehide = window_event_listener_untyped("pagehide", move |_| write_now());
-        on_cleanup(move || {
-            hidden.remove();
-            pagehide.remove();
-        });
+        crate::field::client::browser::on_leaving(write_now);
     }
     // Leaving the screen inside the pause: the text still goes to IndexedDB.
     on_cleanup(move || {

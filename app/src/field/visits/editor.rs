@@ -134,16 +134,7 @@ impl VisitEditor {
         on_cleanup(move || self.flush_draft());
         #[cfg(feature = "hydrate")]
         {
-            let hidden = window_event_listener_untyped("visibilitychange", move |_| {
-                if !crate::field::client::browser::document_visible() {
-                    self.flush_draft();
-                }
-            });
-            let pagehide = window_event_listener_untyped("pagehide", move |_| self.flush_draft());
-            on_cleanup(move || {
-                hidden.remove();
-                pagehide.remove();
-            });
+            crate::field::client::browser::on_leaving(move || self.flush_draft());
         }
     }
 
