@@ -6,6 +6,9 @@
 // on the header's link; the spec checks that the photo was not listed yet just
 // before that tap. The second test chooses a second photo while the first is
 // stored; both must end up in the answer (the two list changes take turns).
+// The third leaves the page itself (close, reload) while the photo is stored:
+// the chosen file would go with the page, so the browser asks first, and asks
+// nothing once the photo is stored.
 
 import { PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
@@ -86,4 +89,39 @@ test('two photos chosen in turn while the first is still being stored are both l
       timeout: 30_000,
     })
     .toEqual(ids.slice().sort());
+});
+
+test('leaving the page while a photo is being stored asks first, and not after', async ({ page }) => {
+  test.setTimeout(120_000);
+  const { visit, pushedPhotoLists } = await startVisitRecordingPushes(page);
+  const photos = visit.photoItems('evidence_photos');
+  const photo = await makeJpeg(page, 4000, 3000, 0.8, { noise: true });
+  // Chosen through the button, as on a phone: the browser asks before
+  // unloading only a page the user has touched.
+  const chooser = page.waitForEvent('filechooser');
+  await visit.field('evidence_photos').getByTestId('photo-input-gallery').locator('xpath=..').click();
+  await (await chooser).setFiles({ name: 'IMG_4.jpg', mimeType: 'image/jpeg', buffer: photo });
+  expect(await photos.count(), 'the page is left while its photo is being stored').toBe(0);
+
+  const asked = page.waitForEvent('dialog');
+  await page.close({ runBeforeUnload: true });
+  const dialog = await asked;
+  expect(dialog.type()).toBe('beforeunload');
+  await dialog.dismiss();
+
+  await expect(photos).toHaveCount(1, { timeout: 60_000 });
+  const photoId = await photos.first().getAttribute('data-photo-id');
+  await expect(page.getByTestId('photo-busy')).toHaveCount(0, { timeout: 60_000 });
+  await expect
+    .poll(() => pushedPhotoLists.at(-1), { message: 'the last pushed answer lists the photo', timeout: 30_000 })
+    .toEqual([photoId]);
+
+  const askedAgain: string[] = [];
+  page.on('dialog', (d) => {
+    askedAgain.push(d.type());
+    void d.accept();
+  });
+  await page.close({ runBeforeUnload: true });
+  await expect.poll(() => page.isClosed(), { message: 'the page closes without asking' }).toBe(true);
+  expect(askedAgain).toEqual([]);
 });

@@ -55,6 +55,41 @@ pub fn on_leaving(f: impl Fn() + Clone + 'static) {
     });
 }
 
+/// While held, leaving the page (reload, close, typing another address) asks
+/// first. For work that lives only in this page until it ends, such as a photo
+/// being decoded and stored: the chosen file goes with the page, and a photo
+/// taken through the camera input is in no gallery. Chromium asks only after
+/// the user has touched the page, which choosing a photo is.
+pub struct AskBeforeLeaving {
+    closure: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl AskBeforeLeaving {
+    pub fn hold() -> Self {
+        let closure = Closure::<dyn FnMut(web_sys::Event)>::new(|ev: web_sys::Event| {
+            ev.prevent_default();
+            // Older Chromium and Safari ask only when `returnValue` is set.
+            let _ = js_sys::Reflect::set(&ev, &"returnValue".into(), &"".into());
+        });
+        if let Some(window) = web_sys::window() {
+            let _ = window
+                .add_event_listener_with_callback("beforeunload", closure.as_ref().unchecked_ref());
+        }
+        Self { closure }
+    }
+}
+
+impl Drop for AskBeforeLeaving {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            let _ = window.remove_event_listener_with_callback(
+                "beforeunload",
+                self.closure.as_ref().unchecked_ref(),
+            );
+        }
+    }
+}
+
 pub fn set_html_attribute(name: &str, value: &str) {
     if let Some(el) = web_sys::window()
         .and_then(|w| w.document())

@@ -97,7 +97,11 @@ pub fn PhotoField(
                 busy.set(true);
                 error.set(None);
                 let key = key.clone();
+                // Held by the task, not the page: leaving the visit in the app
+                // lets the photos finish; unloading the page would not.
+                let ask = crate::field::client::browser::AskBeforeLeaving::hold();
                 leptos::task::spawn_local(async move {
+                    let _ask = ask;
                     if let Err(e) = attach_files(state, visit, key, files, max_px).await {
                         error.set(Some(e));
                     }
