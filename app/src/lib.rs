@@ -24,6 +24,9 @@ pub mod i18n;
 pub mod model;
 /// Money as people type it: whole đồng, Vietnamese digit grouping.
 pub mod money;
+/// Only the newest of a page's async reads may show (IndexedDB on the phone,
+/// a chosen file converted on the office's forms screen).
+pub mod newest;
 /// Photos: the attach_photo record, statuses, EXIF and header parsing, the
 /// photo widgets, and (on the server) the storage interface.
 pub mod photos;

@@ -17,6 +17,28 @@ import { VisitPage } from './pages/VisitPage';
 
 const KOBO_STYLE = resolve(REPO_ROOT, 'app/tests/xlsform/kobo_style.xlsx');
 
+/** An XLSForm with three problems: a calculate row, its calculation and a
+ *  label that refers to an answer. */
+function unsupportedBook() {
+  const book = XLSX.utils.book_new();
+  XLSX.utils.book_append_sheet(
+    book,
+    XLSX.utils.aoa_to_sheet([
+      ['type', 'name', 'label', 'calculation'],
+      ['integer', 'a', 'A'],
+      ['calculate', 'total', '', '${a} * 2'],
+      ['text', 'b', 'B ${a}'],
+    ]),
+    'survey',
+  );
+  XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet([['form_id'], ['thu']]), 'settings');
+  return {
+    name: 'thu.xlsx',
+    mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+    buffer: XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer,
+  };
+}
+
 // Publishing a new version of the default form changes every later visit: a
 // server of its own.
 let server: KhaosatServer | undefined;
@@ -54,23 +76,7 @@ test('an XLSForm is previewed, published, exported, and filled on a phone', asyn
   });
 
   await test.step('an XLSForm with unsupported parts lists every problem by sheet, row and column', async () => {
-    const book = XLSX.utils.book_new();
-    XLSX.utils.book_append_sheet(
-      book,
-      XLSX.utils.aoa_to_sheet([
-        ['type', 'name', 'label', 'calculation'],
-        ['integer', 'a', 'A'],
-        ['calculate', 'total', '', '${a} * 2'],
-        ['text', 'b', 'B ${a}'],
-      ]),
-      'survey',
-    );
-    XLSX.utils.book_append_sheet(book, XLSX.utils.aoa_to_sheet([['form_id'], ['thu']]), 'settings');
-    await section.getByTestId('xlsform-file').setInputFiles({
-      name: 'thu.xlsx',
-      mimeType: 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
-      buffer: XLSX.write(book, { type: 'buffer', bookType: 'xlsx' }) as Buffer,
-    });
+    await section.getByTestId('xlsform-file').setInputFiles(unsupportedBook());
     const problems = section.getByTestId('xlsform-problem');
     await expect(problems).toHaveCount(3);
     await expect(problems.nth(0)).toContainText('survey · 3 · calculation (D)');
@@ -79,10 +85,31 @@ test('an XLSForm is previewed, published, exported, and filled on a phone', asyn
     await expectAccessible(office, 'XLSForm problems');
   });
 
-  await test.step('the Kobo-style form previews in Vietnamese and English with its conditions', async () => {
+  await test.step('the Kobo-style form, chosen while the last file is still read, previews with its conditions', async () => {
+    // The bad file's answer is held until the Kobo-style file's preview shows:
+    // an answer to an earlier choice, arriving last, must not replace it.
+    const bad = unsupportedBook();
+    let releaseBad!: () => void;
+    const badHeld = new Promise<void>((resolve) => (releaseBad = resolve));
+    let conversions = 0;
+    await office.route('**/api/forms/xlsform', async (route) => {
+      conversions += 1;
+      if (conversions > 1) return route.continue();
+      const response = await route.fetch();
+      await badHeld;
+      await route.fulfill({ response });
+    });
+    const badAnswered = office.waitForEvent('requestfinished', (r) =>
+      Boolean(r.url().endsWith('/api/forms/xlsform') && r.postDataBuffer()?.equals(bad.buffer)),
+    );
+    await section.getByTestId('xlsform-file').setInputFiles(bad);
+    await expect.poll(() => conversions, { message: 'the bad file is being converted' }).toBe(1);
     await section.getByTestId('xlsform-file').setInputFiles(KOBO_STYLE);
     const preview = section.getByTestId('xlsform-preview');
     await expect(preview).toBeVisible();
+    releaseBad();
+    await badAnswered;
+    await office.unroute('**/api/forms/xlsform');
     await expect(section.getByTestId('xlsform-error')).toHaveCount(0);
     await expect(preview).toContainText('khuyen-cong · v2');
     await expect(preview).toContainText('Người trả lời');
@@ -101,6 +128,9 @@ test('an XLSForm is previewed, published, exported, and filled on a phone', asyn
     await expect(preview.locator('[data-key="dien_thoai"] .field-error')).toHaveText(
       'A phone number is 10 digits starting with 0',
     );
+    // Everything above ran after the bad file's answer came in.
+    await expect(section.getByTestId('xlsform-error')).toHaveCount(0);
+    await expect(preview).toContainText('khuyen-cong · v2');
     await expectAccessible(office, 'XLSForm preview');
   });
 

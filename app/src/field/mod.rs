@@ -8,8 +8,6 @@ pub mod backup;
 pub mod client;
 /// Persistent storage, quota, stale unsynced data, the iOS seven-day wipe.
 pub mod durability;
-/// Only the newest of a page's IndexedDB reads may show.
-pub mod newest;
 /// Typed IndexedDB access for the phone (the only module that touches IndexedDB).
 #[cfg(feature = "hydrate")]
 pub mod offline;

@@ -41,7 +41,7 @@ pub fn PhotoField(
     let visit_id = Memo::new(move |_| visit.with(|v| v.as_ref().map(|v| v.id.clone())));
     // Each upload chunk reloads the list; a read that started before a newer one
     // (and before a caption write) must not land after it.
-    let reads = crate::field::newest::Reads::default();
+    let reads = crate::newest::Reads::default();
 
     {
         let key = key.clone();

@@ -65,7 +65,7 @@ impl VisitEditor {
         let missing = RwSignal::new(false);
         // A sync bumps `data_version` after its push and again after its pull;
         // the read started by the first may finish last.
-        let reads = crate::field::newest::Reads::default();
+        let reads = crate::newest::Reads::default();
         Effect::new(move |_| {
             let _ = state.data_version.get();
             let id = visit_id();

@@ -49,6 +49,9 @@ pub fn XlsformSection(#[prop(into)] on_published: Callback<()>) -> impl IntoView
     let imported = RwSignal::new(None::<XlsformImport>);
     let error = RwSignal::new(None::<ErrorBody>);
     let busy = RwSignal::new(false);
+    // A second file chosen while the first is converted: the first's answer,
+    // if it comes last, is not shown (nor publishable) as if it were the second's.
+    let reads = crate::newest::Reads::default();
     let publish = Action::new(|definition: &FormDefinition| {
         let text = serde_json::to_string(definition).unwrap_or_default();
         publish_form(text)
@@ -70,8 +73,12 @@ pub fn XlsformSection(#[prop(into)] on_published: Callback<()>) -> impl IntoView
                 error.set(None);
                 imported.set(None);
                 publish.value().set(None);
+                let read = reads.start();
                 leptos::task::spawn_local(async move {
-                    match convert(file).await {
+                    let Some(converted) = read.newest(convert(file)).await else {
+                        return;
+                    };
+                    match converted {
                         Ok(i) => imported.set(Some(i)),
                         Err(body) => error.set(Some(body)),
                     }
@@ -80,7 +87,7 @@ pub fn XlsformSection(#[prop(into)] on_published: Callback<()>) -> impl IntoView
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
+        let _ = (ev, &reads);
     };
     let problems = move || -> Vec<XlsformProblem> {
         error

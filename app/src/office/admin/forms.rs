@@ -72,6 +72,8 @@ pub fn FormsAdminPage() -> impl IntoView {
             text.set(String::new());
         }
     });
+    // Two files chosen in quick succession: the text box holds the second.
+    let reads = crate::newest::Reads::default();
     let on_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
@@ -79,15 +81,17 @@ pub fn FormsAdminPage() -> impl IntoView {
             let input: Option<web_sys::HtmlInputElement> =
                 ev.target().and_then(|t| t.dyn_into().ok());
             if let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) {
+                let read = reads.start();
                 leptos::task::spawn_local(async move {
-                    if let Ok(value) = wasm_bindgen_futures::JsFuture::from(file.text()).await {
+                    let found = read.newest(wasm_bindgen_futures::JsFuture::from(file.text()));
+                    if let Some(Ok(value)) = found.await {
                         text.set(value.as_string().unwrap_or_default());
                     }
                 });
             }
         }
         #[cfg(not(feature = "hydrate"))]
-        let _ = ev;
+        let _ = (ev, &reads);
     };
     view! {
         <h1>{move || tr("forms.title")}</h1>

@@ -1,7 +1,9 @@
-//! Reads of IndexedDB that a page starts on every data change finish in any
-//! order. Only the newest may show: an older read that finishes last would put
-//! back what the sync has just replaced (a visit "in progress" after its pull
-//! said "submitted"), and it would stay on screen until the next change.
+//! Reads that a page starts on every change finish in any order. Only the
+//! newest may show: on the phone, an older IndexedDB read that finishes last
+//! would put back what the sync has just replaced (a visit "in progress" after
+//! its pull said "submitted"); on the forms screen, a file chosen first and
+//! converted last would show, and be published, in place of the one chosen
+//! after it.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
