@@ -1,5 +1,6 @@
 // The registry intake, end to end: a supervisor uploads a commune office's CSV for
-// 2026 (the 2025 tree), reads each row's fate in the preview, commits it, and the
+// 2026 (the 2025 tree), reads each row's fate in the preview (a typo first, then
+// the file fixed and chosen again under the same name), commits it, and the
 // new proposals show on the phone of the inspector whose 2020 district formed that
 // commune. Deactivated from their page, they leave the phone at its next sync.
 
@@ -29,8 +30,23 @@ test('a registry file is previewed, committed and reaches the inspector in scope
     await login.loginAs('giamsat');
     await page.goto('/registry');
     await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
-    await page.getByTestId('registry-file').setInputFiles({ name: 'dang-ky.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    // First with a typo in the commune code: the row is refused and says why.
+    const typo = csv.replace(`,${COMMUNE},`, ',07862,');
+    await page.getByTestId('registry-file').setInputFiles({ name: 'dang-ky.csv', mimeType: 'text/csv', buffer: Buffer.from(typo) });
     const report = page.getByTestId('registry-report');
+    await expect(report).toHaveAttribute('data-refused', '1');
+    await expect(page.getByTestId('registry-problem')).toHaveCount(1);
+    await expect(page.getByTestId('registry-problem')).toHaveAttribute('data-row', '2');
+
+    // The file fixed and chosen again under the same name. A browser fires no
+    // change for the file already in the input, so the input forgets it as the
+    // picker opens.
+    const chooser = page.waitForEvent('filechooser');
+    await page.locator('label[for="registry-file"]').click();
+    const picker = await chooser;
+    await expect(page.getByTestId('registry-file')).toHaveValue('');
+    await expect(report, 'the typo file stays shown while the picker is open').toHaveAttribute('data-refused', '1');
+    await picker.setFiles({ name: 'dang-ky.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await expect(report).toHaveAttribute('data-committed', 'false');
     await expect(report).toHaveAttribute('data-new-proposals', '2');
     await expect(page.getByTestId('registry-row')).toHaveCount(2);

@@ -22,7 +22,6 @@ pub mod units;
 /// Survey rounds: opening and closing a year.
 pub mod years;
 
-/// One file problem as a line a person reads: "Dòng 12, cột “Mã cấp trên”: …".
 /// A value for a URL query, percent-encoded (unit tree names, form ids).
 pub fn query_value(s: &str) -> String {
     s.bytes()
@@ -33,6 +32,7 @@ pub fn query_value(s: &str) -> String {
         .collect()
 }
 
+/// One file problem as a line a person reads: "Dòng 12, cột “Mã cấp trên”: …".
 pub fn describe_problem(lang: crate::i18n::Lang, p: &crate::error::RowProblem) -> String {
     use crate::i18n::{error_text, t};
     let mut body = crate::error::ErrorBody::new(&p.code, "");
@@ -48,6 +48,25 @@ pub fn describe_problem(lang: crate::i18n::Lang, p: &crate::error::RowProblem) -
         (row, None) => t(lang, "office.where_row").replace("{row}", &row.to_string()),
     };
     format!("{place}: {text}")
+}
+
+/// The office's file inputs forget their file as the picker opens. Browsers
+/// fire no `change` when the file chosen is the one already in the input, so
+/// a registry file or an XLSForm fixed in Excel and chosen again did nothing.
+/// What the last file showed stays on the page until the new one is read.
+pub fn forget_chosen_file(ev: leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        {
+            input.set_value("");
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = ev;
 }
 
 #[cfg(all(test, feature = "ssr"))]

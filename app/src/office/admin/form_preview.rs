@@ -103,7 +103,7 @@ pub fn XlsformSection(#[prop(into)] on_published: Callback<()>) -> impl IntoView
             <label for="xlsform-file">{move || tr("forms.xlsform_file")}</label>
             <input id="xlsform-file" type="file" data-testid="xlsform-file"
                 accept=".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                on:change=on_file/>
+                on:click=crate::office::forget_chosen_file on:change=on_file/>
             <Show when=move || busy.get()>
                 <p class="notice" role="status">{move || tr("forms.xlsform_reading")}</p>
             </Show>

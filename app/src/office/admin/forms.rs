@@ -136,7 +136,7 @@ pub fn FormsAdminPage() -> impl IntoView {
             <h2>{move || tr("forms.upload")}</h2>
             <p class="hint">{move || tr("forms.upload_hint")}</p>
             <label for="form-file">{move || tr("forms.file")}</label>
-            <input id="form-file" type="file" accept="application/json,.json" data-testid="form-file" on:change=on_file/>
+            <input id="form-file" type="file" accept="application/json,.json" data-testid="form-file" on:click=crate::office::forget_chosen_file on:change=on_file/>
             <label for="form-json">{move || tr("forms.json")}</label>
             <textarea id="form-json" rows="12" class="mono" data-testid="form-json"
                 prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>

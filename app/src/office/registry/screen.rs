@@ -150,7 +150,7 @@ pub fn RegistryPage() -> impl IntoView {
                 </label>
                 <input id="registry-file" type="file" class="visually-hidden" data-testid="registry-file"
                     accept=".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-                    on:change=on_file disabled=move || busy.get()/>
+                    on:click=crate::office::forget_chosen_file on:change=on_file disabled=move || busy.get()/>
             </div>
             <Show when=move || error.get().is_some()>
                 <p class="error-banner" role="alert" data-testid="registry-error">
