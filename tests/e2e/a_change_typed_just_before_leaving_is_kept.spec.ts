@@ -1,9 +1,11 @@
 // The form writes a change to IndexedDB 600 ms after the last keystroke. An
 // inspector who types the last answer and at once taps away (to the home
-// page, the camera, the phone's home screen) must not lose it: the page
-// writes what is pending as it goes, and when it is hidden (a photo's caption
-// too). The page clock is paused here, so the autosave's timer never fires and
-// only those writes can keep the change.
+// page, the camera, the phone's home screen, a reload) must not lose it: the
+// page writes what is pending as it goes, and when it is hidden or unloaded
+// (a photo's caption too). The page clock is paused here, so the autosave's
+// timer never fires and only those writes can keep the change. A reload drops
+// an IndexedDB write begun as the page unloads, so the page also keeps what
+// it had not written in localStorage until IndexedDB has it.
 
 import { PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
@@ -27,6 +29,11 @@ async function hide(page: Page) {
   });
 }
 
+/** What a page kept in localStorage as it went away (drafts, captions), not yet in IndexedDB. */
+function keptDrafts(page: Page) {
+  return page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('khaosat.unloaded-')));
+}
+
 test('an answer typed just before going to the home page is there on return', async ({ page }) => {
   const { home, visit, visitId } = await openNewVisit(page);
   await page.clock.pauseAt(Date.now() + 60_000);
@@ -44,6 +51,25 @@ test('an answer typed just before going to the home page is there on return', as
   await page.clock.resume();
 });
 
+test('an answer typed just before a reload is there after it', async ({ page }) => {
+  const { visit } = await openNewVisit(page);
+  await page.clock.pauseAt(Date.now() + 60_000);
+  await visit.fillField('main_products', 'Gốm Thổ Hà');
+  await expect(visit.form, 'the autosave is waiting for its timer').toHaveAttribute('data-draft-pending', 'true');
+  // The page goes away with its timer unfired: only what it writes as it
+  // unloads (pagehide) can keep the answer.
+  await page.reload();
+  await page.clock.resume();
+  await visit.waitHydrated();
+  await expect(visit.form).toBeVisible();
+  await expect(visit.field('main_products')).toHaveValue('Gốm Thổ Hà');
+  // Taken from localStorage into IndexedDB, once: a second reload has only
+  // IndexedDB to show it from.
+  expect(await keptDrafts(page)).toEqual([]);
+  await visit.reload();
+  await expect(visit.field('main_products')).toHaveValue('Gốm Thổ Hà');
+});
+
 test('an answer typed just before the app is hidden reaches IndexedDB at once', async ({ page }) => {
   const { visit } = await openNewVisit(page);
   await page.clock.pauseAt(Date.now() + 60_000);
@@ -51,6 +77,7 @@ test('an answer typed just before the app is hidden reaches IndexedDB at once', 
   await expect(visit.form).toHaveAttribute('data-draft-pending', 'true');
   await hide(page);
   await expect(visit.form, 'written without its timer').toHaveAttribute('data-draft-pending', 'false');
+  expect(await keptDrafts(page), 'what was kept in case the page went is forgotten once written').toEqual([]);
 
   await page.clock.resume();
   await visit.reload();
@@ -71,8 +98,31 @@ test('a caption typed just before the app is hidden reaches IndexedDB at once', 
   await expect(item.getByTestId('photo-caption')).toHaveAttribute('data-caption-saved', 'false');
   await hide(page);
   await visit.waitCaptionSaved(item);
+  expect(await keptDrafts(page), 'what was kept in case the page went is forgotten once written').toEqual([]);
 
   await page.clock.resume();
   await visit.reload();
   await expect(visit.photoItems('evidence_photos').first().getByTestId('photo-caption')).toHaveValue('Biển hiệu xưởng');
+});
+
+test('a caption typed just before a reload is there after it', async ({ page }) => {
+  const { visit } = await openNewVisit(page);
+  await visit.field('evidence_photos').getByTestId('photo-input-gallery').setInputFiles({
+    name: 'IMG_LO_NUNG.jpg',
+    mimeType: 'image/jpeg',
+    buffer: await makeJpeg(page, 800, 600, 0.8),
+  });
+  const item = visit.photoItems('evidence_photos').first();
+  await expect(item).toBeVisible({ timeout: 30_000 });
+  await page.clock.pauseAt(Date.now() + 60_000);
+  await item.getByTestId('photo-caption').pressSequentially('Lò nung tuynel');
+  await expect(item.getByTestId('photo-caption')).toHaveAttribute('data-caption-saved', 'false');
+  await page.reload();
+  await page.clock.resume();
+  await visit.waitHydrated();
+  const caption = visit.photoItems('evidence_photos').first().getByTestId('photo-caption');
+  await expect(caption).toHaveValue('Lò nung tuynel');
+  expect(await keptDrafts(page)).toEqual([]);
+  await visit.reload();
+  await expect(visit.photoItems('evidence_photos').first().getByTestId('photo-caption')).toHaveValue('Lò nung tuynel');
 });

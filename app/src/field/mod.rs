@@ -15,5 +15,9 @@ pub mod offline;
 pub mod photos;
 /// The inspector's home: the proposals they were sent to survey, their visits.
 pub mod proposals;
+/// What a page kept in localStorage as it went away (a draft, a caption)
+/// until IndexedDB has it.
+#[cfg(feature = "hydrate")]
+pub(crate) mod unloaded;
 /// Visits: the survey form screen and the phone's list of its own visits.
 pub mod visits;

@@ -113,6 +113,19 @@ pub fn local_storage_set(key: &str, value: &str) {
     }
 }
 
+/// The value, removed as it is read.
+pub fn local_storage_take(key: &str) -> Option<String> {
+    let value = local_storage_get(key)?;
+    local_storage_remove(key);
+    Some(value)
+}
+
+pub fn local_storage_remove(key: &str) {
+    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
+        let _ = storage.remove_item(key);
+    }
+}
+
 /// Registers the service worker that serves the offline shell, and calls
 /// `on_update` when a new version has installed and waits. It waits for the
 /// person's consent (`activate_waiting_worker`): taking over by itself could

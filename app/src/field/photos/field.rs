@@ -2,7 +2,7 @@
 //! offline from the stored Blob, caption, time and place, upload progress and
 //! the server's verdict. What the buttons write is in `edit.rs`.
 //!
-//! One file (about 430 lines): the photo field and its `PhotoItem` share the
+//! One file (about 460 lines): the photo field and its `PhotoItem` share the
 //! caption's save state and the upload progress; what they write is already in
 //! `edit.rs`.
 
@@ -260,7 +260,17 @@ fn PhotoItem(
     // holds as far as this item knows. The input's value is never bound to a
     // signal, so no re-render can put back older text.
     let input_ref = NodeRef::<leptos::html::Input>::new();
-    let draft = RwSignal::new(initial_caption.clone().unwrap_or_default());
+    // Typed before the page went away and not yet in IndexedDB: written below.
+    #[cfg(feature = "hydrate")]
+    let kept = crate::field::unloaded::take_caption(&id)
+        .filter(|text| editable.get_untracked() && caption_value(text) != initial_caption);
+    #[cfg(not(feature = "hydrate"))]
+    let kept = None::<String>;
+    let shown_caption = kept
+        .clone()
+        .or_else(|| initial_caption.clone())
+        .unwrap_or_default();
+    let draft = RwSignal::new(shown_caption.clone());
     let saved = RwSignal::new(initial_caption.clone());
     let saving = RwSignal::new(false);
     let caption_error = RwSignal::new(None::<ErrorBody>);
@@ -295,16 +305,31 @@ fn PhotoItem(
                         crate::field::client::request_sync(state);
                     }
                     // The photo was removed meanwhile: nothing to caption.
-                    Ok(false) => break,
+                    Ok(false) => {
+                        crate::field::unloaded::forget_caption(&id);
+                        break;
+                    }
                     Err(e) => {
                         caption_error.set(Some(e));
                         break;
                     }
                 }
             }
+            if let (Some(text), Some(known), Some(id)) = (
+                draft.try_get_untracked(),
+                saved.try_get_untracked(),
+                photo_id.try_get_value(),
+            ) {
+                if caption_value(&text) == known {
+                    crate::field::unloaded::forget_caption(&id);
+                }
+            }
             saving.set(false);
         });
     };
+    if kept.is_some() {
+        save_caption();
+    }
     // A caption changed elsewhere (the server's, for a photo this phone did
     // not caption) shows, unless the inspector is editing this one.
     Effect::new(move |_| {
@@ -357,6 +382,16 @@ fn PhotoItem(
     #[cfg(feature = "hydrate")]
     {
         let write_now = move || {
+            // The write may go with the page (a reload, a closed tab).
+            if let (Some(text), Some(known), Some(id)) = (
+                draft.try_get_untracked(),
+                saved.try_get_untracked(),
+                photo_id.try_get_value(),
+            ) {
+                if caption_value(&text) != known {
+                    crate::field::unloaded::keep_caption(&id, &text);
+                }
+            }
             debounce.update_value(|g| *g += 1);
             save_caption();
         };
@@ -413,7 +448,7 @@ fn PhotoItem(
                 {move || problem.get().map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
                 {move || warnings.get().into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
                 <input type="text" class="photo-caption" data-testid="photo-caption" maxlength=crate::photos::MAX_CAPTION.to_string()
-                    node_ref=input_ref placeholder=move || tr("photo.caption") value=initial_caption.unwrap_or_default()
+                    node_ref=input_ref placeholder=move || tr("photo.caption") value=shown_caption
                     data-caption-saved=move || caption_saved.get().to_string()
                     prop:disabled=move || !editable.get() on:input=on_caption_input on:change=on_caption_change/>
                 {move || caption_error.get().map(|e| view! { <p class="error-banner" data-testid="photo-caption-error" role="alert">{error_text(lang.get(), &e)}</p> })}

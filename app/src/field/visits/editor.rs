@@ -73,6 +73,11 @@ impl VisitEditor {
             let read = reads.start();
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
+                // What the page kept as it went away last time goes first, so
+                // the read below shows it.
+                if let Some(kept) = crate::field::unloaded::take_draft(&user.id, &id) {
+                    crate::field::unloaded::recover_draft(state, kept).await;
+                }
                 let Ok(db) = crate::field::offline::db().await else {
                     return;
                 };
@@ -132,9 +137,25 @@ impl VisitEditor {
     /// is hidden (the camera, a call, the home screen), or the tab is closed.
     fn flush_when_leaving(self) {
         on_cleanup(move || self.flush_draft());
+        // The write may go with the page (a reload, a closed tab); what it
+        // writes is kept in localStorage too until it has landed.
         #[cfg(feature = "hydrate")]
-        {
-            crate::field::client::browser::on_leaving(move || self.flush_draft());
+        crate::field::client::browser::on_leaving(move || {
+            self.keep_unwritten();
+            self.flush_draft();
+        });
+    }
+
+    #[cfg(feature = "hydrate")]
+    fn keep_unwritten(self) {
+        if self.draft_pending.try_get_untracked() != Some(true) {
+            return;
+        }
+        if let (Some(user), Some(Some(current))) = (
+            self.state.user.get_untracked(),
+            self.visit.try_get_untracked(),
+        ) {
+            crate::field::unloaded::keep_draft(&user.id, &current);
         }
     }
 
@@ -177,6 +198,7 @@ impl VisitEditor {
         };
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            let visit_id = current.id.clone();
             let saved_at = autosave(self.state, current).await;
             if let Some(at) = saved_at {
                 self.draft_saved_at.set(Some(at));
@@ -184,6 +206,9 @@ impl VisitEditor {
             // A change made during the write has its own autosave coming.
             if self.autosave_generation.try_get_value() == Some(generation) {
                 self.draft_pending.set(false);
+                if let (Some(_), Some(user)) = (saved_at, self.state.user.get_untracked()) {
+                    crate::field::unloaded::forget_draft(&user.id, &visit_id);
+                }
             }
         });
         #[cfg(not(feature = "hydrate"))]
