@@ -19,10 +19,13 @@ fn caption_key(photo_id: &str) -> String {
     format!("khaosat.unloaded-caption.{photo_id}")
 }
 
-/// Keeps the screen's draft of `visit` until IndexedDB has it.
+/// Keeps the screen's draft of `visit` until IndexedDB has it, stamped with
+/// the time it was kept.
 pub(crate) fn keep_draft(user_id: &str, visit: &LocalVisit) {
-    if let Ok(json) = serde_json::to_string(visit) {
-        browser::local_storage_set(&key(user_id, &visit.id), &json);
+    let mut kept = visit.clone();
+    kept.updated_at_ms = browser::now_ms();
+    if let Ok(json) = serde_json::to_string(&kept) {
+        browser::local_storage_set(&key(user_id, &kept.id), &json);
     }
 }
 
@@ -51,7 +54,7 @@ pub(crate) async fn recover_draft(state: crate::field::client::ClientState, kept
     let Some(stored) = db.visit(&user.id, &kept.id).await.ok().flatten() else {
         return;
     };
-    if !stored.editable() {
+    if !stored.lacks_kept_draft(&kept) {
         return;
     }
     let mut draft = crate::field::visits::local::take_draft(stored, &kept);
@@ -62,14 +65,20 @@ pub(crate) async fn recover_draft(state: crate::field::client::ClientState, kept
     }
 }
 
-/// Keeps a caption's text (as typed) until IndexedDB has it.
-pub(crate) fn keep_caption(photo_id: &str, text: &str) {
-    browser::local_storage_set(&caption_key(photo_id), text);
+/// Keeps a caption's text (as typed) until IndexedDB has it, with the caption
+/// it replaces (`from`, as last written): it is written later only over that
+/// one, so it never undoes a caption written after it was kept.
+pub(crate) fn keep_caption(photo_id: &str, from: Option<&str>, text: &str) {
+    // A text input holds no line break, so the first one separates the two.
+    let value = format!("{}\n{text}", from.unwrap_or_default());
+    browser::local_storage_set(&caption_key(photo_id), &value);
 }
 
-/// The caption kept for this photo, if any, forgotten as it is taken.
-pub(crate) fn take_caption(photo_id: &str) -> Option<String> {
-    browser::local_storage_take(&caption_key(photo_id))
+/// The caption kept for this photo, `(from, text)`, forgotten as it is taken.
+pub(crate) fn take_caption(photo_id: &str) -> Option<(String, String)> {
+    let value = browser::local_storage_take(&caption_key(photo_id))?;
+    let (from, text) = value.split_once('\n')?;
+    Some((from.to_string(), text.to_string()))
 }
 
 /// IndexedDB has the caption (or the photo is gone).

@@ -1,13 +1,11 @@
 //! The photo field on the visit form: take or choose photos, see them
 //! offline from the stored Blob, caption, time and place, upload progress and
-//! the server's verdict. What the buttons write is in `edit.rs`.
-//!
-//! One file (about 460 lines): the photo field and its `PhotoItem` share the
-//! caption's save state and the upload progress; what they write is already in
-//! `edit.rs`.
+//! the server's verdict. What the buttons write is in `edit.rs`, the caption's
+//! state in `caption.rs`.
 
+use super::caption::Caption;
 #[cfg(feature = "hydrate")]
-use super::edit::{attach_files, remove_photo, write_caption};
+use super::edit::{attach_files, remove_photo};
 use super::local::LocalPhoto;
 use crate::error::ErrorBody;
 use crate::field::client::use_client;
@@ -16,11 +14,6 @@ use crate::forms::Field;
 use crate::i18n::{error_text, use_locale, use_t};
 use crate::photos::view::{place_text, time_text};
 use leptos::prelude::*;
-
-/// How long the caption waits after the last keystroke before it is written
-/// to IndexedDB (a blur or Enter writes it at once). Like the draft's autosave:
-/// a caption typed and never left is still on the phone after a reload.
-const CAPTION_SAVE_DELAY_MS: u64 = 600;
 
 /// The photo field of a visit: take or choose photos, see them offline.
 #[component]
@@ -154,12 +147,6 @@ pub fn PhotoField(
     }
 }
 
-/// A caption as stored: trimmed, and none rather than empty.
-fn caption_value(text: &str) -> Option<String> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| text.to_string())
-}
-
 /// One photo of the field. Made once per photo: what changes while it uploads
 /// (state, percent, the server's verdict) is read from `photos` by its ID and
 /// updates only the parts that show it. The caption input owns its text; what
@@ -256,167 +243,7 @@ fn PhotoItem(
     };
     let warnings = Memo::new(move |_| photo.with(|p| p.warnings.clone()));
 
-    // The caption: `draft` is what the input holds, `saved` what IndexedDB
-    // holds as far as this item knows. The input's value is never bound to a
-    // signal, so no re-render can put back older text.
-    let input_ref = NodeRef::<leptos::html::Input>::new();
-    // Typed before the page went away and not yet in IndexedDB: written below.
-    #[cfg(feature = "hydrate")]
-    let kept = crate::field::unloaded::take_caption(&id)
-        .filter(|text| editable.get_untracked() && caption_value(text) != initial_caption);
-    #[cfg(not(feature = "hydrate"))]
-    let kept = None::<String>;
-    let shown_caption = kept
-        .clone()
-        .or_else(|| initial_caption.clone())
-        .unwrap_or_default();
-    let draft = RwSignal::new(shown_caption.clone());
-    let saved = RwSignal::new(initial_caption.clone());
-    let saving = RwSignal::new(false);
-    let caption_error = RwSignal::new(None::<ErrorBody>);
-    let debounce = StoredValue::new(0u64);
-    let photo_id = StoredValue::new(id.clone());
-    let caption_saved =
-        Memo::new(move |_| !saving.get() && caption_value(&draft.get()) == saved.get());
-    // One writer per item: a write in flight picks up newer text when it ends.
-    let save_caption = move || {
-        if saving.get_untracked() {
-            return;
-        }
-        saving.set(true);
-        #[cfg(feature = "hydrate")]
-        leptos::task::spawn_local(async move {
-            // The item may go (a removal, leaving the screen) while a write is
-            // in flight: its signals are then gone, and `on_cleanup` took over.
-            while let (Some(text), Some(known), Some(id)) = (
-                draft.try_get_untracked(),
-                saved.try_get_untracked(),
-                photo_id.try_get_value(),
-            ) {
-                let target = caption_value(&text);
-                if target == known {
-                    break;
-                }
-                match write_caption(state, &id, target.clone()).await {
-                    Ok(true) => {
-                        saved.set(target);
-                        caption_error.set(None);
-                        state.bump();
-                        crate::field::client::request_sync(state);
-                    }
-                    // The photo was removed meanwhile: nothing to caption.
-                    Ok(false) => {
-                        crate::field::unloaded::forget_caption(&id);
-                        break;
-                    }
-                    Err(e) => {
-                        caption_error.set(Some(e));
-                        break;
-                    }
-                }
-            }
-            if let (Some(text), Some(known), Some(id)) = (
-                draft.try_get_untracked(),
-                saved.try_get_untracked(),
-                photo_id.try_get_value(),
-            ) {
-                if caption_value(&text) == known {
-                    crate::field::unloaded::forget_caption(&id);
-                }
-            }
-            saving.set(false);
-        });
-    };
-    if kept.is_some() {
-        save_caption();
-    }
-    // A caption changed elsewhere (the server's, for a photo this phone did
-    // not caption) shows, unless the inspector is editing this one.
-    Effect::new(move |_| {
-        let stored = photo.with(|p| p.caption.clone());
-        if stored == saved.get_untracked()
-            || saving.get_untracked()
-            || caption_value(&draft.get_untracked()) != saved.get_untracked()
-        {
-            return;
-        }
-        #[cfg(feature = "hydrate")]
-        {
-            let Some(input) = input_ref.get_untracked() else {
-                return;
-            };
-            let focused = web_sys::window()
-                .and_then(|w| w.document())
-                .and_then(|d| d.active_element())
-                .is_some_and(|active| {
-                    let input: &web_sys::Element = &input;
-                    active == *input
-                });
-            if focused {
-                return;
-            }
-            input.set_value(stored.as_deref().unwrap_or_default());
-        }
-        draft.set(stored.clone().unwrap_or_default());
-        saved.set(stored);
-    });
-    let on_caption_input = move |ev: leptos::ev::Event| {
-        draft.set(event_target_value(&ev));
-        debounce.update_value(|g| *g += 1);
-        let generation = debounce.get_value();
-        set_timeout(
-            move || {
-                if debounce.try_get_value() == Some(generation) {
-                    save_caption();
-                }
-            },
-            std::time::Duration::from_millis(CAPTION_SAVE_DELAY_MS),
-        );
-    };
-    let on_caption_change = move |_: leptos::ev::Event| {
-        debounce.update_value(|g| *g += 1);
-        save_caption();
-    };
-    // Hidden behind the camera or the home screen, where the pause's timer
-    // may never run: the text goes now, as the visit's draft does.
-    #[cfg(feature = "hydrate")]
-    {
-        let write_now = move || {
-            // The write may go with the page (a reload, a closed tab).
-            if let (Some(text), Some(known), Some(id)) = (
-                draft.try_get_untracked(),
-                saved.try_get_untracked(),
-                photo_id.try_get_value(),
-            ) {
-                if caption_value(&text) != known {
-                    crate::field::unloaded::keep_caption(&id, &text);
-                }
-            }
-            debounce.update_value(|g| *g += 1);
-            save_caption();
-        };
-        crate::field::client::browser::on_leaving(write_now);
-    }
-    // Leaving the screen inside the pause: the text still goes to IndexedDB.
-    on_cleanup(move || {
-        #[cfg(feature = "hydrate")]
-        if let (Some(text), Some(known), Some(id)) = (
-            draft.try_get_untracked(),
-            saved.try_get_untracked(),
-            photo_id.try_get_value(),
-        ) {
-            let target = caption_value(&text);
-            if target != known {
-                leptos::task::spawn_local(async move {
-                    if write_caption(state, &id, target).await.is_ok() {
-                        crate::field::client::request_sync(state);
-                    }
-                });
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = photo_id;
-    });
+    let (caption, shown_caption) = Caption::new(state, photo, initial_caption, editable);
 
     let on_remove = move |_| {
         if !confirm.get_untracked() {
@@ -448,10 +275,10 @@ fn PhotoItem(
                 {move || problem.get().map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
                 {move || warnings.get().into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
                 <input type="text" class="photo-caption" data-testid="photo-caption" maxlength=crate::photos::MAX_CAPTION.to_string()
-                    node_ref=input_ref placeholder=move || tr("photo.caption") value=shown_caption
-                    data-caption-saved=move || caption_saved.get().to_string()
-                    prop:disabled=move || !editable.get() on:input=on_caption_input on:change=on_caption_change/>
-                {move || caption_error.get().map(|e| view! { <p class="error-banner" data-testid="photo-caption-error" role="alert">{error_text(lang.get(), &e)}</p> })}
+                    node_ref=caption.input_ref placeholder=move || tr("photo.caption") value=shown_caption
+                    data-caption-saved=move || caption.written.get().to_string()
+                    prop:disabled=move || !editable.get() on:input=move |ev| caption.on_input(ev) on:change=move |_| caption.on_change()/>
+                {move || caption.error.get().map(|e| view! { <p class="error-banner" data-testid="photo-caption-error" role="alert">{error_text(lang.get(), &e)}</p> })}
                 <Show when=move || editable.get()>
                     <button type="button" class="btn btn-small" data-testid="photo-remove" on:click=on_remove>
                         {move || if confirm.get() { tr("photo.remove_confirm") } else { tr("photo.remove") }}

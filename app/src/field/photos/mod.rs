@@ -2,6 +2,8 @@
 //! progress, and sending the bytes. The record both sides share is
 //! `crate::photos`.
 
+/// A photo's caption as typed: written after a pause, on leaving, when hidden.
+mod caption;
 /// Capture on the phone: downscale with the browser's decoder, hash, metadata.
 #[cfg(feature = "hydrate")]
 pub mod capture;

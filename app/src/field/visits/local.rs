@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,010 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,060 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -189,6 +189,18 @@ impl LocalVisit {
                 self.review_state,
                 ReviewState::InProgress | ReviewState::NeedsChanges
             )
+    }
+
+    /// Whether a draft kept in localStorage as its page went away
+    /// (`field::unloaded`, stamped with the time it was kept) holds something
+    /// this stored copy lacks. Not when the visit has left the inspector's
+    /// hands, nor when this phone wrote a draft or a save after keeping it (the
+    /// write begun as the page went, if it landed after all, or a later
+    /// autosave): that write holds the kept text or newer, and the kept copy
+    /// must not undo it. A pull does not stamp `updated_at_ms`, so a
+    /// supervisor's change pulled meanwhile does not hide a kept draft.
+    pub fn lacks_kept_draft(&self, kept: &LocalVisit) -> bool {
+        self.editable() && self.updated_at_ms < kept.updated_at_ms
     }
 
     /// The supervisor's latest send-back, when the visit waits for changes.
@@ -652,6 +664,59 @@ mod tests {
             "ksv1".into(),
             1_000,
         )
+    }
+
+    #[test]
+    fn a_kept_draft_applies_only_while_no_later_write_landed_and_the_visit_is_editable() {
+        let stored = visit(); // last written at 1_000
+        let mut kept = visit();
+        kept.answers.insert("main_products".into(), json!("Gốm"));
+        kept.updated_at_ms = 1_500;
+        assert!(
+            stored.lacks_kept_draft(&kept),
+            "the reload dropped the write"
+        );
+
+        let mut written_after = stored.clone();
+        written_after.updated_at_ms = 1_500;
+        assert!(
+            !written_after.lacks_kept_draft(&kept),
+            "a write at the same ms"
+        );
+        written_after.updated_at_ms = 1_600;
+        assert!(
+            !written_after.lacks_kept_draft(&kept),
+            "a later autosave holds newer text"
+        );
+
+        let mut submitted = stored.clone();
+        submitted.submit_queued = true;
+        assert!(!submitted.lacks_kept_draft(&kept));
+        let mut approved = stored.clone();
+        approved.review_state = ReviewState::Approved;
+        assert!(!approved.lacks_kept_draft(&kept));
+
+        // A pull that took in a supervisor's change does not stamp the time.
+        let server = VisitRecord {
+            id: stored.id.clone(),
+            form_id: stored.form_id.clone(),
+            form_version: 1,
+            proposal_id: None,
+            facility_id: None,
+            owner_id: "u".into(),
+            review_state: ReviewState::NeedsChanges,
+            answers: [("workforce".to_string(), json!(25))].into(),
+            versions: [("workforce".to_string(), 2)].into(),
+            created_at_ms: 0,
+            received_at_ms: 9_000,
+            rows: vec![],
+            review: vec![],
+            photos: vec![],
+            year_closed: false,
+        };
+        let pulled = absorb_server_copy(Some(stored.clone()), &server, "ksv1", false);
+        assert_eq!(pulled.answers["workforce"], json!(25));
+        assert!(pulled.lacks_kept_draft(&kept));
     }
 
     #[test]
