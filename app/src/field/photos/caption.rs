@@ -44,6 +44,7 @@ pub(super) struct Caption {
     saving: RwSignal<bool>,
     pub error: RwSignal<Option<ErrorBody>>,
     debounce: StoredValue<u64>,
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     photo_id: StoredValue<String>,
     /// Nothing typed is waiting to be written (`data-caption-saved`).
     pub written: Memo<bool>,
@@ -97,6 +98,7 @@ impl Caption {
     }
 
     /// The text typed and the text written, while the item is still there.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
     fn texts(self) -> Option<(String, Option<String>, String)> {
         Some((
             self.draft.try_get_untracked()?,
