@@ -34,6 +34,23 @@ function keptDrafts(page: Page) {
   return page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('khaosat.unloaded-')));
 }
 
+/** A new visit with one photo whose caption has just been typed, the clock
+ *  paused so that the caption's timer never writes it. */
+async function captionWaitingForItsTimer(page: Page, text: string) {
+  const { visit } = await openNewVisit(page);
+  await visit.field('evidence_photos').getByTestId('photo-input-gallery').setInputFiles({
+    name: 'IMG_XUONG.jpg',
+    mimeType: 'image/jpeg',
+    buffer: await makeJpeg(page, 800, 600, 0.8),
+  });
+  const item = visit.photoItems('evidence_photos').first();
+  await expect(item).toBeVisible({ timeout: 30_000 });
+  await page.clock.pauseAt(Date.now() + 60_000);
+  await item.getByTestId('photo-caption').pressSequentially(text);
+  await expect(item.getByTestId('photo-caption')).toHaveAttribute('data-caption-saved', 'false');
+  return { visit, item };
+}
+
 test('an answer typed just before going to the home page is there on return', async ({ page }) => {
   const { home, visit, visitId } = await openNewVisit(page);
   await page.clock.pauseAt(Date.now() + 60_000);
@@ -85,17 +102,7 @@ test('an answer typed just before the app is hidden reaches IndexedDB at once', 
 });
 
 test('a caption typed just before the app is hidden reaches IndexedDB at once', async ({ page }) => {
-  const { visit } = await openNewVisit(page);
-  await visit.field('evidence_photos').getByTestId('photo-input-gallery').setInputFiles({
-    name: 'IMG_BIEN_HIEU.jpg',
-    mimeType: 'image/jpeg',
-    buffer: await makeJpeg(page, 800, 600, 0.8),
-  });
-  const item = visit.photoItems('evidence_photos').first();
-  await expect(item).toBeVisible({ timeout: 30_000 });
-  await page.clock.pauseAt(Date.now() + 60_000);
-  await item.getByTestId('photo-caption').pressSequentially('Biển hiệu xưởng');
-  await expect(item.getByTestId('photo-caption')).toHaveAttribute('data-caption-saved', 'false');
+  const { visit, item } = await captionWaitingForItsTimer(page, 'Biển hiệu xưởng');
   await hide(page);
   await visit.waitCaptionSaved(item);
   expect(await keptDrafts(page), 'what was kept in case the page went is forgotten once written').toEqual([]);
@@ -106,17 +113,7 @@ test('a caption typed just before the app is hidden reaches IndexedDB at once', 
 });
 
 test('a caption typed just before a reload is there after it', async ({ page }) => {
-  const { visit } = await openNewVisit(page);
-  await visit.field('evidence_photos').getByTestId('photo-input-gallery').setInputFiles({
-    name: 'IMG_LO_NUNG.jpg',
-    mimeType: 'image/jpeg',
-    buffer: await makeJpeg(page, 800, 600, 0.8),
-  });
-  const item = visit.photoItems('evidence_photos').first();
-  await expect(item).toBeVisible({ timeout: 30_000 });
-  await page.clock.pauseAt(Date.now() + 60_000);
-  await item.getByTestId('photo-caption').pressSequentially('Lò nung tuynel');
-  await expect(item.getByTestId('photo-caption')).toHaveAttribute('data-caption-saved', 'false');
+  const { visit } = await captionWaitingForItsTimer(page, 'Lò nung tuynel');
   await page.reload();
   await page.clock.resume();
   await visit.waitHydrated();

@@ -666,6 +666,28 @@ mod tests {
         )
     }
 
+    /// The server's copy of `v` as a pull brings it: sent back for changes,
+    /// with `workforce` at `workforce_version`.
+    fn server_copy(v: &LocalVisit, workforce: Value, workforce_version: i64) -> VisitRecord {
+        VisitRecord {
+            id: v.id.clone(),
+            form_id: v.form_id.clone(),
+            form_version: 1,
+            proposal_id: None,
+            facility_id: None,
+            owner_id: "u".into(),
+            review_state: ReviewState::NeedsChanges,
+            answers: [("workforce".to_string(), workforce)].into(),
+            versions: [("workforce".to_string(), workforce_version)].into(),
+            created_at_ms: 0,
+            received_at_ms: 0,
+            rows: vec![],
+            review: vec![],
+            photos: vec![],
+            year_closed: false,
+        }
+    }
+
     #[test]
     fn a_kept_draft_applies_only_while_no_later_write_landed_and_the_visit_is_editable() {
         let stored = visit(); // last written at 1_000
@@ -697,23 +719,7 @@ mod tests {
         assert!(!approved.lacks_kept_draft(&kept));
 
         // A pull that took in a supervisor's change does not stamp the time.
-        let server = VisitRecord {
-            id: stored.id.clone(),
-            form_id: stored.form_id.clone(),
-            form_version: 1,
-            proposal_id: None,
-            facility_id: None,
-            owner_id: "u".into(),
-            review_state: ReviewState::NeedsChanges,
-            answers: [("workforce".to_string(), json!(25))].into(),
-            versions: [("workforce".to_string(), 2)].into(),
-            created_at_ms: 0,
-            received_at_ms: 9_000,
-            rows: vec![],
-            review: vec![],
-            photos: vec![],
-            year_closed: false,
-        };
+        let server = server_copy(&stored, json!(25), 2);
         let pulled = absorb_server_copy(Some(stored.clone()), &server, "ksv1", false);
         assert_eq!(pulled.answers["workforce"], json!(25));
         assert!(pulled.lacks_kept_draft(&kept));
@@ -765,23 +771,7 @@ mod tests {
         let mut v = visit();
         v.header_sent = true;
         v.answers.insert("workforce".into(), json!(30));
-        let server = VisitRecord {
-            id: v.id.clone(),
-            form_id: v.form_id.clone(),
-            form_version: 1,
-            proposal_id: None,
-            facility_id: None,
-            owner_id: "u".into(),
-            review_state: ReviewState::NeedsChanges,
-            answers: [("workforce".to_string(), json!(25))].into(),
-            versions: [("workforce".to_string(), 2)].into(),
-            created_at_ms: 0,
-            received_at_ms: 0,
-            rows: vec![],
-            review: vec![],
-            photos: vec![],
-            year_closed: false,
-        };
+        let server = server_copy(&v, json!(25), 2);
         let fresh = absorb_server_copy(None, &server, "ksv1", false);
         assert_eq!(
             fresh.sync_state,
@@ -804,21 +794,9 @@ mod tests {
         v.saved = v.answers.clone();
         assert!(v.editable());
         let server = VisitRecord {
-            id: v.id.clone(),
-            form_id: v.form_id.clone(),
-            form_version: 1,
-            proposal_id: None,
-            facility_id: None,
-            owner_id: "u".into(),
             review_state: ReviewState::InProgress,
-            answers: [("workforce".to_string(), json!(30))].into(),
-            versions: [("workforce".to_string(), 1)].into(),
-            created_at_ms: 0,
-            received_at_ms: 0,
-            rows: vec![],
-            review: vec![],
-            photos: vec![],
             year_closed: true,
+            ..server_copy(&v, json!(30), 1)
         };
         let closed = absorb_server_copy(Some(v), &server, "ksv1", false);
         assert!(!closed.editable());
