@@ -3,10 +3,10 @@
 //! page's views share. No markup here.
 
 use super::local::{self, LocalVisit};
-use super::{missing_for_finalize, now_ms};
+use super::{has_invalid_answers, missing_for_finalize, now_ms};
 use crate::error::ErrorBody;
 use crate::field::client::ClientState;
-use crate::forms::{expr::is_relevant, FormDefinition};
+use crate::forms::FormDefinition;
 use leptos::prelude::*;
 
 /// The draft is written this long after the last change: typing does not
@@ -320,28 +320,6 @@ impl VisitEditor {
             }
         });
     }
-}
-
-/// Answers on screen that break a rule (the same check the server makes on save).
-fn has_invalid_answers(form: &FormDefinition, visit: &LocalVisit) -> bool {
-    let bad = |field: &crate::forms::Field,
-               answers: &std::collections::BTreeMap<String, serde_json::Value>| {
-        is_relevant(field.relevant.as_deref(), answers)
-            && answers
-                .get(&field.key)
-                .is_some_and(|v| crate::forms::rules::check_value(field, v).is_err())
-    };
-    form.fields().any(|f| bad(f, &visit.answers))
-        || form
-            .fields()
-            .filter(|f| f.kind == crate::forms::FieldType::Repeat)
-            .any(|group| {
-                visit
-                    .rows
-                    .iter()
-                    .filter(|r| r.group == group.key && !r.deleted)
-                    .any(|row| group.fields.iter().any(|c| bad(c, &row.answers)))
-            })
 }
 
 /// Writes the draft as the screen has it; the draft's `updated_at_ms` once

@@ -98,6 +98,28 @@ pub fn missing_for_finalize(form: &FormDefinition, visit: &LocalVisit) -> Vec<St
     crate::forms::rules::missing_required(form, &visit.answers, &rows)
 }
 
+/// Answers on screen that break a rule (the same check the server makes on save).
+pub(super) fn has_invalid_answers(form: &FormDefinition, visit: &LocalVisit) -> bool {
+    let bad = |field: &crate::forms::Field,
+               answers: &std::collections::BTreeMap<String, serde_json::Value>| {
+        crate::forms::expr::is_relevant(field.relevant.as_deref(), answers)
+            && answers
+                .get(&field.key)
+                .is_some_and(|v| crate::forms::rules::check_value(field, v).is_err())
+    };
+    form.fields().any(|f| bad(f, &visit.answers))
+        || form
+            .fields()
+            .filter(|f| f.kind == crate::forms::FieldType::Repeat)
+            .any(|group| {
+                visit
+                    .rows
+                    .iter()
+                    .filter(|r| r.group == group.key && !r.deleted)
+                    .any(|row| group.fields.iter().any(|c| bad(c, &row.answers)))
+            })
+}
+
 /// The label of a missing key (`field` or `group/field`) in the current language.
 pub(super) fn missing_label(form: &FormDefinition, key: &str, lang: crate::i18n::Lang) -> String {
     let (group, child) = key.split_once('/').unwrap_or((key, ""));
