@@ -50,6 +50,10 @@ pub mod root;
 
 // The server's side.
 
+/// The layout's rules, read from the source: the store imports no view, and
+/// server functions live in contracts.
+#[cfg(all(test, feature = "ssr"))]
+mod layout_tests;
 /// The server's shared state (database, clock, options).
 #[cfg(feature = "ssr")]
 pub mod state;

@@ -176,9 +176,9 @@ fn invalid(code: &str, message: impl Into<String>) -> AppError {
 /// A proposal's title, kind of support and amount checked as the intake
 /// checks them: (trimmed title, whole đồng).
 pub fn check_edit(
-    edit: &crate::office::registry::edit::ProposalEdit,
+    edit: &crate::office::registry::contract::ProposalEdit,
 ) -> Result<(String, i64), AppError> {
-    use crate::office::registry::SUPPORT_KINDS;
+    use crate::office::registry::contract::SUPPORT_KINDS;
     let title = edit.title.trim();
     if title.is_empty() {
         return Err(invalid(
@@ -210,7 +210,7 @@ pub fn check_edit(
 pub async fn update_proposal(
     db: &Db,
     actor: &super::audit::Actor,
-    edit: &crate::office::registry::edit::ProposalEdit,
+    edit: &crate::office::registry::contract::ProposalEdit,
 ) -> Result<(), AppError> {
     let (title, amount) = check_edit(edit)?;
     let mut tx = db.begin_write().await?;

@@ -3,8 +3,8 @@
 //! as the phone will draw it (in Vietnamese or English, conditions live as
 //! answers are tried) before publishing it.
 
+use super::contract::publish_form;
 use super::contract::{XlsformImport, XlsformProblem};
-use super::forms::publish_form;
 use crate::error::{ErrorBody, FnError};
 use crate::field::visits::field::FieldInput;
 use crate::forms::expr;

@@ -2,61 +2,12 @@
 //! upload of a new one (JSON). An invalid definition is refused with what is wrong
 //! and where; a published version never changes, because visits were filled in with it.
 
+use super::contract::{list_forms, publish_form};
 use crate::error::FnError;
-use crate::forms::FormVersion;
 use crate::i18n::{error_text, use_locale, use_t};
 use crate::office::download::DownloadLink;
 use crate::root::Loading;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
-
-/// Largest form definition accepted (the default form is ~25 KB).
-pub const MAX_FORM_BYTES: usize = 200 * 1024;
-
-#[server(prefix = "/rpc", endpoint = "list_forms")]
-pub async fn list_forms() -> Result<Vec<FormVersion>, FnError> {
-    use crate::model::Role;
-    let (state, _) = crate::auth::session::require(&[Role::Administrator]).await?;
-    Ok(crate::store::forms::list(&state.db).await?)
-}
-
-/// Publishes a new form version from its JSON text. Phones receive it on their
-/// next pull; visits already started keep the version they were started with.
-#[server(prefix = "/rpc", endpoint = "publish_form", input = Json)]
-pub async fn publish_form(definition: String) -> Result<FormVersion, FnError> {
-    use crate::error::AppError;
-    use crate::model::Role;
-    let (state, caller) = crate::auth::session::require_caller(&[Role::Administrator]).await?;
-    let form = parse_definition(&definition).map_err(AppError::Invalid)?;
-    crate::store::forms::publish_as(&state.db, Some(&caller.audit()), &form).await?;
-    crate::store::forms::list(&state.db)
-        .await?
-        .into_iter()
-        .find(|f| f.id == form.id && f.version == form.version)
-        .ok_or_else(|| AppError::Internal("published form not found".into()).into())
-}
-
-/// Reads a definition, saying where the JSON is wrong (line, column, what).
-pub fn parse_definition(
-    text: &str,
-) -> Result<crate::forms::FormDefinition, crate::error::ErrorBody> {
-    use crate::error::ErrorBody;
-    if text.len() > MAX_FORM_BYTES {
-        return Err(ErrorBody::new(
-            "form.too_large",
-            format!("a form definition may be at most {MAX_FORM_BYTES} bytes"),
-        )
-        .with("limit", MAX_FORM_BYTES));
-    }
-    let mut form: crate::forms::FormDefinition = serde_json::from_str(text).map_err(|e| {
-        let detail = format!("line {}, column {}: {e}", e.line(), e.column());
-        ErrorBody::new("form.invalid_definition", detail.clone()).with("detail", detail)
-    })?;
-    form.canonicalize();
-    form.check()
-        .map_err(|m| ErrorBody::new("form.invalid_definition", m.clone()).with("detail", m))?;
-    Ok(form)
-}
 
 #[component]
 pub fn FormsAdminPage() -> impl IntoView {
@@ -156,27 +107,5 @@ pub fn FormsAdminPage() -> impl IntoView {
                 }.into_any(),
             })}
         </section>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_broken_definition_says_where_and_what() {
-        let e = parse_definition("{\"id\": \"x\", \"version\": 1,\n \"title\": 3}").unwrap_err();
-        assert_eq!(e.code, "form.invalid_definition");
-        assert!(e.message.contains("line 2"), "{}", e.message);
-        let default = include_str!("../../../../data/forms/khuyen-cong-v1.json");
-        let mut v: serde_json::Value = serde_json::from_str(default).unwrap();
-        v["sections"][1]["fields"][1]["key"] = serde_json::json!("main_products");
-        let e = parse_definition(&v.to_string()).unwrap_err();
-        assert!(
-            e.message.contains("\"main_products\" is used twice"),
-            "{}",
-            e.message
-        );
-        assert!(parse_definition(default).is_ok());
     }
 }

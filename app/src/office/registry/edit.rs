@@ -3,44 +3,9 @@
 //! and reaches the phones in scope through the normal pull; a deactivated
 //! proposal arrives there as deleted, and its visits are kept.
 
+use super::contract::{set_proposal_active, update_proposal, ProposalEdit, SUPPORT_KINDS};
 use crate::error::FnError;
 use leptos::prelude::*;
-use leptos::server_fn::codec::Json;
-use serde::{Deserialize, Serialize};
-
-/// What the office may change on a proposal. The amount is as typed (a
-/// number or "1.500.000"); a fraction of a đồng is refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
-pub struct ProposalEdit {
-    pub id: String,
-    pub title: String,
-    pub support_kind: String,
-    pub requested_amount: serde_json::Value,
-}
-
-#[server(prefix = "/rpc", endpoint = "update_proposal", input = Json)]
-pub async fn update_proposal(edit: ProposalEdit) -> Result<(), FnError> {
-    let (state, caller) = crate::auth::session::require_caller(&[
-        crate::model::Role::Supervisor,
-        crate::model::Role::Administrator,
-    ])
-    .await?;
-    Ok(crate::store::registry::update_proposal(&state.db, &caller.audit(), &edit).await?)
-}
-
-#[server(prefix = "/rpc", endpoint = "set_proposal_active", input = Json)]
-pub async fn set_proposal_active(id: String, active: bool) -> Result<(), FnError> {
-    let (state, caller) = crate::auth::session::require_caller(&[
-        crate::model::Role::Supervisor,
-        crate::model::Role::Administrator,
-    ])
-    .await?;
-    Ok(
-        crate::store::registry::set_proposal_active(&state.db, &caller.audit(), &id, active)
-            .await?,
-    )
-}
 
 /// The office's edit panel on a proposal's page.
 #[component]
@@ -51,7 +16,6 @@ pub fn ProposalEditPanel(
 ) -> impl IntoView {
     use crate::error::ErrorBody;
     use crate::i18n::{error_text, use_locale, use_t, Locale};
-    use crate::office::registry::SUPPORT_KINDS;
     let tr = use_t();
     let Locale(lang) = use_locale();
     let title = RwSignal::new(proposal.title.clone());

@@ -2,7 +2,7 @@
 //! a name, lengths, an industry group of the register, a phone and a tax
 //! code of the right shape, and a unit named as "tree/code".
 
-use super::facilities::FacilityDraft;
+use super::contract::FacilityDraft;
 use crate::error::{AppError, ErrorBody};
 
 fn invalid(code: &str, message: impl Into<String>) -> AppError {

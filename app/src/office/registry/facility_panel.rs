@@ -1,7 +1,7 @@
 //! One facility in the register: its form (new or existing), deactivation,
 //! its proposals, and a proposal registered at it for an open year.
 
-use super::facilities::{
+use super::contract::{
     create_proposal, get_facility, save_facility, set_facility_active, FacilityDetail,
     FacilityDraft, NewProposal,
 };

@@ -1,17 +1,12 @@
 //! The registry of facilities and proposals: what a year's intake spreadsheets
 //! hold, checked row by row before anything is matched or stored.
 
+/// The server functions and types the pages and the store share: the
+/// facility register and the edit of one proposal.
+pub mod contract;
 /// Bulk intake: preview each row's fate, then commit the whole file or nothing.
 pub mod intake;
-/// Kinds of support a proposal asks for (`support_kind.<value>` labels).
-pub const SUPPORT_KINDS: [&str; 6] = [
-    "machinery",
-    "demonstration_model",
-    "training",
-    "trade_promotion",
-    "consulting",
-    "other",
-];
+pub use contract::SUPPORT_KINDS;
 
 /// The intake template's columns and the checks of each row.
 #[cfg(feature = "ssr")]
@@ -19,10 +14,8 @@ pub mod rows;
 /// The registry page: template, preview, commit.
 mod screen;
 pub use screen::RegistryPage;
-/// Editing and deactivating one proposal from the office.
+/// The panel that edits or deactivates one proposal.
 pub mod edit;
-/// The office's register of facilities and a proposal registered at one.
-pub mod facilities;
 /// The checks of a facility the office registers or edits.
 #[cfg(feature = "ssr")]
 pub mod facility_check;

@@ -2,7 +2,7 @@
 //! a place in either tree), the facilities found, and the panel of the one
 //! chosen or of a new one.
 
-use super::facilities::{find_facilities, registry_units, FacilityEntry};
+use super::contract::{find_facilities, registry_units, FacilityEntry};
 use super::facility_panel::FacilityPanel;
 use crate::i18n::{error_text, use_locale, use_t, Locale};
 use leptos::prelude::*;

@@ -5,7 +5,7 @@
 use super::{codes, read_entry, unit_map};
 use crate::error::{AppError, ErrorBody};
 use crate::model::{Facility, UnitLevel, UserInfo};
-use crate::office::registry::facilities::FacilityDraft;
+use crate::office::registry::contract::FacilityDraft;
 use crate::office::registry::facility_check::check_draft;
 use crate::store::audit::{self, Actor};
 use crate::store::merge::{merge_field, Outcome, Write, HISTORY_COLUMNS};

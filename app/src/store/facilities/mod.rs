@@ -6,7 +6,7 @@ use super::audit::{self, Actor};
 use super::{catalog, changes, col, now_ms, units, Db, Tx};
 use crate::error::{AppError, ErrorBody};
 use crate::model::{AdminUnit, UnitLevel};
-use crate::office::registry::facilities::{FacilityDetail, FacilityEntry, ProposalLine};
+use crate::office::registry::contract::{FacilityDetail, FacilityEntry, ProposalLine};
 use serde_json::json;
 use std::collections::HashMap;
 

@@ -4,7 +4,7 @@
 use super::{codes, unit_map};
 use crate::error::{AppError, ErrorBody};
 use crate::model::{Facility, UnitLevel};
-use crate::office::registry::facilities::NewProposal;
+use crate::office::registry::contract::NewProposal;
 use crate::store::audit::{self, Actor};
 use crate::store::{catalog, col, now_ms, Db, Tx};
 use serde_json::json;
@@ -49,7 +49,7 @@ async fn proposal_unit(tx: &mut Tx, facility: &Facility, tree: &str) -> Result<S
 /// Registers a proposal at a facility in an open year, placed in a unit of
 /// the year's tree; audited, and sent to the phones in scope.
 pub async fn create_proposal(db: &Db, actor: &Actor, p: &NewProposal) -> Result<String, AppError> {
-    let edit = crate::office::registry::edit::ProposalEdit {
+    let edit = crate::office::registry::contract::ProposalEdit {
         id: String::new(),
         title: p.title.clone(),
         support_kind: p.support_kind.clone(),

@@ -1,6 +1,7 @@
-//! The office's register of facilities: find one (by name, owner, address,
-//! tax code or place, across unit trees), register one, edit it, deactivate
-//! it, and register a proposal at it. Edits go through the same field-level
+//! What the registry's pages and the store share: the office's register of
+//! facilities (find one by name, owner, address, tax code or place, across
+//! unit trees; register one, edit it, deactivate it, register a proposal at
+//! it) and the edit or deactivation of one proposal. Edits go through the same field-level
 //! merge as the phones' edits, so an office change and a phone's offline edit
 //! of the same field meet as a kept conflict, never a silent overwrite.
 
@@ -133,4 +134,48 @@ pub async fn create_proposal(proposal: NewProposal) -> Result<String, FnError> {
 pub async fn registry_units() -> Result<Vec<crate::model::AdminUnit>, FnError> {
     let (state, _) = office().await?;
     Ok(crate::store::units::all(&state.db).await?)
+}
+
+/// Kinds of support a proposal asks for (`support_kind.<value>` labels).
+pub const SUPPORT_KINDS: [&str; 6] = [
+    "machinery",
+    "demonstration_model",
+    "training",
+    "trade_promotion",
+    "consulting",
+    "other",
+];
+
+/// What the office may change on a proposal. The amount is as typed (a
+/// number or "1.500.000"); a fraction of a đồng is refused.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ProposalEdit {
+    pub id: String,
+    pub title: String,
+    pub support_kind: String,
+    pub requested_amount: serde_json::Value,
+}
+
+#[server(prefix = "/rpc", endpoint = "update_proposal", input = Json)]
+pub async fn update_proposal(edit: ProposalEdit) -> Result<(), FnError> {
+    let (state, caller) = crate::auth::session::require_caller(&[
+        crate::model::Role::Supervisor,
+        crate::model::Role::Administrator,
+    ])
+    .await?;
+    Ok(crate::store::registry::update_proposal(&state.db, &caller.audit(), &edit).await?)
+}
+
+#[server(prefix = "/rpc", endpoint = "set_proposal_active", input = Json)]
+pub async fn set_proposal_active(id: String, active: bool) -> Result<(), FnError> {
+    let (state, caller) = crate::auth::session::require_caller(&[
+        crate::model::Role::Supervisor,
+        crate::model::Role::Administrator,
+    ])
+    .await?;
+    Ok(
+        crate::store::registry::set_proposal_active(&state.db, &caller.audit(), &id, active)
+            .await?,
+    )
 }
