@@ -86,6 +86,20 @@ impl Phone {
     pub fn into_string(self) -> String {
         self.0
     }
+
+    /// Whether a facility's phone, as a phone's mutation carries it, may be
+    /// stored. Wider than `parse` on purpose: field apps before this rule
+    /// accepted 8 to 15 digits with `+ . - ( )` and spaces, and a facility
+    /// queued on such a phone must still apply after the update, not be
+    /// refused whole for its phone. What people type today goes through
+    /// `parse`.
+    pub fn accepts_as_sent(raw: &str) -> bool {
+        let digits = raw.chars().filter(char::is_ascii_digit).count();
+        (8..=15).contains(&digits)
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_digit() || " +.-()".contains(c))
+    }
 }
 
 /// A password of an acceptable length (the only rule: length beats
@@ -186,6 +200,22 @@ mod tests {
         );
         for bad in ["12345", "0912-345-67a", "912345678", "091234567890"] {
             assert!(Phone::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_phone_sent_by_an_older_field_app_is_still_accepted() {
+        // Everything `parse` accepts, a mutation may carry.
+        for typed in ["0912 345 678", "+84 912 345 678", "(0204) 3854 123"] {
+            assert!(Phone::accepts_as_sent(typed), "{typed}");
+        }
+        // What older field apps let through, and `parse` now refuses.
+        for old in ["3855 1234", "+1 (555) 010-0199"] {
+            assert!(Phone::parse(old).is_none(), "{old}");
+            assert!(Phone::accepts_as_sent(old), "{old}");
+        }
+        for bad in ["gọi tôi", "1234567", "0912abc678", "1234567890123456"] {
+            assert!(!Phone::accepts_as_sent(bad), "{bad}");
         }
     }
 

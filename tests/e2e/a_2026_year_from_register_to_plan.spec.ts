@@ -63,6 +63,9 @@ test('a 2026 proposal registered at the office is surveyed, planned by commune a
     await office.getByTestId('fac-phone').fill('0912 345 678');
     await office.getByTestId('fac-save').click();
     await expect(office.getByTestId('facility-panel')).toHaveAttribute('data-id', /^[0-9a-f-]{36}$/);
+    // The panel of the new facility replaced the form that saved it; the
+    // notice is still there.
+    await expect(office.getByTestId('facility-saved')).toBeVisible();
     facilityId = (await office.getByTestId('facility-panel').getAttribute('data-id'))!;
   });
 

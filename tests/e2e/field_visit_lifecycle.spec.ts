@@ -234,7 +234,12 @@ test('a visit for a facility found on site carries the new facility to the serve
   await home.fill(page.getByTestId('on-site-name'), 'Xưởng mộc Hòa Bình');
   await page.getByTestId('on-site-district').selectOption('bac-giang-2020/213');
   await page.getByTestId('on-site-industry').selectOption('handicrafts');
-  await home.fill(page.getByTestId('on-site-phone'), '0912 345 678');
+  // Eight digits without an area code: the office's rule, said on the phone,
+  // rather than a facility the supervisor later cannot edit for its phone.
+  await home.fill(page.getByTestId('on-site-phone'), '3855 1234');
+  await home.click(page.getByTestId('on-site-start'));
+  await expect(page.getByTestId('on-site-error')).toContainText('10 hoặc 11 chữ số');
+  await home.fill(page.getByTestId('on-site-phone'), '+84 912 345 678');
   await home.click(page.getByTestId('on-site-start'));
   await expect(page).toHaveURL(/\/visits\//);
   const visitId = new URL(page.url()).pathname.split('/').pop() ?? '';
@@ -256,6 +261,28 @@ test('a visit for a facility found on site carries the new facility to the serve
   await supervisorLogin.loginAs(SUPERVISOR);
   await review.ensureShown();
   await expect(review.visitItem(visitId)).toContainText('Xưởng mộc Hòa Bình');
+
+  // The office edits the facility the phone registered, its phone and place
+  // untouched: the phone is in the form the office writes, and the place the
+  // inspector gave is kept.
+  await supervisorLogin.open('/registry');
+  await supervisorLogin.waitHydrated();
+  await officePage.getByTestId('facility-search').fill('Hòa Bình');
+  await officePage.getByTestId('facility-search-submit').click();
+  await officePage
+    .locator('[data-testid="facility-list"][data-query="Hòa Bình"]')
+    .getByTestId('facility-row')
+    .filter({ hasText: 'Xưởng mộc Hòa Bình' })
+    .getByTestId('facility-open')
+    .click();
+  await expect(officePage.getByTestId('fac-phone')).toHaveValue('0912345678');
+  // The inspector knew the district, not the commune: the district stays chosen.
+  await expect(officePage.getByTestId('fac-unit')).toHaveValue('bac-giang-2020/213');
+  await expect(officePage.getByTestId('fac-unit').locator('option:checked')).toContainText('chưa rõ xã/phường');
+  await officePage.getByTestId('fac-name').fill('Xưởng mộc mỹ nghệ Hòa Bình');
+  await officePage.getByTestId('fac-save').click();
+  await expect(officePage.getByTestId('facility-saved')).toBeVisible();
+  await expect(officePage.getByTestId('facility-error')).toHaveCount(0);
 });
 
 test.describe('on an iPhone in Safari (not installed)', () => {

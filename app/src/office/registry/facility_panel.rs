@@ -5,64 +5,21 @@ use super::contract::{
     create_proposal, get_facility, save_facility, set_facility_active, FacilityDetail,
     FacilityDraft, NewProposal,
 };
+use super::placing::{communes_or_districts, placeable, trees};
 use super::register_screen::Chosen;
 use crate::error::{ErrorBody, FnError};
 use crate::i18n::{error_text, use_locale, use_t, Locale};
-use crate::model::{AdminUnit, UnitLevel};
+use crate::model::AdminUnit;
 use leptos::prelude::*;
 
 type Units = LocalResource<Result<Vec<AdminUnit>, FnError>>;
-
-/// The units a facility of `tree` may be placed in: its communes, or its
-/// districts where the tree has no communes, with their parents' names.
-fn placeable(units: &[AdminUnit], tree: &str) -> Vec<(String, String)> {
-    let of_tree: Vec<&AdminUnit> = units.iter().filter(|u| u.tree == tree).collect();
-    let has_communes = of_tree.iter().any(|u| u.level == UnitLevel::Commune);
-    let parent = |u: &AdminUnit| {
-        u.parent.as_ref().and_then(|p| {
-            of_tree
-                .iter()
-                .find(|x| &x.code == p && x.level == UnitLevel::District)
-                .map(|x| format!(" — {}", x.full_name()))
-        })
-    };
-    of_tree
-        .iter()
-        .filter(|u| {
-            u.level
-                == if has_communes {
-                    UnitLevel::Commune
-                } else {
-                    UnitLevel::District
-                }
-        })
-        .map(|u| {
-            (
-                u.key(),
-                format!(
-                    "{}{} ({})",
-                    u.full_name(),
-                    parent(u).unwrap_or_default(),
-                    u.code
-                ),
-            )
-        })
-        .collect()
-}
-
-fn trees(units: &[AdminUnit]) -> Vec<String> {
-    let mut t: Vec<String> = units.iter().map(|u| u.tree.clone()).collect();
-    t.sort();
-    t.dedup();
-    t.reverse();
-    t
-}
 
 #[component]
 pub fn FacilityPanel(
     chosen: Chosen,
     units: Units,
     version: RwSignal<u32>,
+    saved: RwSignal<bool>,
     on_saved: Callback<String>,
     on_close: Callback<()>,
 ) -> impl IntoView {
@@ -96,7 +53,7 @@ pub fn FacilityPanel(
             </div>
             {move || match (loaded.get(), units.get()) {
                 (Some(Ok(detail)), Some(Ok(units))) => view! {
-                    <FacilityForm detail=detail.clone() units=units.clone() version=version on_saved=on_saved/>
+                    <FacilityForm detail=detail.clone() units=units.clone() version=version saved=saved on_saved=on_saved/>
                     {detail.map(|d| view! { <FacilityProposals detail=d units=units version=version/> })}
                 }.into_any(),
                 (Some(Err(e)), _) | (_, Some(Err(e))) => view! {
@@ -113,6 +70,7 @@ fn FacilityForm(
     detail: Option<FacilityDetail>,
     units: Vec<AdminUnit>,
     version: RwSignal<u32>,
+    saved: RwSignal<bool>,
     on_saved: Callback<String>,
 ) -> impl IntoView {
     let tr = use_t();
@@ -140,9 +98,9 @@ fn FacilityForm(
             .or_else(|| all_trees.first().cloned())
             .unwrap_or_default(),
     );
-    let unit = RwSignal::new(entry.as_ref().map(|e| e.unit.clone()).unwrap_or_default());
+    let recorded_unit = entry.as_ref().map(|e| e.unit.clone()).unwrap_or_default();
+    let unit = RwSignal::new(recorded_unit.clone());
     let error = RwSignal::new(None::<ErrorBody>);
-    let saved = RwSignal::new(false);
     let units = StoredValue::new(units);
     let save = Action::new(move |draft: &FacilityDraft| {
         let draft = draft.clone();
@@ -219,7 +177,7 @@ fn FacilityForm(
                 <select id="fac-unit" data-testid="fac-unit" required
                     on:change=move |ev| unit.set(event_target_value(&ev))>
                     <option value="">{move || tr("registry.choose_unit")}</option>
-                    {move || placeable(&units.read_value(), &tree.get()).into_iter().map(|(key, label)| {
+                    {move || placeable(&units.read_value(), &tree.get(), &recorded_unit, &tr("registry.commune_unknown")).into_iter().map(|(key, label)| {
                         let selected = unit.get_untracked() == key;
                         view! { <option value=key selected=selected>{label}</option> }
                     }).collect_view()}
@@ -359,7 +317,7 @@ fn FacilityProposals(
                     <label for="np-unit">{move || tr("registry.commune")}</label>
                     <select id="np-unit" data-testid="np-unit" on:change=move |ev| unit.set(event_target_value(&ev))>
                         <option value="">{move || tr("registry.unit_from_facility")}</option>
-                        {move || placeable(&units.read_value(), &year_tree()).into_iter().map(|(key, label)| {
+                        {move || communes_or_districts(&units.read_value(), &year_tree()).into_iter().map(|(key, label)| {
                             view! { <option value=key>{label}</option> }
                         }).collect_view()}
                     </select>

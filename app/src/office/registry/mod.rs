@@ -21,5 +21,7 @@ pub mod edit;
 pub mod facility_check;
 /// The register's search, list and facility panel.
 mod facility_panel;
+/// The units a facility may be placed in.
+mod placing;
 mod register_screen;
 pub use register_screen::FacilityRegister;

@@ -23,6 +23,9 @@ pub fn FacilityRegister() -> impl IntoView {
     let inactive = RwSignal::new(false);
     let version = RwSignal::new(0u32);
     let chosen = RwSignal::new(None::<Chosen>);
+    // "Saved" outlives the panel a save replaces (a new facility becomes an
+    // existing one, and an existing one reloads), and ends when another opens.
+    let saved = RwSignal::new(false);
     // In the browser only: the list follows the search, never the server's render.
     let found = LocalResource::new(move || {
         let (q, all) = (query.get(), inactive.get());
@@ -49,7 +52,7 @@ pub fn FacilityRegister() -> impl IntoView {
                 <td>{e.tax_code.clone().unwrap_or_default()}</td>
                 <td>
                     <button type="button" class="btn btn-small" data-testid="facility-open"
-                        on:click=move |_| chosen.set(Some(Chosen::Existing(id.clone())))>
+                        on:click=move |_| { saved.set(false); chosen.set(Some(Chosen::Existing(id.clone()))); }>
                         {tr("registry.open")}
                     </button>
                 </td>
@@ -75,14 +78,14 @@ pub fn FacilityRegister() -> impl IntoView {
                     {move || tr("registry.find")}
                 </button>
                 <button type="button" class="btn btn-small btn-primary" data-testid="facility-new"
-                    on:click=move |_| chosen.set(Some(Chosen::New))>
+                    on:click=move |_| { saved.set(false); chosen.set(Some(Chosen::New)); }>
                     {move || tr("registry.new_facility")}
                 </button>
             </form>
             {move || chosen.get().map(|c| view! {
-                <FacilityPanel chosen=c units=units version=version
+                <FacilityPanel chosen=c units=units version=version saved=saved
                     on_saved=Callback::new(move |id: String| chosen.set(Some(Chosen::Existing(id))))
-                    on_close=Callback::new(move |_| chosen.set(None))/>
+                    on_close=Callback::new(move |_| { saved.set(false); chosen.set(None); })/>
             })}
             {move || match found.get() {
                 None => view! { <p class="hint">{tr("loading")}</p> }.into_any(),

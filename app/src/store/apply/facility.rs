@@ -68,13 +68,10 @@ pub(super) fn check_facility_value(key: &str, value: &Value) -> Result<(), Error
         }
         FacilityField::Unit => Ok(()),
         FacilityField::Phone => {
-            let ok = value.as_str().is_some_and(|s| {
-                let digits = s.chars().filter(char::is_ascii_digit).count();
-                (8..=15).contains(&digits)
-                    && s.chars()
-                        .all(|c| c.is_ascii_digit() || " +.-()".contains(c))
-            });
-            if ok {
+            if value
+                .as_str()
+                .is_some_and(crate::domain::Phone::accepts_as_sent)
+            {
                 Ok(())
             } else {
                 bad(
