@@ -135,6 +135,10 @@ pub struct FormVersion {
     pub created_at_ms: i64,
 }
 
+/// The field whose choices a phone offers as the industry group of a
+/// facility found on site.
+pub const FACILITY_INDUSTRY_KEY: &str = "industry_group";
+
 /// Visit header fields travel in the same mutation maps as answers, so no form
 /// may define a field with one of these keys.
 pub const RESERVED_KEYS: &[&str] = &[
@@ -216,6 +220,22 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
     if needs_choices && field.choices.is_empty() {
         return Err(format!("field \"{key}\" is a select field without choices"));
     }
+    // A phone registering a facility found on site offers this field's
+    // choices as the facility's industry group, which the office and the
+    // registry then check against the register's list.
+    if key == FACILITY_INDUSTRY_KEY {
+        if let Some(c) = field
+            .choices
+            .iter()
+            .find(|c| !crate::model::INDUSTRIES.contains(&c.value.as_str()))
+        {
+            return Err(format!(
+                "field \"{key}\" offers \"{}\", which is not an industry group of the register ({})",
+                c.value,
+                crate::model::INDUSTRIES.join(", ")
+            ));
+        }
+    }
     if field.kind == FieldType::Repeat && field.fields.is_empty() {
         return Err(format!("repeat group \"{key}\" has no fields"));
     }
@@ -294,6 +314,26 @@ mod tests {
             field["max_rows"] = serde_json::json!(n);
         }
         field
+    }
+
+    #[test]
+    fn the_industry_field_offers_only_the_registers_groups() {
+        let field = |values: &[&str]| {
+            let choices: Vec<serde_json::Value> = values
+                .iter()
+                .map(|v| serde_json::json!({"value": v, "label": {"vi": v, "en": v}}))
+                .collect();
+            form_with(serde_json::json!({
+                "key": "industry_group", "type": "select_one",
+                "label": {"vi": "Ngành", "en": "Industry"}, "choices": choices
+            }))
+        };
+        assert_eq!(field(&["processing", "handicrafts"]).check(), Ok(()));
+        let err = field(&["processing", "textiles"]).check().unwrap_err();
+        assert!(
+            err.contains("\"textiles\"") && err.contains("handicrafts"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -187,28 +187,44 @@ async fn a_facility_found_on_site_is_created_edited_and_scoped(app: TestApp) {
     let id = uuid::Uuid::now_v7().to_string();
     let create = ksv1.mutation("facility", "upsert", &id, json!({
         "name": "Hộ kinh doanh Mây tre Tân Mỹ", "district_code": "213", "commune_code": "07201",
-        "industry_group": "handicraft", "phone": "0912 345 678", "lat": 21.27, "lon": 106.19, "workforce": 8
+        "industry_group": "handicrafts", "phone": "0912 345 678", "lat": 21.27, "lon": 106.19, "workforce": 8
     }), 0);
     let outside = ksv1.mutation(
         "facility",
         "upsert",
         &uuid::Uuid::now_v7().to_string(),
         json!({
-            "name": "Ngoài địa bàn", "district_code": "219", "industry_group": "food"
+            "name": "Ngoài địa bàn", "district_code": "219", "industry_group": "processing"
         }),
         0,
     );
     let wrong_commune = ksv1.mutation("facility", "upsert", &uuid::Uuid::now_v7().to_string(), json!({
-        "name": "Sai xã", "district_code": "218", "commune_code": "07201", "industry_group": "food"
+        "name": "Sai xã", "district_code": "218", "commune_code": "07201", "industry_group": "processing"
     }), 0);
     let bad_phone = ksv1.mutation("facility", "upsert", &id, json!({"phone": "gọi tôi"}), 0);
+    // The office and the registry know five industry groups; a facility from a
+    // phone is held to the same list, or the office could never edit it.
+    let bad_industry = ksv1.mutation(
+        "facility",
+        "upsert",
+        &id,
+        json!({"industry_group": "bakery"}),
+        0,
+    );
     let r = ksv1
-        .push_ok(&app, &[create, outside, wrong_commune, bad_phone])
+        .push_ok(
+            &app,
+            &[create, outside, wrong_commune, bad_phone, bad_industry],
+        )
         .await;
-    assert_eq!(statuses(&r), ["applied", "refused", "refused", "refused"]);
+    assert_eq!(
+        statuses(&r),
+        ["applied", "refused", "refused", "refused", "refused"]
+    );
     assert_eq!(r[1]["error"]["code"], "facility.out_of_scope");
     assert_eq!(r[2]["error"]["code"], "facility.commune_outside_district");
     assert_eq!(r[3]["error"]["code"], "facility.bad_phone");
+    assert_eq!(r[4]["error"]["code"], "facility.unknown_industry");
     let rename = ksv1.mutation(
         "facility",
         "upsert",

@@ -7,6 +7,8 @@ use super::*;
 /// What each facility field accepts.
 pub(super) enum FacilityField {
     Text(usize),
+    /// One of `model::INDUSTRIES`, as the office and the registry require.
+    Industry,
     Unit,
     Phone,
     Coordinate(f64),
@@ -16,7 +18,8 @@ pub(super) enum FacilityField {
 pub(super) fn facility_field(key: &str) -> Option<FacilityField> {
     use FacilityField::*;
     Some(match key {
-        "name" | "owner_name" | "industry_group" => Text(200),
+        "name" | "owner_name" => Text(200),
+        "industry_group" => Industry,
         "address" => Text(500),
         "main_products" => Text(1000),
         "commune_code" | "district_code" | "unit_tree" => Unit,
@@ -49,10 +52,14 @@ pub(super) fn check_facility_value(key: &str, value: &Value) -> Result<(), Error
     }
     let bad = |code: &str, message: String| Err(refuse(code, message).with("field", key));
     match kind {
-        FacilityField::Text(_) | FacilityField::Unit if !value.is_string() => bad(
-            "form.expected_text",
-            format!("field \"{key}\" expects text"),
-        ),
+        FacilityField::Text(_) | FacilityField::Unit | FacilityField::Industry
+            if !value.is_string() =>
+        {
+            bad(
+                "form.expected_text",
+                format!("field \"{key}\" expects text"),
+            )
+        }
         FacilityField::Text(max) => {
             let len = value.as_str().unwrap_or_default().chars().count();
             if len > max {
@@ -67,6 +74,19 @@ pub(super) fn check_facility_value(key: &str, value: &Value) -> Result<(), Error
             }
         }
         FacilityField::Unit => Ok(()),
+        FacilityField::Industry => {
+            if crate::model::INDUSTRIES.contains(&value.as_str().unwrap_or_default()) {
+                Ok(())
+            } else {
+                bad(
+                    "facility.unknown_industry",
+                    format!(
+                        "field \"{key}\" must be one of {}",
+                        crate::model::INDUSTRIES.join(", ")
+                    ),
+                )
+            }
+        }
         FacilityField::Phone => {
             if value
                 .as_str()
