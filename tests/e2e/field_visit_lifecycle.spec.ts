@@ -1,10 +1,12 @@
 // The field app end to end: a full visit filled offline (conditional fields, a date,
 // GPS, a repeat group), a reload in the middle that reopens the exact draft, finalize
-// with the missing answers listed, sync, a supervisor's send-back with a comment, the
+// with the missing answers listed, sync, a supervisor's send-back with a comment (kept
+// through a reload until it is sent, like the recommendation's rationale), the
 // fix made offline and resubmitted with what changed shown, the approval, and a
 // recommendation that moves the plan's totals and its XLSX export. Then a visit for
 // a facility found on site.
 
+import type { Page } from '@playwright/test';
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
@@ -17,6 +19,11 @@ import { VisitPage } from './pages/VisitPage';
 const GPS = { latitude: 21.273112, longitude: 106.194611, accuracy: 12 };
 
 test.use({ ...PHONE, geolocation: GPS, permissions: ['geolocation'] });
+
+/** Keys of the office's unsent texts the tab still keeps. */
+async function keptOfficeTexts(page: Page): Promise<string[]> {
+  return page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('khaosat.office-text.')));
+}
 
 test('a visit filled offline with rows and conditions survives a reload, is sent back, fixed offline and approved', async ({
   page,
@@ -143,7 +150,13 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await review.openVisit(visitId);
     await expect(review.detail.getByTestId('review-row')).toHaveCount(2);
     await expect(review.answer('visit_date')).toHaveText('15/06/2020');
+    // A comment half typed survives a reload of the page (the tab keeps it).
+    const comment = officePage.getByTestId('review-comment');
+    await review.fill(comment, 'Số lao động chưa khớp');
+    await review.reload();
+    await expect(comment, 'the unsent comment is back after the reload').toHaveValue('Số lao động chưa khớp');
     await review.sendBack('Số lao động chưa khớp bảng lương, kiểm tra lại.', 'workforce');
+    expect(await keptOfficeTexts(officePage), 'a sent comment is forgotten').toEqual([]);
   });
 
   await test.step('the phone shows the send-back with its comment and unlocks the form', async () => {
@@ -196,6 +209,8 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await expect(plan.recommendError).toContainText('số nguyên đồng');
     await plan.reload();
     await expect(plan.current).toHaveAttribute('data-source', 'pending');
+    // The refused rationale was not lost with the page.
+    await expect(plan.byTestId('recommend-rationale')).toHaveValue('Đề án có tác động lan tỏa.');
   });
 
   await test.step('the supervisor recommends provincial funding', async () => {
@@ -203,6 +218,9 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await expect(plan.current).toHaveAttribute('data-source', 'provincial');
     await expect(plan.current).toHaveAttribute('data-amount', '100000000');
     await expect(plan.byTestId('proposal-audit')).toContainText('provincial');
+    expect(await keptOfficeTexts(officePage), 'a saved rationale is forgotten').toEqual([]);
+    await plan.reload();
+    await expect(plan.byTestId('recommend-rationale')).toHaveValue('Đề án có tác động lan tỏa, hiệu quả, thiết thực.');
   });
 
   await test.step('the plan and its XLSX export count the decision', async () => {

@@ -126,6 +126,26 @@ pub fn local_storage_remove(key: &str) {
     }
 }
 
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.session_storage().ok()?
+}
+
+pub fn session_storage_get(key: &str) -> Option<String> {
+    session_storage()?.get_item(key).ok()?
+}
+
+pub fn session_storage_set(key: &str, value: &str) {
+    if let Some(storage) = session_storage() {
+        let _ = storage.set_item(key, value);
+    }
+}
+
+pub fn session_storage_remove(key: &str) {
+    if let Some(storage) = session_storage() {
+        let _ = storage.remove_item(key);
+    }
+}
+
 /// Registers the service worker that serves the offline shell, and calls
 /// `on_update` when a new version has installed and waits. It waits for the
 /// person's consent (`activate_waiting_worker`): taking over by itself could

@@ -211,14 +211,16 @@ pub(super) fn RecommendForm(
     };
     let source = RwSignal::new(source0);
     let amount = RwSignal::new(amount0);
-    let rationale = RwSignal::new(rationale0);
+    let rationale = crate::office::kept_text::KeptText::new(format!("rationale.{id}"), rationale0);
     let typed_error = RwSignal::new(None::<ErrorBody>);
+    let kept_rationale = rationale;
     let submit = Action::new(
         move |input: &(Recommendation, Option<Value>, Option<String>)| {
             let (id, (recommendation, amount, rationale)) = (id.clone(), input.clone());
             async move {
                 let result = contract::recommend(id, recommendation, amount, rationale).await;
                 if result.is_ok() {
+                    kept_rationale.sent();
                     saved.set(true);
                     version.update(|n| *n += 1);
                 }

@@ -121,11 +121,16 @@ pub(super) fn ConflictItem(
 ) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
     let id = conflict.id;
+    let custom = crate::office::kept_text::KeptText::new(
+        format!("conflict.{id}"),
+        editable_text(&conflict.theirs),
+    );
     let resolve = Action::new(move |value: &Value| {
         let value = value.clone();
         async move {
             let result = contract::resolve_conflict(id, value).await;
             if result.is_ok() {
+                custom.sent();
                 decided.update(|n| *n += 1);
             }
             result
@@ -133,7 +138,6 @@ pub(super) fn ConflictItem(
     });
     let pending = resolve.pending();
     let typed_error = RwSignal::new(None::<ErrorBody>);
-    let custom = RwSignal::new(editable_text(&conflict.theirs));
     let kind = field.as_ref().map(|f| f.kind);
     let multiline = matches!(kind, Some(FieldType::LongText));
     let show = |v: &Value| shown(field.as_ref(), v, lang);

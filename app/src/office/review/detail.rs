@@ -525,7 +525,10 @@ pub(super) fn ReviewDecision(
 ) -> impl IntoView {
     let tr = use_t();
     let Locale(lang) = use_locale();
-    let comment = RwSignal::new(String::new());
+    let comment = crate::office::kept_text::KeptText::new(
+        format!("review-comment.{visit_id}"),
+        String::new(),
+    );
     let field = RwSignal::new(String::new());
     let decide = Action::new(move |to: &ReviewState| {
         let (id, to) = (visit_id.clone(), *to);
@@ -533,6 +536,7 @@ pub(super) fn ReviewDecision(
         async move {
             let result = decide_visit(id, to, Some(c), Some(f)).await;
             if result.is_ok() {
+                comment.sent();
                 decided.update(|n| *n += 1);
             }
             result
