@@ -60,7 +60,7 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut HashMap<String, St
 
 /// Vietnamese is compiled into every build: it is what a phone shows first,
 /// offline, before anything else loads.
-const VI_SOURCE: &str = include_str!("../locales/vi.json");
+pub const VI_SOURCE: &str = include_str!("../locales/vi.json");
 
 /// English is compiled into the server and the tests. The browser fetches it
 /// from `/locales/en.json` (the server serves this text; the service worker

@@ -50,6 +50,9 @@ pub mod root;
 
 // The server's side.
 
+/// Every error code the source sends has its sentence in both languages.
+#[cfg(all(test, feature = "ssr"))]
+mod error_texts_tests;
 /// The layout's rules, read from the source: the store imports no view, and
 /// server functions live in contracts.
 #[cfg(all(test, feature = "ssr"))]
