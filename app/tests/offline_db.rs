@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (707 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 780 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -27,6 +27,20 @@ fn visit(id: &str) -> LocalVisit {
         "ksv1".into(),
         1_000,
     )
+}
+
+/// ksv1 on `device`.
+fn session_on(device: &str) -> Session {
+    Session {
+        user: UserInfo {
+            id: "u1".into(),
+            username: "ksv1".into(),
+            display_name: "KSV 1".into(),
+            roles: vec![Role::Inspector],
+            units: vec!["213".into()],
+        },
+        device_id: device.into(),
+    }
 }
 
 #[wasm_bindgen_test]
@@ -121,16 +135,7 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
     use app::model::{Facility, ReviewState, VisitRecord};
     use app::sync::{Change, PullResponse, PulledRecord};
     let db = OfflineDb::open_named(&fresh_name("resync")).await.unwrap();
-    let session = Session {
-        user: UserInfo {
-            id: "u1".into(),
-            username: "ksv1".into(),
-            display_name: "KSV 1".into(),
-            roles: vec![Role::Inspector],
-            units: vec!["213".into()],
-        },
-        device_id: "dev-1".into(),
-    };
+    let session = session_on("dev-1");
     // A visit the server has (synced), one queued, and a facility from the server.
     let synced_id = "01900000-0000-7000-8000-0000000000a1";
     let server_copy = VisitRecord {
@@ -215,6 +220,76 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
         db.last_seq("dev-1").await.unwrap(),
         entries.len() as i64,
         "seq counter intact"
+    );
+}
+
+/// An autosave and a pull at the same moment (a finalize's last keystroke, the
+/// sync it starts): the autosave reads and writes in one transaction, so the
+/// pull's review state and versions are never written over, and the answer
+/// typed since the last save is kept.
+#[wasm_bindgen_test]
+async fn an_autosave_racing_a_pull_undoes_neither() {
+    use app::field::visits::local::take_draft;
+    use app::model::{ReviewState, VisitRecord};
+    use app::sync::{Change, PullResponse, PulledRecord};
+    let db = OfflineDb::open_named(&fresh_name("race")).await.unwrap();
+    let id = "01900000-0000-7000-8000-0000000000a3";
+    // As the push left it: sent and synced, not yet pulled back.
+    let mut stored = visit(id);
+    stored.answers.insert("workforce".into(), json!(25));
+    stored.saved = stored.answers.clone();
+    stored.versions.insert("workforce".into(), 1);
+    stored.header_sent = true;
+    stored.sync_state = SyncState::Synced;
+    db.put_draft("u1", &stored).await.unwrap();
+    let mut screen = stored.clone();
+    screen
+        .answers
+        .insert("main_products".into(), json!("Nồi hơi"));
+    let page = PullResponse {
+        changes: vec![Change {
+            seq: 1,
+            record: PulledRecord::Visit(VisitRecord {
+                id: id.into(),
+                form_id: "khuyen-cong".into(),
+                form_version: 1,
+                proposal_id: Some("p1".into()),
+                facility_id: Some("f1".into()),
+                owner_id: "u1".into(),
+                review_state: ReviewState::Submitted,
+                answers: [("workforce".to_string(), json!(25))].into(),
+                versions: [("workforce".to_string(), 2)].into(),
+                created_at_ms: 1_000,
+                received_at_ms: 2_000,
+                rows: vec![],
+                review: vec![],
+                photos: vec![],
+                year_closed: false,
+            }),
+        }],
+        cursor: 1,
+        has_more: false,
+        server_hlc: Hlc::new(5, 0),
+    };
+    let session = session_on("dev-1");
+    // The autosave is started first: its read comes before the pull's write.
+    let (written, pulled) = futures::join!(
+        db.update_visit("u1", id, |s| Some(take_draft(s.unwrap(), &screen))),
+        db.apply_pull(&session, &page, 10)
+    );
+    written.unwrap();
+    pulled.unwrap();
+    let now = db.visit("u1", id).await.unwrap().unwrap();
+    assert_eq!(
+        now.review_state,
+        ReviewState::Submitted,
+        "the pull is not undone"
+    );
+    assert_eq!(now.versions["workforce"], 2);
+    assert_eq!(
+        now.answers["main_products"],
+        json!("Nồi hơi"),
+        "nor the typed answer"
     );
 }
 
@@ -402,16 +477,7 @@ async fn the_backup_archive_holds_the_whole_outbox_in_seq_order() {
 }
 
 fn test_session() -> Session {
-    Session {
-        user: UserInfo {
-            id: "u1".into(),
-            username: "ksv1".into(),
-            display_name: "KSV 1".into(),
-            roles: vec![Role::Inspector],
-            units: vec!["213".into()],
-        },
-        device_id: "01900000-0000-7000-8000-0000000000e1".into(),
-    }
+    session_on("01900000-0000-7000-8000-0000000000e1")
 }
 
 async fn blob_to_vec(blob: &web_sys::Blob) -> Vec<u8> {

@@ -51,15 +51,14 @@ pub(crate) async fn recover_draft(state: crate::field::client::ClientState, kept
     let Ok(db) = crate::field::offline::db().await else {
         return;
     };
-    let Some(stored) = db.visit(&user.id, &kept.id).await.ok().flatten() else {
-        return;
-    };
-    if !stored.lacks_kept_draft(&kept) {
-        return;
-    }
-    let mut draft = crate::field::visits::local::take_draft(stored, &kept);
-    draft.updated_at_ms = crate::field::client::browser::now_ms();
-    if db.put_draft(&user.id, &draft).await.is_ok() {
+    let now = crate::field::client::browser::now_ms();
+    let written = db.update_visit(&user.id, &kept.id, |stored| {
+        let stored = stored.filter(|s| s.lacks_kept_draft(&kept))?;
+        let mut draft = crate::field::visits::local::take_draft(stored, &kept);
+        draft.updated_at_ms = now;
+        Some(draft)
+    });
+    if let Ok(Some(_)) = written.await {
         // A read started meanwhile may have missed it.
         state.bump();
     }

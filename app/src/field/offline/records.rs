@@ -38,6 +38,29 @@ impl OfflineDb {
         self.all(VISITS, Some(&format!("{user_id}:"))).await
     }
 
+    /// Read-modify-write of one visit in ONE transaction: `change` gets the
+    /// stored copy and returns what to write, or `None` to leave it. A pull
+    /// writes the same store in its own transaction; a read and a later write
+    /// in two transactions let a pull land between them and be overwritten (a
+    /// submitted visit back "in progress", the server's versions undone).
+    pub async fn update_visit(
+        &self,
+        user_id: &str,
+        id: &str,
+        change: impl FnOnce(Option<LocalVisit>) -> Option<LocalVisit>,
+    ) -> Result<Option<LocalVisit>> {
+        let k = key(&format!("{user_id}:{id}"));
+        let tx = self.tx(&[VISITS], TransactionMode::ReadWrite).await?;
+        let visits = tx.store(VISITS)?;
+        let stored: Option<LocalVisit> = visits.get(k.clone()).await?.map(decode).transpose()?;
+        let next = change(stored);
+        if let Some(next) = &next {
+            visits.put(&encode(next)?, Some(&k)).await?;
+        }
+        tx.done().await?;
+        Ok(next)
+    }
+
     /// Autosave: the draft only, no mutations (DESIGN.md).
     pub async fn put_draft(&self, user_id: &str, visit: &LocalVisit) -> Result<()> {
         self.put(VISITS, &format!("{user_id}:{}", visit.id), visit)

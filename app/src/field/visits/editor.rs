@@ -298,12 +298,23 @@ impl VisitEditor {
         }
         self.save_state.set(SaveState::Saving);
         self.save_error.set(None);
+        // The save writes everything the screen holds now: an autosave still
+        // waiting for its timer would only write it again, later, possibly
+        // after the sync this save starts has pulled the visit back.
+        self.autosave_generation.update_value(|g| *g += 1);
+        let generation = self.autosave_generation.get_value();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let state = self.state;
             match save_visit(state, current.clone(), submit).await {
                 Ok(saved) => {
                     let edited = super::during_save::show_saved(self.visit, saved, &current);
+                    if self.autosave_generation.try_get_value() == Some(generation) {
+                        self.draft_pending.set(false);
+                        if let Some(user) = state.user.get_untracked() {
+                            crate::field::unloaded::forget_draft(&user.id, &current.id);
+                        }
+                    }
                     // An edit made during the save has its autosave coming.
                     self.save_state.set(if edited {
                         SaveState::Idle
@@ -316,9 +327,15 @@ impl VisitEditor {
                 Err(body) => {
                     self.save_state.set(SaveState::Error);
                     self.save_error.set(Some(body));
+                    // The autosave this save replaced still owes the draft.
+                    if self.autosave_generation.try_get_value() == Some(generation) {
+                        self.write_draft(generation);
+                    }
                 }
             }
         });
+        #[cfg(not(feature = "hydrate"))]
+        let _ = generation;
     }
 }
 
@@ -331,17 +348,18 @@ pub(super) async fn autosave(
 ) -> Option<i64> {
     let user = state.user.get_untracked()?;
     let db = crate::field::offline::db().await.ok()?;
-    // Read-modify-write: only what the inspector edits comes from the screen;
-    // sync state and versions stay as the sync engine left them.
-    let stored = db
-        .visit(&user.id, &current.id)
+    // Read-modify-write in one transaction: only what the inspector edits
+    // comes from the screen; sync state, review state and versions stay as
+    // the sync engine left them, even when a pull lands during the write.
+    let now = crate::field::client::browser::now_ms();
+    let draft = db
+        .update_visit(&user.id, &current.id, |stored| {
+            let mut draft = local::take_draft(stored.unwrap_or_else(|| current.clone()), &current);
+            draft.updated_at_ms = now;
+            Some(draft)
+        })
         .await
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| current.clone());
-    let mut draft = local::take_draft(stored, &current);
-    draft.updated_at_ms = crate::field::client::browser::now_ms();
-    db.put_draft(&user.id, &draft).await.ok()?;
+        .ok()??;
     Some(draft.updated_at_ms)
 }
 
