@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 780 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 820 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -223,29 +223,17 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
     );
 }
 
-/// An autosave and a pull at the same moment (a finalize's last keystroke, the
-/// sync it starts): the autosave reads and writes in one transaction, so the
-/// pull's review state and versions are never written over, and the answer
-/// typed since the last save is kept.
-#[wasm_bindgen_test]
-async fn an_autosave_racing_a_pull_undoes_neither() {
-    use app::field::visits::local::take_draft;
+/// A visit as its push left it (sent, synced, not yet pulled back), and the
+/// pull page that brings it back submitted, with its field's version moved on.
+fn pushed_then_submitted(id: &str) -> (LocalVisit, app::sync::PullResponse) {
     use app::model::{ReviewState, VisitRecord};
     use app::sync::{Change, PullResponse, PulledRecord};
-    let db = OfflineDb::open_named(&fresh_name("race")).await.unwrap();
-    let id = "01900000-0000-7000-8000-0000000000a3";
-    // As the push left it: sent and synced, not yet pulled back.
     let mut stored = visit(id);
     stored.answers.insert("workforce".into(), json!(25));
     stored.saved = stored.answers.clone();
     stored.versions.insert("workforce".into(), 1);
     stored.header_sent = true;
     stored.sync_state = SyncState::Synced;
-    db.put_draft("u1", &stored).await.unwrap();
-    let mut screen = stored.clone();
-    screen
-        .answers
-        .insert("main_products".into(), json!("Nồi hơi"));
     let page = PullResponse {
         changes: vec![Change {
             seq: 1,
@@ -271,6 +259,25 @@ async fn an_autosave_racing_a_pull_undoes_neither() {
         has_more: false,
         server_hlc: Hlc::new(5, 0),
     };
+    (stored, page)
+}
+
+/// An autosave and a pull at the same moment (a finalize's last keystroke, the
+/// sync it starts): the autosave reads and writes in one transaction, so the
+/// pull's review state and versions are never written over, and the answer
+/// typed since the last save is kept.
+#[wasm_bindgen_test]
+async fn an_autosave_racing_a_pull_undoes_neither() {
+    use app::field::visits::local::take_draft;
+    use app::model::ReviewState;
+    let db = OfflineDb::open_named(&fresh_name("race")).await.unwrap();
+    let id = "01900000-0000-7000-8000-0000000000a3";
+    let (stored, page) = pushed_then_submitted(id);
+    db.put_draft("u1", &stored).await.unwrap();
+    let mut screen = stored.clone();
+    screen
+        .answers
+        .insert("main_products".into(), json!("Nồi hơi"));
     let session = session_on("dev-1");
     // The autosave is started first: its read comes before the pull's write.
     let (written, pulled) = futures::join!(
@@ -291,6 +298,51 @@ async fn an_autosave_racing_a_pull_undoes_neither() {
         json!("Nồi hơi"),
         "nor the typed answer"
     );
+}
+
+/// The same race with an explicit save: it reads the stored visit, the seq
+/// counter and the clock inside its strict transaction, so the pull that lands
+/// with it is built on, and the save's mutation is queued all the same.
+#[wasm_bindgen_test]
+async fn a_save_racing_a_pull_undoes_neither() {
+    use app::field::visits::local::{save_with, take_draft};
+    use app::model::ReviewState;
+    let db = OfflineDb::open_named(&fresh_name("save-race"))
+        .await
+        .unwrap();
+    let id = "01900000-0000-7000-8000-0000000000a4";
+    let (stored, page) = pushed_then_submitted(id);
+    db.put_draft("u1", &stored).await.unwrap();
+    let mut screen = stored.clone();
+    screen
+        .answers
+        .insert("main_products".into(), json!("Nồi hơi"));
+    let session = session_on("dev-1");
+    let (saved, pulled) = futures::join!(
+        db.save_visit_over("u1", id, "dev-1", |s, last_seq, mut clock| {
+            let base = take_draft(s.unwrap(), &screen);
+            let (saved, entries) =
+                save_with(&base, "dev-1", last_seq + 1, &mut clock, 3_000, false);
+            Some((saved, entries, clock))
+        }),
+        db.apply_pull(&session, &page, 10)
+    );
+    saved.unwrap();
+    pulled.unwrap();
+    let now = db.visit("u1", id).await.unwrap().unwrap();
+    assert_eq!(
+        now.review_state,
+        ReviewState::Submitted,
+        "the pull is not undone"
+    );
+    assert_eq!(now.versions["workforce"], 2);
+    assert_eq!(now.answers["main_products"], json!("Nồi hơi"));
+    assert_eq!(
+        db.outbox_len("dev-1").await.unwrap(),
+        1,
+        "the save's mutation is queued"
+    );
+    assert_eq!(db.last_seq("dev-1").await.unwrap(), 1);
 }
 
 /// iOS Safari may close the IndexedDB connection while the app is backgrounded:

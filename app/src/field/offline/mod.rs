@@ -11,7 +11,7 @@
 //! - v2: photos: `{user_id}:{photo_id}` the record (JSON), `blob:{photo_id}` the
 //!   downscaled JPEG as a Blob.
 //!
-//! One file (422 lines): the connection with its retry, and the encodings every store module uses.
+//! One file (about 440 lines): the connection with its retry, and the encodings every store module uses.
 
 use crate::field::photos::local::LocalPhoto;
 use crate::field::visits::local::{
@@ -189,6 +189,25 @@ fn connection_lost(text: &str) -> bool {
         || text.contains("closing")
         || text.contains("closed")
         || text.contains("Connection to Indexed Database server lost")
+}
+
+/// The answer to a request inside a raw transaction, listened for at once:
+/// requests of one transaction answer in order, so one asked now and awaited
+/// after an earlier one is never missed.
+fn request_answer(req: &web_sys::IdbRequest) -> wasm_bindgen_futures::JsFuture {
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        req.set_onsuccess(Some(&resolve));
+        req.set_onerror(Some(&reject));
+    });
+    wasm_bindgen_futures::JsFuture::from(promise)
+}
+
+/// A stored JSON value, or `None` where the key holds nothing.
+fn optional<T: DeserializeOwned>(value: JsValue) -> Result<Option<T>> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(None);
+    }
+    decode(value).map(Some)
 }
 
 async fn await_request(req: &web_sys::IdbRequest) -> Result<JsValue> {

@@ -78,6 +78,26 @@ impl OfflineDb {
         device_id: &str,
         hlc: Hlc,
     ) -> Result<()> {
+        self.save_visit_over(user_id, &visit.id, device_id, |_, _, _| {
+            Some((visit.clone(), entries.to_vec(), hlc))
+        })
+        .await
+        .map(|_| ())
+    }
+
+    /// The explicit save, with what it builds on read inside its own strict
+    /// transaction: the stored visit, the device's last seq and the clock go
+    /// to `build`, which returns the visit to write, its mutations and the new
+    /// clock (`None`: nothing is written). A pull cannot land between that
+    /// read and the write, so its review state and versions are never written
+    /// over.
+    pub async fn save_visit_over(
+        &self,
+        user_id: &str,
+        visit_id: &str,
+        device_id: &str,
+        build: impl FnOnce(Option<LocalVisit>, i64, Hlc) -> Option<(LocalVisit, Vec<OutboxEntry>, Hlc)>,
+    ) -> Result<Option<LocalVisit>> {
         let stores = js_sys::Array::of3(&key(VISITS), &key(OUTBOX), &key(META));
         let tx = self.strict_tx(&stores).await?;
         let done = js_sys::Promise::new(&mut |resolve, reject| {
@@ -85,14 +105,45 @@ impl OfflineDb {
             tx.set_onerror(Some(&reject));
             tx.set_onabort(Some(&reject));
         });
+        let aborted = |tx: &web_sys::IdbTransaction| {
+            tx.error()
+                .map(|e| js_err(e.into()))
+                .unwrap_or_else(|| OfflineError::Idb("save was aborted".into()))
+        };
+        let visit_key = key(&format!("{user_id}:{visit_id}"));
+        // Asked together, answered in order; each answer is awaited while the
+        // transaction is still active, and nothing else is awaited before the
+        // writes below.
+        let get = |store: &str, k: &JsValue| {
+            tx.object_store(store)
+                .and_then(|s| s.get(k))
+                .map(|req| (request_answer(&req), req))
+                .map_err(js_err)
+        };
+        let reads = [
+            get(VISITS, &visit_key)?,
+            get(META, &key(&Meta::Seq(device_id).key()))?,
+            get(META, &key(&Meta::Hlc.key()))?,
+        ];
+        let mut values = Vec::with_capacity(reads.len());
+        for (answer, req) in reads {
+            answer.await.map_err(|_| aborted(&tx))?;
+            values.push(req.result().map_err(js_err)?);
+        }
+        let hlc = optional::<Hlc>(values.pop().unwrap_or_default())?.unwrap_or_default();
+        let last_seq = optional::<i64>(values.pop().unwrap_or_default())?.unwrap_or(0);
+        let stored = optional::<LocalVisit>(values.pop().unwrap_or_default())?;
+        let Some((visit, entries, hlc)) = build(stored, last_seq, hlc) else {
+            return Ok(None);
+        };
         let write = || -> std::result::Result<(), JsValue> {
             let visits = tx.object_store(VISITS)?;
             let outbox = tx.object_store(OUTBOX)?;
             let meta = tx.object_store(META)?;
             let enc = |v: &dyn erased::Encode| v.encode_js();
-            visits.put_with_key(&enc(visit)?, &key(&format!("{user_id}:{}", visit.id)))?;
+            visits.put_with_key(&enc(&visit)?, &visit_key)?;
             let mut last = None;
-            for entry in entries {
+            for entry in &entries {
                 outbox.put_with_key(&enc(entry)?, &key(&entry.key()))?;
                 last = Some(entry.mutation.seq);
             }
@@ -108,12 +159,8 @@ impl OfflineDb {
         }
         wasm_bindgen_futures::JsFuture::from(done)
             .await
-            .map_err(|_| {
-                tx.error()
-                    .map(|e| js_err(e.into()))
-                    .unwrap_or_else(|| OfflineError::Idb("save was aborted".into()))
-            })?;
-        Ok(())
+            .map_err(|_| aborted(&tx))?;
+        Ok(Some(visit))
     }
 
     /// The device's queued mutations in seq order, at most `limit`.

@@ -199,7 +199,7 @@ impl VisitEditor {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let visit_id = current.id.clone();
-            let saved_at = autosave(self.state, current).await;
+            let saved_at = super::writes::autosave(self.state, current).await;
             if let Some(at) = saved_at {
                 self.draft_saved_at.set(Some(at));
             }
@@ -306,7 +306,7 @@ impl VisitEditor {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let state = self.state;
-            match save_visit(state, current.clone(), submit).await {
+            match super::writes::save_visit(state, current.clone(), submit).await {
                 Ok(saved) => {
                     let edited = super::during_save::show_saved(self.visit, saved, &current);
                     if self.autosave_generation.try_get_value() == Some(generation) {
@@ -337,63 +337,4 @@ impl VisitEditor {
         #[cfg(not(feature = "hydrate"))]
         let _ = generation;
     }
-}
-
-/// Writes the draft as the screen has it; the draft's `updated_at_ms` once
-/// IndexedDB has it, `None` when nothing was written.
-#[cfg(feature = "hydrate")]
-pub(super) async fn autosave(
-    state: crate::field::client::ClientState,
-    current: LocalVisit,
-) -> Option<i64> {
-    let user = state.user.get_untracked()?;
-    let db = crate::field::offline::db().await.ok()?;
-    // Read-modify-write in one transaction: only what the inspector edits
-    // comes from the screen; sync state, review state and versions stay as
-    // the sync engine left them, even when a pull lands during the write.
-    let now = crate::field::client::browser::now_ms();
-    let draft = db
-        .update_visit(&user.id, &current.id, |stored| {
-            let mut draft = local::take_draft(stored.unwrap_or_else(|| current.clone()), &current);
-            draft.updated_at_ms = now;
-            Some(draft)
-        })
-        .await
-        .ok()??;
-    Some(draft.updated_at_ms)
-}
-
-/// Explicit save (and with `submit`, finalize): mutations for every field and row
-/// changed since the last save, written with the draft and the seq counter in one
-/// strict transaction.
-#[cfg(feature = "hydrate")]
-pub(crate) async fn save_visit(
-    state: crate::field::client::ClientState,
-    current: LocalVisit,
-    submit: bool,
-) -> Result<LocalVisit, ErrorBody> {
-    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let user = state
-        .user
-        .get_untracked()
-        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
-    let device = state
-        .device_id
-        .get_untracked()
-        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
-    let db = crate::field::offline::db().await.map_err(storage)?;
-    let stored = db
-        .visit(&user.id, &current.id)
-        .await
-        .map_err(storage)?
-        .unwrap_or_else(|| current.clone());
-    let base = local::take_draft(stored, &current);
-    let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
-    let mut clock = db.hlc().await.map_err(storage)?;
-    let now = crate::field::client::browser::now_ms();
-    let (saved, entries) = local::save_with(&base, &device, next_seq, &mut clock, now, submit);
-    db.save_visit(&user.id, &saved, &entries, &device, clock)
-        .await
-        .map_err(storage)?;
-    Ok(saved)
 }

@@ -1,8 +1,8 @@
 //! Visits on the phone: the survey form screen (autosaved draft, explicit save
 //! into the outbox) and the list of the inspector's own visits.
 //!
-//! The page is the editor (`editor.rs`: state, autosave, save), its views
-//! (`page.rs`) and the repeat groups (`repeat.rs`).
+//! The page is the editor (`editor.rs`: state, autosave, save; their writes
+//! in `writes.rs`), its views (`page.rs`) and the repeat groups (`repeat.rs`).
 
 /// Edits made while an explicit save ran, kept on screen after it.
 #[cfg(any(feature = "hydrate", test))]
@@ -21,6 +21,9 @@ mod on_site;
 mod page;
 /// One repeat group of the form.
 mod repeat;
+/// The autosave and the explicit save, each one IndexedDB transaction.
+#[cfg(feature = "hydrate")]
+mod writes;
 
 use crate::forms::FormDefinition;
 #[cfg(feature = "hydrate")]
@@ -190,9 +193,10 @@ pub(super) fn restore_focus(focus: Option<String>) {
     });
 }
 
-#[cfg(feature = "hydrate")]
-pub(crate) use editor::save_visit;
 pub use page::VisitPage;
+#[cfg(feature = "hydrate")]
+#[cfg(feature = "hydrate")]
+pub(crate) use writes::save_visit;
 
 #[cfg(test)]
 mod tests {

@@ -1,0 +1,69 @@
+//! A visit's two writes to IndexedDB, each one transaction that reads what it
+//! builds on: the autosave (the draft only) and the explicit save (the draft
+//! with its mutations). A pull landing during either is built on, never
+//! written over.
+
+use super::local::{self, LocalVisit};
+use crate::error::ErrorBody;
+use leptos::prelude::*;
+
+/// Writes the draft as the screen has it; the draft's `updated_at_ms` once
+/// IndexedDB has it, `None` when nothing was written.
+pub(crate) async fn autosave(
+    state: crate::field::client::ClientState,
+    current: LocalVisit,
+) -> Option<i64> {
+    let user = state.user.get_untracked()?;
+    let db = crate::field::offline::db().await.ok()?;
+    // Read-modify-write in one transaction: only what the inspector edits
+    // comes from the screen; sync state, review state and versions stay as
+    // the sync engine left them, even when a pull lands during the write.
+    let now = crate::field::client::browser::now_ms();
+    let draft = db
+        .update_visit(&user.id, &current.id, |stored| {
+            let mut draft = local::take_draft(stored.unwrap_or_else(|| current.clone()), &current);
+            draft.updated_at_ms = now;
+            Some(draft)
+        })
+        .await
+        .ok()??;
+    Some(draft.updated_at_ms)
+}
+
+/// Explicit save (and with `submit`, finalize): mutations for every field and row
+/// changed since the last save, written with the draft and the seq counter in one
+/// strict transaction.
+pub(crate) async fn save_visit(
+    state: crate::field::client::ClientState,
+    current: LocalVisit,
+    submit: bool,
+) -> Result<LocalVisit, ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let user = state
+        .user
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let device = state
+        .device_id
+        .get_untracked()
+        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    let now = crate::field::client::browser::now_ms();
+    // Read and written in one transaction: a pull landing meanwhile is built
+    // on, never written over.
+    let saved = db
+        .save_visit_over(
+            &user.id,
+            &current.id,
+            &device,
+            |stored, last_seq, mut clock| {
+                let base = local::take_draft(stored.unwrap_or_else(|| current.clone()), &current);
+                let (saved, entries) =
+                    local::save_with(&base, &device, last_seq + 1, &mut clock, now, submit);
+                Some((saved, entries, clock))
+            },
+        )
+        .await
+        .map_err(storage)?;
+    saved.ok_or_else(|| ErrorBody::new("visit.missing", "no visit"))
+}
