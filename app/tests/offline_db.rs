@@ -223,9 +223,10 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
     );
 }
 
-/// A visit as its push left it (sent, synced, not yet pulled back), and the
-/// pull page that brings it back submitted, with its field's version moved on.
-fn pushed_then_submitted(id: &str) -> (LocalVisit, app::sync::PullResponse) {
+/// Stores a visit as its push left it (sent, synced, not yet pulled back);
+/// gives the screen with an answer typed since ("Nồi hơi") and the pull page
+/// that brings the visit back submitted, its field's version moved on.
+async fn pushed_then_submitted(db: &OfflineDb, id: &str) -> (LocalVisit, app::sync::PullResponse) {
     use app::model::{ReviewState, VisitRecord};
     use app::sync::{Change, PullResponse, PulledRecord};
     let mut stored = visit(id);
@@ -259,37 +260,21 @@ fn pushed_then_submitted(id: &str) -> (LocalVisit, app::sync::PullResponse) {
         has_more: false,
         server_hlc: Hlc::new(5, 0),
     };
-    (stored, page)
-}
-
-/// An autosave and a pull at the same moment (a finalize's last keystroke, the
-/// sync it starts): the autosave reads and writes in one transaction, so the
-/// pull's review state and versions are never written over, and the answer
-/// typed since the last save is kept.
-#[wasm_bindgen_test]
-async fn an_autosave_racing_a_pull_undoes_neither() {
-    use app::field::visits::local::take_draft;
-    use app::model::ReviewState;
-    let db = OfflineDb::open_named(&fresh_name("race")).await.unwrap();
-    let id = "01900000-0000-7000-8000-0000000000a3";
-    let (stored, page) = pushed_then_submitted(id);
     db.put_draft("u1", &stored).await.unwrap();
-    let mut screen = stored.clone();
+    let mut screen = stored;
     screen
         .answers
         .insert("main_products".into(), json!("Nồi hơi"));
-    let session = session_on("dev-1");
-    // The autosave is started first: its read comes before the pull's write.
-    let (written, pulled) = futures::join!(
-        db.update_visit("u1", id, |s| Some(take_draft(s.unwrap(), &screen))),
-        db.apply_pull(&session, &page, 10)
-    );
-    written.unwrap();
-    pulled.unwrap();
+    (screen, page)
+}
+
+/// After a race of `pushed_then_submitted`: the pull's review state and
+/// version, and the answer the screen had typed ("Nồi hơi"), are all there.
+async fn assert_pull_and_typed_answer_kept(db: &OfflineDb, id: &str) {
     let now = db.visit("u1", id).await.unwrap().unwrap();
     assert_eq!(
         now.review_state,
-        ReviewState::Submitted,
+        app::model::ReviewState::Submitted,
         "the pull is not undone"
     );
     assert_eq!(now.versions["workforce"], 2);
@@ -300,23 +285,38 @@ async fn an_autosave_racing_a_pull_undoes_neither() {
     );
 }
 
+/// An autosave and a pull at the same moment (a finalize's last keystroke, the
+/// sync it starts): the autosave reads and writes in one transaction, so the
+/// pull's review state and versions are never written over, and the answer
+/// typed since the last save is kept.
+#[wasm_bindgen_test]
+async fn an_autosave_racing_a_pull_undoes_neither() {
+    use app::field::visits::local::take_draft;
+    let db = OfflineDb::open_named(&fresh_name("race")).await.unwrap();
+    let id = "01900000-0000-7000-8000-0000000000a3";
+    let (screen, page) = pushed_then_submitted(&db, id).await;
+    let session = session_on("dev-1");
+    // The autosave is started first: its read comes before the pull's write.
+    let (written, pulled) = futures::join!(
+        db.update_visit("u1", id, |s| Some(take_draft(s.unwrap(), &screen))),
+        db.apply_pull(&session, &page, 10)
+    );
+    written.unwrap();
+    pulled.unwrap();
+    assert_pull_and_typed_answer_kept(&db, id).await;
+}
+
 /// The same race with an explicit save: it reads the stored visit, the seq
 /// counter and the clock inside its strict transaction, so the pull that lands
 /// with it is built on, and the save's mutation is queued all the same.
 #[wasm_bindgen_test]
 async fn a_save_racing_a_pull_undoes_neither() {
     use app::field::visits::local::{save_with, take_draft};
-    use app::model::ReviewState;
     let db = OfflineDb::open_named(&fresh_name("save-race"))
         .await
         .unwrap();
     let id = "01900000-0000-7000-8000-0000000000a4";
-    let (stored, page) = pushed_then_submitted(id);
-    db.put_draft("u1", &stored).await.unwrap();
-    let mut screen = stored.clone();
-    screen
-        .answers
-        .insert("main_products".into(), json!("Nồi hơi"));
+    let (screen, page) = pushed_then_submitted(&db, id).await;
     let session = session_on("dev-1");
     let (saved, pulled) = futures::join!(
         db.save_visit_over("u1", id, "dev-1", |s, last_seq, mut clock| {
@@ -329,14 +329,7 @@ async fn a_save_racing_a_pull_undoes_neither() {
     );
     saved.unwrap();
     pulled.unwrap();
-    let now = db.visit("u1", id).await.unwrap().unwrap();
-    assert_eq!(
-        now.review_state,
-        ReviewState::Submitted,
-        "the pull is not undone"
-    );
-    assert_eq!(now.versions["workforce"], 2);
-    assert_eq!(now.answers["main_products"], json!("Nồi hơi"));
+    assert_pull_and_typed_answer_kept(&db, id).await;
     assert_eq!(
         db.outbox_len("dev-1").await.unwrap(),
         1,

@@ -88,6 +88,15 @@ impl ClientState {
         }
     }
 
+    /// The user's id and this phone's device id, which every write of field
+    /// data is stamped with; refused when nobody is logged in.
+    pub fn who(&self) -> Result<(String, String), crate::error::ErrorBody> {
+        let refuse = || crate::error::ErrorBody::new("auth.required", "log in");
+        let user = self.user.get_untracked().ok_or_else(refuse)?;
+        let device = self.device_id.get_untracked().ok_or_else(refuse)?;
+        Ok((user.id, device))
+    }
+
     pub fn bump(&self) {
         self.data_version.update(|v| *v += 1);
     }

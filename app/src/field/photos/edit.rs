@@ -19,7 +19,7 @@ pub(super) async fn attach_files(
     max_px: u32,
 ) -> Result<(), ErrorBody> {
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let (user, device) = who(state)?;
+    let (user, device) = state.who()?;
     let current = visit
         .try_get_untracked()
         .flatten()
@@ -95,19 +95,6 @@ pub(super) async fn attach_files(
 }
 
 #[cfg(feature = "hydrate")]
-fn who(state: crate::field::client::ClientState) -> Result<(String, String), ErrorBody> {
-    let user = state
-        .user
-        .get_untracked()
-        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
-    let device = state
-        .device_id
-        .get_untracked()
-        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
-    Ok((user.id, device))
-}
-
-#[cfg(feature = "hydrate")]
 thread_local! {
     /// One list change at a time: a second photo chosen while the first is
     /// stored would otherwise read the list before the first is in it, and
@@ -160,7 +147,7 @@ pub(super) async fn set_field_photos(
         None => {
             let storage =
                 |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-            let (user, _) = who(state)?;
+            let (user, _) = state.who()?;
             let db = crate::field::offline::db().await.map_err(storage)?;
             match db.visit(&user, visit_id).await.map_err(storage)? {
                 Some(stored) => stored,
@@ -197,7 +184,7 @@ pub(super) async fn write_caption(
     caption: Option<String>,
 ) -> Result<bool, ErrorBody> {
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let (user, device) = who(state)?;
+    let (user, device) = state.who()?;
     let db = crate::field::offline::db().await.map_err(storage)?;
     let now = crate::field::client::browser::now_ms();
     let written = db
@@ -223,7 +210,7 @@ pub(super) async fn remove_photo(
     photo: LocalPhoto,
 ) -> Result<(), ErrorBody> {
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let (user, device) = who(state)?;
+    let (user, device) = state.who()?;
     let db = crate::field::offline::db().await.map_err(storage)?;
     let now = crate::field::client::browser::now_ms();
     let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;

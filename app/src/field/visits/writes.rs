@@ -39,21 +39,14 @@ pub(crate) async fn save_visit(
     submit: bool,
 ) -> Result<LocalVisit, ErrorBody> {
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let user = state
-        .user
-        .get_untracked()
-        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
-    let device = state
-        .device_id
-        .get_untracked()
-        .ok_or_else(|| ErrorBody::new("auth.required", "log in"))?;
+    let (user_id, device) = state.who()?;
     let db = crate::field::offline::db().await.map_err(storage)?;
     let now = crate::field::client::browser::now_ms();
     // Read and written in one transaction: a pull landing meanwhile is built
     // on, never written over.
     let saved = db
         .save_visit_over(
-            &user.id,
+            &user_id,
             &current.id,
             &device,
             |stored, last_seq, mut clock| {
