@@ -2,6 +2,9 @@
 
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
+/// The two web storages, here for the callers that reach them as `browser::…`.
+pub use super::web_storage::*;
+
 /// The phone's clock. `SystemTime::now()` panics on wasm32.
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
@@ -96,53 +99,6 @@ pub fn set_html_attribute(name: &str, value: &str) {
         .and_then(|d| d.document_element())
     {
         let _ = el.set_attribute(name, value);
-    }
-}
-
-pub fn local_storage_get(key: &str) -> Option<String> {
-    web_sys::window()?
-        .local_storage()
-        .ok()??
-        .get_item(key)
-        .ok()?
-}
-
-pub fn local_storage_set(key: &str, value: &str) {
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = storage.set_item(key, value);
-    }
-}
-
-/// The value, removed as it is read.
-pub fn local_storage_take(key: &str) -> Option<String> {
-    let value = local_storage_get(key)?;
-    local_storage_remove(key);
-    Some(value)
-}
-
-pub fn local_storage_remove(key: &str) {
-    if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = storage.remove_item(key);
-    }
-}
-
-fn session_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.session_storage().ok()?
-}
-
-pub fn session_storage_get(key: &str) -> Option<String> {
-    session_storage()?.get_item(key).ok()?
-}
-
-pub fn session_storage_set(key: &str, value: &str) {
-    if let Some(storage) = session_storage() {
-        let _ = storage.set_item(key, value);
-    }
-}
-
-pub fn session_storage_remove(key: &str) {
-    if let Some(storage) = session_storage() {
-        let _ = storage.remove_item(key);
     }
 }
 

@@ -12,6 +12,9 @@ pub mod browser;
 pub mod engine;
 #[cfg(feature = "hydrate")]
 pub mod http;
+/// localStorage and sessionStorage, failures read as absent.
+#[cfg(feature = "hydrate")]
+mod web_storage;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncStatus {

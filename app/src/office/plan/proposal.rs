@@ -213,14 +213,13 @@ pub(super) fn RecommendForm(
     let amount = RwSignal::new(amount0);
     let rationale = crate::office::kept_text::KeptText::new(format!("rationale.{id}"), rationale0);
     let typed_error = RwSignal::new(None::<ErrorBody>);
-    let kept_rationale = rationale;
     let submit = Action::new(
         move |input: &(Recommendation, Option<Value>, Option<String>)| {
-            let (id, (recommendation, amount, rationale)) = (id.clone(), input.clone());
+            let (id, (recommendation, amount, text)) = (id.clone(), input.clone());
             async move {
-                let result = contract::recommend(id, recommendation, amount, rationale).await;
+                let result = contract::recommend(id, recommendation, amount, text).await;
                 if result.is_ok() {
-                    kept_rationale.sent();
+                    rationale.sent();
                     saved.set(true);
                     version.update(|n| *n += 1);
                 }

@@ -5,7 +5,7 @@
 //! was filled in, its repeat rows, location and distance to the facility,
 //! what changed since a send-back, its history and the decision.
 //!
-//! One file (579 lines): every section renders from one `VisitDetail` through the same field lookup and labels.
+//! One file (about 590 lines): every section renders from one `VisitDetail` through the same field lookup and labels.
 
 use super::*;
 use super::{audit::*, conflicts::*};
