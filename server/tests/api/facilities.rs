@@ -3,6 +3,7 @@
 //! and search by place across the 2020 and 2025 trees.
 
 use crate::helpers::TestApp;
+use crate::phone::Phone;
 use crate::security::{call, ok};
 use serde_json::{json, Value};
 
@@ -322,7 +323,47 @@ async fn a_place_name_finds_facilities_and_visits_across_the_mapping(app: TestAp
         .any(|v| v["id"] == visit.as_str()));
 }
 
+/// A field app before the national-form rule stored a number as typed (8 to
+/// 15 digits). The office edits such a facility's address without being made
+/// to fix the number first; a number it types anew must be a valid one.
+async fn the_office_edits_a_facility_whose_number_an_older_phone_stored(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut ksv1 = Phone::login(&app, "ksv1").await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let found = ksv1.mutation(
+        "facility",
+        "upsert",
+        &id,
+        json!({"name": "Mây tre Tân Mỹ", "district_code": "213", "commune_code": "07201",
+            "industry_group": "handicrafts", "phone": "912345678"}),
+        0,
+    );
+    ksv1.push_ok(&app, &[found]).await;
+    let detail = ok(&call(&app, &boss, "get_facility", json!({ "id": id })).await);
+    let entry = &detail["entry"];
+    assert_eq!(entry["facility"]["phone"], "912345678");
+    let mut edit = json!({"id": id, "name": entry["facility"]["name"], "owner_name": "",
+        "address": "thôn Tân Mỹ", "unit": entry["unit"], "industry_group": "handicrafts",
+        "phone": "912345678", "tax_code": "", "main_products": ""});
+    let saved = call(&app, &boss, "save_facility", json!({ "draft": edit })).await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let after = ok(&call(&app, &boss, "get_facility", json!({ "id": id })).await);
+    assert_eq!(after["entry"]["facility"]["address"], "thôn Tân Mỹ");
+    assert_eq!(after["entry"]["facility"]["phone"], "912345678");
+
+    edit["phone"] = "91234567".into();
+    let r = call(&app, &boss, "save_facility", json!({ "draft": edit })).await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "facility.bad_phone_number");
+    edit["phone"] = "0912 345 678".into();
+    let fixed = call(&app, &boss, "save_facility", json!({ "draft": edit })).await;
+    assert_eq!(fixed.status, 200, "{}", fixed.text());
+    let after = ok(&call(&app, &boss, "get_facility", json!({ "id": id })).await);
+    assert_eq!(after["entry"]["facility"]["phone"], "0912345678");
+}
+
 crate::engine_tests!(
+    the_office_edits_a_facility_whose_number_an_older_phone_stored,
     the_office_registers_edits_and_deactivates_a_facility_that_phones_follow,
     a_proposal_at_a_2020_facility_lands_in_the_2025_commune_its_ward_became,
     a_place_name_finds_facilities_and_visits_across_the_mapping,

@@ -25,7 +25,16 @@ pub struct CheckedDraft {
 
 /// The checks a facility passes wherever it comes from: a name, lengths, an
 /// industry group of the register, a phone and a tax code of the right shape.
-pub fn check_draft(d: &FacilityDraft) -> Result<CheckedDraft, AppError> {
+///
+/// `stored_phone` is the number on record when the office edits a facility.
+/// Field apps before the national-form rule stored what was typed (8–15
+/// digits), so a number left as it was stays as it is: editing a facility's
+/// address must not demand a new phone number first. A number typed anew
+/// must be a valid one.
+pub fn check_draft(
+    d: &FacilityDraft,
+    stored_phone: Option<&str>,
+) -> Result<CheckedDraft, AppError> {
     let text = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
     let name = d.name.trim().to_string();
     if name.is_empty() {
@@ -61,6 +70,7 @@ pub fn check_draft(d: &FacilityDraft) -> Result<CheckedDraft, AppError> {
     }
     let phone = match text(&d.phone) {
         None => None,
+        Some(raw) if stored_phone.is_some_and(|kept| kept.trim() == raw) => Some(raw),
         Some(raw) => Some(
             crate::domain::Phone::parse(&raw)
                 .map(crate::domain::Phone::into_string)
@@ -141,7 +151,7 @@ mod tests {
 
     #[test]
     fn a_draft_is_trimmed_and_its_unit_split() {
-        let d = check_draft(&draft()).unwrap();
+        let d = check_draft(&draft(), None).unwrap();
         assert_eq!(d.name, "Cơ khí Hòa Phát");
         assert_eq!(d.unit, ("bac-ninh-2025".to_string(), "07210".to_string()));
         assert_eq!(d.owner_name, None);
@@ -164,7 +174,7 @@ mod tests {
         for (spoil, expected) in cases {
             let mut d = draft();
             spoil(&mut d);
-            assert_eq!(code(check_draft(&d).unwrap_err()), expected);
+            assert_eq!(code(check_draft(&d, None).unwrap_err()), expected);
         }
     }
 
@@ -173,8 +183,32 @@ mod tests {
         let mut d = draft();
         d.phone = "+84 912 345 678".into();
         d.tax_code = "0101234567-001".into();
-        let c = check_draft(&d).unwrap();
+        let c = check_draft(&d, None).unwrap();
         assert_eq!(c.phone.as_deref(), Some("0912345678"));
         assert_eq!(c.tax_code.as_deref(), Some("0101234567-001"));
+    }
+
+    #[test]
+    fn an_old_phone_left_as_it_was_stays_and_a_new_one_must_be_valid() {
+        // What a field app before the national-form rule stored: 9 digits.
+        let old = "912345678";
+        let mut d = draft();
+        d.phone = format!(" {old} ");
+        let kept = check_draft(&d, Some(old)).unwrap();
+        assert_eq!(kept.phone.as_deref(), Some(old));
+        // The same number is refused where none was on record, and a changed
+        // number is checked whatever was stored before.
+        assert_eq!(
+            code(check_draft(&d, None).unwrap_err()),
+            "facility.bad_phone_number"
+        );
+        d.phone = "91234567".into();
+        assert_eq!(
+            code(check_draft(&d, Some(old)).unwrap_err()),
+            "facility.bad_phone_number"
+        );
+        d.phone = "0912 345 678".into();
+        let fixed = check_draft(&d, Some(old)).unwrap();
+        assert_eq!(fixed.phone.as_deref(), Some("0912345678"));
     }
 }

@@ -49,8 +49,21 @@ pub async fn save(
     actor: &Actor,
     draft: &FacilityDraft,
 ) -> Result<String, AppError> {
-    let d = check_draft(draft)?;
     let units = unit_map(db).await?;
+    let mut tx = db.begin_write().await?;
+    // Read before the checks: a phone number left as stored is kept as is.
+    let before = match &draft.id {
+        Some(id) => Some(
+            read_entry(&mut tx, &units, id)
+                .await?
+                .ok_or_else(|| AppError::NotFound("facility".into()))?,
+        ),
+        None => None,
+    };
+    let d = check_draft(
+        draft,
+        before.as_ref().and_then(|b| b.facility.phone.as_deref()),
+    )?;
     let unit = units
         .get(&d.unit)
         .filter(|u| u.level != UnitLevel::Province)
@@ -66,8 +79,7 @@ pub async fn save(
             )
         })?;
     let (commune, district) = codes(unit, &units);
-    let mut tx = db.begin_write().await?;
-    let Some(id) = &draft.id else {
+    let (Some(id), Some(before)) = (&draft.id, before) else {
         let id = crate::sync::new_uuid_v7(now_ms()).to_string();
         if let Some(t) = &d.tax_code {
             refuse_taken_tax_code(&mut tx, t, &id).await?;
@@ -104,9 +116,6 @@ pub async fn save(
         tx.commit().await?;
         return Ok(id);
     };
-    let before = read_entry(&mut tx, &units, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("facility".into()))?;
     if !before.active {
         return Err(invalid(
             "facility.inactive",
