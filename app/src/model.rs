@@ -269,6 +269,11 @@ pub struct VisitRecord {
     /// reading only.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub year_closed: bool,
+    /// Fields of the visit and of its rows that two phones edited at once and
+    /// no supervisor has decided yet. A phone whose value lost shows the
+    /// conflict while its field is listed here, and stops once it is decided.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_conflicts: Vec<String>,
 }
 
 /// One row of a repeat group (e.g. one machine), a child record of a visit.

@@ -154,6 +154,7 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
         review: vec![],
         photos: vec![],
         year_closed: false,
+        open_conflicts: vec![],
     };
     let facility = Facility {
         id: "f1".into(),
@@ -254,6 +255,7 @@ async fn pushed_then_submitted(db: &OfflineDb, id: &str) -> (LocalVisit, app::sy
                 review: vec![],
                 photos: vec![],
                 year_closed: false,
+                open_conflicts: vec![],
             }),
         }],
         cursor: 1,
@@ -649,6 +651,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         review: vec![],
         photos: vec![record],
         year_closed: false,
+        open_conflicts: vec![],
     };
     let page = PullResponse {
         changes: vec![Change {

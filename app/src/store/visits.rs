@@ -55,11 +55,34 @@ where
         review: super::review::events(exec, id).await?,
         photos: super::photos::for_visit(exec, id).await?,
         year_closed: col::<i64>(&row, "year_closed")? > 0,
+        open_conflicts: open_conflicts(exec, id).await?,
     };
     Ok(Some((
         visit,
         col::<Option<i64>>(&row, "deleted_at")?.is_some(),
     )))
+}
+
+/// The fields of a visit and of its rows with a conflict no supervisor has
+/// decided yet, each once, in order.
+async fn open_conflicts<'c, E>(exec: E, visit_id: &str) -> Result<Vec<String>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any> + Copy,
+{
+    sqlx::query(
+        "SELECT DISTINCT field FROM conflicts
+         WHERE resolved_at IS NULL
+           AND ((entity = 'visit' AND record_id = $1)
+             OR (entity = 'visit_row'
+                 AND record_id IN (SELECT id FROM visit_rows WHERE visit_id = $1)))
+         ORDER BY field",
+    )
+    .bind(visit_id)
+    .fetch_all(exec)
+    .await?
+    .iter()
+    .map(|r| col::<String>(r, "field"))
+    .collect()
 }
 
 /// The live repeat-group rows of a visit with their values, oldest first.

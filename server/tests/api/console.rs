@@ -206,6 +206,16 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change(app
     assert_eq!(conflict["mine_by"], "Trần Văn Hùng");
     assert!(conflict["mine_at_ms"].as_i64().unwrap() > 0);
     let id = conflict["id"].as_i64().unwrap();
+    // The phone whose value lost is told the field waits for a decision.
+    let pulled_visit = |changes: Vec<Value>| {
+        changes
+            .into_iter()
+            .rev()
+            .find(|c| c["entity"] == "visit" && c["record"]["id"] == visit)
+            .unwrap()
+    };
+    let open = pulled_visit(app.pull_all(&phone_b.cookie).await);
+    assert_eq!(open["record"]["open_conflicts"], json!(["workforce"]));
 
     // A value that does not fit the field changes nothing.
     let r = call(
@@ -247,14 +257,11 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change(app
         .unwrap()
         .unwrap();
     assert_eq!(record.answers["workforce"], 13);
-    // The phones hear it as an ordinary change, with a new version to edit from.
-    let pulled = app.pull_all(&phone_b.cookie).await;
-    let v = pulled
-        .iter()
-        .rev()
-        .find(|c| c["entity"] == "visit" && c["record"]["id"] == visit)
-        .unwrap();
+    // The phones hear it as an ordinary change, with a new version to edit
+    // from, and no conflict left open.
+    let v = pulled_visit(app.pull_all(&phone_b.cookie).await);
     assert_eq!(v["record"]["answers"]["workforce"], 13);
+    assert_eq!(v["record"].get("open_conflicts"), None);
     assert_eq!(
         v["record"]["versions"]["workforce"],
         record.versions["workforce"]

@@ -52,8 +52,33 @@ pub(super) struct VisitEditor {
     /// draft written there (set only once the write has completed).
     pub draft_pending: RwSignal<bool>,
     pub draft_saved_at: RwSignal<Option<i64>>,
+    /// Counts the answers that came from elsewhere while the page was open
+    /// (another phone's value, a supervisor's decision): the form's inputs
+    /// are built once, so the page builds them again to show such a value.
+    pub outside_values: RwSignal<u32>,
     autosave_generation: StoredValue<u64>,
     pub editable: Memo<bool>,
+}
+
+/// The answers an open form shows, of the visit and of its rows.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+type Shown = (
+    std::collections::BTreeMap<String, serde_json::Value>,
+    Vec<(
+        String,
+        std::collections::BTreeMap<String, serde_json::Value>,
+    )>,
+);
+
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn shown(v: &LocalVisit) -> Shown {
+    (
+        v.answers.clone(),
+        v.rows
+            .iter()
+            .map(|r| (r.id.clone(), r.answers.clone()))
+            .collect(),
+    )
 }
 
 impl VisitEditor {
@@ -63,6 +88,7 @@ impl VisitEditor {
         let visit = RwSignal::new(None::<LocalVisit>);
         let form = RwSignal::new(None::<FormDefinition>);
         let missing = RwSignal::new(false);
+        let outside_values = RwSignal::new(0u32);
         // A sync bumps `data_version` after its push and again after its pull;
         // the read started by the first may finish last.
         let reads = crate::newest::Reads::default();
@@ -102,12 +128,20 @@ impl VisitEditor {
                             form.set(new_form);
                         }
                         // Answers being typed stay; the rest is the stored copy's.
-                        visit.update(|current| match current {
-                            Some(v) if v.id == stored.id && v.has_unsaved_changes() => {
-                                *v = local::take_draft(stored, v);
+                        let mut moved = false;
+                        visit.update(|current| {
+                            let before = current.as_ref().filter(|v| v.id == stored.id).map(shown);
+                            match current {
+                                Some(v) if v.id == stored.id && v.has_unsaved_changes() => {
+                                    *v = local::take_draft(stored, v);
+                                }
+                                _ => *current = Some(stored),
                             }
-                            _ => *current = Some(stored),
+                            moved = before.is_some_and(|b| current.as_ref().map(shown) != Some(b));
                         });
+                        if moved {
+                            outside_values.update(|n| *n += 1);
+                        }
                     }
                 }
             });
@@ -124,6 +158,7 @@ impl VisitEditor {
             incomplete: RwSignal::new(Vec::new()),
             draft_pending: RwSignal::new(false),
             draft_saved_at: RwSignal::new(None),
+            outside_values,
             autosave_generation: StoredValue::new(0),
             editable: Memo::new(move |_| {
                 visit.with(|v| v.as_ref().is_some_and(LocalVisit::editable))

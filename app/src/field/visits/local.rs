@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,060 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,100 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -592,6 +592,16 @@ pub fn absorb_server_copy(
     if !pending && visit.sync_state == SyncState::Queued {
         visit.sync_state = SyncState::Synced;
     }
+    if !pending {
+        // A field a supervisor has decided is no longer this phone's conflict:
+        // the decided value came with this copy.
+        visit
+            .lost_fields
+            .retain(|f| server.open_conflicts.contains(f));
+        if visit.lost_fields.is_empty() && visit.sync_state == SyncState::Conflict {
+            visit.sync_state = SyncState::Synced;
+        }
+    }
     visit
 }
 
@@ -685,6 +695,7 @@ mod tests {
             review: vec![],
             photos: vec![],
             year_closed: false,
+            open_conflicts: vec![],
         }
     }
 
@@ -859,6 +870,43 @@ mod tests {
         let after = after_push(saved, &[&refused], false);
         assert_eq!(after.sync_state, SyncState::Refused);
         assert_eq!(after.refusal.unwrap().code, "form.too_long");
+    }
+
+    #[test]
+    fn a_lost_field_shows_until_a_supervisor_decides_it() {
+        let mut v = visit();
+        v.answers.insert("workforce".into(), json!(15));
+        let mut clock = Hlc::default();
+        let (saved, out) = save(&v, "dev", 1, &mut clock, 2_000);
+        let lost = MutationResult::Applied {
+            seq: 1,
+            mutation_id: out[0].mutation.mutation_id,
+            lost: vec!["workforce".into()],
+        };
+        let after = after_push(saved, &[&lost], false);
+        assert_eq!(after.sync_state, SyncState::Conflict);
+        // The pull right after the push: the other phone's 12 is stored, and
+        // the conflict is open.
+        let open = VisitRecord {
+            open_conflicts: vec!["workforce".into()],
+            review_state: ReviewState::InProgress,
+            ..server_copy(&after, json!(12), 2)
+        };
+        let waiting = absorb_server_copy(Some(after), &open, "ksv1", false);
+        assert_eq!(waiting.sync_state, SyncState::Conflict);
+        assert_eq!(waiting.lost_fields, vec!["workforce".to_string()]);
+        // Still open while this phone has something unsent for the visit.
+        let decided = VisitRecord {
+            open_conflicts: vec![],
+            ..server_copy(&waiting, json!(13), 3)
+        };
+        let unsent = absorb_server_copy(Some(waiting.clone()), &decided, "ksv1", true);
+        assert_eq!(unsent.sync_state, SyncState::Conflict);
+        // Decided: the phone takes the supervisor's value and says no more.
+        let settled = absorb_server_copy(Some(waiting), &decided, "ksv1", false);
+        assert_eq!(settled.sync_state, SyncState::Synced);
+        assert!(settled.lost_fields.is_empty());
+        assert_eq!(settled.answers["workforce"], json!(13));
     }
 
     #[test]

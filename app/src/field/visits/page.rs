@@ -29,6 +29,7 @@ pub fn VisitPage() -> impl IntoView {
         draft_pending,
         draft_saved_at,
         editable,
+        outside_values,
         ..
     } = editor;
     let set_answer = move |change| editor.set_answer(change);
@@ -38,7 +39,9 @@ pub fn VisitPage() -> impl IntoView {
     let run_save = move |submit| editor.save(submit);
 
     // The form is built once per visit: fields keep their own input state, so a
-    // keystroke never re-renders the form (and never steals focus).
+    // keystroke never re-renders the form (and never steals focus). It is made
+    // anew only when a value from elsewhere lands (a pull of another phone's
+    // value or a supervisor's decision), with the focus put back.
     let loaded_id = Memo::new(move |_| visit.with(|v| v.as_ref().map(|v| v.id.clone())));
     let status = move || {
         visit.get().map(|v| {
@@ -198,7 +201,10 @@ pub fn VisitPage() -> impl IntoView {
     };
 
     view! {
-        {body}
+        // Keyed by the values from elsewhere: a new key makes new inputs. Built
+        // again in place, an input the inspector has typed in keeps showing
+        // its old text whatever its value attribute says.
+        <For each=move || [outside_values.get()] key=|n| *n let:_n>{body}</For>
         {incomplete_view}
         <div class="form-actions">
             <span class="save-status" data-testid="save-status" data-state=move || save_state.get().as_str()>

@@ -1,0 +1,119 @@
+// One inspector on two phones edits the same answer: one phone offline, the
+// other online. The phone whose value lost says so; the supervisor sees both
+// values side by side, types a value of their own (kept through a reload of the
+// page until it is sent; a value that is not a number is refused on the spot),
+// and decides. Both phones then take the decided value, and the phone that lost
+// stops showing the conflict.
+
+import type { Page } from '@playwright/test';
+import { DESKTOP, PHONE, expect, test } from './support/fixtures';
+import { SUPERVISOR } from './support/demo';
+import { ensureServiceWorkerControls } from './support/serviceWorker';
+import { HomePage } from './pages/HomePage';
+import { LoginPage } from './pages/LoginPage';
+import { ReviewPage } from './pages/ReviewPage';
+import { VisitPage } from './pages/VisitPage';
+
+test.use({ ...PHONE });
+
+/** Logs ksv1 in on a phone and waits for the first pull. */
+async function inspectorOn(page: Page): Promise<{ home: HomePage; visit: VisitPage }> {
+  const login = new LoginPage(page);
+  const home = new HomePage(page);
+  await page.goto('/');
+  await login.expectShown();
+  await login.loginAs('ksv1');
+  await home.expectShown();
+  await ensureServiceWorkerControls(page, () => home.waitHydrated());
+  await home.expectSynced();
+  return { home, visit: new VisitPage(page) };
+}
+
+test('two phones edit one answer, the supervisor decides, and both phones take the decision', async ({
+  page,
+  newContext,
+}) => {
+  const a = await inspectorOn(page);
+  const visitId = await a.home.startVisit(a.home.proposalItems.first());
+  await test.step('phone A saves a first answer online, and it syncs', async () => {
+    await a.visit.fillField('workforce', '10');
+    await a.visit.save();
+    await a.visit.click(a.home.syncButton);
+    await a.visit.expectSyncState('synced', 15_000);
+  });
+
+  const phoneB = await newContext({ ...PHONE, label: 'phone-b' });
+  const bPage = await phoneB.newPage();
+  const b = await inspectorOn(bPage);
+  await test.step('phone B has the visit from the pull and edits it offline first', async () => {
+    await expect(b.home.visitItem(visitId)).toBeVisible();
+    await b.visit.goto(visitId);
+    await expect(b.visit.field('workforce')).toHaveValue('10');
+    await phoneB.setOffline(true);
+    await b.visit.fillField('workforce', '15');
+    await b.visit.save();
+    await b.visit.expectSyncState('queued');
+  });
+
+  await test.step('phone A changes it later and syncs: the later edit is stored', async () => {
+    await a.visit.fillField('workforce', '12');
+    await a.visit.save();
+    await a.visit.click(a.home.syncButton);
+    await a.visit.expectSyncState('synced', 15_000);
+  });
+
+  await test.step('phone B syncs: its value lost, and it says the supervisor will decide', async () => {
+    await phoneB.setOffline(false);
+    await b.visit.click(b.home.syncButton);
+    await b.visit.expectSyncState('conflict', 15_000);
+    await expect(bPage.getByTestId('visit-conflict')).toContainText('workforce');
+    // The open form shows what the server stored, not the text typed before.
+    await expect(b.visit.field('workforce')).toHaveValue('12');
+  });
+
+  const office = await newContext({ ...DESKTOP, label: 'desktop' });
+  const officePage = await office.newPage();
+  const review = new ReviewPage(officePage);
+  const conflict = officePage.getByTestId('conflict').and(officePage.locator('[data-field="workforce"]'));
+  const custom = conflict.getByTestId('conflict-custom');
+  await test.step('the supervisor sees both values beside the one they started from', async () => {
+    await new LoginPage(officePage).goto();
+    await new LoginPage(officePage).loginAs(SUPERVISOR);
+    await review.ensureShown();
+    await review.openVisit(visitId);
+    await expect(conflict).toHaveCount(1);
+    await expect(conflict.getByTestId('conflict-base')).toHaveText('10');
+    const both = [
+      await conflict.getByTestId('conflict-mine').innerText(),
+      await conflict.getByTestId('conflict-theirs').innerText(),
+    ].sort();
+    expect(both).toEqual(['12', '15']);
+  });
+
+  await test.step('a value of their own survives a reload until it is sent; words are refused', async () => {
+    await review.fill(custom, 'mười ba');
+    await review.click(conflict.getByTestId('conflict-save'));
+    await expect(conflict.getByTestId('conflict-error')).toContainText('số');
+    await expect(conflict).toHaveCount(1);
+    await review.fill(custom, '13');
+    await review.reload();
+    await expect(custom, 'the unsent value is back after the reload').toHaveValue('13');
+    await review.click(conflict.getByTestId('conflict-save'));
+    await expect(conflict, 'a decided conflict leaves the list').toHaveCount(0);
+    await expect(review.answer('workforce')).toHaveText('13');
+    const kept = await officePage.evaluate(() =>
+      Object.keys(sessionStorage).filter((k) => k.startsWith('khaosat.office-text.')),
+    );
+    expect(kept, 'a sent value is forgotten').toEqual([]);
+  });
+
+  await test.step('both phones take the decision; the phone that lost stops showing the conflict', async () => {
+    await b.visit.click(b.home.syncButton);
+    await expect(b.visit.field('workforce')).toHaveValue('13', { timeout: 15_000 });
+    await b.visit.expectSyncState('synced');
+    await expect(bPage.getByTestId('visit-conflict')).toHaveCount(0);
+    await a.visit.click(a.home.syncButton);
+    await expect(a.visit.field('workforce')).toHaveValue('13', { timeout: 15_000 });
+    await a.visit.expectSyncState('synced');
+  });
+});
