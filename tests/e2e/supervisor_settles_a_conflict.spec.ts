@@ -1,9 +1,9 @@
 // One inspector on two phones edits the same answer: one phone offline, the
-// other online. The phone whose value lost says so; the supervisor sees both
+// other online. Both phones say the answer waits for a decision; the supervisor sees both
 // values side by side, types a value of their own (kept through a reload of the
 // page until it is sent; a value that is not a number is refused on the spot),
-// and decides. Both phones then take the decided value, and the phone that lost
-// stops showing the conflict.
+// and decides. Both phones then take the decided value and stop showing the
+// conflict.
 
 import type { Page } from '@playwright/test';
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
@@ -55,20 +55,30 @@ test('two phones edit one answer, the supervisor decides, and both phones take t
     await b.visit.expectSyncState('queued');
   });
 
-  await test.step('phone A changes it later and syncs: the later edit is stored', async () => {
+  await test.step('phone A changes it too, online, and syncs', async () => {
     await a.visit.fillField('workforce', '12');
     await a.visit.save();
     await a.visit.click(a.home.syncButton);
     await a.visit.expectSyncState('synced', 15_000);
   });
 
-  await test.step('phone B syncs: its value lost, and it says the supervisor will decide', async () => {
+  await test.step('phone B syncs, then phone A: both say the answer waits for the supervisor', async () => {
+    // Which value is stored follows the HLC order of the two edits, not the
+    // order of the pushes; each phone hears of the conflict either way.
     await phoneB.setOffline(false);
     await b.visit.click(b.home.syncButton);
     await b.visit.expectSyncState('conflict', 15_000);
-    await expect(bPage.getByTestId('visit-conflict')).toContainText('workforce');
-    // The open form shows what the server stored, not the text typed before.
-    await expect(b.visit.field('workforce')).toHaveValue('12');
+    await a.visit.click(a.home.syncButton);
+    await a.visit.expectSyncState('conflict', 15_000);
+    for (const p of [page, bPage]) {
+      await expect(p.getByTestId('visit-conflict')).toContainText('Tổng số lao động');
+    }
+    // The open forms show what the server stored, not the text typed before.
+    const shown = async () => [await a.visit.field('workforce').inputValue(), await b.visit.field('workforce').inputValue()];
+    await expect.poll(async () => {
+      const [onA, onB] = await shown();
+      return onA === onB && ['12', '15'].includes(onA);
+    }).toBe(true);
   });
 
   const office = await newContext({ ...DESKTOP, label: 'desktop' });
@@ -107,7 +117,7 @@ test('two phones edit one answer, the supervisor decides, and both phones take t
     expect(kept, 'a sent value is forgotten').toEqual([]);
   });
 
-  await test.step('both phones take the decision; the phone that lost stops showing the conflict', async () => {
+  await test.step('both phones take the decision and stop showing the conflict', async () => {
     await b.visit.click(b.home.syncButton);
     await expect(b.visit.field('workforce')).toHaveValue('13', { timeout: 15_000 });
     await b.visit.expectSyncState('synced');
@@ -115,5 +125,6 @@ test('two phones edit one answer, the supervisor decides, and both phones take t
     await a.visit.click(a.home.syncButton);
     await expect(a.visit.field('workforce')).toHaveValue('13', { timeout: 15_000 });
     await a.visit.expectSyncState('synced');
+    await expect(page.getByTestId('visit-conflict')).toHaveCount(0);
   });
 });

@@ -59,8 +59,9 @@ pub struct LocalVisit {
     pub header_sent: bool,
     pub sync_state: SyncState,
     pub refusal: Option<ErrorBody>,
-    /// Fields whose value from this phone lost to a concurrent edit on another
-    /// phone (kept in the server's conflicts for a supervisor).
+    /// Fields two phones edited at once that no supervisor has decided yet:
+    /// first from a push's answer (this phone's value lost), then from every
+    /// pull (the server's list, whichever phone's value lost).
     #[serde(default)]
     pub lost_fields: Vec<String>,
     pub review_state: ReviewState,
@@ -593,13 +594,15 @@ pub fn absorb_server_copy(
         visit.sync_state = SyncState::Synced;
     }
     if !pending {
-        // A field a supervisor has decided is no longer this phone's conflict:
-        // the decided value came with this copy.
-        visit
-            .lost_fields
-            .retain(|f| server.open_conflicts.contains(f));
+        // The server's word on what is undecided. A push tells only the phone
+        // whose value lost, and only if it pushed last: under the HLC order an
+        // edit pushed later can win, and the phone that pushed first learns
+        // from this list. A decided field leaves it, with the decided value.
+        visit.lost_fields = server.open_conflicts.clone();
         if visit.lost_fields.is_empty() && visit.sync_state == SyncState::Conflict {
             visit.sync_state = SyncState::Synced;
+        } else if !visit.lost_fields.is_empty() && visit.sync_state == SyncState::Synced {
+            visit.sync_state = SyncState::Conflict;
         }
     }
     visit
@@ -907,6 +910,30 @@ mod tests {
         assert_eq!(settled.sync_state, SyncState::Synced);
         assert!(settled.lost_fields.is_empty());
         assert_eq!(settled.answers["workforce"], json!(13));
+    }
+
+    #[test]
+    fn a_phone_whose_value_lost_after_its_push_hears_it_from_the_pull() {
+        // Its push was applied; a concurrent edit pushed later from another
+        // phone won under the HLC order.
+        let mut v = visit();
+        v.header_sent = true;
+        v.answers.insert("workforce".into(), json!(12));
+        v.saved = v.answers.clone();
+        v.sync_state = SyncState::Synced;
+        let open = VisitRecord {
+            open_conflicts: vec!["workforce".into()],
+            review_state: ReviewState::InProgress,
+            ..server_copy(&v, json!(15), 3)
+        };
+        let told = absorb_server_copy(Some(v), &open, "ksv1", false);
+        assert_eq!(told.sync_state, SyncState::Conflict);
+        assert_eq!(told.lost_fields, vec!["workforce".to_string()]);
+        assert_eq!(
+            told.answers["workforce"],
+            json!(15),
+            "the stored value shows"
+        );
     }
 
     #[test]

@@ -146,6 +146,24 @@ pub(super) fn missing_label(form: &FormDefinition, key: &str, lang: crate::i18n:
     }
 }
 
+/// What the inspector calls a field: its label, or "group › label" for a
+/// column of a repeat group (a conflict names a row's field by its key alone).
+pub(super) fn field_label(form: &FormDefinition, key: &str, lang: crate::i18n::Lang) -> String {
+    if let Some(field) = form.field(key) {
+        return field.label.get(lang).to_string();
+    }
+    form.fields()
+        .find_map(|group| {
+            let child = group.fields.iter().find(|c| c.key == key)?;
+            Some(format!(
+                "{} › {}",
+                group.label.get(lang),
+                child.label.get(lang)
+            ))
+        })
+        .unwrap_or_else(|| key.to_string())
+}
+
 /// The `data-field` of the field holding the focused input (`row id/key` in rows).
 #[cfg(feature = "hydrate")]
 pub(super) fn focused_field(ev: &leptos::ev::FocusEvent) -> Option<String> {
@@ -227,5 +245,9 @@ mod tests {
             missing_label(&form, "m/model", Lang::En),
             "Machines › Model"
         );
+        // A conflict names a field by its key; a row's field by its own key.
+        assert_eq!(field_label(&form, "name", Lang::Vi), "Tên");
+        assert_eq!(field_label(&form, "model", Lang::Vi), "Máy › Kiểu");
+        assert_eq!(field_label(&form, "gone", Lang::Vi), "gone");
     }
 }
