@@ -3,13 +3,15 @@
 # versions, from crates.io, npm and Debian only (no release binaries from
 # anywhere else). Sourced by run.sh and test.sh; safe to run again.
 #
-#   PINNED: cargo-leptos 0.3.11, wasm-bindgen-cli 0.2.130 (= Cargo.lock),
+#   PINNED: cargo-leptos 0.3.11 (without `cargo leptos new`), wasm-bindgen-cli
+#           0.2.130 (= Cargo.lock), s3s-fs 0.14.1 (tests only),
 #           wasm32-unknown-unknown target, Debian chromium + chromium-driver,
 #           binaryen 132.0.0 (npm, its wasm-opt; Debian's binaryen 108 breaks the module).
 set -euo pipefail
 
 KHAOSAT_CARGO_LEPTOS_VERSION=0.3.11
 KHAOSAT_WASM_BINDGEN_VERSION=0.2.130
+KHAOSAT_S3S_FS_VERSION=0.14.1
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 log() { printf '\033[1m[khaosat setup]\033[0m %s\n' "$*" >&2; }
@@ -32,14 +34,17 @@ apt_install() {
 }
 
 # A crate whose own lock file no longer resolves on this registry or this Rust
-# (1.95): take the published source, pin one dependency back, install --locked.
+# (1.95), or that carries a part khaosat never runs: take the published
+# source, let "$prepare" (a function, optional) trim it, pin one dependency
+# back (optional), install --locked. Every tool builds into one target
+# directory per run, so crates two tools share at the same version build once.
 install_patched() {
-  local name="$1" version="$2" dep="$3" precise="$4" features="${5:-}"
+  local name="$1" version="$2" dep="${3:-}" precise="${4:-}" features="${5:-}" prepare="${6:-}"
   local crate
   crate="$(ls ~/.cargo/registry/cache/*/"$name-$version.crate" 2>/dev/null | head -n 1 || true)"
   if [ -z "$crate" ]; then
-    # Fails on purpose (its lock file cannot build here) but leaves the source
-    # archive in Cargo's cache, downloaded from crates.io by cargo itself.
+    # Downloads the source archive into Cargo's cache, from crates.io by cargo
+    # itself; the install part fails on purpose when the lock file cannot build here.
     cargo install "$name@$version" --locked >/dev/null 2>&1 || true
     crate="$(ls ~/.cargo/registry/cache/*/"$name-$version.crate" 2>/dev/null | head -n 1 || true)"
   fi
@@ -47,22 +52,93 @@ install_patched() {
   local work
   work="$(mktemp -d)"
   tar xzf "$crate" -C "$work"
-  # Without LTO and with parallel codegen the tool builds in 19 instead of 23
-  # minutes on 2 cores; it runs for seconds per build (cargo does the work), so
-  # opt-level 1 is enough too and keeps a bare machine's first run inside CI's
-  # 90 minutes.
-  (cd "$work/$name-$version" && cargo update -p "$dep" --precise "$precise" >/dev/null 2>&1 &&
-    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-      CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-      cargo install --path . --locked --quiet $features)
+  # Each step says when it failed: callers run this in `||`, where set -e is off.
+  (
+    cd "$work/$name-$version" || exit 1
+    if [ -n "$prepare" ]; then
+      "$prepare" . || exit 1
+      # Drops what the trimmed source no longer uses from the lock file; every
+      # version it keeps stays as published.
+      cargo update --workspace --quiet || exit 1
+    fi
+    if [ -n "$dep" ]; then
+      cargo update -p "$dep" --precise "$precise" --quiet || exit 1
+    fi
+    # Without LTO and with parallel codegen the tools build in about half the
+    # time on 2 cores; they run for seconds per build (cargo does the work), so
+    # opt-level 1 is enough too.
+    CARGO_TARGET_DIR="$tools_target" CARGO_PROFILE_RELEASE_LTO=false \
+      CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+      cargo install --path . --locked --quiet $features
+  )
+  local status=$?
   rm -rf "$work"
+  return $status
 }
 
+# cargo-leptos's `new` subcommand (project templates) is its only use of
+# cargo-generate, which brings 161 of the 730 crates in its lock file
+# (gitoxide, rhai, liquid). khaosat never runs `cargo leptos new`; without it
+# the tool builds in 7 minutes instead of 9 on 2 cores
+# (tests/bench/tool_builds.sh). The subcommand then says it is left out.
+without_cargo_generate() {
+  python3 - "$1" <<'PY'
+import pathlib, re, sys
+root = pathlib.Path(sys.argv[1])
+toml = root / "Cargo.toml"
+text = toml.read_text()
+trimmed = re.sub(r"\n\[dependencies\.cargo-generate\]\n(?:[^\[\n][^\n]*\n)*", "\n", text)
+assert trimmed != text, "cargo-generate is no longer a dependency: revisit install-tools.sh"
+toml.write_text(trimmed)
+new = root / "src" / "command" / "new.rs"
+code = new.read_text()
+use = "use cargo_generate::{generate, GenerateArgs, TemplatePath};\n"
+assert use in code, "cargo-leptos's new.rs changed: revisit install-tools.sh"
+code = code.replace(use, "")
+code = code[: code.index("impl NewCommand {")] + """impl NewCommand {
+    pub fn run(self) -> Result<()> {
+        bail!("`cargo leptos new` is left out of this build: khaosat installs cargo-leptos without cargo-generate")
+    }
+}
+"""
+new.write_text(code)
+PY
+}
+
+# Installs what is missing. With --for-tests, also what only the test command
+# needs: Debian's nginx and openssl (the TLS proxy in front of two servers in
+# e2e/two_servers_behind_a_tls_proxy.spec.ts; the spec runs its own nginx from a
+# temp directory, the package's service is never used) and s3s-fs, the S3
+# server the object-storage tests run against.
+#
+# On a new machine the Debian packages and npm download and unpack in the
+# background while the Rust tools compile: one waits on the network and the
+# disk, the other on the two cores.
 install_tools() {
-  apt_install ca-certificates chromium chromium-driver brotli postgresql
+  local for_tests=0
+  [ "${1:-}" = "--for-tests" ] && for_tests=1
+  local debian=(ca-certificates chromium chromium-driver brotli postgresql)
+  [ "$for_tests" -eq 1 ] && debian+=(nginx openssl)
   # The e2e suite's Python tus client (tuspy) lives in a venv.
   if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
-    apt_install python3 python3-venv
+    debian+=(python3 python3-venv)
+  fi
+  local apt_log
+  apt_log="$(mktemp)"
+  apt_install "${debian[@]}" >"$apt_log" 2>&1 &
+  local apt_pid=$!
+
+  # npm packages of the end-to-end tests and the release build's wasm-opt, from
+  # the committed lock file; skipped when node_modules matches it.
+  local stamp="$repo_root/tests/node_modules/.khaosat-lock.sha256"
+  local want npm_pid="" npm_log
+  npm_log="$(mktemp)"
+  want="$(sha256sum "$repo_root/tests/package-lock.json" | cut -d' ' -f1)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    log "npm ci (tests/), in the background"
+    (cd "$repo_root/tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent &&
+      echo "$want" > "$stamp") >"$npm_log" 2>&1 &
+    npm_pid=$!
   fi
 
   if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -70,26 +146,37 @@ install_tools() {
     rustup target add wasm32-unknown-unknown
   fi
 
+  local tools_target
+  tools_target="$(mktemp -d)"
+  local built=0
   if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $KHAOSAT_WASM_BINDGEN_VERSION" ]; then
-    log "installing wasm-bindgen-cli $KHAOSAT_WASM_BINDGEN_VERSION (about 3 minutes)"
-    install_patched wasm-bindgen-cli "$KHAOSAT_WASM_BINDGEN_VERSION" webpki-roots 1.0.10
+    log "installing wasm-bindgen-cli $KHAOSAT_WASM_BINDGEN_VERSION (about 3 minutes, once per machine)"
+    install_patched wasm-bindgen-cli "$KHAOSAT_WASM_BINDGEN_VERSION" webpki-roots 1.0.10 || built=1
   fi
-
   if [ "$(cargo leptos --version 2>/dev/null || true)" != "cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION" ]; then
-    log "installing cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION (about 10 minutes, once per machine)"
-    install_patched cargo-leptos "$KHAOSAT_CARGO_LEPTOS_VERSION" cargo-util-schemas 0.14.1 "--features no_downloads"
+    log "installing cargo-leptos $KHAOSAT_CARGO_LEPTOS_VERSION (about 7 minutes, once per machine)"
+    install_patched cargo-leptos "$KHAOSAT_CARGO_LEPTOS_VERSION" "" "" "--features no_downloads" \
+      without_cargo_generate || built=1
   fi
+  if [ "$for_tests" -eq 1 ] &&
+    [ "$(s3s-fs --version 2>/dev/null || true)" != "s3s-fs $KHAOSAT_S3S_FS_VERSION" ]; then
+    log "installing s3s-fs $KHAOSAT_S3S_FS_VERSION (about 2 minutes, once per machine)"
+    # 0.16 and later need Rust 1.96; this machine has 1.95.
+    CARGO_TARGET_DIR="$tools_target" CARGO_PROFILE_RELEASE_LTO=false \
+      CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
+      cargo install "s3s-fs@$KHAOSAT_S3S_FS_VERSION" --locked --features binary --quiet || built=1
+  fi
+  rm -rf "$tools_target"
 
-  # npm packages of the end-to-end tests and the release build's wasm-opt, from
-  # the committed lock file; skipped when node_modules matches it.
-  local stamp="$repo_root/tests/node_modules/.khaosat-lock.sha256"
-  local want
-  want="$(sha256sum "$repo_root/tests/package-lock.json" | cut -d' ' -f1)"
-  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    log "npm ci (tests/)"
-    (cd "$repo_root/tests" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
-    echo "$want" > "$stamp"
+  local waited=0
+  wait "$apt_pid" || { log "apt-get failed"; waited=1; }
+  cat "$apt_log" >&2
+  if [ -n "$npm_pid" ]; then
+    wait "$npm_pid" || { log "npm ci failed"; waited=1; }
+    cat "$npm_log" >&2
   fi
+  rm -f "$apt_log" "$npm_log"
+  [ "$built" -eq 0 ] && [ "$waited" -eq 0 ] || return 1
   # cargo-leptos uses the first wasm-opt on PATH: npm's binaryen 132.
   export PATH="$repo_root/tests/node_modules/.bin:$PATH"
 }

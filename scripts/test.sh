@@ -12,21 +12,7 @@ source scripts/cache.sh
 use_build_cache
 source scripts/install-tools.sh
 set -e
-install_tools
-# Debian's nginx and openssl: the TLS proxy (and its test certificate) in front of
-# two servers in e2e/two_servers_behind_a_tls_proxy.spec.ts. The spec runs its own
-# nginx from a temp directory; the package's service is never used.
-apt_install nginx openssl
-# s3s-fs from crates.io: the S3 server (SigV4, multipart) the object-storage
-# tests run against (server/tests/api/object_store.rs). Built once per machine.
-KHAOSAT_S3S_FS_VERSION=0.14.1
-if [ "$(s3s-fs --version 2>/dev/null || true)" != "s3s-fs $KHAOSAT_S3S_FS_VERSION" ]; then
-  log "installing s3s-fs $KHAOSAT_S3S_FS_VERSION (about 2.5 minutes, once per machine)"
-  # 0.16 and later need Rust 1.96; this machine has 1.95.
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-    CARGO_PROFILE_RELEASE_OPT_LEVEL=1 \
-    cargo install "s3s-fs@$KHAOSAT_S3S_FS_VERSION" --locked --features binary --quiet
-fi
+install_tools --for-tests
 source scripts/postgres.sh
 start_postgres
 set +e
