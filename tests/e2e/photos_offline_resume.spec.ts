@@ -9,10 +9,8 @@ import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
 import { withExif } from './support/exif';
 import { makeJpeg } from './support/images';
-import { ensureServiceWorkerControls } from './support/serviceWorker';
-import { HomePage } from './pages/HomePage';
+import { phoneReady } from './support/newVisit';
 import { LoginPage } from './pages/LoginPage';
-import { VisitPage } from './pages/VisitPage';
 
 const GPS = { latitude: 20.95, longitude: 105.85, accuracy: 30 };
 test.use({ ...PHONE, geolocation: GPS, permissions: ['geolocation'] });
@@ -23,16 +21,7 @@ test('photos attached offline survive a reload, resume after a cut connection an
   newContext,
 }) => {
   test.setTimeout(240_000);
-  const login = new LoginPage(page);
-  const home = new HomePage(page);
-  const visit = new VisitPage(page);
-
-  await page.goto('/');
-  await login.expectShown();
-  await login.loginAs('ksv1');
-  await home.expectShown();
-  await ensureServiceWorkerControls(page, () => home.waitHydrated());
-  await home.expectSynced();
+  const { home, visit } = await phoneReady(page);
 
   const big = await makeJpeg(page, 8000, 6000, 0.92);
   expect(big.length, 'the 48 MP JPEG is a real camera-sized file').toBeGreaterThan(500_000);

@@ -5,35 +5,19 @@
 // and decides. Both phones then take the decided value and stop showing the
 // conflict.
 
-import type { Page } from '@playwright/test';
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
-import { ensureServiceWorkerControls } from './support/serviceWorker';
-import { HomePage } from './pages/HomePage';
+import { phoneReady } from './support/newVisit';
 import { LoginPage } from './pages/LoginPage';
 import { ReviewPage } from './pages/ReviewPage';
-import { VisitPage } from './pages/VisitPage';
 
 test.use({ ...PHONE });
-
-/** Logs ksv1 in on a phone and waits for the first pull. */
-async function inspectorOn(page: Page): Promise<{ home: HomePage; visit: VisitPage }> {
-  const login = new LoginPage(page);
-  const home = new HomePage(page);
-  await page.goto('/');
-  await login.expectShown();
-  await login.loginAs('ksv1');
-  await home.expectShown();
-  await ensureServiceWorkerControls(page, () => home.waitHydrated());
-  await home.expectSynced();
-  return { home, visit: new VisitPage(page) };
-}
 
 test('two phones edit one answer, the supervisor decides, and both phones take the decision', async ({
   page,
   newContext,
 }) => {
-  const a = await inspectorOn(page);
+  const a = await phoneReady(page);
   const visitId = await a.home.startVisit(a.home.proposalItems.first());
   await test.step('phone A saves a first answer online, and it syncs', async () => {
     await a.visit.fillField('workforce', '10');
@@ -44,7 +28,7 @@ test('two phones edit one answer, the supervisor decides, and both phones take t
 
   const phoneB = await newContext({ ...PHONE, label: 'phone-b' });
   const bPage = await phoneB.newPage();
-  const b = await inspectorOn(bPage);
+  const b = await phoneReady(bPage);
   await test.step('phone B has the visit from the pull and edits it offline first', async () => {
     await expect(b.home.visitItem(visitId)).toBeVisible();
     await b.visit.goto(visitId);
