@@ -11,7 +11,22 @@ use serde_json::Value;
 
 /// The unresolved conflicts on a visit and its repeat-group rows, oldest first.
 pub async fn open_for_visit(db: &Db, visit_id: &str) -> Result<Vec<ConflictView>, AppError> {
-    let rows = sqlx::query(
+    open_where(
+        db,
+        "(c.record_id = $1 OR c.record_id IN (SELECT r.id FROM visit_rows r WHERE r.visit_id = $1))",
+        visit_id,
+    )
+    .await
+}
+
+/// The unresolved conflicts on a facility's fields (an office edit and a
+/// phone's offline edit, or two phones), oldest first.
+pub async fn open_for_facility(db: &Db, id: &str) -> Result<Vec<ConflictView>, AppError> {
+    open_where(db, "c.entity = 'facility' AND c.record_id = $1", id).await
+}
+
+async fn open_where(db: &Db, records: &str, id: &str) -> Result<Vec<ConflictView>, AppError> {
+    let rows = sqlx::query(&format!(
         "SELECT c.id, c.entity, c.record_id, c.field, c.base_version, c.winner_value, c.winner_hlc, c.loser_value,
                 c.loser_hlc, COALESCE(wu.display_name, wo.display_name) AS winner_name,
                 COALESCE(lu.display_name, lo.display_name) AS loser_name, h.value AS base_value
@@ -24,11 +39,10 @@ pub async fn open_for_visit(db: &Db, visit_id: &str) -> Result<Vec<ConflictView>
          LEFT JOIN users lo ON 'office:' || lo.id = c.loser_device
          LEFT JOIN field_history h ON h.entity = c.entity AND h.record_id = c.record_id AND h.field = c.field
               AND h.version = c.base_version
-         WHERE c.resolved_at IS NULL
-           AND (c.record_id = $1 OR c.record_id IN (SELECT r.id FROM visit_rows r WHERE r.visit_id = $1))
-         ORDER BY c.id",
-    )
-    .bind(visit_id)
+         WHERE c.resolved_at IS NULL AND {records}
+         ORDER BY c.id"
+    ))
+    .bind(id)
     .fetch_all(&db.pool)
     .await?;
     let json = |s: Option<String>| s.and_then(|s| serde_json::from_str::<Value>(&s).ok());
@@ -68,12 +82,13 @@ pub async fn resolve(
         ));
     }
     let mut tx = db.begin_write().await?;
-    let c =
-        sqlx::query("SELECT entity, record_id, field, resolved_at FROM conflicts WHERE id = $1")
-            .bind(conflict_id)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| AppError::NotFound("conflict".into()))?;
+    let c = sqlx::query(
+        "SELECT entity, record_id, field, winner_value, loser_value, resolved_at FROM conflicts WHERE id = $1",
+    )
+    .bind(conflict_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or_else(|| AppError::NotFound("conflict".into()))?;
     if col::<Option<i64>>(&c, "resolved_at")?.is_some() {
         return Err(AppError::Invalid(ErrorBody::new(
             "conflict.resolved",
@@ -81,56 +96,41 @@ pub async fn resolve(
         )));
     }
     let entity: String = col(&c, "entity")?;
-    if entity != "visit" && entity != "visit_row" {
-        return Err(AppError::Invalid(
-            ErrorBody::new(
-                "conflict.not_a_visit",
-                "only conflicts on a visit's answers are resolved here",
-            )
-            .with("entity", entity),
-        ));
-    }
     let record_id: String = col(&c, "record_id")?;
     let field: String = col(&c, "field")?;
-    let visit_id: String = if entity == "visit_row" {
-        sqlx::query("SELECT visit_id FROM visit_rows WHERE id = $1")
-            .bind(&record_id)
-            .fetch_one(&mut *tx)
-            .await
-            .map(|r| col(&r, "visit_id"))??
-    } else {
-        record_id.clone()
-    };
-    let visit =
-        sqlx::query("SELECT form_id, form_version, unit_path, owner_id FROM visits WHERE id = $1")
-            .bind(&visit_id)
-            .fetch_one(&mut *tx)
-            .await?;
-    let form = super::forms::get_by_key(
-        &mut *tx,
-        &format!(
-            "{}@{}",
-            col::<String>(&visit, "form_id")?,
-            col::<i64>(&visit, "form_version")?
-        ),
-    )
-    .await?
-    .ok_or_else(|| AppError::Internal("the visit's form is missing".into()))?;
-    let definition = form
-        .fields()
-        .flat_map(|f| std::iter::once(f).chain(f.fields.iter()))
-        .find(|f| f.key == field);
-    if let Some(definition) = definition {
-        crate::forms::rules::check_value(definition, value).map_err(|e| {
-            AppError::Invalid(
+    let settles = match entity.as_str() {
+        "visit" | "visit_row" => {
+            Settles::Visit(check_visit_value(&mut tx, &entity, &record_id, &field, value).await?)
+        }
+        "facility" => {
+            // Each value was checked when it was written; another goes
+            // through the facility's own form, with its unit and phone rules.
+            let one_of = ["winner_value", "loser_value"].iter().any(|side| {
+                col::<String>(&c, side)
+                    .ok()
+                    .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+                    .is_some_and(|v| &v == value)
+            });
+            if !one_of {
+                return Err(AppError::Invalid(ErrorBody::new(
+                    "conflict.facility_value",
+                    "a facility's conflict is settled with one of its two values; for another, choose one and edit the facility",
+                )));
+            }
+            Settles::Facility {
+                old_path: super::catalog::facility_path(&mut tx, &record_id).await?,
+            }
+        }
+        _ => {
+            return Err(AppError::Invalid(
                 ErrorBody::new(
-                    "conflict.invalid_value",
-                    format!("the value does not fit the field: {}", e.message),
+                    "conflict.not_a_visit",
+                    "only conflicts on a visit's answers or a facility are resolved here",
                 )
-                .with("reason", e.message.clone()),
-            )
-        })?;
-    }
+                .with("entity", entity),
+            ))
+        }
+    };
     let current = sqlx::query(
         "SELECT value, version FROM field_values WHERE entity = $1 AND record_id = $2 AND field = $3",
     )
@@ -188,21 +188,117 @@ pub async fn resolve(
     .bind(&field)
     .execute(&mut *tx)
     .await?;
-    super::audit::record(
-        &mut *tx,
-        &super::audit::Actor {
-            user_id: Some(user.id.clone()),
-            ip: ip.map(str::to_string),
-        },
-        "resolve_conflict",
-        "visit",
-        &visit_id,
-        serde_json::json!({"field": field, "record": record_id, "old": old, "new": value}),
-    )
-    .await?;
-    let path: Option<String> = col(&visit, "unit_path")?;
-    let owner: String = col(&visit, "owner_id")?;
-    changes::append(&mut tx, "visit", &visit_id, path.as_deref(), Some(&owner)).await?;
+    let actor = super::audit::Actor {
+        user_id: Some(user.id.clone()),
+        ip: ip.map(str::to_string),
+    };
+    let detail = serde_json::json!({"field": field, "record": record_id, "old": old, "new": value});
+    match settles {
+        Settles::Visit(visit) => {
+            super::audit::record(
+                &mut *tx,
+                &actor,
+                "resolve_conflict",
+                "visit",
+                &visit.id,
+                detail,
+            )
+            .await?;
+            changes::append(
+                &mut tx,
+                "visit",
+                &visit.id,
+                visit.path.as_deref(),
+                Some(&visit.owner),
+            )
+            .await?;
+        }
+        Settles::Facility { old_path } => {
+            super::audit::record(
+                &mut *tx,
+                &actor,
+                "resolve_conflict",
+                "facility",
+                &record_id,
+                detail,
+            )
+            .await?;
+            super::catalog::materialize_facility(&mut tx, &record_id).await?;
+            let path = super::catalog::facility_path(&mut tx, &record_id).await?;
+            if path != old_path {
+                // It moved: phones of the old place must hear it left their scope.
+                changes::append(&mut tx, "facility", &record_id, Some(&old_path), None).await?;
+            }
+            changes::append(&mut tx, "facility", &record_id, Some(&path), None).await?;
+        }
+    }
     tx.commit().await?;
     Ok(())
+}
+
+/// What a resolved conflict tells: the visit it belongs to, or the facility.
+enum Settles {
+    Visit(VisitOf),
+    Facility { old_path: String },
+}
+
+struct VisitOf {
+    id: String,
+    path: Option<String>,
+    owner: String,
+}
+
+/// Checks a value for a visit's field against the form version the visit
+/// used; returns the visit the field belongs to.
+async fn check_visit_value(
+    tx: &mut super::Tx,
+    entity: &str,
+    record_id: &str,
+    field: &str,
+    value: &Value,
+) -> Result<VisitOf, AppError> {
+    let visit_id: String = if entity == "visit_row" {
+        sqlx::query("SELECT visit_id FROM visit_rows WHERE id = $1")
+            .bind(record_id)
+            .fetch_one(&mut **tx)
+            .await
+            .map(|r| col(&r, "visit_id"))??
+    } else {
+        record_id.to_string()
+    };
+    let visit =
+        sqlx::query("SELECT form_id, form_version, unit_path, owner_id FROM visits WHERE id = $1")
+            .bind(&visit_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    let form = super::forms::get_by_key(
+        &mut **tx,
+        &format!(
+            "{}@{}",
+            col::<String>(&visit, "form_id")?,
+            col::<i64>(&visit, "form_version")?
+        ),
+    )
+    .await?
+    .ok_or_else(|| AppError::Internal("the visit's form is missing".into()))?;
+    let definition = form
+        .fields()
+        .flat_map(|f| std::iter::once(f).chain(f.fields.iter()))
+        .find(|f| f.key == field);
+    if let Some(definition) = definition {
+        crate::forms::rules::check_value(definition, value).map_err(|e| {
+            AppError::Invalid(
+                ErrorBody::new(
+                    "conflict.invalid_value",
+                    format!("the value does not fit the field: {}", e.message),
+                )
+                .with("reason", e.message.clone()),
+            )
+        })?;
+    }
+    Ok(VisitOf {
+        id: visit_id,
+        path: col(&visit, "unit_path")?,
+        owner: col(&visit, "owner_id")?,
+    })
 }

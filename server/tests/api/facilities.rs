@@ -121,6 +121,45 @@ async fn the_office_registers_edits_and_deactivates_a_facility_that_phones_follo
     .unwrap();
     assert_eq!(conflicts, 1, "the office's value is kept as the other side");
 
+    // The register shows it; the supervisor keeps one of the two values.
+    let detail = ok(&call(&app, &boss, "get_facility", json!({ "id": id })).await);
+    let conflict = &detail["conflicts"][0];
+    assert_eq!(conflict["field"], "name", "{detail}");
+    let values = [conflict["mine"].clone(), conflict["theirs"].clone()];
+    assert!(
+        values.contains(&json!("Cơ sở Bánh đa Kế")) && values.contains(&json!("Bánh đa Kế Dĩnh"))
+    );
+    let conflict_id = conflict["id"].as_i64().unwrap();
+    let r = call(
+        &app,
+        &boss,
+        "resolve_conflict",
+        json!({"id": conflict_id, "value": "Bánh đa"}),
+    )
+    .await;
+    assert_eq!(r.json()["code"], "conflict.facility_value", "{}", r.text());
+    let r = call(
+        &app,
+        &ksv1,
+        "resolve_conflict",
+        json!({"id": conflict_id, "value": "Bánh đa Kế Dĩnh"}),
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    ok(&call(
+        &app,
+        &boss,
+        "resolve_conflict",
+        json!({"id": conflict_id, "value": "Bánh đa Kế Dĩnh"}),
+    )
+    .await);
+    let detail = ok(&call(&app, &boss, "get_facility", json!({ "id": id })).await);
+    assert_eq!(detail["conflicts"], json!([]));
+    assert_eq!(detail["entry"]["facility"]["name"], "Bánh đa Kế Dĩnh");
+    let (decided, cursor) = app.pull_from(&ksv1, cursor).await;
+    let pulled = facility_in(&decided, &id).expect("the decision reaches the phone");
+    assert_eq!(pulled["record"]["name"], "Bánh đa Kế Dĩnh");
+
     // Deactivated: phones drop it, the register lists it only when asked.
     assert_eq!(
         call(
@@ -188,6 +227,7 @@ async fn the_office_registers_edits_and_deactivates_a_facility_that_phones_follo
     for a in [
         "facility.created",
         "facility.updated",
+        "resolve_conflict",
         "facility.deactivated",
         "facility.reactivated",
     ] {

@@ -49,6 +49,10 @@ pub struct FacilityEntry {
 pub struct FacilityDetail {
     pub entry: FacilityEntry,
     pub proposals: Vec<ProposalLine>,
+    /// Fields an office edit and a phone's offline edit (or two phones)
+    /// changed at once, not decided yet.
+    #[serde(default)]
+    pub conflicts: Vec<crate::office::review::contract::ConflictView>,
 }
 
 /// A proposal as a facility's page lists it.

@@ -5,6 +5,7 @@ use super::contract::{
     create_proposal, get_facility, save_facility, set_facility_active, FacilityDetail,
     FacilityDraft, NewProposal,
 };
+use super::facility_conflicts::FacilityConflicts;
 use super::placing::{communes_or_districts, placeable, trees};
 use super::register_screen::Chosen;
 use crate::error::{ErrorBody, FnError};
@@ -53,6 +54,10 @@ pub fn FacilityPanel(
             </div>
             {move || match (loaded.get(), units.get()) {
                 (Some(Ok(detail)), Some(Ok(units))) => view! {
+                    {detail.as_ref().filter(|d| !d.conflicts.is_empty()).map(|d| view! {
+                        <FacilityConflicts conflicts=d.conflicts.clone() tree=d.entry.facility.unit_tree.clone()
+                            units=units.clone() version=version/>
+                    })}
                     <FacilityForm detail=detail.clone() units=units.clone() version=version saved=saved on_saved=on_saved/>
                     {detail.map(|d| view! { <FacilityProposals detail=d units=units version=version/> })}
                 }.into_any(),

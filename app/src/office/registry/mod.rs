@@ -19,6 +19,8 @@ pub mod edit;
 /// The checks of a facility the office registers or edits.
 #[cfg(feature = "ssr")]
 pub mod facility_check;
+/// A facility's undecided conflicts, each settled by keeping one value.
+mod facility_conflicts;
 /// The register's search, list and facility panel.
 mod facility_panel;
 /// The units a facility may be placed in.

@@ -175,7 +175,12 @@ pub async fn detail(db: &Db, id: &str) -> Result<FacilityDetail, AppError> {
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
-    Ok(FacilityDetail { entry, proposals })
+    tx.commit().await?;
+    Ok(FacilityDetail {
+        entry,
+        proposals,
+        conflicts: crate::store::conflicts::open_for_facility(db, id).await?,
+    })
 }
 
 /// The commune and district codes a facility placed in `unit` gets.
