@@ -41,12 +41,12 @@ apt_install() {
 install_patched() {
   local name="$1" version="$2" dep="${3:-}" precise="${4:-}" features="${5:-}" prepare="${6:-}"
   local crate
-  crate="$(ls ~/.cargo/registry/cache/*/"$name-$version.crate" 2>/dev/null | head -n 1 || true)"
+  crate="$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$name-$version.crate" 2>/dev/null | head -n 1 || true)"
   if [ -z "$crate" ]; then
     # Downloads the source archive into Cargo's cache, from crates.io by cargo
     # itself; the install part fails on purpose when the lock file cannot build here.
     cargo install "$name@$version" --locked >/dev/null 2>&1 || true
-    crate="$(ls ~/.cargo/registry/cache/*/"$name-$version.crate" 2>/dev/null | head -n 1 || true)"
+    crate="$(ls "${CARGO_HOME:-$HOME/.cargo}"/registry/cache/*/"$name-$version.crate" 2>/dev/null | head -n 1 || true)"
   fi
   [ -n "$crate" ] || { log "could not download $name $version from crates.io"; return 1; }
   local work
