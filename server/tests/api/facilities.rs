@@ -1,6 +1,9 @@
 //! The office's register of facilities: registration, edits merged per field
 //! with the phones' edits, deactivation, proposals registered at a facility,
 //! and search by place across the 2020 and 2025 trees.
+//!
+//! One file (about 410 lines): each test walks one facility through the
+//! office and a phone in turn, and they share the draft and pull helpers.
 
 use crate::helpers::TestApp;
 use crate::phone::Phone;
