@@ -4,7 +4,7 @@
 // on the phone at their next login, where they sync.
 
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
-import { PROPOSALS_2026_BY_DISTRICT, PROPOSALS_BY_DISTRICT, proposalsInScope } from './support/demo';
+import { ADMINISTRATOR, PROPOSALS_2026_BY_DISTRICT, PROPOSALS_BY_DISTRICT, proposalsInScope } from './support/demo';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { AdminPage } from './pages/AdminPage';
 import { HomePage } from './pages/HomePage';
@@ -12,9 +12,6 @@ import { LoginPage } from './pages/LoginPage';
 import { LogoutWarning } from './pages/LogoutWarning';
 import { PasswordPage } from './pages/PasswordPage';
 import { VisitPage } from './pages/VisitPage';
-
-/** The demo administrator (data/demo/bac-giang-2020.json). */
-const ADMINISTRATOR = 'quantri';
 
 test.describe('on an office screen', () => {
   test.use({ ...DESKTOP });

@@ -8,7 +8,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { DESKTOP, expect, test } from './support/fixtures';
-import { DEMO_PASSWORD, SUPERVISOR } from './support/demo';
+import { ADMINISTRATOR, DEMO_PASSWORD, SUPERVISOR } from './support/demo';
 import { LoginPage } from './pages/LoginPage';
 
 test.use({ ...DESKTOP });
@@ -22,6 +22,7 @@ test('a facility edited in the office and on a phone at once shows both values, 
   page,
   playwright,
   baseURL,
+  newContext,
 }) => {
   const login = new LoginPage(page);
   await login.goto();
@@ -35,18 +36,19 @@ test('a facility edited in the office and on a phone at once shows both values, 
   const base = stored.entry.facility.versions?.name ?? 0;
 
   const panel = page.getByTestId('facility-panel');
-  const openFacility = async () => {
-    await login.open('/registry');
-    await login.waitHydrated();
-    await page.getByTestId('facility-search').fill('Lê Văn Tuấn');
-    await page.getByTestId('facility-search-submit').click();
-    await page
+  const openFacility = async (at = login) => {
+    const office = at.page;
+    await at.open('/registry');
+    await at.waitHydrated();
+    await office.getByTestId('facility-search').fill('Lê Văn Tuấn');
+    await office.getByTestId('facility-search-submit').click();
+    await office
       .locator('[data-testid="facility-list"][data-query="Lê Văn Tuấn"]')
       .getByTestId('facility-row')
-      .and(page.locator(`[data-id="${FACILITY}"]`))
+      .and(office.locator(`[data-id="${FACILITY}"]`))
       .getByTestId('facility-open')
       .click();
-    await expect(panel).toHaveAttribute('data-id', FACILITY);
+    await expect(office.getByTestId('facility-panel')).toHaveAttribute('data-id', FACILITY);
   };
 
   await test.step('the office renames it', async () => {
@@ -84,6 +86,18 @@ test('a facility edited in the office and on a phone at once shows both values, 
     });
     expect(pushed.status(), await pushed.text()).toBe(200);
     await phone.dispose();
+  });
+
+  await test.step('an administrator sees both names and that a supervisor decides', async () => {
+    const admin = new LoginPage(await (await newContext({ ...DESKTOP, baseURL, label: 'admin' })).newPage());
+    await admin.goto();
+    await admin.loginAs(ADMINISTRATOR);
+    await openFacility(admin);
+    const conflicts = admin.page.getByTestId('facility-conflicts');
+    await expect(conflicts.getByTestId('facility-conflict')).toHaveCount(1);
+    await expect(conflicts.getByTestId('facility-conflict-mine-value')).toHaveText(BY_PHONE);
+    await expect(conflicts.getByTestId('facility-conflicts-hint')).toContainText('Giám sát viên sẽ chọn');
+    await expect(conflicts.getByRole('button')).toHaveCount(0);
   });
 
   await test.step('the panel shows both names; the supervisor keeps the phone’s', async () => {

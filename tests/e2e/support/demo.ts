@@ -41,6 +41,9 @@ export const INSPECTORS: Readonly<Record<string, readonly string[]>> = {
 
 export const SUPERVISOR = 'giamsat';
 
+/** The demo's administrator: accounts, forms, units and the register; no review. */
+export const ADMINISTRATOR = 'quantri';
+
 /** How many proposals an inspector's home must list. */
 export function proposalsInScope(username: string): number {
   const units = INSPECTORS[username];

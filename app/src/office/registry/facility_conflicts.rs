@@ -74,6 +74,12 @@ pub(super) fn FacilityConflicts(
         }
     });
     let pending = resolve.pending();
+    // Only a supervisor decides (`resolve_conflict`); an administrator sees
+    // the values and who decides, not buttons that would only be refused.
+    let decides = crate::field::client::use_client()
+        .user
+        .get_untracked()
+        .is_some_and(|u| u.has(crate::model::Role::Supervisor));
     let lang_now = lang.get_untracked();
     let items = conflicts
         .into_iter()
@@ -87,14 +93,16 @@ pub(super) fn FacilityConflicts(
                     <dd>
                         <span class="conflict-value" data-testid=format!("{testid}-value")>{text}</span>
                         <span class="muted">{format!(" · {by} · {}", crate::format::datetime_vn(at))}</span>
-                        <button type="button" class="btn btn-small btn-secondary" data-testid=testid
-                            disabled=move || pending.get()
-                            on:click=move |_| {
-                                error.set(None);
-                                resolve.dispatch((id, value.clone()));
-                            }>
-                            {move || tr("review.conflict.pick")}
-                        </button>
+                        {decides.then(|| view! {
+                            <button type="button" class="btn btn-small btn-secondary" data-testid=testid
+                                disabled=move || pending.get()
+                                on:click=move |_| {
+                                    error.set(None);
+                                    resolve.dispatch((id, value.clone()));
+                                }>
+                                {move || tr("review.conflict.pick")}
+                            </button>
+                        })}
                     </dd>
                 }
             };
@@ -116,7 +124,9 @@ pub(super) fn FacilityConflicts(
     view! {
         <section class="conflicts-panel" data-testid="facility-conflicts">
             <h3>{move || tr("review.conflict.title")}</h3>
-            <p class="hint">{move || tr("registry.conflicts_hint")}</p>
+            <p class="hint" data-testid="facility-conflicts-hint">
+                {move || tr(if decides { "registry.conflicts_hint" } else { "registry.conflicts_hint_supervisor" })}
+            </p>
             <ul class="conflict-list">{items}</ul>
             {move || error.get().map(|body| view! {
                 <p class="error-banner" role="alert" data-testid="facility-conflict-error">{error_text(lang.get(), &body)}</p>
