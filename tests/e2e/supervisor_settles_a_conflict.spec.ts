@@ -3,7 +3,8 @@
 // values side by side, types a value of their own (kept through a reload of the
 // page until it is sent; a value that is not a number is refused on the spot),
 // and decides. Both phones then take the decided value and stop showing the
-// conflict.
+// conflict; a phone typing in another answer as the decision arrives keeps
+// its place.
 
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
@@ -102,8 +103,21 @@ test('two phones edit one answer, the supervisor decides, and both phones take t
   });
 
   await test.step('both phones take the decision and stop showing the conflict', async () => {
-    await b.visit.click(b.home.syncButton);
+    // Phone B's inspector is typing in another answer when the decision
+    // arrives: the form is made anew, and the same answer keeps the focus
+    // (the phone's keyboard stays open), the caret and the words typed.
+    const typing = b.visit.field('main_products');
+    const words = 'Bàn ghế gỗ, tủ thờ';
+    await typing.fill(words);
+    for (let i = 0; i < 3; i++) await typing.press('ArrowLeft');
+    // A click event that moves no focus, as the sync a reconnection starts.
+    await b.home.syncButton.dispatchEvent('click');
     await expect(b.visit.field('workforce')).toHaveValue('13', { timeout: 15_000 });
+    await expect(typing).toBeFocused();
+    await expect(typing).toHaveValue(words);
+    expect(await typing.evaluate((e) => (e as HTMLTextAreaElement).selectionStart)).toBe(words.length - 3);
+    await b.visit.save();
+    await b.visit.click(b.home.syncButton);
     await b.visit.expectSyncState('synced');
     await expect(bPage.getByTestId('visit-conflict')).toHaveCount(0);
     await a.visit.click(a.home.syncButton);

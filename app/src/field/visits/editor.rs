@@ -140,6 +140,7 @@ impl VisitEditor {
                             moved = before.is_some_and(|b| current.as_ref().map(shown) != Some(b));
                         });
                         if moved {
+                            super::keep_focus_through_rebuild();
                             outside_values.update(|n| *n += 1);
                         }
                     }

@@ -196,6 +196,77 @@ pub(super) fn scroll_to(selector: &str) {
     }
 }
 
+/// Keeps the inspector typing when the form is made anew for a value from
+/// elsewhere: the input that has focus now gets it back once the new inputs
+/// are in the page (the same field and row, the caret where it was), so the
+/// phone's keyboard does not close.
+#[cfg(feature = "hydrate")]
+pub(super) fn keep_focus_through_rebuild() {
+    use wasm_bindgen::JsCast;
+    let Some(active) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.active_element())
+    else {
+        return;
+    };
+    let Some(field) = active.closest("[data-field]").ok().flatten() else {
+        return;
+    };
+    let Some(key) = field.get_attribute("data-field") else {
+        return;
+    };
+    let selector = match active
+        .closest("[data-row-id]")
+        .ok()
+        .flatten()
+        .and_then(|row| row.get_attribute("data-row-id"))
+    {
+        Some(row) => format!("[data-row-id=\"{row}\"] [data-field=\"{key}\"]"),
+        None => format!("[data-field=\"{key}\"]"),
+    };
+    // Which of the field's inputs (a field may hold several, e.g. a choice).
+    let inputs = field.query_selector_all("input, textarea, select").ok();
+    let nth = inputs.and_then(|list| {
+        (0..list.length()).find(|&i| {
+            list.get(i)
+                .is_some_and(|n| n.is_same_node(Some(active.unchecked_ref())))
+        })
+    });
+    let Some(nth) = nth else { return };
+    // Number inputs have no caret to read or set; text and notes do.
+    let caret = if let Some(i) = active.dyn_ref::<web_sys::HtmlInputElement>() {
+        i.selection_start()
+            .ok()
+            .flatten()
+            .zip(i.selection_end().ok().flatten())
+    } else if let Some(t) = active.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+        t.selection_start()
+            .ok()
+            .flatten()
+            .zip(t.selection_end().ok().flatten())
+    } else {
+        None
+    };
+    request_animation_frame(move || {
+        let Some(input) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.query_selector(&selector).ok().flatten())
+            .and_then(|f| f.query_selector_all("input, textarea, select").ok())
+            .and_then(|list| list.get(nth))
+            .and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        else {
+            return;
+        };
+        let _ = input.focus();
+        let Some((start, end)) = caret else { return };
+        if let Some(i) = input.dyn_ref::<web_sys::HtmlInputElement>() {
+            let _ = i.set_selection_range(start, end);
+        } else if let Some(t) = input.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+            let _ = t.set_selection_range(start, end);
+        }
+    });
+}
+
 /// Reopens a draft where the inspector left it: the field last in view, once the
 /// form is in the page.
 #[cfg(feature = "hydrate")]
