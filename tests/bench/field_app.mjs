@@ -15,11 +15,10 @@
 // a server with the demo data and runs it). Not a test: prints figures, exits 0.
 
 import { readFileSync } from 'node:fs';
-import { chromium, request } from '@playwright/test';
+import { request } from '@playwright/test';
+import { launchChromium } from './browser.mjs';
 
 const base = (process.argv[2] ?? 'http://127.0.0.1:3900').replace(/\/+$/, '');
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'khaosat-demo';
 
 const stats = (xs) => {
@@ -66,7 +65,7 @@ async function hydrated(page) {
 }
 
 const fieldCount = await publishBenchForm();
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+const browser = await launchChromium();
 const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, baseURL: base });
 // Marks when the app hydrated and when the first proposal appeared, in the page's own clock.
 await context.addInitScript(() => {

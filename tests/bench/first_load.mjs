@@ -26,18 +26,7 @@
 // when --budget is given and the page total exceeds it.
 
 import { writeFileSync } from 'node:fs';
-import { chromium } from '@playwright/test';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from './browser.mjs';
 
 function parseArgs(argv) {
   const options = { path: '/login', timeout: 60_000, swWait: 15_000, budget: undefined, json: undefined };
@@ -107,11 +96,7 @@ function printTable(title, rows, base) {
 
 async function main() {
   const options = parseArgs(process.argv.slice(2));
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-  });
+  const browser = await launchChromium();
   try {
     // A new context is a cold profile: no HTTP cache, no Cache Storage, no worker.
     const context = await browser.newContext();

@@ -48,20 +48,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from '@playwright/test';
+import { launchChromium } from './browser.mjs';
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 /** A phone of the kind inspectors carry (as in tests/e2e/support/fixtures.ts). */
 const PHONE = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
@@ -628,7 +617,7 @@ async function main() {
     console.log(`bulk-demo --proposals ${options.proposals} --district ${options.district}: ${secs(bulkMs)} (${bulkLine.trim()})`);
     console.log(`server pid ${server.pid} at ${server.baseURL}, data ${dataDir}`);
 
-    browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     console.log(`chromium ${browser.version()}, phone viewport 360×740, ${options.runs} fresh contexts, user ${options.user}, N = ${options.proposals}`);
     for (let run = 1; run <= options.runs; run += 1) {
       const result = await oneRun(browser, options, server.baseURL, run);

@@ -14,15 +14,13 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from '@playwright/test';
+import { launchChromium } from './browser.mjs';
 
 const base = (process.argv[2] ?? 'http://127.0.0.1:3911').replace(/\/+$/, '');
 const out = process.argv[3] ?? 'target/screens';
 mkdirSync(out, { recursive: true });
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+const browser = await launchChromium();
 const context = await browser.newContext({
   viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2,
 });

@@ -16,19 +16,17 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from '@playwright/test';
+import { launchChromium } from './browser.mjs';
 
 const base = (process.argv[2] ?? 'http://127.0.0.1:3914').replace(/\/+$/, '');
 const VISITS = Number(process.argv[3] ?? 4);
 const PER_VISIT = Number(process.argv[4] ?? 10);
 const UP_BPS = 750_000 / 8;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PHOTOS_DIR = new URL('../../../shared/bench/photos/', import.meta.url).pathname;
 const photos = readdirSync(PHOTOS_DIR).filter((f) => /\.jpe?g$/i.test(f)).sort()
   .map((name) => ({ name, buffer: readFileSync(join(PHOTOS_DIR, name)) }));
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+const browser = await launchChromium();
 const context = await browser.newContext({ viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, baseURL: base,
   geolocation: { latitude: 21.27, longitude: 106.19, accuracy: 20 }, permissions: ['geolocation'] });
 const page = await context.newPage();

@@ -20,18 +20,7 @@
 // /pkg/ file reached the network more than once.
 
 import http from 'node:http';
-import { chromium } from '@playwright/test';
-
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+import { launchChromium } from './browser.mjs';
 
 function parseArgs(argv) {
   const options = { as: 'ksv3:khaosat-demo', rate: 40_000 };
@@ -91,7 +80,7 @@ const { server, reached } = await throttlingProxy(upstream, options.rate);
 const base = `http://127.0.0.1:${server.address().port}`;
 const [username, password] = options.as.split(':');
 
-const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: CHROMIUM_ARGS });
+const browser = await launchChromium();
 const context = await browser.newContext({ baseURL: base, viewport: { width: 360, height: 740 } });
 const started = Date.now();
 const asked = [];

@@ -8,16 +8,14 @@
 // (a server: `khaosat serve --demo --site-root target/site --addr 127.0.0.1:3911`).
 // Not a test: prints figures, exits 0; 1 when the page never hydrated.
 
-import { chromium } from '@playwright/test';
+import { launchChromium } from './browser.mjs';
 
 const base = (process.argv[2] ?? 'http://127.0.0.1:3911').replace(/\/+$/, '');
 const runsAt = process.argv.indexOf('--runs');
 const runs = runsAt > 0 ? Number(process.argv[runsAt + 1]) : 3;
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const KBIT = 400 * 1000 / 8;
 
-const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ARGS });
+const browser = await launchChromium();
 const rows = [];
 let failed = false;
 for (let i = 0; i < runs; i += 1) {
