@@ -7,6 +7,7 @@
 // KHAOSAT_BASE_URL when that is already set.
 
 import { defineConfig } from '@playwright/test';
+import { CHROMIUM_ARGS } from './bench/browser.mjs';
 
 const CI = Boolean(process.env.CI);
 
@@ -59,16 +60,7 @@ export default defineConfig({
     screenshot: 'only-on-failure',
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: CHROMIUM_ARGS,
     },
   },
 });

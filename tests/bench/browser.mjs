@@ -1,5 +1,6 @@
-// Debian's Chromium as every benchmark launches it: headless, with the flags the
-// project's guide names for tests (no sandbox, GPU, QUIC or background traffic).
+// Debian's Chromium as the benchmarks and the end-to-end suite
+// (playwright.config.ts) launch it: headless, with the flags the project's
+// guide names for tests (no sandbox, GPU, QUIC or background traffic).
 // CHROMIUM_PATH points at another binary.
 
 import { chromium } from '@playwright/test';
