@@ -113,10 +113,33 @@ pub enum AppError {
     /// 500: a database failure; details go to the log, never to the client.
     #[cfg(feature = "ssr")]
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     /// 500: anything else that is our fault.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    /// PostgreSQL refuses a NUL character in text (SQLSTATE 22021) wherever it
+    /// arrives, in a query parameter or a body; that is the caller's input, not
+    /// a failure of ours.
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
+                AppError::Invalid(nul_in_text())
+            }
+            _ => AppError::Database(e),
+        }
+    }
+}
+
+/// 422 body for text holding U+0000.
+pub fn nul_in_text() -> ErrorBody {
+    ErrorBody::new(
+        "text.nul",
+        "the request contains the NUL character (U+0000), which text may not hold",
+    )
 }
 
 impl AppError {

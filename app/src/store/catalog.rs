@@ -393,10 +393,13 @@ pub async fn facilities_for_pull(
 
 /// Many proposals at once for a pull page, each with whether phones hold it
 /// (its year is open and it is active) and its year's form version filled in.
+/// Proposals by id, each with whether its year is open (and it is active) and
+/// the unit path of its facility's place, where it is announced.
+#[allow(clippy::type_complexity)]
 pub async fn proposals_by_ids(
     db: &super::Db,
     ids: &[&str],
-) -> Result<std::collections::HashMap<String, (Proposal, bool)>, AppError> {
+) -> Result<std::collections::HashMap<String, (Proposal, bool, Option<String>)>, AppError> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
         let columns = PROPOSAL_COLUMNS
@@ -406,7 +409,10 @@ pub async fn proposals_by_ids(
             .join(", ");
         let sql = format!(
             "SELECT {columns}, y.form_id AS year_form, y.form_version AS year_form_version,
-               COALESCE(y.is_open, 0) * p.active AS year_open
+               COALESCE(y.is_open, 0) * p.active AS year_open,
+               (SELECT a.path FROM facilities f JOIN admin_units a ON a.tree = f.unit_tree
+                  AND a.code = COALESCE(f.commune_code, f.district_code)
+                WHERE f.id = p.facility_id) AS path
              FROM proposals p LEFT JOIN survey_years y ON y.year = p.year WHERE p.id IN ({})",
             in_list(1, chunk.len())
         );
@@ -419,7 +425,7 @@ pub async fn proposals_by_ids(
             p.form_id = col(&row, "year_form")?;
             p.form_version = col::<Option<i64>>(&row, "year_form_version")?.map(|v| v as i32);
             let open = col::<i64>(&row, "year_open")? == 1;
-            out.insert(p.id.clone(), (p, open));
+            out.insert(p.id.clone(), (p, open, col(&row, "path")?));
         }
     }
     Ok(out)

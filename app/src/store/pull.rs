@@ -103,9 +103,12 @@ pub async fn pull(
                 Some((f, false, path)) if visible(path) => Some(PulledRecord::Facility(f.clone())),
                 _ => deleted(entity, id),
             },
-            // A closed year's proposals, and deactivated ones, leave the phones.
+            // A closed year's proposals, deactivated ones, and those whose
+            // place left the user's scope leave the phones.
             "proposal" => match proposals.remove(id.as_str()) {
-                Some((p, true)) => Some(PulledRecord::Proposal(p)),
+                Some((p, true, path)) if sees_all || path.as_deref().is_some_and(visible) => {
+                    Some(PulledRecord::Proposal(p))
+                }
                 _ => deleted(entity, id),
             },
             "visit" => match visits::record(&db.pool, id).await? {

@@ -223,6 +223,23 @@ async fn apply_batch(
             known.insert(col::<String>(&row, "mutation_id")?);
         }
     }
+    // Seqs past last_seq that an import already filled: normally none. One of
+    // them under another mutation id means the backup was not this phone's.
+    let mut ahead = std::collections::HashMap::new();
+    if mode == Mode::Push {
+        let rows =
+            sqlx::query("SELECT seq, mutation_id FROM mutations WHERE device_id = $1 AND seq > $2")
+                .bind(device_id)
+                .bind(last_seq)
+                .fetch_all(&mut *tx)
+                .await?;
+        for row in rows {
+            ahead.insert(
+                col::<i64>(&row, "seq")?,
+                col::<String>(&row, "mutation_id")?,
+            );
+        }
+    }
     for m in mutations {
         let duplicate = MutationResult::Duplicate {
             seq: m.seq,
@@ -252,6 +269,25 @@ async fn apply_batch(
                 if seen.is_some() {
                     // Imported from a backup before the phone got to push it.
                     results.push(duplicate);
+                    last_seq = m.seq;
+                    continue;
+                }
+                if ahead.contains_key(&m.seq) {
+                    // The log keeps one change per seq, so this one is refused
+                    // (the phone keeps it and can still export it) and the queue
+                    // moves on, instead of every retry failing.
+                    results.push(MutationResult::Refused {
+                        seq: m.seq,
+                        mutation_id: m.mutation_id,
+                        error: ErrorBody::new(
+                            "sync.seq_taken",
+                            format!(
+                                "seq {} of this device already holds another change, imported from a backup",
+                                m.seq
+                            ),
+                        )
+                        .with("seq", m.seq),
+                    });
                     last_seq = m.seq;
                     continue;
                 }

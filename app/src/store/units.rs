@@ -250,13 +250,16 @@ pub async fn refresh_scopes(tx: &mut Tx, user_id: Option<&str>) -> Result<(), Ap
     };
     let before: HashSet<(String, String)> = scope_rows(tx, &stored, user_id).await?;
     let after: HashSet<(String, String)> = scope_rows(tx, &wanted, user_id).await?;
+    let mut lost: Vec<(&String, &String)> = Vec::new();
     for (user, path) in before.difference(&after) {
         sqlx::query("DELETE FROM user_scope WHERE user_id = $1 AND path = $2")
             .bind(user)
             .bind(path)
             .execute(&mut **tx)
             .await?;
+        lost.push((user, path));
     }
+    announce_lost(tx, &lost).await?;
     let mut gained: Vec<&String> = Vec::new();
     for (user, path) in after.difference(&before) {
         sqlx::query("INSERT INTO user_scope (user_id, path) VALUES ($1, $2)")
@@ -308,6 +311,49 @@ pub async fn refresh_scopes(tx: &mut Tx, user_id: Option<&str>) -> Result<(), Ap
             ))
             .bind(now_ms())
             .bind(root)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Tells each phone of an account that lost a path that the facilities and
+/// proposals there have left it: entries addressed to that account alone,
+/// which its pull answers as deletions (their places are no longer in its
+/// scope). Without them the phone kept the records, owners' names and phones
+/// included, until it was reset.
+async fn announce_lost(tx: &mut Tx, lost: &[(&String, &String)]) -> Result<(), AppError> {
+    let mut locked = false;
+    for (user, path) in lost {
+        let has_phone = sqlx::query("SELECT 1 AS one FROM devices WHERE user_id = $1 LIMIT 1")
+            .bind(*user)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
+        if !has_phone {
+            continue;
+        }
+        if !locked {
+            changes::lock(tx).await?;
+            locked = true;
+        }
+        for (entity, from) in [
+            ("facility", "facilities r JOIN facilities f ON f.id = r.id"),
+            (
+                "proposal",
+                "proposals r JOIN facilities f ON f.id = r.facility_id",
+            ),
+        ] {
+            sqlx::query(&format!(
+                "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at)
+                 SELECT '{entity}', r.id, a.path, $3, $1 FROM {from}
+                 JOIN admin_units a ON a.tree = f.unit_tree AND a.code = COALESCE(f.commune_code, f.district_code)
+                 WHERE a.path LIKE $2 || '%' ORDER BY r.id"
+            ))
+            .bind(now_ms())
+            .bind(*path)
+            .bind(*user)
             .execute(&mut **tx)
             .await?;
         }
@@ -496,6 +542,24 @@ pub async fn path_of(tx: &mut Tx, tree: &str, code: &str) -> Result<Option<Strin
         .fetch_optional(&mut **tx)
         .await?;
     row.as_ref().map(|r| col(r, "path")).transpose()
+}
+
+/// The path and level of a unit.
+pub async fn place_of(
+    tx: &mut Tx,
+    tree: &str,
+    code: &str,
+) -> Result<Option<(String, UnitLevel)>, AppError> {
+    let row = sqlx::query("SELECT path, level FROM admin_units WHERE tree = $1 AND code = $2")
+        .bind(tree)
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let level: String = col(&row, "level")?;
+    let level =
+        UnitLevel::parse(&level).ok_or_else(|| AppError::Internal(format!("bad level {level}")))?;
+    Ok(Some((col(&row, "path")?, level)))
 }
 
 /// The path of a unit, outside a transaction.

@@ -299,6 +299,20 @@ pub async fn check_visit_writable(
     })
 }
 
+/// The form a proposal's year surveys with, when the year names one.
+pub async fn form_of_proposal(tx: &mut Tx, proposal_id: &str) -> Result<Option<String>, AppError> {
+    let row = sqlx::query(
+        "SELECT y.form_id FROM proposals p JOIN survey_years y ON y.year = p.year WHERE p.id = $1",
+    )
+    .bind(proposal_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(match row {
+        Some(r) => col::<Option<String>>(&r, "form_id")?,
+        None => None,
+    })
+}
+
 /// Opens `year` on `tree` with the current default form when it is not open
 /// yet (the demo and load-test data).
 pub async fn ensure_open(db: &Db, year: i32, tree: &str) -> Result<(), AppError> {

@@ -30,6 +30,7 @@ mod photo_corpus;
 mod props;
 mod pull;
 mod push;
+mod push_checks;
 mod records;
 mod registry;
 mod review;

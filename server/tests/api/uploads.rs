@@ -630,10 +630,19 @@ async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
             json!({"visit_id": f.visit, "field": "evidence_photos"}),
             "photo.header_missing",
         ),
+        // A valid header with bad metadata: refused whole, no photo left behind.
+        (
+            json!({"visit_id": f.visit, "field": "evidence_photos", "sha256": sha256_hex(b"z"), "size": 1, "content_type": "image/jpeg", "lat": 999.0}),
+            "photo.bad_value",
+        ),
     ] {
         let m = f.phone.mutation("photo", "upsert", &new, fields.clone(), 0);
         let results = f.phone.push_ok(&app, &[m]).await;
         assert_eq!(results[0]["error"]["code"], code, "{fields}");
+        let r = app
+            .get(&format!("/api/photos/{new}"), Some(&f.phone.cookie))
+            .await;
+        assert_eq!(r.status, 404, "a refused attach left a photo: {fields}");
     }
     // Another inspector cannot attach to this visit.
     let mut other = Phone::login(&app, "ksv2").await;

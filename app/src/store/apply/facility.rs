@@ -60,6 +60,14 @@ pub(super) fn check_facility_value(key: &str, value: &Value) -> Result<(), Error
                 format!("field \"{key}\" expects text"),
             )
         }
+        FacilityField::Text(_)
+            if key == "name" && value.as_str().unwrap_or_default().trim().is_empty() =>
+        {
+            bad(
+                "facility.name_required",
+                "a facility needs a name".to_string(),
+            )
+        }
         FacilityField::Text(max) => {
             let len = value.as_str().unwrap_or_default().chars().count();
             if len > max {
@@ -218,9 +226,16 @@ pub(super) async fn facility(
     // Where it will be after this change: both codes must exist in the tree,
     // the commune must lie in the district, and the place must be in scope.
     let mut paths = Vec::new();
-    for (key, code) in [("district_code", &district), ("commune_code", &commune)] {
+    for (key, code, wanted) in [
+        (
+            "district_code",
+            &district,
+            crate::model::UnitLevel::District,
+        ),
+        ("commune_code", &commune, crate::model::UnitLevel::Commune),
+    ] {
         let Some(code) = code else { continue };
-        let Some(p) = units::path_of(tx, &tree, code).await? else {
+        let Some((p, level)) = units::place_of(tx, &tree, code).await? else {
             return Ok(Err(refuse(
                 "unit.unknown",
                 format!("no administrative unit with code {code} in tree {tree}"),
@@ -228,6 +243,20 @@ pub(super) async fn facility(
             .with("unit", code.clone())
             .with("field", key)));
         };
+        if level != wanted {
+            // A commune in the district column would show in every export
+            // and filter as a district.
+            return Ok(Err(refuse(
+                "facility.wrong_level",
+                format!(
+                    "{key} must name a {}; {code} is a {}",
+                    wanted.as_str(),
+                    level.as_str()
+                ),
+            )
+            .with("unit", code.clone())
+            .with("field", key)));
+        }
         paths.push(p);
     }
     if let [district_path, commune_path] = paths.as_slice() {

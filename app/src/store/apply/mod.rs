@@ -109,12 +109,37 @@ pub async fn apply(
     m: &Mutation,
     hlc: Hlc,
 ) -> Result<Verdict, AppError> {
+    if let Some(field) = nul_in(&m.fields) {
+        // PostgreSQL cannot store U+0000 in text; SQLite could, but a record
+        // that only one engine holds would break a move or a restore.
+        return Ok(Err(refuse(
+            "text.nul",
+            format!("\"{field}\" contains the NUL character (U+0000), which text may not hold"),
+        )
+        .with("field", field)));
+    }
     match m.entity {
         Entity::Visit => visit(tx, who, m, hlc).await,
         Entity::VisitRow => visit_row(tx, who, m, hlc).await,
         Entity::Facility => facility(tx, who, m, hlc).await,
-        Entity::Photo => photo(tx, who, m).await,
+        Entity::Photo => photo(tx, who, m, hlc).await,
     }
+}
+
+/// The first field whose key or text (at any depth) holds a NUL character.
+fn nul_in(fields: &BTreeMap<String, Value>) -> Option<String> {
+    fn holds(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(items) => items.iter().any(holds),
+            Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds(v)),
+            _ => false,
+        }
+    }
+    fields
+        .iter()
+        .find(|(k, v)| k.contains('\0') || holds(v))
+        .map(|(k, _)| k.replace('\0', "\\0"))
 }
 
 /// Whether a unit path lies under one of the user's scope paths (their units

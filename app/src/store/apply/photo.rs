@@ -12,6 +12,7 @@ pub(super) async fn photo(
     tx: &mut Tx,
     who: &Author<'_>,
     m: &Mutation,
+    hlc: Hlc,
 ) -> Result<Verdict, AppError> {
     use crate::photos::{self, ATTACH_KEYS, FIXED_KEYS};
     let id = m.record_id.to_string();
@@ -94,6 +95,11 @@ pub(super) async fn photo(
             refuse("photo.bad_value", format!("{k}: {why}")).with("field", k)
         ))
     };
+    // Every check comes before the first write: a refused change leaves nothing.
+    let meta = match photo_meta(&m.fields) {
+        Ok(meta) => meta,
+        Err((k, why)) => return bad(k, why),
+    };
     if existing.is_none() {
         let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
         let field = text("field").unwrap_or_default();
@@ -135,15 +141,11 @@ pub(super) async fn photo(
                 sha256: sha,
                 size,
                 content_type,
-                created_at: m.hlc.ms,
+                created_at: hlc.ms,
             },
         )
         .await?;
     }
-    let meta = match photo_meta(&m.fields) {
-        Ok(meta) => meta,
-        Err((k, why)) => return bad(k, why),
-    };
     crate::store::photos::set_meta(tx, &id, &meta).await?;
     if m.kind == MutationKind::Delete {
         crate::store::photos::mark_deleted(tx, &id).await?;

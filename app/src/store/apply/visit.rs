@@ -372,6 +372,22 @@ pub(super) async fn create_visit(
         .with("field", "proposal_id")));
     };
     refused!(crate::store::years::check_visit_writable(tx, proposal_id.as_deref()).await?);
+    if let Some(pid) = &proposal_id {
+        // Any version of the year's form (a phone may still hold an older
+        // one), never another form: the supervisor reads every visit of the
+        // year against its questions.
+        if let Some(expected) = crate::store::years::form_of_proposal(tx, pid).await? {
+            if expected != form_id {
+                return Ok(Err(refuse(
+                    "visit.wrong_form",
+                    format!("this proposal's year surveys with form {expected}, not {form_id}"),
+                )
+                .with("field", "form_id")
+                .with("expected", expected)
+                .with("form", form_id)));
+            }
+        }
+    }
     if !in_scope(tx, user, &path).await? {
         return Ok(Err(refuse(
             "visit.out_of_scope",
@@ -380,11 +396,16 @@ pub(super) async fn create_visit(
     }
     let form = refused!(load_form(tx, who, form_id, form_version).await?);
     let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
+    // When the visit began, by the phone's clock if that is plausible (from
+    // 2000 to a day ahead). A phone whose clock is wrong still gets its visit
+    // in, started at the stamp the server gave the change; refusing it would
+    // strand the inspector's work over a setting.
     let created_at = m
         .fields
         .get("started_at")
         .and_then(Value::as_i64)
-        .unwrap_or(m.hlc.ms);
+        .filter(|t| crate::photos::plausible_capture_time(*t, now_ms()))
+        .unwrap_or(hlc.ms);
     sqlx::query(
         "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id, unit_tree,
            district_code, unit_path, review_state, created_at, received_at)

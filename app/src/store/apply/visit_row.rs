@@ -118,7 +118,7 @@ pub(super) async fn visit_row(
         .bind(&id)
         .bind(&visit_id)
         .bind(&group)
-        .bind(m.hlc.ms)
+        .bind(hlc.ms)
         .execute(&mut **tx)
         .await?;
     }

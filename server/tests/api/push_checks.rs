@@ -1,0 +1,258 @@
+//! What an outside probe of the API found the server did not check: text
+//! holding U+0000 (a 500 on PostgreSQL that stuck a phone's queue), a found
+//! facility's unit levels and blank name, a visit on another form than its
+//! year's, a visit's start time, and a district taken from an inspector that
+//! stayed on his phone. Each was a defect.
+
+use crate::helpers::{demo_proposal, TestApp};
+use crate::phone::{statuses, Phone};
+use serde_json::{json, Value};
+
+async fn text_holding_nul_is_refused_per_change_and_never_a_500(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let facility = uuid::Uuid::now_v7().to_string();
+    let batch = [
+        phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 4})),
+        phone.mutation(
+            "facility",
+            "upsert",
+            &facility,
+            json!({"name": "Lò\u{0}gạch", "industry_group": "other", "district_code": "213"}),
+            0,
+        ),
+        phone.mutation(
+            "visit",
+            "upsert",
+            &visit,
+            json!({"main_products": "Gạch\u{0}"}),
+            0,
+        ),
+        phone.mutation("visit", "upsert", &visit, json!({"workforce": 5}), 0),
+    ];
+    let results = phone.push_ok(&app, &batch).await;
+    assert_eq!(
+        statuses(&results),
+        ["applied", "refused", "refused", "applied"],
+        "the queue moves past the bad changes"
+    );
+    assert_eq!(results[1]["error"]["code"], "text.nul");
+    assert_eq!(results[1]["error"]["params"]["field"], "name");
+    assert_eq!(results[2]["error"]["params"]["field"], "main_products");
+    let (v, _) = app::store::visits::record(&app.db.pool, &visit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.answers["workforce"], 5);
+
+    // Anywhere else a NUL reaches the database it is the caller's input: a
+    // 4xx on both engines (PostgreSQL refuses it; SQLite finds nothing).
+    let r = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"username": "ksv1\u{0}", "password": "khaosat-demo"}),
+        )
+        .await;
+    assert!(
+        (400..500).contains(&r.status.as_u16()),
+        "{} {}",
+        r.status,
+        r.text()
+    );
+    let (boss, _) = app.login("giamsat").await;
+    for uri in [
+        "/api/exports/visits.csv?district=%00",
+        "/api/exports/visits.csv?q=a%00b",
+        "/api/exports/photos.zip?proposal=%00",
+    ] {
+        let r = app.get(uri, Some(&boss)).await;
+        assert!(
+            (200..500).contains(&r.status.as_u16()),
+            "{uri}: {} {}",
+            r.status,
+            r.text()
+        );
+    }
+    let r = app
+        .post_json(
+            "/api/visits/%00/review",
+            Some(&boss),
+            &json!({"decision": "approve"}),
+        )
+        .await;
+    assert!(
+        (400..500).contains(&r.status.as_u16()),
+        "{} {}",
+        r.status,
+        r.text()
+    );
+}
+
+async fn a_found_facility_names_units_at_their_level_and_has_a_name(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let cases = [
+        // A commune in the district's place, and a district in the commune's.
+        (
+            json!({"name": "Xưởng A", "industry_group": "other", "district_code": "07201"}),
+            "facility.wrong_level",
+        ),
+        (
+            json!({"name": "Xưởng B", "industry_group": "other", "district_code": "213", "commune_code": "213"}),
+            "facility.wrong_level",
+        ),
+        (
+            json!({"name": "   ", "industry_group": "other", "district_code": "213"}),
+            "facility.name_required",
+        ),
+    ];
+    for (fields, code) in cases {
+        let id = uuid::Uuid::now_v7().to_string();
+        let m = phone.mutation("facility", "upsert", &id, fields.clone(), 0);
+        let results = phone.push_ok(&app, &[m]).await;
+        assert_eq!(results[0]["error"]["code"], code, "{fields}");
+        assert!(
+            app::store::catalog::facility_by_id(&app.db.pool, &id)
+                .await
+                .unwrap()
+                .is_none(),
+            "{fields}"
+        );
+    }
+    let id = uuid::Uuid::now_v7().to_string();
+    let m = phone.mutation(
+        "facility",
+        "upsert",
+        &id,
+        json!({"name": "Xưởng C", "industry_group": "other", "district_code": "213", "commune_code": "07201"}),
+        0,
+    );
+    assert_eq!(statuses(&phone.push_ok(&app, &[m]).await), ["applied"]);
+    // A rename to blanks later is refused too.
+    let m = phone.mutation("facility", "upsert", &id, json!({"name": " "}), 0);
+    assert_eq!(
+        phone.push_ok(&app, &[m]).await[0]["error"]["code"],
+        "facility.name_required"
+    );
+}
+
+async fn a_visit_uses_its_years_form_and_a_plausible_start(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    // Another form, published: not the one the 2020 year surveys with.
+    let mut other: Value = serde_json::from_str(app::store::seed::DEFAULT_FORM).unwrap();
+    other["id"] = json!("other-form");
+    other["version"] = json!(1);
+    let other: app::forms::FormDefinition = serde_json::from_value(other).unwrap();
+    app::store::forms::publish(&app.db, &other).await.unwrap();
+    let visit = uuid::Uuid::now_v7().to_string();
+    let mut m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
+    m["fields"]["form_id"] = json!("other-form");
+    let results = phone.push_ok(&app, &[m]).await;
+    assert_eq!(results[0]["error"]["code"], "visit.wrong_form");
+    assert_eq!(results[0]["error"]["params"]["expected"], "khuyen-cong");
+
+    // A start time from a broken clock is replaced by the change's stamp.
+    let before = app::store::now_ms();
+    for started_at in [i64::MAX, i64::MIN, -1, 0] {
+        let visit = uuid::Uuid::now_v7().to_string();
+        let mut m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
+        m["fields"]["started_at"] = json!(started_at);
+        assert_eq!(statuses(&phone.push_ok(&app, &[m]).await), ["applied"]);
+        let (v, _) = app::store::visits::record(&app.db.pool, &visit)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            (before - 60_000..=app::store::now_ms() + 60_000).contains(&v.created_at_ms),
+            "started_at {started_at} stored as {}",
+            v.created_at_ms
+        );
+    }
+    // A plausible one is kept as the phone said.
+    let visit = uuid::Uuid::now_v7().to_string();
+    let mut m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
+    let started = before - 3 * 86_400_000;
+    m["fields"]["started_at"] = json!(started);
+    assert_eq!(statuses(&phone.push_ok(&app, &[m]).await), ["applied"]);
+    let (v, _) = app::store::visits::record(&app.db.pool, &visit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.created_at_ms, started);
+}
+
+async fn a_district_taken_from_an_inspector_leaves_his_phone(app: TestApp) {
+    let (cookie, _) = app.login("ksv5").await;
+    let (first, cursor) = app.pull_from(&cookie, 0).await;
+    let in_220 = |c: &Value| {
+        matches!(c["entity"].as_str(), Some("facility" | "proposal"))
+            && c["record"]["district_code"] == "220"
+    };
+    let held: std::collections::BTreeSet<(String, String)> = first
+        .iter()
+        .filter(|c| in_220(c))
+        .map(|c| {
+            (
+                c["entity"].as_str().unwrap().to_string(),
+                c["record"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert!(
+        held.iter().any(|(e, _)| e == "proposal"),
+        "the demo gives ksv5 a proposal in Sơn Động (220)"
+    );
+    let account = app::store::accounts::list(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.username == "ksv5")
+        .unwrap();
+    let keep: Vec<String> = account
+        .units
+        .iter()
+        .filter(|u| !u.ends_with("220"))
+        .cloned()
+        .collect();
+    assert_eq!(keep.len(), account.units.len() - 1, "{:?}", account.units);
+    app::store::accounts::update_account(
+        &app.db,
+        &Default::default(),
+        &app::office::admin::contract::AccountUpdate {
+            id: account.id.clone(),
+            display_name: account.display_name.clone(),
+            phone: account.phone.clone(),
+            roles: account.roles.clone(),
+            units: keep,
+        },
+    )
+    .await
+    .unwrap();
+    let (after, _) = app.pull_from(&cookie, cursor).await;
+    let deleted: std::collections::BTreeSet<(String, String)> = after
+        .iter()
+        .filter(|c| c["entity"] == "deleted")
+        .map(|c| {
+            (
+                c["record"]["entity"].as_str().unwrap().to_string(),
+                c["record"]["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(deleted, held, "every record of Sơn Động leaves the phone");
+    assert!(
+        !after.iter().any(in_220),
+        "nothing of Sơn Động is sent again"
+    );
+    // Lục Ngạn (219) stays: a fresh pull still holds it, and no 220.
+    let fresh = app.pull_all(&cookie).await;
+    assert!(fresh.iter().any(|c| c["record"]["district_code"] == "219"));
+    assert!(!fresh.iter().any(in_220));
+}
+
+crate::engine_tests!(
+    text_holding_nul_is_refused_per_change_and_never_a_500,
+    a_found_facility_names_units_at_their_level_and_has_a_name,
+    a_visit_uses_its_years_form_and_a_plausible_start,
+    a_district_taken_from_an_inspector_leaves_his_phone,
+);
