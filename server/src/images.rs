@@ -4,7 +4,7 @@
 //! pixel count and the decoder's allocations are capped, decodes run one or two
 //! at a time on the blocking pool, and a decode that runs too long is abandoned.
 //!
-//! One file (552 lines): the verdict, the derivatives and the jobs that resume them after a restart share one permit and one storage path scheme.
+//! One file (about 590 lines): the verdict, the derivatives and the jobs that resume them after a restart share one permit and one storage path scheme.
 
 use app::error::ErrorBody;
 use app::photos::exif::{self, ExifInfo, Format};
@@ -141,7 +141,7 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, Problem> {
         other => return Err(Problem::Unsupported(other)),
     }
     let dims = exif::dimensions(bytes).ok_or_else(|| {
-        if bytes.len() < 64 {
+        if bytes.len() < 64 || (format == Format::Jpeg && jpeg_header_cut(bytes)) {
             Problem::Truncated
         } else {
             Problem::Corrupt("the header does not say the image's size".into())
@@ -176,18 +176,52 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, Problem> {
 }
 
 /// Whether the file ends where its format says it should: a JPEG has an EOI
-/// marker after its scan data, a PNG an IEND chunk, a WebP all the bytes its
+/// marker after its scan data and (where `jpeg_scan` reads the layout) every
+/// block its header promises, a PNG an IEND chunk, a WebP all the bytes its
 /// RIFF header counts. Decoders often paint a cut file grey instead of failing.
 fn complete(format: Format, bytes: &[u8]) -> bool {
     match format {
-        Format::Jpeg => jpeg_scan_start(bytes)
-            .is_some_and(|sos| bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9])),
+        Format::Jpeg => {
+            jpeg_scan_start(bytes)
+                .is_some_and(|sos| bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]))
+                && crate::jpeg_scan::scan_is_whole(bytes) != Some(false)
+        }
         Format::Png => bytes.windows(4).rev().take(64).any(|w| w == b"IEND"),
         Format::Webp => bytes
             .get(4..8)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
             .is_some_and(|riff| riff.saturating_add(8) <= bytes.len()),
         _ => false,
+    }
+}
+
+/// Whether a JPEG's segments run past the end of the file before its frame
+/// header: a file cut inside its metadata (a camera's EXIF is tens of KB),
+/// which is worth sending again, not a broken one.
+fn jpeg_header_cut(bytes: &[u8]) -> bool {
+    let mut i = 2;
+    loop {
+        let (Some(&ff), Some(&marker)) = (bytes.get(i), bytes.get(i + 1)) else {
+            return true;
+        };
+        if ff != 0xFF {
+            return false;
+        }
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            return false; // the frame header is here: its size was unreadable
+        }
+        let (Some(&hi), Some(&lo)) = (bytes.get(i + 2), bytes.get(i + 3)) else {
+            return true;
+        };
+        let len = usize::from(u16::from_be_bytes([hi, lo]));
+        if len < 2 {
+            return false;
+        }
+        i += 2 + len;
     }
 }
 
@@ -266,16 +300,23 @@ pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
             }
         }
     }
-    let mut image = DynamicImage::from_decoder(decoder).map_err(problem_of)?;
+    let image = DynamicImage::from_decoder(decoder).map_err(problem_of)?;
+    // Shrink first, then turn: turning the full decode copies it, which
+    // doubled a large photo's memory past the decode's cap. The fit is a
+    // square, so turning after shrinking gives the same display size.
+    let (mut width, mut height) = (image.width(), image.height());
+    let mut display = shrink(image, DISPLAY_PX);
     if let Some(o) = info
         .orientation
         .and_then(image::metadata::Orientation::from_exif)
     {
-        image.apply_orientation(o);
+        use image::metadata::Orientation::*;
+        display.apply_orientation(o);
+        if matches!(o, Rotate90 | Rotate270 | Rotate90FlipH | Rotate270FlipH) {
+            std::mem::swap(&mut width, &mut height);
+        }
     }
-    let (width, height) = (image.width(), image.height());
-    let display = shrink(&image, DISPLAY_PX);
-    let thumb = shrink(&display, THUMB_PX);
+    let thumb = shrink(display.clone(), THUMB_PX);
     Ok(Derived {
         width,
         height,
@@ -304,10 +345,13 @@ fn bytes_per_pixel(format: Format, bytes: &[u8]) -> u64 {
     }
 }
 
-fn shrink(image: &DynamicImage, px: u32) -> DynamicImage {
+/// The image fitted within `px` on its longer side; taken by value, so an
+/// image that already fits is not copied and a large one is dropped as soon
+/// as its smaller copy exists.
+fn shrink(image: DynamicImage, px: u32) -> DynamicImage {
     let (w, h) = app::photos::fit_within(image.width(), image.height(), px);
     if (w, h) == (image.width(), image.height()) {
-        image.clone()
+        image
     } else {
         // Area averaging: fast, and as good as a windowed filter when shrinking.
         image.thumbnail_exact(w, h)

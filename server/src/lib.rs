@@ -20,6 +20,8 @@ pub mod exports;
 pub mod images;
 /// Background jobs on one process at a time (a lease in the database).
 pub mod jobs;
+/// Whether a JPEG's scan data holds every block its header promises.
+pub mod jpeg_scan;
 /// Photo bytes into storage: finishing uploads, whole bytes, storage calls.
 pub mod photo_bytes;
 /// Release updates as deltas: each bundle file compressed against the one before it (dcz).

@@ -82,14 +82,18 @@ pub async fn file(
     let Some(key) = key else {
         return Err(AppError::NotFound("photo file".into()));
     };
+    // An original is served as what its bytes are (the pipeline named the
+    // stored file by the format it found), not as what the phone declared.
+    let content_type = match key.rsplit_once('.').map(|(_, ext)| ext) {
+        _ if size != "original" => "image/jpeg".to_string(),
+        Some("jpg") => "image/jpeg".to_string(),
+        Some("png") => "image/png".to_string(),
+        Some("webp") => "image/webp".to_string(),
+        _ => photo.content_type.clone(),
+    };
     let (len, reader) =
         crate::photo_bytes::on_storage(&state, "opening a stored photo", move |s| s.open(&key))
             .await?;
-    let content_type = if size == "original" {
-        photo.content_type.clone()
-    } else {
-        "image/jpeg".to_string()
-    };
     // Streamed: an original may be 25 MB, and many may be asked for at once.
     let mut r = axum::body::Body::from_stream(stream_reader(reader)).into_response();
     let hs = r.headers_mut();

@@ -4,7 +4,7 @@
 //! a usable photo on its visit. Then each EXIF orientation 1–8 comes out the
 //! right way up.
 //!
-//! One file (about 550 lines): the tests share the hand-built PNG, JPEG and
+//! One file (about 580 lines): the tests share the hand-built PNG, JPEG and
 //! WebP writers at the top, which exist to make files no encoder would.
 
 use crate::helpers::TestApp;
@@ -79,7 +79,40 @@ async fn every_bad_file_gets_its_verdict_and_none_becomes_a_photo(app: TestApp) 
         s ^= s << 17;
         random.push(s as u8);
     }
+    // A photo with real scan data, cut in half with its end marker put back
+    // (the lenient decoder painted the lost rows grey and called it good),
+    // and one whose header claims four times the rows its data holds.
+    let noisy = crate::object_store::noise_jpeg(256, 90);
+    let mut cut_with_end = noisy[..noisy.len() / 2].to_vec();
+    cut_with_end.extend_from_slice(&[0xFF, 0xD9]);
+    let mut taller = noisy.clone();
+    let sof = taller
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline JPEG");
+    taller[sof + 5..sof + 7].copy_from_slice(&1024u16.to_be_bytes());
+    let mut tiff = build_tiff(&ExifInfo::default());
+    tiff.resize(30_000, 0);
+    let with_big_exif = insert_app1(&good, &tiff).unwrap();
     let corpus: Vec<(&str, Vec<u8>, u16, &str)> = vec![
+        (
+            "JPEG cut in half, end marker put back",
+            cut_with_end,
+            422,
+            "photo.truncated",
+        ),
+        (
+            "JPEG declaring more rows than its data",
+            taller,
+            422,
+            "photo.truncated",
+        ),
+        (
+            "JPEG cut inside its EXIF",
+            with_big_exif[..20_000].to_vec(),
+            422,
+            "photo.truncated",
+        ),
         (
             "truncated JPEG",
             good[..good.len() * 2 / 3].to_vec(),

@@ -3,7 +3,7 @@
 //! specifies it, a whole-file hash mismatch that starts over, and an upload cut
 //! at twenty random offsets that completes with the right SHA-256.
 //!
-//! One file (about 700 lines): every test drives the same tus fixture (a
+//! One file (about 830 lines): every test drives the same tus fixture (a
 //! synced photo record plus create/patch/head helpers defined here), and the
 //! protocol-error test walks the whole state machine in order.
 
@@ -334,6 +334,14 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
     .send(&app.router)
     .await;
     expect_error(&r, 400, "request.malformed");
+    // 400, not 460: a checksum header without a value, or one too short.
+    for bad in ["sha1", "sha1 ", "sha256 AAAA"] {
+        let r = Req::replace_header(f.patch(&url, 0, &bytes[..10]), "upload-checksum", bad)
+            .send(&app.router)
+            .await;
+        expect_error(&r, 400, "request.malformed");
+    }
+    assert_eq!(header(&f.head(&app, &url).await, "upload-offset"), "0");
 
     // 409: the wrong offset; the offset stays.
     let r = f.patch(&url, 0, &bytes[..10]).send(&app.router).await;
@@ -451,12 +459,20 @@ async fn an_expired_upload_is_gone(app: TestApp) {
     let mut photos =
         app::photos::storage::Photos::on_disk(tempfile::tempdir().unwrap().keep()).unwrap();
     photos.upload_ttl_ms = -1;
+    let storage = photos.storage.clone();
     let router = app.router_with_photos(photos);
     let r = f.create(&photo, bytes.len()).send(&router).await;
     assert_eq!(r.status, 201);
     let url = header(&r, "location");
+    // What an earlier PATCH stored before the phone went out of reach.
+    let id = url.rsplit('/').next().unwrap().to_string();
+    storage.write_partial(&id, 0, &bytes[..100]).unwrap();
     let r = f.patch(&url, 0, &bytes).send(&router).await;
     expect_error(&r, 410, "upload.expired");
+    assert!(
+        storage.read_partial(&id).is_err(),
+        "an upload found expired drops its bytes (the expiry job skips ended ones)"
+    );
     let r = req("HEAD", &url)
         .header("tus-resumable", "1.0.0")
         .cookie(Some(&f.phone.cookie))
@@ -484,6 +500,92 @@ async fn a_file_that_does_not_match_its_record_is_refused_and_starts_over(app: T
     let r = f.upload(&app, &photo, &bytes, 1 << 20).await;
     assert_eq!(r.status, 204);
     assert_eq!(f.photo(&app, &photo).await["status"], "ok");
+}
+
+/// tus 1.0 lets a metadata value be any bytes (an MD5, a file name in a
+/// legacy encoding): a client that sends one still gets its upload.
+async fn a_metadata_value_may_be_any_bytes(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(20, 20);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let meta = format!(
+        "photo_id {},checksum {}",
+        b64(photo.as_bytes()),
+        b64(&[0xFF, 0xFE, 0x00, 0x81])
+    );
+    let r = f
+        .create(&photo, bytes.len())
+        .replace_header("upload-metadata", &meta)
+        .send(&app.router)
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text());
+}
+
+/// A phone that declares one type and sends another: the original is served
+/// as what its bytes are, so a browser honouring `nosniff` still shows it.
+async fn an_original_is_served_as_the_format_its_bytes_are(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(24, 24);
+    let photo = f
+        .attach(&app, &bytes, json!({"content_type": "image/png"}))
+        .await;
+    let r = f.upload(&app, &photo, &bytes, 1 << 20).await;
+    assert_eq!(r.status, 204, "{}", r.text());
+    let r = app
+        .get(
+            &format!("/api/photos/{photo}/original"),
+            Some(&f.phone.cookie),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(header(&r, "content-type"), "image/jpeg");
+    assert_eq!(r.body, bytes);
+}
+
+/// A DELETE (termination) that lands while a PATCH is still sending: the
+/// PATCH's next block must not leave the file the termination removed, and
+/// its answer says the upload is gone (tus: 404 or 410), not an offset clash.
+async fn a_termination_during_a_patch_leaves_no_bytes_behind(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let size = 768 * 1024;
+    let bytes: Vec<u8> = (0..size).map(|i| (i * 7 % 251) as u8).collect();
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let url = f.created(&app, &photo, size).await;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    let (db, storage, upload) = (app.db.clone(), app.state.photos.storage.clone(), id.clone());
+    let (first, rest) = (bytes[..300 * 1024].to_vec(), bytes[300 * 1024..].to_vec());
+    // The first block is stored and acknowledged; then the upload is
+    // terminated as DELETE does it; then the rest of the body arrives.
+    let body = futures_util::stream::unfold(0u8, move |step| {
+        let (db, storage, upload) = (db.clone(), storage.clone(), upload.clone());
+        let (first, rest) = (first.clone(), rest.clone());
+        async move {
+            match step {
+                0 => Some((Ok::<_, std::io::Error>(axum::body::Bytes::from(first)), 1)),
+                1 => {
+                    app::store::uploads::end_upload(&db, &upload).await.unwrap();
+                    storage.delete_partial(&upload).unwrap();
+                    Some((Ok(axum::body::Bytes::from(rest)), 2))
+                }
+                _ => None,
+            }
+        }
+    });
+    let request = Request::builder()
+        .method("PATCH")
+        .uri(url.as_str())
+        .header("tus-resumable", "1.0.0")
+        .header("upload-offset", "0")
+        .header("content-type", "application/offset+octet-stream")
+        .header("cookie", f.phone.cookie.as_str())
+        .body(Body::from_stream(body))
+        .unwrap();
+    let r = crate::helpers::send(&app.router, request).await;
+    expect_error(&r, 410, "upload.gone");
+    assert!(
+        app.state.photos.storage.read_partial(&id).is_err(),
+        "no partial file outlives the termination"
+    );
 }
 
 /// A body that sends `bytes` and then fails, as a dropped connection does.
@@ -715,6 +817,9 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
 }
 
 crate::engine_tests!(
+    a_metadata_value_may_be_any_bytes,
+    an_original_is_served_as_the_format_its_bytes_are,
+    a_termination_during_a_patch_leaves_no_bytes_behind,
     an_upload_interrupted_after_its_last_byte_finishes_later,
     a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get,
     every_protocol_error_is_answered_as_tus_specifies,

@@ -69,14 +69,16 @@ pub(super) fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, AppErro
     for pair in pairs {
         let mut parts = pair.splitn(2, ' ');
         let key = parts.next().unwrap_or_default().to_string();
+        // tus 1.0 allows any bytes in a value (clients send MD5s, file
+        // names in legacy encodings): only the keys read here must be text,
+        // and they are checked where they are read.
         let value = match parts.next() {
             Some(v) => base64::engine::general_purpose::STANDARD
                 .decode(v.trim())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map_err(|_| {
                     AppError::BadRequest(format!(
-                        "Upload-Metadata: the value of \"{key}\" is not base64 of UTF-8 text"
+                        "Upload-Metadata: the value of \"{key}\" is not base64"
                     ))
                 })?,
             None => String::new(),
@@ -125,13 +127,26 @@ impl Checksum {
         let expected = base64::engine::general_purpose::STANDARD
             .decode(value.trim())
             .map_err(|_| AppError::BadRequest("Upload-Checksum: the value is not base64".into()))?;
-        match algorithm {
-            "sha1" => Ok(Some(Checksum::Sha1(sha1::Sha1::new(), expected))),
-            "sha256" => Ok(Some(Checksum::Sha256(sha2::Sha256::new(), expected))),
-            other => Err(AppError::BadRequest(format!(
+        let (checksum, bytes) = match algorithm {
+            "sha1" => (Checksum::Sha1(sha1::Sha1::new(), expected), 20),
+            "sha256" => (Checksum::Sha256(sha2::Sha256::new(), expected), 32),
+            other => {
+                return Err(AppError::BadRequest(format!(
                 "Upload-Checksum: algorithm \"{other}\" is not supported; use one of {CHECKSUM_ALGORITHMS}"
-            ))),
+            )))
+            }
+        };
+        // A value of the wrong length is a malformed header (400), not a
+        // mismatch of the bytes (460), which would make a client resend them.
+        let sent = match &checksum {
+            Checksum::Sha1(_, v) | Checksum::Sha256(_, v) => v.len(),
+        };
+        if sent != bytes {
+            return Err(AppError::BadRequest(format!(
+                "Upload-Checksum: a {algorithm} value is {bytes} bytes in base64; this one is {sent}"
+            )));
         }
+        Ok(Some(checksum))
     }
 
     pub(super) fn update(&mut self, bytes: &[u8]) {

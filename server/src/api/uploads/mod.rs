@@ -262,6 +262,7 @@ async fn live_upload(state: &AppState, caller: &Caller, id: &str) -> Result<Uplo
     }
     if upload.completed_at.is_none() && upload.expires_at < app::store::now_ms() {
         upload_store::end_upload(&state.db, &upload.id).await?;
+        receive::drop_partial(state, &upload.id).await;
         return Err(protocol(
             410,
             "upload.expired",

@@ -113,11 +113,36 @@ pub(super) async fn advance(
 ) -> Result<i64, AppError> {
     if upload_store::advance(&state.db, &upload.id, from, to).await? {
         Ok(to)
+    } else if upload_store::upload(&state.db, &upload.id)
+        .await?
+        .is_none_or(|u| u.ended_at.is_some())
+    {
+        // Terminated (or expired) while this request was writing: the block
+        // it wrote re-made the partial file the termination removed.
+        drop_partial(state, &upload.id).await;
+        Err(protocol(
+            410,
+            "upload.gone",
+            "this upload was ended while the request was sending; create a new one",
+        ))
     } else {
         Err(protocol(
             409,
             "upload.offset_mismatch",
             "another request moved this upload; ask HEAD",
         ))
+    }
+}
+
+/// Removes an ended upload's partial bytes. The request's answer does not
+/// depend on it, so a failure is only logged.
+pub(super) async fn drop_partial(state: &AppState, id: &str) {
+    let key = id.to_string();
+    if let Err(e) = on_storage(state, "dropping an ended upload's bytes", move |s| {
+        s.delete_partial(&key)
+    })
+    .await
+    {
+        tracing::warn!(upload = id, error = %e, "partial bytes of an ended upload stay on disk");
     }
 }
