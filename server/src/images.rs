@@ -563,6 +563,9 @@ pub async fn resume_interrupted(state: &AppState) {
         }
         Err(e) => tracing::warn!("cannot list interrupted uploads: {e}"),
     }
+    if let Err(e) = crate::photo_bytes::repair_completed_but_waiting(state).await {
+        tracing::warn!("cannot repair photos left waiting by a completed upload: {e}");
+    }
     match store::awaiting_verdict(&state.db).await {
         Ok(list) => {
             for (id, key) in list {

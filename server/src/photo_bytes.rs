@@ -73,6 +73,18 @@ pub(crate) async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppE
     let Some((photo, _)) = store::get(&state.db, &upload.photo_id).await? else {
         return Err(AppError::NotFound("photo".into()));
     };
+    // Stored already: by an earlier finish that stopped before its database
+    // write (the partial is gone then), or by another photo of the same bytes.
+    if let Some(key) = stored_original(state, &photo.sha256).await? {
+        let id = upload.id.clone();
+        let _ = on_storage(state, "dropping the partial upload", move |s| {
+            s.delete_partial(&id)
+        })
+        .await;
+        store::set_received_finishing(&state.db, &photo.id, &key, Some(&upload.id)).await?;
+        crate::images::process(state, &photo.id, &photo.sha256, &key).await;
+        return Ok(());
+    }
     let storage = state.photos.storage.clone();
     let id = upload.id.clone();
     let (sha, head) = tokio::task::spawn_blocking(move || -> std::io::Result<(String, Vec<u8>)> {
@@ -119,10 +131,49 @@ pub(crate) async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppE
         s.promote_partial(&id, &k)
     })
     .await?;
-    upload_store::complete_upload(&state.db, &upload.id).await?;
-    store::set_received(&state.db, &photo.id, &key).await?;
+    store::set_received_finishing(&state.db, &photo.id, &key, Some(&upload.id)).await?;
     crate::images::process(state, &photo.id, &sha, &key).await;
     Ok(())
+}
+
+/// The key of an original stored under `sha256`, whatever format it was
+/// found to be.
+pub(crate) async fn stored_original(
+    state: &AppState,
+    sha256: &str,
+) -> Result<Option<String>, AppError> {
+    use exif::Format::*;
+    let keys: Vec<String> = [Jpeg, Png, Webp, Heif, Avif, Gif, Bmp, Tiff, Unknown]
+        .into_iter()
+        .map(|f| crate::images::original_key(sha256, f))
+        .collect();
+    on_storage(state, "looking for a stored original", move |s| {
+        for key in keys {
+            if s.exists(&key)? {
+                return Ok(Some(key));
+            }
+        }
+        Ok(None)
+    })
+    .await
+}
+
+/// Photos whose upload said "complete" while the photo kept waiting (a stop
+/// between the two writes, before they shared a transaction): the original
+/// is in storage, so record it and judge it; if it is not, end the upload so
+/// the phone's next HEAD (410) sends the file again.
+pub async fn repair_completed_but_waiting(state: &AppState) -> Result<usize, AppError> {
+    let stuck = store::waiting_after_completed_upload(&state.db).await?;
+    for (photo, sha) in &stuck {
+        match stored_original(state, sha).await? {
+            Some(key) => {
+                store::set_received(&state.db, photo, &key).await?;
+                crate::images::process(state, photo, sha, &key).await;
+            }
+            None => upload_store::end_completed_of_photo(&state.db, photo).await?,
+        }
+    }
+    Ok(stuck.len())
 }
 
 /// Bytes that arrived whole another way (a backup archive): stored by content
@@ -171,5 +222,53 @@ pub(crate) async fn on_storage<T: Send + 'static>(
     tokio::task::spawn_blocking(move || f(storage.as_ref()))
         .await
         .map_err(|e| AppError::Internal(format!("{what} stopped: {e}")))?
-        .map_err(|e| AppError::Internal(format!("{what} failed: {e}")))
+        .map_err(|e| storage_error(what, e))
+}
+
+/// A full or read-only store is the operator's to fix, not a bug: it gets
+/// its own status and code (the phone retries a 5xx and keeps its bytes),
+/// and the log says which.
+fn storage_error(what: &'static str, e: std::io::Error) -> AppError {
+    use std::io::ErrorKind::*;
+    let (status, code, message) = match e.kind() {
+        StorageFull | QuotaExceeded => (
+            507,
+            "storage.full",
+            "the server's photo storage is full: the photo stays on the phone and is sent once space is freed",
+        ),
+        ReadOnlyFilesystem => (
+            503,
+            "storage.read_only",
+            "the server's photo storage cannot be written now: the photo stays on the phone and is sent later",
+        ),
+        _ => return AppError::Internal(format!("{what} failed: {e}")),
+    };
+    tracing::error!(error = %e, "{what} failed: photo storage needs an operator");
+    AppError::Protocol {
+        status,
+        body: ErrorBody::new(code, message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::storage_error;
+    use std::io::{Error, ErrorKind};
+
+    #[test]
+    fn a_full_or_read_only_store_has_its_own_answer() {
+        for (kind, status, code) in [
+            (ErrorKind::StorageFull, 507, "storage.full"),
+            (ErrorKind::QuotaExceeded, 507, "storage.full"),
+            (ErrorKind::ReadOnlyFilesystem, 503, "storage.read_only"),
+            (ErrorKind::PermissionDenied, 500, "internal"),
+        ] {
+            let e = storage_error("storing upload bytes", Error::from(kind));
+            assert_eq!(
+                (e.status(), e.body().code.as_str()),
+                (status, code),
+                "{kind:?}"
+            );
+        }
+    }
 }

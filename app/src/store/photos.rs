@@ -217,7 +217,26 @@ pub struct Verdict {
 /// Bytes and hash matched: the original is stored under `object_key`; the
 /// pipeline runs next (and again after a restart while the status is `received`).
 pub async fn set_received(db: &Db, id: &str, object_key: &str) -> Result<(), AppError> {
+    set_received_finishing(db, id, object_key, None).await
+}
+
+/// `set_received`, and the upload that brought the bytes marked complete in
+/// the same transaction: a stop between the two left an upload that said
+/// "done" to its phone beside a photo that waited for ever.
+pub async fn set_received_finishing(
+    db: &Db,
+    id: &str,
+    object_key: &str,
+    upload_id: Option<&str>,
+) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
+    if let Some(upload) = upload_id {
+        sqlx::query("UPDATE uploads SET completed_at = $1 WHERE id = $2")
+            .bind(now_ms())
+            .bind(upload)
+            .execute(&mut *tx)
+            .await?;
+    }
     sqlx::query(
         "UPDATE photos SET status = 'received', object_key = $1, status_detail = NULL, updated_at = $2 WHERE id = $3",
     )
@@ -337,6 +356,21 @@ pub async fn awaiting_verdict(db: &Db) -> Result<Vec<(String, String)>, AppError
     .await?
     .iter()
     .map(|r| Ok((col(r, "id")?, col(r, "object_key")?)))
+    .collect()
+}
+
+/// Photos still waiting whose upload says it completed: left by a stop
+/// between the two writes before they shared a transaction. (id, sha256).
+pub async fn waiting_after_completed_upload(db: &Db) -> Result<Vec<(String, String)>, AppError> {
+    sqlx::query(
+        "SELECT p.id, p.sha256 FROM photos p WHERE p.status = 'waiting' AND p.object_key IS NULL
+           AND p.deleted_at IS NULL
+           AND EXISTS (SELECT 1 FROM uploads u WHERE u.photo_id = p.id AND u.completed_at IS NOT NULL)",
+    )
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| Ok((col(r, "id")?, col(r, "sha256")?)))
     .collect()
 }
 

@@ -79,12 +79,16 @@ pub async fn advance(db: &Db, id: &str, from: i64, to: i64) -> Result<bool, AppE
     Ok(done.rows_affected() == 1)
 }
 
-pub async fn complete_upload(db: &Db, id: &str) -> Result<(), AppError> {
-    sqlx::query("UPDATE uploads SET completed_at = $1 WHERE id = $2")
-        .bind(now_ms())
-        .bind(id)
-        .execute(&db.pool)
-        .await?;
+/// Ends every completed upload of a photo whose bytes were never stored, so
+/// the phone's next HEAD is a 410 and it sends the file again.
+pub async fn end_completed_of_photo(db: &Db, photo_id: &str) -> Result<(), AppError> {
+    sqlx::query(
+        "UPDATE uploads SET ended_at = $1 WHERE photo_id = $2 AND completed_at IS NOT NULL AND ended_at IS NULL",
+    )
+    .bind(now_ms())
+    .bind(photo_id)
+    .execute(&db.pool)
+    .await?;
     Ok(())
 }
 

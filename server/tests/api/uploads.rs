@@ -502,6 +502,61 @@ async fn a_file_that_does_not_match_its_record_is_refused_and_starts_over(app: T
     assert_eq!(f.photo(&app, &photo).await["status"], "ok");
 }
 
+/// A stop after the upload's bytes moved into storage (the partial file is
+/// gone) but before the database said so: finishing again finds the stored
+/// original instead of failing on the missing partial for ever. And a photo
+/// an older server left waiting beside a completed upload is repaired.
+async fn an_upload_stopped_after_its_bytes_were_stored_finishes(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(100, 70);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let url = f.created(&app, &photo, bytes.len()).await;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    let storage = app.state.photos.storage.clone();
+    storage.write_partial(&id, 0, &bytes).unwrap();
+    assert!(
+        app::store::uploads::advance(&app.db, &id, 0, bytes.len() as i64)
+            .await
+            .unwrap()
+    );
+    let key = format!("original/{}.jpg", sha256_hex(&bytes));
+    storage.promote_partial(&id, &key).unwrap();
+    assert!(storage.read_partial(&id).is_err());
+    let h = f.head(&app, &url).await;
+    assert_eq!(h.status, 200, "{}", h.text());
+    assert_eq!(header(&h, "upload-offset"), bytes.len().to_string());
+    assert_eq!(f.photo(&app, &photo).await["status"], "ok");
+
+    // As an older server left it: the upload complete, the photo waiting.
+    let other = marked_jpeg(90, 70);
+    let photo = f.attach(&app, &other, json!({})).await;
+    let url = f.created(&app, &photo, other.len()).await;
+    let id = url.rsplit('/').next().unwrap().to_string();
+    storage
+        .put(&format!("original/{}.jpg", sha256_hex(&other)), &other)
+        .unwrap();
+    sqlx::query("UPDATE uploads SET upload_offset = length, completed_at = 1 WHERE id = $1")
+        .bind(&id)
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(f.photo(&app, &photo).await["status"], "waiting");
+    assert_eq!(
+        server::photo_bytes::repair_completed_but_waiting(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(f.photo(&app, &photo).await["status"], "ok");
+    let r = app
+        .get(
+            &format!("/api/photos/{photo}/original"),
+            Some(&f.phone.cookie),
+        )
+        .await;
+    assert_eq!(r.body, other);
+}
+
 /// tus 1.0 lets a metadata value be any bytes (an MD5, a file name in a
 /// legacy encoding): a client that sends one still gets its upload.
 async fn a_metadata_value_may_be_any_bytes(app: TestApp) {
@@ -817,6 +872,7 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
 }
 
 crate::engine_tests!(
+    an_upload_stopped_after_its_bytes_were_stored_finishes,
     a_metadata_value_may_be_any_bytes,
     an_original_is_served_as_the_format_its_bytes_are,
     a_termination_during_a_patch_leaves_no_bytes_behind,
