@@ -65,7 +65,7 @@ fn invalid(code: &str, message: impl Into<String>) -> AppError {
 
 /// Largest amount accepted (a million billion đồng): far above any budget, and
 /// sums of many such amounts still fit an i64.
-const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
+pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
 /// "1500000", "1.500.000" or "1 500 000" as a number; None for anything else,
 /// such as "1.5" or "1500,5" (a decimal comma: not a whole number of đồng).

@@ -172,5 +172,25 @@ fn main() {
             ours_total.as_secs_f64() / vips_total.as_secs_f64()
         );
     }
+    // The truncation walk (`jpeg_scan`) on its own: part of the pipeline's
+    // time above, shown so its share is known.
+    println!("\n| photo | `jpeg_scan::scan_is_whole`, median of {RUNS} |\n|---|---|");
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        let runs: Vec<Duration> = (0..RUNS)
+            .map(|_| {
+                let started = Instant::now();
+                let whole = server::jpeg_scan::scan_is_whole(&bytes);
+                let took = started.elapsed();
+                assert_ne!(whole, Some(false), "{} is whole", file.display());
+                took
+            })
+            .collect();
+        println!(
+            "| {} | {:.1} ms |",
+            file.file_name().unwrap().to_string_lossy(),
+            ms(median(runs))
+        );
+    }
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -114,6 +114,9 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             crate::security::limits::limit_bodies,
         ))
         .layer(axum::middleware::map_response(cache_headers))
+        // A handler that panics (an overflow, a bug) answers a logged 500
+        // instead of dropping the connection with no answer at all.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panicked))
         .layer(axum::middleware::from_fn(log_internal_errors))
         .layer(axum::middleware::from_fn_with_state(
             state.security.hsts,
@@ -168,6 +171,15 @@ async fn cache_headers(uri: axum::http::Uri, mut response: Response) -> Response
 
 /// Server errors say only "something went wrong" to the client; the reason is
 /// logged here, once.
+fn panicked(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    app::error::AppError::Internal(format!("a handler panicked: {what}")).into_response()
+}
+
 async fn log_internal_errors(
     request: Request<axum::body::Body>,
     next: axum::middleware::Next,

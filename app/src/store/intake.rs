@@ -7,7 +7,7 @@
 use super::changes::{self, Entry};
 use super::rows::{Buffer, Param};
 use super::{col, now_ms, Tx};
-use crate::error::AppError;
+use crate::error::{AppError, ErrorBody};
 use crate::model::{Facility, Proposal};
 use crate::search::fold;
 use std::collections::{BTreeSet, HashMap};
@@ -116,7 +116,66 @@ fn place_of(
 }
 
 /// Writes a checked intake in one transaction (the caller commits).
+/// Intake commits of every process take turns here (PostgreSQL; SQLite's
+/// writers already do): a file is matched against the registry before its
+/// transaction, so a second commit of the same file must see the first's.
+const INTAKE_LOCK: i64 = 0x006b_6873_2d69_6e74; // "khs-int"
+
+/// `registry.changed`: what the file was matched against changed before it
+/// could be written (another commit of the same rows, from another office or
+/// a double click); matching again decides anew.
+pub fn changed() -> AppError {
+    AppError::Invalid(ErrorBody::new(
+        "registry.changed",
+        "the registry changed while this file was being checked: check it again",
+    ))
+}
+
+/// Refuses with `changed()` when a facility this commit would create is in
+/// the store already (same tax code, or same name in the same commune), or a
+/// proposal with its reference.
+async fn check_still_new(tx: &mut Tx, c: &Commit) -> Result<(), AppError> {
+    if super::changes::engine_of(tx) == super::Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(INTAKE_LOCK)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (f, tax_code) in &c.new_facilities {
+        let found = sqlx::query(
+            "SELECT 1 AS one FROM facilities WHERE deleted_at IS NULL AND (tax_code = $1
+               OR (unit_tree = $2 AND commune_code = $3 AND name = $4)) LIMIT 1",
+        )
+        .bind(tax_code.clone())
+        .bind(&f.unit_tree)
+        .bind(f.commune_code.clone())
+        .bind(&f.name)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if found.is_some() {
+            return Err(changed());
+        }
+    }
+    for (p, _, external_ref) in &c.new_proposals {
+        let Some(reference) = external_ref else {
+            continue;
+        };
+        let found = sqlx::query(
+            "SELECT 1 AS one FROM proposals WHERE year = $1 AND external_ref = $2 LIMIT 1",
+        )
+        .bind(p.year)
+        .bind(reference)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if found.is_some() {
+            return Err(changed());
+        }
+    }
+    Ok(())
+}
+
 pub async fn write(tx: &mut Tx, c: &Commit) -> Result<(), AppError> {
+    check_still_new(tx, c).await?;
     let now = now_ms();
     let mut years = BTreeSet::new();
     let mut trees = BTreeSet::new();

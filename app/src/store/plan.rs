@@ -371,8 +371,10 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
         }) {
             Some(c) => {
                 c.count += 1;
-                c.requested += p.requested_amount;
-                c.recommended += p.recommended_amount;
+                // Saturating: amounts are capped at intake, but a plan must
+                // never fail to add up because of one bad row.
+                c.requested = c.requested.saturating_add(p.requested_amount);
+                c.recommended = c.recommended.saturating_add(p.recommended_amount);
             }
             None => cells.push(PlanCell {
                 district_code: p.district_code.clone(),

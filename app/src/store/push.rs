@@ -223,16 +223,21 @@ async fn apply_batch(
             known.insert(col::<String>(&row, "mutation_id")?);
         }
     }
-    // Seqs past last_seq that an import already filled: normally none. One of
-    // them under another mutation id means the backup was not this phone's.
+    // The stored change at each seq this batch names: a seq at or below
+    // last_seq is a retry only if it holds this very change, and a seq past it
+    // that an import filled under another id means the backup was not this
+    // phone's.
     let mut ahead = std::collections::HashMap::new();
-    if mode == Mode::Push {
-        let rows =
-            sqlx::query("SELECT seq, mutation_id FROM mutations WHERE device_id = $1 AND seq > $2")
-                .bind(device_id)
-                .bind(last_seq)
-                .fetch_all(&mut *tx)
-                .await?;
+    if mode == Mode::Push && !mutations.is_empty() {
+        let (first, last) = (mutations[0].seq, mutations[mutations.len() - 1].seq);
+        let rows = sqlx::query(
+            "SELECT seq, mutation_id FROM mutations WHERE device_id = $1 AND seq >= $2 AND seq <= $3",
+        )
+        .bind(device_id)
+        .bind(first)
+        .bind(last)
+        .fetch_all(&mut *tx)
+        .await?;
         for row in rows {
             ahead.insert(
                 col::<i64>(&row, "seq")?,
@@ -254,25 +259,10 @@ async fn apply_batch(
         let seen = known.contains(&m.mutation_id.to_string()).then_some(());
         match mode {
             Mode::Push => {
-                if m.seq <= last_seq {
-                    retried.insert((m.entity.as_str(), m.record_id));
-                    results.push(duplicate);
-                    continue;
-                }
-                if m.seq != last_seq + 1 {
-                    tx.rollback().await?;
-                    return Err(AppError::SeqGap {
-                        expected: last_seq + 1,
-                        got: m.seq,
-                    });
-                }
-                if seen.is_some() {
-                    // Imported from a backup before the phone got to push it.
-                    results.push(duplicate);
-                    last_seq = m.seq;
-                    continue;
-                }
-                if ahead.contains_key(&m.seq) {
+                let taken = ahead
+                    .get(&m.seq)
+                    .is_some_and(|id: &String| *id != m.mutation_id.to_string());
+                if taken && m.seq <= last_seq + 1 {
                     // The log keeps one change per seq, so this one is refused
                     // (the phone keeps it and can still export it) and the queue
                     // moves on, instead of every retry failing.
@@ -288,6 +278,24 @@ async fn apply_batch(
                         )
                         .with("seq", m.seq),
                     });
+                    last_seq = last_seq.max(m.seq);
+                    continue;
+                }
+                if m.seq <= last_seq {
+                    retried.insert((m.entity.as_str(), m.record_id));
+                    results.push(duplicate);
+                    continue;
+                }
+                if m.seq != last_seq + 1 {
+                    tx.rollback().await?;
+                    return Err(AppError::SeqGap {
+                        expected: last_seq + 1,
+                        got: m.seq,
+                    });
+                }
+                if seen.is_some() {
+                    // Imported from a backup before the phone got to push it.
+                    results.push(duplicate);
                     last_seq = m.seq;
                     continue;
                 }

@@ -374,13 +374,39 @@ async fn a_push_into_a_seq_an_import_filled_is_refused_and_moves_on(app: TestApp
     assert_eq!(results[1]["error"]["code"], "sync.seq_taken");
     assert_eq!(results[1]["error"]["params"]["seq"], 2);
     assert_eq!(body["last_seq"], 3);
+    // A retry answers the same: the seq still holds the other change.
     let again = phone.push_ok(&app, &own).await;
-    assert_eq!(statuses(&again), ["duplicate", "duplicate", "duplicate"]);
+    assert_eq!(statuses(&again), ["duplicate", "refused", "duplicate"]);
+    assert_eq!(again[1]["error"]["code"], "sync.seq_taken");
     let (v, _) = app::store::visits::record(&app.db.pool, &visit)
         .await
         .unwrap()
         .unwrap();
     assert_eq!(v.answers["workforce"], 3);
+
+    // The import fills the phone's very next seq: that seq is no longer
+    // "ahead", and the phone's own change there is still not a duplicate.
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let own = vec![
+        phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1})),
+        phone.mutation("visit", "upsert", &visit, json!({"workforce": 2}), 0),
+    ];
+    let mut forged = own[0].clone();
+    forged["mutation_id"] = json!(uuid::Uuid::now_v7().to_string());
+    forged["record_id"] = json!(uuid::Uuid::now_v7().to_string());
+    let file = json!({
+        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "device_id": phone.device, "username": "ksv1", "mutations": [forged]
+    });
+    let r = app
+        .post_json("/api/sync/import", Some(&phone.cookie), &file)
+        .await;
+    assert_eq!(r.json()["last_seq"], 1);
+    let results = phone.push_ok(&app, &own).await;
+    assert_eq!(statuses(&results), ["refused", "refused"]);
+    assert_eq!(results[0]["error"]["code"], "sync.seq_taken");
+    assert_eq!(results[1]["error"]["code"], "visit.header_missing");
 }
 
 async fn an_old_cursor_after_compaction_gets_410_and_a_full_pull_works(app: TestApp) {

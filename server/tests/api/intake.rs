@@ -618,6 +618,42 @@ async fn windows_1258_csv_formulas_and_limits(app: TestApp) {
 
 /// A year's registry exported in the template's layout imports again as a
 /// file that changes nothing: every proposal unchanged, every facility found.
+/// Two offices (or a double click) commit the same file at once: each file
+/// was matched before either wrote, and the second must still find the
+/// first's facilities rather than add them again.
+async fn the_same_file_committed_twice_at_once_adds_each_row_once(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let (admin, _) = app.login("quantri").await;
+    let mut csv = HEADERS.join(",");
+    for i in 0..3 {
+        csv.push_str(&format!(
+            "\r\nCơ sở đồng thời {i},,,07210,{:010},processing,,Máy sấy {i},machinery,150000000,2026,",
+            2_310_000_000u64 + i
+        ));
+    }
+    let body = csv.into_bytes();
+    let (a, b) = tokio::join!(
+        post(&app, &boss, body.clone(), true, "text/csv"),
+        post(&app, &admin, body.clone(), true, "text/csv"),
+    );
+    let (a, b) = (ok(&a), ok(&b));
+    assert_eq!(a["committed"], true);
+    assert_eq!(b["committed"], true);
+    let made = [&a, &b]
+        .iter()
+        .map(|r| r["counts"]["new_facilities"].as_i64().unwrap())
+        .sum::<i64>();
+    assert_eq!(made, 3, "one commit made the facilities: {a} {b}");
+    for i in 0..3u64 {
+        let n = sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM facilities WHERE tax_code = $1")
+            .bind(format!("{:010}", 2_310_000_000u64 + i))
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "tax code {i}");
+    }
+}
+
 async fn the_registry_export_round_trips(app: TestApp) {
     let (boss, _) = app.login("giamsat").await;
     for year in [2026, 2020] {
@@ -649,6 +685,7 @@ async fn the_registry_export_round_trips(app: TestApp) {
 }
 
 crate::engine_tests!(
+    the_same_file_committed_twice_at_once_adds_each_row_once,
     the_registry_export_round_trips,
     a_300_row_workbook_is_previewed_exactly_committed_whole_and_reimported_as_a_no_op,
     windows_1258_csv_formulas_and_limits,

@@ -17,7 +17,7 @@ pub(super) struct Bar {
 
 impl Bar {
     fn total(&self) -> i64 {
-        self.amounts.iter().sum()
+        self.amounts.iter().fold(0i64, |a, b| a.saturating_add(*b))
     }
 }
 

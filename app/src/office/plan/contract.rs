@@ -145,8 +145,8 @@ impl Plan {
             .filter(|c| keep(c))
             .fold(Totals::default(), |t, c| Totals {
                 count: t.count + c.count,
-                requested: t.requested + c.requested,
-                recommended: t.recommended + c.recommended,
+                requested: t.requested.saturating_add(c.requested),
+                recommended: t.recommended.saturating_add(c.recommended),
             })
     }
 

@@ -230,7 +230,7 @@ pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
                         </td>
                         {others}
                         <td class="num" data-testid="plan-total-count">{total.count}</td>
-                        <td class="money">{vnd(provincial.recommended + national.recommended)}</td>
+                        <td class="money">{vnd(provincial.recommended.saturating_add(national.recommended))}</td>
                         <td></td>
                     </tr>
                 </tfoot>

@@ -555,27 +555,41 @@ mod server {
         drop(permit);
         let (total, rows, problems) =
             read.map_err(|e| IntakeError::Unreadable(sheet_problem(e)))?;
-        let (decided, mut problems) = decide(db, rows, problems).await?;
-        problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
-        let counts = counts(&decided, &problems, total);
-        let mut report = IntakeReport {
-            committed: false,
-            counts,
-            rows: decided.iter().map(|d| d.fate.clone()).collect(),
-            problems,
-        };
-        if !commit || !report.problems.is_empty() {
+        // Matched against the registry, then written: if another commit
+        // wrote the same rows in between, match once more against what it
+        // wrote (the file then changes nothing, or only what is still new).
+        let mut attempt = 0;
+        loop {
+            let (decided, mut problems) = decide(db, rows.clone(), problems.clone()).await?;
+            problems.sort_by(|a, b| (a.row, &a.column).cmp(&(b.row, &b.column)));
+            let counts = counts(&decided, &problems, total);
+            let mut report = IntakeReport {
+                committed: false,
+                counts,
+                rows: decided.iter().map(|d| d.fate.clone()).collect(),
+                problems,
+            };
+            if !commit || !report.problems.is_empty() {
+                return Ok(report);
+            }
+            // The same file again changes nothing, not even the audit trail.
+            let c = &report.counts;
+            let changes = c.new_facilities + c.new_proposals + c.updated_proposals > 0
+                || decided.iter().any(|d| d.new_tax_code);
+            if changes {
+                match apply(db, actor, &decided, &report.counts).await {
+                    Err(AppError::Invalid(body))
+                        if body.code == "registry.changed" && attempt < 2 =>
+                    {
+                        attempt += 1;
+                        continue;
+                    }
+                    other => other?,
+                }
+            }
+            report.committed = true;
             return Ok(report);
         }
-        // The same file again changes nothing, not even the audit trail.
-        let c = &report.counts;
-        let changes = c.new_facilities + c.new_proposals + c.updated_proposals > 0
-            || decided.iter().any(|d| d.new_tax_code);
-        if changes {
-            apply(db, actor, &decided, &report.counts).await?;
-        }
-        report.committed = true;
-        Ok(report)
     }
 
     async fn apply(

@@ -268,7 +268,14 @@ fn check_row(row: &Row, at: &[Option<usize>], problems: &mut Vec<RowProblem>) ->
     }
     let amount_text = cell("requested_amount");
     let requested_amount = match parse_amount(&amount_text) {
-        Ok(Some(Amount::Whole(n))) if n >= 0 => Some(n),
+        Ok(Some(Amount::Whole(n))) if (0..=crate::money::MAX_AMOUNT).contains(&n) => Some(n),
+        Ok(Some(Amount::Whole(n))) if n > 0 => {
+            // Like a recommendation's: sums of many stay inside an i64.
+            problem!("requested_amount", "registry.amount_too_large")
+                .params
+                .insert("value".into(), amount_text.clone().into());
+            None
+        }
         Ok(None) => None, // reported as required
         Ok(Some(Amount::Fraction(_))) => {
             problem!("requested_amount", "registry.fraction_of_dong");

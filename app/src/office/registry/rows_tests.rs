@@ -90,6 +90,24 @@ fn every_bad_cell_is_named_and_its_row_left_out() {
 }
 
 #[test]
+fn an_amount_past_the_systems_cap_is_refused_not_summed_into_an_overflow() {
+    let (rows, problems) = check_rows(&table(&[
+        "A;;;07210;;processing;;T;training;9.000.000.000.000.000.000;2026;",
+        "B;;;07210;;processing;;T;training;1.000.000.000.000.000;2026;",
+    ]));
+    assert_eq!(rows.len(), 1, "the cap itself is accepted");
+    assert_eq!(rows[0].requested_amount, crate::money::MAX_AMOUNT);
+    assert_eq!(
+        codes(&problems),
+        vec![(
+            2,
+            "Kinh phí đề nghị (đồng)".into(),
+            "registry.amount_too_large".into()
+        )]
+    );
+}
+
+#[test]
 fn english_keys_as_headers_are_accepted_and_missing_columns_named() {
     let t = read(
         b"facility_name,commune,industry_group,title,support_kind,requested_amount,year\nX,07210,other,T,other,1000,2026\n",
