@@ -218,6 +218,19 @@ pub(super) fn facility(row: &AnyRow) -> Result<Facility, AppError> {
 }
 
 /// The unit path a facility is scoped by: its commune's, else its district's.
+/// The proposals of a facility, to announce with it when it moves: they are
+/// announced at their facility's place, so the old place's phones must drop
+/// them and the new place's receive them.
+pub async fn proposal_ids_of(tx: &mut Tx, facility_id: &str) -> Result<Vec<String>, AppError> {
+    sqlx::query("SELECT id FROM proposals WHERE facility_id = $1 ORDER BY id")
+        .bind(facility_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect()
+}
+
 pub async fn facility_path(tx: &mut Tx, id: &str) -> Result<String, AppError> {
     let row = sqlx::query(
         "SELECT a.path FROM facilities f

@@ -19,3 +19,5 @@ pub mod headers;
 /// Each route's body size limit (413 from the declared length) and the
 /// body inactivity timeout.
 pub mod limits;
+/// U+0000 in a server function's arguments, refused for both engines alike.
+pub mod text;

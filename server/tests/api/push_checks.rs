@@ -1,8 +1,9 @@
 //! What an outside probe of the API found the server did not check: text
 //! holding U+0000 (a 500 on PostgreSQL that stuck a phone's queue), a found
 //! facility's unit levels and blank name, a visit on another form than its
-//! year's, a visit's start time, and a district taken from an inspector that
-//! stayed on his phone. Each was a defect.
+//! year's, a visit's start time, a district taken from an inspector that
+//! stayed on his phone, and a moved facility's proposals that did. Each was a
+//! defect.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};
@@ -87,6 +88,19 @@ async fn text_holding_nul_is_refused_per_change_and_never_a_500(app: TestApp) {
         r.status,
         r.text()
     );
+    // Server functions, for both engines alike: SQLite would store it.
+    for (name, args) in [
+        ("find_facilities", json!({"query": "Lò\u{0}"})),
+        (
+            "decide_visit",
+            json!({"visit_id": "x", "decision": {"SendBack": {"comment": "a\u{0}b"}}}),
+        ),
+    ] {
+        let r = crate::security::call(&app, &boss, name, args).await;
+        crate::security::expect_error(&r, 422, "text.nul");
+    }
+    let r = crate::security::call(&app, &boss, "find_facilities", json!({"query": "Lò"})).await;
+    assert_ne!(r.status, 422, "{}", r.text());
 }
 
 async fn a_found_facility_names_units_at_their_level_and_has_a_name(app: TestApp) {
@@ -151,8 +165,33 @@ async fn a_visit_uses_its_years_form_and_a_plausible_start(app: TestApp) {
     assert_eq!(results[0]["error"]["code"], "visit.wrong_form");
     assert_eq!(results[0]["error"]["params"]["expected"], "khuyen-cong");
 
-    // A start time from a broken clock is replaced by the change's stamp.
+    // A start time from a broken clock is replaced by the change's stamp,
+    // and by the server's time when the phone's clock is far behind too.
     let before = app::store::now_ms();
+    let mut behind = Phone::login(&app, "ksv1").await;
+    behind.skew_ms = -(before - 473_385_600_000); // the phone thinks it is 1985
+    for (started_at, late) in [
+        (Some(-1), true),
+        (None, true),
+        (Some(before + 3_600_000), false),
+    ] {
+        let who = if late { &mut behind } else { &mut phone };
+        let visit = uuid::Uuid::now_v7().to_string();
+        let mut m = who.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
+        if let Some(t) = started_at {
+            m["fields"]["started_at"] = json!(t);
+        }
+        assert_eq!(statuses(&who.push_ok(&app, &[m]).await), ["applied"]);
+        let (v, _) = app::store::visits::record(&app.db.pool, &visit)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            (before - 60_000..=app::store::now_ms() + 60_000).contains(&v.created_at_ms),
+            "started_at {started_at:?} stored as {}",
+            v.created_at_ms
+        );
+    }
     for started_at in [i64::MAX, i64::MIN, -1, 0] {
         let visit = uuid::Uuid::now_v7().to_string();
         let mut m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
@@ -250,7 +289,60 @@ async fn a_district_taken_from_an_inspector_leaves_his_phone(app: TestApp) {
     assert!(!fresh.iter().any(in_220));
 }
 
+/// A facility moved to another district takes its proposals along: the old
+/// district's phone drops them, the new one's receives them, and an
+/// incremental pull agrees with a fresh one.
+async fn a_moved_facility_takes_its_proposals_along(app: TestApp) {
+    let (ksv5, _) = app.login("ksv5").await;
+    let (ksv1, _) = app.login("ksv1").await;
+    let proposal = demo_proposal("219");
+    let (first, cursor5) = app.pull_from(&ksv5, 0).await;
+    let facility = first
+        .iter()
+        .find(|c| c["entity"] == "proposal" && c["record"]["id"] == proposal)
+        .expect("ksv5 holds the Lục Ngạn proposal")["record"]["facility_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, cursor1) = app.pull_from(&ksv1, 0).await;
+    let mut office = Phone::login(&app, "giamsat").await;
+    let m = office.mutation(
+        "facility",
+        "upsert",
+        &facility,
+        json!({"district_code": "213", "commune_code": "07201"}),
+        0,
+    );
+    assert_eq!(statuses(&office.push_ok(&app, &[m]).await), ["applied"]);
+
+    let (left, _) = app.pull_from(&ksv5, cursor5).await;
+    let gone = |entity: &str, id: &str| {
+        left.iter().any(|c| {
+            c["entity"] == "deleted" && c["record"]["entity"] == entity && c["record"]["id"] == id
+        })
+    };
+    assert!(
+        gone("facility", &facility) && gone("proposal", &proposal),
+        "{left:?}"
+    );
+    let (came, _) = app.pull_from(&ksv1, cursor1).await;
+    assert!(came
+        .iter()
+        .any(|c| c["entity"] == "proposal" && c["record"]["id"] == proposal));
+    assert!(!app
+        .pull_all(&ksv5)
+        .await
+        .iter()
+        .any(|c| c["entity"] == "proposal" && c["record"]["id"] == proposal));
+    assert!(app
+        .pull_all(&ksv1)
+        .await
+        .iter()
+        .any(|c| c["entity"] == "proposal" && c["record"]["id"] == proposal));
+}
+
 crate::engine_tests!(
+    a_moved_facility_takes_its_proposals_along,
     text_holding_nul_is_refused_per_change_and_never_a_500,
     a_found_facility_names_units_at_their_level_and_has_a_name,
     a_visit_uses_its_years_form_and_a_plausible_start,

@@ -329,8 +329,13 @@ pub(super) async fn facility(
     catalog::materialize_facility(tx, &id).await?;
     let final_path = catalog::facility_path(tx, &id).await?;
     if let Some(old) = old_path.filter(|old| *old != final_path) {
-        // It moved: phones of the old place must hear it left their scope.
+        // It moved: phones of the old place must hear it left their scope,
+        // and its proposals go with it.
         who.change("facility", &id, Some(&old), None);
+        for proposal in catalog::proposal_ids_of(tx, &id).await? {
+            who.change("proposal", &proposal, Some(&old), None);
+            who.change("proposal", &proposal, Some(&final_path), None);
+        }
     }
     who.change("facility", &id, Some(&final_path), None);
     Ok(Ok(Applied { lost }))

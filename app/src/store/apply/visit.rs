@@ -397,15 +397,21 @@ pub(super) async fn create_visit(
     let form = refused!(load_form(tx, who, form_id, form_version).await?);
     let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
     // When the visit began, by the phone's clock if that is plausible (from
-    // 2000 to a day ahead). A phone whose clock is wrong still gets its visit
-    // in, started at the stamp the server gave the change; refusing it would
-    // strand the inspector's work over a setting.
+    // 2000 to the minute of skew the clock rules allow); else the change's
+    // stamp if that is, else now. A phone whose clock is wrong still gets its
+    // visit in: refusing it would strand the inspector's work over a setting.
+    let now = now_ms();
+    let plausible = |t: &i64| {
+        (crate::photos::EARLIEST_CAPTURE_MS..=now + crate::sync::hlc::MAX_FUTURE_SKEW_MS)
+            .contains(t)
+    };
     let created_at = m
         .fields
         .get("started_at")
         .and_then(Value::as_i64)
-        .filter(|t| crate::photos::plausible_capture_time(*t, now_ms()))
-        .unwrap_or(hlc.ms);
+        .filter(plausible)
+        .or(Some(hlc.ms).filter(plausible))
+        .unwrap_or(now);
     sqlx::query(
         "INSERT INTO visits (id, form_id, form_version, proposal_id, facility_id, owner_id, device_id, unit_tree,
            district_code, unit_path, review_state, created_at, received_at)

@@ -211,8 +211,13 @@ pub async fn save(
     }
     let path = catalog::facility_path(&mut tx, id).await?;
     if path != old_path {
-        // It moved: phones of the old place must hear it left their scope.
+        // It moved: phones of the old place must hear it left their scope,
+        // and its proposals go with it.
         changes::append(&mut tx, "facility", id, Some(&old_path), None).await?;
+        for proposal in catalog::proposal_ids_of(&mut tx, id).await? {
+            changes::append(&mut tx, "proposal", &proposal, Some(&old_path), None).await?;
+            changes::append(&mut tx, "proposal", &proposal, Some(&path), None).await?;
+        }
     }
     changes::append(&mut tx, "facility", id, Some(&path), None).await?;
     let mut old_values = serde_json::Map::new();
