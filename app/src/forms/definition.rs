@@ -141,6 +141,9 @@ pub const FACILITY_INDUSTRY_KEY: &str = "industry_group";
 
 /// Visit header fields travel in the same mutation maps as answers, so no form
 /// may define a field with one of these keys.
+/// Keys the first change of a repeat-group row carries besides its answers.
+pub const ROW_HEADER_KEYS: &[&str] = &["visit_id", "group"];
+
 pub const RESERVED_KEYS: &[&str] = &[
     "form_id",
     "form_version",
@@ -190,8 +193,17 @@ impl FormDefinition {
         let mut seen = std::collections::BTreeSet::new();
         for field in self.fields() {
             check_field(field, &mut seen)?;
+            let mut in_row = std::collections::BTreeSet::new();
             for child in &field.fields {
-                check_field(child, &mut std::collections::BTreeSet::new())?;
+                // A row's first change carries these beside its answers: a
+                // question of that name could never be answered.
+                if ROW_HEADER_KEYS.contains(&child.key.as_str()) {
+                    return Err(format!(
+                        "field key \"{}\" in repeat \"{}\" is reserved for the row header",
+                        child.key, field.key
+                    ));
+                }
+                check_field(child, &mut in_row)?;
             }
         }
         Ok(())

@@ -103,3 +103,19 @@ fn the_default_forms_hints_agree_with_their_rules() {
     }
     assert!(examples >= 2, "the phone field's hint was not checked");
 }
+
+#[test]
+fn a_repeats_questions_need_their_own_names_apart_from_the_row_header() {
+    for key in ["group", "visit_id"] {
+        let mut repeat = machines(None);
+        repeat["fields"][0]["key"] = serde_json::json!(key);
+        let why = form_with(repeat).check().unwrap_err();
+        assert!(why.contains("reserved for the row header"), "{key}: {why}");
+    }
+    let mut repeat = machines(None);
+    let twin = repeat["fields"][0].clone();
+    repeat["fields"].as_array_mut().unwrap().push(twin);
+    let why = form_with(repeat).check().unwrap_err();
+    assert!(why.contains("\"name\" is used twice"), "{why}");
+    assert!(form_with(machines(None)).check().is_ok());
+}

@@ -75,7 +75,7 @@ pub fn read(
         return Err(SheetError::TooLarge { limit: max_bytes });
     }
     if bytes.starts_with(b"PK\x03\x04") {
-        expanded_within(bytes, max_bytes.saturating_mul(EXPANSION))?;
+        expanded_within(bytes, expansion_limit(bytes.len(), max_bytes))?;
         read_xlsx(bytes, max_rows)
     } else {
         read_csv(&decode(bytes, legacy)?, max_rows)
@@ -87,9 +87,22 @@ pub fn read(
 /// nothing.
 pub const MAX_COLUMNS: usize = 64;
 
-/// How many times its own size an XLSX may expand to. Real sheets compress 5–10
-/// times; a ZIP bomb compresses a thousand.
+/// How many times the route's size limit an XLSX may expand to. Real sheets
+/// compress 5–10 times; a ZIP bomb compresses a thousand.
 const EXPANSION: usize = 20;
+
+/// How many times its own size one file may expand to, and the floor below
+/// which that is not applied (a small file's fixed parts, styles and themes,
+/// expand more than its rows). Without it a 0.9 MB file could expand to the
+/// route's whole 400 MB and hold over a gigabyte while it was read.
+const FILE_EXPANSION: usize = 100;
+const EXPANSION_FLOOR: usize = 16 << 20;
+
+fn expansion_limit(file_len: usize, max_bytes: usize) -> usize {
+    max_bytes
+        .saturating_mul(EXPANSION)
+        .min(file_len.saturating_mul(FILE_EXPANSION).max(EXPANSION_FLOOR))
+}
 
 /// Inflates every member of the ZIP once, counting, and stops past `limit`:
 /// member headers may lie about their sizes, and the spreadsheet reader loads

@@ -208,31 +208,36 @@ pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
             },
         }
     }
-    // Cycles: a walk up from any unit that comes back to a unit already on it.
+    // Cycles: a walk up from each unit not yet cleared, stopping at a unit an
+    // earlier walk cleared. Each unit is walked over once, so a file shaped
+    // as one long chain costs its length, not its length cubed.
     let row_of: HashMap<&str, usize> = units.iter().map(|(r, u)| (u.code.as_str(), *r)).collect();
-    let mut reported: HashSet<&str> = HashSet::new();
+    let mut cleared: HashSet<&str> = HashSet::new();
     for (row, unit) in &units {
-        let mut seen = vec![unit.code.as_str()];
-        let mut cursor = unit.parent.as_deref();
+        let mut path: Vec<&str> = Vec::new();
+        let mut on_path: HashMap<&str, usize> = HashMap::new();
+        let mut cursor = Some(unit.code.as_str());
         while let Some(code) = cursor {
-            if seen.contains(&code) {
-                let cycle: Vec<&str> =
-                    seen[seen.iter().position(|c| *c == code).unwrap()..].to_vec();
-                if cycle.iter().all(|c| reported.insert(*c)) {
-                    problems.push(
-                        RowProblem::new(
-                            row_of.get(code).copied().unwrap_or(*row),
-                            Some("parent_code"),
-                            "units.cycle",
-                        )
-                        .with("codes", cycle.join(" → ")),
-                    );
-                }
+            if cleared.contains(code) {
                 break;
             }
-            seen.push(code);
+            if let Some(&at) = on_path.get(code) {
+                let cycle = &path[at..];
+                problems.push(
+                    RowProblem::new(
+                        row_of.get(code).copied().unwrap_or(*row),
+                        Some("parent_code"),
+                        "units.cycle",
+                    )
+                    .with("codes", cycle.join(" → ")),
+                );
+                break;
+            }
+            on_path.insert(code, path.len());
+            path.push(code);
             cursor = by_code.get(code).and_then(|u| u.parent.as_deref());
         }
+        cleared.extend(path);
     }
     if table.rows.is_empty() {
         problems.push(RowProblem::new(1, None, "units.no_rows"));
@@ -241,19 +246,25 @@ pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
         problems.sort_by_key(|p| p.row);
         return Err(as_written(problems, table, &TREE_COLUMNS, &positions));
     }
-    // Parents first: depth from the root, then the file's order.
-    let depth: HashMap<&str, usize> = by_code
-        .keys()
-        .map(|code| {
-            let mut d = 0;
-            let mut cursor = by_code[code].parent.as_deref();
-            while let Some(c) = cursor {
-                d += 1;
-                cursor = by_code[c].parent.as_deref();
+    // Parents first: depth from the root, then the file's order. Each depth
+    // is worked out once, from the nearest ancestor whose depth is known.
+    let mut depth: HashMap<&str, usize> = HashMap::with_capacity(by_code.len());
+    for code in by_code.keys() {
+        let mut path = Vec::new();
+        let mut cursor = Some(*code);
+        let mut base = 0;
+        while let Some(c) = cursor {
+            if let Some(d) = depth.get(c) {
+                base = d + 1;
+                break;
             }
-            (*code, d)
-        })
-        .collect();
+            path.push(c);
+            cursor = by_code[c].parent.as_deref();
+        }
+        for (i, c) in path.iter().rev().enumerate() {
+            depth.insert(c, base + i);
+        }
+    }
     let mut order: Vec<(usize, usize)> = units
         .iter()
         .enumerate()

@@ -174,3 +174,26 @@ fn an_empty_file_is_refused() {
     let all = check_tree(&table("code,name,kind,level,parent_code\n")).unwrap_err();
     assert_eq!(all[0].code, "units.no_rows");
 }
+
+#[test]
+fn a_file_shaped_as_one_long_chain_is_checked_in_one_pass() {
+    // Each commune's parent the one before: 20,000 rows, the file limit.
+    // Walking up from every unit without remembering made this cubic
+    // (hours); it is refused for its levels, at once.
+    let mut text = String::from(
+        "code,name,kind,level,parent_code\n24,T,tỉnh,province,\n213,H,huyện,district,24\n",
+    );
+    let mut parent = "213".to_string();
+    for i in 0..19_998 {
+        let code = format!("{:05}", 10_000 + i);
+        text.push_str(&format!("{code},X{i},xã,commune,{parent}\n"));
+        parent = code;
+    }
+    let all = check_tree(&table(&text)).unwrap_err();
+    assert!(
+        all.iter().all(|p| p.code == "units.level_mismatch"),
+        "{:?}",
+        &all[..3]
+    );
+    assert_eq!(all.len(), 19_997);
+}

@@ -51,6 +51,27 @@ fn read(bytes: &[u8]) -> Result<sheet::Table, ImportError> {
         .map_err(|e| ImportError::Refused(vec![sheet_problem(e)]))
 }
 
+/// Unit files read at once: reading and checking one is CPU work (an XLSX
+/// inflated, every row's parent walked), done on the blocking pool so the
+/// server keeps answering, and no more than two at a time so a burst of
+/// uploads waits its turn rather than exhausting memory.
+static READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+async fn off_the_workers<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ImportError> + Send + 'static,
+) -> Result<T, ImportError> {
+    let _permit = tokio::time::timeout(std::time::Duration::from_secs(20), READERS.acquire())
+        .await
+        .map_err(|_| AppError::Busy {
+            what: "unit file import",
+            retry_after_s: 20,
+        })?
+        .map_err(|_| AppError::Internal("the unit file readers were closed".into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("the unit file reader failed: {e}")))?
+}
+
 /// A calendar date written YYYY-MM-DD.
 fn good_date(text: &str) -> bool {
     let parts: Vec<&str> = text.split('-').collect();
@@ -96,8 +117,13 @@ pub async fn import_tree(
     if !problems.is_empty() {
         return Err(ImportError::Refused(problems));
     }
-    let table = read(bytes)?;
-    let found = check_tree(&table).map_err(ImportError::Refused)?;
+    let owned = bytes.to_vec();
+    let (table, found) = off_the_workers(move || {
+        let table = read(&owned)?;
+        let found = check_tree(&table).map_err(ImportError::Refused)?;
+        Ok((table, found))
+    })
+    .await?;
     let row_of = |code: &str| {
         table
             .rows
@@ -147,7 +173,8 @@ pub async fn import_mapping(
     if !problems.is_empty() {
         return Err(ImportError::Refused(problems));
     }
-    let table = read(bytes)?;
+    let owned = bytes.to_vec();
+    let table = off_the_workers(move || read(&owned)).await?;
     let codes = |units: Vec<crate::model::AdminUnit>| -> HashSet<String> {
         units.into_iter().map(|u| u.code).collect()
     };

@@ -31,8 +31,7 @@ pub const MUTATION_COLUMNS: &[&str] = &[
     "received_at",
 ];
 
-/// Keys the first mutation of a repeat-group row carries besides its answers.
-pub const ROW_HEADER_KEYS: &[&str] = &["visit_id", "group"];
+pub use crate::forms::definition::ROW_HEADER_KEYS;
 
 /// What a phone needs to hear about an applied mutation.
 pub struct Applied {

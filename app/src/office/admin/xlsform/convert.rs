@@ -470,6 +470,10 @@ fn survey(ctx: &mut Ctx, lists: &HashMap<String, Vec<Choice>>) -> (Vec<Section>,
                         ctx.problem(at("type"), "xlsform.photo_in_repeat", &[("name", &name)]);
                         continue;
                     }
+                    if crate::forms::definition::ROW_HEADER_KEYS.contains(&name.as_str()) {
+                        ctx.problem(at("name"), "xlsform.reserved_row_name", &[("name", &name)]);
+                        continue;
+                    }
                     pending.push(Pending {
                         row: row.number,
                         scope: Some(parent.key.clone()),
