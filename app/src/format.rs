@@ -129,6 +129,28 @@ pub fn decimal_vn(n: f64) -> String {
     }
 }
 
+/// A number for reading: whole numbers under 10,000 as written, so a year
+/// reads "2008", not "2.008"; larger ones grouped. Vietnamese: "1.000.000",
+/// "12,5"; English: "1,000,000", "12.5".
+pub fn readable_number(n: f64, vietnamese: bool) -> String {
+    let text = if n.is_finite() && n.fract() == 0.0 && n.abs() < 10_000.0 {
+        format!("{}", n as i64)
+    } else {
+        decimal_vn(n)
+    };
+    if vietnamese {
+        text
+    } else {
+        text.chars()
+            .map(|c| match c {
+                '.' => ',',
+                ',' => '.',
+                c => c,
+            })
+            .collect()
+    }
+}
+
 /// "1.234.567": dots between thousands, the Vietnamese way.
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -228,6 +250,16 @@ mod tests {
         // 2026-12-03 07:05:09 UTC is 14:05:09 in Hà Nội.
         let ms = (days_from_civil(2026, 12, 3) * 86_400 + 7 * 3600 + 5 * 60 + 9) * 1000;
         assert_eq!(time_vn(ms), "14:05:09");
+    }
+
+    #[test]
+    fn years_read_as_written_and_large_numbers_grouped() {
+        assert_eq!(super::readable_number(2008.0, true), "2008");
+        assert_eq!(super::readable_number(1900.0, false), "1900");
+        assert_eq!(super::readable_number(1_000_000.0, true), "1.000.000");
+        assert_eq!(super::readable_number(1_000_000.0, false), "1,000,000");
+        assert_eq!(super::readable_number(12.5, true), "12,5");
+        assert_eq!(super::readable_number(12.5, false), "12.5");
     }
 
     #[test]

@@ -175,6 +175,11 @@ pub fn error_text(lang: Lang, body: &crate::error::ErrorBody) -> String {
                 })
                 .collect::<Vec<_>>()
                 .join(", "),
+            // "1900", not "1900.0"; "1.000.000" in Vietnamese.
+            serde_json::Value::Number(n) => n
+                .as_f64()
+                .map(|x| crate::format::readable_number(x, lang == Lang::Vi))
+                .unwrap_or_else(|| n.to_string()),
             other => other.to_string(),
         };
         text = text.replace(&format!("{{{name}}}"), &shown);

@@ -69,7 +69,7 @@ pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
 /// "1500000", "1.500.000" or "1 500 000" as a number; None for anything else,
 /// such as "1.5" or "1500,5" (a decimal comma: not a whole number of đồng).
-fn grouped_digits(s: &str) -> Option<i64> {
+pub fn grouped_digits(s: &str) -> Option<i64> {
     let compact: String = s
         .trim()
         .chars()

@@ -123,3 +123,19 @@ test('a caption typed just before a reload is there after it', async ({ page }) 
   await visit.reload();
   await expect(visit.photoItems('evidence_photos').first().getByTestId('photo-caption')).toHaveValue('Lò nung tuynel');
 });
+
+test('an inspector who keeps typing has the draft written every few seconds', async ({ page }) => {
+  // Found on a new-user walk: a change every 250 ms wrote nothing until the
+  // first pause, so a tab the phone killed mid-run lost every answer. The
+  // clock runs 500 ms between keystrokes, never the 600 ms the timer needs.
+  const { visit } = await openNewVisit(page);
+  await page.clock.pauseAt(Date.now() + 60_000);
+  await expect(visit.form).not.toHaveAttribute('data-draft-saved-at', /\d/);
+  const input = visit.field('main_products');
+  for (let i = 0; i < 8; i++) {
+    await input.pressSequentially('x');
+    await page.clock.runFor(500);
+  }
+  await expect(visit.form, 'written while typing went on').toHaveAttribute('data-draft-saved-at', /^\d+$/);
+  await page.clock.resume();
+});

@@ -61,3 +61,20 @@ test('a proposal card shows its visit, opens it, and asks before a second one', 
     await expect(page.getByTestId('storage-panel')).toBeInViewport();
   });
 });
+
+test('a double tap on "Bắt đầu khảo sát" makes one visit', async ({ page }) => {
+  // Found on a new-user walk: two taps within ~40 ms made two drafts.
+  const login = new LoginPage(page);
+  const home = new HomePage(page);
+  await login.goto();
+  await login.loginAs('ksv5');
+  await home.expectSynced();
+  const card = home.proposalItems.first();
+  const proposalId = await card.getAttribute('data-proposal-id');
+  const mine = home.proposalItem(proposalId!);
+  await expect(mine).toHaveAttribute('data-visits', '0');
+  await mine.getByTestId('start-visit').dblclick();
+  await expect(page).toHaveURL((url) => url.pathname.startsWith('/visits/'));
+  await home.goto();
+  await expect(mine).toHaveAttribute('data-visits', '1');
+});

@@ -260,17 +260,26 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
     let has_visit = latest.is_some();
     // A second visit of the same proposal is easy to start by mistake: ask.
     let asking = RwSignal::new(false);
+    // A double tap must make one visit: the second tap lands while the first
+    // is still writing to IndexedDB.
+    let starting = RwSignal::new(false);
     let start = {
         let navigate = navigate.clone();
         move || {
+            if starting.get_untracked() {
+                return;
+            }
+            starting.set(true);
             let (proposal_id, facility_id, navigate) =
                 (proposal_id.clone(), facility_id.clone(), navigate.clone());
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
-                if let Some(id) =
-                    crate::field::visits::start_visit(state, proposal_id, facility_id).await
-                {
-                    navigate(&format!("/visits/{id}"), Default::default());
+                let made = crate::field::visits::start_visit(state, proposal_id, facility_id).await;
+                match made {
+                    Some(id) => navigate(&format!("/visits/{id}"), Default::default()),
+                    None => {
+                        let _ = starting.try_set(false);
+                    }
                 }
             });
             #[cfg(not(feature = "hydrate"))]
@@ -315,7 +324,7 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
                     </a>
                 })}
                 <button class=if has_visit { "btn btn-secondary btn-small" } else { "btn btn-primary btn-small" }
-                    data-testid="start-visit"
+                    data-testid="start-visit" disabled=move || starting.get()
                     on:click=move |_| if has_visit { asking.set(true) } else { start() }>
                     {move || if has_visit { tr("home.start_again") } else { tr("home.start_visit") }}
                 </button>

@@ -13,6 +13,11 @@ use leptos::prelude::*;
 /// write on every keystroke, and a change is on the phone within a second.
 const AUTOSAVE_DELAY_MS: u64 = 600;
 
+/// The longest a change waits while the inspector keeps typing: a quick
+/// run through twenty-five fields otherwise wrote nothing until the last
+/// pause, and a tab the phone killed meanwhile lost all of them.
+const AUTOSAVE_MAX_WAIT_MS: i64 = 3_000;
+
 #[derive(Clone, Copy, PartialEq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub(super) enum SaveState {
@@ -57,6 +62,8 @@ pub(super) struct VisitEditor {
     /// are built once, so the page builds them again to show such a value.
     pub outside_values: RwSignal<u32>,
     autosave_generation: StoredValue<u64>,
+    /// When the oldest change not yet written was made (ms), if there is one.
+    unsaved_since: StoredValue<Option<i64>>,
     pub editable: Memo<bool>,
 }
 
@@ -161,6 +168,7 @@ impl VisitEditor {
             draft_saved_at: RwSignal::new(None),
             outside_values,
             autosave_generation: StoredValue::new(0),
+            unsaved_since: StoredValue::new(None),
             editable: Memo::new(move |_| {
                 visit.with(|v| v.as_ref().is_some_and(LocalVisit::editable))
             }),
@@ -201,6 +209,13 @@ impl VisitEditor {
         self.draft_pending.set(true);
         self.autosave_generation.update_value(|g| *g += 1);
         let generation = self.autosave_generation.get_value();
+        let now = now_ms();
+        let since = *self.unsaved_since.get_value().get_or_insert(now);
+        if now - since >= AUTOSAVE_MAX_WAIT_MS {
+            self.write_draft(generation);
+            return;
+        }
+        self.unsaved_since.set_value(Some(since));
         set_timeout(
             move || {
                 if self.autosave_generation.try_get_value() == Some(generation) {
@@ -232,6 +247,8 @@ impl VisitEditor {
         let Some(Some(current)) = self.visit.try_get_untracked() else {
             return;
         };
+        // The next change starts the wait anew.
+        self.unsaved_since.try_set_value(None);
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let visit_id = current.id.clone();

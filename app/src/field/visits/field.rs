@@ -16,14 +16,16 @@ pub fn parse_input(kind: FieldType, raw: &str) -> Option<Value> {
     }
     Some(match kind {
         FieldType::Integer | FieldType::Money => {
-            let digits: String = trimmed
-                .chars()
-                .filter(|c| !matches!(c, '.' | ' ' | '₫' | '\u{a0}'))
-                .collect();
-            digits
-                .parse::<i64>()
-                .map(Value::from)
-                .unwrap_or_else(|_| Value::from(trimmed))
+            // Dots and spaces only between groups of three digits: "2.5" or
+            // "20.5" is not a whole number, and is not quietly read as 25.
+            let number = trimmed.trim_end_matches('₫').trim_end();
+            let (sign, digits) = match number.strip_prefix('-') {
+                Some(rest) => (-1, rest),
+                None => (1, number),
+            };
+            crate::money::grouped_digits(digits)
+                .map(|n| Value::from(sign * n))
+                .unwrap_or_else(|| Value::from(trimmed))
         }
         FieldType::Decimal => trimmed
             .replace(',', ".")
@@ -59,6 +61,16 @@ pub fn parse_vn_date(s: &str) -> Option<String> {
 
 /// What the input shows for a stored answer of this type: dates as dd/mm/yyyy.
 pub fn display_for(kind: FieldType, value: &Option<Value>) -> String {
+    if let (FieldType::Decimal, Some(Value::Number(n))) = (kind, value) {
+        // With the decimal comma it is typed with, and never "1000000000.0".
+        if let Some(x) = n.as_f64() {
+            return if x.fract() == 0.0 && x.abs() < 1e15 {
+                format!("{}", x as i64)
+            } else {
+                x.to_string().replace('.', ",")
+            };
+        }
+    }
     if kind == FieldType::Date {
         if let Some((y, m, d)) = value
             .as_ref()
@@ -362,6 +374,23 @@ mod tests {
             Some(Value::from("abc"))
         );
         assert_eq!(parse_input(FieldType::Integer, "  "), None);
+        assert_eq!(
+            parse_input(FieldType::Money, "1 500 000 ₫"),
+            Some(Value::from(1_500_000))
+        );
+        assert_eq!(parse_input(FieldType::Integer, "-3"), Some(Value::from(-3)));
+    }
+
+    #[test]
+    fn a_decimal_point_in_a_whole_number_is_not_read_as_grouping() {
+        // "20.5" was read as 205 and "2.5" workers as 25, with no word said.
+        for typed in ["20.5", "2.5", "1.50", "12.5000", "1.000.00"] {
+            assert_eq!(
+                parse_input(FieldType::Integer, typed),
+                Some(Value::from(typed)),
+                "{typed}"
+            );
+        }
     }
 
     #[test]

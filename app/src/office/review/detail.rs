@@ -49,7 +49,7 @@ pub(super) fn show_answer(
         }
         (FieldType::Decimal | FieldType::Integer, serde_json::Value::Number(n)) => n
             .as_f64()
-            .map(crate::format::decimal_vn)
+            .map(|x| crate::format::readable_number(x, lang == crate::i18n::Lang::Vi))
             .unwrap_or_else(|| n.to_string()),
         (FieldType::YesNo, serde_json::Value::Bool(b)) => {
             crate::i18n::t(lang, if *b { "field.yes" } else { "field.no" })

@@ -79,7 +79,9 @@ fn every_answer_type_reads_as_a_person_writes_it() {
     let show = |kind: &str, v: Value| show_answer(&field_of(kind), &v, Lang::Vi);
     assert_eq!(show("decimal", json!(350.5)), "350,5");
     assert_eq!(show("decimal", json!(12345.25)), "12.345,25");
-    assert_eq!(show("integer", json!(1250)), "1.250");
+    // Whole numbers under 10.000 as written: a year reads 2008, not 2.008.
+    assert_eq!(show("integer", json!(2008)), "2008");
+    assert_eq!(show("integer", json!(12500)), "12.500");
     assert_eq!(show("money", json!(12500000)), "12.500.000 ₫");
     assert_eq!(show("date", json!("2026-06-15")), "15/06/2026");
     assert_eq!(show("select_one", json!("co_khi")), "Cơ khí");
