@@ -5,7 +5,7 @@
 use super::*;
 use crate::office::admin::contract::AuditFilter;
 use crate::office::date_input::DateInput;
-use crate::office::review::{action_text, audit_detail, record_view};
+use crate::office::review::{audit_detail_in, entry_action_text, record_view};
 
 /// Action groups the filter offers: a code's first part, or a whole code.
 const GROUPS: [&str; 11] = [
@@ -105,9 +105,9 @@ pub fn AuditTrail() -> impl IntoView {
                                         <tr data-testid="audit-row" data-action=entry.action.clone()>
                                             <td>{crate::format::datetime_vn(entry.at_ms)}</td>
                                             <td>{entry.actor.clone().unwrap_or_else(|| tr("admin.audit.anonymous"))}</td>
-                                            <td data-testid="audit-what">{action_text(l, &entry.action)}</td>
+                                            <td data-testid="audit-what">{entry_action_text(l, &entry.action, &entry.detail)}</td>
                                             <td data-testid="audit-record">{record_view(l, &entry)}</td>
-                                            <td class="audit-detail" data-testid="audit-detail">{audit_detail(&entry.detail)}</td>
+                                            <td class="audit-detail" data-testid="audit-detail">{audit_detail_in(l, &entry.detail)}</td>
                                             <td>{entry.ip.clone().unwrap_or_else(|| tr("admin.audit.no_address"))}</td>
                                         </tr>
                                     }

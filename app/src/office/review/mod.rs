@@ -30,7 +30,9 @@ mod detail;
 /// The visit list: filters in the URL, counts per state, pages, exports.
 mod list;
 
-pub use audit::{action_text, audit_detail, record_view, AuditList};
+pub use audit::{
+    action_text, audit_detail, audit_detail_in, entry_action_text, record_view, AuditList,
+};
 pub use detail::{distance_text, ReviewDetailPage};
 pub use list::{ReviewListPage, StateBadge};
 

@@ -8,16 +8,51 @@ use super::*;
 fn an_audit_detail_shows_old_to_new() {
     assert_eq!(
         audit_detail(r#"{"from": "submitted", "to": "approved"}"#),
-        "submitted → approved"
+        "Chờ duyệt → Đã duyệt"
     );
     assert_eq!(
         audit_detail(
-            r#"{"old": {"recommendation": "provincial", "amount": 5, "rationale": null},
-                "new": {"recommendation": "national", "amount": 7, "rationale": "x"}}"#
+            r#"{"old": {"recommendation": "provincial", "amount": 5000000, "rationale": null},
+                "new": {"recommendation": "national", "amount": 7000000, "rationale": "x"}}"#
         ),
-        "amount: 5 → 7; rationale: — → x; recommendation: provincial → national"
+        "số tiền: 5.000.000 ₫ → 7.000.000 ₫; lý do: — → x; hình thức hỗ trợ: Tỉnh hỗ trợ → Đề nghị quốc gia"
     );
     assert_eq!(audit_detail("not json"), "not json");
+}
+
+/// A new-user walk read "ksv1 | duyệt phiếu | in_progress → submitted
+/// (comment: —, field: —)" for the inspector's own submit, and JSON for an
+/// account's roles. Each step is named by where it took the visit.
+#[test]
+fn an_audit_entry_reads_in_words_not_codes() {
+    let submit = r#"{"from": "in_progress", "to": "submitted", "comment": null, "field": null}"#;
+    assert_eq!(entry_action_text(Lang::Vi, "review", submit), "gửi duyệt");
+    assert_eq!(audit_detail(submit), "Đang thực hiện → Chờ duyệt");
+    let back =
+        r#"{"from": "submitted", "to": "needs_changes", "comment": "Thiếu ảnh", "field": null}"#;
+    assert_eq!(
+        entry_action_text(Lang::Vi, "review", back),
+        "yêu cầu bổ sung"
+    );
+    assert_eq!(
+        entry_action_text(Lang::En, "review", back),
+        "sent a visit back"
+    );
+    assert_eq!(
+        audit_detail(back),
+        "Chờ duyệt → Cần bổ sung (nhận xét: Thiếu ảnh)"
+    );
+    assert_eq!(
+        audit_detail(r#"{"new": {"roles": ["inspector"], "units": ["bac-giang-2020/213"]}}"#),
+        "vai trò: — → Người khảo sát; địa bàn: — → 213"
+    );
+    assert_eq!(
+        audit_detail_in(
+            Lang::En,
+            r#"{"device_id": "01a2b3c4-d5e6-7f00-8000-000000000000"}"#
+        ),
+        "phone: 01a2b3c4…"
+    );
 }
 
 #[test]
