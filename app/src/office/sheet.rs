@@ -264,10 +264,16 @@ fn read_xlsx(bytes: &[u8], max_rows: usize) -> Result<Table, SheetError> {
     use calamine::{Reader, Xlsx};
     let unreadable = |e: calamine::XlsxError| SheetError::Unreadable(e.to_string());
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
-    let name = book
-        .sheet_names()
-        .first()
-        .cloned()
+    // The first sheet a person sees: a hidden lookup sheet (lists for a
+    // drop-down) often comes first in a workbook made from a template.
+    let sheets = book.sheets_metadata();
+    let name = sheets
+        .iter()
+        .find(|s| {
+            s.visible == calamine::SheetVisible::Visible && s.typ == calamine::SheetType::WorkSheet
+        })
+        .or_else(|| sheets.first())
+        .map(|s| s.name.clone())
         .ok_or(SheetError::Empty)?;
     read_sheet(&mut book, &name, max_rows)
 }

@@ -222,3 +222,22 @@ fn xlsx(fill: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
     fill(book.add_worksheet());
     book.save_to_buffer().unwrap()
 }
+
+#[test]
+fn the_first_sheet_a_person_sees_is_read_not_a_hidden_one() {
+    // A workbook made from a template often has its drop-down lists on a
+    // hidden sheet in front.
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let lists = book.add_worksheet();
+    lists.write_string(0, 0, "Danh mục").unwrap();
+    lists.set_hidden(true);
+    let data = book.add_worksheet();
+    data.write_string(0, 0, "ma").unwrap();
+    data.write_string(1, 0, "07210").unwrap();
+    // Excel keeps the active sheet visible: the data sheet is the active one.
+    data.set_active(true);
+    let bytes = book.save_to_buffer().unwrap();
+    let t = read(&bytes, 1 << 20, 10, Legacy::None).unwrap();
+    assert_eq!(t.header, vec!["ma".to_string()]);
+    assert_eq!(t.rows.len(), 1);
+}

@@ -654,6 +654,47 @@ async fn the_same_file_committed_twice_at_once_adds_each_row_once(app: TestApp) 
     }
 }
 
+/// Two rows are one new facility only when nothing says otherwise: one tax
+/// code under two names, or one name in one commune under two tax codes,
+/// was merged silently and lost a row's name or its tax code.
+async fn rows_that_disagree_about_one_facility_are_shown_not_merged(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut csv = HEADERS.join(",");
+    for (name, tax) in [
+        ("Cơ sở Alpha", "2320000001"),
+        ("Xưởng Beta hoàn toàn khác", "2320000001"),
+        ("Cơ sở Gamma", "2320000002"),
+        ("Cơ sở Gamma", "2320000003"),
+        ("Cơ sở Alpha", "2320000001"),
+    ] {
+        csv.push_str(&format!(
+            "\r\n{name},,,07210,{tax},processing,,Máy sấy,machinery,150000000,2026,"
+        ));
+    }
+    let preview = ok(&post(&app, &boss, csv.into_bytes(), false, "text/csv").await);
+    let problems: Vec<(i64, String)> = preview["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["row"].as_i64().unwrap(),
+                p["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        problems,
+        vec![
+            (3, "registry.tax_code_two_names".to_string()),
+            (5, "registry.two_tax_codes".to_string()),
+        ],
+        "{preview}"
+    );
+    assert_eq!(preview["problems"][0]["params"]["name"], "Cơ sở Alpha");
+    assert_eq!(preview["problems"][1]["params"]["tax_code"], "2320000002");
+}
+
 async fn the_registry_export_round_trips(app: TestApp) {
     let (boss, _) = app.login("giamsat").await;
     for year in [2026, 2020] {
@@ -685,6 +726,7 @@ async fn the_registry_export_round_trips(app: TestApp) {
 }
 
 crate::engine_tests!(
+    rows_that_disagree_about_one_facility_are_shown_not_merged,
     the_same_file_committed_twice_at_once_adds_each_row_once,
     the_registry_export_round_trips,
     a_300_row_workbook_is_previewed_exactly_committed_whole_and_reimported_as_a_no_op,

@@ -306,6 +306,8 @@ mod server {
         }
         // New facilities of this file, by tax code and by (tree, commune, name).
         let mut new_by_tax: HashMap<String, usize> = HashMap::new();
+        // A new facility's row: its name as matched, as written, and its tax code.
+        let mut new_rows: HashMap<usize, (String, String, Option<String>)> = HashMap::new();
         let mut new_by_name: HashMap<(String, String, String), usize> = HashMap::new();
         let mut refs_seen: HashMap<(i32, String), usize> = HashMap::new();
         let mut decided = Vec::with_capacity(rows.len());
@@ -384,12 +386,49 @@ mod server {
                                 ))
                             })
                             .copied();
+                        // Two rows are one facility only if nothing says
+                        // otherwise: a tax code under two names, or one name
+                        // in one commune under two tax codes, is a mistake
+                        // to show, not to merge silently.
+                        let clash = earlier.and_then(|first| {
+                            let (first_key, first_name, first_tax) = new_rows.get(&first)?;
+                            if row.tax_code.is_some()
+                                && row.tax_code == *first_tax
+                                && *first_key != name_key
+                            {
+                                Some(
+                                    problem(row.row, "tax_code", "registry.tax_code_two_names")
+                                        .with("row", first)
+                                        .with("name", first_name.clone()),
+                                )
+                            } else if let (Some(mine), Some(theirs)) = (&row.tax_code, first_tax) {
+                                (mine != theirs).then(|| {
+                                    problem(row.row, "tax_code", "registry.two_tax_codes")
+                                        .with("row", first)
+                                        .with("tax_code", theirs.clone())
+                                })
+                            } else {
+                                None
+                            }
+                        });
+                        if let Some(clash) = clash {
+                            problems.push(clash);
+                            continue;
+                        }
                         match earlier {
                             Some(first) => FacilityFate::SameAsRow {
                                 row: first,
                                 name: row.facility_name.clone(),
                             },
                             None => {
+                                new_rows.insert(
+                                    row.row,
+                                    (
+                                        name_key.clone(),
+                                        row.facility_name.clone(),
+                                        row.tax_code.clone(),
+                                    ),
+                                );
                                 if let Some(t) = &row.tax_code {
                                     new_by_tax.insert(t.clone(), row.row);
                                 }

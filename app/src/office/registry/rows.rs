@@ -124,9 +124,17 @@ fn positions(table: &Table, problems: &mut Vec<RowProblem>) -> Vec<Option<usize>
     COLUMNS
         .iter()
         .map(|c| {
-            let at = found.iter().position(|h| {
+            let names_it = |h: &String| {
                 *h == key(c.key) || *h == key(c.header) || c.aliases.iter().any(|a| key(a) == *h)
-            });
+            };
+            let at = found.iter().position(names_it);
+            // Two columns under one heading: which one is meant cannot be
+            // guessed (the first was taken, blank, and every row refused).
+            if found.iter().filter(|h| names_it(h)).count() > 1 {
+                problems.push(
+                    RowProblem::new(1, None, "registry.duplicate_column").with("column", c.header),
+                );
+            }
             if at.is_none() && c.required {
                 problems.push(
                     RowProblem::new(1, None, "registry.missing_column").with("column", c.header),

@@ -144,3 +144,21 @@ fn text_longer_than_its_column_allows_is_refused() {
     assert_eq!(problems[0].code, "registry.too_long");
     assert_eq!(problems[0].params["max"], 200);
 }
+
+#[test]
+fn a_heading_used_twice_is_named_not_guessed() {
+    let t = read(
+        "Tên cơ sở,Tên cơ sở,Xã/phường (mã hoặc tên),Nhóm ngành,Tên đề án,Nội dung hỗ trợ,Kinh phí đề nghị (đồng),Năm\n,Xưởng A,07210,processing,T,machinery,1000,2026\n".as_bytes(),
+        MAX_INTAKE_BYTES,
+        MAX_INTAKE_ROWS,
+        Legacy::None,
+    )
+    .unwrap();
+    let (_, problems) = check_rows(&t);
+    assert!(
+        problems.iter().any(|p| p.row == 1
+            && p.code == "registry.duplicate_column"
+            && p.params["column"] == "Tên cơ sở"),
+        "{problems:?}"
+    );
+}
