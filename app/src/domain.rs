@@ -157,8 +157,60 @@ impl DisplayName {
     }
 }
 
+/// Whether text shows nothing: only spaces and characters that print
+/// nothing (zero-width space and joiners, the byte-order mark, word joiner,
+/// soft hyphen, direction marks, Hangul fillers, a lone combining mark). A
+/// name or a comment made of them passed a `trim().is_empty()` check and
+/// showed as an empty line.
+pub fn shows_nothing(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_whitespace()
+            || matches!(
+                c,
+                '\u{00AD}'
+                    | '\u{034F}'
+                    | '\u{061C}'
+                    | '\u{115F}'
+                    | '\u{1160}'
+                    | '\u{180E}'
+                    | '\u{200B}'..='\u{200F}'
+                    | '\u{202A}'..='\u{202E}'
+                    | '\u{2060}'..='\u{2064}'
+                    | '\u{2066}'..='\u{206F}'
+                    | '\u{3164}'
+                    | '\u{FEFF}'
+                    | '\u{FFA0}'
+                    | '\u{0300}'..='\u{036F}'
+                    | '\u{FE00}'..='\u{FE0F}'
+            )
+    })
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn text_of_invisible_characters_shows_nothing() {
+        for blank in [
+            "",
+            "   ",
+            "\u{a0}",
+            "\u{200B}",
+            "\u{200C}\u{200D}",
+            "\u{FEFF}",
+            "\u{2060}",
+            "\u{00AD}",
+            "\u{200E}\u{200F}",
+            "\u{3164}",
+            "\u{0301}",
+            " \u{200B} ",
+        ] {
+            assert!(super::shows_nothing(blank), "{blank:?}");
+        }
+        for seen in ["A", "Lò gạch", "\u{0301}a", "é", "0"] {
+            assert!(!super::shows_nothing(seen), "{seen:?}");
+        }
+    }
     use super::*;
 
     fn code(e: AppError) -> String {

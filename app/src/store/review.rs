@@ -103,7 +103,9 @@ pub async fn decide(
             .with("to", to.as_str()),
         ));
     }
-    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    let comment = comment
+        .map(str::trim)
+        .filter(|c| !crate::domain::shows_nothing(c));
     if to == ReviewState::NeedsChanges && comment.is_none() {
         return Err(AppError::Invalid(ErrorBody::new(
             "review.comment_required",

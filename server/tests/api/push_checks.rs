@@ -119,6 +119,11 @@ async fn a_found_facility_names_units_at_their_level_and_has_a_name(app: TestApp
             json!({"name": "   ", "industry_group": "other", "district_code": "213"}),
             "facility.name_required",
         ),
+        // Only characters that print nothing: zero-width space, joiner, BOM.
+        (
+            json!({"name": "\u{200B}\u{200D}\u{FEFF}", "industry_group": "other", "district_code": "213"}),
+            "facility.name_required",
+        ),
     ];
     for (fields, code) in cases {
         let id = uuid::Uuid::now_v7().to_string();

@@ -37,7 +37,7 @@ pub fn check_draft(
 ) -> Result<CheckedDraft, AppError> {
     let text = |v: &str| Some(v.trim().to_string()).filter(|v| !v.is_empty());
     let name = d.name.trim().to_string();
-    if name.is_empty() {
+    if crate::domain::shows_nothing(&name) {
         return Err(invalid("facility.name_required", "a facility needs a name").into_field("name"));
     }
     for (field, value, max) in [

@@ -61,7 +61,8 @@ pub(super) fn check_facility_value(key: &str, value: &Value) -> Result<(), Error
             )
         }
         FacilityField::Text(_)
-            if key == "name" && value.as_str().unwrap_or_default().trim().is_empty() =>
+            if key == "name"
+                && crate::domain::shows_nothing(value.as_str().unwrap_or_default()) =>
         {
             bad(
                 "facility.name_required",
