@@ -346,7 +346,55 @@ async fn a_moved_facility_takes_its_proposals_along(app: TestApp) {
         .any(|c| c["entity"] == "proposal" && c["record"]["id"] == proposal));
 }
 
+/// Approving a visit with a conflict still open let the conflict's later
+/// settlement change an approved answer behind the approval: it is refused
+/// until every conflict is settled.
+async fn a_visit_is_approved_only_once_its_conflicts_are_settled(app: TestApp) {
+    let mut a = Phone::login(&app, "ksv1").await;
+    let mut b = Phone::login(&app, "ksv1").await;
+    let (boss, _) = app.login("giamsat").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let create = a.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 10}));
+    a.push_ok(&app, &[create]).await;
+    let mine = a.mutation("visit", "upsert", &visit, json!({"workforce": 12}), 1);
+    a.push_ok(&app, &[mine]).await;
+    let theirs = b.mutation("visit", "upsert", &visit, json!({"workforce": 15}), 1);
+    b.push_ok(&app, &[theirs]).await;
+    let mut answers = crate::phone::complete_answers();
+    answers.as_object_mut().unwrap().remove("workforce");
+    let submit = a.mutation("visit", "submit", &visit, answers, 0);
+    assert_eq!(statuses(&a.push_ok(&app, &[submit]).await), ["applied"]);
+
+    let approve = |boss: String, visit: String| {
+        let app = &app;
+        async move {
+            app.post_json(
+                &format!("/api/visits/{visit}/review"),
+                Some(&boss),
+                &json!({"to": "approved", "comment": ""}),
+            )
+            .await
+        }
+    };
+    let r = approve(boss.clone(), visit.clone()).await;
+    crate::security::expect_error(&r, 422, "review.conflicts_open");
+    assert_eq!(r.json()["params"]["count"], 1);
+    let extras = crate::security::call(&app, &boss, "visit_extras", json!({"id": visit})).await;
+    let id = extras.json()["conflicts"][0]["id"].as_i64().unwrap();
+    let r = crate::security::call(
+        &app,
+        &boss,
+        "resolve_conflict",
+        json!({"id": id, "value": 13}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = approve(boss.clone(), visit.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
 crate::engine_tests!(
+    a_visit_is_approved_only_once_its_conflicts_are_settled,
     a_moved_facility_takes_its_proposals_along,
     text_holding_nul_is_refused_per_change_and_never_a_500,
     a_found_facility_names_units_at_their_level_and_has_a_name,
