@@ -120,6 +120,10 @@ test.describe('on a phone', () => {
       expect(unsent, 'the saved visit is in the outbox').toBeGreaterThan(0);
       await expect(logout.panel).toHaveAttribute('role', 'alertdialog');
       await expect(logout.text).toContainText(String(unsent));
+      // Offline, "sync now" cannot do anything: it says so rather than
+      // closing the dialog in silence (found on a new-user walk).
+      await expect(logout.syncNow).toBeDisabled();
+      await expect(page.getByTestId('logout-offline')).toContainText('mất mạng');
       await logout.click(logout.cancel);
       await expect(logout.panel).toHaveCount(0);
       await expect(home.userName).not.toBeEmpty();

@@ -36,6 +36,10 @@ test('a supervisor filters, opens a visit and downloads the plan by keyboard', a
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('review-list-page')).toBeVisible();
   await login.waitHydrated();
+  // On a wide screen every link is in the header: no menu button that opens
+  // nothing (a later `.btn` rule once showed it again).
+  await expect(page.getByTestId('header-menu-button')).toBeHidden();
+  await expect(page.getByTestId('header-menu')).toBeVisible();
 
   await tabTo(page, '[data-testid="filter-state"]');
   await page.keyboard.press('ArrowDown');

@@ -51,6 +51,7 @@ pub fn LogoutButton() -> impl IntoView {
     let confirming = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let first_action = NodeRef::<leptos::html::Button>::new();
+    let cancel_action = NodeRef::<leptos::html::Button>::new();
 
     let close = move || {
         warning.set(None);
@@ -79,11 +80,17 @@ pub fn LogoutButton() -> impl IntoView {
         leptos::task::spawn_local(crate::auth::logout(state));
     };
 
-    // An alert dialog takes the focus; its first (and safest) action gets it.
+    // An alert dialog takes the focus; its first (and safest) action gets it,
+    // or "cancel" offline, where syncing is disabled.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if warning.get().is_some() {
-            if let Some(button) = first_action.get() {
+            let target = if state.online.get_untracked() {
+                first_action
+            } else {
+                cancel_action
+            };
+            if let Some(button) = target.get() {
                 let _ = button.focus();
             }
         }
@@ -115,11 +122,17 @@ pub fn LogoutButton() -> impl IntoView {
                         {move || unsent_text(tr, warning.get(), "logout.unsent", "logout.unsent_unknown")}
                     </p>
                     <p class="hint">{move || tr("logout.advice")}</p>
+                    // Offline, "sync now" could only close the dialog and do
+                    // nothing: it says why instead.
+                    <Show when=move || !state.online.get()>
+                        <p class="hint" role="status" data-testid="logout-offline">{move || tr("logout.offline")}</p>
+                    </Show>
                     <div class="logout-actions">
                         <button
                             type="button"
                             class="btn btn-primary"
                             data-testid="logout-sync"
+                            disabled=move || !state.online.get()
                             node_ref=first_action
                             on:click=move |_| {
                                 close();
@@ -128,7 +141,8 @@ pub fn LogoutButton() -> impl IntoView {
                         >
                             {move || tr("logout.sync")}
                         </button>
-                        <button type="button" class="btn btn-secondary" data-testid="logout-cancel" on:click=move |_| close()>
+                        <button type="button" class="btn btn-secondary" data-testid="logout-cancel"
+                            node_ref=cancel_action on:click=move |_| close()>
                             {move || tr("logout.cancel")}
                         </button>
                         {move || if confirming.get() {

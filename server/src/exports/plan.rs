@@ -11,7 +11,8 @@ pub const SOURCES: [&str; 4] = ["provincial", "national", "not_supported", "pend
 pub(super) fn by_key(
     plan: &Plan,
     key: impl Fn(&PlanCell) -> (String, String),
-    first: &str, // locale key of the first column
+    order: Option<Vec<String>>, // the page's order of keys; else by key
+    first: &str,                // locale key of the first column
     out: &mut dyn Sink,
 ) -> Result<(), AppError> {
     let mut header = vec![Cell::Text(text(first))];
@@ -19,8 +20,15 @@ pub(super) fn by_key(
         header.push(Cell::Text(
             text("source_count").replace("{source}", &source_label(s)),
         ));
+        // As on the page: recommended where there is a recommendation, else
+        // requested, and the heading says which.
+        let amount = if app::office::plan::contract::shown_amount(s, Default::default()).1 {
+            "source_requested"
+        } else {
+            "source_amount"
+        };
         header.push(Cell::Text(
-            text("source_amount").replace("{source}", &source_label(s)),
+            text(amount).replace("{source}", &source_label(s)),
         ));
     }
     header.push(Cell::Text(text("total_count")));
@@ -29,12 +37,17 @@ pub(super) fn by_key(
     let mut keys: Vec<(String, String)> = plan.cells.iter().map(&key).collect();
     keys.sort();
     keys.dedup();
+    if let Some(order) = order {
+        keys.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+    }
     let line = |label: String, keep: &dyn Fn(&PlanCell) -> bool| {
         let mut row = vec![Cell::Text(label)];
         for s in SOURCES {
             let t = plan.totals(|c| keep(c) && c.source == s);
             row.push(Cell::Count(t.count));
-            row.push(Cell::Money(t.recommended));
+            row.push(Cell::Money(
+                app::office::plan::contract::shown_amount(s, t).0,
+            ));
         }
         let all = plan.totals(keep);
         row.push(Cell::Count(all.count));
@@ -65,6 +78,7 @@ pub fn plan_by_district(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError>
     by_key(
         plan,
         |c| (c.district_code.clone(), c.district_name.clone()),
+        None,
         unit_column(plan),
         out,
     )
@@ -74,6 +88,7 @@ pub fn plan_by_industry(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError>
     by_key(
         plan,
         |c| (c.industry_group.clone(), industry_label(&c.industry_group)),
+        Some(plan.industries()),
         "industry",
         out,
     )

@@ -755,6 +755,10 @@ async fn recommendations_are_checked_and_make_the_plan_and_its_exports(app: Test
     // Provincial count and amount, then national, not supported, pending; then totals.
     assert_eq!(&bg[1..3], ["1", "100000000"]);
     assert_eq!(bg[7], "10");
+    // Undecided proposals show what they request, as the plan page does (the
+    // file said 0 for every district), and the heading says so.
+    assert_eq!(districts[0][8], "Chưa quyết định: kinh phí đề nghị");
+    assert!(bg[8].parse::<i64>().unwrap() > 0, "{bg:?}");
     assert_eq!(bg[9], "11");
     let total = row(districts, "Tổng cộng");
     assert_eq!(total[9], "37");

@@ -155,6 +155,22 @@ impl Plan {
         self.totals(|c| c.source == "provincial").recommended
     }
 
+    /// Industry groups in the form's order, then any the form does not know:
+    /// the page and the exported files list them alike.
+    pub fn industries(&self) -> Vec<String> {
+        let mut out: Vec<String> = crate::model::INDUSTRIES
+            .iter()
+            .filter(|g| self.cells.iter().any(|c| c.industry_group == **g))
+            .map(|g| g.to_string())
+            .collect();
+        for c in &self.cells {
+            if !out.contains(&c.industry_group) {
+                out.push(c.industry_group.clone());
+            }
+        }
+        out
+    }
+
     /// Districts in the plan, in code order, with their names.
     pub fn districts(&self) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = self
@@ -165,6 +181,17 @@ impl Plan {
         out.sort();
         out.dedup();
         out
+    }
+}
+
+/// The amount a plan shows for a source, and whether it is the requested
+/// one: recommended where there is a recommendation (provincial, national),
+/// else what was requested (not supported, no decision yet). The page and
+/// the exported files show the same figures.
+pub fn shown_amount(source: &str, totals: Totals) -> (i64, bool) {
+    match source {
+        "provincial" | "national" => (totals.recommended, false),
+        _ => (totals.requested, true),
     }
 }
 

@@ -124,10 +124,7 @@ pub(super) fn PlanView(
 /// The amount a cell shows: what is recommended where money is recommended,
 /// what was requested where it is not (yet).
 pub(super) fn cell_amount(source: &str, totals: Totals) -> (i64, bool) {
-    match source {
-        "provincial" | "national" => (totals.recommended, false),
-        _ => (totals.requested, true),
-    }
+    super::contract::shown_amount(source, totals)
 }
 
 pub(super) fn source_cell(
@@ -241,17 +238,7 @@ pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
 
 /// Industry groups in the form's order, then any the form does not know.
 pub(super) fn industries(plan: &Plan) -> Vec<String> {
-    let mut out: Vec<String> = INDUSTRIES
-        .iter()
-        .filter(|g| plan.cells.iter().any(|c| c.industry_group == **g))
-        .map(|g| g.to_string())
-        .collect();
-    for c in &plan.cells {
-        if !out.contains(&c.industry_group) {
-            out.push(c.industry_group.clone());
-        }
-    }
-    out
+    plan.industries()
 }
 
 pub(super) fn by_industry(plan: &Plan, lang: Lang) -> impl IntoView {

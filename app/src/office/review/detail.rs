@@ -246,13 +246,15 @@ pub(super) fn find_field(form: &FormDefinition, key: &str, lang: Lang) -> Option
         })
 }
 
+/// "Ảnh: Lò nung", or "Ảnh 2 (chưa có chú thích)" for a photo without a
+/// caption: "Ảnh: 2" read as a caption.
 pub(super) fn photo_label(photo: &PhotoRecord, index: usize, lang: Lang) -> String {
-    let name = photo
-        .caption
-        .clone()
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| (index + 1).to_string());
-    t(lang, "review.photo_option").replace("{name}", &name)
+    match photo.caption.as_deref().map(str::trim) {
+        Some(caption) if !crate::domain::shows_nothing(caption) => {
+            t(lang, "review.photo_option").replace("{name}", caption)
+        }
+        _ => t(lang, "review.photo_option_uncaptioned").replace("{n}", &(index + 1).to_string()),
+    }
 }
 
 /// What a review comment is about: a field, or a photo (`photo:<id>`).

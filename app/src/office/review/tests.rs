@@ -187,3 +187,24 @@ fn every_recorded_action_reads_as_words() {
     assert_eq!(action_text(Lang::Vi, "review"), "duyệt phiếu");
     assert_eq!(action_text(Lang::Vi, "some.new_action"), "some.new_action");
 }
+
+/// The send-back's "Về mục" list read "Ảnh: 2" for a photo without a
+/// caption, as if "2" were its caption.
+#[test]
+fn a_photo_without_a_caption_is_named_by_its_place() {
+    let mut photo: crate::photos::PhotoRecord = serde_json::from_value(serde_json::json!({
+        "id": "p", "visit_id": "v", "field": "evidence_photos", "sha256": "0", "size": 1,
+        "content_type": "image/jpeg", "caption": null, "taken_at_ms": null, "time_source": null,
+        "lat": null, "lon": null, "accuracy_m": null, "location_source": null, "status": "ok",
+        "width": null, "height": null, "created_at_ms": 0
+    }))
+    .unwrap();
+    assert_eq!(
+        photo_label(&photo, 1, Lang::Vi),
+        "Ảnh 2 (chưa có chú thích)"
+    );
+    photo.caption = Some("\u{200B}".into());
+    assert_eq!(photo_label(&photo, 0, Lang::En), "Photo 1 (no caption)");
+    photo.caption = Some("Lò nung".into());
+    assert_eq!(photo_label(&photo, 0, Lang::Vi), "Ảnh: Lò nung");
+}

@@ -10,7 +10,8 @@ fn pair(code: &str) -> (&'static str, &'static str) {
         "xlsform.too_large" => ("Tệp lớn hơn {limit} MB.", "The file is larger than {limit} MB."),
         "xlsform.too_many_rows" => ("Một trang tính có hơn {limit} dòng.", "A sheet has more than {limit} rows."),
         "xlsform.expands" => ("Tệp giải nén ra hơn {limit} MB; đây không phải bảng tính bình thường.", "The file expands to more than {limit} MB; it is not an ordinary spreadsheet."),
-        "xlsform.unreadable" => ("Không đọc được tệp như một bảng tính XLSX ({detail}). Hãy lưu lại bằng Excel dưới dạng .xlsx.", "The file cannot be read as an XLSX workbook ({detail}). Save it from Excel as .xlsx."),
+        // The detail is the reader's, in English: the Vietnamese text goes without it.
+        "xlsform.unreadable" => ("Không đọc được tệp như một bảng tính XLSX. Hãy mở tệp bằng Excel và lưu lại dưới dạng Sổ làm việc Excel (.xlsx).", "The file cannot be read as an XLSX workbook ({detail}). Save it from Excel as .xlsx."),
         "xlsform.no_survey" => ("Tệp không có trang tính “survey”: đây không phải một XLSForm.", "The file has no “survey” sheet: it is not an XLSForm."),
         "xlsform.no_form_id" => ("Thiếu form_id: thêm trang tính “settings” có cột form_id (ví dụ khuyen_cong).", "form_id is missing: add a “settings” sheet with a form_id column (e.g. khuyen_cong)."),
         "xlsform.version" => ("Phiên bản “{value}” phải là số nguyên từ 1 trở lên, lớn hơn phiên bản đã phát hành.", "Version “{value}” must be a whole number of 1 or more, above the published one."),
