@@ -6,7 +6,7 @@
 //! the trees is `unit_mappings`; each account's scope (`user_scope`) holds its
 //! units' paths and those the mappings join to them.
 //!
-//! One file (about 620 lines): trees, mappings and the scopes they produce are kept consistent in the same transactions; scopes move to their own module when accounts do.
+//! One file (about 690 lines): trees, mappings and the scopes they produce are kept consistent in the same transactions; scopes move to their own module when accounts do.
 
 use super::{changes, col, now_ms, Db, Tx};
 use crate::error::AppError;

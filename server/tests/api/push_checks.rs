@@ -4,6 +4,9 @@
 //! year's, a visit's start time, a district taken from an inspector that
 //! stayed on his phone, and a moved facility's proposals that did. Each was a
 //! defect.
+//!
+//! One file (about 400 lines): the tests share the scripted phones and the
+//! demo's districts.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};

@@ -2,7 +2,7 @@
 //! placement in scope), answers checked against the form, and the submit
 //! with its required and conditional answers.
 //!
-//! One file (415 lines): the header, the answers and the submit share the batch's head cache and the form checks.
+//! One file (about 440 lines): the header, the answers and the submit share the batch's head cache and the form checks.
 
 use super::*;
 
