@@ -157,31 +157,43 @@ impl DisplayName {
     }
 }
 
-/// Whether text shows nothing: only spaces and characters that print
-/// nothing (zero-width space and joiners, the byte-order mark, word joiner,
-/// soft hyphen, direction marks, Hangul fillers, a lone combining mark). A
-/// name or a comment made of them passed a `trim().is_empty()` check and
-/// showed as an empty line.
+/// Whether text shows nothing: only spaces, Unicode's default-ignorable
+/// characters (zero-width space and joiners, the byte-order mark, word
+/// joiner, soft hyphen, direction marks, variation selectors, Hangul and
+/// Mongolian fillers, tags), the blank Braille pattern, and lone combining
+/// marks. A name or a comment made of them passed a `trim().is_empty()`
+/// check and showed as an empty line.
 pub fn shows_nothing(text: &str) -> bool {
     text.chars().all(|c| {
         c.is_whitespace()
             || matches!(
                 c,
+                // Default_Ignorable_Code_Point (DerivedCoreProperties.txt).
                 '\u{00AD}'
                     | '\u{034F}'
                     | '\u{061C}'
-                    | '\u{115F}'
-                    | '\u{1160}'
-                    | '\u{180E}'
+                    | '\u{115F}'..='\u{1160}'
+                    | '\u{17B4}'..='\u{17B5}'
+                    | '\u{180B}'..='\u{180F}'
                     | '\u{200B}'..='\u{200F}'
                     | '\u{202A}'..='\u{202E}'
-                    | '\u{2060}'..='\u{2064}'
-                    | '\u{2066}'..='\u{206F}'
+                    | '\u{2060}'..='\u{206F}'
                     | '\u{3164}'
+                    | '\u{FE00}'..='\u{FE0F}'
                     | '\u{FEFF}'
                     | '\u{FFA0}'
+                    | '\u{FFF0}'..='\u{FFF8}'
+                    | '\u{1BCA0}'..='\u{1BCA3}'
+                    | '\u{1D173}'..='\u{1D17A}'
+                    | '\u{E0000}'..='\u{E0FFF}'
+                    // Prints as a blank cell; combining marks with nothing
+                    // to sit on.
+                    | '\u{2800}'
                     | '\u{0300}'..='\u{036F}'
-                    | '\u{FE00}'..='\u{FE0F}'
+                    | '\u{1AB0}'..='\u{1AFF}'
+                    | '\u{1DC0}'..='\u{1DFF}'
+                    | '\u{20D0}'..='\u{20FF}'
+                    | '\u{FE20}'..='\u{FE2F}'
             )
     })
 }
@@ -204,10 +216,27 @@ mod tests {
             "\u{3164}",
             "\u{0301}",
             " \u{200B} ",
+            "\u{2800}",
+            "\u{E0020}",
+            "\u{E0100}",
+            "\u{180B}",
+            "\u{17B4}",
+            "\u{1D175}",
         ] {
             assert!(super::shows_nothing(blank), "{blank:?}");
         }
-        for seen in ["A", "Lò gạch", "\u{0301}a", "é", "0"] {
+        for seen in [
+            "A",
+            "Lò gạch",
+            "\u{0301}a",
+            "é",
+            "0",
+            "木",
+            "ก",
+            "ក",
+            "👨\u{200D}🔧",
+            "क्\u{200D}ष",
+        ] {
             assert!(!super::shows_nothing(seen), "{seen:?}");
         }
     }

@@ -73,9 +73,25 @@ pub(crate) async fn finish(state: &AppState, upload: &Upload) -> Result<(), AppE
     let Some((photo, _)) = store::get(&state.db, &upload.photo_id).await? else {
         return Err(AppError::NotFound("photo".into()));
     };
-    // Stored already: by an earlier finish that stopped before its database
-    // write (the partial is gone then), or by another photo of the same bytes.
-    if let Some(key) = stored_original(state, &photo.sha256).await? {
+    // The partial file gone while the upload is complete and unfinished: an
+    // earlier finish moved it into storage (by its checked hash) and stopped
+    // before its database write. Only then is the stored original taken:
+    // bytes that did arrive are always hashed, or anyone who knew another
+    // photo's hash could claim its image with any bytes.
+    let partial_gone = {
+        let (storage, id) = (state.photos.storage.clone(), upload.id.clone());
+        tokio::task::spawn_blocking(move || {
+            matches!(storage.read_partial(&id), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        })
+        .await
+        .unwrap_or(false)
+    };
+    let stored = if partial_gone {
+        stored_original(state, &photo.sha256).await?
+    } else {
+        None
+    };
+    if let Some(key) = stored {
         let id = upload.id.clone();
         let _ = on_storage(state, "dropping the partial upload", move |s| {
             s.delete_partial(&id)

@@ -105,7 +105,10 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
         ))
         // Inside the guard: an anonymous caller gets 401 before its
         // arguments are read.
-        .layer(axum::middleware::from_fn(crate::security::text::refuse_nul))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::security::text::refuse_nul,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::security::guard::guard,

@@ -217,7 +217,7 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await plan.recommend('provincial', '100.000.000', 'Đề án có tác động lan tỏa, hiệu quả, thiết thực.');
     await expect(plan.current).toHaveAttribute('data-source', 'provincial');
     await expect(plan.current).toHaveAttribute('data-amount', '100000000');
-    await expect(plan.byTestId('proposal-audit')).toContainText('provincial');
+    await expect(plan.byTestId('proposal-audit')).toContainText('Tỉnh hỗ trợ');
     expect(await keptOfficeTexts(officePage), 'a saved rationale is forgotten').toEqual([]);
     await plan.reload();
     await expect(plan.byTestId('recommend-rationale')).toHaveValue('Đề án có tác động lan tỏa, hiệu quả, thiết thực.');

@@ -74,12 +74,24 @@ pub fn read(
     if bytes.len() > max_bytes {
         return Err(SheetError::TooLarge { limit: max_bytes });
     }
-    if bytes.starts_with(b"PK\x03\x04") {
+    let mut table = if bytes.starts_with(b"PK\x03\x04") {
         expanded_within(bytes, expansion_limit(bytes.len(), max_bytes))?;
-        read_xlsx(bytes, max_rows)
+        read_xlsx(bytes, max_rows)?
     } else {
-        read_csv(&decode(bytes, legacy)?, max_rows)
+        read_csv(&decode(bytes, legacy)?, max_rows)?
+    };
+    // U+0000 (a raw byte in a CSV, `_x0000_` in a sheet) is never text a
+    // person typed; PostgreSQL cannot store it, so no cell keeps it.
+    for cell in table
+        .header
+        .iter_mut()
+        .chain(table.rows.iter_mut().flat_map(|r| r.cells.iter_mut()))
+    {
+        if cell.contains('\0') {
+            *cell = cell.replace('\0', "");
+        }
     }
+    Ok(table)
 }
 
 /// Columns read per row; cells further right are ignored (every file khaosat

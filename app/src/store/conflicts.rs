@@ -19,6 +19,20 @@ pub async fn open_for_visit(db: &Db, visit_id: &str) -> Result<Vec<ConflictView>
     .await
 }
 
+/// How many conflicts of a visit and its rows are open, inside a write
+/// transaction (an approval counts after it has read the visit's state, so a
+/// push that submitted the visit is seen with the conflicts it made).
+pub async fn open_count_for_visit(tx: &mut super::Tx, visit_id: &str) -> Result<i64, AppError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM conflicts c WHERE c.resolved_at IS NULL AND
+           (c.record_id = $1 OR c.record_id IN (SELECT r.id FROM visit_rows r WHERE r.visit_id = $1))",
+    )
+    .bind(visit_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    col(&row, "n")
+}
+
 /// The unresolved conflicts on a facility's fields (an office edit and a
 /// phone's offline edit, or two phones), oldest first.
 pub async fn open_for_facility(db: &Db, id: &str) -> Result<Vec<ConflictView>, AppError> {
@@ -266,11 +280,23 @@ async fn check_visit_value(
     } else {
         record_id.to_string()
     };
-    let visit =
-        sqlx::query("SELECT form_id, form_version, unit_path, owner_id FROM visits WHERE id = $1")
-            .bind(&visit_id)
-            .fetch_one(&mut **tx)
-            .await?;
+    let visit = sqlx::query(
+        "SELECT form_id, form_version, unit_path, owner_id, review_state FROM visits WHERE id = $1",
+    )
+    .bind(&visit_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    // A decided visit's answers are the ones decided on.
+    let state: String = col(&visit, "review_state")?;
+    if state == "approved" || state == "rejected" {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "conflict.visit_decided",
+                "this visit was already decided; its answers stay as they were decided",
+            )
+            .with("state", state),
+        ));
+    }
     let form = super::forms::get_by_key(
         &mut **tx,
         &format!(

@@ -152,7 +152,11 @@ pub async fn import(
     let author = Author::new(&owner, &device_id);
     let mut results = Vec::with_capacity(file.mutations.len());
     let mut last_seq = device.last_seq;
-    for chunk in file.mutations.chunks(MAX_BATCH) {
+    // In seq order across the whole file, not only within each batch: a file
+    // written backwards would otherwise apply an edit before its creation.
+    let mut ordered = file.mutations.clone();
+    ordered.sort_by_key(|m| m.seq);
+    for chunk in ordered.chunks(MAX_BATCH) {
         let (r, l) = apply_batch(db, clock, &author, chunk, Mode::Import).await?;
         results.extend(r);
         last_seq = l;

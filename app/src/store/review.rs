@@ -112,20 +112,6 @@ pub async fn decide(
             "say what the inspector must change",
         )));
     }
-    // An approval is of the answers as they stand: a conflict settled after
-    // it would change an approved visit's answer behind the approval.
-    if to == ReviewState::Approved {
-        let open = super::conflicts::open_for_visit(db, visit_id).await?.len();
-        if open > 0 {
-            return Err(AppError::Invalid(
-                ErrorBody::new(
-                    "review.conflicts_open",
-                    format!("settle this visit's {open} conflicts before approving it"),
-                )
-                .with("count", open),
-            ));
-        }
-    }
     let mut tx = db.begin_write().await?;
     if let Some(photo) = field.and_then(|f| f.strip_prefix("photo:")) {
         let found = sqlx::query(
@@ -167,6 +153,22 @@ pub async fn decide(
             .with("from", from.as_str())
             .with("to", to.as_str()),
         ));
+    }
+    // An approval is of the answers as they stand: a conflict settled after
+    // it would change an approved visit's answer behind the approval. Counted
+    // here, after the state was read in this transaction, so a push that
+    // submitted the visit is seen together with the conflicts it made.
+    if to == ReviewState::Approved {
+        let open = super::conflicts::open_count_for_visit(&mut tx, visit_id).await?;
+        if open > 0 {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "review.conflicts_open",
+                    format!("settle this visit's {open} conflicts before approving it"),
+                )
+                .with("count", open),
+            ));
+        }
     }
     let actor = super::audit::Actor {
         user_id: Some(user.id.clone()),

@@ -407,6 +407,33 @@ async fn a_push_into_a_seq_an_import_filled_is_refused_and_moves_on(app: TestApp
     assert_eq!(statuses(&results), ["refused", "refused"]);
     assert_eq!(results[0]["error"]["code"], "sync.seq_taken");
     assert_eq!(results[1]["error"]["code"], "visit.header_missing");
+
+    // A file of more than one batch, written backwards: applied in seq order
+    // across batches, so no edit comes before its visit's creation.
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let mut all = vec![phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 0}))];
+    for n in 1..=(app::sync::MAX_BATCH as i64 + 20) {
+        all.push(phone.mutation("visit", "upsert", &visit, json!({"workforce": n}), 0));
+    }
+    all.reverse();
+    let file = json!({
+        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "device_id": phone.device, "username": "ksv1", "mutations": all
+    });
+    let r = app
+        .post_json("/api/sync/import", Some(&phone.cookie), &file)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    let refused = body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "refused")
+        .count();
+    assert_eq!(refused, 0, "{}", body["results"][0]);
+    assert_eq!(body["last_seq"], app::sync::MAX_BATCH as i64 + 21);
 }
 
 async fn an_old_cursor_after_compaction_gets_410_and_a_full_pull_works(app: TestApp) {

@@ -693,6 +693,23 @@ async fn rows_that_disagree_about_one_facility_are_shown_not_merged(app: TestApp
     );
     assert_eq!(preview["problems"][0]["params"]["name"], "Cơ sở Alpha");
     assert_eq!(preview["problems"][1]["params"]["tax_code"], "2320000002");
+
+    // A tax code only a later row of the facility gives is kept, not dropped.
+    let mut csv = HEADERS.join(",");
+    for tax in ["", "2320000004"] {
+        csv.push_str(&format!(
+            "\r\nCơ sở Delta,,,07210,{tax},processing,,Máy sấy {tax},machinery,150000000,2026,"
+        ));
+    }
+    let done = ok(&post(&app, &boss, csv.into_bytes(), true, "text/csv").await);
+    assert_eq!(done["committed"], true, "{done}");
+    let stored = sqlx::query_scalar::<_, Option<String>>(
+        "SELECT tax_code FROM facilities WHERE name = 'Cơ sở Delta'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored.as_deref(), Some("2320000004"));
 }
 
 async fn the_registry_export_round_trips(app: TestApp) {

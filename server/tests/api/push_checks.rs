@@ -104,6 +104,30 @@ async fn text_holding_nul_is_refused_per_change_and_never_a_500(app: TestApp) {
     }
     let r = crate::security::call(&app, &boss, "find_facilities", json!({"query": "Lò"})).await;
     assert_ne!(r.status, 422, "{}", r.text());
+    // Whatever the body says it is (a server function decodes it anyway),
+    // and on the API's own JSON routes: nothing stores it on SQLite either.
+    let r = crate::security::req("POST", "/rpc/find_facilities")
+        .bytes("text/plain", br#"{"query":"a\u0000b"}"#.to_vec())
+        .cookie(Some(&boss))
+        .send(&app.router)
+        .await;
+    crate::security::expect_error(&r, 422, "text.nul");
+    let r = app
+        .post_json(
+            &format!("/api/visits/{visit}/review"),
+            Some(&boss),
+            &json!({"to": "needs_changes", "comment": "sửa\u{0}lại"}),
+        )
+        .await;
+    crate::security::expect_error(&r, 422, "text.nul");
+    let r = app
+        .post_json(
+            "/api/auth/login",
+            None,
+            &json!({"username": "ksv1\u{0}", "password": "khaosat-demo"}),
+        )
+        .await;
+    crate::security::expect_error(&r, 422, "text.nul");
 }
 
 async fn a_found_facility_names_units_at_their_level_and_has_a_name(app: TestApp) {

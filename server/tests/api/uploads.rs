@@ -557,6 +557,25 @@ async fn an_upload_stopped_after_its_bytes_were_stored_finishes(app: TestApp) {
     assert_eq!(r.body, other);
 }
 
+/// The bytes that arrive are always checked against the record's hash, even
+/// when an original of that hash is stored already: otherwise anyone who
+/// knew another photo's hash and size could claim its image with any bytes.
+async fn bytes_that_arrive_are_hashed_even_when_their_hash_is_stored(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(60, 40);
+    let first = f.attach(&app, &bytes, json!({})).await;
+    assert_eq!(f.upload(&app, &first, &bytes, 1 << 20).await.status, 204);
+    let claimed = f.attach(&app, &bytes, json!({})).await;
+    let forged: Vec<u8> = (0..bytes.len()).map(|i| (i * 31 % 251) as u8).collect();
+    let url = f.created(&app, &claimed, bytes.len()).await;
+    let r = f.patch(&url, 0, &forged).send(&app.router).await;
+    expect_error(&r, 460, "upload.sha256_mismatch");
+    assert_eq!(f.photo(&app, &claimed).await["status"], "waiting");
+    // The same bytes, honestly sent, complete it.
+    assert_eq!(f.upload(&app, &claimed, &bytes, 1 << 20).await.status, 204);
+    assert_eq!(f.photo(&app, &claimed).await["status"], "ok");
+}
+
 /// tus 1.0 lets a metadata value be any bytes (an MD5, a file name in a
 /// legacy encoding): a client that sends one still gets its upload.
 async fn a_metadata_value_may_be_any_bytes(app: TestApp) {
@@ -872,6 +891,7 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
 }
 
 crate::engine_tests!(
+    bytes_that_arrive_are_hashed_even_when_their_hash_is_stored,
     an_upload_stopped_after_its_bytes_were_stored_finishes,
     a_metadata_value_may_be_any_bytes,
     an_original_is_served_as_the_format_its_bytes_are,

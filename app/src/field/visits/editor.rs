@@ -206,6 +206,12 @@ impl VisitEditor {
     /// Autosave: the draft only, within a second of the last change.
     fn schedule_autosave(self) {
         self.save_state.set(SaveState::Idle);
+        // The wait starts at the first change since the last write: a
+        // stale start (a save that wrote without the timer) would write at
+        // once.
+        if !self.draft_pending.get_untracked() {
+            self.unsaved_since.set_value(None);
+        }
         self.draft_pending.set(true);
         self.autosave_generation.update_value(|g| *g += 1);
         let generation = self.autosave_generation.get_value();
@@ -355,6 +361,7 @@ impl VisitEditor {
         // waiting for its timer would only write it again, later, possibly
         // after the sync this save starts has pulled the visit back.
         self.autosave_generation.update_value(|g| *g += 1);
+        self.unsaved_since.set_value(None);
         let generation = self.autosave_generation.get_value();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {

@@ -308,6 +308,8 @@ mod server {
         let mut new_by_tax: HashMap<String, usize> = HashMap::new();
         // A new facility's row: its name as matched, as written, and its tax code.
         let mut new_rows: HashMap<usize, (String, String, Option<String>)> = HashMap::new();
+        // A tax code a later row gives a new facility whose first row had none.
+        let mut late_tax: HashMap<usize, String> = HashMap::new();
         let mut new_by_name: HashMap<(String, String, String), usize> = HashMap::new();
         let mut refs_seen: HashMap<(i32, String), usize> = HashMap::new();
         let mut decided = Vec::with_capacity(rows.len());
@@ -416,10 +418,21 @@ mod server {
                             continue;
                         }
                         match earlier {
-                            Some(first) => FacilityFate::SameAsRow {
-                                row: first,
-                                name: row.facility_name.clone(),
-                            },
+                            Some(first) => {
+                                if let (Some(tax), Some(entry)) =
+                                    (&row.tax_code, new_rows.get_mut(&first))
+                                {
+                                    if entry.2.is_none() {
+                                        entry.2 = Some(tax.clone());
+                                        new_by_tax.insert(tax.clone(), first);
+                                        late_tax.insert(first, tax.clone());
+                                    }
+                                }
+                                FacilityFate::SameAsRow {
+                                    row: first,
+                                    name: row.facility_name.clone(),
+                                }
+                            }
                             None => {
                                 new_rows.insert(
                                     row.row,
@@ -532,6 +545,11 @@ mod server {
                 tree,
                 row,
             });
+        }
+        for d in &mut decided {
+            if let Some(tax) = late_tax.remove(&d.row.row) {
+                d.row.tax_code = Some(tax);
+            }
         }
         Ok((decided, problems))
     }

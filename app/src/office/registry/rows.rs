@@ -225,7 +225,8 @@ fn check_row(row: &Row, at: &[Option<usize>], problems: &mut Vec<RowProblem>) ->
         };
     }
     for c in COLUMNS.iter().filter(|c| c.required) {
-        if cell(c.key).is_empty() {
+        // Zero-width characters alone are as empty as nothing.
+        if crate::domain::shows_nothing(&cell(c.key)) {
             problem!(c.key, "registry.required");
         }
     }

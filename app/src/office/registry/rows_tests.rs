@@ -162,3 +162,19 @@ fn a_heading_used_twice_is_named_not_guessed() {
         "{problems:?}"
     );
 }
+
+#[test]
+fn a_name_of_invisible_characters_is_missing() {
+    let (rows, problems) = check_rows(&table(&[
+        "\u{200B}\u{200B};;;07210;;processing;;T;training;100;2026;",
+        "A;;;07210;;processing;;\u{3164};training;100;2026;",
+    ]));
+    assert!(rows.is_empty());
+    assert_eq!(
+        codes(&problems),
+        vec![
+            (2, "Tên cơ sở".into(), "registry.required".into()),
+            (3, "Tên đề án".into(), "registry.required".into()),
+        ]
+    );
+}
