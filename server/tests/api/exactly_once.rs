@@ -343,6 +343,20 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
 }
 
+/// ksv1's phone imports a backup file of `mutations` under its own device.
+async fn import_own(
+    app: &TestApp,
+    phone: &Phone,
+    mutations: &[Value],
+) -> crate::helpers::TestResponse {
+    let file = json!({
+        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "device_id": phone.device, "username": "ksv1", "mutations": mutations
+    });
+    app.post_json("/api/sync/import", Some(&phone.cookie), &file)
+        .await
+}
+
 /// A backup file that fills a seq ahead of the phone with another change (not
 /// this phone's backup): the phone's own change at that seq is refused, the
 /// queue moves past it, and a retry is a duplicate, never a 500 on every retry.
@@ -356,13 +370,7 @@ async fn a_push_into_a_seq_an_import_filled_is_refused_and_moves_on(app: TestApp
     ];
     let mut forged = own[1].clone();
     forged["mutation_id"] = json!(uuid::Uuid::now_v7().to_string());
-    let file = json!({
-        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
-        "device_id": phone.device, "username": "ksv1", "mutations": [forged]
-    });
-    let r = app
-        .post_json("/api/sync/import", Some(&phone.cookie), &file)
-        .await;
+    let r = import_own(&app, &phone, &[forged]).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["last_seq"], 0, "seq 2 alone leaves a gap");
 
@@ -395,13 +403,7 @@ async fn a_push_into_a_seq_an_import_filled_is_refused_and_moves_on(app: TestApp
     let mut forged = own[0].clone();
     forged["mutation_id"] = json!(uuid::Uuid::now_v7().to_string());
     forged["record_id"] = json!(uuid::Uuid::now_v7().to_string());
-    let file = json!({
-        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
-        "device_id": phone.device, "username": "ksv1", "mutations": [forged]
-    });
-    let r = app
-        .post_json("/api/sync/import", Some(&phone.cookie), &file)
-        .await;
+    let r = import_own(&app, &phone, &[forged]).await;
     assert_eq!(r.json()["last_seq"], 1);
     let results = phone.push_ok(&app, &own).await;
     assert_eq!(statuses(&results), ["refused", "refused"]);
@@ -417,13 +419,7 @@ async fn a_push_into_a_seq_an_import_filled_is_refused_and_moves_on(app: TestApp
         all.push(phone.mutation("visit", "upsert", &visit, json!({"workforce": n}), 0));
     }
     all.reverse();
-    let file = json!({
-        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
-        "device_id": phone.device, "username": "ksv1", "mutations": all
-    });
-    let r = app
-        .post_json("/api/sync/import", Some(&phone.cookie), &file)
-        .await;
+    let r = import_own(&app, &phone, &all).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     let body = r.json();
     let refused = body["results"]
