@@ -127,14 +127,14 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
-                AppError::Invalid(nul_in_text())
+                AppError::nul_in_text()
             }
             _ => AppError::Database(e),
         }
     }
 }
 
-/// 422 body for text holding U+0000.
+/// The body for text holding U+0000.
 pub fn nul_in_text() -> ErrorBody {
     ErrorBody::new(
         "text.nul",
@@ -143,6 +143,17 @@ pub fn nul_in_text() -> ErrorBody {
 }
 
 impl AppError {
+    /// 400 `text.nul`: the request holds U+0000, which no text column keeps.
+    /// A malformed request (400, which every route documents) with its own
+    /// code, so the UI says what to remove.
+    #[cfg(feature = "ssr")]
+    pub fn nul_in_text() -> AppError {
+        AppError::Protocol {
+            status: 400,
+            body: nul_in_text(),
+        }
+    }
+
     /// 403 for a phone an administrator revoked: it may no longer sync, but its
     /// data can still leave as a backup file.
     pub fn device_revoked() -> AppError {

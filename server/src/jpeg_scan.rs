@@ -382,9 +382,21 @@ impl<'a> Bits<'a> {
         true
     }
 
+    /// Where the marker the data stopped at begins, past any 0xFF fill bytes
+    /// (T.81 B.1.1.2 allows them before a marker): a file cut just after a
+    /// data byte 0xFF reads `FF FF D9`.
+    fn marker_at(&self) -> usize {
+        let mut i = self.at;
+        while self.bytes.get(i) == Some(&0xFF) && self.bytes.get(i + 1) == Some(&0xFF) {
+            i += 1;
+        }
+        i
+    }
+
     /// The marker the data stopped at (`None` at the file's end).
     fn next_marker(&self) -> Option<u8> {
-        match (self.bytes.get(self.at), self.bytes.get(self.at + 1)) {
+        let i = self.marker_at();
+        match (self.bytes.get(i), self.bytes.get(i + 1)) {
             (Some(0xFF), Some(m)) => Some(*m),
             _ => None,
         }
@@ -405,7 +417,7 @@ impl<'a> Bits<'a> {
         self.buffer = 0;
         match self.next_marker() {
             Some(0xD0..=0xD7) => {
-                self.at += 2;
+                self.at = self.marker_at() + 2;
                 self.stopped = false;
                 Restart::Next
             }
@@ -461,6 +473,28 @@ mod tests {
                 fraction - 1
             );
         }
+    }
+
+    #[test]
+    fn a_cut_just_after_a_data_byte_ff_is_not_whole() {
+        // The cut leaves a stuffed 0xFF without its 0x00, so the file reads
+        // `… FF FF D9`; and a cut padded with 0xFF fill before the end marker.
+        let jpeg = noise_jpeg(320, 240, 5);
+        let scan = jpeg.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+        let half = jpeg.len() / 2;
+        let ff = scan
+            + 12
+            + jpeg[scan + 12..half]
+                .windows(2)
+                .position(|w| w == [0xFF, 0x00])
+                .unwrap();
+        let mut cut = jpeg[..=ff].to_vec();
+        cut.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(scan_is_whole(&cut), Some(false));
+        let mut padded = jpeg[..half].to_vec();
+        padded.extend_from_slice(&[0xFF; 5]);
+        padded.extend_from_slice(&[0xFF, 0xD9]);
+        assert_eq!(scan_is_whole(&padded), Some(false));
     }
 
     #[test]

@@ -45,7 +45,7 @@ pub async fn refuse_nul(State(state): State<AppState>, request: Request, next: N
         .is_some_and(|q| q.to_ascii_lowercase().contains("%00"));
     if !writes {
         if query_nul {
-            return app::error::AppError::Invalid(app::error::nul_in_text()).into_response();
+            return app::error::AppError::nul_in_text().into_response();
         }
         return next.run(request).await;
     }
@@ -56,7 +56,7 @@ pub async fn refuse_nul(State(state): State<AppState>, request: Request, next: N
         Err(e) => return e.into_response(),
     };
     if query_nul || holds_nul(&bytes) {
-        return app::error::AppError::Invalid(app::error::nul_in_text()).into_response();
+        return app::error::AppError::nul_in_text().into_response();
     }
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await
