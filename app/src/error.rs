@@ -143,15 +143,12 @@ pub fn nul_in_text() -> ErrorBody {
 }
 
 impl AppError {
-    /// 400 `text.nul`: the request holds U+0000, which no text column keeps.
-    /// A malformed request (400, which every route documents) with its own
-    /// code, so the UI says what to remove.
+    /// 422 `text.nul`: the request holds U+0000, which no text column keeps.
+    /// Well-formed by the API's schema (a string may hold any character), so
+    /// not a 400; every route documents it (`api::openapi::shared_errors`).
     #[cfg(feature = "ssr")]
     pub fn nul_in_text() -> AppError {
-        AppError::Protocol {
-            status: 400,
-            body: nul_in_text(),
-        }
+        AppError::Invalid(nul_in_text())
     }
 
     /// 403 for a phone an administrator revoked: it may no longer sync, but its

@@ -87,7 +87,7 @@ async fn text_holding_nul_is_refused_per_change_and_never_a_500(app: TestApp) {
         ),
     ] {
         let r = crate::security::call(&app, &boss, name, args).await;
-        crate::security::expect_error(&r, 400, "text.nul");
+        crate::security::expect_error(&r, 422, "text.nul");
     }
     let r = crate::security::call(&app, &boss, "find_facilities", json!({"query": "Lò"})).await;
     assert_ne!(r.status, 422, "{}", r.text());
@@ -98,7 +98,7 @@ async fn text_holding_nul_is_refused_per_change_and_never_a_500(app: TestApp) {
         .cookie(Some(&boss))
         .send(&app.router)
         .await;
-    crate::security::expect_error(&r, 400, "text.nul");
+    crate::security::expect_error(&r, 422, "text.nul");
     let r = app
         .post_json(
             &format!("/api/visits/{visit}/review"),
@@ -106,7 +106,7 @@ async fn text_holding_nul_is_refused_per_change_and_never_a_500(app: TestApp) {
             &json!({"to": "needs_changes", "comment": "sửa\u{0}lại"}),
         )
         .await;
-    crate::security::expect_error(&r, 400, "text.nul");
+    crate::security::expect_error(&r, 422, "text.nul");
     let r = app
         .post_json(
             "/api/auth/login",
@@ -114,7 +114,7 @@ async fn text_holding_nul_is_refused_per_change_and_never_a_500(app: TestApp) {
             &json!({"username": "ksv1\u{0}", "password": "khaosat-demo"}),
         )
         .await;
-    crate::security::expect_error(&r, 400, "text.nul");
+    crate::security::expect_error(&r, 422, "text.nul");
 }
 
 async fn a_found_facility_names_units_at_their_level_and_has_a_name(app: TestApp) {

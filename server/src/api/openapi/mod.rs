@@ -51,6 +51,8 @@ fn shared_errors(spec: &RouteSpec) -> Vec<(u16, &'static str)> {
             errors.push((415, "A body in a media type the operation does not take"));
         }
     }
+    // Any text in a query or a body may hold it; no text column keeps it.
+    errors.push((422, "Text holding the NUL character U+0000 (text.nul)"));
     errors.push((
         500,
         "A database or storage failure (logged; the body names no internals)",
@@ -294,6 +296,7 @@ mod tests {
             }
             assert_eq!(spec.public, op["security"] == json!([]), "{}", spec.path);
             assert!(has("413"), "{} {}", spec.method, spec.path);
+            assert!(has("422"), "text.nul: {} {}", spec.method, spec.path);
             if reads_body(spec) {
                 assert!(has("408") && has("400"), "{} {}", spec.method, spec.path);
             }
