@@ -9,7 +9,7 @@
 //! extended sequential, one scan with every component) and stays out of the
 //! way for anything else.
 //!
-//! One file (about 490 lines, a fifth of them tests): the header reader, the
+//! One file (about 530 lines, a fifth of them tests): the header reader, the
 //! Huffman tables and the bit reader serve this one walk and nothing else.
 
 /// `Some(false)` when the scan data ends more than one row of blocks before
