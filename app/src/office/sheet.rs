@@ -35,6 +35,38 @@ impl Row {
     }
 }
 
+/// Spreadsheets read at once, whatever they hold (registry intakes, unit
+/// trees): a 20 MB workbook takes a few hundred MB while it is read, so a
+/// burst of uploads waits its turn rather than exhausting the server's memory.
+static READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// How long an upload waits for a reader before it is told to come back.
+const READER_WAIT_S: u64 = 20;
+
+/// Runs `work` (reading and checking a file: CPU work) on the blocking pool,
+/// holding one of the readers' permits until it is done, so the server keeps
+/// answering and no more than two files are inflated at once. `what` names
+/// the work in the 503 a caller gets when every reader stays busy.
+pub async fn off_the_workers<T: Send + 'static>(
+    what: &'static str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, crate::error::AppError> {
+    use crate::error::AppError;
+    let _permit = tokio::time::timeout(
+        std::time::Duration::from_secs(READER_WAIT_S),
+        READERS.acquire(),
+    )
+    .await
+    .map_err(|_| AppError::Busy {
+        what,
+        retry_after_s: READER_WAIT_S,
+    })?
+    .map_err(|_| AppError::Internal("the spreadsheet readers were closed".into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| AppError::Internal(format!("the spreadsheet reader failed ({what}): {e}")))
+}
+
 /// Why a file could not be read as a table at all.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SheetError {

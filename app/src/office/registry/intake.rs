@@ -580,11 +580,6 @@ mod server {
         c
     }
 
-    /// Intakes read at once: a 20 MB workbook takes a few hundred MB while
-    /// it is read, so a burst of uploads waits its turn rather than exhausting
-    /// the server's memory.
-    static READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
     /// Reads, checks and matches an intake file; with `commit`, applies it
     /// in one transaction when it has no problem at all.
     pub async fn intake(
@@ -593,23 +588,13 @@ mod server {
         bytes: Vec<u8>,
         commit: bool,
     ) -> Result<IntakeReport, IntakeError> {
-        let permit = tokio::time::timeout(std::time::Duration::from_secs(20), READERS.acquire())
-            .await
-            .map_err(|_| AppError::Busy {
-                what: "registry intake",
-                retry_after_s: 20,
-            })?
-            .map_err(|_| AppError::Internal("the intake readers were closed".into()))?;
-        // Reading and checking the sheet is CPU work: off the async workers,
-        // holding the permit until it is done.
-        let read = tokio::task::spawn_blocking(move || {
+        // Reading and checking the sheet is CPU work: off the async workers.
+        let read = sheet::off_the_workers("registry intake", move || {
             let table = sheet::read(&bytes, MAX_INTAKE_BYTES, MAX_INTAKE_ROWS, Legacy::Cp1258)?;
             let (rows, problems) = check_rows(&table);
             Ok::<_, SheetError>((table.rows.len(), rows, problems))
         })
-        .await
-        .map_err(|e| AppError::Internal(format!("the intake reader failed: {e}")))?;
-        drop(permit);
+        .await?;
         let (total, rows, problems) =
             read.map_err(|e| IntakeError::Unreadable(sheet_problem(e)))?;
         // Matched against the registry, then written: if another commit

@@ -51,25 +51,12 @@ fn read(bytes: &[u8]) -> Result<sheet::Table, ImportError> {
         .map_err(|e| ImportError::Refused(vec![sheet_problem(e)]))
 }
 
-/// Unit files read at once: reading and checking one is CPU work (an XLSX
-/// inflated, every row's parent walked), done on the blocking pool so the
-/// server keeps answering, and no more than two at a time so a burst of
-/// uploads waits its turn rather than exhausting memory.
-static READERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
+/// Reads and checks a unit file on the spreadsheet readers' pool: an XLSX
+/// inflated and every row's parent walked is CPU work.
 async fn off_the_workers<T: Send + 'static>(
     work: impl FnOnce() -> Result<T, ImportError> + Send + 'static,
 ) -> Result<T, ImportError> {
-    let _permit = tokio::time::timeout(std::time::Duration::from_secs(20), READERS.acquire())
-        .await
-        .map_err(|_| AppError::Busy {
-            what: "unit file import",
-            retry_after_s: 20,
-        })?
-        .map_err(|_| AppError::Internal("the unit file readers were closed".into()))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| AppError::Internal(format!("the unit file reader failed: {e}")))?
+    sheet::off_the_workers("unit file import", work).await?
 }
 
 /// A calendar date written YYYY-MM-DD.
