@@ -59,7 +59,14 @@ test.describe('on an office screen', () => {
       await login.expectShown();
     });
 
+    // Sync is refused until the first password is replaced: the login must not
+    // ask for it (a 403 in the console on every first login).
+    const refusedSyncs: string[] = [];
+    const watchSync = (response: { url(): string; status(): number }) => {
+      if (response.url().includes('/api/sync/') && response.status() === 403) refusedSyncs.push(response.url());
+    };
     await test.step('the new inspector logs in with the first password and is sent to change it', async () => {
+      page.on('response', watchSync);
       await login.submitCredentials(username, firstPassword);
       await password.expectShown({ required: true });
     });
@@ -74,8 +81,11 @@ test.describe('on an office screen', () => {
     await test.step('the inspector chooses an own password and lands on the home with the district proposals', async () => {
       await password.change(firstPassword, ownPassword);
       await expect(password.changed).toBeVisible();
+      page.off('response', watchSync);
+      expect(refusedSyncs, 'no sync is asked for before the password is changed').toEqual([]);
       await home.expectShown();
-      // The first sync ran before the change; sync again rather than wait for a retry.
+      // The password page asks for a sync once the password is changed; sync
+      // again rather than wait on it.
       await home.click(home.syncButton);
       await home.expectProposalCount(PROPOSALS_BY_DISTRICT['213'] + PROPOSALS_2026_BY_DISTRICT['213']);
     });

@@ -234,9 +234,14 @@ async fn login(
         .await
         .map_err(|e| e.body())?;
     let next = destination(&response.user, response.must_change_password);
-    keep_session(&db, state, response.user, device).await?;
-    // A password an administrator set is replaced before anything else; sync is
-    // refused (403 auth.password_change_required) until then and the queue waits.
+    keep_session(
+        &db,
+        state,
+        response.user,
+        device,
+        response.must_change_password,
+    )
+    .await?;
     Ok(next)
 }
 
@@ -266,19 +271,23 @@ async fn adopt_server_session(
         .await
         .map_err(|e| e.body())?;
     let next = destination(&me.user, me.must_change_password);
-    keep_session(&db, state, me.user, device).await?;
+    keep_session(&db, state, me.user, device, me.must_change_password).await?;
     Ok(next)
 }
 
 /// After either login: this phone's device for the user and the session go
 /// into IndexedDB (so the app opens offline), then into the app's state, and
-/// the queue syncs.
+/// the queue syncs, unless the password an administrator set must be replaced
+/// first: the server refuses sync until then (403
+/// auth.password_change_required), and the password page syncs once it is
+/// changed.
 #[cfg(feature = "hydrate")]
 async fn keep_session(
     db: &crate::field::offline::OfflineDb,
     state: crate::field::client::ClientState,
     user: crate::model::UserInfo,
     device: String,
+    must_change_password: bool,
 ) -> Result<(), crate::error::ErrorBody> {
     let storage = |e: crate::field::offline::OfflineError| {
         crate::error::ErrorBody::new(e.code(), e.to_string())
@@ -294,7 +303,9 @@ async fn keep_session(
     state.device_id.set(Some(device));
     state.user.set(Some(user));
     state.sync.set(crate::field::client::SyncStatus::Idle);
-    crate::field::client::request_sync(state);
+    if !must_change_password {
+        crate::field::client::request_sync(state);
+    }
     Ok(())
 }
 
