@@ -149,13 +149,21 @@ fn gzip_on_the_fly() -> tower_http::compression::CompressionLayer {
         .no_zstd()
 }
 
-/// Hashed bundle files never change: cache them for a year. Everything else is
-/// revalidated, so a deployment is seen at once.
+/// Hashed bundle files never change: cache them for a year. A page rendered
+/// for its caller (a visit, the plan, the accounts) is never stored, so Back
+/// after a logout on a shared computer asks the server again instead of
+/// showing it from the browser's cache. Everything else is revalidated, so a
+/// deployment is seen at once.
 async fn cache_headers(uri: axum::http::Uri, mut response: Response) -> Response {
     let path = uri.path();
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
     let value = if path.starts_with("/pkg/") && response.status().is_success() {
         "public, max-age=31536000, immutable"
-    } else if path.starts_with("/api/") {
+    } else if path.starts_with("/api/") || html {
         "no-store"
     } else {
         "no-cache"

@@ -8,7 +8,7 @@ use app::photos::{PhotoRecord, PhotoStatus};
 use app::state::AppState;
 use app::store::photos::{self as store, PhotoAccess};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderValue};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
@@ -46,6 +46,7 @@ pub async fn file(
     State(state): State<AppState>,
     caller: Caller,
     Path((id, size)): Path<(String, String)>,
+    request: axum::http::HeaderMap,
 ) -> Result<Response, AppError> {
     let (photo, access) = visible(&state, &caller, &id).await?;
     let key = match (size.as_str(), photo.status) {
@@ -91,6 +92,31 @@ pub async fn file(
         Some("webp") => "image/webp".to_string(),
         _ => photo.content_type.clone(),
     };
+    // A photo's bytes never change (a retake is a new photo), but who may see
+    // them does: the browser keeps them and asks each time (`no-cache`), so a
+    // logout, another account on the same browser or a narrowed scope is
+    // answered by the server, while a photo already seen costs a 304.
+    let etag = format!("\"{}-{size}\"", photo.sha256);
+    let seen = request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|tag| tag.trim() == etag || tag.trim() == "*");
+    let cache_headers = |hs: &mut axum::http::HeaderMap| {
+        hs.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&etag) {
+            hs.insert(header::ETAG, v);
+        }
+    };
+    if seen && !photo.sha256.is_empty() {
+        let mut r = StatusCode::NOT_MODIFIED.into_response();
+        cache_headers(r.headers_mut());
+        return Ok(r);
+    }
     let (len, reader) =
         crate::photo_bytes::on_storage(&state, "opening a stored photo", move |s| s.open(&key))
             .await?;
@@ -101,12 +127,7 @@ pub async fn file(
     if let Ok(v) = HeaderValue::from_str(&content_type) {
         hs.insert(header::CONTENT_TYPE, v);
     }
-    // A photo's bytes never change (a retake is a new photo): the browser may
-    // keep them, but only for this user.
-    hs.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=31536000, immutable"),
-    );
+    cache_headers(hs);
     hs.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

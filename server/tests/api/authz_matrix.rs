@@ -11,6 +11,7 @@
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};
 use crate::security::{expect_error, login, no_leak, ok, outcome, req, rpc, Req, PW};
+use axum::http::StatusCode;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -309,8 +310,51 @@ async fn another_inspector_can_neither_see_nor_review_nor_change_a_visit(app: Te
     assert_eq!(stored.answers["workforce"], json!(25));
 }
 
+/// The office's pages are rendered on the server with their data: a caller
+/// who may not see one gets its status with it, not a 200 shell.
+async fn an_office_page_answers_who_may_not_see_it_with_401_or_403(app: TestApp) {
+    let (inspector, _) = app.login("ksv1").await;
+    let (supervisor, _) = app.login("giamsat").await;
+    for page in ["/review", "/plan", "/registry"] {
+        let anonymous = app.get(page, None).await;
+        assert_eq!(
+            anonymous.status,
+            StatusCode::UNAUTHORIZED,
+            "{page}, no session"
+        );
+        let refused = app.get(page, Some(&inspector)).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{page}, an inspector"
+        );
+        for answer in [anonymous, refused] {
+            assert!(
+                !answer.text().contains("registry-file"),
+                "{page} offers the intake to a caller who may not use it"
+            );
+        }
+        let allowed = app.get(page, Some(&supervisor)).await;
+        assert_eq!(allowed.status, StatusCode::OK, "{page}, the supervisor");
+        // Never stored: Back after a logout must ask the server again.
+        assert_eq!(
+            allowed.headers[axum::http::header::CACHE_CONTROL],
+            "no-store",
+            "{page}"
+        );
+    }
+    // The registry's tools render in the browser (its register reads units
+    // there); the server sends the years they list with the page.
+    let registry = app.get("/registry", Some(&supervisor)).await.text();
+    assert!(
+        registry.contains("\\\"year\\\":2026"),
+        "the supervisor's registry page carries the years: {registry}"
+    );
+}
+
 crate::engine_tests!(
     the_matrix_has_a_row_for_every_route_and_server_function,
+    an_office_page_answers_who_may_not_see_it_with_401_or_403,
     every_caller_gets_exactly_the_access_of_its_row,
     an_inspectors_pull_stays_inside_their_districts,
     another_inspector_can_neither_see_nor_review_nor_change_a_visit

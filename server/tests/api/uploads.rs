@@ -267,15 +267,29 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
 
     // The supervisor sees it; another inspector does not.
     let (supervisor, _) = app.login("giamsat").await;
-    assert_eq!(
-        app.get(&format!("/api/photos/{photo}/thumb"), Some(&supervisor))
-            .await
-            .status,
-        200
-    );
+    let thumb = format!("/api/photos/{photo}/thumb");
+    let seen = app.get(&thumb, Some(&supervisor)).await;
+    assert_eq!(seen.status, 200);
+    // The browser keeps the bytes but asks each time, so a logout or another
+    // account on the same browser is answered by the server, not its cache.
+    assert_eq!(header(&seen, "cache-control"), "private, no-cache");
+    let etag = header(&seen, "etag");
+    let again = req("GET", &thumb)
+        .header("if-none-match", &etag)
+        .cookie(Some(&supervisor))
+        .send(&app.router)
+        .await;
+    assert_eq!(again.status, 304);
+    assert!(again.body.is_empty());
     let (other, _) = app.login("ksv2").await;
     let r = app.get(&format!("/api/photos/{photo}"), Some(&other)).await;
     expect_error(&r, 403, "auth.forbidden");
+    let revalidated = req("GET", &thumb)
+        .header("if-none-match", &etag)
+        .cookie(Some(&other))
+        .send(&app.router)
+        .await;
+    expect_error(&revalidated, 403, "auth.forbidden");
 }
 
 async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {

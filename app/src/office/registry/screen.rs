@@ -3,7 +3,7 @@
 //! problem, and the commit of the whole file.
 
 use super::intake::{FacilityFate, IntakeReport, MatchedBy, ProposalFate};
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, FnError};
 use crate::i18n::{error_text, use_locale, use_t, Locale};
 use crate::office::download::DownloadLink;
 use leptos::prelude::*;
@@ -48,24 +48,43 @@ fn counts_text(tr: impl Fn(&str) -> String, r: &IntakeReport) -> String {
 pub fn RegistryPage() -> impl IntoView {
     let tr = use_t();
     let Locale(lang) = use_locale();
+    // Asked on the server too, so a caller who may not use the registry gets
+    // its 401 or 403 with the page rather than an empty shell.
+    let years = Resource::new(|| (), |_| crate::office::years::list_years());
+    // The tools read units and facilities in the browser (local resources):
+    // under a Suspense the server would wait on them for ever, so they stay
+    // outside it and appear once the page has hydrated and the years came.
+    let allowed = RwSignal::new(None::<Vec<i32>>);
+    Effect::new(move |_| {
+        if let Some(Ok(overview)) = years.get() {
+            allowed.set(Some(overview.years.iter().map(|y| y.year).collect()));
+        }
+    });
+    view! {
+        <div class="console registry-page" data-testid="registry-page">
+            <h1>{move || tr("registry.title")}</h1>
+            <Suspense fallback=|| view! { <crate::root::Loading/> }>
+                {move || years.get().map(|result| result.err().map(|FnError(body)| view! {
+                    <p class="error-banner" role="alert" data-testid="registry-error">{error_text(lang.get(), &body)}</p>
+                }))}
+            </Suspense>
+            {move || allowed.get().map(|years| view! { <RegistryTools years=years/> })}
+        </div>
+    }
+}
+
+/// The register, the template and the intake, for a caller allowed to use
+/// them; `years` (newest first) are the years whose registry downloads.
+#[component]
+fn RegistryTools(years: Vec<i32>) -> impl IntoView {
+    let tr = use_t();
+    let Locale(lang) = use_locale();
     let busy = RwSignal::new(false);
     let chosen = StoredValue::new(None::<Chosen>);
     let report = RwSignal::new(None::<IntakeReport>);
     let error = RwSignal::new(None::<ErrorBody>);
     // The year whose registry downloads: the newest, until another is chosen.
-    // Loaded in the browser only: the page renders the same on the server and
-    // at hydration, and the list fills in after.
-    let years = LocalResource::new(crate::office::years::list_years);
-    let export_year = RwSignal::new(String::new());
-    Effect::new(move |_| {
-        if export_year.get_untracked().is_empty() {
-            if let Some(Ok(o)) = years.get() {
-                if let Some(y) = o.years.first() {
-                    export_year.set(y.year.to_string());
-                }
-            }
-        }
-    });
+    let export_year = RwSignal::new(years.first().map(i32::to_string).unwrap_or_default());
 
     let on_file = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
@@ -124,8 +143,7 @@ pub fn RegistryPage() -> impl IntoView {
     };
 
     view! {
-        <div class="console registry-page" data-testid="registry-page">
-            <h1>{move || tr("registry.title")}</h1>
+        <div class="registry-tools">
             <super::FacilityRegister/>
             <h2>{move || tr("registry.intake_title")}</h2>
             <p class="hint">{move || tr("registry.hint")}</p>
@@ -135,11 +153,11 @@ pub fn RegistryPage() -> impl IntoView {
                 <label class="filter">
                     <span>{move || tr("plan.year")}</span>
                     <select data-testid="registry-year" on:change=move |ev| export_year.set(event_target_value(&ev))>
-                        {move || years.get().and_then(Result::ok).map(|o| o.years.into_iter().map(|y| {
-                            let value = y.year.to_string();
+                        {years.into_iter().map(|y| {
+                            let value = y.to_string();
                             let selected = export_year.get_untracked() == value;
                             view! { <option value=value.clone() selected=selected>{value.clone()}</option> }
-                        }).collect_view())}
+                        }).collect_view()}
                     </select>
                 </label>
                 <DownloadLink testid="registry-export"
