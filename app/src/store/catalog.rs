@@ -1,7 +1,7 @@
 //! Facilities and proposals: the central proposal database the office keeps and
 //! the phones receive (scoped to the inspector's units).
 //!
-//! One file (about 445 lines): facilities and proposals share their placement and path rules; they split when the registry gets facility edits.
+//! One file (about 495 lines): facilities and proposals share their placement and path rules; they split when the registry gets facility edits.
 
 use super::{changes, col, now_ms, units, Tx};
 use crate::error::AppError;
@@ -136,6 +136,52 @@ pub async fn stored_proposal_path(tx: &mut Tx, p: &Proposal) -> Result<String, A
     proposal_path(tx, unit_path, &p.facility_id).await
 }
 
+/// A proposal is placed where its facility is: the facility's own unit (or a
+/// unit above or below it), or in a newer or older tree what the mappings
+/// join to it. Elsewhere, no inspector's scope would hold both, and the
+/// proposal would sit in the plan with nobody able to survey it.
+async fn check_facility_there(
+    tx: &mut Tx,
+    tree: &str,
+    unit_path: &str,
+    p: &Proposal,
+) -> Result<(), AppError> {
+    let facility = sqlx::query(
+        "SELECT a.path, f.name FROM facilities f
+         JOIN admin_units a ON a.tree = f.unit_tree AND a.code = COALESCE(f.commune_code, f.district_code)
+         WHERE f.id = $1",
+    )
+    .bind(&p.facility_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    // No facility (or one without a place) is refused where it is looked up.
+    let Some(facility) = facility else {
+        return Ok(());
+    };
+    let facility_path: String = col(&facility, "path")?;
+    let nested = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);
+    if nested(&facility_path, unit_path) {
+        return Ok(());
+    }
+    let unit = p
+        .commune_code
+        .as_deref()
+        .or(p.district_code.as_deref())
+        .unwrap_or_default();
+    let related = units::related_paths(&mut **tx, tree, unit).await?;
+    if related.iter().any(|r| nested(&facility_path, r)) {
+        return Ok(());
+    }
+    Err(AppError::Invalid(
+        crate::error::ErrorBody::new(
+            "proposal.facility_elsewhere",
+            "the proposal's commune is not where its facility is (nor what that place became)",
+        )
+        .with("facility", col::<String>(&facility, "name")?)
+        .with("unit", unit.to_string()),
+    ))
+}
+
 pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> {
     // A proposal belongs to an open year and names units of the year's tree.
     let year = super::years::open_year(tx, p.year).await?;
@@ -159,6 +205,8 @@ pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> 
         p.district_code.as_deref(),
     )
     .await?;
+    check_facility_there(tx, &tree, &unit_path, p).await?;
+    super::plan::check_requested_covers(tx, &p.id, p.requested_amount).await?;
     let path = proposal_path(tx, unit_path, &p.facility_id).await?;
     let facility_name = sqlx::query("SELECT name FROM facilities WHERE id = $1")
         .bind(&p.facility_id)

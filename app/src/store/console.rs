@@ -110,7 +110,7 @@ fn bad_date(which: &str, value: &str) -> AppError {
 async fn unit_clause(db: &Db, f: &mut Filter, reference: &str) -> Result<(), AppError> {
     let unit = super::units::get(&db.pool, reference).await?;
     let paths = match unit {
-        Some(u) => super::units::related_paths(db, &u.tree, &u.code).await?,
+        Some(u) => super::units::related_paths(&db.pool, &u.tree, &u.code).await?,
         None => vec![],
     };
     if paths.is_empty() {

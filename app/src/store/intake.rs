@@ -270,6 +270,7 @@ pub async fn write(tx: &mut Tx, c: &Commit) -> Result<(), AppError> {
     }
     proposals.flush(tx).await?;
     for (p, facility_name, external_ref) in &c.updated_proposals {
+        super::plan::check_requested_covers(tx, &p.id, p.requested_amount).await?;
         let old_path = {
             let stored = super::catalog::proposal_by_id(&mut **tx, &p.id).await?;
             match stored {

@@ -1,11 +1,11 @@
 //! The supervisor's recommendation on a proposal, the year's plan built from
 //! those recommendations alone, and the province's budget an administrator sets.
 //!
-//! One file (about 460 lines of code): a recommendation, the proposal page and
+//! One file (about 500 lines of code): a recommendation, the proposal page and
 //! the plan's groupings read the same proposal and recommendation columns
 //! through the same helpers (`record`, `former_districts`).
 
-use super::{col, now_ms, Db};
+use super::{col, now_ms, Db, Tx};
 use crate::error::{AppError, ErrorBody};
 use crate::model::{Role, UserInfo};
 use crate::money::whole_dong;
@@ -52,6 +52,40 @@ where
     Ok((col(&row, "requested_amount")?, record(&row)?))
 }
 
+/// Refuses a requested amount below what the supervisor already recommended
+/// for the proposal, unless the recommendation gave its reason for more than
+/// was asked (`recommend` refuses the same without a reason): otherwise an edit
+/// of the request would leave the plan funding more than was asked, unexplained.
+pub async fn check_requested_covers(
+    tx: &mut Tx,
+    proposal_id: &str,
+    requested: i64,
+) -> Result<(), AppError> {
+    let row =
+        sqlx::query("SELECT recommended_amount, recommendation_note FROM proposals WHERE id = $1")
+            .bind(proposal_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let Some(row) = row else { return Ok(()) };
+    let recommended: Option<i64> = col(&row, "recommended_amount")?;
+    let reason: Option<String> = col(&row, "recommendation_note")?;
+    match recommended {
+        Some(amount) if amount > requested && reason.is_none_or(|r| r.trim().is_empty()) => {
+            Err(AppError::Invalid(
+                ErrorBody::new(
+                    "proposal.requested_below_recommended",
+                    format!(
+                        "{requested} đồng is less than the {amount} already recommended: change the recommendation first"
+                    ),
+                )
+                .with("requested", crate::format::vnd(requested))
+                .with("recommended", crate::format::vnd(amount)),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Records the supervisor's recommendation after checking it makes sense: an
 /// amount for funding, a reason for more than was asked or for no support, and
 /// an approved visit behind any funding.
@@ -85,6 +119,7 @@ pub async fn recommend(
     };
     let mut tx = db.begin_write().await?;
     let (requested, old) = current(&mut *tx, id).await?;
+    super::years::check_decision_open(&mut tx, id).await?;
     let amount = match recommendation {
         Recommendation::Provincial | Recommendation::National => {
             let amount = amount.filter(|a| *a > 0).ok_or_else(|| {

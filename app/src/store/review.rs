@@ -132,12 +132,15 @@ pub async fn decide(
         }
     }
     let row = sqlx::query(
-        "SELECT review_state, unit_path, owner_id FROM visits WHERE id = $1 AND deleted_at IS NULL",
+        "SELECT review_state, unit_path, owner_id, proposal_id FROM visits WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(visit_id)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::NotFound("visit".into()))?;
+    if let Some(proposal) = col::<Option<String>>(&row, "proposal_id")? {
+        super::years::check_decision_open(&mut tx, &proposal).await?;
+    }
     let from = ReviewState::parse(&col::<String>(&row, "review_state")?)
         .unwrap_or(ReviewState::InProgress);
     if !allowed(from, to) {

@@ -613,7 +613,10 @@ pub async fn resolve_ref(
 /// The paths a filter on unit (tree, code) covers: its own, and those the
 /// mappings join to it or to any unit under it, in either direction (filtering
 /// by the 2025 phường Bắc Giang also finds the 2020 wards merged into it).
-pub async fn related_paths(db: &Db, tree: &str, code: &str) -> Result<Vec<String>, AppError> {
+pub async fn related_paths<'c, E>(exec: E, tree: &str, code: &str) -> Result<Vec<String>, AppError>
+where
+    E: sqlx::Executor<'c, Database = sqlx::Any>,
+{
     sqlx::query(
         "SELECT a.path FROM admin_units a WHERE a.tree = $1 AND a.code = $2
          UNION
@@ -631,7 +634,7 @@ pub async fn related_paths(db: &Db, tree: &str, code: &str) -> Result<Vec<String
     )
     .bind(tree)
     .bind(code)
-    .fetch_all(&db.pool)
+    .fetch_all(exec)
     .await?
     .iter()
     .map(|r| col(r, "path"))
@@ -671,7 +674,7 @@ pub async fn paths_named(db: &Db, phrase: &str) -> Result<Vec<String>, AppError>
     for row in &named {
         let tree: String = col(row, "tree")?;
         let code: String = col(row, "code")?;
-        paths.extend(related_paths(db, &tree, &code).await?);
+        paths.extend(related_paths(&db.pool, &tree, &code).await?);
     }
     // A path under another one adds nothing to a prefix match.
     let all: Vec<String> = paths.into_iter().collect();

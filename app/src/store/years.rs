@@ -271,6 +271,25 @@ pub async fn close(
     Ok(CloseOutcome::Closed)
 }
 
+/// Refuses an office decision (a review, a recommendation) on a proposal
+/// whose year is closed: closing a year fixes its plan, and a decision made
+/// after it would change that plan silently.
+pub async fn check_decision_open(tx: &mut Tx, proposal_id: &str) -> Result<(), AppError> {
+    match check_visit_writable(tx, Some(proposal_id)).await? {
+        Ok(()) => Ok(()),
+        Err(body) => {
+            let year = body.params.get("year").cloned().unwrap_or_default();
+            Err(AppError::Invalid(
+                ErrorBody::new(
+                    "year.closed",
+                    format!("the survey year {year} is closed; its plan is kept as it is"),
+                )
+                .with("year", year),
+            ))
+        }
+    }
+}
+
 /// Refuses a change to a visit of a proposal whose year is closed.
 pub async fn check_visit_writable(
     tx: &mut Tx,

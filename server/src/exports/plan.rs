@@ -141,7 +141,7 @@ pub fn plan_proposals(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
         &[
             "proposal",
             "facility",
-            "district",
+            unit_column(plan),
             "industry",
             "requested",
             "source",

@@ -188,7 +188,102 @@ async fn a_proposal_is_edited_and_deactivated_with_its_visits_kept(app: TestApp)
     }
 }
 
+/// A proposal sits where its facility is (or what that place became after the
+/// 2025 reform): elsewhere no inspector's scope holds both, and nobody could
+/// survey it.
+async fn a_proposal_is_placed_where_its_facility_is(app: TestApp) {
+    use crate::security::call;
+    use serde_json::json;
+    let (boss, _) = app.login("giamsat").await;
+    // xã Quế Nham (Tân Yên, 2020) became phường Đa Mai in 2025.
+    let facility = call(
+        &app,
+        &boss,
+        "save_facility",
+        json!({"draft": {"id": null, "name": "Xưởng gốm Quế Nham", "owner_name": "Nguyễn Văn Đức",
+            "address": "thôn Đông", "unit": "bac-giang-2020/07366", "industry_group": "handicrafts",
+            "phone": "", "tax_code": "", "main_products": "gốm"}}),
+    )
+    .await;
+    assert_eq!(facility.status, 200, "{}", facility.text());
+    let facility = facility.json();
+    let proposal = |unit: &str| {
+        json!({"proposal": {"facility_id": facility, "year": 2026, "unit": unit,
+            "title": "Máy tạo hình gốm", "support_kind": "machinery", "requested_amount": 100_000_000}})
+    };
+    // phường Nếnh was formed from Việt Yên's communes, not from Quế Nham.
+    let elsewhere = call(
+        &app,
+        &boss,
+        "create_proposal",
+        proposal("bac-ninh-2025/07795"),
+    )
+    .await;
+    assert_eq!(elsewhere.status, 422, "{}", elsewhere.text());
+    assert_eq!(elsewhere.json()["code"], "proposal.facility_elsewhere");
+    let there = call(
+        &app,
+        &boss,
+        "create_proposal",
+        proposal("bac-ninh-2025/07228"),
+    )
+    .await;
+    assert_eq!(there.status, 200, "{}", there.text());
+}
+
+/// Lowering a request below a recommendation made without a reason would
+/// leave the plan funding more than was asked, unexplained.
+async fn a_request_is_not_lowered_below_an_unexplained_recommendation(app: TestApp) {
+    use crate::console::{decide, submitted};
+    use crate::helpers::demo_proposal;
+    use crate::phone::Phone;
+    use crate::security::call;
+    use serde_json::json;
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let (boss, _) = app.login("giamsat").await;
+    let proposal = demo_proposal("213");
+    let stored = || async {
+        app::store::catalog::proposal_by_id(&app.db.pool, &proposal)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let before = stored().await;
+    let asked = before.requested_amount;
+    let visit = submitted(&app, &mut phone, &proposal, json!({})).await;
+    decide(&app, &boss, &visit, "approved", "Đạt yêu cầu").await;
+    let recommend = |rationale: serde_json::Value| json!({"id": proposal, "recommendation": "provincial", "amount": asked, "rationale": rationale});
+    let r = call(&app, &boss, "recommend", recommend(serde_json::Value::Null)).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let edit = |amount: i64| {
+        json!({"edit": {"id": proposal, "title": before.title, "support_kind": before.support_kind,
+            "requested_amount": amount}})
+    };
+    let lowered = call(&app, &boss, "update_proposal", edit(asked - 1)).await;
+    assert_eq!(lowered.status, 422, "{}", lowered.text());
+    assert_eq!(
+        lowered.json()["code"],
+        "proposal.requested_below_recommended"
+    );
+    assert_eq!(stored().await.requested_amount, asked, "nothing changed");
+    // Asking more is fine; so is less once the recommendation gives its reason.
+    let raised = call(&app, &boss, "update_proposal", edit(asked + 1)).await;
+    assert_eq!(raised.status, 200, "{}", raised.text());
+    let r = call(
+        &app,
+        &boss,
+        "recommend",
+        recommend(json!("Mở rộng dây chuyền")),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let explained = call(&app, &boss, "update_proposal", edit(asked - 1)).await;
+    assert_eq!(explained.status, 200, "{}", explained.text());
+}
+
 crate::engine_tests!(
+    a_proposal_is_placed_where_its_facility_is,
+    a_request_is_not_lowered_below_an_unexplained_recommendation,
     the_intake_template_downloads_and_reads_back_as_the_intakes_columns,
     a_proposal_is_edited_and_deactivated_with_its_visits_kept,
 );

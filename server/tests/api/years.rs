@@ -2,7 +2,7 @@
 //! open years only, phones holding open years' proposals only, and a closed
 //! year's visits kept read-only. Closing with unfinished visits asks first.
 //!
-//! One file (413 lines): the tests share the year fixtures and the 2026 demo.
+//! One file (432 lines): the tests share the year fixtures and the 2026 demo.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::Phone;
@@ -125,6 +125,27 @@ async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(a
         phone.push_ok(&app, &[another]).await[0]["error"]["code"],
         "year.closed"
     );
+    // Its plan is final: the supervisor neither reviews its visits nor
+    // recommends funding for its proposals.
+    let (boss, _) = app.login("giamsat").await;
+    let approve = app
+        .post_json(
+            &format!("/api/visits/{visit}/review"),
+            Some(&boss),
+            &json!({"to": "approved"}),
+        )
+        .await;
+    assert_eq!(approve.status, 422, "{}", approve.text());
+    assert_eq!(approve.json()["code"], "year.closed");
+    let recommend = call(
+        &app,
+        &boss,
+        "recommend",
+        json!({"id": proposal, "recommendation": "not_supported", "rationale": "Trùng đề án"}),
+    )
+    .await;
+    assert_eq!(recommend.status, 422, "{}", recommend.text());
+    assert_eq!(recommend.json()["code"], "year.closed");
     // Nor is a proposal registered into it.
     let mut p = catalog::proposal_by_id(&app.db.pool, &proposal)
         .await

@@ -74,9 +74,13 @@ pub(super) fn ticks(max: i64) -> Vec<i64> {
 }
 
 /// "150 tr": millions of đồng, the unit plans are read in.
-fn millions(amount: i64) -> String {
+fn millions(amount: i64, lang: Lang) -> String {
+    let unit = match lang {
+        Lang::Vi => "tr",
+        Lang::En => "M",
+    };
     format!(
-        "{} tr",
+        "{} {unit}",
         crate::format::decimal_vn((amount as f64 / 1e5).round() / 10.0)
     )
 }
@@ -146,7 +150,7 @@ pub(super) fn bar_chart(
             let x = LABEL_W + scale(v);
             view! {
                 <line x1=x x2=x y1=TOP y2=axis_y class="chart-grid"/>
-                <text x=x y=axis_y + 16.0 text-anchor="middle" class="chart-tick">{millions(v)}</text>
+                <text x=x y=axis_y + 16.0 text-anchor="middle" class="chart-tick">{millions(v, lang)}</text>
             }
         })
         .collect_view();
@@ -177,7 +181,7 @@ pub(super) fn bar_chart(
 
 #[cfg(test)]
 mod tests {
-    use super::{millions, ticks};
+    use super::{millions, ticks, Lang};
 
     #[test]
     fn axis_ticks_are_round_and_cover_the_largest_bar() {
@@ -213,8 +217,10 @@ mod tests {
 
     #[test]
     fn amounts_read_in_millions_of_dong() {
-        assert_eq!(millions(150_000_000), "150 tr");
-        assert_eq!(millions(2_500_000), "2,5 tr");
-        assert_eq!(millions(0), "0 tr");
+        assert_eq!(millions(150_000_000, Lang::Vi), "150 tr");
+        assert_eq!(millions(2_500_000, Lang::Vi), "2,5 tr");
+        assert_eq!(millions(0, Lang::Vi), "0 tr");
+        // The axis title says "million đồng" in English: no Vietnamese "tr".
+        assert_eq!(millions(2_000_000_000, Lang::En), "2.000 M");
     }
 }

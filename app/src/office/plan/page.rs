@@ -107,13 +107,21 @@ pub(super) fn PlanView(
     view! {
         {grouping}
         {budget}
-        <h2>{tr("plan.by_district")}</h2>
+        <h2>{tr(match plan.grouped_by.as_str() {
+            "commune" => "plan.by_commune",
+            "former_district" => "plan.by_former_district",
+            _ => "plan.by_district",
+        })}</h2>
         {super::chart::bar_chart(&super::chart::district_bars(&plan), "plan-chart-district", tr("plan.chart.by_unit_title").replace("{year}", &plan.year.to_string()), lang)}
         {by_district(&plan, lang)}
         <h2>{tr("plan.by_industry")}</h2>
         {super::chart::bar_chart(&super::chart::industry_bars(&plan, lang), "plan-chart-industry", tr("plan.chart.by_industry_title").replace("{year}", &plan.year.to_string()), lang)}
         {by_industry(&plan, lang)}
-        <h2>{tr("plan.by_district_industry")}</h2>
+        <h2>{tr(match plan.grouped_by.as_str() {
+            "commune" => "plan.by_commune_industry",
+            "former_district" => "plan.by_former_district_industry",
+            _ => "plan.by_district_industry",
+        })}</h2>
         {by_district_industry(&plan, lang)}
         <h2>{tr("plan.proposals")}</h2>
         {proposal_list(&plan, lang)}

@@ -5,9 +5,10 @@
 //! filters), filters by place across unit trees, counts per state, the page
 //! of results and the exports of what is filtered.
 //!
-//! One file (456 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
+//! One file (488 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
 
 use super::*;
+use crate::model::unit_key;
 use crate::office::date_input::DateInput;
 use crate::office::download::DownloadLink;
 
@@ -247,6 +248,26 @@ pub(super) fn VisitFilters(nav: ListNav) -> impl IntoView {
     }
 }
 
+/// A unit as a filter choice: its full name, with its tree's year ("phường
+/// Đa Mai (2025)") when units of several trees are offered.
+fn choice_label(u: &crate::model::AdminUnit, several_trees: bool) -> String {
+    let year: String = u
+        .tree
+        .chars()
+        .rev()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    if several_trees && year.len() == 4 {
+        format!(
+            "{} ({})",
+            u.full_name(),
+            year.chars().rev().collect::<String>()
+        )
+    } else {
+        u.full_name()
+    }
+}
+
 /// District, commune and inspector: their choices come from the server.
 #[component]
 pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
@@ -257,6 +278,12 @@ pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
             {move || choices.get().map(|result| {
                 let choices = result.unwrap_or_default();
                 let districts = choices.districts.clone();
+                // Codes are reused across unit trees (2020's phường Hoàng Văn
+                // Thụ and 2025's phường Bắc Giang are both 07210): a choice is
+                // the unit's key, and its label names the tree's year when
+                // the lists hold more than one tree.
+                let several_trees = choices.districts.iter().chain(&choices.communes)
+                    .map(|u| u.tree.as_str()).collect::<std::collections::HashSet<_>>().len() > 1;
                 let communes = StoredValue::new(choices.communes.clone());
                 let inspectors = choices.inspectors.clone();
                 view! {
@@ -271,11 +298,12 @@ pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
                         }>
                             <option value="">{move || tr("review.filter.all")}</option>
                             {districts.into_iter().map(|u| {
-                                let code = u.code.clone();
-                                let sel = Signal::derive(move || nav.with(|q| q.district.as_deref() == Some(code.as_str())));
+                                let key = unit_key(&u.tree, &u.code);
+                                let value = key.clone();
+                                let sel = Signal::derive(move || nav.with(|q| q.district.as_deref() == Some(key.as_str())));
                                 view! {
-                                    <option value=u.code.clone() selected=move || sel.get() prop:selected=move || sel.get()>
-                                        {u.full_name()}
+                                    <option value=value selected=move || sel.get() prop:selected=move || sel.get()>
+                                        {choice_label(&u, several_trees)}
                                     </option>
                                 }
                             }).collect_view()}
@@ -292,13 +320,14 @@ pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
                             {move || {
                                 let district = nav.with(|q| q.district.clone());
                                 communes.with_value(|all| all.iter()
-                                    .filter(|c| district.is_none() || c.parent == district)
+                                    .filter(|c| district.is_none() || c.parent.as_ref().map(|p| unit_key(&c.tree, p)) == district)
                                     .map(|u| {
-                                        let code = u.code.clone();
-                                        let sel = Signal::derive(move || nav.with(|q| q.commune.as_deref() == Some(code.as_str())));
+                                        let key = unit_key(&u.tree, &u.code);
+                                        let value = key.clone();
+                                        let sel = Signal::derive(move || nav.with(|q| q.commune.as_deref() == Some(key.as_str())));
                                         view! {
-                                            <option value=u.code.clone() selected=move || sel.get() prop:selected=move || sel.get()>
-                                                {u.full_name()}
+                                            <option value=value selected=move || sel.get() prop:selected=move || sel.get()>
+                                                {choice_label(u, several_trees)}
                                             </option>
                                         }
                                     })
