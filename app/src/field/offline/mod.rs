@@ -68,8 +68,13 @@ impl OfflineError {
 
 impl From<rexie::Error> for OfflineError {
     fn from(e: rexie::Error) -> Self {
-        let text = e.to_string();
-        if text.contains("Quota") {
+        // rexie's own text is only "idb error": the browser's reason (a
+        // QuotaExceededError when the phone is full) is in the inner error.
+        let text = match &e {
+            rexie::Error::IdbError(inner) => format!("{e}: {inner}"),
+            _ => e.to_string(),
+        };
+        if text.to_lowercase().contains("quota") {
             OfflineError::QuotaExceeded
         } else {
             OfflineError::Idb(text)

@@ -18,6 +18,11 @@ const AUTOSAVE_DELAY_MS: u64 = 600;
 /// pause, and a tab the phone killed meanwhile lost all of them.
 const AUTOSAVE_MAX_WAIT_MS: i64 = 3_000;
 
+/// How soon a draft the phone could not store (its storage full) is tried
+/// again, until it lands or the inspector frees space and saves.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const AUTOSAVE_RETRY_MS: u64 = 5_000;
+
 #[derive(Clone, Copy, PartialEq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 pub(super) enum SaveState {
@@ -258,13 +263,41 @@ impl VisitEditor {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let visit_id = current.id.clone();
-            let saved_at = super::writes::autosave(self.state, current).await;
+            let kept = current.clone();
+            let saved_at = match super::writes::autosave(self.state, current).await {
+                Ok(at) => at,
+                Err(body) => {
+                    // Not written (the phone's storage full): the change stays
+                    // pending, is kept in localStorage so a reload or a killed
+                    // tab still has it, the inspector is told, and the write is
+                    // tried again.
+                    if let Some(user) = self.state.user.get_untracked() {
+                        crate::field::unloaded::keep_draft(&user.id, &kept);
+                    }
+                    self.save_error.try_set(Some(body));
+                    self.save_state.try_set(SaveState::Error);
+                    set_timeout(
+                        move || {
+                            if self.autosave_generation.try_get_value() == Some(generation) {
+                                self.write_draft(generation);
+                            }
+                        },
+                        std::time::Duration::from_millis(AUTOSAVE_RETRY_MS),
+                    );
+                    return;
+                }
+            };
             if let Some(at) = saved_at {
-                self.draft_saved_at.set(Some(at));
+                self.draft_saved_at.try_set(Some(at));
+                // A write that failed before has now landed.
+                if self.save_state.try_get_untracked() == Some(SaveState::Error) {
+                    self.save_state.try_set(SaveState::Idle);
+                    self.save_error.try_set(None);
+                }
             }
             // A change made during the write has its own autosave coming.
             if self.autosave_generation.try_get_value() == Some(generation) {
-                self.draft_pending.set(false);
+                self.draft_pending.try_set(false);
                 if let (Some(_), Some(user)) = (saved_at, self.state.user.get_untracked()) {
                     crate::field::unloaded::forget_draft(&user.id, &visit_id);
                 }
@@ -329,6 +362,11 @@ impl VisitEditor {
     /// Explicit save, and with `submit` finalize: refused on the phone while an
     /// answer breaks a rule or (finalizing) a required answer is missing.
     pub fn save(self, submit: bool) {
+        // A double tap: the first tap's save is under way (a second submit
+        // would reach the server as a refused transition).
+        if self.save_state.get_untracked() == SaveState::Saving {
+            return;
+        }
         let Some(current) = self.visit.get_untracked() else {
             return;
         };

@@ -7,14 +7,19 @@ use super::local::{self, LocalVisit};
 use crate::error::ErrorBody;
 use leptos::prelude::*;
 
-/// Writes the draft as the screen has it; the draft's `updated_at_ms` once
-/// IndexedDB has it, `None` when nothing was written.
+/// Writes the draft as the screen has it: the draft's `updated_at_ms` once
+/// IndexedDB has it, `None` when there is nothing to write (nobody logged in,
+/// the visit gone), and the reason when the write failed (the phone's storage
+/// full), so the screen keeps the change as unwritten.
 pub(crate) async fn autosave(
     state: crate::field::client::ClientState,
     current: LocalVisit,
-) -> Option<i64> {
-    let user = state.user.get_untracked()?;
-    let db = crate::field::offline::db().await.ok()?;
+) -> Result<Option<i64>, ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let Some(user) = state.user.get_untracked() else {
+        return Ok(None);
+    };
+    let db = crate::field::offline::db().await.map_err(storage)?;
     // Read-modify-write in one transaction: only what the inspector edits
     // comes from the screen; sync state, review state and versions stay as
     // the sync engine left them, even when a pull lands during the write.
@@ -26,8 +31,8 @@ pub(crate) async fn autosave(
             Some(draft)
         })
         .await
-        .ok()??;
-    Some(draft.updated_at_ms)
+        .map_err(storage)?;
+    Ok(draft.map(|d| d.updated_at_ms))
 }
 
 /// Explicit save (and with `submit`, finalize): mutations for every field and row
