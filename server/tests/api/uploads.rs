@@ -802,6 +802,19 @@ async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
         let results = f.phone.push_ok(&app, &[m]).await;
         assert_eq!(results[0]["error"]["code"], code, "{fields}");
     }
+    // A phone whose clock runs days ahead: its time is not believed, but the
+    // photo is kept (a refusal would strand it on the phone for good).
+    let ahead = app::store::now_ms() + 3 * 86_400_000;
+    let fast = f
+        .attach(
+            &app,
+            &marked_jpeg(16, 17),
+            json!({"taken_at_ms": ahead, "time_source": "device"}),
+        )
+        .await;
+    let got = f.photo(&app, &fast).await;
+    assert!(got["taken_at_ms"].is_null(), "{got}");
+    assert!(got["time_source"].is_null(), "{got}");
     let new = uuid::Uuid::now_v7().to_string();
     for (fields, code) in [
         (

@@ -179,22 +179,21 @@ pub(super) fn photo_meta(
         }
         meta.caption = Some(v.map(|c| c.trim().to_string()));
     }
+    // A time before 2000 or over a day ahead is the phone's clock, not the
+    // photo's: it is kept as unknown (the file's EXIF time may fill it in once
+    // the bytes arrive), never a refusal, which would strand the photo on the
+    // phone for good once its clock is fixed.
+    let mut clock_wrong = false;
     if let Some(v) = opt("taken_at_ms") {
-        // Photos older than 2000 or a day in the future are a broken clock.
         let now = crate::store::now_ms();
         let v = v
             .map(|v| {
                 v.as_i64()
-                    .filter(|t| crate::photos::plausible_capture_time(*t, now))
-            })
-            .map(|t| {
-                t.ok_or((
-                    "taken_at_ms",
-                    "must be a time in ms since 1970 between 2000 and now",
-                ))
+                    .ok_or(("taken_at_ms", "must be a time in ms since 1970"))
             })
             .transpose()?;
-        meta.taken_at_ms = Some(v);
+        clock_wrong = v.is_some_and(|t| !crate::photos::plausible_capture_time(t, now));
+        meta.taken_at_ms = Some(v.filter(|_| !clock_wrong));
     }
     for (key, allowed, slot) in [
         ("time_source", TIME_SOURCES, &mut meta.time_source),
@@ -214,6 +213,9 @@ pub(super) fn photo_meta(
                 .transpose()?;
             *slot = Some(v.map(str::to_string));
         }
+    }
+    if clock_wrong {
+        meta.time_source = Some(None);
     }
     for (key, range, slot) in [
         ("lat", (-90.0, 90.0), &mut meta.lat),
