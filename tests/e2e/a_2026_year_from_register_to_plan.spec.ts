@@ -113,7 +113,10 @@ test('a 2026 proposal registered at the office is surveyed, planned by commune a
     await visit.select('team_suggestion', 'provincial');
     await visit.fillField('suggested_amount', '300000000');
     await visit.fillField('team_members', 'Nguyễn Văn An');
-    await visit.click(visit.finalizeButton);
+    // A double tap, as a thumb on a phone often makes: one submit goes out
+    // (a second would come back refused and mark a good visit "Bị từ chối").
+    await visit.waitHydrated();
+    await visit.finalizeButton.dblclick();
     await expect(visit.incomplete).toHaveCount(0);
     await visit.expectSyncState('synced', 15_000);
     await visit.expectReviewState('submitted', 15_000);

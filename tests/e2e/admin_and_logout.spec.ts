@@ -153,6 +153,12 @@ test.describe('on a phone', () => {
       await login.expectShown();
     });
 
+    await test.step("the visit's link, logged out, leads to the login page rather than loading for ever", async () => {
+      await page.goto(`/visits/${visitId}`);
+      await login.expectShown();
+      await expect(page).toHaveURL((url) => url.pathname === '/login');
+    });
+
     await test.step('back online, ksv1 logs in again and the queued visit is still there and syncs', async () => {
       await context.setOffline(false);
       await expect(home.networkStatus).toHaveAttribute('data-online', 'true');

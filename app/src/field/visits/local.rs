@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,130 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,175 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -511,6 +511,19 @@ pub fn after_push(
             MutationResult::Refused { error, .. } => {
                 visit.sync_state = SyncState::Refused;
                 visit.refusal = Some(error.clone());
+                // No pull has shown the visit on the server yet, so the refused
+                // change may be the one that carried its header (a bad first
+                // answer refuses the whole creation): the next save sends the
+                // header and every answer again, and fixing the answer is then
+                // enough. A visit the server holds just resends what it has.
+                if visit.versions.is_empty() {
+                    visit.header_sent = false;
+                    visit.saved.clear();
+                }
+                for row in visit.rows.iter_mut().filter(|r| r.versions.is_empty()) {
+                    row.header_sent = false;
+                    row.saved.clear();
+                }
             }
             MutationResult::Applied { lost, .. } if !lost.is_empty() => {
                 for field in lost {
@@ -873,6 +886,48 @@ mod tests {
         let after = after_push(saved, &[&refused], false);
         assert_eq!(after.sync_state, SyncState::Refused);
         assert_eq!(after.refusal.unwrap().code, "form.too_long");
+    }
+
+    #[test]
+    fn a_refused_first_save_sends_the_header_and_every_answer_again() {
+        let mut v = visit();
+        v.answers.insert("visit_date".into(), json!("-5"));
+        v.answers.insert("workforce".into(), json!(15));
+        let mut clock = Hlc::default();
+        let (saved, out) = save(&v, "dev", 1, &mut clock, 2_000);
+        assert_eq!(out[0].mutation.fields["form_id"], json!("khuyen-cong"));
+        let refused = MutationResult::Refused {
+            seq: 1,
+            mutation_id: out[0].mutation.mutation_id,
+            error: ErrorBody::new("form.expected_date", "not a date"),
+        };
+        let mut fixed = after_push(saved, &[&refused], false);
+        fixed
+            .answers
+            .insert("visit_date".into(), json!("2026-12-05"));
+        let (_, again) = save(&fixed, "dev", 2, &mut clock, 3_000);
+        // One mutation per answer; the first carries the header.
+        assert_eq!(again[0].mutation.fields["form_id"], json!("khuyen-cong"));
+        let fields: BTreeMap<String, Value> = again
+            .iter()
+            .flat_map(|e| e.mutation.fields.clone())
+            .collect();
+        assert_eq!(fields["visit_date"], json!("2026-12-05"));
+        assert_eq!(
+            fields["workforce"],
+            json!(15),
+            "the refused change's other answers"
+        );
+
+        // Once a pull has shown the visit on the server, a refusal resends
+        // only what changed.
+        let mut known = fixed.clone();
+        known.versions.insert("workforce".into(), 1);
+        known.header_sent = true;
+        known.saved = known.answers.clone();
+        let after = after_push(known, &[&refused], false);
+        assert!(after.header_sent);
+        assert_eq!(after.saved, after.answers);
     }
 
     #[test]

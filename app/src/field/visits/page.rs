@@ -19,6 +19,14 @@ pub fn VisitPage() -> impl IntoView {
     let crate::i18n::Locale(lang) = use_locale();
     let params = leptos_router::hooks::use_params_map();
     let editor = VisitEditor::new(state, move || params.read().get("id").unwrap_or_default());
+    // Nobody logged in on this phone (a visit's link after a logout): the
+    // login page, as the home page does, not a page loading for ever.
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if state.loaded.get() && state.user.get().is_none() {
+            navigate("/login", Default::default());
+        }
+    });
     let VisitEditor {
         visit,
         form,
