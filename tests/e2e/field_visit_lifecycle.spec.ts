@@ -188,6 +188,8 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     await expect(changed.getByTestId('changed-before')).toHaveText('25');
     await expect(changed.getByTestId('changed-after')).toHaveText('31');
     await expect(review.detail.getByTestId('review-history')).toContainText('Số lao động chưa khớp');
+    // The change log reads in words, with no raw record behind a tooltip.
+    await expect(review.detail.locator('.audit-detail[title]')).toHaveCount(0);
     await expect(review.detail.getByTestId('visit-distance')).toBeVisible();
     await review.approve();
   });

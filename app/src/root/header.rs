@@ -207,7 +207,9 @@ pub(super) fn Header() -> impl IntoView {
                         <a href="/#storage" class="btn btn-small" data-testid="storage-link">{move || tr("app.storage_link")}</a>
                     </Show>
                 </Show>
-                <button class="btn btn-small lang-switch" data-testid="lang-switch" on:click=toggle_lang>
+                // Its text is in the other language: screen readers say it so.
+                <button class="btn btn-small lang-switch" data-testid="lang-switch" on:click=toggle_lang
+                    lang=move || lang.get().other().code()>
                     {move || tr("app.other_language")}
                 </button>
                 <Show when=move || state.user.get().is_some()>

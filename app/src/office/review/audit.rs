@@ -79,7 +79,7 @@ pub fn AuditList(entries: Vec<AuditEntry>, testid: &'static str) -> impl IntoVie
                         <td>{crate::format::datetime_vn(e.at_ms)}</td>
                         <td>{e.actor.clone().unwrap_or_else(|| tr("admin.audit.anonymous"))}</td>
                         <td>{entry_action_text(lang.get_untracked(), &e.action, &e.detail)}</td>
-                        <td class="audit-detail" title=e.detail.clone()>{audit_detail_in(lang.get_untracked(), &e.detail)}</td>
+                        <td class="audit-detail">{audit_detail_in(lang.get_untracked(), &e.detail)}</td>
                     </tr>
                 }
             })
