@@ -1,25 +1,37 @@
-//! Failed-login counters per account and per client address, in the database so
-//! that every server process sees the same counts.
+//! Failed-login counters, in the database so that every server process sees
+//! the same counts.
 //!
-//! Policy: five failures within 15 minutes are allowed; from then on the key is
-//! locked for a delay that doubles with each further failure (1, 2, 4 … minutes,
-//! at most 15). A locked key is answered 429 without checking the password, so
-//! the lock holds even against the right guess. A successful login clears the
-//! account's counter (not the address's: an attacker at that address may also
-//! hold one real account).
+//! Policy: a key allows some failures within 15 minutes; from then on it is
+//! locked for a delay that doubles with each further failure (1, 2, 4 …
+//! minutes, at most 15), and a locked key is answered 429 without checking
+//! the password, so the lock holds even against the right guess. Three keys:
+//!
+//! - an account from one client address: five failures. This is what stops
+//!   guessing, and it locks only the guesser's address out of that account;
+//! - an account from anywhere: twenty, against guesses spread over many
+//!   addresses;
+//! - a client address, whatever the account: twenty, against one address
+//!   trying many accounts.
+//!
+//! The last two would let a stranger lock an account's owner out (or
+//! everyone behind a carrier's shared address), so they do not hold a login
+//! from a device already bound to the account: the owner's own phone or
+//! browser, which a stranger cannot name. A successful login clears the
+//! account's counters (not the address's: an attacker at that address may
+//! also hold one real account).
 
 use super::{col, Db};
 use crate::error::AppError;
 
 /// Failures counted within this window.
 pub const WINDOW_MS: i64 = 15 * 60 * 1000;
-/// Failures allowed in the window before the key locks.
-pub const FREE_FAILURES: i64 = 5;
 const FIRST_DELAY_MS: i64 = 60 * 1000;
 
 /// What is being limited.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
+    /// One account from one client address ("account@address").
+    AccountFromAddress,
     Account,
     Address,
 }
@@ -27,19 +39,28 @@ pub enum Scope {
 impl Scope {
     fn as_str(self) -> &'static str {
         match self {
+            Scope::AccountFromAddress => "account_address",
             Scope::Account => "account",
             Scope::Address => "address",
         }
     }
+
+    /// Failures allowed in the window before the key locks.
+    pub fn free_failures(self) -> i64 {
+        match self {
+            Scope::AccountFromAddress => 5,
+            Scope::Account | Scope::Address => 20,
+        }
+    }
 }
 
-/// How long a key with `failures` in the window, the last at `last_at`, stays
-/// locked after `now`; zero when it is not locked.
-pub fn lock_remaining_ms(failures: i64, last_at: i64, now: i64) -> i64 {
-    if failures < FREE_FAILURES {
+/// How long a key allowing `free` failures, with `failures` in the window
+/// and the last at `last_at`, stays locked after `now`; zero when it is not.
+pub fn lock_remaining_ms(failures: i64, free: i64, last_at: i64, now: i64) -> i64 {
+    if failures < free {
         return 0;
     }
-    let doublings = (failures - FREE_FAILURES).min(8) as u32;
+    let doublings = (failures - free).min(8) as u32;
     let delay = (FIRST_DELAY_MS << doublings).min(WINDOW_MS);
     (last_at + delay - now).max(0)
 }
@@ -63,7 +84,7 @@ pub async fn locked_for(
         let n: i64 = col(&row, "n")?;
         let last_at: Option<i64> = col(&row, "last_at")?;
         if let Some(last_at) = last_at {
-            longest = longest.max(lock_remaining_ms(n, last_at, now));
+            longest = longest.max(lock_remaining_ms(n, scope.free_failures(), last_at, now));
         }
     }
     Ok((longest > 0).then(|| ((longest + 999) / 1000) as u64))
@@ -104,16 +125,18 @@ mod tests {
 
     #[test]
     fn five_failures_are_free_and_the_sixth_attempt_waits_a_minute() {
-        assert_eq!(lock_remaining_ms(4, 1_000, 1_000), 0);
-        assert_eq!(lock_remaining_ms(5, 1_000, 1_000), 60_000);
-        assert_eq!(lock_remaining_ms(5, 1_000, 61_000), 0);
+        assert_eq!(lock_remaining_ms(4, 5, 1_000, 1_000), 0);
+        assert_eq!(lock_remaining_ms(5, 5, 1_000, 1_000), 60_000);
+        assert_eq!(lock_remaining_ms(5, 5, 1_000, 61_000), 0);
+        assert_eq!(lock_remaining_ms(19, 20, 1_000, 1_000), 0);
+        assert_eq!(lock_remaining_ms(20, 20, 1_000, 1_000), 60_000);
     }
 
     #[test]
     fn each_further_failure_doubles_the_wait_up_to_the_window() {
-        assert_eq!(lock_remaining_ms(6, 0, 0), 120_000);
-        assert_eq!(lock_remaining_ms(7, 0, 0), 240_000);
-        assert_eq!(lock_remaining_ms(9, 0, 0), WINDOW_MS);
-        assert_eq!(lock_remaining_ms(500, 0, 0), WINDOW_MS);
+        assert_eq!(lock_remaining_ms(6, 5, 0, 0), 120_000);
+        assert_eq!(lock_remaining_ms(7, 5, 0, 0), 240_000);
+        assert_eq!(lock_remaining_ms(9, 5, 0, 0), WINDOW_MS);
+        assert_eq!(lock_remaining_ms(500, 5, 0, 0), WINDOW_MS);
     }
 }

@@ -146,6 +146,19 @@ pub async fn import(
             "only the phone's owner or a supervisor may import its backup".into(),
         ));
     }
+    // A phone that still syncs sends its own changes: a supervisor's import
+    // for it would write answers in the inspector's name (and take the seqs
+    // the phone's next changes need). A supervisor imports a revoked phone's
+    // backup, the phone that can no longer sync.
+    if device.user_id != importer.id && !device.revoked {
+        return Err(AppError::Protocol {
+            status: 409,
+            body: crate::error::ErrorBody::new(
+                "import.device_live",
+                "this phone still syncs: its owner sends its changes; a supervisor imports only a revoked phone's backup",
+            ),
+        });
+    }
     let owner = users::info_by_id(db, &device.user_id)
         .await?
         .ok_or_else(|| AppError::Internal("device without owner".into()))?;

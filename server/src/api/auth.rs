@@ -102,9 +102,9 @@ pub async fn login(
     })
 }
 
-/// Logs in. Rate limited per account and per client address (see
-/// `store::login_limits`); a locked key is refused before the password is
-/// checked. Any session the request carried is replaced, never reused.
+/// Logs in. Rate limited per account from one address, per account and per
+/// address (see `store::login_limits`); a locked key is refused before the
+/// password is checked. Any session the request carried is replaced, never reused.
 async fn login_with(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
@@ -121,12 +121,25 @@ async fn login_with(
         .map(app::store::users::LoginAccount::limit_key)
         .unwrap_or_else(|| typed.clone());
     let address = ip.map(|ip| ip.to_string());
-    let mut keys = vec![(Scope::Account, account.as_str())];
+    let from_address = format!("{account}@{}", address.as_deref().unwrap_or("-"));
+    // The owner's own phone or browser (a device already bound to this
+    // account) is not held by the wider keys, which a stranger can fill.
+    let own_device = match (&found, request.device_id) {
+        (Some(account), Some(device)) => app::store::users::device(&state.db, &device.to_string())
+            .await?
+            .is_some_and(|d| d.user_id == account.id && !d.revoked),
+        _ => false,
+    };
+    let mut keys = vec![
+        (Scope::AccountFromAddress, from_address.as_str()),
+        (Scope::Account, account.as_str()),
+    ];
     if let Some(address) = &address {
         keys.push((Scope::Address, address.as_str()));
     }
     let now = app::store::now_ms();
-    if let Some(retry_after_s) = login_limits::locked_for(&state.db, &keys, now).await? {
+    let holding = if own_device { &keys[..1] } else { &keys[..] };
+    if let Some(retry_after_s) = login_limits::locked_for(&state.db, holding, now).await? {
         crate::telemetry::limited("login");
         return Err(AppError::RateLimited { retry_after_s });
     }
@@ -155,6 +168,7 @@ async fn login_with(
         }
         Err(e) => return Err(e),
     };
+    login_limits::clear(&state.db, Scope::AccountFromAddress, &from_address).await?;
     login_limits::clear(&state.db, Scope::Account, &account).await?;
     let device_id = request.device_id.map(|d| d.to_string());
     if let Some(device) = &device_id {

@@ -135,7 +135,11 @@ async fn a_backup_archive_brings_the_photos_the_phone_could_not_send(app: TestAp
         &mutations,
         &[(path.as_str(), bytes.as_slice())],
     );
-    // A supervisor imports it for the phone.
+    // The phone never got online again: it is revoked, and a supervisor
+    // imports its backup.
+    app::store::accounts::revoke_device(&app.db, &Default::default(), &phone.device)
+        .await
+        .unwrap();
     let (supervisor, _) = app.login("giamsat").await;
     let r = req("POST", "/api/sync/import")
         .bytes("application/zip", zip.clone())

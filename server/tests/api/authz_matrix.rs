@@ -379,6 +379,8 @@ pub(crate) struct Fixture {
     pub visit: String,
     /// ksv1's phone, which pushed `visit`.
     pub ksv1_device: String,
+    /// Another phone of ksv1's, revoked (lost): a supervisor imports its backup.
+    pub ksv1_lost_device: String,
     /// The account the administrator's calls change (nobody else uses it).
     pub ksv5_id: String,
     pub ksv5_device: String,
@@ -412,12 +414,19 @@ pub(crate) async fn fixture(app: &TestApp) -> Fixture {
         .await;
     assert_eq!(created.status, 201, "{}", created.text());
     let upload = crate::uploads::header(&created, "location");
+    // A phone of ksv1's that was lost and revoked: its backup is what a
+    // supervisor may import.
+    let lost = Phone::login(app, "ksv1").await;
+    app::store::accounts::revoke_device(&app.db, &Default::default(), &lost.device)
+        .await
+        .unwrap();
     Fixture {
         photo,
         photo_len: bytes.len(),
         upload,
         visit,
         ksv1_device: phone.device,
+        ksv1_lost_device: lost.device,
         ksv5_id: ksv5["user"]["id"].as_str().unwrap().to_string(),
         ksv5_device: ksv5["device_id"].as_str().unwrap().to_string(),
     }
@@ -452,7 +461,7 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
         ("POST", "/api/sync/push") => req("POST", path).json(&json!({
             "device_id": caller.device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION, "mutations": []
         })),
-        ("POST", "/api/sync/import") => req("POST", path).json(&export_file(&fx.ksv1_device)),
+        ("POST", "/api/sync/import") => req("POST", path).json(&export_file(&fx.ksv1_lost_device)),
         // A preview (no commit) of a file with one refused row: 200, nothing stored.
         ("POST", "/api/registry/intake") => req("POST", path).bytes(
             "text/csv",

@@ -255,8 +255,23 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
     for n in 2..=6 {
         all.push(phone.mutation("visit", "upsert", &visit, json!({"workforce": n}), 0));
     }
-    // Seqs 1–2 reached the server; then the phone was lost and its device revoked.
+    // Seqs 1–2 reached the server.
     phone.push_ok(&app, &all[..2]).await;
+    let file = |mutations: &[Value]| {
+        json!({
+            "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+            "device_id": phone.device, "username": "ksv1", "mutations": mutations
+        })
+    };
+    // While the phone still syncs, a supervisor may not import for it: the
+    // changes would be written in the inspector's name.
+    let (boss, _) = app.login("giamsat").await;
+    let r = app
+        .post_json("/api/sync/import", Some(&boss), &file(&all))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.json()["code"], "import.device_live");
+    // Then the phone was lost and its device revoked.
     let revoked = app::store::accounts::revoke_device(&app.db, &Default::default(), &phone.device)
         .await
         .unwrap();
@@ -265,12 +280,6 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.json()["message"].as_str().unwrap().contains("revoked"));
 
-    let file = |mutations: &[Value]| {
-        json!({
-            "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
-            "device_id": phone.device, "username": "ksv1", "mutations": mutations
-        })
-    };
     // Another inspector may not import it.
     let (ksv2, _) = app.login("ksv2").await;
     let r = app
@@ -278,7 +287,6 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     // A partial file (seq 4 missing) applies what it holds; last_seq stops at the gap.
-    let (boss, _) = app.login("giamsat").await;
     let partial: Vec<Value> = all.iter().filter(|m| m["seq"] != 4).cloned().collect();
     let r = app
         .post_json("/api/sync/import", Some(&boss), &file(&partial))

@@ -114,40 +114,81 @@ async fn a_method_a_path_does_not_have_is_405_with_allow(app: TestApp) {
 
 // ---- login limits ----
 
-async fn five_failures_lock_an_account_even_against_the_right_password(app: TestApp) {
-    // A new address for every attempt: only the account's counter is at work.
-    for i in 0..5 {
-        let r = login(&app, "ksv1", WRONG, &format!("192.0.2.{}:1000", 10 + i)).await;
+/// A login carrying `device` (this phone or browser's id).
+async fn login_on(
+    app: &TestApp,
+    username: &str,
+    password: &str,
+    peer: &str,
+    device: &str,
+) -> TestResponse {
+    req("POST", "/api/auth/login")
+        .json(&json!({"username": username, "password": password, "device_id": device}))
+        .peer(peer)
+        .send(&app.router)
+        .await
+}
+
+async fn five_failures_from_one_address_lock_it_out_of_the_account(app: TestApp) {
+    let guesser = "192.0.2.10:1000";
+    for _ in 0..5 {
+        let r = login(&app, "ksv1", WRONG, guesser).await;
         expect_error(&r, 401, "auth.bad_credentials");
     }
-    expect_rate_limited(&login(&app, "ksv1", PW, "192.0.2.20:1000").await);
+    // Even the right password, from there.
+    expect_rate_limited(&login(&app, "ksv1", PW, guesser).await);
+    // The owner, elsewhere, is not locked out by a stranger's guesses.
+    ok(&login(&app, "ksv1", PW, "192.0.2.20:1000").await);
     // Another account is not affected.
     ok(&login(&app, "ksv2", PW, "192.0.2.21:1000").await);
 }
 
-async fn a_successful_login_clears_the_accounts_counter(app: TestApp) {
-    for i in 0..4 {
-        let r = login(&app, "ksv1", WRONG, &format!("192.0.2.{}:1000", 30 + i)).await;
+async fn guesses_from_many_addresses_lock_the_account_but_not_its_owners_phone(app: TestApp) {
+    // The owner's phone has logged in before: its device is bound to ksv1.
+    let phone = uuid::Uuid::now_v7().to_string();
+    ok(&login_on(&app, "ksv1", PW, "192.0.2.90:1000", &phone).await);
+    for i in 0..20 {
+        let r = login(&app, "ksv1", WRONG, &format!("198.51.100.{}:1000", 10 + i)).await;
         expect_error(&r, 401, "auth.bad_credentials");
     }
-    ok(&login(&app, "ksv1", PW, "192.0.2.40:1000").await);
-    // Counting starts again: five more failures are answered, the sixth is not.
-    for i in 0..5 {
-        let r = login(&app, "ksv1", WRONG, &format!("192.0.2.{}:1000", 50 + i)).await;
-        expect_error(&r, 401, "auth.bad_credentials");
-    }
-    expect_rate_limited(&login(&app, "ksv1", PW, "192.0.2.60:1000").await);
+    // Twenty failures from anywhere: an unknown browser waits, wherever it is.
+    expect_rate_limited(&login(&app, "ksv1", PW, "198.51.100.99:1000").await);
+    // Another account's device does not count as ksv1's.
+    let (_, other) = app.login("ksv2").await;
+    expect_rate_limited(&login_on(&app, "ksv1", PW, "198.51.100.98:1000", &other).await);
+    // The owner's own phone is not held by it.
+    ok(&login_on(&app, "ksv1", PW, "198.51.100.99:1000", &phone).await);
 }
 
-async fn five_failures_lock_an_address_and_another_address_is_free(app: TestApp) {
+async fn a_successful_login_clears_the_accounts_counter(app: TestApp) {
+    let address = "192.0.2.30:1000";
+    for _ in 0..4 {
+        let r = login(&app, "ksv1", WRONG, address).await;
+        expect_error(&r, 401, "auth.bad_credentials");
+    }
+    ok(&login(&app, "ksv1", PW, address).await);
+    // Counting starts again: five more failures are answered, the sixth is not.
+    for _ in 0..5 {
+        let r = login(&app, "ksv1", WRONG, address).await;
+        expect_error(&r, 401, "auth.bad_credentials");
+    }
+    expect_rate_limited(&login(&app, "ksv1", PW, address).await);
+}
+
+async fn twenty_failures_lock_an_address_but_not_an_owners_phone_behind_it(app: TestApp) {
+    let phone = uuid::Uuid::now_v7().to_string();
+    ok(&login_on(&app, "ksv2", PW, "192.0.2.69:1000", &phone).await);
     let address = "192.0.2.70:1000";
-    for i in 0..5 {
+    for i in 0..20 {
         let r = login(&app, &format!("khong-co-{i}"), WRONG, address).await;
         expect_error(&r, 401, "auth.bad_credentials");
     }
-    expect_rate_limited(&login(&app, "khong-co-5", WRONG, address).await);
+    expect_rate_limited(&login(&app, "khong-co-20", WRONG, address).await);
     expect_rate_limited(&login(&app, "ksv2", PW, address).await);
     ok(&login(&app, "ksv2", PW, "192.0.2.71:1000").await);
+    // Behind the same shared address (an office, a carrier), the owner's phone
+    // still logs in.
+    ok(&login_on(&app, "ksv2", PW, address, &phone).await);
 }
 
 async fn forwarded_for_counts_only_behind_a_trusted_proxy(app: TestApp) {
@@ -158,28 +199,28 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy(app: TestApp) {
             .header("x-forwarded-for", forwarded)
             .peer(peer)
     };
-    for n in 0..5 {
+    for n in 0..20 {
         let r = attempt("10.0.0.5:41000", "203.0.113.7", n)
             .send(&router)
             .await;
         expect_error(&r, 401, "auth.bad_credentials");
     }
     expect_rate_limited(
-        &attempt("10.0.0.5:41000", "203.0.113.7", 5)
+        &attempt("10.0.0.5:41000", "203.0.113.7", 20)
             .send(&router)
             .await,
     );
     // Another client behind the proxy is free, so the proxy itself is not counted.
-    let r = attempt("10.0.0.5:41001", "203.0.113.8", 6)
+    let r = attempt("10.0.0.5:41001", "203.0.113.8", 21)
         .send(&router)
         .await;
     expect_error(&r, 401, "auth.bad_credentials");
     // From a peer that is not the proxy the header is ignored: counted under the peer.
-    let r = attempt("198.51.100.9:5000", "203.0.113.7", 7)
+    let r = attempt("198.51.100.9:5000", "203.0.113.7", 22)
         .send(&router)
         .await;
     expect_error(&r, 401, "auth.bad_credentials");
-    for n in 8..12 {
+    for n in 23..42 {
         let forwarded = format!("203.0.113.{}", 20 + n);
         let r = attempt("198.51.100.9:5000", &forwarded, n)
             .send(&router)
@@ -187,7 +228,7 @@ async fn forwarded_for_counts_only_behind_a_trusted_proxy(app: TestApp) {
         expect_error(&r, 401, "auth.bad_credentials");
     }
     expect_rate_limited(
-        &attempt("198.51.100.9:5000", "203.0.113.99", 12)
+        &attempt("198.51.100.9:5000", "203.0.113.99", 42)
             .send(&router)
             .await,
     );
@@ -859,9 +900,10 @@ crate::engine_tests!(
     a_login_renews_the_token_and_matches_usernames_case_insensitively,
     only_the_public_routes_answer_without_a_session,
     a_method_a_path_does_not_have_is_405_with_allow,
-    five_failures_lock_an_account_even_against_the_right_password,
+    five_failures_from_one_address_lock_it_out_of_the_account,
+    guesses_from_many_addresses_lock_the_account_but_not_its_owners_phone,
     a_successful_login_clears_the_accounts_counter,
-    five_failures_lock_an_address_and_another_address_is_free,
+    twenty_failures_lock_an_address_but_not_an_owners_phone_behind_it,
     forwarded_for_counts_only_behind_a_trusted_proxy,
     cross_origin_writes_are_refused_even_with_a_valid_session,
     same_origin_and_origin_less_writes_pass_and_reads_are_not_checked,

@@ -251,7 +251,8 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         .errors(&[
             (403, "Neither the device's owner nor a supervisor"),
             (404, "Unknown device"),
-            (409, "A backup made by an app too old"),
+            (409, "A backup made by an app too old, or a supervisor's import for a phone \
+                   that still syncs (import.device_live: only a revoked phone's backup)"),
             (415, "Neither JSON nor a ZIP archive"),
             (422, "Not a khaosat backup archive (import.bad_archive), or one that took \
                    longer to read than the server allows (import.too_slow)"),
