@@ -337,12 +337,15 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
         "SELECT p.id, p.title, f.name AS facility_name, COALESCE(p.district_code, p.commune_code) AS district_code,
                 p.unit_tree, p.district_code IS NULL AS by_commune, d.kind AS district_kind,
                 d.name AS district_name, f.industry_group, p.requested_amount,
-                COALESCE(p.recommendation, 'pending') AS source, COALESCE(p.recommended_amount, 0) AS recommended
+                COALESCE(p.recommendation, 'pending') AS source, COALESCE(p.recommended_amount, 0) AS recommended,
+                f.unit_tree AS facility_tree, fd.code AS facility_district, fd.kind AS facility_district_kind,
+                fd.name AS facility_district_name
          FROM proposals p
          JOIN facilities f ON f.id = p.facility_id
          LEFT JOIN admin_units d ON d.tree = p.unit_tree AND d.code = COALESCE(p.district_code, p.commune_code)
+         LEFT JOIN admin_units fd ON fd.tree = f.unit_tree AND fd.code = f.district_code AND fd.level = 'district'
          WHERE p.year = $1 AND p.active = 1
-         ORDER BY COALESCE(p.district_code, p.commune_code), f.industry_group, p.title, p.id",
+         ORDER BY COALESCE(p.district_code, p.commune_code), f.industry_group, p.search, p.title, p.id",
     )
     .bind(i64::from(year))
     .fetch_all(&db.pool)
@@ -362,7 +365,19 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
         let by_commune = col::<bool>(r, "by_commune")
             .or_else(|_| col::<i64>(r, "by_commune").map(|n| n != 0))?;
         any_commune |= by_commune;
-        if former && by_commune {
+        // A facility registered on the older tree knows its own former
+        // district: its row, rather than every district the new commune took
+        // wards from ("thành phố Bắc Giang / huyện Tân Yên"), which the review
+        // list's district filter would not match.
+        let own_former: Option<String> = col(r, "facility_district")?;
+        let facility_tree: String = col(r, "facility_tree")?;
+        let proposal_tree: String = col(r, "unit_tree")?;
+        if former && by_commune && facility_tree != proposal_tree && own_former.is_some() {
+            let kind: Option<String> = col(r, "facility_district_kind")?;
+            let fname: Option<String> = col(r, "facility_district_name")?;
+            code = own_former.unwrap_or_default();
+            name = format!("{} {}", kind.unwrap_or_default(), fname.unwrap_or_default());
+        } else if former && by_commune {
             let unit_tree: String = col(r, "unit_tree")?;
             let key = (unit_tree, code.clone());
             if !former_of.contains_key(&key) {
@@ -388,13 +403,14 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
     }
     if former {
         // Grouped rows were sorted by the year's units: sort by the new key.
-        proposals.sort_by(|a, b| {
-            (&a.district_code, &a.industry_group, &a.title, &a.id).cmp(&(
-                &b.district_code,
-                &b.industry_group,
-                &b.title,
-                &b.id,
-            ))
+        proposals.sort_by_cached_key(|p| {
+            (
+                p.district_code.clone(),
+                p.industry_group.clone(),
+                crate::search::fold(&p.title),
+                p.title.clone(),
+                p.id.clone(),
+            )
         });
     }
     let mut cells: Vec<PlanCell> = Vec::new();

@@ -115,6 +115,35 @@ pub async fn open(db: &Db, actor: &Actor, req: &YearOpening) -> Result<SurveyYea
         ));
     }
     let before = get(&mut *tx, req.year).await?;
+    // A new year is not opened on a tree a newer one replaced before it
+    // began (the 2020 districts, abolished on 1 July 2025, for 2026): its
+    // proposals would be registered on units that no longer exist. A year
+    // already holding proposals reopens on its own tree (below).
+    if before.is_none() {
+        let newer = sqlx::query(
+            "SELECT DISTINCT t.name FROM unit_mappings m JOIN unit_trees t ON t.name = m.new_tree
+             WHERE m.old_tree = $1 AND t.effective_from <= $2 ORDER BY t.name",
+        )
+        .bind(&req.unit_tree)
+        .bind(format!("{:04}-01-01", req.year))
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = newer {
+            let newer: String = col(&row, "name")?;
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "year.tree_superseded",
+                    format!(
+                        "the unit tree {} was replaced by {newer} before {}: open the year on {newer}",
+                        req.unit_tree, req.year
+                    ),
+                )
+                .with("tree", req.unit_tree.clone())
+                .with("newer", newer)
+                .with("year", req.year),
+            ));
+        }
+    }
     if let Some(b) = &before {
         if b.open {
             return Err(AppError::Invalid(

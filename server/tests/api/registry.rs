@@ -229,6 +229,25 @@ async fn a_proposal_is_placed_where_its_facility_is(app: TestApp) {
     )
     .await;
     assert_eq!(there.status, 200, "{}", there.text());
+    // By former district, it is in its facility's own 2020 district (Tân Yên),
+    // not in a row of every district phường Đa Mai took wards from.
+    let plan = call(
+        &app,
+        &boss,
+        "get_plan",
+        json!({"year": "2026", "by": "former_district"}),
+    )
+    .await
+    .json();
+    let row = plan["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == there.json())
+        .expect("in the plan")
+        .clone();
+    assert_eq!(row["district_code"], "216", "{row}");
+    assert_eq!(row["district_name"], "huyện Tân Yên", "{row}");
 }
 
 /// Lowering a request below a recommendation made without a reason would
@@ -281,7 +300,50 @@ async fn a_request_is_not_lowered_below_an_unexplained_recommendation(app: TestA
     assert_eq!(explained.status, 200, "{}", explained.text());
 }
 
+/// Titles in the plan read as a Vietnamese list: "Đ" with "D", small letters
+/// with capitals (byte order put "Đóng tàu" after "Xây lò").
+async fn the_plans_proposals_read_in_vietnamese_alphabetical_order(app: TestApp) {
+    use crate::security::call;
+    use serde_json::json;
+    let (boss, _) = app.login("giamsat").await;
+    let mut ids = Vec::new();
+    for title in ["Xây lò nung", "Đóng tàu gỗ", "dệt vải thổ cẩm"] {
+        let facility = call(
+            &app,
+            &boss,
+            "save_facility",
+            json!({"draft": {"id": null, "name": format!("Cơ sở {title}"), "owner_name": "Lê Văn Tám",
+                "address": "thôn Đông", "unit": "bac-ninh-2025/07228", "industry_group": "handicrafts",
+                "phone": "", "tax_code": "", "main_products": "hàng thủ công"}}),
+        )
+        .await;
+        assert_eq!(facility.status, 200, "{}", facility.text());
+        let created = call(
+            &app,
+            &boss,
+            "create_proposal",
+            json!({"proposal": {"facility_id": facility.json(), "year": 2026, "unit": "bac-ninh-2025/07228",
+                "title": title, "support_kind": "machinery", "requested_amount": 50_000_000}}),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.text());
+        ids.push(created.json());
+    }
+    let plan = call(&app, &boss, "get_plan", json!({"year": "2026"}))
+        .await
+        .json();
+    let titles: Vec<&str> = plan["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| ids.contains(&p["id"]))
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["dệt vải thổ cẩm", "Đóng tàu gỗ", "Xây lò nung"]);
+}
+
 crate::engine_tests!(
+    the_plans_proposals_read_in_vietnamese_alphabetical_order,
     a_proposal_is_placed_where_its_facility_is,
     a_request_is_not_lowered_below_an_unexplained_recommendation,
     the_intake_template_downloads_and_reads_back_as_the_intakes_columns,

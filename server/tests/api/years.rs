@@ -2,7 +2,7 @@
 //! open years only, phones holding open years' proposals only, and a closed
 //! year's visits kept read-only. Closing with unfinished visits asks first.
 //!
-//! One file (432 lines): the tests share the year fixtures and the 2026 demo.
+//! One file (460 lines): the tests share the year fixtures and the 2026 demo.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::Phone;
@@ -222,6 +222,11 @@ async fn a_year_takes_its_proposals_on_its_own_tree_and_form(app: TestApp) {
             json!({"year": 2020, "unit_tree": "bac-giang-2020", "form_id": "khuyen-cong", "form_version": 1}),
             "year.already_open",
         ),
+        // The 2020 districts were abolished on 1 July 2025.
+        (
+            json!({"year": 2027, "unit_tree": "bac-giang-2020", "form_id": "khuyen-cong", "form_version": 1}),
+            "year.tree_superseded",
+        ),
     ] {
         let r = call(&app, &admin, "open_year", json!({ "request": request })).await;
         assert_eq!(r.status, 422, "{}", r.text());
@@ -425,7 +430,30 @@ async fn a_year_on_the_2025_tree_is_planned_by_commune_and_by_former_district(ap
     assert!(zip.starts_with(b"PK"));
 }
 
+/// A visit of a 2026 proposal (the 2025 tree has no districts) shows its
+/// commune where the list shows a district, rather than nothing.
+async fn a_visit_on_the_2025_tree_is_listed_with_its_commune(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let first = phone.new_visit(
+        &visit,
+        "019b2f10-5d00-7b20-9b02-3c6f2e8a0002",
+        json!({"workforce": 8}),
+    );
+    assert_eq!(phone.push_ok(&app, &[first]).await[0]["status"], "applied");
+    let (boss, _) = app.login("giamsat").await;
+    let list = ok(&call(&app, &boss, "list_visits", json!({})).await);
+    let row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == visit.as_str())
+        .expect("the visit is listed");
+    assert_eq!(row["district_name"], "phường Bắc Giang", "{row}");
+}
+
 crate::engine_tests!(
+    a_visit_on_the_2025_tree_is_listed_with_its_commune,
     closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only,
     a_year_takes_its_proposals_on_its_own_tree_and_form,
     a_year_on_the_2025_tree_is_planned_by_commune_and_by_former_district,
