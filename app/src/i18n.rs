@@ -118,14 +118,65 @@ pub async fn load(lang: Lang) -> Result<(), crate::error::ErrorBody> {
     Ok(())
 }
 
+/// The cookie that carries the chosen language to the server, so a page is
+/// rendered in it from the first paint (localStorage, which the app read
+/// after hydration, showed every English page in Vietnamese first).
+pub const LANG_COOKIE: &str = "khaosat_lang";
+
+/// The language a `Cookie` header (or `document.cookie`) names, if any.
+pub fn lang_in_cookies(cookies: &str) -> Option<Lang> {
+    cookies.split(';').find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == LANG_COOKIE).then(|| Lang::parse(value))
+    })
+}
+
+/// The language a page starts in: on the server, the request's cookie; in
+/// the browser, the same cookie once its texts are at hand (the app loads
+/// English before it hydrates a page the server rendered in English).
+pub fn initial_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    let cookies = use_context::<axum::http::request::Parts>()
+        .and_then(|p| {
+            p.headers
+                .get(axum::http::header::COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        })
+        .unwrap_or_default();
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    let cookies = crate::field::client::browser::document_cookies();
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    let cookies = String::new();
+    lang_in_cookies(&cookies)
+        .filter(|l| is_loaded(*l))
+        .unwrap_or_default()
+}
+
+/// Before the app renders in the browser: fetches the texts of the language
+/// the cookie names (from the service worker's cache offline), so the first
+/// render matches the server's page.
+#[cfg(feature = "hydrate")]
+pub async fn load_chosen() {
+    if let Some(lang) = lang_in_cookies(&crate::field::client::browser::document_cookies()) {
+        if let Err(body) = load(lang).await {
+            leptos::logging::warn!("{} texts unavailable: {}", lang.code(), body.message);
+        }
+    }
+}
+
 /// Switches the interface to `lang`, fetching its texts first when needed,
-/// and remembers the choice on this phone. On failure (offline before English
+/// and remembers the choice on this phone (and in a cookie for the server). On failure (offline before English
 /// was ever cached) the language and the remembered choice stay as they were.
 #[cfg(feature = "hydrate")]
 pub fn switch(locale: Locale, lang: Lang) {
     let apply = move || {
         locale.0.set(lang);
         crate::field::client::browser::local_storage_set("khaosat.lang", lang.code());
+        crate::field::client::browser::set_document_cookie(&format!(
+            "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+            lang.code()
+        ));
     };
     if is_loaded(lang) {
         apply();
@@ -215,6 +266,18 @@ pub fn industry_label(lang: Lang, group: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_language_cookie_is_found_among_others() {
+        assert_eq!(lang_in_cookies("khaosat_lang=en"), Some(Lang::En));
+        assert_eq!(
+            lang_in_cookies("khaosat_session=abc; khaosat_lang=vi; x=1"),
+            Some(Lang::Vi)
+        );
+        assert_eq!(lang_in_cookies("khaosat_session=abc"), None);
+        assert_eq!(lang_in_cookies("xkhaosat_lang=en"), None);
+        assert_eq!(lang_in_cookies(""), None);
+    }
 
     fn keys(lang: Lang) -> std::collections::BTreeSet<String> {
         table(lang).expect("compiled in").keys().cloned().collect()

@@ -69,9 +69,14 @@ pub mod store;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // Waits for the chunk of a lazy route before hydrating it, and holds back
-    // state read from the browser until the whole page has hydrated.
-    root::hydration::hydrate_body();
+    // The chosen language's texts first: the server rendered the page in it.
+    // Then: waits for the chunk of a lazy route before hydrating it, and
+    // holds back state read from the browser until the whole page has
+    // hydrated.
+    wasm_bindgen_futures::spawn_local(async {
+        i18n::load_chosen().await;
+        root::hydration::hydrate_body();
+    });
 }
 
 /// Entry point for the offline shell: the service worker served a page without
@@ -80,5 +85,8 @@ pub fn hydrate() {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn mount() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(root::App);
+    wasm_bindgen_futures::spawn_local(async {
+        i18n::load_chosen().await;
+        leptos::mount::mount_to_body(root::App);
+    });
 }

@@ -125,6 +125,11 @@ test('a phone offline from a cold start never asks for office code', async ({ ne
     await expect(page.getByTestId('lang-switch')).toHaveText('Tiếng Việt');
     // Named in its own language, so a screen reader says it right.
     await expect(page.getByTestId('lang-switch')).toHaveAttribute('lang', 'vi');
+    // The server renders the next page in English from the first paint, not
+    // Vietnamese until the app has loaded.
+    const served = await (await page.request.get('/login')).text();
+    expect(served).toContain('<html lang="en"');
+    expect(served).toContain('>Survey<');
     await expect(page.locator('.app-title')).toHaveText('Survey');
     await home.click(page.getByTestId('lang-switch'));
     await expect(page.locator('html')).toHaveAttribute('lang', 'vi');

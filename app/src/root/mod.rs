@@ -2,7 +2,7 @@
 
 use crate::auth::LoginPage;
 use crate::field::client::ClientState;
-use crate::i18n::{use_t, Lang, Locale};
+use crate::i18n::{use_t, Locale};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Title};
 #[cfg(any(feature = "ssr", feature = "split"))]
@@ -29,7 +29,7 @@ use pages::*;
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>
-        <html lang="vi">
+        <html lang=crate::i18n::initial_lang().code()>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -51,7 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let locale = Locale(RwSignal::new(Lang::Vi));
+    let locale = Locale(RwSignal::new(crate::i18n::initial_lang()));
     provide_context(locale);
     let state = ClientState::new();
     provide_context(state);
@@ -104,7 +104,7 @@ fn start_in_browser(state: ClientState, locale: Locale) {
         };
         hydration::finished().await;
         if let Some(lang) = browser::local_storage_get("khaosat.lang") {
-            crate::i18n::switch(locale, Lang::parse(&lang));
+            crate::i18n::switch(locale, crate::i18n::Lang::parse(&lang));
         }
         browser::register_service_worker(move || state.update_ready.set(true));
         engine::start(state);

@@ -48,3 +48,21 @@ pub fn session_storage_remove(key: &str) {
         let _ = storage.remove_item(key);
     }
 }
+
+/// The document's cookies as one `name=value; …` string (empty when none or
+/// outside a page). Read through `Reflect`: `HtmlDocument` is a web-sys
+/// feature the app needs for nothing else.
+pub fn document_cookies() -> String {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| js_sys::Reflect::get(&d, &"cookie".into()).ok())
+        .and_then(|c| c.as_string())
+        .unwrap_or_default()
+}
+
+/// Sets one cookie (`name=value; attributes`) on the document.
+pub fn set_document_cookie(cookie: &str) {
+    if let Some(d) = web_sys::window().and_then(|w| w.document()) {
+        let _ = js_sys::Reflect::set(&d, &"cookie".into(), &cookie.into());
+    }
+}
