@@ -25,8 +25,20 @@ pub fn content_security_policy(script_hashes: &[String]) -> String {
     )
 }
 
-/// Base64 SHA-256 of the text of every `<script>` without a `src` attribute.
+/// Base64 SHA-256 of the text of every `<script>` without a `src` attribute
+/// that carries the page's nonce (the first `nonce="…"` in it, which Leptos
+/// writes on the hydration script in `<head>` and on each script it adds).
+/// A `<script>` that reached the page any other way (text a user stored, had
+/// it ever escaped the escaping) cannot know a nonce made for this response,
+/// so it gets no hash and the browser refuses it. A page without a nonce has
+/// every inline script hashed.
 pub fn inline_script_hashes(html: &str) -> Vec<String> {
+    let nonce = html.find(" nonce=\"").and_then(|at| {
+        let value = &html[at + " nonce=\"".len()..];
+        value
+            .find('"')
+            .map(|end| format!("nonce=\"{}\"", &value[..end]))
+    });
     let mut hashes = Vec::new();
     let mut rest = html;
     while let Some(start) = rest.find("<script") {
@@ -43,7 +55,10 @@ pub fn inline_script_hashes(html: &str) -> Vec<String> {
         let has_src = attributes
             .split_whitespace()
             .any(|a| a.starts_with("src=") || a == "src");
-        if !has_src {
+        let has_nonce = nonce
+            .as_deref()
+            .is_none_or(|n| attributes.split_whitespace().any(|a| a == n));
+        if !has_src && has_nonce {
             let hash =
                 base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()));
             if !hashes.contains(&hash) {
@@ -142,6 +157,18 @@ pub async fn security_headers(State(hsts): State<bool>, request: Request, next: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_script_without_the_pages_nonce_gets_no_hash() {
+        let html = r#"<head><script type="module" nonce="abc123">init()</script></head>
+            <body><p><script>alert(1)</script></p><script nonce="abc123">done()</script>
+            <script nonce="guess">alert(2)</script></body>"#;
+        let hashes = inline_script_hashes(html);
+        let of = |text: &str| {
+            base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes()))
+        };
+        assert_eq!(hashes, vec![of("init()"), of("done()")]);
+    }
 
     #[test]
     fn only_inline_scripts_are_hashed() {
