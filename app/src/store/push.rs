@@ -4,7 +4,7 @@
 //! and the device's queue moves past it. Import replays a phone's backup file
 //! through the same code, deduplicated by mutation id.
 //!
-//! One file (about 470 lines): push and import walk the same seqs of one
+//! One file (about 540 lines): push and import walk the same seqs of one
 //! device in one transaction, and their rules for a seq are read together.
 
 use super::apply::{self, Author};
@@ -15,7 +15,7 @@ use crate::sync::{
     hlc::MAX_FUTURE_SKEW_MS, ExportFile, Hlc, ImportResponse, Mutation, MutationResult,
     PushRequest, PushResponse, EXPORT_FORMAT,
 };
-use crate::sync::{MAX_BATCH, MUTATION_SCHEMA_VERSION};
+use crate::sync::{Entity, MAX_BATCH, MUTATION_SCHEMA_VERSION};
 use std::sync::Mutex;
 
 /// Largest backup file import reads, in mutations.
@@ -163,6 +163,7 @@ pub async fn import(
         .await?
         .ok_or_else(|| AppError::Internal("device without owner".into()))?;
     let author = Author::new(&owner, &device_id);
+    let by_other = device.user_id != importer.id;
     let mut results = Vec::with_capacity(file.mutations.len());
     let mut last_seq = device.last_seq;
     // In seq order across the whole file, not only within each batch: a file
@@ -170,7 +171,7 @@ pub async fn import(
     let mut ordered = file.mutations.clone();
     ordered.sort_by_key(|m| m.seq);
     for chunk in ordered.chunks(MAX_BATCH) {
-        let (r, l) = apply_batch(db, clock, &author, chunk, Mode::Import).await?;
+        let (r, l) = apply_batch(db, clock, &author, chunk, Mode::Import { by_other }).await?;
         results.extend(r);
         last_seq = l;
     }
@@ -191,14 +192,59 @@ pub async fn import(
     })
 }
 
+/// Whether `m` touches only what `device` started: a visit it created (or a
+/// new one), that visit's rows and photos, or a facility that does not exist
+/// yet (one found on site).
+async fn started_here(tx: &mut Tx, device: &str, m: &Mutation) -> Result<bool, AppError> {
+    let id = m.record_id.to_string();
+    let visit_of_fields = m
+        .fields
+        .get("visit_id")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    let visit = match m.entity {
+        Entity::Visit => Some(id.clone()),
+        Entity::VisitRow => sqlx::query("SELECT visit_id FROM visit_rows WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| col::<String>(&r, "visit_id"))
+            .transpose()?
+            .or(visit_of_fields),
+        Entity::Photo => sqlx::query("SELECT visit_id FROM photos WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| col::<String>(&r, "visit_id"))
+            .transpose()?
+            .or(visit_of_fields),
+        Entity::Facility => {
+            let exists = sqlx::query("SELECT 1 AS one FROM facilities WHERE id = $1")
+                .bind(&id)
+                .fetch_optional(&mut **tx)
+                .await?;
+            return Ok(exists.is_none());
+        }
+    };
+    let Some(visit) = visit else { return Ok(true) };
+    let made_by = sqlx::query("SELECT device_id FROM visits WHERE id = $1")
+        .bind(&visit)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| col::<String>(&r, "device_id"))
+        .transpose()?;
+    Ok(made_by.is_none_or(|d| d == device))
+}
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
     /// From the phone's outbox: seqs must continue without a gap.
     Push,
     /// From a backup file, which may be partial: every mutation not yet seen is
     /// applied, and last_seq advances only over the seqs now present without a
-    /// gap, so the phone can still push the missing ones later.
-    Import,
+    /// gap, so the phone can still push the missing ones later. `by_other`:
+    /// a supervisor imports it, not the phone's owner.
+    Import { by_other: bool },
 }
 
 async fn apply_batch(
@@ -320,9 +366,23 @@ async fn apply_batch(
                     continue;
                 }
             }
-            Mode::Import => {
+            Mode::Import { by_other } => {
                 if seen.is_some() {
                     results.push(duplicate);
+                    continue;
+                }
+                // Someone else's import writes in the phone's name: it may
+                // only continue what this phone started, never reach into a
+                // visit another phone made (the owner imports anything).
+                if by_other && !started_here(&mut tx, device_id, m).await? {
+                    results.push(MutationResult::Refused {
+                        seq: m.seq,
+                        mutation_id: m.mutation_id,
+                        error: ErrorBody::new(
+                            "import.not_this_phones",
+                            "a supervisor's import changes only what this phone started; its owner imports the rest",
+                        ),
+                    });
                     continue;
                 }
                 let taken =
@@ -355,7 +415,7 @@ async fn apply_batch(
     // Buffered rows go in now: the import's seq walk below reads them.
     author.history.flush(&mut tx).await?;
     author.log.flush(&mut tx).await?;
-    if mode == Mode::Import {
+    if matches!(mode, Mode::Import { .. }) {
         last_seq = contiguous_seq(&mut tx, device_id, last_seq).await?;
     }
     // A retry: the phone may have missed the merged state (see `apply::touch`).

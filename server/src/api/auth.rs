@@ -121,14 +121,19 @@ async fn login_with(
         .map(app::store::users::LoginAccount::limit_key)
         .unwrap_or_else(|| typed.clone());
     let address = ip.map(|ip| ip.to_string());
-    let from_address = format!("{account}@{}", address.as_deref().unwrap_or("-"));
     // The owner's own phone or browser (a device already bound to this
-    // account) is not held by the wider keys, which a stranger can fill.
+    // account) is not held by the keys a stranger can fill: the wide ones,
+    // and the one of its address (an office or a carrier shares it). Its
+    // own guesses count against the device itself.
     let own_device = match (&found, request.device_id) {
         (Some(account), Some(device)) => app::store::users::device(&state.db, &device.to_string())
             .await?
             .is_some_and(|d| d.user_id == account.id && !d.revoked),
         _ => false,
+    };
+    let from_address = match (own_device, request.device_id) {
+        (true, Some(device)) => format!("{account}@device:{device}"),
+        _ => format!("{account}@{}", address.as_deref().unwrap_or("-")),
     };
     let mut keys = vec![
         (Scope::AccountFromAddress, from_address.as_str()),

@@ -257,10 +257,11 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
     }
     // Seqs 1–2 reached the server.
     phone.push_ok(&app, &all[..2]).await;
+    let lost_device = phone.device.clone();
     let file = |mutations: &[Value]| {
         json!({
             "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
-            "device_id": phone.device, "username": "ksv1", "mutations": mutations
+            "device_id": lost_device, "username": "ksv1", "mutations": mutations
         })
     };
     // While the phone still syncs, a supervisor may not import for it: the
@@ -340,6 +341,35 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
         .await
         .json();
     assert_eq!(r["results"][0]["error"]["code"], "import.seq_taken");
+    // Nor does a supervisor's file for the lost phone reach into a visit
+    // ksv1 made on another phone: it would read as the inspector's edit.
+    let mut other = Phone::login(&app, "ksv1").await;
+    let theirs = uuid::Uuid::now_v7().to_string();
+    let made = other.new_visit(&theirs, &demo_proposal("213"), json!({"workforce": 3}));
+    other.push_ok(&app, &[made]).await;
+    let forged = phone.mutation("visit", "upsert", &theirs, json!({"workforce": 99}), 0);
+    let r = app
+        .post_json(
+            "/api/sync/import",
+            Some(&boss),
+            &file(std::slice::from_ref(&forged)),
+        )
+        .await
+        .json();
+    assert_eq!(
+        r["results"][0]["error"]["code"], "import.not_this_phones",
+        "{r}"
+    );
+    let (v, _) = app::store::visits::record(&app.db.pool, &theirs)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v.answers["workforce"], 3, "nothing changed");
+    // Its owner may: the backup is theirs.
+    let r = app
+        .post_json("/api/sync/import", Some(&phone.cookie), &file(&[forged]))
+        .await;
+    assert_ne!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     let r = app
         .post_json(
             "/api/sync/import",

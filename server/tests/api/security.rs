@@ -189,6 +189,24 @@ async fn twenty_failures_lock_an_address_but_not_an_owners_phone_behind_it(app: 
     // Behind the same shared address (an office, a carrier), the owner's phone
     // still logs in.
     ok(&login_on(&app, "ksv2", PW, address, &phone).await);
+    // Someone at the phone's address guesses ksv2's password: that address
+    // is locked out of ksv2, the phone is not.
+    let guesser = "192.0.2.72:1000";
+    for _ in 0..5 {
+        expect_error(
+            &login(&app, "ksv2", WRONG, guesser).await,
+            401,
+            "auth.bad_credentials",
+        );
+    }
+    expect_rate_limited(&login(&app, "ksv2", PW, guesser).await);
+    ok(&login_on(&app, "ksv2", PW, guesser, &phone).await);
+    // The phone's own guesses still count, against the phone.
+    for _ in 0..5 {
+        let r = login_on(&app, "ksv2", WRONG, guesser, &phone).await;
+        expect_error(&r, 401, "auth.bad_credentials");
+    }
+    expect_rate_limited(&login_on(&app, "ksv2", PW, guesser, &phone).await);
 }
 
 async fn forwarded_for_counts_only_behind_a_trusted_proxy(app: TestApp) {
