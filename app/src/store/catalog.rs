@@ -205,7 +205,16 @@ pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> 
         p.district_code.as_deref(),
     )
     .await?;
-    check_facility_there(tx, &tree, &unit_path, p).await?;
+    // Checked when the proposal is placed or moved, not when its title or
+    // amount is edited: a facility moved since keeps its proposals editable.
+    let stored = proposal_by_id(&mut **tx, &p.id).await?;
+    let placed_again = stored.as_ref().is_none_or(|old| {
+        (&old.commune_code, &old.district_code, &old.facility_id)
+            != (&p.commune_code, &p.district_code, &p.facility_id)
+    });
+    if placed_again {
+        check_facility_there(tx, &tree, &unit_path, p).await?;
+    }
     super::plan::check_requested_covers(tx, &p.id, p.requested_amount).await?;
     let path = proposal_path(tx, unit_path, &p.facility_id).await?;
     let facility_name = sqlx::query("SELECT name FROM facilities WHERE id = $1")

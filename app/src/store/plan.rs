@@ -480,6 +480,19 @@ pub async fn set_budget(
     }
     let amount = whole_dong(amount, "budget")?;
     let mut tx = db.begin_write().await?;
+    // A closed year's plan is final, its budget with it.
+    if super::years::get(&mut *tx, year)
+        .await?
+        .is_some_and(|y| !y.open)
+    {
+        return Err(AppError::Invalid(
+            ErrorBody::new(
+                "year.closed",
+                format!("the survey year {year} is closed; its plan is kept as it is"),
+            )
+            .with("year", year),
+        ));
+    }
     let old = sqlx::query("SELECT amount FROM budgets WHERE year = $1")
         .bind(i64::from(year))
         .fetch_optional(&mut *tx)

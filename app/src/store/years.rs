@@ -115,11 +115,12 @@ pub async fn open(db: &Db, actor: &Actor, req: &YearOpening) -> Result<SurveyYea
         ));
     }
     let before = get(&mut *tx, req.year).await?;
-    // A new year is not opened on a tree a newer one replaced before it
-    // began (the 2020 districts, abolished on 1 July 2025, for 2026): its
+    // A year is not opened on a tree a newer one replaced before it began
+    // (the 2020 districts, abolished on 1 July 2025, for 2026): its
     // proposals would be registered on units that no longer exist. A year
     // already holding proposals reopens on its own tree (below).
-    if before.is_none() {
+    let holds_proposals = before.is_some() && has_proposals(&mut tx, req.year).await?;
+    if !holds_proposals {
         let newer = sqlx::query(
             "SELECT DISTINCT t.name FROM unit_mappings m JOIN unit_trees t ON t.name = m.new_tree
              WHERE m.old_tree = $1 AND t.effective_from <= $2 ORDER BY t.name",

@@ -710,6 +710,18 @@ async fn rows_that_disagree_about_one_facility_are_shown_not_merged(app: TestApp
     .await
     .unwrap();
     assert_eq!(stored.as_deref(), Some("2320000004"));
+
+    // Delta is in phường Bắc Giang (07210): a row with its tax code in
+    // phường Nếnh (07795), which has nothing to do with it, is a problem, not
+    // a proposal no inspector would ever see.
+    let mut csv = HEADERS.join(",");
+    csv.push_str("\r\nCơ sở Delta,,,07795,2320000004,processing,,Máy cắt,machinery,90000000,2026,");
+    let preview = ok(&post(&app, &boss, csv.into_bytes(), false, "text/csv").await);
+    assert_eq!(
+        preview["problems"][0]["code"], "registry.facility_elsewhere",
+        "{preview}"
+    );
+    assert_eq!(preview["problems"][0]["row"], 2);
 }
 
 async fn the_registry_export_round_trips(app: TestApp) {

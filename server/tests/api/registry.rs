@@ -248,6 +248,28 @@ async fn a_proposal_is_placed_where_its_facility_is(app: TestApp) {
         .clone();
     assert_eq!(row["district_code"], "216", "{row}");
     assert_eq!(row["district_name"], "huyện Tân Yên", "{row}");
+
+    // The facility moves (xã Quang Châu, Việt Yên): its proposal stays
+    // editable; the placement rule is checked when a proposal is placed.
+    let moved = call(
+        &app,
+        &boss,
+        "save_facility",
+        json!({"draft": {"id": facility, "name": "Xưởng gốm Quế Nham", "owner_name": "Nguyễn Văn Đức",
+            "address": "thôn Đông", "unit": "bac-giang-2020/07807", "industry_group": "handicrafts",
+            "phone": "", "tax_code": "", "main_products": "gốm"}}),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let edit = call(
+        &app,
+        &boss,
+        "update_proposal",
+        json!({"edit": {"id": there.json(), "title": "Máy tạo hình gốm mới", "support_kind": "machinery",
+            "requested_amount": 120_000_000}}),
+    )
+    .await;
+    assert_eq!(edit.status, 200, "{}", edit.text());
 }
 
 /// Lowering a request below a recommendation made without a reason would

@@ -2,7 +2,7 @@
 //! open years only, phones holding open years' proposals only, and a closed
 //! year's visits kept read-only. Closing with unfinished visits asks first.
 //!
-//! One file (460 lines): the tests share the year fixtures and the 2026 demo.
+//! One file (484 lines): the tests share the year fixtures and the 2026 demo.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::Phone;
@@ -146,6 +146,15 @@ async fn closing_a_year_asks_about_unfinished_visits_then_keeps_them_read_only(a
     .await;
     assert_eq!(recommend.status, 422, "{}", recommend.text());
     assert_eq!(recommend.json()["code"], "year.closed");
+    let budget = call(
+        &app,
+        &admin,
+        "set_budget",
+        json!({"year": 2020, "amount": 1_000_000_000i64}),
+    )
+    .await;
+    assert_eq!(budget.status, 422, "{}", budget.text());
+    assert_eq!(budget.json()["code"], "year.closed");
     // Nor is a proposal registered into it.
     let mut p = catalog::proposal_by_id(&app.db.pool, &proposal)
         .await
@@ -240,6 +249,19 @@ async fn a_year_takes_its_proposals_on_its_own_tree_and_form(app: TestApp) {
     )
     .await);
     assert_eq!(opened["unit_tree"], "bac-ninh-2025");
+    // Nor does a year without proposals reopen onto the superseded tree.
+    let opening = |tree: &str| json!({"request": {"year": 2029, "unit_tree": tree, "form_id": "khuyen-cong", "form_version": 1}});
+    ok(&call(&app, &admin, "open_year", opening("bac-ninh-2025")).await);
+    ok(&call(
+        &app,
+        &admin,
+        "close_year",
+        json!({"year": 2029, "confirm": true}),
+    )
+    .await);
+    let reopened = call(&app, &admin, "open_year", opening("bac-giang-2020")).await;
+    assert_eq!(reopened.status, 422, "{}", reopened.text());
+    assert_eq!(reopened.json()["code"], "year.tree_superseded");
 
     // A 2027 proposal names units of the 2025 tree; a 2028 one has no year.
     let facility = Facility {

@@ -352,6 +352,21 @@ mod server {
                     .unwrap_or_default(),
             );
             let facility = if let Some(f) = row.tax_code.as_deref().and_then(|t| by_tax.get(t)) {
+                // The tax code finds the facility wherever it is: a row that
+                // places its proposal in another commune (nor what that
+                // commune became) would leave it where no inspector sees both.
+                let elsewhere = f.commune_code.as_ref().is_some_and(|c| {
+                    !places
+                        .iter()
+                        .any(|(t, code)| *t == f.unit_tree && code == c)
+                });
+                if elsewhere {
+                    problems.push(
+                        problem(row.row, "commune", "registry.facility_elsewhere")
+                            .with("name", f.name.clone()),
+                    );
+                    continue;
+                }
                 FacilityFate::Matched {
                     id: f.id.clone(),
                     name: f.name.clone(),
