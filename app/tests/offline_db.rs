@@ -40,6 +40,7 @@ fn session_on(device: &str) -> Session {
             units: vec!["213".into()],
         },
         device_id: device.into(),
+        must_change_password: false,
     }
 }
 
@@ -112,6 +113,7 @@ async fn data_survives_closing_and_reopening_the_database() {
                 units: vec!["213".into()],
             },
             device_id: "dev-1".into(),
+            must_change_password: false,
         })
         .await
         .unwrap();

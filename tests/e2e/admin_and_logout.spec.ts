@@ -71,6 +71,17 @@ test.describe('on an office screen', () => {
       await password.expectShown({ required: true });
     });
 
+    await test.step('a reload and the home page ask for no sync either: the phone knows it is refused', async () => {
+      await password.reload();
+      await password.expectShown({ required: true });
+      await page.goto('/');
+      await home.waitHydrated();
+      // The home's sync ran and ended in the reason, told by the phone itself.
+      await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'error');
+      await page.goto('/account/password?required=1');
+      await password.expectShown({ required: true });
+    });
+
     await test.step('a repeat that does not match is refused before anything is sent', async () => {
       await password.change(firstPassword, ownPassword, `${ownPassword}x`);
       await expect(password.error).toBeVisible();

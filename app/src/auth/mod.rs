@@ -298,6 +298,7 @@ async fn keep_session(
     let session = crate::field::offline::Session {
         user: user.clone(),
         device_id: device.clone(),
+        must_change_password,
     };
     db.set_session(&session).await.map_err(storage)?;
     state.device_id.set(Some(device));

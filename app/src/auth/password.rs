@@ -90,7 +90,16 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 Ok(()) => {
                     changed.set(true);
                     // Sync was refused until now (auth.password_change_required):
-                    // the queue goes out at once, not at the next timer tick.
+                    // the phone stops holding it back, and the queue goes out
+                    // at once, not at the next timer tick.
+                    if let Ok(db) = crate::field::offline::db().await {
+                        if let Ok(Some(mut session)) = db.session().await {
+                            if session.must_change_password {
+                                session.must_change_password = false;
+                                let _ = db.set_session(&session).await;
+                            }
+                        }
+                    }
                     crate::field::client::request_sync(state);
                     let home = home_for(state.user.get_untracked().as_ref());
                     set_timeout(

@@ -49,6 +49,7 @@ pub(crate) async fn recover_draft(state: crate::field::client::ClientState, kept
         return;
     };
     let Ok(db) = crate::field::offline::db().await else {
+        keep_draft(&user.id, &kept);
         return;
     };
     let now = crate::field::client::browser::now_ms();
@@ -58,9 +59,13 @@ pub(crate) async fn recover_draft(state: crate::field::client::ClientState, kept
         draft.updated_at_ms = now;
         Some(draft)
     });
-    if let Ok(Some(_)) = written.await {
+    match written.await {
         // A read started meanwhile may have missed it.
-        state.bump();
+        Ok(Some(_)) => state.bump(),
+        Ok(None) => {}
+        // Not written (the phone still full): kept again for the next try,
+        // rather than lost with the copy taken out of localStorage.
+        Err(_) => keep_draft(&user.id, &kept),
     }
 }
 

@@ -124,6 +124,15 @@ async fn run_reporting(state: ClientState) -> bool {
     if !session.user.syncs() {
         return false;
     }
+    // Refused by the server until the password is changed: say so without
+    // asking (the header's banner leads to the password page).
+    if session.must_change_password {
+        state.sync.set(SyncStatus::Error(ErrorBody::new(
+            "auth.password_change_required",
+            "change the password an administrator set before syncing",
+        )));
+        return false;
+    }
     run_for(session, state).await
 }
 

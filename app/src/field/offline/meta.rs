@@ -16,7 +16,7 @@ impl OfflineDb {
     pub async fn clear_session(&self) -> Result<()> {
         let tx = self.tx(&[META], TransactionMode::ReadWrite).await?;
         tx.store(META)?.delete(key(&Meta::Session.key())).await?;
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(())
     }
 
@@ -62,7 +62,7 @@ impl OfflineDb {
         store
             .put(&encode(&clock)?, Some(&key(&Meta::Hlc.key())))
             .await?;
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(clock)
     }
 }

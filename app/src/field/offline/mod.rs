@@ -97,6 +97,18 @@ fn js_err(e: JsValue) -> OfflineError {
 
 type Result<T> = std::result::Result<T, OfflineError>;
 
+/// Waits for a transaction and makes an abort an error. A full phone refuses
+/// a write only when it commits, and `done()` reports that as an ordinary
+/// outcome ("aborted"): taken for success, the autosave said "written" while
+/// nothing was. The reason is not given back after the fact; a write this
+/// app makes aborts at commit for want of space, so it is reported as such.
+async fn landed(tx: rexie::Transaction) -> Result<()> {
+    match tx.done().await? {
+        rexie::TransactionResult::Committed => Ok(()),
+        rexie::TransactionResult::Aborted => Err(OfflineError::QuotaExceeded),
+    }
+}
+
 fn encode<T: Serialize>(value: &T) -> Result<JsValue> {
     serde_json::to_string(value)
         .map(|s| JsValue::from_str(&s))
@@ -129,6 +141,11 @@ fn prefix_range(prefix: &str) -> Result<KeyRange> {
 pub struct Session {
     pub user: UserInfo,
     pub device_id: String,
+    /// An administrator set the password: the server refuses sync until it
+    /// is changed, so the phone does not ask (a 403 and "Lỗi đồng bộ" on
+    /// every reload and tap) and says what to do instead.
+    #[serde(default)]
+    pub must_change_password: bool,
 }
 
 /// Keys of the `meta` store.
@@ -354,7 +371,7 @@ impl OfflineDb {
     async fn put<T: Serialize>(&self, store: &str, k: &str, value: &T) -> Result<()> {
         let tx = self.tx(&[store], TransactionMode::ReadWrite).await?;
         tx.store(store)?.put(&encode(value)?, Some(&key(k))).await?;
-        tx.done().await?;
+        landed(tx).await?;
         Ok(())
     }
 }

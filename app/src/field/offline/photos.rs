@@ -69,7 +69,7 @@ impl OfflineDb {
         photos.delete(key(&format!("{user_id}:{photo_id}"))).await?;
         photos.delete(key(&photo_blob_key(photo_id))).await?;
         tx.store(OUTBOX)?.delete(key(&entry.key())).await?;
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(())
     }
 
@@ -139,7 +139,7 @@ impl OfflineDb {
         let mut photo: LocalPhoto = decode(value)?;
         photo.upload = upload.clone();
         photos.put(&encode(&photo)?, Some(&k)).await?;
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(())
     }
 

@@ -47,7 +47,7 @@ impl OfflineDb {
         tx.store(META)?
             .put(&encode(&0i64)?, Some(&key(&Meta::Cursor(user_id).key())))
             .await?;
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(())
     }
 
@@ -151,7 +151,7 @@ impl OfflineDb {
             key(&Meta::Cursor(user_id).key()),
         ));
         futures::future::try_join_all(writes.iter().map(Write::run)).await?;
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(())
     }
 }

@@ -57,7 +57,7 @@ impl OfflineDb {
         if let Some(next) = &next {
             visits.put(&encode(next)?, Some(&k)).await?;
         }
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(next)
     }
 
@@ -238,7 +238,7 @@ impl OfflineDb {
             let visit = after_push(visit, &results, still_queued);
             visits.put(&encode(&visit)?, Some(&key(&k))).await?;
         }
-        tx.done().await?;
+        super::landed(tx).await?;
         Ok(())
     }
 

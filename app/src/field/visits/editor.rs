@@ -69,6 +69,9 @@ pub(super) struct VisitEditor {
     autosave_generation: StoredValue<u64>,
     /// When the oldest change not yet written was made (ms), if there is one.
     unsaved_since: StoredValue<Option<i64>>,
+    /// The error shown is the draft's failed write (cleared when a retry
+    /// lands), not an explicit save's (which stays until the next save).
+    draft_failed: StoredValue<bool>,
     pub editable: Memo<bool>,
 }
 
@@ -174,6 +177,7 @@ impl VisitEditor {
             outside_values,
             autosave_generation: StoredValue::new(0),
             unsaved_since: StoredValue::new(None),
+            draft_failed: StoredValue::new(false),
             editable: Memo::new(move |_| {
                 visit.with(|v| v.as_ref().is_some_and(LocalVisit::editable))
             }),
@@ -211,6 +215,7 @@ impl VisitEditor {
     /// Autosave: the draft only, within a second of the last change.
     fn schedule_autosave(self) {
         self.save_state.set(SaveState::Idle);
+        self.draft_failed.set_value(false);
         // The wait starts at the first change since the last write: a
         // stale start (a save that wrote without the timer) would write at
         // once.
@@ -274,8 +279,14 @@ impl VisitEditor {
                     if let Some(user) = self.state.user.get_untracked() {
                         crate::field::unloaded::keep_draft(&user.id, &kept);
                     }
-                    self.save_error.try_set(Some(body));
-                    self.save_state.try_set(SaveState::Error);
+                    // An explicit save's own error stays as it is: it is what
+                    // the inspector must act on, and this write landing later
+                    // does not make that save happen.
+                    if self.save_state.try_get_untracked() != Some(SaveState::Error) {
+                        self.save_error.try_set(Some(body));
+                        self.save_state.try_set(SaveState::Error);
+                        self.draft_failed.try_set_value(true);
+                    }
                     set_timeout(
                         move || {
                             if self.autosave_generation.try_get_value() == Some(generation) {
@@ -289,8 +300,9 @@ impl VisitEditor {
             };
             if let Some(at) = saved_at {
                 self.draft_saved_at.try_set(Some(at));
-                // A write that failed before has now landed.
-                if self.save_state.try_get_untracked() == Some(SaveState::Error) {
+                // The draft write that failed before has now landed.
+                if self.draft_failed.try_get_value() == Some(true) {
+                    self.draft_failed.try_set_value(false);
                     self.save_state.try_set(SaveState::Idle);
                     self.save_error.try_set(None);
                 }
@@ -394,6 +406,7 @@ impl VisitEditor {
             }
         }
         self.save_state.set(SaveState::Saving);
+        self.draft_failed.set_value(false);
         self.save_error.set(None);
         // The save writes everything the screen holds now: an autosave still
         // waiting for its timer would only write it again, later, possibly
