@@ -47,6 +47,16 @@ pub(crate) async fn save_visit(
     let (user_id, device) = state.who()?;
     let db = crate::field::offline::db().await.map_err(storage)?;
     let now = crate::field::client::browser::now_ms();
+    // A visit whose creation the server refused (no pull has shown it there)
+    // sends its header again at this save; the photos attached to it were
+    // refused with it ("visit.unknown"), so they are attached again after it.
+    let photos = if current.sync_state == local::SyncState::Refused && current.versions.is_empty() {
+        db.photos(&user_id, Some(&current.id))
+            .await
+            .map_err(storage)?
+    } else {
+        Vec::new()
+    };
     // Read and written in one transaction: a pull landing meanwhile is built
     // on, never written over.
     let saved = db
@@ -56,12 +66,39 @@ pub(crate) async fn save_visit(
             &device,
             |stored, last_seq, mut clock| {
                 let base = local::take_draft(stored.unwrap_or_else(|| current.clone()), &current);
-                let (saved, entries) =
+                let resending = !base.header_sent;
+                let (saved, mut entries) =
                     local::save_with(&base, &device, last_seq + 1, &mut clock, now, submit);
+                if resending {
+                    for photo in &photos {
+                        let seq = last_seq + 1 + entries.len() as i64;
+                        entries.push(crate::field::photos::local::attach_entry(
+                            photo,
+                            &device,
+                            seq,
+                            clock.tick(now),
+                            crate::sync::new_uuid_v7(now),
+                        ));
+                    }
+                }
                 Some((saved, entries, clock))
             },
         )
         .await
         .map_err(storage)?;
+    // Their bytes were refused too while the server had no record of them
+    // ("refused for good" on this phone): with the record sent again, the
+    // upload starts over.
+    for photo in photos
+        .iter()
+        .filter(|p| p.upload.refused || p.upload.error.is_some())
+    {
+        if !photo.upload.done {
+            let fresh = crate::field::photos::local::UploadState::default();
+            db.save_upload(&user_id, &photo.id, &fresh)
+                .await
+                .map_err(storage)?;
+        }
+    }
     saved.ok_or_else(|| ErrorBody::new("visit.missing", "no visit"))
 }
