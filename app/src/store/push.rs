@@ -204,20 +204,8 @@ async fn started_here(tx: &mut Tx, device: &str, m: &Mutation) -> Result<bool, A
         .map(str::to_string);
     let visit = match m.entity {
         Entity::Visit => Some(id.clone()),
-        Entity::VisitRow => sqlx::query("SELECT visit_id FROM visit_rows WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| col::<String>(&r, "visit_id"))
-            .transpose()?
-            .or(visit_of_fields),
-        Entity::Photo => sqlx::query("SELECT visit_id FROM photos WHERE id = $1")
-            .bind(&id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .map(|r| col::<String>(&r, "visit_id"))
-            .transpose()?
-            .or(visit_of_fields),
+        Entity::VisitRow => visit_of(tx, "visit_rows", &id).await?.or(visit_of_fields),
+        Entity::Photo => visit_of(tx, "photos", &id).await?.or(visit_of_fields),
         Entity::Facility => {
             let exists = sqlx::query("SELECT 1 AS one FROM facilities WHERE id = $1")
                 .bind(&id)
@@ -234,6 +222,16 @@ async fn started_here(tx: &mut Tx, device: &str, m: &Mutation) -> Result<bool, A
         .map(|r| col::<String>(&r, "device_id"))
         .transpose()?;
     Ok(made_by.is_none_or(|d| d == device))
+}
+
+/// The visit a stored row or photo (`table`: a constant name) belongs to.
+async fn visit_of(tx: &mut Tx, table: &'static str, id: &str) -> Result<Option<String>, AppError> {
+    sqlx::query(&format!("SELECT visit_id FROM {table} WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|r| col::<String>(&r, "visit_id"))
+        .transpose()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
