@@ -70,7 +70,7 @@ pub async fn check_requested_covers(
     let recommended: Option<i64> = col(&row, "recommended_amount")?;
     let reason: Option<String> = col(&row, "recommendation_note")?;
     match recommended {
-        Some(amount) if amount > requested && reason.is_none_or(|r| r.trim().is_empty()) => {
+        Some(amount) if amount > requested && reason.is_none_or(|r| crate::domain::shows_nothing(&r)) => {
             Err(AppError::Invalid(
                 ErrorBody::new(
                     "proposal.requested_below_recommended",
@@ -103,7 +103,10 @@ pub async fn recommend(
             "only a supervisor recommends funding".into(),
         ));
     }
-    let rationale = rationale.map(str::trim).filter(|r| !r.is_empty());
+    // A reason that shows nothing (spaces, a zero-width space) is no reason.
+    let rationale = rationale
+        .map(str::trim)
+        .filter(|r| !crate::domain::shows_nothing(r));
     if rationale.is_some_and(|r| r.chars().count() > MAX_RATIONALE) {
         return Err(AppError::Invalid(
             ErrorBody::new(

@@ -25,6 +25,9 @@ pub struct ProposalKey {
     pub requested_amount: i64,
     pub external_ref: Option<String>,
     pub status: String,
+    /// What the supervisor recommended without giving a reason for more than
+    /// was asked: a request may not go below it.
+    pub recommended_unexplained: Option<i64>,
 }
 
 /// Every live facility.
@@ -50,7 +53,8 @@ pub async fn facilities(db: &Db) -> Result<Vec<FacilityKey>, AppError> {
 /// The proposals of a year.
 pub async fn proposals_of_year(db: &Db, year: i32) -> Result<Vec<ProposalKey>, AppError> {
     sqlx::query(
-        "SELECT id, facility_id, title, support_kind, requested_amount, external_ref, status
+        "SELECT id, facility_id, title, support_kind, requested_amount, external_ref, status,
+                recommended_amount, recommendation_note
          FROM proposals WHERE year = $1 ORDER BY id",
     )
     .bind(i64::from(year))
@@ -66,6 +70,11 @@ pub async fn proposals_of_year(db: &Db, year: i32) -> Result<Vec<ProposalKey>, A
             requested_amount: col(r, "requested_amount")?,
             external_ref: col(r, "external_ref")?,
             status: col(r, "status")?,
+            recommended_unexplained: {
+                let note: Option<String> = col(r, "recommendation_note")?;
+                col::<Option<i64>>(r, "recommended_amount")?
+                    .filter(|_| note.is_none_or(|n| crate::domain::shows_nothing(&n)))
+            },
         })
     })
     .collect()

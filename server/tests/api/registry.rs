@@ -294,7 +294,8 @@ async fn a_request_is_not_lowered_below_an_unexplained_recommendation(app: TestA
     let visit = submitted(&app, &mut phone, &proposal, json!({})).await;
     decide(&app, &boss, &visit, "approved", "Đạt yêu cầu").await;
     let recommend = |rationale: serde_json::Value| json!({"id": proposal, "recommendation": "provincial", "amount": asked, "rationale": rationale});
-    let r = call(&app, &boss, "recommend", recommend(serde_json::Value::Null)).await;
+    // A reason that shows nothing is no reason.
+    let r = call(&app, &boss, "recommend", recommend(json!("\u{200B} "))).await;
     assert_eq!(r.status, 200, "{}", r.text());
     let edit = |amount: i64| {
         json!({"edit": {"id": proposal, "title": before.title, "support_kind": before.support_kind,
@@ -307,6 +308,35 @@ async fn a_request_is_not_lowered_below_an_unexplained_recommendation(app: TestA
         "proposal.requested_below_recommended"
     );
     assert_eq!(stored().await.requested_amount, asked, "nothing changed");
+    // An intake row lowering it is named in the preview, not only refused at
+    // the commit.
+    let facility = sqlx::query_as::<_, (String, String, Option<String>)>(
+        "SELECT name, industry_group, commune_code FROM facilities WHERE id = $1",
+    )
+    .bind(&before.facility_id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    let csv = format!(
+        "Tên cơ sở,Chủ cơ sở,Địa chỉ,Xã/phường (mã hoặc tên),Mã số thuế,Nhóm ngành,Điện thoại,Tên đề án,Hình thức hỗ trợ,Kinh phí đề nghị (đồng),Năm,Mã tham chiếu\r\n{},,,{},,{},,{},{},{},2020,",
+        facility.0,
+        facility.2.clone().unwrap_or_default(),
+        facility.1,
+        before.title,
+        before.support_kind,
+        asked - 1
+    );
+    let preview = crate::security::req("POST", "/api/registry/intake?commit=false")
+        .bytes("text/csv", csv.into_bytes())
+        .cookie(Some(&boss))
+        .send(&app.router)
+        .await;
+    assert_eq!(preview.status, 200, "{}", preview.text());
+    let preview = preview.json();
+    assert_eq!(
+        preview["problems"][0]["code"], "proposal.requested_below_recommended",
+        "{preview}"
+    );
     // Asking more is fine; so is less once the recommendation gives its reason.
     let raised = call(&app, &boss, "update_proposal", edit(asked + 1)).await;
     assert_eq!(raised.status, 200, "{}", raised.text());

@@ -510,6 +510,23 @@ mod server {
                 }),
             }
             .map(|i| &index.all[i]);
+            // The commit would refuse it (proposal.requested_below_recommended):
+            // the preview names the row.
+            if let Some(recommended) = existing
+                .and_then(|p| p.recommended_unexplained)
+                .filter(|r| *r > row.requested_amount)
+            {
+                problems.push(
+                    problem(
+                        row.row,
+                        "requested_amount",
+                        "proposal.requested_below_recommended",
+                    )
+                    .with("requested", crate::format::vnd(row.requested_amount))
+                    .with("recommended", crate::format::vnd(recommended)),
+                );
+                continue;
+            }
             let proposal = match existing {
                 None => ProposalFate::New,
                 Some(p) => {
