@@ -1,7 +1,7 @@
 //! The supervisor's recommendation on a proposal, the year's plan built from
 //! those recommendations alone, and the province's budget an administrator sets.
 //!
-//! One file (about 500 lines of code): a recommendation, the proposal page and
+//! One file (about 590 lines): a recommendation, the proposal page and
 //! the plan's groupings read the same proposal and recommendation columns
 //! through the same helpers (`record`, `former_districts`).
 
@@ -488,13 +488,7 @@ pub async fn set_budget(
         .await?
         .is_some_and(|y| !y.open)
     {
-        return Err(AppError::Invalid(
-            ErrorBody::new(
-                "year.closed",
-                format!("the survey year {year} is closed; its plan is kept as it is"),
-            )
-            .with("year", year),
-        ));
+        return Err(super::years::plan_closed(year));
     }
     let old = sqlx::query("SELECT amount FROM budgets WHERE year = $1")
         .bind(i64::from(year))

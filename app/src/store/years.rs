@@ -309,15 +309,20 @@ pub async fn check_decision_open(tx: &mut Tx, proposal_id: &str) -> Result<(), A
         Ok(()) => Ok(()),
         Err(body) => {
             let year = body.params.get("year").cloned().unwrap_or_default();
-            Err(AppError::Invalid(
-                ErrorBody::new(
-                    "year.closed",
-                    format!("the survey year {year} is closed; its plan is kept as it is"),
-                )
-                .with("year", year),
-            ))
+            Err(plan_closed(year))
         }
     }
+}
+
+/// The refusal of any change to a closed year's plan.
+pub fn plan_closed(year: impl Into<serde_json::Value> + std::fmt::Display) -> AppError {
+    AppError::Invalid(
+        ErrorBody::new(
+            "year.closed",
+            format!("the survey year {year} is closed; its plan is kept as it is"),
+        )
+        .with("year", year),
+    )
 }
 
 /// Refuses a change to a visit of a proposal whose year is closed.

@@ -2,6 +2,8 @@
 //! forms nested past reason, visits for the wrong facility, malformed sync and
 //! server-function requests, declared bodies over their limit, oversized tus
 //! metadata, lockout by spelling, and rows without end. Each was a defect.
+//!
+//! One file (about 440 lines): one review's findings, each a short test.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};

@@ -3,7 +3,7 @@
 //! problem, committed, and imported again as a no-op; the proposals reach the
 //! inspectors in scope. Also a Windows-1258 CSV, formula cells, and the limits.
 //!
-//! One file (about 750 lines): the tests share the workbook builders and the 300-row file.
+//! One file (about 765 lines): the tests share the workbook builders and the 300-row file.
 
 use crate::helpers::{TestApp, TestResponse};
 use crate::security::req;

@@ -1,5 +1,10 @@
 //! The registry intake template as the office downloads it: the columns the
-//! intake reads, for supervisors and administrators only.
+//! intake reads, for supervisors and administrators only; editing proposals;
+//! where a proposal may be placed; its request against its recommendation;
+//! the plan's order of titles.
+//!
+//! One file (about 410 lines): the registry's rules, which share the demo's
+//! 2020 and 2026 facilities.
 
 use crate::helpers::TestApp;
 use app::office::registry::rows::{check_rows, COLUMNS};

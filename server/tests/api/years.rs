@@ -2,7 +2,7 @@
 //! open years only, phones holding open years' proposals only, and a closed
 //! year's visits kept read-only. Closing with unfinished visits asks first.
 //!
-//! One file (484 lines): the tests share the year fixtures and the 2026 demo.
+//! One file (482 lines): the tests share the year fixtures and the 2026 demo.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::Phone;

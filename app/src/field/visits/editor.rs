@@ -1,6 +1,10 @@
 //! The visit editor: the state of one visit being filled (the visit, its
 //! form, the draft's autosave and the explicit save) as a `Copy` handle the
 //! page's views share. No markup here.
+//!
+//! One file (about 450 lines): the autosave, its retry after a failed write
+//! and the explicit save share the same generation counter and pending
+//! state; apart, each would have to hand the others those signals.
 
 use super::local::{self, LocalVisit};
 use super::{has_invalid_answers, missing_for_finalize, now_ms};

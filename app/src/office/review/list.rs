@@ -1,11 +1,8 @@
-//! One file: the filters, counts, table and export links all read and
-//! write the one query kept in the URL.
-//!
 //! The visit list: its query kept in the URL (reload and back keep the
 //! filters), filters by place across unit trees, counts per state, the page
 //! of results and the exports of what is filtered.
 //!
-//! One file (488 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
+//! One file (485 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
 
 use super::*;
 use crate::model::unit_key;
