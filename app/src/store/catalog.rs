@@ -146,8 +146,49 @@ async fn check_facility_there(
     unit_path: &str,
     p: &Proposal,
 ) -> Result<(), AppError> {
+    let Some(facility) = away_from_facility(tx, tree, unit_path, p).await? else {
+        return Ok(());
+    };
+    let unit = p
+        .commune_code
+        .as_deref()
+        .or(p.district_code.as_deref())
+        .unwrap_or_default();
+    Err(AppError::Invalid(
+        crate::error::ErrorBody::new(
+            "proposal.facility_elsewhere",
+            "the proposal's commune is not where its facility is (nor what that place became)",
+        )
+        .with("facility", facility)
+        .with("unit", unit.to_string()),
+    ))
+}
+
+/// Whether a stored proposal is placed away from its facility (see
+/// `check_facility_there`): after the facility moved, until it is carried.
+pub async fn is_away_from_facility(tx: &mut Tx, p: &Proposal) -> Result<bool, AppError> {
+    let (tree, unit_path) = placement(
+        tx,
+        &p.unit_tree,
+        p.commune_code.as_deref(),
+        p.district_code.as_deref(),
+    )
+    .await?;
+    Ok(away_from_facility(tx, &tree, &unit_path, p)
+        .await?
+        .is_some())
+}
+
+/// The facility's name when `p`, placed at `unit_path` of `tree`, is not
+/// where its facility is.
+async fn away_from_facility(
+    tx: &mut Tx,
+    tree: &str,
+    unit_path: &str,
+    p: &Proposal,
+) -> Result<Option<String>, AppError> {
     let facility = sqlx::query(
-        "SELECT a.path, f.name FROM facilities f
+        "SELECT a.path, f.name, f.unit_tree FROM facilities f
          JOIN admin_units a ON a.tree = f.unit_tree AND a.code = COALESCE(f.commune_code, f.district_code)
          WHERE f.id = $1",
     )
@@ -156,12 +197,16 @@ async fn check_facility_there(
     .await?;
     // No facility (or one without a place) is refused where it is looked up.
     let Some(facility) = facility else {
-        return Ok(());
+        return Ok(None);
     };
     let facility_path: String = col(&facility, "path")?;
     let nested = |a: &str, b: &str| a.starts_with(b) || b.starts_with(a);
     if nested(&facility_path, unit_path) {
-        return Ok(());
+        return Ok(None);
+    }
+    // In one tree a place is itself; what it merged with later is elsewhere.
+    if col::<String>(&facility, "unit_tree")? == tree {
+        return Ok(Some(col::<String>(&facility, "name")?));
     }
     let unit = p
         .commune_code
@@ -170,16 +215,9 @@ async fn check_facility_there(
         .unwrap_or_default();
     let related = units::related_paths(&mut **tx, tree, unit).await?;
     if related.iter().any(|r| nested(&facility_path, r)) {
-        return Ok(());
+        return Ok(None);
     }
-    Err(AppError::Invalid(
-        crate::error::ErrorBody::new(
-            "proposal.facility_elsewhere",
-            "the proposal's commune is not where its facility is (nor what that place became)",
-        )
-        .with("facility", col::<String>(&facility, "name")?)
-        .with("unit", unit.to_string()),
-    ))
+    Ok(Some(col::<String>(&facility, "name")?))
 }
 
 pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> {
@@ -217,6 +255,10 @@ pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> 
     }
     super::plan::check_requested_covers(tx, &p.id, p.requested_amount).await?;
     let path = proposal_path(tx, unit_path, &p.facility_id).await?;
+    let old_path = match &stored {
+        Some(old) => Some(stored_proposal_path(tx, old).await?),
+        None => None,
+    };
     let facility_name = sqlx::query("SELECT name FROM facilities WHERE id = $1")
         .bind(&p.facility_id)
         .fetch_optional(&mut **tx)
@@ -249,6 +291,10 @@ pub async fn upsert_proposal(tx: &mut Tx, p: &Proposal) -> Result<(), AppError> 
     .bind(now)
     .execute(&mut **tx)
     .await?;
+    if let Some(old) = old_path.filter(|old| *old != path) {
+        // It moved: the phones of its old place must hear it left.
+        changes::append(tx, "proposal", &p.id, Some(&old), None).await?;
+    }
     changes::append(tx, "proposal", &p.id, Some(&path), None).await
 }
 

@@ -133,6 +133,7 @@ pub async fn resolve(
             }
             Settles::Facility {
                 old_path: super::catalog::facility_path(&mut tx, &record_id).await?,
+                proposals: super::facilities::carry::paths_before(&mut tx, &record_id).await?,
             }
         }
         _ => {
@@ -227,7 +228,10 @@ pub async fn resolve(
             )
             .await?;
         }
-        Settles::Facility { old_path } => {
+        Settles::Facility {
+            old_path,
+            proposals,
+        } => {
             super::audit::record(
                 &mut *tx,
                 &actor,
@@ -240,8 +244,12 @@ pub async fn resolve(
             super::catalog::materialize_facility(&mut tx, &record_id).await?;
             let path = super::catalog::facility_path(&mut tx, &record_id).await?;
             if path != old_path {
-                // It moved: phones of the old place must hear it left their scope.
+                // It moved: phones of the old place must hear it left their
+                // scope, and its open years' proposals go with it.
                 changes::append(&mut tx, "facility", &record_id, Some(&old_path), None).await?;
+                let carried =
+                    super::facilities::carry::carry(&mut tx, &actor, &record_id, proposals).await?;
+                changes::append_many(&mut tx, &carried.entries).await?;
             }
             changes::append(&mut tx, "facility", &record_id, Some(&path), None).await?;
         }
@@ -253,7 +261,11 @@ pub async fn resolve(
 /// What a resolved conflict tells: the visit it belongs to, or the facility.
 enum Settles {
     Visit(VisitOf),
-    Facility { old_path: String },
+    Facility {
+        old_path: String,
+        /// Its proposals' scope paths before it settles (see `carry`).
+        proposals: Vec<(String, String)>,
+    },
 }
 
 struct VisitOf {

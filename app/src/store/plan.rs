@@ -274,7 +274,14 @@ pub async fn proposal_detail(
         .await
         .map(|r| col::<i64>(&r, "active"))??
         == 1;
+    let place_choices = {
+        let mut tx = db.pool.begin().await?;
+        let choices = super::facilities::carry::place_choices(&mut tx, &proposal).await?;
+        tx.rollback().await?;
+        choices
+    };
     Ok(ProposalDetail {
+        place_choices,
         proposal,
         active,
         facility,

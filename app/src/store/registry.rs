@@ -228,26 +228,38 @@ pub async fn update_proposal(
     };
     // A closed year's registry is history: its proposals stay as they were.
     super::years::open_year(&mut tx, before.year).await?;
-    let after = crate::model::Proposal {
+    let mut after = crate::model::Proposal {
         title,
         support_kind: edit.support_kind.clone(),
         requested_amount: amount,
         ..before.clone()
     };
+    if let Some(key) = edit.unit.as_deref().filter(|k| !k.is_empty()) {
+        let (commune, district) =
+            super::facilities::carry::codes_for_key(&mut tx, &before.unit_tree, key).await?;
+        after.commune_code = commune;
+        after.district_code = district;
+    }
     if after == before {
         return Ok(());
     }
     super::catalog::upsert_proposal(&mut tx, &after).await?;
+    let mut old = serde_json::json!({"title": before.title, "support_kind": before.support_kind, "requested_amount": before.requested_amount});
+    let mut new = serde_json::json!({"title": after.title, "support_kind": after.support_kind, "requested_amount": after.requested_amount});
+    if (&before.commune_code, &before.district_code) != (&after.commune_code, &after.district_code)
+    {
+        old["commune_code"] = serde_json::json!(before.commune_code);
+        old["district_code"] = serde_json::json!(before.district_code);
+        new["commune_code"] = serde_json::json!(after.commune_code);
+        new["district_code"] = serde_json::json!(after.district_code);
+    }
     super::audit::record(
         &mut *tx,
         actor,
         "proposal.updated",
         "proposal",
         &edit.id,
-        serde_json::json!({
-            "old": {"title": before.title, "support_kind": before.support_kind, "requested_amount": before.requested_amount},
-            "new": {"title": after.title, "support_kind": after.support_kind, "requested_amount": after.requested_amount},
-        }),
+        serde_json::json!({"old": old, "new": new}),
     )
     .await?;
     tx.commit().await?;

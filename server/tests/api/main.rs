@@ -19,6 +19,7 @@ mod crash;
 mod cursor;
 mod exactly_once;
 mod facilities;
+mod facility_moves;
 mod forms;
 mod hardening;
 mod health;

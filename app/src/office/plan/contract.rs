@@ -73,6 +73,10 @@ pub struct ProposalDetail {
     pub visits: Vec<ProposalVisit>,
     pub recommendation: Option<RecommendationRecord>,
     pub audit: Vec<crate::office::admin::contract::AuditEntry>,
+    /// Where the office may place it, when a move of its facility left it
+    /// away from it: ("tree/code", label). Empty otherwise.
+    #[serde(default)]
+    pub place_choices: Vec<(String, String)>,
 }
 
 fn yes() -> bool {

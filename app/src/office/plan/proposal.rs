@@ -81,7 +81,8 @@ pub(super) fn ProposalView(
                 <DownloadLink testid="export-proposal-photos" href=format!("/api/exports/photos.zip?proposal={}", proposal.id)
                     label=tr("plan.export_photos")/>
             </p>
-            <crate::office::registry::edit::ProposalEditPanel proposal=proposal.clone() active=p.active version=version/>
+            <crate::office::registry::edit::ProposalEditPanel proposal=proposal.clone() active=p.active version=version
+                place_choices=p.place_choices.clone()/>
             <AuditList entries=p.audit.clone() testid="proposal-audit"/>
             <p class="back-links">
                 <a href=format!("/plan?year={}", proposal.year) data-testid="plan-link-back">

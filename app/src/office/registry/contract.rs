@@ -159,6 +159,11 @@ pub struct ProposalEdit {
     pub title: String,
     pub support_kind: String,
     pub requested_amount: serde_json::Value,
+    /// A new place ("tree/code" in the proposal's year's tree), only for a
+    /// proposal left away from its facility after the facility moved (the
+    /// proposal page offers `ProposalDetail::place_choices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 #[server(prefix = "/rpc", endpoint = "update_proposal", input = Json)]

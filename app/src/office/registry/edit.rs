@@ -13,6 +13,10 @@ pub fn ProposalEditPanel(
     proposal: crate::model::Proposal,
     active: bool,
     version: RwSignal<u32>,
+    /// Where it may go when its facility moved away from it (see
+    /// `ProposalDetail::place_choices`); empty otherwise.
+    #[prop(optional)]
+    place_choices: Vec<(String, String)>,
 ) -> impl IntoView {
     use crate::error::ErrorBody;
     use crate::i18n::{error_text, use_locale, use_t, Locale};
@@ -22,6 +26,7 @@ pub fn ProposalEditPanel(
     let kind = RwSignal::new(proposal.support_kind.clone());
     let amount = RwSignal::new(proposal.requested_amount.to_string());
     let error = RwSignal::new(None::<ErrorBody>);
+    let place = RwSignal::new(String::new());
     let id = proposal.id.clone();
     let save = Action::new(move |edit: &ProposalEdit| {
         let edit = edit.clone();
@@ -51,6 +56,7 @@ pub fn ProposalEditPanel(
                 title: title.get_untracked(),
                 support_kind: kind.get_untracked(),
                 requested_amount: serde_json::Value::String(amount.get_untracked()),
+                unit: Some(place.get_untracked()).filter(|p| !p.is_empty()),
             });
         }
     };
@@ -73,6 +79,18 @@ pub fn ProposalEditPanel(
                         }).collect_view()}
                     </select>
                 </div>
+                {(!place_choices.is_empty()).then(|| view! {
+                    <p class="notice" role="status" data-testid="proposal-away">{move || tr("registry.proposal_away")}</p>
+                    <div class="field">
+                        <label for="edit-place">{move || tr("registry.proposal_place")}</label>
+                        <select id="edit-place" data-testid="edit-place" on:change=move |ev| place.set(event_target_value(&ev))>
+                            <option value="">{move || tr("registry.proposal_place_keep")}</option>
+                            {place_choices.iter().map(|(key, label)| view! {
+                                <option value=key.clone()>{label.clone()}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                })}
                 <div class="field">
                     <label for="edit-amount">{move || tr("review.requested")}</label>
                     <input id="edit-amount" data-testid="edit-amount" inputmode="numeric" prop:value=move || amount.get()

@@ -161,6 +161,7 @@ fn every_recorded_action_reads_as_words() {
         "proposal.updated",
         "proposal.deactivated",
         "proposal.reactivated",
+        "proposal.moved_with_facility",
         "recommend",
         "registry.imported",
         "resolve_conflict",

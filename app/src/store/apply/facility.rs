@@ -325,17 +325,26 @@ pub(super) async fn facility(
         .execute(&mut **tx)
         .await?;
     }
+    let proposals_before = match &old_path {
+        Some(_) => crate::store::facilities::carry::paths_before(tx, &id).await?,
+        None => Vec::new(),
+    };
     let answers: Vec<(&String, &Value)> = m.fields.iter().collect();
     let lost = merge_all(tx, who, "facility", &id, &answers, m, hlc).await?;
     catalog::materialize_facility(tx, &id).await?;
     let final_path = catalog::facility_path(tx, &id).await?;
     if let Some(old) = old_path.filter(|old| *old != final_path) {
         // It moved: phones of the old place must hear it left their scope,
-        // and its proposals go with it.
+        // and its open years' proposals go with it.
         who.change("facility", &id, Some(&old), None);
-        for proposal in catalog::proposal_ids_of(tx, &id).await? {
-            who.change("proposal", &proposal, Some(&old), None);
-            who.change("proposal", &proposal, Some(&final_path), None);
+        let actor = crate::store::audit::Actor {
+            user_id: Some(user.id.clone()),
+            ip: None,
+        };
+        let carried =
+            crate::store::facilities::carry::carry(tx, &actor, &id, proposals_before).await?;
+        for e in carried.entries {
+            who.change(&e.entity, &e.record_id, e.unit_path.as_deref(), None);
         }
     }
     who.change("facility", &id, Some(&final_path), None);

@@ -161,6 +161,7 @@ pub async fn save(
         return Ok(id.clone());
     }
     let old_path = catalog::facility_path(&mut tx, id).await?;
+    let proposals_before = super::carry::paths_before(&mut tx, id).await?;
     let history = crate::store::rows::Buffer::new("field_history", HISTORY_COLUMNS);
     let mutation_id = format!("office-{}", uuid::Uuid::now_v7());
     let device_id = format!("office:{}", user.id);
@@ -212,12 +213,10 @@ pub async fn save(
     let path = catalog::facility_path(&mut tx, id).await?;
     if path != old_path {
         // It moved: phones of the old place must hear it left their scope,
-        // and its proposals go with it.
+        // and its open years' proposals go with it.
         changes::append(&mut tx, "facility", id, Some(&old_path), None).await?;
-        for proposal in catalog::proposal_ids_of(&mut tx, id).await? {
-            changes::append(&mut tx, "proposal", &proposal, Some(&old_path), None).await?;
-            changes::append(&mut tx, "proposal", &proposal, Some(&path), None).await?;
-        }
+        let carried = super::carry::carry(&mut tx, actor, id, proposals_before).await?;
+        changes::append_many(&mut tx, &carried.entries).await?;
     }
     changes::append(&mut tx, "facility", id, Some(&path), None).await?;
     let mut old_values = serde_json::Map::new();

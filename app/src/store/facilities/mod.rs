@@ -10,6 +10,8 @@ use crate::office::registry::contract::{FacilityDetail, FacilityEntry, ProposalL
 use serde_json::json;
 use std::collections::HashMap;
 
+/// A moved facility's open-year proposals moving with it.
+pub mod carry;
 /// Registration and the office's edits, merged per field.
 mod edit;
 /// A proposal registered at a facility from the office.

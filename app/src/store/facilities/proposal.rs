@@ -13,26 +13,7 @@ use serde_json::json;
 /// the office names none: the facility's own, or the one unit its commune
 /// maps to in that tree.
 async fn proposal_unit(tx: &mut Tx, facility: &Facility, tree: &str) -> Result<String, AppError> {
-    let own = facility
-        .commune_code
-        .clone()
-        .or(facility.district_code.clone())
-        .unwrap_or_default();
-    if facility.unit_tree == tree {
-        return Ok(own);
-    }
-    let mapped = sqlx::query(
-        "SELECT new_code AS code FROM unit_mappings WHERE old_tree = $1 AND old_code = $2 AND new_tree = $3
-         UNION SELECT old_code AS code FROM unit_mappings WHERE new_tree = $1 AND new_code = $2 AND old_tree = $3",
-    )
-    .bind(&facility.unit_tree)
-    .bind(&own)
-    .bind(tree)
-    .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|r| col::<String>(r, "code"))
-    .collect::<Result<Vec<_>, _>>()?;
+    let mapped = units_for(tx, facility, tree).await?;
     match mapped.as_slice() {
         [one] => Ok(one.clone()),
         _ => Err(AppError::Invalid(
@@ -46,6 +27,35 @@ async fn proposal_unit(tx: &mut Tx, facility: &Facility, tree: &str) -> Result<S
     }
 }
 
+/// The codes of `tree` where `facility` is: its own unit in its own tree,
+/// else what the mappings join its unit to (none, one, or several).
+pub(super) async fn units_for(
+    tx: &mut Tx,
+    facility: &Facility,
+    tree: &str,
+) -> Result<Vec<String>, AppError> {
+    let own = facility
+        .commune_code
+        .clone()
+        .or(facility.district_code.clone())
+        .unwrap_or_default();
+    if facility.unit_tree == tree {
+        return Ok(vec![own]);
+    }
+    sqlx::query(
+        "SELECT new_code AS code FROM unit_mappings WHERE old_tree = $1 AND old_code = $2 AND new_tree = $3
+         UNION SELECT old_code AS code FROM unit_mappings WHERE new_tree = $1 AND new_code = $2 AND old_tree = $3",
+    )
+    .bind(&facility.unit_tree)
+    .bind(&own)
+    .bind(tree)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|r| col::<String>(r, "code"))
+    .collect()
+}
+
 /// Registers a proposal at a facility in an open year, placed in a unit of
 /// the year's tree; audited, and sent to the phones in scope.
 pub async fn create_proposal(db: &Db, actor: &Actor, p: &NewProposal) -> Result<String, AppError> {
@@ -54,6 +64,7 @@ pub async fn create_proposal(db: &Db, actor: &Actor, p: &NewProposal) -> Result<
         title: p.title.clone(),
         support_kind: p.support_kind.clone(),
         requested_amount: p.requested_amount.clone(),
+        unit: None,
     };
     let (title, amount) = crate::store::registry::check_edit(&edit)?;
     let units = unit_map(db).await?;
