@@ -33,7 +33,10 @@ pub fn time_text(ms: Option<i64>, source: Option<&str>, tr: &dyn Fn(&str) -> Str
             crate::format::datetime_vn(ms),
             tr(&format!("photo.source_{}", source.unwrap_or("device")))
         ),
-        None => String::new(),
+        // Said, not left blank: a supervisor checks photos against the
+        // visit's day, and a photo from a phone whose clock was off is kept
+        // with its time unknown.
+        None => tr("photo.no_time"),
     }
 }
 
@@ -218,5 +221,25 @@ fn PhotoViewer(
                 })}
             </div>
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::time_text;
+    use crate::i18n::{t, Lang};
+
+    /// A photo kept with its time unknown (a phone clock days ahead) said
+    /// nothing where its time goes, as if the field were only missing.
+    #[test]
+    fn a_photo_without_a_time_says_its_time_is_unknown() {
+        for (lang, text) in [
+            (Lang::Vi, "Không rõ thời điểm chụp"),
+            (Lang::En, "Time taken unknown"),
+        ] {
+            let tr = |key: &str| t(lang, key);
+            assert_eq!(time_text(None, None, &tr), text);
+            assert!(time_text(Some(1_767_225_600_000), Some("exif"), &tr).contains("2026"));
+        }
     }
 }
