@@ -133,7 +133,11 @@ pub async fn resolve(
             }
             Settles::Facility {
                 old_path: super::catalog::facility_path(&mut tx, &record_id).await?,
-                proposals: super::facilities::carry::paths_before(&mut tx, &record_id).await?,
+                proposals: if matches!(field.as_str(), "commune_code" | "district_code") {
+                    super::facilities::carry::paths_before(&mut tx, &record_id).await?
+                } else {
+                    Vec::new()
+                },
             }
         }
         _ => {

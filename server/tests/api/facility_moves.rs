@@ -224,7 +224,98 @@ async fn a_proposal_left_behind_is_placed_by_the_office_among_its_facilitys_unit
     assert_eq!(change["new"]["commune_code"], "07795", "{change}");
 }
 
+/// The facility's commune and its 2026 proposal's commune, as stored.
+async fn places(app: &TestApp, facility: &str, proposal: &str) -> (Option<String>, Option<String>) {
+    let f = app::store::catalog::facility_by_id(&app.db.pool, facility)
+        .await
+        .unwrap()
+        .unwrap();
+    (f.commune_code, stored(app, proposal).await.commune_code)
+}
+
+/// The office moves a 2025 facility while a phone, offline since its pull,
+/// moves it too: a conflict on its commune. Whichever value holds, at each
+/// step, the proposal is where the facility is; the supervisor's settling
+/// moves both.
+async fn a_settled_conflict_on_the_commune_moves_the_proposal_too(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let facility = call(
+        &app,
+        &boss,
+        "save_facility",
+        facility_draft(None, "bac-ninh-2025/07210"),
+    )
+    .await;
+    assert_eq!(facility.status, 200, "{}", facility.text());
+    let facility: String = serde_json::from_value(facility.json()).unwrap();
+    let proposal = call(
+        &app,
+        &boss,
+        "create_proposal",
+        json!({"proposal": {"facility_id": facility, "year": 2026, "unit": "",
+            "title": "Lò nung gốm", "support_kind": "machinery", "requested_amount": 80_000_000}}),
+    )
+    .await;
+    assert_eq!(proposal.status, 200, "{}", proposal.text());
+    let proposal: String = serde_json::from_value(proposal.json()).unwrap();
+    // ksv1 (Bắc Giang city, 2020) holds both phường Bắc Giang and Đa Mai.
+    let mut phone = Phone::login(&app, "ksv1").await;
+    app.pull_all(&phone.cookie).await;
+
+    let moved = call(
+        &app,
+        &boss,
+        "save_facility",
+        facility_draft(Some(&facility), "bac-ninh-2025/07228"),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let both = |c: &str| (Some(c.to_string()), Some(c.to_string()));
+    assert_eq!(places(&app, &facility, &proposal).await, both("07228"));
+
+    let mv = phone.mutation(
+        "facility",
+        "upsert",
+        &facility,
+        json!({"commune_code": "07210"}),
+        0,
+    );
+    let pushed = phone.push_ok(&app, &[mv]).await;
+    assert_eq!(pushed[0]["status"], "applied", "{pushed:?}");
+    let (f, p) = places(&app, &facility, &proposal).await;
+    assert_eq!(
+        f, p,
+        "the proposal is where the facility is after the phone's move"
+    );
+
+    let detail = call(&app, &boss, "get_facility", json!({ "id": facility }))
+        .await
+        .json();
+    let conflict = detail["conflicts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["field"] == "commune_code")
+        .unwrap_or_else(|| panic!("a conflict on the commune: {detail}"))
+        .clone();
+    let other = if f.as_deref() == Some("07228") {
+        "07210"
+    } else {
+        "07228"
+    };
+    let settled = call(
+        &app,
+        &boss,
+        "resolve_conflict",
+        json!({"id": conflict["id"], "value": other}),
+    )
+    .await;
+    assert_eq!(settled.status, 200, "{}", settled.text());
+    assert_eq!(places(&app, &facility, &proposal).await, both(other));
+}
+
 crate::engine_tests!(
+    a_settled_conflict_on_the_commune_moves_the_proposal_too,
     a_moved_facility_takes_its_open_years_proposal_into_what_its_place_became,
     a_phones_move_carries_a_district_proposal_to_the_new_district,
     a_proposal_left_behind_is_placed_by_the_office_among_its_facilitys_units,

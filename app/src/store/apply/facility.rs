@@ -325,9 +325,13 @@ pub(super) async fn facility(
         .execute(&mut **tx)
         .await?;
     }
+    // Only a change of place can move the facility's proposals.
+    let may_move = ["commune_code", "district_code", "unit_tree"]
+        .iter()
+        .any(|k| m.fields.contains_key(*k));
     let proposals_before = match &old_path {
-        Some(_) => crate::store::facilities::carry::paths_before(tx, &id).await?,
-        None => Vec::new(),
+        Some(_) if may_move => crate::store::facilities::carry::paths_before(tx, &id).await?,
+        _ => Vec::new(),
     };
     let answers: Vec<(&String, &Value)> = m.fields.iter().collect();
     let lost = merge_all(tx, who, "facility", &id, &answers, m, hlc).await?;

@@ -161,7 +161,14 @@ pub async fn save(
         return Ok(id.clone());
     }
     let old_path = catalog::facility_path(&mut tx, id).await?;
-    let proposals_before = super::carry::paths_before(&mut tx, id).await?;
+    let proposals_before = if changed
+        .iter()
+        .any(|(field, _, _)| matches!(*field, "commune_code" | "district_code"))
+    {
+        super::carry::paths_before(&mut tx, id).await?
+    } else {
+        Vec::new()
+    };
     let history = crate::store::rows::Buffer::new("field_history", HISTORY_COLUMNS);
     let mutation_id = format!("office-{}", uuid::Uuid::now_v7());
     let device_id = format!("office:{}", user.id);
