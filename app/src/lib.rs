@@ -9,6 +9,9 @@
 /// Login, logout and password pages, and the session the server checks on
 /// every request (used by phone and office alike).
 pub mod auth;
+/// Vietnamese alphabetical order (đ after d, tones in dictionary order) as a
+/// sort key, for the office's lists.
+pub mod collation;
 /// Domain rules without SQL: usernames, phones, passwords, display names.
 pub mod domain;
 /// Error bodies `{code, params, message}` shared by server and phone, and the

@@ -31,6 +31,9 @@ struct Joins {
     facility: bool,
     proposal: bool,
     district: bool,
+    /// The commune a visit of a tree without districts shows (needs the
+    /// proposal and the facility).
+    commune: bool,
     user: bool,
 }
 
@@ -51,7 +54,22 @@ impl Joins {
                 " LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code",
             );
         }
+        if self.commune {
+            out.push_str(
+                " LEFT JOIN admin_units c ON c.tree = v.unit_tree AND c.code = COALESCE(p.commune_code, f.commune_code)",
+            );
+        }
         out
+    }
+
+    fn and(self, other: Joins) -> Joins {
+        Joins {
+            facility: self.facility || other.facility,
+            proposal: self.proposal || other.proposal,
+            district: self.district || other.district,
+            commune: self.commune || other.commune,
+            user: self.user || other.user,
+        }
     }
 }
 
@@ -214,39 +232,47 @@ async fn filter(db: &Db, q: &VisitQuery) -> Result<Filter, AppError> {
     Ok(f)
 }
 
-/// The ORDER BY clause and the joins it needs.
-fn order_by(q: &VisitQuery) -> (String, Joins) {
+/// The text a sort orders by in Vietnamese alphabetical order, with the
+/// joins it reads; `None` for the orders SQL gives (time, state). Neither
+/// engine's collation puts "Đ" after "D" and tones in dictionary order, so
+/// these rows are ordered here (`collation::key`). The District sort reads
+/// the place the list shows: the district, or a 2026 visit's commune.
+fn sort_text(q: &VisitQuery) -> Option<(&'static str, Joins)> {
     let mut joins = Joins::default();
-    let column = match q.sort {
-        VisitSort::Received => "v.received_at",
-        // By the folded title (then the facility's name): byte order put every
-        // "Đ…" after "X…" and capitals before small letters. Folded, Đ sorts
-        // with D and case and tones only break ties, as a Vietnamese reader
-        // expects of an alphabetical list.
+    let text = match q.sort {
+        VisitSort::Received | VisitSort::State => return None,
         VisitSort::Proposal => {
             joins.proposal = true;
             joins.facility = true;
-            "COALESCE(p.search, f.search, '')"
+            "COALESCE(p.title, f.name, '')"
         }
         VisitSort::District => {
             joins.district = true;
-            "COALESCE(d.name, '')"
+            joins.commune = true;
+            joins.proposal = true;
+            joins.facility = true;
+            "COALESCE(d.name, c.name, '')"
         }
         VisitSort::Inspector => {
             joins.user = true;
             "u.display_name"
         }
-        VisitSort::State => "v.review_state",
     };
-    let dir = if q.desc { "DESC" } else { "ASC" };
-    (
-        format!("ORDER BY {column} {dir}, v.received_at {dir}, v.id {dir}"),
-        joins,
-    )
+    Some((text, joins))
 }
 
-/// The IDs of one page of the list (every filter, the state included).
-async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, AppError> {
+/// The ORDER BY clause of the sorts SQL gives.
+fn order_by(q: &VisitQuery) -> String {
+    let column = match q.sort {
+        VisitSort::State => "v.review_state",
+        _ => "v.received_at",
+    };
+    let dir = if q.desc { "DESC" } else { "ASC" };
+    format!("ORDER BY {column} {dir}, v.received_at {dir}, v.id {dir}")
+}
+
+/// The query's filter with its state chip applied (the counts leave it out).
+fn with_state(q: &VisitQuery, f: &Filter) -> Filter {
     let mut f = Filter {
         clauses: f.clauses.clone(),
         params: f.params.clone(),
@@ -255,18 +281,58 @@ async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, Ap
     if let Some(s) = q.state {
         f.text(|n| format!("v.review_state = {n}"), s.as_str());
     }
-    let (order, sort_joins) = order_by(q);
-    let joins = Joins {
-        facility: f.joins.facility || sort_joins.facility,
-        proposal: f.joins.proposal || sort_joins.proposal,
-        district: f.joins.district || sort_joins.district,
-        user: f.joins.user || sort_joins.user,
-    };
+    f
+}
+
+/// Every matching visit's ID in a text sort's order (then newest or oldest
+/// first, then by ID, in the sort's direction).
+async fn ordered_ids(
+    db: &Db,
+    q: &VisitQuery,
+    f: &Filter,
+    text: &str,
+    sort_joins: Joins,
+) -> Result<Vec<String>, AppError> {
+    let f = with_state(q, f);
+    let sql = format!(
+        "SELECT v.id, {text} AS sort_text, v.received_at {} WHERE v.deleted_at IS NULL {}",
+        f.joins.and(sort_joins).sql(),
+        f.sql(),
+    );
+    let mut rows = Vec::new();
+    for r in sqlx::query_with(&sql, f.args()).fetch_all(&db.pool).await? {
+        let text: Option<String> = col(&r, "sort_text")?;
+        rows.push((
+            crate::collation::key(&text.unwrap_or_default()),
+            col::<i64>(&r, "received_at")?,
+            col::<String>(&r, "id")?,
+        ));
+    }
+    rows.sort_unstable();
+    if q.desc {
+        rows.reverse();
+    }
+    Ok(rows.into_iter().map(|(_, _, id)| id).collect())
+}
+
+/// The IDs of one page of the list (every filter, the state included).
+async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, AppError> {
+    let skip = (q.page as usize - 1) * q.per_page as usize;
+    if let Some((text, sort_joins)) = sort_text(q) {
+        let ids = ordered_ids(db, q, f, text, sort_joins).await?;
+        return Ok(ids
+            .into_iter()
+            .skip(skip)
+            .take(q.per_page as usize)
+            .collect());
+    }
+    let mut f = with_state(q, f);
+    let order = order_by(q);
     let limit = f.param(Param::Int(i64::from(q.per_page)));
-    let offset = f.param(Param::Int(i64::from(q.page - 1) * i64::from(q.per_page)));
+    let offset = f.param(Param::Int(skip as i64));
     let sql = format!(
         "SELECT v.id {} WHERE v.deleted_at IS NULL {} {order} LIMIT {limit} OFFSET {offset}",
-        joins.sql(),
+        f.joins.sql(),
         f.sql(),
     );
     sqlx::query_with(&sql, f.args())
@@ -392,6 +458,16 @@ where
     q.page = 1;
     let f = filter(db, &q).await?;
     let mut seen = 0;
+    if let Some((text, sort_joins)) = sort_text(&q) {
+        // Ordered once: paging a text sort would order every row per page.
+        let ids = ordered_ids(db, &q, &f, text, sort_joins).await?;
+        for chunk in ids.chunks(q.per_page as usize) {
+            let page = summaries(db, chunk).await?;
+            seen += page.len() as i64;
+            each(page).await?;
+        }
+        return Ok(seen);
+    }
     loop {
         let ids = page_ids(db, &q, &f).await?;
         let n = ids.len();
@@ -411,15 +487,16 @@ pub async fn filter_choices(db: &Db, _user: &UserInfo) -> Result<FilterChoices, 
         .into_iter()
         .filter(|u| u.level != crate::model::UnitLevel::Province)
         .partition(|u| u.level == crate::model::UnitLevel::District);
-    let inspectors = sqlx::query(
+    let mut inspectors: Vec<(String, String)> = sqlx::query(
         "SELECT DISTINCT u.id, u.display_name FROM users u JOIN visits v ON v.owner_id = u.id
-         WHERE v.deleted_at IS NULL ORDER BY u.display_name",
+         WHERE v.deleted_at IS NULL",
     )
     .fetch_all(&db.pool)
     .await?
     .iter()
     .map(|r| Ok((col(r, "id")?, col(r, "display_name")?)))
     .collect::<Result<_, AppError>>()?;
+    inspectors.sort_by_cached_key(|(id, name)| (crate::collation::key(name), id.clone()));
     Ok(FilterChoices {
         districts,
         communes,

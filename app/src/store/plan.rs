@@ -354,8 +354,7 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
          JOIN facilities f ON f.id = p.facility_id
          LEFT JOIN admin_units d ON d.tree = p.unit_tree AND d.code = COALESCE(p.district_code, p.commune_code)
          LEFT JOIN admin_units fd ON fd.tree = f.unit_tree AND fd.code = f.district_code AND fd.level = 'district'
-         WHERE p.year = $1 AND p.active = 1
-         ORDER BY COALESCE(p.district_code, p.commune_code), f.industry_group, p.search, p.title, p.id",
+         WHERE p.year = $1 AND p.active = 1",
     )
     .bind(i64::from(year))
     .fetch_all(&db.pool)
@@ -411,18 +410,17 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
             recommended_amount: col(r, "recommended")?,
         });
     }
-    if former {
-        // Grouped rows were sorted by the year's units: sort by the new key.
-        proposals.sort_by_cached_key(|p| {
-            (
-                p.district_code.clone(),
-                p.industry_group.clone(),
-                crate::search::fold(&p.title),
-                p.title.clone(),
-                p.id.clone(),
-            )
-        });
-    }
+    // By unit and industry group, then titles in Vietnamese alphabetical
+    // order (đ after d), which neither engine's collation gives; by former
+    // district, the rows were read in the year's units' order.
+    proposals.sort_by_cached_key(|p| {
+        (
+            p.district_code.clone(),
+            p.industry_group.clone(),
+            crate::collation::key(&p.title),
+            p.id.clone(),
+        )
+    });
     let mut cells: Vec<PlanCell> = Vec::new();
     for p in &proposals {
         match cells.iter_mut().find(|c| {

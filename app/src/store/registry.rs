@@ -144,16 +144,19 @@ pub struct ExportRow {
     pub requested_amount: i64,
     pub year: i32,
     pub external_ref: Option<String>,
+    /// The unit it is placed in (its commune, else district): rows go by it.
+    pub unit: String,
 }
 
 /// The proposals of a year with their facilities, in a stable order.
 pub async fn export_rows(db: &Db, year: i32) -> Result<Vec<ExportRow>, AppError> {
-    sqlx::query(
+    let mut rows = sqlx::query(
         "SELECT f.name, f.owner_name, f.address, f.tax_code, f.industry_group, f.phone,
                 COALESCE(p.commune_code, CASE WHEN f.unit_tree = p.unit_tree THEN f.commune_code END) AS commune,
-                p.title, p.support_kind, p.requested_amount, p.year, p.external_ref
+                p.title, p.support_kind, p.requested_amount, p.year, p.external_ref,
+                COALESCE(p.commune_code, p.district_code) AS unit
          FROM proposals p JOIN facilities f ON f.id = p.facility_id
-         WHERE p.year = $1 ORDER BY COALESCE(p.commune_code, p.district_code), f.name, p.title, p.id",
+         WHERE p.year = $1 ORDER BY p.id",
     )
     .bind(i64::from(year))
     .fetch_all(&db.pool)
@@ -173,9 +176,19 @@ pub async fn export_rows(db: &Db, year: i32) -> Result<Vec<ExportRow>, AppError>
             requested_amount: col(r, "requested_amount")?,
             year: col::<i64>(r, "year")? as i32,
             external_ref: col(r, "external_ref")?,
+            unit: col(r, "unit")?,
         })
     })
-    .collect()
+    .collect::<Result<Vec<_>, AppError>>()?;
+    // Names and titles in Vietnamese alphabetical order within each unit.
+    rows.sort_by_cached_key(|r| {
+        (
+            r.unit.clone(),
+            crate::collation::key(&r.facility_name),
+            crate::collation::key(&r.title),
+        )
+    });
+    Ok(rows)
 }
 
 fn invalid(code: &str, message: impl Into<String>) -> AppError {

@@ -131,7 +131,18 @@ pub async fn find(
     }
     let rows = q.fetch_all(&db.pool).await?;
     let units = unit_map(db).await?;
-    rows.iter().map(|r| entry(r, &units)).collect()
+    let mut found = rows
+        .iter()
+        .map(|r| entry(r, &units))
+        .collect::<Result<Vec<_>, _>>()?;
+    // Shown in Vietnamese alphabetical order ("Đ" after "D").
+    found.sort_by_cached_key(|e| {
+        (
+            crate::collation::key(&e.facility.name),
+            e.facility.id.clone(),
+        )
+    });
+    Ok(found)
 }
 
 async fn read_entry(
