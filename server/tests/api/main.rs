@@ -40,4 +40,5 @@ mod service;
 mod tls;
 mod units;
 mod uploads;
+mod vietnamese_order;
 mod years;

@@ -1,10 +1,6 @@
 //! The registry intake template as the office downloads it: the columns the
 //! intake reads, for supervisors and administrators only; editing proposals;
-//! where a proposal may be placed; its request against its recommendation;
-//! the plan's order of titles.
-//!
-//! One file (about 410 lines): the registry's rules, which share the demo's
-//! 2020 and 2026 facilities.
+//! where a proposal may be placed; its request against its recommendation.
 
 use crate::helpers::TestApp;
 use app::office::registry::rows::{check_rows, COLUMNS};
@@ -357,50 +353,7 @@ async fn a_request_is_not_lowered_below_an_unexplained_recommendation(app: TestA
     assert_eq!(explained.status, 200, "{}", explained.text());
 }
 
-/// Titles in the plan read as a Vietnamese list: "Đ" with "D", small letters
-/// with capitals (byte order put "Đóng tàu" after "Xây lò").
-async fn the_plans_proposals_read_in_vietnamese_alphabetical_order(app: TestApp) {
-    use crate::security::call;
-    use serde_json::json;
-    let (boss, _) = app.login("giamsat").await;
-    let mut ids = Vec::new();
-    for title in ["Xây lò nung", "Đóng tàu gỗ", "dệt vải thổ cẩm"] {
-        let facility = call(
-            &app,
-            &boss,
-            "save_facility",
-            json!({"draft": {"id": null, "name": format!("Cơ sở {title}"), "owner_name": "Lê Văn Tám",
-                "address": "thôn Đông", "unit": "bac-ninh-2025/07228", "industry_group": "handicrafts",
-                "phone": "", "tax_code": "", "main_products": "hàng thủ công"}}),
-        )
-        .await;
-        assert_eq!(facility.status, 200, "{}", facility.text());
-        let created = call(
-            &app,
-            &boss,
-            "create_proposal",
-            json!({"proposal": {"facility_id": facility.json(), "year": 2026, "unit": "bac-ninh-2025/07228",
-                "title": title, "support_kind": "machinery", "requested_amount": 50_000_000}}),
-        )
-        .await;
-        assert_eq!(created.status, 200, "{}", created.text());
-        ids.push(created.json());
-    }
-    let plan = call(&app, &boss, "get_plan", json!({"year": "2026"}))
-        .await
-        .json();
-    let titles: Vec<&str> = plan["proposals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| ids.contains(&p["id"]))
-        .map(|p| p["title"].as_str().unwrap())
-        .collect();
-    assert_eq!(titles, ["dệt vải thổ cẩm", "Đóng tàu gỗ", "Xây lò nung"]);
-}
-
 crate::engine_tests!(
-    the_plans_proposals_read_in_vietnamese_alphabetical_order,
     a_proposal_is_placed_where_its_facility_is,
     a_request_is_not_lowered_below_an_unexplained_recommendation,
     the_intake_template_downloads_and_reads_back_as_the_intakes_columns,

@@ -1,0 +1,163 @@
+//! The office's lists read in Vietnamese alphabetical order: đ after d, ă and
+//! â after a, ư after u, tones in dictionary order. Byte order put "Đóng tàu"
+//! after "Xây lò"; the search fold put "Đóng" before "Dụng".
+
+use crate::helpers::TestApp;
+use crate::phone::{statuses, Phone};
+use crate::security::call;
+use serde_json::{json, Value};
+
+/// Written in shuffled order; read back as a Vietnamese list.
+const TITLES: [&str; 5] = [
+    "Xây lò nung",
+    "Đóng tàu gỗ",
+    "Ươm tơ",
+    "dệt vải thổ cẩm",
+    "Dụng cụ cơ khí",
+];
+const IN_ORDER: [&str; 5] = [
+    "dệt vải thổ cẩm",
+    "Dụng cụ cơ khí",
+    "Đóng tàu gỗ",
+    "Ươm tơ",
+    "Xây lò nung",
+];
+
+/// One facility and one 2026 proposal per title, in phường Đa Mai (which
+/// ksv1's Bắc Giang city holds): the proposals' IDs.
+async fn proposals(app: &TestApp, boss: &str) -> Vec<Value> {
+    let mut ids = Vec::new();
+    for title in TITLES {
+        let facility = call(
+            app,
+            boss,
+            "save_facility",
+            json!({"draft": {"id": null, "name": format!("Cơ sở {title}"), "owner_name": "Hà Thị Thứ Tự",
+                "address": "thôn Đông", "unit": "bac-ninh-2025/07228", "industry_group": "handicrafts",
+                "phone": "", "tax_code": "", "main_products": "hàng thủ công"}}),
+        )
+        .await;
+        assert_eq!(facility.status, 200, "{}", facility.text());
+        let created = call(
+            app,
+            boss,
+            "create_proposal",
+            json!({"proposal": {"facility_id": facility.json(), "year": 2026, "unit": "bac-ninh-2025/07228",
+                "title": title, "support_kind": "machinery", "requested_amount": 50_000_000}}),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.text());
+        ids.push(created.json());
+    }
+    ids
+}
+
+async fn the_plan_and_the_registry_read_in_vietnamese_order(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let ids = proposals(&app, &boss).await;
+    let plan = call(&app, &boss, "get_plan", json!({"year": "2026"}))
+        .await
+        .json();
+    let titles: Vec<&str> = plan["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| ids.contains(&p["id"]))
+        .map(|p| p["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, IN_ORDER);
+
+    let found = call(
+        &app,
+        &boss,
+        "find_facilities",
+        json!({"query": "Thứ Tự", "inactive": false}),
+    )
+    .await;
+    assert_eq!(found.status, 200, "{}", found.text());
+    let names: Vec<String> = found
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["facility"]["name"].as_str().unwrap().to_string())
+        .filter(|n| TITLES.iter().any(|t| *n == format!("Cơ sở {t}")))
+        .collect();
+    let expected: Vec<String> = IN_ORDER.iter().map(|t| format!("Cơ sở {t}")).collect();
+    assert_eq!(names, expected);
+}
+
+/// The review list sorted by proposal, both ways, and the visits export that
+/// follows its order.
+async fn the_review_list_sorts_visits_by_title_in_vietnamese_order(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let ids = proposals(&app, &boss).await;
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let mut starts = Vec::new();
+    for id in &ids {
+        let visit = uuid::Uuid::now_v7().to_string();
+        starts.push(phone.new_visit(&visit, id.as_str().unwrap(), json!({})));
+    }
+    assert!(statuses(&phone.push_ok(&app, &starts).await)
+        .iter()
+        .all(|s| s == "applied"));
+    let titles = |desc: bool| {
+        let boss = boss.clone();
+        let app = &app;
+        async move {
+            let page = call(
+                app,
+                &boss,
+                "search_visits",
+                json!({"query": {"commune": "bac-ninh-2025/07228", "sort": "proposal", "desc": desc,
+                    "page": 1, "per_page": 50}}),
+            )
+            .await;
+            assert_eq!(page.status, 200, "{}", page.text());
+            page.json()["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v["proposal_title"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(titles(false).await, IN_ORDER);
+    let mut reversed = IN_ORDER;
+    reversed.reverse();
+    assert_eq!(titles(true).await, reversed);
+    // The second page of two starts where the first ended.
+    let second = call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"commune": "bac-ninh-2025/07228", "sort": "proposal", "desc": false,
+            "page": 2, "per_page": 2}}),
+    )
+    .await
+    .json();
+    let second: Vec<&str> = second["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["proposal_title"].as_str().unwrap())
+        .collect();
+    assert_eq!(second, IN_ORDER[2..4]);
+
+    let csv = app
+        .get(
+            "/api/exports/visits.csv?commune=bac-ninh-2025/07228&sort=proposal&desc=false",
+            Some(&boss),
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    let text = csv.text();
+    let at = |t: &str| text.find(t).unwrap_or_else(|| panic!("{t} in {text}"));
+    let positions: Vec<usize> = IN_ORDER.iter().map(|t| at(t)).collect();
+    assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
+}
+
+crate::engine_tests!(
+    the_plan_and_the_registry_read_in_vietnamese_order,
+    the_review_list_sorts_visits_by_title_in_vietnamese_order,
+);
