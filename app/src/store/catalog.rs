@@ -378,6 +378,23 @@ pub async fn materialize_facility(tx: &mut Tx, id: &str) -> Result<(), AppError>
             _ => {}
         }
     }
+    // Place fields merge one by one, so a commune from one edit and a
+    // district from an older one would put the facility in a commune outside
+    // its district. The commune is the finer fact: its district follows it.
+    if let Some(commune) = &f.commune_code {
+        let district = sqlx::query(
+            "SELECT d.code FROM admin_units c
+             JOIN admin_units d ON d.tree = c.tree AND d.code = c.parent_code AND d.level = 'district'
+             WHERE c.tree = $1 AND c.code = $2",
+        )
+        .bind(&f.unit_tree)
+        .bind(commune)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(d) = district {
+            f.district_code = Some(col(&d, "code")?);
+        }
+    }
     sqlx::query(
         "UPDATE facilities SET name = $1, owner_name = $2, address = $3, commune_code = $4, district_code = $5,
            industry_group = $6, phone = $7, lat = $8, lon = $9, workforce = $10, main_products = $11, search = $12,

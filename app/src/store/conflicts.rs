@@ -248,13 +248,13 @@ pub async fn resolve(
             super::catalog::materialize_facility(&mut tx, &record_id).await?;
             let path = super::catalog::facility_path(&mut tx, &record_id).await?;
             if path != old_path {
-                // It moved: phones of the old place must hear it left their
-                // scope, and its open years' proposals go with it.
+                // It moved: phones of the old place must hear it left their scope.
                 changes::append(&mut tx, "facility", &record_id, Some(&old_path), None).await?;
-                let carried =
-                    super::facilities::carry::carry(&mut tx, &actor, &record_id, proposals).await?;
-                changes::append_many(&mut tx, &carried.entries).await?;
             }
+            // A settled commune or district: its open years' proposals follow.
+            let carried =
+                super::facilities::carry::carry(&mut tx, &actor, &record_id, proposals).await?;
+            changes::append_many(&mut tx, &carried.entries).await?;
             changes::append(&mut tx, "facility", &record_id, Some(&path), None).await?;
         }
     }

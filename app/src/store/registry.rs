@@ -248,15 +248,13 @@ pub async fn update_proposal(
         ..before.clone()
     };
     if let Some(key) = edit.unit.as_deref().filter(|k| !k.is_empty()) {
-        let (commune, district) =
-            super::facilities::carry::codes_for_key(&mut tx, &before.unit_tree, key).await?;
-        after.commune_code = commune;
-        after.district_code = district;
+        place_where_offered(&mut tx, &before, &mut after, key).await?;
     }
     if after == before {
         return Ok(());
     }
     super::catalog::upsert_proposal(&mut tx, &after).await?;
+    super::facilities::carry::place_visits(&mut tx, &after.id).await?;
     let mut old = serde_json::json!({"title": before.title, "support_kind": before.support_kind, "requested_amount": before.requested_amount});
     let mut new = serde_json::json!({"title": after.title, "support_kind": after.support_kind, "requested_amount": after.requested_amount});
     if (&before.commune_code, &before.district_code) != (&after.commune_code, &after.district_code)
@@ -276,6 +274,46 @@ pub async fn update_proposal(
     )
     .await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// Places a proposal the office chose a unit for. A proposal's place follows
+/// its facility; the office places only one a move left away from it, and
+/// only in a unit its page offered (`carry::place_choices`).
+async fn place_where_offered(
+    tx: &mut super::Tx,
+    before: &crate::model::Proposal,
+    after: &mut crate::model::Proposal,
+    key: &str,
+) -> Result<(), AppError> {
+    use super::facilities::carry;
+    let (commune, district) = carry::codes_for_key(tx, &before.unit_tree, key).await?;
+    if (&commune, &district) == (&before.commune_code, &before.district_code) {
+        return Ok(());
+    }
+    let choices = carry::place_choices(tx, before).await?;
+    if choices.is_empty() {
+        return Err(invalid(
+            "proposal.place_follows_facility",
+            "a proposal is placed where its facility is; move the facility instead",
+        ));
+    }
+    if !choices.iter().any(|(k, _)| k == key) {
+        let facility = super::catalog::facility_by_id(&mut **tx, &before.facility_id)
+            .await?
+            .map(|f| f.name)
+            .unwrap_or_default();
+        return Err(AppError::Invalid(
+            crate::error::ErrorBody::new(
+                "proposal.facility_elsewhere",
+                "the proposal's commune is not where its facility is; choose one of the places offered",
+            )
+            .with("facility", facility)
+            .with("unit", key.to_string()),
+        ));
+    }
+    after.commune_code = commune;
+    after.district_code = district;
     Ok(())
 }
 

@@ -193,6 +193,11 @@ pub async fn open(db: &Db, actor: &Actor, req: &YearOpening) -> Result<SurveyYea
         None,
     )
     .await?;
+    if before.is_some() {
+        // Facilities that moved while the year was closed take its
+        // proposals along now.
+        super::facilities::carry::carry_year(&mut tx, actor, req.year).await?;
+    }
     announce_proposals(&mut tx, req.year).await?;
     audit::record(
         &mut *tx,

@@ -2,7 +2,8 @@
 //! its new place became in the year's tree, or in its own tree to its new
 //! district; the phones of the old place drop them and those of the new one
 //! get them. Where the new place matches no single unit of the year's tree,
-//! the proposal stays and its page offers the units to choose from.
+//! the proposal stays and its page offers the units to choose from. A
+//! facility's district follows its commune, and a proposal's visits follow it.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};
@@ -314,7 +315,173 @@ async fn a_settled_conflict_on_the_commune_moves_the_proposal_too(app: TestApp) 
     assert_eq!(places(&app, &facility, &proposal).await, both(other));
 }
 
+/// The demo's 2020 proposal of Việt Yên (district 222) and its facility.
+async fn viet_yen_2020(app: &TestApp) -> (String, String) {
+    let proposal = demo_proposal("222");
+    let facility = stored(app, &proposal).await.facility_id;
+    (facility, proposal)
+}
+
+/// A supervisor's phone reports the facility in phường Thọ Xương (thành phố
+/// Bắc Giang, 213).
+async fn moved_to_the_city(app: &TestApp, facility: &str) {
+    let mut boss = Phone::login(app, "giamsat").await;
+    let mv = boss.mutation(
+        "facility",
+        "upsert",
+        facility,
+        json!({"commune_code": "07201", "district_code": "213"}),
+        0,
+    );
+    assert_eq!(statuses(&boss.push_ok(app, &[mv]).await), ["applied"]);
+}
+
+/// A facility moved while its proposal's year was closed: the proposal stays
+/// (the closed plan is history), and goes where the facility is when the
+/// year reopens, to the phones of that place.
+async fn a_reopened_year_takes_its_proposals_where_their_facilities_went(app: TestApp) {
+    let (facility, proposal) = viet_yen_2020(&app).await;
+    let (admin, _) = app.login("quantri").await;
+    let closed = call(
+        &app,
+        &admin,
+        "close_year",
+        json!({"year": 2020, "confirm": true}),
+    )
+    .await;
+    assert_eq!(closed.status, 200, "{}", closed.text());
+    moved_to_the_city(&app, &facility).await;
+    assert_eq!(
+        stored(&app, &proposal).await.district_code.as_deref(),
+        Some("222")
+    );
+
+    let reopened = call(
+        &app,
+        &admin,
+        "open_year",
+        json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020", "form_id": "khuyen-cong", "form_version": 1}}),
+    )
+    .await;
+    assert_eq!(reopened.status, 200, "{}", reopened.text());
+    let p = stored(&app, &proposal).await;
+    assert_eq!(
+        (p.district_code.as_deref(), p.commune_code.as_deref()),
+        (Some("213"), None),
+        "still registered by district, now the facility's"
+    );
+    let (city, _) = app.login("ksv1").await;
+    assert_eq!(
+        last_about(&app.pull_all(&city).await, &proposal).unwrap()["entity"],
+        "proposal"
+    );
+    let (boss, _) = app.login("giamsat").await;
+    let detail = call(&app, &boss, "get_proposal", json!({"id": proposal}))
+        .await
+        .json();
+    assert_eq!(detail["place_choices"], json!([]));
+}
+
+/// A visit started on a proposal is filed where the proposal is: after the
+/// facility moves, the review list's district filter finds it there, under
+/// the new district's name.
+async fn a_moved_proposals_visits_are_listed_at_its_new_place(app: TestApp) {
+    let (facility, proposal) = viet_yen_2020(&app).await;
+    let mut inspector = Phone::login(&app, "ksv2").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let start = inspector.new_visit(&visit, &proposal, json!({}));
+    assert_eq!(
+        statuses(&inspector.push_ok(&app, &[start]).await),
+        ["applied"]
+    );
+    moved_to_the_city(&app, &facility).await;
+
+    let (boss, _) = app.login("giamsat").await;
+    let page = call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"district": "bac-giang-2020/213", "sort": "received", "desc": true, "page": 1}}),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let page = page.json();
+    let row = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == visit)
+        .unwrap_or_else(|| panic!("listed under the city: {page}"))
+        .clone();
+    assert_eq!(row["district_name"], "thành phố Bắc Giang", "{row}");
+}
+
+/// A proposal's place follows its facility: the office places only one a
+/// move left away from it.
+async fn a_proposal_where_its_facility_is_is_not_placed_by_hand(app: TestApp) {
+    let (_, proposal) = viet_yen_2020(&app).await;
+    let (boss, _) = app.login("giamsat").await;
+    let p = stored(&app, &proposal).await;
+    let edit = |unit: &str| {
+        json!({"edit": {"id": proposal, "title": p.title, "support_kind": p.support_kind,
+            "requested_amount": p.requested_amount, "unit": unit}})
+    };
+    let moved = call(&app, &boss, "update_proposal", edit("bac-giang-2020/07807")).await;
+    assert_eq!(moved.status, 422, "{}", moved.text());
+    assert_eq!(moved.json()["code"], "proposal.place_follows_facility");
+    assert_eq!(stored(&app, &proposal).await, p, "unchanged");
+    // Its own place, named again, is no change.
+    let same = call(&app, &boss, "update_proposal", edit("bac-giang-2020/222")).await;
+    assert_eq!(same.status, 200, "{}", same.text());
+}
+
+/// Two phones move one facility: the newer edit names only a commune (xã
+/// Trung Sơn, Việt Yên), an older offline one a commune and district of the
+/// city. Merged field by field, the newer commune would sit with the older
+/// district; the district follows the commune, and so does the proposal.
+async fn merged_moves_keep_a_facilitys_commune_in_its_district(app: TestApp) {
+    let (facility, proposal) = viet_yen_2020(&app).await;
+    let mut newer = Phone::login(&app, "giamsat").await;
+    let mut older = Phone::login(&app, "giamsat").await;
+    older.skew_ms = -60_000;
+    let trung_son = newer.mutation(
+        "facility",
+        "upsert",
+        &facility,
+        json!({"commune_code": "07780"}),
+        0,
+    );
+    assert_eq!(
+        statuses(&newer.push_ok(&app, &[trung_son]).await),
+        ["applied"]
+    );
+    let city = older.mutation(
+        "facility",
+        "upsert",
+        &facility,
+        json!({"commune_code": "07201", "district_code": "213"}),
+        0,
+    );
+    assert_eq!(statuses(&older.push_ok(&app, &[city]).await), ["applied"]);
+    let f = app::store::catalog::facility_by_id(&app.db.pool, &facility)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (f.commune_code.as_deref(), f.district_code.as_deref()),
+        (Some("07780"), Some("222"))
+    );
+    assert_eq!(
+        stored(&app, &proposal).await.district_code.as_deref(),
+        Some("222")
+    );
+}
+
 crate::engine_tests!(
+    a_reopened_year_takes_its_proposals_where_their_facilities_went,
+    a_moved_proposals_visits_are_listed_at_its_new_place,
+    a_proposal_where_its_facility_is_is_not_placed_by_hand,
+    merged_moves_keep_a_facilitys_commune_in_its_district,
     a_settled_conflict_on_the_commune_moves_the_proposal_too,
     a_moved_facility_takes_its_open_years_proposal_into_what_its_place_became,
     a_phones_move_carries_a_district_proposal_to_the_new_district,

@@ -338,18 +338,17 @@ pub(super) async fn facility(
     catalog::materialize_facility(tx, &id).await?;
     let final_path = catalog::facility_path(tx, &id).await?;
     if let Some(old) = old_path.filter(|old| *old != final_path) {
-        // It moved: phones of the old place must hear it left their scope,
-        // and its open years' proposals go with it.
+        // It moved: phones of the old place must hear it left their scope.
         who.change("facility", &id, Some(&old), None);
-        let actor = crate::store::audit::Actor {
-            user_id: Some(user.id.clone()),
-            ip: None,
-        };
-        let carried =
-            crate::store::facilities::carry::carry(tx, &actor, &id, proposals_before).await?;
-        for e in carried.entries {
-            who.change(&e.entity, &e.record_id, e.unit_path.as_deref(), None);
-        }
+    }
+    // A new place: its open years' proposals follow.
+    let actor = crate::store::audit::Actor {
+        user_id: Some(user.id.clone()),
+        ip: None,
+    };
+    let carried = crate::store::facilities::carry::carry(tx, &actor, &id, proposals_before).await?;
+    for e in carried.entries {
+        who.change(&e.entity, &e.record_id, e.unit_path.as_deref(), None);
     }
     who.change("facility", &id, Some(&final_path), None);
     Ok(Ok(Applied { lost }))

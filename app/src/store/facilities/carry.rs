@@ -2,11 +2,12 @@
 //! is placed where its facility is (`catalog::check_facility_there`); one
 //! left behind would be counted in the old commune's plan and surveyed by
 //! an inspector who can no longer see the facility. Every move site (the
-//! office's edit, a phone's edit, a settled conflict) goes through here.
+//! office's edit, a phone's edit, a settled conflict, a reopened year) goes
+//! through here, and a proposal's visits go where it goes.
 
 use super::proposal::units_for;
-use crate::error::AppError;
-use crate::model::{Proposal, UnitLevel};
+use crate::error::{AppError, ErrorBody};
+use crate::model::{Facility, Proposal, UnitLevel};
 use crate::store::audit::{self, Actor};
 use crate::store::changes::Entry;
 use crate::store::{catalog, col, now_ms, units, Tx};
@@ -40,10 +41,9 @@ pub struct Carried {
     pub entries: Vec<Entry>,
 }
 
-/// After the facility's new place is stored: each proposal of an open year
-/// that is no longer where its facility is moves to the facility's unit in
-/// its year's tree (the facility's own, or the one unit its place maps to).
-/// A closed year's proposals stay: its plan is history.
+/// After the facility's place is stored: each proposal of an open year that
+/// is no longer where its facility is moves (see `carry_one`). A closed
+/// year's proposals stay: its plan is history, until the year reopens.
 pub async fn carry(
     tx: &mut Tx,
     actor: &Actor,
@@ -58,46 +58,10 @@ pub async fn carry(
         let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
             continue;
         };
-        let open = crate::store::years::get(&mut **tx, p.year)
-            .await?
-            .is_some_and(|y| y.open);
-        if open && catalog::is_away_from_facility(tx, &p).await? {
-            // In the facility's own tree, a proposal the district registered
-            // (no commune) moves to the facility's district, not its commune.
-            let target = match (&p.commune_code, &facility.district_code) {
-                (None, Some(district)) if facility.unit_tree == p.unit_tree => {
-                    vec![district.clone()]
-                }
-                _ => units_for(tx, &facility, &p.unit_tree).await?,
-            };
-            match target.as_slice() {
-                [code] => {
-                    let (commune, district) = codes_of(tx, &p.unit_tree, code).await?;
-                    sqlx::query(
-                        "UPDATE proposals SET commune_code = $1, district_code = $2, updated_at = $3 WHERE id = $4",
-                    )
-                    .bind(commune.clone())
-                    .bind(district.clone())
-                    .bind(now_ms())
-                    .bind(&id)
-                    .execute(&mut **tx)
-                    .await?;
-                    audit::record(
-                        &mut **tx,
-                        actor,
-                        "proposal.moved_with_facility",
-                        "proposal",
-                        &id,
-                        serde_json::json!({
-                            "old": {"commune_code": p.commune_code, "district_code": p.district_code},
-                            "new": {"commune_code": commune, "district_code": district},
-                        }),
-                    )
-                    .await?;
-                    out.moved.push(id.clone());
-                }
-                _ => out.left.push(id.clone()),
-            }
+        match carry_one(tx, actor, &facility, &p).await? {
+            Some(true) => out.moved.push(id.clone()),
+            Some(false) => out.left.push(id.clone()),
+            None => {}
         }
         let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
             continue;
@@ -117,6 +81,107 @@ pub async fn carry(
     Ok(out)
 }
 
+/// A year reopens: its proposals whose facility moved while it was closed
+/// go where the facility is now. The caller announces them afterwards.
+pub async fn carry_year(tx: &mut Tx, actor: &Actor, year: i32) -> Result<(), AppError> {
+    let ids: Vec<String> = sqlx::query("SELECT id FROM proposals WHERE year = $1 ORDER BY id")
+        .bind(i64::from(year))
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect::<Result<_, _>>()?;
+    for id in ids {
+        let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
+            continue;
+        };
+        if let Some(f) = catalog::facility_by_id(&mut **tx, &p.facility_id).await? {
+            carry_one(tx, actor, &f, &p).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Moves one proposal of an open year that is away from its facility to
+/// the one unit `targets` gives: `Some(true)` moved, `Some(false)` left for
+/// the office to place, `None` nothing to do (closed year, or already there).
+async fn carry_one(
+    tx: &mut Tx,
+    actor: &Actor,
+    facility: &Facility,
+    p: &Proposal,
+) -> Result<Option<bool>, AppError> {
+    if !year_open(tx, p.year).await? || !catalog::is_away_from_facility(tx, p).await? {
+        return Ok(None);
+    }
+    let targets = targets(tx, facility, p).await?;
+    let [code] = targets.as_slice() else {
+        return Ok(Some(false));
+    };
+    let (commune, district) = codes_of(tx, &p.unit_tree, code).await?;
+    if (&commune, &district) == (&p.commune_code, &p.district_code) {
+        return Ok(None);
+    }
+    sqlx::query(
+        "UPDATE proposals SET commune_code = $1, district_code = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(commune.clone())
+    .bind(district.clone())
+    .bind(now_ms())
+    .bind(&p.id)
+    .execute(&mut **tx)
+    .await?;
+    place_visits(tx, &p.id).await?;
+    audit::record(
+        &mut **tx,
+        actor,
+        "proposal.moved_with_facility",
+        "proposal",
+        &p.id,
+        serde_json::json!({
+            "old": {"commune_code": p.commune_code, "district_code": p.district_code},
+            "new": {"commune_code": commune, "district_code": district},
+        }),
+    )
+    .await?;
+    Ok(Some(true))
+}
+
+async fn year_open(tx: &mut Tx, year: i32) -> Result<bool, AppError> {
+    Ok(crate::store::years::get(&mut **tx, year)
+        .await?
+        .is_some_and(|y| y.open))
+}
+
+/// The units of the proposal's tree it may go to, where its facility is: in
+/// the facility's own tree, its district for a proposal the district
+/// registered (no commune) and its own unit otherwise; in another tree, what
+/// the mappings join the facility's unit to (none, one or several).
+async fn targets(tx: &mut Tx, facility: &Facility, p: &Proposal) -> Result<Vec<String>, AppError> {
+    if facility.unit_tree == p.unit_tree && p.commune_code.is_none() {
+        if let Some(district) = &facility.district_code {
+            return Ok(vec![district.clone()]);
+        }
+    }
+    units_for(tx, facility, &p.unit_tree).await
+}
+
+/// A proposal's visits are filed where it is: the review list's place
+/// column and filters, and the photo exports by district, read the visit's.
+pub async fn place_visits(tx: &mut Tx, proposal_id: &str) -> Result<(), AppError> {
+    let Some(p) = catalog::proposal_by_id(&mut **tx, proposal_id).await? else {
+        return Ok(());
+    };
+    let path = catalog::stored_proposal_path(tx, &p).await?;
+    sqlx::query("UPDATE visits SET district_code = $1, unit_path = $2 WHERE proposal_id = $3")
+        .bind(p.district_code.clone())
+        .bind(path)
+        .bind(proposal_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// The (commune, district) columns of a proposal of `tree` placed at the
 /// unit `key` ("tree/code") the office chose.
 pub async fn codes_for_key(
@@ -126,16 +191,20 @@ pub async fn codes_for_key(
 ) -> Result<(Option<String>, Option<String>), AppError> {
     match key.split_once('/') {
         Some((t, code)) if t == tree && !code.is_empty() => codes_of(tx, tree, code).await,
-        _ => Err(AppError::Invalid(
-            crate::error::ErrorBody::new(
-                "unit.unknown",
-                format!("no commune or district {key} in tree {tree}"),
-            )
-            .with("unit", key.to_string())
-            .with("tree", tree.to_string())
-            .with("field", "unit"),
-        )),
+        _ => Err(unknown_unit(tree, key)),
     }
+}
+
+fn unknown_unit(tree: &str, unit: &str) -> AppError {
+    AppError::Invalid(
+        ErrorBody::new(
+            "unit.unknown",
+            format!("no commune or district {unit} in tree {tree}"),
+        )
+        .with("unit", unit.to_string())
+        .with("tree", tree.to_string())
+        .with("field", "unit"),
+    )
 }
 
 /// The (commune, district) columns of a proposal placed at `code` of `tree`.
@@ -147,17 +216,7 @@ async fn codes_of(
     let unit = units::get(&mut **tx, &crate::model::unit_key(tree, code))
         .await?
         .filter(|u| u.level != UnitLevel::Province)
-        .ok_or_else(|| {
-            AppError::Invalid(
-                crate::error::ErrorBody::new(
-                    "unit.unknown",
-                    format!("no commune or district {code} in tree {tree}"),
-                )
-                .with("unit", code.to_string())
-                .with("tree", tree.to_string())
-                .with("field", "unit"),
-            )
-        })?;
+        .ok_or_else(|| unknown_unit(tree, code))?;
     if unit.level == UnitLevel::District {
         return Ok((None, Some(unit.code)));
     }
@@ -177,24 +236,44 @@ async fn codes_of(
 }
 
 /// Where the office may place a proposal of an open year left away from its
-/// facility (its new place maps to several units of the year's tree, or to
-/// none directly): the units of that tree where the facility is, as
-/// ("tree/code", label). Empty while the proposal is where its facility is.
+/// facility, as ("tree/code", label): the several units its facility's place
+/// maps to, or, where it maps to none directly (a facility known only by
+/// its district), the units of the year's tree where the facility is. Empty
+/// while the proposal is where its facility is.
 pub async fn place_choices(tx: &mut Tx, p: &Proposal) -> Result<Vec<(String, String)>, AppError> {
-    let open = crate::store::years::get(&mut **tx, p.year)
-        .await?
-        .is_some_and(|y| y.open);
-    if !open || !catalog::is_away_from_facility(tx, p).await? {
+    if !year_open(tx, p.year).await? || !catalog::is_away_from_facility(tx, p).await? {
         return Ok(Vec::new());
     }
     let Some(f) = catalog::facility_by_id(&mut **tx, &p.facility_id).await? else {
         return Ok(Vec::new());
     };
-    let own = f.commune_code.or(f.district_code).unwrap_or_default();
+    let mut codes = targets(tx, &f, p).await?;
+    if codes.is_empty() {
+        codes = related_units(tx, &f, &p.unit_tree).await?;
+    }
+    let mut out = Vec::new();
+    for code in codes {
+        let key = crate::model::unit_key(&p.unit_tree, &code);
+        if let Some(u) = units::get(&mut **tx, &key).await? {
+            out.push((key, format!("{} ({})", u.full_name(), u.code)));
+        }
+    }
+    out.sort_by_cached_key(|(_, label)| crate::collation::key(label));
+    Ok(out)
+}
+
+/// The units of `tree` at its lowest level (communes, or districts in a tree
+/// without communes) that the mappings relate to the facility's place.
+async fn related_units(tx: &mut Tx, f: &Facility, tree: &str) -> Result<Vec<String>, AppError> {
+    let own = f
+        .commune_code
+        .clone()
+        .or(f.district_code.clone())
+        .unwrap_or_default();
     let related = units::related_paths(&mut **tx, &f.unit_tree, &own).await?;
     let rows =
         sqlx::query("SELECT code, level, path FROM admin_units WHERE tree = $1 ORDER BY code")
-            .bind(&p.unit_tree)
+            .bind(tree)
             .fetch_all(&mut **tx)
             .await?;
     let mut placed = Vec::new();
@@ -210,15 +289,11 @@ pub async fn place_choices(tx: &mut Tx, p: &Proposal) -> Result<Vec<(String, Str
     } else {
         "district"
     };
-    let mut out = Vec::new();
-    for (code, level, path) in placed {
-        if level != lowest || !related.iter().any(|r| path.starts_with(r.as_str())) {
-            continue;
-        }
-        let key = crate::model::unit_key(&p.unit_tree, &code);
-        if let Some(u) = units::get(&mut **tx, &key).await? {
-            out.push((key, format!("{} ({})", u.full_name(), u.code)));
-        }
-    }
-    Ok(out)
+    Ok(placed
+        .into_iter()
+        .filter(|(_, level, path)| {
+            level == lowest && related.iter().any(|r| path.starts_with(r.as_str()))
+        })
+        .map(|(code, _, _)| code)
+        .collect())
 }

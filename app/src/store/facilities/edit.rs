@@ -219,12 +219,13 @@ pub async fn save(
     }
     let path = catalog::facility_path(&mut tx, id).await?;
     if path != old_path {
-        // It moved: phones of the old place must hear it left their scope,
-        // and its open years' proposals go with it.
+        // It moved: phones of the old place must hear it left their scope.
         changes::append(&mut tx, "facility", id, Some(&old_path), None).await?;
-        let carried = super::carry::carry(&mut tx, actor, id, proposals_before).await?;
-        changes::append_many(&mut tx, &carried.entries).await?;
     }
+    // A new commune or district (even one that leaves the path as it was:
+    // a district set to match the commune): its proposals follow.
+    let carried = super::carry::carry(&mut tx, actor, id, proposals_before).await?;
+    changes::append_many(&mut tx, &carried.entries).await?;
     changes::append(&mut tx, "facility", id, Some(&path), None).await?;
     let mut old_values = serde_json::Map::new();
     let mut new_values = serde_json::Map::new();
