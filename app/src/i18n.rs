@@ -216,6 +216,12 @@ pub fn error_text(lang: Lang, body: &crate::error::ErrorBody) -> String {
     };
     for (name, value) in &body.params {
         let shown = match value {
+            // A review state names itself in the reader's words.
+            serde_json::Value::String(s)
+                if (name == "from" || name == "to") && has(lang, &format!("review_state.{s}")) =>
+            {
+                t(lang, &format!("review_state.{s}"))
+            }
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Array(items) => items
                 .iter()
@@ -277,6 +283,26 @@ mod tests {
         assert_eq!(lang_in_cookies("khaosat_session=abc"), None);
         assert_eq!(lang_in_cookies("xkhaosat_lang=en"), None);
         assert_eq!(lang_in_cookies(""), None);
+    }
+
+    /// A send-back on a visit another tab had just approved said only that
+    /// the visit "cannot move to that state": not which, nor what to do.
+    #[test]
+    fn a_refused_review_step_names_both_states_in_the_readers_words() {
+        let body = crate::error::ErrorBody::new("review.bad_transition", "x")
+            .with("from", "approved")
+            .with("to", "needs_changes");
+        let vi = error_text(Lang::Vi, &body);
+        assert!(
+            vi.contains("“Đã duyệt”") && vi.contains("“Cần bổ sung”"),
+            "{vi}"
+        );
+        assert!(vi.contains("tải lại trang"), "{vi}");
+        let en = error_text(Lang::En, &body);
+        assert!(
+            en.contains("“Approved”") && en.contains("“Needs changes”"),
+            "{en}"
+        );
     }
 
     fn keys(lang: Lang) -> std::collections::BTreeSet<String> {
