@@ -54,6 +54,17 @@ test.describe('on an office screen', () => {
       await expect(admin.createForm.getByTestId('new-username'), 'the form is cleared after a creation').toHaveValue('');
     });
 
+    await test.step('offline, the office is told its pages need the network, not that work is kept', async () => {
+      await page.context().setOffline(true);
+      await expect(page.getByTestId('network-status')).toHaveAttribute('data-online', 'false');
+      // On a desk the menu is open in the header; the line carries the detail.
+      const line = page.getByTestId('status-line');
+      await expect(line).toHaveAttribute('title', /cần mạng để xem và lưu/);
+      await expect(line).not.toHaveAttribute('title', /lưu trên máy/);
+      await page.context().setOffline(false);
+      await expect(page.getByTestId('network-status')).toHaveAttribute('data-online', 'true');
+    });
+
     await test.step('the administrator logs out at once: nothing is unsent', async () => {
       await logout.click(logout.button);
       await login.expectShown();

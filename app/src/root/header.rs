@@ -100,8 +100,13 @@ pub(super) fn Header() -> impl IntoView {
             .replace("{total}", &crate::format::megabytes(total))
     };
     // The whole story, in the menu (and as the line's accessible description).
+    // Nothing an office account does waits on the machine: it must not be
+    // told, as a phone is, that its work is kept until the network returns.
+    let office = move || state.user.get().is_some_and(|u| !u.syncs());
     let detail_text = move || match (line.get(), state.sync.get()) {
+        (Line::Offline, _) if office() => tr("network.offline_detail_office"),
         (Line::Offline, _) => tr("network.offline_detail"),
+        (Line::Unreachable, _) if office() => tr("network.unreachable_detail_office"),
         (Line::Unreachable, _) => format!("{} {}", tr("network.unreachable_detail"), retry_text()),
         (_, SyncStatus::LoginRequired) => tr("sync.login_required"),
         (_, SyncStatus::Error(body)) => crate::i18n::error_text(lang.get(), &body),
