@@ -10,7 +10,7 @@
 /// every request (used by phone and office alike).
 pub mod auth;
 /// Vietnamese alphabetical order (đ after d, tones in dictionary order) as a
-/// sort key, for the office's lists.
+/// sort key, for the lists people read on both sides.
 pub mod collation;
 /// Domain rules without SQL: usernames, phones, passwords, display names.
 pub mod domain;

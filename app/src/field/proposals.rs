@@ -78,15 +78,13 @@ pub fn rows(
         .collect();
     // Year by year (an open older year is work still to finish), then by the
     // unit that registered the proposal and its title.
-    rows.sort_by(|a, b| {
-        let key = |r: &ProposalRow| {
-            (
-                r.proposal.year,
-                r.proposal.registered_by().unwrap_or_default().to_string(),
-                r.proposal.title.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
+    rows.sort_by_cached_key(|r| {
+        (
+            r.proposal.year,
+            r.proposal.registered_by().unwrap_or_default().to_string(),
+            // In Vietnamese order, as the office lists them: đ after d.
+            crate::collation::key(&r.proposal.title),
+        )
     });
     rows
 }
@@ -352,7 +350,7 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::{attach_visits, ProposalRow, VisitMark};
+    use super::{attach_visits, rows, ProposalRow, VisitMark};
     use crate::model::{Proposal, ReviewState};
 
     fn row(id: &str) -> ProposalRow {
@@ -377,6 +375,22 @@ mod tests {
             review_state: ReviewState::InProgress,
             updated_at_ms: at,
         }
+    }
+
+    /// The phone lists a district's proposals in Vietnamese order, as the
+    /// office does: "Đóng" after "Dụng", not before it (folded) or after
+    /// "Xây" (bytes).
+    #[test]
+    fn a_districts_proposals_read_in_vietnamese_order() {
+        let proposals = ["Xây lò", "Đóng tàu", "dệt vải", "Dụng cụ"]
+            .iter()
+            .map(|t| row(t).proposal)
+            .collect();
+        let titles: Vec<String> = rows(proposals, &[], &[])
+            .into_iter()
+            .map(|r| r.proposal.title)
+            .collect();
+        assert_eq!(titles, ["dệt vải", "Dụng cụ", "Đóng tàu", "Xây lò"]);
     }
 
     #[test]

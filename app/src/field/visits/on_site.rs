@@ -119,7 +119,7 @@ pub fn districts_in_scope(units: &[AdminUnit], scope: &[String]) -> Vec<AdminUni
             })
             .cloned(),
     );
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out.sort_by_cached_key(|u| crate::collation::key(&u.name));
     out
 }
 
