@@ -1,7 +1,10 @@
-//! Vietnamese alphabetical order, as a byte key: the order of the alphabet
-//! (a ă â b c d đ e ê … o ô ơ … u ư …) first, then the tones in dictionary
-//! order (ngang, huyền, hỏi, ngã, sắc, nặng), then case. So "Dũng" comes
-//! before "Đông", "Ba" before "Bà" before "Bá", and "Bắc" after every "Ba…".
+//! Vietnamese alphabetical order, as a byte key: word by word, the order of
+//! the alphabet (a ă â b c d đ e ê … o ô ơ … u ư …) first, then the tones in
+//! dictionary order (ngang, huyền, hỏi, ngã, sắc, nặng); case last. So
+//! "Dũng" comes before "Đông", "Ba" before "Bà" before "Bá", "Bắc" after
+//! every "Ba…", and "Hà Nam" before "Hạ Long", as in a dictionary or a phone
+//! book. (ICU's Vietnamese order weighs tones only after every letter of the
+//! whole text, which puts "Hạ Long" first.)
 //!
 //! The search fold (`search::fold`) is for finding, not ordering: it reads "Đ"
 //! as "D" and drops tones, which is right for a query typed without marks and
@@ -122,12 +125,24 @@ pub fn key(text: &str) -> Vec<u8> {
         }
         units.push(letter(c));
     }
+    // Word by word, as a dictionary or a phone book reads: each word's
+    // letters, then its tones, before the next word ("Hà Nam" before
+    // "Hạ Long"). A 0 ends each part, below every letter, so a shorter word
+    // comes first ("an ninh" before "anh").
     let mut out = Vec::with_capacity(units.len() * 3 + text.len() + 3);
-    out.extend(units.iter().map(|u| u.rank));
+    for word in units.split(|u| u.rank == SPACE).filter(|w| !w.is_empty()) {
+        out.extend(word.iter().map(|u| u.rank));
+        out.push(0);
+        out.extend(word.iter().map(|u| u.tone + 1));
+        out.push(0);
+    }
     out.push(0);
-    out.extend(units.iter().map(|u| u.tone + 1));
-    out.push(0);
-    out.extend(units.iter().map(|u| u8::from(u.upper) + 1));
+    out.extend(
+        units
+            .iter()
+            .filter(|u| u.rank != SPACE)
+            .map(|u| u8::from(u.upper) + 1),
+    );
     out.push(0);
     out.extend(text.as_bytes());
     out
@@ -183,6 +198,11 @@ mod tests {
         );
         // The tone decides only when the letters are the same.
         assert_eq!(sorted(&["mạ", "mai"]), ["mạ", "mai"]);
+        // Word by word: the first word's tone before the second word.
+        assert_eq!(
+            sorted(&["Hạ Long", "Hà Nam", "Hạ Sơn", "Hà Phát"]),
+            ["Hà Nam", "Hà Phát", "Hạ Long", "Hạ Sơn"]
+        );
     }
 
     #[test]

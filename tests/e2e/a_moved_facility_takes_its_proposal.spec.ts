@@ -8,6 +8,7 @@
 //
 // The district-only facility and its first move are set up through the server
 // functions the register uses: the register's own form offers communes only.
+// Last, the register's search says when it shows only its first 100 matches.
 
 import { DESKTOP, expect, test } from './support/fixtures';
 import { startServer, type KhaosatServer } from './support/server';
@@ -97,5 +98,23 @@ test('a proposal follows its facility, or asks the office where to go when the n
     const trail = office.getByTestId('proposal-audit');
     await expect(trail.locator('[data-action="proposal.moved_with_facility"]')).toHaveCount(1);
     await expect(trail.locator('[data-action="proposal.moved_with_facility"]')).toContainText('chuyển đề xuất theo cơ sở');
+  });
+
+  await test.step('a search with more matches than the register shows says so, first ones in Vietnamese order', async () => {
+    // 100 "Bắc Ngư" facilities and one "Bay Ngư": "Bay" comes before every "Bắc".
+    for (const n of [...Array(100).keys()].map((i) => String(i).padStart(3, '0')).concat(['Bay'])) {
+      const facilityName = n === 'Bay' ? `Bay Ngư ${stamp}` : `Bắc Ngư ${stamp} ${n}`;
+      const saved = await office.request.post('/rpc/save_facility', {
+        data: { draft: { ...draft(null, 'bac-giang-2020/07201').draft, name: facilityName, owner_name: `Chủ ${stamp}` } },
+      });
+      expect(saved.status(), await saved.text()).toBe(200);
+    }
+    await login.open('/registry');
+    await office.getByTestId('facility-search').fill(`Chủ ${stamp}`);
+    await office.getByTestId('facility-search-submit').click();
+    const list = office.locator(`[data-testid="facility-list"][data-query="Chủ ${stamp}"]`);
+    await expect(list).toHaveAttribute('data-count', '100');
+    await expect(office.getByTestId('facility-more')).toContainText('100 cơ sở đầu tiên');
+    await expect(list.getByTestId('facility-row').first()).toContainText(`Bay Ngư ${stamp}`);
   });
 });

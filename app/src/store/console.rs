@@ -251,7 +251,9 @@ fn sort_text(q: &VisitQuery) -> Option<(&'static str, Joins)> {
             joins.commune = true;
             joins.proposal = true;
             joins.facility = true;
-            "COALESCE(d.name, c.name, '')"
+            // The name, then its kind and tree: thành phố Bắc Giang (2020)
+            // and phường Bắc Giang (2025) are two places, not one.
+            "COALESCE(d.name, c.name, '') || ' ' || COALESCE(d.kind, c.kind, '') || ' ' || COALESCE(v.unit_tree, '')"
         }
         VisitSort::Inspector => {
             joins.user = true;

@@ -157,7 +157,121 @@ async fn the_review_list_sorts_visits_by_title_in_vietnamese_order(app: TestApp)
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{text}");
 }
 
+/// A facility whose name is `name`, owned by "Zqxw" (a word nothing else holds).
+async fn facility(app: &TestApp, boss: &str, name: &str, unit: &str) -> String {
+    let saved = call(
+        app,
+        boss,
+        "save_facility",
+        json!({"draft": {"id": null, "name": name, "owner_name": "Zqxw", "address": "thôn Đông",
+            "unit": unit, "industry_group": "handicrafts", "phone": "", "tax_code": "",
+            "main_products": "hàng thủ công"}}),
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    serde_json::from_value(saved.json()).unwrap()
+}
+
+/// The register shows its first facilities in Vietnamese order: chosen in
+/// that order, not cut in another order and sorted afterwards ("Bay" comes
+/// before every "Bắc", but after them when ă is read as a).
+async fn the_registers_first_facilities_are_the_first_in_vietnamese_order(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    for name in ["Bắc Ngư 1", "Bắc Ngư 2", "Bắc Ngư 3", "Bay Ngư"] {
+        facility(&app, &boss, name, "bac-ninh-2025/07228").await;
+    }
+    let found = app::store::facilities::find(&app.db, "zqxw", false, 3)
+        .await
+        .unwrap();
+    let names: Vec<&str> = found.iter().map(|e| e.facility.name.as_str()).collect();
+    assert_eq!(names, ["Bay Ngư", "Bắc Ngư 1", "Bắc Ngư 2"]);
+}
+
+/// A facility's page lists its proposals newest year first, then by title
+/// in Vietnamese order (byte order put "Đ…" after "X…").
+async fn a_facilitys_proposals_read_in_vietnamese_order(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let id = facility(&app, &boss, "Cơ sở nhiều đề án", "bac-ninh-2025/07228").await;
+    for title in ["Xây lò nung", "Đóng tàu gỗ", "dệt vải", "Dụng cụ"] {
+        let created = call(
+            &app,
+            &boss,
+            "create_proposal",
+            json!({"proposal": {"facility_id": id, "year": 2026, "unit": "",
+                "title": title, "support_kind": "machinery", "requested_amount": 50_000_000}}),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.text());
+    }
+    let detail = call(&app, &boss, "get_facility", json!({ "id": id })).await;
+    assert_eq!(detail.status, 200, "{}", detail.text());
+    let titles: Vec<String> = detail.json()["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(titles, ["dệt vải", "Dụng cụ", "Đóng tàu gỗ", "Xây lò nung"]);
+}
+
+/// Sorted by place, thành phố Bắc Giang (2020) and phường Bắc Giang (2025)
+/// are two places: their visits do not interleave by time received.
+async fn namesake_places_sort_as_two_places(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let ward = facility(&app, &boss, "Cơ sở phường Bắc Giang", "bac-ninh-2025/07210").await;
+    let created = call(
+        &app,
+        &boss,
+        "create_proposal",
+        json!({"proposal": {"facility_id": ward, "year": 2026, "unit": "",
+            "title": "Máy ép", "support_kind": "machinery", "requested_amount": 50_000_000}}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let ward_proposal: String = serde_json::from_value(created.json()).unwrap();
+    let city_proposal = crate::helpers::demo_proposal("213");
+    let mut phone = Phone::login(&app, "ksv1").await;
+    // Received alternately: city, ward, city, ward.
+    for proposal in [
+        &city_proposal,
+        &ward_proposal,
+        &city_proposal,
+        &ward_proposal,
+    ] {
+        let visit = uuid::Uuid::now_v7().to_string();
+        let start = phone.new_visit(&visit, proposal, json!({}));
+        assert_eq!(statuses(&phone.push_ok(&app, &[start]).await), ["applied"]);
+    }
+    let page = call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"sort": "district", "desc": false, "page": 1, "per_page": 50}}),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let places: Vec<String> = page.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["district_name"].as_str().unwrap_or_default().to_string())
+        .filter(|p| p.ends_with("Bắc Giang"))
+        .collect();
+    assert_eq!(
+        places,
+        [
+            "phường Bắc Giang",
+            "phường Bắc Giang",
+            "thành phố Bắc Giang",
+            "thành phố Bắc Giang"
+        ]
+    );
+}
+
 crate::engine_tests!(
+    the_registers_first_facilities_are_the_first_in_vietnamese_order,
+    a_facilitys_proposals_read_in_vietnamese_order,
+    namesake_places_sort_as_two_places,
     the_plan_and_the_registry_read_in_vietnamese_order,
     the_review_list_sorts_visits_by_title_in_vietnamese_order,
 );

@@ -95,7 +95,13 @@ pub fn FacilityRegister() -> impl IntoView {
                 Some(Ok(list)) if list.is_empty() => view! {
                     <p class="hint" data-testid="facility-none" data-query=query.get()>{tr("registry.no_facilities")}</p>
                 }.into_any(),
-                Some(Ok(list)) => { let count = list.len().to_string(); view! {
+                Some(Ok(list)) => { let count = list.len().to_string(); let full = list.len() >= super::contract::MAX_FOUND; view! {
+                    // At the limit there may be more: say so, and how to find them.
+                    {full.then(|| view! {
+                        <p class="hint" data-testid="facility-more">
+                            {tr("registry.more_facilities").replace("{count}", &super::contract::MAX_FOUND.to_string())}
+                        </p>
+                    })}
                     <div class="table-scroll">
                         <table class="table" data-testid="facility-list" data-query=query.get() data-count=count>
                             <thead><tr>

@@ -115,34 +115,53 @@ pub async fn find(
             places.join(" OR ")
         )),
     }
+    let where_clause = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    // The `limit` first facilities in Vietnamese order ("Đ" after "D", tones
+    // in dictionary order), which neither engine's collation gives: every
+    // match's name is read and ordered here, then the chosen rows whole.
     let sql = format!(
-        "SELECT {COLUMNS} FROM facilities f
+        "SELECT f.id, f.name FROM facilities f
          LEFT JOIN admin_units a ON a.tree = f.unit_tree AND a.code = COALESCE(f.commune_code, f.district_code)
-         {} ORDER BY f.search, f.id LIMIT {limit}",
-        if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        }
+         {where_clause}"
     );
     let mut q = sqlx::query(&sql);
     for p in &params {
         q = q.bind(p.as_str());
     }
-    let rows = q.fetch_all(&db.pool).await?;
+    let mut named = Vec::new();
+    for r in q.fetch_all(&db.pool).await? {
+        let id: String = col(&r, "id")?;
+        let name: String = col(&r, "name")?;
+        named.push((crate::collation::key(&name), id));
+    }
+    named.sort_unstable();
+    named.truncate(limit);
+    if named.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=named.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM facilities f WHERE f.id IN ({})",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(&sql);
+    for (_, id) in &named {
+        q = q.bind(id.as_str());
+    }
     let units = unit_map(db).await?;
-    let mut found = rows
-        .iter()
-        .map(|r| entry(r, &units))
-        .collect::<Result<Vec<_>, _>>()?;
-    // Shown in Vietnamese alphabetical order ("Đ" after "D").
-    found.sort_by_cached_key(|e| {
-        (
-            crate::collation::key(&e.facility.name),
-            e.facility.id.clone(),
-        )
-    });
-    Ok(found)
+    let mut by_id = std::collections::HashMap::new();
+    for r in q.fetch_all(&db.pool).await? {
+        let e = entry(&r, &units)?;
+        by_id.insert(e.facility.id.clone(), e);
+    }
+    Ok(named
+        .into_iter()
+        .filter_map(|(_, id)| by_id.remove(&id))
+        .collect())
 }
 
 async fn read_entry(
@@ -168,9 +187,9 @@ pub async fn detail(db: &Db, id: &str) -> Result<FacilityDetail, AppError> {
     let entry = read_entry(&mut tx, &units, id)
         .await?
         .ok_or_else(|| AppError::NotFound("facility".into()))?;
-    let proposals = sqlx::query(
+    let mut proposals = sqlx::query(
         "SELECT id, year, title, support_kind, requested_amount, status, active FROM proposals
-         WHERE facility_id = $1 ORDER BY year DESC, title, id",
+         WHERE facility_id = $1",
     )
     .bind(id)
     .fetch_all(&mut *tx)
@@ -188,6 +207,14 @@ pub async fn detail(db: &Db, id: &str) -> Result<FacilityDetail, AppError> {
         })
     })
     .collect::<Result<Vec<_>, AppError>>()?;
+    // Newest year first, then titles in Vietnamese order.
+    proposals.sort_by_cached_key(|p| {
+        (
+            std::cmp::Reverse(p.year),
+            crate::collation::key(&p.title),
+            p.id.clone(),
+        )
+    });
     tx.commit().await?;
     Ok(FacilityDetail {
         entry,
