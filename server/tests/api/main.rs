@@ -17,6 +17,7 @@ mod connections;
 mod console;
 mod crash;
 mod cursor;
+mod engines;
 mod exactly_once;
 mod facilities;
 mod facility_moves;
