@@ -334,6 +334,17 @@ pub async fn proposal_ids_of(tx: &mut Tx, facility_id: &str) -> Result<Vec<Strin
         .collect()
 }
 
+/// Every proposal of a survey year, by ID.
+pub async fn proposal_ids_of_year(tx: &mut Tx, year: i32) -> Result<Vec<String>, AppError> {
+    sqlx::query("SELECT id FROM proposals WHERE year = $1 ORDER BY id")
+        .bind(i64::from(year))
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| col(r, "id"))
+        .collect()
+}
+
 pub async fn facility_path(tx: &mut Tx, id: &str) -> Result<String, AppError> {
     let row = sqlx::query(
         "SELECT a.path FROM facilities f

@@ -228,13 +228,7 @@ async fn has_proposals(tx: &mut Tx, year: i32) -> Result<bool, AppError> {
 /// Appends a change for every proposal of the year at its scope path, so
 /// phones in scope pull it again (as deleted once the year is closed).
 async fn announce_proposals(tx: &mut Tx, year: i32) -> Result<(), AppError> {
-    let ids: Vec<String> = sqlx::query("SELECT id FROM proposals WHERE year = $1 ORDER BY id")
-        .bind(i64::from(year))
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| col(r, "id"))
-        .collect::<Result<_, _>>()?;
+    let ids = catalog::proposal_ids_of_year(tx, year).await?;
     for id in ids {
         let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
             continue;

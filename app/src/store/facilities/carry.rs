@@ -84,13 +84,7 @@ pub async fn carry(
 /// A year reopens: its proposals whose facility moved while it was closed
 /// go where the facility is now. The caller announces them afterwards.
 pub async fn carry_year(tx: &mut Tx, actor: &Actor, year: i32) -> Result<(), AppError> {
-    let ids: Vec<String> = sqlx::query("SELECT id FROM proposals WHERE year = $1 ORDER BY id")
-        .bind(i64::from(year))
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|r| col(r, "id"))
-        .collect::<Result<_, _>>()?;
+    let ids = catalog::proposal_ids_of_year(tx, year).await?;
     for id in ids {
         let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
             continue;
