@@ -1,7 +1,7 @@
 //! Facilities and proposals: the central proposal database the office keeps and
 //! the phones receive (scoped to the inspector's units).
 //!
-//! One file (about 500 lines): facilities and proposals share their placement and path rules; they split when the registry gets facility edits.
+//! One file (about 580 lines): facilities and proposals share their placement and path rules (a proposal is where its facility is); apart, each would import the other's.
 
 use super::{changes, col, now_ms, units, Tx};
 use crate::error::AppError;

@@ -4,6 +4,9 @@
 //! get them. Where the new place matches no single unit of the year's tree,
 //! the proposal stays and its page offers the units to choose from. A
 //! facility's district follows its commune, and a proposal's visits follow it.
+//!
+//! One file (about 490 lines): every way a facility moves (office, phone,
+//! settled conflict, reopened year), sharing the set-up at the top.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};
