@@ -101,18 +101,29 @@ test('a proposal follows its facility, or asks the office where to go when the n
   });
 
   await test.step('a search with more matches than the register shows says so, first ones in Vietnamese order', async () => {
-    // 100 "Bắc Ngư" facilities and one "Bay Ngư": "Bay" comes before every "Bắc".
-    for (const n of [...Array(100).keys()].map((i) => String(i).padStart(3, '0')).concat(['Bay'])) {
-      const facilityName = n === 'Bay' ? `Bay Ngư ${stamp}` : `Bắc Ngư ${stamp} ${n}`;
+    const add = async (facilityName: string) => {
       const saved = await office.request.post('/rpc/save_facility', {
         data: { draft: { ...draft(null, 'bac-giang-2020/07201').draft, name: facilityName, owner_name: `Chủ ${stamp}` } },
       });
       expect(saved.status(), await saved.text()).toBe(200);
-    }
-    await login.open('/registry');
-    await office.getByTestId('facility-search').fill(`Chủ ${stamp}`);
-    await office.getByTestId('facility-search-submit').click();
-    const list = office.locator(`[data-testid="facility-list"][data-query="Chủ ${stamp}"]`);
+    };
+    const search = async () => {
+      await login.open('/registry');
+      await office.getByTestId('facility-search').fill(`Chủ ${stamp}`);
+      await office.getByTestId('facility-search-submit').click();
+      return office.locator(`[data-testid="facility-list"][data-query="Chủ ${stamp}"]`);
+    };
+    // Exactly 100 matches: all shown, nothing said. "Bay" comes before every
+    // "Bắc" (ă is a letter after a).
+    for (let i = 0; i < 99; i++) await add(`Bắc Ngư ${stamp} ${String(i).padStart(3, '0')}`);
+    await add(`Bay Ngư ${stamp}`);
+    let list = await search();
+    await expect(list).toHaveAttribute('data-count', '100');
+    await expect(office.getByTestId('facility-more')).toHaveCount(0);
+    await expect(list.getByTestId('facility-row').first()).toContainText(`Bay Ngư ${stamp}`);
+    // One more: the first 100 are shown, and the page says there are more.
+    await add(`Bắc Ngư ${stamp} 099`);
+    list = await search();
     await expect(list).toHaveAttribute('data-count', '100');
     await expect(office.getByTestId('facility-more')).toContainText('100 cơ sở đầu tiên');
     await expect(list.getByTestId('facility-row').first()).toContainText(`Bay Ngư ${stamp}`);

@@ -40,4 +40,12 @@ test('a decimal and a GPS position read on the supervisor\'s page as a person wr
   const map = location.getByTestId('answer-map-link');
   await expect(map).toHaveAttribute('href', /openstreetmap\.org\/\?mlat=21\.295120&mlon=106\.203450/);
   await expect(map).toHaveAttribute('target', '_blank');
+
+  // Offline on an office page, the supervisor (who syncs a phone too) is told
+  // the page needs the network, not that the work is kept on the machine.
+  await office.setOffline(true);
+  const line = desk.getByTestId('status-line');
+  await expect(line).toHaveAttribute('title', /cần mạng để xem và lưu/);
+  await expect(line).not.toHaveAttribute('title', /lưu trên máy/);
+  await office.setOffline(false);
 });

@@ -100,9 +100,11 @@ pub(super) fn Header() -> impl IntoView {
             .replace("{total}", &crate::format::megabytes(total))
     };
     // The whole story, in the menu (and as the line's accessible description).
-    // Nothing an office account does waits on the machine: it must not be
-    // told, as a phone is, that its work is kept until the network returns.
-    let office = move || state.user.get().is_some_and(|u| !u.syncs());
+    // Nothing done on an office page waits on the machine: whoever is there
+    // (a supervisor syncs a phone too) must not be told, as on the phone's
+    // pages, that the work is kept until the network returns.
+    let location = leptos_router::hooks::use_location().pathname;
+    let office = move || office_page(&location.get());
     let detail_text = move || match (line.get(), state.sync.get()) {
         (Line::Offline, _) if office() => tr("network.offline_detail_office"),
         (Line::Offline, _) => tr("network.offline_detail"),
@@ -246,6 +248,16 @@ pub(super) fn Header() -> impl IntoView {
 }
 
 /// A new version is ready: it activates only when the person says so.
+/// Whether `path` is one of the office's pages, which keep nothing offline.
+fn office_page(path: &str) -> bool {
+    ["/review", "/plan", "/registry", "/admin"].iter().any(|p| {
+        path == *p
+            || path
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with('/'))
+    })
+}
+
 #[component]
 fn UpdateBanner() -> impl IntoView {
     let state = use_client();
@@ -314,6 +326,29 @@ fn SyncAlertBanner() -> impl IntoView {
 mod tests {
     use super::{Line, SyncStatus};
     use crate::error::ErrorBody;
+
+    #[test]
+    fn the_office_pages_are_told_apart_from_the_phones() {
+        for path in [
+            "/review",
+            "/review/visits/x",
+            "/plan",
+            "/registry",
+            "/admin/forms",
+        ] {
+            assert!(super::office_page(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/visits/x",
+            "/login",
+            "/account/password",
+            "/reviewer",
+            "/planet",
+        ] {
+            assert!(!super::office_page(path), "{path}");
+        }
+    }
 
     #[test]
     fn the_status_line_says_the_most_urgent_state_first() {

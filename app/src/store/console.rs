@@ -232,35 +232,39 @@ async fn filter(db: &Db, q: &VisitQuery) -> Result<Filter, AppError> {
     Ok(f)
 }
 
-/// The text a sort orders by in Vietnamese alphabetical order, with the
-/// joins it reads; `None` for the orders SQL gives (time, state). Neither
-/// engine's collation puts "Đ" after "D" and tones in dictionary order, so
-/// these rows are ordered here (`collation::key`). The District sort reads
-/// the place the list shows: the district, or a 2026 visit's commune.
-fn sort_text(q: &VisitQuery) -> Option<(&'static str, Joins)> {
+/// The text a sort orders by in Vietnamese alphabetical order, what breaks
+/// its ties, and the joins they read; `None` for the orders SQL gives (time,
+/// state). Neither engine's collation puts "Đ" after "D" and tones in
+/// dictionary order, so these rows are ordered here (`collation::key`). The
+/// place sort reads the place the list shows (the district, or a 2026
+/// visit's commune), then its kind and tree: thành phố Bắc Giang (2020) and
+/// phường Bắc Giang (2025) are two places. The tie is not part of the name:
+/// "huyện Yên" still comes before "huyện Yên Dũng".
+fn sort_text(q: &VisitQuery) -> Option<(&'static str, &'static str, Joins)> {
     let mut joins = Joins::default();
-    let text = match q.sort {
+    let (text, tie) = match q.sort {
         VisitSort::Received | VisitSort::State => return None,
         VisitSort::Proposal => {
             joins.proposal = true;
             joins.facility = true;
-            "COALESCE(p.title, f.name, '')"
+            ("COALESCE(p.title, f.name, '')", "''")
         }
         VisitSort::District => {
             joins.district = true;
             joins.commune = true;
             joins.proposal = true;
             joins.facility = true;
-            // The name, then its kind and tree: thành phố Bắc Giang (2020)
-            // and phường Bắc Giang (2025) are two places, not one.
-            "COALESCE(d.name, c.name, '') || ' ' || COALESCE(d.kind, c.kind, '') || ' ' || COALESCE(v.unit_tree, '')"
+            (
+                "COALESCE(d.name, c.name, '')",
+                "COALESCE(d.kind, c.kind, '') || ' ' || COALESCE(v.unit_tree, '')",
+            )
         }
         VisitSort::Inspector => {
             joins.user = true;
-            "u.display_name"
+            ("u.display_name", "''")
         }
     };
-    Some((text, joins))
+    Some((text, tie, joins))
 }
 
 /// The ORDER BY clause of the sorts SQL gives.
@@ -292,20 +296,21 @@ async fn ordered_ids(
     db: &Db,
     q: &VisitQuery,
     f: &Filter,
-    text: &str,
-    sort_joins: Joins,
+    (text, tie, sort_joins): (&str, &str, Joins),
 ) -> Result<Vec<String>, AppError> {
     let f = with_state(q, f);
     let sql = format!(
-        "SELECT v.id, {text} AS sort_text, v.received_at {} WHERE v.deleted_at IS NULL {}",
+        "SELECT v.id, {text} AS sort_text, {tie} AS sort_tie, v.received_at {} WHERE v.deleted_at IS NULL {}",
         f.joins.and(sort_joins).sql(),
         f.sql(),
     );
     let mut rows = Vec::new();
     for r in sqlx::query_with(&sql, f.args()).fetch_all(&db.pool).await? {
         let text: Option<String> = col(&r, "sort_text")?;
+        let tie: Option<String> = col(&r, "sort_tie")?;
         rows.push((
             crate::collation::key(&text.unwrap_or_default()),
+            tie.unwrap_or_default(),
             col::<i64>(&r, "received_at")?,
             col::<String>(&r, "id")?,
         ));
@@ -314,14 +319,14 @@ async fn ordered_ids(
     if q.desc {
         rows.reverse();
     }
-    Ok(rows.into_iter().map(|(_, _, id)| id).collect())
+    Ok(rows.into_iter().map(|(_, _, _, id)| id).collect())
 }
 
 /// The IDs of one page of the list (every filter, the state included).
 async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, AppError> {
     let skip = (q.page as usize - 1) * q.per_page as usize;
-    if let Some((text, sort_joins)) = sort_text(q) {
-        let ids = ordered_ids(db, q, f, text, sort_joins).await?;
+    if let Some(sort) = sort_text(q) {
+        let ids = ordered_ids(db, q, f, sort).await?;
         return Ok(ids
             .into_iter()
             .skip(skip)
@@ -460,9 +465,9 @@ where
     q.page = 1;
     let f = filter(db, &q).await?;
     let mut seen = 0;
-    if let Some((text, sort_joins)) = sort_text(&q) {
+    if let Some(sort) = sort_text(&q) {
         // Ordered once: paging a text sort would order every row per page.
-        let ids = ordered_ids(db, &q, &f, text, sort_joins).await?;
+        let ids = ordered_ids(db, &q, &f, sort).await?;
         for chunk in ids.chunks(q.per_page as usize) {
             let page = summaries(db, chunk).await?;
             seen += page.len() as i64;

@@ -410,12 +410,16 @@ pub async fn plan(db: &Db, _user: &UserInfo, year: i32, former: bool) -> Result<
             recommended_amount: col(r, "recommended")?,
         });
     }
-    // By unit and industry group, then titles in Vietnamese alphabetical
-    // order (đ after d), which neither engine's collation gives; by former
-    // district, the rows were read in the year's units' order.
+    // By unit, then industry group in the form's order (as the plan's tables
+    // read), then titles in Vietnamese alphabetical order (đ after d), which
+    // neither engine's collation gives.
     proposals.sort_by_cached_key(|p| {
         (
             p.district_code.clone(),
+            crate::model::INDUSTRIES
+                .iter()
+                .position(|g| *g == p.industry_group)
+                .unwrap_or(crate::model::INDUSTRIES.len()),
             p.industry_group.clone(),
             crate::collation::key(&p.title),
             p.id.clone(),

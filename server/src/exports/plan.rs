@@ -107,11 +107,14 @@ pub fn plan_cells(plan: &Plan, out: &mut dyn Sink) -> Result<(), AppError> {
         ]
         .map(|key| Cell::Text(text(key))),
     )?;
+    // Industry groups in the form's order, as on the page and in the
+    // by-industry sheet (the codes' order put "other" before "processing").
+    let industries = plan.industries();
     let mut cells: Vec<&PlanCell> = plan.cells.iter().collect();
     cells.sort_by_key(|c| {
         (
             c.district_code.clone(),
-            c.industry_group.clone(),
+            industries.iter().position(|g| *g == c.industry_group),
             SOURCES.iter().position(|s| *s == c.source),
         )
     });

@@ -268,7 +268,107 @@ async fn namesake_places_sort_as_two_places(app: TestApp) {
     );
 }
 
+/// A place whose name begins another's comes first: "huyện Yên" before
+/// "huyện Yên Dũng", though the sort also reads the kind and tree (a kind
+/// word read as part of the name put "Dũng" against "huyện").
+async fn a_place_named_by_anothers_first_word_sorts_first(app: TestApp) {
+    sqlx::query(
+        "UPDATE admin_units SET name = 'Yên' WHERE tree = 'bac-giang-2020' AND code = '215'",
+    )
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    for (inspector, district) in [("ksv4", "221"), ("ksv3", "215")] {
+        let mut phone = Phone::login(&app, inspector).await;
+        let visit = uuid::Uuid::now_v7().to_string();
+        let start = phone.new_visit(&visit, &crate::helpers::demo_proposal(district), json!({}));
+        assert_eq!(statuses(&phone.push_ok(&app, &[start]).await), ["applied"]);
+    }
+    let (boss, _) = app.login("giamsat").await;
+    let page = call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"sort": "district", "desc": false, "page": 1, "per_page": 50}}),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    let places: Vec<String> = page.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["district_name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(places, ["huyện Yên", "huyện Yên Dũng"]);
+}
+
+/// Within a unit, the plan's proposals follow the industry groups in the
+/// form's order, as its tables do (the codes' order put "other" before
+/// "processing"), then titles in Vietnamese order.
+async fn the_plans_proposals_follow_the_forms_industry_order(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut ids = Vec::new();
+    for (title, group) in [
+        ("Ấp trứng", "other"),
+        ("Bánh đa", "processing"),
+        ("Gạch", "building_materials"),
+    ] {
+        let facility = call(
+            &app,
+            &boss,
+            "save_facility",
+            json!({"draft": {"id": null, "name": format!("Cơ sở {title}"), "owner_name": "Zqxw",
+                "address": "thôn Đông", "unit": "bac-ninh-2025/07228", "industry_group": group,
+                "phone": "", "tax_code": "", "main_products": "hàng"}}),
+        )
+        .await;
+        assert_eq!(facility.status, 200, "{}", facility.text());
+        let created = call(
+            &app,
+            &boss,
+            "create_proposal",
+            json!({"proposal": {"facility_id": facility.json(), "year": 2026, "unit": "",
+                "title": title, "support_kind": "machinery", "requested_amount": 50_000_000}}),
+        )
+        .await;
+        assert_eq!(created.status, 200, "{}", created.text());
+        ids.push(created.json());
+    }
+    let plan = call(&app, &boss, "get_plan", json!({"year": "2026"}))
+        .await
+        .json();
+    let groups: Vec<&str> = plan["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| ids.contains(&p["id"]))
+        .map(|p| p["industry_group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["processing", "building_materials", "other"]);
+
+    // The plan's district × industry file reads in the same order.
+    let csv = app
+        .get("/api/exports/plan.csv?year=2026", Some(&boss))
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text());
+    let labels = [
+        "Công nghiệp chế biến",
+        "Sản xuất vật liệu xây dựng",
+        "Ngành nghề khác",
+    ];
+    let mut seen: Vec<usize> = csv
+        .text()
+        .lines()
+        .filter(|l| l.contains("Đa Mai"))
+        .filter_map(|l| labels.iter().position(|g| l.contains(g)))
+        .collect();
+    seen.dedup();
+    assert_eq!(seen, [0, 1, 2], "{}", csv.text());
+}
+
 crate::engine_tests!(
+    the_plans_proposals_follow_the_forms_industry_order,
+    a_place_named_by_anothers_first_word_sorts_first,
     the_registers_first_facilities_are_the_first_in_vietnamese_order,
     a_facilitys_proposals_read_in_vietnamese_order,
     namesake_places_sort_as_two_places,

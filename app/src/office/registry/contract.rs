@@ -83,7 +83,8 @@ pub struct NewProposal {
     pub requested_amount: serde_json::Value,
 }
 
-/// How many facilities a search returns at most.
+/// How many facilities the register shows for a search. The search returns
+/// one more when there are more, so the page can say the list is cut.
 pub const MAX_FOUND: usize = 100;
 
 #[cfg(feature = "ssr")]
@@ -98,11 +99,12 @@ async fn office() -> Result<(crate::state::AppState, crate::auth::session::Calle
 
 /// Facilities whose name, owner, address or tax code holds every word of
 /// `query`, or whose place is named by it (in any tree: the 2025 "Bắc Giang"
-/// finds the 2020 wards merged into it); inactive ones too when asked.
+/// finds the 2020 wards merged into it); inactive ones too when asked. In
+/// Vietnamese order, at most `MAX_FOUND` + 1: the last says there are more.
 #[server(prefix = "/rpc", endpoint = "find_facilities", input = Json)]
 pub async fn find_facilities(query: String, inactive: bool) -> Result<Vec<FacilityEntry>, FnError> {
     let (state, _) = office().await?;
-    Ok(crate::store::facilities::find(&state.db, &query, inactive, MAX_FOUND).await?)
+    Ok(crate::store::facilities::find(&state.db, &query, inactive, MAX_FOUND + 1).await?)
 }
 
 #[server(prefix = "/rpc", endpoint = "get_facility", input = Json)]

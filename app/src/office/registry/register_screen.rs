@@ -95,8 +95,12 @@ pub fn FacilityRegister() -> impl IntoView {
                 Some(Ok(list)) if list.is_empty() => view! {
                     <p class="hint" data-testid="facility-none" data-query=query.get()>{tr("registry.no_facilities")}</p>
                 }.into_any(),
-                Some(Ok(list)) => { let count = list.len().to_string(); let full = list.len() >= super::contract::MAX_FOUND; view! {
-                    // At the limit there may be more: say so, and how to find them.
+                Some(Ok(mut list)) => {
+                    // One more than shown says the list is cut.
+                    let full = list.len() > super::contract::MAX_FOUND;
+                    list.truncate(super::contract::MAX_FOUND);
+                    let count = list.len().to_string();
+                    view! {
                     {full.then(|| view! {
                         <p class="hint" data-testid="facility-more">
                             {tr("registry.more_facilities").replace("{count}", &super::contract::MAX_FOUND.to_string())}
@@ -114,7 +118,8 @@ pub fn FacilityRegister() -> impl IntoView {
                             <tbody>{list.into_iter().map(row).collect_view()}</tbody>
                         </table>
                     </div>
-                }.into_any() }
+                    }.into_any()
+                }
             }}
         </section>
     }
