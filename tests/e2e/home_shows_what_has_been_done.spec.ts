@@ -37,6 +37,16 @@ test('a proposal card shows its visit, opens it, and asks before a second one', 
     await expect(mine.getByTestId('start-visit')).toHaveText('Khảo sát lần nữa');
   });
 
+  await test.step("in English, the card's badges turn too, not only its buttons", async () => {
+    await home.click(page.getByTestId('lang-switch'));
+    await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+    await expect(mine.getByTestId('proposal-visit-review')).toHaveText('In progress');
+    await expect(mine.getByTestId('proposal-visit-sync')).not.toHaveText(/Đã lên máy chủ/);
+    await home.click(page.getByTestId('lang-switch'));
+    await expect(page.locator('html')).toHaveAttribute('lang', 'vi');
+    await expect(mine.getByTestId('proposal-visit-review')).toHaveText('Đang thực hiện');
+  });
+
   await test.step('its main action opens the existing visit', async () => {
     await home.click(mine.getByTestId('open-visit'));
     await expect(page).toHaveURL((url) => url.pathname === `/visits/${visitId}`);

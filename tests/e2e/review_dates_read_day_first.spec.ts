@@ -34,3 +34,23 @@ test('the review list\'s date filters take and show dd/mm/yyyy in an English bro
   await expect(page).toHaveURL((url) => url.searchParams.get('to') === '2020-06-30');
   await expect(page.getByTestId('filter-to-error')).toBeHidden();
 });
+
+test('switching to English turns the whole review list, its state chips and headings included', async ({ page }) => {
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.loginAs(SUPERVISOR);
+  await expect(page.getByTestId('review-list-page')).toBeVisible();
+  await login.waitHydrated();
+  const all = page.getByTestId('state-count-all');
+  const info = page.getByTestId('page-info');
+  await expect(all).toContainText('Tất cả');
+  await expect(info).toContainText('Trang');
+  await login.click(page.getByTestId('lang-switch'));
+  await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+  await expect(all).not.toContainText('Tất cả');
+  await expect(page.getByTestId('state-count-submitted')).not.toContainText('Chờ duyệt');
+  await expect(info).not.toContainText('Trang');
+  // Back to Vietnamese for the specs after this one.
+  await login.click(page.getByTestId('lang-switch'));
+  await expect(page.locator('html')).toHaveAttribute('lang', 'vi');
+});

@@ -70,7 +70,7 @@ pub fn DurabilityPanel() -> impl IntoView {
                         {tr("storage.used").replace("{used}", &crate::format::storage_size(usage)).replace("{quota}", &crate::format::storage_size(quota))}
                     </label>
                     <meter id="storage-meter" min="0" max=quota value=usage high=quota * HIGH_USE_SHARE></meter>
-                    {full.then(|| view! { <p class="error-banner" role="alert" data-testid="storage-nearly-full">{tr("storage.nearly_full")}</p> })}
+                    {full.then(|| view! { <p class="error-banner" role="alert" data-testid="storage-nearly-full">{move || tr("storage.nearly_full")}</p> })}
                 </div>
             }
         });
@@ -82,10 +82,10 @@ pub fn DurabilityPanel() -> impl IntoView {
                 </p>
             }
         });
-        let ios = d.ios_tab.then(|| view! { <p class="warning-banner" data-testid="ios-install">{tr("storage.ios_install")}</p> });
+        let ios = d.ios_tab.then(|| view! { <p class="warning-banner" data-testid="ios-install">{move || tr("storage.ios_install")}</p> });
         view! {
             <section class="storage-panel" id="storage" data-testid="storage-panel">
-                <h2>{tr("storage.title")}</h2>
+                <h2>{move || tr("storage.title")}</h2>
                 {stale_view}
                 {ios}
                 {persisted}

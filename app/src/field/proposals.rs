@@ -297,11 +297,11 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
             view! {
                 <span class=format!("badge badge-sync badge-{}", v.sync_state)
                     data-testid="proposal-visit-sync" data-state=v.sync_state>
-                    {tr(&format!("sync_state.{}", v.sync_state))}
+                    {let key = format!("sync_state.{}", v.sync_state); move || tr(&key)}
                 </span>
                 <span class=format!("badge badge-{}", review.replace('_', "-"))
                     data-testid="proposal-visit-review" data-state=review>
-                    {tr(&format!("review_state.{review}"))}
+                    {let key = format!("review_state.{review}"); move || tr(&key)}
                 </span>
             }
         })

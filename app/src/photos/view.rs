@@ -84,7 +84,7 @@ pub fn PhotoGallery(photos: Vec<PhotoRecord>, lang: Lang) -> impl IntoView {
                         {p.caption.clone().map(|c| view! { <strong data-testid="gallery-caption">{c}</strong> })}
                         <span class="muted" data-testid="gallery-time">{time}</span>
                         <span class="muted" data-testid="gallery-place">{place}</span>
-                        {ok.then(|| view! { <a href=p.original_url() data-testid="gallery-original">{tr("photo.original")}</a> })}
+                        {ok.then(|| view! { <a href=p.original_url() data-testid="gallery-original">{move || tr("photo.original")}</a> })}
                         {(!ok).then(|| view! {
                             <span class="badge" data-testid="gallery-status">{tr(&format!("photo.server_{}", p.status.as_str()))}</span>
                         })}
@@ -200,22 +200,22 @@ fn PhotoViewer(
                 <div class="viewer-bar">
                     <span data-testid="viewer-position">{position}</span>
                     <button type="button" class="btn btn-small" node_ref=close_ref data-testid="viewer-close"
-                        on:click=move |_| viewing.set(None)>{tr("photo.close")}</button>
+                        on:click=move |_| viewing.set(None)>{move || tr("photo.close")}</button>
                 </div>
                 <img class="viewer-image" src=p.display_url() alt=name.clone() data-testid="viewer-image"/>
                 <div class="viewer-caption">
                     {p.caption.clone().map(|c| view! { <strong data-testid="viewer-caption">{c}</strong> })}
                     <span data-testid="viewer-time">{time}</span>
                     <span data-testid="viewer-place">{place}</span>
-                    <a href=p.original_url() data-testid="viewer-original">{tr("photo.original")}</a>
+                    <a href=p.original_url() data-testid="viewer-original">{move || tr("photo.original")}</a>
                 </div>
                 {(count > 1).then(|| view! {
                     <div class="viewer-nav">
                         <button type="button" class="btn" data-testid="viewer-previous" on:click=move |_| step(-1)>
-                            {tr("photo.previous")}
+                            {move || tr("photo.previous")}
                         </button>
                         <button type="button" class="btn" data-testid="viewer-next" on:click=move |_| step(1)>
-                            {tr("photo.next")}
+                            {move || tr("photo.next")}
                         </button>
                     </div>
                 })}

@@ -133,7 +133,7 @@ pub fn PhotoField(
                     </label>
                 </div>
             </Show>
-            {move || busy.get().then(|| view! { <p class="notice" data-testid="photo-busy">{tr("photo.processing")}</p> })}
+            {move || busy.get().then(|| view! { <p class="notice" data-testid="photo-busy">{move || tr("photo.processing")}</p> })}
             {move || error.get().map(|e| view! { <p class="error-banner" data-testid="photo-error" role="alert">{error_text(lang.get(), &e)}</p> })}
             <ul class="photo-list" data-testid="photo-list">
                 // Keyed by the photo alone: an item is made once, and progress,

@@ -137,10 +137,10 @@ pub fn VisitList() -> impl IntoView {
                         </a>
                         <div class="item-badges">
                             <span class=format!("badge badge-sync badge-{}", r.visit.sync_state.as_str())>
-                                {tr(&format!("sync_state.{}", r.visit.sync_state.as_str()))}
+                                {let key = format!("sync_state.{}", r.visit.sync_state.as_str()); move || tr(&key)}
                             </span>
                             <span class=format!("badge badge-{}", r.visit.review_state.as_str().replace('_', "-"))>
-                                {tr(&format!("review_state.{}", r.visit.review_state.as_str()))}
+                                {let key = format!("review_state.{}", r.visit.review_state.as_str()); move || tr(&key)}
                             </span>
                         </div>
                     </li>

@@ -65,7 +65,7 @@ pub fn VisitPage() -> impl IntoView {
                         data-testid="visit-sync-state"
                         data-state=v.sync_state.as_str()
                     >
-                        {tr(&format!("sync_state.{}", v.sync_state.as_str()))}
+                        {let key = format!("sync_state.{}", v.sync_state.as_str()); move || tr(&key)}
                     </span>
                     " "
                     <span
@@ -73,11 +73,11 @@ pub fn VisitPage() -> impl IntoView {
                         data-testid="visit-review-state"
                         data-state=v.review_state.as_str()
                     >
-                        {tr(&format!("review_state.{}", v.review_state.as_str()))}
+                        {let key = format!("review_state.{}", v.review_state.as_str()); move || tr(&key)}
                     </span>
                 </p>
-                {v.submit_queued.then(|| view! { <p class="notice" data-testid="visit-submit-queued">{tr("visit.submit_queued")}</p> })}
-                {v.year_closed.then(|| view! { <p class="notice" data-testid="visit-year-closed">{tr("visit.year_closed")}</p> })}
+                {v.submit_queued.then(|| view! { <p class="notice" data-testid="visit-submit-queued">{move || tr("visit.submit_queued")}</p> })}
+                {v.year_closed.then(|| view! { <p class="notice" data-testid="visit-year-closed">{move || tr("visit.year_closed")}</p> })}
                 {send_back.map(|event| {
                     let about = event.field.as_deref().and_then(|k| match k.strip_prefix("photo:") {
                         // A comment pinned to one photo: the link shows that photo.
@@ -89,7 +89,7 @@ pub fn VisitPage() -> impl IntoView {
                             <strong>{tr("visit.send_back").replace("{who}", &event.by)}</strong>
                             {about.map(|(label, target)| view! {
                                 <p>
-                                    {tr("visit.send_back_field")} ": "
+                                    {move || tr("visit.send_back_field")} ": "
                                     <a href="#" data-testid="visit-send-back-field" on:click=move |ev| {
                                         ev.prevent_default();
                                         #[cfg(feature = "hydrate")]
@@ -119,7 +119,7 @@ pub fn VisitPage() -> impl IntoView {
     let body = move || {
         let (Some(_), Some(def)) = (loaded_id.get(), form.get()) else {
             return if missing.get() {
-                view! { <p class="error-banner" data-testid="visit-missing">{tr("visit.missing")}</p> }.into_any()
+                view! { <p class="error-banner" data-testid="visit-missing">{move || tr("visit.missing")}</p> }.into_any()
             } else {
                 view! { <Loading/> }.into_any()
             };
@@ -213,7 +213,7 @@ pub fn VisitPage() -> impl IntoView {
                 .collect_view();
             view! {
                 <div class="error-banner" data-testid="visit-incomplete" role="alert">
-                    <p>{tr("visit.incomplete")}</p>
+                    <p>{move || tr("visit.incomplete")}</p>
                     <ul>{items}</ul>
                 </div>
             }

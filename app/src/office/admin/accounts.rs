@@ -318,7 +318,7 @@ pub(super) fn AccountPanel(account: AccountSummary, units: Arc<Vec<AdminUnit>>) 
                             <p class="error-banner" role="alert" data-testid="device-error">{error_text(lang.get(), &body)}</p>
                         }.into_any(),
                         Ok(list) if list.is_empty() => view! {
-                            <p class="muted" data-testid="device-none">{tr("admin.no_devices")}</p>
+                            <p class="muted" data-testid="device-none">{move || tr("admin.no_devices")}</p>
                         }.into_any(),
                         Ok(list) => view! {
                             <ul class="list device-list" data-testid="device-list">

@@ -84,18 +84,18 @@ pub fn AuditTrail() -> impl IntoView {
                     Err(FnError(body)) => view! {
                         <p class="error-banner" data-testid="audit-error">{error_text(lang.get(), &body)}</p>
                     }.into_any(),
-                    Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="audit-empty">{tr("admin.audit.empty")}</p> }.into_any(),
+                    Ok(list) if list.is_empty() => view! { <p class="empty-state" data-testid="audit-empty">{move || tr("admin.audit.empty")}</p> }.into_any(),
                     Ok(list) => view! {
                         <div class="table-scroll">
                         <table class="data-table audit-table" data-testid="audit-trail" data-filter-action=action>
                             <thead>
                                 <tr>
-                                    <th>{tr("admin.audit.at")}</th>
-                                    <th>{tr("admin.audit.actor")}</th>
-                                    <th>{tr("admin.audit.what")}</th>
-                                    <th>{tr("admin.audit.record_label")}</th>
-                                    <th>{tr("admin.audit.detail")}</th>
-                                    <th>{tr("admin.audit.ip")}</th>
+                                    <th>{move || tr("admin.audit.at")}</th>
+                                    <th>{move || tr("admin.audit.actor")}</th>
+                                    <th>{move || tr("admin.audit.what")}</th>
+                                    <th>{move || tr("admin.audit.record_label")}</th>
+                                    <th>{move || tr("admin.audit.detail")}</th>
+                                    <th>{move || tr("admin.audit.ip")}</th>
                                 </tr>
                             </thead>
                             <tbody>

@@ -55,10 +55,10 @@ pub fn FormsAdminPage() -> impl IntoView {
                     Ok(list) => view! {
                         <table class="data-table" data-testid="form-versions">
                             <thead><tr>
-                                <th>{tr("forms.form")}</th>
-                                <th class="num">{tr("forms.version")}</th>
-                                <th class="num">{tr("forms.fields")}</th>
-                                <th>{tr("forms.published")}</th>
+                                <th>{move || tr("forms.form")}</th>
+                                <th class="num">{move || tr("forms.version")}</th>
+                                <th class="num">{move || tr("forms.fields")}</th>
+                                <th>{move || tr("forms.published")}</th>
                                 <th></th>
                                 <th></th>
                             </tr></thead>
@@ -69,7 +69,7 @@ pub fn FormsAdminPage() -> impl IntoView {
                                         <td class="num">{f.version}</td>
                                         <td class="num">{f.fields}</td>
                                         <td>{crate::format::datetime_vn(f.created_at_ms)}</td>
-                                        <td>{f.current.then(|| view! { <span class="badge badge-synced">{tr("forms.current")}</span> })}</td>
+                                        <td>{f.current.then(|| view! { <span class="badge badge-synced">{move || tr("forms.current")}</span> })}</td>
                                         <td>
                                             <DownloadLink testid="form-xlsform" label=Signal::derive(move || tr("forms.download_xlsform"))
                                                 href=format!("/api/forms/xlsform.xlsx?form_id={}&version={}", crate::office::query_value(&f.id), f.version)/>

@@ -162,7 +162,7 @@ pub fn AdminUsersPage() -> impl IntoView {
                         Err(FnError(body)) => view! {
                             <p class="error-banner" role="alert" data-testid="admin-error">{error_text(lang.get(), &body)}</p>
                         }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p class="empty-state">{tr("admin.empty")}</p> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p class="empty-state">{move || tr("admin.empty")}</p> }.into_any(),
                         Ok(list) => view! { <AccountTable accounts=list units=unit_list.clone()/> }.into_any(),
                     })
                 }}

@@ -33,13 +33,13 @@ pub(super) fn BudgetPanel(
             data-testid="plan-budget" data-over=over.to_string()>
             <h2>{tr("plan.budget.title").replace("{year}", &year.to_string())}</h2>
             <dl class="fact-list">
-                <dt>{tr("plan.budget.amount")}</dt>
+                <dt>{move || tr("plan.budget.amount")}</dt>
                 <dd class="money" data-testid="plan-budget-amount">{budget.map(vnd).unwrap_or_else(|| tr("plan.budget.not_set"))}</dd>
-                <dt>{tr("plan.budget.used")}</dt>
+                <dt>{move || tr("plan.budget.used")}</dt>
                 <dd class="money" data-testid="plan-budget-used">{vnd(used)}</dd>
-                <dt>{tr("plan.budget.remaining")}</dt>
+                <dt>{move || tr("plan.budget.remaining")}</dt>
                 <dd class="money" data-testid="plan-budget-remaining">{budget.map(|b| vnd(b - used)).unwrap_or_else(|| "—".into())}</dd>
-                <dt>{tr("plan.budget.percent")}</dt>
+                <dt>{move || tr("plan.budget.percent")}</dt>
                 <dd data-testid="plan-budget-percent">{percent.map(percent_text).unwrap_or_else(|| "—".into())}</dd>
             </dl>
             {bar}
@@ -49,7 +49,7 @@ pub(super) fn BudgetPanel(
                 </p>
             })}
             {move || saved.get().then(|| view! {
-                <p class="notice notice-success" role="status" data-testid="budget-saved">{tr("plan.budget.saved")}</p>
+                <p class="notice notice-success" role="status" data-testid="budget-saved">{move || tr("plan.budget.saved")}</p>
             })}
             <BudgetForm year=year budget=budget version=version saved=saved lang=lang/>
         </section>
@@ -103,13 +103,13 @@ pub(super) fn BudgetForm(
     view! {
         <Show when=move || state.user.get().is_some_and(|u| u.has(Role::Administrator))>
             <form class="budget-form" data-testid="budget-form" on:submit=on_submit>
-                <label for="budget-amount">{tr("plan.budget.set")}</label>
+                <label for="budget-amount">{move || tr("plan.budget.set")}</label>
                 <div class="inline-field">
                     <input id="budget-amount" type="text" inputmode="numeric" autocomplete="off"
                         data-testid="budget-amount"
                         prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/>
                     <button type="submit" class="btn btn-primary" data-testid="budget-save" disabled=move || pending.get()>
-                        {tr("plan.budget.save")}
+                        {move || tr("plan.budget.save")}
                     </button>
                 </div>
                 {move || {

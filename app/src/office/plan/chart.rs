@@ -168,12 +168,12 @@ pub(super) fn bar_chart(
                 {rows}
                 <line x1=LABEL_W x2=LABEL_W y1=TOP y2=axis_y class="chart-axis"/>
                 <text x=LABEL_W + PLOT_W / 2.0 y=axis_y + 36.0 text-anchor="middle" class="chart-axis-title">
-                    {tr("plan.chart.amount_axis")}
+                    {move || tr("plan.chart.amount_axis")}
                 </text>
             </svg>
             <figcaption>
                 <ul class="chart-legend">{legend}</ul>
-                <p class="hint">{tr("plan.chart.note")}</p>
+                <p class="hint">{move || tr("plan.chart.note")}</p>
             </figcaption>
         </figure>
     }

@@ -88,9 +88,9 @@ pub(super) fn PlanView(
         view! {
             <p class="segmented" role="group" data-testid="plan-grouping">
                 <a class="btn btn-small" class:btn-primary=!former data-testid="plan-by-unit"
-                    href=format!("/plan?year={y}")>{tr("plan.by_unit")}</a>
+                    href=format!("/plan?year={y}")>{move || tr("plan.by_unit")}</a>
                 <a class="btn btn-small" class:btn-primary=former data-testid="plan-by-former-district"
-                    href=format!("/plan?year={y}&by=former_district")>{tr("plan.by_former_district")}</a>
+                    href=format!("/plan?year={y}&by=former_district")>{move || tr("plan.by_former_district")}</a>
             </p>
         }
     });
@@ -114,7 +114,7 @@ pub(super) fn PlanView(
         })}</h2>
         {super::chart::bar_chart(&super::chart::district_bars(&plan), "plan-chart-district", tr("plan.chart.by_unit_title").replace("{year}", &plan.year.to_string()), lang)}
         {by_district(&plan, lang)}
-        <h2>{tr("plan.by_industry")}</h2>
+        <h2>{move || tr("plan.by_industry")}</h2>
         {super::chart::bar_chart(&super::chart::industry_bars(&plan, lang), "plan-chart-industry", tr("plan.chart.by_industry_title").replace("{year}", &plan.year.to_string()), lang)}
         {by_industry(&plan, lang)}
         <h2>{tr(match plan.grouped_by.as_str() {
@@ -123,7 +123,7 @@ pub(super) fn PlanView(
             _ => "plan.by_district_industry",
         })}</h2>
         {by_district_industry(&plan, lang)}
-        <h2>{tr("plan.proposals")}</h2>
+        <h2>{move || tr("plan.proposals")}</h2>
         {proposal_list(&plan, lang)}
     }
     .into_any()
@@ -216,15 +216,15 @@ pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
                     <tr>
                         <th>{tr(unit_header(&plan.grouped_by))}</th>
                         {source_headers(lang)}
-                        <th class="num">{tr("plan.total_count")}</th>
-                        <th class="money">{tr("plan.total_recommended")}</th>
-                        <th>{tr("plan.photos")}</th>
+                        <th class="num">{move || tr("plan.total_count")}</th>
+                        <th class="money">{move || tr("plan.total_recommended")}</th>
+                        <th>{move || tr("plan.photos")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
                 <tfoot>
                     <tr class="plan-total">
-                        <th scope="row">{tr("plan.total")}</th>
+                        <th scope="row">{move || tr("plan.total")}</th>
                         <td class="num plan-cell" data-source="provincial" data-count=provincial.count>
                             <span class="cell-count">{provincial.count}</span>
                             <span class="cell-amount money" data-testid="plan-total-provincial">{vnd(provincial.recommended)}</span>
@@ -273,9 +273,9 @@ pub(super) fn by_industry(plan: &Plan, lang: Lang) -> impl IntoView {
             <table class="data-table plan-table" data-testid="plan-by-industry">
                 <thead>
                     <tr>
-                        <th>{tr("plan.industry")}</th>
+                        <th>{move || tr("plan.industry")}</th>
                         {source_headers(lang)}
-                        <th class="num">{tr("plan.total_count")}</th>
+                        <th class="num">{move || tr("plan.total_count")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -323,9 +323,9 @@ pub(super) fn by_district_industry(plan: &Plan, lang: Lang) -> impl IntoView {
                 <thead>
                     <tr>
                         <th>{tr(unit_header(&plan.grouped_by))}</th>
-                        <th>{tr("plan.industry")}</th>
+                        <th>{move || tr("plan.industry")}</th>
                         {source_headers(lang)}
-                        <th class="num">{tr("plan.total_count")}</th>
+                        <th class="num">{move || tr("plan.total_count")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -361,12 +361,12 @@ pub(super) fn proposal_list(plan: &Plan, lang: Lang) -> impl IntoView {
             <table class="data-table" data-testid="plan-proposals">
                 <thead>
                     <tr>
-                        <th>{tr("review.proposal")}</th>
+                        <th>{move || tr("review.proposal")}</th>
                         <th>{tr(unit_header(&plan.grouped_by))}</th>
-                        <th>{tr("plan.industry")}</th>
-                        <th class="money">{tr("review.requested")}</th>
-                        <th>{tr("plan.source_label")}</th>
-                        <th class="money">{tr("plan.recommended")}</th>
+                        <th>{move || tr("plan.industry")}</th>
+                        <th class="money">{move || tr("review.requested")}</th>
+                        <th>{move || tr("plan.source_label")}</th>
+                        <th class="money">{move || tr("plan.recommended")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>

@@ -42,13 +42,13 @@ pub(super) fn ProposalView(
     let dash = || "—".to_string();
     let facility_facts = facility.as_ref().map(|f| {
         view! {
-            <dt>{tr("plan.facility")}</dt>
+            <dt>{move || tr("plan.facility")}</dt>
             <dd data-testid="proposal-facility">{f.name.clone()}</dd>
-            <dt>{tr("plan.address")}</dt>
+            <dt>{move || tr("plan.address")}</dt>
             <dd>{f.address.clone().unwrap_or_else(dash)}</dd>
-            <dt>{tr("plan.owner")}</dt>
+            <dt>{move || tr("plan.owner")}</dt>
             <dd>{f.owner_name.clone().unwrap_or_else(dash)}</dd>
-            <dt>{tr("plan.industry")}</dt>
+            <dt>{move || tr("plan.industry")}</dt>
             <dd data-testid="proposal-industry">{industry_label(lang, &f.industry_group)}</dd>
         }
     });
@@ -58,22 +58,22 @@ pub(super) fn ProposalView(
             <section class="fact-panel">
                 <dl class="fact-list">
                     {facility_facts}
-                    <dt>{tr("review.district")}</dt>
+                    <dt>{move || tr("review.district")}</dt>
                     <dd data-testid="proposal-district">{p.district_name.clone().unwrap_or_else(|| proposal.registered_by().unwrap_or_default().to_string())}</dd>
-                    <dt>{tr("plan.year")}</dt>
+                    <dt>{move || tr("plan.year")}</dt>
                     <dd>{proposal.year}</dd>
-                    <dt>{tr("plan.support_kind")}</dt>
+                    <dt>{move || tr("plan.support_kind")}</dt>
                     <dd data-testid="proposal-support-kind">{support_kind_label(lang, &proposal.support_kind)}</dd>
-                    <dt>{tr("review.requested")}</dt>
+                    <dt>{move || tr("review.requested")}</dt>
                     <dd class="money" data-testid="proposal-requested">{vnd(proposal.requested_amount)}</dd>
                 </dl>
             </section>
             <ProposalVisits visits=p.visits.clone() lang=lang/>
             <section class="recommendation" data-testid="recommendation">
-                <h2>{tr("plan.recommendation")}</h2>
+                <h2>{move || tr("plan.recommendation")}</h2>
                 {current_recommendation(&p, lang)}
                 {move || saved.get().then(|| view! {
-                    <p class="notice notice-success" role="status" data-testid="recommend-saved">{tr("plan.recommend_saved")}</p>
+                    <p class="notice notice-success" role="status" data-testid="recommend-saved">{move || tr("plan.recommend_saved")}</p>
                 })}
                 <RecommendForm p=p.clone() version=version saved=saved lang=lang/>
             </section>
@@ -89,7 +89,7 @@ pub(super) fn ProposalView(
                     {tr("plan.back_to_plan").replace("{year}", &proposal.year.to_string())}
                 </a>
                 " · "
-                <a href="/review">{tr("review.back")}</a>
+                <a href="/review">{move || tr("review.back")}</a>
             </p>
         </article>
     }
@@ -100,7 +100,7 @@ pub(super) fn ProposalView(
 pub(super) fn ProposalVisits(visits: Vec<contract::ProposalVisit>, lang: Lang) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
     if visits.is_empty() {
-        return view! { <p class="muted" data-testid="proposal-no-visits">{tr("plan.no_visits")}</p> }
+        return view! { <p class="muted" data-testid="proposal-no-visits">{move || tr("plan.no_visits")}</p> }
             .into_any();
     }
     let rows = visits
@@ -125,17 +125,17 @@ pub(super) fn ProposalVisits(visits: Vec<contract::ProposalVisit>, lang: Lang) -
         })
         .collect_view();
     view! {
-        <h2>{tr("plan.visits")}</h2>
+        <h2>{move || tr("plan.visits")}</h2>
         <div class="table-scroll">
             <table class="data-table" data-testid="proposal-visits">
                 <thead>
                     <tr>
-                        <th>{tr("review.received")}</th>
-                        <th>{tr("review.inspector")}</th>
-                        <th>{tr("review.state")}</th>
-                        <th>{tr("plan.team_suggestion")}</th>
-                        <th class="money">{tr("plan.suggested_amount")}</th>
-                        <th class="num">{tr("review.photos")}</th>
+                        <th>{move || tr("review.received")}</th>
+                        <th>{move || tr("review.inspector")}</th>
+                        <th>{move || tr("review.state")}</th>
+                        <th>{move || tr("plan.team_suggestion")}</th>
+                        <th class="money">{move || tr("plan.suggested_amount")}</th>
+                        <th class="num">{move || tr("review.photos")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
@@ -149,7 +149,7 @@ pub(super) fn current_recommendation(p: &ProposalDetail, lang: Lang) -> impl Int
     let tr = move |key: &str| t(lang, key);
     match &p.recommendation {
         None => view! {
-            <p class="muted" data-testid="recommendation-current" data-source="pending">{tr("plan.no_recommendation")}</p>
+            <p class="muted" data-testid="recommendation-current" data-source="pending">{move || tr("plan.no_recommendation")}</p>
         }
         .into_any(),
         Some(r) => {
@@ -252,7 +252,7 @@ pub(super) fn RecommendForm(
     view! {
         <form class="recommend-form form-section" data-testid="recommend-form" on:submit=on_submit>
             <div class="field">
-                <label for="recommend-source">{tr("plan.source_label")}</label>
+                <label for="recommend-source">{move || tr("plan.source_label")}</label>
                 <select id="recommend-source" data-testid="recommend-source" on:change=move |ev| {
                     let next = Recommendation::parse(&event_target_value(&ev)).unwrap_or(Recommendation::Provincial);
                     // Not supported carries no amount.
@@ -267,15 +267,15 @@ pub(super) fn RecommendForm(
                 </select>
             </div>
             <div class="field">
-                <label for="recommend-amount">{tr("plan.amount")}</label>
-                <p class="hint">{tr("plan.amount_hint")}</p>
+                <label for="recommend-amount">{move || tr("plan.amount")}</label>
+                <p class="hint">{move || tr("plan.amount_hint")}</p>
                 <input id="recommend-amount" type="text" inputmode="numeric" autocomplete="off"
                     data-testid="recommend-amount"
                     prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/>
             </div>
             <div class="field">
-                <label for="recommend-rationale">{tr("plan.rationale")}</label>
-                <p class="hint">{tr("plan.rationale_hint")}</p>
+                <label for="recommend-rationale">{move || tr("plan.rationale")}</label>
+                <p class="hint">{move || tr("plan.rationale_hint")}</p>
                 <textarea id="recommend-rationale" rows="3" data-testid="recommend-rationale"
                     prop:value=move || rationale.get() on:input=move |ev| rationale.set(event_target_value(&ev))></textarea>
             </div>
@@ -287,7 +287,7 @@ pub(super) fn RecommendForm(
             }}
             <div class="form-actions">
                 <button type="submit" class="btn btn-primary" data-testid="recommend-submit" disabled=move || pending.get()>
-                    {tr("plan.recommend_submit")}
+                    {move || tr("plan.recommend_submit")}
                 </button>
             </div>
         </form>

@@ -302,7 +302,7 @@ fn FacilityProposals(
                 <li data-testid="facility-proposal" data-year=p.year.to_string() data-active=p.active.to_string()>
                     <a href=format!("/review/proposals/{}", p.id)>{format!("{} — {}", p.year, p.title)}</a>
                     " · " {crate::format::vnd(p.requested_amount)}
-                    {(!p.active).then(|| view! { <span class="badge">{tr("registry.inactive_badge")}</span> })}
+                    {(!p.active).then(|| view! { <span class="badge">{move || tr("registry.inactive_badge")}</span> })}
                 </li>
             }).collect_view()}
         </ul>

@@ -45,7 +45,7 @@ pub fn FacilityRegister() -> impl IntoView {
         view! {
             <tr data-testid="facility-row" data-id=row_id data-active=e.active.to_string()>
                 <td>{e.facility.name.clone()}
-                    {(!e.active).then(|| view! { <span class="badge">{tr("registry.inactive_badge")}</span> })}
+                    {(!e.active).then(|| view! { <span class="badge">{move || tr("registry.inactive_badge")}</span> })}
                 </td>
                 <td>{e.place.clone()}</td>
                 <td>{industry}</td>
@@ -53,7 +53,7 @@ pub fn FacilityRegister() -> impl IntoView {
                 <td>
                     <button type="button" class="btn btn-small" data-testid="facility-open"
                         on:click=move |_| { saved.set(false); chosen.set(Some(Chosen::Existing(id.clone()))); }>
-                        {tr("registry.open")}
+                        {move || tr("registry.open")}
                     </button>
                 </td>
             </tr>
@@ -88,12 +88,12 @@ pub fn FacilityRegister() -> impl IntoView {
                     on_close=Callback::new(move |_| { saved.set(false); chosen.set(None); })/>
             })}
             {move || match found.get() {
-                None => view! { <p class="hint">{tr("loading")}</p> }.into_any(),
+                None => view! { <p class="hint">{move || tr("loading")}</p> }.into_any(),
                 Some(Err(e)) => view! {
                     <p class="error-banner" role="alert">{error_text(lang.get(), &e.0)}</p>
                 }.into_any(),
                 Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="hint" data-testid="facility-none" data-query=query.get()>{tr("registry.no_facilities")}</p>
+                    <p class="hint" data-testid="facility-none" data-query=query.get()>{move || tr("registry.no_facilities")}</p>
                 }.into_any(),
                 Some(Ok(mut list)) => {
                     // One more than shown says the list is cut.
@@ -109,10 +109,10 @@ pub fn FacilityRegister() -> impl IntoView {
                     <div class="table-scroll">
                         <table class="table" data-testid="facility-list" data-query=query.get() data-count=count>
                             <thead><tr>
-                                <th>{tr("registry.facility_name")}</th>
-                                <th>{tr("registry.place")}</th>
-                                <th>{tr("registry.industry")}</th>
-                                <th>{tr("registry.tax_code")}</th>
+                                <th>{move || tr("registry.facility_name")}</th>
+                                <th>{move || tr("registry.place")}</th>
+                                <th>{move || tr("registry.industry")}</th>
+                                <th>{move || tr("registry.tax_code")}</th>
                                 <th></th>
                             </tr></thead>
                             <tbody>{list.into_iter().map(row).collect_view()}</tbody>

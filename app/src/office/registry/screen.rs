@@ -194,7 +194,7 @@ fn RegistryTools(years: Vec<i32>) -> impl IntoView {
                                 .replace("{new_facilities}", &r.counts.new_facilities.to_string())}</p>
                         })}
                         {(!problems.is_empty()).then(|| view! {
-                            <h2>{tr("registry.problems")}</h2>
+                            <h2>{move || tr("registry.problems")}</h2>
                             <ul class="problems" data-testid="registry-problems">
                                 {problems.into_iter().map(|p| {
                                     let text = crate::office::describe_problem(lang.get_untracked(), &p);
@@ -204,15 +204,15 @@ fn RegistryTools(years: Vec<i32>) -> impl IntoView {
                         })}
                         {can_commit.then(|| view! {
                             <button type="button" class="btn btn-primary" data-testid="registry-commit"
-                                on:click=commit disabled=move || busy.get()>{tr("registry.commit")}</button>
+                                on:click=commit disabled=move || busy.get()>{move || tr("registry.commit")}</button>
                         })}
                         <div class="table-scroll">
                             <table class="table" data-testid="registry-rows">
                                 <thead><tr>
-                                    <th>{tr("registry.row")}</th>
-                                    <th>{tr("registry.commune")}</th>
-                                    <th>{tr("registry.facility")}</th>
-                                    <th>{tr("registry.proposal")}</th>
+                                    <th>{move || tr("registry.row")}</th>
+                                    <th>{move || tr("registry.commune")}</th>
+                                    <th>{move || tr("registry.facility")}</th>
+                                    <th>{move || tr("registry.proposal")}</th>
                                 </tr></thead>
                                 <tbody>
                                     {rows.into_iter().map(|f| {

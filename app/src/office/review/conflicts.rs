@@ -173,33 +173,33 @@ pub(super) fn ConflictItem(
         <li class="conflict" data-testid="conflict" data-field=conflict.field.clone() data-conflict-id=id>
             <h3>{label}</h3>
             <dl class="conflict-values">
-                <dt>{tr("review.conflict.base")}</dt>
+                <dt>{move || tr("review.conflict.base")}</dt>
                 <dd data-testid="conflict-base">{base}</dd>
-                <dt>{tr("review.conflict.mine")}</dt>
+                <dt>{move || tr("review.conflict.mine")}</dt>
                 <dd>
                     <span class="conflict-value" data-testid="conflict-mine">{show(&mine)}</span>
                     <span class="muted">{format!(" · {} · {}", conflict.mine_by, crate::format::datetime_vn(conflict.mine_at_ms))}</span>
                     <button type="button" class="btn btn-small btn-secondary" data-testid="conflict-pick-mine"
                         disabled=move || pending.get() on:click=move |_| pick(mine.clone())>
-                        {tr("review.conflict.pick")}
+                        {move || tr("review.conflict.pick")}
                     </button>
                 </dd>
-                <dt>{tr("review.conflict.theirs")}</dt>
+                <dt>{move || tr("review.conflict.theirs")}</dt>
                 <dd>
                     <span class="conflict-value" data-testid="conflict-theirs">{show(&theirs)}</span>
                     <span class="muted">{format!(" · {} · {}", conflict.theirs_by, crate::format::datetime_vn(conflict.theirs_at_ms))}</span>
                     <button type="button" class="btn btn-small btn-secondary" data-testid="conflict-pick-theirs"
                         disabled=move || pending.get() on:click=move |_| pick(theirs.clone())>
-                        {tr("review.conflict.pick")}
+                        {move || tr("review.conflict.pick")}
                     </button>
                 </dd>
             </dl>
             <div class="conflict-custom">
-                <label for=input_id>{tr("review.conflict.custom")}</label>
+                <label for=input_id>{move || tr("review.conflict.custom")}</label>
                 {editor}
                 <button type="button" class="btn btn-small btn-primary" data-testid="conflict-save"
                     disabled=move || pending.get() on:click=save>
-                    {tr("review.conflict.save")}
+                    {move || tr("review.conflict.save")}
                 </button>
             </div>
             {move || {

@@ -169,7 +169,7 @@ pub(super) fn VisitReview(
         .collect_view();
     let proposal_link = d.visit.proposal_id.clone().map(|id| {
         view! {
-            <p><a href=format!("/review/proposals/{id}") data-testid="proposal-link">{tr("review.open_proposal")}</a></p>
+            <p><a href=format!("/review/proposals/{id}") data-testid="proposal-link">{move || tr("review.open_proposal")}</a></p>
         }
     });
     let decision = (d.visit.review_state == ReviewState::Submitted).then(|| {
@@ -187,11 +187,11 @@ pub(super) fn VisitReview(
             </p>
             <p class="muted">
                 {d.facility.as_ref().map(|f| f.name.clone()).unwrap_or_default()}
-                " · " {tr("review.inspector")} ": " {d.inspector.clone()}
+                " · " {move || tr("review.inspector")} ": " {d.inspector.clone()}
                 " · " {crate::format::datetime_vn(d.visit.received_at_ms)}
             </p>
             {d.proposal.as_ref().map(|p| view! {
-                <p>{tr("review.requested")} ": " <span class="money">{crate::format::vnd(p.requested_amount)}</span></p>
+                <p>{move || tr("review.requested")} ": " <span class="money">{crate::format::vnd(p.requested_amount)}</span></p>
             })}
             {proposal_link}
             <p class="muted">{format!("{} · v{}", d.form.title.get(lang), d.form.version)}</p>
@@ -207,13 +207,13 @@ pub(super) fn VisitReview(
             <dl class="answer-list">{answers}</dl>
             {rows_view(&d, lang)}
             {(!d.visit.photos.is_empty()).then(|| view! {
-                <h2>{tr("photo.gallery")}</h2>
+                <h2>{move || tr("photo.gallery")}</h2>
                 <crate::photos::view::PhotoGallery photos=d.visit.photos.clone() lang=lang/>
             })}
             <ReviewHistory events=d.visit.review.clone() form=d.form.clone() photos=d.visit.photos.clone() lang=lang/>
             {decision}
             <AuditList entries=x.audit.clone() testid="visit-audit"/>
-            <a href="/review">{tr("review.back")}</a>
+            <a href="/review">{move || tr("review.back")}</a>
         </article>
     }
 }
@@ -293,13 +293,13 @@ pub(super) fn team_view(d: &VisitDetail, lang: Lang) -> impl IntoView {
     let dash = || "—".to_string();
     view! {
         <section class="fact-panel" data-testid="visit-team">
-            <h2>{tr("review.team.title")}</h2>
+            <h2>{move || tr("review.team.title")}</h2>
             <dl class="fact-list">
-                <dt>{tr("review.inspector")}</dt>
+                <dt>{move || tr("review.inspector")}</dt>
                 <dd data-testid="team-inspector">{d.inspector.clone()}</dd>
-                <dt>{tr("review.team.members")}</dt>
+                <dt>{move || tr("review.team.members")}</dt>
                 <dd data-testid="team-members">{answer_text(d, "team_members", lang).unwrap_or_else(dash)}</dd>
-                <dt>{tr("review.team.representative")}</dt>
+                <dt>{move || tr("review.team.representative")}</dt>
                 <dd data-testid="team-representative">{answer_text(d, "facility_representative", lang).unwrap_or_else(dash)}</dd>
             </dl>
         </section>
@@ -332,13 +332,13 @@ pub(super) fn location_view(d: &VisitDetail, distance: Option<f64>, lang: Lang) 
     let none = || tr("review.location.none");
     view! {
         <section class="fact-panel" data-testid="visit-location">
-            <h2>{tr("review.location.title")}</h2>
+            <h2>{move || tr("review.location.title")}</h2>
             <dl class="fact-list">
-                <dt>{tr("review.location.recorded")}</dt>
+                <dt>{move || tr("review.location.recorded")}</dt>
                 <dd data-testid="location-visit">{here.map(coords_text).unwrap_or_else(none)}</dd>
-                <dt>{tr("review.location.registered")}</dt>
+                <dt>{move || tr("review.location.registered")}</dt>
                 <dd data-testid="location-facility">{registered.map(coords_text).unwrap_or_else(none)}</dd>
-                <dt>{tr("review.location.distance")}</dt>
+                <dt>{move || tr("review.location.distance")}</dt>
                 <dd data-testid="visit-distance" class=far.then_some("distance-far")
                     data-metres=distance.map(|m| m.round() as i64)>
                     {distance.map(distance_text).unwrap_or_else(|| "—".into())}
@@ -392,7 +392,7 @@ pub(super) fn changed_view(d: &VisitDetail, x: &VisitReviewExtras, lang: Lang) -
         });
         view! {
             <section class="changed-panel" data-testid="changed-since-sendback">
-                <h2>{tr("review.changed.title")}</h2>
+                <h2>{move || tr("review.changed.title")}</h2>
                 <ul class="changed-list">{items}</ul>
                 {photos}
             </section>
@@ -493,7 +493,7 @@ pub(super) fn ReviewHistory(
             .map(|e| {
                 let about = e.field.as_deref().filter(|f| !f.is_empty()).map(|f| {
                     view! {
-                        " · " {tr("review.about_field")} ": "
+                        " · " {move || tr("review.about_field")} ": "
                         <span class="history-field" data-testid="history-field" data-field=f.to_string()>
                             {about_label(&form, &photos, f, lang)}
                         </span>
@@ -511,7 +511,7 @@ pub(super) fn ReviewHistory(
             })
             .collect_view();
         view! {
-            <h2>{tr("review.history")}</h2>
+            <h2>{move || tr("review.history")}</h2>
             <ul class="review-history" data-testid="review-history">{items}</ul>
         }
     })

@@ -371,23 +371,27 @@ pub(super) fn VisitResults(page: VisitPage, nav: ListNav) -> impl IntoView {
         } else {
             "review.empty"
         };
-        view! { <p class="empty-state" data-testid="review-empty">{tr(empty)}</p> }.into_any()
+        view! { <p class="empty-state" data-testid="review-empty">{move || tr(empty)}</p> }
+            .into_any()
     } else {
         view! { <VisitTable items=page.items/> }.into_any()
     };
-    let info = tr("review.page_info")
-        .replace("{page}", &current.to_string())
-        .replace("{pages}", &pages.to_string())
-        .replace("{total}", &page.total.to_string());
+    let total = page.total;
+    let info = move || {
+        tr("review.page_info")
+            .replace("{page}", &current.to_string())
+            .replace("{pages}", &pages.to_string())
+            .replace("{total}", &total.to_string())
+    };
     view! {
         <StateCounts counts=page.counts nav=nav/>
         {table}
-        <nav class="pager" aria-label=tr("review.pages")>
+        <nav class="pager" aria-label=move || tr("review.pages")>
             <button type="button" class="btn btn-small" data-testid="page-prev" disabled={current <= 1}
-                on:click=move |_| nav.change(|q| q.page = current - 1)>{tr("review.page_prev")}</button>
+                on:click=move |_| nav.change(|q| q.page = current - 1)>{move || tr("review.page_prev")}</button>
             <span data-testid="page-info" data-page=current data-pages=pages data-total=page.total>{info}</span>
             <button type="button" class="btn btn-small" data-testid="page-next" disabled={current >= pages}
-                on:click=move |_| nav.change(|q| q.page = current + 1)>{tr("review.page_next")}</button>
+                on:click=move |_| nav.change(|q| q.page = current + 1)>{move || tr("review.page_next")}</button>
         </nav>
     }
 }
@@ -410,18 +414,18 @@ pub(super) fn StateCounts(
                     data-testid=format!("state-count-{}", s.as_str()) data-count=n
                     aria-pressed=active.to_string()
                     on:click=move |_| nav.change(|q| q.state = Some(s))>
-                    {tr(&format!("review_state.{}", s.as_str()))} " " <span class="chip-count">{n}</span>
+                    {move || tr(&format!("review_state.{}", s.as_str()))} " " <span class="chip-count">{n}</span>
                 </button>
             }
         })
         .collect_view();
     let none = nav.query.with_untracked(|q| q.state.is_none());
     view! {
-        <div class="state-counts" role="group" aria-label=tr("review.state")>
+        <div class="state-counts" role="group" aria-label=move || tr("review.state")>
             <button type="button" class="chip" data-testid="state-count-all" data-count=all
                 aria-pressed=none.to_string()
                 on:click=move |_| nav.change(|q| q.state = None)>
-                {tr("review.filter.all")} " " <span class="chip-count">{all}</span>
+                {move || tr("review.filter.all")} " " <span class="chip-count">{all}</span>
             </button>
             {chips}
         </div>
@@ -458,13 +462,13 @@ pub(super) fn VisitTable(items: Vec<VisitSummary>) -> impl IntoView {
             <table class="data-table" data-testid="review-visit-list">
                 <thead>
                     <tr>
-                        <th>{tr("review.received")}</th>
-                        <th>{tr("review.proposal")}</th>
-                        <th>{tr("review.district")}</th>
-                        <th>{tr("review.inspector")}</th>
-                        <th>{tr("review.state")}</th>
-                        <th class="num">{tr("review.photos")}</th>
-                        <th class="num">{tr("review.conflicts")}</th>
+                        <th>{move || tr("review.received")}</th>
+                        <th>{move || tr("review.proposal")}</th>
+                        <th>{move || tr("review.district")}</th>
+                        <th>{move || tr("review.inspector")}</th>
+                        <th>{move || tr("review.state")}</th>
+                        <th class="num">{move || tr("review.photos")}</th>
+                        <th class="num">{move || tr("review.conflicts")}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
