@@ -369,7 +369,14 @@ pub async fn search(db: &Db, _user: &UserInfo, q: &VisitQuery) -> Result<VisitPa
         Some(s) => counts.get(s.as_str()).copied().unwrap_or(0),
         None => counts.values().sum(),
     };
-    let ids = page_ids(db, q, &f).await?;
+    // A page past the last (an old link, a list that shrank) is the last:
+    // "2/1" over an empty table helped nobody.
+    let last = (total.max(0) as u64)
+        .div_ceil(u64::from(q.per_page.max(1)))
+        .max(1) as u32;
+    let mut q = q.clone();
+    q.page = q.page.clamp(1, last);
+    let ids = page_ids(db, &q, &f).await?;
     Ok(VisitPage {
         items: summaries(db, &ids).await?,
         total,

@@ -151,6 +151,12 @@ async fn the_visit_list_filters_searches_sorts_pages_and_counts(app: TestApp) {
     assert_eq!(ids(&p1), [c.clone(), b.clone()]);
     assert_eq!(ids(&p2), [a.as_str()]);
     assert_eq!(p2["total"], 3);
+    // A page past the last is the last, not an empty table under "9/2".
+    let past = search(&app, &boss, json!({"per_page": 2, "page": 9, "desc": true})).await;
+    assert_eq!(
+        (past["page"].as_u64(), ids(&past)),
+        (Some(2), vec![a.clone()])
+    );
     let by_state = search(&app, &boss, json!({"sort": "state", "desc": false})).await;
     assert_eq!(ids(&by_state)[2], a, "in_progress sorts before submitted");
 
