@@ -252,9 +252,9 @@ pub async fn resolve(
                 changes::append(&mut tx, "facility", &record_id, Some(&old_path), None).await?;
             }
             // A settled commune or district: its open years' proposals follow.
-            let carried =
+            let entries =
                 super::facilities::carry::carry(&mut tx, &actor, &record_id, proposals).await?;
-            changes::append_many(&mut tx, &carried.entries).await?;
+            changes::append_many(&mut tx, &entries).await?;
             changes::append(&mut tx, "facility", &record_id, Some(&path), None).await?;
         }
     }

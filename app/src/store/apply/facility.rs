@@ -346,8 +346,8 @@ pub(super) async fn facility(
         user_id: Some(user.id.clone()),
         ip: None,
     };
-    let carried = crate::store::facilities::carry::carry(tx, &actor, &id, proposals_before).await?;
-    for e in carried.entries {
+    let entries = crate::store::facilities::carry::carry(tx, &actor, &id, proposals_before).await?;
+    for e in entries {
         who.change(&e.entity, &e.record_id, e.unit_path.as_deref(), None);
     }
     who.change("facility", &id, Some(&final_path), None);

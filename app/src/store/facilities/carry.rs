@@ -28,29 +28,18 @@ pub async fn paths_before(
     Ok(out)
 }
 
-/// What a move did to the facility's proposals.
-#[derive(Debug, Default)]
-pub struct Carried {
-    /// Proposals moved to the facility's new place.
-    pub moved: Vec<String>,
-    /// Open-year proposals left where they were: the new place maps to no
-    /// single unit of their year's tree, so the office chooses one.
-    pub left: Vec<String>,
-    /// The change-log entries the proposals owe: the old path where it
-    /// changed, then the new one.
-    pub entries: Vec<Entry>,
-}
-
 /// After the facility's place is stored: each proposal of an open year that
 /// is no longer where its facility is moves (see `carry_one`). A closed
 /// year's proposals stay: its plan is history, until the year reopens.
+/// Returns the change-log entries the proposals owe: the old path where it
+/// changed, then the new one.
 pub async fn carry(
     tx: &mut Tx,
     actor: &Actor,
     facility_id: &str,
     before: Vec<(String, String)>,
-) -> Result<Carried, AppError> {
-    let mut out = Carried::default();
+) -> Result<Vec<Entry>, AppError> {
+    let mut out = Vec::new();
     let Some(facility) = catalog::facility_by_id(&mut **tx, facility_id).await? else {
         return Ok(out);
     };
@@ -58,11 +47,7 @@ pub async fn carry(
         let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
             continue;
         };
-        match carry_one(tx, actor, &facility, &p).await? {
-            Some(true) => out.moved.push(id.clone()),
-            Some(false) => out.left.push(id.clone()),
-            None => {}
-        }
+        carry_one(tx, actor, &facility, &p).await?;
         let Some(p) = catalog::proposal_by_id(&mut **tx, &id).await? else {
             continue;
         };
@@ -74,9 +59,9 @@ pub async fn carry(
             owner_id: None,
         };
         if old_path != path {
-            out.entries.push(entry(old_path));
+            out.push(entry(old_path));
         }
-        out.entries.push(entry(path));
+        out.push(entry(path));
     }
     Ok(out)
 }
@@ -97,24 +82,25 @@ pub async fn carry_year(tx: &mut Tx, actor: &Actor, year: i32) -> Result<(), App
 }
 
 /// Moves one proposal of an open year that is away from its facility to
-/// the one unit `targets` gives: `Some(true)` moved, `Some(false)` left for
-/// the office to place, `None` nothing to do (closed year, or already there).
+/// the one unit `targets` gives. With several or none it stays, for the
+/// office to place (`place_choices`); a closed year's, or one already
+/// there, is left as it is.
 async fn carry_one(
     tx: &mut Tx,
     actor: &Actor,
     facility: &Facility,
     p: &Proposal,
-) -> Result<Option<bool>, AppError> {
+) -> Result<(), AppError> {
     if !year_open(tx, p.year).await? || !catalog::is_away_from_facility(tx, p).await? {
-        return Ok(None);
+        return Ok(());
     }
     let targets = targets(tx, facility, p).await?;
     let [code] = targets.as_slice() else {
-        return Ok(Some(false));
+        return Ok(());
     };
     let (commune, district) = codes_of(tx, &p.unit_tree, code).await?;
     if (&commune, &district) == (&p.commune_code, &p.district_code) {
-        return Ok(None);
+        return Ok(());
     }
     sqlx::query(
         "UPDATE proposals SET commune_code = $1, district_code = $2, updated_at = $3 WHERE id = $4",
@@ -138,7 +124,7 @@ async fn carry_one(
         }),
     )
     .await?;
-    Ok(Some(true))
+    Ok(())
 }
 
 async fn year_open(tx: &mut Tx, year: i32) -> Result<bool, AppError> {

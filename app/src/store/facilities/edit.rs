@@ -224,8 +224,8 @@ pub async fn save(
     }
     // A new commune or district (even one that leaves the path as it was:
     // a district set to match the commune): its proposals follow.
-    let carried = super::carry::carry(&mut tx, actor, id, proposals_before).await?;
-    changes::append_many(&mut tx, &carried.entries).await?;
+    let entries = super::carry::carry(&mut tx, actor, id, proposals_before).await?;
+    changes::append_many(&mut tx, &entries).await?;
     changes::append(&mut tx, "facility", id, Some(&path), None).await?;
     let mut old_values = serde_json::Map::new();
     let mut new_values = serde_json::Map::new();
