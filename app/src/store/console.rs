@@ -5,7 +5,7 @@
 //! displayed columns for those IDs only, so per-visit counts are never computed
 //! for rows that are not shown.
 //!
-//! One file (about 510 lines): the filter builder and the queries that use it
+//! One file (about 520 lines): the filter builder and the queries that use it
 //! belong together.
 
 use super::rows::Param;

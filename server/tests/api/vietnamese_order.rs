@@ -214,6 +214,24 @@ async fn a_facilitys_proposals_read_in_vietnamese_order(app: TestApp) {
     assert_eq!(titles, ["dệt vải", "Dụng cụ", "Đóng tàu gỗ", "Xây lò nung"]);
 }
 
+/// The review list's place column, sorted by place (first 50 visits).
+async fn places_in_order(app: &TestApp, boss: &str) -> Vec<String> {
+    let page = call(
+        app,
+        boss,
+        "search_visits",
+        json!({"query": {"sort": "district", "desc": false, "page": 1, "per_page": 50}}),
+    )
+    .await;
+    assert_eq!(page.status, 200, "{}", page.text());
+    page.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["district_name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
 /// Sorted by place, thành phố Bắc Giang (2020) and phường Bắc Giang (2025)
 /// are two places: their visits do not interleave by time received.
 async fn namesake_places_sort_as_two_places(app: TestApp) {
@@ -242,19 +260,9 @@ async fn namesake_places_sort_as_two_places(app: TestApp) {
         let start = phone.new_visit(&visit, proposal, json!({}));
         assert_eq!(statuses(&phone.push_ok(&app, &[start]).await), ["applied"]);
     }
-    let page = call(
-        &app,
-        &boss,
-        "search_visits",
-        json!({"query": {"sort": "district", "desc": false, "page": 1, "per_page": 50}}),
-    )
-    .await;
-    assert_eq!(page.status, 200, "{}", page.text());
-    let places: Vec<String> = page.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["district_name"].as_str().unwrap_or_default().to_string())
+    let places: Vec<String> = places_in_order(&app, &boss)
+        .await
+        .into_iter()
         .filter(|p| p.ends_with("Bắc Giang"))
         .collect();
     assert_eq!(
@@ -285,21 +293,10 @@ async fn a_place_named_by_anothers_first_word_sorts_first(app: TestApp) {
         assert_eq!(statuses(&phone.push_ok(&app, &[start]).await), ["applied"]);
     }
     let (boss, _) = app.login("giamsat").await;
-    let page = call(
-        &app,
-        &boss,
-        "search_visits",
-        json!({"query": {"sort": "district", "desc": false, "page": 1, "per_page": 50}}),
-    )
-    .await;
-    assert_eq!(page.status, 200, "{}", page.text());
-    let places: Vec<String> = page.json()["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v["district_name"].as_str().unwrap_or_default().to_string())
-        .collect();
-    assert_eq!(places, ["huyện Yên", "huyện Yên Dũng"]);
+    assert_eq!(
+        places_in_order(&app, &boss).await,
+        ["huyện Yên", "huyện Yên Dũng"]
+    );
 }
 
 /// Within a unit, the plan's proposals follow the industry groups in the
