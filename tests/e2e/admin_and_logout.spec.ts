@@ -118,6 +118,23 @@ test.describe('on an office screen', () => {
       await login.loginAs(username, ownPassword);
       await home.expectShown();
     });
+
+    await test.step('office pages opened by address say whom they are for, and draw none of their controls', async () => {
+      for (const [path, roles] of [
+        ['/review', 'Giám sát viên.'],
+        ['/plan', 'Giám sát viên hoặc Quản trị viên.'],
+        ['/admin', 'Quản trị viên.'],
+      ]) {
+        await page.goto(path);
+        const refused = page.getByTestId('office-refused');
+        await expect(refused).toContainText(`Trang này chỉ dành cho ${roles}`);
+        for (const control of ['filter-district', 'export-visits-csv', 'plan-page', 'forms-admin-link']) {
+          await expect(page.getByTestId(control)).toHaveCount(0);
+        }
+        await refused.getByTestId('office-refused-home').click();
+        await home.expectShown();
+      }
+    });
   });
 });
 

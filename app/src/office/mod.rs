@@ -8,6 +8,8 @@ pub mod admin;
 pub mod date_input;
 /// Links to the server's files that say on screen why a file could not be made.
 pub mod download;
+/// What an office page shows to an account without its role.
+pub mod gate;
 /// Unsent text of the office's text areas, kept through a reload.
 pub mod kept_text;
 /// The proposal page, the year's plan and the budget.

@@ -21,6 +21,7 @@
 //! which only `--split` writes. The server always renders lazy routes (the
 //! same markup, plus the chunks' preload links when the build has them).
 
+use crate::model::Role;
 use leptos::prelude::*;
 #[cfg(any(feature = "ssr", feature = "split"))]
 use leptos_router::LazyRoute;
@@ -52,8 +53,26 @@ fn field_page(page: FieldPage) -> AnyView {
     }
 }
 
+impl OfficePage {
+    /// Who may use the page: the roles its server functions accept.
+    pub fn roles(self) -> &'static [Role] {
+        match self {
+            OfficePage::ReviewList | OfficePage::ReviewDetail | OfficePage::Proposal => {
+                &[Role::Supervisor]
+            }
+            OfficePage::Plan | OfficePage::Registry => &[Role::Supervisor, Role::Administrator],
+            OfficePage::Users | OfficePage::Forms => &[Role::Administrator],
+        }
+    }
+}
+
 #[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy(office_pages))]
 fn office_page(page: OfficePage) -> AnyView {
+    use crate::office::gate::OfficeGate;
+    view! { <OfficeGate roles=page.roles() page=move || office_view(page)/> }.into_any()
+}
+
+fn office_view(page: OfficePage) -> AnyView {
     use crate::office::{admin, plan, registry, review};
     match page {
         OfficePage::ReviewList => view! { <review::ReviewListPage/> }.into_any(),
