@@ -365,6 +365,13 @@ async fn a_resubmitted_visit_shows_what_changed_and_every_transition_is_checked(
             .await;
         assert_eq!(error_code(&r), "review.bad_transition", "approved → {to}");
     }
+    // A phone that had not heard of the approval submits again: refused in
+    // the phone's words, naming the state, and the visit stays approved.
+    let late = phone.mutation("visit", "submit", &visit, json!({}), 0);
+    let results = phone.push_ok(&app, &[late]).await;
+    assert_eq!(results[0]["status"], "refused");
+    assert_eq!(results[0]["error"]["code"], "visit.not_submittable");
+    assert_eq!(results[0]["error"]["params"]["from"], "approved");
     let audit = extras_audit(&app, &boss, &visit).await;
     assert_eq!(
         audit,

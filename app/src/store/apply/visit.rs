@@ -203,15 +203,16 @@ pub(super) async fn visit(
         }
         MutationKind::Submit => {
             if !review::allowed(head.state, ReviewState::Submitted) {
+                // The phone learns the state at its next pull; the office's
+                // "reload the page" (review.bad_transition) means nothing there.
                 return Ok(Err(refuse(
-                    "review.bad_transition",
+                    "visit.not_submittable",
                     format!(
                         "a visit that is {} cannot be submitted",
                         head.state.as_str()
                     ),
                 )
-                .with("from", head.state.as_str())
-                .with("to", "submitted")));
+                .with("from", head.state.as_str())));
             }
             let missing = missing_answers(tx, &id, &form).await?;
             if let Some(first) = missing.first() {
