@@ -232,6 +232,14 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
       amount: before.amount + 100_000_000,
     });
     expect(await plan.districtCount('213')).toBe(11);
+    // Opened by its address, the page learns who is logged in after it has
+    // hydrated: the supervisor's photo links follow.
+    const photos = plan.byTestId('plan-by-district')
+      .locator('[data-testid="plan-district"][data-district="213"] [data-testid="export-district-photos"]');
+    await expect(photos).toHaveAttribute('href', '/api/exports/photos.zip?district=213&year=2020');
+    const zip = await officePage.request.get('/api/exports/photos.zip?district=213&year=2020');
+    expect(zip.status()).toBe(200);
+    expect(zip.headers()['content-type']).toContain('application/zip');
     const sheets = await plan.downloadXlsx();
     const row = rowOf(sheets['Theo huyện'], 'thành phố Bắc Giang');
     expect(row.slice(1, 3)).toEqual([before.count + 1, before.amount + 100_000_000]);

@@ -113,6 +113,10 @@ impl Filter {
     }
 }
 
+/// The most different words a search of the review list takes (each one is
+/// three substring tests over a folded column).
+pub const MAX_SEARCH_WORDS: usize = 40;
+
 fn bad_date(which: &str, value: &str) -> AppError {
     AppError::Invalid(
         ErrorBody::new(
@@ -201,7 +205,27 @@ async fn filter(db: &Db, q: &VisitQuery) -> Result<Filter, AppError> {
             super::Engine::Postgres => |n: &str| format!("strpos(search, {n}) > 0"),
         };
         let mut all_words = Vec::new();
-        for word in crate::search::fold(words).split_whitespace().take(8) {
+        let folded = crate::search::fold(words);
+        let mut distinct: Vec<&str> = Vec::new();
+        for word in folded.split_whitespace() {
+            if !distinct.contains(&word) {
+                distinct.push(word);
+            }
+        }
+        // A whole title pasted in is a search: every word counts. Past the
+        // limit the search is refused rather than cut, so a file exported
+        // from it never holds visits that miss a word.
+        if distinct.len() > MAX_SEARCH_WORDS {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "console.too_many_words",
+                    format!("a search takes at most {MAX_SEARCH_WORDS} different words"),
+                )
+                .with("max", MAX_SEARCH_WORDS as i64)
+                .with("count", distinct.len() as i64),
+            ));
+        }
+        for word in distinct {
             let n = f.param(Param::Text(word.to_string()));
             let c = contains(&n);
             all_words.push(format!(
@@ -333,12 +357,39 @@ async fn page_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, Ap
             .take(q.per_page as usize)
             .collect());
     }
+    ids_in_order(db, q, f, Some((i64::from(q.per_page), skip as i64))).await
+}
+
+/// Every matching visit's id in the list's order, read at one moment. An
+/// export pages through this list rather than through the table: paged
+/// queries repeated the rows a newly synced visit pushed over a page's edge,
+/// and left out those that moved up when another supervisor decided on one.
+async fn all_ids(db: &Db, q: &VisitQuery, f: &Filter) -> Result<Vec<String>, AppError> {
+    match sort_text(q) {
+        Some(sort) => ordered_ids(db, q, f, sort).await,
+        None => ids_in_order(db, q, f, None).await,
+    }
+}
+
+/// The ids of the list in a non-text order, all or a window (limit, offset).
+async fn ids_in_order(
+    db: &Db,
+    q: &VisitQuery,
+    f: &Filter,
+    window: Option<(i64, i64)>,
+) -> Result<Vec<String>, AppError> {
     let mut f = with_state(q, f);
     let order = order_by(q);
-    let limit = f.param(Param::Int(i64::from(q.per_page)));
-    let offset = f.param(Param::Int(skip as i64));
+    let window = match window {
+        Some((limit, offset)) => {
+            let limit = f.param(Param::Int(limit));
+            let offset = f.param(Param::Int(offset));
+            format!("LIMIT {limit} OFFSET {offset}")
+        }
+        None => String::new(),
+    };
     let sql = format!(
-        "SELECT v.id {} WHERE v.deleted_at IS NULL {} {order} LIMIT {limit} OFFSET {offset}",
+        "SELECT v.id {} WHERE v.deleted_at IS NULL {} {order} {window}",
         f.joins.sql(),
         f.sql(),
     );
@@ -472,27 +523,13 @@ where
     q.page = 1;
     let f = filter(db, &q).await?;
     let mut seen = 0;
-    if let Some(sort) = sort_text(&q) {
-        // Ordered once: paging a text sort would order every row per page.
-        let ids = ordered_ids(db, &q, &f, sort).await?;
-        for chunk in ids.chunks(q.per_page as usize) {
-            let page = summaries(db, chunk).await?;
-            seen += page.len() as i64;
-            each(page).await?;
-        }
-        return Ok(seen);
-    }
-    loop {
-        let ids = page_ids(db, &q, &f).await?;
-        let n = ids.len();
-        let page = summaries(db, &ids).await?;
+    for chunk in all_ids(db, &q, &f).await?.chunks(q.per_page as usize) {
+        // A visit that changed since the ids were read is written as it is now.
+        let page = summaries(db, chunk).await?;
         seen += page.len() as i64;
         each(page).await?;
-        if n < q.per_page as usize {
-            return Ok(seen);
-        }
-        q.page += 1;
     }
+    Ok(seen)
 }
 
 pub async fn filter_choices(db: &Db, _user: &UserInfo) -> Result<FilterChoices, AppError> {

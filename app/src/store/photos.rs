@@ -464,15 +464,19 @@ pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<Export
     } else {
         ""
     };
+    // A tree without districts (2025) files a visit under its commune, as
+    // the review list does.
     let sql = format!(
         "SELECT ph.id, ph.visit_id, v.proposal_id, p.title, f.name AS facility, v.district_code,
-                d.kind AS district_kind, d.name AS district_name, ph.caption, ph.taken_at, ph.lat, ph.lon,
+                COALESCE(d.kind, c.kind) AS district_kind, COALESCE(d.name, c.name) AS district_name,
+                ph.caption, ph.taken_at, ph.lat, ph.lon,
                 ph.sha256, ph.size, ph.content_type, ph.object_key
          FROM photos ph
          JOIN visits v ON v.id = ph.visit_id
          LEFT JOIN proposals p ON p.id = v.proposal_id
          LEFT JOIN facilities f ON f.id = v.facility_id
          LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code
+         LEFT JOIN admin_units c ON c.tree = v.unit_tree AND c.code = COALESCE(p.commune_code, f.commune_code)
          WHERE {clause} {year_clause} AND ph.deleted_at IS NULL AND v.deleted_at IS NULL
            AND ph.status = 'ok' AND ph.object_key IS NOT NULL
          ORDER BY v.district_code, p.title, v.received_at, ph.taken_at, ph.created_at, ph.id"

@@ -242,6 +242,16 @@ pub async fn photos_zip(
             (PhotoScope::Proposal(id), p.title, name)
         }
         (None, Some(code)) => {
+            // The plan names its rows by the year's tree; a bare code alone
+            // means the oldest tree, where 2025's phường Bắc Giang (07210) is
+            // 2020's phường Hoàng Văn Thụ.
+            let code = match (q.year, code.contains('/')) {
+                (Some(year), false) => match app::store::years::get(&state.db.pool, year).await? {
+                    Some(y) => format!("{}/{code}", y.unit_tree),
+                    None => code,
+                },
+                _ => code,
+            };
             let unit = app::store::units::get(&state.db.pool, &code)
                 .await?
                 .ok_or_else(|| AppError::NotFound("district".into()))?;

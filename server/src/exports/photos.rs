@@ -10,6 +10,10 @@ pub const PHOTO_MANIFEST: &str = "manifest.json";
 /// A file or folder name made from a title: no path separators or control
 /// characters, at most 80 characters.
 pub(super) fn safe_name(text: &str) -> String {
+    safe_name_within(text, 80)
+}
+
+fn safe_name_within(text: &str, max: usize) -> String {
     let cleaned: String = text
         .chars()
         .map(|c| match c {
@@ -17,7 +21,7 @@ pub(super) fn safe_name(text: &str) -> String {
             c if c.is_control() => ' ',
             c => c,
         })
-        .take(80)
+        .take(max)
         .collect();
     let trimmed = cleaned.trim().trim_matches('.').trim();
     if trimmed.is_empty() {
@@ -27,8 +31,51 @@ pub(super) fn safe_name(text: &str) -> String {
     }
 }
 
-/// Where a photo goes in the ZIP: district / proposal / n-caption.ext.
-pub fn photo_path(p: &app::store::photos::ExportPhoto, n: usize) -> String {
+/// The folders of a photos ZIP: one per proposal (per visit for a facility
+/// found on site), named district / facility - title. Titles are formulaic
+/// ("Đào tạo nghề mây tre đan") and cut to fit a file name, so two
+/// proposals could share a folder and their photos be numbered as one's:
+/// a name already given to another proposal gets " (2)", " (3)".
+#[derive(Default)]
+struct Folders {
+    /// Proposal (or visit) → its folder and the photos numbered in it.
+    given: std::collections::HashMap<String, (String, usize)>,
+    taken: std::collections::HashSet<String>,
+}
+
+impl Folders {
+    /// `p`'s folder and its number there.
+    fn place(&mut self, p: &app::store::photos::ExportPhoto) -> (String, usize) {
+        let group = p.proposal_id.clone().unwrap_or_else(|| p.visit_id.clone());
+        if let Some((folder, n)) = self.given.get_mut(&group) {
+            *n += 1;
+            return (folder.clone(), *n);
+        }
+        let base = folder_name(p);
+        let mut folder = base.clone();
+        let mut k = 1;
+        while !self.taken.insert(folder.to_lowercase()) {
+            k += 1;
+            folder = format!("{base} ({k})");
+        }
+        self.given.insert(group, (folder.clone(), 1));
+        (folder, 1)
+    }
+}
+
+/// district / facility - title (either alone when the other is unknown).
+fn folder_name(p: &app::store::photos::ExportPhoto) -> String {
+    let district = safe_name(p.district.as_deref().unwrap_or("khong-ro-huyen"));
+    let leaf = match (p.facility.as_deref(), p.proposal_title.as_deref()) {
+        (Some(f), Some(t)) => format!("{} - {}", safe_name_within(f, 50), safe_name(t)),
+        (Some(one), None) | (None, Some(one)) => safe_name(one),
+        (None, None) => "khong-ro-de-an".into(),
+    };
+    format!("{district}/{leaf}")
+}
+
+/// A photo's file in its folder: n-caption-id.ext.
+fn file_name(p: &app::store::photos::ExportPhoto, n: usize) -> String {
     let ext = match p.content_type.as_str() {
         "image/png" => "png",
         "image/webp" => "webp",
@@ -41,16 +88,7 @@ pub fn photo_path(p: &app::store::photos::ExportPhoto, n: usize) -> String {
         .map(|c| format!("-{c}"))
         .unwrap_or_default();
     format!(
-        "{}/{}/{:03}{}-{}.{ext}",
-        safe_name(p.district.as_deref().unwrap_or("khong-ro-huyen")),
-        safe_name(
-            p.proposal_title
-                .as_deref()
-                .or(p.facility.as_deref())
-                .unwrap_or("khong-ro-de-an")
-        ),
-        n,
-        caption,
+        "{n:03}{caption}-{}.{ext}",
         &p.photo_id[p.photo_id.len().saturating_sub(8)..],
     )
 }
@@ -74,7 +112,17 @@ pub fn photos_zip(
     let mut zip = ZipPieces::default();
     let mut files = Vec::with_capacity(photos.len());
     let mut missing = Vec::new();
-    let mut per_folder: std::collections::HashMap<String, usize> = Default::default();
+    let mut folders = Folders::default();
+    // Districts and then proposals in Vietnamese order; within a proposal,
+    // the store's order (visit, then capture).
+    let mut photos: Vec<&app::store::photos::ExportPhoto> = photos.iter().collect();
+    photos.sort_by_cached_key(|p| {
+        (
+            app::collation::key(p.district.as_deref().unwrap_or_default()),
+            app::collation::key(&folder_name(p)),
+            p.proposal_id.clone().unwrap_or_else(|| p.visit_id.clone()),
+        )
+    });
     for p in photos {
         // Streamed from the store (an original may be 25 MB, in S3): the
         // header goes first with the size, the CRC is written back after.
@@ -86,14 +134,8 @@ pub fn photos_zip(
                 continue;
             }
         };
-        let folder = photo_path(p, 0);
-        let folder = folder
-            .rsplit_once('/')
-            .map(|(f, _)| f.to_string())
-            .unwrap_or_default();
-        let n = per_folder.entry(folder).or_insert(0);
-        *n += 1;
-        let name = photo_path(p, *n);
+        let (folder, n) = folders.place(p);
+        let name = format!("{folder}/{}", file_name(p, n));
         let at = out.stream_position().map_err(io_error)?;
         out.write_all(&zip.header(&name, 0, size).map_err(zip_error)?)
             .map_err(io_error)?;

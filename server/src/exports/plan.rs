@@ -33,6 +33,9 @@ pub(super) fn by_key(
     }
     header.push(Cell::Text(text("total_count")));
     header.push(Cell::Text(text("total_requested")));
+    // The page's last column: what the plan would fund (provincial and
+    // national recommendations), the figure a supervisor compares first.
+    header.push(Cell::Text(text("recommended")));
     out.row(&header)?;
     let mut keys: Vec<(String, String)> = plan.cells.iter().map(&key).collect();
     keys.sort();
@@ -52,6 +55,9 @@ pub(super) fn by_key(
         let all = plan.totals(keep);
         row.push(Cell::Count(all.count));
         row.push(Cell::Money(all.requested));
+        let funded =
+            plan.totals(|c| keep(c) && (c.source == "provincial" || c.source == "national"));
+        row.push(Cell::Money(funded.recommended));
         row
     };
     for (k, name) in &keys {

@@ -776,6 +776,18 @@ async fn recommendations_are_checked_and_make_the_plan_and_its_exports(app: Test
     let total = row(districts, "Tổng cộng");
     assert_eq!(total[9], "37");
     assert_eq!(total[10], requested_total.to_string());
+    // The page's last column, what the plan would fund, ends the sheet too.
+    assert_eq!(districts[0][11], "Kinh phí đề xuất");
+    let funded = |district: Option<&str>| {
+        plan.totals(|c| {
+            district.is_none_or(|d| c.district_code == d)
+                && (c.source == "provincial" || c.source == "national")
+        })
+        .recommended
+    };
+    assert_eq!(funded(Some("213")), 100_000_000);
+    assert_eq!(bg[11], funded(Some("213")).to_string());
+    assert_eq!(total[11], funded(None).to_string());
     assert_eq!(row(&xlsx["Ngân sách"], "Còn lại")[1], "4900000000");
     assert_eq!(xlsx["Danh sách đề án"].len(), 38);
 

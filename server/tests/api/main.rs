@@ -28,6 +28,7 @@ mod intake;
 mod merge;
 mod metrics;
 mod object_store;
+mod office_files;
 mod photo_corpus;
 mod props;
 mod pull;

@@ -165,11 +165,16 @@ pub(super) fn source_headers(lang: Lang) -> impl IntoView {
 /// Districts as rows, sources as columns, a total per district and for the province.
 pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
     // Photos are supervisors' to take away; an administrator sees no link that
-    // would only be refused.
-    let zips = crate::field::client::use_client()
-        .user
-        .get_untracked()
-        .is_some_and(|u| u.has(crate::model::Role::Supervisor));
+    // would only be refused. Who is logged in is known only after hydration
+    // (the server renders the page for anyone), so the links follow it.
+    let user = crate::field::client::use_client().user;
+    let zips = move || {
+        user.with(|u| {
+            u.as_ref()
+                .is_some_and(|u| u.has(crate::model::Role::Supervisor))
+        })
+    };
+    let former = plan.grouped_by == "former_district";
     let tr = move |key: &str| t(lang, key);
     let rows = plan
         .districts()
@@ -192,11 +197,14 @@ pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
                     <td class="money">{vnd(funded.recommended)}</td>
                     <td data-district=code.clone()>
                         // A former district spans units of another tree: no one place to zip.
-                        {(zips && plan.grouped_by != "former_district").then(|| view! {
-                            <DownloadLink testid="export-district-photos" class=""
-                                href=format!("/api/exports/photos.zip?district={code}&year={}", plan.year)
-                                label=tr("plan.photos_zip")/>
-                        })}
+                        {
+                            let href = format!("/api/exports/photos.zip?district={code}&year={}", plan.year);
+                            move || (zips() && !former).then(|| view! {
+                                <DownloadLink testid="export-district-photos" class=""
+                                    href=href.clone()
+                                    label=tr("plan.photos_zip")/>
+                            })
+                        }
                     </td>
                 </tr>
             }

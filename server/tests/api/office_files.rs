@@ -1,0 +1,233 @@
+//! What the office's files hold when the data is busy or alike: a visits
+//! export is the list at one moment, every word of a search counts, and a
+//! photos ZIP gives each proposal its own folder under its unit, also on the
+//! 2025 tree that the plan names by bare commune code.
+
+use crate::console::download;
+use crate::helpers::TestApp;
+use crate::phone::{statuses, Phone};
+use crate::security::{call, ok};
+use app::office::review::contract::VisitQuery;
+use serde_json::{json, Value};
+use std::io::Read;
+
+/// A facility and a 2026 proposal titled `title` in phường Đa Mai (which
+/// ksv1's Bắc Giang city holds); the proposal's ID.
+async fn proposal(app: &TestApp, boss: &str, facility: &str, title: &str) -> String {
+    let id = ok(&call(
+        app,
+        boss,
+        "save_facility",
+        json!({"draft": {"id": null, "name": facility, "owner_name": "Nguyễn Văn Tư",
+            "address": "thôn Đông", "unit": "bac-ninh-2025/07228", "industry_group": "handicrafts",
+            "phone": "", "tax_code": "", "main_products": "mây tre đan"}}),
+    )
+    .await);
+    let created = ok(&call(
+        app,
+        boss,
+        "create_proposal",
+        json!({"proposal": {"facility_id": id, "year": 2026, "unit": "bac-ninh-2025/07228",
+            "title": title, "support_kind": "machinery", "requested_amount": 50_000_000}}),
+    )
+    .await);
+    created.as_str().unwrap().to_string()
+}
+
+/// ksv1's visit of `proposal`; its ID.
+async fn visit(app: &TestApp, phone: &mut Phone, proposal: &str) -> String {
+    let id = uuid::Uuid::now_v7().to_string();
+    let m = phone.new_visit(&id, proposal, json!({"workforce": 6}));
+    assert_eq!(statuses(&phone.push_ok(app, &[m]).await), ["applied"]);
+    id
+}
+
+async fn the_list_is_exported_as_it_was_when_the_export_began(app: TestApp) {
+    app::store::seed::bulk(&app.db, "213", 260, 2021)
+        .await
+        .unwrap();
+    app::store::seed::bulk_visits(&app.db, "ksv1", 260, 2021)
+        .await
+        .unwrap();
+    let row = sqlx::query("SELECT id FROM users WHERE username = 'giamsat'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let boss =
+        app::store::users::info_by_id(&app.db, &app::store::col::<String>(&row, "id").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+    // Newest first, the list's default: more than one page of the export.
+    let query = VisitQuery::default();
+    let mut before = Vec::new();
+    app::store::console::for_each_page(&app.db, &boss, &query, |page| {
+        before.extend(page.into_iter().map(|v| v.id));
+        async { Ok(()) }
+    })
+    .await
+    .unwrap();
+    let per_page = app::office::review::contract::MAX_PER_PAGE as usize;
+    assert!(before.len() > per_page, "{} visits", before.len());
+    let last = before.last().unwrap().clone();
+
+    // While the first page is written, the oldest visit is received again
+    // (a phone resends it) and moves to the top of the list.
+    let mut during = Vec::new();
+    let mut moved = false;
+    app::store::console::for_each_page(&app.db, &boss, &query, |page| {
+        during.extend(page.into_iter().map(|v| v.id));
+        let first = !moved;
+        moved = true;
+        let (db, last) = (app.db.clone(), last.clone());
+        async move {
+            if first {
+                sqlx::query("UPDATE visits SET received_at = $1 WHERE id = $2")
+                    .bind(app::store::now_ms() + 60_000)
+                    .bind(&last)
+                    .execute(&db.pool)
+                    .await?;
+            }
+            Ok(())
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        during, before,
+        "each visit once, in the order it began with"
+    );
+}
+
+async fn every_word_of_a_search_counts(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut phone = Phone::login(&app, "ksv1").await;
+    // Two demo-like titles that share their first eleven words.
+    let common = "Hỗ trợ ứng dụng máy móc thiết bị tiên tiến vào sản xuất";
+    let boiler = proposal(
+        &app,
+        &boss,
+        "Công ty Hòa Phát",
+        &format!("{common} nồi hơi công nghiệp"),
+    )
+    .await;
+    let noodles = proposal(
+        &app,
+        &boss,
+        "Cơ sở bánh đa Kế",
+        &format!("{common} bánh đa nem"),
+    )
+    .await;
+    let boiler_visit = visit(&app, &mut phone, &boiler).await;
+    visit(&app, &mut phone, &noodles).await;
+
+    let whole = format!("{common} nồi hơi công nghiệp");
+    let page = ok(&call(&app, &boss, "search_visits", json!({"query": {"q": whole}})).await);
+    let found: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [boiler_visit.as_str()]);
+    // The export of that search holds that visit alone.
+    let csv = download(
+        &app,
+        &boss,
+        &format!(
+            "/api/exports/visits.csv?q={}",
+            app::office::query_value(&whole)
+        ),
+        "text/csv",
+    )
+    .await;
+    let csv = String::from_utf8(csv).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.contains(&boiler_visit));
+
+    // Past the limit the search is refused, not cut.
+    let long: Vec<String> = (0..=app::store::console::MAX_SEARCH_WORDS)
+        .map(|i| format!("tu{i}"))
+        .collect();
+    let r = call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"q": long.join(" ")}}),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert_eq!(r.json()["code"], "console.too_many_words");
+    // Repeated words are one word.
+    let repeated = vec!["nồi"; 100].join(" ");
+    let page = ok(&call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"q": repeated}}),
+    )
+    .await);
+    assert_eq!(page["total"], 1);
+}
+
+async fn two_proposals_alike_get_two_folders_under_their_commune(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut f = crate::uploads::field(&app, "ksv1").await;
+    let title = "Đào tạo nghề mây tre đan";
+    let mut sent = Vec::new();
+    for facility in ["Cơ sở mây tre Hà", "Cơ sở mây tre Đông"] {
+        let p = proposal(&app, &boss, facility, title).await;
+        f.visit = visit(&app, &mut f.phone, &p).await;
+        let bytes = crate::uploads::marked_jpeg(48, 32);
+        let id = f.attach(&app, &bytes, json!({})).await;
+        let r = f.upload(&app, &id, &bytes, 1 << 20).await;
+        assert_eq!(r.status, 204, "{}", r.text());
+        sent.push((facility, id));
+    }
+
+    // The plan of 2026 links its commune rows by bare code and year: the
+    // code is the 2025 tree's, not 2020's unit of the same number.
+    let bytes = download(
+        &app,
+        &boss,
+        "/api/exports/photos.zip?district=07228&year=2026",
+        "application/zip",
+    )
+    .await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut manifest = String::new();
+    zip.by_name("manifest.json")
+        .unwrap()
+        .read_to_string(&mut manifest)
+        .unwrap();
+    let manifest: Value = serde_json::from_str(&manifest).unwrap();
+    assert_eq!(manifest["count"], 2, "{manifest}");
+    let mut folders = Vec::new();
+    for (facility, id) in &sent {
+        let file = manifest["photos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["photo_id"] == id.as_str())
+            .unwrap()["file"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (folder, name) = file.rsplit_once('/').unwrap();
+        assert_eq!(folder, format!("phường Đa Mai/{facility} - {title}"));
+        assert!(name.starts_with("001-"), "{file}");
+        folders.push(folder.to_string());
+    }
+    // In Vietnamese order: Đông before Hà.
+    let order: Vec<String> = (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    assert!(order[0].starts_with(&folders[1]), "{order:?}");
+    assert!(order[1].starts_with(&folders[0]), "{order:?}");
+}
+
+crate::engine_tests!(
+    the_list_is_exported_as_it_was_when_the_export_began,
+    every_word_of_a_search_counts,
+    two_proposals_alike_get_two_folders_under_their_commune,
+);
