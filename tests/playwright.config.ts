@@ -17,6 +17,7 @@ const CI = Boolean(process.env.CI);
 // overlap each other.
 const OWN_SERVER_SPECS = [
   '**/a_2026_year_from_register_to_plan.spec.ts',
+  '**/a_closed_year_keeps_what_the_phone_saved.spec.ts',
   '**/a_moved_facility_takes_its_proposal.spec.ts',
   '**/api_fuzz.spec.ts',
   '**/app_update_waits_for_consent.spec.ts',

@@ -291,11 +291,16 @@ async fn apply_batch(
     // last_seq is a retry only if it holds this very change, and a seq past it
     // that an import filled under another id means the backup was not this
     // phone's.
+    // A retry of a refused change gets its refusal again: its first answer
+    // may never have reached the phone (the page closed, the network cut),
+    // and "duplicate" would tell it the change was kept.
     let mut ahead = std::collections::HashMap::new();
+    let mut refusals = std::collections::HashMap::new();
     if mode == Mode::Push && !mutations.is_empty() {
         let (first, last) = (mutations[0].seq, mutations[mutations.len() - 1].seq);
         let rows = sqlx::query(
-            "SELECT seq, mutation_id FROM mutations WHERE device_id = $1 AND seq >= $2 AND seq <= $3",
+            "SELECT seq, mutation_id, status, error FROM mutations
+             WHERE device_id = $1 AND seq >= $2 AND seq <= $3",
         )
         .bind(device_id)
         .bind(first)
@@ -303,10 +308,14 @@ async fn apply_batch(
         .fetch_all(&mut *tx)
         .await?;
         for row in rows {
-            ahead.insert(
-                col::<i64>(&row, "seq")?,
-                col::<String>(&row, "mutation_id")?,
-            );
+            let seq = col::<i64>(&row, "seq")?;
+            if col::<String>(&row, "status")? == "refused" {
+                let error = col::<Option<String>>(&row, "error")?
+                    .and_then(|e| serde_json::from_str::<ErrorBody>(&e).ok())
+                    .unwrap_or_else(|| ErrorBody::new("sync.refused", "this change was refused"));
+                refusals.insert(seq, error);
+            }
+            ahead.insert(seq, col::<String>(&row, "mutation_id")?);
         }
     }
     for m in mutations {
@@ -346,8 +355,17 @@ async fn apply_batch(
                     continue;
                 }
                 if m.seq <= last_seq {
-                    retried.insert((m.entity.as_str(), m.record_id));
-                    results.push(duplicate);
+                    match refusals.get(&m.seq) {
+                        Some(error) => results.push(MutationResult::Refused {
+                            seq: m.seq,
+                            mutation_id: m.mutation_id,
+                            error: error.clone(),
+                        }),
+                        _ => {
+                            retried.insert((m.entity.as_str(), m.record_id));
+                            results.push(duplicate);
+                        }
+                    }
                     continue;
                 }
                 if m.seq != last_seq + 1 {

@@ -117,6 +117,20 @@ async fn an_inspector_cannot_create_a_visit_outside_their_districts(app: TestApp
         "visit.out_of_scope"
     );
     assert_eq!(app.counts().await["visits"], 0);
+    // The answer never reached the phone (its page closed mid-sync), so it
+    // sends the batch again: the refusal is repeated, not called a duplicate
+    // that the phone would take as kept.
+    let again = app
+        .post_json("/api/sync/push", Some(&cookie), &body)
+        .await
+        .json();
+    assert_eq!(again["results"][0]["status"], "refused", "{again}");
+    assert_eq!(again["results"][0]["error"]["code"], "visit.out_of_scope");
+    assert_eq!(
+        again["results"][0]["error"]["params"],
+        response["results"][0]["error"]["params"]
+    );
+    assert_eq!(app.counts().await["visits"], 0);
 }
 
 async fn malformed_json_is_a_400_with_a_message_and_stores_nothing(app: TestApp) {

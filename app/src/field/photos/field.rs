@@ -272,7 +272,11 @@ fn PhotoItem(
                 </span>
                 <span class="muted" data-testid="photo-time">{time}</span>
                 <span class="muted" data-testid="photo-place">{place}</span>
-                {move || problem.get().map(|p| view! { <p class="error-banner" data-testid="photo-problem">{move || error_text(lang.get(), &p)}{move || format!(" {}", tr("photo.retake"))}</p> })}
+                {move || problem.get().map(|p| view! { <p class="error-banner" data-testid="photo-problem">{
+                    // Refused only because its visit was: it goes with the visit.
+                    let tail = if p.code == "upload.unknown_photo" || p.code == "visit.unknown" { "photo.waits_for_visit" } else { "photo.retake" };
+                    move || format!("{} {}", error_text(lang.get(), &p), tr(tail))
+                }</p> })}
                 {move || warnings.get().into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
                 <input type="text" class="photo-caption" data-testid="photo-caption" maxlength=crate::photos::MAX_CAPTION.to_string()
                     node_ref=caption.input_ref placeholder=move || tr("photo.caption") value=shown_caption

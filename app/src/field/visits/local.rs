@@ -510,7 +510,16 @@ pub fn after_push(
         match result {
             MutationResult::Refused { error, .. } => {
                 visit.sync_state = SyncState::Refused;
-                visit.refusal = Some(error.clone());
+                // The first refusal since the save is the cause: the changes
+                // after a refused header are refused only for lack of it
+                // ("visit.header_missing", "visit.unknown"), which hid why.
+                if visit.refusal.is_none() {
+                    visit.refusal = Some(error.clone());
+                }
+                // The finalize was refused with it: the inspector can change
+                // the visit and finalize again once the cause is gone (a
+                // closed year reopened, a district given back).
+                visit.submit_queued = false;
                 // No pull has shown the visit on the server yet, so the refused
                 // change may be the one that carried its header (a bad first
                 // answer refuses the whole creation): the next save sends the
@@ -584,6 +593,36 @@ pub fn absorb_server_copy(
             row.versions = theirs.versions.clone();
             row.header_sent = true;
         }
+    }
+    // Changes the server refused are kept, not overwritten by its copy:
+    // what it holds becomes the base, so the refused values are unsent
+    // changes that the next save sends again (after a closed year reopens).
+    // Not for a visit out of the inspector's hands (submitted, decided):
+    // there the server's copy is the visit.
+    if !pending
+        && visit.sync_state == SyncState::Refused
+        && matches!(
+            server.review_state,
+            ReviewState::InProgress | ReviewState::NeedsChanges
+        )
+    {
+        visit.saved = server
+            .answers
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for row in &mut visit.rows {
+            if let Some(theirs) = server.rows.iter().find(|r| r.id == row.id) {
+                row.saved = theirs
+                    .answers
+                    .iter()
+                    .filter(|(_, v)| !v.is_null())
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+            }
+        }
+        return visit;
     }
     let untouched = visit.answers == visit.saved && !visit.rows.iter().any(LocalRow::unsaved);
     if !pending && untouched {
@@ -928,6 +967,88 @@ mod tests {
         let after = after_push(known, &[&refused], false);
         assert!(after.header_sent);
         assert_eq!(after.saved, after.answers);
+    }
+
+    #[test]
+    fn a_refusal_names_its_cause_and_frees_a_finalized_visit() {
+        let mut v = visit();
+        v.answers.insert("workforce".into(), json!(15));
+        let mut clock = Hlc::default();
+        let (saved, out) = save_with(&v, "dev", 1, &mut clock, 2_000, true);
+        assert!(saved.submit_queued && !saved.editable());
+        let refused = |e: &OutboxEntry, code: &str| MutationResult::Refused {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            error: ErrorBody::new(code, "x"),
+        };
+        // The header is refused for a closed year; the finalize then finds no
+        // visit. The first is the reason.
+        let results = [
+            refused(&out[0], "year.closed"),
+            refused(out.last().unwrap(), "visit.unknown"),
+        ];
+        let after = after_push(saved, &results.iter().collect::<Vec<_>>(), false);
+        assert_eq!(after.refusal.as_ref().unwrap().code, "year.closed");
+        assert!(after.editable(), "finalized again once the year reopens");
+        assert!(
+            after.has_unsaved_changes(),
+            "the header and answers go again"
+        );
+        let (again, out) = save_with(&after, "dev", 3, &mut clock, 3_000, true);
+        assert_eq!(out[0].mutation.fields["form_id"], json!("khuyen-cong"));
+        assert_eq!(out.last().unwrap().mutation.kind, MutationKind::Submit);
+        assert!(again.refusal.is_none());
+    }
+
+    #[test]
+    fn answers_the_server_refused_outlive_its_copy_and_go_again() {
+        let mut v = visit();
+        v.answers.insert("workforce".into(), json!(17));
+        let mut clock = Hlc::default();
+        let (saved, _) = save(&v, "dev", 1, &mut clock, 2_000);
+        let held = absorb_server_copy(Some(saved), &server_copy(&v, json!(17), 1), "ksv1", false);
+        assert_eq!(held.sync_state, SyncState::Synced);
+        // Offline, 99 is saved; the year closes before the push.
+        let mut edited = held;
+        edited.answers.insert("workforce".into(), json!(99));
+        let (saved, out) = save(&edited, "dev", 2, &mut clock, 3_000);
+        let refused = MutationResult::Refused {
+            seq: out[0].mutation.seq,
+            mutation_id: out[0].mutation.mutation_id,
+            error: ErrorBody::new("year.closed", "closed"),
+        };
+        let after = after_push(saved, &[&refused], false);
+        let closed = VisitRecord {
+            year_closed: true,
+            ..server_copy(&v, json!(17), 1)
+        };
+        let pulled = absorb_server_copy(Some(after.clone()), &closed, "ksv1", false);
+        assert_eq!(
+            pulled.answers["workforce"],
+            json!(99),
+            "the inspector's value"
+        );
+        assert_eq!(
+            pulled.saved["workforce"],
+            json!(17),
+            "what the server holds"
+        );
+        assert_eq!(pulled.sync_state, SyncState::Refused);
+        assert_eq!(pulled.refusal.as_ref().unwrap().code, "year.closed");
+        // Reopened: the next save sends 99 again, on the server's version.
+        let reopened =
+            absorb_server_copy(Some(pulled), &server_copy(&v, json!(17), 1), "ksv1", false);
+        let (_, again) = save(&reopened, "dev", 3, &mut clock, 4_000);
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].mutation.fields["workforce"], json!(99));
+        assert_eq!(again[0].mutation.base_version, 1);
+        // A visit the supervisor has decided is the server's copy.
+        let approved = VisitRecord {
+            review_state: ReviewState::Approved,
+            ..server_copy(&v, json!(17), 1)
+        };
+        let decided = absorb_server_copy(Some(after), &approved, "ksv1", false);
+        assert_eq!(decided.answers["workforce"], json!(17));
     }
 
     #[test]

@@ -103,7 +103,9 @@ pub fn VisitPage() -> impl IntoView {
                         </div>
                     }
                 })}
-                {refusal.map(|text| view! { <p class="error-banner" data-testid="visit-refusal">{text}</p> })}
+                {refusal.map(|text| view! {
+                    <p class="error-banner" data-testid="visit-refusal">{text}" "{move || tr("visit.refused_kept")}</p>
+                })}
                 {(!v.lost_fields.is_empty()).then(|| {
                     let names: Vec<String> = v
                         .lost_fields

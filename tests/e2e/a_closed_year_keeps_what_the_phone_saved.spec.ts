@@ -1,0 +1,112 @@
+// An inspector saves offline while the office closes the survey year, and
+// the server refuses what the phone sends. Before, the phone showed the
+// refusal of the last change ("no such visit", "the header is missing")
+// rather than its cause, a pull then overwrote an edited answer with the
+// server's value, and a new visit stayed stuck. Now both visits say the year
+// is closed, keep what was typed, and reach the server once it reopens.
+
+import { DESKTOP, PHONE, expect, test } from './support/fixtures';
+import { startServer, type KhaosatServer } from './support/server';
+import { ensureServiceWorkerControls } from './support/serviceWorker';
+import { HomePage } from './pages/HomePage';
+import { LoginPage } from './pages/LoginPage';
+import { VisitPage } from './pages/VisitPage';
+
+// Its own server: closing 2020 would take every 2020 proposal off the other
+// specs' phones.
+let server: KhaosatServer | undefined;
+
+test.beforeAll(async () => {
+  server = await startServer({ name: 'closed-year' });
+});
+
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+test('changes refused for a closed year stay on the phone and go again when it reopens', async ({ newContext }) => {
+  if (!server) throw new Error('the dedicated server did not start');
+  const phone = await newContext({ ...PHONE, baseURL: server.baseURL, label: 'phone' });
+  const page = await phone.newPage();
+  const home = new HomePage(page);
+  const visit = new VisitPage(page);
+  const login = new LoginPage(page);
+  await page.goto('/');
+  await login.expectShown();
+  // ksv4's districts (221, 217) have 2020 proposals only.
+  await login.loginAs('ksv4');
+  await home.expectShown();
+  await ensureServiceWorkerControls(page, () => home.waitHydrated());
+  await home.expectSynced();
+
+  const office = await (await newContext({ ...DESKTOP, baseURL: server.baseURL, label: 'office' })).newPage();
+  const officeLogin = new LoginPage(office);
+  await officeLogin.goto();
+  await officeLogin.loginAs('quantri');
+
+  let held = '';
+  let fresh = '';
+  await test.step('a visit reaches the server with 17 workers', async () => {
+    held = await home.startVisit(home.proposalItems.first());
+    await visit.fillField('workforce', '17');
+    await visit.save();
+    await visit.expectSyncState('synced', 30_000);
+  });
+
+  await test.step('offline, 99 is saved on it, and a second visit is started and saved', async () => {
+    await phone.setOffline(true);
+    await visit.fillField('workforce', '99');
+    await visit.save();
+    await visit.expectSyncState('queued');
+    await home.goto();
+    fresh = await home.startVisit(home.proposalItems.nth(1));
+    await visit.fillField('workforce', '8');
+    await visit.save();
+    await visit.expectSyncState('queued');
+  });
+
+  await test.step('the office closes 2020', async () => {
+    const closed = await office.request.post('/rpc/close_year', { data: { year: 2020, confirm: true } });
+    expect(closed.status(), await closed.text()).toBe(200);
+  });
+
+  await test.step('back online, both are refused for the closed year and keep what was typed', async () => {
+    await phone.setOffline(false);
+    await home.goto();
+    await home.click(home.syncButton);
+    await expect(home.visitItem(held)).toHaveAttribute('data-sync-state', 'refused', { timeout: 30_000 });
+    await expect(home.visitItem(fresh)).toHaveAttribute('data-sync-state', 'refused', { timeout: 30_000 });
+    for (const id of [held, fresh]) {
+      await visit.goto(id);
+      const refusal = page.getByTestId('visit-refusal');
+      await expect(refusal).toContainText('Năm khảo sát 2020 đã đóng');
+      await expect(refusal).toContainText('vẫn ở trên máy');
+    }
+    // A pull has landed since the refusal: the server's 17 did not replace it.
+    await visit.goto(held);
+    await expect(visit.field('workforce')).toHaveValue('99');
+  });
+
+  await test.step('the office reopens 2020; saved again, both reach the server', async () => {
+    const reopened = await office.request.post('/rpc/open_year', {
+      data: { request: { year: 2020, unit_tree: 'bac-giang-2020', form_id: 'khuyen-cong', form_version: 1 } },
+    });
+    expect(reopened.status(), await reopened.text()).toBe(200);
+    await home.goto();
+    await home.click(home.syncButton);
+    await expect(home.proposalItems.first()).toBeVisible({ timeout: 30_000 });
+    for (const id of [held, fresh]) {
+      await visit.goto(id);
+      await expect(visit.saveButton).toBeEnabled();
+      await visit.save();
+      await visit.expectSyncState('synced', 30_000);
+    }
+    // The server holds 99: after a reload and a pull the phone shows it.
+    await home.goto();
+    await home.click(home.syncButton);
+    await expect(home.syncStatus).toHaveAttribute('data-state', 'ok', { timeout: 30_000 });
+    await visit.goto(held);
+    await expect(visit.field('workforce')).toHaveValue('99');
+    await visit.expectSyncState('synced');
+  });
+});
