@@ -160,6 +160,16 @@ impl AppError {
         ))
     }
 
+    /// The right password for an account an administrator deactivated. Said
+    /// only to someone who knows the password (anyone else gets
+    /// `auth.bad_credentials`), so it tells nobody which accounts exist.
+    pub fn account_disabled() -> AppError {
+        AppError::Denied(ErrorBody::new(
+            "auth.account_disabled",
+            "this account is deactivated: ask an administrator; unsent work can leave the phone as a backup file for a supervisor to import",
+        ))
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             AppError::BadRequest(_) => 400,

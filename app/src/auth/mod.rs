@@ -162,9 +162,10 @@ pub fn LoginPage() -> impl IntoView {
                     </button>
                 </div>
             </form>
-            // The server refused this user's device on this phone (revoked): their
-            // queue can still leave as a file, logged in or not.
-            <Show when=move || error.get().is_some_and(|b| b.code == "device.revoked")>
+            // The server refused this user's device on this phone (revoked), or
+            // the account (deactivated): their queue can still leave as a file,
+            // logged in or not.
+            <Show when=move || error.get().is_some_and(|b| b.code == "device.revoked" || b.code == "auth.account_disabled")>
                 <BackupButton username=username.get_untracked()/>
             </Show>
         </div>

@@ -148,9 +148,10 @@ pub async fn import(
     }
     // A phone that still syncs sends its own changes: a supervisor's import
     // for it would write answers in the inspector's name (and take the seqs
-    // the phone's next changes need). A supervisor imports a revoked phone's
-    // backup, the phone that can no longer sync.
-    if device.user_id != importer.id && !device.revoked {
+    // the phone's next changes need). A supervisor imports the backup of a
+    // phone that can no longer sync: revoked, or its owner's account
+    // deactivated.
+    if device.user_id != importer.id && !device.revoked && device.owner_active {
         return Err(AppError::Protocol {
             status: 409,
             body: crate::error::ErrorBody::new(

@@ -168,8 +168,9 @@ pub async fn find_login(db: &Db, login: &str) -> Result<Option<LoginAccount>, Ap
 }
 
 /// Checks a login (a username, or the phone number of an account) and password.
-/// Unknown account, wrong password and deactivated account give the same error
-/// after the same work: nobody learns which accounts exist.
+/// Unknown account and wrong password give the same error after the same
+/// work: nobody learns which accounts exist. A deactivated account says so,
+/// but only to someone who gave its password.
 pub async fn check_login(db: &Db, login: &str, password: &str) -> Result<LoginOk, AppError> {
     let account = find_login(db, login).await?;
     check_password_of(db, account, password).await
@@ -189,8 +190,13 @@ pub async fn check_password_of(
     let hash: String = col(&row, "password_hash")?;
     let active: i64 = col(&row, "active")?;
     let verified = crate::auth::argon::verify(password.to_string(), hash).await?;
-    if !verified || active == 0 {
+    if !verified {
         return Err(AppError::BadCredentials);
+    }
+    if active == 0 {
+        // Else the inspector tries again and again, and the login limits
+        // lock the phone out as well.
+        return Err(AppError::account_disabled());
     }
     let must_change_password = col::<i64>(&row, "must_change_password")? != 0;
     let user = load_info(db, &row).await?;
@@ -283,18 +289,24 @@ pub struct DeviceInfo {
     pub user_id: String,
     pub last_seq: i64,
     pub revoked: bool,
+    /// The owner's account is active (it may log in and sync).
+    pub owner_active: bool,
 }
 
 pub async fn device(db: &Db, device_id: &str) -> Result<Option<DeviceInfo>, AppError> {
-    let row = sqlx::query("SELECT user_id, last_seq, revoked_at FROM devices WHERE device_id = $1")
-        .bind(device_id)
-        .fetch_optional(&db.pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT d.user_id, d.last_seq, d.revoked_at, u.active FROM devices d
+         JOIN users u ON u.id = d.user_id WHERE d.device_id = $1",
+    )
+    .bind(device_id)
+    .fetch_optional(&db.pool)
+    .await?;
     row.map(|r| {
         Ok(DeviceInfo {
             user_id: col(&r, "user_id")?,
             last_seq: col(&r, "last_seq")?,
             revoked: col::<Option<i64>>(&r, "revoked_at")?.is_some(),
+            owner_active: col::<i64>(&r, "active")? != 0,
         })
     })
     .transpose()

@@ -248,6 +248,42 @@ async fn old_apps_are_told_to_update_and_the_previous_schema_still_syncs(app: Te
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
 }
 
+/// A deactivated account cannot log in to sync, so its phone's backup is
+/// the only way in for its unsent work: a supervisor may import it.
+async fn a_deactivated_accounts_backup_is_imported_by_a_supervisor(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
+    let second = phone.mutation("visit", "upsert", &visit, json!({"workforce": 2}), 0);
+    phone.push_ok(&app, std::slice::from_ref(&first)).await;
+    let file = json!({
+        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "device_id": phone.device, "username": "ksv1", "mutations": [second]
+    });
+    let (admin, _) = app.login("quantri").await;
+    let id = crate::security::user_id(&app, &admin, "ksv1").await;
+    let off = crate::security::call(
+        &app,
+        &admin,
+        "set_account_active",
+        json!({"id": id, "active": false}),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::OK, "{}", off.text());
+    let (boss, _) = app.login("giamsat").await;
+    let r = app.post_json("/api/sync/import", Some(&boss), &file).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(
+        statuses(r.json()["results"].as_array().unwrap()),
+        ["applied"]
+    );
+    let (stored, _) = app::store::visits::record(&app.db.pool, &visit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.answers["workforce"], json!(2));
+}
+
 async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
     let mut phone = Phone::login(&app, "ksv1").await;
     let visit = uuid::Uuid::now_v7().to_string();
@@ -536,6 +572,7 @@ async fn an_old_cursor_after_compaction_gets_410_and_a_full_pull_works(app: Test
 }
 
 crate::engine_tests!(
+    a_deactivated_accounts_backup_is_imported_by_a_supervisor,
     a_push_into_a_seq_an_import_filled_is_refused_and_moves_on,
     the_same_batch_pushed_ten_times_at_once_applies_once,
     a_response_lost_after_commit_is_retried_into_duplicates,

@@ -471,11 +471,18 @@ async fn a_deactivated_account_is_shut_out_at_once(app: TestApp) {
     );
     let pull = app.get("/api/sync/pull?cursor=0", Some(&ksv1)).await;
     expect_error(&pull, 401, "auth.required");
-    // Same answer as an unknown user: nothing tells that the account exists.
-    let refused = login(&app, "ksv1", PW, "192.0.2.85:1000").await;
+    // A wrong password gets the answer an unknown user gets: nothing tells
+    // that the account exists.
+    let refused = login(&app, "ksv1", "mat-khau-sai", "192.0.2.85:1000").await;
     expect_error(&refused, 401, "auth.bad_credentials");
-    let unknown = login(&app, "khong-ai-ca", PW, "192.0.2.86:1000").await;
+    let unknown = login(&app, "khong-ai-ca", "mat-khau-sai", "192.0.2.86:1000").await;
     assert_eq!(refused.json(), unknown.json());
+    // The right password learns why: else the inspector retries until the
+    // login limits lock the phone out.
+    for _ in 0..3 {
+        let disabled = login(&app, "ksv1", PW, "192.0.2.85:1000").await;
+        expect_error(&disabled, 403, "auth.account_disabled");
+    }
     let on = call(
         &app,
         &admin,
@@ -1103,7 +1110,7 @@ async fn accounts(app: &TestApp, admin: &str) -> Vec<Value> {
     list.as_array().unwrap().clone()
 }
 
-async fn user_id(app: &TestApp, admin: &str, username: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, admin: &str, username: &str) -> String {
     let all = accounts(app, admin).await;
     let user = all
         .iter()

@@ -188,7 +188,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         .body(json_body::<LoginRequest>(gen))
         .errors(&[
             (401, "Wrong username or password"),
-            (403, "The device is bound to another user or revoked"),
+            (403, "The device is bound to another user or revoked, or the account is deactivated (said only to the right password)"),
             (429, "Too many failed logins for this account or address (Retry-After)"),
             (503, "Every password check is busy (Retry-After)"),
         ]),
@@ -199,7 +199,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         )
         .body(json_body::<app::sync::DeviceRequest>(gen))
         .errors(&[
-            (403, "The device is bound to another user or revoked"),
+            (403, "The device is bound to another user or revoked, or the account is deactivated (said only to the right password)"),
             (409, "The session is already bound to another device"),
         ]),
         ("POST", "/api/auth/logout") => Op::new(
