@@ -46,6 +46,27 @@ pub(super) fn copy_photos_out(
     Ok(entries)
 }
 
+/// Reads every photo of a backup and checks its size and SHA-256 against the
+/// manifest, writing nothing.
+pub(super) fn check_photos(
+    dir: &Path,
+    entries: &[PhotoEntry],
+    seal: Option<&Seal>,
+) -> Result<(), String> {
+    for entry in entries {
+        let (sha256, size) = open_sealed(seal, &dir.join(&entry.key))
+            .and_then(|mut f| copy_hashing(&mut f, &mut std::io::sink()))
+            .map_err(|e| format!("the backup's photo {} cannot be read: {e}", entry.key))?;
+        if sha256 != entry.sha256 || size != entry.size {
+            return Err(format!(
+                "photo {} in the backup is damaged: SHA-256 {sha256}, the manifest says {}",
+                entry.key, entry.sha256
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn copy_photos_in(
     storage: &dyn PhotoStorage,
     dir: &Path,

@@ -232,6 +232,13 @@ pub async fn restore(
             storage.describe()
         ));
     }
+    // Every photo is read and checked before anything is written: a damaged
+    // one used to stop the restore after the database was in place, and the
+    // next restore into that directory was refused as "not empty".
+    let (dir, entries, check_seal) = (from.join("photos"), manifest.photos.clone(), seal.clone());
+    tokio::task::spawn_blocking(move || files::check_photos(&dir, &entries, check_seal.as_deref()))
+        .await
+        .map_err(|e| e.to_string())??;
     match engine {
         "sqlite" => restore_sqlite(from, url, data_dir, seal.clone()).await?,
         _ => {
