@@ -146,7 +146,14 @@ pub async fn open(db: &Db, actor: &Actor, req: &YearOpening) -> Result<SurveyYea
         }
     }
     if let Some(b) = &before {
-        if b.open {
+        // An open year may move to another form version (a form corrected
+        // mid-campaign): visits already started keep theirs, new ones start
+        // on it after the phones' next sync. The same request again is a
+        // mistake worth saying.
+        let same = b.unit_tree == req.unit_tree
+            && b.form_id == req.form_id
+            && b.form_version == req.form_version;
+        if b.open && same {
             return Err(AppError::Invalid(
                 ErrorBody::new(
                     "year.already_open",
@@ -206,7 +213,9 @@ pub async fn open(db: &Db, actor: &Actor, req: &YearOpening) -> Result<SurveyYea
         "year",
         &req.year.to_string(),
         json!({"unit_tree": req.unit_tree, "form": format!("{}@{}", req.form_id, req.form_version),
-               "reopened": before.is_some()}),
+               "reopened": before.as_ref().is_some_and(|b| !b.open),
+               "form_before": before.as_ref().filter(|b| b.open)
+                   .map(|b| format!("{}@{}", b.form_id, b.form_version))}),
     )
     .await?;
     tx.commit().await?;

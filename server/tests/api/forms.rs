@@ -173,6 +173,40 @@ async fn a_new_version_reaches_phones_and_old_visits_keep_theirs(app: TestApp) {
         .collect();
     assert_eq!(versions, [(2, true), (1, false)]);
 
+    // Published is not yet used: the open year 2020 names v1, so a new
+    // visit's proposal still says v1 until the administrator moves the year.
+    let version_of_2020 = |changes: Vec<Value>| {
+        changes
+            .iter()
+            .rev()
+            .find(|c| c["entity"] == "proposal" && c["record"]["id"] == demo_proposal("213"))
+            .map(|c| c["record"]["form_version"].clone())
+    };
+    let (before, cursor) = app.pull_from(&ksv1.cookie, 0).await;
+    assert_eq!(version_of_2020(before), Some(json!(1)));
+    let same = rpc(
+        "open_year",
+        json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020", "form_id": "khuyen-cong", "form_version": 1}}),
+    )
+    .cookie(Some(&admin))
+    .send(&app.router)
+    .await;
+    expect_error(&same, 422, "year.already_open");
+    let moved = ok(&rpc(
+        "open_year",
+        json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020", "form_id": "khuyen-cong", "form_version": 2}}),
+    )
+    .cookie(Some(&admin))
+    .send(&app.router)
+    .await);
+    assert_eq!(
+        (moved["form_version"].clone(), moved["open"].clone()),
+        (json!(2), json!(true))
+    );
+    // The phone's next pull brings the year's proposals on v2.
+    let (after, _) = app.pull_from(&ksv1.cookie, cursor).await;
+    assert_eq!(version_of_2020(after), Some(json!(2)));
+
     // Going back to a lower version is refused.
     let mut v1_again = default_form();
     v1_again["version"] = json!(1);
