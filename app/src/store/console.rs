@@ -5,7 +5,7 @@
 //! displayed columns for those IDs only, so per-visit counts are never computed
 //! for rows that are not shown.
 //!
-//! One file (about 520 lines): the filter builder and the queries that use it
+//! One file (about 560 lines): the filter builder and the queries that use it
 //! belong together.
 
 use super::rows::Param;
@@ -207,7 +207,12 @@ async fn filter(db: &Db, q: &VisitQuery) -> Result<Filter, AppError> {
         let mut all_words = Vec::new();
         let folded = crate::search::fold(words);
         let mut distinct: Vec<&str> = Vec::new();
-        for word in folded.split_whitespace() {
+        // A lone dash or quote (pasted from a ZIP folder name, "A - B") is
+        // no word: it would have to occur in the title or the facility.
+        for word in folded
+            .split_whitespace()
+            .filter(|w| w.chars().any(char::is_alphanumeric))
+        {
             if !distinct.contains(&word) {
                 distinct.push(word);
             }
@@ -530,6 +535,16 @@ where
         each(page).await?;
     }
     Ok(seen)
+}
+
+/// Every visit of the list `q` describes, in its order (its page ignored).
+pub async fn matching_ids(
+    db: &Db,
+    _user: &UserInfo,
+    q: &VisitQuery,
+) -> Result<Vec<String>, AppError> {
+    let f = filter(db, q).await?;
+    all_ids(db, q, &f).await
 }
 
 pub async fn filter_choices(db: &Db, _user: &UserInfo) -> Result<FilterChoices, AppError> {

@@ -2,7 +2,7 @@
 //! for their bytes, and what the exports list. The tus upload state is in
 //! `uploads`.
 //!
-//! One file (about 510 lines): every query here reads or writes the `photos`
+//! One file (about 545 lines): every query here reads or writes the `photos`
 //! table through the one column list and row reader at the top.
 
 use super::{changes, col, now_ms, Db, Tx};
@@ -435,6 +435,8 @@ pub struct ExportPhoto {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PhotoScope {
     Proposal(String),
+    /// The visits of a review list, in its order.
+    Visits(Vec<String>),
     /// A unit's key ("tree/code", or a bare code of the oldest tree).
     District {
         code: String,
@@ -442,10 +444,27 @@ pub enum PhotoScope {
     },
 }
 
+/// What every photo export reads. A tree without districts (2025) files a
+/// visit under its commune, as the review list does.
+const EXPORT_SELECT: &str =
+    "SELECT ph.id, ph.visit_id, v.proposal_id, p.title, f.name AS facility, v.district_code,
+            COALESCE(d.kind, c.kind) AS district_kind, COALESCE(d.name, c.name) AS district_name,
+            ph.caption, ph.taken_at, ph.lat, ph.lon,
+            ph.sha256, ph.size, ph.content_type, ph.object_key
+     FROM photos ph
+     JOIN visits v ON v.id = ph.visit_id
+     LEFT JOIN proposals p ON p.id = v.proposal_id
+     LEFT JOIN facilities f ON f.id = v.facility_id
+     LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code
+     LEFT JOIN admin_units c ON c.tree = v.unit_tree AND c.code = COALESCE(p.commune_code, f.commune_code)
+     WHERE ph.deleted_at IS NULL AND v.deleted_at IS NULL
+       AND ph.status = 'ok' AND ph.object_key IS NOT NULL";
+
 /// The usable (`ok`) photos of live visits in scope, by district, proposal, visit
 /// and capture order.
 pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<ExportPhoto>, AppError> {
     let (clause, key, year) = match scope {
+        PhotoScope::Visits(ids) => return of_visits(db, ids).await,
         PhotoScope::Proposal(id) => ("v.proposal_id = $1", id.clone(), None),
         PhotoScope::District { code, year } => {
             // Everything under the unit: a 2020 district, or a 2025 commune.
@@ -464,21 +483,8 @@ pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<Export
     } else {
         ""
     };
-    // A tree without districts (2025) files a visit under its commune, as
-    // the review list does.
     let sql = format!(
-        "SELECT ph.id, ph.visit_id, v.proposal_id, p.title, f.name AS facility, v.district_code,
-                COALESCE(d.kind, c.kind) AS district_kind, COALESCE(d.name, c.name) AS district_name,
-                ph.caption, ph.taken_at, ph.lat, ph.lon,
-                ph.sha256, ph.size, ph.content_type, ph.object_key
-         FROM photos ph
-         JOIN visits v ON v.id = ph.visit_id
-         LEFT JOIN proposals p ON p.id = v.proposal_id
-         LEFT JOIN facilities f ON f.id = v.facility_id
-         LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code
-         LEFT JOIN admin_units c ON c.tree = v.unit_tree AND c.code = COALESCE(p.commune_code, f.commune_code)
-         WHERE {clause} {year_clause} AND ph.deleted_at IS NULL AND v.deleted_at IS NULL
-           AND ph.status = 'ok' AND ph.object_key IS NOT NULL
+        "{EXPORT_SELECT} AND {clause} {year_clause}
          ORDER BY v.district_code, p.title, v.received_at, ph.taken_at, ph.created_at, ph.id"
     );
     let mut query = sqlx::query(&sql).bind(key);
@@ -489,26 +495,55 @@ pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<Export
         .fetch_all(&db.pool)
         .await?
         .iter()
-        .map(|r| {
-            let kind: Option<String> = col(r, "district_kind")?;
-            let name: Option<String> = col(r, "district_name")?;
-            Ok(ExportPhoto {
-                photo_id: col(r, "id")?,
-                visit_id: col(r, "visit_id")?,
-                proposal_id: col(r, "proposal_id")?,
-                proposal_title: col(r, "title")?,
-                facility: col(r, "facility")?,
-                district_code: col(r, "district_code")?,
-                district: name.map(|n| format!("{} {n}", kind.unwrap_or_default())),
-                caption: col(r, "caption")?,
-                taken_at_ms: col(r, "taken_at")?,
-                lat: col(r, "lat")?,
-                lon: col(r, "lon")?,
-                sha256: col(r, "sha256")?,
-                size: col(r, "size")?,
-                content_type: col(r, "content_type")?,
-                object_key: col(r, "object_key")?,
-            })
-        })
+        .map(export_photo)
         .collect()
+}
+
+/// The photos of the given visits, in the visits' order, then capture order.
+async fn of_visits(db: &super::Db, ids: &[String]) -> Result<Vec<ExportPhoto>, AppError> {
+    let mut photos = Vec::new();
+    // A bounded statement per 500 visits (SQLite's limit on parameters).
+    for chunk in ids.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "{EXPORT_SELECT} AND v.id IN ({}) ORDER BY ph.taken_at, ph.created_at, ph.id",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id);
+        }
+        for r in query.fetch_all(&db.pool).await? {
+            photos.push(export_photo(&r)?);
+        }
+    }
+    let place: std::collections::HashMap<&str, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    photos.sort_by_key(|p| place.get(p.visit_id.as_str()).copied());
+    Ok(photos)
+}
+
+fn export_photo(r: &sqlx::any::AnyRow) -> Result<ExportPhoto, AppError> {
+    let kind: Option<String> = col(r, "district_kind")?;
+    let name: Option<String> = col(r, "district_name")?;
+    Ok(ExportPhoto {
+        photo_id: col(r, "id")?,
+        visit_id: col(r, "visit_id")?,
+        proposal_id: col(r, "proposal_id")?,
+        proposal_title: col(r, "title")?,
+        facility: col(r, "facility")?,
+        district_code: col(r, "district_code")?,
+        district: name.map(|n| format!("{} {n}", kind.unwrap_or_default())),
+        caption: col(r, "caption")?,
+        taken_at_ms: col(r, "taken_at")?,
+        lat: col(r, "lat")?,
+        lon: col(r, "lon")?,
+        sha256: col(r, "sha256")?,
+        size: col(r, "size")?,
+        content_type: col(r, "content_type")?,
+        object_key: col(r, "object_key")?,
+    })
 }

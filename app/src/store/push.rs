@@ -4,7 +4,7 @@
 //! and the device's queue moves past it. Import replays a phone's backup file
 //! through the same code, deduplicated by mutation id.
 //!
-//! One file (about 540 lines): push and import walk the same seqs of one
+//! One file (about 560 lines): push and import walk the same seqs of one
 //! device in one transaction, and their rules for a seq are read together.
 
 use super::apply::{self, Author};
@@ -274,10 +274,13 @@ async fn apply_batch(
     // Mutation ids already stored (imported from a backup before the phone
     // pushed, or an import replayed): one query per 100 instead of one each.
     let mut known = std::collections::HashSet::new();
+    // Of those, the refused ones: a file replaying one is told again why,
+    // not that the change is already there.
+    let mut refused_ids = std::collections::HashMap::new();
     for chunk in mutations.chunks(100) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "SELECT mutation_id FROM mutations WHERE mutation_id IN ({})",
+            "SELECT mutation_id, status, error FROM mutations WHERE mutation_id IN ({})",
             marks.join(", ")
         );
         let mut q = sqlx::query(&sql);
@@ -285,7 +288,11 @@ async fn apply_batch(
             q = q.bind(m.mutation_id.to_string());
         }
         for row in q.fetch_all(&mut *tx).await? {
-            known.insert(col::<String>(&row, "mutation_id")?);
+            let id = col::<String>(&row, "mutation_id")?;
+            if col::<String>(&row, "status")? == "refused" {
+                refused_ids.insert(id.clone(), stored_refusal(&row)?);
+            }
+            known.insert(id);
         }
     }
     // The stored change at each seq this batch names: a seq at or below
@@ -311,10 +318,7 @@ async fn apply_batch(
         for row in rows {
             let seq = col::<i64>(&row, "seq")?;
             if col::<String>(&row, "status")? == "refused" {
-                let error = col::<Option<String>>(&row, "error")?
-                    .and_then(|e| serde_json::from_str::<ErrorBody>(&e).ok())
-                    .unwrap_or_else(|| ErrorBody::new("sync.refused", "this change was refused"));
-                refusals.insert(seq, error);
+                refusals.insert(seq, stored_refusal(&row)?);
             }
             ahead.insert(seq, col::<String>(&row, "mutation_id")?);
         }
@@ -378,12 +382,27 @@ async fn apply_batch(
                 }
                 if seen.is_some() {
                     // Imported from a backup before the phone got to push it.
-                    results.push(duplicate);
+                    results.push(match refused_ids.get(&m.mutation_id.to_string()) {
+                        Some(error) => MutationResult::Refused {
+                            seq: m.seq,
+                            mutation_id: m.mutation_id,
+                            error: error.clone(),
+                        },
+                        None => duplicate,
+                    });
                     last_seq = m.seq;
                     continue;
                 }
             }
             Mode::Import { by_other } => {
+                if let Some(error) = refused_ids.get(&m.mutation_id.to_string()) {
+                    results.push(MutationResult::Refused {
+                        seq: m.seq,
+                        mutation_id: m.mutation_id,
+                        error: error.clone(),
+                    });
+                    continue;
+                }
                 if seen.is_some() {
                     results.push(duplicate);
                     continue;
@@ -555,4 +574,11 @@ fn fault_delay() -> Option<std::time::Duration> {
             .and_then(|v| v.parse().ok())
             .map(std::time::Duration::from_millis)
     })
+}
+
+/// A stored refusal's reason, as it was first answered.
+fn stored_refusal(row: &sqlx::any::AnyRow) -> Result<ErrorBody, AppError> {
+    Ok(col::<Option<String>>(row, "error")?
+        .and_then(|e| serde_json::from_str::<ErrorBody>(&e).ok())
+        .unwrap_or_else(|| ErrorBody::new("sync.refused", "this change was refused")))
 }

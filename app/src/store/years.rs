@@ -153,6 +153,22 @@ pub async fn open(db: &Db, actor: &Actor, req: &YearOpening) -> Result<SurveyYea
         let same = b.unit_tree == req.unit_tree
             && b.form_id == req.form_id
             && b.form_version == req.form_version;
+        // Only forward on the same form: visits begun offline on the year's
+        // form stay valid (a form's versions keep their fields' meaning),
+        // and another form would have them refused and filled again.
+        if b.open && !same && (b.form_id != req.form_id || req.form_version < b.form_version) {
+            return Err(AppError::Invalid(
+                ErrorBody::new(
+                    "year.form_not_newer",
+                    format!(
+                        "the open year {} surveys with {}@{}; it moves only to a newer version of that form",
+                        req.year, b.form_id, b.form_version
+                    ),
+                )
+                .with("year", req.year)
+                .with("form", format!("{}@{}", b.form_id, b.form_version)),
+            ));
+        }
         if b.open && same {
             return Err(AppError::Invalid(
                 ErrorBody::new(

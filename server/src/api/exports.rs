@@ -272,6 +272,37 @@ pub async fn photos_zip(
         }
     };
     let photos = app::store::photos::for_export(&state.db, &scope).await?;
+    zip_of(&state, title, photos, &name).await
+}
+
+/// The photos of every visit in the review list as filtered (the visits
+/// export's query): what a supervisor takes away from the list, including
+/// visits to facilities found on site, which no proposal or plan row holds.
+pub async fn visit_photos_zip(
+    State(state): State<AppState>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, AppError> {
+    caller.require(&[Role::Supervisor])?;
+    let query: VisitQuery = query(&uri)?;
+    let ids = app::store::console::matching_ids(&state.db, &caller.user, &query).await?;
+    let scope = PhotoScope::Visits(ids);
+    let photos = app::store::photos::for_export(&state.db, &scope).await?;
+    zip_of(
+        &state,
+        exports::text("photos_of_list"),
+        photos,
+        "khaosat-anh-phieu-khao-sat.zip",
+    )
+    .await
+}
+
+async fn zip_of(
+    state: &AppState,
+    title: String,
+    photos: Vec<app::store::photos::ExportPhoto>,
+    name: &str,
+) -> Result<Response, AppError> {
     // The ZIP has no ZIP64 records: refuse up front what would not fit rather
     // than fail after reading gigabytes.
     let bytes: i64 = photos.iter().map(|p| p.size + 1024).sum();
@@ -290,5 +321,5 @@ pub async fn photos_zip(
     }
     let storage = state.photos.storage.clone();
     let file = blocking(move || exports::photos_zip(storage.as_ref(), &title, &photos)).await?;
-    Ok(file_response(file, ZIP, &name))
+    Ok(file_response(file, ZIP, name))
 }

@@ -129,6 +129,7 @@ pub const ROUTES: &[RouteSpec] = &[
     route("GET", "/api/exports/plan.xlsx", false, NONE),
     route("GET", "/api/exports/plan.csv", false, NONE),
     route("GET", "/api/exports/photos.zip", false, NONE),
+    route("GET", "/api/exports/visit-photos.zip", false, NONE),
     route("GET", "/api/registry/template.xlsx", false, NONE),
     route("GET", "/api/registry/export.xlsx", false, NONE),
     route(
@@ -179,6 +180,7 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/api/exports/plan.xlsx") => get(exports::plan_xlsx),
         ("GET", "/api/exports/plan.csv") => get(exports::plan_csv),
         ("GET", "/api/exports/photos.zip") => get(exports::photos_zip),
+        ("GET", "/api/exports/visit-photos.zip") => get(exports::visit_photos_zip),
         ("GET", "/api/registry/template.xlsx") => get(registry::template),
         ("GET", "/api/registry/export.xlsx") => get(registry::export),
         ("POST", "/api/registry/intake") => post(registry::intake),

@@ -2,7 +2,7 @@
 //! after commit, bad input that must store nothing, old app versions, import of a
 //! phone's backup, and tombstone compaction with its 410.
 //!
-//! One file (about 545 lines): every test compares what a push wrote through
+//! One file (about 585 lines): every test compares what a push wrote through
 //! the same snapshot and the same scripted phone.
 
 use crate::helpers::{demo_proposal, TestApp};
@@ -249,16 +249,22 @@ async fn old_apps_are_told_to_update_and_the_previous_schema_still_syncs(app: Te
 }
 
 /// A deactivated account cannot log in to sync, so its phone's backup is
-/// the only way in for its unsent work: a supervisor may import it.
+/// the only way in for its unsent work: a supervisor may import it. A change
+/// the server refused, replayed from the file, is refused again with its
+/// reason, never called a duplicate as if it were kept.
 async fn a_deactivated_accounts_backup_is_imported_by_a_supervisor(app: TestApp) {
     let mut phone = Phone::login(&app, "ksv1").await;
     let visit = uuid::Uuid::now_v7().to_string();
     let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
-    let second = phone.mutation("visit", "upsert", &visit, json!({"workforce": 2}), 0);
     phone.push_ok(&app, std::slice::from_ref(&first)).await;
+    let outside = uuid::Uuid::now_v7().to_string();
+    let refused = phone.new_visit(&outside, &demo_proposal("219"), json!({"workforce": 3}));
+    let results = phone.push_ok(&app, std::slice::from_ref(&refused)).await;
+    assert_eq!(results[0]["error"]["code"], "visit.out_of_scope");
+    let second = phone.mutation("visit", "upsert", &visit, json!({"workforce": 2}), 0);
     let file = json!({
         "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
-        "device_id": phone.device, "username": "ksv1", "mutations": [second]
+        "device_id": phone.device, "username": "ksv1", "mutations": [refused, second]
     });
     let (admin, _) = app.login("quantri").await;
     let id = crate::security::user_id(&app, &admin, "ksv1").await;
@@ -271,12 +277,13 @@ async fn a_deactivated_accounts_backup_is_imported_by_a_supervisor(app: TestApp)
     .await;
     assert_eq!(off.status, StatusCode::OK, "{}", off.text());
     let (boss, _) = app.login("giamsat").await;
-    let r = app.post_json("/api/sync/import", Some(&boss), &file).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-    assert_eq!(
-        statuses(r.json()["results"].as_array().unwrap()),
-        ["applied"]
-    );
+    for expected in [["refused", "applied"], ["refused", "duplicate"]] {
+        let r = app.post_json("/api/sync/import", Some(&boss), &file).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        let results = r.json()["results"].as_array().unwrap().clone();
+        assert_eq!(statuses(&results), expected);
+        assert_eq!(results[0]["error"]["code"], "visit.out_of_scope");
+    }
     let (stored, _) = app::store::visits::record(&app.db.pool, &visit)
         .await
         .unwrap()

@@ -203,6 +203,15 @@ async fn a_new_version_reaches_phones_and_old_visits_keep_theirs(app: TestApp) {
         (moved["form_version"].clone(), moved["open"].clone()),
         (json!(2), json!(true))
     );
+    // Only forward, on the same form: back to v1 is refused.
+    let back = rpc(
+        "open_year",
+        json!({"request": {"year": 2020, "unit_tree": "bac-giang-2020", "form_id": "khuyen-cong", "form_version": 1}}),
+    )
+    .cookie(Some(&admin))
+    .send(&app.router)
+    .await;
+    expect_error(&back, 422, "year.form_not_newer");
     // The phone's next pull brings the year's proposals on v2.
     let (after, _) = app.pull_from(&ksv1.cookie, cursor).await;
     assert_eq!(version_of_2020(after), Some(json!(2)));

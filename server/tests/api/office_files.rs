@@ -158,6 +158,16 @@ async fn every_word_of_a_search_counts(app: TestApp) {
     .await;
     assert_eq!(r.status, 422, "{}", r.text());
     assert_eq!(r.json()["code"], "console.too_many_words");
+    // A folder name of the photos ZIP, pasted: the dash is no word.
+    let pasted = format!("Công ty Hòa Phát - {common} nồi hơi công nghiệp");
+    let page = ok(&call(
+        &app,
+        &boss,
+        "search_visits",
+        json!({"query": {"q": pasted}}),
+    )
+    .await);
+    assert_eq!(page["total"], 1, "{page}");
     // Repeated words are one word.
     let repeated = vec!["nồi"; 100].join(" ");
     let page = ok(&call(
@@ -226,7 +236,106 @@ async fn two_proposals_alike_get_two_folders_under_their_commune(app: TestApp) {
     assert!(order[1].starts_with(&folders[0]), "{order:?}");
 }
 
+/// The photos of a facility found on site belong to no proposal and no plan
+/// row: the review list's photo export, with the list's filters, takes them.
+async fn the_lists_photos_include_a_facility_found_on_site(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut f = crate::uploads::field(&app, "ksv1").await;
+    let bytes = crate::uploads::marked_jpeg(40, 30);
+    let with_proposal = f.attach(&app, &bytes, json!({})).await;
+    assert_eq!(
+        f.upload(&app, &with_proposal, &bytes, 1 << 20).await.status,
+        204
+    );
+    let facility = uuid::Uuid::now_v7().to_string();
+    let found = f.phone.mutation(
+        "facility",
+        "upsert",
+        &facility,
+        json!({
+            "name": "Lò rèn Đông Sơn", "district_code": "213", "industry_group": "mechanical"
+        }),
+        0,
+    );
+    f.visit = uuid::Uuid::now_v7().to_string();
+    let v = f.phone.mutation(
+        "visit",
+        "upsert",
+        &f.visit,
+        json!({
+            "form_id": "khuyen-cong", "form_version": 1, "facility_id": facility, "workforce": 3
+        }),
+        0,
+    );
+    assert_eq!(
+        statuses(&f.phone.push_ok(&app, &[found, v]).await),
+        ["applied", "applied"]
+    );
+    let on_site = f.attach(&app, &bytes, json!({"caption": "Lò rèn"})).await;
+    assert_eq!(f.upload(&app, &on_site, &bytes, 1 << 20).await.status, 204);
+
+    let manifest = |bytes: Vec<u8>| {
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+        let mut text = String::new();
+        zip.by_name("manifest.json")
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        let manifest: Value = serde_json::from_str(&text).unwrap();
+        manifest["photos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["photo_id"].as_str().unwrap().to_string(),
+                    p["file"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let all = manifest(
+        download(
+            &app,
+            &boss,
+            "/api/exports/visit-photos.zip?district=213",
+            "application/zip",
+        )
+        .await,
+    );
+    let ids: Vec<&str> = all.iter().map(|(id, _)| id.as_str()).collect();
+    assert!(
+        ids.contains(&on_site.as_str()) && ids.contains(&with_proposal.as_str()),
+        "{all:?}"
+    );
+    let (_, file) = all.iter().find(|(id, _)| *id == on_site).unwrap();
+    assert!(
+        file.starts_with("thành phố Bắc Giang/Lò rèn Đông Sơn/001-Lò rèn-"),
+        "{file}"
+    );
+    // The list's filters hold: a search for the facility takes its photo alone.
+    let one = manifest(
+        download(
+            &app,
+            &boss,
+            "/api/exports/visit-photos.zip?q=lo%20ren%20dong%20son",
+            "application/zip",
+        )
+        .await,
+    );
+    assert_eq!(
+        one.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
+        [on_site.as_str()]
+    );
+    // An inspector is refused.
+    let r = app
+        .get("/api/exports/visit-photos.zip", Some(&f.phone.cookie))
+        .await;
+    assert_eq!(r.status, 403);
+}
+
 crate::engine_tests!(
+    the_lists_photos_include_a_facility_found_on_site,
     the_list_is_exported_as_it_was_when_the_export_began,
     every_word_of_a_search_counts,
     two_proposals_alike_get_two_folders_under_their_commune,

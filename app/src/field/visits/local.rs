@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,175 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,310 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -624,6 +624,16 @@ pub fn absorb_server_copy(
         }
         return visit;
     }
+    if !pending && visit.sync_state == SyncState::Refused {
+        // Submitted or decided on the server meanwhile: its copy is the visit,
+        // and the refused values would only show answers it never took.
+        visit.answers = visit.saved.clone();
+        for row in &mut visit.rows {
+            row.answers = row.saved.clone();
+        }
+        visit.sync_state = SyncState::Synced;
+        visit.refusal = None;
+    }
     let untouched = visit.answers == visit.saved && !visit.rows.iter().any(LocalRow::unsaved);
     if !pending && untouched {
         visit.rows = server.rows.iter().map(row_from_server).collect();
@@ -1035,6 +1045,7 @@ mod tests {
         );
         assert_eq!(pulled.sync_state, SyncState::Refused);
         assert_eq!(pulled.refusal.as_ref().unwrap().code, "year.closed");
+        let pulled_again = pulled.clone();
         // Reopened: the next save sends 99 again, on the server's version.
         let reopened =
             absorb_server_copy(Some(pulled), &server_copy(&v, json!(17), 1), "ksv1", false);
@@ -1049,6 +1060,11 @@ mod tests {
         };
         let decided = absorb_server_copy(Some(after), &approved, "ksv1", false);
         assert_eq!(decided.answers["workforce"], json!(17));
+        // Also once a pull had kept the refused value as unsent.
+        let kept = absorb_server_copy(Some(pulled_again), &approved, "ksv1", false);
+        assert_eq!(kept.answers["workforce"], json!(17));
+        assert_eq!(kept.sync_state, SyncState::Synced);
+        assert!(kept.refusal.is_none() && !kept.has_unsaved_changes());
     }
 
     #[test]

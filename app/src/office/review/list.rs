@@ -121,6 +121,8 @@ pub fn ReviewListPage() -> impl IntoView {
                     label=Signal::derive(move || tr("review.export_xlsx"))/>
                 <DownloadLink testid="export-visits-csv" href=Signal::derive(move || query.with(|q| export_url("visits.csv", q)))
                     label=Signal::derive(move || tr("review.export_csv"))/>
+                <DownloadLink testid="export-visits-photos" href=Signal::derive(move || query.with(|q| export_url("visit-photos.zip", q)))
+                    label=Signal::derive(move || tr("review.export_photos"))/>
             </p>
             <details class="review-import">
                 <summary>{move || tr("review.import_backup")}</summary>

@@ -4,7 +4,7 @@
 //! What each route of `api::ROUTES` is: its summary, parameters, body and the
 //! answers that are its own. The answers routes share are added in `super`.
 //!
-//! One file (444 lines): one table of every route's operation, so a route cannot be added without its entry.
+//! One file (about 490 lines): one table of every route's operation, so a route cannot be added without its entry.
 
 use super::super::{exports, review, RouteSpec};
 use app::sync::{
@@ -441,6 +441,18 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (404, "No such proposal or district"),
             (422, "Neither or both of proposal and district (export.scope_required), or more \
                    photos than one ZIP holds: export one proposal or one year"),
+        ]),
+        ("GET", "/api/exports/visit-photos.zip") => Op::new(
+            "The photos of every visit in the review list as filtered (the query of the \
+             visits export), as a ZIP; also the visits to facilities found on site",
+            (200, "The archive", Content::File(&["application/zip"])),
+        )
+        .params(query_of::<app::office::review::contract::VisitQuery>(gen, &[]))
+        .errors(&[
+            (400, "A query that is not valid (unknown parameter, bad value)"),
+            supervisors,
+            (422, "A from or to that is not a YYYY-MM-DD date, a search of too many words, \
+                   or more photos than one ZIP holds (narrow the filters)"),
         ]),
         _ => return None,
     };
