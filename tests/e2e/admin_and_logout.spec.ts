@@ -3,8 +3,9 @@
 // out with changes unsent is warned, asked twice, and finds the changes still queued
 // on the phone at their next login, where they sync.
 
+import { request } from '@playwright/test';
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
-import { ADMINISTRATOR, PROPOSALS_2026_BY_DISTRICT, PROPOSALS_BY_DISTRICT, proposalsInScope } from './support/demo';
+import { ADMINISTRATOR, DEMO_PASSWORD, PROPOSALS_2026_BY_DISTRICT, PROPOSALS_BY_DISTRICT, proposalsInScope } from './support/demo';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { AdminPage } from './pages/AdminPage';
 import { HomePage } from './pages/HomePage';
@@ -134,6 +135,31 @@ test.describe('on an office screen', () => {
         await refused.getByTestId('office-refused-home').click();
         await home.expectShown();
       }
+    });
+
+    await test.step('given the supervisor role while logged in, the account opens /review at once', async () => {
+      const office = await request.newContext({ baseURL: new URL(page.url()).origin });
+      const login = await office.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } });
+      expect(login.status(), await login.text()).toBe(200);
+      const accounts = (await (await office.post('/rpc/list_accounts', { data: {} })).json()) as Array<{
+        id: string; username: string; display_name: string; phone: string | null; units: string[];
+      }>;
+      const account = accounts.find((a) => a.username === username);
+      if (!account) throw new Error(`no account ${username}`);
+      const granted = await office.post('/rpc/update_account', {
+        data: { update: { id: account.id, display_name: account.display_name, phone: account.phone,
+          roles: ['inspector', 'supervisor'], units: account.units } },
+      });
+      expect(granted.status(), await granted.text()).toBe(200);
+      await office.dispose();
+      await page.goto('/review');
+      await expect(page.getByTestId('review-list-page')).toBeVisible();
+      await expect(page.getByTestId('filter-district')).toBeVisible();
+      await expect(page.getByTestId('office-refused')).toHaveCount(0);
+      // The kept session took the role: the header offers the review too.
+      await page.reload();
+      await expect(page.getByTestId('review-link')).toHaveCount(1);
+      await expect(page.getByTestId('office-refused')).toHaveCount(0);
     });
   });
 });

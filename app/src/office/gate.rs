@@ -21,12 +21,31 @@ pub fn OfficeGate(
     // Before the session is read (and on the server) the page is drawn: the
     // markup hydrates as rendered, and an account that may use the page never
     // sees it flicker.
-    let refused = Memo::new(move |_| {
+    let lacks = Memo::new(move |_| {
         state.loaded.get()
             && state
                 .user
                 .with(|u| u.as_ref().is_some_and(|u| !roles.iter().any(|r| u.has(*r))))
     });
+    // The roles the phone keeps are those of the login: a role given since
+    // is the server's to tell. Asked before refusing; when it has the role,
+    // the kept session takes the server's account.
+    let confirmed = RwSignal::new(false);
+    Effect::new(move |_| {
+        if lacks.get() && !confirmed.get_untracked() {
+            #[cfg(feature = "hydrate")]
+            leptos::task::spawn_local(async move {
+                if let Some(user) = browser::server_account().await {
+                    if roles.iter().any(|r| user.has(*r)) {
+                        browser::keep_account(state, user).await;
+                        return;
+                    }
+                }
+                confirmed.set(true);
+            });
+        }
+    });
+    let refused = Memo::new(move |_| lacks.get() && confirmed.get());
     let text = move || {
         let names: Vec<String> = roles
             .iter()
@@ -46,5 +65,33 @@ pub fn OfficeGate(
         } else {
             page()
         }
+    }
+}
+
+#[cfg(feature = "hydrate")]
+mod browser {
+    use crate::field::client::{http, ClientState};
+    use crate::model::UserInfo;
+    use leptos::prelude::*;
+
+    /// The logged-in account as the server has it now, if it answers.
+    pub async fn server_account() -> Option<UserInfo> {
+        http::get_json::<crate::sync::MeResponse>("/api/auth/me")
+            .await
+            .ok()
+            .map(|me| me.user)
+    }
+
+    /// The server's account into the app and the session kept offline.
+    pub async fn keep_account(state: ClientState, user: UserInfo) {
+        if let Ok(db) = crate::field::offline::db().await {
+            if let Ok(Some(mut session)) = db.session().await {
+                if session.user.id == user.id {
+                    session.user = user.clone();
+                    let _ = db.set_session(&session).await;
+                }
+            }
+        }
+        state.user.set(Some(user));
     }
 }
