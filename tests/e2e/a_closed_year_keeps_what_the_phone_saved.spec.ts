@@ -3,7 +3,8 @@
 // refusal of the last change ("no such visit", "the header is missing")
 // rather than its cause, a pull then overwrote an edited answer with the
 // server's value, and a new visit stayed stuck. Now both visits say the year
-// is closed, keep what was typed, and reach the server once it reopens.
+// is closed, keep what was typed (also in the phone's backup file), and
+// reach the server once it reopens.
 
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { startServer, type KhaosatServer } from './support/server';
@@ -83,6 +84,22 @@ test('changes refused for a closed year stay on the phone and go again when it r
       await expect(refusal).toContainText('vẫn ở trên máy');
     }
     // A pull has landed since the refusal: the server's 17 did not replace it.
+    await visit.goto(held);
+    await expect(visit.field('workforce')).toHaveValue('99');
+  });
+
+  await test.step('offline, the backup file carries both refused visits', async () => {
+    await phone.setOffline(true);
+    await home.goto();
+    const backup = page.getByTestId('home-backup');
+    const [download] = await Promise.all([page.waitForEvent('download'), home.click(backup.getByTestId('backup-export'))]);
+    expect(download.suggestedFilename()).toMatch(/^khaosat-backup-ksv4-.*\.zip$/);
+    await expect(backup.getByTestId('backup-done')).toHaveAttribute('data-count', '2');
+    // Back online they go out again, and are refused again: still kept.
+    await phone.setOffline(false);
+    await home.click(home.syncButton);
+    await expect(home.syncStatus).toHaveAttribute('data-state', 'ok', { timeout: 30_000 });
+    await expect(home.visitItem(held)).toHaveAttribute('data-sync-state', 'refused');
     await visit.goto(held);
     await expect(visit.field('workforce')).toHaveValue('99');
   });

@@ -130,6 +130,7 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
     let storage = |e: OfflineError| ErrorBody::new(e.code(), e.to_string());
     let no_data = || ErrorBody::new("backup.no_data", "this phone holds no data to back up");
     let db = crate::field::offline::db().await.map_err(storage)?;
+    let session = db.session().await.map_err(storage)?;
     let (username, device) = match username {
         // The same key the login page stores the device under.
         Some(name) => {
@@ -142,10 +143,17 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
             (key, device)
         }
         None => {
-            let session = db.session().await.map_err(storage)?.ok_or_else(no_data)?;
+            let session = session.clone().ok_or_else(no_data)?;
             (session.user.username, session.device_id)
         }
     };
+    // Visits the server refused (a closed year, a district taken away, an
+    // account deactivated) keep their answers as unsent changes, outside the
+    // outbox: they go back into it first, so the file carries them.
+    if let Some(session) = session.filter(|s| s.user.username == username && s.device_id == device)
+    {
+        requeue_refused(&db, &session.user.id, &device).await?;
+    }
     let device_id = uuid::Uuid::parse_str(&device)
         .map_err(|_| storage(OfflineError::Decode("device id is not a UUID".into())))?;
     let now = crate::field::client::browser::now_ms();
@@ -155,6 +163,29 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
         .map_err(storage)?;
     download(&file_name(&username, now), &parts).map_err(|e| failed(format!("{e:?}")))?;
     Ok(count)
+}
+
+/// Saves again, into the outbox, every refused visit that still holds what
+/// was refused and is the inspector's to change.
+#[cfg(feature = "hydrate")]
+async fn requeue_refused(
+    db: &crate::field::offline::OfflineDb,
+    user_id: &str,
+    device: &str,
+) -> Result<(), ErrorBody> {
+    use crate::field::visits::local::SyncState;
+    use crate::model::ReviewState;
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    for visit in db.visits(user_id).await.map_err(storage)? {
+        let open = matches!(
+            visit.review_state,
+            ReviewState::InProgress | ReviewState::NeedsChanges
+        );
+        if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && open {
+            crate::field::visits::save_visit_as(user_id, device, visit, false).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The backup archive as byte pieces for a Blob: the outbox is read and encoded

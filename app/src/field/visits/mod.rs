@@ -285,7 +285,7 @@ pub(super) fn restore_focus(focus: Option<String>) {
 pub use page::VisitPage;
 #[cfg(feature = "hydrate")]
 #[cfg(feature = "hydrate")]
-pub(crate) use writes::save_visit;
+pub(crate) use writes::{save_visit, save_visit_as};
 
 #[cfg(test)]
 mod tests {

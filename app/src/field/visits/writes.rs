@@ -43,8 +43,20 @@ pub(crate) async fn save_visit(
     current: LocalVisit,
     submit: bool,
 ) -> Result<LocalVisit, ErrorBody> {
-    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let (user_id, device) = state.who()?;
+    save_visit_as(&user_id, &device, current, submit).await
+}
+
+/// `save_visit` for a user and device named outright: the backup re-queues
+/// refused visits from the login page, where no one is logged in.
+pub(crate) async fn save_visit_as(
+    user_id: &str,
+    device: &str,
+    current: LocalVisit,
+    submit: bool,
+) -> Result<LocalVisit, ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let (user_id, device) = (user_id.to_string(), device.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
     let now = crate::field::client::browser::now_ms();
     // A visit whose creation the server refused (no pull has shown it there)
