@@ -606,20 +606,10 @@ pub fn absorb_server_copy(
             ReviewState::InProgress | ReviewState::NeedsChanges
         )
     {
-        visit.saved = server
-            .answers
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        visit.saved = given(&server.answers);
         for row in &mut visit.rows {
             if let Some(theirs) = server.rows.iter().find(|r| r.id == row.id) {
-                row.saved = theirs
-                    .answers
-                    .iter()
-                    .filter(|(_, v)| !v.is_null())
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect();
+                row.saved = given(&theirs.answers);
             }
         }
         return visit;
@@ -639,12 +629,7 @@ pub fn absorb_server_copy(
         visit.rows = server.rows.iter().map(row_from_server).collect();
     }
     if !pending && untouched {
-        let answers: BTreeMap<String, Value> = server
-            .answers
-            .iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let answers = given(&server.answers);
         if answers != visit.saved && visit.sync_state == SyncState::Synced {
             // Another phone's or a supervisor's value won on the server.
             visit.sync_state = SyncState::Synced;
@@ -696,13 +681,18 @@ fn merge_answers(
     answers
 }
 
-fn row_from_server(row: &VisitRow) -> LocalRow {
-    let answers: BTreeMap<String, Value> = row
-        .answers
+/// The server's answers that hold a value (a cleared answer is null there,
+/// absent on the phone).
+fn given(answers: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+    answers
         .iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+        .collect()
+}
+
+fn row_from_server(row: &VisitRow) -> LocalRow {
+    let answers = given(&row.answers);
     LocalRow {
         id: row.id.clone(),
         group: row.group.clone(),
