@@ -11,6 +11,7 @@ import { startServer, type KhaosatServer } from './support/server';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
+import { LogoutWarning } from './pages/LogoutWarning';
 import { VisitPage } from './pages/VisitPage';
 
 // Its own server: closing 2020 would take every 2020 proposal off the other
@@ -88,9 +89,12 @@ test('changes refused for a closed year stay on the phone and go again when it r
     await expect(visit.field('workforce')).toHaveValue('99');
   });
 
-  await test.step('offline, the backup file carries both refused visits', async () => {
+  await test.step('offline, a logout warns of both refused visits, and the backup file carries them', async () => {
     await phone.setOffline(true);
     await home.goto();
+    const logout = new LogoutWarning(page);
+    expect(await logout.openWarning(), 'refused visits count as unsent').toBe(2);
+    await logout.click(logout.cancel);
     const backup = page.getByTestId('home-backup');
     const [download] = await Promise.all([page.waitForEvent('download'), home.click(backup.getByTestId('backup-export'))]);
     expect(download.suggestedFilename()).toMatch(/^khaosat-backup-ksv4-.*\.zip$/);

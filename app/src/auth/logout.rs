@@ -182,6 +182,16 @@ async fn unsent(state: crate::field::client::ClientState) -> Unsent {
     let Some(device) = state.device_id.get_untracked() else {
         return Unsent::Count(0);
     };
+    // Visits the server refused keep their answers outside the outbox: back
+    // into it first, so they are counted and a later backup carries them.
+    if let Some(user) = state.user.get_untracked().filter(|u| u.syncs()) {
+        if crate::field::backup::requeue_before_logout(user.id, device.clone())
+            .await
+            .is_err()
+        {
+            return Unsent::Unknown;
+        }
+    }
     match crate::field::offline::db().await {
         Ok(db) => db
             .outbox_len(&device)

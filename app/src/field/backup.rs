@@ -165,6 +165,19 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
     Ok(count)
 }
 
+/// `requeue_refused` for the account logging out on this phone, before the
+/// logout counts what is unsent: the logout clears the session that ties the
+/// visits to the account, and a backup made after it (from the login page of
+/// an account since deactivated) would lack them. A chunk of its own in a
+/// `--split` build (`field_requeue_refused`, precached), outside `/login`'s.
+#[cfg(feature = "hydrate")]
+#[cfg_attr(feature = "split", leptos::lazy(field_requeue_refused))]
+pub async fn requeue_before_logout(user_id: String, device: String) -> Result<(), ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    requeue_refused(&db, &user_id, &device).await
+}
+
 /// Saves again, into the outbox, every refused visit that still holds what
 /// was refused and is the inspector's to change.
 #[cfg(feature = "hydrate")]
@@ -182,7 +195,10 @@ async fn requeue_refused(
             ReviewState::InProgress | ReviewState::NeedsChanges
         );
         if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && open {
-            crate::field::visits::save_visit_as(user_id, device, visit, false).await?;
+            // Finalized when it was refused: it goes finalized, or an import
+            // would leave it in progress, which only its inspector can submit.
+            let submit = visit.finalize_refused;
+            crate::field::visits::save_visit_as(user_id, device, visit, submit).await?;
         }
     }
     Ok(())

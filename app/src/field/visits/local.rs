@@ -87,6 +87,10 @@ pub struct LocalVisit {
     /// Its survey year is closed: kept for reading, no longer changed.
     #[serde(default)]
     pub year_closed: bool,
+    /// The inspector finalized it and the server refused that save: sent
+    /// again (from a backup), it goes finalized, as the inspector left it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub finalize_refused: bool,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -161,6 +165,7 @@ impl LocalVisit {
             new_facility: BTreeMap::new(),
             facility_sent: false,
             year_closed: false,
+            finalize_refused: false,
         }
     }
 
@@ -469,6 +474,7 @@ pub fn save_with(
         saved.sync_state = SyncState::Queued;
         saved.refusal = None;
         saved.lost_fields.clear();
+        saved.finalize_refused = false;
     }
     (saved, out)
 }
@@ -519,6 +525,9 @@ pub fn after_push(
                 // The finalize was refused with it: the inspector can change
                 // the visit and finalize again once the cause is gone (a
                 // closed year reopened, a district given back).
+                if visit.submit_queued {
+                    visit.finalize_refused = true;
+                }
                 visit.submit_queued = false;
                 // No pull has shown the visit on the server yet, so the refused
                 // change may be the one that carried its header (a bad first
@@ -990,6 +999,7 @@ mod tests {
         let after = after_push(saved, &results.iter().collect::<Vec<_>>(), false);
         assert_eq!(after.refusal.as_ref().unwrap().code, "year.closed");
         assert!(after.editable(), "finalized again once the year reopens");
+        assert!(after.finalize_refused, "a backup sends it finalized");
         assert!(
             after.has_unsaved_changes(),
             "the header and answers go again"
@@ -997,7 +1007,7 @@ mod tests {
         let (again, out) = save_with(&after, "dev", 3, &mut clock, 3_000, true);
         assert_eq!(out[0].mutation.fields["form_id"], json!("khuyen-cong"));
         assert_eq!(out.last().unwrap().mutation.kind, MutationKind::Submit);
-        assert!(again.refusal.is_none());
+        assert!(again.refusal.is_none() && !again.finalize_refused);
     }
 
     #[test]
