@@ -82,6 +82,11 @@ cp target/debug/khaosat target/server-release/hash.txt "$(dirname "$e2e_bin")/" 
 suite "end-to-end (Playwright, Chromium, release bundle)" \
   env TMPDIR="$browser_tmp" KHAOSAT_BIN="$e2e_bin" LEPTOS_SITE_ROOT=target/site \
   tests/run-e2e.sh
+# The servers' logs go with the browser profiles below: a failed run prints
+# their errors first, so the cause of a 500 stays in the CI log.
+if [[ " ${failed[*]} " == *"end-to-end"* ]]; then
+  grep -h "ERROR\|status=500\|panicked" "$browser_tmp"/khaosat-e2e-*/server.log 2>/dev/null | tail -40 || true
+fi
 rm -rf "$browser_tmp"
 trim_build_cache
 
