@@ -237,6 +237,15 @@ test('a visit filled offline with rows and conditions survives a reload, is sent
     const photos = plan.byTestId('plan-by-district')
       .locator('[data-testid="plan-district"][data-district="213"] [data-testid="export-district-photos"]');
     await expect(photos).toHaveAttribute('href', '/api/exports/photos.zip?district=213&year=2020');
+    // The link checks first, and that check makes no archive (204); then the
+    // browser downloads it.
+    const answers: number[] = [];
+    officePage.on('response', (r) => {
+      if (r.url().includes('/api/exports/photos.zip')) answers.push(r.status());
+    });
+    const [download] = await Promise.all([officePage.waitForEvent('download'), plan.click(photos)]);
+    expect(download.suggestedFilename()).toMatch(/^khaosat-anh-.*\.zip$/);
+    await expect.poll(() => answers, { message: 'the check is answered 204' }).toContain(204);
     const zip = await officePage.request.get('/api/exports/photos.zip?district=213&year=2020');
     expect(zip.status()).toBe(200);
     expect(zip.headers()['content-type']).toContain('application/zip');

@@ -78,6 +78,12 @@ mod browser {
         init.set_method("GET");
         init.set_credentials(web_sys::RequestCredentials::SameOrigin);
         init.set_signal(Some(&controller.signal()));
+        // The photo ZIPs answer 204 to this without making the file; the
+        // other exports ignore it and are cancelled once they answer.
+        if let Ok(headers) = web_sys::Headers::new() {
+            let _ = headers.set("x-khaosat-check", "1");
+            init.set_headers(&headers);
+        }
         let window = web_sys::window().ok_or_else(unreachable)?;
         let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
             .await

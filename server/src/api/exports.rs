@@ -25,6 +25,16 @@ const MAX_ZIP_ENTRIES: usize = 65_000;
 /// Largest photo ZIP: the classic format's offsets are 32 bits.
 const MAX_ZIP_BYTES: i64 = 4_000_000_000;
 
+/// Sent by the office's download links before the download itself: the
+/// export answers 204 once it knows the request would succeed, without
+/// making the file (a photo ZIP reads every original, up to 4 GB, and was
+/// made twice, once for the check and once for the download).
+pub const CHECK_HEADER: &str = "x-khaosat-check";
+
+fn checking(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(CHECK_HEADER).is_some_and(|v| v == "1")
+}
+
 pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const CSV: &str = "text/csv; charset=utf-8";
 const ZIP: &str = "application/zip";
@@ -222,6 +232,7 @@ pub struct PhotoQuery {
 pub async fn photos_zip(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
@@ -272,7 +283,7 @@ pub async fn photos_zip(
         }
     };
     let photos = app::store::photos::for_export(&state.db, &scope).await?;
-    zip_of(&state, title, photos, &name).await
+    zip_of(&state, title, photos, &name, checking(&headers)).await
 }
 
 /// The photos of every visit in the review list as filtered (the visits
@@ -281,6 +292,7 @@ pub async fn photos_zip(
 pub async fn visit_photos_zip(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
@@ -293,6 +305,7 @@ pub async fn visit_photos_zip(
         exports::text("photos_of_list"),
         photos,
         "khaosat-anh-phieu-khao-sat.zip",
+        checking(&headers),
     )
     .await
 }
@@ -302,6 +315,7 @@ async fn zip_of(
     title: String,
     photos: Vec<app::store::photos::ExportPhoto>,
     name: &str,
+    check: bool,
 ) -> Result<Response, AppError> {
     // The ZIP has no ZIP64 records: refuse up front what would not fit rather
     // than fail after reading gigabytes.
@@ -318,6 +332,9 @@ async fn zip_of(
             )
             .with("count", photos.len() as i64),
         ));
+    }
+    if check {
+        return Ok(axum::http::StatusCode::NO_CONTENT.into_response());
     }
     let storage = state.photos.storage.clone();
     let file = blocking(move || exports::photos_zip(storage.as_ref(), &title, &photos)).await?;

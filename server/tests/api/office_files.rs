@@ -327,6 +327,18 @@ async fn the_lists_photos_include_a_facility_found_on_site(app: TestApp) {
         one.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(),
         [on_site.as_str()]
     );
+    // A download link's check: 204 and no archive made; the refusals stay.
+    let checked = crate::helpers::send(
+        &app.router,
+        axum::http::Request::get("/api/exports/visit-photos.zip?district=213")
+            .header("cookie", &boss)
+            .header(server::api::exports::CHECK_HEADER, "1")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(checked.status, 204);
+    assert!(checked.body.is_empty());
     // An inspector is refused.
     let r = app
         .get("/api/exports/visit-photos.zip", Some(&f.phone.cookie))
