@@ -137,7 +137,7 @@ test.describe('on an office screen', () => {
       }
     });
 
-    await test.step('given the supervisor role while logged in, the account opens /review at once', async () => {
+    await test.step('given the supervisor role while logged in, the account opens /review at once, and is refused once it is taken', async () => {
       const office = await request.newContext({ baseURL: new URL(page.url()).origin });
       const login = await office.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } });
       expect(login.status(), await login.text()).toBe(200);
@@ -160,6 +160,18 @@ test.describe('on an office screen', () => {
       await page.reload();
       await expect(page.getByTestId('review-link')).toHaveCount(1);
       await expect(page.getByTestId('office-refused')).toHaveCount(0);
+      // Taken away again, the page says so rather than keep controls that fail.
+      const again = await request.newContext({ baseURL: new URL(page.url()).origin });
+      expect((await again.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } })).status()).toBe(200);
+      const taken = await again.post('/rpc/update_account', {
+        data: { update: { id: account.id, display_name: account.display_name, phone: account.phone,
+          roles: ['inspector'], units: account.units } },
+      });
+      expect(taken.status(), await taken.text()).toBe(200);
+      await again.dispose();
+      await page.reload();
+      await expect(page.getByTestId('office-refused')).toContainText('Giám sát viên');
+      await expect(page.getByTestId('filter-district')).toHaveCount(0);
     });
   });
 });

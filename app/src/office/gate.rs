@@ -27,25 +27,29 @@ pub fn OfficeGate(
                 .user
                 .with(|u| u.as_ref().is_some_and(|u| !roles.iter().any(|r| u.has(*r))))
     });
-    // The roles the phone keeps are those of the login: a role given since
-    // is the server's to tell. Asked before refusing; when it has the role,
-    // the kept session takes the server's account.
-    let confirmed = RwSignal::new(false);
+    // The roles the phone keeps are those of the login: a role given or
+    // taken since is the server's to tell. It is asked once the session is
+    // read; when its account differs, the kept session takes it. The page
+    // is refused only after it answered (or could not be asked).
+    let asked = RwSignal::new(false);
     Effect::new(move |_| {
-        if lacks.get() && !confirmed.get_untracked() {
+        if state.loaded.get() && !asked.get_untracked() {
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
                 if let Some(user) = browser::server_account().await {
-                    if roles.iter().any(|r| user.has(*r)) {
+                    let changed = state.user.with_untracked(|kept| {
+                        kept.as_ref()
+                            .is_some_and(|k| k.id == user.id && k.roles != user.roles)
+                    });
+                    if changed {
                         browser::keep_account(state, user).await;
-                        return;
                     }
                 }
-                confirmed.set(true);
+                asked.set(true);
             });
         }
     });
-    let refused = Memo::new(move |_| lacks.get() && confirmed.get());
+    let refused = Memo::new(move |_| lacks.get() && asked.get());
     let text = move || {
         let names: Vec<String> = roles
             .iter()
