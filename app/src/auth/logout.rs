@@ -185,7 +185,7 @@ async fn unsent(state: crate::field::client::ClientState) -> Unsent {
     // Visits the server refused keep their answers outside the outbox: back
     // into it first, so they are counted and a later backup carries them.
     if let Some(user) = state.user.get_untracked().filter(|u| u.syncs()) {
-        if crate::field::backup::requeue_before_logout(user.id, device.clone())
+        if crate::field::visits::requeue::before_logout(user.id, device.clone())
             .await
             .is_err()
         {

@@ -152,7 +152,7 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
     // outbox: they go back into it first, so the file carries them.
     if let Some(session) = session.filter(|s| s.user.username == username && s.device_id == device)
     {
-        requeue_refused(&db, &session.user.id, &device).await?;
+        crate::field::visits::requeue::refused(&db, &session.user.id, &device).await?;
     }
     let device_id = uuid::Uuid::parse_str(&device)
         .map_err(|_| storage(OfflineError::Decode("device id is not a UUID".into())))?;
@@ -163,45 +163,6 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
         .map_err(storage)?;
     download(&file_name(&username, now), &parts).map_err(|e| failed(format!("{e:?}")))?;
     Ok(count)
-}
-
-/// `requeue_refused` for the account logging out on this phone, before the
-/// logout counts what is unsent: the logout clears the session that ties the
-/// visits to the account, and a backup made after it (from the login page of
-/// an account since deactivated) would lack them. A chunk of its own in a
-/// `--split` build (`field_requeue_refused`, precached), outside `/login`'s.
-#[cfg(feature = "hydrate")]
-#[cfg_attr(feature = "split", leptos::lazy(field_requeue_refused))]
-pub async fn requeue_before_logout(user_id: String, device: String) -> Result<(), ErrorBody> {
-    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    let db = crate::field::offline::db().await.map_err(storage)?;
-    requeue_refused(&db, &user_id, &device).await
-}
-
-/// Saves again, into the outbox, every refused visit that still holds what
-/// was refused and is the inspector's to change.
-#[cfg(feature = "hydrate")]
-async fn requeue_refused(
-    db: &crate::field::offline::OfflineDb,
-    user_id: &str,
-    device: &str,
-) -> Result<(), ErrorBody> {
-    use crate::field::visits::local::SyncState;
-    use crate::model::ReviewState;
-    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
-    for visit in db.visits(user_id).await.map_err(storage)? {
-        let open = matches!(
-            visit.review_state,
-            ReviewState::InProgress | ReviewState::NeedsChanges
-        );
-        if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && open {
-            // Finalized when it was refused: it goes finalized, or an import
-            // would leave it in progress, which only its inspector can submit.
-            let submit = visit.finalize_refused;
-            crate::field::visits::save_visit_as(user_id, device, visit, submit).await?;
-        }
-    }
-    Ok(())
 }
 
 /// The backup archive as byte pieces for a Blob: the outbox is read and encoded

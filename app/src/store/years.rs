@@ -1,6 +1,10 @@
 //! Survey rounds. A year is opened by an administrator on a unit tree and a
 //! form version; proposals are registered into an open year only, phones hold
 //! the proposals of open years, and a closed year's visits are kept read-only.
+//!
+//! One file (about 420 lines): opening, moving, closing and reopening a year
+//! are one state machine over `survey_years`, each step announcing the year's
+//! proposals and visits to the phones through the same helpers.
 
 use super::audit::{self, Actor};
 use super::{catalog, changes, col, now_ms, Db, Tx};

@@ -21,6 +21,9 @@ mod on_site;
 mod page;
 /// One repeat group of the form.
 mod repeat;
+/// Refused visits back into the outbox, for a backup or a logout.
+#[cfg(feature = "hydrate")]
+pub mod requeue;
 /// The autosave and the explicit save, each one IndexedDB transaction.
 #[cfg(feature = "hydrate")]
 mod writes;
@@ -285,7 +288,7 @@ pub(super) fn restore_focus(focus: Option<String>) {
 pub use page::VisitPage;
 #[cfg(feature = "hydrate")]
 #[cfg(feature = "hydrate")]
-pub(crate) use writes::{save_visit, save_visit_as};
+pub(crate) use writes::save_visit;
 
 #[cfg(test)]
 mod tests {

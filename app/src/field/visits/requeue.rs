@@ -1,0 +1,44 @@
+//! Refused visits back into the outbox. The answers of a visit the server
+//! refused stay on the phone as unsent changes, outside the outbox; the
+//! backup file and the logout's count of unsent work read the outbox only, so
+//! both put such visits back into it first (saved again, finalized if the
+//! inspector had finalized them).
+
+use crate::error::ErrorBody;
+
+/// `refused` for the account logging out on this phone, before the
+/// logout counts what is unsent: the logout clears the session that ties the
+/// visits to the account, and a backup made after it (from the login page of
+/// an account since deactivated) would lack them. A chunk of its own in a
+/// `--split` build (`field_requeue_refused`, precached), outside `/login`'s.
+#[cfg_attr(feature = "split", leptos::lazy(field_requeue_refused))]
+pub async fn before_logout(user_id: String, device: String) -> Result<(), ErrorBody> {
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let db = crate::field::offline::db().await.map_err(storage)?;
+    refused(&db, &user_id, &device).await
+}
+
+/// Saves again, into the outbox, every refused visit that still holds what
+/// was refused and is the inspector's to change.
+pub async fn refused(
+    db: &crate::field::offline::OfflineDb,
+    user_id: &str,
+    device: &str,
+) -> Result<(), ErrorBody> {
+    use super::local::SyncState;
+    use crate::model::ReviewState;
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    for visit in db.visits(user_id).await.map_err(storage)? {
+        let open = matches!(
+            visit.review_state,
+            ReviewState::InProgress | ReviewState::NeedsChanges
+        );
+        if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && open {
+            // Finalized when it was refused: it goes finalized, or an import
+            // would leave it in progress, which only its inspector can submit.
+            let submit = visit.finalize_refused;
+            super::writes::save_visit_as(user_id, device, visit, submit).await?;
+        }
+    }
+    Ok(())
+}
