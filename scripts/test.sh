@@ -81,11 +81,14 @@ mkdir -p "$(dirname "$e2e_bin")"
 cp target/debug/khaosat target/server-release/hash.txt "$(dirname "$e2e_bin")/" 2>/dev/null
 suite "end-to-end (Playwright, Chromium, release bundle)" \
   env TMPDIR="$browser_tmp" KHAOSAT_BIN="$e2e_bin" LEPTOS_SITE_ROOT=target/site \
-  tests/run-e2e.sh
+  RUST_BACKTRACE=1 RUST_LIB_BACKTRACE=0 tests/run-e2e.sh
 # The servers' logs go with the browser profiles below: a failed run prints
 # their errors first, so the cause of a 500 stays in the CI log.
 if [[ " ${failed[*]} " == *"end-to-end"* ]]; then
   grep -h "ERROR\|status=500\|panicked" "$browser_tmp"/khaosat-e2e-*/server.log 2>/dev/null | tail -40 || true
+  # The first panic's stack, without the runtime's and the standard library's frames.
+  grep -h -m1 -A 150 "panicked" "$browser_tmp"/khaosat-e2e-*/server.log 2>/dev/null |
+    grep "^ *[0-9]*: \|^ *at /" | grep -v "/rustc/\|/tokio-\|/hyper-\|/tower" | head -60 || true
 fi
 rm -rf "$browser_tmp"
 trim_build_cache

@@ -22,6 +22,8 @@ pub mod images;
 pub mod jobs;
 /// Whether a JPEG's scan data holds every block its header promises.
 pub mod jpeg_scan;
+/// Keeps a server-rendered page's reactive owner current across worker threads.
+pub mod page_owner;
 /// Photo bytes into storage: finishing uploads, whole bytes, storage calls.
 pub mod photo_bytes;
 /// Release updates as deltas: each bundle file compressed against the one before it (dcz).

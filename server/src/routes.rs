@@ -58,6 +58,16 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             let site = not_found.clone();
             async move { Ok::<_, std::convert::Infallible>(not_found_page(&site, &req)) }
         }));
+    // The pages on a router of their own, so that only they keep their owner
+    // across worker threads (see `page_owner`).
+    let pages = Router::new()
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            move || app::root::shell(options.clone()),
+        )
+        .layer(axum::middleware::from_fn(crate::page_owner::keep_owner));
     Router::new()
         .nest("/api", api)
         .route("/metrics", get(crate::telemetry::scrape))
@@ -92,12 +102,7 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
                 )
             }),
         )
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(context_state.clone()),
-            move || app::root::shell(options.clone()),
-        )
+        .merge(pages)
         .fallback_service(static_files)
         .layer(axum::middleware::from_fn_with_state(
             deltas,

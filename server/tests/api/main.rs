@@ -4,6 +4,7 @@
 
 mod helpers;
 mod openapi;
+mod pages;
 mod phone;
 
 mod archive;
