@@ -426,8 +426,19 @@ pub struct ExportPhoto {
     pub sha256: String,
     pub size: i64,
     pub content_type: String,
+    /// `ok` for a photo in the ZIP; otherwise why it is not there yet.
+    pub status: PhotoStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_detail: Option<String>,
     #[serde(skip)]
-    pub object_key: String,
+    pub object_key: Option<String>,
+}
+
+impl ExportPhoto {
+    /// A usable image whose original is stored: the ones a ZIP can hold.
+    pub fn has_original(&self) -> bool {
+        self.status == PhotoStatus::Ok && self.object_key.is_some()
+    }
 }
 
 /// Which photos an export takes: those of one proposal, or of a district
@@ -450,18 +461,19 @@ const EXPORT_SELECT: &str =
     "SELECT ph.id, ph.visit_id, v.proposal_id, p.title, f.name AS facility, v.district_code,
             COALESCE(d.kind, c.kind) AS district_kind, COALESCE(d.name, c.name) AS district_name,
             ph.caption, ph.taken_at, ph.lat, ph.lon,
-            ph.sha256, ph.size, ph.content_type, ph.object_key
+            ph.sha256, ph.size, ph.content_type, ph.status, ph.status_detail, ph.object_key
      FROM photos ph
      JOIN visits v ON v.id = ph.visit_id
      LEFT JOIN proposals p ON p.id = v.proposal_id
      LEFT JOIN facilities f ON f.id = v.facility_id
      LEFT JOIN admin_units d ON d.tree = v.unit_tree AND d.code = v.district_code
      LEFT JOIN admin_units c ON c.tree = v.unit_tree AND c.code = COALESCE(p.commune_code, f.commune_code)
-     WHERE ph.deleted_at IS NULL AND v.deleted_at IS NULL
-       AND ph.status = 'ok' AND ph.object_key IS NOT NULL";
+     WHERE ph.deleted_at IS NULL AND v.deleted_at IS NULL";
 
-/// The usable (`ok`) photos of live visits in scope, by district, proposal, visit
-/// and capture order.
+/// The photos of live visits in scope, by district, proposal, visit and
+/// capture order: the usable ones (`has_original`) and, so that an export
+/// can say what it lacks, those whose bytes have not arrived, are still being
+/// checked, or were not a usable image.
 pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<ExportPhoto>, AppError> {
     let (clause, key, year) = match scope {
         PhotoScope::Visits(ids) => return of_visits(db, ids).await,
@@ -544,6 +556,8 @@ fn export_photo(r: &sqlx::any::AnyRow) -> Result<ExportPhoto, AppError> {
         sha256: col(r, "sha256")?,
         size: col(r, "size")?,
         content_type: col(r, "content_type")?,
+        status: PhotoStatus::parse(&col::<String>(r, "status")?),
+        status_detail: col(r, "status_detail")?,
         object_key: col(r, "object_key")?,
     })
 }

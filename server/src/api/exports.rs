@@ -319,18 +319,19 @@ async fn zip_of(
 ) -> Result<Response, AppError> {
     // The ZIP has no ZIP64 records: refuse up front what would not fit rather
     // than fail after reading gigabytes.
-    let bytes: i64 = photos.iter().map(|p| p.size + 1024).sum();
-    if photos.len() >= MAX_ZIP_ENTRIES || bytes >= MAX_ZIP_BYTES {
+    let held = photos.iter().filter(|p| p.has_original());
+    let (count, bytes) = held.fold((0, 0i64), |(n, b), p| (n + 1, b + p.size + 1024));
+    if count >= MAX_ZIP_ENTRIES || bytes >= MAX_ZIP_BYTES {
         return Err(AppError::Invalid(
             ErrorBody::new(
                 "export.too_large",
                 format!(
                     "{} photos ({} MB) do not fit one ZIP; export one proposal or one year at a time",
-                    photos.len(),
+                    count,
                     bytes / 1_000_000
                 ),
             )
-            .with("count", photos.len() as i64),
+            .with("count", count as i64),
         ));
     }
     if check {

@@ -46,10 +46,18 @@ struct Folders {
 impl Folders {
     /// `p`'s folder and its number there.
     fn place(&mut self, p: &app::store::photos::ExportPhoto) -> (String, usize) {
+        let folder = self.folder(p);
+        let group = p.proposal_id.as_ref().unwrap_or(&p.visit_id);
+        let (_, n) = self.given.get_mut(group).expect("given by folder()");
+        *n += 1;
+        (folder, *n)
+    }
+
+    /// `p`'s folder, numbering no file in it.
+    fn folder(&mut self, p: &app::store::photos::ExportPhoto) -> String {
         let group = p.proposal_id.clone().unwrap_or_else(|| p.visit_id.clone());
-        if let Some((folder, n)) = self.given.get_mut(&group) {
-            *n += 1;
-            return (folder.clone(), *n);
+        if let Some((folder, _)) = self.given.get(&group) {
+            return folder.clone();
         }
         let base = folder_name(p);
         let mut folder = base.clone();
@@ -58,9 +66,48 @@ impl Folders {
             k += 1;
             folder = format!("{base} ({k})");
         }
-        self.given.insert(group, (folder.clone(), 1));
-        (folder, 1)
+        self.given.insert(group, (folder.clone(), 0));
+        folder
     }
+}
+
+/// Name of the note, beside the manifest, on the photos a ZIP does not hold.
+pub const LEFT_OUT_NOTE: &str = "anh-chua-co-trong-tep.txt";
+
+/// Why a photo of the scope is not in the ZIP, as the manifest says it.
+fn left_out_reason(p: &app::store::photos::ExportPhoto) -> &'static str {
+    use app::photos::PhotoStatus;
+    match p.status {
+        PhotoStatus::Waiting => "waiting",
+        PhotoStatus::Received => "checking",
+        PhotoStatus::Bad => "not_an_image",
+        // An `ok` photo without its original, or one whose file is unreadable.
+        PhotoStatus::Ok => "unreadable",
+    }
+}
+
+/// The note's text: each photo left out, in the ZIP's order, with why and
+/// what to do.
+fn left_out_note(left_out: &[serde_json::Value]) -> String {
+    let mut note = format!("{} ({})\n\n", text("photos_left_out"), left_out.len());
+    for entry in left_out {
+        let field = |k: &str| entry[k].as_str().unwrap_or_default().to_string();
+        let id = field("photo_id");
+        let caption = entry["caption"]
+            .as_str()
+            .map(|c| format!(" \"{c}\""))
+            .unwrap_or_default();
+        let mut reason = text(&format!("photo_{}", field("reason")));
+        if let Some(detail) = entry["status_detail"].as_str() {
+            reason = format!("{reason} ({detail})");
+        }
+        note.push_str(&format!(
+            "{}/ …{}{caption}: {reason}\n",
+            field("folder"),
+            &id[id.len().saturating_sub(8)..],
+        ));
+    }
+    note
 }
 
 /// district / facility - title (either alone when the other is unknown).
@@ -94,8 +141,11 @@ fn file_name(p: &app::store::photos::ExportPhoto, n: usize) -> String {
 }
 
 /// A stored ZIP of the photos' originals, one read at a time, and a manifest
-/// listing each file with its photo's record. Photos whose bytes cannot be read
-/// are listed in the manifest under `missing` rather than failing the export.
+/// listing each file with its photo's record. The photos of the scope it does
+/// not hold (bytes not arrived, still being checked, not an image, unreadable)
+/// are listed under `not_included` with why, and in a note a person reads
+/// (`LEFT_OUT_NOTE`), rather than failing the export or leaving them out
+/// unsaid; unreadable ones are also under `missing`, as before.
 pub fn photos_zip(
     storage: &dyn app::photos::storage::PhotoStorage,
     title: &str,
@@ -112,6 +162,7 @@ pub fn photos_zip(
     let mut zip = ZipPieces::default();
     let mut files = Vec::with_capacity(photos.len());
     let mut missing = Vec::new();
+    let mut left_out = Vec::new();
     let mut folders = Folders::default();
     // Districts and then proposals in Vietnamese order; within a proposal,
     // the store's order (visit, then capture).
@@ -123,14 +174,25 @@ pub fn photos_zip(
             p.proposal_id.clone().unwrap_or_else(|| p.visit_id.clone()),
         )
     });
+    let mut leave_out = |p: &app::store::photos::ExportPhoto, folder: String| {
+        let mut record = serde_json::to_value(p).unwrap_or_default();
+        record["folder"] = serde_json::Value::String(folder);
+        record["reason"] = serde_json::Value::String(left_out_reason(p).into());
+        left_out.push(record);
+    };
     for p in photos {
+        let Some(key) = p.object_key.as_deref().filter(|_| p.has_original()) else {
+            leave_out(p, folders.folder(p));
+            continue;
+        };
         // Streamed from the store (an original may be 25 MB, in S3): the
         // header goes first with the size, the CRC is written back after.
-        let (size, mut reader) = match storage.open(&p.object_key) {
+        let (size, mut reader) = match storage.open(key) {
             Ok(opened) => opened,
             Err(e) => {
                 tracing::warn!(photo = %p.photo_id, "photo bytes unreadable for export: {e}");
                 missing.push(p.photo_id.clone());
+                leave_out(p, folders.folder(p));
                 continue;
             }
         };
@@ -173,14 +235,22 @@ pub fn photos_zip(
         "count": files.len(),
         "photos": files,
         "missing": missing,
+        "not_included": left_out,
     }))
     .map_err(|e| AppError::Internal(e.to_string()))?;
-    let mut entry = EntryBuilder::default();
-    entry.update(&manifest);
-    let (crc, size) = entry.finish();
-    out.write_all(&zip.header(PHOTO_MANIFEST, crc, size).map_err(zip_error)?)
-        .map_err(io_error)?;
-    out.write_all(&manifest).map_err(io_error)?;
+    let note = (!left_out.is_empty()).then(|| left_out_note(&left_out));
+    for (name, bytes) in [
+        (PHOTO_MANIFEST, Some(manifest)),
+        (LEFT_OUT_NOTE, note.map(String::into_bytes)),
+    ] {
+        let Some(bytes) = bytes else { continue };
+        let mut entry = EntryBuilder::default();
+        entry.update(&bytes);
+        let (crc, size) = entry.finish();
+        out.write_all(&zip.header(name, crc, size).map_err(zip_error)?)
+            .map_err(io_error)?;
+        out.write_all(&bytes).map_err(io_error)?;
+    }
     out.write_all(&zip.finish()).map_err(io_error)?;
     let mut file = out.into_inner().map_err(|e| io_error(e.into_error()))?;
     file.seek(SeekFrom::Start(0)).map_err(io_error)?;

@@ -346,7 +346,112 @@ async fn the_lists_photos_include_a_facility_found_on_site(app: TestApp) {
     assert_eq!(r.status, 403);
 }
 
+/// A photo of the scope that the ZIP cannot hold is not left out unsaid: the
+/// manifest lists it under `not_included` and a note beside it says, in the
+/// office's words, why and what to do (the review list counts it).
+async fn a_zip_names_the_photos_it_does_not_hold(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut f = crate::uploads::field(&app, "ksv1").await;
+    let jpeg = crate::uploads::marked_jpeg(40, 30);
+    let held = f.attach(&app, &jpeg, json!({})).await;
+    assert_eq!(f.upload(&app, &held, &jpeg, 1 << 20).await.status, 204);
+    // Attached, its bytes never sent.
+    let other = crate::uploads::marked_jpeg(44, 30);
+    let waiting = f.attach(&app, &other, json!({"caption": "Máy dệt"})).await;
+    // Sent whole, but not an image.
+    let junk = b"not a photo at all, only text".repeat(8);
+    let bad = f.attach(&app, &junk, json!({})).await;
+    assert_eq!(f.upload(&app, &bad, &junk, 1 << 20).await.status, 204);
+
+    let bytes = download(
+        &app,
+        &boss,
+        "/api/exports/visit-photos.zip?district=213",
+        "application/zip",
+    )
+    .await;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut read = |name: &str| {
+        let mut text = String::new();
+        zip.by_name(name)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        text
+    };
+    let manifest: Value = serde_json::from_str(&read("manifest.json")).unwrap();
+    let note = read(server::exports::LEFT_OUT_NOTE);
+    let files: Vec<&str> = manifest["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["visit_id"] == f.visit.as_str())
+        .map(|p| p["photo_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, [held.as_str()], "{manifest}");
+    let held_file = manifest["photos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["photo_id"] == held.as_str())
+        .unwrap()["file"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let folder = held_file.rsplit_once('/').unwrap().0;
+    let left_out = manifest["not_included"].as_array().unwrap();
+    let reason = |id: &str| {
+        let entry = left_out
+            .iter()
+            .find(|p| p["photo_id"] == id)
+            .unwrap_or_else(|| panic!("{id} not listed: {manifest}"));
+        // Filed where its proposal's photos are.
+        assert_eq!(entry["folder"], folder, "{entry}");
+        entry["reason"].as_str().unwrap().to_string()
+    };
+    assert_eq!(reason(&waiting), "waiting");
+    assert_eq!(reason(&bad), "not_an_image");
+    assert_eq!(
+        manifest["count"],
+        manifest["photos"].as_array().unwrap().len()
+    );
+    // The note names each one by its folder, the end of its ID and why.
+    let line = |id: &str| {
+        note.lines()
+            .find(|l| l.contains(&id[id.len() - 8..]))
+            .unwrap_or_else(|| panic!("{id} not in the note:\n{note}"))
+            .to_string()
+    };
+    let waiting_line = line(&waiting);
+    assert!(
+        waiting_line.starts_with(&format!("{folder}/")),
+        "{waiting_line}"
+    );
+    assert!(waiting_line.contains("\"Máy dệt\""), "{waiting_line}");
+    assert!(
+        waiting_line.contains("điện thoại chưa gửi xong ảnh"),
+        "{waiting_line}"
+    );
+    assert!(line(&bad).contains("không phải ảnh dùng được"), "{note}");
+    assert!(!note.contains(&held[held.len() - 8..]), "{note}");
+
+    // A ZIP that holds every photo of its scope has no note.
+    let all_held = download(
+        &app,
+        &boss,
+        &format!(
+            "/api/exports/photos.zip?proposal={}",
+            crate::helpers::demo_proposal("223")
+        ),
+        "application/zip",
+    )
+    .await;
+    let zip = zip::ZipArchive::new(std::io::Cursor::new(all_held)).unwrap();
+    assert!(zip.index_for_name(server::exports::LEFT_OUT_NOTE).is_none());
+}
+
 crate::engine_tests!(
+    a_zip_names_the_photos_it_does_not_hold,
     the_lists_photos_include_a_facility_found_on_site,
     the_list_is_exported_as_it_was_when_the_export_began,
     every_word_of_a_search_counts,

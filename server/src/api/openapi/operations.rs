@@ -433,7 +433,9 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         ("GET", "/api/exports/photos.zip") => Op::new(
             "The photos of one proposal, or of one district (optionally one year), as a ZIP. \
              With the header X-Khaosat-Check: 1 the answer is 204, with no body, once the \
-             request would succeed: the archive is not made",
+             request would succeed: the archive is not made. The archive's manifest.json lists \
+             the photos it holds, and under not_included those of the scope it does not \
+             (waiting, checking, not_an_image, unreadable)",
             (200, "The archive", Content::File(&["application/zip"])),
         )
         .params(query_of::<exports::PhotoQuery>(gen, &[]))
@@ -448,7 +450,9 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             "The photos of every visit in the review list as filtered (the query of the \
              visits export), as a ZIP; also the visits to facilities found on site. With the \
              header X-Khaosat-Check: 1 the answer is 204, with no body, once the request \
-             would succeed: the archive is not made",
+             would succeed: the archive is not made. The archive's manifest.json lists \
+             the photos it holds, and under not_included those of the scope it does not \
+             (waiting, checking, not_an_image, unreadable)",
             (200, "The archive", Content::File(&["application/zip"])),
         )
         .params(query_of::<app::office::review::contract::VisitQuery>(gen, &[]))
