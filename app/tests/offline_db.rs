@@ -41,6 +41,7 @@ fn session_on(device: &str) -> Session {
         },
         device_id: device.into(),
         must_change_password: false,
+        account_disabled: false,
     }
 }
 
@@ -114,6 +115,7 @@ async fn data_survives_closing_and_reopening_the_database() {
             },
             device_id: "dev-1".into(),
             must_change_password: false,
+            account_disabled: false,
         })
         .await
         .unwrap();

@@ -173,6 +173,52 @@ test.describe('on an office screen', () => {
       await expect(page.getByTestId('office-refused')).toContainText('Giám sát viên');
       await expect(page.getByTestId('filter-district')).toHaveCount(0);
     });
+
+    await test.step('deactivated while logged in, the account is told so at its next login, and not asked to log in again', async () => {
+      const office = await request.newContext({ baseURL: new URL(page.url()).origin });
+      expect((await office.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } })).status()).toBe(200);
+      const accounts = (await (await office.post('/rpc/list_accounts', { data: {} })).json()) as Array<{ id: string; username: string }>;
+      const id = accounts.find((a) => a.username === username)!.id;
+      const off = await office.post('/rpc/set_account_active', { data: { id, active: false } });
+      expect(off.status(), await off.text()).toBe(200);
+      await office.dispose();
+      // Its sessions went with it: the next sync is answered 401.
+      await home.goto();
+      await home.click(home.syncButton);
+      await expect(page.getByTestId('relogin-banner')).toBeVisible();
+      await page.getByTestId('relogin-banner').getByRole('link').click();
+      await login.expectShown();
+      await login.submitCredentials(username, ownPassword);
+      await expect(login.error).toContainText('đã bị khóa');
+      await expect(page.getByTestId('backup-export')).toHaveCount(1);
+      // Said once on the login page, by its own lines, and in the header's detail.
+      await expect(page.getByTestId('relogin-banner')).toHaveCount(0);
+      await expect(page.getByTestId('login-relogin-note')).toHaveCount(0);
+      await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
+      await expect(page.getByTestId('status-line')).toHaveAttribute('title', /đã bị khóa/);
+      // Elsewhere the banner says it with the backup button, also after a
+      // reload, and the phone asks the server for nothing more (each sync
+      // would be a 401 read as "log in again").
+      const asked: string[] = [];
+      const watch = (response: { url(): string }) => {
+        if (response.url().includes('/api/sync/')) asked.push(response.url());
+      };
+      page.on('response', watch);
+      await home.goto();
+      await home.waitHydrated();
+      const banner = page.getByTestId('device-revoked-banner');
+      await expect(banner).toContainText('đã bị khóa');
+      await expect(banner.getByTestId('backup-export')).toBeVisible();
+      await expect(page.getByTestId('relogin-banner')).toHaveCount(0);
+      await home.click(home.syncButton);
+      await expect(page.getByTestId('sync-status')).toHaveAttribute('data-state', 'error');
+      await expect(page.getByTestId('status-line')).toHaveAttribute('title', /đã bị khóa/);
+      await page.reload();
+      await home.waitHydrated();
+      await expect(banner).toContainText('đã bị khóa');
+      page.off('response', watch);
+      expect(asked, 'no sync is asked for by a deactivated account').toEqual([]);
+    });
   });
 });
 

@@ -106,9 +106,20 @@ pub fn LoginPage() -> impl IntoView {
         let navigate = navigate.clone();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
+            let typed = u.clone();
             match login(state, u, p).await {
                 Ok(home) => navigate(home, Default::default()),
-                Err(body) => error.set(Some(body)),
+                Err(body) => {
+                    // The account this phone holds was deactivated: the header
+                    // and the other pages say so from now on, not "log in again".
+                    let held = state.user.get_untracked();
+                    if body.code == "auth.account_disabled"
+                        && held.is_some_and(|h| h.username.eq_ignore_ascii_case(typed.trim()))
+                    {
+                        keep_account_disabled(state, &body).await;
+                    }
+                    error.set(Some(body));
+                }
             }
             busy.set(false);
         });
@@ -282,6 +293,25 @@ async fn adopt_server_session(
 /// first: the server refuses sync until then (403
 /// auth.password_change_required), and the password page syncs once it is
 /// changed.
+/// The account this phone holds was deactivated: said in the header and on
+/// every page from now on, also after a reload, and no sync is asked for
+/// (each would be a 401 that reads "log in again").
+#[cfg(feature = "hydrate")]
+async fn keep_account_disabled(
+    state: crate::field::client::ClientState,
+    body: &crate::error::ErrorBody,
+) {
+    if let Ok(db) = crate::field::offline::db().await {
+        if let Ok(Some(mut session)) = db.session().await {
+            session.account_disabled = true;
+            let _ = db.set_session(&session).await;
+        }
+    }
+    state
+        .sync
+        .set(crate::field::client::SyncStatus::Error(body.clone()));
+}
+
 #[cfg(feature = "hydrate")]
 async fn keep_session(
     db: &crate::field::offline::OfflineDb,
@@ -300,6 +330,7 @@ async fn keep_session(
         user: user.clone(),
         device_id: device.clone(),
         must_change_password,
+        account_disabled: false,
     };
     db.set_session(&session).await.map_err(storage)?;
     state.device_id.set(Some(device));

@@ -110,7 +110,10 @@ pub(super) fn Header() -> impl IntoView {
         (Line::Offline, _) => tr("network.offline_detail"),
         (Line::Unreachable, _) if office() => tr("network.unreachable_detail_office"),
         (Line::Unreachable, _) => format!("{} {}", tr("network.unreachable_detail"), retry_text()),
-        (_, SyncStatus::LoginRequired) => tr("sync.login_required"),
+        (_, SyncStatus::LoginRequired) => match state.alert.get() {
+            SyncAlert::Revoked(body) => crate::i18n::error_text(lang.get(), &body),
+            _ => tr("sync.login_required"),
+        },
         (_, SyncStatus::Error(body)) => crate::i18n::error_text(lang.get(), &body),
         (Line::Uploading, _) => upload_text(),
         _ => sync_text(),
@@ -302,6 +305,12 @@ fn SyncAlertBanner() -> impl IntoView {
                 </div>
             }
             .into_any(),
+            // The login page says it, with its own backup button.
+            SyncAlert::Revoked(body)
+                if body.code == "auth.account_disabled" && pathname.get() == "/login" =>
+            {
+                return None
+            }
             SyncAlert::Revoked(body) => view! {
                 <div class="error-banner" role="alert" data-testid="device-revoked-banner">
                     <p>{move || crate::i18n::error_text(lang.get(), &body)}</p>

@@ -133,6 +133,14 @@ async fn run_reporting(state: ClientState) -> bool {
         )));
         return false;
     }
+    // Deactivated (a login said so): every request would be a 401.
+    if session.account_disabled {
+        state.sync.set(SyncStatus::Error(ErrorBody::new(
+            "auth.account_disabled",
+            "this account was deactivated; back up what the phone holds",
+        )));
+        return false;
+    }
     run_for(session, state).await
 }
 

@@ -120,7 +120,8 @@ pub enum SyncAlert {
     None,
     /// 401: the session ended; the queue is kept for the next login.
     Relogin,
-    /// 403 `device.revoked`: this phone may no longer sync; back up its queue.
+    /// 403 `device.revoked`, or a login answered `auth.account_disabled` for
+    /// the account this phone holds: it may no longer sync; back up its queue.
     Revoked(ErrorBody),
     /// 403 `auth.password_change_required`: an administrator reset the password.
     PasswordChange,
@@ -134,9 +135,16 @@ impl SyncAlert {
         match status {
             SyncStatus::Syncing => self,
             SyncStatus::Idle | SyncStatus::Ok => SyncAlert::None,
-            SyncStatus::LoginRequired => SyncAlert::Relogin,
+            // The account was deactivated (its sessions went with it): the
+            // next runs' 401 must not turn that back into "log in again".
+            SyncStatus::LoginRequired => match self {
+                SyncAlert::Revoked(body) if body.code == "auth.account_disabled" => {
+                    SyncAlert::Revoked(body)
+                }
+                _ => SyncAlert::Relogin,
+            },
             SyncStatus::Error(body) => match body.code.as_str() {
-                "device.revoked" => SyncAlert::Revoked(body.clone()),
+                "device.revoked" | "auth.account_disabled" => SyncAlert::Revoked(body.clone()),
                 "auth.password_change_required" => SyncAlert::PasswordChange,
                 "network.unreachable" | "internal" | "http.status" => self,
                 _ => SyncAlert::None,
@@ -195,6 +203,24 @@ mod tests {
         assert_eq!(alert, SyncAlert::Relogin);
         assert_eq!(alert.clone().after(&SyncStatus::Idle), SyncAlert::None);
         assert_eq!(alert.after(&SyncStatus::Ok), SyncAlert::None);
+    }
+
+    #[test]
+    fn a_deactivated_account_is_not_asked_to_log_in_again() {
+        let alert = SyncAlert::Relogin.after(&error("auth.account_disabled"));
+        assert!(matches!(&alert, SyncAlert::Revoked(b) if b.code == "auth.account_disabled"));
+        // The sync runs after it still get 401: the alert stays.
+        let alert = alert.after(&SyncStatus::Syncing);
+        let alert = alert.after(&SyncStatus::LoginRequired);
+        assert!(matches!(&alert, SyncAlert::Revoked(b) if b.code == "auth.account_disabled"));
+        // A revoked device whose session then ends is asked to log in.
+        let revoked = SyncAlert::None.after(&error("device.revoked"));
+        assert_eq!(
+            revoked.after(&SyncStatus::LoginRequired),
+            SyncAlert::Relogin
+        );
+        // Reactivated, a login clears it.
+        assert_eq!(alert.after(&SyncStatus::Idle), SyncAlert::None);
     }
 
     #[test]

@@ -146,6 +146,11 @@ pub struct Session {
     /// every reload and tap) and says what to do instead.
     #[serde(default)]
     pub must_change_password: bool,
+    /// A login with this account was answered `auth.account_disabled` (its
+    /// sessions ended with it): the phone asks nothing more of the server
+    /// and says so, with the backup button, until someone logs in.
+    #[serde(default)]
+    pub account_disabled: bool,
 }
 
 /// Keys of the `meta` store.
