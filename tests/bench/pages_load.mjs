@@ -8,8 +8,8 @@
 //
 // Reported: answers per path and status, page loads per second, latency
 // p50/p95/max. The work is asserted: every page must answer 200 with the
-// title and `<html lang>` of the language its request asked for, or the
-// script exits 1. A render that resumed on another worker thread under
+// title, `<html lang>` and body text of the language its request asked for,
+// or the script exits 1. A render that resumed on another worker thread under
 // another request's reactive owner answered 500 or another language (see
 // server/src/page_owner.rs).
 
@@ -25,6 +25,14 @@ const concurrency = Number(args.concurrency ?? 32);
 const [username, password] = (args.as ?? 'giamsat:khaosat-demo').split(':');
 const PATHS = ['/review', '/plan', '/registry', '/', '/login'];
 const TITLES = { vi: 'Khảo sát khuyến công', en: 'Industrial-extension survey' };
+// Text each office page draws in its body, some of it in the parts streamed
+// after the first chunk (the review list's rows): in the page's language,
+// never in the other.
+const BODY = {
+  '/review': { vi: 'Đang thực hiện', en: 'In progress' },
+  '/plan': { vi: 'Kinh phí đề nghị', en: 'Requested funding' },
+  '/registry': { vi: 'Danh mục cơ sở và đề án', en: 'Registry of facilities and proposals' },
+};
 
 const login = await fetch(new URL('/api/auth/login', base), {
   method: 'POST',
@@ -60,8 +68,10 @@ function load(i) {
           answers[key] = (answers[key] ?? 0) + 1;
           const title = body.match(/<title>([^<]*)<\/title>/)?.[1];
           const htmlLang = body.match(/<html[^>]*\blang="([a-z]+)"/)?.[1];
-          if (response.statusCode !== 200 || title !== TITLES[lang] || htmlLang !== lang) {
-            wrong.push({ path, lang, status: response.statusCode, title, htmlLang });
+          const other = lang === 'vi' ? 'en' : 'vi';
+          const body_ok = !BODY[path] || (body.includes(BODY[path][lang]) && !body.includes(BODY[path][other]));
+          if (response.statusCode !== 200 || title !== TITLES[lang] || htmlLang !== lang || !body_ok) {
+            wrong.push({ path, lang, status: response.statusCode, title, htmlLang, body_ok });
           }
           done();
         });
