@@ -48,7 +48,11 @@ test('changes refused for a closed year stay on the phone and go again when it r
 
   let held = '';
   let fresh = '';
+  const titles: string[] = [];
   await test.step('a visit reaches the server with 17 workers', async () => {
+    for (const n of [0, 1]) {
+      titles.push((await home.proposalItems.nth(n).locator('.item-title').textContent())!.trim());
+    }
     held = await home.startVisit(home.proposalItems.first());
     await visit.fillField('workforce', '17');
     await visit.save();
@@ -87,6 +91,11 @@ test('changes refused for a closed year stay on the phone and go again when it r
     // A pull has landed since the refusal: the server's 17 did not replace it.
     await visit.goto(held);
     await expect(visit.field('workforce')).toHaveValue('99');
+    // The closed year's proposals left the phone; the visits keep their titles.
+    await home.goto();
+    await expect(home.proposalItems.filter({ hasText: titles[0] })).toHaveCount(0);
+    await expect(home.visitItem(held).locator('.item-title')).toHaveText(titles[0]);
+    await expect(home.visitItem(fresh).locator('.item-title')).toHaveText(titles[1]);
   });
 
   await test.step('offline, a logout warns of both refused visits, and the backup file carries them', async () => {

@@ -102,12 +102,25 @@ impl OfflineDb {
                     let k = format!("{user_id}:{}", v.id);
                     let local: Option<LocalVisit> =
                         visits.get(key(&k)).await?.map(decode).transpose()?;
-                    let merged = absorb_server_copy(
+                    let mut merged = absorb_server_copy(
                         local,
                         v,
                         &session.user.username,
                         pending.contains(&v.id),
                     );
+                    // Named after its proposal while the phone holds it, so
+                    // the home list still names it once a closed year takes
+                    // the proposal away.
+                    if let Some(pid) = &v.proposal_id {
+                        let held: Option<Proposal> = proposals
+                            .get(key(&format!("{user_id}:{pid}")))
+                            .await?
+                            .map(decode)
+                            .transpose()?;
+                        if let Some(p) = held {
+                            merged.proposal_title = Some(p.title);
+                        }
+                    }
                     writes.push(Write::Put(&visits, encode(&merged)?, key(&k)));
                     // Photo statuses travel inside their visit.
                     let photos = tx.store(PHOTOS)?;

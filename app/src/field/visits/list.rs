@@ -61,6 +61,7 @@ pub fn visit_rows(
                 .unwrap_or_default();
             let title = proposal
                 .map(|p| p.title.clone())
+                .or_else(|| v.proposal_title.clone())
                 .unwrap_or_else(|| facility_name.clone());
             let search = crate::search::fold(&format!("{title} {facility_name} {district}"));
             VisitListRow {
@@ -212,6 +213,25 @@ mod tests {
             "Lu\u{0323}c Nga\u{0323}n"
         ));
         assert!(!crate::search::matches(&rows[1].search, "luc ngan"));
+    }
+
+    /// A closed year takes its proposals off the phone; their visits keep
+    /// the title they were last seen with.
+    #[test]
+    fn a_visit_whose_proposal_left_keeps_its_title() {
+        let mut visit = LocalVisit::new(
+            "v1".into(),
+            "f".into(),
+            1,
+            Some("p1".into()),
+            None,
+            "ksv1".into(),
+            1,
+        );
+        visit.proposal_title = Some("Đổi mới thiết bị sấy vải".into());
+        let rows = visit_rows(vec![visit], &[], &[], &[]);
+        assert_eq!(rows[0].title, "Đổi mới thiết bị sấy vải");
+        assert!(crate::search::matches(&rows[0].search, "say vai"));
     }
 
     #[test]

@@ -91,6 +91,10 @@ pub struct LocalVisit {
     /// again (from a backup), it goes finalized, as the inspector left it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub finalize_refused: bool,
+    /// Its proposal's title as last seen here: the home list still names the
+    /// visit once the proposal has left the phone (its year closed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal_title: Option<String>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -166,6 +170,7 @@ impl LocalVisit {
             facility_sent: false,
             year_closed: false,
             finalize_refused: false,
+            proposal_title: None,
         }
     }
 

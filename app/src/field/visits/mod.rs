@@ -49,7 +49,9 @@ pub async fn start_visit(
     let db = crate::field::offline::db().await.ok()?;
     // The proposal's year names the form version its visits start on; a phone
     // that does not hold it (yet) uses the newest it has.
-    let year_form = match db.proposal(&user.id, &proposal_id).await.ok().flatten() {
+    let proposal = db.proposal(&user.id, &proposal_id).await.ok().flatten();
+    let title = proposal.as_ref().map(|p| p.title.clone());
+    let year_form = match proposal {
         Some(p) => match (p.form_id, p.form_version) {
             (Some(id), Some(version)) => db.form(&id, version).await.ok().flatten(),
             _ => None,
@@ -71,6 +73,10 @@ pub async fn start_visit(
         user.username,
         now,
     );
+    let visit = LocalVisit {
+        proposal_title: title,
+        ..visit
+    };
     db.put_draft(&user.id, &visit).await.ok()?;
     state.bump();
     Some(id)
