@@ -216,9 +216,70 @@ test.describe('on an office screen', () => {
       await page.reload();
       await home.waitHydrated();
       await expect(banner).toContainText('đã bị khóa');
+      // The login page, opened again, says it too, with the backup button,
+      // before anything is typed.
+      await banner.getByRole('link').click();
+      await login.expectShown();
+      await expect(login.error).toContainText('đã bị khóa');
+      await expect(page.getByTestId('backup-export')).toHaveCount(1);
+      await page.reload();
+      await login.expectShown();
+      await expect(login.error).toContainText('đã bị khóa');
       page.off('response', watch);
       expect(asked, 'no sync is asked for by a deactivated account').toEqual([]);
     });
+
+    await test.step('reactivated, the account logs in from that page and syncs again', async () => {
+      const office = await request.newContext({ baseURL: new URL(page.url()).origin });
+      expect((await office.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } })).status()).toBe(200);
+      const accounts = (await (await office.post('/rpc/list_accounts', { data: {} })).json()) as Array<{ id: string; username: string }>;
+      const id = accounts.find((a) => a.username === username)!.id;
+      const on = await office.post('/rpc/set_account_active', { data: { id, active: true } });
+      expect(on.status(), await on.text()).toBe(200);
+      await office.dispose();
+      await login.loginAs(username, ownPassword);
+      await home.expectShown();
+      await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
+      await home.click(home.syncButton);
+      await expect(home.syncStatus).toHaveAttribute('data-state', 'ok');
+    });
+  });
+});
+
+test.describe('an office account', () => {
+  test.use({ ...DESKTOP });
+
+  test('deactivated, it is asked to log in, not to back up a phone it does not sync', async ({ page }) => {
+    test.slow();
+    const login = new LoginPage(page);
+    const username = `gsmoi${Date.now().toString(36)}`;
+    const first = 'mat-khau-ban-dau-3';
+    await login.goto();
+    const admin = await request.newContext({ baseURL: new URL(page.url()).origin });
+    expect((await admin.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } })).status()).toBe(200);
+    const created = await admin.post('/rpc/create_account', {
+      data: { account: { username, display_name: 'Lê Văn Giám', phone: null, password: first,
+        roles: ['supervisor'], units: ['bac-giang-2020/213'] } },
+    });
+    expect(created.status(), await created.text()).toBe(200);
+    const { id } = (await created.json()) as { id: string };
+    await login.submitCredentials(username, first);
+    await expect(page).toHaveURL((url) => url.pathname === '/account/password');
+    const off = await admin.post('/rpc/set_account_active', { data: { id, active: false } });
+    expect(off.status(), await off.text()).toBe(200);
+    await admin.dispose();
+
+    await login.goto();
+    await login.submitCredentials(username, first);
+    await expect(login.error).toContainText('đã bị khóa');
+    // Nothing of it is kept: no banner about a phone's unsent work, here or
+    // on an office page, which asks for a login.
+    await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
+    await page.goto('/review');
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+    await expect(page.getByText('Hãy đăng nhập để tiếp tục.').first()).toBeVisible();
+    await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
+    await expect(page.getByTestId('relogin-banner')).toHaveCount(0);
   });
 });
 

@@ -86,8 +86,17 @@ pub fn LoginPage() -> impl IntoView {
     // The server ended the session (401) but this phone still holds it: the
     // same person logs in again, and their queue goes out right after.
     let relogin = move || state.alert.get() == SyncAlert::Relogin && state.user.get().is_some();
+    // A login already said this phone's account is deactivated (kept across
+    // reloads): the page says it again, with the backup button.
+    let locked = move || match state.alert.get() {
+        SyncAlert::Revoked(body) if body.code == "auth.account_disabled" => {
+            state.user.get().map(|_| body)
+        }
+        _ => None,
+    };
+    let shown = move || error.get().or_else(locked);
     Effect::new(move |_| {
-        let relogin = state.alert.get() == SyncAlert::Relogin;
+        let relogin = state.alert.get() == SyncAlert::Relogin || locked().is_some();
         if let Some(user) = state.user.get().filter(|_| relogin) {
             if username.get_untracked().is_empty() {
                 username.set(user.username);
@@ -112,11 +121,20 @@ pub fn LoginPage() -> impl IntoView {
                 Err(body) => {
                     // The account this phone holds was deactivated: the header
                     // and the other pages say so from now on, not "log in again".
-                    let held = state.user.get_untracked();
-                    if body.code == "auth.account_disabled"
-                        && held.is_some_and(|h| h.username.eq_ignore_ascii_case(typed.trim()))
-                    {
-                        keep_account_disabled(state, &body).await;
+                    let held = state
+                        .user
+                        .get_untracked()
+                        .filter(|h| h.username.eq_ignore_ascii_case(typed.trim()));
+                    match held {
+                        // Its queue stays, with the backup button.
+                        Some(h) if body.code == "auth.account_disabled" && h.syncs() => {
+                            keep_account_disabled(state, &body).await
+                        }
+                        // An office account has nothing queued to keep.
+                        Some(_) if body.code == "auth.account_disabled" => {
+                            forget_kept_session(state).await
+                        }
+                        _ => {}
                     }
                     error.set(Some(body));
                 }
@@ -162,9 +180,9 @@ pub fn LoginPage() -> impl IntoView {
                     autocomplete="current-password"
                     value=password
                 />
-                <Show when=move || error.get().is_some()>
+                <Show when=move || shown().is_some()>
                     <p class="error-banner" role="alert" data-testid="login-error">
-                        {move || error.get().map(|b| crate::i18n::error_text(lang.get(), &b)).unwrap_or_default()}
+                        {move || shown().map(|b| crate::i18n::error_text(lang.get(), &b)).unwrap_or_default()}
                     </p>
                 </Show>
                 <div class="form-actions">
@@ -176,8 +194,13 @@ pub fn LoginPage() -> impl IntoView {
             // The server refused this user's device on this phone (revoked), or
             // the account (deactivated): their queue can still leave as a file,
             // logged in or not.
-            <Show when=move || error.get().is_some_and(|b| b.code == "device.revoked" || b.code == "auth.account_disabled")>
-                <BackupButton username=username.get_untracked()/>
+            <Show when=move || shown().is_some_and(|b| b.code == "device.revoked" || b.code == "auth.account_disabled")>
+                <BackupButton username=state
+                    .user
+                    .get_untracked()
+                    .filter(|_| error.get_untracked().is_none())
+                    .map(|u| u.username)
+                    .unwrap_or_else(|| username.get_untracked())/>
             </Show>
         </div>
     }
@@ -310,6 +333,17 @@ async fn keep_account_disabled(
     state
         .sync
         .set(crate::field::client::SyncStatus::Error(body.clone()));
+}
+
+/// The kept session of an account that syncs nothing, ended on the server:
+/// the pages ask for a login, not for a backup.
+#[cfg(feature = "hydrate")]
+async fn forget_kept_session(state: crate::field::client::ClientState) {
+    if let Ok(db) = crate::field::offline::db().await {
+        let _ = db.clear_session().await;
+    }
+    state.user.set(None);
+    state.device_id.set(None);
 }
 
 #[cfg(feature = "hydrate")]

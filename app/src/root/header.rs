@@ -311,13 +311,20 @@ fn SyncAlertBanner() -> impl IntoView {
             {
                 return None
             }
-            SyncAlert::Revoked(body) => view! {
-                <div class="error-banner" role="alert" data-testid="device-revoked-banner">
-                    <p>{move || crate::i18n::error_text(lang.get(), &body)}</p>
-                    <BackupButton/>
-                </div>
+            SyncAlert::Revoked(body) => {
+                // Reactivated since, the account gets in by logging in again.
+                let disabled = body.code == "auth.account_disabled";
+                view! {
+                    <div class="error-banner" role="alert" data-testid="device-revoked-banner">
+                        <p>{move || crate::i18n::error_text(lang.get(), &body)}</p>
+                        {disabled.then(|| view! {
+                            <p><A href="/login">{move || tr("sync.relogin_link")}</A></p>
+                        })}
+                        <BackupButton/>
+                    </div>
+                }
+                .into_any()
             }
-            .into_any(),
             SyncAlert::PasswordChange => view! {
                 <div class="warning-banner" role="alert" data-testid="password-change-banner">
                     {move || tr("errors.auth.password_change_required")}

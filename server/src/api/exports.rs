@@ -65,6 +65,26 @@ pub(crate) fn query<T: serde::de::DeserializeOwned>(uri: &Uri) -> Result<T, AppE
         .map_err(|e| AppError::BadRequest(format!("the query is not valid: {}", e.body_text())))
 }
 
+/// The review list's query for an export: also refuses a parameter the list
+/// does not have (a misspelt filter would otherwise export the whole list).
+/// `VisitQuery` itself takes unknown fields, as the list's own URL may carry
+/// them.
+fn visit_query(uri: &Uri) -> Result<VisitQuery, AppError> {
+    let parsed: VisitQuery = query(uri)?;
+    let known = serde_json::to_value(VisitQuery::default())
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or_default())
+        .map_err(|e| AppError::BadRequest(format!("the query is not valid: {e}")))?;
+    for (name, _) in pairs {
+        if known.get(&name).is_none() {
+            return Err(AppError::BadRequest(format!(
+                "the query is not valid: unknown parameter `{name}`"
+            )));
+        }
+    }
+    Ok(parsed)
+}
+
 pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
@@ -155,7 +175,7 @@ pub async fn visits_xlsx(
     uri: Uri,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
-    let query: VisitQuery = query(&uri)?;
+    let query = visit_query(&uri)?;
     let file = visits_file(&state.db, &caller.user, query, Format::Xlsx).await?;
     Ok(file_response(file, XLSX, "khaosat-phieu-khao-sat.xlsx"))
 }
@@ -166,7 +186,7 @@ pub async fn visits_csv(
     uri: Uri,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
-    let query: VisitQuery = query(&uri)?;
+    let query = visit_query(&uri)?;
     let file = visits_file(&state.db, &caller.user, query, Format::Csv).await?;
     Ok(file_response(file, CSV, "khaosat-phieu-khao-sat.csv"))
 }
@@ -296,7 +316,7 @@ pub async fn visit_photos_zip(
     uri: Uri,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
-    let query: VisitQuery = query(&uri)?;
+    let query = visit_query(&uri)?;
     let ids = app::store::console::matching_ids(&state.db, &caller.user, &query).await?;
     let scope = PhotoScope::Visits(ids);
     let photos = app::store::photos::for_export(&state.db, &scope).await?;

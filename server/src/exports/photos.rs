@@ -93,13 +93,21 @@ fn left_out_note(left_out: &[serde_json::Value]) -> String {
     for entry in left_out {
         let field = |k: &str| entry[k].as_str().unwrap_or_default().to_string();
         let id = field("photo_id");
+        // One line per photo, whatever its caption holds.
         let caption = entry["caption"]
             .as_str()
+            .map(|c| c.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|c| !c.is_empty())
             .map(|c| format!(" \"{c}\""))
             .unwrap_or_default();
         let mut reason = text(&format!("photo_{}", field("reason")));
+        // The pipeline's verdict is an error body: said in the note's words.
         if let Some(detail) = entry["status_detail"].as_str() {
-            reason = format!("{reason} ({detail})");
+            let said = match serde_json::from_str::<app::error::ErrorBody>(detail) {
+                Ok(body) => app::i18n::error_text(LANG, &body),
+                Err(_) => detail.split_whitespace().collect::<Vec<_>>().join(" "),
+            };
+            reason = format!("{reason} ({said})");
         }
         note.push_str(&format!(
             "{}/ …{}{caption}: {reason}\n",

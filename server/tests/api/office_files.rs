@@ -339,6 +339,20 @@ async fn the_lists_photos_include_a_facility_found_on_site(app: TestApp) {
     .await;
     assert_eq!(checked.status, 204);
     assert!(checked.body.is_empty());
+    // A misspelt filter is refused, not taken for "the whole list".
+    for uri in [
+        "/api/exports/visit-photos.zip?distrct=213",
+        "/api/exports/visits.xlsx?q=lo&bogus=1",
+        "/api/exports/visits.csv?stat=approved",
+    ] {
+        let r = app.get(uri, Some(&boss)).await;
+        assert_eq!(r.status, 400, "{uri}: {}", r.text());
+        assert!(
+            r.text().contains("unknown parameter"),
+            "{uri}: {}",
+            r.text()
+        );
+    }
     // An inspector is refused.
     let r = app
         .get("/api/exports/visit-photos.zip", Some(&f.phone.cookie))
@@ -357,7 +371,9 @@ async fn a_zip_names_the_photos_it_does_not_hold(app: TestApp) {
     assert_eq!(f.upload(&app, &held, &jpeg, 1 << 20).await.status, 204);
     // Attached, its bytes never sent.
     let other = crate::uploads::marked_jpeg(44, 30);
-    let waiting = f.attach(&app, &other, json!({"caption": "Máy dệt"})).await;
+    let waiting = f
+        .attach(&app, &other, json!({"caption": "Máy dệt\nkhổ lớn"}))
+        .await;
     // Sent whole, but not an image.
     let junk = b"not a photo at all, only text".repeat(8);
     let bad = f.attach(&app, &junk, json!({})).await;
@@ -427,12 +443,20 @@ async fn a_zip_names_the_photos_it_does_not_hold(app: TestApp) {
         waiting_line.starts_with(&format!("{folder}/")),
         "{waiting_line}"
     );
-    assert!(waiting_line.contains("\"Máy dệt\""), "{waiting_line}");
+    // A caption's line break stays inside its one line.
+    assert!(waiting_line.contains("\"Máy dệt khổ lớn\""), "{note}");
     assert!(
         waiting_line.contains("điện thoại chưa gửi xong ảnh"),
         "{waiting_line}"
     );
-    assert!(line(&bad).contains("không phải ảnh dùng được"), "{note}");
+    // The pipeline's verdict in the note's words, not its JSON.
+    let bad_line = line(&bad);
+    assert!(bad_line.contains("không phải ảnh dùng được"), "{note}");
+    assert!(
+        !bad_line.contains('{') && !bad_line.contains("photo.not_an_image"),
+        "{bad_line}"
+    );
+    assert_eq!(note.lines().count(), 2 + left_out.len(), "{note}");
     assert!(!note.contains(&held[held.len() - 8..]), "{note}");
 
     // A ZIP that holds every photo of its scope has no note.
