@@ -132,6 +132,88 @@ async fn data_survives_closing_and_reopening_the_database() {
     );
 }
 
+/// A visit made elsewhere arrives in the same pull page as its proposal; a
+/// later page takes the proposal away (its year closed). The visit keeps the
+/// proposal's title for the home list.
+#[wasm_bindgen_test]
+async fn a_visit_keeps_its_proposals_title_after_the_proposal_leaves() {
+    use app::model::{Proposal, ReviewState, VisitRecord};
+    use app::sync::{Change, DeletedRecord, PullResponse, PulledRecord};
+    let db = OfflineDb::open_named(&fresh_name("title")).await.unwrap();
+    let session = session_on("dev-1");
+    let id = "01900000-0000-7000-8000-0000000000b1";
+    let visit = VisitRecord {
+        id: id.into(),
+        form_id: "khuyen-cong".into(),
+        form_version: 1,
+        proposal_id: Some("p1".into()),
+        facility_id: Some("f1".into()),
+        owner_id: "u1".into(),
+        review_state: ReviewState::InProgress,
+        answers: [("workforce".to_string(), json!(3))].into(),
+        versions: [("workforce".to_string(), 1)].into(),
+        created_at_ms: 1,
+        received_at_ms: 2,
+        rows: vec![],
+        review: vec![],
+        photos: vec![],
+        year_closed: false,
+        open_conflicts: vec![],
+    };
+    let proposal = Proposal {
+        id: "p1".into(),
+        year: 2020,
+        unit_tree: "bac-giang-2020".into(),
+        district_code: Some("213".into()),
+        commune_code: None,
+        facility_id: "f1".into(),
+        title: "Đổi mới máy sấy vải".into(),
+        support_kind: "machinery".into(),
+        requested_amount: 1,
+        status: "submitted".into(),
+        form_id: None,
+        form_version: None,
+    };
+    let page = |seq: i64, record: PulledRecord| PullResponse {
+        changes: vec![Change { seq, record }],
+        cursor: seq,
+        has_more: false,
+        server_hlc: Hlc::new(5, 0),
+    };
+    let both = PullResponse {
+        changes: vec![
+            Change {
+                seq: 1,
+                record: PulledRecord::Visit(visit.clone()),
+            },
+            Change {
+                seq: 2,
+                record: PulledRecord::Proposal(proposal),
+            },
+        ],
+        cursor: 2,
+        has_more: false,
+        server_hlc: Hlc::new(5, 0),
+    };
+    db.apply_pull(&session, &both, 10).await.unwrap();
+    let gone = PulledRecord::Deleted(DeletedRecord {
+        entity: "proposal".into(),
+        id: "p1".into(),
+    });
+    db.apply_pull(&session, &page(3, gone), 11).await.unwrap();
+    let closed = VisitRecord {
+        year_closed: true,
+        ..visit
+    };
+    db.apply_pull(&session, &page(4, PulledRecord::Visit(closed)), 12)
+        .await
+        .unwrap();
+    assert!(db.proposal("u1", "p1").await.unwrap().is_none());
+    let kept = db.visit("u1", id).await.unwrap().unwrap();
+    assert!(kept.year_closed);
+    assert_eq!(kept.proposal_title.as_deref(), Some("Đổi mới máy sấy vải"));
+}
+
 /// After a 410 the app forgets what the server fully has and pulls from 0; the
 /// outbox and every unsent or refused visit must come through untouched.
 #[wasm_bindgen_test]

@@ -186,6 +186,13 @@ test.describe('on an office screen', () => {
       await home.goto();
       await home.click(home.syncButton);
       await expect(page.getByTestId('relogin-banner')).toBeVisible();
+      // A visit saved meanwhile waits in the outbox: what the backup is for.
+      const visit = new VisitPage(page);
+      await home.startVisit(home.proposalItems.first());
+      await visit.fillField('workforce', '12');
+      await visit.save();
+      await visit.expectSyncState('queued');
+      await home.goto();
       await page.getByTestId('relogin-banner').getByRole('link').click();
       await login.expectShown();
       await login.submitCredentials(username, ownPassword);
@@ -242,6 +249,8 @@ test.describe('on an office screen', () => {
       await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
       await home.click(home.syncButton);
       await expect(home.syncStatus).toHaveAttribute('data-state', 'ok');
+      // The visit saved while it was locked reached the server.
+      await expect(home.visitItems.first()).toHaveAttribute('data-sync-state', 'synced');
     });
   });
 });
@@ -249,7 +258,7 @@ test.describe('on an office screen', () => {
 test.describe('an office account', () => {
   test.use({ ...DESKTOP });
 
-  test('deactivated, it is asked to log in, not to back up a phone it does not sync', async ({ page }) => {
+  test('deactivated with nothing unsent, it is asked to log in, not to back up', async ({ page }) => {
     test.slow();
     const login = new LoginPage(page);
     const username = `gsmoi${Date.now().toString(36)}`;
@@ -272,8 +281,10 @@ test.describe('an office account', () => {
     await login.goto();
     await login.submitCredentials(username, first);
     await expect(login.error).toContainText('đã bị khóa');
-    // Nothing of it is kept: no banner about a phone's unsent work, here or
+    await expect(login.error).toContainText('không còn dữ liệu nào');
+    // Nothing of it is kept: no backup, no banner about unsent work, here or
     // on an office page, which asks for a login.
+    await expect(page.getByTestId('backup-export')).toHaveCount(0);
     await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
     await page.goto('/review');
     await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });

@@ -80,4 +80,12 @@ test('a revoked phone stops syncing, says why, and still backs up its unsent vis
     expect(text, 'the unsent visit is in the file').toContain(`"record_id":"${visitId}"`);
     await expect(banner.getByTestId('backup-done')).toBeVisible();
   });
+
+  await test.step('the login page says it once, in its own lines, with one backup button', async () => {
+    await page.goto('/login');
+    await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+    await expect(page.getByTestId('login-error')).toContainText('thu hồi');
+    await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
+    await expect(page.getByTestId('backup-export')).toHaveCount(1);
+  });
 });

@@ -185,12 +185,10 @@ async fn unsent(state: crate::field::client::ClientState) -> Unsent {
     // Visits the server refused keep their answers outside the outbox: back
     // into it first, so they are counted and a later backup carries them.
     if let Some(user) = state.user.get_untracked().filter(|u| u.syncs()) {
-        if crate::field::visits::requeue::before_logout(user.id, device.clone())
-            .await
-            .is_err()
-        {
-            return Unsent::Unknown;
-        }
+        return match crate::field::visits::requeue::before_logout(user.id, device).await {
+            Ok(held) => Unsent::Count(held.queued),
+            Err(_) => Unsent::Unknown,
+        };
     }
     match crate::field::offline::db().await {
         Ok(db) => db

@@ -86,12 +86,11 @@ pub fn LoginPage() -> impl IntoView {
     // The server ended the session (401) but this phone still holds it: the
     // same person logs in again, and their queue goes out right after.
     let relogin = move || state.alert.get() == SyncAlert::Relogin && state.user.get().is_some();
-    // A login already said this phone's account is deactivated (kept across
-    // reloads): the page says it again, with the backup button.
+    // The phone's device was revoked, or a login already said its account
+    // is deactivated (kept across reloads): the page says it, with the
+    // backup button, in its own lines (the banner stays off this page).
     let locked = move || match state.alert.get() {
-        SyncAlert::Revoked(body) if body.code == "auth.account_disabled" => {
-            state.user.get().map(|_| body)
-        }
+        SyncAlert::Revoked(body) => state.user.get().map(|_| body),
         _ => None,
     };
     let shown = move || error.get().or_else(locked);
@@ -125,17 +124,23 @@ pub fn LoginPage() -> impl IntoView {
                         .user
                         .get_untracked()
                         .filter(|h| h.username.eq_ignore_ascii_case(typed.trim()));
-                    match held {
-                        // Its queue stays, with the backup button.
-                        Some(h) if body.code == "auth.account_disabled" && h.syncs() => {
-                            keep_account_disabled(state, &body).await
+                    let body = match held {
+                        Some(h) if body.code == "auth.account_disabled" => {
+                            if holds_unsent(state, &h).await {
+                                // Its queue stays, with the backup button.
+                                keep_account_disabled(state, &body).await;
+                                body
+                            } else {
+                                // Nothing of it to keep: no backup to offer.
+                                forget_kept_session(state).await;
+                                crate::error::ErrorBody::new(
+                                    "auth.account_disabled_nothing_kept",
+                                    "this account was deactivated; nothing of it waits on this device",
+                                )
+                            }
                         }
-                        // An office account has nothing queued to keep.
-                        Some(_) if body.code == "auth.account_disabled" => {
-                            forget_kept_session(state).await
-                        }
-                        _ => {}
-                    }
+                        _ => body,
+                    };
                     error.set(Some(body));
                 }
             }
@@ -335,8 +340,28 @@ async fn keep_account_disabled(
         .set(crate::field::client::SyncStatus::Error(body.clone()));
 }
 
-/// The kept session of an account that syncs nothing, ended on the server:
-/// the pages ask for a login, not for a backup.
+/// Whether this device holds anything of `user` not yet on the server: the
+/// outbox (refused visits put back into it first, as a logout does) or a
+/// photo still to upload. Unreadable storage counts as holding something.
+#[cfg(feature = "hydrate")]
+async fn holds_unsent(
+    state: crate::field::client::ClientState,
+    user: &crate::model::UserInfo,
+) -> bool {
+    let Some(device) = state.device_id.get_untracked() else {
+        return false;
+    };
+    if !user.syncs() {
+        return false;
+    }
+    match crate::field::visits::requeue::before_logout(user.id.clone(), device).await {
+        Ok(held) => held.queued > 0 || held.photos,
+        Err(_) => true,
+    }
+}
+
+/// The kept session of an account with nothing left on this device, ended
+/// on the server: the pages ask for a login, not for a backup.
 #[cfg(feature = "hydrate")]
 async fn forget_kept_session(state: crate::field::client::ClientState) {
     if let Ok(db) = crate::field::offline::db().await {

@@ -20,6 +20,8 @@ mod header;
 /// When the server's HTML has been hydrated.
 #[cfg(feature = "hydrate")]
 pub(crate) mod hydration;
+/// What sync needs from the person, under the header.
+mod sync_alert;
 
 use header::Header;
 #[allow(unused_imports)]

@@ -72,6 +72,16 @@ impl OfflineDb {
             tx.store(PROPOSALS)?,
             tx.store(VISITS)?,
         );
+        // A visit may arrive in the same page as its proposal, before the
+        // page is stored: its title is read here first.
+        let page_titles: std::collections::HashMap<&str, &str> = page
+            .changes
+            .iter()
+            .filter_map(|c| match &c.record {
+                PulledRecord::Proposal(p) => Some((p.id.as_str(), p.title.as_str())),
+                _ => None,
+            })
+            .collect();
         let mut writes = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
             match &change.record {
@@ -112,13 +122,17 @@ impl OfflineDb {
                     // the home list still names it once a closed year takes
                     // the proposal away.
                     if let Some(pid) = &v.proposal_id {
-                        let held: Option<Proposal> = proposals
-                            .get(key(&format!("{user_id}:{pid}")))
-                            .await?
-                            .map(decode)
-                            .transpose()?;
-                        if let Some(p) = held {
-                            merged.proposal_title = Some(p.title);
+                        if let Some(title) = page_titles.get(pid.as_str()) {
+                            merged.proposal_title = Some(title.to_string());
+                        } else {
+                            let held: Option<Proposal> = proposals
+                                .get(key(&format!("{user_id}:{pid}")))
+                                .await?
+                                .map(decode)
+                                .transpose()?;
+                            if let Some(p) = held {
+                                merged.proposal_title = Some(p.title);
+                            }
                         }
                     }
                     writes.push(Write::Put(&visits, encode(&merged)?, key(&k)));

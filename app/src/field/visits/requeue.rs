@@ -11,11 +11,28 @@ use crate::error::ErrorBody;
 /// visits to the account, and a backup made after it (from the login page of
 /// an account since deactivated) would lack them. A chunk of its own in a
 /// `--split` build (`field_requeue_refused`, precached), outside `/login`'s.
+/// Answers what of the account is then still on this device (read here, in
+/// the chunk, so the photo records' code stays out of `/login`'s module).
 #[cfg_attr(feature = "split", leptos::lazy(field_requeue_refused))]
-pub async fn before_logout(user_id: String, device: String) -> Result<(), ErrorBody> {
+pub async fn before_logout(user_id: String, device: String) -> Result<Held, ErrorBody> {
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
-    refused(&db, &user_id, &device).await
+    refused(&db, &user_id, &device).await?;
+    let queued = db.outbox_len(&device).await.map_err(storage)?;
+    let photos = db.photos(&user_id, None).await.map_err(storage)?;
+    Ok(Held {
+        queued,
+        photos: photos.iter().any(|p| p.needs_upload()),
+    })
+}
+
+/// What of an account is on this device and not yet on the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Held {
+    /// Changes in the outbox.
+    pub queued: u32,
+    /// Whether a photo's bytes still wait to be uploaded.
+    pub photos: bool,
 }
 
 /// Saves again, into the outbox, every refused visit that still holds what
