@@ -137,29 +137,12 @@ async fn data_survives_closing_and_reopening_the_database() {
 /// proposal's title for the home list.
 #[wasm_bindgen_test]
 async fn a_visit_keeps_its_proposals_title_after_the_proposal_leaves() {
-    use app::model::{Proposal, ReviewState, VisitRecord};
+    use app::model::{Proposal, VisitRecord};
     use app::sync::{Change, DeletedRecord, PullResponse, PulledRecord};
     let db = OfflineDb::open_named(&fresh_name("title")).await.unwrap();
     let session = session_on("dev-1");
     let id = "01900000-0000-7000-8000-0000000000b1";
-    let visit = VisitRecord {
-        id: id.into(),
-        form_id: "khuyen-cong".into(),
-        form_version: 1,
-        proposal_id: Some("p1".into()),
-        facility_id: Some("f1".into()),
-        owner_id: "u1".into(),
-        review_state: ReviewState::InProgress,
-        answers: [("workforce".to_string(), json!(3))].into(),
-        versions: [("workforce".to_string(), 1)].into(),
-        created_at_ms: 1,
-        received_at_ms: 2,
-        rows: vec![],
-        review: vec![],
-        photos: vec![],
-        year_closed: false,
-        open_conflicts: vec![],
-    };
+    let visit = server_visit(id, Some("p1"));
     let proposal = Proposal {
         id: "p1".into(),
         year: 2020,
@@ -218,30 +201,13 @@ async fn a_visit_keeps_its_proposals_title_after_the_proposal_leaves() {
 /// outbox and every unsent or refused visit must come through untouched.
 #[wasm_bindgen_test]
 async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
-    use app::model::{Facility, ReviewState, VisitRecord};
+    use app::model::Facility;
     use app::sync::{Change, PullResponse, PulledRecord};
     let db = OfflineDb::open_named(&fresh_name("resync")).await.unwrap();
     let session = session_on("dev-1");
     // A visit the server has (synced), one queued, and a facility from the server.
     let synced_id = "01900000-0000-7000-8000-0000000000a1";
-    let server_copy = VisitRecord {
-        id: synced_id.into(),
-        form_id: "khuyen-cong".into(),
-        form_version: 1,
-        proposal_id: None,
-        facility_id: Some("f1".into()),
-        owner_id: "u1".into(),
-        review_state: ReviewState::InProgress,
-        answers: [("workforce".to_string(), json!(3))].into(),
-        versions: [("workforce".to_string(), 1)].into(),
-        created_at_ms: 1,
-        received_at_ms: 2,
-        rows: vec![],
-        review: vec![],
-        photos: vec![],
-        year_closed: false,
-        open_conflicts: vec![],
-    };
+    let server_copy = server_visit(synced_id, None);
     let facility = Facility {
         id: "f1".into(),
         name: "Cơ sở".into(),
@@ -607,6 +573,29 @@ async fn the_backup_archive_holds_the_whole_outbox_in_seq_order() {
             .map(|e| e.mutation.clone())
             .collect::<Vec<_>>()
     );
+}
+
+/// The server's copy of ksv1's visit `id`, in progress, with 3 workers at
+/// version 1.
+fn server_visit(id: &str, proposal: Option<&str>) -> app::model::VisitRecord {
+    app::model::VisitRecord {
+        id: id.into(),
+        form_id: "khuyen-cong".into(),
+        form_version: 1,
+        proposal_id: proposal.map(str::to_string),
+        facility_id: Some("f1".into()),
+        owner_id: "u1".into(),
+        review_state: app::model::ReviewState::InProgress,
+        answers: [("workforce".to_string(), json!(3))].into(),
+        versions: [("workforce".to_string(), 1)].into(),
+        created_at_ms: 1,
+        received_at_ms: 2,
+        rows: vec![],
+        review: vec![],
+        photos: vec![],
+        year_closed: false,
+        open_conflicts: vec![],
+    }
 }
 
 fn test_session() -> Session {

@@ -14,6 +14,17 @@ import { LogoutWarning } from './pages/LogoutWarning';
 import { PasswordPage } from './pages/PasswordPage';
 import { VisitPage } from './pages/VisitPage';
 
+/** An administrator (de)activates `username` through the server functions. */
+async function setActive(origin: string, username: string, active: boolean): Promise<void> {
+  const office = await request.newContext({ baseURL: origin });
+  expect((await office.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } })).status()).toBe(200);
+  const accounts = (await (await office.post('/rpc/list_accounts', { data: {} })).json()) as Array<{ id: string; username: string }>;
+  const id = accounts.find((a) => a.username === username)!.id;
+  const answer = await office.post('/rpc/set_account_active', { data: { id, active } });
+  expect(answer.status(), await answer.text()).toBe(200);
+  await office.dispose();
+}
+
 test.describe('on an office screen', () => {
   test.use({ ...DESKTOP });
 
@@ -175,13 +186,7 @@ test.describe('on an office screen', () => {
     });
 
     await test.step('deactivated while logged in, the account is told so at its next login, and not asked to log in again', async () => {
-      const office = await request.newContext({ baseURL: new URL(page.url()).origin });
-      expect((await office.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } })).status()).toBe(200);
-      const accounts = (await (await office.post('/rpc/list_accounts', { data: {} })).json()) as Array<{ id: string; username: string }>;
-      const id = accounts.find((a) => a.username === username)!.id;
-      const off = await office.post('/rpc/set_account_active', { data: { id, active: false } });
-      expect(off.status(), await off.text()).toBe(200);
-      await office.dispose();
+      await setActive(new URL(page.url()).origin, username, false);
       // Its sessions went with it: the next sync is answered 401.
       await home.goto();
       await home.click(home.syncButton);
@@ -237,13 +242,7 @@ test.describe('on an office screen', () => {
     });
 
     await test.step('reactivated, the account logs in from that page and syncs again', async () => {
-      const office = await request.newContext({ baseURL: new URL(page.url()).origin });
-      expect((await office.post('/api/auth/login', { data: { username: ADMINISTRATOR, password: DEMO_PASSWORD } })).status()).toBe(200);
-      const accounts = (await (await office.post('/rpc/list_accounts', { data: {} })).json()) as Array<{ id: string; username: string }>;
-      const id = accounts.find((a) => a.username === username)!.id;
-      const on = await office.post('/rpc/set_account_active', { data: { id, active: true } });
-      expect(on.status(), await on.text()).toBe(200);
-      await office.dispose();
+      await setActive(new URL(page.url()).origin, username, true);
       await login.loginAs(username, ownPassword);
       await home.expectShown();
       await expect(page.getByTestId('device-revoked-banner')).toHaveCount(0);
