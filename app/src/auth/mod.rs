@@ -5,6 +5,9 @@
 /// Password hashing in a bounded number of slots with reused memory.
 #[cfg(feature = "ssr")]
 pub mod argon;
+/// A login refused because the phone's own account was deactivated.
+#[cfg(feature = "hydrate")]
+mod disabled;
 /// The header's logout button, which warns before leaving unsent changes.
 pub mod logout;
 /// Changing one's own password (required after an administrator set it).
@@ -118,29 +121,7 @@ pub fn LoginPage() -> impl IntoView {
             match login(state, u, p).await {
                 Ok(home) => navigate(home, Default::default()),
                 Err(body) => {
-                    // The account this phone holds was deactivated: the header
-                    // and the other pages say so from now on, not "log in again".
-                    let held = state
-                        .user
-                        .get_untracked()
-                        .filter(|h| h.username.eq_ignore_ascii_case(typed.trim()));
-                    let body = match held {
-                        Some(h) if body.code == "auth.account_disabled" => {
-                            if holds_unsent(state, &h).await {
-                                // Its queue stays, with the backup button.
-                                keep_account_disabled(state, &body).await;
-                                body
-                            } else {
-                                // Nothing of it to keep: no backup to offer.
-                                forget_kept_session(state).await;
-                                crate::error::ErrorBody::new(
-                                    "auth.account_disabled_nothing_kept",
-                                    "this account was deactivated; nothing of it waits on this device",
-                                )
-                            }
-                        }
-                        _ => body,
-                    };
+                    let body = disabled::after_refused_login(state, &typed, body).await;
                     error.set(Some(body));
                 }
             }
@@ -321,56 +302,6 @@ async fn adopt_server_session(
 /// first: the server refuses sync until then (403
 /// auth.password_change_required), and the password page syncs once it is
 /// changed.
-/// The account this phone holds was deactivated: said in the header and on
-/// every page from now on, also after a reload, and no sync is asked for
-/// (each would be a 401 that reads "log in again").
-#[cfg(feature = "hydrate")]
-async fn keep_account_disabled(
-    state: crate::field::client::ClientState,
-    body: &crate::error::ErrorBody,
-) {
-    if let Ok(db) = crate::field::offline::db().await {
-        if let Ok(Some(mut session)) = db.session().await {
-            session.account_disabled = true;
-            let _ = db.set_session(&session).await;
-        }
-    }
-    state
-        .sync
-        .set(crate::field::client::SyncStatus::Error(body.clone()));
-}
-
-/// Whether this device holds anything of `user` not yet on the server: the
-/// outbox (refused visits put back into it first, as a logout does) or a
-/// photo still to upload. Unreadable storage counts as holding something.
-#[cfg(feature = "hydrate")]
-async fn holds_unsent(
-    state: crate::field::client::ClientState,
-    user: &crate::model::UserInfo,
-) -> bool {
-    let Some(device) = state.device_id.get_untracked() else {
-        return false;
-    };
-    if !user.syncs() {
-        return false;
-    }
-    match crate::field::visits::requeue::before_logout(user.id.clone(), device).await {
-        Ok(held) => held.queued > 0 || held.photos,
-        Err(_) => true,
-    }
-}
-
-/// The kept session of an account with nothing left on this device, ended
-/// on the server: the pages ask for a login, not for a backup.
-#[cfg(feature = "hydrate")]
-async fn forget_kept_session(state: crate::field::client::ClientState) {
-    if let Ok(db) = crate::field::offline::db().await {
-        let _ = db.clear_session().await;
-    }
-    state.user.set(None);
-    state.device_id.set(None);
-}
-
 #[cfg(feature = "hydrate")]
 async fn keep_session(
     db: &crate::field::offline::OfflineDb,
