@@ -160,6 +160,22 @@ impl AppError {
         ))
     }
 
+    /// 409 for a phone that last synced with another epoch of the change log:
+    /// the server was restored from a backup and lacks what came after it.
+    /// `epoch` is the server's; `last_seq`, the last change of the phone's
+    /// device it holds (a push's answer), numbers what the phone sends again.
+    pub fn server_restored(epoch: &str, last_seq: Option<i64>) -> AppError {
+        let mut body = ErrorBody::new(
+            "sync.server_restored",
+            "the server was restored from a backup: the phone sends again what the backup lacks, then pulls from the start",
+        )
+        .with("epoch", epoch);
+        if let Some(seq) = last_seq {
+            body = body.with("last_seq", seq);
+        }
+        AppError::Protocol { status: 409, body }
+    }
+
     /// The right password for an account an administrator deactivated. Said
     /// only to someone who knows the password (anyone else gets
     /// `auth.bad_credentials`), so it tells nobody which accounts exist.

@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 900 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,040 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -162,6 +162,7 @@ async fn a_visit_keeps_its_proposals_title_after_the_proposal_leaves() {
         cursor: seq,
         has_more: false,
         server_hlc: Hlc::new(5, 0),
+        epoch: String::new(),
     };
     let both = PullResponse {
         changes: vec![
@@ -177,6 +178,7 @@ async fn a_visit_keeps_its_proposals_title_after_the_proposal_leaves() {
         cursor: 2,
         has_more: false,
         server_hlc: Hlc::new(5, 0),
+        epoch: String::new(),
     };
     db.apply_pull(&session, &both, 10).await.unwrap();
     let gone = PulledRecord::Deleted(DeletedRecord {
@@ -238,6 +240,7 @@ async fn a_full_resync_keeps_the_outbox_and_unsent_visits() {
         cursor: 2,
         has_more: false,
         server_hlc: Hlc::new(5, 0),
+        epoch: String::new(),
     };
     db.apply_pull(&session, &page, 10).await.unwrap();
     let mut queued = visit("01900000-0000-7000-8000-0000000000a2");
@@ -313,6 +316,7 @@ async fn pushed_then_submitted(db: &OfflineDb, id: &str) -> (LocalVisit, app::sy
         cursor: 1,
         has_more: false,
         server_hlc: Hlc::new(5, 0),
+        epoch: String::new(),
     };
     db.put_draft("u1", &stored).await.unwrap();
     let mut screen = stored;
@@ -736,6 +740,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         cursor: 1,
         has_more: false,
         server_hlc: Hlc::new(3_000, 0),
+        epoch: String::new(),
     };
     db.apply_pull(&session, &page, 3_000).await.unwrap();
     let judged = &db.photos("u1", None).await.unwrap()[0];
@@ -896,4 +901,153 @@ async fn a_caption_and_upload_progress_written_together_both_stay() {
     assert!(gone.is_none());
     assert_eq!(db.outbox(&device, 10).await.unwrap().len(), 5);
     assert_eq!(db.last_seq(&device).await.unwrap(), 5);
+}
+
+/// A server restored from a backup lacks what it acknowledged after it: the
+/// outbox is rebuilt, in one transaction, from what the phone saved and the
+/// server's copy lacks, numbered after the server's last seq, with the
+/// phone's own queued entries after it (their upserts of visits replaced by
+/// the rebuild), and photos the server lacks wait to upload again.
+#[wasm_bindgen_test]
+async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
+    use app::field::photos::local::{attach_entry, LocalPhoto, UploadState};
+    use app::sync::{Entity, MutationKind, MutationResult};
+    let db = OfflineDb::open_named(&fresh_name("restored"))
+        .await
+        .unwrap();
+    let session = test_session();
+    db.set_session(&session).await.unwrap();
+    let device = session.device_id.clone();
+    let (a_id, b_id) = (
+        "01900000-0000-7000-8000-0000000000f1",
+        "01900000-0000-7000-8000-0000000000f2",
+    );
+    let mut clock = Hlc::default();
+    // Visit A: 40 workers (acknowledged before the backup), then 42
+    // (acknowledged after it): the outbox is empty again.
+    let mut a = visit(a_id);
+    for (workforce, at) in [(40, 2_000), (42, 2_500)] {
+        a.answers.insert("workforce".into(), json!(workforce));
+        let next = db.last_seq(&device).await.unwrap() + 1;
+        let (saved, entries) = save(&a, &device, next, &mut clock, at);
+        db.save_visit("u1", &saved, &entries, &device, clock)
+            .await
+            .unwrap();
+        let acked: Vec<MutationResult> = entries
+            .iter()
+            .map(|e| MutationResult::Applied {
+                seq: e.mutation.seq,
+                mutation_id: e.mutation.mutation_id,
+                lost: vec![],
+            })
+            .collect();
+        db.apply_push_results("u1", &device, &entries, &acked)
+            .await
+            .unwrap();
+        a = db.visit("u1", a_id).await.unwrap().unwrap();
+    }
+    assert_eq!(db.outbox_len(&device).await.unwrap(), 0);
+    assert_eq!(db.last_seq(&device).await.unwrap(), 2);
+    // Visit B, saved and still queued, and a photo of A, attached and queued.
+    let mut b = visit(b_id);
+    b.answers.insert("workforce".into(), json!(7));
+    let (b_saved, b_entries) = save(&b, &device, 3, &mut clock, 3_000);
+    db.save_visit("u1", &b_saved, &b_entries, &device, clock)
+        .await
+        .unwrap();
+    let bytes = vec![7u8; 1_000];
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let photo = LocalPhoto {
+        id: "01900000-0000-7000-8000-0000000000f3".into(),
+        visit_id: a_id.into(),
+        field: "evidence_photos".into(),
+        sha256: "ab".repeat(32),
+        size: 1_000,
+        content_type: "image/jpeg".into(),
+        caption: None,
+        taken_at_ms: None,
+        time_source: "device".into(),
+        lat: None,
+        lon: None,
+        accuracy_m: None,
+        location_source: "none".into(),
+        width: 10,
+        height: 10,
+        original_size: 1_000,
+        created_at_ms: 3_100,
+        has_blob: true,
+        upload: UploadState {
+            url: Some("/api/uploads/from-before".into()),
+            offset: 1_000,
+            done: true,
+            error: None,
+            refused: false,
+        },
+        server_status: None,
+        problem: None,
+        warnings: Vec::new(),
+    };
+    let hlc = clock.tick(3_100);
+    let entry = attach_entry(&photo, &device, 4, hlc, uuid::Uuid::from_u128(9));
+    db.attach_photo("u1", &photo, &blob, &entry, &device, clock)
+        .await
+        .unwrap();
+    assert_eq!(db.last_seq(&device).await.unwrap(), 4);
+
+    // The restored server holds A with 40 workers, its first change only.
+    let mut held = server_visit(a_id, Some("p1"));
+    held.answers.insert("workforce".into(), json!(40));
+    let server = std::collections::HashMap::from([(a_id.to_string(), held)]);
+    let rebuilt = db
+        .resend_after_restore(&session, 1, &server, 9_000)
+        .await
+        .unwrap();
+    assert_eq!(rebuilt, 2, "A's answer and B whole");
+    let outbox = db.outbox(&device, 100).await.unwrap();
+    let seqs: Vec<i64> = outbox.iter().map(|e| e.mutation.seq).collect();
+    assert_eq!(
+        seqs,
+        vec![2, 3, 4],
+        "numbered on from the server's last seq"
+    );
+    assert_eq!(db.last_seq(&device).await.unwrap(), 4);
+    let (first, second, third) = (
+        &outbox[0].mutation,
+        &outbox[1].mutation,
+        &outbox[2].mutation,
+    );
+    assert_eq!(
+        (first.record_id.to_string().as_str(), first.entity),
+        (a_id, Entity::Visit)
+    );
+    assert_eq!(first.fields.get("workforce"), Some(&json!(42)));
+    assert_eq!(first.base_version, 1, "on top of the server's version");
+    assert_eq!(second.record_id.to_string(), b_id);
+    assert!(
+        second.fields.contains_key("form_id"),
+        "B's header goes again, once"
+    );
+    assert_eq!(
+        (third.entity, third.kind, third.mutation_id),
+        (
+            Entity::Photo,
+            MutationKind::Upsert,
+            uuid::Uuid::from_u128(9)
+        ),
+        "the queued attach follows, renumbered"
+    );
+    let a_now = db.visit("u1", a_id).await.unwrap().unwrap();
+    assert_eq!(a_now.sync_state, SyncState::Queued);
+    assert_eq!(a_now.answers.get("workforce"), Some(&json!(42)));
+    let photo_now = db.photos("u1", Some(a_id)).await.unwrap();
+    assert!(photo_now[0].needs_upload(), "the bytes go again");
+    assert_eq!(
+        photo_now[0].upload.url, None,
+        "to the restored server's uploads"
+    );
+    // The epoch is kept per user.
+    db.set_epoch("u1", "e2").await.unwrap();
+    assert_eq!(db.epoch("u1").await.unwrap().as_deref(), Some("e2"));
+    assert_eq!(db.epoch("u2").await.unwrap(), None);
 }

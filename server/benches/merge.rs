@@ -104,6 +104,7 @@ async fn merge_rate(db: &Db, batches: &[Vec<Mutation>]) -> f64 {
             device_id: device,
             schema_version: MUTATION_SCHEMA_VERSION,
             mutations: batch.clone(),
+            epoch: None,
         };
         let response = app::store::push::push(db, &clock, &user, &request)
             .await

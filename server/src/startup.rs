@@ -49,6 +49,9 @@ async fn connect(data_dir: &Path, url: &str) -> Result<Db, String> {
 /// otherwise all load the unit tree and the demo, and all but one would fail.
 async fn prepare(db: &Db, demo: bool) -> Result<(), String> {
     db.migrate().await.map_err(|e| e.to_string())?;
+    app::store::service::ensure_log_epoch(db)
+        .await
+        .map_err(|e| format!("cannot record the change log's epoch: {e}"))?;
     app::store::seed::bootstrap(db)
         .await
         .map_err(|e| format!("loading bootstrap data failed: {e}"))?;

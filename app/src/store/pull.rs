@@ -14,9 +14,16 @@ pub async fn pull(
     cursor: i64,
     limit: usize,
     server_hlc: Hlc,
+    phone_epoch: Option<&str>,
 ) -> Result<PullResponse, AppError> {
     if cursor < 0 {
         return Err(AppError::BadRequest("cursor must be 0 or more".into()));
+    }
+    let epoch = super::service::log_epoch(db).await?;
+    // A cursor from before a restore points into a log this server no longer
+    // has: the phone first sends again what it holds, then pulls from 0.
+    if phone_epoch.is_some_and(|e| e != epoch) {
+        return Err(AppError::server_restored(&epoch, None));
     }
     let horizon = super::compact::horizon(db).await?;
     if cursor > 0 && cursor < horizon {
@@ -128,6 +135,7 @@ pub async fn pull(
         cursor: next_cursor,
         has_more,
         server_hlc,
+        epoch,
     })
 }
 

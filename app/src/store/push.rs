@@ -104,7 +104,12 @@ pub async fn push(
             ))
         }
         Some(d) if d.revoked => return Err(AppError::device_revoked()),
-        Some(_) => {}
+        Some(d) => {
+            let epoch = super::service::log_epoch(db).await?;
+            if req.epoch.as_ref().is_some_and(|e| *e != epoch) {
+                return Err(AppError::server_restored(&epoch, Some(d.last_seq)));
+            }
+        }
     }
     let author = Author::new(user, &device_id);
     let (results, last_seq) = apply_batch(db, clock, &author, &req.mutations, Mode::Push).await?;
@@ -112,6 +117,7 @@ pub async fn push(
         results,
         last_seq,
         server_hlc: clock.now(),
+        epoch: super::service::log_epoch(db).await?,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Running several server processes on one database: the start-up lock (so
 //! migrations and seeding run once), leases for background jobs (so they run
-//! on one process at a time) and the photo store's identity.
+//! on one process at a time), the photo store's identity and the change
+//! log's epoch.
 
 use super::{Db, Engine};
 use crate::error::AppError;
@@ -172,6 +173,54 @@ pub async fn set_photo_store_id(db: &Db, id: &str) -> Result<(), AppError> {
     .execute(&db.pool)
     .await?;
     Ok(())
+}
+
+const LOG_EPOCH: &str = "log_epoch";
+
+/// The change log's epoch: made with the database, made anew by a restore.
+/// Phones send back the one they synced with; another one tells them the
+/// server lost what came after its backup (`sync.server_restored`).
+pub async fn log_epoch(db: &Db) -> Result<String, AppError> {
+    let row = sqlx::query("SELECT value FROM service_settings WHERE key = $1")
+        .bind(LOG_EPOCH)
+        .fetch_optional(&db.pool)
+        .await?;
+    match row {
+        Some(r) => Ok(r.get::<String, _>("value")),
+        None => ensure_log_epoch(db).await,
+    }
+}
+
+/// Makes the epoch if the database has none (a new one, or one from before
+/// epochs); never replaces one. Two processes starting together agree on one.
+pub async fn ensure_log_epoch(db: &Db) -> Result<String, AppError> {
+    sqlx::query(
+        "INSERT INTO service_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+    )
+    .bind(LOG_EPOCH)
+    .bind(uuid::Uuid::now_v7().to_string())
+    .execute(&db.pool)
+    .await?;
+    let row = sqlx::query("SELECT value FROM service_settings WHERE key = $1")
+        .bind(LOG_EPOCH)
+        .fetch_one(&db.pool)
+        .await?;
+    Ok(row.get::<String, _>("value"))
+}
+
+/// A new epoch, after a restore: every phone that synced with the backed-up
+/// server learns at its next sync that the server is not the one it left.
+pub async fn renew_log_epoch(db: &Db) -> Result<String, AppError> {
+    let epoch = uuid::Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO service_settings (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(LOG_EPOCH)
+    .bind(&epoch)
+    .execute(&db.pool)
+    .await?;
+    Ok(epoch)
 }
 
 /// The object key of one stored photo, if any: an unmarked photo store that

@@ -95,6 +95,12 @@ pub struct PushRequest {
     pub device_id: uuid::Uuid,
     pub schema_version: u32,
     pub mutations: Vec<Mutation>,
+    /// The server's log epoch this phone last synced with (`None` before its
+    /// first sync). Another one means the server was restored from a backup:
+    /// the push is refused with `sync.server_restored` before anything is
+    /// applied, so the phone first sends again what the backup lacks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub epoch: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +141,9 @@ pub struct PushResponse {
     pub results: Vec<MutationResult>,
     pub last_seq: i64,
     pub server_hlc: Hlc,
+    /// The server's log epoch (see [`PushRequest::epoch`]).
+    #[serde(default)]
+    pub epoch: String,
 }
 
 /// One record in a pull page: its current state, or its deletion.
@@ -174,6 +183,10 @@ pub struct PullResponse {
     pub cursor: i64,
     pub has_more: bool,
     pub server_hlc: Hlc,
+    /// The server's log epoch: made when its database is created, made anew
+    /// by every restore from a backup. A phone keeps it and sends it back.
+    #[serde(default)]
+    pub epoch: String,
 }
 
 /// `POST /api/auth/login`.

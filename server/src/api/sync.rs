@@ -148,6 +148,8 @@ pub struct PullQuery {
     #[serde(default)]
     cursor: i64,
     limit: Option<usize>,
+    /// The log epoch the phone last synced with (`sync.server_restored`).
+    epoch: Option<String>,
 }
 
 pub async fn pull(
@@ -176,6 +178,7 @@ pub async fn pull(
         query.cursor,
         limit,
         state.clock.now(),
+        query.epoch.as_deref(),
     )
     .await?;
     crate::telemetry::pulled(response.changes.len());

@@ -290,6 +290,11 @@ pub async fn restore(
             manifest.records
         ));
     }
+    // Phones that synced after the backup hold work this database lacks; the
+    // new epoch makes each send it again before anything else (DESIGN.md).
+    service::renew_log_epoch(&db)
+        .await
+        .map_err(|e| format!("cannot mark the restored change log: {e}"))?;
     Ok(manifest)
 }
 

@@ -46,9 +46,10 @@ async fn no_pager_skips_or_repeats_a_change_under_eight_concurrent_writers(app: 
                 // Read "done" before pulling: a pull that starts after the last
                 // commit and finds nothing more is the end.
                 let finished = done.load(Ordering::SeqCst);
-                let page = app::store::pull::pull(&db, &reader, cursor, 37 + p * 13, clock.now())
-                    .await
-                    .unwrap();
+                let page =
+                    app::store::pull::pull(&db, &reader, cursor, 37 + p * 13, clock.now(), None)
+                        .await
+                        .unwrap();
                 for change in &page.changes {
                     if let PulledRecord::Facility(f) = &change.record {
                         seen.push((change.seq, f.id.clone()));
@@ -88,7 +89,7 @@ async fn no_pager_skips_or_repeats_a_change_under_eight_concurrent_writers(app: 
                         .unwrap()
                     })
                     .collect();
-                let request = PushRequest { device_id: device, schema_version: MUTATION_SCHEMA_VERSION, mutations };
+                let request = PushRequest { device_id: device, schema_version: MUTATION_SCHEMA_VERSION, mutations, epoch: None };
                 let response = app::store::push::push(&db, &clock, &writer, &request).await.unwrap();
                 assert!(response.results.iter().all(|r| matches!(r, MutationResult::Applied { .. })));
             }

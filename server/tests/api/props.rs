@@ -185,6 +185,7 @@ impl World<'_> {
             device_id: uuid::Uuid::parse_str(&phone.device_id).unwrap(),
             schema_version: MUTATION_SCHEMA_VERSION,
             mutations,
+            epoch: None,
         };
         let send = || app::store::push::push(self.db, self.server, &phone.user, &request);
         let response = match fault {
@@ -231,10 +232,16 @@ impl World<'_> {
     async fn pull(&mut self, p: usize, page: usize) -> Result<(), TestCaseError> {
         loop {
             let phone = &self.phones[p];
-            let response =
-                app::store::pull::pull(self.db, &phone.user, phone.cursor, page, self.server.now())
-                    .await
-                    .map_err(|e| fail(format!("pull failed: {e}")))?;
+            let response = app::store::pull::pull(
+                self.db,
+                &phone.user,
+                phone.cursor,
+                page,
+                self.server.now(),
+                None,
+            )
+            .await
+            .map_err(|e| fail(format!("pull failed: {e}")))?;
             let phone = &mut self.phones[p];
             for change in &response.changes {
                 if let PulledRecord::Visit(v) = &change.record {

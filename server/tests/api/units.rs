@@ -596,9 +596,16 @@ async fn upgrade_keeps_what_was_stored(db: app::store::Db) {
         roles: vec![Role::Inspector],
         units: vec!["bac-giang-2020/213".into()],
     };
-    let page = app::store::pull::pull(&db, &user, 0, 100, app::sync::Hlc { ms: 1, counter: 0 })
-        .await
-        .unwrap();
+    let page = app::store::pull::pull(
+        &db,
+        &user,
+        0,
+        100,
+        app::sync::Hlc { ms: 1, counter: 0 },
+        None,
+    )
+    .await
+    .unwrap();
     let got: BTreeSet<(String, String)> = page
         .changes
         .iter()

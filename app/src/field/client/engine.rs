@@ -44,7 +44,7 @@ fn schedule_retry(state: ClientState) {
     );
 }
 
-enum Failure {
+pub(super) enum Failure {
     Offline(OfflineError),
     Http(http::HttpError),
 }
@@ -166,14 +166,36 @@ async fn run_for(session: Session, state: ClientState) -> bool {
     retry
 }
 
-async fn pull_page(cursor: i64) -> Result<PullResponse, http::HttpError> {
-    http::get_json(&format!("/api/sync/pull?cursor={cursor}")).await
+async fn pull_page(cursor: i64, epoch: Option<&str>) -> Result<PullResponse, http::HttpError> {
+    let epoch = epoch.map(|e| format!("&epoch={e}")).unwrap_or_default();
+    http::get_json(&format!("/api/sync/pull?cursor={cursor}{epoch}")).await
 }
 
+/// One run; a server restored from a backup since the last one first gets
+/// again what it lacks (`restored`), once per run.
 async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
     let db = offline::db().await?;
     let device_id = uuid::Uuid::parse_str(&session.device_id)
         .map_err(|_| OfflineError::Decode("device id is not a UUID".into()))?;
+    match exchange(&db, session, device_id, state).await {
+        Err(Failure::Http(e)) if super::restored::is_restored(&e) => {
+            state.sync.set(SyncStatus::Error(e.body()));
+            super::restored::resend(session.clone(), browser::now_ms()).await?;
+            state.sync.set(SyncStatus::Syncing);
+            state.bump();
+            exchange(&db, session, device_id, state).await
+        }
+        other => other,
+    }
+}
+
+async fn exchange(
+    db: &offline::OfflineDb,
+    session: &Session,
+    device_id: uuid::Uuid,
+    state: ClientState,
+) -> Result<(), Failure> {
+    let epoch = db.epoch(&session.user.id).await?;
     // Records first, then photo bytes.
     let total = db.outbox_len(&session.device_id).await?;
     let mut sent = 0u32;
@@ -189,6 +211,7 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
             device_id,
             schema_version: MUTATION_SCHEMA_VERSION,
             mutations: batch.iter().map(|e| e.mutation.clone()).collect(),
+            epoch: epoch.clone(),
         };
         let response: PushResponse = http::post_json("/api/sync/push", &request).await?;
         db.apply_push_results(
@@ -204,11 +227,11 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
         state.bump();
     }
     state.progress.set(None);
-    pull_all(&db, session, state).await?;
+    pull_all(db, session, epoch.as_deref(), state).await?;
     // Photo bytes after every record; then the verdicts of finished photos.
     let uploads = crate::field::photos::upload::run(session, state).await;
     if uploads.completed {
-        pull_all(&db, session, state).await?;
+        pull_all(db, session, epoch.as_deref(), state).await?;
     }
     if uploads.network_failed {
         return Err(Failure::Http(http::HttpError::Network));
@@ -220,11 +243,12 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
 async fn pull_all(
     db: &offline::OfflineDb,
     session: &Session,
+    epoch: Option<&str>,
     state: ClientState,
 ) -> Result<(), Failure> {
     let mut resynced = false;
     let cursor = db.cursor(&session.user.id).await?;
-    let mut response = pull_page(cursor).await;
+    let mut response = pull_page(cursor, epoch).await;
     loop {
         let page = match response {
             // The server compacted deletions this phone never saw: start over
@@ -233,20 +257,25 @@ async fn pull_all(
                 db.reset_for_resync(session).await?;
                 resynced = true;
                 state.bump();
-                response = pull_page(0).await;
+                response = pull_page(0, epoch).await;
                 continue;
             }
             other => other?,
         };
         if !page.has_more {
             db.apply_pull(session, &page, browser::now_ms()).await?;
+            // The first pull learns the epoch; a restore is told by a 409
+            // before any page, so a page never brings another one.
+            if epoch.is_none() && !page.epoch.is_empty() {
+                db.set_epoch(&session.user.id, &page.epoch).await?;
+            }
             break;
         }
         // Fetch the next page while this one is stored: the network and
         // IndexedDB work at the same time.
         let (stored, next) = futures::join!(
             db.apply_pull(session, &page, browser::now_ms()),
-            pull_page(page.cursor)
+            pull_page(page.cursor, epoch)
         );
         stored?;
         response = next;

@@ -12,6 +12,8 @@ pub mod browser;
 pub mod engine;
 #[cfg(feature = "hydrate")]
 pub mod http;
+#[cfg(feature = "hydrate")]
+mod restored;
 /// localStorage and sessionStorage, failures read as absent.
 #[cfg(feature = "hydrate")]
 mod web_storage;

@@ -162,6 +162,8 @@ enum Meta<'a> {
     Seq(&'a str),
     /// Pull cursor of a user.
     Cursor(&'a str),
+    /// The server's log epoch at a user's last pull.
+    Epoch(&'a str),
     Hlc,
 }
 
@@ -172,6 +174,7 @@ impl Meta<'_> {
             Meta::Device(username) => format!("device:{username}"),
             Meta::Seq(device) => format!("seq:{device}"),
             Meta::Cursor(user) => format!("cursor:{user}"),
+            Meta::Epoch(user) => format!("epoch:{user}"),
             Meta::Hlc => "hlc".into(),
         }
     }
@@ -468,3 +471,5 @@ mod photos;
 mod pull;
 /// The server's records the phone holds, visits and the outbox.
 mod records;
+/// The log epoch, and the outbox rebuilt for a server restored from a backup.
+mod restored;

@@ -95,6 +95,12 @@ pub struct LocalVisit {
     /// visit once the proposal has left the phone (its year closed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proposal_title: Option<String>,
+    /// Started on this phone (`Some(true)`) or first heard of from a pull
+    /// (`Some(false)`); `None` for a visit stored before this was kept. A
+    /// supervisor's phone holds everyone's visits: after a restore it sends
+    /// again only its own (`resend`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub made_here: Option<bool>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -171,6 +177,7 @@ impl LocalVisit {
             year_closed: false,
             finalize_refused: false,
             proposal_title: None,
+            made_here: Some(true),
         }
     }
 
@@ -591,6 +598,7 @@ pub fn absorb_server_copy(
         // Made elsewhere (another phone, an imported backup): what the server has.
         v.header_sent = true;
         v.sync_state = SyncState::Synced;
+        v.made_here = Some(false);
         v
     });
     visit.versions = server.versions.clone();

@@ -24,6 +24,9 @@ mod repeat;
 /// Refused visits back into the outbox, for a backup or a logout.
 #[cfg(feature = "hydrate")]
 pub mod requeue;
+/// What the phone sends again after the server was restored from a backup.
+#[cfg(any(feature = "hydrate", test))]
+pub mod resend;
 /// The autosave and the explicit save, each one IndexedDB transaction.
 #[cfg(feature = "hydrate")]
 mod writes;

@@ -227,7 +227,9 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         .body(json_body::<PushRequest>(gen))
         .errors(&[
             (403, "Unknown device, another user's device or a revoked device"),
-            (409, "A gap in seqs (nothing applied; params.expected) or an app too old (sync.update_app)"),
+            (409, "A gap in seqs (nothing applied; params.expected), an app too old (sync.update_app), \
+                   or an epoch other than the server's (sync.server_restored: the server was restored \
+                   from a backup; params.epoch and params.last_seq; nothing applied)"),
         ]),
         ("GET", "/api/sync/pull") => Op::new(
             "Changes after a cursor, scoped to the user, in bounded pages",
@@ -238,9 +240,14 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
                    "schema": {"type": "integer", "minimum": 0, "maximum": i64::MAX}}),
             json!({"name": "limit", "in": "query", "required": false,
                    "schema": {"type": "integer", "minimum": 1, "maximum": app::sync::PULL_PAGE}}),
+            json!({"name": "epoch", "in": "query", "required": false,
+                   "description": "The log epoch of the phone's last pull",
+                   "schema": {"type": "string"}}),
         ])
         .errors(&[
             (400, "A cursor or limit that is not a whole number in range"),
+            (409, "An epoch other than the server's (sync.server_restored: restored from a backup; \
+                   params.epoch): send again what the phone holds, then pull from cursor 0"),
             (410, "Cursor older than the tombstone retention: pull again from cursor 0"),
         ]),
         ("POST", "/api/sync/import") => Op::new(

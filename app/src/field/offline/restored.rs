@@ -1,0 +1,167 @@
+//! The phone's side of a server restored from a backup: the log epoch it
+//! synced with, and the outbox rebuilt in one transaction from what the phone
+//! holds and the restored server lacks (`field::visits::resend`).
+
+use super::*;
+use crate::field::visits::local::SyncState;
+use crate::field::visits::resend::{self, PhotoResend};
+use crate::model::VisitRecord;
+use crate::sync::MutationKind;
+use std::collections::HashMap;
+
+impl OfflineDb {
+    /// The server's log epoch at this user's last pull, if any.
+    pub async fn epoch(&self, user_id: &str) -> Result<Option<String>> {
+        self.get(META, &Meta::Epoch(user_id).key()).await
+    }
+
+    pub async fn set_epoch(&self, user_id: &str, epoch: &str) -> Result<()> {
+        self.put(META, &Meta::Epoch(user_id).key(), &epoch.to_string())
+            .await
+    }
+
+    /// Rebuilds this device's outbox for a restored server that holds
+    /// `server_last_seq` of its changes and, of this user's visits, `server`:
+    /// the changes the server lacks first, then the queued ones, numbered on
+    /// from `server_last_seq`. Photos whose bytes the server lacks upload
+    /// again. One transaction: an interrupted rebuild leaves the outbox as it
+    /// was, and the next sync starts it again. Returns how many changes were
+    /// rebuilt.
+    pub async fn resend_after_restore(
+        &self,
+        session: &Session,
+        server_last_seq: i64,
+        server: &HashMap<String, VisitRecord>,
+        now_ms: i64,
+    ) -> Result<u32> {
+        let (user_id, device_id) = (&session.user.id, &session.device_id);
+        let tx = self
+            .tx(&[VISITS, OUTBOX, META, PHOTOS], TransactionMode::ReadWrite)
+            .await?;
+        let (visits, outbox, meta, photos) = (
+            tx.store(VISITS)?,
+            tx.store(OUTBOX)?,
+            tx.store(META)?,
+            tx.store(PHOTOS)?,
+        );
+        let mine = format!("{user_id}:");
+        let local: Vec<LocalVisit> = visits
+            .get_all(Some(prefix_range(&mine)?), None)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        let device_range = || prefix_range(&format!("{device_id}:"));
+        let queued: Vec<OutboxEntry> = outbox
+            .get_all(Some(device_range()?), None)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        let held_photos: Vec<LocalPhoto> = photos
+            .get_all(Some(prefix_range(&mine)?), None)
+            .await?
+            .into_iter()
+            .map(decode)
+            .collect::<Result<_>>()?;
+        let mut clock: Hlc = meta
+            .get(key(&Meta::Hlc.key()))
+            .await?
+            .map(decode)
+            .transpose()?
+            .unwrap_or_default();
+
+        let mut rebuilt = Vec::new();
+        let mut covered = BTreeSet::new();
+        let mut resent_visits = Vec::new();
+        for visit in local {
+            let there = server.get(&visit.id);
+            if !visit.header_sent || !resend::is_mine(&visit, there, &session.user) {
+                continue;
+            }
+            // The rebuild stands for the queued upserts only where the server
+            // takes edits; a copy it holds finalized keeps them, and their
+            // refusal keeps the values in view on the phone.
+            if there.is_none_or(resend::takes_edits) {
+                covered.insert(visit.id.clone());
+            }
+            let submit_queued = queued
+                .iter()
+                .any(|e| e.visit_id == visit.id && e.mutation.kind == MutationKind::Submit);
+            // Numbered for real by `renumber` below.
+            let next = server_last_seq + 1 + rebuilt.len() as i64;
+            let changes = resend::visit_changes(
+                &visit,
+                there,
+                submit_queued,
+                device_id,
+                next,
+                &mut clock,
+                now_ms,
+            );
+            if !changes.is_empty() {
+                rebuilt.extend(changes);
+                resent_visits.push(visit);
+            }
+        }
+        let mut photos_again = Vec::new();
+        for photo in held_photos {
+            let need = resend::photo_needs(&photo, server.get(&photo.visit_id));
+            let queued_attach = queued.iter().any(|e| {
+                e.mutation.record_id.to_string() == photo.id
+                    && e.mutation.fields.contains_key("sha256")
+            });
+            if need == PhotoResend::AttachAndBytes && !queued_attach {
+                rebuilt.push(crate::field::photos::local::attach_entry(
+                    &photo,
+                    device_id,
+                    0,
+                    clock.tick(now_ms),
+                    crate::sync::new_uuid_v7(now_ms),
+                ));
+            }
+            if need != PhotoResend::Nothing {
+                photos_again.push(resend::upload_again(photo));
+            }
+        }
+        let count = rebuilt.len() as u32;
+        let kept: Vec<OutboxEntry> = queued
+            .into_iter()
+            .filter(|e| resend::keep_queued(e, &covered))
+            .collect();
+        let entries = resend::renumber(rebuilt, kept, server_last_seq);
+
+        outbox.delete(device_range()?.into()).await?;
+        for entry in &entries {
+            outbox
+                .put(&encode(entry)?, Some(&key(&entry.key())))
+                .await?;
+        }
+        // The counter goes on from the server's numbering, even below seqs
+        // given out before the restore: the server refuses a gap.
+        let last = entries.last().map_or(server_last_seq, |e| e.mutation.seq);
+        meta.put(&encode(&last)?, Some(&key(&Meta::Seq(device_id).key())))
+            .await?;
+        meta.put(&encode(&clock)?, Some(&key(&Meta::Hlc.key())))
+            .await?;
+        for mut visit in resent_visits {
+            visit.sync_state = SyncState::Queued;
+            visits
+                .put(
+                    &encode(&visit)?,
+                    Some(&key(&format!("{user_id}:{}", visit.id))),
+                )
+                .await?;
+        }
+        for photo in photos_again {
+            photos
+                .put(
+                    &encode(&photo)?,
+                    Some(&key(&format!("{user_id}:{}", photo.id))),
+                )
+                .await?;
+        }
+        super::landed(tx).await?;
+        Ok(count)
+    }
+}

@@ -1,0 +1,197 @@
+//! After the server was restored from a backup (`sync.server_restored`): what
+//! the phone sends again. The restored server lacks every change it acknowledged
+//! after the backup, and the phone deleted those from its outbox when they were
+//! acknowledged. What the phone still holds is each visit's saved state, so the
+//! lost changes are rebuilt from it: the difference between what the phone saved
+//! and the server's copy, pulled from cursor 0 just before.
+//!
+//! The rebuilt changes go first, numbered after the last seq the server holds
+//! for this device; the outbox's own entries follow, renumbered. Its upserts of
+//! visits and rows are left out, as the difference already holds what they
+//! would set. Plain Rust, tested natively; `offline::restored` writes it.
+
+use super::local::{save_with, LocalRow, LocalVisit, OutboxEntry};
+use crate::field::photos::local::{LocalPhoto, UploadState};
+use crate::model::{ReviewState, VisitRecord};
+use crate::photos::PhotoStatus;
+use crate::sync::{Entity, Hlc, MutationKind};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn open(state: ReviewState) -> bool {
+    matches!(state, ReviewState::InProgress | ReviewState::NeedsChanges)
+}
+
+/// Whether the server's copy still takes the inspector's edits.
+pub fn takes_edits(server: &VisitRecord) -> bool {
+    open(server.review_state) && !server.year_closed
+}
+
+/// Whether `local` is this user's to send again. The server's copy names its
+/// owner; a visit the server lacks is the user's on an inspector's phone
+/// (it pulls only its own), and on the phone of someone who sees every visit
+/// only when it was started there.
+pub fn is_mine(
+    local: &LocalVisit,
+    server: Option<&VisitRecord>,
+    user: &crate::model::UserInfo,
+) -> bool {
+    use crate::model::Role;
+    match server {
+        Some(s) => s.owner_id == user.id,
+        None => {
+            let sees_all = user.has(Role::Supervisor) || user.has(Role::Administrator);
+            !sees_all || local.made_here == Some(true)
+        }
+    }
+}
+
+/// The changes that give the server what this phone saved of `local` and the
+/// server's copy (`None`: the server lacks the visit) does not hold, numbered
+/// from `next_seq`. `submit_queued_here`: the outbox already holds its submit.
+pub fn visit_changes(
+    local: &LocalVisit,
+    server: Option<&VisitRecord>,
+    submit_queued_here: bool,
+    device_id: &str,
+    next_seq: i64,
+    clock: &mut Hlc,
+    now_ms: i64,
+) -> Vec<OutboxEntry> {
+    // Never saved: nothing of it ever left the phone; its own save sends it.
+    if !local.header_sent {
+        return Vec::new();
+    }
+    let mut send = local.clone();
+    // What was saved, never the draft typed since: a restore does not save
+    // for the inspector.
+    send.answers = local.saved.clone();
+    send.rows = local
+        .rows
+        .iter()
+        .filter(|r| r.header_sent && !r.deleted)
+        .map(|r| LocalRow {
+            answers: r.saved.clone(),
+            ..r.clone()
+        })
+        .collect();
+    match server {
+        None => {
+            send.saved = BTreeMap::new();
+            send.versions = BTreeMap::new();
+            send.header_sent = false;
+            send.facility_sent = false;
+            for row in &mut send.rows {
+                row.saved = BTreeMap::new();
+                row.versions = BTreeMap::new();
+                row.header_sent = false;
+            }
+        }
+        // A copy the inspector may no longer change (submitted, decided, its
+        // year closed): the server refuses edits, and what it holds stands.
+        Some(s) if !takes_edits(s) => {
+            send.saved = send.answers.clone();
+            for row in &mut send.rows {
+                row.saved = row.answers.clone();
+            }
+            // Only a facility the server lacks can still matter; it has the visit.
+            send.facility_sent = true;
+        }
+        Some(s) => {
+            // Only what this phone saved is compared: an answer the server
+            // holds from another phone is not erased.
+            send.saved = held(&send.answers, &s.answers);
+            send.versions = s.versions.clone();
+            send.facility_sent = true;
+            for row in &mut send.rows {
+                match s.rows.iter().find(|r| r.id == row.id) {
+                    Some(theirs) => {
+                        row.saved = held(&row.answers, &theirs.answers);
+                        row.versions = theirs.versions.clone();
+                    }
+                    None => {
+                        row.saved = BTreeMap::new();
+                        row.versions = BTreeMap::new();
+                        row.header_sent = false;
+                    }
+                }
+            }
+        }
+    }
+    // Finalized here, open there: the submit was lost too.
+    let submit = !open(local.review_state) && !submit_queued_here && server.is_none_or(takes_edits);
+    let (_, entries) = save_with(&send, device_id, next_seq, clock, now_ms, submit);
+    entries
+}
+
+/// The server's values of the keys this phone saved.
+fn held(
+    mine: &BTreeMap<String, Value>,
+    theirs: &BTreeMap<String, Value>,
+) -> BTreeMap<String, Value> {
+    mine.keys()
+        .filter_map(|k| theirs.get(k).map(|v| (k.clone(), v.clone())))
+        .collect()
+}
+
+/// What a photo whose bytes are on this phone needs again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PhotoResend {
+    /// The server holds it (or the phone cannot help: no bytes here).
+    Nothing,
+    /// The server has its record but not its bytes: upload them again.
+    Bytes,
+    /// The server lacks it: attach it again, then upload.
+    AttachAndBytes,
+}
+
+pub fn photo_needs(photo: &LocalPhoto, server: Option<&VisitRecord>) -> PhotoResend {
+    if !photo.has_blob || photo.upload.refused {
+        return PhotoResend::Nothing;
+    }
+    match server.and_then(|v| v.photos.iter().find(|p| p.id == photo.id)) {
+        None => PhotoResend::AttachAndBytes,
+        Some(p) if p.status == PhotoStatus::Waiting && photo.upload.done => PhotoResend::Bytes,
+        Some(_) => PhotoResend::Nothing,
+    }
+}
+
+/// The photo as it waits for its bytes to go again: the old upload's URL
+/// belonged to the server before the restore.
+pub fn upload_again(mut photo: LocalPhoto) -> LocalPhoto {
+    photo.upload = UploadState::default();
+    photo.server_status = None;
+    photo.problem = None;
+    photo.warnings.clear();
+    photo
+}
+
+/// Whether an outbox entry still goes after the rebuilt changes: every entry
+/// but the upserts of visits and rows the rebuild covers.
+pub fn keep_queued(entry: &OutboxEntry, rebuilt: &std::collections::BTreeSet<String>) -> bool {
+    let covered = matches!(entry.mutation.entity, Entity::Visit | Entity::VisitRow)
+        && entry.mutation.kind == MutationKind::Upsert
+        && rebuilt.contains(&entry.visit_id);
+    !covered
+}
+
+/// The rebuilt changes, then the kept ones, numbered from `after_seq + 1`.
+pub fn renumber(
+    rebuilt: Vec<OutboxEntry>,
+    kept: Vec<OutboxEntry>,
+    after_seq: i64,
+) -> Vec<OutboxEntry> {
+    rebuilt
+        .into_iter()
+        .chain(kept)
+        .zip(after_seq + 1..)
+        .map(|(mut e, seq)| {
+            e.mutation.seq = seq;
+            e
+        })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "resend_tests.rs"]
+mod tests;
