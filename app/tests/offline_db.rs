@@ -946,6 +946,9 @@ async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
             .unwrap();
         a = db.visit("u1", a_id).await.unwrap().unwrap();
     }
+    // The pull after the second push saw version 2 of workforce.
+    a.versions.insert("workforce".into(), 2);
+    db.put_draft("u1", &a).await.unwrap();
     assert_eq!(db.outbox_len(&device).await.unwrap(), 0);
     assert_eq!(db.last_seq(&device).await.unwrap(), 2);
     // Visit B, saved and still queued, and a photo of A, attached and queued.

@@ -3,7 +3,8 @@
 // lacks it. Before, the phone's next push was refused (`sync.seq_gap`) forever
 // and its pull cursor pointed past the restored log. Now the restored server
 // has a new log epoch; the phone is told (`sync.server_restored`), sends again
-// what the server lacks (an answer changed, a visit with its photo), pulls
+// what the server lacks (an answer changed, a visit finalized with its photo,
+// the photo attached again before the finalize locks the visit), pulls
 // from 0, and goes on syncing.
 
 import { execFileSync } from 'node:child_process';
@@ -38,6 +39,7 @@ function scratchDir(name: string): string {
 
 interface PulledVisit {
   id: string;
+  review_state: string;
   answers: Record<string, unknown>;
   photos: { id: string; status: string }[];
 }
@@ -88,22 +90,39 @@ test('a phone gives a restored server back what it synced after the backup', asy
 
   let lost = '';
   const photo = await makeJpeg(page, 1600, 1200, 0.9);
-  await test.step('after it, an answer changes and a second visit with a photo is sent', async () => {
+  await test.step('after it, an answer changes and a second visit is finalized with a photo', async () => {
     await visit.goto(kept);
     await visit.fillField('workforce', '18');
     await visit.save();
     await visit.expectSyncState('synced', 30_000);
     await home.goto();
     lost = await home.startVisit(home.proposalItems.nth(1));
+    for (const key of ['name_confirmed', 'owner_confirmed', 'address_confirmed']) await visit.select(key, 'yes');
+    await visit.fillField('visit_date', '15/06/2020');
+    await visit.fillField('main_products', 'Gạch không nung');
+    await visit.select('industry_group', 'mechanical');
     await visit.fillField('workforce', '8');
+    await visit.select('support_kind', 'machinery');
+    await visit.fillField('requested_amount', '150.000.000');
+    await visit.fillField('reason', 'Thay máy ép cũ');
+    await visit.select('spillover_effect', 'high');
+    await visit.select('feasibility', 'medium');
+    await visit.select('scale', 'small');
+    await visit.select('team_suggestion', 'provincial');
+    await visit.fillField('suggested_amount', '120000000');
+    await visit.fillField('team_members', 'Nguyễn Văn An');
     const field = page.getByTestId('field-evidence_photos');
     await field.getByTestId('photo-input-gallery').setInputFiles([{ name: 'IMG_1.jpg', mimeType: 'image/jpeg', buffer: photo }]);
     await expect(field.getByTestId('photo-item')).toHaveCount(1, { timeout: 60_000 });
     await visit.save();
     await visit.expectSyncState('synced', 30_000);
     await expect(field.getByTestId('photo-item')).toHaveAttribute('data-state', 'ok', { timeout: 60_000 });
+    await visit.click(visit.finalizeButton);
+    await visit.expectReviewState('submitted', 30_000);
+    await visit.expectSyncState('synced', 30_000);
     const held = await serverVisits(page.request);
     expect(held.get(kept)?.answers.workforce).toBe(18);
+    expect(held.get(lost)?.review_state).toBe('submitted');
     expect(held.get(lost)?.photos.map((p) => p.status)).toEqual(['ok']);
   });
 
@@ -124,9 +143,10 @@ test('a phone gives a restored server back what it synced after the backup', asy
     await expect
       .poll(async () => {
         const held = await serverVisits(page.request);
-        return [held.get(kept)?.answers.workforce, held.get(lost)?.answers.workforce, held.get(lost)?.photos.map((p) => p.status).join()];
+        const again = held.get(lost);
+        return [held.get(kept)?.answers.workforce, again?.answers.workforce, again?.review_state, again?.photos.map((p) => p.status).join()];
       }, { timeout: 60_000 })
-      .toEqual([18, 8, 'ok']);
+      .toEqual([18, 8, 'submitted', 'ok']);
     await expect(home.visitItem(kept)).toHaveAttribute('data-sync-state', 'synced');
     await expect(home.visitItem(lost)).toHaveAttribute('data-sync-state', 'synced');
   });

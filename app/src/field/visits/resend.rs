@@ -98,15 +98,18 @@ pub fn visit_changes(
             send.facility_sent = true;
         }
         Some(s) => {
-            // Only what this phone saved is compared: an answer the server
-            // holds from another phone is not erased.
-            send.saved = held(&send.answers, &s.answers);
+            send.saved = held(&send.answers, &local.versions, &s.answers, &s.versions);
             send.versions = s.versions.clone();
             send.facility_sent = true;
             for row in &mut send.rows {
                 match s.rows.iter().find(|r| r.id == row.id) {
                     Some(theirs) => {
-                        row.saved = held(&row.answers, &theirs.answers);
+                        row.saved = held(
+                            &row.answers,
+                            &row.versions,
+                            &theirs.answers,
+                            &theirs.versions,
+                        );
                         row.versions = theirs.versions.clone();
                     }
                     None => {
@@ -124,13 +127,26 @@ pub fn visit_changes(
     entries
 }
 
-/// The server's values of the keys this phone saved.
+/// What to take as already on the server, key by key, so that `save_with`
+/// sends the rest: the server's value where its version is at most the one
+/// this phone last saw (the phone's saved value, or its clearing, is then
+/// the later one), and the phone's own where the server holds a newer
+/// version (another phone's answer, which this phone never pulled: left as
+/// it is, never erased nor overwritten by an older value).
 fn held(
     mine: &BTreeMap<String, Value>,
+    my_versions: &BTreeMap<String, i64>,
     theirs: &BTreeMap<String, Value>,
+    their_versions: &BTreeMap<String, i64>,
 ) -> BTreeMap<String, Value> {
+    let version = |m: &BTreeMap<String, i64>, k: &String| m.get(k).copied().unwrap_or(0);
     mine.keys()
-        .filter_map(|k| theirs.get(k).map(|v| (k.clone(), v.clone())))
+        .chain(theirs.keys())
+        .filter_map(|k| {
+            let newer_there = version(their_versions, k) > version(my_versions, k);
+            let source = if newer_there { mine } else { theirs };
+            source.get(k).map(|v| (k.clone(), v.clone()))
+        })
         .collect()
 }
 
@@ -176,13 +192,19 @@ pub fn keep_queued(entry: &OutboxEntry, rebuilt: &std::collections::BTreeSet<Str
 }
 
 /// The rebuilt changes, then the kept ones, numbered from `after_seq + 1`.
+/// Each rebuilt finalize goes after every other rebuilt change: a visit's
+/// photos are attached again before it is locked.
 pub fn renumber(
     rebuilt: Vec<OutboxEntry>,
     kept: Vec<OutboxEntry>,
     after_seq: i64,
 ) -> Vec<OutboxEntry> {
-    rebuilt
+    let (submits, changes): (Vec<_>, Vec<_>) = rebuilt
         .into_iter()
+        .partition(|e| e.mutation.kind == MutationKind::Submit);
+    changes
+        .into_iter()
+        .chain(submits)
         .chain(kept)
         .zip(after_seq + 1..)
         .map(|(mut e, seq)| {

@@ -187,8 +187,11 @@ fn the_draft_typed_since_the_last_save_is_not_saved_by_a_restore() {
 }
 
 #[test]
-fn a_changed_value_is_based_on_the_servers_version() {
-    let local = saved_visit();
+fn a_changed_value_is_based_on_the_servers_version_unless_the_server_holds_a_newer_one() {
+    // The phone pulled version 4 of workforce (its own 42, acknowledged
+    // after the backup); the backup holds version 3, 40.
+    let mut local = saved_visit();
+    local.versions.insert("workforce".into(), 4);
     let mut server = server_copy(&[("workforce", json!(40))], ReviewState::InProgress);
     server.versions.insert("workforce".into(), 3);
     let sent = changes(&local, Some(&server));
@@ -196,10 +199,57 @@ fn a_changed_value_is_based_on_the_servers_version() {
         .iter()
         .find(|e| e.mutation.fields.contains_key("workforce"))
         .expect("workforce differs");
+    assert_eq!(w.mutation.fields["workforce"], json!(42));
     assert_eq!(
         w.mutation.base_version, 3,
         "a later edit, not a concurrent one"
     );
+    // Another phone's 40 at version 3, which this phone (at version 1) never
+    // pulled: newer than the phone's 42, and left as it is.
+    local.versions.insert("workforce".into(), 1);
+    let sent = changes(&local, Some(&server));
+    assert!(
+        sent.iter()
+            .all(|e| !e.mutation.fields.contains_key("workforce")),
+        "{:?}",
+        described(&sent)
+    );
+}
+
+#[test]
+fn an_answer_cleared_after_the_backup_is_cleared_again() {
+    let mut local = saved_visit();
+    // Saved with a phone number (version 2 pulled), then cleared and saved.
+    local.versions.insert("phone".into(), 2);
+    let server = server_copy(
+        &[
+            ("workforce", json!(42)),
+            ("main_products", json!("Gạch")),
+            ("phone", json!("0204 3854 123")),
+        ],
+        ReviewState::InProgress,
+    );
+    let mut server = VisitRecord {
+        versions: [
+            ("workforce".to_string(), 1),
+            ("main_products".to_string(), 1),
+            ("phone".to_string(), 2),
+        ]
+        .into(),
+        ..server
+    };
+    let sent = changes(&local, Some(&server));
+    let cleared: Vec<&Value> = sent
+        .iter()
+        .filter_map(|e| e.mutation.fields.get("phone"))
+        .collect();
+    assert_eq!(cleared, vec![&Value::Null], "{:?}", described(&sent));
+    // Set by another phone at a version this phone never saw: kept.
+    server.versions.insert("phone".into(), 3);
+    let sent = changes(&local, Some(&server));
+    assert!(sent
+        .iter()
+        .all(|e| !e.mutation.fields.contains_key("phone")));
 }
 
 #[test]
@@ -348,6 +398,27 @@ fn the_rebuilt_changes_go_first_and_the_queue_follows_renumbered() {
         all.last().map(|e| e.mutation.kind),
         Some(MutationKind::Submit)
     );
+    // A rebuilt finalize goes after the photos rebuilt with it.
+    let mut finalized = saved_visit();
+    finalized.review_state = ReviewState::Submitted;
+    let mut rebuilt = changes(&finalized, None);
+    assert_eq!(
+        rebuilt.last().map(|e| e.mutation.kind),
+        Some(MutationKind::Submit)
+    );
+    let mut attach = rebuilt[0].clone();
+    attach.mutation.entity = Entity::Photo;
+    rebuilt.push(attach);
+    let kinds: Vec<(Entity, MutationKind)> = renumber(rebuilt, vec![], 0)
+        .iter()
+        .map(|e| (e.mutation.entity, e.mutation.kind))
+        .collect();
+    assert_eq!(
+        kinds.last(),
+        Some(&(Entity::Visit, MutationKind::Submit)),
+        "{kinds:?}"
+    );
+    assert_eq!(kinds[kinds.len() - 2].0, Entity::Photo);
 }
 
 #[test]
