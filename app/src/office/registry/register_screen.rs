@@ -27,10 +27,12 @@ pub fn FacilityRegister() -> impl IntoView {
     // existing one, and an existing one reloads), and ends when another opens.
     let saved = RwSignal::new(false);
     // In the browser only: the list follows the search, never the server's render.
+    // Each answer names the search it answers: its marker (`data-query`) says
+    // what the rows are for, not what was typed since.
     let found = LocalResource::new(move || {
         let (q, all) = (query.get(), inactive.get());
         version.track();
-        async move { find_facilities(q, all).await }
+        async move { (q.clone(), find_facilities(q, all).await) }
     });
     let units = LocalResource::new(registry_units);
     let search = move |ev: leptos::ev::SubmitEvent| {
@@ -89,13 +91,13 @@ pub fn FacilityRegister() -> impl IntoView {
             })}
             {move || match found.get() {
                 None => view! { <p class="hint">{move || tr("loading")}</p> }.into_any(),
-                Some(Err(e)) => view! {
+                Some((_, Err(e))) => view! {
                     <p class="error-banner" role="alert">{error_text(lang.get(), &e.0)}</p>
                 }.into_any(),
-                Some(Ok(list)) if list.is_empty() => view! {
-                    <p class="hint" data-testid="facility-none" data-query=query.get()>{move || tr("registry.no_facilities")}</p>
+                Some((asked, Ok(list))) if list.is_empty() => view! {
+                    <p class="hint" data-testid="facility-none" data-query=asked>{move || tr("registry.no_facilities")}</p>
                 }.into_any(),
-                Some(Ok(mut list)) => {
+                Some((asked, Ok(mut list))) => {
                     // One more than shown says the list is cut.
                     let full = list.len() > super::contract::MAX_FOUND;
                     list.truncate(super::contract::MAX_FOUND);
@@ -107,7 +109,7 @@ pub fn FacilityRegister() -> impl IntoView {
                         </p>
                     })}
                     <div class="table-scroll">
-                        <table class="table" data-testid="facility-list" data-query=query.get() data-count=count>
+                        <table class="table" data-testid="facility-list" data-query=asked data-count=count>
                             <thead><tr>
                                 <th>{move || tr("registry.facility_name")}</th>
                                 <th>{move || tr("registry.place")}</th>
