@@ -178,10 +178,9 @@ async fn run(session: &Session, state: ClientState) -> Result<(), Failure> {
     let device_id = uuid::Uuid::parse_str(&session.device_id)
         .map_err(|_| OfflineError::Decode("device id is not a UUID".into()))?;
     match exchange(&db, session, device_id, state).await {
+        // Not an error to show: the run goes on ("syncing") while it resends.
         Err(Failure::Http(e)) if super::restored::is_restored(&e) => {
-            state.sync.set(SyncStatus::Error(e.body()));
             super::restored::resend(session.clone(), browser::now_ms()).await?;
-            state.sync.set(SyncStatus::Syncing);
             state.bump();
             exchange(&db, session, device_id, state).await
         }

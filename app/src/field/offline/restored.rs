@@ -71,6 +71,7 @@ impl OfflineDb {
             .transpose()?
             .unwrap_or_default();
 
+        let held_ids: BTreeSet<String> = held_photos.iter().map(|p| p.id.clone()).collect();
         let mut rebuilt = Vec::new();
         let mut covered = BTreeSet::new();
         let mut resent_visits = Vec::new();
@@ -90,7 +91,7 @@ impl OfflineDb {
                 .any(|e| e.visit_id == visit.id && e.mutation.kind == MutationKind::Submit);
             // Numbered for real by `renumber` below.
             let next = server_last_seq + 1 + rebuilt.len() as i64;
-            let changes = resend::visit_changes(
+            let mut changes = resend::visit_changes(
                 &visit,
                 there,
                 submit_queued,
@@ -99,6 +100,17 @@ impl OfflineDb {
                 &mut clock,
                 now_ms,
             );
+            // Photos removed after the backup go again as removals.
+            for gone in there.map_or(Vec::new(), |s| resend::photos_removed(&visit, &held_ids, s)) {
+                changes.push(crate::field::photos::local::change_entry(
+                    &LocalPhoto::from_server(gone),
+                    device_id,
+                    0,
+                    clock.tick(now_ms),
+                    crate::sync::new_uuid_v7(now_ms),
+                    true,
+                ));
+            }
             if !changes.is_empty() {
                 rebuilt.extend(changes);
                 resent_visits.push(visit);
@@ -106,6 +118,16 @@ impl OfflineDb {
         }
         let mut photos_again = Vec::new();
         for photo in held_photos {
+            if resend::caption_lost(&photo, server.get(&photo.visit_id)) {
+                rebuilt.push(crate::field::photos::local::change_entry(
+                    &photo,
+                    device_id,
+                    0,
+                    clock.tick(now_ms),
+                    crate::sync::new_uuid_v7(now_ms),
+                    false,
+                ));
+            }
             let need = resend::photo_needs(&photo, server.get(&photo.visit_id));
             let queued_attach = queued.iter().any(|e| {
                 e.mutation.record_id.to_string() == photo.id

@@ -121,8 +121,13 @@ pub fn visit_changes(
             }
         }
     }
-    // Finalized here, open there: the submit was lost too.
-    let submit = !open(local.review_state) && !submit_queued_here && server.is_none_or(takes_edits);
+    // Finalized here, open there: the submit was lost too. A visit this phone
+    // first heard of from a pull is finalized again by the phone that holds
+    // its photos, which would be refused once the visit is locked.
+    let submit = !open(local.review_state)
+        && !submit_queued_here
+        && local.made_here != Some(false)
+        && server.is_none_or(takes_edits);
     let (_, entries) = save_with(&send, device_id, next_seq, clock, now_ms, submit);
     entries
 }
@@ -170,6 +175,47 @@ pub fn photo_needs(photo: &LocalPhoto, server: Option<&VisitRecord>) -> PhotoRes
         Some(p) if p.status == PhotoStatus::Waiting && photo.upload.done => PhotoResend::Bytes,
         Some(_) => PhotoResend::Nothing,
     }
+}
+
+/// Whether the server holds another caption for a photo this phone took,
+/// in a visit that still takes edits: the caption changed after the backup.
+pub fn caption_lost(photo: &LocalPhoto, server: Option<&VisitRecord>) -> bool {
+    let Some(visit) = server.filter(|v| takes_edits(v)) else {
+        return false;
+    };
+    photo.has_blob
+        && visit
+            .photos
+            .iter()
+            .any(|p| p.id == photo.id && p.caption != photo.caption)
+}
+
+/// Photos the server's copy of `local` holds that this phone removed after
+/// the backup: not on the phone, and not named by the phone's saved answer of
+/// their field where that answer is not older than the server's.
+pub fn photos_removed<'a>(
+    local: &LocalVisit,
+    held: &std::collections::BTreeSet<String>,
+    server: &'a VisitRecord,
+) -> Vec<&'a crate::photos::PhotoRecord> {
+    if !takes_edits(server) {
+        return Vec::new();
+    }
+    let version = |m: &BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
+    server
+        .photos
+        .iter()
+        .filter(|p| {
+            let named = local
+                .saved
+                .get(&p.field)
+                .and_then(Value::as_array)
+                .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(p.id.as_str())));
+            !held.contains(&p.id)
+                && !named
+                && version(&server.versions, &p.field) <= version(&local.versions, &p.field)
+        })
+        .collect()
 }
 
 /// The photo as it waits for its bytes to go again: the old upload's URL

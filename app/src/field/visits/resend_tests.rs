@@ -471,3 +471,65 @@ fn a_supervisors_phone_sends_again_only_the_visits_it_started() {
         &supervisor
     ));
 }
+
+#[test]
+fn a_visit_first_heard_of_from_a_pull_is_not_finalized_again_here() {
+    let mut pulled = saved_visit();
+    pulled.review_state = ReviewState::Submitted;
+    pulled.made_here = Some(false);
+    assert!(
+        changes(&pulled, None)
+            .iter()
+            .all(|e| e.mutation.kind != MutationKind::Submit),
+        "the phone holding its photos finalizes it"
+    );
+    pulled.made_here = None;
+    assert_eq!(
+        changes(&pulled, None).last().map(|e| e.mutation.kind),
+        Some(MutationKind::Submit),
+        "stored before the mark: as before"
+    );
+}
+
+#[test]
+fn a_caption_changed_and_a_photo_removed_after_the_backup_go_again() {
+    let mut server = server_copy(&[("workforce", json!(42))], ReviewState::InProgress);
+    server.photos.push(PhotoRecord {
+        caption: Some("Cổng xưởng".into()),
+        ..server_photo()
+    });
+    let mut mine = photo(true, true);
+    mine.caption = Some("Cổng xưởng, phía bắc".into());
+    assert!(caption_lost(&mine, Some(&server)));
+    mine.caption = Some("Cổng xưởng".into());
+    assert!(!caption_lost(&mine, Some(&server)));
+    let locked = server_copy(&[], ReviewState::Submitted);
+    assert!(
+        !caption_lost(&mine, Some(&locked)),
+        "a locked visit takes no caption"
+    );
+
+    // Removed here: not held, and the phone's answer (version 2, not older
+    // than the server's 1) no longer names it.
+    let mut local = saved_visit();
+    local.versions.insert("photos".into(), 2);
+    server.versions.insert("photos".into(), 1);
+    server.answers.insert("photos".into(), json!(["ph1"]));
+    let none = std::collections::BTreeSet::new();
+    let ids = |v: Vec<&PhotoRecord>| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(photos_removed(&local, &none, &server)),
+        vec!["ph1".to_string()]
+    );
+    // Held, or named by the answer, or the server's answer is newer: kept.
+    let held: std::collections::BTreeSet<String> = ["ph1".to_string()].into();
+    assert!(photos_removed(&local, &held, &server).is_empty());
+    local.saved.insert("photos".into(), json!(["ph1"]));
+    assert!(photos_removed(&local, &none, &server).is_empty());
+    local.saved.remove("photos");
+    server.versions.insert("photos".into(), 3);
+    assert!(
+        photos_removed(&local, &none, &server).is_empty(),
+        "attached elsewhere since"
+    );
+}
