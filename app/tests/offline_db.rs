@@ -606,6 +606,34 @@ fn test_session() -> Session {
     session_on("01900000-0000-7000-8000-0000000000e1")
 }
 
+/// A photo taken on this phone (bytes held), of 1,000 bytes, waiting to upload.
+fn taken_here(visit_id: &str, sha256: String) -> app::field::photos::local::LocalPhoto {
+    app::field::photos::local::LocalPhoto {
+        id: "01900000-0000-7000-8000-0000000000f3".into(),
+        visit_id: visit_id.into(),
+        field: "evidence_photos".into(),
+        sha256,
+        size: 1_000,
+        content_type: "image/jpeg".into(),
+        caption: None,
+        taken_at_ms: None,
+        time_source: "device".into(),
+        lat: None,
+        lon: None,
+        accuracy_m: None,
+        location_source: "none".into(),
+        width: 10,
+        height: 10,
+        original_size: 1_000,
+        created_at_ms: 3_100,
+        has_blob: true,
+        upload: app::field::photos::local::UploadState::default(),
+        server_status: None,
+        problem: None,
+        warnings: Vec::new(),
+    }
+}
+
 async fn blob_to_vec(blob: &web_sys::Blob) -> Vec<u8> {
     let buffer = wasm_bindgen_futures::JsFuture::from(blob.array_buffer())
         .await
@@ -777,28 +805,12 @@ async fn a_caption_and_upload_progress_written_together_both_stay() {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
     let photo = LocalPhoto {
-        id: "01900000-0000-7000-8000-0000000000f3".into(),
-        visit_id: "01900000-0000-7000-8000-0000000000f2".into(),
-        field: "evidence_photos".into(),
-        sha256: "a".repeat(64),
         size: 300_000,
-        content_type: "image/jpeg".into(),
-        caption: None,
-        taken_at_ms: None,
-        time_source: "device".into(),
-        lat: None,
-        lon: None,
-        accuracy_m: None,
-        location_source: "none".into(),
         width: 2048,
         height: 1536,
         original_size: 300_000,
         created_at_ms: 1_772_695_900_000,
-        has_blob: true,
-        upload: UploadState::default(),
-        server_status: None,
-        problem: None,
-        warnings: Vec::new(),
+        ..taken_here("01900000-0000-7000-8000-0000000000f2", "a".repeat(64))
     };
     let mut clock = Hlc::default();
     let hlc = clock.tick(3_000);
@@ -962,24 +974,6 @@ async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
     let photo = LocalPhoto {
-        id: "01900000-0000-7000-8000-0000000000f3".into(),
-        visit_id: a_id.into(),
-        field: "evidence_photos".into(),
-        sha256: "ab".repeat(32),
-        size: 1_000,
-        content_type: "image/jpeg".into(),
-        caption: None,
-        taken_at_ms: None,
-        time_source: "device".into(),
-        lat: None,
-        lon: None,
-        accuracy_m: None,
-        location_source: "none".into(),
-        width: 10,
-        height: 10,
-        original_size: 1_000,
-        created_at_ms: 3_100,
-        has_blob: true,
         upload: UploadState {
             url: Some("/api/uploads/from-before".into()),
             offset: 1_000,
@@ -987,9 +981,7 @@ async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
             error: None,
             refused: false,
         },
-        server_status: None,
-        problem: None,
-        warnings: Vec::new(),
+        ..taken_here(a_id, "ab".repeat(32))
     };
     let hlc = clock.tick(3_100);
     let entry = attach_entry(&photo, &device, 4, hlc, uuid::Uuid::from_u128(9));

@@ -52,12 +52,7 @@ impl OfflineDb {
     pub async fn merge_clock(&self, remote: Hlc, now_ms: i64) -> Result<Hlc> {
         let tx = self.tx(&[META], TransactionMode::ReadWrite).await?;
         let store = tx.store(META)?;
-        let mut clock: Hlc = store
-            .get(key(&Meta::Hlc.key()))
-            .await?
-            .map(decode)
-            .transpose()?
-            .unwrap_or_default();
+        let mut clock = super::stored_clock(&store).await?;
         clock.merge(remote, now_ms);
         store
             .put(&encode(&clock)?, Some(&key(&Meta::Hlc.key())))

@@ -404,6 +404,16 @@ fn queue_entry(
     Ok(())
 }
 
+/// The clock as stored, read inside a transaction that writes it back.
+async fn stored_clock(meta: &Store) -> Result<Hlc> {
+    Ok(meta
+        .get(key(&Meta::Hlc.key()))
+        .await?
+        .map(decode)
+        .transpose()?
+        .unwrap_or_default())
+}
+
 /// One `get` inside a raw transaction, awaited; `None` when the key is absent.
 async fn read<T: DeserializeOwned>(
     store: &web_sys::IdbObjectStore,

@@ -164,12 +164,7 @@ impl OfflineDb {
             }
         }
         let meta = tx.store(META)?;
-        let mut clock: Hlc = meta
-            .get(key(&Meta::Hlc.key()))
-            .await?
-            .map(decode)
-            .transpose()?
-            .unwrap_or_default();
+        let mut clock = super::stored_clock(&meta).await?;
         clock.merge(page.server_hlc, now_ms);
         writes.push(Write::Put(&meta, encode(&clock)?, key(&Meta::Hlc.key())));
         writes.push(Write::Put(

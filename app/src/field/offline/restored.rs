@@ -64,17 +64,13 @@ impl OfflineDb {
             .into_iter()
             .map(decode)
             .collect::<Result<_>>()?;
-        let mut clock: Hlc = meta
-            .get(key(&Meta::Hlc.key()))
-            .await?
-            .map(decode)
-            .transpose()?
-            .unwrap_or_default();
+        let mut clock = super::stored_clock(&meta).await?;
 
         let held_ids: BTreeSet<String> = held_photos.iter().map(|p| p.id.clone()).collect();
         let mut rebuilt = Vec::new();
         let mut covered = BTreeSet::new();
         let mut resent_visits = Vec::new();
+        let mut kept_visits = Vec::new();
         for visit in local {
             let there = server.get(&visit.id);
             if !visit.header_sent || !resend::is_mine(&visit, there, &session.user) {
@@ -114,6 +110,8 @@ impl OfflineDb {
             if !changes.is_empty() {
                 rebuilt.extend(changes);
                 resent_visits.push(visit);
+            } else if let Some(kept) = there.and_then(|s| resend::kept_against_locked(&visit, s)) {
+                kept_visits.push(kept);
             }
         }
         let mut photos_again = Vec::new();
@@ -166,8 +164,14 @@ impl OfflineDb {
             .await?;
         meta.put(&encode(&clock)?, Some(&key(&Meta::Hlc.key())))
             .await?;
-        for mut visit in resent_visits {
-            visit.sync_state = SyncState::Queued;
+        for visit in resent_visits
+            .into_iter()
+            .map(|mut v| {
+                v.sync_state = SyncState::Queued;
+                v
+            })
+            .chain(kept_visits)
+        {
             visits
                 .put(
                     &encode(&visit)?,

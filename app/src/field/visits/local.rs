@@ -221,6 +221,11 @@ impl LocalVisit {
         self.editable() && self.updated_at_ms < kept.updated_at_ms
     }
 
+    /// Whether its refusal has this code.
+    pub fn refused_for(&self, code: &str) -> bool {
+        self.refusal.as_ref().is_some_and(|r| r.code == code)
+    }
+
     /// The supervisor's latest send-back, when the visit waits for changes.
     pub fn send_back(&self) -> Option<&ReviewEvent> {
         (self.review_state == ReviewState::NeedsChanges)
@@ -286,6 +291,10 @@ impl OutboxEntry {
         outbox_key(&self.device_id, self.mutation.seq)
     }
 }
+
+/// The refusal a phone gives itself after a restore, for corrections the
+/// restored server holds the visit finalized against (`resend`).
+pub const RESTORED_LOCKED: &str = "sync.restored_before_send_back";
 
 pub fn outbox_key(device_id: &str, seq: i64) -> String {
     format!("{device_id}:{seq:012}")
@@ -634,6 +643,11 @@ pub fn absorb_server_copy(
                 row.saved = given(&theirs.answers);
             }
         }
+        return visit;
+    }
+    // Corrections a restored server holds no send-back for: kept in view
+    // until a supervisor sends the visit back again (`resend`).
+    if !pending && visit.sync_state == SyncState::Refused && visit.refused_for(RESTORED_LOCKED) {
         return visit;
     }
     if !pending && visit.sync_state == SyncState::Refused {

@@ -155,6 +155,37 @@ fn held(
         .collect()
 }
 
+/// `local` as the phone keeps it when the restored server holds it finalized
+/// (or decided) against answers the phone saved later: the corrections made
+/// after a send-back the backup lacks. They stay in view as unsent changes,
+/// refused with a reason, until a supervisor sends the visit back again;
+/// `None` when the server holds everything the phone saved.
+pub fn kept_against_locked(local: &LocalVisit, server: &VisitRecord) -> Option<LocalVisit> {
+    if takes_edits(server) {
+        return None;
+    }
+    let base = held(
+        &local.saved,
+        &local.versions,
+        &server.answers,
+        &server.versions,
+    );
+    if base == local.saved {
+        return None;
+    }
+    let mut kept = local.clone();
+    kept.saved = base;
+    kept.versions = server.versions.clone();
+    kept.review_state = server.review_state;
+    kept.sync_state = super::local::SyncState::Refused;
+    kept.finalize_refused = !open(local.review_state);
+    kept.refusal = Some(crate::error::ErrorBody::new(
+        super::local::RESTORED_LOCKED,
+        "the server was restored to a copy from before this visit was sent back: the corrections stay on this phone until a supervisor sends it back again",
+    ));
+    Some(kept)
+}
+
 /// What a photo whose bytes are on this phone needs again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PhotoResend {

@@ -533,3 +533,49 @@ fn a_caption_changed_and_a_photo_removed_after_the_backup_go_again() {
         "attached elsewhere since"
     );
 }
+
+#[test]
+fn corrections_the_restored_server_holds_finalized_against_stay_on_the_phone() {
+    use crate::field::visits::local::{absorb_server_copy, SyncState, RESTORED_LOCKED};
+    // Finalized with 25 (version 1, in the backup), sent back, corrected to
+    // 31 (version 2) and finalized again; the restored server holds 25.
+    let mut local = saved_visit();
+    local.answers.insert("workforce".into(), json!(31));
+    local.saved.insert("workforce".into(), json!(31));
+    local.versions.insert("workforce".into(), 2);
+    local.review_state = ReviewState::Submitted;
+    let restored = server_copy(
+        &[("workforce", json!(25)), ("main_products", json!("Gạch"))],
+        ReviewState::Submitted,
+    );
+    assert!(
+        changes(&local, Some(&restored)).is_empty(),
+        "a finalized copy takes no edits"
+    );
+    let kept = kept_against_locked(&local, &restored).expect("the correction is not on the server");
+    assert_eq!(kept.answers["workforce"], json!(31), "in view");
+    assert_eq!(kept.saved["workforce"], json!(25), "as an unsent change");
+    assert_eq!(kept.sync_state, SyncState::Refused);
+    assert!(kept.refused_for(RESTORED_LOCKED) && kept.finalize_refused);
+    // The pull from 0 keeps it while the server holds it finalized…
+    let pulled = absorb_server_copy(Some(kept.clone()), &restored, "ksv1", false);
+    assert_eq!(pulled.answers["workforce"], json!(31));
+    assert!(pulled.refused_for(RESTORED_LOCKED));
+    // …and once a supervisor sends it back, it is the inspector's to save.
+    let sent_back = server_copy(
+        &[("workforce", json!(25)), ("main_products", json!("Gạch"))],
+        ReviewState::NeedsChanges,
+    );
+    let open = absorb_server_copy(Some(pulled), &sent_back, "ksv1", false);
+    assert_eq!(open.answers["workforce"], json!(31));
+    assert!(open.has_unsaved_changes() && open.editable());
+    // Nothing differs: nothing kept.
+    local.saved.insert("workforce".into(), json!(25));
+    local.answers.insert("workforce".into(), json!(25));
+    assert!(kept_against_locked(&local, &restored).is_none());
+    // Another device's newer value on the server: not the phone's to keep.
+    let mut newer = restored.clone();
+    newer.versions.insert("workforce".into(), 5);
+    local.saved.insert("workforce".into(), json!(31));
+    assert!(kept_against_locked(&local, &newer).is_none());
+}
