@@ -1,3 +1,9 @@
+//! The restore recovery's rules, case by case (`resend.rs`).
+//!
+//! One file (about 580 lines): each rule (what goes again, what is left
+//! alone, the order, photos, whose phone) is read beside the others, on the
+//! same visit built once at the top.
+
 use super::*;
 use crate::field::visits::local::save;
 use crate::model::VisitRow;
