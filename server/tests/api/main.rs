@@ -37,6 +37,7 @@ mod push;
 mod push_checks;
 mod records;
 mod registry;
+mod restored;
 mod review;
 mod security;
 mod service;

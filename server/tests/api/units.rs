@@ -2,7 +2,7 @@
 //! keep two meanings, refused files store nothing, and the 2020 → 2025
 //! mapping carries inspectors' scopes and the office's filters across trees.
 //!
-//! One file (676 lines): the tests share the real unit files, the pull helpers and the demo lookups.
+//! One file (about 670 lines): the tests share the real unit files, the pull helpers and the demo lookups.
 
 use crate::helpers::{visit_push, TestApp};
 use crate::security::call;

@@ -11,7 +11,7 @@
 //! - v2: photos: `{user_id}:{photo_id}` the record (JSON), `blob:{photo_id}` the
 //!   downscaled JPEG as a Blob.
 //!
-//! One file (about 470 lines): the connection with its retry, and the encodings every store module uses.
+//! One file (about 485 lines): the connection with its retry, and the encodings every store module uses.
 
 use crate::field::photos::local::LocalPhoto;
 use crate::field::visits::local::{

@@ -150,7 +150,11 @@ fn held(
         .filter_map(|k| {
             let newer_there = version(their_versions, k) > version(my_versions, k);
             let source = if newer_there { mine } else { theirs };
-            source.get(k).map(|v| (k.clone(), v.clone()))
+            // A null the server holds is a cleared answer, as a pull reads it.
+            source
+                .get(k)
+                .filter(|v| !v.is_null())
+                .map(|v| (k.clone(), v.clone()))
         })
         .collect()
 }

@@ -1,6 +1,6 @@
 //! The restore recovery's rules, case by case (`resend.rs`).
 //!
-//! One file (about 580 lines): each rule (what goes again, what is left
+//! One file (about 615 lines): each rule (what goes again, what is left
 //! alone, the order, photos, whose phone) is read beside the others, on the
 //! same visit built once at the top.
 
@@ -584,4 +584,34 @@ fn corrections_the_restored_server_holds_finalized_against_stay_on_the_phone() {
     newer.versions.insert("workforce".into(), 5);
     local.saved.insert("workforce".into(), json!(31));
     assert!(kept_against_locked(&local, &newer).is_none());
+}
+
+#[test]
+fn a_null_on_the_server_is_a_cleared_answer_not_a_difference() {
+    let local = saved_visit();
+    let mut server = server_copy(
+        &[
+            ("workforce", json!(42)),
+            ("main_products", json!("Gạch")),
+            ("phone", Value::Null),
+        ],
+        ReviewState::InProgress,
+    );
+    server.rows.push(VisitRow {
+        id: ROW.into(),
+        group: "machines".into(),
+        answers: [("name".to_string(), json!("Máy ép"))].into(),
+        versions: [("name".to_string(), 1)].into(),
+        created_at_ms: 2_500,
+    });
+    assert!(
+        changes(&local, Some(&server)).is_empty(),
+        "{:?}",
+        described(&changes(&local, Some(&server)))
+    );
+    server.review_state = ReviewState::Submitted;
+    assert!(
+        kept_against_locked(&local, &server).is_none(),
+        "nothing of the phone's is missing there"
+    );
 }
