@@ -78,8 +78,8 @@ mod browser {
         init.set_method("GET");
         init.set_credentials(web_sys::RequestCredentials::SameOrigin);
         init.set_signal(Some(&controller.signal()));
-        // The photo ZIPs answer 204 to this without making the file; the
-        // other exports ignore it and are cancelled once they answer.
+        // Every export answers 204 to this without making the file; a
+        // server that still makes it is cancelled once it answers.
         if let Ok(headers) = web_sys::Headers::new() {
             let _ = headers.set("x-khaosat-check", "1");
             init.set_headers(&headers);

@@ -65,6 +65,7 @@ pub struct FormQuery {
 pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     uri: Uri,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Administrator])?;
@@ -72,6 +73,9 @@ pub async fn export(
     let form = app::store::forms::get(&state.db.pool, &q.form_id, q.version)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("form {} version {}", q.form_id, q.version)))?;
+    if super::exports::checking(&headers) {
+        return Ok(super::exports::would_be_made());
+    }
     let bytes = tokio::task::spawn_blocking(move || xlsform::export(&form))
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?

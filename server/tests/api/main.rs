@@ -18,6 +18,7 @@ mod connections;
 mod console;
 mod crash;
 mod cursor;
+mod download_checks;
 mod engines;
 mod exactly_once;
 mod facilities;

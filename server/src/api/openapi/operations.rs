@@ -352,8 +352,12 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         ("GET", "/api/exports/visits.xlsx" | "/api/exports/visits.csv") => {
             let csv = spec.path.ends_with(".csv");
             Op::new(
-                if csv { "The supervisor's visit list, filtered, as CSV (UTF-8)" }
-                else { "The supervisor's visit list, filtered, as an Excel workbook" },
+                if csv { "The supervisor's visit list, filtered, as CSV (UTF-8). With the header \
+                          X-Khaosat-Check: 1 the answer is 204, with no body, once the request \
+                          would succeed: the file is not made" }
+                else { "The supervisor's visit list, filtered, as an Excel workbook. With the \
+                        header X-Khaosat-Check: 1 the answer is 204, with no body, once the \
+                        request would succeed: the file is not made" },
                 (200, "The file", Content::File(if csv { &["text/csv"] } else { &[XLSX] })),
             )
             .params(query_of::<app::office::review::contract::VisitQuery>(gen, &[]))
@@ -367,8 +371,12 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         ("GET", "/api/exports/plan.xlsx" | "/api/exports/plan.csv") => {
             let csv = spec.path.ends_with(".csv");
             Op::new(
-                if csv { "The year's funding plan broken down by district, industry and source, as CSV" }
-                else { "The year's funding plan as an Excel workbook" },
+                if csv { "The year's funding plan broken down by district, industry and source, \
+                          as CSV. With the header X-Khaosat-Check: 1 the answer is 204, with no \
+                          body, once the request would succeed: the file is not made" }
+                else { "The year's funding plan as an Excel workbook. With the header \
+                        X-Khaosat-Check: 1 the answer is 204, with no body, once the request \
+                        would succeed: the file is not made" },
                 (200, "The file", Content::File(if csv { &["text/csv"] } else { &[XLSX] })),
             )
             .params(query_of::<exports::YearQuery>(gen, &["year"]))
@@ -428,7 +436,9 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
                    and column, in Vietnamese and English, in params.problems)"),
         ]),
         ("GET", "/api/forms/xlsform.xlsx") => Op::new(
-            "A published form version as an XLSForm workbook that imports to the same definition",
+            "A published form version as an XLSForm workbook that imports to the same \
+             definition. With the header X-Khaosat-Check: 1 the answer is 204, with no body, \
+             once the request would succeed: the file is not made",
             (200, "The file", Content::File(&[XLSX])),
         )
         .params(query_of::<super::super::forms::FormQuery>(gen, &[]))
