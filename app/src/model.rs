@@ -274,6 +274,11 @@ pub struct VisitRecord {
     /// conflict while its field is listed here, and stops once it is decided.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_conflicts: Vec<String>,
+    /// Per field, when its value was written (the writing phone's clock).
+    /// A restore numbers versions from the backup's again; these times still
+    /// tell which of two phones' answers is the later (`field::visits::resend`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub written: std::collections::BTreeMap<String, crate::sync::Hlc>,
 }
 
 /// One row of a repeat group (e.g. one machine), a child record of a visit.
@@ -285,6 +290,9 @@ pub struct VisitRow {
     pub answers: std::collections::BTreeMap<String, serde_json::Value>,
     pub versions: std::collections::BTreeMap<String, i64>,
     pub created_at_ms: i64,
+    /// Per field, when its value was written, as for the visit's own.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub written: std::collections::BTreeMap<String, crate::sync::Hlc>,
 }
 
 /// A review transition: who moved the visit from one state to another, and why.

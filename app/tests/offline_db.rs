@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 1,040 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,060 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -311,6 +311,7 @@ async fn pushed_then_submitted(db: &OfflineDb, id: &str) -> (LocalVisit, app::sy
                 photos: vec![],
                 year_closed: false,
                 open_conflicts: vec![],
+                written: Default::default(),
             }),
         }],
         cursor: 1,
@@ -599,6 +600,7 @@ fn server_visit(id: &str, proposal: Option<&str>) -> app::model::VisitRecord {
         photos: vec![],
         year_closed: false,
         open_conflicts: vec![],
+        written: Default::default(),
     }
 }
 
@@ -759,6 +761,7 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         photos: vec![record],
         year_closed: false,
         open_conflicts: vec![],
+        written: Default::default(),
     };
     let page = PullResponse {
         changes: vec![Change {
@@ -1018,6 +1021,10 @@ async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
     );
     assert_eq!(first.fields.get("workforce"), Some(&json!(42)));
     assert_eq!(first.base_version, 1, "on top of the server's version");
+    assert_eq!(
+        first.hlc.ms, 2_500,
+        "stamped when 42 was saved (kept in IndexedDB with the visit), not at the recovery"
+    );
     assert_eq!(second.record_id.to_string(), b_id);
     assert!(
         second.fields.contains_key("form_id"),

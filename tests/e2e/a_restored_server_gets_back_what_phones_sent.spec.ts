@@ -7,13 +7,12 @@
 // the photo attached again before the finalize locks the visit), pulls
 // from 0, and goes on syncing.
 
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
-import { REPO_ROOT, serverBinary, startServer, type KhaosatServer } from './support/server';
+import { Scratch, khaosat, serverVisits } from './support/restore';
+import { startServer, type KhaosatServer } from './support/server';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
@@ -22,45 +21,14 @@ import { VisitPage } from './pages/VisitPage';
 // Its own servers: this spec kills one and restores it into another.
 let before: KhaosatServer | undefined;
 let after: KhaosatServer | undefined;
-const scratch: string[] = [];
+const scratch = new Scratch();
 
 test.afterAll(async () => {
   await before?.stop();
   await after?.stop();
-  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+  scratch.removeAll();
   if (before) rmSync(before.dataDir, { recursive: true, force: true });
 });
-
-function scratchDir(name: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `khaosat-e2e-${name}-`));
-  scratch.push(dir);
-  return dir;
-}
-
-interface PulledVisit {
-  id: string;
-  review_state: string;
-  answers: Record<string, unknown>;
-  photos: { id: string; status: string }[];
-}
-
-/** The inspector's visits as the server holds them, from a pull from 0. */
-async function serverVisits(request: import('@playwright/test').APIRequestContext): Promise<Map<string, PulledVisit>> {
-  const out = new Map<string, PulledVisit>();
-  let cursor = 0;
-  for (;;) {
-    const response = await request.get(`/api/sync/pull?cursor=${cursor}`);
-    expect(response.status(), await response.text()).toBe(200);
-    const page = (await response.json()) as { changes: { entity: string; record: PulledVisit }[]; cursor: number; has_more: boolean };
-    for (const change of page.changes) if (change.entity === 'visit') out.set(change.record.id, change.record);
-    if (!page.has_more) return out;
-    cursor = page.cursor;
-  }
-}
-
-function khaosat(args: string[]): void {
-  execFileSync(serverBinary(), args, { cwd: REPO_ROOT, stdio: 'pipe' });
-}
 
 test('a phone gives a restored server back what it synced after the backup', async ({ newContext }) => {
   test.setTimeout(240_000);
@@ -83,7 +51,7 @@ test('a phone gives a restored server back what it synced after the backup', asy
     await visit.expectSyncState('synced', 30_000);
   });
 
-  const backup = join(scratchDir('backup'), 'nightly');
+  const backup = join(scratch.dir('backup'), 'nightly');
   await test.step('the nightly backup', () => {
     khaosat(['backup', '--to', backup, '--data-dir', before!.dataDir]);
   });
@@ -128,7 +96,7 @@ test('a phone gives a restored server back what it synced after the backup', asy
 
   await test.step('the server is lost and restored from the backup at the same address', async () => {
     await before!.kill();
-    const restoredData = join(scratchDir('restored'), 'data');
+    const restoredData = join(scratch.dir('restored'), 'data');
     khaosat(['restore', '--from', backup, '--data-dir', restoredData]);
     after = await startServer({ name: 'restored', port: before!.port, dataDir: restoredData });
     const held = await serverVisits(page.request);

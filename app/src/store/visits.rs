@@ -4,6 +4,7 @@
 use super::{col, Db};
 use crate::error::AppError;
 use crate::model::{ReviewState, VisitRecord, VisitSummary};
+use crate::sync::Hlc;
 use std::collections::BTreeMap;
 
 /// The visit and whether it is deleted (a tombstone).
@@ -23,8 +24,9 @@ where
     let Some(row) = row else { return Ok(None) };
     let mut answers = BTreeMap::new();
     let mut versions = BTreeMap::new();
+    let mut written = BTreeMap::new();
     let fields = sqlx::query(
-        "SELECT field, value, version FROM field_values WHERE entity = 'visit' AND record_id = $1",
+        "SELECT field, value, version, hlc FROM field_values WHERE entity = 'visit' AND record_id = $1",
     )
     .bind(id)
     .fetch_all(exec)
@@ -36,6 +38,9 @@ where
             key.clone(),
             serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
         );
+        if let Some(hlc) = Hlc::decode(&col::<String>(&f, "hlc")?) {
+            written.insert(key.clone(), hlc);
+        }
         versions.insert(key, col::<i64>(&f, "version")?);
     }
     let state: String = col(&row, "review_state")?;
@@ -56,6 +61,7 @@ where
         photos: super::photos::for_visit(exec, id).await?,
         year_closed: col::<i64>(&row, "year_closed")? > 0,
         open_conflicts: open_conflicts(exec, id).await?,
+        written,
     };
     Ok(Some((
         visit,
@@ -100,7 +106,7 @@ where
         return Ok(Vec::new());
     }
     let values = sqlx::query(
-        "SELECT fv.record_id, fv.field, fv.value, fv.version FROM field_values fv
+        "SELECT fv.record_id, fv.field, fv.value, fv.version, fv.hlc FROM field_values fv
          JOIN visit_rows r ON r.id = fv.record_id
          WHERE fv.entity = 'visit_row' AND r.visit_id = $1",
     )
@@ -116,6 +122,7 @@ where
                 answers: BTreeMap::new(),
                 versions: BTreeMap::new(),
                 created_at_ms: col(h, "created_at")?,
+                written: BTreeMap::new(),
             })
         })
         .collect::<Result<_, AppError>>()?;
@@ -128,6 +135,9 @@ where
                 field.clone(),
                 serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
             );
+            if let Some(hlc) = Hlc::decode(&col::<String>(&v, "hlc")?) {
+                row.written.insert(field.clone(), hlc);
+            }
             row.versions.insert(field, col(&v, "version")?);
         }
     }

@@ -137,4 +137,55 @@ async fn a_restored_server_tells_a_phone_what_it_lost(app: TestApp) {
     );
 }
 
-crate::engine_tests!(a_restored_server_tells_a_phone_what_it_lost);
+/// A pulled visit names when each of its answers and its rows' answers was
+/// written: the phone's stamp, also for a change sent again after a restore
+/// with the time it was first written (older than what the server holds).
+/// Two phones of one inspector recovering in turn compare these times, as
+/// versions start again from the backup's (`field::visits::resend`).
+async fn a_pulled_visit_names_when_each_answer_was_written(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let row = uuid::Uuid::now_v7().to_string();
+    let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 5}));
+    let machine = phone.mutation(
+        "visit_row",
+        "upsert",
+        &row,
+        json!({"visit_id": visit, "group": "equipment", "name": "Máy ép"}),
+        0,
+    );
+    let stamps: Vec<String> = [&first, &machine]
+        .iter()
+        .map(|m| m["hlc"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        statuses(&phone.push_ok(&app, &[first, machine]).await),
+        ["applied", "applied"]
+    );
+    let record = |changes: &[Value]| {
+        changes
+            .iter()
+            .find(|c| c["entity"] == "visit" && c["record"]["id"] == visit)
+            .map(|c| c["record"].clone())
+            .expect("the visit is pulled")
+    };
+    let pulled = record(&app.pull_all(&phone.cookie).await);
+    assert_eq!(pulled["written"]["workforce"], stamps[0], "{pulled}");
+    assert_eq!(pulled["rows"][0]["written"]["name"], stamps[1], "{pulled}");
+    // A change sent again with the time it was first written, an hour ago.
+    let mut again = phone.mutation("visit", "upsert", &visit, json!({"workforce": 6}), 1);
+    let hour_ago = app::sync::Hlc::new(app::store::now_ms() - 3_600_000, 0).encode();
+    again["hlc"] = json!(hour_ago);
+    assert_eq!(statuses(&phone.push_ok(&app, &[again]).await), ["applied"]);
+    let pulled = record(&app.pull_all(&phone.cookie).await);
+    assert_eq!(pulled["answers"]["workforce"], 6);
+    assert_eq!(pulled["written"]["workforce"], hour_ago.as_str());
+    // Typed as the phone reads it.
+    let typed: app::model::VisitRecord = serde_json::from_value(pulled).unwrap();
+    assert_eq!(typed.written["workforce"].encode(), hour_ago);
+}
+
+crate::engine_tests!(
+    a_restored_server_tells_a_phone_what_it_lost,
+    a_pulled_visit_names_when_each_answer_was_written,
+);

@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,350 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,390 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -101,6 +101,13 @@ pub struct LocalVisit {
     /// again only its own (`resend`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub made_here: Option<bool>,
+    /// Per key of `saved` (or cleared from it), when that value was written:
+    /// this phone's save, or the server's time for a value a pull brought.
+    /// After a restore, versions start again from the backup's; these times
+    /// tell whose answer is the later (`resend`). Empty for a visit stored
+    /// before they were kept: the versions decide then.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub written: BTreeMap<String, Hlc>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -116,6 +123,9 @@ pub struct LocalRow {
     /// Removed by the inspector; becomes a delete at the next save.
     pub deleted: bool,
     pub created_at_ms: i64,
+    /// When each saved value was written, as for the visit's own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub written: BTreeMap<String, Hlc>,
 }
 
 impl LocalRow {
@@ -129,6 +139,7 @@ impl LocalRow {
             header_sent: false,
             deleted: false,
             created_at_ms: now_ms,
+            written: BTreeMap::new(),
         }
     }
 
@@ -178,6 +189,7 @@ impl LocalVisit {
             finalize_refused: false,
             proposal_title: None,
             made_here: Some(true),
+            written: BTreeMap::new(),
         }
     }
 
@@ -402,11 +414,14 @@ pub fn save_with(
         push(&mut out, header_fields.clone(), 0, &mut seq);
         header_fields.clear();
     }
+    // When each changed value was written: its mutation's stamp.
+    let mut written: Vec<(Option<&str>, &String, Hlc)> = Vec::new();
     for (key, value) in changed {
         let mut fields = std::mem::take(&mut header_fields);
         fields.insert(key.clone(), value);
         let base = visit.versions.get(key).copied().unwrap_or(0);
         push(&mut out, fields, base, &mut seq);
+        written.extend(out.last().map(|e| (None, key, e.mutation.hlc)));
     }
     for row in &visit.rows {
         if row.deleted {
@@ -463,6 +478,10 @@ pub fn save_with(
                 base,
                 &mut seq,
             );
+            written.extend(
+                out.last()
+                    .map(|e| (Some(row.id.as_str()), key, e.mutation.hlc)),
+            );
         }
     }
     if submit {
@@ -487,6 +506,19 @@ pub fn save_with(
     for row in &mut saved.rows {
         row.saved = row.answers.clone();
         row.header_sent = true;
+    }
+    for (row_id, key, hlc) in written {
+        let times = match row_id {
+            None => Some(&mut saved.written),
+            Some(id) => saved
+                .rows
+                .iter_mut()
+                .find(|r| r.id == id)
+                .map(|r| &mut r.written),
+        };
+        if let Some(times) = times {
+            times.insert(key.clone(), hlc);
+        }
     }
     if submit {
         saved.submit_queued = true;
@@ -638,9 +670,11 @@ pub fn absorb_server_copy(
         )
     {
         visit.saved = given(&server.answers);
+        visit.written = server.written.clone();
         for row in &mut visit.rows {
             if let Some(theirs) = server.rows.iter().find(|r| r.id == row.id) {
                 row.saved = given(&theirs.answers);
+                row.written = theirs.written.clone();
             }
         }
         return visit;
@@ -672,6 +706,7 @@ pub fn absorb_server_copy(
         }
         visit.answers = answers.clone();
         visit.saved = answers;
+        visit.written = server.written.clone();
     }
     if !pending && visit.sync_state == SyncState::Queued {
         visit.sync_state = SyncState::Synced;
@@ -738,6 +773,7 @@ fn row_from_server(row: &VisitRow) -> LocalRow {
         header_sent: true,
         deleted: false,
         created_at_ms: row.created_at_ms,
+        written: row.written.clone(),
     }
 }
 
@@ -787,6 +823,7 @@ mod tests {
             photos: vec![],
             year_closed: false,
             open_conflicts: vec![],
+            written: Default::default(),
         }
     }
 

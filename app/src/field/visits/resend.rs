@@ -12,6 +12,7 @@
 
 use super::local::{save_with, LocalRow, LocalVisit, OutboxEntry};
 use crate::field::photos::local::{LocalPhoto, UploadState};
+use crate::forms::definition::{RESERVED_KEYS, ROW_HEADER_KEYS};
 use crate::model::{ReviewState, VisitRecord};
 use crate::photos::PhotoStatus;
 use crate::sync::{Entity, Hlc, MutationKind};
@@ -98,17 +99,18 @@ pub fn visit_changes(
             send.facility_sent = true;
         }
         Some(s) => {
-            send.saved = held(&send.answers, &local.versions, &s.answers, &s.versions);
+            send.saved = held(
+                (&send.answers, &local.versions, &local.written),
+                (&s.answers, &s.versions, &s.written),
+            );
             send.versions = s.versions.clone();
             send.facility_sent = true;
             for row in &mut send.rows {
                 match s.rows.iter().find(|r| r.id == row.id) {
                     Some(theirs) => {
                         row.saved = held(
-                            &row.answers,
-                            &row.versions,
-                            &theirs.answers,
-                            &theirs.versions,
+                            (&row.answers, &row.versions, &row.written),
+                            (&theirs.answers, &theirs.versions, &theirs.written),
                         );
                         row.versions = theirs.versions.clone();
                     }
@@ -128,27 +130,76 @@ pub fn visit_changes(
         && !submit_queued_here
         && local.made_here != Some(false)
         && server.is_none_or(takes_edits);
-    let (_, entries) = save_with(&send, device_id, next_seq, clock, now_ms, submit);
+    let (_, mut entries) = save_with(&send, device_id, next_seq, clock, now_ms, submit);
+    for entry in &mut entries {
+        if let Some(at) = first_written(local, entry) {
+            entry.mutation.hlc = at;
+        }
+    }
     entries
 }
 
+/// When the value a rebuilt change carries was first written on this phone
+/// (or pulled): the change goes with that time, not the restore's. Versions
+/// start again from the backup's on a restored server, so a second phone of
+/// the same inspector recovering later compares these times (`held`); a
+/// resend stamped now would look newer than every answer made before it.
+fn first_written(local: &LocalVisit, entry: &OutboxEntry) -> Option<Hlc> {
+    let m = &entry.mutation;
+    if m.kind != MutationKind::Upsert {
+        return None;
+    }
+    let (times, header): (&BTreeMap<String, Hlc>, &[&str]) = match m.entity {
+        Entity::Visit => (&local.written, RESERVED_KEYS),
+        Entity::VisitRow => {
+            let id = m.record_id.to_string();
+            let row = local.rows.iter().find(|r| r.id == id)?;
+            (&row.written, ROW_HEADER_KEYS)
+        }
+        _ => return None,
+    };
+    // `save_with` puts one answer in each change, with the header at most.
+    let mut answers = m.fields.keys().filter(|k| !header.contains(&k.as_str()));
+    let key = answers.next()?;
+    answers
+        .next()
+        .is_none()
+        .then(|| times.get(key).copied())
+        .flatten()
+}
+
+/// One side's answers, the versions it knows of them, and when each was written.
+type Side<'a> = (
+    &'a BTreeMap<String, Value>,
+    &'a BTreeMap<String, i64>,
+    &'a BTreeMap<String, Hlc>,
+);
+
 /// What to take as already on the server, key by key, so that `save_with`
-/// sends the rest: the server's value where its version is at most the one
-/// this phone last saw (the phone's saved value, or its clearing, is then
-/// the later one), and the phone's own where the server holds a newer
-/// version (another phone's answer, which this phone never pulled: left as
-/// it is, never erased nor overwritten by an older value).
+/// sends the rest: the server's value where the phone's is the later one,
+/// and the phone's own where the server's is (another phone's answer, which
+/// this phone never pulled: left as it is, never erased nor overwritten by
+/// an older value).
+///
+/// Which is later: when both sides know when their value was written, the
+/// later time. A restored server numbers versions from the backup's again,
+/// so two phones of one inspector that both changed an answer after the
+/// backup would otherwise each find the other's resend "not newer" and the
+/// last to recover would win. Without both times (a visit stored before
+/// they were kept), the versions: the server's is later when it is above the
+/// one this phone last saw.
 fn held(
-    mine: &BTreeMap<String, Value>,
-    my_versions: &BTreeMap<String, i64>,
-    theirs: &BTreeMap<String, Value>,
-    their_versions: &BTreeMap<String, i64>,
+    (mine, my_versions, my_times): Side<'_>,
+    (theirs, their_versions, their_times): Side<'_>,
 ) -> BTreeMap<String, Value> {
     let version = |m: &BTreeMap<String, i64>, k: &String| m.get(k).copied().unwrap_or(0);
     mine.keys()
         .chain(theirs.keys())
         .filter_map(|k| {
-            let newer_there = version(their_versions, k) > version(my_versions, k);
+            let newer_there = match (their_times.get(k), my_times.get(k)) {
+                (Some(there), Some(here)) => there > here,
+                _ => version(their_versions, k) > version(my_versions, k),
+            };
             let source = if newer_there { mine } else { theirs };
             // A null the server holds is a cleared answer, as a pull reads it.
             source
@@ -169,10 +220,8 @@ pub fn kept_against_locked(local: &LocalVisit, server: &VisitRecord) -> Option<L
         return None;
     }
     let base = held(
-        &local.saved,
-        &local.versions,
-        &server.answers,
-        &server.versions,
+        (&local.saved, &local.versions, &local.written),
+        (&server.answers, &server.versions, &server.written),
     );
     if base == local.saved {
         return None;
@@ -298,3 +347,7 @@ pub fn renumber(
 #[cfg(test)]
 #[path = "resend_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "resend_times_tests.rs"]
+mod times_tests;

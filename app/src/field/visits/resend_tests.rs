@@ -59,6 +59,7 @@ fn server_copy(answers: &[(&str, Value)], state: ReviewState) -> VisitRecord {
         photos: vec![],
         year_closed: false,
         open_conflicts: vec![],
+        written: Default::default(),
     }
 }
 
@@ -153,6 +154,7 @@ fn only_what_the_server_lacks_goes_again() {
         answers: [("name".to_string(), json!("Máy ép"))].into(),
         versions: [("name".to_string(), 1)].into(),
         created_at_ms: 2_500,
+        written: Default::default(),
     });
     assert!(changes(&local, Some(&server)).is_empty());
 }
@@ -603,6 +605,7 @@ fn a_null_on_the_server_is_a_cleared_answer_not_a_difference() {
         answers: [("name".to_string(), json!("Máy ép"))].into(),
         versions: [("name".to_string(), 1)].into(),
         created_at_ms: 2_500,
+        written: Default::default(),
     });
     assert!(
         changes(&local, Some(&server)).is_empty(),

@@ -1,0 +1,206 @@
+//! The restore recovery with the times answers were written (`resend::held`,
+//! `resend::first_written`): two phones of one inspector that both changed an
+//! answer after the backup keep the later answer, whichever recovers first.
+
+use super::*;
+use crate::field::visits::local::{absorb_server_copy, save};
+use serde_json::json;
+
+const VISIT: &str = "0190a000-0000-7000-8000-000000000001";
+const ROW: &str = "0190a000-0000-7000-8000-000000000002";
+
+/// One of the inspector's phones: the visit as the backup holds it
+/// (workforce 42 and a machine, saved at 2 s and pulled back), then the
+/// phone's own change of workforce and of the machine's name at `at_ms`,
+/// pushed and pulled before the server was lost (versions 3 and 2).
+fn phone(workforce: i64, machine: &str, at_ms: i64) -> LocalVisit {
+    let mut v = LocalVisit::new(
+        VISIT.into(),
+        "khuyen-cong".into(),
+        1,
+        Some("p1".into()),
+        Some("f1".into()),
+        "ksv1".into(),
+        1_000,
+    );
+    let mut clock = Hlc::default();
+    v.answers.insert("workforce".into(), json!(42));
+    let mut row = LocalRow::new(ROW.into(), "machines".into(), 1_500);
+    row.answers.insert("name".into(), json!("Máy ép"));
+    v.rows.push(row);
+    let (mut v, _) = save(&v, "dev", 1, &mut clock, 2_000);
+    v.answers.insert("workforce".into(), json!(workforce));
+    v.rows[0].answers.insert("name".into(), json!(machine));
+    let (mut v, _) = save(&v, "dev", 3, &mut clock, at_ms);
+    v.versions.insert("workforce".into(), 3);
+    v.rows[0].versions.insert("name".into(), 2);
+    v
+}
+
+/// The restored server's copy: what the backup held, written at 2 s.
+fn restored() -> VisitRecord {
+    let at = Hlc::new(2_000, 0);
+    VisitRecord {
+        id: VISIT.into(),
+        form_id: "khuyen-cong".into(),
+        form_version: 1,
+        proposal_id: Some("p1".into()),
+        facility_id: Some("f1".into()),
+        owner_id: "u".into(),
+        review_state: ReviewState::InProgress,
+        answers: [("workforce".to_string(), json!(42))].into(),
+        versions: [("workforce".to_string(), 1)].into(),
+        created_at_ms: 1_000,
+        received_at_ms: 2_000,
+        rows: vec![crate::model::VisitRow {
+            id: ROW.into(),
+            group: "machines".into(),
+            answers: [("name".to_string(), json!("Máy ép"))].into(),
+            versions: [("name".to_string(), 1)].into(),
+            created_at_ms: 1_500,
+            written: [("name".to_string(), at)].into(),
+        }],
+        review: vec![],
+        photos: vec![],
+        year_closed: false,
+        open_conflicts: vec![],
+        written: [("workforce".to_string(), at)].into(),
+    }
+}
+
+fn changes(local: &LocalVisit, server: &VisitRecord) -> Vec<OutboxEntry> {
+    // The recovery runs long after both changes: a fresh stamp would be 9 s.
+    let mut clock = Hlc::new(8_000, 0);
+    visit_changes(local, Some(server), false, "dev", 10, &mut clock, 9_000)
+}
+
+/// The server after taking `sent` as a phone's push: each value at the next
+/// version, written at the change's time.
+fn applied(mut server: VisitRecord, sent: &[OutboxEntry]) -> VisitRecord {
+    for e in sent {
+        let (answers, versions, written) = match e.mutation.entity {
+            Entity::Visit => (
+                &mut server.answers,
+                &mut server.versions,
+                &mut server.written,
+            ),
+            _ => {
+                let row = &mut server.rows[0];
+                (&mut row.answers, &mut row.versions, &mut row.written)
+            }
+        };
+        for (k, v) in &e.mutation.fields {
+            answers.insert(k.clone(), v.clone());
+            *versions.entry(k.clone()).or_insert(0) += 1;
+            written.insert(k.clone(), e.mutation.hlc);
+        }
+    }
+    server
+}
+
+fn sent_values(sent: &[OutboxEntry]) -> Vec<(String, Value)> {
+    sent.iter()
+        .flat_map(|e| e.mutation.fields.clone())
+        .collect()
+}
+
+#[test]
+fn a_rebuilt_change_goes_with_the_time_its_answer_was_written() {
+    let local = phone(60, "Máy cắt", 5_000);
+    let sent = changes(&local, &restored());
+    assert_eq!(
+        sent_values(&sent),
+        vec![
+            ("workforce".to_string(), json!(60)),
+            ("name".to_string(), json!("Máy cắt"))
+        ]
+    );
+    for e in &sent {
+        assert_eq!(
+            e.mutation.hlc.ms, 5_000,
+            "the phone's save, not the recovery's clock: {:?}",
+            e.mutation
+        );
+    }
+    assert_eq!(sent[0].mutation.hlc, local.written["workforce"]);
+    assert_eq!(sent[1].mutation.hlc, local.rows[0].written["name"]);
+}
+
+#[test]
+fn two_phones_of_one_inspector_keep_the_later_answer_whichever_recovers_first() {
+    let older = phone(60, "Máy cắt", 5_000);
+    let newer = phone(75, "Máy hàn", 6_000);
+    // The later phone first: the earlier one then leaves its answers alone.
+    let server = applied(restored(), &changes(&newer, &restored()));
+    let after = changes(&older, &server);
+    assert!(after.is_empty(), "{:?}", sent_values(&after));
+    // The earlier phone first: the later one then sends its own.
+    let server = applied(restored(), &changes(&older, &restored()));
+    let after = changes(&newer, &server);
+    assert_eq!(
+        sent_values(&after),
+        vec![
+            ("workforce".to_string(), json!(75)),
+            ("name".to_string(), json!("Máy hàn"))
+        ]
+    );
+    assert!(after.iter().all(|e| e.mutation.hlc.ms == 6_000));
+}
+
+#[test]
+fn an_answer_made_on_the_restored_server_later_stays() {
+    // Another phone changed workforce on the restored server at 7 s, from
+    // version 1; the phone's own change (5 s) is older and is not sent.
+    let mut server = restored();
+    server.answers.insert("workforce".into(), json!(80));
+    server.versions.insert("workforce".into(), 2);
+    server
+        .written
+        .insert("workforce".into(), Hlc::new(7_000, 0));
+    let local = phone(60, "Máy cắt", 5_000);
+    let sent = changes(&local, &server);
+    assert_eq!(
+        sent_values(&sent),
+        vec![("name".to_string(), json!("Máy cắt"))]
+    );
+}
+
+#[test]
+fn without_the_phones_times_the_versions_decide() {
+    // A visit stored before the times were kept.
+    let mut local = phone(60, "Máy cắt", 5_000);
+    local.written.clear();
+    local.rows[0].written.clear();
+    let mut server = restored();
+    server.versions.insert("workforce".into(), 4);
+    let sent = changes(&local, &server);
+    assert_eq!(
+        sent_values(&sent),
+        vec![("name".to_string(), json!("Máy cắt"))],
+        "version 4 is above the 3 this phone saw: the server's stands"
+    );
+}
+
+#[test]
+fn a_save_and_a_pull_keep_when_each_value_was_written() {
+    let local = phone(60, "Máy cắt", 5_000);
+    assert_eq!(local.written["workforce"].ms, 5_000);
+    assert_eq!(local.rows[0].written["name"].ms, 5_000);
+    // A cleared answer keeps when it was cleared.
+    let mut cleared = local.clone();
+    cleared.answers.remove("workforce");
+    let mut clock = Hlc::new(5_000, 0);
+    let (cleared, out) = save(&cleared, "dev", 5, &mut clock, 6_500);
+    assert_eq!(out[0].mutation.fields["workforce"], Value::Null);
+    assert_eq!(cleared.written["workforce"].ms, 6_500);
+    // A pull takes the server's times with its values.
+    let mut server = restored();
+    server.answers.insert("workforce".into(), json!(90));
+    server
+        .written
+        .insert("workforce".into(), Hlc::new(7_000, 3));
+    let pulled = absorb_server_copy(Some(local), &server, "ksv1", false);
+    assert_eq!(pulled.saved["workforce"], json!(90));
+    assert_eq!(pulled.written["workforce"], Hlc::new(7_000, 3));
+    assert_eq!(pulled.rows[0].written["name"].ms, 2_000);
+}
