@@ -188,19 +188,16 @@ type Side<'a> = (
 /// last to recover would win. Without both times (a visit stored before
 /// they were kept), the versions: the server's is later when it is above the
 /// one this phone last saw.
-fn held(
-    (mine, my_versions, my_times): Side<'_>,
-    (theirs, their_versions, their_times): Side<'_>,
-) -> BTreeMap<String, Value> {
-    let version = |m: &BTreeMap<String, i64>, k: &String| m.get(k).copied().unwrap_or(0);
-    mine.keys()
-        .chain(theirs.keys())
+fn held(mine: Side<'_>, theirs: Side<'_>) -> BTreeMap<String, Value> {
+    mine.0
+        .keys()
+        .chain(theirs.0.keys())
         .filter_map(|k| {
-            let newer_there = match (their_times.get(k), my_times.get(k)) {
-                (Some(there), Some(here)) => there > here,
-                _ => version(their_versions, k) > version(my_versions, k),
+            let source = if later_there(k, mine, theirs) {
+                mine.0
+            } else {
+                theirs.0
             };
-            let source = if newer_there { mine } else { theirs };
             // A null the server holds is a cleared answer, as a pull reads it.
             source
                 .get(k)
@@ -208,6 +205,21 @@ fn held(
                 .map(|v| (k.clone(), v.clone()))
         })
         .collect()
+}
+
+/// Whether the server's value of `key` is later than this phone's (`held`).
+fn later_there(
+    key: &str,
+    (_, my_versions, my_times): Side<'_>,
+    (_, their_versions, their_times): Side<'_>,
+) -> bool {
+    match (their_times.get(key), my_times.get(key)) {
+        (Some(there), Some(here)) => there > here,
+        _ => {
+            let version = |m: &BTreeMap<String, i64>| m.get(key).copied().unwrap_or(0);
+            version(their_versions) > version(my_versions)
+        }
+    }
 }
 
 /// `local` as the phone keeps it when the restored server holds it finalized
@@ -285,7 +297,8 @@ pub fn photos_removed<'a>(
     if !takes_edits(server) {
         return Vec::new();
     }
-    let version = |m: &BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
+    let mine = (&local.saved, &local.versions, &local.written);
+    let theirs = (&server.answers, &server.versions, &server.written);
     server
         .photos
         .iter()
@@ -295,9 +308,7 @@ pub fn photos_removed<'a>(
                 .get(&p.field)
                 .and_then(Value::as_array)
                 .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(p.id.as_str())));
-            !held.contains(&p.id)
-                && !named
-                && version(&server.versions, &p.field) <= version(&local.versions, &p.field)
+            !held.contains(&p.id) && !named && !later_there(&p.field, mine, theirs)
         })
         .collect()
 }

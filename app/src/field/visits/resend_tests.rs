@@ -353,7 +353,7 @@ fn photos_go_again_when_the_server_lacks_them_and_the_phone_has_the_bytes() {
     assert!(again.needs_upload() && again.upload.url.is_none());
 }
 
-fn server_photo() -> PhotoRecord {
+pub(super) fn server_photo() -> PhotoRecord {
     PhotoRecord {
         id: "ph1".into(),
         visit_id: VISIT.into(),

@@ -204,3 +204,48 @@ fn a_save_and_a_pull_keep_when_each_value_was_written() {
     assert_eq!(pulled.written["workforce"], Hlc::new(7_000, 3));
     assert_eq!(pulled.rows[0].written["name"].ms, 2_000);
 }
+
+#[test]
+fn a_phone_that_pushed_without_pulling_after_still_sends_its_later_answer() {
+    // The phone saved 60 at 5 s and pushed, but never pulled after: it
+    // still knows version 1. On the restored server, a sibling phone's
+    // resend of an earlier answer (4 s) made it version 2. By versions the
+    // server's would stand; by time the phone's is the later.
+    let mut local = phone(60, "Máy cắt", 5_000);
+    local.versions.insert("workforce".into(), 1);
+    let mut server = restored();
+    server.answers.insert("workforce".into(), json!(55));
+    server.versions.insert("workforce".into(), 2);
+    server
+        .written
+        .insert("workforce".into(), Hlc::new(4_000, 0));
+    let sent = changes(&local, &server);
+    assert_eq!(sent[0].mutation.fields["workforce"], json!(60));
+    assert_eq!(sent[0].mutation.base_version, 2, "on top of the server's");
+}
+
+#[test]
+fn a_photo_removed_here_goes_unless_the_servers_list_is_later() {
+    // This phone removed the photo at 5 s: its saved list is empty.
+    let mut local = phone(60, "Máy cắt", 5_000);
+    local.written.insert("photos".into(), Hlc::new(5_000, 1));
+    local.versions.insert("photos".into(), 1);
+    let mut server = restored();
+    server.photos.push(super::tests::server_photo());
+    server.answers.insert("photos".into(), json!(["ph1"]));
+    server.versions.insert("photos".into(), 2);
+    let none = std::collections::BTreeSet::new();
+    let removed = |server: &VisitRecord| {
+        photos_removed(&local, &none, server)
+            .iter()
+            .map(|p| p.id.clone())
+            .collect::<Vec<_>>()
+    };
+    // The server's list is from the backup (3 s, before the removal): the
+    // removal goes again, though the restored server's version is higher.
+    server.written.insert("photos".into(), Hlc::new(3_000, 0));
+    assert_eq!(removed(&server), ["ph1"]);
+    // A sibling phone set the list at 6 s, after the removal: it stands.
+    server.written.insert("photos".into(), Hlc::new(6_000, 0));
+    assert!(removed(&server).is_empty());
+}
