@@ -7,33 +7,23 @@
 // the photo attached again before the finalize locks the visit), pulls
 // from 0, and goes on syncing.
 
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PHONE, expect, test } from './support/fixtures';
 import { makeJpeg } from './support/images';
-import { Scratch, khaosat, serverVisits } from './support/restore';
-import { startServer, type KhaosatServer } from './support/server';
+import { khaosat, restoredServers, serverVisits } from './support/restore';
+import { startServer } from './support/server';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { VisitPage } from './pages/VisitPage';
 
 // Its own servers: this spec kills one and restores it into another.
-let before: KhaosatServer | undefined;
-let after: KhaosatServer | undefined;
-const scratch = new Scratch();
-
-test.afterAll(async () => {
-  await before?.stop();
-  await after?.stop();
-  scratch.removeAll();
-  if (before) rmSync(before.dataDir, { recursive: true, force: true });
-});
+const servers = restoredServers();
 
 test('a phone gives a restored server back what it synced after the backup', async ({ newContext }) => {
   test.setTimeout(240_000);
-  before = await startServer({ name: 'before-restore', keepData: true });
-  const phone = await newContext({ ...PHONE, baseURL: before.baseURL, label: 'phone' });
+  servers.before = await startServer({ name: 'before-restore', keepData: true });
+  const phone = await newContext({ ...PHONE, baseURL: servers.before.baseURL, label: 'phone' });
   const page = await phone.newPage();
   const home = new HomePage(page);
   const visit = new VisitPage(page);
@@ -51,9 +41,9 @@ test('a phone gives a restored server back what it synced after the backup', asy
     await visit.expectSyncState('synced', 30_000);
   });
 
-  const backup = join(scratch.dir('backup'), 'nightly');
+  const backup = join(servers.scratch.dir('backup'), 'nightly');
   await test.step('the nightly backup', () => {
-    khaosat(['backup', '--to', backup, '--data-dir', before!.dataDir]);
+    khaosat(['backup', '--to', backup, '--data-dir', servers.before!.dataDir]);
   });
 
   let lost = '';
@@ -95,10 +85,10 @@ test('a phone gives a restored server back what it synced after the backup', asy
   });
 
   await test.step('the server is lost and restored from the backup at the same address', async () => {
-    await before!.kill();
-    const restoredData = join(scratch.dir('restored'), 'data');
+    await servers.before!.kill();
+    const restoredData = join(servers.scratch.dir('restored'), 'data');
     khaosat(['restore', '--from', backup, '--data-dir', restoredData]);
-    after = await startServer({ name: 'restored', port: before!.port, dataDir: restoredData });
+    servers.after = await startServer({ name: 'restored', port: servers.before!.port, dataDir: restoredData });
     const held = await serverVisits(page.request);
     expect(held.get(kept)?.answers.workforce, 'the backup holds the first answer only').toBe(17);
     expect(held.has(lost), 'the backup lacks the second visit').toBe(false);

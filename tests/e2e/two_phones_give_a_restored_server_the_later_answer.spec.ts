@@ -8,34 +8,24 @@
 // compares when the answers were written (a resend keeps its first time),
 // and the later answer stays, whichever phone recovers last.
 
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PHONE, expect, test } from './support/fixtures';
-import { Scratch, khaosat, serverVisits } from './support/restore';
-import { startServer, type KhaosatServer } from './support/server';
+import { khaosat, restoredServers, serverVisits } from './support/restore';
+import { startServer } from './support/server';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { VisitPage } from './pages/VisitPage';
 
 // Its own servers: this spec kills one and restores it into another.
-let before: KhaosatServer | undefined;
-let after: KhaosatServer | undefined;
-const scratch = new Scratch();
-
-test.afterAll(async () => {
-  await before?.stop();
-  await after?.stop();
-  scratch.removeAll();
-  if (before) rmSync(before.dataDir, { recursive: true, force: true });
-});
+const servers = restoredServers();
 
 test('two phones of one inspector give a restored server the later answer', async ({ newContext }) => {
   test.setTimeout(240_000);
-  before = await startServer({ name: 'before-restore-two', keepData: true });
+  servers.before = await startServer({ name: 'before-restore-two', keepData: true });
   const phones = [];
   for (const label of ['earlier phone', 'later phone']) {
-    const context = await newContext({ ...PHONE, baseURL: before.baseURL, label });
+    const context = await newContext({ ...PHONE, baseURL: servers.before.baseURL, label });
     const page = await context.newPage();
     const home = new HomePage(page);
     await page.goto('/');
@@ -58,9 +48,9 @@ test('two phones of one inspector give a restored server the later answer', asyn
     await expect(later.home.visitItem(id)).toHaveCount(1);
   });
 
-  const backup = join(scratch.dir('backup'), 'nightly');
+  const backup = join(servers.scratch.dir('backup'), 'nightly');
   await test.step('the nightly backup', () => {
-    khaosat(['backup', '--to', backup, '--data-dir', before!.dataDir]);
+    khaosat(['backup', '--to', backup, '--data-dir', servers.before!.dataDir]);
   });
 
   await test.step('after it, one phone changes the answer, then the other changes it again', async () => {
@@ -81,10 +71,10 @@ test('two phones of one inspector give a restored server the later answer', asyn
   });
 
   await test.step('the server is lost and restored from the backup at the same address', async () => {
-    await before!.kill();
-    const restoredData = join(scratch.dir('restored'), 'data');
+    await servers.before!.kill();
+    const restoredData = join(servers.scratch.dir('restored'), 'data');
     khaosat(['restore', '--from', backup, '--data-dir', restoredData]);
-    after = await startServer({ name: 'restored-two', port: before!.port, dataDir: restoredData });
+    servers.after = await startServer({ name: 'restored-two', port: servers.before!.port, dataDir: restoredData });
     expect((await serverVisits(later.page.request)).get(id)?.answers.workforce, 'the backup holds 17').toBe(17);
   });
 

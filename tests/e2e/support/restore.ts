@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { expect } from './fixtures';
-import { REPO_ROOT, serverBinary } from './server';
+import { expect, test } from './fixtures';
+import { REPO_ROOT, serverBinary, type KhaosatServer } from './server';
 
 export interface PulledVisit {
   id: string;
@@ -49,4 +49,23 @@ export class Scratch {
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
     this.dirs = [];
   }
+}
+
+/** A spec's two servers (the one it kills, the one restored into) and its
+ * scratch directories: all stopped and removed after the spec. */
+export interface RestoredServers {
+  before?: KhaosatServer;
+  after?: KhaosatServer;
+  scratch: Scratch;
+}
+
+export function restoredServers(): RestoredServers {
+  const servers: RestoredServers = { scratch: new Scratch() };
+  test.afterAll(async () => {
+    await servers.before?.stop();
+    await servers.after?.stop();
+    servers.scratch.removeAll();
+    if (servers.before) rmSync(servers.before.dataDir, { recursive: true, force: true });
+  });
+  return servers;
 }

@@ -14,10 +14,9 @@ const DEVICE: &str = "dev";
 const VISIT: &str = "0190a000-0000-7000-8000-000000000001";
 const ROW: &str = "0190a000-0000-7000-8000-000000000002";
 
-/// A visit the phone saved twice (workforce, then main products and a row)
-/// and that both saves reached the server before it was lost.
-fn saved_visit() -> LocalVisit {
-    let mut v = LocalVisit::new(
+/// The visit these tests start from, started at 1 s and never saved.
+pub(super) fn new_visit() -> LocalVisit {
+    LocalVisit::new(
         VISIT.into(),
         "khuyen-cong".into(),
         1,
@@ -25,7 +24,13 @@ fn saved_visit() -> LocalVisit {
         Some("f1".into()),
         "ksv1".into(),
         1_000,
-    );
+    )
+}
+
+/// A visit the phone saved twice (workforce, then main products and a row)
+/// and that both saves reached the server before it was lost.
+fn saved_visit() -> LocalVisit {
+    let mut v = new_visit();
     let mut clock = Hlc::default();
     v.answers.insert("workforce".into(), json!(42));
     let (mut v, _) = save(&v, DEVICE, 1, &mut clock, 2_000);
@@ -38,7 +43,7 @@ fn saved_visit() -> LocalVisit {
     v
 }
 
-fn server_copy(answers: &[(&str, Value)], state: ReviewState) -> VisitRecord {
+pub(super) fn server_copy(answers: &[(&str, Value)], state: ReviewState) -> VisitRecord {
     VisitRecord {
         id: VISIT.into(),
         form_id: "khuyen-cong".into(),

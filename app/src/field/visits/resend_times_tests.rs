@@ -6,7 +6,6 @@ use super::*;
 use crate::field::visits::local::{absorb_server_copy, save};
 use serde_json::json;
 
-const VISIT: &str = "0190a000-0000-7000-8000-000000000001";
 const ROW: &str = "0190a000-0000-7000-8000-000000000002";
 
 /// One of the inspector's phones: the visit as the backup holds it
@@ -14,15 +13,7 @@ const ROW: &str = "0190a000-0000-7000-8000-000000000002";
 /// phone's own change of workforce and of the machine's name at `at_ms`,
 /// pushed and pulled before the server was lost (versions 3 and 2).
 fn phone(workforce: i64, machine: &str, at_ms: i64) -> LocalVisit {
-    let mut v = LocalVisit::new(
-        VISIT.into(),
-        "khuyen-cong".into(),
-        1,
-        Some("p1".into()),
-        Some("f1".into()),
-        "ksv1".into(),
-        1_000,
-    );
+    let mut v = super::tests::new_visit();
     let mut clock = Hlc::default();
     v.answers.insert("workforce".into(), json!(42));
     let mut row = LocalRow::new(ROW.into(), "machines".into(), 1_500);
@@ -40,32 +31,18 @@ fn phone(workforce: i64, machine: &str, at_ms: i64) -> LocalVisit {
 /// The restored server's copy: what the backup held, written at 2 s.
 fn restored() -> VisitRecord {
     let at = Hlc::new(2_000, 0);
-    VisitRecord {
-        id: VISIT.into(),
-        form_id: "khuyen-cong".into(),
-        form_version: 1,
-        proposal_id: Some("p1".into()),
-        facility_id: Some("f1".into()),
-        owner_id: "u".into(),
-        review_state: ReviewState::InProgress,
-        answers: [("workforce".to_string(), json!(42))].into(),
-        versions: [("workforce".to_string(), 1)].into(),
-        created_at_ms: 1_000,
-        received_at_ms: 2_000,
-        rows: vec![crate::model::VisitRow {
-            id: ROW.into(),
-            group: "machines".into(),
-            answers: [("name".to_string(), json!("Máy ép"))].into(),
-            versions: [("name".to_string(), 1)].into(),
-            created_at_ms: 1_500,
-            written: [("name".to_string(), at)].into(),
-        }],
-        review: vec![],
-        photos: vec![],
-        year_closed: false,
-        open_conflicts: vec![],
-        written: [("workforce".to_string(), at)].into(),
-    }
+    let mut server =
+        super::tests::server_copy(&[("workforce", json!(42))], ReviewState::InProgress);
+    server.written = [("workforce".to_string(), at)].into();
+    server.rows = vec![crate::model::VisitRow {
+        id: ROW.into(),
+        group: "machines".into(),
+        answers: [("name".to_string(), json!("Máy ép"))].into(),
+        versions: [("name".to_string(), 1)].into(),
+        created_at_ms: 1_500,
+        written: [("name".to_string(), at)].into(),
+    }];
+    server
 }
 
 fn changes(local: &LocalVisit, server: &VisitRecord) -> Vec<OutboxEntry> {
