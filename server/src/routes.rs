@@ -10,6 +10,7 @@ use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::services::ServeDir;
 
 /// No route and no file: a page a browser asked for gets the app's shell with
@@ -145,13 +146,19 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
         .with_state(state)
 }
 
-/// gzip only: brotli here would need a second brotli crate version.
-fn gzip_on_the_fly() -> tower_http::compression::CompressionLayer {
+/// gzip only: brotli here would need a second brotli crate version. Not for
+/// files that are compressed already: an XLSX and a photo ZIP are ZIP
+/// archives (a ZIP of JPEGs, up to 4 GB, gained nothing and cost a core),
+/// and an image is left out by the default rule.
+fn gzip_on_the_fly() -> tower_http::compression::CompressionLayer<impl Predicate> {
+    let compressed_already = NotForContentType::const_new("application/zip")
+        .and(NotForContentType::const_new(crate::api::exports::XLSX));
     tower_http::compression::CompressionLayer::new()
         .gzip(true)
         .no_br()
         .no_deflate()
         .no_zstd()
+        .compress_when(DefaultPredicate::new().and(compressed_already))
 }
 
 /// Hashed bundle files never change: cache them for a year. A page rendered

@@ -81,4 +81,39 @@ async fn every_export_is_checked_without_being_made(app: TestApp) {
     }
 }
 
-crate::engine_tests!(every_export_is_checked_without_being_made);
+/// A browser asks for gzip; an XLSX and a ZIP are compressed already and go
+/// as they are (gzip on a 4 GB ZIP of JPEGs took a core and gained nothing),
+/// while a CSV, plain text, is still gzipped.
+async fn files_compressed_already_are_not_gzipped_again(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let files = [
+        ("/api/exports/visits.xlsx", None),
+        ("/api/exports/plan.xlsx?year=2020", None),
+        ("/api/exports/visit-photos.zip?district=213", None),
+        ("/api/exports/visits.csv", Some("gzip")),
+    ];
+    for (uri, encoding) in files {
+        let r = send(
+            &app.router,
+            Request::get(uri)
+                .header("cookie", &boss)
+                .header("accept-encoding", "gzip")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{uri}: {}", r.text());
+        assert_eq!(
+            r.headers
+                .get(axum::http::header::CONTENT_ENCODING)
+                .map(|v| v.to_str().unwrap()),
+            encoding,
+            "{uri}"
+        );
+    }
+}
+
+crate::engine_tests!(
+    every_export_is_checked_without_being_made,
+    files_compressed_already_are_not_gzipped_again,
+);
