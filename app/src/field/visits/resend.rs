@@ -9,6 +9,11 @@
 //! for this device; the outbox's own entries follow, renumbered. Its upserts of
 //! visits and rows are left out, as the difference already holds what they
 //! would set. Plain Rust, tested natively; `offline::restored` writes it.
+//!
+//! One file (about 420 lines): what goes again, how "later" is read (written
+//! times, versions where a time is missing), photos and the order are one
+//! decision per visit and are read together; the tests are in
+//! `resend_tests.rs` and `resend_times_tests.rs`.
 
 use super::local::{save_with, LocalRow, LocalVisit, OutboxEntry};
 use crate::field::photos::local::{LocalPhoto, UploadState};
@@ -78,12 +83,12 @@ pub fn visit_changes(
         .collect();
     match server {
         None => {
-            send.saved = BTreeMap::new();
+            send.saved = cleared(&send.answers, &local.written);
             send.versions = BTreeMap::new();
             send.header_sent = false;
             send.facility_sent = false;
             for row in &mut send.rows {
-                row.saved = BTreeMap::new();
+                row.saved = cleared(&row.answers, &row.written);
                 row.versions = BTreeMap::new();
                 row.header_sent = false;
             }
@@ -102,6 +107,7 @@ pub fn visit_changes(
             send.saved = held(
                 (&send.answers, &local.versions, &local.written),
                 (&s.answers, &s.versions, &s.written),
+                Same::SentWhenLaterHere,
             );
             send.versions = s.versions.clone();
             send.facility_sent = true;
@@ -111,11 +117,12 @@ pub fn visit_changes(
                         row.saved = held(
                             (&row.answers, &row.versions, &row.written),
                             (&theirs.answers, &theirs.versions, &theirs.written),
+                            Same::SentWhenLaterHere,
                         );
                         row.versions = theirs.versions.clone();
                     }
                     None => {
-                        row.saved = BTreeMap::new();
+                        row.saved = cleared(&row.answers, &row.written);
                         row.versions = BTreeMap::new();
                         row.header_sent = false;
                     }
@@ -126,7 +133,10 @@ pub fn visit_changes(
     // Finalized here, open there: the submit was lost too. A visit this phone
     // first heard of from a pull is finalized again by the phone that holds
     // its photos, which would be refused once the visit is locked.
-    let submit = !open(local.review_state)
+    // A finalize the server acknowledged and no pull has shown yet (the
+    // outbox no longer holds it, the visit still reads open) was lost too.
+    let finalized_here = !open(local.review_state) || local.submit_queued;
+    let submit = finalized_here
         && !submit_queued_here
         && local.made_here != Some(false)
         && server.is_none_or(takes_edits);
@@ -188,22 +198,70 @@ type Side<'a> = (
 /// last to recover would win. Without both times (a visit stored before
 /// they were kept), the versions: the server's is later when it is above the
 /// one this phone last saw.
-fn held(mine: Side<'_>, theirs: Side<'_>) -> BTreeMap<String, Value> {
+///
+/// With `Same::SentWhenLaterHere`, an answer the server holds with the same
+/// value but written earlier goes too: set back here to what the backup
+/// holds, or cleared where it holds nothing. Left out, the server would keep
+/// the backup's earlier time, and a sibling phone's change made between the
+/// two would look later and be sent over it.
+fn held(mine: Side<'_>, theirs: Side<'_>, same: Same) -> BTreeMap<String, Value> {
+    // A null the server holds is a cleared answer, as a pull reads it.
+    let given =
+        |side: &BTreeMap<String, Value>, k: &str| side.get(k).filter(|v| !v.is_null()).cloned();
     mine.0
         .keys()
         .chain(theirs.0.keys())
+        .chain(mine.2.keys())
         .filter_map(|k| {
-            let source = if later_there(k, mine, theirs) {
-                mine.0
-            } else {
-                theirs.0
-            };
-            // A null the server holds is a cleared answer, as a pull reads it.
-            source
-                .get(k)
-                .filter(|v| !v.is_null())
-                .map(|v| (k.clone(), v.clone()))
+            if later_there(k, mine, theirs) {
+                return given(mine.0, k).map(|v| (k.clone(), v));
+            }
+            let (here, there) = (given(mine.0, k), given(theirs.0, k));
+            if same == Same::SentWhenLaterHere
+                && here == there
+                && written_later_here(k, mine, theirs)
+            {
+                // Absent, the answer goes; a null, its clearing goes.
+                return here.is_none().then(|| (k.clone(), Value::Null));
+            }
+            there.map(|v| (k.clone(), v))
         })
+        .collect()
+}
+
+/// Whether `held` also sends an answer whose value the server holds already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Same {
+    SentWhenLaterHere,
+    Left,
+}
+
+/// Whether this phone wrote its value of `key` after the server's was
+/// written, or wrote one where the server holds none (not even a clearing).
+fn written_later_here(
+    key: &str,
+    (_, _, my_times): Side<'_>,
+    (theirs, _, their_times): Side<'_>,
+) -> bool {
+    match (my_times.get(key), their_times.get(key)) {
+        (Some(here), Some(there)) => here > there,
+        (Some(_), None) => !theirs.contains_key(key),
+        (None, _) => false,
+    }
+}
+
+/// For a visit or a row the server lacks: what to take as on the server so
+/// that `save_with` sends the answers cleared here too (as nulls, with the
+/// time they were cleared), not only those set. A sibling phone's earlier
+/// answer must not come back over a later clearing.
+fn cleared(
+    answers: &BTreeMap<String, Value>,
+    written: &BTreeMap<String, Hlc>,
+) -> BTreeMap<String, Value> {
+    written
+        .keys()
+        .filter(|k| !answers.contains_key(*k))
+        .map(|k| (k.clone(), Value::Null))
         .collect()
 }
 
@@ -234,6 +292,7 @@ pub fn kept_against_locked(local: &LocalVisit, server: &VisitRecord) -> Option<L
     let base = held(
         (&local.saved, &local.versions, &local.written),
         (&server.answers, &server.versions, &server.written),
+        Same::Left,
     );
     if base == local.saved {
         return None;
@@ -246,7 +305,7 @@ pub fn kept_against_locked(local: &LocalVisit, server: &VisitRecord) -> Option<L
     kept.finalize_refused = !open(local.review_state);
     kept.refusal = Some(crate::error::ErrorBody::new(
         super::local::RESTORED_LOCKED,
-        "the server was restored to a copy from before this visit was sent back: the corrections stay on this phone until a supervisor sends it back again",
+        "the restored server holds this visit finalized: what was changed here after the backup stays on this phone until a supervisor sends it back",
     ));
     Some(kept)
 }

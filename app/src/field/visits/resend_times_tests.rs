@@ -226,3 +226,102 @@ fn a_photo_removed_here_goes_unless_the_servers_list_is_later() {
     server.written.insert("photos".into(), Hlc::new(6_000, 0));
     assert!(removed(&server).is_empty());
 }
+
+/// `phone(60, "Máy cắt", 5_000)` that then pulled and, at `at_ms`, set the
+/// answer and the machine back to what the backup holds, and cleared
+/// `main_products`, which its sibling had set at 5 s.
+fn set_back(at_ms: i64) -> LocalVisit {
+    let mut v = phone(60, "Máy cắt", 5_000);
+    v.saved.insert("main_products".into(), json!("Gạch"));
+    v.written.insert("main_products".into(), Hlc::new(5_000, 1));
+    v.answers = v.saved.clone();
+    v.answers.insert("workforce".into(), json!(42));
+    v.answers.remove("main_products");
+    v.rows[0].answers.insert("name".into(), json!("Máy ép"));
+    let mut clock = Hlc::new(5_000, 9);
+    save(&v, "dev", 7, &mut clock, at_ms).0
+}
+
+#[test]
+fn an_answer_set_back_to_the_backups_value_later_still_wins() {
+    let mut earlier = phone(60, "Máy cắt", 5_000);
+    earlier
+        .answers
+        .insert("main_products".into(), json!("Gạch"));
+    let mut clock = Hlc::new(5_000, 0);
+    let earlier = save(&earlier, "dev", 5, &mut clock, 5_000).0;
+    let later = set_back(6_000);
+    // The later phone recovers first: its values equal the backup's, but
+    // they go again, with their time, as does the clearing the backup
+    // cannot show (it never held main_products).
+    let sent = changes(&later, &restored());
+    assert_eq!(
+        sent_values(&sent),
+        vec![
+            ("workforce".to_string(), json!(42)),
+            ("main_products".to_string(), Value::Null),
+            ("name".to_string(), json!("Máy ép"))
+        ]
+    );
+    assert!(sent.iter().all(|e| e.mutation.hlc.ms == 6_000));
+    // The earlier phone then finds every one of them later than its own.
+    let server = applied(restored(), &sent);
+    let after = changes(&earlier, &server);
+    assert!(after.is_empty(), "{:?}", sent_values(&after));
+    // Where the server holds the same value written later, nothing goes.
+    let mut newer = restored();
+    newer.written.insert("workforce".into(), Hlc::new(7_000, 0));
+    newer.rows[0]
+        .written
+        .insert("name".into(), Hlc::new(7_000, 0));
+    newer.answers.insert("main_products".into(), Value::Null);
+    newer
+        .written
+        .insert("main_products".into(), Hlc::new(7_000, 0));
+    assert!(changes(&later, &newer).is_empty());
+}
+
+#[test]
+fn a_visit_the_server_lacks_goes_with_its_clearings() {
+    let later = set_back(6_000);
+    let mut clock = Hlc::new(8_000, 0);
+    let sent = visit_changes(&later, None, false, "dev", 10, &mut clock, 9_000);
+    let cleared: Vec<&OutboxEntry> = sent
+        .iter()
+        .filter(|e| e.mutation.fields.get("main_products") == Some(&Value::Null))
+        .collect();
+    assert_eq!(cleared.len(), 1, "{:?}", sent_values(&sent));
+    assert_eq!(
+        cleared[0].mutation.hlc.ms, 6_000,
+        "with the time it was cleared"
+    );
+}
+
+#[test]
+fn a_finalize_acknowledged_but_never_pulled_goes_again() {
+    // Finalized and acknowledged; the pull that would have shown it
+    // submitted was lost, so the phone still reads it open.
+    let mut local = phone(60, "Máy cắt", 5_000);
+    local.submit_queued = true;
+    let sent = changes(&local, &restored());
+    assert_eq!(
+        sent.last().map(|e| e.mutation.kind),
+        Some(MutationKind::Submit),
+        "{:?}",
+        sent_values(&sent)
+    );
+    // Still queued in the outbox: that submit goes, not a second one.
+    let mut clock = Hlc::new(8_000, 0);
+    let queued = visit_changes(
+        &local,
+        Some(&restored()),
+        true,
+        "dev",
+        10,
+        &mut clock,
+        9_000,
+    );
+    assert!(queued
+        .iter()
+        .all(|e| e.mutation.kind != MutationKind::Submit));
+}
