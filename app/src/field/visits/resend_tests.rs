@@ -1,6 +1,6 @@
 //! The restore recovery's rules, case by case (`resend.rs`).
 //!
-//! One file (about 615 lines): each rule (what goes again, what is left
+//! One file (about 625 lines): each rule (what goes again, what is left
 //! alone, the order, photos, whose phone) is read beside the others, on the
 //! same visit built once at the top.
 
@@ -41,6 +41,18 @@ fn saved_visit() -> LocalVisit {
     let (mut v, _) = save(&v, DEVICE, 3, &mut clock, 3_000);
     v.versions = [("workforce".into(), 1), ("main_products".into(), 1)].into();
     v
+}
+
+/// The visit's machine row as the server holds it: "Máy ép", version 1.
+pub(super) fn server_row() -> VisitRow {
+    VisitRow {
+        id: ROW.into(),
+        group: "machines".into(),
+        answers: [("name".to_string(), json!("Máy ép"))].into(),
+        versions: [("name".to_string(), 1)].into(),
+        created_at_ms: 2_500,
+        written: Default::default(),
+    }
 }
 
 pub(super) fn server_copy(answers: &[(&str, Value)], state: ReviewState) -> VisitRecord {
@@ -153,14 +165,7 @@ fn only_what_the_server_lacks_goes_again() {
     );
     // Everything there: nothing goes.
     server.answers.insert("main_products".into(), json!("Gạch"));
-    server.rows.push(VisitRow {
-        id: ROW.into(),
-        group: "machines".into(),
-        answers: [("name".to_string(), json!("Máy ép"))].into(),
-        versions: [("name".to_string(), 1)].into(),
-        created_at_ms: 2_500,
-        written: Default::default(),
-    });
+    server.rows.push(server_row());
     assert!(changes(&local, Some(&server)).is_empty());
 }
 
@@ -604,14 +609,7 @@ fn a_null_on_the_server_is_a_cleared_answer_not_a_difference() {
         ],
         ReviewState::InProgress,
     );
-    server.rows.push(VisitRow {
-        id: ROW.into(),
-        group: "machines".into(),
-        answers: [("name".to_string(), json!("Máy ép"))].into(),
-        versions: [("name".to_string(), 1)].into(),
-        created_at_ms: 2_500,
-        written: Default::default(),
-    });
+    server.rows.push(server_row());
     assert!(
         changes(&local, Some(&server)).is_empty(),
         "{:?}",

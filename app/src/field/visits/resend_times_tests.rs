@@ -35,12 +35,8 @@ fn restored() -> VisitRecord {
         super::tests::server_copy(&[("workforce", json!(42))], ReviewState::InProgress);
     server.written = [("workforce".to_string(), at)].into();
     server.rows = vec![crate::model::VisitRow {
-        id: ROW.into(),
-        group: "machines".into(),
-        answers: [("name".to_string(), json!("Máy ép"))].into(),
-        versions: [("name".to_string(), 1)].into(),
-        created_at_ms: 1_500,
         written: [("name".to_string(), at)].into(),
+        ..super::tests::server_row()
     }];
     server
 }
