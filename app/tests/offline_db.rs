@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 1,060 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,095 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -918,6 +918,43 @@ async fn a_caption_and_upload_progress_written_together_both_stay() {
     assert_eq!(db.last_seq(&device).await.unwrap(), 5);
 }
 
+/// A push the server re-stamped (this phone's clock ran ahead): the visit
+/// keeps the server's stamp as when its answer was written, through IndexedDB.
+#[wasm_bindgen_test]
+async fn a_restamped_push_leaves_the_servers_time_on_the_visit() {
+    use app::sync::MutationResult;
+    let db = OfflineDb::open_named(&fresh_name("restamped"))
+        .await
+        .unwrap();
+    let session = test_session();
+    db.set_session(&session).await.unwrap();
+    let device = session.device_id.clone();
+    let id = "01900000-0000-7000-8000-0000000000f3";
+    let mut clock = Hlc::default();
+    let mut v = visit(id);
+    v.answers.insert("workforce".into(), json!(20));
+    let (saved, entries) = save(&v, &device, 1, &mut clock, 600_000);
+    db.save_visit("u1", &saved, &entries, &device, clock)
+        .await
+        .unwrap();
+    let server = Hlc::new(5_000, 2);
+    let acked: Vec<MutationResult> = entries
+        .iter()
+        .map(|e| MutationResult::Applied {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            lost: vec![],
+            stamped: Some(server),
+        })
+        .collect();
+    db.apply_push_results("u1", &device, &entries, &acked)
+        .await
+        .unwrap();
+    let stored = db.visit("u1", id).await.unwrap().unwrap();
+    assert_eq!(stored.written["workforce"], server);
+    assert_eq!(stored.sync_state, SyncState::Synced);
+}
+
 /// A server restored from a backup lacks what it acknowledged after it: the
 /// outbox is rebuilt, in one transaction, from what the phone saved and the
 /// server's copy lacks, numbered after the server's last seq, with the
@@ -954,6 +991,7 @@ async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
                 seq: e.mutation.seq,
                 mutation_id: e.mutation.mutation_id,
                 lost: vec![],
+                stamped: None,
             })
             .collect();
         db.apply_push_results("u1", &device, &entries, &acked)

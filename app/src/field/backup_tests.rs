@@ -11,6 +11,7 @@ fn an_import_is_summed_up_by_what_happened_to_each_change() {
             seq: 1,
             mutation_id: id,
             lost: vec![],
+            stamped: None,
         },
         Duplicate {
             seq: 2,

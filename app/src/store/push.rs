@@ -554,6 +554,7 @@ async fn apply_one(
             seq: m.seq,
             mutation_id: m.mutation_id,
             lost: applied.lost,
+            stamped: original.map(|_| hlc),
         },
         Err(error) => MutationResult::Refused {
             seq: m.seq,

@@ -114,6 +114,12 @@ pub enum MutationResult {
         /// is kept in conflicts for a supervisor.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         lost: Vec<String>,
+        /// The stamp the server gave the change instead of the phone's, whose
+        /// clock ran more than a minute ahead. The phone records it as when
+        /// the change's answers were written: after a restore, its own stamp
+        /// would make an earlier answer look later than another phone's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stamped: Option<Hlc>,
     },
     /// Seen before (seq at or below the device's last_seq): nothing done again.
     Duplicate { seq: i64, mutation_id: uuid::Uuid },

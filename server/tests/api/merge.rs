@@ -199,10 +199,21 @@ async fn a_clock_ten_years_ahead_is_restamped_and_does_not_poison_the_server(app
         "the phone's stamp is kept for audit"
     );
     assert!(app::sync::Hlc::decode(&stored).unwrap().ms <= now + 1_000);
+    // The answer names the stamp kept, so the phone records when its answer
+    // was written as the server holds it (a restore's recovery compares them).
+    assert_eq!(
+        body["results"][0]["stamped"].as_str(),
+        Some(stored.as_str()),
+        "{body}"
+    );
     // A later honest edit from another phone still wins over it.
     let mut c = Phone::login(&app, "ksv1").await;
     let mc = c.mutation("visit", "upsert", &visit, json!({"workforce": 7}), 1);
-    c.push_ok(&app, &[mc]).await;
+    let honest = c.push(&app, &[mc]).await.json();
+    assert!(
+        honest["results"][0].get("stamped").is_none(),
+        "a plausible stamp is kept and not named: {honest}"
+    );
     assert_eq!(answers(&app, &visit).await.0["workforce"], 7);
 }
 

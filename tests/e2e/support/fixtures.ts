@@ -48,7 +48,7 @@ export class BrowserProblems {
   }
 }
 
-type MakeContext = (options?: BrowserContextOptions & { label?: string }) => Promise<BrowserContext>;
+export type MakeContext = (options?: BrowserContextOptions & { label?: string }) => Promise<BrowserContext>;
 
 interface Fixtures {
   browserProblems: BrowserProblems;

@@ -233,7 +233,8 @@ impl OfflineDb {
             let Some(value) = visits.get(key(&k)).await? else {
                 continue;
             };
-            let visit: LocalVisit = decode(value)?;
+            let mut visit: LocalVisit = decode(value)?;
+            crate::field::visits::stamps::take_server_stamps(&mut visit, sent, &results);
             let still_queued = remaining.iter().any(|e| e.visit_id == visit_id);
             let visit = after_push(visit, &results, still_queued);
             visits.put(&encode(&visit)?, Some(&key(&k))).await?;

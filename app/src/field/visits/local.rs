@@ -964,11 +964,13 @@ mod tests {
                 seq: 1,
                 mutation_id: out[0].mutation.mutation_id,
                 lost: vec![],
+                stamped: None,
             },
             MutationResult::Applied {
                 seq: 2,
                 mutation_id: out[1].mutation.mutation_id,
                 lost: vec!["workforce".into()],
+                stamped: None,
             },
             MutationResult::Duplicate {
                 seq: 99,
@@ -1141,6 +1143,7 @@ mod tests {
             seq: 1,
             mutation_id: out[0].mutation.mutation_id,
             lost: vec!["workforce".into()],
+            stamped: None,
         };
         let after = after_push(saved, &[&lost], false);
         assert_eq!(after.sync_state, SyncState::Conflict);

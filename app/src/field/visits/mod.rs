@@ -27,6 +27,8 @@ pub mod requeue;
 /// What the phone sends again after the server was restored from a backup.
 #[cfg(any(feature = "hydrate", test))]
 pub mod resend;
+/// When answers were written, as the server stamped them.
+pub mod stamps;
 /// The autosave and the explicit save, each one IndexedDB transaction.
 #[cfg(feature = "hydrate")]
 mod writes;

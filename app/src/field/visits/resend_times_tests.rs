@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::field::visits::local::{absorb_server_copy, save};
+use crate::sync::MutationResult;
 use serde_json::json;
 
 const ROW: &str = "0190a000-0000-7000-8000-000000000002";
@@ -13,6 +14,11 @@ const ROW: &str = "0190a000-0000-7000-8000-000000000002";
 /// phone's own change of workforce and of the machine's name at `at_ms`,
 /// pushed and pulled before the server was lost (versions 3 and 2).
 fn phone(workforce: i64, machine: &str, at_ms: i64) -> LocalVisit {
+    phone_with_sent(workforce, machine, at_ms).0
+}
+
+/// `phone`, with the changes of its own save (acknowledged by the server).
+fn phone_with_sent(workforce: i64, machine: &str, at_ms: i64) -> (LocalVisit, Vec<OutboxEntry>) {
     let mut v = super::tests::new_visit();
     let mut clock = Hlc::default();
     v.answers.insert("workforce".into(), json!(42));
@@ -22,10 +28,10 @@ fn phone(workforce: i64, machine: &str, at_ms: i64) -> LocalVisit {
     let (mut v, _) = save(&v, "dev", 1, &mut clock, 2_000);
     v.answers.insert("workforce".into(), json!(workforce));
     v.rows[0].answers.insert("name".into(), json!(machine));
-    let (mut v, _) = save(&v, "dev", 3, &mut clock, at_ms);
+    let (mut v, sent) = save(&v, "dev", 3, &mut clock, at_ms);
     v.versions.insert("workforce".into(), 3);
     v.rows[0].versions.insert("name".into(), 2);
-    v
+    (v, sent)
 }
 
 /// The restored server's copy: what the backup held, written at 2 s.
@@ -118,6 +124,29 @@ fn two_phones_of_one_inspector_keep_the_later_answer_whichever_recovers_first() 
         ]
     );
     assert!(after.iter().all(|e| e.mutation.hlc.ms == 6_000));
+}
+
+#[test]
+fn a_phone_whose_clock_ran_ahead_leaves_a_later_answer_alone() {
+    // Its clock 10 min ahead: the server re-stamped its change at 5 s, and the
+    // pull after that push was lost. Another phone changed both answers at
+    // 6 s and recovered first.
+    let (mut ahead, sent) = phone_with_sent(60, "Máy cắt", 605_000);
+    let acked: Vec<MutationResult> = sent
+        .iter()
+        .map(|e| MutationResult::Applied {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            lost: vec![],
+            stamped: Some(Hlc::new(5_000, 0)),
+        })
+        .collect();
+    let stamps = crate::field::visits::stamps::take_server_stamps;
+    stamps(&mut ahead, &sent, &acked.iter().collect::<Vec<_>>());
+    let newer = phone(75, "Máy hàn", 6_000);
+    let server = applied(restored(), &changes(&newer, &restored()));
+    let after = changes(&ahead, &server);
+    assert!(after.is_empty(), "{:?}", sent_values(&after));
 }
 
 #[test]
