@@ -101,6 +101,11 @@ pub struct PhotoRecord {
     pub size: i64,
     pub content_type: String,
     pub caption: Option<String>,
+    /// When the caption was written: the stamp of the change that set it (a
+    /// caption is last-writer-wins by stamp). None for a caption older than
+    /// these times.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption_written: Option<crate::sync::Hlc>,
     /// Capture time (ms since epoch, UTC) as the attach_photo record says.
     pub taken_at_ms: Option<i64>,
     pub time_source: Option<String>,

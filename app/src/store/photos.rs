@@ -2,7 +2,7 @@
 //! for their bytes, and what the exports list. The tus upload state is in
 //! `uploads`.
 //!
-//! One file (about 565 lines): every query here reads or writes the `photos`
+//! One file (about 585 lines): every query here reads or writes the `photos`
 //! table through the one column list and row reader at the top.
 
 use super::{changes, col, now_ms, Db, Tx};
@@ -10,7 +10,7 @@ use crate::error::{AppError, ErrorBody};
 use crate::photos::{PhotoRecord, PhotoStatus};
 use sqlx::any::AnyRow;
 
-const PHOTO_COLUMNS: &str = "id, visit_id, field, sha256, size, content_type, caption, taken_at, time_source, lat, lon, accuracy_m, location_source, status, status_detail, warnings, width, height, created_at";
+const PHOTO_COLUMNS: &str = "id, visit_id, field, sha256, size, content_type, caption, caption_hlc, taken_at, time_source, lat, lon, accuracy_m, location_source, status, status_detail, warnings, width, height, created_at";
 
 fn photo_of(row: &AnyRow) -> Result<PhotoRecord, AppError> {
     let status = PhotoStatus::parse(&col::<String>(row, "status")?);
@@ -23,6 +23,8 @@ fn photo_of(row: &AnyRow) -> Result<PhotoRecord, AppError> {
         size: col(row, "size")?,
         content_type: col(row, "content_type")?,
         caption: col(row, "caption")?,
+        caption_written: col::<Option<String>>(row, "caption_hlc")?
+            .and_then(|h| crate::sync::Hlc::decode(&h)),
         taken_at_ms: col(row, "taken_at")?,
         time_source: col(row, "time_source")?,
         lat: col(row, "lat")?,
@@ -82,9 +84,29 @@ pub async fn insert(tx: &mut Tx, p: &NewPhoto<'_>) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Writes the metadata keys a change carried (one statement per key: a change
-/// carries only what was edited).
-pub async fn set_meta(tx: &mut Tx, id: &str, meta: &PhotoMeta) -> Result<(), AppError> {
+/// Writes the metadata keys a change stamped `hlc` carried (one statement per
+/// key: a change carries only what was edited). The caption is the last
+/// writer's by stamp, like an answer: one stamped before the caption held is
+/// left out, and its phone takes the held one on its next pull.
+pub async fn set_meta(
+    tx: &mut Tx,
+    id: &str,
+    meta: &PhotoMeta,
+    hlc: crate::sync::Hlc,
+) -> Result<(), AppError> {
+    if let Some(caption) = &meta.caption {
+        // Encoded stamps sort as the stamps do.
+        sqlx::query(
+            "UPDATE photos SET caption = $1, caption_hlc = $2, updated_at = $3
+             WHERE id = $4 AND (caption_hlc IS NULL OR caption_hlc <= $2)",
+        )
+        .bind(caption.clone())
+        .bind(hlc.encode())
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
     macro_rules! set {
         ($value:expr, $column:literal) => {
             if let Some(v) = &$value {
@@ -101,7 +123,6 @@ pub async fn set_meta(tx: &mut Tx, id: &str, meta: &PhotoMeta) -> Result<(), App
             }
         };
     }
-    set!(meta.caption, "caption");
     set!(meta.taken_at_ms, "taken_at");
     set!(meta.time_source, "time_source");
     set!(meta.lat, "lat");

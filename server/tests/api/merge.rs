@@ -217,7 +217,62 @@ async fn a_clock_ten_years_ahead_is_restamped_and_does_not_poison_the_server(app
     assert_eq!(answers(&app, &visit).await.0["workforce"], 7);
 }
 
+/// Two phones of one inspector caption one photo: the caption with the later
+/// stamp stays whichever arrives last, like an answer, and the photo record
+/// names when its caption was written (a restore's recovery compares it).
+async fn the_later_caption_stays_whichever_phone_sends_it_last(app: TestApp) {
+    for later_first in [true, false] {
+        let (mut a, mut b, visit) = two_phones(&app).await;
+        let photo = uuid::Uuid::now_v7().to_string();
+        let attach = a.mutation(
+            "photo",
+            "upsert",
+            &photo,
+            json!({
+            "visit_id": visit, "field": "evidence_photos",
+            "sha256": crate::uploads::sha256_hex(photo.as_bytes()), "size": 1_000,
+            "content_type": "image/jpeg", "caption": "Cổng"}),
+            0,
+        );
+        assert_eq!(statuses(&a.push_ok(&app, &[attach]).await), ["applied"]);
+        let earlier = a.mutation(
+            "photo",
+            "upsert",
+            &photo,
+            json!({"caption": "Cổng xưởng"}),
+            0,
+        );
+        b.skew_ms = 5_000;
+        let later = b.mutation(
+            "photo",
+            "upsert",
+            &photo,
+            json!({"caption": "Cổng phía bắc"}),
+            0,
+        );
+        let later_hlc = later["hlc"].as_str().unwrap().to_string();
+        let (first, second) = if later_first { (&b, &a) } else { (&a, &b) };
+        let (m1, m2) = if later_first {
+            (later, earlier)
+        } else {
+            (earlier, later)
+        };
+        assert_eq!(statuses(&first.push_ok(&app, &[m1]).await), ["applied"]);
+        assert_eq!(statuses(&second.push_ok(&app, &[m2]).await), ["applied"]);
+        let got = app
+            .get(&format!("/api/photos/{photo}"), Some(&a.cookie))
+            .await
+            .json();
+        assert_eq!(
+            got["caption"], "Cổng phía bắc",
+            "later_first = {later_first}"
+        );
+        assert_eq!(got["caption_written"], later_hlc.as_str());
+    }
+}
+
 crate::engine_tests!(
+    the_later_caption_stays_whichever_phone_sends_it_last,
     edits_of_different_fields_from_two_phones_both_survive,
     a_concurrent_edit_of_one_field_keeps_the_later_stamp_and_records_the_other,
     a_concurrent_later_edit_wins_and_the_overwritten_value_is_kept,

@@ -5,13 +5,10 @@
 // later answer must stay on the server and on both phones.
 
 import { join } from 'node:path';
-import { PHONE, expect, test, type MakeContext } from './fixtures';
+import { expect, test, type MakeContext } from './fixtures';
+import { openPhone } from './phones';
 import { khaosat, serverVisits, type RestoredServers } from './restore';
 import { startServer } from './server';
-import { ensureServiceWorkerControls } from './serviceWorker';
-import { HomePage } from '../pages/HomePage';
-import { LoginPage } from '../pages/LoginPage';
-import { VisitPage } from '../pages/VisitPage';
 
 /** The earlier phone's clock offset and whether its pull after the push is lost. */
 export type Earlier = { clockAheadMs: number; pullLost: boolean };
@@ -24,34 +21,8 @@ export async function laterAnswerSurvivesRestore(
 ) {
   test.setTimeout(240_000);
   servers.before = await startServer({ name: `before-restore-${name}`, keepData: true });
-  const phones = [];
-  for (const label of ['earlier phone', 'later phone']) {
-    const context = await newContext({ ...PHONE, baseURL: servers.before.baseURL, label });
-    if (label === 'earlier phone' && earlierPhone.clockAheadMs) {
-      await context.addInitScript((ahead: number) => {
-        const real = Date.now.bind(Date);
-        const RealDate = Date;
-        globalThis.Date = class extends RealDate {
-          constructor(...args: ConstructorParameters<DateConstructor> | []) {
-            if (args.length === 0) super(real() + ahead);
-            else super(...(args as ConstructorParameters<DateConstructor>));
-          }
-          static now() {
-            return real() + ahead;
-          }
-        } as DateConstructor;
-      }, earlierPhone.clockAheadMs);
-    }
-    const page = await context.newPage();
-    const home = new HomePage(page);
-    await page.goto('/');
-    await new LoginPage(page).loginAs('ksv1');
-    await home.expectShown();
-    await ensureServiceWorkerControls(page, () => home.waitHydrated());
-    await home.expectSynced();
-    phones.push({ context, page, home, visit: new VisitPage(page) });
-  }
-  const [earlier, later] = phones;
+  const earlier = await openPhone(newContext, servers.before.baseURL, 'earlier phone', earlierPhone.clockAheadMs);
+  const later = await openPhone(newContext, servers.before.baseURL, 'later phone');
 
   let id = '';
   await test.step('a visit reaches the server and both phones before the backup', async () => {

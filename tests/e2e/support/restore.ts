@@ -13,7 +13,7 @@ export interface PulledVisit {
   id: string;
   review_state: string;
   answers: Record<string, unknown>;
-  photos: { id: string; status: string }[];
+  photos: { id: string; status: string; caption?: string | null }[];
 }
 
 /** The inspector's visits as the server holds them, from a pull from 0. */

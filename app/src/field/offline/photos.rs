@@ -189,6 +189,7 @@ async fn caption_in(
         .unwrap_or_default();
     let hlc = clock.tick(now_ms);
     photo.caption = caption;
+    photo.caption_written = Some(hlc);
     let entry = crate::field::photos::local::change_entry(
         &photo,
         device_id,

@@ -2,6 +2,7 @@
 //! in one transaction) and the full resync after the server said 410.
 
 use super::*;
+use crate::field::photos::local::removed_elsewhere;
 
 impl OfflineDb {
     /// The records with changes still in the outbox: their photos' bytes wait.
@@ -82,6 +83,22 @@ impl OfflineDb {
                 _ => None,
             })
             .collect();
+        // The photo records held, for those removed on another phone: read
+        // once per page that carries visits.
+        let held_photos: Vec<LocalPhoto> = if page
+            .changes
+            .iter()
+            .any(|c| matches!(c.record, PulledRecord::Visit(_)))
+        {
+            tx.store(PHOTOS)?
+                .get_all(Some(prefix_range(&format!("{user_id}:"))?), None)
+                .await?
+                .into_iter()
+                .map(decode)
+                .collect::<Result<_>>()?
+        } else {
+            Vec::new()
+        };
         let mut writes = Vec::with_capacity(page.changes.len());
         for change in &page.changes {
             match &change.record {
@@ -150,6 +167,11 @@ impl OfflineDb {
                             None => LocalPhoto::from_server(server),
                         };
                         photos.put(&encode(&photo)?, Some(&key(&pk))).await?;
+                    }
+                    for gone in removed_elsewhere(&held_photos, v, &merged) {
+                        photos
+                            .delete(key(&format!("{user_id}:{}", gone.id)))
+                            .await?;
                     }
                 }
                 PulledRecord::Deleted(d) => {

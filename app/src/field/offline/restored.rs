@@ -117,11 +117,14 @@ impl OfflineDb {
         let mut photos_again = Vec::new();
         for photo in held_photos {
             if resend::caption_lost(&photo, server.get(&photo.visit_id)) {
+                // With the time it was written: the server keeps the later
+                // of two phones' captions by stamp.
+                let written = photo.caption_written.unwrap_or_else(|| clock.tick(now_ms));
                 rebuilt.push(crate::field::photos::local::change_entry(
                     &photo,
                     device_id,
                     0,
-                    clock.tick(now_ms),
+                    written,
                     crate::sync::new_uuid_v7(now_ms),
                     false,
                 ));

@@ -204,6 +204,7 @@ pub async fn capture(
             size: bytes.len() as i64,
             content_type: "image/jpeg".into(),
             caption: None,
+            caption_written: None,
             taken_at_ms,
             time_source: time_source.into(),
             lat,

@@ -20,6 +20,11 @@ pub struct LocalPhoto {
     pub size: i64,
     pub content_type: String,
     pub caption: Option<String>,
+    /// When the caption was written: the stamp of this phone's caption change,
+    /// or the server's time for the caption it took from a pull. None for a
+    /// caption kept by an older app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub caption_written: Option<Hlc>,
     pub taken_at_ms: Option<i64>,
     pub time_source: String,
     pub lat: Option<f64>,
@@ -128,8 +133,21 @@ impl LocalPhoto {
             self.upload.offset = self.size;
             self.upload.error = None;
         }
-        if self.caption.is_none() {
-            self.caption = server.caption.clone();
+        self.take_caption(server);
+    }
+
+    /// The server's caption where it was written later than this phone's (a
+    /// caption is the last writer's by stamp, as on the server). A caption
+    /// without a time on either side is the phone's, as before the times.
+    fn take_caption(&mut self, server: &PhotoRecord) {
+        match (server.caption_written, self.caption_written) {
+            (Some(theirs), mine) if mine.is_none_or(|mine| theirs > mine) => {
+                self.caption = server.caption.clone();
+                self.caption_written = Some(theirs);
+            }
+            (Some(_), _) => {}
+            (None, _) if self.caption.is_none() => self.caption = server.caption.clone(),
+            (None, _) => {}
         }
     }
 
@@ -144,6 +162,7 @@ impl LocalPhoto {
             size: server.size,
             content_type: server.content_type.clone(),
             caption: server.caption.clone(),
+            caption_written: server.caption_written,
             taken_at_ms: server.taken_at_ms,
             time_source: server
                 .time_source
@@ -169,6 +188,40 @@ impl LocalPhoto {
         photo.absorb(server);
         photo
     }
+}
+
+/// The photo records of the server's `visit` this phone holds (`held`, any
+/// visit's) that were removed on another phone: without their bytes here, no
+/// longer in the server's list, and named by no answer of the phone's copy
+/// (`local`). A pull drops them. Kept, they would count as this phone's after
+/// a restore, and the removal would not go again.
+pub fn removed_elsewhere<'a>(
+    held: &'a [LocalPhoto],
+    visit: &crate::model::VisitRecord,
+    local: &crate::field::visits::local::LocalVisit,
+) -> Vec<&'a LocalPhoto> {
+    let names = |answers: &BTreeMap<String, Value>, id: &str| {
+        answers.values().any(|v| {
+            v.as_array()
+                .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(id)))
+        })
+    };
+    let named = |id: &str| {
+        names(&local.answers, id)
+            || names(&local.saved, id)
+            || local
+                .rows
+                .iter()
+                .any(|r| names(&r.answers, id) || names(&r.saved, id))
+    };
+    held.iter()
+        .filter(|p| {
+            p.visit_id == visit.id
+                && !p.has_blob
+                && !visit.photos.iter().any(|s| s.id == p.id)
+                && !named(&p.id)
+        })
+        .collect()
 }
 
 fn entry(device_id: &str, visit_id: &str, mutation: Mutation) -> OutboxEntry {

@@ -11,6 +11,7 @@ fn photo() -> LocalPhoto {
         size: 1000,
         content_type: "image/jpeg".into(),
         caption: Some("Máy dập".into()),
+        caption_written: None,
         taken_at_ms: Some(1_772_695_800_000),
         time_source: "exif".into(),
         lat: Some(21.27),
@@ -118,6 +119,7 @@ fn the_servers_verdict_is_absorbed_and_progress_counts_what_is_left() {
         size: a.size,
         content_type: a.content_type.clone(),
         caption: None,
+        caption_written: None,
         taken_at_ms: None,
         time_source: None,
         lat: None,
@@ -142,4 +144,89 @@ fn the_servers_verdict_is_absorbed_and_progress_counts_what_is_left() {
     let remote = LocalPhoto::from_server(&server);
     assert!(!remote.has_blob && !remote.needs_upload());
     assert_eq!(progress(&[a, b]), (1000, 2000));
+}
+
+/// The server's copy of `photo` with its caption written at `at`.
+fn record_of(photo: &LocalPhoto, caption: &str, at: Option<Hlc>) -> PhotoRecord {
+    let mut record = crate::field::visits::resend::tests::server_photo();
+    record.id = photo.id.clone();
+    record.caption = Some(caption.into());
+    record.caption_written = at;
+    record
+}
+
+#[test]
+fn a_pulled_caption_replaces_the_phones_only_when_written_later() {
+    let mut mine = photo();
+    mine.caption_written = Some(Hlc::new(5_000, 0));
+    // Another phone of the inspector captioned it later: the phone shows that.
+    let later = record_of(&mine, "Máy dập, cổng bắc", Some(Hlc::new(6_000, 0)));
+    let mut took = mine.clone();
+    took.absorb(&later);
+    assert_eq!(took.caption.as_deref(), Some("Máy dập, cổng bắc"));
+    assert_eq!(took.caption_written, later.caption_written);
+    // The server's is older (this phone's change is on its way): it stays.
+    let older = record_of(&mine, "Máy", Some(Hlc::new(4_000, 0)));
+    let mut kept = mine.clone();
+    kept.absorb(&older);
+    assert_eq!(kept.caption.as_deref(), Some("Máy dập"));
+    assert_eq!(kept.caption_written, mine.caption_written);
+    // Without the server's time (a caption from before the times): the
+    // phone's own caption stays, as before.
+    let untimed = record_of(&mine, "Máy", None);
+    let mut kept = mine.clone();
+    kept.absorb(&untimed);
+    assert_eq!(kept.caption.as_deref(), Some("Máy dập"));
+    // A phone without a time takes a timed caption.
+    let mut old_app = photo();
+    old_app.absorb(&later);
+    assert_eq!(old_app.caption.as_deref(), Some("Máy dập, cổng bắc"));
+}
+
+#[test]
+fn a_photo_removed_on_another_phone_leaves_this_phones_records() {
+    use crate::field::visits::local::LocalVisit;
+    let taken_here = photo();
+    let mut from_elsewhere = photo();
+    from_elsewhere.id = "01900000-0000-7000-8000-0000000000e1".into();
+    from_elsewhere.has_blob = false;
+    let mut still_there = from_elsewhere.clone();
+    still_there.id = "01900000-0000-7000-8000-0000000000e2".into();
+    let mut other_visit = from_elsewhere.clone();
+    other_visit.id = "01900000-0000-7000-8000-0000000000e3".into();
+    other_visit.visit_id = "01900000-0000-7000-8000-0000000000ff".into();
+    let held = vec![
+        taken_here.clone(),
+        from_elsewhere.clone(),
+        still_there.clone(),
+        other_visit,
+    ];
+    // The server lists only `still_there`; the photo taken here is gone from
+    // it too, but its bytes are here (it may still be on its way).
+    let mut server = crate::field::visits::resend::tests::server_copy(
+        &[],
+        crate::model::ReviewState::InProgress,
+    );
+    server.id = taken_here.visit_id.clone();
+    server.photos = vec![record_of(&still_there, "", None)];
+    let mut local = LocalVisit::new(
+        server.id.clone(),
+        "khuyen-cong".into(),
+        1,
+        None,
+        None,
+        "ksv1".into(),
+        1_000,
+    );
+    let ids = |v: Vec<&LocalPhoto>| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(removed_elsewhere(&held, &server, &local)),
+        vec![from_elsewhere.id.clone()]
+    );
+    // Still named by an answer here (a draft or a save not yet sent): kept.
+    local.answers.insert(
+        "evidence_photos".into(),
+        serde_json::json!([from_elsewhere.id.clone()]),
+    );
+    assert!(removed_elsewhere(&held, &server, &local).is_empty());
 }

@@ -10,7 +10,7 @@
 //! visits and rows are left out, as the difference already holds what they
 //! would set. Plain Rust, tested natively; `offline::restored` writes it.
 //!
-//! One file (about 425 lines): what goes again, how "later" is read (written
+//! One file (about 430 lines): what goes again, how "later" is read (written
 //! times, versions where a time is missing), photos and the order are one
 //! decision per visit and are read together; the tests are in
 //! `resend_tests.rs` and `resend_times_tests.rs`.
@@ -332,17 +332,26 @@ pub fn photo_needs(photo: &LocalPhoto, server: Option<&VisitRecord>) -> PhotoRes
     }
 }
 
-/// Whether the server holds another caption for a photo this phone took,
-/// in a visit that still takes edits: the caption changed after the backup.
+/// Whether the server holds another caption for a photo, in a visit that
+/// still takes edits, written before this phone's: the caption changed after
+/// the backup (on this phone, or on the photo's phone whose caption this one
+/// took). Where this phone's caption has no time (an older app), the photo's
+/// own phone sends it, as before the times.
 pub fn caption_lost(photo: &LocalPhoto, server: Option<&VisitRecord>) -> bool {
     let Some(visit) = server.filter(|v| takes_edits(v)) else {
         return false;
     };
-    photo.has_blob
-        && visit
-            .photos
-            .iter()
-            .any(|p| p.id == photo.id && p.caption != photo.caption)
+    let Some(there) = visit.photos.iter().find(|p| p.id == photo.id) else {
+        return false;
+    };
+    if there.caption == photo.caption {
+        return false;
+    }
+    match (photo.caption_written, there.caption_written) {
+        (Some(mine), Some(theirs)) => mine > theirs,
+        (Some(_), None) => true,
+        (None, _) => photo.has_blob,
+    }
 }
 
 /// Photos the server's copy of `local` holds that this phone removed after
@@ -416,7 +425,7 @@ pub fn renumber(
 
 #[cfg(test)]
 #[path = "resend_tests.rs"]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(test)]
 #[path = "resend_times_tests.rs"]

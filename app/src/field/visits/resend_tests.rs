@@ -55,7 +55,7 @@ pub(super) fn server_row() -> VisitRow {
     }
 }
 
-pub(super) fn server_copy(answers: &[(&str, Value)], state: ReviewState) -> VisitRecord {
+pub(crate) fn server_copy(answers: &[(&str, Value)], state: ReviewState) -> VisitRecord {
     VisitRecord {
         id: VISIT.into(),
         form_id: "khuyen-cong".into(),
@@ -363,7 +363,7 @@ fn photos_go_again_when_the_server_lacks_them_and_the_phone_has_the_bytes() {
     assert!(again.needs_upload() && again.upload.url.is_none());
 }
 
-pub(super) fn server_photo() -> PhotoRecord {
+pub(crate) fn server_photo() -> PhotoRecord {
     PhotoRecord {
         id: "ph1".into(),
         visit_id: VISIT.into(),
@@ -372,6 +372,7 @@ pub(super) fn server_photo() -> PhotoRecord {
         size: 10,
         content_type: "image/jpeg".into(),
         caption: None,
+        caption_written: None,
         taken_at_ms: None,
         time_source: None,
         lat: None,

@@ -350,3 +350,43 @@ fn a_finalize_acknowledged_but_never_pulled_goes_again() {
         .iter()
         .all(|e| e.mutation.kind != MutationKind::Submit));
 }
+
+#[test]
+fn a_caption_goes_again_from_the_phone_that_wrote_it_later() {
+    use crate::field::photos::local::LocalPhoto;
+    let mut server = restored();
+    server.photos.push(crate::photos::PhotoRecord {
+        caption: Some("Cổng".into()),
+        caption_written: Some(Hlc::new(2_000, 0)),
+        ..super::tests::server_photo()
+    });
+    // The photo's phone (its bytes are here) captioned it at 5 s; its
+    // sibling, which has no bytes, captioned it again at 6 s.
+    let mut taker = LocalPhoto::from_server(&server.photos[0]);
+    taker.has_blob = true;
+    taker.caption = Some("Cổng xưởng".into());
+    taker.caption_written = Some(Hlc::new(5_000, 0));
+    let mut sibling = LocalPhoto::from_server(&server.photos[0]);
+    sibling.caption = Some("Cổng phía bắc".into());
+    sibling.caption_written = Some(Hlc::new(6_000, 0));
+    assert!(caption_lost(&taker, Some(&server)));
+    assert!(
+        caption_lost(&sibling, Some(&server)),
+        "a phone without the bytes sends its caption too"
+    );
+    let after = |phone: &LocalPhoto| {
+        let mut after = server.clone();
+        after.photos[0].caption = phone.caption.clone();
+        after.photos[0].caption_written = phone.caption_written;
+        after
+    };
+    // The sibling first: the photo's phone leaves the later caption alone.
+    assert!(!caption_lost(&taker, Some(&after(&sibling))));
+    // The photo's phone first: the sibling's later caption still goes.
+    assert!(caption_lost(&sibling, Some(&after(&taker))));
+    // Captions without times (an older app): only the photo's phone sends.
+    sibling.caption_written = None;
+    taker.caption_written = None;
+    assert!(!caption_lost(&sibling, Some(&server)));
+    assert!(caption_lost(&taker, Some(&server)));
+}

@@ -6,8 +6,9 @@ use super::*;
 
 /// `attach_photo` (the first upsert of a photo), a caption or metadata edit,
 /// or a removal. The photo's identity (visit, field, hash, size, type) is fixed
-/// once attached: a retake is a new photo. Metadata is last-writer-wins by
-/// arrival, which is enough for a caption only its inspector edits.
+/// once attached: a retake is a new photo. The caption is last-writer-wins by
+/// stamp, like an answer (two phones of one inspector may both caption it);
+/// the other metadata by arrival, as only the photo's phone sends it.
 pub(super) async fn photo(
     tx: &mut Tx,
     who: &Author<'_>,
@@ -146,7 +147,7 @@ pub(super) async fn photo(
         )
         .await?;
     }
-    crate::store::photos::set_meta(tx, &id, &meta).await?;
+    crate::store::photos::set_meta(tx, &id, &meta, hlc).await?;
     if m.kind == MutationKind::Delete {
         crate::store::photos::mark_deleted(tx, &id).await?;
     }
