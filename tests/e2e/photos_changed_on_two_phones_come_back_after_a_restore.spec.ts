@@ -9,7 +9,8 @@
 // - a photo removed on the phone that took it, while the other phone added
 //   one. The other phone kept a stale record of the removed photo and counted
 //   it as its own, so neither phone sent the removal again and the photo came
-//   back. A pull now drops the records of photos removed elsewhere.
+//   back. A pull now drops the records of photos removed elsewhere;
+// - so the phone that took a photo another phone removed no longer shows it.
 
 import { join } from 'node:path';
 import { expect, test } from './support/fixtures';
@@ -126,5 +127,20 @@ test('photos changed on two phones come back after a restore', async ({ newConte
     await taker.visit.goto(id);
     await expect(taker.visit.photoItems(FIELD)).toHaveCount(2);
     await expect(taker.visit.photoItem(gate).getByTestId('photo-caption')).toHaveValue('Cổng xưởng phía bắc');
+  });
+
+  await test.step('a photo removed on the other phone leaves the phone that took it', async () => {
+    await other.visit.goto(id);
+    const item = other.visit.photoItem(gate);
+    await item.getByTestId('photo-remove').click();
+    await item.getByTestId('photo-remove').click();
+    await expect(item).toHaveCount(0);
+    await saveAndSync(other);
+    await taker.home.goto();
+    await taker.home.click(taker.home.syncButton);
+    await taker.home.expectSynced();
+    await taker.visit.goto(id);
+    await expect(taker.visit.photoItems(FIELD)).toHaveCount(1);
+    await expect(taker.visit.photoItem(added)).toHaveCount(1);
   });
 });

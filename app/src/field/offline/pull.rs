@@ -172,6 +172,7 @@ impl OfflineDb {
                         photos
                             .delete(key(&format!("{user_id}:{}", gone.id)))
                             .await?;
+                        photos.delete(key(&photo_blob_key(&gone.id))).await?;
                     }
                 }
                 PulledRecord::Deleted(d) => {

@@ -191,10 +191,12 @@ impl LocalPhoto {
 }
 
 /// The photo records of the server's `visit` this phone holds (`held`, any
-/// visit's) that were removed on another phone: without their bytes here, no
-/// longer in the server's list, and named by no answer of the phone's copy
-/// (`local`). A pull drops them. Kept, they would count as this phone's after
-/// a restore, and the removal would not go again.
+/// visit's) that were removed on another phone: no longer in the server's
+/// list, named by no answer of the phone's copy (`local`), and either without
+/// their bytes here or with bytes the server had taken (it keeps the removed
+/// original). A pull drops them, with their bytes. Kept, they stayed on this
+/// phone's screen, and after a restore they counted as this phone's, so the
+/// removal did not go again. Bytes the server never had stay.
 pub fn removed_elsewhere<'a>(
     held: &'a [LocalPhoto],
     visit: &crate::model::VisitRecord,
@@ -217,7 +219,7 @@ pub fn removed_elsewhere<'a>(
     held.iter()
         .filter(|p| {
             p.visit_id == visit.id
-                && !p.has_blob
+                && (!p.has_blob || (p.upload.done && p.server_status.is_some()))
                 && !visit.photos.iter().any(|s| s.id == p.id)
                 && !named(&p.id)
         })

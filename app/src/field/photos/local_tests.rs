@@ -195,14 +195,21 @@ fn a_photo_removed_on_another_phone_leaves_this_phones_records() {
     let mut other_visit = from_elsewhere.clone();
     other_visit.id = "01900000-0000-7000-8000-0000000000e3".into();
     other_visit.visit_id = "01900000-0000-7000-8000-0000000000ff".into();
+    // Taken here, its bytes taken by the server, then removed elsewhere.
+    let mut sent_from_here = photo();
+    sent_from_here.id = "01900000-0000-7000-8000-0000000000e4".into();
+    sent_from_here.upload.done = true;
+    sent_from_here.server_status = Some(PhotoStatus::Ok);
     let held = vec![
         taken_here.clone(),
         from_elsewhere.clone(),
         still_there.clone(),
         other_visit,
+        sent_from_here.clone(),
     ];
-    // The server lists only `still_there`; the photo taken here is gone from
-    // it too, but its bytes are here (it may still be on its way).
+    // The server lists only `still_there`. The photo taken here and not yet
+    // taken by the server is gone from it too, but only this phone has its
+    // bytes (its record may still be on its way): it stays.
     let mut server = crate::field::visits::resend::tests::server_copy(
         &[],
         crate::model::ReviewState::InProgress,
@@ -221,12 +228,12 @@ fn a_photo_removed_on_another_phone_leaves_this_phones_records() {
     let ids = |v: Vec<&LocalPhoto>| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
     assert_eq!(
         ids(removed_elsewhere(&held, &server, &local)),
-        vec![from_elsewhere.id.clone()]
+        vec![from_elsewhere.id.clone(), sent_from_here.id.clone()]
     );
     // Still named by an answer here (a draft or a save not yet sent): kept.
     local.answers.insert(
         "evidence_photos".into(),
-        serde_json::json!([from_elsewhere.id.clone()]),
+        serde_json::json!([from_elsewhere.id.clone(), sent_from_here.id.clone()]),
     );
     assert!(removed_elsewhere(&held, &server, &local).is_empty());
 }
