@@ -135,13 +135,7 @@ impl OfflineDb {
                     && e.mutation.fields.contains_key("sha256")
             });
             if need == PhotoResend::AttachAndBytes && !queued_attach {
-                rebuilt.push(crate::field::photos::local::attach_entry(
-                    &photo,
-                    device_id,
-                    0,
-                    clock.tick(now_ms),
-                    crate::sync::new_uuid_v7(now_ms),
-                ));
+                rebuilt.extend(resend::attach_again(&photo, device_id, &mut clock, now_ms));
             }
             if need != PhotoResend::Nothing {
                 photos_again.push(resend::upload_again(photo));

@@ -10,7 +10,7 @@
 //! visits and rows are left out, as the difference already holds what they
 //! would set. Plain Rust, tested natively; `offline::restored` writes it.
 //!
-//! One file (about 430 lines): what goes again, how "later" is read (written
+//! One file (about 455 lines): what goes again, how "later" is read (written
 //! times, versions where a time is missing), photos and the order are one
 //! decision per visit and are read together; the tests are in
 //! `resend_tests.rs` and `resend_times_tests.rs`.
@@ -379,6 +379,30 @@ pub fn photos_removed<'a>(
             !held.contains(&p.id) && !named && !later_there(&p.field, mine, theirs)
         })
         .collect()
+}
+
+/// The changes that attach `photo` again to a restored server that lacks it.
+/// The record goes stamped when the photo was taken (the server orders a
+/// field's photos by it), then the caption, stamped when it was written: the
+/// server keeps the later of two phones' captions by stamp, and the attach's
+/// own would carry the photo's time. A caption without a time (an older app)
+/// goes inside the attach, stamped now, as before the times.
+pub fn attach_again(
+    photo: &LocalPhoto,
+    device_id: &str,
+    clock: &mut Hlc,
+    now_ms: i64,
+) -> Vec<OutboxEntry> {
+    use crate::field::photos::local::{attach_entry, change_entry};
+    let id = || crate::sync::new_uuid_v7(now_ms);
+    let Some(written) = photo.caption_written else {
+        return vec![attach_entry(photo, device_id, 0, clock.tick(now_ms), id())];
+    };
+    let taken = Hlc::new(photo.created_at_ms.min(written.ms), 0);
+    vec![
+        attach_entry(photo, device_id, 0, taken, id()),
+        change_entry(photo, device_id, 0, written, id(), false),
+    ]
 }
 
 /// The photo as it waits for its bytes to go again: the old upload's URL

@@ -390,3 +390,31 @@ fn a_caption_goes_again_from_the_phone_that_wrote_it_later() {
     assert!(!caption_lost(&sibling, Some(&server)));
     assert!(caption_lost(&taker, Some(&server)));
 }
+
+#[test]
+fn a_photo_attached_again_keeps_its_time_and_its_captions() {
+    use crate::field::photos::local::LocalPhoto;
+    let mut photo = LocalPhoto::from_server(&super::tests::server_photo());
+    photo.created_at_ms = 4_000;
+    photo.caption = Some("Cổng xưởng".into());
+    photo.caption_written = Some(Hlc::new(5_000, 1));
+    let mut clock = Hlc::new(8_000, 0);
+    let sent = attach_again(&photo, "dev", &mut clock, 9_000);
+    let kinds: Vec<_> = sent
+        .iter()
+        .map(|e| (e.mutation.fields.contains_key("sha256"), e.mutation.hlc))
+        .collect();
+    // The record when it was taken, then the caption when it was written: a
+    // sibling's caption written at 4.5 s loses to it, one at 5.5 s wins.
+    assert_eq!(
+        kinds,
+        vec![(true, Hlc::new(4_000, 0)), (false, Hlc::new(5_000, 1))]
+    );
+    assert_eq!(sent[1].mutation.fields["caption"], json!("Cổng xưởng"));
+    // A caption without a time: one attach, stamped now, as before.
+    photo.caption_written = None;
+    let sent = attach_again(&photo, "dev", &mut clock, 9_000);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].mutation.hlc.ms, 9_000);
+    assert_eq!(sent[0].mutation.fields["caption"], json!("Cổng xưởng"));
+}
