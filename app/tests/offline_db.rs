@@ -921,11 +921,26 @@ async fn a_caption_and_upload_progress_written_together_both_stay() {
     assert_eq!(db.last_seq(&device).await.unwrap(), 5);
 }
 
+/// The server's answer to `entries`: each applied, re-stamped at `stamped`.
+fn acked(
+    entries: &[app::field::visits::local::OutboxEntry],
+    stamped: Option<Hlc>,
+) -> Vec<app::sync::MutationResult> {
+    entries
+        .iter()
+        .map(|e| app::sync::MutationResult::Applied {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            lost: vec![],
+            stamped,
+        })
+        .collect()
+}
+
 /// A push the server re-stamped (this phone's clock ran ahead): the visit
 /// keeps the server's stamp as when its answer was written, through IndexedDB.
 #[wasm_bindgen_test]
 async fn a_restamped_push_leaves_the_servers_time_on_the_visit() {
-    use app::sync::MutationResult;
     let db = OfflineDb::open_named(&fresh_name("restamped"))
         .await
         .unwrap();
@@ -933,24 +948,14 @@ async fn a_restamped_push_leaves_the_servers_time_on_the_visit() {
     db.set_session(&session).await.unwrap();
     let device = session.device_id.clone();
     let id = "01900000-0000-7000-8000-0000000000f3";
-    let mut clock = Hlc::default();
     let mut v = visit(id);
     v.answers.insert("workforce".into(), json!(20));
-    let (saved, entries) = save(&v, &device, 1, &mut clock, 600_000);
-    db.save_visit("u1", &saved, &entries, &device, clock)
+    let (saved, entries) = save(&v, &device, 1, &mut Hlc::default(), 600_000);
+    db.save_visit("u1", &saved, &entries, &device, Hlc::default())
         .await
         .unwrap();
     let server = Hlc::new(5_000, 2);
-    let acked: Vec<MutationResult> = entries
-        .iter()
-        .map(|e| MutationResult::Applied {
-            seq: e.mutation.seq,
-            mutation_id: e.mutation.mutation_id,
-            lost: vec![],
-            stamped: Some(server),
-        })
-        .collect();
-    db.apply_push_results("u1", &device, &entries, &acked)
+    db.apply_push_results("u1", &device, &entries, &acked(&entries, Some(server)))
         .await
         .unwrap();
     let stored = db.visit("u1", id).await.unwrap().unwrap();
@@ -966,7 +971,7 @@ async fn a_restamped_push_leaves_the_servers_time_on_the_visit() {
 #[wasm_bindgen_test]
 async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
     use app::field::photos::local::{attach_entry, LocalPhoto, UploadState};
-    use app::sync::{Entity, MutationKind, MutationResult};
+    use app::sync::{Entity, MutationKind};
     let db = OfflineDb::open_named(&fresh_name("restored"))
         .await
         .unwrap();
@@ -988,16 +993,7 @@ async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
         db.save_visit("u1", &saved, &entries, &device, clock)
             .await
             .unwrap();
-        let acked: Vec<MutationResult> = entries
-            .iter()
-            .map(|e| MutationResult::Applied {
-                seq: e.mutation.seq,
-                mutation_id: e.mutation.mutation_id,
-                lost: vec![],
-                stamped: None,
-            })
-            .collect();
-        db.apply_push_results("u1", &device, &entries, &acked)
+        db.apply_push_results("u1", &device, &entries, &acked(&entries, None))
             .await
             .unwrap();
         a = db.visit("u1", a_id).await.unwrap().unwrap();

@@ -36,6 +36,14 @@ async function addPhoto(phone: InspectorPhone, width: number): Promise<string> {
   return (await items.nth(before).getAttribute('data-photo-id'))!;
 }
 
+/** Removes a photo from the visit open on `phone` (the first press asks). */
+async function removePhoto(phone: InspectorPhone, photoId: string): Promise<void> {
+  const item = phone.visit.photoItem(photoId);
+  await item.getByTestId('photo-remove').click();
+  await item.getByTestId('photo-remove').click();
+  await expect(item).toHaveCount(0);
+}
+
 /** Saves the visit open on `phone` and waits until it and its photos are on the server. */
 async function saveAndSync(phone: InspectorPhone): Promise<void> {
   await phone.visit.save();
@@ -74,11 +82,7 @@ test('photos changed on two phones come back after a restore', async ({ newConte
   let added = '';
   await test.step('after it, the photo phone removes a photo; the other captions one and adds one', async () => {
     await taker.visit.goto(id);
-    const item = taker.visit.photoItem(removed);
-    // The first press asks, the second removes.
-    await item.getByTestId('photo-remove').click();
-    await item.getByTestId('photo-remove').click();
-    await expect(item).toHaveCount(0);
+    await removePhoto(taker, removed);
     await saveAndSync(taker);
     // Out of signal until after the restore: it never hears of the caption.
     await taker.context.setOffline(true);
@@ -131,10 +135,7 @@ test('photos changed on two phones come back after a restore', async ({ newConte
 
   await test.step('a photo removed on the other phone leaves the phone that took it', async () => {
     await other.visit.goto(id);
-    const item = other.visit.photoItem(gate);
-    await item.getByTestId('photo-remove').click();
-    await item.getByTestId('photo-remove').click();
-    await expect(item).toHaveCount(0);
+    await removePhoto(other, gate);
     await saveAndSync(other);
     await taker.home.goto();
     await taker.home.click(taker.home.syncButton);
