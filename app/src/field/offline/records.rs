@@ -214,10 +214,22 @@ impl OfflineDb {
         results: &[MutationResult],
     ) -> Result<()> {
         let tx = self
-            .tx(&[OUTBOX, VISITS], TransactionMode::ReadWrite)
+            .tx(&[OUTBOX, VISITS, PHOTOS], TransactionMode::ReadWrite)
             .await?;
         let outbox = tx.store(OUTBOX)?;
         let visits = tx.store(VISITS)?;
+        let photos = tx.store(PHOTOS)?;
+        use crate::field::visits::stamps::{restamped_captions, take_caption_stamp};
+        for (photo_id, sent_at, stamp) in restamped_captions(sent, results) {
+            let k = key(&format!("{user_id}:{photo_id}"));
+            let Some(value) = photos.get(k.clone()).await? else {
+                continue;
+            };
+            let mut photo: LocalPhoto = decode(value)?;
+            if take_caption_stamp(&mut photo, sent_at, stamp) {
+                photos.put(&encode(&photo)?, Some(&k)).await?;
+            }
+        }
         let (done, per_visit) = settle_push(sent, results);
         for entry in done {
             outbox.delete(key(&entry.key())).await?;

@@ -385,8 +385,10 @@ pub fn photos_removed<'a>(
 /// The record goes stamped when the photo was taken (the server orders a
 /// field's photos by it), then the caption, stamped when it was written: the
 /// server keeps the later of two phones' captions by stamp, and the attach's
-/// own would carry the photo's time. A caption without a time (an older app)
-/// goes inside the attach, stamped now, as before the times.
+/// own would carry the photo's time. Without a caption, the attach alone,
+/// at the photo's time: a sibling's caption written since is later. A caption
+/// without a time (an older app) goes inside the attach, stamped now, as
+/// before the times.
 pub fn attach_again(
     photo: &LocalPhoto,
     device_id: &str,
@@ -395,14 +397,26 @@ pub fn attach_again(
 ) -> Vec<OutboxEntry> {
     use crate::field::photos::local::{attach_entry, change_entry};
     let id = || crate::sync::new_uuid_v7(now_ms);
-    let Some(written) = photo.caption_written else {
-        return vec![attach_entry(photo, device_id, 0, clock.tick(now_ms), id())];
-    };
-    let taken = Hlc::new(photo.created_at_ms.min(written.ms), 0);
-    vec![
-        attach_entry(photo, device_id, 0, taken, id()),
-        change_entry(photo, device_id, 0, written, id(), false),
-    ]
+    match (photo.caption_written, &photo.caption) {
+        (Some(written), _) => vec![
+            attach_entry(
+                photo,
+                device_id,
+                0,
+                Hlc::new(photo.created_at_ms.min(written.ms), 0),
+                id(),
+            ),
+            change_entry(photo, device_id, 0, written, id(), false),
+        ],
+        (None, None) => vec![attach_entry(
+            photo,
+            device_id,
+            0,
+            Hlc::new(photo.created_at_ms, 0),
+            id(),
+        )],
+        (None, Some(_)) => vec![attach_entry(photo, device_id, 0, clock.tick(now_ms), id())],
+    }
 }
 
 /// The photo as it waits for its bytes to go again: the old upload's URL

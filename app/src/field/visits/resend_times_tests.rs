@@ -411,8 +411,15 @@ fn a_photo_attached_again_keeps_its_time_and_its_captions() {
         vec![(true, Hlc::new(4_000, 0)), (false, Hlc::new(5_000, 1))]
     );
     assert_eq!(sent[1].mutation.fields["caption"], json!("Cổng xưởng"));
-    // A caption without a time: one attach, stamped now, as before.
+    // No caption: the attach alone, at the photo's time, so a sibling's
+    // caption written since (the server lacked the photo) is later.
+    photo.caption = None;
     photo.caption_written = None;
+    let sent = attach_again(&photo, "dev", &mut clock, 9_000);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].mutation.hlc, Hlc::new(4_000, 0));
+    // A caption without a time: one attach, stamped now, as before.
+    photo.caption = Some("Cổng xưởng".into());
     let sent = attach_again(&photo, "dev", &mut clock, 9_000);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].mutation.hlc.ms, 9_000);

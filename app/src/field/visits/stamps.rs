@@ -4,7 +4,8 @@
 //! names the stamp (`MutationResult::Applied::stamped`) and the phone takes it
 //! here. Only the recovery after a restore reads these times (`resend::held`):
 //! with the phone's own stamp, an answer whose following pull was lost would
-//! look later than another phone's answer written after it.
+//! look later than another phone's answer written after it. A caption's time
+//! is kept the same way; a pull also reads it, to show the later caption.
 
 use super::local::{LocalVisit, OutboxEntry};
 use crate::sync::{Entity, MutationResult};
@@ -44,6 +45,47 @@ pub fn take_server_stamps(
             }
         }
     }
+}
+
+/// The re-stamped caption changes among `results`: for each, the photo's ID,
+/// the phone's stamp and the server's. A photo keeps its caption's time
+/// beside it (`LocalPhoto::caption_written`), and takes the server's where it
+/// is still the phone's own (`take_caption_stamp`).
+pub fn restamped_captions(
+    sent: &[OutboxEntry],
+    results: &[MutationResult],
+) -> Vec<(String, crate::sync::Hlc, crate::sync::Hlc)> {
+    results
+        .iter()
+        .filter_map(|result| match result {
+            MutationResult::Applied {
+                seq,
+                stamped: Some(stamp),
+                ..
+            } => sent
+                .iter()
+                .find(|e| e.mutation.seq == *seq)
+                .filter(|e| {
+                    e.mutation.entity == Entity::Photo && e.mutation.fields.contains_key("caption")
+                })
+                .map(|e| (e.mutation.record_id.to_string(), e.mutation.hlc, *stamp)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The server's stamp for a photo's caption, unless a later caption was
+/// written here since the change it answers.
+pub fn take_caption_stamp(
+    photo: &mut crate::field::photos::local::LocalPhoto,
+    sent: crate::sync::Hlc,
+    stamp: crate::sync::Hlc,
+) -> bool {
+    if photo.caption_written == Some(sent) {
+        photo.caption_written = Some(stamp);
+        return true;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -100,6 +142,35 @@ mod tests {
         assert_eq!(v.rows[0].written["name"], server);
         // Saved again after the answered change: the newer save's time stays.
         assert_eq!(v.written["main_products"].ms, 660_000);
+    }
+
+    #[test]
+    fn a_restamped_caption_takes_the_servers_time() {
+        use crate::field::photos::local::{change_entry, LocalPhoto};
+        let mut photo =
+            LocalPhoto::from_server(&crate::field::visits::resend::tests::server_photo());
+        photo.id = "0190a000-0000-7000-8000-0000000000c1".into();
+        photo.caption = Some("Cổng".into());
+        let ahead = Hlc::new(600_000, 0);
+        photo.caption_written = Some(ahead);
+        let sent = vec![change_entry(
+            &photo,
+            "dev",
+            4,
+            ahead,
+            uuid::Uuid::nil(),
+            false,
+        )];
+        let server = Hlc::new(5_000, 1);
+        let found = restamped_captions(&sent, &acked(&sent, Some(server)));
+        assert_eq!(found, vec![(photo.id.clone(), ahead, server)]);
+        assert!(take_caption_stamp(&mut photo, ahead, server));
+        assert_eq!(photo.caption_written, Some(server));
+        // Captioned again here since: the newer time stays.
+        photo.caption_written = Some(Hlc::new(660_000, 0));
+        assert!(!take_caption_stamp(&mut photo, ahead, server));
+        // Not re-stamped: nothing to take.
+        assert!(restamped_captions(&sent, &acked(&sent, None)).is_empty());
     }
 
     #[test]
