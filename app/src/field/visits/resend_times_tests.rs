@@ -1,6 +1,11 @@
 //! The restore recovery with the times answers were written (`resend::held`,
 //! `resend::first_written`): two phones of one inspector that both changed an
 //! answer after the backup keep the later answer, whichever recovers first.
+//! Also the caption times, the server's stamps and a photo attached again.
+//!
+//! One file (about 435 lines): every test here starts from the same two
+//! phones and restored server (`phone`, `restored`, `applied`); a second
+//! file would copy them.
 
 use super::*;
 use crate::field::visits::local::{absorb_server_copy, save};
@@ -44,6 +49,18 @@ fn restored() -> VisitRecord {
         written: [("name".to_string(), at)].into(),
         ..super::tests::server_row()
     }];
+    server
+}
+
+/// The restored server after another phone's resend set workforce to
+/// `value` (version 2), written at `at_ms`.
+fn restored_with_workforce(value: i64, at_ms: i64) -> VisitRecord {
+    let mut server = restored();
+    server.answers.insert("workforce".into(), json!(value));
+    server.versions.insert("workforce".into(), 2);
+    server
+        .written
+        .insert("workforce".into(), Hlc::new(at_ms, 0));
     server
 }
 
@@ -153,12 +170,7 @@ fn a_phone_whose_clock_ran_ahead_leaves_a_later_answer_alone() {
 fn an_answer_made_on_the_restored_server_later_stays() {
     // Another phone changed workforce on the restored server at 7 s, from
     // version 1; the phone's own change (5 s) is older and is not sent.
-    let mut server = restored();
-    server.answers.insert("workforce".into(), json!(80));
-    server.versions.insert("workforce".into(), 2);
-    server
-        .written
-        .insert("workforce".into(), Hlc::new(7_000, 0));
+    let server = restored_with_workforce(80, 7_000);
     let local = phone(60, "Máy cắt", 5_000);
     let sent = changes(&local, &server);
     assert_eq!(
@@ -215,12 +227,7 @@ fn a_phone_that_pushed_without_pulling_after_still_sends_its_later_answer() {
     // server's would stand; by time the phone's is the later.
     let mut local = phone(60, "Máy cắt", 5_000);
     local.versions.insert("workforce".into(), 1);
-    let mut server = restored();
-    server.answers.insert("workforce".into(), json!(55));
-    server.versions.insert("workforce".into(), 2);
-    server
-        .written
-        .insert("workforce".into(), Hlc::new(4_000, 0));
+    let server = restored_with_workforce(55, 4_000);
     let sent = changes(&local, &server);
     assert_eq!(sent[0].mutation.fields["workforce"], json!(60));
     assert_eq!(sent[0].mutation.base_version, 2, "on top of the server's");
