@@ -14,45 +14,13 @@
 
 import { join } from 'node:path';
 import { expect, test } from './support/fixtures';
-import { makeJpeg } from './support/images';
-import { openPhone, type InspectorPhone } from './support/phones';
+import { openPhone } from './support/phones';
+import { FIELD, addPhoto, removePhoto, saveAndSync } from './support/photo_steps';
 import { khaosat, restoredServers, serverVisits } from './support/restore';
 import { startServer } from './support/server';
 
 // Its own servers: this spec kills one and restores it into another.
 const servers = restoredServers();
-const FIELD = 'evidence_photos';
-
-/** Takes a photo from the gallery into the visit open on `phone`; its ID. */
-async function addPhoto(phone: InspectorPhone, width: number): Promise<string> {
-  const items = phone.visit.photoItems(FIELD);
-  const before = await items.count();
-  const jpeg = await makeJpeg(phone.page, width, 600, 0.9);
-  await phone.visit
-    .field(FIELD)
-    .getByTestId('photo-input-gallery')
-    .setInputFiles([{ name: `IMG_${width}.jpg`, mimeType: 'image/jpeg', buffer: jpeg }]);
-  await expect(items).toHaveCount(before + 1, { timeout: 60_000 });
-  return (await items.nth(before).getAttribute('data-photo-id'))!;
-}
-
-/** Removes a photo from the visit open on `phone` (the first press asks). */
-async function removePhoto(phone: InspectorPhone, photoId: string): Promise<void> {
-  const item = phone.visit.photoItem(photoId);
-  await item.getByTestId('photo-remove').click();
-  await item.getByTestId('photo-remove').click();
-  await expect(item).toHaveCount(0);
-}
-
-/** Saves the visit open on `phone` and waits until it and its photos are on the server. */
-async function saveAndSync(phone: InspectorPhone): Promise<void> {
-  await phone.visit.save();
-  await phone.visit.expectSyncState('synced', 30_000);
-  const states = phone.visit.photoItems(FIELD);
-  for (let i = 0; i < (await states.count()); i++) {
-    await expect(states.nth(i)).toHaveAttribute('data-state', 'ok', { timeout: 60_000 });
-  }
-}
 
 test('photos changed on two phones come back after a restore', async ({ newContext }) => {
   test.setTimeout(300_000);

@@ -184,6 +184,8 @@ pub async fn resolve(
             // resolution by the same supervisor must replace an earlier one.
             seq: now_ms(),
             history: &history,
+            // A supervisor's choice is a plain replacement.
+            photo_set: false,
         },
     )
     .await?;

@@ -6,6 +6,11 @@
 //! edits), simply replaces it. Otherwise the two edits were
 //! concurrent: the higher (hlc, device_id) wins and the other value goes to
 //! `conflicts`. Every version a field ever had goes to `field_history`.
+//!
+//! A photo field is a set, not a value: a phone removes a photo by deleting its
+//! record, so two concurrent lists merge into their union less the photos
+//! deleted on the server, and no captured photo drops out of the answer
+//! because another phone saved the field at the same time.
 
 use super::{col, now_ms, Tx};
 use crate::error::AppError;
@@ -26,6 +31,8 @@ pub struct Write<'a> {
     pub seq: i64,
     /// Where field-history rows wait for the end of the batch.
     pub history: &'a super::rows::Buffer,
+    /// The field is a photo field: its value is a set of photo ids.
+    pub photo_set: bool,
 }
 
 /// What became of an incoming value.
@@ -39,6 +46,16 @@ pub enum Outcome {
 }
 
 pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError> {
+    let live;
+    let value = if w.photo_set && w.value.is_array() {
+        // A list naming a photo removed meanwhile (by another phone, or by
+        // this one before a stale save arrived) would show a hole.
+        live = without_removed(tx, photo_ids(w.value)).await?;
+        &live
+    } else {
+        w.value
+    };
+    let w = &Write { value, ..*w };
     let value_json = w.value.to_string();
     let hlc = w.hlc.encode();
     let stored = sqlx::query(
@@ -73,6 +90,9 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     let stored_device: String = col(&stored, "device_id")?;
     let stored_value: String = col(&stored, "value")?;
     let stored_mutation: String = col(&stored, "mutation_id")?;
+    if w.photo_set && w.base_version < version {
+        return merge_photo_sets(tx, w, version, &stored_value, &stored_hlc).await;
+    }
     let same_device = stored_device == w.device_id;
     let concurrent = w.base_version < version && !same_device;
     let incoming_wins = if same_device {
@@ -156,6 +176,92 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     .await?;
     history(tx, w, version + 1, &value_json).await?;
     Ok(Outcome::Won)
+}
+
+/// A photo field written by a phone that had not seen its current version
+/// (another phone's save, or its own earlier one not yet pulled back): the
+/// union of both lists, the stored order first, less removed photos. Not a
+/// conflict: nothing either phone captured is left out, and a removal is a
+/// deleted record, which the union does not bring back. This holds for a
+/// phone's own older list too, so the device's seq order is not needed here.
+async fn merge_photo_sets(
+    tx: &mut Tx,
+    w: &Write<'_>,
+    version: i64,
+    stored_value: &str,
+    stored_hlc: &str,
+) -> Result<Outcome, AppError> {
+    let stored = serde_json::from_str::<Value>(stored_value).unwrap_or_default();
+    let mut ids = photo_ids(&stored);
+    for id in photo_ids(w.value) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let mut merged = without_removed(tx, ids).await?;
+    if merged.as_array().is_some_and(Vec::is_empty) && w.value.is_null() {
+        merged = Value::Null;
+    }
+    let merged_json = merged.to_string();
+    if merged_json == stored_value {
+        return Ok(Outcome::Won);
+    }
+    // The merge is this write's doing (its device and mutation), written at
+    // the later of the two stamps: a restore's recovery compares stamps, and
+    // the set is at least as recent as either list in it.
+    let written = w.hlc.encode().max(stored_hlc.to_string());
+    sqlx::query(
+        "UPDATE field_values SET value = $1, version = $2, hlc = $3, device_id = $4, mutation_id = $5, device_seq = $9
+         WHERE entity = $6 AND record_id = $7 AND field = $8",
+    )
+    .bind(&merged_json)
+    .bind(version + 1)
+    .bind(&written)
+    .bind(w.device_id)
+    .bind(w.mutation_id)
+    .bind(w.entity)
+    .bind(w.record_id)
+    .bind(w.field)
+    .bind(w.seq)
+    .execute(&mut **tx)
+    .await?;
+    history(tx, w, version + 1, &merged_json).await?;
+    Ok(Outcome::Won)
+}
+
+/// The ids a photo field's value lists (an answer the rules checked is a list
+/// of id strings; anything else lists none).
+fn photo_ids(value: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+    {
+        if !ids.iter().any(|i| i == id) {
+            ids.push(id.to_string());
+        }
+    }
+    ids
+}
+
+/// The list without photos whose records the server has deleted. A photo the
+/// server does not know yet stays: its record may come later in the batch.
+async fn without_removed(tx: &mut Tx, ids: Vec<String>) -> Result<Value, AppError> {
+    let mut live = Vec::with_capacity(ids.len());
+    for id in ids {
+        let deleted =
+            sqlx::query("SELECT 1 AS one FROM photos WHERE id = $1 AND deleted_at IS NOT NULL")
+                .bind(&id)
+                .fetch_optional(&mut **tx)
+                .await?
+                .is_some();
+        if !deleted {
+            live.push(Value::String(id));
+        }
+    }
+    Ok(Value::Array(live))
 }
 
 async fn history(_tx: &mut Tx, w: &Write<'_>, version: i64, value: &str) -> Result<(), AppError> {

@@ -32,6 +32,8 @@ mod metrics;
 mod object_store;
 mod office_files;
 mod photo_corpus;
+mod photo_set_props;
+mod photo_sets;
 mod props;
 mod pull;
 mod push;

@@ -334,7 +334,7 @@ pub(super) async fn facility(
         _ => Vec::new(),
     };
     let answers: Vec<(&String, &Value)> = m.fields.iter().collect();
-    let lost = merge_all(tx, who, "facility", &id, &answers, m, hlc).await?;
+    let lost = merge_all(tx, who, "facility", &id, &answers, &[], m, hlc).await?;
     catalog::materialize_facility(tx, &id).await?;
     let final_path = catalog::facility_path(tx, &id).await?;
     if let Some(old) = old_path.filter(|old| *old != final_path) {

@@ -152,13 +152,16 @@ pub async fn in_scope(tx: &mut Tx, user: &UserInfo, path: &str) -> Result<bool, 
     Ok(paths.iter().any(|p| path.starts_with(p.as_str())))
 }
 
-/// Merges answer fields and returns those this phone lost.
+/// Merges answer fields and returns those this phone lost. `photo_fields`
+/// names the keys that hold photo sets (`merge::merge_photo_sets`).
+#[allow(clippy::too_many_arguments)]
 async fn merge_all(
     tx: &mut Tx,
     who: &Author<'_>,
     entity: &str,
     record_id: &str,
     answers: &[(&String, &Value)],
+    photo_fields: &[&str],
     m: &Mutation,
     hlc: Hlc,
 ) -> Result<Vec<String>, AppError> {
@@ -179,6 +182,7 @@ async fn merge_all(
                 mutation_id: &mutation_id,
                 seq: m.seq,
                 history: &who.history,
+                photo_set: photo_fields.contains(&field.as_str()),
             },
         )
         .await?;

@@ -122,6 +122,14 @@ pub(super) fn check_answers<'m>(
     Ok(answers)
 }
 
+/// The keys of the form's photo fields: their answers merge as sets.
+fn photo_keys(form: &FormDefinition) -> Vec<&str> {
+    form.fields()
+        .filter(|f| f.kind == FieldType::Photo)
+        .map(|f| f.key.as_str())
+        .collect()
+}
+
 pub(super) async fn load_form(
     tx: &mut Tx,
     who: &Author<'_>,
@@ -190,7 +198,7 @@ pub(super) async fn visit(
     }
     let form = refused!(load_form(tx, who, &head.form_id, head.form_version).await?);
     let answers = refused!(check_answers(&form, &m.fields, RESERVED_KEYS));
-    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc).await?;
+    let lost = merge_all(tx, who, "visit", &id, &answers, &photo_keys(&form), m, hlc).await?;
     match m.kind {
         MutationKind::Upsert => {}
         MutationKind::Delete => {
@@ -432,7 +440,7 @@ pub(super) async fn create_visit(
     .bind(now_ms())
     .execute(&mut **tx)
     .await?;
-    let lost = merge_all(tx, who, "visit", &id, &answers, m, hlc).await?;
+    let lost = merge_all(tx, who, "visit", &id, &answers, &photo_keys(&form), m, hlc).await?;
     if !forms::is_current(tx, form_id, form_version).await? {
         // An older version now in use: the phones that see this visit need it too.
         let key = format!("{form_id}@{form_version}");

@@ -122,7 +122,7 @@ pub(super) async fn visit_row(
         .execute(&mut **tx)
         .await?;
     }
-    let lost = merge_all(tx, who, "visit_row", &id, &answers, m, hlc).await?;
+    let lost = merge_all(tx, who, "visit_row", &id, &answers, &[], m, hlc).await?;
     match m.kind {
         MutationKind::Delete => {
             sqlx::query("UPDATE visit_rows SET deleted_at = $1 WHERE id = $2")

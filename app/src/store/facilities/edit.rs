@@ -198,6 +198,7 @@ pub async fn save(
                 // The office orders its own writes by time.
                 seq: now_ms(),
                 history: &history,
+                photo_set: false,
             },
         )
         .await?;

@@ -1,0 +1,164 @@
+//! A photo field merges as a set through the real push endpoint: two phones
+//! adding photos to one field at once keep both, a removal (a deleted record)
+//! stays removed against a stale list, and no answer names a removed photo.
+
+use crate::helpers::{demo_proposal, TestApp};
+use crate::phone::{statuses, Phone};
+use serde_json::{json, Value};
+
+const FIELD: &str = "evidence_photos";
+
+/// Two phones of ksv1 on one visit whose photo field holds one photo at
+/// version 1, as both phones pulled it.
+async fn a_visit_with_one_photo(app: &TestApp) -> (Phone, Phone, String, String) {
+    let mut a = Phone::login(app, "ksv1").await;
+    let b = Phone::login(app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let create = a.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 10}));
+    let first = attach(&mut a, &visit);
+    let listed = a.mutation("visit", "upsert", &visit, json!({FIELD: [first.0]}), 0);
+    let sent = [create, first.1, listed];
+    assert_eq!(
+        statuses(&a.push_ok(app, &sent).await),
+        ["applied", "applied", "applied"]
+    );
+    (a, b, visit, first.0)
+}
+
+/// A new photo's id and the mutation that attaches it to the field.
+fn attach(phone: &mut Phone, visit: &str) -> (String, Value) {
+    let photo = uuid::Uuid::now_v7().to_string();
+    let m = phone.mutation(
+        "photo",
+        "upsert",
+        &photo,
+        json!({
+            "visit_id": visit, "field": FIELD,
+            "sha256": crate::uploads::sha256_hex(photo.as_bytes()), "size": 1_000,
+            "content_type": "image/jpeg"}),
+        0,
+    );
+    (photo, m)
+}
+
+/// The field's stored answer, its version, and the conflicts recorded on it.
+async fn stored(app: &TestApp, visit: &str) -> (Value, i64, usize) {
+    let (v, _) = app::store::visits::record(&app.db.pool, visit)
+        .await
+        .unwrap()
+        .unwrap();
+    let conflicts = sqlx::query("SELECT id FROM conflicts WHERE field = $1")
+        .bind(FIELD)
+        .fetch_all(&app.db.pool)
+        .await
+        .unwrap()
+        .len();
+    (
+        v.answers.get(FIELD).cloned().unwrap_or(Value::Null),
+        v.versions.get(FIELD).copied().unwrap_or(0),
+        conflicts,
+    )
+}
+
+async fn two_phones_adding_photos_to_one_field_at_once_keep_both(app: TestApp) {
+    for b_later in [true, false] {
+        let (mut a, mut b, visit, p0) = a_visit_with_one_photo(&app).await;
+        // Both saw version 1; whichever stamp is later, neither photo drops out.
+        b.skew_ms = if b_later { 5_000 } else { -5_000 };
+        let (pa, attach_a) = attach(&mut a, &visit);
+        let list_a = a.mutation("visit", "upsert", &visit, json!({FIELD: [p0, pa]}), 1);
+        let (pb, attach_b) = attach(&mut b, &visit);
+        let list_b = b.mutation("visit", "upsert", &visit, json!({FIELD: [p0, pb]}), 1);
+        let later = [&list_a, &list_b]
+            .map(|m| m["hlc"].as_str().unwrap().to_string())
+            .into_iter()
+            .max()
+            .unwrap();
+        let ra = a.push_ok(&app, &[attach_a, list_a]).await;
+        let rb = b.push_ok(&app, &[attach_b, list_b]).await;
+        assert_eq!(statuses(&ra), ["applied", "applied"]);
+        assert_eq!(statuses(&rb), ["applied", "applied"]);
+        assert!(
+            rb[1].get("lost").is_none(),
+            "b_later = {b_later}: nothing of the phone's was lost"
+        );
+        let (answer, version, conflicts) = stored(&app, &visit).await;
+        assert_eq!(answer, json!([p0, pa, pb]), "b_later = {b_later}");
+        assert_eq!(version, 3, "the merged set is a new version phones pull");
+        assert_eq!(conflicts, 0, "a union leaves nothing to decide");
+        let (record, _) = app::store::visits::record(&app.db.pool, &visit)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            record.written[FIELD].encode(),
+            later,
+            "the set is as recent as the later list"
+        );
+        // The phone that pushed first pulls the union.
+        let changes = app.pull_all(&a.cookie).await;
+        let pulled = changes
+            .iter()
+            .find(|c| c["entity"] == "visit" && c["record"]["id"] == visit.as_str())
+            .expect("the visit is in the pull");
+        assert_eq!(pulled["record"]["answers"][FIELD], json!([p0, pa, pb]));
+    }
+}
+
+async fn a_removal_against_a_stale_list_stays_removed(app: TestApp) {
+    for removal_first in [true, false] {
+        let (mut a, mut b, visit, p) = a_visit_with_one_photo(&app).await;
+        // B removes P (its record, then the field); A, offline with version 1,
+        // adds Q to the list it has, which still names P.
+        let remove = b.mutation("photo", "delete", &p, json!({}), 0);
+        let emptied = b.mutation("visit", "upsert", &visit, json!({FIELD: []}), 1);
+        let (q, attach_q) = attach(&mut a, &visit);
+        let stale = a.mutation("visit", "upsert", &visit, json!({FIELD: [p, q]}), 1);
+        if removal_first {
+            b.push_ok(&app, &[remove, emptied]).await;
+            a.push_ok(&app, &[attach_q, stale]).await;
+        } else {
+            a.push_ok(&app, &[attach_q, stale]).await;
+            b.push_ok(&app, &[remove, emptied]).await;
+        }
+        let (answer, _, conflicts) = stored(&app, &visit).await;
+        assert_eq!(answer, json!([q]), "removal_first = {removal_first}");
+        assert_eq!(conflicts, 0);
+    }
+}
+
+async fn a_list_naming_a_removed_photo_is_stored_without_it(app: TestApp) {
+    let (mut a, mut b, visit, p) = a_visit_with_one_photo(&app).await;
+    let remove = b.mutation("photo", "delete", &p, json!({}), 0);
+    b.push_ok(&app, &[remove]).await;
+    // A had seen the current version; its list still names the removed photo
+    // (the removal's change to the field had not come yet).
+    let (q, attach_q) = attach(&mut a, &visit);
+    let list = a.mutation("visit", "upsert", &visit, json!({FIELD: [p, q]}), 1);
+    assert_eq!(
+        statuses(&a.push_ok(&app, &[attach_q, list]).await),
+        ["applied", "applied"]
+    );
+    assert_eq!(stored(&app, &visit).await.0, json!([q]));
+    // Clearing the field stays a cleared answer, not an empty list.
+    let cleared = a.mutation("visit", "upsert", &visit, json!({FIELD: null}), 2);
+    a.push_ok(&app, &[cleared]).await;
+    assert_eq!(stored(&app, &visit).await.0, Value::Null);
+}
+
+async fn other_fields_still_keep_their_conflicts(app: TestApp) {
+    let (mut a, mut b, visit, _) = a_visit_with_one_photo(&app).await;
+    let ma = a.mutation("visit", "upsert", &visit, json!({"workforce": 20}), 1);
+    b.skew_ms = 5_000;
+    let mb = b.mutation("visit", "upsert", &visit, json!({"workforce": 30}), 1);
+    b.push_ok(&app, &[mb]).await;
+    let ra = a.push_ok(&app, &[ma]).await;
+    assert_eq!(ra[0]["lost"], json!(["workforce"]));
+}
+
+crate::engine_tests!(
+    two_phones_adding_photos_to_one_field_at_once_keep_both,
+    a_removal_against_a_stale_list_stays_removed,
+    a_list_naming_a_removed_photo_is_stored_without_it,
+    other_fields_still_keep_their_conflicts,
+);

@@ -1,0 +1,39 @@
+// What a phone does to a visit's photo field in the specs that drive two
+// phones: take a photo, remove one, save and wait for the server.
+
+import { expect } from './fixtures';
+import { makeJpeg } from './images';
+import type { InspectorPhone } from './phones';
+
+export const FIELD = 'evidence_photos';
+
+/** Takes a photo from the gallery into the visit open on `phone`; its ID. */
+export async function addPhoto(phone: InspectorPhone, width: number): Promise<string> {
+  const items = phone.visit.photoItems(FIELD);
+  const before = await items.count();
+  const jpeg = await makeJpeg(phone.page, width, 600, 0.9);
+  await phone.visit
+    .field(FIELD)
+    .getByTestId('photo-input-gallery')
+    .setInputFiles([{ name: `IMG_${width}.jpg`, mimeType: 'image/jpeg', buffer: jpeg }]);
+  await expect(items).toHaveCount(before + 1, { timeout: 60_000 });
+  return (await items.nth(before).getAttribute('data-photo-id'))!;
+}
+
+/** Removes a photo from the visit open on `phone` (the first press asks). */
+export async function removePhoto(phone: InspectorPhone, photoId: string): Promise<void> {
+  const item = phone.visit.photoItem(photoId);
+  await item.getByTestId('photo-remove').click();
+  await item.getByTestId('photo-remove').click();
+  await expect(item).toHaveCount(0);
+}
+
+/** Saves the visit open on `phone` and waits until it and its photos are on the server. */
+export async function saveAndSync(phone: InspectorPhone): Promise<void> {
+  await phone.visit.save();
+  await phone.visit.expectSyncState('synced', 30_000);
+  const states = phone.visit.photoItems(FIELD);
+  for (let i = 0; i < (await states.count()); i++) {
+    await expect(states.nth(i)).toHaveAttribute('data-state', 'ok', { timeout: 60_000 });
+  }
+}
