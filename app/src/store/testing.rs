@@ -242,13 +242,7 @@ pub async fn create_seeded_database(admin_url: &str, name: &str) -> Result<(), A
             let _ = drop_database(admin_url, &building).await;
             return Err(e);
         }
-        sqlx::query(&format!(
-            "ALTER DATABASE {} RENAME TO {}",
-            quoted(&building)?,
-            quoted(&template)?
-        ))
-        .execute(&mut conn)
-        .await?;
+        rename_database(&mut conn, &building, &template).await?;
         Ok(template)
     }
     .await;
@@ -279,14 +273,32 @@ async fn build_template(
     let db = super::Db::connect(&format!("{base}/{building}")).await?;
     db.migrate().await?;
     db.pool.close().await;
-    sqlx::query(&format!(
-        "ALTER DATABASE {} RENAME TO {}",
-        quoted(&building)?,
-        quoted(template)?
-    ))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    rename_database(conn, &building, template).await
+}
+
+/// Renames a database just built. The server process behind a pool closed a
+/// moment ago may still be exiting, and PostgreSQL refuses to rename a
+/// database that has a session (55006, "being accessed by other users"):
+/// seen as a whole run's first PostgreSQL test failing after a rebuild.
+async fn rename_database(
+    conn: &mut sqlx::AnyConnection,
+    from: &str,
+    to: &str,
+) -> Result<(), AppError> {
+    let sql = format!("ALTER DATABASE {} RENAME TO {}", quoted(from)?, quoted(to)?);
+    let mut attempts = 0;
+    loop {
+        match sqlx::query(&sql).execute(&mut *conn).await {
+            Ok(_) => return Ok(()),
+            Err(sqlx::Error::Database(e))
+                if e.code().as_deref() == Some("55006") && attempts < 100 =>
+            {
+                attempts += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// A short checksum of every PostgreSQL migration (name and SQL).
