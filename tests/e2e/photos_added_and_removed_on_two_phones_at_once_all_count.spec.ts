@@ -6,6 +6,11 @@
 // and a stale list brought a removed photo back into the answer. Now the server
 // merges the two lists as a set, less the photos removed, and both phones show
 // the same three photos.
+//
+// Then a caption typed out of signal on a photo the other phone removed: it
+// used to be refused, leaving the visit marked refused on that phone for a
+// change nobody could redo. The server now keeps the caption with the removed
+// original, and the photo leaves the phone.
 
 import { expect, test } from './support/fixtures';
 import { openPhone, type InspectorPhone } from './support/phones';
@@ -64,5 +69,25 @@ test('photos added and removed on two phones at once all count', async ({ newCon
       for (const photo of [kept, offline, online]) await expect(phone.visit.photoItem(photo)).toHaveCount(1);
       await expect(phone.visit.photoItem(removed)).toHaveCount(0);
     }
+  });
+
+  await test.step('A, out of signal, captions a photo that B removes: A syncs, and the photo leaves it', async () => {
+    await a.visit.goto(id);
+    await a.context.setOffline(true);
+    const caption = a.visit.photoItem(kept).getByTestId('photo-caption');
+    await caption.fill('Cổng xưởng');
+    await caption.press('Tab');
+    await a.visit.waitCaptionSaved(a.visit.photoItem(kept));
+    await b.visit.goto(id);
+    await removePhoto(b, kept);
+    await saveAndSync(b);
+    await a.context.setOffline(false);
+    await sync(a);
+    await a.visit.goto(id);
+    await a.visit.expectSyncState('synced');
+    await expect(a.visit.photoItems(FIELD)).toHaveCount(2);
+    await expect(a.visit.photoItem(kept)).toHaveCount(0);
+    const held = (await serverVisits(a.page.request)).get(id);
+    expect(new Set(held?.answers[FIELD] as string[])).toEqual(new Set([offline, online]));
   });
 });

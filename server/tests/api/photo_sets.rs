@@ -146,6 +146,49 @@ async fn a_list_naming_a_removed_photo_is_stored_without_it(app: TestApp) {
     assert_eq!(stored(&app, &visit).await.0, Value::Null);
 }
 
+async fn a_caption_or_a_second_removal_of_a_removed_photo_is_kept_and_it_stays_removed(
+    app: TestApp,
+) {
+    let (mut a, mut b, visit, p) = a_visit_with_one_photo(&app).await;
+    let remove = b.mutation("photo", "delete", &p, json!({}), 0);
+    let emptied = b.mutation("visit", "upsert", &visit, json!({FIELD: []}), 1);
+    b.push_ok(&app, &[remove, emptied]).await;
+    let removed_at = || async {
+        let row = sqlx::query("SELECT caption, deleted_at FROM photos WHERE id = $1")
+            .bind(&p)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+        (
+            app::store::col::<Option<String>>(&row, "caption").unwrap(),
+            app::store::col::<Option<i64>>(&row, "deleted_at").unwrap(),
+        )
+    };
+    let (_, first_removal) = removed_at().await;
+    // A had not heard of the removal: it captions the photo, then removes it too.
+    let caption = a.mutation("photo", "upsert", &p, json!({"caption": "Cổng xưởng"}), 0);
+    let again = a.mutation("photo", "delete", &p, json!({}), 0);
+    assert_eq!(
+        statuses(&a.push_ok(&app, &[caption, again]).await),
+        ["applied", "applied"],
+        "nothing to refuse: the phone could not redo either"
+    );
+    let (caption, removal) = removed_at().await;
+    assert_eq!(
+        caption.as_deref(),
+        Some("Cổng xưởng"),
+        "kept with the removed original"
+    );
+    assert!(first_removal.is_some());
+    assert_eq!(
+        removal, first_removal,
+        "still removed, at the first removal's time"
+    );
+    assert_eq!(stored(&app, &visit).await.0, json!([]));
+    let got = app.get(&format!("/api/photos/{p}"), Some(&a.cookie)).await;
+    assert_ne!(got.status, axum::http::StatusCode::OK, "not live again");
+}
+
 async fn other_fields_still_keep_their_conflicts(app: TestApp) {
     let (mut a, mut b, visit, _) = a_visit_with_one_photo(&app).await;
     let ma = a.mutation("visit", "upsert", &visit, json!({"workforce": 20}), 1);
@@ -160,5 +203,6 @@ crate::engine_tests!(
     two_phones_adding_photos_to_one_field_at_once_keep_both,
     a_removal_against_a_stale_list_stays_removed,
     a_list_naming_a_removed_photo_is_stored_without_it,
+    a_caption_or_a_second_removal_of_a_removed_photo_is_kept_and_it_stays_removed,
     other_fields_still_keep_their_conflicts,
 );

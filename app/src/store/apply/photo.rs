@@ -9,6 +9,13 @@ use super::*;
 /// once attached: a retake is a new photo. The caption is last-writer-wins by
 /// stamp, like an answer (two phones of one inspector may both caption it);
 /// the other metadata by arrival, as only the photo's phone sends it.
+///
+/// A photo removed meanwhile (by another phone of the inspector) stays
+/// removed, but a change that reaches it is still applied to its kept record:
+/// a second removal is nothing new, and a caption typed on a phone that had
+/// not heard of the removal is kept with the removed original, not refused
+/// (a refusal left the visit marked refused on that phone for a change the
+/// inspector could not redo).
 pub(super) async fn photo(
     tx: &mut Tx,
     who: &Author<'_>,
@@ -37,9 +44,6 @@ pub(super) async fn photo(
     let existing = crate::store::photos::head(tx, &id).await?;
     let visit_id = match &existing {
         Some(head) => {
-            if head.deleted {
-                return Ok(Err(refuse("photo.deleted", "this photo was removed")));
-            }
             let fixed = [
                 ("visit_id", Value::from(head.visit_id.clone())),
                 ("field", Value::from(head.field.clone())),
@@ -148,7 +152,8 @@ pub(super) async fn photo(
         .await?;
     }
     crate::store::photos::set_meta(tx, &id, &meta, hlc).await?;
-    if m.kind == MutationKind::Delete {
+    let removed_before = existing.as_ref().is_some_and(|h| h.deleted);
+    if m.kind == MutationKind::Delete && !removed_before {
         crate::store::photos::mark_deleted(tx, &id).await?;
     }
     who.change(
