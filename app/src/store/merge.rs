@@ -209,12 +209,61 @@ async fn merge_photo_sets(
     // The merge is this write's doing (its device and mutation), written at
     // the later of the two stamps: a restore's recovery compares stamps, and
     // the set is at least as recent as either list in it.
+    write_set(tx, w, version, &merged_json, stored_hlc).await?;
+    Ok(Outcome::Won)
+}
+
+/// A photo's removal also takes it out of its field's answer, whichever came
+/// first: a phone sends the removal before its new list, but a restore's
+/// recovery or another phone's stale list may bring the list first, and the
+/// union would then keep naming the removed photo. `w` is the removal (its
+/// stamp, device and mutation); its value is not read.
+pub async fn remove_from_photo_set(
+    tx: &mut Tx,
+    w: &Write<'_>,
+    photo_id: &str,
+) -> Result<(), AppError> {
+    let stored = sqlx::query(
+        "SELECT value, version, hlc FROM field_values WHERE entity = $1 AND record_id = $2 AND field = $3",
+    )
+    .bind(w.entity)
+    .bind(w.record_id)
+    .bind(w.field)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(stored) = stored else {
+        return Ok(());
+    };
+    let value: String = col(&stored, "value")?;
+    let ids = photo_ids(&serde_json::from_str::<Value>(&value).unwrap_or_default());
+    if !ids.iter().any(|i| i == photo_id) {
+        return Ok(());
+    }
+    let rest: Vec<Value> = ids
+        .into_iter()
+        .filter(|i| i != photo_id)
+        .map(Value::String)
+        .collect();
+    let version: i64 = col(&stored, "version")?;
+    let stored_hlc: String = col(&stored, "hlc")?;
+    write_set(tx, w, version, &Value::Array(rest).to_string(), &stored_hlc).await
+}
+
+/// Stores a photo set as the next version, written by `w` at the later of
+/// its stamp and the stored one.
+async fn write_set(
+    tx: &mut Tx,
+    w: &Write<'_>,
+    version: i64,
+    value_json: &str,
+    stored_hlc: &str,
+) -> Result<(), AppError> {
     let written = w.hlc.encode().max(stored_hlc.to_string());
     sqlx::query(
         "UPDATE field_values SET value = $1, version = $2, hlc = $3, device_id = $4, mutation_id = $5, device_seq = $9
          WHERE entity = $6 AND record_id = $7 AND field = $8",
     )
-    .bind(&merged_json)
+    .bind(value_json)
     .bind(version + 1)
     .bind(&written)
     .bind(w.device_id)
@@ -225,8 +274,7 @@ async fn merge_photo_sets(
     .bind(w.seq)
     .execute(&mut **tx)
     .await?;
-    history(tx, w, version + 1, &merged_json).await?;
-    Ok(Outcome::Won)
+    history(tx, w, version + 1, value_json).await
 }
 
 /// The ids a photo field's value lists (an answer the rules checked is a list

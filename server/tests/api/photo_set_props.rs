@@ -19,9 +19,19 @@ const HOUR_MS: i64 = 3_600_000;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Add { phone: usize },
-    Remove { phone: usize, pick: usize },
-    Pull { phone: usize },
+    Add {
+        phone: usize,
+    },
+    /// `list_first`: the new list arrives before the removal (a restore's
+    /// recovery sends answers before removals).
+    Remove {
+        phone: usize,
+        pick: usize,
+        list_first: bool,
+    },
+    Pull {
+        phone: usize,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -34,7 +44,8 @@ fn case() -> impl Strategy<Value = Case> {
     (2usize..=4).prop_flat_map(|n| {
         let op = prop_oneof![
             4 => (0..n).prop_map(|phone| Op::Add { phone }),
-            2 => (0..n, 0usize..8).prop_map(|(phone, pick)| Op::Remove { phone, pick }),
+            2 => (0..n, 0usize..8, any::<bool>())
+                .prop_map(|(phone, pick, list_first)| Op::Remove { phone, pick, list_first }),
             2 => (0..n).prop_map(|phone| Op::Pull { phone }),
         ];
         (
@@ -91,20 +102,36 @@ async fn run_case(app: &TestApp, case: Case) -> Result<(), TestCaseError> {
                 prop_assert_eq!(got, ["applied", "applied"]);
                 attached.insert(photo);
             }
-            Op::Remove { phone, pick } => {
+            Op::Remove {
+                phone,
+                pick,
+                list_first,
+            } => {
                 let v = &mut views[phone];
                 if v.list.is_empty() {
                     continue;
                 }
                 let photo = v.list.remove(pick % v.list.len());
                 // A phone may remove a photo another phone already removed:
-                // the server may refuse that removal, the list still goes.
-                let delete = v.phone.mutation("photo", "delete", &photo, json!({}), 0);
-                let list =
-                    v.phone
-                        .mutation("visit", "upsert", &visit, json!({FIELD: v.list}), v.base);
-                let got = statuses(&v.phone.push_ok(app, &[delete, list]).await);
-                prop_assert_eq!(&got[1], "applied");
+                // nothing new, and not refused.
+                // The server applies a batch in seq order: the mutation made
+                // first goes first.
+                let list = json!({FIELD: v.list});
+                let sent = if list_first {
+                    let list = v.phone.mutation("visit", "upsert", &visit, list, v.base);
+                    [
+                        list,
+                        v.phone.mutation("photo", "delete", &photo, json!({}), 0),
+                    ]
+                } else {
+                    let delete = v.phone.mutation("photo", "delete", &photo, json!({}), 0);
+                    [
+                        delete,
+                        v.phone.mutation("visit", "upsert", &visit, list, v.base),
+                    ]
+                };
+                let got = statuses(&v.phone.push_ok(app, &sent).await);
+                prop_assert_eq!(got, ["applied", "applied"]);
                 removed.insert(photo);
             }
             Op::Pull { phone } => {

@@ -139,9 +139,10 @@ async fn a_list_naming_a_removed_photo_is_stored_without_it(app: TestApp) {
         statuses(&a.push_ok(&app, &[attach_q, list]).await),
         ["applied", "applied"]
     );
-    assert_eq!(stored(&app, &visit).await.0, json!([q]));
-    // Clearing the field stays a cleared answer, not an empty list.
-    let cleared = a.mutation("visit", "upsert", &visit, json!({FIELD: null}), 2);
+    let (answer, version, _) = stored(&app, &visit).await;
+    assert_eq!(answer, json!([q]));
+    // Clearing the field (as seen) stays a cleared answer, not an empty list.
+    let cleared = a.mutation("visit", "upsert", &visit, json!({FIELD: null}), version);
     a.push_ok(&app, &[cleared]).await;
     assert_eq!(stored(&app, &visit).await.0, Value::Null);
 }
@@ -189,6 +190,27 @@ async fn a_caption_or_a_second_removal_of_a_removed_photo_is_kept_and_it_stays_r
     assert_ne!(got.status, axum::http::StatusCode::OK, "not live again");
 }
 
+async fn a_removal_takes_the_photo_out_of_a_list_that_came_first(app: TestApp) {
+    let (mut a, mut b, visit, p) = a_visit_with_one_photo(&app).await;
+    // A stale list naming P arrives before the removal (as a restore's
+    // recovery sends a visit's answers before its photos' removals).
+    let (q, attach_q) = attach(&mut a, &visit);
+    let list = a.mutation("visit", "upsert", &visit, json!({FIELD: [p, q]}), 1);
+    a.push_ok(&app, &[attach_q, list]).await;
+    let remove = b.mutation("photo", "delete", &p, json!({}), 0);
+    let remove_hlc = remove["hlc"].as_str().unwrap().to_string();
+    assert_eq!(statuses(&b.push_ok(&app, &[remove]).await), ["applied"]);
+    let (answer, version, conflicts) = stored(&app, &visit).await;
+    assert_eq!(answer, json!([q]));
+    assert_eq!(version, 3, "a new version the phones pull");
+    assert_eq!(conflicts, 0);
+    let (record, _) = app::store::visits::record(&app.db.pool, &visit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(record.written[FIELD].encode() >= remove_hlc);
+}
+
 async fn other_fields_still_keep_their_conflicts(app: TestApp) {
     let (mut a, mut b, visit, _) = a_visit_with_one_photo(&app).await;
     let ma = a.mutation("visit", "upsert", &visit, json!({"workforce": 20}), 1);
@@ -203,6 +225,7 @@ crate::engine_tests!(
     two_phones_adding_photos_to_one_field_at_once_keep_both,
     a_removal_against_a_stale_list_stays_removed,
     a_list_naming_a_removed_photo_is_stored_without_it,
+    a_removal_takes_the_photo_out_of_a_list_that_came_first,
     a_caption_or_a_second_removal_of_a_removed_photo_is_kept_and_it_stays_removed,
     other_fields_still_keep_their_conflicts,
 );

@@ -155,6 +155,23 @@ pub(super) async fn photo(
     let removed_before = existing.as_ref().is_some_and(|h| h.deleted);
     if m.kind == MutationKind::Delete && !removed_before {
         crate::store::photos::mark_deleted(tx, &id).await?;
+        if let Some(head) = &existing {
+            let mutation_id = m.mutation_id.to_string();
+            let removal = Write {
+                entity: "visit",
+                record_id: &visit_id,
+                field: &head.field,
+                value: &Value::Null,
+                base_version: m.base_version,
+                hlc,
+                device_id: who.device_id,
+                mutation_id: &mutation_id,
+                seq: m.seq,
+                history: &who.history,
+                photo_set: true,
+            };
+            crate::store::merge::remove_from_photo_set(tx, &removal, &id).await?;
+        }
     }
     who.change(
         "visit",
