@@ -211,6 +211,35 @@ async fn a_removal_takes_the_photo_out_of_a_list_that_came_first(app: TestApp) {
     assert!(record.written[FIELD].encode() >= remove_hlc);
 }
 
+async fn the_bytes_of_a_photo_removed_before_they_came_are_kept(app: TestApp) {
+    let mut f = crate::uploads::field(&app, "ksv1").await;
+    let bytes = crate::uploads::marked_jpeg(60, 40);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let remove = f.phone.mutation("photo", "delete", &photo, json!({}), 0);
+    f.phone.push_ok(&app, &[remove]).await;
+    // The phone that took it had not sent its bytes yet: they exist only there.
+    assert_eq!(f.upload(&app, &photo, &bytes, 1 << 20).await.status, 204);
+    let row = sqlx::query("SELECT status, object_key, deleted_at FROM photos WHERE id = $1")
+        .bind(&photo)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(app::store::col::<String>(&row, "status").unwrap(), "ok");
+    assert!(app::store::col::<Option<String>>(&row, "object_key")
+        .unwrap()
+        .is_some());
+    assert!(
+        app::store::col::<Option<i64>>(&row, "deleted_at")
+            .unwrap()
+            .is_some(),
+        "still removed"
+    );
+    let got = app
+        .get(&format!("/api/photos/{photo}"), Some(&f.phone.cookie))
+        .await;
+    assert_ne!(got.status, axum::http::StatusCode::OK, "not live again");
+}
+
 async fn other_fields_still_keep_their_conflicts(app: TestApp) {
     let (mut a, mut b, visit, _) = a_visit_with_one_photo(&app).await;
     let ma = a.mutation("visit", "upsert", &visit, json!({"workforce": 20}), 1);
@@ -226,6 +255,7 @@ crate::engine_tests!(
     a_removal_against_a_stale_list_stays_removed,
     a_list_naming_a_removed_photo_is_stored_without_it,
     a_removal_takes_the_photo_out_of_a_list_that_came_first,
+    the_bytes_of_a_photo_removed_before_they_came_are_kept,
     a_caption_or_a_second_removal_of_a_removed_photo_is_kept_and_it_stays_removed,
     other_fields_still_keep_their_conflicts,
 );

@@ -121,13 +121,11 @@ async fn writable_photo(
             "only the inspector of this visit may send its photos".into(),
         ));
     }
-    if access.deleted {
-        return Err(protocol(
-            410,
-            "upload.photo_removed",
-            "this photo or its visit was removed",
-        ));
-    }
+    // A photo (or visit) removed on another phone of the inspector before its
+    // bytes came still takes them: they exist only on the phone that took it,
+    // the server keeps a removed photo's original like any other, and a
+    // refusal left that phone retrying an upload for good. The photo stays
+    // removed; the phone drops it once the bytes are here.
     Ok(photo)
 }
 
