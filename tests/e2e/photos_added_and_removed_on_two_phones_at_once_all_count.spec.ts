@@ -13,15 +13,9 @@
 // original, and the photo leaves the phone.
 
 import { expect, test } from './support/fixtures';
-import { openPhone, type InspectorPhone } from './support/phones';
+import { openPhone, syncFromHome as sync } from './support/phones';
 import { FIELD, addPhoto, removePhoto, saveAndSync } from './support/photo_steps';
 import { serverVisits } from './support/restore';
-
-async function sync(phone: InspectorPhone): Promise<void> {
-  await phone.home.goto();
-  await phone.home.click(phone.home.syncButton);
-  await phone.home.expectSynced();
-}
 
 test('photos added and removed on two phones at once all count', async ({ newContext, baseURL }) => {
   test.setTimeout(240_000);

@@ -46,3 +46,10 @@ export async function openPhone(
   await home.expectSynced();
   return { context, page, home, visit: new VisitPage(page) };
 }
+
+/** Syncs `phone` from its home page and waits until the sync ends well. */
+export async function syncFromHome(phone: InspectorPhone): Promise<void> {
+  await phone.home.goto();
+  await phone.home.click(phone.home.syncButton);
+  await phone.home.expectSynced();
+}
