@@ -184,8 +184,9 @@ pub async fn resolve(
             // resolution by the same supervisor must replace an earlier one.
             seq: now_ms(),
             history: &history,
-            // A supervisor's choice is a plain replacement.
-            photo_set: false,
+            // A supervisor's choice is a plain replacement (the stored
+            // version was seen), of a photo list as of any value.
+            photo_set: matches!(&settles, Settles::Visit(v) if v.photos),
         },
     )
     .await?;
@@ -278,6 +279,9 @@ struct VisitOf {
     id: String,
     path: Option<String>,
     owner: String,
+    /// The field is a photo field: the chosen list goes without removed
+    /// photos and photos of other visits (`merge::merge_field`).
+    photos: bool,
 }
 
 /// Checks a value for a visit's field against the form version the visit
@@ -329,6 +333,7 @@ async fn check_visit_value(
         .fields()
         .flat_map(|f| std::iter::once(f).chain(f.fields.iter()))
         .find(|f| f.key == field);
+    let photos = definition.is_some_and(|d| d.kind == crate::forms::FieldType::Photo);
     if let Some(definition) = definition {
         crate::forms::rules::check_value(definition, value).map_err(|e| {
             AppError::Invalid(
@@ -344,5 +349,6 @@ async fn check_visit_value(
         id: visit_id,
         path: col(&visit, "unit_path")?,
         owner: col(&visit, "owner_id")?,
+        photos,
     })
 }

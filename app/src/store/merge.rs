@@ -50,7 +50,7 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     let value = if w.photo_set && w.value.is_array() {
         // A list naming a photo removed meanwhile (by another phone, or by
         // this one before a stale save arrived) would show a hole.
-        live = without_removed(tx, photo_ids(w.value)).await?;
+        live = live_photos(tx, w, photo_ids(w.value)).await?;
         &live
     } else {
         w.value
@@ -198,7 +198,7 @@ async fn merge_photo_sets(
             ids.push(id);
         }
     }
-    let mut merged = without_removed(tx, ids).await?;
+    let mut merged = live_photos(tx, w, ids).await?;
     if merged.as_array().is_some_and(Vec::is_empty) && w.value.is_null() {
         merged = Value::Null;
     }
@@ -294,18 +294,26 @@ fn photo_ids(value: &Value) -> Vec<String> {
     ids
 }
 
-/// The list without photos whose records the server has deleted. A photo the
-/// server does not know yet stays: its record may come later in the batch.
-async fn without_removed(tx: &mut Tx, ids: Vec<String>) -> Result<Value, AppError> {
+/// The list without the photos it may not name: removed ones, and those
+/// attached to another visit or field (a list is the field's own photos). A
+/// photo the server does not know yet stays: its record may come later in
+/// the batch.
+async fn live_photos(tx: &mut Tx, w: &Write<'_>, ids: Vec<String>) -> Result<Value, AppError> {
     let mut live = Vec::with_capacity(ids.len());
     for id in ids {
-        let deleted =
-            sqlx::query("SELECT 1 AS one FROM photos WHERE id = $1 AND deleted_at IS NOT NULL")
-                .bind(&id)
-                .fetch_optional(&mut **tx)
-                .await?
-                .is_some();
-        if !deleted {
+        let record = sqlx::query("SELECT visit_id, field, deleted_at FROM photos WHERE id = $1")
+            .bind(&id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        let named = match record {
+            None => true,
+            Some(r) => {
+                col::<Option<i64>>(&r, "deleted_at")?.is_none()
+                    && col::<String>(&r, "visit_id")? == w.record_id
+                    && col::<String>(&r, "field")? == w.field
+            }
+        };
+        if named {
             live.push(Value::String(id));
         }
     }

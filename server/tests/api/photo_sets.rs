@@ -240,6 +240,63 @@ async fn the_bytes_of_a_photo_removed_before_they_came_are_kept(app: TestApp) {
     assert_ne!(got.status, axum::http::StatusCode::OK, "not live again");
 }
 
+async fn a_list_naming_another_visits_photo_leaves_it_out(app: TestApp) {
+    let (mut a, _, visit, p) = a_visit_with_one_photo(&app).await;
+    let (mut other, _, other_visit, foreign) = a_visit_with_one_photo(&app).await;
+    // A stale list and an up-to-date one, each naming a photo of another visit.
+    let stale = a.mutation("visit", "upsert", &visit, json!({FIELD: [p, foreign]}), 0);
+    let current = other.mutation(
+        "visit",
+        "upsert",
+        &other_visit,
+        json!({FIELD: [foreign, p]}),
+        1,
+    );
+    a.push_ok(&app, &[stale]).await;
+    other.push_ok(&app, &[current]).await;
+    assert_eq!(stored(&app, &visit).await.0, json!([p]));
+    assert_eq!(stored(&app, &other_visit).await.0, json!([foreign]));
+}
+
+/// A conflict on a photo field recorded before lists merged as sets: the
+/// supervisor's choice goes without the photo removed since.
+async fn settling_an_old_photo_conflict_leaves_out_a_removed_photo(app: TestApp) {
+    let (mut a, mut b, visit, p) = a_visit_with_one_photo(&app).await;
+    let (q, attach_q) = attach(&mut a, &visit);
+    let list = a.mutation("visit", "upsert", &visit, json!({FIELD: [p, q]}), 1);
+    a.push_ok(&app, &[attach_q, list]).await;
+    sqlx::query(
+        "INSERT INTO conflicts (entity, record_id, field, base_version, winner_value, winner_hlc, winner_device,
+           loser_value, loser_hlc, loser_device, loser_mutation_id, created_at)
+         VALUES ('visit', $1, $2, 1, $3, '0', 'd1', $4, '0', 'd2', 'm', 0)",
+    )
+    .bind(&visit)
+    .bind(FIELD)
+    .bind(json!([p]).to_string())
+    .bind(json!([p, q]).to_string())
+    .execute(&app.db.pool)
+    .await
+    .unwrap();
+    let remove = b.mutation("photo", "delete", &q, json!({}), 0);
+    b.push_ok(&app, &[remove]).await;
+    let (boss, _) = app.login("giamsat").await;
+    let id: i64 = app::store::col(
+        &sqlx::query("SELECT id FROM conflicts WHERE field = $1")
+            .bind(FIELD)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap(),
+        "id",
+    )
+    .unwrap();
+    let r = crate::security::rpc("resolve_conflict", json!({"id": id, "value": [p, q]}))
+        .cookie(Some(&boss))
+        .send(&app.router)
+        .await;
+    crate::security::ok(&r);
+    assert_eq!(stored(&app, &visit).await.0, json!([p]));
+}
+
 async fn other_fields_still_keep_their_conflicts(app: TestApp) {
     let (mut a, mut b, visit, _) = a_visit_with_one_photo(&app).await;
     let ma = a.mutation("visit", "upsert", &visit, json!({"workforce": 20}), 1);
@@ -256,6 +313,8 @@ crate::engine_tests!(
     a_list_naming_a_removed_photo_is_stored_without_it,
     a_removal_takes_the_photo_out_of_a_list_that_came_first,
     the_bytes_of_a_photo_removed_before_they_came_are_kept,
+    a_list_naming_another_visits_photo_leaves_it_out,
+    settling_an_old_photo_conflict_leaves_out_a_removed_photo,
     a_caption_or_a_second_removal_of_a_removed_photo_is_kept_and_it_stays_removed,
     other_fields_still_keep_their_conflicts,
 );
