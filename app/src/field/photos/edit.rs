@@ -161,7 +161,13 @@ pub(super) async fn set_field_photos(
         .get(field)
         .and_then(|v| serde_json::from_value(v.clone()).ok())
         .unwrap_or_default();
+    let before = ids.clone();
     edit(&mut ids);
+    for gone in before.into_iter().filter(|id| !ids.contains(id)) {
+        if !current.removed_photos.contains(&gone) {
+            current.removed_photos.push(gone);
+        }
+    }
     if ids.is_empty() {
         current.answers.remove(field);
     } else {

@@ -219,7 +219,11 @@ pub fn removed_elsewhere<'a>(
     held.iter()
         .filter(|p| {
             p.visit_id == visit.id
-                && (!p.has_blob || (p.upload.done && p.server_status.is_some()))
+                // Bytes the server has acknowledged whole are the server's
+                // too, also when it never listed the photo again (sent anew
+                // after a restore to a server where another phone's recovery
+                // had removed it).
+                && (!p.has_blob || p.upload.done)
                 && !visit.photos.iter().any(|s| s.id == p.id)
                 && !named(&p.id)
         })

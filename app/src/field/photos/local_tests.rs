@@ -200,12 +200,18 @@ fn a_photo_removed_on_another_phone_leaves_this_phones_records() {
     sent_from_here.id = "01900000-0000-7000-8000-0000000000e4".into();
     sent_from_here.upload.done = true;
     sent_from_here.server_status = Some(PhotoStatus::Ok);
+    // Sent again after a restore, its bytes acknowledged, and never listed
+    // by the server since (another phone's recovery removed it).
+    let mut sent_again = sent_from_here.clone();
+    sent_again.id = "01900000-0000-7000-8000-0000000000e5".into();
+    sent_again.server_status = None;
     let held = vec![
         taken_here.clone(),
         from_elsewhere.clone(),
         still_there.clone(),
         other_visit,
         sent_from_here.clone(),
+        sent_again.clone(),
     ];
     // The server lists only `still_there`. The photo taken here and not yet
     // taken by the server is gone from it too, but only this phone has its
@@ -228,12 +234,20 @@ fn a_photo_removed_on_another_phone_leaves_this_phones_records() {
     let ids = |v: Vec<&LocalPhoto>| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
     assert_eq!(
         ids(removed_elsewhere(&held, &server, &local)),
-        vec![from_elsewhere.id.clone(), sent_from_here.id.clone()]
+        vec![
+            from_elsewhere.id.clone(),
+            sent_from_here.id.clone(),
+            sent_again.id.clone()
+        ]
     );
     // Still named by an answer here (a draft or a save not yet sent): kept.
     local.answers.insert(
         "evidence_photos".into(),
-        serde_json::json!([from_elsewhere.id.clone(), sent_from_here.id.clone()]),
+        serde_json::json!([
+            from_elsewhere.id.clone(),
+            sent_from_here.id.clone(),
+            sent_again.id.clone()
+        ]),
     );
     assert!(removed_elsewhere(&held, &server, &local).is_empty());
 }

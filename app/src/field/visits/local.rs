@@ -108,6 +108,12 @@ pub struct LocalVisit {
     /// before they were kept: the versions decide then.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub written: BTreeMap<String, Hlc>,
+    /// Photos the inspector removed from this visit on this phone. After a
+    /// restore only these go again as removals: a photo the restored server
+    /// holds that this phone never knew (another phone's, sent again by that
+    /// phone's recovery) is not one it removed (`resend::photos_removed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_photos: Vec<String>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -190,6 +196,7 @@ impl LocalVisit {
             proposal_title: None,
             made_here: Some(true),
             written: BTreeMap::new(),
+            removed_photos: Vec::new(),
         }
     }
 
@@ -266,6 +273,11 @@ pub fn take_draft(mut stored: LocalVisit, screen: &LocalVisit) -> LocalVisit {
         (&stored.answers, &stored.saved),
     );
     stored.focus = screen.focus.clone();
+    for id in &screen.removed_photos {
+        if !stored.removed_photos.contains(id) {
+            stored.removed_photos.push(id.clone());
+        }
+    }
     let mut rows = Vec::with_capacity(screen.rows.len());
     for row in &screen.rows {
         match stored.rows.iter().find(|r| r.id == row.id) {

@@ -110,6 +110,13 @@ pub fn visit_changes(
                 Same::SentWhenLaterHere,
             );
             send.versions = s.versions.clone();
+            for key in photo_lists_to_send(local, s) {
+                match s.answers.get(&key) {
+                    Some(theirs) => send.saved.insert(key.clone(), theirs.clone()),
+                    None => send.saved.remove(&key),
+                };
+                send.versions.remove(&key);
+            }
             send.facility_sent = true;
             for row in &mut send.rows {
                 match s.rows.iter().find(|r| r.id == row.id) {
@@ -354,9 +361,11 @@ pub fn caption_lost(photo: &LocalPhoto, server: Option<&VisitRecord>) -> bool {
     }
 }
 
-/// Photos the server's copy of `local` holds that this phone removed after
-/// the backup: not on the phone, and not named by the phone's saved answer of
-/// their field where that answer is not older than the server's.
+/// Photos the server's copy of `local` holds that this phone removed (after
+/// the backup): those it keeps as removed here, not held, and not named by
+/// its saved answer. A photo's removal is final, so no time decides here; and
+/// a photo this phone never knew (another phone's, sent again by that phone's
+/// recovery) is never taken for one it removed.
 pub fn photos_removed<'a>(
     local: &LocalVisit,
     held: &std::collections::BTreeSet<String>,
@@ -365,8 +374,6 @@ pub fn photos_removed<'a>(
     if !takes_edits(server) {
         return Vec::new();
     }
-    let mine = (&local.saved, &local.versions, &local.written);
-    let theirs = (&server.answers, &server.versions, &server.written);
     server
         .photos
         .iter()
@@ -376,8 +383,42 @@ pub fn photos_removed<'a>(
                 .get(&p.field)
                 .and_then(Value::as_array)
                 .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(p.id.as_str())));
-            !held.contains(&p.id) && !named && !later_there(&p.field, mine, theirs)
+            local.removed_photos.contains(&p.id) && !held.contains(&p.id) && !named
         })
+        .collect()
+}
+
+/// Photo fields whose saved list here names a photo the server's list lacks.
+/// The server merges a photo list written without its current version as a
+/// set (the union less removed photos), so such a list goes again whichever
+/// list is later, on no base version: nothing the server's list holds is
+/// dropped, and this phone's photos are not left out of the answer.
+fn photo_lists_to_send(local: &LocalVisit, server: &VisitRecord) -> Vec<String> {
+    let ids = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let photo_field = |key: &str| {
+        server.photos.iter().any(|p| p.field == key)
+            || ids(local.saved.get(key))
+                .iter()
+                .all(|i| uuid::Uuid::parse_str(i).is_ok())
+    };
+    local
+        .saved
+        .iter()
+        .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
+        .filter(|(k, _)| photo_field(k))
+        .filter(|(k, v)| {
+            let theirs = ids(server.answers.get(*k));
+            ids(Some(v)).iter().any(|i| !theirs.contains(i))
+        })
+        .map(|(k, _)| k.clone())
         .collect()
 }
 

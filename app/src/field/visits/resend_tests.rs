@@ -528,29 +528,57 @@ fn a_caption_changed_and_a_photo_removed_after_the_backup_go_again() {
         "a locked visit takes no caption"
     );
 
-    // Removed here: not held, and the phone's answer (version 2, not older
-    // than the server's 1) no longer names it.
+    // Removed here: kept as removed, not held, not named by the answer.
     let mut local = saved_visit();
     local.versions.insert("photos".into(), 2);
     server.versions.insert("photos".into(), 1);
     server.answers.insert("photos".into(), json!(["ph1"]));
     let none = std::collections::BTreeSet::new();
     let ids = |v: Vec<&PhotoRecord>| v.iter().map(|p| p.id.clone()).collect::<Vec<_>>();
+    assert!(
+        photos_removed(&local, &none, &server).is_empty(),
+        "never known here (another phone's photo): not removed here, though this phone's list lacks it"
+    );
+    local.removed_photos.push("ph1".into());
     assert_eq!(
         ids(photos_removed(&local, &none, &server)),
         vec!["ph1".to_string()]
     );
-    // Held, or named by the answer, or the server's answer is newer: kept.
+    // Held, or named by the answer: kept.
     let held: std::collections::BTreeSet<String> = ["ph1".to_string()].into();
     assert!(photos_removed(&local, &held, &server).is_empty());
     local.saved.insert("photos".into(), json!(["ph1"]));
     assert!(photos_removed(&local, &none, &server).is_empty());
-    local.saved.remove("photos");
-    server.versions.insert("photos".into(), 3);
-    assert!(
-        photos_removed(&local, &none, &server).is_empty(),
-        "attached elsewhere since"
+}
+
+#[test]
+fn a_photo_list_naming_a_photo_the_server_lacks_goes_on_no_base_version() {
+    // The restored server's list (a sibling's recovery) is later than this
+    // phone's, but lacks this phone's photo: the list goes again, as a set.
+    let mine = "01a24b00-0000-7000-8000-000000000001";
+    let mut local = saved_visit();
+    local.saved.insert("photos".into(), json!([mine]));
+    local.answers = local.saved.clone();
+    local.versions.insert("photos".into(), 1);
+    let mut server = server_copy(&[("workforce", json!(42))], ReviewState::InProgress);
+    server.photos.push(server_photo());
+    server.answers.insert("photos".into(), json!(["ph1"]));
+    server.versions.insert("photos".into(), 4);
+    let sent = changes(&local, Some(&server));
+    let list = sent
+        .iter()
+        .find(|e| e.mutation.fields.contains_key("photos"))
+        .expect("the list goes");
+    assert_eq!(list.mutation.fields["photos"], json!([mine]));
+    assert_eq!(
+        list.mutation.base_version, 0,
+        "merged as a set on the server"
     );
+    // The server's list already names it: nothing to send.
+    server.answers.insert("photos".into(), json!(["ph1", mine]));
+    assert!(changes(&local, Some(&server))
+        .iter()
+        .all(|e| !e.mutation.fields.contains_key("photos")));
 }
 
 #[test]

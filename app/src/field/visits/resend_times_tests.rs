@@ -234,29 +234,34 @@ fn a_phone_that_pushed_without_pulling_after_still_sends_its_later_answer() {
 }
 
 #[test]
-fn a_photo_removed_here_goes_unless_the_servers_list_is_later() {
+fn a_photo_removed_here_goes_whatever_the_times() {
     // This phone removed the photo at 5 s: its saved list is empty.
     let mut local = phone(60, "Máy cắt", 5_000);
     local.written.insert("photos".into(), Hlc::new(5_000, 1));
     local.versions.insert("photos".into(), 1);
+    local.removed_photos.push("ph1".into());
     let mut server = restored();
     server.photos.push(super::tests::server_photo());
     server.answers.insert("photos".into(), json!(["ph1"]));
     server.versions.insert("photos".into(), 2);
     let none = std::collections::BTreeSet::new();
-    let removed = |server: &VisitRecord| {
-        photos_removed(&local, &none, server)
+    let removed = |local: &LocalVisit, server: &VisitRecord| {
+        photos_removed(local, &none, server)
             .iter()
             .map(|p| p.id.clone())
             .collect::<Vec<_>>()
     };
-    // The server's list is from the backup (3 s, before the removal): the
-    // removal goes again, though the restored server's version is higher.
+    // A removal is final: it goes whether the server's list is from the
+    // backup (3 s) or a sibling set it later (6 s).
     server.written.insert("photos".into(), Hlc::new(3_000, 0));
-    assert_eq!(removed(&server), ["ph1"]);
-    // A sibling phone set the list at 6 s, after the removal: it stands.
+    assert_eq!(removed(&local, &server), ["ph1"]);
     server.written.insert("photos".into(), Hlc::new(6_000, 0));
-    assert!(removed(&server).is_empty());
+    assert_eq!(removed(&local, &server), ["ph1"]);
+    // A photo this phone never had, with its own list later than the
+    // server's: not a removal of this phone's.
+    local.removed_photos.clear();
+    server.written.insert("photos".into(), Hlc::new(3_000, 0));
+    assert!(removed(&local, &server).is_empty());
 }
 
 /// `phone(60, "Máy cắt", 5_000)` that then pulled and, at `at_ms`, set the
