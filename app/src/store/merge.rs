@@ -159,22 +159,7 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
             Outcome::Lost
         });
     }
-    sqlx::query(
-        "UPDATE field_values SET value = $1, version = $2, hlc = $3, device_id = $4, mutation_id = $5, device_seq = $9
-         WHERE entity = $6 AND record_id = $7 AND field = $8",
-    )
-    .bind(&value_json)
-    .bind(version + 1)
-    .bind(&hlc)
-    .bind(w.device_id)
-    .bind(w.mutation_id)
-    .bind(w.entity)
-    .bind(w.record_id)
-    .bind(w.field)
-    .bind(w.seq)
-    .execute(&mut **tx)
-    .await?;
-    history(tx, w, version + 1, &value_json).await?;
+    update(tx, w, version, &value_json, &hlc).await?;
     Ok(Outcome::Won)
 }
 
@@ -259,13 +244,25 @@ async fn write_set(
     stored_hlc: &str,
 ) -> Result<(), AppError> {
     let written = w.hlc.encode().max(stored_hlc.to_string());
+    update(tx, w, version, value_json, &written).await
+}
+
+/// Stores `value_json` as the field's next version after `version`, written
+/// by `w`'s device and mutation at `hlc`, and its history row.
+async fn update(
+    tx: &mut Tx,
+    w: &Write<'_>,
+    version: i64,
+    value_json: &str,
+    hlc: &str,
+) -> Result<(), AppError> {
     sqlx::query(
         "UPDATE field_values SET value = $1, version = $2, hlc = $3, device_id = $4, mutation_id = $5, device_seq = $9
          WHERE entity = $6 AND record_id = $7 AND field = $8",
     )
     .bind(value_json)
     .bind(version + 1)
-    .bind(&written)
+    .bind(hlc)
     .bind(w.device_id)
     .bind(w.mutation_id)
     .bind(w.entity)

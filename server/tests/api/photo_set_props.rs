@@ -170,23 +170,7 @@ async fn stored(app: &TestApp, visit: &str) -> (Vec<String>, i64) {
 }
 
 fn run(engine: TestEngine, default_cases: u32) {
-    let cases = std::env::var("KHAOSAT_PROP_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default_cases);
-    let seed = std::env::var("KHAOSAT_PROP_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            let id = uuid::Uuid::now_v7();
-            u64::from_le_bytes(id.as_bytes()[8..16].try_into().unwrap())
-        });
-    println!("photo set properties: {cases} cases on {engine:?}, seed {seed} (replay with KHAOSAT_PROP_SEED={seed})");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let (cases, seed, rt) = crate::props::settings("photo set properties", engine, default_cases);
     let app = rt.block_on(crate::helpers::spawn_app(engine));
     let config = Config {
         cases,

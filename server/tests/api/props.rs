@@ -484,7 +484,13 @@ async fn no_silent_loss(
     Ok(())
 }
 
-fn run(engine: crate::helpers::TestEngine, default_cases: u32) {
+/// The run's cases and seed (`KHAOSAT_PROP_CASES`, `KHAOSAT_PROP_SEED`), said
+/// on stdout so a failure can be replayed, and a runtime for the cases.
+pub(crate) fn settings(
+    what: &str,
+    engine: crate::helpers::TestEngine,
+    default_cases: u32,
+) -> (u32, u64, tokio::runtime::Runtime) {
     let cases = std::env::var("KHAOSAT_PROP_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -493,12 +499,19 @@ fn run(engine: crate::helpers::TestEngine, default_cases: u32) {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(rand_seed);
-    println!("sync properties: {cases} cases on {engine:?}, seed {seed} (replay with KHAOSAT_PROP_SEED={seed})");
+    println!(
+        "{what}: {cases} cases on {engine:?}, seed {seed} (replay with KHAOSAT_PROP_SEED={seed})"
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
+    (cases, seed, rt)
+}
+
+fn run(engine: crate::helpers::TestEngine, default_cases: u32) {
+    let (cases, seed, rt) = settings("sync properties", engine, default_cases);
     let app = rt.block_on(crate::helpers::spawn_app(engine));
     let db = &app.db;
     let (users, proposals) = rt.block_on(async {
