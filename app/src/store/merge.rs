@@ -58,16 +58,7 @@ pub async fn merge_field(tx: &mut Tx, w: &Write<'_>) -> Result<Outcome, AppError
     let w = &Write { value, ..*w };
     let value_json = w.value.to_string();
     let hlc = w.hlc.encode();
-    let stored = sqlx::query(
-        "SELECT value, version, hlc, device_id, mutation_id, device_seq FROM field_values
-         WHERE entity = $1 AND record_id = $2 AND field = $3",
-    )
-    .bind(w.entity)
-    .bind(w.record_id)
-    .bind(w.field)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(stored) = stored else {
+    let Some(stored) = stored_field(tx, w).await? else {
         sqlx::query(
             "INSERT INTO field_values (entity, record_id, field, value, version, hlc, device_id, mutation_id, device_seq)
              VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8)",
@@ -208,15 +199,7 @@ pub async fn remove_from_photo_set(
     w: &Write<'_>,
     photo_id: &str,
 ) -> Result<(), AppError> {
-    let stored = sqlx::query(
-        "SELECT value, version, hlc FROM field_values WHERE entity = $1 AND record_id = $2 AND field = $3",
-    )
-    .bind(w.entity)
-    .bind(w.record_id)
-    .bind(w.field)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(stored) = stored else {
+    let Some(stored) = stored_field(tx, w).await? else {
         return Ok(());
     };
     let value: String = col(&stored, "value")?;
@@ -245,6 +228,19 @@ async fn write_set(
 ) -> Result<(), AppError> {
     let written = w.hlc.encode().max(stored_hlc.to_string());
     update(tx, w, version, value_json, &written).await
+}
+
+/// The field's stored row (value, version, stamp, writer), if it has one.
+async fn stored_field(tx: &mut Tx, w: &Write<'_>) -> Result<Option<sqlx::any::AnyRow>, AppError> {
+    Ok(sqlx::query(
+        "SELECT value, version, hlc, device_id, mutation_id, device_seq FROM field_values
+         WHERE entity = $1 AND record_id = $2 AND field = $3",
+    )
+    .bind(w.entity)
+    .bind(w.record_id)
+    .bind(w.field)
+    .fetch_optional(&mut **tx)
+    .await?)
 }
 
 /// Stores `value_json` as the field's next version after `version`, written

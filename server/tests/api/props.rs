@@ -16,7 +16,7 @@
 //! `KHAOSAT_PROP_CASES=100000 cargo nextest run -p server --features app/ssr -E 'test(sync_properties)'`;
 //! the seed is printed, and `KHAOSAT_PROP_SEED=<seed>` replays a run.
 //!
-//! One file (about 550 lines): the property test, its simulated phones and
+//! One file (about 575 lines): the property test, its simulated phones and
 //! network faults, and the invariants it checks are one model.
 
 use app::field::visits::local::{
