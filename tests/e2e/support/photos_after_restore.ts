@@ -1,7 +1,9 @@
 // The restore scenario both "photos after a restore" specs drive: phone A
 // takes two photos of a visit, both phones have them, then the night's
-// backup. After it, B (out of signal) takes a photo and removes one of the
-// two; A (online) takes a photo and removes the other. The server is lost
+// backup. After it, A takes a photo that B sees; B (out of signal) takes a
+// photo and removes one of the first two; A takes a photo and removes the
+// other and the one B saw. The restored server never had that one: B's list
+// still names it, and must not bring it back into the answer. The server is lost
 // and restored; one phone recovers first, then the other. The restored
 // server must end with A's and B's new photos, in its answer and with their
 // bytes, and both phones must show exactly those two.
@@ -44,7 +46,17 @@ export async function photosComeBackAfterRestore(
 
   let fromB = '';
   let fromA = '';
-  await test.step('after it, B (out of signal) takes one and removes p0; A takes one and removes p1', async () => {
+  let passing = '';
+  await test.step('after it, A takes a photo B sees, then B goes out of signal', async () => {
+    await a.visit.goto(id);
+    passing = await addPhoto(a, 864);
+    await saveAndSync(a);
+    await syncFromHome(b);
+    await b.visit.goto(id);
+    await expect(b.visit.photoItems(FIELD)).toHaveCount(3);
+  });
+
+  await test.step('B takes one and removes p0; A takes one and removes p1 and the one B saw', async () => {
     await b.context.setOffline(true);
     fromB = await addPhoto(b, 832);
     await removePhoto(b, p0);
@@ -53,6 +65,7 @@ export async function photosComeBackAfterRestore(
     await a.visit.goto(id);
     fromA = await addPhoto(a, 848);
     await removePhoto(a, p1);
+    await removePhoto(a, passing);
     await saveAndSync(a);
   });
 

@@ -67,6 +67,11 @@ impl OfflineDb {
         let mut clock = super::stored_clock(&meta).await?;
 
         let held_ids: BTreeSet<String> = held_photos.iter().map(|p| p.id.clone()).collect();
+        let with_bytes: BTreeSet<String> = held_photos
+            .iter()
+            .filter(|p| p.has_blob && !p.upload.refused)
+            .map(|p| p.id.clone())
+            .collect();
         let mut rebuilt = Vec::new();
         let mut covered = BTreeSet::new();
         let mut resent_visits = Vec::new();
@@ -88,7 +93,7 @@ impl OfflineDb {
             // Numbered for real by `renumber` below.
             let next = server_last_seq + 1 + rebuilt.len() as i64;
             let mut changes = resend::visit_changes(
-                &visit,
+                &resend::recoverable_lists(&visit, there, &with_bytes),
                 there,
                 submit_queued,
                 device_id,

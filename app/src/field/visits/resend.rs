@@ -388,6 +388,43 @@ pub fn photos_removed<'a>(
         .collect()
 }
 
+/// `local` with its saved photo lists cut to the photos that can be on the
+/// restored server: those it holds, and those this phone holds with their
+/// bytes (`with_bytes`: it attaches them again). A photo neither has, named
+/// in a list here, was taken after the backup on another phone, which
+/// either sends it again itself or removed it; a list sent from here naming
+/// it would bring back into the answer a photo no record stands behind.
+pub fn recoverable_lists(
+    local: &LocalVisit,
+    server: Option<&VisitRecord>,
+    with_bytes: &std::collections::BTreeSet<String>,
+) -> LocalVisit {
+    let on_server = |id: &str| server.is_some_and(|s| s.photos.iter().any(|p| p.id == id));
+    let mut out = local.clone();
+    for (key, value) in out.saved.iter_mut() {
+        let Some(ids) = value.as_array() else {
+            continue;
+        };
+        let photo_list = server.is_some_and(|s| s.photos.iter().any(|p| p.field == *key))
+            || (!ids.is_empty()
+                && ids
+                    .iter()
+                    .all(|i| i.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())));
+        if photo_list {
+            let kept: Vec<Value> = ids
+                .iter()
+                .filter(|i| {
+                    let id = i.as_str().unwrap_or_default();
+                    on_server(id) || with_bytes.contains(id)
+                })
+                .cloned()
+                .collect();
+            *value = Value::Array(kept);
+        }
+    }
+    out
+}
+
 /// Photo fields whose saved list here names a photo the server's list lacks.
 /// The server merges a photo list written without its current version as a
 /// set (the union less removed photos), so such a list goes again whichever

@@ -650,3 +650,37 @@ fn a_null_on_the_server_is_a_cleared_answer_not_a_difference() {
         "nothing of the phone's is missing there"
     );
 }
+
+#[test]
+fn a_photo_list_names_only_photos_the_restored_server_can_hold() {
+    // Another phone took `theirs` after the backup and removed it; this
+    // phone pulled it before the removal and holds no bytes of it.
+    let (mine, theirs) = (
+        "01a24b00-0000-7000-8000-000000000001",
+        "01a24b00-0000-7000-8000-000000000002",
+    );
+    let mut local = saved_visit();
+    local
+        .saved
+        .insert("photos".into(), json!(["ph1", mine, theirs]));
+    local.saved.insert("tags".into(), json!(["a", "b"]));
+    let mut server = server_copy(&[("workforce", json!(42))], ReviewState::InProgress);
+    server.photos.push(server_photo());
+    let with_bytes: std::collections::BTreeSet<String> = [mine.to_string()].into();
+    let cut = recoverable_lists(&local, Some(&server), &with_bytes);
+    assert_eq!(
+        cut.saved["photos"],
+        json!(["ph1", mine]),
+        "held there, or its bytes here"
+    );
+    assert_eq!(cut.saved["tags"], json!(["a", "b"]), "not a photo list");
+    assert_eq!(
+        local.saved["photos"],
+        json!(["ph1", mine, theirs]),
+        "the phone's own copy stays"
+    );
+    // A server without the visit: only this phone's photos with bytes.
+    local.saved.insert("photos".into(), json!([mine, theirs]));
+    let lacking = recoverable_lists(&local, None, &with_bytes);
+    assert_eq!(lacking.saved["photos"], json!([mine]));
+}
