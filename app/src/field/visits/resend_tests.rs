@@ -1,6 +1,6 @@
 //! The restore recovery's rules, case by case (`resend.rs`).
 //!
-//! One file (about 625 lines): each rule (what goes again, what is left
+//! One file (about 690 lines): each rule (what goes again, what is left
 //! alone, the order, photos, whose phone) is read beside the others, on the
 //! same visit built once at the top.
 
