@@ -2,7 +2,7 @@
 //! placement in scope), answers checked against the form, and the submit
 //! with its required and conditional answers.
 //!
-//! One file (about 440 lines): the header, the answers and the submit share the batch's head cache and the form checks.
+//! One file (about 450 lines): the header, the answers (photo fields merged as sets) and the submit share the batch's head cache and the form checks.
 
 use super::*;
 
