@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 1,095 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,170 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -602,6 +602,85 @@ fn server_visit(id: &str, proposal: Option<&str>) -> app::model::VisitRecord {
         open_conflicts: vec![],
         written: Default::default(),
     }
+}
+
+/// A photo the server lists for `visit_id`, judged usable.
+fn server_photo(id: &str, visit_id: &str) -> app::photos::PhotoRecord {
+    app::photos::PhotoRecord {
+        id: id.into(),
+        visit_id: visit_id.into(),
+        field: "evidence_photos".into(),
+        sha256: "ab".into(),
+        size: 10,
+        content_type: "image/jpeg".into(),
+        caption: None,
+        caption_written: None,
+        taken_at_ms: None,
+        time_source: None,
+        lat: None,
+        lon: None,
+        accuracy_m: None,
+        location_source: None,
+        status: app::photos::PhotoStatus::Ok,
+        problem: None,
+        warnings: Vec::new(),
+        width: None,
+        height: None,
+        created_at_ms: 1,
+    }
+}
+
+/// A photo removed on this phone that the server still lists (its removal
+/// queued, or refused with a visit another phone finalized) stays off the
+/// phone at a pull, and the visit names it for the save after a send-back.
+#[wasm_bindgen_test]
+async fn a_pull_leaves_a_photo_removed_here_removed() {
+    use app::sync::{Change, PullResponse, PulledRecord};
+    let db = OfflineDb::open_named(&fresh_name("removed")).await.unwrap();
+    let id = "01900000-0000-7000-8000-0000000000c1";
+    let (removed, kept) = (
+        "01900000-0000-7000-8000-0000000000c2",
+        "01900000-0000-7000-8000-0000000000c3",
+    );
+    let mut local = visit(id);
+    local.header_sent = true;
+    local.removed_photos = vec![removed.into()];
+    db.put_draft("u1", &local).await.unwrap();
+    let mut there = server_visit(id, None);
+    there
+        .answers
+        .insert("evidence_photos".into(), json!([removed, kept]));
+    there.photos = vec![server_photo(removed, id), server_photo(kept, id)];
+    let page = |seq: i64, v: app::model::VisitRecord| PullResponse {
+        changes: vec![Change {
+            seq,
+            record: PulledRecord::Visit(v),
+        }],
+        cursor: seq,
+        has_more: false,
+        server_hlc: Hlc::new(5, 0),
+        epoch: String::new(),
+    };
+    db.apply_pull(&test_session(), &page(1, there.clone()), 10)
+        .await
+        .unwrap();
+    let held: Vec<String> = db
+        .photos("u1", Some(id))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    assert_eq!(held, [kept]);
+    let stored = db.visit("u1", id).await.unwrap().unwrap();
+    assert_eq!(stored.removals_not_taken, [removed]);
+    // The removal applied: the server lists it no more, nor does the visit.
+    there.photos.retain(|p| p.id == kept);
+    db.apply_pull(&test_session(), &page(2, there), 11)
+        .await
+        .unwrap();
+    let stored = db.visit("u1", id).await.unwrap().unwrap();
+    assert!(stored.removals_not_taken.is_empty());
 }
 
 fn test_session() -> Session {

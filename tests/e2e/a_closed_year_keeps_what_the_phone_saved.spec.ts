@@ -4,9 +4,13 @@
 // rather than its cause, a pull then overwrote an edited answer with the
 // server's value, and a new visit stayed stuck. Now both visits say the year
 // is closed, keep what was typed (also in the phone's backup file), and
-// reach the server once it reopens.
+// reach the server once it reopens, with the photo taken meanwhile (its
+// record was refused with the visit, and it used to stay off the server).
 
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
+import { FIELD, addPhoto } from './support/photo_steps';
+import type { InspectorPhone } from './support/phones';
+import { serverVisits } from './support/restore';
 import { startServer, type KhaosatServer } from './support/server';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
 import { HomePage } from './pages/HomePage';
@@ -59,9 +63,11 @@ test('changes refused for a closed year stay on the phone and go again when it r
     await visit.expectSyncState('synced', 30_000);
   });
 
-  await test.step('offline, 99 is saved on it, and a second visit is started and saved', async () => {
+  let photo = '';
+  await test.step('offline, 99 and a photo are saved on it, and a second visit is started and saved', async () => {
     await phone.setOffline(true);
     await visit.fillField('workforce', '99');
+    photo = await addPhoto({ context: phone, page, home, visit } as InspectorPhone, 800);
     await visit.save();
     await visit.expectSyncState('queued');
     await home.goto();
@@ -102,12 +108,14 @@ test('changes refused for a closed year stay on the phone and go again when it r
     await phone.setOffline(true);
     await home.goto();
     const logout = new LogoutWarning(page);
-    expect(await logout.openWarning(), 'refused visits count as unsent').toBe(2);
+    // Unsent changes: the held visit's answer, its photo list and the photo's
+    // record; the fresh visit's one save.
+    expect(await logout.openWarning(), 'refused visits count as unsent').toBe(4);
     await logout.click(logout.cancel);
     const backup = page.getByTestId('home-backup');
     const [download] = await Promise.all([page.waitForEvent('download'), home.click(backup.getByTestId('backup-export'))]);
     expect(download.suggestedFilename()).toMatch(/^khaosat-backup-ksv4-.*\.zip$/);
-    await expect(backup.getByTestId('backup-done')).toHaveAttribute('data-count', '2');
+    await expect(backup.getByTestId('backup-done')).toHaveAttribute('data-count', '4');
     // Back online they go out again, and are refused again: still kept.
     await phone.setOffline(false);
     await home.click(home.syncButton);
@@ -138,5 +146,9 @@ test('changes refused for a closed year stay on the phone and go again when it r
     await visit.goto(held);
     await expect(visit.field('workforce')).toHaveValue('99');
     await visit.expectSyncState('synced');
+    await expect(visit.photoItem(photo)).toHaveAttribute('data-state', 'ok', { timeout: 60_000 });
+    const stored = (await serverVisits(page.request)).get(held);
+    expect(stored?.answers[FIELD]).toEqual([photo]);
+    expect(stored?.photos.map((p) => [p.id, p.status])).toEqual([[photo, 'ok']]);
   });
 });

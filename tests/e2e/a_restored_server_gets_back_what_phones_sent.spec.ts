@@ -9,6 +9,7 @@
 
 import { join } from 'node:path';
 import { PHONE, expect, test } from './support/fixtures';
+import { fillRequired } from './support/finalize_steps';
 import { makeJpeg } from './support/images';
 import { khaosat, restoredServers, serverVisits } from './support/restore';
 import { startServer } from './support/server';
@@ -55,20 +56,7 @@ test('a phone gives a restored server back what it synced after the backup', asy
     await visit.expectSyncState('synced', 30_000);
     await home.goto();
     lost = await home.startVisit(home.proposalItems.nth(1));
-    for (const key of ['name_confirmed', 'owner_confirmed', 'address_confirmed']) await visit.select(key, 'yes');
-    await visit.fillField('visit_date', '15/06/2020');
-    await visit.fillField('main_products', 'Gạch không nung');
-    await visit.select('industry_group', 'mechanical');
-    await visit.fillField('workforce', '8');
-    await visit.select('support_kind', 'machinery');
-    await visit.fillField('requested_amount', '150.000.000');
-    await visit.fillField('reason', 'Thay máy ép cũ');
-    await visit.select('spillover_effect', 'high');
-    await visit.select('feasibility', 'medium');
-    await visit.select('scale', 'small');
-    await visit.select('team_suggestion', 'provincial');
-    await visit.fillField('suggested_amount', '120000000');
-    await visit.fillField('team_members', 'Nguyễn Văn An');
+    await fillRequired(visit);
     const field = page.getByTestId('field-evidence_photos');
     await field.getByTestId('photo-input-gallery').setInputFiles([{ name: 'IMG_1.jpg', mimeType: 'image/jpeg', buffer: photo }]);
     await expect(field.getByTestId('photo-item')).toHaveCount(1, { timeout: 60_000 });

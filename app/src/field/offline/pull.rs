@@ -152,10 +152,24 @@ impl OfflineDb {
                             }
                         }
                     }
+                    // A photo removed here that the server still holds: its
+                    // removal is queued, or was refused with the visit. It
+                    // stays off this phone's screen, and the refused one
+                    // goes again at the next save (`writes::save_visit_as`).
+                    merged.removals_not_taken = v
+                        .photos
+                        .iter()
+                        .filter(|p| merged.removed_photos.contains(&p.id))
+                        .map(|p| p.id.clone())
+                        .collect();
                     writes.push(Write::Put(&visits, encode(&merged)?, key(&k)));
                     // Photo statuses travel inside their visit.
                     let photos = tx.store(PHOTOS)?;
-                    for server in &v.photos {
+                    for server in v
+                        .photos
+                        .iter()
+                        .filter(|p| !merged.removed_photos.contains(&p.id))
+                    {
                         let pk = format!("{user_id}:{}", server.id);
                         let local: Option<LocalPhoto> =
                             photos.get(key(&pk)).await?.map(decode).transpose()?;

@@ -262,6 +262,32 @@ pub fn attach_entry(
     )
 }
 
+/// The removal of a photo this phone may no longer hold a record of (its
+/// removal was refused with its visit, and sent again).
+pub fn removal_entry(
+    visit_id: &str,
+    photo_id: &str,
+    device_id: &str,
+    seq: i64,
+    hlc: Hlc,
+    mutation_id: uuid::Uuid,
+) -> OutboxEntry {
+    entry(
+        device_id,
+        visit_id,
+        Mutation {
+            seq,
+            mutation_id,
+            kind: MutationKind::Delete,
+            entity: Entity::Photo,
+            record_id: uuid::Uuid::parse_str(photo_id).unwrap_or_default(),
+            fields: BTreeMap::new(),
+            hlc,
+            base_version: 0,
+        },
+    )
+}
+
 /// A caption change, or (with `remove`) the photo's removal.
 pub fn change_entry(
     photo: &LocalPhoto,
@@ -271,23 +297,21 @@ pub fn change_entry(
     mutation_id: uuid::Uuid,
     remove: bool,
 ) -> OutboxEntry {
+    if remove {
+        return removal_entry(&photo.visit_id, &photo.id, device_id, seq, hlc, mutation_id);
+    }
     let mut fields = BTreeMap::new();
-    let kind = if remove {
-        MutationKind::Delete
-    } else {
-        fields.insert(
-            "caption".into(),
-            photo.caption.clone().map_or(Value::Null, Value::from),
-        );
-        MutationKind::Upsert
-    };
+    fields.insert(
+        "caption".into(),
+        photo.caption.clone().map_or(Value::Null, Value::from),
+    );
     entry(
         device_id,
         &photo.visit_id,
         Mutation {
             seq,
             mutation_id,
-            kind,
+            kind: MutationKind::Upsert,
             entity: Entity::Photo,
             record_id: uuid::Uuid::parse_str(&photo.id).unwrap_or_default(),
             fields,

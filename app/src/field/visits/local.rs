@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,400 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,500 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -114,6 +114,11 @@ pub struct LocalVisit {
     /// phone's recovery) is not one it removed (`resend::photos_removed`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_photos: Vec<String>,
+    /// Of `removed_photos`, those the server still held at the last pull. A
+    /// removal refused with the visit (finalized on another phone) goes
+    /// again when the refused visit is saved after a send-back.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removals_not_taken: Vec<String>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -197,6 +202,7 @@ impl LocalVisit {
             made_here: Some(true),
             written: BTreeMap::new(),
             removed_photos: Vec::new(),
+            removals_not_taken: Vec::new(),
         }
     }
 
@@ -319,6 +325,10 @@ impl OutboxEntry {
 /// The refusal a phone gives itself after a restore, for corrections the
 /// restored server holds the visit finalized against (`resend`).
 pub const RESTORED_LOCKED: &str = "sync.restored_before_send_back";
+
+/// The server's refusal of a change to a visit no longer the inspector's to
+/// change (finalized on another phone, or decided).
+pub const LOCKED: &str = "visit.locked";
 
 pub fn outbox_key(device_id: &str, seq: i64) -> String {
     format!("{device_id}:{seq:012}")
@@ -681,6 +691,7 @@ pub fn absorb_server_copy(
             ReviewState::InProgress | ReviewState::NeedsChanges
         )
     {
+        rebase_refused(&mut visit, server);
         visit.saved = given(&server.answers);
         visit.written = server.written.clone();
         for row in &mut visit.rows {
@@ -694,6 +705,17 @@ pub fn absorb_server_copy(
     // Corrections a restored server holds no send-back for: kept in view
     // until a supervisor sends the visit back again (`resend`).
     if !pending && visit.sync_state == SyncState::Refused && visit.refused_for(RESTORED_LOCKED) {
+        return visit;
+    }
+    // Refused because another phone finalized the visit meanwhile (or a
+    // supervisor decided it): what was captured here stays in view, marked
+    // not sent, until a send-back makes it unsent changes (the branch above).
+    // Dropping it would lose photos and answers taken on site for being late.
+    if !pending
+        && visit.sync_state == SyncState::Refused
+        && visit.refused_for(LOCKED)
+        && holds_more_than(&visit, server)
+    {
         return visit;
     }
     if !pending && visit.sync_state == SyncState::Refused {
@@ -762,6 +784,81 @@ fn merge_answers(
         }
     }
     answers
+}
+
+/// The refused answers on the server's copy, before it becomes their base:
+/// an answer this phone wrote later than the server's (the refused change),
+/// or edited since its last save, stays; any other is the server's, so the
+/// save after a send-back sends only what this phone changed and clears
+/// nothing another phone wrote meanwhile. A photo list is the server's less
+/// the photos removed here, with those taken here.
+fn rebase_refused(visit: &mut LocalVisit, server: &VisitRecord) {
+    let theirs = given(&server.answers);
+    let mine = std::mem::take(&mut visit.answers);
+    let keys: Vec<&String> = mine.keys().chain(theirs.keys()).collect();
+    for key in keys {
+        let edited = mine.get(key) != visit.saved.get(key);
+        let value = match (visit.written.get(key), server.written.get(key)) {
+            _ if edited => mine.get(key),
+            (Some(here), Some(there)) if here > there => mine.get(key),
+            (Some(_), None) => mine.get(key),
+            // Kept before the times were: this phone's, where it has one.
+            (None, None) => mine.get(key).or(theirs.get(key)),
+            _ => theirs.get(key),
+        };
+        if let Some(value) = value {
+            visit.answers.insert(key.clone(), value.clone());
+        }
+    }
+    let mut photo_keys: Vec<&String> = server.photos.iter().map(|p| &p.field).collect();
+    photo_keys.dedup();
+    for key in photo_keys {
+        let Some(Value::Array(there)) = theirs.get(key) else {
+            continue;
+        };
+        let removed = |id: &Value| {
+            id.as_str()
+                .is_some_and(|id| visit.removed_photos.iter().any(|r| r == id))
+        };
+        let mut list: Vec<Value> = there.iter().filter(|id| !removed(id)).cloned().collect();
+        if let Some(Value::Array(here)) = mine.get(key) {
+            for id in here {
+                if !list.contains(id) {
+                    list.push(id.clone());
+                }
+            }
+        }
+        if list.is_empty() {
+            visit.answers.remove(key);
+        } else {
+            visit.answers.insert(key.clone(), Value::Array(list));
+        }
+    }
+}
+
+/// Whether the phone's copy holds answers or rows the server's lacks. Lists
+/// compare as sets: the server keeps a photo field's ids in its own order.
+fn holds_more_than(visit: &LocalVisit, server: &VisitRecord) -> bool {
+    let differ = |mine: &BTreeMap<String, Value>, theirs: &BTreeMap<String, Value>| {
+        let settled = |answers: &BTreeMap<String, Value>| {
+            let mut kept = given(answers);
+            for value in kept.values_mut() {
+                if let Value::Array(items) = value {
+                    items.sort_by_key(|v| v.to_string());
+                }
+            }
+            kept
+        };
+        settled(mine) != settled(theirs)
+    };
+    differ(&visit.answers, &server.answers)
+        || visit
+            .rows
+            .iter()
+            .any(|row| match server.rows.iter().find(|s| s.id == row.id) {
+                Some(theirs) => row.deleted || differ(&row.answers, &theirs.answers),
+                None => !row.deleted,
+            })
 }
 
 /// The server's answers that hold a value (a cleared answer is null there,
@@ -1400,3 +1497,7 @@ mod tests {
         assert!(outbox_key("d", 9) < outbox_key("d", 10));
     }
 }
+
+#[cfg(test)]
+#[path = "locked_tests.rs"]
+mod locked_tests;

@@ -9,6 +9,7 @@ use super::{field_label, focused_field, missing_label};
 use super::{restore_focus, scroll_to};
 use crate::field::client::use_client;
 use crate::i18n::{error_text, use_locale, use_t};
+use crate::model::ReviewState;
 use crate::root::Loading;
 use leptos::prelude::*;
 
@@ -56,6 +57,13 @@ pub fn VisitPage() -> impl IntoView {
     let status = move || {
         visit.get().map(|v| {
             let refusal = v.refusal.clone().map(|b| error_text(lang.get(), &b));
+            let refusal_code = v.refusal.as_ref().map(|r| r.code.clone());
+            // Finalized elsewhere: saving is no use until a send-back.
+            let kept = match v.review_state {
+                _ if !v.refused_for(super::local::LOCKED) || v.editable() => "visit.refused_kept",
+                ReviewState::Submitted => "visit.locked_kept",
+                _ => "visit.decided_kept",
+            };
             let send_back = v.send_back().cloned();
             let def = form.get();
             view! {
@@ -104,7 +112,7 @@ pub fn VisitPage() -> impl IntoView {
                     }
                 })}
                 {refusal.map(|text| view! {
-                    <p class="error-banner" data-testid="visit-refusal">{text}" "{move || tr("visit.refused_kept")}</p>
+                    <p class="error-banner" data-testid="visit-refusal" data-code=refusal_code.clone()>{text}" "{move || tr(kept)}</p>
                 })}
                 {(!v.lost_fields.is_empty()).then(|| {
                     let names: Vec<String> = v

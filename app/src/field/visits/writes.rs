@@ -62,10 +62,21 @@ pub(crate) async fn save_visit_as(
     // A visit whose creation the server refused (no pull has shown it there)
     // sends its header again at this save; the photos attached to it were
     // refused with it ("visit.unknown"), so they are attached again after it.
-    let photos = if current.sync_state == local::SyncState::Refused && current.versions.is_empty() {
-        db.photos(&user_id, Some(&current.id))
+    // A visit the server holds, refused later (finalized on another phone
+    // until a send-back, a closed year until it reopened), attaches again the
+    // photos taken here that the server never took, and removes again those
+    // it still holds.
+    let refused = current.sync_state == local::SyncState::Refused;
+    let held_there = !current.versions.is_empty();
+    let photos = if refused {
+        let mut photos = db
+            .photos(&user_id, Some(&current.id))
             .await
-            .map_err(storage)?
+            .map_err(storage)?;
+        if held_there {
+            photos.retain(|p| p.has_blob && p.server_status.is_none() && !p.upload.done);
+        }
+        photos
     } else {
         Vec::new()
     };
@@ -78,9 +89,21 @@ pub(crate) async fn save_visit_as(
             &device,
             |stored, last_seq, mut clock| {
                 let base = local::take_draft(stored.unwrap_or_else(|| current.clone()), &current);
-                let resending = !base.header_sent;
+                // What the transaction reads decides, not the screen's copy,
+                // which may predate the pull that brought the send-back.
+                let again =
+                    base.sync_state == local::SyncState::Refused && !base.versions.is_empty();
+                let resending = !base.header_sent || again;
+                let removals = if again {
+                    base.removals_not_taken.clone()
+                } else {
+                    Vec::new()
+                };
                 let (saved, mut entries) =
                     local::save_with(&base, &device, last_seq + 1, &mut clock, now, submit);
+                // Before a finalize, which locks the visit against them.
+                let finalize =
+                    entries.pop_if(|e| e.mutation.kind == crate::sync::MutationKind::Submit);
                 if resending {
                     for photo in &photos {
                         let seq = last_seq + 1 + entries.len() as i64;
@@ -92,6 +115,21 @@ pub(crate) async fn save_visit_as(
                             crate::sync::new_uuid_v7(now),
                         ));
                     }
+                }
+                for photo_id in &removals {
+                    let seq = last_seq + 1 + entries.len() as i64;
+                    entries.push(crate::field::photos::local::removal_entry(
+                        &current.id,
+                        photo_id,
+                        &device,
+                        seq,
+                        clock.tick(now),
+                        crate::sync::new_uuid_v7(now),
+                    ));
+                }
+                if let Some(mut submit) = finalize {
+                    submit.mutation.seq = last_seq + 1 + entries.len() as i64;
+                    entries.push(submit);
                 }
                 Some((saved, entries, clock))
             },

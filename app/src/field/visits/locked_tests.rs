@@ -1,0 +1,219 @@
+//! A visit finalized on another phone (or decided) while this phone changed
+//! it offline: what this phone captured stays, until a send-back lets it go.
+
+use super::*;
+use crate::field::visits::resend::tests::server_photo;
+use crate::photos::PhotoRecord;
+use serde_json::json;
+
+const P0: &str = "0190a000-0000-7000-8000-0000000000a0";
+const A1: &str = "0190a000-0000-7000-8000-0000000000a1";
+const Q: &str = "0190a000-0000-7000-8000-0000000000b1";
+
+fn photo(id: &str) -> PhotoRecord {
+    PhotoRecord {
+        id: id.into(),
+        field: "photos".into(),
+        ..server_photo()
+    }
+}
+
+/// The server's copy: `workforce` 17 and the photos `list`, at version
+/// `version`, in `state`.
+fn held(id: &str, state: ReviewState, list: &[&str], version: i64) -> VisitRecord {
+    VisitRecord {
+        id: id.into(),
+        form_id: "khuyen-cong".into(),
+        form_version: 1,
+        proposal_id: Some("p1".into()),
+        facility_id: None,
+        owner_id: "u".into(),
+        review_state: state,
+        answers: [
+            ("workforce".to_string(), json!(17)),
+            ("photos".to_string(), json!(list)),
+        ]
+        .into(),
+        versions: [
+            ("workforce".to_string(), version),
+            ("photos".to_string(), version),
+        ]
+        .into(),
+        created_at_ms: 0,
+        received_at_ms: 0,
+        rows: vec![],
+        review: vec![],
+        photos: list.iter().map(|id| photo(id)).collect(),
+        year_closed: false,
+        open_conflicts: vec![],
+        written: Default::default(),
+    }
+}
+
+/// `held` after the other phone wrote `visit_date` and `photos` at 5 s, after
+/// this phone's save at 3 s; `workforce` as written at 1 s.
+fn finalized_elsewhere(id: &str, state: ReviewState, list: &[&str], version: i64) -> VisitRecord {
+    let mut v = held(id, state, list, version);
+    v.answers.insert("visit_date".into(), json!("2020-06-15"));
+    v.versions.insert("visit_date".into(), version);
+    v.written = [
+        ("workforce".to_string(), Hlc::new(1_000, 0)),
+        ("photos".to_string(), Hlc::new(5_000, 0)),
+        ("visit_date".to_string(), Hlc::new(5_000, 0)),
+    ]
+    .into();
+    v
+}
+
+/// The phone's copy after a pull of `[P0]`, then offline: workforce 99, P0
+/// removed and Q taken, saved, and the push refused with `code`.
+fn refused_offline_changes(code: &str) -> LocalVisit {
+    let id = "0190a000-0000-7000-8000-000000000001";
+    let mut v = absorb_server_copy(
+        None,
+        &held(id, ReviewState::InProgress, &[P0], 1),
+        "ksv1",
+        false,
+    );
+    assert_eq!(v.sync_state, SyncState::Synced);
+    v.answers.insert("workforce".into(), json!(99));
+    v.answers.insert("photos".into(), json!([Q]));
+    v.removed_photos.push(P0.into());
+    let mut clock = Hlc::default();
+    let (saved, out) = save(&v, "dev", 5, &mut clock, 3_000);
+    let refused: Vec<MutationResult> = out
+        .iter()
+        .map(|e| MutationResult::Refused {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            error: ErrorBody::new(code, "refused"),
+        })
+        .collect();
+    let refs: Vec<&MutationResult> = refused.iter().collect();
+    after_push(saved, &refs, false)
+}
+
+#[test]
+fn changes_refused_as_finalized_elsewhere_stay_in_view_and_not_sent() {
+    let refused = refused_offline_changes(LOCKED);
+    let id = refused.id.clone();
+    let kept = absorb_server_copy(
+        Some(refused),
+        &held(&id, ReviewState::Submitted, &[P0], 2),
+        "ksv1",
+        false,
+    );
+    assert_eq!(kept.sync_state, SyncState::Refused, "not shown as synced");
+    assert!(kept.refused_for(LOCKED));
+    assert_eq!(kept.review_state, ReviewState::Submitted);
+    assert!(!kept.editable());
+    assert_eq!(
+        kept.answers["workforce"],
+        json!(99),
+        "the inspector's value"
+    );
+    assert_eq!(
+        kept.answers["photos"],
+        json!([Q]),
+        "P0 stays removed, Q stays"
+    );
+    // A second pull changes nothing.
+    let again = absorb_server_copy(
+        Some(kept.clone()),
+        &held(&id, ReviewState::Submitted, &[P0], 2),
+        "ksv1",
+        false,
+    );
+    assert_eq!(again, kept);
+}
+
+#[test]
+fn a_send_back_makes_them_unsent_changes_with_the_other_phones_photos_kept() {
+    let refused = refused_offline_changes(LOCKED);
+    let id = refused.id.clone();
+    let kept = absorb_server_copy(
+        Some(refused),
+        &finalized_elsewhere(&id, ReviewState::Submitted, &[P0, A1], 2),
+        "ksv1",
+        false,
+    );
+    // Sent back: A1 and the visit date came from the other phone before it
+    // finalized.
+    let sent_back = finalized_elsewhere(&id, ReviewState::NeedsChanges, &[P0, A1], 3);
+    let back = absorb_server_copy(Some(kept), &sent_back, "ksv1", false);
+    assert_eq!(
+        back.answers["visit_date"],
+        json!("2020-06-15"),
+        "the other phone's answer"
+    );
+    // A second pull leaves it so.
+    let back = absorb_server_copy(Some(back), &sent_back, "ksv1", false);
+    assert!(back.editable());
+    assert!(back.has_unsaved_changes());
+    assert_eq!(
+        back.answers["photos"],
+        json!([A1, Q]),
+        "the server's list less what was removed here, with what was taken here"
+    );
+    let mut clock = Hlc::default();
+    let (_, out) = save(&back, "dev", 9, &mut clock, 9_000);
+    let fields: BTreeMap<String, Value> =
+        out.iter().flat_map(|e| e.mutation.fields.clone()).collect();
+    assert_eq!(fields["workforce"], json!(99));
+    assert_eq!(fields["photos"], json!([A1, Q]));
+    assert!(
+        !fields.contains_key("visit_date"),
+        "nothing this phone did not change goes, and nothing is cleared: {fields:?}"
+    );
+    assert!(out.iter().all(|e| e.mutation.base_version == 3));
+}
+
+#[test]
+fn a_decided_visit_keeps_them_too_and_a_phone_with_nothing_more_is_synced() {
+    let refused = refused_offline_changes(LOCKED);
+    let id = refused.id.clone();
+    let decided = absorb_server_copy(
+        Some(refused.clone()),
+        &held(&id, ReviewState::Approved, &[P0], 2),
+        "ksv1",
+        false,
+    );
+    assert_eq!(decided.sync_state, SyncState::Refused);
+    assert_eq!(decided.answers["photos"], json!([Q]));
+    // The other phone finalized the very same answers: nothing is left out.
+    let mut same = held(&id, ReviewState::Submitted, &[Q], 2);
+    same.answers.insert("workforce".into(), json!(99));
+    let synced = absorb_server_copy(Some(refused), &same, "ksv1", false);
+    assert_eq!(synced.sync_state, SyncState::Synced);
+    assert!(synced.refusal.is_none());
+}
+
+#[test]
+fn an_answer_the_other_phone_wrote_later_is_the_servers() {
+    let refused = refused_offline_changes(LOCKED);
+    let id = refused.id.clone();
+    let mut later = finalized_elsewhere(&id, ReviewState::NeedsChanges, &[P0], 3);
+    later.answers.insert("workforce".into(), json!(40));
+    later.written.insert("workforce".into(), Hlc::new(6_000, 0));
+    let back = absorb_server_copy(Some(refused), &later, "ksv1", false);
+    assert_eq!(back.answers["workforce"], json!(40));
+    assert_eq!(
+        back.answers["photos"],
+        json!([Q]),
+        "the photo taken here still goes"
+    );
+}
+
+#[test]
+fn other_refusals_of_a_decided_visit_still_give_way_to_its_copy() {
+    let refused = refused_offline_changes("year.closed");
+    let id = refused.id.clone();
+    let decided = absorb_server_copy(
+        Some(refused),
+        &held(&id, ReviewState::Approved, &[P0], 2),
+        "ksv1",
+        false,
+    );
+    assert_eq!(decided.sync_state, SyncState::Synced);
+    assert_eq!(decided.answers["photos"], json!([P0]));
+}
