@@ -89,6 +89,13 @@ if [[ " ${failed[*]} " == *"end-to-end"* ]]; then
   # The first panic's stack, without the runtime's and the standard library's frames.
   grep -h -m1 -A 150 "panicked" "$browser_tmp"/khaosat-e2e-*/server.log 2>/dev/null |
     grep "^ *[0-9]*: \|^ *at /" | grep -v "/rustc/\|/tokio-\|/hyper-\|/tower" | head -60 || true
+  # A request that never returned leaves no line of its own: the shared
+  # server's last answered requests show when it stopped answering.
+  for log in "$browser_tmp"/khaosat-e2e-shared-*/server.log; do
+    [[ -f "$log" ]] || continue
+    echo "== the last lines of $log =="
+    tail -n 30 "$log" | cut -c1-400
+  done
 fi
 rm -rf "$browser_tmp"
 trim_build_cache

@@ -3,8 +3,8 @@
 // server refuses B's changes (the visit is locked), which is right; but B used
 // to show the visit synced, dropped its answer and removal without a word, and
 // kept the new photo under a sentence promising a resend that could never
-// happen. Now B keeps everything it captured, marked not sent, and says to ask
-// for a send-back; after the send-back B finalizes again and sends it all,
+// happen. Now B keeps everything it captured, marked not sent (a logout warns
+// of it, a backup carries it), and says to ask for a send-back; after the send-back B finalizes again and sends it all,
 // on top of A's answers: the photo A added before finalizing stays, and
 // nothing A filled in is cleared.
 
@@ -15,6 +15,7 @@ import { openPhone, syncFromHome as sync } from './support/phones';
 import { FIELD, addPhoto, removePhoto, saveAndSync } from './support/photo_steps';
 import { serverVisits } from './support/restore';
 import { LoginPage } from './pages/LoginPage';
+import { LogoutWarning } from './pages/LogoutWarning';
 import { ReviewPage } from './pages/ReviewPage';
 
 test('a visit finalized on another phone keeps what this one took', async ({ newContext, baseURL }) => {
@@ -73,6 +74,24 @@ test('a visit finalized on another phone keeps what this one took', async ({ new
     // Still so after a reload.
     await b.page.reload();
     await b.visit.expectSyncState('refused');
+    await expect(b.visit.photoItem(taken)).toHaveCount(1);
+    await expect(b.visit.photoItem(first)).toHaveCount(0);
+  });
+
+  await test.step('a logout on B warns of what it keeps, and its backup file carries it', async () => {
+    await b.home.goto();
+    // Its answer, its photo list, the photo's record and the removal.
+    const logout = new LogoutWarning(b.page);
+    expect(await logout.openWarning(), 'kept changes count as unsent').toBe(4);
+    await logout.click(logout.cancel);
+    const backup = b.page.getByTestId('home-backup');
+    await Promise.all([b.page.waitForEvent('download'), b.home.click(backup.getByTestId('backup-export'))]);
+    await expect(backup.getByTestId('backup-done')).toHaveAttribute('data-count', '4');
+    // Sent again, they are refused again, and still kept.
+    await sync(b);
+    await b.visit.goto(id);
+    await b.visit.expectSyncState('refused');
+    await expect(b.visit.field('workforce')).toHaveValue('23');
     await expect(b.visit.photoItem(taken)).toHaveCount(1);
     await expect(b.visit.photoItem(first)).toHaveCount(0);
   });

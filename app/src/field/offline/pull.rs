@@ -2,7 +2,8 @@
 //! in one transaction) and the full resync after the server said 410.
 
 use super::*;
-use crate::field::photos::local::removed_elsewhere;
+use crate::field::photos::local::{removed_elsewhere, unlist_removed_elsewhere};
+use crate::field::visits::local::SyncState;
 
 impl OfflineDb {
     /// The records with changes still in the outbox: their photos' bytes wait.
@@ -151,6 +152,9 @@ impl OfflineDb {
                                 merged.proposal_title = Some(p.title);
                             }
                         }
+                    }
+                    if merged.sync_state == SyncState::Refused {
+                        unlist_removed_elsewhere(&mut merged, &held_photos, v);
                     }
                     // A photo removed here that the server still holds: its
                     // removal is queued, or was refused with the visit. It

@@ -250,4 +250,33 @@ fn a_photo_removed_on_another_phone_leaves_this_phones_records() {
         ]),
     );
     assert!(removed_elsewhere(&held, &server, &local).is_empty());
+    // Kept in a refused visit's answer, they are unlisted there, and then
+    // leave; the photo taken here and the one still there stay listed.
+    local.saved = local.answers.clone();
+    local.answers.insert(
+        "evidence_photos".into(),
+        serde_json::json!([
+            taken_here.id.clone(),
+            from_elsewhere.id.clone(),
+            still_there.id.clone(),
+            sent_from_here.id.clone()
+        ]),
+    );
+    unlist_removed_elsewhere(&mut local, &held, &server);
+    assert_eq!(
+        local.answers["evidence_photos"],
+        serde_json::json!([taken_here.id.clone(), still_there.id.clone()])
+    );
+    assert!(
+        !local.saved.contains_key("evidence_photos"),
+        "an emptied list goes"
+    );
+    assert_eq!(
+        ids(removed_elsewhere(&held, &server, &local)),
+        vec![
+            from_elsewhere.id.clone(),
+            sent_from_here.id.clone(),
+            sent_again.id.clone()
+        ]
+    );
 }

@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,500 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,420 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -119,6 +119,10 @@ pub struct LocalVisit {
     /// again when the refused visit is saved after a send-back.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removals_not_taken: Vec<String>,
+    /// Rows this phone deleted that the server may still hold: a deletion
+    /// refused with the visit goes again after a send-back (`refused`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_rows: Vec<String>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -203,6 +207,7 @@ impl LocalVisit {
             written: BTreeMap::new(),
             removed_photos: Vec::new(),
             removals_not_taken: Vec::new(),
+            removed_rows: Vec::new(),
         }
     }
 
@@ -521,6 +526,11 @@ pub fn save_with(
     saved.saved = visit.answers.clone();
     saved.header_sent = true;
     saved.updated_at_ms = now_ms;
+    for row in visit.rows.iter().filter(|r| r.deleted && r.header_sent) {
+        if !saved.removed_rows.contains(&row.id) {
+            saved.removed_rows.push(row.id.clone());
+        }
+    }
     saved.rows.retain(|r| !r.deleted);
     if saved.facility_id.is_some() {
         saved.facility_sent = true;
@@ -679,43 +689,33 @@ pub fn absorb_server_copy(
             row.header_sent = true;
         }
     }
+    // Deleted there: nothing left to send again.
+    visit
+        .removed_rows
+        .retain(|id| server.rows.iter().any(|r| r.id == *id));
     // Changes the server refused are kept, not overwritten by its copy:
-    // what it holds becomes the base, so the refused values are unsent
-    // changes that the next save sends again (after a closed year reopens).
-    // Not for a visit out of the inspector's hands (submitted, decided):
-    // there the server's copy is the visit.
-    if !pending
-        && visit.sync_state == SyncState::Refused
-        && matches!(
+    // rebased on what it holds, they are unsent changes that the next save
+    // sends again (after a closed year reopens, after a send-back). A visit
+    // another phone finalized meanwhile, or a supervisor decided, keeps them
+    // in view, marked not sent, while they hold anything the server lacks:
+    // dropping them would lose photos and answers taken on site for being
+    // late (`refused`).
+    if !pending && visit.sync_state == SyncState::Refused {
+        let open = matches!(
             server.review_state,
             ReviewState::InProgress | ReviewState::NeedsChanges
-        )
-    {
-        rebase_refused(&mut visit, server);
-        visit.saved = given(&server.answers);
-        visit.written = server.written.clone();
-        for row in &mut visit.rows {
-            if let Some(theirs) = server.rows.iter().find(|r| r.id == row.id) {
-                row.saved = given(&theirs.answers);
-                row.written = theirs.written.clone();
+        );
+        if open || visit.refused_for(LOCKED) {
+            let mut kept = visit.clone();
+            super::refused::rebase(&mut kept, server);
+            if open || super::refused::holds_more_than(&kept, server) {
+                return kept;
             }
         }
-        return visit;
     }
     // Corrections a restored server holds no send-back for: kept in view
     // until a supervisor sends the visit back again (`resend`).
     if !pending && visit.sync_state == SyncState::Refused && visit.refused_for(RESTORED_LOCKED) {
-        return visit;
-    }
-    // Refused because another phone finalized the visit meanwhile (or a
-    // supervisor decided it): what was captured here stays in view, marked
-    // not sent, until a send-back makes it unsent changes (the branch above).
-    // Dropping it would lose photos and answers taken on site for being late.
-    if !pending
-        && visit.sync_state == SyncState::Refused
-        && visit.refused_for(LOCKED)
-        && holds_more_than(&visit, server)
-    {
         return visit;
     }
     if !pending && visit.sync_state == SyncState::Refused {
@@ -786,84 +786,9 @@ fn merge_answers(
     answers
 }
 
-/// The refused answers on the server's copy, before it becomes their base:
-/// an answer this phone wrote later than the server's (the refused change),
-/// or edited since its last save, stays; any other is the server's, so the
-/// save after a send-back sends only what this phone changed and clears
-/// nothing another phone wrote meanwhile. A photo list is the server's less
-/// the photos removed here, with those taken here.
-fn rebase_refused(visit: &mut LocalVisit, server: &VisitRecord) {
-    let theirs = given(&server.answers);
-    let mine = std::mem::take(&mut visit.answers);
-    let keys: Vec<&String> = mine.keys().chain(theirs.keys()).collect();
-    for key in keys {
-        let edited = mine.get(key) != visit.saved.get(key);
-        let value = match (visit.written.get(key), server.written.get(key)) {
-            _ if edited => mine.get(key),
-            (Some(here), Some(there)) if here > there => mine.get(key),
-            (Some(_), None) => mine.get(key),
-            // Kept before the times were: this phone's, where it has one.
-            (None, None) => mine.get(key).or(theirs.get(key)),
-            _ => theirs.get(key),
-        };
-        if let Some(value) = value {
-            visit.answers.insert(key.clone(), value.clone());
-        }
-    }
-    let mut photo_keys: Vec<&String> = server.photos.iter().map(|p| &p.field).collect();
-    photo_keys.dedup();
-    for key in photo_keys {
-        let Some(Value::Array(there)) = theirs.get(key) else {
-            continue;
-        };
-        let removed = |id: &Value| {
-            id.as_str()
-                .is_some_and(|id| visit.removed_photos.iter().any(|r| r == id))
-        };
-        let mut list: Vec<Value> = there.iter().filter(|id| !removed(id)).cloned().collect();
-        if let Some(Value::Array(here)) = mine.get(key) {
-            for id in here {
-                if !list.contains(id) {
-                    list.push(id.clone());
-                }
-            }
-        }
-        if list.is_empty() {
-            visit.answers.remove(key);
-        } else {
-            visit.answers.insert(key.clone(), Value::Array(list));
-        }
-    }
-}
-
-/// Whether the phone's copy holds answers or rows the server's lacks. Lists
-/// compare as sets: the server keeps a photo field's ids in its own order.
-fn holds_more_than(visit: &LocalVisit, server: &VisitRecord) -> bool {
-    let differ = |mine: &BTreeMap<String, Value>, theirs: &BTreeMap<String, Value>| {
-        let settled = |answers: &BTreeMap<String, Value>| {
-            let mut kept = given(answers);
-            for value in kept.values_mut() {
-                if let Value::Array(items) = value {
-                    items.sort_by_key(|v| v.to_string());
-                }
-            }
-            kept
-        };
-        settled(mine) != settled(theirs)
-    };
-    differ(&visit.answers, &server.answers)
-        || visit
-            .rows
-            .iter()
-            .any(|row| match server.rows.iter().find(|s| s.id == row.id) {
-                Some(theirs) => row.deleted || differ(&row.answers, &theirs.answers),
-                None => !row.deleted,
-            })
-}
-
 /// The server's answers that hold a value (a cleared answer is null there,
 /// absent on the phone).
-fn given(answers: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
+pub(super) fn given(answers: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
     answers
         .iter()
         .filter(|(_, v)| !v.is_null())
@@ -871,7 +796,7 @@ fn given(answers: &BTreeMap<String, Value>) -> BTreeMap<String, Value> {
         .collect()
 }
 
-fn row_from_server(row: &VisitRow) -> LocalRow {
+pub(super) fn row_from_server(row: &VisitRow) -> LocalRow {
     let answers = given(&row.answers);
     LocalRow {
         id: row.id.clone(),
@@ -1497,7 +1422,3 @@ mod tests {
         assert!(outbox_key("d", 9) < outbox_key("d", 10));
     }
 }
-
-#[cfg(test)]
-#[path = "locked_tests.rs"]
-mod locked_tests;

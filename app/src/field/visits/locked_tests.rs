@@ -2,8 +2,13 @@
 //! it offline: what this phone captured stays, until a send-back lets it go.
 
 use super::*;
+use crate::error::ErrorBody;
+use crate::field::visits::local::*;
 use crate::field::visits::resend::tests::server_photo;
+use crate::model::ReviewState;
+use crate::model::{VisitRecord, VisitRow};
 use crate::photos::PhotoRecord;
+use crate::sync::{Entity, Hlc, MutationKind, MutationResult};
 use serde_json::json;
 
 const P0: &str = "0190a000-0000-7000-8000-0000000000a0";
@@ -107,6 +112,10 @@ fn changes_refused_as_finalized_elsewhere_stay_in_view_and_not_sent() {
     assert!(kept.refused_for(LOCKED));
     assert_eq!(kept.review_state, ReviewState::Submitted);
     assert!(!kept.editable());
+    assert!(
+        kept.has_unsaved_changes(),
+        "unsent on the server's copy: a logout warns, a backup carries them"
+    );
     assert_eq!(
         kept.answers["workforce"],
         json!(99),
@@ -216,4 +225,142 @@ fn other_refusals_of_a_decided_visit_still_give_way_to_its_copy() {
     );
     assert_eq!(decided.sync_state, SyncState::Synced);
     assert_eq!(decided.answers["photos"], json!([P0]));
+}
+
+fn row(id: &str, name: &str, capacity: &str, at: i64) -> VisitRow {
+    VisitRow {
+        id: id.into(),
+        group: "equipment".into(),
+        answers: [
+            ("name".to_string(), json!(name)),
+            ("capacity".to_string(), json!(capacity)),
+        ]
+        .into(),
+        versions: [("name".to_string(), 1), ("capacity".to_string(), 1)].into(),
+        created_at_ms: 1,
+        written: [
+            ("name".to_string(), Hlc::new(at, 0)),
+            ("capacity".to_string(), Hlc::new(at, 0)),
+        ]
+        .into(),
+    }
+}
+
+const R1: &str = "0190a000-0000-7000-8000-0000000000c1";
+const R2: &str = "0190a000-0000-7000-8000-0000000000c2";
+const R3: &str = "0190a000-0000-7000-8000-0000000000c3";
+const R4: &str = "0190a000-0000-7000-8000-0000000000c4";
+const R5: &str = "0190a000-0000-7000-8000-0000000000c5";
+
+#[test]
+fn rows_are_rebased_too_and_a_refused_row_deletion_goes_again() {
+    // Three machines on the server; this phone, offline at 3 s, renames the
+    // first, deletes the second and adds a fourth.
+    let id = "0190a000-0000-7000-8000-000000000001";
+    let mut start = held(id, ReviewState::InProgress, &[P0], 1);
+    start.rows = vec![
+        row(R1, "Máy 1", "5t", 1_000),
+        row(R2, "Máy 2", "6t", 1_000),
+        row(R3, "Máy 3", "7t", 1_000),
+    ];
+    let mut v = absorb_server_copy(None, &start, "ksv1", false);
+    v.rows
+        .iter_mut()
+        .find(|r| r.id == R1)
+        .unwrap()
+        .answers
+        .insert("name".into(), json!("B1"));
+    v.rows.iter_mut().find(|r| r.id == R2).unwrap().deleted = true;
+    let mut added = LocalRow::new(R4.into(), "equipment".into(), 3_000);
+    added.answers.insert("name".into(), json!("B4"));
+    v.rows.push(added);
+    let mut clock = Hlc::default();
+    let (saved, out) = save(&v, "dev", 5, &mut clock, 3_000);
+    assert!(saved.removed_rows.contains(&R2.to_string()));
+    let refused: Vec<MutationResult> = out
+        .iter()
+        .map(|e| MutationResult::Refused {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            error: ErrorBody::new(LOCKED, "refused"),
+        })
+        .collect();
+    let refs: Vec<&MutationResult> = refused.iter().collect();
+    let refused = after_push(saved, &refs, false);
+    // The other phone, at 5 s, sets the first machine's capacity, renames
+    // the third and adds a fifth, then finalizes; later it is sent back.
+    let mut there = held(id, ReviewState::Submitted, &[P0], 2);
+    let mut r1 = row(R1, "Máy 1", "9t", 1_000);
+    r1.written.insert("capacity".into(), Hlc::new(5_000, 0));
+    let mut r3 = row(R3, "A3", "7t", 1_000);
+    r3.written.insert("name".into(), Hlc::new(5_000, 0));
+    there.rows = vec![
+        r1,
+        row(R2, "Máy 2", "6t", 1_000),
+        r3,
+        row(R5, "A5", "1t", 5_000),
+    ];
+    let kept = absorb_server_copy(Some(refused), &there, "ksv1", false);
+    assert_eq!(kept.sync_state, SyncState::Refused);
+    let back = absorb_server_copy(
+        Some(kept),
+        &VisitRecord {
+            review_state: ReviewState::NeedsChanges,
+            ..there
+        },
+        "ksv1",
+        false,
+    );
+    let shown = |id: &str| back.rows.iter().find(|r| r.id == id).unwrap();
+    assert_eq!(shown(R1).answers["name"], json!("B1"));
+    assert_eq!(
+        shown(R1).answers["capacity"],
+        json!("9t"),
+        "the other phone's later value"
+    );
+    assert_eq!(
+        shown(R3).answers["name"],
+        json!("A3"),
+        "a row this phone left alone"
+    );
+    assert!(shown(R2).deleted, "still deleted here");
+    assert_eq!(
+        shown(R5).answers["name"],
+        json!("A5"),
+        "the other phone's new row"
+    );
+    assert_eq!(shown(R4).answers["name"], json!("B4"));
+    let (_, out) = save(&back, "dev", 20, &mut clock, 9_000);
+    let mut sent: Vec<(String, MutationKind, Vec<String>)> = out
+        .iter()
+        .filter(|e| e.mutation.entity == Entity::VisitRow)
+        .map(|e| {
+            (
+                e.mutation.record_id.to_string(),
+                e.mutation.kind,
+                e.mutation.fields.keys().cloned().collect(),
+            )
+        })
+        .collect();
+    sent.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        sent,
+        [
+            (
+                R1.to_string(),
+                MutationKind::Upsert,
+                vec!["name".to_string()]
+            ),
+            (R2.to_string(), MutationKind::Delete, vec![]),
+            (
+                R4.to_string(),
+                MutationKind::Upsert,
+                vec![
+                    "group".to_string(),
+                    "name".to_string(),
+                    "visit_id".to_string()
+                ]
+            ),
+        ]
+    );
 }

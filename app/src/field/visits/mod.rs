@@ -19,6 +19,8 @@ pub mod local;
 mod on_site;
 /// The visit page's views.
 mod page;
+/// A refused visit's changes rebased on the server's copy.
+pub mod refused;
 /// One repeat group of the form.
 mod repeat;
 /// Refused visits back into the outbox, for a backup or a logout.

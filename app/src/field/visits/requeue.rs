@@ -36,7 +36,8 @@ pub struct Held {
 }
 
 /// Saves again, into the outbox, every refused visit that still holds what
-/// was refused and is the inspector's to change.
+/// was refused and is the inspector's to change, or was refused only because
+/// another phone finalized it.
 pub async fn refused(
     db: &crate::field::offline::OfflineDb,
     user_id: &str,
@@ -50,7 +51,10 @@ pub async fn refused(
             visit.review_state,
             ReviewState::InProgress | ReviewState::NeedsChanges
         );
-        if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && open {
+        // Kept against a visit finalized elsewhere: pushed, it is refused
+        // and kept again, but the backup file carries it meanwhile.
+        let kept = visit.refused_for(super::local::LOCKED);
+        if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && (open || kept) {
             // Finalized when it was refused: it goes finalized, or an import
             // would leave it in progress, which only its inspector can submit.
             let submit = visit.finalize_refused;

@@ -405,12 +405,7 @@ pub fn recoverable_lists(
         let Some(ids) = value.as_array() else {
             continue;
         };
-        let photo_list = server.is_some_and(|s| s.photos.iter().any(|p| p.field == *key))
-            || (!ids.is_empty()
-                && ids
-                    .iter()
-                    .all(|i| i.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())));
-        if photo_list {
+        if super::refused::is_photo_list(key, value, server) {
             let kept: Vec<Value> = ids
                 .iter()
                 .filter(|i| {
@@ -440,17 +435,11 @@ fn photo_lists_to_send(local: &LocalVisit, server: &VisitRecord) -> Vec<String> 
             })
             .unwrap_or_default()
     };
-    let photo_field = |key: &str| {
-        server.photos.iter().any(|p| p.field == key)
-            || ids(local.saved.get(key))
-                .iter()
-                .all(|i| uuid::Uuid::parse_str(i).is_ok())
-    };
     local
         .saved
         .iter()
         .filter(|(_, v)| v.as_array().is_some_and(|a| !a.is_empty()))
-        .filter(|(k, _)| photo_field(k))
+        .filter(|(k, v)| super::refused::is_photo_list(k, v, Some(server)))
         .filter(|(k, v)| {
             let theirs = ids(server.answers.get(*k));
             ids(Some(v)).iter().any(|i| !theirs.contains(i))
