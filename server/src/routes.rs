@@ -125,6 +125,9 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
             state.clone(),
             crate::security::limits::limit_bodies,
         ))
+        // Outside everything that opens a transaction (the session's touch
+        // included): a request runs to its end on a task of its own.
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(axum::middleware::map_response(cache_headers))
         // A handler that panics (an overflow, a bug) answers a logged 500
         // instead of dropping the connection with no answer at all.
@@ -144,6 +147,25 @@ pub fn router(state: AppState, site: Arc<Site>) -> Router {
         .layer(gzip_on_the_fly())
         .layer(axum::middleware::from_fn(crate::request_log::log_requests))
         .with_state(state)
+}
+
+/// Runs the request on its own task, which finishes even when the client
+/// hangs up (a phone losing signal mid-push, a closed tab). Dropped half-way,
+/// a handler's future could drop SQLite's `BEGIN IMMEDIATE` after the lock
+/// was taken but before its transaction existed to roll back (sqlx 0.8's
+/// transaction start is not cancel-safe): the pooled connection kept the
+/// write lock, and every write after it (pushes, logins) waited and failed.
+async fn run_to_completion(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => {
+            tracing::error!("a request's task stopped: {e}");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// gzip only: brotli here would need a second brotli crate version. Not for

@@ -1,0 +1,58 @@
+//! A phone that hangs up while its push is in flight (out of signal, a closed
+//! tab): the server finishes or undoes the push, and leaves nothing locked.
+//! Dropped half-way, a push could drop SQLite's `BEGIN IMMEDIATE` after the
+//! lock was taken but before its transaction existed to roll back; the pooled
+//! connection kept the write lock, and every write after it (the phone's
+//! resend, other phones, logins) waited out the busy timeout and failed.
+
+use crate::helpers::{demo_proposal, send, TestApp};
+use crate::phone::Phone;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use serde_json::json;
+use tower::ServiceExt;
+
+async fn pushes_abandoned_mid_flight_leave_nothing_locked(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let first = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 1}));
+    phone.push_ok(&app, &[first]).await;
+    let rounds = 80;
+    for i in 0..rounds {
+        let change = phone.mutation("visit", "upsert", &visit, json!({"workforce": i + 2}), 0);
+        let body = serde_json::to_vec(&phone.body(&[change])).unwrap();
+        let request = || {
+            Request::post("/api/sync/push")
+                .header("content-type", "application/json")
+                .header("cookie", phone.cookie.clone())
+                .body(Body::from(body.clone()))
+                .unwrap()
+        };
+        // Hung up after 0 to 4 ms: before the lock, holding it, or after the commit.
+        let wait = std::time::Duration::from_micros((i % 20) * 200);
+        let _ = tokio::time::timeout(wait, app.router.clone().oneshot(request())).await;
+        // Having heard nothing, the phone sends the same change again.
+        let again = send(&app.router, request()).await;
+        assert_eq!(again.status, StatusCode::OK, "round {i}: {}", again.text());
+    }
+    // Every change applied once, the last one last.
+    let row = sqlx::query("SELECT last_seq FROM devices WHERE device_id = $1")
+        .bind(&phone.device)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(sqlx::Row::get::<i64, _>(&row, "last_seq"), phone.seq);
+    let (cookie, _) = app.login("ksv2").await;
+    assert!(
+        !cookie.is_empty(),
+        "a login after them still writes its session"
+    );
+    let pulled = app.pull_all(&phone.cookie).await;
+    let workforce = pulled
+        .iter()
+        .rfind(|c| c["record"]["id"] == json!(visit))
+        .map(|c| c["record"]["answers"]["workforce"].clone());
+    assert_eq!(workforce, Some(json!(rounds + 1)));
+}
+
+crate::engine_tests!(pushes_abandoned_mid_flight_leave_nothing_locked);
