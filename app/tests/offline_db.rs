@@ -730,7 +730,7 @@ async fn blob_to_vec(blob: &web_sys::Blob) -> Vec<u8> {
 async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed() {
     use app::field::photos::local::{attach_entry, change_entry, LocalPhoto, UploadState};
     use app::model::{ReviewState, VisitRecord};
-    use app::photos::{PhotoRecord, PhotoStatus};
+    use app::photos::PhotoRecord;
     use app::sync::{Change, PullResponse, PulledRecord};
     let db = OfflineDb::open_named(&fresh_name("photo")).await.unwrap();
     let session = test_session();
@@ -805,26 +805,18 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
 
     // The verdict comes down inside the visit.
     let record = PhotoRecord {
-        id: photo.id.clone(),
-        visit_id: visit_id.into(),
-        field: photo.field.clone(),
         sha256: sha.clone(),
         size: photo.size,
-        content_type: "image/jpeg".into(),
         caption: Some("Máy tiện".into()),
-        caption_written: None,
         taken_at_ms: photo.taken_at_ms,
         time_source: Some("exif".into()),
         lat: photo.lat,
         lon: photo.lon,
-        accuracy_m: None,
         location_source: Some("exif".into()),
-        status: PhotoStatus::Ok,
-        problem: None,
-        warnings: Vec::new(),
         width: Some(2048),
         height: Some(1536),
-        created_at_ms: 1,
+        field: photo.field.clone(),
+        ..server_photo(&photo.id, visit_id)
     };
     let visit_record = VisitRecord {
         id: visit_id.into(),

@@ -3,7 +3,7 @@
 //! closed tab or a restart), and the server's verdict once pulled. The bytes
 //! are a Blob stored beside it in IndexedDB. Pure logic, tested natively.
 //!
-//! One file (about 435 lines): the record, its outbox entries and the rules
+//! One file (about 425 lines): the record, its outbox entries and the rules
 //! for photos removed on another phone all read the same record's fields.
 
 use crate::error::ErrorBody;
@@ -275,6 +275,28 @@ fn entry(device_id: &str, visit_id: &str, mutation: Mutation) -> OutboxEntry {
     }
 }
 
+/// A change of one photo record: never on a base version (a photo's fields
+/// are its own phone's, or the later caption's by stamp).
+fn photo_mutation(
+    kind: MutationKind,
+    photo_id: &str,
+    fields: BTreeMap<String, Value>,
+    seq: i64,
+    hlc: Hlc,
+    mutation_id: uuid::Uuid,
+) -> Mutation {
+    Mutation {
+        seq,
+        mutation_id,
+        kind,
+        entity: Entity::Photo,
+        record_id: uuid::Uuid::parse_str(photo_id).unwrap_or_default(),
+        fields,
+        hlc,
+        base_version: 0,
+    }
+}
+
 /// The outbox entry that attaches a photo.
 pub fn attach_entry(
     photo: &LocalPhoto,
@@ -283,20 +305,16 @@ pub fn attach_entry(
     hlc: Hlc,
     mutation_id: uuid::Uuid,
 ) -> OutboxEntry {
-    entry(
-        device_id,
-        &photo.visit_id,
-        Mutation {
-            seq,
-            mutation_id,
-            kind: MutationKind::Upsert,
-            entity: Entity::Photo,
-            record_id: uuid::Uuid::parse_str(&photo.id).unwrap_or_default(),
-            fields: photo.attach_fields(),
-            hlc,
-            base_version: 0,
-        },
-    )
+    let fields = photo.attach_fields();
+    let mutation = photo_mutation(
+        MutationKind::Upsert,
+        &photo.id,
+        fields,
+        seq,
+        hlc,
+        mutation_id,
+    );
+    entry(device_id, &photo.visit_id, mutation)
 }
 
 /// The removal of a photo this phone may no longer hold a record of (its
@@ -309,20 +327,16 @@ pub fn removal_entry(
     hlc: Hlc,
     mutation_id: uuid::Uuid,
 ) -> OutboxEntry {
-    entry(
-        device_id,
-        visit_id,
-        Mutation {
-            seq,
-            mutation_id,
-            kind: MutationKind::Delete,
-            entity: Entity::Photo,
-            record_id: uuid::Uuid::parse_str(photo_id).unwrap_or_default(),
-            fields: BTreeMap::new(),
-            hlc,
-            base_version: 0,
-        },
-    )
+    let fields = BTreeMap::new();
+    let mutation = photo_mutation(
+        MutationKind::Delete,
+        photo_id,
+        fields,
+        seq,
+        hlc,
+        mutation_id,
+    );
+    entry(device_id, visit_id, mutation)
 }
 
 /// A caption change, or (with `remove`) the photo's removal.
@@ -342,20 +356,15 @@ pub fn change_entry(
         "caption".into(),
         photo.caption.clone().map_or(Value::Null, Value::from),
     );
-    entry(
-        device_id,
-        &photo.visit_id,
-        Mutation {
-            seq,
-            mutation_id,
-            kind: MutationKind::Upsert,
-            entity: Entity::Photo,
-            record_id: uuid::Uuid::parse_str(&photo.id).unwrap_or_default(),
-            fields,
-            hlc,
-            base_version: 0,
-        },
-    )
+    let mutation = photo_mutation(
+        MutationKind::Upsert,
+        &photo.id,
+        fields,
+        seq,
+        hlc,
+        mutation_id,
+    );
+    entry(device_id, &photo.visit_id, mutation)
 }
 
 /// The chunk size of the next PATCH: start small on an unknown rural link,
