@@ -3,7 +3,7 @@
 //! closed tab or a restart), and the server's verdict once pulled. The bytes
 //! are a Blob stored beside it in IndexedDB. Pure logic, tested natively.
 //!
-//! One file (about 425 lines): the record, its outbox entries and the rules
+//! One file (about 445 lines): the record, its outbox entries and the rules
 //! for photos removed on another phone all read the same record's fields.
 
 use crate::error::ErrorBody;

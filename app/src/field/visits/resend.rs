@@ -10,7 +10,7 @@
 //! visits and rows are left out, as the difference already holds what they
 //! would set. Plain Rust, tested natively; `offline::restored` writes it.
 //!
-//! One file (about 550 lines): what goes again, how "later" is read (written
+//! One file (about 540 lines): what goes again, how "later" is read (written
 //! times, versions where a time is missing), photos and the order are one
 //! decision per visit and are read together; the tests are in
 //! `resend_tests.rs` and `resend_times_tests.rs`.
