@@ -683,6 +683,105 @@ async fn a_pull_leaves_a_photo_removed_here_removed() {
     assert!(stored.removals_not_taken.is_empty());
 }
 
+/// A visit another phone finalized, whose changes this phone keeps: the
+/// discard puts the server's copy back in one write. The photo taken here
+/// goes with its bytes, the server's photo removed here is listed again, and
+/// the visit is synced; a second discard finds nothing to do.
+#[wasm_bindgen_test]
+async fn a_discard_of_kept_changes_puts_the_servers_copy_back() {
+    use app::field::photos::local::attach_entry;
+    use app::sync::{Change, PullResponse, PulledRecord};
+    let db = OfflineDb::open_named(&fresh_name("discard")).await.unwrap();
+    let session = test_session();
+    let device = session.device_id.clone();
+    let id = "01900000-0000-7000-8000-0000000000d1";
+    let (removed, theirs) = (
+        "01900000-0000-7000-8000-0000000000d2",
+        "01900000-0000-7000-8000-0000000000d3",
+    );
+    // Refused as locked: workforce 9, one photo removed, one taken.
+    let mut local = visit(id);
+    local.header_sent = true;
+    local.versions = [("workforce".to_string(), 1)].into();
+    local.saved = [("workforce".to_string(), json!(3))].into();
+    local.answers = [("workforce".to_string(), json!(9))].into();
+    local.removed_photos = vec![removed.into()];
+    local.sync_state = SyncState::Refused;
+    local.refusal = Some(app::error::ErrorBody::new("visit.locked", "locked"));
+    db.put_draft("u1", &local).await.unwrap();
+    let taken = taken_here(id, "cd".repeat(32));
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&[1u8, 2, 3][..]));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let mut clock = Hlc::default();
+    let hlc = clock.tick(3_000);
+    let attach = attach_entry(&taken, &device, 1, hlc, uuid::Uuid::from_u128(7));
+    db.attach_photo("u1", &taken, &blob, &attach, &device, clock)
+        .await
+        .unwrap();
+    let mut there = server_visit(id, None);
+    there.review_state = app::model::ReviewState::Approved;
+    there
+        .answers
+        .insert("evidence_photos".into(), json!([removed, theirs]));
+    there.photos = vec![server_photo(removed, id), server_photo(theirs, id)];
+    let page = PullResponse {
+        changes: vec![Change {
+            seq: 1,
+            record: PulledRecord::Visit(there),
+        }],
+        cursor: 1,
+        has_more: false,
+        server_hlc: Hlc::new(5, 0),
+        epoch: String::new(),
+    };
+    db.apply_pull(&session, &page, 10).await.unwrap();
+    let kept = db.visit("u1", id).await.unwrap().unwrap();
+    assert_eq!(kept.sync_state, SyncState::Refused, "kept as refused");
+    assert_eq!(kept.answers["workforce"], json!(9));
+    assert_eq!(
+        photo_ids(&db, id).await,
+        [theirs.to_string(), taken.id.clone()]
+    );
+
+    let done = db.discard_kept("u1", id, 20).await.unwrap().unwrap();
+    assert_eq!(done.sync_state, SyncState::Synced);
+    assert_eq!(done.answers, done.saved);
+    assert_eq!(done.answers["workforce"], json!(3));
+    assert_eq!(done.updated_at_ms, 20);
+    assert_eq!(
+        db.visit("u1", id).await.unwrap().unwrap(),
+        done,
+        "what was written"
+    );
+    assert_eq!(
+        photo_ids(&db, id).await,
+        [removed.to_string(), theirs.to_string()],
+        "the taken photo gone, the removed one back"
+    );
+    assert!(
+        db.photo_blob(&taken.id).await.unwrap().is_none(),
+        "its bytes too"
+    );
+    let back = db.photos("u1", Some(id)).await.unwrap();
+    assert!(back
+        .iter()
+        .all(|p| p.server_status.is_some() && !p.needs_upload()));
+    assert!(db.discard_kept("u1", id, 30).await.unwrap().is_none());
+}
+
+/// The IDs of the photo records ksv1's phone holds for `visit`, sorted.
+async fn photo_ids(db: &OfflineDb, visit: &str) -> Vec<String> {
+    let mut ids: Vec<String> = db
+        .photos("u1", Some(visit))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
 fn test_session() -> Session {
     session_on("01900000-0000-7000-8000-0000000000e1")
 }

@@ -160,12 +160,7 @@ impl OfflineDb {
                     // removal is queued, or was refused with the visit. It
                     // stays off this phone's screen, and the refused one
                     // goes again at the next save (`writes::save_visit_as`).
-                    merged.removals_not_taken = v
-                        .photos
-                        .iter()
-                        .filter(|p| merged.removed_photos.contains(&p.id))
-                        .map(|p| p.id.clone())
-                        .collect();
+                    crate::field::visits::refused::hold_removed(&mut merged, v);
                     writes.push(Write::Put(&visits, encode(&merged)?, key(&k)));
                     // Photo statuses travel inside their visit.
                     let photos = tx.store(PHOTOS)?;

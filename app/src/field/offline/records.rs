@@ -61,6 +61,57 @@ impl OfflineDb {
         Ok(next)
     }
 
+    /// Drops the changes a refused visit keeps (`refused::discard`) in ONE
+    /// transaction: the visit back to the server's copy, the photos the
+    /// server never took deleted with their bytes, the server's photos
+    /// removed here listed again. `None` when the stored copy holds nothing
+    /// to discard (a pull or a send-back landed first). Nothing of it is in
+    /// the outbox: a kept visit is requeued only by a logout or a backup,
+    /// and is `queued`, not discardable, until its push is refused again.
+    pub async fn discard_kept(
+        &self,
+        user_id: &str,
+        visit_id: &str,
+        now_ms: i64,
+    ) -> Result<Option<LocalVisit>> {
+        use crate::field::visits::refused;
+        let k = key(&format!("{user_id}:{visit_id}"));
+        let tx = self
+            .tx(&[VISITS, PHOTOS], TransactionMode::ReadWrite)
+            .await?;
+        let visits = tx.store(VISITS)?;
+        let stored: Option<LocalVisit> = visits.get(k.clone()).await?.map(decode).transpose()?;
+        let Some(mut visit) = stored.filter(refused::discardable) else {
+            super::landed(tx).await?;
+            return Ok(None);
+        };
+        let photos = tx.store(PHOTOS)?;
+        let held = photos
+            .get_all(Some(prefix_range(&format!("{user_id}:"))?), None)
+            .await?;
+        for value in held {
+            let photo: LocalPhoto = decode(value)?;
+            if photo.visit_id == visit.id && refused::never_taken(&photo) {
+                photos
+                    .delete(key(&format!("{user_id}:{}", photo.id)))
+                    .await?;
+                photos.delete(key(&photo_blob_key(&photo.id))).await?;
+            }
+        }
+        for shown in refused::discard(&mut visit) {
+            photos
+                .put(
+                    &encode(&shown)?,
+                    Some(&key(&format!("{user_id}:{}", shown.id))),
+                )
+                .await?;
+        }
+        visit.updated_at_ms = now_ms;
+        visits.put(&encode(&visit)?, Some(&k)).await?;
+        super::landed(tx).await?;
+        Ok(Some(visit))
+    }
+
     /// Autosave: the draft only, no mutations (DESIGN.md).
     pub async fn put_draft(&self, user_id: &str, visit: &LocalVisit) -> Result<()> {
         self.put(VISITS, &format!("{user_id}:{}", visit.id), visit)

@@ -123,6 +123,11 @@ pub struct LocalVisit {
     /// refused with the visit goes again after a send-back (`refused`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_rows: Vec<String>,
+    /// The phone's records of `removals_not_taken`, made from the server's:
+    /// a discard of the kept changes shows those photos again, offline
+    /// (`refused::discard`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub removed_held: Vec<crate::field::photos::local::LocalPhoto>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -208,6 +213,7 @@ impl LocalVisit {
             removed_photos: Vec::new(),
             removals_not_taken: Vec::new(),
             removed_rows: Vec::new(),
+            removed_held: Vec::new(),
         }
     }
 

@@ -364,3 +364,161 @@ fn rows_are_rebased_too_and_a_refused_row_deletion_goes_again() {
         ]
     );
 }
+
+/// A photo record of visit `visit` on this phone: `taken` here and never
+/// listed by the server, or the server's.
+fn on_phone(visit: &str, id: &str, taken: bool) -> crate::field::photos::local::LocalPhoto {
+    let mut p = crate::field::photos::local::LocalPhoto::from_server(&PhotoRecord {
+        visit_id: visit.into(),
+        ..photo(id)
+    });
+    if taken {
+        p.server_status = None;
+        p.has_blob = true;
+    }
+    p
+}
+
+#[test]
+fn kept_changes_no_save_can_send_can_be_discarded_back_to_the_servers_copy() {
+    let refused = refused_offline_changes(LOCKED);
+    let id = refused.id.clone();
+    let server = held(&id, ReviewState::Approved, &[P0], 2);
+    let mut kept = absorb_server_copy(Some(refused), &server, "ksv1", false);
+    hold_removed(&mut kept, &server);
+    assert_eq!(kept.removals_not_taken, [P0]);
+    assert!(discardable(&kept));
+    let photos = [
+        on_phone(&id, Q, true),
+        on_phone(&id, P0, false),
+        on_phone("other", A1, true),
+    ];
+    assert_eq!(
+        super::kept(&kept, &photos),
+        Kept {
+            changes: 2,
+            photos: 1
+        },
+        "workforce and P0's removal; Q, not another visit's photo"
+    );
+    assert!(never_taken(&photos[0]) && !never_taken(&photos[1]));
+
+    let shown_again = discard(&mut kept);
+    assert_eq!(
+        shown_again,
+        [crate::field::photos::local::LocalPhoto::from_server(
+            &photo(P0)
+        )],
+        "the removed photo's record comes back, as the server has it"
+    );
+    assert_eq!(kept.answers, given(&server.answers));
+    assert_eq!(kept.sync_state, SyncState::Synced);
+    assert!(kept.refusal.is_none() && !kept.finalize_refused);
+    assert!(!kept.has_unsaved_changes(), "a logout no longer counts it");
+    assert!(
+        !kept.removed_photos.contains(&P0.to_string()),
+        "a pull lists P0 again"
+    );
+    assert!(kept.removals_not_taken.is_empty() && kept.removed_held.is_empty());
+    assert!(!discardable(&kept));
+    let (_, out) = save(&kept, "dev", 30, &mut Hlc::default(), 9_000);
+    assert!(
+        out.is_empty(),
+        "nothing of it goes at a later save: {out:?}"
+    );
+    // The next pull of the same copy leaves it so.
+    let again = absorb_server_copy(Some(kept.clone()), &server, "ksv1", false);
+    assert_eq!(again.answers, kept.answers);
+    assert_eq!(again.sync_state, SyncState::Synced);
+}
+
+#[test]
+fn only_changes_no_save_can_send_are_discardable() {
+    let id = "0190a000-0000-7000-8000-000000000001";
+    let locked = |state| {
+        let mut v = absorb_server_copy(
+            Some(refused_offline_changes(LOCKED)),
+            &held(id, state, &[P0], 2),
+            "ksv1",
+            false,
+        );
+        hold_removed(&mut v, &held(id, state, &[P0], 2));
+        v
+    };
+    assert!(
+        discardable(&locked(ReviewState::Submitted)),
+        "until a send-back"
+    );
+    assert!(discardable(&locked(ReviewState::Rejected)));
+    assert!(
+        !discardable(&locked(ReviewState::NeedsChanges)),
+        "sent back: a save sends them, and the inspector may edit them back"
+    );
+    // A closed year's refusal waits for the year to reopen: kept, sendable later.
+    let mut closed = refused_offline_changes("sync.year_closed");
+    closed.year_closed = true;
+    assert!(!discardable(&closed));
+    let mut restored = refused_offline_changes(LOCKED);
+    restored.review_state = ReviewState::Submitted;
+    restored.refusal = Some(ErrorBody::new(RESTORED_LOCKED, "restored"));
+    assert!(discardable(&restored));
+    let mut queued = restored.clone();
+    queued.sync_state = SyncState::Queued;
+    assert!(
+        !discardable(&queued),
+        "requeued by a backup: its push decides first"
+    );
+}
+
+#[test]
+fn a_discard_takes_rows_back_to_the_servers() {
+    let id = "0190a000-0000-7000-8000-000000000001";
+    let mut start = held(id, ReviewState::InProgress, &[P0], 1);
+    start.rows = vec![row(R1, "Máy 1", "5t", 1_000), row(R2, "Máy 2", "6t", 1_000)];
+    let mut v = absorb_server_copy(None, &start, "ksv1", false);
+    v.rows[0].answers.insert("name".into(), json!("B1"));
+    v.rows[1].deleted = true;
+    let mut added = LocalRow::new(R4.into(), "equipment".into(), 3_000);
+    added.answers.insert("name".into(), json!("B4"));
+    v.rows.push(added);
+    let mut clock = Hlc::default();
+    let (saved, out) = save(&v, "dev", 5, &mut clock, 3_000);
+    let refused: Vec<MutationResult> = out
+        .iter()
+        .map(|e| MutationResult::Refused {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            error: ErrorBody::new(LOCKED, "refused"),
+        })
+        .collect();
+    let refs: Vec<&MutationResult> = refused.iter().collect();
+    let server = VisitRecord {
+        review_state: ReviewState::Submitted,
+        ..start.clone()
+    };
+    let mut kept = absorb_server_copy(
+        Some(after_push(saved, &refs, false)),
+        &server,
+        "ksv1",
+        false,
+    );
+    assert_eq!(
+        super::kept(&kept, &[]),
+        Kept {
+            changes: 3,
+            photos: 0
+        }
+    );
+    discard(&mut kept);
+    let rows: Vec<(&str, &Value, bool)> = kept
+        .rows
+        .iter()
+        .map(|r| (r.id.as_str(), &r.answers["name"], r.deleted))
+        .collect();
+    assert_eq!(
+        rows,
+        [(R1, &json!("Máy 1"), false), (R2, &json!("Máy 2"), false)]
+    );
+    assert!(kept.removed_rows.is_empty());
+    assert!(!kept.has_unsaved_changes());
+}

@@ -4,6 +4,8 @@
 //! The page is the editor (`editor.rs`: state, autosave, save; their writes
 //! in `writes.rs`), its views (`page.rs`) and the repeat groups (`repeat.rs`).
 
+/// Discarding the changes a refused visit keeps, which no save can send.
+mod discard;
 /// Edits made while an explicit save ran, kept on screen after it.
 #[cfg(any(feature = "hydrate", test))]
 pub(crate) mod during_save;

@@ -188,6 +188,10 @@ pub fn VisitPage() -> impl IntoView {
         view! {
             <h1>{move || title.get(lang.get()).to_string()}</h1>
             {status}
+            // Outside `status`, which a sync draws anew: an open question stays.
+            <Show when=move || visit.with(|v| v.as_ref().is_some_and(super::refused::discardable))>
+                <super::discard::DiscardKept visit=visit outside_values=outside_values/>
+            </Show>
             <form class="form" data-testid="visit-form" on:submit=|ev| ev.prevent_default()
                 data-draft-pending=move || draft_pending.get().to_string()
                 data-draft-saved-at=move || draft_saved_at.get().map(|at| at.to_string())

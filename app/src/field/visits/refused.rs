@@ -2,9 +2,12 @@
 //! The refused changes are rebased on it, so the save that follows (after a
 //! closed year reopens, after a send-back of a visit another phone
 //! finalized) sends only what this phone changed and clears nothing another
-//! phone wrote meanwhile. Pure logic, tested natively (`locked_tests.rs`).
+//! phone wrote meanwhile. Changes no save can send (the visit is no longer
+//! the inspector's to change) can be discarded instead. Pure logic, tested
+//! natively (`locked_tests.rs`).
 
-use super::local::{given, row_from_server, LocalVisit};
+use super::local::{given, row_from_server, LocalVisit, SyncState, LOCKED, RESTORED_LOCKED};
+use crate::field::photos::local::LocalPhoto;
 use crate::model::VisitRecord;
 use crate::sync::Hlc;
 use serde_json::Value;
@@ -149,6 +152,108 @@ pub fn is_photo_list(key: &str, value: &Value, server: Option<&VisitRecord>) -> 
             && ids
                 .iter()
                 .all(|i| i.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())))
+}
+
+/// Notes which photos removed here `server` still holds: their removal was
+/// refused with the visit, or is still queued. Their ids go again at the
+/// next save after a send-back; their records let a discard show them again.
+pub fn hold_removed(visit: &mut LocalVisit, server: &VisitRecord) {
+    visit.removed_held = server
+        .photos
+        .iter()
+        .filter(|p| visit.removed_photos.contains(&p.id))
+        .map(LocalPhoto::from_server)
+        .collect();
+    visit.removals_not_taken = visit.removed_held.iter().map(|p| p.id.clone()).collect();
+}
+
+/// Whether the inspector may discard what `visit` keeps: changes the server
+/// refused because the visit is no longer theirs to change (finalized on
+/// another phone, decided, or held finalized by a restored server), so no
+/// save sends them until a send-back, and a logout counts them meanwhile.
+pub fn discardable(visit: &LocalVisit) -> bool {
+    visit.sync_state == SyncState::Refused
+        && (visit.refused_for(LOCKED) || visit.refused_for(RESTORED_LOCKED))
+        && !visit.editable()
+}
+
+/// What a discard of `visit`'s kept changes drops, for its confirmation:
+/// answers, rows and photo removals, and photos taken here that the server
+/// never took (of `photos`, this visit's records).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kept {
+    pub changes: usize,
+    pub photos: usize,
+}
+
+pub fn kept(visit: &LocalVisit, photos: &[LocalPhoto]) -> Kept {
+    let photo_list = |key: &str| {
+        [visit.answers.get(key), visit.saved.get(key)]
+            .into_iter()
+            .flatten()
+            .any(|v| is_photo_list(key, v, None))
+    };
+    let answers = visit
+        .answers
+        .keys()
+        .chain(
+            visit
+                .saved
+                .keys()
+                .filter(|k| !visit.answers.contains_key(*k)),
+        )
+        .filter(|k| visit.answers.get(*k) != visit.saved.get(*k) && !photo_list(k))
+        .count();
+    let rows = visit
+        .rows
+        .iter()
+        .filter(|r| match (r.versions.is_empty(), r.deleted) {
+            (true, deleted) => !deleted,
+            (false, true) => true,
+            (false, false) => r.answers != r.saved,
+        })
+        .count();
+    Kept {
+        changes: answers + rows + visit.removals_not_taken.len(),
+        photos: photos
+            .iter()
+            .filter(|p| p.visit_id == visit.id && never_taken(p))
+            .count(),
+    }
+}
+
+/// A photo of a refused visit that the server never listed: a discard
+/// deletes it with its bytes.
+pub fn never_taken(photo: &LocalPhoto) -> bool {
+    photo.server_status.is_none()
+}
+
+/// `visit` back to the server's copy, its kept changes dropped: answers and
+/// rows as last pulled, rows added here gone, deletions and photo removals
+/// undone. Answers the records of the server's photos removed here, which
+/// the phone shows again.
+pub fn discard(visit: &mut LocalVisit) -> Vec<LocalPhoto> {
+    visit.answers = visit.saved.clone();
+    visit.rows.retain(|r| !r.versions.is_empty());
+    for row in &mut visit.rows {
+        row.answers = row.saved.clone();
+        row.deleted = false;
+    }
+    visit.removed_rows.clear();
+    let not_taken = std::mem::take(&mut visit.removals_not_taken);
+    visit.removed_photos.retain(|id| !not_taken.contains(id));
+    visit.refusal = None;
+    visit.finalize_refused = false;
+    visit.submit_queued = false;
+    visit.sync_state = if visit.lost_fields.is_empty() {
+        SyncState::Synced
+    } else {
+        SyncState::Conflict
+    };
+    std::mem::take(&mut visit.removed_held)
+        .into_iter()
+        .filter(|p| not_taken.contains(&p.id))
+        .collect()
 }
 
 #[cfg(test)]

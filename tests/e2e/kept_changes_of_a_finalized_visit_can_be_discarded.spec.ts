@@ -1,0 +1,101 @@
+// Phone B's changes to a visit phone A finalized meanwhile are refused and
+// kept on B (a_visit_finalized_on_another_phone_keeps_what_this_one_took).
+// No save can send them until a send-back, so they stayed for good and every
+// logout warned of them. Now B can discard them, after a question naming
+// what goes: the visit is then the server's copy again (A's answer, the
+// photo B removed back, the photo B took gone), synced, through a reload and
+// a sync, and a logout has nothing to warn of.
+
+import { expect, test } from './support/fixtures';
+import { fillRequired } from './support/finalize_steps';
+import { openPhone, syncFromHome as sync } from './support/phones';
+import { FIELD, addPhoto, removePhoto, saveAndSync } from './support/photo_steps';
+import { serverVisits } from './support/restore';
+import { LoginPage } from './pages/LoginPage';
+import { LogoutWarning } from './pages/LogoutWarning';
+
+test('kept changes of a finalized visit can be discarded', async ({ newContext, baseURL }) => {
+  test.setTimeout(240_000);
+  const a = await openPhone(newContext, baseURL!, 'phone A');
+  const b = await openPhone(newContext, baseURL!, 'phone B');
+
+  let id = '';
+  let first = '';
+  await test.step('A takes a photo of a visit and syncs; B has it', async () => {
+    id = await a.home.startVisit(a.home.proposalItems.first());
+    await a.visit.fillField('workforce', '17');
+    first = await addPhoto(a, 800);
+    await saveAndSync(a);
+    await sync(b);
+    await b.visit.goto(id);
+    await expect(b.visit.photoItem(first)).toHaveCount(1);
+  });
+
+  let taken = '';
+  await test.step('B, out of signal, takes a photo, removes the first and changes an answer; A finalizes', async () => {
+    await b.context.setOffline(true);
+    taken = await addPhoto(b, 832);
+    await removePhoto(b, first);
+    await b.visit.fillField('workforce', '23');
+    await b.visit.save();
+    await b.visit.expectSyncState('queued');
+    await a.visit.goto(id);
+    await fillRequired(a.visit, '17');
+    await saveAndSync(a);
+    await a.visit.click(a.visit.finalizeButton);
+    await a.visit.expectReviewState('submitted', 30_000);
+    await b.context.setOffline(false);
+    await sync(b);
+    await sync(b);
+    await b.visit.goto(id);
+    await b.visit.expectSyncState('refused');
+    await expect(b.visit.field('workforce')).toHaveValue('23');
+  });
+
+  const discard = b.page.getByTestId('visit-discard');
+  await test.step('the question names what goes; "keep them" keeps them', async () => {
+    await b.visit.click(discard.getByTestId('visit-discard-ask'));
+    const question = discard.getByTestId('visit-discard-question');
+    // The answer and the removal; the photo taken here.
+    await expect(question).toHaveAttribute('data-changes', '2');
+    await expect(question).toHaveAttribute('data-photos', '1');
+    await expect(question).toContainText('Bỏ hẳn 2 thay đổi và 1 ảnh chụp trên máy này?');
+    await b.visit.click(discard.getByTestId('visit-discard-no'));
+    await expect(question).toHaveCount(0);
+    await b.visit.expectSyncState('refused');
+    await expect(b.visit.photoItem(taken)).toHaveCount(1);
+  });
+
+  await test.step('discarded, the visit is the server\'s copy, synced, through a reload and a sync', async () => {
+    await b.visit.click(discard.getByTestId('visit-discard-ask'));
+    await b.visit.click(discard.getByTestId('visit-discard-yes'));
+    const serverCopy = async () => {
+      await b.visit.expectSyncState('synced');
+      await b.visit.expectReviewState('submitted');
+      await expect(b.page.getByTestId('visit-refusal')).toHaveCount(0);
+      await expect(discard).toHaveCount(0);
+      await expect(b.visit.field('workforce')).toHaveValue('17');
+      await expect(b.visit.field('team_members')).toHaveValue('Nguyễn Văn An');
+      await expect(b.visit.photoItem(first), 'the removal undone').toHaveCount(1);
+      await expect(b.visit.photoItem(taken), 'the photo taken here gone').toHaveCount(0);
+    };
+    await serverCopy();
+    await b.page.reload();
+    await serverCopy();
+    await sync(b);
+    await expect(b.home.visitItem(id)).toHaveAttribute('data-sync-state', 'synced');
+    await b.visit.goto(id);
+    await serverCopy();
+    const held = (await serverVisits(b.page.request)).get(id);
+    expect(held?.answers[FIELD]).toEqual([first]);
+    expect(held?.answers.workforce).toBe(17);
+  });
+
+  await test.step('a logout has nothing unsent to warn of', async () => {
+    await b.home.goto();
+    const logout = new LogoutWarning(b.page);
+    await logout.click(logout.button);
+    await new LoginPage(b.page).expectShown();
+    await expect(logout.panel).toHaveCount(0);
+  });
+});
