@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 1,170 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,370 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -743,7 +743,11 @@ async fn a_discard_of_kept_changes_puts_the_servers_copy_back() {
         [theirs.to_string(), taken.id.clone()]
     );
 
-    let done = db.discard_kept("u1", id, 20).await.unwrap().unwrap();
+    let done = db
+        .discard_kept("u1", id, &device, 20)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(done.sync_state, SyncState::Synced);
     assert_eq!(done.answers, done.saved);
     assert_eq!(done.answers["workforce"], json!(3));
@@ -766,7 +770,74 @@ async fn a_discard_of_kept_changes_puts_the_servers_copy_back() {
     assert!(back
         .iter()
         .all(|p| p.server_status.is_some() && !p.needs_upload()));
-    assert!(db.discard_kept("u1", id, 30).await.unwrap().is_none());
+    assert!(db
+        .discard_kept("u1", id, &device, 30)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// Kept changes a logout (or a backup) queues go into the outbox once, and
+/// leave the visit as it was: refused, discardable, its base the server's
+/// copy. Discarded, their later refusal does not mark it again. On the app's
+/// own database (the queue writes there), with a device of its own.
+#[wasm_bindgen_test]
+async fn kept_changes_are_queued_once_and_a_discard_outlives_their_refusal() {
+    let db = app::field::offline::db().await.unwrap();
+    let device = "01900000-0000-7000-8000-0000000000e9";
+    let id = "01900000-0000-7000-8000-0000000000d9";
+    let mut local = visit(id);
+    local.header_sent = true;
+    local.versions = [("workforce".to_string(), 1)].into();
+    local.saved = [("workforce".to_string(), json!(3))].into();
+    local.answers = [("workforce".to_string(), json!(9))].into();
+    local.review_state = app::model::ReviewState::Submitted;
+    local.sync_state = SyncState::Refused;
+    local.refusal = Some(app::error::ErrorBody::new("visit.locked", "locked"));
+    db.put_draft("u1", &local).await.unwrap();
+    for _ in 0..2 {
+        app::field::visits::requeue::refused(&db, "u1", device)
+            .await
+            .unwrap();
+    }
+    let queued = db.outbox(device, 100).await.unwrap();
+    let fields: Vec<Vec<String>> = queued
+        .iter()
+        .map(|e| e.mutation.fields.keys().cloned().collect())
+        .collect();
+    assert_eq!(fields, [["workforce"]], "queued once, not once per logout");
+    assert_eq!(
+        db.visit("u1", id).await.unwrap().unwrap(),
+        local,
+        "the visit left as it was"
+    );
+    let done = db
+        .discard_kept("u1", id, device, 20)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.discarded_through, Some(queued[0].mutation.seq));
+    assert_eq!(
+        done.answers["workforce"],
+        json!(3),
+        "the server's, not the queued 9"
+    );
+    let refused: Vec<app::sync::MutationResult> = queued
+        .iter()
+        .map(|e| app::sync::MutationResult::Refused {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            error: app::error::ErrorBody::new("visit.locked", "locked"),
+        })
+        .collect();
+    db.apply_push_results("u1", device, &queued, &refused)
+        .await
+        .unwrap();
+    let after = db.visit("u1", id).await.unwrap().unwrap();
+    assert_eq!(after.sync_state, SyncState::Synced, "not refused again");
+    assert!(after.refusal.is_none());
+    assert_eq!(after.answers["workforce"], json!(3));
+    assert_eq!(db.outbox_len(device).await.unwrap(), 0);
 }
 
 /// The IDs of the photo records ksv1's phone holds for `visit`, sorted.

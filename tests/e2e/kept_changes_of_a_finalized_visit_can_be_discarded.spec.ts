@@ -4,7 +4,10 @@
 // logout warned of them. Now B can discard them, after a question naming
 // what goes: the visit is then the server's copy again (A's answer, the
 // photo B removed back, the photo B took gone), synced, through a reload and
-// a sync, and a logout has nothing to warn of.
+// a sync, and a logout has nothing to warn of. Also after a cancelled logout
+// queued the kept changes for the backup file: they are queued once, the
+// visit stays discardable, and their refusal after the discard changes
+// nothing.
 
 import { expect, test } from './support/fixtures';
 import { fillRequired } from './support/finalize_steps';
@@ -66,7 +69,21 @@ test('kept changes of a finalized visit can be discarded', async ({ newContext, 
     await expect(b.visit.photoItem(taken)).toHaveCount(1);
   });
 
+  await test.step('a cancelled logout queues the kept changes, and leaves them discardable', async () => {
+    await b.home.goto();
+    const logout = new LogoutWarning(b.page);
+    expect(await logout.openWarning(), 'kept changes count as unsent').toBe(4);
+    await logout.click(logout.cancel);
+    expect(await logout.openWarning(), 'queued once, not again at each logout').toBe(4);
+    await logout.click(logout.cancel);
+    await b.visit.goto(id);
+    await b.visit.expectSyncState('refused');
+    await expect(b.visit.field('workforce')).toHaveValue('23');
+  });
+
   await test.step('discarded, the visit is the server\'s copy, synced, through a reload and a sync', async () => {
+    // Before the queued changes are pushed (and refused): their refusal
+    // must not bring anything back.
     await b.visit.click(discard.getByTestId('visit-discard-ask'));
     await b.visit.click(discard.getByTestId('visit-discard-yes'));
     const serverCopy = async () => {

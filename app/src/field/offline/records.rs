@@ -65,20 +65,28 @@ impl OfflineDb {
     /// transaction: the visit back to the server's copy, the photos the
     /// server never took deleted with their bytes, the server's photos
     /// removed here listed again. `None` when the stored copy holds nothing
-    /// to discard (a pull or a send-back landed first). Nothing of it is in
-    /// the outbox: a kept visit is requeued only by a logout or a backup,
-    /// and is `queued`, not discardable, until its push is refused again.
+    /// to discard (a pull or a send-back landed first). What a logout or a
+    /// backup queued of it stays in the outbox (taking entries out would
+    /// leave a gap in the device's seqs); their refusal no longer marks the
+    /// visit (`discarded_through`).
     pub async fn discard_kept(
         &self,
         user_id: &str,
         visit_id: &str,
+        device_id: &str,
         now_ms: i64,
     ) -> Result<Option<LocalVisit>> {
         use crate::field::visits::refused;
         let k = key(&format!("{user_id}:{visit_id}"));
         let tx = self
-            .tx(&[VISITS, PHOTOS], TransactionMode::ReadWrite)
+            .tx(&[VISITS, PHOTOS, META], TransactionMode::ReadWrite)
             .await?;
+        let last_seq: Option<i64> = tx
+            .store(META)?
+            .get(key(&Meta::Seq(device_id).key()))
+            .await?
+            .map(decode)
+            .transpose()?;
         let visits = tx.store(VISITS)?;
         let stored: Option<LocalVisit> = visits.get(k.clone()).await?.map(decode).transpose()?;
         let Some(mut visit) = stored.filter(refused::discardable) else {
@@ -107,6 +115,7 @@ impl OfflineDb {
                 .await?;
         }
         visit.updated_at_ms = now_ms;
+        visit.discarded_through = last_seq;
         visits.put(&encode(&visit)?, Some(&k)).await?;
         super::landed(tx).await?;
         Ok(Some(visit))

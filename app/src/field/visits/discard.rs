@@ -32,18 +32,21 @@ pub(super) fn DiscardKept(
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             let answer = async {
-                let (user_id, _) = state.who()?;
+                let (user_id, device) = state.who()?;
                 let now = crate::field::client::browser::now_ms();
-                step(user_id, id, now, confirmed).await
+                step(user_id, device, id, now, confirmed).await
             };
             match answer.await {
                 Ok(Step::Asked(kept)) => asked.set(Some(kept)),
                 // The stored copy is the screen's now: the form shows it anew.
-                Ok(Step::Discarded(done)) => {
+                // The stored copy is the screen's now, whether this discard
+                // wrote it or another tab's did (or a send-back landed first):
+                // set outright, so the screen's kept answers do not stay on
+                // top of it as a draft.
+                Ok(Step::Discarded(stored)) => {
                     asked.set(None);
-                    // `None`: a pull or a send-back landed first; the page reads it.
-                    if let Some(done) = done {
-                        visit.set(Some(done));
+                    if let Some(stored) = stored {
+                        visit.set(Some(*stored));
                         outside_values.update(|n| *n += 1);
                     }
                     state.bump();
@@ -53,7 +56,7 @@ pub(super) fn DiscardKept(
             busy.set(false);
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (id, state, outside_values);
+        let _ = (id, state, outside_values, confirmed);
     };
     view! {
         <div class="discard-kept" data-testid="visit-discard">
@@ -96,8 +99,8 @@ pub(super) fn DiscardKept(
 pub enum Step {
     /// What a discard would drop.
     Asked(Kept),
-    /// The visit as written, or `None` when nothing was left to discard.
-    Discarded(Option<LocalVisit>),
+    /// The visit as stored after it (`None`: gone from the phone).
+    Discarded(Option<Box<LocalVisit>>),
 }
 
 /// The question (what a discard would drop) or, `confirmed`, the discard.
@@ -106,6 +109,7 @@ pub enum Step {
 #[cfg(feature = "hydrate")]
 pub async fn step(
     user_id: String,
+    device: String,
     visit_id: String,
     now_ms: i64,
     confirmed: bool,
@@ -113,12 +117,15 @@ pub async fn step(
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
     if confirmed {
-        let done = db.discard_kept(&user_id, &visit_id, now_ms).await;
-        return done.map(Step::Discarded).map_err(storage);
+        let done = db.discard_kept(&user_id, &visit_id, &device, now_ms).await;
+        if let Some(done) = done.map_err(storage)? {
+            return Ok(Step::Discarded(Some(Box::new(done))));
+        }
     }
     let stored = db.visit(&user_id, &visit_id).await.map_err(storage)?;
-    let Some(visit) = stored.filter(super::refused::discardable) else {
-        return Ok(Step::Discarded(None));
+    let visit = match stored {
+        Some(visit) if !confirmed && super::refused::discardable(&visit) => visit,
+        other => return Ok(Step::Discarded(other.map(Box::new))),
     };
     let photos = db
         .photos(&user_id, Some(&visit_id))

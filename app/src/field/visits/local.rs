@@ -128,6 +128,11 @@ pub struct LocalVisit {
     /// (`refused::discard`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub removed_held: Vec<crate::field::photos::local::LocalPhoto>,
+    /// The device's last queued seq when the inspector discarded the kept
+    /// changes: refusals of what a logout or backup had queued before are
+    /// about changes the visit no longer holds (`after_push`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discarded_through: Option<i64>,
 }
 
 /// One row of a repeat group on the phone: a draft like the visit's own answers.
@@ -214,6 +219,7 @@ impl LocalVisit {
             removals_not_taken: Vec::new(),
             removed_rows: Vec::new(),
             removed_held: Vec::new(),
+            discarded_through: None,
         }
     }
 
@@ -605,6 +611,11 @@ pub fn after_push(
 ) -> LocalVisit {
     for result in results {
         match result {
+            // Queued before a discard: the visit holds it no more.
+            MutationResult::Refused { seq, .. }
+                if visit
+                    .discarded_through
+                    .is_some_and(|through| *seq <= through) => {}
             MutationResult::Refused { error, .. } => {
                 visit.sync_state = SyncState::Refused;
                 // The first refusal since the save is the cause: the changes

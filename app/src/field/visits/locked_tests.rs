@@ -474,7 +474,11 @@ fn only_changes_no_save_can_send_are_discardable() {
 fn a_discard_takes_rows_back_to_the_servers() {
     let id = "0190a000-0000-7000-8000-000000000001";
     let mut start = held(id, ReviewState::InProgress, &[P0], 1);
-    start.rows = vec![row(R1, "Máy 1", "5t", 1_000), row(R2, "Máy 2", "6t", 1_000)];
+    start.rows = vec![
+        row(R1, "Máy 1", "5t", 1_000),
+        row(R2, "Máy 2", "6t", 1_000),
+        row(R3, "Máy 3", "7t", 1_000),
+    ];
     let mut v = absorb_server_copy(None, &start, "ksv1", false);
     v.rows[0].answers.insert("name".into(), json!("B1"));
     v.rows[1].deleted = true;
@@ -517,8 +521,39 @@ fn a_discard_takes_rows_back_to_the_servers() {
         .collect();
     assert_eq!(
         rows,
-        [(R1, &json!("Máy 1"), false), (R2, &json!("Máy 2"), false)]
+        [
+            (R1, &json!("Máy 1"), false),
+            (R2, &json!("Máy 2"), false),
+            (R3, &json!("Máy 3"), false)
+        ],
+        "the server's rows, in its order (the deleted one was dropped here)"
     );
     assert!(kept.removed_rows.is_empty());
     assert!(!kept.has_unsaved_changes());
+}
+
+#[test]
+fn refusals_of_what_was_queued_before_a_discard_leave_the_visit_alone() {
+    let refused = refused_offline_changes(LOCKED);
+    let id = refused.id.clone();
+    let server = held(&id, ReviewState::Approved, &[P0], 2);
+    let mut visit = absorb_server_copy(Some(refused), &server, "ksv1", false);
+    discard(&mut visit);
+    visit.discarded_through = Some(40);
+    let refusal = |seq| MutationResult::Refused {
+        seq,
+        mutation_id: uuid::Uuid::from_u128(seq as u128),
+        error: ErrorBody::new(LOCKED, "refused"),
+    };
+    let before = refusal(38);
+    let after = after_push(visit.clone(), &[&before], false);
+    assert_eq!(after.sync_state, SyncState::Synced);
+    assert!(after.refusal.is_none());
+    let later = refusal(41);
+    let after = after_push(visit, &[&later], false);
+    assert_eq!(
+        after.sync_state,
+        SyncState::Refused,
+        "a change made after it"
+    );
 }

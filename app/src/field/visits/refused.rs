@@ -235,6 +235,11 @@ pub fn never_taken(photo: &LocalPhoto) -> bool {
 pub fn discard(visit: &mut LocalVisit) -> Vec<LocalPhoto> {
     visit.answers = visit.saved.clone();
     visit.rows.retain(|r| !r.versions.is_empty());
+    // In the server's order (`store::visits`), which a rebase appending the
+    // other phone's rows after this phone's does not keep.
+    visit
+        .rows
+        .sort_by(|a, b| (a.created_at_ms, &a.id).cmp(&(b.created_at_ms, &b.id)));
     for row in &mut visit.rows {
         row.answers = row.saved.clone();
         row.deleted = false;

@@ -37,7 +37,8 @@ pub struct Held {
 
 /// Saves again, into the outbox, every refused visit that still holds what
 /// was refused and is the inspector's to change, or was refused only because
-/// another phone finalized it.
+/// another phone finalized it (queued with the visit left as it is, and once
+/// until its push is refused again: `writes::queue_kept_as`).
 pub async fn refused(
     db: &crate::field::offline::OfflineDb,
     user_id: &str,
@@ -46,6 +47,15 @@ pub async fn refused(
     use super::local::SyncState;
     use crate::model::ReviewState;
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    // Kept visits with changes in the outbox already (queued by an earlier
+    // logout or backup, not yet refused again): queued once.
+    let queued: std::collections::BTreeSet<String> = db
+        .outbox(device, u32::MAX)
+        .await
+        .map_err(storage)?
+        .into_iter()
+        .map(|e| e.visit_id)
+        .collect();
     for visit in db.visits(user_id).await.map_err(storage)? {
         let open = matches!(
             visit.review_state,
@@ -54,11 +64,16 @@ pub async fn refused(
         // Kept against a visit finalized elsewhere: pushed, it is refused
         // and kept again, but the backup file carries it meanwhile.
         let kept = visit.refused_for(super::local::LOCKED);
+        let kept = kept && !queued.contains(&visit.id);
         if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && (open || kept) {
             // Finalized when it was refused: it goes finalized, or an import
             // would leave it in progress, which only its inspector can submit.
             let submit = visit.finalize_refused;
-            super::writes::save_visit_as(user_id, device, visit, submit).await?;
+            if open {
+                super::writes::save_visit_as(user_id, device, visit, submit).await?;
+            } else {
+                super::writes::queue_kept_as(user_id, device, visit, submit).await?;
+            }
         }
     }
     Ok(())

@@ -55,6 +55,32 @@ pub(crate) async fn save_visit_as(
     current: LocalVisit,
     submit: bool,
 ) -> Result<LocalVisit, ErrorBody> {
+    write_save(user_id, device, current, submit, false).await
+}
+
+/// The mutations `save_visit_as` would queue for a visit whose changes
+/// another phone's finalize (or a decision) keeps out, queued with the visit
+/// left as it is: refused and discardable, its `saved` still the server's
+/// copy. A logout or a backup queues them so the backup file carries them;
+/// a save would make them the visit's base, so that a discard after the push
+/// is refused again would bring this phone's values back, and would stamp
+/// them as written now.
+pub(crate) async fn queue_kept_as(
+    user_id: &str,
+    device: &str,
+    current: LocalVisit,
+    submit: bool,
+) -> Result<LocalVisit, ErrorBody> {
+    write_save(user_id, device, current, submit, true).await
+}
+
+async fn write_save(
+    user_id: &str,
+    device: &str,
+    current: LocalVisit,
+    submit: bool,
+    keep_visit: bool,
+) -> Result<LocalVisit, ErrorBody> {
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let (user_id, device) = (user_id.to_string(), device.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
@@ -131,7 +157,7 @@ pub(crate) async fn save_visit_as(
                     submit.mutation.seq = last_seq + 1 + entries.len() as i64;
                     entries.push(submit);
                 }
-                Some((saved, entries, clock))
+                Some((if keep_visit { base } else { saved }, entries, clock))
             },
         )
         .await
