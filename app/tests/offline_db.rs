@@ -822,6 +822,16 @@ async fn kept_changes_are_queued_once_and_a_discard_outlives_their_refusal() {
         json!(3),
         "the server's, not the queued 9"
     );
+    let withdrawn = db.outbox(device, 100).await.unwrap();
+    assert_eq!(withdrawn.len(), queued.len());
+    assert!(
+        withdrawn.iter().all(app::field::visits::refused::withdrawn),
+        "what was queued of it is withdrawn, under the same seqs"
+    );
+    let held = app::field::visits::requeue::before_logout("u1".into(), device.into())
+        .await
+        .unwrap();
+    assert_eq!(held.queued, 0, "a logout has nothing of it to warn of");
     let refused: Vec<app::sync::MutationResult> = queued
         .iter()
         .map(|e| app::sync::MutationResult::Refused {

@@ -12,7 +12,7 @@ import { DESKTOP, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
 import { fillRequired } from './support/finalize_steps';
 import { openPhone, syncFromHome as sync } from './support/phones';
-import { FIELD, addPhoto, removePhoto, saveAndSync } from './support/photo_steps';
+import { FIELD, addPhoto, changedOfflineOnB, saveAndSync } from './support/photo_steps';
 import { serverVisits } from './support/restore';
 import { LoginPage } from './pages/LoginPage';
 import { LogoutWarning } from './pages/LogoutWarning';
@@ -25,24 +25,9 @@ test('a visit finalized on another phone keeps what this one took', async ({ new
 
   let id = '';
   let first = '';
-  await test.step('phone A takes a photo of a visit and syncs; phone B has it', async () => {
-    id = await a.home.startVisit(a.home.proposalItems.first());
-    await a.visit.fillField('workforce', '17');
-    first = await addPhoto(a, 800);
-    await saveAndSync(a);
-    await sync(b);
-    await b.visit.goto(id);
-    await expect(b.visit.photoItem(first)).toHaveCount(1);
-  });
-
   let taken = '';
-  await test.step('B, out of signal, takes a photo, removes the first and changes an answer', async () => {
-    await b.context.setOffline(true);
-    taken = await addPhoto(b, 832);
-    await removePhoto(b, first);
-    await b.visit.fillField('workforce', '23');
-    await b.visit.save();
-    await b.visit.expectSyncState('queued');
+  await test.step('A syncs a visit with a photo; B, out of signal, takes a photo, removes the first and changes an answer', async () => {
+    ({ id, first, taken } = await changedOfflineOnB(a, b, sync));
   });
 
   let added = '';

@@ -6,13 +6,13 @@
 // photo B removed back, the photo B took gone), synced, through a reload and
 // a sync, and a logout has nothing to warn of. Also after a cancelled logout
 // queued the kept changes for the backup file: they are queued once, the
-// visit stays discardable, and their refusal after the discard changes
-// nothing.
+// visit stays discardable, and the discard withdraws them (a backup then
+// holds nothing; their refusal changes nothing).
 
 import { expect, test } from './support/fixtures';
 import { fillRequired } from './support/finalize_steps';
 import { openPhone, syncFromHome as sync } from './support/phones';
-import { FIELD, addPhoto, removePhoto, saveAndSync } from './support/photo_steps';
+import { FIELD, changedOfflineOnB, saveAndSync } from './support/photo_steps';
 import { serverVisits } from './support/restore';
 import { LoginPage } from './pages/LoginPage';
 import { LogoutWarning } from './pages/LogoutWarning';
@@ -24,24 +24,9 @@ test('kept changes of a finalized visit can be discarded', async ({ newContext, 
 
   let id = '';
   let first = '';
-  await test.step('A takes a photo of a visit and syncs; B has it', async () => {
-    id = await a.home.startVisit(a.home.proposalItems.first());
-    await a.visit.fillField('workforce', '17');
-    first = await addPhoto(a, 800);
-    await saveAndSync(a);
-    await sync(b);
-    await b.visit.goto(id);
-    await expect(b.visit.photoItem(first)).toHaveCount(1);
-  });
-
   let taken = '';
-  await test.step('B, out of signal, takes a photo, removes the first and changes an answer; A finalizes', async () => {
-    await b.context.setOffline(true);
-    taken = await addPhoto(b, 832);
-    await removePhoto(b, first);
-    await b.visit.fillField('workforce', '23');
-    await b.visit.save();
-    await b.visit.expectSyncState('queued');
+  await test.step('B, out of signal, takes a photo, removes A\'s and changes an answer; A finalizes', async () => {
+    ({ id, first, taken } = await changedOfflineOnB(a, b, sync));
     await a.visit.goto(id);
     await fillRequired(a.visit, '17');
     await saveAndSync(a);
@@ -96,6 +81,13 @@ test('kept changes of a finalized visit can be discarded', async ({ newContext, 
       await expect(b.visit.photoItem(first), 'the removal undone').toHaveCount(1);
       await expect(b.visit.photoItem(taken), 'the photo taken here gone').toHaveCount(0);
     };
+    await serverCopy();
+    // What the logout had queued of it is withdrawn: a backup holds nothing.
+    await b.home.goto();
+    const backup = b.page.getByTestId('home-backup');
+    await Promise.all([b.page.waitForEvent('download'), b.home.click(backup.getByTestId('backup-export'))]);
+    await expect(backup.getByTestId('backup-done')).toHaveAttribute('data-count', '0');
+    await b.visit.goto(id);
     await serverCopy();
     await b.page.reload();
     await serverCopy();

@@ -339,7 +339,41 @@ async fn pull_sends_the_current_form_and_every_version_in_use(app: TestApp) {
     assert_eq!(forms(app.pull_all(&boss).await), [1, 3]);
 }
 
+/// What a phone sends for a change it withdrew when the inspector discarded
+/// kept changes (a visit upsert without fields, under the change's seq):
+/// refused while the visit is locked, and applied as nothing after a
+/// send-back, so a discard queued before it never changes the visit.
+async fn a_withdrawn_change_is_refused_while_locked_and_nothing_after_a_send_back(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let create = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 12}));
+    let submit = phone.mutation("visit", "submit", &visit, complete_answers(), 0);
+    assert_eq!(
+        statuses(&phone.push_ok(&app, &[create, submit]).await),
+        ["applied", "applied"]
+    );
+    let withdrawn = phone.mutation("visit", "upsert", &visit, json!({}), 0);
+    let r = phone.push_ok(&app, &[withdrawn]).await;
+    assert_eq!(r[0]["error"]["code"], "visit.locked");
+    let (boss, _) = app.login("giamsat").await;
+    let uri = format!("/api/visits/{visit}/review");
+    let back = json!({"to": "needs_changes", "comment": "Bổ sung ảnh"});
+    let r = app.post_json(&uri, Some(&boss), &back).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let before = visit_of(&app, &visit).await;
+    let withdrawn = phone.mutation("visit", "upsert", &visit, json!({}), 0);
+    assert_eq!(
+        statuses(&phone.push_ok(&app, &[withdrawn]).await),
+        ["applied"]
+    );
+    let after = visit_of(&app, &visit).await;
+    assert_eq!(after.answers, before.answers);
+    assert_eq!(after.versions, before.versions, "no answer written");
+    assert_eq!(after.review_state, app::model::ReviewState::NeedsChanges);
+}
+
 crate::engine_tests!(
+    a_withdrawn_change_is_refused_while_locked_and_nothing_after_a_send_back,
     repeat_rows_from_two_phones_are_separate_child_records,
     submit_checks_required_answers_then_the_supervisor_decides,
     a_facility_found_on_site_is_created_edited_and_scoped,

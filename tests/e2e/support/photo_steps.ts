@@ -42,3 +42,29 @@ export async function saveAndSync(phone: InspectorPhone): Promise<void> {
     await expect(states.nth(i)).toHaveAttribute('data-state', 'ok', { timeout: 60_000 });
   }
 }
+
+/**
+ * Phone A starts a visit, answers workforce 17, takes a photo and syncs;
+ * phone B syncs and opens the visit. Then B, out of signal, takes a photo,
+ * removes A's and answers workforce 23, saved and queued (still offline).
+ */
+export async function changedOfflineOnB(
+  a: InspectorPhone,
+  b: InspectorPhone,
+  sync: (phone: InspectorPhone) => Promise<void>,
+): Promise<{ id: string; first: string; taken: string }> {
+  const id = await a.home.startVisit(a.home.proposalItems.first());
+  await a.visit.fillField('workforce', '17');
+  const first = await addPhoto(a, 800);
+  await saveAndSync(a);
+  await sync(b);
+  await b.visit.goto(id);
+  await expect(b.visit.photoItem(first)).toHaveCount(1);
+  await b.context.setOffline(true);
+  const taken = await addPhoto(b, 832);
+  await removePhoto(b, first);
+  await b.visit.fillField('workforce', '23');
+  await b.visit.save();
+  await b.visit.expectSyncState('queued');
+  return { id, first, taken };
+}

@@ -66,9 +66,8 @@ impl OfflineDb {
     /// server never took deleted with their bytes, the server's photos
     /// removed here listed again. `None` when the stored copy holds nothing
     /// to discard (a pull or a send-back landed first). What a logout or a
-    /// backup queued of it stays in the outbox (taking entries out would
-    /// leave a gap in the device's seqs); their refusal no longer marks the
-    /// visit (`discarded_through`).
+    /// backup queued of it is withdrawn in the outbox (`refused::withdraw`),
+    /// and its refusal no longer marks the visit (`discarded_through`).
     pub async fn discard_kept(
         &self,
         user_id: &str,
@@ -79,7 +78,7 @@ impl OfflineDb {
         use crate::field::visits::refused;
         let k = key(&format!("{user_id}:{visit_id}"));
         let tx = self
-            .tx(&[VISITS, PHOTOS, META], TransactionMode::ReadWrite)
+            .tx(&[VISITS, PHOTOS, META, OUTBOX], TransactionMode::ReadWrite)
             .await?;
         let last_seq: Option<i64> = tx
             .store(META)?
@@ -113,6 +112,19 @@ impl OfflineDb {
                     Some(&key(&format!("{user_id}:{}", shown.id))),
                 )
                 .await?;
+        }
+        let outbox = tx.store(OUTBOX)?;
+        let queued = outbox
+            .get_all(Some(prefix_range(&format!("{device_id}:"))?), None)
+            .await?;
+        for value in queued {
+            let mut entry: OutboxEntry = decode(value)?;
+            if entry.visit_id == visit.id && !refused::withdrawn(&entry) {
+                refused::withdraw(&mut entry);
+                outbox
+                    .put(&encode(&entry)?, Some(&key(&entry.key())))
+                    .await?;
+            }
         }
         visit.updated_at_ms = now_ms;
         visit.discarded_through = last_seq;

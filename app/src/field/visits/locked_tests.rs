@@ -70,6 +70,17 @@ fn finalized_elsewhere(id: &str, state: ReviewState, list: &[&str], version: i64
     v
 }
 
+/// The server's refusal of every change in `out`, with `code`.
+fn refuse_all(out: &[OutboxEntry], code: &str) -> Vec<MutationResult> {
+    out.iter()
+        .map(|e| MutationResult::Refused {
+            seq: e.mutation.seq,
+            mutation_id: e.mutation.mutation_id,
+            error: ErrorBody::new(code, "refused"),
+        })
+        .collect()
+}
+
 /// The phone's copy after a pull of `[P0]`, then offline: workforce 99, P0
 /// removed and Q taken, saved, and the push refused with `code`.
 fn refused_offline_changes(code: &str) -> LocalVisit {
@@ -86,14 +97,7 @@ fn refused_offline_changes(code: &str) -> LocalVisit {
     v.removed_photos.push(P0.into());
     let mut clock = Hlc::default();
     let (saved, out) = save(&v, "dev", 5, &mut clock, 3_000);
-    let refused: Vec<MutationResult> = out
-        .iter()
-        .map(|e| MutationResult::Refused {
-            seq: e.mutation.seq,
-            mutation_id: e.mutation.mutation_id,
-            error: ErrorBody::new(code, "refused"),
-        })
-        .collect();
+    let refused = refuse_all(&out, code);
     let refs: Vec<&MutationResult> = refused.iter().collect();
     after_push(saved, &refs, false)
 }
@@ -277,14 +281,7 @@ fn rows_are_rebased_too_and_a_refused_row_deletion_goes_again() {
     let mut clock = Hlc::default();
     let (saved, out) = save(&v, "dev", 5, &mut clock, 3_000);
     assert!(saved.removed_rows.contains(&R2.to_string()));
-    let refused: Vec<MutationResult> = out
-        .iter()
-        .map(|e| MutationResult::Refused {
-            seq: e.mutation.seq,
-            mutation_id: e.mutation.mutation_id,
-            error: ErrorBody::new(LOCKED, "refused"),
-        })
-        .collect();
+    let refused = refuse_all(&out, LOCKED);
     let refs: Vec<&MutationResult> = refused.iter().collect();
     let refused = after_push(saved, &refs, false);
     // The other phone, at 5 s, sets the first machine's capacity, renames
@@ -487,14 +484,7 @@ fn a_discard_takes_rows_back_to_the_servers() {
     v.rows.push(added);
     let mut clock = Hlc::default();
     let (saved, out) = save(&v, "dev", 5, &mut clock, 3_000);
-    let refused: Vec<MutationResult> = out
-        .iter()
-        .map(|e| MutationResult::Refused {
-            seq: e.mutation.seq,
-            mutation_id: e.mutation.mutation_id,
-            error: ErrorBody::new(LOCKED, "refused"),
-        })
-        .collect();
+    let refused = refuse_all(&out, LOCKED);
     let refs: Vec<&MutationResult> = refused.iter().collect();
     let server = VisitRecord {
         review_state: ReviewState::Submitted,
@@ -556,4 +546,40 @@ fn refusals_of_what_was_queued_before_a_discard_leave_the_visit_alone() {
         SyncState::Refused,
         "a change made after it"
     );
+}
+
+#[test]
+fn a_withdrawn_change_keeps_its_seq_and_no_save_makes_one() {
+    let mut refused = refused_offline_changes(LOCKED);
+    refused.answers.insert("workforce".into(), json!(100));
+    let mut clock = Hlc::default();
+    let (_, mut out) = save(&refused, "dev", 30, &mut clock, 9_000);
+    let mut fresh = LocalVisit::new(
+        A1.into(),
+        "khuyen-cong".into(),
+        1,
+        None,
+        None,
+        "ksv1".into(),
+        1,
+    );
+    fresh.answers.insert("workforce".into(), json!(1));
+    out.extend(save(&fresh, "dev", 40, &mut clock, 9_000).1);
+    assert_eq!(
+        out.len(),
+        2,
+        "the answer; a new visit's first save, its header"
+    );
+    assert!(
+        !out.iter().any(withdrawn),
+        "a save's changes are never taken for withdrawn ones"
+    );
+    let mut entry = out[0].clone();
+    let key = entry.key();
+    withdraw(&mut entry);
+    assert!(withdrawn(&entry));
+    assert_eq!(entry.key(), key, "the same seq: no gap");
+    assert_eq!(entry.mutation.record_id.to_string(), refused.id);
+    assert_eq!(entry.mutation.entity, Entity::Visit);
+    assert!(entry.mutation.fields.is_empty());
 }

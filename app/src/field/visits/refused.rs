@@ -6,7 +6,9 @@
 //! the inspector's to change) can be discarded instead. Pure logic, tested
 //! natively (`locked_tests.rs`).
 
-use super::local::{given, row_from_server, LocalVisit, SyncState, LOCKED, RESTORED_LOCKED};
+use super::local::{
+    given, row_from_server, LocalVisit, OutboxEntry, SyncState, LOCKED, RESTORED_LOCKED,
+};
 use crate::field::photos::local::LocalPhoto;
 use crate::model::VisitRecord;
 use crate::sync::Hlc;
@@ -259,6 +261,33 @@ pub fn discard(visit: &mut LocalVisit) -> Vec<LocalPhoto> {
         .into_iter()
         .filter(|p| not_taken.contains(&p.id))
         .collect()
+}
+
+/// `entry`, of a visit whose kept changes were discarded, made a change of
+/// nothing: a visit upsert without fields, under the same seq. The outbox
+/// may hold what a logout or a backup queued of it, and taking entries out
+/// would leave a gap in the device's seqs, which the server refuses. Sent
+/// after a send-back it is applied as nothing (and brings the visit into the
+/// next pull); while the visit is locked it is refused, and the refusal is
+/// the visit's no more (`discarded_through`).
+pub fn withdraw(entry: &mut OutboxEntry) {
+    let m = &mut entry.mutation;
+    m.kind = crate::sync::MutationKind::Upsert;
+    m.entity = crate::sync::Entity::Visit;
+    m.fields.clear();
+    m.base_version = 0;
+    if let Ok(id) = uuid::Uuid::parse_str(&entry.visit_id) {
+        m.record_id = id;
+    }
+}
+
+/// Whether `entry` is a withdrawn change (`withdraw`): nothing of it counts
+/// as unsent work.
+pub fn withdrawn(entry: &OutboxEntry) -> bool {
+    let m = &entry.mutation;
+    m.kind == crate::sync::MutationKind::Upsert
+        && m.entity == crate::sync::Entity::Visit
+        && m.fields.is_empty()
 }
 
 #[cfg(test)]

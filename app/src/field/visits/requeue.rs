@@ -18,7 +18,13 @@ pub async fn before_logout(user_id: String, device: String) -> Result<Held, Erro
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
     refused(&db, &user_id, &device).await?;
-    let queued = db.outbox_len(&device).await.map_err(storage)?;
+    let queued = db
+        .outbox(&device, u32::MAX)
+        .await
+        .map_err(storage)?
+        .iter()
+        .filter(|e| !super::refused::withdrawn(e))
+        .count() as u32;
     let photos = db.photos(&user_id, None).await.map_err(storage)?;
     Ok(Held {
         queued,
@@ -29,7 +35,7 @@ pub async fn before_logout(user_id: String, device: String) -> Result<Held, Erro
 /// What of an account is on this device and not yet on the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
-    /// Changes in the outbox.
+    /// Changes in the outbox (withdrawn ones aside: `refused::withdraw`).
     pub queued: u32,
     /// Whether a photo's bytes still wait to be uploaded.
     pub photos: bool,
