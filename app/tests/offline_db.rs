@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 1,370 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,340 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -832,6 +832,19 @@ async fn kept_changes_are_queued_once_and_a_discard_outlives_their_refusal() {
         .await
         .unwrap();
     assert_eq!(held.queued, 0, "a logout has nothing of it to warn of");
+    // A backup counts none of it, and its file still reads back (the
+    // manifest counts every line): the seqs run on for the import.
+    let (pieces, count) =
+        app::field::backup::archive_pieces(&db, device, device.parse().unwrap(), "ksv1", 30)
+            .await
+            .unwrap();
+    assert_eq!(count, 0);
+    let mut bytes = Vec::new();
+    for piece in pieces.iter() {
+        bytes.extend(js_sys::Uint8Array::new(&piece).to_vec());
+    }
+    let file = app::sync::archive::read_export(&bytes).expect("the archive reads back");
+    assert_eq!(file.mutations.len(), queued.len());
     let refused: Vec<app::sync::MutationResult> = queued
         .iter()
         .map(|e| app::sync::MutationResult::Refused {

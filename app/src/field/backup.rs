@@ -184,7 +184,9 @@ pub async fn archive_pieces(
     let piece = |bytes: &[u8]| js_sys::Uint8Array::from(bytes);
     let data = js_sys::Array::new();
     let mut builder = EntryBuilder::default();
-    let (mut count, mut first, mut last) = (0usize, None, None::<i64>);
+    // `in_file` for the manifest (every entry, so the seqs run on), `count`
+    // for the inspector (a change withdrawn by a discard is not theirs).
+    let (mut in_file, mut count, mut first, mut last) = (0usize, 0usize, None, None::<i64>);
     loop {
         let page = db.outbox_after(device, last.unwrap_or(0), PAGE).await?;
         let Some(end) = page.last().map(|e| e.mutation.seq) else {
@@ -195,8 +197,7 @@ pub async fn archive_pieces(
         let lines = archive::ndjson_lines(&mutations);
         builder.update(&lines);
         data.push(&piece(&lines));
-        // A change withdrawn by a discard rides along (the seqs run on), and
-        // is not counted as the inspector's.
+        in_file += page.len();
         count += page
             .iter()
             .filter(|e| !crate::field::visits::refused::withdrawn(e))
@@ -252,7 +253,7 @@ pub async fn archive_pieces(
         device_id,
         username: Some(username.to_string()),
         exported_at_ms: Some(now),
-        mutations: count as u64,
+        mutations: in_file as u64,
         first_seq: first,
         last_seq: last,
         photos,

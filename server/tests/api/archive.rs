@@ -163,7 +163,59 @@ async fn a_backup_archive_brings_the_photos_the_phone_could_not_send(app: TestAp
     assert_eq!(ok(&r)["photos"], 0);
 }
 
+/// A backup made after the inspector discarded kept changes carries what a
+/// logout had queued of them as withdrawn changes (visit upserts without
+/// fields, so the seqs run on). Imported after a send-back, they change
+/// nothing, and the file's other changes apply.
+async fn withdrawn_changes_in_a_backup_import_as_nothing(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let create = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 17}));
+    let submit = phone.mutation(
+        "visit",
+        "submit",
+        &visit,
+        crate::phone::complete_answers(),
+        0,
+    );
+    assert_eq!(
+        statuses(&phone.push_ok(&app, &[create, submit]).await),
+        ["applied", "applied"]
+    );
+    let (boss, _) = app.login("giamsat").await;
+    let back = json!({"to": "needs_changes", "comment": "Bổ sung ảnh"});
+    let r = app
+        .post_json(&format!("/api/visits/{visit}/review"), Some(&boss), &back)
+        .await;
+    assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.text());
+    let held = || async {
+        app::store::visits::record(&app.db.pool, &visit)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+    };
+    let before = held().await;
+    let withdrawn = phone.mutation("visit", "upsert", &visit, json!({}), 0);
+    let other = uuid::Uuid::now_v7().to_string();
+    let new_visit = phone.new_visit(&other, &demo_proposal("213"), json!({"workforce": 9}));
+    let r = req("POST", "/api/sync/import")
+        .bytes("application/zip", archive(&phone, &[withdrawn, new_visit]))
+        .cookie(Some(&phone.cookie))
+        .send(&app.router)
+        .await;
+    assert_eq!(
+        statuses(ok(&r)["results"].as_array().unwrap()),
+        ["applied", "applied"]
+    );
+    let after = held().await;
+    assert_eq!(after.answers, before.answers);
+    assert_eq!(after.versions, before.versions, "no answer written");
+    assert_eq!(after.review_state, app::model::ReviewState::NeedsChanges);
+}
+
 crate::engine_tests!(
+    withdrawn_changes_in_a_backup_import_as_nothing,
     a_backup_archive_imports_once_and_a_damaged_one_changes_nothing,
     a_backup_archive_brings_the_photos_the_phone_could_not_send,
 );

@@ -1,5 +1,10 @@
 //! A visit finalized on another phone (or decided) while this phone changed
-//! it offline: what this phone captured stays, until a send-back lets it go.
+//! it offline: what this phone captured stays, until a send-back lets it go
+//! or the inspector discards it.
+//!
+//! One file (about 590 lines): every case builds on the same refused visit
+//! and server copies (`held`, `refused_offline_changes`), from the refusal
+//! through the rebase to the discard.
 
 use super::*;
 use crate::error::ErrorBody;
@@ -256,11 +261,10 @@ const R3: &str = "0190a000-0000-7000-8000-0000000000c3";
 const R4: &str = "0190a000-0000-7000-8000-0000000000c4";
 const R5: &str = "0190a000-0000-7000-8000-0000000000c5";
 
-#[test]
-fn rows_are_rebased_too_and_a_refused_row_deletion_goes_again() {
-    // Three machines on the server; this phone, offline at 3 s, renames the
-    // first, deletes the second and adds a fourth.
-    let id = "0190a000-0000-7000-8000-000000000001";
+/// Three machines on the server; this phone, offline at 3 s, renames the
+/// first, deletes the second and adds a fourth; its push refused as locked.
+/// The server's starting copy, the refused visit, and its clock.
+fn rows_refused_offline(id: &str) -> (VisitRecord, LocalVisit, Hlc) {
     let mut start = held(id, ReviewState::InProgress, &[P0], 1);
     start.rows = vec![
         row(R1, "Máy 1", "5t", 1_000),
@@ -283,7 +287,13 @@ fn rows_are_rebased_too_and_a_refused_row_deletion_goes_again() {
     assert!(saved.removed_rows.contains(&R2.to_string()));
     let refused = refuse_all(&out, LOCKED);
     let refs: Vec<&MutationResult> = refused.iter().collect();
-    let refused = after_push(saved, &refs, false);
+    (start, after_push(saved, &refs, false), clock)
+}
+
+#[test]
+fn rows_are_rebased_too_and_a_refused_row_deletion_goes_again() {
+    let id = "0190a000-0000-7000-8000-000000000001";
+    let (_, refused, mut clock) = rows_refused_offline(id);
     // The other phone, at 5 s, sets the first machine's capacity, renames
     // the third and adds a fifth, then finalizes; later it is sent back.
     let mut there = held(id, ReviewState::Submitted, &[P0], 2);
@@ -470,32 +480,12 @@ fn only_changes_no_save_can_send_are_discardable() {
 #[test]
 fn a_discard_takes_rows_back_to_the_servers() {
     let id = "0190a000-0000-7000-8000-000000000001";
-    let mut start = held(id, ReviewState::InProgress, &[P0], 1);
-    start.rows = vec![
-        row(R1, "Máy 1", "5t", 1_000),
-        row(R2, "Máy 2", "6t", 1_000),
-        row(R3, "Máy 3", "7t", 1_000),
-    ];
-    let mut v = absorb_server_copy(None, &start, "ksv1", false);
-    v.rows[0].answers.insert("name".into(), json!("B1"));
-    v.rows[1].deleted = true;
-    let mut added = LocalRow::new(R4.into(), "equipment".into(), 3_000);
-    added.answers.insert("name".into(), json!("B4"));
-    v.rows.push(added);
-    let mut clock = Hlc::default();
-    let (saved, out) = save(&v, "dev", 5, &mut clock, 3_000);
-    let refused = refuse_all(&out, LOCKED);
-    let refs: Vec<&MutationResult> = refused.iter().collect();
+    let (start, refused, _) = rows_refused_offline(id);
     let server = VisitRecord {
         review_state: ReviewState::Submitted,
         ..start.clone()
     };
-    let mut kept = absorb_server_copy(
-        Some(after_push(saved, &refs, false)),
-        &server,
-        "ksv1",
-        false,
-    );
+    let mut kept = absorb_server_copy(Some(refused), &server, "ksv1", false);
     assert_eq!(
         super::kept(&kept, &[]),
         Kept {
