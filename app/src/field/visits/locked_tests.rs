@@ -2,7 +2,7 @@
 //! it offline: what this phone captured stays, until a send-back lets it go
 //! or the inspector discards it.
 //!
-//! One file (about 590 lines): every case builds on the same refused visit
+//! One file (about 575 lines): every case builds on the same refused visit
 //! and server copies (`held`, `refused_offline_changes`), from the refusal
 //! through the rebase to the discard.
 
