@@ -783,9 +783,29 @@ async fn a_discard_of_kept_changes_puts_the_servers_copy_back() {
 /// own database (the queue writes there), with a device of its own.
 #[wasm_bindgen_test]
 async fn kept_changes_are_queued_once_and_a_discard_outlives_their_refusal() {
+    kept_changes_queued_once(
+        "visit.locked",
+        "01900000-0000-7000-8000-0000000000e9",
+        "01900000-0000-7000-8000-0000000000d9",
+    )
+    .await;
+}
+
+/// The same for changes kept against a restored server's finalized copy:
+/// the backup carries them and the logout counts them, as changes the server
+/// takes only after a send-back.
+#[wasm_bindgen_test]
+async fn changes_kept_against_a_restored_server_are_queued_for_backup_and_logout() {
+    kept_changes_queued_once(
+        "sync.restored_before_send_back",
+        "01900000-0000-7000-8000-0000000000ea",
+        "01900000-0000-7000-8000-0000000000da",
+    )
+    .await;
+}
+
+async fn kept_changes_queued_once(code: &str, device: &str, id: &str) {
     let db = app::field::offline::db().await.unwrap();
-    let device = "01900000-0000-7000-8000-0000000000e9";
-    let id = "01900000-0000-7000-8000-0000000000d9";
     let mut local = visit(id);
     local.header_sent = true;
     local.versions = [("workforce".to_string(), 1)].into();
@@ -793,7 +813,7 @@ async fn kept_changes_are_queued_once_and_a_discard_outlives_their_refusal() {
     local.answers = [("workforce".to_string(), json!(9))].into();
     local.review_state = app::model::ReviewState::Submitted;
     local.sync_state = SyncState::Refused;
-    local.refusal = Some(app::error::ErrorBody::new("visit.locked", "locked"));
+    local.refusal = Some(app::error::ErrorBody::new(code, "locked"));
     db.put_draft("u1", &local).await.unwrap();
     for _ in 0..2 {
         app::field::visits::requeue::refused(&db, "u1", device)
@@ -810,6 +830,20 @@ async fn kept_changes_are_queued_once_and_a_discard_outlives_their_refusal() {
         db.visit("u1", id).await.unwrap().unwrap(),
         local,
         "the visit left as it was"
+    );
+    let (pieces, count) =
+        app::field::backup::archive_pieces(&db, device, device.parse().unwrap(), "ksv1", 15)
+            .await
+            .unwrap();
+    assert!(pieces.length() > 0);
+    assert_eq!(count, 1, "a backup carries them");
+    let held = app::field::visits::requeue::before_logout("u1".into(), device.into())
+        .await
+        .unwrap();
+    assert_eq!(
+        (held.queued, held.kept),
+        (1, 1),
+        "a logout counts them as changes the server takes only after a send-back"
     );
     let done = db
         .discard_kept("u1", id, device, 20)
@@ -831,7 +865,11 @@ async fn kept_changes_are_queued_once_and_a_discard_outlives_their_refusal() {
     let held = app::field::visits::requeue::before_logout("u1".into(), device.into())
         .await
         .unwrap();
-    assert_eq!(held.queued, 0, "a logout has nothing of it to warn of");
+    assert_eq!(
+        (held.queued, held.kept),
+        (0, 0),
+        "a logout has nothing of it to warn of"
+    );
     // A backup counts none of it, and its file still reads back (the
     // manifest counts every line): the seqs run on for the import.
     let (pieces, count) =

@@ -111,6 +111,10 @@ test('changes refused for a closed year stay on the phone and go again when it r
     // Unsent changes: the held visit's answer, its photo list and the photo's
     // record; the fresh visit's one save.
     expect(await logout.openWarning(), 'refused visits count as unsent').toBe(4);
+    // The year may reopen and the visits are still the inspector's: they go
+    // out at a later login, unlike changes to a finalized visit.
+    await expect(logout.panel).toHaveAttribute('data-kept', '0');
+    await expect(logout.text).toContainText('lần đăng nhập tới');
     await logout.click(logout.cancel);
     const backup = page.getByTestId('home-backup');
     const [download] = await Promise.all([page.waitForEvent('download'), home.click(backup.getByTestId('backup-export'))]);

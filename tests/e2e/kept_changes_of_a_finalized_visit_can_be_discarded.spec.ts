@@ -58,6 +58,10 @@ test('kept changes of a finalized visit can be discarded', async ({ newContext, 
     await b.home.goto();
     const logout = new LogoutWarning(b.page);
     expect(await logout.openWarning(), 'kept changes count as unsent').toBe(4);
+    // Not "sent at the next login": the server refuses them until a send-back.
+    await expect(logout.panel).toHaveAttribute('data-kept', '4');
+    await expect(logout.text).toContainText('giám sát viên trả phiếu về');
+    await expect(logout.text).not.toContainText('lần đăng nhập tới');
     await logout.click(logout.cancel);
     expect(await logout.openWarning(), 'queued once, not again at each logout').toBe(4);
     await logout.click(logout.cancel);

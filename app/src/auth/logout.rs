@@ -1,6 +1,7 @@
 //! The header's logout button. Logging out never deletes anything: unsent changes
 //! stay in this phone's outbox under the user's device and go out at their next
-//! login here. But a user who leaves changes unsent must know they are still only
+//! login here (changes to a visit finalized meanwhile wait for a send-back, and
+//! the warning says so). But a user who leaves changes unsent must know they are still only
 //! on this phone, so with a non-empty outbox the button warns, offers to sync, and
 //! asks twice before logging out.
 
@@ -12,30 +13,50 @@ use leptos::prelude::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
 enum Unsent {
-    Count(u32),
+    /// `kept` of the `queued` changes belong to visits no longer the
+    /// inspector's to change: the server refuses them until a send-back.
+    Count { queued: u32, kept: u32 },
     /// The phone's storage could not be read: there may be changes.
     Unknown,
 }
 
 impl Unsent {
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    const NONE: Unsent = Unsent::Count { queued: 0, kept: 0 };
+
     /// For `data-count`, which the end-to-end tests read.
     fn attr(self) -> String {
         match self {
-            Unsent::Count(n) => n.to_string(),
+            Unsent::Count { queued, .. } => queued.to_string(),
+            Unsent::Unknown => "unknown".into(),
+        }
+    }
+
+    /// For `data-kept`.
+    fn kept_attr(self) -> String {
+        match self {
+            Unsent::Count { kept, .. } => kept.to_string(),
             Unsent::Unknown => "unknown".into(),
         }
     }
 }
 
-/// The warning's text, or the confirm button's, with the count filled in.
+/// The warning's text, or the confirm button's, with the counts filled in.
+/// Changes to a finalized visit get `kept_key`'s sentence, which does not
+/// promise they go out at the next login.
 fn unsent_text(
     tr: impl Fn(&str) -> String,
     unsent: Option<Unsent>,
-    key: &str,
+    (key, kept_key): (&str, &str),
     unknown_key: &str,
 ) -> String {
     match unsent {
-        Some(Unsent::Count(n)) => tr(key).replace("{count}", &n.to_string()),
+        Some(Unsent::Count { queued, kept }) => {
+            let key = if kept > 0 { kept_key } else { key };
+            tr(key)
+                .replace("{count}", &queued.to_string())
+                .replace("{kept}", &kept.to_string())
+        }
         Some(Unsent::Unknown) => tr(unknown_key),
         None => String::new(),
     }
@@ -65,7 +86,7 @@ pub fn LogoutButton() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
             match unsent(state).await {
-                Unsent::Count(0) => crate::auth::logout(state).await,
+                Unsent::NONE => crate::auth::logout(state).await,
                 found => {
                     confirming.set(false);
                     warning.set(Some(found));
@@ -116,10 +137,11 @@ pub fn LogoutButton() -> impl IntoView {
                     aria-describedby="logout-warning-text"
                     data-testid="logout-warning"
                     data-count=move || warning.get().map(Unsent::attr).unwrap_or_default()
+                    data-kept=move || warning.get().map(Unsent::kept_attr).unwrap_or_default()
                 >
                     <p class="logout-warning-title" id="logout-warning-title">{move || tr("logout.title")}</p>
                     <p id="logout-warning-text" data-testid="logout-warning-text">
-                        {move || unsent_text(tr, warning.get(), "logout.unsent", "logout.unsent_unknown")}
+                        {move || unsent_text(tr, warning.get(), ("logout.unsent", "logout.unsent_kept"), "logout.unsent_unknown")}
                     </p>
                     <p class="hint">{move || tr("logout.advice")}</p>
                     // Offline, "sync now" could only close the dialog and do
@@ -154,7 +176,7 @@ pub fn LogoutButton() -> impl IntoView {
                                     disabled=move || busy.get()
                                     on:click=confirm
                                 >
-                                    {move || unsent_text(tr, warning.get(), "logout.confirm", "logout.confirm_unknown")}
+                                    {move || unsent_text(tr, warning.get(), ("logout.confirm", "logout.confirm"), "logout.confirm_unknown")}
                                 </button>
                             }.into_any()
                         } else {
@@ -180,13 +202,16 @@ pub fn LogoutButton() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 async fn unsent(state: crate::field::client::ClientState) -> Unsent {
     let Some(device) = state.device_id.get_untracked() else {
-        return Unsent::Count(0);
+        return Unsent::NONE;
     };
     // Visits the server refused keep their answers outside the outbox: back
     // into it first, so they are counted and a later backup carries them.
     if let Some(user) = state.user.get_untracked().filter(|u| u.syncs()) {
         return match crate::field::visits::requeue::before_logout(user.id, device).await {
-            Ok(held) => Unsent::Count(held.queued),
+            Ok(held) => Unsent::Count {
+                queued: held.queued,
+                kept: held.kept,
+            },
             Err(_) => Unsent::Unknown,
         };
     }
@@ -194,7 +219,7 @@ async fn unsent(state: crate::field::client::ClientState) -> Unsent {
         Ok(db) => db
             .outbox_len(&device)
             .await
-            .map(Unsent::Count)
+            .map(|queued| Unsent::Count { queued, kept: 0 })
             .unwrap_or(Unsent::Unknown),
         Err(_) => Unsent::Unknown,
     }
@@ -207,17 +232,30 @@ mod tests {
     fn tr(key: &str) -> String {
         match key {
             "k" => "{count} thay đổi".to_string(),
+            "kk" => "{count} thay đổi, {kept} bị khóa".to_string(),
             other => other.to_string(),
         }
     }
 
     #[test]
     fn the_warning_names_how_many_changes_stay_on_the_phone() {
+        let three = Unsent::Count { queued: 3, kept: 0 };
+        assert_eq!(unsent_text(tr, Some(three), ("k", "kk"), "u"), "3 thay đổi");
         assert_eq!(
-            unsent_text(tr, Some(Unsent::Count(3)), "k", "u"),
-            "3 thay đổi"
+            unsent_text(tr, Some(Unsent::Unknown), ("k", "kk"), "u"),
+            "u"
         );
-        assert_eq!(unsent_text(tr, Some(Unsent::Unknown), "k", "u"), "u");
-        assert_eq!(Unsent::Count(3).attr(), "3");
+        assert_eq!(three.attr(), "3");
+        assert_eq!(three.kept_attr(), "0");
+    }
+
+    #[test]
+    fn changes_to_a_finalized_visit_get_the_sentence_that_promises_nothing() {
+        let some_kept = Unsent::Count { queued: 4, kept: 2 };
+        assert_eq!(
+            unsent_text(tr, Some(some_kept), ("k", "kk"), "u"),
+            "4 thay đổi, 2 bị khóa"
+        );
+        assert_eq!(some_kept.kept_attr(), "2");
     }
 }

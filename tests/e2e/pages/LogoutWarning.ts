@@ -7,7 +7,8 @@ export class LogoutWarning extends BasePage {
   get button(): Locator {
     return this.byTestId('logout-button');
   }
-  /** role="alertdialog"; data-count="<unsent changes>" (or "unknown"). */
+  /** role="alertdialog"; data-count="<unsent changes>" (or "unknown"), data-kept="<of them, changes
+   *  to visits finalized or decided meanwhile>", which the server takes only after a send-back. */
   get panel(): Locator {
     return this.byTestId('logout-warning');
   }

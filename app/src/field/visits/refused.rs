@@ -174,9 +174,14 @@ pub fn hold_removed(visit: &mut LocalVisit, server: &VisitRecord) {
 /// another phone, decided, or held finalized by a restored server), so no
 /// save sends them until a send-back, and a logout counts them meanwhile.
 pub fn discardable(visit: &LocalVisit) -> bool {
-    visit.sync_state == SyncState::Refused
-        && (visit.refused_for(LOCKED) || visit.refused_for(RESTORED_LOCKED))
-        && !visit.editable()
+    visit.sync_state == SyncState::Refused && locked_out(visit) && !visit.editable()
+}
+
+/// Whether `visit` was refused because it is no longer the inspector's to
+/// change: finalized on another phone or decided (`visit.locked`), or held
+/// finalized by a restored server (`sync.restored_before_send_back`).
+pub fn locked_out(visit: &LocalVisit) -> bool {
+    visit.refused_for(LOCKED) || visit.refused_for(RESTORED_LOCKED)
 }
 
 /// What a discard of `visit`'s kept changes drops, for its confirmation:

@@ -18,16 +18,20 @@ pub async fn before_logout(user_id: String, device: String) -> Result<Held, Erro
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
     refused(&db, &user_id, &device).await?;
-    let queued = db
-        .outbox(&device, u32::MAX)
+    let locked: std::collections::BTreeSet<String> = db
+        .visits(&user_id)
         .await
         .map_err(storage)?
-        .iter()
-        .filter(|e| !super::refused::withdrawn(e))
-        .count() as u32;
+        .into_iter()
+        .filter(super::refused::discardable)
+        .map(|v| v.id)
+        .collect();
+    let outbox = db.outbox(&device, u32::MAX).await.map_err(storage)?;
+    let live = || outbox.iter().filter(|e| !super::refused::withdrawn(e));
     let photos = db.photos(&user_id, None).await.map_err(storage)?;
     Ok(Held {
-        queued,
+        queued: live().count() as u32,
+        kept: live().filter(|e| locked.contains(&e.visit_id)).count() as u32,
         photos: photos.iter().any(|p| p.needs_upload()),
     })
 }
@@ -37,6 +41,11 @@ pub async fn before_logout(user_id: String, device: String) -> Result<Held, Erro
 pub struct Held {
     /// Changes in the outbox (withdrawn ones aside: `refused::withdraw`).
     pub queued: u32,
+    /// Of `queued`, the changes to visits no longer the inspector's to
+    /// change (`refused::discardable`): the server refuses them until a
+    /// supervisor sends the visit back, so "sent at the next login" would
+    /// be untrue of them.
+    pub kept: u32,
     /// Whether a photo's bytes still wait to be uploaded.
     pub photos: bool,
 }
@@ -44,7 +53,8 @@ pub struct Held {
 /// Saves again, into the outbox, every refused visit that still holds what
 /// was refused and is the inspector's to change, or was refused only because
 /// another phone finalized it (queued with the visit left as it is, and once
-/// until its push is refused again: `writes::queue_kept_as`).
+/// until its push is refused again: `writes::queue_kept_as`), or kept
+/// against a restored server's finalized copy.
 pub async fn refused(
     db: &crate::field::offline::OfflineDb,
     user_id: &str,
@@ -67,9 +77,10 @@ pub async fn refused(
             visit.review_state,
             ReviewState::InProgress | ReviewState::NeedsChanges
         );
-        // Kept against a visit finalized elsewhere: pushed, it is refused
-        // and kept again, but the backup file carries it meanwhile.
-        let kept = visit.refused_for(super::local::LOCKED);
+        // Kept against a visit finalized elsewhere (or held finalized by a
+        // restored server): pushed, it is refused and kept again, but the
+        // backup file carries it meanwhile.
+        let kept = super::refused::locked_out(&visit);
         let kept = kept && !queued.contains(&visit.id);
         if visit.sync_state == SyncState::Refused && visit.has_unsaved_changes() && (open || kept) {
             // Finalized when it was refused: it goes finalized, or an import
