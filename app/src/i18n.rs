@@ -206,10 +206,21 @@ fn has(lang: Lang, key: &str) -> bool {
     table(lang).is_some_and(|t| t.contains_key(key))
 }
 
-/// Text for an error body: `errors.<code>` from the locale, `{name}` filled from params.
+/// Text for an error body: `errors.<code>` from the locale, `{name}` filled from
+/// params. A body whose `reason` param names a sentence of its own
+/// (`errors.<code>_<reason>`) gets that one, so a detail the server writes in
+/// English never lands inside a Vietnamese sentence.
 pub fn error_text(lang: Lang, body: &crate::error::ErrorBody) -> String {
-    let key = format!("errors.{}", body.code);
-    let mut text = if has(lang, &key) || has(Lang::Vi, &key) {
+    let known = |key: &String| has(lang, key) || has(Lang::Vi, key);
+    let general = format!("errors.{}", body.code);
+    let key = body
+        .params
+        .get("reason")
+        .and_then(|r| r.as_str())
+        .map(|reason| format!("{general}_{reason}"))
+        .filter(known)
+        .unwrap_or(general);
+    let mut text = if known(&key) {
         t(lang, &key)
     } else {
         t(lang, "errors.unknown")
@@ -320,6 +331,37 @@ mod tests {
     }
 
     #[test]
+    fn a_reason_with_a_sentence_of_its_own_keeps_english_detail_out() {
+        let detail = "the archive is damaged: mutations.ndjson line 3: EOF";
+        let body = crate::error::ErrorBody::new("import.bad_archive", detail)
+            .with("detail", detail)
+            .with("reason", "damaged");
+        let vi = error_text(Lang::Vi, &body);
+        assert_eq!(vi, t(Lang::Vi, "errors.import.bad_archive_damaged"));
+        assert!(!vi.contains("mutations.ndjson"), "{vi}");
+        let newer = crate::error::ErrorBody::new("import.bad_archive", "x")
+            .with("reason", "too_new")
+            .with("version", 3);
+        assert!(error_text(Lang::Vi, &newer).contains("định dạng số 3"));
+        // Every reason the server gives has its sentence in both languages.
+        use crate::sync::archive::ArchiveError;
+        let reasons = [
+            ArchiveError::NotAnArchive(String::new()).reason(),
+            ArchiveError::Damaged(String::new()).reason(),
+            ArchiveError::TooNew(2).reason(),
+            ArchiveError::Recompressed(String::new()).reason(),
+            crate::sync::archive::NOT_ZIP,
+        ];
+        for reason in reasons {
+            let key = format!("errors.import.bad_archive_{reason}");
+            assert!(has(Lang::Vi, &key) && has(Lang::En, &key), "{key}");
+        }
+        // A reason without a sentence keeps the general one, detail and all.
+        let odd = body.clone().with("reason", "no_such_reason");
+        assert!(error_text(Lang::En, &odd).contains("mutations.ndjson"));
+    }
+
+    #[test]
     fn vietnamese_text_has_its_diacritics() {
         assert_eq!(t(Lang::Vi, "login.submit"), "Đăng nhập");
     }
@@ -329,6 +371,10 @@ mod tests {
         let body = crate::error::ErrorBody::new("sync.seq_gap", "x").with("expected", 4);
         assert!(error_text(Lang::Vi, &body).contains('4'));
         let unknown = crate::error::ErrorBody::new("no.such.code", "x");
+        assert_eq!(
+            error_text(Lang::En, &unknown.clone().with("reason", "damaged")),
+            t(Lang::En, "errors.unknown")
+        );
         assert_eq!(
             error_text(Lang::En, &unknown),
             t(Lang::En, "errors.unknown")

@@ -2,6 +2,7 @@
 // browser profile by the same inspector: the server gets the visit once, a second
 // import changes nothing, and the first phone's later sync adds no duplicate.
 
+import { readFileSync } from 'node:fs';
 import { DESKTOP, PHONE, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
 import { ensureServiceWorkerControls } from './support/serviceWorker';
@@ -49,6 +50,19 @@ test('a backup exported offline imports on a fresh profile with the same visits 
   await new LoginPage(otherPage).loginAs('ksv2');
   await otherHome.expectShown();
   const otherBackup = otherPage.getByTestId('home-backup');
+
+  await test.step('a damaged copy of the file is refused in Vietnamese, and nothing of it applied', async () => {
+    // A copy cut short, as a transfer that stopped leaves it.
+    const whole = readFileSync(file);
+    const damaged = whole.subarray(0, Math.floor((whole.length * 2) / 3));
+    await otherBackup
+      .getByTestId('backup-import-file')
+      .setInputFiles({ name: 'khaosat-backup-ksv2.zip', mimeType: 'application/zip', buffer: damaged });
+    const error = otherBackup.getByTestId('backup-import-error');
+    await expect(error).toContainText('Tệp sao lưu bị hỏng hoặc chưa chép hết');
+    // The server's English detail stays out of it.
+    await expect(error).not.toContainText('ZIP end record');
+  });
 
   await test.step('the import applies every change once', async () => {
     await otherBackup.getByTestId('backup-import-file').setInputFiles(file);

@@ -65,6 +65,27 @@ pub enum ArchiveError {
     Damaged(String),
     #[error("this backup was made by a newer app (archive version {0}); update the server")]
     TooNew(u32),
+    #[error(
+        "the backup was compressed again ({0}); import the file exactly as the app exported it"
+    )]
+    Recompressed(String),
+}
+
+/// The `reason` of bytes that are not a ZIP at all (refused before reading).
+pub const NOT_ZIP: &str = "not_zip";
+
+impl ArchiveError {
+    /// What is wrong, as a stable name: the reader's sentence is
+    /// `errors.import.bad_archive_<reason>`, while the English detail stays
+    /// for the server's log and the API's callers.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ArchiveError::NotAnArchive(_) => "not_archive",
+            ArchiveError::Damaged(_) => "damaged",
+            ArchiveError::TooNew(_) => "too_new",
+            ArchiveError::Recompressed(_) => "recompressed",
+        }
+    }
 }
 
 /// One entry of the archive being written: its name and where it starts.
@@ -249,7 +270,15 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, ArchiveError> 
     let eocd = (search_from..bytes.len().saturating_sub(21))
         .rev()
         .find(|&i| u32_at(bytes, i) == Some(0x0605_4b50))
-        .ok_or_else(|| ArchiveError::NotAnArchive("no ZIP end record".into()))?;
+        .ok_or_else(|| {
+            // A ZIP's start without its end: a copy cut short, the commonest
+            // damage a file carried from a phone meets.
+            if bytes.starts_with(b"PK\x03\x04") {
+                damaged("the file ends early (no ZIP end record): it was not copied whole")
+            } else {
+                ArchiveError::NotAnArchive("no ZIP end record".into())
+            }
+        })?;
     let count = u16_at(bytes, eocd + 10).ok_or_else(|| damaged("end record"))? as usize;
     let cd_size = u32_at(bytes, eocd + 12).ok_or_else(|| damaged("end record"))? as usize;
     let cd_offset = u32_at(bytes, eocd + 16).ok_or_else(|| damaged("end record"))? as usize;
@@ -281,8 +310,8 @@ pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, ArchiveError> 
             .ok_or_else(|| damaged("an entry name is not UTF-8"))?
             .to_string();
         if method != 0 || size != stored_size {
-            return Err(ArchiveError::NotAnArchive(format!(
-                "{name} is compressed (method {method}); import the file exactly as the app exported it"
+            return Err(ArchiveError::Recompressed(format!(
+                "{name} is compressed, method {method}"
             )));
         }
         if u32_at(bytes, local) != Some(0x0403_4b50) {

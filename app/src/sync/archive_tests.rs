@@ -119,8 +119,19 @@ fn a_damaged_or_foreign_archive_is_refused_with_the_reason() {
     assert!(
         matches!(read_export(&renamed), Err(ArchiveError::Damaged(m)) if m.contains("names another"))
     );
-    // Cut short.
-    assert!(read_export(&bytes[..bytes.len() / 2]).is_err());
+    // Cut short: damaged (a copy not made whole), not "not a backup".
+    let cut = read_export(&bytes[..bytes.len() / 2]).unwrap_err();
+    assert!(matches!(&cut, ArchiveError::Damaged(m) if m.contains("ends early")));
+    assert_eq!(cut.reason(), "damaged");
+    // Compressed again (unzipped and zipped, or by a chat app): said so.
+    let mut deflated = bytes.clone();
+    let cd = (0..deflated.len() - 4)
+        .find(|&i| deflated[i..i + 4] == [0x50, 0x4b, 0x01, 0x02])
+        .unwrap();
+    deflated[cd + 10] = 8;
+    let again = read_export(&deflated).unwrap_err();
+    assert!(matches!(&again, ArchiveError::Recompressed(m) if m.contains("method 8")));
+    assert_eq!(again.reason(), "recompressed");
     // A count that does not match.
     let wrong = write_archive(&manifest(5), &[mutation(1)]);
     assert!(matches!(read_export(&wrong), Err(ArchiveError::Damaged(m)) if m.contains("counts 5")));

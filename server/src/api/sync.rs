@@ -59,7 +59,9 @@ pub async fn import(
     if !zipped && !sent_as_json {
         let why = "the file is not a ZIP archive: not a backup the app wrote";
         return Err(AppError::Invalid(
-            app::error::ErrorBody::new("import.bad_archive", why).with("detail", why),
+            app::error::ErrorBody::new("import.bad_archive", why)
+                .with("detail", why)
+                .with("reason", app::sync::archive::NOT_ZIP),
         ));
     }
     let parsing = bytes.clone();
@@ -137,10 +139,13 @@ type ParsedImport = (
 const IMPORT_PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
 
 fn bad_archive(e: app::sync::archive::ArchiveError) -> AppError {
-    AppError::Invalid(
-        app::error::ErrorBody::new("import.bad_archive", e.to_string())
-            .with("detail", e.to_string()),
-    )
+    let mut body = app::error::ErrorBody::new("import.bad_archive", e.to_string())
+        .with("detail", e.to_string())
+        .with("reason", e.reason());
+    if let app::sync::archive::ArchiveError::TooNew(version) = e {
+        body = body.with("version", version);
+    }
+    AppError::Invalid(body)
 }
 
 #[derive(Debug, Deserialize)]

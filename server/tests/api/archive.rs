@@ -50,6 +50,7 @@ async fn a_backup_archive_imports_once_and_a_damaged_one_changes_nothing(app: Te
     // Bytes that are not a ZIP at all, sent as one: 422, not a JSON complaint.
     let r = send(b"\x89PNG\r\n\x1a\n not a backup".to_vec()).await;
     expect_error(&r, 422, "import.bad_archive");
+    assert_eq!(r.json()["params"]["reason"], "not_zip", "{}", r.text());
 
     let mut damaged = bytes.clone();
     let at = damaged.len() / 3;
@@ -65,6 +66,8 @@ async fn a_backup_archive_imports_once_and_a_damaged_one_changes_nothing(app: Te
         "{}",
         r.text()
     );
+    // What the phone shows in the reader's language, without the detail.
+    assert_eq!(r.json()["params"]["reason"], "damaged", "{}", r.text());
     assert_eq!(
         app.counts().await,
         before,

@@ -261,8 +261,9 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (409, "A backup made by an app too old, or a supervisor's import for a phone \
                    that still syncs (import.device_live: only a revoked phone's backup)"),
             (415, "Neither JSON nor a ZIP archive"),
-            (422, "Not a khaosat backup archive (import.bad_archive), or one that took \
-                   longer to read than the server allows (import.too_slow)"),
+            (422, "Not a khaosat backup archive (import.bad_archive, its params.reason \
+                   one of not_zip, not_archive, damaged, recompressed, too_new), or one that \
+                   took longer to read than the server allows (import.too_slow)"),
         ]),
         ("POST", "/api/visits/{id}/review") => Op::new(
             "A supervisor sends a submitted visit back (with a comment), approves or rejects it",
