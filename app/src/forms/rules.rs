@@ -103,11 +103,15 @@ pub fn check_value(field: &Field, value: &Value) -> Result<(), ErrorBody> {
         }
         FieldType::Photo => {
             let ok = value.as_array().is_some_and(|a| a.iter().all(|v| v.as_str().is_some_and(|s| uuid::Uuid::parse_str(s).is_ok())));
-            if ok {
-                Ok(())
-            } else {
-                Err(invalid(field, "form.expected_photo_ids", format!("field \"{key}\" expects a list of photo ids")))
+            if !ok {
+                return Err(invalid(field, "form.expected_photo_ids", format!("field \"{key}\" expects a list of photo ids")));
             }
+            let max = crate::photos::MAX_PER_FIELD;
+            let count = value.as_array().map_or(0, Vec::len);
+            if count > max {
+                return Err(invalid(field, "form.too_many_photos", format!("field \"{key}\" lists {count} photos; it holds at most {max}")).with("max", max));
+            }
+            Ok(())
         }
         FieldType::Note | FieldType::Repeat => Err(invalid(
             field,

@@ -25,6 +25,11 @@ pub const MAX_PX_RANGE: (u32, u32) = (320, 8192);
 pub const JPEG_QUALITY: f64 = 0.8;
 /// Longest caption, in characters.
 pub const MAX_CAPTION: usize = 500;
+/// Most photos one photo field of a visit holds. Far above what a facility
+/// needs, and a bound on what a list costs every merge, pull and review page:
+/// the phone stops offering the camera there, the server refuses an attach
+/// or a list beyond it.
+pub const MAX_PER_FIELD: usize = 100;
 /// Content types the server accepts for a photo.
 pub const ACCEPTED_TYPES: &[&str] = &["image/jpeg", "image/png", "image/webp"];
 

@@ -273,33 +273,37 @@ async fn update(
 /// The ids a photo field's value lists (an answer the rules checked is a list
 /// of id strings; anything else lists none).
 fn photo_ids(value: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for id in value
+    let mut seen = std::collections::HashSet::new();
+    value
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|v| v.as_str())
-    {
-        if !ids.iter().any(|i| i == id) {
-            ids.push(id.to_string());
-        }
-    }
-    ids
+        .filter(|id| seen.insert(*id))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The list without the photos it may not name: removed ones, and those
 /// attached to another visit or field (a list is the field's own photos). A
 /// photo the server does not know yet stays: its record may come later in
-/// the batch.
+/// the batch. But a union of lists never holds more than a field may
+/// (`crate::photos::MAX_PER_FIELD`, which the attach also holds): beyond it,
+/// the last photos the server does not know go first, so ids nobody attaches
+/// cannot pile up merge after merge.
 async fn live_photos(tx: &mut Tx, w: &Write<'_>, ids: Vec<String>) -> Result<Value, AppError> {
     let mut live = Vec::with_capacity(ids.len());
+    let mut unknown = Vec::new();
     for id in ids {
         let record = sqlx::query("SELECT visit_id, field, deleted_at FROM photos WHERE id = $1")
             .bind(&id)
             .fetch_optional(&mut **tx)
             .await?;
         let named = match record {
-            None => true,
+            None => {
+                unknown.push(live.len());
+                true
+            }
             Some(r) => {
                 col::<Option<i64>>(&r, "deleted_at")?.is_none()
                     && col::<String>(&r, "visit_id")? == w.record_id
@@ -309,6 +313,10 @@ async fn live_photos(tx: &mut Tx, w: &Write<'_>, ids: Vec<String>) -> Result<Val
         if named {
             live.push(Value::String(id));
         }
+    }
+    let over = live.len().saturating_sub(crate::photos::MAX_PER_FIELD);
+    for at in unknown.into_iter().rev().take(over) {
+        live.remove(at);
     }
     Ok(Value::Array(live))
 }

@@ -141,6 +141,19 @@ pub async fn mark_deleted(tx: &mut Tx, id: &str) -> Result<(), AppError> {
     Ok(())
 }
 
+/// How many photos a visit's field holds, removed ones aside
+/// (`crate::photos::MAX_PER_FIELD`).
+pub async fn live_in_field(tx: &mut Tx, visit_id: &str, field: &str) -> Result<i64, AppError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM photos WHERE visit_id = $1 AND field = $2 AND deleted_at IS NULL",
+    )
+    .bind(visit_id)
+    .bind(field)
+    .fetch_one(&mut **tx)
+    .await?;
+    col(&row, "n")
+}
+
 /// What a change to an existing photo is checked against.
 pub struct PhotoHead {
     pub visit_id: String,

@@ -307,7 +307,61 @@ async fn other_fields_still_keep_their_conflicts(app: TestApp) {
     assert_eq!(ra[0]["lost"], json!(["workforce"]));
 }
 
+/// A field holds at most `MAX_PER_FIELD` photos: the attach beyond it and a
+/// longer list are refused with their reason, and a union of lists drops the
+/// ids the server does not know before it grows past the limit, so a phone
+/// sending lists of ids it never attaches cannot make every merge, pull and
+/// review page of the visit heavier without end.
+async fn a_field_holds_at_most_its_photos_and_a_union_stays_within_them(app: TestApp) {
+    let max = app::photos::MAX_PER_FIELD;
+    let (mut a, mut b, visit, p0) = a_visit_with_one_photo(&app).await;
+    let mut ids = vec![p0.clone()];
+    let mut batch = Vec::new();
+    for _ in 1..max {
+        let (id, m) = attach(&mut a, &visit);
+        ids.push(id);
+        batch.push(m);
+    }
+    batch.push(a.mutation("visit", "upsert", &visit, json!({FIELD: ids}), 1));
+    let results = a.push_ok(&app, &batch).await;
+    assert!(statuses(&results).iter().all(|s| s == "applied"));
+    assert_eq!(
+        stored(&app, &visit).await.0,
+        json!(ids),
+        "the limit itself is fine"
+    );
+
+    let (extra, one_more) = attach(&mut a, &visit);
+    let results = a.push_ok(&app, &[one_more]).await;
+    assert_eq!(statuses(&results), ["refused"]);
+    assert_eq!(results[0]["error"]["code"], "photo.too_many");
+    assert_eq!(results[0]["error"]["params"]["max"], max);
+    let mut longer = ids.clone();
+    longer.push(extra);
+    let too_long = a.mutation("visit", "upsert", &visit, json!({FIELD: longer}), 2);
+    let results = a.push_ok(&app, &[too_long]).await;
+    assert_eq!(statuses(&results), ["refused"]);
+    assert_eq!(results[0]["error"]["code"], "form.too_many_photos");
+    assert_eq!(
+        stored(&app, &visit).await.0,
+        json!(ids),
+        "nothing of either stored"
+    );
+
+    // B, still at version 1, lists the first photo and ids nobody attached.
+    let mut unknown = vec![p0];
+    unknown.extend((1..max).map(|_| uuid::Uuid::now_v7().to_string()));
+    let stale = b.mutation("visit", "upsert", &visit, json!({FIELD: unknown}), 1);
+    assert_eq!(statuses(&b.push_ok(&app, &[stale]).await), ["applied"]);
+    assert_eq!(
+        stored(&app, &visit).await.0,
+        json!(ids),
+        "the union keeps the field's photos and leaves out what would pass the limit"
+    );
+}
+
 crate::engine_tests!(
+    a_field_holds_at_most_its_photos_and_a_union_stays_within_them,
     two_phones_adding_photos_to_one_field_at_once_keep_both,
     a_removal_against_a_stale_list_stays_removed,
     a_list_naming_a_removed_photo_is_stored_without_it,

@@ -30,7 +30,25 @@ pub(super) async fn attach_files(
     let db = crate::field::offline::db().await.map_err(storage)?;
     let mut added = Vec::new();
     let mut failure = None;
-    for file in files {
+    let held = db
+        .photos(&user, Some(&visit_id))
+        .await
+        .map_err(storage)?
+        .iter()
+        .filter(|p| p.field == field)
+        .count();
+    let (take, left_out) = room(held, files.len());
+    if left_out > 0 {
+        failure = Some(
+            ErrorBody::new(
+                "photo.left_out",
+                format!("the field holds at most {MAX_PER_FIELD} photos; {left_out} not added"),
+            )
+            .with("max", MAX_PER_FIELD)
+            .with("count", left_out),
+        );
+    }
+    for file in files.into_iter().take(take) {
         let now = crate::field::client::browser::now_ms();
         let id = crate::sync::new_uuid_v7(now).to_string();
         let captured = match crate::field::photos::capture::capture(
@@ -92,6 +110,15 @@ pub(super) async fn attach_files(
         set_field_photos(state, visit, &visit_id, &field, |ids| ids.extend(added)).await?;
     }
     failure.map_or(Ok(()), Err)
+}
+
+use crate::photos::MAX_PER_FIELD;
+
+/// Of `chosen` photos for a field that holds `held`: how many fit
+/// (`MAX_PER_FIELD`, which the server also holds) and how many are left out.
+pub(super) fn room(held: usize, chosen: usize) -> (usize, usize) {
+    let take = chosen.min(MAX_PER_FIELD.saturating_sub(held));
+    (take, chosen - take)
 }
 
 #[cfg(feature = "hydrate")]
@@ -237,4 +264,18 @@ pub(super) async fn remove_photo(
         ids.retain(|i| *i != photo.id)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photos_beyond_the_fields_limit_are_left_out_and_counted() {
+        assert_eq!(room(0, 3), (3, 0));
+        assert_eq!(room(MAX_PER_FIELD - 2, 5), (2, 3));
+        assert_eq!(room(MAX_PER_FIELD, 1), (0, 1));
+        // More than the limit (held before the limit existed): none fit.
+        assert_eq!(room(MAX_PER_FIELD + 4, 2), (0, 2));
+    }
 }

@@ -112,6 +112,7 @@ pub fn PhotoField(
     let required = field.required;
     let testid = format!("field-{key}");
     let on_camera = on_files.clone();
+    let full = move || photos.with(Vec::len) >= crate::photos::MAX_PER_FIELD;
     view! {
         <div class="field photo-field" data-field=key.clone() data-testid=testid>
             <span class="label">
@@ -119,7 +120,13 @@ pub fn PhotoField(
                 {required.then(|| view! { <span class="required" aria-hidden="true">" *"</span> })}
             </span>
             {hint.map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> })}
-            <Show when=move || editable.get()>
+            // At the field's limit the camera goes, and the hint says why.
+            <Show when=move || editable.get() && full()>
+                <p class="hint" data-testid="photo-full">
+                    {move || tr("photo.full").replace("{max}", &crate::photos::MAX_PER_FIELD.to_string())}
+                </p>
+            </Show>
+            <Show when=move || editable.get() && !full()>
                 <div class="photo-actions">
                     <label class="btn">
                         {move || tr("photo.take")}

@@ -121,6 +121,17 @@ pub(super) async fn photo(
             )
             .with("field", field.to_string())));
         }
+        let max = crate::photos::MAX_PER_FIELD;
+        if crate::store::photos::live_in_field(tx, &visit_id, field).await? >= max as i64 {
+            return Ok(Err(refuse(
+                "photo.too_many",
+                format!(
+                    "field \"{field}\" of this visit already holds {max} photos; remove one first"
+                ),
+            )
+            .with("field", field.to_string())
+            .with("max", max)));
+        }
         let sha = text("sha256").unwrap_or_default();
         if !photos::is_sha256_hex(sha) {
             return bad("sha256", "must be 64 lowercase hex digits");
