@@ -8,6 +8,15 @@ const SHELL = "/offline-shell";
 // On a weak rural link a navigation may hang; after this long the cached shell
 // is served instead, and the app reads its data from IndexedDB.
 const NAVIGATION_TIMEOUT_MS = 4000;
+// Photos seen on this phone that IndexedDB does not hold (taken on another
+// phone, or before a reinstall): their thumbnail and display sizes. The server
+// still answers each view (who may see a photo can change; a refusal drops
+// the kept copy); offline, the last answer is shown. Dropped at every login
+// and logout, so the next account on the phone never sees them.
+const PHOTOS = "khaosat-photos";
+const PHOTO_VIEW = /^\/api\/photos\/[0-9a-f-]{36}\/(thumb|display)$/;
+// Oldest first beyond this many (a season of visits' thumbnails is far fewer).
+const PHOTOS_KEPT = 600;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
@@ -38,11 +47,50 @@ function withTimeout(promise, ms) {
   });
 }
 
+function keepPhoto(request, response) {
+  return caches.open(PHOTOS).then((cache) =>
+    cache.match(request).then((kept) => {
+      // A photo's bytes never change under its id: kept once.
+      if (kept) return undefined;
+      return cache
+        .put(request, response)
+        .then(() => cache.keys())
+        .then((keys) => Promise.all(keys.slice(0, Math.max(0, keys.length - PHOTOS_KEPT)).map((k) => cache.delete(k))));
+    }),
+  );
+}
+
+function photoView(event) {
+  const request = event.request;
+  return fetch(request).then(
+    (response) => {
+      if (response.ok) {
+        event.waitUntil(keepPhoto(request, response.clone()).catch(() => undefined));
+      } else if ([401, 403, 404, 410].includes(response.status)) {
+        event.waitUntil(caches.open(PHOTOS).then((cache) => cache.delete(request)));
+      }
+      return response;
+    },
+    // No answer (offline, server down): the copy this phone kept, if any.
+    () => caches.match(request, { cacheName: PHOTOS }).then((kept) => kept || Response.error()),
+  );
+}
+
 self.addEventListener("fetch", (event) => {
   const request = event.request;
-  if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+  if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && (url.pathname === "/api/auth/login" || url.pathname === "/api/auth/logout")) {
+    // Whoever comes next starts without the last account's photos.
+    event.waitUntil(caches.delete(PHOTOS));
+    return;
+  }
+  if (request.method !== "GET") return;
+  if (PHOTO_VIEW.test(url.pathname)) {
+    event.respondWith(photoView(event));
+    return;
+  }
+  if (url.pathname.startsWith("/api/")) return;
 
   if (request.mode === "navigate") {
     // Online: the server-rendered page. Offline, unreachable or too slow: the shell.

@@ -2,7 +2,7 @@
 //! for their bytes, and what the exports list. The tus upload state is in
 //! `uploads`.
 //!
-//! One file (about 585 lines): every query here reads or writes the `photos`
+//! One file (about 595 lines): every query here reads or writes the `photos`
 //! table through the one column list and row reader at the top.
 
 use super::{changes, col, now_ms, Db, Tx};

@@ -12,7 +12,7 @@
 //! phone never holds the archive as one buffer; the reader checks every CRC and
 //! bound before the server trusts a byte.
 //!
-//! One file (about 420 lines; tests in `archive_tests.rs`): the archive's
+//! One file (about 460 lines; tests in `archive_tests.rs`): the archive's
 //! writer and reader must agree byte for byte, so they sit side by side.
 
 use super::{ExportFile, Mutation};
