@@ -209,8 +209,15 @@ fn has(lang: Lang, key: &str) -> bool {
 /// Text for an error body: `errors.<code>` from the locale, `{name}` filled from
 /// params. A body whose `reason` param names a sentence of its own
 /// (`errors.<code>_<reason>`) gets that one, so a detail the server writes in
-/// English never lands inside a Vietnamese sentence.
+/// English never lands inside a Vietnamese sentence; one that brings its
+/// sentences (`worded`: `{"vi": …, "en": …}`, for the office's rarer
+/// refusals, kept out of the phone's locale) gets those.
 pub fn error_text(lang: Lang, body: &crate::error::ErrorBody) -> String {
+    let worded = body
+        .params
+        .get("worded")
+        .and_then(|w| w.get(lang.code()))
+        .and_then(serde_json::Value::as_str);
     let known = |key: &String| has(lang, key) || has(Lang::Vi, key);
     let general = format!("errors.{}", body.code);
     let key = body
@@ -220,7 +227,9 @@ pub fn error_text(lang: Lang, body: &crate::error::ErrorBody) -> String {
         .map(|reason| format!("{general}_{reason}"))
         .filter(known)
         .unwrap_or(general);
-    let mut text = if known(&key) {
+    let mut text = if let Some(worded) = worded {
+        worded.to_string()
+    } else if known(&key) {
         t(lang, &key)
     } else {
         t(lang, "errors.unknown")

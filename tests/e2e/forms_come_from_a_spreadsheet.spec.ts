@@ -75,6 +75,21 @@ test('an XLSForm is previewed, published, exported, and filled on a phone', asyn
     await expect(office.getByTestId('form-version')).toHaveCount(1);
   });
 
+  await test.step('a JSON definition with a name used twice is refused in Vietnamese, nothing published', async () => {
+    const field = { key: 'so_lao_dong', type: 'integer', label: { vi: 'Số lao động', en: 'Workforce' } };
+    const definition = {
+      id: 'thu-nghiem', version: 1, title: { vi: 'Thử nghiệm', en: 'Trial' },
+      sections: [{ key: 's', title: { vi: 'S', en: 'S' }, fields: [field, field] }],
+    };
+    await office.getByTestId('form-json').fill(JSON.stringify(definition));
+    await office.getByTestId('form-publish').click();
+    const error = office.getByTestId('form-error');
+    await expect(error).toContainText('Tên mục «so_lao_dong» được dùng hai lần');
+    // The server's English detail stays out of the administrator's sentence.
+    await expect(error).not.toContainText('is used twice');
+    await expect(office.getByTestId('form-version')).toHaveCount(1);
+  });
+
   await test.step('an XLSForm with unsupported parts lists every problem by sheet, row and column', async () => {
     await section.getByTestId('xlsform-file').setInputFiles(unsupportedBook());
     const problems = section.getByTestId('xlsform-problem');

@@ -179,16 +179,18 @@ impl FormDefinition {
 
     /// Checks what a definition must satisfy before it is stored: unique keys, no
     /// reserved key, choices where choices are needed, expressions that parse.
-    /// The message names the field and what is wrong.
-    pub fn check(&self) -> Result<(), String> {
+    /// The error names the field and what is wrong, in a sentence of each
+    /// language (`DefinitionError::body`).
+    pub fn check(&self) -> Result<(), DefinitionError> {
         if self.id.trim().is_empty() {
-            return Err("the form has no id".into());
+            return Err(wrong("no_id", "the form has no id".into()));
         }
         if self.version < 1 {
-            return Err(format!(
-                "form version must be 1 or more, not {}",
-                self.version
-            ));
+            return Err(wrong(
+                "version",
+                format!("form version must be 1 or more, not {}", self.version),
+            )
+            .with("version", self.version));
         }
         let mut seen = std::collections::BTreeSet::new();
         for field in self.fields() {
@@ -198,10 +200,15 @@ impl FormDefinition {
                 // A row's first change carries these beside its answers: a
                 // question of that name could never be answered.
                 if ROW_HEADER_KEYS.contains(&child.key.as_str()) {
-                    return Err(format!(
-                        "field key \"{}\" in repeat \"{}\" is reserved for the row header",
-                        child.key, field.key
-                    ));
+                    return Err(wrong(
+                        "row_header_key",
+                        format!(
+                            "field key \"{}\" in repeat \"{}\" is reserved for the row header",
+                            child.key, field.key
+                        ),
+                    )
+                    .with("key", child.key.as_str())
+                    .with("group", field.key.as_str()));
                 }
                 check_field(child, &mut in_row)?;
             }
@@ -210,27 +217,42 @@ impl FormDefinition {
     }
 }
 
-fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> Result<(), String> {
+fn check_field(
+    field: &Field,
+    seen: &mut std::collections::BTreeSet<String>,
+) -> Result<(), DefinitionError> {
     let key = &field.key;
+    let wrong =
+        |reason: &'static str, message: String| wrong(reason, message).with("key", key.as_str());
     let valid_key = !key.is_empty()
         && key
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
         && !key.starts_with(|c: char| c.is_ascii_digit());
     if !valid_key {
-        return Err(format!("field key \"{key}\" must be snake_case ASCII"));
+        return Err(wrong(
+            "key_format",
+            format!("field key \"{key}\" must be snake_case ASCII"),
+        ));
     }
     if RESERVED_KEYS.contains(&key.as_str()) {
-        return Err(format!(
-            "field key \"{key}\" is reserved for the visit header"
+        return Err(wrong(
+            "reserved_key",
+            format!("field key \"{key}\" is reserved for the visit header"),
         ));
     }
     if !seen.insert(key.clone()) {
-        return Err(format!("field key \"{key}\" is used twice"));
+        return Err(wrong(
+            "key_twice",
+            format!("field key \"{key}\" is used twice"),
+        ));
     }
     let needs_choices = matches!(field.kind, FieldType::SelectOne | FieldType::SelectMany);
     if needs_choices && field.choices.is_empty() {
-        return Err(format!("field \"{key}\" is a select field without choices"));
+        return Err(wrong(
+            "no_choices",
+            format!("field \"{key}\" is a select field without choices"),
+        ));
     }
     // A phone registering a facility found on site offers this field's
     // choices as the facility's industry group, which the office and the
@@ -241,68 +263,158 @@ fn check_field(field: &Field, seen: &mut std::collections::BTreeSet<String>) -> 
             .iter()
             .find(|c| !crate::model::INDUSTRIES.contains(&c.value.as_str()))
         {
-            return Err(format!(
-                "field \"{key}\" offers \"{}\", which is not an industry group of the register ({})",
-                c.value,
-                crate::model::INDUSTRIES.join(", ")
-            ));
+            let groups = crate::model::INDUSTRIES.join(", ");
+            return Err(wrong(
+                "industry",
+                format!(
+                    "field \"{key}\" offers \"{}\", which is not an industry group of the register ({groups})",
+                    c.value
+                ),
+            )
+            .with("value", c.value.as_str())
+            .with("groups", groups));
         }
     }
     if field.kind == FieldType::Repeat && field.fields.is_empty() {
-        return Err(format!("repeat group \"{key}\" has no fields"));
+        return Err(wrong(
+            "empty_repeat",
+            format!("repeat group \"{key}\" has no fields"),
+        ));
     }
     // Photos are records of their visit: a row cannot hold them (yet).
     if let Some(child) = field.fields.iter().find(|c| c.kind == FieldType::Photo) {
-        return Err(format!(
-            "repeat group \"{key}\": photo field \"{}\" must be on the visit, not inside a repeat group",
-            child.key
-        ));
+        return Err(wrong(
+            "photo_in_repeat",
+            format!(
+                "repeat group \"{key}\": photo field \"{}\" must be on the visit, not inside a repeat group",
+                child.key
+            ),
+        )
+        .with("photo", child.key.as_str()));
     }
     if let (Some(min), Some(max)) = (field.min, field.max) {
         if min > max {
-            return Err(format!(
-                "field \"{key}\": min {min} is greater than max {max}"
-            ));
+            return Err(wrong(
+                "min_above_max",
+                format!("field \"{key}\": min {min} is greater than max {max}"),
+            )
+            .with("min", min)
+            .with("max", max));
         }
     }
     if let Some(pattern) = &field.pattern {
         if !matches!(field.kind, FieldType::Text | FieldType::LongText) {
-            return Err(format!(
-                "field \"{key}\": a pattern applies only to text fields"
+            return Err(wrong(
+                "pattern_not_text",
+                format!("field \"{key}\": a pattern applies only to text fields"),
             ));
         }
-        super::rules::compile_pattern(pattern)
-            .map_err(|e| format!("field \"{key}\": pattern does not compile: {e}"))?;
+        super::rules::compile_pattern(pattern).map_err(|e| {
+            wrong(
+                "bad_pattern",
+                format!("field \"{key}\": pattern does not compile: {e}"),
+            )
+            .with("detail", e)
+        })?;
     }
     if let Some(expr) = &field.relevant {
-        super::expr::parse(expr).map_err(|e| format!("field \"{key}\": relevant: {e}"))?;
+        super::expr::parse(expr).map_err(|e| {
+            wrong("bad_relevant", format!("field \"{key}\": relevant: {e}")).with("detail", e)
+        })?;
     }
     if let Some(rows) = field.max_rows {
         if field.kind != FieldType::Repeat {
-            return Err(format!(
-                "field \"{key}\": max_rows applies only to repeat groups"
+            return Err(wrong(
+                "max_rows_not_repeat",
+                format!("field \"{key}\": max_rows applies only to repeat groups"),
             ));
         }
         if !(1..=MAX_ROWS_LIMIT).contains(&rows) {
-            return Err(format!(
-                "field \"{key}\": max_rows must be between 1 and {MAX_ROWS_LIMIT}, not {rows}"
-            ));
+            return Err(wrong(
+                "max_rows_range",
+                format!(
+                    "field \"{key}\": max_rows must be between 1 and {MAX_ROWS_LIMIT}, not {rows}"
+                ),
+            )
+            .with("max", MAX_ROWS_LIMIT)
+            .with("value", rows));
         }
     }
     if let Some(px) = field.max_px {
         let (lo, hi) = crate::photos::MAX_PX_RANGE;
         if field.kind != FieldType::Photo {
-            return Err(format!(
-                "field \"{key}\": max_px applies only to photo fields"
+            return Err(wrong(
+                "max_px_not_photo",
+                format!("field \"{key}\": max_px applies only to photo fields"),
             ));
         }
         if !(lo..=hi).contains(&px) {
-            return Err(format!(
-                "field \"{key}\": max_px must be between {lo} and {hi}, not {px}"
-            ));
+            return Err(wrong(
+                "max_px_range",
+                format!("field \"{key}\": max_px must be between {lo} and {hi}, not {px}"),
+            )
+            .with("min", lo)
+            .with("max", hi)
+            .with("value", px));
         }
     }
     Ok(())
+}
+
+/// What is wrong with a definition: `reason` names a sentence of each
+/// language (`definition_words`) filled from `params`; `message` is the
+/// English detail for logs and API callers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DefinitionError {
+    pub reason: &'static str,
+    pub params: Vec<(&'static str, serde_json::Value)>,
+    pub message: String,
+}
+
+fn wrong(reason: &'static str, message: String) -> DefinitionError {
+    DefinitionError {
+        reason,
+        params: Vec::new(),
+        message,
+    }
+}
+
+impl DefinitionError {
+    fn with(mut self, name: &'static str, value: impl Into<serde_json::Value>) -> Self {
+        self.params.push((name, value.into()));
+        self
+    }
+
+    /// JSON that does not read as a definition, where it went wrong.
+    pub fn json(line: usize, column: usize, detail: String) -> Self {
+        wrong("json", format!("line {line}, column {column}: {detail}"))
+            .with("line", line)
+            .with("column", column)
+            .with("detail", detail)
+    }
+
+    /// The answer's body: `form.invalid_definition`, as before, with the
+    /// English detail, the reason, its sentence in each language (`worded`,
+    /// from `definition_words`) and the parameters that fill it.
+    #[cfg(feature = "ssr")]
+    pub fn body(&self) -> crate::error::ErrorBody {
+        let (vi, en) = super::definition_words::sentence(self.reason);
+        let mut body =
+            crate::error::ErrorBody::new("form.invalid_definition", self.message.clone())
+                .with("detail", self.message.clone())
+                .with("reason", self.reason)
+                .with("worded", serde_json::json!({"vi": vi, "en": en}));
+        for (name, value) in &self.params {
+            body = body.with(name, value.clone());
+        }
+        body
+    }
+}
+
+impl std::fmt::Display for DefinitionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
 }
 
 #[cfg(test)]

@@ -34,7 +34,10 @@ fn the_industry_field_offers_only_the_registers_groups() {
         }))
     };
     assert_eq!(field(&["processing", "handicrafts"]).check(), Ok(()));
-    let err = field(&["processing", "textiles"]).check().unwrap_err();
+    let err = field(&["processing", "textiles"])
+        .check()
+        .unwrap_err()
+        .message;
     assert!(
         err.contains("\"textiles\"") && err.contains("handicrafts"),
         "{err}"
@@ -54,7 +57,7 @@ fn a_repeat_group_holds_200_rows_unless_its_form_says_otherwise() {
 #[test]
 fn max_rows_outside_1_to_1000_or_off_a_repeat_group_is_refused() {
     for bad in [0, 1001] {
-        let e = form_with(machines(Some(bad))).check().unwrap_err();
+        let e = form_with(machines(Some(bad))).check().unwrap_err().message;
         assert!(e.contains("max_rows must be between 1 and 1000"), "{e}");
     }
     let on_text = form_with(serde_json::json!({
@@ -63,6 +66,7 @@ fn max_rows_outside_1_to_1000_or_off_a_repeat_group_is_refused() {
     assert!(on_text
         .check()
         .unwrap_err()
+        .message
         .contains("only to repeat groups"));
 }
 
@@ -109,13 +113,116 @@ fn a_repeats_questions_need_their_own_names_apart_from_the_row_header() {
     for key in ["group", "visit_id"] {
         let mut repeat = machines(None);
         repeat["fields"][0]["key"] = serde_json::json!(key);
-        let why = form_with(repeat).check().unwrap_err();
+        let why = form_with(repeat).check().unwrap_err().message;
         assert!(why.contains("reserved for the row header"), "{key}: {why}");
     }
     let mut repeat = machines(None);
     let twin = repeat["fields"][0].clone();
     repeat["fields"].as_array_mut().unwrap().push(twin);
-    let why = form_with(repeat).check().unwrap_err();
+    let why = form_with(repeat).check().unwrap_err().message;
     assert!(why.contains("\"name\" is used twice"), "{why}");
     assert!(form_with(machines(None)).check().is_ok());
+}
+
+/// Every refusal of a definition has its own sentence in both languages,
+/// filled in, with the English detail left out of the Vietnamese one.
+#[cfg(feature = "ssr")]
+#[test]
+fn each_refusal_of_a_definition_is_worded_in_vietnamese_and_english() {
+    use crate::i18n::{error_text, Lang};
+    use serde_json::json;
+    let text = |key: &str, kind: &str, extra: serde_json::Value| {
+        let mut f = json!({"key": key, "type": kind, "label": {"vi": "T", "en": "T"}});
+        if let (Some(f), Some(extra)) = (f.as_object_mut(), extra.as_object()) {
+            f.extend(extra.clone());
+        }
+        f
+    };
+    let mut no_id = form_with(text("a", "text", json!({})));
+    no_id.id = " ".into();
+    let mut version = form_with(text("a", "text", json!({})));
+    version.version = 0;
+    let mut row_header = machines(None);
+    row_header["fields"][0]["key"] = json!("group");
+    let mut twice = form_with(text("a", "text", json!({})));
+    let again = twice.sections[0].fields[0].clone();
+    twice.sections[0].fields.push(again);
+    let photo_in_repeat = json!({
+        "key": "machines", "type": "repeat", "label": {"vi": "M", "en": "M"},
+        "fields": [{"key": "pic", "type": "photo", "label": {"vi": "Ả", "en": "P"}}]
+    });
+    let cases = [
+        ("no_id", no_id),
+        ("version", version),
+        ("row_header_key", form_with(row_header)),
+        ("key_format", form_with(text("Bad Key", "text", json!({})))),
+        (
+            "reserved_key",
+            form_with(text("proposal_id", "text", json!({}))),
+        ),
+        ("key_twice", twice),
+        ("no_choices", form_with(text("a", "select_one", json!({})))),
+        (
+            "industry",
+            form_with(text(
+                "industry_group",
+                "select_one",
+                json!({"choices": [{"value": "textiles", "label": {"vi": "D", "en": "T"}}]}),
+            )),
+        ),
+        ("empty_repeat", form_with(text("m", "repeat", json!({})))),
+        ("photo_in_repeat", form_with(photo_in_repeat)),
+        (
+            "min_above_max",
+            form_with(text("n", "integer", json!({"min": 5, "max": 3}))),
+        ),
+        (
+            "pattern_not_text",
+            form_with(text("n", "integer", json!({"pattern": "[0-9]+"}))),
+        ),
+        (
+            "bad_pattern",
+            form_with(text("a", "text", json!({"pattern": "(["}))),
+        ),
+        (
+            "bad_relevant",
+            form_with(text("a", "text", json!({"relevant": "workforce >"}))),
+        ),
+        (
+            "max_rows_not_repeat",
+            form_with(text("a", "text", json!({"max_rows": 3}))),
+        ),
+        ("max_rows_range", form_with(machines(Some(1001)))),
+        (
+            "max_px_not_photo",
+            form_with(text("a", "text", json!({"max_px": 1000}))),
+        ),
+        (
+            "max_px_range",
+            form_with(text("p", "photo", json!({"max_px": 10}))),
+        ),
+    ];
+    let json_error = DefinitionError::json(2, 7, "invalid type: integer".into());
+    let mut bodies = vec![("json", json_error.body())];
+    for (reason, form) in cases {
+        let wrong = form.check().expect_err(reason);
+        assert_eq!(wrong.reason, reason, "{}", wrong.message);
+        bodies.push((reason, wrong.body()));
+    }
+    for (reason, body) in bodies {
+        assert_eq!(body.code, "form.invalid_definition");
+        let vi = error_text(Lang::Vi, &body);
+        let en = error_text(Lang::En, &body);
+        let general = crate::forms::definition_words::sentence("");
+        assert_ne!(
+            crate::forms::definition_words::sentence(reason),
+            general,
+            "{reason}: no sentence of its own"
+        );
+        for (lang, text) in [("vi", &vi), ("en", &en)] {
+            assert!(!text.contains('{'), "{reason} ({lang}): unfilled: {text}");
+        }
+        assert!(!vi.contains(&body.message), "{reason}: English in {vi}");
+        assert_ne!(vi, en, "{reason}");
+    }
 }

@@ -4,9 +4,14 @@
 
 /// The form definition types (mirrors the JSON files in `data/forms/`).
 pub mod definition;
+/// The sentences of a definition's refusals (the server words them).
+#[cfg(feature = "ssr")]
+pub mod definition_words;
 /// The small expression language of `relevant` (conditional visibility).
 pub mod expr;
 /// Per-answer checks: types, ranges, lengths, choices.
 pub mod rules;
 
-pub use definition::{Choice, Field, FieldType, FormDefinition, FormVersion, Section, Text};
+pub use definition::{
+    Choice, DefinitionError, Field, FieldType, FormDefinition, FormVersion, Section, Text,
+};

@@ -17,9 +17,7 @@ pub async fn publish_as(
     actor: Option<&super::audit::Actor>,
     form: &FormDefinition,
 ) -> Result<bool, AppError> {
-    form.check().map_err(|m| {
-        AppError::Invalid(ErrorBody::new("form.invalid_definition", m.clone()).with("detail", m))
-    })?;
+    form.check().map_err(|e| AppError::Invalid(e.body()))?;
     let json = serde_json::to_string(form).map_err(|e| AppError::Internal(e.to_string()))?;
     let mut tx = db.begin_write().await?;
     let existing = sqlx::query("SELECT definition FROM forms WHERE form_id = $1 AND version = $2")

@@ -219,6 +219,7 @@ pub async fn publish_form(definition: String) -> Result<FormVersion, FnError> {
 }
 
 /// Reads a definition, saying where the JSON is wrong (line, column, what).
+#[cfg(feature = "ssr")]
 pub fn parse_definition(
     text: &str,
 ) -> Result<crate::forms::FormDefinition, crate::error::ErrorBody> {
@@ -231,16 +232,14 @@ pub fn parse_definition(
         .with("limit", MAX_FORM_BYTES));
     }
     let mut form: crate::forms::FormDefinition = serde_json::from_str(text).map_err(|e| {
-        let detail = format!("line {}, column {}: {e}", e.line(), e.column());
-        ErrorBody::new("form.invalid_definition", detail.clone()).with("detail", detail)
+        crate::forms::DefinitionError::json(e.line(), e.column(), e.to_string()).body()
     })?;
     form.canonicalize();
-    form.check()
-        .map_err(|m| ErrorBody::new("form.invalid_definition", m.clone()).with("detail", m))?;
+    form.check().map_err(|e| e.body())?;
     Ok(form)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 

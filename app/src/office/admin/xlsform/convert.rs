@@ -154,8 +154,16 @@ pub fn definition(
     }
     if ctx.problems.is_empty() {
         // The definition's own check is the last word (it is what publishing runs).
-        if let Err(message) = form.check() {
-            ctx.problem(Place::file(), "xlsform.definition", &[("detail", &message)]);
+        if let Err(wrong) = form.check() {
+            // Worded like the same refusal of a JSON definition, in each language.
+            let body = wrong.body();
+            let mut problem =
+                Place::file().problem("xlsform.definition", &[("detail", &wrong.message)]);
+            problem.message = crate::forms::Text {
+                vi: crate::i18n::error_text(crate::i18n::Lang::Vi, &body),
+                en: crate::i18n::error_text(crate::i18n::Lang::En, &body),
+            };
+            ctx.problems.push(problem);
         }
     }
     // As a person fixes them: the file, then each sheet from its top.

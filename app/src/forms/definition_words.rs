@@ -1,0 +1,88 @@
+//! What each refusal of a form definition says, in Vietnamese and English.
+//! Only an administrator meets these, on the office's forms page, so they
+//! live here, with the server, rather than in the locale files the phone's
+//! bundle carries (as the XLSForm problems do). The body carries the
+//! sentence of each language (`worded`); `i18n::error_text` fills it in.
+
+/// The (Vietnamese, English) sentence of `reason`.
+pub fn sentence(reason: &str) -> (&'static str, &'static str) {
+    match reason {
+        "json" => (
+            "Tệp định nghĩa biểu mẫu không đọc được: lỗi JSON ở dòng {line}, cột {column}.",
+            "The form definition cannot be read: a JSON error at line {line}, column {column} ({detail}).",
+        ),
+        "no_id" => (
+            "Biểu mẫu chưa có mã (id).",
+            "The form has no id.",
+        ),
+        "version" => (
+            "Phiên bản biểu mẫu phải từ 1 trở lên, không phải {version}.",
+            "The form version must be 1 or more, not {version}.",
+        ),
+        "row_header_key" => (
+            "Tên «{key}» trong nhóm lặp «{group}» được dành cho phần đầu của mỗi dòng; hãy đặt tên khác.",
+            "The name «{key}» in repeat group «{group}» is reserved for each row's header; choose another.",
+        ),
+        "key_format" => (
+            "Tên mục «{key}» chỉ được gồm chữ thường không dấu, chữ số và dấu gạch dưới, không bắt đầu bằng chữ số.",
+            "The item name «{key}» may hold only lowercase ASCII letters, digits and underscores, and may not start with a digit.",
+        ),
+        "reserved_key" => (
+            "Tên mục «{key}» được dành cho phần đầu phiếu; hãy đặt tên khác.",
+            "The item name «{key}» is reserved for the visit header; choose another.",
+        ),
+        "key_twice" => (
+            "Tên mục «{key}» được dùng hai lần; mỗi mục cần một tên riêng.",
+            "The item name «{key}» is used twice; every item needs its own name.",
+        ),
+        "no_choices" => (
+            "Mục chọn «{key}» chưa có lựa chọn nào.",
+            "The select item «{key}» has no choices.",
+        ),
+        "industry" => (
+            "Mục «{key}» có lựa chọn «{value}», không phải nhóm ngành của sổ đăng ký ({groups}).",
+            "Item «{key}» offers «{value}», which is not an industry group of the register ({groups}).",
+        ),
+        "empty_repeat" => (
+            "Nhóm lặp «{key}» chưa có câu hỏi nào.",
+            "The repeat group «{key}» has no questions.",
+        ),
+        "photo_in_repeat" => (
+            "Mục ảnh «{photo}» nằm trong nhóm lặp «{key}»: ảnh phải ở ngoài nhóm lặp.",
+            "The photo item «{photo}» is inside repeat group «{key}»: photos must be outside repeats.",
+        ),
+        "min_above_max" => (
+            "Mục «{key}»: giá trị nhỏ nhất {min} lớn hơn giá trị lớn nhất {max}.",
+            "Item «{key}»: the minimum {min} is greater than the maximum {max}.",
+        ),
+        "pattern_not_text" => (
+            "Mục «{key}»: mẫu (pattern) chỉ dùng cho mục nhập chữ.",
+            "Item «{key}»: a pattern applies only to text items.",
+        ),
+        "bad_pattern" => (
+            "Mục «{key}»: mẫu (pattern) không hợp lệ.",
+            "Item «{key}»: the pattern is not valid ({detail}).",
+        ),
+        "bad_relevant" => (
+            "Mục «{key}»: không đọc được điều kiện hiển thị (relevant).",
+            "Item «{key}»: the condition (relevant) cannot be read ({detail}).",
+        ),
+        "max_rows_not_repeat" => (
+            "Mục «{key}»: max_rows chỉ dùng cho nhóm lặp.",
+            "Item «{key}»: max_rows applies only to repeat groups.",
+        ),
+        "max_rows_range" => (
+            "Mục «{key}»: max_rows phải từ 1 đến {max}, không phải {value}.",
+            "Item «{key}»: max_rows must be between 1 and {max}, not {value}.",
+        ),
+        "max_px_not_photo" => (
+            "Mục «{key}»: max_px chỉ dùng cho mục ảnh.",
+            "Item «{key}»: max_px applies only to photo items.",
+        ),
+        "max_px_range" => (
+            "Mục «{key}»: max_px phải từ {min} đến {max}, không phải {value}.",
+            "Item «{key}»: max_px must be between {min} and {max}, not {value}.",
+        ),
+        _ => ("Biểu mẫu không hợp lệ: {detail}", "The form definition is invalid: {detail}"),
+    }
+}
