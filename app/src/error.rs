@@ -60,6 +60,26 @@ impl RowProblem {
     }
 }
 
+/// `bytes` as a person reads a size: "64 MB", "4 KB", "1.5 MB".
+#[cfg(feature = "ssr")]
+pub fn readable_size(bytes: usize) -> String {
+    const KB: usize = 1024;
+    const MB: usize = 1024 * KB;
+    let (unit, name) = if bytes >= MB {
+        (MB, "MB")
+    } else if bytes >= KB {
+        (KB, "KB")
+    } else {
+        (1, "byte")
+    };
+    let tenths = (bytes * 10 + unit / 2) / unit;
+    if tenths.is_multiple_of(10) {
+        format!("{} {name}", tenths / 10)
+    } else {
+        format!("{}.{} {name}", tenths / 10, tenths % 10)
+    }
+}
+
 /// Every failure the server can answer with. Each variant documents its status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -244,12 +264,21 @@ impl AppError {
             )
             .with("cursor", *cursor)
             .with("horizon", *horizon),
-            AppError::TooLarge { what, limit } => ErrorBody::new(
-                "request.too_large",
-                format!("{what} is over the limit of {limit}"),
-            )
-            .with("what", *what)
-            .with("limit", *limit),
+            AppError::TooLarge { what, limit } => {
+                let body = ErrorBody::new(
+                    "request.too_large",
+                    format!("{what} is over the limit of {limit}"),
+                )
+                .with("what", *what)
+                .with("limit", *limit);
+                // A limit in bytes reads as a size ("64 MB"), not as a count.
+                // Only the server sets limits (and the phone's module stays smaller).
+                #[cfg(feature = "ssr")]
+                if what.ends_with("(bytes)") {
+                    return body.with("reason", "bytes").with("size", readable_size(*limit));
+                }
+                body
+            }
             AppError::Busy { what, retry_after_s } => ErrorBody::new(
                 "server.busy",
                 format!("the server is busy with {what}: try again in {retry_after_s} seconds"),
@@ -386,6 +415,30 @@ mod tests {
         let body = AppError::Internal("disk full at /var/secret".into()).body();
         assert_eq!(body.code, "internal");
         assert!(!body.message.contains("secret"));
+    }
+
+    #[cfg(feature = "ssr")]
+    #[test]
+    fn a_limit_in_bytes_reads_as_a_size() {
+        assert_eq!(readable_size(64 * 1024 * 1024), "64 MB");
+        assert_eq!(readable_size(4 * 1024), "4 KB");
+        assert_eq!(readable_size(1536 * 1024), "1.5 MB");
+        assert_eq!(readable_size(900), "900 byte");
+        let body = AppError::TooLarge {
+            what: "backup file (bytes)",
+            limit: 64 * 1024 * 1024,
+        }
+        .body();
+        assert_eq!(body.params["size"], "64 MB");
+        let vi = crate::i18n::error_text(crate::i18n::Lang::Vi, &body);
+        assert_eq!(vi, "Dữ liệu gửi lên quá lớn (tối đa 64 MB).");
+        // A count keeps its number.
+        let rows = AppError::TooLarge {
+            what: "mutations in one push",
+            limit: 500,
+        }
+        .body();
+        assert!(!rows.params.contains_key("reason"));
     }
 
     #[test]

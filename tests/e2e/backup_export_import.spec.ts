@@ -51,7 +51,7 @@ test('a backup exported offline imports on a fresh profile with the same visits 
   await otherHome.expectShown();
   const otherBackup = otherPage.getByTestId('home-backup');
 
-  await test.step('a damaged copy of the file is refused in Vietnamese, and nothing of it applied', async () => {
+  await test.step('a damaged copy of the file, or a picture, is refused in Vietnamese, and nothing applied', async () => {
     // A copy cut short, as a transfer that stopped leaves it.
     const whole = readFileSync(file);
     const damaged = whole.subarray(0, Math.floor((whole.length * 2) / 3));
@@ -62,6 +62,11 @@ test('a backup exported offline imports on a fresh profile with the same visits 
     await expect(error).toContainText('Tệp sao lưu bị hỏng hoặc chưa chép hết');
     // The server's English detail stays out of it.
     await expect(error).not.toContainText('ZIP end record');
+    // A picture chosen by mistake: not a ZIP, said so (it went as one).
+    await otherBackup
+      .getByTestId('backup-import-file')
+      .setInputFiles({ name: 'IMG_0001.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG\r\n\x1a\n not a backup') });
+    await expect(error).toContainText('Tệp này không phải tệp ZIP');
   });
 
   await test.step('the import applies every change once', async () => {

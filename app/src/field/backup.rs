@@ -395,17 +395,37 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
         .await
         .map_err(|_| ErrorBody::new("backup.unreadable", "the file could not be read"))?;
     let bytes = js_sys::Uint8Array::new(&buffer);
-    let zip = bytes.length() >= 2 && bytes.get_index(0) == b'P' && bytes.get_index(1) == b'K';
-    let content_type = if zip {
-        "application/zip"
-    } else {
+    let head = bytes.subarray(0, bytes.length().min(64)).to_vec();
+    let json = sent_as_json(&head);
+    let content_type = if json {
         "application/json"
+    } else {
+        "application/zip"
     };
     let response: crate::sync::ImportResponse =
         crate::field::client::http::post_bytes("/api/sync/import", content_type, &bytes)
             .await
-            .map_err(|e| e.body())?;
+            .map_err(|e| {
+                let body = e.body();
+                // JSON that is no outbox file is no backup either: said as
+                // the server says it of any other file that is not one.
+                if json && body.code == "request.malformed" {
+                    return ErrorBody::new("import.bad_archive", body.message)
+                        .with("reason", crate::sync::archive::NOT_ZIP);
+                }
+                body
+            })?;
     Ok(ImportCounts::of(&response.results))
+}
+
+/// Whether a chosen file goes as the older JSON outbox file (it opens with
+/// `{`) rather than as an archive: anything else, a picture or an empty
+/// file included, goes as a ZIP, which the server refuses with its reason
+/// (`import.bad_archive`, not a ZIP) instead of a malformed request.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn sent_as_json(head: &[u8]) -> bool {
+    let start = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
+    start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
 #[cfg(test)]

@@ -57,3 +57,19 @@ fn the_file_name_keeps_vietnamese_letters_and_replaces_path_characters() {
         "khaosat-backup-unknown-1970-01-01-0700.zip"
     );
 }
+
+#[test]
+fn only_a_file_opening_with_a_brace_goes_as_json() {
+    assert!(super::sent_as_json(b"{\"format\": \"khaosat-outbox\"}"));
+    assert!(super::sent_as_json(b"\xEF\xBB\xBF \n {"));
+    for other in [
+        &b"PK\x03\x04"[..],
+        b"\x89PNG\r\n",
+        b"",
+        b"  ",
+        b"[1, 2]",
+        b"ma,ten",
+    ] {
+        assert!(!super::sent_as_json(other), "{other:?}");
+    }
+}

@@ -107,7 +107,16 @@ pub fn check_value(field: &Field, value: &Value) -> Result<(), ErrorBody> {
                 return Err(invalid(field, "form.expected_photo_ids", format!("field \"{key}\" expects a list of photo ids")));
             }
             let max = crate::photos::MAX_PER_FIELD;
-            let count = value.as_array().map_or(0, Vec::len);
+            // Distinct photos: a list is a set, stored without repeats. Counted
+            // only past the limit (the phone's lists never repeat a photo, and
+            // this keeps a set's code out of its bundle's common path).
+            let mut count = value.as_array().map_or(0, Vec::len);
+            if count > max {
+                let mut ids: Vec<&str> = value.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                count = ids.len();
+            }
             if count > max {
                 return Err(invalid(field, "form.too_many_photos", format!("field \"{key}\" lists {count} photos; it holds at most {max}")).with("max", max));
             }
@@ -281,6 +290,27 @@ mod tests {
             .unwrap()
             .extend(extra.as_object().unwrap().clone());
         serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn a_photo_field_lists_at_most_its_limit_of_distinct_photos() {
+        let photo = field("photo", json!({}));
+        let ids = |n: usize| -> Vec<String> {
+            (0..n)
+                .map(|i| uuid::Uuid::from_u128(i as u128 + 1).to_string())
+                .collect()
+        };
+        let max = crate::photos::MAX_PER_FIELD;
+        assert!(check_value(&photo, &json!(ids(max))).is_ok());
+        let e = check_value(&photo, &json!(ids(max + 1))).unwrap_err();
+        assert_eq!(e.code, "form.too_many_photos");
+        assert_eq!(e.params["max"], max);
+        // Repeats are one photo: the list is a set.
+        let twice: Vec<String> = ids(max)
+            .into_iter()
+            .flat_map(|id| [id.clone(), id])
+            .collect();
+        assert!(check_value(&photo, &json!(twice)).is_ok());
     }
 
     #[test]
