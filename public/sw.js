@@ -11,12 +11,19 @@ const NAVIGATION_TIMEOUT_MS = 4000;
 // Photos seen on this phone that IndexedDB does not hold (taken on another
 // phone, or before a reinstall): their thumbnail and display sizes. The server
 // still answers each view (who may see a photo can change; a refusal drops
-// the kept copy); offline, the last answer is shown. Dropped at every login
-// and logout, so the next account on the phone never sees them.
+// both kept sizes); when it does not answer (offline, a link that hangs, a
+// proxy's 5xx), the last answer is shown. Dropped at every login and logout
+// (here, and by the app itself for a page this worker does not control), so
+// the next account on the phone never sees them.
 const PHOTOS = "khaosat-photos";
-const PHOTO_VIEW = /^\/api\/photos\/[0-9a-f-]{36}\/(thumb|display)$/;
+const PHOTO_VIEW = /^\/api\/photos\/([0-9a-f-]{36})\/(thumb|display)$/;
 // Oldest first beyond this many (a season of visits' thumbnails is far fewer).
 const PHOTOS_KEPT = 600;
+// How long a kept photo waits for the server's answer before it is shown.
+const PHOTO_TIMEOUT_MS = 4000;
+// Bumped at each login and logout: an answer to a request made before one is
+// not kept (it belongs to the account that asked).
+let photoGeneration = 0;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(PRECACHE)));
@@ -60,20 +67,34 @@ function keepPhoto(request, response) {
   );
 }
 
-function photoView(event) {
-  const request = event.request;
-  return fetch(request).then(
-    (response) => {
-      if (response.ok) {
-        event.waitUntil(keepPhoto(request, response.clone()).catch(() => undefined));
-      } else if ([401, 403, 404, 410].includes(response.status)) {
-        event.waitUntil(caches.open(PHOTOS).then((cache) => cache.delete(request)));
-      }
-      return response;
-    },
-    // No answer (offline, server down): the copy this phone kept, if any.
-    () => caches.match(request, { cacheName: PHOTOS }).then((kept) => kept || Response.error()),
+function dropPhoto(id) {
+  return caches.open(PHOTOS).then((cache) =>
+    Promise.all(["thumb", "display"].map((size) => cache.delete(`/api/photos/${id}/${size}`))),
   );
+}
+
+function photoView(event, id) {
+  const request = event.request;
+  const generation = photoGeneration;
+  const network = fetch(request);
+  // The bookkeeping outlives the answer given to the page (the kept copy
+  // may answer first); its clone is taken before the page reads the body.
+  event.waitUntil(
+    network
+      .then((response) => {
+        if (response.ok && generation === photoGeneration) return keepPhoto(request, response.clone());
+        if ([401, 403, 404, 410].includes(response.status)) return dropPhoto(id);
+        return undefined;
+      })
+      .catch(() => undefined),
+  );
+  return caches.match(request, { cacheName: PHOTOS }).then((kept) => {
+    if (!kept) return network;
+    return withTimeout(network, PHOTO_TIMEOUT_MS).then(
+      (response) => (response.status >= 500 ? kept : response),
+      () => kept,
+    );
+  });
 }
 
 self.addEventListener("fetch", (event) => {
@@ -82,12 +103,14 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST" && (url.pathname === "/api/auth/login" || url.pathname === "/api/auth/logout")) {
     // Whoever comes next starts without the last account's photos.
+    photoGeneration += 1;
     event.waitUntil(caches.delete(PHOTOS));
     return;
   }
   if (request.method !== "GET") return;
-  if (PHOTO_VIEW.test(url.pathname)) {
-    event.respondWith(photoView(event));
+  const photo = PHOTO_VIEW.exec(url.pathname);
+  if (photo) {
+    event.respondWith(photoView(event, photo[1]));
     return;
   }
   if (url.pathname.startsWith("/api/")) return;

@@ -323,6 +323,7 @@ async fn keep_session(
         account_disabled: false,
     };
     db.set_session(&session).await.map_err(storage)?;
+    crate::field::client::browser::forget_seen_photos().await;
     state.device_id.set(Some(device));
     state.user.set(Some(user));
     state.sync.set(crate::field::client::SyncStatus::Idle);
@@ -341,6 +342,7 @@ pub async fn logout(state: crate::field::client::ClientState) {
     if let Ok(db) = crate::field::offline::db().await {
         let _ = db.clear_session().await;
     }
+    crate::field::client::browser::forget_seen_photos().await;
     state.user.set(None);
     state.device_id.set(None);
     if let Some(window) = web_sys::window() {

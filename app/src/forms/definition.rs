@@ -407,6 +407,21 @@ impl DefinitionError {
         for (name, value) in &self.params {
             body = body.with(name, value.clone());
         }
+        if self.reason == "industry" {
+            // The codes a definition must use, each with its name in the reader's words.
+            for lang in [crate::i18n::Lang::Vi, crate::i18n::Lang::En] {
+                let named: Vec<String> = crate::model::INDUSTRIES
+                    .iter()
+                    .map(|code| {
+                        format!(
+                            "{code} ({})",
+                            crate::i18n::t(lang, &format!("industry.{code}"))
+                        )
+                    })
+                    .collect();
+                body = body.with(&format!("groups_{}", lang.code()), named.join(", "));
+            }
+        }
         body
     }
 }

@@ -40,8 +40,8 @@ pub fn sentence(reason: &str) -> (&'static str, &'static str) {
             "The select item «{key}» has no choices.",
         ),
         "industry" => (
-            "Mục «{key}» có lựa chọn «{value}», không phải nhóm ngành của sổ đăng ký ({groups}).",
-            "Item «{key}» offers «{value}», which is not an industry group of the register ({groups}).",
+            "Mục «{key}» có lựa chọn «{value}», không phải mã nhóm ngành của sổ đăng ký: {groups_vi}.",
+            "Item «{key}» offers «{value}», which is not an industry group code of the register: {groups_en}.",
         ),
         "empty_repeat" => (
             "Nhóm lặp «{key}» chưa có câu hỏi nào.",

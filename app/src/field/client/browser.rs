@@ -321,6 +321,23 @@ async fn await_promise(value: Option<JsValue>) -> Option<JsValue> {
     wasm_bindgen_futures::JsFuture::from(promise).await.ok()
 }
 
+/// Drops the photos the service worker kept (`khaosat-photos` in
+/// `public/sw.js`) at a login or logout. The worker drops them itself when
+/// it sees the request; a page it does not control (a hard reload) must
+/// drop them here, or the next account could see the last one's offline.
+pub async fn forget_seen_photos() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let caches = js_sys::Reflect::get(&window, &JsValue::from_str("caches"))
+        .ok()
+        .filter(|c| !c.is_undefined() && !c.is_null());
+    if let Some(caches) = caches {
+        let name = JsValue::from_str("khaosat-photos");
+        await_promise(call_method(&caches, "delete", &[name])).await;
+    }
+}
+
 /// Asks the browser to keep this site's storage under pressure
 /// (`navigator.storage.persist()`); `None` where the API does not exist.
 pub async fn request_persistent_storage() -> Option<bool> {

@@ -2,7 +2,7 @@
 //! form, the draft's autosave and the explicit save) as a `Copy` handle the
 //! page's views share. No markup here.
 //!
-//! One file (about 450 lines): the autosave, its retry after a failed write
+//! One file (about 470 lines): the autosave, its retry after a failed write
 //! and the explicit save share the same generation counter and pending
 //! state; apart, each would have to hand the others those signals.
 
@@ -100,6 +100,13 @@ fn shown(v: &LocalVisit) -> Shown {
     )
 }
 
+#[cfg(feature = "hydrate")]
+thread_local! {
+    /// Kept drafts being written back (`unloaded::recover_draft`): reads of
+    /// a visit wait for them.
+    static RECOVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 impl VisitEditor {
     /// Loads the visit named by `visit_id`, and after every sync takes in the
     /// new sync state without touching answers the inspector is typing.
@@ -119,9 +126,17 @@ impl VisitEditor {
             #[cfg(feature = "hydrate")]
             leptos::task::spawn_local(async move {
                 // What the page kept as it went away last time goes first, so
-                // the read below shows it.
+                // the read below shows it. A read started meanwhile (a sync's
+                // bump as the page opens) finds the kept copy already taken:
+                // it waits for the recovery too, or it would show, and the
+                // next autosave write, the visit without it.
                 if let Some(kept) = crate::field::unloaded::take_draft(&user.id, &id) {
+                    RECOVERING.with(|n| n.set(n.get() + 1));
                     crate::field::unloaded::recover_draft(state, kept).await;
+                    RECOVERING.with(|n| n.set(n.get() - 1));
+                }
+                while RECOVERING.with(|n| n.get()) > 0 {
+                    crate::field::client::browser::sleep_ms(20).await;
                 }
                 let Ok(db) = crate::field::offline::db().await else {
                     return;
