@@ -7,6 +7,7 @@
 import { expect, test } from './support/fixtures';
 import { openPhone, syncFromHome as sync } from './support/phones';
 import { FIELD, addPhoto, saveAndSync } from './support/photo_steps';
+import { LoginPage } from './pages/LoginPage';
 import type { InspectorPhone } from './support/phones';
 
 /** The pixel width the browser decoded for a photo's thumbnail (0: nothing shown). */
@@ -19,11 +20,14 @@ function shownWidth(phone: InspectorPhone, photoId: string): () => Promise<numbe
       .catch(() => 0);
 }
 
-/** How many photos the phone's service worker keeps. */
+/** How many photos the phone's service worker keeps (-1 while a navigation
+ *  replaces the page: the poll asks again). */
 function keptPhotos(phone: InspectorPhone): Promise<number> {
-  return phone.page.evaluate(async () =>
-    (await caches.has('khaosat-photos')) ? (await (await caches.open('khaosat-photos')).keys()).length : 0,
-  );
+  return phone.page
+    .evaluate(async () =>
+      (await caches.has('khaosat-photos')) ? (await (await caches.open('khaosat-photos')).keys()).length : 0,
+    )
+    .catch(() => -1);
 }
 
 test('a photo taken on another phone shows offline once seen, and a logout drops it', async ({ newContext, baseURL }) => {
@@ -57,6 +61,7 @@ test('a photo taken on another phone shows offline once seen, and a logout drops
     await b.home.goto();
     await b.home.click(b.page.getByTestId('logout-button'));
     await expect(b.page).toHaveURL(/\/login/);
+    await new LoginPage(b.page).expectShown();
     await expect.poll(() => keptPhotos(b)).toBe(0);
   });
 });
