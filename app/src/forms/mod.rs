@@ -4,6 +4,8 @@
 
 /// The form definition types (mirrors the JSON files in `data/forms/`).
 pub mod definition;
+/// Why a definition is refused (`FormDefinition::check`).
+pub mod definition_error;
 /// The sentences of a definition's refusals (the server words them).
 #[cfg(feature = "ssr")]
 pub mod definition_words;

@@ -1,5 +1,5 @@
 //! One file: the walk over the survey sheet keeps groups, repeats and the
-//! pending conditions in one place (about 600 lines with rustfmt's layout).
+//! pending conditions in one place (about 650 lines with rustfmt's layout).
 //!
 //! The `survey`, `choices` and `settings` sheets to a form definition. Every
 //! row is read even after a problem, so the administrator gets the whole list.
