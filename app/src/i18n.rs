@@ -59,18 +59,31 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut HashMap<String, St
 }
 
 /// Vietnamese is compiled into every build: it is what a phone shows first,
-/// offline, before anything else loads.
+/// offline, before anything else loads. This is the field app's text and
+/// what both sides share; the office's is in `locales/vi.office.json`.
 pub const VI_SOURCE: &str = include_str!("../locales/vi.json");
 
 /// English is compiled into the server and the tests. The browser fetches it
-/// from `/locales/en.json` (the server serves this text; the service worker
-/// precaches it) the first time a person chooses English: the phone's first
-/// download carries one language, not two.
+/// from `/locales/en.json` (the server serves this text and the office's,
+/// [`english_source`]; the service worker precaches it) the first time a
+/// person chooses English: the phone's first download carries one language,
+/// not two.
 #[cfg(not(feature = "hydrate"))]
 pub const EN_SOURCE: &str = include_str!("../locales/en.json");
 
+/// The office's pages' text: compiled into the server, and in the browser
+/// only into the office's lazy chunk ([`load_office_texts`]), so a phone's
+/// module does not carry sentences no inspector is ever shown.
+#[cfg(not(feature = "hydrate"))]
+pub const VI_OFFICE_SOURCE: &str = include_str!("../locales/vi.office.json");
+#[cfg(not(feature = "hydrate"))]
+pub const EN_OFFICE_SOURCE: &str = include_str!("../locales/en.office.json");
+
 static VI: OnceLock<HashMap<String, String>> = OnceLock::new();
 static EN: OnceLock<HashMap<String, String>> = OnceLock::new();
+/// The office's Vietnamese in the browser, once an office page has loaded.
+#[cfg(feature = "hydrate")]
+static VI_OFFICE: OnceLock<HashMap<String, String>> = OnceLock::new();
 
 fn parse_locale(src: &str) -> Result<HashMap<String, String>, serde_json::Error> {
     let value: serde_json::Value = serde_json::from_str(src)?;
@@ -79,19 +92,93 @@ fn parse_locale(src: &str) -> Result<HashMap<String, String>, serde_json::Error>
     Ok(out)
 }
 
+/// Both of a language's files as one table (the server has every page).
+#[cfg(not(feature = "hydrate"))]
+fn parse_whole(field: &str, office: &str) -> HashMap<String, String> {
+    let mut out = parse_locale(field).expect("the field's locale is valid JSON");
+    out.extend(parse_locale(office).expect("the office's locale is valid JSON"));
+    out
+}
+
+/// English as the browser fetches it: the field's and the office's text in
+/// one document (a supervisor who switches language gets the office's too).
+#[cfg(not(feature = "hydrate"))]
+pub fn english_source() -> &'static str {
+    static WHOLE: OnceLock<String> = OnceLock::new();
+    WHOLE.get_or_init(|| {
+        let mut field: serde_json::Value = serde_json::from_str(EN_SOURCE).expect("en.json");
+        let office: serde_json::Value =
+            serde_json::from_str(EN_OFFICE_SOURCE).expect("en.office.json");
+        merge_json(&mut field, office);
+        field.to_string()
+    })
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn merge_json(into: &mut serde_json::Value, from: serde_json::Value) {
+    match (into, from) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) => merge_json(existing, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Makes the office's text available in the browser. The office's lazy
+/// function calls it before it renders, so this text (and the call) are in
+/// the office's chunk, never in what a phone downloads.
+pub fn load_office_texts() {
+    #[cfg(feature = "hydrate")]
+    VI_OFFICE.get_or_init(|| {
+        parse_locale(include_str!("../locales/vi.office.json"))
+            .expect("vi.office.json is valid JSON")
+    });
+}
+
 /// The table of `lang`, or None while English has not been fetched yet.
 fn table(lang: Lang) -> Option<&'static HashMap<String, String>> {
     match lang {
+        #[cfg(not(feature = "hydrate"))]
+        Lang::Vi => Some(VI.get_or_init(|| parse_whole(VI_SOURCE, VI_OFFICE_SOURCE))),
+        #[cfg(feature = "hydrate")]
         Lang::Vi => {
             Some(VI.get_or_init(|| parse_locale(VI_SOURCE).expect("vi.json is valid JSON")))
         }
         #[cfg(not(feature = "hydrate"))]
-        Lang::En => {
-            Some(EN.get_or_init(|| parse_locale(EN_SOURCE).expect("en.json is valid JSON")))
-        }
+        Lang::En => Some(EN.get_or_init(|| parse_whole(EN_SOURCE, EN_OFFICE_SOURCE))),
         #[cfg(feature = "hydrate")]
         Lang::En => EN.get(),
     }
+}
+
+/// The text of `key` in `lang`, if that language holds it: its table, then
+/// (in the browser) the office's Vietnamese once loaded. English fetched by
+/// the browser already holds the office's text.
+fn lookup(lang: Lang, key: &str) -> Option<&'static String> {
+    table(lang)
+        .and_then(|t| t.get(key))
+        .or_else(|| office_table(lang).and_then(|t| t.get(key)))
+}
+
+#[cfg(feature = "hydrate")]
+fn office_table(lang: Lang) -> Option<&'static HashMap<String, String>> {
+    match lang {
+        Lang::Vi => VI_OFFICE.get(),
+        Lang::En => None,
+    }
+}
+
+/// The server's tables hold the office's text already.
+#[cfg(not(feature = "hydrate"))]
+fn office_table(_: Lang) -> Option<&'static HashMap<String, String>> {
+    None
 }
 
 /// Whether the texts of `lang` are at hand (always, except English in the
@@ -195,15 +282,14 @@ pub fn switch(locale: Locale, lang: Lang) {
 /// The text for `key`; falls back to Vietnamese, then to the key itself so a
 /// missing translation is visible rather than blank.
 pub fn t(lang: Lang, key: &str) -> String {
-    table(lang)
-        .and_then(|t| t.get(key))
-        .or_else(|| table(Lang::Vi).and_then(|t| t.get(key)))
+    lookup(lang, key)
+        .or_else(|| lookup(Lang::Vi, key))
         .cloned()
         .unwrap_or_else(|| key.to_string())
 }
 
 fn has(lang: Lang, key: &str) -> bool {
-    table(lang).is_some_and(|t| t.contains_key(key))
+    lookup(lang, key).is_some()
 }
 
 /// Text for an error body: `errors.<code>` from the locale, `{name}` filled from
@@ -290,103 +376,5 @@ pub fn industry_label(lang: Lang, group: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_language_cookie_is_found_among_others() {
-        assert_eq!(lang_in_cookies("khaosat_lang=en"), Some(Lang::En));
-        assert_eq!(
-            lang_in_cookies("khaosat_session=abc; khaosat_lang=vi; x=1"),
-            Some(Lang::Vi)
-        );
-        assert_eq!(lang_in_cookies("khaosat_session=abc"), None);
-        assert_eq!(lang_in_cookies("xkhaosat_lang=en"), None);
-        assert_eq!(lang_in_cookies(""), None);
-    }
-
-    /// A send-back on a visit another tab had just approved said only that
-    /// the visit "cannot move to that state": not which, nor what to do.
-    #[test]
-    fn a_refused_review_step_names_both_states_in_the_readers_words() {
-        let body = crate::error::ErrorBody::new("review.bad_transition", "x")
-            .with("from", "approved")
-            .with("to", "needs_changes");
-        let vi = error_text(Lang::Vi, &body);
-        assert!(
-            vi.contains("“Đã duyệt”") && vi.contains("“Cần bổ sung”"),
-            "{vi}"
-        );
-        assert!(vi.contains("tải lại trang"), "{vi}");
-        let en = error_text(Lang::En, &body);
-        assert!(
-            en.contains("“Approved”") && en.contains("“Needs changes”"),
-            "{en}"
-        );
-    }
-
-    fn keys(lang: Lang) -> std::collections::BTreeSet<String> {
-        table(lang).expect("compiled in").keys().cloned().collect()
-    }
-
-    #[test]
-    fn both_locales_have_the_same_keys() {
-        let vi = keys(Lang::Vi);
-        let en = keys(Lang::En);
-        let missing_en: Vec<_> = vi.difference(&en).collect();
-        let missing_vi: Vec<_> = en.difference(&vi).collect();
-        assert!(missing_en.is_empty(), "missing in en.json: {missing_en:?}");
-        assert!(missing_vi.is_empty(), "missing in vi.json: {missing_vi:?}");
-    }
-
-    #[test]
-    fn a_reason_with_a_sentence_of_its_own_keeps_english_detail_out() {
-        let detail = "the archive is damaged: mutations.ndjson line 3: EOF";
-        let body = crate::error::ErrorBody::new("import.bad_archive", detail)
-            .with("detail", detail)
-            .with("reason", "damaged");
-        let vi = error_text(Lang::Vi, &body);
-        assert_eq!(vi, t(Lang::Vi, "errors.import.bad_archive_damaged"));
-        assert!(!vi.contains("mutations.ndjson"), "{vi}");
-        let newer = crate::error::ErrorBody::new("import.bad_archive", "x")
-            .with("reason", "too_new")
-            .with("version", 3);
-        assert!(error_text(Lang::Vi, &newer).contains("định dạng số 3"));
-        // Every reason the server gives has its sentence in both languages.
-        use crate::sync::archive::ArchiveError;
-        let reasons = [
-            ArchiveError::NotAnArchive(String::new()).reason(),
-            ArchiveError::Damaged(String::new()).reason(),
-            ArchiveError::TooNew(2).reason(),
-            ArchiveError::Recompressed(String::new()).reason(),
-            crate::sync::archive::NOT_ZIP,
-        ];
-        for reason in reasons {
-            let key = format!("errors.import.bad_archive_{reason}");
-            assert!(has(Lang::Vi, &key) && has(Lang::En, &key), "{key}");
-        }
-        // A reason without a sentence keeps the general one, detail and all.
-        let odd = body.clone().with("reason", "no_such_reason");
-        assert!(error_text(Lang::En, &odd).contains("mutations.ndjson"));
-    }
-
-    #[test]
-    fn vietnamese_text_has_its_diacritics() {
-        assert_eq!(t(Lang::Vi, "login.submit"), "Đăng nhập");
-    }
-
-    #[test]
-    fn error_text_fills_params() {
-        let body = crate::error::ErrorBody::new("sync.seq_gap", "x").with("expected", 4);
-        assert!(error_text(Lang::Vi, &body).contains('4'));
-        let unknown = crate::error::ErrorBody::new("no.such.code", "x");
-        assert_eq!(
-            error_text(Lang::En, &unknown.clone().with("reason", "damaged")),
-            t(Lang::En, "errors.unknown")
-        );
-        assert_eq!(
-            error_text(Lang::En, &unknown),
-            t(Lang::En, "errors.unknown")
-        );
-    }
-}
+#[path = "i18n_tests.rs"]
+mod tests;

@@ -60,6 +60,10 @@ mod error_texts_tests;
 /// server functions live in contracts.
 #[cfg(all(test, feature = "ssr"))]
 mod layout_tests;
+/// The office's text stays out of the phone's module, and the phone's code
+/// needs none of it.
+#[cfg(all(test, feature = "ssr"))]
+mod locale_split_tests;
 /// The server's shared state (database, clock, options).
 #[cfg(feature = "ssr")]
 pub mod state;

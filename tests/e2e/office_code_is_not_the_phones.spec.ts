@@ -13,6 +13,9 @@ import { HomePage } from './pages/HomePage';
 import { LoginPage } from './pages/LoginPage';
 import { VisitPage } from './pages/VisitPage';
 import type { BrowserContext, Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT } from './support/server';
 
 const CHUNK = /\/pkg\/(split_|chunk_)[^/]*\.wasm$/;
 
@@ -72,6 +75,36 @@ test('a supervisor loads the office code the first time, then from the cache, al
   const offline = chunks.slice(before).filter((c) => /split_office_pages/.test(c.url));
   expect(offline.every((c) => !c.network), `answered by the cache: ${JSON.stringify(offline)}`).toBe(true);
   await context.setOffline(false);
+});
+
+// The office's sentences (`app/locales/vi.office.json`) come with the office's
+// chunk, not in the module every phone downloads. A page the browser renders
+// itself (a link followed after hydration, not the server's HTML) shows them,
+// never their keys.
+const OFFICE_TEXT = JSON.parse(
+  readFileSync(join(REPO_ROOT, 'app/locales/vi.office.json'), 'utf8'),
+) as Record<string, Record<string, string>>;
+const A_KEY = /\b(review|admin|plan|registry|office|export|years|units|date|forms|audit_[a-z]+)\.[a-z_]+\b/;
+
+test('the office pages a browser renders itself show the office text, not its keys', async ({ newContext }) => {
+  const context = await newContext({ ...DESKTOP, label: 'office' });
+  const page = await context.newPage();
+  const login = new LoginPage(page);
+  await login.goto();
+  await login.loginAs('giamsat');
+  await page.goto('/');
+  await expect(page.locator('html')).toHaveAttribute('data-hydrated', 'true', { timeout: 30_000 });
+  for (const [link, testid, title] of [
+    ['review-link', 'review-list-page', OFFICE_TEXT.review.title],
+    ['plan-link', 'plan-page', OFFICE_TEXT.plan.title],
+    ['registry-link', 'registry-page', OFFICE_TEXT.registry.title],
+  ]) {
+    await page.getByTestId(link).first().click();
+    const shown = page.getByTestId(testid);
+    await expect(shown).toBeVisible({ timeout: 30_000 });
+    await expect(shown.locator('h1').first()).toContainText(title.split('{')[0].trim());
+    expect(await shown.innerText()).not.toMatch(A_KEY);
+  }
 });
 
 /** The paths the service worker precaches, from the worker the server renders. */

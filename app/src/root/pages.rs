@@ -69,6 +69,8 @@ impl OfficePage {
 #[cfg_attr(any(feature = "ssr", feature = "split"), leptos::lazy(office_pages))]
 fn office_page(page: OfficePage) -> AnyView {
     use crate::office::gate::OfficeGate;
+    // Here, in the office's chunk: the phone's module holds no office text.
+    crate::i18n::load_office_texts();
     view! { <OfficeGate roles=page.roles() page=move || office_view(page)/> }.into_any()
 }
 

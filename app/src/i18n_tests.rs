@@ -1,0 +1,116 @@
+//! The language cookie, error sentences and both locales' keys.
+
+use super::*;
+
+#[test]
+fn the_language_cookie_is_found_among_others() {
+    assert_eq!(lang_in_cookies("khaosat_lang=en"), Some(Lang::En));
+    assert_eq!(
+        lang_in_cookies("khaosat_session=abc; khaosat_lang=vi; x=1"),
+        Some(Lang::Vi)
+    );
+    assert_eq!(lang_in_cookies("khaosat_session=abc"), None);
+    assert_eq!(lang_in_cookies("xkhaosat_lang=en"), None);
+    assert_eq!(lang_in_cookies(""), None);
+}
+
+/// A send-back on a visit another tab had just approved said only that
+/// the visit "cannot move to that state": not which, nor what to do.
+#[test]
+fn a_refused_review_step_names_both_states_in_the_readers_words() {
+    let body = crate::error::ErrorBody::new("review.bad_transition", "x")
+        .with("from", "approved")
+        .with("to", "needs_changes");
+    let vi = error_text(Lang::Vi, &body);
+    assert!(
+        vi.contains("“Đã duyệt”") && vi.contains("“Cần bổ sung”"),
+        "{vi}"
+    );
+    assert!(vi.contains("tải lại trang"), "{vi}");
+    let en = error_text(Lang::En, &body);
+    assert!(
+        en.contains("“Approved”") && en.contains("“Needs changes”"),
+        "{en}"
+    );
+}
+
+fn keys(lang: Lang) -> std::collections::BTreeSet<String> {
+    table(lang).expect("compiled in").keys().cloned().collect()
+}
+
+#[test]
+fn both_locales_have_the_same_keys() {
+    let vi = keys(Lang::Vi);
+    let en = keys(Lang::En);
+    let missing_en: Vec<_> = vi.difference(&en).collect();
+    let missing_vi: Vec<_> = en.difference(&vi).collect();
+    assert!(missing_en.is_empty(), "missing in en.json: {missing_en:?}");
+    assert!(missing_vi.is_empty(), "missing in vi.json: {missing_vi:?}");
+}
+
+#[test]
+fn a_reason_with_a_sentence_of_its_own_keeps_english_detail_out() {
+    let detail = "the archive is damaged: mutations.ndjson line 3: EOF";
+    let body = crate::error::ErrorBody::new("import.bad_archive", detail)
+        .with("detail", detail)
+        .with("reason", "damaged");
+    let vi = error_text(Lang::Vi, &body);
+    assert_eq!(vi, t(Lang::Vi, "errors.import.bad_archive_damaged"));
+    assert!(!vi.contains("mutations.ndjson"), "{vi}");
+    let newer = crate::error::ErrorBody::new("import.bad_archive", "x")
+        .with("reason", "too_new")
+        .with("version", 3);
+    assert!(error_text(Lang::Vi, &newer).contains("định dạng số 3"));
+    // Every reason the server gives has its sentence in both languages.
+    use crate::sync::archive::ArchiveError;
+    let reasons = [
+        ArchiveError::NotAnArchive(String::new()).reason(),
+        ArchiveError::Damaged(String::new()).reason(),
+        ArchiveError::TooNew(2).reason(),
+        ArchiveError::Recompressed(String::new()).reason(),
+        crate::sync::archive::NOT_ZIP,
+    ];
+    for reason in reasons {
+        let key = format!("errors.import.bad_archive_{reason}");
+        assert!(has(Lang::Vi, &key) && has(Lang::En, &key), "{key}");
+    }
+    // A reason without a sentence keeps the general one, detail and all.
+    let odd = body.clone().with("reason", "no_such_reason");
+    assert!(error_text(Lang::En, &odd).contains("mutations.ndjson"));
+}
+
+#[test]
+fn vietnamese_text_has_its_diacritics() {
+    assert_eq!(t(Lang::Vi, "login.submit"), "Đăng nhập");
+}
+
+#[test]
+fn error_text_fills_params() {
+    let body = crate::error::ErrorBody::new("sync.seq_gap", "x").with("expected", 4);
+    assert!(error_text(Lang::Vi, &body).contains('4'));
+    let unknown = crate::error::ErrorBody::new("no.such.code", "x");
+    assert_eq!(
+        error_text(Lang::En, &unknown.clone().with("reason", "damaged")),
+        t(Lang::En, "errors.unknown")
+    );
+    assert_eq!(
+        error_text(Lang::En, &unknown),
+        t(Lang::En, "errors.unknown")
+    );
+}
+
+/// The office's text is in its own files, but the server renders every page:
+/// its tables hold both, and the English the browser fetches holds both.
+#[cfg(not(feature = "hydrate"))]
+#[test]
+fn the_server_reads_the_office_text_with_the_fields() {
+    assert_eq!(t(Lang::Vi, "review.link"), "Phiếu khảo sát");
+    assert_eq!(t(Lang::Vi, "review.title"), "Phiếu khảo sát đã nhận");
+    assert_ne!(t(Lang::En, "review.title"), "review.title");
+    let english: serde_json::Value = serde_json::from_str(english_source()).unwrap();
+    assert_eq!(english["review"]["link"], "Survey visits");
+    assert_eq!(english["review"]["title"], t(Lang::En, "review.title"));
+    assert!(english["errors"]["registry"].is_object() && english["errors"]["sync"].is_object());
+    let body = crate::error::ErrorBody::new("export.too_many", "x");
+    assert_ne!(error_text(Lang::Vi, &body), t(Lang::Vi, "errors.unknown"));
+}
