@@ -17,6 +17,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './support/server';
 
+// The office's sentences (`app/locales/vi.office.json`) come with the office's
+// chunk, not in the module every phone downloads. A page the browser renders
+// itself (a link followed after hydration, not the server's HTML) shows them,
+// never their keys.
+function officeText(): any {
+  return JSON.parse(readFileSync(join(REPO_ROOT, 'app/locales/vi.office.json'), 'utf8'));
+}
+const OFFICE_TEXT = officeText() as Record<string, Record<string, string>>;
+const A_KEY = /\b(review|admin|plan|registry|office|export|years|units|date|forms|audit_[a-z]+)\.[a-z_]+\b/;
+
 const CHUNK = /\/pkg\/(split_|chunk_)[^/]*\.wasm$/;
 
 /** Every chunk request of the context (pages and service worker), with whether the network answered it. */
@@ -74,17 +84,12 @@ test('a supervisor loads the office code the first time, then from the cache, al
   await expect(page.getByTestId('review-list-page')).toBeVisible({ timeout: 30_000 });
   const offline = chunks.slice(before).filter((c) => /split_office_pages/.test(c.url));
   expect(offline.every((c) => !c.network), `answered by the cache: ${JSON.stringify(offline)}`).toBe(true);
+  // Its list cannot load, and it says so the office's way: nothing is kept on
+  // this computer (the phone's sentence promised to keep and send the work).
+  await expect(page.getByTestId('review-error')).toHaveText(officeText().errors.network.unreachable_office);
   await context.setOffline(false);
 });
 
-// The office's sentences (`app/locales/vi.office.json`) come with the office's
-// chunk, not in the module every phone downloads. A page the browser renders
-// itself (a link followed after hydration, not the server's HTML) shows them,
-// never their keys.
-const OFFICE_TEXT = JSON.parse(
-  readFileSync(join(REPO_ROOT, 'app/locales/vi.office.json'), 'utf8'),
-) as Record<string, Record<string, string>>;
-const A_KEY = /\b(review|admin|plan|registry|office|export|years|units|date|forms|audit_[a-z]+)\.[a-z_]+\b/;
 
 test('the office pages a browser renders itself show the office text, not its keys', async ({ newContext }) => {
   const context = await newContext({ ...DESKTOP, label: 'office' });

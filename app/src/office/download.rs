@@ -7,7 +7,8 @@
 //! Before the app has loaded they are plain links.
 
 use crate::error::ErrorBody;
-use crate::i18n::{error_text, use_locale, Locale};
+use crate::i18n::{use_locale, Locale};
+use crate::office::error_text;
 use leptos::prelude::*;
 
 #[component]

@@ -36,9 +36,20 @@ pub fn query_value(s: &str) -> String {
         .collect()
 }
 
+/// An error as an office page words it. The phone's sentence for a server
+/// out of reach says the work is kept on the device and sent later; an office
+/// page keeps nothing, so it says so and asks to try again.
+pub fn error_text(lang: crate::i18n::Lang, body: &crate::error::ErrorBody) -> String {
+    if body.code == "network.unreachable" {
+        return crate::i18n::t(lang, "errors.network.unreachable_office");
+    }
+    crate::i18n::error_text(lang, body)
+}
+
 /// One file problem as a line a person reads: "Dòng 12, cột “Mã cấp trên”: …".
 pub fn describe_problem(lang: crate::i18n::Lang, p: &crate::error::RowProblem) -> String {
-    use crate::i18n::{error_text, t};
+    use crate::i18n::t;
+    use crate::office::error_text;
     let mut body = crate::error::ErrorBody::new(&p.code, "");
     for (k, v) in &p.params {
         body = body.with(k, v.clone());
@@ -76,6 +87,53 @@ pub fn forget_chosen_file(ev: leptos::ev::MouseEvent) {
 #[cfg(all(test, feature = "ssr"))]
 mod tests {
     use crate::i18n::{t, Lang};
+
+    /// A supervisor's page reloaded offline said "Dữ liệu được giữ trên máy và
+    /// sẽ gửi khi có mạng", the phone's promise, under a header saying office
+    /// pages keep nothing.
+    #[test]
+    fn an_office_page_out_of_reach_does_not_promise_to_keep_the_work() {
+        let body = crate::error::ErrorBody::new("network.unreachable", "x");
+        let vi = super::error_text(Lang::Vi, &body);
+        assert!(vi.contains("không được giữ lại"), "{vi}");
+        assert!(!vi.contains("sẽ gửi khi có mạng"), "{vi}");
+        let en = super::error_text(Lang::En, &body);
+        assert!(en.contains("not kept"), "{en}");
+        assert!(!en.contains("stays on this phone"), "{en}");
+        let other = crate::error::ErrorBody::new("sync.seq_gap", "x").with("expected", 4);
+        assert_eq!(
+            super::error_text(Lang::Vi, &other),
+            crate::i18n::error_text(Lang::Vi, &other)
+        );
+    }
+
+    /// Office pages word their errors with `office::error_text` (defined
+    /// here); only the server-side XLSForm conversion, whose sentences go to
+    /// the page whole, calls the shared one.
+    #[test]
+    fn office_pages_word_errors_the_offices_way() {
+        let mut files = Vec::new();
+        crate::layout_tests::rust_files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/office"),
+            &mut files,
+        );
+        assert!(files.len() > 30, "only {} office files", files.len());
+        let shared =
+            regex_lite::Regex::new(r"i18n::\{[^}]*\berror_text\b|i18n::error_text\(").unwrap();
+        let stray: Vec<String> = files
+            .iter()
+            .filter(|f| {
+                let name = f.to_string_lossy();
+                !name.contains("xlsform") && !name.ends_with("office/mod.rs")
+            })
+            .filter(|f| shared.is_match(&std::fs::read_to_string(f).unwrap()))
+            .map(|f| f.display().to_string())
+            .collect();
+        assert!(
+            stray.is_empty(),
+            "use crate::office::error_text in {stray:?}"
+        );
+    }
 
     /// Every problem code the file checks can produce reads as a sentence in both
     /// languages (a code without a text would show the clerk a key).

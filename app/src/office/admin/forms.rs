@@ -4,8 +4,9 @@
 
 use super::contract::{list_forms, publish_form};
 use crate::error::FnError;
-use crate::i18n::{error_text, use_locale, use_t};
+use crate::i18n::{use_locale, use_t};
 use crate::office::download::DownloadLink;
+use crate::office::error_text;
 use crate::root::Loading;
 use leptos::prelude::*;
 

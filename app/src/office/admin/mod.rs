@@ -6,13 +6,14 @@
 
 use crate::domain::MIN_PASSWORD_LEN;
 use crate::error::{ErrorBody, FnError};
-use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::i18n::{use_locale, use_t, Locale};
 use crate::model::{AdminUnit, Role};
 use crate::office::admin::contract::{
     assignable_units, audit_trail, create_account, list_accounts, list_devices, reset_password,
     revoke_device, set_account_active, update_account, AccountSummary, AccountUpdate,
     DeviceSummary, NewAccount,
 };
+use crate::office::error_text;
 use crate::root::Loading;
 use accounts::AccountTable;
 use leptos::prelude::*;

@@ -6,9 +6,10 @@
 use crate::error::{ErrorBody, FnError};
 use crate::field::client::use_client;
 use crate::format::vnd;
-use crate::i18n::{error_text, industry_label, t, use_locale, use_t, Lang, Locale};
+use crate::i18n::{industry_label, t, use_locale, use_t, Lang, Locale};
 use crate::model::Role;
 use crate::money::{parse_amount, Amount};
+use crate::office::error_text;
 use crate::office::review::{AuditList, StateBadge};
 use contract::{Plan, PlanCell, ProposalDetail, Recommendation, Totals};
 use leptos::prelude::*;

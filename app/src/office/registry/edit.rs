@@ -19,7 +19,8 @@ pub fn ProposalEditPanel(
     place_choices: Vec<(String, String)>,
 ) -> impl IntoView {
     use crate::error::ErrorBody;
-    use crate::i18n::{error_text, use_locale, use_t, Locale};
+    use crate::i18n::{use_locale, use_t, Locale};
+    use crate::office::error_text;
     let tr = use_t();
     let Locale(lang) = use_locale();
     let title = RwSignal::new(proposal.title.clone());

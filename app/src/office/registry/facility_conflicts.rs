@@ -5,8 +5,9 @@
 //! rules.
 
 use crate::error::{ErrorBody, FnError};
-use crate::i18n::{error_text, use_locale, use_t, Lang, Locale};
+use crate::i18n::{use_locale, use_t, Lang, Locale};
 use crate::model::AdminUnit;
+use crate::office::error_text;
 use crate::office::review::contract::{resolve_conflict, ConflictView};
 use leptos::prelude::*;
 use serde_json::Value;

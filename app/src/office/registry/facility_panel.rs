@@ -9,8 +9,9 @@ use super::facility_conflicts::FacilityConflicts;
 use super::placing::{communes_or_districts, placeable, trees};
 use super::register_screen::Chosen;
 use crate::error::{ErrorBody, FnError};
-use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::i18n::{use_locale, use_t, Locale};
 use crate::model::AdminUnit;
+use crate::office::error_text;
 use leptos::prelude::*;
 
 type Units = LocalResource<Result<Vec<AdminUnit>, FnError>>;

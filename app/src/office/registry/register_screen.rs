@@ -4,7 +4,8 @@
 
 use super::contract::{find_facilities, registry_units, FacilityEntry};
 use super::facility_panel::FacilityPanel;
-use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::i18n::{use_locale, use_t, Locale};
+use crate::office::error_text;
 use leptos::prelude::*;
 
 /// Which facility the panel shows.

@@ -4,8 +4,9 @@
 
 use super::intake::{FacilityFate, IntakeReport, MatchedBy, ProposalFate};
 use crate::error::{ErrorBody, FnError};
-use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::i18n::{use_locale, use_t, Locale};
 use crate::office::download::DownloadLink;
+use crate::office::error_text;
 use leptos::prelude::*;
 
 /// The file chosen, kept for the commit after the preview.

@@ -6,9 +6,10 @@
 
 use crate::error::{ErrorBody, FnError};
 use crate::forms::{Field, FieldType, FormDefinition};
-use crate::i18n::{error_text, industry_label, t, use_locale, use_t, Lang, Locale};
+use crate::i18n::{industry_label, t, use_locale, use_t, Lang, Locale};
 use crate::model::{ReviewState, VisitDetail, VisitSummary, INDUSTRIES};
 use crate::office::admin::contract::AuditEntry;
+use crate::office::error_text;
 use crate::photos::PhotoRecord;
 use contract::{ConflictView, VisitPage, VisitQuery, VisitReviewExtras, VisitSort};
 use leptos::prelude::*;

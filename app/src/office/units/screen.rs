@@ -3,7 +3,8 @@
 
 use super::{list_unit_trees, TreeSummary};
 use crate::error::{ErrorBody, FnError, RowProblem};
-use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::i18n::{use_locale, use_t, Locale};
+use crate::office::error_text;
 use crate::root::Loading;
 use leptos::prelude::*;
 

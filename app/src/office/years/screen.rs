@@ -4,8 +4,9 @@
 
 use super::{close_year, list_years, open_year, CloseOutcome, SurveyYear, YearOpening};
 use crate::error::{ErrorBody, FnError};
-use crate::i18n::{error_text, use_locale, use_t, Locale};
+use crate::i18n::{use_locale, use_t, Locale};
 use crate::model::VisitSummary;
+use crate::office::error_text;
 use crate::root::Loading;
 use leptos::prelude::*;
 
