@@ -69,6 +69,7 @@ fn a_reason_with_a_sentence_of_its_own_keeps_english_detail_out() {
         ArchiveError::TooNew(2).reason(),
         ArchiveError::Recompressed(String::new()).reason(),
         crate::sync::archive::NOT_ZIP,
+        crate::sync::archive::NOT_BACKUP,
     ];
     for reason in reasons {
         let key = format!("errors.import.bad_archive_{reason}");

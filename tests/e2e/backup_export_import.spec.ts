@@ -67,6 +67,17 @@ test('a backup exported offline imports on a fresh profile with the same visits 
       .getByTestId('backup-import-file')
       .setInputFiles({ name: 'IMG_0001.png', mimeType: 'image/png', buffer: Buffer.from('\x89PNG\r\n\x1a\n not a backup') });
     await expect(error).toContainText('Tệp này không phải tệp ZIP');
+    // An older JSON backup cut short: damaged, not "not a ZIP".
+    await otherBackup
+      .getByTestId('backup-import-file')
+      .setInputFiles({ name: 'khaosat-outbox.json', mimeType: 'application/json', buffer: Buffer.from('{"format": "khaosat-outbox", "device_id": "01') });
+    await expect(error).toContainText('Tệp sao lưu bị hỏng hoặc chưa chép hết');
+    // Whole JSON that is no backup.
+    await otherBackup
+      .getByTestId('backup-import-file')
+      .setInputFiles({ name: 'settings.json', mimeType: 'application/json', buffer: Buffer.from('{"theme": "dark"}\n') });
+    await expect(error).toContainText('Tệp này không phải bản sao lưu do ứng dụng tạo ra');
+    await expect(error).not.toContainText('ZIP');
   });
 
   await test.step('the import applies every change once', async () => {

@@ -8,7 +8,7 @@
 //! Building the file and its name is plain Rust, tested natively; reading
 //! IndexedDB and the download itself compile only for `hydrate`.
 //!
-//! One file (about 435 lines): the export button and the import screen read
+//! One file (about 450 lines): the export button and the import screen read
 //! and write the one archive format, and its native tests (`backup_tests.rs`) check both ends.
 
 use crate::error::ErrorBody;
@@ -397,6 +397,16 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
     let bytes = js_sys::Uint8Array::new(&buffer);
     let head = bytes.subarray(0, bytes.length().min(64)).to_vec();
     let json = sent_as_json(&head);
+    let len = bytes.length();
+    let tail = bytes.subarray(len.saturating_sub(64), len).to_vec();
+    if json && !ends_whole(&tail) {
+        // An outbox file cut short in copying; the server's answer would be
+        // a parse error at its last byte, which tells a person nothing.
+        return Err(
+            ErrorBody::new("import.bad_archive", "the JSON backup file is cut short")
+                .with("reason", "damaged"),
+        );
+    }
     let content_type = if json {
         "application/json"
     } else {
@@ -407,11 +417,11 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
             .await
             .map_err(|e| {
                 let body = e.body();
-                // JSON that is no outbox file is no backup either: said as
-                // the server says it of any other file that is not one.
+                // Whole JSON that is no outbox file is no backup: a sentence
+                // of its own, not the server's English parse error.
                 if json && body.code == "request.malformed" {
                     return ErrorBody::new("import.bad_archive", body.message)
-                        .with("reason", crate::sync::archive::NOT_ZIP);
+                        .with("reason", crate::sync::archive::NOT_BACKUP);
                 }
                 body
             })?;
@@ -426,6 +436,13 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
 fn sent_as_json(head: &[u8]) -> bool {
     let start = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
     start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// Whether a JSON file's last bytes close it: an outbox file ends with `}`
+/// (and maybe white space); a copy cut short ends anywhere else.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+fn ends_whole(tail: &[u8]) -> bool {
+    tail.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
 }
 
 #[cfg(test)]

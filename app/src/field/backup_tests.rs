@@ -73,3 +73,15 @@ fn only_a_file_opening_with_a_brace_goes_as_json() {
         assert!(!super::sent_as_json(other), "{other:?}");
     }
 }
+
+/// An outbox file cut short was sent, and the server's parse error at its
+/// last byte came back as "not a ZIP"; it is damaged, and says so before
+/// any upload.
+#[test]
+fn a_json_backup_cut_short_is_told_apart_from_a_whole_one() {
+    assert!(super::ends_whole(b"\"seq\": 4}]}"));
+    assert!(super::ends_whole(b"}\r\n\n  "));
+    for cut in [&b"\"seq\": 4}, {\"se"[..], b"", b"   ", b"\"seq\": 4}]"] {
+        assert!(!super::ends_whole(cut), "{cut:?}");
+    }
+}

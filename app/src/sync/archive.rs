@@ -73,6 +73,9 @@ pub enum ArchiveError {
 
 /// The `reason` of bytes that are not a ZIP at all (refused before reading).
 pub const NOT_ZIP: &str = "not_zip";
+/// The `reason` the phone gives a whole JSON file that is no outbox file
+/// (the server refuses it as a malformed request).
+pub const NOT_BACKUP: &str = "not_backup";
 
 impl ArchiveError {
     /// What is wrong, as a stable name: the reader's sentence is
