@@ -26,11 +26,15 @@ impl DefinitionError {
         self
     }
 
-    /// JSON that does not read as a definition, where it went wrong.
+    /// JSON that does not read as a definition, where it went wrong and
+    /// what, in each language (`what_vi`, `what_en`).
     pub fn json(line: usize, column: usize, detail: String) -> Self {
+        let (what_vi, what_en) = json_what(&detail);
         wrong("json", format!("line {line}, column {column}: {detail}"))
             .with("line", line)
             .with("column", column)
+            .with("what_vi", what_vi)
+            .with("what_en", what_en)
             .with("detail", detail)
     }
 
@@ -64,6 +68,85 @@ impl DefinitionError {
             }
         }
         body
+    }
+}
+
+/// What serde's English `detail` says, in Vietnamese and English: the ways a
+/// definition written by hand usually goes wrong are named with the field or
+/// value; any other error is a general sentence (the detail stays in English
+/// for the log).
+pub(super) fn json_what(detail: &str) -> (String, String) {
+    // serde quotes names and values in backticks: `title`.
+    let quoted = |after: &str| -> Option<String> {
+        let rest = detail.split_once(after)?.1;
+        let rest = rest.strip_prefix('`')?;
+        Some(rest.split('`').next()?.to_string())
+    };
+    let allowed = || {
+        detail
+            .split_once("expected one of ")
+            .map(|(_, list)| {
+                let list = list.split(" at line").next().unwrap_or(list);
+                list.replace('`', "")
+            })
+            .unwrap_or_default()
+    };
+    if let Some(name) = quoted("missing field ") {
+        (
+            format!("thiếu trường «{name}»"),
+            format!("the field «{name}» is missing"),
+        )
+    } else if let Some(name) = quoted("duplicate field ") {
+        (
+            format!("trường «{name}» được viết hai lần"),
+            format!("the field «{name}» is written twice"),
+        )
+    } else if let Some(name) = quoted("unknown field ") {
+        (
+            format!(
+                "không có trường nào tên «{name}» (các trường được dùng: {})",
+                allowed()
+            ),
+            format!("there is no field «{name}» (the fields are: {})", allowed()),
+        )
+    } else if let Some(value) = quoted("unknown variant ") {
+        (
+            format!(
+                "«{value}» không phải một giá trị được dùng ở đây (chọn một trong: {})",
+                allowed()
+            ),
+            format!("«{value}» is not a value used here (one of: {})", allowed()),
+        )
+    } else if detail.starts_with("invalid type") || detail.starts_with("invalid value") {
+        let expected = detail
+            .split_once(", expected ")
+            .map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string())
+            .unwrap_or_default();
+        (
+            format!("một giá trị sai kiểu (cần: {expected})"),
+            format!("a value of the wrong type (expected {expected})"),
+        )
+    } else if detail.starts_with("EOF while parsing") {
+        (
+            "tệp dừng giữa chừng, thiếu phần cuối (dấu ngoặc hoặc dấu nháy chưa đóng)".to_string(),
+            "the file stops before its end (a bracket or quote left open)".to_string(),
+        )
+    } else if detail.starts_with("expected")
+        || detail.starts_with("trailing")
+        || detail.starts_with("key must be")
+        || detail.starts_with("control character")
+        || detail.starts_with("invalid escape")
+        || detail.starts_with("invalid number")
+    {
+        (
+            "sai cú pháp JSON (thiếu hoặc thừa dấu phẩy, dấu ngoặc hay dấu nháy)".to_string(),
+            "a JSON syntax error (a comma, bracket or quote missing or extra)".to_string(),
+        )
+    } else {
+        (
+            "nội dung không đúng dạng của một định nghĩa biểu mẫu".to_string(),
+            "the content is not shaped like a form definition".to_string(),
+        )
     }
 }
 

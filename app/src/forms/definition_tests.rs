@@ -226,3 +226,69 @@ fn each_refusal_of_a_definition_is_worded_in_vietnamese_and_english() {
         assert_ne!(vi, en, "{reason}");
     }
 }
+
+/// A definition written by hand that serde refuses: the Vietnamese sentence
+/// names what is wrong (a missing field, a type that does not exist, a file
+/// cut short), not only where, and holds none of serde's English.
+#[test]
+fn a_definition_serde_refuses_says_what_is_wrong_in_each_language() {
+    use crate::i18n::{error_text, Lang};
+    let section = r#""sections": [{"key": "s", "title": {"vi": "S", "en": "S"}, "fields": [
+        {"key": "a", "type": "checkbox", "label": {"vi": "A", "en": "A"}}]}]"#;
+    let cases = [
+        (
+            r#"{"id": "f", "title": {"vi": "T", "en": "T"}, "sections": []}"#.to_string(),
+            "thiếu trường «version»",
+            "the field «version» is missing",
+        ),
+        (
+            format!(r#"{{"id": "f", "version": 1, "title": {{"vi": "T", "en": "T"}}, {section}}}"#),
+            "«checkbox» không phải một giá trị được dùng ở đây (chọn một trong: text, long_text",
+            "«checkbox» is not a value used here",
+        ),
+        (
+            r#"{"id": "f", "version": "1", "title": {"vi": "T", "en": "T"}, "sections": []}"#
+                .to_string(),
+            "một giá trị sai kiểu (cần: i32)",
+            "a value of the wrong type",
+        ),
+        (
+            r#"{"id": "f", "version": 1, "title": {"vi": "T""#.to_string(),
+            "tệp dừng giữa chừng",
+            "stops before its end",
+        ),
+        (
+            r#"{"id": "f", "version": 1,, "title": {}}"#.to_string(),
+            "sai cú pháp JSON",
+            "a JSON syntax error",
+        ),
+        (
+            r#"{"id": "f", "id": "g", "version": 1, "title": {"vi": "T", "en": "T"}, "sections": []}"#
+                .to_string(),
+            "trường «id» được viết hai lần",
+            "the field «id» is written twice",
+        ),
+    ];
+    for (text, vi_part, en_part) in cases {
+        let e = serde_json::from_str::<crate::forms::FormDefinition>(&text).expect_err(&text);
+        let body = DefinitionError::json(e.line(), e.column(), e.to_string()).body();
+        let vi = error_text(Lang::Vi, &body);
+        let en = error_text(Lang::En, &body);
+        assert!(vi.contains(vi_part), "{text}\n{vi}");
+        assert!(en.contains(en_part), "{text}\n{en}");
+        assert!(
+            vi.contains(&format!("dòng {}, cột {}", e.line(), e.column())),
+            "{vi}"
+        );
+        for english in [
+            "missing",
+            "expected",
+            "variant",
+            "invalid",
+            "EOF",
+            "duplicate",
+        ] {
+            assert!(!vi.contains(english), "{text}\n{vi}");
+        }
+    }
+}

@@ -8,8 +8,8 @@
 pub fn sentence(reason: &str) -> (&'static str, &'static str) {
     match reason {
         "json" => (
-            "Tệp định nghĩa biểu mẫu không đọc được: lỗi JSON ở dòng {line}, cột {column}.",
-            "The form definition cannot be read: a JSON error at line {line}, column {column} ({detail}).",
+            "Tệp định nghĩa biểu mẫu không đọc được: {what_vi} (dòng {line}, cột {column}).",
+            "The form definition cannot be read: {what_en} (line {line}, column {column}).",
         ),
         "no_id" => (
             "Biểu mẫu chưa có mã (id).",

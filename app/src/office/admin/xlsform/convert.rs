@@ -1,5 +1,5 @@
 //! One file: the walk over the survey sheet keeps groups, repeats and the
-//! pending conditions in one place (about 650 lines with rustfmt's layout).
+//! pending conditions in one place (about 660 lines with rustfmt's layout).
 //!
 //! The `survey`, `choices` and `settings` sheets to a form definition. Every
 //! row is read even after a problem, so the administrator gets the whole list.
@@ -157,8 +157,14 @@ pub fn definition(
         if let Err(wrong) = form.check() {
             // Worded like the same refusal of a JSON definition, in each language.
             let body = wrong.body();
-            let mut problem =
-                Place::file().problem("xlsform.definition", &[("detail", &wrong.message)]);
+            // On the survey row of the item it names (a photo inside a
+            // repeat names the photo), or on the file when it names none.
+            let named = ["photo", "key"].iter().find_map(|param| {
+                let (_, value) = wrong.params.iter().find(|(n, _)| n == param)?;
+                ctx.names.get(value.as_str()?).copied()
+            });
+            let place = named.map_or_else(Place::file, |row| ctx.book.survey.at(row, Some("name")));
+            let mut problem = place.problem("xlsform.definition", &[("detail", &wrong.message)]);
             problem.message = crate::forms::Text {
                 vi: crate::i18n::error_text(crate::i18n::Lang::Vi, &body),
                 en: crate::i18n::error_text(crate::i18n::Lang::En, &body),

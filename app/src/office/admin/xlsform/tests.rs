@@ -279,3 +279,36 @@ fn a_sheet_of_more_than_five_thousand_rows_is_refused_before_it_is_read() {
     let spec = serde_json::json!({"survey": survey, "settings": [["form_id"], ["f"]]});
     assert!(import(&workbook(&spec), next_version).is_ok());
 }
+
+/// A refusal of the definition's own check (the last word before
+/// publishing) was placed on the file; it now stands on the survey row of
+/// the item it names.
+#[test]
+fn a_refusal_of_the_definition_check_stands_on_its_items_row() {
+    let spec = serde_json::json!({
+        "survey": [
+            ["type", "name", "label"],
+            ["text", "ten", "Tên"],
+            ["begin repeat", "may", "Máy"],
+            ["end repeat", "", ""]
+        ],
+        "settings": [["form_id"], ["f"]]
+    });
+    let problems = import(&workbook(&spec), next_version).unwrap_err();
+    let briefs: Vec<Value> = problems.iter().map(brief).collect();
+    assert_eq!(
+        briefs,
+        vec![serde_json::json!([
+            "survey",
+            3,
+            "name",
+            "xlsform.definition"
+        ])],
+        "{problems:?}"
+    );
+    assert!(
+        problems[0].message.vi.contains("«may»"),
+        "{:?}",
+        problems[0]
+    );
+}
