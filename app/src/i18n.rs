@@ -63,17 +63,17 @@ fn flatten(prefix: &str, value: &serde_json::Value, out: &mut HashMap<String, St
 /// what both sides share; the office's is in `locales/vi.office.json`.
 pub const VI_SOURCE: &str = include_str!("../locales/vi.json");
 
-/// English is compiled into the server and the tests. The browser fetches it
-/// from `/locales/en.json` (the server serves this text and the office's,
-/// [`english_source`]; the service worker precaches it) the first time a
-/// person chooses English: the phone's first download carries one language,
-/// not two.
+/// English is compiled into the server and the tests. The browser fetches
+/// the field's English from `/locales/en.json` (the server serves this text;
+/// the service worker precaches it) the first time a person chooses English:
+/// the phone's first download carries one language, not two.
 #[cfg(not(feature = "hydrate"))]
 pub const EN_SOURCE: &str = include_str!("../locales/en.json");
 
-/// The office's pages' text: compiled into the server, and in the browser
-/// only into the office's lazy chunk ([`load_office_texts`]), so a phone's
-/// module does not carry sentences no inspector is ever shown.
+/// The office's pages' text, in both languages: compiled into the server,
+/// and in the browser only into the office's lazy chunk
+/// ([`load_office_texts`]), so a phone neither carries nor precaches
+/// sentences no inspector is ever shown.
 #[cfg(not(feature = "hydrate"))]
 pub const VI_OFFICE_SOURCE: &str = include_str!("../locales/vi.office.json");
 #[cfg(not(feature = "hydrate"))]
@@ -81,9 +81,9 @@ pub const EN_OFFICE_SOURCE: &str = include_str!("../locales/en.office.json");
 
 static VI: OnceLock<HashMap<String, String>> = OnceLock::new();
 static EN: OnceLock<HashMap<String, String>> = OnceLock::new();
-/// The office's Vietnamese in the browser, once an office page has loaded.
+/// The office's text in the browser, once an office page has loaded.
 #[cfg(feature = "hydrate")]
-static VI_OFFICE: OnceLock<HashMap<String, String>> = OnceLock::new();
+static OFFICE: OnceLock<[HashMap<String, String>; 2]> = OnceLock::new();
 
 fn parse_locale(src: &str) -> Result<HashMap<String, String>, serde_json::Error> {
     let value: serde_json::Value = serde_json::from_str(src)?;
@@ -100,45 +100,18 @@ fn parse_whole(field: &str, office: &str) -> HashMap<String, String> {
     out
 }
 
-/// English as the browser fetches it: the field's and the office's text in
-/// one document (a supervisor who switches language gets the office's too).
-#[cfg(not(feature = "hydrate"))]
-pub fn english_source() -> &'static str {
-    static WHOLE: OnceLock<String> = OnceLock::new();
-    WHOLE.get_or_init(|| {
-        let mut field: serde_json::Value = serde_json::from_str(EN_SOURCE).expect("en.json");
-        let office: serde_json::Value =
-            serde_json::from_str(EN_OFFICE_SOURCE).expect("en.office.json");
-        merge_json(&mut field, office);
-        field.to_string()
-    })
-}
-
-#[cfg(not(feature = "hydrate"))]
-fn merge_json(into: &mut serde_json::Value, from: serde_json::Value) {
-    match (into, from) {
-        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
-            for (k, v) in b {
-                match a.get_mut(&k) {
-                    Some(existing) => merge_json(existing, v),
-                    None => {
-                        a.insert(k, v);
-                    }
-                }
-            }
-        }
-        (slot, v) => *slot = v,
-    }
-}
-
 /// Makes the office's text available in the browser. The office's lazy
 /// function calls it before it renders, so this text (and the call) are in
-/// the office's chunk, never in what a phone downloads.
+/// the office's chunk, never in what a phone downloads. Both languages come
+/// at once: a supervisor switches language without a fetch, offline too.
 pub fn load_office_texts() {
     #[cfg(feature = "hydrate")]
-    VI_OFFICE.get_or_init(|| {
-        parse_locale(include_str!("../locales/vi.office.json"))
-            .expect("vi.office.json is valid JSON")
+    OFFICE.get_or_init(|| {
+        let parse = |src| parse_locale(src).expect("the office's locale is valid JSON");
+        [
+            parse(include_str!("../locales/vi.office.json")),
+            parse(include_str!("../locales/en.office.json")),
+        ]
     });
 }
 
@@ -159,8 +132,7 @@ fn table(lang: Lang) -> Option<&'static HashMap<String, String>> {
 }
 
 /// The text of `key` in `lang`, if that language holds it: its table, then
-/// (in the browser) the office's Vietnamese once loaded. English fetched by
-/// the browser already holds the office's text.
+/// (in the browser) the office's once loaded.
 fn lookup(lang: Lang, key: &str) -> Option<&'static String> {
     table(lang)
         .and_then(|t| t.get(key))
@@ -169,10 +141,11 @@ fn lookup(lang: Lang, key: &str) -> Option<&'static String> {
 
 #[cfg(feature = "hydrate")]
 fn office_table(lang: Lang) -> Option<&'static HashMap<String, String>> {
-    match lang {
-        Lang::Vi => VI_OFFICE.get(),
-        Lang::En => None,
-    }
+    let [vi, en] = OFFICE.get()?;
+    Some(match lang {
+        Lang::Vi => vi,
+        Lang::En => en,
+    })
 }
 
 /// The server's tables hold the office's text already.

@@ -129,7 +129,7 @@ impl Site {
                 env!("CARGO_PKG_VERSION"),
                 split.join(":")
             ));
-            digest.update(Sha256::digest(app::i18n::english_source()));
+            digest.update(Sha256::digest(app::i18n::EN_SOURCE));
             for path in unhashed {
                 // A missing file is the worker's to report (its install fails).
                 let bytes = std::fs::read(root.join(&path[1..])).unwrap_or_default();
@@ -325,10 +325,10 @@ pub fn english_locale(headers: &axum::http::HeaderMap) -> axum::response::Respon
     let json = (header::CONTENT_TYPE, "application/json; charset=utf-8");
     let vary = (header::VARY, "accept-encoding");
     if accepts_br {
-        let body = BROTLI.get_or_init(|| brotli_bytes(app::i18n::english_source().as_bytes()));
+        let body = BROTLI.get_or_init(|| brotli_bytes(app::i18n::EN_SOURCE.as_bytes()));
         ([json, vary, (header::CONTENT_ENCODING, "br")], body.clone()).into_response()
     } else {
-        ([json, vary], app::i18n::english_source()).into_response()
+        ([json, vary], app::i18n::EN_SOURCE).into_response()
     }
 }
 

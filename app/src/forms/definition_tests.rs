@@ -230,6 +230,7 @@ fn each_refusal_of_a_definition_is_worded_in_vietnamese_and_english() {
 /// A definition written by hand that serde refuses: the Vietnamese sentence
 /// names what is wrong (a missing field, a type that does not exist, a file
 /// cut short), not only where, and holds none of serde's English.
+#[cfg(feature = "ssr")]
 #[test]
 fn a_definition_serde_refuses_says_what_is_wrong_in_each_language() {
     use crate::i18n::{error_text, Lang};
