@@ -112,3 +112,22 @@ fn the_server_reads_the_office_text_with_the_fields() {
     assert_ne!(error_text(Lang::Vi, &body), t(Lang::Vi, "errors.unknown"));
     assert_ne!(error_text(Lang::En, &body), t(Lang::En, "errors.unknown"));
 }
+
+/// A backup import or a password change that found no server was told
+/// "Dữ liệu được giữ trên máy và sẽ gửi khi có mạng", yet neither is queued:
+/// their bodies carry reason `not_kept`, whose sentence promises nothing.
+#[test]
+fn a_request_that_is_not_queued_does_not_promise_to_send_later() {
+    let queued = crate::error::ErrorBody::new("network.unreachable", "x");
+    assert!(error_text(Lang::Vi, &queued).contains("sẽ gửi khi có mạng"));
+    let not_kept = queued.clone().with("reason", "not_kept");
+    for lang in [Lang::Vi, Lang::En] {
+        let text = error_text(lang, &not_kept);
+        assert_ne!(text, error_text(lang, &queued));
+        assert!(
+            !text.contains("sẽ gửi khi có mạng") && !text.contains("is sent when"),
+            "{text}"
+        );
+    }
+    assert!(error_text(Lang::Vi, &not_kept).contains("không được giữ lại"));
+}

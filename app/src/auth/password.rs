@@ -186,7 +186,7 @@ async fn change_password(current: String, new: String) -> Result<(), ErrorBody> 
         Ok(_) => Ok(()),
         // http.rs reads every 2xx body as JSON: an empty 204 is a success too.
         Err(HttpError::Api { status, .. }) if (200..300).contains(&status) => Ok(()),
-        Err(e) => Err(e.body()),
+        Err(e) => Err(e.body_not_kept()),
     }
 }
 

@@ -397,15 +397,15 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
     let bytes = js_sys::Uint8Array::new(&buffer);
     let head = bytes.subarray(0, bytes.length().min(64)).to_vec();
     let json = sent_as_json(&head);
-    let len = bytes.length();
-    let tail = bytes.subarray(len.saturating_sub(64), len).to_vec();
-    if json && !ends_whole(&tail) {
-        // An outbox file cut short in copying; the server's answer would be
-        // a parse error at its last byte, which tells a person nothing.
-        return Err(
-            ErrorBody::new("import.bad_archive", "the JSON backup file is cut short")
-                .with("reason", "damaged"),
-        );
+    if json && !whole_json(&bytes.to_vec()) {
+        // An outbox file cut short in copying, or broken inside; the
+        // server's answer would be a parse error, which tells a person
+        // nothing, or "not a backup", which is wrong.
+        return Err(ErrorBody::new(
+            "import.bad_archive",
+            "the JSON backup file is cut short or broken",
+        )
+        .with("reason", "damaged"));
     }
     let content_type = if json {
         "application/json"
@@ -416,7 +416,7 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
         crate::field::client::http::post_bytes("/api/sync/import", content_type, &bytes)
             .await
             .map_err(|e| {
-                let body = e.body();
+                let body = e.body_not_kept();
                 // Whole JSON that is no outbox file is no backup: a sentence
                 // of its own, not the server's English parse error.
                 if json && body.code == "request.malformed" {
@@ -438,11 +438,13 @@ fn sent_as_json(head: &[u8]) -> bool {
     start.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
 }
 
-/// Whether a JSON file's last bytes close it: an outbox file ends with `}`
-/// (and maybe white space); a copy cut short ends anywhere else.
+/// Whether a file is JSON read to its end (a byte-order mark allowed), as
+/// an outbox file is; a copy cut short, even just after a `}`, or broken
+/// inside is not. Only read, never kept: the server parses what it gets.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-fn ends_whole(tail: &[u8]) -> bool {
-    tail.iter().rev().find(|b| !b.is_ascii_whitespace()) == Some(&b'}')
+fn whole_json(bytes: &[u8]) -> bool {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
 }
 
 #[cfg(test)]

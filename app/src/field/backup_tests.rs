@@ -74,14 +74,23 @@ fn only_a_file_opening_with_a_brace_goes_as_json() {
     }
 }
 
-/// An outbox file cut short was sent, and the server's parse error at its
-/// last byte came back as "not a ZIP"; it is damaged, and says so before
-/// any upload.
+/// An outbox file cut short was sent, and the server's parse error came
+/// back as "not a ZIP" (or, cut just after a `}`, "not a backup"); it is
+/// damaged, and says so before any upload.
 #[test]
-fn a_json_backup_cut_short_is_told_apart_from_a_whole_one() {
-    assert!(super::ends_whole(b"\"seq\": 4}]}"));
-    assert!(super::ends_whole(b"}\r\n\n  "));
-    for cut in [&b"\"seq\": 4}, {\"se"[..], b"", b"   ", b"\"seq\": 4}]"] {
-        assert!(!super::ends_whole(cut), "{cut:?}");
+fn a_json_backup_cut_short_or_broken_is_told_apart_from_a_whole_one() {
+    let whole = "{\"format\": \"khaosat-outbox\",\n \"mutations\": [\n  {\"seq\": 4},\n  {\"seq\": 5}\n ]\n}\r\n ";
+    assert!(super::whole_json(whole.as_bytes()));
+    assert!(super::whole_json(format!("\u{feff}{whole}").as_bytes()));
+    let after_brace = whole.find("{\"seq\": 4}").unwrap() + "{\"seq\": 4}".len();
+    let broken = whole.replace("\"seq\": 5", "\"seq\" 5");
+    for cut in [
+        &whole[..after_brace],
+        &whole[..20],
+        "",
+        "   ",
+        broken.as_str(),
+    ] {
+        assert!(!super::whole_json(cut.as_bytes()), "{cut:?}");
     }
 }

@@ -135,7 +135,15 @@ pub async fn import(
             file.format
         )));
     }
-    check_schema(file.schema_version)?;
+    // A file too old is the backup's fault, not the app's: a reload, which
+    // the phone's general sentence advises, would not help.
+    check_schema(file.schema_version).map_err(|e| match e {
+        AppError::SchemaTooOld { .. } => AppError::Protocol {
+            status: 409,
+            body: e.body().with("reason", "backup_too_old"),
+        },
+        other => other,
+    })?;
     check_seqs(&file.mutations)?;
     if file.mutations.len() > MAX_IMPORT {
         return Err(AppError::TooLarge {

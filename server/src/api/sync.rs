@@ -70,7 +70,9 @@ pub async fn import(
         IMPORT_PARSE_BUDGET,
         tokio::task::spawn_blocking(move || -> Result<ParsedImport, AppError> {
             if !zipped {
-                let file: ExportFile = parse_json(&json_headers, &parsing)?;
+                // A file saved by an editor that writes a byte-order mark.
+                let text = parsing.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&parsing);
+                let file: ExportFile = parse_json(&json_headers, text)?;
                 return Ok((file, Vec::new()));
             }
             let archive = app::sync::archive::Archive::open(&parsing).map_err(bad_archive)?;

@@ -217,7 +217,29 @@ async fn withdrawn_changes_in_a_backup_import_as_nothing(app: TestApp) {
     assert_eq!(after.review_state, app::model::ReviewState::NeedsChanges);
 }
 
+/// An older JSON outbox file saved by an editor that writes a byte-order
+/// mark was refused as malformed (the phone then said "not a backup").
+async fn a_json_backup_with_a_byte_order_mark_imports(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 4}));
+    let file = json!({
+        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "device_id": phone.device, "username": "ksv1", "mutations": [m]
+    });
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(serde_json::to_vec_pretty(&file).unwrap());
+    let r = req("POST", "/api/sync/import")
+        .bytes("application/json", bytes)
+        .cookie(Some(&phone.cookie))
+        .send(&app.router)
+        .await;
+    let body = ok(&r);
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
+}
+
 crate::engine_tests!(
+    a_json_backup_with_a_byte_order_mark_imports,
     withdrawn_changes_in_a_backup_import_as_nothing,
     a_backup_archive_imports_once_and_a_damaged_one_changes_nothing,
     a_backup_archive_brings_the_photos_the_phone_could_not_send,

@@ -240,6 +240,19 @@ async fn old_apps_are_told_to_update_and_the_previous_schema_still_syncs(app: Te
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert_eq!(r.json()["code"], "sync.update_app");
+    assert!(r.json()["params"]["reason"].is_null(), "{}", r.text());
+    assert_eq!(app.counts().await["mutations"], 0);
+    // A backup file that old is the file's fault: a reload would not help.
+    let old_file = json!({
+        "format": "khaosat-outbox", "schema_version": app::sync::MUTATION_SCHEMA_VERSION - 2,
+        "device_id": phone.device, "username": "ksv1", "mutations": body["mutations"]
+    });
+    let r = app
+        .post_json("/api/sync/import", Some(&phone.cookie), &old_file)
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.text());
+    assert_eq!(r.json()["code"], "sync.update_app");
+    assert_eq!(r.json()["params"]["reason"], "backup_too_old");
     assert_eq!(app.counts().await["mutations"], 0);
     body["schema_version"] = json!(app::sync::MUTATION_SCHEMA_VERSION - 1);
     let r = app

@@ -22,6 +22,16 @@ impl HttpError {
         }
     }
 
+    /// The body for a request that is not queued (a backup import, a
+    /// password change): offline, its sentence must not promise, as the
+    /// sync's does, that the work is kept and sent later.
+    pub fn body_not_kept(&self) -> ErrorBody {
+        match self {
+            HttpError::Network => self.body().with("reason", "not_kept"),
+            HttpError::Api { .. } => self.body(),
+        }
+    }
+
     pub fn status(&self) -> u16 {
         match self {
             HttpError::Network => 0,
