@@ -9,13 +9,15 @@
 // visit stays discardable, and the discard withdraws them (a backup then
 // holds nothing; their refusal changes nothing).
 
-import { expect, test } from './support/fixtures';
+import { DESKTOP, expect, test } from './support/fixtures';
+import { SUPERVISOR } from './support/demo';
 import { fillRequired } from './support/finalize_steps';
 import { openPhone, syncFromHome as sync } from './support/phones';
 import { FIELD, changedOfflineOnB, saveAndSync } from './support/photo_steps';
 import { serverVisits } from './support/restore';
 import { LoginPage } from './pages/LoginPage';
 import { LogoutWarning } from './pages/LogoutWarning';
+import { ReviewPage } from './pages/ReviewPage';
 
 test('kept changes of a finalized visit can be discarded', async ({ newContext, baseURL }) => {
   test.setTimeout(240_000);
@@ -111,4 +113,53 @@ test('kept changes of a finalized visit can be discarded', async ({ newContext, 
     await new LoginPage(b.page).expectShown();
     await expect(logout.panel).toHaveCount(0);
   });
+});
+
+// The supervisor sends the visit back while B's discard question is open: the
+// kept changes can now be sent, so the offer goes, and the page says why
+// (it used to vanish without a word). B then saves, and nothing was dropped.
+test('a send-back landing while the discard is asked says the kept changes can be sent', async ({ newContext, baseURL }) => {
+  test.setTimeout(180_000);
+  const a = await openPhone(newContext, baseURL!, 'phone A');
+  const b = await openPhone(newContext, baseURL!, 'phone B');
+  const { id, taken } = await changedOfflineOnB(a, b, sync);
+  await a.visit.goto(id);
+  await fillRequired(a.visit, '17');
+  await saveAndSync(a);
+  await a.visit.click(a.visit.finalizeButton);
+  await a.visit.expectReviewState('submitted', 30_000);
+  await b.context.setOffline(false);
+  await sync(b);
+  await b.visit.goto(id);
+  await b.visit.expectSyncState('refused');
+
+  const discard = b.page.getByTestId('visit-discard');
+  await b.visit.click(discard.getByTestId('visit-discard-ask'));
+  await expect(discard.getByTestId('visit-discard-question')).toBeVisible();
+  const notice = b.page.getByTestId('visit-kept-sendable');
+  await expect(notice).toHaveCount(0);
+
+  const office = await newContext({ ...DESKTOP, label: 'desktop' });
+  const officePage = await office.newPage();
+  await new LoginPage(officePage).goto();
+  await new LoginPage(officePage).loginAs(SUPERVISOR);
+  const review = new ReviewPage(officePage);
+  await review.ensureShown();
+  await review.openVisit(id);
+  await review.sendBack('Bổ sung số lao động');
+
+  // The phone syncs as its signal comes back, with the question still open.
+  await b.context.setOffline(true);
+  await b.context.setOffline(false);
+  await b.visit.expectReviewState('needs_changes', 30_000);
+  await expect(discard).toHaveCount(0);
+  await expect(notice).toContainText('không cần bỏ nữa');
+  await expect(b.visit.field('workforce')).toHaveValue('23');
+  await expect(b.visit.photoItem(taken)).toHaveCount(1);
+
+  await b.visit.save();
+  await b.visit.expectSyncState('synced', 30_000);
+  await expect
+    .poll(async () => (await serverVisits(b.page.request)).get(id)?.answers.workforce, { timeout: 30_000 })
+    .toBe(23);
 });

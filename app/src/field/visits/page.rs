@@ -52,6 +52,30 @@ pub fn VisitPage() -> impl IntoView {
     // anew only when a value from elsewhere lands (a pull of another phone's
     // value or a supervisor's decision).
     let loaded_id = Memo::new(move |_| visit.with(|v| v.as_ref().map(|v| v.id.clone())));
+    // A send-back that lands while the discard is offered (or asked) makes
+    // the kept changes sendable: the offer goes, and the page says why
+    // rather than let it vanish. Not after a discard: the server's copy is
+    // then not editable.
+    let kept_sendable = RwSignal::new(false);
+    Effect::new(move |was: Option<(Option<String>, bool)>| {
+        let (id, now, editable) = visit.with(|v| match v {
+            Some(v) => (
+                Some(v.id.clone()),
+                super::refused::discardable(v),
+                v.editable(),
+            ),
+            None => (None, false, false),
+        });
+        let lifted = was
+            .as_ref()
+            .is_some_and(|(before, offered)| *before == id && *offered);
+        if now || was.as_ref().is_some_and(|(before, _)| *before != id) {
+            kept_sendable.set(false);
+        } else if lifted && editable {
+            kept_sendable.set(true);
+        }
+        (id, now)
+    });
     #[cfg(feature = "hydrate")]
     let focused_for = StoredValue::new(None::<String>);
     let status = move || {
@@ -191,6 +215,9 @@ pub fn VisitPage() -> impl IntoView {
             // Outside `status`, which a sync draws anew: an open question stays.
             <Show when=move || visit.with(|v| v.as_ref().is_some_and(super::refused::discardable))>
                 <super::discard::DiscardKept visit=visit outside_values=outside_values/>
+            </Show>
+            <Show when=move || kept_sendable.get()>
+                <p class="notice" role="status" data-testid="visit-kept-sendable">{move || tr("visit.kept_sendable")}</p>
             </Show>
             <form class="form" data-testid="visit-form" on:submit=|ev| ev.prevent_default()
                 data-draft-pending=move || draft_pending.get().to_string()
