@@ -120,11 +120,12 @@ pub(super) fn json_what(detail: &str) -> (String, String) {
     } else if detail.starts_with("invalid type") || detail.starts_with("invalid value") {
         let expected = detail
             .split_once(", expected ")
-            .map(|(_, e)| e.split(" at line").next().unwrap_or(e).to_string())
+            .map(|(_, e)| e.split(" at line").next().unwrap_or(e))
             .unwrap_or_default();
+        let (vi, en) = kind_words(expected);
         (
-            format!("một giá trị sai kiểu (cần: {expected})"),
-            format!("a value of the wrong type (expected {expected})"),
+            format!("một giá trị sai kiểu, ở đây cần {vi}"),
+            format!("a value of the wrong kind, where {en} is needed"),
         )
     } else if detail.starts_with("EOF while parsing") {
         (
@@ -147,6 +148,33 @@ pub(super) fn json_what(detail: &str) -> (String, String) {
             "nội dung không đúng dạng của một định nghĩa biểu mẫu".to_string(),
             "the content is not shaped like a form definition".to_string(),
         )
+    }
+}
+
+/// The kind of value serde `expected` ("i32", "a boolean", "struct Text"),
+/// in words an administrator reads, not Rust's.
+fn kind_words(expected: &str) -> (&'static str, &'static str) {
+    let first = expected.split_whitespace().next().unwrap_or("");
+    match first {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "isize" | "usize" => {
+            ("một số nguyên", "a whole number")
+        }
+        "f32" | "f64" => ("một số", "a number"),
+        "struct" | "map" => ("một đối tượng { … }", "an object { … }"),
+        "tuple" => ("một danh sách [ … ]", "a list [ … ]"),
+        _ => match expected {
+            "a string" | "a borrowed string" | "a character" => {
+                ("chữ trong dấu nháy \"…\"", "text in quotes \"…\"")
+            }
+            "a boolean" => ("true hoặc false", "true or false"),
+            "a sequence" => ("một danh sách [ … ]", "a list [ … ]"),
+            "a map" => ("một đối tượng { … }", "an object { … }"),
+            _ if expected.contains("integer") => ("một số nguyên", "a whole number"),
+            _ if expected.contains("number") || expected.contains("float") => {
+                ("một số", "a number")
+            }
+            _ => ("một kiểu giá trị khác", "another kind of value"),
+        },
     }
 }
 

@@ -250,8 +250,25 @@ fn a_definition_serde_refuses_says_what_is_wrong_in_each_language() {
         (
             r#"{"id": "f", "version": "1", "title": {"vi": "T", "en": "T"}, "sections": []}"#
                 .to_string(),
-            "một giá trị sai kiểu (cần: i32)",
-            "a value of the wrong type",
+            "một giá trị sai kiểu, ở đây cần một số nguyên",
+            "a value of the wrong kind, where a whole number is needed",
+        ),
+        (
+            r#"{"id": "f", "version": 1, "title": 3, "sections": []}"#.to_string(),
+            "ở đây cần một đối tượng { … }",
+            "where an object { … } is needed",
+        ),
+        (
+            r#"{"id": "f", "version": 1, "title": {"vi": "T", "en": "T"}, "sections": {}}"#
+                .to_string(),
+            "ở đây cần một danh sách [ … ]",
+            "where a list [ … ] is needed",
+        ),
+        (
+            r#"{"id": 7, "version": 1, "title": {"vi": "T", "en": "T"}, "sections": []}"#
+                .to_string(),
+            "ở đây cần chữ trong dấu nháy",
+            "where text in quotes",
         ),
         (
             r#"{"id": "f", "version": 1, "title": {"vi": "T""#.to_string(),
