@@ -258,8 +258,9 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         .errors(&[
             (403, "Neither the device's owner nor a supervisor"),
             (404, "Unknown device"),
-            (409, "A backup made by an app too old, or a supervisor's import for a phone \
-                   that still syncs (import.device_live: only a revoked phone's backup)"),
+            (409, "A backup made by an app too old (sync.update_app with params.reason \
+                   backup_too_old), or a supervisor's import for a phone that still syncs \
+                   (import.device_live: only a revoked phone's backup)"),
             (415, "Neither JSON nor a ZIP archive"),
             (422, "Not a khaosat backup archive (import.bad_archive, its params.reason \
                    one of not_zip, not_archive, damaged, recompressed, too_new), or one that \
