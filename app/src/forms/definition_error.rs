@@ -71,6 +71,72 @@ impl DefinitionError {
     }
 }
 
+/// The first key of a definition's JSON (`written`) that serde passed over
+/// because no part of a definition has it: "requird": true, misspelt, would
+/// leave a question optional without a word. `read` is the definition serde
+/// made of it; a key it does not write back is unknown, unless its value is
+/// empty or false (a default the definition leaves out, harmless if not).
+#[cfg(feature = "ssr")]
+pub fn unknown_key(
+    written: &serde_json::Value,
+    read: &super::FormDefinition,
+) -> Option<DefinitionError> {
+    use serde_json::Value;
+    fn empty(v: &Value) -> bool {
+        match v {
+            Value::Null => true,
+            Value::Bool(b) => !b,
+            Value::String(s) => s.is_empty(),
+            Value::Array(a) => a.is_empty(),
+            Value::Object(o) => o.is_empty(),
+            Value::Number(n) => n.as_f64() == Some(0.0),
+        }
+    }
+    fn walk(written: &Value, read: &Value, item: Option<&str>) -> Option<(String, Option<String>)> {
+        match (written, read) {
+            (Value::Object(w), Value::Object(r)) => {
+                let item = w.get("key").and_then(Value::as_str).or(item);
+                for (name, value) in w {
+                    match r.get(name) {
+                        None if !empty(value) => {
+                            return Some((name.clone(), item.map(str::to_string)))
+                        }
+                        None => {}
+                        Some(known) => {
+                            if let Some(found) = walk(value, known, item) {
+                                return Some(found);
+                            }
+                        }
+                    }
+                }
+                None
+            }
+            (Value::Array(w), Value::Array(r)) => {
+                w.iter().zip(r).find_map(|(w, r)| walk(w, r, item))
+            }
+            _ => None,
+        }
+    }
+    let read = serde_json::to_value(read).ok()?;
+    let (name, item) = walk(written, &read, None)?;
+    let (at_vi, at_en) = match &item {
+        Some(key) => (format!("mục «{key}»"), format!("item «{key}»")),
+        None => (
+            "phần đầu biểu mẫu".to_string(),
+            "the form's header".to_string(),
+        ),
+    };
+    Some(
+        wrong(
+            "unknown_key",
+            format!("{name:?} (in {}) is not part of a form definition", at_en),
+        )
+        .with("name", name)
+        .with("at_vi", at_vi)
+        .with("at_en", at_en),
+    )
+}
+
 /// What serde's English `detail` says, in Vietnamese and English: the ways a
 /// definition written by hand usually goes wrong are named with the field or
 /// value; any other error is a general sentence (the detail stays in English

@@ -203,7 +203,14 @@ fn each_refusal_of_a_definition_is_worded_in_vietnamese_and_english() {
         ),
     ];
     let json_error = DefinitionError::json(2, 7, "invalid type: integer".into());
-    let mut bodies = vec![("json", json_error.body())];
+    let written = json!({"id": "f", "version": 1, "title": {"vi": "T", "en": "T"},
+        "sections": [], "descripton": "x"});
+    let unknown = crate::forms::definition_error::unknown_key(
+        &written,
+        &serde_json::from_value(written.clone()).unwrap(),
+    )
+    .expect("an unknown key");
+    let mut bodies = vec![("json", json_error.body()), ("unknown_key", unknown.body())];
     for (reason, form) in cases {
         let wrong = form.check().expect_err(reason);
         assert_eq!(wrong.reason, reason, "{}", wrong.message);
@@ -309,4 +316,65 @@ fn a_definition_serde_refuses_says_what_is_wrong_in_each_language() {
             assert!(!vi.contains(english), "{text}\n{vi}");
         }
     }
+}
+
+/// A key serde passes over ("requird": true, misspelt) would publish a form
+/// whose question is optional without a word; it is refused, naming the
+/// item. A key left at its default (false, empty, null) is no loss, and the
+/// forms the app ships hold no unknown key.
+#[cfg(feature = "ssr")]
+#[test]
+fn a_misspelt_key_of_a_definition_is_refused_with_its_item() {
+    use crate::forms::definition_error::unknown_key;
+    use serde_json::json;
+    let form = |field: serde_json::Value| {
+        json!({"id": "f", "version": 1, "title": {"vi": "T", "en": "T"}, "sections": [
+            {"key": "s", "title": {"vi": "S", "en": "S"}, "fields": [field]}]})
+    };
+    let check = |written: serde_json::Value| {
+        unknown_key(&written, &serde_json::from_value(written.clone()).unwrap())
+    };
+    let misspelt = form(
+        json!({"key": "a", "type": "text", "label": {"vi": "A", "en": "A"},
+        "requird": true}),
+    );
+    let wrong = check(misspelt).expect("requird is refused");
+    assert_eq!(wrong.reason, "unknown_key");
+    let body = wrong.body();
+    let vi = crate::i18n::error_text(crate::i18n::Lang::Vi, &body);
+    assert!(vi.contains("«requird»") && vi.contains("mục «a»"), "{vi}");
+    for harmless in [json!(false), json!(null), json!([]), json!("")] {
+        let written = form(
+            json!({"key": "a", "type": "text", "label": {"vi": "A", "en": "A"},
+            "requird": harmless}),
+        );
+        assert!(check(written).is_none());
+    }
+    let known = form(
+        json!({"key": "a", "type": "select_one", "label": {"vi": "A", "en": "A"},
+        "required": true, "hint": {"vi": "H", "en": "H"}, "choices": [
+            {"value": "x", "label": {"vi": "X", "en": "X"}}]}),
+    );
+    assert!(check(known).is_none());
+    // The default form, and the definitions the XLSForm fixtures expect.
+    let mut shipped = vec![crate::store::seed::DEFAULT_FORM.to_string()];
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/xlsform");
+    for entry in std::fs::read_dir(fixtures).unwrap().flatten() {
+        if entry.path().to_string_lossy().ends_with(".json") {
+            shipped.push(std::fs::read_to_string(entry.path()).unwrap());
+        }
+    }
+    let mut read_count = 0;
+    for text in shipped {
+        let whole: serde_json::Value = serde_json::from_str(&text).unwrap();
+        // An expected import holds its definition under "definition".
+        let written = whole.get("definition").cloned().unwrap_or(whole);
+        let Ok(read) = serde_json::from_value(written.clone()) else {
+            continue;
+        };
+        read_count += 1;
+        let found = unknown_key(&written, &read);
+        assert!(found.is_none(), "{found:?}");
+    }
+    assert!(read_count >= 3, "only {read_count} definitions read");
 }

@@ -83,6 +83,10 @@ pub fn sentence(reason: &str) -> (&'static str, &'static str) {
             "Mục «{key}»: max_px phải từ {min} đến {max}, không phải {value}.",
             "Item «{key}»: max_px must be between {min} and {max}, not {value}.",
         ),
+        "unknown_key" => (
+            "Trường «{name}» ở {at_vi} không thuộc định nghĩa biểu mẫu nên sẽ bị bỏ qua; hãy kiểm tra chính tả (ví dụ “required”, “hint”, “choices”).",
+            "The field «{name}» in {at_en} is not part of a form definition, so it would be ignored; check its spelling (e.g. “required”, “hint”, “choices”).",
+        ),
         _ => ("Biểu mẫu không hợp lệ: {detail}", "The form definition is invalid: {detail}"),
     }
 }

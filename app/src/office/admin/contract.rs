@@ -231,9 +231,14 @@ pub fn parse_definition(
         )
         .with("limit", MAX_FORM_BYTES));
     }
-    let mut form: crate::forms::FormDefinition = serde_json::from_str(text).map_err(|e| {
+    let json = |e: serde_json::Error| {
         crate::forms::DefinitionError::json(e.line(), e.column(), e.to_string()).body()
-    })?;
+    };
+    let written: serde_json::Value = serde_json::from_str(text).map_err(json)?;
+    let mut form: crate::forms::FormDefinition = serde_json::from_str(text).map_err(json)?;
+    if let Some(wrong) = crate::forms::definition_error::unknown_key(&written, &form) {
+        return Err(wrong.body());
+    }
     form.canonicalize();
     form.check().map_err(|e| e.body())?;
     Ok(form)
