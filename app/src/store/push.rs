@@ -4,7 +4,7 @@
 //! and the device's queue moves past it. Import replays a phone's backup file
 //! through the same code, deduplicated by mutation id.
 //!
-//! One file (about 590 lines): push and import walk the same seqs of one
+//! One file (about 600 lines): push and import walk the same seqs of one
 //! device in one transaction, and their rules for a seq are read together.
 
 use super::apply::{self, Author};
