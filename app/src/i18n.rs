@@ -39,7 +39,7 @@ impl Lang {
     }
 }
 
-fn flatten(prefix: &str, value: &serde_json::Value, out: &mut HashMap<String, String>) {
+pub(crate) fn flatten(prefix: &str, value: &serde_json::Value, out: &mut HashMap<String, String>) {
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {

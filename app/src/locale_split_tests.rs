@@ -28,26 +28,9 @@ const OFFICE_SIDE: &[&str] = &[
 ];
 
 fn keys(source: &str) -> BTreeSet<String> {
-    fn walk(prefix: &str, v: &serde_json::Value, out: &mut BTreeSet<String>) {
-        match v {
-            serde_json::Value::Object(map) => {
-                for (k, v) in map {
-                    let key = if prefix.is_empty() {
-                        k.clone()
-                    } else {
-                        format!("{prefix}.{k}")
-                    };
-                    walk(&key, v, out);
-                }
-            }
-            _ => {
-                out.insert(prefix.to_string());
-            }
-        }
-    }
-    let mut out = BTreeSet::new();
-    walk("", &serde_json::from_str(source).unwrap(), &mut out);
-    out
+    let mut table = std::collections::HashMap::new();
+    crate::i18n::flatten("", &serde_json::from_str(source).unwrap(), &mut table);
+    table.into_keys().collect()
 }
 
 fn root() -> &'static Path {

@@ -12,12 +12,30 @@
 import { DESKTOP, expect, test } from './support/fixtures';
 import { SUPERVISOR } from './support/demo';
 import { fillRequired } from './support/finalize_steps';
-import { openPhone, syncFromHome as sync } from './support/phones';
+import { openPhone, syncFromHome as sync, type InspectorPhone } from './support/phones';
 import { FIELD, changedOfflineOnB, saveAndSync } from './support/photo_steps';
 import { serverVisits } from './support/restore';
 import { LoginPage } from './pages/LoginPage';
 import { LogoutWarning } from './pages/LogoutWarning';
 import { ReviewPage } from './pages/ReviewPage';
+
+/** B changes a visit out of signal while A finalizes it: B's changes come
+ *  back refused and kept (the answer 23, a photo taken, one of A's removed). */
+async function keptOnB(a: InspectorPhone, b: InspectorPhone): Promise<{ id: string; first: string; taken: string }> {
+  const changed = await changedOfflineOnB(a, b, sync);
+  await a.visit.goto(changed.id);
+  await fillRequired(a.visit, '17');
+  await saveAndSync(a);
+  await a.visit.click(a.visit.finalizeButton);
+  await a.visit.expectReviewState('submitted', 30_000);
+  await b.context.setOffline(false);
+  await sync(b);
+  await sync(b);
+  await b.visit.goto(changed.id);
+  await b.visit.expectSyncState('refused');
+  await expect(b.visit.field('workforce')).toHaveValue('23');
+  return changed;
+}
 
 test('kept changes of a finalized visit can be discarded', async ({ newContext, baseURL }) => {
   test.setTimeout(240_000);
@@ -28,18 +46,7 @@ test('kept changes of a finalized visit can be discarded', async ({ newContext, 
   let first = '';
   let taken = '';
   await test.step('B, out of signal, takes a photo, removes A\'s and changes an answer; A finalizes', async () => {
-    ({ id, first, taken } = await changedOfflineOnB(a, b, sync));
-    await a.visit.goto(id);
-    await fillRequired(a.visit, '17');
-    await saveAndSync(a);
-    await a.visit.click(a.visit.finalizeButton);
-    await a.visit.expectReviewState('submitted', 30_000);
-    await b.context.setOffline(false);
-    await sync(b);
-    await sync(b);
-    await b.visit.goto(id);
-    await b.visit.expectSyncState('refused');
-    await expect(b.visit.field('workforce')).toHaveValue('23');
+    ({ id, first, taken } = await keptOnB(a, b));
   });
 
   const discard = b.page.getByTestId('visit-discard');
@@ -122,16 +129,7 @@ test('a send-back landing while the discard is asked says the kept changes can b
   test.setTimeout(180_000);
   const a = await openPhone(newContext, baseURL!, 'phone A');
   const b = await openPhone(newContext, baseURL!, 'phone B');
-  const { id, taken } = await changedOfflineOnB(a, b, sync);
-  await a.visit.goto(id);
-  await fillRequired(a.visit, '17');
-  await saveAndSync(a);
-  await a.visit.click(a.visit.finalizeButton);
-  await a.visit.expectReviewState('submitted', 30_000);
-  await b.context.setOffline(false);
-  await sync(b);
-  await b.visit.goto(id);
-  await b.visit.expectSyncState('refused');
+  const { id, taken } = await keptOnB(a, b);
 
   const discard = b.page.getByTestId('visit-discard');
   await b.visit.click(discard.getByTestId('visit-discard-ask'));
