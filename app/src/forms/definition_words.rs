@@ -90,3 +90,123 @@ pub fn sentence(reason: &str) -> (&'static str, &'static str) {
         _ => ("Biểu mẫu không hợp lệ: {detail}", "The form definition is invalid: {detail}"),
     }
 }
+
+/// Where an unknown key stands, in each language: an item's name, or the
+/// form's header.
+pub fn place(item: &str) -> (String, String) {
+    if item.is_empty() {
+        (
+            "phần đầu biểu mẫu".to_string(),
+            "the form's header".to_string(),
+        )
+    } else {
+        (format!("mục «{item}»"), format!("item «{item}»"))
+    }
+}
+
+/// What serde's English `detail` says, in Vietnamese and English: the ways a
+/// definition written by hand usually goes wrong are named with the field or
+/// value; any other error is a general sentence (the detail stays in English
+/// for the log).
+pub fn json_what(detail: &str) -> (String, String) {
+    // serde quotes names and values in backticks: `title`.
+    let quoted = |after: &str| -> Option<String> {
+        let rest = detail.split_once(after)?.1;
+        let rest = rest.strip_prefix('`')?;
+        Some(rest.split('`').next()?.to_string())
+    };
+    let allowed = || {
+        detail
+            .split_once("expected one of ")
+            .map(|(_, list)| {
+                let list = list.split(" at line").next().unwrap_or(list);
+                list.replace('`', "")
+            })
+            .unwrap_or_default()
+    };
+    if let Some(name) = quoted("missing field ") {
+        (
+            format!("thiếu trường «{name}»"),
+            format!("the field «{name}» is missing"),
+        )
+    } else if let Some(name) = quoted("duplicate field ") {
+        (
+            format!("trường «{name}» được viết hai lần"),
+            format!("the field «{name}» is written twice"),
+        )
+    } else if let Some(name) = quoted("unknown field ") {
+        (
+            format!(
+                "không có trường nào tên «{name}» (các trường được dùng: {})",
+                allowed()
+            ),
+            format!("there is no field «{name}» (the fields are: {})", allowed()),
+        )
+    } else if let Some(value) = quoted("unknown variant ") {
+        (
+            format!(
+                "«{value}» không phải một giá trị được dùng ở đây (chọn một trong: {})",
+                allowed()
+            ),
+            format!("«{value}» is not a value used here (one of: {})", allowed()),
+        )
+    } else if detail.starts_with("invalid type") || detail.starts_with("invalid value") {
+        let expected = detail
+            .split_once(", expected ")
+            .map(|(_, e)| e.split(" at line").next().unwrap_or(e))
+            .unwrap_or_default();
+        let (vi, en) = kind_words(expected);
+        (
+            format!("một giá trị sai kiểu, ở đây cần {vi}"),
+            format!("a value of the wrong kind, where {en} is needed"),
+        )
+    } else if detail.starts_with("EOF while parsing") {
+        (
+            "tệp dừng giữa chừng, thiếu phần cuối (dấu ngoặc hoặc dấu nháy chưa đóng)".to_string(),
+            "the file stops before its end (a bracket or quote left open)".to_string(),
+        )
+    } else if detail.starts_with("expected")
+        || detail.starts_with("trailing")
+        || detail.starts_with("key must be")
+        || detail.starts_with("control character")
+        || detail.starts_with("invalid escape")
+        || detail.starts_with("invalid number")
+    {
+        (
+            "sai cú pháp JSON (thiếu hoặc thừa dấu phẩy, dấu ngoặc hay dấu nháy)".to_string(),
+            "a JSON syntax error (a comma, bracket or quote missing or extra)".to_string(),
+        )
+    } else {
+        (
+            "nội dung không đúng dạng của một định nghĩa biểu mẫu".to_string(),
+            "the content is not shaped like a form definition".to_string(),
+        )
+    }
+}
+
+/// The kind of value serde `expected` ("i32", "a boolean", "struct Text"),
+/// in words an administrator reads, not Rust's.
+fn kind_words(expected: &str) -> (&'static str, &'static str) {
+    let first = expected.split_whitespace().next().unwrap_or("");
+    match first {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "isize" | "usize" => {
+            ("một số nguyên", "a whole number")
+        }
+        "f32" | "f64" => ("một số", "a number"),
+        "struct" | "map" => ("một đối tượng { … }", "an object { … }"),
+        "tuple" => ("một danh sách [ … ]", "a list [ … ]"),
+        _ => match expected {
+            "a string" | "a borrowed string" | "a character" => {
+                ("chữ trong dấu nháy \"…\"", "text in quotes \"…\"")
+            }
+            "a boolean" => ("true hoặc false", "true or false"),
+            "a sequence" => ("một danh sách [ … ]", "a list [ … ]"),
+            "a map" => ("một đối tượng { … }", "an object { … }"),
+            _ if expected.contains("integer") => ("một số nguyên", "a whole number"),
+            _ if expected.contains("number") || expected.contains("float") => {
+                ("một số", "a number")
+            }
+            _ => ("một kiểu giá trị khác", "another kind of value"),
+        },
+    }
+}
