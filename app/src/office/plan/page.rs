@@ -164,16 +164,8 @@ pub(super) fn source_headers(lang: Lang) -> impl IntoView {
 
 /// Districts as rows, sources as columns, a total per district and for the province.
 pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
-    // Photos are supervisors' to take away; an administrator sees no link that
-    // would only be refused. Who is logged in is known only after hydration
-    // (the server renders the page for anyone), so the links follow it.
-    let user = crate::field::client::use_client().user;
-    let zips = move || {
-        user.with(|u| {
-            u.as_ref()
-                .is_some_and(|u| u.has(crate::model::Role::Supervisor))
-        })
-    };
+    // Photos are supervisors' to take away.
+    let zips = crate::office::opens_review();
     let former = plan.grouped_by == "former_district";
     let tr = move |key: &str| t(lang, key);
     let rows = plan
@@ -344,15 +336,21 @@ pub(super) fn by_district_industry(plan: &Plan, lang: Lang) -> impl IntoView {
 
 pub(super) fn proposal_list(plan: &Plan, lang: Lang) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
+    let linked = crate::office::opens_review();
     let rows = plan
         .proposals
         .iter()
         .map(|p| {
             let funded = p.source == "provincial" || p.source == "national";
+            let (href, title) = (format!("/review/proposals/{}", p.id), p.title.clone());
             view! {
                 <tr data-testid="plan-proposal" data-proposal-id=p.id.clone() data-source=p.source.clone()>
                     <td>
-                        <a href=format!("/review/proposals/{}", p.id)>{p.title.clone()}</a>
+                        {move || if linked() {
+                            view! { <a href=href.clone() data-testid="plan-proposal-link">{title.clone()}</a> }.into_any()
+                        } else {
+                            view! { <span data-testid="plan-proposal-title">{title.clone()}</span> }.into_any()
+                        }}
                         <div class="muted">{p.facility_name.clone()}</div>
                     </td>
                     <td>{p.district_name.clone()}</td>

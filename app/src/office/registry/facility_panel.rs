@@ -296,12 +296,21 @@ fn FacilityProposals(
     };
     let active = detail.entry.active;
     let count = detail.proposals.len().to_string();
+    // A proposal's page is a supervisor's; an administrator reads its title.
+    let linked = crate::office::opens_review();
     view! {
         <h3>{move || tr("registry.proposals_of_facility")}</h3>
         <ul class="facility-proposals" data-testid="facility-proposals" data-count=count>
             {detail.proposals.into_iter().map(|p| view! {
                 <li data-testid="facility-proposal" data-year=p.year.to_string() data-active=p.active.to_string()>
-                    <a href=format!("/review/proposals/{}", p.id)>{format!("{} — {}", p.year, p.title)}</a>
+                    {
+                        let (href, text) = (format!("/review/proposals/{}", p.id), format!("{} — {}", p.year, p.title));
+                        move || if linked() {
+                            view! { <a href=href.clone() data-testid="facility-proposal-link">{text.clone()}</a> }.into_any()
+                        } else {
+                            view! { <span>{text.clone()}</span> }.into_any()
+                        }
+                    }
                     " · " {crate::format::vnd(p.requested_amount)}
                     {(!p.active).then(|| view! { <span class="badge">{move || tr("registry.inactive_badge")}</span> })}
                 </li>

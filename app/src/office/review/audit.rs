@@ -33,8 +33,13 @@ pub fn action_text(lang: Lang, action: &str) -> String {
 }
 
 /// The record an entry is about: its kind and name, linked where the office
-/// has a page for it; a record without a name shows the start of its id.
-pub fn record_view(lang: Lang, e: &AuditEntry) -> impl IntoView {
+/// has a page for it and `linked` says the viewer may open it; a record
+/// without a name shows the start of its id.
+pub fn record_view(
+    lang: Lang,
+    e: &AuditEntry,
+    linked: impl Fn() -> bool + Send + Sync + 'static,
+) -> impl IntoView {
     let kind = match t(lang, &format!("audit_entity.{}", e.entity)) {
         text if text.starts_with("audit_entity.") => e.entity.clone(),
         text => text,
@@ -56,9 +61,11 @@ pub fn record_view(lang: Lang, e: &AuditEntry) -> impl IntoView {
         "visit" => Some(format!("/review/visits/{}", e.record_id)),
         _ => None,
     };
-    let name = match href {
-        Some(href) => view! { <a href=href data-testid="audit-record-link">{name}</a> }.into_any(),
-        None => view! { <span>{name}</span> }.into_any(),
+    let name = move || match href.clone().filter(|_| linked()) {
+        Some(href) => {
+            view! { <a href=href data-testid="audit-record-link">{name.clone()}</a> }.into_any()
+        }
+        None => view! { <span>{name.clone()}</span> }.into_any(),
     };
     view! { <span class="muted">{kind}": "</span>{name} }
 }

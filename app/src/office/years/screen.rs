@@ -13,6 +13,7 @@ use leptos::prelude::*;
 #[component]
 pub fn YearsSection() -> impl IntoView {
     let tr = use_t();
+    let opens_review = crate::office::opens_review();
     let Locale(lang) = use_locale();
     let reload = RwSignal::new(0u64);
     let overview = Resource::new(move || reload.get(), |_| list_years());
@@ -108,7 +109,15 @@ pub fn YearsSection() -> impl IntoView {
                     <ul>
                         {visits.into_iter().map(|v| view! {
                             <li data-testid="unfinished-visit">
-                                <a href=format!("/review/visits/{}", v.id)>{v.proposal_title.clone().or(v.facility_name.clone()).unwrap_or_default()}</a>
+                                {
+                                    let (href, name) = (format!("/review/visits/{}", v.id), v.proposal_title.clone().or(v.facility_name.clone()).unwrap_or_default());
+                                    // A visit's page is a supervisor's: an administrator reads the name.
+                                    move || if opens_review() {
+                                        view! { <a href=href.clone() data-testid="unfinished-visit-link">{name.clone()}</a> }.into_any()
+                                    } else {
+                                        view! { <span>{name.clone()}</span> }.into_any()
+                                    }
+                                }
                                 " — " {v.inspector.clone()}
                             </li>
                         }).collect_view()}
