@@ -10,13 +10,16 @@ pub enum Amount {
     Whole(i64),
     /// A fraction of a đồng: sent as typed, so the server names the problem.
     Fraction(f64),
+    /// Whole đồng past what an i64 holds (24 digits typed): sent as a float,
+    /// so the server says it is too large rather than that it is no number.
+    Huge(f64),
 }
 
 impl Amount {
     pub fn to_json(self) -> Value {
         match self {
             Amount::Whole(n) => Value::from(n),
-            Amount::Fraction(x) => Value::from(x),
+            Amount::Fraction(x) | Amount::Huge(x) => Value::from(x),
         }
     }
 }
@@ -55,8 +58,14 @@ pub fn parse_amount(text: &str) -> Result<Option<Amount>, ()> {
         let value: f64 = format!("{whole}.{last}").parse().map_err(|_| ())?;
         return Ok(Some(Amount::Fraction(sign as f64 * value)));
     }
-    let whole: i64 = groups.concat().parse().map_err(|_| ())?;
-    Ok(Some(Amount::Whole(sign * whole)))
+    let digits = groups.concat();
+    match digits.parse::<i64>() {
+        Ok(whole) => Ok(Some(Amount::Whole(sign * whole))),
+        // Only digits are left, so the one way to fail is being too long.
+        Err(_) => Ok(Some(Amount::Huge(
+            sign as f64 * digits.parse::<f64>().map_err(|_| ())?,
+        ))),
+    }
 }
 
 fn invalid(code: &str, message: impl Into<String>) -> AppError {
@@ -68,8 +77,15 @@ fn invalid(code: &str, message: impl Into<String>) -> AppError {
 pub const MAX_AMOUNT: i64 = 1_000_000_000_000_000;
 
 /// "1500000", "1.500.000" or "1 500 000" as a number; None for anything else,
-/// such as "1.5" or "1500,5" (a decimal comma: not a whole number of đồng).
+/// such as "1.5" or "1500,5" (a decimal comma: not a whole number of đồng),
+/// and for digits past what an i64 holds.
 pub fn grouped_digits(s: &str) -> Option<i64> {
+    digits_as_grouped(s)?.parse().ok()
+}
+
+/// The digits of "1.500.000" or "1 500 000" joined, whatever their length;
+/// None when the text is not digits in groups of three.
+fn digits_as_grouped(s: &str) -> Option<String> {
     let compact: String = s
         .trim()
         .chars()
@@ -84,8 +100,7 @@ pub fn grouped_digits(s: &str) -> Option<i64> {
     if !all_digits(first) || !grouped_ok {
         return None;
     }
-    let joined: String = std::iter::once(first).chain(rest).collect();
-    joined.parse().ok()
+    Some(std::iter::once(first).chain(rest).collect())
 }
 
 /// An amount of money as typed: a whole, non-negative number of đồng. `prefix` is
@@ -95,8 +110,10 @@ pub fn whole_dong(value: &Value, prefix: &str) -> Result<i64, AppError> {
         Value::Number(n) => match n.as_i64() {
             Some(i) => i,
             None => match n.as_f64() {
-                // 2e9 from a client that sends every number as a float.
-                Some(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => f as i64,
+                // 2e9 from a client that sends every number as a float; one
+                // past an i64 (1e23) is held at 9e15, which is refused below
+                // as too large (or negative), not as no whole number.
+                Some(f) if f.fract() == 0.0 => f.clamp(-9.0e15, 9.0e15) as i64,
                 Some(f) if f.fract() != 0.0 => {
                     return Err(AppError::Invalid(
                         ErrorBody::new(
@@ -114,15 +131,18 @@ pub fn whole_dong(value: &Value, prefix: &str) -> Result<i64, AppError> {
                 }
             },
         },
-        Value::String(s) => grouped_digits(s).ok_or_else(|| {
-            AppError::Invalid(
-                ErrorBody::new(
-                    &format!("{prefix}.amount_not_whole"),
-                    format!("{s:?} is not a whole number of đồng"),
+        // Digits past an i64 are held at its largest: too large, below.
+        Value::String(s) => digits_as_grouped(s)
+            .map(|d| d.parse().unwrap_or(i64::MAX))
+            .ok_or_else(|| {
+                AppError::Invalid(
+                    ErrorBody::new(
+                        &format!("{prefix}.amount_not_whole"),
+                        format!("{s:?} is not a whole number of đồng"),
+                    )
+                    .with("amount", s.clone()),
                 )
-                .with("amount", s.clone()),
-            )
-        })?,
+            })?,
         other => {
             return Err(invalid(
                 &format!("{prefix}.amount_not_whole"),
@@ -189,6 +209,34 @@ mod tests {
         assert_eq!(parse_amount("12a"), Err(()));
         assert_eq!(parse_amount("1..5"), Err(()));
         assert_eq!(parse_amount("-"), Err(()));
-        assert_eq!(parse_amount("99999999999999999999"), Err(()));
+    }
+
+    #[test]
+    fn digits_past_an_i64_are_too_large_not_no_number() {
+        // 24 digits, as in a budget typed with its digits twice.
+        assert_eq!(
+            parse_amount("100.000.000.000.000.000.000.000"),
+            Ok(Some(Amount::Huge(1e23)))
+        );
+        assert_eq!(
+            parse_amount("-99999999999999999999"),
+            Ok(Some(Amount::Huge(-1e20)))
+        );
+        assert!(Amount::Huge(1e23).to_json().is_f64());
+        // What the phone's answers read stays None: an answer is never held
+        // at a number it was not.
+        assert_eq!(grouped_digits("99999999999999999999"), None);
+        for (value, code) in [
+            (serde_json::json!(1e23), "budget.amount_too_large"),
+            (serde_json::json!(-1e23), "budget.amount_negative"),
+            (
+                serde_json::json!("100.000.000.000.000.000.000.000"),
+                "budget.amount_too_large",
+            ),
+            (Amount::Huge(1e23).to_json(), "budget.amount_too_large"),
+        ] {
+            let refused = whole_dong(&value, "budget").unwrap_err();
+            assert_eq!(refused.body().code, code, "{value}");
+        }
     }
 }

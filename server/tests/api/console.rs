@@ -710,6 +710,18 @@ async fn recommendations_are_checked_and_make_the_plan_and_its_exports(app: Test
     )
     .await;
     assert_eq!(error_code(&r), "budget.amount_not_whole");
+    // 24 digits, as the budget form sends them (a float past an i64) or as
+    // typed: too large, not "no whole number".
+    for amount in [json!(1e23), json!("100.000.000.000.000.000.000.000")] {
+        let r = call(
+            &app,
+            &admin,
+            "set_budget",
+            json!({"year": 2020, "amount": amount}),
+        )
+        .await;
+        assert_eq!(error_code(&r), "budget.amount_too_large", "{amount}");
+    }
     ok(&call(
         &app,
         &admin,

@@ -278,7 +278,10 @@ fn check_row(row: &Row, at: &[Option<usize>], problems: &mut Vec<RowProblem>) ->
     let amount_text = cell("requested_amount");
     let requested_amount = match parse_amount(&amount_text) {
         Ok(Some(Amount::Whole(n))) if (0..=crate::money::MAX_AMOUNT).contains(&n) => Some(n),
-        Ok(Some(Amount::Whole(n))) if n > 0 => {
+        // Past the cap, or past an i64 (24 digits): too large, not no number.
+        Ok(Some(amount @ (Amount::Whole(_) | Amount::Huge(_))))
+            if amount.to_json().as_f64().is_some_and(|n| n > 0.0) =>
+        {
             // Like a recommendation's: sums of many stay inside an i64.
             problem!("requested_amount", "registry.amount_too_large")
                 .params

@@ -94,16 +94,24 @@ fn an_amount_past_the_systems_cap_is_refused_not_summed_into_an_overflow() {
     let (rows, problems) = check_rows(&table(&[
         "A;;;07210;;processing;;T;training;9.000.000.000.000.000.000;2026;",
         "B;;;07210;;processing;;T;training;1.000.000.000.000.000;2026;",
+        "C;;;07210;;processing;;T;training;100.000.000.000.000.000.000.000;2026;",
     ]));
     assert_eq!(rows.len(), 1, "the cap itself is accepted");
     assert_eq!(rows[0].requested_amount, crate::money::MAX_AMOUNT);
     assert_eq!(
         codes(&problems),
-        vec![(
-            2,
-            "Kinh phí đề nghị (đồng)".into(),
-            "registry.amount_too_large".into()
-        )]
+        vec![
+            (
+                2,
+                "Kinh phí đề nghị (đồng)".into(),
+                "registry.amount_too_large".into()
+            ),
+            (
+                4,
+                "Kinh phí đề nghị (đồng)".into(),
+                "registry.amount_too_large".into()
+            )
+        ]
     );
 }
 

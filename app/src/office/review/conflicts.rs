@@ -98,7 +98,10 @@ pub(super) fn custom_value(kind: Option<FieldType>, text: &str) -> Result<Value,
             | FieldType::YesNo,
         ) => Ok(Value::String(text.to_string())),
         Some(FieldType::Integer | FieldType::Money) => match crate::money::parse_amount(text) {
-            Ok(Some(amount)) => Ok(amount.to_json()),
+            // An answer is never held at a number past an i64 either.
+            Ok(Some(
+                amount @ (crate::money::Amount::Whole(_) | crate::money::Amount::Fraction(_)),
+            )) => Ok(amount.to_json()),
             _ => Err(not_a_number()),
         },
         Some(FieldType::Decimal) => parse_decimal(text)
