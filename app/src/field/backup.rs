@@ -8,7 +8,7 @@
 //! Building the file and its name is plain Rust, tested natively; reading
 //! IndexedDB and the download itself compile only for `hydrate`.
 //!
-//! One file (about 450 lines): the export button and the import screen read
+//! One file (about 480 lines): the export button and the import screen read
 //! and write the one archive format, and its native tests (`backup_tests.rs`) check both ends.
 
 use crate::error::ErrorBody;
@@ -397,7 +397,12 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
     let bytes = js_sys::Uint8Array::new(&buffer);
     let head = bytes.subarray(0, bytes.length().min(64)).to_vec();
     let json = sent_as_json(&head);
-    if json && !whole_json(&bytes.to_vec()) {
+    if json
+        && !whole_json(FileBytes {
+            array: bytes.clone(),
+            at: 0,
+        })
+    {
         // An outbox file cut short in copying, or broken inside; the
         // server's answer would be a parse error, which tells a person
         // nothing, or "not a backup", which is wrong.
@@ -441,10 +446,48 @@ fn sent_as_json(head: &[u8]) -> bool {
 /// Whether a file is JSON read to its end (a byte-order mark allowed), as
 /// an outbox file is; a copy cut short, even just after a `}`, or broken
 /// inside is not. Only read, never kept: the server parses what it gets.
+/// Read through a small buffer: a backup of up to 64 MB copied whole into
+/// the app's memory would grow it for as long as the tab lives (WebAssembly
+/// memory never shrinks), on the phones with the least of it.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-fn whole_json(bytes: &[u8]) -> bool {
-    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+fn whole_json(mut file: impl std::io::Read) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 3];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(_) => return false,
+        }
+    }
+    let head = match &head[..n] {
+        b"\xEF\xBB\xBF" => &head[..0],
+        read => read,
+    };
+    let reader = std::io::BufReader::with_capacity(64 * 1024, head.chain(file));
+    serde_json::from_reader::<_, serde::de::IgnoredAny>(reader).is_ok()
+}
+
+/// The chosen file's bytes, read from the browser's copy a piece at a time.
+#[cfg(feature = "hydrate")]
+struct FileBytes {
+    array: js_sys::Uint8Array,
+    at: u32,
+}
+
+#[cfg(feature = "hydrate")]
+impl std::io::Read for FileBytes {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let end = self
+            .at
+            .saturating_add(u32::try_from(buf.len()).unwrap_or(u32::MAX))
+            .min(self.array.length());
+        let n = (end - self.at) as usize;
+        self.array.subarray(self.at, end).copy_to(&mut buf[..n]);
+        self.at = end;
+        Ok(n)
+    }
 }
 
 #[cfg(test)]

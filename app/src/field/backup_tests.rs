@@ -94,3 +94,34 @@ fn a_json_backup_cut_short_or_broken_is_told_apart_from_a_whole_one() {
         assert!(!super::whole_json(cut.as_bytes()), "{cut:?}");
     }
 }
+
+/// The browser's copy of the file is read a piece at a time, never whole;
+/// pieces as small as one byte (a byte-order mark split across them too)
+/// read the same as the file at once.
+#[test]
+fn a_json_backup_read_in_pieces_reads_as_a_whole() {
+    struct Pieces<'a>(&'a [u8], usize);
+    impl std::io::Read for Pieces<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let whole = format!(
+        "\u{feff}{{\"format\": \"khaosat-outbox\", \"mutations\": [{}]}}",
+        "{\"seq\": 1},".repeat(20_000) + "{}"
+    );
+    let cut = &whole[..whole.len() - 1];
+    for piece in [1, 2, 7, 4096, 1 << 20] {
+        assert!(
+            super::whole_json(Pieces(whole.as_bytes(), piece)),
+            "pieces of {piece}"
+        );
+        assert!(
+            !super::whole_json(Pieces(cut.as_bytes(), piece)),
+            "cut, pieces of {piece}"
+        );
+    }
+}
