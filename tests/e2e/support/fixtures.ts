@@ -9,6 +9,7 @@
 
 import { test as base, expect, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from '@playwright/test';
 import { axeFindings } from './accessibility';
+import { startServer } from './server';
 
 export { expect };
 
@@ -58,16 +59,37 @@ interface Fixtures {
   newContext: MakeContext;
 }
 
-export const test = base.extend<Fixtures>({
+interface WorkerFixtures {
+  /** The demo server of a `second-server` worker (playwright.config.ts); none elsewhere. */
+  workerServerURL: string | undefined;
+}
+
+export const test = base.extend<Fixtures, WorkerFixtures>({
+  workerServerURL: [
+    async ({}, use, workerInfo) => {
+      // A server already running (KHAOSAT_BASE_URL set before the run) serves every spec.
+      if (workerInfo.project.metadata?.sharedServer !== 'worker' || process.env.KHAOSAT_EXTERNAL_SERVER) {
+        await use(undefined);
+        return;
+      }
+      // Named like the shared server, whose log scripts/test.sh prints when a run fails.
+      const server = await startServer({ name: `shared-w${workerInfo.workerIndex}` });
+      await use(server.baseURL);
+      await server.stop();
+    },
+    { scope: 'worker' },
+  ],
+
   // The global setup publishes the server's URL through the environment. The
   // specs that start servers of their own run beside the shared server's specs
   // (playwright.config.ts), so they get no default URL: each passes its own.
-  baseURL: async ({ baseURL }, use, testInfo) => {
+  // The second worker's specs get its demo server.
+  baseURL: async ({ baseURL, workerServerURL }, use, testInfo) => {
     if (testInfo.project.metadata?.sharedServer === false) {
       await use(undefined);
       return;
     }
-    await use(process.env.KHAOSAT_BASE_URL ?? baseURL);
+    await use(workerServerURL ?? process.env.KHAOSAT_BASE_URL ?? baseURL);
   },
 
   browserProblems: [

@@ -8,6 +8,8 @@ import { startServer } from './server';
 
 export default async function globalSetup(_config: FullConfig): Promise<(() => Promise<void>) | undefined> {
   if (process.env.KHAOSAT_BASE_URL) {
+    // Then the second worker's specs use it too (fixtures.ts).
+    process.env.KHAOSAT_EXTERNAL_SERVER = '1';
     console.log(`[khaosat] using the server already running at ${process.env.KHAOSAT_BASE_URL}`);
     return undefined;
   }
