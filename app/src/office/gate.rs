@@ -99,3 +99,31 @@ mod browser {
         state.user.set(Some(user));
     }
 }
+
+/// Whether the signed-in account may open the review pages (a visit, a
+/// proposal, a district's photos): supervisors only. Other office pages show
+/// those records to administrators too, as text rather than as links that
+/// would only be refused. Who is logged in is known after hydration (the
+/// server renders for anyone), so the links follow it.
+pub fn opens_review() -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let user = crate::field::client::use_client().user;
+    move || user.with(|u| u.as_ref().is_some_and(|u| u.has(Role::Supervisor)))
+}
+
+/// A record of the review pages named on another office page (the plan, the
+/// register, the audit trail, the year's closing): a link for a supervisor,
+/// its name as text for any other account, which the review page would refuse.
+#[component]
+pub fn ReviewLink(
+    /// The record's review page; `None` for a record that has none.
+    href: Option<String>,
+    text: String,
+    #[prop(optional)] link_testid: Option<&'static str>,
+    #[prop(optional)] text_testid: Option<&'static str>,
+) -> impl IntoView {
+    let linked = opens_review();
+    move || match href.clone().filter(|_| linked()) {
+        Some(href) => view! { <a href=href data-testid=link_testid>{text.clone()}</a> }.into_any(),
+        None => view! { <span data-testid=text_testid>{text.clone()}</span> }.into_any(),
+    }
+}

@@ -36,22 +36,6 @@ pub fn query_value(s: &str) -> String {
         .collect()
 }
 
-/// Whether the signed-in account may open the review pages (a visit, a
-/// proposal, a district's photos): supervisors only. Other office pages show
-/// those records to administrators too, as text rather than as links that
-/// would only be refused. Who is logged in is known after hydration (the
-/// server renders for anyone), so the links follow it.
-pub fn opens_review() -> impl Fn() -> bool + Copy + Send + Sync + 'static {
-    use leptos::prelude::With;
-    let user = crate::field::client::use_client().user;
-    move || {
-        user.with(|u| {
-            u.as_ref()
-                .is_some_and(|u| u.has(crate::model::Role::Supervisor))
-        })
-    }
-}
-
 /// An error as an office page words it. The phone's sentence for a server
 /// out of reach says the work is kept on the device and sent later; an office
 /// page keeps nothing, so it says so and asks to try again.

@@ -28,9 +28,6 @@ pub fn AuditTrail() -> impl IntoView {
     let tr = use_t();
     let Locale(lang) = use_locale();
     let reload = use_context::<AdminState>().map(|a| a.reload);
-    // A visit's or a proposal's page is a supervisor's; an administrator
-    // without that role reads the record's name.
-    let opens_review = crate::office::opens_review();
     let filter = RwSignal::new(AuditFilter::default());
     let user_input = RwSignal::new(String::new());
     let entries = Resource::new(
@@ -109,7 +106,7 @@ pub fn AuditTrail() -> impl IntoView {
                                             <td>{crate::format::datetime_vn(entry.at_ms)}</td>
                                             <td>{entry.actor.clone().unwrap_or_else(|| tr("admin.audit.anonymous"))}</td>
                                             <td data-testid="audit-what">{entry_action_text(l, &entry.action, &entry.detail)}</td>
-                                            <td data-testid="audit-record">{record_view(l, &entry, opens_review)}</td>
+                                            <td data-testid="audit-record">{record_view(l, &entry)}</td>
                                             <td class="audit-detail" data-testid="audit-detail">{audit_detail_in(l, &entry.detail)}</td>
                                             <td>{entry.ip.clone().unwrap_or_else(|| tr("admin.audit.no_address"))}</td>
                                         </tr>

@@ -4,6 +4,7 @@
 use super::budget::*;
 use super::*;
 use crate::office::download::DownloadLink;
+use crate::office::gate::ReviewLink;
 
 pub(super) fn year_from(query: &leptos_router::params::ParamsMap) -> i32 {
     query
@@ -165,7 +166,7 @@ pub(super) fn source_headers(lang: Lang) -> impl IntoView {
 /// Districts as rows, sources as columns, a total per district and for the province.
 pub(super) fn by_district(plan: &Plan, lang: Lang) -> impl IntoView {
     // Photos are supervisors' to take away.
-    let zips = crate::office::opens_review();
+    let zips = crate::office::gate::opens_review();
     let former = plan.grouped_by == "former_district";
     let tr = move |key: &str| t(lang, key);
     let rows = plan
@@ -336,7 +337,6 @@ pub(super) fn by_district_industry(plan: &Plan, lang: Lang) -> impl IntoView {
 
 pub(super) fn proposal_list(plan: &Plan, lang: Lang) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
-    let linked = crate::office::opens_review();
     let rows = plan
         .proposals
         .iter()
@@ -346,11 +346,7 @@ pub(super) fn proposal_list(plan: &Plan, lang: Lang) -> impl IntoView {
             view! {
                 <tr data-testid="plan-proposal" data-proposal-id=p.id.clone() data-source=p.source.clone()>
                     <td>
-                        {move || if linked() {
-                            view! { <a href=href.clone() data-testid="plan-proposal-link">{title.clone()}</a> }.into_any()
-                        } else {
-                            view! { <span data-testid="plan-proposal-title">{title.clone()}</span> }.into_any()
-                        }}
+                        <ReviewLink href=Some(href) text=title link_testid="plan-proposal-link" text_testid="plan-proposal-title"/>
                         <div class="muted">{p.facility_name.clone()}</div>
                     </td>
                     <td>{p.district_name.clone()}</td>

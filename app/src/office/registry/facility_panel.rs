@@ -12,6 +12,7 @@ use crate::error::{ErrorBody, FnError};
 use crate::i18n::{use_locale, use_t, Locale};
 use crate::model::AdminUnit;
 use crate::office::error_text;
+use crate::office::gate::ReviewLink;
 use leptos::prelude::*;
 
 type Units = LocalResource<Result<Vec<AdminUnit>, FnError>>;
@@ -296,21 +297,15 @@ fn FacilityProposals(
     };
     let active = detail.entry.active;
     let count = detail.proposals.len().to_string();
-    // A proposal's page is a supervisor's; an administrator reads its title.
-    let linked = crate::office::opens_review();
     view! {
         <h3>{move || tr("registry.proposals_of_facility")}</h3>
         <ul class="facility-proposals" data-testid="facility-proposals" data-count=count>
             {detail.proposals.into_iter().map(|p| view! {
                 <li data-testid="facility-proposal" data-year=p.year.to_string() data-active=p.active.to_string()>
-                    {
-                        let (href, text) = (format!("/review/proposals/{}", p.id), format!("{} — {}", p.year, p.title));
-                        move || if linked() {
-                            view! { <a href=href.clone() data-testid="facility-proposal-link">{text.clone()}</a> }.into_any()
-                        } else {
-                            view! { <span>{text.clone()}</span> }.into_any()
-                        }
-                    }
+                    <ReviewLink
+                        href=Some(format!("/review/proposals/{}", p.id))
+                        text=format!("{} — {}", p.year, p.title)
+                        link_testid="facility-proposal-link"/>
                     " · " {crate::format::vnd(p.requested_amount)}
                     {(!p.active).then(|| view! { <span class="badge">{move || tr("registry.inactive_badge")}</span> })}
                 </li>

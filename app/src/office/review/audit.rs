@@ -2,6 +2,7 @@
 
 use super::detail::*;
 use super::*;
+use crate::office::gate::ReviewLink;
 
 /// An entry's action as a person says it. A review step is named by where
 /// it took the visit: the inspector's submit is "gửi duyệt", a send-back
@@ -33,13 +34,9 @@ pub fn action_text(lang: Lang, action: &str) -> String {
 }
 
 /// The record an entry is about: its kind and name, linked where the office
-/// has a page for it and `linked` says the viewer may open it; a record
-/// without a name shows the start of its id.
-pub fn record_view(
-    lang: Lang,
-    e: &AuditEntry,
-    linked: impl Fn() -> bool + Send + Sync + 'static,
-) -> impl IntoView {
+/// has a page for it that the viewer may open; a record without a name shows
+/// the start of its id.
+pub fn record_view(lang: Lang, e: &AuditEntry) -> impl IntoView {
     let kind = match t(lang, &format!("audit_entity.{}", e.entity)) {
         text if text.starts_with("audit_entity.") => e.entity.clone(),
         text => text,
@@ -61,13 +58,7 @@ pub fn record_view(
         "visit" => Some(format!("/review/visits/{}", e.record_id)),
         _ => None,
     };
-    let name = move || match href.clone().filter(|_| linked()) {
-        Some(href) => {
-            view! { <a href=href data-testid="audit-record-link">{name.clone()}</a> }.into_any()
-        }
-        None => view! { <span>{name.clone()}</span> }.into_any(),
-    };
-    view! { <span class="muted">{kind}": "</span>{name} }
+    view! { <span class="muted">{kind}": "</span><ReviewLink href text=name link_testid="audit-record-link"/> }
 }
 
 /// Audit entries of a record: when, who, what, and the old → new values.

@@ -7,13 +7,13 @@ use crate::error::{ErrorBody, FnError};
 use crate::i18n::{use_locale, use_t, Locale};
 use crate::model::VisitSummary;
 use crate::office::error_text;
+use crate::office::gate::ReviewLink;
 use crate::root::Loading;
 use leptos::prelude::*;
 
 #[component]
 pub fn YearsSection() -> impl IntoView {
     let tr = use_t();
-    let opens_review = crate::office::opens_review();
     let Locale(lang) = use_locale();
     let reload = RwSignal::new(0u64);
     let overview = Resource::new(move || reload.get(), |_| list_years());
@@ -109,15 +109,10 @@ pub fn YearsSection() -> impl IntoView {
                     <ul>
                         {visits.into_iter().map(|v| view! {
                             <li data-testid="unfinished-visit">
-                                {
-                                    let (href, name) = (format!("/review/visits/{}", v.id), v.proposal_title.clone().or(v.facility_name.clone()).unwrap_or_default());
-                                    // A visit's page is a supervisor's: an administrator reads the name.
-                                    move || if opens_review() {
-                                        view! { <a href=href.clone() data-testid="unfinished-visit-link">{name.clone()}</a> }.into_any()
-                                    } else {
-                                        view! { <span>{name.clone()}</span> }.into_any()
-                                    }
-                                }
+                                <ReviewLink
+                                    href=Some(format!("/review/visits/{}", v.id))
+                                    text=v.proposal_title.clone().or(v.facility_name.clone()).unwrap_or_default()
+                                    link_testid="unfinished-visit-link"/>
                                 " — " {v.inspector.clone()}
                             </li>
                         }).collect_view()}
