@@ -1,5 +1,7 @@
-// Prints one plain closing line, "e2e: N passed, N failed, N skipped", after the list
-// reporter's summary, so CI logs (which read such a line) see how many tests ran.
+// Prints one plain closing line, "e2e: N passed, N failed, N flaky, N skipped", after
+// the list reporter's summary, so CI logs (which read such a line) see how many tests
+// ran. A flaky test (failed, then passed on its traced retry) fails the run
+// (`failOnFlakyTests`), so it is never counted as passed.
 
 import type { FullResult, Reporter, Suite } from '@playwright/test/reporter';
 
@@ -15,14 +17,16 @@ export default class SummaryReporter implements Reporter {
     if (process.argv.includes('--list')) return;
     let passed = 0;
     let failed = 0;
+    let flaky = 0;
     let skipped = 0;
     for (const test of this.root?.allTests() ?? []) {
       const outcome = test.outcome();
-      if (outcome === 'expected' || outcome === 'flaky') passed += 1;
+      if (outcome === 'expected') passed += 1;
+      else if (outcome === 'flaky') flaky += 1;
       else if (outcome === 'unexpected') failed += 1;
       else skipped += 1;
     }
-    console.log(`e2e: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+    console.log(`e2e: ${passed} passed, ${failed} failed, ${flaky} flaky, ${skipped} skipped`);
   }
 
   printsToStdio(): boolean {
