@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { expect, test } from './support/fixtures';
 import { openPhone } from './support/phones';
 import { FIELD, addPhoto, removePhoto, saveAndSync } from './support/photo_steps';
-import { khaosat, restoredServers, serverVisits } from './support/restore';
+import { attachVisitState, khaosat, restoredServers, serverVisits } from './support/restore';
 import { startServer } from './support/server';
 
 // Its own servers: this spec kills one and restores it into another.
@@ -109,7 +109,14 @@ test('photos changed on two phones come back after a restore', async ({ newConte
     await taker.home.click(taker.home.syncButton);
     await taker.home.expectSynced();
     await taker.visit.goto(id);
-    await expect(taker.visit.photoItems(FIELD)).toHaveCount(1);
+    // Failed once in CI 80 (two items for 15 s) and never in 20 runs since: if
+    // it fails again, the failure carries what the server and the phone held.
+    await expect(taker.visit.photoItems(FIELD))
+      .toHaveCount(1)
+      .catch(async (failure) => {
+        await attachVisitState(taker.page, id);
+        throw failure;
+      });
     await expect(taker.visit.photoItem(added)).toHaveCount(1);
   });
 });

@@ -3,7 +3,7 @@
 // inspector's visits as the server holds them.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from './fixtures';
@@ -28,6 +28,37 @@ export async function serverVisits(request: import('@playwright/test').APIReques
     if (!page.has_more) return out;
     cursor = page.cursor;
   }
+}
+
+/**
+ * Attaches to the running test what the server and the phone on `page` hold
+ * of visit `id`: the server's photos, the phone's outbox, its photo records
+ * and the visit's photo answers. For a failure that a rerun did not repeat.
+ */
+export async function attachVisitState(page: import('@playwright/test').Page, id: string): Promise<void> {
+  const server = (await serverVisits(page.request)).get(id)?.photos ?? null;
+  const phone = await page.evaluate(async (visitId) => {
+    const db: IDBDatabase = await new Promise((ok, no) => {
+      const open = indexedDB.open('khaosat');
+      open.onsuccess = () => ok(open.result);
+      open.onerror = () => no(open.error);
+    });
+    // Records are stored as JSON text or as objects, depending on the store.
+    const all = (store: string) =>
+      new Promise<Record<string, unknown>[]>((ok, no) => {
+        const read = db.transaction(store).objectStore(store).getAll();
+        read.onsuccess = () => ok(read.result.map((r: unknown) => (typeof r === 'string' ? JSON.parse(r) : r)));
+        read.onerror = () => no(read.error);
+      });
+    const mine = (r: Record<string, unknown>) => r.visit_id === visitId || r.id === visitId;
+    return { outbox: await all('outbox'), photos: (await all('photos')).filter(mine), visits: (await all('visits')).filter(mine) };
+  }, id);
+  // A file beside the screenshots, and a line in the log CI keeps.
+  const state = JSON.stringify({ server, phone });
+  const file = test.info().outputPath(`visit-${id}.json`);
+  writeFileSync(file, state);
+  await test.info().attach(`visit ${id} on the server and the phone`, { path: file, contentType: 'application/json' });
+  console.log(`visit ${id} on the server and the phone: ${state}`);
 }
 
 /** Runs the server binary's command line (`backup`, `restore`). */
