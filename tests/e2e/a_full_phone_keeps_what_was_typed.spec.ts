@@ -16,12 +16,19 @@ test.use({ ...PHONE });
  *  the origin, but headless Chromium kept accepting small writes into the
  *  app's own, already open database, so the refusal is made here. */
 function fullStorageSwitch() {
+  // This load's name, for what it notes in sessionStorage (which outlives it).
+  const load = String(Math.random());
+  (window as unknown as { khaosatLoad: string }).khaosatLoad = load;
   const store = IDBObjectStore.prototype as unknown as Record<string, (...args: unknown[]) => IDBRequest>;
   for (const name of ['put', 'add', 'delete']) {
     const original = store[name];
     store[name] = function (this: IDBObjectStore, ...args: unknown[]) {
       const request = original.apply(this, args);
       if (sessionStorage.getItem('khaosat.test-full') === '1') {
+        // This load tried to write the typed answer (the kept copy) to the visit.
+        if (this.name === 'visits' && JSON.stringify(args[0] ?? null).includes('Gốm Phù Lãng')) {
+          sessionStorage.setItem('khaosat.test-answer-write-tried', load);
+        }
         const tx = this.transaction;
         request.addEventListener('success', () => {
           try {
@@ -34,6 +41,16 @@ function fullStorageSwitch() {
       return request;
     };
   }
+  // The kept copy must stay in localStorage until IndexedDB has the answer:
+  // taken out before a write that then fails, it is lost to a reload or a
+  // closed tab in that moment. Every removal of it while full is noted.
+  const removeItem = Storage.prototype.removeItem;
+  Storage.prototype.removeItem = function (this: Storage, key: string) {
+    if (key.startsWith('khaosat.unloaded-draft.') && sessionStorage.getItem('khaosat.test-full') === '1') {
+      sessionStorage.setItem('khaosat.test-removed-while-full', key);
+    }
+    return removeItem.call(this, key);
+  };
 }
 
 const setFull = (full: boolean) => (full ? sessionStorage.setItem('khaosat.test-full', '1') : sessionStorage.removeItem('khaosat.test-full'));
@@ -67,6 +84,12 @@ test('an answer typed while the phone is full is kept, told, and written once sp
   await visit.waitHydrated();
   await expect(visit.form).toBeVisible();
   await expect.poll(() => page.evaluate(keptDrafts), { message: 'the kept copy outlives a failed write' }).toHaveLength(1);
+  // The reloaded page tried to write the kept copy and failed (the phone is
+  // still full): the copy never left localStorage meanwhile.
+  await expect
+    .poll(() => page.evaluate(() => sessionStorage.getItem('khaosat.test-answer-write-tried') === (window as unknown as { khaosatLoad: string }).khaosatLoad))
+    .toBe(true);
+  expect(await page.evaluate(() => sessionStorage.getItem('khaosat.test-removed-while-full')), 'the kept copy is never taken out before it is written').toBeNull();
 
   // The inspector frees space: the next load writes the answer.
   await page.evaluate(setFull, false);

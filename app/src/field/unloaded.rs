@@ -5,11 +5,11 @@
 //! lost. localStorage writes at once, so the page also keeps the text there as
 //! it is hidden or unloaded. The next time the visit (or the photo) shows, it
 //! is written to IndexedDB as its own write would have been, and a completed
-//! write forgets it: what is kept never outlives its change.
+//! write forgets it: what is kept never outlives its change, and never goes
+//! before IndexedDB has it.
 
 use crate::field::client::browser;
 use crate::field::visits::local::LocalVisit;
-use leptos::prelude::*;
 
 fn key(user_id: &str, visit_id: &str) -> String {
     format!("khaosat.unloaded-draft.{user_id}.{visit_id}")
@@ -29,11 +29,35 @@ pub(crate) fn keep_draft(user_id: &str, visit: &LocalVisit) {
     }
 }
 
-/// The draft kept for this visit, if any; it is forgotten as it is taken, so
-/// only one reader writes it.
-pub(crate) fn take_draft(user_id: &str, visit_id: &str) -> Option<LocalVisit> {
-    let json = browser::local_storage_take(&key(user_id, visit_id))?;
-    serde_json::from_str(&json).ok()
+thread_local! {
+    /// Kept drafts a `recover_draft` of this page is writing: one writer each.
+    /// A second write of the same copy, queued behind a pull that changed the
+    /// visit, would find it missing again and put the old screen back.
+    static RECOVERING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The draft kept for this visit, if any and not already being written by
+/// this page, with its text as kept; `recover_draft` must follow. It stays in
+/// localStorage until written: taken out before the write, it was lost to a
+/// reload or a closed tab while the write ran (a full phone's write fails,
+/// and a reload then is what an inspector tries).
+pub(crate) fn kept_draft(user_id: &str, visit_id: &str) -> Option<(LocalVisit, String)> {
+    let key = key(user_id, visit_id);
+    let json = browser::local_storage_get(&key)?;
+    let Ok(visit) = serde_json::from_str(&json) else {
+        // Not a draft this app can read: nothing to recover.
+        browser::local_storage_remove(&key);
+        return None;
+    };
+    let first = RECOVERING.with(|r| {
+        let mut writing = r.borrow_mut();
+        let first = !writing.contains(&key);
+        if first {
+            writing.push(key);
+        }
+        first
+    });
+    first.then_some((visit, json))
 }
 
 /// IndexedDB has the screen's draft: nothing kept is needed any more.
@@ -41,31 +65,48 @@ pub(crate) fn forget_draft(user_id: &str, visit_id: &str) {
     browser::local_storage_remove(&key(user_id, visit_id));
 }
 
-/// A kept draft, written to IndexedDB as its autosave would have been. Not
-/// into a visit that has left the inspector's hands since (submitted, its
-/// year closed).
-pub(crate) async fn recover_draft(state: crate::field::client::ClientState, kept: LocalVisit) {
-    let Some(user) = state.user.get_untracked() else {
-        return;
-    };
+/// A kept draft (`kept_draft`), written to IndexedDB as its autosave would
+/// have been. Not into a visit that has left the inspector's hands since
+/// (submitted, its year closed). Forgotten once written, unless the page kept
+/// a newer one meanwhile.
+pub(crate) async fn recover_draft(
+    state: crate::field::client::ClientState,
+    user_id: &str,
+    kept: LocalVisit,
+    kept_text: String,
+) {
+    write_kept(state, user_id, &kept, &kept_text).await;
+    let done = key(user_id, &kept.id);
+    RECOVERING.with(|r| r.borrow_mut().retain(|k| *k != done));
+}
+
+async fn write_kept(
+    state: crate::field::client::ClientState,
+    user_id: &str,
+    kept: &LocalVisit,
+    kept_text: &str,
+) {
     let Ok(db) = crate::field::offline::db().await else {
-        keep_draft(&user.id, &kept);
         return;
     };
     let now = crate::field::client::browser::now_ms();
-    let written = db.update_visit(&user.id, &kept.id, |stored| {
-        let stored = stored.filter(|s| s.lacks_kept_draft(&kept))?;
-        let mut draft = crate::field::visits::local::take_draft(stored, &kept);
+    let written = db.update_visit(user_id, &kept.id, |stored| {
+        let stored = stored.filter(|s| s.lacks_kept_draft(kept))?;
+        let mut draft = crate::field::visits::local::take_draft(stored, kept);
         draft.updated_at_ms = now;
         Some(draft)
     });
+    let forget = || browser::local_storage_remove_if(&key(user_id, &kept.id), kept_text);
     match written.await {
         // A read started meanwhile may have missed it.
-        Ok(Some(_)) => state.bump(),
-        Ok(None) => {}
-        // Not written (the phone still full): kept again for the next try,
-        // rather than lost with the copy taken out of localStorage.
-        Err(_) => keep_draft(&user.id, &kept),
+        Ok(Some(_)) => {
+            forget();
+            state.bump();
+        }
+        // Written already, or the visit takes no draft any more.
+        Ok(None) => forget(),
+        // Not written (the phone still full): still kept for the next try.
+        Err(_) => {}
     }
 }
 

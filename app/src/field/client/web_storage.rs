@@ -23,6 +23,14 @@ pub fn local_storage_take(key: &str) -> Option<String> {
     Some(value)
 }
 
+/// Removes the value only while it is still `expected`: a newer one written
+/// meanwhile stays.
+pub fn local_storage_remove_if(key: &str, expected: &str) {
+    if local_storage_get(key).as_deref() == Some(expected) {
+        local_storage_remove(key);
+    }
+}
+
 pub fn local_storage_remove(key: &str) {
     if let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) {
         let _ = storage.remove_item(key);

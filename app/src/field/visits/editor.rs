@@ -127,12 +127,13 @@ impl VisitEditor {
             leptos::task::spawn_local(async move {
                 // What the page kept as it went away last time goes first, so
                 // the read below shows it. A read started meanwhile (a sync's
-                // bump as the page opens) finds the kept copy already taken:
-                // it waits for the recovery too, or it would show, and the
-                // next autosave write, the visit without it.
-                if let Some(kept) = crate::field::unloaded::take_draft(&user.id, &id) {
+                // bump as the page opens) finds the copy being written
+                // (`kept_draft` names one writer): it waits for the recovery
+                // too, or it would show, and the next autosave write, the
+                // visit without it.
+                if let Some((kept, text)) = crate::field::unloaded::kept_draft(&user.id, &id) {
                     RECOVERING.with(|n| n.set(n.get() + 1));
-                    crate::field::unloaded::recover_draft(state, kept).await;
+                    crate::field::unloaded::recover_draft(state, &user.id, kept, text).await;
                     RECOVERING.with(|n| n.set(n.get() - 1));
                 }
                 while RECOVERING.with(|n| n.get()) > 0 {
