@@ -7,17 +7,23 @@ import type { InspectorPhone } from './phones';
 
 export const FIELD = 'evidence_photos';
 
-/** Takes a photo from the gallery into the visit open on `phone`; its ID. */
+/** Takes a photo from the gallery into the visit open on `phone`; its ID.
+ *  The new photo is the ID not listed before, not the last item: the field
+ *  lists photos by their stamp, and a photo another phone attached can carry
+ *  a later one (a server clock an earlier spec moved ahead made it so). */
 export async function addPhoto(phone: InspectorPhone, width: number): Promise<string> {
   const items = phone.visit.photoItems(FIELD);
-  const before = await items.count();
+  const ids = () => items.evaluateAll((list) => list.map((item) => item.getAttribute('data-photo-id')!));
+  const before = await ids();
   const jpeg = await makeJpeg(phone.page, width, 600, 0.9);
   await phone.visit
     .field(FIELD)
     .getByTestId('photo-input-gallery')
     .setInputFiles([{ name: `IMG_${width}.jpg`, mimeType: 'image/jpeg', buffer: jpeg }]);
-  await expect(items).toHaveCount(before + 1, { timeout: 60_000 });
-  return (await items.nth(before).getAttribute('data-photo-id'))!;
+  await expect(items).toHaveCount(before.length + 1, { timeout: 60_000 });
+  const added = (await ids()).filter((id) => !before.includes(id));
+  expect(added, 'one new photo').toHaveLength(1);
+  return added[0];
 }
 
 /** Removes a photo from the visit open on `phone` (the first press asks). */
