@@ -30,7 +30,8 @@ pub(crate) fn keep_draft(user_id: &str, visit: &LocalVisit) {
 }
 
 thread_local! {
-    /// Kept drafts a `recover_draft` of this page is writing: one writer each.
+    /// Kept drafts a `recover_draft` of this page is writing: one writer each,
+    /// and reads of a visit wait until none is left (`recovering`).
     /// A second write of the same copy, queued behind a pull that changed the
     /// visit, would find it missing again and put the old screen back.
     static RECOVERING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
@@ -58,6 +59,11 @@ pub(crate) fn kept_draft(user_id: &str, visit_id: &str) -> Option<(LocalVisit, S
         first
     });
     first.then_some((visit, json))
+}
+
+/// A kept draft is being written back: a read now would miss it.
+pub(crate) fn recovering() -> bool {
+    RECOVERING.with(|r| !r.borrow().is_empty())
 }
 
 /// IndexedDB has the screen's draft: nothing kept is needed any more.

@@ -2,7 +2,7 @@
 //! form, the draft's autosave and the explicit save) as a `Copy` handle the
 //! page's views share. No markup here.
 //!
-//! One file (about 470 lines): the autosave, its retry after a failed write
+//! One file (about 460 lines): the autosave, its retry after a failed write
 //! and the explicit save share the same generation counter and pending
 //! state; apart, each would have to hand the others those signals.
 
@@ -100,13 +100,6 @@ fn shown(v: &LocalVisit) -> Shown {
     )
 }
 
-#[cfg(feature = "hydrate")]
-thread_local! {
-    /// Kept drafts being written back (`unloaded::recover_draft`): reads of
-    /// a visit wait for them.
-    static RECOVERING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
-
 impl VisitEditor {
     /// Loads the visit named by `visit_id`, and after every sync takes in the
     /// new sync state without touching answers the inspector is typing.
@@ -132,11 +125,9 @@ impl VisitEditor {
                 // too, or it would show, and the next autosave write, the
                 // visit without it.
                 if let Some((kept, text)) = crate::field::unloaded::kept_draft(&user.id, &id) {
-                    RECOVERING.with(|n| n.set(n.get() + 1));
                     crate::field::unloaded::recover_draft(state, &user.id, kept, text).await;
-                    RECOVERING.with(|n| n.set(n.get() - 1));
                 }
-                while RECOVERING.with(|n| n.get()) > 0 {
+                while crate::field::unloaded::recovering() {
                     crate::field::client::browser::sleep_ms(20).await;
                 }
                 let Ok(db) = crate::field::offline::db().await else {
