@@ -45,35 +45,57 @@ export WASM_BINDGEN_TEST_TIMEOUT=120
 suite "data files" python3 data/check_data.py
 suite "formatting (rustfmt)" cargo fmt --all -- --check
 
-# The phone's bundle as users get it (wasm-release: size-optimised, LTO, wasm-opt).
-# The server the end-to-end suite drives is the test build below: the Rust tests
-# compile it anyway, and a second, release-profile compile of the app and server
-# crates was the largest part of a run after a small change (see BENCHMARKS.md).
-suite "release bundle (cargo leptos build --release --frontend-only --split)" \
-  cargo leptos build --release --frontend-only --split --lib-features hydrate --lib-features split
-# What a phone downloads before /login works, and for an inspector's home on a
-# cold profile, against the recorded numbers (tests/bench/first_load_budget.json):
-# bytes, not a timing. The check's own tests first, on a made-up site.
-suite "phone sizes: /login and the inspector's home (brotli, at most 5 % above the recorded numbers)" \
-  bash -c 'node --test tests/bench/bundle_size.test.mjs && node tests/bench/bundle_size.mjs target/site target/server-release/hash.txt'
 # Test hooks (fault injection, throw-away databases) are for test builds only: the
 # feature set a release build resolves must not enable them, while the test build's
 # must (else this check could not fail).
 suite "release build enables no test hooks" release_has_no_test_hooks
-suite "rust tests (app, server; SQLite + PostgreSQL)" cargo nextest run --workspace --features app/ssr --no-fail-fast
-# Both feature sets, every target. After the builds above, so only the
-# workspace's own crates are checked when the cache is warm.
-suite "clippy (server and tests, -D warnings)" \
-  cargo clippy --workspace --features app/ssr --all-targets -- -D warnings
-suite "clippy (wasm app and its tests, -D warnings)" \
-  cargo clippy -p app --features hydrate --target wasm32-unknown-unknown --lib --tests -- -D warnings
-# Chromium leaves an ~80 MB profile in $TMPDIR whenever chromedriver kills it; keep
-# those inside target/ and drop them afterwards so repeated runs do not fill the disk.
+suite "rust tests: build (app, server)" \
+  cargo nextest run --workspace --features app/ssr --no-run
+
+# The Rust tests' run keeps two cores about 1.7 busy, the builds below about
+# one (the bundle's LTO and its wasm-opt, clippy): run side by side, they
+# finish about two minutes sooner than one after the other (BENCHMARKS.md,
+# "The test command's CPU"). Builds still run one at a time, in this order;
+# their output follows the Rust tests' in the log.
 browser_tmp="$repo_root/target/browser-tmp"
 mkdir -p "$browser_tmp"
-suite "wasm tests (IndexedDB in headless Chromium)" \
-  env TMPDIR="$browser_tmp" \
-  cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db --test form_rules_table
+builds_log="$(mktemp)"
+builds_failed="$(mktemp)"
+(
+  failed=()
+  # The phone's bundle as users get it (wasm-release: size-optimised, LTO, wasm-opt).
+  # The server the end-to-end suite drives is the test build above: the Rust tests
+  # compile it anyway, and a second, release-profile compile of the app and server
+  # crates was the largest part of a run after a small change (see BENCHMARKS.md).
+  suite "release bundle (cargo leptos build --release --frontend-only --split)" \
+    cargo leptos build --release --frontend-only --split --lib-features hydrate --lib-features split
+  # What a phone downloads before /login works, and for an inspector's home on a
+  # cold profile, against the recorded numbers (tests/bench/first_load_budget.json):
+  # bytes, not a timing. The check's own tests first, on a made-up site.
+  suite "phone sizes: /login and the inspector's home (brotli, at most 5 % above the recorded numbers)" \
+    bash -c 'node --test tests/bench/bundle_size.test.mjs && node tests/bench/bundle_size.mjs target/site target/server-release/hash.txt'
+  # Both feature sets, every target. After the builds above, so only the
+  # workspace's own crates are checked when the cache is warm.
+  suite "clippy (server and tests, -D warnings)" \
+    cargo clippy --workspace --features app/ssr --all-targets -- -D warnings
+  suite "clippy (wasm app and its tests, -D warnings)" \
+    cargo clippy -p app --features hydrate --target wasm32-unknown-unknown --lib --tests -- -D warnings
+  # Chromium leaves an ~80 MB profile in $TMPDIR whenever chromedriver kills it; keep
+  # those inside target/ and drop them afterwards so repeated runs do not fill the disk.
+  suite "wasm tests (IndexedDB in headless Chromium)" \
+    env TMPDIR="$browser_tmp" \
+    cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db --test form_rules_table
+  printf '%s\n' "${failed[@]}" > "$builds_failed"
+) > "$builds_log" 2>&1 &
+builds=$!
+suite "rust tests (app, server; SQLite + PostgreSQL)" cargo nextest run --workspace --features app/ssr --no-fail-fast
+wait "$builds"
+cat "$builds_log"
+while read -r name; do
+  [ -n "$name" ] && failed+=("$name")
+done < "$builds_failed"
+rm -f "$builds_log" "$builds_failed"
+
 # The test build of the server (it has the test hooks the crash tests use) beside
 # the release bundle's hash file, which it reads from its own directory.
 e2e_bin="$repo_root/target/e2e/khaosat"
