@@ -6,7 +6,8 @@
 #   PINNED: cargo-leptos 0.3.11 (without `cargo leptos new`), wasm-bindgen-cli
 #           0.2.130 (= Cargo.lock), s3s-fs 0.14.1 (tests only),
 #           wasm32-unknown-unknown target, Debian chromium + chromium-driver,
-#           binaryen 132.0.0 (npm, its wasm-opt; Debian's binaryen 108 breaks the module).
+#           binaryen 132.0.0 (npm, its wasm-opt, called through scripts/bin/wasm-opt;
+#           Debian's binaryen 108 breaks the module).
 set -euo pipefail
 
 KHAOSAT_CARGO_LEPTOS_VERSION=0.3.11
@@ -177,6 +178,7 @@ install_tools() {
   fi
   rm -f "$apt_log" "$npm_log"
   [ "$built" -eq 0 ] && [ "$waited" -eq 0 ] || return 1
-  # cargo-leptos uses the first wasm-opt on PATH: npm's binaryen 132.
-  export PATH="$repo_root/tests/node_modules/.bin:$PATH"
+  # cargo-leptos uses the first wasm-opt on PATH: scripts/bin/wasm-opt, which
+  # keeps npm's binaryen 132's outputs in the build cache by what went in.
+  export PATH="$repo_root/scripts/bin:$repo_root/tests/node_modules/.bin:$PATH"
 }

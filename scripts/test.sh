@@ -44,6 +44,9 @@ export WASM_BINDGEN_TEST_TIMEOUT=120
 
 suite "data files" python3 data/check_data.py
 suite "formatting (rustfmt)" cargo fmt --all -- --check
+# The release bundle's wasm-opt reuses outputs from the build cache; its own
+# tests, against a stand-in wasm-opt, before the bundle trusts it.
+suite "wasm-opt cache" bash tests/scripts/wasm_opt_cache.test.sh
 
 # Test hooks (fault injection, throw-away databases) are for test builds only: the
 # feature set a release build resolves must not enable them, while the test build's
