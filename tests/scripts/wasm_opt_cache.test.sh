@@ -76,6 +76,21 @@ printf 'module 6' > "$work/again.wasm"
 "$wrapper" -Oz "$work/again.wasm" -o "$work/again.wasm"
 check "and the newest stay" "$(calls)" 10
 
+# A fresh cache and count: another clone's path to the same tool.
+rm -rf "$work/cache"
+: > "$CALLS"
+printf 'module one' > "$work/a.wasm"
+"$wrapper" -Oz --enable-bulk-memory "$work/a.wasm" -o "$work/a.wasm"
+mkdir -p "$work/clone"
+cp "$work/real" "$work/clone/real"
+printf 'module one' > "$work/clone/a.wasm"
+KHAOSAT_REAL_WASM_OPT="$work/clone/real" "$wrapper" -Oz --enable-bulk-memory "$work/clone/a.wasm" -o "$work/clone/a.wasm"
+check "the same tool in another clone finds it too" "$(calls)" 1
+{ cat "$work/real"; echo "# another version"; } > "$work/clone/real"
+printf 'module one' > "$work/clone/a.wasm"
+KHAOSAT_REAL_WASM_OPT="$work/clone/real" "$wrapper" -Oz --enable-bulk-memory "$work/clone/a.wasm" -o "$work/clone/a.wasm"
+check "another version of the tool optimises anew" "$(calls)" 2
+
 if ((failures)); then
   echo "wasm-opt cache: $failures checks failed"
   exit 1
