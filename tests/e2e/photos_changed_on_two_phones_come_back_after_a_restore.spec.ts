@@ -37,8 +37,7 @@ test('photos changed on two phones come back after a restore', async ({ newConte
     gate = await addPhoto(taker, 800);
     removed = await addPhoto(taker, 816);
     await saveAndSync(taker);
-    await other.home.click(other.home.syncButton);
-    await other.home.expectSynced();
+    await other.home.syncNow();
     await expect(other.home.visitItem(id)).toHaveCount(1);
   });
 
@@ -54,10 +53,14 @@ test('photos changed on two phones come back after a restore', async ({ newConte
     await saveAndSync(taker);
     // Out of signal until after the restore: it never hears of the caption.
     await taker.context.setOffline(true);
-    await other.home.click(other.home.syncButton);
-    await other.home.expectSynced();
+    await other.home.syncNow();
     await other.visit.goto(id);
-    await expect(other.visit.photoItems(FIELD)).toHaveCount(1);
+    await expect(other.visit.photoItems(FIELD))
+      .toHaveCount(1)
+      .catch(async (failure) => {
+        await attachVisitState(other.page, id);
+        throw failure;
+      });
     const caption = other.visit.photoItem(gate).getByTestId('photo-caption');
     await caption.fill('Cổng xưởng phía bắc');
     await caption.press('Tab');
@@ -82,12 +85,10 @@ test('photos changed on two phones come back after a restore', async ({ newConte
 
   await test.step('the phone that changed them last recovers first, then the photo phone', async () => {
     await other.home.goto();
-    await other.home.click(other.home.syncButton);
-    await other.home.expectSynced();
+    await other.home.syncNow();
     await taker.context.setOffline(false);
     await taker.home.goto();
-    await taker.home.click(taker.home.syncButton);
-    await taker.home.expectSynced();
+    await taker.home.syncNow();
     await expect
       .poll(async () => (await serverVisits(taker.page.request)).get(id)?.photos.map((p) => [p.id, p.caption ?? null, p.status]), {
         timeout: 90_000,
@@ -106,8 +107,7 @@ test('photos changed on two phones come back after a restore', async ({ newConte
     await removePhoto(other, gate);
     await saveAndSync(other);
     await taker.home.goto();
-    await taker.home.click(taker.home.syncButton);
-    await taker.home.expectSynced();
+    await taker.home.syncNow();
     await taker.visit.goto(id);
     // Failed once in CI 80 (two items for 15 s) and never in 20 runs since: if
     // it fails again, the failure carries what the server and the phone held.

@@ -64,6 +64,24 @@ export class HomePage extends BasePage {
     await expect(this.proposalItems.first()).toBeVisible();
   }
 
+  /**
+   * Presses sync and waits until a pull asked for after the press has landed.
+   * `expectSynced` alone is not enough on a page that has synced before: the
+   * header still says "ok" from the last run until the new one starts, after
+   * the Web Lock, IndexedDB and the sync chunk, so it passed before the
+   * pull, and what the test checked next (often on a page opened anew, which
+   * cuts the run) was the phone's old copy.
+   */
+  async syncNow(): Promise<void> {
+    const pull = this.page.waitForRequest((r) => new URL(r.url()).pathname === '/api/sync/pull', {
+      timeout: 30_000,
+    });
+    await this.click(this.syncButton);
+    await (await pull).response();
+    // The run says "syncing" from before its first request until it ends.
+    await this.expectSynced();
+  }
+
   async expectProposalCount(count: number): Promise<void> {
     await expect(this.proposalItems, `the home must list exactly ${count} proposals`).toHaveCount(count);
   }

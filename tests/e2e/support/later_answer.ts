@@ -30,8 +30,7 @@ export async function laterAnswerSurvivesRestore(
     await earlier.visit.fillField('workforce', '17');
     await earlier.visit.save();
     await earlier.visit.expectSyncState('synced', 30_000);
-    await later.home.click(later.home.syncButton);
-    await later.home.expectSynced();
+    await later.home.syncNow();
     await expect(later.home.visitItem(id)).toHaveCount(1);
   });
 
@@ -52,8 +51,7 @@ export async function laterAnswerSurvivesRestore(
     // Out of signal from here until after the restore: it keeps its 20.
     await earlier.context.setOffline(true);
     await earlier.page.unrouteAll({ behavior: 'ignoreErrors' });
-    await later.home.click(later.home.syncButton);
-    await later.home.expectSynced();
+    await later.home.syncNow();
     await later.visit.goto(id);
     await expect(later.visit.field('workforce')).toHaveValue('20');
     await later.visit.fillField('workforce', '30');
@@ -72,8 +70,7 @@ export async function laterAnswerSurvivesRestore(
 
   await test.step('the phone with the later answer recovers first', async () => {
     await later.home.goto();
-    await later.home.click(later.home.syncButton);
-    await later.home.expectSynced();
+    await later.home.syncNow();
     await expect
       .poll(async () => (await serverVisits(later.page.request)).get(id)?.answers.workforce, { timeout: 60_000 })
       .toBe(30);
@@ -82,8 +79,7 @@ export async function laterAnswerSurvivesRestore(
   await test.step('the phone with the earlier answer comes online and takes the later one', async () => {
     await earlier.context.setOffline(false);
     await earlier.home.goto();
-    await earlier.home.click(earlier.home.syncButton);
-    await earlier.home.expectSynced();
+    await earlier.home.syncNow();
     await expect(earlier.home.visitItem(id)).toHaveAttribute('data-sync-state', 'synced');
     await earlier.visit.goto(id);
     await expect(earlier.visit.field('workforce')).toHaveValue('30');
