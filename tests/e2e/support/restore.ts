@@ -55,7 +55,8 @@ export async function attachVisitState(page: import('@playwright/test').Page, id
   }, id);
   // A file beside the screenshots, and a line in the log CI keeps.
   const state = JSON.stringify({ server, phone });
-  const file = test.info().outputPath(`visit-${id}.json`);
+  // One file per call: a failure may attach both phones.
+  const file = test.info().outputPath(`visit-${id}-${test.info().attachments.length}.json`);
   writeFileSync(file, state);
   await test.info().attach(`visit ${id} on the server and the phone`, { path: file, contentType: 'application/json' });
   console.log(`visit ${id} on the server and the phone: ${state}`);
