@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 1,395 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,490 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -712,12 +712,13 @@ async fn a_discard_of_kept_changes_puts_the_servers_copy_back() {
     let taken = taken_here(id, "cd".repeat(32));
     let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&[1u8, 2, 3][..]));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
-    let mut clock = Hlc::default();
-    let hlc = clock.tick(3_000);
-    let attach = attach_entry(&taken, &device, 1, hlc, uuid::Uuid::from_u128(7));
-    db.attach_photo("u1", &taken, &blob, &attach, &device, clock)
+    let attach = db
+        .attach_photo("u1", &taken, &blob, &device, 3_000, |seq, hlc| {
+            attach_entry(&taken, &device, seq, hlc, uuid::Uuid::from_u128(7))
+        })
         .await
         .unwrap();
+    assert_eq!(attach.mutation.seq, 1, "numbered by the stored counter");
     let mut there = server_visit(id, None);
     there.review_state = app::model::ReviewState::Approved;
     there
@@ -999,12 +1000,13 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         problem: None,
         warnings: Vec::new(),
     };
-    let mut clock = Hlc::default();
-    let hlc = clock.tick(3_000);
-    let entry = attach_entry(&photo, &device, 1, hlc, uuid::Uuid::from_u128(1));
-    db.attach_photo("u1", &photo, &blob, &entry, &device, clock)
+    let entry = db
+        .attach_photo("u1", &photo, &blob, &device, 3_000, |seq, hlc| {
+            attach_entry(&photo, &device, seq, hlc, uuid::Uuid::from_u128(1))
+        })
         .await
         .unwrap();
+    assert_eq!(entry.mutation.seq, 1, "numbered by the stored counter");
     let stored = db
         .photo_blob(&photo.id)
         .await
@@ -1084,11 +1086,13 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
     assert!(judged.has_blob, "the phone keeps its own bytes");
 
     // Removal: bytes and record go, the delete is queued after the attach.
-    let hlc = clock.tick(4_000);
-    let delete = change_entry(&photo, &device, 2, hlc, uuid::Uuid::from_u128(2), true);
-    db.change_photo("u1", &photo, &delete, &device, clock, true)
+    let delete = db
+        .remove_photo("u1", &photo.id, &device, 4_000, |seq, hlc| {
+            change_entry(&photo, &device, seq, hlc, uuid::Uuid::from_u128(2), true)
+        })
         .await
         .unwrap();
+    assert_eq!(delete.mutation.seq, 2, "numbered by the stored counter");
     assert!(db.photo_blob(&photo.id).await.unwrap().is_none());
     assert!(db.photos("u1", None).await.unwrap().is_empty());
     let outbox = db.outbox(&device, 10).await.unwrap();
@@ -1096,6 +1100,96 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         outbox.iter().map(|e| e.mutation.seq).collect::<Vec<_>>(),
         [1, 2]
     );
+}
+
+/// A save, a photo taken and a photo removed at the same moment (the camera
+/// stores a photo for seconds; the inspector saves or removes meanwhile):
+/// each change is numbered in its own write, so each keeps its seq and
+/// nothing in the outbox is written over. Numbered before their write, two
+/// of them took the same seq and one change never left the phone.
+#[wasm_bindgen_test]
+async fn a_save_and_photo_changes_at_once_each_keep_their_own_seq() {
+    use app::field::photos::local::{attach_entry, change_entry, LocalPhoto};
+    use app::sync::{Entity, MutationKind};
+    let db = OfflineDb::open_named(&fresh_name("seq-race"))
+        .await
+        .unwrap();
+    let session = test_session();
+    db.set_session(&session).await.unwrap();
+    let device = session.device_id.clone();
+    let id = "01900000-0000-7000-8000-0000000000d1";
+    let mut clock = Hlc::default();
+    let mut v = visit(id);
+    v.answers.insert("workforce".into(), json!(12));
+    let (saved, entries) = save(&v, &device, 1, &mut clock, 2_000);
+    db.save_visit("u1", &saved, &entries, &device, clock)
+        .await
+        .unwrap();
+    let first = db.last_seq(&device).await.unwrap();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&[9u8; 64][..]));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let old = LocalPhoto {
+        id: "01900000-0000-7000-8000-0000000000e2".into(),
+        ..taken_here(id, "e2".repeat(32))
+    };
+    db.attach_photo("u1", &old, &blob, &device, 2_500, |seq, hlc| {
+        attach_entry(&old, &device, seq, hlc, uuid::Uuid::from_u128(0xe2))
+    })
+    .await
+    .unwrap();
+    let new = LocalPhoto {
+        id: "01900000-0000-7000-8000-0000000000e3".into(),
+        ..taken_here(id, "e3".repeat(32))
+    };
+
+    let mut edited = db.visit("u1", id).await.unwrap().unwrap();
+    edited.answers.insert("workforce".into(), json!(13));
+    let (saving, attaching, removing) = futures::join!(
+        db.save_visit_over("u1", id, &device, |_, last_seq, mut clock| {
+            let (saved, entries) = save(&edited, &device, last_seq + 1, &mut clock, 3_000);
+            Some((saved, entries, clock))
+        }),
+        db.attach_photo("u1", &new, &blob, &device, 3_000, |seq, hlc| {
+            attach_entry(&new, &device, seq, hlc, uuid::Uuid::from_u128(0xe3))
+        }),
+        db.remove_photo("u1", &old.id, &device, 3_000, |seq, hlc| {
+            change_entry(&old, &device, seq, hlc, uuid::Uuid::from_u128(0xe4), true)
+        }),
+    );
+    saving.unwrap();
+    attaching.unwrap();
+    removing.unwrap();
+
+    let outbox = db.outbox(&device, 20).await.unwrap();
+    let seqs: Vec<i64> = outbox.iter().map(|e| e.mutation.seq).collect();
+    let expected: Vec<i64> = (1..=first + 4).collect();
+    assert_eq!(seqs, expected, "one change per seq, none written over");
+    assert_eq!(db.last_seq(&device).await.unwrap(), first + 4);
+    let queued = |entity: Entity, kind: MutationKind, record: &str| {
+        outbox.iter().any(|e| {
+            e.mutation.entity == entity
+                && e.mutation.kind == kind
+                && e.mutation.record_id.to_string() == record
+        })
+    };
+    assert!(
+        queued(Entity::Photo, MutationKind::Upsert, &new.id),
+        "the new photo's attach"
+    );
+    assert!(
+        queued(Entity::Photo, MutationKind::Delete, &old.id),
+        "the removal"
+    );
+    assert!(
+        outbox
+            .iter()
+            .any(|e| e.mutation.fields.get("workforce") == Some(&json!(13))),
+        "the save"
+    );
+    // Each stamp is later than the one before it, in seq order.
+    assert!(outbox
+        .windows(2)
+        .all(|w| w[0].mutation.hlc < w[1].mutation.hlc));
 }
 
 /// A caption typed while the photo uploads: the caption's write and the
@@ -1120,12 +1214,13 @@ async fn a_caption_and_upload_progress_written_together_both_stay() {
         created_at_ms: 1_772_695_900_000,
         ..taken_here("01900000-0000-7000-8000-0000000000f2", "a".repeat(64))
     };
-    let mut clock = Hlc::default();
-    let hlc = clock.tick(3_000);
-    let attach = attach_entry(&photo, &device, 1, hlc, uuid::Uuid::from_u128(1));
-    db.attach_photo("u1", &photo, &blob, &attach, &device, clock)
+    let attach = db
+        .attach_photo("u1", &photo, &blob, &device, 3_000, |seq, hlc| {
+            attach_entry(&photo, &device, seq, hlc, uuid::Uuid::from_u128(1))
+        })
         .await
         .unwrap();
+    assert_eq!(attach.mutation.seq, 1, "numbered by the stored counter");
     let progress = |offset: i64| UploadState {
         url: Some("/api/uploads/x".into()),
         offset,
@@ -1197,12 +1292,13 @@ async fn a_caption_and_upload_progress_written_together_both_stay() {
     assert_eq!(db.last_seq(&device).await.unwrap(), 4);
 
     // Removed: progress does not bring the record back, a caption queues nothing.
-    let mut clock = db.hlc().await.unwrap();
-    let hlc = clock.tick(6_000);
-    let delete = change_entry(&photo, &device, 5, hlc, uuid::Uuid::from_u128(5), true);
-    db.change_photo("u1", &photo, &delete, &device, clock, true)
+    let delete = db
+        .remove_photo("u1", &photo.id, &device, 6_000, |seq, hlc| {
+            change_entry(&photo, &device, seq, hlc, uuid::Uuid::from_u128(5), true)
+        })
         .await
         .unwrap();
+    assert_eq!(delete.mutation.seq, 5, "numbered by the stored counter");
     db.save_upload("u1", &photo.id, &progress(65_536))
         .await
         .unwrap();
@@ -1325,11 +1421,13 @@ async fn a_restored_server_gets_an_outbox_rebuilt_from_what_the_phone_holds() {
         },
         ..taken_here(a_id, "ab".repeat(32))
     };
-    let hlc = clock.tick(3_100);
-    let entry = attach_entry(&photo, &device, 4, hlc, uuid::Uuid::from_u128(9));
-    db.attach_photo("u1", &photo, &blob, &entry, &device, clock)
+    let entry = db
+        .attach_photo("u1", &photo, &blob, &device, 3_100, |seq, hlc| {
+            attach_entry(&photo, &device, seq, hlc, uuid::Uuid::from_u128(9))
+        })
         .await
         .unwrap();
+    assert_eq!(entry.mutation.seq, 4, "numbered by the stored counter");
     assert_eq!(db.last_seq(&device).await.unwrap(), 4);
 
     // The restored server holds A with 40 workers, its first change only.

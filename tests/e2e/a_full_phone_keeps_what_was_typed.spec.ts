@@ -6,6 +6,7 @@
 // drop that copy), and once space is freed the answer is written.
 
 import { PHONE, expect, test } from './support/fixtures';
+import { makeJpeg } from './support/images';
 import { startNewVisit } from './support/newVisit';
 
 test.use({ ...PHONE });
@@ -98,4 +99,43 @@ test('an answer typed while the phone is full is kept, told, and written once sp
   await expect(visit.field('main_products')).toHaveValue('Gốm Phù Lãng');
   await expect(visit.field('workforce')).toHaveValue('9');
   await expect.poll(() => page.evaluate(keptDrafts)).toHaveLength(0);
+});
+
+test('a photo removed while the phone is full stays, and the inspector is told', async ({ page }) => {
+  await page.addInitScript(fullStorageSwitch);
+  const { visit } = await startNewVisit(page);
+  const jpeg = await makeJpeg(page, 800, 600, 0.9);
+  await visit
+    .field('evidence_photos')
+    .getByTestId('photo-input-gallery')
+    .setInputFiles([{ name: 'IMG_1.jpg', mimeType: 'image/jpeg', buffer: jpeg }]);
+  const items = visit.photoItems('evidence_photos');
+  await expect(items).toHaveCount(1, { timeout: 60_000 });
+  const error = visit.field('evidence_photos').getByTestId('photo-error');
+  // The first press asks, the next removes (a failed removal keeps asking
+  // nothing more); a sync's redraw forgets a press: press, one at a time,
+  // until `done` holds.
+  const remove = async (done: () => Promise<void>) =>
+    expect(async () => {
+      if ((await items.count()) > 0) await items.first().getByTestId('photo-remove').click({ timeout: 5_000 });
+      await done();
+    }).toPass({ timeout: 60_000 });
+  const refused = () => expect(error, 'the removal the phone could not store is told').toContainText(/bộ nhớ của máy/i, { timeout: 2_000 });
+  await page.evaluate(setFull, true);
+  await remove(refused);
+  await expect(items, 'the photo stays on the screen').toHaveCount(1);
+  // And on the phone: a reload still lists it.
+  await page.reload();
+  await visit.waitHydrated();
+  await expect(items).toHaveCount(1, { timeout: 15_000 });
+  await remove(refused);
+
+  // With space back, the removal goes through and the message goes with it.
+  await page.evaluate(setFull, false);
+  await remove(() => expect(items).toHaveCount(0, { timeout: 2_000 }));
+  await expect(error).toHaveCount(0);
+  await page.reload();
+  await visit.waitHydrated();
+  await expect(visit.form).toBeVisible();
+  await expect(items).toHaveCount(0);
 });

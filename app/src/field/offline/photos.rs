@@ -3,54 +3,103 @@
 use super::*;
 
 impl OfflineDb {
-    /// A captured photo: its bytes, its record and its `attach_photo` change,
-    /// with the seq counter and the clock, in ONE strict transaction.
+    /// A captured photo: its bytes, its record and its `attach_photo` change
+    /// (`entry`, given its seq and stamp here) in ONE strict transaction; the
+    /// queued change.
     pub async fn attach_photo(
         &self,
         user_id: &str,
         photo: &LocalPhoto,
         blob: &web_sys::Blob,
-        entry: &OutboxEntry,
         device_id: &str,
-        hlc: Hlc,
-    ) -> Result<()> {
+        now_ms: i64,
+        entry: impl FnOnce(i64, Hlc) -> OutboxEntry,
+    ) -> Result<OutboxEntry> {
         let meta_key = format!("{user_id}:{}", photo.id);
         let blob_key = photo_blob_key(&photo.id);
-        self.strict_write(&[PHOTOS, OUTBOX, META], |tx| {
+        self.queue_numbered(device_id, now_ms, entry, |tx| {
             let enc = |v: &dyn erased::Encode| v.encode_js();
             let photos = tx.object_store(PHOTOS)?;
             photos.put_with_key(blob, &key(&blob_key))?;
             photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
-            queue_entry(tx, entry, device_id, hlc)
+            Ok(())
         })
         .await
     }
 
-    /// A caption change or a removal, queued with its change. A removed
-    /// photo's bytes go at once (the change tells the server).
-    pub async fn change_photo(
+    /// A photo's removal: its record and bytes go at once (the change tells
+    /// the server), and the change (`entry`, given its seq and stamp here) is
+    /// queued, in ONE strict transaction; the queued change.
+    pub async fn remove_photo(
         &self,
         user_id: &str,
-        photo: &LocalPhoto,
-        entry: &OutboxEntry,
+        photo_id: &str,
         device_id: &str,
-        hlc: Hlc,
-        remove: bool,
-    ) -> Result<()> {
-        let meta_key = format!("{user_id}:{}", photo.id);
-        let blob_key = photo_blob_key(&photo.id);
-        self.strict_write(&[PHOTOS, OUTBOX, META], |tx| {
-            let enc = |v: &dyn erased::Encode| v.encode_js();
+        now_ms: i64,
+        entry: impl FnOnce(i64, Hlc) -> OutboxEntry,
+    ) -> Result<OutboxEntry> {
+        let meta_key = format!("{user_id}:{photo_id}");
+        let blob_key = photo_blob_key(photo_id);
+        self.queue_numbered(device_id, now_ms, entry, |tx| {
             let photos = tx.object_store(PHOTOS)?;
-            if remove {
-                photos.delete(&key(&meta_key))?;
-                photos.delete(&key(&blob_key))?;
-            } else {
-                photos.put_with_key(&enc(photo)?, &key(&meta_key))?;
-            }
-            queue_entry(tx, entry, device_id, hlc)
+            photos.delete(&key(&meta_key))?;
+            photos.delete(&key(&blob_key))?;
+            Ok(())
         })
         .await
+    }
+
+    /// Runs `write` and queues the change `entry` builds, numbered with the
+    /// seq counter and the clock read in that same strict transaction. Read
+    /// before it, a save committing in between took the same seq, and the
+    /// later of the two writes replaced the other's change in the outbox
+    /// (keyed by device and seq): a removal or a save that never left the
+    /// phone, with nothing on screen to say so.
+    async fn queue_numbered(
+        &self,
+        device_id: &str,
+        now_ms: i64,
+        entry: impl FnOnce(i64, Hlc) -> OutboxEntry,
+        write: impl FnOnce(&web_sys::IdbTransaction) -> std::result::Result<(), JsValue>,
+    ) -> Result<OutboxEntry> {
+        let names = js_sys::Array::of3(&key(PHOTOS), &key(OUTBOX), &key(META));
+        let tx = self.strict_tx(&names).await?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        let numbered = async {
+            let meta = tx.object_store(META).map_err(js_err)?;
+            let seq: i64 = read(&meta, &key(&Meta::Seq(device_id).key()))
+                .await?
+                .unwrap_or(0);
+            let mut clock: Hlc = read(&meta, &key(&Meta::Hlc.key()))
+                .await?
+                .unwrap_or_default();
+            let hlc = clock.tick(now_ms);
+            Ok::<_, OfflineError>((seq + 1, hlc, clock))
+        };
+        let (seq, hlc, clock) = match numbered.await {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tx.abort();
+                return Err(e);
+            }
+        };
+        let entry = entry(seq, hlc);
+        if let Err(e) = write(&tx).and_then(|()| queue_entry(&tx, &entry, device_id, clock)) {
+            let _ = tx.abort();
+            return Err(js_err(e));
+        }
+        wasm_bindgen_futures::JsFuture::from(done)
+            .await
+            .map_err(|_| {
+                tx.error()
+                    .map(|e| js_err(e.into()))
+                    .unwrap_or_else(|| OfflineError::Idb("the photo change was not saved".into()))
+            })?;
+        Ok(entry)
     }
 
     /// Undoes an `attach_photo` whose stored bytes did not hash back to the

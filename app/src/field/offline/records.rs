@@ -326,35 +326,4 @@ impl OfflineDb {
         super::landed(tx).await?;
         Ok(())
     }
-
-    /// Runs `write` in one strict read-write transaction over `stores` and waits
-    /// until it has completed (or failed).
-    pub(super) async fn strict_write(
-        &self,
-        stores: &[&str],
-        write: impl FnOnce(&web_sys::IdbTransaction) -> std::result::Result<(), JsValue>,
-    ) -> Result<()> {
-        let names = js_sys::Array::new();
-        for s in stores {
-            names.push(&key(s));
-        }
-        let tx = self.strict_tx(&names).await?;
-        let done = js_sys::Promise::new(&mut |resolve, reject| {
-            tx.set_oncomplete(Some(&resolve));
-            tx.set_onerror(Some(&reject));
-            tx.set_onabort(Some(&reject));
-        });
-        if let Err(e) = write(&tx) {
-            let _ = tx.abort();
-            return Err(js_err(e));
-        }
-        wasm_bindgen_futures::JsFuture::from(done)
-            .await
-            .map_err(|_| {
-                tx.error()
-                    .map(|e| js_err(e.into()))
-                    .unwrap_or_else(|| OfflineError::Idb("the write was aborted".into()))
-            })?;
-        Ok(())
-    }
 }

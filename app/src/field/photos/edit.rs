@@ -66,26 +66,25 @@ pub(super) async fn attach_files(
                 continue;
             }
         };
-        let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
-        let mut clock = db.hlc().await.map_err(storage)?;
-        let hlc = clock.tick(now);
-        let entry = crate::field::photos::local::attach_entry(
-            &captured.photo,
-            &device,
-            next_seq,
-            hlc,
-            crate::sync::new_uuid_v7(now),
-        );
-        db.attach_photo(
-            &user,
-            &captured.photo,
-            &captured.blob,
-            &entry,
-            &device,
-            clock,
-        )
-        .await
-        .map_err(storage)?;
+        let entry = db
+            .attach_photo(
+                &user,
+                &captured.photo,
+                &captured.blob,
+                &device,
+                now,
+                |seq, hlc| {
+                    crate::field::photos::local::attach_entry(
+                        &captured.photo,
+                        &device,
+                        seq,
+                        hlc,
+                        crate::sync::new_uuid_v7(now),
+                    )
+                },
+            )
+            .await
+            .map_err(storage)?;
         let stored = match db.photo_blob(&id).await.map_err(storage)? {
             Some(blob) => crate::field::photos::capture::blob_bytes(&blob).await.ok(),
             None => None,
@@ -246,20 +245,18 @@ pub(super) async fn remove_photo(
     let (user, device) = state.who()?;
     let db = crate::field::offline::db().await.map_err(storage)?;
     let now = crate::field::client::browser::now_ms();
-    let next_seq = db.last_seq(&device).await.map_err(storage)? + 1;
-    let mut clock = db.hlc().await.map_err(storage)?;
-    let hlc = clock.tick(now);
-    let entry = crate::field::photos::local::change_entry(
-        &photo,
-        &device,
-        next_seq,
-        hlc,
-        crate::sync::new_uuid_v7(now),
-        true,
-    );
-    db.change_photo(&user, &photo, &entry, &device, clock, true)
-        .await
-        .map_err(storage)?;
+    db.remove_photo(&user, &photo.id, &device, now, |seq, hlc| {
+        crate::field::photos::local::change_entry(
+            &photo,
+            &device,
+            seq,
+            hlc,
+            crate::sync::new_uuid_v7(now),
+            true,
+        )
+    })
+    .await
+    .map_err(storage)?;
     set_field_photos(state, visit, &photo.visit_id, &photo.field, |ids| {
         ids.retain(|i| *i != photo.id)
     })

@@ -147,7 +147,7 @@ pub fn PhotoField(
                 // state and verdict update inside it, so the caption input the
                 // inspector is typing in is never replaced (nor its focus lost).
                 <For each=move || photos.get() key=|p| p.id.clone() let:photo>
-                    <PhotoItem initial=photo photos=photos visit=visit editable=editable/>
+                    <PhotoItem initial=photo photos=photos visit=visit editable=editable error=error/>
                 </For>
             </ul>
         </div>
@@ -165,6 +165,9 @@ fn PhotoItem(
     photos: RwSignal<Vec<LocalPhoto>>,
     visit: RwSignal<Option<LocalVisit>>,
     editable: Memo<bool>,
+    /// The field's error banner: a removal the phone could not store says so
+    /// there (the photo then stays listed, and stays on the phone).
+    error: RwSignal<Option<ErrorBody>>,
 ) -> impl IntoView {
     let state = use_client();
     let tr = use_t();
@@ -260,12 +263,12 @@ fn PhotoItem(
         let removed = photo.get_untracked();
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let _ = remove_photo(state, visit, removed).await;
+            error.try_set(remove_photo(state, visit, removed).await.err());
             state.bump();
             crate::field::client::request_sync(state);
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (removed, visit, state);
+        let _ = (removed, visit, state, error);
     };
     let alt = tr("photo.alt");
     view! {
