@@ -62,25 +62,12 @@ impl OfflineDb {
         entry: impl FnOnce(i64, Hlc) -> OutboxEntry,
         write: impl FnOnce(&web_sys::IdbTransaction) -> std::result::Result<(), JsValue>,
     ) -> Result<OutboxEntry> {
-        let names = js_sys::Array::of3(&key(PHOTOS), &key(OUTBOX), &key(META));
-        let tx = self.strict_tx(&names).await?;
-        let done = js_sys::Promise::new(&mut |resolve, reject| {
-            tx.set_oncomplete(Some(&resolve));
-            tx.set_onerror(Some(&reject));
-            tx.set_onabort(Some(&reject));
-        });
-        let numbered = async {
-            let meta = tx.object_store(META).map_err(js_err)?;
-            let seq: i64 = read(&meta, &key(&Meta::Seq(device_id).key()))
-                .await?
-                .unwrap_or(0);
-            let mut clock: Hlc = read(&meta, &key(&Meta::Hlc.key()))
-                .await?
-                .unwrap_or_default();
-            let hlc = clock.tick(now_ms);
-            Ok::<_, OfflineError>((seq + 1, hlc, clock))
+        let (tx, done) = self.strict_photo_tx().await?;
+        let numbered = match tx.object_store(META) {
+            Ok(meta) => next_change(&meta, device_id, now_ms).await,
+            Err(e) => Err(js_err(e)),
         };
-        let (seq, hlc, clock) = match numbered.await {
+        let (seq, hlc, clock) = match numbered {
             Ok(n) => n,
             Err(e) => {
                 let _ = tx.abort();
@@ -92,14 +79,22 @@ impl OfflineDb {
             let _ = tx.abort();
             return Err(js_err(e));
         }
-        wasm_bindgen_futures::JsFuture::from(done)
-            .await
-            .map_err(|_| {
-                tx.error()
-                    .map(|e| js_err(e.into()))
-                    .unwrap_or_else(|| OfflineError::Idb("the photo change was not saved".into()))
-            })?;
+        finished(&tx, done, "the photo change").await?;
         Ok(entry)
+    }
+
+    /// A strict read-write transaction over the photo records, the outbox
+    /// and the meta store (a photo change with its seq and clock), and the
+    /// promise its end settles (`finished`).
+    async fn strict_photo_tx(&self) -> Result<(web_sys::IdbTransaction, js_sys::Promise)> {
+        let names = js_sys::Array::of3(&key(PHOTOS), &key(OUTBOX), &key(META));
+        let tx = self.strict_tx(&names).await?;
+        let done = js_sys::Promise::new(&mut |resolve, reject| {
+            tx.set_oncomplete(Some(&resolve));
+            tx.set_onerror(Some(&reject));
+            tx.set_onabort(Some(&reject));
+        });
+        Ok((tx, done))
     }
 
     /// Undoes an `attach_photo` whose stored bytes did not hash back to the
@@ -136,13 +131,7 @@ impl OfflineDb {
         mutation_id: uuid::Uuid,
         now_ms: i64,
     ) -> Result<Option<LocalPhoto>> {
-        let names = js_sys::Array::of3(&key(PHOTOS), &key(OUTBOX), &key(META));
-        let tx = self.strict_tx(&names).await?;
-        let done = js_sys::Promise::new(&mut |resolve, reject| {
-            tx.set_oncomplete(Some(&resolve));
-            tx.set_onerror(Some(&reject));
-            tx.set_onabort(Some(&reject));
-        });
+        let (tx, done) = self.strict_photo_tx().await?;
         let written = caption_in(
             &tx,
             user_id,
@@ -160,13 +149,7 @@ impl OfflineDb {
                 return other;
             }
         };
-        wasm_bindgen_futures::JsFuture::from(done)
-            .await
-            .map_err(|_| {
-                tx.error()
-                    .map(|e| js_err(e.into()))
-                    .unwrap_or_else(|| OfflineError::Idb("the caption was not saved".into()))
-            })?;
+        finished(&tx, done, "the caption").await?;
         Ok(Some(photo))
     }
 
@@ -212,6 +195,37 @@ impl OfflineDb {
     }
 }
 
+/// Waits for the end of `tx` (`done`, from `strict_photo_tx`): an abort or
+/// an error is the browser's reason when it gave one, else `what` failed.
+async fn finished(tx: &web_sys::IdbTransaction, done: js_sys::Promise, what: &str) -> Result<()> {
+    wasm_bindgen_futures::JsFuture::from(done)
+        .await
+        .map_err(|_| {
+            tx.error()
+                .map(|e| js_err(e.into()))
+                .unwrap_or_else(|| OfflineError::Idb(format!("{what} was not saved")))
+        })?;
+    Ok(())
+}
+
+/// Inside a transaction that queues a change: the change's seq (the next
+/// one) and stamp, and the clock to store with it, read there and awaited
+/// while the transaction is still active.
+async fn next_change(
+    meta: &web_sys::IdbObjectStore,
+    device_id: &str,
+    now_ms: i64,
+) -> Result<(i64, Hlc, Hlc)> {
+    let seq: i64 = read(meta, &key(&Meta::Seq(device_id).key()))
+        .await?
+        .unwrap_or(0);
+    let mut clock: Hlc = read(meta, &key(&Meta::Hlc.key()))
+        .await?
+        .unwrap_or_default();
+    let hlc = clock.tick(now_ms);
+    Ok((seq + 1, hlc, clock))
+}
+
 /// Inside `caption_photo`'s transaction: read the record, the seq counter and
 /// the clock, then write the new caption and its change. Every read is awaited
 /// inside the transaction (its requests keep it open), as rexie does.
@@ -230,23 +244,11 @@ async fn caption_in(
     let Some(mut photo) = read::<LocalPhoto>(&photos, &photo_key).await? else {
         return Ok(None);
     };
-    let seq: i64 = read(&meta, &key(&Meta::Seq(device_id).key()))
-        .await?
-        .unwrap_or(0);
-    let mut clock: Hlc = read(&meta, &key(&Meta::Hlc.key()))
-        .await?
-        .unwrap_or_default();
-    let hlc = clock.tick(now_ms);
+    let (seq, hlc, clock) = next_change(&meta, device_id, now_ms).await?;
     photo.caption = caption;
     photo.caption_written = Some(hlc);
-    let entry = crate::field::photos::local::change_entry(
-        &photo,
-        device_id,
-        seq + 1,
-        hlc,
-        mutation_id,
-        false,
-    );
+    let entry =
+        crate::field::photos::local::change_entry(&photo, device_id, seq, hlc, mutation_id, false);
     let write = || -> std::result::Result<(), JsValue> {
         let enc = |v: &dyn erased::Encode| v.encode_js();
         photos.put_with_key(&enc(&photo)?, &photo_key)?;
