@@ -170,10 +170,13 @@ test('a 2026 proposal registered at the office is surveyed, planned by commune a
 
     await home.goto();
     await home.click(home.syncButton);
-    await expect(home.proposalItems.filter({ hasText: title })).toHaveCount(0);
     await visit.goto(visitId);
     await expect(phone.getByTestId('visit-year-closed')).toBeVisible({ timeout: 15_000 });
     await expect(visit.field('workforce')).toBeDisabled();
     await expect(visit.field('workforce')).toHaveValue('14');
+    // The pull that closed the visit took the year's proposal off the phone.
+    await home.goto();
+    await home.expectListsRead();
+    await expect(home.proposalItems.filter({ hasText: title })).toHaveCount(0);
   });
 });

@@ -99,6 +99,7 @@ test('changes refused for a closed year stay on the phone and go again when it r
     await expect(visit.field('workforce')).toHaveValue('99');
     // The closed year's proposals left the phone; the visits keep their titles.
     await home.goto();
+    await home.expectListsRead();
     await expect(home.proposalItems.filter({ hasText: titles[0] })).toHaveCount(0);
     await expect(home.visitItem(held).locator('.item-title')).toHaveText(titles[0]);
     await expect(home.visitItem(fresh).locator('.item-title')).toHaveText(titles[1]);

@@ -173,7 +173,10 @@ fn ProposalList() -> impl IntoView {
         move || filtered.with(|f| f.iter().take(shown.get()).cloned().collect::<Vec<_>>());
     let more = move || filtered.with(|f| f.len().saturating_sub(shown.get()));
     view! {
-        <div class="toolbar">
+        // `data-loaded`: the rows have been read from the phone once, so a
+        // proposal not listed is one the phone does not hold (a marker for
+        // tests, which would otherwise see an empty list before the read).
+        <div class="toolbar" data-testid="proposal-toolbar" data-loaded=move || rows.with(Option::is_some).to_string()>
             <input
                 type="search"
                 data-testid="proposal-search"

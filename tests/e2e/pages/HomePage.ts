@@ -82,6 +82,12 @@ export class HomePage extends BasePage {
     await this.expectSynced();
   }
 
+  /** The home has read its lists from the phone: before that, every
+   *  proposal is missing from them, and an absence checked then proves nothing. */
+  async expectListsRead(): Promise<void> {
+    await expect(this.byTestId('proposal-toolbar')).toHaveAttribute('data-loaded', 'true');
+  }
+
   async expectProposalCount(count: number): Promise<void> {
     await expect(this.proposalItems, `the home must list exactly ${count} proposals`).toHaveCount(count);
   }
