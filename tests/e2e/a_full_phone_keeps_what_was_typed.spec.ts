@@ -136,6 +136,6 @@ test('a photo removed while the phone is full stays, and the inspector is told',
   await expect(error).toHaveCount(0);
   await page.reload();
   await visit.waitHydrated();
-  await expect(visit.form).toBeVisible();
+  await visit.expectPhotosRead('evidence_photos');
   await expect(items).toHaveCount(0);
 });

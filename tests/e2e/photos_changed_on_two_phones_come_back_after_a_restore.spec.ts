@@ -29,6 +29,12 @@ test('photos changed on two phones come back after a restore', async ({ newConte
   const other = await openPhone(newContext, servers.before.baseURL, 'other phone');
 
   let id = '';
+  // A failed check carries what the server and both phones held of the visit.
+  const keepBothPhones = async (failure: unknown): Promise<never> => {
+    await attachVisitState(taker.page, id);
+    await attachVisitState(other.page, id);
+    throw failure;
+  };
   let gate = '';
   let removed = '';
   await test.step('before the backup, one phone takes two photos of a visit; both phones have it', async () => {
@@ -57,11 +63,7 @@ test('photos changed on two phones come back after a restore', async ({ newConte
     await other.visit.goto(id);
     await expect(other.visit.photoItems(FIELD))
       .toHaveCount(1)
-      .catch(async (failure) => {
-        await attachVisitState(other.page, id);
-        await attachVisitState(taker.page, id);
-        throw failure;
-      });
+      .catch(keepBothPhones);
     const caption = other.visit.photoItem(gate).getByTestId('photo-caption');
     await caption.fill('Cổng xưởng phía bắc');
     await caption.press('Tab');
@@ -115,11 +117,7 @@ test('photos changed on two phones come back after a restore', async ({ newConte
     // If it fails again, the failure carries what the server and both phones held.
     await expect(taker.visit.photoItems(FIELD))
       .toHaveCount(1)
-      .catch(async (failure) => {
-        await attachVisitState(taker.page, id);
-        await attachVisitState(other.page, id);
-        throw failure;
-      });
+      .catch(keepBothPhones);
     await expect(taker.visit.photoItem(added)).toHaveCount(1);
   });
 });

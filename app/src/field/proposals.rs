@@ -1,7 +1,7 @@
 //! The inspector's home: the proposals of their districts (from IndexedDB, so it
 //! works offline) with a diacritic-insensitive filter, and their own visits.
 //!
-//! One file (about 410 lines, 80 of them tests): the list's rows and the card
+//! One file (about 420 lines, 60 of them tests): the list's rows and the card
 //! that shows one are read together.
 
 use crate::field::client::use_client;
@@ -173,9 +173,8 @@ fn ProposalList() -> impl IntoView {
         move || filtered.with(|f| f.iter().take(shown.get()).cloned().collect::<Vec<_>>());
     let more = move || filtered.with(|f| f.len().saturating_sub(shown.get()));
     view! {
-        // `data-loaded`: the rows have been read from the phone once, so a
-        // proposal not listed is one the phone does not hold (a marker for
-        // tests, which would otherwise see an empty list before the read).
+        // `data-loaded`: the rows have been read from the phone once; before
+        // that every proposal is missing from the list.
         <div class="toolbar" data-testid="proposal-toolbar" data-loaded=move || rows.with(Option::is_some).to_string()>
             <input
                 type="search"

@@ -25,6 +25,12 @@ export class VisitPage extends BasePage {
     return this.byTestId('visit-sync-state');
   }
 
+  /** The photo field `key` has read its photos from the phone: before
+   *  that its list is empty, and an absence checked then proves nothing. */
+  async expectPhotosRead(key: string): Promise<void> {
+    await expect(this.field(key).getByTestId('photo-list')).toHaveAttribute('data-loaded', 'true');
+  }
+
   /** The whole field block (label, input, error), hidden when its rule says so. */
   fieldBox(key: string): Locator {
     return this.form.locator(`[data-key="${key}"]`).first();

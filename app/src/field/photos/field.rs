@@ -27,6 +27,9 @@ pub fn PhotoField(
     let crate::i18n::Locale(lang) = use_locale();
     let key = field.key.clone();
     let photos = RwSignal::new(Vec::<LocalPhoto>::new());
+    // The list has been read from the phone once (`data-loaded`): before
+    // that it is empty whatever the phone holds.
+    let read_once = RwSignal::new(false);
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<ErrorBody>);
     let max_px = field.max_px.unwrap_or(crate::photos::DEFAULT_MAX_PX);
@@ -59,6 +62,7 @@ pub fn PhotoField(
                         if photos.try_with_untracked(|current| *current != list) == Some(true) {
                             photos.set(list);
                         }
+                        read_once.try_set(true);
                     }
                 });
             }
@@ -142,7 +146,7 @@ pub fn PhotoField(
             </Show>
             {move || busy.get().then(|| view! { <p class="notice" data-testid="photo-busy">{move || tr("photo.processing")}</p> })}
             {move || error.get().map(|e| view! { <p class="error-banner" data-testid="photo-error" role="alert">{error_text(lang.get(), &e)}</p> })}
-            <ul class="photo-list" data-testid="photo-list">
+            <ul class="photo-list" data-testid="photo-list" data-loaded=move || read_once.get().to_string()>
                 // Keyed by the photo alone: an item is made once, and progress,
                 // state and verdict update inside it, so the caption input the
                 // inspector is typing in is never replaced (nor its focus lost).
