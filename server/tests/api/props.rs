@@ -10,13 +10,16 @@
 //!   is its highest seq;
 //! - no saved value vanished silently: each applied value is the field's final
 //!   value, or was overwritten by a writer that had seen it (its own device, or
-//!   one whose base version covered it), or is kept in conflicts.
+//!   one whose base version covered it), or is kept in conflicts;
+//! - a base version is one the writer saw: the value the server held at that
+//!   version is one the phone held as saved, so "covered" above cannot be
+//!   claimed for a value the inspector never had on screen.
 //!
 //! Default: 1,000 cases on SQLite and 100 on PostgreSQL. More:
 //! `KHAOSAT_PROP_CASES=100000 cargo nextest run -p server --features app/ssr -E 'test(sync_properties)'`;
 //! the seed is printed, and `KHAOSAT_PROP_SEED=<seed>` replays a run.
 //!
-//! One file (about 575 lines): the property test, its simulated phones and
+//! One file (about 645 lines): the property test, its simulated phones and
 //! network faults, and the invariants it checks are one model.
 
 use app::field::visits::local::{
@@ -29,7 +32,7 @@ use app::sync::{Hlc, MutationResult, PulledRecord, PushRequest, MUTATION_SCHEMA_
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 const FIELDS: [&str; 3] = ["workforce", "female_workers", "local_workers"];
 const DAY_MS: i64 = 86_400_000;
@@ -104,6 +107,8 @@ struct Phone {
     outbox: BTreeMap<i64, OutboxEntry>,
     visits: BTreeMap<String, LocalVisit>,
     cursor: i64,
+    /// Every (visit, field, value) this phone has held as saved.
+    held: BTreeSet<(String, String, String)>,
 }
 
 impl Phone {
@@ -113,6 +118,16 @@ impl Phone {
 
     fn pending(&self, visit_id: &str) -> bool {
         self.outbox.values().any(|e| e.visit_id == visit_id)
+    }
+
+    /// Notes what `visit_id`'s copy holds as saved now.
+    fn remember(&mut self, visit_id: &str) {
+        if let Some(v) = self.visits.get(visit_id) {
+            for (field, value) in &v.saved {
+                self.held
+                    .insert((visit_id.to_string(), field.clone(), value.to_string()));
+            }
+        }
     }
 }
 
@@ -163,6 +178,7 @@ impl World<'_> {
         for e in entries {
             phone.outbox.insert(e.mutation.seq, e);
         }
+        phone.remember(&visit_id);
     }
 
     async fn push(
@@ -221,7 +237,8 @@ impl World<'_> {
             if let Some(v) = phone.visits.remove(&visit_id) {
                 phone
                     .visits
-                    .insert(visit_id, after_push(v, &results, still));
+                    .insert(visit_id.clone(), after_push(v, &results, still));
+                phone.remember(&visit_id);
             }
         }
         let now = phone.now();
@@ -252,6 +269,7 @@ impl World<'_> {
                     let local = phone.visits.remove(&v.id);
                     let merged = absorb_server_copy(local, v, &phone.user.username, pending);
                     phone.visits.insert(v.id.clone(), merged);
+                    phone.remember(&v.id);
                 }
             }
             phone.cursor = response.cursor;
@@ -289,6 +307,7 @@ async fn run_case(
             outbox: BTreeMap::new(),
             visits: BTreeMap::new(),
             cursor,
+            held: BTreeSet::new(),
         });
     }
     let visits = (0..3)
@@ -423,6 +442,59 @@ async fn check(world: &World<'_>) -> Result<(), TestCaseError> {
                 no_silent_loss(db, &phone.device_id, &mutation, &record, field, value).await?;
             }
         }
+        bases_were_seen(db, phone).await?;
+    }
+    Ok(())
+}
+
+/// Each of `phone`'s writes that became a field's value names a base version
+/// whose value the phone held as saved. A base taken from a pull whose value
+/// the phone did not take (it had unsent or unsaved answers) would make an
+/// edit look made on top of a value the inspector never saw, and the server
+/// would overwrite that value without a conflict.
+async fn bases_were_seen(db: &Db, phone: &Phone) -> Result<(), TestCaseError> {
+    let writes = sqlx::query(
+        "SELECT record_id, field, base_version, mutation_id FROM field_history
+         WHERE entity = 'visit' AND device_id = $1 AND base_version > 0",
+    )
+    .bind(&phone.device_id)
+    .fetch_all(&db.pool)
+    .await
+    .unwrap();
+    for write in writes {
+        let record: String = col(&write, "record_id").unwrap();
+        let field: String = col(&write, "field").unwrap();
+        if !FIELDS.contains(&field.as_str()) {
+            continue;
+        }
+        let base: i64 = col(&write, "base_version").unwrap();
+        let at_base: String = col(
+            &sqlx::query(
+                "SELECT value FROM field_history
+                 WHERE entity = 'visit' AND record_id = $1 AND field = $2 AND version = $3",
+            )
+            .bind(&record)
+            .bind(&field)
+            .bind(base)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap(),
+            "value",
+        )
+        .unwrap();
+        let seen = phone
+            .held
+            .contains(&(record.clone(), field.clone(), at_base.clone()));
+        prop_assert!(
+            seen,
+            "mutation {} of {} wrote {}.{} on base {} ({}), a value that phone never held",
+            col::<String>(&write, "mutation_id").unwrap(),
+            phone.device_id,
+            record,
+            field,
+            base,
+            at_base
+        );
     }
     Ok(())
 }

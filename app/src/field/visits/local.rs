@@ -2,7 +2,7 @@
 //! save into mutations, and taking in what the server sent. Plain types, no
 //! browser APIs, so the same code runs in the wasm app and in native tests.
 //!
-//! One file (about 1,440 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
+//! One file (about 1,550 lines, half of it tests): the draft, its save into outbox mutations and the server copy it absorbs are one state machine; its invariants are tested together.
 
 use crate::error::ErrorBody;
 use crate::model::{ReviewEvent, ReviewState, VisitRecord, VisitRow};
@@ -666,9 +666,10 @@ pub fn after_push(
     visit
 }
 
-/// Takes in the server's copy of a visit. Versions and review state always come
-/// from the server; answers only when this phone has nothing unsent for the
-/// visit, so a pull can never overwrite what the inspector has not yet pushed.
+/// Takes in the server's copy of a visit. Review state always comes from the
+/// server; answers only when this phone has nothing unsent for the visit, so a
+/// pull can never overwrite what the inspector has not yet pushed. Versions
+/// come with the values they number (`keep_seen_versions`).
 pub fn absorb_server_copy(
     local: Option<LocalVisit>,
     server: &VisitRecord,
@@ -691,6 +692,7 @@ pub fn absorb_server_copy(
         v.made_here = Some(false);
         v
     });
+    let seen = Seen::of(&visit);
     visit.versions = server.versions.clone();
     visit.review_state = server.review_state;
     visit.review = server.review.clone();
@@ -758,6 +760,8 @@ pub fn absorb_server_copy(
         visit.answers = answers.clone();
         visit.saved = answers;
         visit.written = server.written.clone();
+    } else {
+        keep_seen_versions(&mut visit, server, &seen);
     }
     if !pending && visit.sync_state == SyncState::Queued {
         visit.sync_state = SyncState::Synced;
@@ -775,6 +779,58 @@ pub fn absorb_server_copy(
         }
     }
     visit
+}
+
+/// The versions a phone's copy held before a pull: the versions of values it
+/// has taken in (or written itself), per field and per row.
+struct Seen {
+    visit: BTreeMap<String, i64>,
+    rows: Vec<(String, BTreeMap<String, i64>)>,
+}
+
+impl Seen {
+    fn of(visit: &LocalVisit) -> Self {
+        Self {
+            visit: visit.versions.clone(),
+            rows: visit
+                .rows
+                .iter()
+                .map(|r| (r.id.clone(), r.versions.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// After a pull that left the answers alone (something unsent or unsaved):
+/// a field whose value there is not the one this phone holds as saved keeps
+/// the version this phone saw (0 for none). An edit of it then reaches the
+/// server as concurrent with the value it never showed, which is kept as a
+/// conflict; with the server's version it would look made on top of that
+/// value and overwrite it silently (another phone's answer, a supervisor's
+/// decision, a photo another phone added to the list).
+fn keep_seen_versions(visit: &mut LocalVisit, server: &VisitRecord, seen: &Seen) {
+    let theirs = given(&server.answers);
+    for (key, version) in &mut visit.versions {
+        if theirs.get(key) != visit.saved.get(key) {
+            *version = seen.visit.get(key).copied().unwrap_or(0);
+        }
+    }
+    for row in &mut visit.rows {
+        let Some(there) = server.rows.iter().find(|r| r.id == row.id) else {
+            continue;
+        };
+        let theirs = given(&there.answers);
+        let before = seen
+            .rows
+            .iter()
+            .find(|(id, _)| *id == row.id)
+            .map(|(_, v)| v);
+        for (key, version) in &mut row.versions {
+            if theirs.get(key) != row.saved.get(key) {
+                *version = before.and_then(|b| b.get(key)).copied().unwrap_or(0);
+            }
+        }
+    }
 }
 
 /// The screen's answers, except where the stored copy's saved value moved on
@@ -972,7 +1028,8 @@ mod tests {
         assert!(!fresh.has_unsaved_changes());
         let merged = absorb_server_copy(Some(v), &server, "ksv1", true);
         assert_eq!(merged.answers["workforce"], json!(30));
-        assert_eq!(merged.versions["workforce"], 2);
+        // Its 25 was not taken in: the phone has seen no version of it.
+        assert_eq!(merged.versions["workforce"], 0);
         assert_eq!(merged.review_state, ReviewState::NeedsChanges);
     }
 
@@ -1432,6 +1489,67 @@ mod tests {
         let merged = take_draft(stored, &screen);
         assert_eq!(merged.rows[0].answers["power_kw"], json!(18));
         assert_eq!(merged.rows[0].answers["machine_name"], json!("Lò sấy gỗ"));
+    }
+
+    #[test]
+    fn a_value_the_pull_did_not_take_keeps_the_version_this_phone_saw() {
+        // Saved here at version 1 (25), typed since (30, not saved), and the
+        // main products saved here too; a pull brings another phone's 40 at
+        // version 2 and this phone's own products at version 3.
+        let mut v = visit();
+        v.header_sent = true;
+        v.saved.insert("workforce".into(), json!(25));
+        v.saved.insert("main_products".into(), json!("Gốm"));
+        v.versions.insert("workforce".into(), 1);
+        v.answers = v.saved.clone();
+        v.answers.insert("workforce".into(), json!(30));
+        let mut row = LocalRow::new("r1".into(), "equipment".into(), 1);
+        row.header_sent = true;
+        row.answers.insert("power_kw".into(), json!(15));
+        row.saved = row.answers.clone();
+        row.versions.insert("power_kw".into(), 1);
+        v.rows.push(row);
+        let mut server = server_copy(&v, json!(40), 2);
+        server.answers.insert("main_products".into(), json!("Gốm"));
+        server.versions.insert("main_products".into(), 3);
+        server.rows = vec![VisitRow {
+            id: "r1".into(),
+            group: "equipment".into(),
+            answers: [("power_kw".to_string(), json!(18))].into(),
+            versions: [("power_kw".to_string(), 2)].into(),
+            created_at_ms: 1,
+            written: Default::default(),
+        }];
+
+        for pending in [false, true] {
+            let pulled = absorb_server_copy(Some(v.clone()), &server, "ksv1", pending);
+            assert_eq!(
+                pulled.answers["workforce"],
+                json!(30),
+                "the typed answer stays"
+            );
+            assert_eq!(pulled.versions["workforce"], 1, "40 was never shown");
+            assert_eq!(
+                pulled.versions["main_products"], 3,
+                "its own value, numbered"
+            );
+            assert_eq!(pulled.rows[0].versions["power_kw"], 1);
+            // So the save reaches the server as concurrent with the 40.
+            let (_, out) = save(&pulled, "dev", 1, &mut Hlc::default(), 2_000);
+            let sent = out
+                .iter()
+                .find(|e| e.mutation.fields.contains_key("workforce"))
+                .unwrap();
+            assert_eq!(sent.mutation.base_version, 1);
+        }
+
+        // Nothing unsent or unsaved: the pull takes the values and their versions.
+        let mut clean = v.clone();
+        clean.answers = clean.saved.clone();
+        let pulled = absorb_server_copy(Some(clean), &server, "ksv1", false);
+        assert_eq!(pulled.answers["workforce"], json!(40));
+        assert_eq!(pulled.versions["workforce"], 2);
+        assert_eq!(pulled.rows[0].versions["power_kw"], 2);
     }
 
     #[test]
