@@ -3,7 +3,7 @@
 //!
 //! Accounts, roles, unit assignments, sessions and devices.
 //!
-//! One file (about 425 lines): a session and the device it is bound to change in
+//! One file (about 435 lines): a session and the device it is bound to change in
 //! the same transactions, and login checks read both.
 
 use super::{col, now_ms, Db};
@@ -264,6 +264,24 @@ pub async fn attach_device(
     session_token_hash: &str,
     device_id: &str,
 ) -> Result<(), AppError> {
+    let mismatch = || AppError::Protocol {
+        status: 409,
+        body: crate::error::ErrorBody::new(
+            "auth.device_mismatch",
+            "this session is already bound to another device; log in again on this phone",
+        ),
+    };
+    // Asked first, so a refused session registers no device for its user.
+    let bound: Option<String> = sqlx::query("SELECT device_id FROM sessions WHERE token_hash = $1")
+        .bind(session_token_hash)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|row| col::<Option<String>>(&row, "device_id"))
+        .transpose()?
+        .flatten();
+    if bound.is_some_and(|own| own != device_id) {
+        return Err(mismatch());
+    }
     bind_device(db, user_id, device_id).await?;
     let done = sqlx::query(
         "UPDATE sessions SET device_id = $1 WHERE token_hash = $2 AND (device_id IS NULL OR device_id = $1)",
@@ -273,13 +291,7 @@ pub async fn attach_device(
     .execute(&db.pool)
     .await?;
     if done.rows_affected() == 0 {
-        return Err(AppError::Protocol {
-            status: 409,
-            body: crate::error::ErrorBody::new(
-                "auth.device_mismatch",
-                "this session is already bound to another device; log in again on this phone",
-            ),
-        });
+        return Err(mismatch());
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `POST /api/sync/push` and `GET /api/sync/pull`. Order of checks: session
-//! (401), body size and parsing (413/400), then device ownership (403) in the store.
+//! (401), body size and parsing (413/400), then the session's own phone and
+//! device ownership (403).
 
 use crate::routes::{parse_json, require_content_type};
 use crate::security::limits::read_body;
@@ -28,9 +29,24 @@ pub async fn push(
     let bytes = read_body(body, MAX_PUSH_BYTES, "push body (bytes)").await?;
     let request: PushRequest = parse_json(&headers, &bytes)?;
     caller.require(SYNC_ROLES)?;
+    same_phone(&caller, &request.device_id.to_string())?;
     let response = app::store::push::push(&state.db, &state.clock, &caller.user, &request).await?;
     crate::telemetry::pushed(&response.results);
     Ok(Json(response))
+}
+
+/// A push comes from the phone its session was opened on, which must still
+/// be allowed to sync. The store checks the device the body names (its
+/// owner, its revocation); without this, a revoked phone's session could
+/// push under another of its user's devices, or one it registered itself.
+fn same_phone(caller: &Caller, device_id: &str) -> Result<(), AppError> {
+    caller.require_live_device()?;
+    match caller.device_id.as_deref() {
+        Some(own) if own != device_id => Err(AppError::Forbidden(
+            "this session was opened on another phone; log in again on this phone".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Largest backup file `import` reads: a phone's whole outbox after weeks offline.

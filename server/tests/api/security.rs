@@ -6,7 +6,7 @@
 //! status and the error code it expects. The request helpers at the bottom are
 //! shared with `authz_matrix`.
 //!
-//! One file (about 1,280 lines) because its request builder (`req`, `Req`,
+//! One file (about 1,320 lines) because its request builder (`req`, `Req`,
 //! `expect_error`) is what `authz_matrix`, `uploads`, `hardening`, `archive`, `console` and
 //! `forms` import;
 //! the next split moves those helpers into `helpers.rs` and the tests into
@@ -518,19 +518,60 @@ async fn a_revoked_device_can_no_longer_sync_and_its_visits_stay(app: TestApp) {
     assert!(ok(&revoked)["revoked_at_ms"].is_i64());
 
     let next = phone.mutation("visit", "upsert", &visit, json!({"workforce": 30}), 1);
-    expect_error(&phone.push(&app, &[next]).await, 403, "device.revoked");
+    expect_error(
+        &phone.push(&app, std::slice::from_ref(&next)).await,
+        403,
+        "device.revoked",
+    );
     let pull = app
         .get("/api/sync/pull?cursor=0", Some(&phone.cookie))
         .await;
     expect_error(&pull, 403, "device.revoked");
+
+    // The revoked phone's session cannot get round it: it registers no new
+    // device, and pushes under no other device of its user.
+    let fresh = uuid::Uuid::now_v7().to_string();
+    let bound = app
+        .post_json(
+            "/api/auth/device",
+            Some(&phone.cookie),
+            &json!({"device_id": fresh}),
+        )
+        .await;
+    expect_error(&bound, 409, "auth.device_mismatch");
+    let other = Phone::login(&app, "ksv1").await;
+    for device in [fresh.clone(), other.device.clone()] {
+        let mut body = phone.body(std::slice::from_ref(&next));
+        body["device_id"] = json!(device);
+        let pushed = app
+            .post_json("/api/sync/push", Some(&phone.cookie), &body)
+            .await;
+        expect_error(&pushed, 403, "device.revoked");
+    }
     let after = ok(&call(&app, &admin, "list_devices", json!({"user_id": id})).await);
+    assert!(
+        !after.to_string().contains(&fresh),
+        "a refused session registered a device: {after}"
+    );
     assert!(device_row(after)["revoked_at_ms"].is_i64());
+    // A live phone of the same user pushes under its own device only.
+    let mut other = other;
+    let third = Phone::login(&app, "ksv1").await;
+    let edit = other.mutation("visit", "upsert", &visit, json!({"workforce": 31}), 1);
+    let mut body = other.body(std::slice::from_ref(&edit));
+    body["device_id"] = json!(third.device);
+    let pushed = app
+        .post_json("/api/sync/push", Some(&other.cookie), &body)
+        .await;
+    assert_eq!(pushed.status.as_u16(), 403, "{}", pushed.text());
+    assert_eq!(app.counts().await["mutations"], 1, "{}", pushed.text());
+    other.push_ok(&app, &[edit]).await;
     assert_eq!(app.counts().await["visits"], 1);
     let (stored, _) = app::store::visits::record(&app.db.pool, &visit)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.answers["workforce"], json!(25));
+    assert_eq!(stored.answers["workforce"], json!(31));
 }
 
 async fn create_account_refuses_bad_input_and_new_accounts_must_change_their_password(
