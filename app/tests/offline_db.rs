@@ -1,7 +1,7 @@
 //! OfflineDb against real IndexedDB in headless Chromium (wasm-bindgen-test).
 //! Run: cargo test -p app --features hydrate --target wasm32-unknown-unknown --test offline_db
 //!
-//! One file (about 1,490 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
+//! One file (about 1,590 lines): wasm-bindgen tests share one browser session and its database helpers; a second file would start another.
 #![cfg(all(target_arch = "wasm32", feature = "hydrate"))]
 
 use app::field::offline::{OfflineDb, Session};
@@ -1190,6 +1190,68 @@ async fn a_save_and_photo_changes_at_once_each_keep_their_own_seq() {
     assert!(outbox
         .windows(2)
         .all(|w| w[0].mutation.hlc < w[1].mutation.hlc));
+}
+
+/// A photo whose stored bytes did not hash back (a corrupt Blob) is
+/// forgotten, and its queued attach becomes a change of nothing under the
+/// same seq: the next save is numbered after it and the outbox has no gap,
+/// which the server would refuse at every later push.
+#[wasm_bindgen_test]
+async fn a_forgotten_photo_leaves_no_gap_in_the_outbox() {
+    use app::field::photos::local::{attach_entry, LocalPhoto};
+    use app::field::visits::refused::withdrawn;
+    let db = OfflineDb::open_named(&fresh_name("forget-gap"))
+        .await
+        .unwrap();
+    let session = test_session();
+    db.set_session(&session).await.unwrap();
+    let device = session.device_id.clone();
+    let id = "01900000-0000-7000-8000-0000000000d2";
+    let mut clock = Hlc::default();
+    let mut v = visit(id);
+    v.answers.insert("workforce".into(), json!(12));
+    let (saved, entries) = save(&v, &device, 1, &mut clock, 2_000);
+    db.save_visit("u1", &saved, &entries, &device, clock)
+        .await
+        .unwrap();
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&[7u8; 64][..]));
+    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let photo = LocalPhoto {
+        id: "01900000-0000-7000-8000-0000000000f2".into(),
+        ..taken_here(id, "f2".repeat(32))
+    };
+    let attach = db
+        .attach_photo("u1", &photo, &blob, &device, 2_500, |seq, hlc| {
+            attach_entry(&photo, &device, seq, hlc, uuid::Uuid::from_u128(0xf2))
+        })
+        .await
+        .unwrap();
+    db.forget_photo("u1", &photo.id, &attach).await.unwrap();
+    assert!(db.photos("u1", Some(id)).await.unwrap().is_empty());
+    assert!(db.photo_blob(&photo.id).await.unwrap().is_none());
+
+    let mut edited = db.visit("u1", id).await.unwrap().unwrap();
+    edited.answers.insert("workforce".into(), json!(13));
+    db.save_visit_over("u1", id, &device, |_, last_seq, mut clock| {
+        let (saved, entries) = save(&edited, &device, last_seq + 1, &mut clock, 3_000);
+        Some((saved, entries, clock))
+    })
+    .await
+    .unwrap();
+
+    let outbox = db.outbox(&device, 20).await.unwrap();
+    let seqs: Vec<i64> = outbox.iter().map(|e| e.mutation.seq).collect();
+    let expected: Vec<i64> = (1..=attach.mutation.seq + 1).collect();
+    assert_eq!(seqs, expected, "the forgotten attach keeps its seq");
+    let kept = outbox
+        .iter()
+        .find(|e| e.mutation.seq == attach.mutation.seq)
+        .unwrap();
+    assert!(withdrawn(kept), "nothing of the photo is sent: {kept:?}");
+    assert_eq!(kept.mutation.record_id.to_string(), id);
+    assert!(outbox
+        .iter()
+        .any(|e| e.mutation.fields.get("workforce") == Some(&json!(13))));
 }
 
 /// A caption typed while the photo uploads: the caption's write and the

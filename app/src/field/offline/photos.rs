@@ -99,7 +99,9 @@ impl OfflineDb {
 
     /// Undoes an `attach_photo` whose stored bytes did not hash back to the
     /// photo's SHA-256 (iOS has corrupted Blobs in IndexedDB): nothing of it
-    /// may sync.
+    /// may sync. Its change stays queued as a change of nothing
+    /// (`refused::withdraw`): later changes are numbered after it, and a gap
+    /// in the device's seqs would stop every push after it for good.
     pub async fn forget_photo(
         &self,
         user_id: &str,
@@ -112,7 +114,11 @@ impl OfflineDb {
         let photos = tx.store(PHOTOS)?;
         photos.delete(key(&format!("{user_id}:{photo_id}"))).await?;
         photos.delete(key(&photo_blob_key(photo_id))).await?;
-        tx.store(OUTBOX)?.delete(key(&entry.key())).await?;
+        let mut withdrawn = entry.clone();
+        crate::field::visits::refused::withdraw(&mut withdrawn);
+        tx.store(OUTBOX)?
+            .put(&encode(&withdrawn)?, Some(&key(&entry.key())))
+            .await?;
         super::landed(tx).await?;
         Ok(())
     }

@@ -66,7 +66,10 @@ pub(super) async fn attach_files(
                 continue;
             }
         };
-        let entry = db
+        // A photo the phone could not store ends the batch, not the list:
+        // the ones stored before it are queued already and go into the
+        // field's answer below, or they would be sent unlisted.
+        let attached = db
             .attach_photo(
                 &user,
                 &captured.photo,
@@ -83,11 +86,22 @@ pub(super) async fn attach_files(
                     )
                 },
             )
-            .await
-            .map_err(storage)?;
-        let stored = match db.photo_blob(&id).await.map_err(storage)? {
-            Some(blob) => crate::field::photos::capture::blob_bytes(&blob).await.ok(),
-            None => None,
+            .await;
+        let entry = match attached {
+            Ok(entry) => entry,
+            Err(e) => {
+                failure = Some(storage(e));
+                break;
+            }
+        };
+        let stored = match db.photo_blob(&id).await {
+            Ok(Some(blob)) => crate::field::photos::capture::blob_bytes(&blob).await.ok(),
+            Ok(None) => None,
+            Err(e) => {
+                let _ = db.forget_photo(&user, &id, &entry).await;
+                failure = Some(storage(e));
+                break;
+            }
         };
         let hash = match stored {
             Some(bytes) => crate::field::photos::capture::digest_hex("SHA-256", &bytes)
