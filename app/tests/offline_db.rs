@@ -1035,6 +1035,39 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
     assert_eq!(photos.len(), 1);
     assert_eq!(photos[0].0.sha256, sha);
     assert_eq!(photos[0].1, bytes.as_slice());
+    // From the login page after a logout, and with another user logged in:
+    // still ksv1's photos, and only theirs.
+    db.clear_session().await.unwrap();
+    let after_logout =
+        app::field::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_100)
+            .await
+            .unwrap()
+            .0;
+    let mut other = session_on("01900000-0000-7000-8000-0000000000e9");
+    other.user.id = "u2".into();
+    other.user.username = "ksv2".into();
+    db.set_session(&other).await.unwrap();
+    let beside_another =
+        app::field::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_200)
+            .await
+            .unwrap()
+            .0;
+    let of_ksv2 = app::field::backup::archive_pieces(
+        &db,
+        &other.device_id,
+        other.device_id.parse().unwrap(),
+        "ksv2",
+        5_300,
+    )
+    .await
+    .unwrap()
+    .0;
+    for (pieces, held) in [(after_logout, 1), (beside_another, 1), (of_ksv2, 0)] {
+        let zip = blob_to_vec(&web_sys::Blob::new_with_blob_sequence(&pieces).unwrap()).await;
+        let photos = app::sync::archive::read_photos(&zip).expect("the archive reads back");
+        assert_eq!(photos.len(), held);
+    }
+    db.set_session(&session).await.unwrap();
 
     // The verdict comes down inside the visit.
     let record = PhotoRecord {

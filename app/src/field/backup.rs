@@ -220,8 +220,13 @@ pub async fn archive_pieces(
     // Photos the server has not confirmed: their bytes, one entry each, the
     // stored Blob itself as the entry's data (read once, for its CRC).
     let mut photos: Vec<archive::PhotoEntry> = Vec::new();
-    let user_id = db.session().await?.map(|s| s.user.id).unwrap_or_default();
-    for photo in db.photos(&user_id, None).await? {
+    // The device's user's, whoever is logged in now (the login page backs up
+    // after a logout, and another user may be logged in).
+    let held = match db.user_for(username).await? {
+        Some(user_id) => db.photos(&user_id, None).await?,
+        None => Vec::new(),
+    };
+    for photo in held {
         if !photo.has_blob
             || photo.server_status == Some(crate::photos::PhotoStatus::Ok)
             || photos.iter().any(|p| p.sha256 == photo.sha256)

@@ -1,4 +1,4 @@
-//! The session, the device each username logged in with, the pull cursor,
+//! The session, the device and user id of each username that logged in, the pull cursor,
 //! the device's seq counter and the hybrid logical clock (the `meta` store).
 
 use super::*;
@@ -8,8 +8,33 @@ impl OfflineDb {
         self.get(META, &Meta::Session.key()).await
     }
 
+    /// The session, and its username's user id, which outlives it: a backup
+    /// made from the login page after a logout finds that user's photos.
     pub async fn set_session(&self, session: &Session) -> Result<()> {
-        self.put(META, &Meta::Session.key(), session).await
+        let tx = self.tx(&[META], TransactionMode::ReadWrite).await?;
+        let store = tx.store(META)?;
+        store
+            .put(&encode(session)?, Some(&key(&Meta::Session.key())))
+            .await?;
+        let user = Meta::User(&session.user.username).key();
+        store
+            .put(&encode(&session.user.id)?, Some(&key(&user)))
+            .await?;
+        super::landed(tx).await?;
+        Ok(())
+    }
+
+    /// The user id of `username`, or of the session when it is theirs (a
+    /// session stored before the id was kept apart).
+    pub async fn user_for(&self, username: &str) -> Result<Option<String>> {
+        if let Some(id) = self.get(META, &Meta::User(username).key()).await? {
+            return Ok(Some(id));
+        }
+        Ok(self
+            .session()
+            .await?
+            .filter(|s| s.user.username == username)
+            .map(|s| s.user.id))
     }
 
     /// Forgets who is logged in; queued data and the user's device stay.

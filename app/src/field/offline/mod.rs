@@ -158,6 +158,8 @@ enum Meta<'a> {
     Session,
     /// The device id a user got on this phone (kept after logout: their queue stays theirs).
     Device(&'a str),
+    /// A username's user id (kept after logout: their photos are keyed by it).
+    User(&'a str),
     /// Last seq allocated by a device.
     Seq(&'a str),
     /// Pull cursor of a user.
@@ -172,6 +174,7 @@ impl Meta<'_> {
         match self {
             Meta::Session => "session".into(),
             Meta::Device(username) => format!("device:{username}"),
+            Meta::User(username) => format!("user:{username}"),
             Meta::Seq(device) => format!("seq:{device}"),
             Meta::Cursor(user) => format!("cursor:{user}"),
             Meta::Epoch(user) => format!("epoch:{user}"),
