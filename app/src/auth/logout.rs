@@ -2,8 +2,8 @@
 //! stay in this phone's outbox under the user's device and go out at their next
 //! login here (changes to a visit finalized meanwhile wait for a send-back, and
 //! the warning says so). But a user who leaves changes unsent must know they are still only
-//! on this phone, so with a non-empty outbox the button warns, offers to sync, and
-//! asks twice before logging out.
+//! on this phone, so with a non-empty outbox, or a photo whose bytes are not
+//! uploaded yet, the button warns, offers to sync, and asks twice before logging out.
 
 use crate::field::client::use_client;
 use crate::i18n::use_t;
@@ -15,14 +15,24 @@ use leptos::prelude::*;
 enum Unsent {
     /// `kept` of the `queued` changes belong to visits no longer the
     /// inspector's to change: the server refuses them until a send-back.
-    Count { queued: u32, kept: u32 },
+    /// `photos`: a photo's bytes still wait to be uploaded (its record may
+    /// have gone already, so the outbox can be empty).
+    Count {
+        queued: u32,
+        kept: u32,
+        photos: bool,
+    },
     /// The phone's storage could not be read: there may be changes.
     Unknown,
 }
 
 impl Unsent {
     #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-    const NONE: Unsent = Unsent::Count { queued: 0, kept: 0 };
+    const NONE: Unsent = Unsent::Count {
+        queued: 0,
+        kept: 0,
+        photos: false,
+    };
 
     /// For `data-count`, which the end-to-end tests read.
     fn attr(self) -> String {
@@ -39,19 +49,38 @@ impl Unsent {
             Unsent::Unknown => "unknown".into(),
         }
     }
+
+    /// For `data-photos`.
+    fn photos_attr(self) -> &'static str {
+        match self {
+            Unsent::Count { photos: true, .. } => "true",
+            Unsent::Count { photos: false, .. } => "false",
+            Unsent::Unknown => "unknown",
+        }
+    }
 }
+
+/// The warning's sentence for photos still to upload: said after the
+/// changes', or alone when no change is queued.
+const PHOTOS: &str = "logout.photos";
 
 /// The warning's text, or the confirm button's, with the counts filled in.
 /// Changes to a finalized visit get `kept_key`'s sentence, which does not
 /// promise they go out at the next login.
+/// With no change queued but photos to upload, `photos_key`'s sentence.
 fn unsent_text(
     tr: impl Fn(&str) -> String,
     unsent: Option<Unsent>,
-    (key, kept_key): (&str, &str),
+    (key, kept_key, photos_key): (&str, &str, &str),
     unknown_key: &str,
 ) -> String {
     match unsent {
-        Some(Unsent::Count { queued, kept }) => {
+        Some(Unsent::Count {
+            queued: 0,
+            photos: true,
+            ..
+        }) => tr(photos_key),
+        Some(Unsent::Count { queued, kept, .. }) => {
             let key = if kept > 0 { kept_key } else { key };
             tr(key)
                 .replace("{count}", &queued.to_string())
@@ -59,6 +88,24 @@ fn unsent_text(
         }
         Some(Unsent::Unknown) => tr(unknown_key),
         None => String::new(),
+    }
+}
+
+/// The warning: the changes' sentence, then the photos' when both wait.
+fn warning_text(tr: impl Fn(&str) -> String + Copy, unsent: Option<Unsent>) -> String {
+    let text = unsent_text(
+        tr,
+        unsent,
+        ("logout.unsent", "logout.unsent_kept", PHOTOS),
+        "logout.unsent_unknown",
+    );
+    match unsent {
+        Some(Unsent::Count {
+            queued,
+            photos: true,
+            ..
+        }) if queued > 0 => format!("{text} {}", tr(PHOTOS)),
+        _ => text,
     }
 }
 
@@ -138,10 +185,11 @@ pub fn LogoutButton() -> impl IntoView {
                     data-testid="logout-warning"
                     data-count=move || warning.get().map(Unsent::attr).unwrap_or_default()
                     data-kept=move || warning.get().map(Unsent::kept_attr).unwrap_or_default()
+                    data-photos=move || warning.get().map(Unsent::photos_attr).unwrap_or_default()
                 >
                     <p class="logout-warning-title" id="logout-warning-title">{move || tr("logout.title")}</p>
                     <p id="logout-warning-text" data-testid="logout-warning-text">
-                        {move || unsent_text(tr, warning.get(), ("logout.unsent", "logout.unsent_kept"), "logout.unsent_unknown")}
+                        {move || warning_text(tr, warning.get())}
                     </p>
                     <p class="hint">{move || tr("logout.advice")}</p>
                     // Offline, "sync now" could only close the dialog and do
@@ -176,7 +224,7 @@ pub fn LogoutButton() -> impl IntoView {
                                     disabled=move || busy.get()
                                     on:click=confirm
                                 >
-                                    {move || unsent_text(tr, warning.get(), ("logout.confirm", "logout.confirm"), "logout.confirm_unknown")}
+                                    {move || unsent_text(tr, warning.get(), ("logout.confirm", "logout.confirm", "logout.confirm_photos"), "logout.confirm_unknown")}
                                 </button>
                             }.into_any()
                         } else {
@@ -211,6 +259,7 @@ async fn unsent(state: crate::field::client::ClientState) -> Unsent {
             Ok(held) => Unsent::Count {
                 queued: held.queued,
                 kept: held.kept,
+                photos: held.photos,
             },
             Err(_) => Unsent::Unknown,
         };
@@ -219,7 +268,11 @@ async fn unsent(state: crate::field::client::ClientState) -> Unsent {
         Ok(db) => db
             .outbox_len(&device)
             .await
-            .map(|queued| Unsent::Count { queued, kept: 0 })
+            .map(|queued| Unsent::Count {
+                queued,
+                kept: 0,
+                photos: false,
+            })
             .unwrap_or(Unsent::Unknown),
         Err(_) => Unsent::Unknown,
     }
@@ -239,10 +292,17 @@ mod tests {
 
     #[test]
     fn the_warning_names_how_many_changes_stay_on_the_phone() {
-        let three = Unsent::Count { queued: 3, kept: 0 };
-        assert_eq!(unsent_text(tr, Some(three), ("k", "kk"), "u"), "3 thay đổi");
+        let three = Unsent::Count {
+            queued: 3,
+            kept: 0,
+            photos: false,
+        };
         assert_eq!(
-            unsent_text(tr, Some(Unsent::Unknown), ("k", "kk"), "u"),
+            unsent_text(tr, Some(three), ("k", "kk", "p"), "u"),
+            "3 thay đổi"
+        );
+        assert_eq!(
+            unsent_text(tr, Some(Unsent::Unknown), ("k", "kk", "p"), "u"),
             "u"
         );
         assert_eq!(three.attr(), "3");
@@ -251,11 +311,43 @@ mod tests {
 
     #[test]
     fn changes_to_a_finalized_visit_get_the_sentence_that_promises_nothing() {
-        let some_kept = Unsent::Count { queued: 4, kept: 2 };
+        let some_kept = Unsent::Count {
+            queued: 4,
+            kept: 2,
+            photos: false,
+        };
         assert_eq!(
-            unsent_text(tr, Some(some_kept), ("k", "kk"), "u"),
+            unsent_text(tr, Some(some_kept), ("k", "kk", "p"), "u"),
             "4 thay đổi, 2 bị khóa"
         );
         assert_eq!(some_kept.kept_attr(), "2");
+    }
+
+    #[test]
+    fn photos_still_to_upload_are_told_with_no_change_queued_or_after_the_changes() {
+        let tr = |key: &str| match key {
+            "logout.unsent" => "{count} thay đổi".to_string(),
+            "logout.photos" => "Còn ảnh.".to_string(),
+            other => other.to_string(),
+        };
+        let photos_only = Unsent::Count {
+            queued: 0,
+            kept: 0,
+            photos: true,
+        };
+        assert_ne!(photos_only, Unsent::NONE, "a logout warns");
+        assert_eq!(warning_text(tr, Some(photos_only)), "Còn ảnh.");
+        assert_eq!(photos_only.photos_attr(), "true");
+        let both = Unsent::Count {
+            queued: 2,
+            kept: 0,
+            photos: true,
+        };
+        assert_eq!(warning_text(tr, Some(both)), "2 thay đổi Còn ảnh.");
+        assert_eq!(
+            unsent_text(tr, Some(photos_only), ("c", "c", "cp"), "u"),
+            "cp"
+        );
+        assert_eq!(unsent_text(tr, Some(both), ("c", "c", "cp"), "u"), "c");
     }
 }
