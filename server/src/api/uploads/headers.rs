@@ -100,7 +100,9 @@ pub(super) fn parse_metadata(raw: &str) -> Result<Vec<(String, String)>, AppErro
 
 pub(super) fn check_content_type(headers: &HeaderMap) -> Result<(), AppError> {
     let ct = header_str(headers, "content-type").unwrap_or_default();
-    if ct.split(';').next().map(str::trim) != Some(OFFSET_OCTET_STREAM) {
+    // Media types are case-insensitive (RFC 9110, 8.3.1).
+    let media = ct.split(';').next().map(str::trim).unwrap_or_default();
+    if !media.eq_ignore_ascii_case(OFFSET_OCTET_STREAM) {
         return Err(protocol(
             415,
             "upload.content_type",
