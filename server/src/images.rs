@@ -4,7 +4,7 @@
 //! pixel count and the decoder's allocations are capped, decodes run one or two
 //! at a time on the blocking pool, and a decode that runs too long is abandoned.
 //!
-//! One file (about 590 lines): the verdict, the derivatives and the jobs that resume them after a restart share one permit and one storage path scheme.
+//! One file (about 645 lines): the verdict, the derivatives and the jobs that resume them after a restart share one permit and one storage path scheme.
 
 use app::error::ErrorBody;
 use app::photos::exif::{self, ExifInfo, Format};
@@ -32,11 +32,19 @@ pub enum Problem {
     Empty,
     NotAnImage,
     Unsupported(Format),
-    TooManyPixels { width: u32, height: u32, limit: u64 },
+    TooManyPixels {
+        width: u32,
+        height: u32,
+        limit: u64,
+    },
     Truncated,
     Corrupt(String),
     TooMuchMemory,
     Timeout,
+    /// The photo store did not answer (reading the original, writing a
+    /// derivative): nothing the photo did. Never a verdict: the photo stays
+    /// `received` and is judged again (`process`).
+    Unavailable(String),
 }
 
 impl Problem {
@@ -50,6 +58,7 @@ impl Problem {
             Problem::Corrupt(_) => "photo.corrupt",
             Problem::TooMuchMemory => "photo.too_much_memory",
             Problem::Timeout => "photo.decode_timeout",
+            Problem::Unavailable(_) => "photo.storage_unavailable",
         }
     }
 
@@ -57,6 +66,7 @@ impl Problem {
     pub fn status(&self) -> u16 {
         match self {
             Problem::Unsupported(_) => 415,
+            Problem::Unavailable(_) => 503,
             _ => 422,
         }
     }
@@ -80,6 +90,9 @@ impl Problem {
             Problem::Corrupt(why) => format!("the image data is damaged: {why}"),
             Problem::TooMuchMemory => "decoding the image would need more memory than allowed".to_string(),
             Problem::Timeout => "decoding the image took too long".to_string(),
+            Problem::Unavailable(why) => {
+                format!("the photo store did not answer ({why}); the photo is checked again later")
+            }
         };
         let mut body = ErrorBody::new(self.code(), message);
         if let Problem::TooManyPixels {
@@ -434,13 +447,49 @@ pub fn thumb_key(sha256: &str) -> String {
 /// Runs the pipeline on a photo whose original is stored under `object_key` and
 /// records the verdict. Derivatives are written before the verdict says `ok`, so
 /// an `ok` photo always has all three files.
+///
+/// A photo store that does not answer is not the photo's fault: the photo
+/// stays `received`, and is judged again after `Photos::retry_after`, then
+/// four times as long, [`RETRIES`] times; after that at the next start.
 pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key: &str) {
+    if judged(state, photo_id, sha256, object_key).await {
+        return;
+    }
+    let (state, photo, sha, key) = (
+        state.clone(),
+        photo_id.to_string(),
+        sha256.to_string(),
+        object_key.to_string(),
+    );
+    tokio::spawn(async move {
+        let mut wait = state.photos.retry_after;
+        for _ in 0..RETRIES {
+            tokio::time::sleep(wait).await;
+            if judged(&state, &photo, &sha, &key).await {
+                return;
+            }
+            wait *= 4;
+        }
+        tracing::warn!(photo = %photo, "the photo store still does not answer; the photo is judged again at the next start");
+    });
+}
+
+/// How many times `process` judges a photo again while the store does not answer.
+pub const RETRIES: u32 = 4;
+
+/// Judges a photo and records the verdict; false (nothing recorded) when
+/// the photo store did not answer.
+async fn judged(state: &AppState, photo_id: &str, sha256: &str, object_key: &str) -> bool {
     let started = std::time::Instant::now();
     let result = judge(state, sha256, object_key).await;
     crate::telemetry::photo_judged(
         result.as_ref().map(|_| ()).map_err(Problem::code),
         started.elapsed(),
     );
+    if let Err(Problem::Unavailable(why)) = &result {
+        tracing::warn!(photo = %photo_id, "not judged, the photo store did not answer: {why}");
+        return false;
+    }
     let verdict = match result {
         Ok(j) => {
             let (exif_taken_at, mut warnings) = exif_time(&j.exif, app::store::now_ms());
@@ -479,6 +528,7 @@ pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key:
         // Left `received`: start-up runs the pipeline again.
         tracing::error!(photo = %photo_id, "could not record the image verdict: {e}");
     }
+    true
 }
 
 /// The capture time a file's EXIF gives, under the same bound as a time the
@@ -524,15 +574,15 @@ pub async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<J
         // Held until this closure returns, even after the caller's timeout.
         let _permit = permit;
         let _running = Running::start();
-        let bytes = storage
-            .get(&key)
-            .map_err(|e| Problem::Corrupt(format!("the stored original cannot be read: {e}")))?;
+        let bytes = storage.get(&key).map_err(|e| {
+            Problem::Unavailable(format!("the stored original cannot be read: {e}"))
+        })?;
         let derived = derive(&bytes, max_pixels)?;
         let stored = storage
             .put(&display_key(&sha), &derived.display)
             .and_then(|_| storage.put(&thumb_key(&sha), &derived.thumb));
         if let Err(e) = stored {
-            return Err(Problem::Corrupt(format!(
+            return Err(Problem::Unavailable(format!(
                 "could not store the display size: {e}"
             )));
         }

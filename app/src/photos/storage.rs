@@ -321,6 +321,9 @@ pub struct Photos {
     /// How long the pipeline waits for one decode before calling it hung. The
     /// decode itself cannot be stopped: it keeps its permit until it ends.
     pub decode_timeout: std::time::Duration,
+    /// How long the pipeline waits before judging a photo again when the
+    /// store did not answer (then four times as long each time).
+    pub retry_after: std::time::Duration,
 }
 
 /// 25 MB: a 50 MP camera JPEG fits; anything larger is not a phone photo.
@@ -331,6 +334,8 @@ pub const DEFAULT_UPLOAD_TTL_MS: i64 = 7 * 24 * 3600 * 1000;
 pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 /// A 100 MP JPEG decodes in a few seconds here; a minute means something is wrong.
 pub const DEFAULT_DECODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// A store that did not answer is asked again after 30 s, 2, 8 and 32 minutes.
+pub const DEFAULT_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl Photos {
     /// The local-disk default under `dir`.
@@ -348,6 +353,7 @@ impl Photos {
             upload_ttl_ms: DEFAULT_UPLOAD_TTL_MS,
             max_pixels: DEFAULT_MAX_PIXELS,
             decode_timeout: DEFAULT_DECODE_TIMEOUT,
+            retry_after: DEFAULT_RETRY_AFTER,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! a usable photo on its visit. Then each EXIF orientation 1–8 comes out the
 //! right way up.
 //!
-//! One file (about 580 lines): the tests share the hand-built PNG, JPEG and
+//! One file (about 700 lines): the tests share the hand-built PNG, JPEG and
 //! WebP writers at the top, which exist to make files no encoder would.
 
 use crate::helpers::TestApp;
@@ -549,6 +549,7 @@ async fn abandoned_decodes_still_count_against_the_limit() {
         upload_ttl_ms: app.state.photos.upload_ttl_ms,
         max_pixels: app.state.photos.max_pixels,
         decode_timeout: std::time::Duration::from_millis(1),
+        retry_after: app.state.photos.retry_after,
     });
     let judges = (0..6).map(|_| server::images::judge(&state, &sha, &key));
     let results = futures_util::future::join_all(judges).await;
@@ -570,6 +571,123 @@ async fn abandoned_decodes_still_count_against_the_limit() {
         "{peak} decodes ran at once"
     );
     // Every abandoned decode still finished its work.
+    assert!(app
+        .state
+        .photos
+        .storage
+        .exists(&server::images::display_key(&sha))
+        .unwrap());
+}
+
+/// A photo store that fails every read and write while `down` is set.
+struct Flaky {
+    inner: std::sync::Arc<dyn app::photos::storage::PhotoStorage>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> std::io::Result<()> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(std::io::Error::other("the object store answered 503"));
+        }
+        Ok(())
+    }
+}
+
+impl app::photos::storage::PhotoStorage for Flaky {
+    fn write_partial(&self, upload_id: &str, offset: u64, bytes: &[u8]) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.write_partial(upload_id, offset, bytes)
+    }
+    fn read_partial(&self, upload_id: &str) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        self.check()?;
+        self.inner.read_partial(upload_id)
+    }
+    fn delete_partial(&self, upload_id: &str) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.delete_partial(upload_id)
+    }
+    fn promote_partial(&self, upload_id: &str, key: &str) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.promote_partial(upload_id, key)
+    }
+    fn put(&self, key: &str, bytes: &[u8]) -> std::io::Result<()> {
+        self.check()?;
+        self.inner.put(key, bytes)
+    }
+    fn get(&self, key: &str) -> std::io::Result<Vec<u8>> {
+        self.check()?;
+        self.inner.get(key)
+    }
+    fn open(&self, key: &str) -> std::io::Result<(u64, Box<dyn std::io::Read + Send>)> {
+        self.check()?;
+        self.inner.open(key)
+    }
+    fn exists(&self, key: &str) -> std::io::Result<bool> {
+        self.check()?;
+        self.inner.exists(key)
+    }
+    fn list(&self) -> std::io::Result<Vec<String>> {
+        self.check()?;
+        self.inner.list()
+    }
+    fn identity(&self) -> std::io::Result<Option<String>> {
+        self.inner.identity()
+    }
+    fn set_identity(&self, id: &str) -> std::io::Result<()> {
+        self.inner.set_identity(id)
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+/// A photo store that does not answer while a photo is judged is not the
+/// photo's fault. The photo was marked bad ("the image data is damaged"),
+/// which told the inspector to take it again and was never judged again. It
+/// now stays received, and is judged once the store answers.
+#[tokio::test]
+async fn a_store_that_does_not_answer_leaves_the_photo_to_be_judged_again() {
+    use app::photos::PhotoStatus;
+    let app = crate::helpers::spawn_app(crate::helpers::TestEngine::Sqlite).await;
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(640, 480);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let sha = crate::uploads::sha256_hex(&bytes);
+    let key = format!("original/{sha}.jpg");
+    app.state.photos.storage.put(&key, &bytes).unwrap();
+    app::store::photos::set_received(&app.db, &photo, &key)
+        .await
+        .unwrap();
+    let flaky = std::sync::Arc::new(Flaky {
+        inner: app.state.photos.storage.clone(),
+        down: std::sync::atomic::AtomicBool::new(true),
+    });
+    let mut state = app.state.clone();
+    state.photos = std::sync::Arc::new(app::photos::storage::Photos {
+        storage: flaky.clone(),
+        max_bytes: app.state.photos.max_bytes,
+        upload_ttl_ms: app.state.photos.upload_ttl_ms,
+        max_pixels: app.state.photos.max_pixels,
+        decode_timeout: app.state.photos.decode_timeout,
+        retry_after: std::time::Duration::from_millis(300),
+    });
+    let status = || async {
+        app::store::photos::get(&app.db, &photo)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .status
+    };
+    server::images::process(&state, &photo, &sha, &key).await;
+    assert_eq!(status().await, PhotoStatus::Received, "not judged bad");
+    flaky.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while status().await != PhotoStatus::Ok {
+        assert!(std::time::Instant::now() < deadline, "never judged again");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     assert!(app
         .state
         .photos
