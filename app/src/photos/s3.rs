@@ -312,6 +312,14 @@ impl PhotoStorage for S3Store {
 
     fn read_partial(&self, upload_id: &str) -> io::Result<Box<dyn Read + Send>> {
         let blocks = self.blocks(upload_id)?;
+        // As on disk: no partial left is NotFound, which is how a restarted
+        // finish knows an earlier one moved the bytes into storage already.
+        if blocks.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("upload {upload_id} holds no bytes here"),
+            ));
+        }
         let mut expected = 0;
         for (start, size, _) in &blocks {
             if *start != expected {

@@ -325,6 +325,30 @@ async fn the_bucket_carries_the_identity_and_a_backup_restores_into_another_pref
     .unwrap();
 }
 
+/// A restarted `finish` tells an upload whose bytes an earlier one moved
+/// into storage (a stop between the move and its database write) by its
+/// partial reading as NotFound. S3 answered an empty stream instead: the
+/// restart hashed nothing, called it a mismatch, ended the upload, and the
+/// photo stayed waiting for good. Both stores now agree.
+#[test]
+fn a_promoted_or_unknown_upload_reads_as_not_found_on_both_stores() {
+    let s3 = S3Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let stores: Vec<Arc<dyn PhotoStorage>> = vec![
+        s3.store("not-found"),
+        Arc::new(app::photos::storage::LocalDisk::new(dir.path()).unwrap()),
+    ];
+    for store in stores {
+        let gone = |id: &str| matches!(store.read_partial(id), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        assert!(gone("never-created"), "{}", store.describe());
+        store.write_partial("u1", 0, b"abc").unwrap();
+        assert!(!gone("u1"), "{}", store.describe());
+        store.promote_partial("u1", "original/x.jpg").unwrap();
+        assert!(gone("u1"), "{}", store.describe());
+        assert_eq!(store.get("original/x.jpg").unwrap(), b"abc");
+    }
+}
+
 crate::engine_tests!(
     an_upload_resumes_on_another_process_through_object_storage,
     the_bucket_carries_the_identity_and_a_backup_restores_into_another_prefix,
