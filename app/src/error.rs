@@ -148,10 +148,23 @@ impl From<sqlx::Error> for AppError {
     /// PostgreSQL refuses a NUL character in text (SQLSTATE 22021) wherever it
     /// arrives, in a query parameter or a body; that is the caller's input, not
     /// a failure of ours.
+    /// A pool with no connection free in time, or SQLite still locked after
+    /// its busy timeout, is load, not a fault: 503 with Retry-After, so a
+    /// phone waits and sends again instead of reporting a failure.
     fn from(e: sqlx::Error) -> Self {
         match &e {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("22021") => {
                 AppError::nul_in_text()
+            }
+            sqlx::Error::PoolTimedOut => AppError::database_busy(),
+            // SQLITE_BUSY and its extended codes (the low byte is 5).
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .is_some_and(|c| c & 0xff == 5) =>
+            {
+                AppError::database_busy()
             }
             _ => AppError::Database(e),
         }
@@ -167,6 +180,15 @@ pub fn nul_in_text() -> ErrorBody {
 }
 
 impl AppError {
+    /// 503: every database connection stayed busy; the caller tries again.
+    #[cfg(feature = "ssr")]
+    pub fn database_busy() -> AppError {
+        AppError::Busy {
+            what: "other requests to the database",
+            retry_after_s: 5,
+        }
+    }
+
     /// 422 `text.nul`: the request holds U+0000, which no text column keeps.
     /// Well-formed by the API's schema (a string may hold any character), so
     /// not a 400; every route documents it (`api::openapi::shared_errors`).

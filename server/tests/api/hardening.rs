@@ -437,3 +437,61 @@ crate::engine_tests!(
     every_spelling_of_a_phone_login_shares_one_failure_counter,
     rows_of_a_repeat_group_stop_at_the_forms_cap_and_the_page_pages_them,
 );
+
+/// 200 phones at once can leave a request with no database connection in
+/// time, or SQLite still locked after its busy timeout. That is load, not a
+/// fault: 503 with Retry-After (`server.busy`), so a phone waits and sends
+/// again, never a 500 it would report as a failure.
+#[test]
+fn a_database_at_its_limit_answers_busy_not_a_failure() {
+    use axum::response::IntoResponse;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let busy = |e: app::error::AppError| {
+        assert_eq!(e.status(), 503, "{e:?}");
+        assert_eq!(e.body().code, "server.busy");
+        let response = e.into_response();
+        assert!(response.headers().contains_key("retry-after"));
+    };
+    busy(sqlx::Error::PoolTimedOut.into());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("locked.db").display()
+    );
+    rt.block_on(async {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&url)
+            .await
+            .unwrap();
+        let mut holder = pool.acquire().await.unwrap();
+        let mut waiter = pool.acquire().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut *waiter)
+            .await
+            .unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        let locked = sqlx::query("INSERT INTO t (x) VALUES (1)")
+            .execute(&mut *waiter)
+            .await
+            .unwrap_err();
+        busy(locked.into());
+        // Any other database error stays a 500.
+        let other = sqlx::query("SELECT * FROM no_such_table")
+            .execute(&mut *waiter)
+            .await
+            .unwrap_err();
+        assert_eq!(app::error::AppError::from(other).status(), 500);
+    });
+}

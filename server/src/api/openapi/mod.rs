@@ -57,6 +57,10 @@ fn shared_errors(spec: &RouteSpec) -> Vec<(u16, &'static str)> {
         500,
         "A database or storage failure (logged; the body names no internals)",
     ));
+    errors.push((
+        503,
+        "The database stayed busy: no connection came free in time (server.busy, Retry-After)",
+    ));
     errors
 }
 
