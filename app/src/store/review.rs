@@ -39,14 +39,22 @@ pub(super) async fn record_transition(
     let user_id = actor.user_id.as_deref().unwrap_or_default();
     let now = now_ms();
     let submitted = (to == ReviewState::Submitted).then_some(now);
-    sqlx::query(
-        "UPDATE visits SET review_state = $1, submitted_at = COALESCE($2, submitted_at) WHERE id = $3",
+    // Only from the state the caller read: on PostgreSQL two decisions read
+    // `submitted` at once, and the second would overwrite the first's, with
+    // both transitions in the history.
+    let moved = sqlx::query(
+        "UPDATE visits SET review_state = $1, submitted_at = COALESCE($2, submitted_at)
+         WHERE id = $3 AND review_state = $4",
     )
     .bind(to.as_str())
     .bind(submitted)
     .bind(visit_id)
+    .bind(from.as_str())
     .execute(&mut **tx)
     .await?;
+    if moved.rows_affected() == 0 {
+        return Err(changed_meanwhile());
+    }
     sqlx::query(
         "INSERT INTO review_events (visit_id, from_state, to_state, comment, field, user_id, at)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -72,8 +80,24 @@ pub(super) async fn record_transition(
     Ok(())
 }
 
+/// 409 `review.changed`: the visit moved on between what the supervisor saw
+/// and the decision.
+fn changed_meanwhile() -> AppError {
+    AppError::Protocol {
+        status: 409,
+        body: ErrorBody::new(
+            "review.changed",
+            "the visit changed while you were deciding (someone else decided it, or the inspector sent it again): reload it and decide again",
+        ),
+    }
+}
+
 /// A supervisor's decision on a submitted visit: send back (with a comment the
 /// inspector's phone receives on its next pull), approve or reject.
+/// `seen_events`: how many review events the supervisor's page showed. A
+/// visit sent back and submitted again since has more, and an approval of
+/// answers the supervisor never saw is refused (`review.changed`).
+#[allow(clippy::too_many_arguments)]
 pub async fn decide(
     db: &Db,
     user: &UserInfo,
@@ -81,6 +105,7 @@ pub async fn decide(
     to: ReviewState,
     comment: Option<&str>,
     field: Option<&str>,
+    seen_events: Option<usize>,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
     if !user.has(Role::Supervisor) {
@@ -143,6 +168,18 @@ pub async fn decide(
     }
     let from = ReviewState::parse(&col::<String>(&row, "review_state")?)
         .unwrap_or(ReviewState::InProgress);
+    if let Some(seen) = seen_events {
+        let now: i64 = col(
+            &sqlx::query("SELECT COUNT(*) AS n FROM review_events WHERE visit_id = $1")
+                .bind(visit_id)
+                .fetch_one(&mut *tx)
+                .await?,
+            "n",
+        )?;
+        if now != seen as i64 {
+            return Err(changed_meanwhile());
+        }
+    }
     if !allowed(from, to) {
         return Err(AppError::Invalid(
             ErrorBody::new(

@@ -20,6 +20,10 @@ pub struct Decision {
     pub comment: Option<String>,
     #[serde(default)]
     pub field: Option<String>,
+    /// How many review events the deciding page showed: with more now (the
+    /// visit was sent back and submitted again meanwhile), 409 review.changed.
+    #[serde(default)]
+    pub seen_events: Option<usize>,
 }
 
 pub async fn decide(
@@ -39,6 +43,7 @@ pub async fn decide(
         decision.to,
         decision.comment.as_deref(),
         decision.field.as_deref(),
+        decision.seen_events,
         caller.ip.map(|ip| ip.to_string()).as_deref(),
     )
     .await?;

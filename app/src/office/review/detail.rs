@@ -174,7 +174,7 @@ pub(super) fn VisitReview(
     });
     let decision = (d.visit.review_state == ReviewState::Submitted).then(|| {
         view! {
-            <ReviewDecision visit_id=d.visit.id.clone() form=d.form.clone() photos=d.visit.photos.clone() decided=decided/>
+            <ReviewDecision visit_id=d.visit.id.clone() seen_events=d.visit.review.len() form=d.form.clone() photos=d.visit.photos.clone() decided=decided/>
         }
     });
     view! {
@@ -521,6 +521,8 @@ pub(super) fn ReviewHistory(
 #[component]
 pub(super) fn ReviewDecision(
     visit_id: String,
+    /// The review events the page shows: a visit submitted again since has more.
+    seen_events: usize,
     form: FormDefinition,
     photos: Vec<PhotoRecord>,
     decided: RwSignal<u32>,
@@ -536,7 +538,7 @@ pub(super) fn ReviewDecision(
         let (id, to) = (visit_id.clone(), *to);
         let (c, f) = (comment.get_untracked(), field.get_untracked());
         async move {
-            let result = decide_visit(id, to, Some(c), Some(f)).await;
+            let result = decide_visit(id, to, Some(c), Some(f), Some(seen_events)).await;
             if result.is_ok() {
                 comment.sent();
                 decided.update(|n| *n += 1);

@@ -86,13 +86,15 @@ pub async fn get_visit(id: String) -> Result<VisitDetail, FnError> {
 }
 
 /// A supervisor's decision: send back (a comment is required, optionally about one
-/// field), approve or reject. Checked against the visit's current state.
+/// field), approve or reject. Checked against the visit's current state and,
+/// with `seen_events`, against the review history the page showed.
 #[server(prefix = "/rpc", endpoint = "decide_visit", input = Json)]
 pub async fn decide_visit(
     id: String,
     to: crate::model::ReviewState,
     comment: Option<String>,
     field: Option<String>,
+    #[server(default)] seen_events: Option<usize>,
 ) -> Result<(), FnError> {
     use crate::model::Role;
     let (state, caller) = crate::auth::session::require_caller(&[Role::Supervisor]).await?;
@@ -103,6 +105,7 @@ pub async fn decide_visit(
         to,
         comment.as_deref(),
         field.as_deref().filter(|f| !f.is_empty()),
+        seen_events,
         caller.ip.map(|ip| ip.to_string()).as_deref(),
     )
     .await?;

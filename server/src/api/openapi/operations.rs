@@ -275,6 +275,8 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         .errors(&[
             (403, "Not a supervisor, or the visit is outside the supervisor's units"),
             (404, "No such visit"),
+            (409, "The visit changed meanwhile (review.changed): another decision landed first, \
+                   or it was sent back and submitted again since the seen_events the page showed"),
             (422, "A decision a supervisor cannot take, one the visit's state does not allow, \
                    a missing comment, or a photo not on this visit"),
         ]),
