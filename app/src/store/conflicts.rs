@@ -43,6 +43,7 @@ async fn open_where(db: &Db, records: &str, id: &str) -> Result<Vec<ConflictView
     let rows = sqlx::query(&format!(
         "SELECT c.id, c.entity, c.record_id, c.field, c.base_version, c.winner_value, c.winner_hlc, c.loser_value,
                 c.loser_hlc, COALESCE(wu.display_name, wo.display_name) AS winner_name,
+                COALESCE(fv.version, 0) AS current_version,
                 COALESCE(lu.display_name, lo.display_name) AS loser_name, h.value AS base_value
          FROM conflicts c
          LEFT JOIN devices wd ON wd.device_id = c.winner_device
@@ -53,6 +54,7 @@ async fn open_where(db: &Db, records: &str, id: &str) -> Result<Vec<ConflictView
          LEFT JOIN users lo ON 'office:' || lo.id = c.loser_device
          LEFT JOIN field_history h ON h.entity = c.entity AND h.record_id = c.record_id AND h.field = c.field
               AND h.version = c.base_version
+         LEFT JOIN field_values fv ON fv.entity = c.entity AND fv.record_id = c.record_id AND fv.field = c.field
          WHERE c.resolved_at IS NULL AND {records}
          ORDER BY c.id"
     ))
@@ -75,6 +77,7 @@ async fn open_where(db: &Db, records: &str, id: &str) -> Result<Vec<ConflictView
                 theirs: json(col(r, "winner_value")?).unwrap_or(Value::Null),
                 theirs_by: col::<Option<String>>(r, "winner_name")?.unwrap_or_default(),
                 theirs_at_ms: at(col(r, "winner_hlc")?),
+                version: col(r, "current_version")?,
             })
         })
         .collect()
@@ -82,12 +85,16 @@ async fn open_where(db: &Db, records: &str, id: &str) -> Result<Vec<ConflictView
 
 /// Stores the supervisor's value for a conflicted field and marks every open
 /// conflict on that field resolved. The value is checked against the field's
-/// definition in the form version the visit used.
+/// definition in the form version the visit used. `seen_version`: the
+/// field's version the supervisor's page showed (`ConflictView::version`);
+/// an edit synced since is not overwritten by a choice made without it
+/// (`conflict.changed`).
 pub async fn resolve(
     db: &Db,
     user: &UserInfo,
     conflict_id: i64,
     value: &Value,
+    seen_version: Option<i64>,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
     if !user.has(Role::Supervisor) {
@@ -165,6 +172,9 @@ pub async fn resolve(
         ),
         None => (Value::Null, 0),
     };
+    if seen_version.is_some_and(|seen| seen != version) {
+        return Err(field_changed());
+    }
     let history = super::rows::Buffer::new("field_history", super::merge::HISTORY_COLUMNS);
     let mutation_id = format!("office-{}", uuid::Uuid::now_v7());
     // The supervisor has seen the stored version (base = version), so this is a
@@ -193,10 +203,7 @@ pub async fn resolve(
     if outcome != super::merge::Outcome::Won {
         // A phone's edit landed in between: nothing is written (the
         // transaction is dropped); the supervisor looks again.
-        return Err(AppError::Invalid(ErrorBody::new(
-            "conflict.changed",
-            "the field changed while you were choosing; reload the visit and choose again",
-        )));
+        return Err(field_changed());
     }
     history.flush(&mut tx).await?;
     sqlx::query(
@@ -275,6 +282,14 @@ enum Settles {
     },
 }
 
+/// 422 `conflict.changed`: the field moved on from what the supervisor saw.
+fn field_changed() -> AppError {
+    AppError::Invalid(ErrorBody::new(
+        "conflict.changed",
+        "the field changed while you were choosing; reload the visit and choose again",
+    ))
+}
+
 struct VisitOf {
     id: String,
     path: Option<String>,
@@ -303,11 +318,15 @@ async fn check_visit_value(
         record_id.to_string()
     };
     let visit = sqlx::query(
-        "SELECT form_id, form_version, unit_path, owner_id, review_state FROM visits WHERE id = $1",
+        "SELECT form_id, form_version, unit_path, owner_id, review_state, proposal_id FROM visits WHERE id = $1",
     )
     .bind(&visit_id)
     .fetch_one(&mut **tx)
     .await?;
+    // A closed year's answers stay as its plan was made on them.
+    if let Some(proposal) = col::<Option<String>>(&visit, "proposal_id")? {
+        super::years::check_decision_open(tx, &proposal).await?;
+    }
     // A decided visit's answers are the ones decided on.
     let state: String = col(&visit, "review_state")?;
     if state == "approved" || state == "rejected" {

@@ -232,6 +232,32 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change(app
     )
     .await;
     assert_eq!(error_code(&r), "conflict.invalid_value");
+    // While the supervisor's page is open, the inspector corrects the field
+    // from the version it holds now (a clean edit, no new conflict). A
+    // choice made on the page's version does not overwrite it unseen.
+    let seen = conflict["version"].as_i64().unwrap();
+    assert!(seen > 0, "{conflict}");
+    let fixed = phone_a.mutation("visit", "upsert", &visit, json!({"workforce": 11}), seen);
+    assert_eq!(
+        statuses(&phone_a.push_ok(&app, &[fixed]).await),
+        ["applied"]
+    );
+    let r = call(
+        &app,
+        &boss,
+        "resolve_conflict",
+        json!({"id": id, "value": 13, "seen_version": seen}),
+    )
+    .await;
+    assert_eq!(error_code(&r), "conflict.changed");
+    let (record, _) = app::store::visits::record(&app.db.pool, &visit)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        record.answers["workforce"], 11,
+        "the inspector's fix stands"
+    );
     // Edited offline before the resolution, pushed after it.
     let late = phone_b.mutation("visit", "upsert", &visit, json!({"workforce": 16}), 1);
     let r = call(

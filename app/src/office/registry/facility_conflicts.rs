@@ -65,10 +65,10 @@ pub(super) fn FacilityConflicts(
     let tr = use_t();
     let Locale(lang) = use_locale();
     let error = RwSignal::new(None::<ErrorBody>);
-    let resolve = Action::new(move |(id, value): &(i64, Value)| {
-        let (id, value) = (*id, value.clone());
+    let resolve = Action::new(move |(id, value, seen): &(i64, Value, i64)| {
+        let (id, value, seen) = (*id, value.clone(), *seen);
         async move {
-            match resolve_conflict(id, value).await {
+            match resolve_conflict(id, value, Some(seen)).await {
                 Ok(()) => version.update(|v| *v += 1),
                 Err(FnError(body)) => error.set(Some(body)),
             }
@@ -88,7 +88,7 @@ pub(super) fn FacilityConflicts(
             let show = |v: &Value| shown(&c.field, v, &tree, &units, lang_now);
             let side = |label: &'static str, value: Value, by: String, at: i64, testid: &'static str| {
                 let text = show(&value);
-                let id = c.id;
+                let (id, seen) = (c.id, c.version);
                 view! {
                     <dt>{move || tr(label)}</dt>
                     <dd>
@@ -99,7 +99,7 @@ pub(super) fn FacilityConflicts(
                                 disabled=move || pending.get()
                                 on:click=move |_| {
                                     error.set(None);
-                                    resolve.dispatch((id, value.clone()));
+                                    resolve.dispatch((id, value.clone(), seen));
                                 }>
                                 {move || tr("review.conflict.pick")}
                             </button>

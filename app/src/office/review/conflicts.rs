@@ -123,7 +123,7 @@ pub(super) fn ConflictItem(
     lang: Lang,
 ) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
-    let id = conflict.id;
+    let (id, seen) = (conflict.id, conflict.version);
     let custom = crate::office::kept_text::KeptText::new(
         format!("conflict.{id}"),
         editable_text(&conflict.theirs),
@@ -131,7 +131,7 @@ pub(super) fn ConflictItem(
     let resolve = Action::new(move |value: &Value| {
         let value = value.clone();
         async move {
-            let result = contract::resolve_conflict(id, value).await;
+            let result = contract::resolve_conflict(id, value, Some(seen)).await;
             if result.is_ok() {
                 custom.sent();
                 decided.update(|n| *n += 1);

@@ -173,6 +173,10 @@ pub struct ConflictView {
     pub theirs: serde_json::Value,
     pub theirs_by: String,
     pub theirs_at_ms: i64,
+    /// The field's version as listed: sent back with the choice, so an edit
+    /// synced since is not overwritten unseen (`conflict.changed`).
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// One answer changed since the visit was last sent back.
@@ -280,7 +284,11 @@ pub async fn visit_extras(id: String) -> Result<VisitReviewExtras, FnError> {
 /// The supervisor's value for a conflicted field: an ordinary change that syncs
 /// to the phones.
 #[server(prefix = "/rpc", endpoint = "resolve_conflict", input = Json)]
-pub async fn resolve_conflict(id: i64, value: serde_json::Value) -> Result<(), FnError> {
+pub async fn resolve_conflict(
+    id: i64,
+    value: serde_json::Value,
+    #[server(default)] seen_version: Option<i64>,
+) -> Result<(), FnError> {
     use crate::model::Role;
     let (state, caller) = crate::auth::session::require_caller(&[Role::Supervisor]).await?;
     crate::store::conflicts::resolve(
@@ -288,6 +296,7 @@ pub async fn resolve_conflict(id: i64, value: serde_json::Value) -> Result<(), F
         &caller.user,
         id,
         &value,
+        seen_version,
         caller.ip.map(|ip| ip.to_string()).as_deref(),
     )
     .await?;
