@@ -2,7 +2,7 @@
 //! with the phones' edits, deactivation, proposals registered at a facility,
 //! and search by place across the 2020 and 2025 trees.
 //!
-//! One file (about 410 lines): each test walks one facility through the
+//! One file (about 480 lines): each test walks one facility through the
 //! office and a phone in turn, and they share the draft and pull helpers.
 
 use crate::helpers::TestApp;
@@ -405,7 +405,83 @@ async fn the_office_edits_a_facility_whose_number_an_older_phone_stored(app: Tes
     assert_eq!(after["entry"]["facility"]["phone"], "0912345678");
 }
 
+/// An office form left open while a phone edits the facility writes only
+/// what was changed in it. Every field used to be written as the form showed
+/// it, with the stored version as its base: the phone's new number was put
+/// back to the old one, with no conflict. Now a field left as shown keeps
+/// the phone's value, and a field changed in both places is kept as a
+/// conflict.
+async fn an_office_form_writes_only_what_was_changed_in_it(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let (ksv1, device) = app.login("ksv1").await;
+    let created = call(
+        &app,
+        &boss,
+        "save_facility",
+        json!({"draft": draft("Gốm Thổ Hà", "bac-ninh-2025/07210")}),
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    let id = created.json().as_str().unwrap().to_string();
+    // The office opens the form.
+    let opened = ok(&call(&app, &boss, "get_facility", json!({ "id": id })).await);
+    let entry = &opened["entry"];
+    let f = &entry["facility"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let shown = json!({
+        "name": text(&f["name"]), "owner_name": text(&f["owner_name"]),
+        "address": text(&f["address"]), "unit": text(&entry["unit"]),
+        "industry_group": text(&f["industry_group"]), "phone": text(&f["phone"]),
+        "tax_code": text(&entry["tax_code"]), "main_products": text(&f["main_products"]),
+        // Left out while empty (a facility no phone or office edit has touched).
+        "versions": if f["versions"].is_null() { json!({}) } else { f["versions"].clone() },
+    });
+    // A phone, having pulled it, changes the number and the address.
+    let pulled = app.pull_all(&ksv1).await;
+    let versions = facility_in(&pulled, &id).expect("ksv1 pulls it")["record"]["versions"].clone();
+    let base = |field: &str| versions[field].as_i64().unwrap_or(0);
+    let phone_edit = json!({"device_id": device, "schema_version": app::sync::MUTATION_SCHEMA_VERSION,
+        "mutations": [{"seq": 1, "mutation_id": uuid::Uuid::now_v7().to_string(), "kind": "upsert",
+            "entity": "facility", "record_id": id,
+            "fields": {"phone": "0987654321", "address": "thôn Thổ Hà, phường Bắc Giang"},
+            "hlc": app::sync::Hlc::new(app::store::now_ms(), 0).encode(),
+            "base_version": base("phone").max(base("address"))}]});
+    let pushed = app
+        .post_json("/api/sync/push", Some(&ksv1), &phone_edit)
+        .await;
+    assert_eq!(pushed.status, 200, "{}", pushed.text());
+    assert_eq!(
+        pushed.json()["results"][0]["status"],
+        "applied",
+        "{}",
+        pushed.text()
+    );
+    // The office saves its form: the products and the address changed there.
+    let mut edit = shown.clone();
+    edit.as_object_mut().unwrap().remove("versions");
+    edit["id"] = id.clone().into();
+    edit["main_products"] = "Gốm đất nung".into();
+    edit["address"] = "số 3, phường Bắc Giang".into();
+    edit["shown"] = shown;
+    let saved = call(&app, &boss, "save_facility", json!({ "draft": edit })).await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let after = ok(&call(&app, &boss, "get_facility", json!({ "id": id })).await);
+    let facility = &after["entry"]["facility"];
+    assert_eq!(facility["phone"], "0987654321", "the phone's number stands");
+    assert_eq!(facility["main_products"], "Gốm đất nung");
+    let conflicts = after["conflicts"].as_array().unwrap();
+    assert_eq!(conflicts.len(), 1, "{after}");
+    assert_eq!(conflicts[0]["field"], "address");
+    let both = [conflicts[0]["mine"].clone(), conflicts[0]["theirs"].clone()];
+    assert!(
+        both.contains(&json!("số 3, phường Bắc Giang"))
+            && both.contains(&json!("thôn Thổ Hà, phường Bắc Giang")),
+        "{after}"
+    );
+}
+
 crate::engine_tests!(
+    an_office_form_writes_only_what_was_changed_in_it,
     the_office_edits_a_facility_whose_number_an_older_phone_stored,
     the_office_registers_edits_and_deactivates_a_facility_that_phones_follow,
     a_proposal_at_a_2020_facility_lands_in_the_2025_commune_its_ward_became,

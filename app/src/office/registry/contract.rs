@@ -26,6 +26,29 @@ pub struct FacilityDraft {
     pub phone: String,
     pub tax_code: String,
     pub main_products: String,
+    /// An edit's form as it opened, and the facility's versions then. A
+    /// field left as shown is not written (a phone's edit synced meanwhile
+    /// stands); a field changed goes with the version shown, so a concurrent
+    /// edit of it is kept as a conflict, never overwritten unseen. Absent:
+    /// each field is compared with what is stored now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<Shown>,
+}
+
+/// What an edit's form showed when it opened (`FacilityDraft::shown`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct Shown {
+    pub name: String,
+    pub owner_name: String,
+    pub address: String,
+    pub unit: String,
+    pub industry_group: String,
+    pub phone: String,
+    pub tax_code: String,
+    pub main_products: String,
+    #[serde(default)]
+    pub versions: std::collections::BTreeMap<String, i64>,
 }
 
 /// One facility in the office's register.

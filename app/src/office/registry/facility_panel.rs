@@ -107,6 +107,20 @@ fn FacilityForm(
     );
     let recorded_unit = entry.as_ref().map(|e| e.unit.clone()).unwrap_or_default();
     let unit = RwSignal::new(recorded_unit.clone());
+    // The form as it opened: only what is changed here is written.
+    let shown = f
+        .as_ref()
+        .map(|f| crate::office::registry::contract::Shown {
+            name: name.get_untracked(),
+            owner_name: owner.get_untracked(),
+            address: address.get_untracked(),
+            unit: recorded_unit.clone(),
+            industry_group: industry.get_untracked(),
+            phone: phone.get_untracked(),
+            tax_code: tax.get_untracked(),
+            main_products: products.get_untracked(),
+            versions: f.versions.clone(),
+        });
     let error = RwSignal::new(None::<ErrorBody>);
     let units = StoredValue::new(units);
     let save = Action::new(move |draft: &FacilityDraft| {
@@ -147,6 +161,7 @@ fn FacilityForm(
                 phone: phone.get_untracked(),
                 tax_code: tax.get_untracked(),
                 main_products: products.get_untracked(),
+                shown: shown.clone(),
             });
         }
     };

@@ -155,8 +155,31 @@ pub async fn save(
             opt(&d.main_products),
         ),
     ];
-    let changed: Vec<&(&str, Value, Value)> = wanted.iter().filter(|(_, o, n)| o != n).collect();
-    let tax_changed = before.tax_code != d.tax_code;
+    // With the form as it opened: only fields changed there.
+    let touched = |field: &str| {
+        let Some(shown) = &draft.shown else {
+            return true;
+        };
+        match field {
+            "name" => draft.name != shown.name,
+            "owner_name" => draft.owner_name != shown.owner_name,
+            "address" => draft.address != shown.address,
+            "commune_code" | "district_code" => draft.unit != shown.unit,
+            "industry_group" => draft.industry_group != shown.industry_group,
+            "phone" => draft.phone != shown.phone,
+            "main_products" => draft.main_products != shown.main_products,
+            _ => true,
+        }
+    };
+    let changed: Vec<&(&str, Value, Value)> = wanted
+        .iter()
+        .filter(|(field, o, n)| o != n && touched(field))
+        .collect();
+    let tax_changed = before.tax_code != d.tax_code
+        && draft
+            .shown
+            .as_ref()
+            .is_none_or(|shown| draft.tax_code != shown.tax_code);
     if changed.is_empty() && !tax_changed {
         return Ok(id.clone());
     }
@@ -183,6 +206,13 @@ pub async fn save(
         .map(|r| col::<i64>(&r, "version"))
         .transpose()?
         .unwrap_or(0);
+        // The version the form showed: a phone's edit synced since it
+        // opened meets this one as concurrent (a kept conflict). Without
+        // the form's, the stored one: a plain replacement.
+        let base_version = draft
+            .shown
+            .as_ref()
+            .map_or(version, |s| s.versions.get(*field).copied().unwrap_or(0));
         let outcome = merge_field(
             &mut tx,
             &Write {
@@ -190,8 +220,7 @@ pub async fn save(
                 record_id: id,
                 field,
                 value,
-                // The office saw the stored value: a plain replacement.
-                base_version: version,
+                base_version,
                 hlc: Hlc::new(now_ms(), 0),
                 device_id: &device_id,
                 mutation_id: &mutation_id,
@@ -202,7 +231,7 @@ pub async fn save(
             },
         )
         .await?;
-        if outcome != Outcome::Won {
+        if outcome != Outcome::Won && base_version == version {
             return Err(invalid(
                 "facility.changed",
                 "the facility changed while you were editing; reload it and try again",
