@@ -37,6 +37,7 @@ const SECOND_SERVER_SPECS = [
   '**/a_phone_ahead_whose_pull_was_lost_leaves_the_later_answer.spec.ts',
   '**/a_photo_field_stops_at_its_limit.spec.ts',
   '**/a_photo_not_uploaded_is_told_at_logout.spec.ts',
+  '**/a_tab_closed_mid_batch_keeps_its_photos_listed.spec.ts',
   '**/a_visit_finalized_on_another_phone_keeps_what_this_one_took.spec.ts',
   '**/admin_and_logout.spec.ts',
   '**/kept_changes_of_a_finalized_visit_can_be_discarded.spec.ts',

@@ -8,8 +8,12 @@ use crate::field::visits::local::LocalVisit;
 use leptos::prelude::*;
 
 /// The visit must exist on the server before its photos, and the field's
-/// answer lists them after: save, attach each photo (bytes, record and change
-/// in one transaction, checked by hashing the stored bytes back), save again.
+/// answer lists them after: save, then for each photo attach it (bytes,
+/// record and change in one transaction, checked by hashing the stored bytes
+/// back) and list it in the field's answer. Listed one by one: a batch takes
+/// seconds per photo, and a tab closed or killed meanwhile (a phone short of
+/// memory) must not leave stored, queued photos out of the answer, where the
+/// finalize check and the server look for them.
 #[cfg(feature = "hydrate")]
 pub(super) async fn attach_files(
     state: crate::field::client::ClientState,
@@ -28,7 +32,6 @@ pub(super) async fn attach_files(
     let visit_id = saved.id.clone();
     crate::field::visits::during_save::show_saved(visit, saved, &current);
     let db = crate::field::offline::db().await.map_err(storage)?;
-    let mut added = Vec::new();
     let mut failure = None;
     let held = db
         .photos(&user, Some(&visit_id))
@@ -66,9 +69,8 @@ pub(super) async fn attach_files(
                 continue;
             }
         };
-        // A photo the phone could not store ends the batch, not the list:
-        // the ones stored before it are queued already and go into the
-        // field's answer below, or they would be sent unlisted.
+        // A photo the phone could not store ends the batch; the ones
+        // stored before it are listed already.
         let attached = db
             .attach_photo(
                 &user,
@@ -117,15 +119,60 @@ pub(super) async fn attach_files(
             ));
             continue;
         }
-        added.push(id);
-    }
-    if !added.is_empty() {
-        set_field_photos(state, visit, &visit_id, &field, |ids| ids.extend(added)).await?;
+        let listed = set_field_photos(state, visit, &visit_id, &field, |ids| {
+            // Listed already when the page came back mid-batch (`unlisted`).
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        })
+        .await;
+        if let Err(e) = listed {
+            failure = Some(e);
+            break;
+        }
     }
     failure.map_or(Ok(()), Err)
 }
 
 use crate::photos::MAX_PER_FIELD;
+
+/// Photos of `field` stored on this phone with their bytes that the visit's
+/// answer does not list, removals aside: a batch cut short by a closed or
+/// killed tab, between a photo's attach and its listing. The field lists them
+/// when it opens (`list_unlisted`), or the finalize check and the server
+/// would miss photos the inspector sees.
+pub fn unlisted(photos: &[LocalPhoto], visit: &LocalVisit, field: &str) -> Vec<String> {
+    let listed: Vec<String> = visit
+        .answers
+        .get(field)
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default();
+    photos
+        .iter()
+        .filter(|p| p.visit_id == visit.id && p.field == field && p.has_blob)
+        .filter(|p| !listed.contains(&p.id) && !visit.removed_photos.contains(&p.id))
+        .map(|p| p.id.clone())
+        .collect()
+}
+
+/// Adds `ids` (from `unlisted`) to the field's answer, once each.
+#[cfg(feature = "hydrate")]
+pub(super) async fn list_unlisted(
+    state: crate::field::client::ClientState,
+    visit: RwSignal<Option<LocalVisit>>,
+    visit_id: &str,
+    field: &str,
+    ids: Vec<String>,
+) -> Result<(), ErrorBody> {
+    set_field_photos(state, visit, visit_id, field, |list| {
+        for id in ids {
+            if !list.contains(&id) {
+                list.push(id);
+            }
+        }
+    })
+    .await
+}
 
 /// Of `chosen` photos for a field that holds `held`: how many fit
 /// (`MAX_PER_FIELD`, which the server also holds) and how many are left out.
@@ -280,6 +327,47 @@ pub(super) async fn remove_photo(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_photos_the_answer_does_not_list_are_found_once_each() {
+        let mut visit = LocalVisit::new(
+            "v1".into(),
+            "khuyen-cong".into(),
+            1,
+            None,
+            None,
+            "ksv1".into(),
+            1,
+        );
+        visit
+            .answers
+            .insert("evidence_photos".into(), serde_json::json!(["p1"]));
+        visit.removed_photos.push("p4".into());
+        let photo = |id: &str, field: &str, has_blob: bool| {
+            let mut p = LocalPhoto::from_server(&crate::photos::PhotoRecord {
+                id: id.into(),
+                visit_id: "v1".into(),
+                field: field.into(),
+                ..crate::field::visits::resend::tests::server_photo()
+            });
+            p.has_blob = has_blob;
+            p
+        };
+        let photos = [
+            photo("p1", "evidence_photos", true),  // listed
+            photo("p2", "evidence_photos", true),  // cut short: unlisted
+            photo("p3", "evidence_photos", false), // another phone's
+            photo("p4", "evidence_photos", true),  // removed here
+            photo("p5", "site_photos", true),      // another field
+        ];
+        assert_eq!(unlisted(&photos, &visit, "evidence_photos"), ["p2"]);
+        visit.answers.remove("evidence_photos");
+        assert_eq!(
+            unlisted(&photos, &visit, "evidence_photos"),
+            ["p1", "p2"],
+            "an answer with no list at all"
+        );
+    }
 
     #[test]
     fn photos_beyond_the_fields_limit_are_left_out_and_counted() {

@@ -5,7 +5,7 @@
 
 use super::caption::Caption;
 #[cfg(feature = "hydrate")]
-use super::edit::{attach_files, remove_photo};
+use super::edit::{attach_files, list_unlisted, remove_photo};
 use super::local::LocalPhoto;
 use crate::error::ErrorBody;
 use crate::field::client::use_client;
@@ -58,11 +58,33 @@ pub fn PhotoField(
                     if let Some(Ok(mut list)) = found {
                         list.retain(|p| p.field == key);
                         list.sort_by_key(|p| p.created_at_ms);
+                        // Once, as the field opens: photos a cut-short batch
+                        // stored but never listed in the answer.
+                        let unlisted = if read_once.try_get_untracked() == Some(false)
+                            && editable.try_get_untracked() == Some(true)
+                        {
+                            visit
+                                .try_with_untracked(|v| {
+                                    v.as_ref().map(|v| super::edit::unlisted(&list, v, &key))
+                                })
+                                .flatten()
+                                .unwrap_or_default()
+                        } else {
+                            Vec::new()
+                        };
                         // The page may have gone while the read ran.
                         if photos.try_with_untracked(|current| *current != list) == Some(true) {
                             photos.set(list);
                         }
                         read_once.try_set(true);
+                        if !unlisted.is_empty() {
+                            if let Err(e) =
+                                list_unlisted(state, visit, &visit_id, &key, unlisted).await
+                            {
+                                error.try_set(Some(e));
+                            }
+                            crate::field::client::request_sync(state);
+                        }
                     }
                 });
             }
