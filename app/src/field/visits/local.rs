@@ -761,6 +761,9 @@ pub fn absorb_server_copy(
         visit.saved = answers;
         visit.written = server.written.clone();
     } else {
+        if !pending {
+            take_answers_left_alone(&mut visit, server);
+        }
         keep_seen_versions(&mut visit, server, &seen);
     }
     if !pending && visit.sync_state == SyncState::Queued {
@@ -779,6 +782,36 @@ pub fn absorb_server_copy(
         }
     }
     visit
+}
+
+/// A pull into a visit with a draft open (typed, not saved) and nothing
+/// queued: the server's values come in for the answers the draft left
+/// alone, so a supervisor's decision or another phone's answer shows while
+/// the inspector types elsewhere; the typed answers stay as typed. (With
+/// changes queued, `saved` holds values the server may not have yet, and
+/// nothing is taken until they are answered.)
+fn take_answers_left_alone(visit: &mut LocalVisit, server: &VisitRecord) {
+    let theirs = given(&server.answers);
+    let keys: Vec<String> = theirs.keys().chain(visit.saved.keys()).cloned().collect();
+    for key in keys {
+        if visit.answers.get(&key) != visit.saved.get(&key) {
+            continue;
+        }
+        match theirs.get(&key) {
+            Some(value) => {
+                visit.answers.insert(key.clone(), value.clone());
+                visit.saved.insert(key.clone(), value.clone());
+            }
+            None => {
+                visit.answers.remove(&key);
+                visit.saved.remove(&key);
+            }
+        }
+        match server.written.get(&key) {
+            Some(at) => visit.written.insert(key, *at),
+            None => visit.written.remove(&key),
+        };
+    }
 }
 
 /// The versions a phone's copy held before a pull: the versions of values it
@@ -1550,6 +1583,42 @@ mod tests {
         assert_eq!(pulled.answers["workforce"], json!(40));
         assert_eq!(pulled.versions["workforce"], 2);
         assert_eq!(pulled.rows[0].versions["power_kw"], 2);
+    }
+
+    #[test]
+    fn a_pull_shows_what_changed_elsewhere_beside_a_draft_and_keeps_the_draft() {
+        // Saved and synced: 12 workers (version 3). A draft is open: the
+        // main products typed, not saved. The supervisor decided 13 (version 4).
+        let mut v = visit();
+        v.header_sent = true;
+        v.saved.insert("workforce".into(), json!(12));
+        v.versions.insert("workforce".into(), 3);
+        v.answers = v.saved.clone();
+        v.answers.insert("main_products".into(), json!("Bàn ghế"));
+        let mut server = server_copy(&v, json!(13), 4);
+        server.review_state = ReviewState::InProgress;
+        let pulled = absorb_server_copy(Some(v.clone()), &server, "ksv1", false);
+        assert_eq!(pulled.answers["workforce"], json!(13), "the decision shows");
+        assert_eq!(pulled.saved["workforce"], json!(13));
+        assert_eq!(pulled.versions["workforce"], 4);
+        assert_eq!(
+            pulled.answers["main_products"],
+            json!("Bàn ghế"),
+            "the draft stays"
+        );
+        assert!(!pulled.saved.contains_key("main_products"));
+        // The save then sends only what was typed.
+        let (_, out) = save(&pulled, "dev", 1, &mut Hlc::default(), 2_000);
+        let sent: Vec<_> = out
+            .iter()
+            .flat_map(|e| e.mutation.fields.keys().cloned())
+            .collect();
+        assert_eq!(sent, ["main_products"]);
+
+        // With changes queued, nothing is taken until they are answered.
+        let queued = absorb_server_copy(Some(v), &server, "ksv1", true);
+        assert_eq!(queued.answers["workforce"], json!(12));
+        assert_eq!(queued.versions["workforce"], 3);
     }
 
     #[test]

@@ -32,7 +32,11 @@ pub async fn before_logout(user_id: String, device: String) -> Result<Held, Erro
     Ok(Held {
         queued: live().count() as u32,
         kept: live().filter(|e| locked.contains(&e.visit_id)).count() as u32,
-        photos: photos.iter().any(|p| p.needs_upload()),
+        // A locked visit's photos wait for a send-back with its changes
+        // (`kept`): a logout must not promise them for the next login.
+        photos: photos
+            .iter()
+            .any(|p| p.needs_upload() && !locked.contains(&p.visit_id)),
     })
 }
 
@@ -46,7 +50,8 @@ pub struct Held {
     /// supervisor sends the visit back, so "sent at the next login" would
     /// be untrue of them.
     pub kept: u32,
-    /// Whether a photo's bytes still wait to be uploaded.
+    /// Whether a photo's bytes still wait to be uploaded (a locked visit's
+    /// aside: they wait with its `kept` changes).
     pub photos: bool,
 }
 
