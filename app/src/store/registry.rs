@@ -28,6 +28,9 @@ pub struct ProposalKey {
     /// What the supervisor recommended without giving a reason for more than
     /// was asked: a request may not go below it.
     pub recommended_unexplained: Option<i64>,
+    /// It has live visits or a recommendation: both were made at its
+    /// facility, so a file may not move it to another one.
+    pub held: bool,
 }
 
 /// Every live facility.
@@ -54,7 +57,9 @@ pub async fn facilities(db: &Db) -> Result<Vec<FacilityKey>, AppError> {
 pub async fn proposals_of_year(db: &Db, year: i32) -> Result<Vec<ProposalKey>, AppError> {
     sqlx::query(
         "SELECT id, facility_id, title, support_kind, requested_amount, external_ref, status,
-                recommended_amount, recommendation_note
+                recommended_amount, recommendation_note,
+                (SELECT COUNT(*) FROM visits v WHERE v.proposal_id = proposals.id
+                   AND v.deleted_at IS NULL) AS visits
          FROM proposals WHERE year = $1 ORDER BY id",
     )
     .bind(i64::from(year))
@@ -75,6 +80,8 @@ pub async fn proposals_of_year(db: &Db, year: i32) -> Result<Vec<ProposalKey>, A
                 col::<Option<i64>>(r, "recommended_amount")?
                     .filter(|_| note.is_none_or(|n| crate::domain::shows_nothing(&n)))
             },
+            held: col::<i64>(r, "visits")? > 0
+                || col::<Option<i64>>(r, "recommended_amount")?.is_some(),
         })
     })
     .collect()

@@ -3,7 +3,7 @@
 //! problem, committed, and imported again as a no-op; the proposals reach the
 //! inspectors in scope. Also a Windows-1258 CSV, formula cells, and the limits.
 //!
-//! One file (about 765 lines): the tests share the workbook builders and the 300-row file.
+//! One file (about 830 lines): the tests share the workbook builders and the 300-row file.
 
 use crate::helpers::{TestApp, TestResponse};
 use crate::security::req;
@@ -754,7 +754,78 @@ async fn the_registry_export_round_trips(app: TestApp) {
     }
 }
 
+async fn proposal_with_ref(app: &TestApp, reference: &str) -> String {
+    sqlx::query_scalar::<_, String>("SELECT id FROM proposals WHERE external_ref = $1")
+        .bind(reference)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+async fn facility_of(app: &TestApp, proposal: &str) -> String {
+    sqlx::query_scalar::<_, String>("SELECT facility_id FROM proposals WHERE id = $1")
+        .bind(proposal)
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap()
+}
+
+/// A proposal with a visit was surveyed at its facility. A file naming it by
+/// its reference at another facility (a corrected name without the tax code
+/// makes a new one) used to move it there while its visits stayed behind:
+/// the plan filed it under one place and the review list under another. The
+/// row is now a problem naming the proposal; one with no visit still moves.
+async fn a_file_does_not_move_a_surveyed_proposal_to_another_facility(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let line = |name: &str, tax: &str, reference: &str| {
+        format!("\r\n{name},,,07210,{tax},processing,,Lò sấy {reference},machinery,150000000,2026,{reference}")
+    };
+    let mut csv = HEADERS.join(",");
+    csv.push_str(&line("Cơ sở Epsilon", "2320000009", "R-EPS-1"));
+    csv.push_str(&line("Cơ sở Epsilon", "2320000009", "R-EPS-2"));
+    let done = ok(&post(&app, &boss, csv.into_bytes(), true, "text/csv").await);
+    assert_eq!(done["committed"], true, "{done}");
+    let surveyed = proposal_with_ref(&app, "R-EPS-1").await;
+    let mut phone = crate::phone::Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let m = phone.new_visit(&visit, &surveyed, serde_json::json!({"workforce": 9}));
+    assert_eq!(
+        crate::phone::statuses(&phone.push_ok(&app, &[m]).await),
+        ["applied"]
+    );
+
+    let mut csv = HEADERS.join(",");
+    csv.push_str(&line("Cơ sở Epsilon (sửa tên)", "", "R-EPS-1"));
+    csv.push_str(&line("Cơ sở Epsilon (sửa tên)", "", "R-EPS-2"));
+    let preview = ok(&post(&app, &boss, csv.into_bytes(), false, "text/csv").await);
+    let problems = preview["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{preview}");
+    assert_eq!(problems[0]["row"], 2);
+    assert_eq!(problems[0]["code"], "proposal.facility_held");
+    assert_eq!(problems[0]["params"]["title"], "Lò sấy R-EPS-1");
+    // The proposal nobody surveyed still moves with a file of its own.
+    let unsurveyed = proposal_with_ref(&app, "R-EPS-2").await;
+    let before = facility_of(&app, &unsurveyed).await;
+    let mut csv = HEADERS.join(",");
+    csv.push_str(&line("Cơ sở Epsilon (sửa tên)", "", "R-EPS-2"));
+    let moved = ok(&post(&app, &boss, csv.into_bytes(), true, "text/csv").await);
+    assert_eq!(moved["committed"], true, "{moved}");
+    assert_ne!(facility_of(&app, &unsurveyed).await, before);
+    let visit_facility =
+        sqlx::query_scalar::<_, Option<String>>("SELECT facility_id FROM visits WHERE id = $1")
+            .bind(&visit)
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        visit_facility.as_deref(),
+        Some(facility_of(&app, &surveyed).await.as_str()),
+        "the surveyed proposal stays with its visit"
+    );
+}
+
 crate::engine_tests!(
+    a_file_does_not_move_a_surveyed_proposal_to_another_facility,
     rows_that_disagree_about_one_facility_are_shown_not_merged,
     the_same_file_committed_twice_at_once_adds_each_row_once,
     the_registry_export_round_trips,

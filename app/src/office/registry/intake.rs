@@ -541,6 +541,16 @@ mod server {
                         fields.push("requested_amount".to_string());
                     }
                     if facility_id != Some(p.facility_id.as_str()) {
+                        // Its visits and recommendation were made at its
+                        // facility: moved by a file, they would stay behind
+                        // while the plan files it elsewhere.
+                        if p.held {
+                            problems.push(
+                                problem(row.row, "facility_name", "proposal.facility_held")
+                                    .with("title", p.title.clone()),
+                            );
+                            continue;
+                        }
                         fields.push("facility".to_string());
                     }
                     if fields.is_empty() {
