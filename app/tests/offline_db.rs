@@ -1144,23 +1144,10 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
 async fn a_save_and_photo_changes_at_once_each_keep_their_own_seq() {
     use app::field::photos::local::{attach_entry, change_entry, LocalPhoto};
     use app::sync::{Entity, MutationKind};
-    let db = OfflineDb::open_named(&fresh_name("seq-race"))
-        .await
-        .unwrap();
-    let session = test_session();
-    db.set_session(&session).await.unwrap();
-    let device = session.device_id.clone();
     let id = "01900000-0000-7000-8000-0000000000d1";
-    let mut clock = Hlc::default();
-    let mut v = visit(id);
-    v.answers.insert("workforce".into(), json!(12));
-    let (saved, entries) = save(&v, &device, 1, &mut clock, 2_000);
-    db.save_visit("u1", &saved, &entries, &device, clock)
-        .await
-        .unwrap();
+    let (db, device) = saved_once("seq-race", id).await;
     let first = db.last_seq(&device).await.unwrap();
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&[9u8; 64][..]));
-    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let blob = small_blob(9);
     let old = LocalPhoto {
         id: "01900000-0000-7000-8000-0000000000e2".into(),
         ..taken_here(id, "e2".repeat(32))
@@ -1225,6 +1212,29 @@ async fn a_save_and_photo_changes_at_once_each_keep_their_own_seq() {
         .all(|w| w[0].mutation.hlc < w[1].mutation.hlc));
 }
 
+/// A fresh database with the test session and visit `id` saved once (12
+/// workers): the database and the session's device.
+async fn saved_once(name: &str, id: &str) -> (OfflineDb, String) {
+    let db = OfflineDb::open_named(&fresh_name(name)).await.unwrap();
+    let session = test_session();
+    db.set_session(&session).await.unwrap();
+    let device = session.device_id.clone();
+    let mut clock = Hlc::default();
+    let mut v = visit(id);
+    v.answers.insert("workforce".into(), json!(12));
+    let (saved, entries) = save(&v, &device, 1, &mut clock, 2_000);
+    db.save_visit("u1", &saved, &entries, &device, clock)
+        .await
+        .unwrap();
+    (db, device)
+}
+
+/// 64 bytes of `byte`, as a Blob.
+fn small_blob(byte: u8) -> web_sys::Blob {
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&[byte; 64][..]));
+    web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap()
+}
+
 /// A photo whose stored bytes did not hash back (a corrupt Blob) is
 /// forgotten, and its queued attach becomes a change of nothing under the
 /// same seq: the next save is numbered after it and the outbox has no gap,
@@ -1233,22 +1243,9 @@ async fn a_save_and_photo_changes_at_once_each_keep_their_own_seq() {
 async fn a_forgotten_photo_leaves_no_gap_in_the_outbox() {
     use app::field::photos::local::{attach_entry, LocalPhoto};
     use app::field::visits::refused::withdrawn;
-    let db = OfflineDb::open_named(&fresh_name("forget-gap"))
-        .await
-        .unwrap();
-    let session = test_session();
-    db.set_session(&session).await.unwrap();
-    let device = session.device_id.clone();
     let id = "01900000-0000-7000-8000-0000000000d2";
-    let mut clock = Hlc::default();
-    let mut v = visit(id);
-    v.answers.insert("workforce".into(), json!(12));
-    let (saved, entries) = save(&v, &device, 1, &mut clock, 2_000);
-    db.save_visit("u1", &saved, &entries, &device, clock)
-        .await
-        .unwrap();
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(&[7u8; 64][..]));
-    let blob = web_sys::Blob::new_with_u8_array_sequence(&parts).unwrap();
+    let (db, device) = saved_once("forget-gap", id).await;
+    let blob = small_blob(7);
     let photo = LocalPhoto {
         id: "01900000-0000-7000-8000-0000000000f2".into(),
         ..taken_here(id, "f2".repeat(32))

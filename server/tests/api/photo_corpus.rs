@@ -533,6 +533,24 @@ fn noisy_jpeg(w: u32, h: u32) -> Vec<u8> {
     out
 }
 
+/// The app's photo settings with `change` made to them.
+fn photos_like(
+    app: &TestApp,
+    change: impl FnOnce(&mut app::photos::storage::Photos),
+) -> std::sync::Arc<app::photos::storage::Photos> {
+    let p = &app.state.photos;
+    let mut photos = app::photos::storage::Photos {
+        storage: p.storage.clone(),
+        max_bytes: p.max_bytes,
+        upload_ttl_ms: p.upload_ttl_ms,
+        max_pixels: p.max_pixels,
+        decode_timeout: p.decode_timeout,
+        retry_after: p.retry_after,
+    };
+    change(&mut photos);
+    std::sync::Arc::new(photos)
+}
+
 /// Decodes that outlive their caller's timeout keep their permit: hostile files
 /// can never have more than `MAX_DECODES` decodes running at once.
 #[tokio::test]
@@ -543,13 +561,8 @@ async fn abandoned_decodes_still_count_against_the_limit() {
     let key = format!("original/{sha}.jpg");
     app.state.photos.storage.put(&key, &bytes).unwrap();
     let mut state = app.state.clone();
-    state.photos = std::sync::Arc::new(app::photos::storage::Photos {
-        storage: app.state.photos.storage.clone(),
-        max_bytes: app.state.photos.max_bytes,
-        upload_ttl_ms: app.state.photos.upload_ttl_ms,
-        max_pixels: app.state.photos.max_pixels,
-        decode_timeout: std::time::Duration::from_millis(1),
-        retry_after: app.state.photos.retry_after,
+    state.photos = photos_like(&app, |p| {
+        p.decode_timeout = std::time::Duration::from_millis(1)
     });
     let judges = (0..6).map(|_| server::images::judge(&state, &sha, &key));
     let results = futures_util::future::join_all(judges).await;
@@ -664,13 +677,9 @@ async fn a_store_that_does_not_answer_leaves_the_photo_to_be_judged_again() {
         down: std::sync::atomic::AtomicBool::new(true),
     });
     let mut state = app.state.clone();
-    state.photos = std::sync::Arc::new(app::photos::storage::Photos {
-        storage: flaky.clone(),
-        max_bytes: app.state.photos.max_bytes,
-        upload_ttl_ms: app.state.photos.upload_ttl_ms,
-        max_pixels: app.state.photos.max_pixels,
-        decode_timeout: app.state.photos.decode_timeout,
-        retry_after: std::time::Duration::from_millis(300),
+    state.photos = photos_like(&app, |p| {
+        p.storage = flaky.clone() as std::sync::Arc<dyn app::photos::storage::PhotoStorage>;
+        p.retry_after = std::time::Duration::from_millis(300);
     });
     let status = || async {
         app::store::photos::get(&app.db, &photo)
