@@ -10,7 +10,7 @@
 //!
 //! The methods block: callers run them on tokio's blocking pool.
 //!
-//! One file (about 490 lines, half of them tests): the interface, its local-disk
+//! One file (about 505 lines, half of them tests): the interface, its local-disk
 //! implementation and the identity rule that decides whether a store belongs
 //! to a database are read together.
 

@@ -2,7 +2,7 @@
 //! with the phones' edits, deactivation, proposals registered at a facility,
 //! and search by place across the 2020 and 2025 trees.
 //!
-//! One file (about 480 lines): each test walks one facility through the
+//! One file (about 490 lines): each test walks one facility through the
 //! office and a phone in turn, and they share the draft and pull helpers.
 
 use crate::helpers::TestApp;

@@ -1,9 +1,10 @@
 //! What an outside review reached from input: stamps at the edge of the clock,
 //! forms nested past reason, visits for the wrong facility, malformed sync and
 //! server-function requests, declared bodies over their limit, oversized tus
-//! metadata, lockout by spelling, and rows without end. Each was a defect.
+//! metadata, lockout by spelling, rows without end, and a database at its
+//! limit answering 500. Each was a defect.
 //!
-//! One file (about 440 lines): one review's findings, each a short test.
+//! One file (about 500 lines): one review's findings, each a short test.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};

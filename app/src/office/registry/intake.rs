@@ -9,7 +9,7 @@
 //! mapping joins to it counts as the same place. A proposal is matched by its
 //! external reference within its year, else by its facility and title.
 //!
-//! One file (about 760 lines): the report types the page renders and the matching that fills them change together; the server half is its own `server` module, and splits off when the registry gets its facility screens.
+//! One file (about 770 lines): the report types the page renders and the matching that fills them change together; the server half is its own `server` module, and splits off when the registry gets its facility screens.
 
 use crate::error::RowProblem;
 use serde::{Deserialize, Serialize};
