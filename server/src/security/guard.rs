@@ -77,6 +77,14 @@ fn allowed_before_password_change(path: &str) -> bool {
         )
 }
 
+/// What a session opened on a revoked phone may still do: say who it is and
+/// log out. Everything else that reads or changes data is refused, so a lost
+/// or stolen phone's cookie stops working the moment an administrator revokes
+/// the phone. Its data still leaves as a backup file, which needs no server.
+fn allowed_on_revoked_device(path: &str) -> bool {
+    matches!(path, "/api/auth/me" | "/api/auth/logout")
+}
+
 pub async fn guard(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let path = request.uri().path().to_string();
@@ -90,6 +98,19 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
             Err(e) => return e.into_response(),
         },
         None => None,
+    };
+    // A revoked phone's session: API calls other than `me` and logout are
+    // refused with the reason; a page or a public route is served as for
+    // nobody (a page rendered on the server calls server functions as its
+    // caller, and a login must not be refused for a stale cookie).
+    let caller = match caller {
+        Some(c) if c.device_revoked && !allowed_on_revoked_device(&path) => {
+            if !is_public(&method, &path) {
+                return AppError::device_revoked().into_response();
+            }
+            None
+        }
+        other => other,
     };
     if caller.is_none() && !is_public(&method, &path) {
         return AppError::Unauthenticated.into_response();

@@ -353,7 +353,67 @@ async fn an_office_page_answers_who_may_not_see_it_with_401_or_403(app: TestApp)
     );
 }
 
+/// A lost phone revoked by an administrator: the cookie it holds opens
+/// nothing any more, for an inspector as for a supervisor who logged in on it.
+/// It may still say who it is and log out; a page renders as for nobody.
+async fn a_revoked_phones_session_is_refused_everywhere_but_me_and_logout(app: TestApp) {
+    let fx = fixture(&app).await;
+    let mut rows: Vec<_> = MATRIX.iter().collect();
+    rows.sort_by_key(|(_, path, _)| (*path == "/api/auth/logout") as u8);
+    let mut wrong = Vec::new();
+    for username in ["ksv1", "giamsat"] {
+        let (cookie, device) = app.login(username).await;
+        app::store::accounts::revoke_device(&app.db, &Default::default(), &device)
+            .await
+            .unwrap();
+        let caller = Caller {
+            username: Some(username),
+            cookie: Some(&cookie),
+            device: &device,
+        };
+        for &&(method, path, access) in &rows {
+            if path == "/api/auth/login" {
+                continue;
+            }
+            let r = route_request(method, path, &fx, &caller)
+                .send(&app.router)
+                .await;
+            let (status, code) = outcome(&r);
+            let right = match (access == PUBLIC, path) {
+                (true, _) | (_, "/api/auth/me" | "/api/auth/logout") => status < 400,
+                // A HEAD answer has no body to carry the code.
+                _ => status == 403 && (method == "HEAD" || code == "device.revoked"),
+            };
+            if !right {
+                wrong.push(format!("{username} {method} {path}: {status} {}", r.text()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // The supervisor's page, with the revoked phone's cookie, is a page for
+    // nobody: its data is not rendered into it.
+    let (cookie, device) = app.login("giamsat").await;
+    assert_eq!(
+        app.get("/review", Some(&cookie)).await.status,
+        StatusCode::OK
+    );
+    app::store::accounts::revoke_device(&app.db, &Default::default(), &device)
+        .await
+        .unwrap();
+    let page = app.get("/review", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::UNAUTHORIZED, "{}", page.text());
+    // Logging in again with the stale cookie still reaches the login check.
+    let again = req("POST", "/api/auth/login")
+        .json(&json!({"username": "giamsat", "password": PW}))
+        .cookie(Some(&cookie))
+        .peer("192.0.2.251:1000")
+        .send(&app.router)
+        .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text());
+}
+
 crate::engine_tests!(
+    a_revoked_phones_session_is_refused_everywhere_but_me_and_logout,
     the_matrix_has_a_row_for_every_route_and_server_function,
     an_office_page_answers_who_may_not_see_it_with_401_or_403,
     every_caller_gets_exactly_the_access_of_its_row,

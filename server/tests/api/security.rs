@@ -538,7 +538,7 @@ async fn a_revoked_device_can_no_longer_sync_and_its_visits_stay(app: TestApp) {
             &json!({"device_id": fresh}),
         )
         .await;
-    expect_error(&bound, 409, "auth.device_mismatch");
+    expect_error(&bound, 403, "device.revoked");
     let other = Phone::login(&app, "ksv1").await;
     for device in [fresh.clone(), other.device.clone()] {
         let mut body = phone.body(std::slice::from_ref(&next));
