@@ -84,6 +84,11 @@ pub fn readable_size(bytes: usize) -> String {
     }
 }
 
+/// The code of a password change refused for too many wrong current passwords.
+pub const PASSWORD_GUESSES: &str = "password.too_many_guesses";
+/// The code of a login refused for too many failures.
+pub const LOGIN_GUESSES: &str = "auth.rate_limited";
+
 /// Every failure the server can answer with. Each variant documents its status.
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -102,9 +107,14 @@ pub enum AppError {
     /// 403 with a specific code (CSRF, revoked device, password change required).
     #[error("denied: {}", .0.message)]
     Denied(ErrorBody),
-    /// 429: too many failed logins; try again after the given seconds.
-    #[error("too many failed logins; retry after {retry_after_s} s")]
-    RateLimited { retry_after_s: u64 },
+    /// 429: too many wrong guesses (logins: `auth.rate_limited`; the current
+    /// password of a password change: `password.too_many_guesses`); try again
+    /// after the given seconds.
+    #[error("too many wrong guesses ({code}); retry after {retry_after_s} s")]
+    RateLimited {
+        retry_after_s: u64,
+        code: &'static str,
+    },
     /// 503: the server is at its limit for this kind of work (password checks);
     /// try again after the given seconds.
     #[error("busy with {what}; retry after {retry_after_s} s")]
@@ -197,6 +207,15 @@ impl AppError {
         AppError::Invalid(nul_in_text())
     }
 
+    /// 403 for a session whose password an administrator reset (or a new
+    /// account's): nothing but the password change until it is chosen.
+    pub fn password_change_required() -> AppError {
+        AppError::Denied(ErrorBody::new(
+            "auth.password_change_required",
+            "your password was reset by an administrator: choose a new one before continuing",
+        ))
+    }
+
     /// 403 for a phone an administrator revoked: it may no longer sync, but its
     /// data can still leave as a backup file.
     pub fn device_revoked() -> AppError {
@@ -264,9 +283,16 @@ impl AppError {
             }
             AppError::Forbidden(m) => ErrorBody::new("auth.forbidden", m.clone()),
             AppError::Denied(body) => body.clone(),
-            AppError::RateLimited { retry_after_s } => ErrorBody::new(
-                "auth.rate_limited",
-                format!("too many failed logins: wait {retry_after_s} seconds before trying again"),
+            AppError::RateLimited {
+                retry_after_s,
+                code,
+            } => ErrorBody::new(
+                code,
+                if *code == PASSWORD_GUESSES {
+                    format!("too many wrong current passwords: wait {retry_after_s} seconds before trying again")
+                } else {
+                    format!("too many failed logins: wait {retry_after_s} seconds before trying again")
+                },
             )
             .with("retry_after_s", *retry_after_s),
             AppError::NotFound(what) => {
@@ -409,7 +435,7 @@ impl axum::response::IntoResponse for AppError {
         let status = axum::http::StatusCode::from_u16(self.status())
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = (status, axum::Json(self.body())).into_response();
-        if let AppError::RateLimited { retry_after_s } | AppError::Busy { retry_after_s, .. } =
+        if let AppError::RateLimited { retry_after_s, .. } | AppError::Busy { retry_after_s, .. } =
             &self
         {
             response.headers_mut().insert(

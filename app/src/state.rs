@@ -18,10 +18,29 @@ pub struct AppState {
 }
 
 /// This process's part among several sharing one database.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Runtime {
     /// True while this process holds the background jobs' lease.
     pub leads_jobs: std::sync::atomic::AtomicBool,
+    /// Backup files being imported. Each holds up to 64 MB in memory while
+    /// it is read, checked and applied, so a burst of imports (a district's
+    /// phones handed in together) is told to come back rather than buffered
+    /// side by side until the server runs out of memory.
+    pub imports: tokio::sync::Semaphore,
+}
+
+impl Runtime {
+    /// Backup imports one process reads at once.
+    pub const MAX_IMPORTS: usize = 4;
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        Runtime {
+            leads_jobs: Default::default(),
+            imports: tokio::sync::Semaphore::new(Self::MAX_IMPORTS),
+        }
+    }
 }
 
 /// Session and network settings of a deployment.

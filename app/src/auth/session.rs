@@ -131,6 +131,11 @@ pub async fn require_caller(roles: &[Role]) -> Result<(AppState, Caller), AppErr
     let caller: Caller = leptos_axum::extract()
         .await
         .map_err(|_| AppError::Unauthenticated)?;
+    // The guard lets such a session load pages (the password form is one);
+    // a page rendered on the server must not read data for it either.
+    if caller.must_change_password {
+        return Err(AppError::password_change_required());
+    }
     caller.require(roles)?;
     Ok((state, caller))
 }

@@ -65,34 +65,35 @@ pub fn lock_remaining_ms(failures: i64, free: i64, last_at: i64, now: i64) -> i6
     (last_at + delay - now).max(0)
 }
 
-/// Seconds until the first of `keys` unlocks, if any is locked.
-pub async fn locked_for(
+/// Serialises reservations on PostgreSQL ("khs-lgn"); SQLite's write
+/// transaction already has a single writer.
+const RESERVE_LOCK: i64 = 0x006b_6873_2d6c_676e;
+
+/// Counts an attempt against each of `keys` before its password is checked,
+/// refusing it (429, `RateLimited`) when any of `holding` is locked. The
+/// attempt counts as a failure until `release` says otherwise, so a burst of
+/// guesses sent at once is held to the same five as guesses sent one after
+/// another: each sees the ones still being checked. A process killed while
+/// checking leaves the attempt counted, never uncounted.
+pub async fn reserve(
     db: &Db,
     keys: &[(Scope, &str)],
+    holding: &[(Scope, &str)],
     now: i64,
-) -> Result<Option<u64>, AppError> {
-    let mut longest = 0;
-    for (scope, key) in keys {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n, MAX(at) AS last_at FROM login_failures WHERE scope = $1 AND key = $2 AND at > $3",
-        )
-        .bind(scope.as_str())
-        .bind(*key)
-        .bind(now - WINDOW_MS)
-        .fetch_one(&db.pool)
-        .await?;
-        let n: i64 = col(&row, "n")?;
-        let last_at: Option<i64> = col(&row, "last_at")?;
-        if let Some(last_at) = last_at {
-            longest = longest.max(lock_remaining_ms(n, scope.free_failures(), last_at, now));
-        }
-    }
-    Ok((longest > 0).then(|| ((longest + 999) / 1000) as u64))
-}
-
-/// Counts one failure against each key, and forgets failures older than the window.
-pub async fn record_failure(db: &Db, keys: &[(Scope, &str)], now: i64) -> Result<(), AppError> {
+) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
+    if super::changes::engine_of(&tx) == super::Engine::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(RESERVE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(retry_after_s) = locked_for(&mut tx, holding, now).await? {
+        return Err(AppError::RateLimited {
+            retry_after_s,
+            code: crate::error::LOGIN_GUESSES,
+        });
+    }
     sqlx::query("DELETE FROM login_failures WHERE at <= $1")
         .bind(now - WINDOW_MS)
         .execute(&mut *tx)
@@ -107,6 +108,55 @@ pub async fn record_failure(db: &Db, keys: &[(Scope, &str)], now: i64) -> Result
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Takes back the attempts `reserve` counted at `now`: the password was
+/// right, or it was never checked (the server was too busy). One row per
+/// key; the rows of one key and instant are alike, so any one of them will do.
+pub async fn release(db: &Db, keys: &[(Scope, &str)], now: i64) -> Result<(), AppError> {
+    let mut tx = db.begin_write().await?;
+    let one_row = match super::changes::engine_of(&tx) {
+        super::Engine::Postgres => "ctid",
+        super::Engine::Sqlite => "rowid",
+    };
+    let delete = format!(
+        "DELETE FROM login_failures WHERE {one_row} IN (SELECT {one_row} FROM login_failures WHERE scope = $1 AND key = $2 AND at = $3 LIMIT 1)"
+    );
+    for (scope, key) in keys {
+        sqlx::query(&delete)
+            .bind(scope.as_str())
+            .bind(*key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Seconds until the first of `keys` unlocks, if any is locked.
+async fn locked_for(
+    tx: &mut super::Tx,
+    keys: &[(Scope, &str)],
+    now: i64,
+) -> Result<Option<u64>, AppError> {
+    let mut longest = 0;
+    for (scope, key) in keys {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MAX(at) AS last_at FROM login_failures WHERE scope = $1 AND key = $2 AND at > $3",
+        )
+        .bind(scope.as_str())
+        .bind(*key)
+        .bind(now - WINDOW_MS)
+        .fetch_one(&mut **tx)
+        .await?;
+        let n: i64 = col(&row, "n")?;
+        let last_at: Option<i64> = col(&row, "last_at")?;
+        if let Some(last_at) = last_at {
+            longest = longest.max(lock_remaining_ms(n, scope.free_failures(), last_at, now));
+        }
+    }
+    Ok((longest > 0).then(|| ((longest + 999) / 1000) as u64))
 }
 
 /// Forgets an account's failures after it logged in.

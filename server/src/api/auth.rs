@@ -144,15 +144,19 @@ async fn login_with(
     }
     let now = app::store::now_ms();
     let holding = if own_device { &keys[..1] } else { &keys[..] };
-    if let Some(retry_after_s) = login_limits::locked_for(&state.db, holding, now).await? {
-        crate::telemetry::limited("login");
-        return Err(AppError::RateLimited { retry_after_s });
+    // The attempt is counted before the password is checked: guesses sent
+    // all at once see each other.
+    match login_limits::reserve(&state.db, &keys, holding, now).await {
+        Err(e @ AppError::RateLimited { .. }) => {
+            crate::telemetry::limited("login");
+            return Err(e);
+        }
+        other => other?,
     }
     let ok = match app::store::users::check_password_of(&state.db, found, &request.password).await {
         Ok(ok) => ok,
         Err(AppError::BadCredentials) => {
             crate::telemetry::login_failed();
-            login_limits::record_failure(&state.db, &keys, now).await?;
             let actor = Actor {
                 user_id: None,
                 ip: address.clone(),
@@ -171,8 +175,13 @@ async fn login_with(
             .await?;
             return Err(AppError::BadCredentials);
         }
-        Err(e) => return Err(e),
+        Err(e) => {
+            // Not a guess: the password was never checked (the server was busy).
+            login_limits::release(&state.db, &keys, now).await?;
+            return Err(e);
+        }
     };
+    login_limits::release(&state.db, &keys, now).await?;
     login_limits::clear(&state.db, Scope::AccountFromAddress, &from_address).await?;
     login_limits::clear(&state.db, Scope::Account, &account).await?;
     let device_id = request.device_id.map(|d| d.to_string());
@@ -272,7 +281,22 @@ pub async fn change_password(
 ) -> Result<impl IntoResponse, AppError> {
     let body = read(body, "password body").await?;
     let request: ChangePasswordRequest = parse_json(&headers, &body)?;
-    app::store::accounts::change_password(
+    // The current password is a guess like a login's: someone holding an
+    // unattended phone's session gets five of them, not an endless supply.
+    let key = format!("id:{}@password-change", caller.user.id);
+    let keys = [(Scope::AccountFromAddress, key.as_str())];
+    let now = app::store::now_ms();
+    match login_limits::reserve(&state.db, &keys, &keys, now).await {
+        Err(AppError::RateLimited { retry_after_s, .. }) => {
+            crate::telemetry::limited("password");
+            return Err(AppError::RateLimited {
+                retry_after_s,
+                code: app::error::PASSWORD_GUESSES,
+            });
+        }
+        other => other?,
+    }
+    let changed = app::store::accounts::change_password(
         &state.db,
         &caller.audit(),
         &caller.user.id,
@@ -280,6 +304,12 @@ pub async fn change_password(
         &request.new_password,
         &caller.token_hash,
     )
-    .await?;
+    .await;
+    let guessed_wrong =
+        matches!(&changed, Err(AppError::Invalid(b)) if b.code == "password.wrong_current");
+    if !guessed_wrong {
+        login_limits::release(&state.db, &keys, now).await?;
+    }
+    changed?;
     Ok(Json(json!({"status": "ok"})))
 }

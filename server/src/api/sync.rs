@@ -52,12 +52,22 @@ fn same_phone(caller: &Caller, device_id: &str) -> Result<(), AppError> {
 /// Largest backup file `import` reads: a phone's whole outbox after weeks offline.
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
+/// What an import refused for others in progress is told to wait: about one
+/// import's time.
+const IMPORT_RETRY_S: u64 = 20;
+
 pub async fn import(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ImportResponse>, AppError> {
+    // Taken before a byte of the body is read, held until the import is done.
+    let runtime = state.runtime.clone();
+    let _permit = runtime.imports.try_acquire().map_err(|_| AppError::Busy {
+        what: "other backup imports",
+        retry_after_s: IMPORT_RETRY_S,
+    })?;
     require_content_type(
         &headers,
         &[

@@ -1,7 +1,7 @@
 use super::client_addr::{self, ClientAddr};
 use super::csrf;
 use app::auth::session::{self, Caller};
-use app::error::{AppError, ErrorBody};
+use app::error::AppError;
 use app::state::AppState;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
@@ -122,11 +122,7 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
     }
     if let Some(c) = &caller {
         if c.must_change_password && !allowed_before_password_change(&path) {
-            return AppError::Denied(ErrorBody::new(
-                "auth.password_change_required",
-                "your password was reset by an administrator: choose a new one before continuing",
-            ))
-            .into_response();
+            return AppError::password_change_required().into_response();
         }
     }
     // A sliding session is sent again with a fresh Max-Age, or the browser

@@ -238,7 +238,47 @@ async fn a_json_backup_with_a_byte_order_mark_imports(app: TestApp) {
     assert_eq!(body["results"][0]["status"], "applied", "{body}");
 }
 
+/// A burst of backup files: each import holds its file in memory, so past
+/// the process's few at once the next is told to come back (503 with
+/// Retry-After), nothing of it stored; once one finishes it is taken.
+async fn imports_past_the_few_at_once_are_told_to_come_back(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 6}));
+    let bytes = archive(&phone, &[m]);
+    let send = || {
+        req("POST", "/api/sync/import")
+            .bytes("application/zip", bytes.clone())
+            .cookie(Some(&phone.cookie))
+            .send(&app.router)
+    };
+    let running = app
+        .state
+        .runtime
+        .imports
+        .try_acquire_many(app::state::Runtime::MAX_IMPORTS as u32)
+        .unwrap();
+    let before = app.counts().await;
+    let r = send().await;
+    expect_error(&r, 503, "server.busy");
+    assert_eq!(r.headers["retry-after"], "20");
+    assert_eq!(
+        app.counts().await,
+        before,
+        "a refused import stored something"
+    );
+    drop(running);
+    let body = ok(&send().await);
+    assert_eq!(body["results"][0]["status"], "applied", "{body}");
+    assert_eq!(
+        app.state.runtime.imports.available_permits(),
+        app::state::Runtime::MAX_IMPORTS,
+        "an import kept its permit"
+    );
+}
+
 crate::engine_tests!(
+    imports_past_the_few_at_once_are_told_to_come_back,
     a_json_backup_with_a_byte_order_mark_imports,
     withdrawn_changes_in_a_backup_import_as_nothing,
     a_backup_archive_imports_once_and_a_damaged_one_changes_nothing,

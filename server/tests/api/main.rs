@@ -24,6 +24,7 @@ mod exactly_once;
 mod facilities;
 mod facility_moves;
 mod forms;
+mod guesses;
 mod hang_ups;
 mod hardening;
 mod health;

@@ -450,6 +450,33 @@ async fn a_reset_password_ends_sessions_and_must_be_changed_before_anything_else
         .await);
     let (_, again) = logged_in(&app, "ksv1", NEW, "192.0.2.84:1000").await;
     assert_eq!(again["must_change_password"], false);
+
+    // A page rendered on the server reads its data as its caller: with a
+    // password still to change, a supervisor's review page carries none.
+    let (boss, _) = app.login("giamsat").await;
+    let listed = app.get("/review", Some(&boss)).await;
+    assert!(
+        listed.text().contains(&fx.visit),
+        "the review page lists the visit"
+    );
+    let boss_id = user_id(&app, &admin, "giamsat").await;
+    ok(&call(
+        &app,
+        &admin,
+        "reset_password",
+        json!({"id": boss_id, "new_password": TEMP}),
+    )
+    .await);
+    let (temporary, _) = logged_in(&app, "giamsat", TEMP, "192.0.2.85:1000").await;
+    for page in ["/review", &format!("/review/visits/{}", fx.visit), "/plan"] {
+        let r = app.get(page, Some(&temporary)).await;
+        assert_eq!(r.status, 403, "{page}: {}", r.text());
+        assert!(
+            !r.text().contains(&fx.visit),
+            "{page} shows the visit: {}",
+            r.text()
+        );
+    }
 }
 
 async fn a_deactivated_account_is_shut_out_at_once(app: TestApp) {

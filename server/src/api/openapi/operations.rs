@@ -217,6 +217,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         .body(json_body::<ChangePasswordRequest>(gen))
         .errors(&[
             (422, "Wrong current password, a weak new one, or the same one again"),
+            (429, "Too many wrong current passwords (password.too_many_guesses, Retry-After)"),
             (503, "Every password check is busy (Retry-After)"),
         ]),
         ("POST", "/api/sync/push") => Op::new(
