@@ -219,7 +219,7 @@ fn read_csv(text: &str, max_rows: usize) -> Result<Table, SheetError> {
     let bytes = text.as_bytes();
     // A file of n line breaks holds at most n + 1 records (the last line may
     // have none); only past the limit are quotes counted to be sure.
-    let lines = bytes.iter().filter(|b| **b == b'\n').count();
+    let lines = line_breaks(bytes);
     if lines > max_rows && count_records(bytes) > max_rows + 1 {
         return Err(SheetError::TooManyRows { limit: max_rows });
     }
@@ -234,6 +234,11 @@ fn read_csv(text: &str, max_rows: usize) -> Result<Table, SheetError> {
     let (mut line, mut counted) = (1, 0);
     for record in reader.records() {
         let record = record.map_err(|e| SheetError::Unreadable(e.to_string()))?;
+        // Whatever the count above missed, the limit holds before a record
+        // past it is kept.
+        if records.len() > max_rows {
+            return Err(SheetError::TooManyRows { limit: max_rows });
+        }
         let start = record.position().map_or(counted, |p| p.byte() as usize);
         // The position may point at the line break that ended the last record.
         let start = start
@@ -241,10 +246,7 @@ fn read_csv(text: &str, max_rows: usize) -> Result<Table, SheetError> {
                 .iter()
                 .take_while(|b| matches!(b, b'\r' | b'\n'))
                 .count();
-        line += bytes[counted..start.max(counted)]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
+        line += line_breaks(&bytes[counted..start.max(counted)]);
         counted = start.max(counted);
         let cells = record
             .iter()
@@ -256,16 +258,27 @@ fn read_csv(text: &str, max_rows: usize) -> Result<Table, SheetError> {
     table(records)
 }
 
+/// Line breaks as the CSV parser reads them: LF, CRLF, and a CR alone (an
+/// old Mac export, or a file made to slip past a count of LFs).
+fn line_breaks(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|&(i, b)| *b == b'\n' || (*b == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .count()
+}
+
 /// Records as the CSV parser will see them (quoted line breaks do not count),
 /// without building any cell.
 fn count_records(bytes: &[u8]) -> usize {
     let mut quoted = false;
     let mut records = 0;
     let mut open = false;
-    for &b in bytes {
+    for (i, &b) in bytes.iter().enumerate() {
+        let lone_cr = b == b'\r' && bytes.get(i + 1) != Some(&b'\n');
         match b {
             b'"' => quoted = !quoted,
-            b'\n' if !quoted => {
+            _ if (b == b'\n' || lone_cr) && !quoted => {
                 records += 1;
                 open = false;
                 continue;

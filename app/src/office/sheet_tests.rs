@@ -112,6 +112,23 @@ fn limits_hold_before_cells_are_read() {
 }
 
 #[test]
+fn line_breaks_of_a_carriage_return_alone_count_toward_the_limit() {
+    // The parser ends a record at a lone CR too: a file of CRs only once
+    // counted as one line and was parsed whole, however many rows it held.
+    let many = "code".to_string() + &"\r1".repeat(100_000);
+    assert_eq!(
+        read(many.as_bytes(), 1 << 20, 10, Legacy::None).unwrap_err(),
+        SheetError::TooManyRows { limit: 10 }
+    );
+    let ten = "code".to_string() + &"\r1".repeat(10);
+    let table = read(ten.as_bytes(), 1 << 20, 10, Legacy::None).unwrap();
+    assert_eq!(table.rows.len(), 10);
+    // Rows are numbered as a spreadsheet shows them.
+    let numbers: Vec<usize> = table.rows.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, (2..=11).collect::<Vec<_>>());
+}
+
+#[test]
 fn formulas_in_csv_are_text_and_blank_rows_are_skipped() {
     let t = read(
         b"\n,\ncode,name\n=1+1,x\n,\n2,y\n",
