@@ -27,11 +27,18 @@ pub struct Runtime {
     /// phones handed in together) is told to come back rather than buffered
     /// side by side until the server runs out of memory.
     pub imports: tokio::sync::Semaphore,
+    /// Photo ZIPs being written. Each reads every original of a district
+    /// (up to 4 GB) from the store into a temporary file on a blocking
+    /// thread, and finishes even when its download is abandoned: a few at
+    /// once, the rest told to come back.
+    pub photo_zips: Arc<tokio::sync::Semaphore>,
 }
 
 impl Runtime {
     /// Backup imports one process reads at once.
     pub const MAX_IMPORTS: usize = 4;
+    /// Photo ZIPs one process writes at once.
+    pub const MAX_PHOTO_ZIPS: usize = 2;
 }
 
 impl Default for Runtime {
@@ -39,6 +46,7 @@ impl Default for Runtime {
         Runtime {
             leads_jobs: Default::default(),
             imports: tokio::sync::Semaphore::new(Self::MAX_IMPORTS),
+            photo_zips: Arc::new(tokio::sync::Semaphore::new(Self::MAX_PHOTO_ZIPS)),
         }
     }
 }

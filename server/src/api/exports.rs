@@ -403,7 +403,21 @@ async fn zip_of(
     if check {
         return Ok(would_be_made());
     }
+    // Held by the writing itself, which goes on when the download is dropped.
+    let permit = state
+        .runtime
+        .photo_zips
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| AppError::Busy {
+            what: "other photo downloads",
+            retry_after_s: 60,
+        })?;
     let storage = state.photos.storage.clone();
-    let file = blocking(move || exports::photos_zip(storage.as_ref(), &title, &photos)).await?;
+    let file = blocking(move || {
+        let _permit = permit;
+        exports::photos_zip(storage.as_ref(), &title, &photos)
+    })
+    .await?;
     Ok(file_response(file, ZIP, name))
 }

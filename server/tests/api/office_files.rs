@@ -478,7 +478,32 @@ async fn a_zip_names_the_photos_it_does_not_hold(app: TestApp) {
     assert!(zip.index_for_name(server::exports::LEFT_OUT_NOTE).is_none());
 }
 
+/// Each photo ZIP reads a district's originals into a file of up to 4 GB,
+/// and finishes when its download is dropped: past a few at once the next is
+/// told to come back (503, Retry-After); once one is done it is made.
+async fn photo_zips_past_the_few_at_once_are_told_to_come_back(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let url = "/api/exports/visit-photos.zip?district=213";
+    let running = app
+        .state
+        .runtime
+        .photo_zips
+        .clone()
+        .try_acquire_many_owned(app::state::Runtime::MAX_PHOTO_ZIPS as u32)
+        .unwrap();
+    let r = app.get(url, Some(&boss)).await;
+    crate::security::expect_error(&r, 503, "server.busy");
+    assert_eq!(r.headers["retry-after"], "60");
+    drop(running);
+    download(&app, &boss, url, "application/zip").await;
+    assert_eq!(
+        app.state.runtime.photo_zips.available_permits(),
+        app::state::Runtime::MAX_PHOTO_ZIPS
+    );
+}
+
 crate::engine_tests!(
+    photo_zips_past_the_few_at_once_are_told_to_come_back,
     a_zip_names_the_photos_it_does_not_hold,
     the_lists_photos_include_a_facility_found_on_site,
     the_list_is_exported_as_it_was_when_the_export_began,
