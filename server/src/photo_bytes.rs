@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 /// Uploads some request of this process is writing: a second request for the
-/// same upload waits for the client to ask HEAD again (409), rather than
+/// same upload waits for the client to ask HEAD again (423), rather than
 /// interleaving writes.
 static WRITING: Mutex<Option<HashSet<String>>> = Mutex::new(None);
 
@@ -47,17 +47,55 @@ pub(crate) async fn finish_detached(state: &AppState, upload: &Upload) -> Result
         .map_err(|e| AppError::Internal(format!("finishing stopped: {e}")))?
 }
 
+/// How long a HEAD or PATCH waits for another request's finish of the same
+/// upload (hashing, storing, judging the photo) before it answers 423.
+const FINISH_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The answer while another request still writes or finishes an upload: tus
+/// clients (tusd's own answer; the Java and Android clients retry it) and the
+/// app ask HEAD again after a while.
+pub(crate) fn busy(offset: i64) -> AppError {
+    AppError::Protocol {
+        status: 423,
+        body: ErrorBody::new(
+            "upload.busy",
+            "another request is still writing this upload; ask HEAD and continue from its offset",
+        )
+        .with("offset", offset),
+    }
+}
+
 /// An upload whose every byte is acknowledged but that never finished (the
 /// server stopped in between): finish it now. Used by HEAD, PATCH and start-up.
+/// When another request of this process is finishing it, waits for that one,
+/// so "every byte is in" is only answered once the file was found whole: a
+/// finish that then fails (the whole file's hash) answers its failure here too.
 pub async fn finish_stalled(state: &AppState, upload: &Upload) -> Result<(), AppError> {
     if upload.completed_at.is_some() || upload.offset != upload.length || upload.ended_at.is_some()
     {
         return Ok(());
     }
-    let Some(_writing) = Writing::claim(&upload.id) else {
-        return Ok(()); // another request of this process is on it
+    let started = std::time::Instant::now();
+    let _writing = loop {
+        if let Some(claim) = Writing::claim(&upload.id) {
+            break claim;
+        }
+        if started.elapsed() > FINISH_WAIT {
+            return Err(busy(upload.offset));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     };
-    finish_detached(state, upload).await
+    match upload_store::upload(&state.db, &upload.id).await? {
+        Some(now) if now.completed_at.is_some() => Ok(()),
+        Some(now) if now.ended_at.is_none() => finish_detached(state, &now).await,
+        _ => Err(AppError::Protocol {
+            status: 404,
+            body: ErrorBody::new(
+                "upload.gone",
+                "the whole file did not match its photo, so this upload was ended; create a new one",
+            ),
+        }),
+    }
 }
 
 /// All bytes are in: check the whole file against the photo's SHA-256, store it

@@ -320,6 +320,16 @@ impl PhotoStorage for S3Store {
                 format!("upload {upload_id} holds no bytes here"),
             ));
         }
+        // Blocks are deleted from the first on: a store left without its
+        // first block is a cleanup cut short after a promotion (or a restart
+        // from byte 0), not bytes to hash. NotFound lets the finish find the
+        // stored original instead of failing on the gap until the upload expires.
+        if blocks[0].0 != 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("upload {upload_id} holds no bytes from its start here"),
+            ));
+        }
         let mut expected = 0;
         for (start, size, _) in &blocks {
             if *start != expected {

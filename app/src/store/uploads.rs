@@ -39,8 +39,8 @@ fn upload_of(r: &AnyRow) -> Result<Upload, AppError> {
 
 pub async fn create_upload(db: &Db, u: &Upload) -> Result<(), AppError> {
     sqlx::query(
-        "INSERT INTO uploads (id, photo_id, user_id, length, upload_offset, metadata, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO uploads (id, photo_id, user_id, length, upload_offset, metadata, created_at, expires_at, completed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(&u.id)
     .bind(&u.photo_id)
@@ -50,9 +50,36 @@ pub async fn create_upload(db: &Db, u: &Upload) -> Result<(), AppError> {
     .bind(&u.metadata)
     .bind(u.created_at)
     .bind(u.expires_at)
+    .bind(u.completed_at)
     .execute(&db.pool)
     .await?;
     Ok(())
+}
+
+/// Ends the unfinished uploads of a photo but its newest `keep`, returning
+/// their ids (for their partial bytes to be dropped): a phone that lost an
+/// upload's URL makes a new one, and a client that makes one after another
+/// must not leave a photo-sized file behind each time for a week.
+pub async fn end_all_but_newest(
+    db: &Db,
+    photo_id: &str,
+    keep: usize,
+) -> Result<Vec<String>, AppError> {
+    let live: Vec<String> = sqlx::query(
+        "SELECT id FROM uploads WHERE photo_id = $1 AND completed_at IS NULL AND ended_at IS NULL
+         ORDER BY created_at DESC, id DESC",
+    )
+    .bind(photo_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(|r| col::<String>(r, "id"))
+    .collect::<Result<_, _>>()?;
+    let ended: Vec<String> = live.into_iter().skip(keep).collect();
+    for id in &ended {
+        end_upload(db, id).await?;
+    }
+    Ok(ended)
 }
 
 pub async fn upload(db: &Db, id: &str) -> Result<Option<Upload>, AppError> {

@@ -347,6 +347,57 @@ fn a_promoted_or_unknown_upload_reads_as_not_found_on_both_stores() {
         assert!(gone("u1"), "{}", store.describe());
         assert_eq!(store.get("original/x.jpg").unwrap(), b"abc");
     }
+    // A cleanup after a promotion cut short: the first block deleted, the
+    // later ones left. The finish must see the upload as gone (and find the
+    // stored original), not a gap that fails every HEAD until it expires.
+    let store = s3.store("cut-short");
+    store.write_partial("u2", 0, b"abc").unwrap();
+    store.write_partial("u2", 3, b"def").unwrap();
+    let blocks: Vec<std::path::PathBuf> = files_under(s3.root.path())
+        .into_iter()
+        .filter(|p| p.parent().is_some_and(|d| d.ends_with("uploads/u2")))
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .is_ok()
+        })
+        .collect();
+    assert_eq!(blocks.len(), 2, "{blocks:?}");
+    let first = blocks
+        .iter()
+        .min_by_key(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
+        .unwrap();
+    std::fs::remove_file(first).unwrap();
+    let read = store.read_partial("u2").map(|_| ());
+    assert!(
+        matches!(&read, Err(e) if e.kind() == std::io::ErrorKind::NotFound),
+        "{:?}",
+        read.err()
+    );
+}
+
+/// Every file under `dir`.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(files_under(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
 
 crate::engine_tests!(

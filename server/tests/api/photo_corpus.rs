@@ -596,9 +596,21 @@ async fn abandoned_decodes_still_count_against_the_limit() {
 struct Flaky {
     inner: std::sync::Arc<dyn app::photos::storage::PhotoStorage>,
     down: std::sync::atomic::AtomicBool,
+    /// While set, reading an upload's bytes waits (after setting `entered`).
+    held: std::sync::atomic::AtomicBool,
+    entered: std::sync::atomic::AtomicBool,
 }
 
 impl Flaky {
+    fn new(inner: std::sync::Arc<dyn app::photos::storage::PhotoStorage>, down: bool) -> Flaky {
+        Flaky {
+            inner,
+            down: down.into(),
+            held: false.into(),
+            entered: false.into(),
+        }
+    }
+
     fn check(&self) -> std::io::Result<()> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
             return Err(std::io::Error::other("the object store answered 503"));
@@ -613,6 +625,12 @@ impl app::photos::storage::PhotoStorage for Flaky {
         self.inner.write_partial(upload_id, offset, bytes)
     }
     fn read_partial(&self, upload_id: &str) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.entered.store(true, SeqCst);
+        // On the blocking pool, as every storage call.
+        while self.held.load(SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         self.check()?;
         self.inner.read_partial(upload_id)
     }
@@ -672,10 +690,7 @@ async fn a_store_that_does_not_answer_leaves_the_photo_to_be_judged_again() {
     app::store::photos::set_received(&app.db, &photo, &key)
         .await
         .unwrap();
-    let flaky = std::sync::Arc::new(Flaky {
-        inner: app.state.photos.storage.clone(),
-        down: std::sync::atomic::AtomicBool::new(true),
-    });
+    let flaky = std::sync::Arc::new(Flaky::new(app.state.photos.storage.clone(), true));
     let mut state = app.state.clone();
     state.photos = photos_like(&app, |p| {
         p.storage = flaky.clone() as std::sync::Arc<dyn app::photos::storage::PhotoStorage>;
@@ -703,4 +718,48 @@ async fn a_store_that_does_not_answer_leaves_the_photo_to_be_judged_again() {
         .storage
         .exists(&server::images::display_key(&sha))
         .unwrap());
+}
+
+/// A HEAD while the last PATCH was still checking the whole file answered
+/// "every byte is in" (200, the full offset) at once. When the check then
+/// failed, the phone believed sent a photo the server never took. The HEAD
+/// now waits for that finish and answers what it found.
+#[tokio::test]
+async fn a_head_during_the_finish_answers_what_the_finish_found() {
+    use std::sync::atomic::Ordering::SeqCst;
+    let app = crate::helpers::spawn_app(crate::helpers::TestEngine::Sqlite).await;
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(64, 48);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let flaky = std::sync::Arc::new(Flaky::new(app.state.photos.storage.clone(), false));
+    let photos = photos_like(&app, |p| {
+        p.storage = flaky.clone() as std::sync::Arc<dyn app::photos::storage::PhotoStorage>;
+    });
+    let router = app.router_with_photos(std::sync::Arc::into_inner(photos).unwrap());
+    let url = {
+        let r = f.create(&photo, bytes.len()).send(&router).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        crate::uploads::header(&r, "location")
+    };
+    // Bytes of the right length that are not the photo: the finish ends the upload.
+    let forged: Vec<u8> = (0..bytes.len()).map(|i| (i * 7 % 251) as u8).collect();
+    flaky.held.store(true, SeqCst);
+    let (patch, on) = (f.patch(&url, 0, &forged), router.clone());
+    let last = tokio::spawn(async move { patch.send(&on).await });
+    while !flaky.entered.load(SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    // The finish is hashing: ask where the upload stands.
+    let ask = crate::security::req("HEAD", &url)
+        .header("tus-resumable", "1.0.0")
+        .cookie(Some(&f.phone.cookie));
+    let on = router.clone();
+    let head = tokio::spawn(async move { ask.send(&on).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    flaky.held.store(false, SeqCst);
+    let last = last.await.unwrap();
+    expect_error(&last, 460, "upload.sha256_mismatch");
+    let head = head.await.unwrap();
+    assert_eq!(head.status, 404, "the HEAD said: {:?}", head.headers);
+    assert_eq!(f.photo(&app, &photo).await["status"], "waiting");
 }

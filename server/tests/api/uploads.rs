@@ -445,16 +445,17 @@ async fn every_protocol_error_is_answered_as_tus_specifies(app: TestApp) {
         .await;
     assert_eq!(r.status, 403);
 
-    // Termination: 204, then 410 for everything; an unknown upload is 404.
+    // Termination: 204, then 404 for everything (as tusd: the Java and
+    // Android clients make a new upload only on a 404); an unknown upload too.
     let r = req("DELETE", &url)
         .header("tus-resumable", "1.0.0")
         .cookie(cookie)
         .send(&app.router)
         .await;
     assert_eq!(r.status, 204);
-    assert_eq!(f.head(&app, &url).await.status, 410);
+    assert_eq!(f.head(&app, &url).await.status, 404);
     let r = f.patch(&url, 13, &bytes[13..]).send(&app.router).await;
-    expect_error(&r, 410, "upload.gone");
+    expect_error(&r, 404, "upload.gone");
     let r = f
         .head(&app, &format!("/api/uploads/{}", uuid::Uuid::now_v7()))
         .await;
@@ -488,7 +489,7 @@ async fn an_expired_upload_is_gone(app: TestApp) {
     let id = url.rsplit('/').next().unwrap().to_string();
     storage.write_partial(&id, 0, &bytes[..100]).unwrap();
     let r = f.patch(&url, 0, &bytes).send(&router).await;
-    expect_error(&r, 410, "upload.expired");
+    expect_error(&r, 404, "upload.expired");
     assert!(
         storage.read_partial(&id).is_err(),
         "an upload found expired drops its bytes (the expiry job skips ended ones)"
@@ -498,7 +499,7 @@ async fn an_expired_upload_is_gone(app: TestApp) {
         .cookie(Some(&f.phone.cookie))
         .send(&router)
         .await;
-    assert_eq!(r.status, 410);
+    assert_eq!(r.status, 404);
 }
 
 async fn a_file_that_does_not_match_its_record_is_refused_and_starts_over(app: TestApp) {
@@ -513,7 +514,7 @@ async fn a_file_that_does_not_match_its_record_is_refused_and_starts_over(app: T
     expect_error(&r, 460, "upload.sha256_mismatch");
     assert_eq!(
         f.head(&app, &url).await.status,
-        410,
+        404,
         "the phone must start over"
     );
     assert_eq!(f.photo(&app, &photo).await["status"], "waiting");
@@ -675,7 +676,7 @@ async fn a_termination_during_a_patch_leaves_no_bytes_behind(app: TestApp) {
         .body(Body::from_stream(body))
         .unwrap();
     let r = crate::helpers::send(&app.router, request).await;
-    expect_error(&r, 410, "upload.gone");
+    expect_error(&r, 404, "upload.gone");
     assert!(
         app.state.photos.storage.read_partial(&id).is_err(),
         "no partial file outlives the termination"
@@ -923,7 +924,59 @@ async fn an_upload_interrupted_after_its_last_byte_finishes_later(app: TestApp) 
         .is_empty());
 }
 
+/// A client making one upload after another for a photo: each used to leave
+/// a photo-sized partial file for a week, and each finished one stored,
+/// hashed and judged the same bytes again and sent every phone a change. Only
+/// the newest two unfinished uploads live; once the bytes are in, a new
+/// upload is born complete and nothing is done again.
+async fn a_photo_keeps_two_unfinished_uploads_and_takes_its_bytes_once(app: TestApp) {
+    let mut f = field(&app, "ksv1").await;
+    let bytes = marked_jpeg(48, 32);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let first = f.created(&app, &photo, bytes.len()).await;
+    assert_eq!(
+        f.patch(&first, 0, &bytes[..100])
+            .send(&app.router)
+            .await
+            .status,
+        204
+    );
+    let second = f.created(&app, &photo, bytes.len()).await;
+    let third = f.created(&app, &photo, bytes.len()).await;
+    let r = f.patch(&first, 100, &bytes[100..]).send(&app.router).await;
+    expect_error(&r, 404, "upload.gone");
+    assert_eq!(f.head(&app, &second).await.status, 200);
+    let id = first.rsplit('/').next().unwrap();
+    let partial = app.state.photos.storage.read_partial(id).map(|_| ());
+    assert!(
+        matches!(&partial, Err(e) if e.kind() == std::io::ErrorKind::NotFound),
+        "the ended upload's bytes stay: {partial:?}"
+    );
+    assert_eq!(
+        f.patch(&third, 0, &bytes).send(&app.router).await.status,
+        204
+    );
+    assert_eq!(f.photo(&app, &photo).await["status"], "ok");
+
+    let before = app.counts().await;
+    for with_bytes in [false, true] {
+        let mut create = f.create(&photo, bytes.len());
+        if with_bytes {
+            create = create.bytes("application/offset+octet-stream", bytes.clone());
+        }
+        let r = create.send(&app.router).await;
+        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(header(&r, "upload-offset"), bytes.len().to_string());
+        let head = f.head(&app, &header(&r, "location")).await;
+        assert_eq!(head.status, 200);
+        assert_eq!(header(&head, "upload-offset"), bytes.len().to_string());
+    }
+    assert_eq!(app.counts().await, before, "the bytes were taken again");
+    assert_eq!(f.photo(&app, &photo).await["status"], "ok");
+}
+
 crate::engine_tests!(
+    a_photo_keeps_two_unfinished_uploads_and_takes_its_bytes_once,
     bytes_that_arrive_are_hashed_even_when_their_hash_is_stored,
     an_upload_stopped_after_its_bytes_were_stored_finishes,
     a_metadata_value_may_be_any_bytes,

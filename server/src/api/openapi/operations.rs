@@ -164,8 +164,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
     ];
     let upload_gone = [
         (403, "Not the photo's inspector"),
-        (404, "No such upload"),
-        (410, "The upload was terminated, finished or expired"),
+        (404, "No such upload, or one terminated, failed or expired (upload.gone, upload.expired): create a new one"),
     ];
     let supervisors = (403, "Supervisors only");
     let op = match (spec.method, spec.path) {
@@ -314,7 +313,11 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         )
         .params(vec![path_uuid("id"), tus_resumable()])
         .errors(&upload_gone)
-        .errors(&[(412, "Another tus version")]),
+        .errors(&[
+            (412, "Another tus version"),
+            (423, "Another request is finishing this upload and did not end in time (upload.busy)"),
+            (460, "Every byte arrived but the whole file's SHA-256 is not the photo's: the upload was ended"),
+        ]),
         ("PATCH", "/api/uploads/{id}") => patch_op(),
         ("POST", "/api/uploads/{id}") => Op {
             summary: "PATCH, DELETE or HEAD for clients behind proxies that drop them \
@@ -506,9 +509,9 @@ fn patch_op() -> Op {
     .errors(&[
         (400, "A missing or malformed Upload-Offset or Upload-Checksum"),
         (403, "Not the photo's inspector"),
-        (404, "No such upload"),
+        (404, "No such upload, or one terminated, failed or expired (upload.gone, upload.expired): create a new one"),
         (409, "Upload-Offset is not the upload's offset (nothing written)"),
-        (410, "The upload was terminated, finished or expired"),
+        (423, "Another request is still writing or finishing this upload (upload.busy): ask HEAD again"),
         (412, "Another tus version"),
         (413, "Bytes past Upload-Length"),
         (415, "Bytes not sent as application/offset+octet-stream"),

@@ -204,21 +204,38 @@ async fn create_inner(
         check_content_type(headers)?;
     }
     let now = app::store::now_ms();
+    // The photo's bytes are in already (sent by another phone of the
+    // inspector, or an earlier upload whose answer was lost): the new upload
+    // is born complete. Its body is not read, nothing is hashed, stored or
+    // judged again, and the client sees every byte acknowledged.
+    let already_in = photo.status != app::photos::PhotoStatus::Waiting;
     let upload = Upload {
         id: uuid::Uuid::now_v7().to_string(),
         photo_id,
         user_id: caller.user.id.clone(),
         length,
-        offset: 0,
+        offset: if already_in { length } else { 0 },
         metadata: raw_meta,
         created_at: now,
         expires_at: now + state.photos.upload_ttl_ms,
-        completed_at: None,
+        completed_at: already_in.then_some(now),
         ended_at: None,
     };
+    if !already_in {
+        // At most two unfinished uploads of a photo: this one and the newest
+        // before it (another tab may still be sending on it).
+        for ended in upload_store::end_all_but_newest(&state.db, &upload.photo_id, 1).await? {
+            receive::drop_partial(state, &ended).await;
+        }
+    }
     upload_store::create_upload(&state.db, &upload).await?;
     crate::telemetry::upload_created();
-    let offset = if has_body {
+    let offset = if already_in {
+        if has_body {
+            receive::discard(body, length).await;
+        }
+        length
+    } else if has_body {
         receive(state, &upload, headers, body).await?
     } else {
         0
@@ -237,7 +254,10 @@ async fn create_inner(
     Ok(r)
 }
 
-/// The caller's live upload: 404 unknown, 403 someone else's, 410 ended or expired.
+/// The caller's live upload: 404 unknown, 403 someone else's, 404 ended or
+/// expired too (`upload.gone`, `upload.expired`). tus allows 404 or 410;
+/// tusd answers 404, and the Java and Android clients make a new upload only
+/// on a 404: a 410 left their stored URL failing for good.
 async fn live_upload(state: &AppState, caller: &Caller, id: &str) -> Result<Upload, AppError> {
     let upload = match uuid::Uuid::parse_str(id) {
         Ok(_) => upload_store::upload(&state.db, id).await?,
@@ -253,7 +273,7 @@ async fn live_upload(state: &AppState, caller: &Caller, id: &str) -> Result<Uplo
     }
     if upload.ended_at.is_some() {
         return Err(protocol(
-            410,
+            404,
             "upload.gone",
             "this upload was ended; create a new one",
         ));
@@ -262,7 +282,7 @@ async fn live_upload(state: &AppState, caller: &Caller, id: &str) -> Result<Uplo
         upload_store::end_upload(&state.db, &upload.id).await?;
         receive::drop_partial(state, &upload.id).await;
         return Err(protocol(
-            410,
+            404,
             "upload.expired",
             "this upload expired; create a new one",
         ));

@@ -4,6 +4,19 @@
 
 use super::*;
 
+/// Reads and drops a creation's bytes the server has already (at most
+/// `length`, then stops): a client still sending its body when the answer
+/// comes may take the closed connection for a failure and never read it.
+pub(super) async fn discard(mut body: Body, length: i64) {
+    let mut read = 0_i64;
+    while read <= length {
+        match body.frame().await {
+            Some(Ok(frame)) => read += frame.data_ref().map_or(0, |d| d.len() as i64),
+            _ => return,
+        }
+    }
+}
+
 /// Writes a request's bytes from the upload's offset; returns the new offset.
 /// Finishes the upload when the last byte has arrived.
 pub(super) async fn receive(
@@ -14,14 +27,7 @@ pub(super) async fn receive(
 ) -> Result<i64, AppError> {
     let _active = crate::telemetry::ActiveUpload::start();
     let Some(_writing) = Writing::claim(&upload.id) else {
-        return Err(AppError::Protocol {
-            status: 409,
-            body: ErrorBody::new(
-                "upload.busy",
-                "another request is still writing this upload; ask HEAD and continue from its offset",
-            )
-            .with("offset", upload.offset),
-        });
+        return Err(crate::photo_bytes::busy(upload.offset));
     };
     let mut checksum = Checksum::parse(headers)?;
     let start = upload.offset;
@@ -121,7 +127,7 @@ pub(super) async fn advance(
         // it wrote re-made the partial file the termination removed.
         drop_partial(state, &upload.id).await;
         Err(protocol(
-            410,
+            404,
             "upload.gone",
             "this upload was ended while the request was sending; create a new one",
         ))
