@@ -84,6 +84,9 @@ pub fn readable_size(bytes: usize) -> String {
     }
 }
 
+/// What a 503 names when writes of the same records met at the same moment.
+pub const RACE: &str = "another change of the same records";
+
 /// The code of a password change refused for too many wrong current passwords.
 pub const PASSWORD_GUESSES: &str = "password.too_many_guesses";
 /// The code of a login refused for too many failures.
@@ -167,6 +170,17 @@ impl From<sqlx::Error> for AppError {
                 AppError::nul_in_text()
             }
             sqlx::Error::PoolTimedOut => AppError::database_busy(),
+            // PostgreSQL chose this transaction to undo (a deadlock, or a
+            // serialization failure): nothing of it was written and the same
+            // request may be sent again.
+            sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("40001") | Some("40P01")) =>
+            {
+                AppError::Busy {
+                    what: RACE,
+                    retry_after_s: 1,
+                }
+            }
             // SQLITE_BUSY and its extended codes (the low byte is 5).
             sqlx::Error::Database(db)
                 if db
@@ -192,6 +206,31 @@ pub fn nul_in_text() -> ErrorBody {
 impl AppError {
     /// 503: every database connection stayed busy; the caller tries again.
     #[cfg(feature = "ssr")]
+    /// A write that met another of the same records at the same moment and
+    /// was undone whole (a deadlock or serialization failure, or two inserts
+    /// of one new row): worth running again at once.
+    #[cfg(feature = "ssr")]
+    pub fn is_race(&self) -> bool {
+        match self {
+            AppError::Busy { what, .. } => *what == RACE,
+            AppError::Database(sqlx::Error::Database(db)) => db.code().as_deref() == Some("23505"),
+            _ => false,
+        }
+    }
+
+    /// What a race still lost after its retries becomes: 503, sent again later.
+    #[cfg(feature = "ssr")]
+    pub fn race_lost(self) -> AppError {
+        if self.is_race() {
+            AppError::Busy {
+                what: RACE,
+                retry_after_s: 1,
+            }
+        } else {
+            self
+        }
+    }
+
     pub fn database_busy() -> AppError {
         AppError::Busy {
             what: "other requests to the database",

@@ -111,8 +111,8 @@ pub async fn push(
             }
         }
     }
-    let author = Author::new(user, &device_id);
-    let (results, last_seq) = apply_batch(db, clock, &author, &req.mutations, Mode::Push).await?;
+    let (results, last_seq) =
+        apply_batch_retrying(db, clock, user, &device_id, &req.mutations, Mode::Push).await?;
     Ok(PushResponse {
         results,
         last_seq,
@@ -177,7 +177,6 @@ pub async fn import(
     let owner = users::info_by_id(db, &device.user_id)
         .await?
         .ok_or_else(|| AppError::Internal("device without owner".into()))?;
-    let author = Author::new(&owner, &device_id);
     let by_other = device.user_id != importer.id;
     let mut results = Vec::with_capacity(file.mutations.len());
     let mut last_seq = device.last_seq;
@@ -186,7 +185,8 @@ pub async fn import(
     let mut ordered = file.mutations.clone();
     ordered.sort_by_key(|m| m.seq);
     for chunk in ordered.chunks(MAX_BATCH) {
-        let (r, l) = apply_batch(db, clock, &author, chunk, Mode::Import { by_other }).await?;
+        let mode = Mode::Import { by_other };
+        let (r, l) = apply_batch_retrying(db, clock, &owner, &device_id, chunk, mode).await?;
         results.extend(r);
         last_seq = l;
     }
@@ -258,6 +258,36 @@ enum Mode {
     /// gap, so the phone can still push the missing ones later. `by_other`:
     /// a supervisor imports it, not the phone's owner.
     Import { by_other: bool },
+}
+
+/// How many times a batch PostgreSQL undid whole for meeting another write
+/// of the same records (two phones editing one facility at once) is run again.
+const RACE_RETRIES: usize = 3;
+
+/// Runs a batch, and again with a fresh author when it met another write of
+/// the same records and was undone whole, up to `RACE_RETRIES` times; then
+/// 503, which the phone sends again. Never a 500 for two people at work.
+async fn apply_batch_retrying(
+    db: &Db,
+    clock: &ServerClock,
+    user: &UserInfo,
+    device_id: &str,
+    batch: &[Mutation],
+    mode: Mode,
+) -> Result<(Vec<MutationResult>, i64), AppError> {
+    let mut attempt = 0;
+    loop {
+        let author = Author::new(user, device_id);
+        match apply_batch(db, clock, &author, batch, mode).await {
+            Err(e) if e.is_race() && attempt < RACE_RETRIES => {
+                attempt += 1;
+                tracing::info!(
+                    "a push met another write of the same records; running it again ({attempt})"
+                );
+            }
+            other => return other.map_err(AppError::race_lost),
+        }
+    }
 }
 
 async fn apply_batch(

@@ -226,12 +226,31 @@ pub async fn bind_device(db: &Db, user_id: &str, device_id: &str) -> Result<(), 
         .await?;
     match row {
         None => {
-            sqlx::query("INSERT INTO devices (device_id, user_id, last_seq, created_at, last_seen_at) VALUES ($1, $2, 0, $3, $3)")
+            // Two logins of one new phone at once (a retry on a slow link)
+            // both find no row on PostgreSQL: the second inserts nothing
+            // and checks the row the first wrote, instead of failing on the key.
+            let inserted = sqlx::query("INSERT INTO devices (device_id, user_id, last_seq, created_at, last_seen_at) VALUES ($1, $2, 0, $3, $3) ON CONFLICT (device_id) DO NOTHING")
                 .bind(device_id)
                 .bind(user_id)
                 .bind(now_ms())
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+            if inserted == 0 {
+                let row =
+                    sqlx::query("SELECT user_id, revoked_at FROM devices WHERE device_id = $1")
+                        .bind(device_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                if col::<String>(&row, "user_id")? != user_id {
+                    return Err(AppError::Forbidden(
+                        "this device belongs to another user".into(),
+                    ));
+                }
+                if col::<Option<i64>>(&row, "revoked_at")?.is_some() {
+                    return Err(AppError::device_revoked());
+                }
+            }
         }
         Some(row) => {
             let owner: String = col(&row, "user_id")?;

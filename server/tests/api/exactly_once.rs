@@ -421,9 +421,20 @@ async fn a_backup_file_is_imported_under_its_device_once(app: TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!(v.answers["workforce"], 3, "nothing changed");
-    // Its owner may: the backup is theirs.
+    // Not through the revoked phone's own session, which opens nothing now
+    // (else a stolen phone would send its outbox in as a backup).
     let r = app
-        .post_json("/api/sync/import", Some(&phone.cookie), &file(&[forged]))
+        .post_json(
+            "/api/sync/import",
+            Some(&phone.cookie),
+            &file(std::slice::from_ref(&forged)),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(r.json()["code"], "device.revoked");
+    // Its owner may, logged in elsewhere: the backup is theirs.
+    let r = app
+        .post_json("/api/sync/import", Some(&other.cookie), &file(&[forged]))
         .await;
     assert_ne!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     let r = app

@@ -48,12 +48,16 @@ pub(super) fn forget_head(who: &Author<'_>, id: &str) {
 }
 
 pub(super) async fn read_visit_head(tx: &mut Tx, id: &str) -> Result<Option<VisitHead>, AppError> {
-    let row = sqlx::query(
-        "SELECT owner_id, form_id, form_version, proposal_id, facility_id, unit_path, deleted_at, review_state FROM visits WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await?;
+    const HEAD: &str = "SELECT owner_id, form_id, form_version, proposal_id, facility_id, unit_path, deleted_at, review_state FROM visits WHERE id = $1";
+    // On PostgreSQL the row stays locked to this batch: another phone's
+    // submit, a supervisor's decision or a year's closing cannot land between
+    // the checks made on this state and the answers written under it. SQLite
+    // has one writer already.
+    let sql = match crate::store::changes::engine_of(tx) {
+        crate::store::Engine::Postgres => format!("{HEAD} FOR UPDATE"),
+        crate::store::Engine::Sqlite => HEAD.to_string(),
+    };
+    let row = sqlx::query(&sql).bind(id).fetch_optional(&mut **tx).await?;
     row.map(|row| {
         Ok(VisitHead {
             owner_id: col(&row, "owner_id")?,
