@@ -83,8 +83,10 @@ async fn open_where(db: &Db, records: &str, id: &str) -> Result<Vec<ConflictView
         .collect()
 }
 
-/// Stores the supervisor's value for a conflicted field and marks every open
-/// conflict on that field resolved. The value is checked against the field's
+/// Stores the supervisor's value for a conflicted field and marks this
+/// conflict and the open ones on that field recorded before it resolved. A
+/// conflict recorded after it (a phone's edit that lost meanwhile, which
+/// moves no version) stays open: its value was never shown. The value is checked against the field's
 /// definition in the form version the visit used. `seen_version`: the
 /// field's version the supervisor's page showed (`ConflictView::version`);
 /// an edit synced since is not overwritten by a choice made without it
@@ -208,13 +210,14 @@ pub async fn resolve(
     history.flush(&mut tx).await?;
     sqlx::query(
         "UPDATE conflicts SET resolved_at = $1, resolved_by = $2
-         WHERE entity = $3 AND record_id = $4 AND field = $5 AND resolved_at IS NULL",
+         WHERE entity = $3 AND record_id = $4 AND field = $5 AND resolved_at IS NULL AND id <= $6",
     )
     .bind(now_ms())
     .bind(&user.id)
     .bind(&entity)
     .bind(&record_id)
     .bind(&field)
+    .bind(conflict_id)
     .execute(&mut *tx)
     .await?;
     let actor = super::audit::Actor {

@@ -2,7 +2,7 @@
 //! side, recommendations and the plan built from them, and the exports read back
 //! (XLSX parsed, CSV decoded, the photo ZIP's manifest checked against its files).
 //!
-//! One file (about 1,010 lines): the tests share one demo set-up of visits,
+//! One file (about 1,050 lines): the tests share one demo set-up of visits,
 //! recommendations and photos and read each other's exports; splitting them by
 //! screen would copy that set-up. Issue 16's office split is where it divides.
 
@@ -997,7 +997,52 @@ async fn visit_exports_neutralise_formulas_and_photo_zips_match_their_manifest(a
     assert_eq!(r.status, 400);
 }
 
+/// A phone's edit that loses after the supervisor opened a conflict records
+/// a second conflict on the field and moves no version: resolving the first
+/// closed the second unseen, its value never shown and the visit free to be
+/// approved. Only what was recorded up to the resolved conflict closes.
+async fn resolving_a_conflict_leaves_one_recorded_after_it_open(app: TestApp) {
+    let mut a = Phone::login(&app, "ksv1").await;
+    let mut b = Phone::login(&app, "ksv1").await;
+    let mut c = Phone::login(&app, "ksv1").await;
+    let (boss, _) = app.login("giamsat").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let m = a.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 10}));
+    a.push_ok(&app, &[m]).await;
+    let first = a.mutation("visit", "upsert", &visit, json!({"workforce": 12}), 1);
+    a.push_ok(&app, &[first]).await;
+    let second = b.mutation("visit", "upsert", &visit, json!({"workforce": 15}), 1);
+    b.push_ok(&app, &[second]).await;
+    let extras = ok(&call(&app, &boss, "visit_extras", json!({"id": visit})).await);
+    assert_eq!(extras["conflicts"].as_array().unwrap().len(), 1, "{extras}");
+    let shown = &extras["conflicts"][0];
+    let (id, seen) = (
+        shown["id"].as_i64().unwrap(),
+        shown["version"].as_i64().unwrap(),
+    );
+    // While the page is open, a third phone's edit from the old base, made
+    // earlier (its stamp is older), loses too.
+    c.skew_ms = -600_000;
+    let third = c.mutation("visit", "upsert", &visit, json!({"workforce": 17}), 1);
+    c.push_ok(&app, &[third]).await;
+    ok(&call(
+        &app,
+        &boss,
+        "resolve_conflict",
+        json!({"id": id, "value": 13, "seen_version": seen}),
+    )
+    .await);
+    let extras = ok(&call(&app, &boss, "visit_extras", json!({"id": visit})).await);
+    let open = extras["conflicts"].as_array().unwrap();
+    assert_eq!(open.len(), 1, "the later conflict stays open: {extras}");
+    assert!(
+        [&open[0]["mine"], &open[0]["theirs"]].contains(&&json!(17)),
+        "{extras}"
+    );
+}
+
 crate::engine_tests!(
+    resolving_a_conflict_leaves_one_recorded_after_it_open,
     the_visit_list_filters_searches_sorts_pages_and_counts,
     a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change,
     a_resubmitted_visit_shows_what_changed_and_every_transition_is_checked,
