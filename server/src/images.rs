@@ -601,8 +601,12 @@ pub async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<J
 }
 
 /// The uploads and pipelines a stop interrupted: run by the process that takes
-/// over the background jobs (see `jobs`).
-pub async fn resume_interrupted(state: &AppState) {
+/// over the background jobs, and again every few minutes while it holds them
+/// (see `jobs`): a process killed while judging a photo and restarted while
+/// another keeps the jobs, or a verdict whose write failed, would otherwise
+/// wait for the next change of holder. Photos received at or after
+/// `received_before` are left to whoever is judging them now.
+pub async fn resume_interrupted(state: &AppState, received_before: i64) {
     match upload_store::stalled_uploads(&state.db).await {
         Ok(list) => {
             for upload in list {
@@ -616,7 +620,7 @@ pub async fn resume_interrupted(state: &AppState) {
     if let Err(e) = crate::photo_bytes::repair_completed_but_waiting(state).await {
         tracing::warn!("cannot repair photos left waiting by a completed upload: {e}");
     }
-    match store::awaiting_verdict(&state.db).await {
+    match store::awaiting_verdict(&state.db, received_before).await {
         Ok(list) => {
             for (id, key) in list {
                 let sha = key

@@ -1,7 +1,7 @@
 //! Background jobs, on one server process at a time.
 //!
 //! Compaction, upload expiry, finishing stalled uploads, the photo pipeline
-//! after a restart and scheduled backups run on the holder of the lease `background-jobs` (a row in
+//! after a restart (and every five minutes) and scheduled backups run on the holder of the lease `background-jobs` (a row in
 //! the database, so SQLite and PostgreSQL work alike). The holder renews it
 //! every 10 s for 30 s; a process that dies stops renewing and another takes
 //! over within 30 s, starting with the work the dead one left. A process that
@@ -21,6 +21,8 @@ const RENEWALS_PER_LEASE: i64 = 3;
 const COMPACT_FIRST: Duration = Duration::from_secs(60);
 const COMPACT_EVERY: Duration = Duration::from_secs(6 * 3600);
 const EXPIRE_EVERY: Duration = Duration::from_secs(3600);
+/// Interrupted photo work is looked for again this often while leading.
+const RESUME_EVERY: Duration = Duration::from_secs(300);
 
 /// `--backup-dir`, `--backup-every`, `--backup-keep`.
 #[derive(Debug, Clone)]
@@ -99,9 +101,10 @@ pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedul
                     return;
                 }
             }
-            crate::images::resume_interrupted(&state).await;
+            crate::images::resume_interrupted(&state, app::store::now_ms()).await;
             crate::telemetry::job_ran("resume_photos", true);
             let start = Instant::now();
+            let mut resume_at = start + RESUME_EVERY;
             let mut expire_at = start;
             let mut compact_at = start + COMPACT_FIRST;
             // The schedule survives restarts and a change of holder: the next
@@ -119,6 +122,15 @@ pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedul
                     }
                     expire_at = now + EXPIRE_EVERY;
                 }
+                if now >= resume_at {
+                    // Received long enough ago that no judging of them can
+                    // still be running (each decode has its timeout).
+                    let quiet = (state.photos.decode_timeout * 2).max(Duration::from_secs(60));
+                    let before = app::store::now_ms() - quiet.as_millis() as i64;
+                    crate::images::resume_interrupted(&state, before).await;
+                    crate::telemetry::job_ran("resume_photos", true);
+                    resume_at = now + RESUME_EVERY;
+                }
                 if now >= compact_at {
                     let ok = crate::startup::compact_and_log(&state.db, retention_days).await;
                     crate::telemetry::job_ran("compaction", ok);
@@ -131,6 +143,7 @@ pub fn spawn(state: AppState, retention_days: i64, backups: Option<BackupSchedul
                     }
                 }
                 let next = expire_at
+                    .min(resume_at)
                     .min(compact_at)
                     .min(backup_at.unwrap_or(compact_at));
                 tokio::select! {

@@ -382,10 +382,15 @@ async fn touch_visit_of(tx: &mut Tx, photo_id: &str) -> Result<(), AppError> {
 
 /// Photos whose bytes arrived but whose verdict was never written (the server
 /// stopped mid-pipeline): start-up runs the pipeline on them again.
-pub async fn awaiting_verdict(db: &Db) -> Result<Vec<(String, String)>, AppError> {
+pub async fn awaiting_verdict(
+    db: &Db,
+    received_before: i64,
+) -> Result<Vec<(String, String)>, AppError> {
     sqlx::query(
-        "SELECT id, object_key FROM photos WHERE status = 'received' AND object_key IS NOT NULL",
+        "SELECT id, object_key FROM photos WHERE status = 'received' AND object_key IS NOT NULL
+           AND (updated_at IS NULL OR updated_at < $1)",
     )
+    .bind(received_before)
     .fetch_all(&db.pool)
     .await?
     .iter()

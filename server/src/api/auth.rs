@@ -116,9 +116,15 @@ async fn login_with(
     // spellings (username, 0912…, +84 912…, 0912.345.678) share five guesses;
     // a name that is no account keeps a counter of its own.
     let found = app::store::users::find_login(&state.db, &request.username).await?;
+    // A name that is no account is counted by what it would match: every
+    // spelling of one phone number shares a counter whether or not an
+    // account has it, so the counters do not tell which numbers do.
     let account = found
         .as_ref()
         .map(app::store::users::LoginAccount::limit_key)
+        .or_else(|| {
+            app::domain::Phone::parse(&request.username).map(|p| format!("phone:{}", p.as_str()))
+        })
         .unwrap_or_else(|| typed.clone());
     let address = ip.map(|ip| ip.to_string());
     // The owner's own phone or browser (a device already bound to this

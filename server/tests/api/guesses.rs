@@ -90,7 +90,23 @@ async fn the_current_password_of_a_change_takes_five_guesses_then_waits(app: Tes
     ok(&login(&app, "ksv4", PW, "192.0.2.42:1000").await);
 }
 
+/// Five wrong guesses as one spelling of a phone number, then another
+/// spelling: an account's number shares its account's counter, so that was
+/// refused (429) while a number nobody has was answered (401), and the
+/// counters told which numbers belong to staff. Every spelling of a number
+/// now shares one counter either way.
+async fn the_spellings_of_a_number_nobody_has_share_one_counter(app: TestApp) {
+    let guesser = "192.0.2.43:1000";
+    for _ in 0..5 {
+        let r = login(&app, "0987654321", WRONG, guesser).await;
+        expect_error(&r, 401, "auth.bad_credentials");
+    }
+    expect_rate_limited(&login(&app, "+84 987 654 321", WRONG, guesser).await);
+    expect_rate_limited(&login(&app, "0987.654.321", WRONG, guesser).await);
+}
+
 crate::engine_tests!(
+    the_spellings_of_a_number_nobody_has_share_one_counter,
     a_burst_of_guesses_at_once_gets_no_more_than_five_checked,
     logins_that_succeed_leave_nothing_counted,
     the_current_password_of_a_change_takes_five_guesses_then_waits,

@@ -4,7 +4,7 @@
 //! a usable photo on its visit. Then each EXIF orientation 1–8 comes out the
 //! right way up.
 //!
-//! One file (about 700 lines): the tests share the hand-built PNG, JPEG and
+//! One file (about 800 lines): the tests share the hand-built PNG, JPEG and
 //! WebP writers at the top, which exist to make files no encoder would.
 
 use crate::helpers::TestApp;
@@ -762,4 +762,48 @@ async fn a_head_during_the_finish_answers_what_the_finish_found() {
     let head = head.await.unwrap();
     assert_eq!(head.status, 404, "the HEAD said: {:?}", head.headers);
     assert_eq!(f.photo(&app, &photo).await["status"], "waiting");
+}
+
+/// A photo received and never judged (its process killed mid-judgement and
+/// restarted while another kept the jobs) waited for the next change of
+/// holder. The holder now looks again every few minutes: it judges a photo
+/// received long enough ago, and leaves one received just now to whoever is
+/// judging it.
+#[tokio::test]
+async fn the_jobs_judge_a_photo_left_received_and_leave_a_fresh_one() {
+    use app::photos::PhotoStatus;
+    let app = crate::helpers::spawn_app(crate::helpers::TestEngine::Sqlite).await;
+    let mut f = field(&app, "ksv1").await;
+    let mut photos = Vec::new();
+    for width in [64, 72] {
+        let bytes = marked_jpeg(width, 48);
+        let photo = f.attach(&app, &bytes, json!({})).await;
+        let key = format!("original/{}.jpg", crate::uploads::sha256_hex(&bytes));
+        app.state.photos.storage.put(&key, &bytes).unwrap();
+        app::store::photos::set_received(&app.db, &photo, &key)
+            .await
+            .unwrap();
+        photos.push(photo);
+    }
+    let now = app::store::now_ms();
+    sqlx::query("UPDATE photos SET updated_at = $1 WHERE id = $2")
+        .bind(now - 600_000)
+        .bind(&photos[0])
+        .execute(&app.db.pool)
+        .await
+        .unwrap();
+    server::images::resume_interrupted(&app.state, now - 120_000).await;
+    let status = |id: String| {
+        let db = app.db.clone();
+        async move {
+            app::store::photos::get(&db, &id)
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+                .status
+        }
+    };
+    assert_eq!(status(photos[0].clone()).await, PhotoStatus::Ok);
+    assert_eq!(status(photos[1].clone()).await, PhotoStatus::Received);
 }
