@@ -3,7 +3,7 @@
 //! is written to the audit trail in the same transaction. The rules a
 //! username, phone, password or name must meet are `crate::domain`'s.
 //!
-//! One file (592 lines): every account change checks the same rules and writes its audit entry in the same transaction; the SQL-free rules are `crate::domain`.
+//! One file (about 600 lines): every account change checks the same rules and writes its audit entry in the same transaction; the SQL-free rules are `crate::domain`.
 
 use super::audit::{self, Actor};
 use super::{col, now_ms, Db, Tx};
@@ -299,6 +299,14 @@ pub async fn update_account(
         .execute(&mut *tx)
         .await?;
     write_roles_and_units(&mut tx, &update.id, &mut account).await?;
+    let sees_all = |roles: &[Role]| {
+        roles
+            .iter()
+            .any(|r| matches!(r, Role::Supervisor | Role::Administrator))
+    };
+    if sees_all(&before.roles) && !sees_all(&account.roles) {
+        super::units::announce_province_lost(&mut tx, &update.id).await?;
+    }
     audit::record(
         &mut *tx,
         actor,

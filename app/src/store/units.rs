@@ -6,7 +6,7 @@
 //! the trees is `unit_mappings`; each account's scope (`user_scope`) holds its
 //! units' paths and those the mappings join to them.
 //!
-//! One file (about 690 lines): trees, mappings and the scopes they produce are kept consistent in the same transactions; scopes move to their own module when accounts do.
+//! One file (about 720 lines): trees, mappings and the scopes they produce are kept consistent in the same transactions; scopes move to their own module when accounts do.
 
 use super::{changes, col, now_ms, Db, Tx};
 use crate::error::AppError;
@@ -323,6 +323,35 @@ pub async fn refresh_scopes(tx: &mut Tx, user_id: Option<&str>) -> Result<(), Ap
 /// which its pull answers as deletions (their places are no longer in its
 /// scope). Without them the phone kept the records, owners' names and phones
 /// included, until it was reset.
+/// An account that saw the whole province (a supervisor or administrator)
+/// and no longer does: its phone's next pull carries every facility and
+/// proposal again, as a record if it lies in the account's units and as
+/// deleted if not, and every visit of someone else as deleted. Without it a
+/// demoted supervisor's phone kept the province's records for good, since
+/// scopes compare unit paths and "everything" was never one.
+pub async fn announce_province_lost(tx: &mut Tx, user_id: &str) -> Result<(), AppError> {
+    let everything = String::new();
+    let user = user_id.to_string();
+    announce_lost(tx, &[(&user, &everything)]).await?;
+    let has_phone = sqlx::query("SELECT 1 AS one FROM devices WHERE user_id = $1 LIMIT 1")
+        .bind(user_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .is_some();
+    if has_phone {
+        changes::lock(tx).await?;
+        sqlx::query(
+            "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at)
+             SELECT 'visit', v.id, v.unit_path, $1, $2 FROM visits v WHERE v.owner_id <> $1 ORDER BY v.id",
+        )
+        .bind(user_id)
+        .bind(now_ms())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
 async fn announce_lost(tx: &mut Tx, lost: &[(&String, &String)]) -> Result<(), AppError> {
     let mut locked = false;
     for (user, path) in lost {

@@ -5,7 +5,7 @@
 //! stayed on his phone, and a moved facility's proposals that did. Each was a
 //! defect.
 //!
-//! One file (about 400 lines): the tests share the scripted phones and the
+//! One file (about 475 lines): the tests share the scripted phones and the
 //! demo's districts.
 
 use crate::helpers::{demo_proposal, TestApp};
@@ -294,6 +294,75 @@ async fn a_district_taken_from_an_inspector_leaves_his_phone(app: TestApp) {
     assert!(!fresh.iter().any(in_220));
 }
 
+/// A supervisor who pulled the province on a phone, then made an inspector
+/// of one district: the phone kept every record of the province for good
+/// (scopes compare unit paths, and "everything" was never one). The next
+/// pull now takes away what the new role may not see.
+async fn a_supervisor_made_an_inspector_keeps_only_the_new_scope(app: TestApp) {
+    let mut ksv1 = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let m = ksv1.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 5}));
+    ksv1.push_ok(&app, &[m]).await;
+    let boss = Phone::login(&app, "giamsat").await;
+    let (first, cursor) = app.pull_from(&boss.cookie, 0).await;
+    let district = |c: &Value| c["record"]["district_code"].as_str().map(str::to_string);
+    assert!(first.iter().any(|c| c["record"]["id"] == visit.as_str()));
+    assert!(first
+        .iter()
+        .any(|c| district(c).is_some_and(|d| d != "213")));
+    let account = app::store::accounts::list(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.username == "giamsat")
+        .unwrap();
+    app::store::accounts::update_account(
+        &app.db,
+        &Default::default(),
+        &app::office::admin::contract::AccountUpdate {
+            id: account.id.clone(),
+            display_name: account.display_name.clone(),
+            phone: account.phone.clone(),
+            roles: vec![app::model::Role::Inspector],
+            units: vec!["213".into()],
+        },
+    )
+    .await
+    .unwrap();
+    let (after, _) = app.pull_from(&boss.cookie, cursor).await;
+    // What the phone holds once it has applied the pull.
+    let mut held: std::collections::BTreeMap<(String, String), Value> = Default::default();
+    for c in first.iter().chain(after.iter()) {
+        if c["entity"] == "deleted" {
+            let key = (
+                c["record"]["entity"].as_str().unwrap().to_string(),
+                c["record"]["id"].as_str().unwrap().to_string(),
+            );
+            held.remove(&key);
+        } else if let Some(id) = c["record"]["id"].as_str() {
+            held.insert(
+                (c["entity"].as_str().unwrap().to_string(), id.to_string()),
+                c.clone(),
+            );
+        }
+    }
+    assert!(
+        !held.contains_key(&("visit".to_string(), visit.clone())),
+        "another inspector's visit stays on the phone"
+    );
+    let outside: Vec<_> = held
+        .values()
+        .filter(|c| matches!(c["entity"].as_str(), Some("facility" | "proposal")))
+        .filter(|c| district(c).is_some_and(|d| d != "213"))
+        .collect();
+    assert!(outside.is_empty(), "records outside 213 stay: {outside:?}");
+    assert!(
+        held.values()
+            .any(|c| c["entity"] == "proposal" && district(c).as_deref() == Some("213")),
+        "the new district's proposals stay"
+    );
+}
+
 /// A facility moved to another district takes its proposals along: the old
 /// district's phone drops them, the new one's receives them, and an
 /// incremental pull agrees with a fresh one.
@@ -400,4 +469,5 @@ crate::engine_tests!(
     a_found_facility_names_units_at_their_level_and_has_a_name,
     a_visit_uses_its_years_form_and_a_plausible_start,
     a_district_taken_from_an_inspector_leaves_his_phone,
+    a_supervisor_made_an_inspector_keeps_only_the_new_scope,
 );
