@@ -118,6 +118,12 @@ pub const ROUTES: &[RouteSpec] = &[
     // tus asks that OPTIONS answer without credentials: it only lists features.
     route("OPTIONS", "/api/uploads/", true, NONE),
     route("POST", "/api/uploads/", false, BodyLimit::Photo),
+    // The tus endpoint as a client may be configured with it, without the
+    // slash (tusd's own is `/files/`, clients write either), and OPTIONS on
+    // an upload's own URL, which tus allows: the same handlers.
+    route("OPTIONS", "/api/uploads", true, NONE),
+    route("POST", "/api/uploads", false, BodyLimit::Photo),
+    route("OPTIONS", "/api/uploads/{id}", true, NONE),
     route("HEAD", "/api/uploads/{id}", false, NONE),
     route("POST", "/api/uploads/{id}", false, BodyLimit::Photo),
     route("PATCH", "/api/uploads/{id}", false, BodyLimit::Photo),
@@ -169,6 +175,9 @@ fn handler(spec: &RouteSpec) -> MethodRouter<AppState> {
         ("GET", "/api/openapi.json") => get(openapi::serve),
         ("OPTIONS", "/api/uploads/") => options(uploads::options),
         ("POST", "/api/uploads/") => post(uploads::create),
+        ("OPTIONS", "/api/uploads") => options(uploads::options),
+        ("POST", "/api/uploads") => post(uploads::create),
+        ("OPTIONS", "/api/uploads/{id}") => options(uploads::options),
         ("HEAD", "/api/uploads/{id}") => head(uploads::head),
         ("POST", "/api/uploads/{id}") => post(uploads::overridden),
         ("PATCH", "/api/uploads/{id}") => patch(uploads::patch),

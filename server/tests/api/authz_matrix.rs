@@ -66,6 +66,9 @@ const MATRIX: &[(&str, &str, [Outcome; 5])] = &[
     ("POST", "/api/visits/{id}/review",    SUPERVISOR),
     ("OPTIONS", "/api/uploads/",           PUBLIC),
     ("POST", "/api/uploads/",              OWNER),
+    ("OPTIONS", "/api/uploads",            PUBLIC),
+    ("POST", "/api/uploads",               OWNER),
+    ("OPTIONS", "/api/uploads/{id}",       PUBLIC),
     ("HEAD", "/api/uploads/{id}",          OWNER),
     ("PATCH", "/api/uploads/{id}",         OWNER),
     ("POST", "/api/uploads/{id}",          OWNER),
@@ -160,7 +163,9 @@ async fn the_matrix_has_a_row_for_every_route_and_server_function(app: TestApp) 
             "/api/ready",
             "/api/openapi.json",
             "/api/auth/login",
-            "/api/uploads/"
+            "/api/uploads/",
+            "/api/uploads",
+            "/api/uploads/{id}"
         ])
     );
 }
@@ -548,8 +553,10 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
             let name = &path["/rpc/".len()..];
             rpc(name, rpc_args(name, fx))
         }
-        ("OPTIONS", "/api/uploads/") => req("OPTIONS", path),
+        ("OPTIONS", "/api/uploads/" | "/api/uploads") => req("OPTIONS", path),
+        ("OPTIONS", "/api/uploads/{id}") => req("OPTIONS", &fx.upload),
         ("POST", "/api/uploads/") => tus_create(&fx.photo, fx.photo_len),
+        ("POST", "/api/uploads") => tus_create_at(path, &fx.photo, fx.photo_len),
         ("HEAD", "/api/uploads/{id}") => req("HEAD", &fx.upload).header("tus-resumable", "1.0.0"),
         ("PATCH", "/api/uploads/{id}") => req("PATCH", &fx.upload)
             .header("tus-resumable", "1.0.0")
@@ -572,8 +579,13 @@ pub(crate) fn route_request(method: &str, path: &str, fx: &Fixture, caller: &Cal
 
 /// A tus creation request for `photo` (no bytes yet).
 fn tus_create(photo: &str, length: usize) -> Req {
+    tus_create_at("/api/uploads/", photo, length)
+}
+
+/// The same at another spelling of the endpoint.
+fn tus_create_at(endpoint: &str, photo: &str, length: usize) -> Req {
     use base64::Engine as _;
-    req("POST", "/api/uploads/")
+    req("POST", endpoint)
         .header("tus-resumable", "1.0.0")
         .header("upload-length", &length.to_string())
         .header(

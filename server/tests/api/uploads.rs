@@ -184,6 +184,17 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
     let bytes = insert_app1(&marked_jpeg(2400, 1200), &build_tiff(&exif)).unwrap();
     let photo = f.attach(&app, &bytes, json!({})).await;
 
+    // The endpoint without its slash, as a client may be configured, and an
+    // upload's own URL answer OPTIONS alike.
+    let own = format!("/api/uploads/{}", uuid::Uuid::now_v7());
+    for path in ["/api/uploads", own.as_str()] {
+        let r = req("OPTIONS", path).send(&app.router).await;
+        assert_eq!(
+            (r.status.as_u16(), header(&r, "tus-version")),
+            (204, "1.0.0".into()),
+            "{path}"
+        );
+    }
     let r = req("OPTIONS", "/api/uploads/").send(&app.router).await;
     assert_eq!(r.status, 204);
     assert_eq!(header(&r, "tus-version"), "1.0.0");

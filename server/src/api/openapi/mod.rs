@@ -252,9 +252,11 @@ fn spec_summary(op: &Value) -> String {
 /// (`--max-photo-bytes`) as Upload-Length's maximum.
 pub fn for_deployment(max_photo_bytes: u64) -> Value {
     let mut doc = document().clone();
-    if let Some(params) = doc["paths"]["/api/uploads/"]["post"]["parameters"].as_array_mut() {
-        for p in params.iter_mut().filter(|p| p["name"] == "Upload-Length") {
-            p["schema"]["maximum"] = json!(max_photo_bytes);
+    for path in ["/api/uploads/", "/api/uploads"] {
+        if let Some(params) = doc["paths"][path]["post"]["parameters"].as_array_mut() {
+            for p in params.iter_mut().filter(|p| p["name"] == "Upload-Length") {
+                p["schema"]["maximum"] = json!(max_photo_bytes);
+            }
         }
     }
     doc
