@@ -32,6 +32,11 @@ pub struct Runtime {
     /// thread, and finishes even when its download is abandoned: a few at
     /// once, the rest told to come back.
     pub photo_zips: Arc<tokio::sync::Semaphore>,
+    /// Bytes of pushes being read, parsed and applied, one permit a byte. A
+    /// push's JSON takes many times its size once parsed, so 200 phones each
+    /// sending the largest push at once would take gigabytes; past this the
+    /// next waits a little, then is told to come back.
+    pub push_bytes: tokio::sync::Semaphore,
 }
 
 impl Runtime {
@@ -39,6 +44,8 @@ impl Runtime {
     pub const MAX_IMPORTS: usize = 4;
     /// Photo ZIPs one process writes at once.
     pub const MAX_PHOTO_ZIPS: usize = 2;
+    /// Push bytes one process holds at once (thirty-two of the largest).
+    pub const PUSH_BYTES_IN_FLIGHT: usize = 64 * 1024 * 1024;
 }
 
 impl Default for Runtime {
@@ -47,6 +54,7 @@ impl Default for Runtime {
             leads_jobs: Default::default(),
             imports: tokio::sync::Semaphore::new(Self::MAX_IMPORTS),
             photo_zips: Arc::new(tokio::sync::Semaphore::new(Self::MAX_PHOTO_ZIPS)),
+            push_bytes: tokio::sync::Semaphore::new(Self::PUSH_BYTES_IN_FLIGHT),
         }
     }
 }

@@ -17,6 +17,9 @@ use axum::http::HeaderMap;
 use axum::Json;
 use serde::Deserialize;
 
+/// How long a push waits for its share of the bytes in flight.
+const PUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Who syncs (the phone asks the same question before it pulls).
 const SYNC_ROLES: &[Role] = app::model::FIELD_ROLES;
 
@@ -26,6 +29,23 @@ pub async fn push(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<PushResponse>, AppError> {
+    // The body's share of the pushes in flight, taken before it is read and
+    // held until it is applied; a body of no declared length is charged the
+    // most it may be.
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(MAX_PUSH_BYTES)
+        .clamp(1, MAX_PUSH_BYTES);
+    let runtime = state.runtime.clone();
+    let _share = tokio::time::timeout(PUSH_WAIT, runtime.push_bytes.acquire_many(declared as u32))
+        .await
+        .map_err(|_| AppError::Busy {
+            what: "other phones' changes",
+            retry_after_s: 5,
+        })?
+        .map_err(|_| AppError::Internal("the push budget was closed".into()))?;
     let bytes = read_body(body, MAX_PUSH_BYTES, "push body (bytes)").await?;
     let request: PushRequest = parse_json(&headers, &bytes)?;
     caller.require(SYNC_ROLES)?;

@@ -4,7 +4,7 @@
 //! metadata, lockout by spelling, rows without end, and a database at its
 //! limit answering 500. Each was a defect.
 //!
-//! One file (about 500 lines): one review's findings, each a short test.
+//! One file (about 525 lines): one review's findings, each a short test.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};
@@ -426,7 +426,37 @@ async fn behind_a_tls_proxy_only_the_configured_public_origin_may_write(app: Tes
     }
 }
 
+/// Each push holds its body and its parse (many times its size) until it is
+/// applied: 200 phones each sending the largest at once took gigabytes.
+/// Past the process's bytes in flight the next waits a little, then is told
+/// to come back (503 with Retry-After), nothing of it applied.
+async fn pushes_past_the_bytes_in_flight_are_told_to_come_back(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 8}));
+    let room = 100;
+    let held = app
+        .state
+        .runtime
+        .push_bytes
+        .try_acquire_many((app::state::Runtime::PUSH_BYTES_IN_FLIGHT - room) as u32)
+        .unwrap();
+    let before = app.counts().await;
+    let r = phone.push(&app, std::slice::from_ref(&m)).await;
+    assert!(r.body.len() > 0 && phone.body(std::slice::from_ref(&m)).to_string().len() > room);
+    expect_error(&r, 503, "server.busy");
+    assert!(r.headers.contains_key("retry-after"));
+    assert_eq!(
+        app.counts().await,
+        before,
+        "a push refused for load applied something"
+    );
+    drop(held);
+    assert_eq!(statuses(&phone.push_ok(&app, &[m]).await), ["applied"]);
+}
+
 crate::engine_tests!(
+    pushes_past_the_bytes_in_flight_are_told_to_come_back,
     behind_a_tls_proxy_only_the_configured_public_origin_may_write,
     a_stamp_with_the_largest_counter_never_makes_the_server_emit_a_wider_one,
     a_form_nested_past_reason_is_refused_with_a_form_error,
