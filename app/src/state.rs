@@ -79,6 +79,12 @@ pub struct Security {
     pub scheme: &'static str,
     /// A request body that sends nothing for this long is abandoned (408).
     pub body_idle_timeout: std::time::Duration,
+    /// A request body that, this long after its start, has come slower on
+    /// average than `body_min_rate` bytes a second is abandoned (408): a byte
+    /// every 25 seconds never trips the idle timeout, yet held a connection
+    /// for a day.
+    pub body_grace: std::time::Duration,
+    pub body_min_rate: u64,
     /// SHA-256 of the token `/metrics` asks for on the app's address (`None`:
     /// not served there). The digest, so the token is in no debug print.
     pub metrics_token: Option<[u8; 32]>,
@@ -94,6 +100,8 @@ impl Default for Security {
             public_origins: Vec::new(),
             scheme: "http",
             body_idle_timeout: std::time::Duration::from_secs(30),
+            body_grace: std::time::Duration::from_secs(60),
+            body_min_rate: 256,
             metrics_token: None,
         }
     }

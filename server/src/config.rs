@@ -203,6 +203,7 @@ impl ServeConfig {
                 .map(str::trim)
                 .filter(|t| !t.is_empty())
                 .map(crate::telemetry::token_digest),
+            ..app::state::Security::default()
         })
     }
 }

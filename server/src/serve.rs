@@ -33,6 +33,52 @@ pub const MAX_CONNECTIONS: usize = 8192;
 /// from a phone on a slow link takes this long at worst.
 const DRAIN: Duration = Duration::from_secs(30);
 
+/// File descriptors kept for everything but client connections: the
+/// database pool, photo files, uploads being written, backups, logs.
+const FD_RESERVE: u64 = 512;
+
+/// Raises this process's soft limit on open files to its hard limit (a
+/// service manager's soft 1,024 was run out by a few hundred slow
+/// connections, after which accepts failed and photo writes answered 500),
+/// and returns the soft limit now in force.
+#[cfg(unix)]
+pub fn raise_fd_limit() -> Option<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return None;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit {
+                rlim_cur: limit.rlim_max,
+                rlim_max: limit.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                limit = raised;
+            }
+        }
+    }
+    Some(limit.rlim_cur as u64)
+}
+
+#[cfg(not(unix))]
+pub fn raise_fd_limit() -> Option<u64> {
+    None
+}
+
+/// The connections the process may hold: the configured cap, within the
+/// file descriptors it has once the reserve is set aside.
+pub fn connection_cap(configured: usize, fd_limit: Option<u64>) -> usize {
+    match fd_limit {
+        Some(fds) => configured.min(fds.saturating_sub(FD_RESERVE).max(16) as usize),
+        None => configured,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ConnectionLimits {
     pub header_read: Duration,
@@ -218,6 +264,33 @@ pub async fn tls_config(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_stay_inside_the_open_files_left_after_the_reserve() {
+        assert_eq!(connection_cap(8192, Some(1024)), 512);
+        assert_eq!(connection_cap(8192, Some(524_288)), 8192);
+        assert_eq!(connection_cap(8192, Some(100)), 16);
+        assert_eq!(connection_cap(8192, None), 8192);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_soft_open_files_limit_is_raised_to_the_hard_one() {
+        let soft = raise_fd_limit().expect("getrlimit answers");
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit writes the struct passed.
+        assert_eq!(
+            unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+            0
+        );
+        assert_eq!(
+            (soft, limit.rlim_cur),
+            (limit.rlim_max as u64, limit.rlim_max)
+        );
+    }
 
     #[test]
     fn slots_are_capped_per_address_except_for_exempt_ones_and_given_back_on_drop() {

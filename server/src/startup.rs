@@ -165,11 +165,19 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("khaosat listening on {scheme}://{local}");
+    let fds = crate::serve::raise_fd_limit();
+    let total = crate::serve::connection_cap(crate::serve::MAX_CONNECTIONS, fds);
+    if total < crate::serve::MAX_CONNECTIONS {
+        tracing::warn!(
+            "{} open files allowed: at most {total} connections at once (raise `ulimit -n` for more)",
+            fds.unwrap_or_default()
+        );
+    }
     let limits = crate::serve::ConnectionLimits {
         header_read: std::time::Duration::from_secs(config.header_timeout_secs.clamp(1, 3600)),
         per_address: config.max_connections_per_address.max(1),
         exempt: config.trusted_proxies.clone(),
-        ..Default::default()
+        total,
     };
     let served = crate::serve::serve(listener, router, tls, limits, shutdown_signal())
         .await

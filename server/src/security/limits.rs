@@ -78,7 +78,71 @@ pub async fn limit_bodies(State(state): State<AppState>, request: Request, next:
         state.security.body_idle_timeout,
         http_body_util::Limited::new(body, limit),
     ));
+    let body = Body::new(SlowBody {
+        inner: body,
+        started: None,
+        received: 0,
+        grace: state.security.body_grace,
+        min_rate: state.security.body_min_rate,
+    });
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// A body that came slower on average than its minimum rate once its grace
+/// was over.
+#[derive(Debug)]
+pub struct TooSlow;
+
+impl std::fmt::Display for TooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body arrived too slowly")
+    }
+}
+
+impl std::error::Error for TooSlow {}
+
+/// Counts a body's bytes from its first read; each read after the grace
+/// checks the average rate so far. A trickle that never goes quiet for the
+/// idle timeout is cut all the same.
+struct SlowBody {
+    inner: Body,
+    started: Option<std::time::Instant>,
+    received: u64,
+    grace: std::time::Duration,
+    min_rate: u64,
+}
+
+impl axum::body::HttpBody for SlowBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        let started = *this.started.get_or_insert_with(std::time::Instant::now);
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            this.received += frame.data_ref().map_or(0, |d| d.len() as u64);
+            let elapsed = started.elapsed();
+            if elapsed > this.grace
+                && (this.received as f64) < this.min_rate as f64 * elapsed.as_secs_f64()
+            {
+                return Poll::Ready(Some(Err(axum::Error::new(TooSlow))));
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Reads a whole body of at most `limit` bytes. Over the limit is 413 naming
@@ -100,6 +164,15 @@ pub fn body_error(
     while let Some(err) = source {
         if err.is::<http_body_util::LengthLimitError>() {
             return AppError::TooLarge { what, limit };
+        }
+        if err.is::<TooSlow>() {
+            return AppError::Protocol {
+                status: 408,
+                body: app::error::ErrorBody::new(
+                    "request.too_slow",
+                    "the request body arrived too slowly; send it again on a better connection",
+                ),
+            };
         }
         if err.is::<tower_http::timeout::TimeoutError>() {
             return AppError::Protocol {

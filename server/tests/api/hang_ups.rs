@@ -9,6 +9,7 @@ use crate::helpers::{demo_proposal, send, TestApp};
 use crate::phone::Phone;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use futures_util::StreamExt;
 use serde_json::json;
 use tower::ServiceExt;
 
@@ -55,4 +56,41 @@ async fn pushes_abandoned_mid_flight_leave_nothing_locked(app: TestApp) {
     assert_eq!(workforce, Some(json!(rounds + 1)));
 }
 
-crate::engine_tests!(pushes_abandoned_mid_flight_leave_nothing_locked);
+/// A body that trickles a byte now and then never goes quiet for the idle
+/// timeout, so it held its connection and task for as long as the trickle
+/// lasted (a day for a login body at a byte every 25 s). Once its grace is
+/// over, a body slower on average than the minimum rate is cut (408
+/// `request.too_slow`); one that keeps the rate is read whole.
+async fn a_body_that_trickles_in_is_cut_once_its_grace_is_over(app: TestApp) {
+    let router = app.router_with_security(app::state::Security {
+        body_grace: std::time::Duration::from_millis(300),
+        body_min_rate: 1000,
+        ..Default::default()
+    });
+    let login =
+        serde_json::to_vec(&json!({"username": "ksv1", "password": "khaosat-demo"})).unwrap();
+    let sent = |gap_ms: u64| {
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            login.chunks(4).map(|c| Ok(c.to_vec())).collect();
+        let stream = futures_util::stream::iter(chunks).then(move |chunk| async move {
+            tokio::time::sleep(std::time::Duration::from_millis(gap_ms)).await;
+            chunk
+        });
+        Request::post("/api/auth/login")
+            .header("content-type", "application/json")
+            .body(Body::from_stream(stream))
+            .unwrap()
+    };
+    // Four bytes every 50 ms is 80 bytes a second: cut after the grace.
+    let slow = send(&router, sent(50)).await;
+    assert_eq!(slow.status, StatusCode::REQUEST_TIMEOUT, "{}", slow.text());
+    assert_eq!(slow.json()["code"], "request.too_slow");
+    // All at once: read whole, and the login goes through.
+    let fast = send(&router, sent(0)).await;
+    assert_eq!(fast.status, StatusCode::OK, "{}", fast.text());
+}
+
+crate::engine_tests!(
+    pushes_abandoned_mid_flight_leave_nothing_locked,
+    a_body_that_trickles_in_is_cut_once_its_grace_is_over,
+);
