@@ -93,6 +93,12 @@ impl Engine {
 pub struct Db {
     pub pool: AnyPool,
     pub engine: Engine,
+    /// On SQLite, the turn of one push or import at a time. SQLite has one
+    /// writer; without the turn, 200 phones pushing at once each took a pool
+    /// connection to wait on the write lock, and requests that only read
+    /// (every session check, the pulls) found none free and answered 503.
+    /// Waiting here holds no connection.
+    pub writers: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("src/store/migrations/sqlite");
@@ -148,7 +154,11 @@ impl Db {
                 .execute(&pool)
                 .await?;
         }
-        Ok(Db { pool, engine })
+        Ok(Db {
+            pool,
+            engine,
+            writers: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), AppError> {

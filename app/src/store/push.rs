@@ -275,6 +275,15 @@ async fn apply_batch_retrying(
     batch: &[Mutation],
     mode: Mode,
 ) -> Result<(Vec<MutationResult>, i64), AppError> {
+    let _turn = match db.engine {
+        Engine::Sqlite => Some(
+            db.writers
+                .acquire()
+                .await
+                .map_err(|_| AppError::Internal("the writers' turn was closed".into()))?,
+        ),
+        Engine::Postgres => None,
+    };
     let mut attempt = 0;
     loop {
         let author = Author::new(user, device_id);

@@ -90,6 +90,51 @@ async fn a_body_that_trickles_in_is_cut_once_its_grace_is_over(app: TestApp) {
     assert_eq!(fast.status, StatusCode::OK, "{}", fast.text());
 }
 
+/// SQLite has one writer: twelve phones pushing while the write lock is
+/// held each took a pool connection to wait on it, and with eight in the
+/// pool, a pull (or any session check) found none and failed after its
+/// wait. Pushes now wait their turn holding no connection: reads go on.
+#[tokio::test]
+async fn pushes_waiting_on_sqlites_writer_leave_connections_to_readers() {
+    use sqlx::Executor;
+    let app = crate::helpers::spawn_app(crate::helpers::TestEngine::Sqlite).await;
+    let mut phones = Vec::new();
+    for _ in 0..12 {
+        phones.push(Phone::login(&app, "ksv1").await);
+    }
+    let reader = Phone::login(&app, "ksv2").await;
+    let mut holder = app.db.pool.acquire().await.unwrap();
+    holder.execute("BEGIN IMMEDIATE").await.unwrap();
+    let mut pushes = Vec::new();
+    for mut phone in phones {
+        let visit = uuid::Uuid::now_v7().to_string();
+        let m = phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 2}));
+        let request = Request::post("/api/sync/push")
+            .header("content-type", "application/json")
+            .header("cookie", phone.cookie.clone())
+            .body(Body::from(serde_json::to_vec(&phone.body(&[m])).unwrap()))
+            .unwrap();
+        pushes.push(tokio::spawn(app.router.clone().oneshot(request)));
+    }
+    // Let the pushes reach the database before asking.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    let pull = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        app.get("/api/sync/pull?cursor=0&limit=5", Some(&reader.cookie)),
+    )
+    .await
+    .expect("a pull waited for the pushes' connections");
+    assert_eq!(pull.status, StatusCode::OK, "{}", pull.text());
+    holder.execute("ROLLBACK").await.unwrap();
+    drop(holder);
+    for push in pushes {
+        let answer = push.await.unwrap().unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+}
+
 crate::engine_tests!(
     pushes_abandoned_mid_flight_leave_nothing_locked,
     a_body_that_trickles_in_is_cut_once_its_grace_is_over,
