@@ -190,6 +190,7 @@ impl BackupSchedule {
     }
 
     async fn run(&self, state: &AppState) {
+        crate::backup::sweep_leftovers(&self.dir, &self.url);
         let at = app::store::now_ms();
         let to = self.dir.join(format!("backup-{at}"));
         let started = std::time::Instant::now();

@@ -496,6 +496,14 @@ fn scheduled_backups_are_written_by_the_jobs_holder_and_pruned() {
         "2",
     ]
     .map(String::from);
+    // What a backup killed part way leaves: a directory without a manifest,
+    // and an encrypted backup's plaintext staging copy beside the database.
+    let unfinished = backups.join("backup-1");
+    std::fs::create_dir_all(&unfinished).unwrap();
+    std::fs::write(unfinished.join("khaosat.db"), b"a partial copy").unwrap();
+    std::fs::create_dir_all(dir.path().join("data")).unwrap();
+    let staging = dir.path().join("data").join("khaosat.backup-0190aaaa");
+    std::fs::write(&staging, b"plaintext of the whole database").unwrap();
     let mut p = Process::start(
         dir.path(),
         "scheduled",
@@ -515,6 +523,8 @@ fn scheduled_backups_are_written_by_the_jobs_holder_and_pruned() {
         .filter(|e| e.path().join("manifest.json").exists())
         .collect();
     assert!(kept.len() <= 2, "only the newest two stay: {kept:?}");
+    assert!(!unfinished.exists(), "an unfinished backup stays");
+    assert!(!staging.exists(), "a plaintext staging copy stays");
     let manifest = server::backup::read_manifest(&kept[0].path()).unwrap();
     assert_eq!(manifest.engine, "sqlite");
     assert!(manifest.records["users"] > 0);

@@ -29,6 +29,33 @@ pub(super) async fn receive(
     let Some(_writing) = Writing::claim(&upload.id) else {
         return Err(crate::photo_bytes::busy(upload.offset));
     };
+    // The offset this request was checked against may have moved between
+    // that read and the claim (another request finished writing): writing
+    // from it would cut bytes already acknowledged. Read it again, claimed.
+    match upload_store::upload(&state.db, &upload.id).await? {
+        Some(now) if now.ended_at.is_some() => {
+            return Err(protocol(
+                404,
+                "upload.gone",
+                "this upload was ended; create a new one",
+            ))
+        }
+        Some(now) if now.offset != upload.offset => {
+            return Err(AppError::Protocol {
+                status: 409,
+                body: ErrorBody::new(
+                    "upload.offset_mismatch",
+                    format!(
+                        "the upload is at byte {}, not {}: ask HEAD and continue from there",
+                        now.offset, upload.offset
+                    ),
+                )
+                .with("offset", now.offset),
+            })
+        }
+        Some(_) => {}
+        None => return Err(AppError::NotFound("upload".into())),
+    }
     let mut checksum = Checksum::parse(headers)?;
     let start = upload.offset;
     // `written`: on storage; `acked`: in the database (without a checksum the
