@@ -23,6 +23,8 @@ mod files;
 mod seal;
 mod tools;
 
+pub use files::sweep_leftovers;
+
 use files::{copy_photos_in, copy_photos_out, open_sealed, write_durably, write_sealed, Staging};
 pub use seal::Passphrase;
 use seal::Seal;
@@ -372,49 +374,8 @@ async fn restore_sqlite(
     std::fs::rename(&temp, &target).map_err(|e| format!("cannot put the database in place: {e}"))
 }
 
-/// Removes what a backup killed part way left behind, before the next one:
-/// directories in `dir` without a manifest (a full-size copy each, never
-/// pruned, that could fill the disk) and, beside a SQLite database, staging
-/// snapshots of an encrypted backup (a plaintext copy of the whole database
-/// that only a clean end of the backup removes). Only the jobs' holder takes
-/// backups, so any such file is a leftover. Returns how many were removed.
-pub fn sweep_leftovers(dir: &Path, url: &str) -> usize {
-    let mut removed = 0;
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let unfinished = name
-            .strip_prefix("backup-")
-            .is_some_and(|at| at.parse::<i64>().is_ok())
-            && !entry.path().join(MANIFEST).exists();
-        if unfinished && std::fs::remove_dir_all(entry.path()).is_ok() {
-            tracing::warn!(dir = %entry.path().display(), "removed a backup left unfinished");
-            removed += 1;
-        }
-    }
-    let Ok(database) = sqlite_path(url) else {
-        return removed;
-    };
-    let (Some(parent), Some(stem)) = (database.parent(), database.file_stem()) else {
-        return removed;
-    };
-    let prefix = format!("{}.backup-", stem.to_string_lossy());
-    let parent = if parent.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        parent
-    };
-    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) && std::fs::remove_file(entry.path()).is_ok() {
-            tracing::warn!(file = %entry.path().display(), "removed a backup's staging copy left behind");
-            removed += 1;
-        }
-    }
-    removed
-}
-
 /// The file of a `sqlite://path?options` URL.
-fn sqlite_path(url: &str) -> Result<PathBuf, String> {
+pub(crate) fn sqlite_path(url: &str) -> Result<PathBuf, String> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
