@@ -131,3 +131,46 @@ fn a_request_that_is_not_queued_does_not_promise_to_send_later() {
     }
     assert!(error_text(Lang::Vi, &not_kept).contains("không được giữ lại"));
 }
+
+/// Every key written out in a `tr("…")` call is in the locales: a missing
+/// one shows the key itself on the screen (the registry once said "loading").
+#[test]
+fn every_key_the_code_names_is_translated() {
+    fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    sources(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
+    let known = keys(Lang::Vi);
+    let mut missing = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (at, _) in text.match_indices("tr(\"") {
+            // `tr(` itself, not the end of another name (`attr(`, `str(`).
+            let before = text[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                continue;
+            }
+            let rest = &text[at + 4..];
+            let Some(end) = rest.find('"') else { continue };
+            let key = &rest[..end];
+            let literal = key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+            if literal && !key.is_empty() && !key.ends_with('.') && !known.contains(key) {
+                missing.push(format!("{}: {key}", file.display()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "keys not in the locales: {missing:#?}");
+}

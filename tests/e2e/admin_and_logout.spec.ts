@@ -64,6 +64,10 @@ test.describe('on an office screen', () => {
       await expect(row, 'a first password must be changed').toHaveAttribute('data-must-change', 'true');
       await expect(row.getByTestId('account-units')).toContainText('(213)');
       await expect(admin.createForm.getByTestId('new-username'), 'the form is cleared after a creation').toHaveValue('');
+      await expect(
+        admin.createForm.getByTestId('new-password'),
+        'the first password stays to be passed on, as the notice asks',
+      ).toHaveValue(firstPassword);
     });
 
     await test.step('offline, the office is told its pages need the network, not that work is kept', async () => {

@@ -251,9 +251,10 @@ async fn login(
         password,
         device_id: uuid::Uuid::parse_str(&device).ok(),
     };
+    // Nothing of a login waits on the phone: offline, it says so.
     let response: LoginResponse = http::post_json("/api/auth/login", &request)
         .await
-        .map_err(|e| e.body())?;
+        .map_err(|e| e.body_not_kept())?;
     let next = destination(&response.user, response.must_change_password);
     keep_session(
         &db,
@@ -279,7 +280,9 @@ async fn adopt_server_session(
     use crate::field::client::{browser, http};
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
-    let me: crate::sync::MeResponse = http::get_json("/api/auth/me").await.map_err(|e| e.body())?;
+    let me: crate::sync::MeResponse = http::get_json("/api/auth/me")
+        .await
+        .map_err(|e| e.body_not_kept())?;
     let device = match db.device_for(&me.user.username).await.map_err(storage)? {
         Some(d) => d,
         None => crate::sync::new_uuid_v7(browser::now_ms()).to_string(),
@@ -290,7 +293,7 @@ async fn adopt_server_session(
     };
     let _: serde_json::Value = http::post_json("/api/auth/device", &request)
         .await
-        .map_err(|e| e.body())?;
+        .map_err(|e| e.body_not_kept())?;
     let next = destination(&me.user, me.must_change_password);
     keep_session(&db, state, me.user, device, me.must_change_password).await?;
     Ok(next)

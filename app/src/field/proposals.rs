@@ -187,7 +187,11 @@ fn ProposalList() -> impl IntoView {
         </div>
         <Show
             when=move || filtered.with(|f| !f.is_empty())
-            fallback=move || view! { <p class="empty-state">{move || tr("home.no_proposals")}</p> }
+            fallback=move || view! {
+                <p class="empty-state" data-testid="proposal-list-empty">
+                    {move || if query.with(|q| q.trim().is_empty()) { tr("home.no_proposals") } else { tr("home.no_match") }}
+                </p>
+            }
         >
             <ul class="list" data-testid="proposal-list">
                 // Keyed by the visits too: a saved or reviewed visit redraws its card.
@@ -266,6 +270,9 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
     // A double tap must make one visit: the second tap lands while the first
     // is still writing to IndexedDB.
     let starting = RwSignal::new(false);
+    // A start that made no visit (no form on the phone yet, or IndexedDB
+    // refused the write) says so instead of turning the button back on.
+    let failed = RwSignal::new(false);
     let start = {
         let navigate = navigate.clone();
         move || {
@@ -273,6 +280,7 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
                 return;
             }
             starting.set(true);
+            failed.set(false);
             let (proposal_id, facility_id, navigate) =
                 (proposal_id.clone(), facility_id.clone(), navigate.clone());
             #[cfg(feature = "hydrate")]
@@ -282,6 +290,7 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
                     Some(id) => navigate(&format!("/visits/{id}"), Default::default()),
                     None => {
                         let _ = starting.try_set(false);
+                        let _ = failed.try_set(true);
                     }
                 }
             });
@@ -332,6 +341,9 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
                     {move || if has_visit { tr("home.start_again") } else { tr("home.start_visit") }}
                 </button>
             </div>
+            <Show when=move || failed.get()>
+                <p class="error" role="alert" data-testid="start-visit-failed">{move || tr("home.start_failed")}</p>
+            </Show>
             <Show when=move || asking.get()>
                 <div class="confirm-panel" role="alertdialog" aria-labelledby=question_id.clone()
                     data-testid="confirm-new-visit-panel">

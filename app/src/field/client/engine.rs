@@ -119,18 +119,20 @@ async fn run_reporting(state: ClientState) -> bool {
     };
     // Nobody logged in (the login page): nothing to send, and no sync code to load.
     let Some(session) = session else { return false };
-    // An administrator-only account has nothing to sync, and the server would
-    // refuse it: asking would only put a permanent error in the header.
-    if !session.user.syncs() {
-        return false;
-    }
     // Refused by the server until the password is changed: say so without
-    // asking (the header's banner leads to the password page).
+    // asking (the header's banner leads to the password page). Before the
+    // check below: an administrator-only account that left the password page
+    // has only this banner to lead it back.
     if session.must_change_password {
         state.sync.set(SyncStatus::Error(ErrorBody::new(
             "auth.password_change_required",
             "change the password an administrator set before syncing",
         )));
+        return false;
+    }
+    // An administrator-only account has nothing to sync, and the server would
+    // refuse it: asking would only put a permanent error in the header.
+    if !session.user.syncs() {
         return false;
     }
     // Deactivated (a login said so): every request would be a 401.

@@ -315,7 +315,7 @@ fn PhotoItem(
                 }</p> })}
                 {move || warnings.get().into_iter().map(|w| { let code = w.code.clone(); view! { <p class="warning-banner" data-testid="photo-warning" data-code=code>{move || error_text(lang.get(), &w)}</p> } }).collect_view()}
                 <input type="text" class="photo-caption" data-testid="photo-caption" maxlength=crate::photos::MAX_CAPTION.to_string()
-                    node_ref=caption.input_ref placeholder=move || tr("photo.caption") value=shown_caption
+                    node_ref=caption.input_ref placeholder=move || tr("photo.caption") aria-label=move || tr("photo.caption") value=shown_caption
                     data-caption-saved=move || caption.written.get().to_string()
                     prop:disabled=move || !editable.get() on:input=move |ev| caption.on_input(ev) on:change=move |_| caption.on_change()/>
                 {move || caption.error.get().map(|e| view! { <p class="error-banner" data-testid="photo-caption-error" role="alert">{error_text(lang.get(), &e)}</p> })}

@@ -117,6 +117,7 @@ pub fn VisitList() -> impl IntoView {
             fallback=move || view! { <p class="empty-state">{move || tr("home.no_visits")}</p> }
         >
             <input type="search" class="visit-search" data-testid="visit-search"
+                aria-label=move || tr("home.search_visits")
                 placeholder=move || tr("home.search_visits")
                 prop:value=move || query.get()
                 on:input=move |ev| query.set(event_target_value(&ev))/>

@@ -158,7 +158,7 @@ pub(super) fn AccountPanel(account: AccountSummary, units: Arc<Vec<AdminUnit>>) 
         async move {
             match reset_password(id, password).await {
                 Ok(saved) => {
-                    temporary.set(String::new());
+                    // The temporary password stays in its box, to be passed on.
                     admin.changed("admin.password_reset", saved.username);
                 }
                 Err(FnError(body)) => admin.failed(body),

@@ -22,7 +22,9 @@ pub(super) fn NewAccountForm(units: Resource<Result<Vec<AdminUnit>, FnError>>) -
         async move {
             match create_account(account).await {
                 Ok(summary) => {
-                    for text in [username, display_name, phone, password] {
+                    // The first password stays in its box: the notice asks the
+                    // administrator to pass it on.
+                    for text in [username, display_name, phone] {
                         text.set(String::new());
                     }
                     roles.set(Vec::new());

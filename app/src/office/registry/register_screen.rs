@@ -91,7 +91,7 @@ pub fn FacilityRegister() -> impl IntoView {
                     on_close=Callback::new(move |_| { saved.set(false); chosen.set(None); })/>
             })}
             {move || match found.get() {
-                None => view! { <p class="hint">{move || tr("loading")}</p> }.into_any(),
+                None => view! { <p class="hint">{move || tr("app.loading")}</p> }.into_any(),
                 Some((_, Err(e))) => view! {
                     <p class="error-banner" role="alert">{error_text(lang.get(), &e.0)}</p>
                 }.into_any(),
