@@ -195,6 +195,19 @@ impl FormDefinition {
             )
             .with("version", self.version));
         }
+        // The next version is this one plus one, on the server and on the
+        // phone alike: a number near the top of the type could not be followed.
+        if self.version > MAX_VERSION {
+            return Err(wrong(
+                "version_too_large",
+                format!(
+                    "form version must be at most {MAX_VERSION}, not {}",
+                    self.version
+                ),
+            )
+            .with("version", self.version)
+            .with("max", MAX_VERSION));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for field in self.fields() {
             check_field(field, &mut seen)?;
@@ -220,6 +233,16 @@ impl FormDefinition {
     }
 }
 
+/// The highest form version: versions count up by one from here on.
+pub const MAX_VERSION: i32 = 1_000_000;
+/// The longest text answer a form may ask for (`min_length`/`max_length`):
+/// a phone's WebAssembly reads lengths as 32-bit numbers, and a larger one
+/// made every pull carrying the form fail on every phone.
+pub const MAX_TEXT_LENGTH: usize = 100_000;
+/// The longest label or hint of a question, in characters: a spreadsheet
+/// cell (the XLSForm export) holds at most 32,767.
+pub const MAX_LABEL_CHARS: usize = 2_000;
+
 fn check_field(
     field: &Field,
     seen: &mut std::collections::BTreeSet<String>,
@@ -227,6 +250,42 @@ fn check_field(
     let key = &field.key;
     let wrong =
         |reason: &'static str, message: String| wrong(reason, message).with("key", key.as_str());
+    let texts = [Some(&field.label), field.hint.as_ref()]
+        .into_iter()
+        .flatten();
+    let texts = texts.chain(field.choices.iter().map(|c| &c.label));
+    if texts
+        .flat_map(|t| [&t.vi, &t.en])
+        .any(|t| t.chars().count() > MAX_LABEL_CHARS)
+    {
+        return Err(wrong(
+            "label_too_long",
+            format!(
+                "field \"{key}\": a label, hint or choice is over {MAX_LABEL_CHARS} characters"
+            ),
+        )
+        .with("max", MAX_LABEL_CHARS));
+    }
+    for length in [field.min_length, field.max_length].into_iter().flatten() {
+        if length > MAX_TEXT_LENGTH {
+            return Err(wrong(
+                "length_range",
+                format!("field \"{key}\": a text length must be at most {MAX_TEXT_LENGTH}, not {length}"),
+            )
+            .with("max", MAX_TEXT_LENGTH)
+            .with("value", length));
+        }
+    }
+    if let (Some(min), Some(max)) = (field.min_length, field.max_length) {
+        if min > max {
+            return Err(wrong(
+                "length_order",
+                format!("field \"{key}\": min length {min} is greater than max length {max}"),
+            )
+            .with("min", min)
+            .with("max", max));
+        }
+    }
     let valid_key = !key.is_empty()
         && key
             .chars()

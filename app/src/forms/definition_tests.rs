@@ -151,9 +151,25 @@ fn each_refusal_of_a_definition_is_worded_in_vietnamese_and_english() {
         "key": "machines", "type": "repeat", "label": {"vi": "M", "en": "M"},
         "fields": [{"key": "pic", "type": "photo", "label": {"vi": "Ả", "en": "P"}}]
     });
+    let mut huge_version = form_with(text("a", "text", json!({})));
+    huge_version.version = i32::MAX;
+    let long_label = "Nhãn rất dài ".repeat(200);
     let cases = [
         ("no_id", no_id),
         ("version", version),
+        ("version_too_large", huge_version),
+        (
+            "label_too_long",
+            form_with(json!({"key": "a", "type": "text", "label": {"vi": long_label, "en": "T"}})),
+        ),
+        (
+            "length_range",
+            form_with(text("a", "text", json!({"max_length": 4_294_967_296_u64}))),
+        ),
+        (
+            "length_order",
+            form_with(text("a", "text", json!({"min_length": 9, "max_length": 3}))),
+        ),
         ("row_header_key", form_with(row_header)),
         ("key_format", form_with(text("Bad Key", "text", json!({})))),
         (

@@ -19,6 +19,22 @@ pub fn sentence(reason: &str) -> (&'static str, &'static str) {
             "Phiên bản biểu mẫu phải từ 1 trở lên, không phải {version}.",
             "The form version must be 1 or more, not {version}.",
         ),
+        "version_too_large" => (
+            "Phiên bản biểu mẫu phải không quá {max}, không phải {version}.",
+            "The form version must be at most {max}, not {version}.",
+        ),
+        "label_too_long" => (
+            "Mục «{key}»: nhãn, gợi ý hoặc một lựa chọn dài quá {max} ký tự.",
+            "Item «{key}»: a label, hint or choice is longer than {max} characters.",
+        ),
+        "length_range" => (
+            "Mục «{key}»: độ dài chữ tối đa là {max}, không phải {value}.",
+            "Item «{key}»: a text length can be at most {max}, not {value}.",
+        ),
+        "length_order" => (
+            "Mục «{key}»: độ dài chữ ít nhất {min} lớn hơn độ dài nhiều nhất {max}.",
+            "Item «{key}»: the shortest length {min} is greater than the longest {max}.",
+        ),
         "row_header_key" => (
             "Tên «{key}» trong nhóm lặp «{group}» được dành cho phần đầu của mỗi dòng; hãy đặt tên khác.",
             "The name «{key}» in repeat group «{group}» is reserved for each row's header; choose another.",

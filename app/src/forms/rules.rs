@@ -256,6 +256,16 @@ fn check_range(field: &Field, n: f64) -> Result<(), ErrorBody> {
 
 /// `YYYY-MM-DD` to (y, m, d), rejecting impossible dates.
 pub fn parse_iso_date(s: &str) -> Option<(i32, u32, u32)> {
+    // Exactly YYYY-MM-DD in ASCII digits: `u32::from_str` takes a leading
+    // `+`, so "2024-+1-05" passed and was stored, out of order with the rest.
+    let shaped = s.len() == 10
+        && s.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        });
+    if !shaped {
+        return None;
+    }
     let mut parts = s.splitn(3, '-');
     let y: i32 = parts.next()?.parse().ok()?;
     let m: u32 = parts.next()?.parse().ok()?;
@@ -412,6 +422,10 @@ mod tests {
         assert!(check_value(&f, &json!("2020-02-29")).is_ok());
         assert!(check_value(&f, &json!("2019-02-29")).is_err());
         assert!(check_value(&f, &json!("23/12/2019")).is_err());
+        // Ten characters, but not ten of the right ones.
+        for odd in ["2024-+1-05", "2024-1-005", "+024-01-05", "2024-01-5 "] {
+            assert!(check_value(&f, &json!(odd)).is_err(), "{odd}");
+        }
     }
 
     #[test]

@@ -112,7 +112,7 @@ pub fn next_version(published: &[crate::forms::FormVersion], form_id: &str) -> i
     published
         .iter()
         .filter(|f| f.id == form_id)
-        .map(|f| f.version + 1)
+        .map(|f| f.version.saturating_add(1))
         .max()
         .unwrap_or(1)
 }

@@ -4,7 +4,7 @@
 //! and the device's queue moves past it. Import replays a phone's backup file
 //! through the same code, deduplicated by mutation id.
 //!
-//! One file (about 600 lines): push and import walk the same seqs of one
+//! One file (about 655 lines): push and import walk the same seqs of one
 //! device in one transaction, and their rules for a seq are read together.
 
 use super::apply::{self, Author};
@@ -63,7 +63,8 @@ fn check_seqs(mutations: &[Mutation]) -> Result<(), AppError> {
 }
 
 fn check_schema(version: u32) -> Result<(), AppError> {
-    if version + 1 < MUTATION_SCHEMA_VERSION {
+    // Not `version + 1`: u32::MAX would wrap to 0 and read as too old.
+    if version < MUTATION_SCHEMA_VERSION.saturating_sub(1) {
         return Err(AppError::SchemaTooOld {
             got: version,
             min: MUTATION_SCHEMA_VERSION - 1,
@@ -635,4 +636,25 @@ fn stored_refusal(row: &sqlx::any::AnyRow) -> Result<ErrorBody, AppError> {
     Ok(col::<Option<String>>(row, "error")?
         .and_then(|e| serde_json::from_str::<ErrorBody>(&e).ok())
         .unwrap_or_else(|| ErrorBody::new("sync.refused", "this change was refused")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `version + 1` wrapped at u32::MAX: a schema from far ahead read as too old.
+    #[test]
+    fn a_schema_far_ahead_is_newer_not_too_old() {
+        assert!(matches!(
+            check_schema(u32::MAX),
+            Err(AppError::BadRequest(_))
+        ));
+        assert!(check_schema(MUTATION_SCHEMA_VERSION).is_ok());
+        if MUTATION_SCHEMA_VERSION >= 2 {
+            assert!(matches!(
+                check_schema(0),
+                Err(AppError::SchemaTooOld { .. })
+            ));
+        }
+    }
 }

@@ -126,7 +126,7 @@ impl<'de> Deserialize<'de> for Hlc {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
         Hlc::decode(&s)
-            .ok_or_else(|| serde::de::Error::custom("hlc must look like 000001577000000000-000000"))
+            .ok_or_else(|| serde::de::Error::custom("hlc must look like 001577000000000-000000"))
     }
 }
 

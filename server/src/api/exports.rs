@@ -362,7 +362,8 @@ pub async fn visit_photos_zip(
     uri: Uri,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor])?;
-    let query = visit_query(&uri)?;
+    // Read as the list's own export reads it: a blank filter is no filter.
+    let query = visit_query(&uri)?.normalized();
     let ids = app::store::console::matching_ids(&state.db, &caller.user, &query).await?;
     let scope = PhotoScope::Visits(ids);
     let photos = app::store::photos::for_export(&state.db, &scope).await?;

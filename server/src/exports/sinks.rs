@@ -55,6 +55,19 @@ impl Sink for Csv {
     }
 }
 
+/// The most characters a spreadsheet cell holds.
+const CELL_CHARS: usize = 32_767;
+
+/// Text cut to what a cell holds, ending in "…": a longer text made the
+/// whole export fail. What is stored is checked well under this; this only
+/// keeps an older or unforeseen value from failing every export.
+pub(super) fn fit_cell(text: &str) -> Cow<'_, str> {
+    match text.char_indices().nth(CELL_CHARS - 1) {
+        Some((at, _)) if text[at..].chars().count() > 1 => Cow::Owned(format!("{}…", &text[..at])),
+        _ => Cow::Borrowed(text),
+    }
+}
+
 /// One worksheet being written row by row.
 pub struct Sheet<'a> {
     sheet: &'a mut Worksheet,
@@ -77,7 +90,7 @@ impl Sink for Sheet<'_> {
                 // starts with: no apostrophe on "+84 912…".
                 Cell::Text(s) => {
                     self.sheet
-                        .write_string(self.row, c, s)
+                        .write_string(self.row, c, fit_cell(s))
                         .map_err(xlsx_error)?;
                 }
                 Cell::Count(n) => {
@@ -141,4 +154,23 @@ pub fn save(mut book: Workbook) -> Result<File, AppError> {
 
 pub fn new_workbook() -> Workbook {
     Workbook::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_text_longer_than_a_cell_is_cut_and_the_sheet_is_written() {
+        let long = "Bắc Giang ".repeat(4_000);
+        assert_eq!(fit_cell(&long).chars().count(), CELL_CHARS);
+        assert!(fit_cell(&long).ends_with('…'));
+        let exact = "a".repeat(CELL_CHARS);
+        assert_eq!(fit_cell(&exact), exact.as_str());
+        let mut book = Workbook::new();
+        let mut sheet = open_sheet(&mut book, "x", &[10.0]).unwrap();
+        sheet.row(&[Cell::Text("tên".into())]).unwrap();
+        sheet.row(&[Cell::Text(long)]).unwrap();
+        save(book).unwrap();
+    }
 }

@@ -66,9 +66,17 @@ pub(super) fn ticks(max: i64) -> Vec<i64> {
         .find(|s| *s >= raw)
         .unwrap_or(10.0 * magnitude)
         .max(1.0) as i64;
-    let mut out = vec![0];
-    while *out.last().unwrap() < max {
-        out.push(out.last().unwrap() + step);
+    let mut out = vec![0_i64];
+    while let Some(&last) = out.last().filter(|l| **l < max) {
+        // Totals saturate at i64::MAX: the tick past it would overflow (and
+        // in a release build wrap negative and never end). The axis ends there.
+        match last.checked_add(step) {
+            Some(next) => out.push(next),
+            None => {
+                out.push(i64::MAX);
+                break;
+            }
+        }
     }
     out
 }
@@ -209,7 +217,11 @@ mod tests {
             ]
         );
         assert_eq!(ticks(7), [0, 2, 4, 6, 8]);
-        for max in [1, 13, 999, 123_456_789, 4_000_000_000] {
+        // Saturated totals (a registry of thousands of the largest amounts)
+        // end the axis at the largest number instead of overflowing.
+        assert_eq!(*ticks(i64::MAX).last().unwrap(), i64::MAX);
+        assert!(ticks(i64::MAX).len() <= 7);
+        for max in [1, 13, 999, 123_456_789, 4_000_000_000, i64::MAX - 1] {
             let t = ticks(max);
             assert!(*t.last().unwrap() >= max && t.len() <= 7, "{max}: {t:?}");
         }

@@ -101,6 +101,10 @@ fn parse_level(text: &str) -> Option<UnitLevel> {
     }
 }
 
+/// The longest unit name or kind: "Thành phố Bắc Giang" needs 19, the
+/// longest real ones about 40.
+pub const MAX_NAME_CHARS: usize = 200;
+
 fn good_code(code: &str) -> bool {
     !code.is_empty() && code.len() <= 16 && code.chars().all(|c| c.is_ascii_alphanumeric())
 }
@@ -151,6 +155,13 @@ pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
         }
         if kind.is_empty() {
             problems.push(problem("kind", "units.empty"));
+        }
+        // A name is printed in every export's place columns: one longer than
+        // a spreadsheet cell (32,767) made every visit and plan export fail.
+        for (column, text) in [("name", &name), ("kind", &kind)] {
+            if text.chars().count() > MAX_NAME_CHARS {
+                problems.push(problem(column, "units.too_long").with("max", MAX_NAME_CHARS));
+            }
         }
         let level = parse_level(&level_text);
         if level.is_none() {

@@ -126,6 +126,11 @@ fn every_problem_is_listed_by_row_and_column() {
             p(9, "code", "units.bad_code"),
         ]
     );
+    let long = format!(
+        "code,name,kind,level,parent_code\n24,{},tỉnh,province,\n",
+        "Bắc".repeat(100)
+    );
+    assert_eq!(problems(&long), vec![p(2, "name", "units.too_long")]);
 }
 
 #[test]

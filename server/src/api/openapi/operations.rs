@@ -319,10 +319,15 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (460, "Every byte arrived but the whole file's SHA-256 is not the photo's: the upload was ended"),
         ]),
         ("PATCH", "/api/uploads/{id}") => patch_op(),
-        ("POST", "/api/uploads/{id}") => Op {
-            summary: "PATCH, DELETE or HEAD for clients behind proxies that drop them \
-                      (X-HTTP-Method-Override)",
-            ..patch_op()
+        ("POST", "/api/uploads/{id}") => {
+            let mut op = Op {
+                summary: "PATCH, DELETE or HEAD for clients behind proxies that drop them \
+                          (X-HTTP-Method-Override)",
+                ..patch_op()
+            };
+            // HEAD through it answers as HEAD does.
+            op.ok.push((200, "X-HTTP-Method-Override: HEAD: Upload-Offset, Upload-Length", Content::Empty));
+            op
         }
         .params(vec![header("X-HTTP-Method-Override", true,
                             json!({"enum": ["PATCH", "DELETE", "HEAD"]}))])

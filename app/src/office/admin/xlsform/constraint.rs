@@ -43,6 +43,15 @@ pub fn constraint(src: &str, kind: FieldType) -> Result<Limits, Failure> {
             [Tok::Word(f), Tok::LParen, Tok::Dot, Tok::RParen, Tok::Op(op), Tok::Num(n)]
                 if f == "string-length" && text && n.fract() == 0.0 && *n >= 0.0 =>
             {
+                // A bound past any answer's length is refused here, before it
+                // is cast (and one more added) rather than wrapped or saturated.
+                let limit = crate::forms::definition::MAX_TEXT_LENGTH;
+                if *n > limit as f64 {
+                    return Err(fail(
+                        "xlsform.length_too_large",
+                        format!("string-length(.) {op} {n}"),
+                    ));
+                }
                 let n = *n as usize;
                 let (lo, hi) = match *op {
                     ">=" => (Some(n), None),

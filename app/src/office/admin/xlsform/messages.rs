@@ -81,6 +81,7 @@ fn pair(code: &str) -> (&'static str, &'static str) {
         "xlsform.compare_multiple" => ("${{found}} là câu chọn nhiều: dùng selected(${{found}}, 'giá_trị') thay cho = hoặc !=.", "${{found}} is a multiple choice: use selected(${{found}}, 'value') instead of = or !=."),
         "xlsform.selected_not_choice" => ("selected() chỉ dùng với câu chọn; ${{found}} không phải câu chọn.", "selected() applies to select questions; ${{found}} is not one."),
         "xlsform.constraint_bound" => ("“{found}”: giới hạn số phải là . >= n hoặc . <= n (với số nguyên có thể dùng > và <).", "“{found}”: a number's limit must be . >= n or . <= n (> and < on whole numbers)."),
+        "xlsform.length_too_large" => ("“{found}”: một câu trả lời chữ dài nhiều nhất 100.000 ký tự.", "“{found}”: a text answer is at most 100,000 characters long."),
         "xlsform.constraint_shape" => ("Ràng buộc “{found}” không được hỗ trợ. Dùng được: . >= n, . <= n, string-length(.) <= n, regex(., 'mẫu'), nối bằng and.", "Constraint “{found}” is not supported. Supported: . >= n, . <= n, string-length(.) <= n, regex(., 'pattern'), joined by and."),
         "xlsform.constraint_type" => ("Ràng buộc “{found}” không hợp với kiểu câu hỏi: giới hạn số cho integer/decimal, độ dài và regex cho text.", "Constraint “{found}” does not suit the question's type: number limits on integer/decimal, length and regex on text."),
         "xlsform.constraint_twice" => ("Ràng buộc đặt “{found}” hai lần.", "The constraint sets “{found}” twice."),

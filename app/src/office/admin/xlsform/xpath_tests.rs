@@ -97,6 +97,14 @@ fn constraints_set_range_length_and_pattern() {
         constraint(". != 3", FieldType::Integer).unwrap_err().code,
         "xlsform.constraint_bound"
     );
+    // A length past any answer was cast and one added: a panic in a debug
+    // build, a minimum of 0 in a release one.
+    assert_eq!(
+        constraint("string-length(.) > 99999999999999999999", FieldType::Text)
+            .unwrap_err()
+            .code,
+        "xlsform.length_too_large"
+    );
     assert_eq!(
         constraint("regex(., 'a')", FieldType::Integer)
             .unwrap_err()
