@@ -42,6 +42,8 @@ const FD_RESERVE: u64 = 512;
 /// connections, after which accepts failed and photo writes answered 500),
 /// and returns the soft limit now in force.
 #[cfg(unix)]
+// rlim_t is u64 on Linux, another width elsewhere.
+#[allow(clippy::unnecessary_cast)]
 pub fn raise_fd_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -275,6 +277,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
+    #[allow(clippy::unnecessary_cast)]
     fn the_soft_open_files_limit_is_raised_to_the_hard_one() {
         let soft = raise_fd_limit().expect("getrlimit answers");
         let mut limit = libc::rlimit {
