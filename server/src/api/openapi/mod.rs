@@ -345,6 +345,27 @@ mod tests {
         );
     }
 
+    /// Every `{name}` of a path is a declared path parameter of each of its
+    /// operations: a fuzzer refuses the whole document otherwise.
+    #[test]
+    fn every_path_parameter_is_declared() {
+        let doc = document();
+        for (path, operations) in doc["paths"].as_object().unwrap() {
+            let names: Vec<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect();
+            for (method, op) in operations.as_object().unwrap() {
+                for name in &names {
+                    let declared = op["parameters"].as_array().is_some_and(|ps| {
+                        ps.iter().any(|p| p["in"] == "path" && p["name"] == *name)
+                    });
+                    assert!(declared, "{method} {path} does not declare {{{name}}}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn upload_length_says_the_deployments_limit() {
         let doc = for_deployment(1234);

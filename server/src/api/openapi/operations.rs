@@ -284,10 +284,17 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             "This document",
             (200, "OpenAPI 3.1", Content::Json(json!({"type": "object"}))),
         ),
-        ("OPTIONS", "/api/uploads/" | "/api/uploads" | "/api/uploads/{id}") => Op::new(
+        ("OPTIONS", "/api/uploads/" | "/api/uploads") => Op::new(
             "tus 1.0 capabilities (Tus-Version, Tus-Extension, Tus-Max-Size, Tus-Checksum-Algorithm)",
             (204, "Capabilities in the headers", Content::Empty),
         ),
+        ("OPTIONS", "/api/uploads/{id}") => Op::new(
+            "tus 1.0 capabilities, asked at an upload's own URL",
+            (204, "Capabilities in the headers", Content::Empty),
+        )
+        // Any id: the capabilities are the server's, not the upload's.
+        .params(vec![json!({"name": "id", "in": "path", "required": true,
+                            "schema": {"type": "string", "minLength": 1}})]),
         ("POST", "/api/uploads/" | "/api/uploads") => Op::new(
             "tus creation (and creation-with-upload) of a photo's upload",
             (201, "Location of the upload, Upload-Offset, Upload-Expires", Content::Empty),
