@@ -4,7 +4,7 @@
 //! pixel count and the decoder's allocations are capped, decodes run one or two
 //! at a time on the blocking pool, and a decode that runs too long is abandoned.
 //!
-//! One file (about 645 lines): the verdict, the derivatives and the jobs that resume them after a restart share one permit and one storage path scheme.
+//! One file (about 785 lines): the verdict, the derivatives and the jobs that resume them after a restart share one permit and one storage path scheme.
 
 use app::error::ErrorBody;
 use app::photos::exif::{self, ExifInfo, Format};
@@ -175,7 +175,11 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, Problem> {
     }
     let (exif, exif_problem) = match format {
         Format::Jpeg => match exif::jpeg_exif(bytes) {
-            Ok(info) => (info.unwrap_or_default(), None),
+            Ok(info) => {
+                let info = info.unwrap_or_default();
+                let damaged = info.damaged;
+                (info, damaged)
+            }
             Err(exif::ExifError::Broken(why)) => (ExifInfo::default(), Some(why)),
         },
         _ => (ExifInfo::default(), None),
@@ -195,16 +199,83 @@ pub fn inspect(bytes: &[u8], max_pixels: u64) -> Result<Inspected, Problem> {
 fn complete(format: Format, bytes: &[u8]) -> bool {
     match format {
         Format::Jpeg => {
-            jpeg_scan_start(bytes)
-                .is_some_and(|sos| bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]))
-                && crate::jpeg_scan::scan_is_whole(bytes) != Some(false)
+            // Every block the header promises is there: whole, even if the
+            // end marker after them was lost.
+            let whole = crate::jpeg_scan::scan_is_whole(bytes);
+            whole == Some(true)
+                || (jpeg_scan_start(bytes)
+                    .is_some_and(|sos| bytes[sos..].windows(2).any(|w| w == [0xFF, 0xD9]))
+                    && whole != Some(false))
         }
-        Format::Png => bytes.windows(4).rev().take(64).any(|w| w == b"IEND"),
+        // The chunks reach IEND, whatever follows it (a screenshot editor
+        // that rewrote a shorter file in place leaves the old tail behind).
+        Format::Png => png_chunks(bytes, |_, _| {}),
         Format::Webp => bytes
             .get(4..8)
             .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
             .is_some_and(|riff| riff.saturating_add(8) <= bytes.len()),
         _ => false,
+    }
+}
+
+/// Walks a PNG's chunks from its signature; true when they reach IEND inside
+/// the file. `each` sees every chunk's type and length on the way.
+fn png_chunks(bytes: &[u8], mut each: impl FnMut(&[u8], usize)) -> bool {
+    let mut at = 8usize;
+    while let (Some(len), Some(kind)) = (bytes.get(at..at + 4), bytes.get(at + 4..at + 8)) {
+        let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        each(kind, len);
+        if kind == b"IEND" {
+            return true;
+        }
+        match at.checked_add(12).and_then(|a| a.checked_add(len)) {
+            Some(next) => at = next,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// A compressed PNG chunk the decoder inflates whole while it reads the
+/// header (a colour profile, compressed text): one of zeros 500 KB long
+/// inflates to the whole memory cap before the image is counted. Real
+/// profiles are a few KB.
+const PNG_COMPRESSED_CHUNK_MAX: usize = 64 * 1024;
+
+fn png_inflates_too_much(bytes: &[u8]) -> bool {
+    let mut big = false;
+    png_chunks(bytes, |kind, len| {
+        if matches!(kind, b"iCCP" | b"zTXt" | b"iTXt") && len > PNG_COMPRESSED_CHUNK_MAX {
+            big = true;
+        }
+    });
+    big
+}
+
+/// A JPEG's frame header: its marker (SOF0, SOF2…) and component count.
+fn jpeg_frame(bytes: &[u8]) -> Option<(u8, u8)> {
+    let mut i = 2;
+    loop {
+        let marker = *bytes.get(i + 1)?;
+        if *bytes.get(i)? != 0xFF {
+            return None;
+        }
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if (0xD0..=0xD9).contains(&marker) || marker == 0x01 {
+            i += 2;
+            continue;
+        }
+        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
+            return Some((marker, *bytes.get(i + 9)?));
+        }
+        let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
+        if len < 2 {
+            return None;
+        }
+        i = i.checked_add(2 + len)?;
     }
 }
 
@@ -273,9 +344,11 @@ pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
         exif: mut info,
         mut exif_problem,
     } = inspect(bytes, max_pixels)?;
-    // Some decoders read the data before checking `max_alloc`: judge the output
-    // buffer from the header first.
-    if dims.width as u64 * dims.height as u64 * bytes_per_pixel(format, bytes) > MAX_ALLOC {
+    // Some decoders read the data before checking `max_alloc`: judge what
+    // they will hold from the header first.
+    if dims.width as u64 * dims.height as u64 * bytes_per_pixel(format, bytes) > MAX_ALLOC
+        || (format == Format::Png && png_inflates_too_much(bytes))
+    {
         return Err(Problem::TooMuchMemory);
     }
     let mut reader = ImageReader::with_format(
@@ -308,7 +381,10 @@ pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
     if format != Format::Jpeg {
         if let Ok(Some(raw)) = decoder.exif_metadata() {
             match exif_of_block(&raw) {
-                Ok(parsed) => info = parsed,
+                Ok(parsed) => {
+                    exif_problem = parsed.damaged;
+                    info = parsed;
+                }
                 Err(why) => exif_problem = Some(why),
             }
         }
@@ -340,7 +416,10 @@ pub fn derive(bytes: &[u8], max_pixels: u64) -> Result<Derived, Problem> {
     })
 }
 
-/// Bytes per decoded pixel, from the header (PNG: colour type and bit depth).
+/// Bytes a decoder holds per pixel, from the header: the output, and what
+/// it keeps beside it. PNG: colour type and bit depth. A progressive JPEG
+/// keeps every component's coefficients (2 bytes each) besides the output; a
+/// lossless or animated WebP an RGBA canvas besides it.
 fn bytes_per_pixel(format: Format, bytes: &[u8]) -> u64 {
     match format {
         Format::Png => {
@@ -353,8 +432,14 @@ fn bytes_per_pixel(format: Format, bytes: &[u8]) -> u64 {
             };
             depth * channels
         }
-        Format::Jpeg => 3,
-        _ => 4,
+        Format::Jpeg => match jpeg_frame(bytes) {
+            // Progressive frames: SOF2, SOF6, SOF10, SOF14.
+            Some((0xC2 | 0xC6 | 0xCA | 0xCE, components)) => 3 + 2 * u64::from(components.max(1)),
+            Some((_, components)) => u64::from(components).max(3),
+            None => 3,
+        },
+        Format::Webp if bytes.get(12..16) == Some(b"VP8 ") => 6,
+        _ => 8,
     }
 }
 
@@ -478,10 +563,41 @@ pub async fn process(state: &AppState, photo_id: &str, sha256: &str, object_key:
 pub const RETRIES: u32 = 4;
 
 /// Judges a photo and records the verdict; false (nothing recorded) when
-/// the photo store did not answer.
+/// the photo store did not answer. A decode that outlives its time is
+/// recorded as `photo.decode_timeout` at once (the upload's answer does not
+/// wait), and its real outcome replaces that when it ends: the work goes on
+/// and writes the display copy and thumbnail, and a good photo must not stay
+/// marked bad for being slow.
 async fn judged(state: &AppState, photo_id: &str, sha256: &str, object_key: &str) -> bool {
     let started = std::time::Instant::now();
-    let result = judge(state, sha256, object_key).await;
+    let mut work = match start_judging(state, sha256, object_key).await {
+        Ok(work) => work,
+        Err(p) => return record(state, photo_id, Err(p), started).await,
+    };
+    match tokio::time::timeout(state.photos.decode_timeout, &mut work).await {
+        Ok(joined) => record(state, photo_id, outcome(joined), started).await,
+        Err(_) => {
+            record(state, photo_id, Err(Problem::Timeout), started).await;
+            let (state, photo) = (state.clone(), photo_id.to_string());
+            tokio::spawn(async move {
+                let late = outcome(work.await);
+                if !matches!(late, Err(Problem::Unavailable(_))) {
+                    record(&state, &photo, late, started).await;
+                }
+            });
+            true
+        }
+    }
+}
+
+/// Records what judging found; false (nothing recorded) when the photo
+/// store did not answer.
+async fn record(
+    state: &AppState,
+    photo_id: &str,
+    result: Result<Judged, Problem>,
+    started: std::time::Instant,
+) -> bool {
     crate::telemetry::photo_judged(
         result.as_ref().map(|_| ()).map_err(Problem::code),
         started.elapsed(),
@@ -490,7 +606,17 @@ async fn judged(state: &AppState, photo_id: &str, sha256: &str, object_key: &str
         tracing::warn!(photo = %photo_id, "not judged, the photo store did not answer: {why}");
         return false;
     }
-    let verdict = match result {
+    let verdict = verdict_of(result);
+    if let Err(e) = store::set_verdict(&state.db, photo_id, &verdict).await {
+        // Left `received`: the jobs judge it again.
+        tracing::error!(photo = %photo_id, "could not record the image verdict: {e}");
+    }
+    true
+}
+
+/// The verdict a judging's result records.
+fn verdict_of(result: Result<Judged, Problem>) -> Verdict {
+    match result {
         Ok(j) => {
             let (exif_taken_at, mut warnings) = exif_time(&j.exif, app::store::now_ms());
             if let Some(why) = j.exif_problem {
@@ -523,12 +649,7 @@ async fn judged(state: &AppState, photo_id: &str, sha256: &str, object_key: &str
             exif_lat: None,
             exif_lon: None,
         },
-    };
-    if let Err(e) = store::set_verdict(&state.db, photo_id, &verdict).await {
-        // Left `received`: start-up runs the pipeline again.
-        tracing::error!(photo = %photo_id, "could not record the image verdict: {e}");
     }
-    true
 }
 
 /// The capture time a file's EXIF gives, under the same bound as a time the
@@ -564,39 +685,63 @@ pub struct Judged {
 }
 
 /// Decodes the stored original on the blocking pool, at most `MAX_DECODES` at
-/// once, and writes its display size and thumbnail.
+/// once, and writes its display size and thumbnail; `Timeout` when that
+/// takes longer than the deployment's decode time (the work goes on).
 pub async fn judge(state: &AppState, sha256: &str, object_key: &str) -> Result<Judged, Problem> {
+    let work = start_judging(state, sha256, object_key).await?;
+    match tokio::time::timeout(state.photos.decode_timeout, work).await {
+        Err(_) => Err(Problem::Timeout),
+        Ok(joined) => outcome(joined),
+    }
+}
+
+type Judging = tokio::task::JoinHandle<Result<Judged, Problem>>;
+
+/// Starts judging on the blocking pool once a decode permit is free; the
+/// permit is held until the work ends, whoever waits for it.
+async fn start_judging(
+    state: &AppState,
+    sha256: &str,
+    object_key: &str,
+) -> Result<Judging, Problem> {
     let permit = DECODES.acquire().await.map_err(|_| Problem::Timeout)?;
     let storage = state.photos.storage.clone();
     let max_pixels = state.photos.max_pixels;
     let (sha, key) = (sha256.to_string(), object_key.to_string());
-    let work = tokio::task::spawn_blocking(move || -> Result<Judged, Problem> {
-        // Held until this closure returns, even after the caller's timeout.
-        let _permit = permit;
-        let _running = Running::start();
-        let bytes = storage.get(&key).map_err(|e| {
-            Problem::Unavailable(format!("the stored original cannot be read: {e}"))
-        })?;
-        let derived = derive(&bytes, max_pixels)?;
-        let stored = storage
-            .put(&display_key(&sha), &derived.display)
-            .and_then(|_| storage.put(&thumb_key(&sha), &derived.thumb));
-        if let Err(e) = stored {
-            return Err(Problem::Unavailable(format!(
-                "could not store the display size: {e}"
-            )));
-        }
-        Ok(Judged {
-            width: derived.width,
-            height: derived.height,
-            exif: derived.exif,
-            exif_problem: derived.exif_problem,
-        })
-    });
-    match tokio::time::timeout(state.photos.decode_timeout, work).await {
-        Err(_) => Err(Problem::Timeout),
-        Ok(Err(join)) => Err(Problem::Corrupt(format!("the decoder failed: {join}"))),
-        Ok(Ok(result)) => result,
+    Ok(tokio::task::spawn_blocking(
+        move || -> Result<Judged, Problem> {
+            // Held until this closure returns, even after the caller's timeout.
+            let _permit = permit;
+            let _running = Running::start();
+            let bytes = storage.get(&key).map_err(|e| {
+                Problem::Unavailable(format!("the stored original cannot be read: {e}"))
+            })?;
+            let derived = derive(&bytes, max_pixels)?;
+            let stored = storage
+                .put(&display_key(&sha), &derived.display)
+                .and_then(|_| storage.put(&thumb_key(&sha), &derived.thumb));
+            if let Err(e) = stored {
+                return Err(Problem::Unavailable(format!(
+                    "could not store the display size: {e}"
+                )));
+            }
+            Ok(Judged {
+                width: derived.width,
+                height: derived.height,
+                exif: derived.exif,
+                exif_problem: derived.exif_problem,
+            })
+        },
+    ))
+}
+
+/// A finished judging's result (a panic in the decoder is a damaged file).
+fn outcome(
+    joined: Result<Result<Judged, Problem>, tokio::task::JoinError>,
+) -> Result<Judged, Problem> {
+    match joined {
+        Err(join) => Err(Problem::Corrupt(format!("the decoder failed: {join}"))),
+        Ok(result) => result,
     }
 }
 

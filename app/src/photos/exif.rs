@@ -182,6 +182,10 @@ pub struct ExifInfo {
     /// and longitude (with their refs) are both present and within range.
     pub lat: Option<f64>,
     pub lon: Option<f64>,
+    /// The Exif or GPS directory was damaged and skipped: what the first
+    /// directory gave (the orientation above all) is kept, and the damage
+    /// is said as a warning rather than losing the whole block.
+    pub damaged: Option<&'static str>,
 }
 
 /// A wall-clock time as cameras write it: no zone.
@@ -326,25 +330,46 @@ pub fn parse_tiff(tiff: &[u8]) -> Result<ExifInfo, ExifError> {
         }
     }
     // A pointer of 0 means "none" (some tools blank it rather than delete the tag).
+    // A damaged sub-directory loses only what it holds: a phone's portrait
+    // photo with a broken GPS pointer was stored sideways when the whole
+    // block was dropped.
+    let mut damaged = |e: ExifError| {
+        let ExifError::Broken(why) = e;
+        info.damaged.get_or_insert(why);
+    };
+    let mut exif_entries = Vec::new();
     if exif_ifd != 0 {
-        if exif_ifd == ifd0 {
-            return Err(LOOP);
+        match if exif_ifd == ifd0 {
+            Err(LOOP)
+        } else {
+            t.ifd(exif_ifd).map(|e| e.collect::<Vec<_>>())
+        } {
+            Ok(entries) => exif_entries = entries,
+            Err(e) => damaged(e),
         }
-        for e in t.ifd(exif_ifd)? {
-            match e.tag {
-                0x9003 => info.taken_local = t.ascii(&e).and_then(parse_date_time),
-                0x9011 => info.offset_minutes = t.ascii(&e).and_then(parse_offset),
-                _ => {}
-            }
+    }
+    let mut gps_entries = Vec::new();
+    if gps_ifd != 0 {
+        match if gps_ifd == ifd0 || gps_ifd == exif_ifd {
+            Err(LOOP)
+        } else {
+            t.ifd(gps_ifd).map(|e| e.collect::<Vec<_>>())
+        } {
+            Ok(entries) => gps_entries = entries,
+            Err(e) => damaged(e),
+        }
+    }
+    for e in exif_entries {
+        match e.tag {
+            0x9003 => info.taken_local = t.ascii(&e).and_then(parse_date_time),
+            0x9011 => info.offset_minutes = t.ascii(&e).and_then(parse_offset),
+            _ => {}
         }
     }
     info.taken_local = info.taken_local.or(date_time);
-    if gps_ifd != 0 {
-        if gps_ifd == ifd0 || gps_ifd == exif_ifd {
-            return Err(LOOP);
-        }
+    if !gps_entries.is_empty() {
         let (mut lat, mut lon) = ((None, None), (None, None));
-        for e in t.ifd(gps_ifd)? {
+        for e in gps_entries {
             match e.tag {
                 0x0001 => lat.0 = t.ascii(&e).and_then(|r| r.first().copied()),
                 0x0002 => lat.1 = t.degrees(&e),

@@ -34,6 +34,7 @@ fn full_info(orientation: u8) -> ExifInfo {
         offset_minutes: Some(-330),
         lat: Some(-33.865_143),
         lon: Some(-151.209_900),
+        damaged: None,
     }
 }
 
@@ -310,6 +311,10 @@ fn structural_damage_is_reported_as_broken() {
         edit(&mut tiff);
         match parse_tiff(&tiff) {
             Err(ExifError::Broken(why)) => why,
+            // A damaged Exif or GPS directory is skipped and said.
+            Ok(ExifInfo {
+                damaged: Some(why), ..
+            }) => why,
             other => panic!("expected Broken, got {other:?}"),
         }
     };
@@ -329,11 +334,20 @@ fn an_ifd_pointing_to_itself_or_another_read_ifd_is_a_loop_not_a_hang() {
     let good = build_tiff(&full_info(1));
     let mut to_ifd0 = good.clone();
     patch(&mut to_ifd0, 8, 0x8769, 8);
-    assert_eq!(parse_tiff(&to_ifd0), Err(LOOP));
+    // Skipped and said; what IFD0 holds is kept.
+    let looped = parse_tiff(&to_ifd0).unwrap();
+    assert_eq!(looped.damaged.map(ExifError::Broken), Some(LOOP));
+    assert_eq!(looped.orientation, Some(1));
     let mut gps_to_exif = good.clone();
     let exif_at = u32::from_le_bytes(good[30..34].try_into().unwrap());
     patch(&mut gps_to_exif, 8, 0x8825, exif_at);
-    assert_eq!(parse_tiff(&gps_to_exif), Err(LOOP));
+    assert_eq!(
+        parse_tiff(&gps_to_exif)
+            .unwrap()
+            .damaged
+            .map(ExifError::Broken),
+        Some(LOOP)
+    );
     let mut zeroed = good;
     patch(&mut zeroed, 8, 0x8825, 0);
     assert_eq!(parse_tiff(&zeroed).unwrap().lat, None);
@@ -558,4 +572,27 @@ fn insert_app1_needs_a_jpeg_and_a_tiff_that_fits_one_segment() {
     assert_eq!(insert_app1(b"\x89PNG", &[]), None);
     assert_eq!(insert_app1(&[0xFF, 0xD8], &vec![0; 65_535 - 7]), None);
     assert!(insert_app1(&[0xFF, 0xD8], &vec![0; 65_535 - 8]).is_some());
+}
+
+/// A portrait photo whose GPS pointer is broken keeps its orientation: the
+/// whole block was dropped, and the photo was stored sideways.
+#[test]
+fn a_damaged_gps_directory_keeps_the_orientation_and_says_so() {
+    let info = ExifInfo {
+        orientation: Some(6),
+        lat: Some(21.27),
+        lon: Some(106.19),
+        ..Default::default()
+    };
+    let mut tiff = build_tiff(&info);
+    // The GPS pointer: tag 0x8825, type LONG, count 1 (little-endian).
+    let at = tiff
+        .windows(8)
+        .position(|w| w == [0x25, 0x88, 4, 0, 1, 0, 0, 0])
+        .expect("a GPS pointer");
+    tiff[at + 8..at + 12].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+    let got = parse_tiff(&tiff).unwrap();
+    assert_eq!(got.orientation, Some(6));
+    assert_eq!((got.lat, got.lon), (None, None));
+    assert!(got.damaged.is_some());
 }

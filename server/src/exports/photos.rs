@@ -131,11 +131,20 @@ fn folder_name(p: &app::store::photos::ExportPhoto) -> String {
 
 /// A photo's file in its folder: n-caption-id.ext.
 fn file_name(p: &app::store::photos::ExportPhoto, n: usize) -> String {
-    let ext = match p.content_type.as_str() {
+    // The format the bytes were found to be (the stored original's key
+    // ends in it), not the type the phone declared: JPEG bytes declared
+    // PNG opened in no viewer when named .png.
+    let stored = p
+        .object_key
+        .as_deref()
+        .and_then(|k| k.rsplit_once('.'))
+        .map(|(_, ext)| ext)
+        .filter(|ext| matches!(*ext, "jpg" | "png" | "webp"));
+    let ext = stored.unwrap_or(match p.content_type.as_str() {
         "image/png" => "png",
         "image/webp" => "webp",
         _ => "jpg",
-    };
+    });
     let caption = p
         .caption
         .as_deref()
@@ -263,4 +272,39 @@ pub fn photos_zip(
     let mut file = out.into_inner().map_err(|e| io_error(e.into_error()))?;
     file.seek(SeekFrom::Start(0)).map_err(io_error)?;
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JPEG bytes a phone declared PNG are named as what they are.
+    #[test]
+    fn a_photo_is_named_by_the_format_its_bytes_were_found_to_be() {
+        let photo = app::store::photos::ExportPhoto {
+            photo_id: "01a2517e-e4d0-73e5-987a-3a829ef18e25".into(),
+            visit_id: "v".into(),
+            proposal_id: None,
+            proposal_title: None,
+            facility: None,
+            district_code: None,
+            district: None,
+            caption: None,
+            taken_at_ms: None,
+            lat: None,
+            lon: None,
+            sha256: "s".into(),
+            size: 1,
+            content_type: "image/png".into(),
+            status: app::photos::PhotoStatus::Ok,
+            status_detail: None,
+            object_key: Some("original/s.jpg".into()),
+        };
+        assert_eq!(file_name(&photo, 1), "001-9ef18e25.jpg");
+        let declared = app::store::photos::ExportPhoto {
+            object_key: None,
+            ..photo
+        };
+        assert_eq!(file_name(&declared, 2), "002-9ef18e25.png");
+    }
 }

@@ -34,6 +34,7 @@ mod metrics;
 mod object_store;
 mod office_files;
 mod photo_corpus;
+mod photo_edges;
 mod photo_set_props;
 mod photo_sets;
 mod props;

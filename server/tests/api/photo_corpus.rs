@@ -14,7 +14,7 @@ use app::photos::exif::{build_tiff, insert_app1, ExifInfo, LocalDateTime};
 use serde_json::json;
 use std::io::Write;
 
-fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
+pub(crate) fn png_chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
     out.extend_from_slice(&(data.len() as u32).to_be_bytes());
     out.extend_from_slice(kind);
     out.extend_from_slice(data);
@@ -45,7 +45,7 @@ fn png(w: u32, h: u32, color: u8, depth: u8, raw_zero_bytes: usize) -> Vec<u8> {
     out
 }
 
-fn real_png(w: u32, h: u32) -> Vec<u8> {
+pub(crate) fn real_png(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(w, h, image::Rgb([10, 200, 10]));
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -806,4 +806,49 @@ async fn the_jobs_judge_a_photo_left_received_and_leave_a_fresh_one() {
     };
     assert_eq!(status(photos[0].clone()).await, PhotoStatus::Ok);
     assert_eq!(status(photos[1].clone()).await, PhotoStatus::Received);
+}
+
+/// A photo whose decode outlived its time was recorded bad for good
+/// (`photo.decode_timeout`), although the decode went on and wrote its
+/// display copy and thumbnail. The real outcome now replaces the timeout's.
+#[tokio::test]
+async fn a_slow_decode_records_its_real_outcome_when_it_ends() {
+    use app::photos::PhotoStatus;
+    let app = crate::helpers::spawn_app(crate::helpers::TestEngine::Sqlite).await;
+    let mut f = field(&app, "ksv1").await;
+    let bytes = noisy_jpeg(3000, 2000);
+    let photo = f.attach(&app, &bytes, json!({})).await;
+    let sha = crate::uploads::sha256_hex(&bytes);
+    let key = format!("original/{sha}.jpg");
+    app.state.photos.storage.put(&key, &bytes).unwrap();
+    app::store::photos::set_received(&app.db, &photo, &key)
+        .await
+        .unwrap();
+    let mut state = app.state.clone();
+    state.photos = photos_like(&app, |p| {
+        p.decode_timeout = std::time::Duration::from_millis(1)
+    });
+    server::images::process(&state, &photo, &sha, &key).await;
+    let record = || async {
+        app::store::photos::get(&app.db, &photo)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+    };
+    let first = record().await;
+    assert_eq!(first.status, PhotoStatus::Bad);
+    assert_eq!(
+        first.problem.as_ref().map(|p| p.code.as_str()),
+        Some("photo.decode_timeout")
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while record().await.status != PhotoStatus::Ok {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the real outcome never came"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(record().await.problem.is_none());
 }

@@ -180,6 +180,7 @@ async fn a_photo_uploads_in_chunks_and_its_verdict_reaches_pull_and_get(app: Tes
         offset_minutes: None,
         lat: Some(21.2731),
         lon: Some(106.1946),
+        damaged: None,
     };
     let bytes = insert_app1(&marked_jpeg(2400, 1200), &build_tiff(&exif)).unwrap();
     let photo = f.attach(&app, &bytes, json!({})).await;

@@ -131,9 +131,19 @@ pub async fn capture(
     let promise = window
         .create_image_bitmap_with_blob_and_image_bitmap_options(file, &options)
         .map_err(js_err("photo.not_an_image"))?;
+    // A format the header names but this browser cannot read (HEIC from an
+    // iPhone's files, on Android) is said as that, not as "not an image".
+    let unreadable = || match format.mime() {
+        Some(mime) if !matches!(format, Format::Jpeg | Format::Png | Format::Webp) => err(
+            "photo.unsupported_format",
+            "this browser cannot read this image format",
+        )
+        .with("format", mime),
+        _ => err("photo.not_an_image", "the browser cannot read this image"),
+    };
     let bitmap: web_sys::ImageBitmap = JsFuture::from(promise)
         .await
-        .map_err(|_| err("photo.not_an_image", "the browser cannot read this image"))?
+        .map_err(|_| unreadable())?
         .unchecked_into();
     let (mut w, mut h) = (bitmap.width(), bitmap.height());
     if target.is_none() {
