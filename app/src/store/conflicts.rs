@@ -357,15 +357,10 @@ async fn check_visit_value(
         .find(|f| f.key == field);
     let photos = definition.is_some_and(|d| d.kind == crate::forms::FieldType::Photo);
     if let Some(definition) = definition {
-        crate::forms::rules::check_value(definition, value).map_err(|e| {
-            AppError::Invalid(
-                ErrorBody::new(
-                    "conflict.invalid_value",
-                    format!("the value does not fit the field: {}", e.message),
-                )
-                .with("reason", e.message.clone()),
-            )
-        })?;
+        // The rule's own code (form.expected_date, form.too_long…): the
+        // office words each in the supervisor's language; the English
+        // sentence and the field's key stay out of the page.
+        crate::forms::rules::check_value(definition, value).map_err(AppError::Invalid)?;
     }
     Ok(VisitOf {
         id: visit_id,

@@ -89,6 +89,8 @@ pub async fn check_requested_covers(
 /// Records the supervisor's recommendation after checking it makes sense: an
 /// amount for funding, a reason for more than was asked or for no support, and
 /// an approved visit behind any funding.
+// One argument per thing the page sends, as `review::decide` takes them.
+#[allow(clippy::too_many_arguments)]
 pub async fn recommend(
     db: &Db,
     user: &UserInfo,
@@ -96,6 +98,7 @@ pub async fn recommend(
     recommendation: Recommendation,
     amount: Option<&Value>,
     rationale: Option<&str>,
+    seen_at_ms: Option<i64>,
     ip: Option<&str>,
 ) -> Result<(), AppError> {
     if !user.has(Role::Supervisor) {
@@ -122,6 +125,16 @@ pub async fn recommend(
     };
     let mut tx = db.begin_write().await?;
     let (requested, old) = current(&mut *tx, id).await?;
+    let made_at = old.as_ref().and_then(|r| r.at_ms).unwrap_or(0);
+    if seen_at_ms.is_some_and(|seen| seen != made_at) {
+        return Err(AppError::Protocol {
+            status: 409,
+            body: ErrorBody::new(
+                "recommend.changed",
+                "another recommendation was made while this page was open: reload the proposal and decide again",
+            ),
+        });
+    }
     super::years::check_decision_open(&mut tx, id).await?;
     let amount = match recommendation {
         Recommendation::Provincial | Recommendation::National => {

@@ -231,7 +231,7 @@ async fn a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change(app
         json!({"id": id, "value": "mười ba"}),
     )
     .await;
-    assert_eq!(error_code(&r), "conflict.invalid_value");
+    assert_eq!(error_code(&r), "form.expected_integer");
     // While the supervisor's page is open, the inspector corrects the field
     // from the version it holds now (a clean edit, no new conflict). A
     // choice made on the page's version does not overwrite it unseen.
@@ -1041,7 +1041,32 @@ async fn resolving_a_conflict_leaves_one_recorded_after_it_open(app: TestApp) {
     );
 }
 
+/// Two pages of one proposal open at once (two supervisors, or one in two
+/// tabs): the second recommendation silently replaced the first. One made
+/// from a page that did not show the current recommendation is refused.
+async fn a_recommendation_made_meanwhile_is_not_overwritten_unseen(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let id = demo_proposal("213");
+    let not_supported = |seen: i64| {
+        json!({"id": id, "recommendation": "not_supported", "amount": null,
+               "rationale": "Không đủ điều kiện", "seen_at_ms": seen})
+    };
+    ok(&call(&app, &boss, "recommend", not_supported(0)).await);
+    // The other page still shows no recommendation.
+    let r = call(&app, &boss, "recommend", not_supported(0)).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(error_code(&r), "recommend.changed");
+    let detail = ok(&call(&app, &boss, "get_proposal", json!({"id": id})).await);
+    let made = detail["recommendation"]["at_ms"].as_i64().unwrap();
+    ok(&call(&app, &boss, "recommend", not_supported(made)).await);
+    // Without the argument (another API client), the current one is replaced.
+    let mut plain = not_supported(0);
+    plain.as_object_mut().unwrap().remove("seen_at_ms");
+    ok(&call(&app, &boss, "recommend", plain).await);
+}
+
 crate::engine_tests!(
+    a_recommendation_made_meanwhile_is_not_overwritten_unseen,
     resolving_a_conflict_leaves_one_recorded_after_it_open,
     the_visit_list_filters_searches_sorts_pages_and_counts,
     a_conflict_is_shown_side_by_side_and_resolved_as_an_ordinary_change,

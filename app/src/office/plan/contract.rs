@@ -208,12 +208,16 @@ pub async fn get_proposal(id: String) -> Result<ProposalDetail, FnError> {
 
 /// Records the supervisor's recommendation. `amount` is JSON as typed so that a
 /// fraction of a đồng gets its own message rather than a parse failure.
+/// `seen_at_ms`: when the recommendation the page showed was made (0 for
+/// none); one made since by someone else is not overwritten unseen
+/// (`recommend.changed`). Without it, the current one is replaced.
 #[server(prefix = "/rpc", endpoint = "recommend", input = Json)]
 pub async fn recommend(
     id: String,
     recommendation: Recommendation,
     amount: Option<serde_json::Value>,
     rationale: Option<String>,
+    #[server(default)] seen_at_ms: Option<i64>,
 ) -> Result<(), FnError> {
     use crate::model::Role;
     let (state, caller) = crate::auth::session::require_caller(&[Role::Supervisor]).await?;
@@ -224,6 +228,7 @@ pub async fn recommend(
         recommendation,
         amount.as_ref(),
         rationale.as_deref(),
+        seen_at_ms,
         caller.ip.map(|ip| ip.to_string()).as_deref(),
     )
     .await?;

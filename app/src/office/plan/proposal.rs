@@ -188,6 +188,9 @@ pub(super) fn RecommendForm(
 ) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
     let id = p.proposal.id.clone();
+    // When the recommendation this page shows was made (0: none), so that
+    // one made meanwhile by someone else is not overwritten unseen.
+    let seen_at_ms = p.recommendation.as_ref().and_then(|r| r.at_ms).unwrap_or(0);
     // Start from the current recommendation, else from a team's suggested source
     // (never its amount: that is the supervisor's to type).
     let (source0, amount0, rationale0) = match &p.recommendation {
@@ -218,7 +221,8 @@ pub(super) fn RecommendForm(
         move |input: &(Recommendation, Option<Value>, Option<String>)| {
             let (id, (recommendation, amount, text)) = (id.clone(), input.clone());
             async move {
-                let result = contract::recommend(id, recommendation, amount, text).await;
+                let result =
+                    contract::recommend(id, recommendation, amount, text, Some(seen_at_ms)).await;
                 if result.is_ok() {
                     rationale.sent();
                     saved.set(true);

@@ -90,13 +90,18 @@ pub(super) fn parse_decimal(text: &str) -> Option<f64> {
 pub(super) fn custom_value(kind: Option<FieldType>, text: &str) -> Result<Value, ErrorBody> {
     let not_a_number = || ErrorBody::new("conflict.not_a_number", "the value is not a number");
     match kind {
-        Some(
-            FieldType::Text
-            | FieldType::LongText
-            | FieldType::Date
-            | FieldType::SelectOne
-            | FieldType::YesNo,
-        ) => Ok(Value::String(text.to_string())),
+        Some(FieldType::Text | FieldType::LongText | FieldType::SelectOne | FieldType::YesNo) => {
+            Ok(Value::String(text.to_string()))
+        }
+        // Typed as the page shows dates (dd/mm/yyyy), stored as the form does.
+        Some(FieldType::Date) => crate::format::parse_date_vn(text)
+            .map(Value::String)
+            .ok_or_else(|| {
+                ErrorBody::new(
+                    "conflict.not_a_date",
+                    "the value is not a date (dd/mm/yyyy)",
+                )
+            }),
         Some(FieldType::Integer | FieldType::Money) => match crate::money::parse_amount(text) {
             // An answer is never held at a number past an i64 either.
             Ok(Some(
@@ -124,10 +129,14 @@ pub(super) fn ConflictItem(
 ) -> impl IntoView {
     let tr = move |key: &str| t(lang, key);
     let (id, seen) = (conflict.id, conflict.version);
-    let custom = crate::office::kept_text::KeptText::new(
-        format!("conflict.{id}"),
-        editable_text(&conflict.theirs),
-    );
+    let kind = field.as_ref().map(|f| f.kind);
+    let prefill = editable_text(&conflict.theirs);
+    let prefill = if kind == Some(FieldType::Date) {
+        crate::format::iso_to_vn(&prefill)
+    } else {
+        prefill
+    };
+    let custom = crate::office::kept_text::KeptText::new(format!("conflict.{id}"), prefill);
     let resolve = Action::new(move |value: &Value| {
         let value = value.clone();
         async move {
@@ -141,7 +150,6 @@ pub(super) fn ConflictItem(
     });
     let pending = resolve.pending();
     let typed_error = RwSignal::new(None::<ErrorBody>);
-    let kind = field.as_ref().map(|f| f.kind);
     let multiline = matches!(kind, Some(FieldType::LongText));
     let show = |v: &Value| shown(field.as_ref(), v, lang);
     let base = conflict

@@ -85,6 +85,17 @@ fn a_custom_value_takes_the_fields_type() {
         custom_value(Some(FieldType::SelectMany), r#"["local"]"#),
         Ok(serde_json::json!(["local"]))
     );
+    // A date as the page shows dates, stored as the form stores them.
+    assert_eq!(
+        custom_value(Some(FieldType::Date), "05/03/2025"),
+        Ok(Value::from("2025-03-05"))
+    );
+    assert_eq!(
+        custom_value(Some(FieldType::Date), "mùng 5")
+            .unwrap_err()
+            .code,
+        "conflict.not_a_date"
+    );
 }
 
 #[test]
