@@ -130,6 +130,10 @@ pub fn FieldInput(
     let label = field.label.clone();
     let hint = field.hint.clone();
     let required = field.required;
+    // Said to a screen reader too (the red star is hidden from it).
+    let aria_required = required.then_some("true");
+    // Checkboxes and the point's two boxes are a group named by the label.
+    let label_id = format!("{id}-label");
     let constraint_message = StoredValue::new(field.constraint_message.clone());
     let initial = display_for(field.kind, &value);
 
@@ -138,7 +142,7 @@ pub fn FieldInput(
         FieldType::LongText => {
             let emit = emit.clone();
             view! {
-                <textarea id=id.clone() data-testid=testid.clone() rows="4"
+                <textarea id=id.clone() data-testid=testid.clone() rows="4" aria-required=aria_required
                     on:input=move |ev| emit(parse_input(kind, &event_target_value(&ev)))>{initial.clone()}</textarea>
             }
             .into_any()
@@ -164,7 +168,7 @@ pub fn FieldInput(
                 })
                 .collect_view();
             view! {
-                <select id=id.clone() data-testid=testid.clone()
+                <select id=id.clone() data-testid=testid.clone() aria-required=aria_required
                     on:change=move |ev| emit(parse_input(kind, &event_target_value(&ev)))>
                     <option value="">{move || tr("field.choose")}</option>
                     {options}
@@ -204,7 +208,7 @@ pub fn FieldInput(
                     }
                 })
                 .collect_view();
-            view! { <div data-testid=testid.clone()>{boxes}</div> }.into_any()
+            view! { <div role="group" aria-labelledby=label_id.clone() data-testid=testid.clone()>{boxes}</div> }.into_any()
         }
         FieldType::Geopoint => {
             let coordinate = |name: &str| {
@@ -262,7 +266,7 @@ pub fn FieldInput(
                 }
             };
             view! {
-                <div class="geopoint" data-testid=testid.clone()>
+                <div class="geopoint" role="group" aria-labelledby=label_id.clone() data-testid=testid.clone()>
                     <button type="button" class="btn" data-testid=format!("{testid}-gps") on:click=locate disabled=move || locating.get()>
                         {move || if locating.get() { tr("geo.locating") } else { tr("geo.use_gps") }}
                     </button>
@@ -304,6 +308,7 @@ pub fn FieldInput(
             let placeholder = (kind == FieldType::Date).then_some("dd/mm/yyyy");
             view! {
                 <input id=id.clone() type=input_type inputmode=mode data-testid=testid.clone() value=initial.clone() placeholder=placeholder
+                    aria-required=aria_required
                     on:input=move |ev| emit(parse_input(kind, &event_target_value(&ev)))/>
             }
             .into_any()
@@ -314,7 +319,7 @@ pub fn FieldInput(
         let label = field.label.clone();
         let for_id = id.clone();
         view! {
-            <label for=for_id>
+            <label for=for_id id=label_id.clone()>
                 {move || label.get(lang.get()).to_string()}
                 {required.then(|| view! { <span class="required" aria-hidden="true">" *"</span> })}
             </label>

@@ -95,7 +95,7 @@ pub fn UnitsSection() -> impl IntoView {
     let tree_row = |t: TreeSummary| {
         view! {
             <tr data-testid="tree-row" data-tree=t.name.clone()>
-                <td>{t.name.clone()}</td><td>{t.effective_from.clone()}</td><td class="num">{t.units}</td>
+                <td>{t.name.clone()}</td><td>{crate::format::iso_to_vn(&t.effective_from)}</td><td class="num">{t.units}</td>
             </tr>
         }
     };
@@ -146,10 +146,13 @@ pub fn UnitsSection() -> impl IntoView {
                         <label for="units-tree">{move || tr("units.tree")}</label>
                         <input id="units-tree" data-testid="units-tree" placeholder="bac-ninh-2025" prop:value=move || tree.get() on:input=move |ev| tree.set(event_target_value(&ev))/>
                     </div>
-                    <div class="field">
-                        <label for="units-effective">{move || tr("units.effective_from")}</label>
-                        <input id="units-effective" data-testid="units-effective" placeholder="2025-07-01" prop:value=move || effective.get() on:input=move |ev| effective.set(event_target_value(&ev))/>
-                    </div>
+                    // Typed as dates are read here (dd/mm/yyyy), sent as ISO.
+                    <label class="field">
+                        <span>{move || tr("units.effective_from")}</span>
+                        <crate::office::date_input::DateInput testid="units-effective"
+                            value=Signal::derive(move || effective.get())
+                            on_change=move |v| effective.set(v)/>
+                    </label>
                 </div>
             </Show>
             <label for="units-file" class="btn btn-small btn-primary">

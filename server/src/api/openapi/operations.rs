@@ -47,6 +47,12 @@ pub(super) struct Op {
 }
 
 impl Op {
+    /// Another answer that is not an error.
+    fn also(mut self, ok: (u16, &'static str, Content)) -> Op {
+        self.ok.push(ok);
+        self
+    }
+
     fn new(summary: &'static str, ok: (u16, &'static str, Content)) -> Op {
         Op {
             summary,
@@ -184,6 +190,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
              back to /login?error=CODE",
             (200, "Logged in; the session cookie is set", json_ok::<LoginResponse>(gen)),
         )
+        .also((303, "The login page's form post: to /login?signed_in=1, or back with ?error=CODE", Content::Empty))
         .body(json_body::<LoginRequest>(gen))
         .errors(&[
             (401, "Wrong username or password"),
@@ -326,16 +333,13 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (460, "Every byte arrived but the whole file's SHA-256 is not the photo's: the upload was ended"),
         ]),
         ("PATCH", "/api/uploads/{id}") => patch_op(),
-        ("POST", "/api/uploads/{id}") => {
-            let mut op = Op {
-                summary: "PATCH, DELETE or HEAD for clients behind proxies that drop them \
-                          (X-HTTP-Method-Override)",
-                ..patch_op()
-            };
-            // HEAD through it answers as HEAD does.
-            op.ok.push((200, "X-HTTP-Method-Override: HEAD: Upload-Offset, Upload-Length", Content::Empty));
-            op
+        // HEAD through it answers as HEAD does (200).
+        ("POST", "/api/uploads/{id}") => Op {
+            summary: "PATCH, DELETE or HEAD for clients behind proxies that drop them \
+                      (X-HTTP-Method-Override)",
+            ..patch_op()
         }
+        .also((200, "X-HTTP-Method-Override: HEAD: Upload-Offset, Upload-Length", Content::Empty))
         .params(vec![header("X-HTTP-Method-Override", true,
                             json!({"enum": ["PATCH", "DELETE", "HEAD"]}))])
         .errors(&[(400, "No X-HTTP-Method-Override"),
@@ -358,6 +362,7 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
             (200, "The image (cacheable for a year: a photo's bytes never change)",
              Content::File(&["image/*"])),
         )
+        .also((304, "Not modified: the If-None-Match named this image", Content::Empty))
         .params(vec![
             path_uuid("id"),
             json!({"name": "size", "in": "path", "required": true,
