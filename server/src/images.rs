@@ -254,29 +254,9 @@ fn png_inflates_too_much(bytes: &[u8]) -> bool {
 
 /// A JPEG's frame header: its marker (SOF0, SOF2…) and component count.
 fn jpeg_frame(bytes: &[u8]) -> Option<(u8, u8)> {
-    let mut i = 2;
-    loop {
-        let marker = *bytes.get(i + 1)?;
-        if *bytes.get(i)? != 0xFF {
-            return None;
-        }
-        if marker == 0xFF {
-            i += 1;
-            continue;
-        }
-        if (0xD0..=0xD9).contains(&marker) || marker == 0x01 {
-            i += 2;
-            continue;
-        }
-        if (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker) {
-            return Some((marker, *bytes.get(i + 9)?));
-        }
-        let len = u16::from_be_bytes([*bytes.get(i + 2)?, *bytes.get(i + 3)?]) as usize;
-        if len < 2 {
-            return None;
-        }
-        i = i.checked_add(2 + len)?;
-    }
+    let sof = |m: u8| (0xC0..=0xCF).contains(&m) && ![0xC4, 0xC8, 0xCC].contains(&m);
+    let at = jpeg_marker(bytes, sof)?;
+    Some((bytes[at + 1], *bytes.get(at + 9)?))
 }
 
 /// Whether a JPEG's segments run past the end of the file before its frame
@@ -311,6 +291,13 @@ fn jpeg_header_cut(bytes: &[u8]) -> bool {
 
 /// The offset of the first SOS segment (entropy-coded data follows it).
 fn jpeg_scan_start(bytes: &[u8]) -> Option<usize> {
+    jpeg_marker(bytes, |marker| marker == 0xDA)
+}
+
+/// Walks a JPEG's segments from its start to the first marker `wanted`
+/// accepts; returns where its 0xFF is. Every step advances, so the walk is
+/// bounded by the input.
+fn jpeg_marker(bytes: &[u8], wanted: impl Fn(u8) -> bool) -> Option<usize> {
     let mut i = 2;
     loop {
         let marker = *bytes.get(i + 1)?;
@@ -321,7 +308,7 @@ fn jpeg_scan_start(bytes: &[u8]) -> Option<usize> {
             i += 1;
             continue;
         }
-        if marker == 0xDA {
+        if wanted(marker) {
             return Some(i);
         }
         if (0xD0..=0xD9).contains(&marker) || marker == 0x01 {

@@ -1,5 +1,9 @@
 //! Form definitions. A visit records `(form id, version)`; versions are immutable
 //! once published so an old visit always renders with the form it was filled in.
+//!
+//! One file (about 430 lines): the definition and the checks it must pass
+//! before it is stored are read together; their sentences and tests are
+//! beside it (`definition_words.rs`, `definition_tests.rs`).
 
 use serde::{Deserialize, Serialize};
 

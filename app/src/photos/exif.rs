@@ -7,7 +7,7 @@
 //! bounded by the input length: a damaged file gives `None` or `Err`, never a panic or
 //! a hang. Callers may pass only a prefix of the file (e.g. the first 256 KiB).
 //!
-//! One file (about 740 lines of code; tests in `exif_tests.rs`): one
+//! One file (about 775 lines of code; tests in `exif_tests.rs`): one
 //! bounds-checked reader for the JPEG, PNG, WebP, GIF, BMP, TIFF and HEIF/AVIF
 //! headers and the TIFF/EXIF block several of them share. The formats use the same cursor and limits, and
 //! splitting them would spread those checks over several files.

@@ -6,7 +6,7 @@
 //! that a route added without a row fails. Then the data scope of inspectors:
 //! what one inspector can see and touch of another's work.
 //!
-//! One file (about 605 lines): one matrix of every route and caller: splitting it would let a route escape it.
+//! One file (about 680 lines): one matrix of every route and caller: splitting it would let a route escape it.
 
 use crate::helpers::{demo_proposal, TestApp};
 use crate::phone::{statuses, Phone};

@@ -2,7 +2,7 @@
 //! side, recommendations and the plan built from them, and the exports read back
 //! (XLSX parsed, CSV decoded, the photo ZIP's manifest checked against its files).
 //!
-//! One file (about 1,050 lines): the tests share one demo set-up of visits,
+//! One file (about 1,075 lines): the tests share one demo set-up of visits,
 //! recommendations and photos and read each other's exports; splitting them by
 //! screen would copy that set-up. Issue 16's office split is where it divides.
 

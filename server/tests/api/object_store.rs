@@ -6,6 +6,9 @@
 //! derivatives written, and its original streams back byte for byte. The store
 //! carries the identity marker, and a backup taken from it restores into
 //! another prefix.
+//!
+//! One file (about 405 lines): the tests share the s3s-fs server they start
+//! and the helpers that read its directory.
 
 use crate::helpers::{TestApp, TestEngine};
 use crate::uploads::{field, header};

@@ -3,7 +3,7 @@
 //! photos ZIP gives each proposal its own folder under its unit, also on the
 //! 2025 tree that the plan names by bare commune code.
 //!
-//! One file (about 485 lines): each test builds the data an office file is
+//! One file (about 510 lines): each test builds the data an office file is
 //! made from (proposals, visits, uploaded photos) with the helpers above, and
 //! reads the file back whole.
 

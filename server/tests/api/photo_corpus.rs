@@ -4,7 +4,7 @@
 //! a usable photo on its visit. Then each EXIF orientation 1–8 comes out the
 //! right way up.
 //!
-//! One file (about 800 lines): the tests share the hand-built PNG, JPEG and
+//! One file (about 850 lines): the tests share the hand-built PNG, JPEG and
 //! WebP writers at the top, which exist to make files no encoder would.
 
 use crate::helpers::TestApp;
@@ -592,6 +592,23 @@ async fn abandoned_decodes_still_count_against_the_limit() {
         .unwrap());
 }
 
+/// A photo of `f`'s visit whose original is stored and which waits for its
+/// verdict, as a finished upload leaves it: (photo id, sha256, object key).
+async fn received(
+    app: &TestApp,
+    f: &mut crate::uploads::Field,
+    bytes: &[u8],
+) -> (String, String, String) {
+    let photo = f.attach(app, bytes, json!({})).await;
+    let sha = crate::uploads::sha256_hex(bytes);
+    let key = format!("original/{sha}.jpg");
+    app.state.photos.storage.put(&key, bytes).unwrap();
+    app::store::photos::set_received(&app.db, &photo, &key)
+        .await
+        .unwrap();
+    (photo, sha, key)
+}
+
 /// A photo store that fails every read and write while `down` is set.
 struct Flaky {
     inner: std::sync::Arc<dyn app::photos::storage::PhotoStorage>,
@@ -682,14 +699,7 @@ async fn a_store_that_does_not_answer_leaves_the_photo_to_be_judged_again() {
     use app::photos::PhotoStatus;
     let app = crate::helpers::spawn_app(crate::helpers::TestEngine::Sqlite).await;
     let mut f = field(&app, "ksv1").await;
-    let bytes = marked_jpeg(640, 480);
-    let photo = f.attach(&app, &bytes, json!({})).await;
-    let sha = crate::uploads::sha256_hex(&bytes);
-    let key = format!("original/{sha}.jpg");
-    app.state.photos.storage.put(&key, &bytes).unwrap();
-    app::store::photos::set_received(&app.db, &photo, &key)
-        .await
-        .unwrap();
+    let (photo, sha, key) = received(&app, &mut f, &marked_jpeg(640, 480)).await;
     let flaky = std::sync::Arc::new(Flaky::new(app.state.photos.storage.clone(), true));
     let mut state = app.state.clone();
     state.photos = photos_like(&app, |p| {
@@ -776,14 +786,7 @@ async fn the_jobs_judge_a_photo_left_received_and_leave_a_fresh_one() {
     let mut f = field(&app, "ksv1").await;
     let mut photos = Vec::new();
     for width in [64, 72] {
-        let bytes = marked_jpeg(width, 48);
-        let photo = f.attach(&app, &bytes, json!({})).await;
-        let key = format!("original/{}.jpg", crate::uploads::sha256_hex(&bytes));
-        app.state.photos.storage.put(&key, &bytes).unwrap();
-        app::store::photos::set_received(&app.db, &photo, &key)
-            .await
-            .unwrap();
-        photos.push(photo);
+        photos.push(received(&app, &mut f, &marked_jpeg(width, 48)).await.0);
     }
     let now = app::store::now_ms();
     sqlx::query("UPDATE photos SET updated_at = $1 WHERE id = $2")
@@ -816,14 +819,7 @@ async fn a_slow_decode_records_its_real_outcome_when_it_ends() {
     use app::photos::PhotoStatus;
     let app = crate::helpers::spawn_app(crate::helpers::TestEngine::Sqlite).await;
     let mut f = field(&app, "ksv1").await;
-    let bytes = noisy_jpeg(3000, 2000);
-    let photo = f.attach(&app, &bytes, json!({})).await;
-    let sha = crate::uploads::sha256_hex(&bytes);
-    let key = format!("original/{sha}.jpg");
-    app.state.photos.storage.put(&key, &bytes).unwrap();
-    app::store::photos::set_received(&app.db, &photo, &key)
-        .await
-        .unwrap();
+    let (photo, sha, key) = received(&app, &mut f, &noisy_jpeg(3000, 2000)).await;
     let mut state = app.state.clone();
     state.photos = photos_like(&app, |p| {
         p.decode_timeout = std::time::Duration::from_millis(1)

@@ -225,6 +225,38 @@ async fn start_stored(app: &TestApp, phone: &mut Phone, started_at: Option<i64>)
     v.created_at_ms
 }
 
+/// A demo account as the administrator's list shows it.
+async fn account_of(app: &TestApp, username: &str) -> app::office::admin::contract::AccountSummary {
+    app::store::accounts::list(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.username == username)
+        .unwrap()
+}
+
+/// The administrator gives `account` these roles and units.
+async fn reassign(
+    app: &TestApp,
+    account: &app::office::admin::contract::AccountSummary,
+    roles: Vec<app::model::Role>,
+    units: Vec<String>,
+) {
+    app::store::accounts::update_account(
+        &app.db,
+        &Default::default(),
+        &app::office::admin::contract::AccountUpdate {
+            id: account.id.clone(),
+            display_name: account.display_name.clone(),
+            phone: account.phone.clone(),
+            roles,
+            units,
+        },
+    )
+    .await
+    .unwrap();
+}
+
 async fn a_district_taken_from_an_inspector_leaves_his_phone(app: TestApp) {
     let (cookie, _) = app.login("ksv5").await;
     let (first, cursor) = app.pull_from(&cookie, 0).await;
@@ -246,12 +278,7 @@ async fn a_district_taken_from_an_inspector_leaves_his_phone(app: TestApp) {
         held.iter().any(|(e, _)| e == "proposal"),
         "the demo gives ksv5 a proposal in Sơn Động (220)"
     );
-    let account = app::store::accounts::list(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|a| a.username == "ksv5")
-        .unwrap();
+    let account = account_of(&app, "ksv5").await;
     let keep: Vec<String> = account
         .units
         .iter()
@@ -259,19 +286,7 @@ async fn a_district_taken_from_an_inspector_leaves_his_phone(app: TestApp) {
         .cloned()
         .collect();
     assert_eq!(keep.len(), account.units.len() - 1, "{:?}", account.units);
-    app::store::accounts::update_account(
-        &app.db,
-        &Default::default(),
-        &app::office::admin::contract::AccountUpdate {
-            id: account.id.clone(),
-            display_name: account.display_name.clone(),
-            phone: account.phone.clone(),
-            roles: account.roles.clone(),
-            units: keep,
-        },
-    )
-    .await
-    .unwrap();
+    reassign(&app, &account, account.roles.clone(), keep).await;
     let (after, _) = app.pull_from(&cookie, cursor).await;
     let deleted: std::collections::BTreeSet<(String, String)> = after
         .iter()
@@ -310,25 +325,14 @@ async fn a_supervisor_made_an_inspector_keeps_only_the_new_scope(app: TestApp) {
     assert!(first
         .iter()
         .any(|c| district(c).is_some_and(|d| d != "213")));
-    let account = app::store::accounts::list(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|a| a.username == "giamsat")
-        .unwrap();
-    app::store::accounts::update_account(
-        &app.db,
-        &Default::default(),
-        &app::office::admin::contract::AccountUpdate {
-            id: account.id.clone(),
-            display_name: account.display_name.clone(),
-            phone: account.phone.clone(),
-            roles: vec![app::model::Role::Inspector],
-            units: vec!["213".into()],
-        },
+    let account = account_of(&app, "giamsat").await;
+    reassign(
+        &app,
+        &account,
+        vec![app::model::Role::Inspector],
+        vec!["213".into()],
     )
-    .await
-    .unwrap();
+    .await;
     let (after, _) = app.pull_from(&boss.cookie, cursor).await;
     // What the phone holds once it has applied the pull.
     let mut held: std::collections::BTreeMap<(String, String), Value> = Default::default();

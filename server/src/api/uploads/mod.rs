@@ -6,6 +6,9 @@
 //! An upload is acknowledged block by block as bytes arrive, so a cut
 //! connection resumes from the last byte written, unless the request carries an
 //! `Upload-Checksum`: then its bytes count only once the whole request matches.
+//!
+//! One file (about 405 lines): the tus verbs share the upload's lookup and
+//! answers; receiving and headers are their own modules.
 //! When the last byte arrives the server compares the file's SHA-256 with the
 //! `attach_photo` record, stores the original by content hash, and runs the image
 //! pipeline before answering 204; the verdict is the photo's status.
