@@ -2,7 +2,7 @@
 //! conditional rules are checked at finalize, not here (DESIGN.md: an inspector may
 //! save a half-filled form).
 //!
-//! One file (about 420 lines, half of them tests): every field type's check
+//! One file (about 435 lines, half of them tests): every field type's check
 //! in one `match`, so the phone and the server read the same rules.
 
 use super::{Field, FieldType};

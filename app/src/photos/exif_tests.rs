@@ -1,6 +1,6 @@
 //! Tests of `exif.rs`, kept beside it so the module reads as code.
 //!
-//! One file (about 560 lines): each test builds a small image header by hand;
+//! One file (about 600 lines): each test builds a small image header by hand;
 //! the builders are shared by every format's tests.
 
 use super::*;

@@ -23,7 +23,7 @@
 //! store client is async, so each call runs on this store's own small runtime
 //! and the calling thread waits for it. Reads stream through a bounded channel.
 //!
-//! One file (about 485 lines): one implementation of `PhotoStorage`, with the
+//! One file (about 495 lines): one implementation of `PhotoStorage`, with the
 //! runtime bridge and the streaming reader only it uses; the design above
 //! reads best next to the code it describes.
 

@@ -1,7 +1,7 @@
 //! The supervisor's recommendation on a proposal, the year's plan built from
 //! those recommendations alone, and the province's budget an administrator sets.
 //!
-//! One file (about 590 lines): a recommendation, the proposal page and
+//! One file (about 605 lines): a recommendation, the proposal page and
 //! the plan's groupings read the same proposal and recommendation columns
 //! through the same helpers (`record`, `former_districts`).
 

@@ -3,7 +3,7 @@
 //!
 //! Accounts, roles, unit assignments, sessions and devices.
 //!
-//! One file (about 435 lines): a session and the device it is bound to change in
+//! One file (about 455 lines): a session and the device it is bound to change in
 //! the same transactions, and login checks read both.
 
 use super::{col, now_ms, Db};

@@ -2,7 +2,7 @@
 //! as a ZIP. Supervisors only. Each file is built on disk and streamed back, so
 //! memory stays flat whatever the size.
 //!
-//! One file (about 410 lines): every export's handler beside what they share
+//! One file (about 425 lines): every export's handler beside what they share
 //! (the role, the query, the limits, the download link's check), so that a
 //! check refuses exactly what its download would.
 

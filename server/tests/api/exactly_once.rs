@@ -2,7 +2,7 @@
 //! after commit, bad input that must store nothing, old app versions, import of a
 //! phone's backup, and tombstone compaction with its 410.
 //!
-//! One file (about 600 lines): every test compares what a push wrote through
+//! One file (about 615 lines): every test compares what a push wrote through
 //! the same snapshot and the same scripted phone.
 
 use crate::helpers::{demo_proposal, TestApp};
