@@ -83,6 +83,37 @@ pub fn grouped_digits(s: &str) -> Option<i64> {
     digits_as_grouped(s)?.parse().ok()
 }
 
+/// A decimal as a Vietnamese types it: "12,5", "1.234,5", and "12.500" for
+/// twelve thousand five hundred, as the pages show it; "12.5" or "0.5", where
+/// the dots cannot be thousands, as a decimal point. None for anything else.
+pub fn decimal_as_typed(text: &str) -> Option<f64> {
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let (sign, body) = match compact.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", compact.as_str()),
+    };
+    let thousands = |whole: &str| {
+        digits_as_grouped(whole).filter(|_| whole.contains('.') && !whole.starts_with('0'))
+    };
+    let plain = match body.split_once(',') {
+        Some((whole, fraction)) => {
+            let whole = match whole.contains('.') {
+                true => thousands(whole)?,
+                false => whole.to_string(),
+            };
+            if fraction.is_empty() || !fraction.chars().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            format!("{whole}.{fraction}")
+        }
+        None => thousands(body).unwrap_or_else(|| body.to_string()),
+    };
+    format!("{sign}{plain}")
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite())
+}
+
 /// The digits of "1.500.000" or "1 500 000" joined, whatever their length;
 /// None when the text is not digits in groups of three.
 fn digits_as_grouped(s: &str) -> Option<String> {
@@ -226,6 +257,24 @@ mod tests {
         // What the phone's answers read stays None: an answer is never held
         // at a number it was not.
         assert_eq!(grouped_digits("99999999999999999999"), None);
+        for (typed, read) in [
+            ("12,5", Some(12.5)),
+            ("1.234,5", Some(1234.5)),
+            ("12.500", Some(12500.0)),
+            ("1.250.000,25", Some(1_250_000.25)),
+            ("12.5", Some(12.5)),
+            ("0.500", Some(0.5)),
+            ("1234.567", Some(1234.567)),
+            ("-1.500", Some(-1500.0)),
+            (" 3 ", Some(3.0)),
+            ("1.23,5", None),
+            ("12,", None),
+            ("1,5,5", None),
+            ("abc", None),
+            ("inf", None),
+        ] {
+            assert_eq!(decimal_as_typed(typed), read, "{typed}");
+        }
         for (value, code) in [
             (serde_json::json!(1e23), "budget.amount_too_large"),
             (serde_json::json!(-1e23), "budget.amount_negative"),

@@ -1,7 +1,7 @@
 //! Form definitions. A visit records `(form id, version)`; versions are immutable
 //! once published so an old visit always renders with the form it was filled in.
 //!
-//! One file (about 430 lines): the definition and the checks it must pass
+//! One file (about 470 lines): the definition and the checks it must pass
 //! before it is stored are read together; their sentences and tests are
 //! beside it (`definition_words.rs`, `definition_tests.rs`).
 
@@ -233,7 +233,46 @@ impl FormDefinition {
                 check_field(child, &mut in_row)?;
             }
         }
+        // A condition reads the answers where its field is asked: the visit's
+        // for a visit's question (and a repeat group's own condition), the
+        // row's for a row's. Any other name is always blank, and the question
+        // it guards hidden for good (so never required): a misspelt name is
+        // refused here, as the XLSForm import refuses it.
+        let visit: std::collections::BTreeSet<&str> =
+            self.fields().map(|f| f.key.as_str()).collect();
+        for field in self.fields() {
+            names_where_asked(field, &visit)?;
+            let row = field.fields.iter().map(|c| c.key.as_str()).collect();
+            for child in &field.fields {
+                names_where_asked(child, &row)?;
+            }
+        }
         Ok(())
+    }
+}
+
+fn names_where_asked(
+    field: &Field,
+    names: &std::collections::BTreeSet<&str>,
+) -> Result<(), DefinitionError> {
+    let Some(tree) = field
+        .relevant
+        .as_deref()
+        .and_then(|r| super::expr::parse(r).ok())
+    else {
+        return Ok(());
+    };
+    match super::expr::fields(&tree).into_iter().find(|n| !names.contains(n)) {
+        Some(name) => Err(wrong(
+            "relevant_unknown_field",
+            format!(
+                "field \"{}\": relevant names \"{name}\", which is not a question where it is asked",
+                field.key
+            ),
+        )
+        .with("key", field.key.as_str())
+        .with("field", name)),
+        None => Ok(()),
     }
 }
 

@@ -1,4 +1,6 @@
 //! The checks a form definition passes before it is stored.
+//!
+//! One file (about 405 lines): every refused definition is a row of one table, each beside its reason.
 
 use super::*;
 
@@ -203,6 +205,14 @@ fn each_refusal_of_a_definition_is_worded_in_vietnamese_and_english() {
         (
             "bad_relevant",
             form_with(text("a", "text", json!({"relevant": "workforce >"}))),
+        ),
+        (
+            "relevant_unknown_field",
+            form_with(text(
+                "a",
+                "text",
+                json!({"relevant": "name_confrmed == 'no'"}),
+            )),
         ),
         (
             "max_rows_not_repeat",

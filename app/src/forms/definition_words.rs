@@ -83,6 +83,10 @@ pub fn sentence(reason: &str) -> (&'static str, &'static str) {
             "Mục «{key}»: không đọc được điều kiện hiển thị (relevant).",
             "Item «{key}»: the condition (relevant) cannot be read ({detail}).",
         ),
+        "relevant_unknown_field" => (
+            "Mục «{key}»: điều kiện hiển thị dùng «{field}», không phải một câu hỏi cùng chỗ (trong phiếu, hoặc trong cùng nhóm lặp).",
+            "Item «{key}»: the condition uses «{field}», which is not a question where it is asked (on the visit, or in the same repeat group).",
+        ),
         "max_rows_not_repeat" => (
             "Mục «{key}»: max_rows chỉ dùng cho nhóm lặp.",
             "Item «{key}»: max_rows applies only to repeat groups.",

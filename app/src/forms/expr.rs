@@ -288,7 +288,14 @@ fn truthy(expr: &Expr, answers: &BTreeMap<String, Value>) -> bool {
             if a.is_null() || b.is_null() {
                 return *op == "!=" && a != b;
             }
-            match (a.as_f64(), b.as_f64()) {
+            // As XPath (ODK, Enketo): beside a number, or under an ordering, an
+            // answer's text that reads as a number is that number, so the
+            // choice code "1" equals 1 and a Likert "4" is >= 3.
+            let numeric = a.is_number() || b.is_number() || !matches!(*op, "==" | "!=");
+            if !numeric {
+                return (*op == "==") == (a == b);
+            }
+            match (as_number(&a), as_number(&b)) {
                 (Some(x), Some(y)) => match *op {
                     "==" => x == y,
                     "!=" => x != y,
@@ -311,6 +318,14 @@ fn truthy(expr: &Expr, answers: &BTreeMap<String, Value>) -> bool {
             Value::Number(n) => n.as_f64() != Some(0.0),
             _ => true,
         },
+    }
+}
+
+fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()),
+        _ => None,
     }
 }
 
@@ -494,6 +509,23 @@ mod tests {
         ));
         assert!(!is_relevant(rule, &answers(&[("workforce", json!(9))])));
         assert!(!is_relevant(rule, &answers(&[])));
+    }
+
+    #[test]
+    fn a_choice_code_that_reads_as_a_number_compares_as_one() {
+        let code = |v: &str| answers(&[("q", json!(v))]);
+        assert!(is_relevant(Some("q == 1"), &code("1")));
+        assert!(!is_relevant(Some("q == 1"), &code("2")));
+        assert!(is_relevant(Some("q != 1"), &code("2")));
+        assert!(!is_relevant(Some("q != 1"), &code(" 1 ")));
+        assert!(is_relevant(Some("q >= 3"), &code("4")));
+        assert!(!is_relevant(Some("q >= 3"), &code("2")));
+        assert!(!is_relevant(Some("q >= 3"), &code("abc")));
+        assert!(is_relevant(Some("q != 1"), &code("abc")));
+        // Text beside text stays text: "01" is not "1".
+        assert!(!is_relevant(Some("q == '1'"), &code("01")));
+        let n = answers(&[("n", json!(5))]);
+        assert!(is_relevant(Some("n == '5'"), &n));
     }
 
     #[test]

@@ -2,12 +2,12 @@
 //! form, the draft's autosave and the explicit save) as a `Copy` handle the
 //! page's views share. No markup here.
 //!
-//! One file (about 460 lines): the autosave, its retry after a failed write
+//! One file (about 465 lines): the autosave, its retry after a failed write
 //! and the explicit save share the same generation counter and pending
 //! state; apart, each would have to hand the others those signals.
 
 use super::local::{self, LocalVisit};
-use super::{has_invalid_answers, missing_for_finalize, now_ms};
+use super::{has_invalid_answers, missing_for_finalize, now_ms, without_hidden_broken};
 use crate::error::ErrorBody;
 use crate::field::client::ClientState;
 use crate::forms::FormDefinition;
@@ -396,6 +396,10 @@ impl VisitEditor {
         let Some(def) = self.form.get_untracked() else {
             return;
         };
+        let current = without_hidden_broken(&def, &current);
+        if self.visit.with_untracked(|v| v.as_ref() != Some(&current)) {
+            self.visit.set(Some(current.clone()));
+        }
         if has_invalid_answers(&def, &current) {
             self.save_state.set(SaveState::Error);
             self.save_error.set(Some(ErrorBody::new(

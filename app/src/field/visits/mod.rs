@@ -4,6 +4,8 @@
 //! The page is the editor (`editor.rs`: state, autosave, save; their writes
 //! in `writes.rs`), its views (`page.rs`) and the repeat groups (`repeat.rs`).
 
+/// Answers that break a rule: shown ones block a save, hidden ones stay home.
+mod checks;
 /// Discarding the changes a refused visit keeps, which no save can send.
 mod discard;
 /// Edits made while an explicit save ran, kept on screen after it.
@@ -38,6 +40,7 @@ pub mod stamps;
 mod writes;
 
 use crate::forms::FormDefinition;
+pub(super) use checks::{has_invalid_answers, without_hidden_broken};
 #[cfg(feature = "hydrate")]
 use leptos::prelude::*;
 pub use list::{visit_rows, VisitList, VisitListRow};
@@ -117,28 +120,6 @@ pub fn missing_for_finalize(form: &FormDefinition, visit: &LocalVisit) -> Vec<St
         })
         .collect();
     crate::forms::rules::missing_required(form, &visit.answers, &rows)
-}
-
-/// Answers on screen that break a rule (the same check the server makes on save).
-pub(super) fn has_invalid_answers(form: &FormDefinition, visit: &LocalVisit) -> bool {
-    let bad = |field: &crate::forms::Field,
-               answers: &std::collections::BTreeMap<String, serde_json::Value>| {
-        crate::forms::expr::is_relevant(field.relevant.as_deref(), answers)
-            && answers
-                .get(&field.key)
-                .is_some_and(|v| crate::forms::rules::check_value(field, v).is_err())
-    };
-    form.fields().any(|f| bad(f, &visit.answers))
-        || form
-            .fields()
-            .filter(|f| f.kind == crate::forms::FieldType::Repeat)
-            .any(|group| {
-                visit
-                    .rows
-                    .iter()
-                    .filter(|r| r.group == group.key && !r.deleted)
-                    .any(|row| group.fields.iter().any(|c| bad(c, &row.answers)))
-            })
 }
 
 /// The label of a missing key (`field` or `group/field`) in the current language.

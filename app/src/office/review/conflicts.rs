@@ -74,15 +74,10 @@ pub(super) fn editable_text(value: &Value) -> String {
     }
 }
 
-/// A decimal as typed: "12,5" or "1.234,5" (Vietnamese) or "12.5".
+/// A decimal as typed, and as the page shows it: "12.500" is twelve thousand
+/// five hundred, "12,5" twelve and a half.
 pub(super) fn parse_decimal(text: &str) -> Option<f64> {
-    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    let text = if text.contains(',') {
-        text.replace('.', "").replace(',', ".")
-    } else {
-        text
-    };
-    text.parse::<f64>().ok().filter(|n| n.is_finite())
+    crate::money::decimal_as_typed(text)
 }
 
 /// The supervisor's own value for a field, as the JSON the field stores: text as

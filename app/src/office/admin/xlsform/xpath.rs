@@ -318,6 +318,18 @@ fn check_fields(tree: &Expr, kind_of: &impl Fn(&str) -> Option<FieldType>) -> Re
     for name in expr::fields(tree) {
         kind_of(name).ok_or_else(|| fail("xlsform.unknown_field", name))?;
     }
+    // A question alone as a condition: ODK takes any answer as true ("no"
+    // too), khaosat takes "no" as false. The same form would show different
+    // questions on the two: it is written out instead.
+    fn bare(e: &Expr) -> Result<(), Failure> {
+        match e {
+            Expr::Field(f) => Err(fail("xlsform.bare_field", f.clone())),
+            Expr::Not(a) => bare(a),
+            Expr::And(a, b) | Expr::Or(a, b) => bare(a).and(bare(b)),
+            _ => Ok(()),
+        }
+    }
+    bare(tree)?;
     fn walk(e: &Expr, kind_of: &impl Fn(&str) -> Option<FieldType>) -> Result<(), Failure> {
         match e {
             Expr::Cmp(_, a, b) => {

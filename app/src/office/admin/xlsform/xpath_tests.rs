@@ -65,6 +65,11 @@ fn what_a_phone_could_not_do_the_same_way_is_refused_by_name() {
         (". > 3", "xlsform.xpath_dot"),
         ("${size} = \"it's\"", "xlsform.xpath_quote"),
         ("${size} = 'a' div 2", "xlsform.xpath_word"),
+        ("${owner_confirmed}", "xlsform.bare_field"),
+        (
+            "${workers} > 3 and not(${owner_confirmed})",
+            "xlsform.bare_field",
+        ),
     ] {
         assert_eq!(relevant(xpath, kinds).unwrap_err().code, code, "{xpath}");
     }
