@@ -116,10 +116,15 @@ self.addEventListener("fetch", (event) => {
   if (url.pathname.startsWith("/api/")) return;
 
   if (request.mode === "navigate") {
-    // Online: the server-rendered page. Offline, unreachable or too slow: the shell.
+    // Online: the server-rendered page. Offline, unreachable, too slow, or a
+    // server error (a proxy's "502 Bad Gateway" while the server restarts,
+    // a database that is down): the shell, which reads the phone's own data.
+    const shellOr = (fallback) =>
+      caches.match(SHELL, { cacheName: CACHE }).then((shell) => shell || fallback);
     event.respondWith(
-      withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS).catch(() =>
-        caches.match(SHELL, { cacheName: CACHE }).then((shell) => shell || Response.error()),
+      withTimeout(fetch(request), NAVIGATION_TIMEOUT_MS).then(
+        (response) => (response.status >= 500 ? shellOr(response) : response),
+        () => shellOr(Response.error()),
       ),
     );
     return;

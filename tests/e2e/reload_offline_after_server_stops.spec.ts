@@ -1,6 +1,7 @@
 // The shell and the saved data survive the server's death: the phone keeps working
 // from the service worker cache and IndexedDB when the server is gone.
 
+import * as http from 'node:http';
 import { expect, test } from './support/fixtures';
 import { proposalsInScope } from './support/demo';
 import { startServer, type KhaosatServer } from './support/server';
@@ -66,5 +67,32 @@ test('the shell and a saved visit reload after the server has died', async ({ ne
     await visit.goto(visitId);
     await expect(visit.field('workforce')).toHaveValue(WORKFORCE);
     await expect(visit.field('main_products')).toHaveValue(MAIN_PRODUCTS);
+  });
+
+  // A proxy in front of a server that is down (or restarting) answers at
+  // once, in English: "502 Bad Gateway". That answer used to replace the
+  // shell the phone holds.
+  await test.step('a proxy answering 502 in its place still gives the shell and the data', async () => {
+    const port = Number(new URL(server!.baseURL).port);
+    let answered = 0;
+    const proxy = http.createServer((_request, response) => {
+      answered += 1;
+      response.writeHead(502, { 'content-type': 'text/html' });
+      response.end('<html><body><h1>502 Bad Gateway</h1></body></html>');
+    });
+    await new Promise<void>((resolve, reject) => {
+      proxy.once('error', reject);
+      proxy.listen(port, '127.0.0.1', resolve);
+    });
+    try {
+      await home.goto();
+      await home.expectShown();
+      await home.expectProposalCount(inScope);
+      await expect(home.visitItem(visitId)).toBeVisible();
+      await expect(page.getByText('Bad Gateway')).toHaveCount(0);
+      expect(answered, 'the navigation reached the proxy').toBeGreaterThan(0);
+    } finally {
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+    }
   });
 });

@@ -2,6 +2,8 @@
 
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 
+/// The service worker: registered, looked for updates, activated on consent.
+pub use super::service_worker::*;
 /// The two web storages, here for the callers that reach them as `browser::…`.
 pub use super::web_storage::*;
 
@@ -102,101 +104,6 @@ pub fn set_html_attribute(name: &str, value: &str) {
     }
 }
 
-/// Registers the service worker that serves the offline shell, and calls
-/// `on_update` when a new version has installed and waits. It waits for the
-/// person's consent (`activate_waiting_worker`): taking over by itself could
-/// reload a form being filled.
-pub fn register_service_worker(on_update: impl Fn() + 'static) {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let container = window.navigator().service_worker();
-    let promise = container.register("/sw.js");
-    let on_update = std::rc::Rc::new(on_update);
-    wasm_bindgen_futures::spawn_local(async move {
-        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(promise).await else {
-            return;
-        };
-        let controlled = || {
-            web_sys::window()
-                .and_then(|w| {
-                    js_sys::Reflect::get(&w.navigator().service_worker(), &"controller".into()).ok()
-                })
-                .is_some_and(|c| !c.is_null() && !c.is_undefined())
-        };
-        let waiting = |r: &JsValue| {
-            js_sys::Reflect::get(r, &"waiting".into())
-                .map(|w| !w.is_null() && !w.is_undefined())
-                .unwrap_or(false)
-        };
-        if waiting(&registration) && controlled() {
-            on_update();
-        }
-        let target: web_sys::EventTarget = registration.clone().unchecked_into();
-        let reg = registration.clone();
-        let found = Closure::<dyn FnMut()>::new(move || {
-            let Ok(installing) = js_sys::Reflect::get(&reg, &"installing".into()) else {
-                return;
-            };
-            if installing.is_null() || installing.is_undefined() {
-                return;
-            }
-            let worker = installing.clone();
-            let on_update = on_update.clone();
-            let changed = Closure::<dyn FnMut()>::new(move || {
-                let state = js_sys::Reflect::get(&worker, &"state".into())
-                    .ok()
-                    .and_then(|s| s.as_string());
-                if state.as_deref() == Some("installed") && controlled() {
-                    on_update();
-                }
-            });
-            let worker_target: web_sys::EventTarget = installing.unchecked_into();
-            let _ = worker_target
-                .add_event_listener_with_callback("statechange", changed.as_ref().unchecked_ref());
-            changed.forget();
-        });
-        let _ =
-            target.add_event_listener_with_callback("updatefound", found.as_ref().unchecked_ref());
-        found.forget();
-    });
-}
-
-/// The person agreed to update: the waiting worker takes over and the page
-/// reloads once it controls the page (drafts are already in IndexedDB).
-pub fn activate_waiting_worker() {
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let container = window.navigator().service_worker();
-    let reload = Closure::<dyn FnMut()>::new(|| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.location().reload();
-        }
-    });
-    let _ = container
-        .add_event_listener_with_callback("controllerchange", reload.as_ref().unchecked_ref());
-    reload.forget();
-    wasm_bindgen_futures::spawn_local(async move {
-        let Some(promise) = call_method(&container.into(), "getRegistration", &[]) else {
-            return;
-        };
-        let Ok(promise) = promise.dyn_into::<js_sys::Promise>() else {
-            return;
-        };
-        let Ok(registration) = wasm_bindgen_futures::JsFuture::from(promise).await else {
-            return;
-        };
-        if let Ok(waiting) = js_sys::Reflect::get(&registration, &"waiting".into()) {
-            if !waiting.is_null() && !waiting.is_undefined() {
-                let message = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&message, &"type".into(), &"skip_waiting".into());
-                call_method(&waiting, "postMessage", &[message.into()]);
-            }
-        }
-    });
-}
-
 /// Runs `f` while holding the origin-wide Web Lock `name`, so that two tabs of the
 /// app never run it at once (two pushes of the same seq). Falls back to running
 /// directly where Web Locks are missing.
@@ -235,7 +142,7 @@ where
 }
 
 /// Calls `obj[name](...args)` when it exists; `None` when the browser lacks it.
-fn call_method(obj: &JsValue, name: &str, args: &[JsValue]) -> Option<JsValue> {
+pub(super) fn call_method(obj: &JsValue, name: &str, args: &[JsValue]) -> Option<JsValue> {
     let f = js_sys::Reflect::get(obj, &JsValue::from_str(name)).ok()?;
     let f: js_sys::Function = f.dyn_into().ok()?;
     let array = js_sys::Array::new();

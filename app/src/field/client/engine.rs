@@ -228,9 +228,19 @@ async fn exchange(
         state.bump();
     }
     state.progress.set(None);
-    pull_all(db, session, epoch.as_deref(), state).await?;
+    let pulled = pull_all(db, session, epoch.as_deref(), state).await;
+    match &pulled {
+        Err(Failure::Http(e)) if e.status() == 0 || e.status() == 401 => return pulled,
+        Err(Failure::Http(e)) if super::restored::is_restored(e) => return pulled,
+        Err(Failure::Offline(_)) => return pulled,
+        // A pull this version cannot read (a newer server's record kind) or a
+        // server error must not keep the photos on the phone: their bytes go
+        // anyway, every record they belong to having been pushed above.
+        _ => {}
+    }
     // Photo bytes after every record; then the verdicts of finished photos.
     let uploads = crate::field::photos::upload::run(session, state).await;
+    pulled?;
     if uploads.completed {
         pull_all(db, session, epoch.as_deref(), state).await?;
     }

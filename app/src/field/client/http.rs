@@ -40,6 +40,60 @@ impl HttpError {
     }
 }
 
+/// Aborts a request not done by its deadline. A link that looks up but
+/// carries nothing held a sync run ("syncing") for as long as the browser
+/// waited, minutes, while every trigger, the sync button too, only asked it
+/// to run again. Aborted, the request fails as unreachable and is retried.
+struct Deadline {
+    controller: web_sys::AbortController,
+    timer: i32,
+}
+
+impl Deadline {
+    /// A minute, and a second more for every 4 KB the request carries (the
+    /// slowest link a photo chunk or a backup still crosses).
+    fn start(body_bytes: u32) -> Option<Self> {
+        let ms = 60_000u32.saturating_add(body_bytes / 4);
+        let controller = web_sys::AbortController::new().ok()?;
+        let abort: js_sys::Function = js_sys::Reflect::get(&controller, &"abort".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let timer = web_sys::window()?
+            .set_timeout_with_callback_and_timeout_and_arguments_0(
+                &abort.bind0(&controller),
+                ms.min(i32::MAX as u32) as i32,
+            )
+            .ok()?;
+        Some(Self { controller, timer })
+    }
+
+    fn guard(init: &web_sys::RequestInit, body: Option<&JsValue>) -> Option<Self> {
+        let bytes = body.map_or(0, |b| {
+            if let Some(text) = b.as_string() {
+                text.len() as u32
+            } else if let Some(bytes) = b.dyn_ref::<js_sys::Uint8Array>() {
+                bytes.length()
+            } else if let Some(blob) = b.dyn_ref::<web_sys::Blob>() {
+                blob.size() as u32
+            } else {
+                0
+            }
+        });
+        let deadline = Self::start(bytes)?;
+        init.set_signal(Some(&deadline.controller.signal()));
+        Some(deadline)
+    }
+}
+
+impl Drop for Deadline {
+    fn drop(&mut self) {
+        if let Some(window) = web_sys::window() {
+            window.clear_timeout_with_handle(self.timer);
+        }
+    }
+}
+
 async fn send<T: DeserializeOwned>(
     method: &str,
     url: &str,
@@ -77,6 +131,7 @@ async fn send_raw<T: DeserializeOwned>(
         init.set_body(body);
     }
     init.set_headers(&headers);
+    let _deadline = Deadline::guard(&init, body.as_ref().map(|(_, b)| b));
     let request =
         web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| HttpError::Network)?;
     let window = web_sys::window().ok_or(HttpError::Network)?;
@@ -156,6 +211,7 @@ pub async fn raw(
     if let Some(body) = body {
         init.set_body(body);
     }
+    let _deadline = Deadline::guard(&init, body);
     let request =
         web_sys::Request::new_with_str_and_init(url, &init).map_err(|_| HttpError::Network)?;
     let window = web_sys::window().ok_or(HttpError::Network)?;

@@ -14,6 +14,9 @@ pub mod engine;
 pub mod http;
 #[cfg(feature = "hydrate")]
 mod restored;
+/// The service worker's registration, updates and activation.
+#[cfg(feature = "hydrate")]
+mod service_worker;
 /// localStorage and sessionStorage, failures read as absent.
 #[cfg(feature = "hydrate")]
 mod web_storage;
