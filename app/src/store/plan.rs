@@ -1,7 +1,7 @@
 //! The supervisor's recommendation on a proposal, the year's plan built from
 //! those recommendations alone, and the province's budget an administrator sets.
 //!
-//! One file (about 605 lines): a recommendation, the proposal page and
+//! One file (about 635 lines): a recommendation, the proposal page and
 //! the plan's groupings read the same proposal and recommendation columns
 //! through the same helpers (`record`, `former_districts`).
 
@@ -126,14 +126,17 @@ pub async fn recommend(
     let mut tx = db.begin_write().await?;
     let (requested, old) = current(&mut *tx, id).await?;
     let made_at = old.as_ref().and_then(|r| r.at_ms).unwrap_or(0);
+    let changed = || {
+        AppError::Protocol {
+        status: 409,
+        body: ErrorBody::new(
+            "recommend.changed",
+            "another recommendation was made while this page was open: reload the proposal and decide again",
+        ),
+    }
+    };
     if seen_at_ms.is_some_and(|seen| seen != made_at) {
-        return Err(AppError::Protocol {
-            status: 409,
-            body: ErrorBody::new(
-                "recommend.changed",
-                "another recommendation was made while this page was open: reload the proposal and decide again",
-            ),
-        });
+        return Err(changed());
     }
     super::years::check_decision_open(&mut tx, id).await?;
     let amount = match recommendation {
@@ -187,9 +190,13 @@ pub async fn recommend(
         }
     };
     let now = now_ms();
-    sqlx::query(
+    // Only over the recommendation read above: on PostgreSQL another one can
+    // commit between that read and this write, and would be replaced unseen
+    // (with an audit entry that says there was none before).
+    let written = sqlx::query(
         "UPDATE proposals SET recommendation = $1, recommended_amount = $2, recommendation_note = $3,
-           recommended_by = $4, recommended_at = $5, updated_at = $5 WHERE id = $6",
+           recommended_by = $4, recommended_at = $5, updated_at = $5
+         WHERE id = $6 AND COALESCE(recommended_at, 0) = $7",
     )
     .bind(recommendation.as_str())
     .bind(amount)
@@ -197,8 +204,12 @@ pub async fn recommend(
     .bind(&user.id)
     .bind(now)
     .bind(id)
+    .bind(made_at)
     .execute(&mut *tx)
     .await?;
+    if written.rows_affected() == 0 {
+        return Err(changed());
+    }
     let summary = |r: &Option<RecommendationRecord>| {
         r.as_ref().map(|r| {
             serde_json::json!({
@@ -248,38 +259,59 @@ pub async fn proposal_detail(
             .await?
             .map(|u| u.full_name());
     let (_, recommendation) = current(&db.pool, id).await?;
-    let ids: Vec<String> = sqlx::query(
-        "SELECT id FROM visits WHERE proposal_id = $1 AND deleted_at IS NULL ORDER BY received_at",
+    let rows = sqlx::query(
+        "SELECT id, form_id, form_version FROM visits WHERE proposal_id = $1 AND deleted_at IS NULL
+         ORDER BY received_at",
     )
     .bind(id)
     .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(|r| col(r, "id"))
-    .collect::<Result<_, _>>()?;
+    .await?;
+    let mut ids = Vec::with_capacity(rows.len());
+    let mut form_of = std::collections::HashMap::new();
+    for r in &rows {
+        let visit: String = col(r, "id")?;
+        form_of.insert(
+            visit.clone(),
+            (col::<String>(r, "form_id")?, col::<i64>(r, "form_version")?),
+        );
+        ids.push(visit);
+    }
+    let mut forms = std::collections::HashMap::new();
     let mut visits = Vec::new();
     for summary in super::console::summaries(db, &ids).await? {
-        let answers = sqlx::query(
-            "SELECT field, value FROM field_values WHERE entity = 'visit' AND record_id = $1
-             AND field IN ('team_suggestion', 'suggested_amount')",
+        let answers: std::collections::BTreeMap<String, Value> = sqlx::query(
+            "SELECT field, value FROM field_values WHERE entity = 'visit' AND record_id = $1",
         )
         .bind(&summary.id)
         .fetch_all(&db.pool)
-        .await?;
-        let mut visit = ProposalVisit {
-            summary,
-            team_suggestion: None,
-            suggested_amount: None,
-        };
-        for a in answers {
-            let value: Value =
-                serde_json::from_str(&col::<String>(&a, "value")?).unwrap_or(Value::Null);
-            match col::<String>(&a, "field")?.as_str() {
-                "team_suggestion" => visit.team_suggestion = value.as_str().map(str::to_string),
-                _ => visit.suggested_amount = value.as_i64(),
-            }
+        .await?
+        .iter()
+        .map(|a| {
+            let value = serde_json::from_str(&col::<String>(a, "value")?).unwrap_or(Value::Null);
+            Ok((col::<String>(a, "field")?, value))
+        })
+        .collect::<Result<_, AppError>>()?;
+        let key = form_of.get(&summary.id);
+        if let Some(k) = key.filter(|k| !forms.contains_key(*k)) {
+            forms.insert(k.clone(), super::forms::get(&db.pool, &k.0, k.1).await?);
         }
-        visits.push(visit);
+        let form = key.and_then(|k| forms.get(k)).and_then(Option::as_ref);
+        // An amount the form hides (the team suggested no support) is an answer
+        // left from before, not a suggestion: the phone keeps it, the plan not.
+        let amount_shown = form
+            .and_then(|f| f.field("suggested_amount"))
+            .is_none_or(|f| crate::forms::expr::is_relevant(f.relevant.as_deref(), &answers));
+        visits.push(ProposalVisit {
+            summary,
+            team_suggestion: answers
+                .get("team_suggestion")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            suggested_amount: answers
+                .get("suggested_amount")
+                .and_then(Value::as_i64)
+                .filter(|_| amount_shown),
+        });
     }
     let active = sqlx::query("SELECT active FROM proposals WHERE id = $1")
         .bind(id)

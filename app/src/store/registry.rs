@@ -243,11 +243,32 @@ pub async fn update_proposal(
 ) -> Result<(), AppError> {
     let (title, amount) = check_edit(edit)?;
     let mut tx = db.begin_write().await?;
+    // On PostgreSQL two saves read the row at once; the second waits here for
+    // the first, then compares what its page saw with what that one wrote.
+    if db.engine == super::Engine::Postgres {
+        sqlx::query("SELECT id FROM proposals WHERE id = $1 FOR UPDATE")
+            .bind(&edit.id)
+            .execute(&mut *tx)
+            .await?;
+    }
     let Some(before) = super::catalog::proposal_by_id(&mut *tx, &edit.id).await? else {
         return Err(AppError::NotFound("proposal".into()));
     };
     // A closed year's registry is history: its proposals stay as they were.
     super::years::open_year(&mut tx, before.year).await?;
+    if let Some(seen) = &edit.seen {
+        if (&seen.title, &seen.support_kind, seen.requested_amount)
+            != (&before.title, &before.support_kind, before.requested_amount)
+        {
+            return Err(AppError::Protocol {
+                status: 409,
+                body: crate::error::ErrorBody::new(
+                    "proposal.changed",
+                    "someone changed this proposal while the page was open: reload it and make the change again",
+                ),
+            });
+        }
+    }
     let mut after = crate::model::Proposal {
         title,
         support_kind: edit.support_kind.clone(),

@@ -1,7 +1,7 @@
 //! `/api/registry/*`: the registry of facilities and proposals for the office:
 //! the intake template and the intake itself (preview, then commit).
 
-use super::exports::{blocking, file_response, XLSX};
+use super::exports::{blocking, checking, file_response, would_be_made, XLSX};
 use app::auth::session::Caller;
 use app::error::{AppError, ErrorBody};
 use app::model::Role;
@@ -10,14 +10,18 @@ use app::office::registry::rows::MAX_INTAKE_BYTES;
 use app::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::Uri;
+use axum::http::{HeaderMap, Uri};
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
 /// The intake template (XLSX) whose headers are the columns the intake reads.
-pub async fn template(caller: Caller) -> Result<Response, AppError> {
+pub async fn template(caller: Caller, headers: HeaderMap) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor, Role::Administrator])?;
+    // The download link's check before the download: answered, not made.
+    if checking(&headers) {
+        return Ok(would_be_made());
+    }
     let file = blocking(crate::templates::registry_template).await?;
     Ok(file_response(file, XLSX, "khaosat-mau-dang-ky.xlsx"))
 }
@@ -79,9 +83,13 @@ pub async fn export(
     State(state): State<AppState>,
     caller: Caller,
     uri: Uri,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     caller.require(&[Role::Supervisor, Role::Administrator])?;
     let q: super::exports::YearQuery = super::exports::query(&uri)?;
+    if checking(&headers) {
+        return Ok(would_be_made());
+    }
     let rows = app::store::registry::export_rows(&state.db, q.year).await?;
     let file = blocking(move || crate::templates::registry_export(&rows)).await?;
     Ok(file_response(

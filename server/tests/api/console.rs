@@ -2,7 +2,7 @@
 //! side, recommendations and the plan built from them, and the exports read back
 //! (XLSX parsed, CSV decoded, the photo ZIP's manifest checked against its files).
 //!
-//! One file (about 1,075 lines): the tests share one demo set-up of visits,
+//! One file (about 1,120 lines): the tests share one demo set-up of visits,
 //! recommendations and photos and read each other's exports; splitting them by
 //! screen would copy that set-up. Issue 16's office split is where it divides.
 
@@ -158,7 +158,9 @@ async fn the_visit_list_filters_searches_sorts_pages_and_counts(app: TestApp) {
         (Some(2), vec![a.clone()])
     );
     let by_state = search(&app, &boss, json!({"sort": "state", "desc": false})).await;
-    assert_eq!(ids(&by_state)[2], a, "in_progress sorts before submitted");
+    assert_eq!(ids(&by_state)[0], a, "awaiting review comes first");
+    let by_state = search(&app, &boss, json!({"sort": "state", "desc": true})).await;
+    assert_eq!(ids(&by_state)[2], a, "and last, the other way");
 
     // Dates (Vietnam days) and flags.
     let today = app::format::datetime_vn(app::store::now_ms());
@@ -689,6 +691,25 @@ async fn recommendations_are_checked_and_make_the_plan_and_its_exports(app: Test
     assert_eq!(detail["recommendation"], Value::Null, "nothing changed");
     assert_eq!(detail["visits"][0]["team_suggestion"], "provincial");
     assert_eq!(detail["visits"][0]["suggested_amount"], 90_000_000);
+    // A team that suggests no support hides the amount typed before; the phone
+    // keeps it (the field may come back) and sends it, the page shows none.
+    let unsupported = submitted(
+        &app,
+        &mut phone,
+        &proposal,
+        json!({"team_suggestion": "not_supported", "suggested_amount": 500_000_000,
+               "not_supported_reason": "Trùng đề án khác"}),
+    )
+    .await;
+    let detail = ok(&call(&app, &boss, "get_proposal", json!({"id": proposal})).await);
+    let listed = detail["visits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["summary"]["id"] == unsupported.as_str())
+        .expect("the second visit is listed");
+    assert_eq!(listed["team_suggestion"], "not_supported");
+    assert_eq!(listed["suggested_amount"], Value::Null, "{listed}");
 
     // More than requested, with the reason; then the final decision.
     ok(&call(
@@ -1063,6 +1084,32 @@ async fn a_recommendation_made_meanwhile_is_not_overwritten_unseen(app: TestApp)
     let mut plain = not_supported(0);
     plain.as_object_mut().unwrap().remove("seen_at_ms");
     ok(&call(&app, &boss, "recommend", plain).await);
+
+    // Two supervisors on the same page at the same moment: one is taken, the
+    // other told (on PostgreSQL both read the old one before either wrote).
+    let (other, _) = app.login("giamsat").await;
+    for round in 0..6 {
+        let detail = ok(&call(&app, &boss, "get_proposal", json!({"id": id})).await);
+        let seen = detail["recommendation"]["at_ms"].as_i64().unwrap();
+        let (a, b) = tokio::join!(
+            call(&app, &boss, "recommend", not_supported(seen)),
+            call(&app, &other, "recommend", not_supported(seen)),
+        );
+        let taken = [&a, &b].iter().filter(|r| r.status == 200).count();
+        assert_eq!(taken, 1, "round {round}: {} / {}", a.text(), b.text());
+        for r in [&a, &b].into_iter().filter(|r| r.status != 200) {
+            assert_eq!(error_code(r), "recommend.changed", "round {round}");
+        }
+        let detail = ok(&call(&app, &boss, "get_proposal", json!({"id": id})).await);
+        let audit = detail["audit"].as_array().unwrap();
+        let last: Value =
+            serde_json::from_str(audit.last().unwrap()["detail"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            last["old"]["recommendation"], "not_supported",
+            "round {round}"
+        );
+        assert_eq!(audit.len(), 3 + round + 1, "one entry a round");
+    }
 }
 
 crate::engine_tests!(

@@ -33,6 +33,8 @@ async fn every_export_is_checked_without_being_made(app: TestApp) {
             &admin,
             "/api/forms/xlsform.xlsx?form_id=khuyen-cong&version=1",
         ),
+        (&boss, "/api/registry/template.xlsx"),
+        (&boss, "/api/registry/export.xlsx?year=2020"),
     ];
     for (who, uri) in files {
         let checked = check(&app, who, uri).await;

@@ -85,8 +85,45 @@ async fn a_proposal_is_edited_and_deactivated_with_its_visits_kept(app: TestApp)
         403
     );
 
-    let r = call(&app, &boss, "update_proposal", edit(json!("900.000.000"))).await;
+    // The page sends what it showed; the save goes through while nobody
+    // else has changed the proposal since.
+    let shown = app::store::catalog::proposal_by_id(&app.db.pool, &proposal)
+        .await
+        .unwrap()
+        .unwrap();
+    let with_seen = |mut edit: serde_json::Value, title: &str, amount: i64| {
+        edit["edit"]["seen"] = json!({"title": title, "support_kind": shown.support_kind,
+                                      "requested_amount": amount});
+        edit
+    };
+    let r = call(
+        &app,
+        &boss,
+        "update_proposal",
+        with_seen(
+            edit(json!("900.000.000")),
+            &shown.title,
+            shown.requested_amount,
+        ),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.text());
+    // A second page opened before that save still shows the old amount: its
+    // title fix is refused rather than putting the old amount back.
+    let mut stale = with_seen(
+        edit(json!(shown.requested_amount)),
+        &shown.title,
+        shown.requested_amount,
+    );
+    stale["edit"]["title"] = json!("Hỗ trợ lò hơi (sửa chính tả)");
+    let r = call(&app, &boss, "update_proposal", stale).await;
+    assert_eq!(r.status, 409, "{}", r.text());
+    assert_eq!(r.json()["code"], "proposal.changed");
+    let now = app::store::catalog::proposal_by_id(&app.db.pool, &proposal)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.requested_amount, 900_000_000, "the newer amount stays");
     let page = app
         .get(&format!("/api/sync/pull?cursor={seen}"), Some(&ksv1))
         .await

@@ -189,6 +189,20 @@ pub struct ProposalEdit {
     /// proposal page offers `ProposalDetail::place_choices`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub unit: Option<String>,
+    /// The title, kind and amount the page showed: when another person has
+    /// changed any of them since, the save is refused (409 `proposal.changed`)
+    /// rather than putting the page's old values back. Absent: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<ProposalSeen>,
+}
+
+/// What a proposal's edit panel showed when it was opened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(schemars::JsonSchema))]
+pub struct ProposalSeen {
+    pub title: String,
+    pub support_kind: String,
+    pub requested_amount: i64,
 }
 
 #[server(prefix = "/rpc", endpoint = "update_proposal", input = Json)]

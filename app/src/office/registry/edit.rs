@@ -3,7 +3,9 @@
 //! and reaches the phones in scope through the normal pull; a deactivated
 //! proposal arrives there as deleted, and its visits are kept.
 
-use super::contract::{set_proposal_active, update_proposal, ProposalEdit, SUPPORT_KINDS};
+use super::contract::{
+    set_proposal_active, update_proposal, ProposalEdit, ProposalSeen, SUPPORT_KINDS,
+};
 use crate::error::FnError;
 use leptos::prelude::*;
 
@@ -47,6 +49,11 @@ pub fn ProposalEditPanel(
             }
         }
     });
+    let seen = ProposalSeen {
+        title: proposal.title.clone(),
+        support_kind: proposal.support_kind.clone(),
+        requested_amount: proposal.requested_amount,
+    };
     let submit = {
         let id = id.clone();
         move |ev: leptos::ev::SubmitEvent| {
@@ -58,6 +65,7 @@ pub fn ProposalEditPanel(
                 support_kind: kind.get_untracked(),
                 requested_amount: serde_json::Value::String(amount.get_untracked()),
                 unit: Some(place.get_untracked()).filter(|p| !p.is_empty()),
+                seen: Some(seen.clone()),
             });
         }
     };

@@ -130,6 +130,19 @@ pub fn ReviewDetailPage() -> impl IntoView {
     }
 }
 
+/// The answers a supervisor reads, in the form's order: not photos (they have
+/// their own strip), and not what the form hides. The phone keeps a hidden
+/// answer in case its field comes back; as ODK drops it, the page does.
+pub(super) fn answered<'a>(
+    form: &'a crate::forms::FormDefinition,
+    answers: &'a std::collections::BTreeMap<String, serde_json::Value>,
+) -> impl Iterator<Item = (&'a crate::forms::Field, &'a serde_json::Value)> + 'a {
+    form.fields()
+        .filter(|f| f.kind != FieldType::Photo)
+        .filter(|f| crate::forms::expr::is_relevant(f.relevant.as_deref(), answers))
+        .filter_map(|f| answers.get(&f.key).filter(|v| !v.is_null()).map(|v| (f, v)))
+}
+
 /// One visit and what the console knows beside it. Rendered again as a whole
 /// when the language changes or the data loads again.
 #[component]
@@ -146,17 +159,7 @@ pub(super) fn VisitReview(
         Err(FnError(body)) => (VisitReviewExtras::default(), Some(body)),
     };
     let changed: BTreeSet<&str> = x.changed.iter().map(|c| c.field.as_str()).collect();
-    let answers = d
-        .form
-        .fields()
-        .filter(|f| f.kind != FieldType::Photo)
-        .filter_map(|f| {
-            d.visit
-                .answers
-                .get(&f.key)
-                .filter(|v| !v.is_null())
-                .map(|v| (f, v))
-        })
+    let answers = answered(&d.form, &d.visit.answers)
         .map(|(f, v)| {
             let is_changed = changed.contains(f.key.as_str());
             let class = is_changed.then_some("changed");

@@ -2,7 +2,7 @@
 //! filters), filters by place across unit trees, counts per state, the page
 //! of results and the exports of what is filtered.
 //!
-//! One file (about 490 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
+//! One file (about 510 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
 
 use super::*;
 use crate::model::unit_key;
@@ -379,12 +379,8 @@ pub(super) fn VisitResults(page: VisitPage, nav: ListNav) -> impl IntoView {
         view! { <VisitTable items=page.items/> }.into_any()
     };
     let total = page.total;
-    let info = move || {
-        tr("review.page_info")
-            .replace("{page}", &current.to_string())
-            .replace("{pages}", &pages.to_string())
-            .replace("{total}", &total.to_string())
-    };
+    let Locale(lang) = use_locale();
+    let info = move || page_info(&tr("review.page_info"), current, pages, total, lang.get());
     view! {
         <StateCounts counts=page.counts nav=nav/>
         {table}
@@ -396,6 +392,25 @@ pub(super) fn VisitResults(page: VisitPage, nav: ListNav) -> impl IntoView {
                 on:click=move |_| nav.change(|q| q.page = current + 1)>{move || tr("review.page_next")}</button>
         </nav>
     }
+}
+
+/// "Trang 1/200 · 10.000 phiếu": numbers grouped the way the language writes them.
+pub(super) fn page_info(
+    template: &str,
+    page: impl std::fmt::Display,
+    pages: impl std::fmt::Display,
+    total: i64,
+    lang: crate::i18n::Lang,
+) -> String {
+    let grouped = crate::format::thousands(total);
+    let grouped = match lang {
+        crate::i18n::Lang::Vi => grouped,
+        _ => grouped.replace('.', ","),
+    };
+    template
+        .replace("{page}", &page.to_string())
+        .replace("{pages}", &pages.to_string())
+        .replace("{total}", &grouped)
 }
 
 /// "Chờ duyệt 12": a chip per state that filters the list to it.

@@ -75,6 +75,15 @@ fn a_custom_value_takes_the_fields_type() {
         custom_value(Some(FieldType::Decimal), "12,5"),
         Ok(Value::from(12.5))
     );
+    // Typed back as the page shows it, a decimal is the same number.
+    for x in [12500.0, 1234.75, 1_250_000.5, 0.5] {
+        let shown = crate::format::readable_number(x, true);
+        assert_eq!(
+            custom_value(Some(FieldType::Decimal), &shown),
+            Ok(Value::from(x)),
+            "{shown}"
+        );
+    }
     assert_eq!(
         custom_value(Some(FieldType::Integer), "mười")
             .unwrap_err()
@@ -175,6 +184,8 @@ fn every_recorded_action_reads_as_words() {
         "proposal.moved_with_facility",
         "recommend",
         "registry.imported",
+        "units.tree_imported",
+        "units.mapping_imported",
         "resolve_conflict",
         "review",
         "set_budget",
@@ -219,4 +230,35 @@ fn a_photo_without_a_caption_is_named_by_its_place() {
     assert_eq!(photo_label(&photo, 0, Lang::En), "Photo 1 (no caption)");
     photo.caption = Some("Lò nung".into());
     assert_eq!(photo_label(&photo, 0, Lang::Vi), "Ảnh: Lò nung");
+}
+
+#[test]
+fn a_hidden_answer_is_not_read_as_one() {
+    let form: crate::forms::FormDefinition =
+        serde_json::from_str(include_str!("../../../../data/forms/khuyen-cong-v1.json")).unwrap();
+    let answers: std::collections::BTreeMap<String, Value> = [
+        ("team_suggestion", serde_json::json!("not_supported")),
+        ("suggested_amount", serde_json::json!(500_000_000)),
+        ("not_supported_reason", serde_json::json!("Trùng đề án")),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    let keys: Vec<&str> = answered(&form, &answers)
+        .map(|(f, _)| f.key.as_str())
+        .collect();
+    assert_eq!(keys, ["team_suggestion", "not_supported_reason"]);
+}
+
+#[test]
+fn a_long_list_counts_its_visits_grouped() {
+    use crate::i18n::Lang;
+    let template = "Trang {page}/{pages} · {total} phiếu";
+    assert_eq!(
+        page_info(template, 1, 200, 10_000, Lang::Vi),
+        "Trang 1/200 · 10.000 phiếu"
+    );
+    assert_eq!(page_info("{total}", 1, 1, 10_000, Lang::En), "10,000");
+    assert_eq!(page_info("{total}", 1, 1, 7, Lang::Vi), "7");
+    assert_eq!(page_info("{total}", 1, 1, 5_000, Lang::Vi), "5.000");
 }

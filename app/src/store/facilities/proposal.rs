@@ -65,6 +65,7 @@ pub async fn create_proposal(db: &Db, actor: &Actor, p: &NewProposal) -> Result<
         support_kind: p.support_kind.clone(),
         requested_amount: p.requested_amount.clone(),
         unit: None,
+        seen: None,
     };
     let (title, amount) = crate::store::registry::check_edit(&edit)?;
     let units = unit_map(db).await?;

@@ -409,12 +409,15 @@ pub(super) fn operation(gen: &mut SchemaGenerator, spec: &RouteSpec) -> Option<O
         }
         ("GET", "/api/registry/template.xlsx") => Op::new(
             "The registry intake template: the columns the intake reads, and a sheet \
-             saying what each takes",
+             saying what each takes. With the header X-Khaosat-Check: 1 the answer is 204, \
+             with no body, once the request would succeed: the file is not made",
             (200, "The file", Content::File(&[XLSX])),
         )
         .errors(&[(403, "Supervisors and administrators only")]),
         ("GET", "/api/registry/export.xlsx") => Op::new(
-            "A year's registry in the intake template's layout; importing it again changes nothing",
+            "A year's registry in the intake template's layout; importing it again changes \
+             nothing. With the header X-Khaosat-Check: 1 the answer is 204, with no body, once \
+             the request would succeed: the file is not made",
             (200, "The file", Content::File(&[XLSX])),
         )
         .params(query_of::<exports::YearQuery>(gen, &["year"]))
