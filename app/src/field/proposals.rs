@@ -1,7 +1,7 @@
 //! The inspector's home: the proposals of their districts (from IndexedDB, so it
 //! works offline) with a diacritic-insensitive filter, and their own visits.
 //!
-//! One file (about 430 lines, 60 of them tests): the list's rows and the card
+//! One file (about 490 lines, 90 of them tests): the list's rows and the card
 //! that shows one are read together.
 
 use crate::field::client::use_client;
@@ -54,6 +54,29 @@ pub fn rows(
 ) -> Vec<ProposalRow> {
     let by_id: std::collections::HashMap<&str, &Facility> =
         facilities.iter().map(|f| (f.id.as_str(), f)).collect();
+    let unit_of: std::collections::HashMap<(&str, &str), &AdminUnit> = units
+        .iter()
+        .map(|u| ((u.tree.as_str(), u.code.as_str()), u))
+        .collect();
+    // The facility's own place and the units above it, in its own tree: a
+    // 2026 proposal is registered in a 2025 commune, and its facility is still
+    // found by the 2020 district and commune an inspector knows it by.
+    let place_of = |f: &Facility| {
+        let mut names = Vec::new();
+        let mut at = f
+            .commune_code
+            .as_deref()
+            .or(f.district_code.as_deref())
+            .and_then(|c| unit_of.get(&(f.unit_tree.as_str(), c)));
+        while let Some(u) = at.filter(|_| names.len() < 4) {
+            names.push(u.full_name());
+            at = u
+                .parent
+                .as_deref()
+                .and_then(|p| unit_of.get(&(f.unit_tree.as_str(), p)));
+        }
+        names.join(" ")
+    };
     let mut rows: Vec<ProposalRow> = proposals
         .into_iter()
         .map(|p| {
@@ -65,10 +88,11 @@ pub fn rows(
                 .and_then(|code| units.iter().find(|u| u.is(&p.unit_tree, code)))
                 .cloned();
             let search = crate::search::fold(&format!(
-                "{} {} {}",
+                "{} {} {} {}",
                 p.title,
                 facility.as_ref().map(|f| f.name.as_str()).unwrap_or(""),
-                district.as_ref().map(|d| d.full_name()).unwrap_or_default()
+                district.as_ref().map(|d| d.full_name()).unwrap_or_default(),
+                facility.as_ref().map(&place_of).unwrap_or_default()
             ));
             ProposalRow {
                 proposal: p,
@@ -408,6 +432,40 @@ mod tests {
             .map(|r| r.proposal.title)
             .collect();
         assert_eq!(titles, ["dệt vải", "Dụng cụ", "Đóng tàu", "Xây lò"]);
+    }
+
+    /// A 2026 proposal registered in a 2025 commune is found by the 2020
+    /// commune and district its facility is known by, without diacritics.
+    #[test]
+    fn a_proposal_is_found_by_its_facilitys_former_place() {
+        let unit = |tree: &str, code: &str, name: &str, kind: &str, parent: Option<&str>| {
+            serde_json::from_value::<crate::model::AdminUnit>(serde_json::json!({
+                "tree": tree, "code": code, "name": name, "kind": kind,
+                "level": if parent.is_some() { "commune" } else { "district" }, "parent": parent
+            }))
+            .unwrap()
+        };
+        let units = [
+            unit("bac-giang-2020", "216", "Tân Yên", "huyện", None),
+            unit("bac-giang-2020", "07366", "Quế Nham", "xã", Some("216")),
+            unit("bac-ninh-2025", "07228", "Đa Mai", "phường", None),
+        ];
+        let facility: crate::model::Facility = serde_json::from_value(serde_json::json!({
+            "id": "f", "name": "Xưởng sấy vải", "unit_tree": "bac-giang-2020",
+            "commune_code": "07366", "industry_group": "processing"
+        }))
+        .unwrap();
+        let mut proposal = row("Hỗ trợ lò sấy").proposal;
+        proposal.unit_tree = "bac-ninh-2025".into();
+        proposal.commune_code = Some("07228".into());
+        let found = rows(vec![proposal], &[facility], &units);
+        for phrase in ["que nham", "tan yen", "da mai", "xuong say"] {
+            assert!(
+                found[0].search.contains(phrase),
+                "{phrase} in {}",
+                found[0].search
+            );
+        }
     }
 
     #[test]

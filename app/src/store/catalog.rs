@@ -1,7 +1,7 @@
 //! Facilities and proposals: the central proposal database the office keeps and
 //! the phones receive (scoped to the inspector's units).
 //!
-//! One file (about 580 lines): facilities and proposals share their placement and path rules (a proposal is where its facility is); apart, each would import the other's.
+//! One file (about 630 lines): facilities and proposals share their placement and path rules (a proposal is where its facility is); apart, each would import the other's.
 
 use super::{changes, col, now_ms, units, Tx};
 use crate::error::AppError;
@@ -493,11 +493,15 @@ fn in_list(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// Many facilities at once for a pull page: (facility, deleted, scope path).
+/// Many facilities at once for a pull page, each with whether it is deleted and
+/// the unit paths it is seen from: its own place, and the place of each of its
+/// proposals that phones hold (a 2026 proposal at a 2025 commune names where a
+/// facility known only by its abolished district now is).
+#[allow(clippy::type_complexity)]
 pub async fn facilities_for_pull(
     db: &super::Db,
     ids: &[&str],
-) -> Result<std::collections::HashMap<String, (Facility, bool, String)>, AppError> {
+) -> Result<std::collections::HashMap<String, (Facility, bool, Vec<String>)>, AppError> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
         let sql = format!(
@@ -514,7 +518,29 @@ pub async fn facilities_for_pull(
         for row in q.fetch_all(&db.pool).await? {
             let f = facility(&row)?;
             let deleted = col::<Option<i64>>(&row, "deleted_at")?.is_some();
-            out.insert(f.id.clone(), (f, deleted, col(&row, "path")?));
+            let path: Option<String> = col(&row, "path")?;
+            out.insert(
+                f.id.clone(),
+                (f, deleted, path.into_iter().collect::<Vec<_>>()),
+            );
+        }
+        let sql = format!(
+            "SELECT p.facility_id, a.path FROM proposals p
+             JOIN survey_years y ON y.year = p.year AND y.is_open = 1
+             JOIN admin_units a ON a.tree = p.unit_tree
+               AND a.code = COALESCE(p.commune_code, p.district_code)
+             WHERE p.active = 1 AND p.facility_id IN ({})",
+            in_list(1, chunk.len())
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&db.pool).await? {
+            let id: String = col(&row, "facility_id")?;
+            if let Some((_, _, paths)) = out.get_mut(&id) {
+                paths.push(col::<String>(&row, "path")?);
+            }
         }
         let sql = format!(
             "SELECT record_id, field, version FROM field_values WHERE entity = 'facility' AND record_id IN ({})",
@@ -536,14 +562,13 @@ pub async fn facilities_for_pull(
 }
 
 /// Many proposals at once for a pull page, each with whether phones hold it
-/// (its year is open and it is active) and its year's form version filled in.
-/// Proposals by id, each with whether its year is open (and it is active) and
-/// the unit path of its facility's place, where it is announced.
+/// (its year is open and it is active), its year's form version filled in,
+/// and the unit paths of its facility's place and of its own.
 #[allow(clippy::type_complexity)]
 pub async fn proposals_by_ids(
     db: &super::Db,
     ids: &[&str],
-) -> Result<std::collections::HashMap<String, (Proposal, bool, Option<String>)>, AppError> {
+) -> Result<std::collections::HashMap<String, (Proposal, bool, ProposalPlaces)>, AppError> {
     let mut out = std::collections::HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
         let columns = PROPOSAL_COLUMNS
@@ -556,7 +581,9 @@ pub async fn proposals_by_ids(
                COALESCE(y.is_open, 0) * p.active AS year_open,
                (SELECT a.path FROM facilities f JOIN admin_units a ON a.tree = f.unit_tree
                   AND a.code = COALESCE(f.commune_code, f.district_code)
-                WHERE f.id = p.facility_id) AS path
+                WHERE f.id = p.facility_id) AS path,
+               (SELECT a.path FROM admin_units a WHERE a.tree = p.unit_tree
+                  AND a.code = COALESCE(p.commune_code, p.district_code)) AS own_path
              FROM proposals p LEFT JOIN survey_years y ON y.year = p.year WHERE p.id IN ({})",
             in_list(1, chunk.len())
         );
@@ -569,8 +596,39 @@ pub async fn proposals_by_ids(
             p.form_id = col(&row, "year_form")?;
             p.form_version = col::<Option<i64>>(&row, "year_form_version")?.map(|v| v as i32);
             let open = col::<i64>(&row, "year_open")? == 1;
-            out.insert(p.id.clone(), (p, open, col(&row, "path")?));
+            let places = ProposalPlaces {
+                facility: col(&row, "path")?,
+                own: col(&row, "own_path")?,
+            };
+            out.insert(p.id.clone(), (p, open, places));
         }
     }
     Ok(out)
+}
+
+/// Where a proposal is seen from: its facility's place, and its own unit.
+#[derive(Debug, Clone, Default)]
+pub struct ProposalPlaces {
+    pub facility: Option<String>,
+    pub own: Option<String>,
+}
+
+impl ProposalPlaces {
+    /// Whether a phone that sees what `visible` says holds the proposal: by
+    /// its facility's place, or by its own unit, where its visits are pushed
+    /// and its changes announced (`stored_proposal_path`) when the facility
+    /// lies outside that unit (a facility known by an abolished district).
+    pub fn seen(&self, visible: impl Fn(&str) -> bool) -> bool {
+        self.facility.as_deref().is_some_and(&visible) || self.seen_by_own_unit_alone(visible)
+    }
+
+    /// Seen by its own unit where its facility's place is not: the phone
+    /// needs the facility sent with it.
+    pub fn seen_by_own_unit_alone(&self, visible: impl Fn(&str) -> bool) -> bool {
+        let Some(own) = self.own.as_deref().filter(|o| !o.is_empty()) else {
+            return false;
+        };
+        let outside = self.facility.as_deref().is_none_or(|f| !f.starts_with(own));
+        outside && visible(own) && !self.facility.as_deref().is_some_and(&visible)
+    }
 }

@@ -39,7 +39,52 @@ pub async fn append(
     .bind(super::now_ms())
     .execute(&mut **tx)
     .await?;
+    if let (Some(path), "facility") = (unit_path, entity) {
+        // A phone may hold a facility through one of its proposals only (the
+        // proposal's own unit lies outside the facility's place: a facility
+        // known by an abolished district, a 2026 proposal in a 2025 commune);
+        // its changes are announced there too.
+        for elsewhere in proposal_places_outside(tx, record_id, path).await? {
+            sqlx::query(
+                "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(entity)
+            .bind(record_id)
+            .bind(elsewhere)
+            .bind(owner_id.map(str::to_string))
+            .bind(super::now_ms())
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
     Ok(())
+}
+
+/// The own units of a facility's proposals that phones hold (open year,
+/// active) that do not hold the facility's place `path`.
+async fn proposal_places_outside(
+    tx: &mut Tx,
+    facility_id: &str,
+    path: &str,
+) -> Result<Vec<String>, AppError> {
+    let places = sqlx::query(
+        "SELECT DISTINCT a.path FROM proposals p
+         JOIN survey_years y ON y.year = p.year AND y.is_open = 1
+         JOIN admin_units a ON a.tree = p.unit_tree
+           AND a.code = COALESCE(p.commune_code, p.district_code)
+         WHERE p.facility_id = $1 AND p.active = 1",
+    )
+    .bind(facility_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut out = Vec::new();
+    for row in &places {
+        let place: String = super::col(row, "path")?;
+        if !path.starts_with(&place) {
+            out.push(place);
+        }
+    }
+    Ok(out)
 }
 
 /// Appends many entries with multi-row INSERTs, in their order, under one

@@ -5,7 +5,7 @@
 //! displayed columns for those IDs only, so per-visit counts are never computed
 //! for rows that are not shown.
 //!
-//! One file (about 560 lines): the filter builder and the queries that use it
+//! One file (about 590 lines): the filter builder and the queries that use it
 //! belong together.
 
 use super::rows::Param;
@@ -146,11 +146,22 @@ async fn unit_clause(db: &Db, f: &mut Filter, reference: &str) -> Result<(), App
             format!("a.path LIKE {n} || '%'")
         })
         .collect();
+    // Or where the visit itself is placed: its proposal's unit, when the
+    // facility lies outside it (a facility known by an abolished district,
+    // surveyed for a 2026 proposal in a 2025 commune).
+    let placed: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let n = f.param(Param::Text(p.clone()));
+            format!("v.unit_path LIKE {n} || '%'")
+        })
+        .collect();
     f.clauses.push(format!(
-        "v.facility_id IN (SELECT r.id FROM facilities r JOIN admin_units a
+        "(v.facility_id IN (SELECT r.id FROM facilities r JOIN admin_units a
            ON a.tree = r.unit_tree AND a.code = COALESCE(r.commune_code, r.district_code)
-           WHERE {})",
-        likes.join(" OR ")
+           WHERE {}) OR {})",
+        likes.join(" OR "),
+        placed.join(" OR ")
     ));
     Ok(())
 }
@@ -298,8 +309,14 @@ fn sort_text(q: &VisitQuery) -> Option<(&'static str, &'static str, Joins)> {
 
 /// The ORDER BY clause of the sorts SQL gives.
 fn order_by(q: &VisitQuery) -> String {
+    // States in the order a supervisor works through them: what waits on
+    // them, what waits on the inspector, what is under way, what is decided
+    // (their codes' alphabet put "awaiting review" last).
     let column = match q.sort {
-        VisitSort::State => "v.review_state",
+        VisitSort::State => {
+            "CASE v.review_state WHEN 'submitted' THEN 0 WHEN 'needs_changes' THEN 1
+               WHEN 'in_progress' THEN 2 WHEN 'approved' THEN 3 ELSE 4 END"
+        }
         _ => "v.received_at",
     };
     let dir = if q.desc { "DESC" } else { "ASC" };

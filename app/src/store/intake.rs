@@ -174,7 +174,7 @@ async fn check_still_new(tx: &mut Tx, c: &Commit) -> Result<(), AppError> {
     Ok(())
 }
 
-pub async fn write(tx: &mut Tx, c: &Commit) -> Result<(), AppError> {
+pub async fn write(tx: &mut Tx, c: &Commit, actor: &super::audit::Actor) -> Result<(), AppError> {
     check_still_new(tx, c).await?;
     let now = now_ms();
     let mut years = BTreeSet::new();
@@ -271,13 +271,29 @@ pub async fn write(tx: &mut Tx, c: &Commit) -> Result<(), AppError> {
     proposals.flush(tx).await?;
     for (p, facility_name, external_ref) in &c.updated_proposals {
         super::plan::check_requested_covers(tx, &p.id, p.requested_amount).await?;
-        let old_path = {
-            let stored = super::catalog::proposal_by_id(&mut **tx, &p.id).await?;
-            match stored {
-                Some(old) => Some(super::catalog::stored_proposal_path(tx, &old).await?),
-                None => None,
-            }
+        let stored = super::catalog::proposal_by_id(&mut **tx, &p.id).await?;
+        let old_path = match &stored {
+            Some(old) => Some(super::catalog::stored_proposal_path(tx, old).await?),
+            None => None,
         };
+        // Each proposal's own trail says what a file changed on it, as an
+        // edit on its page does (the import's entry holds only counts).
+        let values = |p: &Proposal| {
+            serde_json::json!({"title": p.title, "support_kind": p.support_kind,
+                "requested_amount": p.requested_amount, "facility_id": p.facility_id,
+                "commune_code": p.commune_code, "district_code": p.district_code})
+        };
+        if let Some(old) = stored.as_ref().filter(|old| values(old) != values(p)) {
+            super::audit::record(
+                &mut **tx,
+                actor,
+                "proposal.updated",
+                "proposal",
+                &p.id,
+                serde_json::json!({"old": values(old), "new": values(p), "by": "registry.imported"}),
+            )
+            .await?;
+        }
         sqlx::query(
             "UPDATE proposals SET unit_tree = $1, district_code = $2, commune_code = $3, facility_id = $4,
                title = $5, support_kind = $6, requested_amount = $7, search = $8, updated_at = $9,

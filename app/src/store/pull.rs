@@ -92,6 +92,14 @@ pub async fn pull(
     };
     let facilities = catalog::facilities_for_pull(db, &ids_of("facility")).await?;
     let mut proposals = catalog::proposals_by_ids(db, &ids_of("proposal")).await?;
+    // A proposal seen by its own unit alone brings its facility, which the
+    // phone could not otherwise hold (its place is outside the scope).
+    let brought: Vec<&str> = proposals
+        .values()
+        .filter(|(_, open, places)| *open && !sees_all && places.seen_by_own_unit_alone(visible))
+        .map(|(p, _, _)| p.facility_id.as_str())
+        .collect();
+    let brought = catalog::facilities_for_pull(db, &brought).await?;
 
     let mut changes = Vec::with_capacity(latest.len());
     for (seq, entity, id) in latest {
@@ -107,13 +115,21 @@ pub async fn pull(
                 }
             }
             "facility" => match facilities.get(id.as_str()) {
-                Some((f, false, path)) if visible(path) => Some(PulledRecord::Facility(f.clone())),
+                Some((f, false, paths)) if sees_all || paths.iter().any(|p| visible(p)) => {
+                    Some(PulledRecord::Facility(f.clone()))
+                }
                 _ => deleted(entity, id),
             },
             // A closed year's proposals, deactivated ones, and those whose
             // place left the user's scope leave the phones.
             "proposal" => match proposals.remove(id.as_str()) {
-                Some((p, true, path)) if sees_all || path.as_deref().is_some_and(visible) => {
+                Some((p, true, places)) if sees_all || places.seen(visible) => {
+                    if let Some((f, false, _)) = brought.get(p.facility_id.as_str()) {
+                        changes.push(Change {
+                            seq: *seq,
+                            record: PulledRecord::Facility(f.clone()),
+                        });
+                    }
                     Some(PulledRecord::Proposal(p))
                 }
                 _ => deleted(entity, id),

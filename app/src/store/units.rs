@@ -6,7 +6,7 @@
 //! the trees is `unit_mappings`; each account's scope (`user_scope`) holds its
 //! units' paths and those the mappings join to them.
 //!
-//! One file (about 720 lines): trees, mappings and the scopes they produce are kept consistent in the same transactions; scopes move to their own module when accounts do.
+//! One file (about 755 lines): trees, mappings and the scopes they produce are kept consistent in the same transactions; scopes move to their own module when accounts do.
 
 use super::{changes, col, now_ms, Db, Tx};
 use crate::error::AppError;
@@ -705,14 +705,51 @@ pub async fn paths_named(db: &Db, phrase: &str) -> Result<Vec<String>, AppError>
         let code: String = col(row, "code")?;
         paths.extend(related_paths(&db.pool, &tree, &code).await?);
     }
-    // A path under another one adds nothing to a prefix match.
-    let all: Vec<String> = paths.into_iter().collect();
-    Ok(all
-        .iter()
+    Ok(outermost(paths.into_iter().collect()))
+}
+
+/// Records a tree or mapping an administrator loaded, in the audit log.
+pub async fn record_import(
+    db: &Db,
+    actor: &super::audit::Actor,
+    action: &str,
+    name: &str,
+    detail: serde_json::Value,
+) -> Result<(), AppError> {
+    super::audit::record(&db.pool, actor, action, "units", name, detail).await
+}
+
+/// The paths no other one holds: a path under another (paths end in `/`)
+/// adds nothing to a prefix match but a clause.
+fn outermost(all: Vec<String>) -> Vec<String> {
+    all.iter()
         .filter(|p| {
             !all.iter()
-                .any(|q| q != *p && p.starts_with(&format!("{q}/")))
+                .any(|q| q != *p && q.ends_with('/') && p.starts_with(q.as_str()))
         })
         .cloned()
-        .collect())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_path_under_another_is_dropped() {
+        let paths = [
+            "bac-giang-2020/24/213/",
+            "bac-giang-2020/24/213/07201/",
+            "bac-giang-2020/24/2130/",
+            "bac-ninh-2025/24/07210/",
+        ]
+        .map(String::from)
+        .to_vec();
+        assert_eq!(
+            super::outermost(paths),
+            [
+                "bac-giang-2020/24/213/",
+                "bac-giang-2020/24/2130/",
+                "bac-ninh-2025/24/07210/"
+            ]
+        );
+    }
 }

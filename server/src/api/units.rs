@@ -44,18 +44,28 @@ pub async fn import(
     caller.require(&[Role::Administrator])?;
     let q: ImportQuery = super::exports::query(&uri)?;
     let bytes = crate::security::limits::read_body(body, MAX_UNIT_FILE_BYTES, "unit file").await?;
-    let done = match (q.tree, q.from, q.to) {
+    // What was loaded, by whom, from which file: a tree renames the plan's
+    // rows, a mapping decides which inspectors see which facilities.
+    let file = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(&bytes))
+    };
+    let (done, action, name, detail) = match (q.tree, q.from, q.to) {
         (Some(tree), None, None) => {
-            import_tree(
-                &state.db,
-                &tree,
-                q.effective_from.as_deref().unwrap_or_default(),
-                &bytes,
-            )
-            .await
+            let from = q.effective_from.unwrap_or_default();
+            let done = import_tree(&state.db, &tree, &from, &bytes).await;
+            let detail = serde_json::json!({"tree": tree, "effective_from": from, "sha256": file});
+            (done, "units.tree_imported", tree, detail)
         }
         (None, Some(from), Some(to)) if q.effective_from.is_none() => {
-            import_mapping(&state.db, &from, &to, &bytes).await
+            let done = import_mapping(&state.db, &from, &to, &bytes).await;
+            let detail = serde_json::json!({"from": from, "to": to, "sha256": file});
+            (
+                done,
+                "units.mapping_imported",
+                format!("{from}>{to}"),
+                detail,
+            )
         }
         _ => {
             return Err(AppError::Invalid(ErrorBody::new(
@@ -65,7 +75,13 @@ pub async fn import(
         }
     };
     match done {
-        Ok(loaded) => Ok(Json(ImportResult { rows: loaded.rows })),
+        Ok(loaded) => {
+            let mut detail = detail;
+            detail["rows"] = loaded.rows.into();
+            app::store::units::record_import(&state.db, &caller.audit(), action, &name, detail)
+                .await?;
+            Ok(Json(ImportResult { rows: loaded.rows }))
+        }
         Err(ImportError::Failed(e)) => Err(e),
         Err(ImportError::Refused(problems)) => Err(AppError::Invalid(
             ErrorBody::new(

@@ -199,7 +199,7 @@ fn units_import_loads_trees_and_mappings_and_refuses_bad_files_whole() {
     let bad = dir.path().join("bad.csv");
     std::fs::write(
         &bad,
-        "Mã,Tên,Loại,Cấp,Mã cấp trên\n90,Thử,tỉnh,province,\n9001,,xã,commune,90\n9002,Hai,xã,commune,9999\n",
+        "Mã,Tên,Loại,Cấp,Mã cấp trên\n90,Thử,tỉnh,province,\n90001,,xã,commune,90\n90002,Hai,xã,commune,99990\n",
     )
     .unwrap();
     let out = khaosat(

@@ -3,7 +3,7 @@
 //! problem, committed, and imported again as a no-op; the proposals reach the
 //! inspectors in scope. Also a Windows-1258 CSV, formula cells, and the limits.
 //!
-//! One file (about 830 lines): the tests share the workbook builders and the 300-row file.
+//! One file (about 850 lines): the tests share the workbook builders and the 300-row file.
 
 use crate::helpers::{TestApp, TestResponse};
 use crate::security::req;
@@ -427,6 +427,22 @@ async fn a_300_row_workbook_is_previewed_exactly_committed_whole_and_reimported_
     assert_eq!(committed["committed"], true);
     assert_eq!(committed["counts"]["new_proposals"], 274);
     assert_eq!(proposal_count(&app).await, before + 274);
+    // The proposal the file changed says so in its own trail, old → new.
+    let updated = hoa_phat["proposal"]["id"].as_str().unwrap();
+    let trail: Vec<String> = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'proposal.updated' AND record_id = $1",
+    )
+    .bind(updated)
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    let entry: Value = serde_json::from_str(&trail[0]).unwrap();
+    assert_ne!(
+        entry["old"]["requested_amount"],
+        entry["new"]["requested_amount"]
+    );
+    assert_eq!(entry["old"]["title"], entry["new"]["title"]);
 
     // Importing the same file again changes nothing.
     let seq = || async {

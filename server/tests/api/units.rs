@@ -2,7 +2,7 @@
 //! keep two meanings, refused files store nothing, and the 2020 → 2025
 //! mapping carries inspectors' scopes and the office's filters across trees.
 //!
-//! One file (about 670 lines): the tests share the real unit files, the pull helpers and the demo lookups.
+//! One file (about 880 lines): the tests share the real unit files, the pull helpers and the demo lookups.
 
 use crate::helpers::{visit_push, TestApp};
 use crate::security::call;
@@ -113,31 +113,31 @@ async fn a_refused_file_is_refused_whole_with_every_problem_and_stores_nothing(a
     let cases: Vec<Case> = vec![
         (
             "unknown parent",
-            format!("{header}90,Thử,tỉnh,province,\n9001,Một,xã,commune,9999\n").into_bytes(),
+            format!("{header}90,Thử,tỉnh,province,\n90001,Một,xã,commune,99990\n").into_bytes(),
             "units.unknown_parent",
             vec![(3, "parent_code")],
         ),
         (
             "cycle",
-            format!("{header}90,Thử,tỉnh,province,\n9001,Một,huyện,district,9002\n9002,Hai,huyện,district,9001\n").into_bytes(),
+            format!("{header}90,Thử,tỉnh,province,\n90001,Một,huyện,district,90002\n90002,Hai,huyện,district,90001\n").into_bytes(),
             "units.cycle",
             vec![],
         ),
         (
             "duplicate code",
-            format!("{header}90,Thử,tỉnh,province,\n9001,Một,xã,commune,90\n9001,Hai,xã,commune,90\n").into_bytes(),
+            format!("{header}90,Thử,tỉnh,province,\n90001,Một,xã,commune,90\n90001,Hai,xã,commune,90\n").into_bytes(),
             "units.duplicate_code",
             vec![(4, "code")],
         ),
         (
             "level that does not fit its parent",
-            format!("{header}90,Thử,tỉnh,province,\n9001,Một,xã,commune,90\n9002,Hai,huyện,district,9001\n").into_bytes(),
+            format!("{header}90,Thử,tỉnh,province,\n90001,Một,xã,commune,90\n90002,Hai,huyện,district,90001\n").into_bytes(),
             "units.level_mismatch",
             vec![(4, "level")],
         ),
         (
             "empty name",
-            format!("{header}90,Thử,tỉnh,province,\n9001,,xã,commune,90\n").into_bytes(),
+            format!("{header}90,Thử,tỉnh,province,\n90001,,xã,commune,90\n").into_bytes(),
             "units.empty",
             vec![(3, "name")],
         ),
@@ -163,7 +163,7 @@ async fn a_refused_file_is_refused_whole_with_every_problem_and_stores_nothing(a
     }
 
     // Every problem of a file at once, not the first only.
-    let many = format!("{header}90,Thử,tỉnh,province,\n9001,,xã,commune,90\n9002,Hai,xã,commune,9999\n9002,Ba,xã,commune,90\n");
+    let many = format!("{header}90,Thử,tỉnh,province,\n90001,,xã,commune,90\n90002,Hai,xã,commune,99990\n90002,Ba,xã,commune,90\n");
     let found = problems(import_tree(&app.db, "thu-nghiem", "2026-01-01", many.as_bytes()).await);
     let codes: BTreeSet<&str> = found.iter().map(|p| p.code.as_str()).collect();
     assert!(
@@ -298,7 +298,21 @@ async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
         .filter(|f| f["commune_code"] == "07210")
         .map(|f| f["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids(&first, "facility"), registered_2026);
+    // And the facility of each 2026 proposal registered in that commune, the
+    // 2020 facility's place not yet joined to it: the proposal is theirs to
+    // survey, so it comes with what it is about.
+    let of_proposals_there: BTreeSet<String> = demo_2026["proposals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["commune_code"] == "07210")
+        .map(|p| p["facility_id"].as_str().unwrap().to_string())
+        .collect();
+    let expected: BTreeSet<String> = registered_2026
+        .union(&of_proposals_there)
+        .cloned()
+        .collect();
+    assert_eq!(ids(&first, "facility"), expected);
 
     import_mapping(&app.db, OLD, NEW, MAPPING).await.unwrap();
     let (facilities, proposals) = demo_records_merged_into(&app, "07210").await;
@@ -527,7 +541,204 @@ async fn a_facility_found_on_site_is_registered_in_a_2025_commune(app: TestApp) 
     }
 }
 
+/// A facility known only by its 2020 district (an inspector of that district
+/// found it on site, no commune) gets a 2026 proposal at the 2025 commune it is
+/// in. The inspector of that commune pushes visits for it and the plan counts
+/// it there; the pull judged it by the facility's place alone and sent it to
+/// that inspector's phone as deleted.
+async fn a_2026_proposal_reaches_its_communes_inspector_with_its_facility(app: TestApp) {
+    app::store::years::ensure_open(&app.db, 2026, NEW)
+        .await
+        .unwrap();
+    let facility = Facility {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: "Xưởng sấy vải Tân Yên".into(),
+        owner_name: None,
+        address: None,
+        unit_tree: OLD.into(),
+        commune_code: None,
+        district_code: Some("216".into()),
+        industry_group: "processing".into(),
+        phone: None,
+        lat: None,
+        lon: None,
+        workforce: None,
+        main_products: None,
+        versions: Default::default(),
+    };
+    let mut tx = app.db.begin_write().await.unwrap();
+    catalog::upsert_facility(&mut tx, &facility).await.unwrap();
+    tx.commit().await.unwrap();
+    inspector(&app, "ksv-da-mai", &["bac-ninh-2025/07228"])
+        .await
+        .unwrap();
+    let (cookie, device) = app.login("ksv-da-mai").await;
+    let (before, cursor) = app.pull_from(&cookie, 0).await;
+    assert!(
+        !ids(&before, "facility").contains(&facility.id),
+        "not theirs yet"
+    );
+
+    let proposal = Proposal {
+        id: uuid::Uuid::now_v7().to_string(),
+        year: 2026,
+        unit_tree: NEW.into(),
+        district_code: None,
+        commune_code: Some("07228".into()),
+        facility_id: facility.id.clone(),
+        title: "Hỗ trợ lò sấy".into(),
+        support_kind: "machinery".into(),
+        requested_amount: 120_000_000,
+        status: "registered".into(),
+        form_id: None,
+        form_version: None,
+    };
+    let mut tx = app.db.begin_write().await.unwrap();
+    catalog::upsert_proposal(&mut tx, &proposal).await.unwrap();
+    tx.commit().await.unwrap();
+    // The last mention of each is the record itself, the facility first: the
+    // phone holds both, and never a proposal without its facility.
+    let last = |changes: &[Value], id: &str| {
+        changes
+            .iter()
+            .rposition(|c| c["record"]["id"] == id)
+            .map(|at| {
+                (
+                    at,
+                    changes[at]["entity"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                )
+            })
+    };
+    let (later, _) = app.pull_from(&cookie, cursor).await;
+    let fresh = app.pull_all(&app.login("ksv-da-mai").await.0).await;
+    for (name, changes) in [("after the proposal", &later), ("from nothing", &fresh)] {
+        let f = last(changes, &facility.id);
+        let p = last(changes, &proposal.id);
+        assert_eq!(
+            f.as_ref().map(|f| f.1.as_str()),
+            Some("facility"),
+            "{name}: {changes:?}"
+        );
+        assert_eq!(p.as_ref().map(|p| p.1.as_str()), Some("proposal"), "{name}");
+        assert!(f.unwrap().0 < p.unwrap().0, "{name}: the facility first");
+    }
+
+    // A later change of the facility reaches that phone too.
+    let (_, cursor) = app.pull_from(&cookie, 0).await;
+    let mut renamed = facility.clone();
+    renamed.name = "Xưởng sấy vải Quế Nham".into();
+    let mut tx = app.db.begin_write().await.unwrap();
+    catalog::upsert_facility(&mut tx, &renamed).await.unwrap();
+    tx.commit().await.unwrap();
+    let (after, _) = app.pull_from(&cookie, cursor).await;
+    let change = after
+        .iter()
+        .rev()
+        .find(|c| c["record"]["id"] == facility.id.as_str())
+        .expect("the facility's change reaches the proposal's inspector");
+    assert_eq!(change["entity"], "facility");
+    assert_eq!(change["record"]["name"], "Xưởng sấy vải Quế Nham");
+
+    // The inspector surveys it; the office finds the visit by that commune.
+    let visit = uuid::Uuid::now_v7().to_string();
+    let pushed = app
+        .post_json(
+            "/api/sync/push",
+            Some(&cookie),
+            &visit_push(&device, &visit, &proposal.id, 1, &[("workforce", json!(7))]),
+        )
+        .await;
+    assert_eq!(pushed.status, 200, "{}", pushed.text());
+    assert_eq!(
+        pushed.json()["results"][0]["status"],
+        "applied",
+        "{}",
+        pushed.text()
+    );
+    let (boss, _) = app.login("giamsat").await;
+    let query = json!({"query": {"commune": "bac-ninh-2025/07228", "sort": "received",
+                                 "desc": true, "page": 1, "per_page": 50}});
+    let r = call(&app, &boss, "search_visits", query).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.json()["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == visit.as_str()),
+        "{}",
+        r.text()
+    );
+
+    // An inspector of an unrelated district gets neither.
+    let (other, _) = app.login("ksv5").await;
+    let theirs = app.pull_all(&other).await;
+    assert!(!ids(&theirs, "facility").contains(&facility.id));
+    assert!(!ids(&theirs, "proposal").contains(&proposal.id));
+}
+
+/// A tree or mapping an administrator loads is in the audit log with who
+/// loaded it and which file (its SHA-256); a refused file leaves nothing.
+async fn a_loaded_tree_and_mapping_are_audited(app: TestApp) {
+    use crate::security::req;
+    let (admin, _) = app.login("quantri").await;
+    let post = |uri: String, body: &'static [u8]| {
+        req("POST", &uri)
+            .bytes("text/csv", body.to_vec())
+            .cookie(Some(&admin))
+            .send(&app.router)
+    };
+    let tree = b"code,name,kind,level,parent_code\n90,Th\xe1\xbb\xad,t\xe1\xbb\x89nh,province,\n90001,M\xe1\xbb\x99t,x\xc3\xa3,commune,90\n";
+    let r = post(
+        "/api/units/import?tree=thu-nghiem&effective_from=2026-01-01".into(),
+        tree,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = post(
+        "/api/units/import?tree=thu-nghiem&effective_from=2026-01-01".into(),
+        b"code\n",
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.text());
+    let r = post(format!("/api/units/import?from={OLD}&to={NEW}"), MAPPING).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let rows: Vec<(String, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT action, record_id, user_id, detail FROM audit_log WHERE action LIKE 'units.%' ORDER BY id",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .unwrap();
+    let quantri: String = sqlx::query_scalar("SELECT id FROM users WHERE username = 'quantri'")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    let seen: Vec<(&str, &str)> = rows.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect();
+    assert_eq!(
+        seen,
+        [
+            ("units.tree_imported", "thu-nghiem"),
+            ("units.mapping_imported", "bac-giang-2020>bac-ninh-2025")
+        ]
+    );
+    assert!(rows
+        .iter()
+        .all(|r| r.2.as_deref() == Some(quantri.as_str())));
+    let detail: Value = serde_json::from_str(&rows[0].3).unwrap();
+    let sha = {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(tree))
+    };
+    assert_eq!(detail["sha256"], sha.as_str());
+    assert_eq!(detail["rows"], 2);
+}
+
 crate::engine_tests!(
+    a_loaded_tree_and_mapping_are_audited,
+    a_2026_proposal_reaches_its_communes_inspector_with_its_facility,
     a_facility_found_on_site_is_registered_in_a_2025_commune,
     the_real_files_load_and_reused_codes_keep_both_meanings,
     a_refused_file_is_refused_whole_with_every_problem_and_stores_nothing,

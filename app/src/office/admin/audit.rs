@@ -8,7 +8,7 @@ use crate::office::date_input::DateInput;
 use crate::office::review::{audit_detail_in, entry_action_text, record_view};
 
 /// Action groups the filter offers: a code's first part, or a whole code.
-const GROUPS: [&str; 11] = [
+const GROUPS: [&str; 12] = [
     "auth",
     "user",
     "device",
@@ -19,6 +19,7 @@ const GROUPS: [&str; 11] = [
     "form",
     "year",
     "registry",
+    "units",
     "import",
 ];
 

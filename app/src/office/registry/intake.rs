@@ -751,7 +751,7 @@ mod server {
             }
         }
         let mut tx = db.begin_write().await?;
-        crate::store::intake::write(&mut tx, &commit).await?;
+        crate::store::intake::write(&mut tx, &commit, actor).await?;
         audit::record(
             &mut *tx,
             actor,

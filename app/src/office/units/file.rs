@@ -92,12 +92,29 @@ fn as_written<const N: usize>(
     problems
 }
 
-fn parse_level(text: &str) -> Option<UnitLevel> {
+/// A level as written, also as the kind of unit the statistics office's lists
+/// put in that column: a city is a province (Hà Nội) or, under one, a district
+/// (Thành phố Bắc Giang); wards and towns are communes.
+fn parse_level(text: &str, has_parent: bool) -> Option<UnitLevel> {
     match key(text).trim_start_matches("cap") {
+        "thanhpho" if has_parent => Some(UnitLevel::District),
         "province" | "tinh" | "thanhpho" | "tinhthanhpho" => Some(UnitLevel::Province),
-        "district" | "huyen" | "quanhuyen" => Some(UnitLevel::District),
-        "commune" | "xa" | "phuongxa" | "xaphuong" => Some(UnitLevel::Commune),
+        "district" | "huyen" | "quanhuyen" | "quan" | "thixa" => Some(UnitLevel::District),
+        "commune" | "xa" | "phuongxa" | "xaphuong" | "phuong" | "thitran" => {
+            Some(UnitLevel::Commune)
+        }
         _ => None,
+    }
+}
+
+/// The digits of the statistics office's codes at each level (24, 213,
+/// 07210): a shorter all-digit code is one a spreadsheet read as a number,
+/// its leading zero gone, and would never match the official mapping.
+fn code_width(level: UnitLevel) -> usize {
+    match level {
+        UnitLevel::Province => 2,
+        UnitLevel::District => 3,
+        UnitLevel::Commune => 5,
     }
 }
 
@@ -163,9 +180,21 @@ pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
                 problems.push(problem(column, "units.too_long").with("max", MAX_NAME_CHARS));
             }
         }
-        let level = parse_level(&level_text);
-        if level.is_none() {
-            problems.push(problem("level", "units.bad_level").with("value", level_text));
+        let level = parse_level(&level_text, !parent.is_empty());
+        match level {
+            None => problems.push(problem("level", "units.bad_level").with("value", level_text)),
+            Some(level)
+                if good_code(&code)
+                    && code.chars().all(|c| c.is_ascii_digit())
+                    && code.len() < code_width(level) =>
+            {
+                problems.push(
+                    problem("code", "units.short_code")
+                        .with("value", code.clone())
+                        .with("width", code_width(level)),
+                );
+            }
+            Some(_) => {}
         }
         if !parent.is_empty() && !good_code(&parent) {
             problems.push(problem("parent_code", "units.bad_code").with("value", parent.clone()));
@@ -191,7 +220,9 @@ pub fn check_tree(table: &Table) -> Result<Vec<AdminUnit>, Vec<RowProblem>> {
     let level_known: HashSet<&str> = units
         .iter()
         .zip(&table.rows)
-        .filter(|(_, r)| parse_level(r.cell(level_at.expect("checked"))).is_some())
+        .filter(|((_, u), r)| {
+            parse_level(r.cell(level_at.expect("checked")), u.parent.is_some()).is_some()
+        })
         .map(|((_, u), _)| u.code.as_str())
         .collect();
     for (row, unit) in &units {

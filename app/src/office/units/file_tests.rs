@@ -134,6 +134,42 @@ fn every_problem_is_listed_by_row_and_column() {
 }
 
 #[test]
+fn a_code_that_lost_its_leading_zero_is_refused_with_the_reason() {
+    // The real 2025 file as a spreadsheet saves it with the code column read
+    // as numbers: 07210 became 7210, and nothing would match the mapping.
+    let real = TREE_2025;
+    let mut lines = real.lines();
+    let mut text = format!("{}\n", lines.next().unwrap());
+    for line in lines {
+        text.push_str(line.strip_prefix('0').unwrap_or(line));
+        text.push('\n');
+    }
+    let all = check_tree(&table(&text)).unwrap_err();
+    assert_eq!(all[0].row, 3, "{:?}", all[0]);
+    assert_eq!(all[0].column.as_deref(), Some("code"));
+    assert_eq!(all[0].code, "units.short_code");
+    assert!(all.iter().all(|p| p.code == "units.short_code"), "{all:?}");
+    assert!(check_tree(&table(real)).is_ok());
+}
+
+#[test]
+fn levels_read_as_the_statistics_office_writes_them() {
+    let text = "code,name,kind,level,parent_code\n\
+                24,Bắc Giang,tỉnh,Tỉnh,\n\
+                213,Bắc Giang,thành phố,Thành phố,24\n\
+                07210,Hoàng Văn Thụ,phường,Phường,213\n\
+                215,Yên Thế,huyện,Huyện,24\n\
+                07222,Cầu Gồ,thị trấn,Thị trấn,215\n";
+    let units = check_tree(&table(text)).unwrap();
+    let level = |code: &str| units.iter().find(|u| u.code == code).unwrap().level;
+    assert_eq!(level("24"), UnitLevel::Province);
+    assert_eq!(level("213"), UnitLevel::District, "a city under a province");
+    assert_eq!(level("07210"), UnitLevel::Commune);
+    assert_eq!(level("215"), UnitLevel::District);
+    assert_eq!(level("07222"), UnitLevel::Commune);
+}
+
+#[test]
 fn a_cycle_is_refused_once_with_its_codes() {
     let text = "code,name,kind,level,parent_code\n\
                 213,A,huyện,district,216\n\
