@@ -2,7 +2,7 @@
 //! keep two meanings, refused files store nothing, and the 2020 → 2025
 //! mapping carries inspectors' scopes and the office's filters across trees.
 //!
-//! One file (about 880 lines): the tests share the real unit files, the pull helpers and the demo lookups.
+//! One file (about 855 lines): the tests share the real unit files, the pull helpers and the demo lookups.
 
 use crate::helpers::{visit_push, TestApp};
 use crate::security::call;
@@ -277,6 +277,54 @@ fn ids(changes: &[Value], entity: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// A facility in `tree` at a commune or a district, as the office registers one.
+fn facility_at(name: &str, tree: &str, commune: Option<&str>, district: Option<&str>) -> Facility {
+    Facility {
+        id: uuid::Uuid::now_v7().to_string(),
+        name: name.into(),
+        owner_name: None,
+        address: None,
+        unit_tree: tree.into(),
+        commune_code: commune.map(str::to_string),
+        district_code: district.map(str::to_string),
+        industry_group: "processing".into(),
+        phone: None,
+        lat: None,
+        lon: None,
+        workforce: None,
+        main_products: None,
+        versions: Default::default(),
+    }
+}
+
+/// A 2026 proposal of `facility` registered in 2025 commune `commune`.
+fn proposal_2026(facility: &Facility, commune: &str, title: &str, amount: i64) -> Proposal {
+    Proposal {
+        id: uuid::Uuid::now_v7().to_string(),
+        year: 2026,
+        unit_tree: NEW.into(),
+        district_code: None,
+        commune_code: Some(commune.into()),
+        facility_id: facility.id.clone(),
+        title: title.into(),
+        support_kind: "machinery".into(),
+        requested_amount: amount,
+        status: "registered".into(),
+        form_id: None,
+        form_version: None,
+    }
+}
+
+/// The `take` field of every record of `list` in commune `commune`.
+fn in_commune(list: &Value, commune: &str, take: &str) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["commune_code"] == commune)
+        .map(|r| r[take].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
     // The demo loads both trees and their mapping; start from a mapping that
     // joins nothing to phường Bắc Giang (07210).
@@ -291,23 +339,11 @@ async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
     let (cookie, _) = app.login("ksv-bac-giang").await;
     let (first, cursor) = app.pull_from(&cookie, 0).await;
     let demo_2026: Value = serde_json::from_str(app::store::seed::DEMO_BAC_NINH_2026).unwrap();
-    let registered_2026: BTreeSet<String> = demo_2026["facilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["commune_code"] == "07210")
-        .map(|f| f["id"].as_str().unwrap().to_string())
-        .collect();
+    let registered_2026 = in_commune(&demo_2026["facilities"], "07210", "id");
     // And the facility of each 2026 proposal registered in that commune, the
     // 2020 facility's place not yet joined to it: the proposal is theirs to
     // survey, so it comes with what it is about.
-    let of_proposals_there: BTreeSet<String> = demo_2026["proposals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["commune_code"] == "07210")
-        .map(|p| p["facility_id"].as_str().unwrap().to_string())
-        .collect();
+    let of_proposals_there = in_commune(&demo_2026["proposals"], "07210", "facility_id");
     let expected: BTreeSet<String> = registered_2026
         .union(&of_proposals_there)
         .cloned()
@@ -317,13 +353,7 @@ async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
     import_mapping(&app.db, OLD, NEW, MAPPING).await.unwrap();
     let (facilities, proposals) = demo_records_merged_into(&app, "07210").await;
     assert_eq!(facilities.len(), 9);
-    let proposals_2026: BTreeSet<String> = demo_2026["proposals"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["commune_code"] == "07210")
-        .map(|p| p["id"].as_str().unwrap().to_string())
-        .collect();
+    let proposals_2026 = in_commune(&demo_2026["proposals"], "07210", "id");
     assert_eq!(proposals_2026.len(), 2);
     // The phone's cursor is past those records; it still receives them (and
     // again a 2026 proposal at one of those facilities, which it had).
@@ -351,37 +381,10 @@ async fn scopes_reach_across_the_mapping_both_ways(app: TestApp) {
         .await
         .unwrap();
     let mut tx = app.db.begin_write().await.unwrap();
-    let facility = Facility {
-        id: uuid::Uuid::now_v7().to_string(),
-        name: "Hợp tác xã Mây tre Bắc Giang mới".into(),
-        owner_name: None,
-        address: None,
-        unit_tree: NEW.into(),
-        commune_code: Some("07210".into()),
-        district_code: None,
-        industry_group: "handicrafts".into(),
-        phone: None,
-        lat: None,
-        lon: None,
-        workforce: None,
-        main_products: None,
-        versions: Default::default(),
-    };
+    let mut facility = facility_at("Hợp tác xã Mây tre Bắc Giang mới", NEW, Some("07210"), None);
+    facility.industry_group = "handicrafts".into();
     catalog::upsert_facility(&mut tx, &facility).await.unwrap();
-    let proposal = Proposal {
-        id: uuid::Uuid::now_v7().to_string(),
-        year: 2026,
-        unit_tree: NEW.into(),
-        district_code: None,
-        commune_code: Some("07210".into()),
-        facility_id: facility.id.clone(),
-        title: "Hỗ trợ máy đan mây".into(),
-        support_kind: "machinery".into(),
-        requested_amount: 150_000_000,
-        status: "registered".into(),
-        form_id: None,
-        form_version: None,
-    };
+    let proposal = proposal_2026(&facility, "07210", "Hỗ trợ máy đan mây", 150_000_000);
     catalog::upsert_proposal(&mut tx, &proposal).await.unwrap();
     tx.commit().await.unwrap();
 
@@ -550,22 +553,7 @@ async fn a_2026_proposal_reaches_its_communes_inspector_with_its_facility(app: T
     app::store::years::ensure_open(&app.db, 2026, NEW)
         .await
         .unwrap();
-    let facility = Facility {
-        id: uuid::Uuid::now_v7().to_string(),
-        name: "Xưởng sấy vải Tân Yên".into(),
-        owner_name: None,
-        address: None,
-        unit_tree: OLD.into(),
-        commune_code: None,
-        district_code: Some("216".into()),
-        industry_group: "processing".into(),
-        phone: None,
-        lat: None,
-        lon: None,
-        workforce: None,
-        main_products: None,
-        versions: Default::default(),
-    };
+    let facility = facility_at("Xưởng sấy vải Tân Yên", OLD, None, Some("216"));
     let mut tx = app.db.begin_write().await.unwrap();
     catalog::upsert_facility(&mut tx, &facility).await.unwrap();
     tx.commit().await.unwrap();
@@ -579,20 +567,7 @@ async fn a_2026_proposal_reaches_its_communes_inspector_with_its_facility(app: T
         "not theirs yet"
     );
 
-    let proposal = Proposal {
-        id: uuid::Uuid::now_v7().to_string(),
-        year: 2026,
-        unit_tree: NEW.into(),
-        district_code: None,
-        commune_code: Some("07228".into()),
-        facility_id: facility.id.clone(),
-        title: "Hỗ trợ lò sấy".into(),
-        support_kind: "machinery".into(),
-        requested_amount: 120_000_000,
-        status: "registered".into(),
-        form_id: None,
-        form_version: None,
-    };
+    let proposal = proposal_2026(&facility, "07228", "Hỗ trợ lò sấy", 120_000_000);
     let mut tx = app.db.begin_write().await.unwrap();
     catalog::upsert_proposal(&mut tx, &proposal).await.unwrap();
     tx.commit().await.unwrap();
