@@ -3,7 +3,7 @@
 //! problem, committed, and imported again as a no-op; the proposals reach the
 //! inspectors in scope. Also a Windows-1258 CSV, formula cells, and the limits.
 //!
-//! One file (about 850 lines): the tests share the workbook builders and the 300-row file.
+//! One file (about 875 lines): the tests share the workbook builders and the 300-row file.
 
 use crate::helpers::{TestApp, TestResponse};
 use crate::security::req;
@@ -673,6 +673,30 @@ async fn the_same_file_committed_twice_at_once_adds_each_row_once(app: TestApp) 
 /// Two rows are one new facility only when nothing says otherwise: one tax
 /// code under two names, or one name in one commune under two tax codes,
 /// was merged silently and lost a row's name or its tax code.
+/// Folding joins real names apart: the 2020 tree has xã Đông Sơn (Yên Thế)
+/// and xã Đồng Sơn (Bắc Giang). Spelt exactly, each row finds its own; only
+/// a name that fits both as written ("Dong Son") asks which.
+async fn a_commune_spelt_exactly_is_told_from_its_folded_twin(app: TestApp) {
+    let (boss, _) = app.login("giamsat").await;
+    let mut csv = HEADERS.join(",");
+    for (i, commune) in ["Đồng Sơn", "xã Đông Sơn", "Dong Son"].iter().enumerate() {
+        csv.push_str(&format!(
+            "\r\nCơ sở số {i},,,{commune},,processing,,Máy sấy,machinery,150000000,2020,"
+        ));
+    }
+    let preview = ok(&post(&app, &boss, csv.into_bytes(), false, "text/csv").await);
+    let rows = preview["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["commune"], "xã Đồng Sơn (07696)", "{preview}");
+    assert_eq!(rows[1]["commune"], "xã Đông Sơn (07273)");
+    let problems: Vec<(i64, &str)> = preview["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["row"].as_i64().unwrap(), p["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(problems, [(4, "registry.ambiguous_commune")]);
+}
+
 async fn rows_that_disagree_about_one_facility_are_shown_not_merged(app: TestApp) {
     let (boss, _) = app.login("giamsat").await;
     let mut csv = HEADERS.join(",");
@@ -841,6 +865,7 @@ async fn a_file_does_not_move_a_surveyed_proposal_to_another_facility(app: TestA
 }
 
 crate::engine_tests!(
+    a_commune_spelt_exactly_is_told_from_its_folded_twin,
     a_file_does_not_move_a_surveyed_proposal_to_another_facility,
     rows_that_disagree_about_one_facility_are_shown_not_merged,
     the_same_file_committed_twice_at_once_adds_each_row_once,

@@ -9,7 +9,7 @@
 //! mapping joins to it counts as the same place. A proposal is matched by its
 //! external reference within its year, else by its facility and title.
 //!
-//! One file (about 770 lines): the report types the page renders and the matching that fills them change together; the server half is its own `server` module, and splits off when the registry gets its facility screens.
+//! One file (about 790 lines): the report types the page renders and the matching that fills them change together; the server half is its own `server` module, and splits off when the registry gets its facility screens.
 
 use crate::error::RowProblem;
 use serde::{Deserialize, Serialize};
@@ -212,6 +212,11 @@ mod server {
             [] => Err(problem(row.row, "commune", "registry.unknown_commune")
                 .with("value", text.to_string())
                 .with("tree", units.year.unit_tree.clone())),
+            // Folding joins real names apart (Đông Sơn and Đồng Sơn, Quảng
+            // and Quang Minh): the one spelt exactly as written is the one.
+            several if spelt_as(units, several, text).is_some() => {
+                Ok(spelt_as(units, several, text).expect("checked"))
+            }
             several => Err(problem(row.row, "commune", "registry.ambiguous_commune")
                 .with("value", text.to_string())
                 .with(
@@ -222,6 +227,22 @@ mod server {
                         .collect::<Vec<_>>()
                         .join(", "),
                 )),
+        }
+    }
+
+    /// The one unit of `codes` whose name (or kind and name) is `text` as
+    /// written, case aside; None when none or several are.
+    fn spelt_as<'u>(units: &'u YearUnits, codes: &[String], text: &str) -> Option<&'u AdminUnit> {
+        use unicode_normalization::UnicodeNormalization;
+        let norm = |s: &str| s.trim().nfc().collect::<String>().to_lowercase();
+        let want = norm(text);
+        let mut spelt = codes
+            .iter()
+            .map(|c| &units.by_code[c])
+            .filter(|u| norm(&u.name) == want || norm(&u.full_name()) == want);
+        match (spelt.next(), spelt.next()) {
+            (Some(u), None) => Some(u),
+            _ => None,
         }
     }
 
