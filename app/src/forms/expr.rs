@@ -1,4 +1,4 @@
-//! One file: the tokenizer, parser, evaluator and printer of one small
+//! One file (about 620 lines): the tokenizer, parser, evaluator and printer of one small
 //! language share its token and tree types; half the file is their tests.
 //!
 //! The `relevant` expression language: decides whether a field is shown.

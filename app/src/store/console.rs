@@ -139,23 +139,22 @@ async fn unit_clause(db: &Db, f: &mut Filter, reference: &str) -> Result<(), App
         f.clauses.push("1 = 0".into());
         return Ok(());
     }
-    let likes: Vec<String> = paths
+    // The facility's place, or where the visit itself is placed: its
+    // proposal's unit, when the facility lies outside it (a facility known by
+    // an abolished district, surveyed for a 2026 proposal in a 2025 commune).
+    let (likes, placed): (Vec<String>, Vec<String>) = paths
         .iter()
         .map(|p| {
-            let n = f.param(Param::Text(p.clone()));
-            format!("a.path LIKE {n} || '%'")
+            let (a, v) = (
+                f.param(Param::Text(p.clone())),
+                f.param(Param::Text(p.clone())),
+            );
+            (
+                format!("a.path LIKE {a} || '%'"),
+                format!("v.unit_path LIKE {v} || '%'"),
+            )
         })
-        .collect();
-    // Or where the visit itself is placed: its proposal's unit, when the
-    // facility lies outside it (a facility known by an abolished district,
-    // surveyed for a 2026 proposal in a 2025 commune).
-    let placed: Vec<String> = paths
-        .iter()
-        .map(|p| {
-            let n = f.param(Param::Text(p.clone()));
-            format!("v.unit_path LIKE {n} || '%'")
-        })
-        .collect();
+        .unzip();
     f.clauses.push(format!(
         "(v.facility_id IN (SELECT r.id FROM facilities r JOIN admin_units a
            ON a.tree = r.unit_tree AND a.code = COALESCE(r.commune_code, r.district_code)
