@@ -250,6 +250,10 @@ pub(super) fn VisitFilters(nav: ListNav) -> impl IntoView {
 /// A unit as a filter choice: its full name, with its tree's year ("phường
 /// Đa Mai (2025)") when units of several trees are offered.
 fn choice_label(u: &crate::model::AdminUnit, several_trees: bool) -> String {
+    with_year(u.full_name(), u, several_trees)
+}
+
+fn with_year(label: String, u: &crate::model::AdminUnit, several_trees: bool) -> String {
     let year: String = u
         .tree
         .chars()
@@ -257,14 +261,40 @@ fn choice_label(u: &crate::model::AdminUnit, several_trees: bool) -> String {
         .take_while(char::is_ascii_digit)
         .collect();
     if several_trees && year.len() == 4 {
-        format!(
-            "{} ({})",
-            u.full_name(),
-            year.chars().rev().collect::<String>()
-        )
+        format!("{label} ({})", year.chars().rev().collect::<String>())
     } else {
-        u.full_name()
+        label
     }
+}
+
+/// Each commune's label. A name two communes of one tree share (2020's xã
+/// Phúc Sơn is in Tân Yên and in Lục Nam) also names its district, or the
+/// supervisor picks one of two identical lines by chance.
+pub(super) fn commune_labels(
+    communes: &[crate::model::AdminUnit],
+    districts: &[crate::model::AdminUnit],
+    several_trees: bool,
+) -> Vec<String> {
+    let mut seen = std::collections::HashMap::<(&str, String), usize>::new();
+    for u in communes {
+        *seen.entry((u.tree.as_str(), u.full_name())).or_default() += 1;
+    }
+    communes
+        .iter()
+        .map(|u| {
+            let name = u.full_name();
+            let shared = seen[&(u.tree.as_str(), name.clone())] > 1;
+            let district = u
+                .parent
+                .as_ref()
+                .and_then(|p| districts.iter().find(|d| d.tree == u.tree && &d.code == p));
+            let label = match district {
+                Some(d) if shared => format!("{name} — {}", d.full_name()),
+                _ => name,
+            };
+            with_year(label, u, several_trees)
+        })
+        .collect()
 }
 
 /// District, commune and inspector: their choices come from the server.
@@ -283,7 +313,8 @@ pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
                 // the lists hold more than one tree.
                 let several_trees = choices.districts.iter().chain(&choices.communes)
                     .map(|u| u.tree.as_str()).collect::<std::collections::HashSet<_>>().len() > 1;
-                let communes = StoredValue::new(choices.communes.clone());
+                let labels = commune_labels(&choices.communes, &choices.districts, several_trees);
+                let communes = StoredValue::new(choices.communes.clone().into_iter().zip(labels).collect::<Vec<_>>());
                 let inspectors = choices.inspectors.clone();
                 view! {
                     <label class="filter">
@@ -319,14 +350,14 @@ pub(super) fn UnitFilters(nav: ListNav) -> impl IntoView {
                             {move || {
                                 let district = nav.with(|q| q.district.clone());
                                 communes.with_value(|all| all.iter()
-                                    .filter(|c| district.is_none() || c.parent.as_ref().map(|p| unit_key(&c.tree, p)) == district)
-                                    .map(|u| {
+                                    .filter(|(c, _)| district.is_none() || c.parent.as_ref().map(|p| unit_key(&c.tree, p)) == district)
+                                    .map(|(u, label)| {
                                         let key = unit_key(&u.tree, &u.code);
                                         let value = key.clone();
                                         let sel = Signal::derive(move || nav.with(|q| q.commune.as_deref() == Some(key.as_str())));
                                         view! {
                                             <option value=value selected=move || sel.get() prop:selected=move || sel.get()>
-                                                {choice_label(u, several_trees)}
+                                                {label.clone()}
                                             </option>
                                         }
                                     })

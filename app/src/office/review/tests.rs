@@ -262,3 +262,84 @@ fn a_long_list_counts_its_visits_grouped() {
     assert_eq!(page_info("{total}", 1, 1, 7, Lang::Vi), "7");
     assert_eq!(page_info("{total}", 1, 1, 5_000, Lang::Vi), "5.000");
 }
+
+/// 2020's Bắc Giang has two xã Phúc Sơn (07318 in Tân Yên, 07630 in Lục
+/// Nam): the commune filter showed two identical lines.
+#[test]
+fn communes_of_one_name_are_told_apart_by_their_district() {
+    use crate::model::{AdminUnit, UnitLevel};
+    let unit =
+        |tree: &str, code: &str, kind: &str, name: &str, level, parent: Option<&str>| AdminUnit {
+            tree: tree.into(),
+            code: code.into(),
+            name: name.into(),
+            kind: kind.into(),
+            level,
+            parent: parent.map(Into::into),
+        };
+    let districts = vec![
+        unit(
+            "bac-giang-2020",
+            "216",
+            "huyện",
+            "Tân Yên",
+            UnitLevel::District,
+            Some("24"),
+        ),
+        unit(
+            "bac-giang-2020",
+            "220",
+            "huyện",
+            "Lục Nam",
+            UnitLevel::District,
+            Some("24"),
+        ),
+    ];
+    let communes = vec![
+        unit(
+            "bac-giang-2020",
+            "07318",
+            "xã",
+            "Phúc Sơn",
+            UnitLevel::Commune,
+            Some("216"),
+        ),
+        unit(
+            "bac-giang-2020",
+            "07630",
+            "xã",
+            "Phúc Sơn",
+            UnitLevel::Commune,
+            Some("220"),
+        ),
+        unit(
+            "bac-giang-2020",
+            "07333",
+            "xã",
+            "Quang Trung",
+            UnitLevel::Commune,
+            Some("216"),
+        ),
+        unit(
+            "bac-ninh-2025",
+            "07333",
+            "xã",
+            "Quang Trung",
+            UnitLevel::Commune,
+            Some("24"),
+        ),
+    ];
+    assert_eq!(
+        commune_labels(&communes, &districts, true),
+        [
+            "xã Phúc Sơn — huyện Tân Yên (2020)",
+            "xã Phúc Sơn — huyện Lục Nam (2020)",
+            "xã Quang Trung (2020)",
+            "xã Quang Trung (2025)",
+        ]
+    );
+    assert_eq!(
+        commune_labels(&communes[..1], &districts, false),
+        ["xã Phúc Sơn"]
+    );
+}
