@@ -29,33 +29,30 @@ pub async fn append(
     owner_id: Option<&str>,
 ) -> Result<(), AppError> {
     lock(tx).await?;
-    sqlx::query(
-        "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(entity)
-    .bind(record_id)
-    .bind(unit_path.map(str::to_string))
-    .bind(owner_id.map(str::to_string))
-    .bind(super::now_ms())
-    .execute(&mut **tx)
-    .await?;
+    let mut paths = vec![unit_path.map(str::to_string)];
     if let (Some(path), "facility") = (unit_path, entity) {
         // A phone may hold a facility through one of its proposals only (the
         // proposal's own unit lies outside the facility's place: a facility
         // known by an abolished district, a 2026 proposal in a 2025 commune);
         // its changes are announced there too.
-        for elsewhere in proposal_places_outside(tx, record_id, path).await? {
-            sqlx::query(
-                "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(entity)
-            .bind(record_id)
-            .bind(elsewhere)
-            .bind(owner_id.map(str::to_string))
-            .bind(super::now_ms())
-            .execute(&mut **tx)
-            .await?;
-        }
+        paths.extend(
+            proposal_places_outside(tx, record_id, path)
+                .await?
+                .into_iter()
+                .map(Some),
+        );
+    }
+    for path in paths {
+        sqlx::query(
+            "INSERT INTO change_log (entity, record_id, unit_path, owner_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(entity)
+        .bind(record_id)
+        .bind(path)
+        .bind(owner_id.map(str::to_string))
+        .bind(super::now_ms())
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(())
 }
