@@ -24,6 +24,32 @@ struct Cli {
     serve: ServeConfig,
 }
 
+/// Parses the command line. The serve flags may stand alone (`khaosat
+/// --demo` serves), but before a subcommand they would be taken and then
+/// ignored: `khaosat --data-dir /srv/khaosat backup --to …` backed up a new,
+/// empty database in `./data-dir`, and said so with success. Refused instead,
+/// with where the flag goes.
+fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap::Error> {
+    use clap::{parser::ValueSource, CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let matches = command.try_get_matches_from_mut(args)?;
+    if let Some((name, _)) = matches.subcommand() {
+        let misplaced = matches.ids().map(|id| id.as_str()).find(|id| {
+            *id != "log_format" && matches.value_source(id) == Some(ValueSource::CommandLine)
+        });
+        if let Some(id) = misplaced {
+            let flag = format!("--{}", id.replace('_', "-"));
+            return Err(command.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!(
+                    "{flag} before `{name}` would be ignored: put it after the subcommand (khaosat {name} … {flag} …)"
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve the app and the API (the default).
@@ -179,7 +205,10 @@ enum UserAction {
 }
 
 pub async fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn".into());
     if cli.log_format == "json" {
@@ -281,6 +310,7 @@ async fn backup(
     secret: crate::config::PassphraseArgs,
     args: DatabaseArgs,
 ) -> Result<(), String> {
+    args.require_existing()?;
     let passphrase = secret.passphrase()?;
     let storage =
         crate::config::open_photo_store(photo_dir, photo_store.as_deref(), &args.data_dir)?;
@@ -336,6 +366,7 @@ async fn compact(retention_days: i64, db: DatabaseArgs) -> Result<(), String> {
     if retention_days < 1 {
         return Err("the retention must be at least one day".into());
     }
+    db.require_existing()?;
     let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
     let report = crate::startup::compact_once(&db, retention_days).await?;
     println!(
@@ -374,6 +405,7 @@ async fn units(action: UnitsAction) -> Result<(), String> {
     use app::office::units::import::{import_mapping, import_tree, ImportError};
     match action {
         UnitsAction::List { db } => {
+            db.require_existing()?;
             let db = crate::startup::open_database(&db.data_dir, &db.database_url()).await?;
             for tree in app::store::units::trees(&db)
                 .await

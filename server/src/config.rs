@@ -21,7 +21,7 @@ pub struct ServeConfig {
     #[arg(long, env = "KHAOSAT_HASH_FILE")]
     pub hash_file: Option<PathBuf>,
     /// Mark the session cookie Secure (HTTPS, or behind a TLS-terminating proxy).
-    /// Implied by --tls-cert.
+    /// Implied by --tls-cert, and by --public-origin when every origin is https.
     #[arg(long, env = "KHAOSAT_SECURE_COOKIES")]
     pub secure_cookies: bool,
     /// Days a session lasts without use (sliding): a field trip.
@@ -172,6 +172,15 @@ impl ServeConfig {
         Ok(photos)
     }
 
+    /// `--trusted-proxy` as peers are compared with it: IPv4-mapped IPv6
+    /// (::ffff:127.0.0.1) is the IPv4 address it maps.
+    pub fn trusted_proxies(&self) -> Vec<std::net::IpAddr> {
+        self.trusted_proxies
+            .iter()
+            .map(|ip| ip.to_canonical())
+            .collect()
+    }
+
     pub fn security(&self) -> Result<app::state::Security, String> {
         let tls = self.tls_cert.is_some();
         let scheme = if tls { "https" } else { "http" };
@@ -182,15 +191,24 @@ impl ServeConfig {
                 .iter()
                 .map(|o| {
                     crate::security::csrf::normalize_origin(o).ok_or_else(|| {
-                        format!("--public-origin {o:?} is not an origin like https://khaosat.example or http://192.168.1.20:3000")
+                        if has_path(o) {
+                            format!("--public-origin {o:?} has a path: khaosat must be served at the root of its own host name (https://khaosat.example.gov.vn), not under a sub-path")
+                        } else {
+                            format!("--public-origin {o:?} is not an origin like https://khaosat.example or http://192.168.1.20:3000")
+                        }
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?
         };
+        // Behind a TLS proxy the server speaks plain HTTP, yet every page the
+        // phones load is https: the session cookie is then Secure too, or a
+        // typed http:// address (the proxy's redirect) would carry it in clear.
+        let behind_https = !self.public_origins.is_empty()
+            && public_origins.iter().all(|o| o.starts_with("https://"));
         Ok(app::state::Security {
-            secure_cookies: self.secure_cookies || tls,
+            secure_cookies: self.secure_cookies || tls || behind_https,
             session_ttl_ms: self.session_days.clamp(1, 365) * 24 * 3600 * 1000,
-            trusted_proxies: self.trusted_proxies.clone(),
+            trusted_proxies: self.trusted_proxies(),
             hsts: tls,
             public_origins,
             scheme,
@@ -206,6 +224,13 @@ impl ServeConfig {
             ..app::state::Security::default()
         })
     }
+}
+
+/// Whether an address names a path after its host ("https://x.vn/khaosat/").
+fn has_path(origin: &str) -> bool {
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.trim_end_matches('/').contains('/'))
 }
 
 /// The photo store of `--photo-dir` (default: `photos/` in the data
@@ -261,11 +286,32 @@ pub struct DatabaseArgs {
     #[arg(long, env = "KHAOSAT_DATA_DIR", default_value = "data-dir")]
     pub data_dir: PathBuf,
     /// Database URL; default: sqlite in the data directory. postgres://… for PostgreSQL.
-    #[arg(long, env = "KHAOSAT_DATABASE_URL")]
+    /// Its password stays out of `--help`, which gets pasted into tickets.
+    #[arg(long, env = "KHAOSAT_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 }
 
 impl DatabaseArgs {
+    /// For commands that read what is there (a backup, a compaction): a
+    /// SQLite file that does not exist is a mistyped or missing data
+    /// directory, never a database to create and then back up, empty.
+    pub fn require_existing(&self) -> Result<(), String> {
+        let url = self.database_url();
+        let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        else {
+            return Ok(());
+        };
+        let path = path.split('?').next().unwrap_or(path);
+        if path.is_empty() || path == ":memory:" || std::path::Path::new(path).exists() {
+            return Ok(());
+        }
+        Err(format!(
+            "no khaosat database at {path}: give the server's --data-dir (or KHAOSAT_DATA_DIR, or --database-url) after the command"
+        ))
+    }
+
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
@@ -278,6 +324,58 @@ impl DatabaseArgs {
 mod tests {
     use super::parse_every;
     use std::time::Duration;
+
+    fn serve(args: &[&str]) -> super::ServeConfig {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            serve: super::ServeConfig,
+        }
+        <Cli as clap::Parser>::parse_from(std::iter::once("khaosat").chain(args.iter().copied()))
+            .serve
+    }
+
+    /// Behind a TLS proxy (`--public-origin https://…`) the session cookie
+    /// was sent without Secure unless `--secure-cookies` was also given.
+    #[test]
+    fn cookies_are_secure_when_every_public_origin_is_https() {
+        let secure = |args: &[&str]| serve(args).security().unwrap().secure_cookies;
+        assert!(secure(&[
+            "--public-origin",
+            "https://khaosat.example.gov.vn"
+        ]));
+        assert!(!secure(&[
+            "--public-origin",
+            "https://khaosat.example.gov.vn",
+            "--public-origin",
+            "http://192.168.1.20:3000"
+        ]));
+        assert!(!secure(&[]));
+        assert!(secure(&["--secure-cookies"]));
+    }
+
+    #[test]
+    fn a_sub_path_origin_is_refused_with_the_reason() {
+        let Err(why) =
+            serve(&["--public-origin", "https://so-cong-thuong.gov.vn/khaosat/"]).security()
+        else {
+            panic!("a sub-path was taken");
+        };
+        assert!(why.contains("not under a sub-path"), "{why}");
+        let Err(why) = serve(&["--public-origin", "ftp://x"]).security() else {
+            panic!("ftp was taken");
+        };
+        assert!(why.contains("is not an origin like"), "{why}");
+    }
+
+    #[test]
+    fn a_trusted_proxy_written_ipv4_mapped_is_its_ipv4_address() {
+        let config = serve(&["--trusted-proxy", "::ffff:127.0.0.1"]);
+        assert_eq!(
+            config.trusted_proxies(),
+            ["127.0.0.1".parse::<std::net::IpAddr>().unwrap()]
+        );
+    }
 
     #[test]
     fn backup_intervals_read_as_operators_write_them() {

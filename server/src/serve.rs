@@ -13,7 +13,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::collections::HashMap;
 use std::future::Future;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -187,6 +187,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        // A dual-stack listener ([::]) reports IPv4 peers as ::ffff:a.b.c.d:
+        // as that, a proxy at 127.0.0.1 matched no --trusted-proxy, and every
+        // phone behind it shared one address's limits.
+        let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
         let Some(slot) = Slot::claim(&registry, peer.ip(), &limits) else {
             tracing::warn!(peer = %peer.ip(), "connection refused: too many from this address");
             crate::telemetry::limited("connections");

@@ -176,7 +176,7 @@ pub async fn serve(config: ServeConfig) -> Result<(), String> {
     let limits = crate::serve::ConnectionLimits {
         header_read: std::time::Duration::from_secs(config.header_timeout_secs.clamp(1, 3600)),
         per_address: config.max_connections_per_address.max(1),
-        exempt: config.trusted_proxies.clone(),
+        exempt: config.trusted_proxies(),
         total,
     };
     let served = crate::serve::serve(listener, router, tls, limits, shutdown_signal())

@@ -139,8 +139,8 @@ pub async fn backup(
             dump.arg("--format=custom")
                 .arg(format!("--snapshot={snapshot}"))
                 .arg("--no-owner")
-                .arg("--no-privileges")
-                .arg(format!("--dbname={url}"));
+                .arg("--no-privileges");
+            tools::target(&mut dump, url);
             match &seal {
                 // Encrypted as it streams out of pg_dump: no plaintext on disk.
                 Some(seal) => dump_sealed(dump, seal.clone(), file).await?,
@@ -254,8 +254,8 @@ pub async fn restore(
             let mut load = std::process::Command::new("pg_restore");
             load.arg("--no-owner")
                 .arg("--no-privileges")
-                .arg("--exit-on-error")
-                .arg(format!("--dbname={url}"));
+                .arg("--exit-on-error");
+            tools::target(&mut load, url);
             match &seal {
                 Some(seal) => restore_sealed(load, seal.clone(), from.join(PG_FILE)).await?,
                 None => {

@@ -7,6 +7,57 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// Points a client tool at the database `url` with its password, if any, in
+/// the tool's environment (`PGPASSWORD`): a command line is readable by every
+/// local user in `/proc/<pid>/cmdline`, and the scheduled backup runs one a day.
+pub(super) fn target(command: &mut std::process::Command, url: &str) {
+    let (url, password) = without_password(url);
+    command.arg(format!("--dbname={url}"));
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+}
+
+/// `postgres://user:secret@host/db` as `postgres://user@host/db` and the
+/// password, percent-decoded as libpq reads it.
+fn without_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), None);
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let Some((userinfo, host)) = authority.rsplit_once('@') else {
+        return (url.to_string(), None);
+    };
+    let Some((user, password)) = userinfo.split_once(':') else {
+        return (url.to_string(), None);
+    };
+    (
+        format!("{scheme}://{user}@{host}{tail}"),
+        Some(percent_decoded(password)),
+    )
+}
+
+fn percent_decoded(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = || std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok();
+        match (bytes[i], hex().and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Runs a PostgreSQL client tool; its error output becomes the message.
 pub(super) async fn run(
     mut command: std::process::Command,
@@ -98,4 +149,29 @@ pub(super) fn drain(stream: Option<std::process::ChildStderr>) -> std::thread::J
         }
         text
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_password;
+
+    #[test]
+    fn the_password_leaves_the_url_for_the_environment() {
+        assert_eq!(
+            without_password(
+                "postgres://khaosat:S3cr%40t@db.internal:5432/khaosat?sslmode=require"
+            ),
+            (
+                "postgres://khaosat@db.internal:5432/khaosat?sslmode=require".to_string(),
+                Some("S3cr@t".to_string())
+            )
+        );
+        for plain in [
+            "postgres://khaosat@db.internal/khaosat",
+            "postgres:///khaosat?host=/run/postgresql",
+            "postgresql://db.internal/k",
+        ] {
+            assert_eq!(without_password(plain), (plain.to_string(), None));
+        }
+    }
 }

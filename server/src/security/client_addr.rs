@@ -13,7 +13,7 @@ pub fn resolve<B>(request: &Request<B>, trusted_proxies: &[IpAddr]) -> ClientAdd
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip());
+        .map(|ConnectInfo(addr)| addr.ip().to_canonical());
     let Some(peer) = peer else {
         return ClientAddr(None);
     };
@@ -31,7 +31,7 @@ pub fn resolve<B>(request: &Request<B>, trusted_proxies: &[IpAddr]) -> ClientAdd
     let client = forwarded
         .iter()
         .rev()
-        .filter_map(|s| s.parse::<IpAddr>().ok())
+        .filter_map(|s| s.parse::<IpAddr>().ok().map(|ip| ip.to_canonical()))
         .find(|ip| !trusted_proxies.contains(ip));
     ClientAddr(Some(client.unwrap_or(peer)))
 }
@@ -72,5 +72,21 @@ mod tests {
         );
         let bare = request("10.0.0.1", None);
         assert_eq!(resolve(&bare, &[proxy]).0, Some(proxy));
+    }
+
+    /// A dual-stack listener reports the IPv4 proxy as ::ffff:10.0.0.1.
+    #[test]
+    fn an_ipv4_mapped_peer_is_its_ipv4_address() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let proxied = request("[::ffff:10.0.0.1]", Some("::ffff:203.0.113.7"));
+        assert_eq!(
+            resolve(&proxied, &[proxy]).0,
+            Some("203.0.113.7".parse().unwrap())
+        );
+        let direct = request("[::ffff:198.51.100.9]", Some("203.0.113.7"));
+        assert_eq!(
+            resolve(&direct, &[proxy]).0,
+            Some("198.51.100.9".parse().unwrap())
+        );
     }
 }

@@ -425,3 +425,118 @@ fn backup_and_restore_commands_round_trip_and_refuse_a_used_database() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12"));
     assert!(!dir.path().join("never").exists());
 }
+
+/// `khaosat --data-dir /srv/khaosat backup --to …` took the flag at the top,
+/// ignored it, created `./data-dir/khaosat.db` and backed that up, empty,
+/// with success. A cron job without KHAOSAT_DATA_DIR did the same every night.
+#[test]
+fn a_flag_before_the_subcommand_or_a_missing_database_is_refused_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().join("cwd");
+    std::fs::create_dir(&cwd).unwrap();
+    let source = dir.path().join("source");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_khaosat"))
+            .args(args)
+            .current_dir(&cwd)
+            .env_remove("KHAOSAT_DATABASE_URL")
+            .env_remove("KHAOSAT_DATA_DIR")
+            .env_remove("KHAOSAT_PHOTO_DIR")
+            .env_remove("KHAOSAT_BACKUP_PASSPHRASE")
+            .output()
+            .unwrap()
+    };
+    let made = run(&[
+        "bulk-demo",
+        "--proposals",
+        "3",
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+
+    let to = dir.path().join("backup");
+    let out = run(&[
+        "--data-dir",
+        source.to_str().unwrap(),
+        "backup",
+        "--to",
+        to.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("--data-dir before `backup` would be ignored"),
+        "{said}"
+    );
+    let out = run(&["--data-dir", source.to_str().unwrap(), "units", "list"]);
+    assert!(!out.status.success());
+
+    // No data directory given at all: nothing to back up, said so.
+    let out = run(&["backup", "--to", to.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("no khaosat database at"), "{said}");
+    for args in [
+        &["units", "list"][..],
+        &["compact", "--retention-days", "30"][..],
+    ] {
+        let out = run(args);
+        assert!(!out.status.success(), "{args:?}");
+    }
+    assert!(!to.exists(), "no backup directory");
+    assert!(
+        !cwd.join("data-dir").exists(),
+        "no database made in the working directory"
+    );
+
+    // Where the flags belong, and alone before nothing (serve's), as before.
+    let out = run(&[
+        "backup",
+        "--to",
+        to.to_str().unwrap(),
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "--log-format",
+        "json",
+        "units",
+        "list",
+        "--data-dir",
+        source.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&["--data-dir", source.to_str().unwrap(), "--help"]);
+    assert!(out.status.success());
+}
+
+/// `--help` printed `[env: KHAOSAT_DATABASE_URL=postgres://…:password@…]`.
+#[test]
+fn help_keeps_the_database_password_to_itself() {
+    let out = Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .args(["backup", "--help"])
+        .env(
+            "KHAOSAT_DATABASE_URL",
+            "postgres://khaosat:S3cretPw@db.internal/khaosat",
+        )
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("--database-url"), "{help}");
+    assert!(!help.contains("S3cretPw"), "{help}");
+}

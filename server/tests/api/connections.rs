@@ -24,6 +24,11 @@ impl Drop for Server {
 
 /// `khaosat serve` on SQLite with a stand-in site, plus `args`.
 fn start(args: &[&str]) -> Server {
+    start_on("127.0.0.1", args)
+}
+
+/// `start` listening on `host` ("[::]" for both IPv6 and IPv4).
+fn start_on(host: &str, args: &[&str]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let site = crate::helpers::fake_site(dir.path());
     let port = crate::helpers::free_port();
@@ -32,7 +37,7 @@ fn start(args: &[&str]) -> Server {
             "serve",
             "--demo",
             "--addr",
-            &format!("127.0.0.1:{port}"),
+            &format!("{host}:{port}"),
             "--data-dir",
         ])
         .arg(dir.path().join("data"))
@@ -260,4 +265,32 @@ fn one_address_cannot_hold_more_connections_than_its_cap() {
         assert!(Instant::now() < deadline, "{answer}");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// On a dual-stack listener (`--addr [::]:…`) an IPv4 proxy's connections
+/// arrive as ::ffff:127.0.0.1. Compared as that, `--trusted-proxy 127.0.0.1`
+/// never matched: the proxy was held to one address's cap (and every phone
+/// behind it shared one address's login limits).
+#[test]
+fn a_trusted_proxy_is_known_on_a_dual_stack_listener() {
+    let server = start_on(
+        "[::]",
+        &[
+            "--max-connections-per-address",
+            "1",
+            "--trusted-proxy",
+            "127.0.0.1",
+            "--header-timeout-secs",
+            "60",
+        ],
+    );
+    // Accepted in the order they connected, before the request below.
+    let held: Vec<TcpStream> = (0..3).map(|_| connect(server.port)).collect();
+    let answer = exchange(
+        server.port,
+        b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    drop(held);
 }
