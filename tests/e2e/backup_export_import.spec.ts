@@ -34,13 +34,30 @@ test('a backup exported offline imports on a fresh profile with the same visits 
   await visit.save();
   await visit.expectSyncState('queued');
 
+  // Typed and autosaved, "Lưu" never pressed: the file carries it all the same.
+  await home.goto();
+  const draftId = await home.startVisit(home.proposalItems.nth(1));
+  await visit.fillField('main_products', 'Gạch chỉ đỏ');
+  await visit.waitDraftSaved();
+  // A broken answer on screen cannot be saved: told, not sent.
+  await home.goto();
+  await home.startVisit(home.proposalItems.nth(2));
+  await visit.fillField('workforce', 'mười hai');
+  await visit.waitDraftSaved();
+
   await home.goto();
   const backup = page.getByTestId('home-backup');
   const [download] = await Promise.all([page.waitForEvent('download'), home.click(backup.getByTestId('backup-export'))]);
   expect(download.suggestedFilename()).toMatch(/^khaosat-backup-ksv2-.*\.zip$/);
   const file = (await download.path())!;
-  const exported = Number(await backup.getByTestId('backup-done').getAttribute('data-count'));
+  const done = backup.getByTestId('backup-done');
+  const exported = Number(await done.getAttribute('data-count'));
   expect(exported, 'the header and two answers').toBeGreaterThanOrEqual(2);
+  expect(readFileSync(file).includes(Buffer.from('Gạch chỉ đỏ')), 'the unsaved answer is in the file').toBe(true);
+  expect(readFileSync(file).includes(Buffer.from('mười hai')), 'the broken answer is not').toBe(false);
+  await expect(done).toHaveAttribute('data-drafts-left', '1');
+  await expect(done).toContainText('Còn 1 phiếu có câu trả lời sai');
+  await expect(home.visitItem(draftId)).toHaveAttribute('data-sync-state', 'queued');
 
   const other = await newContext({ ...PHONE, label: 'fresh-phone' });
   const otherPage = await other.newPage();

@@ -46,6 +46,14 @@ fn stamp_vn(utc_ms: i64) -> String {
     }
 }
 
+/// What an export put in its file: the unsent changes, and the visits whose
+/// unsaved answers could not go (a broken answer on screen to fix first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exported {
+    pub count: usize,
+    pub drafts_left: u32,
+}
+
 /// Exports this phone's unsent changes as a file and says how many went into it.
 ///
 /// Without `username` it backs up the logged-in session's device; with one (the
@@ -59,10 +67,14 @@ pub fn BackupButton(#[prop(optional, into)] username: Option<String>) -> impl In
     let tr = use_t();
     let Locale(lang) = use_locale();
     let busy = RwSignal::new(false);
-    let outcome = RwSignal::new(None::<Result<usize, ErrorBody>>);
+    let outcome = RwSignal::new(None::<Result<Exported, ErrorBody>>);
+    // Saving what was only autosaved changes the lists' sync states.
+    let client = use_context::<crate::field::client::ClientState>();
     let export = move |_| {
         #[cfg(feature = "hydrate")]
-        start_export(username.clone(), busy, outcome);
+        start_export(username.clone(), busy, outcome, client);
+        #[cfg(not(feature = "hydrate"))]
+        let _ = client;
         #[cfg(not(feature = "hydrate"))]
         let _ = &username;
     };
@@ -81,10 +93,14 @@ pub fn BackupButton(#[prop(optional, into)] username: Option<String>) -> impl In
                 outcome
                     .get()
                     .map(|result| match result {
-                        Ok(count) => {
+                        Ok(Exported { count, drafts_left }) => {
                             view! {
-                                <p class="notice" role="status" data-testid="backup-done" data-count=count.to_string()>
+                                <p class="notice" role="status" data-testid="backup-done" data-count=count.to_string()
+                                    data-drafts-left=drafts_left.to_string()>
                                     {move || tr("backup.done").replace("{count}", &count.to_string())}
+                                    {(drafts_left > 0).then(|| view! {
+                                        " " {move || tr("backup.drafts_left").replace("{count}", &drafts_left.to_string())}
+                                    })}
                                 </p>
                             }
                                 .into_any()
@@ -107,7 +123,8 @@ pub fn BackupButton(#[prop(optional, into)] username: Option<String>) -> impl In
 fn start_export(
     username: Option<String>,
     busy: RwSignal<bool>,
-    outcome: RwSignal<Option<Result<usize, ErrorBody>>>,
+    outcome: RwSignal<Option<Result<Exported, ErrorBody>>>,
+    client: Option<crate::field::client::ClientState>,
 ) {
     if busy.get_untracked() {
         return;
@@ -115,7 +132,11 @@ fn start_export(
     busy.set(true);
     outcome.set(None);
     leptos::task::spawn_local(async move {
-        outcome.set(Some(export_now(username).await));
+        let result = export_now(username).await;
+        if let (Ok(_), Some(client)) = (&result, client) {
+            client.bump();
+        }
+        outcome.set(Some(result));
         busy.set(false);
     });
 }
@@ -128,7 +149,7 @@ fn start_export(
 /// (`field_backup_export`), outside what `/login` downloads.
 #[cfg(feature = "hydrate")]
 #[cfg_attr(feature = "split", leptos::lazy(field_backup_export))]
-async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
+async fn export_now(username: Option<String>) -> Result<Exported, ErrorBody> {
     use crate::field::offline::OfflineError;
     let storage = |e: OfflineError| ErrorBody::new(e.code(), e.to_string());
     let no_data = || ErrorBody::new("backup.no_data", "this phone holds no data to back up");
@@ -157,6 +178,12 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
     {
         crate::field::visits::requeue::refused(&db, &session.user.id, &device).await?;
     }
+    // Answers typed and autosaved but never saved are not in the outbox
+    // either: saved now, from the login page too (after a logout).
+    let mut drafts_left = 0;
+    if let Some(user_id) = db.user_for(&username).await.map_err(storage)? {
+        drafts_left = crate::field::visits::requeue::unsaved(&db, &user_id, &device).await?;
+    }
     let device_id = uuid::Uuid::parse_str(&device)
         .map_err(|_| storage(OfflineError::Decode("device id is not a UUID".into())))?;
     let now = crate::field::client::browser::now_ms();
@@ -165,7 +192,7 @@ async fn export_now(username: Option<String>) -> Result<usize, ErrorBody> {
         .await
         .map_err(storage)?;
     download(&file_name(&username, now), &parts).map_err(|e| failed(format!("{e:?}")))?;
-    Ok(count)
+    Ok(Exported { count, drafts_left })
 }
 
 /// The backup archive as byte pieces for a Blob: the outbox is read and encoded

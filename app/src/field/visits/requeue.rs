@@ -100,3 +100,45 @@ pub async fn refused(
     }
     Ok(())
 }
+
+/// Saves, into the outbox, every open visit of `user_id` whose draft holds
+/// answers no save has captured (typed and autosaved, "Lưu" never pressed),
+/// so that a backup file carries them: the phone's notice counts them as
+/// not sent, and the file is how they survive a lost or wiped phone. The
+/// save is the one the button makes: a broken answer the form hides goes
+/// back to its saved value. A visit with a broken answer on screen cannot
+/// be saved as it stands (the server would refuse it whole); it stays as a
+/// draft and is counted, for the inspector to fix and back up again.
+pub async fn unsaved(
+    db: &crate::field::offline::OfflineDb,
+    user_id: &str,
+    device: &str,
+) -> Result<u32, ErrorBody> {
+    use super::local::SyncState;
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let mut left = 0;
+    for visit in db.visits(user_id).await.map_err(storage)? {
+        // Refused visits are `refused`'s: saved again with their refusal's rules.
+        if !visit.editable()
+            || visit.sync_state == SyncState::Refused
+            || !visit.has_unsaved_changes()
+        {
+            continue;
+        }
+        let Some(form) = db
+            .form(&visit.form_id, visit.form_version)
+            .await
+            .map_err(storage)?
+        else {
+            left += 1;
+            continue;
+        };
+        let visit = super::without_hidden_broken(&form, &visit);
+        if super::has_invalid_answers(&form, &visit) {
+            left += 1;
+            continue;
+        }
+        super::writes::save_visit_as(user_id, device, visit, false).await?;
+    }
+    Ok(left)
+}
