@@ -224,8 +224,12 @@ test('an XLSForm is previewed, published, exported, and filled on a phone', asyn
     await expect(visit.fieldBox('dien_thoai').locator('.field-error')).toHaveText(
       'Số điện thoại gồm 10 chữ số, bắt đầu bằng 0',
     );
+    // Read with the input by a screen reader, not only shown beside it.
+    await expect(visit.field('dien_thoai')).toHaveAttribute('aria-invalid', 'true');
+    await expect(visit.field('dien_thoai')).toHaveAccessibleDescription(/Số điện thoại gồm 10 chữ số, bắt đầu bằng 0/);
     await visit.fillField('dien_thoai', '0912345678');
     await expect(visit.fieldBox('dien_thoai').locator('.field-error')).toHaveCount(0);
+    await expect(visit.field('dien_thoai')).not.toHaveAttribute('aria-invalid', 'true');
     await visit.fillField('so_lao_dong', '12');
     await expect(visit.fieldBox('may_moc_khac')).toBeHidden();
     await visit.field('ho_tro-may_moc').check();

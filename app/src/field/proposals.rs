@@ -226,7 +226,12 @@ fn ProposalList() -> impl IntoView {
             <Show when=move || { more() > 0 }>
                 <button class="btn btn-secondary show-more" data-testid="show-more-proposals"
                     on:click=move |_| shown.update(|n| *n += PAGE)>
-                    {move || tr("home.show_more").replace("{n}", &more().min(PAGE).to_string()).replace("{left}", &more().to_string())}
+                    {move || {
+                        let n = more().min(PAGE);
+                        tr(if n == 1 { "home.show_more_one" } else { "home.show_more" })
+                            .replace("{n}", &n.to_string())
+                            .replace("{left}", &more().to_string())
+                    }}
                 </button>
             </Show>
         </Show>

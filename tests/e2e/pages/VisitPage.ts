@@ -112,6 +112,8 @@ export class VisitPage extends BasePage {
   async save(): Promise<void> {
     await this.click(this.saveButton);
     await expect(this.saveStatus, 'the save must complete').toHaveAttribute('data-state', 'saved');
+    // Announced to a screen reader too.
+    await expect(this.saveStatus).toHaveAttribute('role', 'status');
   }
 
   async expectSyncState(state: SyncState, timeout?: number): Promise<void> {

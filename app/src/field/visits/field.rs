@@ -2,7 +2,7 @@
 //! current language, and its own check while typing (the same rules the server
 //! applies). Inputs hold their own text, so numbers can be typed as "12.500.000".
 //!
-//! One file (about 440 lines, a fifth of them tests): the parsing of what is
+//! One file (about 460 lines, a fifth of them tests): the parsing of what is
 //! typed and the input that shows it are read together.
 
 use crate::forms::{rules::check_value, Field, FieldType};
@@ -131,6 +131,25 @@ pub fn FieldInput(
     let aria_required = required.then_some("true");
     // Checkboxes and the point's two boxes are a group named by the label.
     let label_id = format!("{id}-label");
+    // The hint and the error are read with the input (the error also marks
+    // it invalid), not only seen beside it.
+    let hint_id = format!("{id}-hint");
+    let error_id = format!("{id}-error");
+    let described_by = {
+        let has_hint = field.hint.is_some() && kind != FieldType::Note;
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids: Vec<&str> = Vec::new();
+            if has_hint {
+                ids.push(&hint_id);
+            }
+            if error.with(Option::is_some) {
+                ids.push(&error_id);
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    let invalid = move || error.with(Option::is_some).then_some("true");
     let constraint_message = StoredValue::new(field.constraint_message.clone());
     let initial = display_for(field.kind, &value);
 
@@ -140,6 +159,7 @@ pub fn FieldInput(
             let emit = emit.clone();
             view! {
                 <textarea id=id.clone() data-testid=testid.clone() rows="4" aria-required=aria_required
+                    aria-invalid=invalid aria-describedby=described_by.clone()
                     on:input=move |ev| emit(parse_input(kind, &event_target_value(&ev)))>{initial.clone()}</textarea>
             }
             .into_any()
@@ -166,6 +186,7 @@ pub fn FieldInput(
                 .collect_view();
             view! {
                 <select id=id.clone() data-testid=testid.clone() aria-required=aria_required
+                    aria-invalid=invalid aria-describedby=described_by.clone()
                     on:change=move |ev| emit(parse_input(kind, &event_target_value(&ev)))>
                     <option value="">{move || tr("field.choose")}</option>
                     {options}
@@ -305,7 +326,7 @@ pub fn FieldInput(
             let placeholder = (kind == FieldType::Date).then_some("dd/mm/yyyy");
             view! {
                 <input id=id.clone() type=input_type inputmode=mode data-testid=testid.clone() value=initial.clone() placeholder=placeholder
-                    aria-required=aria_required
+                    aria-required=aria_required aria-invalid=invalid aria-describedby=described_by.clone()
                     on:input=move |ev| emit(parse_input(kind, &event_target_value(&ev)))/>
             }
             .into_any()
@@ -325,7 +346,7 @@ pub fn FieldInput(
     let hint_view = (kind != FieldType::Note)
         .then(|| field.hint.clone())
         .flatten()
-        .map(|h| view! { <p class="hint">{move || h.get(lang.get()).to_string()}</p> });
+        .map(|h| view! { <p class="hint" id=hint_id>{move || h.get(lang.get()).to_string()}</p> });
     // Money is typed as digits; the amount is echoed as people read it (12.500.000 ₫).
     let money_view = (kind == FieldType::Money).then(|| {
         view! {
@@ -341,7 +362,7 @@ pub fn FieldInput(
             {input}
             {money_view}
             <Show when=move || error.get().is_some()>
-                <p class="field-error" role="alert">{move || error.get().map(|b| constraint_message.with_value(|own| match own {
+                <p class="field-error" role="alert" id=error_id.clone()>{move || error.get().map(|b| constraint_message.with_value(|own| match own {
                     // The form's own words for a broken rule; a wrong type keeps the generic text.
                     Some(m) if is_rule_error(&b.code) => m.get(lang.get()).to_string(),
                     _ => error_text(lang.get(), &b),

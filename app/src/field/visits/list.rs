@@ -84,6 +84,7 @@ pub fn age_text(tr: &impl Fn(&str) -> String, now_ms: i64, then_ms: i64) -> Stri
         0 => return tr("age.now"),
         m if m < 60 => (m, "age.minutes"),
         m if m < 60 * 24 => (m / 60, "age.hours"),
+        m if m < 60 * 48 => (1, "age.day"),
         m => (m / (60 * 24), "age.days"),
     };
     tr(unit).replace("{n}", &n.to_string())
@@ -246,5 +247,9 @@ mod tests {
         assert_eq!(age_text(&tr, 60_000 * 5, 0), "5 phút trước");
         assert_eq!(age_text(&tr, 3_600_000 * 49, 0), "2 ngày trước");
         assert_eq!(age_text(&tr, 10, 0), "vừa xong");
+        // One day, not "1 days".
+        let en = |k: &str| crate::i18n::t(crate::i18n::Lang::En, k);
+        assert_eq!(age_text(&en, 3_600_000 * 25, 0), "1 day ago");
+        assert_eq!(age_text(&en, 3_600_000 * 49, 0), "2 days ago");
     }
 }

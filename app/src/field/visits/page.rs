@@ -136,7 +136,7 @@ pub fn VisitPage() -> impl IntoView {
                     }
                 })}
                 {refusal.map(|text| view! {
-                    <p class="error-banner" data-testid="visit-refusal" data-code=refusal_code.clone()>{text}" "{move || tr(kept)}</p>
+                    <p class="error-banner" role="alert" data-testid="visit-refusal" data-code=refusal_code.clone()>{text}" "{move || tr(kept)}</p>
                 })}
                 {(!v.lost_fields.is_empty()).then(|| {
                     let names: Vec<String> = v
@@ -273,7 +273,7 @@ pub fn VisitPage() -> impl IntoView {
         }}
         {incomplete_view}
         <div class="form-actions">
-            <span class="save-status" data-testid="save-status" data-state=move || save_state.get().as_str()>
+            <span class="save-status" role="status" data-testid="save-status" data-state=move || save_state.get().as_str()>
                 {move || match save_state.get() {
                     SaveState::Idle => String::new(),
                     SaveState::Saving => tr("visit.saving"),
