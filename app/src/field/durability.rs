@@ -1,5 +1,5 @@
 //! How safe the inspector's data is on this phone: persistent storage (asked for
-//! once, at the first login), how full the browser's quota is, anything unsynced
+//! at the first login, and again the first time the app runs installed), how full the browser's quota is, anything unsynced
 //! for more than a day, and on iOS outside an installed app the seven-day wipe.
 //! Plain rules here; the panel reads the browser and IndexedDB.
 
@@ -34,6 +34,21 @@ pub fn fullness(usage: f64, quota: f64) -> Fullness {
 /// Whether something saved or typed `oldest_unsynced_ms` ago deserves a warning.
 pub fn stale(oldest_unsynced_ms: Option<i64>, now_ms: i64) -> bool {
     oldest_unsynced_ms.is_some_and(|t| now_ms - t > STALE_AFTER_MS)
+}
+
+/// When the phone queued a change, by its own clock: the time in its UUIDv7
+/// id. Its stamp (HLC) runs ahead of a phone whose clock is slow or was
+/// set back, since it never goes below the server's time it has seen: read
+/// from it, a week-slow phone got its "unsent for a day" warning after eight.
+pub fn queued_at_ms(mutation: &crate::sync::Mutation) -> i64 {
+    mutation
+        .mutation_id
+        .get_timestamp()
+        .map(|t| {
+            let (secs, nanos) = t.to_unix();
+            secs as i64 * 1000 + i64::from(nanos / 1_000_000)
+        })
+        .unwrap_or(mutation.hlc.ms)
 }
 
 /// What the panel shows, read once per data change.
@@ -78,7 +93,7 @@ pub fn DurabilityPanel() -> impl IntoView {
             let days = ((now - d.oldest_unsynced_ms.unwrap_or(now)) / 86_400_000).max(1);
             view! {
                 <p class="warning-banner" role="alert" data-testid="unsynced-stale">
-                    {tr("storage.stale").replace("{n}", &days.to_string())}
+                    {tr(if days == 1 { "storage.stale_one" } else { "storage.stale" }).replace("{n}", &days.to_string())}
                 </p>
             }
         });
@@ -98,20 +113,29 @@ pub fn DurabilityPanel() -> impl IntoView {
 #[cfg(feature = "hydrate")]
 async fn read(user: Option<crate::model::UserInfo>, device: Option<String>) -> Durability {
     use crate::field::client::browser;
-    const ASKED: &str = "khaosat.persist_asked";
-    // Ask once, at the first login on this phone; afterwards only read the answer
-    // (asking again on every page would nag on browsers that prompt).
-    let persisted = if browser::local_storage_get(ASKED).is_none() && user.is_some() {
-        browser::local_storage_set(ASKED, "1");
-        browser::request_persistent_storage().await
-    } else {
-        browser::storage_persisted().await
+    // Ask at the first login on this phone, and once more the first time the
+    // app runs installed: Chromium answers from how the site is used, and
+    // mostly says no to a tab it has just met but yes to an installed app,
+    // whose banner told the inspector to install it. Asking on every page
+    // would nag on browsers that prompt.
+    let ask = [
+        ("khaosat.persist_asked", true),
+        ("khaosat.persist_asked_installed", browser::standalone()),
+    ]
+    .into_iter()
+    .find(|(key, now)| *now && browser::local_storage_get(key).is_none());
+    let persisted = match ask {
+        Some((key, _)) if user.is_some() && browser::storage_persisted().await != Some(true) => {
+            browser::local_storage_set(key, "1");
+            browser::request_persistent_storage().await
+        }
+        _ => browser::storage_persisted().await,
     };
     let mut oldest = None::<i64>;
     if let (Some(user), Ok(db)) = (user, crate::field::offline::db().await) {
         if let Some(device) = device {
             if let Ok(entries) = db.outbox(&device, 1).await {
-                oldest = entries.first().map(|e| e.mutation.hlc.ms);
+                oldest = entries.first().map(|e| queued_at_ms(&e.mutation));
             }
         }
         for v in db.visits(&user.id).await.unwrap_or_default() {
@@ -151,6 +175,26 @@ mod tests {
             Fullness::Fine,
             "no quota known: no alarm"
         );
+    }
+
+    #[test]
+    fn a_change_is_as_old_as_the_phones_clock_says_not_its_stamp() {
+        let queued = 1_780_000_000_000_i64;
+        let mutation = crate::sync::Mutation {
+            seq: 1,
+            mutation_id: crate::sync::new_uuid_v7(queued),
+            kind: crate::sync::MutationKind::Upsert,
+            entity: crate::sync::Entity::Visit,
+            record_id: uuid::Uuid::nil(),
+            fields: Default::default(),
+            hlc: crate::sync::Hlc::new(queued + 7 * 86_400_000, 0),
+            base_version: 0,
+        };
+        assert_eq!(queued_at_ms(&mutation), queued);
+        assert!(stale(
+            Some(queued_at_ms(&mutation)),
+            queued + 2 * STALE_AFTER_MS
+        ));
     }
 
     #[test]

@@ -278,7 +278,15 @@ pub fn ios_browser_tab() -> bool {
     let ios = ua.contains("iPhone")
         || ua.contains("iPad")
         || (ua.contains("Macintosh") && window.navigator().max_touch_points() > 1);
-    let standalone = js_sys::Reflect::get(&window.navigator(), &"standalone".into())
+    ios && !standalone()
+}
+
+/// Whether the app runs installed (from its home-screen icon), not in a tab.
+pub fn standalone() -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    js_sys::Reflect::get(&window.navigator(), &"standalone".into())
         .ok()
         .and_then(|v| v.as_bool())
         .unwrap_or(false)
@@ -287,6 +295,5 @@ pub fn ios_browser_tab() -> bool {
             .ok()
             .flatten()
             .map(|m| m.matches())
-            .unwrap_or(false);
-    ios && !standalone
+            .unwrap_or(false)
 }
