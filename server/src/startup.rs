@@ -194,7 +194,9 @@ pub async fn compact_once(
     db: &Db,
     retention_days: i64,
 ) -> Result<app::store::compact::Report, String> {
-    let cutoff = app::store::now_ms() - retention_days.max(1) * 86_400_000;
+    // "Keep them for ever" written as a huge number wrapped the cutoff into
+    // the future, and every tombstone went; a century is as long as any.
+    let cutoff = app::store::now_ms() - retention_days.clamp(1, 36_500) * 86_400_000;
     app::store::compact::compact(db, cutoff)
         .await
         .map_err(|e| format!("compaction failed: {e}"))

@@ -536,7 +536,7 @@ pub async fn for_export(db: &super::Db, scope: &PhotoScope) -> Result<Vec<Export
     };
     let sql = format!(
         "{EXPORT_SELECT} AND {clause} {year_clause}
-         ORDER BY v.district_code, p.title, v.received_at, ph.taken_at, ph.created_at, ph.id"
+         ORDER BY v.district_code, p.title, v.received_at, ph.taken_at IS NULL, ph.taken_at, ph.created_at, ph.id"
     );
     let mut query = sqlx::query(&sql).bind(key);
     if let Some(y) = year {
@@ -557,7 +557,7 @@ async fn of_visits(db: &super::Db, ids: &[String]) -> Result<Vec<ExportPhoto>, A
     for chunk in ids.chunks(500) {
         let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
-            "{EXPORT_SELECT} AND v.id IN ({}) ORDER BY ph.taken_at, ph.created_at, ph.id",
+            "{EXPORT_SELECT} AND v.id IN ({}) ORDER BY ph.taken_at IS NULL, ph.taken_at, ph.created_at, ph.id",
             marks.join(", ")
         );
         let mut query = sqlx::query(&sql);
