@@ -13,8 +13,11 @@ use crate::photos::{fit_within, swaps_axes, JPEG_QUALITY};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-/// Less free space than this and the phone says so before capturing.
+/// Less free space than this and the photo field says so before a shot.
 pub const MIN_FREE_BYTES: f64 = 50.0 * 1024.0 * 1024.0;
+/// What a photo's write needs beyond its own bytes (its record, the outbox
+/// entry, IndexedDB's own overhead).
+const WRITE_MARGIN_BYTES: f64 = 5.0 * 1024.0 * 1024.0;
 /// Enough of a file's head for its markers and EXIF.
 const HEAD_BYTES: f64 = 512.0 * 1024.0;
 
@@ -65,11 +68,15 @@ pub async fn digest(algorithm: &str, bytes: &[u8]) -> Result<Vec<u8>, ErrorBody>
     Ok(js_sys::Uint8Array::new(&out).to_vec())
 }
 
-/// Refuses to start a capture the phone has no room for.
+/// Refuses to store a photo of `needed` bytes the phone has no room for. It
+/// runs on the downscaled photo, once it is taken: the camera's file is
+/// gone once refused (most Android cameras keep no copy of a shot made
+/// for a page), so the bar is what the write needs, not a margin; the
+/// margin is the field's warning before the shot (`free_bytes`).
 pub async fn check_room(needed: f64) -> Result<(), ErrorBody> {
     if let Some((used, quota)) = browser::storage_estimate().await {
         let free = quota - used;
-        if free < MIN_FREE_BYTES + needed {
+        if free < WRITE_MARGIN_BYTES + needed {
             return Err(ErrorBody::new(
                 "photo.storage_full",
                 "the phone's storage for this app is nearly full",
@@ -77,11 +84,20 @@ pub async fn check_room(needed: f64) -> Result<(), ErrorBody> {
             .with("free_mb", (free.max(0.0) / 1_048_576.0).round())
             .with(
                 "needed_mb",
-                ((MIN_FREE_BYTES + needed) / 1_048_576.0).round(),
+                ((WRITE_MARGIN_BYTES + needed) / 1_048_576.0)
+                    .round()
+                    .max(1.0),
             ));
         }
     }
     Ok(())
+}
+
+/// Free bytes of the app's storage, when the browser says.
+pub async fn free_bytes() -> Option<f64> {
+    browser::storage_estimate()
+        .await
+        .map(|(used, quota)| quota - used)
 }
 
 /// A photo ready to store: the downscaled JPEG and its record.
@@ -99,7 +115,6 @@ pub async fn capture(
     max_px: u32,
 ) -> Result<Captured, ErrorBody> {
     let original_size = file.size();
-    check_room(original_size.min(8.0 * 1024.0 * 1024.0)).await?;
     let head_blob = file
         .slice_with_f64_and_f64(0.0, original_size.min(HEAD_BYTES))
         .map_err(js_err("photo.unreadable"))?;
@@ -171,6 +186,7 @@ pub async fn capture(
     .await
     .map_err(js_err("photo.canvas"))?
     .unchecked_into();
+    check_room(blob.size()).await?;
     let bytes = blob_bytes(&blob).await?;
     let sha256 = digest_hex("SHA-256", &bytes).await?;
     let now = browser::now_ms();

@@ -38,6 +38,21 @@ pub fn PhotoField(
     // Each upload chunk reloads the list; a read that started before a newer one
     // (and before a caption write) must not land after it.
     let reads = crate::newest::Reads::default();
+    // Free space, read as the field opens and after each change: below the
+    // margin the field says so before the next shot, which is stored as long
+    // as it fits (a shot refused after it was taken is lost).
+    let free_mb = RwSignal::new(None::<f64>);
+    Effect::new(move |_| {
+        let _ = state.data_version.get();
+        #[cfg(feature = "hydrate")]
+        leptos::task::spawn_local(async move {
+            let free = super::capture::free_bytes().await;
+            free_mb.try_set(
+                free.filter(|f| *f < super::capture::MIN_FREE_BYTES)
+                    .map(|f| (f.max(0.0) / 1_048_576.0).floor()),
+            );
+        });
+    });
 
     {
         let key = key.clone();
@@ -153,6 +168,11 @@ pub fn PhotoField(
                 </p>
             </Show>
             <Show when=move || editable.get() && !full()>
+                {move || free_mb.get().map(|mb| view! {
+                    <p class="warning-banner" data-testid="photo-room-low">
+                        {move || tr("photo.room_low").replace("{free_mb}", &mb.to_string())}
+                    </p>
+                })}
                 <div class="photo-actions">
                     <label class="btn">
                         {move || tr("photo.take")}
