@@ -355,12 +355,28 @@ pub fn FieldInput(
             </p>
         }
     });
+    // A decimal is echoed as it was read, in the reader's own notation: typed
+    // "1,250" by someone who meant twelve hundred and fifty (the English way)
+    // is 1,25 here, and said so rather than stored unseen.
+    let decimal_view = (kind == FieldType::Decimal).then(|| {
+        view! {
+            <p class="hint money" data-testid=format!("{testid}-read")>
+                {move || current.get().and_then(|v| v.as_f64()).map(|n| {
+                    tr("field.read_as").replace(
+                        "{n}",
+                        &crate::format::readable_number(n, lang.get() == crate::i18n::Lang::Vi),
+                    )
+                }).unwrap_or_default()}
+            </p>
+        }
+    });
     view! {
         <div class="field" data-field=data_field data-key=key>
             {label_view}
             {hint_view}
             {input}
             {money_view}
+            {decimal_view}
             <Show when=move || error.get().is_some()>
                 <p class="field-error" role="alert" id=error_id.clone()>{move || error.get().map(|b| constraint_message.with_value(|own| match own {
                     // The form's own words for a broken rule; a wrong type keeps the generic text.
