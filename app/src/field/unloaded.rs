@@ -23,7 +23,10 @@ fn caption_key(photo_id: &str) -> String {
 /// the time it was kept.
 pub(crate) fn keep_draft(user_id: &str, visit: &LocalVisit) {
     let mut kept = visit.clone();
-    kept.updated_at_ms = browser::now_ms();
+    // Later than what the screen last wrote even when the clock went back
+    // since (a network time correction): compared by stamp, a kept draft
+    // stamped before that write was thrown away on the next open.
+    kept.updated_at_ms = browser::now_ms().max(visit.updated_at_ms + 1);
     if let Ok(json) = serde_json::to_string(&kept) {
         browser::local_storage_set(&key(user_id, &kept.id), &json);
     }
@@ -98,8 +101,9 @@ async fn write_kept(
     let now = crate::field::client::browser::now_ms();
     let written = db.update_visit(user_id, &kept.id, |stored| {
         let stored = stored.filter(|s| s.lacks_kept_draft(kept))?;
+        let after = stored.updated_at_ms.max(kept.updated_at_ms) + 1;
         let mut draft = crate::field::visits::local::take_draft(stored, kept);
-        draft.updated_at_ms = now;
+        draft.updated_at_ms = now.max(after);
         Some(draft)
     });
     let forget = || browser::local_storage_remove_if(&key(user_id, &kept.id), kept_text);

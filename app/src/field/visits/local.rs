@@ -537,7 +537,7 @@ pub fn save_with(
     let mut saved = visit.clone();
     saved.saved = visit.answers.clone();
     saved.header_sent = true;
-    saved.updated_at_ms = now_ms;
+    saved.updated_at_ms = now_ms.max(visit.updated_at_ms + 1);
     for row in visit.rows.iter().filter(|r| r.deleted && r.header_sent) {
         if !saved.removed_rows.contains(&row.id) {
             saved.removed_rows.push(row.id.clone());
@@ -1183,6 +1183,24 @@ mod tests {
         let after = after_push(known, &[&refused], false);
         assert!(after.header_sent);
         assert_eq!(after.saved, after.answers);
+    }
+
+    /// A network time correction set the clock back an hour after the last
+    /// write: the kept draft of the page that then went away, compared by
+    /// stamp, was older than that write and thrown away on the next open.
+    #[test]
+    fn a_write_after_the_clock_went_back_is_still_the_later_one() {
+        let mut v = visit();
+        v.updated_at_ms = 10 * 3_600_000;
+        v.answers.insert("workforce".into(), json!(15));
+        let mut clock = Hlc::default();
+        let (saved, _) = save_with(&v, "dev", 1, &mut clock, 9 * 3_600_000, false);
+        assert!(saved.updated_at_ms > v.updated_at_ms);
+        let mut kept = saved.clone();
+        kept.updated_at_ms = saved.updated_at_ms + 1;
+        let mut stored = saved.clone();
+        stored.updated_at_ms = saved.updated_at_ms;
+        assert!(stored.lacks_kept_draft(&kept));
     }
 
     #[test]

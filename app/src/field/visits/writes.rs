@@ -26,8 +26,11 @@ pub(crate) async fn autosave(
     let now = crate::field::client::browser::now_ms();
     let draft = db
         .update_visit(&user.id, &current.id, |stored| {
-            let mut draft = local::take_draft(stored.unwrap_or_else(|| current.clone()), &current);
-            draft.updated_at_ms = now;
+            let stored = stored.unwrap_or_else(|| current.clone());
+            // Each write later than the last, whatever the clock did since.
+            let after = stored.updated_at_ms + 1;
+            let mut draft = local::take_draft(stored, &current);
+            draft.updated_at_ms = now.max(after);
             Some(draft)
         })
         .await
