@@ -22,10 +22,11 @@ pub struct AppState {
 pub struct Runtime {
     /// True while this process holds the background jobs' lease.
     pub leads_jobs: std::sync::atomic::AtomicBool,
-    /// Backup files being imported. Each holds up to 64 MB in memory while
-    /// it is read, checked and applied, so a burst of imports (a district's
-    /// phones handed in together) is told to come back rather than buffered
-    /// side by side until the server runs out of memory.
+    /// Backup files being imported. Each is spooled to a temporary file of
+    /// up to 1 GB and holds its manifest, its changes and one photo at a
+    /// time in memory while it is read, checked and applied, so a burst of
+    /// imports (a district's phones handed in together) is told to come
+    /// back rather than taken side by side until memory or disk runs out.
     pub imports: tokio::sync::Semaphore,
     /// Photo ZIPs being written. Each reads every original of a district
     /// (up to 4 GB) from the store into a temporary file on a blocking

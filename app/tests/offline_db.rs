@@ -1068,6 +1068,19 @@ async fn a_photo_is_stored_with_its_change_judged_by_pull_backed_up_and_removed(
         assert_eq!(photos.len(), held);
     }
     db.set_session(&session).await.unwrap();
+    // Once its upload finished, the server has the bytes: the backup leaves
+    // them out (a phone of hundreds of photos made a file past any limit).
+    let mut uploaded = db.photos("u1", Some(visit_id)).await.unwrap()[0]
+        .upload
+        .clone();
+    uploaded.done = true;
+    db.save_upload("u1", &photo.id, &uploaded).await.unwrap();
+    let (pieces, _) =
+        app::field::backup::archive_pieces(&db, &device, device.parse().unwrap(), "ksv1", 5_400)
+            .await
+            .unwrap();
+    let zip = blob_to_vec(&web_sys::Blob::new_with_blob_sequence(&pieces).unwrap()).await;
+    assert!(app::sync::archive::read_photos(&zip).unwrap().is_empty());
 
     // The verdict comes down inside the visit.
     let record = PhotoRecord {

@@ -244,8 +244,10 @@ pub async fn archive_pieces(
     for p in data.iter() {
         parts.push(&p);
     }
-    // Photos the server has not confirmed: their bytes, one entry each, the
-    // stored Blob itself as the entry's data (read once, for its CRC).
+    // Photos whose bytes the server lacks: their bytes, one entry each, the
+    // stored Blob itself as the entry's data (read once, for its CRC). A
+    // photo whose upload finished is on the server already; its bytes would
+    // only make the file larger.
     let mut photos: Vec<archive::PhotoEntry> = Vec::new();
     // The device's user's, whoever is logged in now (the login page backs up
     // after a logout, and another user may be logged in).
@@ -255,6 +257,7 @@ pub async fn archive_pieces(
     };
     for photo in held {
         if !photo.has_blob
+            || photo.upload.done
             || photo.server_status == Some(crate::photos::PhotoStatus::Ok)
             || photos.iter().any(|p| p.sha256 == photo.sha256)
         {
@@ -423,12 +426,21 @@ pub fn ImportBackup() -> impl IntoView {
 
 #[cfg(feature = "hydrate")]
 async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
-    let buffer = wasm_bindgen_futures::JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|_| ErrorBody::new("backup.unreadable", "the file could not be read"))?;
-    let bytes = js_sys::Uint8Array::new(&buffer);
-    let head = bytes.subarray(0, bytes.length().min(64)).to_vec();
+    let unreadable = || ErrorBody::new("backup.unreadable", "the file could not be read");
+    let read = |blob: &web_sys::Blob| wasm_bindgen_futures::JsFuture::from(blob.array_buffer());
+    let head_blob = file
+        .slice_with_f64_and_f64(0.0, 64.0)
+        .map_err(|_| unreadable())?;
+    let head = js_sys::Uint8Array::new(&read(&head_blob).await.map_err(|_| unreadable())?).to_vec();
     let json = sent_as_json(&head);
+    // An archive goes as the chosen file itself: the browser streams it from
+    // the phone's storage, never as a copy in memory (it may hold hundreds
+    // of photos). An older JSON file is read, to check it is whole.
+    let bytes = if json {
+        js_sys::Uint8Array::new(&read(&file).await.map_err(|_| unreadable())?)
+    } else {
+        js_sys::Uint8Array::new_with_length(0)
+    };
     if json
         && !whole_json(FileBytes {
             array: bytes.clone(),
@@ -449,8 +461,9 @@ async fn upload(file: web_sys::File) -> Result<ImportCounts, ErrorBody> {
     } else {
         "application/zip"
     };
+    let body: wasm_bindgen::JsValue = if json { bytes.into() } else { file.into() };
     let response: crate::sync::ImportResponse =
-        crate::field::client::http::post_bytes("/api/sync/import", content_type, &bytes)
+        crate::field::client::http::post_body("/api/sync/import", content_type, body)
             .await
             .map_err(|e| {
                 let body = e.body_not_kept();
@@ -478,7 +491,7 @@ fn sent_as_json(head: &[u8]) -> bool {
 /// Whether a file is JSON read to its end (a byte-order mark allowed), as
 /// an outbox file is; a copy cut short, even just after a `}`, or broken
 /// inside is not. Only read, never kept: the server parses what it gets.
-/// Read through a small buffer: a backup of up to 64 MB copied whole into
+/// Read through a small buffer: a backup of tens of megabytes copied whole into
 /// the app's memory would grow it for as long as the tab lives (WebAssembly
 /// memory never shrinks), on the phones with the least of it.
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]

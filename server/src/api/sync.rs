@@ -69,8 +69,15 @@ fn same_phone(caller: &Caller, device_id: &str) -> Result<(), AppError> {
     }
 }
 
-/// Largest backup file `import` reads: a phone's whole outbox after weeks offline.
-pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
+/// Largest backup file `import` takes: a phone's whole outbox and the photos
+/// it never sent after weeks offline (a downscaled photo is about 1 MB). It
+/// is spooled to a temporary file, never held in memory: only the manifest,
+/// the mutations and one photo at a time are.
+pub const MAX_IMPORT_BYTES: usize = 1024 * 1024 * 1024;
+
+/// Largest JSON backup (the older outbox file, which holds no photos): it
+/// is parsed in memory.
+const MAX_JSON_IMPORT_BYTES: u64 = 64 * 1024 * 1024;
 
 /// What an import refused for others in progress is told to wait: about one
 /// import's time.
@@ -96,11 +103,10 @@ pub async fn import(
             "application/json",
         ],
     )?;
-    let bytes = read_body(body, MAX_IMPORT_BYTES, "backup file (bytes)").await?;
-    // Reading a 64 MB archive (CRCs, JSON, an index of its entries) is CPU
-    // work: it runs on the blocking pool, within a time budget, never on the
-    // async workers that answer everyone else.
-    let zipped = app::sync::archive::looks_like_zip(&bytes);
+    let (file, size) = spool(body, MAX_IMPORT_BYTES, "backup file (bytes)").await?;
+    let file = std::sync::Arc::new(file);
+    let head = read_at(&file, 0, size.min(4) as usize).await?;
+    let zipped = app::sync::archive::looks_like_zip(&head);
     let sent_as_json = require_content_type(&headers, &["application/json"]).is_ok();
     if !zipped && !sent_as_json {
         let why = "the file is not a ZIP archive: not a backup the app wrote";
@@ -110,29 +116,34 @@ pub async fn import(
                 .with("reason", app::sync::archive::NOT_ZIP),
         ));
     }
-    let parsing = bytes.clone();
+    if !zipped && size > MAX_JSON_IMPORT_BYTES {
+        return Err(AppError::TooLarge {
+            what: "JSON backup file (bytes)",
+            limit: MAX_JSON_IMPORT_BYTES as usize,
+        });
+    }
+    // Reading an archive (CRCs, JSON, an index of its entries) is CPU and
+    // disk work: it runs on the blocking pool, within a time budget that
+    // grows with the file, never on the async workers that answer everyone else.
+    let parsing = file.clone();
     let json_headers = headers.clone();
+    let budget = IMPORT_PARSE_BUDGET + std::time::Duration::from_secs(size / (50 << 20));
     let parsed = tokio::time::timeout(
-        IMPORT_PARSE_BUDGET,
+        budget,
         tokio::task::spawn_blocking(move || -> Result<ParsedImport, AppError> {
             if !zipped {
+                use app::sync::archive::Source;
+                let bytes = parsing
+                    .read_at(0, size as usize)
+                    .ok_or_else(|| AppError::Internal("reading a spooled backup failed".into()))?;
                 // A file saved by an editor that writes a byte-order mark.
-                let text = parsing.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&parsing);
+                let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
                 let file: ExportFile = parse_json(&json_headers, text)?;
                 return Ok((file, Vec::new()));
             }
-            let archive = app::sync::archive::Archive::open(&parsing).map_err(bad_archive)?;
+            let archive = app::sync::archive::Archive::open(&*parsing).map_err(bad_archive)?;
             let file = archive.export().map_err(bad_archive)?;
-            let base = parsing.as_ptr() as usize;
-            let photos = archive
-                .photos()
-                .map_err(bad_archive)?
-                .into_iter()
-                .map(|(entry, data)| {
-                    let at = data.as_ptr() as usize - base;
-                    (entry, at..at + data.len())
-                })
-                .collect();
+            let photos = archive.photos().map_err(bad_archive)?;
             Ok((file, photos))
         }),
     )
@@ -142,20 +153,21 @@ pub async fn import(
             "import.too_slow",
             format!(
                 "reading this backup took longer than {} seconds; it is not a phone's backup",
-                IMPORT_PARSE_BUDGET.as_secs()
+                budget.as_secs()
             ),
         ))
     })?
     .map_err(|e| AppError::Internal(format!("reading a backup stopped: {e}")))??;
-    let (file, photos) = parsed;
+    let (export, photos) = parsed;
     let mut response =
-        app::store::push::import(&state.db, &state.clock, &caller.user, &file).await?;
+        app::store::push::import(&state.db, &state.clock, &caller.user, &export).await?;
     crate::telemetry::pushed(&response.results);
     // The archive's photo bytes, for photos its changes attached and that still
     // wait for them (the owner is the device's user, whoever imports). One
-    // query finds which hashes wait; only those are hashed and stored.
+    // query finds which hashes wait; only those are read, one at a time, hashed
+    // and stored.
     if !photos.is_empty() {
-        let owner = app::store::users::device(&state.db, &file.device_id.to_string())
+        let owner = app::store::users::device(&state.db, &export.device_id.to_string())
             .await?
             .map(|d| d.user_id);
         if let Some(owner) = owner {
@@ -164,11 +176,21 @@ pub async fn import(
                 if !waiting.contains(&entry.sha256) {
                     continue;
                 }
+                // No phone writes a photo past the store's limit; one that
+                // claims to is not read into memory.
+                if entry.size > state.photos.max_bytes {
+                    tracing::warn!(
+                        size = entry.size,
+                        "a backup's photo is past the photo limit; skipped"
+                    );
+                    continue;
+                }
+                let bytes = read_at(&file, range.start, (range.end - range.start) as usize).await?;
                 response.photos += crate::photo_bytes::receive_whole(
                     &state,
                     &owner,
                     &entry.sha256,
-                    bytes.slice(range),
+                    axum::body::Bytes::from(bytes),
                 )
                 .await? as u64;
             }
@@ -180,11 +202,67 @@ pub async fn import(
 /// The import format and, for an archive, where each listed photo's bytes are.
 type ParsedImport = (
     ExportFile,
-    Vec<(app::sync::archive::PhotoEntry, std::ops::Range<usize>)>,
+    Vec<(app::sync::archive::PhotoEntry, std::ops::Range<u64>)>,
 );
 
-/// How long reading one backup may take: a real 64 MB archive takes about a second.
+/// How long reading one backup may take at least: a real 64 MB archive takes
+/// about a second; a second more is allowed per 50 MB.
 const IMPORT_PARSE_BUDGET: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// Writes a body into an unnamed temporary file (gone when closed), up to
+/// `limit` bytes: the size holds as it arrives, like `read_body`'s.
+async fn spool(
+    body: Body,
+    limit: usize,
+    what: &'static str,
+) -> Result<(std::fs::File, u64), AppError> {
+    use http_body_util::BodyExt;
+    use tokio::io::AsyncWriteExt;
+    let spool_error = |e: std::io::Error| {
+        match e.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => AppError::Protocol {
+            status: 507,
+            body: app::error::ErrorBody::new(
+                "storage.full",
+                "the server has no room for this backup file now; keep the file and send it again later",
+            ),
+        },
+        _ => AppError::Internal(format!("spooling a backup failed: {e}")),
+    }
+    };
+    let file = tempfile::tempfile().map_err(spool_error)?;
+    let mut out = tokio::io::BufWriter::new(tokio::fs::File::from_std(
+        file.try_clone().map_err(spool_error)?,
+    ));
+    let mut body = http_body_util::Limited::new(body, limit);
+    let mut size = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| crate::security::limits::body_error(&*e, limit, what))?;
+        if let Ok(data) = frame.into_data() {
+            out.write_all(&data).await.map_err(spool_error)?;
+            size += data.len() as u64;
+        }
+    }
+    out.flush().await.map_err(spool_error)?;
+    Ok((file, size))
+}
+
+/// `len` bytes of the spooled file from `at`, read off the async workers.
+async fn read_at(
+    file: &std::sync::Arc<std::fs::File>,
+    at: u64,
+    len: usize,
+) -> Result<Vec<u8>, AppError> {
+    let file = file.clone();
+    tokio::task::spawn_blocking(move || {
+        use app::sync::archive::Source;
+        file.read_at(at, len)
+            .map(|b| b.into_owned())
+            .ok_or_else(|| AppError::Internal("reading a spooled backup failed".into()))
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("reading a backup stopped: {e}")))?
+}
 
 fn bad_archive(e: app::sync::archive::ArchiveError) -> AppError {
     let mut body = app::error::ErrorBody::new("import.bad_archive", e.to_string())

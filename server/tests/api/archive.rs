@@ -277,7 +277,83 @@ async fn imports_past_the_few_at_once_are_told_to_come_back(app: TestApp) {
     );
 }
 
+/// A phone offline for weeks holds more photo bytes than the old 64 MB
+/// import limit: its backup was refused whole, typed answers included. The
+/// server now spools the file to disk and reads one photo at a time.
+async fn a_backup_past_64_mb_of_photos_imports_whole(app: TestApp) {
+    let mut phone = Phone::login(&app, "ksv1").await;
+    let visit = uuid::Uuid::now_v7().to_string();
+    let mut mutations =
+        vec![phone.new_visit(&visit, &demo_proposal("213"), json!({"workforce": 25}))];
+    let mut photos: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut entries = Vec::new();
+    // 36 photos of 2 MB: a JPEG with bytes after its end, as some cameras write.
+    for i in 0..36u8 {
+        let mut bytes = crate::uploads::marked_jpeg(300, 200);
+        bytes.extend(std::iter::repeat_n(i, 2 << 20));
+        let sha = crate::uploads::sha256_hex(&bytes);
+        let id = uuid::Uuid::now_v7().to_string();
+        mutations.push(phone.mutation(
+            "photo",
+            "upsert",
+            &id,
+            json!({"visit_id": visit, "field": "evidence_photos", "sha256": sha,
+                   "size": bytes.len(), "content_type": "image/jpeg"}),
+            0,
+        ));
+        let path = format!("photos/{sha}.jpg");
+        entries.push(app::sync::archive::PhotoEntry {
+            sha256: sha,
+            path: path.clone(),
+            size: bytes.len() as u64,
+        });
+        photos.push((path, bytes));
+    }
+    let mutations: Vec<app::sync::Mutation> = mutations
+        .iter()
+        .map(|m| serde_json::from_value(m.clone()).unwrap())
+        .collect();
+    let manifest = Manifest {
+        format: ARCHIVE_FORMAT.into(),
+        version: ARCHIVE_VERSION,
+        schema_version: app::sync::MUTATION_SCHEMA_VERSION,
+        device_id: phone.device.parse().unwrap(),
+        username: Some("ksv1".into()),
+        exported_at_ms: Some(1),
+        mutations: mutations.len() as u64,
+        first_seq: mutations.first().map(|m| m.seq),
+        last_seq: mutations.last().map(|m| m.seq),
+        photos: entries,
+    };
+    let pieces: Vec<(&str, &[u8])> = photos
+        .iter()
+        .map(|(p, b)| (p.as_str(), b.as_slice()))
+        .collect();
+    let zip = app::sync::archive::write_archive_with_photos(&manifest, &mutations, &pieces);
+    assert!(zip.len() > 64 << 20, "{} bytes", zip.len());
+    app::store::accounts::revoke_device(&app.db, &Default::default(), &phone.device)
+        .await
+        .unwrap();
+    let (supervisor, _) = app.login("giamsat").await;
+    let r = req("POST", "/api/sync/import")
+        .bytes("application/zip", zip)
+        .cookie(Some(&supervisor))
+        .send(&app.router)
+        .await;
+    let body = ok(&r);
+    assert_eq!(body["photos"], 36, "{body}");
+    assert!(
+        body["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "applied"),
+        "{body}"
+    );
+}
+
 crate::engine_tests!(
+    a_backup_past_64_mb_of_photos_imports_whole,
     imports_past_the_few_at_once_are_told_to_come_back,
     a_json_backup_with_a_byte_order_mark_imports,
     withdrawn_changes_in_a_backup_import_as_nothing,

@@ -112,6 +112,16 @@ pub async fn post_bytes<T: DeserializeOwned>(
     send_raw("POST", url, Some((content_type, body.clone().into()))).await
 }
 
+/// `post_bytes` with any body fetch takes: a Blob or a File goes from the
+/// phone's storage as it is sent, never copied into memory first.
+pub async fn post_body<T: DeserializeOwned>(
+    url: &str,
+    content_type: &'static str,
+    body: JsValue,
+) -> Result<T, HttpError> {
+    send_raw("POST", url, Some((content_type, body))).await
+}
+
 async fn send_raw<T: DeserializeOwned>(
     method: &str,
     url: &str,

@@ -1,4 +1,4 @@
-//! Tests of `archive.rs`, kept beside it so the module reads as code.
+//! Tests of the archive's writer and reader, kept beside them.
 
 use super::*;
 use crate::sync::{Entity, Hlc, MutationKind};
@@ -103,6 +103,49 @@ fn an_archive_reads_back_as_the_export_it_was_made_from() {
         .map(|(n, _)| n)
         .collect();
     assert_eq!(names, [MUTATIONS, MANIFEST]);
+}
+
+/// The server reads an upload from the file it spooled it into: the same
+/// entries and photos as from memory, and a directory claiming more bytes
+/// than the file holds is refused before anything that size is allocated.
+#[cfg(all(feature = "ssr", unix))]
+#[test]
+fn a_spooled_file_reads_as_the_bytes_it_holds() {
+    use std::io::Write;
+    let m = {
+        let mut m = manifest(2);
+        m.photos = vec![PhotoEntry {
+            sha256: "a".repeat(64),
+            path: "photos/a.jpg".into(),
+            size: 3,
+        }];
+        m
+    };
+    let bytes =
+        write_archive_with_photos(&m, &[mutation(1), mutation(2)], &[("photos/a.jpg", b"JPG")]);
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&bytes).unwrap();
+    let archive = Archive::open(&file).unwrap();
+    assert_eq!(archive.export().unwrap(), read_export(&bytes).unwrap());
+    let photos = archive.photos().unwrap();
+    assert_eq!(photos.len(), 1);
+    assert_eq!(&*archive.read(&photos[0].1).unwrap(), b"JPG");
+    // The photo entry's size set to 4 GB, CRC and all left as they were.
+    let mut lying = bytes.clone();
+    let cd = lying.windows(4).rposition(|w| w == b"PK\x01\x02").unwrap();
+    let at = (0..cd + 1)
+        .rev()
+        .find(|&i| lying[i..].starts_with(b"PK\x01\x02") && lying[i + 46..].starts_with(b"photos/"))
+        .unwrap();
+    for off in [20, 24] {
+        lying[at + off..at + off + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    }
+    let mut file = tempfile::tempfile().unwrap();
+    file.write_all(&lying).unwrap();
+    assert!(matches!(
+        Archive::open(&file).err(),
+        Some(ArchiveError::Damaged(m)) if m.contains("cut short")
+    ));
 }
 
 #[test]

@@ -12,10 +12,11 @@
 //! phone never holds the archive as one buffer; the reader checks every CRC and
 //! bound before the server trusts a byte.
 //!
-//! One file (about 460 lines; tests in `archive_tests.rs`): the archive's
-//! writer and reader must agree byte for byte, so they sit side by side.
+//! The writer is here, the reader in `read` (from memory or from a file the
+//! server spooled), their shared tests in `tests`: the two must agree byte
+//! for byte.
 
-use super::{ExportFile, Mutation};
+use super::Mutation;
 use serde::{Deserialize, Serialize};
 
 /// `format` of the manifest.
@@ -25,8 +26,9 @@ pub const ARCHIVE_VERSION: u32 = 1;
 pub const MANIFEST: &str = "manifest.json";
 pub const MUTATIONS: &str = "mutations.ndjson";
 /// Most entries a reader accepts (mutations and the manifest are one entry
-/// each; photos one each). A phone's backup holds tens to hundreds of photos;
-/// the 64 MB import limit cannot hold more than a few thousand real ones.
+/// each; photos one each). A phone's backup holds tens to hundreds of photos,
+/// about a megabyte each; the server's 1 GB import limit holds about a
+/// thousand.
 pub const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -252,11 +254,11 @@ pub fn write_archive_with_photos(
     out
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+pub(super) fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
 }
 
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+pub(super) fn u32_at(b: &[u8], at: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
 }
 
@@ -265,200 +267,8 @@ pub fn looks_like_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
-/// The entries of a stored ZIP: (name, data), each CRC-checked.
-pub fn read_entries(bytes: &[u8]) -> Result<Vec<(String, &[u8])>, ArchiveError> {
-    let damaged = |what: &str| ArchiveError::Damaged(what.to_string());
-    // The end record is in the last 22 + 65,535 bytes (its comment is at most that).
-    let search_from = bytes.len().saturating_sub(22 + 65_535);
-    let eocd = (search_from..bytes.len().saturating_sub(21))
-        .rev()
-        .find(|&i| u32_at(bytes, i) == Some(0x0605_4b50))
-        .ok_or_else(|| {
-            // A ZIP's start without its end: a copy cut short, the commonest
-            // damage a file carried from a phone meets.
-            if bytes.starts_with(b"PK\x03\x04") {
-                damaged("the file ends early (no ZIP end record): it was not copied whole")
-            } else {
-                ArchiveError::NotAnArchive("no ZIP end record".into())
-            }
-        })?;
-    let count = u16_at(bytes, eocd + 10).ok_or_else(|| damaged("end record"))? as usize;
-    let cd_size = u32_at(bytes, eocd + 12).ok_or_else(|| damaged("end record"))? as usize;
-    let cd_offset = u32_at(bytes, eocd + 16).ok_or_else(|| damaged("end record"))? as usize;
-    if count > MAX_ENTRIES {
-        return Err(ArchiveError::NotAnArchive(format!(
-            "it holds {count} files, more than a phone's backup ({MAX_ENTRIES} at most)"
-        )));
-    }
-    if cd_offset.checked_add(cd_size).is_none_or(|end| end > eocd) {
-        return Err(damaged("the central directory is out of bounds"));
-    }
-    let mut entries = Vec::with_capacity(count);
-    let mut at = cd_offset;
-    for _ in 0..count {
-        if u32_at(bytes, at) != Some(0x0201_4b50) {
-            return Err(damaged("a central directory entry is broken"));
-        }
-        let method = u16_at(bytes, at + 10).ok_or_else(|| damaged("entry"))?;
-        let crc = u32_at(bytes, at + 16).ok_or_else(|| damaged("entry"))?;
-        let size = u32_at(bytes, at + 20).ok_or_else(|| damaged("entry"))? as usize;
-        let stored_size = u32_at(bytes, at + 24).ok_or_else(|| damaged("entry"))? as usize;
-        let name_len = u16_at(bytes, at + 28).ok_or_else(|| damaged("entry"))? as usize;
-        let extra_len = u16_at(bytes, at + 30).ok_or_else(|| damaged("entry"))? as usize;
-        let comment_len = u16_at(bytes, at + 32).ok_or_else(|| damaged("entry"))? as usize;
-        let local = u32_at(bytes, at + 42).ok_or_else(|| damaged("entry"))? as usize;
-        let name = bytes
-            .get(at + 46..at + 46 + name_len)
-            .and_then(|n| std::str::from_utf8(n).ok())
-            .ok_or_else(|| damaged("an entry name is not UTF-8"))?
-            .to_string();
-        if method != 0 || size != stored_size {
-            return Err(ArchiveError::Recompressed(format!(
-                "{name} is compressed, method {method}"
-            )));
-        }
-        if u32_at(bytes, local) != Some(0x0403_4b50) {
-            return Err(damaged(&format!("the local header of {name} is missing")));
-        }
-        let local_name = u16_at(bytes, local + 26).ok_or_else(|| damaged("local header"))? as usize;
-        let local_extra =
-            u16_at(bytes, local + 28).ok_or_else(|| damaged("local header"))? as usize;
-        if bytes.get(local + 30..local + 30 + local_name) != Some(name.as_bytes()) {
-            return Err(damaged(&format!(
-                "the local header of {name} names another file"
-            )));
-        }
-        let start = local + 30 + local_name + local_extra;
-        let data = bytes
-            .get(start..start.checked_add(size).ok_or_else(|| damaged("size"))?)
-            .ok_or_else(|| damaged(&format!("{name} is cut short")))?;
-        if crc32fast::hash(data) != crc {
-            return Err(damaged(&format!("{name} does not match its checksum")));
-        }
-        entries.push((name, data));
-        at += 46 + name_len + extra_len + comment_len;
-    }
-    Ok(entries)
-}
-
-/// An archive's entries by name, read and CRC-checked once. Lookups are by
-/// hash, so an archive of many entries costs time in proportion to its size,
-/// never to the product of its entries and the manifest's photos.
-pub struct Archive<'a> {
-    entries: std::collections::HashMap<String, &'a [u8]>,
-    manifest: Manifest,
-}
-
-impl<'a> Archive<'a> {
-    /// Reads the entries and the manifest; refuses duplicate names (which of
-    /// two `mutations.ndjson` would be the backup?).
-    pub fn open(bytes: &'a [u8]) -> Result<Archive<'a>, ArchiveError> {
-        let list = read_entries(bytes)?;
-        let mut entries = std::collections::HashMap::with_capacity(list.len());
-        for (name, data) in list {
-            if entries.insert(name.clone(), data).is_some() {
-                return Err(ArchiveError::Damaged(format!("{name} appears twice")));
-            }
-        }
-        let manifest: Manifest = serde_json::from_slice(
-            entries
-                .get(MANIFEST)
-                .ok_or_else(|| ArchiveError::NotAnArchive("no manifest.json".into()))?,
-        )
-        .map_err(|e| ArchiveError::Damaged(format!("manifest.json: {e}")))?;
-        // Each listed photo is an entry of its own: a manifest listing more
-        // photos than there are entries is not a phone's backup.
-        if manifest.photos.len() > entries.len().saturating_sub(2) {
-            return Err(ArchiveError::Damaged(format!(
-                "the manifest lists {} photos but the archive holds {} entries",
-                manifest.photos.len(),
-                entries.len()
-            )));
-        }
-        Ok(Archive { entries, manifest })
-    }
-
-    pub fn manifest(&self) -> &Manifest {
-        &self.manifest
-    }
-
-    /// The photo entries the manifest lists, each checked to be present with
-    /// its declared size (the server checks each hash before storing anything).
-    pub fn photos(&self) -> Result<Vec<(PhotoEntry, &'a [u8])>, ArchiveError> {
-        self.manifest
-            .photos
-            .iter()
-            .map(|p| {
-                let data = *self.entries.get(&p.path).ok_or_else(|| {
-                    ArchiveError::Damaged(format!("{} is listed but missing", p.path))
-                })?;
-                if data.len() as u64 != p.size {
-                    return Err(ArchiveError::Damaged(format!(
-                        "{} holds {} bytes, the manifest says {}",
-                        p.path,
-                        data.len(),
-                        p.size
-                    )));
-                }
-                Ok((p.clone(), data))
-            })
-            .collect()
-    }
-
-    /// The archive in the import format (photo bytes are not part of it).
-    pub fn export(&self) -> Result<ExportFile, ArchiveError> {
-        let manifest = &self.manifest;
-        if manifest.format != ARCHIVE_FORMAT {
-            return Err(ArchiveError::NotAnArchive(format!(
-                "format is \"{}\"",
-                manifest.format
-            )));
-        }
-        if manifest.version > ARCHIVE_VERSION {
-            return Err(ArchiveError::TooNew(manifest.version));
-        }
-        let lines = self
-            .entries
-            .get(MUTATIONS)
-            .ok_or_else(|| ArchiveError::Damaged("no mutations.ndjson".into()))?;
-        let mut mutations = Vec::new();
-        for (i, line) in lines.split(|&b| b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let m: Mutation = serde_json::from_slice(line).map_err(|e| {
-                ArchiveError::Damaged(format!("mutations.ndjson line {}: {e}", i + 1))
-            })?;
-            mutations.push(m);
-        }
-        if mutations.len() as u64 != manifest.mutations {
-            return Err(ArchiveError::Damaged(format!(
-                "the manifest counts {} mutations, the file holds {}",
-                manifest.mutations,
-                mutations.len()
-            )));
-        }
-        Ok(ExportFile {
-            format: super::EXPORT_FORMAT.to_string(),
-            schema_version: manifest.schema_version,
-            device_id: manifest.device_id,
-            username: manifest.username.clone(),
-            exported_at_ms: manifest.exported_at_ms,
-            mutations,
-        })
-    }
-}
-
-/// The photo entries the manifest lists (see `Archive::photos`).
-pub fn read_photos(bytes: &[u8]) -> Result<Vec<(PhotoEntry, &[u8])>, ArchiveError> {
-    Archive::open(bytes)?.photos()
-}
-
-/// Reads a backup archive into the import format (see `Archive::export`).
-pub fn read_export(bytes: &[u8]) -> Result<ExportFile, ArchiveError> {
-    Archive::open(bytes)?.export()
-}
+mod read;
+pub use read::*;
 
 #[cfg(test)]
-#[path = "archive_tests.rs"]
 mod tests;
