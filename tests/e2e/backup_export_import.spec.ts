@@ -44,6 +44,9 @@ test('a backup exported offline imports on a fresh profile with the same visits 
   await home.startVisit(home.proposalItems.nth(2));
   await visit.fillField('workforce', 'mười hai');
   await visit.waitDraftSaved();
+  // Started and never touched: not sent, or it would reach the supervisor empty.
+  await home.goto();
+  const untouchedId = await home.startVisit(home.proposalItems.nth(3));
 
   await home.goto();
   const backup = page.getByTestId('home-backup');
@@ -56,8 +59,9 @@ test('a backup exported offline imports on a fresh profile with the same visits 
   expect(readFileSync(file).includes(Buffer.from('Gạch chỉ đỏ')), 'the unsaved answer is in the file').toBe(true);
   expect(readFileSync(file).includes(Buffer.from('mười hai')), 'the broken answer is not').toBe(false);
   await expect(done).toHaveAttribute('data-drafts-left', '1');
-  await expect(done).toContainText('Còn 1 phiếu có câu trả lời sai');
+  await expect(done).toContainText('Còn 1 phiếu có câu trả lời sai chưa được đưa vào tệp');
   await expect(home.visitItem(draftId)).toHaveAttribute('data-sync-state', 'queued');
+  await expect(home.visitItem(untouchedId)).toHaveAttribute('data-sync-state', 'draft');
 
   const other = await newContext({ ...PHONE, label: 'fresh-phone' });
   const otherPage = await other.newPage();

@@ -99,7 +99,7 @@ pub fn BackupButton(#[prop(optional, into)] username: Option<String>) -> impl In
                                     data-drafts-left=drafts_left.to_string()>
                                     {move || tr("backup.done").replace("{count}", &count.to_string())}
                                     {(drafts_left > 0).then(|| view! {
-                                        " " {move || tr("backup.drafts_left").replace("{count}", &drafts_left.to_string())}
+                                        " " {move || tr(if drafts_left == 1 { "backup.drafts_left_one" } else { "backup.drafts_left" }).replace("{count}", &drafts_left.to_string())}
                                     })}
                                 </p>
                             }

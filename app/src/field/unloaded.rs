@@ -64,6 +64,12 @@ pub(crate) fn kept_draft(user_id: &str, visit_id: &str) -> Option<(LocalVisit, S
     first.then_some((visit, json))
 }
 
+/// The draft kept for this visit, read only: for a backup, which saves it
+/// (and then `forget_draft`s it) without the editor open.
+pub(crate) fn peek_draft(user_id: &str, visit_id: &str) -> Option<LocalVisit> {
+    serde_json::from_str(&browser::local_storage_get(&key(user_id, visit_id))?).ok()
+}
+
 /// A kept draft is being written back: a read now would miss it.
 pub(crate) fn recovering() -> bool {
     RECOVERING.with(|r| !r.borrow().is_empty())

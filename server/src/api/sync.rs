@@ -103,11 +103,18 @@ pub async fn import(
             "application/json",
         ],
     )?;
-    let (file, size) = spool(body, MAX_IMPORT_BYTES, "backup file (bytes)").await?;
+    // A JSON file is parsed in memory: its own, smaller limit holds before a
+    // byte is spooled.
+    let sent_as_json = require_content_type(&headers, &["application/json"]).is_ok();
+    let limit = if sent_as_json {
+        MAX_JSON_IMPORT_BYTES as usize
+    } else {
+        MAX_IMPORT_BYTES
+    };
+    let (file, size) = spool(body, limit, "backup file (bytes)").await?;
     let file = std::sync::Arc::new(file);
     let head = read_at(&file, 0, size.min(4) as usize).await?;
     let zipped = app::sync::archive::looks_like_zip(&head);
-    let sent_as_json = require_content_type(&headers, &["application/json"]).is_ok();
     if !zipped && !sent_as_json {
         let why = "the file is not a ZIP archive: not a backup the app wrote";
         return Err(AppError::Invalid(
@@ -117,6 +124,7 @@ pub async fn import(
         ));
     }
     if !zipped && size > MAX_JSON_IMPORT_BYTES {
+        // Sent as a ZIP, it is none: as JSON, the older outbox file.
         return Err(AppError::TooLarge {
             what: "JSON backup file (bytes)",
             limit: MAX_JSON_IMPORT_BYTES as usize,

@@ -109,6 +109,12 @@ pub async fn refused(
 /// back to its saved value. A visit with a broken answer on screen cannot
 /// be saved as it stands (the server would refuse it whole); it stays as a
 /// draft and is counted, for the inspector to fix and back up again.
+///
+/// A draft the page kept in localStorage as it went away (the last answers
+/// typed, not yet in IndexedDB) is taken in first: saved without it, the
+/// visit's newer stamp would have thrown it away at its next opening. A
+/// visit started and never touched is not sent: it would reach the
+/// supervisor's list empty.
 pub async fn unsaved(
     db: &crate::field::offline::OfflineDb,
     user_id: &str,
@@ -117,11 +123,22 @@ pub async fn unsaved(
     use super::local::SyncState;
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let mut left = 0;
-    for visit in db.visits(user_id).await.map_err(storage)? {
+    for stored in db.visits(user_id).await.map_err(storage)? {
+        let kept = crate::field::unloaded::peek_draft(user_id, &stored.id)
+            .filter(|k| stored.lacks_kept_draft(k));
+        let visit = match &kept {
+            Some(k) => super::local::take_draft(stored, k),
+            None => stored,
+        };
+        let untouched = !visit.header_sent
+            && visit.answers.is_empty()
+            && visit.rows.iter().all(|r| r.deleted)
+            && visit.new_facility.is_empty();
         // Refused visits are `refused`'s: saved again with their refusal's rules.
         if !visit.editable()
             || visit.sync_state == SyncState::Refused
             || !visit.has_unsaved_changes()
+            || untouched
         {
             continue;
         }
@@ -138,7 +155,11 @@ pub async fn unsaved(
             left += 1;
             continue;
         }
+        let id = visit.id.clone();
         super::writes::save_visit_as(user_id, device, visit, false).await?;
+        if kept.is_some() {
+            crate::field::unloaded::forget_draft(user_id, &id);
+        }
     }
     Ok(left)
 }

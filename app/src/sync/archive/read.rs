@@ -65,7 +65,7 @@ const MAX_DIRECTORY_BYTES: u64 = 16 * 1024 * 1024;
 /// Most bytes `manifest.json` and `mutations.ndjson` may take: both are read
 /// into memory whole (the photos never are).
 const MAX_MANIFEST_BYTES: u64 = 16 * 1024 * 1024;
-pub const MAX_MUTATIONS_BYTES: u64 = 256 * 1024 * 1024;
+pub const MAX_MUTATIONS_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The CRC-32 of a range, read a megabyte at a time.
 fn crc_of<S: Source + ?Sized>(source: &S, range: &Range<u64>) -> Option<u32> {
