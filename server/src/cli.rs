@@ -38,7 +38,12 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Cli, clap
             *id != "log_format" && matches.value_source(id) == Some(ValueSource::CommandLine)
         });
         if let Some(id) = misplaced {
-            let flag = format!("--{}", id.replace('_', "-"));
+            let flag = command
+                .get_arguments()
+                .find(|a| a.get_id().as_str() == id)
+                .and_then(|a| a.get_long())
+                .map_or_else(|| id.replace('_', "-"), str::to_string);
+            let flag = format!("--{flag}");
             return Err(command.error(
                 clap::error::ErrorKind::ArgumentConflict,
                 format!(

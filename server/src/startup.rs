@@ -20,6 +20,8 @@ async fn connect(data_dir: &Path, url: &str) -> Result<Db, String> {
     if url.starts_with("sqlite:") {
         std::fs::create_dir_all(data_dir)
             .map_err(|e| format!("cannot create {}: {e}", data_dir.display()))?;
+    } else {
+        reach(url).await?;
     }
     // Processes started together on a new SQLite file race to switch it to
     // WAL, and SQLite may answer a loser "database is locked" at once, without
@@ -43,6 +45,42 @@ async fn connect(data_dir: &Path, url: &str) -> Result<Db, String> {
     }
     unreachable!("the loop returns on its last attempt")
 }
+
+/// One connection to a database server first, for its own reason when it
+/// fails: the pool retried a refused connection for 30 s and then said only
+/// that it was "busy", which sent operators looking at the load of a
+/// PostgreSQL that was down or at the wrong port. A server started just
+/// before its database still waits for it as long (`KHAOSAT_DB_WAIT_SECS`,
+/// 30 by default), saying so; then the last reason is the message.
+async fn reach(url: &str) -> Result<(), String> {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let wait = std::env::var("KHAOSAT_DB_WAIT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(wait);
+    loop {
+        let why = match tokio::time::timeout(REACH_TIMEOUT, sqlx::AnyConnection::connect(url)).await {
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+                return Ok(());
+            }
+            Ok(Err(e)) => format!("cannot open the database: {e}"),
+            Err(_) => format!(
+                "cannot open the database: it does not answer within {} s (is the host or port right?)",
+                REACH_TIMEOUT.as_secs()
+            ),
+        };
+        if std::time::Instant::now() >= deadline {
+            return Err(why);
+        }
+        tracing::info!("{why}; trying again");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+const REACH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Migrations, bootstrap data and (with `demo`) the demo. Called under the
 /// start-up lock: processes starting together on an empty database would

@@ -485,6 +485,10 @@ fn a_flag_before_the_subcommand_or_a_missing_database_is_refused_and_creates_not
     );
     let out = run(&["--data-dir", source.to_str().unwrap(), "units", "list"]);
     assert!(!out.status.success());
+    // Named as it is written, not by the field behind it.
+    let out = run(&["--trusted-proxy", "127.0.0.1", "units", "list"]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--trusted-proxy before `units`"), "{said}");
 
     // No data directory given at all: nothing to back up, said so.
     let out = run(&["backup", "--to", to.to_str().unwrap()]);
@@ -549,4 +553,27 @@ fn help_keeps_the_database_password_to_itself() {
     let help = String::from_utf8_lossy(&out.stdout);
     assert!(help.contains("--database-url"), "{help}");
     assert!(!help.contains("S3cretPw"), "{help}");
+}
+
+/// PostgreSQL down or at the wrong port: the command waited 30 s, then said
+/// the database was "busy with other requests", which it was not.
+#[test]
+fn a_database_server_that_refuses_says_so() {
+    let out = Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .args([
+            "units",
+            "list",
+            "--database-url",
+            "postgres://khaosat:pw@127.0.0.1:1/khaosat",
+        ])
+        // It waits for a database that starts late; not for this one.
+        .env("KHAOSAT_DB_WAIT_SECS", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("cannot open the database"), "{said}");
+    assert!(said.to_lowercase().contains("refused"), "{said}");
+    assert!(!said.contains("busy"), "{said}");
+    assert!(!said.contains(":pw@"), "{said}");
 }
