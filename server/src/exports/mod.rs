@@ -60,12 +60,15 @@ fn io_error(e: std::io::Error) -> AppError {
     AppError::Internal(format!("writing the export file failed: {e}"))
 }
 
-/// A cell of an export row: text (neutralised), a count, or an amount of đồng.
+/// A cell of an export row: text (neutralised), a count, an amount of đồng,
+/// or a moment (ms since the epoch; Vietnam time as text in a CSV, a date in
+/// a workbook, so that sorting and date filters work on it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
     Text(String),
     Count(i64),
     Money(i64),
+    DateTime(i64),
 }
 
 impl Cell {
@@ -121,7 +124,7 @@ pub fn visit_header() -> Vec<Cell> {
 
 pub fn visit_row(v: &VisitSummary) -> Vec<Cell> {
     vec![
-        Cell::text(app::format::datetime_vn(v.received_at_ms)),
+        Cell::DateTime(v.received_at_ms),
         Cell::text(v.proposal_title.clone().unwrap_or_default()),
         Cell::text(v.facility_name.clone().unwrap_or_default()),
         Cell::text(v.district_name.clone().unwrap_or_default()),

@@ -47,6 +47,7 @@ impl Sink for Csv {
             .map(|c| match c {
                 Cell::Text(s) => csv_field(&neutralise(s)).into_owned(),
                 Cell::Count(n) | Cell::Money(n) => n.to_string(),
+                Cell::DateTime(ms) => app::format::datetime_vn(*ms),
             })
             .collect::<Vec<_>>()
             .join(",");
@@ -74,6 +75,15 @@ pub struct Sheet<'a> {
     row: u32,
     header: Format,
     money: Format,
+    moment: Format,
+}
+
+/// A moment as a spreadsheet's date serial, in Vietnam time (UTC+7, no DST):
+/// days since 30 December 1899, the fraction the time of day.
+pub(super) fn excel_serial(utc_ms: i64) -> f64 {
+    const VIETNAM_MS: i64 = 7 * 3_600_000;
+    const UNIX_EPOCH_SERIAL: f64 = 25_569.0;
+    (utc_ms + VIETNAM_MS) as f64 / 86_400_000.0 + UNIX_EPOCH_SERIAL
 }
 
 impl Sink for Sheet<'_> {
@@ -103,6 +113,11 @@ impl Sink for Sheet<'_> {
                         .write_number_with_format(self.row, c, *n as f64, &self.money)
                         .map_err(xlsx_error)?;
                 }
+                Cell::DateTime(ms) => {
+                    self.sheet
+                        .write_number_with_format(self.row, c, excel_serial(*ms), &self.moment)
+                        .map_err(xlsx_error)?;
+                }
             }
         }
         self.row += 1;
@@ -129,6 +144,7 @@ pub fn open_sheet<'a>(
         row: 0,
         header: Format::new().set_bold(),
         money: Format::new().set_num_format(VND_FORMAT),
+        moment: Format::new().set_num_format("dd/mm/yyyy hh:mm"),
     })
 }
 
@@ -171,6 +187,28 @@ mod tests {
         let mut sheet = open_sheet(&mut book, "x", &[10.0]).unwrap();
         sheet.row(&[Cell::Text("tên".into())]).unwrap();
         sheet.row(&[Cell::Text(long)]).unwrap();
+        save(book).unwrap();
+    }
+
+    /// The visit list's "received" column was text ("31/12/2025 23:30"):
+    /// sorted in a spreadsheet, January came before December, and date
+    /// filters did nothing. It is a date serial in Vietnam time now.
+    #[test]
+    fn a_moment_is_a_date_in_vietnam_time() {
+        // 2025-12-31 23:30 in Vietnam is 16:30 UTC; 1 January 2026 is day 46023.
+        let ms = 1_767_198_600_000;
+        assert_eq!(app::format::datetime_vn(ms), "31/12/2025 23:30");
+        assert!((excel_serial(ms) - (46_022.0 + 23.5 / 24.0)).abs() < 1e-9);
+        assert_eq!(excel_serial(ms + 1_800_000), 46_023.0);
+        let mut csv = Csv::new().unwrap();
+        csv.row(&[Cell::DateTime(ms)]).unwrap();
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut csv.finish().unwrap(), &mut text).unwrap();
+        assert_eq!(text, "\u{feff}31/12/2025 23:30\r\n");
+        let mut book = Workbook::new();
+        let mut sheet = open_sheet(&mut book, "x", &[10.0]).unwrap();
+        sheet.row(&[Cell::Text("nhận lúc".into())]).unwrap();
+        sheet.row(&[Cell::DateTime(ms)]).unwrap();
         save(book).unwrap();
     }
 }

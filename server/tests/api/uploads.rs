@@ -834,6 +834,20 @@ async fn photo_records_are_checked_and_fixed_once_attached(app: TestApp) {
     let got = f.photo(&app, &fast).await;
     assert!(got["taken_at_ms"].is_null(), "{got}");
     assert!(got["time_source"].is_null(), "{got}");
+    // Twenty hours fast: within the day a camera's EXIF time may be off by
+    // its zone, but the phone's own clock has no zone to excuse it.
+    let ahead = app::store::now_ms() + 20 * 3_600_000;
+    for (source, kept) in [("device", false), ("exif", true)] {
+        let attached = f
+            .attach(
+                &app,
+                &marked_jpeg(18, 19 + u32::from(kept)),
+                json!({"taken_at_ms": ahead, "time_source": source}),
+            )
+            .await;
+        let got = f.photo(&app, &attached).await;
+        assert_eq!(got["taken_at_ms"].is_null(), !kept, "{source}: {got}");
+    }
     let new = uuid::Uuid::now_v7().to_string();
     for (fields, code) in [
         (

@@ -248,6 +248,19 @@ pub(super) fn photo_meta(
             *slot = Some(v.map(str::to_string));
         }
     }
+    // A time the phone's own clock gave carries no zone to excuse it: ahead
+    // of the server by more than the skew every other stamp is held to, it is
+    // that clock running fast (a photo dated tomorrow in the supervisor's
+    // list). The day's allowance stays for a camera's EXIF time, written in
+    // the camera's zone.
+    if meta.time_source == Some(Some("device".to_string()))
+        && meta.taken_at_ms.flatten().is_some_and(|t| {
+            t > crate::store::now_ms().saturating_add(crate::sync::hlc::MAX_FUTURE_SKEW_MS)
+        })
+    {
+        clock_wrong = true;
+        meta.taken_at_ms = Some(None);
+    }
     if clock_wrong {
         meta.time_source = Some(None);
     }
