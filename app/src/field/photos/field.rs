@@ -58,6 +58,8 @@ pub fn PhotoField(
         let key = key.clone();
         Effect::new(move |_| {
             let _ = state.data_version.get();
+            // Upload progress: this field's photos again, not the catalogue.
+            let _ = state.uploads.get();
             let (Some(user), Some(visit_id)) = (state.user.get(), visit_id.get()) else {
                 return;
             };

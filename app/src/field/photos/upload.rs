@@ -103,6 +103,7 @@ async fn upload_one(
             // Backoff: 0.5 s, 1 s, 2 s… between attempts on one photo.
             crate::field::client::browser::sleep_ms(500 * (1 << attempts.min(4))).await;
         }
+        let before = photo.state();
         let step = step(photo, &blob, &mut ask_offset).await;
         match step {
             Step::Progress(advanced) => {
@@ -113,7 +114,13 @@ async fn upload_one(
                     photo.upload.error = None;
                 }
                 save(db, user_id, photo).await;
-                state.bump();
+                // The lists read the phone's whole catalogue on each change of
+                // data: only a photo's change of state is one. A chunk's
+                // progress goes to `uploads`, which the photo's own field
+                // follows (a chunk may be 16 KB on a weak link).
+                if photo.state() != before {
+                    state.bump();
+                }
                 let acked = if photo.upload.done {
                     photo.size
                 } else {
