@@ -138,17 +138,22 @@ pub fn readable_number(n: f64, vietnamese: bool) -> String {
     } else {
         decimal_vn(n)
     };
+    in_notation(&text, vietnamese)
+}
+
+/// A number written the Vietnamese way ("1.023 MB", "1,4 MB") in the
+/// reader's notation: English swaps the thousands dot and the decimal comma.
+pub fn in_notation(text: &str, vietnamese: bool) -> String {
     if vietnamese {
-        text
-    } else {
-        text.chars()
-            .map(|c| match c {
-                '.' => ',',
-                ',' => '.',
-                c => c,
-            })
-            .collect()
+        return text.to_string();
     }
+    text.chars()
+        .map(|c| match c {
+            '.' => ',',
+            ',' => '.',
+            c => c,
+        })
+        .collect()
 }
 
 /// "1.234.567": dots between thousands, the Vietnamese way.
@@ -199,6 +204,10 @@ mod tests {
         assert_eq!(megabytes(0), "0,0 MB");
         assert_eq!(megabytes(1_449_999), "1,4 MB");
         assert_eq!(megabytes(25_000_000), "25,0 MB");
+        // An English reader read "1,4 MB" as fourteen.
+        assert_eq!(in_notation(&megabytes(1_449_999), false), "1.4 MB");
+        assert_eq!(in_notation("1.023 MB", false), "1,023 MB");
+        assert_eq!(in_notation("1,4 MB", true), "1,4 MB");
     }
 
     #[test]

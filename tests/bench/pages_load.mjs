@@ -70,7 +70,8 @@ function load(i) {
           const htmlLang = body.match(/<html[^>]*\blang="([a-z]+)"/)?.[1];
           const other = lang === 'vi' ? 'en' : 'vi';
           const body_ok = !BODY[path] || (body.includes(BODY[path][lang]) && !body.includes(BODY[path][other]));
-          if (response.statusCode !== 200 || title !== TITLES[lang] || htmlLang !== lang || !body_ok) {
+          // The page's own name, then the app's.
+          if (response.statusCode !== 200 || !title?.endsWith(` · ${TITLES[lang]}`) || htmlLang !== lang || !body_ok) {
             wrong.push({ path, lang, status: response.statusCode, title, htmlLang, body_ok });
           }
           done();

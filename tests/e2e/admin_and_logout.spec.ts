@@ -334,6 +334,9 @@ test.describe('on a phone', () => {
       await expect(page.getByTestId('logout-offline')).toContainText('mất mạng');
       await logout.click(logout.cancel);
       await expect(logout.panel).toHaveCount(0);
+      // Back where the keyboard was (the menu closed with the dialog), not
+      // at the top of the page.
+      await expect(page.getByTestId('header-menu-button')).toBeFocused();
       await expect(home.userName).not.toBeEmpty();
       await expect(page).toHaveURL((url) => url.pathname === `/visits/${visitId}`);
     });
@@ -342,6 +345,7 @@ test.describe('on a phone', () => {
       expect(await logout.openWarning()).toBe(unsent);
       await logout.click(logout.anyway);
       await expect(logout.confirm).toBeVisible();
+      await expect(logout.confirm, 'the focus the removed button had').toBeFocused();
       await expect(logout.confirm, 'the confirmation names what stays on the phone').toContainText(String(unsent));
       await expect(logout.anyway).toHaveCount(0);
       await expect(page).toHaveURL((url) => url.pathname === `/visits/${visitId}`);

@@ -40,6 +40,10 @@ test('a proposal card shows its visit, opens it, and asks before a second one', 
   await test.step("in English, the card's badges turn too, not only its buttons", async () => {
     await home.click(page.getByTestId('lang-switch'));
     await expect(page.locator('html')).toHaveAttribute('lang', 'en');
+    // The closed menu hid the switch: the menu's button has the focus.
+    await expect(page.getByTestId('header-menu-button')).toBeFocused();
+    // And the tab names the page in the new language.
+    await expect(page).toHaveTitle('Home · Industrial-extension survey');
     await expect(mine.getByTestId('proposal-visit-review')).toHaveText('In progress');
     await expect(mine.getByTestId('proposal-visit-sync')).not.toHaveText(/Đã lên máy chủ/);
     await home.click(page.getByTestId('lang-switch'));
@@ -58,8 +62,11 @@ test('a proposal card shows its visit, opens it, and asks before a second one', 
     await home.click(mine.getByTestId('start-visit'));
     await expect(mine.getByTestId('confirm-new-visit-panel')).toBeVisible();
     await expect(mine.getByTestId('confirm-new-visit-panel')).toHaveAttribute('role', 'alertdialog');
+    // The question takes the focus on its safe answer, and gives it back.
+    await expect(mine.getByTestId('cancel-new-visit')).toBeFocused();
     await home.click(mine.getByTestId('cancel-new-visit'));
     await expect(mine.getByTestId('confirm-new-visit-panel')).toHaveCount(0);
+    await expect(mine.getByTestId('start-visit')).toBeFocused();
     await expect(page).toHaveURL((url) => url.pathname === '/');
     await expect(mine).toHaveAttribute('data-visits', '1');
   });
@@ -69,6 +76,20 @@ test('a proposal card shows its visit, opens it, and asks before a second one', 
     await expect(home.visitList).toBeInViewport();
     await home.click(page.getByTestId('jump-storage'));
     await expect(page.getByTestId('storage-panel')).toBeInViewport();
+  });
+
+  await test.step('a search says what it found, for a screen reader too', async () => {
+    const search = page.getByTestId('proposal-search');
+    const found = page.getByTestId('proposal-search-count');
+    await expect(found).toHaveAttribute('role', 'status');
+    await expect(found).toHaveText('');
+    const title = (await mine.locator('.item-title').textContent())!;
+    await home.fill(search, title);
+    await expect(found).toHaveText(/^Tìm thấy \d+ đề án\.$/);
+    await home.fill(search, 'không có đề án nào tên này');
+    await expect(found).toHaveText('Không có đề án nào khớp với từ tìm kiếm.');
+    await home.fill(search, '');
+    await expect(found).toHaveText('');
   });
 });
 

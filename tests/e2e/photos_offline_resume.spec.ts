@@ -73,6 +73,11 @@ test('photos attached offline survive a reload, resume after a cut connection an
     await visit.reload();
     await expect(items).toHaveCount(2);
     await expect(items.nth(1).getByTestId('photo-caption')).toHaveValue('Biển hiệu nhà xưởng');
+    // The tab names the page, not only the app.
+    await expect(page).toHaveTitle('Phiếu khảo sát · Khảo sát khuyến công');
+    // Told apart by a screen reader too: the caption is in the picture's name.
+    await expect(items.nth(1).getByTestId('photo-thumb')).toHaveAttribute('alt', 'Ảnh hiện trường: Biển hiệu nhà xưởng');
+    await expect(items.nth(0).getByTestId('photo-thumb')).toHaveAttribute('alt', 'Ảnh hiện trường');
     for (const i of [0, 1]) {
       await expect.poll(() => items.nth(i).getByTestId('photo-thumb').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
     }

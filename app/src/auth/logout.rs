@@ -120,10 +120,33 @@ pub fn LogoutButton() -> impl IntoView {
     let busy = RwSignal::new(false);
     let first_action = NodeRef::<leptos::html::Button>::new();
     let cancel_action = NodeRef::<leptos::html::Button>::new();
+    let confirm_action = NodeRef::<leptos::html::Button>::new();
+    let opener = NodeRef::<leptos::html::Button>::new();
 
+    // Closing takes the focus back to the button that opened the dialog, or
+    // to the menu's button when the closing closed the menu too (on a
+    // phone): the dialog's buttons are gone, and a keyboard or screen-reader
+    // user was left at the top of the page.
     let close = move || {
         warning.set(None);
         confirming.set(false);
+        request_animation_frame(move || {
+            use leptos::wasm_bindgen::JsCast;
+            let shown = opener
+                .get_untracked()
+                .filter(|b| b.offset_parent().is_some());
+            let target: Option<leptos::web_sys::HtmlElement> = match shown {
+                Some(b) => Some(b.into()),
+                None => document()
+                    .query_selector(".menu-button")
+                    .ok()
+                    .flatten()
+                    .and_then(|e| e.dyn_into().ok()),
+            };
+            if let Some(target) = target {
+                let _ = target.focus();
+            }
+        });
     };
     let click = move |_| {
         if busy.get_untracked() {
@@ -163,6 +186,16 @@ pub fn LogoutButton() -> impl IntoView {
             }
         }
     });
+    // "Log out anyway" gives way to the explicit confirmation, which takes
+    // the focus the removed button had.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if confirming.get() {
+            if let Some(button) = confirm_action.get() {
+                let _ = button.focus();
+            }
+        }
+    });
 
     view! {
         <span class="logout">
@@ -171,6 +204,7 @@ pub fn LogoutButton() -> impl IntoView {
                 class="btn btn-small btn-secondary"
                 data-testid="logout-button"
                 aria-haspopup="dialog"
+                node_ref=opener
                 disabled=move || busy.get()
                 on:click=click
             >
@@ -221,6 +255,7 @@ pub fn LogoutButton() -> impl IntoView {
                                     type="button"
                                     class="btn btn-danger"
                                     data-testid="logout-confirm"
+                                    node_ref=confirm_action
                                     disabled=move || busy.get()
                                     on:click=confirm
                                 >

@@ -64,6 +64,13 @@ pub struct Durability {
 pub fn DurabilityPanel() -> impl IntoView {
     let state = use_client();
     let tr = use_t();
+    let crate::i18n::Locale(lang) = crate::i18n::use_locale();
+    let size = move |bytes| {
+        crate::format::in_notation(
+            &crate::format::storage_size(bytes),
+            lang.get() == crate::i18n::Lang::Vi,
+        )
+    };
     let info = LocalResource::new(move || {
         let _ = state.data_version.get();
         let user = state.user.get();
@@ -82,7 +89,7 @@ pub fn DurabilityPanel() -> impl IntoView {
             view! {
                 <div class="storage-gauge" data-testid="storage-gauge">
                     <label for="storage-meter">
-                        {tr("storage.used").replace("{used}", &crate::format::storage_size(usage)).replace("{quota}", &crate::format::storage_size(quota))}
+                        {move || tr("storage.used").replace("{used}", &size(usage)).replace("{quota}", &size(quota))}
                     </label>
                     <meter id="storage-meter" min="0" max=quota value=usage high=quota * HIGH_USE_SHARE></meter>
                     {full.then(|| view! { <p class="error-banner" role="alert" data-testid="storage-nearly-full">{move || tr("storage.nearly_full")}</p> })}

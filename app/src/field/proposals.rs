@@ -208,6 +208,20 @@ fn ProposalList() -> impl IntoView {
                 prop:value=move || query.get()
                 on:input=move |ev| query.set(event_target_value(&ev))
             />
+            // What a search found, said to a screen reader as it changes (the
+            // list itself changes silently). Empty until something is typed.
+            <p class="visually-hidden" role="status" data-testid="proposal-search-count">
+                {move || {
+                    if query.with(|q| q.trim().is_empty()) {
+                        return String::new();
+                    }
+                    match filtered.with(Vec::len) {
+                        0 => tr("home.no_match"),
+                        1 => tr("home.found_one"),
+                        n => tr("home.found").replace("{n}", &n.to_string()),
+                    }
+                }}
+            </p>
         </div>
         <Show
             when=move || filtered.with(|f| !f.is_empty())
@@ -296,6 +310,18 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
     let has_visit = latest.is_some();
     // A second visit of the same proposal is easy to start by mistake: ask.
     let asking = RwSignal::new(false);
+    // The question takes the focus on its safe answer, and gives it back to
+    // the button that asked: a removed button left the keyboard nowhere.
+    let start_button = NodeRef::<leptos::html::Button>::new();
+    let no_button = NodeRef::<leptos::html::Button>::new();
+    let ask = move || {
+        asking.set(true);
+        request_animation_frame(move || {
+            if let Some(b) = no_button.get_untracked() {
+                let _ = b.focus();
+            }
+        });
+    };
     // A double tap must make one visit: the second tap lands while the first
     // is still writing to IndexedDB.
     let starting = RwSignal::new(false);
@@ -365,8 +391,8 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
                     </a>
                 })}
                 <button class=if has_visit { "btn btn-secondary btn-small" } else { "btn btn-primary btn-small" }
-                    data-testid="start-visit" disabled=move || starting.get()
-                    on:click=move |_| if has_visit { asking.set(true) } else { start() }>
+                    data-testid="start-visit" disabled=move || starting.get() node_ref=start_button
+                    on:click=move |_| if has_visit { ask() } else { start() }>
                     {move || if has_visit { tr("home.start_again") } else { tr("home.start_visit") }}
                 </button>
             </div>
@@ -385,8 +411,13 @@ fn ProposalItem(row: ProposalRow) -> impl IntoView {
                                 start_again();
                             }
                         }>{move || tr("home.start_again_yes")}</button>
-                        <button class="btn btn-secondary btn-small" data-testid="cancel-new-visit"
-                            on:click=move |_| asking.set(false)>{move || tr("home.start_again_no")}</button>
+                        <button class="btn btn-secondary btn-small" data-testid="cancel-new-visit" node_ref=no_button
+                            on:click=move |_| {
+                                asking.set(false);
+                                if let Some(b) = start_button.get_untracked() {
+                                    let _ = b.focus();
+                                }
+                            }>{move || tr("home.start_again_no")}</button>
                     </div>
                 </div>
             </Show>

@@ -93,9 +93,11 @@ pub(super) fn Header() -> impl IntoView {
     };
     let upload_text = move || {
         let (done, total) = state.uploads.get().unwrap_or((0, 0));
+        let vi = lang.get() == crate::i18n::Lang::Vi;
+        let mb = |n| crate::format::in_notation(&crate::format::megabytes(n), vi);
         tr("photo.uploads")
-            .replace("{done}", &crate::format::megabytes(done))
-            .replace("{total}", &crate::format::megabytes(total))
+            .replace("{done}", &mb(done))
+            .replace("{total}", &mb(total))
     };
     // The whole story, in the menu (and as the line's accessible description).
     // Nothing done on an office page waits on the machine: whoever is there
@@ -116,8 +118,18 @@ pub(super) fn Header() -> impl IntoView {
         (Line::Uploading, _) => upload_text(),
         _ => sync_text(),
     };
+    let menu_button = NodeRef::<leptos::html::Button>::new();
     let toggle_lang = move |_| {
         menu_open.set(false);
+        // On a phone the closed menu hides the switch that had the focus:
+        // the menu's button takes it, where the keyboard can carry on.
+        request_animation_frame(move || {
+            if let Some(b) = menu_button.get_untracked() {
+                if b.offset_parent().is_some() {
+                    let _ = b.focus();
+                }
+            }
+        });
         let next = lang.get_untracked().other();
         #[cfg(feature = "hydrate")]
         crate::i18n::switch(Locale(lang), next);
@@ -185,7 +197,7 @@ pub(super) fn Header() -> impl IntoView {
                     </svg>
                 </button>
             </Show>
-            <button class="btn icon-btn menu-button" data-testid="header-menu-button"
+            <button class="btn icon-btn menu-button" data-testid="header-menu-button" node_ref=menu_button
                 aria-controls="header-menu" aria-expanded=move || menu_open.get().to_string()
                 aria-label=move || tr("app.menu")
                 on:click=move |_| menu_open.update(|o| *o = !*o)>

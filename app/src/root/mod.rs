@@ -70,10 +70,9 @@ pub fn App() -> impl IntoView {
         let _ = lang;
     });
 
-    let tr = use_t();
     view! {
-        <Title text=move || tr("app.title")/>
         <Router>
+            <PageTitle/>
             <Header/>
             <main class="page">
                 <Routes fallback=|| view! { <NotFound/> }>
@@ -92,6 +91,41 @@ pub fn App() -> impl IntoView {
             </main>
         </Router>
     }
+}
+
+/// The tab's title names the page first ("Phiếu khảo sát · Khảo sát khuyến
+/// công"): every page had the same one, so tabs, history and a screen
+/// reader's page announcement could not tell them apart.
+#[component]
+fn PageTitle() -> impl IntoView {
+    let tr = use_t();
+    let location = leptos_router::hooks::use_location();
+    let text = move || {
+        let app = tr("app.title");
+        match page_title_key(&location.pathname.get()) {
+            Some(key) => format!("{} · {app}", tr(key)),
+            None => app,
+        }
+    };
+    view! { <Title text=text/> }
+}
+
+/// The locale key naming the page at `path`.
+pub(crate) fn page_title_key(path: &str) -> Option<&'static str> {
+    let path = path.trim_end_matches('/');
+    Some(match path {
+        "" => "page.home",
+        "/login" => "login.title",
+        "/plan" => "plan.link",
+        "/registry" => "registry.link",
+        "/admin" => "admin.link",
+        "/admin/forms" => "page.forms",
+        "/account/password" => "page.password",
+        "/review" => "page.review",
+        p if p.starts_with("/visits/") || p.starts_with("/review/visits/") => "page.visit",
+        p if p.starts_with("/review/proposals/") => "page.proposal",
+        _ => return None,
+    })
 }
 
 #[cfg(feature = "hydrate")]
@@ -137,4 +171,45 @@ fn NotFound() -> impl IntoView {
 pub fn Loading() -> impl IntoView {
     let tr = use_t();
     view! { <p class="muted" data-testid="loading">{move || tr("app.loading")}</p> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::page_title_key;
+    use crate::i18n::{t, Lang};
+
+    /// Whether `lang`'s own file holds `key` (`t` falls back to Vietnamese).
+    fn has(lang: Lang, key: &str) -> bool {
+        let text = t(lang, key);
+        text != key && (lang == Lang::Vi || text != t(Lang::Vi, key))
+    }
+
+    /// Every page the router knows has a title of its own, in both languages.
+    #[test]
+    fn every_page_names_itself_in_its_title() {
+        let pages = [
+            "/",
+            "/login",
+            "/visits/0190",
+            "/review",
+            "/review/visits/0190",
+            "/review/proposals/p1",
+            "/plan",
+            "/registry",
+            "/admin",
+            "/admin/forms",
+            "/account/password",
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for page in pages {
+            let key = page_title_key(page).unwrap_or_else(|| panic!("{page} has no title"));
+            for lang in [Lang::Vi, Lang::En] {
+                assert!(has(lang, key), "{page} in {lang:?}");
+            }
+            seen.insert(t(Lang::Vi, key));
+        }
+        // The visit pages of the phone and the office share one name.
+        assert_eq!(seen.len(), pages.len() - 1);
+        assert_eq!(page_title_key("/nothing-here"), None);
+    }
 }

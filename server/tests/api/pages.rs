@@ -46,8 +46,8 @@ async fn pages_rendered_at_once_each_keep_their_own_owner(app: TestApp) {
         let html = answer.text();
         assert!(html.contains("<form"), "{html}");
         let expected = match lang(i) {
-            "vi" => "Khảo sát khuyến công",
-            _ => "Industrial-extension survey",
+            "vi" => "Đăng nhập · Khảo sát khuyến công",
+            _ => "Log in · Industrial-extension survey",
         };
         assert_eq!(title(&html), expected, "page {i}");
     }

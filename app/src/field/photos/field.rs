@@ -318,10 +318,19 @@ fn PhotoItem(
         #[cfg(not(feature = "hydrate"))]
         let _ = (removed, visit, state, error);
     };
-    let alt = tr("photo.alt");
+    // In the reader's language as it switches, and told apart by caption.
+    let alt = move || {
+        let caption = photo
+            .with(|p| p.caption.clone())
+            .filter(|c| !c.trim().is_empty());
+        match caption {
+            Some(c) => format!("{}: {c}", tr("photo.alt")),
+            None => tr("photo.alt"),
+        }
+    };
     view! {
         <li class="photo-item" data-testid="photo-item" data-photo-id=id.clone() data-state=move || state_name.get()>
-            {move || src.get().map(|s| view! { <img class="photo-thumb" src=s alt=alt.clone() data-testid="photo-thumb"/> })}
+            {move || src.get().map(|s| view! { <img class="photo-thumb" src=s alt=alt data-testid="photo-thumb"/> })}
             <div class="photo-meta">
                 <span class=move || format!("badge badge-photo-{}", state_name.get()) data-testid="photo-state"
                     data-percent=move || percent.get().to_string()>

@@ -81,15 +81,17 @@ pub(super) fn ticks(max: i64) -> Vec<i64> {
     out
 }
 
-/// "150 tr": millions of đồng, the unit plans are read in.
+/// "150 tr": millions of đồng, the unit plans are read in; "2,000 M" in
+/// English, whose readers took "2.000 M" for two.
 fn millions(amount: i64, lang: Lang) -> String {
     let unit = match lang {
         Lang::Vi => "tr",
         Lang::En => "M",
     };
+    let number = crate::format::decimal_vn((amount as f64 / 1e5).round() / 10.0);
     format!(
         "{} {unit}",
-        crate::format::decimal_vn((amount as f64 / 1e5).round() / 10.0)
+        crate::format::in_notation(&number, lang == Lang::Vi)
     )
 }
 
@@ -233,6 +235,7 @@ mod tests {
         assert_eq!(millions(2_500_000, Lang::Vi), "2,5 tr");
         assert_eq!(millions(0, Lang::Vi), "0 tr");
         // The axis title says "million đồng" in English: no Vietnamese "tr".
-        assert_eq!(millions(2_000_000_000, Lang::En), "2.000 M");
+        assert_eq!(millions(2_000_000_000, Lang::En), "2,000 M");
+        assert_eq!(millions(2_500_000, Lang::En), "2.5 M");
     }
 }
