@@ -178,6 +178,17 @@ test('photos attached offline survive a reload, resume after a cut connection an
     await expect(officePage.getByTestId('viewer-original')).toHaveAttribute('href', /\/api\/photos\//);
     await officePage.keyboard.press('ArrowRight');
     await expect(viewer, 'past the last photo comes the first').toHaveAttribute('data-index', '0');
+    // "Next" pressed by keyboard keeps the focus (it jumped to "close", where
+    // the next Enter shut the viewer), and Tab stays inside the dialog.
+    await officePage.getByTestId('viewer-next').focus();
+    await officePage.keyboard.press('Enter');
+    await expect(viewer).toHaveAttribute('data-index', '1');
+    await expect(officePage.getByTestId('viewer-next')).toBeFocused();
+    for (let i = 0; i < 8; i++) await officePage.keyboard.press('Tab');
+    expect(await officePage.evaluate(() => !!document.activeElement?.closest('[data-testid=photo-viewer]')), 'Tab stays in the viewer').toBe(true);
+    await officePage.getByTestId('viewer-next').focus();
+    await officePage.keyboard.press('Enter');
+    await expect(viewer).toHaveAttribute('data-index', '0');
     await officePage.keyboard.press('Escape');
     await expect(viewer).toHaveCount(0);
     await expect(officePage.getByTestId('gallery-open').first(), 'focus returns to the photo').toBeFocused();

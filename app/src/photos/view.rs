@@ -123,6 +123,63 @@ fn focus_thumbnail(index: usize) {
     }
 }
 
+/// Focuses the viewer's control named `testid` (what had the focus before
+/// the dialog was drawn again), else its close button.
+#[cfg(feature = "hydrate")]
+fn refocus(testid: Option<&str>, close: NodeRef<leptos::html::Button>) {
+    use wasm_bindgen::JsCast;
+    let again = testid
+        .and_then(|id| {
+            leptos::prelude::document()
+                .query_selector(&format!("[data-testid=photo-viewer] [data-testid={id}]"))
+                .ok()
+                .flatten()
+        })
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+    match again {
+        Some(el) => {
+            let _ = el.focus();
+        }
+        None => {
+            if let Some(button) = close.get_untracked() {
+                let _ = button.focus();
+            }
+        }
+    }
+}
+
+/// Tab past the dialog's last control comes back to its first, and
+/// Shift+Tab before its first goes to its last.
+#[cfg(feature = "hydrate")]
+fn keep_tab_inside(ev: &web_sys::KeyboardEvent) {
+    use wasm_bindgen::JsCast;
+    let Some(dialog) = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    let Ok(all) = dialog.query_selector_all("button, a[href]") else {
+        return;
+    };
+    let (Some(first), Some(last)) = (all.get(0), all.get(all.length().saturating_sub(1))) else {
+        return;
+    };
+    let active: Option<web_sys::Node> =
+        leptos::prelude::document().active_element().map(Into::into);
+    let (edge, to) = if ev.shift_key() {
+        (first, last)
+    } else {
+        (last, first)
+    };
+    if active.as_ref() == Some(&edge) {
+        if let Some(el) = to.dyn_ref::<web_sys::HtmlElement>() {
+            let _ = el.focus();
+            ev.prevent_default();
+        }
+    }
+}
+
 /// The in-page viewer: a modal dialog over the page.
 #[component]
 fn PhotoViewer(
@@ -133,10 +190,20 @@ fn PhotoViewer(
     let tr = use_t();
     let close_ref = NodeRef::<leptos::html::Button>::new();
     let photos = StoredValue::new(photos);
+    // The control that had the focus when the dialog was drawn again for
+    // another photo: "next" pressed by keyboard keeps it, rather than the
+    // focus jumping to "close" (where the next Enter shut the viewer).
+    let focused = StoredValue::new(None::<String>);
     let step = move |delta: isize| {
         if count == 0 {
             return;
         }
+        #[cfg(feature = "hydrate")]
+        focused.set_value(
+            leptos::prelude::document()
+                .active_element()
+                .and_then(|e| e.get_attribute("data-testid")),
+        );
         viewing.update(|v| {
             if let Some(i) = v {
                 *i = (*i as isize + delta).rem_euclid(count as isize) as usize;
@@ -150,20 +217,18 @@ fn PhotoViewer(
     Effect::new(move |_| {
         let now = viewing.get();
         #[cfg(feature = "hydrate")]
-        match now {
-            Some(_) => {
-                if let Some(button) = close_ref.get() {
-                    let _ = button.focus();
-                }
+        match (last.get_value(), now) {
+            (before, Some(_)) => {
+                let again = before.and_then(|_| focused.get_value());
+                request_animation_frame(move || refocus(again.as_deref(), close_ref));
             }
-            None => {
-                if let Some(i) = last.get_value() {
-                    focus_thumbnail(i);
-                }
-            }
+            (Some(i), None) => focus_thumbnail(i),
+            (None, None) => {}
         }
         last.set_value(now);
     });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = focused;
     move || {
         let index = viewing.get()?;
         let p = photos.with_value(|ps| ps.get(index).cloned())?;
@@ -186,6 +251,10 @@ fn PhotoViewer(
                     "Escape" => viewing.set(None),
                     "ArrowRight" => step(1),
                     "ArrowLeft" => step(-1),
+                    // A modal dialog keeps Tab inside it: the page behind
+                    // is covered, and its links were reached unseen.
+                    #[cfg(feature = "hydrate")]
+                    "Tab" => keep_tab_inside(&ev),
                     _ => {}
                 }
                 on:pointerdown=move |ev| touch_x.set(Some(ev.client_x()))
