@@ -242,19 +242,42 @@ async fn login(
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
     let key = username.trim().to_lowercase();
-    let device = match db.device_for(&key).await.map_err(storage)? {
-        Some(d) => d,
-        None => crate::sync::new_uuid_v7(browser::now_ms()).to_string(),
-    };
+    let known = db.device_for(&key).await.map_err(storage)?;
     let request = LoginRequest {
         username: key.clone(),
         password,
-        device_id: uuid::Uuid::parse_str(&device).ok(),
+        device_id: known.as_deref().and_then(|d| uuid::Uuid::parse_str(d).ok()),
     };
     // Nothing of a login waits on the phone: offline, it says so.
     let response: LoginResponse = http::post_json("/api/auth/login", &request)
         .await
         .map_err(|e| e.body_not_kept())?;
+    let device = match known {
+        Some(d) => d,
+        // Typed otherwise than the account's name (its phone number, another
+        // Unicode spelling): this phone's device is found by the name the
+        // server answered, so a queue an earlier session left stays the
+        // account's and goes out, then bound to the session as the plain
+        // form's login is. A new device under the typed text stranded it.
+        None => {
+            let device = match db
+                .device_for(&response.user.username)
+                .await
+                .map_err(storage)?
+            {
+                Some(d) => d,
+                None => crate::sync::new_uuid_v7(browser::now_ms()).to_string(),
+            };
+            let bind = crate::sync::DeviceRequest {
+                device_id: uuid::Uuid::parse_str(&device)
+                    .map_err(|_| ErrorBody::new("internal", "device id is not a UUID"))?,
+            };
+            let _: serde_json::Value = http::post_json("/api/auth/device", &bind)
+                .await
+                .map_err(|e| e.body_not_kept())?;
+            device
+        }
+    };
     let next = destination(&response.user, response.must_change_password);
     keep_session(
         &db,

@@ -73,7 +73,13 @@ fn allowed_before_password_change(path: &str) -> bool {
     !(path.starts_with("/api/") || path.starts_with("/rpc/"))
         || matches!(
             path,
-            "/api/auth/me" | "/api/auth/logout" | "/api/auth/password" | "/api/health"
+            // Binding the phone's device: the app's own login binds it
+            // before the password change, and so must a login made otherwise.
+            "/api/auth/me"
+                | "/api/auth/logout"
+                | "/api/auth/password"
+                | "/api/auth/device"
+                | "/api/health"
         )
 }
 

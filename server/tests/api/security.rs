@@ -422,7 +422,12 @@ async fn a_reset_password_ends_sessions_and_must_be_changed_before_anything_else
         cookie: Some(&cookie),
         device: &device,
     };
-    let exempt = ["/api/auth/me", "/api/auth/logout", "/api/auth/password"];
+    let exempt = [
+        "/api/auth/me",
+        "/api/auth/logout",
+        "/api/auth/password",
+        "/api/auth/device",
+    ];
     for (method, path, public) in all_routes() {
         if public || exempt.contains(&path.as_str()) {
             continue;
@@ -438,6 +443,14 @@ async fn a_reset_password_ends_sessions_and_must_be_changed_before_anything_else
         let expected = (403_u16, "auth.password_change_required".to_string());
         assert_eq!(outcome(&r), expected, "{method} {path}: {}", r.text());
     }
+    // Binding the phone's device is allowed before the change: a login by
+    // the plain form (before the app loaded) or by phone number binds it
+    // after the login, and was refused, leaving the phone without a session.
+    ok(&req("POST", "/api/auth/device")
+        .cookie(Some(&cookie))
+        .json(&json!({"device_id": device}))
+        .send(&app.router)
+        .await);
 
     ok(&change_password(&cookie, TEMP, NEW).send(&app.router).await);
     ok(&req("POST", "/api/sync/push")
