@@ -304,8 +304,8 @@ pub async fn update_account(
             .iter()
             .any(|r| matches!(r, Role::Supervisor | Role::Administrator))
     };
-    if sees_all(&before.roles) && !sees_all(&account.roles) {
-        super::units::announce_province_lost(&mut tx, &update.id).await?;
+    if sees_all(&before.roles) != sees_all(&account.roles) {
+        super::units::announce_province_changed(&mut tx, &update.id).await?;
     }
     audit::record(
         &mut *tx,

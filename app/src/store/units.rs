@@ -324,12 +324,13 @@ pub async fn refresh_scopes(tx: &mut Tx, user_id: Option<&str>) -> Result<(), Ap
 /// scope). Without them the phone kept the records, owners' names and phones
 /// included, until it was reset.
 /// An account that saw the whole province (a supervisor or administrator)
-/// and no longer does: its phone's next pull carries every facility and
-/// proposal again, as a record if it lies in the account's units and as
-/// deleted if not, and every visit of someone else as deleted. Without it a
-/// demoted supervisor's phone kept the province's records for good, since
-/// scopes compare unit paths and "everything" was never one.
-pub async fn announce_province_lost(tx: &mut Tx, user_id: &str) -> Result<(), AppError> {
+/// and no longer does, or the other way round: its phone's next pull carries
+/// every facility and proposal again, and every visit of someone else, each
+/// judged by the account's scope now (a record, or deleted). Without it a
+/// demoted supervisor's phone kept the province's records for good, and a
+/// promoted inspector's phone never got the districts it could now survey,
+/// since scopes compare unit paths and "everything" was never one.
+pub async fn announce_province_changed(tx: &mut Tx, user_id: &str) -> Result<(), AppError> {
     let everything = String::new();
     let user = user_id.to_string();
     announce_lost(tx, &[(&user, &everything)]).await?;

@@ -367,6 +367,36 @@ async fn a_supervisor_made_an_inspector_keeps_only_the_new_scope(app: TestApp) {
     );
 }
 
+/// The mirror: an inspector made supervisor. Her phone's cursor was past the
+/// province's records, and no unit path was gained, so it kept only her
+/// old district for good.
+async fn an_inspector_made_a_supervisor_gets_the_province(app: TestApp) {
+    let ksv5 = Phone::login(&app, "ksv5").await;
+    let (first, cursor) = app.pull_from(&ksv5.cookie, 0).await;
+    let district = |c: &Value| c["record"]["district_code"].as_str().map(str::to_string);
+    assert!(
+        !first
+            .iter()
+            .any(|c| c["entity"] == "proposal" && district(c).as_deref() == Some("213")),
+        "ksv5 starts without 213"
+    );
+    let account = account_of(&app, "ksv5").await;
+    reassign(
+        &app,
+        &account,
+        vec![app::model::Role::Supervisor],
+        vec!["219".into(), "220".into()],
+    )
+    .await;
+    let (after, _) = app.pull_from(&ksv5.cookie, cursor).await;
+    assert!(
+        after
+            .iter()
+            .any(|c| c["entity"] == "proposal" && district(c).as_deref() == Some("213")),
+        "the province's proposals reach the promoted phone"
+    );
+}
+
 /// A facility moved to another district takes its proposals along: the old
 /// district's phone drops them, the new one's receives them, and an
 /// incremental pull agrees with a fresh one.
@@ -474,4 +504,5 @@ crate::engine_tests!(
     a_visit_uses_its_years_form_and_a_plausible_start,
     a_district_taken_from_an_inspector_leaves_his_phone,
     a_supervisor_made_an_inspector_keeps_only_the_new_scope,
+    an_inspector_made_a_supervisor_gets_the_province,
 );
