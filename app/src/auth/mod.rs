@@ -237,7 +237,7 @@ async fn login(
     password: String,
 ) -> Result<&'static str, crate::error::ErrorBody> {
     use crate::error::ErrorBody;
-    use crate::field::client::{browser, http};
+    use crate::field::client::http;
     use crate::sync::{LoginRequest, LoginResponse};
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
@@ -259,24 +259,7 @@ async fn login(
         // server answered, so a queue an earlier session left stays the
         // account's and goes out, then bound to the session as the plain
         // form's login is. A new device under the typed text stranded it.
-        None => {
-            let device = match db
-                .device_for(&response.user.username)
-                .await
-                .map_err(storage)?
-            {
-                Some(d) => d,
-                None => crate::sync::new_uuid_v7(browser::now_ms()).to_string(),
-            };
-            let bind = crate::sync::DeviceRequest {
-                device_id: uuid::Uuid::parse_str(&device)
-                    .map_err(|_| ErrorBody::new("internal", "device id is not a UUID"))?,
-            };
-            let _: serde_json::Value = http::post_json("/api/auth/device", &bind)
-                .await
-                .map_err(|e| e.body_not_kept())?;
-            device
-        }
+        None => bind_device_of(&db, &response.user.username).await?,
     };
     let next = destination(&response.user, response.must_change_password);
     keep_session(
@@ -300,13 +283,29 @@ async fn adopt_server_session(
     state: crate::field::client::ClientState,
 ) -> Result<&'static str, crate::error::ErrorBody> {
     use crate::error::ErrorBody;
-    use crate::field::client::{browser, http};
+    use crate::field::client::http;
     let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
     let db = crate::field::offline::db().await.map_err(storage)?;
     let me: crate::sync::MeResponse = http::get_json("/api/auth/me")
         .await
         .map_err(|e| e.body_not_kept())?;
-    let device = match db.device_for(&me.user.username).await.map_err(storage)? {
+    let device = bind_device_of(&db, &me.user.username).await?;
+    let next = destination(&me.user, me.must_change_password);
+    keep_session(&db, state, me.user, device, me.must_change_password).await?;
+    Ok(next)
+}
+
+/// This phone's device for `username` (the one it had, so a queue left by an
+/// earlier session stays theirs; else a new one), bound to the session.
+#[cfg(feature = "hydrate")]
+async fn bind_device_of(
+    db: &crate::field::offline::OfflineDb,
+    username: &str,
+) -> Result<String, crate::error::ErrorBody> {
+    use crate::error::ErrorBody;
+    use crate::field::client::{browser, http};
+    let storage = |e: crate::field::offline::OfflineError| ErrorBody::new(e.code(), e.to_string());
+    let device = match db.device_for(username).await.map_err(storage)? {
         Some(d) => d,
         None => crate::sync::new_uuid_v7(browser::now_ms()).to_string(),
     };
@@ -317,9 +316,7 @@ async fn adopt_server_session(
     let _: serde_json::Value = http::post_json("/api/auth/device", &request)
         .await
         .map_err(|e| e.body_not_kept())?;
-    let next = destination(&me.user, me.must_change_password);
-    keep_session(&db, state, me.user, device, me.must_change_password).await?;
-    Ok(next)
+    Ok(device)
 }
 
 /// After either login: this phone's device for the user and the session go

@@ -9,6 +9,16 @@ use app::sync::archive::{write_archive, Manifest, ARCHIVE_FORMAT, ARCHIVE_VERSIO
 use serde_json::json;
 
 fn archive(phone: &Phone, mutations: &[serde_json::Value]) -> Vec<u8> {
+    let (manifest, mutations) = manifest(phone, mutations, vec![]);
+    write_archive(&manifest, &mutations)
+}
+
+/// A phone's manifest for `mutations` and `photos`, and the mutations typed.
+fn manifest(
+    phone: &Phone,
+    mutations: &[serde_json::Value],
+    photos: Vec<app::sync::archive::PhotoEntry>,
+) -> (Manifest, Vec<app::sync::Mutation>) {
     let mutations: Vec<app::sync::Mutation> = mutations
         .iter()
         .map(|m| serde_json::from_value(m.clone()).unwrap())
@@ -23,9 +33,9 @@ fn archive(phone: &Phone, mutations: &[serde_json::Value]) -> Vec<u8> {
         mutations: mutations.len() as u64,
         first_seq: mutations.first().map(|m| m.seq),
         last_seq: mutations.last().map(|m| m.seq),
-        photos: vec![],
+        photos,
     };
-    write_archive(&manifest, &mutations)
+    (manifest, mutations)
 }
 
 async fn a_backup_archive_imports_once_and_a_damaged_one_changes_nothing(app: TestApp) {
@@ -309,22 +319,7 @@ async fn a_backup_past_64_mb_of_photos_imports_whole(app: TestApp) {
         });
         photos.push((path, bytes));
     }
-    let mutations: Vec<app::sync::Mutation> = mutations
-        .iter()
-        .map(|m| serde_json::from_value(m.clone()).unwrap())
-        .collect();
-    let manifest = Manifest {
-        format: ARCHIVE_FORMAT.into(),
-        version: ARCHIVE_VERSION,
-        schema_version: app::sync::MUTATION_SCHEMA_VERSION,
-        device_id: phone.device.parse().unwrap(),
-        username: Some("ksv1".into()),
-        exported_at_ms: Some(1),
-        mutations: mutations.len() as u64,
-        first_seq: mutations.first().map(|m| m.seq),
-        last_seq: mutations.last().map(|m| m.seq),
-        photos: entries,
-    };
+    let (manifest, mutations) = manifest(&phone, &mutations, entries);
     let pieces: Vec<(&str, &[u8])> = photos
         .iter()
         .map(|(p, b)| (p.as_str(), b.as_slice()))

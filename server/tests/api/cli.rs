@@ -302,33 +302,46 @@ fn forms_import_and_export_xlsform_from_the_command_line() {
     assert_eq!(serde_json::to_value(&again.definition).unwrap(), printed);
 }
 
-/// `khaosat backup` and `khaosat restore` from the command line (SQLite): the
-/// restore says what it checked, and refuses a database that has data.
-#[test]
-fn backup_and_restore_commands_round_trip_and_refuse_a_used_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_khaosat"))
-            .args(args)
-            .env_remove("KHAOSAT_DATABASE_URL")
-            .env_remove("KHAOSAT_PHOTO_DIR")
-            .env_remove("KHAOSAT_BACKUP_PASSPHRASE")
-            .output()
-            .unwrap()
-    };
-    let source = dir.path().join("source");
-    let made = run(&[
-        "bulk-demo",
-        "--proposals",
-        "20",
-        "--data-dir",
-        source.to_str().unwrap(),
-    ]);
+/// `khaosat` with `args` in `cwd`, none of the settings' variables set.
+fn clean_run(cwd: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_khaosat"))
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("KHAOSAT_DATABASE_URL")
+        .env_remove("KHAOSAT_DATA_DIR")
+        .env_remove("KHAOSAT_PHOTO_DIR")
+        .env_remove("KHAOSAT_BACKUP_PASSPHRASE")
+        .output()
+        .unwrap()
+}
+
+/// A SQLite database of `proposals` synthetic proposals in `dir`.
+fn bulk_demo(dir: &std::path::Path, proposals: usize) {
+    let made = clean_run(
+        dir.parent().unwrap(),
+        &[
+            "bulk-demo",
+            "--proposals",
+            &proposals.to_string(),
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ],
+    );
     assert!(
         made.status.success(),
         "{}",
         String::from_utf8_lossy(&made.stderr)
     );
+}
+
+/// `khaosat backup` and `khaosat restore` from the command line (SQLite): the
+/// restore says what it checked, and refuses a database that has data.
+#[test]
+fn backup_and_restore_commands_round_trip_and_refuse_a_used_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| clean_run(dir.path(), args);
+    let source = dir.path().join("source");
+    bulk_demo(&source, 20);
     let to = dir.path().join("backup");
     let out = run(&[
         "backup",
@@ -445,29 +458,8 @@ fn a_flag_before_the_subcommand_or_a_missing_database_is_refused_and_creates_not
     let cwd = dir.path().join("cwd");
     std::fs::create_dir(&cwd).unwrap();
     let source = dir.path().join("source");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_khaosat"))
-            .args(args)
-            .current_dir(&cwd)
-            .env_remove("KHAOSAT_DATABASE_URL")
-            .env_remove("KHAOSAT_DATA_DIR")
-            .env_remove("KHAOSAT_PHOTO_DIR")
-            .env_remove("KHAOSAT_BACKUP_PASSPHRASE")
-            .output()
-            .unwrap()
-    };
-    let made = run(&[
-        "bulk-demo",
-        "--proposals",
-        "3",
-        "--data-dir",
-        source.to_str().unwrap(),
-    ]);
-    assert!(
-        made.status.success(),
-        "{}",
-        String::from_utf8_lossy(&made.stderr)
-    );
+    let run = |args: &[&str]| clean_run(&cwd, args);
+    bulk_demo(&source, 3);
 
     let to = dir.path().join("backup");
     let out = run(&[
