@@ -3,7 +3,7 @@
 //! is written to the audit trail in the same transaction. The rules a
 //! username, phone, password or name must meet are `crate::domain`'s.
 //!
-//! One file (about 600 lines): every account change checks the same rules and writes its audit entry in the same transaction; the SQL-free rules are `crate::domain`.
+//! One file (about 640 lines): every account change checks the same rules and writes its audit entry in the same transaction; the SQL-free rules are `crate::domain`.
 
 use super::audit::{self, Actor};
 use super::{col, now_ms, Db, Tx};
@@ -272,6 +272,43 @@ fn check_not_self_lockout(actor: &Actor, id: &str, keeps_admin: bool) -> Result<
     Ok(())
 }
 
+/// Locks the active administrators' rows first in a transaction that may
+/// take one away: two administrators demoting each other at once on
+/// PostgreSQL each saw the other still there, and both committed.
+async fn lock_administrators(tx: &mut Tx) -> Result<(), AppError> {
+    if super::changes::engine_of(tx) == super::Engine::Postgres {
+        sqlx::query(
+            "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id
+             WHERE r.role = 'administrator' AND u.active = 1 ORDER BY u.id FOR UPDATE OF u",
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Refuses a change that leaves the province with no active administrator
+/// (whoever makes it: another administrator at the same moment, or the
+/// command line): no one could then manage accounts from the office.
+async fn check_an_administrator_left(tx: &mut Tx) -> Result<(), AppError> {
+    let left: i64 = col(
+        &sqlx::query(
+            "SELECT COUNT(*) AS n FROM users u JOIN user_roles r ON r.user_id = u.id
+             WHERE r.role = 'administrator' AND u.active = 1",
+        )
+        .fetch_one(&mut **tx)
+        .await?,
+        "n",
+    )?;
+    if left == 0 {
+        return Err(invalid(
+            "user.last_administrator",
+            "this would leave no active administrator; make another account an administrator first",
+        ));
+    }
+    Ok(())
+}
+
 pub async fn update_account(
     db: &Db,
     actor: &Actor,
@@ -291,6 +328,7 @@ pub async fn update_account(
         account.roles.contains(&Role::Administrator),
     )?;
     let mut tx = db.begin_write().await?;
+    lock_administrators(&mut tx).await?;
     check_phone_free(&mut tx, &account.phone, &update.id).await?;
     sqlx::query("UPDATE users SET display_name = $1, phone = $2 WHERE id = $3")
         .bind(&account.display_name)
@@ -299,6 +337,7 @@ pub async fn update_account(
         .execute(&mut *tx)
         .await?;
     write_roles_and_units(&mut tx, &update.id, &mut account).await?;
+    check_an_administrator_left(&mut tx).await?;
     let sees_all = |roles: &[Role]| {
         roles
             .iter()
@@ -334,11 +373,13 @@ pub async fn set_active(
     summary(db, id).await?;
     check_not_self_lockout(actor, id, active)?;
     let mut tx = db.begin_write().await?;
+    lock_administrators(&mut tx).await?;
     sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
         .bind(i64::from(active))
         .bind(id)
         .execute(&mut *tx)
         .await?;
+    check_an_administrator_left(&mut tx).await?;
     if !active {
         sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)

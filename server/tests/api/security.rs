@@ -1002,7 +1002,71 @@ async fn usernames_are_compared_after_nfc_normalisation(app: TestApp) {
     assert_eq!(accounts(&app, &admin).await.len(), before + 1);
 }
 
+/// Two administrators demoting each other at once (PostgreSQL) both
+/// committed, and a change made by no administrator (the command line)
+/// could take the last one away: no one was left to manage the accounts.
+async fn the_last_active_administrator_stays(app: TestApp) {
+    use app::model::Role;
+    use app::office::admin::contract::{AccountSummary, AccountUpdate};
+    use app::store::accounts::{list, set_active, update_account};
+    use app::store::audit::Actor;
+    let find = |all: &[AccountSummary], name: &str| {
+        all.iter().find(|a| a.username == name).unwrap().clone()
+    };
+    let all = list(&app.db).await.unwrap();
+    let (quantri, giamsat) = (find(&all, "quantri"), find(&all, "giamsat"));
+    let with = |a: &AccountSummary, roles: Vec<Role>| AccountUpdate {
+        id: a.id.clone(),
+        display_name: a.display_name.clone(),
+        phone: a.phone.clone(),
+        roles,
+        units: a.units.clone(),
+    };
+    let nobody = Actor::default();
+    let refused = update_account(&app.db, &nobody, &with(&quantri, vec![Role::Supervisor]))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.body().code, "user.last_administrator");
+    let refused = set_active(&app.db, &nobody, &quantri.id, false)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.body().code, "user.last_administrator");
+    let admin_of = |a: &AccountSummary| Actor {
+        user_id: Some(a.id.clone()),
+        ip: None,
+    };
+    for round in 0..6 {
+        update_account(
+            &app.db,
+            &nobody,
+            &with(&giamsat, vec![Role::Supervisor, Role::Administrator]),
+        )
+        .await
+        .unwrap();
+        let (by_quantri, by_giamsat) = (admin_of(&quantri), admin_of(&giamsat));
+        let (demote_giamsat, demote_quantri) = (
+            with(&giamsat, vec![Role::Supervisor]),
+            with(&quantri, vec![Role::Supervisor]),
+        );
+        let (_, _) = tokio::join!(
+            update_account(&app.db, &by_quantri, &demote_giamsat),
+            update_account(&app.db, &by_giamsat, &demote_quantri),
+        );
+        let admins = list(&app.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.active && a.roles.contains(&Role::Administrator))
+            .count();
+        assert!(admins >= 1, "round {round}: no administrator left");
+        update_account(&app.db, &nobody, &with(&quantri, vec![Role::Administrator]))
+            .await
+            .unwrap();
+    }
+}
+
 crate::engine_tests!(
+    the_last_active_administrator_stays,
     a_login_renews_the_token_and_matches_usernames_case_insensitively,
     only_the_public_routes_answer_without_a_session,
     a_method_a_path_does_not_have_is_405_with_allow,
