@@ -70,6 +70,17 @@ test.describe('on an office screen', () => {
       ).toHaveValue(firstPassword);
     });
 
+    await test.step('deactivating asks first; cancelled, the account stays active', async () => {
+      await admin.openEdit(username);
+      await admin.click(admin.editPanel.getByTestId('account-toggle-active'));
+      const question = admin.editPanel.getByTestId('account-deactivate-question');
+      await expect(question).toContainText('Mọi phiên đăng nhập kết thúc ngay');
+      await expect(admin.accountRow(username)).toHaveAttribute('data-active', 'true');
+      await admin.click(question.getByTestId('account-deactivate-cancel'));
+      await expect(question).toHaveCount(0);
+      await expect(admin.accountRow(username)).toHaveAttribute('data-active', 'true');
+    });
+
     await test.step('offline, the office is told its pages need the network, not that work is kept', async () => {
       await page.context().setOffline(true);
       await expect(page.getByTestId('network-status')).toHaveAttribute('data-online', 'false');

@@ -127,6 +127,9 @@ pub(super) fn AccountPanel(account: AccountSummary, units: Arc<Vec<AdminUnit>>) 
     let roles = RwSignal::new(account.roles.clone());
     let assigned = RwSignal::new(account.units.clone());
     let temporary = RwSignal::new(String::new());
+    // Deactivating ends every session at once and stops the account's phones
+    // syncing: asked twice, as revoking a device is. Reactivating is not.
+    let confirming_off = RwSignal::new(false);
 
     let save = Action::new(move |update: &AccountUpdate| {
         let update = update.clone();
@@ -275,14 +278,35 @@ pub(super) fn AccountPanel(account: AccountSummary, units: Arc<Vec<AdminUnit>>) 
                     class=toggle_class
                     data-testid="account-toggle-active"
                     data-active=active.to_string()
-                    disabled=move || toggling.get()
+                    disabled=move || toggling.get() || confirming_off.get()
                     on:click=move |_| {
                         admin.panel_error.set(None);
-                        set_active.dispatch(!active);
+                        if active {
+                            confirming_off.set(true);
+                        } else {
+                            set_active.dispatch(true);
+                        }
                     }
                 >
                     {move || tr(if active { "admin.deactivate" } else { "admin.reactivate" })}
                 </button>
+                <Show when=move || confirming_off.get()>
+                    <span class="confirm-revoke" role="group" data-testid="account-deactivate-question">
+                        <span class="confirm-question">{move || tr("admin.deactivate_question")}</span>
+                        <button type="button" class="btn btn-small btn-danger" data-testid="account-deactivate-confirm"
+                            disabled=move || toggling.get()
+                            on:click=move |_| {
+                                confirming_off.set(false);
+                                set_active.dispatch(false);
+                            }>
+                            {move || tr("admin.deactivate")}
+                        </button>
+                        <button type="button" class="btn btn-small btn-secondary" data-testid="account-deactivate-cancel"
+                            on:click=move |_| confirming_off.set(false)>
+                            {move || tr("admin.cancel")}
+                        </button>
+                    </span>
+                </Show>
             </div>
 
             <form class="form panel-block" data-testid="reset-password-form" on:submit=submit_reset>
