@@ -31,7 +31,9 @@ test('a login by phone number finds the queue this phone left', async ({ page, c
 
   const { home, visit } = await phoneReady(page, 'ksv5');
   await context.setOffline(true);
-  const visitId = await home.startVisit(home.proposalItems.first());
+  // Not the first proposal: the double-tap spec of the same server counts
+  // on ksv5's first proposal having no visit.
+  const visitId = await home.startVisit(home.proposalItems.nth(1));
   await visit.fillField('main_products', 'Mây tre đan');
   await visit.save();
   await visit.expectSyncState('queued');
