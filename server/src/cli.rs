@@ -1,4 +1,5 @@
-//! One file: one clap tree and one short function per subcommand.
+//! One file (about 565 lines): one clap tree and one short function per
+//! subcommand, which share its parsing and its database arguments.
 //!
 //! The command line.
 

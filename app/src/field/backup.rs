@@ -8,7 +8,7 @@
 //! Building the file and its name is plain Rust, tested natively; reading
 //! IndexedDB and the download itself compile only for `hydrate`.
 //!
-//! One file (about 500 lines): the export button and the import screen read
+//! One file (about 540 lines): the export button and the import screen read
 //! and write the one archive format, and its native tests (`backup_tests.rs`) check both ends.
 
 use crate::error::ErrorBody;

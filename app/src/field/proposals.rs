@@ -1,7 +1,7 @@
 //! The inspector's home: the proposals of their districts (from IndexedDB, so it
 //! works offline) with a diacritic-insensitive filter, and their own visits.
 //!
-//! One file (about 490 lines, 90 of them tests): the list's rows and the card
+//! One file (about 525 lines, 90 of them tests): the list's rows and the card
 //! that shows one are read together.
 
 use crate::field::client::use_client;

@@ -2,7 +2,7 @@
 //! `user create` bootstraps accounts, `units` and `forms` import and export,
 //! `backup` and `restore` round-trip (plain and encrypted).
 //!
-//! One file (about 430 lines): each test drives the binary the same way and
+//! One file (about 570 lines): each test drives the binary the same way and
 //! reads its output; a folder would split one small harness across files.
 
 use std::io::Write;

@@ -5,7 +5,7 @@
 //! stayed on his phone, and a moved facility's proposals that did. Each was a
 //! defect.
 //!
-//! One file (about 475 lines): the tests share the scripted phones and the
+//! One file (about 510 lines): the tests share the scripted phones and the
 //! demo's districts.
 
 use crate::helpers::{demo_proposal, TestApp};

@@ -6,7 +6,7 @@
 //! status and the error code it expects. The request helpers at the bottom are
 //! shared with `authz_matrix`.
 //!
-//! One file (about 1,350 lines) because its request builder (`req`, `Req`,
+//! One file (about 1,430 lines) because its request builder (`req`, `Req`,
 //! `expect_error`) is what `authz_matrix`, `uploads`, `hardening`, `archive`, `console` and
 //! `forms` import;
 //! the next split moves those helpers into `helpers.rs` and the tests into

@@ -3,7 +3,7 @@
 //! specifies it, a whole-file hash mismatch that starts over, and an upload cut
 //! at twenty random offsets that completes with the right SHA-256.
 //!
-//! One file (about 1,005 lines): every test drives the same tus fixture (a
+//! One file (about 1,020 lines): every test drives the same tus fixture (a
 //! synced photo record plus create/patch/head helpers defined here), and the
 //! protocol-error test walks the whole state machine in order.
 

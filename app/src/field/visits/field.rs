@@ -2,7 +2,7 @@
 //! current language, and its own check while typing (the same rules the server
 //! applies). Inputs hold their own text, so numbers can be typed as "12.500.000".
 //!
-//! One file (about 460 lines, a fifth of them tests): the parsing of what is
+//! One file (about 480 lines, a fifth of them tests): the parsing of what is
 //! typed and the input that shows it are read together.
 
 use crate::forms::{rules::check_value, Field, FieldType};

@@ -2,7 +2,7 @@
 //! filters), filters by place across unit trees, counts per state, the page
 //! of results and the exports of what is filtered.
 //!
-//! One file (about 510 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
+//! One file (about 535 lines): the filters, the counts and the table all read and write the one URL query (`ListNav`); apart, each would take it as a parameter.
 
 use super::*;
 use crate::model::unit_key;
